@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libkilo: a WireGuard mesh between the nodes of a cluster, compatible with Kilo. */
+#ifndef KILO_KILO_H
+#define KILO_KILO_H
+
+#include <kilo/core.h>
+#include <kilo/mesh.h>
+#include <kilo/serial.h>
+#include <kilo/topology.h>
+#include <kilo/wgconf.h>
+
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Output formats of a solved topology: the GraphViz graph that `kgctl
+ * graph` prints, Kilo Peer objects that `kgctl showconf --as-peer -o
+ * yaml|json` prints, and JSON views of the topology and of a node's whole
+ * plan. Every function allocates *out; free it with kilo_free.
+ */
+#ifndef KILO_SERIAL_H
+#define KILO_SERIAL_H
+
+#include <kilo/core.h>
+#include <kilo/topology.h>
+#include <kilo/wgconf.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The topology as GraphViz DOT, byte for byte as Kilo's Topology.Dot(). */
+KILO_EXPORT int kilo_topology_dot(const kilo_topology *topology, char **out);
+
+enum kilo_peer_format {
+	KILO_PEER_YAML = 0,
+	KILO_PEER_JSON = 1,
+};
+
+/*
+ * Peer i of config as a kilo.squat.ai/v1alpha1 Peer object named name, as
+ * `kgctl showconf --as-peer -o yaml|json` prints it (JSON without a final
+ * newline). Keepalive is written in seconds and DNS endpoints as their name
+ * (Kilo writes nanoseconds and the port there; see DEVIATIONS.md).
+ */
+KILO_EXPORT int kilo_peer_object_format(const kilo_wg_config *config, size_t i, const char *name,
+					enum kilo_peer_format format, char **out);
+
+/*
+ * The topology as JSON: hostname, location, leader, subnet, privateIP,
+ * wireGuardCIDR, port, segments (location, nodeLocation, hostnames, leader,
+ * endpoint, publicKey, persistentKeepalive, cidrs, privateIPs,
+ * cniCompatibilityIPs, allowedIPs, allowedLocationIPs, wireGuardIP) and
+ * peers (name, publicKey, endpoint, allowedIPs). No private key.
+ */
+KILO_EXPORT int kilo_topology_to_json(const kilo_topology *topology, char **out);
+
+struct kilo_plan_opts {
+	size_t sz;
+	struct kilo_routes_opts routes;
+	struct kilo_nat_opts nat;
+};
+
+/*
+ * The node's whole plan as JSON: "topology", "config" (the WireGuard
+ * configuration, without secrets), "routes", "rules" and "natRules" (each
+ * rule with its Kilo text).
+ */
+KILO_EXPORT int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts *opts, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

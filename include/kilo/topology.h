@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The topology solver: from a mesh and the local node's view, the segments
+ * (groups of nodes that appear as one WireGuard peer), their leaders and
+ * WireGuard IPs, and from those the WireGuard configuration, routes, ip
+ * rules and NAT rules that the node needs, exactly as Kilo computes them.
+ * Nothing here does I/O.
+ */
+#ifndef KILO_TOPOLOGY_H
+#define KILO_TOPOLOGY_H
+
+#include <kilo/core.h>
+#include <kilo/mesh.h>
+#include <kilo/wgconf.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kilo_topology kilo_topology;
+
+/* Liveness window of Kilo: a node not seen for this long is not ready. */
+#define KILO_READY_WINDOW_SECONDS 60
+/* Kilo's routing table for encapsulated routes inside a location. */
+#define KILO_ROUTE_TABLE 1107
+#define KILO_DEFAULT_PORT 51820
+
+struct kilo_solve_opts {
+	size_t sz; /* sizeof(struct kilo_solve_opts) */
+	/* The local node's name; NULL or unknown: a view from outside the mesh. */
+	const char *hostname;
+	/* The local private key; NULL: the zero key, never printed. */
+	const struct kilo_key *private_key;
+	/* Listen port; 0: the mesh settings' port. */
+	uint16_t port;
+	/* Keepalive for every peer of the local config, in seconds. */
+	bool override_keepalive; /* false: the local node's own keepalive */
+	uint32_t persistent_keepalive;
+	/* When not 0, nodes last seen KILO_READY_WINDOW_SECONDS or more before now are left out. */
+	int64_t now;
+	/* Overrides the mesh's granularity when override_granularity is set. */
+	bool override_granularity;
+	enum kilo_granularity granularity;
+};
+
+/*
+ * Solves the mesh for one node. Nodes that are not ready (see
+ * kilo_mesh_node_ready) are left out, as Kilo does. The mesh must outlive
+ * the topology. Returns -ENOSPC, named in err, when the WireGuard subnet
+ * has fewer addresses than segments.
+ */
+KILO_EXPORT int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opts, kilo_topology **out,
+				    struct kilo_error *err);
+KILO_EXPORT void kilo_topology_free(kilo_topology *topology);
+
+/* Whether the local node leads its segment (only leaders run tunnels). */
+KILO_EXPORT bool kilo_topology_is_leader(const kilo_topology *topology);
+KILO_EXPORT size_t kilo_topology_segment_count(const kilo_topology *topology);
+
+/* The node's WireGuard configuration (Kilo's Topology.Conf). */
+KILO_EXPORT int kilo_topology_conf(const kilo_topology *topology, kilo_wg_config **out);
+/*
+ * The configuration for the peer named peer_name (Kilo's PeerConf): every
+ * segment, then every other peer. NULL or "" names no peer. -ENOENT if the
+ * name is not a peer of the mesh.
+ */
+KILO_EXPORT int kilo_topology_peer_conf(const kilo_topology *topology, const char *peer_name, kilo_wg_config **out);
+/*
+ * The local segment as one peer (Kilo's AsPeer), with extra_allowed_ips
+ * appended and duplicates removed: what `kgctl showconf node --as-peer` prints.
+ */
+KILO_EXPORT int kilo_topology_as_peer(const kilo_topology *topology, const struct kilo_cidr *extra_allowed_ips,
+				      size_t n_extra, kilo_wg_config **out);
+
+/*
+ * Replaces the allowed-location IPs of segment i. With filter, entries that
+ * clash with the rest of the topology are dropped as the solver drops them
+ * (Kilo's filterAllowedLocationIPs), against the current state of the
+ * other segments. -ERANGE if i is out of range.
+ */
+KILO_EXPORT int kilo_topology_set_allowed_location_ips(kilo_topology *topology, size_t i,
+						       const struct kilo_cidr *cidrs, size_t n, bool filter);
+
+/* ---- routes and rules ----------------------------------------------- */
+
+enum kilo_encapsulate {
+	KILO_ENCAPSULATE_NEVER = 0,
+	KILO_ENCAPSULATE_CROSSSUBNET = 1,
+	KILO_ENCAPSULATE_ALWAYS = 2,
+};
+
+enum kilo_compatibility {
+	KILO_COMPATIBILITY_NONE = 0, /* plain IPIP */
+	KILO_COMPATIBILITY_FLANNEL = 1,
+	KILO_COMPATIBILITY_CILIUM = 2,
+};
+
+KILO_EXPORT int kilo_encapsulate_parse(const char *text, enum kilo_encapsulate *out);
+KILO_EXPORT int kilo_compatibility_parse(const char *text, enum kilo_compatibility *out);
+
+struct kilo_routes_opts {
+	size_t sz;
+	bool local; /* manage routes inside the location (kg's --local, default on) */
+	enum kilo_encapsulate encapsulate;
+	enum kilo_compatibility compatibility;
+	const char *wg_interface; /* name of the WireGuard link, e.g. "kilo0" */
+	int wg_ifindex;           /* index of the WireGuard link */
+	int private_ifindex;      /* index of the link holding the private IP */
+	int tunnel_ifindex;       /* index of the IPIP (or flannel/cilium) link */
+};
+
+#define KILO_IFNAMSIZ 16
+#define KILO_RTPROT_STATIC 4
+
+struct kilo_route {
+	struct kilo_cidr dst;
+	struct kilo_addr gw;  /* family 0: no gateway */
+	struct kilo_addr src; /* family 0: no preferred source */
+	int ifindex;
+	uint32_t table; /* 0: the main table */
+	bool onlink;
+	uint8_t protocol; /* always KILO_RTPROT_STATIC */
+};
+
+struct kilo_rule {
+	struct kilo_cidr src; /* family 0: any */
+	struct kilo_cidr dst; /* family 0: any */
+	uint32_t table;
+	char iif[KILO_IFNAMSIZ]; /* "" for any */
+};
+
+/*
+ * The routes and ip rules of the local node, in Kilo's order. Free *routes
+ * and *rules with kilo_free.
+ */
+KILO_EXPORT int kilo_topology_routes(const kilo_topology *topology, const struct kilo_routes_opts *opts,
+				     struct kilo_route **routes, size_t *n_routes, struct kilo_rule **rules,
+				     size_t *n_rules);
+/*
+ * The routes `kgctl connect` sets on a VPN peer named peer_name (Kilo's
+ * PeerRoutes), with extra_allowed_ips routed through the first segment.
+ */
+KILO_EXPORT int kilo_topology_peer_routes(const kilo_topology *topology, const char *peer_name, int wg_ifindex,
+					  const struct kilo_cidr *extra_allowed_ips, size_t n_extra,
+					  struct kilo_route **routes, size_t *n_routes);
+
+/* ---- NAT and forward rules ------------------------------------------- */
+
+enum kilo_nat_rule_kind {
+	KILO_NAT_CHAIN = 0, /* create (and flush) the chain */
+	KILO_NAT_RULE = 1,
+};
+
+enum kilo_nat_list {
+	KILO_NAT_APPEND = 0,  /* appended to its chain, in order */
+	KILO_NAT_PREPEND = 1, /* inserted at the head of its chain */
+};
+
+struct kilo_nat_rule {
+	enum kilo_nat_rule_kind kind;
+	enum kilo_nat_list list;
+	uint8_t family;        /* 4 or 6 */
+	const char *table;     /* "nat" or "filter" */
+	const char *chain;     /* "KILO-NAT", "POSTROUTING", "FORWARD", "KILO-IPIP", "INPUT" */
+	struct kilo_cidr src;  /* family 0: no -s */
+	struct kilo_cidr dst;  /* family 0: no -d */
+	bool ipip;             /* matches IPIP packets (-p ipencap) */
+	const char *comment;   /* NULL for a chain */
+	const char *target;    /* "RETURN", "MASQUERADE", "ACCEPT", "DROP" or a chain; NULL for a chain */
+	bool comment_first;    /* Kilo writes "-m comment" before -s/-d in this rule */
+};
+
+struct kilo_nat_opts {
+	size_t sz;
+	bool cni;            /* kg's --cni: jump pod traffic to KILO-NAT */
+	bool forward_rules;  /* kg's --iptables-forward-rules */
+	/* Add the IPIP rules (encapsulation on and --local), in front, as Kilo does. */
+	bool ipip_rules;
+};
+
+/*
+ * Kilo's NAT and forward rule set for the local node: the append list, then
+ * the prepend list, each in generation order. Free *rules with kilo_free;
+ * the strings in them are static.
+ */
+KILO_EXPORT int kilo_topology_nat_rules(const kilo_topology *topology, const struct kilo_nat_opts *opts,
+					struct kilo_nat_rule **rules, size_t *n_rules);
+/* Kilo's canonical text of a rule: "nat -A KILO-NAT -d ... -j RETURN" or "nat -N KILO-NAT". */
+KILO_EXPORT int kilo_nat_rule_format(const struct kilo_nat_rule *rule, char **out);
+
+/* ---- building blocks, with Kilo's exact behaviour -------------------- */
+
+/*
+ * Index of the leader among n candidates in the given order: the first
+ * marked leader with a public endpoint IP, else the first marked leader,
+ * else the first with a public endpoint IP, else 0.
+ */
+struct kilo_leader_candidate {
+	bool leader;
+	struct kilo_endpoint endpoint;
+};
+KILO_EXPORT size_t kilo_find_leader(const struct kilo_leader_candidate *candidates, size_t n);
+
+struct kilo_cidr_list {
+	struct kilo_cidr *cidrs;
+	size_t n;
+};
+/* Keeps each CIDR only in the first list, in order, that holds it (Kilo's peer IP de-duplication). */
+KILO_EXPORT int kilo_dedupe_cidr_lists(struct kilo_cidr_list *lists, size_t n_lists);
+
+/* The i-th WireGuard IP of subnet (i from 0 gives subnet+1); -ENOSPC past its end. */
+KILO_EXPORT int kilo_wireguard_ip(const struct kilo_cidr *subnet, size_t i, struct kilo_cidr *out);
+
+/* Sorts IPv4 before IPv6, then by text (Kilo's order of discovered IPs). */
+KILO_EXPORT void kilo_cidr_sort(struct kilo_cidr *cidrs, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A WireGuard configuration: an optional interface (private key, listen
+ * port) and a list of peers. The solver produces one for a node or a peer;
+ * it can be printed in Kilo's format and parsed from the `wg setconf` /
+ * wg-quick format.
+ */
+#ifndef KILO_WGCONF_H
+#define KILO_WGCONF_H
+
+#include <kilo/core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kilo_wg_config kilo_wg_config;
+
+/* Frees the configuration, wiping its keys. NULL is a no-op. */
+KILO_EXPORT void kilo_wg_config_free(kilo_wg_config *config);
+
+/*
+ * Prints the configuration exactly as Kilo does: [Interface] only when it
+ * has one, a zero private key omitted, peer keys in the order AllowedIPs,
+ * Endpoint, PersistentKeepalive (always), PresharedKey, PublicKey, and a
+ * blank line between sections. The text holds the private key when the
+ * configuration has one. Free *out with kilo_free.
+ */
+KILO_EXPORT int kilo_wg_config_format(const kilo_wg_config *config, char **out);
+
+/*
+ * Parses the `wg setconf` format, also accepting wg-quick's extra
+ * interface keys (Address, DNS, MTU, Table, Pre/PostUp/Down, SaveConfig),
+ * which are ignored. Errors name the line, the key and the value.
+ */
+KILO_EXPORT int kilo_wg_config_parse(const char *text, size_t len, kilo_wg_config **out, struct kilo_error *err);
+
+/* The configuration as JSON; private and preshared keys only if with_secrets. */
+KILO_EXPORT int kilo_wg_config_to_json(const kilo_wg_config *config, bool with_secrets, char **out);
+
+KILO_EXPORT size_t kilo_wg_config_peer_count(const kilo_wg_config *config);
+/* Public key of peer i; -ERANGE when out of range. */
+KILO_EXPORT int kilo_wg_config_peer_key(const kilo_wg_config *config, size_t i, struct kilo_key *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

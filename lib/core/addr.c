@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* IP addresses and CIDRs, printed the way Go's net package prints them. */
+#include <kilo/core.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+static size_t addr_len(const struct kilo_addr *addr)
+{
+	return addr->family == 4 ? 4 : addr->family == 6 ? 16 : 0;
+}
+
+static uint8_t addr_max_prefix(const struct kilo_addr *addr)
+{
+	return (uint8_t)(addr_len(addr) * 8);
+}
+
+int kilo_addr_parse(const char *text, struct kilo_addr *out)
+{
+	struct kilo_addr a = { 0 };
+
+	if (!text)
+		return -EINVAL;
+	if (inet_pton(AF_INET, text, a.bytes) == 1)
+		a.family = 4;
+	else if (strchr(text, ':') && inet_pton(AF_INET6, text, a.bytes) == 1)
+		a.family = 6;
+	else
+		return -EINVAL;
+	*out = a;
+	return 0;
+}
+
+static void format_v6(const uint8_t *b, char *out)
+{
+	int best_start = -1, best_len = 0;
+	size_t pos = 0;
+
+	/* The longest run of two or more zero groups becomes "::" (RFC 5952). */
+	for (int i = 0; i < 8;) {
+		int j = i;
+
+		while (j < 8 && b[2 * j] == 0 && b[2 * j + 1] == 0)
+			j++;
+		if (j - i > best_len) {
+			best_start = i;
+			best_len = j - i;
+		}
+		i = j > i ? j : i + 1;
+	}
+	if (best_len < 2)
+		best_start = -1;
+
+	for (int i = 0; i < 8; i++) {
+		if (i == best_start) {
+			out[pos++] = ':';
+			out[pos++] = ':';
+			i += best_len - 1;
+			continue;
+		}
+		if (i > 0 && i != best_start + best_len)
+			out[pos++] = ':';
+		pos += (size_t)sprintf(out + pos, "%x", (unsigned)(b[2 * i] << 8 | b[2 * i + 1]));
+	}
+	out[pos] = '\0';
+}
+
+void kilo_addr_format(const struct kilo_addr *addr, char out[KILO_ADDR_STRLEN])
+{
+	const uint8_t *b = addr->bytes;
+
+	if (addr->family == 4) {
+		snprintf(out, KILO_ADDR_STRLEN, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+	} else if (addr->family == 6 && memcmp(b, v4_mapped_prefix, 12) == 0) {
+		snprintf(out, KILO_ADDR_STRLEN, "%u.%u.%u.%u", b[12], b[13], b[14], b[15]);
+	} else if (addr->family == 6) {
+		format_v6(b, out);
+	} else {
+		snprintf(out, KILO_ADDR_STRLEN, "<nil>");
+	}
+}
+
+bool kilo_addr_equal(const struct kilo_addr *a, const struct kilo_addr *b)
+{
+	return a->family == b->family && memcmp(a->bytes, b->bytes, addr_len(a)) == 0;
+}
+
+bool kilo_addr_is_public(const struct kilo_addr *addr)
+{
+	const uint8_t *b = addr->bytes;
+
+	if (addr->family == 6 && memcmp(b, v4_mapped_prefix, 12) == 0)
+		b += 12;
+	else if (addr->family == 6)
+		return !(b[0] == 0xfd && b[1] == 0x00);
+	else if (addr->family != 4)
+		return false;
+	if (b[0] == 10)
+		return false;
+	if (b[0] == 172 && (b[1] & 0xf0) == 16)
+		return false;
+	if (b[0] == 192 && b[1] == 168)
+		return false;
+	return true;
+}
+
+int kilo_cidr_parse(const char *text, struct kilo_cidr *out)
+{
+	char ip[KILO_ADDR_STRLEN];
+	const char *slash;
+	struct kilo_cidr c = { 0 };
+	unsigned long prefix;
+	char *end;
+	size_t n;
+
+	if (!text || !(slash = strchr(text, '/')))
+		return -EINVAL;
+	n = (size_t)(slash - text);
+	if (n == 0 || n >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, text, n);
+	ip[n] = '\0';
+	if (kilo_addr_parse(ip, &c.addr) < 0)
+		return -EINVAL;
+	/* Go accepts only plain decimal digits, at most three of them. */
+	if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3)
+		return -EINVAL;
+	errno = 0;
+	prefix = strtoul(slash + 1, &end, 10);
+	if (errno || *end != '\0' || prefix > addr_max_prefix(&c.addr))
+		return -EINVAL;
+	c.prefix = (uint8_t)prefix;
+	*out = c;
+	return 0;
+}
+
+void kilo_cidr_format(const struct kilo_cidr *cidr, char out[KILO_CIDR_STRLEN])
+{
+	char ip[KILO_ADDR_STRLEN];
+
+	if (cidr->addr.family == 0) {
+		snprintf(out, KILO_CIDR_STRLEN, "<nil>");
+		return;
+	}
+	kilo_addr_format(&cidr->addr, ip);
+	snprintf(out, KILO_CIDR_STRLEN, "%s/%u", ip, cidr->prefix);
+}
+
+static void mask_bytes(uint8_t *bytes, size_t len, unsigned prefix)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned bits = prefix > i * 8 ? prefix - (unsigned)i * 8 : 0;
+
+		if (bits < 8)
+			bytes[i] &= (uint8_t)(0xff00u >> bits);
+	}
+}
+
+struct kilo_cidr kilo_cidr_masked(const struct kilo_cidr *cidr)
+{
+	struct kilo_cidr m = *cidr;
+
+	mask_bytes(m.addr.bytes, addr_len(&m.addr), m.prefix);
+	return m;
+}
+
+bool kilo_cidr_contains(const struct kilo_cidr *cidr, const struct kilo_addr *addr)
+{
+	struct kilo_addr a;
+	struct kilo_cidr net;
+
+	if (cidr->addr.family == 0 || cidr->addr.family != addr->family)
+		return false;
+	a = *addr;
+	net = kilo_cidr_masked(cidr);
+	mask_bytes(a.bytes, addr_len(&a), cidr->prefix);
+	return memcmp(a.bytes, net.addr.bytes, addr_len(&a)) == 0;
+}
+
+bool kilo_cidr_intersects(const struct kilo_cidr *a, const struct kilo_cidr *b)
+{
+	return kilo_cidr_contains(a, &b->addr) || kilo_cidr_contains(b, &a->addr);
+}
+
+bool kilo_cidr_equal(const struct kilo_cidr *a, const struct kilo_cidr *b)
+{
+	return a->prefix == b->prefix && kilo_addr_equal(&a->addr, &b->addr);
+}
+
+struct kilo_cidr kilo_cidr_host(const struct kilo_addr *addr)
+{
+	struct kilo_cidr c = { .addr = *addr, .prefix = addr_max_prefix(addr) };
+
+	return c;
+}

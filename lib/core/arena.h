@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A bump allocator: a solve makes thousands of small allocations that all
+ * die together, so they come from one arena that is freed at once.
+ */
+#ifndef KILO_LIB_CORE_ARENA_H
+#define KILO_LIB_CORE_ARENA_H
+
+#include <stddef.h>
+
+struct kilo_arena_chunk;
+
+struct kilo_arena {
+	struct kilo_arena_chunk *head;
+};
+
+/* Zeroed memory for size bytes, aligned for any type; NULL when out of memory. */
+void *kilo_arena_alloc(struct kilo_arena *arena, size_t size);
+/* kilo_arena_alloc of n * size with an overflow check. */
+void *kilo_arena_array(struct kilo_arena *arena, size_t n, size_t size);
+/* A copy of the NUL-terminated string s. */
+char *kilo_arena_strdup(struct kilo_arena *arena, const char *s);
+/* Frees every allocation; the arena can be used again afterwards. */
+void kilo_arena_release(struct kilo_arena *arena);
+
+#endif

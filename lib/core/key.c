@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* WireGuard keys: strict base64, generation and public keys with libsodium. */
+#include <kilo/core.h>
+
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+
+int kilo_key_parse(const char *text, struct kilo_key *out)
+{
+	struct kilo_key key;
+	size_t len = 0;
+	int r = -EINVAL;
+
+	if (!text || strlen(text) != KILO_KEY_B64_LEN || text[KILO_KEY_B64_LEN - 1] != '=')
+		return -EINVAL;
+	if (sodium_init() < 0)
+		return -EIO;
+	if (sodium_base642bin(key.bytes, sizeof(key.bytes), text, KILO_KEY_B64_LEN, NULL, &len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) == 0 &&
+	    len == KILO_KEY_LEN) {
+		*out = key;
+		r = 0;
+	}
+	sodium_memzero(&key, sizeof(key));
+	return r;
+}
+
+void kilo_key_format(const struct kilo_key *key, char out[KILO_KEY_B64_LEN + 1])
+{
+	sodium_bin2base64(out, KILO_KEY_B64_LEN + 1, key->bytes, KILO_KEY_LEN, sodium_base64_VARIANT_ORIGINAL);
+}
+
+bool kilo_key_is_zero(const struct kilo_key *key)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < KILO_KEY_LEN; i++)
+		acc |= key->bytes[i];
+	return acc == 0;
+}
+
+bool kilo_key_equal(const struct kilo_key *a, const struct kilo_key *b)
+{
+	return sodium_memcmp(a->bytes, b->bytes, KILO_KEY_LEN) == 0;
+}
+
+int kilo_key_generate(struct kilo_key *private_key)
+{
+	if (sodium_init() < 0)
+		return -EIO;
+	randombytes_buf(private_key->bytes, KILO_KEY_LEN);
+	/* Curve25519 clamping, as `wg genkey` does. */
+	private_key->bytes[0] &= 248;
+	private_key->bytes[31] = (uint8_t)((private_key->bytes[31] & 127) | 64);
+	return 0;
+}
+
+int kilo_key_public(const struct kilo_key *private_key, struct kilo_key *public_key)
+{
+	if (sodium_init() < 0)
+		return -EIO;
+	/* crypto_scalarmult_base clamps internally, so unclamped keys work as with `wg pubkey`. */
+	if (crypto_scalarmult_curve25519_base(public_key->bytes, private_key->bytes) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+void kilo_key_wipe(struct kilo_key *key)
+{
+	sodium_memzero(key, sizeof(*key));
+}

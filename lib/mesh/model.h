@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The mesh data model. A kilo_mesh owns everything below it through its
+ * arena; the strings and arrays are never modified after validation.
+ */
+#ifndef KILO_LIB_MESH_MODEL_H
+#define KILO_LIB_MESH_MODEL_H
+
+#include <kilo/mesh.h>
+
+#include "../core/arena.h"
+
+struct kilo_discovered_endpoint {
+	struct kilo_key key; /* the public key of the node or peer seen */
+	struct kilo_endpoint endpoint;
+};
+
+struct kilo_node {
+	const char *name;
+	const char *location;           /* "" when none */
+	struct kilo_endpoint endpoint;  /* none when !kilo_endpoint_is_set */
+	struct kilo_cidr internal_ip;   /* host bits kept; family 0: none */
+	struct kilo_cidr pod_cidr;      /* family 0: none */
+	struct kilo_key public_key;
+	bool leader;
+	uint32_t persistent_keepalive;  /* seconds */
+	struct kilo_cidr *allowed_location_ips;
+	size_t n_allowed_location_ips;
+	struct kilo_cidr cni_compatibility_ip; /* family 0: none */
+	struct kilo_discovered_endpoint *discovered_endpoints;
+	size_t n_discovered_endpoints;
+	int64_t last_seen;              /* Unix seconds; 0: never published */
+	struct kilo_cidr wireguard_ip;  /* as published by the node; family 0: none */
+};
+
+struct kilo_peer {
+	const char *name;
+	struct kilo_key public_key;
+	struct kilo_cidr *allowed_ips;  /* host bits kept */
+	size_t n_allowed_ips;
+	struct kilo_endpoint endpoint;  /* none when !kilo_endpoint_is_set */
+	uint32_t persistent_keepalive;  /* seconds */
+	bool has_preshared_key;
+	struct kilo_key preshared_key;
+};
+
+struct kilo_settings {
+	enum kilo_granularity granularity;
+	struct kilo_cidr subnet;        /* the WireGuard IP pool, masked */
+	uint16_t port;
+	struct kilo_cidr *service_cidrs;
+	size_t n_service_cidrs;
+};
+
+struct kilo_mesh {
+	struct kilo_settings settings;
+	struct kilo_node *nodes;
+	size_t n_nodes;
+	struct kilo_peer *peers;
+	size_t n_peers;
+	struct kilo_arena arena;
+};
+
+/* Defaults of a new mesh: location granularity, 10.4.0.0/16, port 51820. */
+void kilo_settings_init(struct kilo_settings *settings);
+
+/* Kilo's node readiness (see kilo_mesh_node_ready). */
+bool kilo_node_ready(const struct kilo_node *node, int64_t now);
+
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <kilo/core.h>
+
+static void assert_endpoint(const char *text, const char *expected)
+{
+	struct kilo_endpoint ep;
+	char out[KILO_ENDPOINT_STRLEN];
+
+	assert_int_equal(kilo_endpoint_parse(text, &ep), 0);
+	kilo_endpoint_format(&ep, out);
+	assert_string_equal(out, expected);
+	assert_true(kilo_endpoint_ready(&ep));
+}
+
+static void test_endpoint_forms(void **state)
+{
+	(void)state;
+	assert_endpoint("10.0.0.1:51820", "10.0.0.1:51820");
+	assert_endpoint("[ff50::10]:1000", "[ff50::10]:1000");
+	assert_endpoint("vpn.example.com:51820", "vpn.example.com:51820");
+}
+
+static void test_endpoint_rejects_bad_input(void **state)
+{
+	const char *bad[] = { "", ":1000", "ff50::10", "10.0.0.1", "10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:x",
+			      "-10.0.0.2:51821", "Upper.example.com:1", "a..b:1", "[10.0.0.1:1", "ff50::10:1000",
+			      "host-:1", "10.0.0.1:+1" };
+	struct kilo_endpoint ep;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(kilo_endpoint_parse(bad[i], &ep), -EINVAL);
+}
+
+static void test_dns_endpoint_is_not_public(void **state)
+{
+	struct kilo_endpoint ep;
+
+	(void)state;
+	assert_int_equal(kilo_endpoint_parse("example.com:1", &ep), 0);
+	assert_false(kilo_addr_is_public(&ep.addr));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_endpoint_forms),
+		cmocka_unit_test(test_endpoint_rejects_bad_input),
+		cmocka_unit_test(test_dns_endpoint_is_not_public),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
