@@ -103,6 +103,10 @@ KILO_EXPORT void kilo_endpoint_format(const struct kilo_endpoint *ep, char out[K
 KILO_EXPORT bool kilo_endpoint_is_set(const struct kilo_endpoint *ep);
 /* Kilo's readiness: an IP with a non-zero port, or a DNS name. */
 KILO_EXPORT bool kilo_endpoint_ready(const struct kilo_endpoint *ep);
+/*
+ * Kilo's comparison of endpoints: by address and port when either has an
+ * address (a resolved DNS endpoint equals its IP), else by name and port.
+ */
 KILO_EXPORT bool kilo_endpoint_equal(const struct kilo_endpoint *a, const struct kilo_endpoint *b);
 
 /* ---- WireGuard keys -------------------------------------------------- */

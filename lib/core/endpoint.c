@@ -112,5 +112,8 @@ bool kilo_endpoint_ready(const struct kilo_endpoint *ep)
 
 bool kilo_endpoint_equal(const struct kilo_endpoint *a, const struct kilo_endpoint *b)
 {
-	return a->port == b->port && kilo_addr_equal(&a->addr, &b->addr) && strcmp(a->dns, b->dns) == 0;
+	/* Kilo compares resolved endpoints by address: a resolved DNS name equals its IP. */
+	if (a->addr.family != 0 || b->addr.family != 0)
+		return a->port == b->port && kilo_addr_equal(&a->addr, &b->addr);
+	return a->port == b->port && strcmp(a->dns, b->dns) == 0;
 }

@@ -50,12 +50,29 @@ static void test_dns_endpoint_is_not_public(void **state)
 	assert_false(kilo_addr_is_public(&ep.addr));
 }
 
+static void test_resolved_dns_endpoint_equals_its_ip(void **state)
+{
+	struct kilo_endpoint ip, resolved, name, other;
+
+	(void)state;
+	assert_int_equal(kilo_endpoint_parse("10.0.0.1:1000", &ip), 0);
+	assert_int_equal(kilo_endpoint_parse("example.com:1000", &name), 0);
+	assert_int_equal(kilo_endpoint_parse("example.org:1000", &other), 0);
+	resolved = name;
+	resolved.addr = ip.addr;
+	assert_true(kilo_endpoint_equal(&ip, &resolved));
+	assert_false(kilo_endpoint_equal(&ip, &name));
+	assert_false(kilo_endpoint_equal(&name, &other));
+	assert_true(kilo_endpoint_equal(&name, &name));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_endpoint_forms),
 		cmocka_unit_test(test_endpoint_rejects_bad_input),
 		cmocka_unit_test(test_dns_endpoint_is_not_public),
+		cmocka_unit_test(test_resolved_dns_endpoint_equals_its_ip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
