@@ -34,7 +34,7 @@ KILO_EXPORT int kilo_peer_object_format(const kilo_wg_config *config, size_t i, 
 					enum kilo_peer_format format, char **out);
 
 /*
- * The topology as JSON: hostname, location, leader, subnet, privateIP,
+ * The topology as JSON: hostname, location, nodeLocation, leader, subnet, privateIP,
  * wireGuardCIDR, port, segments (location, nodeLocation, hostnames, leader,
  * endpoint, publicKey, persistentKeepalive, cidrs, privateIPs,
  * cniCompatibilityIPs, allowedIPs, allowedLocationIPs, wireGuardIP) and

@@ -2,6 +2,8 @@
 #include "model.h"
 
 #include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <kilo/topology.h>
@@ -44,4 +46,53 @@ bool kilo_node_ready(const struct kilo_node *node, int64_t now)
 	    node->pod_cidr.addr.family == 0)
 		return false;
 	return now == 0 || now - node->last_seen < KILO_READY_WINDOW_SECONDS;
+}
+
+struct kilo_mesh *kilo_mesh_new(void)
+{
+	struct kilo_mesh *mesh = calloc(1, sizeof(*mesh));
+
+	if (mesh)
+		kilo_settings_init(&mesh->settings);
+	return mesh;
+}
+
+void kilo_mesh_free(kilo_mesh *mesh)
+{
+	if (!mesh)
+		return;
+	for (size_t i = 0; i < mesh->n_peers; i++)
+		sodium_memzero(&mesh->peers[i].preshared_key, sizeof(mesh->peers[i].preshared_key));
+	kilo_arena_release(&mesh->arena);
+	free(mesh);
+}
+
+size_t kilo_mesh_node_count(const kilo_mesh *mesh)
+{
+	return mesh->n_nodes;
+}
+
+size_t kilo_mesh_peer_count(const kilo_mesh *mesh)
+{
+	return mesh->n_peers;
+}
+
+const char *kilo_mesh_node_name(const kilo_mesh *mesh, size_t i)
+{
+	return i < mesh->n_nodes ? mesh->nodes[i].name : NULL;
+}
+
+const char *kilo_mesh_peer_name(const kilo_mesh *mesh, size_t i)
+{
+	return i < mesh->n_peers ? mesh->peers[i].name : NULL;
+}
+
+enum kilo_granularity kilo_mesh_granularity(const kilo_mesh *mesh)
+{
+	return mesh->settings.granularity;
+}
+
+bool kilo_mesh_node_ready(const kilo_mesh *mesh, size_t i, int64_t now)
+{
+	return i < mesh->n_nodes && kilo_node_ready(&mesh->nodes[i], now);
 }

@@ -67,4 +67,21 @@ void kilo_settings_init(struct kilo_settings *settings);
 /* Kilo's node readiness (see kilo_mesh_node_ready). */
 bool kilo_node_ready(const struct kilo_node *node, int64_t now);
 
+/* A new empty mesh with default settings; NULL when out of memory. */
+struct kilo_mesh *kilo_mesh_new(void);
+
+/*
+ * True if name is a Kubernetes object name (an RFC 1123 subdomain: lower
+ * case letters, digits, '-' and '.', at most 253 characters, labels that
+ * start and end with a letter or digit), which node and peer names must be.
+ */
+bool kilo_mesh_name_valid(const char *name);
+
+/*
+ * Checks what no single field shows: valid, unique node and peer names and
+ * unique node public keys. Errors name the path, e.g.
+ * `nodes[1].name: duplicate node name "b"`.
+ */
+int kilo_mesh_validate(const struct kilo_mesh *mesh, struct kilo_error *err);
+
 #endif

@@ -61,7 +61,14 @@ struct kilo_topology {
 	size_t n_segments;
 	struct kilo_topology_peer *peers; /* sorted by name */
 	size_t n_peers;
-	/* Endpoints seen behind NAT, merged: local node first, then segments in order. */
+	/* The local node (NULL from outside) and its segment (n_segments from outside). */
+	const struct kilo_node *local_node;
+	size_t local_segment;
+	/*
+	 * Endpoints seen behind NAT, sorted by key. Where several nodes report
+	 * one key, the first in merge order wins: the local node, then the
+	 * segments in order and their nodes by name.
+	 */
 	struct kilo_discovered_endpoint *discovered;
 	size_t n_discovered;
 	struct kilo_arena arena;
@@ -69,10 +76,12 @@ struct kilo_topology {
 
 /*
  * Kilo's updateEndpoint: with a non-zero keepalive, the endpoint that was
- * discovered for key replaces the advertised one.
+ * discovered for key replaces the advertised one. Returns advertised or a
+ * pointer into t.
  */
-struct kilo_endpoint kilo_topology_nat_endpoint(const struct kilo_topology *t, const struct kilo_endpoint *advertised,
-						const struct kilo_key *key, uint32_t keepalive);
+const struct kilo_endpoint *kilo_topology_nat_endpoint(const struct kilo_topology *t,
+							const struct kilo_endpoint *advertised,
+							const struct kilo_key *key, uint32_t keepalive);
 
 /* The index of the local segment, or n_segments when the view is from outside. */
 size_t kilo_topology_local_segment(const struct kilo_topology *t);

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kgctl: the operator's command line. Each command lives in its own file
+ * and only parses flags and prints; the work is done by libkilo.
+ */
+#ifndef KGCTL_H
+#define KGCTL_H
+
+#include <stdbool.h>
+#include <getopt.h>
+#include <stddef.h>
+
+#include <kilo/kilo.h>
+
+/* Exit statuses: 1 for any failure, 2 when the command line cannot be parsed. */
+#define KGCTL_EXIT_FAILURE 1
+#define KGCTL_EXIT_USAGE 2
+
+/* A mesh document larger than this is refused rather than read. */
+#define KGCTL_MESH_MAX_BYTES (64u << 20)
+
+int kgctl_solve(int argc, char *argv[]);
+int kgctl_showconf(int argc, char *argv[]);
+int kgctl_graph(int argc, char *argv[]);
+int kgctl_genkey(int argc, char *argv[]);
+int kgctl_pubkey(int argc, char *argv[]);
+
+/* Prints "kgctl: <message>" to stderr; returns KGCTL_EXIT_FAILURE. */
+int kgctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Same, with a pointer to `kgctl <command> --help`; returns KGCTL_EXIT_USAGE. */
+int kgctl_usage_fail(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Runs getopt_long over argv (shortopts must start with ":") for command and
+ * reports an unknown option or
+ * a missing value as a usage error. Returns the option, -1 at the end,
+ * or '?' after printing the error.
+ */
+int kgctl_getopt(const char *command, int argc, char *argv[], const char *shortopts, const struct option *longopts);
+
+/* Reads the mesh document at path; prints the error and returns -errno on failure. */
+int kgctl_load_mesh(const char *path, kilo_mesh **mesh);
+
+/* Parses a --mesh-granularity value; prints the error on failure. */
+int kgctl_parse_granularity(const char *text, enum kilo_granularity *out);
+
+/*
+ * Solves mesh with opts, printing the library's error on failure (e.g. an
+ * exhausted WireGuard subnet).
+ */
+int kgctl_solve_topology(const kilo_mesh *mesh, const struct kilo_solve_opts *opts, kilo_topology **out);
+
+/* Writes text to stdout and flushes it; prints the error on failure. */
+int kgctl_print(const char *text);
+
+#endif

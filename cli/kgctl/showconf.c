@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: Apache-2.0
+/* kgctl showconf node|peer NAME: the WireGuard configuration of one member. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kgctl.h"
+
+enum output {
+	OUTPUT_WIREGUARD,
+	OUTPUT_JSON,
+	OUTPUT_YAML,
+};
+
+struct showconf_args {
+	const char *mesh_path;
+	bool as_peer;
+	enum output output;
+	struct kilo_cidr *allowed_ips;
+	size_t n_allowed_ips;
+	uint16_t port;
+	bool override_granularity;
+	enum kilo_granularity granularity;
+};
+
+enum {
+	OPT_AS_PEER = 256,
+	OPT_ALLOWED_IPS,
+	OPT_PORT,
+	OPT_GRANULARITY,
+};
+
+static const char usage_text[] =
+	"Usage: kgctl showconf (node|peer) NAME --mesh FILE [flags]\n"
+	"\n"
+	"Print the WireGuard configuration of a node or of a VPN peer, as Kilo's\n"
+	"kgctl does. A node that does not lead its location prints a notice on\n"
+	"stderr and nothing on stdout.\n"
+	"\n"
+	"Flags:\n"
+	"      --mesh FILE                 the mesh document (\"-\" for stdin)\n"
+	"      --as-peer                   print the node or peer as a peer of the mesh\n"
+	"  -o, --output FORMAT             wireguard (default), json or yaml; json and\n"
+	"                                  yaml print a Kilo Peer object (with --as-peer)\n"
+	"      --allowed-ips CIDR[,CIDR]   extra allowed IPs for --as-peer (repeatable)\n"
+	"      --port PORT                 the node's listen port (default 51820; not used\n"
+	"                                  for peers, which always see port 51820)\n"
+	"      --mesh-granularity G        location, full or cross (default: the mesh's)\n"
+	"  -h, --help                      print this help\n";
+
+static int parse_output(const char *text, enum output *out)
+{
+	if (!strcmp(text, "wireguard"))
+		*out = OUTPUT_WIREGUARD;
+	else if (!strcmp(text, "json"))
+		*out = OUTPUT_JSON;
+	else if (!strcmp(text, "yaml"))
+		*out = OUTPUT_YAML;
+	else
+		return kgctl_fail("output format must be one of wireguard, json or yaml; got \"%s\"", text), -EINVAL;
+	return 0;
+}
+
+static int parse_port(const char *text, uint16_t *out)
+{
+	char *end;
+	unsigned long port;
+
+	errno = 0;
+	port = strtoul(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || port < 1 || port > 65535)
+		return kgctl_fail("port must be a number from 1 to 65535; got \"%s\"", text), -EINVAL;
+	*out = (uint16_t)port;
+	return 0;
+}
+
+/*
+ * Appends every CIDR of a comma-separated list, masked as Go's ParseCIDR
+ * masks it. Like pflag, an empty value adds nothing but an empty item is bad.
+ */
+static int add_allowed_ips(struct showconf_args *args, const char *list)
+{
+	char *copy = strdup(list), *rest = copy, *token;
+	struct kilo_cidr cidr, *grown;
+	int r = 0;
+
+	if (!copy)
+		return kgctl_fail("out of memory"), -ENOMEM;
+	while (list[0] && (token = strsep(&rest, ","))) {
+		if (kilo_cidr_parse(token, &cidr) < 0) {
+			kgctl_fail("allowed-ips must contain only valid CIDRs; got \"%s\"", token);
+			r = -EINVAL;
+			break;
+		}
+		grown = realloc(args->allowed_ips, (args->n_allowed_ips + 1) * sizeof(*grown));
+		if (!grown) {
+			kgctl_fail("out of memory");
+			r = -ENOMEM;
+			break;
+		}
+		args->allowed_ips = grown;
+		args->allowed_ips[args->n_allowed_ips++] = kilo_cidr_masked(&cidr);
+	}
+	free(copy);
+	return r;
+}
+
+/* Prints config (one peer when as a Peer object) in the chosen format. */
+static int print_config(const kilo_wg_config *config, const char *name, enum output output)
+{
+	char *text = NULL;
+	int r;
+
+	if (output == OUTPUT_WIREGUARD)
+		r = kilo_wg_config_format(config, &text);
+	else
+		r = kilo_peer_object_format(config, 0, name, output == OUTPUT_JSON ? KILO_PEER_JSON : KILO_PEER_YAML,
+					    &text);
+	if (r < 0)
+		return kgctl_fail("cannot format the configuration of \"%s\": %s", name, strerror(-r)), r;
+	r = kgctl_print(text);
+	kilo_free(text);
+	return r;
+}
+
+/* Kilo's kgctl only sees ready nodes, so a node that is not ready is "not found". */
+static bool find_ready_node(const kilo_mesh *mesh, const char *name)
+{
+	for (size_t i = 0; i < kilo_mesh_node_count(mesh); i++)
+		if (!strcmp(kilo_mesh_node_name(mesh, i), name))
+			return kilo_mesh_node_ready(mesh, i, 0);
+	return false;
+}
+
+static bool find_peer(const kilo_mesh *mesh, const char *name)
+{
+	for (size_t i = 0; i < kilo_mesh_peer_count(mesh); i++)
+		if (!strcmp(kilo_mesh_peer_name(mesh, i), name))
+			return true;
+	return false;
+}
+
+static int show_node(const kilo_mesh *mesh, const char *name, const struct showconf_args *args)
+{
+	struct kilo_solve_opts opts = {
+		.sz = sizeof(opts),
+		.hostname = name,
+		.port = args->port,
+		.override_granularity = args->override_granularity,
+		.granularity = args->granularity,
+	};
+	kilo_topology *topology = NULL;
+	kilo_wg_config *config = NULL;
+	int r;
+
+	if (!find_ready_node(mesh, name))
+		return kgctl_fail("did not find any node named \"%s\" in the cluster", name), -ENOENT;
+	r = kgctl_solve_topology(mesh, &opts, &topology);
+	if (r < 0)
+		return r;
+	if (!kilo_topology_is_leader(topology)) {
+		/* Kilo's notice: not an error, and nothing on stdout. */
+		fprintf(stderr, "Node \"%s\" is not a leader node\n", name);
+		goto out;
+	}
+	if (args->as_peer)
+		r = kilo_topology_as_peer(topology, args->allowed_ips, args->n_allowed_ips, &config);
+	else
+		r = kilo_topology_conf(topology, &config);
+	if (r < 0) {
+		kgctl_fail("cannot build the configuration of node \"%s\": %s", name, strerror(-r));
+		goto out;
+	}
+	r = print_config(config, name, args->as_peer ? args->output : OUTPUT_WIREGUARD);
+out:
+	kilo_wg_config_free(config);
+	kilo_topology_free(topology);
+	return r;
+}
+
+static int show_peer(const kilo_mesh *mesh, const char *name, const struct showconf_args *args)
+{
+	/* Kilo shows a peer the mesh on the default port, whatever --port says. */
+	struct kilo_solve_opts opts = {
+		.sz = sizeof(opts),
+		.port = KILO_DEFAULT_PORT,
+		.override_granularity = args->override_granularity,
+		.granularity = args->granularity,
+	};
+	kilo_topology *topology = NULL;
+	kilo_wg_config *config = NULL;
+	int r;
+
+	if (!find_peer(mesh, name))
+		return kgctl_fail("did not find any peer named \"%s\" in the cluster", name), -ENOENT;
+	if (args->as_peer)
+		return kgctl_fail("showconf peer --as-peer is not supported by this libkilo yet"), -EOPNOTSUPP;
+	r = kgctl_solve_topology(mesh, &opts, &topology);
+	if (r < 0)
+		return r;
+	r = kilo_topology_peer_conf(topology, name, &config);
+	if (r < 0) {
+		kgctl_fail("cannot build the configuration of peer \"%s\": %s", name, strerror(-r));
+		goto out;
+	}
+	r = print_config(config, name, OUTPUT_WIREGUARD);
+out:
+	kilo_wg_config_free(config);
+	kilo_topology_free(topology);
+	return r;
+}
+
+int kgctl_showconf(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "mesh", required_argument, NULL, 'm' },
+		{ "as-peer", no_argument, NULL, OPT_AS_PEER },
+		{ "output", required_argument, NULL, 'o' },
+		{ "allowed-ips", required_argument, NULL, OPT_ALLOWED_IPS },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "mesh-granularity", required_argument, NULL, OPT_GRANULARITY },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct showconf_args args = { .port = KILO_DEFAULT_PORT };
+	kilo_mesh *mesh = NULL;
+	const char *kind, *name;
+	int c, r = 0;
+
+	while ((c = kgctl_getopt("showconf", argc, argv, ":o:h", options)) != -1) {
+		switch (c) {
+		case 'm':
+			args.mesh_path = optarg;
+			break;
+		case OPT_AS_PEER:
+			args.as_peer = true;
+			break;
+		case 'o':
+			r = parse_output(optarg, &args.output);
+			break;
+		case OPT_ALLOWED_IPS:
+			r = add_allowed_ips(&args, optarg);
+			break;
+		case OPT_PORT:
+			r = parse_port(optarg, &args.port);
+			break;
+		case OPT_GRANULARITY:
+			args.override_granularity = true;
+			r = kgctl_parse_granularity(optarg, &args.granularity);
+			break;
+		case 'h':
+			free(args.allowed_ips);
+			return kgctl_print(usage_text) < 0 ? KGCTL_EXIT_FAILURE : 0;
+		default:
+			free(args.allowed_ips);
+			return KGCTL_EXIT_USAGE;
+		}
+		if (r < 0)
+			goto out;
+	}
+	if (argc - optind != 2 || (strcmp(argv[optind], "node") && strcmp(argv[optind], "peer"))) {
+		free(args.allowed_ips);
+		return kgctl_usage_fail("showconf", "expected \"node NAME\" or \"peer NAME\"");
+	}
+	if (!args.mesh_path) {
+		free(args.allowed_ips);
+		return kgctl_usage_fail("showconf", "missing --mesh FILE");
+	}
+	kind = argv[optind];
+	name = argv[optind + 1];
+	r = kgctl_load_mesh(args.mesh_path, &mesh);
+	if (r < 0)
+		goto out;
+	if (!strcmp(kind, "node"))
+		r = show_node(mesh, name, &args);
+	else
+		r = show_peer(mesh, name, &args);
+out:
+	kilo_mesh_free(mesh);
+	free(args.allowed_ips);
+	return r < 0 ? KGCTL_EXIT_FAILURE : 0;
+}

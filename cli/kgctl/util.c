@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+/* What every command shares: error lines, option parsing, reading the mesh. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kgctl.h"
+
+__attribute__((format(printf, 1, 0))) static void vprint_error(const char *fmt, va_list ap)
+{
+	fputs("kgctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int kgctl_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint_error(fmt, ap);
+	va_end(ap);
+	return KGCTL_EXIT_FAILURE;
+}
+
+int kgctl_usage_fail(const char *command, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kgctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'kgctl %s%s--help')\n", command ? command : "", command ? " " : "");
+	return KGCTL_EXIT_USAGE;
+}
+
+int kgctl_getopt(const char *command, int argc, char *argv[], const char *shortopts, const struct option *longopts)
+{
+	const char *word;
+	int c;
+
+	/* shortopts starts with ':' so that a missing value is told apart. */
+	opterr = 0;
+	c = getopt_long(argc, argv, shortopts, longopts, NULL);
+	if (c != '?' && c != ':')
+		return c;
+	word = argv[optind - 1];
+	if (!strncmp(word, "--", 2))
+		kgctl_usage_fail(command, c == ':' ? "option %s needs a value" : "unknown option %s", word);
+	else
+		kgctl_usage_fail(command, c == ':' ? "option -%c needs a value" : "unknown option -%c", optopt);
+	return '?';
+}
+
+/* Reads at most limit bytes of fd; -EFBIG if there is more. */
+static int read_all(int fd, size_t limit, char **text, size_t *len)
+{
+	size_t size = 0, cap = 65536;
+	char *buf = malloc(cap + 1), *grown;
+	ssize_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (size == cap) {
+			if (cap > limit)
+				break;
+			cap *= 2;
+			grown = realloc(buf, cap + 1);
+			if (!grown) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = grown;
+		}
+		n = read(fd, buf + size, cap - size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			n = -errno;
+			free(buf);
+			return (int)n;
+		}
+		if (n == 0)
+			break;
+		size += (size_t)n;
+	}
+	if (size > limit) {
+		free(buf);
+		return -EFBIG;
+	}
+	buf[size] = '\0';
+	*text = buf;
+	*len = size;
+	return 0;
+}
+
+int kgctl_load_mesh(const char *path, kilo_mesh **mesh)
+{
+	struct kilo_error err = { 0 };
+	bool use_stdin = !strcmp(path, "-");
+	char *text = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	fd = use_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		kgctl_fail("cannot open mesh document %s: %s", path, strerror(-r));
+		return r;
+	}
+	r = read_all(fd, KGCTL_MESH_MAX_BYTES, &text, &len);
+	if (!use_stdin)
+		close(fd);
+	if (r == -EFBIG) {
+		kgctl_fail("mesh document %s is larger than %u MiB", path, KGCTL_MESH_MAX_BYTES >> 20);
+		return r;
+	}
+	if (r < 0) {
+		kgctl_fail("cannot read mesh document %s: %s", path, strerror(-r));
+		return r;
+	}
+	r = kilo_mesh_from_json(text, len, mesh, &err);
+	free(text);
+	if (r < 0)
+		kgctl_fail("%s: %s", path, err.code ? err.message : strerror(-r));
+	return r;
+}
+
+int kgctl_parse_granularity(const char *text, enum kilo_granularity *out)
+{
+	int r = kilo_granularity_parse(text, out);
+
+	if (r < 0)
+		kgctl_fail("mesh-granularity must be one of location, full or cross; got \"%s\"", text);
+	return r;
+}
+
+int kgctl_solve_topology(const kilo_mesh *mesh, const struct kilo_solve_opts *opts, kilo_topology **out)
+{
+	struct kilo_error err = { 0 };
+	int r = kilo_topology_solve(mesh, opts, out, &err);
+
+	if (r < 0)
+		kgctl_fail("%s", err.code ? err.message : strerror(-r));
+	return r;
+}
+
+int kgctl_print(const char *text)
+{
+	if (fputs(text, stdout) == EOF || fflush(stdout) == EOF) {
+		kgctl_fail("cannot write to stdout: %s", strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Embedding libkilo: load a mesh document and print the WireGuard
+ * configuration of one node. Build against an installed libkilo:
+ *
+ *	cc embed.c $(pkg-config --cflags --libs libkilo) -o embed
+ *	./embed meshes/three-clouds.json aws-eu-1
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kilo/kilo.h>
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	long size;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (text = malloc((size_t)size + 1)) && fread(text, 1, (size_t)size, f) == (size_t)size) {
+		text[size] = '\0';
+		*len = (size_t)size;
+	} else {
+		free(text);
+		text = NULL;
+	}
+	fclose(f);
+	return text;
+}
+
+int main(int argc, char *argv[])
+{
+	struct kilo_solve_opts opts = { .sz = sizeof(opts) };
+	struct kilo_error err = { 0 };
+	kilo_topology *topology = NULL;
+	kilo_wg_config *config = NULL;
+	kilo_mesh *mesh = NULL;
+	char *text = NULL, *conf = NULL;
+	size_t len = 0;
+	int status = 1;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s MESH.json NODE\n", argv[0]);
+		return 2;
+	}
+	text = read_file(argv[1], &len);
+	if (!text) {
+		fprintf(stderr, "cannot read %s\n", argv[1]);
+		return 1;
+	}
+	if (kilo_mesh_from_json(text, len, &mesh, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", argv[1], err.message);
+		goto out;
+	}
+
+	opts.hostname = argv[2];
+	if (kilo_topology_solve(mesh, &opts, &topology, &err) < 0) {
+		fprintf(stderr, "%s\n", err.message);
+		goto out;
+	}
+	if (!kilo_topology_is_leader(topology)) {
+		printf("# %s does not lead its location: it runs no WireGuard peers\n", argv[2]);
+		status = 0;
+		goto out;
+	}
+	if (kilo_topology_conf(topology, &config) < 0 || kilo_wg_config_format(config, &conf) < 0) {
+		fprintf(stderr, "cannot build the configuration of %s\n", argv[2]);
+		goto out;
+	}
+	printf("# libkilo %s: WireGuard configuration of %s\n%s", kilo_version(), argv[2], conf);
+	status = 0;
+out:
+	kilo_free(conf);
+	kilo_wg_config_free(config);
+	kilo_topology_free(topology);
+	kilo_mesh_free(mesh);
+	free(text);
+	return status;
+}

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The topology as GraphViz DOT, byte for byte as Kilo prints it. Kilo
+ * builds the graph with gographviz, and the output depends on that
+ * library's model: one attribute set per node name (so a peer named like
+ * a node is merged into it and printed in both subgraphs), edges in
+ * insertion order (duplicates included), subgraphs and their children
+ * sorted by their quoted names, attributes sorted by name. This file keeps
+ * that small model instead of emulating a general graph library.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kilo/serial.h>
+
+#include "../core/arena.h"
+#include "../core/strbuf.h"
+#include "../topology/model.h"
+
+struct dot_node {
+	const char *id; /* quoted name */
+	const char *label; /* quoted label */
+	bool rank;
+	const struct dot_node *linked_from; /* the leader already linked to this node */
+};
+
+struct dot_vec {
+	void **items;
+	size_t n, cap;
+};
+
+struct dot_subgraph {
+	const char *id; /* quoted name */
+	const char *label; /* quoted label */
+	struct dot_vec children; /* struct dot_node *, no duplicates */
+};
+
+enum dot_edge_style {
+	DOT_EDGE_SEGMENT, /* leader to member, and leader to leader */
+	DOT_EDGE_PLAIN,   /* cross: nodes of one location, no tunnel */
+	DOT_EDGE_PEER,
+};
+
+struct dot_edge {
+	const struct dot_node *src, *dst;
+	enum dot_edge_style style;
+};
+
+struct dot_graph {
+	struct kilo_arena arena;
+	struct dot_vec nodes;     /* struct dot_node * */
+	struct dot_vec subgraphs; /* struct dot_subgraph * */
+	struct dot_vec edges;     /* struct dot_edge * */
+};
+
+static const char *const edge_attrs[] = {
+	[DOT_EDGE_SEGMENT] = "dir=both",
+	[DOT_EDGE_PLAIN] = "arrowhead=none, arrowtail=none, dir=both, style=dotted",
+	[DOT_EDGE_PEER] = "dir=both, style=dashed",
+};
+
+/* Vectors grow inside the arena; the old arrays die with it. */
+static int vec_push(struct kilo_arena *arena, struct dot_vec *vec, void *item)
+{
+	if (vec->n == vec->cap) {
+		size_t cap = vec->cap ? 2 * vec->cap : 8;
+		void **items = kilo_arena_array(arena, cap, sizeof(*items));
+
+		if (!items)
+			return -ENOMEM;
+		if (vec->n)
+			memcpy(items, vec->items, vec->n * sizeof(*items));
+		vec->items = items;
+		vec->cap = cap;
+	}
+	vec->items[vec->n++] = item;
+	return 0;
+}
+
+/*
+ * Kilo wraps names and labels in double quotes without escaping them; a
+ * quote inside is escaped here so that the output stays valid DOT.
+ */
+static const char *quote(struct kilo_arena *arena, const char *prefix, const char *s)
+{
+	struct kilo_strbuf sb = { 0 };
+	const char *p;
+	char *text, *copy;
+
+	kilo_strbuf_append(&sb, "\"");
+	kilo_strbuf_append(&sb, prefix);
+	for (p = s; *p; p++) {
+		if (*p == '"')
+			kilo_strbuf_append(&sb, "\\");
+		kilo_strbuf_append_len(&sb, p, 1);
+	}
+	kilo_strbuf_append(&sb, "\"");
+	if (kilo_strbuf_finish(&sb, &text) < 0)
+		return NULL;
+	copy = kilo_arena_strdup(arena, text);
+	free(text);
+	return copy;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const struct dot_node *const *x = a, *const *y = b;
+
+	return strcmp((*x)->id, (*y)->id);
+}
+
+static int subgraph_by_id(const void *a, const void *b)
+{
+	const struct dot_subgraph *const *x = a, *const *y = b;
+
+	return strcmp((*x)->id, (*y)->id);
+}
+
+static struct dot_subgraph *add_subgraph(struct dot_graph *g, const char *id, const char *label)
+{
+	struct dot_subgraph *sub;
+
+	if (!id || !label)
+		return NULL;
+	for (size_t i = 0; i < g->subgraphs.n; i++) {
+		sub = g->subgraphs.items[i];
+		if (!strcmp(sub->id, id))
+			return sub;
+	}
+	sub = kilo_arena_alloc(&g->arena, sizeof(*sub));
+	if (!sub || vec_push(&g->arena, &g->subgraphs, sub) < 0)
+		return NULL;
+	sub->id = id;
+	sub->label = label;
+	return sub;
+}
+
+/* The node named id, created if new, and made a child of sub. */
+static struct dot_node *add_node(struct dot_graph *g, struct dot_subgraph *sub, const char *id)
+{
+	struct dot_node *node = NULL;
+	size_t i;
+
+	if (!id)
+		return NULL;
+	for (i = 0; i < g->nodes.n && !node; i++)
+		if (!strcmp(((struct dot_node *)g->nodes.items[i])->id, id))
+			node = g->nodes.items[i];
+	if (!node) {
+		node = kilo_arena_alloc(&g->arena, sizeof(*node));
+		if (!node || vec_push(&g->arena, &g->nodes, node) < 0)
+			return NULL;
+		node->id = id;
+	}
+	for (i = 0; i < sub->children.n; i++)
+		if (sub->children.items[i] == node)
+			return node;
+	if (vec_push(&g->arena, &sub->children, node) < 0)
+		return NULL;
+	return node;
+}
+
+static int add_edge(struct dot_graph *g, const struct dot_node *src, const struct dot_node *dst,
+		    enum dot_edge_style style)
+{
+	struct dot_edge *edge = kilo_arena_alloc(&g->arena, sizeof(*edge));
+
+	if (!edge)
+		return -ENOMEM;
+	edge->src = src;
+	edge->dst = dst;
+	edge->style = style;
+	return vec_push(&g->arena, &g->edges, edge);
+}
+
+/* Lines of the label joined by a literal backslash-n, as GraphViz reads it. */
+static const char *node_label(struct kilo_arena *arena, const char *location, const struct kilo_segment *s,
+			      size_t j)
+{
+	const struct kilo_node *node = s->nodes[j];
+	char cidr[KILO_CIDR_STRLEN], addr[KILO_ADDR_STRLEN], ep[KILO_ENDPOINT_STRLEN];
+	struct kilo_strbuf sb = { 0 };
+	const char *label;
+	char *text;
+
+	kilo_cidr_format(&s->cidrs[j], cidr);
+	kilo_strbuf_printf(&sb, "%s\\n%s\\n%s", location, node->name, cidr);
+	if (node->internal_ip.addr.family) {
+		kilo_addr_format(&node->internal_ip.addr, addr);
+		kilo_strbuf_printf(&sb, "\\n%s", addr);
+	}
+	if (j == s->leader) {
+		kilo_addr_format(&s->wireguard_ip, addr);
+		kilo_strbuf_printf(&sb, "\\n%s", addr);
+		kilo_endpoint_format(&s->endpoint, ep);
+		if (ep[0])
+			kilo_strbuf_printf(&sb, "\\n%s", ep);
+	}
+	if (kilo_strbuf_finish(&sb, &text) < 0)
+		return NULL;
+	label = quote(arena, "", text);
+	free(text);
+	return label;
+}
+
+/* Kilo's peer label ends with a real newline, not a GraphViz one. */
+static const char *peer_label(struct kilo_arena *arena, const struct kilo_peer *peer)
+{
+	char ep[KILO_ENDPOINT_STRLEN];
+	struct kilo_strbuf sb = { 0 };
+	const char *label;
+	char *text;
+
+	kilo_endpoint_format(&peer->endpoint, ep);
+	kilo_strbuf_printf(&sb, "%s\\n%s\n", peer->name, ep);
+	if (kilo_strbuf_finish(&sb, &text) < 0)
+		return NULL;
+	label = quote(arena, "", text);
+	free(text);
+	return label;
+}
+
+/*
+ * Adds segment s to its subgraph and connects its leader to the others.
+ * Like Kilo, the leader is picked by index among all children of the
+ * subgraph so far, which only matters when segments share a subgraph
+ * (cross granularity, where every segment has one node and the first node
+ * of the location becomes the centre of its plain links). PR #490 adds
+ * that star again for every node of the location; each link is drawn once
+ * here.
+ */
+static int add_segment(struct dot_graph *g, const struct kilo_topology *t, const struct kilo_segment *s,
+		       const struct dot_node **leader)
+{
+	bool cross = t->granularity == KILO_GRANULARITY_CROSS;
+	const char *location = cross ? s->node_location : s->location;
+	struct dot_node *node, *centre;
+	struct dot_subgraph *sub;
+	struct dot_vec *children;
+	int r;
+
+	if (s->leader >= s->n_nodes)
+		return -EINVAL;
+	sub = add_subgraph(g, quote(&g->arena, "cluster_location_", location), quote(&g->arena, "", location));
+	if (!sub)
+		return -ENOMEM;
+	for (size_t j = 0; j < s->n_nodes; j++) {
+		node = add_node(g, sub, quote(&g->arena, "", s->nodes[j]->name));
+		if (!node)
+			return -ENOMEM;
+		if (j == s->leader) {
+			node->rank = true;
+			*leader = node;
+		}
+		node->label = node_label(&g->arena, location, s, j);
+		if (!node->label)
+			return -ENOMEM;
+	}
+	children = &sub->children;
+	qsort(children->items, children->n, sizeof(*children->items), by_id);
+	centre = children->items[s->leader];
+	for (size_t j = 0; j < children->n; j++) {
+		node = children->items[j];
+		if (node == centre || node->linked_from == centre)
+			continue;
+		r = add_edge(g, centre, node, cross ? DOT_EDGE_PLAIN : DOT_EDGE_SEGMENT);
+		if (r < 0)
+			return r;
+		node->linked_from = centre;
+	}
+	return 0;
+}
+
+static int build(struct dot_graph *g, const struct kilo_topology *t)
+{
+	bool cross = t->granularity == KILO_GRANULARITY_CROSS;
+	const struct dot_node **leaders;
+	struct dot_subgraph *peers;
+	struct dot_node *node;
+	int r;
+
+	leaders = kilo_arena_array(&g->arena, t->n_segments ? t->n_segments : 1, sizeof(*leaders));
+	if (!leaders)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_segments; i++) {
+		r = add_segment(g, t, &t->segments[i], &leaders[i]);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < t->n_segments; i++)
+		for (size_t j = i + 1; j < t->n_segments; j++) {
+			/*
+			 * Nodes of one location have no tunnel between them in
+			 * cross granularity; PR #490 still draws one for pairs
+			 * outside its star.
+			 */
+			if (cross && !strcmp(t->segments[i].node_location, t->segments[j].node_location))
+				continue;
+			r = add_edge(g, leaders[i], leaders[j], DOT_EDGE_SEGMENT);
+			if (r < 0)
+				return r;
+		}
+
+	peers = add_subgraph(g, quote(&g->arena, "", "cluster_peers"), quote(&g->arena, "", "peers"));
+	if (!peers)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_peers; i++) {
+		node = add_node(g, peers, quote(&g->arena, "", t->peers[i].peer->name));
+		if (!node)
+			return -ENOMEM;
+		node->label = peer_label(&g->arena, t->peers[i].peer);
+		if (!node->label)
+			return -ENOMEM;
+	}
+	qsort(peers->children.items, peers->children.n, sizeof(*peers->children.items), by_id);
+	for (size_t i = 0; i < t->n_segments; i++)
+		for (size_t j = 0; j < peers->children.n; j++) {
+			r = add_edge(g, leaders[i], peers->children.items[j], DOT_EDGE_PEER);
+			if (r < 0)
+				return r;
+		}
+	return 0;
+}
+
+static void write_graph(struct kilo_strbuf *sb, struct dot_graph *g, const struct kilo_topology *t)
+{
+	struct kilo_cidr subnet = kilo_cidr_masked(&t->kilo_subnet);
+	char cidr[KILO_CIDR_STRLEN];
+
+	kilo_cidr_format(&subnet, cidr);
+	kilo_strbuf_printf(sb, "digraph kilo {\n\tlabel=\"%s\";\n\tlabelloc=t;\n\toutputorder=nodesfirst;\n"
+			       "\toverlap=false;\n", cidr);
+	for (size_t i = 0; i < g->edges.n; i++) {
+		const struct dot_edge *edge = g->edges.items[i];
+
+		kilo_strbuf_printf(sb, "\t%s->%s[ %s ];\n", edge->src->id, edge->dst->id, edge_attrs[edge->style]);
+	}
+	qsort(g->subgraphs.items, g->subgraphs.n, sizeof(*g->subgraphs.items), subgraph_by_id);
+	for (size_t i = 0; i < g->subgraphs.n; i++) {
+		const struct dot_subgraph *sub = g->subgraphs.items[i];
+
+		kilo_strbuf_printf(sb, "\tsubgraph %s {\n\tlabel=%s;\n\tstyle=\"dashed,rounded\";\n", sub->id,
+				   sub->label);
+		for (size_t j = 0; j < sub->children.n; j++) {
+			const struct dot_node *node = sub->children.items[j];
+
+			kilo_strbuf_printf(sb, "\t%s [ label=%s, %sshape=ellipse ];\n", node->id, node->label,
+					   node->rank ? "rank=1, " : "");
+		}
+		kilo_strbuf_append(sb, "\n}\n;\n");
+	}
+	kilo_strbuf_append(sb, "\n}\n");
+}
+
+int kilo_topology_dot(const kilo_topology *topology, char **out)
+{
+	struct dot_graph g = { 0 };
+	struct kilo_strbuf sb = { 0 };
+	int r;
+
+	if (!topology || !out)
+		return -EINVAL;
+	*out = NULL;
+	r = build(&g, topology);
+	if (r < 0)
+		goto out;
+	write_graph(&sb, &g, topology);
+	r = kilo_strbuf_finish(&sb, out);
+out:
+	kilo_strbuf_reset(&sb);
+	kilo_arena_release(&g.arena);
+	return r;
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* WireGuard configurations from a topology: Kilo's Conf, PeerConf and AsPeer. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/wgconf.h"
+
+/* Copies a then b into the configuration's arena as the peer's allowed IPs. */
+static int set_allowed_ips(struct kilo_wg_config *c, struct kilo_wg_peer *peer, const struct kilo_cidr *a, size_t na,
+			   const struct kilo_cidr *b, size_t nb)
+{
+	if (na + nb == 0)
+		return 0;
+	peer->allowed_ips = kilo_arena_array(&c->arena, na + nb, sizeof(*peer->allowed_ips));
+	if (!peer->allowed_ips)
+		return -ENOMEM;
+	if (na)
+		memcpy(peer->allowed_ips, a, na * sizeof(*a));
+	if (nb)
+		memcpy(peer->allowed_ips + na, b, nb * sizeof(*b));
+	peer->n_allowed_ips = na + nb;
+	return 0;
+}
+
+/* The segment as a peer: every allowed IP, then the allowed-location IPs. */
+static int add_segment(const struct kilo_topology *t, struct kilo_wg_config *c, const struct kilo_segment *s,
+		       uint32_t keepalive)
+{
+	struct kilo_wg_peer *peer = &c->peers[c->n_peers++];
+
+	peer->public_key = s->key;
+	peer->persistent_keepalive = keepalive;
+	peer->endpoint = *kilo_topology_nat_endpoint(t, &s->endpoint, &s->key, s->persistent_keepalive);
+	return set_allowed_ips(c, peer, s->allowed_ips, s->n_allowed_ips, s->allowed_location_ips,
+			       s->n_allowed_location_ips);
+}
+
+static int add_peer(const struct kilo_topology *t, struct kilo_wg_config *c, const struct kilo_topology_peer *p,
+		    uint32_t keepalive)
+{
+	struct kilo_wg_peer *peer = &c->peers[c->n_peers++];
+
+	peer->public_key = p->peer->public_key;
+	peer->persistent_keepalive = keepalive;
+	peer->endpoint = *kilo_topology_nat_endpoint(t, &p->peer->endpoint, &p->peer->public_key,
+						     p->peer->persistent_keepalive);
+	return set_allowed_ips(c, peer, p->allowed_ips, p->n_allowed_ips, NULL, 0);
+}
+
+int kilo_topology_conf(const kilo_topology *t, kilo_wg_config **out)
+{
+	struct kilo_wg_config *c = kilo_wg_config_new(t->n_segments + t->n_peers);
+	int r = 0;
+
+	*out = NULL;
+	if (!c)
+		return -ENOMEM;
+	c->has_interface = true;
+	c->has_private_key = !kilo_key_is_zero(&t->key);
+	c->private_key = t->key;
+	c->has_listen_port = true;
+	c->listen_port = t->port;
+	/* Every keepalive is the local node's: it is the side that keeps NAT open. */
+	for (size_t i = 0; i < t->n_segments && r == 0; i++) {
+		if (!kilo_segment_is_local(t, &t->segments[i]))
+			r = add_segment(t, c, &t->segments[i], t->persistent_keepalive);
+	}
+	for (size_t i = 0; i < t->n_peers && r == 0; i++)
+		r = add_peer(t, c, &t->peers[i], t->persistent_keepalive);
+	if (r < 0) {
+		kilo_wg_config_free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+static int compare_peer_name(const void *name, const void *entry)
+{
+	const struct kilo_topology_peer *p = entry;
+
+	return strcmp(name, p->peer->name);
+}
+
+int kilo_topology_peer_conf(const kilo_topology *t, const char *peer_name, kilo_wg_config **out)
+{
+	const struct kilo_topology_peer *self = NULL;
+	struct kilo_wg_config *c;
+	uint32_t keepalive = 0;
+	int r = 0;
+
+	*out = NULL;
+	if (peer_name && peer_name[0]) {
+		self = bsearch(peer_name, t->peers, t->n_peers, sizeof(*t->peers), compare_peer_name);
+		if (!self)
+			return -ENOENT;
+		keepalive = self->peer->persistent_keepalive;
+	}
+	c = kilo_wg_config_new(t->n_segments + t->n_peers);
+	if (!c)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_segments && r == 0; i++) {
+		r = add_segment(t, c, &t->segments[i], keepalive);
+		/* Only the tunnels to the mesh share the peer's preshared key. */
+		if (self && self->peer->has_preshared_key) {
+			c->peers[c->n_peers - 1].has_preshared_key = true;
+			c->peers[c->n_peers - 1].preshared_key = self->peer->preshared_key;
+		}
+	}
+	for (size_t i = 0; i < t->n_peers && r == 0; i++) {
+		if (&t->peers[i] != self)
+			r = add_peer(t, c, &t->peers[i], keepalive);
+	}
+	if (r < 0) {
+		kilo_wg_config_free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+int kilo_topology_as_peer(const kilo_topology *t, const struct kilo_cidr *extra_allowed_ips, size_t n_extra,
+			  kilo_wg_config **out)
+{
+	const struct kilo_segment *s;
+	struct kilo_wg_config *c;
+	struct kilo_wg_peer *peer;
+	struct kilo_cidr_set seen;
+	size_t kept = 0;
+	int r;
+
+	*out = NULL;
+	if (t->local_segment >= t->n_segments)
+		return -ENOENT;
+	s = &t->segments[t->local_segment];
+	c = kilo_wg_config_new(1);
+	if (!c)
+		return -ENOMEM;
+	peer = &c->peers[c->n_peers++];
+	peer->public_key = s->key;
+	/* The advertised endpoint: whoever connects sees us from outside our NAT. */
+	peer->endpoint = s->endpoint;
+	r = set_allowed_ips(c, peer, s->allowed_ips, s->n_allowed_ips, extra_allowed_ips, n_extra);
+	if (r == 0)
+		r = kilo_cidr_set_init(&seen, peer->n_allowed_ips);
+	if (r < 0) {
+		kilo_wg_config_free(c);
+		return r;
+	}
+	for (size_t i = 0; i < peer->n_allowed_ips; i++) {
+		if (kilo_cidr_set_add(&seen, &peer->allowed_ips[i]))
+			peer->allowed_ips[kept++] = peer->allowed_ips[i];
+	}
+	peer->n_allowed_ips = kept;
+	kilo_cidr_set_free(&seen);
+	*out = c;
+	return 0;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers shared by the files of the topology layer. */
+#ifndef KILO_LIB_TOPOLOGY_INTERNAL_H
+#define KILO_LIB_TOPOLOGY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model.h"
+
+/*
+ * A set of CIDRs compared as Kilo compares them, by their text (address
+ * with host bits, and prefix), so that de-duplication is linear.
+ */
+struct kilo_cidr_set {
+	struct kilo_cidr *slots; /* family 0: empty */
+	size_t mask;
+};
+
+/* A set with room for n entries; -ENOMEM. */
+int kilo_cidr_set_init(struct kilo_cidr_set *set, size_t n);
+/* Adds cidr; true if it was not in the set yet. */
+bool kilo_cidr_set_add(struct kilo_cidr_set *set, const struct kilo_cidr *cidr);
+void kilo_cidr_set_free(struct kilo_cidr_set *set);
+
+/* Grows a malloc'ed array so that it holds at least need elements; -ENOMEM. */
+int kilo_array_reserve(void **array, size_t *cap, size_t need, size_t size);
+
+/* Whether segment s is local to the topology's node (cross: same location). */
+bool kilo_segment_is_local(const struct kilo_topology *t, const struct kilo_segment *s);
+
+#endif

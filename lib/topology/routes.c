@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Routes and ip rules of a node (Kilo's Routes and PeerRoutes, kilo-reference.md §1.7). */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct route_list {
+	struct kilo_route *routes;
+	size_t n, cap;
+	struct kilo_rule *rules;
+	size_t n_rules, cap_rules;
+	int error; /* sticky: the first failure */
+};
+
+/* What Routes needs to know besides the topology. */
+struct route_ctx {
+	const struct kilo_topology *t;
+	const struct kilo_routes_opts *opts;
+	struct kilo_addr src; /* the local private IP; family 0: none */
+	struct route_list *out;
+};
+
+static const struct kilo_addr no_addr;
+
+int kilo_encapsulate_parse(const char *text, enum kilo_encapsulate *out)
+{
+	static const char *const names[] = {
+		[KILO_ENCAPSULATE_NEVER] = "never",
+		[KILO_ENCAPSULATE_CROSSSUBNET] = "crosssubnet",
+		[KILO_ENCAPSULATE_ALWAYS] = "always",
+	};
+
+	for (size_t i = 0; text && i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(text, names[i]) == 0) {
+			*out = (enum kilo_encapsulate)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* kg accepts "flannel" and "cilium"; no value (or "ipip") means plain IPIP. */
+int kilo_compatibility_parse(const char *text, enum kilo_compatibility *out)
+{
+	if (!text || !text[0] || strcmp(text, "ipip") == 0 || strcmp(text, "none") == 0)
+		*out = KILO_COMPATIBILITY_NONE;
+	else if (strcmp(text, "flannel") == 0)
+		*out = KILO_COMPATIBILITY_FLANNEL;
+	else if (strcmp(text, "cilium") == 0)
+		*out = KILO_COMPATIBILITY_CILIUM;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static struct kilo_route *push_route(struct route_list *l, const struct kilo_cidr *dst, const struct kilo_addr *gw,
+				     int ifindex, bool onlink)
+{
+	struct kilo_route *r;
+
+	if (l->error || (l->error = kilo_array_reserve((void **)&l->routes, &l->cap, l->n + 1, sizeof(*r))))
+		return NULL;
+	r = &l->routes[l->n++];
+	memset(r, 0, sizeof(*r));
+	r->dst = *dst;
+	r->gw = *gw;
+	r->ifindex = ifindex;
+	r->onlink = onlink;
+	r->protocol = KILO_RTPROT_STATIC;
+	return r;
+}
+
+static void push_rule(struct route_list *l, const struct kilo_cidr *src, const struct kilo_cidr *dst, const char *iif)
+{
+	struct kilo_rule *r;
+
+	if (l->error || (l->error = kilo_array_reserve((void **)&l->rules, &l->cap_rules, l->n_rules + 1, sizeof(*r))))
+		return;
+	r = &l->rules[l->n_rules++];
+	memset(r, 0, sizeof(*r));
+	if (src)
+		r->src = *src;
+	r->dst = *dst;
+	r->table = KILO_ROUTE_TABLE;
+	if (iif)
+		snprintf(r->iif, sizeof(r->iif), "%s", iif);
+}
+
+/* The encapsulator's gateway to a node: its private IP, or the CNI's address for it. */
+static struct kilo_addr node_gw(enum kilo_compatibility compat, const struct kilo_addr *private_ip,
+				const struct kilo_cidr *cni_ip, const struct kilo_cidr *pod_cidr)
+{
+	switch (compat) {
+	case KILO_COMPATIBILITY_FLANNEL:
+		return pod_cidr->addr;
+	case KILO_COMPATIBILITY_CILIUM:
+		return cni_ip->addr.family ? cni_ip->addr : pod_cidr->addr;
+	default:
+		return *private_ip;
+	}
+}
+
+/* Whether traffic to addr crosses the tunnel rather than the private network. */
+static bool encapsulates(const struct route_ctx *ctx, const struct kilo_addr *addr)
+{
+	switch (ctx->opts->encapsulate) {
+	case KILO_ENCAPSULATE_ALWAYS:
+		return true;
+	case KILO_ENCAPSULATE_CROSSSUBNET:
+		return !kilo_cidr_contains(&ctx->t->private_ip, addr);
+	default:
+		return false;
+	}
+}
+
+/* A route on the private link, moved onto the tunnel when encapsulated. */
+static void push_private(struct route_ctx *ctx, const struct kilo_cidr *dst, const struct kilo_addr *gw)
+{
+	struct kilo_route *r = push_route(ctx->out, dst, gw, ctx->opts->private_ifindex, true);
+
+	if (r && encapsulates(ctx, gw)) {
+		r->ifindex = ctx->opts->tunnel_ifindex;
+		r->src = ctx->src;
+	}
+}
+
+/* A route in Kilo's table through the tunnel, for traffic that must come back encapsulated. */
+static void push_table_route(struct route_ctx *ctx, const struct kilo_cidr *dst, const struct kilo_addr *gw,
+			     const struct kilo_addr *src)
+{
+	struct kilo_route *r = push_route(ctx->out, dst, gw, ctx->opts->tunnel_ifindex, true);
+
+	if (r) {
+		r->src = *src;
+		r->table = KILO_ROUTE_TABLE;
+	}
+}
+
+/*
+ * Routes to the other nodes of the local location, straight over the
+ * private network (or the tunnel), and the table-1107 detour that keeps
+ * encapsulated traffic to their private IPs symmetric.
+ */
+static void local_segment_routes(struct route_ctx *ctx, const struct kilo_segment *s)
+{
+	const struct kilo_topology *t = ctx->t;
+	const struct kilo_routes_opts *o = ctx->opts;
+
+	if (t->private_ip.addr.family == 0)
+		return;
+	if (!o->local && (!t->leader || o->encapsulate == KILO_ENCAPSULATE_NEVER))
+		return;
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		const struct kilo_node *node = s->nodes[i];
+		const struct kilo_addr *priv = &node->internal_ip.addr;
+		struct kilo_cidr host;
+		struct kilo_addr gw;
+
+		/* Kilo recognises the local node by its private IP. */
+		if (priv->family == 0 || kilo_addr_equal(priv, &t->private_ip.addr))
+			continue;
+		host = kilo_cidr_host(priv);
+		gw = node_gw(o->compatibility, priv, &s->cni_compatibility_ips[i], &s->cidrs[i]);
+		if (!o->local) {
+			/* Only CNIs that reach nodes through their own address need the detour back. */
+			if (kilo_addr_equal(&gw, priv))
+				continue;
+			push_table_route(ctx, &host, &gw, &no_addr);
+			push_rule(ctx->out, NULL, &host, o->wg_interface);
+			continue;
+		}
+		push_private(ctx, &s->cidrs[i], &gw);
+		if (!encapsulates(ctx, priv))
+			continue;
+		push_table_route(ctx, &host, &gw, &t->private_ip.addr);
+		push_rule(ctx->out, &t->subnet, &host, NULL);
+		if (t->leader)
+			push_rule(ctx->out, NULL, &host, o->wg_interface);
+	}
+}
+
+/* A node that is not a leader sends everything through its leader. */
+static void follower_routes(struct route_ctx *ctx)
+{
+	const struct kilo_topology *t = ctx->t;
+	struct kilo_addr gw = no_addr;
+
+	if (t->local_segment < t->n_segments) {
+		const struct kilo_segment *s = &t->segments[t->local_segment];
+		const struct kilo_node *leader = s->nodes[s->leader];
+
+		gw = node_gw(ctx->opts->compatibility, &leader->internal_ip.addr, &leader->cni_compatibility_ip,
+			     &leader->pod_cidr);
+	}
+	for (size_t k = 0; k < t->n_segments; k++) {
+		const struct kilo_segment *s = &t->segments[k];
+		struct kilo_cidr wg = kilo_cidr_host(&s->wireguard_ip);
+
+		push_private(ctx, &wg, &gw);
+		if (kilo_segment_is_local(t, s)) {
+			if (ctx->opts->local)
+				local_segment_routes(ctx, s);
+			continue;
+		}
+		for (size_t i = 0; i < s->n_nodes; i++)
+			push_private(ctx, &s->cidrs[i], &gw);
+		for (size_t i = 0; i < s->n_private_ips; i++) {
+			struct kilo_cidr host = kilo_cidr_host(&s->private_ips[i]);
+
+			push_private(ctx, &host, &gw);
+		}
+		for (size_t i = 0; i < s->n_allowed_location_ips; i++)
+			push_private(ctx, &s->allowed_location_ips[i], &gw);
+	}
+	for (size_t p = 0; p < t->n_peers; p++)
+		for (size_t i = 0; i < t->peers[p].n_allowed_ips; i++)
+			push_private(ctx, &t->peers[p].allowed_ips[i], &gw);
+}
+
+static void push_wireguard(struct route_ctx *ctx, const struct kilo_cidr *dst, const struct kilo_segment *s)
+{
+	struct kilo_route *r = push_route(ctx->out, dst, &s->wireguard_ip, ctx->opts->wg_ifindex, true);
+
+	if (r)
+		r->src = ctx->src;
+}
+
+/* A leader reaches other segments over WireGuard and its own location directly. */
+static void leader_routes(struct route_ctx *ctx)
+{
+	const struct kilo_topology *t = ctx->t;
+
+	for (size_t k = 0; k < t->n_segments; k++) {
+		const struct kilo_segment *s = &t->segments[k];
+		const struct kilo_endpoint *endpoint;
+
+		if (kilo_segment_is_local(t, s)) {
+			local_segment_routes(ctx, s);
+			continue;
+		}
+		endpoint = kilo_topology_nat_endpoint(t, &s->endpoint, &s->key, s->persistent_keepalive);
+		for (size_t i = 0; i < s->n_nodes; i++) {
+			const struct kilo_addr *priv = &s->nodes[i]->internal_ip.addr;
+			struct kilo_cidr host;
+
+			push_wireguard(ctx, &s->cidrs[i], s);
+			/* A node reached only at its private IP cannot have that IP tunnelled. */
+			if (priv->family == 0 || kilo_addr_equal(priv, &endpoint->addr))
+				continue;
+			host = kilo_cidr_host(priv);
+			push_wireguard(ctx, &host, s);
+		}
+		for (size_t i = 0; i < s->n_allowed_location_ips; i++)
+			push_wireguard(ctx, &s->allowed_location_ips[i], s);
+	}
+	for (size_t p = 0; p < t->n_peers; p++) {
+		for (size_t i = 0; i < t->peers[p].n_allowed_ips; i++) {
+			struct kilo_route *r =
+				push_route(ctx->out, &t->peers[p].allowed_ips[i], &no_addr, ctx->opts->wg_ifindex, false);
+
+			if (r)
+				r->src = ctx->src;
+		}
+	}
+}
+
+static int finish(struct route_list *l, struct kilo_route **routes, size_t *n_routes, struct kilo_rule **rules,
+		  size_t *n_rules)
+{
+	if (l->error) {
+		free(l->routes);
+		free(l->rules);
+		return l->error;
+	}
+	*routes = l->routes;
+	*n_routes = l->n;
+	if (rules) {
+		*rules = l->rules;
+		*n_rules = l->n_rules;
+	} else {
+		free(l->rules);
+	}
+	return 0;
+}
+
+/* At most: per segment its WireGuard IP, two routes per node and its allowed-location IPs; the peers' IPs. */
+static size_t route_bound(const struct kilo_topology *t)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < t->n_segments; k++)
+		n += 1 + 2 * t->segments[k].n_nodes + t->segments[k].n_allowed_location_ips;
+	for (size_t p = 0; p < t->n_peers; p++)
+		n += t->peers[p].n_allowed_ips;
+	return n;
+}
+
+int kilo_topology_routes(const kilo_topology *t, const struct kilo_routes_opts *opts_in, struct kilo_route **routes,
+			 size_t *n_routes, struct kilo_rule **rules, size_t *n_rules)
+{
+	struct kilo_routes_opts opts = { .sz = sizeof(opts) };
+	struct route_list list = { 0 };
+	struct route_ctx ctx = { .t = t, .opts = &opts, .src = t->private_ip.addr, .out = &list };
+
+	*routes = NULL;
+	*n_routes = 0;
+	*rules = NULL;
+	*n_rules = 0;
+	if (!opts_in || opts_in->sz < sizeof(opts_in->sz))
+		return -EINVAL;
+	memcpy(&opts, opts_in, opts_in->sz < sizeof(opts) ? opts_in->sz : sizeof(opts));
+	if (!opts.wg_interface)
+		opts.wg_interface = "";
+	list.error = kilo_array_reserve((void **)&list.routes, &list.cap, route_bound(t), sizeof(*list.routes));
+	if (t->leader)
+		leader_routes(&ctx);
+	else
+		follower_routes(&ctx);
+	return finish(&list, routes, n_routes, rules, n_rules);
+}
+
+int kilo_topology_peer_routes(const kilo_topology *t, const char *peer_name, int wg_ifindex,
+			      const struct kilo_cidr *extra_allowed_ips, size_t n_extra, struct kilo_route **routes,
+			      size_t *n_routes)
+{
+	struct route_list l = { 0 };
+
+	*routes = NULL;
+	*n_routes = 0;
+	if (n_extra && t->n_segments == 0)
+		return -ENOENT;
+	l.error = kilo_array_reserve((void **)&l.routes, &l.cap, route_bound(t) + n_extra, sizeof(*l.routes));
+	for (size_t k = 0; k < t->n_segments; k++) {
+		const struct kilo_segment *s = &t->segments[k];
+		struct kilo_cidr wg = kilo_cidr_host(&s->wireguard_ip);
+
+		for (size_t i = 0; i < s->n_nodes; i++)
+			push_route(&l, &s->cidrs[i], &s->wireguard_ip, wg_ifindex, true);
+		for (size_t i = 0; i < s->n_private_ips; i++) {
+			struct kilo_cidr host = kilo_cidr_host(&s->private_ips[i]);
+
+			push_route(&l, &host, &s->wireguard_ip, wg_ifindex, true);
+		}
+		for (size_t i = 0; i < s->n_allowed_location_ips; i++)
+			push_route(&l, &s->allowed_location_ips[i], &s->wireguard_ip, wg_ifindex, true);
+		push_route(&l, &wg, &no_addr, wg_ifindex, false);
+	}
+	for (size_t p = 0; p < t->n_peers; p++) {
+		if (peer_name && strcmp(t->peers[p].peer->name, peer_name) == 0)
+			continue;
+		for (size_t i = 0; i < t->peers[p].n_allowed_ips; i++)
+			push_route(&l, &t->peers[p].allowed_ips[i], &no_addr, wg_ifindex, false);
+	}
+	/* Extra networks sit behind the first segment, as kgctl connect routes them. */
+	for (size_t i = 0; i < n_extra; i++)
+		push_route(&l, &extra_allowed_ips[i], &t->segments[0].wireguard_ip, wg_ifindex, true);
+	return finish(&l, routes, n_routes, NULL, NULL);
+}

@@ -1,0 +1,620 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The solver: groups ready nodes into segments, picks their leaders,
+ * allocates WireGuard IPs and computes allowed IPs, with Kilo's order
+ * and quirks (see kilo-reference.md §1.3).
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/error.h"
+
+#define LOCATION_PREFIX "location:"
+#define NODE_PREFIX "node:"
+
+/* A ready node with the key it is grouped by. */
+struct grouped_node {
+	const struct kilo_node *node;
+	const char *group;  /* the location, or the node's name */
+	bool by_location;   /* the key is "location:<group>", else "node:<name>" */
+};
+
+/* A discovered endpoint in merge order, before de-duplication by key. */
+struct discovery {
+	const struct kilo_discovered_endpoint *seen;
+	size_t order;
+};
+
+/* Kilo's preference: marked and public, marked, public, anything. */
+static int leader_rank(bool marked, const struct kilo_endpoint *endpoint)
+{
+	bool public = kilo_addr_is_public(&endpoint->addr);
+
+	if (marked)
+		return public ? 0 : 1;
+	return public ? 2 : 3;
+}
+
+size_t kilo_find_leader(const struct kilo_leader_candidate *candidates, size_t n)
+{
+	size_t best = 0;
+	int best_rank = 4;
+
+	for (size_t i = 0; i < n; i++) {
+		int rank = leader_rank(candidates[i].leader, &candidates[i].endpoint);
+
+		if (rank < best_rank) {
+			best = i;
+			best_rank = rank;
+		}
+	}
+	return best;
+}
+
+static size_t segment_leader(const struct kilo_node *const *nodes, size_t n)
+{
+	size_t best = 0;
+	int best_rank = 4;
+
+	for (size_t i = 0; i < n; i++) {
+		int rank = leader_rank(nodes[i]->leader, &nodes[i]->endpoint);
+
+		if (rank < best_rank) {
+			best = i;
+			best_rank = rank;
+		}
+	}
+	return best;
+}
+
+int kilo_wireguard_ip(const struct kilo_cidr *subnet, size_t i, struct kilo_cidr *out)
+{
+	struct kilo_cidr ip = kilo_cidr_masked(subnet);
+	size_t len = ip.addr.family == 4 ? 4 : 16;
+	unsigned long long carry = (unsigned long long)i + 1;
+
+	if (ip.addr.family != 4 && ip.addr.family != 6)
+		return -EINVAL;
+	if (carry == 0)
+		return -ENOSPC;
+	for (size_t b = len; b-- > 0 && carry;) {
+		carry += ip.addr.bytes[b];
+		ip.addr.bytes[b] = (uint8_t)carry;
+		carry >>= 8;
+	}
+	/* Kilo hands out every address after the network one, broadcast included. */
+	if (carry || !kilo_cidr_contains(subnet, &ip.addr))
+		return -ENOSPC;
+	*out = ip;
+	return 0;
+}
+
+int kilo_dedupe_cidr_lists(struct kilo_cidr_list *lists, size_t n_lists)
+{
+	struct kilo_cidr_set seen;
+	size_t total = 0;
+	int r;
+
+	for (size_t i = 0; i < n_lists; i++)
+		total += lists[i].n;
+	r = kilo_cidr_set_init(&seen, total);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n_lists; i++) {
+		size_t kept = 0;
+
+		for (size_t j = 0; j < lists[i].n; j++) {
+			if (kilo_cidr_set_add(&seen, &lists[i].cidrs[j]))
+				lists[i].cidrs[kept++] = lists[i].cidrs[j];
+		}
+		lists[i].n = kept;
+	}
+	kilo_cidr_set_free(&seen);
+	return 0;
+}
+
+static int compare_cidr_text(const void *a, const void *b)
+{
+	char x[KILO_CIDR_STRLEN], y[KILO_CIDR_STRLEN];
+
+	kilo_cidr_format(a, x);
+	kilo_cidr_format(b, y);
+	return strcmp(x, y);
+}
+
+static int compare_cidr_family_text(const void *a, const void *b)
+{
+	const struct kilo_cidr *x = a, *y = b;
+
+	if (x->addr.family != y->addr.family)
+		return x->addr.family < y->addr.family ? -1 : 1;
+	return compare_cidr_text(a, b);
+}
+
+void kilo_cidr_sort(struct kilo_cidr *cidrs, size_t n)
+{
+	if (n > 1)
+		qsort(cidrs, n, sizeof(*cidrs), compare_cidr_family_text);
+}
+
+static int compare_grouped(const void *a, const void *b)
+{
+	const struct grouped_node *x = a, *y = b;
+	int r;
+
+	/* "location:..." sorts before "node:...". */
+	if (x->by_location != y->by_location)
+		return x->by_location ? -1 : 1;
+	r = strcmp(x->group, y->group);
+	return r ? r : strcmp(x->node->name, y->node->name);
+}
+
+static bool same_group(const struct grouped_node *a, const struct grouped_node *b)
+{
+	return a->by_location == b->by_location && strcmp(a->group, b->group) == 0;
+}
+
+static int compare_peer_names(const void *a, const void *b)
+{
+	const struct kilo_topology_peer *x = a, *y = b;
+
+	return strcmp(x->peer->name, y->peer->name);
+}
+
+static int compare_discovery(const void *a, const void *b)
+{
+	const struct discovery *x = a, *y = b;
+	int r = memcmp(x->seen->key.bytes, y->seen->key.bytes, KILO_KEY_LEN);
+
+	if (r)
+		return r;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static char *prefixed(struct kilo_arena *arena, const char *prefix, const char *s)
+{
+	size_t lp = strlen(prefix), ls = strlen(s);
+	char *out = kilo_arena_alloc(arena, lp + ls + 1);
+
+	if (out) {
+		memcpy(out, prefix, lp);
+		memcpy(out + lp, s, ls + 1);
+	}
+	return out;
+}
+
+bool kilo_segment_is_local(const struct kilo_topology *t, const struct kilo_segment *s)
+{
+	if ((size_t)(s - t->segments) == t->local_segment)
+		return true;
+	/*
+	 * Cross granularity: nodes of one location talk over their private
+	 * network. A node without a private IP cannot, so unlike PR #490 it
+	 * keeps its tunnels rather than becoming unreachable.
+	 */
+	return t->granularity == KILO_GRANULARITY_CROSS && t->private_ip.addr.family && s->n_private_ips &&
+	       strcmp(s->node_location, t->node_location) == 0;
+}
+
+size_t kilo_topology_local_segment(const struct kilo_topology *t)
+{
+	return t->local_segment;
+}
+
+static int compare_discovered_key(const void *key, const void *entry)
+{
+	const struct kilo_discovered_endpoint *d = entry;
+
+	return memcmp(key, d->key.bytes, KILO_KEY_LEN);
+}
+
+const struct kilo_endpoint *kilo_topology_nat_endpoint(const struct kilo_topology *t,
+							const struct kilo_endpoint *advertised,
+							const struct kilo_key *key, uint32_t keepalive)
+{
+	const struct kilo_discovered_endpoint *d;
+
+	/* Only a node or peer that keeps its NAT mapping alive may roam. */
+	if (keepalive == 0 || t->n_discovered == 0)
+		return advertised;
+	d = bsearch(key->bytes, t->discovered, t->n_discovered, sizeof(*t->discovered), compare_discovered_key);
+	return d ? &d->endpoint : advertised;
+}
+
+/*
+ * Kilo's filterAllowedLocationIPs: drops an allowed-location IP that
+ * overlaps one of another segment, lies inside any segment's allowed IPs,
+ * or overlaps a peer's allowed IP. It sees the other segments as they are
+ * now, which makes the result depend on the order of the calls.
+ */
+static size_t filter_location_ips(const struct kilo_topology *t, size_t k, struct kilo_cidr *ips, size_t n)
+{
+	size_t kept = 0;
+
+	for (size_t x = 0; x < n; x++) {
+		const struct kilo_cidr *ip = &ips[x];
+		bool clash = false;
+
+		for (size_t s = 0; s < t->n_segments && !clash; s++) {
+			const struct kilo_segment *seg = &t->segments[s];
+
+			for (size_t j = 0; s != k && j < seg->n_allowed_location_ips && !clash; j++)
+				clash = kilo_cidr_intersects(ip, &seg->allowed_location_ips[j]);
+			for (size_t j = 0; j < seg->n_allowed_ips && !clash; j++)
+				clash = kilo_cidr_contains(&seg->allowed_ips[j], &ip->addr);
+		}
+		for (size_t p = 0; p < t->n_peers && !clash; p++) {
+			for (size_t j = 0; j < t->peers[p].n_allowed_ips && !clash; j++)
+				clash = kilo_cidr_intersects(ip, &t->peers[p].allowed_ips[j]);
+		}
+		if (!clash)
+			ips[kept++] = *ip;
+	}
+	return kept;
+}
+
+int kilo_topology_set_allowed_location_ips(kilo_topology *t, size_t i, const struct kilo_cidr *cidrs, size_t n,
+					   bool filter)
+{
+	struct kilo_cidr *copy = NULL;
+
+	if (i >= t->n_segments)
+		return -ERANGE;
+	if (n) {
+		copy = kilo_arena_array(&t->arena, n, sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, cidrs, n * sizeof(*copy));
+	}
+	if (filter)
+		n = filter_location_ips(t, i, copy, n);
+	t->segments[i].allowed_location_ips = copy;
+	t->segments[i].n_allowed_location_ips = n;
+	return 0;
+}
+
+/* The union of the nodes' allowed-location IPs, sorted by text and without repeats. */
+static int collect_location_ips(struct kilo_topology *t, struct kilo_segment *seg)
+{
+	size_t total = 0, kept = 0;
+	struct kilo_cidr *ips;
+
+	for (size_t i = 0; i < seg->n_nodes; i++)
+		total += seg->nodes[i]->n_allowed_location_ips;
+	if (total == 0)
+		return 0;
+	ips = kilo_arena_array(&t->arena, total, sizeof(*ips));
+	if (!ips)
+		return -ENOMEM;
+	for (size_t i = 0; i < seg->n_nodes; i++) {
+		for (size_t j = 0; j < seg->nodes[i]->n_allowed_location_ips; j++)
+			ips[kept++] = seg->nodes[i]->allowed_location_ips[j];
+	}
+	qsort(ips, total, sizeof(*ips), compare_cidr_text);
+	kept = 0;
+	for (size_t i = 0; i < total; i++) {
+		if (kept == 0 || !kilo_cidr_equal(&ips[kept - 1], &ips[i]))
+			ips[kept++] = ips[i];
+	}
+	seg->allowed_location_ips = ips;
+	seg->n_allowed_location_ips = kept;
+	return 0;
+}
+
+/* Groups the ready nodes by segment key; the array comes out sorted as Kilo sorts segments. */
+static int group_nodes(struct kilo_topology *t, const struct kilo_solve_opts *opts, struct grouped_node **out,
+		       size_t *n_out)
+{
+	const struct kilo_mesh *mesh = t->mesh;
+	struct grouped_node *ready = malloc((mesh->n_nodes ? mesh->n_nodes : 1) * sizeof(*ready));
+	size_t n = 0;
+
+	if (!ready)
+		return -ENOMEM;
+	for (size_t i = 0; i < mesh->n_nodes; i++) {
+		const struct kilo_node *node = &mesh->nodes[i];
+		bool by_location;
+
+		if (!kilo_node_ready(node, opts->now))
+			continue;
+		/* A node without a private IP cannot be reached inside its location. */
+		by_location = t->granularity == KILO_GRANULARITY_LOCATION && node->internal_ip.addr.family != 0;
+		ready[n].node = node;
+		ready[n].by_location = by_location;
+		ready[n].group = by_location ? node->location : node->name;
+		if (t->hostname[0] && strcmp(node->name, t->hostname) == 0)
+			t->local_node = node;
+		n++;
+	}
+	qsort(ready, n, sizeof(*ready), compare_grouped);
+	*out = ready;
+	*n_out = n;
+	return 0;
+}
+
+static int build_segments(struct kilo_topology *t, const struct grouped_node *ready, size_t n_ready)
+{
+	const struct kilo_node **nodes;
+	struct kilo_cidr *cidrs, *cni, *allowed;
+	struct kilo_addr *private_ips;
+	size_t n_segments = 0, n_private = 0;
+	int r;
+
+	for (size_t i = 0; i < n_ready; i++) {
+		if (i == 0 || !same_group(&ready[i - 1], &ready[i]))
+			n_segments++;
+		if (ready[i].node->internal_ip.addr.family)
+			n_private++;
+	}
+	t->local_segment = n_segments;
+	t->n_segments = n_segments;
+	if (n_segments == 0)
+		return 0;
+	t->segments = kilo_arena_array(&t->arena, n_segments, sizeof(*t->segments));
+	nodes = kilo_arena_array(&t->arena, n_ready, sizeof(*nodes));
+	cidrs = kilo_arena_array(&t->arena, n_ready, sizeof(*cidrs));
+	cni = kilo_arena_array(&t->arena, n_ready, sizeof(*cni));
+	private_ips = kilo_arena_array(&t->arena, n_private ? n_private : 1, sizeof(*private_ips));
+	/* Room for every pod CIDR, private IP and WireGuard IP. */
+	allowed = kilo_arena_array(&t->arena, n_ready + n_private + n_segments, sizeof(*allowed));
+	if (!t->segments || !nodes || !cidrs || !cni || !private_ips || !allowed)
+		return -ENOMEM;
+
+	for (size_t start = 0, k = 0; start < n_ready; k++) {
+		struct kilo_segment *seg = &t->segments[k];
+		const struct kilo_node *leader;
+		size_t end = start + 1;
+
+		while (end < n_ready && same_group(&ready[start], &ready[end]))
+			end++;
+		seg->nodes = nodes + start;
+		seg->n_nodes = end - start;
+		seg->cidrs = cidrs + start;
+		seg->cni_compatibility_ips = cni + start;
+		seg->private_ips = private_ips;
+		seg->allowed_ips = allowed;
+		for (size_t i = start; i < end; i++) {
+			const struct kilo_node *node = ready[i].node;
+
+			nodes[i] = node;
+			cidrs[i] = node->pod_cidr;
+			cni[i] = node->cni_compatibility_ip;
+			if (node->pod_cidr.addr.family)
+				seg->allowed_ips[seg->n_allowed_ips++] = node->pod_cidr;
+			if (node->internal_ip.addr.family) {
+				seg->allowed_ips[seg->n_allowed_ips++] = kilo_cidr_host(&node->internal_ip.addr);
+				seg->private_ips[seg->n_private_ips++] = node->internal_ip.addr;
+			}
+			if (node == t->local_node)
+				t->local_segment = k;
+		}
+		/* The WireGuard IP is appended once allocated. */
+		allowed += seg->n_allowed_ips + 1;
+		private_ips += seg->n_private_ips;
+
+		if (ready[start].by_location)
+			seg->location = prefixed(&t->arena, LOCATION_PREFIX, ready[start].group);
+		else
+			seg->location = prefixed(&t->arena, NODE_PREFIX, ready[start].node->name);
+		if (t->granularity == KILO_GRANULARITY_CROSS)
+			seg->node_location = prefixed(&t->arena, LOCATION_PREFIX, ready[start].node->location);
+		else
+			seg->node_location = seg->location;
+		if (!seg->location || !seg->node_location)
+			return -ENOMEM;
+
+		seg->leader = segment_leader(seg->nodes, seg->n_nodes);
+		leader = seg->nodes[seg->leader];
+		seg->endpoint = leader->endpoint;
+		seg->key = leader->public_key;
+		seg->persistent_keepalive = leader->persistent_keepalive;
+		if (k == t->local_segment && leader == t->local_node)
+			t->leader = true;
+		r = collect_location_ips(t, seg);
+		if (r < 0)
+			return r;
+		start = end;
+	}
+	return 0;
+}
+
+/* The peers by name, each keeping only the allowed IPs no earlier peer claimed. */
+static int build_peers(struct kilo_topology *t)
+{
+	const struct kilo_mesh *mesh = t->mesh;
+	struct kilo_cidr_list *lists;
+	int r;
+
+	t->n_peers = mesh->n_peers;
+	if (mesh->n_peers == 0)
+		return 0;
+	t->peers = kilo_arena_array(&t->arena, mesh->n_peers, sizeof(*t->peers));
+	if (!t->peers)
+		return -ENOMEM;
+	for (size_t i = 0; i < mesh->n_peers; i++) {
+		struct kilo_topology_peer *p = &t->peers[i];
+
+		p->peer = &mesh->peers[i];
+		p->n_allowed_ips = p->peer->n_allowed_ips;
+		if (p->n_allowed_ips) {
+			p->allowed_ips = kilo_arena_array(&t->arena, p->n_allowed_ips, sizeof(*p->allowed_ips));
+			if (!p->allowed_ips)
+				return -ENOMEM;
+			memcpy(p->allowed_ips, p->peer->allowed_ips, p->n_allowed_ips * sizeof(*p->allowed_ips));
+		}
+	}
+	qsort(t->peers, t->n_peers, sizeof(*t->peers), compare_peer_names);
+
+	lists = malloc(t->n_peers * sizeof(*lists));
+	if (!lists)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_peers; i++) {
+		lists[i].cidrs = t->peers[i].allowed_ips;
+		lists[i].n = t->peers[i].n_allowed_ips;
+	}
+	r = kilo_dedupe_cidr_lists(lists, t->n_peers);
+	for (size_t i = 0; r == 0 && i < t->n_peers; i++)
+		t->peers[i].n_allowed_ips = lists[i].n;
+	free(lists);
+	return r;
+}
+
+/* Merges what every node saw behind NAT; the first report of a key wins. */
+static int merge_discovered(struct kilo_topology *t)
+{
+	const struct kilo_node *local = t->local_node;
+	struct discovery *all;
+	size_t total = local ? local->n_discovered_endpoints : 0, n = 0, kept = 0;
+
+	for (size_t k = 0; k < t->n_segments; k++)
+		for (size_t i = 0; i < t->segments[k].n_nodes; i++)
+			total += t->segments[k].nodes[i]->n_discovered_endpoints;
+	if (total == 0)
+		return 0;
+	all = malloc(total * sizeof(*all));
+	t->discovered = kilo_arena_array(&t->arena, total, sizeof(*t->discovered));
+	if (!all || !t->discovered) {
+		free(all);
+		return -ENOMEM;
+	}
+	for (size_t j = 0; local && j < local->n_discovered_endpoints; j++, n++)
+		all[n] = (struct discovery){ &local->discovered_endpoints[j], n };
+	for (size_t k = 0; k < t->n_segments; k++) {
+		for (size_t i = 0; i < t->segments[k].n_nodes; i++) {
+			const struct kilo_node *node = t->segments[k].nodes[i];
+
+			for (size_t j = 0; j < node->n_discovered_endpoints; j++, n++)
+				all[n] = (struct discovery){ &node->discovered_endpoints[j], n };
+		}
+	}
+	qsort(all, n, sizeof(*all), compare_discovery);
+	for (size_t i = 0; i < n; i++) {
+		if (kept && kilo_key_equal(&t->discovered[kept - 1].key, &all[i].seen->key))
+			continue;
+		t->discovered[kept++] = *all[i].seen;
+	}
+	t->n_discovered = kept;
+	free(all);
+	return 0;
+}
+
+static int allocate_wireguard_ips(struct kilo_topology *t, struct kilo_error *err)
+{
+	for (size_t k = 0; k < t->n_segments; k++) {
+		struct kilo_segment *seg = &t->segments[k];
+		struct kilo_cidr ip;
+
+		if (kilo_wireguard_ip(&t->kilo_subnet, k, &ip) < 0) {
+			char subnet[KILO_CIDR_STRLEN];
+
+			kilo_cidr_format(&t->kilo_subnet, subnet);
+			return kilo_error_set(err, ENOSPC,
+					      "settings.subnet: \"%s\" has room for %zu WireGuard IPs, but the mesh has %zu segments",
+					      subnet, k, t->n_segments);
+		}
+		seg->wireguard_ip = ip.addr;
+		seg->allowed_ips[seg->n_allowed_ips++] = kilo_cidr_host(&ip.addr);
+		if (t->leader && k == t->local_segment)
+			t->wireguard_cidr = ip;
+		/* Filtered here, in Kilo's order: later segments have no WireGuard IP yet. */
+		if (seg->n_allowed_location_ips)
+			seg->n_allowed_location_ips = filter_location_ips(t, k, seg->allowed_location_ips,
+									  seg->n_allowed_location_ips);
+	}
+	return 0;
+}
+
+static void set_local_view(struct kilo_topology *t, const struct kilo_solve_opts *opts)
+{
+	const struct kilo_node *local = t->local_node;
+
+	t->location = "";
+	t->node_location = "";
+	t->wireguard_cidr = t->kilo_subnet;
+	if (opts->override_keepalive)
+		t->persistent_keepalive = opts->persistent_keepalive;
+	if (!local)
+		return;
+	if (!opts->override_keepalive)
+		t->persistent_keepalive = local->persistent_keepalive;
+	t->subnet = local->pod_cidr;
+	t->private_ip = local->internal_ip;
+	t->location = t->segments[t->local_segment].location;
+	t->node_location = t->segments[t->local_segment].node_location;
+}
+
+void kilo_topology_free(kilo_topology *t)
+{
+	if (!t)
+		return;
+	kilo_key_wipe(&t->key);
+	kilo_arena_release(&t->arena);
+	free(t);
+}
+
+int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opts_in, kilo_topology **out,
+			struct kilo_error *err)
+{
+	struct kilo_solve_opts opts = { .sz = sizeof(opts) };
+	struct grouped_node *ready = NULL;
+	struct kilo_topology *t;
+	size_t n_ready = 0;
+	int r;
+
+	if (!mesh || !out)
+		return -EINVAL;
+	*out = NULL;
+	if (opts_in) {
+		if (opts_in->sz < sizeof(opts_in->sz))
+			return kilo_error_set(err, EINVAL, "solve options: sz %zu is too small", opts_in->sz);
+		memcpy(&opts, opts_in, opts_in->sz < sizeof(opts) ? opts_in->sz : sizeof(opts));
+	}
+	if (opts.override_granularity && (unsigned)opts.granularity > KILO_GRANULARITY_CROSS)
+		return kilo_error_set(err, EINVAL, "solve options: granularity %d is unknown", (int)opts.granularity);
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->mesh = mesh;
+	t->granularity = opts.override_granularity ? opts.granularity : mesh->settings.granularity;
+	t->hostname = kilo_arena_strdup(&t->arena, opts.hostname ? opts.hostname : "");
+	t->kilo_subnet = mesh->settings.subnet;
+	t->port = opts.port ? opts.port : mesh->settings.port;
+	if (opts.private_key)
+		t->key = *opts.private_key;
+	r = t->hostname ? 0 : -ENOMEM;
+	if (r == 0)
+		r = group_nodes(t, &opts, &ready, &n_ready);
+	if (r == 0)
+		r = build_segments(t, ready, n_ready);
+	free(ready);
+	if (r == 0)
+		r = build_peers(t);
+	if (r == 0)
+		r = merge_discovered(t);
+	if (r == 0)
+		set_local_view(t, &opts);
+	if (r == 0)
+		r = allocate_wireguard_ips(t, err);
+	if (r < 0) {
+		if (r == -ENOMEM)
+			kilo_error_set(err, ENOMEM, "solving the topology: out of memory");
+		kilo_topology_free(t);
+		return r;
+	}
+	*out = t;
+	return 0;
+}
+
+bool kilo_topology_is_leader(const kilo_topology *t)
+{
+	return t->leader;
+}
+
+size_t kilo_topology_segment_count(const kilo_topology *t)
+{
+	return t->n_segments;
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what libkilo needs to build (and, with --test, to be tested) on
+# Debian 12. Installs only missing packages, so a second run is quick.
+set -euo pipefail
+
+packages=(meson ninja-build gcc clang pkg-config libjansson-dev libsodium-dev libcmocka-dev graphviz python3)
+if [[ "${1:-}" == "--test" ]]; then
+	# make builds examples/; wg is the oracle for kgctl pubkey.
+	packages+=(make wireguard-tools)
+fi
+
+missing() {
+	local p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
+	done
+}
+
+install() {
+	local -a need
+	mapfile -t need < <(missing "$@")
+	((${#need[@]})) || return 0
+	if [[ "$(id -u)" -ne 0 ]]; then
+		echo "setup: run as root to install: ${need[*]}" >&2
+		exit 1
+	fi
+	echo "setup: installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	if [[ -z "${KILO_APT_UPDATED:-}" ]]; then
+		apt-get update -qq
+		export KILO_APT_UPDATED=1
+	fi
+	# Without --no-install-recommends wireguard-tools pulls in a kernel image.
+	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+}
+
+install "${packages[@]}"
+if [[ "${1:-}" == "--test" ]]; then
+	# clang's sanitizer and libFuzzer runtimes are only a recommendation of clang.
+	install "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
+fi

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# The whole test run, as CI runs it (as root on Debian 12):
+#   1. a gcc build with -Werror and its unit + conformance tests (meson test)
+#   2. the same under AddressSanitizer and UndefinedBehaviorSanitizer
+#   3. the libFuzzer targets, built with clang, each run for a bounded time
+#   4. `meson install` into a temporary root, and examples/embed.c built
+#      against it through pkg-config
+#   5. kgctl's command line (tests/cli/test_kgctl.sh), on both builds
+# Ends with "N passed, N failed" over everything it ran; exits 1 on any failure.
+#
+# KILO_TEST_BUILD (default build-test/) holds the build trees; KILO_FUZZ_SECONDS
+# (default 20) bounds each fuzz target.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+
+"$repo/scripts/setup.sh" --test
+
+builds="${KILO_TEST_BUILD:-$repo/build-test}"
+fuzz_seconds="${KILO_FUZZ_SECONDS:-20}"
+vectors="$repo/../shared/conformance/kilo-vectors.json"
+logs="$builds/logs"
+mkdir -p "$logs"
+passed=0
+failed=0
+skipped=0
+failures=()
+started=$SECONDS
+
+step() {
+	printf '\n=== %s (%ds)\n' "$*" $((SECONDS - started))
+}
+
+ok() {
+	passed=$((passed + 1))
+	echo "ok - $1"
+}
+
+not_ok() {
+	failed=$((failed + 1))
+	failures+=("$1")
+	echo "FAIL - $1"
+	if [[ -n "${2:-}" && -f "$2" ]]; then
+		tail -n 40 "$2" | sed 's/^/    /'
+		echo "    (full log: $2)"
+	fi
+}
+
+# setup_tree DIR MESON-ARGS...: configures a build tree, reusing it when it exists.
+setup_tree() {
+	local dir="$1"
+	shift
+	if [[ -f "$dir/build.ninja" ]]; then
+		meson configure "$dir" "$@"
+	else
+		meson setup "$dir" "$@"
+	fi
+}
+
+# build NAME DIR ENV MESON-ARGS...: configures and builds; one check.
+build() {
+	local name="$1" dir="$2" cc="$3"
+	shift 3
+	if (CC="$cc" setup_tree "$dir" "$@" && ninja -C "$dir") >"$logs/$name-build.log" 2>&1; then
+		ok "$name: build"
+	else
+		not_ok "$name: build" "$logs/$name-build.log"
+		return 1
+	fi
+}
+
+# meson_tests NAME DIR: runs meson test and counts each test as a check.
+meson_tests() {
+	local name="$1" dir="$2" counts
+	meson test -C "$dir" --print-errorlogs >"$logs/$name-test.log" 2>&1 || true
+	counts="$(python3 - "$dir/meson-logs/testlog.json" <<'PY'
+import json, sys
+ok = fail = skip = 0
+bad = []
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    if t["result"] in ("OK", "EXPECTEDFAIL"):
+        ok += 1
+    elif t["result"] == "SKIP":
+        skip += 1
+    else:
+        fail += 1
+        bad.append(t["name"] + ":" + t["result"])
+print(ok, fail, skip, " ".join(bad))
+PY
+)" || counts="0 1 0 testlog.json-missing"
+	read -r t_ok t_fail t_skip t_bad <<<"$counts"
+	passed=$((passed + t_ok))
+	failed=$((failed + t_fail))
+	skipped=$((skipped + t_skip))
+	echo "$name: meson test: $t_ok passed, $t_fail failed, $t_skip skipped"
+	if ((t_fail)); then
+		failures+=("$name: $t_bad")
+		grep -E '^ *[0-9]+/[0-9]+ .*(FAIL|ERROR|TIMEOUT)' "$logs/$name-test.log" | awk '!seen[$0]++' | sed 's/^/    /' || true
+		echo "    (full log: $logs/$name-test.log)"
+	fi
+}
+
+# cli_tests NAME KGCTL: runs tests/cli/test_kgctl.sh and adds its counts.
+cli_tests() {
+	local name="$1" kgctl="$2" last
+	if [[ ! -x "$kgctl" ]]; then
+		not_ok "$name: kgctl was not built"
+		return
+	fi
+	"$repo/tests/cli/test_kgctl.sh" "$kgctl" "$vectors" >"$logs/$name-cli.log" 2>&1 || true
+	last="$(tail -n 1 "$logs/$name-cli.log")"
+	if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		passed=$((passed + BASH_REMATCH[1]))
+		failed=$((failed + BASH_REMATCH[2]))
+		echo "$name: kgctl command line: $last"
+		if ((BASH_REMATCH[2])); then
+			failures+=("$name: kgctl command line")
+			grep -A3 '^FAIL' "$logs/$name-cli.log" | sed 's/^/    /'
+		fi
+	else
+		not_ok "$name: kgctl command line did not finish" "$logs/$name-cli.log"
+	fi
+}
+
+# ---- 1. gcc, -Werror ------------------------------------------------------------
+step "gcc build with -Werror, unit and conformance tests"
+gcc_dir="$builds/gcc"
+if build gcc "$gcc_dir" gcc -Dwerror=true -Dbuildtype=debugoptimized; then
+	meson_tests gcc "$gcc_dir"
+fi
+
+# ---- 2. sanitizers -----------------------------------------------------------------
+step "gcc build with address and undefined-behaviour sanitizers"
+asan_dir="$builds/asan"
+if build asan "$asan_dir" gcc -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false; then
+	meson_tests asan "$asan_dir"
+fi
+
+# ---- 3. fuzzing ---------------------------------------------------------------------
+step "libFuzzer targets (clang), ${fuzz_seconds}s each"
+fuzz_dir="$builds/fuzz"
+if build fuzz "$fuzz_dir" clang -Dwerror=true -Dfuzz=true -Db_lundef=false; then
+	mapfile -t targets < <(find "$fuzz_dir/tests/fuzz" -maxdepth 1 -type f -executable 2>/dev/null | sort)
+	if ((${#targets[@]} == 0)); then
+		not_ok "fuzz: no fuzz targets were built under tests/fuzz"
+	fi
+	for exe in "${targets[@]}"; do
+		target="$(basename "$exe")"
+		work="$(mktemp -d)"
+		seeds=()
+		for seed in "$repo/tests/fuzz/corpus/$target" "$repo/tests/fuzz/corpus/${target#fuzz_}" \
+			"$repo/tests/fuzz/corpus/${target#fuzz-}"; do
+			if [[ -d "$seed" ]]; then
+				seeds=("$seed")
+				break
+			fi
+		done
+		# New inputs go to the first directory, a scratch one: the seed corpus stays as committed.
+		if timeout $((fuzz_seconds + 120)) "$exe" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix="$logs/$target-" "$work" "${seeds[@]}" >"$logs/fuzz-$target.log" 2>&1; then
+			ok "fuzz: $target (${seeds[*]:-no seed corpus})"
+		else
+			not_ok "fuzz: $target" "$logs/fuzz-$target.log"
+		fi
+		rm -rf "$work"
+	done
+fi
+
+# ---- 4. install and embed -----------------------------------------------------------
+step "meson install, and examples/embed.c against the installed libkilo"
+if [[ -f "$gcc_dir/build.ninja" ]]; then
+	dest="$(mktemp -d)"
+	embed_dir="$(mktemp -d)"
+	if meson install -C "$gcc_dir" --destdir "$dest" >"$logs/install.log" 2>&1; then
+		ok "install: meson install --destdir"
+		pc="$(find "$dest" -name libkilo.pc | head -n 1)"
+		so="$(find "$dest" -name 'libkilo.so.0' | head -n 1)"
+		if [[ -n "$so" ]] && ! nm -D --defined-only "$so" | awk '$2 != "A" { print $3 }' | grep -v '^kilo_' >"$logs/exports.log"; then
+			ok "install: libkilo.so exports only kilo_* symbols"
+		else
+			not_ok "install: libkilo.so exports only kilo_* symbols" "$logs/exports.log"
+		fi
+		# The .pc file names the final prefix; the sysroot maps it into the temporary root.
+		if [[ -n "$pc" ]] && PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$dest" \
+			make -C "$embed_dir" -f "$repo/examples/Makefile" VPATH="$repo/examples" embed >"$logs/embed.log" 2>&1; then
+			ok "install: examples/embed.c builds through pkg-config"
+			if LD_LIBRARY_PATH="$(dirname "$so")" "$embed_dir/embed" "$repo/examples/meshes/three-clouds.json" aws-eu-1 \
+				>"$logs/embed-run.log" 2>&1 && grep -q '^\[Interface\]' "$logs/embed-run.log" &&
+				LD_LIBRARY_PATH="$(dirname "$so")" ldd "$embed_dir/embed" | grep -qF "$dest"; then
+				ok "install: embed prints a node's config with the installed library"
+			else
+				not_ok "install: embed prints a node's config with the installed library" "$logs/embed-run.log"
+			fi
+		else
+			not_ok "install: examples/embed.c builds through pkg-config" "$logs/embed.log"
+		fi
+	else
+		not_ok "install: meson install --destdir" "$logs/install.log"
+	fi
+	rm -rf "$dest" "$embed_dir"
+else
+	not_ok "install: no gcc build to install"
+fi
+
+# ---- 5. kgctl ---------------------------------------------------------------------------
+step "kgctl command line"
+cli_tests gcc "$gcc_dir/cli/kgctl/kgctl"
+cli_tests asan "$asan_dir/cli/kgctl/kgctl"
+
+step "done"
+if ((${#failures[@]})); then
+	echo "failures:"
+	printf '  %s\n' "${failures[@]}"
+fi
+((skipped == 0)) || echo "$skipped skipped"
+echo "$passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# kgctl as a user sees it: exit statuses, error lines, and exact output.
+#
+# Usage: test_kgctl.sh KGCTL [VECTORS.json]
+# Prints one "ok"/"FAIL" line per check and ends with "N passed, N failed";
+# exits 1 if any check failed.
+set -uo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+kgctl="$(realpath "$1")"
+vectors="${2:-$repo/../shared/conformance/kilo-vectors.json}"
+example="$repo/examples/meshes/three-clouds.json"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+status=0
+
+pass() {
+	passed=$((passed + 1))
+	echo "ok - $1"
+}
+
+fail() {
+	failed=$((failed + 1))
+	echo "FAIL - $1"
+	shift
+	printf '    %s\n' "$@"
+}
+
+# check NAME COMMAND...: passes when COMMAND succeeds.
+check() {
+	local name="$1"
+	shift
+	if "$@"; then pass "$name"; else fail "$name" "status $status" "stdout: $(head -c 300 "$tmp/out")" "stderr: $(head -c 300 "$tmp/err")"; fi
+}
+
+# run ARGS...: runs kgctl with stdin from /dev/null; sets $status, fills $tmp/out and $tmp/err.
+run() {
+	"$kgctl" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+	status=$?
+}
+
+# is_error STATUS TEXT: failed with STATUS, nothing on stdout, and stderr is
+# exactly one line "kgctl: ..." that contains TEXT.
+is_error() {
+	[[ $status -eq $1 && ! -s "$tmp/out" && "$(wc -l <"$tmp/err")" -eq 1 ]] &&
+		[[ "$(cat "$tmp/err")" == "kgctl: "*"$2"* ]]
+}
+
+# expect_error NAME STATUS TEXT ARGS...
+expect_error() {
+	local name="$1" want="$2" text="$3"
+	shift 3
+	run "$@"
+	check "$name" is_error "$want" "$text"
+}
+
+stdout_is() { cmp -s "$tmp/out" "$1"; }
+stdout_has() { grep -qF -- "$1" "$tmp/out"; }
+stderr_is() { [[ "$(cat "$tmp/err")" == "$1" ]]; }
+succeeded() { [[ $status -eq 0 ]]; }
+
+# ---- the command line ------------------------------------------------------
+
+run --version
+check "--version prints the library version" eval 'succeeded && grep -qE "^kgctl [0-9]+\.[0-9]+\.[0-9]+$" "$tmp/out"'
+run --help
+check "--help lists the commands" eval 'succeeded && stdout_has "Usage: kgctl" && stdout_has showconf'
+for cmd in solve showconf graph genkey pubkey; do
+	run "$cmd" --help
+	check "$cmd --help prints its usage" eval 'succeeded && stdout_has "Usage: kgctl $cmd" && [[ ! -s "$tmp/err" ]]'
+done
+expect_error "no command is a usage error" 2 "missing command"
+expect_error "an unknown command is a usage error" 2 'unknown command "frobnicate"' frobnicate
+expect_error "an unknown flag is a usage error" 2 "unknown option --frob" showconf node a --mesh "$example" --frob
+expect_error "a flag without its value is a usage error" 2 "option --mesh needs a value" graph --mesh
+expect_error "showconf without a name is a usage error" 2 "expected" showconf node --mesh "$example"
+expect_error "showconf without --mesh is a usage error" 2 "missing --mesh" showconf node aws-eu-1
+expect_error "solve without --node is a usage error" 2 "missing --node" solve --mesh "$example"
+
+# ---- bad mesh documents ------------------------------------------------------
+
+cat >"$tmp/good.json" <<'JSON'
+{"version": 1,
+ "settings": {"granularity": "location", "subnet": "10.4.0.0/16"},
+ "nodes": [
+  {"name": "a", "location": "l1", "endpoint": "203.0.113.1:51820", "internalIP": "192.168.0.1/24",
+   "podCIDR": "10.2.1.0/24", "publicKey": "a2V5MQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},
+  {"name": "b", "location": "l2", "endpoint": "203.0.113.2:51820", "internalIP": "192.168.1.1/24",
+   "podCIDR": "10.2.2.0/24", "publicKey": "a2V5MgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},
+  {"name": "c", "location": "l3", "endpoint": "203.0.113.3:51820", "internalIP": "192.168.2.1/24",
+   "podCIDR": "10.2.3.0/24", "publicKey": "a2V5MwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
+ ],
+ "peers": [{"name": "laptop", "publicKey": "a2V5NAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "allowedIPs": ["10.5.0.1/32"]}]}
+JSON
+# variant NAME SED-EXPRESSION: a copy of good.json edited by sed.
+variant() { sed -e "$2" "$tmp/good.json" >"$tmp/$1.json"; }
+variant bad-cidr 's#10.2.1.0/24#10.2.1.0/33#'
+variant bad-key 's#a2V5MQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=#not-a-key#'
+variant duplicate 's#"name": "b"#"name": "a"#'
+variant unknown-field 's#"podCIDR": "10.2.1.0/24"#"podCidr": "10.2.1.0/24"#'
+variant exhausted 's#10.4.0.0/16#10.4.0.0/31#'
+head -c 120 "$tmp/good.json" >"$tmp/truncated.json"
+
+run showconf node a --mesh "$tmp/good.json"
+check "the fixture mesh is valid" eval 'succeeded && stdout_has "[Interface]"'
+expect_error "malformed JSON names the file" 1 "$tmp/truncated.json: " showconf node a --mesh "$tmp/truncated.json"
+expect_error "an invalid CIDR names the field and the value" 1 '"10.2.1.0/33"' showconf node a --mesh "$tmp/bad-cidr.json"
+check "an invalid CIDR names the field" grep -qF "podCIDR" "$tmp/err"
+expect_error "a bad key names the value" 1 '"not-a-key"' showconf node b --mesh "$tmp/bad-key.json"
+check "a bad key names the field" grep -qF "publicKey" "$tmp/err"
+expect_error "a duplicate node name is an error" 1 'duplicate' graph --mesh "$tmp/duplicate.json"
+check "a duplicate node name names the name" grep -qF '"a"' "$tmp/err"
+expect_error "an unknown field is named" 1 'podCidr' solve --node a --mesh "$tmp/unknown-field.json"
+expect_error "an exhausted WireGuard subnet names the subnet" 1 '"10.4.0.0/31"' showconf node a --mesh "$tmp/exhausted.json"
+expect_error "an exhausted WireGuard subnet fails graph too" 1 'settings.subnet' graph --mesh "$tmp/exhausted.json"
+expect_error "a missing mesh file names the path" 1 "$tmp/nope.json: No such file or directory" \
+	showconf node a --mesh "$tmp/nope.json"
+expect_error "a missing node is not found" 1 'did not find any node named "zz" in the cluster' \
+	showconf node zz --mesh "$tmp/good.json"
+check "a missing node is Kilo's exact message" stderr_is 'kgctl: did not find any node named "zz" in the cluster'
+expect_error "a missing peer is not found" 1 'did not find any peer named "zz" in the cluster' \
+	showconf peer zz --mesh "$tmp/good.json"
+expect_error "solve for a missing node fails" 1 'did not find any node named "zz" in the cluster' \
+	solve --node zz --mesh "$tmp/good.json"
+
+# ---- flag values -------------------------------------------------------------
+
+expect_error "a bad --allowed-ips is Kilo's message" 1 'allowed-ips must contain only valid CIDRs; got "10.0.0.0/33"' \
+	showconf node a --mesh "$tmp/good.json" --as-peer --allowed-ips 10.1.0.0/16,10.0.0.0/33
+expect_error "a bad --output is refused" 1 'output format' showconf node a --mesh "$tmp/good.json" -o toml
+expect_error "a bad --port is refused" 1 'port' showconf node a --mesh "$tmp/good.json" --port 70000
+expect_error "a bad --mesh-granularity is refused" 1 'granularity' graph --mesh "$tmp/good.json" --mesh-granularity wide
+expect_error "a bad --encapsulate is refused" 1 'encapsulate' solve --node a --mesh "$tmp/good.json" --encapsulate sometimes
+
+# ---- the example mesh --------------------------------------------------------
+
+run showconf node edge-berlin-2 --mesh "$example"
+check "a non-leader prints Kilo's notice and nothing else" \
+	eval 'succeeded && [[ ! -s "$tmp/out" ]] && stderr_is "Node \"edge-berlin-2\" is not a leader node"'
+run showconf node aws-eu-1 --mesh "$example" --port 51821
+check "showconf node uses --port" eval 'succeeded && head -2 "$tmp/out" | grep -qx "ListenPort = 51821"'
+"$kgctl" showconf node aws-eu-1 --mesh - <"$example" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "--mesh - reads stdin" eval 'succeeded && stdout_has "[Interface]"'
+run showconf peer laptop --mesh "$example"
+check "showconf peer prints only peers" eval 'succeeded && [[ "$(head -1 "$tmp/out")" == "[Peer]" ]] && ! stdout_has "[Interface]"'
+run showconf peer office-router --mesh "$example" --port 40000
+check "showconf peer takes --port but prints no interface" eval 'succeeded && ! stdout_has "ListenPort"'
+run graph --mesh "$example"
+check "graph prints DOT with Println's extra newline" \
+	eval 'succeeded && [[ "$(head -1 "$tmp/out")" == "digraph kilo {" ]] && [[ "$(tail -c 3 "$tmp/out" | od -An -c | tr -d " ")" == "}\n\n" ]]'
+if command -v dot >/dev/null; then
+	run graph --mesh "$example" -o svg
+	check "graph -o svg renders with dot" eval 'succeeded && stdout_has "<svg"'
+fi
+PATH=/nonexistent "$kgctl" graph --mesh "$example" -o svg </dev/null >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "graph -o svg without Graphviz says so" is_error 1 "not installed"
+run solve --mesh "$example" --node gcp-us-1
+check "solve prints the plan as JSON" eval 'succeeded && python3 -c "import json, sys
+plan = json.load(open(sys.argv[1]))
+assert all(k in plan for k in (\"topology\", \"config\", \"routes\", \"rules\", \"natRules\")), list(plan)" "$tmp/out"'
+
+# ---- keys ----------------------------------------------------------------------
+
+# RFC 7748 section 6.1: Alice's private and public keys.
+echo "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=" >"$tmp/alice"
+"$kgctl" pubkey <"$tmp/alice" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "pubkey derives the RFC 7748 public key" eval 'succeeded && [[ "$(cat "$tmp/out")" == "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=" ]]'
+printf 'hello\n' | "$kgctl" pubkey >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "pubkey refuses a bad key" is_error 1 "private key"
+check "pubkey does not echo its input" eval '! grep -q hello "$tmp/err"'
+"$kgctl" pubkey </dev/null >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "pubkey refuses empty input" is_error 1 "private key"
+run genkey
+check "genkey prints a 44-character key" eval 'succeeded && grep -qxE "[A-Za-z0-9+/]{43}=" "$tmp/out"'
+cp "$tmp/out" "$tmp/key"
+"$kgctl" pubkey <"$tmp/key" >"$tmp/pub" 2>"$tmp/err"
+status=$?
+check "genkey | pubkey round-trips" eval 'succeeded && grep -qxE "[A-Za-z0-9+/]{43}=" "$tmp/pub"'
+if command -v wg >/dev/null; then
+	check "kgctl pubkey agrees with wg pubkey" eval '[[ "$(wg pubkey <"$tmp/key")" == "$(cat "$tmp/pub")" ]]'
+else
+	echo "skip - wg pubkey comparison (wireguard-tools is not installed)"
+fi
+(umask 022 && "$kgctl" genkey >"$tmp/readable" 2>"$tmp/err")
+status=$?
+check "genkey warns about a file others can read" eval 'succeeded && grep -q warning "$tmp/err"'
+"$kgctl" genkey >/dev/full 2>"$tmp/err"
+status=$?
+: >"$tmp/out"
+check "a failed write to stdout is an error" is_error 1 "cannot write"
+
+# ---- Kilo's exact output (the conformance vectors) -------------------------------
+
+if [[ -f "$vectors" ]]; then
+	while IFS=$'\t' read -r -a fields; do
+		name="${fields[0]}" mesh="${fields[1]}" expected="${fields[2]}"
+		run "${fields[@]:3}" --mesh "$mesh"
+		check "vector: $name" eval 'succeeded && stdout_is "$expected"'
+		[[ $status -ne 0 ]] || stdout_is "$expected" || diff "$expected" "$tmp/out" | head -20 | sed 's/^/    /'
+	done < <(python3 "$here/vector_cases.py" "$vectors" "$tmp/vectors")
+	# The granularity flag overrides the document's.
+	sed 's/"granularity": "full"/"granularity": "location"/' "$tmp/vectors/2.json" >"$tmp/vectors/2-location.json"
+	run showconf node c --mesh "$tmp/vectors/2-location.json" --mesh-granularity full
+	check "--mesh-granularity overrides the mesh's" eval 'succeeded && stdout_is "$tmp/vectors/2.0.out"'
+else
+	fail "vectors: $vectors not found"
+fi
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

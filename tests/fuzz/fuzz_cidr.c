@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Addresses and CIDRs that parse print as text that parses to the same
+ * value. IPv4-mapped IPv6 addresses are the exception Go made: they print
+ * as IPv4, so only their text is checked to be stable.
+ */
+#include <kilo/core.h>
+
+#include "fuzz.h"
+
+static bool v4_mapped(const struct kilo_addr *addr)
+{
+	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return addr->family == 6 && memcmp(addr->bytes, prefix, sizeof(prefix)) == 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = fuzz_text(data, size), out[KILO_CIDR_STRLEN], out2[KILO_CIDR_STRLEN];
+	struct kilo_cidr cidr, again, masked;
+	struct kilo_addr addr, addr2;
+
+	if (kilo_cidr_parse(text, &cidr) == 0) {
+		kilo_cidr_format(&cidr, out);
+		masked = kilo_cidr_masked(&cidr);
+		FUZZ_ASSERT(kilo_cidr_contains(&masked, &cidr.addr), "%s is outside its own network", out);
+		if (kilo_cidr_parse(out, &again) == 0) {
+			kilo_cidr_format(&again, out2);
+			FUZZ_ASSERT(strcmp(out, out2) == 0, "CIDR %s reads back as %s", out, out2);
+			FUZZ_ASSERT(v4_mapped(&cidr.addr) || kilo_cidr_equal(&cidr, &again), "CIDR %s reads back different",
+				    out);
+		} else {
+			FUZZ_ASSERT(v4_mapped(&cidr.addr), "CIDR %s does not read back", out);
+		}
+	}
+	if (kilo_addr_parse(text, &addr) == 0) {
+		kilo_addr_format(&addr, out);
+		FUZZ_ASSERT(kilo_addr_parse(out, &addr2) == 0, "address %s does not read back", out);
+		FUZZ_ASSERT(v4_mapped(&addr) || kilo_addr_equal(&addr, &addr2), "address %s reads back different", out);
+	}
+	free(text);
+	return 0;
+}
