@@ -301,7 +301,7 @@ int main(int argc, char *argv[])
 		r = bench(text, node, runs, &res);
 		free(text);
 		if (r == 0)
-			print_row(mesh_path, &res);
+			print_row(strrchr(mesh_path, '/') ? strrchr(mesh_path, '/') + 1 : mesh_path, &res);
 	} else if (n) {
 		r = bench_generated(n, l, runs);
 	} else {

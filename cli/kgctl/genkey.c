@@ -26,7 +26,7 @@ int kgctl_genkey(int argc, char *argv[])
 
 	while ((c = kgctl_getopt("genkey", argc, argv, ":h", options)) != -1) {
 		if (c == 'h')
-			return kgctl_print(usage_text) < 0 ? KGCTL_EXIT_FAILURE : 0;
+			return kgctl_print(usage_text);
 		return KGCTL_EXIT_USAGE;
 	}
 	if (optind != argc)
@@ -48,5 +48,5 @@ int kgctl_genkey(int argc, char *argv[])
 	strcat(text, "\n");
 	r = kgctl_print(text);
 	explicit_bzero(text, sizeof(text));
-	return r < 0 ? KGCTL_EXIT_FAILURE : 0;
+	return r;
 }

@@ -49,21 +49,19 @@ static int write_all(int fd, const char *buf, size_t len)
  */
 static int render_svg(const char *dot)
 {
-	int input[2] = { -1, -1 }, exec_status[2] = { -1, -1 }, child_errno = 0, status, r;
+	int input[2] = { -1, -1 }, exec_status[2] = { -1, -1 }, child_errno = 0, status, r = KGCTL_EXIT_FAILURE;
 	pid_t pid;
 	ssize_t n;
 
 	if (fflush(stdout) == EOF)
-		return kgctl_fail("cannot write to stdout: %s", strerror(errno)), -EIO;
+		return kgctl_fail("cannot write to stdout: %s", strerror(errno));
 	if (pipe2(input, O_CLOEXEC) < 0 || pipe2(exec_status, O_CLOEXEC) < 0) {
-		r = -errno;
-		kgctl_fail("cannot create a pipe: %s", strerror(-r));
+		kgctl_fail("cannot create a pipe: %s", strerror(errno));
 		goto out;
 	}
 	pid = fork();
 	if (pid < 0) {
-		r = -errno;
-		kgctl_fail("cannot start dot: %s", strerror(-r));
+		kgctl_fail("cannot start dot: %s", strerror(errno));
 		goto out;
 	}
 	if (pid == 0) {
@@ -86,18 +84,14 @@ static int render_svg(const char *dot)
 	input[1] = -1;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (n > 0) {
-		r = -child_errno;
-		if (child_errno == ENOENT)
-			kgctl_fail("cannot render SVG: Graphviz's \"dot\" is not installed (apt-get install graphviz)");
-		else
-			kgctl_fail("cannot run Graphviz's \"dot\": %s", strerror(child_errno));
-	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		r = -EIO;
-		kgctl_fail("Graphviz's \"dot\" failed to render the graph");
-	} else if (r < 0) {
-		kgctl_fail("cannot write the graph to dot: %s", strerror(-r));
-	}
+	if (n > 0 && child_errno == ENOENT)
+		r = kgctl_fail("cannot render SVG: Graphviz's \"dot\" is not installed (apt-get install graphviz)");
+	else if (n > 0)
+		r = kgctl_fail("cannot run Graphviz's \"dot\": %s", strerror(child_errno));
+	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		r = kgctl_fail("Graphviz's \"dot\" failed to render the graph");
+	else if (r < 0)
+		r = kgctl_fail("cannot write the graph to dot: %s", strerror(-r));
 out:
 	for (size_t i = 0; i < 2; i++) {
 		if (input[i] >= 0)
@@ -137,11 +131,11 @@ int kgctl_graph(int argc, char *argv[])
 			break;
 		case OPT_GRANULARITY:
 			opts.override_granularity = true;
-			if (kgctl_parse_granularity(optarg, &opts.granularity) < 0)
+			if (kgctl_parse_granularity(optarg, &opts.granularity))
 				return KGCTL_EXIT_FAILURE;
 			break;
 		case 'h':
-			return kgctl_print(usage_text) < 0 ? KGCTL_EXIT_FAILURE : 0;
+			return kgctl_print(usage_text);
 		default:
 			return KGCTL_EXIT_USAGE;
 		}
@@ -152,25 +146,24 @@ int kgctl_graph(int argc, char *argv[])
 		return kgctl_usage_fail("graph", "missing --mesh FILE");
 
 	r = kgctl_load_mesh(mesh_path, &mesh);
-	if (r < 0)
+	if (r)
 		goto out;
 	/* The graph shows neither the local node nor its port or key, so defaults do. */
 	r = kgctl_solve_topology(mesh, &opts, &topology);
-	if (r < 0)
+	if (r)
 		goto out;
-	r = kilo_topology_dot(topology, &dot);
-	if (r < 0) {
-		kgctl_fail("cannot build the graph: %s", strerror(-r));
+	if (kilo_topology_dot(topology, &dot) < 0) {
+		r = kgctl_fail("cannot build the graph");
 		goto out;
 	}
 	if (svg)
 		r = render_svg(dot);
-	else if ((r = kgctl_print(dot)) == 0)
+	else if (!(r = kgctl_print(dot)))
 		/* Kilo prints the graph with Println: one more newline. */
 		r = kgctl_print("\n");
 out:
 	kilo_free(dot);
 	kilo_topology_free(topology);
 	kilo_mesh_free(mesh);
-	return r < 0 ? KGCTL_EXIT_FAILURE : 0;
+	return r;
 }

@@ -38,19 +38,28 @@ int kgctl_usage_fail(const char *command, const char *fmt, ...) __attribute__((f
  */
 int kgctl_getopt(const char *command, int argc, char *argv[], const char *shortopts, const struct option *longopts);
 
-/* Reads the mesh document at path; prints the error and returns -errno on failure. */
-int kgctl_load_mesh(const char *path, kilo_mesh **mesh);
-
-/* Parses a --mesh-granularity value; prints the error on failure. */
-int kgctl_parse_granularity(const char *text, enum kilo_granularity *out);
+/*
+ * Whether the mesh has a ready node of that name. Kilo's kgctl sees only
+ * ready nodes, so a node that is not ready is "not found". Liveness
+ * (lastSeen) is not checked: a mesh document is a snapshot.
+ */
+bool kgctl_find_ready_node(const kilo_mesh *mesh, const char *name);
 
 /*
- * Solves mesh with opts, printing the library's error on failure (e.g. an
- * exhausted WireGuard subnet).
+ * The helpers below print their own error and return an exit status:
+ * 0 or KGCTL_EXIT_FAILURE.
  */
+
+/* Reads and validates the mesh document at path ("-": stdin). */
+int kgctl_load_mesh(const char *path, kilo_mesh **mesh);
+
+/* Parses a --mesh-granularity value. */
+int kgctl_parse_granularity(const char *text, enum kilo_granularity *out);
+
+/* Solves mesh with opts; the library's error names the cause (e.g. an exhausted subnet). */
 int kgctl_solve_topology(const kilo_mesh *mesh, const struct kilo_solve_opts *opts, kilo_topology **out);
 
-/* Writes text to stdout and flushes it; prints the error on failure. */
+/* Writes text to stdout and flushes it, so that a failed write is reported. */
 int kgctl_print(const char *text);
 
 #endif

@@ -49,10 +49,10 @@ int main(int argc, char *argv[])
 		switch (c) {
 		case 'h':
 			usage(stdout);
-			return kgctl_print("") < 0 ? KGCTL_EXIT_FAILURE : 0;
+			return kgctl_print("");
 		case 'V':
 			printf("kgctl %s\n", kilo_version());
-			return kgctl_print("") < 0 ? KGCTL_EXIT_FAILURE : 0;
+			return kgctl_print("");
 		default:
 			return KGCTL_EXIT_USAGE;
 		}

@@ -38,11 +38,11 @@ int kgctl_pubkey(int argc, char *argv[])
 	/* Room for a key and some trailing whitespace; anything longer is not a key. */
 	char text[128], public_text[KILO_KEY_B64_LEN + 2];
 	struct kilo_key private_key, public_key;
-	int c, r = -1;
+	int c, r;
 
 	while ((c = kgctl_getopt("pubkey", argc, argv, ":h", options)) != -1) {
 		if (c == 'h')
-			return kgctl_print(usage_text) < 0 ? KGCTL_EXIT_FAILURE : 0;
+			return kgctl_print(usage_text);
 		return KGCTL_EXIT_USAGE;
 	}
 	if (optind != argc)
@@ -50,12 +50,11 @@ int kgctl_pubkey(int argc, char *argv[])
 
 	/* Never echo the input: it is meant to be a secret. */
 	if (read_key_text(text, sizeof(text)) < 0 || kilo_key_parse(text, &private_key) < 0) {
-		kgctl_fail("stdin must hold a private key: 44 characters of base64");
+		r = kgctl_fail("stdin must hold a private key: 44 characters of base64");
 		goto out;
 	}
-	r = kilo_key_public(&private_key, &public_key);
-	if (r < 0) {
-		kgctl_fail("cannot derive the public key: %s", strerror(-r));
+	if (kilo_key_public(&private_key, &public_key) < 0) {
+		r = kgctl_fail("cannot derive the public key");
 		goto out;
 	}
 	kilo_key_format(&public_key, public_text);
@@ -64,5 +63,5 @@ int kgctl_pubkey(int argc, char *argv[])
 out:
 	explicit_bzero(text, sizeof(text));
 	kilo_key_wipe(&private_key);
-	return r < 0 ? KGCTL_EXIT_FAILURE : 0;
+	return r;
 }

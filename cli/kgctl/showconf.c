@@ -58,7 +58,7 @@ static int parse_output(const char *text, enum output *out)
 	else if (!strcmp(text, "yaml"))
 		*out = OUTPUT_YAML;
 	else
-		return kgctl_fail("output format must be one of wireguard, json or yaml; got \"%s\"", text), -EINVAL;
+		return kgctl_fail("output format must be one of wireguard, json or yaml; got \"%s\"", text);
 	return 0;
 }
 
@@ -70,7 +70,7 @@ static int parse_port(const char *text, uint16_t *out)
 	errno = 0;
 	port = strtoul(text, &end, 10);
 	if (errno || end == text || *end || text[0] == '-' || port < 1 || port > 65535)
-		return kgctl_fail("port must be a number from 1 to 65535; got \"%s\"", text), -EINVAL;
+		return kgctl_fail("port must be a number from 1 to 65535; got \"%s\"", text);
 	*out = (uint16_t)port;
 	return 0;
 }
@@ -86,17 +86,15 @@ static int add_allowed_ips(struct showconf_args *args, const char *list)
 	int r = 0;
 
 	if (!copy)
-		return kgctl_fail("out of memory"), -ENOMEM;
+		return kgctl_fail("out of memory");
 	while (list[0] && (token = strsep(&rest, ","))) {
 		if (kilo_cidr_parse(token, &cidr) < 0) {
-			kgctl_fail("allowed-ips must contain only valid CIDRs; got \"%s\"", token);
-			r = -EINVAL;
+			r = kgctl_fail("allowed-ips must contain only valid CIDRs; got \"%s\"", token);
 			break;
 		}
 		grown = realloc(args->allowed_ips, (args->n_allowed_ips + 1) * sizeof(*grown));
 		if (!grown) {
-			kgctl_fail("out of memory");
-			r = -ENOMEM;
+			r = kgctl_fail("out of memory");
 			break;
 		}
 		args->allowed_ips = grown;
@@ -106,7 +104,7 @@ static int add_allowed_ips(struct showconf_args *args, const char *list)
 	return r;
 }
 
-/* Prints config (one peer when as a Peer object) in the chosen format. */
+/* Prints config (its first peer, as a Peer object) in the chosen format. */
 static int print_config(const kilo_wg_config *config, const char *name, enum output output)
 {
 	char *text = NULL;
@@ -118,19 +116,10 @@ static int print_config(const kilo_wg_config *config, const char *name, enum out
 		r = kilo_peer_object_format(config, 0, name, output == OUTPUT_JSON ? KILO_PEER_JSON : KILO_PEER_YAML,
 					    &text);
 	if (r < 0)
-		return kgctl_fail("cannot format the configuration of \"%s\": %s", name, strerror(-r)), r;
+		return kgctl_fail("cannot format the configuration of \"%s\": %s", name, strerror(-r));
 	r = kgctl_print(text);
 	kilo_free(text);
 	return r;
-}
-
-/* Kilo's kgctl only sees ready nodes, so a node that is not ready is "not found". */
-static bool find_ready_node(const kilo_mesh *mesh, const char *name)
-{
-	for (size_t i = 0; i < kilo_mesh_node_count(mesh); i++)
-		if (!strcmp(kilo_mesh_node_name(mesh, i), name))
-			return kilo_mesh_node_ready(mesh, i, 0);
-	return false;
 }
 
 static bool find_peer(const kilo_mesh *mesh, const char *name)
@@ -154,10 +143,10 @@ static int show_node(const kilo_mesh *mesh, const char *name, const struct showc
 	kilo_wg_config *config = NULL;
 	int r;
 
-	if (!find_ready_node(mesh, name))
-		return kgctl_fail("did not find any node named \"%s\" in the cluster", name), -ENOENT;
+	if (!kgctl_find_ready_node(mesh, name))
+		return kgctl_fail("did not find any node named \"%s\" in the cluster", name);
 	r = kgctl_solve_topology(mesh, &opts, &topology);
-	if (r < 0)
+	if (r)
 		return r;
 	if (!kilo_topology_is_leader(topology)) {
 		/* Kilo's notice: not an error, and nothing on stdout. */
@@ -168,11 +157,10 @@ static int show_node(const kilo_mesh *mesh, const char *name, const struct showc
 		r = kilo_topology_as_peer(topology, args->allowed_ips, args->n_allowed_ips, &config);
 	else
 		r = kilo_topology_conf(topology, &config);
-	if (r < 0) {
-		kgctl_fail("cannot build the configuration of node \"%s\": %s", name, strerror(-r));
-		goto out;
-	}
-	r = print_config(config, name, args->as_peer ? args->output : OUTPUT_WIREGUARD);
+	if (r < 0)
+		r = kgctl_fail("cannot build the configuration of node \"%s\": %s", name, strerror(-r));
+	else
+		r = print_config(config, name, args->as_peer ? args->output : OUTPUT_WIREGUARD);
 out:
 	kilo_wg_config_free(config);
 	kilo_topology_free(topology);
@@ -193,19 +181,18 @@ static int show_peer(const kilo_mesh *mesh, const char *name, const struct showc
 	int r;
 
 	if (!find_peer(mesh, name))
-		return kgctl_fail("did not find any peer named \"%s\" in the cluster", name), -ENOENT;
+		return kgctl_fail("did not find any peer named \"%s\" in the cluster", name);
+	/* libkilo has no call yet that returns a mesh peer as a WireGuard peer. */
 	if (args->as_peer)
-		return kgctl_fail("showconf peer --as-peer is not supported by this libkilo yet"), -EOPNOTSUPP;
+		return kgctl_fail("showconf peer --as-peer is not supported by this libkilo yet");
 	r = kgctl_solve_topology(mesh, &opts, &topology);
-	if (r < 0)
+	if (r)
 		return r;
 	r = kilo_topology_peer_conf(topology, name, &config);
-	if (r < 0) {
-		kgctl_fail("cannot build the configuration of peer \"%s\": %s", name, strerror(-r));
-		goto out;
-	}
-	r = print_config(config, name, OUTPUT_WIREGUARD);
-out:
+	if (r < 0)
+		r = kgctl_fail("cannot build the configuration of peer \"%s\": %s", name, strerror(-r));
+	else
+		r = print_config(config, name, OUTPUT_WIREGUARD);
 	kilo_wg_config_free(config);
 	kilo_topology_free(topology);
 	return r;
@@ -225,10 +212,9 @@ int kgctl_showconf(int argc, char *argv[])
 	};
 	struct showconf_args args = { .port = KILO_DEFAULT_PORT };
 	kilo_mesh *mesh = NULL;
-	const char *kind, *name;
 	int c, r = 0;
 
-	while ((c = kgctl_getopt("showconf", argc, argv, ":o:h", options)) != -1) {
+	while (!r && (c = kgctl_getopt("showconf", argc, argv, ":o:h", options)) != -1) {
 		switch (c) {
 		case 'm':
 			args.mesh_path = optarg;
@@ -251,33 +237,28 @@ int kgctl_showconf(int argc, char *argv[])
 			break;
 		case 'h':
 			free(args.allowed_ips);
-			return kgctl_print(usage_text) < 0 ? KGCTL_EXIT_FAILURE : 0;
+			return kgctl_print(usage_text);
 		default:
-			free(args.allowed_ips);
-			return KGCTL_EXIT_USAGE;
+			r = KGCTL_EXIT_USAGE;
+			break;
 		}
-		if (r < 0)
-			goto out;
 	}
-	if (argc - optind != 2 || (strcmp(argv[optind], "node") && strcmp(argv[optind], "peer"))) {
-		free(args.allowed_ips);
-		return kgctl_usage_fail("showconf", "expected \"node NAME\" or \"peer NAME\"");
-	}
-	if (!args.mesh_path) {
-		free(args.allowed_ips);
-		return kgctl_usage_fail("showconf", "missing --mesh FILE");
-	}
-	kind = argv[optind];
-	name = argv[optind + 1];
-	r = kgctl_load_mesh(args.mesh_path, &mesh);
-	if (r < 0)
+	if (r)
 		goto out;
-	if (!strcmp(kind, "node"))
-		r = show_node(mesh, name, &args);
+	if (argc - optind != 2 || (strcmp(argv[optind], "node") && strcmp(argv[optind], "peer")))
+		r = kgctl_usage_fail("showconf", "expected \"node NAME\" or \"peer NAME\"");
+	else if (!args.mesh_path)
+		r = kgctl_usage_fail("showconf", "missing --mesh FILE");
 	else
-		r = show_peer(mesh, name, &args);
+		r = kgctl_load_mesh(args.mesh_path, &mesh);
+	if (r)
+		goto out;
+	if (!strcmp(argv[optind], "node"))
+		r = show_node(mesh, argv[optind + 1], &args);
+	else
+		r = show_peer(mesh, argv[optind + 1], &args);
 out:
 	kilo_mesh_free(mesh);
 	free(args.allowed_ips);
-	return r < 0 ? KGCTL_EXIT_FAILURE : 0;
+	return r;
 }

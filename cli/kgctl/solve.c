@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 /* kgctl solve --mesh FILE --node NAME: everything a node would apply, as JSON. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,11 +126,11 @@ int kgctl_solve(int argc, char *argv[])
 			break;
 		case OPT_GRANULARITY:
 			solve_opts.override_granularity = true;
-			if (kgctl_parse_granularity(optarg, &solve_opts.granularity) < 0)
+			if (kgctl_parse_granularity(optarg, &solve_opts.granularity))
 				return KGCTL_EXIT_FAILURE;
 			break;
 		case 'h':
-			return kgctl_print(usage_text) < 0 ? KGCTL_EXIT_FAILURE : 0;
+			return kgctl_print(usage_text);
 		default:
 			return KGCTL_EXIT_USAGE;
 		}
@@ -146,31 +145,26 @@ int kgctl_solve(int argc, char *argv[])
 	plan_opts.nat.ipip_rules = plan_opts.routes.local && plan_opts.routes.encapsulate != KILO_ENCAPSULATE_NEVER;
 
 	r = kgctl_load_mesh(mesh_path, &mesh);
-	if (r < 0)
+	if (r)
 		goto out;
-	r = -ENOENT;
-	for (size_t i = 0; i < kilo_mesh_node_count(mesh); i++)
-		if (!strcmp(kilo_mesh_node_name(mesh, i), node))
-			r = 0;
-	if (r < 0) {
-		kgctl_fail("did not find any node named \"%s\" in the cluster", node);
+	if (!kgctl_find_ready_node(mesh, node)) {
+		r = kgctl_fail("did not find any node named \"%s\" in the cluster", node);
 		goto out;
 	}
 	solve_opts.hostname = node;
 	r = kgctl_solve_topology(mesh, &solve_opts, &topology);
-	if (r < 0)
+	if (r)
 		goto out;
-	r = kilo_plan_to_json(topology, &plan_opts, &plan);
-	if (r < 0) {
-		kgctl_fail("cannot build the plan of node \"%s\": %s", node, strerror(-r));
+	if (kilo_plan_to_json(topology, &plan_opts, &plan) < 0) {
+		r = kgctl_fail("cannot build the plan of node \"%s\"", node);
 		goto out;
 	}
 	r = kgctl_print(plan);
-	if (r == 0 && plan[0] && plan[strlen(plan) - 1] != '\n')
+	if (!r && plan[0] && plan[strlen(plan) - 1] != '\n')
 		r = kgctl_print("\n");
 out:
 	kilo_free(plan);
 	kilo_topology_free(topology);
 	kilo_mesh_free(mesh);
-	return r < 0 ? KGCTL_EXIT_FAILURE : 0;
+	return r;
 }

@@ -109,36 +109,35 @@ int kgctl_load_mesh(const char *path, kilo_mesh **mesh)
 	int fd, r;
 
 	fd = use_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		kgctl_fail("cannot open mesh document %s: %s", path, strerror(-r));
-		return r;
-	}
+	if (fd < 0)
+		return kgctl_fail("cannot open mesh document %s: %s", path, strerror(errno));
 	r = read_all(fd, KGCTL_MESH_MAX_BYTES, &text, &len);
 	if (!use_stdin)
 		close(fd);
-	if (r == -EFBIG) {
-		kgctl_fail("mesh document %s is larger than %u MiB", path, KGCTL_MESH_MAX_BYTES >> 20);
-		return r;
-	}
-	if (r < 0) {
-		kgctl_fail("cannot read mesh document %s: %s", path, strerror(-r));
-		return r;
-	}
+	if (r == -EFBIG)
+		return kgctl_fail("mesh document %s is larger than %u MiB", path, KGCTL_MESH_MAX_BYTES >> 20);
+	if (r < 0)
+		return kgctl_fail("cannot read mesh document %s: %s", path, strerror(-r));
 	r = kilo_mesh_from_json(text, len, mesh, &err);
 	free(text);
 	if (r < 0)
-		kgctl_fail("%s: %s", path, err.code ? err.message : strerror(-r));
-	return r;
+		return kgctl_fail("%s: %s", path, err.code ? err.message : strerror(-r));
+	return 0;
+}
+
+bool kgctl_find_ready_node(const kilo_mesh *mesh, const char *name)
+{
+	for (size_t i = 0; i < kilo_mesh_node_count(mesh); i++)
+		if (!strcmp(kilo_mesh_node_name(mesh, i), name))
+			return kilo_mesh_node_ready(mesh, i, 0);
+	return false;
 }
 
 int kgctl_parse_granularity(const char *text, enum kilo_granularity *out)
 {
-	int r = kilo_granularity_parse(text, out);
-
-	if (r < 0)
-		kgctl_fail("mesh-granularity must be one of location, full or cross; got \"%s\"", text);
-	return r;
+	if (kilo_granularity_parse(text, out) < 0)
+		return kgctl_fail("mesh-granularity must be one of location, full or cross; got \"%s\"", text);
+	return 0;
 }
 
 int kgctl_solve_topology(const kilo_mesh *mesh, const struct kilo_solve_opts *opts, kilo_topology **out)
@@ -147,15 +146,13 @@ int kgctl_solve_topology(const kilo_mesh *mesh, const struct kilo_solve_opts *op
 	int r = kilo_topology_solve(mesh, opts, out, &err);
 
 	if (r < 0)
-		kgctl_fail("%s", err.code ? err.message : strerror(-r));
-	return r;
+		return kgctl_fail("%s", err.code ? err.message : strerror(-r));
+	return 0;
 }
 
 int kgctl_print(const char *text)
 {
-	if (fputs(text, stdout) == EOF || fflush(stdout) == EOF) {
-		kgctl_fail("cannot write to stdout: %s", strerror(errno));
-		return -EIO;
-	}
+	if (fputs(text, stdout) == EOF || fflush(stdout) == EOF)
+		return kgctl_fail("cannot write to stdout: %s", strerror(errno));
 	return 0;
 }

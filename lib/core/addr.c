@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
+
 static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
 static size_t addr_len(const struct kilo_addr *addr)
@@ -70,19 +72,45 @@ static void format_v6(const uint8_t *b, char *out)
 	out[pos] = '\0';
 }
 
+static size_t format_v4(const uint8_t *b, char *out)
+{
+	size_t pos = 0;
+
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			out[pos++] = '.';
+		pos += kilo_put_decimal(out + pos, b[i]);
+	}
+	out[pos] = '\0';
+	return pos;
+}
+
+size_t kilo_put_decimal(char *out, unsigned long v)
+{
+	char digits[KILO_DECIMAL_MAX];
+	size_t n = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = digits[n - 1 - i];
+	return n;
+}
+
 void kilo_addr_format(const struct kilo_addr *addr, char out[KILO_ADDR_STRLEN])
 {
 	const uint8_t *b = addr->bytes;
 
-	if (addr->family == 4) {
-		snprintf(out, KILO_ADDR_STRLEN, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-	} else if (addr->family == 6 && memcmp(b, v4_mapped_prefix, 12) == 0) {
-		snprintf(out, KILO_ADDR_STRLEN, "%u.%u.%u.%u", b[12], b[13], b[14], b[15]);
-	} else if (addr->family == 6) {
+	if (addr->family == 4)
+		format_v4(b, out);
+	else if (addr->family == 6 && memcmp(b, v4_mapped_prefix, 12) == 0)
+		format_v4(b + 12, out);
+	else if (addr->family == 6)
 		format_v6(b, out);
-	} else {
-		snprintf(out, KILO_ADDR_STRLEN, "<nil>");
-	}
+	else
+		memcpy(out, "<nil>", sizeof("<nil>"));
 }
 
 bool kilo_addr_equal(const struct kilo_addr *a, const struct kilo_addr *b)
@@ -141,14 +169,14 @@ int kilo_cidr_parse(const char *text, struct kilo_cidr *out)
 
 void kilo_cidr_format(const struct kilo_cidr *cidr, char out[KILO_CIDR_STRLEN])
 {
-	char ip[KILO_ADDR_STRLEN];
+	size_t len;
 
-	if (cidr->addr.family == 0) {
-		snprintf(out, KILO_CIDR_STRLEN, "<nil>");
+	kilo_addr_format(&cidr->addr, out);
+	if (cidr->addr.family == 0)
 		return;
-	}
-	kilo_addr_format(&cidr->addr, ip);
-	snprintf(out, KILO_CIDR_STRLEN, "%s/%u", ip, cidr->prefix);
+	len = strlen(out);
+	out[len++] = '/';
+	out[len + kilo_put_decimal(out + len, cidr->prefix)] = '\0';
 }
 
 static void mask_bytes(uint8_t *bytes, size_t len, unsigned prefix)

@@ -7,29 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* RFC 1123 subdomain, as Kubernetes validates it: lower case labels. */
-static bool is_dns_subdomain(const char *name, size_t len)
-{
-	size_t label = 0;
-
-	if (len == 0 || len > KILO_DNS_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-
-		if (c == '.') {
-			if (label == 0 || name[i - 1] == '-')
-				return false;
-			label = 0;
-		} else if (alnum || (c == '-' && label > 0)) {
-			label++;
-		} else {
-			return false;
-		}
-	}
-	return name[len - 1] != '-' && name[len - 1] != '.';
-}
+#include "decimal.h"
+#include "dnsname.h"
 
 /* Splits like Go's net.SplitHostPort: brackets are required around a host with colons. */
 static int split_host_port(const char *text, char *host, size_t host_size, const char **port)
@@ -74,7 +53,7 @@ int kilo_endpoint_parse(const char *text, struct kilo_endpoint *out)
 		return -EINVAL;
 	ep.port = (uint16_t)port;
 	if (kilo_addr_parse(host, &ep.addr) < 0) {
-		if (!is_dns_subdomain(host, strlen(host)))
+		if (!kilo_dns_subdomain_valid(host, strlen(host)))
 			return -EINVAL;
 		memcpy(ep.dns, host, strlen(host) + 1);
 	}
@@ -84,20 +63,28 @@ int kilo_endpoint_parse(const char *text, struct kilo_endpoint *out)
 
 void kilo_endpoint_format(const struct kilo_endpoint *ep, char out[KILO_ENDPOINT_STRLEN])
 {
-	char ip[KILO_ADDR_STRLEN];
+	size_t len;
 
 	if (ep->dns[0]) {
-		snprintf(out, KILO_ENDPOINT_STRLEN, "%s:%u", ep->dns, ep->port);
-	} else if (ep->addr.family == 6) {
-		kilo_addr_format(&ep->addr, ip);
-		/* A v4-mapped address prints as IPv4 and needs no brackets. */
-		snprintf(out, KILO_ENDPOINT_STRLEN, strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, ep->port);
-	} else if (ep->addr.family == 4) {
-		kilo_addr_format(&ep->addr, ip);
-		snprintf(out, KILO_ENDPOINT_STRLEN, "%s:%u", ip, ep->port);
+		len = strlen(ep->dns);
+		memcpy(out, ep->dns, len);
+	} else if (ep->addr.family != 0) {
+		kilo_addr_format(&ep->addr, out + 1);
+		len = strlen(out + 1);
+		/* An IPv6 address needs brackets; a v4-mapped one prints as IPv4 and does not. */
+		if (memchr(out + 1, ':', len)) {
+			out[0] = '[';
+			out[++len] = ']';
+			len++;
+		} else {
+			memmove(out, out + 1, len);
+		}
 	} else {
 		out[0] = '\0';
+		return;
 	}
+	out[len++] = ':';
+	out[len + kilo_put_decimal(out + len, ep->port)] = '\0';
 }
 
 bool kilo_endpoint_is_set(const struct kilo_endpoint *ep)

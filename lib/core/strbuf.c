@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "strbuf.h"
 
+#include "decimal.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +48,13 @@ void kilo_strbuf_append_len(struct kilo_strbuf *sb, const char *s, size_t len)
 void kilo_strbuf_append(struct kilo_strbuf *sb, const char *s)
 {
 	kilo_strbuf_append_len(sb, s, strlen(s));
+}
+
+void kilo_strbuf_append_uint(struct kilo_strbuf *sb, unsigned long v)
+{
+	char digits[KILO_DECIMAL_MAX];
+
+	kilo_strbuf_append_len(sb, digits, kilo_put_decimal(digits, v));
 }
 
 void kilo_strbuf_printf(struct kilo_strbuf *sb, const char *fmt, ...)

@@ -14,6 +14,8 @@ struct kilo_strbuf {
 
 void kilo_strbuf_append(struct kilo_strbuf *sb, const char *s);
 void kilo_strbuf_append_len(struct kilo_strbuf *sb, const char *s, size_t len);
+/* Appends v in decimal. */
+void kilo_strbuf_append_uint(struct kilo_strbuf *sb, unsigned long v);
 void kilo_strbuf_printf(struct kilo_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
  * Hands the text to the caller (free with kilo_free) and resets sb.

@@ -6,33 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/dnsname.h"
 #include "../core/error.h"
-
-#define NAME_MAX_LEN 253
-#define LABEL_MAX_LEN 63
 
 bool kilo_mesh_name_valid(const char *name)
 {
-	size_t len = strlen(name), label = 0;
-
-	if (len == 0 || len > NAME_MAX_LEN)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-
-		if (c == '.') {
-			if (label == 0 || name[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!alnum && !(c == '-' && label > 0))
-			return false;
-		if (++label > LABEL_MAX_LEN)
-			return false;
-	}
-	return name[len - 1] != '-' && name[len - 1] != '.';
+	return kilo_dns_subdomain_valid(name, strlen(name));
 }
 
 /* An entry of a sorted view: the thing compared and where it sits in the document. */

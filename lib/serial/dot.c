@@ -193,7 +193,7 @@ static const char *node_label(struct kilo_arena *arena, const char *location, co
 	if (j == s->leader) {
 		kilo_addr_format(&s->wireguard_ip, addr);
 		kilo_strbuf_printf(&sb, "\\n%s", addr);
-		kilo_endpoint_format(&s->endpoint, ep);
+		kilo_endpoint_format(s->endpoint, ep);
 		if (ep[0])
 			kilo_strbuf_printf(&sb, "\\n%s", ep);
 	}

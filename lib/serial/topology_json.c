@@ -34,7 +34,7 @@ static json_t *segment_json(const struct kilo_segment *s)
 	    kilo_jsonval_set(seg, "nodeLocation", string_or_null(s->node_location)) < 0 ||
 	    kilo_jsonval_set(seg, "hostnames", json_incref(hostnames)) < 0 ||
 	    kilo_jsonval_set(seg, "leader", json_integer((json_int_t)s->leader)) < 0 ||
-	    kilo_jsonval_set(seg, "endpoint", kilo_jsonval_endpoint(&s->endpoint)) < 0 ||
+	    kilo_jsonval_set(seg, "endpoint", kilo_jsonval_endpoint(s->endpoint)) < 0 ||
 	    kilo_jsonval_set(seg, "publicKey", kilo_jsonval_key(&s->key)) < 0 ||
 	    kilo_jsonval_set(seg, "persistentKeepalive", json_integer(s->persistent_keepalive)) < 0 ||
 	    kilo_jsonval_set(seg, "cidrs", kilo_jsonval_cidrs(s->cidrs, s->n_nodes)) < 0 ||

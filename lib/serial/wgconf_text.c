@@ -43,7 +43,10 @@ static void append_key(struct kilo_strbuf *sb, const char *name, const struct ki
 	char text[KILO_KEY_B64_LEN + 1];
 
 	kilo_key_format(key, text);
-	kilo_strbuf_printf(sb, "%s = %s\n", name, text);
+	kilo_strbuf_append(sb, name);
+	kilo_strbuf_append(sb, " = ");
+	kilo_strbuf_append_len(sb, text, KILO_KEY_B64_LEN);
+	kilo_strbuf_append(sb, "\n");
 	sodium_memzero(text, sizeof(text));
 }
 
@@ -56,16 +59,22 @@ static void append_peer(struct kilo_strbuf *sb, const struct kilo_wg_peer *peer)
 		kilo_strbuf_append(sb, "AllowedIPs = ");
 		for (size_t i = 0; i < peer->n_allowed_ips; i++) {
 			kilo_cidr_format(&peer->allowed_ips[i], text);
-			kilo_strbuf_printf(sb, "%s%s", i ? ", " : "", text);
+			if (i)
+				kilo_strbuf_append(sb, ", ");
+			kilo_strbuf_append(sb, text);
 		}
 		kilo_strbuf_append(sb, "\n");
 	}
 	if (kilo_endpoint_is_set(&peer->endpoint)) {
 		kilo_endpoint_format(&peer->endpoint, text);
-		kilo_strbuf_printf(sb, "Endpoint = %s\n", text);
+		kilo_strbuf_append(sb, "Endpoint = ");
+		kilo_strbuf_append(sb, text);
+		kilo_strbuf_append(sb, "\n");
 	}
 	/* Kilo prints the keepalive even when it is off. */
-	kilo_strbuf_printf(sb, "PersistentKeepalive = %u\n", peer->persistent_keepalive);
+	kilo_strbuf_append(sb, "PersistentKeepalive = ");
+	kilo_strbuf_append_uint(sb, peer->persistent_keepalive);
+	kilo_strbuf_append(sb, "\n");
 	if (peer->has_preshared_key && !kilo_key_is_zero(&peer->preshared_key))
 		append_key(sb, "PresharedKey", &peer->preshared_key);
 	if (!kilo_key_is_zero(&peer->public_key))

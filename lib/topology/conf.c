@@ -33,7 +33,7 @@ static int add_segment(const struct kilo_topology *t, struct kilo_wg_config *c, 
 
 	peer->public_key = s->key;
 	peer->persistent_keepalive = keepalive;
-	peer->endpoint = *kilo_topology_nat_endpoint(t, &s->endpoint, &s->key, s->persistent_keepalive);
+	peer->endpoint = *kilo_topology_nat_endpoint(t, s->endpoint, &s->key, s->persistent_keepalive);
 	return set_allowed_ips(c, peer, s->allowed_ips, s->n_allowed_ips, s->allowed_location_ips,
 			       s->n_allowed_location_ips);
 }
@@ -142,7 +142,7 @@ int kilo_topology_as_peer(const kilo_topology *t, const struct kilo_cidr *extra_
 	peer = &c->peers[c->n_peers++];
 	peer->public_key = s->key;
 	/* The advertised endpoint: whoever connects sees us from outside our NAT. */
-	peer->endpoint = s->endpoint;
+	peer->endpoint = *s->endpoint;
 	r = set_allowed_ips(c, peer, s->allowed_ips, s->n_allowed_ips, extra_allowed_ips, n_extra);
 	if (r == 0)
 		r = kilo_cidr_set_init(&seen, peer->n_allowed_ips);

@@ -18,7 +18,7 @@ struct kilo_segment {
 	size_t n_nodes;
 	size_t leader;             /* index into nodes */
 	/* The leader's endpoint, key and keepalive. */
-	struct kilo_endpoint endpoint;
+	const struct kilo_endpoint *endpoint; /* points into the mesh */
 	struct kilo_key key;
 	uint32_t persistent_keepalive;
 	/* Per node: pod CIDRs (parallel to nodes) and CNI compatibility IPs (parallel, may be none). */

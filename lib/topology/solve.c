@@ -20,6 +20,8 @@ struct grouped_node {
 	const struct kilo_node *node;
 	const char *group;  /* the location, or the node's name */
 	bool by_location;   /* the key is "location:<group>", else "node:<name>" */
+	/* The first bytes of group and name, so that most comparisons stay in the array. */
+	uint64_t group_head, name_head;
 };
 
 /* A discovered endpoint in merge order, before de-duplication by key. */
@@ -140,6 +142,28 @@ void kilo_cidr_sort(struct kilo_cidr *cidrs, size_t n)
 		qsort(cidrs, n, sizeof(*cidrs), compare_cidr_family_text);
 }
 
+/* The first 8 bytes of s, big-endian and NUL-padded: they order as strcmp orders. */
+static uint64_t string_head(const char *s)
+{
+	uint64_t head = 0;
+	size_t i = 0;
+
+	for (; i < 8; i++)
+		head = head << 8 | (unsigned char)(s[0] ? *s++ : 0);
+	return head;
+}
+
+/* strcmp, given the heads of both strings. */
+static int compare_strings(uint64_t head_a, const char *a, uint64_t head_b, const char *b)
+{
+	if (head_a != head_b)
+		return head_a < head_b ? -1 : 1;
+	/* Equal heads without a NUL mean at least 8 equal bytes. */
+	if ((head_a & 0xff) == 0)
+		return 0;
+	return strcmp(a + 8, b + 8);
+}
+
 static int compare_grouped(const void *a, const void *b)
 {
 	const struct grouped_node *x = a, *y = b;
@@ -148,13 +172,14 @@ static int compare_grouped(const void *a, const void *b)
 	/* "location:..." sorts before "node:...". */
 	if (x->by_location != y->by_location)
 		return x->by_location ? -1 : 1;
-	r = strcmp(x->group, y->group);
-	return r ? r : strcmp(x->node->name, y->node->name);
+	r = compare_strings(x->group_head, x->group, y->group_head, y->group);
+	return r ? r : compare_strings(x->name_head, x->node->name, y->name_head, y->node->name);
 }
 
 static bool same_group(const struct grouped_node *a, const struct grouped_node *b)
 {
-	return a->by_location == b->by_location && strcmp(a->group, b->group) == 0;
+	return a->by_location == b->by_location &&
+	       compare_strings(a->group_head, a->group, b->group_head, b->group) == 0;
 }
 
 static int compare_peer_names(const void *a, const void *b)
@@ -325,6 +350,8 @@ static int group_nodes(struct kilo_topology *t, const struct kilo_solve_opts *op
 		ready[n].node = node;
 		ready[n].by_location = by_location;
 		ready[n].group = by_location ? node->location : node->name;
+		ready[n].group_head = string_head(ready[n].group);
+		ready[n].name_head = string_head(node->name);
 		if (t->hostname[0] && strcmp(node->name, t->hostname) == 0)
 			t->local_node = node;
 		n++;
@@ -408,7 +435,7 @@ static int build_segments(struct kilo_topology *t, const struct grouped_node *re
 
 		seg->leader = segment_leader(seg->nodes, seg->n_nodes);
 		leader = seg->nodes[seg->leader];
-		seg->endpoint = leader->endpoint;
+		seg->endpoint = &leader->endpoint;
 		seg->key = leader->public_key;
 		seg->persistent_keepalive = leader->persistent_keepalive;
 		if (k == t->local_segment && leader == t->local_node)

@@ -102,7 +102,9 @@ variant bad-key 's#a2V5MQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=#not-a-key#'
 variant duplicate 's#"name": "b"#"name": "a"#'
 variant unknown-field 's#"podCIDR": "10.2.1.0/24"#"podCidr": "10.2.1.0/24"#'
 variant exhausted 's#10.4.0.0/16#10.4.0.0/31#'
+variant not-ready 's#"endpoint": "203.0.113.2:51820", ##'
 head -c 120 "$tmp/good.json" >"$tmp/truncated.json"
+truncate -s 65M "$tmp/huge.json"
 
 run showconf node a --mesh "$tmp/good.json"
 check "the fixture mesh is valid" eval 'succeeded && stdout_has "[Interface]"'
@@ -121,6 +123,9 @@ expect_error "a missing mesh file names the path" 1 "$tmp/nope.json: No such fil
 expect_error "a missing node is not found" 1 'did not find any node named "zz" in the cluster' \
 	showconf node zz --mesh "$tmp/good.json"
 check "a missing node is Kilo's exact message" stderr_is 'kgctl: did not find any node named "zz" in the cluster'
+expect_error "a node that is not ready is not found, as in Kilo" 1 'did not find any node named "b" in the cluster' \
+	showconf node b --mesh "$tmp/not-ready.json"
+expect_error "a mesh document over 64 MiB is refused" 1 "larger than 64 MiB" graph --mesh "$tmp/huge.json"
 expect_error "a missing peer is not found" 1 'did not find any peer named "zz" in the cluster' \
 	showconf peer zz --mesh "$tmp/good.json"
 expect_error "solve for a missing node fails" 1 'did not find any node named "zz" in the cluster' \
