@@ -72,17 +72,30 @@ static void format_v6(const uint8_t *b, char *out)
 	out[pos] = '\0';
 }
 
+/* The decimal text of one byte; the hot path of printing a big mesh. */
+static char *put_byte(char *p, unsigned v)
+{
+	if (v >= 100) {
+		*p++ = (char)('0' + v / 100);
+		v %= 100;
+		*p++ = (char)('0' + v / 10);
+	} else if (v >= 10) {
+		*p++ = (char)('0' + v / 10);
+	}
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
 static size_t format_v4(const uint8_t *b, char *out)
 {
-	size_t pos = 0;
+	char *p = put_byte(out, b[0]);
 
-	for (int i = 0; i < 4; i++) {
-		if (i)
-			out[pos++] = '.';
-		pos += kilo_put_decimal(out + pos, b[i]);
+	for (int i = 1; i < 4; i++) {
+		*p++ = '.';
+		p = put_byte(p, b[i]);
 	}
-	out[pos] = '\0';
-	return pos;
+	*p = '\0';
+	return (size_t)(p - out);
 }
 
 size_t kilo_put_decimal(char *out, unsigned long v)
@@ -171,12 +184,13 @@ void kilo_cidr_format(const struct kilo_cidr *cidr, char out[KILO_CIDR_STRLEN])
 {
 	size_t len;
 
-	kilo_addr_format(&cidr->addr, out);
+	if (cidr->addr.family != 4)
+		kilo_addr_format(&cidr->addr, out);
 	if (cidr->addr.family == 0)
 		return;
-	len = strlen(out);
+	len = cidr->addr.family == 4 ? format_v4(cidr->addr.bytes, out) : strlen(out);
 	out[len++] = '/';
-	out[len + kilo_put_decimal(out + len, cidr->prefix)] = '\0';
+	*put_byte(out + len, cidr->prefix) = '\0';
 }
 
 static void mask_bytes(uint8_t *bytes, size_t len, unsigned prefix)

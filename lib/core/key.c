@@ -6,6 +6,8 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "keytext.h"
+
 int kilo_key_parse(const char *text, struct kilo_key *out)
 {
 	struct kilo_key key;
@@ -43,33 +45,53 @@ static char base64_char(unsigned v)
 	return (char)c;
 }
 
-void kilo_key_format(const struct kilo_key *key, char out[KILO_KEY_B64_LEN + 1])
+static const char base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static char base64_char_public(unsigned v)
 {
-	const uint8_t *b = key->bytes;
+	return base64_alphabet[v];
+}
+
+/*
+ * 30 bytes in ten groups of three, then the last two with one '=' of
+ * padding. Inlined so that each caller gets its encoder inlined too.
+ */
+static inline __attribute__((always_inline)) void encode_key(const uint8_t *b, char *out, char (*base64)(unsigned))
+{
 	size_t i, o = 0;
 
-	/* 30 bytes in ten groups of three, then the last two with one '=' of padding. */
 	for (i = 0; i + 3 <= KILO_KEY_LEN; i += 3) {
 		uint32_t group = (uint32_t)b[i] << 16 | (uint32_t)b[i + 1] << 8 | b[i + 2];
 
-		out[o++] = base64_char(group >> 18 & 63);
-		out[o++] = base64_char(group >> 12 & 63);
-		out[o++] = base64_char(group >> 6 & 63);
-		out[o++] = base64_char(group & 63);
+		out[o++] = base64(group >> 18 & 63);
+		out[o++] = base64(group >> 12 & 63);
+		out[o++] = base64(group >> 6 & 63);
+		out[o++] = base64(group & 63);
 	}
-	out[o++] = base64_char(b[30] >> 2);
-	out[o++] = base64_char((unsigned)(b[30] & 3) << 4 | b[31] >> 4);
-	out[o++] = base64_char((unsigned)(b[31] & 15) << 2);
+	out[o++] = base64(b[30] >> 2);
+	out[o++] = base64((unsigned)(b[30] & 3) << 4 | b[31] >> 4);
+	out[o++] = base64((unsigned)(b[31] & 15) << 2);
 	out[o++] = '=';
 	out[o] = '\0';
 }
 
+void kilo_key_format(const struct kilo_key *key, char out[KILO_KEY_B64_LEN + 1])
+{
+	encode_key(key->bytes, out, base64_char);
+}
+
+void kilo_key_format_public(const struct kilo_key *key, char out[KILO_KEY_B64_LEN + 1])
+{
+	encode_key(key->bytes, out, base64_char_public);
+}
+
 bool kilo_key_is_zero(const struct kilo_key *key)
 {
-	uint8_t acc = 0;
+	uint64_t words[KILO_KEY_LEN / 8], acc = 0;
 
-	for (size_t i = 0; i < KILO_KEY_LEN; i++)
-		acc |= key->bytes[i];
+	memcpy(words, key->bytes, sizeof(words));
+	for (size_t i = 0; i < KILO_KEY_LEN / 8; i++)
+		acc |= words[i];
 	return acc == 0;
 }
 

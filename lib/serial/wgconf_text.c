@@ -13,8 +13,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/decimal.h"
 #include "../core/error.h"
-#include "../core/strbuf.h"
+#include "../core/keytext.h"
 #include "../core/wgconf.h"
 #include "cidr_text.h"
 
@@ -38,78 +39,88 @@ static size_t format_bound(const kilo_wg_config *config)
 	return bound;
 }
 
-static void append_key(struct kilo_strbuf *sb, const char *name, const struct kilo_key *key)
+/*
+ * The text is written straight into one buffer of format_bound() bytes:
+ * every piece fits, so there are no checks per piece, and keys are encoded
+ * in place, leaving no copy behind.
+ */
+static char *put(char *p, const char *s, size_t len)
 {
-	char text[KILO_KEY_B64_LEN + 1];
-
-	kilo_key_format(key, text);
-	kilo_strbuf_append(sb, name);
-	kilo_strbuf_append(sb, " = ");
-	kilo_strbuf_append_len(sb, text, KILO_KEY_B64_LEN);
-	kilo_strbuf_append(sb, "\n");
-	sodium_memzero(text, sizeof(text));
+	memcpy(p, s, len);
+	return p + len;
 }
 
-static void append_peer(struct kilo_strbuf *sb, const struct kilo_wg_peer *peer)
-{
-	char text[KILO_ENDPOINT_STRLEN > KILO_CIDR_STRLEN ? KILO_ENDPOINT_STRLEN : KILO_CIDR_STRLEN];
+#define PUT_LITERAL(p, s) put(p, s, sizeof(s) - 1)
 
-	kilo_strbuf_append(sb, "[Peer]\n");
+static char *put_key(char *p, const char *line_start, size_t len, const struct kilo_key *key, bool secret)
+{
+	p = put(p, line_start, len);
+	if (secret)
+		kilo_key_format(key, p);
+	else
+		kilo_key_format_public(key, p);
+	p += KILO_KEY_B64_LEN;
+	*p++ = '\n';
+	return p;
+}
+
+static char *put_peer(char *p, const struct kilo_wg_peer *peer)
+{
+	p = PUT_LITERAL(p, "[Peer]\n");
 	if (peer->n_allowed_ips) {
-		kilo_strbuf_append(sb, "AllowedIPs = ");
+		p = PUT_LITERAL(p, "AllowedIPs = ");
 		for (size_t i = 0; i < peer->n_allowed_ips; i++) {
-			kilo_cidr_format(&peer->allowed_ips[i], text);
 			if (i)
-				kilo_strbuf_append(sb, ", ");
-			kilo_strbuf_append(sb, text);
+				p = PUT_LITERAL(p, ", ");
+			kilo_cidr_format(&peer->allowed_ips[i], p);
+			p += strlen(p);
 		}
-		kilo_strbuf_append(sb, "\n");
+		*p++ = '\n';
 	}
 	if (kilo_endpoint_is_set(&peer->endpoint)) {
-		kilo_endpoint_format(&peer->endpoint, text);
-		kilo_strbuf_append(sb, "Endpoint = ");
-		kilo_strbuf_append(sb, text);
-		kilo_strbuf_append(sb, "\n");
+		p = PUT_LITERAL(p, "Endpoint = ");
+		kilo_endpoint_format(&peer->endpoint, p);
+		p += strlen(p);
+		*p++ = '\n';
 	}
 	/* Kilo prints the keepalive even when it is off. */
-	kilo_strbuf_append(sb, "PersistentKeepalive = ");
-	kilo_strbuf_append_uint(sb, peer->persistent_keepalive);
-	kilo_strbuf_append(sb, "\n");
+	p = PUT_LITERAL(p, "PersistentKeepalive = ");
+	p += kilo_put_decimal(p, peer->persistent_keepalive);
+	*p++ = '\n';
 	if (peer->has_preshared_key && !kilo_key_is_zero(&peer->preshared_key))
-		append_key(sb, "PresharedKey", &peer->preshared_key);
+		p = put_key(p, "PresharedKey = ", 15, &peer->preshared_key, true);
 	if (!kilo_key_is_zero(&peer->public_key))
-		append_key(sb, "PublicKey", &peer->public_key);
+		p = put_key(p, "PublicKey = ", 12, &peer->public_key, false);
+	return p;
 }
 
 int kilo_wg_config_format(const kilo_wg_config *config, char **out)
 {
-	struct kilo_strbuf sb = { 0 };
 	size_t bound = format_bound(config);
+	char *text, *p;
 
 	*out = NULL;
-	if (bound == SIZE_MAX || !(sb.data = malloc(bound)))
+	if (bound == SIZE_MAX || !(text = malloc(bound)))
 		return -ENOMEM;
-	sb.cap = bound;
-	sb.data[0] = '\0';
+	p = text;
 	if (config->has_interface) {
-		kilo_strbuf_append(&sb, "[Interface]\n");
+		p = PUT_LITERAL(p, "[Interface]\n");
 		if (config->has_private_key && !kilo_key_is_zero(&config->private_key))
-			append_key(&sb, "PrivateKey", &config->private_key);
-		if (config->has_listen_port)
-			kilo_strbuf_printf(&sb, "ListenPort = %u\n", config->listen_port);
+			p = put_key(p, "PrivateKey = ", 13, &config->private_key, true);
+		if (config->has_listen_port) {
+			p = PUT_LITERAL(p, "ListenPort = ");
+			p += kilo_put_decimal(p, config->listen_port);
+			*p++ = '\n';
+		}
 	}
 	for (size_t i = 0; i < config->n_peers; i++) {
 		if (i > 0 || config->has_interface)
-			kilo_strbuf_append(&sb, "\n");
-		append_peer(&sb, &config->peers[i]);
+			*p++ = '\n';
+		p = put_peer(p, &config->peers[i]);
 	}
-	if (sb.failed || sb.cap != bound) {
-		/* Cannot happen with a right bound; never hand out a buffer that moved. */
-		sodium_memzero(sb.data, sb.len);
-		kilo_strbuf_reset(&sb);
-		return -ENOMEM;
-	}
-	return kilo_strbuf_finish(&sb, out);
+	*p = '\0';
+	*out = text;
+	return 0;
 }
 
 /* ---- parsing --------------------------------------------------------- */
