@@ -182,17 +182,17 @@ static int show_peer(const kilo_mesh *mesh, const char *name, const struct showc
 
 	if (!find_peer(mesh, name))
 		return kgctl_fail("did not find any peer named \"%s\" in the cluster", name);
-	/* libkilo has no call yet that returns a mesh peer as a WireGuard peer. */
-	if (args->as_peer)
-		return kgctl_fail("showconf peer --as-peer is not supported by this libkilo yet");
 	r = kgctl_solve_topology(mesh, &opts, &topology);
 	if (r)
 		return r;
-	r = kilo_topology_peer_conf(topology, name, &config);
+	if (args->as_peer)
+		r = kilo_topology_peer_as_peer(topology, name, args->allowed_ips, args->n_allowed_ips, &config);
+	else
+		r = kilo_topology_peer_conf(topology, name, &config);
 	if (r < 0)
 		r = kgctl_fail("cannot build the configuration of peer \"%s\": %s", name, strerror(-r));
 	else
-		r = print_config(config, name, OUTPUT_WIREGUARD);
+		r = print_config(config, name, args->as_peer ? args->output : OUTPUT_WIREGUARD);
 	kilo_wg_config_free(config);
 	kilo_topology_free(topology);
 	return r;

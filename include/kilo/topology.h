@@ -73,6 +73,16 @@ KILO_EXPORT int kilo_topology_as_peer(const kilo_topology *topology, const struc
 				      size_t n_extra, kilo_wg_config **out);
 
 /*
+ * The mesh peer named peer_name as one peer, with its own allowed IPs,
+ * extra_allowed_ips appended and duplicates removed, its endpoint,
+ * keepalive and preshared key: what `kgctl showconf peer --as-peer`
+ * prints. -ENOENT if the name is not a peer of the mesh.
+ */
+KILO_EXPORT int kilo_topology_peer_as_peer(const kilo_topology *topology, const char *peer_name,
+					   const struct kilo_cidr *extra_allowed_ips, size_t n_extra,
+					   kilo_wg_config **out);
+
+/*
  * Replaces the allowed-location IPs of segment i. With filter, entries that
  * clash with the rest of the topology are dropped as the solver drops them
  * (Kilo's filterAllowedLocationIPs), against the current state of the

@@ -122,40 +122,89 @@ int kilo_topology_peer_conf(const kilo_topology *t, const char *peer_name, kilo_
 	return 0;
 }
 
-int kilo_topology_as_peer(const kilo_topology *t, const struct kilo_cidr *extra_allowed_ips, size_t n_extra,
-			  kilo_wg_config **out)
+/* Drops repeated allowed IPs of peer, keeping the first of each. */
+static int dedupe_allowed_ips(struct kilo_wg_peer *peer)
 {
-	const struct kilo_segment *s;
-	struct kilo_wg_config *c;
-	struct kilo_wg_peer *peer;
 	struct kilo_cidr_set seen;
 	size_t kept = 0;
-	int r;
+	int r = kilo_cidr_set_init(&seen, peer->n_allowed_ips);
 
-	*out = NULL;
-	if (t->local_segment >= t->n_segments)
-		return -ENOENT;
-	s = &t->segments[t->local_segment];
-	c = kilo_wg_config_new(1);
-	if (!c)
-		return -ENOMEM;
-	peer = &c->peers[c->n_peers++];
-	peer->public_key = s->key;
-	/* The advertised endpoint: whoever connects sees us from outside our NAT. */
-	peer->endpoint = *s->endpoint;
-	r = set_allowed_ips(c, peer, s->allowed_ips, s->n_allowed_ips, extra_allowed_ips, n_extra);
-	if (r == 0)
-		r = kilo_cidr_set_init(&seen, peer->n_allowed_ips);
-	if (r < 0) {
-		kilo_wg_config_free(c);
+	if (r < 0)
 		return r;
-	}
 	for (size_t i = 0; i < peer->n_allowed_ips; i++) {
 		if (kilo_cidr_set_add(&seen, &peer->allowed_ips[i]))
 			peer->allowed_ips[kept++] = peer->allowed_ips[i];
 	}
 	peer->n_allowed_ips = kept;
 	kilo_cidr_set_free(&seen);
+	return 0;
+}
+
+/*
+ * A configuration of the one peer that *peer_out points at, with its
+ * allowed IPs a then b, de-duplicated (what `kgctl showconf --as-peer` prints).
+ */
+static int single_peer(const struct kilo_cidr *a, size_t na, const struct kilo_cidr *b, size_t nb,
+		       struct kilo_wg_config **out, struct kilo_wg_peer **peer_out)
+{
+	struct kilo_wg_config *c = kilo_wg_config_new(1);
+	struct kilo_wg_peer *peer;
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	peer = &c->peers[c->n_peers++];
+	r = set_allowed_ips(c, peer, a, na, b, nb);
+	if (r == 0)
+		r = dedupe_allowed_ips(peer);
+	if (r < 0) {
+		kilo_wg_config_free(c);
+		return r;
+	}
 	*out = c;
+	*peer_out = peer;
+	return 0;
+}
+
+int kilo_topology_as_peer(const kilo_topology *t, const struct kilo_cidr *extra_allowed_ips, size_t n_extra,
+			  kilo_wg_config **out)
+{
+	const struct kilo_segment *s;
+	struct kilo_wg_peer *peer;
+	int r;
+
+	*out = NULL;
+	if (t->local_segment >= t->n_segments)
+		return -ENOENT;
+	s = &t->segments[t->local_segment];
+	r = single_peer(s->allowed_ips, s->n_allowed_ips, extra_allowed_ips, n_extra, out, &peer);
+	if (r < 0)
+		return r;
+	peer->public_key = s->key;
+	/* The advertised endpoint: whoever connects sees us from outside our NAT. */
+	peer->endpoint = *s->endpoint;
+	return 0;
+}
+
+int kilo_topology_peer_as_peer(const kilo_topology *t, const char *peer_name, const struct kilo_cidr *extra_allowed_ips,
+			       size_t n_extra, kilo_wg_config **out)
+{
+	const struct kilo_topology_peer *self;
+	struct kilo_wg_peer *peer;
+	int r;
+
+	*out = NULL;
+	self = peer_name ? bsearch(peer_name, t->peers, t->n_peers, sizeof(*t->peers), compare_peer_name) : NULL;
+	if (!self)
+		return -ENOENT;
+	/* The peer's own list, before de-duplication against the other peers. */
+	r = single_peer(self->peer->allowed_ips, self->peer->n_allowed_ips, extra_allowed_ips, n_extra, out, &peer);
+	if (r < 0)
+		return r;
+	peer->public_key = self->peer->public_key;
+	peer->endpoint = self->peer->endpoint;
+	peer->persistent_keepalive = self->peer->persistent_keepalive;
+	peer->has_preshared_key = self->peer->has_preshared_key;
+	peer->preshared_key = self->peer->preshared_key;
 	return 0;
 }

@@ -152,6 +152,15 @@ status=$?
 check "--mesh - reads stdin" eval 'succeeded && stdout_has "[Interface]"'
 run showconf peer laptop --mesh "$example"
 check "showconf peer prints only peers" eval 'succeeded && [[ "$(head -1 "$tmp/out")" == "[Peer]" ]] && ! stdout_has "[Interface]"'
+run showconf peer office-router --mesh "$example" --as-peer --allowed-ips 10.43.0.0/16,172.20.0.0/24
+check "showconf peer --as-peer prints the peer with the extra allowed IPs" eval 'succeeded && [[ "$(cat "$tmp/out")" == "[Peer]
+AllowedIPs = 10.5.0.2/32, 172.20.0.0/24, 10.43.0.0/16
+Endpoint = vpn.office.example.com:51820
+PersistentKeepalive = 25
+PresharedKey = 5GfZdOPEw2FCUf2Us8vpw6h1c1zUF42rl3AvaTLpS4U=
+PublicKey = 52+KtV+uYfsQbCzSkVUcIb2LJ+FR9MjrH4Mh9lu5t30=" ]]'
+run showconf peer office-router --mesh "$example" --as-peer -o yaml
+check "showconf peer --as-peer -o yaml names the DNS endpoint" eval 'succeeded && stdout_has "dns: vpn.office.example.com" && stdout_has "persistentKeepalive: 25"'
 run showconf peer office-router --mesh "$example" --port 40000
 check "showconf peer takes --port but prints no interface" eval 'succeeded && ! stdout_has "ListenPort"'
 run graph --mesh "$example"

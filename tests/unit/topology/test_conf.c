@@ -195,6 +195,36 @@ static void test_as_peer_appends_extra_ips_without_repeats(void **state)
 	fixture_mesh_free(mesh);
 }
 
+static void test_peer_as_peer_is_the_peer_with_extra_ips(void **state)
+{
+	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
+	kilo_topology *t;
+	struct kilo_cidr extra[2];
+	kilo_wg_config *c = NULL;
+
+	(void)state;
+	mesh->peers[1].persistent_keepalive = 10;
+	mesh->peers[1].has_preshared_key = true;
+	mesh->peers[1].preshared_key = fixture_key("a2V5NgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+	t = fixture_solve(mesh, NULL);
+	kilo_cidr_parse("10.5.0.3/24", &extra[0]);
+	kilo_cidr_parse("10.43.0.0/16", &extra[1]);
+	assert_int_equal(kilo_topology_peer_as_peer(t, "b", extra, 2, &c), 0);
+	assert_false(c->has_interface);
+	assert_int_equal(c->n_peers, 1);
+	assert_string_equal(fixture_cidrs(c->peers[0].allowed_ips, c->peers[0].n_allowed_ips),
+			    "10.5.0.3/24, 10.43.0.0/16");
+	assert_string_equal(endpoint_text(&c->peers[0].endpoint), "192.168.0.1:51820");
+	assert_int_equal(c->peers[0].persistent_keepalive, 10);
+	assert_true(c->peers[0].has_preshared_key);
+	assert_true(kilo_key_equal(&c->peers[0].public_key, &mesh->peers[1].public_key));
+	kilo_wg_config_free(c);
+	assert_int_equal(kilo_topology_peer_as_peer(t, "nobody", NULL, 0, &c), -ENOENT);
+	assert_null(c);
+	kilo_topology_free(t);
+	fixture_mesh_free(mesh);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_cross_granularity_makes_no_tunnel_inside_a_location),
 		cmocka_unit_test(test_peer_conf_lists_every_segment_with_the_peer_secrets),
 		cmocka_unit_test(test_as_peer_appends_extra_ips_without_repeats),
+		cmocka_unit_test(test_peer_as_peer_is_the_peer_with_extra_ips),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
