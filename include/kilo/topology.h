@@ -45,7 +45,8 @@ struct kilo_solve_opts {
 
 /*
  * Solves the mesh for one node. Nodes that are not ready (see
- * kilo_mesh_node_ready) are left out, as Kilo does. The mesh must outlive
+ * kilo_mesh_node_ready) and peers without allowed IPs are left out, as
+ * Kilo does. The mesh must outlive
  * the topology. Returns -ENOSPC, named in err, when the WireGuard subnet
  * has fewer addresses than segments.
  */

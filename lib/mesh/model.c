@@ -40,6 +40,11 @@ void kilo_settings_init(struct kilo_settings *settings)
 	settings->port = KILO_DEFAULT_PORT;
 }
 
+bool kilo_peer_ready(const struct kilo_peer *peer)
+{
+	return peer->n_allowed_ips > 0 && !kilo_key_is_zero(&peer->public_key);
+}
+
 bool kilo_node_ready(const struct kilo_node *node, int64_t now)
 {
 	if (!kilo_endpoint_ready(&node->endpoint) || kilo_key_is_zero(&node->public_key) ||

@@ -66,6 +66,8 @@ void kilo_settings_init(struct kilo_settings *settings);
 
 /* Kilo's node readiness (see kilo_mesh_node_ready). */
 bool kilo_node_ready(const struct kilo_node *node, int64_t now);
+/* Kilo's peer readiness: at least one allowed IP and a non-zero key. */
+bool kilo_peer_ready(const struct kilo_peer *peer);
 
 /* A new empty mesh with default settings; NULL when out of memory. */
 struct kilo_mesh *kilo_mesh_new(void);

@@ -448,22 +448,28 @@ static int build_segments(struct kilo_topology *t, const struct grouped_node *re
 	return 0;
 }
 
-/* The peers by name, each keeping only the allowed IPs no earlier peer claimed. */
+/*
+ * The ready peers by name, each keeping only the allowed IPs no earlier
+ * peer claimed (a peer may end up with none and still be kept, as in Kilo).
+ */
 static int build_peers(struct kilo_topology *t)
 {
 	const struct kilo_mesh *mesh = t->mesh;
 	struct kilo_cidr_list *lists;
 	int r;
 
-	t->n_peers = mesh->n_peers;
+	t->n_peers = 0;
 	if (mesh->n_peers == 0)
 		return 0;
 	t->peers = kilo_arena_array(&t->arena, mesh->n_peers, sizeof(*t->peers));
 	if (!t->peers)
 		return -ENOMEM;
 	for (size_t i = 0; i < mesh->n_peers; i++) {
-		struct kilo_topology_peer *p = &t->peers[i];
+		struct kilo_topology_peer *p = &t->peers[t->n_peers];
 
+		if (!kilo_peer_ready(&mesh->peers[i]))
+			continue;
+		t->n_peers++;
 		p->peer = &mesh->peers[i];
 		p->n_allowed_ips = p->peer->n_allowed_ips;
 		if (p->n_allowed_ips) {
@@ -473,6 +479,8 @@ static int build_peers(struct kilo_topology *t)
 			memcpy(p->allowed_ips, p->peer->allowed_ips, p->n_allowed_ips * sizeof(*p->allowed_ips));
 		}
 	}
+	if (t->n_peers == 0)
+		return 0;
 	qsort(t->peers, t->n_peers, sizeof(*t->peers), compare_peer_names);
 
 	lists = malloc(t->n_peers * sizeof(*lists));

@@ -226,6 +226,21 @@ static void test_peers_keep_only_allowed_ips_no_earlier_peer_claimed(void **stat
 	fixture_mesh_free(mesh);
 }
 
+static void test_peer_without_allowed_ips_is_left_out(void **state)
+{
+	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
+	struct fixture_peer empty = { "0-empty", "a2V5NgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", { NULL }, NULL, 0, NULL };
+	kilo_topology *t;
+
+	(void)state;
+	fixture_add_peer(mesh, &empty);
+	t = fixture_solve(mesh, "a");
+	assert_int_equal(t->n_peers, 2);
+	assert_string_equal(t->peers[0].peer->name, "a");
+	kilo_topology_free(t);
+	fixture_mesh_free(mesh);
+}
+
 static void test_dedupe_keeps_first_claim_in_list_order(void **state)
 {
 	struct kilo_cidr a[3], b[2], c[2];
@@ -322,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_unready_node_is_left_out),
 		cmocka_unit_test(test_view_from_outside_has_no_local_segment),
 		cmocka_unit_test(test_peers_keep_only_allowed_ips_no_earlier_peer_claimed),
+		cmocka_unit_test(test_peer_without_allowed_ips_is_left_out),
 		cmocka_unit_test(test_dedupe_keeps_first_claim_in_list_order),
 		cmocka_unit_test(test_cidr_sort_puts_ipv4_first_then_text_order),
 		cmocka_unit_test(test_allowed_location_ip_filter_depends_on_order),
