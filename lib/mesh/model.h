@@ -52,10 +52,18 @@ struct kilo_settings {
 	size_t n_service_cidrs;
 };
 
+/* Indexes into kilo_mesh.nodes, n_nodes each. */
+struct kilo_node_orders {
+	size_t *by_name;     /* byte-wise by name */
+	size_t *by_location; /* by location, then name */
+};
+
 struct kilo_mesh {
 	struct kilo_settings settings;
 	struct kilo_node *nodes;
 	size_t n_nodes;
+	/* Set by kilo_mesh_sort_nodes once the nodes are final; else empty. */
+	struct kilo_node_orders orders;
 	struct kilo_peer *peers;
 	size_t n_peers;
 	struct kilo_arena arena;
@@ -68,6 +76,14 @@ void kilo_settings_init(struct kilo_settings *settings);
 bool kilo_node_ready(const struct kilo_node *node, int64_t now);
 /* Kilo's peer readiness: at least one allowed IP and a non-zero key. */
 bool kilo_peer_ready(const struct kilo_peer *peer);
+
+/*
+ * The node orders of mesh: those kilo_mesh_sort_nodes saved, or else
+ * computed now with memory from arena (a mesh built in code). -ENOMEM.
+ */
+int kilo_mesh_node_orders(const struct kilo_mesh *mesh, struct kilo_arena *arena, struct kilo_node_orders *out);
+/* Sorts the nodes once for every later solve; call again after changing nodes. -ENOMEM. */
+int kilo_mesh_sort_nodes(struct kilo_mesh *mesh);
 
 /* A new empty mesh with default settings; NULL when out of memory. */
 struct kilo_mesh *kilo_mesh_new(void);

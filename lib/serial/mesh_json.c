@@ -560,6 +560,8 @@ int kilo_mesh_from_json(const char *text, size_t len, kilo_mesh **out, struct ki
 	if (r < 0)
 		goto out;
 	r = kilo_mesh_validate(mesh, err);
+	if (r == 0)
+		r = kilo_mesh_sort_nodes(mesh);
 	if (r < 0)
 		goto out;
 	*out = mesh;

@@ -20,8 +20,6 @@ struct grouped_node {
 	const struct kilo_node *node;
 	const char *group;  /* the location, or the node's name */
 	bool by_location;   /* the key is "location:<group>", else "node:<name>" */
-	/* The first bytes of group and name, so that most comparisons stay in the array. */
-	uint64_t group_head, name_head;
 };
 
 /* A discovered endpoint in merge order, before de-duplication by key. */
@@ -142,44 +140,9 @@ void kilo_cidr_sort(struct kilo_cidr *cidrs, size_t n)
 		qsort(cidrs, n, sizeof(*cidrs), compare_cidr_family_text);
 }
 
-/* The first 8 bytes of s, big-endian and NUL-padded: they order as strcmp orders. */
-static uint64_t string_head(const char *s)
-{
-	uint64_t head = 0;
-	size_t i = 0;
-
-	for (; i < 8; i++)
-		head = head << 8 | (unsigned char)(s[0] ? *s++ : 0);
-	return head;
-}
-
-/* strcmp, given the heads of both strings. */
-static int compare_strings(uint64_t head_a, const char *a, uint64_t head_b, const char *b)
-{
-	if (head_a != head_b)
-		return head_a < head_b ? -1 : 1;
-	/* Equal heads without a NUL mean at least 8 equal bytes. */
-	if ((head_a & 0xff) == 0)
-		return 0;
-	return strcmp(a + 8, b + 8);
-}
-
-static int compare_grouped(const void *a, const void *b)
-{
-	const struct grouped_node *x = a, *y = b;
-	int r;
-
-	/* "location:..." sorts before "node:...". */
-	if (x->by_location != y->by_location)
-		return x->by_location ? -1 : 1;
-	r = compare_strings(x->group_head, x->group, y->group_head, y->group);
-	return r ? r : compare_strings(x->name_head, x->node->name, y->name_head, y->node->name);
-}
-
 static bool same_group(const struct grouped_node *a, const struct grouped_node *b)
 {
-	return a->by_location == b->by_location &&
-	       compare_strings(a->group_head, a->group, b->group_head, b->group) == 0;
+	return a->by_location == b->by_location && strcmp(a->group, b->group) == 0;
 }
 
 static int compare_peer_names(const void *a, const void *b)
@@ -329,34 +292,52 @@ static int collect_location_ips(struct kilo_topology *t, struct kilo_segment *se
 	return 0;
 }
 
-/* Groups the ready nodes by segment key; the array comes out sorted as Kilo sorts segments. */
+static void add_ready(struct kilo_topology *t, struct grouped_node *ready, size_t *n, const struct kilo_node *node,
+		      bool by_location)
+{
+	struct grouped_node *g = &ready[(*n)++];
+
+	g->node = node;
+	g->by_location = by_location;
+	g->group = by_location ? node->location : node->name;
+	if (t->hostname[0] && strcmp(node->name, t->hostname) == 0)
+		t->local_node = node;
+}
+
+/*
+ * The ready nodes in Kilo's segment order: "location:<name>" segments sort
+ * before "node:<name>" ones, so first the nodes grouped by location (by
+ * location, then name), then those that are segments of their own, by name.
+ */
 static int group_nodes(struct kilo_topology *t, const struct kilo_solve_opts *opts, struct grouped_node **out,
 		       size_t *n_out)
 {
 	const struct kilo_mesh *mesh = t->mesh;
-	struct grouped_node *ready = malloc((mesh->n_nodes ? mesh->n_nodes : 1) * sizeof(*ready));
+	struct kilo_node_orders orders;
+	struct grouped_node *ready;
 	size_t n = 0;
+	int r;
 
+	r = kilo_mesh_node_orders(mesh, &t->arena, &orders);
+	if (r < 0)
+		return r;
+	ready = malloc((mesh->n_nodes ? mesh->n_nodes : 1) * sizeof(*ready));
 	if (!ready)
 		return -ENOMEM;
-	for (size_t i = 0; i < mesh->n_nodes; i++) {
-		const struct kilo_node *node = &mesh->nodes[i];
-		bool by_location;
+	/* A node without a private IP cannot be reached inside its location: it stands alone. */
+	for (size_t i = 0; t->granularity == KILO_GRANULARITY_LOCATION && i < mesh->n_nodes; i++) {
+		const struct kilo_node *node = &mesh->nodes[orders.by_location[i]];
 
-		if (!kilo_node_ready(node, opts->now))
-			continue;
-		/* A node without a private IP cannot be reached inside its location. */
-		by_location = t->granularity == KILO_GRANULARITY_LOCATION && node->internal_ip.addr.family != 0;
-		ready[n].node = node;
-		ready[n].by_location = by_location;
-		ready[n].group = by_location ? node->location : node->name;
-		ready[n].group_head = string_head(ready[n].group);
-		ready[n].name_head = string_head(node->name);
-		if (t->hostname[0] && strcmp(node->name, t->hostname) == 0)
-			t->local_node = node;
-		n++;
+		if (node->internal_ip.addr.family && kilo_node_ready(node, opts->now))
+			add_ready(t, ready, &n, node, true);
 	}
-	qsort(ready, n, sizeof(*ready), compare_grouped);
+	for (size_t i = 0; i < mesh->n_nodes; i++) {
+		const struct kilo_node *node = &mesh->nodes[orders.by_name[i]];
+
+		if ((t->granularity != KILO_GRANULARITY_LOCATION || !node->internal_ip.addr.family) &&
+		    kilo_node_ready(node, opts->now))
+			add_ready(t, ready, &n, node, false);
+	}
 	*out = ready;
 	*n_out = n;
 	return 0;
