@@ -8,7 +8,27 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_ITEMS 64
+/*
+ * The CIDRs of a JSON list, in a new array (free it); NULL and a failed
+ * check when an entry is not a CIDR. An empty list gives a 1-entry array.
+ */
+static struct kilo_cidr *cidr_array(json_t *list, size_t *n, struct check *c)
+{
+	struct kilo_cidr *cidrs = calloc(json_array_size(list) + 1, sizeof(*cidrs));
+	json_t *ip;
+	size_t i;
+
+	*n = 0;
+	json_array_foreach(list, i, ip) {
+		if (!cidrs || kilo_cidr_parse(json_string_value(ip), &cidrs[i]) < 0) {
+			check_fail(c, "input %s is not a CIDR", json_string_value(ip) ? json_string_value(ip) : "?");
+			free(cidrs);
+			return NULL;
+		}
+	}
+	*n = json_array_size(list);
+	return cidrs;
+}
 
 static json_t *cidr_text(const struct kilo_cidr *cidr)
 {
@@ -34,42 +54,43 @@ static struct kilo_endpoint endpoint_struct(json_t *o)
 
 static void check_find_leader(json_t *input, json_t *expected, struct check *c)
 {
-	struct kilo_leader_candidate candidates[MAX_ITEMS];
 	json_t *nodes = json_object_get(input, "nodes_in_given_order"), *n, *got;
+	struct kilo_leader_candidate *candidates = calloc(json_array_size(nodes) + 1, sizeof(*candidates));
 	size_t i;
 
+	if (!candidates) {
+		check_fail(c, "out of memory");
+		return;
+	}
 	json_array_foreach(nodes, i, n) {
-		if (i >= MAX_ITEMS)
-			break;
 		candidates[i].leader = json_is_true(json_object_get(n, "leader"));
 		candidates[i].endpoint = endpoint_struct(json_object_get(n, "endpoint"));
 	}
 	got = json_integer((json_int_t)kilo_find_leader(candidates, json_array_size(nodes)));
 	check_json(c, "leader_index", json_object_get(expected, "leader_index"), got);
 	json_decref(got);
+	free(candidates);
 }
 
 static void check_dedupe(json_t *input, json_t *expected, struct check *c)
 {
-	struct kilo_cidr storage[MAX_ITEMS][MAX_ITEMS];
-	struct kilo_cidr_list lists[MAX_ITEMS];
 	json_t *peers = json_object_get(input, "peers_in_order"), *p, *got = json_array();
+	struct kilo_cidr_list *lists = calloc(json_array_size(peers) + 1, sizeof(*lists));
 	size_t i, j;
 
-	json_array_foreach(peers, i, p) {
-		json_t *ip;
-
-		lists[i].cidrs = storage[i];
-		lists[i].n = 0;
-		json_array_foreach(json_object_get(p, "allowed_ips"), j, ip)
-			if (kilo_cidr_parse(json_string_value(ip), &storage[i][lists[i].n]) == 0)
-				lists[i].n++;
-	}
-	if (kilo_dedupe_cidr_lists(lists, json_array_size(peers)) < 0)
+	json_array_foreach(peers, i, p)
+		if (lists && c->ok)
+			lists[i].cidrs = cidr_array(json_object_get(p, "allowed_ips"), &lists[i].n, c);
+	if (!lists)
+		check_fail(c, "out of memory");
+	else if (c->ok && kilo_dedupe_cidr_lists(lists, json_array_size(peers)) < 0)
 		check_fail(c, "kilo_dedupe_cidr_lists failed");
 	json_array_foreach(peers, i, p) {
-		json_t *ips = lists[i].n ? json_array() : json_null();
+		json_t *ips;
 
+		if (!c->ok)
+			break;
+		ips = lists[i].n ? json_array() : json_null();
 		for (j = 0; j < lists[i].n; j++)
 			json_array_append_new(ips, cidr_text(&lists[i].cidrs[j]));
 		json_array_append_new(got, json_pack("{s:O, s:O, s:o}", "name", json_object_get(p, "name"), "public_key",
@@ -77,13 +98,16 @@ static void check_dedupe(json_t *input, json_t *expected, struct check *c)
 	}
 	check_json(c, "peers", json_object_get(expected, "peers"), got);
 	json_decref(got);
+	json_array_foreach(peers, i, p)
+		if (lists)
+			free(lists[i].cidrs);
+	free(lists);
 }
 
 /* Kilo's test overwrites every segment's list, then filters segments 0, 1, 2... in turn. */
 static void check_filter(json_t *input, json_t *expected, json_t *fixture, struct check *c)
 {
 	json_t *by_index = json_object_get(input, "allowed_location_ips_by_segment_index"), *list, *mesh_input;
-	struct kilo_cidr cidrs[MAX_ITEMS];
 	kilo_mesh *mesh;
 	kilo_topology *t;
 	const char *key;
@@ -94,14 +118,12 @@ static void check_filter(json_t *input, json_t *expected, json_t *fixture, struc
 	t = mesh ? vector_solve(mesh, mesh_input, "a", c) : NULL;
 	for (int pass = 0; t && pass < 2; pass++) {
 		json_object_foreach(by_index, key, list) {
-			size_t n = 0, i;
-			json_t *ip;
+			size_t n;
+			struct kilo_cidr *cidrs = cidr_array(list, &n, c);
 
-			json_array_foreach(list, i, ip)
-				if (n < MAX_ITEMS && kilo_cidr_parse(json_string_value(ip), &cidrs[n]) == 0)
-					n++;
-			if (kilo_topology_set_allowed_location_ips(t, strtoul(key, NULL, 10), cidrs, n, pass == 1) < 0)
+			if (cidrs && kilo_topology_set_allowed_location_ips(t, strtoul(key, NULL, 10), cidrs, n, pass == 1) < 0)
 				check_fail(c, "segment %s: kilo_topology_set_allowed_location_ips failed", key);
+			free(cidrs);
 		}
 	}
 	if (t) {
@@ -146,18 +168,18 @@ static void check_allocator(json_t *input, json_t *expected, struct check *c)
 
 static void check_sort(json_t *input, json_t *expected, struct check *c)
 {
-	struct kilo_cidr cidrs[MAX_ITEMS];
-	json_t *ips = json_object_get(input, "ips"), *ip, *got = json_array();
-	size_t n = 0, i;
+	json_t *got = json_array();
+	size_t n;
+	struct kilo_cidr *cidrs = cidr_array(json_object_get(input, "ips"), &n, c);
 
-	json_array_foreach(ips, i, ip)
-		if (n < MAX_ITEMS && kilo_cidr_parse(json_string_value(ip), &cidrs[n]) == 0)
-			n++;
-	kilo_cidr_sort(cidrs, n);
-	for (i = 0; i < n; i++)
-		json_array_append_new(got, cidr_text(&cidrs[i]));
-	check_json(c, "sorted", json_object_get(expected, "sorted"), got);
+	if (cidrs) {
+		kilo_cidr_sort(cidrs, n);
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(got, cidr_text(&cidrs[i]));
+		check_json(c, "sorted", json_object_get(expected, "sorted"), got);
+	}
 	json_decref(got);
+	free(cidrs);
 }
 
 static void check_is_public(json_t *input, json_t *expected, struct check *c)
