@@ -38,13 +38,28 @@ static int leader_rank(bool marked, const struct kilo_endpoint *endpoint)
 	return public ? 2 : 3;
 }
 
-size_t kilo_find_leader(const struct kilo_leader_candidate *candidates, size_t n)
+static int candidate_rank(const void *items, size_t i)
+{
+	const struct kilo_leader_candidate *c = (const struct kilo_leader_candidate *)items + i;
+
+	return leader_rank(c->leader, &c->endpoint);
+}
+
+static int node_rank(const void *items, size_t i)
+{
+	const struct kilo_node *node = ((const struct kilo_node *const *)items)[i];
+
+	return leader_rank(node->leader, &node->endpoint);
+}
+
+/* The first of n items with the best rank. */
+static size_t first_best(const void *items, size_t n, int (*rank_of)(const void *items, size_t i))
 {
 	size_t best = 0;
 	int best_rank = 4;
 
 	for (size_t i = 0; i < n; i++) {
-		int rank = leader_rank(candidates[i].leader, &candidates[i].endpoint);
+		int rank = rank_of(items, i);
 
 		if (rank < best_rank) {
 			best = i;
@@ -54,20 +69,9 @@ size_t kilo_find_leader(const struct kilo_leader_candidate *candidates, size_t n
 	return best;
 }
 
-static size_t segment_leader(const struct kilo_node *const *nodes, size_t n)
+size_t kilo_find_leader(const struct kilo_leader_candidate *candidates, size_t n)
 {
-	size_t best = 0;
-	int best_rank = 4;
-
-	for (size_t i = 0; i < n; i++) {
-		int rank = leader_rank(nodes[i]->leader, &nodes[i]->endpoint);
-
-		if (rank < best_rank) {
-			best = i;
-			best_rank = rank;
-		}
-	}
-	return best;
+	return first_best(candidates, n, candidate_rank);
 }
 
 int kilo_wireguard_ip(const struct kilo_cidr *subnet, size_t i, struct kilo_cidr *out)
@@ -414,7 +418,7 @@ static int build_segments(struct kilo_topology *t, const struct grouped_node *re
 		if (!seg->location || !seg->node_location)
 			return -ENOMEM;
 
-		seg->leader = segment_leader(seg->nodes, seg->n_nodes);
+		seg->leader = first_best(seg->nodes, seg->n_nodes, node_rank);
 		leader = seg->nodes[seg->leader];
 		seg->endpoint = &leader->endpoint;
 		seg->key = leader->public_key;
