@@ -3,7 +3,7 @@
 # Debian 12. Installs only missing packages, so a second run is quick.
 set -euo pipefail
 
-packages=(meson ninja-build gcc clang pkg-config libjansson-dev libsodium-dev libcmocka-dev graphviz python3)
+packages=(meson ninja-build gcc clang pkg-config libjansson-dev libsodium-dev libcmocka-dev libmnl-dev libnftnl-dev graphviz python3)
 if [[ "${1:-}" == "--test" ]]; then
 	# make builds examples/; wg is the oracle for kgctl pubkey.
 	packages+=(make wireguard-tools)

@@ -5,8 +5,10 @@
 
 #include <kilo/core.h>
 #include <kilo/mesh.h>
+#include <kilo/net.h>
 #include <kilo/serial.h>
 #include <kilo/topology.h>
+#include <kilo/wg.h>
 #include <kilo/wgconf.h>
 
 #endif

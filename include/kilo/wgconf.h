@@ -38,6 +38,26 @@ KILO_EXPORT int kilo_wg_config_parse(const char *text, size_t len, kilo_wg_confi
 /* The configuration as JSON; private and preshared keys only if with_secrets. */
 KILO_EXPORT int kilo_wg_config_to_json(const kilo_wg_config *config, bool with_secrets, char **out);
 
+/*
+ * The configuration in the format of `wg show IF dump`: one tab-separated
+ * line for the interface (private key, public key, listen port, fwmark or
+ * "off"), then one per peer (public key, preshared key or "(none)",
+ * endpoint or "(none)", allowed IPs or "(none)", latest handshake, rx, tx,
+ * keepalive or "off"). It holds secrets. Free *out with kilo_free.
+ */
+KILO_EXPORT int kilo_wg_config_format_dump(const kilo_wg_config *config, char **out);
+
+/*
+ * The smallest change that turns the device live into desired: peers to
+ * remove, peers to add, and changed peers (with their allowed IPs replaced
+ * only when they differ), plus the private key, listen port and fwmark when
+ * they differ. Allowed IPs compare as sets, peers by public key. *change is
+ * NULL when the device already matches, so a reconcile with nothing to do
+ * sends nothing. Free *change with kilo_wg_config_free.
+ */
+KILO_EXPORT int kilo_wg_config_diff(const kilo_wg_config *live, const kilo_wg_config *desired,
+				    kilo_wg_config **change);
+
 KILO_EXPORT size_t kilo_wg_config_peer_count(const kilo_wg_config *config);
 /* Public key of peer i; -ERANGE when out of range. */
 KILO_EXPORT int kilo_wg_config_peer_key(const kilo_wg_config *config, size_t i, struct kilo_key *out);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct kilo_wg_config *kilo_wg_config_new(size_t peer_capacity)
 {
@@ -17,8 +18,48 @@ struct kilo_wg_config *kilo_wg_config_new(size_t peer_capacity)
 			free(config);
 			return NULL;
 		}
+		config->peer_capacity = peer_capacity;
 	}
 	return config;
+}
+
+struct kilo_wg_peer *kilo_wg_config_add_peer(struct kilo_wg_config *config)
+{
+	if (config->n_peers == config->peer_capacity) {
+		size_t cap = config->peer_capacity ? 2 * config->peer_capacity : 4;
+		struct kilo_wg_peer *peers = kilo_arena_array(&config->arena, cap, sizeof(*peers));
+
+		if (!peers)
+			return NULL;
+		if (config->n_peers) {
+			memcpy(peers, config->peers, config->n_peers * sizeof(*peers));
+			/* The old array stays in the arena until the end: leave no preshared key in it. */
+			sodium_memzero(config->peers, config->n_peers * sizeof(*peers));
+		}
+		config->peers = peers;
+		config->peer_capacity = cap;
+	}
+	return &config->peers[config->n_peers++];
+}
+
+int kilo_wg_peer_add_allowed_ip(struct kilo_wg_config *config, struct kilo_wg_peer *peer, const struct kilo_cidr *cidr)
+{
+	if (peer->n_allowed_ips == peer->allowed_ip_capacity) {
+		size_t cap = peer->allowed_ip_capacity ? 2 * peer->allowed_ip_capacity : 4;
+		struct kilo_cidr *ips;
+
+		if (cap < peer->n_allowed_ips)
+			cap = 2 * peer->n_allowed_ips;
+		ips = kilo_arena_array(&config->arena, cap, sizeof(*ips));
+		if (!ips)
+			return -ENOMEM;
+		if (peer->n_allowed_ips)
+			memcpy(ips, peer->allowed_ips, peer->n_allowed_ips * sizeof(*ips));
+		peer->allowed_ips = ips;
+		peer->allowed_ip_capacity = cap;
+	}
+	peer->allowed_ips[peer->n_allowed_ips++] = *cidr;
+	return 0;
 }
 
 void kilo_wg_config_free(kilo_wg_config *config)

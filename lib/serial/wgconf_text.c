@@ -138,8 +138,6 @@ struct parser {
 	enum section section;
 	size_t section_line;  /* where the current [Peer] starts */
 	bool has_public_key;  /* of the current peer */
-	size_t peer_capacity;
-	size_t ip_capacity;   /* of the current peer */
 };
 
 /* wg-quick's interface keys, which `wg setconf` does not take and we ignore. */
@@ -210,20 +208,14 @@ static int add_allowed_ips(struct parser *p, const char *key, char *value)
 	char *item, *save = NULL;
 
 	for (item = strtok_r(value, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		if (peer->n_allowed_ips == p->ip_capacity) {
-			size_t cap = p->ip_capacity ? 2 * p->ip_capacity : 4;
-			struct kilo_cidr *ips = kilo_arena_array(&p->config->arena, cap, sizeof(*ips));
+		struct kilo_cidr cidr;
+		int r;
 
-			if (!ips)
-				return -ENOMEM;
-			if (peer->n_allowed_ips)
-				memcpy(ips, peer->allowed_ips, peer->n_allowed_ips * sizeof(*ips));
-			peer->allowed_ips = ips;
-			p->ip_capacity = cap;
-		}
-		if (parse_allowed_ip(item, &peer->allowed_ips[peer->n_allowed_ips]) < 0)
+		if (parse_allowed_ip(item, &cidr) < 0)
 			return fail(p, key, item, "an address or CIDR");
-		peer->n_allowed_ips++;
+		r = kilo_wg_peer_add_allowed_ip(p->config, peer, &cidr);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -237,24 +229,8 @@ static int end_section(struct parser *p)
 
 static int begin_peer(struct parser *p)
 {
-	struct kilo_wg_config *c = p->config;
-
-	if (c->n_peers == p->peer_capacity) {
-		size_t cap = p->peer_capacity ? 2 * p->peer_capacity : 4;
-		struct kilo_wg_peer *peers = kilo_arena_array(&c->arena, cap, sizeof(*peers));
-
-		if (!peers)
-			return -ENOMEM;
-		if (c->n_peers) {
-			memcpy(peers, c->peers, c->n_peers * sizeof(*peers));
-			/* The old array stays in the arena: leave no preshared key in it. */
-			sodium_memzero(c->peers, c->n_peers * sizeof(*peers));
-		}
-		c->peers = peers;
-		p->peer_capacity = cap;
-	}
-	c->n_peers++;
-	p->ip_capacity = 0;
+	if (!kilo_wg_config_add_peer(p->config))
+		return -ENOMEM;
 	p->has_public_key = false;
 	p->section_line = p->line;
 	return 0;
