@@ -130,6 +130,19 @@ KILO_EXPORT bool kilo_key_equal(const struct kilo_key *a, const struct kilo_key 
 KILO_EXPORT int kilo_key_generate(struct kilo_key *private_key);
 /* The public key of a private key, like `wg pubkey`. */
 KILO_EXPORT int kilo_key_public(const struct kilo_key *private_key, struct kilo_key *public_key);
+/*
+ * Reads a key in the format of `wg genkey` (base64, trailing whitespace
+ * allowed) from the file descriptor fd, to its end. The text is wiped.
+ */
+KILO_EXPORT int kilo_key_read_fd(int fd, struct kilo_key *key, struct kilo_error *err);
+/*
+ * Reads a private key file. The file must be a regular file that neither
+ * group nor others may read or write (-EPERM, naming the mode), as `wg`
+ * demands of private keys.
+ */
+KILO_EXPORT int kilo_key_read_file(const char *path, struct kilo_key *key, struct kilo_error *err);
+/* Writes key as base64 and a newline to a new file at path with mode 0600, atomically. */
+KILO_EXPORT int kilo_key_write_file(const char *path, const struct kilo_key *key, struct kilo_error *err);
 /* Wipes a key so that the compiler cannot elide it. */
 KILO_EXPORT void kilo_key_wipe(struct kilo_key *key);
 
