@@ -4,19 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kgctl.h"
-
-enum {
-	OPT_LOCAL = 256,
-	OPT_NO_LOCAL,
-	OPT_ENCAPSULATE,
-	OPT_COMPATIBILITY,
-	OPT_INTERFACE,
-	OPT_CNI,
-	OPT_NO_CNI,
-	OPT_FORWARD_RULES,
-	OPT_GRANULARITY,
-};
+#include "planflags.h"
 
 /*
  * The plan names links by index. Without a live host there are none, so
@@ -38,13 +26,7 @@ static const char usage_text[] =
 	"      --mesh FILE                 the mesh document (\"-\" for stdin)\n"
 	"      --node NAME                 the node to solve for\n"
 	"  -o, --output FORMAT             json (the only format)\n"
-	"      --local, --no-local         manage routes inside the location (default on)\n"
-	"      --encapsulate MODE          never, crosssubnet or always (default always)\n"
-	"      --compatibility MODE        flannel or cilium (default: plain IPIP)\n"
-	"      --interface NAME            the WireGuard interface (default kilo0)\n"
-	"      --cni, --no-cni             jump pod traffic to KILO-NAT (default on)\n"
-	"      --iptables-forward-rules    add FORWARD rules for the pod subnet\n"
-	"      --mesh-granularity G        location, full or cross (default: the mesh's)\n"
+	KGCTL_PLAN_USAGE
 	"  -h, --help                      print this help\n";
 
 int kgctl_solve(int argc, char *argv[])
@@ -53,32 +35,21 @@ int kgctl_solve(int argc, char *argv[])
 		{ "mesh", required_argument, NULL, 'm' },
 		{ "node", required_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "local", no_argument, NULL, OPT_LOCAL },
-		{ "no-local", no_argument, NULL, OPT_NO_LOCAL },
-		{ "encapsulate", required_argument, NULL, OPT_ENCAPSULATE },
-		{ "compatibility", required_argument, NULL, OPT_COMPATIBILITY },
-		{ "interface", required_argument, NULL, OPT_INTERFACE },
-		{ "cni", no_argument, NULL, OPT_CNI },
-		{ "no-cni", no_argument, NULL, OPT_NO_CNI },
-		{ "iptables-forward-rules", no_argument, NULL, OPT_FORWARD_RULES },
-		{ "mesh-granularity", required_argument, NULL, OPT_GRANULARITY },
+		KGCTL_PLAN_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	struct kgctl_plan_flags flags;
 	struct kilo_solve_opts solve_opts = { .sz = sizeof(solve_opts) };
 	struct kilo_plan_opts plan_opts = {
 		.sz = sizeof(plan_opts),
 		.routes = {
 			.sz = sizeof(plan_opts.routes),
-			.local = true,
-			.encapsulate = KILO_ENCAPSULATE_ALWAYS,
-			.compatibility = KILO_COMPATIBILITY_NONE,
-			.wg_interface = "kilo0",
 			.wg_ifindex = WG_IFINDEX,
 			.private_ifindex = PRIVATE_IFINDEX,
 			.tunnel_ifindex = TUNNEL_IFINDEX,
 		},
-		.nat = { .sz = sizeof(plan_opts.nat), .cni = true },
+		.nat = { .sz = sizeof(plan_opts.nat) },
 	};
 	const char *mesh_path = NULL, *node = NULL;
 	kilo_topology *topology = NULL;
@@ -86,6 +57,7 @@ int kgctl_solve(int argc, char *argv[])
 	char *plan = NULL;
 	int c, r = 0;
 
+	kgctl_plan_flags_init(&flags);
 	while ((c = kgctl_getopt("solve", argc, argv, ":o:h", options)) != -1) {
 		switch (c) {
 		case 'm':
@@ -98,41 +70,13 @@ int kgctl_solve(int argc, char *argv[])
 			if (strcmp(optarg, "json"))
 				return kgctl_fail("output format must be json; got \"%s\"", optarg);
 			break;
-		case OPT_LOCAL:
-		case OPT_NO_LOCAL:
-			plan_opts.routes.local = c == OPT_LOCAL;
-			break;
-		case OPT_ENCAPSULATE:
-			if (kilo_encapsulate_parse(optarg, &plan_opts.routes.encapsulate) < 0)
-				return kgctl_fail("encapsulate must be one of never, crosssubnet or always; got \"%s\"",
-						  optarg);
-			break;
-		case OPT_COMPATIBILITY:
-			if (kilo_compatibility_parse(optarg, &plan_opts.routes.compatibility) < 0)
-				return kgctl_fail("compatibility must be flannel or cilium; got \"%s\"", optarg);
-			break;
-		case OPT_INTERFACE:
-			if (!optarg[0] || strlen(optarg) >= KILO_IFNAMSIZ)
-				return kgctl_fail("interface must be a name of 1 to %d characters; got \"%s\"",
-						  KILO_IFNAMSIZ - 1, optarg);
-			plan_opts.routes.wg_interface = optarg;
-			break;
-		case OPT_CNI:
-		case OPT_NO_CNI:
-			plan_opts.nat.cni = c == OPT_CNI;
-			break;
-		case OPT_FORWARD_RULES:
-			plan_opts.nat.forward_rules = true;
-			break;
-		case OPT_GRANULARITY:
-			solve_opts.override_granularity = true;
-			if (kgctl_parse_granularity(optarg, &solve_opts.granularity))
-				return KGCTL_EXIT_FAILURE;
-			break;
 		case 'h':
 			return kgctl_print(usage_text);
 		default:
-			return KGCTL_EXIT_USAGE;
+			r = kgctl_plan_flag(c, optarg, &flags);
+			if (r <= 0)
+				return r ? KGCTL_EXIT_FAILURE : KGCTL_EXIT_USAGE;
+			r = 0;
 		}
 	}
 	if (optind != argc)
@@ -141,8 +85,16 @@ int kgctl_solve(int argc, char *argv[])
 		return kgctl_usage_fail("solve", "missing --mesh FILE");
 	if (!node)
 		return kgctl_usage_fail("solve", "missing --node NAME");
+	solve_opts.override_granularity = flags.override_granularity;
+	solve_opts.granularity = flags.granularity;
+	plan_opts.routes.local = flags.local;
+	plan_opts.routes.encapsulate = flags.encapsulate;
+	plan_opts.routes.compatibility = flags.compatibility;
+	plan_opts.routes.wg_interface = flags.interface;
+	plan_opts.nat.cni = flags.cni;
+	plan_opts.nat.forward_rules = flags.forward_rules;
 	/* kg adds the IPIP rules only when it encapsulates inside its location. */
-	plan_opts.nat.ipip_rules = plan_opts.routes.local && plan_opts.routes.encapsulate != KILO_ENCAPSULATE_NEVER;
+	plan_opts.nat.ipip_rules = flags.local && flags.encapsulate != KILO_ENCAPSULATE_NEVER;
 
 	r = kgctl_load_mesh(mesh_path, &mesh);
 	if (r)

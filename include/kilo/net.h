@@ -37,6 +37,9 @@ struct kilo_net_changes {
 /* The index of the link ifname; -ENODEV (named in err) if there is none. */
 KILO_EXPORT int kilo_net_link_index(kilo_net *net, const char *ifname, int *ifindex, struct kilo_error *err);
 
+/* The index of the link that holds the address addr; -ENOENT (named in err) if none does. */
+KILO_EXPORT int kilo_net_address_link(const struct kilo_addr *addr, int *ifindex, struct kilo_error *err);
+
 struct kilo_link_opts {
 	size_t sz;
 	bool up;

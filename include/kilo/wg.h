@@ -46,7 +46,8 @@ KILO_EXPORT enum kilo_wg_backend kilo_wg_backend_of(const kilo_wg *wg, const cha
 /*
  * Creates the device ifname if it does not exist: a kernel link, or the
  * userspace program started in the background (its UAPI socket appears).
- * 0 also when it existed. The error says what is missing when neither works.
+ * Returns 1 when it created the device, 0 when it existed. The error says
+ * what is missing when neither works.
  */
 KILO_EXPORT int kilo_wg_device_create(kilo_wg *wg, const char *ifname, struct kilo_error *err);
 /* Deletes the device (a kernel link; a userspace one is stopped). */

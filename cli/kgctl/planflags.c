@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "planflags.h"
+
+#include <string.h>
+
+void kgctl_plan_flags_init(struct kgctl_plan_flags *flags)
+{
+	*flags = (struct kgctl_plan_flags){
+		.local = true,
+		.encapsulate = KILO_ENCAPSULATE_ALWAYS,
+		.compatibility = KILO_COMPATIBILITY_NONE,
+		.interface = "kilo0",
+		.cni = true,
+	};
+}
+
+int kgctl_plan_flag(int c, const char *value, struct kgctl_plan_flags *flags)
+{
+	switch (c) {
+	case KGCTL_OPT_LOCAL:
+	case KGCTL_OPT_NO_LOCAL:
+		flags->local = c == KGCTL_OPT_LOCAL;
+		return 1;
+	case KGCTL_OPT_ENCAPSULATE:
+		if (kilo_encapsulate_parse(value, &flags->encapsulate) < 0)
+			return -kgctl_fail("encapsulate must be one of never, crosssubnet or always; got \"%s\"", value);
+		return 1;
+	case KGCTL_OPT_COMPATIBILITY:
+		if (kilo_compatibility_parse(value, &flags->compatibility) < 0)
+			return -kgctl_fail("compatibility must be flannel or cilium; got \"%s\"", value);
+		return 1;
+	case KGCTL_OPT_INTERFACE:
+		if (!value[0] || strlen(value) >= KILO_IFNAMSIZ)
+			return -kgctl_fail("interface must be a name of 1 to %d characters; got \"%s\"", KILO_IFNAMSIZ - 1,
+					  value);
+		flags->interface = value;
+		return 1;
+	case KGCTL_OPT_CNI:
+	case KGCTL_OPT_NO_CNI:
+		flags->cni = c == KGCTL_OPT_CNI;
+		return 1;
+	case KGCTL_OPT_FORWARD_RULES:
+		flags->forward_rules = true;
+		return 1;
+	case KGCTL_OPT_GRANULARITY:
+		flags->override_granularity = true;
+		return kgctl_parse_granularity(value, &flags->granularity) ? -1 : 1;
+	default:
+		return 0;
+	}
+}
