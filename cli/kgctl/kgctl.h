@@ -24,6 +24,8 @@ int kgctl_showconf(int argc, char *argv[]);
 int kgctl_graph(int argc, char *argv[]);
 int kgctl_genkey(int argc, char *argv[]);
 int kgctl_pubkey(int argc, char *argv[]);
+int kgctl_apply(int argc, char *argv[]);
+int kgctl_wg(int argc, char *argv[]);
 
 /* Prints "kgctl: <message>" to stderr; returns KGCTL_EXIT_FAILURE. */
 int kgctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -49,6 +51,9 @@ bool kgctl_find_ready_node(const kilo_mesh *mesh, const char *name);
  * The helpers below print their own error and return an exit status:
  * 0 or KGCTL_EXIT_FAILURE.
  */
+
+/* Reads the file at path ("-": stdin), at most KGCTL_MESH_MAX_BYTES; what names it in errors. */
+int kgctl_read_file(const char *what, const char *path, char **text, size_t *len);
 
 /* Reads and validates the mesh document at path ("-": stdin). */
 int kgctl_load_mesh(const char *path, kilo_mesh **mesh);

@@ -17,6 +17,8 @@ static const struct command commands[] = {
 	{ "graph", kgctl_graph, "Print the mesh as a GraphViz graph (DOT or SVG)" },
 	{ "genkey", kgctl_genkey, "Print a new WireGuard private key" },
 	{ "pubkey", kgctl_pubkey, "Read a private key on stdin and print its public key" },
+	{ "apply", kgctl_apply, "Apply a node's plan to this host: WireGuard, routes, rules, NAT" },
+	{ "wg", kgctl_wg, "Show a WireGuard device, or set it from a configuration file" },
 };
 
 static void usage(FILE *out)

@@ -100,24 +100,34 @@ static int read_all(int fd, size_t limit, char **text, size_t *len)
 	return 0;
 }
 
-int kgctl_load_mesh(const char *path, kilo_mesh **mesh)
+int kgctl_read_file(const char *what, const char *path, char **text, size_t *len)
 {
-	struct kilo_error err = { 0 };
 	bool use_stdin = !strcmp(path, "-");
-	char *text = NULL;
-	size_t len = 0;
 	int fd, r;
 
 	fd = use_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return kgctl_fail("cannot open mesh document %s: %s", path, strerror(errno));
-	r = read_all(fd, KGCTL_MESH_MAX_BYTES, &text, &len);
+		return kgctl_fail("cannot open %s %s: %s", what, path, strerror(errno));
+	r = read_all(fd, KGCTL_MESH_MAX_BYTES, text, len);
 	if (!use_stdin)
 		close(fd);
 	if (r == -EFBIG)
-		return kgctl_fail("mesh document %s is larger than %u MiB", path, KGCTL_MESH_MAX_BYTES >> 20);
+		return kgctl_fail("%s %s is larger than %u MiB", what, path, KGCTL_MESH_MAX_BYTES >> 20);
 	if (r < 0)
-		return kgctl_fail("cannot read mesh document %s: %s", path, strerror(-r));
+		return kgctl_fail("cannot read %s %s: %s", what, path, strerror(-r));
+	return 0;
+}
+
+int kgctl_load_mesh(const char *path, kilo_mesh **mesh)
+{
+	struct kilo_error err = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	r = kgctl_read_file("mesh document", path, &text, &len);
+	if (r)
+		return r;
 	r = kilo_mesh_from_json(text, len, mesh, &err);
 	free(text);
 	if (r < 0)

@@ -3,6 +3,7 @@
 #ifndef KILO_KILO_H
 #define KILO_KILO_H
 
+#include <kilo/agent.h>
 #include <kilo/core.h>
 #include <kilo/mesh.h>
 #include <kilo/net.h>

@@ -64,6 +64,20 @@ KILO_EXPORT int kilo_wg_device_get(kilo_wg *wg, const char *ifname, kilo_wg_conf
 KILO_EXPORT int kilo_wg_device_set(kilo_wg *wg, const char *ifname, const kilo_wg_config *change,
 				   struct kilo_error *err);
 
+/* What kilo_wg_device_sync changed. */
+struct kilo_wg_sync_report {
+	unsigned peers_changed;  /* peers added, changed or removed */
+	bool interface_changed;  /* private key, listen port or fwmark */
+};
+
+/*
+ * Makes the device ifname equal to desired with the smallest change
+ * (kilo_wg_config_diff against the live device), as `wg setconf` leaves
+ * it, and sends nothing when it already matches. report may be NULL.
+ */
+KILO_EXPORT int kilo_wg_device_sync(kilo_wg *wg, const char *ifname, const kilo_wg_config *desired,
+				    struct kilo_wg_sync_report *report, struct kilo_error *err);
+
 /* Counters of the set operations this handle sent, for tests and benchmarks. */
 struct kilo_wg_counters {
 	uint64_t set_operations; /* calls of kilo_wg_device_set that sent anything */

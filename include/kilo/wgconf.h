@@ -48,6 +48,14 @@ KILO_EXPORT int kilo_wg_config_to_json(const kilo_wg_config *config, bool with_s
 KILO_EXPORT int kilo_wg_config_format_dump(const kilo_wg_config *config, char **out);
 
 /*
+ * The device for people, in the shape of `wg show IF`: public keys,
+ * endpoints, allowed IPs, the latest handshake (relative to now, Unix
+ * seconds), transfer and keepalive; secrets only as "(hidden)".
+ */
+KILO_EXPORT int kilo_wg_config_format_show(const kilo_wg_config *config, const char *ifname, int64_t now,
+					   char **out);
+
+/*
  * The smallest change that turns the device live into desired: peers to
  * remove, peers to add, and changed peers (with their allowed IPs replaced
  * only when they differ), plus the private key, listen port and fwmark when

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../core/array.h"
 #include "model.h"
 
 /*
@@ -23,8 +24,6 @@ int kilo_cidr_set_init(struct kilo_cidr_set *set, size_t n);
 bool kilo_cidr_set_add(struct kilo_cidr_set *set, const struct kilo_cidr *cidr);
 void kilo_cidr_set_free(struct kilo_cidr_set *set);
 
-/* Grows a malloc'ed array so that it holds at least need elements; -ENOMEM. */
-int kilo_array_reserve(void **array, size_t *cap, size_t need, size_t size);
 
 /* Whether segment s is local to the topology's node (cross: same location). */
 bool kilo_segment_is_local(const struct kilo_topology *t, const struct kilo_segment *s);

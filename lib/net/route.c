@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Routes: the ones libkilo owns carry the protocol KILO_RTPROT_OWNED in
+ * any table. A sync compares (family, table, dst, metric, gw, src, oif,
+ * onlink); Kilo's own key leaves out the table, so two of its routes that
+ * differ only in table collide, which ours do not.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <linux/rtnetlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "../core/error.h"
+
+/* The kernel gives an IPv6 route without a metric this one; IPv4 keeps 0. */
+#define IPV6_DEFAULT_METRIC 1024
+
+void net_route_normalise(const struct kilo_route *in, struct net_route *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->route.dst = kilo_cidr_masked(&in->dst);
+	if (in->gw.family)
+		out->route.gw = in->gw;
+	if (in->src.family)
+		out->route.src = in->src;
+	out->route.ifindex = in->ifindex;
+	out->route.table = in->table ? in->table : RT_TABLE_MAIN;
+	out->route.onlink = in->onlink;
+	out->route.protocol = KILO_RTPROT_OWNED;
+	out->metric = in->dst.addr.family == 6 ? IPV6_DEFAULT_METRIC : 0;
+}
+
+bool net_route_same_slot(const struct net_route *a, const struct net_route *b)
+{
+	return a->route.table == b->route.table && a->metric == b->metric && kilo_cidr_equal(&a->route.dst, &b->route.dst);
+}
+
+bool net_route_same(const struct net_route *a, const struct net_route *b)
+{
+	return net_route_same_slot(a, b) && kilo_addr_equal(&a->route.gw, &b->route.gw) &&
+	       kilo_addr_equal(&a->route.src, &b->route.src) && a->route.ifindex == b->route.ifindex &&
+	       a->route.onlink == b->route.onlink;
+}
+
+struct nlmsghdr *net_route_message(void *buf, uint16_t type, uint16_t flags, const struct net_route *r)
+{
+	const struct kilo_route *k = &r->route;
+	struct nlmsghdr *nlh = net_request(buf, type, flags, sizeof(struct rtmsg));
+	struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+
+	rtm->rtm_family = net_af(k->dst.addr.family);
+	rtm->rtm_dst_len = k->dst.prefix;
+	/* Tables past 255 exist only in RTA_TABLE. */
+	rtm->rtm_table = k->table < 256 ? (uint8_t)k->table : RT_TABLE_UNSPEC;
+	rtm->rtm_protocol = KILO_RTPROT_OWNED;
+	if (type == RTM_DELROUTE) {
+		/* Any scope and type: the protocol, table and nexthop pick the route. */
+		rtm->rtm_scope = RT_SCOPE_NOWHERE;
+	} else {
+		rtm->rtm_scope = k->gw.family ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+		rtm->rtm_type = RTN_UNICAST;
+	}
+	if (k->onlink)
+		rtm->rtm_flags = RTNH_F_ONLINK;
+	if (k->dst.prefix)
+		net_put_addr(nlh, RTA_DST, &k->dst.addr);
+	mnl_attr_put_u32(nlh, RTA_TABLE, k->table);
+	if (k->gw.family)
+		net_put_addr(nlh, RTA_GATEWAY, &k->gw);
+	if (k->src.family)
+		net_put_addr(nlh, RTA_PREFSRC, &k->src);
+	if (k->ifindex)
+		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)k->ifindex);
+	if (r->metric)
+		mnl_attr_put_u32(nlh, RTA_PRIORITY, r->metric);
+	return nlh;
+}
+
+static bool route_attr(const struct nlattr *attr, uint8_t family, struct net_route *out)
+{
+	struct kilo_route *k = &out->route;
+
+	switch (mnl_attr_get_type(attr)) {
+	case RTA_DST:
+		return net_get_addr(attr, family, &k->dst.addr);
+	case RTA_GATEWAY:
+		return net_get_addr(attr, family, &k->gw);
+	case RTA_PREFSRC:
+		return net_get_addr(attr, family, &k->src);
+	case RTA_OIF:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+			return false;
+		k->ifindex = (int)mnl_attr_get_u32(attr);
+		return true;
+	case RTA_TABLE:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+			return false;
+		k->table = mnl_attr_get_u32(attr);
+		return true;
+	case RTA_PRIORITY:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+			return false;
+		out->metric = mnl_attr_get_u32(attr);
+		return true;
+	default:
+		return true;
+	}
+}
+
+int net_route_parse(const struct nlmsghdr *nlh, struct net_route *out)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+	uint8_t family;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*rtm)))
+		return -EBADMSG;
+	family = net_family(rtm->rtm_family);
+	if (!family || rtm->rtm_protocol != KILO_RTPROT_OWNED || rtm->rtm_type != RTN_UNICAST)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->route.dst.addr.family = family;
+	out->route.dst.prefix = rtm->rtm_dst_len;
+	out->route.table = rtm->rtm_table;
+	out->route.onlink = rtm->rtm_flags & RTNH_F_ONLINK;
+	out->route.protocol = KILO_RTPROT_OWNED;
+	mnl_attr_for_each(attr, nlh, sizeof(*rtm)) {
+		if (!route_attr(attr, family, out))
+			return -EBADMSG;
+	}
+	return 1;
+}
+
+void net_route_describe(const struct kilo_route *r, char *out, size_t size)
+{
+	char dst[KILO_CIDR_STRLEN], gw[KILO_ADDR_STRLEN] = "", src[KILO_ADDR_STRLEN] = "";
+
+	kilo_cidr_format(&r->dst, dst);
+	if (r->gw.family)
+		kilo_addr_format(&r->gw, gw);
+	if (r->src.family)
+		kilo_addr_format(&r->src, src);
+	snprintf(out, size, "route %s%s%s dev %d%s%s table %u%s", dst, gw[0] ? " via " : "", gw, r->ifindex,
+		 src[0] ? " src " : "", src, r->table ? r->table : RT_TABLE_MAIN, r->onlink ? " onlink" : "");
+}
+
+/* ---- the live set ---------------------------------------------------- */
+
+struct route_list {
+	struct net_route *items;
+	size_t n, cap;
+};
+
+static int route_list_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_list *list = data;
+	struct net_route route;
+	int r = net_route_parse(nlh, &route);
+
+	if (r <= 0)
+		return r < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+	if (kilo_array_reserve((void **)&list->items, &list->cap, list->n + 1, sizeof(route)) < 0)
+		return MNL_CB_ERROR;
+	list->items[list->n++] = route;
+	return MNL_CB_OK;
+}
+
+static void route_list_reset(void *data)
+{
+	((struct route_list *)data)->n = 0;
+}
+
+static int routes_dump(kilo_net *net, struct route_list *list, struct kilo_error *err)
+{
+	return net_dump(net, RTM_GETROUTE, AF_UNSPEC, sizeof(struct rtmsg), route_list_cb, route_list_reset, list,
+			"listing routes", err);
+}
+
+int kilo_net_routes_list(kilo_net *net, struct kilo_route **routes, size_t *n, struct kilo_error *err)
+{
+	struct route_list list = { 0 };
+	struct kilo_route *out;
+	int r;
+
+	*routes = NULL;
+	*n = 0;
+	r = routes_dump(net, &list, err);
+	if (r < 0)
+		goto out;
+	out = calloc(list.n ? list.n : 1, sizeof(*out));
+	if (!out) {
+		r = kilo_error_set(err, ENOMEM, "listing routes: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < list.n; i++) {
+		out[i] = list.items[i].route;
+		/* The caller's notation for the main table. */
+		if (out[i].table == RT_TABLE_MAIN)
+			out[i].table = 0;
+	}
+	*routes = out;
+	*n = list.n;
+out:
+	free(list.items);
+	return r;
+}
+
+/* ---- sync ------------------------------------------------------------ */
+
+static int route_check(const struct kilo_route *r, size_t i, struct kilo_error *err)
+{
+	char text[160];
+	uint8_t family = r->dst.addr.family;
+
+	if ((family == 4 || family == 6) && (!r->gw.family || r->gw.family == family) &&
+	    (!r->src.family || r->src.family == family))
+		return 0;
+	net_route_describe(r, text, sizeof(text));
+	return kilo_error_set(err, EINVAL, "routes[%zu]: %s: destination, gateway and source must be one family", i,
+			      text);
+}
+
+static int route_send(kilo_net *net, uint16_t type, uint16_t flags, const struct net_route *route,
+		      const char *verb, struct kilo_error *err)
+{
+	char buf[NET_REQUEST_SIZE], text[160], what[192];
+
+	net_route_describe(&route->route, text, sizeof(text));
+	snprintf(what, sizeof(what), "%s %s", verb, text);
+	return net_talk(net, net_route_message(buf, type, flags, route), NULL, NULL, what, err);
+}
+
+static int route_delete(kilo_net *net, const struct net_route *route, struct kilo_error *err)
+{
+	struct kilo_error local = { 0 };
+	int r = route_send(net, RTM_DELROUTE, 0, route, "deleting", &local);
+
+	/* Gone already, with its link perhaps: what the sync wanted. */
+	if (r == -ESRCH || r == -ENODEV)
+		return 0;
+	net_error_pass(err, &local);
+	return r < 0 ? r : 1;
+}
+
+/* Index of the first unused live route that matches want (fully, or in its slot); -1 if none. */
+static ssize_t find_live(const struct route_list *live, const bool *used, const struct net_route *want, bool slot)
+{
+	for (size_t j = 0; j < live->n; j++) {
+		if (!used[j] && (slot ? net_route_same_slot(&live->items[j], want) : net_route_same(&live->items[j], want)))
+			return (ssize_t)j;
+	}
+	return -1;
+}
+
+static bool is_repeated(const struct net_route *want, size_t i)
+{
+	for (size_t k = 0; k < i; k++) {
+		if (net_route_same(&want[k], &want[i]))
+			return true;
+	}
+	return false;
+}
+
+int kilo_net_routes_sync(kilo_net *net, const struct kilo_route *routes, size_t n, struct kilo_net_changes *changes,
+			 struct kilo_error *err)
+{
+	struct kilo_net_changes count = { 0 };
+	struct route_list live = { 0 };
+	struct net_route *want = NULL;
+	bool *used = NULL;
+	ssize_t j;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		r = route_check(&routes[i], i, err);
+		if (r < 0)
+			return r;
+	}
+	want = calloc(n ? n : 1, sizeof(*want));
+	r = want ? routes_dump(net, &live, err) : kilo_error_set(err, ENOMEM, "routes: out of memory");
+	if (r < 0)
+		goto out;
+	used = calloc(live.n ? live.n : 1, sizeof(*used));
+	if (!used) {
+		r = kilo_error_set(err, ENOMEM, "routes: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		net_route_normalise(&routes[i], &want[i]);
+		if (is_repeated(want, i))
+			continue;
+		j = find_live(&live, used, &want[i], false);
+		if (j >= 0) {
+			used[j] = true;
+			continue;
+		}
+		/* Same slot, new nexthop: the kernel swaps it in place, without a moment of no route. */
+		j = find_live(&live, used, &want[i], true);
+		if (j >= 0)
+			used[j] = true;
+		r = route_send(net, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, &want[i], "adding", err);
+		if (r < 0) {
+			kilo_error_prefix(err, "routes[%zu]", i);
+			goto out;
+		}
+		if (j >= 0)
+			count.replaced++;
+		else
+			count.added++;
+	}
+	for (size_t k = 0; k < live.n; k++) {
+		if (used[k])
+			continue;
+		r = route_delete(net, &live.items[k], err);
+		if (r < 0)
+			goto out;
+		count.removed += (unsigned)r;
+	}
+	r = 0;
+out:
+	if (changes) {
+		changes->added += count.added;
+		changes->removed += count.removed;
+		changes->replaced += count.replaced;
+	}
+	free(used);
+	free(live.items);
+	free(want);
+	return r;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Bringing a device to a configuration with the smallest change. */
+#include <kilo/wg.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "../core/error.h"
+#include "../core/wgconf.h"
+
+int kilo_wg_device_sync(kilo_wg *wg, const char *ifname, const kilo_wg_config *desired,
+			struct kilo_wg_sync_report *report, struct kilo_error *err)
+{
+	kilo_wg_config *live = NULL, *change = NULL;
+	struct kilo_wg_sync_report ignored;
+	int r;
+
+	if (!report)
+		report = &ignored;
+	memset(report, 0, sizeof(*report));
+	r = kilo_wg_device_get(wg, ifname, &live, err);
+	if (r == 0) {
+		r = kilo_wg_config_diff(live, desired, &change);
+		if (r < 0)
+			kilo_error_set(err, -r, "%s: comparing with the device: %s", ifname, strerror(-r));
+	}
+	if (r == 0 && change) {
+		r = kilo_wg_device_set(wg, ifname, change, err);
+		report->peers_changed = (unsigned)change->n_peers;
+		report->interface_changed = change->has_private_key || change->has_listen_port || change->has_fwmark;
+	}
+	kilo_wg_config_free(change);
+	kilo_wg_config_free(live);
+	return r;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Userspace WireGuard processes (wireguard-go, boringtun) that libkilo starts and stops. */
+#ifndef KILO_LIB_WG_USERSPACE_H
+#define KILO_LIB_WG_USERSPACE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <kilo/core.h>
+
+/* True when path is a socket: a userspace device is (or was) running. */
+bool kilo_wg_userspace_socket_exists(const char *path);
+
+/*
+ * Runs PROGRAM IFNAME (no shell, PATH searched) in the foreground mode of
+ * wireguard-go (WG_PROCESS_FOREGROUND=1) in its own session, and waits, a
+ * bounded time, until socket_path accepts connections. The process is
+ * stopped again when it fails to come up.
+ */
+int kilo_wg_userspace_start(const char *program, const char *ifname, const char *socket_path, pid_t *pid,
+			    struct kilo_error *err);
+
+/* Stops a process started above: SIGTERM, then SIGKILL after a bounded wait; reaps it. */
+void kilo_wg_userspace_stop(pid_t pid);
+
+#endif
