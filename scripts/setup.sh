@@ -5,8 +5,9 @@ set -euo pipefail
 
 packages=(meson ninja-build gcc clang pkg-config libjansson-dev libsodium-dev libcmocka-dev libmnl-dev libnftnl-dev graphviz python3)
 if [[ "${1:-}" == "--test" ]]; then
-	# make builds examples/; wg is the oracle for kgctl pubkey.
-	packages+=(make wireguard-tools)
+	# make builds examples/; wg is the oracle for kgctl pubkey and the devices; the
+	# namespace tests run wireguard-go and check nftables and pings.
+	packages+=(make wireguard-tools wireguard-go nftables iproute2 iputils-ping)
 fi
 
 missing() {
