@@ -129,10 +129,11 @@ all_pings() {
 }
 check "every node reaches every other node's pods through the tunnels" all_pings
 
+# wireguard-go lists peers in a different order every time: compare sorted lines.
 dump_agrees() {
 	local n="$1" ours theirs
-	ours="$(in_ns "$n" "$kgctl" wg show "$(iface "$n")" -o dump --wg-backend userspace | cut -f1-4)"
-	theirs="$(in_ns "$n" wg show "$(iface "$n")" dump | cut -f1-4)"
+	ours="$(in_ns "$n" "$kgctl" wg show "$(iface "$n")" -o dump --wg-backend userspace | cut -f1-4 | sort)"
+	theirs="$(in_ns "$n" wg show "$(iface "$n")" dump | cut -f1-4 | sort)"
 	[[ -n "$ours" && "$ours" == "$theirs" ]]
 }
 check "wg show dump agrees with libkilo" dump_agrees a
@@ -148,7 +149,10 @@ one_peer_changes() {
 }
 check "changing one node changes one peer" one_peer_changes
 
-nat_present() { in_ns a nft list table ip kilo | grep -q "Kilo: NAT remaining packets"; }
+nat_present() {
+	local rules
+	rules="$(in_ns a nft list table ip kilo)" && [[ "$rules" == *"Kilo: NAT remaining packets"* ]]
+}
 check "the NAT rules are in nftables" nat_present
 
 clean_up_removes_nat() {

@@ -27,6 +27,7 @@ struct fixture {
 	int peer_ifindex;
 };
 
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void sh(const char *fmt, ...)
 {
 	char cmd[512];
@@ -40,6 +41,7 @@ static void sh(const char *fmt, ...)
 }
 
 /* The output of a command, at most 16 KiB. Free with free. */
+static char *output(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *output(const char *fmt, ...)
 {
 	char cmd[512], *buf = calloc(1, 16384);
