@@ -161,5 +161,27 @@ clean_up_removes_nat() {
 }
 check "clean-up removes the NAT rules" clean_up_removes_nat
 
+# ---- bad input: one clear line on stderr, exit 1, nothing applied ----
+fails_with() {
+	local text="$1" out
+	shift
+	out="$("$@" 2>&1 >/dev/null)"
+	local status=$?
+	[[ $status -eq 1 && "$out" == "kgctl: "*"$text"* ]] || { echo "    status $status: $out"; return 1; }
+}
+cp "$tmp/b.key" "$tmp/open.key"
+chmod 644 "$tmp/open.key"
+check "a private key readable by others is refused" fails_with "chmod 600" \
+	in_ns b "$kgctl" apply --mesh "$tmp/mesh.json" --node b --private-key "$tmp/open.key" --interface "$(iface b)"
+printf '[Interface]\nPrivateKey = not-a-key\n' >"$tmp/badkey.conf"
+check "a wrong key in a configuration names the line" fails_with "line 2" \
+	in_ns b "$kgctl" wg setconf "$(iface b)" "$tmp/badkey.conf" --wg-backend userspace
+printf '[Peer]\nPublicKey = %s\nEndpoint = 192.0.2.9\n' "$(cat "$tmp/a.pub")" >"$tmp/noport.conf"
+check "an endpoint without a port is refused" fails_with "Endpoint" \
+	in_ns b "$kgctl" wg setconf "$(iface b)" "$tmp/noport.conf" --wg-backend userspace
+check "an interface without a userspace socket is named" fails_with "ktmnone0" \
+	in_ns b "$kgctl" wg show ktmnone0 --wg-backend userspace
+check "a refused private key left node b's device as it was" dump_agrees b
+
 echo "$passed passed, $failed failed"
 ((failed == 0))
