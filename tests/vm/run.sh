@@ -1,11 +1,15 @@
 #!/bin/sh
 # The real-kernel WireGuard test: boots the Debian kernel under qemu (TCG)
 # with a busybox initramfs that loads wireguard.ko and runs vm_test.
-# usage: run.sh VM_TEST CACHE_DIR
+# usage: run.sh VM_TEST CACHE_DIR [MODE [BINARY...]]
+# MODE "bench" runs VM_TEST as bench-wg on the kernel module instead of the
+# checks; the BINARYs (e.g. wg) go to /usr/bin in the VM with their libraries.
 set -eu
 
 vm_test=$1
 cache=$2
+mode=${3:-test}
+shift $(($# < 3 ? $# : 3))
 [ -x "$vm_test" ] || { echo "FAIL: no test program at $vm_test"; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 timeout_s=${KILO_VM_TIMEOUT:-150}
@@ -71,10 +75,14 @@ cp "$here/init.sh" "$root/init"
 chmod 755 "$root/init"
 cp "$vm_test" "$root/vm_test"
 cp "$ip" "$root/usr/sbin/ip"
+mkdir -p "$root/usr/bin"
+for bin in "$@"; do
+	cp "$bin" "$root/usr/bin/"
+done
 cp "$kdir"/modules/*.ko "$root/modules/"
 cp "$kdir/modules.order" "$root/modules.order"
 mknod "$root/dev/console" c 5 1
-for bin in "$vm_test" "$ip"; do
+for bin in "$vm_test" "$ip" "$@"; do
 	for lib in $(ldd "$bin" | awk '/=> \//{print $3} /^\t\/.*ld-linux/{print $1}'); do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
@@ -90,7 +98,7 @@ for attempt in 1 2; do
 	status=0
 	timeout "$timeout_s" qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot \
 		-kernel "$kdir/vmlinuz" -initrd "$work/initrd" \
-		-append "console=ttyS0 panic=-1 quiet" </dev/null >"$work/console.log" 2>&1 || status=$?
+		-append "console=ttyS0 panic=-1 quiet kilo.mode=$mode" </dev/null >"$work/console.log" 2>&1 || status=$?
 	tr -d '\r' <"$work/console.log" | grep -v '^\s*$' || true
 	echo "VM run $attempt: $(($(date +%s) - start)) s, qemu exit $status"
 	[ "$status" -eq 124 ] || break
