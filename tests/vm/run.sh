@@ -76,6 +76,9 @@ chmod 755 "$root/init"
 cp "$vm_test" "$root/vm_test"
 cp "$ip" "$root/usr/sbin/ip"
 mkdir -p "$root/usr/bin"
+# wg, where it is installed, is the oracle the checks compare the device with.
+wg=$(command -v wg || true)
+[ -z "$wg" ] || set -- "$@" "$wg"
 for bin in "$@"; do
 	cp "$bin" "$root/usr/bin/"
 done

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <kilo/kilo.h>
 
@@ -108,6 +109,27 @@ static bool same_peers(const struct kilo_wg_config *live, const struct kilo_wg_c
 	return true;
 }
 
+/* All that command prints on stdout, or NULL. Free with free. */
+static char *command_output(const char *command)
+{
+	FILE *p = popen(command, "r");
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	char buf[4096];
+	size_t n;
+
+	while (p && out && (n = fread(buf, 1, sizeof(buf), p)) > 0)
+		fwrite(buf, 1, n, out);
+	if (out)
+		fclose(out);
+	if (!p || pclose(p) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
 static void test_peers(kilo_wg *wg)
 {
 	struct kilo_error err = { 0 };
@@ -138,6 +160,12 @@ static void test_peers(kilo_wg *wg)
 		for (char *p = dump; *p; p++)
 			lines += *p == '\n';
 	check(lines == N_PEERS + 1, "the dump has the interface and 1,000 peer lines", NULL);
+	if (dump && access("/usr/bin/wg", X_OK) == 0) {
+		char *theirs = command_output("/usr/bin/wg show " IF " dump");
+
+		check(theirs && strcmp(theirs, dump) == 0, "wg show dump prints what libkilo read", NULL);
+		free(theirs);
+	}
 	kilo_free(dump);
 	kilo_wg_config_free(live);
 	kilo_wg_config_free(desired);
