@@ -43,7 +43,7 @@ int kilo_wg_kernel_get(struct kilo_wg_kernel *k, const char *ifname, struct kilo
 int kilo_wg_kernel_set(struct kilo_wg_kernel *k, const char *ifname, const struct kilo_wg_config *change,
 		       struct kilo_wg_counters *counters, struct kilo_error *err);
 
-/* Creates a WireGuard link ifname; 0 also when a WireGuard link of that name exists. */
+/* Creates a WireGuard link ifname: 1 when it did, 0 when a WireGuard link of that name exists. */
 int kilo_wg_kernel_link_add(struct kilo_wg_kernel *k, const char *ifname, struct kilo_error *err);
 /* Deletes the link ifname; -ENODEV when it does not exist. */
 int kilo_wg_kernel_link_del(struct kilo_wg_kernel *k, const char *ifname, struct kilo_error *err);

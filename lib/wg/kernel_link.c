@@ -76,6 +76,8 @@ int kilo_wg_kernel_link_add(struct kilo_wg_kernel *k, const char *ifname, struct
 	mnl_attr_nest_end(nlh, info);
 	snprintf(what, sizeof(what), "creating WireGuard link %s", ifname);
 	r = kilo_netlink_talk(&k->route, buf, nlh->nlmsg_len, nlh->nlmsg_seq, NULL, NULL, what, &scratch);
+	if (r == 0)
+		return 1;
 	if (r != -EEXIST)
 		return kilo_wg_kernel_pass_error(err, &scratch, r);
 	r = link_kind(k, ifname, kind, err);

@@ -187,7 +187,8 @@ int kilo_wg_device_create(kilo_wg *wg, const char *ifname, struct kilo_error *er
 		return kilo_wg_kernel_link_add(wg->kernel, ifname, err);
 	if (kilo_wg_userspace_socket_exists(path))
 		return 0;
-	return start_userspace(wg, ifname, path, err);
+	r = start_userspace(wg, ifname, path, err);
+	return r < 0 ? r : 1;
 }
 
 /*

@@ -287,7 +287,7 @@ static int run_api(void)
 	check(r == 0, "open the kernel backend", &err);
 	if (r == 0) {
 		r = kilo_wg_device_create(wg, IF, &err);
-		check(r == 0, "create link " IF, &err);
+		check(r == 1, "create link " IF, &err);
 		r = kilo_wg_device_create(wg, IF, &err);
 		check(r == 0, "creating it again is a no-op", &err);
 		test_peers(wg);
@@ -327,7 +327,7 @@ static int run_node(char **argv)
 		r = kilo_wg_open(&opts, &wg, &err);
 	if (r == 0)
 		r = kilo_wg_device_create(wg, argv[2], &err);
-	if (r == 0)
+	if (r >= 0)
 		r = kilo_wg_device_sync(wg, argv[2], desired, NULL, &err);
 	if (r < 0)
 		fprintf(stderr, "node %s: %s\n", argv[2], err.message);

@@ -115,7 +115,7 @@ no_pings_before() { ! pings a 2 && ! pings b 3; }
 check "pods do not reach each other before the mesh is up" no_pings_before
 
 for n in "${nodes[@]}"; do
-	check "kgctl apply configures node $n" apply "$n"
+	check "kgctl apply creates and configures node $n" eval 'apply "$n" && grep -q "created" "$tmp/apply-$n.out"'
 done
 
 all_pings() {

@@ -189,7 +189,7 @@ static void spawn(const char *ifname)
 	struct stat st;
 
 	snprintf(path, sizeof(path), "/var/run/wireguard/%s.sock", ifname);
-	CHECK(kilo_wg_device_create(wg, ifname, &err) == 0, "%s", err.message);
+	CHECK(kilo_wg_device_create(wg, ifname, &err) == 1, "%s", err.message);
 	CHECK(stat(path, &st) == 0, "no %s", path);
 	CHECK(kilo_wg_device_create(wg, ifname, &err) == 0, "second create: %s", err.message);
 	CHECK(kilo_wg_device_set(wg, ifname, want, &err) == 0, "%s", err.message);
