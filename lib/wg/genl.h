@@ -46,6 +46,9 @@ int kilo_genl_set_next(const struct kilo_wg_config *change, const char *ifname, 
 		       struct kilo_genl_cursor *cursor, void *buf, size_t size, size_t *len, struct kilo_error *err);
 
 /* Writes a WG_CMD_GET_DEVICE dump request for ifname; returns its length or 0 when size is too small. */
+/* Starts a WireGuard generic netlink request for cmd in buf (room checked by the caller). */
+struct nlmsghdr *kilo_genl_put_header(void *buf, uint16_t family, uint16_t flags, uint32_t seq, uint8_t cmd);
+
 size_t kilo_genl_get_request(const char *ifname, uint16_t family, uint32_t seq, void *buf, size_t size);
 
 /* The state of the decoder over one dump. */

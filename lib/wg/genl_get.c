@@ -11,20 +11,27 @@
 #include "../core/error.h"
 #include "../core/keytext.h"
 
+struct nlmsghdr *kilo_genl_put_header(void *buf, uint16_t family, uint16_t flags, uint32_t seq, uint8_t cmd)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct genlmsghdr *genl;
+
+	nlh->nlmsg_type = family;
+	nlh->nlmsg_flags = flags;
+	nlh->nlmsg_seq = seq;
+	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
+	genl->cmd = cmd;
+	genl->version = WG_GENL_VERSION;
+	return nlh;
+}
+
 size_t kilo_genl_get_request(const char *ifname, uint16_t family, uint32_t seq, void *buf, size_t size)
 {
 	struct nlmsghdr *nlh;
-	struct genlmsghdr *genl;
 
-	if (size < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*genl)))
+	if (size < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct genlmsghdr)))
 		return 0;
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = family;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
-	genl->cmd = WG_CMD_GET_DEVICE;
-	genl->version = WG_GENL_VERSION;
+	nlh = kilo_genl_put_header(buf, family, NLM_F_REQUEST | NLM_F_DUMP, seq, WG_CMD_GET_DEVICE);
 	if (!mnl_attr_put_strz_check(nlh, size, WGDEVICE_A_IFNAME, ifname))
 		return 0;
 	return nlh->nlmsg_len;

@@ -195,11 +195,10 @@ int kilo_genl_set_next(const struct kilo_wg_config *change, const char *ifname, 
 		       struct kilo_genl_cursor *cursor, void *buf, size_t size, size_t *len, struct kilo_error *err)
 {
 	struct nlmsghdr *nlh;
-	struct genlmsghdr *genl;
 	bool first = !cursor->started;
 	int r;
 
-	if (size < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*genl)))
+	if (size < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct genlmsghdr)))
 		return kilo_error_set(err, E2BIG, "WireGuard message buffer of %zu bytes is too small", size);
 	if (first) {
 		for (size_t i = 0; i < change->n_peers; i++) {
@@ -208,13 +207,7 @@ int kilo_genl_set_next(const struct kilo_wg_config *change, const char *ifname, 
 				return r;
 		}
 	}
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = family;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq;
-	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
-	genl->cmd = WG_CMD_SET_DEVICE;
-	genl->version = WG_GENL_VERSION;
+	nlh = kilo_genl_put_header(buf, family, NLM_F_REQUEST | NLM_F_ACK, seq, WG_CMD_SET_DEVICE);
 	if (!mnl_attr_put_strz_check(nlh, size, WGDEVICE_A_IFNAME, ifname) || (first && !put_device(nlh, size, change)))
 		return kilo_error_set(err, E2BIG, "WireGuard message buffer of %zu bytes is too small", size);
 	cursor->started = true;
