@@ -2,7 +2,7 @@
 /*
  * The smallest change from a live device to a desired one. A reconcile
  * with nothing to do must send nothing, and one changed peer among 10,000
- * must send one peer: peers are matched by a sort, not a product.
+ * must send one peer: peers are matched by a hash of their keys.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -17,59 +17,48 @@ struct pending {
 	const struct kilo_wg_peer *desired, *live;
 };
 
-/* Allowed IPs compared as sets of networks: devices keep masked prefixes. */
-struct ip_scratch {
-	struct kilo_cidr *a, *b;
-	size_t cap;
-};
-
-static int cidr_cmp(const void *pa, const void *pb)
+/* Whether a and b name the same network: devices keep masked prefixes. */
+static bool same_network(const struct kilo_cidr *a, const struct kilo_cidr *b)
 {
-	const struct kilo_cidr *a = pa, *b = pb;
+	size_t whole = a->prefix / 8;
+	unsigned rest = a->prefix % 8;
 
-	if (a->addr.family != b->addr.family)
-		return a->addr.family < b->addr.family ? -1 : 1;
-	if (a->prefix != b->prefix)
-		return a->prefix < b->prefix ? -1 : 1;
-	return memcmp(a->addr.bytes, b->addr.bytes, a->addr.family == 4 ? 4 : 16);
+	if (a->addr.family != b->addr.family || a->prefix != b->prefix)
+		return false;
+	if (memcmp(a->addr.bytes, b->addr.bytes, whole) != 0)
+		return false;
+	return rest == 0 || ((a->addr.bytes[whole] ^ b->addr.bytes[whole]) & (0xff00u >> rest) & 0xff) == 0;
 }
 
-/* Sorted, masked and without duplicates; returns the new count. */
-static size_t canonical_set(struct kilo_cidr *out, const struct kilo_cidr *in, size_t n)
+static bool contains_network(const struct kilo_cidr *set, size_t n, const struct kilo_cidr *cidr)
 {
-	size_t m = 0;
-
 	for (size_t i = 0; i < n; i++)
-		out[i] = kilo_cidr_masked(&in[i]);
-	qsort(out, n, sizeof(*out), cidr_cmp);
-	for (size_t i = 0; i < n; i++)
-		if (m == 0 || cidr_cmp(&out[m - 1], &out[i]) != 0)
-			out[m++] = out[i];
-	return m;
+		if (same_network(&set[i], cidr))
+			return true;
+	return false;
 }
 
-static int allowed_ips_equal(struct ip_scratch *s, const struct kilo_wg_peer *a, const struct kilo_wg_peer *b,
-			     bool *equal)
+/*
+ * The allowed IPs of a and b as sets of networks. Peers have a handful, so
+ * each is looked up in the other list: no sorting, no copies; the usual
+ * case, the same list in the same order, is settled in one pass.
+ */
+static bool allowed_ips_equal(const struct kilo_wg_peer *a, const struct kilo_wg_peer *b)
 {
-	size_t need = a->n_allowed_ips > b->n_allowed_ips ? a->n_allowed_ips : b->n_allowed_ips;
-	size_t na, nb;
+	size_t i = 0;
 
-	if (need > s->cap) {
-		struct kilo_cidr *na_buf = realloc(s->a, need * sizeof(*s->a));
-
-		if (!na_buf)
-			return -ENOMEM;
-		s->a = na_buf;
-		na_buf = realloc(s->b, need * sizeof(*s->b));
-		if (!na_buf)
-			return -ENOMEM;
-		s->b = na_buf;
-		s->cap = need;
-	}
-	na = canonical_set(s->a, a->allowed_ips, a->n_allowed_ips);
-	nb = canonical_set(s->b, b->allowed_ips, b->n_allowed_ips);
-	*equal = na == nb && (na == 0 || memcmp(s->a, s->b, na * sizeof(*s->a)) == 0);
-	return 0;
+	if (a->n_allowed_ips == b->n_allowed_ips)
+		while (i < a->n_allowed_ips && same_network(&a->allowed_ips[i], &b->allowed_ips[i]))
+			i++;
+	if (i == a->n_allowed_ips && i == b->n_allowed_ips)
+		return true;
+	for (i = 0; i < a->n_allowed_ips; i++)
+		if (!contains_network(b->allowed_ips, b->n_allowed_ips, &a->allowed_ips[i]))
+			return false;
+	for (i = 0; i < b->n_allowed_ips; i++)
+		if (!contains_network(a->allowed_ips, a->n_allowed_ips, &b->allowed_ips[i]))
+			return false;
+	return true;
 }
 
 static bool preshared_equal(const struct kilo_wg_peer *a, const struct kilo_wg_peer *b)
@@ -92,12 +81,10 @@ static bool endpoint_differs(const struct kilo_wg_peer *desired, const struct ki
 }
 
 /* Fills *out with what must change of live (NULL: a new peer) to reach desired. */
-static int peer_change(struct ip_scratch *s, struct kilo_wg_config *change, const struct kilo_wg_peer *desired,
+static int peer_change(struct kilo_wg_config *change, const struct kilo_wg_peer *desired,
 		       const struct kilo_wg_peer *live)
 {
 	struct kilo_wg_peer *out = kilo_wg_config_add_peer(change);
-	bool same_ips = false;
-	int r;
 
 	if (!out)
 		return -ENOMEM;
@@ -109,12 +96,7 @@ static int peer_change(struct ip_scratch *s, struct kilo_wg_config *change, cons
 		out->has_preshared_key = true;
 		out->preshared_key = desired->has_preshared_key ? desired->preshared_key : (struct kilo_key){ 0 };
 	}
-	if (live) {
-		r = allowed_ips_equal(s, desired, live, &same_ips);
-		if (r < 0)
-			return r;
-	}
-	if (!same_ips) {
+	if (!live || !allowed_ips_equal(desired, live)) {
 		out->flags |= KILO_WG_PEER_REPLACE_ALLOWED_IPS;
 		if (desired->n_allowed_ips) {
 			out->allowed_ips = kilo_arena_array(&change->arena, desired->n_allowed_ips, sizeof(*out->allowed_ips));
@@ -127,16 +109,10 @@ static int peer_change(struct ip_scratch *s, struct kilo_wg_config *change, cons
 	return 0;
 }
 
-static bool peer_differs(struct ip_scratch *s, const struct kilo_wg_peer *desired, const struct kilo_wg_peer *live,
-			 int *r)
+static bool peer_differs(const struct kilo_wg_peer *desired, const struct kilo_wg_peer *live)
 {
-	bool same_ips;
-
-	if (endpoint_differs(desired, live) || desired->persistent_keepalive != live->persistent_keepalive ||
-	    !preshared_equal(desired, live))
-		return true;
-	*r = allowed_ips_equal(s, desired, live, &same_ips);
-	return *r == 0 && !same_ips;
+	return endpoint_differs(desired, live) || desired->persistent_keepalive != live->persistent_keepalive ||
+	       !preshared_equal(desired, live) || !allowed_ips_equal(desired, live);
 }
 
 static void interface_change(const struct kilo_wg_config *live, const struct kilo_wg_config *desired,
@@ -164,51 +140,51 @@ static void interface_change(const struct kilo_wg_config *live, const struct kil
 }
 
 /*
- * Walks both peer lists in key order: live peers missing from desired are
- * removed at once, new and changed desired peers are collected in pending.
+ * Matches the desired peers with the live ones by key: live peers missing
+ * from desired are removed, new and changed desired peers are collected in
+ * pending, in desired order.
  */
-static int match_peers(struct ip_scratch *s, const struct kilo_wg_config *live, const struct kilo_wg_config *desired,
+static int match_peers(const struct kilo_wg_config *live, const struct kilo_wg_config *desired,
 		       struct kilo_wg_config *change, struct pending *pending, size_t *n_pending)
 {
-	const struct kilo_wg_peer **l = NULL, **d = kilo_wg_peers_sorted(desired);
-	size_t nl = live ? live->n_peers : 0, i = 0, j = 0;
-	int r = 0;
+	size_t n_live = live ? live->n_peers : 0;
+	struct kilo_wg_peer_index index;
+	bool *matched = calloc(n_live + 1, sizeof(*matched));
+	int r = matched ? kilo_wg_peer_index_init(&index, live) : -ENOMEM;
 
-	if (!d)
-		return -ENOMEM;
-	if (live && !(l = kilo_wg_peers_sorted(live))) {
-		free(d);
-		return -ENOMEM;
+	if (r < 0) {
+		free(matched);
+		return r;
 	}
 	*n_pending = 0;
-	while (r == 0 && (i < nl || j < desired->n_peers)) {
-		int c = i == nl ? 1 : j == desired->n_peers ? -1 : kilo_wg_peer_key_cmp(l[i], d[j]);
+	for (size_t j = 0; j < desired->n_peers; j++) {
+		const struct kilo_wg_peer *d = &desired->peers[j], *l = kilo_wg_peer_index_find(&index, &d->public_key);
 
-		if (c < 0) {
-			struct kilo_wg_peer *gone = kilo_wg_config_add_peer(change);
-
-			if (!gone) {
-				r = -ENOMEM;
-				break;
-			}
-			gone->public_key = l[i++]->public_key;
-			gone->flags = KILO_WG_PEER_REMOVE;
-		} else if (c > 0) {
-			pending[(*n_pending)++] = (struct pending){ d[j++], NULL };
-		} else {
-			if (peer_differs(s, d[j], l[i], &r))
-				pending[(*n_pending)++] = (struct pending){ d[j], l[i] };
-			i++, j++;
-		}
+		if (l)
+			matched[l - live->peers] = true;
+		if (!l || peer_differs(d, l))
+			pending[(*n_pending)++] = (struct pending){ d, l };
 	}
-	free(l);
-	free(d);
+	for (size_t i = 0; r == 0 && i < n_live; i++) {
+		struct kilo_wg_peer *gone;
+
+		if (matched[i])
+			continue;
+		gone = kilo_wg_config_add_peer(change);
+		if (!gone) {
+			r = -ENOMEM;
+			break;
+		}
+		gone->public_key = live->peers[i].public_key;
+		gone->flags = KILO_WG_PEER_REMOVE;
+	}
+	kilo_wg_peer_index_free(&index);
+	free(matched);
 	return r;
 }
 
 int kilo_wg_config_diff(const kilo_wg_config *live, const kilo_wg_config *desired, kilo_wg_config **change)
 {
-	struct ip_scratch scratch = { 0 };
 	struct pending *pending = malloc((desired->n_peers ? desired->n_peers : 1) * sizeof(*pending));
 	struct kilo_wg_config *c = kilo_wg_config_new(0);
 	size_t n_pending = 0;
@@ -218,16 +194,14 @@ int kilo_wg_config_diff(const kilo_wg_config *live, const kilo_wg_config *desire
 	if (!pending || !c)
 		goto out;
 	interface_change(live, desired, c);
-	r = match_peers(&scratch, live, desired, c, pending, &n_pending);
+	r = match_peers(live, desired, c, pending, &n_pending);
 	for (size_t k = 0; r == 0 && k < n_pending; k++)
-		r = peer_change(&scratch, c, pending[k].desired, pending[k].live);
+		r = peer_change(c, pending[k].desired, pending[k].live);
 	if (r == 0 && (c->has_interface || c->n_peers)) {
 		*change = c;
 		c = NULL;
 	}
 out:
-	free(scratch.a);
-	free(scratch.b);
 	free(pending);
 	kilo_wg_config_free(c);
 	return r;

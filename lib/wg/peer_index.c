@@ -1,50 +1,56 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "peer_index.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-int kilo_wg_peer_key_cmp(const struct kilo_wg_peer *a, const struct kilo_wg_peer *b)
+/* Keys are Curve25519 points, so their bytes are spread well; fold all of them anyway. */
+static size_t key_hash(const struct kilo_key *key)
 {
-	return memcmp(a->public_key.bytes, b->public_key.bytes, KILO_KEY_LEN);
+	uint64_t words[KILO_KEY_LEN / 8], h = 0;
+
+	memcpy(words, key->bytes, sizeof(words));
+	for (size_t i = 0; i < KILO_KEY_LEN / 8; i++)
+		h = (h ^ words[i]) * 0x9e3779b97f4a7c15u;
+	return (size_t)(h ^ (h >> 29));
 }
 
-/* Equal keys keep their order, so two copies of one configuration pair up peer by peer. */
-static int cmp_sorted(const void *a, const void *b)
+int kilo_wg_peer_index_init(struct kilo_wg_peer_index *index, const struct kilo_wg_config *config)
 {
-	const struct kilo_wg_peer *pa = *(const struct kilo_wg_peer *const *)a, *pb = *(const struct kilo_wg_peer *const *)b;
-	int c = kilo_wg_peer_key_cmp(pa, pb);
+	size_t n = config ? config->n_peers : 0, cap = 16;
 
-	return c ? c : (pa > pb) - (pa < pb);
-}
+	while (cap < 2 * n)
+		cap *= 2;
+	index->slots = calloc(cap, sizeof(*index->slots));
+	index->mask = cap - 1;
+	if (!index->slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct kilo_wg_peer *peer = &config->peers[i];
+		size_t slot = key_hash(&peer->public_key) & index->mask;
 
-const struct kilo_wg_peer **kilo_wg_peers_sorted(const struct kilo_wg_config *config)
-{
-	const struct kilo_wg_peer **sorted = malloc((config->n_peers ? config->n_peers : 1) * sizeof(*sorted));
-
-	if (!sorted)
-		return NULL;
-	for (size_t i = 0; i < config->n_peers; i++)
-		sorted[i] = &config->peers[i];
-	qsort(sorted, config->n_peers, sizeof(*sorted), cmp_sorted);
-	return sorted;
-}
-
-const struct kilo_wg_peer *kilo_wg_peers_find(const struct kilo_wg_peer *const *sorted, size_t n,
-					      const struct kilo_key *key)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(sorted[mid]->public_key.bytes, key->bytes, KILO_KEY_LEN);
-
-		if (c == 0)
-			return sorted[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+		while (index->slots[slot] && !kilo_key_equal(&index->slots[slot]->public_key, &peer->public_key))
+			slot = (slot + 1) & index->mask;
+		if (!index->slots[slot])
+			index->slots[slot] = peer;
 	}
+	return 0;
+}
+
+const struct kilo_wg_peer *kilo_wg_peer_index_find(const struct kilo_wg_peer_index *index, const struct kilo_key *key)
+{
+	size_t slot = key_hash(key) & index->mask;
+
+	for (; index->slots[slot]; slot = (slot + 1) & index->mask)
+		if (memcmp(index->slots[slot]->public_key.bytes, key->bytes, KILO_KEY_LEN) == 0)
+			return index->slots[slot];
 	return NULL;
+}
+
+void kilo_wg_peer_index_free(struct kilo_wg_peer_index *index)
+{
+	free(index->slots);
+	index->slots = NULL;
 }

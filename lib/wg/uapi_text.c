@@ -35,12 +35,11 @@ static bool removed(const struct kilo_wg_peer *peer, const struct kilo_cidr *ip)
 }
 
 /* The live twin whose allowed IPs a REMOVE_ALLOWED_IPS peer starts from, or NULL. */
-static const struct kilo_wg_peer *base_of(const struct kilo_wg_peer *peer, const struct kilo_wg_peer *const *sorted,
-					  size_t n)
+static const struct kilo_wg_peer *base_of(const struct kilo_wg_peer *peer, const struct kilo_wg_peer_index *live)
 {
 	if (!(peer->flags & KILO_WG_PEER_REMOVE_ALLOWED_IPS) || (peer->flags & KILO_WG_PEER_REPLACE_ALLOWED_IPS))
 		return NULL;
-	return kilo_wg_peers_find(sorted, n, &peer->public_key);
+	return kilo_wg_peer_index_find(live, &peer->public_key);
 }
 
 static size_t peer_bound(const struct kilo_wg_peer *peer, const struct kilo_wg_peer *base)
@@ -149,17 +148,17 @@ void kilo_uapi_text_free(char *text, size_t len)
 int kilo_uapi_encode_set(const struct kilo_wg_config *change, const struct kilo_wg_config *live, char **out,
 			 size_t *len, struct kilo_error *err)
 {
-	const struct kilo_wg_peer **sorted = NULL;
-	size_t n_live = live ? live->n_peers : 0, bound = 16 + 4 * (LINE_MAX_KEY + HEX_KEY_LEN) + 1;
+	struct kilo_wg_peer_index index = { 0 };
+	size_t bound = 16 + 4 * (LINE_MAX_KEY + HEX_KEY_LEN) + 1;
 	char *text = NULL, *p;
 	int r = -ENOMEM;
 
 	*out = NULL;
 	*len = 0;
-	if (live && !(sorted = kilo_wg_peers_sorted(live)))
+	if (kilo_wg_peer_index_init(&index, live) < 0)
 		return kilo_error_set(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < change->n_peers; i++) {
-		size_t b = peer_bound(&change->peers[i], base_of(&change->peers[i], sorted, n_live));
+		size_t b = peer_bound(&change->peers[i], base_of(&change->peers[i], &index));
 
 		if (b > SIZE_MAX / 2 - bound)
 			goto out;
@@ -178,7 +177,7 @@ int kilo_uapi_encode_set(const struct kilo_wg_config *change, const struct kilo_
 		p = put(p, "replace_peers=true\n");
 	r = 0;
 	for (size_t i = 0; r == 0 && i < change->n_peers; i++)
-		r = put_peer(&p, &change->peers[i], base_of(&change->peers[i], sorted, n_live), err);
+		r = put_peer(&p, &change->peers[i], base_of(&change->peers[i], &index), err);
 	if (r < 0)
 		goto out;
 	*p++ = '\n';
@@ -190,7 +189,7 @@ out:
 	if (r == -ENOMEM)
 		kilo_error_set(err, ENOMEM, "out of memory for a UAPI request of %zu peers", change->n_peers);
 	kilo_uapi_text_free(text, bound);
-	free(sorted);
+	kilo_wg_peer_index_free(&index);
 	return r;
 }
 
