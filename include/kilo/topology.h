@@ -36,11 +36,13 @@ struct kilo_solve_opts {
 	/* Keepalive for every peer of the local config, in seconds. */
 	bool override_keepalive; /* false: the local node's own keepalive */
 	uint32_t persistent_keepalive;
-	/* When not 0, nodes last seen KILO_READY_WINDOW_SECONDS or more before now are left out. */
+	/* When not 0, nodes last seen ready_window seconds or more before now are left out. */
 	int64_t now;
 	/* Overrides the mesh's granularity when override_granularity is set. */
 	bool override_granularity;
 	enum kilo_granularity granularity;
+	/* The liveness window in seconds; 0: Kilo's KILO_READY_WINDOW_SECONDS. */
+	uint32_t ready_window;
 };
 
 /*

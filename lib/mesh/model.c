@@ -45,12 +45,12 @@ bool kilo_peer_ready(const struct kilo_peer *peer)
 	return peer->n_allowed_ips > 0 && !kilo_key_is_zero(&peer->public_key);
 }
 
-bool kilo_node_ready(const struct kilo_node *node, int64_t now)
+bool kilo_node_ready(const struct kilo_node *node, int64_t now, uint32_t window)
 {
 	if (!kilo_endpoint_ready(&node->endpoint) || kilo_key_is_zero(&node->public_key) ||
 	    node->pod_cidr.addr.family == 0)
 		return false;
-	return now == 0 || now - node->last_seen < KILO_READY_WINDOW_SECONDS;
+	return now == 0 || now - node->last_seen < (window ? window : KILO_READY_WINDOW_SECONDS);
 }
 
 struct kilo_mesh *kilo_mesh_new(void)
@@ -99,5 +99,5 @@ enum kilo_granularity kilo_mesh_granularity(const kilo_mesh *mesh)
 
 bool kilo_mesh_node_ready(const kilo_mesh *mesh, size_t i, int64_t now)
 {
-	return i < mesh->n_nodes && kilo_node_ready(&mesh->nodes[i], now);
+	return i < mesh->n_nodes && kilo_node_ready(&mesh->nodes[i], now, 0);
 }

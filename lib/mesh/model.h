@@ -72,8 +72,8 @@ struct kilo_mesh {
 /* Defaults of a new mesh: location granularity, 10.4.0.0/16, port 51820. */
 void kilo_settings_init(struct kilo_settings *settings);
 
-/* Kilo's node readiness (see kilo_mesh_node_ready). */
-bool kilo_node_ready(const struct kilo_node *node, int64_t now);
+/* Kilo's node readiness (see kilo_mesh_node_ready), with a liveness window in seconds (0: Kilo's 60). */
+bool kilo_node_ready(const struct kilo_node *node, int64_t now, uint32_t window);
 /* Kilo's peer readiness: at least one allowed IP and a non-zero key. */
 bool kilo_peer_ready(const struct kilo_peer *peer);
 

@@ -332,14 +332,14 @@ static int group_nodes(struct kilo_topology *t, const struct kilo_solve_opts *op
 	for (size_t i = 0; t->granularity == KILO_GRANULARITY_LOCATION && i < mesh->n_nodes; i++) {
 		const struct kilo_node *node = &mesh->nodes[orders.by_location[i]];
 
-		if (node->internal_ip.addr.family && kilo_node_ready(node, opts->now))
+		if (node->internal_ip.addr.family && kilo_node_ready(node, opts->now, opts->ready_window))
 			add_ready(t, ready, &n, node, true);
 	}
 	for (size_t i = 0; i < mesh->n_nodes; i++) {
 		const struct kilo_node *node = &mesh->nodes[orders.by_name[i]];
 
 		if ((t->granularity != KILO_GRANULARITY_LOCATION || !node->internal_ip.addr.family) &&
-		    kilo_node_ready(node, opts->now))
+		    kilo_node_ready(node, opts->now, opts->ready_window))
 			add_ready(t, ready, &n, node, false);
 	}
 	*out = ready;

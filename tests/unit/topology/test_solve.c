@@ -188,6 +188,22 @@ static void test_unready_node_is_left_out(void **state)
 	fixture_mesh_free(mesh);
 }
 
+static void test_shorter_liveness_window_leaves_out_a_silent_node(void **state)
+{
+	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
+	struct kilo_solve_opts opts = { .sz = sizeof(opts), .hostname = "a", .now = 1000, .ready_window = 10 };
+	kilo_topology *t = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < mesh->n_nodes; i++)
+		mesh->nodes[i].last_seen = 995;
+	mesh->nodes[3].last_seen = 989; /* d: silent for 11 s */
+	assert_int_equal(kilo_topology_solve(mesh, &opts, &t, NULL), 0);
+	assert_int_equal(kilo_topology_segment_count(t), 2);
+	kilo_topology_free(t);
+	fixture_mesh_free(mesh);
+}
+
 static void test_view_from_outside_has_no_local_segment(void **state)
 {
 	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
@@ -335,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_pool_exhaustion_is_enospc_naming_subnet),
 		cmocka_unit_test(test_wireguard_ip_stops_at_subnet_end),
 		cmocka_unit_test(test_unready_node_is_left_out),
+		cmocka_unit_test(test_shorter_liveness_window_leaves_out_a_silent_node),
 		cmocka_unit_test(test_view_from_outside_has_no_local_segment),
 		cmocka_unit_test(test_peers_keep_only_allowed_ips_no_earlier_peer_claimed),
 		cmocka_unit_test(test_peer_without_allowed_ips_is_left_out),

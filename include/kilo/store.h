@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Stores: where the nodes and peers of a mesh live, shared by every agent.
+ * One interface, so that other stores (etcd) plug in without touching the
+ * agent. The embedded default is the file store: a directory with
+ * nodes/NAME.json and peers/NAME.json in the mesh document's node and peer
+ * formats, written atomically and watched with inotify.
+ */
+#ifndef KILO_STORE_H
+#define KILO_STORE_H
+
+#include <kilo/core.h>
+#include <kilo/mesh.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kilo_store kilo_store;
+
+/*
+ * Opens the store named by uri: "file:DIR" (DIR is created with its nodes/
+ * and peers/ folders if missing). The store watches for changes from then on.
+ */
+KILO_EXPORT int kilo_store_open(const char *uri, kilo_store **out, struct kilo_error *err);
+KILO_EXPORT void kilo_store_close(kilo_store *store);
+
+/* What a load left out: files that could not be read as a node or peer. */
+struct kilo_store_problem {
+	char path[256];
+	char message[KILO_ERROR_MESSAGE_MAX];
+};
+
+struct kilo_store_report {
+	size_t n_problems;
+	struct kilo_store_problem problems[16]; /* the first 16 */
+};
+
+/*
+ * Reads every node and peer into a new mesh with settings (a mesh document
+ * that holds only "settings", or NULL for the defaults). A file that is
+ * corrupt or half-written is left out and reported in report (which may be
+ * NULL); it never fails the load and never removes other nodes. A node
+ * whose pod CIDR overlaps an earlier node's (by name) is left out and
+ * reported too. Free *out with kilo_mesh_free.
+ */
+KILO_EXPORT int kilo_store_load(kilo_store *store, const char *settings, kilo_mesh **out,
+				struct kilo_store_report *report, struct kilo_error *err);
+
+/*
+ * Writes one node or peer, given as a mesh document node or peer object
+ * (JSON), atomically: a temporary file, fsync, rename. The object is
+ * validated first; its "name" names the file.
+ */
+KILO_EXPORT int kilo_store_put_node(kilo_store *store, const char *node_json, struct kilo_error *err);
+KILO_EXPORT int kilo_store_put_peer(kilo_store *store, const char *peer_json, struct kilo_error *err);
+/* Removes a node or peer; 0 if it was not there. */
+KILO_EXPORT int kilo_store_delete_node(kilo_store *store, const char *name, struct kilo_error *err);
+KILO_EXPORT int kilo_store_delete_peer(kilo_store *store, const char *name, struct kilo_error *err);
+/* The node named name as a mesh document node object (JSON); -ENOENT. Free *out with kilo_free. */
+KILO_EXPORT int kilo_store_get_node(kilo_store *store, const char *name, char **out, struct kilo_error *err);
+
+/*
+ * A file descriptor that becomes readable when the store changes, for
+ * poll(). After it does, kilo_store_changed consumes the events and says
+ * whether anything relevant changed (true), so the caller loads again.
+ * A store whose directory disappears reports it as an error and keeps
+ * watching for it to come back.
+ */
+KILO_EXPORT int kilo_store_fd(const kilo_store *store);
+KILO_EXPORT int kilo_store_changed(kilo_store *store, bool *changed, struct kilo_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
