@@ -59,6 +59,65 @@ KILO_EXPORT int kilo_apply(const kilo_topology *topology, const struct kilo_appl
 /* Removes what kilo_apply made: NAT tables, owned routes and rules, the WireGuard device. */
 KILO_EXPORT int kilo_apply_clean_up(const struct kilo_apply_opts *opts, struct kilo_error *err);
 
+/* ---- the agent: kg's reconcile loop ------------------------------------ */
+
+typedef struct kilo_agent kilo_agent;
+
+#define KILO_DEFAULT_CHECK_IN_PERIOD 2 /* seconds between heartbeats */
+#define KILO_DEFAULT_READY_WINDOW 6    /* a node silent this long drops out */
+#define KILO_DEFAULT_RESYNC_PERIOD 30
+
+struct kilo_agent_opts {
+	size_t sz;
+	const char *store;           /* "file:DIR" */
+	const char *hostname;        /* this node's name */
+	const char *key_path;        /* the private key; created (0600) if missing */
+	struct kilo_apply_opts apply;
+	/* The mesh settings every agent must agree on (kg's --mesh-granularity, --subnet, --port). */
+	enum kilo_granularity granularity;
+	const char *subnet;          /* NULL: 10.4.0.0/16 */
+	uint16_t port;               /* 0: 51820 */
+	/* This node's own settings, which Kilo reads from annotations and the pod CIDR. */
+	const char *location;
+	const char *pod_cidr;
+	bool leader;
+	const char *force_endpoint;    /* ip:port or name:port */
+	const char *force_internal_ip; /* a CIDR, or "" for none */
+	uint32_t persistent_keepalive;
+	const char *allowed_location_ips; /* comma separated CIDRs */
+	/* Discovery of this node's private and public IPs (Kilo's getIP). */
+	const char *const *internal_cidrs; /* only private IPs in these count; NULL: any */
+	size_t n_internal_cidrs;
+	bool prioritise_private_addresses;
+	/* Timing, in seconds; 0: the defaults above. */
+	uint32_t check_in_period;
+	uint32_t ready_window;
+	uint32_t resync_period;
+	const char *cni_path;        /* write the CNI configuration here; NULL: none */
+	bool clean_up;               /* on kilo_agent_free: remove this node and what apply made */
+};
+
+/* Loads or creates the key, discovers this node's IPs, publishes it, and applies the mesh once. */
+KILO_EXPORT int kilo_agent_new(const struct kilo_agent_opts *opts, kilo_agent **out, struct kilo_error *err);
+/*
+ * The agent runs in the caller's loop: poll kilo_agent_fd for reading with a
+ * timeout of kilo_agent_timeout_ms, then call kilo_agent_step, which handles
+ * store changes, heartbeats and resyncs, and reconciles where needed.
+ * A step's error is counted and reported; the agent keeps going.
+ */
+KILO_EXPORT int kilo_agent_fd(const kilo_agent *agent);
+KILO_EXPORT int kilo_agent_timeout_ms(const kilo_agent *agent);
+KILO_EXPORT int kilo_agent_step(kilo_agent *agent, struct kilo_error *err);
+/* Stops the agent; with clean_up, removes this node from the store and what apply made. */
+KILO_EXPORT void kilo_agent_free(kilo_agent *agent);
+
+/* Prometheus text: nodes, peers, leader, reconciles, errors, per-peer bytes and handshake age. */
+KILO_EXPORT int kilo_agent_metrics(kilo_agent *agent, char **out);
+/* The mesh as the agent sees it now, as GraphViz DOT. */
+KILO_EXPORT int kilo_agent_graph(kilo_agent *agent, char **out);
+/* true once the agent has applied the mesh without error since its last change. */
+KILO_EXPORT bool kilo_agent_healthy(const kilo_agent *agent);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,7 @@
 #include <kilo/mesh.h>
 #include <kilo/net.h>
 #include <kilo/serial.h>
+#include <kilo/store.h>
 #include <kilo/topology.h>
 #include <kilo/wg.h>
 #include <kilo/wgconf.h>
