@@ -54,7 +54,6 @@ static int print_report(const char *node, const char *interface, const struct ki
 	changed |= print_changes("addresses", &r->addresses);
 	changed |= print_changes("routes", &r->routes);
 	changed |= print_changes("rules", &r->rules);
-	changed |= print_changes("nat", &r->nat);
 	if (!changed)
 		printf("node %s: nothing changed\n", node);
 	return kgctl_print("");

@@ -33,7 +33,11 @@ struct kilo_apply_opts {
 	uint32_t mtu;                 /* of the WireGuard link; 0: KILO_DEFAULT_MTU */
 };
 
-/* What kilo_apply changed; all zero when the host already matched the plan. */
+/*
+ * What kilo_apply changed; all zero when the host already matched the plan.
+ * The NAT rule set is replaced whole in one transaction on every apply, so
+ * it has no count of its own.
+ */
 struct kilo_apply_report {
 	bool device_created;
 	unsigned wg_peers_changed;    /* peers in the change sent to the device */
@@ -42,7 +46,6 @@ struct kilo_apply_report {
 	struct kilo_net_changes addresses;
 	struct kilo_net_changes routes;
 	struct kilo_net_changes rules;
-	struct kilo_net_changes nat;  /* NAT and filter rules added and removed */
 };
 
 /*
