@@ -158,8 +158,12 @@ static int match_peers(const struct kilo_wg_config *live, const struct kilo_wg_c
 	}
 	*n_pending = 0;
 	for (size_t j = 0; j < desired->n_peers; j++) {
-		const struct kilo_wg_peer *d = &desired->peers[j], *l = kilo_wg_peer_index_find(&index, &d->public_key);
+		const struct kilo_wg_peer *d = &desired->peers[j], *l;
+		size_t cursor = 0;
 
+		/* A key that repeats pairs its n-th desired peer with its n-th live one. */
+		while ((l = kilo_wg_peer_index_next(&index, &d->public_key, &cursor)) && matched[l - live->peers])
+			;
 		if (l)
 			matched[l - live->peers] = true;
 		if (!l || peer_differs(d, l))

@@ -31,22 +31,34 @@ int kilo_wg_peer_index_init(struct kilo_wg_peer_index *index, const struct kilo_
 		const struct kilo_wg_peer *peer = &config->peers[i];
 		size_t slot = key_hash(&peer->public_key) & index->mask;
 
-		while (index->slots[slot] && !kilo_key_equal(&index->slots[slot]->public_key, &peer->public_key))
+		/* Repeated keys take later slots of the same chain, so they are found in order. */
+		while (index->slots[slot])
 			slot = (slot + 1) & index->mask;
-		if (!index->slots[slot])
-			index->slots[slot] = peer;
+		index->slots[slot] = peer;
 	}
 	return 0;
 }
 
+const struct kilo_wg_peer *kilo_wg_peer_index_next(const struct kilo_wg_peer_index *index, const struct kilo_key *key,
+						    size_t *cursor)
+{
+	/* *cursor is 0 at the start, else one past the slot of the last peer returned. */
+	size_t slot = *cursor ? *cursor & index->mask : key_hash(key) & index->mask;
+
+	for (; index->slots[slot]; slot = (slot + 1) & index->mask) {
+		if (memcmp(index->slots[slot]->public_key.bytes, key->bytes, KILO_KEY_LEN) == 0) {
+			*cursor = slot + 1;
+			return index->slots[slot];
+		}
+	}
+	return NULL;
+}
+
 const struct kilo_wg_peer *kilo_wg_peer_index_find(const struct kilo_wg_peer_index *index, const struct kilo_key *key)
 {
-	size_t slot = key_hash(key) & index->mask;
+	size_t cursor = 0;
 
-	for (; index->slots[slot]; slot = (slot + 1) & index->mask)
-		if (memcmp(index->slots[slot]->public_key.bytes, key->bytes, KILO_KEY_LEN) == 0)
-			return index->slots[slot];
-	return NULL;
+	return kilo_wg_peer_index_next(index, key, &cursor);
 }
 
 void kilo_wg_peer_index_free(struct kilo_wg_peer_index *index)

@@ -14,10 +14,16 @@ struct kilo_wg_peer_index {
 	size_t mask;
 };
 
-/* Indexes the peers of config (NULL: no peers); -ENOMEM. Where keys repeat, the first peer wins. */
+/* Indexes the peers of config (NULL: no peers); -ENOMEM. */
 int kilo_wg_peer_index_init(struct kilo_wg_peer_index *index, const struct kilo_wg_config *config);
-/* The peer with key, or NULL. */
+/* The first peer with key, or NULL. */
 const struct kilo_wg_peer *kilo_wg_peer_index_find(const struct kilo_wg_peer_index *index, const struct kilo_key *key);
+/*
+ * The peers with key one after another, in config order, where a key
+ * repeats: start with *cursor = 0; NULL after the last.
+ */
+const struct kilo_wg_peer *kilo_wg_peer_index_next(const struct kilo_wg_peer_index *index, const struct kilo_key *key,
+						    size_t *cursor);
 void kilo_wg_peer_index_free(struct kilo_wg_peer_index *index);
 
 #endif
