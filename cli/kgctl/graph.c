@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* kgctl graph --mesh FILE: the mesh as GraphViz DOT, or rendered to SVG by dot(1). */
+/* kgctl graph --mesh FILE | --store file:DIR: the mesh as GraphViz DOT, or rendered to SVG by dot(1). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,13 +16,13 @@ enum {
 };
 
 static const char usage_text[] =
-	"Usage: kgctl graph --mesh FILE [flags]\n"
+	"Usage: kgctl graph (--mesh FILE | --store file:DIR) [flags]\n"
 	"\n"
 	"Print the mesh as a GraphViz graph, exactly as Kilo's kgctl graph does, or\n"
 	"render it to SVG with Graphviz's dot(1), which must be installed.\n"
 	"\n"
 	"Flags:\n"
-	"      --mesh FILE                 the mesh document (\"-\" for stdin)\n"
+	KGCTL_MESH_SOURCE_USAGE
 	"  -o, --output FORMAT             dot (default) or svg\n"
 	"      --mesh-granularity G        location, full or cross (default: the mesh's)\n"
 	"  -h, --help                      print this help\n";
@@ -105,14 +105,14 @@ out:
 int kgctl_graph(int argc, char *argv[])
 {
 	static const struct option options[] = {
-		{ "mesh", required_argument, NULL, 'm' },
+		KGCTL_MESH_SOURCE_OPTIONS,
 		{ "output", required_argument, NULL, 'o' },
 		{ "mesh-granularity", required_argument, NULL, OPT_GRANULARITY },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct kilo_solve_opts opts = { .sz = sizeof(opts) };
-	const char *mesh_path = NULL;
+	struct kgctl_mesh_source source = { 0 };
 	kilo_topology *topology = NULL;
 	kilo_mesh *mesh = NULL;
 	char *dot = NULL;
@@ -122,7 +122,10 @@ int kgctl_graph(int argc, char *argv[])
 	while ((c = kgctl_getopt("graph", argc, argv, ":o:h", options)) != -1) {
 		switch (c) {
 		case 'm':
-			mesh_path = optarg;
+			source.mesh_path = optarg;
+			break;
+		case 'S':
+			source.store = optarg;
 			break;
 		case 'o':
 			if (strcmp(optarg, "dot") && strcmp(optarg, "svg"))
@@ -142,10 +145,8 @@ int kgctl_graph(int argc, char *argv[])
 	}
 	if (optind != argc)
 		return kgctl_usage_fail("graph", "unexpected argument \"%s\"", argv[optind]);
-	if (!mesh_path)
-		return kgctl_usage_fail("graph", "missing --mesh FILE");
 
-	r = kgctl_load_mesh(mesh_path, &mesh);
+	r = kgctl_load_mesh_from("graph", &source, &mesh);
 	if (r)
 		goto out;
 	/* The graph shows neither the local node nor its port or key, so defaults do. */

@@ -26,6 +26,8 @@ int kgctl_genkey(int argc, char *argv[]);
 int kgctl_pubkey(int argc, char *argv[]);
 int kgctl_apply(int argc, char *argv[]);
 int kgctl_wg(int argc, char *argv[]);
+int kgctl_status(int argc, char *argv[]);
+int kgctl_node(int argc, char *argv[]);
 
 /* Prints "kgctl: <message>" to stderr; returns KGCTL_EXIT_FAILURE. */
 int kgctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -57,6 +59,35 @@ int kgctl_read_file(const char *what, const char *path, char **text, size_t *len
 
 /* Reads and validates the mesh document at path ("-": stdin). */
 int kgctl_load_mesh(const char *path, kilo_mesh **mesh);
+
+/*
+ * Where a command reads the mesh: a mesh document (--mesh FILE) or a store
+ * (--store file:DIR); exactly one of them. Commands take both options with
+ * KGCTL_MESH_SOURCE_OPTIONS and fill this from the values 'm' and 'S'.
+ */
+struct kgctl_mesh_source {
+	const char *mesh_path;
+	const char *store;
+};
+
+#define KGCTL_MESH_SOURCE_OPTIONS                            \
+	{ "mesh", required_argument, NULL, 'm' },            \
+	{ "store", required_argument, NULL, 'S' }
+
+#define KGCTL_MESH_SOURCE_USAGE                                                           \
+	"      --mesh FILE                 the mesh document (\"-\" for stdin)\n"          \
+	"      --store file:DIR            the store the agents share, instead of --mesh\n"
+
+/*
+ * Loads the mesh from source. A store's files that cannot be read as a node
+ * or peer are left out with a warning on stderr. Returns 0,
+ * KGCTL_EXIT_FAILURE, or KGCTL_EXIT_USAGE (for command) when the source is
+ * missing or given twice.
+ */
+int kgctl_load_mesh_from(const char *command, const struct kgctl_mesh_source *source, kilo_mesh **mesh);
+
+/* Opens the store at uri, which must exist already; prints its own error. */
+int kgctl_open_store(const char *uri, kilo_store **store);
 
 /* Parses a --mesh-granularity value. */
 int kgctl_parse_granularity(const char *text, enum kilo_granularity *out);

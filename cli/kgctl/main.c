@@ -19,13 +19,15 @@ static const struct command commands[] = {
 	{ "pubkey", kgctl_pubkey, "Read a private key on stdin and print its public key" },
 	{ "apply", kgctl_apply, "Apply a node's plan to this host: WireGuard, routes, rules, NAT" },
 	{ "wg", kgctl_wg, "Show a WireGuard device, or set it from a configuration file" },
+	{ "status", kgctl_status, "Print the nodes and peers of a store: leaders, liveness, endpoints" },
+	{ "node", kgctl_node, "Change a node's settings in a store" },
 };
 
 static void usage(FILE *out)
 {
 	fputs("Usage: kgctl [--help | --version] <command> [<args>]\n"
 	      "\n"
-	      "Inspect a Kilo-compatible WireGuard mesh described by a mesh document.\n"
+	      "Inspect a Kilo-compatible WireGuard mesh described by a mesh document or a store.\n"
 	      "\n"
 	      "Commands:\n",
 	      out);

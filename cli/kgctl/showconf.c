@@ -14,7 +14,7 @@ enum output {
 };
 
 struct showconf_args {
-	const char *mesh_path;
+	struct kgctl_mesh_source source;
 	bool as_peer;
 	enum output output;
 	struct kilo_cidr *allowed_ips;
@@ -32,14 +32,14 @@ enum {
 };
 
 static const char usage_text[] =
-	"Usage: kgctl showconf (node|peer) NAME --mesh FILE [flags]\n"
+	"Usage: kgctl showconf (node|peer) NAME (--mesh FILE | --store file:DIR) [flags]\n"
 	"\n"
 	"Print the WireGuard configuration of a node or of a VPN peer, as Kilo's\n"
 	"kgctl does. A node that does not lead its location prints a notice on\n"
 	"stderr and nothing on stdout.\n"
 	"\n"
 	"Flags:\n"
-	"      --mesh FILE                 the mesh document (\"-\" for stdin)\n"
+	KGCTL_MESH_SOURCE_USAGE
 	"      --as-peer                   print the node or peer as a peer of the mesh\n"
 	"  -o, --output FORMAT             wireguard (default), json or yaml; json and\n"
 	"                                  yaml print a Kilo Peer object (with --as-peer)\n"
@@ -201,7 +201,7 @@ static int show_peer(const kilo_mesh *mesh, const char *name, const struct showc
 int kgctl_showconf(int argc, char *argv[])
 {
 	static const struct option options[] = {
-		{ "mesh", required_argument, NULL, 'm' },
+		KGCTL_MESH_SOURCE_OPTIONS,
 		{ "as-peer", no_argument, NULL, OPT_AS_PEER },
 		{ "output", required_argument, NULL, 'o' },
 		{ "allowed-ips", required_argument, NULL, OPT_ALLOWED_IPS },
@@ -217,7 +217,10 @@ int kgctl_showconf(int argc, char *argv[])
 	while (!r && (c = kgctl_getopt("showconf", argc, argv, ":o:h", options)) != -1) {
 		switch (c) {
 		case 'm':
-			args.mesh_path = optarg;
+			args.source.mesh_path = optarg;
+			break;
+		case 'S':
+			args.source.store = optarg;
 			break;
 		case OPT_AS_PEER:
 			args.as_peer = true;
@@ -247,10 +250,8 @@ int kgctl_showconf(int argc, char *argv[])
 		goto out;
 	if (argc - optind != 2 || (strcmp(argv[optind], "node") && strcmp(argv[optind], "peer")))
 		r = kgctl_usage_fail("showconf", "expected \"node NAME\" or \"peer NAME\"");
-	else if (!args.mesh_path)
-		r = kgctl_usage_fail("showconf", "missing --mesh FILE");
 	else
-		r = kgctl_load_mesh(args.mesh_path, &mesh);
+		r = kgctl_load_mesh_from("showconf", &args.source, &mesh);
 	if (r)
 		goto out;
 	if (!strcmp(argv[optind], "node"))

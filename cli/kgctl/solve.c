@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* kgctl solve --mesh FILE --node NAME: everything a node would apply, as JSON. */
+/* kgctl solve (--mesh FILE | --store file:DIR) --node NAME: everything a node would apply, as JSON. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +15,7 @@
 #define TUNNEL_IFINDEX 2
 
 static const char usage_text[] =
-	"Usage: kgctl solve --mesh FILE --node NAME [flags]\n"
+	"Usage: kgctl solve (--mesh FILE | --store file:DIR) --node NAME [flags]\n"
 	"\n"
 	"Solve the mesh for one node and print its whole plan as JSON: the topology,\n"
 	"the WireGuard configuration (without secrets), routes, ip rules and NAT rules.\n"
@@ -23,7 +23,7 @@ static const char usage_text[] =
 	"the node's private IP, 2 the IPIP (or flannel/cilium) tunnel.\n"
 	"\n"
 	"Flags:\n"
-	"      --mesh FILE                 the mesh document (\"-\" for stdin)\n"
+	KGCTL_MESH_SOURCE_USAGE
 	"      --node NAME                 the node to solve for\n"
 	"  -o, --output FORMAT             json (the only format)\n"
 	KGCTL_PLAN_USAGE
@@ -32,7 +32,7 @@ static const char usage_text[] =
 int kgctl_solve(int argc, char *argv[])
 {
 	static const struct option options[] = {
-		{ "mesh", required_argument, NULL, 'm' },
+		KGCTL_MESH_SOURCE_OPTIONS,
 		{ "node", required_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' },
 		KGCTL_PLAN_OPTIONS,
@@ -51,7 +51,8 @@ int kgctl_solve(int argc, char *argv[])
 		},
 		.nat = { .sz = sizeof(plan_opts.nat) },
 	};
-	const char *mesh_path = NULL, *node = NULL;
+	struct kgctl_mesh_source source = { 0 };
+	const char *node = NULL;
 	kilo_topology *topology = NULL;
 	kilo_mesh *mesh = NULL;
 	char *plan = NULL;
@@ -61,7 +62,10 @@ int kgctl_solve(int argc, char *argv[])
 	while ((c = kgctl_getopt("solve", argc, argv, ":o:h", options)) != -1) {
 		switch (c) {
 		case 'm':
-			mesh_path = optarg;
+			source.mesh_path = optarg;
+			break;
+		case 'S':
+			source.store = optarg;
 			break;
 		case 'n':
 			node = optarg;
@@ -81,8 +85,6 @@ int kgctl_solve(int argc, char *argv[])
 	}
 	if (optind != argc)
 		return kgctl_usage_fail("solve", "unexpected argument \"%s\"", argv[optind]);
-	if (!mesh_path)
-		return kgctl_usage_fail("solve", "missing --mesh FILE");
 	if (!node)
 		return kgctl_usage_fail("solve", "missing --node NAME");
 	solve_opts.override_granularity = flags.override_granularity;
@@ -96,7 +98,7 @@ int kgctl_solve(int argc, char *argv[])
 	/* kg adds the IPIP rules only when it encapsulates inside its location. */
 	plan_opts.nat.ipip_rules = flags.local && flags.encapsulate != KILO_ENCAPSULATE_NEVER;
 
-	r = kgctl_load_mesh(mesh_path, &mesh);
+	r = kgctl_load_mesh_from("solve", &source, &mesh);
 	if (r)
 		goto out;
 	if (!kgctl_find_ready_node(mesh, node)) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kgctl.h"
@@ -133,6 +134,53 @@ int kgctl_load_mesh(const char *path, kilo_mesh **mesh)
 	if (r < 0)
 		return kgctl_fail("%s: %s", path, err.code ? err.message : strerror(-r));
 	return 0;
+}
+
+int kgctl_open_store(const char *uri, kilo_store **store)
+{
+	struct kilo_error err = { 0 };
+	struct stat st;
+
+	/* Opening a file store creates it: a mistyped path must not become an empty mesh. */
+	if (!strncmp(uri, "file:", 5) && uri[5] && stat(uri + 5, &st) < 0)
+		return kgctl_fail("store %s: %s", uri + 5, strerror(errno));
+	if (kilo_store_open(uri, store, &err) < 0)
+		return kgctl_fail("%s", err.message);
+	return 0;
+}
+
+static int load_store(const char *uri, kilo_mesh **mesh)
+{
+	struct kilo_store_report report;
+	struct kilo_error err = { 0 };
+	kilo_store *store = NULL;
+	size_t shown;
+	int r;
+
+	r = kgctl_open_store(uri, &store);
+	if (r)
+		return r;
+	r = kilo_store_load(store, NULL, mesh, &report, &err);
+	kilo_store_close(store);
+	if (r < 0)
+		return kgctl_fail("%s", err.code ? err.message : strerror(-r));
+	shown = report.n_problems < 16 ? report.n_problems : 16;
+	for (size_t i = 0; i < shown; i++)
+		fprintf(stderr, "kgctl: warning: %s: %s\n", report.problems[i].path, report.problems[i].message);
+	if (report.n_problems > shown)
+		fprintf(stderr, "kgctl: warning: %zu more files left out\n", report.n_problems - shown);
+	return 0;
+}
+
+int kgctl_load_mesh_from(const char *command, const struct kgctl_mesh_source *source, kilo_mesh **mesh)
+{
+	if (source->mesh_path && source->store)
+		return kgctl_usage_fail(command, "--mesh and --store cannot be used together");
+	if (source->store)
+		return load_store(source->store, mesh);
+	if (source->mesh_path)
+		return kgctl_load_mesh(source->mesh_path, mesh);
+	return kgctl_usage_fail(command, "missing --mesh FILE or --store file:DIR");
 }
 
 bool kgctl_find_ready_node(const kilo_mesh *mesh, const char *name)

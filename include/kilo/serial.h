@@ -55,6 +55,16 @@ struct kilo_plan_opts {
  */
 KILO_EXPORT int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts *opts, char **out);
 
+/*
+ * The mesh as the tables `kgctl status` prints: every node (location,
+ * whether it leads its segment, ready, endpoint, the segment's WireGuard IP
+ * on its leader, time since last seen), then every peer. Leaders and
+ * readiness are judged at now (Unix seconds) with ready_window seconds of
+ * liveness (0: KILO_READY_WINDOW_SECONDS).
+ */
+KILO_EXPORT int kilo_mesh_status_format(const kilo_mesh *mesh, int64_t now, uint32_t ready_window, char **out,
+					struct kilo_error *err);
+
 #ifdef __cplusplus
 }
 #endif

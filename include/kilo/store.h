@@ -61,6 +61,18 @@ KILO_EXPORT int kilo_store_delete_peer(kilo_store *store, const char *name, stru
 KILO_EXPORT int kilo_store_get_node(kilo_store *store, const char *name, char **out, struct kilo_error *err);
 
 /*
+ * Changes settings of the stored node named name, as `kgctl node set` does:
+ * each assignment is "KEY=VALUE" with KEY one of location, leader
+ * (true/false), force-endpoint, force-internal-ip, persistent-keepalive
+ * (seconds), allowed-location-ips (comma separated CIDRs) or pod-cidr; an
+ * empty VALUE removes the setting. The edited node is validated whole and
+ * written atomically, or nothing is written. -ENOENT if the node is not
+ * there; -EINVAL for an unknown key or a bad value, named in err.
+ */
+KILO_EXPORT int kilo_store_set_node(kilo_store *store, const char *name, const char *const *assignments, size_t n,
+				    struct kilo_error *err);
+
+/*
  * A file descriptor that becomes readable when the store changes, for
  * poll(). After it does, kilo_store_changed consumes the events and says
  * whether anything relevant changed (true), so the caller loads again.

@@ -211,6 +211,51 @@ status=$?
 : >"$tmp/out"
 check "a failed write to stdout is an error" is_error 1 "cannot write"
 
+# ---- the file store (--store file:DIR, status, node set) ---------------------------
+
+store="$tmp/store"
+mkdir -p "$store/nodes" "$store/peers"
+node_object() { # NAME LOCATION ENDPOINT KEY POD-CIDR LAST-SEEN
+	printf '{"name": "%s", "location": "%s", "endpoint": "%s", "internalIP": "192.168.0.%s/24", "publicKey": "%s", "podCIDR": "%s", "lastSeen": %s}\n' \
+		"$1" "$2" "$3" "${#1}" "$4" "$5" "$6"
+}
+node_object a eu 1.1.1.1:51820 hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo= 10.2.1.0/24 1000 >"$store/nodes/a.json"
+node_object bb eu 192.168.0.2:51820 3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08= 10.2.2.0/24 998 >"$store/nodes/bb.json"
+node_object c us 2.2.2.2:51820 yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk= 10.2.3.0/24 900 >"$store/nodes/c.json"
+printf '{"name": "laptop", "publicKey": "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=", "allowedIPs": ["10.5.0.1/32"]}\n' >"$store/peers/laptop.json"
+run status --store "file:$store" --now 1003
+check "status lists every node with its leader and liveness" eval 'succeeded && grep -qE "^a +eu +yes +yes +1.1.1.1:51820 +10.4.0.1 +3s ago$" "$tmp/out" &&
+	grep -qE "^bb +eu +no +yes " "$tmp/out" && grep -qE "^c +us +- +no .* 103s ago$" "$tmp/out"'
+check "status lists the peers" eval 'grep -qE "^laptop +10.5.0.1/32 " "$tmp/out"'
+run status --store "file:$store" --now 1003 --ready-window 200
+check "status takes the ready window" eval 'succeeded && grep -qE "^c +us +yes +yes " "$tmp/out"'
+run graph --store "file:$store"
+check "graph reads the store" eval 'succeeded && grep -q "\"a\"->\"c\"" "$tmp/out"'
+run showconf node c --store "file:$store"
+check "showconf reads the store" eval 'succeeded && grep -q "^\[Interface\]" "$tmp/out"'
+run solve --store "file:$store" --node a
+check "solve reads the store" eval 'succeeded && grep -q "natRules" "$tmp/out"'
+expect_error "--mesh and --store exclude each other" 2 "cannot be used together" graph --store "file:$store" --mesh "$example"
+expect_error "a missing store directory is an error" 1 "$tmp/nostore" status --store "file:$tmp/nostore"
+check "a missing store directory is not created" eval '[[ ! -e "$tmp/nostore" ]]'
+echo '{"name": "d", "locaton": "eu"}' >"$store/nodes/d.json"
+run status --store "file:$store" --now 1003
+check "a corrupt store file is a warning, the rest is shown" eval 'succeeded && grep -q "warning: .*nodes/d.json: locaton: unknown field" "$tmp/err" && grep -qE "^a " "$tmp/out"'
+rm "$store/nodes/d.json"
+
+run node set a location=us leader=true force-endpoint=1.1.1.9:51821 allowed-location-ips=10.9.0.0/24 --store "file:$store"
+check "node set edits the node in the store" eval 'succeeded && python3 -c "import json, sys
+n = json.load(open(sys.argv[1]))
+assert (n[\"location\"], n[\"leader\"], n[\"endpoint\"], n[\"allowedLocationIPs\"]) == (\"us\", True, \"1.1.1.9:51821\", [\"10.9.0.0/24\"]), n" "$store/nodes/a.json"'
+check "node set leaves no temporary file" eval '[[ "$(ls -A "$store/nodes")" == "$(printf "a.json\nbb.json\nc.json")" ]]'
+run node set a force-internal-ip= --store "file:$store"
+check "node set with an empty value removes the setting" eval 'succeeded && ! grep -q internalIP "$store/nodes/a.json"'
+expect_error "node set refuses an unknown key" 1 'unknown key "colour"' node set a colour=blue --store "file:$store"
+expect_error "node set refuses a bad value" 1 "podCIDR" node set a pod-cidr=10.2.1.0/33 --store "file:$store"
+expect_error "node set of a missing node fails" 1 "zz" node set zz location=eu --store "file:$store"
+expect_error "node set needs an assignment" 2 "KEY=VALUE" node set a --store "file:$store"
+expect_error "node set needs --store" 2 "missing --store" node set a location=eu
+
 # ---- Kilo's exact output (the conformance vectors) -------------------------------
 
 if [[ -f "$vectors" ]]; then

@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The file store's objects: one JSON file each, replaced atomically
+ * (temporary file, fsync, rename, fsync of the folder) so that a reader
+ * sees the old object or the new one, even across a crash.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/array.h"
+#include "../core/error.h"
+#include "file.h"
+
+#define SUFFIX ".json"
+
+static struct kilo_file_store *file_store(kilo_store *store)
+{
+	return (struct kilo_file_store *)store;
+}
+
+bool kilo_file_store_is_object(const char *file_name)
+{
+	size_t len = strlen(file_name);
+
+	return file_name[0] != '.' && len > strlen(SUFFIX) && !strcmp(file_name + len - strlen(SUFFIX), SUFFIX);
+}
+
+static int __attribute__((format(printf, 2, 3))) path_printf(char out[PATH_MAX], const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, PATH_MAX, fmt, ap);
+	va_end(ap);
+	return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+static int sync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Reads a regular file of at most KILO_STORE_OBJECT_MAX bytes, NUL-terminated. */
+static int read_file(const char *path, char **text, size_t *len)
+{
+	struct stat st;
+	size_t size = 0;
+	char *buf = NULL;
+	ssize_t n;
+	int fd, r;
+
+	/* O_NONBLOCK: a FIFO dropped into the store must not hang the agent. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (st.st_size > KILO_STORE_OBJECT_MAX) {
+		r = -EFBIG;
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* A file that grows while it is read is cut at its size when opened; the next load sees the rest. */
+	while (size < (size_t)st.st_size) {
+		n = read(fd, buf + size, (size_t)st.st_size - size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		size += (size_t)n;
+	}
+	buf[size] = '\0';
+	*text = buf;
+	*len = size;
+	buf = NULL;
+	r = 0;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+static const char *read_error(int r)
+{
+	if (r == -EINVAL)
+		return "not a regular file";
+	if (r == -EFBIG)
+		return "larger than 1 MiB";
+	return strerror(-r);
+}
+
+static int list(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_entry **out, size_t *n_out,
+		struct kilo_store_report *report, struct kilo_error *err)
+{
+	struct kilo_file_store *fs = file_store(store);
+	const char *folder = kilo_store_kind_name(kind);
+	struct kilo_store_entry *entries = NULL, *e;
+	char path[PATH_MAX], dir_path[PATH_MAX];
+	size_t n = 0, cap = 0;
+	struct dirent *d;
+	DIR *dir;
+	int r;
+
+	*out = NULL;
+	*n_out = 0;
+	r = path_printf(dir_path, "%s/%s", fs->dir, folder);
+	if (r < 0)
+		return kilo_error_set(err, -r, "store: %.200s/%s: path too long", fs->dir, folder);
+	dir = opendir(dir_path);
+	if (!dir)
+		return kilo_error_set(err, errno, "store: cannot open %.400s: %s", dir_path, strerror(errno));
+	while ((errno = 0, d = readdir(dir))) {
+		if (!kilo_file_store_is_object(d->d_name))
+			continue;
+		if (path_printf(path, "%s/%s", dir_path, d->d_name) < 0) {
+			kilo_store_report_add(report, d->d_name, "path too long");
+			continue;
+		}
+		r = kilo_array_reserve((void **)&entries, &cap, n + 1, sizeof(*entries));
+		if (r < 0)
+			goto fail;
+		e = &entries[n];
+		memset(e, 0, sizeof(*e));
+		e->source = strdup(path);
+		e->name = strndup(d->d_name, strlen(d->d_name) - strlen(SUFFIX));
+		if (!e->source || !e->name) {
+			n++;
+			r = -ENOMEM;
+			goto fail;
+		}
+		r = read_file(path, &e->text, &e->len);
+		if (r == -ENOMEM) {
+			n++;
+			goto fail;
+		}
+		if (r < 0) {
+			/* Gone between readdir and open: deleted, not broken. */
+			if (r != -ENOENT)
+				kilo_store_report_add(report, path, "cannot read: %s", read_error(r));
+			free(e->source);
+			free(e->name);
+			continue;
+		}
+		n++;
+	}
+	if (errno) {
+		r = kilo_error_set(err, errno, "store: cannot list %.400s: %s", dir_path, strerror(errno));
+		goto fail;
+	}
+	closedir(dir);
+	*out = entries;
+	*n_out = n;
+	return 0;
+fail:
+	closedir(dir);
+	kilo_store_entries_free(entries, n);
+	if (r == -ENOMEM)
+		kilo_error_set(err, ENOMEM, "out of memory");
+	return r;
+}
+
+static int object_path(struct kilo_file_store *fs, enum kilo_store_kind kind, const char *name, char path[PATH_MAX],
+		       struct kilo_error *err)
+{
+	if (path_printf(path, "%s/%s/%s" SUFFIX, fs->dir, kilo_store_kind_name(kind), name) < 0)
+		return kilo_error_set(err, ENAMETOOLONG, "store: %.200s/%s/%.200s" SUFFIX ": path too long", fs->dir,
+				      kilo_store_kind_name(kind), name);
+	return 0;
+}
+
+static int read_object(kilo_store *store, enum kilo_store_kind kind, const char *name, char **text, size_t *len,
+		       struct kilo_error *err)
+{
+	char path[PATH_MAX];
+	int r;
+
+	r = object_path(file_store(store), kind, name, path, err);
+	if (r < 0)
+		return r;
+	r = read_file(path, text, len);
+	if (r == -ENOENT)
+		return kilo_error_set(err, ENOENT, "%s/%.253s: not in the store", kilo_store_kind_name(kind), name);
+	if (r < 0)
+		return kilo_error_set(err, -r, "store: cannot read %.400s: %s", path, read_error(r));
+	return 0;
+}
+
+static int write_all(int fd, const char *text, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, text, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		text += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int write_object(kilo_store *store, enum kilo_store_kind kind, const char *name, const char *text, size_t len,
+			struct kilo_error *err)
+{
+	struct kilo_file_store *fs = file_store(store);
+	const char *folder = kilo_store_kind_name(kind);
+	char path[PATH_MAX], tmp[PATH_MAX], dir_path[PATH_MAX];
+	/* Peers may carry a preshared key: only the store's owner reads them. */
+	mode_t mode = kind == KILO_STORE_PEER ? 0600 : 0644;
+	int fd = -1, r;
+
+	r = object_path(fs, kind, name, path, err);
+	if (r < 0)
+		return r;
+	if (path_printf(tmp, "%s/%s/.%s" SUFFIX ".XXXXXX", fs->dir, folder, name) < 0 ||
+	    path_printf(dir_path, "%s/%s", fs->dir, folder) < 0)
+		return kilo_error_set(err, ENAMETOOLONG, "store: %.400s: path too long", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return kilo_error_set(err, errno, "store: cannot create a file in %.400s: %s", dir_path, strerror(errno));
+	if (fchmod(fd, mode) < 0 || (r = write_all(fd, text, len)) < 0 || fsync(fd) < 0) {
+		r = r < 0 ? r : -errno;
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		r = -errno;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = sync_dir(dir_path);
+	if (r < 0)
+		return kilo_error_set(err, -r, "store: cannot sync %.400s: %s", dir_path, strerror(-r));
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return kilo_error_set(err, -r, "store: cannot write %.400s: %s", path, strerror(-r));
+}
+
+static int remove_object(kilo_store *store, enum kilo_store_kind kind, const char *name, struct kilo_error *err)
+{
+	struct kilo_file_store *fs = file_store(store);
+	char path[PATH_MAX], dir_path[PATH_MAX];
+	int r;
+
+	r = object_path(fs, kind, name, path, err);
+	if (r < 0)
+		return r;
+	if (unlink(path) < 0)
+		return errno == ENOENT ? 0 : kilo_error_set(err, errno, "store: cannot remove %.400s: %s", path,
+							    strerror(errno));
+	if (path_printf(dir_path, "%s/%s", fs->dir, kilo_store_kind_name(kind)) == 0 && (r = sync_dir(dir_path)) < 0)
+		return kilo_error_set(err, -r, "store: cannot sync %.400s: %s", dir_path, strerror(-r));
+	return 0;
+}
+
+static void close_store(kilo_store *store)
+{
+	struct kilo_file_store *fs = file_store(store);
+
+	kilo_file_watch_close(fs);
+	free(fs->dir);
+	free(fs);
+}
+
+static const struct kilo_store_ops file_ops = {
+	.close = close_store,
+	.list = list,
+	.read = read_object,
+	.write = write_object,
+	.remove = remove_object,
+	.fd = kilo_file_watch_fd,
+	.changed = kilo_file_watch_changed,
+};
+
+static int make_dir(const char *path, struct kilo_error *err)
+{
+	struct stat st;
+
+	if (mkdir(path, 0755) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return kilo_error_set(err, errno, "store: cannot create %.400s: %s", path, strerror(errno));
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return kilo_error_set(err, ENOTDIR, "store: %.400s is not a directory", path);
+	return 0;
+}
+
+int kilo_file_store_open(const char *dir, kilo_store **out, struct kilo_error *err)
+{
+	struct kilo_file_store *fs;
+	char path[PATH_MAX];
+	int r;
+
+	if (!dir[0])
+		return kilo_error_set(err, EINVAL, "store: file: needs a directory (file:DIR)");
+	fs = calloc(1, sizeof(*fs));
+	if (!fs || !(fs->dir = strdup(dir))) {
+		free(fs);
+		return kilo_error_set(err, ENOMEM, "out of memory");
+	}
+	fs->base.ops = &file_ops;
+	fs->inotify_fd = -1;
+	for (size_t i = 0; i < KILO_FILE_WATCH_MAX; i++)
+		fs->watches[i] = -1;
+	r = make_dir(dir, err);
+	for (int kind = KILO_STORE_NODE; r == 0 && kind <= KILO_STORE_PEER; kind++) {
+		r = path_printf(path, "%s/%s", dir, kilo_store_kind_name(kind));
+		if (r < 0)
+			r = kilo_error_set(err, ENAMETOOLONG, "store: %.400s: path too long", dir);
+		else
+			r = make_dir(path, err);
+	}
+	if (r == 0)
+		r = kilo_file_watch_init(fs, err);
+	if (r < 0) {
+		close_store(&fs->base);
+		return r;
+	}
+	*out = &fs->base;
+	return 0;
+}

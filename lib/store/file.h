@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The file store: DIR/nodes/NAME.json and DIR/peers/NAME.json. Writers
+ * put a temporary file (a name that starts with '.') next to the object
+ * and rename it over; readers and the watch skip such names.
+ */
+#ifndef KILO_LIB_STORE_FILE_H
+#define KILO_LIB_STORE_FILE_H
+
+#include "store.h"
+
+/* The watches of DIR, DIR/nodes and DIR/peers; -1 when not watched. */
+enum {
+	KILO_FILE_WATCH_DIR,
+	KILO_FILE_WATCH_NODES,
+	KILO_FILE_WATCH_PEERS,
+	KILO_FILE_WATCH_MAX,
+};
+
+struct kilo_file_store {
+	struct kilo_store base;
+	char *dir;
+	int inotify_fd;
+	int watches[KILO_FILE_WATCH_MAX];
+};
+
+/* True for the name of an object file: "NAME.json", not a temporary file. */
+bool kilo_file_store_is_object(const char *file_name);
+
+/* Creates the inotify descriptor and watches the folders; -errno named in err. */
+int kilo_file_watch_init(struct kilo_file_store *fs, struct kilo_error *err);
+void kilo_file_watch_close(struct kilo_file_store *fs);
+int kilo_file_watch_fd(const kilo_store *store);
+int kilo_file_watch_changed(kilo_store *store, bool *changed, struct kilo_error *err);
+
+#endif

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The store interface: the URI's scheme picks the kind, and every object
+ * that goes in or comes out is validated here, the same for every kind.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/error.h"
+#include "../serial/mesh_json.h"
+#include "store.h"
+
+struct scheme {
+	const char *prefix;
+	int (*open)(const char *location, kilo_store **out, struct kilo_error *err);
+};
+
+static const struct scheme schemes[] = {
+	{ "file:", kilo_file_store_open },
+};
+
+const char *kilo_store_kind_name(enum kilo_store_kind kind)
+{
+	return kind == KILO_STORE_NODE ? "nodes" : "peers";
+}
+
+void kilo_store_report_add(struct kilo_store_report *report, const char *source, const char *fmt, ...)
+{
+	struct kilo_store_problem *p;
+	va_list ap;
+
+	if (!report)
+		return;
+	if (report->n_problems < sizeof(report->problems) / sizeof(report->problems[0])) {
+		p = &report->problems[report->n_problems];
+		snprintf(p->path, sizeof(p->path), "%s", source);
+		va_start(ap, fmt);
+		vsnprintf(p->message, sizeof(p->message), fmt, ap);
+		va_end(ap);
+	}
+	report->n_problems++;
+}
+
+void kilo_store_entries_free(struct kilo_store_entry *entries, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(entries[i].source);
+		free(entries[i].name);
+		if (entries[i].text)
+			sodium_memzero(entries[i].text, entries[i].len);
+		free(entries[i].text);
+	}
+	free(entries);
+}
+
+int kilo_store_open(const char *uri, kilo_store **out, struct kilo_error *err)
+{
+	*out = NULL;
+	if (!uri)
+		return kilo_error_set(err, EINVAL, "store: no URI given (expected file:DIR)");
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		if (!strncmp(uri, schemes[i].prefix, strlen(schemes[i].prefix)))
+			return schemes[i].open(uri + strlen(schemes[i].prefix), out, err);
+	}
+	return kilo_error_set(err, EINVAL, "store: \"%.200s\" is not a store URI (expected file:DIR)", uri);
+}
+
+void kilo_store_close(kilo_store *store)
+{
+	if (store)
+		store->ops->close(store);
+}
+
+/* The object as the store keeps it: validated, then written back in the document's own form. */
+static int canonical(enum kilo_store_kind kind, const char *text, size_t len, const char *name, char **name_out,
+		     char **out, struct kilo_error *err)
+{
+	struct kilo_arena arena = { 0 };
+	struct kilo_node node;
+	struct kilo_peer peer;
+	json_t *object;
+	int r;
+
+	if (kind == KILO_STORE_NODE)
+		r = kilo_store_parse_node(text, len, name, &arena, &node, err);
+	else
+		r = kilo_store_parse_peer(text, len, name, &arena, &peer, err);
+	if (r < 0)
+		goto out;
+	object = kind == KILO_STORE_NODE ? kilo_json_write_node(&node) : kilo_json_write_peer(&peer);
+	r = object ? kilo_json_dump(object, out) : -ENOMEM;
+	if (kind == KILO_STORE_PEER)
+		kilo_json_wipe_string(json_object_get(object, "presharedKey"));
+	json_decref(object);
+	if (r == 0 && name_out && !(*name_out = strdup(kind == KILO_STORE_NODE ? node.name : peer.name))) {
+		sodium_memzero(*out, strlen(*out));
+		kilo_free(*out);
+		*out = NULL;
+		r = -ENOMEM;
+	}
+	if (r == -ENOMEM)
+		kilo_error_set(err, ENOMEM, "out of memory");
+out:
+	if (kind == KILO_STORE_PEER)
+		sodium_memzero(&peer, sizeof(peer));
+	kilo_arena_release(&arena);
+	return r;
+}
+
+static int put(kilo_store *store, enum kilo_store_kind kind, const char *json, struct kilo_error *err)
+{
+	char *name = NULL, *text = NULL;
+	int r;
+
+	if (!json)
+		return kilo_error_set(err, EINVAL, "%s: no object given", kilo_store_kind_name(kind));
+	r = canonical(kind, json, strlen(json), NULL, &name, &text, err);
+	if (r < 0) {
+		kilo_error_prefix(err, "%s", kilo_store_kind_name(kind));
+		return r;
+	}
+	r = store->ops->write(store, kind, name, text, strlen(text), err);
+	sodium_memzero(text, strlen(text));
+	kilo_free(text);
+	free(name);
+	return r;
+}
+
+int kilo_store_put_node(kilo_store *store, const char *node_json, struct kilo_error *err)
+{
+	return put(store, KILO_STORE_NODE, node_json, err);
+}
+
+int kilo_store_put_peer(kilo_store *store, const char *peer_json, struct kilo_error *err)
+{
+	return put(store, KILO_STORE_PEER, peer_json, err);
+}
+
+/* A name that is not valid could name a path outside the store: refused before any lookup. */
+static int check_name(enum kilo_store_kind kind, const char *name, struct kilo_error *err)
+{
+	if (!name || !kilo_mesh_name_valid(name))
+		return kilo_error_set(err, EINVAL, "%s: \"%.253s\" is not a valid name (a lower-case RFC 1123 subdomain)",
+				      kilo_store_kind_name(kind), name ? name : "");
+	return 0;
+}
+
+static int delete(kilo_store *store, enum kilo_store_kind kind, const char *name, struct kilo_error *err)
+{
+	int r = check_name(kind, name, err);
+
+	return r < 0 ? r : store->ops->remove(store, kind, name, err);
+}
+
+int kilo_store_delete_node(kilo_store *store, const char *name, struct kilo_error *err)
+{
+	return delete(store, KILO_STORE_NODE, name, err);
+}
+
+int kilo_store_delete_peer(kilo_store *store, const char *name, struct kilo_error *err)
+{
+	return delete(store, KILO_STORE_PEER, name, err);
+}
+
+int kilo_store_get_node(kilo_store *store, const char *name, char **out, struct kilo_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	*out = NULL;
+	r = check_name(KILO_STORE_NODE, name, err);
+	if (r == 0)
+		r = store->ops->read(store, KILO_STORE_NODE, name, &text, &len, err);
+	if (r < 0)
+		return r;
+	r = canonical(KILO_STORE_NODE, text, len, name, NULL, out, err);
+	if (r < 0)
+		kilo_error_prefix(err, "nodes/%s", name);
+	free(text);
+	return r;
+}
+
+int kilo_store_fd(const kilo_store *store)
+{
+	return store->ops->fd(store);
+}
+
+int kilo_store_changed(kilo_store *store, bool *changed, struct kilo_error *err)
+{
+	*changed = false;
+	return store->ops->changed(store, changed, err);
+}

@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The file store: objects in, a mesh out, bad files reported, changes seen. */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <kilo/mesh.h>
+#include <kilo/store.h>
+
+#define KEY_A "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="
+#define KEY_B "3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08="
+#define KEY_P "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
+
+struct fixture {
+	char dir[64];
+	char uri[80];
+	kilo_store *store;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/kilo-store-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->uri, sizeof(f->uri), "file:%s", f->dir);
+	if (kilo_store_open(f->uri, &f->store, NULL) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[96];
+
+	kilo_store_close(f->store);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	free(f);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void put_node(kilo_store *store, const char *name, const char *key, const char *pod_cidr)
+{
+	struct kilo_error err = { 0 };
+	char json[512];
+
+	snprintf(json, sizeof(json),
+		 "{\"name\": \"%s\", \"location\": \"eu\", \"endpoint\": \"10.0.0.1:51820\", \"publicKey\": \"%s\","
+		 " \"podCIDR\": \"%s\"}",
+		 name, key, pod_cidr);
+	assert_int_equal(kilo_store_put_node(store, json, &err), 0);
+}
+
+static void write_file(const struct fixture *f, const char *rel, const char *text)
+{
+	char path[160];
+	FILE *file;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, rel);
+	file = fopen(path, "w");
+	assert_non_null(file);
+	fputs(text, file);
+	assert_int_equal(fclose(file), 0);
+}
+
+static bool has_node(const kilo_mesh *mesh, const char *name)
+{
+	for (size_t i = 0; i < kilo_mesh_node_count(mesh); i++)
+		if (!strcmp(kilo_mesh_node_name(mesh, i), name))
+			return true;
+	return false;
+}
+
+/* The problem reported for the file rel, or NULL. */
+static const char *problem(const struct fixture *f, const struct kilo_store_report *report, const char *rel)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, rel);
+	for (size_t i = 0; i < report->n_problems && i < 16; i++)
+		if (!strcmp(report->problems[i].path, path))
+			return report->problems[i].message;
+	return NULL;
+}
+
+static void test_put_get_load_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_store_report report;
+	struct kilo_error err = { 0 };
+	kilo_mesh *mesh = NULL;
+	char *text = NULL;
+
+	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
+	put_node(f->store, "b", KEY_B, "10.2.2.0/24");
+	assert_int_equal(kilo_store_put_peer(f->store,
+					     "{\"name\": \"laptop\", \"publicKey\": \"" KEY_P "\","
+					     " \"allowedIPs\": [\"10.5.0.1/32\"]}",
+					     &err),
+			 0);
+	assert_int_equal(kilo_store_get_node(f->store, "a", &text, &err), 0);
+	assert_non_null(strstr(text, "\"podCIDR\": \"10.2.1.0/24\""));
+	kilo_free(text);
+
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(report.n_problems, 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 2);
+	assert_true(has_node(mesh, "a") && has_node(mesh, "b"));
+	assert_int_equal(kilo_mesh_peer_count(mesh), 1);
+	assert_string_equal(kilo_mesh_peer_name(mesh, 0), "laptop");
+	kilo_mesh_free(mesh);
+}
+
+static void test_load_takes_settings(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_error err = { 0 };
+	kilo_mesh *mesh = NULL;
+
+	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
+	assert_int_equal(kilo_store_load(f->store, "{\"version\": 1, \"settings\": {\"granularity\": \"full\"}}", &mesh,
+					 NULL, &err),
+			 0);
+	assert_int_equal(kilo_mesh_granularity(mesh), KILO_GRANULARITY_FULL);
+	kilo_mesh_free(mesh);
+	assert_int_equal(kilo_store_load(f->store, "{\"version\": 1, \"nodes\": [{\"name\": \"x\"}]}", &mesh, NULL,
+					 &err),
+			 -EINVAL);
+	assert_null(mesh);
+	assert_non_null(strstr(err.message, "only settings"));
+}
+
+static void test_atomic_write_leaves_no_temporary_file(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_error err = { 0 };
+	char path[160];
+	struct dirent *d;
+	struct stat st;
+	size_t n = 0;
+	DIR *dir;
+
+	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
+	put_node(f->store, "a", KEY_A, "10.2.3.0/24");
+	snprintf(path, sizeof(path), "%s/nodes", f->dir);
+	dir = opendir(path);
+	assert_non_null(dir);
+	while ((d = readdir(dir))) {
+		if (strcmp(d->d_name, ".") && strcmp(d->d_name, "..")) {
+			assert_string_equal(d->d_name, "a.json");
+			n++;
+		}
+	}
+	closedir(dir);
+	assert_int_equal(n, 1);
+	assert_int_equal(kilo_store_put_peer(f->store,
+					     "{\"name\": \"p\", \"publicKey\": \"" KEY_P "\", \"presharedKey\": \"" KEY_B
+					     "\"}",
+					     &err),
+			 0);
+	snprintf(path, sizeof(path), "%s/peers/p.json", f->dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+static void test_corrupt_files_are_reported_and_skipped(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_store_report report;
+	struct kilo_error err = { 0 };
+	kilo_mesh *mesh = NULL;
+
+	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
+	put_node(f->store, "b", KEY_B, "10.2.2.0/24");
+	write_file(f, "nodes/half.json", "{\"name\": \"half\", \"loca");
+	write_file(f, "nodes/typo.json", "{\"name\": \"typo\", \"locaton\": \"eu\"}");
+	write_file(f, "nodes/bad.json", "{\"name\": \"bad\", \"podCIDR\": \"10.9.0.0/33\"}");
+	write_file(f, "nodes/other.json", "{\"name\": \"someone-else\"}");
+	write_file(f, "nodes/.a.json.tmp123", "{garbage");
+	write_file(f, "peers/p.json", "[]");
+
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 2);
+	assert_true(has_node(mesh, "a") && has_node(mesh, "b"));
+	assert_int_equal(kilo_mesh_peer_count(mesh), 0);
+	assert_int_equal(report.n_problems, 5);
+	assert_non_null(problem(f, &report, "nodes/half.json"));
+	assert_non_null(strstr(problem(f, &report, "nodes/typo.json"), "locaton: unknown field"));
+	assert_non_null(strstr(problem(f, &report, "nodes/bad.json"), "podCIDR"));
+	assert_non_null(strstr(problem(f, &report, "nodes/other.json"), "someone-else"));
+	assert_non_null(problem(f, &report, "peers/p.json"));
+	kilo_mesh_free(mesh);
+}
+
+static void test_overlapping_pod_cidr_is_left_out(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_store_report report;
+	struct kilo_error err = { 0 };
+	kilo_mesh *mesh = NULL;
+
+	put_node(f->store, "b", KEY_B, "10.2.1.128/25");
+	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 1);
+	assert_true(has_node(mesh, "a"));
+	assert_int_equal(report.n_problems, 1);
+	assert_non_null(strstr(problem(f, &report, "nodes/b.json"), "overlaps the pod CIDR of node \"a\""));
+	kilo_mesh_free(mesh);
+}
+
+static void test_names_that_escape_are_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_error err = { 0 };
+	char *text = NULL;
+
+	assert_int_equal(kilo_store_put_node(f->store, "{\"name\": \"../evil\"}", &err), -EINVAL);
+	assert_non_null(strstr(err.message, "../evil"));
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(kilo_store_get_node(f->store, "../nodes/a", &text, &err), -EINVAL);
+	assert_int_equal(kilo_store_delete_node(f->store, "..", &err), -EINVAL);
+	assert_int_equal(kilo_store_put_node(f->store, "{\"name\": \"a\", \"color\": 1}", &err), -EINVAL);
+}
+
+static void test_get_and_delete(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_error err = { 0 };
+	kilo_mesh *mesh = NULL;
+	char *text = NULL;
+
+	assert_int_equal(kilo_store_get_node(f->store, "a", &text, &err), -ENOENT);
+	assert_int_equal(kilo_store_delete_node(f->store, "a", &err), 0);
+	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
+	assert_int_equal(kilo_store_delete_node(f->store, "a", &err), 0);
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, NULL, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 0);
+	kilo_mesh_free(mesh);
+}
+
+static void test_set_node_edits_settings(void **state)
+{
+	struct fixture *f = *state;
+	const char *const set[] = { "location=us", "leader=true", "force-endpoint=1.2.3.4:51821",
+				    "persistent-keepalive=25", "allowed-location-ips=10.9.0.0/24,10.9.1.0/24" };
+	const char *const unset[] = { "location=", "pod-cidr=10.2.7.0/24" };
+	const char *bad[] = { "colour=blue" };
+	struct kilo_error err = { 0 };
+	char *text = NULL;
+
+	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
+	assert_int_equal(kilo_store_set_node(f->store, "a", set, 5, &err), 0);
+	assert_int_equal(kilo_store_get_node(f->store, "a", &text, &err), 0);
+	assert_non_null(strstr(text, "\"location\": \"us\""));
+	assert_non_null(strstr(text, "\"leader\": true"));
+	assert_non_null(strstr(text, "\"endpoint\": \"1.2.3.4:51821\""));
+	assert_non_null(strstr(text, "\"persistentKeepalive\": 25"));
+	assert_non_null(strstr(text, "10.9.1.0/24"));
+	kilo_free(text);
+
+	assert_int_equal(kilo_store_set_node(f->store, "a", unset, 2, &err), 0);
+	assert_int_equal(kilo_store_get_node(f->store, "a", &text, &err), 0);
+	assert_null(strstr(text, "location"));
+	assert_non_null(strstr(text, "10.2.7.0/24"));
+	kilo_free(text);
+
+	assert_int_equal(kilo_store_set_node(f->store, "a", bad, 1, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "unknown key \"colour\""));
+	memset(&err, 0, sizeof(err));
+	bad[0] = "pod-cidr=10.2.7.0/33";
+	assert_int_equal(kilo_store_set_node(f->store, "a", bad, 1, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "podCIDR"));
+	memset(&err, 0, sizeof(err));
+	bad[0] = "leader=yes";
+	assert_int_equal(kilo_store_set_node(f->store, "a", bad, 1, &err), -EINVAL);
+	assert_int_equal(kilo_store_set_node(f->store, "missing", set, 1, &err), -ENOENT);
+}
+
+/*
+ * Waits for the store's descriptor, then asks whether it changed: up to two
+ * seconds where an event is due, a tenth of one where none may come.
+ */
+static bool changed_within(kilo_store *store, int timeout_ms, int *r, struct kilo_error *err)
+{
+	struct pollfd pfd = { .fd = kilo_store_fd(store), .events = POLLIN };
+	bool changed = false;
+
+	poll(&pfd, 1, timeout_ms);
+	*r = kilo_store_changed(store, &changed, err);
+	return changed;
+}
+
+static void test_write_by_another_handle_is_seen(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_error err = { 0 };
+	kilo_store *other = NULL;
+	bool changed = true;
+	int r;
+
+	assert_int_equal(kilo_store_changed(f->store, &changed, &err), 0);
+	assert_false(changed);
+	assert_int_equal(kilo_store_open(f->uri, &other, &err), 0);
+	put_node(other, "b", KEY_B, "10.2.2.0/24");
+	assert_true(changed_within(f->store, 2000, &r, &err));
+	assert_int_equal(r, 0);
+	/* A writer's temporary file is not a change. */
+	write_file(f, "nodes/.b.json.XXXXXX", "{");
+	assert_false(changed_within(f->store, 2000, &r, &err));
+	assert_int_equal(kilo_store_delete_node(other, "b", &err), 0);
+	assert_true(changed_within(f->store, 2000, &r, &err));
+	kilo_store_close(other);
+}
+
+static void test_deleted_directory_is_reported_and_watched_again(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_error err = { 0 };
+	kilo_store *other = NULL;
+	kilo_mesh *mesh = NULL;
+	char cmd[96];
+	int r;
+
+	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	changed_within(f->store, 2000, &r, &err);
+	assert_int_equal(r, -ENOENT);
+	assert_non_null(strstr(err.message, "disappeared"));
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, NULL, &err), -ENOENT);
+	assert_null(mesh);
+	/* Still gone: still an error, every time. */
+	memset(&err, 0, sizeof(err));
+	changed_within(f->store, 100, &r, &err);
+	assert_int_equal(r, -ENOENT);
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	memset(&err, 0, sizeof(err));
+	assert_true(changed_within(f->store, 100, &r, &err));
+	assert_int_equal(r, 0);
+	assert_int_equal(kilo_store_open(f->uri, &other, &err), 0);
+	put_node(other, "b", KEY_B, "10.2.2.0/24");
+	assert_true(changed_within(f->store, 2000, &r, &err));
+	assert_int_equal(r, 0);
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, NULL, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 1);
+	kilo_mesh_free(mesh);
+	kilo_store_close(other);
+}
+
+static void test_bad_uri_is_refused(void **state)
+{
+	struct kilo_error err = { 0 };
+	kilo_store *store = NULL;
+
+	(void)state;
+	assert_int_equal(kilo_store_open("etcd+nothing:x", &store, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "file:DIR"));
+	assert_int_equal(kilo_store_open("file:", &store, &err), -EINVAL);
+	assert_null(store);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_put_get_load_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_takes_settings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_write_leaves_no_temporary_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_files_are_reported_and_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlapping_pod_cidr_is_left_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_that_escape_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_and_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_node_edits_settings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_by_another_handle_is_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deleted_directory_is_reported_and_watched_again, setup, teardown),
+		cmocka_unit_test(test_bad_uri_is_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
