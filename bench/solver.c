@@ -172,7 +172,7 @@ static int bench(const char *text, const char *node, unsigned runs, struct resul
 {
 	struct kilo_error err = { 0 };
 	kilo_mesh *mesh = NULL;
-	double ms[PHASE_COUNT], t, sum;
+	double ms[PHASE_COUNT] = { 0 }, t, sum;
 	int r;
 
 	t = now_ms();

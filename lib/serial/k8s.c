@@ -273,7 +273,7 @@ int kilo_node_from_kubernetes(const char *node_object, const char *topology_labe
 	json_t *root, *metadata, *annotations = NULL, *labels = NULL, *spec, *pod_cidr = NULL, *out = NULL;
 	struct kilo_arena arena = { 0 };
 	struct kilo_node node = { 0 };
-	const char *name;
+	const char *name = NULL;
 	int r;
 
 	*node_json = NULL;

@@ -250,7 +250,7 @@ static int parse_hex_key(const struct line *l, struct kilo_key *out, struct kilo
 static int parse_errno(const struct line *l, int *out, struct kilo_error *err)
 {
 	struct line unsigned_part = *l;
-	uint64_t v;
+	uint64_t v = 0;
 	int r;
 
 	if (l->value[0] == '-')
@@ -297,7 +297,7 @@ static int errno_reply(const struct line *l, int code, struct kilo_error *err)
 
 static int interface_line(struct kilo_wg_config *c, const struct line *l, struct kilo_error *err)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	int r;
 
 	if (key_is(l, "private_key")) {
@@ -323,7 +323,7 @@ static int interface_line(struct kilo_wg_config *c, const struct line *l, struct
 static int peer_line(struct kilo_wg_config *c, struct kilo_wg_peer *p, const struct line *l, struct kilo_error *err)
 {
 	struct kilo_cidr cidr;
-	uint64_t v;
+	uint64_t v = 0;
 	int r;
 
 	if (key_is(l, "preshared_key")) {
@@ -427,7 +427,7 @@ int kilo_uapi_decode_errno(const char *text, size_t len, struct kilo_error *err)
 {
 	struct line l = { 0 };
 	size_t pos = 0;
-	int code, r = next_line(text, len, &pos, &l, err);
+	int code = 0, r = next_line(text, len, &pos, &l, err);
 
 	if (r < 0)
 		return r;
