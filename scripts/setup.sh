@@ -3,11 +3,12 @@
 # Debian 12. Installs only missing packages, so a second run is quick.
 set -euo pipefail
 
-packages=(meson ninja-build gcc clang pkg-config libjansson-dev libsodium-dev libcmocka-dev libmnl-dev libnftnl-dev graphviz python3)
+packages=(meson ninja-build gcc clang pkg-config libjansson-dev libsodium-dev libcmocka-dev libmnl-dev libnftnl-dev libmicrohttpd-dev graphviz python3)
 if [[ "${1:-}" == "--test" ]]; then
 	# make builds examples/; wg is the oracle for kgctl pubkey and the devices; the
 	# namespace tests run wireguard-go and check nftables and pings.
-	packages+=(make wireguard-tools wireguard-go nftables iproute2 iputils-ping)
+	packages+=(make wireguard-tools wireguard-go nftables iproute2 iputils-ping containernetworking-plugins
+		qemu-system-x86 busybox-static cpio kmod)
 fi
 
 missing() {
