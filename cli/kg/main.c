@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: Apache-2.0
+/* kg: Kilo's flags (kilo-reference.md §4.1) where they apply, the main loop and signals. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "kg.h"
+
+#define KG_EXIT_FAILURE 1
+#define KG_EXIT_USAGE 2
+#define KG_MAX_INTERNAL_CIDRS 16
+
+enum {
+	OPT_ALLOWED_LOCATION_IPS = 256,
+	OPT_CHECK_IN_PERIOD,
+	OPT_CLEAN_UP,
+	OPT_CNI,
+	OPT_CNI_PATH,
+	OPT_COMPATIBILITY,
+	OPT_ENCAPSULATE,
+	OPT_FORCE_ENDPOINT,
+	OPT_FORCE_INTERNAL_IP,
+	OPT_FORWARD_RULES,
+	OPT_HOSTNAME,
+	OPT_INTERFACE,
+	OPT_INTERNAL_CIDR,
+	OPT_LEADER,
+	OPT_LISTEN,
+	OPT_LOCAL,
+	OPT_LOCATION,
+	OPT_MESH_GRANULARITY,
+	OPT_MTU,
+	OPT_PERSISTENT_KEEPALIVE,
+	OPT_POD_CIDR,
+	OPT_PORT,
+	OPT_PRIORITISE_PRIVATE,
+	OPT_PRIVATE_KEY,
+	OPT_READY_WINDOW,
+	OPT_RESYNC_PERIOD,
+	OPT_STORE,
+	OPT_SUBNET,
+	OPT_USERSPACE_WIREGUARD,
+	OPT_WG_BACKEND,
+	OPT_VERSION,
+	OPT_NO = 512, /* --no-X: OPT_NO + the option of X */
+};
+
+/* Every boolean flag takes Go's forms: --x, --x=true|false, and --no-x. */
+#define BOOL_FLAG(name, id) { name, optional_argument, NULL, id }, { "no-" name, no_argument, NULL, OPT_NO + id }
+
+static const struct option options[] = {
+	{ "allowed-location-ips", required_argument, NULL, OPT_ALLOWED_LOCATION_IPS },
+	{ "check-in-period", required_argument, NULL, OPT_CHECK_IN_PERIOD },
+	BOOL_FLAG("clean-up", OPT_CLEAN_UP),
+	BOOL_FLAG("cni", OPT_CNI),
+	{ "cni-path", required_argument, NULL, OPT_CNI_PATH },
+	{ "compatibility", required_argument, NULL, OPT_COMPATIBILITY },
+	{ "encapsulate", required_argument, NULL, OPT_ENCAPSULATE },
+	{ "force-endpoint", required_argument, NULL, OPT_FORCE_ENDPOINT },
+	{ "force-internal-ip", required_argument, NULL, OPT_FORCE_INTERNAL_IP },
+	{ "help", no_argument, NULL, 'h' },
+	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "interface", required_argument, NULL, OPT_INTERFACE },
+	{ "internal-cidr", required_argument, NULL, OPT_INTERNAL_CIDR },
+	BOOL_FLAG("iptables-forward-rules", OPT_FORWARD_RULES),
+	BOOL_FLAG("leader", OPT_LEADER),
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	BOOL_FLAG("local", OPT_LOCAL),
+	{ "location", required_argument, NULL, OPT_LOCATION },
+	{ "mesh-granularity", required_argument, NULL, OPT_MESH_GRANULARITY },
+	{ "mtu", required_argument, NULL, OPT_MTU },
+	{ "persistent-keepalive", required_argument, NULL, OPT_PERSISTENT_KEEPALIVE },
+	{ "pod-cidr", required_argument, NULL, OPT_POD_CIDR },
+	{ "port", required_argument, NULL, OPT_PORT },
+	BOOL_FLAG("prioritise-private-addresses", OPT_PRIORITISE_PRIVATE),
+	{ "private-key", required_argument, NULL, OPT_PRIVATE_KEY },
+	{ "ready-window", required_argument, NULL, OPT_READY_WINDOW },
+	{ "resync-period", required_argument, NULL, OPT_RESYNC_PERIOD },
+	{ "store", required_argument, NULL, OPT_STORE },
+	{ "subnet", required_argument, NULL, OPT_SUBNET },
+	{ "userspace-wireguard", required_argument, NULL, OPT_USERSPACE_WIREGUARD },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "wg-backend", required_argument, NULL, OPT_WG_BACKEND },
+	{ 0 },
+};
+
+static void usage(FILE *out)
+{
+	fputs("Usage: kg [flags]\n"
+	      "\n"
+	      "Keeps this node's WireGuard mesh up to date with the nodes and peers of a store.\n"
+	      "\n"
+	      "  --store file:DIR                   the store shared by every node (required)\n"
+	      "  --hostname NAME                    this node's name (default: the host name)\n"
+	      "  --pod-cidr CIDR                    this node's pod CIDR (required)\n"
+	      "  --location NAME                    this node's location\n"
+	      "  --leader[=BOOL]                    prefer this node as its location's leader\n"
+	      "  --force-endpoint HOST:PORT         the endpoint to advertise instead of the discovered one\n"
+	      "  --force-internal-ip CIDR           the internal IP instead of the discovered one (\"\": none)\n"
+	      "  --persistent-keepalive SECONDS     keepalive others use towards this node (default 0)\n"
+	      "  --allowed-location-ips CIDR,...    extra IPs routed to this node's location\n"
+	      "  --internal-cidr CIDR               only private IPs in it are discovered (repeatable)\n"
+	      "  --prioritise-private-addresses     advertise the private IP as the endpoint\n"
+	      "  --interface NAME                   the WireGuard link (default kilo0)\n"
+	      "  --wg-backend auto|kernel|userspace which WireGuard to use (default auto)\n"
+	      "  --userspace-wireguard PATH         the userspace implementation to start (e.g. wireguard-go)\n"
+	      "  --private-key PATH                 the private key, made if missing (default /var/lib/kilo/key)\n"
+	      "  --mesh-granularity location|full|cross  (default location)\n"
+	      "  --subnet CIDR                      the WireGuard IP pool (default 10.4.0.0/16)\n"
+	      "  --port PORT                        the WireGuard listen port (default 51820)\n"
+	      "  --encapsulate always|crosssubnet|never  (default always)\n"
+	      "  --compatibility flannel|cilium     (default none)\n"
+	      "  --local[=BOOL]                     manage routes inside the location (default true)\n"
+	      "  --cni[=BOOL]                       write the CNI configuration and NAT pod traffic (default true)\n"
+	      "  --cni-path PATH                    (default /etc/cni/net.d/10-kilo.conflist)\n"
+	      "  --iptables-forward-rules[=BOOL]    accept forwarded pod traffic (default false)\n"
+	      "  --mtu auto|BYTES                   of the WireGuard link (default auto: 1420)\n"
+	      "  --check-in-period DURATION         between heartbeats (default 2s)\n"
+	      "  --ready-window DURATION            a node silent this long drops out (default 6s)\n"
+	      "  --resync-period DURATION           between full reconciles (default 30s)\n"
+	      "  --clean-up[=BOOL]                  on SIGTERM remove this node and what kg made (default true)\n"
+	      "  --listen ADDR:PORT                 /health, /metrics, /graph (default :1107)\n"
+	      "\n"
+	      "Booleans also take --no-FLAG. Durations are seconds, with an optional s, m or h.\n",
+	      out);
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kg: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see 'kg --help')\n", stderr);
+	return KG_EXIT_USAGE;
+}
+
+/* Go's strconv.ParseBool. */
+static int parse_bool(const char *flag, const char *text, bool *out)
+{
+	static const char *const yes[] = { "1", "t", "T", "true", "TRUE", "True" };
+	static const char *const no[] = { "0", "f", "F", "false", "FALSE", "False" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcmp(text, yes[i]) || !strcmp(text, no[i])) {
+			*out = !strcmp(text, yes[i]);
+			return 0;
+		}
+	}
+	return usage_fail("--%s takes true or false, not \"%s\"", flag, text);
+}
+
+static int parse_uint(const char *flag, const char *text, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || *out > max)
+		return usage_fail("--%s takes a number from 0 to %lu, not \"%s\"", flag, max, text);
+	return 0;
+}
+
+/* Whole seconds, as "30", "30s", "2m" or "1h". */
+static int parse_duration(const char *flag, const char *text, uint32_t *out)
+{
+	unsigned long v, unit = 1;
+	char *end;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (*end == 'm')
+		unit = 60;
+	else if (*end == 'h')
+		unit = 3600;
+	if (*end && (end[1] || !strchr("smh", *end)))
+		end = (char *)text;
+	if (errno || end == text || text[0] == '-' || v == 0 || v > UINT32_MAX / unit)
+		return usage_fail("--%s takes a duration of whole seconds such as 2s or 1m, not \"%s\"", flag, text);
+	*out = (uint32_t)(v * unit);
+	return 0;
+}
+
+struct config {
+	struct kilo_agent_opts agent;
+	const char *internal_cidrs[KG_MAX_INTERNAL_CIDRS];
+	const char *listen;
+	const char *cni_path;
+	bool cni;
+	char hostname[HOST_NAME_MAX + 1];
+};
+
+static int parse_bool_option(const struct option *o, int c, const char *arg, struct config *cfg)
+{
+	bool value = c < OPT_NO;
+	int id = c < OPT_NO ? c : c - OPT_NO, r = 0;
+	const char *name = NULL;
+
+	for (; o->name && !name; o++)
+		if (o->val == id)
+			name = o->name;
+	if (arg && c < OPT_NO)
+		r = parse_bool(name, arg, &value);
+	if (r)
+		return r;
+	switch (id) {
+	case OPT_CLEAN_UP:
+		cfg->agent.clean_up = value;
+		break;
+	case OPT_CNI:
+		cfg->cni = value;
+		break;
+	case OPT_FORWARD_RULES:
+		cfg->agent.apply.forward_rules = value;
+		break;
+	case OPT_LEADER:
+		cfg->agent.leader = value;
+		break;
+	case OPT_LOCAL:
+		cfg->agent.apply.local = value;
+		break;
+	case OPT_PRIORITISE_PRIVATE:
+		cfg->agent.prioritise_private_addresses = value;
+		break;
+	}
+	return 0;
+}
+
+static int parse_option(int c, const char *arg, struct config *cfg)
+{
+	struct kilo_agent_opts *a = &cfg->agent;
+	unsigned long v;
+	int r = 0;
+
+	switch (c) {
+	case OPT_ALLOWED_LOCATION_IPS:
+		a->allowed_location_ips = arg;
+		break;
+	case OPT_CHECK_IN_PERIOD:
+		return parse_duration("check-in-period", arg, &a->check_in_period);
+	case OPT_READY_WINDOW:
+		return parse_duration("ready-window", arg, &a->ready_window);
+	case OPT_RESYNC_PERIOD:
+		return parse_duration("resync-period", arg, &a->resync_period);
+	case OPT_CNI_PATH:
+		cfg->cni_path = arg;
+		break;
+	case OPT_COMPATIBILITY:
+		if (kilo_compatibility_parse(arg, &a->apply.compatibility) < 0)
+			return usage_fail("--compatibility takes flannel or cilium, not \"%s\"", arg);
+		break;
+	case OPT_ENCAPSULATE:
+		if (kilo_encapsulate_parse(arg, &a->apply.encapsulate) < 0)
+			return usage_fail("--encapsulate takes always, crosssubnet or never, not \"%s\"", arg);
+		break;
+	case OPT_FORCE_ENDPOINT:
+		a->force_endpoint = arg;
+		break;
+	case OPT_FORCE_INTERNAL_IP:
+		a->force_internal_ip = arg;
+		break;
+	case OPT_HOSTNAME:
+		a->hostname = arg;
+		break;
+	case OPT_INTERFACE:
+		a->apply.interface = arg;
+		break;
+	case OPT_INTERNAL_CIDR:
+		if (a->n_internal_cidrs == KG_MAX_INTERNAL_CIDRS)
+			return usage_fail("--internal-cidr may be given at most %d times", KG_MAX_INTERNAL_CIDRS);
+		cfg->internal_cidrs[a->n_internal_cidrs++] = arg;
+		break;
+	case OPT_LISTEN:
+		cfg->listen = arg;
+		break;
+	case OPT_LOCATION:
+		a->location = arg;
+		break;
+	case OPT_MESH_GRANULARITY:
+		if (kilo_granularity_parse(arg, &a->granularity) < 0)
+			return usage_fail("--mesh-granularity takes location, full or cross, not \"%s\"", arg);
+		break;
+	case OPT_MTU:
+		/* auto: the library's default, Kilo's usual result. */
+		if (strcmp(arg, "auto") && !(r = parse_uint("mtu", arg, 65535, &v)))
+			a->apply.mtu = (uint32_t)v;
+		break;
+	case OPT_PERSISTENT_KEEPALIVE:
+		if (!(r = parse_uint("persistent-keepalive", arg, 65535, &v)))
+			a->persistent_keepalive = (uint32_t)v;
+		break;
+	case OPT_POD_CIDR:
+		a->pod_cidr = arg;
+		break;
+	case OPT_PORT:
+		if (!(r = parse_uint("port", arg, 65535, &v)))
+			a->port = (uint16_t)v;
+		break;
+	case OPT_PRIVATE_KEY:
+		a->key_path = arg;
+		break;
+	case OPT_STORE:
+		a->store = arg;
+		break;
+	case OPT_SUBNET:
+		a->subnet = arg;
+		break;
+	case OPT_USERSPACE_WIREGUARD:
+		a->apply.wg.userspace_program = arg;
+		break;
+	case OPT_WG_BACKEND:
+		if (kilo_wg_backend_parse(arg, &a->apply.wg.backend) < 0)
+			return usage_fail("--wg-backend takes auto, kernel or userspace, not \"%s\"", arg);
+		break;
+	default:
+		return parse_bool_option(options, c, arg, cfg);
+	}
+	return r;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_flags(int argc, char *argv[], struct config *cfg)
+{
+	int c, r;
+
+	cfg->agent = (struct kilo_agent_opts){
+		.sz = sizeof(cfg->agent),
+		.key_path = "/var/lib/kilo/key",
+		.internal_cidrs = cfg->internal_cidrs,
+		.clean_up = true,
+		.apply = { .sz = sizeof(cfg->agent.apply), .local = true, .encapsulate = KILO_ENCAPSULATE_ALWAYS,
+			   .wg = { .sz = sizeof(cfg->agent.apply.wg) } },
+	};
+	cfg->listen = ":1107";
+	cfg->cni = true;
+	cfg->cni_path = "/etc/cni/net.d/10-kilo.conflist";
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (c == OPT_VERSION) {
+			printf("kg %s\n", kilo_version());
+			return 0;
+		}
+		if (c == '?' || c == ':')
+			return usage_fail(c == ':' ? "%s needs a value" : "unknown flag %s", argv[optind - 1]);
+		r = parse_option(c, optarg, cfg);
+		if (r)
+			return r;
+	}
+	if (optind < argc)
+		return usage_fail("unexpected argument \"%s\"", argv[optind]);
+	if (!cfg->agent.store)
+		return usage_fail("--store is required (file:DIR)");
+	if (!cfg->agent.hostname) {
+		if (gethostname(cfg->hostname, sizeof(cfg->hostname) - 1) < 0)
+			return usage_fail("--hostname is required: %s", strerror(errno));
+		cfg->agent.hostname = cfg->hostname;
+	}
+	cfg->agent.apply.cni = cfg->cni;
+	cfg->agent.cni_path = cfg->cni ? cfg->cni_path : NULL;
+	return -1;
+}
+
+/* Steps the agent until SIGTERM or SIGINT arrives on sigfd. */
+static void run(struct kg_shared *shared, int sigfd)
+{
+	for (;;) {
+		struct pollfd fds[2] = {
+			{ .fd = kilo_agent_fd(shared->agent), .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
+		};
+		struct kilo_error err = { 0 };
+		int r;
+
+		pthread_mutex_lock(&shared->lock);
+		r = kilo_agent_timeout_ms(shared->agent);
+		pthread_mutex_unlock(&shared->lock);
+		if (poll(fds, 2, r) < 0 && errno != EINTR) {
+			fprintf(stderr, "kg: poll: %s\n", strerror(errno));
+			return;
+		}
+		if (fds[1].revents & POLLIN)
+			return;
+		pthread_mutex_lock(&shared->lock);
+		r = kilo_agent_step(shared->agent, &err);
+		pthread_mutex_unlock(&shared->lock);
+		if (r < 0)
+			fprintf(stderr, "kg: %s\n", err.code ? err.message : strerror(-r));
+	}
+}
+
+int main(int argc, char *argv[])
+{
+	struct kg_shared shared = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct kilo_error err = { 0 };
+	struct kg_http *http;
+	struct config cfg;
+	sigset_t mask;
+	int r, sigfd;
+
+	r = parse_flags(argc, argv, &cfg);
+	if (r >= 0)
+		return r;
+	/* Blocked before any thread starts, so that only the signalfd sees them. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sigfd < 0) {
+		fprintf(stderr, "kg: signalfd: %s\n", strerror(errno));
+		return KG_EXIT_FAILURE;
+	}
+	r = kilo_agent_new(&cfg.agent, &shared.agent, &err);
+	if (r < 0) {
+		fprintf(stderr, "kg: %s\n", err.code ? err.message : strerror(-r));
+		close(sigfd);
+		return KG_EXIT_FAILURE;
+	}
+	if (err.code)
+		fprintf(stderr, "kg: %s\n", err.message);
+	fprintf(stderr, "kg: node %s joined the mesh in %s\n", cfg.agent.hostname, cfg.agent.store);
+	http = kg_http_start(cfg.listen, &shared);
+	if (http)
+		run(&shared, sigfd);
+	kg_http_stop(http);
+	kilo_agent_free(shared.agent);
+	close(sigfd);
+	fprintf(stderr, "kg: node %s left the mesh\n", cfg.agent.hostname);
+	return http ? 0 : KG_EXIT_FAILURE;
+}

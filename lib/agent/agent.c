@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kg's reconcile loop (Kilo's Mesh.Run, kilo-reference.md §4.3) on a store:
+ * publish this node, watch the store, and on every real change, liveness
+ * change and resync solve the mesh and apply the difference.
+ */
+#include "internal.h"
+
+#include <kilo/serial.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "../core/error.h"
+#include "../serial/mesh_json.h"
+#include "../topology/model.h"
+
+/* How soon a failed reconcile is tried again, in milliseconds. */
+#define RETRY_MS 1000
+
+typedef uint8_t digest[crypto_generichash_BYTES];
+
+struct kilo_agent {
+	struct kilo_apply_opts apply;
+	const char *hostname;
+	const char *cni_path;
+	char *settings;             /* the settings document every load uses */
+	int64_t check_in_ms, resync_ms;
+	uint32_t window;
+	bool clean_up;
+	struct kilo_key private_key, public_key;
+	kilo_store *store;
+	kilo_wg *wg;                /* reads the device for NAT endpoints and metrics */
+	json_t *initial;            /* this node as the options made it */
+	kilo_mesh *mesh;            /* as last loaded */
+	kilo_mesh *solved_mesh;     /* the mesh topology points into */
+	kilo_topology *topology;    /* as last solved */
+	digest mesh_digest;         /* the mesh without heartbeats */
+	digest live_digest;         /* the names of the live nodes */
+	digest problems_digest;     /* the store's last report */
+	digest owned_digest;        /* WireGuard IP and discovered endpoints as published */
+	struct kilo_cidr wireguard_ip;
+	struct kilo_discovered_endpoint *discovered;
+	size_t n_discovered;
+	struct kilo_cidr cni_pod_cidr; /* as last written */
+	/* Deadlines in wall-clock milliseconds (lastSeen is wall-clock time); 0: none. */
+	int64_t next_check_in, next_resync, next_retry, next_expiry;
+	bool healthy;
+	uint64_t reconciles, errors;
+	struct kilo_arena arena;    /* copies of the option strings */
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Counts the error r (if any) of one part of a step, hands the first of the
+ * step to the caller and clears local for the next part.
+ */
+static void note(kilo_agent *a, struct kilo_error *err, struct kilo_error *local, int r, int *first)
+{
+	if (r >= 0)
+		return;
+	a->errors++;
+	if (*first == 0) {
+		*first = r;
+		if (err && local->code)
+			*err = *local;
+		else if (err)
+			*err = (struct kilo_error){ .code = -r };
+		if (err && !local->code)
+			snprintf(err->message, sizeof(err->message), "%s", strerror(-r));
+	}
+	memset(local, 0, sizeof(*local));
+}
+
+static void hash_text(crypto_generichash_state *st, const char *text)
+{
+	/* The NUL separates one item from the next. */
+	crypto_generichash_update(st, (const unsigned char *)text, strlen(text) + 1);
+}
+
+/*
+ * A digest of what the solver sees apart from heartbeats, as Kilo's
+ * nodesAreEqual ignores LastSeen: a node that only checked in changes nothing.
+ */
+static int mesh_digest(const struct kilo_mesh *mesh, digest out)
+{
+	crypto_generichash_state st;
+	int r = 0;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(digest));
+	for (size_t i = 0; i < mesh->n_nodes + mesh->n_peers && r == 0; i++) {
+		json_t *o = i < mesh->n_nodes ? kilo_json_write_node(&mesh->nodes[i])
+					      : kilo_json_write_peer(&mesh->peers[i - mesh->n_nodes]);
+		char *text;
+
+		json_object_del(o, "lastSeen");
+		text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		if (text) {
+			hash_text(&st, text);
+			/* A peer's text may hold its preshared key. */
+			sodium_memzero(text, strlen(text));
+		} else {
+			r = -ENOMEM;
+		}
+		free(text);
+		if (i >= mesh->n_nodes)
+			kilo_json_wipe_string(json_object_get(o, "presharedKey"));
+		json_decref(o);
+	}
+	crypto_generichash_final(&st, out, sizeof(digest));
+	return r;
+}
+
+/* The digest of the live nodes at now, and when the first of them drops out. */
+static void live_digest(kilo_agent *a, int64_t now, digest out)
+{
+	crypto_generichash_state st;
+
+	a->next_expiry = 0;
+	crypto_generichash_init(&st, NULL, 0, sizeof(digest));
+	for (size_t i = 0; a->mesh && i < a->mesh->n_nodes; i++) {
+		const struct kilo_node *n = &a->mesh->nodes[i];
+		int64_t expiry = (n->last_seen + a->window) * 1000;
+
+		if (!kilo_node_ready(n, now / 1000, a->window))
+			continue;
+		hash_text(&st, n->name);
+		if (a->next_expiry == 0 || expiry < a->next_expiry)
+			a->next_expiry = expiry;
+	}
+	crypto_generichash_final(&st, out, sizeof(digest));
+}
+
+static void problems_digest(const struct kilo_store_report *report, digest out)
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(digest));
+	for (size_t i = 0; i < report->n_problems && i < 16; i++) {
+		hash_text(&st, report->problems[i].path);
+		hash_text(&st, report->problems[i].message);
+	}
+	crypto_generichash_final(&st, out, sizeof(digest));
+}
+
+static void replace_mesh(kilo_agent *a, kilo_mesh *mesh)
+{
+	if (a->mesh != a->solved_mesh)
+		kilo_mesh_free(a->mesh);
+	a->mesh = mesh;
+}
+
+static void replace_topology(kilo_agent *a, kilo_topology *t)
+{
+	kilo_topology_free(a->topology);
+	if (a->solved_mesh != a->mesh)
+		kilo_mesh_free(a->solved_mesh);
+	a->topology = t;
+	a->solved_mesh = t ? a->mesh : NULL;
+}
+
+/*
+ * Loads the mesh again. A file the store left out is reported once, not
+ * on every load, and never fails the load. *changed says whether the
+ * solver would see a difference.
+ */
+static int reload(kilo_agent *a, bool *changed, struct kilo_error *err)
+{
+	struct kilo_store_report report = { 0 };
+	kilo_mesh *mesh = NULL;
+	digest d;
+	int r;
+
+	*changed = false;
+	r = kilo_store_load(a->store, a->settings, &mesh, &report, err);
+	if (r < 0)
+		return r;
+	r = mesh_digest(mesh, d);
+	if (r < 0) {
+		kilo_mesh_free(mesh);
+		return kilo_error_set(err, -r, "reading the store: out of memory");
+	}
+	*changed = memcmp(d, a->mesh_digest, sizeof(d)) != 0 || !a->mesh;
+	memcpy(a->mesh_digest, d, sizeof(d));
+	replace_mesh(a, mesh);
+	problems_digest(&report, d);
+	if (memcmp(d, a->problems_digest, sizeof(d)) == 0 || report.n_problems == 0) {
+		memcpy(a->problems_digest, d, sizeof(d));
+		return 0;
+	}
+	memcpy(a->problems_digest, d, sizeof(d));
+	return kilo_error_set(err, EINVAL, "store: %zu file%s left out, first %s: %s", report.n_problems,
+			      report.n_problems == 1 ? "" : "s", report.problems[0].path, report.problems[0].message);
+}
+
+static int publish(kilo_agent *a, int64_t now, bool from_store, struct kilo_error *err)
+{
+	struct kilo_agent_owned owned = {
+		.public_key = &a->public_key,
+		.last_seen = now / 1000,
+		.wireguard_ip = a->wireguard_ip,
+		.discovered = a->discovered,
+		.n_discovered = a->n_discovered,
+	};
+
+	a->next_check_in = now + a->check_in_ms;
+	return kilo_agent_node_publish(a->store, a->initial, from_store, &owned, err);
+}
+
+static void owned_digest(const kilo_agent *a, digest out)
+{
+	char text[KILO_ENDPOINT_STRLEN > KILO_CIDR_STRLEN ? KILO_ENDPOINT_STRLEN : KILO_CIDR_STRLEN];
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(digest));
+	kilo_cidr_format(&a->wireguard_ip, text);
+	hash_text(&st, text);
+	for (size_t i = 0; i < a->n_discovered; i++) {
+		crypto_generichash_update(&st, a->discovered[i].key.bytes, KILO_KEY_LEN);
+		kilo_endpoint_format(&a->discovered[i].endpoint, text);
+		hash_text(&st, text);
+	}
+	crypto_generichash_final(&st, out, sizeof(digest));
+}
+
+static struct kilo_node *local_node(kilo_agent *a)
+{
+	for (size_t i = 0; i < a->mesh->n_nodes; i++)
+		if (!strcmp(a->mesh->nodes[i].name, a->hostname))
+			return &a->mesh->nodes[i];
+	return NULL;
+}
+
+/* Kilo sets the local node's discovered endpoints from the device before every solve. */
+static int discover_nat(kilo_agent *a, struct kilo_node *self, int64_t now)
+{
+	struct kilo_error ignored = { 0 };
+	struct kilo_discovered_endpoint *list = NULL, *copy;
+	kilo_wg_config *device = NULL;
+	size_t n = 0;
+	int r;
+
+	/* No device yet (the first apply makes it): nothing seen. */
+	if (kilo_wg_device_get(a->wg, a->apply.interface, &device, &ignored) < 0)
+		device = NULL;
+	r = kilo_agent_nat_endpoints(a->mesh, now / 1000, a->window, device, &list, &n);
+	kilo_wg_config_free(device);
+	if (r < 0)
+		return r;
+	copy = n ? kilo_arena_array(&a->mesh->arena, n, sizeof(*copy)) : NULL;
+	if (n && !copy) {
+		free(list);
+		return -ENOMEM;
+	}
+	if (n)
+		memcpy(copy, list, n * sizeof(*copy));
+	self->discovered_endpoints = copy;
+	self->n_discovered_endpoints = n;
+	free(a->discovered);
+	a->discovered = list;
+	a->n_discovered = n;
+	return 0;
+}
+
+/* Writes the CNI configuration when the pod CIDR changed, and on every resync. */
+static int update_cni(kilo_agent *a, const struct kilo_node *self, bool resync, struct kilo_error *err)
+{
+	int r;
+
+	if (!a->cni_path || (!resync && kilo_cidr_equal(&a->cni_pod_cidr, &self->pod_cidr)))
+		return 0;
+	r = kilo_agent_cni_write(a->cni_path, &self->pod_cidr, a->apply.mtu, err);
+	if (r == 0)
+		a->cni_pod_cidr = self->pod_cidr;
+	return r;
+}
+
+/* Kilo's applyTopology, then whatever of this node changed is published. */
+static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error *err)
+{
+	struct kilo_solve_opts solve = {
+		.sz = sizeof(solve),
+		.hostname = a->hostname,
+		.private_key = &a->private_key,
+		.now = now / 1000,
+		.ready_window = a->window,
+	};
+	struct kilo_apply_report report;
+	struct kilo_node *self;
+	kilo_topology *t = NULL;
+	digest d;
+	int r;
+
+	a->reconciles++;
+	a->healthy = false;
+	a->next_retry = now + RETRY_MS;
+	if (!a->mesh)
+		return kilo_error_set(err, ENODATA, "no mesh has been loaded from the store yet");
+	self = local_node(a);
+	/* Retrying is no use: the store changes when this node is back (its next check-in at the latest). */
+	if (!self || !kilo_node_ready(self, now / 1000, a->window))
+		a->next_retry = 0;
+	if (!self)
+		return kilo_error_set(err, ENOENT, "node %s: not in the store", a->hostname);
+	if (!kilo_node_ready(self, now / 1000, a->window))
+		return kilo_error_set(err, ENOENT, "node %s: not ready (last seen %" PRId64 ", now %" PRId64 ")",
+				      a->hostname, self->last_seen, now / 1000);
+	r = discover_nat(a, self, now);
+	if (r < 0)
+		return kilo_error_set(err, -r, "discovering NAT endpoints: %s", strerror(-r));
+	r = kilo_topology_solve(a->mesh, &solve, &t, err);
+	if (r < 0)
+		return r;
+	replace_topology(a, t);
+	r = kilo_apply(t, &a->apply, &report, err);
+	if (r == 0)
+		r = update_cni(a, self, resync, err);
+	if (r < 0)
+		return r;
+	a->wireguard_ip = t->leader ? t->wireguard_cidr : (struct kilo_cidr){ 0 };
+	owned_digest(a, d);
+	if (memcmp(d, a->owned_digest, sizeof(d))) {
+		r = publish(a, now, true, err);
+		if (r < 0)
+			return r;
+		memcpy(a->owned_digest, d, sizeof(d));
+	}
+	a->healthy = true;
+	a->next_retry = 0;
+	return 0;
+}
+
+/* The private key, made (0600, in a 0700 folder) when there is none yet. */
+static int load_key(const char *path, struct kilo_key *key, struct kilo_error *err)
+{
+	struct kilo_error local = { 0 };
+	char *dir, *slash;
+	int r;
+
+	r = kilo_key_read_file(path, key, &local);
+	if (r != -ENOENT) {
+		if (r < 0)
+			*err = local;
+		return r;
+	}
+	dir = strdup(path);
+	if (!dir)
+		return kilo_error_set(err, ENOMEM, "private key %s: out of memory", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			r = kilo_error_set(err, errno, "private key %s: creating %s: %s", path, dir, strerror(errno));
+	}
+	free(dir);
+	if (r == -ENOENT)
+		r = kilo_key_generate(key);
+	if (r == 0)
+		r = kilo_key_write_file(path, key, err);
+	return r;
+}
+
+static int copy_options(kilo_agent *a, const struct kilo_agent_opts *o, struct kilo_error *err)
+{
+	struct kilo_apply_opts *ap = &a->apply;
+	json_t *settings;
+	char subnet[KILO_CIDR_STRLEN];
+	struct kilo_cidr pool;
+
+	memset(ap, 0, sizeof(*ap));
+	memcpy(ap, &o->apply, o->apply.sz && o->apply.sz < sizeof(*ap) ? o->apply.sz : sizeof(*ap));
+	ap->sz = sizeof(*ap);
+	ap->interface = kilo_arena_strdup(&a->arena, ap->interface ? ap->interface : KILO_DEFAULT_INTERFACE);
+	ap->tunnel_interface = kilo_arena_strdup(&a->arena, ap->tunnel_interface ? ap->tunnel_interface : KILO_DEFAULT_TUNNEL);
+	if (ap->wg.userspace_program)
+		ap->wg.userspace_program = kilo_arena_strdup(&a->arena, ap->wg.userspace_program);
+	if (ap->wg.socket_dir)
+		ap->wg.socket_dir = kilo_arena_strdup(&a->arena, ap->wg.socket_dir);
+	a->hostname = kilo_arena_strdup(&a->arena, o->hostname);
+	a->cni_path = o->cni_path ? kilo_arena_strdup(&a->arena, o->cni_path) : NULL;
+	if (!ap->interface || !ap->tunnel_interface || !a->hostname || (o->cni_path && !a->cni_path))
+		return kilo_error_set(err, ENOMEM, "agent: out of memory");
+	a->check_in_ms = 1000 * (int64_t)(o->check_in_period ? o->check_in_period : KILO_DEFAULT_CHECK_IN_PERIOD);
+	a->resync_ms = 1000 * (int64_t)(o->resync_period ? o->resync_period : KILO_DEFAULT_RESYNC_PERIOD);
+	a->window = o->ready_window ? o->ready_window : KILO_DEFAULT_READY_WINDOW;
+	a->clean_up = o->clean_up;
+	if (kilo_cidr_parse(o->subnet ? o->subnet : "10.4.0.0/16", &pool) < 0)
+		return kilo_error_set(err, EINVAL, "subnet: \"%s\" is not a CIDR", o->subnet);
+	pool = kilo_cidr_masked(&pool);
+	kilo_cidr_format(&pool, subnet);
+	settings = json_pack("{s:i, s:{s:s, s:s, s:i}}", "version", 1, "settings", "granularity",
+			     kilo_granularity_name(o->granularity), "subnet", subnet, "port",
+			     (int)(o->port ? o->port : KILO_DEFAULT_PORT));
+	a->settings = settings ? json_dumps(settings, JSON_COMPACT) : NULL;
+	json_decref(settings);
+	return a->settings ? 0 : kilo_error_set(err, ENOMEM, "agent: out of memory");
+}
+
+int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, struct kilo_error *err)
+{
+	struct kilo_agent_opts opts = { 0 };
+	struct kilo_error local = { 0 };
+	kilo_agent *a;
+	int64_t now = now_ms();
+	bool changed;
+	int r, first;
+
+	*out = NULL;
+	memcpy(&opts, opts_in, opts_in->sz && opts_in->sz < sizeof(opts) ? opts_in->sz : sizeof(opts));
+	if (!opts.store || !opts.hostname || !*opts.hostname)
+		return kilo_error_set(err, EINVAL, "agent: %s is required", opts.store ? "hostname" : "store");
+	if (!opts.key_path)
+		return kilo_error_set(err, EINVAL, "agent: key_path is required");
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return kilo_error_set(err, ENOMEM, "agent: out of memory");
+	r = copy_options(a, &opts, err);
+	if (r == 0)
+		r = load_key(opts.key_path, &a->private_key, err);
+	if (r == 0)
+		r = kilo_key_public(&a->private_key, &a->public_key);
+	if (r == 0)
+		r = kilo_agent_node_build(&opts, &a->public_key, now / 1000, &a->initial, err);
+	if (r == 0)
+		r = kilo_store_open(opts.store, &a->store, err);
+	if (r == 0)
+		r = kilo_wg_open(&a->apply.wg, &a->wg, err);
+	/* The options are this node's settings at start, whatever the store held before. */
+	now = now_ms();
+	if (r == 0)
+		r = publish(a, now, false, err);
+	if (r < 0) {
+		/* Nothing was applied yet; only what was published goes. */
+		kilo_agent_free(a);
+		return r;
+	}
+	a->next_resync = now + a->resync_ms;
+	first = 0;
+	note(a, err, &local, reload(a, &changed, &local), &first);
+	if (!a->mesh) {
+		kilo_agent_free(a);
+		return first;
+	}
+	live_digest(a, now, a->live_digest);
+	r = reconcile(a, now, true, &local);
+	/*
+	 * Missing from the store (a clash with another node, say) is reported
+	 * but not fatal: it may heal. A host that cannot take the mesh is.
+	 */
+	if (r < 0 && r != -ENOENT) {
+		if (err)
+			*err = local;
+		kilo_agent_free(a);
+		return r;
+	}
+	note(a, err, &local, r, &first);
+	*out = a;
+	return 0;
+}
+
+int kilo_agent_fd(const kilo_agent *a)
+{
+	return kilo_store_fd(a->store);
+}
+
+static int64_t earliest(int64_t a, int64_t b)
+{
+	return a == 0 ? b : b == 0 ? a : a < b ? a : b;
+}
+
+int kilo_agent_timeout_ms(const kilo_agent *a)
+{
+	int64_t next = earliest(earliest(a->next_check_in, a->next_resync), earliest(a->next_retry, a->next_expiry));
+	int64_t wait = next - now_ms();
+
+	return wait < 0 ? 0 : wait > INT_MAX ? INT_MAX : (int)wait;
+}
+
+static bool store_readable(const kilo_agent *a)
+{
+	struct pollfd p = { .fd = kilo_store_fd(a->store), .events = POLLIN };
+
+	return p.fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
+{
+	struct kilo_error local = { 0 };
+	int64_t now = now_ms();
+	bool changed = false, need = false, resync = false;
+	int first = 0;
+	digest d;
+
+	if (store_readable(a)) {
+		note(a, err, &local, kilo_store_changed(a->store, &changed, &local), &first);
+		if (changed)
+			note(a, err, &local, reload(a, &need, &local), &first);
+	}
+	if (now >= a->next_check_in)
+		note(a, err, &local, publish(a, now, true, &local), &first);
+	if (now >= a->next_resync) {
+		need = resync = true;
+		a->next_resync = now + a->resync_ms;
+	}
+	if (a->next_retry && now >= a->next_retry)
+		need = true;
+	live_digest(a, now, d);
+	if (memcmp(d, a->live_digest, sizeof(d))) {
+		memcpy(a->live_digest, d, sizeof(d));
+		need = true;
+	}
+	if (need)
+		note(a, err, &local, reconcile(a, now, resync, &local), &first);
+	return first;
+}
+
+void kilo_agent_free(kilo_agent *a)
+{
+	if (!a)
+		return;
+	/* Others drop this node at once instead of after the readiness window. */
+	if (a->clean_up && a->store)
+		kilo_store_delete_node(a->store, a->hostname, NULL);
+	if (a->clean_up && a->topology)
+		kilo_apply_clean_up(&a->apply, NULL);
+	replace_topology(a, NULL);
+	replace_mesh(a, NULL);
+	kilo_store_close(a->store);
+	kilo_wg_close(a->wg);
+	json_decref(a->initial);
+	free(a->settings);
+	free(a->discovered);
+	kilo_key_wipe(&a->private_key);
+	kilo_arena_release(&a->arena);
+	free(a);
+}
+
+bool kilo_agent_healthy(const kilo_agent *a)
+{
+	return a->healthy;
+}
+
+int kilo_agent_metrics(kilo_agent *a, char **out)
+{
+	struct kilo_error ignored = { 0 };
+	struct kilo_agent_counts counts = {
+		.leader = a->topology && kilo_topology_is_leader(a->topology),
+		.reconciles = a->reconciles,
+		.errors = a->errors,
+	};
+	kilo_wg_config *device = NULL;
+	int64_t now = now_ms() / 1000;
+	int r;
+
+	for (size_t i = 0; a->mesh && i < a->mesh->n_nodes; i++)
+		counts.nodes += kilo_node_ready(&a->mesh->nodes[i], now, a->window);
+	for (size_t i = 0; a->mesh && i < a->mesh->n_peers; i++)
+		counts.peers += kilo_peer_ready(&a->mesh->peers[i]);
+	if (kilo_wg_device_get(a->wg, a->apply.interface, &device, &ignored) < 0)
+		device = NULL;
+	r = kilo_agent_metrics_format(&counts, device, now, out);
+	kilo_wg_config_free(device);
+	return r;
+}
+
+int kilo_agent_graph(kilo_agent *a, char **out)
+{
+	*out = NULL;
+	if (!a->topology)
+		return -ENODATA;
+	return kilo_topology_dot(a->topology, out);
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Where NATed nodes and peers are really seen: the endpoint the device
+ * learnt from their packets (Kilo's discoverNATEndpoints, kilo-reference.md §1.8).
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct kilo_wg_peer *device_peer(const struct kilo_wg_config *device, const struct kilo_key *key)
+{
+	for (size_t i = 0; i < device->n_peers; i++)
+		if (kilo_key_equal(&device->peers[i].public_key, key))
+			return &device->peers[i];
+	return NULL;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	return memcmp(((const struct kilo_discovered_endpoint *)a)->key.bytes,
+		      ((const struct kilo_discovered_endpoint *)b)->key.bytes, KILO_KEY_LEN);
+}
+
+/* Records key's endpoint once, if the device has shaken hands with it. */
+static void record(const struct kilo_wg_config *device, const struct kilo_key *key,
+		   struct kilo_discovered_endpoint *out, size_t *n)
+{
+	const struct kilo_wg_peer *p = device_peer(device, key);
+
+	if (!p || (p->last_handshake_sec == 0 && p->last_handshake_nsec == 0) || !kilo_endpoint_is_set(&p->endpoint))
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (kilo_key_equal(&out[i].key, key))
+			return;
+	out[*n].key = *key;
+	out[*n].endpoint = p->endpoint;
+	(*n)++;
+}
+
+int kilo_agent_nat_endpoints(const struct kilo_mesh *mesh, int64_t now, uint32_t window,
+			     const struct kilo_wg_config *device, struct kilo_discovered_endpoint **out,
+			     size_t *n_out)
+{
+	size_t n = 0, cap = mesh->n_nodes + mesh->n_peers;
+	struct kilo_discovered_endpoint *list;
+
+	*out = NULL;
+	*n_out = 0;
+	list = calloc(cap ? cap : 1, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	for (size_t i = 0; device && i < mesh->n_nodes; i++) {
+		const struct kilo_node *node = &mesh->nodes[i];
+
+		if (node->persistent_keepalive && kilo_node_ready(node, now, window))
+			record(device, &node->public_key, list, &n);
+	}
+	/* Every peer counts: Kilo gives every Peer object a keepalive, zero or not. */
+	for (size_t i = 0; device && i < mesh->n_peers; i++)
+		if (kilo_peer_ready(&mesh->peers[i]))
+			record(device, &mesh->peers[i].public_key, list, &n);
+	qsort(list, n, sizeof(*list), by_key);
+	*out = list;
+	*n_out = n;
+	return 0;
+}

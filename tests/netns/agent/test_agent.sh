@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Two nodes in two network namespaces on one bridge, each running kg with
+# wireguard-go on a shared file store. Proves that the agents find their
+# IPs, publish themselves and build the tunnel on their own (pods reach each
+# other, and did not before), serve /health, /metrics and /graph, write the
+# CNI configuration, that SIGTERM removes a node from the store and its
+# WireGuard link at once, and that a killed node drops out by liveness.
+#
+# Usage: test_agent.sh KG      Prints "N passed, N failed"; exit 77 to skip.
+set -uo pipefail
+
+kg="$(realpath "${1:?usage: test_agent.sh KG}")"
+if [[ "$(id -u)" -ne 0 ]]; then
+	echo "skip: needs root for network namespaces"
+	exit 77
+fi
+for tool in wireguard-go ip ping curl; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "skip: $tool is not installed"
+		exit 77
+	fi
+done
+
+id=$$
+net="kt-ag$id-net"
+nodes=(a b)
+tmp="$(mktemp -d)"
+store="$tmp/store"
+declare -A pid=()
+passed=0
+failed=0
+
+ns() { echo "kt-ag$id-$1"; }
+iface() { printf 'ktag%05d%s' $((id % 100000)) "$1"; }
+
+in_ns() {
+	local n="$1"
+	shift
+	ip netns exec "$(ns "$n")" "$@"
+}
+
+cleanup() {
+	local n
+	for n in "${nodes[@]}"; do
+		if [[ -n "${pid[$n]:-}" ]]; then
+			kill -TERM "${pid[$n]}" 2>/dev/null
+			# kg cleans up within a second; then it must go.
+			for _ in $(seq 20); do kill -0 "${pid[$n]}" 2>/dev/null || break; sleep 0.1; done
+			kill -KILL "${pid[$n]}" 2>/dev/null
+		fi
+		# Deleting the link stops its wireguard-go.
+		in_ns "$n" ip link del "$(iface "$n")" 2>/dev/null
+		ip netns del "$(ns "$n")" 2>/dev/null
+		rm -f "/var/run/wireguard/$(iface "$n").sock"
+	done
+	ip netns del "$net" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+check() {
+	local name="$1"
+	shift
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "ok - $name"
+	else
+		failed=$((failed + 1))
+		echo "FAIL - $name"
+	fi
+}
+
+# Runs "$@" until it succeeds, at most $1 tenths of a second.
+within() {
+	local tenths="$1"
+	shift
+	for _ in $(seq "$tenths"); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---- the network: node i has 192.168.77.i on the bridge and pods 10.2.i.0/24 ----
+ip netns add "$net"
+ip -n "$net" link add br0 type bridge
+ip -n "$net" link set br0 up
+i=0
+for n in "${nodes[@]}"; do
+	i=$((i + 1))
+	ip netns add "$(ns "$n")"
+	ip link add "kt$id$n" netns "$net" type veth peer name eth0 netns "$(ns "$n")"
+	ip -n "$net" link set "kt$id$n" master br0 up
+	in_ns "$n" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.ip_forward=1
+	in_ns "$n" ip link set lo up
+	in_ns "$n" ip addr add "192.168.77.$i/24" dev eth0
+	in_ns "$n" ip link set eth0 up
+	# A gateway that does not exist: the default route names eth0 for IP
+	# discovery but carries no pod traffic around the tunnel.
+	in_ns "$n" ip route add default via 192.168.77.254
+	# A veth pair stands for the node's pods.
+	in_ns "$n" ip link add pod0 type veth peer name pod1
+	in_ns "$n" ip addr add "10.2.$i.1/24" dev pod0
+	in_ns "$n" ip link set pod0 up
+	in_ns "$n" ip link set pod1 up
+done
+
+pings() { in_ns "$1" ping -c 1 -W 1 "10.2.$2.1" >/dev/null 2>&1; }
+no_pings_before() { ! pings a 2 && ! pings b 1; }
+check "pods do not reach each other before the agents run" no_pings_before
+
+start() {
+	local n="$1" i="$2"
+	# Not through in_ns: $! must be kg itself, not a subshell.
+	ip netns exec "$(ns "$n")" "$kg" --store "file:$store" --hostname "$n" --location "$n" --pod-cidr "10.2.$i.0/24" \
+		--private-key "$tmp/$n/key" --interface "$(iface "$n")" --wg-backend userspace \
+		--userspace-wireguard wireguard-go --encapsulate never --cni-path "$tmp/$n.conflist" \
+		--listen 127.0.0.1:1107 2>>"$tmp/kg-$n.log" &
+	pid[$n]=$!
+}
+start a 1
+start b 2
+
+both_published() { [[ -f "$store/nodes/a.json" && -f "$store/nodes/b.json" ]]; }
+check "both agents publish themselves in the store" within 50 both_published
+
+mesh_up() { pings a 2 && pings b 1; }
+check "pods reach each other through the tunnel the agents built" within 100 mesh_up
+
+endpoint_discovered() { grep -q '"endpoint": *"192.168.77.1:51820"' "$store/nodes/a.json"; }
+check "node a advertises its discovered IP" endpoint_discovered
+
+key_private() { [[ "$(stat -c %a "$tmp/a/key")" == 600 ]]; }
+check "the private key is made with mode 0600" key_private
+
+http() { in_ns "$1" curl -sS -m 2 -o "$tmp/body" -w '%{http_code}' "http://127.0.0.1:1107$2"; }
+health_ok() { [[ "$(http a /health)" == 200 ]]; }
+check "/health answers 200" within 30 health_ok
+
+metrics_ok() {
+	[[ "$(http a /metrics)" == 200 ]] && grep -q '^kilo_nodes 2$' "$tmp/body" &&
+		grep -q '^kilo_leader 1$' "$tmp/body" && grep -q '^kilo_peer_receive_bytes{public_key="' "$tmp/body"
+}
+check "/metrics counts the nodes and the peer's bytes" within 30 metrics_ok
+
+graph_ok() { [[ "$(http b '/graph?format=dot')" == 200 ]] && grep -q '^digraph' "$tmp/body"; }
+check "/graph serves the topology as DOT" graph_ok
+
+cni_ok() { grep -q '"subnet": "10.2.1.0/24"' "$tmp/a.conflist" && grep -q '"type": "host-local"' "$tmp/a.conflist"; }
+check "the CNI configuration holds the pod CIDR" cni_ok
+
+stop_b() {
+	kill -TERM "${pid[b]}" && wait "${pid[b]}"
+	local status=$?
+	pid[b]=""
+	[[ $status -eq 0 ]]
+}
+check "SIGTERM stops kg cleanly" stop_b
+check "a stopped node leaves the store at once" eval '[[ ! -e "$store/nodes/b.json" ]]'
+check "a stopped node removes its WireGuard link" eval '! in_ns b ip link show "$(iface b)" >/dev/null 2>&1'
+one_node() { http a /metrics >/dev/null && grep -q '^kilo_nodes 1$' "$tmp/body"; }
+check "the other agent drops it at once" within 20 one_node
+
+# A node that dies without cleaning up drops out when its heartbeat is older
+# than the readiness window (6 s), and the tunnel to it goes.
+start b 2
+check "a restarted node rejoins" within 100 mesh_up
+kill_b() {
+	kill -KILL "${pid[b]}" && wait "${pid[b]}" 2>/dev/null
+	pid[b]=""
+	# Its node file stays: only liveness can tell it is gone.
+	[[ -e "$store/nodes/b.json" ]]
+}
+check "SIGKILL leaves the node in the store" kill_b
+no_peer() { http a /metrics >/dev/null && grep -q '^kilo_nodes 1$' "$tmp/body" && ! grep -q '^kilo_peer_receive_bytes' "$tmp/body"; }
+check "a dead node drops out of the mesh within the readiness window" within 90 no_peer
+
+if ((failed)); then
+	for n in "${nodes[@]}"; do sed "s/^/    kg $n: /" "$tmp/kg-$n.log" | tail -n 20; done
+fi
+echo "$passed passed, $failed failed"
+((failed == 0))
