@@ -7,7 +7,7 @@ packages=(meson ninja-build gcc clang pkg-config libjansson-dev libsodium-dev li
 if [[ "${1:-}" == "--test" ]]; then
 	# make builds examples/; wg is the oracle for kgctl pubkey and the devices; the
 	# namespace tests run wireguard-go and check nftables and pings.
-	packages+=(make wireguard-tools wireguard-go nftables iproute2 iputils-ping curl containernetworking-plugins
+	packages+=(make wireguard-tools wireguard-go nftables iproute2 iputils-ping curl jq containernetworking-plugins
 		qemu-system-x86 busybox-static cpio kmod)
 fi
 

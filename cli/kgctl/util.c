@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -172,12 +173,21 @@ static int load_store(const char *uri, kilo_mesh **mesh)
 	return 0;
 }
 
+/*
+ * A mesh document is a snapshot, but a store is live: nodes its agents no
+ * longer keep alive are out of the mesh, as the agents see it. Set when the
+ * mesh came from a store, for the solves of this one command.
+ */
+static int64_t live_now;
+
 int kgctl_load_mesh_from(const char *command, const struct kgctl_mesh_source *source, kilo_mesh **mesh)
 {
 	if (source->mesh_path && source->store)
 		return kgctl_usage_fail(command, "--mesh and --store cannot be used together");
-	if (source->store)
+	if (source->store) {
+		live_now = (int64_t)time(NULL);
 		return load_store(source->store, mesh);
+	}
 	if (source->mesh_path)
 		return kgctl_load_mesh(source->mesh_path, mesh);
 	return kgctl_usage_fail(command, "missing --mesh FILE or --store file:DIR");
@@ -187,7 +197,7 @@ bool kgctl_find_ready_node(const kilo_mesh *mesh, const char *name)
 {
 	for (size_t i = 0; i < kilo_mesh_node_count(mesh); i++)
 		if (!strcmp(kilo_mesh_node_name(mesh, i), name))
-			return kilo_mesh_node_ready(mesh, i, 0);
+			return kilo_mesh_node_ready(mesh, i, live_now);
 	return false;
 }
 
@@ -198,10 +208,17 @@ int kgctl_parse_granularity(const char *text, enum kilo_granularity *out)
 	return 0;
 }
 
-int kgctl_solve_topology(const kilo_mesh *mesh, const struct kilo_solve_opts *opts, kilo_topology **out)
+int kgctl_solve_topology(const kilo_mesh *mesh, const struct kilo_solve_opts *opts_in, kilo_topology **out)
 {
+	struct kilo_solve_opts opts = *opts_in;
 	struct kilo_error err = { 0 };
-	int r = kilo_topology_solve(mesh, opts, out, &err);
+	int r;
+
+	if (live_now && !opts.now) {
+		opts.now = live_now;
+		opts.ready_window = KILO_DEFAULT_READY_WINDOW;
+	}
+	r = kilo_topology_solve(mesh, &opts, out, &err);
 
 	if (r < 0)
 		return kgctl_fail("%s", err.code ? err.message : strerror(-r));

@@ -30,13 +30,6 @@ static void pause_poll(void)
 	nanosleep(&ts, NULL);
 }
 
-bool kilo_wg_userspace_socket_exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
 static bool socket_accepts(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -49,6 +42,22 @@ static bool socket_accepts(const char *path)
 	ok = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
 	close(fd);
 	return ok;
+}
+
+bool kilo_wg_userspace_socket_exists(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	if (socket_accepts(path))
+		return true;
+	/*
+	 * A socket nobody listens on is what a killed implementation leaves
+	 * behind: remove it, so that the device can be started again.
+	 */
+	unlink(path);
+	return false;
 }
 
 /* The caller's environment with WG_PROCESS_FOREGROUND=1 in place of any other value. */

@@ -8,7 +8,11 @@
 
 #include <kilo/core.h>
 
-/* True when path is a socket: a userspace device is (or was) running. */
+/*
+ * True when path is a socket that accepts connections: a userspace device
+ * is running. A socket nobody listens on (left by a killed implementation)
+ * is removed, and the answer is false.
+ */
 bool kilo_wg_userspace_socket_exists(const char *path);
 
 /*

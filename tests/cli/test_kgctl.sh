@@ -229,12 +229,23 @@ check "status lists every node with its leader and liveness" eval 'succeeded && 
 check "status lists the peers" eval 'grep -qE "^laptop +10.5.0.1/32 " "$tmp/out"'
 run status --store "file:$store" --now 1003 --ready-window 200
 check "status takes the ready window" eval 'succeeded && grep -qE "^c +us +yes +yes " "$tmp/out"'
-run graph --store "file:$store"
+# The same nodes, alive now: a store is live, so kgctl sees what the agents see.
+live="$tmp/live"
+mkdir -p "$live/nodes" "$live/peers"
+now=$(date +%s)
+node_object a eu 1.1.1.1:51820 hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo= 10.2.1.0/24 "$now" >"$live/nodes/a.json"
+node_object bb eu 192.168.0.2:51820 3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08= 10.2.2.0/24 "$now" >"$live/nodes/bb.json"
+node_object c us 2.2.2.2:51820 yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk= 10.2.3.0/24 "$now" >"$live/nodes/c.json"
+cp "$store/peers/laptop.json" "$live/peers/"
+run graph --store "file:$live"
 check "graph reads the store" eval 'succeeded && grep -q "\"a\"->\"c\"" "$tmp/out"'
-run showconf node c --store "file:$store"
+run showconf node c --store "file:$live"
 check "showconf reads the store" eval 'succeeded && grep -q "^\[Interface\]" "$tmp/out"'
-run solve --store "file:$store" --node a
+run solve --store "file:$live" --node a
 check "solve reads the store" eval 'succeeded && grep -q "natRules" "$tmp/out"'
+node_object c us 2.2.2.2:51820 yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk= 10.2.3.0/24 $((now - 600)) >"$live/nodes/c.json"
+run graph --store "file:$live"
+check "a node its agent no longer keeps alive is out of the graph" eval 'succeeded && ! grep -q "\"c\"" "$tmp/out"'
 expect_error "--mesh and --store exclude each other" 2 "cannot be used together" graph --store "file:$store" --mesh "$example"
 expect_error "a missing store directory is an error" 1 "$tmp/nostore" status --store "file:$tmp/nostore"
 check "a missing store directory is not created" eval '[[ ! -e "$tmp/nostore" ]]'

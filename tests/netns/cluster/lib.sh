@@ -1,0 +1,391 @@
+# shellcheck shell=bash
+# Helpers that build a multi-location cluster on one machine out of network
+# namespaces, for tests/netns/cluster/test_cluster.sh and bench/mesh.sh.
+# Source it, set the variables below, then call cluster_up; cluster_down
+# (installed as an EXIT trap by cluster_init) removes everything.
+#
+#   internet (bridge ns)   192.0.2.0/24: public node addresses, NAT routers, the VPN client
+#   loc L   (bridge ns)    172.31.L.0/24: the private network of location L
+#   node i                 eth0 192.0.2.i (public locations only), eth1 172.31.L.(10+k),
+#                          pods 10.2.i.0/24 on the CNI bridge, WireGuard kc<id>w<i>
+#   router of the NAT location: 192.0.2.(200+L) masquerading 172.31.L.0/24
+#
+# No namespace has a route that could carry pod traffic around WireGuard:
+# public nodes and routers default to 192.0.2.254, which does not exist.
+#
+# Callers set: KGCTL, KG (may be empty), CLUSTER_LOCATIONS, CLUSTER_PER_LOCATION,
+# CLUSTER_NAT_LOCATION (0: none), CLUSTER_GRANULARITY.
+
+CNI_BIN=${CNI_BIN:-/usr/lib/cni}
+CHECK_IN_PERIOD=${CHECK_IN_PERIOD:-1}
+READY_WINDOW=${READY_WINDOW:-4}
+VPN_ADDR=10.5.0.1
+VPN_PUBLIC=192.0.2.250
+
+cluster_init() {
+	id=$$
+	short=$((id % 100000))
+	tmp="$(mktemp -d /tmp/kc.XXXXXX)"
+	store="$tmp/store"
+	mkdir -p "$store/nodes" "$store/peers" "$tmp/cni" "$tmp/log"
+	declare -gA kg_pid pod_ip
+	declare -ga node_ids=()
+	local l k
+	for ((l = 1; l <= CLUSTER_LOCATIONS; l++)); do
+		for ((k = 1; k <= CLUSTER_PER_LOCATION; k++)); do
+			node_ids+=($(((l - 1) * CLUSTER_PER_LOCATION + k)))
+		done
+	done
+	trap cluster_down EXIT
+	trap 'exit 130' INT TERM
+}
+
+ns_net() { echo "kc$id-inet"; }
+ns_loc() { echo "kc$id-l$1"; }
+ns_router() { echo "kc$id-r$1"; }
+ns_node() { echo "kc$id-n$1"; }
+ns_pod() { echo "kc$id-p$1"; }
+ns_vpn() { echo "kc$id-vpn"; }
+wg_if() { echo "kc${short}w$1"; }
+vpn_if() { echo "kc${short}vpn"; }
+loc_of() { echo $((($1 - 1) / CLUSTER_PER_LOCATION + 1)); }
+nth_of() { echo $((($1 - 1) % CLUSTER_PER_LOCATION + 1)); }
+node_name() { echo "n$1"; }
+private_ip() { echo "172.31.$(loc_of "$1").$((10 + $(nth_of "$1")))"; }
+is_natted() { [[ $(loc_of "$1") -eq $CLUSTER_NAT_LOCATION ]]; }
+in_node() {
+	local i="$1"
+	shift
+	ip netns exec "$(ns_node "$i")" "$@"
+}
+
+log() { echo "# $*"; }
+
+# ---- the network ----------------------------------------------------------
+
+host_sysctls() {
+	ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.arp_ignore=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	ip -n "$1" link set lo up
+}
+
+# bridge_port BRIDGE-NS HOST-NS NAME-ON-BRIDGE IFNAME: a veth from a host onto a bridge
+bridge_port() {
+	ip link add "$3" netns "$1" type veth peer name "$4" netns "$2"
+	ip -n "$1" link set "$3" master br0 up
+	ip -n "$2" link set "$4" up
+}
+
+new_bridge_ns() {
+	ip netns add "$1"
+	ip -n "$1" link set lo up
+	ip -n "$1" link add br0 type bridge
+	ip -n "$1" link set br0 up
+}
+
+network_up() {
+	local l i node
+	new_bridge_ns "$(ns_net)"
+	for ((l = 1; l <= CLUSTER_LOCATIONS; l++)); do
+		new_bridge_ns "$(ns_loc "$l")"
+		if ((l == CLUSTER_NAT_LOCATION)); then
+			local r
+			r="$(ns_router "$l")"
+			ip netns add "$r"
+			host_sysctls "$r"
+			bridge_port "$(ns_net)" "$r" "r$l" eth0
+			bridge_port "$(ns_loc "$l")" "$r" r eth1
+			ip -n "$r" addr add "192.0.2.$((200 + l))/24" dev eth0
+			ip -n "$r" addr add "172.31.$l.1/24" dev eth1
+			ip -n "$r" route add default via 192.0.2.254 dev eth0 onlink
+			ip netns exec "$r" nft -f - <<-NFT
+				table ip kcnat {
+					chain post { type nat hook postrouting priority 100; oifname "eth0" masquerade; }
+				}
+			NFT
+		fi
+	done
+	for i in "${node_ids[@]}"; do
+		node="$(ns_node "$i")"
+		l=$(loc_of "$i")
+		ip netns add "$node"
+		host_sysctls "$node"
+		bridge_port "$(ns_loc "$l")" "$node" "n$i" eth1
+		ip -n "$node" addr add "$(private_ip "$i")/24" dev eth1
+		if is_natted "$i"; then
+			ip -n "$node" route add default via "172.31.$l.1" dev eth1
+		else
+			bridge_port "$(ns_net)" "$node" "n$i" eth0
+			ip -n "$node" addr add "192.0.2.$i/24" dev eth0
+			ip -n "$node" route add default via 192.0.2.254 dev eth0 onlink
+		fi
+		(umask 077 && "$KGCTL" genkey >"$tmp/n$i.key")
+		"$KGCTL" pubkey <"$tmp/n$i.key" >"$tmp/n$i.pub"
+	done
+}
+
+# ---- pods, attached by the standard CNI plugins as a runtime does ---------
+
+# The CNI configuration Kilo ships, with the node's pod CIDR in its ranges.
+kilo_conflist() {
+	cat <<-JSON
+		{"cniVersion": "0.3.1", "name": "kilo", "plugins": [
+		 {"name": "kubernetes", "type": "bridge", "bridge": "kube-bridge", "isDefaultGateway": true,
+		  "forceAddress": true, "mtu": 1420,
+		  "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.2.$1.0/24"}]]}},
+		 {"type": "portmap", "snat": true, "capabilities": {"portMappings": true}}]}
+	JSON
+}
+
+# A runtime runs a conflist's first plugin with the list's cniVersion and
+# name. host-local keeps its leases under /var/lib/cni, which all the
+# namespaces of this machine share: each node gets its own dataDir.
+pod_netconf() {
+	jq -c --arg dir "$tmp/cni/data-$2" \
+		'.plugins[0] + {cniVersion: .cniVersion, name: .name} | .ipam.dataDir = $dir' "$1"
+}
+
+cni() {
+	local i="$1" command="$2" ifname="$3" conf="$4"
+	ip netns exec "$(ns_node "$i")" env CNI_COMMAND="$command" CNI_CONTAINERID="kc$id-pod$i" \
+		CNI_NETNS="/var/run/netns/$(ns_pod "$i")" CNI_IFNAME="$ifname" CNI_PATH="$CNI_BIN" \
+		"$CNI_BIN/$(jq -r .type "$conf")" <"$conf"
+}
+
+# pod_add I CONFLIST: a pod namespace on node I, attached with the conflist.
+pod_add() {
+	local i="$1" result
+	[[ -e "/var/run/netns/$(ns_pod "$i")" ]] || ip netns add "$(ns_pod "$i")"
+	pod_netconf "$2" "$i" >"$tmp/cni/pod$i.conf" || return 1
+	echo '{"cniVersion": "0.3.1", "name": "cni-loopback", "type": "loopback"}' >"$tmp/cni/lo.conf"
+	cni "$i" ADD lo "$tmp/cni/lo.conf" >/dev/null || return 1
+	result="$(cni "$i" ADD eth0 "$tmp/cni/pod$i.conf")" || { echo "    CNI ADD pod$i: $result"; return 1; }
+	pod_ip[$i]="$(jq -r '.ips[0].address | split("/")[0]' <<<"$result")"
+	[[ "${pod_ip[$i]}" == 10.2.$i.* ]]
+}
+
+pod_del() {
+	[[ -e "$tmp/cni/pod$1.conf" ]] || return 0
+	cni "$1" DEL eth0 "$tmp/cni/pod$1.conf" >/dev/null 2>&1
+	rm -f "$tmp/cni/pod$1.conf"
+}
+
+# ---- the VPN client: wireguard-go configured from `kgctl showconf peer` ----
+
+vpn_up() {
+	local v
+	v="$(ns_vpn)"
+	ip netns add "$v"
+	host_sysctls "$v"
+	bridge_port "$(ns_net)" "$v" vpn eth0
+	ip -n "$v" addr add "$VPN_PUBLIC/24" dev eth0
+	(umask 077 && "$KGCTL" genkey >"$tmp/vpn.key")
+	cat >"$store/peers/vpn.json" <<-JSON
+		{"name": "vpn", "publicKey": "$("$KGCTL" pubkey <"$tmp/vpn.key")", "allowedIPs": ["$VPN_ADDR/32"],
+		 "endpoint": "$VPN_PUBLIC:51820", "persistentKeepalive": 5}
+	JSON
+	ip netns exec "$v" env WG_PROCESS_FOREGROUND=1 wireguard-go "$(vpn_if)" >"$tmp/log/vpn-wg.log" 2>&1 &
+	vpn_wg_pid=$!
+	local t
+	for ((t = 0; t < 50; t++)); do
+		[[ -S "/var/run/wireguard/$(vpn_if).sock" ]] && break
+		sleep 0.1
+	done
+	ip -n "$v" addr add "$VPN_ADDR/32" dev "$(vpn_if)"
+	ip -n "$v" link set "$(vpn_if)" up
+}
+
+# vpn_configure SHOWCONF-ARGS...: replaces the client's peers and routes.
+vpn_configure() {
+	local v conf cidr
+	v="$(ns_vpn)"
+	conf="$tmp/vpn.conf"
+	"$KGCTL" showconf peer vpn "$@" >"$conf.peers" 2>"$tmp/log/showconf.err" ||
+		{ sed 's/^/    /' "$tmp/log/showconf.err"; return 1; }
+	printf '[Interface]\nListenPort = 51820\n\n' | cat - "$conf.peers" >"$conf"
+	ip netns exec "$v" wg setconf "$(vpn_if)" "$conf" || return 1
+	ip netns exec "$v" wg set "$(vpn_if)" private-key "$tmp/vpn.key" || return 1
+	ip -n "$v" route flush dev "$(vpn_if)" proto static 2>/dev/null
+	for cidr in $(sed -n 's/^AllowedIPs = //p' "$conf" | tr ',' ' '); do
+		ip -n "$v" route replace "$cidr" dev "$(vpn_if)" proto static || return 1
+	done
+}
+
+# ---- reachability ---------------------------------------------------------
+
+# reach FROM-NS IP DEADLINE: one reply within DEADLINE (whole) seconds. A ping
+# gives up at the first ICMP error (an unreachable neighbour, say), so each
+# try is a ping of its own, until the deadline.
+reach() {
+	local end=$((${EPOCHREALTIME/./} / 1000 + $3 * 1000)) t
+	for ((t = 0; t < 1000; t++)); do
+		ip netns exec "$1" ping -n -q -c 1 -W 0.2 "$2" >/dev/null 2>&1 && return 0
+		((${EPOCHREALTIME/./} / 1000 < end)) || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# matrix DEADLINE [--vpn] [--skip I]... [--only-to I]: every pod reaches every
+# other pod (and the VPN client every pod), in parallel; prints what failed.
+matrix() {
+	local deadline="$1" vpn=0 only="" s d k
+	local -A skip=()
+	shift
+	while (($#)); do
+		case "$1" in
+		--vpn) vpn=1 ;;
+		--skip) skip[$2]=1 && shift ;;
+		--only-to) only="$2" && shift ;;
+		esac
+		shift
+	done
+	local -a pids=() labels=() bad=()
+	for s in "${node_ids[@]}"; do
+		[[ -n "${skip[$s]:-}" ]] && continue
+		for d in "${node_ids[@]}"; do
+			[[ $s == "$d" || -n "${skip[$d]:-}" ]] && continue
+			[[ -n "$only" && $s != "$only" && $d != "$only" ]] && continue
+			reach "$(ns_pod "$s")" "${pod_ip[$d]}" "$deadline" &
+			pids+=($!) labels+=("pod$s->pod$d")
+		done
+		if ((vpn)) && [[ -z "$only" || $s == "$only" ]]; then
+			reach "$(ns_vpn)" "${pod_ip[$s]}" "$deadline" &
+			pids+=($!) labels+=("vpn->pod$s")
+		fi
+	done
+	for k in "${!pids[@]}"; do
+		wait "${pids[$k]}" || bad+=("${labels[$k]}")
+	done
+	((${#bad[@]} == 0)) || { echo "    unreachable: ${bad[*]}"; return 1; }
+}
+
+# No pod reaches a pod of another node, nor the VPN client any pod.
+matrix_dark() {
+	local s d k
+	local -a pids=() labels=() bad=()
+	for s in "${node_ids[@]}"; do
+		for d in "${node_ids[@]}"; do
+			[[ $s == "$d" ]] && continue
+			ip netns exec "$(ns_pod "$s")" ping -n -q -c 1 -W 1 "${pod_ip[$d]}" >/dev/null 2>&1 &
+			pids+=($!) labels+=("pod$s->pod$d")
+		done
+		ip netns exec "$(ns_vpn)" ping -n -q -c 1 -W 1 "${pod_ip[$s]}" >/dev/null 2>&1 &
+		pids+=($!) labels+=("vpn->pod$s")
+	done
+	for k in "${!pids[@]}"; do
+		wait "${pids[$k]}" && bad+=("${labels[$k]}")
+	done
+	((${#bad[@]} == 0)) || { echo "    reachable without the mesh: ${bad[*]}"; return 1; }
+}
+
+# ---- agents ---------------------------------------------------------------
+
+# agent_start I [extra kg flags]: kg on node I, in the background.
+agent_start() {
+	local i="$1" l
+	shift
+	l=$(loc_of "$i")
+	local -a flags=(--hostname "$(node_name "$i")" --store "file:$store" --interface "$(wg_if "$i")"
+		--wg-backend userspace --userspace-wireguard wireguard-go --private-key "$tmp/n$i.key"
+		--location "loc$l" --pod-cidr "10.2.$i.0/24" --mesh-granularity "$CLUSTER_GRANULARITY"
+		--subnet 10.4.0.0/16 --encapsulate never --cni-path "$tmp/cni/n$i.conflist"
+		--listen 127.0.0.1:1107 --check-in-period "$CHECK_IN_PERIOD" --ready-window "$READY_WINDOW")
+	(($(nth_of "$i") == 1)) && flags+=(--leader)
+	is_natted "$i" && flags+=(--persistent-keepalive 5)
+	# Not through in_node: $! must be kg's own pid (ip netns exec execs it).
+	ip netns exec "$(ns_node "$i")" "$KG" "${flags[@]}" "$@" >>"$tmp/log/kg-n$i.log" 2>&1 &
+	kg_pid[$i]=$!
+}
+
+# agent_stop I [SIGNAL]: stops kg on node I and waits (at most 10 s) for it.
+agent_stop() {
+	local i="$1" sig="${2:-TERM}" pid="${kg_pid[$1]:-}" t
+	[[ -n "$pid" ]] || return 0
+	kill -s "$sig" "$pid" 2>/dev/null
+	for ((t = 0; t < 100; t++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -s KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	unset "kg_pid[$i]"
+}
+
+agent_alive() { [[ -n "${kg_pid[$1]:-}" ]] && kill -0 "${kg_pid[$1]}" 2>/dev/null; }
+
+# The wireguard-go that serves node I's interface (started by kg, in its own session).
+wg_pid_of() { pgrep -x -f "wireguard-go $(wg_if "$1")"; }
+
+agent_peak_rss_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/${kg_pid[$1]:-none}/status" 2>/dev/null; }
+
+agent_get() { in_node "$1" curl -fs --max-time 2 "http://127.0.0.1:1107$2"; }
+
+# wait_for SECONDS COMMAND...: polls every 100 ms.
+wait_for() {
+	local n=$(($1 * 10)) t
+	shift
+	for ((t = 0; t < n; t++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# ---- clean-up -------------------------------------------------------------
+
+cluster_down() {
+	local i pid
+	trap - EXIT
+	for i in "${!kg_pid[@]}"; do
+		kill -TERM "${kg_pid[$i]}" 2>/dev/null
+	done
+	for i in "${!kg_pid[@]}"; do
+		agent_stop "$i" TERM
+	done
+	for i in "${node_ids[@]}"; do
+		pod_del "$i"
+		ip netns del "$(ns_pod "$i")" 2>/dev/null
+		in_node "$i" ip link del "$(wg_if "$i")" 2>/dev/null
+		for pid in $(wg_pid_of "$i"); do
+			kill "$pid" 2>/dev/null
+		done
+		ip netns del "$(ns_node "$i")" 2>/dev/null
+		rm -f "/var/run/wireguard/$(wg_if "$i").sock"
+	done
+	if [[ -n "${vpn_wg_pid:-}" ]]; then
+		kill "$vpn_wg_pid" 2>/dev/null
+		wait "$vpn_wg_pid" 2>/dev/null
+	fi
+	ip netns del "$(ns_vpn)" 2>/dev/null
+	rm -f "/var/run/wireguard/$(vpn_if).sock"
+	for ((i = 1; i <= CLUSTER_LOCATIONS; i++)); do
+		ip netns del "$(ns_router "$i")" 2>/dev/null
+		ip netns del "$(ns_loc "$i")" 2>/dev/null
+	done
+	ip netns del "$(ns_net)" 2>/dev/null
+	[[ -n "${KEEP_LOGS:-}" ]] && { cp -r "$tmp/log" "$KEEP_LOGS" 2>/dev/null; }
+	rm -rf "$tmp"
+}
+
+# skip_unless_ready TOOL...: exit 77 with a reason when not root or a tool is missing.
+skip_unless_ready() {
+	local tool
+	if [[ "$(id -u)" -ne 0 ]]; then
+		echo "skip: needs root for network namespaces"
+		exit 77
+	fi
+	for tool in "$@"; do
+		if ! command -v "$tool" >/dev/null; then
+			echo "skip: $tool is not installed"
+			exit 77
+		fi
+	done
+	if [[ ! -x "$CNI_BIN/bridge" || ! -x "$CNI_BIN/host-local" || ! -x "$CNI_BIN/loopback" ]]; then
+		echo "skip: the CNI plugins are not in $CNI_BIN (Debian containernetworking-plugins)"
+		exit 77
+	fi
+}
