@@ -52,7 +52,7 @@ static enum MHD_Result graph(struct MHD_Connection *c, struct kg_shared *shared)
 		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the mesh has not been solved yet\n");
 	if (!format || !strcmp(format, "dot"))
 		return reply(c, MHD_HTTP_OK, "text/vnd.graphviz", dot, strlen(dot));
-	r = kg_dot_to_svg(dot, &svg, &len);
+	r = kilo_graph_render(dot, "svg", &svg, &len, NULL);
 	kilo_free(dot);
 	if (r < 0)
 		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering the graph with dot failed\n");

@@ -23,7 +23,4 @@ struct kg_shared {
 struct kg_http *kg_http_start(const char *listen, struct kg_shared *shared);
 void kg_http_stop(struct kg_http *http);
 
-/* The DOT text rendered as SVG by GraphViz's dot; free *svg with free. */
-int kg_dot_to_svg(const char *dot, char **svg, size_t *len);
-
 #endif

@@ -1,13 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* kgctl graph --mesh FILE | --store file:DIR: the mesh as GraphViz DOT, or rendered to SVG by dot(1). */
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "kgctl.h"
 
@@ -27,78 +22,18 @@ static const char usage_text[] =
 	"      --mesh-granularity G        location, full or cross (default: the mesh's)\n"
 	"  -h, --help                      print this help\n";
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Feeds dot to `dot -Tsvg`, whose output goes straight to our stdout. A
- * close-on-exec pipe tells a failed exec apart from dot's own failure.
- */
+/* The graph rendered by Graphviz's dot, on stdout. */
 static int render_svg(const char *dot)
 {
-	int input[2] = { -1, -1 }, exec_status[2] = { -1, -1 }, child_errno = 0, status, r = KGCTL_EXIT_FAILURE;
-	pid_t pid;
-	ssize_t n;
+	struct kilo_error err = { 0 };
+	char *svg = NULL;
+	size_t len = 0;
+	int r;
 
-	if (fflush(stdout) == EOF)
-		return kgctl_fail("cannot write to stdout: %s", strerror(errno));
-	if (pipe2(input, O_CLOEXEC) < 0 || pipe2(exec_status, O_CLOEXEC) < 0) {
-		kgctl_fail("cannot create a pipe: %s", strerror(errno));
-		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		kgctl_fail("cannot start dot: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
-		if (dup2(input[0], STDIN_FILENO) >= 0)
-			execlp("dot", "dot", "-Tsvg", (char *)NULL);
-		child_errno = errno;
-		(void)!write(exec_status[1], &child_errno, sizeof(child_errno));
-		_exit(127);
-	}
-	close(input[0]);
-	close(exec_status[1]);
-	input[0] = exec_status[1] = -1;
-	do
-		n = read(exec_status[0], &child_errno, sizeof(child_errno));
-	while (n < 0 && errno == EINTR);
-	/* A write to a dot that died early must fail with EPIPE, not kill us. */
-	signal(SIGPIPE, SIG_IGN);
-	r = n > 0 ? 0 : write_all(input[1], dot, strlen(dot));
-	close(input[1]);
-	input[1] = -1;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (n > 0 && child_errno == ENOENT)
-		r = kgctl_fail("cannot render SVG: Graphviz's \"dot\" is not installed (apt-get install graphviz)");
-	else if (n > 0)
-		r = kgctl_fail("cannot run Graphviz's \"dot\": %s", strerror(child_errno));
-	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		r = kgctl_fail("Graphviz's \"dot\" failed to render the graph");
-	else if (r < 0)
-		r = kgctl_fail("cannot write the graph to dot: %s", strerror(-r));
-out:
-	for (size_t i = 0; i < 2; i++) {
-		if (input[i] >= 0)
-			close(input[i]);
-		if (exec_status[i] >= 0)
-			close(exec_status[i]);
-	}
+	if (kilo_graph_render(dot, "svg", &svg, &len, &err) < 0)
+		return kgctl_fail("cannot render SVG: %s", err.message);
+	r = kgctl_print(svg);
+	kilo_free(svg);
 	return r;
 }
 

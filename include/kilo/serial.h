@@ -19,6 +19,14 @@ extern "C" {
 /* The topology as GraphViz DOT, byte for byte as Kilo's Topology.Dot(). */
 KILO_EXPORT int kilo_topology_dot(const kilo_topology *topology, char **out);
 
+/*
+ * The DOT text rendered by Graphviz's dot(1) in format (e.g. "svg"), which
+ * must be installed (-ENOENT, said in err, when it is not). Free *out with
+ * kilo_free; *len is its length.
+ */
+KILO_EXPORT int kilo_graph_render(const char *dot, const char *format, char **out, size_t *len,
+				  struct kilo_error *err);
+
 enum kilo_peer_format {
 	KILO_PEER_YAML = 0,
 	KILO_PEER_JSON = 1,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../core/error.h"
+#include "../core/io.h"
 
 int kilo_agent_cni_config(const struct kilo_cidr *pod_cidr, uint32_t mtu, char **out)
 {
@@ -40,21 +41,6 @@ int kilo_agent_cni_config(const struct kilo_cidr *pod_cidr, uint32_t mtu, char *
 	return 0;
 }
 
-static int write_all(int fd, const char *text, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, text, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		text += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int kilo_agent_cni_write(const char *path, const struct kilo_cidr *pod_cidr, uint32_t mtu, struct kilo_error *err)
 {
 	size_t len = strlen(path) + sizeof(".XXXXXX");
@@ -70,9 +56,9 @@ int kilo_agent_cni_write(const char *path, const struct kilo_cidr *pod_cidr, uin
 		r = fd < 0 ? -errno : 0;
 	}
 	if (r == 0)
-		r = write_all(fd, text, strlen(text));
+		r = kilo_write_all(fd, text, strlen(text));
 	if (r == 0)
-		r = write_all(fd, "\n", 1);
+		r = kilo_write_all(fd, "\n", 1);
 	/* The runtime may read the file at any moment: it sees the old one or the whole new one. */
 	if (r == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0))
 		r = -errno;

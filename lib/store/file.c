@@ -17,6 +17,7 @@
 
 #include "../core/array.h"
 #include "../core/error.h"
+#include "../core/io.h"
 #include "file.h"
 
 #define SUFFIX ".json"
@@ -215,22 +216,6 @@ static int read_object(kilo_store *store, enum kilo_store_kind kind, const char 
 	return 0;
 }
 
-static int write_all(int fd, const char *text, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, text, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		text += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int write_object(kilo_store *store, enum kilo_store_kind kind, const char *name, const char *text, size_t len,
 			struct kilo_error *err)
 {
@@ -250,7 +235,7 @@ static int write_object(kilo_store *store, enum kilo_store_kind kind, const char
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return kilo_error_set(err, errno, "store: cannot create a file in %.400s: %s", dir_path, strerror(errno));
-	if (fchmod(fd, mode) < 0 || (r = write_all(fd, text, len)) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || (r = kilo_write_all(fd, text, len)) < 0 || fsync(fd) < 0) {
 		r = r < 0 ? r : -errno;
 		goto fail;
 	}
