@@ -54,6 +54,7 @@ struct kilo_agent {
 	/* Deadlines in wall-clock milliseconds (lastSeen is wall-clock time); 0: none. */
 	int64_t next_check_in, next_resync, next_retry, next_expiry;
 	bool healthy;
+	bool cut_off;               /* the last check-in could not be written */
 	uint64_t reconciles, errors;
 	struct kilo_arena arena;    /* copies of the option strings */
 };
@@ -246,20 +247,51 @@ static struct kilo_node *local_node(kilo_agent *a)
 	return NULL;
 }
 
-/* Kilo sets the local node's discovered endpoints from the device before every solve. */
-static int discover_nat(kilo_agent *a, struct kilo_node *self, int64_t now)
+/* The endpoints at which the device sees the NATed nodes and the peers now. */
+static int read_nat(kilo_agent *a, int64_t now, struct kilo_discovered_endpoint **list, size_t *n)
 {
 	struct kilo_error ignored = { 0 };
-	struct kilo_discovered_endpoint *list = NULL, *copy;
 	kilo_wg_config *device = NULL;
-	size_t n = 0;
 	int r;
 
 	/* No device yet (the first apply makes it): nothing seen. */
 	if (kilo_wg_device_get(a->wg, a->apply.interface, &device, &ignored) < 0)
 		device = NULL;
-	r = kilo_agent_nat_endpoints(a->mesh, now / 1000, a->window, device, &list, &n);
+	r = kilo_agent_nat_endpoints(a->mesh, now / 1000, a->window, device, list, n);
 	kilo_wg_config_free(device);
+	return r;
+}
+
+/*
+ * Whether the device sees a NATed node or a peer elsewhere than at the
+ * last reconcile. Kilo looks only when it reconciles for another reason
+ * (every 30 s at worst), so a NAT address seen after the first handshake
+ * would reach the other nodes and VPN clients that late.
+ */
+static bool nat_moved(kilo_agent *a, int64_t now)
+{
+	struct kilo_discovered_endpoint *list = NULL;
+	size_t n = 0;
+	bool moved;
+
+	if (!a->mesh || read_nat(a, now, &list, &n) < 0)
+		return false;
+	moved = n != a->n_discovered;
+	for (size_t i = 0; i < n && !moved; i++)
+		moved = !kilo_key_equal(&list[i].key, &a->discovered[i].key) ||
+			!kilo_endpoint_equal(&list[i].endpoint, &a->discovered[i].endpoint);
+	free(list);
+	return moved;
+}
+
+/* Kilo sets the local node's discovered endpoints from the device before every solve. */
+static int discover_nat(kilo_agent *a, struct kilo_node *self, int64_t now)
+{
+	struct kilo_discovered_endpoint *list = NULL, *copy;
+	size_t n = 0;
+	int r;
+
+	r = read_nat(a, now, &list, &n);
 	if (r < 0)
 		return r;
 	copy = n ? kilo_arena_array(&a->mesh->arena, n, sizeof(*copy)) : NULL;
@@ -511,8 +543,27 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 		if (changed)
 			note(a, err, &local, reload(a, &need, &local), &first);
 	}
-	if (now >= a->next_check_in)
-		note(a, err, &local, publish(a, now, true, &local), &first);
+	if (now >= a->next_check_in) {
+		int r;
+
+		if (nat_moved(a, now))
+			need = true;
+		r = publish(a, now, true, &local);
+		a->cut_off = r < 0;
+		note(a, err, &local, r, &first);
+	}
+	/*
+	 * Cut off from the store, the agent sees every heartbeat stop, its own
+	 * too: it cannot tell dead nodes from a missing store, so it keeps the
+	 * mesh as it is until it can check in again. Deadlines that passed
+	 * wait for that check-in, or the loop would spin.
+	 */
+	if (a->cut_off) {
+		live_digest(a, now, d);
+		if (a->next_retry && a->next_retry <= now)
+			a->next_retry = a->next_check_in;
+		return first;
+	}
 	if (now >= a->next_resync) {
 		need = resync = true;
 		a->next_resync = now + a->resync_ms;

@@ -23,13 +23,23 @@ static int by_key(const void *a, const void *b)
 		      ((const struct kilo_discovered_endpoint *)b)->key.bytes, KILO_KEY_LEN);
 }
 
-/* Records key's endpoint once, if the device has shaken hands with it. */
+/*
+ * Records key's endpoint once, if the device has shaken hands with it and
+ * it is news: not the advertised endpoint, not the private IP (private:
+ * family 0 for none). Every node merges the reports first come first served,
+ * so a report of what the mesh already knows, made from inside the
+ * location, would hide the NAT address an outsider saw.
+ */
 static void record(const struct kilo_wg_config *device, const struct kilo_key *key,
+		   const struct kilo_endpoint *advertised, const struct kilo_addr *private,
 		   struct kilo_discovered_endpoint *out, size_t *n)
 {
 	const struct kilo_wg_peer *p = device_peer(device, key);
 
 	if (!p || (p->last_handshake_sec == 0 && p->last_handshake_nsec == 0) || !kilo_endpoint_is_set(&p->endpoint))
+		return;
+	if (kilo_endpoint_equal(&p->endpoint, advertised) ||
+	    (private->family && kilo_addr_equal(&p->endpoint.addr, private)))
 		return;
 	for (size_t i = 0; i < *n; i++)
 		if (kilo_key_equal(&out[i].key, key))
@@ -55,12 +65,15 @@ int kilo_agent_nat_endpoints(const struct kilo_mesh *mesh, int64_t now, uint32_t
 		const struct kilo_node *node = &mesh->nodes[i];
 
 		if (node->persistent_keepalive && kilo_node_ready(node, now, window))
-			record(device, &node->public_key, list, &n);
+			record(device, &node->public_key, &node->endpoint, &node->internal_ip.addr, list, &n);
 	}
 	/* Every peer counts: Kilo gives every Peer object a keepalive, zero or not. */
-	for (size_t i = 0; device && i < mesh->n_peers; i++)
-		if (kilo_peer_ready(&mesh->peers[i]))
-			record(device, &mesh->peers[i].public_key, list, &n);
+	for (size_t i = 0; device && i < mesh->n_peers; i++) {
+		const struct kilo_peer *peer = &mesh->peers[i];
+
+		if (kilo_peer_ready(peer))
+			record(device, &peer->public_key, &peer->endpoint, &(struct kilo_addr){ 0 }, list, &n);
+	}
 	qsort(list, n, sizeof(*list), by_key);
 	*out = list;
 	*n_out = n;

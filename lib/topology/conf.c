@@ -33,7 +33,7 @@ static int add_segment(const struct kilo_topology *t, struct kilo_wg_config *c, 
 
 	peer->public_key = s->key;
 	peer->persistent_keepalive = keepalive;
-	peer->endpoint = *kilo_topology_nat_endpoint(t, s->endpoint, &s->key, s->persistent_keepalive);
+	peer->endpoint = *kilo_topology_segment_endpoint(t, s);
 	return set_allowed_ips(c, peer, s->allowed_ips, s->n_allowed_ips, s->allowed_location_ips,
 			       s->n_allowed_location_ips);
 }

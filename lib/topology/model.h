@@ -83,6 +83,15 @@ const struct kilo_endpoint *kilo_topology_nat_endpoint(const struct kilo_topolog
 							const struct kilo_endpoint *advertised,
 							const struct kilo_key *key, uint32_t keepalive);
 
+/*
+ * The endpoint at which the local node reaches segment s: Kilo's
+ * updateEndpoint, except that a segment of the local node's own location
+ * (full granularity) keeps its advertised endpoint when both sides have a
+ * private IP.
+ */
+const struct kilo_endpoint *kilo_topology_segment_endpoint(const struct kilo_topology *t,
+							    const struct kilo_segment *s);
+
 /* The index of the local segment, or n_segments when the view is from outside. */
 size_t kilo_topology_local_segment(const struct kilo_topology *t);
 

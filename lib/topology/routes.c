@@ -241,7 +241,7 @@ static void leader_routes(struct route_ctx *ctx)
 			local_segment_routes(ctx, s);
 			continue;
 		}
-		endpoint = kilo_topology_nat_endpoint(t, s->endpoint, &s->key, s->persistent_keepalive);
+		endpoint = kilo_topology_segment_endpoint(t, s);
 		for (size_t i = 0; i < s->n_nodes; i++) {
 			const struct kilo_addr *priv = &s->nodes[i]->internal_ip.addr;
 			struct kilo_cidr host;

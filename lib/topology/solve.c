@@ -217,6 +217,28 @@ const struct kilo_endpoint *kilo_topology_nat_endpoint(const struct kilo_topolog
 }
 
 /*
+ * Two nodes of one location share its private network, so a node's
+ * segment in full granularity is reached where it says it is: an endpoint
+ * discovered from outside the location is a NAT's public side, which the
+ * NAT seldom forwards back inside (hairpin). Kilo would use it and fail.
+ */
+static bool same_private_network(const struct kilo_topology *t, const struct kilo_segment *s)
+{
+	const struct kilo_node *leader = s->nodes[s->leader];
+
+	return t->local_node && t->private_ip.addr.family && leader->internal_ip.addr.family && *leader->location &&
+	       strcmp(leader->location, t->local_node->location) == 0;
+}
+
+const struct kilo_endpoint *kilo_topology_segment_endpoint(const struct kilo_topology *t,
+							    const struct kilo_segment *s)
+{
+	if (same_private_network(t, s))
+		return s->endpoint;
+	return kilo_topology_nat_endpoint(t, s->endpoint, &s->key, s->persistent_keepalive);
+}
+
+/*
  * Kilo's filterAllowedLocationIPs: drops an allowed-location IP that
  * overlaps one of another segment, lies inside any segment's allowed IPs,
  * or overlaps a peer's allowed IP. It sees the other segments as they are

@@ -95,6 +95,33 @@ static void test_discovered_endpoint_replaces_advertised_only_with_keepalive(voi
 	fixture_mesh_free(mesh);
 }
 
+static void test_node_of_the_same_location_keeps_its_advertised_endpoint(void **state)
+{
+	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_FULL);
+	struct kilo_discovered_endpoint seen[2];
+	kilo_wg_config *c = NULL;
+	kilo_topology *t;
+
+	(void)state;
+	/* d saw a and c from outside their NATs; b shares c's location and private network. */
+	seen[0].key = mesh->nodes[0].public_key;
+	assert_int_equal(kilo_endpoint_parse("5.6.7.8:4000", &seen[0].endpoint), 0);
+	seen[1].key = mesh->nodes[2].public_key;
+	assert_int_equal(kilo_endpoint_parse("5.6.7.9:4000", &seen[1].endpoint), 0);
+	mesh->nodes[3].discovered_endpoints = seen;
+	mesh->nodes[3].n_discovered_endpoints = 2;
+	mesh->nodes[0].persistent_keepalive = 25;
+	mesh->nodes[2].persistent_keepalive = 25;
+	t = fixture_solve(mesh, "b");
+	assert_int_equal(kilo_topology_conf(t, &c), 0);
+	assert_string_equal(endpoint_text(&c->peers[0].endpoint), "5.6.7.8:4000");
+	/* The NAT's public side would not forward back inside: no hairpin. */
+	assert_string_equal(endpoint_text(&c->peers[1].endpoint), "10.1.0.3:51820");
+	kilo_wg_config_free(c);
+	kilo_topology_free(t);
+	fixture_mesh_free(mesh);
+}
+
 static void test_local_node_report_of_an_endpoint_wins(void **state)
 {
 	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_FULL);
@@ -231,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_conf_skips_the_local_segment),
 		cmocka_unit_test(test_conf_gives_every_peer_the_local_keepalive),
 		cmocka_unit_test(test_discovered_endpoint_replaces_advertised_only_with_keepalive),
+		cmocka_unit_test(test_node_of_the_same_location_keeps_its_advertised_endpoint),
 		cmocka_unit_test(test_local_node_report_of_an_endpoint_wins),
 		cmocka_unit_test(test_cross_granularity_makes_no_tunnel_inside_a_location),
 		cmocka_unit_test(test_peer_conf_lists_every_segment_with_the_peer_secrets),
