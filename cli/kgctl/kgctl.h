@@ -28,6 +28,7 @@ int kgctl_apply(int argc, char *argv[]);
 int kgctl_wg(int argc, char *argv[]);
 int kgctl_status(int argc, char *argv[]);
 int kgctl_node(int argc, char *argv[]);
+int kgctl_connect(int argc, char *argv[]);
 
 /* Prints "kgctl: <message>" to stderr; returns KGCTL_EXIT_FAILURE. */
 int kgctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

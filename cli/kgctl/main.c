@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{ "wg", kgctl_wg, "Show a WireGuard device, or set it from a configuration file" },
 	{ "status", kgctl_status, "Print the nodes and peers of a store: leaders, liveness, endpoints" },
 	{ "node", kgctl_node, "Change a node's settings in a store" },
+	{ "connect", kgctl_connect, "Make this machine a VPN peer of the mesh until stopped" },
 };
 
 static void usage(FILE *out)

@@ -121,6 +121,50 @@ KILO_EXPORT int kilo_agent_graph(kilo_agent *agent, char **out);
 /* true once the agent has applied the mesh without error since its last change. */
 KILO_EXPORT bool kilo_agent_healthy(const kilo_agent *agent);
 
+/* ---- kgctl connect: this machine as a VPN peer of the mesh ------------- */
+
+typedef struct kilo_connect kilo_connect;
+
+#define KILO_CONNECT_DEFAULT_ALLOWED_IP "10.10.10.10/32"
+#define KILO_CONNECT_DEFAULT_KEEPALIVE 10
+
+struct kilo_connect_opts {
+	size_t sz;
+	const char *store;         /* "file:DIR" */
+	const char *peer_name;     /* the peer's name in the store */
+	const char *key_path;      /* the private key; created (0600) if missing */
+	const char *interface;     /* NULL: KILO_DEFAULT_INTERFACE */
+	struct kilo_wg_opts wg;
+	/* The peer's address and only allowed IP; NULL: KILO_CONNECT_DEFAULT_ALLOWED_IP. */
+	const char *allowed_ip;
+	/* Cluster networks (e.g. services) routed through the first segment. */
+	const struct kilo_cidr *allowed_ips;
+	size_t n_allowed_ips;
+	uint32_t persistent_keepalive; /* of the peer when it is created */
+	uint16_t port;             /* listen port; 0: KILO_DEFAULT_PORT */
+	uint32_t mtu;              /* 0: KILO_DEFAULT_MTU */
+	uint32_t resync_period;    /* seconds; 0: KILO_DEFAULT_RESYNC_PERIOD */
+	uint32_t ready_window;     /* seconds; 0: KILO_DEFAULT_READY_WINDOW */
+	bool clean_up;             /* on kilo_connect_free: remove the peer, device and routes */
+};
+
+/*
+ * Loads or creates the key, adds the peer to the store if it is not there,
+ * and creates the WireGuard device with the peer's address, up.
+ */
+KILO_EXPORT int kilo_connect_new(const struct kilo_connect_opts *opts, kilo_connect **out, struct kilo_error *err);
+/*
+ * Runs in the caller's loop like the agent: poll kilo_connect_fd with a
+ * timeout of kilo_connect_timeout_ms, then kilo_connect_step, which syncs
+ * the device and routes with the mesh on a store change, at the first
+ * step and every resync period.
+ */
+KILO_EXPORT int kilo_connect_fd(const kilo_connect *c);
+KILO_EXPORT int kilo_connect_timeout_ms(const kilo_connect *c);
+KILO_EXPORT int kilo_connect_step(kilo_connect *c, struct kilo_error *err);
+/* Stops; with clean_up, removes the peer from the store, the device and the routes. */
+KILO_EXPORT void kilo_connect_free(kilo_connect *c);
+
 #ifdef __cplusplus
 }
 #endif

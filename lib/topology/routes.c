@@ -335,6 +335,7 @@ int kilo_topology_peer_routes(const kilo_topology *t, const char *peer_name, int
 	l.error = kilo_array_reserve((void **)&l.routes, &l.cap, route_bound(t) + n_extra, sizeof(*l.routes));
 	for (size_t k = 0; k < t->n_segments; k++) {
 		const struct kilo_segment *s = &t->segments[k];
+		const struct kilo_endpoint *endpoint = kilo_topology_segment_endpoint(t, s);
 		struct kilo_cidr wg = kilo_cidr_host(&s->wireguard_ip);
 
 		for (size_t i = 0; i < s->n_nodes; i++)
@@ -342,7 +343,9 @@ int kilo_topology_peer_routes(const kilo_topology *t, const char *peer_name, int
 		for (size_t i = 0; i < s->n_private_ips; i++) {
 			struct kilo_cidr host = kilo_cidr_host(&s->private_ips[i]);
 
-			push_route(&l, &host, &s->wireguard_ip, wg_ifindex, true);
+			/* As for a leader: the tunnel's own endpoint must not be routed into it. */
+			if (!kilo_addr_equal(&s->private_ips[i], &endpoint->addr))
+				push_route(&l, &host, &s->wireguard_ip, wg_ifindex, true);
 		}
 		for (size_t i = 0; i < s->n_allowed_location_ips; i++)
 			push_route(&l, &s->allowed_location_ips[i], &s->wireguard_ip, wg_ifindex, true);

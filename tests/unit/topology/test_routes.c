@@ -210,6 +210,27 @@ static void test_peer_routes_skip_the_peer_itself(void **state)
 	fixture_mesh_free(mesh);
 }
 
+static void test_peer_routes_leave_a_segment_endpoint_outside_the_tunnel(void **state)
+{
+	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
+	struct kilo_route *routes = NULL;
+	kilo_topology *t;
+	size_t n = 0;
+
+	(void)state;
+	/* a's private IP is also its endpoint: routing it into the tunnel would cut the tunnel. */
+	kilo_cidr_parse("10.1.0.1/24", &mesh->nodes[0].internal_ip);
+	t = fixture_solve(mesh, NULL);
+	assert_int_equal(kilo_topology_peer_routes(t, "b", 7, NULL, 0, &routes, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_string_not_equal(fixture_route(&routes[i]), "10.1.0.1/32 via 10.4.0.1 dev 7 onlink");
+	assert_string_equal(fixture_route(&routes[0]), "10.2.1.0/24 via 10.4.0.1 dev 7 onlink");
+	assert_string_equal(fixture_route(&routes[1]), "10.4.0.1/32 dev 7");
+	kilo_free(routes);
+	kilo_topology_free(t);
+	fixture_mesh_free(mesh);
+}
+
 static void test_encapsulate_and_compatibility_parse_kg_flags(void **state)
 {
 	enum kilo_encapsulate e;
@@ -237,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_flannel_follower_reaches_leader_through_its_pod_address),
 		cmocka_unit_test(test_cross_granularity_routes_location_nodes_directly),
 		cmocka_unit_test(test_peer_routes_skip_the_peer_itself),
+		cmocka_unit_test(test_peer_routes_leave_a_segment_endpoint_outside_the_tunnel),
 		cmocka_unit_test(test_encapsulate_and_compatibility_parse_kg_flags),
 	};
 

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: Apache-2.0
+/* kgctl connect [PEER-NAME]: make this machine a VPN peer of the mesh until SIGINT or SIGTERM. */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "kgctl.h"
+
+#define MAX_ALLOWED_IPS 64
+
+static const char usage_text[] =
+	"Usage: kgctl connect [PEER-NAME] --store file:DIR --private-key FILE [flags]\n"
+	"\n"
+	"Make this machine a VPN peer of the mesh: add the peer to the store if it is\n"
+	"not there, run a WireGuard device with the peer's configuration and route the\n"
+	"mesh's networks into it, kept up to date until SIGINT or SIGTERM.\n"
+	"PEER-NAME defaults to the host name.\n"
+	"\n"
+	"Flags:\n"
+	"      --store file:DIR              the store the agents share\n"
+	"      --private-key FILE            the peer's private key; created (0600) if missing\n"
+	"  -a, --allowed-ip CIDR             the peer's allowed IP and address (10.10.10.10/32)\n"
+	"      --allowed-ips CIDR,...        more cluster networks to route into the mesh\n"
+	"  -i, --interface NAME              the WireGuard device (kilo0)\n"
+	"      --persistent-keepalive SECS   keepalive of a peer this creates (10)\n"
+	"      --port PORT                   listen port (51820)\n"
+	"      --mtu MTU                     of the device (1420)\n"
+	"      --resync-period SECS          resync at least this often (30)\n"
+	"      --clean-up[=BOOL], --no-clean-up\n"
+	"                                    on exit remove the peer, device and routes (true)\n"
+	"      --wg-backend auto|kernel|userspace\n"
+	"      --userspace-wireguard PATH    userspace WireGuard to start (e.g. wireguard-go)\n"
+	"  -h, --help                        print this help\n";
+
+enum {
+	OPT_ALLOWED_IPS = 256,
+	OPT_CLEAN_UP,
+	OPT_NO_CLEAN_UP,
+	OPT_KEEPALIVE,
+	OPT_MTU,
+	OPT_PORT,
+	OPT_PRIVATE_KEY,
+	OPT_RESYNC_PERIOD,
+	OPT_STORE,
+	OPT_USERSPACE,
+	OPT_WG_BACKEND,
+};
+
+/* A whole number up to max; Go's duration form "30s" is taken for seconds too. */
+static int parse_number(const char *flag, const char *text, bool seconds, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(text, &end, 10);
+	if (seconds && *end == 's' && end != text)
+		end++;
+	if (errno || end == text || *end || *text == '-' || *out > max)
+		return kgctl_usage_fail("connect", "--%s: \"%s\" is not a number up to %lu", flag, text, max);
+	return 0;
+}
+
+static int parse_bool(const char *flag, const char *text, bool *out)
+{
+	if (!text || !strcmp(text, "true") || !strcmp(text, "1"))
+		*out = true;
+	else if (!strcmp(text, "false") || !strcmp(text, "0"))
+		*out = false;
+	else
+		return kgctl_usage_fail("connect", "--%s: \"%s\" is not true or false", flag, text);
+	return 0;
+}
+
+/* Comma-separated CIDRs, appended to list. */
+static int parse_cidrs(const char *text, struct kilo_cidr *list, size_t *n)
+{
+	char *copy = strdup(text), *save = NULL;
+	int r = 0;
+
+	if (!copy)
+		return kgctl_fail("out of memory");
+	for (char *tok = strtok_r(copy, ",", &save); tok && r == 0; tok = strtok_r(NULL, ",", &save)) {
+		if (*n >= MAX_ALLOWED_IPS)
+			r = kgctl_usage_fail("connect", "--allowed-ips: more than %d CIDRs", MAX_ALLOWED_IPS);
+		else if (kilo_cidr_parse(tok, &list[*n]) < 0)
+			r = kgctl_usage_fail("connect", "--allowed-ips: \"%s\" is not a CIDR", tok);
+		else
+			(*n)++;
+	}
+	free(copy);
+	return r;
+}
+
+struct connect_flags {
+	struct kilo_connect_opts opts;
+	struct kilo_cidr extra[MAX_ALLOWED_IPS];
+	char hostname[HOST_NAME_MAX + 1];
+};
+
+static int parse_flags(int argc, char *argv[], struct connect_flags *f)
+{
+	static const struct option options[] = {
+		{ "allowed-ip", required_argument, NULL, 'a' },
+		{ "allowed-ips", required_argument, NULL, OPT_ALLOWED_IPS },
+		{ "clean-up", optional_argument, NULL, OPT_CLEAN_UP },
+		{ "no-clean-up", no_argument, NULL, OPT_NO_CLEAN_UP },
+		{ "help", no_argument, NULL, 'h' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "mtu", required_argument, NULL, OPT_MTU },
+		{ "persistent-keepalive", required_argument, NULL, OPT_KEEPALIVE },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "private-key", required_argument, NULL, OPT_PRIVATE_KEY },
+		{ "resync-period", required_argument, NULL, OPT_RESYNC_PERIOD },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "userspace-wireguard", required_argument, NULL, OPT_USERSPACE },
+		{ "wg-backend", required_argument, NULL, OPT_WG_BACKEND },
+		{ 0 },
+	};
+	struct kilo_connect_opts *o = &f->opts;
+	unsigned long v;
+	int c, r = 0;
+
+	while (r == 0 && (c = kgctl_getopt("connect", argc, argv, ":a:hi:", options)) != -1) {
+		switch (c) {
+		case 'a':
+			o->allowed_ip = optarg;
+			break;
+		case OPT_ALLOWED_IPS:
+			r = parse_cidrs(optarg, f->extra, &o->n_allowed_ips);
+			break;
+		case OPT_CLEAN_UP:
+			r = parse_bool("clean-up", optarg, &o->clean_up);
+			break;
+		case OPT_NO_CLEAN_UP:
+			o->clean_up = false;
+			break;
+		case 'i':
+			o->interface = optarg;
+			break;
+		case OPT_MTU:
+			r = parse_number("mtu", optarg, false, 65535, &v);
+			o->mtu = (uint32_t)v;
+			break;
+		case OPT_KEEPALIVE:
+			r = parse_number("persistent-keepalive", optarg, true, 65535, &v);
+			o->persistent_keepalive = (uint32_t)v;
+			break;
+		case OPT_PORT:
+			r = parse_number("port", optarg, false, 65535, &v);
+			o->port = (uint16_t)v;
+			break;
+		case OPT_RESYNC_PERIOD:
+			r = parse_number("resync-period", optarg, true, 86400, &v);
+			o->resync_period = (uint32_t)v;
+			break;
+		case OPT_PRIVATE_KEY:
+			o->key_path = optarg;
+			break;
+		case OPT_STORE:
+			o->store = optarg;
+			break;
+		case OPT_USERSPACE:
+			o->wg.userspace_program = optarg;
+			break;
+		case OPT_WG_BACKEND:
+			if (kilo_wg_backend_parse(optarg, &o->wg.backend) < 0)
+				r = kgctl_usage_fail("connect", "--wg-backend: \"%s\" is not auto, kernel or userspace",
+						     optarg);
+			break;
+		case 'h':
+			kgctl_print(usage_text);
+			return -1;
+		default:
+			return KGCTL_EXIT_USAGE;
+		}
+	}
+	if (r)
+		return r;
+	if (argc - optind > 1)
+		return kgctl_usage_fail("connect", "expected at most one PEER-NAME");
+	if (!o->store)
+		return kgctl_usage_fail("connect", "missing --store file:DIR");
+	if (!o->key_path)
+		return kgctl_usage_fail("connect", "missing --private-key FILE");
+	if (optind < argc) {
+		o->peer_name = argv[optind];
+	} else {
+		if (gethostname(f->hostname, sizeof(f->hostname) - 1) < 0)
+			return kgctl_fail("cannot read the host name: %s", strerror(errno));
+		o->peer_name = f->hostname;
+	}
+	o->allowed_ips = f->extra;
+	return 0;
+}
+
+/* Steps until SIGINT or SIGTERM; a failed step is reported and tried again at the next. */
+static int run(kilo_connect *conn, int sigfd)
+{
+	struct kilo_error err = { 0 };
+	struct pollfd fds[2] = { { .fd = kilo_connect_fd(conn), .events = POLLIN }, { .fd = sigfd, .events = POLLIN } };
+
+	for (;;) {
+		if (kilo_connect_step(conn, &err) < 0) {
+			fprintf(stderr, "kgctl: %s\n", err.message);
+			memset(&err, 0, sizeof(err));
+		}
+		if (poll(fds, 2, kilo_connect_timeout_ms(conn)) < 0 && errno != EINTR)
+			return kgctl_fail("poll: %s", strerror(errno));
+		if (fds[1].revents & POLLIN)
+			return 0;
+	}
+}
+
+int kgctl_connect(int argc, char *argv[])
+{
+	struct connect_flags f = {
+		.opts = { .sz = sizeof(f.opts), .clean_up = true, .persistent_keepalive = KILO_CONNECT_DEFAULT_KEEPALIVE,
+			  .wg = { .sz = sizeof(f.opts.wg) } },
+	};
+	struct kilo_error err = { 0 };
+	kilo_connect *conn = NULL;
+	sigset_t mask;
+	int sigfd, r;
+
+	r = parse_flags(argc, argv, &f);
+	if (r)
+		return r < 0 ? 0 : r;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sigfd < 0)
+		return kgctl_fail("signalfd: %s", strerror(errno));
+	if (kilo_connect_new(&f.opts, &conn, &err) < 0) {
+		close(sigfd);
+		return kgctl_fail("%s", err.message);
+	}
+	fprintf(stderr, "kgctl: peer %s connected through %s\n", f.opts.peer_name,
+		f.opts.interface ? f.opts.interface : KILO_DEFAULT_INTERFACE);
+	r = run(conn, sigfd);
+	kilo_connect_free(conn);
+	close(sigfd);
+	return r;
+}
