@@ -9,6 +9,9 @@
 # Usage: test_agent.sh KG      Prints "N passed, N failed"; exit 77 to skip.
 set -uo pipefail
 
+# shellcheck source=../checks.sh
+source "$(dirname "$0")/../checks.sh"
+
 kg="$(realpath "${1:?usage: test_agent.sh KG}")"
 if [[ "$(id -u)" -ne 0 ]]; then
 	echo "skip: needs root for network namespaces"
@@ -27,8 +30,6 @@ nodes=(a b)
 tmp="$(mktemp -d)"
 store="$tmp/store"
 declare -A pid=()
-passed=0
-failed=0
 
 ns() { echo "kt-ag$id-$1"; }
 iface() { printf 'ktag%05d%s' $((id % 100000)) "$1"; }
@@ -57,29 +58,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-check() {
-	local name="$1"
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok - $name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL - $name"
-	fi
-}
-
-# Runs "$@" until it succeeds, at most $1 tenths of a second.
-within() {
-	local tenths="$1"
-	shift
-	for _ in $(seq "$tenths"); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # ---- the network: node i has 192.168.77.i on the bridge and pods 10.2.i.0/24 ----
 ip netns add "$net"
@@ -122,10 +100,10 @@ start a 1
 start b 2
 
 both_published() { [[ -f "$store/nodes/a.json" && -f "$store/nodes/b.json" ]]; }
-check "both agents publish themselves in the store" within 50 both_published
+check "both agents publish themselves in the store" eventually 50 both_published
 
 mesh_up() { pings a 2 && pings b 1; }
-check "pods reach each other through the tunnel the agents built" within 100 mesh_up
+check "pods reach each other through the tunnel the agents built" eventually 100 mesh_up
 
 endpoint_discovered() { grep -q '"endpoint": *"192.168.77.1:51820"' "$store/nodes/a.json"; }
 check "node a advertises its discovered IP" endpoint_discovered
@@ -135,13 +113,13 @@ check "the private key is made with mode 0600" key_private
 
 http() { in_ns "$1" curl -sS -m 2 -o "$tmp/body" -w '%{http_code}' "http://127.0.0.1:1107$2"; }
 health_ok() { [[ "$(http a /health)" == 200 ]]; }
-check "/health answers 200" within 30 health_ok
+check "/health answers 200" eventually 30 health_ok
 
 metrics_ok() {
 	[[ "$(http a /metrics)" == 200 ]] && grep -q '^kilo_nodes 2$' "$tmp/body" &&
 		grep -q '^kilo_leader 1$' "$tmp/body" && grep -q '^kilo_peer_receive_bytes{public_key="' "$tmp/body"
 }
-check "/metrics counts the nodes and the peer's bytes" within 30 metrics_ok
+check "/metrics counts the nodes and the peer's bytes" eventually 30 metrics_ok
 
 graph_ok() { [[ "$(http b '/graph?format=dot')" == 200 ]] && grep -q '^digraph' "$tmp/body"; }
 check "/graph serves the topology as DOT" graph_ok
@@ -159,12 +137,12 @@ check "SIGTERM stops kg cleanly" stop_b
 check "a stopped node leaves the store at once" eval '[[ ! -e "$store/nodes/b.json" ]]'
 check "a stopped node removes its WireGuard link" eval '! in_ns b ip link show "$(iface b)" >/dev/null 2>&1'
 one_node() { http a /metrics >/dev/null && grep -q '^kilo_nodes 1$' "$tmp/body"; }
-check "the other agent drops it at once" within 20 one_node
+check "the other agent drops it at once" eventually 20 one_node
 
 # A node that dies without cleaning up drops out when its heartbeat is older
 # than the readiness window (6 s), and the tunnel to it goes.
 start b 2
-check "a restarted node rejoins" within 100 mesh_up
+check "a restarted node rejoins" eventually 100 mesh_up
 kill_b() {
 	kill -KILL "${pid[b]}" && wait "${pid[b]}" 2>/dev/null
 	pid[b]=""
@@ -173,10 +151,9 @@ kill_b() {
 }
 check "SIGKILL leaves the node in the store" kill_b
 no_peer() { http a /metrics >/dev/null && grep -q '^kilo_nodes 1$' "$tmp/body" && ! grep -q '^kilo_peer_receive_bytes' "$tmp/body"; }
-check "a dead node drops out of the mesh within the readiness window" within 90 no_peer
+check "a dead node drops out of the mesh eventually the readiness window" eventually 90 no_peer
 
 if ((failed)); then
 	for n in "${nodes[@]}"; do sed "s/^/    kg $n: /" "$tmp/kg-$n.log" | tail -n 20; done
 fi
-echo "$passed passed, $failed failed"
-((failed == 0))
+finish

@@ -8,6 +8,9 @@
 # Usage: test_connect.sh KG KGCTL      Prints "N passed, N failed"; exit 77 to skip.
 set -uo pipefail
 
+# shellcheck source=../checks.sh
+source "$(dirname "$0")/../checks.sh"
+
 kg="$(realpath "${1:?usage: test_connect.sh KG KGCTL}")"
 kgctl="$(realpath "${2:?usage: test_connect.sh KG KGCTL}")"
 if [[ "$(id -u)" -ne 0 ]]; then
@@ -28,8 +31,6 @@ node_if="$(printf 'ktcn%05dn' $(($$ % 100000)))"
 laptop_if="$(printf 'ktcn%05dl' $(($$ % 100000)))"
 kg_pid=""
 conn_pid=""
-passed=0
-failed=0
 
 # Ends a process started here: TERM, a bounded wait, then KILL.
 stop_pid() {
@@ -49,29 +50,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-check() {
-	local what="$1"
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok - $what"
-	else
-		failed=$((failed + 1))
-		echo "FAIL - $what"
-	fi
-}
-
-# Retries "$@" every tenth of a second, at most $1 times.
-eventually() {
-	local tries="$1"
-	shift
-	for _ in $(seq "$tries"); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # ---- the network: node 192.168.78.1 (pod 10.2.1.1, private 172.20.0.1), laptop 192.168.78.2 ----
 ip netns add "$tag-br"
@@ -149,5 +127,4 @@ if ((failed)); then
 	sed 's/^/    kg: /' "$tmp/kg.log" | tail -n 20
 	sed 's/^/    connect: /' "$tmp/connect.log" | tail -n 20
 fi
-echo "$passed passed, $failed failed"
-((failed == 0))
+finish

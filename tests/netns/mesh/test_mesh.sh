@@ -9,6 +9,9 @@
 # Usage: test_mesh.sh KGCTL      Prints "N passed, N failed"; exit 77 to skip.
 set -uo pipefail
 
+# shellcheck source=../checks.sh
+source "$(dirname "$0")/../checks.sh"
+
 kgctl="$(realpath "${1:?usage: test_mesh.sh KGCTL}")"
 if [[ "$(id -u)" -ne 0 ]]; then
 	echo "skip: needs root for network namespaces"
@@ -25,8 +28,6 @@ id=$$
 net="kt-m$id-net"
 nodes=(a b c)
 tmp="$(mktemp -d)"
-passed=0
-failed=0
 
 ns() { echo "kt-m$id-$1"; }
 iface() { echo "ktm${id: -5}$1"; }
@@ -44,18 +45,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-check() {
-	local name="$1"
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok - $name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL - $name"
-	fi
-}
 
 in_ns() {
 	local n="$1"
@@ -183,5 +172,4 @@ check "an interface without a userspace socket is named" fails_with "ktmnone0" \
 	in_ns b "$kgctl" wg show ktmnone0 --wg-backend userspace
 check "a refused private key left node b's device as it was" dump_agrees b
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+finish
