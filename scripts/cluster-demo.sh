@@ -4,20 +4,30 @@
 # node, prints who reaches whom, the graph and `kgctl status`, then removes it
 # all. Needs root; run-example.sh builds kg and kgctl and calls it.
 #
-# Usage: cluster-demo.sh KGCTL KG [--keep]
-#   --keep   leave the cluster running until Ctrl-C (or SIGTERM) and print how to look at it
+# Usage: cluster-demo.sh KGCTL KG [--keep] [--dual-stack]
+#   --keep        leave the cluster running until Ctrl-C (or SIGTERM) and print how to look at it
+#   --dual-stack  IPv6 beside IPv4 on every network and pod; a pair is ok when both families reach
 set -uo pipefail
 
 here="$(dirname "$(realpath "$0")")"
-KGCTL="$(realpath "${1:?usage: cluster-demo.sh KGCTL KG [--keep]}")"
-KG="$(realpath "${2:?usage: cluster-demo.sh KGCTL KG [--keep]}")"
-keep="${3:-}"
+usage="usage: cluster-demo.sh KGCTL KG [--keep] [--dual-stack]"
+KGCTL="$(realpath "${1:?$usage}")"
+KG="$(realpath "${2:?$usage}")"
 svg="${KILO_SVG:-${TMPDIR:-/tmp}/kilo-cluster.svg}"
 
 CLUSTER_LOCATIONS=3
 CLUSTER_PER_LOCATION=2
 CLUSTER_NAT_LOCATION=3
 CLUSTER_GRANULARITY=location
+CLUSTER_DUAL_STACK=0
+keep=""
+for arg in "${@:3}"; do
+	case "$arg" in
+	--keep) keep=--keep ;;
+	--dual-stack) CLUSTER_DUAL_STACK=1 ;;
+	*) echo "$usage" >&2 && exit 2 ;;
+	esac
+done
 # shellcheck source=SCRIPTDIR/../tests/netns/cluster/lib.sh
 source "$here/../tests/netns/cluster/lib.sh"
 
@@ -62,10 +72,13 @@ reach_table() {
 	for s in "${sources[@]}"; do
 		for d in "${node_ids[@]}"; do
 			[[ $s == "$d" ]] && continue
-			if [[ $s == vpn ]]; then
-				reach "$(ns_vpn)" "${pod_ip[$d]}" "$deadline" &
+			local from="$(ns_vpn)"
+			[[ $s == vpn ]] || from="$(ns_pod "$s")"
+			if dual_stack; then
+				# Both families, one after the other, share the pair's deadline.
+				{ reach "$from" "${pod_ip[$d]}" "$deadline" && reach "$from" "${pod_ip6[$d]}" "$deadline"; } &
 			else
-				reach "$(ns_pod "$s")" "${pod_ip[$d]}" "$deadline" &
+				reach "$from" "${pod_ip[$d]}" "$deadline" &
 			fi
 			pid[$s,$d]=$!
 		done
@@ -99,7 +112,7 @@ reach_table() {
 
 started=$(now)
 cluster_init
-log "building the cluster: 3 locations of 2 nodes (loc3 behind NAT), a VPN client"
+log "building the cluster: 3 locations of 2 nodes (loc3 behind NAT), a VPN client$(dual_stack && echo ", IPv4 and IPv6")"
 network_up
 vpn_up
 log "starting kg on ${#node_ids[@]} nodes (wireguard-go, granularity $CLUSTER_GRANULARITY)"

@@ -7,6 +7,8 @@
 #
 # Usage: run-example.sh            build the cluster, print, tear it down
 #        run-example.sh --keep     keep it running until Ctrl-C
+#        run-example.sh --dual-stack
+#                                  IPv6 beside IPv4 everywhere (with or without --keep)
 #        run-example.sh --offline [MESH]
 #                                  no root, no network: solve a mesh document
 #                                  (default examples/meshes/three-clouds.json) and
@@ -62,7 +64,7 @@ case "${1:-}" in
 --offline)
 	offline "${2:-}"
 	;;
-"" | --keep)
+"" | --keep | --dual-stack)
 	if [[ "$(id -u)" -ne 0 ]]; then
 		echo "run-example: the cluster needs root (network namespaces); without root: $0 --offline" >&2
 		exit 1
@@ -72,7 +74,7 @@ case "${1:-}" in
 	exec "$repo/scripts/cluster-demo.sh" "$kgctl" "$kg" "$@"
 	;;
 *)
-	echo "usage: $0 [--keep | --offline [MESH]]" >&2
+	echo "usage: $0 [--keep] [--dual-stack] | --offline [MESH]" >&2
 	exit 2
 	;;
 esac

@@ -6,7 +6,7 @@
 #   3. the libFuzzer targets, built with clang, each run for a bounded time
 #   4. `meson install` into a temporary root, and examples/embed.c built
 #      against it through pkg-config
-#   5. kgctl's command line (tests/cli/test_kgctl.sh), on both builds
+#   5. kgctl's command line and kg's flags (tests/cli/test_kgctl.sh), on both builds
 # Ends with "N passed, N failed" over everything it ran; exits 1 on any failure.
 #
 # KILO_TEST_BUILD (default build-test/) holds the build trees; KILO_FUZZ_SECONDS
@@ -103,14 +103,14 @@ PY
 	fi
 }
 
-# cli_tests NAME KGCTL: runs tests/cli/test_kgctl.sh and adds its counts.
+# cli_tests NAME KGCTL KG: runs tests/cli/test_kgctl.sh and adds its counts.
 cli_tests() {
-	local name="$1" kgctl="$2" last
-	if [[ ! -x "$kgctl" ]]; then
-		not_ok "$name: kgctl was not built"
+	local name="$1" kgctl="$2" kg="$3" last
+	if [[ ! -x "$kgctl" || ! -x "$kg" ]]; then
+		not_ok "$name: kgctl or kg was not built"
 		return
 	fi
-	"$repo/tests/cli/test_kgctl.sh" "$kgctl" "$vectors" >"$logs/$name-cli.log" 2>&1 || true
+	"$repo/tests/cli/test_kgctl.sh" "$kgctl" "$vectors" "$kg" >"$logs/$name-cli.log" 2>&1 || true
 	last="$(tail -n 1 "$logs/$name-cli.log")"
 	if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
 		passed=$((passed + BASH_REMATCH[1]))
@@ -208,8 +208,8 @@ fi
 
 # ---- 5. kgctl ---------------------------------------------------------------------------
 step "kgctl command line"
-cli_tests gcc "$gcc_dir/cli/kgctl/kgctl"
-cli_tests asan "$asan_dir/cli/kgctl/kgctl"
+cli_tests gcc "$gcc_dir/cli/kgctl/kgctl" "$gcc_dir/cli/kg/kg"
+cli_tests asan "$asan_dir/cli/kgctl/kgctl" "$asan_dir/cli/kg/kg"
 
 step "done"
 if ((${#failures[@]})); then

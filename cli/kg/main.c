@@ -16,15 +16,17 @@
 
 #define KG_EXIT_FAILURE 1
 #define KG_EXIT_USAGE 2
-#define KG_MAX_INTERNAL_CIDRS 16
+#define KG_MAX_CIDRS 16 /* of --internal-cidr and of --service-cidr */
 
 enum {
 	OPT_ALLOWED_LOCATION_IPS = 256,
 	OPT_CHECK_IN_PERIOD,
 	OPT_CLEAN_UP,
+	OPT_CLEAN_UP_INTERFACE,
 	OPT_CNI,
 	OPT_CNI_PATH,
 	OPT_COMPATIBILITY,
+	OPT_CREATE_INTERFACE,
 	OPT_ENCAPSULATE,
 	OPT_FORCE_ENDPOINT,
 	OPT_FORCE_INTERNAL_IP,
@@ -36,6 +38,7 @@ enum {
 	OPT_LISTEN,
 	OPT_LOCAL,
 	OPT_LOCATION,
+	OPT_LOG_LEVEL,
 	OPT_MESH_GRANULARITY,
 	OPT_MTU,
 	OPT_PERSISTENT_KEEPALIVE,
@@ -45,6 +48,7 @@ enum {
 	OPT_PRIVATE_KEY,
 	OPT_READY_WINDOW,
 	OPT_RESYNC_PERIOD,
+	OPT_SERVICE_CIDR,
 	OPT_STORE,
 	OPT_SUBNET,
 	OPT_USERSPACE_WIREGUARD,
@@ -60,9 +64,11 @@ static const struct option options[] = {
 	{ "allowed-location-ips", required_argument, NULL, OPT_ALLOWED_LOCATION_IPS },
 	{ "check-in-period", required_argument, NULL, OPT_CHECK_IN_PERIOD },
 	BOOL_FLAG("clean-up", OPT_CLEAN_UP),
+	BOOL_FLAG("clean-up-interface", OPT_CLEAN_UP_INTERFACE),
 	BOOL_FLAG("cni", OPT_CNI),
 	{ "cni-path", required_argument, NULL, OPT_CNI_PATH },
 	{ "compatibility", required_argument, NULL, OPT_COMPATIBILITY },
+	BOOL_FLAG("create-interface", OPT_CREATE_INTERFACE),
 	{ "encapsulate", required_argument, NULL, OPT_ENCAPSULATE },
 	{ "force-endpoint", required_argument, NULL, OPT_FORCE_ENDPOINT },
 	{ "force-internal-ip", required_argument, NULL, OPT_FORCE_INTERNAL_IP },
@@ -75,6 +81,7 @@ static const struct option options[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	BOOL_FLAG("local", OPT_LOCAL),
 	{ "location", required_argument, NULL, OPT_LOCATION },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "mesh-granularity", required_argument, NULL, OPT_MESH_GRANULARITY },
 	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "persistent-keepalive", required_argument, NULL, OPT_PERSISTENT_KEEPALIVE },
@@ -84,6 +91,7 @@ static const struct option options[] = {
 	{ "private-key", required_argument, NULL, OPT_PRIVATE_KEY },
 	{ "ready-window", required_argument, NULL, OPT_READY_WINDOW },
 	{ "resync-period", required_argument, NULL, OPT_RESYNC_PERIOD },
+	{ "service-cidr", required_argument, NULL, OPT_SERVICE_CIDR },
 	{ "store", required_argument, NULL, OPT_STORE },
 	{ "subnet", required_argument, NULL, OPT_SUBNET },
 	{ "userspace-wireguard", required_argument, NULL, OPT_USERSPACE_WIREGUARD },
@@ -100,16 +108,17 @@ static void usage(FILE *out)
 	      "\n"
 	      "  --store file:DIR                   the store shared by every node (required)\n"
 	      "  --hostname NAME                    this node's name (default: the host name)\n"
-	      "  --pod-cidr CIDR                    this node's pod CIDR (required)\n"
+	      "  --pod-cidr CIDR[,CIDR]             this node's pod CIDR (required); two, one per family, for dual stack\n"
 	      "  --location NAME                    this node's location\n"
 	      "  --leader[=BOOL]                    prefer this node as its location's leader\n"
 	      "  --force-endpoint HOST:PORT         the endpoint to advertise instead of the discovered one\n"
-	      "  --force-internal-ip CIDR           the internal IP instead of the discovered one (\"\": none)\n"
+	      "  --force-internal-ip CIDR[,CIDR]    the internal IP(s) instead of the discovered ones (\"\": none)\n"
 	      "  --persistent-keepalive SECONDS     keepalive others use towards this node (default 0)\n"
 	      "  --allowed-location-ips CIDR,...    extra IPs routed to this node's location\n"
 	      "  --internal-cidr CIDR               only private IPs in it are discovered (repeatable)\n"
 	      "  --prioritise-private-addresses     advertise the private IP as the endpoint\n"
 	      "  --interface NAME                   the WireGuard link (default kilo0)\n"
+	      "  --create-interface[=BOOL]          create the link if missing; false: it must exist (default true)\n"
 	      "  --wg-backend auto|kernel|userspace which WireGuard to use (default auto)\n"
 	      "  --userspace-wireguard PATH         the userspace implementation to start (e.g. wireguard-go)\n"
 	      "  --private-key PATH                 the private key, made if missing (default /var/lib/kilo/key)\n"
@@ -122,12 +131,15 @@ static void usage(FILE *out)
 	      "  --cni[=BOOL]                       write the CNI configuration and NAT pod traffic (default true)\n"
 	      "  --cni-path PATH                    (default /etc/cni/net.d/10-kilo.conflist)\n"
 	      "  --iptables-forward-rules[=BOOL]    accept forwarded pod traffic (default false)\n"
+	      "  --service-cidr CIDR,...            service CIDRs whose traffic is not masqueraded (repeatable)\n"
 	      "  --mtu auto|BYTES                   of the WireGuard link (default auto: 1420)\n"
 	      "  --check-in-period DURATION         between heartbeats (default 2s)\n"
 	      "  --ready-window DURATION            a node silent this long drops out (default 6s)\n"
 	      "  --resync-period DURATION           between full reconciles (default 30s)\n"
 	      "  --clean-up[=BOOL]                  on SIGTERM remove this node and what kg made (default true)\n"
+	      "  --clean-up-interface[=BOOL]        with --clean-up, delete the WireGuard link too (default false)\n"
 	      "  --listen ADDR:PORT                 /health, /metrics, /graph (default :1107)\n"
+	      "  --log-level all|debug|info|warn|error|none  what kg logs (default info)\n"
 	      "\n"
 	      "Booleans also take --no-FLAG. Durations are seconds, with an optional s, m or h.\n",
 	      out);
@@ -143,6 +155,36 @@ __attribute__((format(printf, 1, 2))) static int usage_fail(const char *fmt, ...
 	va_end(ap);
 	fputs(" (see 'kg --help')\n", stderr);
 	return KG_EXIT_USAGE;
+}
+
+/* Kilo's --log-level: a message is printed when its level is at least the chosen one. */
+enum kg_log_level { KG_LOG_ALL, KG_LOG_DEBUG, KG_LOG_INFO, KG_LOG_WARN, KG_LOG_ERROR, KG_LOG_NONE };
+
+static const char *const log_level_names[] = { "all", "debug", "info", "warn", "error", "none" };
+static enum kg_log_level log_level = KG_LOG_INFO;
+
+__attribute__((format(printf, 2, 3))) static void kg_log(enum kg_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level < log_level)
+		return;
+	fputs("kg: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int parse_log_level(const char *text)
+{
+	for (size_t i = 0; i < sizeof(log_level_names) / sizeof(log_level_names[0]); i++) {
+		if (!strcmp(text, log_level_names[i])) {
+			log_level = (enum kg_log_level)i;
+			return 0;
+		}
+	}
+	return usage_fail("--log-level takes all, debug, info, warn, error or none, not \"%s\"", text);
 }
 
 /* Go's strconv.ParseBool. */
@@ -193,7 +235,8 @@ static int parse_duration(const char *flag, const char *text, uint32_t *out)
 
 struct config {
 	struct kilo_agent_opts agent;
-	const char *internal_cidrs[KG_MAX_INTERNAL_CIDRS];
+	const char *internal_cidrs[KG_MAX_CIDRS];
+	const char *service_cidrs[KG_MAX_CIDRS];
 	const char *listen;
 	const char *cni_path;
 	bool cni;
@@ -217,6 +260,12 @@ static int parse_bool_option(const struct option *o, int c, const char *arg, str
 	case OPT_CLEAN_UP:
 		cfg->agent.clean_up = value;
 		break;
+	case OPT_CLEAN_UP_INTERFACE:
+		cfg->agent.apply.clean_up_interface = value;
+		break;
+	case OPT_CREATE_INTERFACE:
+		cfg->agent.apply.create_interface = value;
+		break;
 	case OPT_CNI:
 		cfg->cni = value;
 		break;
@@ -236,7 +285,25 @@ static int parse_bool_option(const struct option *o, int c, const char *arg, str
 	return 0;
 }
 
-static int parse_option(int c, const char *arg, struct config *cfg)
+/* Like Kilo's (pflag's string slice): repeatable, and each value a comma-separated list. */
+static int add_service_cidrs(char *list, struct config *cfg)
+{
+	struct kilo_agent_opts *a = &cfg->agent;
+	struct kilo_cidr cidr;
+	char *item;
+
+	while ((item = strsep(&list, ","))) {
+		if (kilo_cidr_parse(item, &cidr) < 0)
+			return usage_fail("--service-cidr: \"%s\" is not a CIDR", item);
+		if (a->n_service_cidrs == KG_MAX_CIDRS)
+			return usage_fail("--service-cidr may name at most %d CIDRs", KG_MAX_CIDRS);
+		cfg->service_cidrs[a->n_service_cidrs++] = item;
+	}
+	return 0;
+}
+
+/* arg may be cut up in place: argv's strings are the program's to change. */
+static int parse_option(int c, char *arg, struct config *cfg)
 {
 	struct kilo_agent_opts *a = &cfg->agent;
 	unsigned long v;
@@ -276,8 +343,8 @@ static int parse_option(int c, const char *arg, struct config *cfg)
 		a->apply.interface = arg;
 		break;
 	case OPT_INTERNAL_CIDR:
-		if (a->n_internal_cidrs == KG_MAX_INTERNAL_CIDRS)
-			return usage_fail("--internal-cidr may be given at most %d times", KG_MAX_INTERNAL_CIDRS);
+		if (a->n_internal_cidrs == KG_MAX_CIDRS)
+			return usage_fail("--internal-cidr may be given at most %d times", KG_MAX_CIDRS);
 		cfg->internal_cidrs[a->n_internal_cidrs++] = arg;
 		break;
 	case OPT_LISTEN:
@@ -286,6 +353,8 @@ static int parse_option(int c, const char *arg, struct config *cfg)
 	case OPT_LOCATION:
 		a->location = arg;
 		break;
+	case OPT_LOG_LEVEL:
+		return parse_log_level(arg);
 	case OPT_MESH_GRANULARITY:
 		if (kilo_granularity_parse(arg, &a->granularity) < 0)
 			return usage_fail("--mesh-granularity takes location, full or cross, not \"%s\"", arg);
@@ -309,6 +378,8 @@ static int parse_option(int c, const char *arg, struct config *cfg)
 	case OPT_PRIVATE_KEY:
 		a->key_path = arg;
 		break;
+	case OPT_SERVICE_CIDR:
+		return add_service_cidrs(arg, cfg);
 	case OPT_STORE:
 		a->store = arg;
 		break;
@@ -337,9 +408,10 @@ static int parse_flags(int argc, char *argv[], struct config *cfg)
 		.sz = sizeof(cfg->agent),
 		.key_path = "/var/lib/kilo/key",
 		.internal_cidrs = cfg->internal_cidrs,
+		.service_cidrs = cfg->service_cidrs,
 		.clean_up = true,
 		.apply = { .sz = sizeof(cfg->agent.apply), .local = true, .encapsulate = KILO_ENCAPSULATE_ALWAYS,
-			   .wg = { .sz = sizeof(cfg->agent.apply.wg) } },
+			   .create_interface = true, .wg = { .sz = sizeof(cfg->agent.apply.wg) } },
 	};
 	cfg->listen = ":1107";
 	cfg->cni = true;
@@ -389,7 +461,7 @@ static void run(struct kg_shared *shared, int sigfd)
 		r = kilo_agent_timeout_ms(shared->agent);
 		pthread_mutex_unlock(&shared->lock);
 		if (poll(fds, 2, r) < 0 && errno != EINTR) {
-			fprintf(stderr, "kg: poll: %s\n", strerror(errno));
+			kg_log(KG_LOG_ERROR, "poll: %s", strerror(errno));
 			return;
 		}
 		if (fds[1].revents & POLLIN)
@@ -398,7 +470,7 @@ static void run(struct kg_shared *shared, int sigfd)
 		r = kilo_agent_step(shared->agent, &err);
 		pthread_mutex_unlock(&shared->lock);
 		if (r < 0)
-			fprintf(stderr, "kg: %s\n", err.code ? err.message : strerror(-r));
+			kg_log(KG_LOG_ERROR, "%s", err.code ? err.message : strerror(-r));
 	}
 }
 
@@ -431,15 +503,16 @@ int main(int argc, char *argv[])
 		close(sigfd);
 		return KG_EXIT_FAILURE;
 	}
+	/* A first step that failed but may heal, such as a clash in the store. */
 	if (err.code)
-		fprintf(stderr, "kg: %s\n", err.message);
-	fprintf(stderr, "kg: node %s joined the mesh in %s\n", cfg.agent.hostname, cfg.agent.store);
+		kg_log(KG_LOG_WARN, "%s", err.message);
+	kg_log(KG_LOG_INFO, "node %s joined the mesh in %s", cfg.agent.hostname, cfg.agent.store);
 	http = kg_http_start(cfg.listen, &shared);
 	if (http)
 		run(&shared, sigfd);
 	kg_http_stop(http);
 	kilo_agent_free(shared.agent);
 	close(sigfd);
-	fprintf(stderr, "kg: node %s left the mesh\n", cfg.agent.hostname);
+	kg_log(KG_LOG_INFO, "node %s left the mesh", cfg.agent.hostname);
 	return http ? 0 : KG_EXIT_FAILURE;
 }

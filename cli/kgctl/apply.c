@@ -84,7 +84,9 @@ int kgctl_apply(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct kilo_apply_opts opts = { .sz = sizeof(opts), .wg = { .sz = sizeof(opts.wg) } };
+	/* apply makes the device, and --clean-up removes it with the rest. */
+	struct kilo_apply_opts opts = { .sz = sizeof(opts), .wg = { .sz = sizeof(opts.wg) }, .create_interface = true,
+					.clean_up_interface = true };
 	const char *mesh_path = NULL, *node = NULL, *key_path = NULL;
 	struct kilo_apply_report report;
 	struct kilo_error err = { 0 };

@@ -56,12 +56,6 @@ int kgctl_graph(int argc, char *argv[])
 
 	while ((c = kgctl_getopt("graph", argc, argv, ":o:h", options)) != -1) {
 		switch (c) {
-		case 'm':
-			source.mesh_path = optarg;
-			break;
-		case 'S':
-			source.store = optarg;
-			break;
 		case 'o':
 			if (strcmp(optarg, "dot") && strcmp(optarg, "svg"))
 				return kgctl_fail("output format must be dot or svg; got \"%s\"", optarg);
@@ -75,7 +69,9 @@ int kgctl_graph(int argc, char *argv[])
 		case 'h':
 			return kgctl_print(usage_text);
 		default:
-			return KGCTL_EXIT_USAGE;
+			r = kgctl_mesh_source_option(c, optarg, &source);
+			if (r <= 0)
+				return r ? KGCTL_EXIT_FAILURE : KGCTL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc)

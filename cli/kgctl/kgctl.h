@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <getopt.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <kilo/kilo.h>
 
@@ -46,7 +47,8 @@ int kgctl_getopt(const char *command, int argc, char *argv[], const char *shorto
 /*
  * Whether the mesh has a ready node of that name. Kilo's kgctl sees only
  * ready nodes, so a node that is not ready is "not found". Liveness
- * (lastSeen) is not checked: a mesh document is a snapshot.
+ * (lastSeen) is judged over the ready window for a store, not for a mesh
+ * document, which is a snapshot.
  */
 bool kgctl_find_ready_node(const kilo_mesh *mesh, const char *name);
 
@@ -63,21 +65,39 @@ int kgctl_load_mesh(const char *path, kilo_mesh **mesh);
 
 /*
  * Where a command reads the mesh: a mesh document (--mesh FILE) or a store
- * (--store file:DIR); exactly one of them. Commands take both options with
- * KGCTL_MESH_SOURCE_OPTIONS and fill this from the values 'm' and 'S'.
+ * (--store file:DIR); exactly one of them. A store is live: a node last
+ * seen a ready window ago or more is out, as the agents judge it, so
+ * --ready-window must match theirs. Commands take the options with
+ * KGCTL_MESH_SOURCE_OPTIONS and fill this with kgctl_mesh_source_option.
  */
 struct kgctl_mesh_source {
 	const char *mesh_path;
 	const char *store;
+	uint32_t ready_window; /* seconds; 0: KILO_DEFAULT_READY_WINDOW */
+	/* The command judges a mesh document's liveness too; otherwise --ready-window needs --store. */
+	bool snapshot_liveness;
 };
 
-#define KGCTL_MESH_SOURCE_OPTIONS                            \
-	{ "mesh", required_argument, NULL, 'm' },            \
-	{ "store", required_argument, NULL, 'S' }
+#define KGCTL_MESH_SOURCE_OPTIONS                                     \
+	{ "mesh", required_argument, NULL, 'm' },                     \
+	{ "store", required_argument, NULL, 'S' },                    \
+	{ "ready-window", required_argument, NULL, 'W' }
 
 #define KGCTL_MESH_SOURCE_USAGE                                                           \
 	"      --mesh FILE                 the mesh document (\"-\" for stdin)\n"          \
-	"      --store file:DIR            the store the agents share, instead of --mesh\n"
+	"      --store file:DIR            the store the agents share, instead of --mesh\n"  \
+	"      --ready-window SECONDS      the agents' ready window (kg's --ready-window,\n"  \
+	"                                  default 6): a node silent this long is out\n"
+
+/*
+ * Takes option c with its value if it is one of KGCTL_MESH_SOURCE_OPTIONS:
+ * returns 1 when it was one, 0 when it was not, -1 (after printing the
+ * error) for a bad value.
+ */
+int kgctl_mesh_source_option(int c, const char *value, struct kgctl_mesh_source *source);
+
+/* Parses a whole number of seconds from 1 to max for flag; prints its own error. */
+int kgctl_parse_seconds(const char *flag, const char *text, long long max, long long *out);
 
 /*
  * Loads the mesh from source. A store's files that cannot be read as a node

@@ -216,12 +216,6 @@ int kgctl_showconf(int argc, char *argv[])
 
 	while (!r && (c = kgctl_getopt("showconf", argc, argv, ":o:h", options)) != -1) {
 		switch (c) {
-		case 'm':
-			args.source.mesh_path = optarg;
-			break;
-		case 'S':
-			args.source.store = optarg;
-			break;
 		case OPT_AS_PEER:
 			args.as_peer = true;
 			break;
@@ -242,7 +236,8 @@ int kgctl_showconf(int argc, char *argv[])
 			free(args.allowed_ips);
 			return kgctl_print(usage_text);
 		default:
-			r = KGCTL_EXIT_USAGE;
+			r = kgctl_mesh_source_option(c, optarg, &args.source);
+			r = r > 0 ? 0 : r < 0 ? KGCTL_EXIT_FAILURE : KGCTL_EXIT_USAGE;
 			break;
 		}
 	}

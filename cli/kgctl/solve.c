@@ -61,12 +61,6 @@ int kgctl_solve(int argc, char *argv[])
 	kgctl_plan_flags_init(&flags);
 	while ((c = kgctl_getopt("solve", argc, argv, ":o:h", options)) != -1) {
 		switch (c) {
-		case 'm':
-			source.mesh_path = optarg;
-			break;
-		case 'S':
-			source.store = optarg;
-			break;
 		case 'n':
 			node = optarg;
 			break;
@@ -77,7 +71,9 @@ int kgctl_solve(int argc, char *argv[])
 		case 'h':
 			return kgctl_print(usage_text);
 		default:
-			r = kgctl_plan_flag(c, optarg, &flags);
+			r = kgctl_mesh_source_option(c, optarg, &source);
+			if (r == 0)
+				r = kgctl_plan_flag(c, optarg, &flags);
 			if (r <= 0)
 				return r ? KGCTL_EXIT_FAILURE : KGCTL_EXIT_USAGE;
 			r = 0;

@@ -173,19 +173,55 @@ static int load_store(const char *uri, kilo_mesh **mesh)
 	return 0;
 }
 
+int kgctl_parse_seconds(const char *flag, const char *text, long long max, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(text, &end, 10);
+	if (errno || end == text || *end || *out < 1 || *out > max)
+		return kgctl_fail("%s must be a whole number of seconds from 1 to %lld; got \"%s\"", flag, max, text);
+	return 0;
+}
+
+int kgctl_mesh_source_option(int c, const char *value, struct kgctl_mesh_source *source)
+{
+	long long window;
+
+	switch (c) {
+	case 'm':
+		source->mesh_path = value;
+		return 1;
+	case 'S':
+		source->store = value;
+		return 1;
+	case 'W':
+		if (kgctl_parse_seconds("ready-window", value, UINT32_MAX, &window))
+			return -1;
+		source->ready_window = (uint32_t)window;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /*
  * A mesh document is a snapshot, but a store is live: nodes its agents no
  * longer keep alive are out of the mesh, as the agents see it. Set when the
  * mesh came from a store, for the solves of this one command.
  */
 static int64_t live_now;
+static uint32_t live_window;
 
 int kgctl_load_mesh_from(const char *command, const struct kgctl_mesh_source *source, kilo_mesh **mesh)
 {
 	if (source->mesh_path && source->store)
 		return kgctl_usage_fail(command, "--mesh and --store cannot be used together");
+	if (source->mesh_path && source->ready_window && !source->snapshot_liveness)
+		return kgctl_usage_fail(command, "--ready-window needs --store: a mesh document is a snapshot");
 	if (source->store) {
 		live_now = (int64_t)time(NULL);
+		live_window = source->ready_window ? source->ready_window : KILO_DEFAULT_READY_WINDOW;
 		return load_store(source->store, mesh);
 	}
 	if (source->mesh_path)
@@ -195,9 +231,10 @@ int kgctl_load_mesh_from(const char *command, const struct kgctl_mesh_source *so
 
 bool kgctl_find_ready_node(const kilo_mesh *mesh, const char *name)
 {
+	/* Over the agents' window, as the solve judges it. */
 	for (size_t i = 0; i < kilo_mesh_node_count(mesh); i++)
 		if (!strcmp(kilo_mesh_node_name(mesh, i), name))
-			return kilo_mesh_node_ready(mesh, i, live_now);
+			return kilo_mesh_node_ready_within(mesh, i, live_now, live_window);
 	return false;
 }
 
@@ -216,7 +253,7 @@ int kgctl_solve_topology(const kilo_mesh *mesh, const struct kilo_solve_opts *op
 
 	if (live_now && !opts.now) {
 		opts.now = live_now;
-		opts.ready_window = KILO_DEFAULT_READY_WINDOW;
+		opts.ready_window = live_window;
 	}
 	r = kilo_topology_solve(mesh, &opts, out, &err);
 

@@ -31,6 +31,18 @@ struct kilo_apply_opts {
 	bool cni;                     /* kg's --cni: NAT the local pods' traffic */
 	bool forward_rules;           /* kg's --iptables-forward-rules */
 	uint32_t mtu;                 /* of the WireGuard link; 0: KILO_DEFAULT_MTU */
+	/*
+	 * kg's --create-interface: false uses the device that exists and
+	 * fails, naming it, when there is none (e.g. a userspace WireGuard
+	 * started by someone else).
+	 */
+	bool create_interface;
+	/*
+	 * kg's --clean-up-interface: kilo_apply_clean_up deletes the device
+	 * too; otherwise the device stays as it is. A caller built before
+	 * this field (a smaller sz) gets true, as clean-up did then.
+	 */
+	bool clean_up_interface;
 };
 
 /*
@@ -59,7 +71,7 @@ struct kilo_apply_report {
 KILO_EXPORT int kilo_apply(const kilo_topology *topology, const struct kilo_apply_opts *opts,
 			   struct kilo_apply_report *report, struct kilo_error *err);
 
-/* Removes what kilo_apply made: NAT tables, owned routes and rules, the WireGuard device. */
+/* Removes what kilo_apply made: NAT tables, owned routes and rules; with clean_up_interface, the WireGuard device. */
 KILO_EXPORT int kilo_apply_clean_up(const struct kilo_apply_opts *opts, struct kilo_error *err);
 
 /* ---- the agent: kg's reconcile loop ------------------------------------ */
@@ -98,6 +110,9 @@ struct kilo_agent_opts {
 	uint32_t resync_period;
 	const char *cni_path;        /* write the CNI configuration here; NULL: none */
 	bool clean_up;               /* on kilo_agent_free: remove this node and what apply made */
+	/* Kilo's --service-cidr: traffic to these CIDRs is not masqueraded. */
+	const char *const *service_cidrs;
+	size_t n_service_cidrs;
 };
 
 /* Loads or creates the key, discovers this node's IPs, publishes it, and applies the mesh once. */

@@ -47,6 +47,8 @@ KILO_EXPORT enum kilo_granularity kilo_mesh_granularity(const kilo_mesh *mesh);
  * and, when now is not 0, a lastSeen less than 60 seconds before now.
  */
 KILO_EXPORT bool kilo_mesh_node_ready(const kilo_mesh *mesh, size_t i, int64_t now);
+/* The same with a liveness window of window seconds (0: Kilo's 60), as agents with --ready-window judge it. */
+KILO_EXPORT bool kilo_mesh_node_ready_within(const kilo_mesh *mesh, size_t i, int64_t now, uint32_t window);
 
 /*
  * Kubernetes translation, as Kilo's Kubernetes backend does it.

@@ -120,6 +120,8 @@ struct kilo_routes_opts {
 	int wg_ifindex;           /* index of the WireGuard link */
 	int private_ifindex;      /* index of the link holding the private IP */
 	int tunnel_ifindex;       /* index of the IPIP (or flannel/cilium) link */
+	/* Dual stack: the link holding the secondary private IP; 0: private_ifindex. */
+	int secondary_private_ifindex;
 };
 
 #define KILO_IFNAMSIZ 16

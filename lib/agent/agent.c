@@ -51,6 +51,7 @@ struct kilo_agent {
 	struct kilo_discovered_endpoint *discovered;
 	size_t n_discovered;
 	struct kilo_cidr cni_pod_cidr; /* as last written */
+	struct kilo_cidr cni_secondary_pod_cidr;
 	/* Deadlines in wall-clock milliseconds (lastSeen is wall-clock time); 0: none. */
 	int64_t next_check_in, next_resync, next_retry, next_expiry;
 	bool healthy;
@@ -314,11 +315,14 @@ static int update_cni(kilo_agent *a, const struct kilo_node *self, bool resync, 
 {
 	int r;
 
-	if (!a->cni_path || (!resync && kilo_cidr_equal(&a->cni_pod_cidr, &self->pod_cidr)))
+	if (!a->cni_path || (!resync && kilo_cidr_equal(&a->cni_pod_cidr, &self->pod_cidr) &&
+			     kilo_cidr_equal(&a->cni_secondary_pod_cidr, &self->secondary_pod_cidr)))
 		return 0;
-	r = kilo_agent_cni_write(a->cni_path, &self->pod_cidr, a->apply.mtu, err);
-	if (r == 0)
+	r = kilo_agent_cni_write(a->cni_path, &self->pod_cidr, &self->secondary_pod_cidr, a->apply.mtu, err);
+	if (r == 0) {
 		a->cni_pod_cidr = self->pod_cidr;
+		a->cni_secondary_pod_cidr = self->secondary_pod_cidr;
+	}
 	return r;
 }
 
@@ -407,12 +411,56 @@ static int load_key(const char *path, struct kilo_key *key, struct kilo_error *e
 	return r;
 }
 
+/* Kilo's --service-cidr values, masked as Go's ParseCIDR masks them, as a JSON array. */
+static int service_cidrs(const struct kilo_agent_opts *o, json_t **out, struct kilo_error *err)
+{
+	char text[KILO_CIDR_STRLEN];
+	struct kilo_cidr cidr;
+
+	*out = json_array();
+	for (size_t i = 0; *out && i < o->n_service_cidrs; i++) {
+		if (kilo_cidr_parse(o->service_cidrs[i], &cidr) < 0) {
+			json_decref(*out);
+			*out = NULL;
+			return kilo_error_set(err, EINVAL, "service-cidr: \"%s\" is not a CIDR", o->service_cidrs[i]);
+		}
+		cidr = kilo_cidr_masked(&cidr);
+		kilo_cidr_format(&cidr, text);
+		if (json_array_append_new(*out, json_string(text)) < 0) {
+			json_decref(*out);
+			*out = NULL;
+		}
+	}
+	return *out ? 0 : kilo_error_set(err, ENOMEM, "agent: out of memory");
+}
+
+/* The mesh settings every agent must agree on, as the settings document of every load. */
+static int settings_document(const struct kilo_agent_opts *o, char **out, struct kilo_error *err)
+{
+	char subnet[KILO_CIDR_STRLEN];
+	json_t *settings, *services;
+	struct kilo_cidr pool;
+	int r;
+
+	*out = NULL;
+	if (kilo_cidr_parse(o->subnet ? o->subnet : "10.4.0.0/16", &pool) < 0)
+		return kilo_error_set(err, EINVAL, "subnet: \"%s\" is not a CIDR", o->subnet);
+	r = service_cidrs(o, &services, err);
+	if (r < 0)
+		return r;
+	pool = kilo_cidr_masked(&pool);
+	kilo_cidr_format(&pool, subnet);
+	settings = json_pack("{s:i, s:{s:s, s:s, s:i, s:o}}", "version", 1, "settings", "granularity",
+			     kilo_granularity_name(o->granularity), "subnet", subnet, "port",
+			     (int)(o->port ? o->port : KILO_DEFAULT_PORT), "serviceCIDRs", services);
+	*out = settings ? json_dumps(settings, JSON_COMPACT) : NULL;
+	json_decref(settings);
+	return *out ? 0 : kilo_error_set(err, ENOMEM, "agent: out of memory");
+}
+
 static int copy_options(kilo_agent *a, const struct kilo_agent_opts *o, struct kilo_error *err)
 {
 	struct kilo_apply_opts *ap = &a->apply;
-	json_t *settings;
-	char subnet[KILO_CIDR_STRLEN];
-	struct kilo_cidr pool;
 
 	memset(ap, 0, sizeof(*ap));
 	memcpy(ap, &o->apply, o->apply.sz && o->apply.sz < sizeof(*ap) ? o->apply.sz : sizeof(*ap));
@@ -431,16 +479,7 @@ static int copy_options(kilo_agent *a, const struct kilo_agent_opts *o, struct k
 	a->resync_ms = 1000 * (int64_t)(o->resync_period ? o->resync_period : KILO_DEFAULT_RESYNC_PERIOD);
 	a->window = o->ready_window ? o->ready_window : KILO_DEFAULT_READY_WINDOW;
 	a->clean_up = o->clean_up;
-	if (kilo_cidr_parse(o->subnet ? o->subnet : "10.4.0.0/16", &pool) < 0)
-		return kilo_error_set(err, EINVAL, "subnet: \"%s\" is not a CIDR", o->subnet);
-	pool = kilo_cidr_masked(&pool);
-	kilo_cidr_format(&pool, subnet);
-	settings = json_pack("{s:i, s:{s:s, s:s, s:i}}", "version", 1, "settings", "granularity",
-			     kilo_granularity_name(o->granularity), "subnet", subnet, "port",
-			     (int)(o->port ? o->port : KILO_DEFAULT_PORT));
-	a->settings = settings ? json_dumps(settings, JSON_COMPACT) : NULL;
-	json_decref(settings);
-	return a->settings ? 0 : kilo_error_set(err, ENOMEM, "agent: out of memory");
+	return settings_document(o, &a->settings, err);
 }
 
 int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, struct kilo_error *err)

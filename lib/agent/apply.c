@@ -13,7 +13,7 @@
 static struct kilo_apply_opts with_defaults(const struct kilo_apply_opts *in)
 {
 	struct kilo_apply_opts opts = { .sz = sizeof(opts), .local = true, .encapsulate = KILO_ENCAPSULATE_ALWAYS,
-					.cni = true };
+					.cni = true, .create_interface = true, .clean_up_interface = true };
 
 	if (in)
 		memcpy(&opts, in, in->sz < sizeof(opts) ? in->sz : sizeof(opts));
@@ -47,6 +47,30 @@ static void plan_free(struct plan *plan)
 	kilo_free(plan->nat);
 }
 
+/*
+ * The device must exist before its index can be routed to. Kilo creates
+ * it, or with --create-interface=false only looks it up and stops there.
+ */
+static int ensure_device(kilo_wg *wg, const struct kilo_apply_opts *opts, struct kilo_apply_report *report,
+			 struct kilo_error *err)
+{
+	struct kilo_error why = { 0 };
+	kilo_wg_config *device = NULL;
+	int r;
+
+	if (opts->create_interface) {
+		r = kilo_wg_device_create(wg, opts->interface, err);
+		report->device_created = r > 0;
+		return r > 0 ? 0 : r;
+	}
+	r = kilo_wg_device_get(wg, opts->interface, &device, &why);
+	kilo_wg_config_free(device);
+	if (r < 0)
+		return kilo_error_set(err, ENODEV, "interface %s: no such WireGuard device, and create_interface is off (%s)",
+				      opts->interface, why.code ? why.message : strerror(-r));
+	return 0;
+}
+
 /* Kilo's tunnel: the first address of the local pod CIDR, and up. */
 static int apply_tunnel(const struct kilo_topology *t, kilo_net *net, int ifindex, struct kilo_apply_report *report,
 			struct kilo_error *err)
@@ -74,6 +98,8 @@ static int find_links(const struct kilo_topology *t, const struct kilo_apply_opt
 	if (r < 0 || t->private_ip.addr.family == 0)
 		return r;
 	r = kilo_net_address_link(&t->private_ip.addr, &routes->private_ifindex, err);
+	if (r == 0 && t->secondary_private_ip.addr.family)
+		r = kilo_net_address_link(&t->secondary_private_ip.addr, &routes->secondary_private_ifindex, err);
 	if (r < 0)
 		return r;
 	/* Kilo encapsulates inside a location only where it routes there itself. */
@@ -142,12 +168,8 @@ int kilo_apply(const kilo_topology *t, const struct kilo_apply_opts *opts_in, st
 	r = kilo_wg_open(&opts.wg, &wg, err);
 	if (r == 0)
 		r = kilo_net_open(&net, err);
-	/* The device must exist before its index can be routed to. */
-	if (r == 0) {
-		r = kilo_wg_device_create(wg, opts.interface, err);
-		report->device_created = r > 0;
-		r = r > 0 ? 0 : r;
-	}
+	if (r == 0)
+		r = ensure_device(wg, &opts, report, err);
 	if (r == 0)
 		r = find_links(t, &opts, net, &plan.routes_opts, err);
 	if (r == 0) {
@@ -185,9 +207,10 @@ int kilo_apply_clean_up(const struct kilo_apply_opts *opts_in, struct kilo_error
 		r = kilo_net_routes_sync(net, NULL, 0, NULL, err);
 	if (r == 0)
 		r = kilo_net_rules_sync(net, NULL, 0, NULL, err);
-	if (r == 0)
+	/* Kilo leaves its link, with its configuration, unless told to delete it. */
+	if (r == 0 && opts.clean_up_interface)
 		r = kilo_wg_open(&opts.wg, &wg, err);
-	if (r == 0)
+	if (r == 0 && opts.clean_up_interface)
 		r = kilo_wg_device_delete(wg, opts.interface, err);
 	kilo_wg_close(wg);
 	kilo_net_close(net);

@@ -17,19 +17,34 @@
 #include "../core/error.h"
 #include "../core/io.h"
 
-int kilo_agent_cni_config(const struct kilo_cidr *pod_cidr, uint32_t mtu, char **out)
+/* host-local's range set of one subnet: [{"subnet": CIDR}]. */
+static int append_range(json_t *ranges, const struct kilo_cidr *cidr)
 {
-	char subnet[KILO_CIDR_STRLEN], *text;
-	struct kilo_cidr masked = kilo_cidr_masked(pod_cidr);
-	json_t *root;
+	char subnet[KILO_CIDR_STRLEN];
+	struct kilo_cidr masked = kilo_cidr_masked(cidr);
+
+	kilo_cidr_format(&masked, subnet);
+	return json_array_append_new(ranges, json_pack("[{s:s}]", "subnet", subnet));
+}
+
+int kilo_agent_cni_config(const struct kilo_cidr *pod_cidr, const struct kilo_cidr *secondary_pod_cidr, uint32_t mtu,
+			  char **out)
+{
+	json_t *root, *ranges = json_array();
+	char *text;
 
 	*out = NULL;
-	kilo_cidr_format(&masked, subnet);
-	root = json_pack("{s:s, s:s, s:[{s:s, s:s, s:s, s:b, s:b, s:I, s:{s:s, s:[[{s:s}]]}}]}",
+	/* One range set per family: host-local then gives every pod an address of each. */
+	if (!ranges || append_range(ranges, pod_cidr) < 0 ||
+	    (secondary_pod_cidr->addr.family && append_range(ranges, secondary_pod_cidr) < 0)) {
+		json_decref(ranges);
+		return -ENOMEM;
+	}
+	root = json_pack("{s:s, s:s, s:[{s:s, s:s, s:s, s:b, s:b, s:I, s:{s:s, s:o}}]}",
 			 "cniVersion", "0.3.1", "name", "kilo", "plugins",
 			 "name", "kubernetes", "type", "bridge", "bridge", KILO_AGENT_CNI_BRIDGE, "isDefaultGateway", 1,
 			 "forceAddress", 1, "mtu", (json_int_t)(mtu ? mtu : KILO_DEFAULT_MTU),
-			 "ipam", "type", "host-local", "ranges", "subnet", subnet);
+			 "ipam", "type", "host-local", "ranges", ranges);
 	if (!root)
 		return -ENOMEM;
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -41,7 +56,8 @@ int kilo_agent_cni_config(const struct kilo_cidr *pod_cidr, uint32_t mtu, char *
 	return 0;
 }
 
-int kilo_agent_cni_write(const char *path, const struct kilo_cidr *pod_cidr, uint32_t mtu, struct kilo_error *err)
+int kilo_agent_cni_write(const char *path, const struct kilo_cidr *pod_cidr, const struct kilo_cidr *secondary_pod_cidr,
+			 uint32_t mtu, struct kilo_error *err)
 {
 	size_t len = strlen(path) + sizeof(".XXXXXX");
 	char *text = NULL, *tmp = malloc(len);
@@ -50,7 +66,7 @@ int kilo_agent_cni_write(const char *path, const struct kilo_cidr *pod_cidr, uin
 	if (!tmp)
 		return kilo_error_set(err, ENOMEM, "CNI configuration %s: out of memory", path);
 	snprintf(tmp, len, "%s.XXXXXX", path);
-	r = kilo_agent_cni_config(pod_cidr, mtu, &text);
+	r = kilo_agent_cni_config(pod_cidr, secondary_pod_cidr, mtu, &text);
 	if (r == 0) {
 		fd = mkostemp(tmp, O_CLOEXEC);
 		r = fd < 0 ? -errno : 0;

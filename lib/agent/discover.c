@@ -65,15 +65,14 @@ static void split_source(const struct kilo_cidr *src, size_t n, struct kilo_cidr
 }
 
 int kilo_agent_select_ips(const struct kilo_ip_candidates *c, const struct kilo_cidr *internal_cidrs,
-			  size_t n_internal, struct kilo_cidr *private_ip, struct kilo_cidr *public_ip)
+			  size_t n_internal, struct kilo_host_ips *out)
 {
 	size_t total = c->n_hostname + c->n_default_route + c->n_all, n_priv = 0, n_pub = 0;
 	struct kilo_cidr *priv, *pub;
 	const struct kilo_cidr *chosen_priv = NULL;
 	int r = 0;
 
-	memset(private_ip, 0, sizeof(*private_ip));
-	memset(public_ip, 0, sizeof(*public_ip));
+	memset(out, 0, sizeof(*out));
 	priv = calloc(total ? total : 1, sizeof(*priv));
 	pub = calloc(total ? total : 1, sizeof(*pub));
 	if (!priv || !pub) {
@@ -91,12 +90,15 @@ int kilo_agent_select_ips(const struct kilo_ip_candidates *c, const struct kilo_
 		if (in_internal(&priv[i], internal_cidrs, n_internal))
 			chosen_priv = &priv[i];
 	if (chosen_priv)
-		*private_ip = *chosen_priv;
+		out->private_ip = *chosen_priv;
+	for (size_t i = 0; i < n_priv && chosen_priv && !out->secondary_private_ip.addr.family; i++)
+		if (priv[i].addr.family != chosen_priv->addr.family && in_internal(&priv[i], internal_cidrs, n_internal))
+			out->secondary_private_ip = priv[i];
 	/* A host without a public IP advertises its private one. */
 	if (n_pub)
-		*public_ip = pub[0];
+		out->public_ip = pub[0];
 	else if (chosen_priv)
-		*public_ip = *chosen_priv;
+		out->public_ip = *chosen_priv;
 	else
 		r = -EADDRNOTAVAIL;
 out:
@@ -298,8 +300,7 @@ static int hostname_candidates(const char *hostname, const struct ifaddrs *list,
 }
 
 int kilo_agent_discover_ips(const char *hostname, const char *const *ignore, const struct kilo_cidr *internal_cidrs,
-			    size_t n_internal, struct kilo_cidr *private_ip, struct kilo_cidr *public_ip,
-			    struct kilo_error *err)
+			    size_t n_internal, struct kilo_host_ips *out, struct kilo_error *err)
 {
 	struct cidr_list by_name = { 0 }, by_route = { 0 }, all = { 0 };
 	char route_if[IF_NAMESIZE];
@@ -326,7 +327,7 @@ int kilo_agent_discover_ips(const char *hostname, const char *const *ignore, con
 			.all = all.items, .n_all = all.n,
 		};
 
-		r = kilo_agent_select_ips(&cand, internal_cidrs, n_internal, private_ip, public_ip);
+		r = kilo_agent_select_ips(&cand, internal_cidrs, n_internal, out);
 	}
 	if (r == -EADDRNOTAVAIL)
 		kilo_error_set(err, EADDRNOTAVAIL, "no IP of this host is usable as its private or public IP");

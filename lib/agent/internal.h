@@ -30,15 +30,23 @@ struct kilo_ip_candidates {
 	size_t n_all;
 };
 
+/* This host's IPs as Kilo chooses them; family 0 where there is none. */
+struct kilo_host_ips {
+	struct kilo_cidr private_ip;
+	struct kilo_cidr public_ip;
+	/* Dual stack: the first private IP of the other family than private_ip. */
+	struct kilo_cidr secondary_private_ip;
+};
+
 /*
  * Kilo's choice among candidates: loopback and link-local dropped, each
  * source split into private and public and sorted, the sources taken in
- * order. *private_ip is the first private IP inside one of internal_cidrs
- * (n_internal 0: any), or family 0; *public_ip the first public one, else
- * the first private one. -EADDRNOTAVAIL when there is neither.
+ * order. The private IP is the first private IP inside one of
+ * internal_cidrs (n_internal 0: any); the public IP the first public one,
+ * else the private one. -EADDRNOTAVAIL when there is neither.
  */
 int kilo_agent_select_ips(const struct kilo_ip_candidates *candidates, const struct kilo_cidr *internal_cidrs,
-			  size_t n_internal, struct kilo_cidr *private_ip, struct kilo_cidr *public_ip);
+			  size_t n_internal, struct kilo_host_ips *out);
 
 /*
  * Discovers this host's private and public IPs: the candidates read from
@@ -46,8 +54,7 @@ int kilo_agent_select_ips(const struct kilo_ip_candidates *candidates, const str
  * chosen by kilo_agent_select_ips. Errors are named in err.
  */
 int kilo_agent_discover_ips(const char *hostname, const char *const *ignore, const struct kilo_cidr *internal_cidrs,
-			    size_t n_internal, struct kilo_cidr *private_ip, struct kilo_cidr *public_ip,
-			    struct kilo_error *err);
+			    size_t n_internal, struct kilo_host_ips *out, struct kilo_error *err);
 
 /* ---- CNI ---------------------------------------------------------------- */
 
@@ -56,11 +63,14 @@ int kilo_agent_discover_ips(const char *hostname, const char *const *ignore, con
 
 /*
  * Kilo's CNI configuration list for a node with pod_cidr: a bridge
- * network with host-local IPAM over the pod CIDR. Free *out with kilo_free.
+ * network with host-local IPAM over the pod CIDR, and over the secondary
+ * one too for dual stack (family 0: none). Free *out with kilo_free.
  */
-int kilo_agent_cni_config(const struct kilo_cidr *pod_cidr, uint32_t mtu, char **out);
+int kilo_agent_cni_config(const struct kilo_cidr *pod_cidr, const struct kilo_cidr *secondary_pod_cidr, uint32_t mtu,
+			  char **out);
 /* Writes it to path atomically (a temporary file, fsync, rename). */
-int kilo_agent_cni_write(const char *path, const struct kilo_cidr *pod_cidr, uint32_t mtu, struct kilo_error *err);
+int kilo_agent_cni_write(const char *path, const struct kilo_cidr *pod_cidr, const struct kilo_cidr *secondary_pod_cidr,
+			 uint32_t mtu, struct kilo_error *err);
 
 /* ---- NAT endpoint discovery (kilo-reference.md §1.8) ------------------- */
 

@@ -24,6 +24,30 @@ static int parse_cidr_option(const char *option, const char *text, struct kilo_c
 	return 0;
 }
 
+/*
+ * "CIDR" or, for dual stack, "CIDR,CIDR" with one of each family (as
+ * Kubernetes writes dual-stack CIDRs) into primary and secondary.
+ */
+static int parse_dual_stack_option(const char *option, const char *text, struct kilo_cidr *primary,
+				   struct kilo_cidr *secondary, struct kilo_error *err)
+{
+	const char *comma = strchr(text, ',');
+	char first[KILO_CIDR_STRLEN];
+
+	memset(secondary, 0, sizeof(*secondary));
+	if (!comma)
+		return parse_cidr_option(option, text, primary, err);
+	if ((size_t)(comma - text) >= sizeof(first) || kilo_cidr_parse(comma + 1, secondary) < 0)
+		return kilo_error_set(err, EINVAL, "%s: \"%s\" is not a CIDR or two CIDRs (one IPv4, one IPv6)", option,
+				      text);
+	memcpy(first, text, (size_t)(comma - text));
+	first[comma - text] = '\0';
+	if (kilo_cidr_parse(first, primary) < 0 || primary->addr.family == secondary->addr.family)
+		return kilo_error_set(err, EINVAL, "%s: \"%s\" is not a CIDR or two CIDRs (one IPv4, one IPv6)", option,
+				      text);
+	return 0;
+}
+
 /* A comma-separated list of CIDRs into a malloc'ed array. */
 static int parse_cidr_list(const char *option, const char *text, struct kilo_cidr **out, size_t *n,
 			   struct kilo_error *err)
@@ -68,7 +92,8 @@ static const char *const *ignored_links(const struct kilo_agent_opts *opts, cons
 /* Kilo's endpoint and internal IP: forced ones, else discovered ones. */
 static int addresses(const struct kilo_agent_opts *opts, struct kilo_node *node, struct kilo_error *err)
 {
-	struct kilo_cidr *internal = NULL, priv, pub;
+	struct kilo_cidr *internal = NULL;
+	struct kilo_host_ips ips;
 	size_t n_internal = 0;
 	const char *ignore[4];
 	int r = 0;
@@ -77,7 +102,8 @@ static int addresses(const struct kilo_agent_opts *opts, struct kilo_node *node,
 		return kilo_error_set(err, EINVAL, "force-endpoint: \"%s\" is not an endpoint (ip:port, [ip]:port or name:port)",
 				      opts->force_endpoint);
 	if (opts->force_internal_ip && *opts->force_internal_ip &&
-	    (r = parse_cidr_option("force-internal-ip", opts->force_internal_ip, &node->internal_ip, err)) < 0)
+	    (r = parse_dual_stack_option("force-internal-ip", opts->force_internal_ip, &node->internal_ip,
+					 &node->secondary_internal_ip, err)) < 0)
 		return r;
 	if (opts->force_endpoint && opts->force_internal_ip)
 		return 0;
@@ -87,15 +113,19 @@ static int addresses(const struct kilo_agent_opts *opts, struct kilo_node *node,
 	for (size_t i = 0; i < opts->n_internal_cidrs && r == 0; i++, n_internal++)
 		r = parse_cidr_option("internal-cidr", opts->internal_cidrs[i], &internal[i], err);
 	if (r == 0)
-		r = kilo_agent_discover_ips(opts->hostname, ignored_links(opts, ignore), internal, n_internal, &priv,
-					    &pub, err);
+		r = kilo_agent_discover_ips(opts->hostname, ignored_links(opts, ignore), internal, n_internal, &ips, err);
 	free(internal);
 	if (r < 0)
 		return r;
-	if (!opts->force_internal_ip)
-		node->internal_ip = priv;
+	if (!opts->force_internal_ip) {
+		node->internal_ip = ips.private_ip;
+		/* Only a dual-stack node routes its pods' other family through a private IP of that family. */
+		if (node->secondary_pod_cidr.addr.family)
+			node->secondary_internal_ip = ips.secondary_private_ip;
+	}
 	if (!opts->force_endpoint) {
-		const struct kilo_cidr *advertised = opts->prioritise_private_addresses && priv.addr.family ? &priv : &pub;
+		const struct kilo_cidr *advertised =
+			opts->prioritise_private_addresses && ips.private_ip.addr.family ? &ips.private_ip : &ips.public_ip;
 
 		node->endpoint.addr = advertised->addr;
 		node->endpoint.port = opts->port ? opts->port : KILO_DEFAULT_PORT;
@@ -119,9 +149,11 @@ int kilo_agent_node_build(const struct kilo_agent_opts *opts, const struct kilo_
 	*out = NULL;
 	if (!opts->pod_cidr)
 		return kilo_error_set(err, EINVAL, "pod-cidr: this node needs a pod CIDR");
-	r = parse_cidr_option("pod-cidr", opts->pod_cidr, &node.pod_cidr, err);
-	if (r == 0)
+	r = parse_dual_stack_option("pod-cidr", opts->pod_cidr, &node.pod_cidr, &node.secondary_pod_cidr, err);
+	if (r == 0) {
 		node.pod_cidr = kilo_cidr_masked(&node.pod_cidr);
+		node.secondary_pod_cidr = kilo_cidr_masked(&node.secondary_pod_cidr);
+	}
 	if (r == 0)
 		r = parse_cidr_list("allowed-location-ips", opts->allowed_location_ips, &node.allowed_location_ips,
 				    &node.n_allowed_location_ips, err);

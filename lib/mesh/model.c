@@ -99,5 +99,10 @@ enum kilo_granularity kilo_mesh_granularity(const kilo_mesh *mesh)
 
 bool kilo_mesh_node_ready(const kilo_mesh *mesh, size_t i, int64_t now)
 {
-	return i < mesh->n_nodes && kilo_node_ready(&mesh->nodes[i], now, 0);
+	return kilo_mesh_node_ready_within(mesh, i, now, 0);
+}
+
+bool kilo_mesh_node_ready_within(const kilo_mesh *mesh, size_t i, int64_t now, uint32_t window)
+{
+	return i < mesh->n_nodes && kilo_node_ready(&mesh->nodes[i], now, window);
 }

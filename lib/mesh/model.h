@@ -31,6 +31,9 @@ struct kilo_node {
 	size_t n_discovered_endpoints;
 	int64_t last_seen;              /* Unix seconds; 0: never published */
 	struct kilo_cidr wireguard_ip;  /* as published by the node; family 0: none */
+	/* Dual stack: the pod CIDR and internal IP of the other address family; family 0: none. */
+	struct kilo_cidr secondary_pod_cidr;     /* host bits cleared */
+	struct kilo_cidr secondary_internal_ip;  /* host bits kept */
 };
 
 struct kilo_peer {

@@ -186,8 +186,16 @@ static const char *node_label(struct kilo_arena *arena, const char *location, co
 
 	kilo_cidr_format(&s->cidrs[j], cidr);
 	kilo_strbuf_printf(&sb, "%s\\n%s\\n%s", location, node->name, cidr);
+	if (s->secondary_cidrs[j].addr.family) {
+		kilo_cidr_format(&s->secondary_cidrs[j], cidr);
+		kilo_strbuf_printf(&sb, "\\n%s", cidr);
+	}
 	if (node->internal_ip.addr.family) {
 		kilo_addr_format(&node->internal_ip.addr, addr);
+		kilo_strbuf_printf(&sb, "\\n%s", addr);
+	}
+	if (node->secondary_internal_ip.addr.family) {
+		kilo_addr_format(&node->secondary_internal_ip.addr, addr);
 		kilo_strbuf_printf(&sb, "\\n%s", addr);
 	}
 	if (j == s->leader) {
@@ -313,7 +321,8 @@ static int build(struct dot_graph *g, const struct kilo_topology *t)
 		if (!node->label)
 			return -ENOMEM;
 	}
-	qsort(peers->children.items, peers->children.n, sizeof(*peers->children.items), by_id);
+	if (peers->children.n > 1)
+		qsort(peers->children.items, peers->children.n, sizeof(*peers->children.items), by_id);
 	for (size_t i = 0; i < t->n_segments; i++)
 		for (size_t j = 0; j < peers->children.n; j++) {
 			r = add_edge(g, leaders[i], peers->children.items[j], DOT_EDGE_PEER);
@@ -336,7 +345,8 @@ static void write_graph(struct kilo_strbuf *sb, struct dot_graph *g, const struc
 
 		kilo_strbuf_printf(sb, "\t%s->%s[ %s ];\n", edge->src->id, edge->dst->id, edge_attrs[edge->style]);
 	}
-	qsort(g->subgraphs.items, g->subgraphs.n, sizeof(*g->subgraphs.items), subgraph_by_id);
+	if (g->subgraphs.n > 1)
+		qsort(g->subgraphs.items, g->subgraphs.n, sizeof(*g->subgraphs.items), subgraph_by_id);
 	for (size_t i = 0; i < g->subgraphs.n; i++) {
 		const struct dot_subgraph *sub = g->subgraphs.items[i];
 

@@ -226,6 +226,20 @@ static void optional_cidr(const char *text, struct kilo_cidr *out)
 		memset(out, 0, sizeof(*out));
 }
 
+/*
+ * Dual stack: Kubernetes lists a node's pod CIDRs in spec.podCIDRs, the
+ * first equal to spec.podCIDR. Kilo reads only that one; the second, of
+ * the other family, becomes the secondary pod CIDR.
+ */
+static void secondary_pod_cidr(json_t *pod_cidrs, struct kilo_node *node)
+{
+	optional_cidr(json_string_value(json_array_get(pod_cidrs, 1)), &node->secondary_pod_cidr);
+	if (node->secondary_pod_cidr.addr.family == node->pod_cidr.addr.family || node->pod_cidr.addr.family == 0)
+		memset(&node->secondary_pod_cidr, 0, sizeof(node->secondary_pod_cidr));
+	else
+		node->secondary_pod_cidr = kilo_cidr_masked(&node->secondary_pod_cidr);
+}
+
 static int translate_node(json_t *annotations, json_t *labels, const char *topology_label, const char *pod_cidr,
 			  struct kilo_arena *arena, struct kilo_node *node)
 {
@@ -270,7 +284,8 @@ static int translate_node(json_t *annotations, json_t *labels, const char *topol
 int kilo_node_from_kubernetes(const char *node_object, const char *topology_label, char **node_json,
 			      struct kilo_error *err)
 {
-	json_t *root, *metadata, *annotations = NULL, *labels = NULL, *spec, *pod_cidr = NULL, *out = NULL;
+	json_t *root, *metadata, *annotations = NULL, *labels = NULL, *spec, *pod_cidr = NULL, *pod_cidrs = NULL;
+	json_t *out = NULL;
 	struct kilo_arena arena = { 0 };
 	struct kilo_node node = { 0 };
 	const char *name = NULL;
@@ -284,12 +299,14 @@ int kilo_node_from_kubernetes(const char *node_object, const char *topology_labe
 	    (r = string_map(metadata, "annotations", "metadata.annotations", &annotations, err)) < 0 ||
 	    (r = string_map(metadata, "labels", "metadata.labels", &labels, err)) < 0 ||
 	    (r = optional_member(root, "spec", "spec", &spec, is_object, "an object", err)) < 0 ||
-	    (r = optional_member(spec, "podCIDR", "spec.podCIDR", &pod_cidr, is_string, "a string", err)) < 0)
+	    (r = optional_member(spec, "podCIDR", "spec.podCIDR", &pod_cidr, is_string, "a string", err)) < 0 ||
+	    (r = optional_member(spec, "podCIDRs", "spec.podCIDRs", &pod_cidrs, is_array, "an array", err)) < 0)
 		goto out;
 	node.name = name;
 	r = translate_node(annotations, labels, topology_label, json_string_value(pod_cidr), &arena, &node);
 	if (r < 0)
 		goto out;
+	secondary_pod_cidr(pod_cidrs, &node);
 	out = kilo_json_write_node(&node);
 	r = out ? kilo_json_dump(out, node_json) : -ENOMEM;
 out:

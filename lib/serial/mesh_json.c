@@ -67,6 +67,8 @@ static const struct field node_fields[] = {
 	NODE_FIELD("lastSeen", FIELD_UNIX_TIME, last_seen),
 	NODE_FIELD("wireGuardIP", FIELD_CIDR, wireguard_ip),
 	NODE_FIELD("cniCompatibilityIP", FIELD_CIDR, cni_compatibility_ip),
+	NODE_FIELD("secondaryPodCIDR", FIELD_CIDR_MASKED, secondary_pod_cidr),
+	NODE_FIELD("secondaryInternalIP", FIELD_CIDR, secondary_internal_ip),
 };
 
 static const struct field peer_fields[] = {
@@ -282,6 +284,34 @@ static int read_array(json_t *value, const char *path, const struct field *field
 	return 0;
 }
 
+/* A secondary address completes a primary one with the other family (dual stack). */
+static int check_secondary(const char *path, const char *field, const struct kilo_cidr *secondary,
+			   const char *primary_field, const struct kilo_cidr *primary, struct kilo_error *err)
+{
+	char sub[KILO_JSON_PATH_MAX], text[KILO_CIDR_STRLEN];
+
+	if (secondary->addr.family == 0)
+		return 0;
+	join_path(sub, path, field);
+	kilo_cidr_format(secondary, text);
+	if (primary->addr.family == 0)
+		return kilo_error_set(err, EINVAL, "%s: \"%s\" needs %s as well", sub, text, primary_field);
+	if (primary->addr.family == secondary->addr.family)
+		return kilo_error_set(err, EINVAL, "%s: \"%s\" is IPv%d like %s; it must be of the other family", sub,
+				      text, secondary->addr.family, primary_field);
+	return 0;
+}
+
+/* What one node's fields say together; path names the node. */
+static int check_node(const char *path, const struct kilo_node *node, struct kilo_error *err)
+{
+	int r = check_secondary(path, "secondaryPodCIDR", &node->secondary_pod_cidr, "podCIDR", &node->pod_cidr, err);
+
+	return r < 0 ? r
+		     : check_secondary(path, "secondaryInternalIP", &node->secondary_internal_ip, "internalIP",
+				       &node->internal_ip, err);
+}
+
 static int read_field(const struct field *f, json_t *value, const char *path, unsigned char *base,
 		      struct kilo_arena *arena, struct kilo_error *err)
 {
@@ -349,8 +379,15 @@ static int read_field(const struct field *f, json_t *value, const char *path, un
 	case FIELD_SETTINGS:
 		return read_object(value, path, settings_fields, N(settings_fields), dst, arena, err);
 	case FIELD_NODES:
-		return read_array(value, path, node_fields, N(node_fields), sizeof(struct kilo_node), arena,
-				  (void **)&mesh->nodes, &mesh->n_nodes, err);
+		r = read_array(value, path, node_fields, N(node_fields), sizeof(struct kilo_node), arena,
+			       (void **)&mesh->nodes, &mesh->n_nodes, err);
+		for (size_t i = 0; r == 0 && i < mesh->n_nodes; i++) {
+			char item[KILO_JSON_PATH_MAX];
+
+			path_printf(item, "%s[%zu]", path, i);
+			r = check_node(item, &mesh->nodes[i], err);
+		}
+		return r;
 	case FIELD_PEERS:
 		return read_array(value, path, peer_fields, N(peer_fields), sizeof(struct kilo_peer), arena,
 				  (void **)&mesh->peers, &mesh->n_peers, err);
@@ -406,8 +443,11 @@ static int read_object(json_t *object, const char *path, const struct field *fie
 int kilo_json_read_node(json_t *object, const char *path, struct kilo_arena *arena, struct kilo_node *out,
 			struct kilo_error *err)
 {
+	int r;
+
 	memset(out, 0, sizeof(*out));
-	return read_object(object, path, node_fields, N(node_fields), out, arena, err);
+	r = read_object(object, path, node_fields, N(node_fields), out, arena, err);
+	return r < 0 ? r : check_node(path, out, err);
 }
 
 int kilo_json_read_peer(json_t *object, const char *path, struct kilo_arena *arena, struct kilo_peer *out,

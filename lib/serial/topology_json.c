@@ -45,6 +45,14 @@ static json_t *segment_json(const struct kilo_segment *s)
 			     kilo_jsonval_cidrs(s->allowed_location_ips, s->n_allowed_location_ips)) < 0 ||
 	    kilo_jsonval_set(seg, "wireGuardIP", kilo_jsonval_addr(&s->wireguard_ip)) < 0)
 		goto fail;
+	/* Only a dual-stack segment has the key, so Kilo's plans stay as Kilo prints them. */
+	for (size_t j = 0; j < s->n_nodes; j++) {
+		if (s->secondary_cidrs[j].addr.family) {
+			if (kilo_jsonval_set(seg, "secondaryCIDRs", kilo_jsonval_cidrs(s->secondary_cidrs, s->n_nodes)) < 0)
+				goto fail;
+			break;
+		}
+	}
 	json_decref(hostnames);
 	json_decref(private_ips);
 	json_decref(cni_ips);

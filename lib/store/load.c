@@ -30,21 +30,34 @@ static int list_sorted(kilo_store *store, enum kilo_store_kind kind, struct kilo
 	return r;
 }
 
-/* Why node conflicts with an earlier node of nodes, or NULL. */
-static const struct kilo_node *conflict(const struct kilo_node *node, const struct kilo_node *nodes, size_t n,
-					const char **what)
+/* Whether any pod CIDR of a (one per family for dual stack) overlaps one of b; *which is a's. */
+static bool pod_cidrs_overlap(const struct kilo_node *a, const struct kilo_node *b, const struct kilo_cidr **which)
 {
+	const struct kilo_cidr *mine[] = { &a->pod_cidr, &a->secondary_pod_cidr };
+	const struct kilo_cidr *theirs[] = { &b->pod_cidr, &b->secondary_pod_cidr };
+
+	for (size_t i = 0; i < 2; i++) {
+		for (size_t j = 0; j < 2; j++) {
+			if (mine[i]->addr.family && theirs[j]->addr.family && kilo_cidr_intersects(mine[i], theirs[j])) {
+				*which = mine[i];
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* The earlier node of nodes that node conflicts with, or NULL; *cidr is the overlapping pod CIDR, if any. */
+static const struct kilo_node *conflict(const struct kilo_node *node, const struct kilo_node *nodes, size_t n,
+					const struct kilo_cidr **cidr)
+{
+	*cidr = NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (node->pod_cidr.addr.family && nodes[i].pod_cidr.addr.family &&
-		    kilo_cidr_intersects(&node->pod_cidr, &nodes[i].pod_cidr)) {
-			*what = "podCIDR";
+		if (pod_cidrs_overlap(node, &nodes[i], cidr))
 			return &nodes[i];
-		}
 		/* A zero key means "not published yet"; many nodes may share it. */
-		if (!kilo_key_is_zero(&node->public_key) && kilo_key_equal(&node->public_key, &nodes[i].public_key)) {
-			*what = "publicKey";
+		if (!kilo_key_is_zero(&node->public_key) && kilo_key_equal(&node->public_key, &nodes[i].public_key))
 			return &nodes[i];
-		}
 	}
 	return NULL;
 }
@@ -58,7 +71,7 @@ static int load_nodes(kilo_store *store, struct kilo_mesh *mesh, struct kilo_sto
 	struct kilo_error problem;
 	char cidr[KILO_CIDR_STRLEN];
 	size_t n = 0, n_nodes = 0, cap = 0;
-	const char *what = NULL;
+	const struct kilo_cidr *overlap;
 	int r;
 
 	r = list_sorted(store, KILO_STORE_NODE, &entries, &n, report, err);
@@ -77,12 +90,13 @@ static int load_nodes(kilo_store *store, struct kilo_mesh *mesh, struct kilo_sto
 			kilo_store_report_add(report, entries[i].source, "%s", problem.message);
 			continue;
 		}
-		other = conflict(&nodes[n_nodes], nodes, n_nodes, &what);
-		if (other && !strcmp(what, "podCIDR")) {
-			kilo_cidr_format(&nodes[n_nodes].pod_cidr, cidr);
+		other = conflict(&nodes[n_nodes], nodes, n_nodes, &overlap);
+		if (other && overlap) {
+			kilo_cidr_format(overlap, cidr);
 			kilo_store_report_add(report, entries[i].source,
-					      "podCIDR: \"%s\" overlaps the pod CIDR of node \"%.200s\"; node left out",
-					      cidr, other->name);
+					      "%s: \"%s\" overlaps a pod CIDR of node \"%.200s\"; node left out",
+					      overlap == &nodes[n_nodes].pod_cidr ? "podCIDR" : "secondaryPodCIDR", cidr,
+					      other->name);
 		} else if (other) {
 			kilo_store_report_add(report, entries[i].source,
 					      "publicKey: the same key as node \"%.200s\"; node left out", other->name);

@@ -23,16 +23,18 @@ struct setting {
 	const char *key;   /* as kg's flag */
 	const char *field; /* in the mesh document's node */
 	enum value_type type;
+	/* Dual stack: "A,B" puts B here; a single value removes it. NULL: no second value. */
+	const char *secondary_field;
 };
 
 static const struct setting settings[] = {
-	{ "location", "location", VALUE_STRING },
-	{ "leader", "leader", VALUE_BOOL },
-	{ "force-endpoint", "endpoint", VALUE_STRING },
-	{ "force-internal-ip", "internalIP", VALUE_STRING },
-	{ "persistent-keepalive", "persistentKeepalive", VALUE_SECONDS },
-	{ "allowed-location-ips", "allowedLocationIPs", VALUE_LIST },
-	{ "pod-cidr", "podCIDR", VALUE_STRING },
+	{ "location", "location", VALUE_STRING, NULL },
+	{ "leader", "leader", VALUE_BOOL, NULL },
+	{ "force-endpoint", "endpoint", VALUE_STRING, NULL },
+	{ "force-internal-ip", "internalIP", VALUE_STRING, "secondaryInternalIP" },
+	{ "persistent-keepalive", "persistentKeepalive", VALUE_SECONDS, NULL },
+	{ "allowed-location-ips", "allowedLocationIPs", VALUE_LIST, NULL },
+	{ "pod-cidr", "podCIDR", VALUE_STRING, "secondaryPodCIDR" },
 };
 
 static json_t *list_value(const char *text)
@@ -99,6 +101,17 @@ static int apply(json_t *node, const char *assignment, struct kilo_error *err)
 				      "unknown key \"%.*s\" (expected location, leader, force-endpoint, force-internal-ip, "
 				      "persistent-keepalive, allowed-location-ips or pod-cidr)",
 				      (int)(key_len > 100 ? 100 : key_len), assignment);
+	if (s->secondary_field) {
+		const char *comma = strchr(eq + 1, ',');
+
+		json_object_del(node, s->secondary_field);
+		if (comma && json_object_set_new(node, s->secondary_field, json_string(comma + 1)) < 0)
+			return kilo_error_set(err, ENOMEM, "out of memory");
+		if (comma && json_object_set_new(node, s->field, json_stringn(eq + 1, (size_t)(comma - eq - 1))) < 0)
+			return kilo_error_set(err, ENOMEM, "out of memory");
+		if (comma)
+			return 0;
+	}
 	if (!eq[1]) {
 		json_object_del(node, s->field);
 		return 0;

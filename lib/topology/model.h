@@ -24,10 +24,14 @@ struct kilo_segment {
 	/* Per node: pod CIDRs (parallel to nodes) and CNI compatibility IPs (parallel, may be none). */
 	struct kilo_cidr *cidrs;
 	struct kilo_cidr *cni_compatibility_ips;
-	/* Internal IPs of the nodes that have one, in node order (Kilo's privateIPs). */
+	struct kilo_cidr *secondary_cidrs; /* dual stack: parallel to nodes, family 0: none */
+	/*
+	 * Internal IPs of the nodes that have one, in node order (Kilo's
+	 * privateIPs); a dual-stack node's secondary one follows its first.
+	 */
 	struct kilo_addr *private_ips;
 	size_t n_private_ips;
-	/* Pod CIDRs, private /32s, then the WireGuard /32, in Kilo's order. */
+	/* Pod CIDRs, private /32s, then the WireGuard /32, in Kilo's order (a node's secondaries after each). */
 	struct kilo_cidr *allowed_ips;
 	size_t n_allowed_ips;
 	/* Sorted by text, then filtered against the rest of the mesh. */
@@ -52,6 +56,8 @@ struct kilo_topology {
 	bool leader;               /* the local node leads its segment */
 	struct kilo_cidr subnet;   /* the local pod CIDR; family 0: none */
 	struct kilo_cidr private_ip; /* the local internal IP; family 0: none */
+	struct kilo_cidr secondary_subnet;     /* dual stack: the local pod CIDR of the other family */
+	struct kilo_cidr secondary_private_ip; /* dual stack: the local internal IP of the other family */
 	struct kilo_cidr wireguard_cidr; /* leader: its WireGuard IP with the pool's mask; else the pool */
 	struct kilo_cidr kilo_subnet;    /* the WireGuard IP pool */
 	struct kilo_key key;       /* the local private key (zero for kgctl) */

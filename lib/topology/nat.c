@@ -150,13 +150,20 @@ static void forward_rules(const struct kilo_topology *t, struct nat_list *l)
 		if (t->subnet.addr.family)
 			push_forward_pair(l, &t->subnet, "Kilo: forward packets from the node's pod subnet",
 					  "Kilo: forward packets to the node's pod subnet");
+		if (t->secondary_subnet.addr.family)
+			push_forward_pair(l, &t->secondary_subnet, "Kilo: forward packets from the node's pod subnet",
+					  "Kilo: forward packets to the node's pod subnet");
 		return;
 	}
 	/* A leader forwards for its whole location. */
 	s = &t->segments[t->local_segment];
-	for (size_t i = 0; i < s->n_nodes; i++)
+	for (size_t i = 0; i < s->n_nodes; i++) {
 		push_forward_pair(l, &s->cidrs[i], "Kilo: forward packets from the pod subnet",
 				  "Kilo: forward packets to the pod subnet");
+		if (s->secondary_cidrs[i].addr.family)
+			push_forward_pair(l, &s->secondary_cidrs[i], "Kilo: forward packets from the pod subnet",
+					  "Kilo: forward packets to the pod subnet");
+	}
 	for (size_t i = 0; i < s->n_allowed_location_ips; i++)
 		push_forward_pair(l, &s->allowed_location_ips[i], "Kilo: forward packets from allowed location IPs",
 				  "Kilo: forward packets to allowed location IPs");
@@ -173,6 +180,9 @@ static void prepend_rules(const struct kilo_topology *t, const struct kilo_nat_o
 	if (opts->cni) {
 		if (t->subnet.addr.family)
 			push_match(l, KILO_NAT_PREPEND, "nat", "POSTROUTING", &t->subnet, NULL,
+				   "Kilo: jump to KILO-NAT chain", NAT_CHAIN);
+		if (t->secondary_subnet.addr.family)
+			push_match(l, KILO_NAT_PREPEND, "nat", "POSTROUTING", &t->secondary_subnet, NULL,
 				   "Kilo: jump to KILO-NAT chain", NAT_CHAIN);
 		if (opts->forward_rules)
 			forward_rules(t, l);
@@ -206,17 +216,17 @@ static void prepend_rules(const struct kilo_topology *t, const struct kilo_nat_o
 	}
 }
 
-/* At most: the fixed rules, two per local node, pod CIDR and location IP, and every address. */
+/* At most: the fixed rules, two per local pod CIDR (two each for dual stack), location IP and private IP, and every address. */
 static size_t rule_bound(const struct kilo_topology *t, const struct kilo_nat_opts *opts)
 {
-	size_t n = 16 + t->mesh->settings.n_service_cidrs;
+	size_t n = 20 + t->mesh->settings.n_service_cidrs;
 
 	for (size_t k = 0; k < t->n_segments; k++) {
 		const struct kilo_segment *s = &t->segments[k];
 
 		n += 1 + s->n_allowed_ips + s->n_allowed_location_ips + (opts->ipip_rules ? s->n_private_ips : 0);
 		if (k == t->local_segment)
-			n += 2 * (s->n_nodes + s->n_allowed_location_ips + s->n_private_ips);
+			n += 2 * (2 * s->n_nodes + s->n_allowed_location_ips + s->n_private_ips);
 	}
 	for (size_t p = 0; p < t->n_peers; p++)
 		n += 2 * t->peers[p].n_allowed_ips;

@@ -20,7 +20,13 @@ struct route_ctx {
 	const struct kilo_topology *t;
 	const struct kilo_routes_opts *opts;
 	struct kilo_addr src; /* the local private IP; family 0: none */
+	struct kilo_addr secondary_src; /* dual stack: the local private IP of the other family */
 	struct route_list *out;
+};
+
+/* A follower's gateways: its leader's private IPs, one per family (either may be none). */
+struct leader_gws {
+	struct kilo_addr primary, secondary;
 };
 
 static const struct kilo_addr no_addr;
@@ -106,6 +112,9 @@ static struct kilo_addr node_gw(enum kilo_compatibility compat, const struct kil
 /* Whether traffic to addr crosses the tunnel rather than the private network. */
 static bool encapsulates(const struct route_ctx *ctx, const struct kilo_addr *addr)
 {
+	/* IPIP carries IPv4 only: a dual-stack node's other family goes over the private network. */
+	if (ctx->secondary_src.family && addr->family == ctx->secondary_src.family)
+		return false;
 	switch (ctx->opts->encapsulate) {
 	case KILO_ENCAPSULATE_ALWAYS:
 		return true;
@@ -119,7 +128,10 @@ static bool encapsulates(const struct route_ctx *ctx, const struct kilo_addr *ad
 /* A route on the private link, moved onto the tunnel when encapsulated. */
 static void push_private(struct route_ctx *ctx, const struct kilo_cidr *dst, const struct kilo_addr *gw)
 {
-	struct kilo_route *r = push_route(ctx->out, dst, gw, ctx->opts->private_ifindex, true);
+	bool secondary = gw->family && gw->family == ctx->secondary_src.family;
+	int ifindex = secondary && ctx->opts->secondary_private_ifindex ? ctx->opts->secondary_private_ifindex
+									 : ctx->opts->private_ifindex;
+	struct kilo_route *r = push_route(ctx->out, dst, gw, ifindex, true);
 
 	if (r && encapsulates(ctx, gw)) {
 		r->ifindex = ctx->opts->tunnel_ifindex;
@@ -173,6 +185,9 @@ static void local_segment_routes(struct route_ctx *ctx, const struct kilo_segmen
 			continue;
 		}
 		push_private(ctx, &s->cidrs[i], &gw);
+		if (s->secondary_cidrs[i].addr.family &&
+		    s->secondary_cidrs[i].addr.family == node->secondary_internal_ip.addr.family)
+			push_private(ctx, &s->secondary_cidrs[i], &node->secondary_internal_ip.addr);
 		if (!encapsulates(ctx, priv))
 			continue;
 		push_table_route(ctx, &host, &gw, &t->private_ip.addr);
@@ -182,50 +197,101 @@ static void local_segment_routes(struct route_ctx *ctx, const struct kilo_segmen
 	}
 }
 
+/*
+ * A follower's route to dst through its leader, at the leader's private IP
+ * of dst's family. Without one (a single-stack leader, a dual-stack
+ * destination) there is no route: a gateway of the other family is refused.
+ */
+static void push_via_leader(struct route_ctx *ctx, const struct kilo_cidr *dst, const struct leader_gws *gws)
+{
+	if (gws->secondary.family && gws->secondary.family == dst->addr.family)
+		push_private(ctx, dst, &gws->secondary);
+	else if (gws->primary.family == 0 || gws->primary.family == dst->addr.family)
+		push_private(ctx, dst, &gws->primary);
+}
+
 /* A node that is not a leader sends everything through its leader. */
 static void follower_routes(struct route_ctx *ctx)
 {
 	const struct kilo_topology *t = ctx->t;
-	struct kilo_addr gw = no_addr;
+	struct leader_gws gws = { 0 };
 
 	if (t->local_segment < t->n_segments) {
 		const struct kilo_segment *s = &t->segments[t->local_segment];
 		const struct kilo_node *leader = s->nodes[s->leader];
 
-		gw = node_gw(ctx->opts->compatibility, &leader->internal_ip.addr, &leader->cni_compatibility_ip,
-			     &leader->pod_cidr);
+		gws.primary = node_gw(ctx->opts->compatibility, &leader->internal_ip.addr, &leader->cni_compatibility_ip,
+				      &leader->pod_cidr);
+		gws.secondary = leader->secondary_internal_ip.addr;
 	}
 	for (size_t k = 0; k < t->n_segments; k++) {
 		const struct kilo_segment *s = &t->segments[k];
 		struct kilo_cidr wg = kilo_cidr_host(&s->wireguard_ip);
 
-		push_private(ctx, &wg, &gw);
+		push_via_leader(ctx, &wg, &gws);
 		if (kilo_segment_is_local(t, s)) {
 			if (ctx->opts->local)
 				local_segment_routes(ctx, s);
 			continue;
 		}
-		for (size_t i = 0; i < s->n_nodes; i++)
-			push_private(ctx, &s->cidrs[i], &gw);
+		for (size_t i = 0; i < s->n_nodes; i++) {
+			push_via_leader(ctx, &s->cidrs[i], &gws);
+			if (s->secondary_cidrs[i].addr.family)
+				push_via_leader(ctx, &s->secondary_cidrs[i], &gws);
+		}
 		for (size_t i = 0; i < s->n_private_ips; i++) {
 			struct kilo_cidr host = kilo_cidr_host(&s->private_ips[i]);
 
-			push_private(ctx, &host, &gw);
+			push_via_leader(ctx, &host, &gws);
 		}
 		for (size_t i = 0; i < s->n_allowed_location_ips; i++)
-			push_private(ctx, &s->allowed_location_ips[i], &gw);
+			push_via_leader(ctx, &s->allowed_location_ips[i], &gws);
 	}
 	for (size_t p = 0; p < t->n_peers; p++)
 		for (size_t i = 0; i < t->peers[p].n_allowed_ips; i++)
-			push_private(ctx, &t->peers[p].allowed_ips[i], &gw);
+			push_via_leader(ctx, &t->peers[p].allowed_ips[i], &gws);
+}
+
+/* The preferred source towards dst: the secondary private IP for its family, else Kilo's private IP. */
+static struct kilo_addr local_src(const struct route_ctx *ctx, const struct kilo_cidr *dst)
+{
+	if (ctx->secondary_src.family && ctx->secondary_src.family == dst->addr.family)
+		return ctx->secondary_src;
+	return ctx->src;
+}
+
+/*
+ * A route into the WireGuard device towards a segment. WireGuard picks the
+ * peer by allowed IPs, so a destination of the other family than the
+ * segment's WireGuard IP (dual stack) needs no gateway.
+ */
+static struct kilo_route *push_tunnel_route(struct route_list *l, const struct kilo_cidr *dst,
+					     const struct kilo_addr *wireguard_ip, int wg_ifindex)
+{
+	if (wireguard_ip->family != dst->addr.family)
+		return push_route(l, dst, &no_addr, wg_ifindex, false);
+	return push_route(l, dst, wireguard_ip, wg_ifindex, true);
 }
 
 static void push_wireguard(struct route_ctx *ctx, const struct kilo_cidr *dst, const struct kilo_segment *s)
 {
-	struct kilo_route *r = push_route(ctx->out, dst, &s->wireguard_ip, ctx->opts->wg_ifindex, true);
+	struct kilo_route *r = push_tunnel_route(ctx->out, dst, &s->wireguard_ip, ctx->opts->wg_ifindex);
 
 	if (r)
-		r->src = ctx->src;
+		r->src = local_src(ctx, dst);
+}
+
+/* A remote node's private IP through the tunnel, unless the tunnel itself runs to it. */
+static void push_remote_private(struct route_ctx *ctx, const struct kilo_addr *priv, const struct kilo_segment *s,
+				const struct kilo_endpoint *endpoint)
+{
+	struct kilo_cidr host;
+
+	/* A node reached only at its private IP cannot have that IP tunnelled. */
+	if (priv->family == 0 || kilo_addr_equal(priv, &endpoint->addr))
+		return;
+	host = kilo_cidr_host(priv);
+	push_wireguard(ctx, &host, s);
 }
 
 /* A leader reaches other segments over WireGuard and its own location directly. */
@@ -243,15 +309,11 @@ static void leader_routes(struct route_ctx *ctx)
 		}
 		endpoint = kilo_topology_segment_endpoint(t, s);
 		for (size_t i = 0; i < s->n_nodes; i++) {
-			const struct kilo_addr *priv = &s->nodes[i]->internal_ip.addr;
-			struct kilo_cidr host;
-
 			push_wireguard(ctx, &s->cidrs[i], s);
-			/* A node reached only at its private IP cannot have that IP tunnelled. */
-			if (priv->family == 0 || kilo_addr_equal(priv, &endpoint->addr))
-				continue;
-			host = kilo_cidr_host(priv);
-			push_wireguard(ctx, &host, s);
+			if (s->secondary_cidrs[i].addr.family)
+				push_wireguard(ctx, &s->secondary_cidrs[i], s);
+			push_remote_private(ctx, &s->nodes[i]->internal_ip.addr, s, endpoint);
+			push_remote_private(ctx, &s->nodes[i]->secondary_internal_ip.addr, s, endpoint);
 		}
 		for (size_t i = 0; i < s->n_allowed_location_ips; i++)
 			push_wireguard(ctx, &s->allowed_location_ips[i], s);
@@ -262,7 +324,7 @@ static void leader_routes(struct route_ctx *ctx)
 				push_route(ctx->out, &t->peers[p].allowed_ips[i], &no_addr, ctx->opts->wg_ifindex, false);
 
 			if (r)
-				r->src = ctx->src;
+				r->src = local_src(ctx, &t->peers[p].allowed_ips[i]);
 		}
 	}
 }
@@ -286,13 +348,17 @@ static int finish(struct route_list *l, struct kilo_route **routes, size_t *n_ro
 	return 0;
 }
 
-/* At most: per segment its WireGuard IP, two routes per node and its allowed-location IPs; the peers' IPs. */
+/*
+ * At most: per segment its WireGuard IP, four routes per node (pod CIDRs
+ * and private IPs, two of each for dual stack) and its allowed-location
+ * IPs; the peers' IPs.
+ */
 static size_t route_bound(const struct kilo_topology *t)
 {
 	size_t n = 0;
 
 	for (size_t k = 0; k < t->n_segments; k++)
-		n += 1 + 2 * t->segments[k].n_nodes + t->segments[k].n_allowed_location_ips;
+		n += 1 + 4 * t->segments[k].n_nodes + t->segments[k].n_allowed_location_ips;
 	for (size_t p = 0; p < t->n_peers; p++)
 		n += t->peers[p].n_allowed_ips;
 	return n;
@@ -303,7 +369,9 @@ int kilo_topology_routes(const kilo_topology *t, const struct kilo_routes_opts *
 {
 	struct kilo_routes_opts opts = { .sz = sizeof(opts) };
 	struct route_list list = { 0 };
-	struct route_ctx ctx = { .t = t, .opts = &opts, .src = t->private_ip.addr, .out = &list };
+	struct route_ctx ctx = {
+		.t = t, .opts = &opts, .src = t->private_ip.addr, .secondary_src = t->secondary_private_ip.addr, .out = &list
+	};
 
 	*routes = NULL;
 	*n_routes = 0;
@@ -338,17 +406,20 @@ int kilo_topology_peer_routes(const kilo_topology *t, const char *peer_name, int
 		const struct kilo_endpoint *endpoint = kilo_topology_segment_endpoint(t, s);
 		struct kilo_cidr wg = kilo_cidr_host(&s->wireguard_ip);
 
-		for (size_t i = 0; i < s->n_nodes; i++)
-			push_route(&l, &s->cidrs[i], &s->wireguard_ip, wg_ifindex, true);
+		for (size_t i = 0; i < s->n_nodes; i++) {
+			push_tunnel_route(&l, &s->cidrs[i], &s->wireguard_ip, wg_ifindex);
+			if (s->secondary_cidrs[i].addr.family)
+				push_tunnel_route(&l, &s->secondary_cidrs[i], &s->wireguard_ip, wg_ifindex);
+		}
 		for (size_t i = 0; i < s->n_private_ips; i++) {
 			struct kilo_cidr host = kilo_cidr_host(&s->private_ips[i]);
 
 			/* As for a leader: the tunnel's own endpoint must not be routed into it. */
 			if (!kilo_addr_equal(&s->private_ips[i], &endpoint->addr))
-				push_route(&l, &host, &s->wireguard_ip, wg_ifindex, true);
+				push_tunnel_route(&l, &host, &s->wireguard_ip, wg_ifindex);
 		}
 		for (size_t i = 0; i < s->n_allowed_location_ips; i++)
-			push_route(&l, &s->allowed_location_ips[i], &s->wireguard_ip, wg_ifindex, true);
+			push_tunnel_route(&l, &s->allowed_location_ips[i], &s->wireguard_ip, wg_ifindex);
 		push_route(&l, &wg, &no_addr, wg_ifindex, false);
 	}
 	for (size_t p = 0; p < t->n_peers; p++) {
@@ -359,6 +430,6 @@ int kilo_topology_peer_routes(const kilo_topology *t, const char *peer_name, int
 	}
 	/* Extra networks sit behind the first segment, as kgctl connect routes them. */
 	for (size_t i = 0; i < n_extra; i++)
-		push_route(&l, &extra_allowed_ips[i], &t->segments[0].wireguard_ip, wg_ifindex, true);
+		push_tunnel_route(&l, &extra_allowed_ips[i], &t->segments[0].wireguard_ip, wg_ifindex);
 	return finish(&l, routes, n_routes, NULL, NULL);
 }

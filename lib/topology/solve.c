@@ -369,10 +369,18 @@ static int group_nodes(struct kilo_topology *t, const struct kilo_solve_opts *op
 	return 0;
 }
 
+static void add_private_ip(struct kilo_segment *seg, const struct kilo_cidr *ip)
+{
+	if (ip->addr.family == 0)
+		return;
+	seg->allowed_ips[seg->n_allowed_ips++] = kilo_cidr_host(&ip->addr);
+	seg->private_ips[seg->n_private_ips++] = ip->addr;
+}
+
 static int build_segments(struct kilo_topology *t, const struct grouped_node *ready, size_t n_ready)
 {
 	const struct kilo_node **nodes;
-	struct kilo_cidr *cidrs, *cni, *allowed;
+	struct kilo_cidr *cidrs, *secondary, *cni, *allowed;
 	struct kilo_addr *private_ips;
 	size_t n_segments = 0, n_private = 0;
 	int r;
@@ -380,8 +388,8 @@ static int build_segments(struct kilo_topology *t, const struct grouped_node *re
 	for (size_t i = 0; i < n_ready; i++) {
 		if (i == 0 || !same_group(&ready[i - 1], &ready[i]))
 			n_segments++;
-		if (ready[i].node->internal_ip.addr.family)
-			n_private++;
+		n_private += (ready[i].node->internal_ip.addr.family != 0) +
+			     (ready[i].node->secondary_internal_ip.addr.family != 0);
 	}
 	t->local_segment = n_segments;
 	t->n_segments = n_segments;
@@ -390,11 +398,12 @@ static int build_segments(struct kilo_topology *t, const struct grouped_node *re
 	t->segments = kilo_arena_array(&t->arena, n_segments, sizeof(*t->segments));
 	nodes = kilo_arena_array(&t->arena, n_ready, sizeof(*nodes));
 	cidrs = kilo_arena_array(&t->arena, n_ready, sizeof(*cidrs));
+	secondary = kilo_arena_array(&t->arena, n_ready, sizeof(*secondary));
 	cni = kilo_arena_array(&t->arena, n_ready, sizeof(*cni));
 	private_ips = kilo_arena_array(&t->arena, n_private ? n_private : 1, sizeof(*private_ips));
-	/* Room for every pod CIDR, private IP and WireGuard IP. */
-	allowed = kilo_arena_array(&t->arena, n_ready + n_private + n_segments, sizeof(*allowed));
-	if (!t->segments || !nodes || !cidrs || !cni || !private_ips || !allowed)
+	/* Room for every pod CIDR (two for dual stack), private IP and WireGuard IP. */
+	allowed = kilo_arena_array(&t->arena, 2 * n_ready + n_private + n_segments, sizeof(*allowed));
+	if (!t->segments || !nodes || !cidrs || !secondary || !cni || !private_ips || !allowed)
 		return -ENOMEM;
 
 	for (size_t start = 0, k = 0; start < n_ready; k++) {
@@ -407,6 +416,7 @@ static int build_segments(struct kilo_topology *t, const struct grouped_node *re
 		seg->nodes = nodes + start;
 		seg->n_nodes = end - start;
 		seg->cidrs = cidrs + start;
+		seg->secondary_cidrs = secondary + start;
 		seg->cni_compatibility_ips = cni + start;
 		seg->private_ips = private_ips;
 		seg->allowed_ips = allowed;
@@ -415,13 +425,14 @@ static int build_segments(struct kilo_topology *t, const struct grouped_node *re
 
 			nodes[i] = node;
 			cidrs[i] = node->pod_cidr;
+			secondary[i] = node->secondary_pod_cidr;
 			cni[i] = node->cni_compatibility_ip;
 			if (node->pod_cidr.addr.family)
 				seg->allowed_ips[seg->n_allowed_ips++] = node->pod_cidr;
-			if (node->internal_ip.addr.family) {
-				seg->allowed_ips[seg->n_allowed_ips++] = kilo_cidr_host(&node->internal_ip.addr);
-				seg->private_ips[seg->n_private_ips++] = node->internal_ip.addr;
-			}
+			if (node->secondary_pod_cidr.addr.family)
+				seg->allowed_ips[seg->n_allowed_ips++] = node->secondary_pod_cidr;
+			add_private_ip(seg, &node->internal_ip);
+			add_private_ip(seg, &node->secondary_internal_ip);
 			if (node == t->local_node)
 				t->local_segment = k;
 		}
@@ -584,6 +595,8 @@ static void set_local_view(struct kilo_topology *t, const struct kilo_solve_opts
 		t->persistent_keepalive = local->persistent_keepalive;
 	t->subnet = local->pod_cidr;
 	t->private_ip = local->internal_ip;
+	t->secondary_subnet = local->secondary_pod_cidr;
+	t->secondary_private_ip = local->secondary_internal_ip;
 	t->location = t->segments[t->local_segment].location;
 	t->node_location = t->segments[t->local_segment].node_location;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# kgctl as a user sees it: exit statuses, error lines, and exact output.
+# kgctl as a user sees it: exit statuses, error lines, and exact output;
+# and, given KG, how kg reads its flags (no agent is started).
 #
-# Usage: test_kgctl.sh KGCTL [VECTORS.json]
+# Usage: test_kgctl.sh KGCTL [VECTORS.json [KG]]
 # Prints one "ok"/"FAIL" line per check and ends with "N passed, N failed";
 # exits 1 if any check failed.
 set -uo pipefail
@@ -10,6 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 kgctl="$(realpath "$1")"
 vectors="${2:-$repo/../shared/conformance/kilo-vectors.json}"
+kg="${3:+$(realpath "$3")}"
 example="$repo/examples/meshes/three-clouds.json"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -263,9 +265,87 @@ run node set a force-internal-ip= --store "file:$store"
 check "node set with an empty value removes the setting" eval 'succeeded && ! grep -q internalIP "$store/nodes/a.json"'
 expect_error "node set refuses an unknown key" 1 'unknown key "colour"' node set a colour=blue --store "file:$store"
 expect_error "node set refuses a bad value" 1 "podCIDR" node set a pod-cidr=10.2.1.0/33 --store "file:$store"
+run node set a pod-cidr=10.2.1.0/24,fd02:1::/64 --store "file:$store"
+check "node set pod-cidr=V4,V6 gives the node a pod CIDR of each family" eval 'succeeded && python3 -c "import json, sys
+n = json.load(open(sys.argv[1]))
+assert (n[\"podCIDR\"], n[\"secondaryPodCIDR\"]) == (\"10.2.1.0/24\", \"fd02:1::/64\"), n" "$store/nodes/a.json"'
+run node set a pod-cidr=10.2.1.0/24 --store "file:$store"
+check "node set pod-cidr with one CIDR ends dual stack" eval 'succeeded && ! grep -q secondaryPodCIDR "$store/nodes/a.json"'
+expect_error "node set refuses two pod CIDRs of one family" 1 \
+	'secondaryPodCIDR: "10.3.1.0/24" is IPv4 like podCIDR; it must be of the other family' \
+	node set a pod-cidr=10.2.1.0/24,10.3.1.0/24 --store "file:$store"
 expect_error "node set of a missing node fails" 1 "zz" node set zz location=eu --store "file:$store"
 expect_error "node set needs an assignment" 2 "KEY=VALUE" node set a --store "file:$store"
 expect_error "node set needs --store" 2 "missing --store" node set a location=eu
+
+# ---- --ready-window: the agents' liveness on a live store ----------------------------
+
+win="$tmp/window"
+mkdir -p "$win/nodes" "$win/peers"
+now=$(date +%s)
+node_object a eu 1.1.1.1:51820 hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo= 10.2.1.0/24 "$now" >"$win/nodes/a.json"
+node_object c us 2.2.2.2:51820 yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk= 10.2.3.0/24 $((now - 20)) >"$win/nodes/c.json"
+run graph --store "file:$win"
+check "a node silent for 20 s is out of the graph with kg's default ready window" \
+	eval 'succeeded && grep -q "\"a\"" "$tmp/out" && ! grep -q "\"c\"" "$tmp/out"'
+run graph --store "file:$win" --ready-window 60
+check "graph --ready-window 60 keeps a node silent for 20 s" eval 'succeeded && grep -q "\"a\"->\"c\"" "$tmp/out"'
+expect_error "showconf does not find a node silent longer than the ready window" 1 \
+	'did not find any node named "c" in the cluster' showconf node c --store "file:$win"
+run showconf node c --store "file:$win" --ready-window 60
+check "showconf --ready-window 60 finds it" eval 'succeeded && grep -q "^\[Interface\]" "$tmp/out"'
+run solve --store "file:$win" --node a
+check "solve leaves a node out after the default ready window" eval 'succeeded && ! stdout_has "2.2.2.2:51820"'
+run solve --store "file:$win" --node a --ready-window 60
+check "solve --ready-window 60 keeps it" eval 'succeeded && stdout_has "2.2.2.2:51820"'
+run status --store "file:$win"
+check "status marks it not ready with the default ready window" eval 'succeeded && grep -qE "^c +us +- +no " "$tmp/out"'
+run status --store "file:$win" --ready-window 60
+check "status --ready-window 60 marks it ready" eval 'succeeded && grep -qE "^c +us +yes +yes " "$tmp/out"'
+for bad in 0 -5 abc 10s 4294967296; do
+	expect_error "--ready-window refuses \"$bad\"" 1 "ready-window must be a whole number of seconds from 1 to 4294967295; got \"$bad\"" \
+		graph --store "file:$win" --ready-window "$bad"
+done
+expect_error "--ready-window without a value is a usage error" 2 "option --ready-window needs a value" \
+	showconf node a --store "file:$win" --ready-window
+expect_error "--ready-window with a mesh document is a usage error" 2 "--ready-window needs --store" \
+	solve --mesh "$tmp/good.json" --node a --ready-window 60
+
+# ---- kg's flags ---------------------------------------------------------------------
+
+# run_kg ARGS...: like run, for kg.
+run_kg() {
+	"$kg" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+	status=$?
+}
+# is_kg_usage_error TEXT: exit 2, nothing on stdout, one line "kg: ...TEXT..." on stderr.
+is_kg_usage_error() {
+	[[ $status -eq 2 && ! -s "$tmp/out" && "$(wc -l <"$tmp/err")" -eq 1 && "$(cat "$tmp/err")" == "kg: "*"$1"* ]]
+}
+
+if [[ -n "$kg" ]]; then
+	run_kg --help
+	check "kg --help lists Kilo's interface, service and log flags" eval 'succeeded && stdout_has "--create-interface[=BOOL]" &&
+		stdout_has "--clean-up-interface[=BOOL]" && stdout_has "--service-cidr CIDR" && stdout_has "--log-level all|debug|info|warn|error|none"'
+	run_kg --service-cidr 10.96.0.0/33
+	check "kg --service-cidr refuses a bad CIDR" is_kg_usage_error '--service-cidr: "10.96.0.0/33" is not a CIDR'
+	run_kg --service-cidr 10.96.0.0/12,nope
+	check "kg --service-cidr names the bad item of a list" is_kg_usage_error '--service-cidr: "nope" is not a CIDR'
+	run_kg --log-level loud
+	check "kg --log-level refuses an unknown level" is_kg_usage_error '--log-level takes all, debug, info, warn, error or none, not "loud"'
+	run_kg --create-interface=maybe
+	check "kg --create-interface takes Go's booleans" is_kg_usage_error '--create-interface takes true or false, not "maybe"'
+	run_kg --clean-up-interface=2
+	check "kg --clean-up-interface takes Go's booleans" is_kg_usage_error '--clean-up-interface takes true or false, not "2"'
+	# Every value below is good: parsing goes on to the missing --store.
+	for level in all debug info warn error none; do
+		run_kg --log-level "$level" --service-cidr 10.96.0.0/12 --service-cidr fd00:10:96::/108,10.97.0.0/16 \
+			--no-create-interface --create-interface=true --clean-up-interface --clean-up-interface=False
+		check "kg takes --log-level $level and the interface and service flags" is_kg_usage_error "--store is required"
+	done
+else
+	echo "skip - kg's flags (no KG given)"
+fi
 
 # ---- Kilo's exact output (the conformance vectors) -------------------------------
 

@@ -3,8 +3,11 @@
 # wireguard-go on a shared file store. Proves that the agents find their
 # IPs, publish themselves and build the tunnel on their own (pods reach each
 # other, and did not before), serve /health, /metrics and /graph, write the
-# CNI configuration, that SIGTERM removes a node from the store and its
-# WireGuard link at once, and that a killed node drops out by liveness.
+# CNI configuration, that SIGTERM removes a node from the store at once,
+# and that a killed node drops out by liveness. Kilo's flags: --service-cidr
+# becomes a RETURN before the masquerade, --log-level filters kg's lines,
+# --clean-up-interface decides whether SIGTERM deletes the link, and
+# --no-create-interface uses the link that is there or fails naming it.
 #
 # Usage: test_agent.sh KG      Prints "N passed, N failed"; exit 77 to skip.
 set -uo pipefail
@@ -87,17 +90,25 @@ pings() { in_ns "$1" ping -c 1 -W 1 "10.2.$2.1" >/dev/null 2>&1; }
 no_pings_before() { ! pings a 2 && ! pings b 1; }
 check "pods do not reach each other before the agents run" no_pings_before
 
-start() {
+# kg_args N I [FLAG...]: sets args to kg's flags for node N (pods 10.2.I.0/24).
+kg_args() {
 	local n="$1" i="$2"
-	# Not through in_ns: $! must be kg itself, not a subshell.
-	ip netns exec "$(ns "$n")" "$kg" --store "file:$store" --hostname "$n" --location "$n" --pod-cidr "10.2.$i.0/24" \
-		--private-key "$tmp/$n/key" --interface "$(iface "$n")" --wg-backend userspace \
-		--userspace-wireguard wireguard-go --encapsulate never --cni-path "$tmp/$n.conflist" \
-		--listen 127.0.0.1:1107 2>>"$tmp/kg-$n.log" &
-	pid[$n]=$!
+	shift 2
+	args=(--store "file:$store" --hostname "$n" --location "$n" --pod-cidr "10.2.$i.0/24"
+		--private-key "$tmp/$n/key" --interface "$(iface "$n")" --wg-backend userspace
+		--userspace-wireguard wireguard-go --encapsulate never --cni-path "$tmp/$n.conflist"
+		--listen 127.0.0.1:1107 "$@")
 }
-start a 1
-start b 2
+
+# start N I [FLAG...]: kg for node N in the background.
+start() {
+	kg_args "$@"
+	# Not through in_ns or a function: $! must be kg itself (ip netns exec execs it).
+	ip netns exec "$(ns "$1")" "$kg" "${args[@]}" 2>>"$tmp/kg-$1.log" &
+	pid[$1]=$!
+}
+start a 1 --service-cidr 10.96.0.0/12
+start b 2 --clean-up-interface --log-level error
 
 both_published() { [[ -f "$store/nodes/a.json" && -f "$store/nodes/b.json" ]]; }
 check "both agents publish themselves in the store" eventually 50 both_published
@@ -127,6 +138,19 @@ check "/graph serves the topology as DOT" graph_ok
 cni_ok() { grep -q '"subnet": "10.2.1.0/24"' "$tmp/a.conflist" && grep -q '"type": "host-local"' "$tmp/a.conflist"; }
 check "the CNI configuration holds the pod CIDR" cni_ok
 
+# Kilo's RETURN for service CIDRs comes before the masquerade of what is left.
+service_return() {
+	in_ns a nft list table ip kilo >"$tmp/nft-a" 2>&1 &&
+		grep -n 'ip daddr 10.96.0.0/12 .*return' "$tmp/nft-a" | cut -d: -f1 >"$tmp/return-line" &&
+		grep -n 'masquerade' "$tmp/nft-a" | cut -d: -f1 | head -1 >"$tmp/masquerade-line" &&
+		(($(cat "$tmp/return-line") < $(cat "$tmp/masquerade-line")))
+}
+check "--service-cidr 10.96.0.0/12 returns its traffic before the masquerade" service_return
+check "a node without --service-cidr has no such return" eval '! in_ns b nft list table ip kilo | grep -q "10.96.0.0/12"'
+
+check "kg logs its info lines by default" grep -q "node a joined the mesh" "$tmp/kg-a.log"
+check "--log-level error leaves them out" eval '! grep -q "joined the mesh" "$tmp/kg-b.log"'
+
 stop_b() {
 	kill -TERM "${pid[b]}" && wait "${pid[b]}"
 	local status=$?
@@ -135,7 +159,8 @@ stop_b() {
 }
 check "SIGTERM stops kg cleanly" stop_b
 check "a stopped node leaves the store at once" eval '[[ ! -e "$store/nodes/b.json" ]]'
-check "a stopped node removes its WireGuard link" eval '! in_ns b ip link show "$(iface b)" >/dev/null 2>&1'
+link_gone() { ! in_ns b ip link show "$(iface b)" >/dev/null 2>&1; }
+check "with --clean-up-interface a stopped node removes its WireGuard link" eventually 30 link_gone
 one_node() { http a /metrics >/dev/null && grep -q '^kilo_nodes 1$' "$tmp/body"; }
 check "the other agent drops it at once" eventually 20 one_node
 
@@ -152,6 +177,32 @@ kill_b() {
 check "SIGKILL leaves the node in the store" kill_b
 no_peer() { http a /metrics >/dev/null && grep -q '^kilo_nodes 1$' "$tmp/body" && ! grep -q '^kilo_peer_receive_bytes' "$tmp/body"; }
 check "a dead node drops out of the mesh eventually the readiness window" eventually 90 no_peer
+
+# The link outlives a killed kg (its wireguard-go runs in a session of its own).
+start b 2 --no-create-interface --clean-up-interface=false
+check "--no-create-interface uses the link that is there" eventually 100 mesh_up
+check "SIGTERM stops kg cleanly" stop_b
+check "--clean-up-interface=false leaves the WireGuard link" eval 'in_ns b ip link show "$(iface b)" >/dev/null'
+check "and its node leaves the store" eval '[[ ! -e "$store/nodes/b.json" ]]'
+check "and its NAT table goes" eval '! in_ns b nft list table ip kilo >/dev/null 2>&1'
+check "and its routes to the other pods go" eval '[[ -z "$(in_ns b ip route show 10.2.1.0/24)" ]]'
+start b 2 --no-create-interface --clean-up-interface
+check "a node rejoins on the link it left" eventually 100 mesh_up
+check "SIGTERM stops kg cleanly" stop_b
+check "--clean-up-interface deletes a link kg did not create" eventually 30 link_gone
+
+no_create_fails() {
+	kg_args b 2 --no-create-interface
+	timeout 30 ip netns exec "$(ns b)" "$kg" "${args[@]}" >"$tmp/no-create.out" 2>"$tmp/no-create.err"
+	local status=$?
+	((status == 1)) && grep -qF "interface $(iface b): no such WireGuard device" "$tmp/no-create.err" && return 0
+	echo "    status $status"
+	sed 's/^/    stderr: /' "$tmp/no-create.err"
+	return 1
+}
+check "--no-create-interface without the link fails, naming it" no_create_fails
+check "and creates none" link_gone
+check "and leaves nothing in the store" eval '[[ ! -e "$store/nodes/b.json" ]]'
 
 if ((failed)); then
 	for n in "${nodes[@]}"; do sed "s/^/    kg $n: /" "$tmp/kg-$n.log" | tail -n 20; done

@@ -13,14 +13,24 @@
 # No namespace has a route that could carry pod traffic around WireGuard:
 # public nodes and routers default to 192.0.2.254, which does not exist.
 #
+# With CLUSTER_DUAL_STACK=1 every network carries IPv6 as well: public
+# 2001:db8::i (routers 2001:db8::(200+L), default via the absent
+# 2001:db8::fe), private fd00:31:L::(10+k) (fd00::/16 is what Kilo counts
+# as private), pods fd02:i::/64 beside 10.2.i.0/24, the VPN client fd05::1.
+# Location 2 advertises IPv6 endpoints, and the NAT router masquerades both
+# families, so tunnels run over both.
+#
 # Callers set: KGCTL, KG (may be empty), CLUSTER_LOCATIONS, CLUSTER_PER_LOCATION,
-# CLUSTER_NAT_LOCATION (0: none), CLUSTER_GRANULARITY.
+# CLUSTER_NAT_LOCATION (0: none), CLUSTER_GRANULARITY, CLUSTER_DUAL_STACK (0 or 1).
 
 CNI_BIN=${CNI_BIN:-/usr/lib/cni}
 CHECK_IN_PERIOD=${CHECK_IN_PERIOD:-1}
 READY_WINDOW=${READY_WINDOW:-4}
 VPN_ADDR=10.5.0.1
 VPN_PUBLIC=192.0.2.250
+VPN_ADDR6=fd05::1
+VPN_PUBLIC6=2001:db8::250
+CLUSTER_DUAL_STACK=${CLUSTER_DUAL_STACK:-0}
 
 cluster_init() {
 	id=$$
@@ -28,7 +38,7 @@ cluster_init() {
 	tmp="$(mktemp -d /tmp/kc.XXXXXX)"
 	store="$tmp/store"
 	mkdir -p "$store/nodes" "$store/peers" "$tmp/cni" "$tmp/log"
-	declare -gA kg_pid pod_ip
+	declare -gA kg_pid pod_ip pod_ip6
 	declare -ga node_ids=()
 	local l k
 	for ((l = 1; l <= CLUSTER_LOCATIONS; l++)); do
@@ -52,7 +62,13 @@ loc_of() { echo $((($1 - 1) / CLUSTER_PER_LOCATION + 1)); }
 nth_of() { echo $((($1 - 1) % CLUSTER_PER_LOCATION + 1)); }
 node_name() { echo "n$1"; }
 private_ip() { echo "172.31.$(loc_of "$1").$((10 + $(nth_of "$1")))"; }
+private_ip6() { echo "fd00:31:$(loc_of "$1")::$((10 + $(nth_of "$1")))"; }
 is_natted() { [[ $(loc_of "$1") -eq $CLUSTER_NAT_LOCATION ]]; }
+dual_stack() { ((CLUSTER_DUAL_STACK)); }
+# kg's --pod-cidr of node I: one CIDR, or one of each family.
+pod_cidrs() {
+	if dual_stack; then echo "10.2.$1.0/24,fd02:$1::/64"; else echo "10.2.$1.0/24"; fi
+}
 in_node() {
 	local i="$1"
 	shift
@@ -63,10 +79,20 @@ log() { echo "# $*"; }
 
 # ---- the network ----------------------------------------------------------
 
+# Duplicate address detection would hold every new IPv6 address back for a
+# second or two; nothing here can clash.
 host_sysctls() {
 	ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.arp_ignore=1 \
-		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv6.conf.all.forwarding=1 \
+		net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 	ip -n "$1" link set lo up
+}
+
+# addr6 NS ADDRESS/PREFIX DEV [default GW]: an IPv6 address, and a default route, in dual stack only.
+addr6() {
+	dual_stack || return 0
+	ip -n "$1" addr add "$2" dev "$3" nodad
+	[[ -z "${5:-}" ]] || ip -n "$1" -6 route add default via "$5" dev "$3" onlink
 }
 
 # bridge_port BRIDGE-NS HOST-NS NAME-ON-BRIDGE IFNAME: a veth from a host onto a bridge
@@ -98,8 +124,10 @@ network_up() {
 			ip -n "$r" addr add "192.0.2.$((200 + l))/24" dev eth0
 			ip -n "$r" addr add "172.31.$l.1/24" dev eth1
 			ip -n "$r" route add default via 192.0.2.254 dev eth0 onlink
+			addr6 "$r" "2001:db8::$((200 + l))/64" eth0 default 2001:db8::fe
+			addr6 "$r" "fd00:31:$l::1/64" eth1
 			ip netns exec "$r" nft -f - <<-NFT
-				table ip kcnat {
+				table inet kcnat {
 					chain post { type nat hook postrouting priority 100; oifname "eth0" masquerade; }
 				}
 			NFT
@@ -114,10 +142,13 @@ network_up() {
 		ip -n "$node" addr add "$(private_ip "$i")/24" dev eth1
 		if is_natted "$i"; then
 			ip -n "$node" route add default via "172.31.$l.1" dev eth1
+			addr6 "$node" "$(private_ip6 "$i")/64" eth1 default "fd00:31:$l::1"
 		else
+			addr6 "$node" "$(private_ip6 "$i")/64" eth1
 			bridge_port "$(ns_net)" "$node" "n$i" eth0
 			ip -n "$node" addr add "192.0.2.$i/24" dev eth0
 			ip -n "$node" route add default via 192.0.2.254 dev eth0 onlink
+			addr6 "$node" "2001:db8::$i/64" eth0 default 2001:db8::fe
 		fi
 		(umask 077 && "$KGCTL" genkey >"$tmp/n$i.key")
 		"$KGCTL" pubkey <"$tmp/n$i.key" >"$tmp/n$i.pub"
@@ -126,13 +157,16 @@ network_up() {
 
 # ---- pods, attached by the standard CNI plugins as a runtime does ---------
 
-# The CNI configuration Kilo ships, with the node's pod CIDR in its ranges.
+# The CNI configuration Kilo ships, with the node's pod CIDR in its ranges
+# (and, in dual stack, a second range set as Kubernetes' dual-stack examples have).
 kilo_conflist() {
+	local ranges="[{\"subnet\": \"10.2.$1.0/24\"}]"
+	dual_stack && ranges+=", [{\"subnet\": \"fd02:$1::/64\"}]"
 	cat <<-JSON
 		{"cniVersion": "0.3.1", "name": "kilo", "plugins": [
 		 {"name": "kubernetes", "type": "bridge", "bridge": "kube-bridge", "isDefaultGateway": true,
 		  "forceAddress": true, "mtu": 1420,
-		  "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.2.$1.0/24"}]]}},
+		  "ipam": {"type": "host-local", "ranges": [$ranges]}},
 		 {"type": "portmap", "snat": true, "capabilities": {"portMappings": true}}]}
 	JSON
 }
@@ -155,13 +189,19 @@ cni() {
 # pod_add I CONFLIST: a pod namespace on node I, attached with the conflist.
 pod_add() {
 	local i="$1" result
-	[[ -e "/var/run/netns/$(ns_pod "$i")" ]] || ip netns add "$(ns_pod "$i")"
+	if [[ ! -e "/var/run/netns/$(ns_pod "$i")" ]]; then
+		ip netns add "$(ns_pod "$i")"
+		ip netns exec "$(ns_pod "$i")" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	fi
 	pod_netconf "$2" "$i" >"$tmp/cni/pod$i.conf" || return 1
 	echo '{"cniVersion": "0.3.1", "name": "cni-loopback", "type": "loopback"}' >"$tmp/cni/lo.conf"
 	cni "$i" ADD lo "$tmp/cni/lo.conf" >/dev/null || return 1
 	result="$(cni "$i" ADD eth0 "$tmp/cni/pod$i.conf")" || { echo "    CNI ADD pod$i: $result"; return 1; }
-	pod_ip[$i]="$(jq -r '.ips[0].address | split("/")[0]' <<<"$result")"
-	[[ "${pod_ip[$i]}" == 10.2.$i.* ]]
+	pod_ip[$i]="$(jq -r '[.ips[].address | select(contains("."))][0] | split("/")[0]' <<<"$result")"
+	[[ "${pod_ip[$i]}" == 10.2.$i.* ]] || return 1
+	dual_stack || return 0
+	pod_ip6[$i]="$(jq -r '[.ips[].address | select(contains(":"))][0] | split("/")[0]' <<<"$result")"
+	[[ "${pod_ip6[$i]}" == fd02:$i:* ]] || { echo "    pod$i has no IPv6 address in fd02:$i::/64: $result"; return 1; }
 }
 
 pod_del() {
@@ -179,9 +219,12 @@ vpn_up() {
 	host_sysctls "$v"
 	bridge_port "$(ns_net)" "$v" vpn eth0
 	ip -n "$v" addr add "$VPN_PUBLIC/24" dev eth0
+	addr6 "$v" "$VPN_PUBLIC6/64" eth0
 	(umask 077 && "$KGCTL" genkey >"$tmp/vpn.key")
+	local allowed="\"$VPN_ADDR/32\""
+	dual_stack && allowed+=", \"$VPN_ADDR6/128\""
 	cat >"$store/peers/vpn.json" <<-JSON
-		{"name": "vpn", "publicKey": "$("$KGCTL" pubkey <"$tmp/vpn.key")", "allowedIPs": ["$VPN_ADDR/32"],
+		{"name": "vpn", "publicKey": "$("$KGCTL" pubkey <"$tmp/vpn.key")", "allowedIPs": [$allowed],
 		 "endpoint": "$VPN_PUBLIC:51820", "persistentKeepalive": 5}
 	JSON
 	ip netns exec "$v" env WG_PROCESS_FOREGROUND=1 wireguard-go "$(vpn_if)" >"$tmp/log/vpn-wg.log" 2>&1 &
@@ -192,6 +235,7 @@ vpn_up() {
 		sleep 0.1
 	done
 	ip -n "$v" addr add "$VPN_ADDR/32" dev "$(vpn_if)"
+	addr6 "$v" "$VPN_ADDR6/128" "$(vpn_if)"
 	ip -n "$v" link set "$(vpn_if)" up
 }
 
@@ -248,10 +292,18 @@ matrix() {
 			[[ -n "$only" && $s != "$only" && $d != "$only" ]] && continue
 			reach "$(ns_pod "$s")" "${pod_ip[$d]}" "$deadline" &
 			pids+=($!) labels+=("pod$s->pod$d")
+			if dual_stack; then
+				reach "$(ns_pod "$s")" "${pod_ip6[$d]}" "$deadline" &
+				pids+=($!) labels+=("pod$s->pod$d/v6")
+			fi
 		done
 		if ((vpn)) && [[ -z "$only" || $s == "$only" ]]; then
 			reach "$(ns_vpn)" "${pod_ip[$s]}" "$deadline" &
 			pids+=($!) labels+=("vpn->pod$s")
+			if dual_stack; then
+				reach "$(ns_vpn)" "${pod_ip6[$s]}" "$deadline" &
+				pids+=($!) labels+=("vpn->pod$s/v6")
+			fi
 		fi
 	done
 	for k in "${!pids[@]}"; do
@@ -269,9 +321,17 @@ matrix_dark() {
 			[[ $s == "$d" ]] && continue
 			ip netns exec "$(ns_pod "$s")" ping -n -q -c 1 -W 1 "${pod_ip[$d]}" >/dev/null 2>&1 &
 			pids+=($!) labels+=("pod$s->pod$d")
+			if dual_stack; then
+				ip netns exec "$(ns_pod "$s")" ping -n -q -c 1 -W 1 "${pod_ip6[$d]}" >/dev/null 2>&1 &
+				pids+=($!) labels+=("pod$s->pod$d/v6")
+			fi
 		done
 		ip netns exec "$(ns_vpn)" ping -n -q -c 1 -W 1 "${pod_ip[$s]}" >/dev/null 2>&1 &
 		pids+=($!) labels+=("vpn->pod$s")
+		if dual_stack; then
+			ip netns exec "$(ns_vpn)" ping -n -q -c 1 -W 1 "${pod_ip6[$s]}" >/dev/null 2>&1 &
+			pids+=($!) labels+=("vpn->pod$s/v6")
+		fi
 	done
 	for k in "${!pids[@]}"; do
 		wait "${pids[$k]}" && bad+=("${labels[$k]}")
@@ -288,11 +348,14 @@ agent_start() {
 	l=$(loc_of "$i")
 	local -a flags=(--hostname "$(node_name "$i")" --store "file:$store" --interface "$(wg_if "$i")"
 		--wg-backend userspace --userspace-wireguard wireguard-go --private-key "$tmp/n$i.key"
-		--location "loc$l" --pod-cidr "10.2.$i.0/24" --mesh-granularity "$CLUSTER_GRANULARITY"
+		--location "loc$l" --pod-cidr "$(pod_cidrs "$i")" --mesh-granularity "$CLUSTER_GRANULARITY"
 		--subnet 10.4.0.0/16 --encapsulate never --cni-path "$tmp/cni/n$i.conflist"
-		--listen 127.0.0.1:1107 --check-in-period "$CHECK_IN_PERIOD" --ready-window "$READY_WINDOW")
+		--listen 127.0.0.1:1107 --check-in-period "$CHECK_IN_PERIOD" --ready-window "$READY_WINDOW"
+		--clean-up-interface)
 	(($(nth_of "$i") == 1)) && flags+=(--leader)
 	is_natted "$i" && flags+=(--persistent-keepalive 5)
+	# Location 2's tunnels run over IPv6.
+	dual_stack && ((l == 2)) && ! is_natted "$i" && flags+=(--force-endpoint "[2001:db8::$i]:51820")
 	# Not through in_node: $! must be kg's own pid (ip netns exec execs it).
 	ip netns exec "$(ns_node "$i")" "$KG" "${flags[@]}" "$@" >>"$tmp/log/kg-n$i.log" 2>&1 &
 	kg_pid[$i]=$!

@@ -5,6 +5,10 @@
 # wireguard-go on every node (see lib.sh for the network).
 #
 # Usage: test_cluster.sh KGCTL KG      the agents' scenarios
+#        test_cluster.sh KGCTL KG --dual-stack
+#                                         the same cluster with IPv6 beside IPv4
+#                                         everywhere: both matrices, failover and
+#                                         the three granularities
 #        test_cluster.sh KGCTL --harness  the network and pods alone, meshed
 #                                         once by `kgctl apply` (no kg needed)
 # Prints ok/FAIL lines and "N passed, N failed"; exits 77 to skip.
@@ -26,6 +30,8 @@ CLUSTER_LOCATIONS=${CLUSTER_LOCATIONS:-3}
 CLUSTER_PER_LOCATION=${CLUSTER_PER_LOCATION:-2}
 CLUSTER_NAT_LOCATION=${CLUSTER_NAT_LOCATION:-$CLUSTER_LOCATIONS}
 CLUSTER_GRANULARITY=location
+CLUSTER_DUAL_STACK=0
+[[ "${3:-}" == --dual-stack ]] && CLUSTER_DUAL_STACK=1
 # shellcheck source=lib.sh
 source "$here/lib.sh"
 skip_unless_ready wireguard-go wg nft ip ping jq curl
@@ -119,8 +125,9 @@ pods_with_kg_conflist() {
 	local i
 	for i in "${node_ids[@]}"; do
 		wait_for 5 test -s "$tmp/cni/n$i.conflist" || { echo "    kg on n$i wrote no $tmp/cni/n$i.conflist"; return 1; }
-		jq -e --arg s "10.2.$i.0/24" '.plugins[0].ipam.ranges[0][0].subnet == $s' "$tmp/cni/n$i.conflist" >/dev/null ||
-			{ echo "    n$i: the CNI configuration does not hold 10.2.$i.0/24"; return 1; }
+		jq -e --arg s "$(pod_cidrs "$i")" '[.plugins[0].ipam.ranges[][0].subnet] | join(",") == $s' \
+			"$tmp/cni/n$i.conflist" >/dev/null ||
+			{ echo "    n$i: the CNI configuration does not hold $(pod_cidrs "$i")"; return 1; }
 		pod_del "$i"
 		pod_add "$i" "$tmp/cni/n$i.conflist" || return 1
 	done
@@ -323,6 +330,14 @@ network_up
 vpn_up
 if [[ "$mode" == --harness ]]; then
 	harness
+elif dual_stack; then
+	check "the pods are attached by the CNI plugins, with an address of each family" pods_with_kilo_conflist
+	check "before the agents run, no pod reaches another node's pod in either family" matrix_dark
+	full_matrix
+	failover
+	granularity full
+	granularity cross
+	granularity location
 else
 	# The "before" half of the matrix: pods attached with Kilo's configuration, no agent yet.
 	check "the pods are attached by the CNI plugins" pods_with_kilo_conflist

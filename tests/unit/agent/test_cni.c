@@ -16,6 +16,8 @@
 
 #include "agent/internal.h"
 
+static const struct kilo_cidr none;
+
 static json_t *config_of(const char *pod_cidr, uint32_t mtu)
 {
 	struct kilo_cidr cidr;
@@ -23,7 +25,7 @@ static json_t *config_of(const char *pod_cidr, uint32_t mtu)
 	char *text;
 
 	assert_int_equal(kilo_cidr_parse(pod_cidr, &cidr), 0);
-	assert_int_equal(kilo_agent_cni_config(&cidr, mtu, &text), 0);
+	assert_int_equal(kilo_agent_cni_config(&cidr, &none, mtu, &text), 0);
 	root = json_loads(text, 0, NULL);
 	kilo_free(text);
 	assert_non_null(root);
@@ -48,6 +50,27 @@ static void test_bridge_with_host_local_ranges_of_the_pod_cidr(void **state)
 	assert_int_equal(json_array_size(json_array_get(ranges, 0)), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(json_array_get(ranges, 0), 0), "subnet")),
 			    "10.2.3.0/24");
+	json_decref(root);
+}
+
+static void test_dual_stack_node_gets_a_range_set_per_family(void **state)
+{
+	struct kilo_cidr v4, v6;
+	json_t *root, *ranges;
+	char *text;
+
+	(void)state;
+	assert_int_equal(kilo_cidr_parse("10.2.3.0/24", &v4), 0);
+	assert_int_equal(kilo_cidr_parse("fd02:3::9/64", &v6), 0);
+	assert_int_equal(kilo_agent_cni_config(&v4, &v6, 0, &text), 0);
+	root = json_loads(text, 0, NULL);
+	kilo_free(text);
+	ranges = json_object_get(json_object_get(json_array_get(json_object_get(root, "plugins"), 0), "ipam"), "ranges");
+	assert_int_equal(json_array_size(ranges), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_array_get(ranges, 0), 0), "subnet")),
+			    "10.2.3.0/24");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_array_get(ranges, 1), 0), "subnet")),
+			    "fd02:3::/64");
 	json_decref(root);
 }
 
@@ -77,9 +100,9 @@ static void test_write_replaces_the_file_readable_by_the_runtime(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/10-kilo.conflist", dir);
 	assert_int_equal(kilo_cidr_parse("10.2.9.0/24", &cidr), 0);
-	assert_int_equal(kilo_agent_cni_write(path, &cidr, 0, &err), 0);
+	assert_int_equal(kilo_agent_cni_write(path, &cidr, &none, 0, &err), 0);
 	assert_int_equal(kilo_cidr_parse("10.2.8.0/24", &cidr), 0);
-	assert_int_equal(kilo_agent_cni_write(path, &cidr, 0, &err), 0);
+	assert_int_equal(kilo_agent_cni_write(path, &cidr, &none, 0, &err), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
 	root = json_load_file(path, 0, NULL);
@@ -105,7 +128,7 @@ static void test_write_names_a_missing_folder(void **state)
 
 	(void)state;
 	assert_int_equal(kilo_cidr_parse("10.2.9.0/24", &cidr), 0);
-	assert_int_equal(kilo_agent_cni_write("/nonexistent-kt/10-kilo.conflist", &cidr, 0, &err), -ENOENT);
+	assert_int_equal(kilo_agent_cni_write("/nonexistent-kt/10-kilo.conflist", &cidr, &none, 0, &err), -ENOENT);
 	assert_non_null(strstr(err.message, "/nonexistent-kt/10-kilo.conflist"));
 }
 
@@ -113,6 +136,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bridge_with_host_local_ranges_of_the_pod_cidr),
+		cmocka_unit_test(test_dual_stack_node_gets_a_range_set_per_family),
 		cmocka_unit_test(test_subnet_is_the_network_and_mtu_follows),
 		cmocka_unit_test(test_write_replaces_the_file_readable_by_the_runtime),
 		cmocka_unit_test(test_write_names_a_missing_folder),

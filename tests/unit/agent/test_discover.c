@@ -33,6 +33,7 @@ static struct list cidrs(const char *first, ...)
 struct choice {
 	char priv[KILO_CIDR_STRLEN];
 	char pub[KILO_CIDR_STRLEN];
+	char secondary[KILO_CIDR_STRLEN];
 	int r;
 };
 
@@ -44,14 +45,16 @@ static struct choice choose(const struct list *by_name, const struct list *by_ro
 		.default_route = by_route->items, .n_default_route = by_route->n,
 		.all = all->items, .n_all = all->n,
 	};
-	struct kilo_cidr priv, pub;
+	struct kilo_host_ips ips;
 	struct choice out = { 0 };
 
-	out.r = kilo_agent_select_ips(&c, internal ? internal->items : NULL, internal ? internal->n : 0, &priv, &pub);
+	out.r = kilo_agent_select_ips(&c, internal ? internal->items : NULL, internal ? internal->n : 0, &ips);
 	if (out.r == 0) {
-		if (priv.addr.family)
-			kilo_cidr_format(&priv, out.priv);
-		kilo_cidr_format(&pub, out.pub);
+		if (ips.private_ip.addr.family)
+			kilo_cidr_format(&ips.private_ip, out.priv);
+		if (ips.secondary_private_ip.addr.family)
+			kilo_cidr_format(&ips.secondary_private_ip, out.secondary);
+		kilo_cidr_format(&ips.public_ip, out.pub);
 	}
 	return out;
 }
@@ -65,6 +68,25 @@ static void test_private_host_advertises_its_private_ip(void **state)
 	assert_int_equal(c.r, 0);
 	assert_string_equal(c.priv, "192.168.0.5/24");
 	assert_string_equal(c.pub, "192.168.0.5/24");
+}
+
+static void test_dual_stack_host_finds_a_private_ip_of_each_family(void **state)
+{
+	struct list none = { 0 }, route = cidrs("192.168.0.5/24", "fd00::5/64", NULL),
+		    all = cidrs("192.168.0.5/24", "fd00::5/64", "fd00:9::5/64", "fe80::1/64", NULL),
+		    internal = cidrs("192.168.0.0/16", "fd00::/64", NULL);
+	struct choice c = choose(&none, &route, &all, &internal);
+
+	(void)state;
+	assert_int_equal(c.r, 0);
+	assert_string_equal(c.priv, "192.168.0.5/24");
+	assert_string_equal(c.secondary, "fd00::5/64");
+	/* Only a private IP of the other family counts: a single-stack host has none. */
+	c = choose(&none, &route, &route, &(struct list){ 0 });
+	assert_string_equal(c.secondary, "fd00::5/64");
+	all = cidrs("192.168.0.5/24", "192.168.1.5/24", NULL);
+	c = choose(&none, &all, &all, NULL);
+	assert_string_equal(c.secondary, "");
 }
 
 static void test_public_ip_comes_from_any_source(void **state)
@@ -132,6 +154,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_private_host_advertises_its_private_ip),
+		cmocka_unit_test(test_dual_stack_host_finds_a_private_ip_of_each_family),
 		cmocka_unit_test(test_public_ip_comes_from_any_source),
 		cmocka_unit_test(test_hostname_source_comes_first),
 		cmocka_unit_test(test_sources_sort_ipv4_first_then_by_text),

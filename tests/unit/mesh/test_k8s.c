@@ -63,6 +63,18 @@ static void test_complete_node_with_ipv6_takes_every_annotation(void **state)
 		    "\"persistentKeepalive\": 25, \"lastSeen\": 1000000000, \"wireGuardIP\": \"10.4.0.1/16\"}");
 }
 
+static void test_dual_stack_node_takes_its_second_pod_cidr_of_the_other_family(void **state)
+{
+	(void)state;
+	assert_node("{\"metadata\": {\"name\": \"n\"}, \"spec\": {\"podCIDR\": \"10.2.1.0/24\", "
+		    "\"podCIDRs\": [\"10.2.1.0/24\", \"fd02:1::5/64\"]}}",
+		    "{\"name\": \"n\", \"podCIDR\": \"10.2.1.0/24\", \"secondaryPodCIDR\": \"fd02:1::/64\"}");
+	/* A second CIDR of the same family is not dual stack; Kilo's single pod CIDR stays. */
+	assert_node("{\"metadata\": {\"name\": \"n\"}, \"spec\": {\"podCIDR\": \"10.2.1.0/24\", "
+		    "\"podCIDRs\": [\"10.2.1.0/24\", \"10.3.1.0/24\"]}}",
+		    "{\"name\": \"n\", \"podCIDR\": \"10.2.1.0/24\"}");
+}
+
 static void test_invalid_force_endpoint_falls_back_to_endpoint(void **state)
 {
 	(void)state;
@@ -278,6 +290,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_complete_node_with_ipv6_takes_every_annotation),
+		cmocka_unit_test(test_dual_stack_node_takes_its_second_pod_cidr_of_the_other_family),
 		cmocka_unit_test(test_invalid_force_endpoint_falls_back_to_endpoint),
 		cmocka_unit_test(test_force_internal_ip_dash_means_no_internal_ip),
 		cmocka_unit_test(test_invalid_force_internal_ip_falls_back_to_internal_ip),

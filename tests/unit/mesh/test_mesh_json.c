@@ -110,6 +110,34 @@ static void test_pod_cidr_and_subnet_are_masked_but_internal_ip_is_not(void **st
 	kilo_mesh_free(mesh);
 }
 
+static void test_dual_stack_node_round_trips_with_masked_secondary_pod_cidr(void **state)
+{
+	const char *doc = "{\"version\": 1, \"nodes\": [{\"name\": \"a\", \"internalIP\": \"192.168.0.5/24\", "
+			  "\"podCIDR\": \"10.2.1.0/24\", \"secondaryPodCIDR\": \"fd02:1::7/64\", "
+			  "\"secondaryInternalIP\": \"fd00::5/64\"}]}";
+	kilo_mesh *mesh = NULL;
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(kilo_mesh_from_json(doc, strlen(doc), &mesh, NULL), 0);
+	assert_int_equal(kilo_mesh_to_json(mesh, &out), 0);
+	assert_non_null(strstr(out, "\"secondaryPodCIDR\": \"fd02:1::/64\""));
+	assert_non_null(strstr(out, "\"secondaryInternalIP\": \"fd00::5/64\""));
+	kilo_free(out);
+	kilo_mesh_free(mesh);
+}
+
+static void test_secondary_address_must_complete_a_primary_of_the_other_family(void **state)
+{
+	(void)state;
+	assert_rejected("{\"version\": 1, \"nodes\": [{\"name\": \"a\", \"podCIDR\": \"10.2.1.0/24\", "
+			"\"secondaryPodCIDR\": \"10.3.1.0/24\"}]}",
+			"nodes[0].secondaryPodCIDR: \"10.3.1.0/24\" is IPv4 like podCIDR; it must be of the other family");
+	assert_rejected("{\"version\": 1, \"nodes\": [{\"name\": \"a\", \"podCIDR\": \"10.2.1.0/24\"}, "
+			"{\"name\": \"b\", \"secondaryInternalIP\": \"fd00::5/64\"}]}",
+			"nodes[1].secondaryInternalIP: \"fd00::5/64\" needs internalIP as well");
+}
+
 static void test_bad_cidr_names_path_and_value(void **state)
 {
 	(void)state;
@@ -246,6 +274,8 @@ int main(void)
 		cmocka_unit_test(test_accessors_report_what_the_document_says),
 		cmocka_unit_test(test_defaults_fill_a_minimal_document),
 		cmocka_unit_test(test_pod_cidr_and_subnet_are_masked_but_internal_ip_is_not),
+		cmocka_unit_test(test_dual_stack_node_round_trips_with_masked_secondary_pod_cidr),
+		cmocka_unit_test(test_secondary_address_must_complete_a_primary_of_the_other_family),
 		cmocka_unit_test(test_bad_cidr_names_path_and_value),
 		cmocka_unit_test(test_bad_list_entry_names_its_index),
 		cmocka_unit_test(test_duplicate_node_name_is_rejected),

@@ -64,6 +64,20 @@ static void test_dot_labels_leader_only_with_wireguard_ip_and_endpoint(void **st
 	solved_free(&s);
 }
 
+static void test_dot_labels_a_dual_stack_node_with_both_families(void **state)
+{
+	struct solved s;
+	char *dot;
+
+	(void)state;
+	solve_data("dual_stack.json", "cloud-1", NULL, &s);
+	assert_int_equal(kilo_topology_dot(s.topology, &dot), 0);
+	assert_non_null(strstr(dot, "label=\"location:home\\nedge-1\\n10.2.1.0/24\\nfd02:1::/64\\n192.168.1.10\\nfd00::10"
+				    "\\n10.4.0.1\\n[2001:db8::5]:51820\""));
+	kilo_free(dot);
+	solved_free(&s);
+}
+
 static void test_dot_cross_groups_nodes_by_location(void **state)
 {
 	struct kilo_solve_opts opts = { .sz = sizeof(opts), .hostname = "edge-1", .override_granularity = true,
@@ -95,6 +109,7 @@ int main(void)
 		cmocka_unit_test(test_dot_of_two_locations_a_lone_node_and_a_peer),
 		cmocka_unit_test(test_dot_merges_peer_named_like_a_node),
 		cmocka_unit_test(test_dot_labels_leader_only_with_wireguard_ip_and_endpoint),
+		cmocka_unit_test(test_dot_labels_a_dual_stack_node_with_both_families),
 		cmocka_unit_test(test_dot_cross_groups_nodes_by_location),
 	};
 

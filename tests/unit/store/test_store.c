@@ -55,16 +55,25 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-static void put_node(kilo_store *store, const char *name, const char *key, const char *pod_cidr)
+/* A ready node; secondary_pod_cidr (dual stack) may be NULL. */
+static void put_dual_stack_node(kilo_store *store, const char *name, const char *key, const char *pod_cidr,
+				const char *secondary_pod_cidr)
 {
 	struct kilo_error err = { 0 };
-	char json[512];
+	char json[512], secondary[128] = "";
 
+	if (secondary_pod_cidr)
+		snprintf(secondary, sizeof(secondary), ", \"secondaryPodCIDR\": \"%s\"", secondary_pod_cidr);
 	snprintf(json, sizeof(json),
 		 "{\"name\": \"%s\", \"location\": \"eu\", \"endpoint\": \"10.0.0.1:51820\", \"publicKey\": \"%s\","
-		 " \"podCIDR\": \"%s\"}",
-		 name, key, pod_cidr);
+		 " \"podCIDR\": \"%s\"%s}",
+		 name, key, pod_cidr, secondary);
 	assert_int_equal(kilo_store_put_node(store, json, &err), 0);
+}
+
+static void put_node(kilo_store *store, const char *name, const char *key, const char *pod_cidr)
+{
+	put_dual_stack_node(store, name, key, pod_cidr, NULL);
 }
 
 static void write_file(const struct fixture *f, const char *rel, const char *text)
@@ -221,7 +230,42 @@ static void test_overlapping_pod_cidr_is_left_out(void **state)
 	assert_int_equal(kilo_mesh_node_count(mesh), 1);
 	assert_true(has_node(mesh, "a"));
 	assert_int_equal(report.n_problems, 1);
-	assert_non_null(strstr(problem(f, &report, "nodes/b.json"), "overlaps the pod CIDR of node \"a\""));
+	assert_non_null(strstr(problem(f, &report, "nodes/b.json"), "podCIDR: \"10.2.1.128/25\" overlaps a pod CIDR of node \"a\""));
+	kilo_mesh_free(mesh);
+}
+
+static void test_overlapping_secondary_pod_cidr_is_left_out(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_store_report report;
+	struct kilo_error err = { 0 };
+	kilo_mesh *mesh = NULL;
+
+	put_dual_stack_node(f->store, "a", KEY_A, "10.2.1.0/24", "fd02:1::/64");
+	put_dual_stack_node(f->store, "b", KEY_B, "10.2.2.0/24", "fd02:1::8000:0:0:0/65");
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 1);
+	assert_true(has_node(mesh, "a"));
+	assert_non_null(
+		strstr(problem(f, &report, "nodes/b.json"), "secondaryPodCIDR: \"fd02:1:0:0:8000::/65\" overlaps a pod CIDR of node \"a\""));
+	kilo_mesh_free(mesh);
+}
+
+static void test_secondary_of_the_same_family_leaves_only_that_node_out(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_store_report report;
+	struct kilo_error err = { 0 };
+	kilo_mesh *mesh = NULL;
+
+	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
+	/* Written past the store's own checks, as a careless operator or another program might. */
+	write_file(f, "nodes/b.json", "{\"name\": \"b\", \"podCIDR\": \"10.2.2.0/24\", \"secondaryPodCIDR\": \"10.3.2.0/24\"}");
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 1);
+	assert_true(has_node(mesh, "a"));
+	assert_non_null(strstr(problem(f, &report, "nodes/b.json"),
+			       "secondaryPodCIDR: \"10.3.2.0/24\" is IPv4 like podCIDR; it must be of the other family"));
 	kilo_mesh_free(mesh);
 }
 
@@ -385,6 +429,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_atomic_write_leaves_no_temporary_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_files_are_reported_and_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlapping_pod_cidr_is_left_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlapping_secondary_pod_cidr_is_left_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secondary_of_the_same_family_leaves_only_that_node_out, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_names_that_escape_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_and_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_node_edits_settings, setup, teardown),

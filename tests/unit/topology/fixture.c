@@ -53,6 +53,8 @@ struct kilo_node *fixture_add_node(struct kilo_mesh *mesh, const struct fixture_
 		assert_int_equal(kilo_endpoint_parse(in->endpoint, &node->endpoint), 0);
 	node->internal_ip = cidr(in->internal_ip);
 	node->pod_cidr = cidr(in->pod_cidr);
+	node->secondary_pod_cidr = cidr(in->secondary_pod_cidr);
+	node->secondary_internal_ip = cidr(in->secondary_internal_ip);
 	node->public_key = fixture_key(in->key);
 	node->persistent_keepalive = in->keepalive;
 	node->leader = in->leader;
@@ -98,13 +100,13 @@ struct kilo_mesh *fixture_kilo(enum kilo_granularity granularity)
 {
 	static const struct fixture_node nodes[] = {
 		{ "a", "10.1.0.1:51820", "192.168.0.1/32", "1", "10.2.1.0/24",
-		  "a2V5MQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, false, NULL },
+		  "a2V5MQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, false, NULL, NULL, NULL },
 		{ "b", "10.1.0.2:51820", "192.168.0.1/32", "2", "10.2.2.0/24",
-		  "a2V5MgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, false, "192.168.178.3/32" },
+		  "a2V5MgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, false, "192.168.178.3/32", NULL, NULL },
 		{ "c", "10.1.0.3:51820", "192.168.0.2/32", "2", "10.2.3.0/24",
-		  "a2V5MwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, false, NULL },
+		  "a2V5MwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, false, NULL, NULL, NULL },
 		{ "d", "10.1.0.4:51820", NULL, "1", "10.2.4.0/24", "a2V5NAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0,
-		  false, NULL },
+		  false, NULL, NULL, NULL },
 	};
 	static const struct fixture_peer peers[] = {
 		{ "a", "a2V5NAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", { "10.5.0.1/24", "10.5.0.2/24" }, NULL, 0, NULL },

@@ -17,6 +17,9 @@ struct fixture_node {
 	uint32_t keepalive;
 	bool leader;
 	const char *allowed_location_ip; /* one, or NULL */
+	/* Dual stack: the pod CIDR and internal IP of the other family, or NULL. */
+	const char *secondary_pod_cidr;
+	const char *secondary_internal_ip;
 };
 
 struct fixture_peer {

@@ -151,7 +151,7 @@ static void test_local_node_report_of_an_endpoint_wins(void **state)
 static void test_cross_granularity_makes_no_tunnel_inside_a_location(void **state)
 {
 	const struct fixture_node e = { "e", "10.1.0.5:51820", "192.168.0.5/24", "1", "10.2.5.0/24",
-					"a2V5NgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, false, NULL };
+					"a2V5NgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, false, NULL, NULL, NULL };
 	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_CROSS);
 	kilo_wg_config *c = NULL;
 	kilo_topology *t;

@@ -176,7 +176,7 @@ static void test_cross_granularity_routes_location_nodes_directly(void **state)
 		"10.5.0.3/24 src 192.168.0.1 dev 0",
 	};
 	const struct fixture_node e = { "e", "10.1.0.5:51820", "192.168.0.5/24", "1", "10.2.5.0/24",
-					"a2V5NgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, false, NULL };
+					"a2V5NgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0, false, NULL, NULL, NULL };
 	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_CROSS);
 	struct routes r;
 
