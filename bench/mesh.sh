@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the end-to-end cluster of tests/netns/cluster (and a 20-node
+# Builds the end-to-end cluster of tests/netns/cluster (its dual-stack
+# variant, where every pair must reach over IPv4 and IPv6, and a 20-node
 # variant: five locations of four, the last behind NAT) with a kg agent on
 # every node, and prints: time from a new agent's start to full reachability,
 # leader failover time, and the agents' peak RSS. Targets: join < 2 s,
@@ -13,11 +14,13 @@ KGCTL="$(realpath "${1:?usage: mesh.sh KGCTL KG}")"
 KG="$(realpath "${2:?usage: mesh.sh KGCTL KG}")"
 CLUSTER_GRANULARITY=location
 
-# run LOCATIONS PER-LOCATION: prints one row of the table.
+# run LOCATIONS PER-LOCATION [dual-stack]: prints one row of the table.
 run() {
 	CLUSTER_LOCATIONS=$1
 	CLUSTER_PER_LOCATION=$2
 	CLUSTER_NAT_LOCATION=$1
+	CLUSTER_DUAL_STACK=0
+	[[ "${3:-}" == dual-stack ]] && CLUSTER_DUAL_STACK=1
 	# shellcheck source=../tests/netns/cluster/lib.sh
 	source "$here/../tests/netns/cluster/lib.sh"
 	skip_unless_ready wireguard-go wg nft ip ping jq curl
@@ -63,11 +66,12 @@ run() {
 		r=$(agent_peak_rss_kib "$i")
 		((${r:-0} > rss)) && rss=$r
 	done
-	printf '%-28s %8s %12s %14s\n' "$1 locations x $2 nodes" "$join" "$failover" \
+	printf '%-28s %8s %12s %14s\n' "$1 locations x $2 nodes${3:+, $3}" "$join" "$failover" \
 		"$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')"
 }
 
 printf '%-28s %8s %12s %14s\n' cluster "join (s)" "failover (s)" "peak RSS (MiB)"
 (run 3 2)
+(run 3 2 dual-stack)
 (run 5 4)
 printf '%-28s %8s %12s %14s\n' target "< 2" "< 10" "< 10"

@@ -32,6 +32,7 @@ static const char usage_text[] =
 	"      --port PORT                   listen port (51820)\n"
 	"      --mtu MTU                     of the device (1420)\n"
 	"      --resync-period SECS          resync at least this often (30)\n"
+	"      --ready-window SECS           a node silent this long is out, as the agents judge it (6)\n"
 	"      --clean-up[=BOOL], --no-clean-up\n"
 	"                                    on exit remove the peer, device and routes (true)\n"
 	"      --wg-backend auto|kernel|userspace\n"
@@ -46,6 +47,7 @@ enum {
 	OPT_MTU,
 	OPT_PORT,
 	OPT_PRIVATE_KEY,
+	OPT_READY_WINDOW,
 	OPT_RESYNC_PERIOD,
 	OPT_STORE,
 	OPT_USERSPACE,
@@ -116,6 +118,7 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 		{ "persistent-keepalive", required_argument, NULL, OPT_KEEPALIVE },
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ "private-key", required_argument, NULL, OPT_PRIVATE_KEY },
+		{ "ready-window", required_argument, NULL, OPT_READY_WINDOW },
 		{ "resync-period", required_argument, NULL, OPT_RESYNC_PERIOD },
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "userspace-wireguard", required_argument, NULL, OPT_USERSPACE },
@@ -158,6 +161,10 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 		case OPT_RESYNC_PERIOD:
 			r = parse_number("resync-period", optarg, true, 86400, &v);
 			o->resync_period = (uint32_t)v;
+			break;
+		case OPT_READY_WINDOW:
+			r = parse_number("ready-window", optarg, true, 86400, &v);
+			o->ready_window = (uint32_t)v;
 			break;
 		case OPT_PRIVATE_KEY:
 			o->key_path = optarg;

@@ -277,6 +277,8 @@ expect_error "node set refuses two pod CIDRs of one family" 1 \
 expect_error "node set of a missing node fails" 1 "zz" node set zz location=eu --store "file:$store"
 expect_error "node set needs an assignment" 2 "KEY=VALUE" node set a --store "file:$store"
 expect_error "node set needs --store" 2 "missing --store" node set a location=eu
+expect_error "connect refuses a bad --ready-window" 2 '--ready-window: "soon" is not a number up to 86400' \
+	connect --ready-window soon --store "file:$store"
 
 # ---- --ready-window: the agents' liveness on a live store ----------------------------
 
