@@ -246,23 +246,110 @@ static int route_delete(kilo_net *net, const struct net_route *route, struct kil
 	return r < 0 ? r : 1;
 }
 
-/* Index of the first unused live route that matches want (fully, or in its slot); -1 if none. */
+/* Orders addresses by family, then by their bytes (only those of the family count). */
+static int compare_addr(const struct kilo_addr *a, const struct kilo_addr *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->bytes, b->bytes, a->family == 4 ? 4 : a->family == 6 ? 16 : 0);
+}
+
+/* Orders routes by slot (table, metric, destination), the order net_route_same_slot agrees with. */
+static int compare_slot(const struct net_route *a, const struct net_route *b)
+{
+	if (a->route.table != b->route.table)
+		return a->route.table < b->route.table ? -1 : 1;
+	if (a->metric != b->metric)
+		return a->metric < b->metric ? -1 : 1;
+	if (a->route.dst.prefix != b->route.dst.prefix)
+		return a->route.dst.prefix < b->route.dst.prefix ? -1 : 1;
+	return compare_addr(&a->route.dst.addr, &b->route.dst.addr);
+}
+
+/* Orders routes by slot, then by nexthop: equal exactly when net_route_same. */
+static int compare_route(const void *pa, const void *pb)
+{
+	const struct net_route *a = pa, *b = pb;
+	int c = compare_slot(a, b);
+
+	if (c == 0)
+		c = compare_addr(&a->route.gw, &b->route.gw);
+	if (c == 0)
+		c = compare_addr(&a->route.src, &b->route.src);
+	if (c == 0 && a->route.ifindex != b->route.ifindex)
+		c = a->route.ifindex < b->route.ifindex ? -1 : 1;
+	if (c == 0 && a->route.onlink != b->route.onlink)
+		c = a->route.onlink ? 1 : -1;
+	return c;
+}
+
+static int compare_slot_void(const void *a, const void *b)
+{
+	return compare_slot(a, b);
+}
+
+/* The first of the sorted items that does not order before key, by compare. */
+static size_t lower_bound(const struct net_route *items, size_t n, const struct net_route *key,
+			  int (*compare)(const void *, const void *))
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (compare(&items[mid], key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Index of the first unused route of live (sorted by compare_route) that
+ * matches want fully, or in its slot only; -1 if none. Logarithmic, so a
+ * sync of n routes is n log n, not n squared.
+ */
 static ssize_t find_live(const struct route_list *live, const bool *used, const struct net_route *want, bool slot)
 {
-	for (size_t j = 0; j < live->n; j++) {
-		if (!used[j] && (slot ? net_route_same_slot(&live->items[j], want) : net_route_same(&live->items[j], want)))
+	int (*compare)(const void *, const void *) = slot ? compare_slot_void : compare_route;
+
+	for (size_t j = lower_bound(live->items, live->n, want, compare);
+	     j < live->n && compare(&live->items[j], want) == 0; j++) {
+		if (!used[j])
 			return (ssize_t)j;
 	}
 	return -1;
 }
 
-static bool is_repeated(const struct net_route *want, size_t i)
+struct indexed_route {
+	const struct net_route *route;
+	size_t index;
+};
+
+static int compare_indexed(const void *pa, const void *pb)
 {
-	for (size_t k = 0; k < i; k++) {
-		if (net_route_same(&want[k], &want[i]))
-			return true;
-	}
-	return false;
+	const struct indexed_route *a = pa, *b = pb;
+	int c = compare_route(a->route, b->route);
+
+	return c ? c : (a->index < b->index ? -1 : a->index > b->index);
+}
+
+/* Marks every route of want[n] that an earlier one repeats exactly. */
+static int mark_repeated(const struct net_route *want, size_t n, bool *repeated)
+{
+	struct indexed_route *order = calloc(n ? n : 1, sizeof(*order));
+
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		order[i] = (struct indexed_route){ .route = &want[i], .index = i };
+	/* Sorted by route, then by index: a repeat follows the route it repeats. */
+	qsort(order, n, sizeof(*order), compare_indexed);
+	for (size_t k = 1; k < n; k++)
+		repeated[order[k].index] = compare_route(order[k - 1].route, order[k].route) == 0;
+	free(order);
+	return 0;
 }
 
 int kilo_net_routes_sync(kilo_net *net, const struct kilo_route *routes, size_t n, struct kilo_net_changes *changes,
@@ -271,7 +358,7 @@ int kilo_net_routes_sync(kilo_net *net, const struct kilo_route *routes, size_t 
 	struct kilo_net_changes count = { 0 };
 	struct route_list live = { 0 };
 	struct net_route *want = NULL;
-	bool *used = NULL;
+	bool *used = NULL, *repeated = NULL;
 	ssize_t j;
 	int r;
 
@@ -281,17 +368,22 @@ int kilo_net_routes_sync(kilo_net *net, const struct kilo_route *routes, size_t 
 			return r;
 	}
 	want = calloc(n ? n : 1, sizeof(*want));
-	r = want ? routes_dump(net, &live, err) : kilo_error_set(err, ENOMEM, "routes: out of memory");
+	repeated = calloc(n ? n : 1, sizeof(*repeated));
+	r = want && repeated ? routes_dump(net, &live, err) : kilo_error_set(err, ENOMEM, "routes: out of memory");
 	if (r < 0)
 		goto out;
 	used = calloc(live.n ? live.n : 1, sizeof(*used));
-	if (!used) {
+	for (size_t i = 0; i < n; i++)
+		net_route_normalise(&routes[i], &want[i]);
+	if (!used || mark_repeated(want, n, repeated) < 0) {
 		r = kilo_error_set(err, ENOMEM, "routes: out of memory");
 		goto out;
 	}
+	if (live.n > 1)
+		qsort(live.items, live.n, sizeof(*live.items), compare_route);
+	/* In the caller's order: a route may need one before it (a gateway that is not onlink). */
 	for (size_t i = 0; i < n; i++) {
-		net_route_normalise(&routes[i], &want[i]);
-		if (is_repeated(want, i))
+		if (repeated[i])
 			continue;
 		j = find_live(&live, used, &want[i], false);
 		if (j >= 0) {
@@ -328,6 +420,7 @@ out:
 		changes->replaced += count.replaced;
 	}
 	free(used);
+	free(repeated);
 	free(live.items);
 	free(want);
 	return r;

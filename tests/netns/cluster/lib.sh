@@ -353,7 +353,10 @@ agent_start() {
 		--listen 127.0.0.1:1107 --check-in-period "$CHECK_IN_PERIOD" --ready-window "$READY_WINDOW"
 		--clean-up-interface)
 	(($(nth_of "$i") == 1)) && flags+=(--leader)
-	is_natted "$i" && flags+=(--persistent-keepalive 5)
+	# Nodes behind one NAT listen on ports of their own, as operators set them up:
+	# the router then keeps every node's port for every destination, so the NAT
+	# address a node is seen at by one peer is the one every peer can use.
+	is_natted "$i" && flags+=(--persistent-keepalive 5 --port $((51820 + $(nth_of "$i") - 1)))
 	# Location 2's tunnels run over IPv6.
 	dual_stack && ((l == 2)) && ! is_natted "$i" && flags+=(--force-endpoint "[2001:db8::$i]:51820")
 	# Not through in_node: $! must be kg's own pid (ip netns exec execs it).

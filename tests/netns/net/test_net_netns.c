@@ -248,6 +248,46 @@ static void test_routes_sync_restores_a_deleted_route_and_spares_foreign_ones(vo
 	free(text);
 }
 
+/* A leader of a big mesh has tens of thousands of routes: each is matched once, repeats are sent once. */
+static void test_routes_sync_of_thousands_matches_each_route_once(void **state)
+{
+	enum { N = 4000 };
+	struct fixture *f = *state;
+	struct kilo_net_changes changes = { 0 };
+	struct kilo_error err = { 0 };
+	struct kilo_route *want = calloc(N + 2, sizeof(*want));
+
+	assert_non_null(want);
+	for (size_t i = 0; i < N; i++) {
+		want[i].dst.addr.family = 4;
+		want[i].dst.addr.bytes[0] = 10;
+		want[i].dst.addr.bytes[1] = 64;
+		want[i].dst.addr.bytes[2] = (uint8_t)(i / 250);
+		want[i].dst.addr.bytes[3] = (uint8_t)(i % 250 + 1);
+		want[i].dst.prefix = 32;
+		want[i].gw = addr(i % 2 ? "10.9.0.2" : "10.9.0.3");
+		want[i].ifindex = f->ifindex;
+		want[i].onlink = true;
+	}
+	want[N] = want[7];
+	want[N + 1] = want[N - 1];
+	assert_int_equal(kilo_net_routes_sync(f->net, want, N + 2, &changes, &err), 0);
+	assert_int_equal(changes.added, N);
+	memset(&changes, 0, sizeof(changes));
+	assert_int_equal(kilo_net_routes_sync(f->net, want, N + 2, &changes, &err), 0);
+	assert_int_equal(changes.added + changes.removed + changes.replaced, 0);
+	/* Every other route moves to the other gateway, in place; the last 1000 go. */
+	for (size_t i = 0; i < N; i += 2)
+		want[i].gw = addr("10.9.0.2");
+	memset(&changes, 0, sizeof(changes));
+	assert_int_equal(kilo_net_routes_sync(f->net, want, N - 1000, &changes, &err), 0);
+	assert_int_equal(changes.replaced, (N - 1000) / 2);
+	assert_int_equal(changes.added, 0);
+	assert_int_equal(changes.removed, 1000);
+	assert_int_equal(kilo_net_routes_sync(f->net, NULL, 0, NULL, &err), 0);
+	free(want);
+}
+
 static void test_routes_sync_names_the_route_the_kernel_rejects(void **state)
 {
 	struct fixture *f = *state;
@@ -482,6 +522,7 @@ int main(void)
 		NS_TEST(test_addresses_sync_makes_exactly_the_set),
 		NS_TEST(test_routes_sync_converges_and_lists_back),
 		NS_TEST(test_routes_sync_restores_a_deleted_route_and_spares_foreign_ones),
+		NS_TEST(test_routes_sync_of_thousands_matches_each_route_once),
 		NS_TEST(test_routes_sync_names_the_route_the_kernel_rejects),
 		NS_TEST(test_rules_sync_converges_restores_and_spares_foreign_ones),
 		NS_TEST(test_nat_apply_writes_kilo_order_with_comments),
