@@ -43,6 +43,12 @@ struct kilo_solve_opts {
 	enum kilo_granularity granularity;
 	/* The liveness window in seconds; 0: Kilo's KILO_READY_WINDOW_SECONDS. */
 	uint32_t ready_window;
+	/*
+	 * Seconds a node of another location than the local node's stays
+	 * ready past the window: when a leader dies, its location's next
+	 * leader is then set up before the other locations turn to it.
+	 */
+	uint32_t remote_ready_grace;
 };
 
 /*

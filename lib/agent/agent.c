@@ -25,6 +25,13 @@
 
 /* How soon a failed reconcile is tried again, in milliseconds. */
 #define RETRY_MS 1000
+/*
+ * A dead leader's location turns to its next leader at the end of the
+ * ready window; other locations follow a second later, when that leader
+ * is set up to answer their handshakes. Sooner, a NATed site's first
+ * handshake would be lost and WireGuard would wait 5 s to try again.
+ */
+#define REMOTE_READY_GRACE 1
 
 typedef uint8_t digest[crypto_generichash_BYTES];
 
@@ -128,18 +135,29 @@ static int mesh_digest(const struct kilo_mesh *mesh, digest out)
 	return r;
 }
 
+/* This node as the store has it, or NULL. */
+static const struct kilo_node *stored_self(const kilo_agent *a)
+{
+	for (size_t i = 0; a->mesh && i < a->mesh->n_nodes; i++)
+		if (strcmp(a->mesh->nodes[i].name, a->hostname) == 0)
+			return &a->mesh->nodes[i];
+	return NULL;
+}
+
 /* The digest of the live nodes at now, and when the first of them drops out. */
 static void live_digest(kilo_agent *a, int64_t now, digest out)
 {
+	const struct kilo_node *self = stored_self(a);
 	crypto_generichash_state st;
 
 	a->next_expiry = 0;
 	crypto_generichash_init(&st, NULL, 0, sizeof(digest));
 	for (size_t i = 0; a->mesh && i < a->mesh->n_nodes; i++) {
 		const struct kilo_node *n = &a->mesh->nodes[i];
-		int64_t expiry = (n->last_seen + a->window) * 1000;
+		uint32_t window = kilo_node_window(n, self, a->window, REMOTE_READY_GRACE);
+		int64_t expiry = (n->last_seen + window) * 1000;
 
-		if (!kilo_node_ready(n, now / 1000, a->window))
+		if (!kilo_node_ready(n, now / 1000, window))
 			continue;
 		hash_text(&st, n->name);
 		if (a->next_expiry == 0 || expiry < a->next_expiry)
@@ -335,6 +353,7 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 		.private_key = &a->private_key,
 		.now = now / 1000,
 		.ready_window = a->window,
+		.remote_ready_grace = REMOTE_READY_GRACE,
 	};
 	struct kilo_apply_report report;
 	struct kilo_node *self;

@@ -17,6 +17,21 @@ static const struct kilo_wg_peer *device_peer(const struct kilo_wg_config *devic
 	return NULL;
 }
 
+/*
+ * Whether addr is routed into the tunnel: an address inside some peer's
+ * allowed IPs. An endpoint there is one WireGuard roamed to after its own
+ * packets came back through itself (an endpoint inside the tunnel), and
+ * would send every packet round the loop again; it is never reported.
+ */
+static bool inside_tunnel(const struct kilo_wg_config *device, const struct kilo_addr *addr)
+{
+	for (size_t i = 0; i < device->n_peers; i++)
+		for (size_t j = 0; j < device->peers[i].n_allowed_ips; j++)
+			if (kilo_cidr_contains(&device->peers[i].allowed_ips[j], addr))
+				return true;
+	return false;
+}
+
 static int by_key(const void *a, const void *b)
 {
 	return memcmp(((const struct kilo_discovered_endpoint *)a)->key.bytes,
@@ -39,7 +54,7 @@ static void record(const struct kilo_wg_config *device, const struct kilo_key *k
 	if (!p || (p->last_handshake_sec == 0 && p->last_handshake_nsec == 0) || !kilo_endpoint_is_set(&p->endpoint))
 		return;
 	if (kilo_endpoint_equal(&p->endpoint, advertised) ||
-	    (private->family && kilo_addr_equal(&p->endpoint.addr, private)))
+	    (private->family && kilo_addr_equal(&p->endpoint.addr, private)) || inside_tunnel(device, &p->endpoint.addr))
 		return;
 	for (size_t i = 0; i < *n; i++)
 		if (kilo_key_equal(&out[i].key, key))

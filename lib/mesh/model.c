@@ -53,6 +53,16 @@ bool kilo_node_ready(const struct kilo_node *node, int64_t now, uint32_t window)
 	return now == 0 || now - node->last_seen < (window ? window : KILO_READY_WINDOW_SECONDS);
 }
 
+uint32_t kilo_node_window(const struct kilo_node *node, const struct kilo_node *viewer, uint32_t window,
+			  uint32_t remote_grace)
+{
+	if (!window)
+		window = KILO_READY_WINDOW_SECONDS;
+	if (!viewer || strcmp(node->location, viewer->location) == 0)
+		return window;
+	return window + remote_grace;
+}
+
 struct kilo_mesh *kilo_mesh_new(void)
 {
 	struct kilo_mesh *mesh = calloc(1, sizeof(*mesh));

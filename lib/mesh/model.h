@@ -77,6 +77,13 @@ void kilo_settings_init(struct kilo_settings *settings);
 
 /* Kilo's node readiness (see kilo_mesh_node_ready), with a liveness window in seconds (0: Kilo's 60). */
 bool kilo_node_ready(const struct kilo_node *node, int64_t now, uint32_t window);
+/*
+ * The liveness window viewer applies to node: window (0: Kilo's 60), and
+ * remote_grace seconds more when node is of another location. viewer may
+ * be NULL (a view from outside the mesh).
+ */
+uint32_t kilo_node_window(const struct kilo_node *node, const struct kilo_node *viewer, uint32_t window,
+			  uint32_t remote_grace);
 /* Kilo's peer readiness: at least one allowed IP and a non-zero key. */
 bool kilo_peer_ready(const struct kilo_peer *peer);
 

@@ -25,7 +25,14 @@ struct grouped_node {
 /* A discovered endpoint in merge order, before de-duplication by key. */
 struct discovery {
 	const struct kilo_discovered_endpoint *seen;
+	bool other_family; /* another node saw it in the other family than it advertises */
 	size_t order;
+};
+
+/* The address family of the endpoint a node or peer advertises, by its key. */
+struct advertised {
+	struct kilo_key key;
+	uint8_t family;
 };
 
 /* Kilo's preference: marked and public, marked, public, anything. */
@@ -163,7 +170,15 @@ static int compare_discovery(const void *a, const void *b)
 
 	if (r)
 		return r;
+	if (x->other_family != y->other_family)
+		return x->other_family ? 1 : -1;
 	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int compare_advertised(const void *a, const void *b)
+{
+	return memcmp(((const struct advertised *)a)->key.bytes, ((const struct advertised *)b)->key.bytes,
+		      KILO_KEY_LEN);
 }
 
 static char *prefixed(struct kilo_arena *arena, const char *prefix, const char *s)
@@ -330,6 +345,12 @@ static void add_ready(struct kilo_topology *t, struct grouped_node *ready, size_
 		t->local_node = node;
 }
 
+static bool node_ready(const struct kilo_node *node, const struct kilo_node *viewer, const struct kilo_solve_opts *opts)
+{
+	return kilo_node_ready(node, opts->now,
+			       kilo_node_window(node, viewer, opts->ready_window, opts->remote_ready_grace));
+}
+
 /*
  * The ready nodes in Kilo's segment order: "location:<name>" segments sort
  * before "node:<name>" ones, so first the nodes grouped by location (by
@@ -339,6 +360,7 @@ static int group_nodes(struct kilo_topology *t, const struct kilo_solve_opts *op
 		       size_t *n_out)
 {
 	const struct kilo_mesh *mesh = t->mesh;
+	const struct kilo_node *viewer = NULL;
 	struct kilo_node_orders orders;
 	struct grouped_node *ready;
 	size_t n = 0;
@@ -350,18 +372,21 @@ static int group_nodes(struct kilo_topology *t, const struct kilo_solve_opts *op
 	ready = malloc((mesh->n_nodes ? mesh->n_nodes : 1) * sizeof(*ready));
 	if (!ready)
 		return -ENOMEM;
+	for (size_t i = 0; t->hostname[0] && i < mesh->n_nodes; i++)
+		if (strcmp(mesh->nodes[i].name, t->hostname) == 0)
+			viewer = &mesh->nodes[i];
 	/* A node without a private IP cannot be reached inside its location: it stands alone. */
 	for (size_t i = 0; t->granularity == KILO_GRANULARITY_LOCATION && i < mesh->n_nodes; i++) {
 		const struct kilo_node *node = &mesh->nodes[orders.by_location[i]];
 
-		if (node->internal_ip.addr.family && kilo_node_ready(node, opts->now, opts->ready_window))
+		if (node->internal_ip.addr.family && node_ready(node, viewer, opts))
 			add_ready(t, ready, &n, node, true);
 	}
 	for (size_t i = 0; i < mesh->n_nodes; i++) {
 		const struct kilo_node *node = &mesh->nodes[orders.by_name[i]];
 
 		if ((t->granularity != KILO_GRANULARITY_LOCATION || !node->internal_ip.addr.family) &&
-		    kilo_node_ready(node, opts->now, opts->ready_window))
+		    node_ready(node, viewer, opts))
 			add_ready(t, ready, &n, node, false);
 	}
 	*out = ready;
@@ -515,12 +540,54 @@ static int build_peers(struct kilo_topology *t)
 	return r;
 }
 
-/* Merges what every node saw behind NAT; the first report of a key wins. */
+/* The advertised endpoint families of the ready nodes and peers, sorted by key; NULL when out of memory. */
+static struct advertised *advertised_families(const struct kilo_topology *t, size_t *n_out)
+{
+	size_t n = t->n_peers;
+	struct advertised *list;
+
+	for (size_t k = 0; k < t->n_segments; k++)
+		n += t->segments[k].n_nodes;
+	list = malloc((n ? n : 1) * sizeof(*list));
+	if (!list)
+		return NULL;
+	n = 0;
+	for (size_t k = 0; k < t->n_segments; k++)
+		for (size_t i = 0; i < t->segments[k].n_nodes; i++, n++)
+			list[n] = (struct advertised){ t->segments[k].nodes[i]->public_key,
+						       t->segments[k].nodes[i]->endpoint.addr.family };
+	for (size_t p = 0; p < t->n_peers; p++, n++)
+		list[n] = (struct advertised){ t->peers[p].peer->public_key, t->peers[p].peer->endpoint.addr.family };
+	qsort(list, n, sizeof(*list), compare_advertised);
+	*n_out = n;
+	return list;
+}
+
+/*
+ * Dual stack: a NAT keeps a mapping per family, so what one node saw over
+ * IPv6 is no use to a node whose packets to it go over IPv4. Another
+ * node's sighting in the family the endpoint was advertised in comes
+ * first; the other family is used only when there is nothing else.
+ */
+static bool seen_in_other_family(const struct kilo_discovered_endpoint *seen, const struct advertised *list, size_t n)
+{
+	struct advertised key = { .key = seen->key };
+	const struct advertised *a = bsearch(&key, list, n, sizeof(*list), compare_advertised);
+
+	return a && a->family && a->family != seen->endpoint.addr.family;
+}
+
+/*
+ * Merges what every node saw behind NAT: the local node's own sightings
+ * first, then the others' in segment and name order, as Kilo does, but an
+ * address of the advertised family before one of the other.
+ */
 static int merge_discovered(struct kilo_topology *t)
 {
 	const struct kilo_node *local = t->local_node;
+	struct advertised *families = NULL;
 	struct discovery *all;
-	size_t total = local ? local->n_discovered_endpoints : 0, n = 0, kept = 0;
+	size_t total = local ? local->n_discovered_endpoints : 0, n = 0, kept = 0, n_families = 0;
 
 	for (size_t k = 0; k < t->n_segments; k++)
 		for (size_t i = 0; i < t->segments[k].n_nodes; i++)
@@ -528,19 +595,24 @@ static int merge_discovered(struct kilo_topology *t)
 	if (total == 0)
 		return 0;
 	all = malloc(total * sizeof(*all));
+	families = advertised_families(t, &n_families);
 	t->discovered = kilo_arena_array(&t->arena, total, sizeof(*t->discovered));
-	if (!all || !t->discovered) {
+	if (!all || !families || !t->discovered) {
 		free(all);
+		free(families);
 		return -ENOMEM;
 	}
 	for (size_t j = 0; local && j < local->n_discovered_endpoints; j++, n++)
-		all[n] = (struct discovery){ &local->discovered_endpoints[j], n };
+		all[n] = (struct discovery){ &local->discovered_endpoints[j], false, n };
 	for (size_t k = 0; k < t->n_segments; k++) {
 		for (size_t i = 0; i < t->segments[k].n_nodes; i++) {
 			const struct kilo_node *node = t->segments[k].nodes[i];
 
-			for (size_t j = 0; j < node->n_discovered_endpoints; j++, n++)
-				all[n] = (struct discovery){ &node->discovered_endpoints[j], n };
+			for (size_t j = 0; j < node->n_discovered_endpoints; j++, n++) {
+				const struct kilo_discovered_endpoint *seen = &node->discovered_endpoints[j];
+
+				all[n] = (struct discovery){ seen, seen_in_other_family(seen, families, n_families), n };
+			}
 		}
 	}
 	qsort(all, n, sizeof(*all), compare_discovery);
@@ -550,6 +622,7 @@ static int merge_discovered(struct kilo_topology *t)
 		t->discovered[kept++] = *all[i].seen;
 	}
 	t->n_discovered = kept;
+	free(families);
 	free(all);
 	return 0;
 }

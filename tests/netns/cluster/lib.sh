@@ -239,16 +239,31 @@ vpn_up() {
 	ip -n "$v" link set "$(vpn_if)" up
 }
 
-# vpn_configure SHOWCONF-ARGS...: replaces the client's peers and routes.
+# vpn_reset: the client forgets its peers and their sessions, as when the
+# nodes' devices are made anew.
+vpn_reset() {
+	printf '[Interface]\nListenPort = 51820\n' >"$tmp/vpn.empty"
+	ip netns exec "$(ns_vpn)" wg setconf "$(vpn_if)" "$tmp/vpn.empty" &&
+		ip netns exec "$(ns_vpn)" wg set "$(vpn_if)" private-key "$tmp/vpn.key"
+}
+
+# vpn_configure SHOWCONF-ARGS...: brings the client's peers and routes in line
+# with the mesh. With syncconf, as a careful operator would: a session that is
+# up stays up. A setconf would end it on the client's side only, and a NATed
+# node that keeps it alive would not shake hands again for minutes, while the
+# client cannot reach it first.
 vpn_configure() {
 	local v conf cidr
 	v="$(ns_vpn)"
 	conf="$tmp/vpn.conf"
 	"$KGCTL" showconf peer vpn "$@" >"$conf.peers" 2>"$tmp/log/showconf.err" ||
 		{ sed 's/^/    /' "$tmp/log/showconf.err"; return 1; }
-	printf '[Interface]\nListenPort = 51820\n\n' | cat - "$conf.peers" >"$conf"
-	ip netns exec "$v" wg setconf "$(vpn_if)" "$conf" || return 1
-	ip netns exec "$v" wg set "$(vpn_if)" private-key "$tmp/vpn.key" || return 1
+	# A private endpoint is out of the client's reach, and inside the tunnel: packets
+	# sent there would loop through it. The client learns such a node's address
+	# when the node, keeping its NAT open, shakes hands.
+	(umask 077 && printf '[Interface]\nPrivateKey = %s\nListenPort = 51820\n\n' "$(cat "$tmp/vpn.key")" |
+		cat - "$conf.peers" | sed '/^Endpoint = 172\.31\./d' >"$conf") || return 1
+	ip netns exec "$v" wg syncconf "$(vpn_if)" "$conf" || return 1
 	ip -n "$v" route flush dev "$(vpn_if)" proto static 2>/dev/null
 	for cidr in $(sed -n 's/^AllowedIPs = //p' "$conf" | tr ',' ' '); do
 		ip -n "$v" route replace "$cidr" dev "$(vpn_if)" proto static || return 1

@@ -60,7 +60,7 @@ snapshot() {
 	for f in "$store"/nodes/*.json; do
 		jq -c '{name, endpoint, lastSeen, leader, discoveredEndpoints}' "$f"
 	done
-	cat "$tmp/vpn.conf"
+	cat "$tmp/vpn.conf.peers"
 	((CLUSTER_NAT_LOCATION)) &&
 		ip netns exec "$(ns_router "$CLUSTER_NAT_LOCATION")" grep udp /proc/net/nf_conntrack
 }
@@ -160,14 +160,13 @@ vpn_from_store() { vpn_configure --store "file:$store" --mesh-granularity "$CLUS
 
 # The VPN client configured from the store once it can tell the client where
 # every location is reachable: at the NAT address some node saw loc3's leader
-# at (a private endpoint is out of the client's reach, and after its
-# reconfiguration the leader's keepalives still use the old session, so the
-# leader cannot reach it either), and without the nodes I..., dead, that
-# kgctl, judging liveness with its own longer ready window, may still count.
+# at (a private endpoint is out of the client's reach), and without the nodes
+# I..., dead, that kgctl, judging liveness with its own longer ready window,
+# may still count.
 vpn_settled() {
 	local i
 	vpn_from_store || return 1
-	! grep -q '^Endpoint = 172\.31\.' "$tmp/vpn.conf" || return 1
+	! grep -q '^Endpoint = 172\.31\.' "$tmp/vpn.conf.peers" || return 1
 	for i; do
 		! grep -qF "$(cat "$tmp/n$i.pub")" "$tmp/vpn.conf" || return 1
 	done
@@ -260,6 +259,7 @@ restart_unchanged() {
 granularity() {
 	CLUSTER_GRANULARITY="$1"
 	check "all agents stop cleanly (SIGTERM removes their device and node)" agents_stop_all
+	vpn_reset
 	check "granularity $1: every agent starts" agents_start_all
 	check "granularity $1: every pod reaches every pod, the VPN client every pod" \
 		eval 'wait_for 10 vpn_settled && matrix 15 --vpn'

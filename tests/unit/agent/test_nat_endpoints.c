@@ -107,12 +107,33 @@ static void test_peers_count_whatever_their_keepalive(void **state)
 	kilo_mesh_free(mesh);
 }
 
+static void test_endpoint_inside_the_tunnel_is_never_reported(void **state)
+{
+	kilo_mesh *mesh = mesh_of(0);
+	struct kilo_wg_config *device = kilo_wg_config_new(4);
+	struct kilo_discovered_endpoint *found;
+	struct kilo_cidr aip;
+	size_t n;
+
+	(void)state;
+	/* The device roamed to p's own tunnel address: its packets came back through the tunnel. */
+	add_peer(device, KEY_P, "10.5.0.1:51820", NOW - 1);
+	assert_int_equal(kilo_cidr_parse("10.5.0.1/32", &aip), 0);
+	assert_int_equal(kilo_wg_peer_add_allowed_ip(device, &device->peers[0], &aip), 0);
+	assert_int_equal(kilo_agent_nat_endpoints(mesh, NOW, 6, device, &found, &n), 0);
+	assert_int_equal(n, 0);
+	free(found);
+	kilo_wg_config_free(device);
+	kilo_mesh_free(mesh);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_live_node_with_keepalive_and_handshake_is_recorded),
 		cmocka_unit_test(test_node_without_keepalive_or_handshake_is_not),
 		cmocka_unit_test(test_peers_count_whatever_their_keepalive),
+		cmocka_unit_test(test_endpoint_inside_the_tunnel_is_never_reported),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

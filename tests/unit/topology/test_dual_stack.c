@@ -211,6 +211,50 @@ static void test_nat_masquerades_and_forwards_both_pod_subnets(void **state)
 	fixture_mesh_free(mesh);
 }
 
+static const char *endpoint_text(const struct kilo_endpoint *ep)
+{
+	static char text[KILO_ENDPOINT_STRLEN];
+
+	kilo_endpoint_format(ep, text);
+	return text;
+}
+
+static void test_nat_sighting_in_the_advertised_family_comes_first(void **state)
+{
+	struct kilo_mesh *mesh = dual_stack_mesh(KILO_GRANULARITY_LOCATION);
+	struct kilo_discovered_endpoint by_a1, by_b1;
+	const struct kilo_endpoint *ep;
+	kilo_topology *t;
+
+	(void)state;
+	/* The laptop advertises an IPv4 endpoint; a1 (first in order) saw it over IPv6, b1 over IPv4. */
+	assert_int_equal(kilo_endpoint_parse("192.0.2.250:51820", &mesh->peers[0].endpoint), 0);
+	mesh->peers[0].persistent_keepalive = 5;
+	by_a1.key = by_b1.key = mesh->peers[0].public_key;
+	assert_int_equal(kilo_endpoint_parse("[2001:db8::203]:4001", &by_a1.endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("192.0.2.203:4000", &by_b1.endpoint), 0);
+	mesh->nodes[0].discovered_endpoints = &by_a1;
+	mesh->nodes[0].n_discovered_endpoints = 1;
+	mesh->nodes[2].discovered_endpoints = &by_b1;
+	mesh->nodes[2].n_discovered_endpoints = 1;
+	t = fixture_solve(mesh, NULL);
+	ep = kilo_topology_nat_endpoint(t, &mesh->peers[0].endpoint, &mesh->peers[0].public_key, 5);
+	assert_string_equal(endpoint_text(ep), "192.0.2.203:4000");
+	kilo_topology_free(t);
+	/* A node's own sighting is what its own packets use, whatever the family. */
+	t = fixture_solve(mesh, "a1");
+	ep = kilo_topology_nat_endpoint(t, &mesh->peers[0].endpoint, &mesh->peers[0].public_key, 5);
+	assert_string_equal(endpoint_text(ep), "[2001:db8::203]:4001");
+	kilo_topology_free(t);
+	/* With no sighting in its family, the other family's is still better than none. */
+	mesh->nodes[2].n_discovered_endpoints = 0;
+	t = fixture_solve(mesh, "a2");
+	ep = kilo_topology_nat_endpoint(t, &mesh->peers[0].endpoint, &mesh->peers[0].public_key, 5);
+	assert_string_equal(endpoint_text(ep), "[2001:db8::203]:4001");
+	kilo_topology_free(t);
+	fixture_mesh_free(mesh);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_single_stack_leader_gives_followers_no_route_of_the_other_family),
 		cmocka_unit_test(test_peer_routes_reach_both_families),
 		cmocka_unit_test(test_nat_masquerades_and_forwards_both_pod_subnets),
+		cmocka_unit_test(test_nat_sighting_in_the_advertised_family_comes_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
