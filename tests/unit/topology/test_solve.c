@@ -204,6 +204,31 @@ static void test_shorter_liveness_window_leaves_out_a_silent_node(void **state)
 	fixture_mesh_free(mesh);
 }
 
+static void test_node_of_another_location_stays_for_the_remote_grace(void **state)
+{
+	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
+	struct kilo_solve_opts opts = {
+		.sz = sizeof(opts), .hostname = "a", .now = 1000, .ready_window = 10, .remote_ready_grace = 2
+	};
+	kilo_topology *t = NULL;
+
+	(void)state;
+	for (size_t i = 1; i < mesh->n_nodes; i++)
+		mesh->nodes[i].last_seen = 989; /* all but a silent for 11 s */
+	mesh->nodes[0].last_seen = 999;
+	assert_int_equal(kilo_topology_solve(mesh, &opts, &t, NULL), 0);
+	/* d, of a's own location, is out; b and c, of location 2, are in for 2 s more. */
+	assert_int_equal(kilo_topology_segment_count(t), 2);
+	assert_string_equal(t->segments[1].location, "location:2");
+	assert_int_equal(t->segments[1].n_nodes, 2);
+	kilo_topology_free(t);
+	opts.now = 1002; /* silent for 13 s: past the grace too */
+	assert_int_equal(kilo_topology_solve(mesh, &opts, &t, NULL), 0);
+	assert_int_equal(kilo_topology_segment_count(t), 1);
+	kilo_topology_free(t);
+	fixture_mesh_free(mesh);
+}
+
 static void test_view_from_outside_has_no_local_segment(void **state)
 {
 	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
@@ -352,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_wireguard_ip_stops_at_subnet_end),
 		cmocka_unit_test(test_unready_node_is_left_out),
 		cmocka_unit_test(test_shorter_liveness_window_leaves_out_a_silent_node),
+		cmocka_unit_test(test_node_of_another_location_stays_for_the_remote_grace),
 		cmocka_unit_test(test_view_from_outside_has_no_local_segment),
 		cmocka_unit_test(test_peers_keep_only_allowed_ips_no_earlier_peer_claimed),
 		cmocka_unit_test(test_peer_without_allowed_ips_is_left_out),
