@@ -29,10 +29,12 @@ struct discovery {
 	size_t order;
 };
 
-/* The address family of the endpoint a node or peer advertises, by its key. */
+/* A ready node or peer by its key: the family of the endpoint it advertises, and what it is. */
 struct advertised {
 	struct kilo_key key;
 	uint8_t family;
+	const struct kilo_node *node; /* or NULL for a peer */
+	const struct kilo_peer *peer;
 };
 
 /* Kilo's preference: marked and public, marked, public, anything. */
@@ -555,32 +557,79 @@ static struct advertised *advertised_families(const struct kilo_topology *t, siz
 	for (size_t k = 0; k < t->n_segments; k++)
 		for (size_t i = 0; i < t->segments[k].n_nodes; i++, n++)
 			list[n] = (struct advertised){ t->segments[k].nodes[i]->public_key,
-						       t->segments[k].nodes[i]->endpoint.addr.family };
+						       t->segments[k].nodes[i]->endpoint.addr.family, t->segments[k].nodes[i],
+						       NULL };
 	for (size_t p = 0; p < t->n_peers; p++, n++)
-		list[n] = (struct advertised){ t->peers[p].peer->public_key, t->peers[p].peer->endpoint.addr.family };
+		list[n] = (struct advertised){ t->peers[p].peer->public_key, t->peers[p].peer->endpoint.addr.family,
+					       NULL, t->peers[p].peer };
 	qsort(list, n, sizeof(*list), compare_advertised);
 	*n_out = n;
 	return list;
 }
 
+static bool in_any(const struct kilo_cidr *cidrs, size_t n, const struct kilo_addr *addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (kilo_cidr_contains(&cidrs[i], addr))
+			return true;
+	return false;
+}
+
+/* Whether addr is one the mesh routes to a through the tunnel (a's own networks and addresses). */
+static bool tunnelled_to(const struct advertised *a, const struct kilo_addr *addr)
+{
+	const struct kilo_node *node = a->node;
+
+	if (a->peer)
+		return in_any(a->peer->allowed_ips, a->peer->n_allowed_ips, addr);
+	return (node->pod_cidr.addr.family && kilo_cidr_contains(&node->pod_cidr, addr)) ||
+	       (node->secondary_pod_cidr.addr.family && kilo_cidr_contains(&node->secondary_pod_cidr, addr)) ||
+	       kilo_addr_equal(&node->internal_ip.addr, addr) || kilo_addr_equal(&node->secondary_internal_ip.addr, addr) ||
+	       in_any(node->allowed_location_ips, node->n_allowed_location_ips, addr);
+}
+
+enum sighting { SIGHTING_USABLE, SIGHTING_OTHER_FAMILY, SIGHTING_IN_TUNNEL };
+
 /*
+ * What a sighting is worth. One inside the tunnel to what was seen (a
+ * device that roamed there after its packets looped through itself, or
+ * an internal IP) would send every packet round the loop: it is dropped.
  * Dual stack: a NAT keeps a mapping per family, so what one node saw over
- * IPv6 is no use to a node whose packets to it go over IPv4. Another
- * node's sighting in the family the endpoint was advertised in comes
- * first; the other family is used only when there is nothing else.
+ * IPv6 is no use to a node whose packets go over IPv4; a sighting in the
+ * advertised family comes first, the other family only when there is
+ * nothing else.
  */
-static bool seen_in_other_family(const struct kilo_discovered_endpoint *seen, const struct advertised *list, size_t n)
+static enum sighting judge_sighting(const struct kilo_discovered_endpoint *seen, const struct advertised *list,
+				    size_t n)
 {
 	struct advertised key = { .key = seen->key };
 	const struct advertised *a = bsearch(&key, list, n, sizeof(*list), compare_advertised);
 
-	return a && a->family && a->family != seen->endpoint.addr.family;
+	if (!a)
+		return SIGHTING_USABLE;
+	if (tunnelled_to(a, &seen->endpoint.addr))
+		return SIGHTING_IN_TUNNEL;
+	return a->family && a->family != seen->endpoint.addr.family ? SIGHTING_OTHER_FAMILY : SIGHTING_USABLE;
+}
+
+/* Adds seen to all unless it is worthless. */
+static void add_sighting(struct discovery *all, size_t *n, const struct kilo_discovered_endpoint *seen, bool local,
+			 const struct advertised *list, size_t n_list)
+{
+	enum sighting worth = judge_sighting(seen, list, n_list);
+
+	if (worth == SIGHTING_IN_TUNNEL)
+		return;
+	/* The local node's own sightings are what its own packets use, whatever the family. */
+	all[*n] = (struct discovery){ seen, !local && worth == SIGHTING_OTHER_FAMILY, *n };
+	(*n)++;
 }
 
 /*
  * Merges what every node saw behind NAT: the local node's own sightings
  * first, then the others' in segment and name order, as Kilo does, but an
- * address of the advertised family before one of the other.
+ * address of the advertised family before one of the other, and none
+ * inside the tunnel (judge_sighting).
  */
 static int merge_discovered(struct kilo_topology *t)
 {
@@ -602,17 +651,14 @@ static int merge_discovered(struct kilo_topology *t)
 		free(families);
 		return -ENOMEM;
 	}
-	for (size_t j = 0; local && j < local->n_discovered_endpoints; j++, n++)
-		all[n] = (struct discovery){ &local->discovered_endpoints[j], false, n };
+	for (size_t j = 0; local && j < local->n_discovered_endpoints; j++)
+		add_sighting(all, &n, &local->discovered_endpoints[j], true, families, n_families);
 	for (size_t k = 0; k < t->n_segments; k++) {
 		for (size_t i = 0; i < t->segments[k].n_nodes; i++) {
 			const struct kilo_node *node = t->segments[k].nodes[i];
 
-			for (size_t j = 0; j < node->n_discovered_endpoints; j++, n++) {
-				const struct kilo_discovered_endpoint *seen = &node->discovered_endpoints[j];
-
-				all[n] = (struct discovery){ seen, seen_in_other_family(seen, families, n_families), n };
-			}
+			for (size_t j = 0; j < node->n_discovered_endpoints; j++)
+				add_sighting(all, &n, &node->discovered_endpoints[j], false, families, n_families);
 		}
 	}
 	qsort(all, n, sizeof(*all), compare_discovery);

@@ -255,6 +255,33 @@ static void test_nat_sighting_in_the_advertised_family_comes_first(void **state)
 	fixture_mesh_free(mesh);
 }
 
+static void test_sighting_inside_the_tunnel_is_ignored(void **state)
+{
+	struct kilo_mesh *mesh = dual_stack_mesh(KILO_GRANULARITY_LOCATION);
+	struct kilo_discovered_endpoint by_a1[2];
+	const struct kilo_endpoint *ep;
+	kilo_topology *t;
+
+	(void)state;
+	/* a1 roamed to addresses it would reach only through the tunnel: the laptop's own, b1's private one. */
+	mesh->peers[0].persistent_keepalive = 5;
+	assert_int_equal(kilo_endpoint_parse("192.0.2.250:51820", &mesh->peers[0].endpoint), 0);
+	by_a1[0].key = mesh->peers[0].public_key;
+	assert_int_equal(kilo_endpoint_parse("10.5.0.1:51820", &by_a1[0].endpoint), 0);
+	by_a1[1].key = mesh->nodes[2].public_key;
+	assert_int_equal(kilo_endpoint_parse("192.168.1.1:51820", &by_a1[1].endpoint), 0);
+	mesh->nodes[0].discovered_endpoints = by_a1;
+	mesh->nodes[0].n_discovered_endpoints = 2;
+	mesh->nodes[2].persistent_keepalive = 5;
+	t = fixture_solve(mesh, "a2");
+	ep = kilo_topology_nat_endpoint(t, &mesh->peers[0].endpoint, &mesh->peers[0].public_key, 5);
+	assert_string_equal(endpoint_text(ep), "192.0.2.250:51820");
+	ep = kilo_topology_nat_endpoint(t, &mesh->nodes[2].endpoint, &mesh->nodes[2].public_key, 5);
+	assert_string_equal(endpoint_text(ep), "[2001:db8::b1]:51820");
+	kilo_topology_free(t);
+	fixture_mesh_free(mesh);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_peer_routes_reach_both_families),
 		cmocka_unit_test(test_nat_masquerades_and_forwards_both_pod_subnets),
 		cmocka_unit_test(test_nat_sighting_in_the_advertised_family_comes_first),
+		cmocka_unit_test(test_sighting_inside_the_tunnel_is_ignored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
