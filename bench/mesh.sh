@@ -14,6 +14,16 @@ KGCTL="$(realpath "${1:?usage: mesh.sh KGCTL KG}")"
 KG="$(realpath "${2:?usage: mesh.sh KGCTL KG}")"
 CLUSTER_GRANULARITY=location
 
+# peak_rss KIB: the highest of KIB and every running agent's peak RSS, in KiB.
+peak_rss() {
+	local i r max="$1"
+	for i in "${node_ids[@]}"; do
+		r=$(agent_peak_rss_kib "$i")
+		((${r:-0} > max)) && max=$r
+	done
+	echo "$max"
+}
+
 # run LOCATIONS PER-LOCATION [dual-stack]: prints one row of the table.
 run() {
 	CLUSTER_LOCATIONS=$1
@@ -47,25 +57,16 @@ run() {
 	join=$(elapsed "$t0" "$t1")
 	((r == 0)) || join="> $join"
 
-	# Location 1's leader dies with its WireGuard.
-	for i in "${node_ids[@]}"; do
-		r=$(agent_peak_rss_kib "$i")
-		((${r:-0} > rss)) && rss=$r
-	done
+	# Location 1's leader dies with its WireGuard (its peak is taken before).
+	rss=$(peak_rss "$rss")
 	t0=$(now)
-	for i in $(wg_pid_of 1); do
-		kill -KILL "$i"
-	done
-	agent_stop 1 KILL
+	leader_dies 1
 	matrix 30 --skip 1
 	r=$?
 	t1=$(now)
 	failover=$(elapsed "$t0" "$t1")
 	((r == 0)) || failover="> $failover"
-	for i in "${node_ids[@]}"; do
-		r=$(agent_peak_rss_kib "$i")
-		((${r:-0} > rss)) && rss=$r
-	done
+	rss=$(peak_rss "$rss")
 	printf '%-28s %8s %12s %14s\n' "$1 locations x $2 nodes${3:+, $3}" "$join" "$failover" \
 		"$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')"
 }

@@ -18,17 +18,16 @@ static const struct kilo_wg_peer *device_peer(const struct kilo_wg_config *devic
 }
 
 /*
- * Whether addr is routed into the tunnel: an address inside some peer's
- * allowed IPs. An endpoint there is one WireGuard roamed to after its own
- * packets came back through itself (an endpoint inside the tunnel), and
- * would send every packet round the loop again; it is never reported.
+ * Whether peer p's endpoint lies inside its own allowed IPs: WireGuard
+ * roamed there after its packets came back through the tunnel, and would
+ * send every packet round the loop again. Such an endpoint is never
+ * reported (the merge drops it too, whoever reports it).
  */
-static bool inside_tunnel(const struct kilo_wg_config *device, const struct kilo_addr *addr)
+static bool endpoint_in_own_tunnel(const struct kilo_wg_peer *p)
 {
-	for (size_t i = 0; i < device->n_peers; i++)
-		for (size_t j = 0; j < device->peers[i].n_allowed_ips; j++)
-			if (kilo_cidr_contains(&device->peers[i].allowed_ips[j], addr))
-				return true;
+	for (size_t j = 0; j < p->n_allowed_ips; j++)
+		if (kilo_cidr_contains(&p->allowed_ips[j], &p->endpoint.addr))
+			return true;
 	return false;
 }
 
@@ -54,7 +53,7 @@ static void record(const struct kilo_wg_config *device, const struct kilo_key *k
 	if (!p || (p->last_handshake_sec == 0 && p->last_handshake_nsec == 0) || !kilo_endpoint_is_set(&p->endpoint))
 		return;
 	if (kilo_endpoint_equal(&p->endpoint, advertised) ||
-	    (private->family && kilo_addr_equal(&p->endpoint.addr, private)) || inside_tunnel(device, &p->endpoint.addr))
+	    (private->family && kilo_addr_equal(&p->endpoint.addr, private)) || endpoint_in_own_tunnel(p))
 		return;
 	for (size_t i = 0; i < *n; i++)
 		if (kilo_key_equal(&out[i].key, key))

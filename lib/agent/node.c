@@ -33,19 +33,19 @@ static int parse_dual_stack_option(const char *option, const char *text, struct 
 {
 	const char *comma = strchr(text, ',');
 	char first[KILO_CIDR_STRLEN];
+	size_t len = comma ? (size_t)(comma - text) : 0;
 
 	memset(secondary, 0, sizeof(*secondary));
 	if (!comma)
 		return parse_cidr_option(option, text, primary, err);
-	if ((size_t)(comma - text) >= sizeof(first) || kilo_cidr_parse(comma + 1, secondary) < 0)
-		return kilo_error_set(err, EINVAL, "%s: \"%s\" is not a CIDR or two CIDRs (one IPv4, one IPv6)", option,
-				      text);
-	memcpy(first, text, (size_t)(comma - text));
-	first[comma - text] = '\0';
-	if (kilo_cidr_parse(first, primary) < 0 || primary->addr.family == secondary->addr.family)
-		return kilo_error_set(err, EINVAL, "%s: \"%s\" is not a CIDR or two CIDRs (one IPv4, one IPv6)", option,
-				      text);
-	return 0;
+	if (len < sizeof(first)) {
+		memcpy(first, text, len);
+		first[len] = '\0';
+		if (kilo_cidr_parse(first, primary) == 0 && kilo_cidr_parse(comma + 1, secondary) == 0 &&
+		    primary->addr.family != secondary->addr.family)
+			return 0;
+	}
+	return kilo_error_set(err, EINVAL, "%s: \"%s\" is not a CIDR or two CIDRs (one IPv4, one IPv6)", option, text);
 }
 
 /* A comma-separated list of CIDRs into a malloc'ed array. */

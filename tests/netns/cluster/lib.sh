@@ -393,6 +393,15 @@ agent_stop() {
 	unset "kg_pid[$i]"
 }
 
+# leader_dies I: node I's kg and the wireguard-go it started are killed without warning.
+leader_dies() {
+	local pid
+	for pid in $(wg_pid_of "$1"); do
+		kill -KILL "$pid"
+	done
+	agent_stop "$1" KILL
+}
+
 agent_alive() { [[ -n "${kg_pid[$1]:-}" ]] && kill -0 "${kg_pid[$1]}" 2>/dev/null; }
 
 # The wireguard-go that serves node I's interface (started by kg, in its own session).

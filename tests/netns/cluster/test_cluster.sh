@@ -208,12 +208,9 @@ join() {
 
 # n1 leads loc1; kill its kg and its wireguard-go without warning.
 failover() {
-	local t0 t1 pid r
+	local t0 t1 r
 	t0=$(now)
-	for pid in $(wg_pid_of 1); do
-		kill -KILL "$pid"
-	done
-	agent_stop 1 KILL
+	leader_dies 1
 	matrix 15 --skip 1
 	r=$?
 	t1=$(now)
