@@ -176,6 +176,18 @@ __attribute__((format(printf, 2, 3))) static void kg_log(enum kg_log_level level
 	fputc('\n', stderr);
 }
 
+/* The agent's messages, filtered by the same --log-level. */
+static void agent_log(void *ctx, enum kilo_log_level level, const char *message)
+{
+	enum kg_log_level ours = level <= KILO_LOG_ERROR     ? KG_LOG_ERROR
+				 : level == KILO_LOG_WARNING ? KG_LOG_WARN
+				 : level == KILO_LOG_INFO    ? KG_LOG_INFO
+							     : KG_LOG_DEBUG;
+
+	(void)ctx;
+	kg_log(ours, "%s", message);
+}
+
 static int parse_log_level(const char *text)
 {
 	for (size_t i = 0; i < sizeof(log_level_names) / sizeof(log_level_names[0]); i++) {
@@ -410,6 +422,7 @@ static int parse_flags(int argc, char *argv[], struct config *cfg)
 		.internal_cidrs = cfg->internal_cidrs,
 		.service_cidrs = cfg->service_cidrs,
 		.clean_up = true,
+		.log = agent_log,
 		.apply = { .sz = sizeof(cfg->agent.apply), .local = true, .encapsulate = KILO_ENCAPSULATE_ALWAYS,
 			   .create_interface = true, .wg = { .sz = sizeof(cfg->agent.apply.wg) } },
 	};

@@ -113,6 +113,9 @@ struct kilo_agent_opts {
 	/* Kilo's --service-cidr: traffic to these CIDRs is not masqueraded. */
 	const char *const *service_cidrs;
 	size_t n_service_cidrs;
+	/* Where the agent reports what it changed and left out; NULL: nowhere. */
+	kilo_log_fn log;
+	void *log_ctx;
 };
 
 /* Loads or creates the key, discovers this node's IPs, publishes it, and applies the mesh once. */

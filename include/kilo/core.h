@@ -34,6 +34,23 @@ struct kilo_error {
 	char message[KILO_ERROR_MESSAGE_MAX];
 };
 
+/* ---- logging --------------------------------------------------------- */
+
+/*
+ * The library never prints. A long-running handle (the agent) reports what
+ * it did and what it left out through a function the program installs.
+ * The levels are syslog's.
+ */
+enum kilo_log_level {
+	KILO_LOG_ERROR = 3,
+	KILO_LOG_WARNING = 4,
+	KILO_LOG_INFO = 6,
+	KILO_LOG_DEBUG = 7,
+};
+
+/* Called on the thread that called into the handle; message is one line without a newline. */
+typedef void (*kilo_log_fn)(void *ctx, enum kilo_log_level level, const char *message);
+
 /* ---- IP addresses ---------------------------------------------------- */
 
 /* An IPv4 or IPv6 address. family is 0 (none), 4 or 6; IPv4 uses bytes[0..3]. */

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "../core/error.h"
+#include "../core/log.h"
 #include "../serial/mesh_json.h"
 #include "../topology/model.h"
 
@@ -64,6 +65,7 @@ struct kilo_agent {
 	bool healthy;
 	bool cut_off;               /* the last check-in could not be written */
 	uint64_t reconciles, errors;
+	struct kilo_logger log;
 	struct kilo_arena arena;    /* copies of the option strings */
 };
 
@@ -498,6 +500,7 @@ static int copy_options(kilo_agent *a, const struct kilo_agent_opts *o, struct k
 	a->resync_ms = 1000 * (int64_t)(o->resync_period ? o->resync_period : KILO_DEFAULT_RESYNC_PERIOD);
 	a->window = o->ready_window ? o->ready_window : KILO_DEFAULT_READY_WINDOW;
 	a->clean_up = o->clean_up;
+	a->log = (struct kilo_logger){ .fn = o->log, .ctx = o->log_ctx };
 	return settings_document(o, &a->settings, err);
 }
 
