@@ -157,6 +157,16 @@ struct kilo_rule {
 KILO_EXPORT int kilo_topology_routes(const kilo_topology *topology, const struct kilo_routes_opts *opts,
 				     struct kilo_route **routes, size_t *n_routes, struct kilo_rule **rules,
 				     size_t *n_rules);
+/* Room for the text of kilo_route_key or kilo_rule_key, with the NUL. */
+#define KILO_ROUTE_KEY_STRLEN 192
+/*
+ * Kilo's identity of a route in its route reconciler, which its logs print:
+ * "dst: D, via: G, src: S, dev: N", with "-" for no gateway or source; ""
+ * for a route without destination. The table is not part of it.
+ */
+KILO_EXPORT void kilo_route_key(const struct kilo_route *route, char out[KILO_ROUTE_KEY_STRLEN]);
+/* The same for an ip rule: "src: S, dst: D, table: T, input: IIF", "-" for no source or destination; "" with neither. */
+KILO_EXPORT void kilo_rule_key(const struct kilo_rule *rule, char out[KILO_ROUTE_KEY_STRLEN]);
 /*
  * The routes `kgctl connect` sets on a VPN peer named peer_name (Kilo's
  * PeerRoutes), with extra_allowed_ips routed through the first segment.

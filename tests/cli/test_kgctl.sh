@@ -10,7 +10,7 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 kgctl="$(realpath "$1")"
-vectors="${2:-$repo/../shared/conformance/kilo-vectors.json}"
+vectors="${2:-$repo/tests/conformance/kilo-vectors.json}"
 kg="${3:+$(realpath "$3")}"
 example="$repo/examples/meshes/three-clouds.json"
 tmp="$(mktemp -d)"

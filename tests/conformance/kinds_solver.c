@@ -110,7 +110,7 @@ static json_t *cidr_json(const struct kilo_cidr *cidr)
 
 static json_t *route_json(const struct kilo_route *r, bool with_key)
 {
-	char gw[KILO_ADDR_STRLEN] = "-", src[KILO_ADDR_STRLEN] = "-", dst[KILO_CIDR_STRLEN], key[256];
+	char key[KILO_ROUTE_KEY_STRLEN];
 	json_t *o = json_object();
 
 	json_object_set_new(o, "dst", cidr_json(&r->dst));
@@ -121,13 +121,7 @@ static json_t *route_json(const struct kilo_route *r, bool with_key)
 	json_object_set_new(o, "onlink", json_boolean(r->onlink));
 	json_object_set_new(o, "protocol", json_string(r->protocol == KILO_RTPROT_STATIC ? "static" : "other"));
 	if (with_key) {
-		/* Kilo's route reconciler identity string. */
-		kilo_cidr_format(&r->dst, dst);
-		if (r->gw.family)
-			kilo_addr_format(&r->gw, gw);
-		if (r->src.family)
-			kilo_addr_format(&r->src, src);
-		snprintf(key, sizeof(key), "dst: %s, via: %s, src: %s, dev: %d", dst, gw, src, r->ifindex);
+		kilo_route_key(r, key);
 		json_object_set_new(o, "key", json_string(key));
 	}
 	return o;
@@ -146,13 +140,9 @@ static json_t *rule_json(const struct kilo_rule *r)
 
 static json_t *rule_key_json(const struct kilo_rule *r)
 {
-	char src[KILO_CIDR_STRLEN] = "<nil>", dst[KILO_CIDR_STRLEN] = "<nil>", key[256];
+	char key[KILO_ROUTE_KEY_STRLEN];
 
-	if (r->src.addr.family)
-		kilo_cidr_format(&r->src, src);
-	if (r->dst.addr.family)
-		kilo_cidr_format(&r->dst, dst);
-	snprintf(key, sizeof(key), "src: %s, dst: %s, table: %u, input: %s", src, dst, r->table, r->iif);
+	kilo_rule_key(r, key);
 	return json_string(key);
 }
 
