@@ -205,9 +205,18 @@ struct kilo_nat_opts {
 	size_t sz;
 	bool cni;            /* kg's --cni: jump pod traffic to KILO-NAT */
 	bool forward_rules;  /* kg's --iptables-forward-rules */
-	/* Add the IPIP rules (encapsulation on and --local), in front, as Kilo does. */
+	/* Add the encapsulator's IPIP rules in front, as Kilo does: see kilo_topology_ipip_rules. */
 	bool ipip_rules;
 };
+
+/*
+ * Whether Kilo's encapsulator adds its IPIP rules for a node routed with
+ * opts: only when kg manages routes inside the location (local) and
+ * encapsulates, with the plain IPIP or the cilium encapsulator (flannel's
+ * has no rules), and only on a node with a private IP (without one Kilo
+ * runs no encapsulator at all).
+ */
+KILO_EXPORT bool kilo_topology_ipip_rules(const kilo_topology *topology, const struct kilo_routes_opts *opts);
 
 /*
  * Kilo's NAT and forward rule set for the local node: the append list, then

@@ -221,9 +221,10 @@ static void check_config_text(struct check *c, const char *what, int r, kilo_wg_
 }
 
 /* kilo_nat_rules as the vector's append and prepend lists of {proto, string}. */
-static void check_nat(kilo_topology *t, bool forward, json_t *expected, json_t *append_default, struct check *c)
+static void check_nat(kilo_topology *t, bool forward, bool ipip, json_t *expected, json_t *append_default,
+		      struct check *c)
 {
-	struct kilo_nat_opts opts = { .sz = sizeof(opts), .cni = true, .forward_rules = forward };
+	struct kilo_nat_opts opts = { .sz = sizeof(opts), .cni = true, .forward_rules = forward, .ipip_rules = ipip };
 	struct kilo_nat_rule *rules = NULL;
 	json_t *lists[2] = { json_array(), json_array() }, *want, *entry;
 	size_t n = 0, i;
@@ -423,9 +424,20 @@ bool check_solver_kind(const char *kind, json_t *tc, json_t *fixture, struct che
 			check_config_text(c, "conf", r, config, json_string_value(json_object_get(expected, "conf_text")));
 		} else if (strcmp(kind, "iptables_ruleset") == 0) {
 			json_t *plain = json_object_get(expected, "cni_true_forward_false");
+			bool ipip = false;
 
-			check_nat(t, false, plain, NULL, c);
-			check_nat(t, true, json_object_get(expected, "cni_true_forward_true"),
+			/* Optional: kg's --local, --encapsulate and --compatibility, which add the encapsulator's rules. */
+			if (json_object_get(input, "encapsulate")) {
+				struct kilo_routes_opts routes = {
+					.sz = sizeof(routes), .local = json_is_true(json_object_get(input, "local")),
+				};
+
+				if (parse_enum_input(input, &routes) < 0)
+					check_fail(c, "unknown encapsulate or compatibility");
+				ipip = kilo_topology_ipip_rules(t, &routes);
+			}
+			check_nat(t, false, ipip, plain, NULL, c);
+			check_nat(t, true, ipip, json_object_get(expected, "cni_true_forward_true"),
 				  json_object_get(plain, "append"), c);
 		} else
 			check_dot(t, expected, c);
