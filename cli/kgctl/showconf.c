@@ -88,9 +88,8 @@ static int add_allowed_ips(struct showconf_args *args, const char *list)
 	if (!copy)
 		return kgctl_fail("out of memory");
 	while (list[0] && (token = strsep(&rest, ","))) {
-		if ((r = kilo_cidr_parse(token, &cidr)) < 0) {
-			r = kgctl_fail("allowed-ips must contain only valid CIDRs; \"%s\" is %s", token,
-				       kilo_addr_refusal(r, "not one"));
+		if (kilo_cidr_parse(token, &cidr) < 0) {
+			r = kgctl_fail("allowed-ips must contain only valid CIDRs; got \"%s\"", token);
 			break;
 		}
 		grown = realloc(args->allowed_ips, (args->n_allowed_ips + 1) * sizeof(*grown));

@@ -231,7 +231,7 @@ int kgctl_load_mesh_from(const char *command, const struct kgctl_mesh_source *so
 {
 	if (source->mesh_path && source->store)
 		return kgctl_usage_fail(command, "--mesh and --store cannot be used together");
-	if (source->mesh_path && source->ready_window && !source->snapshot_liveness)
+	if (source->mesh_path && source->ready_window)
 		return kgctl_usage_fail(command, "--ready-window needs --store: a mesh document is a snapshot");
 	if (source->store) {
 		live_now = (int64_t)time(NULL);
