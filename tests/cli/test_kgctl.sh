@@ -315,7 +315,7 @@ expect_error "--ready-window with a mesh document is a usage error" 2 "--ready-w
 
 # ---- hostile input: trailing bytes, FIFOs, control characters, IPv4-mapped addresses --
 
-printf 'dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=\n\0garbage' | "$kgctl" pubkey >"$tmp/out" 2>"$tmp/err"
+printf 'dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=\0garbage' | "$kgctl" pubkey >"$tmp/out" 2>"$tmp/err"
 status=$?
 check "pubkey refuses bytes after the key" is_error 1 "private key"
 printf 'dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo= trailing\n' | "$kgctl" pubkey >"$tmp/out" 2>"$tmp/err"
@@ -328,11 +328,11 @@ check "pubkey takes the key and one newline" eval 'succeeded && [[ "$(cat "$tmp/
 # Opening a FIFO for reading waits for a writer: without O_NONBLOCK these never end.
 mkfifo "$tmp/fifo.key"
 status=0
-timeout 10 "$kgctl" apply --mesh "$example" --node aws-eu-1 --private-key "$tmp/fifo.key" </dev/null >"$tmp/out" 2>"$tmp/err" ||
+timeout -k 2 10 "$kgctl" apply --mesh "$example" --node aws-eu-1 --private-key "$tmp/fifo.key" </dev/null >"$tmp/out" 2>"$tmp/err" ||
 	status=$?
 check "apply refuses a FIFO as private key at once" is_error 1 "private key $tmp/fifo.key: not a regular file"
 status=0
-timeout 10 "$kgctl" connect laptop --store "file:$store" --private-key "$tmp/fifo.key" </dev/null >"$tmp/out" 2>"$tmp/err" ||
+timeout -k 2 10 "$kgctl" connect laptop --store "file:$store" --private-key "$tmp/fifo.key" </dev/null >"$tmp/out" 2>"$tmp/err" ||
 	status=$?
 check "connect refuses a FIFO as private key at once" is_error 1 "private key $tmp/fifo.key: not a regular file"
 
@@ -425,7 +425,7 @@ if [[ -n "$kg" ]]; then
 	run_kg --service-cidr 10.96.0.0/12,nope
 	check "kg --service-cidr names the bad item of a list" is_kg_usage_error '--service-cidr: "nope" is not a CIDR'
 	status=0
-	timeout 10 "$kg" --store "file:$tmp/kg-store" --hostname n1 --private-key "$tmp/fifo.key" --listen 127.0.0.1:0 \
+	timeout -k 2 10 "$kg" --store "file:$tmp/kg-store" --hostname n1 --private-key "$tmp/fifo.key" --listen 127.0.0.1:0 \
 		</dev/null >"$tmp/out" 2>"$tmp/err" || status=$?
 	check "kg refuses a FIFO as private key at once" \
 		eval '[[ $status -eq 1 && "$(cat "$tmp/err")" == "kg: private key $tmp/fifo.key: not a regular file" ]]'
