@@ -19,7 +19,7 @@ cd "$repo"
 
 builds="${KILO_TEST_BUILD:-$repo/build-test}"
 fuzz_seconds="${KILO_FUZZ_SECONDS:-20}"
-vectors="$repo/../shared/conformance/kilo-vectors.json"
+vectors="$repo/tests/conformance/kilo-vectors.json"
 logs="$builds/logs"
 mkdir -p "$logs"
 passed=0

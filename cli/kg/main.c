@@ -165,15 +165,16 @@ static enum kg_log_level log_level = KG_LOG_INFO;
 
 __attribute__((format(printf, 2, 3))) static void kg_log(enum kg_log_level level, const char *fmt, ...)
 {
+	char text[1024], escaped[KILO_ESCAPED_SIZE(sizeof(text))];
 	va_list ap;
 
 	if (level < log_level)
 		return;
-	fputs("kg: ", stderr);
+	/* Lines quote names and file names from the store: control characters are escaped. */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "kg: %s\n", kilo_escape(text, escaped, sizeof(escaped)));
 }
 
 /* The agent's messages, filtered by the same --log-level. */
@@ -305,8 +306,10 @@ static int add_service_cidrs(char *list, struct config *cfg)
 	char *item;
 
 	while ((item = strsep(&list, ","))) {
-		if (kilo_cidr_parse(item, &cidr) < 0)
-			return usage_fail("--service-cidr: \"%s\" is not a CIDR", item);
+		int r = kilo_cidr_parse(item, &cidr);
+
+		if (r < 0)
+			return usage_fail("--service-cidr: \"%s\" is %s", item, kilo_addr_refusal(r, "not a CIDR"));
 		if (a->n_service_cidrs == KG_MAX_CIDRS)
 			return usage_fail("--service-cidr may name at most %d CIDRs", KG_MAX_CIDRS);
 		cfg->service_cidrs[a->n_service_cidrs++] = item;

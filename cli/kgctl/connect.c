@@ -90,8 +90,8 @@ static int parse_cidrs(const char *text, struct kilo_cidr *list, size_t *n)
 	for (char *tok = strtok_r(copy, ",", &save); tok && r == 0; tok = strtok_r(NULL, ",", &save)) {
 		if (*n >= MAX_ALLOWED_IPS)
 			r = kgctl_usage_fail("connect", "--allowed-ips: more than %d CIDRs", MAX_ALLOWED_IPS);
-		else if (kilo_cidr_parse(tok, &list[*n]) < 0)
-			r = kgctl_usage_fail("connect", "--allowed-ips: \"%s\" is not a CIDR", tok);
+		else if ((r = kilo_cidr_parse(tok, &list[*n])) < 0)
+			r = kgctl_usage_fail("connect", "--allowed-ips: \"%s\" is %s", tok, kilo_addr_refusal(r, "not a CIDR"));
 		else
 			(*n)++;
 	}

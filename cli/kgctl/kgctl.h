@@ -74,8 +74,6 @@ struct kgctl_mesh_source {
 	const char *mesh_path;
 	const char *store;
 	uint32_t ready_window; /* seconds; 0: KILO_DEFAULT_READY_WINDOW */
-	/* The command judges a mesh document's liveness too; otherwise --ready-window needs --store. */
-	bool snapshot_liveness;
 };
 
 #define KGCTL_MESH_SOURCE_OPTIONS                                     \

@@ -91,8 +91,6 @@ int kgctl_solve(int argc, char *argv[])
 	plan_opts.routes.wg_interface = flags.interface;
 	plan_opts.nat.cni = flags.cni;
 	plan_opts.nat.forward_rules = flags.forward_rules;
-	/* kg adds the IPIP rules only when it encapsulates inside its location. */
-	plan_opts.nat.ipip_rules = flags.local && flags.encapsulate != KILO_ENCAPSULATE_NEVER;
 
 	r = kgctl_load_mesh_from("solve", &source, &mesh);
 	if (r)
@@ -105,6 +103,7 @@ int kgctl_solve(int argc, char *argv[])
 	r = kgctl_solve_topology(mesh, &solve_opts, &topology);
 	if (r)
 		goto out;
+	plan_opts.nat.ipip_rules = kilo_topology_ipip_rules(topology, &plan_opts.routes);
 	if (kilo_plan_to_json(topology, &plan_opts, &plan) < 0) {
 		r = kgctl_fail("cannot build the plan of node \"%s\"", node);
 		goto out;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-/* kgctl status --store file:DIR: nodes, leaders, liveness and endpoints at a glance. */
+/* kgctl status: nodes, leaders, liveness and endpoints at a glance, as a table or JSON. */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "kgctl.h"
@@ -14,35 +15,51 @@ static const char usage_text[] =
 	"\n"
 	"Print every node of the mesh (its location, whether it leads its segment,\n"
 	"whether it is ready, its endpoint, WireGuard IP and when it was last seen),\n"
-	"then every VPN peer. A node is live while it was seen within the ready\n"
-	"window, as the agents judge it.\n"
+	"then every VPN peer. With --store, a node is live while it was seen within\n"
+	"the ready window, as the agents judge it; a mesh document is a snapshot,\n"
+	"whose nodes are judged as showconf and graph judge them (lastSeen aside).\n"
 	"\n"
 	"Flags:\n"
 	KGCTL_MESH_SOURCE_USAGE
-	"      --now SECONDS               judge liveness at this Unix time (default: now)\n"
+	"  -o, --output FORMAT             text (tables, the default) or json:\n"
+	"                                  {\"nodes\": [{\"name\", \"location\", \"leader\",\n"
+	"                                  \"ready\", \"endpoint\", \"wireGuardIP\", \"lastSeen\"}],\n"
+	"                                  \"peers\": [{\"name\", \"allowedIPs\", \"endpoint\",\n"
+	"                                  \"persistentKeepalive\"}]}, null when absent\n"
+	"      --now SECONDS               judge liveness and ages at this Unix time (default: now)\n"
 	"  -h, --help                      print this help\n";
 
 int kgctl_status(int argc, char *argv[])
 {
 	static const struct option options[] = {
 		KGCTL_MESH_SOURCE_OPTIONS,
+		{ "output", required_argument, NULL, 'o' },
 		{ "now", required_argument, NULL, OPT_NOW },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	/* status judges a mesh document's liveness too, at --now. */
-	struct kgctl_mesh_source source = { .snapshot_liveness = true };
-	long long now = (long long)time(NULL);
+	struct kilo_status_opts opts = { .sz = sizeof(opts), .now = (int64_t)time(NULL) };
+	struct kgctl_mesh_source source = { 0 };
 	struct kilo_error err = { 0 };
 	kilo_mesh *mesh = NULL;
-	char *table = NULL;
+	long long now;
+	char *out = NULL;
 	int c, r;
 
-	while ((c = kgctl_getopt("status", argc, argv, ":h", options)) != -1) {
+	while ((c = kgctl_getopt("status", argc, argv, ":ho:", options)) != -1) {
 		switch (c) {
 		case OPT_NOW:
 			if (kgctl_parse_seconds("now", optarg, INT64_MAX, &now))
 				return KGCTL_EXIT_FAILURE;
+			opts.now = now;
+			break;
+		case 'o':
+			if (!strcmp(optarg, "json"))
+				opts.format = KILO_STATUS_JSON;
+			else if (!strcmp(optarg, "text"))
+				opts.format = KILO_STATUS_TEXT;
+			else
+				return kgctl_fail("output format must be text or json; got \"%s\"", optarg);
 			break;
 		case 'h':
 			return kgctl_print(usage_text);
@@ -57,12 +74,13 @@ int kgctl_status(int argc, char *argv[])
 	r = kgctl_load_mesh_from("status", &source, &mesh);
 	if (r)
 		return r;
-	if (kilo_mesh_status_format(mesh, now, source.ready_window ? source.ready_window : KILO_DEFAULT_READY_WINDOW,
-				    &table, &err) < 0)
+	opts.snapshot = source.mesh_path != NULL;
+	opts.ready_window = source.ready_window ? source.ready_window : KILO_DEFAULT_READY_WINDOW;
+	if (kilo_mesh_status(mesh, &opts, &out, &err) < 0)
 		r = kgctl_fail("%s", err.message);
 	else
-		r = kgctl_print(table);
-	kilo_free(table);
+		r = kgctl_print(out);
+	kilo_free(out);
 	kilo_mesh_free(mesh);
 	return r;
 }

@@ -12,11 +12,25 @@
 
 #include "kgctl.h"
 
-__attribute__((format(printf, 1, 0))) static void vprint_error(const char *fmt, va_list ap)
+/*
+ * "kgctl: <message><suffix>" on one line: messages quote what the user gave
+ * (arguments, names, file names), and its control characters are escaped.
+ */
+__attribute__((format(printf, 1, 0))) static void vprint_error(const char *fmt, va_list ap, const char *suffix)
 {
-	fputs("kgctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char text[1024], escaped[KILO_ESCAPED_SIZE(sizeof(text))];
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	fprintf(stderr, "kgctl: %s%s\n", kilo_escape(text, escaped, sizeof(escaped)), suffix);
+}
+
+__attribute__((format(printf, 1, 2))) static void print_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint_error(fmt, ap, "");
+	va_end(ap);
 }
 
 int kgctl_fail(const char *fmt, ...)
@@ -24,20 +38,20 @@ int kgctl_fail(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vprint_error(fmt, ap);
+	vprint_error(fmt, ap, "");
 	va_end(ap);
 	return KGCTL_EXIT_FAILURE;
 }
 
 int kgctl_usage_fail(const char *command, const char *fmt, ...)
 {
+	char help[64];
 	va_list ap;
 
-	fputs("kgctl: ", stderr);
+	snprintf(help, sizeof(help), " (see 'kgctl %s%s--help')", command ? command : "", command ? " " : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vprint_error(fmt, ap, help);
 	va_end(ap);
-	fprintf(stderr, " (see 'kgctl %s%s--help')\n", command ? command : "", command ? " " : "");
 	return KGCTL_EXIT_USAGE;
 }
 
@@ -167,9 +181,9 @@ static int load_store(const char *uri, kilo_mesh **mesh)
 		return kgctl_fail("%s", err.code ? err.message : strerror(-r));
 	shown = report.n_problems < 16 ? report.n_problems : 16;
 	for (size_t i = 0; i < shown; i++)
-		fprintf(stderr, "kgctl: warning: %s: %s\n", report.problems[i].path, report.problems[i].message);
+		print_error("warning: %s: %s", report.problems[i].path, report.problems[i].message);
 	if (report.n_problems > shown)
-		fprintf(stderr, "kgctl: warning: %zu more files left out\n", report.n_problems - shown);
+		print_error("warning: %zu more files left out", report.n_problems - shown);
 	return 0;
 }
 
@@ -217,7 +231,7 @@ int kgctl_load_mesh_from(const char *command, const struct kgctl_mesh_source *so
 {
 	if (source->mesh_path && source->store)
 		return kgctl_usage_fail(command, "--mesh and --store cannot be used together");
-	if (source->mesh_path && source->ready_window && !source->snapshot_liveness)
+	if (source->mesh_path && source->ready_window)
 		return kgctl_usage_fail(command, "--ready-window needs --store: a mesh document is a snapshot");
 	if (source->store) {
 		live_now = (int64_t)time(NULL);

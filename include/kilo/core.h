@@ -51,6 +51,21 @@ enum kilo_log_level {
 /* Called on the thread that called into the handle; message is one line without a newline. */
 typedef void (*kilo_log_fn)(void *ctx, enum kilo_log_level level, const char *message);
 
+/* ---- text for people ------------------------------------------------- */
+
+/* The size kilo_escape needs for a text of n bytes: each may become "\xHH". */
+#define KILO_ESCAPED_SIZE(n) (4 * (n) + 1)
+
+/*
+ * Copies text into out (size bytes, always terminated, cut before an escape
+ * that does not fit) with every control character written as \xHH: the C0
+ * controls, DEL and the UTF-8 C1 controls (U+0080..U+009F). A name, location
+ * or value printed through it can neither move a terminal's cursor nor start
+ * a log line of its own; other UTF-8 passes unchanged. libkilo's error
+ * messages are escaped already. Returns out.
+ */
+KILO_EXPORT const char *kilo_escape(const char *text, char *out, size_t size);
+
 /* ---- IP addresses ---------------------------------------------------- */
 
 /* An IPv4 or IPv6 address. family is 0 (none), 4 or 6; IPv4 uses bytes[0..3]. */
@@ -63,8 +78,19 @@ struct kilo_addr {
 #define KILO_ADDR_STRLEN 46
 #define KILO_CIDR_STRLEN 50
 
-/* Parses a dotted-quad IPv4 or an IPv6 address. Returns -EINVAL if bad. */
+/*
+ * Parses a dotted-quad IPv4 or an IPv6 address. Returns -EINVAL if bad, and
+ * -EAFNOSUPPORT for an IPv4-mapped IPv6 address (::ffff:a.b.c.d): Go, and so
+ * Kilo, prints one as IPv4, so it would come back as another address. The
+ * CIDR and endpoint parsers below refuse it the same way.
+ */
 KILO_EXPORT int kilo_addr_parse(const char *text, struct kilo_addr *out);
+/*
+ * The end of an error message about a text that a parser refused with r:
+ * why an IPv4-mapped address is refused for -EAFNOSUPPORT, else
+ * what_it_is_not (e.g. "not a CIDR"). Callers write "%s is %s".
+ */
+KILO_EXPORT const char *kilo_addr_refusal(int r, const char *what_it_is_not);
 /* Writes the address as Go's net.IP.String() does ("<nil>" for none). */
 KILO_EXPORT void kilo_addr_format(const struct kilo_addr *addr, char out[KILO_ADDR_STRLEN]);
 KILO_EXPORT bool kilo_addr_equal(const struct kilo_addr *a, const struct kilo_addr *b);
@@ -81,7 +107,7 @@ struct kilo_cidr {
 	uint8_t prefix;
 };
 
-/* Parses "ip/prefix", keeping host bits. Returns -EINVAL if bad. */
+/* Parses "ip/prefix", keeping host bits. Returns -EINVAL if bad (-EAFNOSUPPORT: see kilo_addr_parse). */
 KILO_EXPORT int kilo_cidr_parse(const char *text, struct kilo_cidr *out);
 KILO_EXPORT void kilo_cidr_format(const struct kilo_cidr *cidr, char out[KILO_CIDR_STRLEN]);
 /* The CIDR with its host bits cleared (what Go's ParseCIDR returns). */
@@ -112,7 +138,8 @@ struct kilo_endpoint {
 
 /*
  * Parses "ip:port", "[ipv6]:port" or "dns-name:port". The port must be
- * 1..65535 and a name must be an RFC 1123 subdomain. Returns -EINVAL if bad.
+ * 1..65535 and a name must be an RFC 1123 subdomain. Returns -EINVAL if bad
+ * (-EAFNOSUPPORT: see kilo_addr_parse).
  */
 KILO_EXPORT int kilo_endpoint_parse(const char *text, struct kilo_endpoint *out);
 /* Writes "ip:port", "[ipv6]:port" or "name:port"; "" for none. */
@@ -121,9 +148,14 @@ KILO_EXPORT bool kilo_endpoint_is_set(const struct kilo_endpoint *ep);
 /* Kilo's readiness: an IP with a non-zero port, or a DNS name. */
 KILO_EXPORT bool kilo_endpoint_ready(const struct kilo_endpoint *ep);
 /*
- * Kilo's comparison of endpoints: by address and port when either has an
- * address (a resolved DNS endpoint equals its IP), else by name and port.
+ * Kilo's Endpoint.Equal(b, dnsFirst): equal when both print the same, where
+ * an endpoint prints as its address and port once resolved, as its name and
+ * port before, and with dns_first as its name and port whenever it has one
+ * (so two names that resolve to one address differ). Kilo compares nodes
+ * and peers with dns_first, a configuration with the device without.
  */
+KILO_EXPORT bool kilo_endpoint_equal_opt(const struct kilo_endpoint *a, const struct kilo_endpoint *b, bool dns_first);
+/* kilo_endpoint_equal_opt(a, b, false): a resolved name equals its address. */
 KILO_EXPORT bool kilo_endpoint_equal(const struct kilo_endpoint *a, const struct kilo_endpoint *b);
 
 /* ---- WireGuard keys -------------------------------------------------- */
@@ -148,14 +180,16 @@ KILO_EXPORT int kilo_key_generate(struct kilo_key *private_key);
 /* The public key of a private key, like `wg pubkey`. */
 KILO_EXPORT int kilo_key_public(const struct kilo_key *private_key, struct kilo_key *public_key);
 /*
- * Reads a key in the format of `wg genkey` (base64, trailing whitespace
- * allowed) from the file descriptor fd, to its end. The text is wiped.
+ * Reads a key in the format of `wg genkey` from the file descriptor fd, to
+ * its end: 44 characters of base64, then nothing but whitespace (as `wg`
+ * allows). The text is wiped.
  */
 KILO_EXPORT int kilo_key_read_fd(int fd, struct kilo_key *key, struct kilo_error *err);
 /*
- * Reads a private key file. The file must be a regular file that neither
- * group nor others may read or write (-EPERM, naming the mode), as `wg`
- * demands of private keys.
+ * Reads a private key file. The file must be a regular file (a FIFO or a
+ * device is refused at once, -EINVAL, without waiting for a writer) that
+ * neither group nor others may read or write (-EPERM, naming the mode), as
+ * `wg` demands of private keys.
  */
 KILO_EXPORT int kilo_key_read_file(const char *path, struct kilo_key *key, struct kilo_error *err);
 /* Writes key as base64 and a newline to a new file at path with mode 0600, atomically. */

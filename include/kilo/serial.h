@@ -63,13 +63,43 @@ struct kilo_plan_opts {
  */
 KILO_EXPORT int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts *opts, char **out);
 
+enum kilo_status_format {
+	KILO_STATUS_TEXT = 0, /* the tables `kgctl status` prints */
+	KILO_STATUS_JSON = 1, /* the same facts as one JSON object (see kilo_mesh_status) */
+};
+
+struct kilo_status_opts {
+	size_t sz;
+	/* Unix seconds: when LAST-SEEN is measured from, and liveness judged (unless snapshot). */
+	int64_t now;
+	/* The liveness window in seconds; 0: KILO_READY_WINDOW_SECONDS. */
+	uint32_t ready_window;
+	/*
+	 * The mesh is a snapshot (a mesh document), not a live store: lastSeen
+	 * is not judged, so readiness and leaders are those of `kgctl showconf`
+	 * and `kgctl graph` on the same document.
+	 */
+	bool snapshot;
+	enum kilo_status_format format;
+};
+
 /*
- * The mesh as the tables `kgctl status` prints: every node (location,
- * whether it leads its segment, ready, endpoint, the segment's WireGuard IP
- * on its leader, time since last seen), then every peer. Leaders and
- * readiness are judged at now (Unix seconds) with ready_window seconds of
- * liveness (0: KILO_READY_WINDOW_SECONDS).
+ * The mesh at a glance: every node (location, whether it leads its segment,
+ * whether it is ready, endpoint, the segment's WireGuard IP on its leader,
+ * last seen), then every peer. Leaders come from the solver. Names and
+ * locations are escaped (kilo_escape) in the text. The JSON is, field for
+ * field (absent values are null):
+ *
+ *   {"nodes": [{"name", "location", "leader": bool, "ready": bool,
+ *               "endpoint", "wireGuardIP", "lastSeen": Unix seconds}],
+ *    "peers": [{"name", "allowedIPs": [CIDR...], "endpoint",
+ *               "persistentKeepalive": seconds}]}
+ *
+ * Free *out with kilo_free.
  */
+KILO_EXPORT int kilo_mesh_status(const kilo_mesh *mesh, const struct kilo_status_opts *opts, char **out,
+				 struct kilo_error *err);
+/* kilo_mesh_status as text of a live mesh, judged at now with ready_window seconds of liveness. */
 KILO_EXPORT int kilo_mesh_status_format(const kilo_mesh *mesh, int64_t now, uint32_t ready_window, char **out,
 					struct kilo_error *err);
 

@@ -157,6 +157,16 @@ struct kilo_rule {
 KILO_EXPORT int kilo_topology_routes(const kilo_topology *topology, const struct kilo_routes_opts *opts,
 				     struct kilo_route **routes, size_t *n_routes, struct kilo_rule **rules,
 				     size_t *n_rules);
+/* Room for the text of kilo_route_key or kilo_rule_key, with the NUL. */
+#define KILO_ROUTE_KEY_STRLEN 192
+/*
+ * Kilo's identity of a route in its route reconciler, which its logs print:
+ * "dst: D, via: G, src: S, dev: N", with "-" for no gateway or source; ""
+ * for a route without destination. The table is not part of it.
+ */
+KILO_EXPORT void kilo_route_key(const struct kilo_route *route, char out[KILO_ROUTE_KEY_STRLEN]);
+/* The same for an ip rule: "src: S, dst: D, table: T, input: IIF", "-" for no source or destination; "" with neither. */
+KILO_EXPORT void kilo_rule_key(const struct kilo_rule *rule, char out[KILO_ROUTE_KEY_STRLEN]);
 /*
  * The routes `kgctl connect` sets on a VPN peer named peer_name (Kilo's
  * PeerRoutes), with extra_allowed_ips routed through the first segment.
@@ -195,9 +205,18 @@ struct kilo_nat_opts {
 	size_t sz;
 	bool cni;            /* kg's --cni: jump pod traffic to KILO-NAT */
 	bool forward_rules;  /* kg's --iptables-forward-rules */
-	/* Add the IPIP rules (encapsulation on and --local), in front, as Kilo does. */
+	/* Add the encapsulator's IPIP rules in front, as Kilo does: see kilo_topology_ipip_rules. */
 	bool ipip_rules;
 };
+
+/*
+ * Whether Kilo's encapsulator adds its IPIP rules for a node routed with
+ * opts: only when kg manages routes inside the location (local) and
+ * encapsulates, with the plain IPIP or the cilium encapsulator (flannel's
+ * has no rules), and only on a node with a private IP (without one Kilo
+ * runs no encapsulator at all).
+ */
+KILO_EXPORT bool kilo_topology_ipip_rules(const kilo_topology *topology, const struct kilo_routes_opts *opts);
 
 /*
  * Kilo's NAT and forward rule set for the local node: the append list, then

@@ -437,13 +437,16 @@ static int service_cidrs(const struct kilo_agent_opts *o, json_t **out, struct k
 {
 	char text[KILO_CIDR_STRLEN];
 	struct kilo_cidr cidr;
+	int r;
 
 	*out = json_array();
 	for (size_t i = 0; *out && i < o->n_service_cidrs; i++) {
-		if (kilo_cidr_parse(o->service_cidrs[i], &cidr) < 0) {
+		r = kilo_cidr_parse(o->service_cidrs[i], &cidr);
+		if (r < 0) {
 			json_decref(*out);
 			*out = NULL;
-			return kilo_error_set(err, EINVAL, "service-cidr: \"%s\" is not a CIDR", o->service_cidrs[i]);
+			return kilo_error_set(err, EINVAL, "service-cidr: \"%s\" is %s", o->service_cidrs[i],
+					      kilo_addr_refusal(r, "not a CIDR"));
 		}
 		cidr = kilo_cidr_masked(&cidr);
 		kilo_cidr_format(&cidr, text);
@@ -464,8 +467,9 @@ static int settings_document(const struct kilo_agent_opts *o, char **out, struct
 	int r;
 
 	*out = NULL;
-	if (kilo_cidr_parse(o->subnet ? o->subnet : "10.4.0.0/16", &pool) < 0)
-		return kilo_error_set(err, EINVAL, "subnet: \"%s\" is not a CIDR", o->subnet);
+	r = kilo_cidr_parse(o->subnet ? o->subnet : "10.4.0.0/16", &pool);
+	if (r < 0)
+		return kilo_error_set(err, EINVAL, "subnet: \"%s\" is %s", o->subnet, kilo_addr_refusal(r, "not a CIDR"));
 	r = service_cidrs(o, &services, err);
 	if (r < 0)
 		return r;

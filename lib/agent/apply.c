@@ -114,7 +114,7 @@ static int make_plan(const struct kilo_topology *t, const struct kilo_apply_opts
 		.sz = sizeof(nat),
 		.cni = opts->cni,
 		.forward_rules = opts->forward_rules,
-		.ipip_rules = opts->local && opts->encapsulate != KILO_ENCAPSULATE_NEVER && t->private_ip.addr.family,
+		.ipip_rules = kilo_topology_ipip_rules(t, &plan->routes_opts),
 	};
 	int r = 0;
 

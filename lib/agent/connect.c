@@ -219,8 +219,10 @@ static int copy_options(kilo_connect *c, const struct kilo_connect_opts *o, stru
 {
 	const char *allowed_ip = o->allowed_ip ? o->allowed_ip : KILO_CONNECT_DEFAULT_ALLOWED_IP;
 
-	if (kilo_cidr_parse(allowed_ip, &c->address) < 0)
-		return kilo_error_set(err, EINVAL, "allowed-ip: \"%s\" is not a CIDR", allowed_ip);
+	int r = kilo_cidr_parse(allowed_ip, &c->address);
+
+	if (r < 0)
+		return kilo_error_set(err, EINVAL, "allowed-ip: \"%s\" is %s", allowed_ip, kilo_addr_refusal(r, "not a CIDR"));
 	c->address = kilo_cidr_masked(&c->address);
 	c->peer_name = kilo_arena_strdup(&c->arena, o->peer_name);
 	c->interface = kilo_arena_strdup(&c->arena, o->interface ? o->interface : KILO_DEFAULT_INTERFACE);

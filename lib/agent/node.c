@@ -19,8 +19,10 @@ static const char *const owned_fields[] = { "publicKey", "lastSeen", "wireGuardI
 
 static int parse_cidr_option(const char *option, const char *text, struct kilo_cidr *out, struct kilo_error *err)
 {
-	if (kilo_cidr_parse(text, out) < 0)
-		return kilo_error_set(err, EINVAL, "%s: \"%s\" is not a CIDR", option, text);
+	int r = kilo_cidr_parse(text, out);
+
+	if (r < 0)
+		return kilo_error_set(err, EINVAL, "%s: \"%s\" is %s", option, text, kilo_addr_refusal(r, "not a CIDR"));
 	return 0;
 }
 
@@ -98,9 +100,9 @@ static int addresses(const struct kilo_agent_opts *opts, struct kilo_node *node,
 	const char *ignore[4];
 	int r = 0;
 
-	if (opts->force_endpoint && kilo_endpoint_parse(opts->force_endpoint, &node->endpoint) < 0)
-		return kilo_error_set(err, EINVAL, "force-endpoint: \"%s\" is not an endpoint (ip:port, [ip]:port or name:port)",
-				      opts->force_endpoint);
+	if (opts->force_endpoint && (r = kilo_endpoint_parse(opts->force_endpoint, &node->endpoint)) < 0)
+		return kilo_error_set(err, EINVAL, "force-endpoint: \"%s\" is %s", opts->force_endpoint,
+				      kilo_addr_refusal(r, "not an endpoint (ip:port, [ip]:port or name:port)"));
 	if (opts->force_internal_ip && *opts->force_internal_ip &&
 	    (r = parse_dual_stack_option("force-internal-ip", opts->force_internal_ip, &node->internal_ip,
 					 &node->secondary_internal_ip, err)) < 0)

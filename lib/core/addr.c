@@ -34,8 +34,17 @@ int kilo_addr_parse(const char *text, struct kilo_addr *out)
 		a.family = 6;
 	else
 		return -EINVAL;
+	if (a.family == 6 && memcmp(a.bytes, v4_mapped_prefix, sizeof(v4_mapped_prefix)) == 0)
+		return -EAFNOSUPPORT;
 	*out = a;
 	return 0;
+}
+
+const char *kilo_addr_refusal(int r, const char *what_it_is_not)
+{
+	if (r == -EAFNOSUPPORT)
+		return "an IPv4-mapped IPv6 address, which Kilo would print as IPv4: write the IPv4 address";
+	return what_it_is_not;
 }
 
 static void format_v6(const uint8_t *b, char *out)
@@ -158,6 +167,7 @@ int kilo_cidr_parse(const char *text, struct kilo_cidr *out)
 	unsigned long prefix;
 	char *end;
 	size_t n;
+	int r;
 
 	if (!text || !(slash = strchr(text, '/')))
 		return -EINVAL;
@@ -166,11 +176,12 @@ int kilo_cidr_parse(const char *text, struct kilo_cidr *out)
 		return -EINVAL;
 	memcpy(ip, text, n);
 	ip[n] = '\0';
-	if (kilo_addr_parse(ip, &c.addr) < 0)
-		return -EINVAL;
 	/* Go accepts only plain decimal digits, at most three of them. */
 	if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3)
 		return -EINVAL;
+	r = kilo_addr_parse(ip, &c.addr);
+	if (r < 0)
+		return r;
 	errno = 0;
 	prefix = strtoul(slash + 1, &end, 10);
 	if (errno || *end != '\0' || prefix > addr_max_prefix(&c.addr))

@@ -43,6 +43,7 @@ int kilo_endpoint_parse(const char *text, struct kilo_endpoint *out)
 	const char *port_text;
 	unsigned long port;
 	char *end;
+	int r;
 
 	if (!text || !*text || split_host_port(text, host, sizeof(host), &port_text) < 0)
 		return -EINVAL;
@@ -52,7 +53,10 @@ int kilo_endpoint_parse(const char *text, struct kilo_endpoint *out)
 	if (*end != '\0' || port == 0 || port > 65535)
 		return -EINVAL;
 	ep.port = (uint16_t)port;
-	if (kilo_addr_parse(host, &ep.addr) < 0) {
+	r = kilo_addr_parse(host, &ep.addr);
+	if (r == -EAFNOSUPPORT)
+		return r;
+	if (r < 0) {
 		if (!kilo_dns_subdomain_valid(host, strlen(host)))
 			return -EINVAL;
 		memcpy(ep.dns, host, strlen(host) + 1);
@@ -71,7 +75,7 @@ void kilo_endpoint_format(const struct kilo_endpoint *ep, char out[KILO_ENDPOINT
 	} else if (ep->addr.family != 0) {
 		kilo_addr_format(&ep->addr, out + 1);
 		len = strlen(out + 1);
-		/* An IPv6 address needs brackets; a v4-mapped one prints as IPv4 and does not. */
+		/* An IPv6 address needs brackets; a v4-mapped one (from the kernel) prints as IPv4 and does not. */
 		if (memchr(out + 1, ':', len)) {
 			out[0] = '[';
 			out[++len] = ']';
@@ -97,10 +101,31 @@ bool kilo_endpoint_ready(const struct kilo_endpoint *ep)
 	return (ep->addr.family != 0 && ep->port > 0) || ep->dns[0] != '\0';
 }
 
+/* What Kilo's Endpoint.StringOpt prints: the name, the resolved address, a bare port, or nothing. */
+enum endpoint_text { TEXT_NONE, TEXT_PORT, TEXT_ADDRESS, TEXT_NAME };
+
+static enum endpoint_text text_kind(const struct kilo_endpoint *ep, bool dns_first)
+{
+	if (ep->dns[0] && (dns_first || ep->addr.family == 0))
+		return TEXT_NAME;
+	if (ep->addr.family != 0)
+		return TEXT_ADDRESS;
+	return ep->port ? TEXT_PORT : TEXT_NONE;
+}
+
+bool kilo_endpoint_equal_opt(const struct kilo_endpoint *a, const struct kilo_endpoint *b, bool dns_first)
+{
+	enum endpoint_text kind = text_kind(a, dns_first);
+
+	/* Kilo compares the texts; a name never reads as an address, so the kinds must agree. */
+	if (kind != text_kind(b, dns_first) || a->port != b->port)
+		return false;
+	if (kind == TEXT_NAME)
+		return strcmp(a->dns, b->dns) == 0;
+	return kind != TEXT_ADDRESS || kilo_addr_equal(&a->addr, &b->addr);
+}
+
 bool kilo_endpoint_equal(const struct kilo_endpoint *a, const struct kilo_endpoint *b)
 {
-	/* Kilo compares resolved endpoints by address: a resolved DNS name equals its IP. */
-	if (a->addr.family != 0 || b->addr.family != 0)
-		return a->port == b->port && kilo_addr_equal(&a->addr, &b->addr);
-	return a->port == b->port && strcmp(a->dns, b->dns) == 0;
+	return kilo_endpoint_equal_opt(a, b, false);
 }

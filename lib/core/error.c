@@ -18,15 +18,23 @@ void kilo_free(void *ptr)
 	free(ptr);
 }
 
+/* Messages quote names and values as given: none of their control characters gets through. */
+static void set_message(struct kilo_error *err, const char *text)
+{
+	kilo_escape(text, err->message, sizeof(err->message));
+}
+
 int kilo_error_set(struct kilo_error *err, int code, const char *fmt, ...)
 {
+	char text[KILO_ERROR_MESSAGE_MAX];
 	va_list ap;
 
 	if (err && err->code == 0) {
 		err->code = code;
 		va_start(ap, fmt);
-		vsnprintf(err->message, sizeof(err->message), fmt, ap);
+		vsnprintf(text, sizeof(text), fmt, ap);
 		va_end(ap);
+		set_message(err, text);
 	}
 	return -code;
 }
@@ -44,5 +52,5 @@ void kilo_error_prefix(struct kilo_error *err, const char *fmt, ...)
 	va_end(ap);
 	/* Truncation is acceptable: the start of the message is the useful part. */
 	if (snprintf(joined, sizeof(joined), "%.200s: %.300s", prefix, err->message) > 0)
-		memcpy(err->message, joined, sizeof(joined));
+		set_message(err, joined);
 }

@@ -38,12 +38,13 @@ int kilo_key_read_fd(int fd, struct kilo_key *key, struct kilo_error *err)
 		r = kilo_error_set(err, EINVAL, "the key is longer than %d characters", KEY_TEXT_MAX);
 		goto out;
 	}
+	/* Whitespace may follow, as `wg` allows; any other byte after the key (a NUL too) is refused. */
 	while (len && isspace((unsigned char)text[len - 1]))
 		len--;
 	text[len] = '\0';
 	/* Never echo the text: it is meant to be a secret. */
-	if (kilo_key_parse(text, key) < 0)
-		r = kilo_error_set(err, EINVAL, "the key is not 44 characters of base64");
+	if (len != KILO_KEY_B64_LEN || kilo_key_parse(text, key) < 0)
+		r = kilo_error_set(err, EINVAL, "the key is not 44 characters of base64 (and whitespace)");
 out:
 	sodium_memzero(text, sizeof(text));
 	return r;
@@ -52,7 +53,12 @@ out:
 int kilo_key_read_file(const char *path, struct kilo_key *key, struct kilo_error *err)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), r;
+	/*
+	 * O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer;
+	 * what is opened is refused below unless it is a regular file. Symbolic
+	 * links are followed: Kubernetes mounts secrets through them.
+	 */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), r;
 
 	if (fd < 0)
 		return kilo_error_set(err, errno, "private key %s: %s", path, strerror(errno));

@@ -14,7 +14,6 @@
 
 #include "../core/error.h"
 #include "../core/strbuf.h"
-#include "cidr_text.h"
 #include "mesh_json.h"
 
 #define ANNOTATION(name) "kilo.squat.ai/" name
@@ -155,7 +154,7 @@ static int allowed_location_ips(const char *text, struct kilo_arena *arena, stru
 		return -ENOMEM;
 	/* strtok would merge empty entries, which are dropped anyway. */
 	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		if (kilo_serial_cidr_parse(item, &node->allowed_location_ips[node->n_allowed_location_ips]) == 0)
+		if (kilo_cidr_parse(item, &node->allowed_location_ips[node->n_allowed_location_ips]) == 0)
 			node->n_allowed_location_ips++;
 	}
 	return 0;
@@ -212,17 +211,17 @@ static void node_internal_ip(json_t *annotations, struct kilo_node *node)
 {
 	const char *force = map_get(annotations, ANNOTATION("force-internal-ip"));
 
-	if (force && kilo_serial_cidr_parse(force, &node->internal_ip) == 0)
+	if (force && kilo_cidr_parse(force, &node->internal_ip) == 0)
 		return;
 	/* "" or "-" says "this node has no internal IP"; anything else falls back. */
 	if ((force && (!strcmp(force, "") || !strcmp(force, "-"))) ||
-	    kilo_serial_cidr_parse(map_get(annotations, ANNOTATION("internal-ip")) ?: "", &node->internal_ip) < 0)
+	    kilo_cidr_parse(map_get(annotations, ANNOTATION("internal-ip")) ?: "", &node->internal_ip) < 0)
 		memset(&node->internal_ip, 0, sizeof(node->internal_ip));
 }
 
 static void optional_cidr(const char *text, struct kilo_cidr *out)
 {
-	if (!text || kilo_serial_cidr_parse(text, out) < 0)
+	if (!text || kilo_cidr_parse(text, out) < 0)
 		memset(out, 0, sizeof(*out));
 }
 
@@ -334,7 +333,7 @@ static int peer_allowed_ips(json_t *spec, struct kilo_arena *arena, struct kilo_
 		if (!json_is_string(v))
 			return kilo_error_set(err, EINVAL, "spec.allowedIPs[%zu]: not a string", i);
 		/* Kilo skips the entries that do not parse. */
-		if (kilo_serial_cidr_parse(json_string_value(v), &peer->allowed_ips[peer->n_allowed_ips]) == 0)
+		if (kilo_cidr_parse(json_string_value(v), &peer->allowed_ips[peer->n_allowed_ips]) == 0)
 			peer->n_allowed_ips++;
 	}
 	return 0;

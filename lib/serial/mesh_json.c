@@ -16,7 +16,6 @@
 
 #include "../core/error.h"
 #include "../core/strbuf.h"
-#include "cidr_text.h"
 #include "jsonval.h"
 
 #define KEEPALIVE_MAX 65535
@@ -131,7 +130,7 @@ static int bad_value(struct kilo_error *err, const char *path, json_t *value, co
 	char text[KILO_JSON_VALUE_MAX];
 
 	kilo_json_value_text(value, text);
-	return kilo_error_set(err, EINVAL, "%s: %s is not %s", path, text, what);
+	return kilo_error_set(err, EINVAL, "%s: %s is %s", path, text, what);
 }
 
 /* Paths are for people: a truncated one is still useful. */
@@ -155,7 +154,7 @@ static void join_path(char out[KILO_JSON_PATH_MAX], const char *path, const char
 static const char *string_of(json_t *value, const char *path, struct kilo_error *err, int *r)
 {
 	if (!json_is_string(value)) {
-		*r = bad_value(err, path, value, "a string");
+		*r = bad_value(err, path, value, "not a string");
 		return NULL;
 	}
 	*r = 0;
@@ -170,8 +169,9 @@ static int read_cidr(json_t *value, const char *path, bool masked, struct kilo_c
 	text = string_of(value, path, err, &r);
 	if (!text)
 		return r;
-	if (kilo_serial_cidr_parse(text, out) < 0)
-		return bad_value(err, path, value, "a CIDR");
+	r = kilo_cidr_parse(text, out);
+	if (r < 0)
+		return bad_value(err, path, value, kilo_addr_refusal(r, "not a CIDR"));
 	if (masked)
 		*out = kilo_cidr_masked(out);
 	return 0;
@@ -186,7 +186,7 @@ static int read_key(json_t *value, const char *path, struct kilo_key *out, struc
 	if (!text)
 		return r;
 	if (kilo_key_parse(text, out) < 0)
-		return bad_value(err, path, value, "a WireGuard key");
+		return bad_value(err, path, value, "not a WireGuard key");
 	return 0;
 }
 
@@ -209,7 +209,7 @@ static int read_cidr_list(json_t *value, const char *path, struct kilo_arena *ar
 	int r;
 
 	if (!json_is_array(value))
-		return bad_value(err, path, value, "an array");
+		return bad_value(err, path, value, "not an array");
 	cidrs = kilo_arena_array(arena, json_array_size(value), sizeof(*cidrs));
 	if (!cidrs)
 		return -ENOMEM;
@@ -235,7 +235,7 @@ static int read_discovered(json_t *value, const char *path, struct kilo_arena *a
 	int r;
 
 	if (!json_is_object(value))
-		return bad_value(err, path, value, "an object");
+		return bad_value(err, path, value, "not an object");
 	eps = kilo_arena_array(arena, json_object_size(value), sizeof(*eps));
 	if (!eps)
 		return -ENOMEM;
@@ -247,8 +247,9 @@ static int read_discovered(json_t *value, const char *path, struct kilo_arena *a
 		if (!text)
 			return r;
 		/* Kilo records what it saw on the wire: an address, never a name. */
-		if (kilo_endpoint_parse(text, &eps[n].endpoint) < 0 || eps[n].endpoint.addr.family == 0)
-			return bad_value(err, item, v, "an ip:port endpoint");
+		r = kilo_endpoint_parse(text, &eps[n].endpoint);
+		if (r < 0 || eps[n].endpoint.addr.family == 0)
+			return bad_value(err, item, v, kilo_addr_refusal(r, "not an ip:port endpoint"));
 		n++;
 	}
 	*out = eps;
@@ -269,7 +270,7 @@ static int read_array(json_t *value, const char *path, const struct field *field
 	int r;
 
 	if (!json_is_array(value))
-		return bad_value(err, path, value, "an array");
+		return bad_value(err, path, value, "not an array");
 	items = kilo_arena_array(arena, json_array_size(value), size);
 	if (!items)
 		return -ENOMEM;
@@ -331,15 +332,17 @@ static int read_field(const struct field *f, json_t *value, const char *path, un
 		return *(const char **)dst ? 0 : -ENOMEM;
 	case FIELD_BOOL:
 		if (!json_is_boolean(value))
-			return bad_value(err, path, value, "a boolean");
+			return bad_value(err, path, value, "not a boolean");
 		*(bool *)dst = json_is_true(value);
 		return 0;
 	case FIELD_ENDPOINT:
 		text = string_of(value, path, err, &r);
 		if (!text)
 			return r;
-		if (kilo_endpoint_parse(text, dst) < 0)
-			return bad_value(err, path, value, "an endpoint (ip:port, [ipv6]:port or dns-name:port)");
+		r = kilo_endpoint_parse(text, dst);
+		if (r < 0)
+			return bad_value(err, path, value,
+					 kilo_addr_refusal(r, "not an endpoint (ip:port, [ipv6]:port or dns-name:port)"));
 		return 0;
 	case FIELD_CIDR:
 	case FIELD_CIDR_MASKED:
@@ -354,15 +357,15 @@ static int read_field(const struct field *f, json_t *value, const char *path, un
 		*(bool *)(base + f->aux) = r == 0;
 		return r;
 	case FIELD_KEEPALIVE:
-		r = read_integer(value, path, 0, KEEPALIVE_MAX, "a keepalive in whole seconds (0..65535)", &n, err);
+		r = read_integer(value, path, 0, KEEPALIVE_MAX, "not a keepalive in whole seconds (0..65535)", &n, err);
 		*(uint32_t *)dst = (uint32_t)n;
 		return r;
 	case FIELD_UNIX_TIME:
-		r = read_integer(value, path, 0, INT64_MAX, "a Unix time in whole seconds", &n, err);
+		r = read_integer(value, path, 0, INT64_MAX, "not a Unix time in whole seconds", &n, err);
 		*(int64_t *)dst = n;
 		return r;
 	case FIELD_PORT:
-		r = read_integer(value, path, 1, 65535, "a port (1..65535)", &n, err);
+		r = read_integer(value, path, 1, 65535, "not a port (1..65535)", &n, err);
 		*(uint16_t *)dst = (uint16_t)n;
 		return r;
 	case FIELD_GRANULARITY:
@@ -370,12 +373,12 @@ static int read_field(const struct field *f, json_t *value, const char *path, un
 		if (!text)
 			return r;
 		if (kilo_granularity_parse(text, dst) < 0)
-			return bad_value(err, path, value, "one of location, full, cross");
+			return bad_value(err, path, value, "not one of location, full, cross");
 		return 0;
 	case FIELD_DISCOVERED:
 		return read_discovered(value, path, arena, dst, (size_t *)(base + f->aux), err);
 	case FIELD_VERSION:
-		return read_integer(value, path, 1, 1, "a supported version (1)", &n, err);
+		return read_integer(value, path, 1, 1, "not a supported version (1)", &n, err);
 	case FIELD_SETTINGS:
 		return read_object(value, path, settings_fields, N(settings_fields), dst, arena, err);
 	case FIELD_NODES:
@@ -393,7 +396,7 @@ static int read_field(const struct field *f, json_t *value, const char *path, un
 				  (void **)&mesh->peers, &mesh->n_peers, err);
 	case FIELD_RESERVED:
 		if (!json_is_array(value))
-			return bad_value(err, path, value, "an array");
+			return bad_value(err, path, value, "not an array");
 		if (json_array_size(value) > 0)
 			return kilo_error_set(err, EINVAL, "%s: not supported yet (must be empty)", path);
 		return 0;
@@ -419,7 +422,7 @@ static int read_object(json_t *object, const char *path, const struct field *fie
 	int r;
 
 	if (!json_is_object(object))
-		return bad_value(err, path[0] ? path : "document", object, "an object");
+		return bad_value(err, path[0] ? path : "document", object, "not an object");
 	json_object_foreach(object, key, value) {
 		join_path(sub, path, key);
 		for (f = fields; f < fields + n_fields && strcmp(f->name, key) != 0; f++)

@@ -139,11 +139,11 @@ out:
 int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts *opts, char **out)
 {
 	/* Without options, kg's defaults: --local, --encapsulate=always, --cni, interface kilo0. */
-	const struct kilo_plan_opts defaults = {
+	struct kilo_plan_opts defaults = {
 		.sz = sizeof(defaults),
 		.routes = { .sz = sizeof(defaults.routes), .local = true, .encapsulate = KILO_ENCAPSULATE_ALWAYS,
 			    .wg_interface = "kilo0" },
-		.nat = { .sz = sizeof(defaults.nat), .cni = true, .ipip_rules = true },
+		.nat = { .sz = sizeof(defaults.nat), .cni = true },
 	};
 	json_t *plan;
 	int r;
@@ -151,8 +151,10 @@ int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts
 	if (!topology || !out || (opts && opts->sz < sizeof(*opts)))
 		return -EINVAL;
 	*out = NULL;
-	if (!opts)
+	if (!opts) {
+		defaults.nat.ipip_rules = kilo_topology_ipip_rules(topology, &defaults.routes);
 		opts = &defaults;
+	}
 	plan = json_object();
 	if (!plan)
 		return -ENOMEM;

@@ -15,6 +15,8 @@
 #include "../core/error.h"
 #include "../core/strbuf.h"
 #include "../topology/model.h"
+#include "jsonval.h"
+#include "mesh_json.h"
 
 #define NODE_COLUMNS 7
 #define PEER_COLUMNS 4
@@ -25,6 +27,13 @@ static const char *const node_header[NODE_COLUMNS] = {
 
 static const char *const peer_header[PEER_COLUMNS] = {
 	"PEER", "ALLOWED-IPS", "ENDPOINT", "KEEPALIVE",
+};
+
+/* What status says of one node, whatever the format. */
+struct node_status {
+	const struct kilo_node *node;
+	bool in_segment, leader, ready;
+	struct kilo_addr wireguard_ip; /* the segment's, on its leader */
 };
 
 struct table {
@@ -67,27 +76,34 @@ static void table_print(struct table *t, struct kilo_strbuf *sb)
 	}
 }
 
+/* A cell of user text: "-" when empty, control characters escaped. */
 static const char *text(struct kilo_arena *arena, const char *s)
 {
-	return kilo_arena_strdup(arena, s[0] ? s : "-");
+	size_t size = KILO_ESCAPED_SIZE(strlen(s));
+	char *cell;
+
+	if (!s[0])
+		return "-";
+	cell = kilo_arena_alloc(arena, size);
+	return cell ? kilo_escape(s, cell, size) : NULL;
 }
 
 /* The segment that node belongs to in topology, and whether it leads it. */
-static const struct kilo_segment *segment_of(const struct kilo_topology *topology, const struct kilo_node *node,
-					     bool *leader)
+static void find_segment(const struct kilo_topology *topology, struct node_status *st)
 {
 	for (size_t s = 0; s < topology->n_segments; s++) {
 		const struct kilo_segment *seg = &topology->segments[s];
 
 		for (size_t i = 0; i < seg->n_nodes; i++) {
-			if (seg->nodes[i] == node) {
-				*leader = i == seg->leader;
-				return seg;
+			if (seg->nodes[i] == st->node) {
+				st->in_segment = true;
+				st->leader = i == seg->leader;
+				if (st->leader)
+					st->wireguard_ip = seg->wireguard_ip;
+				return;
 			}
 		}
 	}
-	*leader = false;
-	return NULL;
 }
 
 static const char *age(struct kilo_arena *arena, int64_t last_seen, int64_t now)
@@ -102,30 +118,25 @@ static const char *age(struct kilo_arena *arena, int64_t last_seen, int64_t now)
 	return kilo_arena_strdup(arena, buf);
 }
 
-static int node_rows(const struct kilo_mesh *mesh, const struct kilo_topology *topology, int64_t now,
-		     uint32_t window, struct kilo_arena *arena, struct table *t)
+static int node_rows(const struct node_status *nodes, size_t n, int64_t now, struct kilo_arena *arena,
+		     struct table *t)
 {
 	char endpoint[KILO_ENDPOINT_STRLEN], ip[KILO_ADDR_STRLEN];
-	const struct kilo_segment *seg;
-	const struct kilo_node *node;
 	const char **row;
-	bool leader;
 
-	for (size_t i = 0; i < mesh->n_nodes; i++) {
-		node = &mesh->nodes[i];
-		seg = segment_of(topology, node, &leader);
-		kilo_endpoint_format(&node->endpoint, endpoint);
+	for (size_t i = 0; i < n; i++) {
+		kilo_endpoint_format(&nodes[i].node->endpoint, endpoint);
 		ip[0] = '\0';
-		if (seg && leader)
-			kilo_addr_format(&seg->wireguard_ip, ip);
+		if (nodes[i].wireguard_ip.family)
+			kilo_addr_format(&nodes[i].wireguard_ip, ip);
 		row = &t->cells[t->n_rows++ * t->columns];
-		row[0] = node->name;
-		row[1] = text(arena, node->location);
-		row[2] = !seg ? "-" : leader ? "yes" : "no";
-		row[3] = kilo_node_ready(node, now, window) ? "yes" : "no";
+		row[0] = text(arena, nodes[i].node->name);
+		row[1] = text(arena, nodes[i].node->location);
+		row[2] = !nodes[i].in_segment ? "-" : nodes[i].leader ? "yes" : "no";
+		row[3] = nodes[i].ready ? "yes" : "no";
 		row[4] = text(arena, endpoint);
 		row[5] = text(arena, ip);
-		row[6] = age(arena, node->last_seen, now);
+		row[6] = age(arena, nodes[i].node->last_seen, now);
 		for (size_t c = 0; c < t->columns; c++)
 			if (!row[c])
 				return -ENOMEM;
@@ -152,7 +163,7 @@ static int peer_rows(const struct kilo_mesh *mesh, struct kilo_arena *arena, str
 		kilo_endpoint_format(&peer->endpoint, endpoint);
 		snprintf(keepalive, sizeof(keepalive), "%" PRIu32 "s", peer->persistent_keepalive);
 		row = &t->cells[t->n_rows++ * t->columns];
-		row[0] = peer->name;
+		row[0] = text(arena, peer->name);
 		row[1] = text(arena, joined ? joined : "");
 		row[2] = text(arena, endpoint);
 		row[3] = text(arena, peer->persistent_keepalive ? keepalive : "");
@@ -164,30 +175,23 @@ static int peer_rows(const struct kilo_mesh *mesh, struct kilo_arena *arena, str
 	return 0;
 }
 
-int kilo_mesh_status_format(const kilo_mesh *mesh, int64_t now, uint32_t ready_window, char **out,
-			    struct kilo_error *err)
+static int format_text(const struct kilo_mesh *mesh, const struct node_status *nodes, int64_t now,
+		       struct kilo_arena *arena, char **out)
 {
-	struct kilo_solve_opts opts = { .sz = sizeof(opts), .now = now, .ready_window = ready_window };
-	struct kilo_topology *topology = NULL;
-	struct kilo_arena arena = { 0 };
 	struct kilo_strbuf sb = { 0 };
 	struct table t;
 	int r;
 
-	*out = NULL;
-	r = kilo_topology_solve(mesh, &opts, &topology, err);
-	if (r < 0)
-		return r;
-	r = table_init(&t, &arena, node_header, NODE_COLUMNS, mesh->n_nodes);
+	r = table_init(&t, arena, node_header, NODE_COLUMNS, mesh->n_nodes);
 	if (r == 0)
-		r = node_rows(mesh, topology, now, ready_window, &arena, &t);
+		r = node_rows(nodes, mesh->n_nodes, now, arena, &t);
 	if (r < 0)
 		goto out;
 	table_print(&t, &sb);
 	if (mesh->n_peers) {
-		r = table_init(&t, &arena, peer_header, PEER_COLUMNS, mesh->n_peers);
+		r = table_init(&t, arena, peer_header, PEER_COLUMNS, mesh->n_peers);
 		if (r == 0)
-			r = peer_rows(mesh, &arena, &t);
+			r = peer_rows(mesh, arena, &t);
 		if (r < 0)
 			goto out;
 		kilo_strbuf_append(&sb, "\n");
@@ -195,10 +199,114 @@ int kilo_mesh_status_format(const kilo_mesh *mesh, int64_t now, uint32_t ready_w
 	}
 	r = kilo_strbuf_finish(&sb, out);
 out:
+	kilo_strbuf_reset(&sb);
+	return r;
+}
+
+static json_t *string_or_null(const char *s)
+{
+	return s[0] ? json_string(s) : json_null();
+}
+
+static json_t *node_json(const struct node_status *st)
+{
+	const struct kilo_node *node = st->node;
+	json_t *o = json_object();
+	int r;
+
+	r = kilo_jsonval_set(o, "name", json_string(node->name));
+	r = r ?: kilo_jsonval_set(o, "location", string_or_null(node->location));
+	r = r ?: kilo_jsonval_set(o, "leader", json_boolean(st->leader));
+	r = r ?: kilo_jsonval_set(o, "ready", json_boolean(st->ready));
+	r = r ?: kilo_jsonval_set(o, "endpoint", kilo_jsonval_endpoint(&node->endpoint));
+	r = r ?: kilo_jsonval_set(o, "wireGuardIP", kilo_jsonval_addr(&st->wireguard_ip));
+	r = r ?: kilo_jsonval_set(o, "lastSeen", node->last_seen ? json_integer(node->last_seen) : json_null());
+	if (r < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *peer_json(const struct kilo_peer *peer)
+{
+	json_t *o = json_object();
+	int r;
+
+	r = kilo_jsonval_set(o, "name", json_string(peer->name));
+	r = r ?: kilo_jsonval_set(o, "allowedIPs", kilo_jsonval_cidrs(peer->allowed_ips, peer->n_allowed_ips));
+	r = r ?: kilo_jsonval_set(o, "endpoint", kilo_jsonval_endpoint(&peer->endpoint));
+	r = r ?: kilo_jsonval_set(o, "persistentKeepalive", json_integer(peer->persistent_keepalive));
+	if (r < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int format_json(const struct kilo_mesh *mesh, const struct node_status *nodes, char **out)
+{
+	json_t *root = json_object(), *list = json_array(), *peers = json_array();
+	int r;
+
+	r = kilo_jsonval_set(root, "nodes", list);
+	r = r ?: kilo_jsonval_set(root, "peers", peers);
+	for (size_t i = 0; r == 0 && i < mesh->n_nodes; i++)
+		r = kilo_jsonval_append(list, node_json(&nodes[i]));
+	for (size_t i = 0; r == 0 && i < mesh->n_peers; i++)
+		r = kilo_jsonval_append(peers, peer_json(&mesh->peers[i]));
+	if (r == 0)
+		r = kilo_json_dump(root, out);
+	json_decref(root);
+	return r;
+}
+
+int kilo_mesh_status(const kilo_mesh *mesh, const struct kilo_status_opts *opts_in, char **out,
+		     struct kilo_error *err)
+{
+	struct kilo_status_opts opts = { .sz = sizeof(opts) };
+	struct kilo_solve_opts solve = { .sz = sizeof(solve) };
+	struct kilo_topology *topology = NULL;
+	struct kilo_arena arena = { 0 };
+	struct node_status *nodes;
+	int r;
+
+	*out = NULL;
+	if (opts_in && opts_in->sz < sizeof(opts_in->sz))
+		return kilo_error_set(err, EINVAL, "status options: sz is not set");
+	if (opts_in)
+		memcpy(&opts, opts_in, opts_in->sz < sizeof(opts) ? opts_in->sz : sizeof(opts));
+	if (opts.format != KILO_STATUS_TEXT && opts.format != KILO_STATUS_JSON)
+		return kilo_error_set(err, EINVAL, "status format %d is not text or JSON", (int)opts.format);
+	/* A snapshot is solved as showconf solves it: without liveness. */
+	if (!opts.snapshot) {
+		solve.now = opts.now;
+		solve.ready_window = opts.ready_window;
+	}
+	r = kilo_topology_solve(mesh, &solve, &topology, err);
+	if (r < 0)
+		return r;
+	nodes = kilo_arena_array(&arena, mesh->n_nodes + 1, sizeof(*nodes));
+	r = nodes ? 0 : -ENOMEM;
+	for (size_t i = 0; r == 0 && i < mesh->n_nodes; i++) {
+		nodes[i] = (struct node_status){ .node = &mesh->nodes[i] };
+		find_segment(topology, &nodes[i]);
+		nodes[i].ready = kilo_node_ready(nodes[i].node, solve.now, solve.ready_window);
+	}
+	if (r == 0)
+		r = opts.format == KILO_STATUS_JSON ? format_json(mesh, nodes, out)
+						    : format_text(mesh, nodes, opts.now, &arena, out);
 	if (r == -ENOMEM)
 		kilo_error_set(err, ENOMEM, "out of memory");
-	kilo_strbuf_reset(&sb);
 	kilo_arena_release(&arena);
 	kilo_topology_free(topology);
 	return r;
+}
+
+int kilo_mesh_status_format(const kilo_mesh *mesh, int64_t now, uint32_t ready_window, char **out,
+			    struct kilo_error *err)
+{
+	const struct kilo_status_opts opts = { .sz = sizeof(opts), .now = now, .ready_window = ready_window };
+
+	return kilo_mesh_status(mesh, &opts, out, err);
 }

@@ -17,7 +17,6 @@
 #include "../core/error.h"
 #include "../core/keytext.h"
 #include "../core/wgconf.h"
-#include "cidr_text.h"
 
 #define KEEPALIVE_MAX 65535
 #define LINE_OVERHEAD 64 /* key, " = " and newline of any line */
@@ -147,7 +146,7 @@ static const char *const quick_keys[] = {
 
 static int fail(struct parser *p, const char *key, const char *value, const char *what)
 {
-	return kilo_error_set(p->err, EINVAL, "line %zu: %.40s: \"%.100s\" is not %s", p->line, key, value, what);
+	return kilo_error_set(p->err, EINVAL, "line %zu: %.40s: \"%.100s\" is %s", p->line, key, value, what);
 }
 
 /* The values of secret keys are not repeated in messages, which end up in logs. */
@@ -190,11 +189,11 @@ static int parse_allowed_ip(const char *text, struct kilo_cidr *out)
 	char cidr[KILO_CIDR_STRLEN];
 
 	if (strchr(text, '/'))
-		return kilo_serial_cidr_parse(text, out);
+		return kilo_cidr_parse(text, out);
 	if (strlen(text) >= KILO_ADDR_STRLEN)
 		return -EINVAL;
 	snprintf(cidr, sizeof(cidr), "%s/%d", text, strchr(text, ':') ? 128 : 32);
-	return kilo_serial_cidr_parse(cidr, out);
+	return kilo_cidr_parse(cidr, out);
 }
 
 static struct kilo_wg_peer *current_peer(struct parser *p)
@@ -211,8 +210,9 @@ static int add_allowed_ips(struct parser *p, const char *key, char *value)
 		struct kilo_cidr cidr;
 		int r;
 
-		if (parse_allowed_ip(item, &cidr) < 0)
-			return fail(p, key, item, "an address or CIDR");
+		r = parse_allowed_ip(item, &cidr);
+		if (r < 0)
+			return fail(p, key, item, kilo_addr_refusal(r, "not an address or CIDR"));
 		r = kilo_wg_peer_add_allowed_ip(p->config, peer, &cidr);
 		if (r < 0)
 			return r;
@@ -266,13 +266,13 @@ static int parse_interface_key(struct parser *p, const char *key, const char *va
 		c->has_private_key = true;
 	} else if (!strcasecmp(key, "ListenPort")) {
 		if (!parse_number(value, 65535, &n))
-			return fail(p, key, value, "a port (0..65535)");
+			return fail(p, key, value, "not a port (0..65535)");
 		c->listen_port = (uint16_t)n;
 		c->has_listen_port = true;
 	} else if (!strcasecmp(key, "FwMark")) {
 		/* Checked, but Kilo's configuration has no mark to keep it in. */
 		if (!parse_fwmark(value))
-			return fail(p, key, value, "a firewall mark (a 32-bit number or off)");
+			return fail(p, key, value, "not a firewall mark (a 32-bit number or off)");
 	} else {
 		for (size_t i = 0; i < sizeof(quick_keys) / sizeof(quick_keys[0]); i++) {
 			if (!strcasecmp(key, quick_keys[i]))
@@ -287,11 +287,12 @@ static int parse_peer_key(struct parser *p, const char *key, char *value)
 {
 	struct kilo_wg_peer *peer = current_peer(p);
 	unsigned long n;
+	int r;
 
 	if (!strcasecmp(key, "PublicKey")) {
 		/* Kilo never prints a zero key, so one could not be read back. */
 		if (kilo_key_parse(value, &peer->public_key) < 0 || kilo_key_is_zero(&peer->public_key))
-			return fail(p, key, value, "a non-zero WireGuard key");
+			return fail(p, key, value, "not a non-zero WireGuard key");
 		p->has_public_key = true;
 	} else if (!strcasecmp(key, "PresharedKey")) {
 		if (kilo_key_parse(value, &peer->preshared_key) < 0)
@@ -300,13 +301,15 @@ static int parse_peer_key(struct parser *p, const char *key, char *value)
 	} else if (!strcasecmp(key, "AllowedIPs")) {
 		return add_allowed_ips(p, key, value);
 	} else if (!strcasecmp(key, "Endpoint")) {
-		if (kilo_endpoint_parse(value, &peer->endpoint) < 0)
-			return fail(p, key, value, "an endpoint (ip:port, [ipv6]:port or dns-name:port)");
+		r = kilo_endpoint_parse(value, &peer->endpoint);
+		if (r < 0)
+			return fail(p, key, value,
+				    kilo_addr_refusal(r, "not an endpoint (ip:port, [ipv6]:port or dns-name:port)"));
 	} else if (!strcasecmp(key, "PersistentKeepalive")) {
 		if (!strcasecmp(value, "off"))
 			n = 0;
 		else if (!parse_number(value, KEEPALIVE_MAX, &n))
-			return fail(p, key, value, "a keepalive in seconds (0..65535 or off)");
+			return fail(p, key, value, "not a keepalive in seconds (0..65535 or off)");
 		peer->persistent_keepalive = (uint32_t)n;
 	} else {
 		return kilo_error_set(p->err, EINVAL, "line %zu: %.40s: unknown key in [Peer]", p->line, key);

@@ -32,16 +32,19 @@ const char *kilo_store_kind_name(enum kilo_store_kind kind)
 void kilo_store_report_add(struct kilo_store_report *report, const char *source, const char *fmt, ...)
 {
 	struct kilo_store_problem *p;
+	char message[sizeof(p->message)];
 	va_list ap;
 
 	if (!report)
 		return;
 	if (report->n_problems < sizeof(report->problems) / sizeof(report->problems[0])) {
 		p = &report->problems[report->n_problems];
-		snprintf(p->path, sizeof(p->path), "%s", source);
+		/* A file name is anyone's text: it reaches logs and terminals escaped. */
+		kilo_escape(source, p->path, sizeof(p->path));
 		va_start(ap, fmt);
-		vsnprintf(p->message, sizeof(p->message), fmt, ap);
+		vsnprintf(message, sizeof(message), fmt, ap);
 		va_end(ap);
+		kilo_escape(message, p->message, sizeof(p->message));
 	}
 	report->n_problems++;
 }

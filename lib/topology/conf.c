@@ -50,6 +50,15 @@ static int add_peer(const struct kilo_topology *t, struct kilo_wg_config *c, con
 	return set_allowed_ips(c, peer, p->allowed_ips, p->n_allowed_ips, NULL, 0);
 }
 
+/* The VPN peer's preshared key, if it has one, on a section of the configuration. */
+static void set_preshared_key(struct kilo_wg_peer *section, const struct kilo_peer *peer)
+{
+	if (peer->has_preshared_key) {
+		section->has_preshared_key = true;
+		section->preshared_key = peer->preshared_key;
+	}
+}
+
 int kilo_topology_conf(const kilo_topology *t, kilo_wg_config **out)
 {
 	struct kilo_wg_config *c = kilo_wg_config_new(t->n_segments + t->n_peers);
@@ -68,8 +77,11 @@ int kilo_topology_conf(const kilo_topology *t, kilo_wg_config **out)
 		if (!kilo_segment_is_local(t, &t->segments[i]))
 			r = add_segment(t, c, &t->segments[i], t->persistent_keepalive);
 	}
-	for (size_t i = 0; i < t->n_peers && r == 0; i++)
+	/* Kilo's Conf gives every VPN peer its preshared key, or no handshake with it would complete. */
+	for (size_t i = 0; i < t->n_peers && r == 0; i++) {
 		r = add_peer(t, c, &t->peers[i], t->persistent_keepalive);
+		set_preshared_key(&c->peers[c->n_peers - 1], t->peers[i].peer);
+	}
 	if (r < 0) {
 		kilo_wg_config_free(c);
 		return r;
@@ -105,10 +117,8 @@ int kilo_topology_peer_conf(const kilo_topology *t, const char *peer_name, kilo_
 	for (size_t i = 0; i < t->n_segments && r == 0; i++) {
 		r = add_segment(t, c, &t->segments[i], keepalive);
 		/* Only the tunnels to the mesh share the peer's preshared key. */
-		if (self && self->peer->has_preshared_key) {
-			c->peers[c->n_peers - 1].has_preshared_key = true;
-			c->peers[c->n_peers - 1].preshared_key = self->peer->preshared_key;
-		}
+		if (self)
+			set_preshared_key(&c->peers[c->n_peers - 1], self->peer);
 	}
 	for (size_t i = 0; i < t->n_peers && r == 0; i++) {
 		if (&t->peers[i] != self)
@@ -204,7 +214,6 @@ int kilo_topology_peer_as_peer(const kilo_topology *t, const char *peer_name, co
 	peer->public_key = self->peer->public_key;
 	peer->endpoint = self->peer->endpoint;
 	peer->persistent_keepalive = self->peer->persistent_keepalive;
-	peer->has_preshared_key = self->peer->has_preshared_key;
-	peer->preshared_key = self->peer->preshared_key;
+	set_preshared_key(peer, self->peer);
 	return 0;
 }

@@ -129,6 +129,12 @@ static void ipip_rules(const struct kilo_topology *t, struct nat_list *l, enum k
 	}
 }
 
+bool kilo_topology_ipip_rules(const kilo_topology *t, const struct kilo_routes_opts *opts)
+{
+	return opts->local && opts->encapsulate != KILO_ENCAPSULATE_NEVER &&
+	       opts->compatibility != KILO_COMPATIBILITY_FLANNEL && t->private_ip.addr.family != 0;
+}
+
 static void append_rules(const struct kilo_topology *t, struct nat_list *l)
 {
 	const struct kilo_settings *settings = &t->mesh->settings;

@@ -10,7 +10,7 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 kgctl="$(realpath "$1")"
-vectors="${2:-$repo/../shared/conformance/kilo-vectors.json}"
+vectors="${2:-$repo/tests/conformance/kilo-vectors.json}"
 kg="${3:+$(realpath "$3")}"
 example="$repo/examples/meshes/three-clouds.json"
 tmp="$(mktemp -d)"
@@ -313,6 +313,97 @@ expect_error "--ready-window without a value is a usage error" 2 "option --ready
 expect_error "--ready-window with a mesh document is a usage error" 2 "--ready-window needs --store" \
 	solve --mesh "$tmp/good.json" --node a --ready-window 60
 
+# ---- hostile input: trailing bytes, FIFOs, control characters, IPv4-mapped addresses --
+
+printf 'dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=\0garbage' | "$kgctl" pubkey >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "pubkey refuses bytes after the key" is_error 1 "private key"
+printf 'dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo= trailing\n' | "$kgctl" pubkey >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "pubkey refuses words after the key" is_error 1 "private key"
+printf 'dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=\n' | "$kgctl" pubkey >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "pubkey takes the key and one newline" eval 'succeeded && [[ "$(cat "$tmp/out")" == "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=" ]]'
+
+# Opening a FIFO for reading waits for a writer: without O_NONBLOCK these never end.
+mkfifo "$tmp/fifo.key"
+status=0
+timeout -k 2 10 "$kgctl" apply --mesh "$example" --node aws-eu-1 --private-key "$tmp/fifo.key" </dev/null >"$tmp/out" 2>"$tmp/err" ||
+	status=$?
+check "apply refuses a FIFO as private key at once" is_error 1 "private key $tmp/fifo.key: not a regular file"
+status=0
+timeout -k 2 10 "$kgctl" connect laptop --store "file:$store" --private-key "$tmp/fifo.key" </dev/null >"$tmp/out" 2>"$tmp/err" ||
+	status=$?
+check "connect refuses a FIFO as private key at once" is_error 1 "private key $tmp/fifo.key: not a regular file"
+
+# A location with an escape sequence, a node name with one: printed escaped, never raw.
+python3 - "$example" "$tmp/esc.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["nodes"][0]["location"] = "aws\x1b[2Jeu"
+json.dump(d, open(sys.argv[2], "w"))
+PY
+run status --mesh "$tmp/esc.json"
+check "status escapes control characters in a location" eval 'succeeded && grep -qF "aws\x1b[2Jeu" "$tmp/out" && ! grep -q $'"'"'\x1b'"'"' "$tmp/out"'
+run status --mesh "$tmp/esc.json" -o json
+check "status -o json escapes them as JSON does" eval 'succeeded && grep -qF "aws\u001B[2Jeu" "$tmp/out"'
+expect_error "an error line escapes a name given on the command line" 1 'did not find any node named "x\x1b[31my"' \
+	showconf node $'x\e[31my' --mesh "$example"
+check "and holds no raw escape" eval '! grep -q $'"'"'\x1b'"'"' "$tmp/err"'
+sed 's/"name": "aws-eu-1"/"name": "aws\\u001b[31m"/' "$example" >"$tmp/esc-name.json"
+expect_error "a mesh document's bad name is quoted escaped" 1 'nodes[0].name: "aws\x1b[31m" is not a valid node name' \
+	status --mesh "$tmp/esc-name.json"
+check "and holds no raw escape" eval '! grep -q $'"'"'\x1b'"'"' "$tmp/err"'
+
+for field in endpoint podCIDR internalIP; do
+	case "$field" in
+	endpoint) value='[::ffff:198.51.100.11]:51820' ;;
+	podCIDR) value='::ffff:10.244.0.0/120' ;;
+	internalIP) value='::ffff:172.31.16.11/128' ;;
+	esac
+	python3 - "$example" "$tmp/mapped.json" "$field" "$value" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["nodes"][0][sys.argv[3]] = sys.argv[4]
+json.dump(d, open(sys.argv[2], "w"))
+PY
+	expect_error "an IPv4-mapped $field is refused, and said to be one" 1 \
+		"nodes[0].$field: \"$value\" is an IPv4-mapped IPv6 address" showconf node aws-eu-2 --mesh "$tmp/mapped.json"
+done
+expect_error "connect refuses an IPv4-mapped --allowed-ips" 2 '"::ffff:10.5.0.9/128" is an IPv4-mapped IPv6 address' \
+	connect laptop --store "file:$store" --private-key "$tmp/key" --allowed-ips ::ffff:10.5.0.9/128
+
+# ---- status of a snapshot, and as JSON ---------------------------------------------
+
+run status --mesh "$example"
+check "status of a mesh document shows every node of the example ready, as showconf does" \
+	eval 'succeeded && [[ $(grep -cE "^[a-z0-9-]+ +[a-z-]+ +(yes|no) +yes " "$tmp/out") -eq 10 ]]'
+run status --mesh "$example" -o json
+check "status -o json has the documented shape and agrees with showconf" eval 'succeeded && python3 -c "
+import json, subprocess, sys
+s = json.load(open(sys.argv[1]))
+assert set(s) == {\"nodes\", \"peers\"}, list(s)
+for n in s[\"nodes\"]:
+    assert set(n) == {\"name\", \"location\", \"leader\", \"ready\", \"endpoint\", \"wireGuardIP\", \"lastSeen\"}, n
+    assert n[\"ready\"], n
+    shown = subprocess.run([sys.argv[2], \"showconf\", \"node\", n[\"name\"], \"--mesh\", sys.argv[3]], capture_output=True, text=True)
+    assert shown.returncode == 0 and n[\"leader\"] == bool(shown.stdout), (n, shown.stderr)
+for p in s[\"peers\"]:
+    assert set(p) == {\"name\", \"allowedIPs\", \"endpoint\", \"persistentKeepalive\"}, p
+assert [p[\"name\"] for p in s[\"peers\"]] == [\"laptop\", \"office-router\"]
+" "$tmp/out" "$kgctl" "$example"'
+run status --store "file:$store" --now 1003 -o json
+check "status -o json of a store judges liveness" eval 'succeeded && python3 -c "
+import json, sys
+s = {n[\"name\"]: n for n in json.load(open(sys.argv[1]))[\"nodes\"]}
+assert s[\"a\"][\"ready\"] and s[\"a\"][\"lastSeen\"] == 1000, s
+assert not s[\"c\"][\"ready\"] and not s[\"c\"][\"leader\"] and s[\"c\"][\"wireGuardIP\"] is None, s
+" "$tmp/out"'
+expect_error "status refuses an unknown output format" 1 'output format must be text or json; got "yaml"' \
+	status --mesh "$example" -o yaml
+expect_error "status --ready-window with a mesh document is a usage error" 2 "--ready-window needs --store" \
+	status --mesh "$example" --ready-window 60
+
 # ---- kg's flags ---------------------------------------------------------------------
 
 # run_kg ARGS...: like run, for kg.
@@ -333,6 +424,13 @@ if [[ -n "$kg" ]]; then
 	check "kg --service-cidr refuses a bad CIDR" is_kg_usage_error '--service-cidr: "10.96.0.0/33" is not a CIDR'
 	run_kg --service-cidr 10.96.0.0/12,nope
 	check "kg --service-cidr names the bad item of a list" is_kg_usage_error '--service-cidr: "nope" is not a CIDR'
+	status=0
+	timeout -k 2 10 "$kg" --store "file:$tmp/kg-store" --hostname n1 --private-key "$tmp/fifo.key" --listen 127.0.0.1:0 \
+		</dev/null >"$tmp/out" 2>"$tmp/err" || status=$?
+	check "kg refuses a FIFO as private key at once" \
+		eval '[[ $status -eq 1 && "$(cat "$tmp/err")" == "kg: private key $tmp/fifo.key: not a regular file" ]]'
+	run_kg --service-cidr ::ffff:10.96.0.0/108
+	check "kg --service-cidr refuses an IPv4-mapped CIDR" is_kg_usage_error '"::ffff:10.96.0.0/108" is an IPv4-mapped IPv6 address'
 	run_kg --log-level loud
 	check "kg --log-level refuses an unknown level" is_kg_usage_error '--log-level takes all, debug, info, warn, error or none, not "loud"'
 	run_kg --create-interface=maybe

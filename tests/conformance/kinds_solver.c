@@ -110,7 +110,7 @@ static json_t *cidr_json(const struct kilo_cidr *cidr)
 
 static json_t *route_json(const struct kilo_route *r, bool with_key)
 {
-	char gw[KILO_ADDR_STRLEN] = "-", src[KILO_ADDR_STRLEN] = "-", dst[KILO_CIDR_STRLEN], key[256];
+	char key[KILO_ROUTE_KEY_STRLEN];
 	json_t *o = json_object();
 
 	json_object_set_new(o, "dst", cidr_json(&r->dst));
@@ -121,13 +121,7 @@ static json_t *route_json(const struct kilo_route *r, bool with_key)
 	json_object_set_new(o, "onlink", json_boolean(r->onlink));
 	json_object_set_new(o, "protocol", json_string(r->protocol == KILO_RTPROT_STATIC ? "static" : "other"));
 	if (with_key) {
-		/* Kilo's route reconciler identity string. */
-		kilo_cidr_format(&r->dst, dst);
-		if (r->gw.family)
-			kilo_addr_format(&r->gw, gw);
-		if (r->src.family)
-			kilo_addr_format(&r->src, src);
-		snprintf(key, sizeof(key), "dst: %s, via: %s, src: %s, dev: %d", dst, gw, src, r->ifindex);
+		kilo_route_key(r, key);
 		json_object_set_new(o, "key", json_string(key));
 	}
 	return o;
@@ -146,13 +140,9 @@ static json_t *rule_json(const struct kilo_rule *r)
 
 static json_t *rule_key_json(const struct kilo_rule *r)
 {
-	char src[KILO_CIDR_STRLEN] = "<nil>", dst[KILO_CIDR_STRLEN] = "<nil>", key[256];
+	char key[KILO_ROUTE_KEY_STRLEN];
 
-	if (r->src.addr.family)
-		kilo_cidr_format(&r->src, src);
-	if (r->dst.addr.family)
-		kilo_cidr_format(&r->dst, dst);
-	snprintf(key, sizeof(key), "src: %s, dst: %s, table: %u, input: %s", src, dst, r->table, r->iif);
+	kilo_rule_key(r, key);
 	return json_string(key);
 }
 
@@ -231,9 +221,10 @@ static void check_config_text(struct check *c, const char *what, int r, kilo_wg_
 }
 
 /* kilo_nat_rules as the vector's append and prepend lists of {proto, string}. */
-static void check_nat(kilo_topology *t, bool forward, json_t *expected, json_t *append_default, struct check *c)
+static void check_nat(kilo_topology *t, bool forward, bool ipip, json_t *expected, json_t *append_default,
+		      struct check *c)
 {
-	struct kilo_nat_opts opts = { .sz = sizeof(opts), .cni = true, .forward_rules = forward };
+	struct kilo_nat_opts opts = { .sz = sizeof(opts), .cni = true, .forward_rules = forward, .ipip_rules = ipip };
 	struct kilo_nat_rule *rules = NULL;
 	json_t *lists[2] = { json_array(), json_array() }, *want, *entry;
 	size_t n = 0, i;
@@ -433,9 +424,20 @@ bool check_solver_kind(const char *kind, json_t *tc, json_t *fixture, struct che
 			check_config_text(c, "conf", r, config, json_string_value(json_object_get(expected, "conf_text")));
 		} else if (strcmp(kind, "iptables_ruleset") == 0) {
 			json_t *plain = json_object_get(expected, "cni_true_forward_false");
+			bool ipip = false;
 
-			check_nat(t, false, plain, NULL, c);
-			check_nat(t, true, json_object_get(expected, "cni_true_forward_true"),
+			/* Optional: kg's --local, --encapsulate and --compatibility, which add the encapsulator's rules. */
+			if (json_object_get(input, "encapsulate")) {
+				struct kilo_routes_opts routes = {
+					.sz = sizeof(routes), .local = json_is_true(json_object_get(input, "local")),
+				};
+
+				if (parse_enum_input(input, &routes) < 0)
+					check_fail(c, "unknown encapsulate or compatibility");
+				ipip = kilo_topology_ipip_rules(t, &routes);
+			}
+			check_nat(t, false, ipip, plain, NULL, c);
+			check_nat(t, true, ipip, json_object_get(expected, "cni_true_forward_true"),
 				  json_object_get(plain, "append"), c);
 		} else
 			check_dot(t, expected, c);

@@ -1,8 +1,41 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A key that parses prints as text that parses to the same key. */
+/*
+ * A key that parses prints as text that parses to the same key; a key read
+ * from a file descriptor is its first 44 bytes, and only whitespace follows.
+ */
+#include <ctype.h>
+#include <unistd.h>
+
 #include <kilo/core.h>
 
 #include "fuzz.h"
+
+static void check_read_fd(const uint8_t *data, size_t size)
+{
+	struct kilo_key key, parsed;
+	char text[KILO_KEY_B64_LEN + 1];
+	int fds[2];
+
+	/* A pipe holds 64 KiB: the reader stops after 129 bytes anyway. */
+	if (size > 4096 || pipe(fds) < 0)
+		return;
+	if (write(fds[1], data, size) != (ssize_t)size) {
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	close(fds[1]);
+	if (kilo_key_read_fd(fds[0], &key, NULL) == 0) {
+		FUZZ_ASSERT(size >= KILO_KEY_B64_LEN, "a key was read from %zu bytes", size);
+		memcpy(text, data, KILO_KEY_B64_LEN);
+		text[KILO_KEY_B64_LEN] = '\0';
+		FUZZ_ASSERT(kilo_key_parse(text, &parsed) == 0 && kilo_key_equal(&key, &parsed),
+			    "the key read is not the first 44 bytes");
+		for (size_t i = KILO_KEY_B64_LEN; i < size; i++)
+			FUZZ_ASSERT(isspace(data[i]), "byte %zu after the key (0x%02x) was accepted", i, data[i]);
+	}
+	close(fds[0]);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -15,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(kilo_key_parse(out, &again) == 0 && kilo_key_equal(&key, &again), "key %s does not read back",
 			    out);
 	}
+	check_read_fd(data, size);
 	free(text);
 	return 0;
 }

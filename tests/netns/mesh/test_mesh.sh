@@ -3,8 +3,8 @@
 # "internet" bridge in a fourth; each configured by `kgctl apply` from one
 # mesh document, with wireguard-go. Proves traffic crosses the tunnels (and
 # not before they exist), that `wg show dump` agrees with libkilo, that a
-# second apply changes nothing and a changed node changes one peer, and that
-# clean-up removes the NAT rules.
+# second apply changes nothing and a changed node changes one peer, that a VPN
+# peer's preshared key reaches the device, and that clean-up removes the NAT rules.
 #
 # Usage: test_mesh.sh KGCTL      Prints "N passed, N failed"; exit 77 to skip.
 set -uo pipefail
@@ -75,6 +75,10 @@ for n in "${nodes[@]}"; do
 	"$kgctl" pubkey <"$tmp/$n.key" >"$tmp/$n.pub"
 done
 
+# A VPN peer that uses a preshared key (it has no namespace: only the devices' view of it is checked).
+"$kgctl" genkey >"$tmp/laptop.key" && "$kgctl" pubkey <"$tmp/laptop.key" >"$tmp/laptop.pub"
+"$kgctl" genkey >"$tmp/laptop.psk"
+
 mesh() {
 	local port_c="${1:-51820}"
 	cat <<JSON
@@ -83,6 +87,9 @@ mesh() {
   {"name": "a", "location": "a", "endpoint": "192.0.2.1:51820", "podCIDR": "10.2.1.0/24", "publicKey": "$(cat "$tmp/a.pub")"},
   {"name": "b", "location": "b", "endpoint": "192.0.2.2:51820", "podCIDR": "10.2.2.0/24", "publicKey": "$(cat "$tmp/b.pub")"},
   {"name": "c", "location": "c", "endpoint": "192.0.2.3:$port_c", "podCIDR": "10.2.3.0/24", "publicKey": "$(cat "$tmp/c.pub")"}
+ ],
+ "peers": [
+  {"name": "laptop", "publicKey": "$(cat "$tmp/laptop.pub")", "allowedIPs": ["10.5.0.1/32"], "presharedKey": "$(cat "$tmp/laptop.psk")"}
  ]}
 JSON
 }
@@ -126,6 +133,14 @@ dump_agrees() {
 	[[ -n "$ours" && "$ours" == "$theirs" ]]
 }
 check "wg show dump agrees with libkilo" dump_agrees a
+
+# Without it, a peer that uses a preshared key never completes a handshake with the mesh.
+peer_psk_on_device() {
+	local n="$1"
+	[[ "$(in_ns "$n" wg show "$(iface "$n")" preshared-keys | grep -F "$(cat "$tmp/laptop.pub")" | cut -f2)" == \
+		"$(cat "$tmp/laptop.psk")" ]]
+}
+check "every node's device holds the VPN peer's preshared key" eval 'peer_psk_on_device a && peer_psk_on_device b && peer_psk_on_device c'
 
 second_apply_changes_nothing() {
 	apply a && grep -q "nothing changed" "$tmp/apply-a.out"

@@ -35,7 +35,27 @@ static void test_ipv6_prints_like_go(void **state)
 	assert_cidr_roundtrip("2001:db8:0:1:1:1:1:1/64", "2001:db8:0:1:1:1:1:1/64");
 	assert_cidr_roundtrip("::/0", "::/0");
 	assert_cidr_roundtrip("::1/128", "::1/128");
-	assert_cidr_roundtrip("::ffff:10.0.0.1/128", "10.0.0.1/128");
+}
+
+/* Go prints ::ffff:1.2.3.4 as 1.2.3.4: accepted, it would come back as another address. */
+static void test_ipv4_mapped_addresses_are_refused(void **state)
+{
+	const char *cidrs[] = { "::ffff:1.2.3.4/128", "::ffff:10.0.0.0/120", "::FFFF:0102:0304/96", "0:0:0:0:0:ffff:1.2.3.4/128" };
+	const char *addrs[] = { "::ffff:1.2.3.4", "::ffff:0.0.0.0", "0::ffff:102:304" };
+	struct kilo_cidr c;
+	struct kilo_addr a;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cidrs) / sizeof(cidrs[0]); i++)
+		assert_int_equal(kilo_cidr_parse(cidrs[i], &c), -EAFNOSUPPORT);
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
+		assert_int_equal(kilo_addr_parse(addrs[i], &a), -EAFNOSUPPORT);
+	assert_non_null(strstr(kilo_addr_refusal(-EAFNOSUPPORT, "not a CIDR"), "IPv4-mapped"));
+	assert_string_equal(kilo_addr_refusal(-EINVAL, "not a CIDR"), "not a CIDR");
+	/* Its neighbours are ordinary IPv6 addresses. */
+	assert_int_equal(kilo_addr_parse("::fffe:1.2.3.4", &a), 0);
+	assert_int_equal(kilo_addr_parse("::1.2.3.4", &a), 0);
+	assert_int_equal(kilo_addr_parse("64:ff9b::1.2.3.4", &a), 0);
 }
 
 static void test_cidr_rejects_bad_input(void **state)
@@ -91,6 +111,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cidr_keeps_host_bits),
 		cmocka_unit_test(test_ipv6_prints_like_go),
+		cmocka_unit_test(test_ipv4_mapped_addresses_are_refused),
 		cmocka_unit_test(test_cidr_rejects_bad_input),
 		cmocka_unit_test(test_cidr_contains_and_masks),
 		cmocka_unit_test(test_public_addresses_follow_kilo),

@@ -41,6 +41,16 @@ static void test_endpoint_rejects_bad_input(void **state)
 		assert_int_equal(kilo_endpoint_parse(bad[i], &ep), -EINVAL);
 }
 
+static void test_ipv4_mapped_endpoint_is_refused(void **state)
+{
+	struct kilo_endpoint ep;
+
+	(void)state;
+	assert_int_equal(kilo_endpoint_parse("[::ffff:1.2.3.4]:51820", &ep), -EAFNOSUPPORT);
+	assert_int_equal(kilo_endpoint_parse("[::ffff:c000:201]:1", &ep), -EAFNOSUPPORT);
+	assert_int_equal(kilo_endpoint_parse("[::fffe:1.2.3.4]:51820", &ep), 0);
+}
+
 static void test_dns_endpoint_is_not_public(void **state)
 {
 	struct kilo_endpoint ep;
@@ -66,6 +76,26 @@ static void test_resolved_dns_endpoint_equals_its_ip(void **state)
 	assert_true(kilo_endpoint_equal(&name, &name));
 }
 
+/* Kilo compares nodes and peers by name first: two names of one address are two endpoints. */
+static void test_names_differ_when_compared_dns_first(void **state)
+{
+	struct kilo_endpoint a, b, ip;
+
+	(void)state;
+	assert_int_equal(kilo_endpoint_parse("a.example.com:1000", &a), 0);
+	assert_int_equal(kilo_endpoint_parse("b.example.com:1000", &b), 0);
+	assert_int_equal(kilo_endpoint_parse("10.0.0.1:1000", &ip), 0);
+	a.addr = ip.addr;
+	b.addr = ip.addr;
+	assert_true(kilo_endpoint_equal_opt(&a, &b, false));
+	assert_false(kilo_endpoint_equal_opt(&a, &b, true));
+	assert_false(kilo_endpoint_equal_opt(&a, &ip, true));
+	assert_true(kilo_endpoint_equal_opt(&a, &a, true));
+	b = a;
+	b.port = 1001;
+	assert_false(kilo_endpoint_equal_opt(&a, &b, true));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -73,6 +103,8 @@ int main(void)
 		cmocka_unit_test(test_endpoint_rejects_bad_input),
 		cmocka_unit_test(test_dns_endpoint_is_not_public),
 		cmocka_unit_test(test_resolved_dns_endpoint_equals_its_ip),
+		cmocka_unit_test(test_names_differ_when_compared_dns_first),
+		cmocka_unit_test(test_ipv4_mapped_endpoint_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

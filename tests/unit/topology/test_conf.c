@@ -200,6 +200,29 @@ static void test_peer_conf_lists_every_segment_with_the_peer_secrets(void **stat
 	fixture_mesh_free(mesh);
 }
 
+/* Without it, a VPN peer that uses a preshared key never completes a handshake with the mesh. */
+static void test_conf_carries_each_peer_preshared_key(void **state)
+{
+	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
+	kilo_topology *t;
+	kilo_wg_config *c = NULL;
+
+	(void)state;
+	mesh->peers[1].has_preshared_key = true;
+	mesh->peers[1].preshared_key = fixture_key("a2V5NgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+	t = fixture_solve(mesh, "a");
+	assert_int_equal(kilo_topology_conf(t, &c), 0);
+	assert_int_equal(c->n_peers, 4);
+	/* The segments, then peer a (none), then peer b (its own). */
+	assert_false(c->peers[0].has_preshared_key);
+	assert_false(c->peers[2].has_preshared_key);
+	assert_true(c->peers[3].has_preshared_key);
+	assert_string_equal(key_text(&c->peers[3].preshared_key), "a2V5NgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+	kilo_wg_config_free(c);
+	kilo_topology_free(t);
+	fixture_mesh_free(mesh);
+}
+
 static void test_as_peer_appends_extra_ips_without_repeats(void **state)
 {
 	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
@@ -262,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_local_node_report_of_an_endpoint_wins),
 		cmocka_unit_test(test_cross_granularity_makes_no_tunnel_inside_a_location),
 		cmocka_unit_test(test_peer_conf_lists_every_segment_with_the_peer_secrets),
+		cmocka_unit_test(test_conf_carries_each_peer_preshared_key),
 		cmocka_unit_test(test_as_peer_appends_extra_ips_without_repeats),
 		cmocka_unit_test(test_peer_as_peer_is_the_peer_with_extra_ips),
 	};
