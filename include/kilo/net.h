@@ -77,6 +77,11 @@ KILO_EXPORT int kilo_net_rules_list(kilo_net *net, struct kilo_rule **rules, siz
  */
 KILO_EXPORT int kilo_net_nat_apply(kilo_net *net, const struct kilo_nat_rule *rules, size_t n,
 				   struct kilo_error *err);
+/*
+ * Whether kilo_net_nat_apply could translate rules into nftables, without
+ * touching the host: 0, or -EINVAL with err naming the rule it cannot.
+ */
+KILO_EXPORT int kilo_net_nat_check(const struct kilo_nat_rule *rules, size_t n, struct kilo_error *err);
 /* Deletes the KILO_NFT_TABLE tables; 0 if there were none. */
 KILO_EXPORT int kilo_net_nat_remove(kilo_net *net, struct kilo_error *err);
 
