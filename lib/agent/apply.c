@@ -151,13 +151,22 @@ static int make_plan(const struct kilo_topology *t, const struct kilo_apply_opts
 	return kilo_net_nat_check(plan->nat, plan->n_nat, err);
 }
 
-/* The routes, once every link they name exists. */
+/*
+ * The routes and rules for the links' indices as they are now (0 for a
+ * link still to be created), checked as the kernel will get them.
+ */
 static int make_routes(const struct kilo_topology *t, struct plan *plan, struct kilo_error *err)
 {
-	int r = kilo_topology_routes(t, &plan->routes_opts, &plan->routes, &plan->n_routes, &plan->rules,
-				     &plan->n_rules);
+	int r;
 
-	return r < 0 ? kilo_error_set(err, -r, "computing the routes: %s", strerror(-r)) : 0;
+	kilo_free(plan->routes);
+	kilo_free(plan->rules);
+	r = kilo_topology_routes(t, &plan->routes_opts, &plan->routes, &plan->n_routes, &plan->rules,
+				 &plan->n_rules);
+	if (r < 0)
+		return kilo_error_set(err, -r, "computing the routes: %s", strerror(-r));
+	r = kilo_net_routes_check(plan->routes, plan->n_routes, err);
+	return r < 0 ? r : kilo_net_rules_check(plan->rules, plan->n_rules, err);
 }
 
 /* The device and the tunnel, where they do not exist yet; the first changes. */
@@ -209,6 +218,8 @@ static int apply_device(const struct kilo_topology *t, const struct kilo_apply_o
 	if (t->leader) {
 		r = kilo_wg_device_sync_saving(wg, opts->interface, plan->config, &sync,
 					       undo->device_created ? NULL : &undo->device, err);
+		if (r == -EADDRINUSE)
+			kilo_error_prefix(err, "listen port %u", plan->config->listen_port);
 		report->wg_peers_changed = sync.peers_changed;
 		report->wg_interface_changed = sync.interface_changed;
 		if (r == 0)
@@ -227,7 +238,8 @@ static int change(const struct kilo_topology *t, const struct kilo_apply_opts *o
 {
 	int r = create_links(opts, net, wg, plan, undo, report, err);
 
-	if (r == 0)
+	/* The routes name the links this call created by their new indices. */
+	if (r == 0 && (undo->device_created || undo->tunnel_created))
 		r = make_routes(t, plan, err);
 	if (r == 0)
 		r = apply_tunnel(t, net, plan->routes_opts.tunnel_ifindex, report, err);
@@ -270,6 +282,8 @@ int kilo_apply(const kilo_topology *t, const struct kilo_apply_opts *opts_in, st
 		r = find_links(t, &opts, net, wg, &plan, err);
 	if (r == 0)
 		r = make_plan(t, &opts, &plan, err);
+	if (r == 0)
+		r = make_routes(t, &plan, err);
 	if (r == 0)
 		r = kilo_apply_undo_save(net, &undo, err);
 	if (r == 0) {

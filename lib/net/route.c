@@ -224,6 +224,17 @@ static int route_check(const struct kilo_route *r, size_t i, struct kilo_error *
 			      text);
 }
 
+int kilo_net_routes_check(const struct kilo_route *routes, size_t n, struct kilo_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = route_check(&routes[i], i, err);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int route_send(kilo_net *net, uint16_t type, uint16_t flags, const struct net_route *route,
 		      const char *verb, struct kilo_error *err)
 {
@@ -362,11 +373,9 @@ int kilo_net_routes_sync(kilo_net *net, const struct kilo_route *routes, size_t 
 	ssize_t j;
 	int r;
 
-	for (size_t i = 0; i < n; i++) {
-		r = route_check(&routes[i], i, err);
-		if (r < 0)
-			return r;
-	}
+	r = kilo_net_routes_check(routes, n, err);
+	if (r < 0)
+		return r;
 	want = calloc(n ? n : 1, sizeof(*want));
 	repeated = calloc(n ? n : 1, sizeof(*repeated));
 	r = want && repeated ? routes_dump(net, &live, err) : kilo_error_set(err, ENOMEM, "routes: out of memory");

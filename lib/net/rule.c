@@ -207,6 +207,17 @@ static int rule_check(const struct kilo_rule *r, size_t i, struct kilo_error *er
 	return kilo_error_set(err, EINVAL, "rules[%zu]: source and destination must be one family", i);
 }
 
+int kilo_net_rules_check(const struct kilo_rule *rules, size_t n, struct kilo_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = rule_check(&rules[i], i, err);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int rule_send(kilo_net *net, uint16_t type, uint16_t flags, const struct net_rule *rule, const char *verb,
 		     struct kilo_error *err)
 {
@@ -237,11 +248,9 @@ int kilo_net_rules_sync(kilo_net *net, const struct kilo_rule *rules, size_t n, 
 	ssize_t j;
 	int r;
 
-	for (size_t i = 0; i < n; i++) {
-		r = rule_check(&rules[i], i, err);
-		if (r < 0)
-			return r;
-	}
+	r = kilo_net_rules_check(rules, n, err);
+	if (r < 0)
+		return r;
 	want = calloc(n ? n : 1, sizeof(*want));
 	r = want ? rules_dump(net, &live, err) : kilo_error_set(err, ENOMEM, "ip rules: out of memory");
 	if (r < 0)
