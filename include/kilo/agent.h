@@ -105,7 +105,7 @@ struct kilo_agent_opts {
 	const char *store;           /* "file:DIR" */
 	const char *hostname;        /* this node's name */
 	const char *key_path;        /* the private key; created (0600) if missing */
-	struct kilo_apply_opts apply;
+	struct kilo_apply_opts apply; /* its wg_handle is ignored: the agent applies through a handle of its own */
 	/* The mesh settings every agent must agree on (kg's --mesh-granularity, --subnet, --port). */
 	enum kilo_granularity granularity;
 	const char *subnet;          /* NULL: 10.4.0.0/16 */
