@@ -14,6 +14,7 @@
 #include "../core/error.h"
 #include "../core/wgconf.h"
 #include "../topology/model.h"
+#include "../net/saving.h"
 #include "../wg/sync.h"
 
 /* The options with their defaults filled in. */
@@ -178,9 +179,10 @@ static int create_links(const struct kilo_apply_opts *opts, kilo_net *net, kilo_
 	if (opts->create_interface) {
 		r = kilo_wg_device_create(wg, opts->interface, err);
 		report->device_created = undo->device_created = r > 0;
-		if (r > 0)
-			r = kilo_net_link_index(net, opts->interface, &plan->routes_opts.wg_ifindex, err);
 	}
+	/* Named when missing: a userspace socket of another namespace's device says it exists. */
+	if (r >= 0 && plan->routes_opts.wg_ifindex == 0)
+		r = kilo_net_link_index(net, opts->interface, &plan->routes_opts.wg_ifindex, err);
 	if (r >= 0 && plan->tunnel_missing) {
 		r = kilo_net_ipip_create(net, opts->tunnel_interface, &plan->routes_opts.tunnel_ifindex, err);
 		undo->tunnel_created = r == 0;
@@ -245,14 +247,12 @@ static int change(const struct kilo_topology *t, const struct kilo_apply_opts *o
 		r = apply_tunnel(t, net, plan->routes_opts.tunnel_ifindex, report, err);
 	if (r == 0)
 		r = apply_device(t, opts, wg, net, plan, undo, report, err);
-	if (r == 0) {
-		undo->routes_touched = true;
-		r = kilo_net_routes_sync(net, plan->routes, plan->n_routes, &report->routes, err);
-	}
-	if (r == 0) {
-		undo->rules_touched = true;
-		r = kilo_net_rules_sync(net, plan->rules, plan->n_rules, &report->rules, err);
-	}
+	if (r == 0)
+		r = kilo_net_routes_sync_saving(net, plan->routes, plan->n_routes, &report->routes, &undo->routes,
+						&undo->n_routes, err);
+	if (r == 0)
+		r = kilo_net_rules_sync_saving(net, plan->rules, plan->n_rules, &report->rules, &undo->rules,
+					       &undo->n_rules, err);
 	/* Last: one transaction that applies whole or not at all, so nothing after it can fail. */
 	if (r == 0)
 		r = kilo_net_nat_apply(net, plan->nat, plan->n_nat, err);
@@ -284,8 +284,6 @@ int kilo_apply(const kilo_topology *t, const struct kilo_apply_opts *opts_in, st
 		r = make_plan(t, &opts, &plan, err);
 	if (r == 0)
 		r = make_routes(t, &plan, err);
-	if (r == 0)
-		r = kilo_apply_undo_save(net, &undo, err);
 	if (r == 0) {
 		r = change(t, &opts, wg, net, &plan, &undo, report, err);
 		if (r < 0) {

@@ -13,15 +13,12 @@ struct kilo_apply_undo {
 	bool device_created;     /* the WireGuard device, and a userspace program started for it */
 	bool tunnel_created;     /* the IPIP link */
 	kilo_wg_config *device;  /* the device as it was before it was configured; NULL: not configured */
-	struct kilo_route *routes; /* the routes and rules libkilo owned before */
+	/* The routes and rules libkilo owned before their sync; NULL: the sync changed nothing. */
+	struct kilo_route *routes;
 	size_t n_routes;
 	struct kilo_rule *rules;
 	size_t n_rules;
-	bool routes_touched, rules_touched; /* their sync began */
 };
-
-/* Saves the routes and rules libkilo owns now (reads only). */
-int kilo_apply_undo_save(kilo_net *net, struct kilo_apply_undo *undo, struct kilo_error *err);
 
 /*
  * Puts back what undo saved and deletes what it created, in the reverse

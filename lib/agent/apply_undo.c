@@ -5,13 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-int kilo_apply_undo_save(kilo_net *net, struct kilo_apply_undo *undo, struct kilo_error *err)
-{
-	int r = kilo_net_routes_list(net, &undo->routes, &undo->n_routes, err);
-
-	return r < 0 ? r : kilo_net_rules_list(net, &undo->rules, &undo->n_rules, err);
-}
-
 /* Keeps the first failure of the undo, to be told after the one that made it necessary. */
 static void undo_step(int r, struct kilo_error *step, struct kilo_error *first)
 {
@@ -26,9 +19,9 @@ void kilo_apply_undo_run(const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_n
 	struct kilo_error step = { 0 }, first = { 0 };
 	char joined[KILO_ERROR_MESSAGE_MAX];
 
-	if (undo->rules_touched)
+	if (undo->rules)
 		undo_step(kilo_net_rules_sync(net, undo->rules, undo->n_rules, NULL, &step), &step, &first);
-	if (undo->routes_touched)
+	if (undo->routes)
 		undo_step(kilo_net_routes_sync(net, undo->routes, undo->n_routes, NULL, &step), &step, &first);
 	/* A deleted device takes its routes, addresses and the program started for it along. */
 	if (undo->device_created)
