@@ -57,7 +57,9 @@ KILO_EXPORT void kilo_wg_close(kilo_wg *wg);
  * Where the programs this handle starts from now on write their stdout
  * and stderr: fd, which the caller keeps open (each program gets a copy),
  * or -1 for /dev/null, the default. Never the caller's own stdout, which a
- * program would hold open for as long as its device lives.
+ * program would hold open for as long as its device lives; nor any other
+ * descriptor of the caller (a started program gets stdin from /dev/null,
+ * stdout and stderr, and nothing else).
  */
 KILO_EXPORT void kilo_wg_set_output(kilo_wg *wg, int fd);
 /* The backend actually in use for ifname: kernel or userspace. */

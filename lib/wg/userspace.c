@@ -79,9 +79,10 @@ static char **child_environment(void)
 }
 
 /*
- * The program gets /dev/null, or output_fd, as stdout and stderr: never the
- * caller's, which it would hold open for as long as the device lives (a
- * `kgctl apply | head` would never see the end of its input).
+ * The program gets /dev/null, or output_fd, as stdout and stderr, and no
+ * other descriptor of the caller: it would hold them open for as long as
+ * the device lives (a `kgctl apply | head` would never see the end of its
+ * input, a lock taken by the caller's caller would never be released).
  */
 static int spawn(const char *program, const char *ifname, int output_fd, pid_t *pid, struct kilo_error *err)
 {
@@ -105,6 +106,7 @@ static int spawn(const char *program, const char *ifname, int output_fd, pid_t *
 		posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
 		posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
 	}
+	posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
 	r = posix_spawnp(pid, program, &actions, &attr, argv, env);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&actions);

@@ -18,7 +18,8 @@ bool kilo_wg_userspace_socket_exists(const char *path);
 /*
  * Runs PROGRAM IFNAME (no shell, PATH searched) in the foreground mode of
  * wireguard-go (WG_PROCESS_FOREGROUND=1) in its own session, with stdin
- * from /dev/null and stdout and stderr to output_fd (negative: /dev/null), and
+ * from /dev/null, stdout and stderr to output_fd (negative: /dev/null) and
+ * no other descriptor of the caller, and
  * waits, a bounded time, until socket_path accepts connections. The
  * process is stopped again when it fails to come up.
  */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The processes libkilo starts, seen from kg, a long-running embedder: the
 # wireguard-go kg starts does not hold kg's output open (a pipe from kg
-# ends when kg does), is reaped when it exits while kg runs (no zombie),
+# ends when kg does) nor any other descriptor kg inherited, is reaped when it exits while kg runs (no zombie),
 # and outlives kg: a restarted kg finds it by its UAPI socket and keeps it,
 # neither starting a second one nor stopping the first.
 #
@@ -59,11 +59,12 @@ start() {
 	mkfifo "$tmp/out"
 	cat "$tmp/out" >>"$tmp/kg.log" &
 	cat_pid=$!
-	# Not through in_ns: $! must be kg itself (ip netns exec execs it).
+	# Not through in_ns: $! must be kg itself (ip netns exec execs it). Descriptor 7
+	# stands for one that kg inherits (a lock of the caller, say).
 	ip netns exec "$ns" "$kg" --store "file:$tmp/store" --hostname a --location a --pod-cidr 10.2.1.0/24 \
 		--private-key "$tmp/a.key" --interface "$ifname" --wg-backend userspace \
 		--userspace-wireguard wireguard-go --encapsulate never --resync-period 1s \
-		--cni-path "$tmp/a.conflist" --listen 127.0.0.1:1107 >"$tmp/out" 2>&1 &
+		--cni-path "$tmp/a.conflist" --listen 127.0.0.1:1107 >"$tmp/out" 2>&1 7>"$tmp/inherited" &
 	kg_pid=$!
 }
 
@@ -87,6 +88,12 @@ start
 check "kg starts wireguard-go for its device" eventually 100 device_up
 check "and is healthy" eventually 100 healthy
 first="$(wg_pid)"
+holds_nothing_of_kg() {
+	local held
+	held="$(ls -l "/proc/$first/fd" | grep -F "$tmp")"
+	[[ -z "$held" ]] || { echo "    $held"; return 1; }
+}
+check "wireguard-go holds none of kg's descriptors" holds_nothing_of_kg
 
 # The device goes behind kg's back: its wireguard-go exits and kg, its parent, must reap it.
 in_ns ip link del "$ifname"
