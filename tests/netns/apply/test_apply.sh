@@ -176,12 +176,12 @@ piped() {
 }
 check "kgctl apply | cat ends when kgctl does, wireguard-go started" piped
 check "and wireguard-go runs on" eval 'ps -eo args= | grep -qxF "wireguard-go $ifname"'
+# The shell that waits for the output is the one timeout stops, should wireguard-go hold it.
 captured() {
-	local out
 	clean_up && eventually 50 gone || return 1
-	out="$(timeout 20 ip netns exec "$ns" "$kgctl" apply --mesh "$tmp/good.json" --node a --private-key "$tmp/a.key" \
-		--interface "$ifname" --wg-backend userspace --userspace-wireguard wireguard-go --encapsulate never)"
-	[[ "$out" == *"created"* ]]
+	timeout 20 bash -c 'out="$(ip netns exec "$1" "$2" apply --mesh "$3" --node a --private-key "$4" --interface "$5" \
+		--wg-backend userspace --userspace-wireguard wireguard-go --encapsulate never)" && [[ "$out" == *created* ]]' \
+		_ "$ns" "$kgctl" "$tmp/good.json" "$tmp/a.key" "$ifname"
 }
 check "\$(kgctl apply) ends when kgctl does" captured
 
