@@ -43,6 +43,14 @@ struct kilo_apply_opts {
 	 * this field (a smaller sz) gets true, as clean-up did then.
 	 */
 	bool clean_up_interface;
+	/*
+	 * The caller's WireGuard handle, which owns the userspace programs it
+	 * starts and reaps them (see kilo_wg_open): a program that applies
+	 * more than once passes one that lives as long as it does. NULL: a
+	 * handle opened from wg for this call only, whose program is left to
+	 * the caller's exit (enough for a command that applies once).
+	 */
+	kilo_wg *wg_handle;
 };
 
 /*
@@ -62,11 +70,21 @@ struct kilo_apply_report {
 
 /*
  * Applies the plan of topology (solved with the node's private key) to the
- * host, as Kilo's agent does: NAT rules; on a leader the WireGuard
- * configuration, the device's address and state up; on any other node the
- * device down; then routes and rules. Everything is computed and checked
- * before anything is applied. Returns the first error, named in err; what
- * was applied before it is in report.
+ * host, as Kilo's agent does: the device (and the tunnel) where missing;
+ * on a leader the WireGuard configuration, the device's address and state
+ * up; on any other node the device down; routes, rules, and last the NAT
+ * rules in one transaction. A peer whose endpoint is still a DNS name is
+ * configured without endpoint (a device takes only addresses).
+ *
+ * All or nothing: the plan, the links it names (the one that holds the
+ * private IP), the private key and the NAT rules are checked before the
+ * host changes. A failure after the first change undoes this call: a
+ * device or tunnel it created is deleted (with the userspace program it
+ * started), a device that existed gets its configuration back, and the
+ * routes and rules libkilo owns are put back as they were; only the
+ * address and up/down state of a link that existed before stay as the
+ * call left them. Returns the first error, named in err (with the undo's
+ * own failure, if any); report is all zero after a failure.
  */
 KILO_EXPORT int kilo_apply(const kilo_topology *topology, const struct kilo_apply_opts *opts,
 			   struct kilo_apply_report *report, struct kilo_error *err);
@@ -87,7 +105,7 @@ struct kilo_agent_opts {
 	const char *store;           /* "file:DIR" */
 	const char *hostname;        /* this node's name */
 	const char *key_path;        /* the private key; created (0600) if missing */
-	struct kilo_apply_opts apply;
+	struct kilo_apply_opts apply; /* its wg_handle is ignored: the agent applies through a handle of its own */
 	/* The mesh settings every agent must agree on (kg's --mesh-granularity, --subnet, --port). */
 	enum kilo_granularity granularity;
 	const char *subnet;          /* NULL: 10.4.0.0/16 */

@@ -61,12 +61,15 @@ KILO_EXPORT int kilo_net_addresses_sync(kilo_net *net, int ifindex, const struct
  */
 KILO_EXPORT int kilo_net_routes_sync(kilo_net *net, const struct kilo_route *routes, size_t n,
 				     struct kilo_net_changes *changes, struct kilo_error *err);
+/* Whether kilo_net_routes_sync would send routes, without touching the host: 0, or -EINVAL naming the route. */
+KILO_EXPORT int kilo_net_routes_check(const struct kilo_route *routes, size_t n, struct kilo_error *err);
 /* The routes libkilo owns now, in the kernel's order. Free *routes with kilo_free. */
 KILO_EXPORT int kilo_net_routes_list(kilo_net *net, struct kilo_route **routes, size_t *n, struct kilo_error *err);
 
 /* The same for ip rules (IPv4 and IPv6 by the family of their addresses). */
 KILO_EXPORT int kilo_net_rules_sync(kilo_net *net, const struct kilo_rule *rules, size_t n,
 				    struct kilo_net_changes *changes, struct kilo_error *err);
+KILO_EXPORT int kilo_net_rules_check(const struct kilo_rule *rules, size_t n, struct kilo_error *err);
 KILO_EXPORT int kilo_net_rules_list(kilo_net *net, struct kilo_rule **rules, size_t *n, struct kilo_error *err);
 
 /*
@@ -77,6 +80,11 @@ KILO_EXPORT int kilo_net_rules_list(kilo_net *net, struct kilo_rule **rules, siz
  */
 KILO_EXPORT int kilo_net_nat_apply(kilo_net *net, const struct kilo_nat_rule *rules, size_t n,
 				   struct kilo_error *err);
+/*
+ * Whether kilo_net_nat_apply could translate rules into nftables, without
+ * touching the host: 0, or -EINVAL with err naming the rule it cannot.
+ */
+KILO_EXPORT int kilo_net_nat_check(const struct kilo_nat_rule *rules, size_t n, struct kilo_error *err);
 /* Deletes the KILO_NFT_TABLE tables; 0 if there were none. */
 KILO_EXPORT int kilo_net_nat_remove(kilo_net *net, struct kilo_error *err);
 

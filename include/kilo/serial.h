@@ -21,7 +21,8 @@ KILO_EXPORT int kilo_topology_dot(const kilo_topology *topology, char **out);
 
 /*
  * The DOT text rendered by Graphviz's dot(1) in format (e.g. "svg"), which
- * must be installed (-ENOENT, said in err, when it is not). Free *out with
+ * must be installed (-ENOENT, said in err, when it is not). dot's stderr
+ * is /dev/null: its messages never reach the caller's. Free *out with
  * kilo_free; *len is its length.
  */
 KILO_EXPORT int kilo_graph_render(const char *dot, const char *format, char **out, size_t *len,

@@ -37,9 +37,31 @@ struct kilo_wg_opts {
 	const char *socket_dir;
 };
 
-/* Opens a handle; with the kernel backend it resolves the netlink family once. */
+/*
+ * Opens a handle; with the kernel backend it resolves the netlink family once.
+ *
+ * The userspace programs a handle starts are children of the calling
+ * process, and the handle owns them: it reaps one that exits (at its next
+ * call that names a device) and kilo_wg_device_delete stops and reaps it.
+ * Like a kernel link, a device outlives the handle: kilo_wg_close leaves
+ * the programs that still run running, and a program that runs for long
+ * keeps one handle open for as long as it manages the device (kg does),
+ * or a program that exits later is a zombie until the caller exits. A
+ * device that exists already (its UAPI socket accepts connections) is
+ * used as it is: a restarted program never starts a second one.
+ */
 KILO_EXPORT int kilo_wg_open(const struct kilo_wg_opts *opts, kilo_wg **out, struct kilo_error *err);
+/* Closes the handle; the devices and their programs stay (see kilo_wg_open). NULL is a no-op. */
 KILO_EXPORT void kilo_wg_close(kilo_wg *wg);
+/*
+ * Where the programs this handle starts from now on write their stdout
+ * and stderr: fd, which the caller keeps open (each program gets a copy),
+ * or -1 for /dev/null, the default. Never the caller's own stdout, which a
+ * program would hold open for as long as its device lives; nor any other
+ * descriptor of the caller (a started program gets stdin from /dev/null,
+ * stdout and stderr, and nothing else).
+ */
+KILO_EXPORT void kilo_wg_set_output(kilo_wg *wg, int fd);
 /* The backend actually in use for ifname: kernel or userspace. */
 KILO_EXPORT enum kilo_wg_backend kilo_wg_backend_of(const kilo_wg *wg, const char *ifname);
 
@@ -50,7 +72,10 @@ KILO_EXPORT enum kilo_wg_backend kilo_wg_backend_of(const kilo_wg *wg, const cha
  * what is missing when neither works.
  */
 KILO_EXPORT int kilo_wg_device_create(kilo_wg *wg, const char *ifname, struct kilo_error *err);
-/* Deletes the device (a kernel link; a userspace one is stopped). */
+/*
+ * Deletes the device: a kernel link; a userspace one is stopped (a program
+ * this handle started is sent SIGTERM and reaped before this returns).
+ */
 KILO_EXPORT int kilo_wg_device_delete(kilo_wg *wg, const char *ifname, struct kilo_error *err);
 
 /* Reads the device, peers, statistics and all. Free *out with kilo_wg_config_free. */

@@ -537,6 +537,8 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 		r = kilo_store_open(opts.store, &a->store, err);
 	if (r == 0)
 		r = kilo_wg_open(&a->apply.wg, &a->wg, err);
+	/* One handle for the agent's life, which owns (and reaps) the wireguard-go it starts. */
+	a->apply.wg_handle = a->wg;
 	/* The options are this node's settings at start, whatever the store held before. */
 	now = now_ms();
 	if (r == 0)

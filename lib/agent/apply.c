@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* One application of a node's plan to the host (Kilo's applyTopology). */
-#include <kilo/agent.h>
+/*
+ * One application of a node's plan to the host (Kilo's applyTopology), all
+ * or nothing: everything that can be checked is checked before the first
+ * change, and a failure after it undoes what this application did
+ * (apply_undo.c).
+ */
+#include "apply.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/wgconf.h"
 #include "../topology/model.h"
+#include "../net/saving.h"
+#include "../wg/sync.h"
 
 /* The options with their defaults filled in. */
 static struct kilo_apply_opts with_defaults(const struct kilo_apply_opts *in)
@@ -27,6 +35,19 @@ static struct kilo_apply_opts with_defaults(const struct kilo_apply_opts *in)
 	return opts;
 }
 
+/* The caller's WireGuard handle, or one opened for this call into *own. */
+static int wg_handle(const struct kilo_apply_opts *opts, kilo_wg **own, kilo_wg **wg, struct kilo_error *err)
+{
+	*own = NULL;
+	*wg = opts->wg_handle;
+	if (*wg)
+		return 0;
+	int r = kilo_wg_open(&opts->wg, own, err);
+
+	*wg = *own;
+	return r;
+}
+
 /* The plan: everything computed and checked before the host is touched. */
 struct plan {
 	kilo_wg_config *config; /* leaders only */
@@ -37,6 +58,8 @@ struct plan {
 	struct kilo_nat_rule *nat;
 	size_t n_nat;
 	struct kilo_routes_opts routes_opts;
+	bool tunnel;         /* the plan routes through the IPIP tunnel */
+	bool tunnel_missing; /* which does not exist yet */
 };
 
 static void plan_free(struct plan *plan)
@@ -48,27 +71,123 @@ static void plan_free(struct plan *plan)
 }
 
 /*
- * The device must exist before its index can be routed to. Kilo creates
- * it, or with --create-interface=false only looks it up and stops there.
+ * The links the plan names: the private ones must exist; the WireGuard
+ * device and the tunnel are looked up (index 0: this application creates
+ * it), and with create_interface off the device must exist.
  */
-static int ensure_device(kilo_wg *wg, const struct kilo_apply_opts *opts, struct kilo_apply_report *report,
-			 struct kilo_error *err)
+static int find_links(const struct kilo_topology *t, const struct kilo_apply_opts *opts, kilo_net *net, kilo_wg *wg,
+		      struct plan *plan, struct kilo_error *err)
 {
+	struct kilo_routes_opts *routes = &plan->routes_opts;
 	struct kilo_error why = { 0 };
 	kilo_wg_config *device = NULL;
 	int r;
 
+	if (!opts->create_interface) {
+		r = kilo_wg_device_get(wg, opts->interface, &device, &why);
+		kilo_wg_config_free(device);
+		if (r < 0)
+			return kilo_error_set(err, ENODEV,
+					      "interface %s: no such WireGuard device, and create_interface is off (%s)",
+					      opts->interface, why.code ? why.message : strerror(-r));
+	}
+	r = kilo_net_link_index(net, opts->interface, &routes->wg_ifindex, &why);
+	if (r < 0 && r != -ENODEV)
+		return kilo_error_set(err, -r, "%s", why.message);
+	if (t->private_ip.addr.family == 0)
+		return 0;
+	r = kilo_net_address_link(&t->private_ip.addr, &routes->private_ifindex, err);
+	if (r == 0 && t->secondary_private_ip.addr.family)
+		r = kilo_net_address_link(&t->secondary_private_ip.addr, &routes->secondary_private_ifindex, err);
+	if (r < 0)
+		return r;
+	/* Kilo encapsulates inside a location only where it routes there itself. */
+	plan->tunnel = opts->local && opts->encapsulate != KILO_ENCAPSULATE_NEVER;
+	if (!plan->tunnel)
+		return 0;
+	memset(&why, 0, sizeof(why));
+	r = kilo_net_link_index(net, opts->tunnel_interface, &routes->tunnel_ifindex, &why);
+	plan->tunnel_missing = r == -ENODEV;
+	if (r < 0 && r != -ENODEV)
+		return kilo_error_set(err, -r, "%s", why.message);
+	return 0;
+}
+
+/*
+ * A peer's endpoint that is still a DNS name cannot be given to a device
+ * (both the kernel and UAPI take addresses): the peer is configured
+ * without it until a resolver puts an address in its place, rather than
+ * failing the whole application for one peer.
+ */
+static void drop_unresolved_endpoints(kilo_wg_config *config)
+{
+	for (size_t i = 0; config && i < config->n_peers; i++) {
+		struct kilo_endpoint *ep = &config->peers[i].endpoint;
+
+		*ep = (struct kilo_endpoint){ .addr = ep->addr, .port = ep->addr.family ? ep->port : 0 };
+	}
+}
+
+static int make_plan(const struct kilo_topology *t, const struct kilo_apply_opts *opts, struct plan *plan,
+		     struct kilo_error *err)
+{
+	struct kilo_nat_opts nat = {
+		.sz = sizeof(nat),
+		.cni = opts->cni,
+		.forward_rules = opts->forward_rules,
+		.ipip_rules = kilo_topology_ipip_rules(t, &plan->routes_opts),
+	};
+	int r = 0;
+
+	if (t->leader)
+		r = kilo_topology_conf(t, &plan->config);
+	if (r == 0)
+		r = kilo_topology_nat_rules(t, &nat, &plan->nat, &plan->n_nat);
+	if (r < 0)
+		return kilo_error_set(err, -r, "computing the plan: %s", strerror(-r));
+	if (t->leader && !plan->config->has_private_key)
+		return kilo_error_set(err, EINVAL, "interface %s: the topology was solved without a private key",
+				      opts->interface);
+	drop_unresolved_endpoints(plan->config);
+	return kilo_net_nat_check(plan->nat, plan->n_nat, err);
+}
+
+/*
+ * The routes and rules for the links' indices as they are now (0 for a
+ * link still to be created), checked as the kernel will get them.
+ */
+static int make_routes(const struct kilo_topology *t, struct plan *plan, struct kilo_error *err)
+{
+	int r;
+
+	kilo_free(plan->routes);
+	kilo_free(plan->rules);
+	r = kilo_topology_routes(t, &plan->routes_opts, &plan->routes, &plan->n_routes, &plan->rules,
+				 &plan->n_rules);
+	if (r < 0)
+		return kilo_error_set(err, -r, "computing the routes: %s", strerror(-r));
+	r = kilo_net_routes_check(plan->routes, plan->n_routes, err);
+	return r < 0 ? r : kilo_net_rules_check(plan->rules, plan->n_rules, err);
+}
+
+/* The device and the tunnel, where they do not exist yet; the first changes. */
+static int create_links(const struct kilo_apply_opts *opts, kilo_net *net, kilo_wg *wg, struct plan *plan,
+			struct kilo_apply_undo *undo, struct kilo_apply_report *report, struct kilo_error *err)
+{
+	int r = 0;
+
 	if (opts->create_interface) {
 		r = kilo_wg_device_create(wg, opts->interface, err);
-		report->device_created = r > 0;
-		return r > 0 ? 0 : r;
+		report->device_created = undo->device_created = r > 0;
 	}
-	r = kilo_wg_device_get(wg, opts->interface, &device, &why);
-	kilo_wg_config_free(device);
-	if (r < 0)
-		return kilo_error_set(err, ENODEV, "interface %s: no such WireGuard device, and create_interface is off (%s)",
-				      opts->interface, why.code ? why.message : strerror(-r));
-	return 0;
+	/* Named when missing: a userspace socket of another namespace's device says it exists. */
+	if (r >= 0 && plan->routes_opts.wg_ifindex == 0)
+		r = kilo_net_link_index(net, opts->interface, &plan->routes_opts.wg_ifindex, err);
+	if (r >= 0 && plan->tunnel_missing) {
+		r = kilo_net_ipip_create(net, opts->tunnel_interface, &plan->routes_opts.tunnel_ifindex, err);
+		undo->tunnel_created = r == 0;
+	}
+	return r < 0 ? r : 0;
 }
 
 /* Kilo's tunnel: the first address of the local pod CIDR, and up. */
@@ -89,56 +208,20 @@ static int apply_tunnel(const struct kilo_topology *t, kilo_net *net, int ifinde
 	return r < 0 ? r : kilo_net_link_set(net, ifindex, &up, &report->link, err);
 }
 
-/* Links the routes name: the WireGuard device, the private interface, the tunnel. */
-static int find_links(const struct kilo_topology *t, const struct kilo_apply_opts *opts, kilo_net *net,
-		      struct kilo_routes_opts *routes, struct kilo_error *err)
-{
-	int r = kilo_net_link_index(net, opts->interface, &routes->wg_ifindex, err);
-
-	if (r < 0 || t->private_ip.addr.family == 0)
-		return r;
-	r = kilo_net_address_link(&t->private_ip.addr, &routes->private_ifindex, err);
-	if (r == 0 && t->secondary_private_ip.addr.family)
-		r = kilo_net_address_link(&t->secondary_private_ip.addr, &routes->secondary_private_ifindex, err);
-	if (r < 0)
-		return r;
-	/* Kilo encapsulates inside a location only where it routes there itself. */
-	if (opts->local && opts->encapsulate != KILO_ENCAPSULATE_NEVER)
-		r = kilo_net_ipip_create(net, opts->tunnel_interface, &routes->tunnel_ifindex, err);
-	return r;
-}
-
-static int make_plan(const struct kilo_topology *t, const struct kilo_apply_opts *opts, struct plan *plan)
-{
-	struct kilo_nat_opts nat = {
-		.sz = sizeof(nat),
-		.cni = opts->cni,
-		.forward_rules = opts->forward_rules,
-		.ipip_rules = kilo_topology_ipip_rules(t, &plan->routes_opts),
-	};
-	int r = 0;
-
-	if (t->leader)
-		r = kilo_topology_conf(t, &plan->config);
-	if (r == 0)
-		r = kilo_topology_routes(t, &plan->routes_opts, &plan->routes, &plan->n_routes, &plan->rules,
-					 &plan->n_rules);
-	if (r == 0)
-		r = kilo_topology_nat_rules(t, &nat, &plan->nat, &plan->n_nat);
-	return r;
-}
-
 /* The leader's device: its configuration, address and state up; other nodes' down. */
 static int apply_device(const struct kilo_topology *t, const struct kilo_apply_opts *opts, kilo_wg *wg,
-			kilo_net *net, const struct plan *plan, struct kilo_apply_report *report,
-			struct kilo_error *err)
+			kilo_net *net, const struct plan *plan, struct kilo_apply_undo *undo,
+			struct kilo_apply_report *report, struct kilo_error *err)
 {
 	struct kilo_link_opts link = { .sz = sizeof(link), .up = t->leader, .mtu = opts->mtu };
 	struct kilo_wg_sync_report sync;
 	int r = 0;
 
 	if (t->leader) {
-		r = kilo_wg_device_sync(wg, opts->interface, plan->config, &sync, err);
+		r = kilo_wg_device_sync_saving(wg, opts->interface, plan->config, &sync,
+					       undo->device_created ? NULL : &undo->device, err);
+		if (r == -EADDRINUSE)
+			kilo_error_prefix(err, "listen port %u", plan->config->listen_port);
 		report->wg_peers_changed = sync.peers_changed;
 		report->wg_interface_changed = sync.interface_changed;
 		if (r == 0)
@@ -150,12 +233,39 @@ static int apply_device(const struct kilo_topology *t, const struct kilo_apply_o
 	return r;
 }
 
+/* Every change, in order; the first failure stops them and is undone by the caller. */
+static int change(const struct kilo_topology *t, const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_net *net,
+		  struct plan *plan, struct kilo_apply_undo *undo, struct kilo_apply_report *report,
+		  struct kilo_error *err)
+{
+	int r = create_links(opts, net, wg, plan, undo, report, err);
+
+	/* The routes name the links this call created by their new indices. */
+	if (r == 0 && (undo->device_created || undo->tunnel_created))
+		r = make_routes(t, plan, err);
+	if (r == 0)
+		r = apply_tunnel(t, net, plan->routes_opts.tunnel_ifindex, report, err);
+	if (r == 0)
+		r = apply_device(t, opts, wg, net, plan, undo, report, err);
+	if (r == 0)
+		r = kilo_net_routes_sync_saving(net, plan->routes, plan->n_routes, &report->routes, &undo->routes,
+						&undo->n_routes, err);
+	if (r == 0)
+		r = kilo_net_rules_sync_saving(net, plan->rules, plan->n_rules, &report->rules, &undo->rules,
+					       &undo->n_rules, err);
+	/* Last: one transaction that applies whole or not at all, so nothing after it can fail. */
+	if (r == 0)
+		r = kilo_net_nat_apply(net, plan->nat, plan->n_nat, err);
+	return r;
+}
+
 int kilo_apply(const kilo_topology *t, const struct kilo_apply_opts *opts_in, struct kilo_apply_report *report,
 	       struct kilo_error *err)
 {
 	struct kilo_apply_opts opts = with_defaults(opts_in);
+	struct kilo_apply_undo undo = { 0 };
 	struct plan plan = { 0 };
-	kilo_wg *wg = NULL;
+	kilo_wg *own = NULL, *wg;
 	kilo_net *net = NULL;
 	int r;
 
@@ -165,38 +275,33 @@ int kilo_apply(const kilo_topology *t, const struct kilo_apply_opts *opts_in, st
 						       .encapsulate = opts.encapsulate,
 						       .compatibility = opts.compatibility,
 						       .wg_interface = opts.interface };
-	r = kilo_wg_open(&opts.wg, &wg, err);
+	r = wg_handle(&opts, &own, &wg, err);
 	if (r == 0)
 		r = kilo_net_open(&net, err);
 	if (r == 0)
-		r = ensure_device(wg, &opts, report, err);
+		r = find_links(t, &opts, net, wg, &plan, err);
 	if (r == 0)
-		r = find_links(t, &opts, net, &plan.routes_opts, err);
+		r = make_plan(t, &opts, &plan, err);
+	if (r == 0)
+		r = make_routes(t, &plan, err);
 	if (r == 0) {
-		r = make_plan(t, &opts, &plan);
-		if (r < 0)
-			kilo_error_set(err, -r, "computing the plan: %s", strerror(-r));
+		r = change(t, &opts, wg, net, &plan, &undo, report, err);
+		if (r < 0) {
+			kilo_apply_undo_run(&opts, wg, net, &undo, err);
+			memset(report, 0, sizeof(*report));
+		}
 	}
-	if (r == 0)
-		r = kilo_net_nat_apply(net, plan.nat, plan.n_nat, err);
-	if (r == 0)
-		r = apply_tunnel(t, net, plan.routes_opts.tunnel_ifindex, report, err);
-	if (r == 0)
-		r = apply_device(t, &opts, wg, net, &plan, report, err);
-	if (r == 0)
-		r = kilo_net_routes_sync(net, plan.routes, plan.n_routes, &report->routes, err);
-	if (r == 0)
-		r = kilo_net_rules_sync(net, plan.rules, plan.n_rules, &report->rules, err);
+	kilo_apply_undo_free(&undo);
 	plan_free(&plan);
 	kilo_net_close(net);
-	kilo_wg_close(wg);
+	kilo_wg_close(own);
 	return r;
 }
 
 int kilo_apply_clean_up(const struct kilo_apply_opts *opts_in, struct kilo_error *err)
 {
 	struct kilo_apply_opts opts = with_defaults(opts_in);
-	kilo_wg *wg = NULL;
+	kilo_wg *own = NULL, *wg = NULL;
 	kilo_net *net = NULL;
 	int r;
 
@@ -209,10 +314,10 @@ int kilo_apply_clean_up(const struct kilo_apply_opts *opts_in, struct kilo_error
 		r = kilo_net_rules_sync(net, NULL, 0, NULL, err);
 	/* Kilo leaves its link, with its configuration, unless told to delete it. */
 	if (r == 0 && opts.clean_up_interface)
-		r = kilo_wg_open(&opts.wg, &wg, err);
+		r = wg_handle(&opts, &own, &wg, err);
 	if (r == 0 && opts.clean_up_interface)
 		r = kilo_wg_device_delete(wg, opts.interface, err);
-	kilo_wg_close(wg);
+	kilo_wg_close(own);
 	kilo_net_close(net);
 	return r;
 }

@@ -333,6 +333,16 @@ static void fill_remove(struct batch *b, const void *data)
 	batch_drop_table(b, 6);
 }
 
+int kilo_net_nat_check(const struct kilo_nat_rule *rules, size_t n, struct kilo_error *err)
+{
+	struct nat_plan plan;
+	int r = nat_plan_build(rules, n, &plan, err);
+
+	if (r == 0)
+		nat_plan_free(&plan);
+	return r;
+}
+
 int kilo_net_nat_apply(kilo_net *net, const struct kilo_nat_rule *rules, size_t n, struct kilo_error *err)
 {
 	struct nat_plan plan;

@@ -6,6 +6,7 @@
  * differ only in table collide, which ours do not.
  */
 #include "internal.h"
+#include "saving.h"
 
 #include <errno.h>
 #include <linux/rtnetlink.h>
@@ -180,31 +181,34 @@ static int routes_dump(kilo_net *net, struct route_list *list, struct kilo_error
 			"listing routes", err);
 }
 
-int kilo_net_routes_list(kilo_net *net, struct kilo_route **routes, size_t *n, struct kilo_error *err)
+/* The routes of list as the caller writes them, in the kernel's order. */
+static int routes_export(const struct route_list *list, struct kilo_route **routes, size_t *n, struct kilo_error *err)
 {
-	struct route_list list = { 0 };
-	struct kilo_route *out;
-	int r;
+	struct kilo_route *out = calloc(list->n ? list->n : 1, sizeof(*out));
 
-	*routes = NULL;
-	*n = 0;
-	r = routes_dump(net, &list, err);
-	if (r < 0)
-		goto out;
-	out = calloc(list.n ? list.n : 1, sizeof(*out));
-	if (!out) {
-		r = kilo_error_set(err, ENOMEM, "listing routes: out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < list.n; i++) {
-		out[i] = list.items[i].route;
+	if (!out)
+		return kilo_error_set(err, ENOMEM, "listing routes: out of memory");
+	for (size_t i = 0; i < list->n; i++) {
+		out[i] = list->items[i].route;
 		/* The caller's notation for the main table. */
 		if (out[i].table == RT_TABLE_MAIN)
 			out[i].table = 0;
 	}
 	*routes = out;
-	*n = list.n;
-out:
+	*n = list->n;
+	return 0;
+}
+
+int kilo_net_routes_list(kilo_net *net, struct kilo_route **routes, size_t *n, struct kilo_error *err)
+{
+	struct route_list list = { 0 };
+	int r;
+
+	*routes = NULL;
+	*n = 0;
+	r = routes_dump(net, &list, err);
+	if (r == 0)
+		r = routes_export(&list, routes, n, err);
 	free(list.items);
 	return r;
 }
@@ -222,6 +226,17 @@ static int route_check(const struct kilo_route *r, size_t i, struct kilo_error *
 	net_route_describe(r, text, sizeof(text));
 	return kilo_error_set(err, EINVAL, "routes[%zu]: %s: destination, gateway and source must be one family", i,
 			      text);
+}
+
+int kilo_net_routes_check(const struct kilo_route *routes, size_t n, struct kilo_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = route_check(&routes[i], i, err);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static int route_send(kilo_net *net, uint16_t type, uint16_t flags, const struct net_route *route,
@@ -352,8 +367,9 @@ static int mark_repeated(const struct net_route *want, size_t n, bool *repeated)
 	return 0;
 }
 
-int kilo_net_routes_sync(kilo_net *net, const struct kilo_route *routes, size_t n, struct kilo_net_changes *changes,
-			 struct kilo_error *err)
+int kilo_net_routes_sync_saving(kilo_net *net, const struct kilo_route *routes, size_t n,
+				struct kilo_net_changes *changes, struct kilo_route **before, size_t *n_before,
+				struct kilo_error *err)
 {
 	struct kilo_net_changes count = { 0 };
 	struct route_list live = { 0 };
@@ -362,14 +378,14 @@ int kilo_net_routes_sync(kilo_net *net, const struct kilo_route *routes, size_t 
 	ssize_t j;
 	int r;
 
-	for (size_t i = 0; i < n; i++) {
-		r = route_check(&routes[i], i, err);
-		if (r < 0)
-			return r;
-	}
+	r = kilo_net_routes_check(routes, n, err);
+	if (r < 0)
+		return r;
 	want = calloc(n ? n : 1, sizeof(*want));
 	repeated = calloc(n ? n : 1, sizeof(*repeated));
 	r = want && repeated ? routes_dump(net, &live, err) : kilo_error_set(err, ENOMEM, "routes: out of memory");
+	if (r == 0 && before)
+		r = routes_export(&live, before, n_before, err);
 	if (r < 0)
 		goto out;
 	used = calloc(live.n ? live.n : 1, sizeof(*used));
@@ -424,4 +440,10 @@ out:
 	free(live.items);
 	free(want);
 	return r;
+}
+
+int kilo_net_routes_sync(kilo_net *net, const struct kilo_route *routes, size_t n, struct kilo_net_changes *changes,
+			 struct kilo_error *err)
+{
+	return kilo_net_routes_sync_saving(net, routes, n, changes, NULL, NULL, err);
 }

@@ -5,6 +5,7 @@
  * priority is left to the kernel, as Kilo leaves it.
  */
 #include "internal.h"
+#include "saving.h"
 
 #include <errno.h>
 #include <linux/fib_rules.h>
@@ -167,30 +168,33 @@ static int rules_dump(kilo_net *net, struct rule_list *list, struct kilo_error *
 			"listing ip rules", err);
 }
 
+/* The rules of list as the caller writes them, in the kernel's order. */
+static int rules_export(const struct rule_list *list, struct kilo_rule **rules, size_t *n, struct kilo_error *err)
+{
+	struct kilo_rule *out = calloc(list->n ? list->n : 1, sizeof(*out));
+
+	if (!out)
+		return kilo_error_set(err, ENOMEM, "listing ip rules: out of memory");
+	for (size_t i = 0; i < list->n; i++) {
+		out[i] = list->items[i].rule;
+		if (out[i].table == RT_TABLE_MAIN)
+			out[i].table = 0;
+	}
+	*rules = out;
+	*n = list->n;
+	return 0;
+}
+
 int kilo_net_rules_list(kilo_net *net, struct kilo_rule **rules, size_t *n, struct kilo_error *err)
 {
 	struct rule_list list = { 0 };
-	struct kilo_rule *out;
 	int r;
 
 	*rules = NULL;
 	*n = 0;
 	r = rules_dump(net, &list, err);
-	if (r < 0)
-		goto out;
-	out = calloc(list.n ? list.n : 1, sizeof(*out));
-	if (!out) {
-		r = kilo_error_set(err, ENOMEM, "listing ip rules: out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < list.n; i++) {
-		out[i] = list.items[i].rule;
-		if (out[i].table == RT_TABLE_MAIN)
-			out[i].table = 0;
-	}
-	*rules = out;
-	*n = list.n;
-out:
+	if (r == 0)
+		r = rules_export(&list, rules, n, err);
 	free(list.items);
 	return r;
 }
@@ -205,6 +209,17 @@ static int rule_check(const struct kilo_rule *r, size_t i, struct kilo_error *er
 	    memchr(r->iif, '\0', sizeof(r->iif)))
 		return 0;
 	return kilo_error_set(err, EINVAL, "rules[%zu]: source and destination must be one family", i);
+}
+
+int kilo_net_rules_check(const struct kilo_rule *rules, size_t n, struct kilo_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = rule_check(&rules[i], i, err);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static int rule_send(kilo_net *net, uint16_t type, uint16_t flags, const struct net_rule *rule, const char *verb,
@@ -226,8 +241,9 @@ static ssize_t find_rule(const struct net_rule *items, size_t n, const bool *use
 	return -1;
 }
 
-int kilo_net_rules_sync(kilo_net *net, const struct kilo_rule *rules, size_t n, struct kilo_net_changes *changes,
-			struct kilo_error *err)
+int kilo_net_rules_sync_saving(kilo_net *net, const struct kilo_rule *rules, size_t n,
+			       struct kilo_net_changes *changes, struct kilo_rule **before, size_t *n_before,
+			       struct kilo_error *err)
 {
 	struct kilo_net_changes count = { 0 };
 	struct kilo_error local = { 0 };
@@ -237,13 +253,13 @@ int kilo_net_rules_sync(kilo_net *net, const struct kilo_rule *rules, size_t n, 
 	ssize_t j;
 	int r;
 
-	for (size_t i = 0; i < n; i++) {
-		r = rule_check(&rules[i], i, err);
-		if (r < 0)
-			return r;
-	}
+	r = kilo_net_rules_check(rules, n, err);
+	if (r < 0)
+		return r;
 	want = calloc(n ? n : 1, sizeof(*want));
 	r = want ? rules_dump(net, &live, err) : kilo_error_set(err, ENOMEM, "ip rules: out of memory");
+	if (r == 0 && before)
+		r = rules_export(&live, before, n_before, err);
 	if (r < 0)
 		goto out;
 	used = calloc(live.n ? live.n : 1, sizeof(*used));
@@ -289,4 +305,10 @@ out:
 	free(live.items);
 	free(want);
 	return r;
+}
+
+int kilo_net_rules_sync(kilo_net *net, const struct kilo_rule *rules, size_t n, struct kilo_net_changes *changes,
+			struct kilo_error *err)
+{
+	return kilo_net_rules_sync_saving(net, rules, n, changes, NULL, NULL, err);
 }

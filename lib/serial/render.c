@@ -70,6 +70,9 @@ int kilo_graph_render(const char *dot, const char *format, char **out, size_t *l
 	posix_spawn_file_actions_init(&actions);
 	posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
 	posix_spawn_file_actions_adddup2(&actions, output[1], STDOUT_FILENO);
+	/* Its complaints would land in the middle of the caller's output (kg's log, kgctl's stdout). */
+	posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
 	r = posix_spawnp(&pid, "dot", &actions, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&actions);
 	if (r == ENOENT) {

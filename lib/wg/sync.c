@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Bringing a device to a configuration with the smallest change. */
-#include <kilo/wg.h>
+#include "sync.h"
 
 #include <errno.h>
 #include <string.h>
@@ -8,8 +8,8 @@
 #include "../core/error.h"
 #include "../core/wgconf.h"
 
-int kilo_wg_device_sync(kilo_wg *wg, const char *ifname, const kilo_wg_config *desired,
-			struct kilo_wg_sync_report *report, struct kilo_error *err)
+int kilo_wg_device_sync_saving(kilo_wg *wg, const char *ifname, const kilo_wg_config *desired,
+			       struct kilo_wg_sync_report *report, kilo_wg_config **before, struct kilo_error *err)
 {
 	kilo_wg_config *live = NULL, *change = NULL;
 	struct kilo_wg_sync_report ignored;
@@ -30,6 +30,15 @@ int kilo_wg_device_sync(kilo_wg *wg, const char *ifname, const kilo_wg_config *d
 		report->interface_changed = change->has_private_key || change->has_listen_port || change->has_fwmark;
 	}
 	kilo_wg_config_free(change);
-	kilo_wg_config_free(live);
+	if (before)
+		*before = live;
+	else
+		kilo_wg_config_free(live);
 	return r;
+}
+
+int kilo_wg_device_sync(kilo_wg *wg, const char *ifname, const kilo_wg_config *desired,
+			struct kilo_wg_sync_report *report, struct kilo_error *err)
+{
+	return kilo_wg_device_sync_saving(wg, ifname, desired, report, NULL, err);
 }

@@ -78,7 +78,13 @@ static char **child_environment(void)
 	return env;
 }
 
-static int spawn(const char *program, const char *ifname, pid_t *pid, struct kilo_error *err)
+/*
+ * The program gets /dev/null, or output_fd, as stdout and stderr, and no
+ * other descriptor of the caller: it would hold them open for as long as
+ * the device lives (a `kgctl apply | head` would never see the end of its
+ * input, a lock taken by the caller's caller would never be released).
+ */
+static int spawn(const char *program, const char *ifname, int output_fd, pid_t *pid, struct kilo_error *err)
 {
 	char *argv[] = { (char *)program, (char *)ifname, NULL };
 	char **env = child_environment();
@@ -93,6 +99,14 @@ static int spawn(const char *program, const char *ifname, pid_t *pid, struct kil
 	/* Its own session: the device outlives the terminal of the program that started it. */
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
 	posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (output_fd >= 0) {
+		posix_spawn_file_actions_adddup2(&actions, output_fd, STDOUT_FILENO);
+		posix_spawn_file_actions_adddup2(&actions, output_fd, STDERR_FILENO);
+	} else {
+		posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+		posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+	}
+	posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
 	r = posix_spawnp(pid, program, &actions, &attr, argv, env);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&actions);
@@ -102,10 +116,10 @@ static int spawn(const char *program, const char *ifname, pid_t *pid, struct kil
 	return 0;
 }
 
-int kilo_wg_userspace_start(const char *program, const char *ifname, const char *socket_path, pid_t *pid,
-			    struct kilo_error *err)
+int kilo_wg_userspace_start(const char *program, const char *ifname, const char *socket_path, int output_fd,
+			    pid_t *pid, struct kilo_error *err)
 {
-	int r = spawn(program, ifname, pid, err), status;
+	int r = spawn(program, ifname, output_fd, pid, err), status;
 
 	if (r < 0)
 		return r;
@@ -124,6 +138,14 @@ int kilo_wg_userspace_start(const char *program, const char *ifname, const char 
 	kilo_wg_userspace_stop(*pid);
 	return kilo_error_set(err, ETIMEDOUT, "%s: %s did not create %s within %d s", ifname, program, socket_path,
 			      START_POLLS / 100);
+}
+
+bool kilo_wg_userspace_reap(pid_t pid)
+{
+	pid_t r = waitpid(pid, NULL, WNOHANG);
+
+	/* ECHILD: reaped already, as a SIGCHLD set to SIG_IGN does. */
+	return r == pid || (r < 0 && errno == ECHILD);
 }
 
 void kilo_wg_userspace_stop(pid_t pid)

@@ -16,7 +16,11 @@
 #include "uapi.h"
 #include "userspace.h"
 
-/* A userspace device this handle started, to stop it on kilo_wg_device_delete. */
+/*
+ * A userspace device this handle started: its process is a child of the
+ * caller, reaped by the handle when it exits and stopped by
+ * kilo_wg_device_delete.
+ */
 struct child {
 	char ifname[IF_NAMESIZE];
 	pid_t pid;
@@ -30,6 +34,7 @@ struct kilo_wg {
 	struct kilo_wg_counters counters;
 	struct child *children;
 	size_t n_children;
+	int output_fd; /* the started programs' stdout and stderr; -1: /dev/null */
 };
 
 int kilo_wg_backend_parse(const char *text, enum kilo_wg_backend *out)
@@ -74,6 +79,7 @@ int kilo_wg_open(const struct kilo_wg_opts *opts, kilo_wg **out, struct kilo_err
 		goto fail;
 	}
 	wg->backend = o.backend;
+	wg->output_fd = -1;
 	if (o.backend != KILO_WG_BACKEND_USERSPACE) {
 		struct kilo_error probe = { 0 };
 
@@ -95,10 +101,32 @@ fail:
 	return r;
 }
 
+void kilo_wg_set_output(kilo_wg *wg, int fd)
+{
+	wg->output_fd = fd;
+}
+
+/* Reaps the started programs that have exited (their device is gone), so none stays a zombie. */
+static void reap_children(kilo_wg *wg)
+{
+	for (size_t i = 0; i < wg->n_children;) {
+		if (kilo_wg_userspace_reap(wg->children[i].pid))
+			wg->children[i] = wg->children[--wg->n_children];
+		else
+			i++;
+	}
+}
+
+/*
+ * The programs still running keep their devices: a device outlives the
+ * handle, as a kernel link does, and its process is reaped by whoever
+ * inherits it when the caller exits.
+ */
 void kilo_wg_close(kilo_wg *wg)
 {
 	if (!wg)
 		return;
+	reap_children(wg);
 	kilo_wg_kernel_close(wg->kernel);
 	free(wg->children);
 	free(wg->program);
@@ -129,7 +157,7 @@ enum kilo_wg_backend kilo_wg_backend_of(const kilo_wg *wg, const char *ifname)
 }
 
 /* The socket path and backend for ifname, or the error that says what is missing. */
-static int locate(const kilo_wg *wg, const char *ifname, char path[KILO_UAPI_PATH_MAX], enum kilo_wg_backend *backend,
+static int locate(kilo_wg *wg, const char *ifname, char path[KILO_UAPI_PATH_MAX], enum kilo_wg_backend *backend,
 		  bool creating, struct kilo_error *err)
 {
 	int r = check_ifname(ifname, err);
@@ -138,6 +166,7 @@ static int locate(const kilo_wg *wg, const char *ifname, char path[KILO_UAPI_PAT
 		r = kilo_uapi_socket_path(wg->socket_dir, ifname, path, err);
 	if (r < 0)
 		return r;
+	reap_children(wg);
 	*backend = resolve(wg, path);
 	if (*backend == KILO_WG_BACKEND_KERNEL || kilo_wg_userspace_socket_exists(path) || (creating && wg->program))
 		return 0;
@@ -169,7 +198,7 @@ static int start_userspace(kilo_wg *wg, const char *ifname, const char *path, st
 	c = &children[wg->n_children];
 	memset(c, 0, sizeof(*c));
 	memcpy(c->ifname, ifname, strlen(ifname));
-	r = kilo_wg_userspace_start(wg->program, ifname, path, &c->pid, err);
+	r = kilo_wg_userspace_start(wg->program, ifname, path, wg->output_fd, &c->pid, err);
 	if (r == 0)
 		wg->n_children++;
 	return r;

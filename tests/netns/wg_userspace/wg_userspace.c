@@ -179,17 +179,28 @@ static void missing(const char *ifname)
 	kilo_wg_close(wg);
 }
 
-/* libkilo starts the userspace program for a new device and stops it again. */
+/*
+ * libkilo starts the userspace program for a new device, its output going
+ * where the handle says, and stops it again.
+ */
 static void spawn(const char *ifname)
 {
 	kilo_wg *wg = open_wg(KILO_WG_BACKEND_USERSPACE, "wireguard-go", NULL);
 	kilo_wg_config *want = desired("apply", 51830), *live;
 	struct kilo_error err = { 0 };
-	char path[128];
+	char path[128], log_path[] = "/tmp/kt-wg-output-XXXXXX";
+	int log_fd = mkstemp(log_path);
 	struct stat st;
 
+	CHECK(log_fd >= 0, "mkstemp");
+	unlink(log_path);
+	/* wireguard-go tells its start at this level; the child inherits the environment. */
+	setenv("LOG_LEVEL", "verbose", 1);
+	kilo_wg_set_output(wg, log_fd);
 	snprintf(path, sizeof(path), "/var/run/wireguard/%s.sock", ifname);
 	CHECK(kilo_wg_device_create(wg, ifname, &err) == 1, "%s", err.message);
+	CHECK(fstat(log_fd, &st) == 0 && st.st_size > 0, "wireguard-go wrote nothing to the handle's output");
+	close(log_fd);
 	CHECK(stat(path, &st) == 0, "no %s", path);
 	CHECK(kilo_wg_device_create(wg, ifname, &err) == 0, "second create: %s", err.message);
 	CHECK(kilo_wg_device_set(wg, ifname, want, &err) == 0, "%s", err.message);

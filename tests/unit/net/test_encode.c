@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* rtnetlink requests against hand-checked bytes, and the keys that decide what a sync changes. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -167,6 +168,32 @@ static void test_address_message_matches_golden_bytes(void **state)
 	assert_bytes(net_address_message(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, 5, &a), golden, sizeof(golden));
 }
 
+/* kilo_apply checks routes and rules before the first change, with no host. */
+static void test_route_of_mixed_families_is_refused_without_a_host(void **state)
+{
+	struct kilo_route routes[] = {
+		{ .dst = cidr("10.2.2.0/24"), .gw = addr("10.4.0.2"), .ifindex = 5 },
+		{ .dst = cidr("fd02:2::/64"), .src = addr("192.168.0.1"), .ifindex = 5 },
+	};
+	struct kilo_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(kilo_net_routes_check(routes, 1, &err), 0);
+	assert_int_equal(kilo_net_routes_check(routes, 2, &err), -EINVAL);
+	assert_string_equal(err.message, "routes[1]: route fd02:2::/64 dev 5 src 192.168.0.1 table 254: destination, "
+					 "gateway and source must be one family");
+}
+
+static void test_rule_of_mixed_families_is_refused_without_a_host(void **state)
+{
+	struct kilo_rule rules[] = { { .src = cidr("10.2.1.0/24"), .dst = cidr("fd02::/64"), .table = 1107 } };
+	struct kilo_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(kilo_net_rules_check(rules, 1, &err), -EINVAL);
+	assert_string_equal(err.message, "rules[0]: source and destination must be one family");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +205,8 @@ int main(void)
 		cmocka_unit_test(test_rule_message_parses_back_as_owned),
 		cmocka_unit_test(test_rule_matching_everything_has_no_address),
 		cmocka_unit_test(test_address_message_matches_golden_bytes),
+		cmocka_unit_test(test_route_of_mixed_families_is_refused_without_a_host),
+		cmocka_unit_test(test_rule_of_mixed_families_is_refused_without_a_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -105,6 +105,10 @@ static void assert_rejected(struct kilo_nat_rule *rules, size_t n, const char *m
 
 	assert_int_equal(nat_plan_build(rules, n, &plan, &err), -EINVAL);
 	assert_string_equal(err.message, message);
+	/* What kilo_apply checks before it changes the host: the same answer, without a host. */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(kilo_net_nat_check(rules, n, &err), -EINVAL);
+	assert_string_equal(err.message, message);
 }
 
 static void test_rule_in_a_chain_never_created_is_rejected(void **state)

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kilo_apply's undo: what the host held before the first change, and what
+ * the application created, so that a failure after the first change puts
+ * the host back as it was.
+ */
+#ifndef KILO_LIB_AGENT_APPLY_H
+#define KILO_LIB_AGENT_APPLY_H
+
+#include <kilo/agent.h>
+
+struct kilo_apply_undo {
+	bool device_created;     /* the WireGuard device, and a userspace program started for it */
+	bool tunnel_created;     /* the IPIP link */
+	kilo_wg_config *device;  /* the device as it was before it was configured; NULL: not configured */
+	/* The routes and rules libkilo owned before their sync; NULL: the sync changed nothing. */
+	struct kilo_route *routes;
+	size_t n_routes;
+	struct kilo_rule *rules;
+	size_t n_rules;
+};
+
+/*
+ * Puts back what undo saved and deletes what it created, in the reverse
+ * order of the changes. The NAT rule set is never undone: it is applied
+ * last, in one transaction, so nothing after it fails. An address or the
+ * up/down state of a link that existed before stays as the application
+ * left it. A failure of the undo itself is added to err's message.
+ */
+void kilo_apply_undo_run(const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_net *net,
+			 const struct kilo_apply_undo *undo, struct kilo_error *err);
+
+void kilo_apply_undo_free(struct kilo_apply_undo *undo);
+
+#endif
