@@ -18,16 +18,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../checks.sh"
 
 kg="$(realpath "${1:?usage: test_http.sh KG}")"
-if [[ "$(id -u)" -ne 0 ]]; then
-	echo "skip: needs root for network namespaces"
-	exit 77
-fi
-for tool in wireguard-go wg ip curl python3; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "skip: $tool is not installed"
-		exit 77
-	fi
-done
+skip_unless_root_with wireguard-go wg ip curl python3
 
 id=$$
 ns="kt-http$id"
