@@ -683,9 +683,6 @@ void kilo_agent_free(kilo_agent *a)
 		kilo_apply_clean_up(&a->apply, NULL);
 	replace_topology(a, NULL);
 	replace_mesh(a, NULL);
-	/* Every hold is released by now; this frees what waited for the last. */
-	a->holds = 1;
-	kilo_agent_topology_release(a);
 	kilo_store_close(a->store);
 	kilo_wg_close(a->wg);
 	json_decref(a->initial);
