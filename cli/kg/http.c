@@ -1,15 +1,39 @@
 // SPDX-License-Identifier: Apache-2.0
-/* kg's HTTP endpoints (Kilo's --listen): /health, /metrics and /graph, served by libmicrohttpd. */
+/*
+ * kg's HTTP endpoints (Kilo's --listen): /health, /metrics and /graph,
+ * served by libmicrohttpd with epoll, so that no descriptor number
+ * (select's FD_SETSIZE) locks clients out, and with limits on what idle
+ * or hostile clients can hold.
+ */
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "kg.h"
 
+/*
+ * Two threads: while one waits for a slow dot(1), the other serves
+ * /health. Only one graph is rendered at a time, so that clients cannot
+ * tie up both.
+ */
+#define HTTP_THREADS 2
+/* Descriptors kept for the agent (netlink, the store, the device, dot's pipes) beside the connections. */
+#define FDS_RESERVED 64
+/* At most this many of libmicrohttpd's lines a second: a flood of clients must not flood the log. */
+#define LOG_BURST 10
+
 struct kg_http {
 	struct MHD_Daemon *daemon;
+	struct kg_shared *shared;
+	pthread_mutex_t render_lock;
+	pthread_mutex_t log_lock;
+	time_t log_second;
+	unsigned logged, left_out;
 };
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, size_t len)
@@ -36,7 +60,25 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
 	return body ? reply(c, status, "text/plain; charset=utf-8", body, strlen(body)) : MHD_NO;
 }
 
-static enum MHD_Result graph(struct MHD_Connection *c, struct kg_shared *shared)
+/* The agent's topology as DOT, written without the agent's lock: the agent goes on meanwhile. */
+static int graph_dot(struct kg_shared *shared, char **dot)
+{
+	const kilo_topology *t;
+	int r;
+
+	pthread_mutex_lock(&shared->lock);
+	r = kilo_agent_topology_hold(shared->agent, &t);
+	pthread_mutex_unlock(&shared->lock);
+	if (r < 0)
+		return r;
+	r = kilo_topology_dot(t, dot);
+	pthread_mutex_lock(&shared->lock);
+	kilo_agent_topology_release(shared->agent);
+	pthread_mutex_unlock(&shared->lock);
+	return r;
+}
+
+static enum MHD_Result graph(struct MHD_Connection *c, struct kg_http *http)
 {
 	const char *format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
 	char *dot = NULL, *svg = NULL;
@@ -45,14 +87,19 @@ static enum MHD_Result graph(struct MHD_Connection *c, struct kg_shared *shared)
 
 	if (format && strcmp(format, "dot") && strcmp(format, "svg"))
 		return reply_text(c, MHD_HTTP_BAD_REQUEST, "format must be dot or svg\n");
-	pthread_mutex_lock(&shared->lock);
-	r = kilo_agent_graph(shared->agent, &dot);
-	pthread_mutex_unlock(&shared->lock);
-	if (r < 0)
+	r = graph_dot(http->shared, &dot);
+	if (r == -ENODATA)
 		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the mesh has not been solved yet\n");
+	if (r < 0)
+		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 	if (!format || !strcmp(format, "dot"))
 		return reply(c, MHD_HTTP_OK, "text/vnd.graphviz", dot, strlen(dot));
+	if (pthread_mutex_trylock(&http->render_lock)) {
+		kilo_free(dot);
+		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "another graph is being rendered; try again\n");
+	}
 	r = kilo_graph_render(dot, "svg", &svg, &len, NULL);
+	pthread_mutex_unlock(&http->render_lock);
 	kilo_free(dot);
 	if (r < 0)
 		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering the graph with dot failed\n");
@@ -62,7 +109,8 @@ static enum MHD_Result graph(struct MHD_Connection *c, struct kg_shared *shared)
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 			      const char *version, const char *upload, size_t *upload_size, void **state)
 {
-	struct kg_shared *shared = cls;
+	struct kg_http *http = cls;
+	struct kg_shared *shared = http->shared;
 	char *text = NULL;
 	bool healthy;
 	int r;
@@ -89,7 +137,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
 	}
 	if (!strcmp(url, "/graph"))
-		return graph(c, shared);
+		return graph(c, http);
 	return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
@@ -119,11 +167,68 @@ static int resolve(const char *listen, struct addrinfo **out)
 	return getaddrinfo(n ? host : NULL, colon + 1, &hints, out);
 }
 
-struct kg_http *kg_http_start(const char *listen, struct kg_shared *shared)
+/* libmicrohttpd's messages, as kg's warnings. */
+static void http_log(void *cls, const char *fmt, va_list ap)
+{
+	struct kg_http *http = cls;
+	unsigned left_out = 0;
+	time_t now = time(NULL);
+	char line[256];
+	size_t len;
+	bool print;
+
+	pthread_mutex_lock(&http->log_lock);
+	if (now != http->log_second) {
+		left_out = http->left_out;
+		http->log_second = now;
+		http->logged = http->left_out = 0;
+	}
+	print = http->logged < LOG_BURST;
+	if (print)
+		http->logged++;
+	else
+		http->left_out++;
+	pthread_mutex_unlock(&http->log_lock);
+	if (left_out)
+		kg_log(KG_LOG_WARN, "http: %u more messages of the HTTP server left out", left_out);
+	if (!print)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line);
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	kg_log(KG_LOG_WARN, "http: %s", line);
+}
+
+/*
+ * Every connection is a descriptor: the soft limit goes up to the hard
+ * one (epoll, unlike select, takes any number), and the connection limit
+ * down to what is left when even that is short.
+ */
+static unsigned fit_descriptors(unsigned max_connections)
+{
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) < 0)
+		return max_connections;
+	if (lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
+			getrlimit(RLIMIT_NOFILE, &lim);
+	}
+	if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= (rlim_t)max_connections + FDS_RESERVED)
+		return max_connections;
+	max_connections = lim.rlim_cur > 2 * FDS_RESERVED ? (unsigned)(lim.rlim_cur - FDS_RESERVED) : FDS_RESERVED;
+	kg_log(KG_LOG_WARN, "http: at most %u connections: the limit of open files is %llu", max_connections,
+	       (unsigned long long)lim.rlim_cur);
+	return max_connections;
+}
+
+struct kg_http *kg_http_start(const char *listen, const struct kg_http_limits *limits, struct kg_shared *shared)
 {
 	struct addrinfo *ai = NULL;
 	struct kg_http *http;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	int r = resolve(listen, &ai);
 
 	if (r != 0) {
@@ -133,13 +238,22 @@ struct kg_http *kg_http_start(const char *listen, struct kg_shared *shared)
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6 | (strrchr(listen, ':') == listen ? MHD_USE_DUAL_STACK : 0);
 	http = calloc(1, sizeof(*http));
-	if (http)
-		http->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, shared, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-						MHD_OPTION_END);
+	if (http) {
+		http->shared = shared;
+		pthread_mutex_init(&http->render_lock, NULL);
+		pthread_mutex_init(&http->log_lock, NULL);
+		/* The logger first, or libmicrohttpd's own prints what comes before it. */
+		http->daemon = MHD_start_daemon(
+			flags, 0, NULL, NULL, handle, http, MHD_OPTION_EXTERNAL_LOGGER, http_log, http,
+			MHD_OPTION_CONNECTION_LIMIT, fit_descriptors(limits->max_connections),
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+			limits->timeout, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS, MHD_OPTION_SOCK_ADDR,
+			ai->ai_addr, MHD_OPTION_END);
+	}
 	freeaddrinfo(ai);
 	if (!http || !http->daemon) {
 		fprintf(stderr, "kg: cannot listen on %s\n", listen);
-		free(http);
+		kg_http_stop(http);
 		return NULL;
 	}
 	return http;
@@ -149,6 +263,9 @@ void kg_http_stop(struct kg_http *http)
 {
 	if (!http)
 		return;
-	MHD_stop_daemon(http->daemon);
+	if (http->daemon)
+		MHD_stop_daemon(http->daemon);
+	pthread_mutex_destroy(&http->render_lock);
+	pthread_mutex_destroy(&http->log_lock);
 	free(http);
 }

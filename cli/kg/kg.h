@@ -7,20 +7,33 @@
 
 #include <kilo/kilo.h>
 
+/* Kilo's --log-level: a message is printed when its level is at least the chosen one. */
+enum kg_log_level { KG_LOG_ALL, KG_LOG_DEBUG, KG_LOG_INFO, KG_LOG_WARN, KG_LOG_ERROR, KG_LOG_NONE };
+
+/* One line on stderr, "kg: " first, when level passes --log-level. Safe from any thread. */
+__attribute__((format(printf, 2, 3))) void kg_log(enum kg_log_level level, const char *fmt, ...);
+
 struct kg_http;
 
-/* The agent, shared by the main loop and the HTTP thread under lock. */
+/* The agent, shared by the main loop and the HTTP threads under lock. */
 struct kg_shared {
 	pthread_mutex_t lock;
 	kilo_agent *agent;
 };
 
+/* What one client may hold of the HTTP server (kg's --http-* flags). */
+struct kg_http_limits {
+	unsigned max_connections;        /* in all */
+	unsigned max_connections_per_ip;
+	uint32_t timeout;                /* seconds a connection may sit idle */
+};
+
 /*
  * Serves /health, /metrics and /graph on listen ("HOST:PORT", ":PORT" or
- * "[IPV6]:PORT") from a thread of its own. Prints its error and returns
+ * "[IPV6]:PORT") from threads of its own. Prints its error and returns
  * NULL when it cannot listen.
  */
-struct kg_http *kg_http_start(const char *listen, struct kg_shared *shared);
+struct kg_http *kg_http_start(const char *listen, const struct kg_http_limits *limits, struct kg_shared *shared);
 void kg_http_stop(struct kg_http *http);
 
 #endif

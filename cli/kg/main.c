@@ -32,6 +32,9 @@ enum {
 	OPT_FORCE_INTERNAL_IP,
 	OPT_FORWARD_RULES,
 	OPT_HOSTNAME,
+	OPT_HTTP_MAX_CONNECTIONS,
+	OPT_HTTP_MAX_CONNECTIONS_PER_IP,
+	OPT_HTTP_TIMEOUT,
 	OPT_INTERFACE,
 	OPT_INTERNAL_CIDR,
 	OPT_LEADER,
@@ -74,6 +77,9 @@ static const struct option options[] = {
 	{ "force-internal-ip", required_argument, NULL, OPT_FORCE_INTERNAL_IP },
 	{ "help", no_argument, NULL, 'h' },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "http-max-connections", required_argument, NULL, OPT_HTTP_MAX_CONNECTIONS },
+	{ "http-max-connections-per-ip", required_argument, NULL, OPT_HTTP_MAX_CONNECTIONS_PER_IP },
+	{ "http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
 	{ "interface", required_argument, NULL, OPT_INTERFACE },
 	{ "internal-cidr", required_argument, NULL, OPT_INTERNAL_CIDR },
 	BOOL_FLAG("iptables-forward-rules", OPT_FORWARD_RULES),
@@ -139,6 +145,9 @@ static void usage(FILE *out)
 	      "  --clean-up[=BOOL]                  on SIGTERM remove this node and what kg made (default true)\n"
 	      "  --clean-up-interface[=BOOL]        with --clean-up, delete the WireGuard link too (default false)\n"
 	      "  --listen ADDR:PORT                 /health, /metrics, /graph (default :1107)\n"
+	      "  --http-max-connections N           open HTTP connections in all (default 4096)\n"
+	      "  --http-max-connections-per-ip N    from one client address; 0: no limit (default 32)\n"
+	      "  --http-timeout DURATION            an idle HTTP connection is closed after it (default 10s)\n"
 	      "  --log-level all|debug|info|warn|error|none  what kg logs (default info)\n"
 	      "\n"
 	      "Booleans also take --no-FLAG. Durations are seconds, with an optional s, m or h.\n",
@@ -157,13 +166,11 @@ __attribute__((format(printf, 1, 2))) static int usage_fail(const char *fmt, ...
 	return KG_EXIT_USAGE;
 }
 
-/* Kilo's --log-level: a message is printed when its level is at least the chosen one. */
-enum kg_log_level { KG_LOG_ALL, KG_LOG_DEBUG, KG_LOG_INFO, KG_LOG_WARN, KG_LOG_ERROR, KG_LOG_NONE };
-
 static const char *const log_level_names[] = { "all", "debug", "info", "warn", "error", "none" };
+/* Set while the flags are read, before any thread starts; read-only after. */
 static enum kg_log_level log_level = KG_LOG_INFO;
 
-__attribute__((format(printf, 2, 3))) static void kg_log(enum kg_log_level level, const char *fmt, ...)
+void kg_log(enum kg_log_level level, const char *fmt, ...)
 {
 	char text[1024], escaped[KILO_ESCAPED_SIZE(sizeof(text))];
 	va_list ap;
@@ -174,6 +181,7 @@ __attribute__((format(printf, 2, 3))) static void kg_log(enum kg_log_level level
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* One write a line: the HTTP threads log too. */
 	fprintf(stderr, "kg: %s\n", kilo_escape(text, escaped, sizeof(escaped)));
 }
 
@@ -251,6 +259,7 @@ struct config {
 	const char *internal_cidrs[KG_MAX_CIDRS];
 	const char *service_cidrs[KG_MAX_CIDRS];
 	const char *listen;
+	struct kg_http_limits http;
 	const char *cni_path;
 	bool cni;
 	char hostname[HOST_NAME_MAX + 1];
@@ -365,6 +374,17 @@ static int parse_option(int c, char *arg, struct config *cfg)
 	case OPT_LISTEN:
 		cfg->listen = arg;
 		break;
+	case OPT_HTTP_MAX_CONNECTIONS:
+		if (!(r = parse_uint("http-max-connections", arg, 1000000, &v)) && v == 0)
+			r = usage_fail("--http-max-connections takes a number from 1 to 1000000, not \"%s\"", arg);
+		cfg->http.max_connections = (unsigned)v;
+		break;
+	case OPT_HTTP_MAX_CONNECTIONS_PER_IP:
+		if (!(r = parse_uint("http-max-connections-per-ip", arg, 1000000, &v)))
+			cfg->http.max_connections_per_ip = (unsigned)v;
+		break;
+	case OPT_HTTP_TIMEOUT:
+		return parse_duration("http-timeout", arg, &cfg->http.timeout);
 	case OPT_LOCATION:
 		a->location = arg;
 		break;
@@ -430,6 +450,7 @@ static int parse_flags(int argc, char *argv[], struct config *cfg)
 			   .create_interface = true, .wg = { .sz = sizeof(cfg->agent.apply.wg) } },
 	};
 	cfg->listen = ":1107";
+	cfg->http = (struct kg_http_limits){ .max_connections = 4096, .max_connections_per_ip = 32, .timeout = 10 };
 	cfg->cni = true;
 	cfg->cni_path = "/etc/cni/net.d/10-kilo.conflist";
 	opterr = 0;
@@ -523,7 +544,7 @@ int main(int argc, char *argv[])
 	if (err.code)
 		kg_log(KG_LOG_WARN, "%s", err.message);
 	kg_log(KG_LOG_INFO, "node %s joined the mesh in %s", cfg.agent.hostname, cfg.agent.store);
-	http = kg_http_start(cfg.listen, &shared);
+	http = kg_http_start(cfg.listen, &cfg.http, &shared);
 	if (http)
 		run(&shared, sigfd);
 	kg_http_stop(http);

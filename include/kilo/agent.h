@@ -66,6 +66,10 @@ struct kilo_apply_report {
 	struct kilo_net_changes addresses;
 	struct kilo_net_changes routes;
 	struct kilo_net_changes rules;
+	/* wg_peers_changed, split up. */
+	unsigned wg_peers_added;
+	unsigned wg_peers_removed;
+	unsigned wg_peers_updated;
 };
 
 /*
@@ -152,8 +156,18 @@ KILO_EXPORT void kilo_agent_free(kilo_agent *agent);
 
 /* Prometheus text: nodes, peers, leader, reconciles, errors, per-peer bytes and handshake age. */
 KILO_EXPORT int kilo_agent_metrics(kilo_agent *agent, char **out);
-/* The mesh as the agent sees it now, as GraphViz DOT. */
+/* The mesh as the agent sees it now, as GraphViz DOT, written under the caller's lock. */
 KILO_EXPORT int kilo_agent_graph(kilo_agent *agent, char **out);
+/*
+ * The topology the agent solved last, for work that must not hold the
+ * caller's lock (kilo_topology_dot of a large mesh): it stays valid, even
+ * after later steps replace it, until kilo_agent_topology_release. Both
+ * are called under the caller's lock like every other call on the agent;
+ * only the use in between is not, and every hold is released before
+ * kilo_agent_free. -ENODATA before the first solve.
+ */
+KILO_EXPORT int kilo_agent_topology_hold(kilo_agent *agent, const kilo_topology **out);
+KILO_EXPORT void kilo_agent_topology_release(kilo_agent *agent);
 /* true once the agent has applied the mesh without error since its last change. */
 KILO_EXPORT bool kilo_agent_healthy(const kilo_agent *agent);
 

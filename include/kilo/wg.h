@@ -93,6 +93,10 @@ KILO_EXPORT int kilo_wg_device_set(kilo_wg *wg, const char *ifname, const kilo_w
 struct kilo_wg_sync_report {
 	unsigned peers_changed;  /* peers added, changed or removed */
 	bool interface_changed;  /* private key, listen port or fwmark */
+	/* peers_changed, split up. */
+	unsigned peers_added;
+	unsigned peers_removed;
+	unsigned peers_updated;
 };
 
 /*

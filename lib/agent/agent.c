@@ -36,6 +36,13 @@
 
 typedef uint8_t digest[crypto_generichash_BYTES];
 
+/* A topology and a mesh replaced while a caller held the topology: freed at the last release. */
+struct retired {
+	struct retired *next;
+	kilo_topology *topology;
+	kilo_mesh *mesh;
+};
+
 struct kilo_agent {
 	struct kilo_apply_opts apply;
 	const char *hostname;
@@ -67,6 +74,8 @@ struct kilo_agent {
 	uint64_t reconciles, errors;
 	struct kilo_logger log;
 	struct kilo_arena arena;    /* copies of the option strings */
+	unsigned holds;             /* kilo_agent_topology_hold without its release yet */
+	struct retired *retired;
 };
 
 static int64_t now_ms(void)
@@ -180,18 +189,39 @@ static void problems_digest(const struct kilo_store_report *report, digest out)
 	crypto_generichash_final(&st, out, sizeof(digest));
 }
 
+/*
+ * Frees a topology and a mesh the agent no longer uses, or keeps them
+ * until the last kilo_agent_topology_release while a caller reads them.
+ */
+static void retire(kilo_agent *a, kilo_topology *t, kilo_mesh *mesh)
+{
+	struct retired *r;
+
+	if (a->holds == 0) {
+		kilo_topology_free(t);
+		kilo_mesh_free(mesh);
+		return;
+	}
+	if (!t && !mesh)
+		return;
+	/* Out of memory, leaking them is safe and freeing them is not. */
+	r = malloc(sizeof(*r));
+	if (!r)
+		return;
+	*r = (struct retired){ .next = a->retired, .topology = t, .mesh = mesh };
+	a->retired = r;
+}
+
 static void replace_mesh(kilo_agent *a, kilo_mesh *mesh)
 {
 	if (a->mesh != a->solved_mesh)
-		kilo_mesh_free(a->mesh);
+		retire(a, NULL, a->mesh);
 	a->mesh = mesh;
 }
 
 static void replace_topology(kilo_agent *a, kilo_topology *t)
 {
-	kilo_topology_free(a->topology);
-	if (a->solved_mesh != a->mesh)
-		kilo_mesh_free(a->solved_mesh);
+	retire(a, a->topology, a->solved_mesh != a->mesh ? a->solved_mesh : NULL);
 	a->topology = t;
 	a->solved_mesh = t ? a->mesh : NULL;
 }
@@ -385,6 +415,7 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 		return r;
 	replace_topology(a, t);
 	r = kilo_apply(t, &a->apply, &report, err);
+	kilo_agent_log_changes(&a->log, a->apply.interface, &report);
 	if (r == 0)
 		r = update_cni(a, self, resync, err);
 	if (r < 0)
@@ -702,4 +733,27 @@ int kilo_agent_graph(kilo_agent *a, char **out)
 	if (!a->topology)
 		return -ENODATA;
 	return kilo_topology_dot(a->topology, out);
+}
+
+int kilo_agent_topology_hold(kilo_agent *a, const kilo_topology **out)
+{
+	*out = a->topology;
+	if (!a->topology)
+		return -ENODATA;
+	a->holds++;
+	return 0;
+}
+
+void kilo_agent_topology_release(kilo_agent *a)
+{
+	struct retired *r;
+
+	if (a->holds == 0 || --a->holds > 0)
+		return;
+	while ((r = a->retired)) {
+		a->retired = r->next;
+		kilo_topology_free(r->topology);
+		kilo_mesh_free(r->mesh);
+		free(r);
+	}
 }

@@ -224,6 +224,9 @@ static int apply_device(const struct kilo_topology *t, const struct kilo_apply_o
 			kilo_error_prefix(err, "listen port %u", plan->config->listen_port);
 		report->wg_peers_changed = sync.peers_changed;
 		report->wg_interface_changed = sync.interface_changed;
+		report->wg_peers_added = sync.peers_added;
+		report->wg_peers_removed = sync.peers_removed;
+		report->wg_peers_updated = sync.peers_updated;
 		if (r == 0)
 			r = kilo_net_addresses_sync(net, plan->routes_opts.wg_ifindex, &t->wireguard_cidr, 1,
 						    &report->addresses, err);

@@ -109,6 +109,17 @@ struct kilo_agent_owned {
 int kilo_agent_node_publish(kilo_store *store, const json_t *initial, bool from_store,
 			    const struct kilo_agent_owned *owned, struct kilo_error *err);
 
+/* ---- the log ------------------------------------------------------------ */
+
+struct kilo_logger;
+
+/*
+ * One debug line per kind of change in report (peers, addresses, links,
+ * routes, rules), none for the kinds that did not change. The NAT rule
+ * set is replaced whole on every apply and is not counted.
+ */
+void kilo_agent_log_changes(const struct kilo_logger *log, const char *ifname, const struct kilo_apply_report *report);
+
 /* ---- metrics ------------------------------------------------------------ */
 
 struct kilo_agent_counts {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../core/wgconf.h"
+#include "diff.h"
 #include "peer_index.h"
 
 /* A desired peer that is new (live NULL) or differs from its live twin. */
@@ -187,7 +188,8 @@ static int match_peers(const struct kilo_wg_config *live, const struct kilo_wg_c
 	return r;
 }
 
-int kilo_wg_config_diff(const kilo_wg_config *live, const kilo_wg_config *desired, kilo_wg_config **change)
+int kilo_wg_config_diff_counted(const kilo_wg_config *live, const kilo_wg_config *desired, kilo_wg_config **change,
+				struct kilo_wg_sync_report *counts)
 {
 	struct pending *pending = malloc((desired->n_peers ? desired->n_peers : 1) * sizeof(*pending));
 	struct kilo_wg_config *c = kilo_wg_config_new(0);
@@ -199,8 +201,15 @@ int kilo_wg_config_diff(const kilo_wg_config *live, const kilo_wg_config *desire
 		goto out;
 	interface_change(live, desired, c);
 	r = match_peers(live, desired, c, pending, &n_pending);
-	for (size_t k = 0; r == 0 && k < n_pending; k++)
+	/* match_peers put only the removed peers in c so far. */
+	counts->peers_removed = (unsigned)c->n_peers;
+	for (size_t k = 0; r == 0 && k < n_pending; k++) {
 		r = peer_change(c, pending[k].desired, pending[k].live);
+		if (pending[k].live)
+			counts->peers_updated++;
+		else
+			counts->peers_added++;
+	}
 	if (r == 0 && (c->has_interface || c->n_peers)) {
 		*change = c;
 		c = NULL;
@@ -209,4 +218,11 @@ out:
 	free(pending);
 	kilo_wg_config_free(c);
 	return r;
+}
+
+int kilo_wg_config_diff(const kilo_wg_config *live, const kilo_wg_config *desired, kilo_wg_config **change)
+{
+	struct kilo_wg_sync_report ignored = { 0 };
+
+	return kilo_wg_config_diff_counted(live, desired, change, &ignored);
 }

@@ -7,12 +7,13 @@
 
 #include "../core/error.h"
 #include "../core/wgconf.h"
+#include "diff.h"
 
 int kilo_wg_device_sync_saving(kilo_wg *wg, const char *ifname, const kilo_wg_config *desired,
 			       struct kilo_wg_sync_report *report, kilo_wg_config **before, struct kilo_error *err)
 {
 	kilo_wg_config *live = NULL, *change = NULL;
-	struct kilo_wg_sync_report ignored;
+	struct kilo_wg_sync_report counts = { 0 }, ignored;
 	int r;
 
 	if (!report)
@@ -20,12 +21,13 @@ int kilo_wg_device_sync_saving(kilo_wg *wg, const char *ifname, const kilo_wg_co
 	memset(report, 0, sizeof(*report));
 	r = kilo_wg_device_get(wg, ifname, &live, err);
 	if (r == 0) {
-		r = kilo_wg_config_diff(live, desired, &change);
+		r = kilo_wg_config_diff_counted(live, desired, &change, &counts);
 		if (r < 0)
 			kilo_error_set(err, -r, "%s: comparing with the device: %s", ifname, strerror(-r));
 	}
 	if (r == 0 && change) {
 		r = kilo_wg_device_set(wg, ifname, change, err);
+		*report = counts;
 		report->peers_changed = (unsigned)change->n_peers;
 		report->interface_changed = change->has_private_key || change->has_listen_port || change->has_fwmark;
 	}

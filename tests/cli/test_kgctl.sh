@@ -437,6 +437,18 @@ if [[ -n "$kg" ]]; then
 	check "kg --create-interface takes Go's booleans" is_kg_usage_error '--create-interface takes true or false, not "maybe"'
 	run_kg --clean-up-interface=2
 	check "kg --clean-up-interface takes Go's booleans" is_kg_usage_error '--clean-up-interface takes true or false, not "2"'
+	run_kg --help
+	check "kg --help lists the HTTP server's limits" eval 'succeeded && stdout_has "--http-max-connections N" &&
+		stdout_has "--http-max-connections-per-ip N" && stdout_has "--http-timeout DURATION"'
+	run_kg --http-max-connections 0
+	check "kg --http-max-connections refuses 0" is_kg_usage_error '--http-max-connections takes a number from 1 to 1000000, not "0"'
+	run_kg --http-max-connections-per-ip -1
+	check "kg --http-max-connections-per-ip refuses a negative number" \
+		is_kg_usage_error '--http-max-connections-per-ip takes a number from 0 to 1000000, not "-1"'
+	run_kg --http-timeout 0
+	check "kg --http-timeout refuses 0" is_kg_usage_error '--http-timeout takes a duration of whole seconds such as 2s or 1m, not "0"'
+	run_kg --http-max-connections 100 --http-max-connections-per-ip 0 --http-timeout 1m
+	check "kg takes the HTTP server's limits" is_kg_usage_error "--store is required"
 	# Every value below is good: parsing goes on to the missing --store.
 	for level in all debug info warn error none; do
 		run_kg --log-level "$level" --service-cidr 10.96.0.0/12 --service-cidr fd00:10:96::/108,10.97.0.0/16 \

@@ -32,3 +32,18 @@ finish() {
 	echo "$passed passed, $failed failed"
 	((failed == 0))
 }
+
+# skip_unless_root_with TOOL...: exits 77 (skip), saying why, unless root and every TOOL is installed.
+skip_unless_root_with() {
+	local tool
+	if [[ "$(id -u)" -ne 0 ]]; then
+		echo "skip: needs root for network namespaces"
+		exit 77
+	fi
+	for tool in "$@"; do
+		if ! command -v "$tool" >/dev/null; then
+			echo "skip: $tool is not installed"
+			exit 77
+		fi
+	done
+}

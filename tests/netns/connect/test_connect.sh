@@ -13,16 +13,7 @@ source "$(dirname "$0")/../checks.sh"
 
 kg="$(realpath "${1:?usage: test_connect.sh KG KGCTL}")"
 kgctl="$(realpath "${2:?usage: test_connect.sh KG KGCTL}")"
-if [[ "$(id -u)" -ne 0 ]]; then
-	echo "skip: needs root for network namespaces"
-	exit 77
-fi
-for tool in wireguard-go ip ping; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "skip: $tool is not installed"
-		exit 77
-	fi
-done
+skip_unless_root_with wireguard-go ip ping
 
 tag="kt-cn$$"
 tmp="$(mktemp -d)"

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "wg/diff.h"
 #include "wg_fixture.h"
 
 #define K1 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
@@ -80,6 +81,32 @@ static void test_removed_and_added_peers(void **state)
 	assert_int_equal(change->peers[1].persistent_keepalive, 5);
 	assert_false(change->peers[1].has_preshared_key);
 	kilo_wg_config_free(change);
+	kilo_wg_config_free(live);
+	kilo_wg_config_free(desired);
+}
+
+/* What kg --log-level debug reports of a reconcile: each kind of peer change, counted. */
+static void test_changes_are_counted_by_kind(void **state)
+{
+	kilo_wg_config *live = fixture_parse(live_text), *desired = fixture_parse(
+		"[Interface]\nPrivateKey = " PRIV "\nListenPort = 51820\n\n"
+		"[Peer]\nPublicKey = " K1 "\nPresharedKey = " PSK "\nEndpoint = 192.0.2.1:51820\n"
+		"AllowedIPs = 10.0.1.0/24, fd00::1/128\nPersistentKeepalive = 5\n\n"
+		"[Peer]\nPublicKey = " K3 "\nAllowedIPs = 10.0.3.0/24\n");
+	struct kilo_wg_sync_report counts = { 0 };
+	kilo_wg_config *change = NULL;
+
+	(void)state;
+	assert_int_equal(kilo_wg_config_diff_counted(live, desired, &change, &counts), 0);
+	assert_non_null(change);
+	assert_int_equal(counts.peers_added, 1);
+	assert_int_equal(counts.peers_removed, 1);
+	assert_int_equal(counts.peers_updated, 1);
+	kilo_wg_config_free(change);
+	memset(&counts, 0, sizeof(counts));
+	assert_int_equal(kilo_wg_config_diff_counted(live, live, &change, &counts), 0);
+	assert_null(change);
+	assert_int_equal(counts.peers_added + counts.peers_removed + counts.peers_updated, 0);
 	kilo_wg_config_free(live);
 	kilo_wg_config_free(desired);
 }
@@ -199,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_same_device_gives_no_change),
 		cmocka_unit_test(test_roaming_endpoint_is_not_overridden),
 		cmocka_unit_test(test_removed_and_added_peers),
+		cmocka_unit_test(test_changes_are_counted_by_kind),
 		cmocka_unit_test(test_changed_allowed_ips_are_replaced),
 		cmocka_unit_test(test_cleared_preshared_key_is_sent_as_zero),
 		cmocka_unit_test(test_interface_fields_only_when_they_differ),
