@@ -21,7 +21,9 @@ static const char usage_text[] =
 	"Solve the mesh for NAME, this host, and apply the plan: the WireGuard device\n"
 	"and its key, the device's address, routes, ip rules and NAT rules. Only what\n"
 	"differs from the host is changed, and what changed is printed; a second run\n"
-	"changes nothing. --clean-up removes what apply made.\n"
+	"changes nothing. --clean-up removes what apply made. Endpoint names are\n"
+	"resolved first: one that does not resolve leaves its node or peer without\n"
+	"an endpoint, with a warning, and the rest is applied.\n"
 	"\n"
 	"Flags:\n"
 	"      --mesh FILE                 the mesh document (\"-\" for stdin)\n"
@@ -57,6 +59,14 @@ static int print_report(const char *node, const char *interface, const struct ki
 	if (!changed)
 		printf("node %s: nothing changed\n", node);
 	return kgctl_print("");
+}
+
+/* The library's warnings (an endpoint name that does not resolve) on stderr, as kgctl's other warnings. */
+static void warn(void *ctx, enum kilo_log_level level, const char *message)
+{
+	(void)ctx;
+	if (level <= KILO_LOG_WARNING)
+		fprintf(stderr, "kgctl: warning: %s\n", message);
 }
 
 static int parse_mtu(const char *text, uint32_t *out)
@@ -162,6 +172,11 @@ int kgctl_apply(int argc, char *argv[])
 		goto out;
 	if (!kgctl_find_ready_node(mesh, node)) {
 		r = kgctl_fail("did not find any node named \"%s\" in the cluster", node);
+		goto out;
+	}
+	/* A name that does not resolve leaves its node or peer without endpoint; the rest is applied. */
+	if (kilo_mesh_resolve(mesh, warn, NULL) < 0) {
+		r = kgctl_fail("resolving endpoint names: out of memory");
 		goto out;
 	}
 	r = kgctl_solve_topology(mesh,
