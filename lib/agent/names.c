@@ -200,7 +200,7 @@ void kilo_names_log(const struct kilo_logger *log, const struct kilo_mesh *mesh,
 			 name->name, name->reason, who.data ? who.data : "no one");
 		break;
 	case KILO_NAME_RECOVERED:
-		kilo_log(log, KILO_LOG_INFO, "endpoint name %s resolves again, to %s: %s", name->name, addr,
+		kilo_log(log, KILO_LOG_INFO, "endpoint name %s resolves now, to %s: %s", name->name, addr,
 			 who.data ? who.data : "no one");
 		break;
 	case KILO_NAME_MOVED:

