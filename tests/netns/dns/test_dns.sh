@@ -80,6 +80,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+# A timeout's SIGTERM must clean up too: kg would live on, holding what the test made.
+trap 'exit 1' TERM INT HUP
 
 # ---- the network: a, b and the office peer p on one bridge ----
 # a is 192.168.79.1; b is .2 and .12; p is .3 and .13; c stands for a node of the example.
