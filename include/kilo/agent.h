@@ -123,7 +123,9 @@ KILO_EXPORT int kilo_agent_new(const struct kilo_agent_opts *opts, kilo_agent **
 /*
  * The agent runs in the caller's loop: poll kilo_agent_fd for reading with a
  * timeout of kilo_agent_timeout_ms, then call kilo_agent_step, which handles
- * store changes, heartbeats and resyncs, and reconciles where needed.
+ * store changes, endpoint names looked up, heartbeats and resyncs, and
+ * reconciles where needed. The fd is an epoll fd over the store's and the
+ * agent's resolver thread's; it is the same for the agent's life.
  * A step's error is counted and reported; the agent keeps going.
  */
 KILO_EXPORT int kilo_agent_fd(const kilo_agent *agent);
