@@ -84,7 +84,9 @@ trap cleanup EXIT
 trap 'exit 1' TERM INT HUP
 
 # ---- the network: a, b and the office peer p on one bridge ----
-# a is 192.168.79.1; b is .2 and .12; p is .3 and .13; c stands for a node of the example.
+# a is 192.0.2.1; b is .2 and .12; p is .3 and .13; c stands for a node of the example.
+# Public addresses (to Kilo): the nodes have no internal IP, whose route through the
+# tunnel would catch b's packets to a, whose name b cannot resolve to exclude it.
 printf 'hosts: files\n' >"$tmp/nsswitch.conf"
 ip netns add "$net"
 ip -n "$net" link add br0 type bridge
@@ -97,12 +99,12 @@ for n in a b p; do
 	ip -n "$net" link set "kt$id$n" master br0 up
 	in_ns "$n" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.ip_forward=1
 	in_ns "$n" ip link set lo up
-	in_ns "$n" ip addr add "192.168.79.$i/24" dev eth0
+	in_ns "$n" ip addr add "192.0.2.$i/24" dev eth0
 	in_ns "$n" ip link set eth0 up
-	in_ns "$n" ip route add default via 192.168.79.254
+	in_ns "$n" ip route add default via 192.0.2.254
 done
-in_ns b ip addr add 192.168.79.12/24 dev eth0
-in_ns p ip addr add 192.168.79.13/24 dev eth0
+in_ns b ip addr add 192.0.2.12/24 dev eth0
+in_ns p ip addr add 192.0.2.13/24 dev eth0
 for i in 1 2; do
 	n="${spaces[$((i - 1))]}"
 	# A veth pair stands for the node's pods.
@@ -133,8 +135,8 @@ hosts() {
 	printf '127.0.0.1 localhost\n' >"$tmp/hosts-$n"
 	printf '%s\n' "$@" >>"$tmp/hosts-$n"
 }
-hosts a "192.168.79.1 a.kilo-dns.test" "192.168.79.12 b.kilo-dns.test" "192.168.79.3 office.kilo-dns.test"
-hosts b "192.168.79.12 b.kilo-dns.test"
+hosts a "192.0.2.1 a.kilo-dns.test" "192.0.2.12 b.kilo-dns.test" "192.0.2.3 office.kilo-dns.test"
+hosts b "192.0.2.12 b.kilo-dns.test"
 
 mkdir -p "$store/peers"
 peer() {
@@ -167,7 +169,7 @@ start b 2
 check "a reaches b's pods at the address b's name resolves to (b cannot send first)" eventually 20 pings a 10.2.2.1
 endpoint_of() { in_ns "$1" wg show "$(iface "$1")" endpoints | awk -v k="$2" '$1 == k { print $2 }'; }
 check "a's device has b's name as its address, never the name" \
-	eval '[[ "$(endpoint_of a "$(wg pubkey <"$tmp/b/key")")" == 192.168.79.12:51820 ]]'
+	eval '[[ "$(endpoint_of a "$(wg pubkey <"$tmp/b/key")")" == 192.0.2.12:51820 ]]'
 check "b reaches a's pods back, on the endpoint a's packets showed" eventually 30 pings b 10.2.1.1
 check "a reaches the office peer at its name's address" eventually 20 pings a 10.5.0.1
 
@@ -193,23 +195,23 @@ check "b warns once about a's name" eval '[[ "$(grep -c "endpoint name a.kilo-dn
 check "a's reconciles do not fail" eval '! grep -q "is a name\|DNS name" "$tmp/kg-a.log"'
 
 # ---- a name whose address changes while the mesh runs ----
-in_ns p ip addr del 192.168.79.3/24 dev eth0
-hosts a "192.168.79.1 a.kilo-dns.test" "192.168.79.12 b.kilo-dns.test" "192.168.79.13 office.kilo-dns.test"
+in_ns p ip addr del 192.0.2.3/24 dev eth0
+hosts a "192.0.2.1 a.kilo-dns.test" "192.0.2.12 b.kilo-dns.test" "192.0.2.13 office.kilo-dns.test"
 p_key="$(wg pubkey <"$tmp/p.key")"
-moved() { [[ "$(endpoint_of a "$p_key")" == 192.168.79.13:51820 ]] && pings a 10.5.0.1; }
+moved() { [[ "$(endpoint_of a "$p_key")" == 192.0.2.13:51820 ]] && pings a 10.5.0.1; }
 check "after the next resync a reaches the office peer at its new address" eventually $((100 * resync)) moved
 check "a logs the move once" \
-	eval '[[ "$(grep -c "endpoint name office.kilo-dns.test now resolves to 192.168.79.13 (was 192.168.79.3)" "$tmp/kg-a.log")" == 1 ]]'
+	eval '[[ "$(grep -c "endpoint name office.kilo-dns.test now resolves to 192.0.2.13 (was 192.0.2.3)" "$tmp/kg-a.log")" == 1 ]]'
 
 # ---- a name that starts to resolve ----
-hosts a "192.168.79.1 a.kilo-dns.test" "192.168.79.12 b.kilo-dns.test" "192.168.79.13 office.kilo-dns.test" \
-	"192.168.79.9 ghost.kilo-dns.test"
-ghost_found() { [[ "$(endpoint_of a "$ghost_key")" == 192.168.79.9:51820 ]]; }
+hosts a "192.0.2.1 a.kilo-dns.test" "192.0.2.12 b.kilo-dns.test" "192.0.2.13 office.kilo-dns.test" \
+	"192.0.2.9 ghost.kilo-dns.test"
+ghost_found() { [[ "$(endpoint_of a "$ghost_key")" == 192.0.2.9:51820 ]]; }
 check "a gives the ghost peer its endpoint once its name resolves" eventually $((100 * resync)) ghost_found
 check "a's /metrics counts no unresolved endpoint then" eventually 30 unresolved_is a 0
 health_clear() { [[ "$(http a /health)" == 200 ]] && [[ "$(cat "$tmp/body")" == ok ]]; }
 check "a's /health says only ok then" health_clear
-check "a logs that the ghost's name resolves" grep -q "endpoint name ghost.kilo-dns.test resolves now, to 192.168.79.9" "$tmp/kg-a.log"
+check "a logs that the ghost's name resolves" grep -q "endpoint name ghost.kilo-dns.test resolves now, to 192.0.2.9" "$tmp/kg-a.log"
 check "and the mesh still works" pings a 10.2.2.1
 
 # ---- kgctl apply on the shipped example: the office router's name does not resolve ----
