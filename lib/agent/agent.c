@@ -398,10 +398,11 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 	if (!kilo_node_ready(self, now / 1000, a->window))
 		return kilo_error_set(err, ENOENT, "node %s: not ready (last seen %" PRId64 ", now %" PRId64 ")",
 				      a->hostname, self->last_seen, now / 1000);
+	/* The addresses of the latest answers, before the device's sightings are compared with them. */
+	kilo_names_fill(&a->names, a->mesh);
 	r = discover_nat(a, self, now);
 	if (r < 0)
 		return kilo_error_set(err, -r, "discovering NAT endpoints: %s", strerror(-r));
-	kilo_names_fill(&a->names, a->mesh);
 	r = kilo_topology_solve(a->mesh, &solve, &t, err);
 	if (r < 0)
 		return r;
