@@ -51,13 +51,14 @@ in_ns() {
 	ip netns exec "$(ns "$n")" "$@"
 }
 
+# A mount namespace whose /etc/hosts is $1 and whose nsswitch reads only files, then exec "$@".
+own_hosts='mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/nsswitch.conf && shift 2 && exec "$@"'
+
 # with_hosts N COMMAND...: COMMAND in namespace N, resolving through $tmp/hosts-N only.
 with_hosts() {
 	local n="$1"
 	shift
-	ip netns exec "$(ns "$n")" unshare -m sh -c \
-		'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/nsswitch.conf && shift 2 && exec "$@"' \
-		sh "$tmp/hosts-$n" "$tmp/nsswitch.conf" "$@"
+	ip netns exec "$(ns "$n")" unshare -m sh -c "$own_hosts" sh "$tmp/hosts-$n" "$tmp/nsswitch.conf" "$@"
 }
 
 cleanup() {
@@ -154,12 +155,13 @@ check "nothing is reached before the agents run" no_pings_before
 # start N I: kg for node N (pods 10.2.I.0/24), advertising N.kilo-dns.test.
 start() {
 	local n="$1" i="$2"
-	# with_hosts execs down to kg: $! is kg itself.
-	with_hosts "$n" "$kg" --store "file:$store" --hostname "$n" --location "$n" --pod-cidr "10.2.$i.0/24" \
+	# Not through with_hosts: $! must be kg itself (ip, unshare and sh exec it).
+	ip netns exec "$(ns "$n")" unshare -m sh -c "$own_hosts" sh "$tmp/hosts-$n" "$tmp/nsswitch.conf" \
+		"$kg" --store "file:$store" --hostname "$n" --location "$n" --pod-cidr "10.2.$i.0/24" \
 		--private-key "$tmp/$n/key" --interface "$(iface "$n")" --wg-backend userspace \
 		--userspace-wireguard wireguard-go --encapsulate never --cni-path "$tmp/$n.conflist" \
 		--listen 127.0.0.1:1107 --force-endpoint "$n.kilo-dns.test:51820" --resync-period "${resync}s" \
-		2>>"$tmp/kg-$n.log" &
+		>/dev/null 2>>"$tmp/kg-$n.log" &
 	pid[$n]=$!
 }
 start a 1
@@ -248,6 +250,16 @@ applied_with_office() {
 		[[ "$(endpoint_of c "$office_key")" == 192.0.2.77:51820 ]] && grep -q "1 peers changed" "$tmp/apply-2.out"
 }
 check "once it resolves, a second apply gives the office router that address" applied_with_office
+
+stop() {
+	kill -TERM "${pid[$1]}" && wait "${pid[$1]}"
+	local status=$?
+	pid[$1]=""
+	[[ $status -eq 0 ]]
+}
+check "SIGTERM stops kg a cleanly" stop a
+check "SIGTERM stops kg b cleanly" stop b
+check "no sanitizer report in kg's logs" eval '! grep -q "Sanitizer\|runtime error" "$tmp"/kg-*.log'
 
 if ((failed)); then
 	for n in a b; do sed "s/^/    kg $n: /" "$tmp/kg-$n.log" | tail -n 20; done
