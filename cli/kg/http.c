@@ -106,13 +106,36 @@ static enum MHD_Result graph(struct MHD_Connection *c, struct kg_http *http)
 	return reply(c, MHD_HTTP_OK, "image/svg+xml", svg, len);
 }
 
+/*
+ * 200 when the last reconcile applied the mesh; a node or peer whose
+ * endpoint name does not resolve leaves only itself without endpoint, so
+ * it does not make the node unhealthy: it is named in the body.
+ */
+static enum MHD_Result health(struct MHD_Connection *c, struct kg_shared *shared)
+{
+	char *unresolved = NULL, *body;
+	bool healthy;
+	int r;
+
+	pthread_mutex_lock(&shared->lock);
+	healthy = kilo_agent_healthy(shared->agent);
+	r = kilo_agent_unresolved(shared->agent, &unresolved);
+	pthread_mutex_unlock(&shared->lock);
+	if (r < 0 || asprintf(&body, "%s%s", healthy ? "ok\n" : "not reconciled\n", unresolved) < 0) {
+		kilo_free(unresolved);
+		return MHD_NO;
+	}
+	kilo_free(unresolved);
+	return reply(c, healthy ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", body,
+		     strlen(body));
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 			      const char *version, const char *upload, size_t *upload_size, void **state)
 {
 	struct kg_http *http = cls;
 	struct kg_shared *shared = http->shared;
 	char *text = NULL;
-	bool healthy;
 	int r;
 
 	(void)version;
@@ -121,13 +144,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	(void)state;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
-	if (!strcmp(url, "/health")) {
-		pthread_mutex_lock(&shared->lock);
-		healthy = kilo_agent_healthy(shared->agent);
-		pthread_mutex_unlock(&shared->lock);
-		return healthy ? reply_text(c, MHD_HTTP_OK, "ok\n")
-			       : reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not reconciled\n");
-	}
+	if (!strcmp(url, "/health"))
+		return health(c, shared);
 	if (!strcmp(url, "/metrics")) {
 		pthread_mutex_lock(&shared->lock);
 		r = kilo_agent_metrics(shared->agent, &text);

@@ -23,9 +23,9 @@ static const char usage_text[] =
 	"differs from the host is changed, and what changed is printed; a second run\n"
 	"changes nothing. All or nothing: the links, addresses and key are checked\n"
 	"first, and a failure undoes what the run changed (a device it created, the\n"
-	"wireguard-go it started, routes, rules). A peer whose endpoint is a name\n"
-	"with no address yet is set without endpoint. --clean-up removes what apply\n"
-	"made.\n"
+	"wireguard-go it started, routes, rules). Endpoint names are resolved first:\n"
+	"one that does not resolve leaves its node or peer without an endpoint, with\n"
+	"a warning, and the rest is applied. --clean-up removes what apply made.\n"
 	"\n"
 	"Flags:\n"
 	"      --mesh FILE                 the mesh document (\"-\" for stdin)\n"
@@ -61,6 +61,14 @@ static int print_report(const char *node, const char *interface, const struct ki
 	if (!changed)
 		printf("node %s: nothing changed\n", node);
 	return kgctl_print("");
+}
+
+/* The library's warnings (an endpoint name that does not resolve) on stderr, as kgctl's other warnings. */
+static void warn(void *ctx, enum kilo_log_level level, const char *message)
+{
+	(void)ctx;
+	if (level <= KILO_LOG_WARNING)
+		fprintf(stderr, "kgctl: warning: %s\n", message);
 }
 
 static int parse_mtu(const char *text, uint32_t *out)
@@ -166,6 +174,11 @@ int kgctl_apply(int argc, char *argv[])
 		goto out;
 	if (!kgctl_find_ready_node(mesh, node)) {
 		r = kgctl_fail("did not find any node named \"%s\" in the cluster", node);
+		goto out;
+	}
+	/* A name that does not resolve leaves its node or peer without endpoint; the rest is applied. */
+	if (kilo_mesh_resolve(mesh, warn, NULL) < 0) {
+		r = kgctl_fail("resolving endpoint names: out of memory");
 		goto out;
 	}
 	r = kgctl_solve_topology(mesh,

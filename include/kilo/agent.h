@@ -145,7 +145,9 @@ KILO_EXPORT int kilo_agent_new(const struct kilo_agent_opts *opts, kilo_agent **
 /*
  * The agent runs in the caller's loop: poll kilo_agent_fd for reading with a
  * timeout of kilo_agent_timeout_ms, then call kilo_agent_step, which handles
- * store changes, heartbeats and resyncs, and reconciles where needed.
+ * store changes, endpoint names looked up, heartbeats and resyncs, and
+ * reconciles where needed. The fd is an epoll fd over the store's and the
+ * agent's resolver thread's; it is the same for the agent's life.
  * A step's error is counted and reported; the agent keeps going.
  */
 KILO_EXPORT int kilo_agent_fd(const kilo_agent *agent);
@@ -154,7 +156,10 @@ KILO_EXPORT int kilo_agent_step(kilo_agent *agent, struct kilo_error *err);
 /* Stops the agent; with clean_up, removes this node from the store and what apply made. */
 KILO_EXPORT void kilo_agent_free(kilo_agent *agent);
 
-/* Prometheus text: nodes, peers, leader, reconciles, errors, per-peer bytes and handshake age. */
+/*
+ * Prometheus text: nodes, peers, leader, reconciles, errors, endpoint names
+ * that do not resolve, per-peer bytes and handshake age.
+ */
 KILO_EXPORT int kilo_agent_metrics(kilo_agent *agent, char **out);
 /* The mesh as the agent sees it now, as GraphViz DOT, written under the caller's lock. */
 KILO_EXPORT int kilo_agent_graph(kilo_agent *agent, char **out);
@@ -170,6 +175,27 @@ KILO_EXPORT int kilo_agent_topology_hold(kilo_agent *agent, const kilo_topology 
 KILO_EXPORT void kilo_agent_topology_release(kilo_agent *agent);
 /* true once the agent has applied the mesh without error since its last change. */
 KILO_EXPORT bool kilo_agent_healthy(const kilo_agent *agent);
+
+/*
+ * The nodes and peers whose endpoint name does not resolve now (they have
+ * no endpoint until it does), one line each, e.g. "peer office: endpoint
+ * vpn.office.example.com:51820 does not resolve (Name or service not
+ * known)\n", in *out ("" when none; free with kilo_free). The agent looks
+ * names up on a thread of its own, again every resync period, so that no
+ * reconcile waits on DNS. Returns how many, or -ENOMEM.
+ */
+KILO_EXPORT int kilo_agent_unresolved(kilo_agent *agent, char **out);
+
+/*
+ * Resolves the DNS names of the endpoints of mesh's nodes and peers now,
+ * as Kilo does (the first IPv4 address, else the first IPv6 one): such an
+ * endpoint keeps its name and gets the address, which a device configured
+ * from the mesh then gets. A name that does not resolve leaves its
+ * endpoint without address (the device gets no endpoint for it) and is
+ * named in a warning through log (may be NULL). Returns how many nodes and
+ * peers were left without address, or -ENOMEM.
+ */
+KILO_EXPORT int kilo_mesh_resolve(kilo_mesh *mesh, kilo_log_fn log, void *log_ctx);
 
 /* ---- kgctl connect: this machine as a VPN peer of the mesh ------------- */
 

@@ -5,6 +5,7 @@
  * change and resync solve the mesh and apply the difference.
  */
 #include "internal.h"
+#include "resolve.h"
 
 #include <kilo/serial.h>
 
@@ -16,8 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/error.h"
 #include "../core/log.h"
@@ -73,6 +76,9 @@ struct kilo_agent {
 	bool cut_off;               /* the last check-in could not be written */
 	uint64_t reconciles, errors;
 	struct kilo_logger log;
+	struct kilo_resolver *resolver; /* looks endpoint names up off the loop */
+	struct kilo_names names;    /* what they resolve to */
+	int epoll_fd;               /* the store's and the resolver's fds, for the caller's loop */
 	struct kilo_arena arena;    /* copies of the option strings */
 	unsigned holds;             /* kilo_agent_topology_hold without its release yet */
 	struct retired *retired;
@@ -376,6 +382,21 @@ static int update_cni(kilo_agent *a, const struct kilo_node *self, bool resync, 
 	return r;
 }
 
+/*
+ * Follows the endpoint names of the mesh: names new to it are looked up
+ * (every name with all), and each endpoint gets the address its name had
+ * at the last answer.
+ */
+static int follow_names(kilo_agent *a, bool all)
+{
+	int r = kilo_names_track(&a->names, a->mesh);
+
+	if (r == 0)
+		r = kilo_names_ask(&a->names, a->resolver, all);
+	kilo_names_fill(&a->names, a->mesh);
+	return r;
+}
+
 /* Kilo's applyTopology, then whatever of this node changed is published. */
 static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error *err)
 {
@@ -407,6 +428,8 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 	if (!kilo_node_ready(self, now / 1000, a->window))
 		return kilo_error_set(err, ENOENT, "node %s: not ready (last seen %" PRId64 ", now %" PRId64 ")",
 				      a->hostname, self->last_seen, now / 1000);
+	/* The addresses of the latest answers, before the device's sightings are compared with them. */
+	kilo_names_fill(&a->names, a->mesh);
 	r = discover_nat(a, self, now);
 	if (r < 0)
 		return kilo_error_set(err, -r, "discovering NAT endpoints: %s", strerror(-r));
@@ -539,6 +562,21 @@ static int copy_options(kilo_agent *a, const struct kilo_agent_opts *o, struct k
 	return settings_document(o, &a->settings, err);
 }
 
+/* The resolver's thread, and one fd for the caller's loop over the store's and the resolver's. */
+static int watch_fds(kilo_agent *a, struct kilo_error *err)
+{
+	struct epoll_event store = { .events = EPOLLIN }, resolver = { .events = EPOLLIN };
+	int r = kilo_resolver_new(&a->resolver);
+
+	if (r < 0)
+		return kilo_error_set(err, -r, "agent: starting the resolver: %s", strerror(-r));
+	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (a->epoll_fd < 0 || epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_store_fd(a->store), &store) < 0 ||
+	    epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_resolver_fd(a->resolver), &resolver) < 0)
+		return kilo_error_set(err, errno, "agent: epoll: %s", strerror(errno));
+	return 0;
+}
+
 int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, struct kilo_error *err)
 {
 	struct kilo_agent_opts opts = { 0 };
@@ -557,6 +595,7 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return kilo_error_set(err, ENOMEM, "agent: out of memory");
+	a->epoll_fd = -1;
 	r = copy_options(a, &opts, err);
 	if (r == 0)
 		r = load_key(opts.key_path, &a->private_key, err);
@@ -570,6 +609,8 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 		r = kilo_wg_open(&a->apply.wg, &a->wg, err);
 	/* One handle for the agent's life, which owns (and reaps) the wireguard-go it starts. */
 	a->apply.wg_handle = a->wg;
+	if (r == 0)
+		r = watch_fds(a, err);
 	/* The options are this node's settings at start, whatever the store held before. */
 	now = now_ms();
 	if (r == 0)
@@ -586,6 +627,7 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 		kilo_agent_free(a);
 		return first;
 	}
+	note(a, err, &local, follow_names(a, true), &first);
 	live_digest(a, now, a->live_digest);
 	r = reconcile(a, now, true, &local);
 	/*
@@ -605,7 +647,7 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 
 int kilo_agent_fd(const kilo_agent *a)
 {
-	return kilo_store_fd(a->store);
+	return a->epoll_fd;
 }
 
 static int64_t earliest(int64_t a, int64_t b)
@@ -640,7 +682,12 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 		note(a, err, &local, kilo_store_changed(a->store, &changed, &local), &first);
 		if (changed)
 			note(a, err, &local, reload(a, &need, &local), &first);
+		if (changed && a->mesh)
+			note(a, err, &local, follow_names(a, false), &first);
 	}
+	/* A name that moved, broke or recovered is solved again like a retry, also after a cut-off. */
+	if (kilo_names_collect(&a->names, a->resolver, a->mesh, &a->log))
+		a->next_retry = now;
 	if (now >= a->next_check_in) {
 		int r;
 
@@ -665,6 +712,8 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 	if (now >= a->next_resync) {
 		need = resync = true;
 		a->next_resync = now + a->resync_ms;
+		/* Kilo resolves every name before every solve; the answers come at their own pace. */
+		note(a, err, &local, follow_names(a, true), &first);
 	}
 	if (a->next_retry && now >= a->next_retry)
 		need = true;
@@ -691,6 +740,10 @@ void kilo_agent_free(kilo_agent *a)
 	replace_mesh(a, NULL);
 	kilo_store_close(a->store);
 	kilo_wg_close(a->wg);
+	kilo_resolver_free(a->resolver);
+	kilo_names_free(&a->names);
+	if (a->epoll_fd >= 0)
+		close(a->epoll_fd);
 	json_decref(a->initial);
 	free(a->settings);
 	free(a->discovered);
@@ -711,6 +764,7 @@ int kilo_agent_metrics(kilo_agent *a, char **out)
 		.leader = a->topology && kilo_topology_is_leader(a->topology),
 		.reconciles = a->reconciles,
 		.errors = a->errors,
+		.unresolved = kilo_names_unresolved(&a->names, a->mesh, NULL),
 	};
 	kilo_wg_config *device = NULL;
 	int64_t now = now_ms() / 1000;
@@ -725,6 +779,18 @@ int kilo_agent_metrics(kilo_agent *a, char **out)
 	r = kilo_agent_metrics_format(&counts, device, now, out);
 	kilo_wg_config_free(device);
 	return r;
+}
+
+int kilo_agent_unresolved(kilo_agent *a, char **out)
+{
+	struct kilo_strbuf text = { 0 };
+	size_t n;
+
+	kilo_strbuf_append(&text, "");
+	n = kilo_names_unresolved(&a->names, a->mesh, &text);
+	if (kilo_strbuf_finish(&text, out) < 0)
+		return -ENOMEM;
+	return n > INT_MAX ? INT_MAX : (int)n;
 }
 
 int kilo_agent_graph(kilo_agent *a, char **out)

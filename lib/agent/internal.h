@@ -128,6 +128,7 @@ struct kilo_agent_counts {
 	bool leader;
 	uint64_t reconciles;
 	uint64_t errors;
+	size_t unresolved; /* nodes and peers whose endpoint name does not resolve */
 };
 
 /*

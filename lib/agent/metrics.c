@@ -61,6 +61,9 @@ int kilo_agent_metrics_format(const struct kilo_agent_counts *c, const struct ki
 	kilo_strbuf_printf(&sb, "kilo_reconciles_total %" PRIu64 "\n", c->reconciles);
 	family(&sb, "kilo_errors_total", "counter", "Number of errors that occurred while administering the mesh.");
 	kilo_strbuf_printf(&sb, "kilo_errors_total %" PRIu64 "\n", c->errors);
+	family(&sb, "kilo_unresolved_endpoints", "gauge",
+	       "Number of nodes and peers whose endpoint name does not resolve; they have no endpoint until it does.");
+	kilo_strbuf_printf(&sb, "kilo_unresolved_endpoints %zu\n", c->unresolved);
 	peer_family(&sb, device, "kilo_peer_receive_bytes", "counter", "Bytes received from the WireGuard peer.", RX_BYTES,
 		    now);
 	peer_family(&sb, device, "kilo_peer_transmit_bytes", "counter", "Bytes sent to the WireGuard peer.", TX_BYTES, now);

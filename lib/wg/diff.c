@@ -72,13 +72,22 @@ static bool preshared_equal(const struct kilo_wg_peer *a, const struct kilo_wg_p
 }
 
 /*
+ * A device takes an address, never a name: an endpoint whose name did not
+ * resolve is no endpoint for it.
+ */
+static bool has_address(const struct kilo_endpoint *ep)
+{
+	return ep->addr.family != 0;
+}
+
+/*
  * A desired peer without an endpoint keeps whatever endpoint the device
  * learnt from the peer's packets: Kilo re-applied such roaming peers every
  * time, and overriding the learnt endpoint with none is not possible anyway.
  */
 static bool endpoint_differs(const struct kilo_wg_peer *desired, const struct kilo_wg_peer *live)
 {
-	return kilo_endpoint_is_set(&desired->endpoint) && !kilo_endpoint_equal(&desired->endpoint, &live->endpoint);
+	return has_address(&desired->endpoint) && !kilo_endpoint_equal(&desired->endpoint, &live->endpoint);
 }
 
 /* Fills *out with what must change of live (NULL: a new peer) to reach desired. */
@@ -91,7 +100,7 @@ static int peer_change(struct kilo_wg_config *change, const struct kilo_wg_peer 
 		return -ENOMEM;
 	out->public_key = desired->public_key;
 	out->persistent_keepalive = desired->persistent_keepalive;
-	if (!live || endpoint_differs(desired, live))
+	if (live ? endpoint_differs(desired, live) : has_address(&desired->endpoint))
 		out->endpoint = desired->endpoint;
 	if (!live ? desired->has_preshared_key : !preshared_equal(desired, live)) {
 		out->has_preshared_key = true;

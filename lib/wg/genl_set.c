@@ -23,7 +23,8 @@ static int check_peer(const struct kilo_wg_peer *peer, struct kilo_error *err)
 {
 	char text[KILO_ENDPOINT_STRLEN];
 
-	if (!(peer->flags & KILO_WG_PEER_REMOVE) && peer->endpoint.dns[0]) {
+	/* A name that was resolved carries its address, which is what the kernel gets. */
+	if (!(peer->flags & KILO_WG_PEER_REMOVE) && peer->endpoint.dns[0] && !peer->endpoint.addr.family) {
 		kilo_endpoint_format(&peer->endpoint, text);
 		return peer_error(err, peer, "endpoint is a DNS name, the kernel takes only an address:", text);
 	}

@@ -14,7 +14,8 @@
 
 static void test_counts_and_types(void **state)
 {
-	struct kilo_agent_counts counts = { .nodes = 3, .peers = 1, .leader = true, .reconciles = 7, .errors = 2 };
+	struct kilo_agent_counts counts = { .nodes = 3, .peers = 1, .leader = true, .reconciles = 7, .errors = 2,
+					    .unresolved = 1 };
 	char *text;
 
 	(void)state;
@@ -24,6 +25,7 @@ static void test_counts_and_types(void **state)
 	assert_non_null(strstr(text, "\nkilo_leader 1\n"));
 	assert_non_null(strstr(text, "# TYPE kilo_reconciles_total counter\nkilo_reconciles_total 7\n"));
 	assert_non_null(strstr(text, "\nkilo_errors_total 2\n"));
+	assert_non_null(strstr(text, "# TYPE kilo_unresolved_endpoints gauge\nkilo_unresolved_endpoints 1\n"));
 	/* Every sample line follows its HELP and TYPE lines; the text ends with a newline. */
 	assert_int_equal(text[strlen(text) - 1], '\n');
 	kilo_free(text);

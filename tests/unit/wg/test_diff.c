@@ -58,6 +58,28 @@ static void test_roaming_endpoint_is_not_overridden(void **state)
 	kilo_wg_config_free(desired);
 }
 
+static void test_name_that_did_not_resolve_is_no_endpoint(void **state)
+{
+	kilo_wg_config *live = fixture_parse(live_text), *desired = fixture_parse(live_text), *change;
+
+	(void)state;
+	/* A name without address: the device keeps the endpoint it has. */
+	assert_int_equal(kilo_endpoint_parse("office.example.com:51820", &desired->peers[1].endpoint), 0);
+	assert_null(diff(live, desired));
+	/* Resolved to the address the device has: nothing to do either. */
+	assert_int_equal(kilo_addr_parse("192.0.2.2", &desired->peers[1].endpoint.addr), 0);
+	assert_null(diff(live, desired));
+	/* A new peer whose name did not resolve comes without endpoint. */
+	desired->peers[1].endpoint.addr = (struct kilo_addr){ 0 };
+	change = diff(NULL, desired);
+	assert_non_null(change);
+	assert_int_equal(change->n_peers, 2);
+	assert_false(kilo_endpoint_is_set(&change->peers[1].endpoint));
+	kilo_wg_config_free(change);
+	kilo_wg_config_free(live);
+	kilo_wg_config_free(desired);
+}
+
 static void test_removed_and_added_peers(void **state)
 {
 	kilo_wg_config *live = fixture_parse(live_text), *desired = fixture_parse(
@@ -225,6 +247,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_device_gives_no_change),
 		cmocka_unit_test(test_roaming_endpoint_is_not_overridden),
+		cmocka_unit_test(test_name_that_did_not_resolve_is_no_endpoint),
 		cmocka_unit_test(test_removed_and_added_peers),
 		cmocka_unit_test(test_changes_are_counted_by_kind),
 		cmocka_unit_test(test_changed_allowed_ips_are_replaced),

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The WG_CMD_SET_DEVICE encoder: golden bytes, and a configuration split over many messages. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/genetlink.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -286,6 +288,40 @@ static void test_dns_endpoint_is_refused_with_the_peer_named(void **state)
 	kilo_wg_config_free(config);
 }
 
+static void test_resolved_name_sends_its_address(void **state)
+{
+	struct kilo_wg_config *config = kilo_wg_config_new(1);
+	struct kilo_genl_cursor cursor = { 0 };
+	struct kilo_wg_peer *peer = add_peer(config, 0);
+	struct sockaddr_in want = { .sin_family = AF_INET, .sin_port = htons(51820) };
+	const struct nlattr *attr, *peers, *nest, *a;
+	uint8_t buf[PAGE];
+	size_t len = 0;
+	bool found = false;
+
+	(void)state;
+	assert_int_equal(kilo_endpoint_parse("vpn.example.com:51820", &peer->endpoint), 0);
+	assert_int_equal(kilo_addr_parse("192.0.2.9", &peer->endpoint.addr), 0);
+	memcpy(&want.sin_addr, peer->endpoint.addr.bytes, 4);
+	assert_int_equal(kilo_genl_set_next(config, "wg0", FAMILY, 1, &cursor, buf, sizeof(buf), &len, NULL), 0);
+	mnl_attr_for_each(attr, (const struct nlmsghdr *)buf, sizeof(struct genlmsghdr)) {
+		if (mnl_attr_get_type(attr) != WGDEVICE_A_PEERS)
+			continue;
+		peers = attr;
+		mnl_attr_for_each_nested(nest, peers) {
+			mnl_attr_for_each_nested(a, nest) {
+				if (mnl_attr_get_type(a) != WGPEER_A_ENDPOINT)
+					continue;
+				assert_int_equal(mnl_attr_get_payload_len(a), sizeof(want));
+				assert_memory_equal(mnl_attr_get_payload(a), &want, sizeof(want));
+				found = true;
+			}
+		}
+	}
+	assert_true(found);
+	kilo_wg_config_free(config);
+}
+
 static void test_buffer_too_small_for_one_peer_is_an_error_not_a_loop(void **state)
 {
 	struct kilo_wg_config *config = big_config(2);
@@ -308,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_large_configuration_splits_into_pages_with_right_flags),
 		cmocka_unit_test(test_peer_removal_and_allowed_ip_removal),
 		cmocka_unit_test(test_dns_endpoint_is_refused_with_the_peer_named),
+		cmocka_unit_test(test_resolved_name_sends_its_address),
 		cmocka_unit_test(test_buffer_too_small_for_one_peer_is_an_error_not_a_loop),
 	};
 
