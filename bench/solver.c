@@ -21,6 +21,8 @@
 
 #include <kilo/kilo.h>
 
+#include "generate.h"
+
 #define DEFAULT_RUNS 7
 /* Freed memory that glibc keeps for the next run instead of handing it back to the kernel. */
 #define WARM_HEAP_BYTES (256 << 20)
@@ -55,30 +57,10 @@ static double min_of(double a, double b)
 	return a < b ? a : b;
 }
 
-/* Nodes up to here get a /24 of 10.128.0.0/9, the ones after a /27 of 100.64.0.0/10. */
-#define FIRST_RANGE_NODES 32768u
-#define MAX_NODES (FIRST_RANGE_NODES + (1u << 17))
-
-/*
- * The pod CIDR of node i, distinct from every other node's: the meshes of
- * the issue's sizes keep the /24s they always had.
- */
-static void pod_cidr(unsigned i, char out[32])
-{
-	unsigned j = i - FIRST_RANGE_NODES;
-
-	if (i < FIRST_RANGE_NODES)
-		snprintf(out, 32, "10.%u.%u.0/24", 128 + (i >> 8), i & 255);
-	else
-		snprintf(out, 32, "100.%u.%u.%u/27", 64 + (j >> 11), (j >> 3) & 255, (j & 7) * 32);
-}
-
 /* The mesh document of n nodes in l locations, as the issue defines it. */
 static char *generate_mesh(unsigned n, unsigned l)
 {
-	char cidr[32];
-	char *text = NULL, key_text[KILO_KEY_B64_LEN + 1];
-	struct kilo_key key;
+	char *text = NULL;
 	size_t size = 0;
 	FILE *f = open_memstream(&text, &size);
 
@@ -88,18 +70,9 @@ static char *generate_mesh(unsigned n, unsigned l)
 	      "\"nodes\":[",
 	      f);
 	for (unsigned i = 0; i < n; i++) {
-		memset(&key, 0, sizeof(key));
-		key.bytes[0] = (uint8_t)((i + 1) >> 24);
-		key.bytes[1] = (uint8_t)((i + 1) >> 16);
-		key.bytes[2] = (uint8_t)((i + 1) >> 8);
-		key.bytes[3] = (uint8_t)(i + 1);
-		kilo_key_format(&key, key_text);
-		pod_cidr(i, cidr);
-		fprintf(f,
-			"%s{\"name\":\"node-%05u\",\"location\":\"loc-%04u\",\"endpoint\":\"%u.%u.%u.7:51820\","
-			"\"internalIP\":\"192.168.%u.%u/16\",\"podCIDR\":\"%s\",\"publicKey\":\"%s\"}",
-			i ? "," : "", i, i % l, 1 + (i >> 16), (i >> 8) & 255, i & 255, (i >> 8) & 255, i & 255, cidr,
-			key_text);
+		if (i)
+			fputc(',', f);
+		bench_node_json(f, i, l, 0, 0);
 	}
 	fputs("],\"peers\":[]}", f);
 	if (fclose(f) != 0) {
@@ -317,10 +290,10 @@ int main(int argc, char *argv[])
 			node = optarg;
 			break;
 		case 'N':
-			n = parse_count(optarg, "--nodes", MAX_NODES);
+			n = parse_count(optarg, "--nodes", BENCH_MAX_NODES);
 			break;
 		case 'L':
-			l = parse_count(optarg, "--locations", MAX_NODES);
+			l = parse_count(optarg, "--locations", BENCH_MAX_NODES);
 			break;
 		case 'r':
 			runs = parse_count(optarg, "--runs", 1000000);

@@ -216,9 +216,12 @@ int kilo_store_load(kilo_store *store, const char *settings, kilo_mesh **out, st
 		r = load_nodes(store, mesh, report, err);
 	if (r == 0)
 		r = load_peers(store, mesh, report, err);
-	/* Names are unique by construction; this keeps the mesh's own invariants checked in one place. */
-	if (r == 0)
-		r = kilo_mesh_validate(mesh, err);
+	/*
+	 * No kilo_mesh_validate: names are unique by construction (one file
+	 * each) and valid (parsing checks them), and settle_conflicts left out
+	 * shared keys and overlapping pod CIDRs. Sorting all again on every
+	 * load would cost more than the solve.
+	 */
 	if (r == 0)
 		r = kilo_mesh_sort_nodes(mesh);
 	if (r == -ENOMEM)

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * bench-store-load: what an agent pays for a file store of N nodes: the
+ * cold load, and one changed node file -> loaded again -> solved (plan:
+ * solve, WireGuard config text, routes and rules), wall and CPU time,
+ * and the process's peak RSS. The load part of bench/agent-scale.sh, which
+ * adds a real kg; never part of the test run.
+ *
+ *	bench-store-load [N...]            default: 1000 10000 50000 100000
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kilo/kilo.h>
+
+#include "generate.h"
+
+#define LOCATIONS_PER_NODE 10 /* N / 10 locations, as bench-solver's standard meshes */
+#define CHANGE_RUNS 5
+
+struct clock_pair {
+	double wall, cpu; /* milliseconds */
+};
+
+static struct clock_pair now(void)
+{
+	struct timespec wall, cpu;
+
+	clock_gettime(CLOCK_MONOTONIC, &wall);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+	return (struct clock_pair){ wall.tv_sec * 1e3 + wall.tv_nsec / 1e6, cpu.tv_sec * 1e3 + cpu.tv_nsec / 1e6 };
+}
+
+static struct clock_pair since(struct clock_pair start)
+{
+	struct clock_pair end = now();
+
+	return (struct clock_pair){ end.wall - start.wall, end.cpu - start.cpu };
+}
+
+static int write_node(const char *dir, unsigned i, unsigned l, unsigned variant, int64_t last_seen)
+{
+	char path[4096], tmp[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/nodes/node-%05u.json", dir, i);
+	snprintf(tmp, sizeof(tmp), "%s/nodes/.node-%05u.json.tmp", dir, i);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	bench_node_json(f, i, l, variant, last_seen);
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		return -errno;
+	return 0;
+}
+
+/* Load, solve and the plan's text, routes and rules: what kg does for one change. */
+static int load_and_plan(kilo_store *store, int64_t t, struct kilo_error *err)
+{
+	const struct kilo_solve_opts solve = {
+		.sz = sizeof(solve), .hostname = "node-00000", .now = t, .ready_window = 60 };
+	const struct kilo_routes_opts routes_opts = {
+		.sz = sizeof(routes_opts), .local = true, .wg_interface = "kilo0", .private_ifindex = 1 };
+	struct kilo_route *routes = NULL;
+	struct kilo_rule *rules = NULL;
+	kilo_topology *topology = NULL;
+	kilo_wg_config *config = NULL;
+	kilo_mesh *mesh = NULL;
+	size_t n_routes, n_rules;
+	char *text = NULL;
+	int r;
+
+	r = kilo_store_load(store, NULL, &mesh, NULL, err);
+	if (r == 0)
+		r = kilo_topology_solve(mesh, &solve, &topology, err);
+	if (r == 0)
+		r = kilo_topology_conf(topology, &config);
+	if (r == 0)
+		r = kilo_wg_config_format(config, &text);
+	if (r == 0)
+		r = kilo_topology_routes(topology, &routes_opts, &routes, &n_routes, &rules, &n_rules);
+	kilo_free(routes);
+	kilo_free(rules);
+	kilo_free(text);
+	kilo_wg_config_free(config);
+	kilo_topology_free(topology);
+	kilo_mesh_free(mesh);
+	return r;
+}
+
+static int bench(unsigned n)
+{
+	struct kilo_error err = { 0 };
+	char dir[] = "/tmp/kilo-bench-store-XXXXXX", uri[64], cmd[96];
+	struct clock_pair cold_load, cold_plan, t, best = { 1e300, 1e300 };
+	kilo_store *store = NULL;
+	kilo_mesh *mesh = NULL;
+	unsigned l = n / LOCATIONS_PER_NODE ? n / LOCATIONS_PER_NODE : 1;
+	int64_t seen = time(NULL);
+	struct rusage ru;
+	int r = 0;
+
+	if (!mkdtemp(dir))
+		return -errno;
+	snprintf(cmd, sizeof(cmd), "%s/nodes", dir);
+	if (mkdir(cmd, 0755) < 0)
+		return -errno;
+	for (unsigned i = 0; i < n && r == 0; i++)
+		r = write_node(dir, i, l, 0, seen);
+	snprintf(uri, sizeof(uri), "file:%s", dir);
+	/* Cold: a new process's first load. */
+	t = now();
+	if (r == 0)
+		r = kilo_store_open(uri, &store, &err);
+	if (r == 0)
+		r = kilo_store_load(store, NULL, &mesh, NULL, &err);
+	cold_load = since(t);
+	kilo_mesh_free(mesh);
+	kilo_store_close(store);
+	store = NULL;
+	t = now();
+	if (r == 0)
+		r = kilo_store_open(uri, &store, &err);
+	if (r == 0)
+		r = load_and_plan(store, seen, &err);
+	cold_plan = since(t);
+	/* One node changes its endpoint; the agent's store sees it and plans again. */
+	for (unsigned run = 0; run < CHANGE_RUNS && r == 0; run++) {
+		r = write_node(dir, n / 2, l, run + 1, seen);
+		t = now();
+		if (r == 0)
+			r = load_and_plan(store, seen, &err);
+		t = since(t);
+		if (t.cpu < best.cpu)
+			best = t;
+	}
+	kilo_store_close(store);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench-store-load: could not remove %s\n", dir);
+	if (r < 0) {
+		fprintf(stderr, "bench-store-load: %s\n", err.code ? err.message : strerror(-r));
+		return r;
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	printf("%8u %8u %10.1f %10.1f %10.1f %10.1f %10.2f %10.2f %10.1f\n", n, l, cold_load.wall, cold_load.cpu,
+	       cold_plan.wall, cold_plan.cpu, best.wall, best.cpu, ru.ru_maxrss / 1024.0);
+	fflush(stdout);
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	static const unsigned sizes[] = { 1000, 10000, 50000, 100000 };
+	int r = 0;
+
+	printf("command:");
+	for (int i = 0; i < argc; i++)
+		printf(" %s", argv[i]);
+	printf("\nlibkilo %s; a file store of N nodes in N/10 locations; milliseconds, wall and CPU of this process\n"
+	       "cold load: open + kilo_store_load in a new handle; cold plan: the same + solve, config text, routes;\n"
+	       "one change: one node file replaced, then load + solve + config text + routes (best of %d);\n"
+	       "peak RSS (MiB) is the process's so far, so it grows with the largest N run\n\n",
+	       kilo_version(), CHANGE_RUNS);
+	printf("%8s %8s %10s %10s %10s %10s %10s %10s %10s\n", "N", "L", "load", "load cpu", "plan", "plan cpu",
+	       "change", "chg cpu", "RSS MiB");
+	for (int i = 1; i < argc && r == 0; i++) {
+		char *end;
+		unsigned long n = strtoul(argv[i], &end, 10);
+
+		if (*end || n == 0 || n > BENCH_MAX_NODES) {
+			fprintf(stderr, "bench-store-load: N must be from 1 to %u; got \"%s\"\n", BENCH_MAX_NODES, argv[i]);
+			return 2;
+		}
+		r = bench((unsigned)n);
+	}
+	for (size_t i = 0; argc < 2 && i < sizeof(sizes) / sizeof(sizes[0]) && r == 0; i++)
+		r = bench(sizes[i]);
+	printf("\ntargets at 10000: cold load <= 150 ms, one change <= 10 ms CPU; at 100000: one change <= 100 ms\n");
+	return r < 0 ? 1 : 0;
+}
