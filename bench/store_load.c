@@ -22,7 +22,9 @@
 #include "generate.h"
 
 #define LOCATIONS_PER_NODE 10 /* N / 10 locations, as bench-solver's standard meshes */
+#ifndef CHANGE_RUNS
 #define CHANGE_RUNS 5
+#endif
 
 struct clock_pair {
 	double wall, cpu; /* milliseconds */

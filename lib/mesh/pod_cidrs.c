@@ -18,6 +18,7 @@ struct kilo_pod_cidr_item {
 	struct kilo_cidr network; /* masked */
 	const struct kilo_cidr *cidr;
 	size_t node;
+	size_t run_end; /* the end of the run of items after this one inside its network */
 };
 
 static int compare_items(const void *a, const void *b)
@@ -33,6 +34,24 @@ static int compare_items(const void *a, const void *b)
 	if (x->network.prefix != y->network.prefix)
 		return x->network.prefix < y->network.prefix ? -1 : 1;
 	return (x->node > y->node) - (x->node < y->node);
+}
+
+/*
+ * Each item's run_end, in one sweep: the items still open on a stack (in
+ * stack, which has room for m) are the networks that contain the current one.
+ */
+static void set_run_ends(struct kilo_pod_cidr_item *items, size_t m, size_t *stack)
+{
+	size_t depth = 0;
+
+	for (size_t p = 0; p < m; p++) {
+		while (depth && !kilo_cidr_contains(&items[stack[depth - 1]].network, &items[p].network.addr))
+			items[stack[--depth]].run_end = p;
+		stack[depth++] = p;
+	}
+	while (depth)
+		items[stack[--depth]].run_end = m;
+	memset(stack, 0, m * sizeof(*stack));
 }
 
 int kilo_pod_cidr_index_init(struct kilo_pod_cidr_index *index, const struct kilo_node *nodes, size_t n)
@@ -53,9 +72,10 @@ int kilo_pod_cidr_index_init(struct kilo_pod_cidr_index *index, const struct kil
 
 		for (size_t k = 0; k < 2; k++)
 			if (cidrs[k]->addr.family)
-				index->items[m++] = (struct kilo_pod_cidr_item){ kilo_cidr_masked(cidrs[k]), cidrs[k], i };
+				index->items[m++] = (struct kilo_pod_cidr_item){ kilo_cidr_masked(cidrs[k]), cidrs[k], i, 0 };
 	}
 	qsort(index->items, m, sizeof(*index->items), compare_items);
+	set_run_ends(index->items, m, index->accepted);
 	for (size_t i = 0; i < n; i++)
 		index->position[i][0] = index->position[i][1] = SIZE_MAX;
 	for (size_t p = 0; p < m; p++) {
@@ -104,24 +124,14 @@ static size_t kth_accepted(const struct kilo_pod_cidr_index *index, size_t k)
 /* The accepted item that overlaps the item at p, or SIZE_MAX. */
 static size_t overlapping(const struct kilo_pod_cidr_index *index, size_t p)
 {
-	const struct kilo_cidr *c = &index->items[p].network;
-	size_t before = accepted_before(index, p), lo = p + 1, hi = index->n_items, q;
+	size_t before = accepted_before(index, p), q;
 
 	if (before) {
 		q = kth_accepted(index, before);
-		if (kilo_cidr_intersects(&index->items[q].network, c))
+		if (kilo_cidr_intersects(&index->items[q].network, &index->items[p].network))
 			return q;
 	}
-	/* The items after p whose network lies inside c form one run: find its end. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (kilo_cidr_contains(c, &index->items[mid].network.addr))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (accepted_before(index, lo) > before)
+	if (accepted_before(index, index->items[p].run_end) > before)
 		return kth_accepted(index, before + 1);
 	return SIZE_MAX;
 }

@@ -48,7 +48,8 @@ static int key_groups(const struct kilo_node *nodes, size_t n, size_t *group)
 	}
 	qsort(sorted, m, sizeof(*sorted), compare_key_entries);
 	for (size_t i = 0, first = 0; i < m; i++) {
-		if (!kilo_key_equal(sorted[first].key, sorted[i].key))
+		/* Public keys: no need for a constant-time comparison. */
+		if (memcmp(sorted[first].key->bytes, sorted[i].key->bytes, KILO_KEY_LEN))
 			first = i;
 		group[sorted[i].node] = sorted[first].node;
 	}
@@ -109,8 +110,8 @@ static int load_nodes(kilo_store *store, struct kilo_mesh *mesh, struct kilo_sto
 		      struct kilo_error *err)
 {
 	const struct kilo_store_cache *cache;
+	struct kilo_node *nodes;
 	const char **sources = NULL;
-	struct kilo_node *nodes = NULL;
 	bool *kept = NULL;
 	size_t n = 0, n_kept = 0;
 	int r;
@@ -119,7 +120,8 @@ static int load_nodes(kilo_store *store, struct kilo_mesh *mesh, struct kilo_sto
 	if (r < 0)
 		return r;
 	cache = store->cache[KILO_STORE_NODE];
-	nodes = malloc((cache->n ? cache->n : 1) * sizeof(*nodes));
+	/* The parsed nodes first, the ones left out dropped in place below. */
+	nodes = mesh->nodes = kilo_arena_array(&mesh->arena, cache->n ? cache->n : 1, sizeof(*nodes));
 	sources = malloc((cache->n ? cache->n : 1) * sizeof(*sources));
 	kept = malloc((cache->n ? cache->n : 1) * sizeof(*kept));
 	if (!nodes || !sources || !kept) {
@@ -138,20 +140,12 @@ static int load_nodes(kilo_store *store, struct kilo_mesh *mesh, struct kilo_sto
 		sources[n++] = c->source;
 	}
 	r = settle_conflicts(nodes, sources, n, kept, report);
-	if (r < 0 || n == 0)
-		goto out;
-	mesh->nodes = kilo_arena_array(&mesh->arena, n, sizeof(*nodes));
-	if (!mesh->nodes) {
-		r = -ENOMEM;
-		goto out;
-	}
 	/* The cache keeps its objects: the mesh gets copies that live as long as it does. */
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (kept[i])
-			r = kilo_node_copy(&mesh->arena, &nodes[i], &mesh->nodes[n_kept++]);
+			r = kilo_node_copy(&mesh->arena, &nodes[i], &nodes[n_kept++]);
 	mesh->n_nodes = n_kept;
 out:
-	free(nodes);
 	free(sources);
 	free(kept);
 	return r;
