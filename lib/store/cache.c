@@ -28,6 +28,7 @@ static void cached_free(struct kilo_store_cached *c)
 	free(c->name);
 	free(c->source);
 	free(c->problem);
+	free(c->conflict);
 	free(c);
 }
 
@@ -38,7 +39,26 @@ void kilo_store_cache_free(struct kilo_store_cache *cache)
 	for (size_t i = 0; i < cache->n; i++)
 		cached_free(cache->items[i]);
 	free(cache->items);
+	free(cache->by_location);
 	free(cache);
+}
+
+/* Whether b, which replaces a, can change which nodes conflict or the location order. */
+static bool unsettles(const struct kilo_store_cached *a, const struct kilo_store_cached *b)
+{
+	const struct kilo_node *x = &a->object.node, *y = &b->object.node;
+
+	if (a->problem || b->problem)
+		return true;
+	return !kilo_key_equal(&x->public_key, &y->public_key) || !kilo_cidr_equal(&x->pod_cidr, &y->pod_cidr) ||
+	       !kilo_cidr_equal(&x->secondary_pod_cidr, &y->secondary_pod_cidr) || strcmp(x->location, y->location);
+}
+
+static void unsettle(struct kilo_store_cache *cache)
+{
+	cache->settled = false;
+	free(cache->by_location);
+	cache->by_location = NULL;
 }
 
 /* The parsed object of entry, or the problem that leaves it out; NULL when out of memory. */
@@ -106,6 +126,7 @@ static int reload_all(kilo_store *store, enum kilo_store_kind kind, struct kilo_
 	if (!items)
 		return kilo_error_set(err, ENOMEM, "out of memory");
 	qsort(items, n, sizeof(*items), compare_cached);
+	unsettle(cache);
 	for (size_t i = 0; i < cache->n; i++)
 		cached_free(cache->items[i]);
 	free(cache->items);
@@ -149,6 +170,7 @@ static int reload_one(kilo_store *store, enum kilo_store_kind kind, struct kilo_
 	r = store->ops->get(store, kind, name, &entry, err);
 	if (r == -ENOENT) {
 		if (found) {
+			unsettle(cache);
 			cached_free(cache->items[at]);
 			memmove(&cache->items[at], &cache->items[at + 1], (cache->n - at - 1) * sizeof(*cache->items));
 			cache->n--;
@@ -166,10 +188,16 @@ static int reload_one(kilo_store *store, enum kilo_store_kind kind, struct kilo_
 	if (!c)
 		return kilo_error_set(err, ENOMEM, "out of memory");
 	if (found) {
+		if (kind != KILO_STORE_NODE || unsettles(cache->items[at], c))
+			unsettle(cache);
+		/* Settled, the node keeps its place: kept, or left out for the same conflict. */
+		c->conflict = cache->items[at]->conflict;
+		cache->items[at]->conflict = NULL;
 		cached_free(cache->items[at]);
 		cache->items[at] = c;
 		return 0;
 	}
+	unsettle(cache);
 	r = kilo_array_reserve((void **)&cache->items, &cache->cap, cache->n + 1, sizeof(*cache->items));
 	if (r < 0) {
 		cached_free(c);

@@ -7,6 +7,8 @@
  * that reads the same store leaves out the same node.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,14 +59,28 @@ static int key_groups(const struct kilo_node *nodes, size_t n, size_t *group)
 	return 0;
 }
 
+/* Sets the conflict of the node of item to the message fmt makes. -ENOMEM. */
+static int __attribute__((format(printf, 2, 3))) set_conflict(struct kilo_store_cached *item, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	free(item->conflict);
+	va_start(ap, fmt);
+	n = vasprintf(&item->conflict, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		item->conflict = NULL;
+	return n < 0 ? -ENOMEM : 0;
+}
+
 /*
  * Which nodes stay: in name order, a node that overlaps the pod CIDR of
- * one kept before it, or has its key, is left out (and reported), so
- * every agent that reads the same store leaves out the same node.
- * O(n log n), for stores of 100,000 nodes.
+ * one kept before it, or has its key, is left out (its item's conflict
+ * says why), so every agent that reads the same store leaves out the same
+ * node. O(n log n), for stores of 100,000 nodes. items[i] holds nodes[i].
  */
-static int settle_conflicts(const struct kilo_node *nodes, const char *const *sources, size_t n, bool *kept,
-			    struct kilo_store_report *report)
+static int settle_conflicts(const struct kilo_node *nodes, struct kilo_store_cached *const *items, size_t n)
 {
 	struct kilo_pod_cidr_index index;
 	struct kilo_pod_cidr_overlap overlap;
@@ -81,19 +97,17 @@ static int settle_conflicts(const struct kilo_node *nodes, const char *const *so
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		holder[i] = SIZE_MAX;
-	for (size_t i = 0; i < n; i++) {
-		kept[i] = false;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		free(items[i]->conflict);
+		items[i]->conflict = NULL;
 		if (kilo_pod_cidr_index_overlap(&index, i, &overlap)) {
 			kilo_cidr_format(overlap.mine, cidr);
-			kilo_store_report_add(report, sources[i],
-					      "%s: \"%s\" overlaps a pod CIDR of node \"%.200s\"; node left out",
-					      kilo_pod_cidr_field(&nodes[i], overlap.mine), cidr, nodes[overlap.other].name);
+			r = set_conflict(items[i], "%s: \"%s\" overlaps a pod CIDR of node \"%.200s\"; node left out",
+					 kilo_pod_cidr_field(&nodes[i], overlap.mine), cidr, nodes[overlap.other].name);
 		} else if (group[i] != SIZE_MAX && holder[group[i]] != SIZE_MAX) {
-			kilo_store_report_add(report, sources[i],
-					      "publicKey: the same key as node \"%.200s\"; node left out",
-					      nodes[holder[group[i]]].name);
+			r = set_conflict(items[i], "publicKey: the same key as node \"%.200s\"; node left out",
+					 nodes[holder[group[i]]].name);
 		} else {
-			kept[i] = true;
 			kilo_pod_cidr_index_accept(&index, i);
 			if (group[i] != SIZE_MAX)
 				holder[group[i]] = i;
@@ -106,49 +120,87 @@ out:
 	return r;
 }
 
+/* Settles the conflicts of the cache's nodes again; nodes has room for all of them. */
+static int settle(struct kilo_store_cache *cache, struct kilo_node *nodes)
+{
+	struct kilo_store_cached **items = malloc((cache->n ? cache->n : 1) * sizeof(*items));
+	size_t n = 0;
+	int r;
+
+	if (!items)
+		return -ENOMEM;
+	for (size_t i = 0; i < cache->n; i++) {
+		if (cache->items[i]->problem)
+			continue;
+		items[n] = cache->items[i];
+		nodes[n++] = cache->items[i]->object.node;
+	}
+	r = settle_conflicts(nodes, items, n);
+	free(items);
+	cache->settled = r == 0;
+	return r;
+}
+
 static int load_nodes(kilo_store *store, struct kilo_mesh *mesh, struct kilo_store_report *report,
 		      struct kilo_error *err)
 {
-	const struct kilo_store_cache *cache;
+	struct kilo_store_cache *cache;
 	struct kilo_node *nodes;
-	const char **sources = NULL;
-	bool *kept = NULL;
-	size_t n = 0, n_kept = 0;
+	size_t n = 0;
 	int r;
 
 	r = kilo_store_cache_refresh(store, KILO_STORE_NODE, report, err);
 	if (r < 0)
 		return r;
 	cache = store->cache[KILO_STORE_NODE];
-	/* The parsed nodes first, the ones left out dropped in place below. */
 	nodes = mesh->nodes = kilo_arena_array(&mesh->arena, cache->n ? cache->n : 1, sizeof(*nodes));
-	sources = malloc((cache->n ? cache->n : 1) * sizeof(*sources));
-	kept = malloc((cache->n ? cache->n : 1) * sizeof(*kept));
-	if (!nodes || !sources || !kept) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (!nodes)
+		return -ENOMEM;
+	if (!cache->settled && (r = settle(cache, nodes)) < 0)
+		return r;
 	/* Problems and conflicts are reported in name order, as the cache holds the objects. */
-	for (size_t i = 0; i < cache->n; i++) {
+	for (size_t i = 0; i < cache->n && r == 0; i++) {
 		const struct kilo_store_cached *c = cache->items[i];
 
-		if (c->problem) {
-			kilo_store_report_add(report, c->source, "%s", c->problem);
-			continue;
-		}
-		nodes[n] = c->object.node;
-		sources[n++] = c->source;
+		if (c->problem || c->conflict)
+			kilo_store_report_add(report, c->source, "%s", c->problem ? c->problem : c->conflict);
+		else
+			/* The cache keeps its objects: the mesh gets copies that live as long as it does. */
+			r = kilo_node_copy(&mesh->arena, &c->object.node, &nodes[n++]);
 	}
-	r = settle_conflicts(nodes, sources, n, kept, report);
-	/* The cache keeps its objects: the mesh gets copies that live as long as it does. */
-	for (size_t i = 0; i < n && r == 0; i++)
-		if (kept[i])
-			r = kilo_node_copy(&mesh->arena, &nodes[i], &nodes[n_kept++]);
-	mesh->n_nodes = n_kept;
-out:
-	free(sources);
-	free(kept);
+	mesh->n_nodes = n;
 	return r;
+}
+
+/*
+ * The orders of the mesh's nodes: by name as they come, by location as
+ * the cache kept it since the last node that came, went or moved.
+ */
+static int sort_nodes(struct kilo_store_cache *cache, struct kilo_mesh *mesh)
+{
+	size_t *by_location;
+	int r;
+
+	if (cache->by_location && cache->n_kept == mesh->n_nodes && mesh->n_nodes) {
+		by_location = kilo_arena_array(&mesh->arena, mesh->n_nodes, sizeof(*by_location));
+		mesh->orders.by_name = kilo_arena_array(&mesh->arena, mesh->n_nodes, sizeof(*mesh->orders.by_name));
+		if (!by_location || !mesh->orders.by_name)
+			return -ENOMEM;
+		memcpy(by_location, cache->by_location, mesh->n_nodes * sizeof(*by_location));
+		for (size_t i = 0; i < mesh->n_nodes; i++)
+			mesh->orders.by_name[i] = i;
+		mesh->orders.by_location = by_location;
+		return 0;
+	}
+	r = kilo_mesh_sort_nodes(mesh);
+	if (r < 0 || !mesh->n_nodes)
+		return r;
+	free(cache->by_location);
+	cache->by_location = malloc(mesh->n_nodes * sizeof(*cache->by_location));
+	cache->n_kept = mesh->n_nodes;
+	if (cache->by_location)
+		memcpy(cache->by_location, mesh->orders.by_location, mesh->n_nodes * sizeof(*cache->by_location));
+	return 0;
 }
 
 static int load_peers(kilo_store *store, struct kilo_mesh *mesh, struct kilo_store_report *report,
@@ -217,7 +269,7 @@ int kilo_store_load(kilo_store *store, const char *settings, kilo_mesh **out, st
 	 * load would cost more than the solve.
 	 */
 	if (r == 0)
-		r = kilo_mesh_sort_nodes(mesh);
+		r = sort_nodes(store->cache[KILO_STORE_NODE], mesh);
 	if (r == -ENOMEM)
 		kilo_error_set(err, ENOMEM, "out of memory");
 	if (r < 0) {

@@ -73,6 +73,7 @@ struct kilo_store_cached {
 	char *name;
 	char *source;
 	char *problem; /* NULL when parsed */
+	char *conflict; /* a parsed node left out for a conflict with another; NULL when kept */
 	struct kilo_arena arena;
 	union {
 		struct kilo_node node;
@@ -84,6 +85,15 @@ struct kilo_store_cached {
 struct kilo_store_cache {
 	struct kilo_store_cached **items;
 	size_t n, cap;
+	/*
+	 * Nodes: whether every conflict still holds, and the location order of
+	 * the kept nodes (indices among them, n_kept), which hold as long as
+	 * no node comes or goes and none changes its key, pod CIDRs or
+	 * location: a heartbeat or a new endpoint settles nothing again.
+	 */
+	bool settled;
+	size_t *by_location;
+	size_t n_kept;
 };
 
 /*

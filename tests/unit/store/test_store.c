@@ -513,6 +513,40 @@ static void test_load_after_load_sees_every_change(void **state)
 	kilo_store_close(other);
 }
 
+/* A conflict that comes, holds while the node changes otherwise, and goes with the other node. */
+static void test_conflicts_follow_changes_between_loads(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_store_report report;
+	struct kilo_error err = { 0 };
+	kilo_mesh *mesh = NULL;
+
+	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
+	put_node(f->store, "b", KEY_B, "10.2.2.0/24");
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 2);
+	kilo_mesh_free(mesh);
+	put_node(f->store, "b", KEY_B, "10.2.1.128/25");
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 1);
+	assert_non_null(strstr(problem(f, &report, "nodes/b.json"), "overlaps a pod CIDR of node \"a\""));
+	kilo_mesh_free(mesh);
+	/* Only the endpoint of a changes: nothing is settled again, b stays out and is reported again. */
+	write_file(f, "nodes/a.json", "{\"name\": \"a\", \"location\": \"eu\", \"endpoint\": \"10.0.0.9:51820\","
+				      " \"publicKey\": \"" KEY_A "\", \"podCIDR\": \"10.2.1.0/24\"}");
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 1);
+	assert_true(has_node(mesh, "a"));
+	assert_non_null(problem(f, &report, "nodes/b.json"));
+	kilo_mesh_free(mesh);
+	assert_int_equal(kilo_store_delete_node(f->store, "a", &err), 0);
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 1);
+	assert_true(has_node(mesh, "b"));
+	assert_int_equal(report.n_problems, 0);
+	kilo_mesh_free(mesh);
+}
+
 /* Conflicts are settled against the nodes kept, not every earlier one. */
 static void test_conflicts_are_settled_by_name_against_kept_nodes(void **state)
 {
@@ -567,6 +601,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reading_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_after_load_sees_every_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflicts_are_settled_by_name_against_kept_nodes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conflicts_follow_changes_between_loads, setup, teardown),
 		cmocka_unit_test(test_bad_uri_is_refused),
 	};
 

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * bench-store-load: what an agent pays for a file store of N nodes: the
+ * bench-agent-scale: what an agent pays for a file store of N nodes: the
  * cold load, and one changed node file -> loaded again -> solved (plan:
  * solve, WireGuard config text, routes and rules), wall and CPU time,
- * and the process's peak RSS. The load part of bench/agent-scale.sh, which
- * adds a real kg; never part of the test run.
+ * and the process's peak RSS. bench/agent-scale.sh runs it, then a real kg
+ * on stores it writes; never part of the test run.
  *
- *	bench-store-load [N...]            default: 1000 10000 50000 100000
+ *	bench-agent-scale [N...]                 the table; default N: 1000 10000 50000 100000
+ *	bench-agent-scale write DIR N            a store of N nodes in DIR (seen now)
+ *	bench-agent-scale change DIR N I VARIANT node I of N with another endpoint (x.x.x.7+VARIANT)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,9 +24,7 @@
 #include "generate.h"
 
 #define LOCATIONS_PER_NODE 10 /* N / 10 locations, as bench-solver's standard meshes */
-#ifndef CHANGE_RUNS
 #define CHANGE_RUNS 5
-#endif
 
 struct clock_pair {
 	double wall, cpu; /* milliseconds */
@@ -96,6 +96,21 @@ static int load_and_plan(kilo_store *store, int64_t t, struct kilo_error *err)
 	return r;
 }
 
+/* Writes the N nodes of a store into dir/nodes, seen at seen. */
+static int write_store(const char *dir, unsigned n, int64_t seen)
+{
+	unsigned l = n / LOCATIONS_PER_NODE ? n / LOCATIONS_PER_NODE : 1;
+	char path[4096];
+	int r = 0;
+
+	snprintf(path, sizeof(path), "%s/nodes", dir);
+	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || (mkdir(path, 0755) < 0 && errno != EEXIST))
+		return -errno;
+	for (unsigned i = 0; i < n && r == 0; i++)
+		r = write_node(dir, i, l, 0, seen);
+	return r;
+}
+
 static int bench(unsigned n)
 {
 	struct kilo_error err = { 0 };
@@ -110,11 +125,7 @@ static int bench(unsigned n)
 
 	if (!mkdtemp(dir))
 		return -errno;
-	snprintf(cmd, sizeof(cmd), "%s/nodes", dir);
-	if (mkdir(cmd, 0755) < 0)
-		return -errno;
-	for (unsigned i = 0; i < n && r == 0; i++)
-		r = write_node(dir, i, l, 0, seen);
+	r = write_store(dir, n, seen);
 	snprintf(uri, sizeof(uri), "file:%s", dir);
 	/* Cold: a new process's first load. */
 	t = now();
@@ -145,9 +156,9 @@ static int bench(unsigned n)
 	kilo_store_close(store);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
-		fprintf(stderr, "bench-store-load: could not remove %s\n", dir);
+		fprintf(stderr, "bench-agent-scale: could not remove %s\n", dir);
 	if (r < 0) {
-		fprintf(stderr, "bench-store-load: %s\n", err.code ? err.message : strerror(-r));
+		fprintf(stderr, "bench-agent-scale: %s\n", err.code ? err.message : strerror(-r));
 		return r;
 	}
 	getrusage(RUSAGE_SELF, &ru);
@@ -157,10 +168,46 @@ static int bench(unsigned n)
 	return 0;
 }
 
+static unsigned parse_count(const char *text)
+{
+	char *end;
+	unsigned long n = strtoul(text, &end, 10);
+
+	if (*end || end == text || n > BENCH_MAX_NODES) {
+		fprintf(stderr, "bench-agent-scale: \"%s\" is not a number from 0 to %u\n", text, BENCH_MAX_NODES);
+		exit(2);
+	}
+	return (unsigned)n;
+}
+
+/* The helpers of bench/agent-scale.sh: write a store, change one node. */
+static int helper(int argc, char *argv[])
+{
+	unsigned n, l;
+	int r;
+
+	if (!strcmp(argv[1], "write") && argc == 4) {
+		r = write_store(argv[2], parse_count(argv[3]), time(NULL));
+	} else if (!strcmp(argv[1], "change") && argc == 6) {
+		n = parse_count(argv[3]);
+		l = n / LOCATIONS_PER_NODE ? n / LOCATIONS_PER_NODE : 1;
+		r = write_node(argv[2], parse_count(argv[4]), l, parse_count(argv[5]), time(NULL));
+	} else {
+		fprintf(stderr, "Usage: bench-agent-scale [N...] | write DIR N | change DIR N I VARIANT\n");
+		return 2;
+	}
+	if (r < 0)
+		fprintf(stderr, "bench-agent-scale: %s: %s\n", argv[2], strerror(-r));
+	return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char *argv[])
 {
 	static const unsigned sizes[] = { 1000, 10000, 50000, 100000 };
 	int r = 0;
+
+	if (argc > 1 && (!strcmp(argv[1], "write") || !strcmp(argv[1], "change")))
+		return helper(argc, argv);
 
 	printf("command:");
 	for (int i = 0; i < argc; i++)
@@ -172,16 +219,8 @@ int main(int argc, char *argv[])
 	       kilo_version(), CHANGE_RUNS);
 	printf("%8s %8s %10s %10s %10s %10s %10s %10s %10s\n", "N", "L", "load", "load cpu", "plan", "plan cpu",
 	       "change", "chg cpu", "RSS MiB");
-	for (int i = 1; i < argc && r == 0; i++) {
-		char *end;
-		unsigned long n = strtoul(argv[i], &end, 10);
-
-		if (*end || n == 0 || n > BENCH_MAX_NODES) {
-			fprintf(stderr, "bench-store-load: N must be from 1 to %u; got \"%s\"\n", BENCH_MAX_NODES, argv[i]);
-			return 2;
-		}
-		r = bench((unsigned)n);
-	}
+	for (int i = 1; i < argc && r == 0; i++)
+		r = bench(parse_count(argv[i]) ? parse_count(argv[i]) : 1);
 	for (size_t i = 0; argc < 2 && i < sizeof(sizes) / sizeof(sizes[0]) && r == 0; i++)
 		r = bench(sizes[i]);
 	printf("\ntargets at 10000: cold load <= 150 ms, one change <= 10 ms CPU; at 100000: one change <= 100 ms\n");
