@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real kg on file stores of 1k, 10k and 50k nodes (N/10 locations, one
 # WireGuard peer per other location), in a network namespace of its own with
-# wireguard-go, after bench-agent-scale's load table. Per size it prints: kg's
+# wireguard-go; bench-agent-scale alone prints the load table (to 100k), this
+# script uses it to write the stores. Per size it prints: kg's
 # start until /health answers 200 (the cold load and the first apply), one
 # changed node file -> the new endpoint on the WireGuard device (wall, and the
 # CPU kg spent, best of 5), kg's peak RSS, /health latency, and the longest
@@ -150,8 +151,6 @@ run() {
 }
 
 echo "command: $0 $bench $kg ${*:-}"
-"$bench" "${sizes[@]}" 100000 || exit 1
-echo
 echo "a real kg (wireguard-go, --encapsulate never, --check-in-period 2s) on a store of N nodes in N/10 locations"
 echo "start: kg started -> /health 200; change: one node's endpoint file replaced -> the device has it (ms, best of 5,"
 echo "with the CPU kg spent from the write to 100 ms after); RSS: kg's peak; health: slowest of 5 /health (ms);"
