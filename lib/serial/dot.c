@@ -60,7 +60,13 @@ struct dot_graph {
 	struct dot_index nodes;     /* struct dot_node * */
 	struct dot_index subgraph_index;
 	struct dot_vec subgraphs;   /* struct dot_subgraph * */
-	struct dot_vec edges;       /* struct dot_edge * */
+	struct dot_vec edges;       /* struct dot_edge *: the links inside segments */
+	/*
+	 * The links between leaders and to the peers are written as they are
+	 * made, never stored: a mesh of 2,000 locations has 2 million of them.
+	 */
+	const struct dot_node **leaders; /* per segment */
+	struct dot_subgraph *peers;
 };
 
 static const char *const edge_attrs[] = {
@@ -361,13 +367,11 @@ static int add_segment(struct dot_graph *g, const struct kilo_topology *t, const
 
 static int build(struct dot_graph *g, const struct kilo_topology *t)
 {
-	bool cross = t->granularity == KILO_GRANULARITY_CROSS;
 	const struct dot_node **leaders;
 	struct dot_subgraph *peers;
 	struct dot_node *node;
-	int r;
-
 	size_t n_nodes = t->n_peers;
+	int r;
 
 	for (size_t i = 0; i < t->n_segments; i++)
 		n_nodes += t->segments[i].n_nodes;
@@ -380,20 +384,7 @@ static int build(struct dot_graph *g, const struct kilo_topology *t)
 		if (r < 0)
 			return r;
 	}
-	for (size_t i = 0; i < t->n_segments; i++)
-		for (size_t j = i + 1; j < t->n_segments; j++) {
-			/*
-			 * Nodes of one location have no tunnel between them in
-			 * cross granularity; PR #490 still draws one for pairs
-			 * outside its star.
-			 */
-			if (cross && !strcmp(t->segments[i].node_location, t->segments[j].node_location))
-				continue;
-			r = add_edge(g, leaders[i], leaders[j], DOT_EDGE_SEGMENT);
-			if (r < 0)
-				return r;
-		}
-
+	g->leaders = leaders;
 	peers = add_subgraph(g, quote(&g->arena, "", "cluster_peers"), quote(&g->arena, "", "peers"));
 	if (!peers)
 		return -ENOMEM;
@@ -405,13 +396,46 @@ static int build(struct dot_graph *g, const struct kilo_topology *t)
 		if (!node->label)
 			return -ENOMEM;
 	}
-	for (size_t i = 0; i < t->n_segments; i++)
-		for (size_t j = 0; j < peers->children.n; j++) {
-			r = add_edge(g, leaders[i], peers->children.items[j], DOT_EDGE_PEER);
-			if (r < 0)
-				return r;
-		}
+	g->peers = peers;
 	return 0;
+}
+
+static void write_edge(struct kilo_strbuf *sb, const struct dot_node *src, const struct dot_node *dst,
+		       enum dot_edge_style style)
+{
+	kilo_strbuf_append(sb, "\t");
+	kilo_strbuf_append(sb, src->id);
+	kilo_strbuf_append(sb, "->");
+	kilo_strbuf_append(sb, dst->id);
+	kilo_strbuf_append(sb, "[ ");
+	kilo_strbuf_append(sb, edge_attrs[style]);
+	kilo_strbuf_append(sb, " ];\n");
+}
+
+/* Kilo's edges: inside segments, then every pair of leaders, then every leader to every peer. */
+static void write_edges(struct kilo_strbuf *sb, const struct dot_graph *g, const struct kilo_topology *t)
+{
+	bool cross = t->granularity == KILO_GRANULARITY_CROSS;
+
+	for (size_t i = 0; i < g->edges.n; i++) {
+		const struct dot_edge *edge = g->edges.items[i];
+
+		write_edge(sb, edge->src, edge->dst, edge->style);
+	}
+	for (size_t i = 0; i < t->n_segments; i++)
+		for (size_t j = i + 1; j < t->n_segments; j++) {
+			/*
+			 * Nodes of one location have no tunnel between them in
+			 * cross granularity; PR #490 still draws one for pairs
+			 * outside its star.
+			 */
+			if (cross && !strcmp(t->segments[i].node_location, t->segments[j].node_location))
+				continue;
+			write_edge(sb, g->leaders[i], g->leaders[j], DOT_EDGE_SEGMENT);
+		}
+	for (size_t i = 0; i < t->n_segments; i++)
+		for (size_t j = 0; j < g->peers->children.n; j++)
+			write_edge(sb, g->leaders[i], g->peers->children.items[j], DOT_EDGE_PEER);
 }
 
 static void write_graph(struct kilo_strbuf *sb, struct dot_graph *g, const struct kilo_topology *t)
@@ -422,11 +446,7 @@ static void write_graph(struct kilo_strbuf *sb, struct dot_graph *g, const struc
 	kilo_cidr_format(&subnet, cidr);
 	kilo_strbuf_printf(sb, "digraph kilo {\n\tlabel=\"%s\";\n\tlabelloc=t;\n\toutputorder=nodesfirst;\n"
 			       "\toverlap=false;\n", cidr);
-	for (size_t i = 0; i < g->edges.n; i++) {
-		const struct dot_edge *edge = g->edges.items[i];
-
-		kilo_strbuf_printf(sb, "\t%s->%s[ %s ];\n", edge->src->id, edge->dst->id, edge_attrs[edge->style]);
-	}
+	write_edges(sb, g, t);
 	if (g->subgraphs.n > 1)
 		qsort(g->subgraphs.items, g->subgraphs.n, sizeof(*g->subgraphs.items), subgraph_by_id);
 	for (size_t i = 0; i < g->subgraphs.n; i++) {
