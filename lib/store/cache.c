@@ -231,7 +231,7 @@ int kilo_store_cache_refresh(kilo_store *store, enum kilo_store_kind kind, struc
 	}
 	if (all) {
 		r = reload_all(store, kind, cache, report, err);
-	} else {
+	} else if (n) {
 		qsort(names, n, sizeof(*names), compare_names);
 		for (size_t i = 0; i < n && r == 0; i++)
 			if (i == 0 || strcmp(names[i - 1], names[i]))
