@@ -98,7 +98,7 @@ run() {
 	ip netns exec "$netns" "$kg" --store "file:$store" --hostname self --location bench --pod-cidr 10.2.1.0/24 \
 		--private-key "$tmp/key" --interface "$iface" --wg-backend userspace \
 		--userspace-wireguard wireguard-go --encapsulate never --cni-path "$tmp/$n.conflist" \
-		--listen 127.0.0.1:1107 --ready-window 1h --check-in-period 2s 2>>"$tmp/kg-$n.log" &
+		--listen 127.0.0.1:1107 --ready-window 1h --check-in-period 2s >>"$tmp/kg-$n.log" 2>&1 &
 	kg_pid=$!
 	if ! wait_until 300 eval '[[ "$(health_code)" == 200 ]]'; then
 		echo "agent-scale: kg on $n nodes never became healthy; its log:" >&2
@@ -109,7 +109,7 @@ run() {
 	start_ms=$(ms_between "$t0" "$t1")
 
 	# kg's own heartbeats, as the store sees them: the mtimes of its node file.
-	(while sleep 0.05; do stat -c '%.3Y' "$store/nodes/self.json" 2>/dev/null; done | uniq >"$tmp/beats-$n") &
+	(while sleep 0.05; do stat -c '%.3Y' "$store/nodes/self.json" 2>/dev/null; done >"$tmp/beats-$n") &
 	sampler_pid=$!
 	sleep 1
 
@@ -142,7 +142,7 @@ run() {
 	kill "$sampler_pid" 2>/dev/null
 	wait "$sampler_pid" 2>/dev/null
 	sampler_pid=""
-	gap=$(awk 'NR > 1 { d = $1 - p; if (d > m) m = d } { p = $1 } END { printf "%.2f", m }' "$tmp/beats-$n")
+	gap=$(awk '$1 != p { if (p) { d = $1 - p; if (d > m) m = d } p = $1 } END { printf "%.2f", m }' "$tmp/beats-$n")
 	rss=$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$kg_pid/status")
 	printf '%8s %8s %12s %12s %12s %10s %12s %14s\n' "$n" "$l" "$start_ms" "$best_wall" "$best_cpu" "$rss" \
 		"$(awk -v s="$health" 'BEGIN { printf "%.1f", s * 1000 }')" "$gap"

@@ -17,7 +17,7 @@
 #include "store.h"
 
 /* Most objects fit their first chunk; a cache of 100,000 of them stays small. */
-#define OBJECT_ARENA_CHUNK 1024
+#define OBJECT_ARENA_CHUNK 256
 
 static void cached_free(struct kilo_store_cached *c)
 {
