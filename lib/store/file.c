@@ -219,11 +219,17 @@ static int get_object(kilo_store *store, enum kilo_store_kind kind, const char *
 	return r == -ENOMEM ? kilo_error_set(err, ENOMEM, "out of memory") : r;
 }
 
-/* DIR and the folder of kind, for the first write to a new store. */
+/*
+ * DIR and the folder of kind, for the first write to a new store. A store
+ * that was there and went away is not made again, empty, by the next
+ * heartbeat: every agent would drop every other node. The agents keep
+ * their mesh until it is back.
+ */
 static int make_folders(struct kilo_file_store *fs, const char *dir_path)
 {
-	if (mkdir(fs->dir, 0755) < 0 && errno != EEXIST)
+	if (!fs->dir_seen && mkdir(fs->dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
+	fs->dir_seen = true;
 	if (mkdir(dir_path, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	/* The store could not be watched without its folders; now it can. */
@@ -346,7 +352,7 @@ int kilo_file_store_open(const char *dir, kilo_store **out, struct kilo_error *e
 		fs->watches[i] = -1;
 	/* Nothing is created here: a reader writes nothing, a writer makes the folders it needs. */
 	r = 0;
-	exists = stat(dir, &st) == 0;
+	exists = fs->dir_seen = stat(dir, &st) == 0;
 	if (!exists && errno != ENOENT)
 		r = kilo_error_set(err, errno, "store: %.400s: %s", dir, strerror(errno));
 	else if (exists && !S_ISDIR(st.st_mode))

@@ -22,8 +22,9 @@ struct kilo_file_store {
 	char *dir;
 	int inotify_fd;
 	int watches[KILO_FILE_WATCH_MAX];
-	bool pending; /* a change kilo_store_changed has not reported yet */
-	bool lost;    /* a watch died: watch again from DIR */
+	bool dir_seen; /* DIR was there once: a write never makes it again */
+	bool pending;  /* a change kilo_store_changed has not reported yet */
+	bool lost;     /* a watch died: watch again from DIR */
 	/* Per kind (nodes, peers): the names changed since the last load, or every name. */
 	bool all_dirty[2];
 	char **dirty[2];

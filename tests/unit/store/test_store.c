@@ -393,6 +393,12 @@ static void test_deleted_directory_is_reported_and_watched_again(void **state)
 	assert_non_null(strstr(err.message, "disappeared"));
 	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, NULL, &err), -ENOENT);
 	assert_null(mesh);
+	/* A heartbeat does not make it again, empty: the agents keep their mesh until it is back. */
+	assert_int_equal(kilo_store_put_node(f->store,
+					     "{\"name\": \"a\", \"publicKey\": \"" KEY_A "\", \"podCIDR\": \"10.2.1.0/24\"}",
+					     &err),
+			 -ENOENT);
+	assert_int_equal(access(f->dir, F_OK), -1);
 	/* Still gone: still an error, every time. */
 	memset(&err, 0, sizeof(err));
 	changed_within(f->store, 100, &r, &err);
