@@ -21,6 +21,8 @@
 
 #include <kilo/kilo.h>
 
+#include "generate.h"
+
 #define DEFAULT_RUNS 7
 /* Freed memory that glibc keeps for the next run instead of handing it back to the kernel. */
 #define WARM_HEAP_BYTES (256 << 20)
@@ -58,8 +60,7 @@ static double min_of(double a, double b)
 /* The mesh document of n nodes in l locations, as the issue defines it. */
 static char *generate_mesh(unsigned n, unsigned l)
 {
-	char *text = NULL, key_text[KILO_KEY_B64_LEN + 1];
-	struct kilo_key key;
+	char *text = NULL;
 	size_t size = 0;
 	FILE *f = open_memstream(&text, &size);
 
@@ -69,17 +70,9 @@ static char *generate_mesh(unsigned n, unsigned l)
 	      "\"nodes\":[",
 	      f);
 	for (unsigned i = 0; i < n; i++) {
-		memset(&key, 0, sizeof(key));
-		key.bytes[0] = (uint8_t)((i + 1) >> 24);
-		key.bytes[1] = (uint8_t)((i + 1) >> 16);
-		key.bytes[2] = (uint8_t)((i + 1) >> 8);
-		key.bytes[3] = (uint8_t)(i + 1);
-		kilo_key_format(&key, key_text);
-		fprintf(f,
-			"%s{\"name\":\"node-%05u\",\"location\":\"loc-%04u\",\"endpoint\":\"%u.%u.%u.7:51820\","
-			"\"internalIP\":\"192.168.%u.%u/16\",\"podCIDR\":\"10.%u.%u.0/24\",\"publicKey\":\"%s\"}",
-			i ? "," : "", i, i % l, 1 + (i >> 16), (i >> 8) & 255, i & 255, (i >> 8) & 255, i & 255,
-			128 + (i >> 8), i & 255, key_text);
+		if (i)
+			fputc(',', f);
+		bench_node_json(f, i, l, 0, 0);
 	}
 	fputs("],\"peers\":[]}", f);
 	if (fclose(f) != 0) {
@@ -256,13 +249,13 @@ static int bench_generated(unsigned n, unsigned l, unsigned runs)
 	return r;
 }
 
-static unsigned parse_count(const char *text, const char *flag)
+static unsigned parse_count(const char *text, const char *flag, unsigned max)
 {
 	char *end;
 	unsigned long v = strtoul(text, &end, 10);
 
-	if (end == text || *end || v == 0 || v > 1000000) {
-		fprintf(stderr, "bench-solver: %s must be a number from 1 to 1000000; got \"%s\"\n", flag, text);
+	if (end == text || *end || v == 0 || v > max) {
+		fprintf(stderr, "bench-solver: %s must be a number from 1 to %u; got \"%s\"\n", flag, max, text);
 		exit(2);
 	}
 	return (unsigned)v;
@@ -297,13 +290,13 @@ int main(int argc, char *argv[])
 			node = optarg;
 			break;
 		case 'N':
-			n = parse_count(optarg, "--nodes");
+			n = parse_count(optarg, "--nodes", BENCH_MAX_NODES);
 			break;
 		case 'L':
-			l = parse_count(optarg, "--locations");
+			l = parse_count(optarg, "--locations", BENCH_MAX_NODES);
 			break;
 		case 'r':
-			runs = parse_count(optarg, "--runs");
+			runs = parse_count(optarg, "--runs", 1000000);
 			break;
 		case 'c':
 			cold_heap = true;

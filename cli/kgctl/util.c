@@ -156,7 +156,7 @@ int kgctl_open_store(const char *uri, kilo_store **store)
 	struct kilo_error err = { 0 };
 	struct stat st;
 
-	/* Opening a file store creates it: a mistyped path must not become an empty mesh. */
+	/* A mistyped path is an error, not an empty mesh. */
 	if (!strncmp(uri, "file:", 5) && uri[5] && stat(uri + 5, &st) < 0)
 		return kgctl_fail("store %s: %s", uri + 5, strerror(errno));
 	if (kilo_store_open(uri, store, &err) < 0)

@@ -19,8 +19,9 @@ extern "C" {
 typedef struct kilo_store kilo_store;
 
 /*
- * Opens the store named by uri: "file:DIR" (DIR is created with its nodes/
- * and peers/ folders if missing). The store watches for changes from then on.
+ * Opens the store named by uri: "file:DIR". Opening and reading write
+ * nothing: the first write creates DIR and the folder it needs. The store
+ * watches for changes from then on.
  */
 KILO_EXPORT int kilo_store_open(const char *uri, kilo_store **out, struct kilo_error *err);
 KILO_EXPORT void kilo_store_close(kilo_store *store);
@@ -41,8 +42,10 @@ struct kilo_store_report {
  * that holds only "settings", or NULL for the defaults). A file that is
  * corrupt or half-written is left out and reported in report (which may be
  * NULL); it never fails the load and never removes other nodes. A node
- * whose pod CIDR overlaps an earlier node's (by name) is left out and
- * reported too. Free *out with kilo_mesh_free.
+ * whose pod CIDR overlaps, or whose key equals, that of a node kept before
+ * it (by name) is left out and reported too. The store keeps what it
+ * parsed: a later load reads again only the objects that changed (the
+ * file store knows them from its watch). Free *out with kilo_mesh_free.
  */
 KILO_EXPORT int kilo_store_load(kilo_store *store, const char *settings, kilo_mesh **out,
 				struct kilo_store_report *report, struct kilo_error *err);

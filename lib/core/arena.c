@@ -23,7 +23,8 @@ void *kilo_arena_alloc(struct kilo_arena *arena, size_t size)
 	if (rounded < size)
 		return NULL;
 	if (!chunk || chunk->size - chunk->used < rounded) {
-		size_t cap = rounded > ARENA_CHUNK_MIN ? rounded : ARENA_CHUNK_MIN;
+		size_t first = arena->first_chunk ? arena->first_chunk : ARENA_CHUNK_MIN;
+		size_t cap = rounded > first ? rounded : first;
 
 		/* Each chunk doubles the last, so a large solve needs few mallocs. */
 		if (chunk && cap < chunk->size * 2 && chunk->size * 2 < SIZE_MAX / 2)

@@ -12,6 +12,8 @@ struct kilo_arena_chunk;
 
 struct kilo_arena {
 	struct kilo_arena_chunk *head;
+	/* The size of the first chunk; 0: 64 KiB. Small for the many small arenas of a cache. */
+	size_t first_chunk;
 };
 
 /* Zeroed memory for size bytes, aligned for any type; NULL when out of memory. */

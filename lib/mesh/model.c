@@ -116,3 +116,42 @@ bool kilo_mesh_node_ready_within(const kilo_mesh *mesh, size_t i, int64_t now, u
 {
 	return i < mesh->n_nodes && kilo_node_ready(&mesh->nodes[i], now, window);
 }
+
+/* A copy of the n items of size at items in arena; NULL for none, or out of memory (*r). */
+static void *copy_array(struct kilo_arena *arena, const void *items, size_t n, size_t size, int *r)
+{
+	void *copy;
+
+	if (!n)
+		return NULL;
+	copy = kilo_arena_array(arena, n, size);
+	if (!copy)
+		*r = -ENOMEM;
+	else
+		memcpy(copy, items, n * size);
+	return copy;
+}
+
+int kilo_node_copy(struct kilo_arena *arena, const struct kilo_node *src, struct kilo_node *dst)
+{
+	int r = 0;
+
+	*dst = *src;
+	dst->name = kilo_arena_strdup(arena, src->name);
+	dst->location = kilo_arena_strdup(arena, src->location);
+	dst->allowed_location_ips = copy_array(arena, src->allowed_location_ips, src->n_allowed_location_ips,
+					       sizeof(*src->allowed_location_ips), &r);
+	dst->discovered_endpoints = copy_array(arena, src->discovered_endpoints, src->n_discovered_endpoints,
+					       sizeof(*src->discovered_endpoints), &r);
+	return dst->name && dst->location ? r : -ENOMEM;
+}
+
+int kilo_peer_copy(struct kilo_arena *arena, const struct kilo_peer *src, struct kilo_peer *dst)
+{
+	int r = 0;
+
+	*dst = *src;
+	dst->name = kilo_arena_strdup(arena, src->name);
+	dst->allowed_ips = copy_array(arena, src->allowed_ips, src->n_allowed_ips, sizeof(*src->allowed_ips), &r);
+	return dst->name ? r : -ENOMEM;
+}

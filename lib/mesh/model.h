@@ -95,6 +95,10 @@ int kilo_mesh_node_orders(const struct kilo_mesh *mesh, struct kilo_arena *arena
 /* Sorts the nodes once for every later solve; call again after changing nodes. -ENOMEM. */
 int kilo_mesh_sort_nodes(struct kilo_mesh *mesh);
 
+/* A copy of src in dst whose strings and arrays live in arena (a peer's key too: wipe it). -ENOMEM. */
+int kilo_node_copy(struct kilo_arena *arena, const struct kilo_node *src, struct kilo_node *dst);
+int kilo_peer_copy(struct kilo_arena *arena, const struct kilo_peer *src, struct kilo_peer *dst);
+
 /* A new empty mesh with default settings; NULL when out of memory. */
 struct kilo_mesh *kilo_mesh_new(void);
 
@@ -106,9 +110,9 @@ struct kilo_mesh *kilo_mesh_new(void);
 bool kilo_mesh_name_valid(const char *name);
 
 /*
- * Checks what no single field shows: valid, unique node and peer names and
- * unique node public keys. Errors name the path, e.g.
- * `nodes[1].name: duplicate node name "b"`.
+ * Checks what no single field shows: valid, unique node and peer names,
+ * unique node public keys and pod CIDRs that do not overlap. Errors name
+ * the path, e.g. `nodes[1].name: duplicate node name "b"`.
  */
 int kilo_mesh_validate(const struct kilo_mesh *mesh, struct kilo_error *err);
 

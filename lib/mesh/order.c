@@ -27,6 +27,14 @@ static int compare_locations(const void *a, const void *b, void *nodes)
 	return r ? r : strcmp(x->name, y->name);
 }
 
+static bool in_name_order(const struct kilo_mesh *mesh)
+{
+	for (size_t i = 1; i < mesh->n_nodes; i++)
+		if (strcmp(mesh->nodes[i - 1].name, mesh->nodes[i].name) > 0)
+			return false;
+	return true;
+}
+
 int kilo_mesh_node_orders(const struct kilo_mesh *mesh, struct kilo_arena *arena, struct kilo_node_orders *out)
 {
 	size_t *by_name, *by_location;
@@ -41,7 +49,9 @@ int kilo_mesh_node_orders(const struct kilo_mesh *mesh, struct kilo_arena *arena
 		return -ENOMEM;
 	for (size_t i = 0; i < mesh->n_nodes; i++)
 		by_name[i] = by_location[i] = i;
-	qsort_r(by_name, mesh->n_nodes, sizeof(*by_name), compare_names, mesh->nodes);
+	/* A store hands its nodes over in name order already: one pass says so. */
+	if (!in_name_order(mesh))
+		qsort_r(by_name, mesh->n_nodes, sizeof(*by_name), compare_names, mesh->nodes);
 	qsort_r(by_location, mesh->n_nodes, sizeof(*by_location), compare_locations, mesh->nodes);
 	out->by_name = by_name;
 	out->by_location = by_location;

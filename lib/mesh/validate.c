@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Rules that span the whole mesh: names and node keys are unique. */
+/* Rules that span the whole mesh: names and node keys are unique, pod CIDRs do not overlap. */
 #include "model.h"
 
 #include <errno.h>
@@ -8,6 +8,7 @@
 
 #include "../core/dnsname.h"
 #include "../core/error.h"
+#include "pod_cidrs.h"
 
 bool kilo_mesh_name_valid(const char *name)
 {
@@ -121,6 +122,38 @@ static int check_node_keys(const struct kilo_mesh *mesh, struct kilo_error *err)
 	return r;
 }
 
+/* The store leaves such a node out (by name); a document that holds one is refused whole. */
+static int check_pod_cidrs(const struct kilo_mesh *mesh, struct kilo_error *err)
+{
+	struct kilo_pod_cidr_index index;
+	struct kilo_pod_cidr_overlap overlap;
+	char mine[KILO_CIDR_STRLEN], theirs[KILO_CIDR_STRLEN];
+	int r = 0;
+
+	if (mesh->n_nodes < 2)
+		return 0;
+	r = kilo_pod_cidr_index_init(&index, mesh->nodes, mesh->n_nodes);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < mesh->n_nodes; i++) {
+		const struct kilo_node *node = &mesh->nodes[i], *other;
+
+		if (kilo_pod_cidr_index_overlap(&index, i, &overlap)) {
+			other = &mesh->nodes[overlap.other];
+			kilo_cidr_format(overlap.mine, mine);
+			kilo_cidr_format(overlap.theirs, theirs);
+			r = kilo_error_set(err, EINVAL,
+					   "nodes[%zu].%s: \"%s\" of node \"%s\" overlaps %s \"%s\" of node \"%s\" (nodes[%zu])",
+					   i, kilo_pod_cidr_field(node, overlap.mine), mine, node->name,
+					   kilo_pod_cidr_field(other, overlap.theirs), theirs, other->name, overlap.other);
+			break;
+		}
+		kilo_pod_cidr_index_accept(&index, i);
+	}
+	kilo_pod_cidr_index_free(&index);
+	return r;
+}
+
 static int collect_names(const struct kilo_mesh *mesh, bool nodes, const char ***out)
 {
 	size_t n = nodes ? mesh->n_nodes : mesh->n_peers;
@@ -153,5 +186,8 @@ int kilo_mesh_validate(const struct kilo_mesh *mesh, struct kilo_error *err)
 	free(names);
 	if (r < 0)
 		return r;
-	return check_node_keys(mesh, err);
+	r = check_node_keys(mesh, err);
+	if (r < 0)
+		return r;
+	return check_pod_cidrs(mesh, err);
 }

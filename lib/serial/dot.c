@@ -23,6 +23,7 @@ struct dot_node {
 	const char *label; /* quoted label */
 	bool rank;
 	const struct dot_node *linked_from; /* the leader already linked to this node */
+	const struct dot_subgraph *last_sub; /* the subgraph it was last made a child of */
 };
 
 struct dot_vec {
@@ -30,10 +31,17 @@ struct dot_vec {
 	size_t n, cap;
 };
 
+/* Items by quoted name, so that a graph of 100,000 nodes finds each in O(1). */
+struct dot_index {
+	void **slots; /* open addressing; each item starts with its const char *id */
+	size_t mask;
+};
+
 struct dot_subgraph {
 	const char *id; /* quoted name */
 	const char *label; /* quoted label */
-	struct dot_vec children; /* struct dot_node *, no duplicates */
+	struct dot_vec children; /* struct dot_node *, no duplicates, sorted by id */
+	const struct dot_node *centre; /* of the last segment added */
 };
 
 enum dot_edge_style {
@@ -49,9 +57,16 @@ struct dot_edge {
 
 struct dot_graph {
 	struct kilo_arena arena;
-	struct dot_vec nodes;     /* struct dot_node * */
-	struct dot_vec subgraphs; /* struct dot_subgraph * */
-	struct dot_vec edges;     /* struct dot_edge * */
+	struct dot_index nodes;     /* struct dot_node * */
+	struct dot_index subgraph_index;
+	struct dot_vec subgraphs;   /* struct dot_subgraph * */
+	struct dot_vec edges;       /* struct dot_edge *: the links inside segments */
+	/*
+	 * The links between leaders and to the peers are written as they are
+	 * made, never stored: a mesh of 2,000 locations has 2 million of them.
+	 */
+	const struct dot_node **leaders; /* per segment */
+	struct dot_subgraph *peers;
 };
 
 static const char *const edge_attrs[] = {
@@ -80,27 +95,70 @@ static int vec_push(struct kilo_arena *arena, struct dot_vec *vec, void *item)
 
 /*
  * Kilo wraps names and labels in double quotes without escaping them; a
- * quote inside is escaped here so that the output stays valid DOT.
+ * quote or a backslash inside (a location may hold any character) is
+ * escaped here so that the output stays valid DOT and shows the text as is.
  */
-static const char *quote(struct kilo_arena *arena, const char *prefix, const char *s)
+static void append_escaped(struct kilo_strbuf *sb, const char *s)
 {
-	struct kilo_strbuf sb = { 0 };
-	const char *p;
+	for (const char *p = s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			kilo_strbuf_append(sb, "\\");
+		kilo_strbuf_append_len(sb, p, 1);
+	}
+}
+
+/* The text of sb (a quoted string) in arena; sb is reset. */
+static const char *finish(struct kilo_arena *arena, struct kilo_strbuf *sb)
+{
 	char *text, *copy;
 
-	kilo_strbuf_append(&sb, "\"");
-	kilo_strbuf_append(&sb, prefix);
-	for (p = s; *p; p++) {
-		if (*p == '"')
-			kilo_strbuf_append(&sb, "\\");
-		kilo_strbuf_append_len(&sb, p, 1);
-	}
-	kilo_strbuf_append(&sb, "\"");
-	if (kilo_strbuf_finish(&sb, &text) < 0)
+	if (kilo_strbuf_finish(sb, &text) < 0)
 		return NULL;
 	copy = kilo_arena_strdup(arena, text);
 	free(text);
 	return copy;
+}
+
+static const char *quote(struct kilo_arena *arena, const char *prefix, const char *s)
+{
+	struct kilo_strbuf sb = { 0 };
+
+	kilo_strbuf_append(&sb, "\"");
+	kilo_strbuf_append(&sb, prefix);
+	append_escaped(&sb, s);
+	kilo_strbuf_append(&sb, "\"");
+	return finish(arena, &sb);
+}
+
+static size_t hash_id(const char *id)
+{
+	size_t h = 14695981039346656037ull;
+
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h;
+}
+
+/* Room for n items at most half full. */
+static int index_init(struct kilo_arena *arena, struct dot_index *index, size_t n)
+{
+	size_t size = 16;
+
+	while (size < 2 * n)
+		size *= 2;
+	index->slots = kilo_arena_array(arena, size, sizeof(*index->slots));
+	index->mask = size - 1;
+	return index->slots ? 0 : -ENOMEM;
+}
+
+/* The slot of id: the item there, or the empty slot where it goes. */
+static void **index_slot(const struct dot_index *index, const char *id)
+{
+	size_t i = hash_id(id) & index->mask;
+
+	while (index->slots[i] && strcmp(*(const char *const *)index->slots[i], id))
+		i = (i + 1) & index->mask;
+	return &index->slots[i];
 }
 
 static int by_id(const void *a, const void *b)
@@ -120,44 +178,66 @@ static int subgraph_by_id(const void *a, const void *b)
 static struct dot_subgraph *add_subgraph(struct dot_graph *g, const char *id, const char *label)
 {
 	struct dot_subgraph *sub;
+	void **slot;
 
 	if (!id || !label)
 		return NULL;
-	for (size_t i = 0; i < g->subgraphs.n; i++) {
-		sub = g->subgraphs.items[i];
-		if (!strcmp(sub->id, id))
-			return sub;
-	}
+	slot = index_slot(&g->subgraph_index, id);
+	if (*slot)
+		return *slot;
 	sub = kilo_arena_alloc(&g->arena, sizeof(*sub));
 	if (!sub || vec_push(&g->arena, &g->subgraphs, sub) < 0)
 		return NULL;
 	sub->id = id;
 	sub->label = label;
+	*slot = sub;
 	return sub;
 }
 
-/* The node named id, created if new, and made a child of sub. */
+/* Where node goes among the sorted children of sub. */
+static size_t child_position(const struct dot_subgraph *sub, const struct dot_node *node)
+{
+	size_t lo = 0, hi = sub->children.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(((const struct dot_node *)sub->children.items[mid])->id, node->id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The node named id, created if new, and made a child of sub (kept sorted by id). */
 static struct dot_node *add_node(struct dot_graph *g, struct dot_subgraph *sub, const char *id)
 {
-	struct dot_node *node = NULL;
-	size_t i;
+	struct dot_node *node;
+	void **slot;
+	size_t at;
 
 	if (!id)
 		return NULL;
-	for (i = 0; i < g->nodes.n && !node; i++)
-		if (!strcmp(((struct dot_node *)g->nodes.items[i])->id, id))
-			node = g->nodes.items[i];
+	slot = index_slot(&g->nodes, id);
+	node = *slot;
 	if (!node) {
 		node = kilo_arena_alloc(&g->arena, sizeof(*node));
-		if (!node || vec_push(&g->arena, &g->nodes, node) < 0)
+		if (!node)
 			return NULL;
 		node->id = id;
+		*slot = node;
 	}
-	for (i = 0; i < sub->children.n; i++)
-		if (sub->children.items[i] == node)
-			return node;
+	/* Names are unique per kind: a node meets a subgraph again only as a peer of the same name. */
+	if (node->last_sub == sub)
+		return node;
+	node->last_sub = sub;
+	at = child_position(sub, node);
 	if (vec_push(&g->arena, &sub->children, node) < 0)
 		return NULL;
+	memmove(&sub->children.items[at + 1], &sub->children.items[at],
+		(sub->children.n - 1 - at) * sizeof(*sub->children.items));
+	sub->children.items[at] = node;
 	return node;
 }
 
@@ -181,11 +261,13 @@ static const char *node_label(struct kilo_arena *arena, const char *location, co
 	const struct kilo_node *node = s->nodes[j];
 	char cidr[KILO_CIDR_STRLEN], addr[KILO_ADDR_STRLEN], ep[KILO_ENDPOINT_STRLEN];
 	struct kilo_strbuf sb = { 0 };
-	const char *label;
-	char *text;
 
 	kilo_cidr_format(&s->cidrs[j], cidr);
-	kilo_strbuf_printf(&sb, "%s\\n%s\\n%s", location, node->name, cidr);
+	kilo_strbuf_append(&sb, "\"");
+	append_escaped(&sb, location);
+	kilo_strbuf_append(&sb, "\\n");
+	append_escaped(&sb, node->name);
+	kilo_strbuf_printf(&sb, "\\n%s", cidr);
 	if (s->secondary_cidrs[j].addr.family) {
 		kilo_cidr_format(&s->secondary_cidrs[j], cidr);
 		kilo_strbuf_printf(&sb, "\\n%s", cidr);
@@ -205,11 +287,8 @@ static const char *node_label(struct kilo_arena *arena, const char *location, co
 		if (ep[0])
 			kilo_strbuf_printf(&sb, "\\n%s", ep);
 	}
-	if (kilo_strbuf_finish(&sb, &text) < 0)
-		return NULL;
-	label = quote(arena, "", text);
-	free(text);
-	return label;
+	kilo_strbuf_append(&sb, "\"");
+	return finish(arena, &sb);
 }
 
 /* Kilo's peer label ends with a real newline, not a GraphViz one. */
@@ -217,16 +296,14 @@ static const char *peer_label(struct kilo_arena *arena, const struct kilo_peer *
 {
 	char ep[KILO_ENDPOINT_STRLEN];
 	struct kilo_strbuf sb = { 0 };
-	const char *label;
-	char *text;
 
 	kilo_endpoint_format(&peer->endpoint, ep);
-	kilo_strbuf_printf(&sb, "%s\\n%s\n", peer->name, ep);
-	if (kilo_strbuf_finish(&sb, &text) < 0)
-		return NULL;
-	label = quote(arena, "", text);
-	free(text);
-	return label;
+	kilo_strbuf_append(&sb, "\"");
+	append_escaped(&sb, peer->name);
+	kilo_strbuf_append(&sb, "\\n");
+	append_escaped(&sb, ep);
+	kilo_strbuf_append(&sb, "\n\"");
+	return finish(arena, &sb);
 }
 
 /*
@@ -243,18 +320,19 @@ static int add_segment(struct dot_graph *g, const struct kilo_topology *t, const
 {
 	bool cross = t->granularity == KILO_GRANULARITY_CROSS;
 	const char *location = cross ? s->node_location : s->location;
-	struct dot_node *node, *centre;
+	struct dot_node *node, *centre, **added, **linked;
 	struct dot_subgraph *sub;
-	struct dot_vec *children;
+	size_t n_linked;
 	int r;
 
 	if (s->leader >= s->n_nodes)
 		return -EINVAL;
 	sub = add_subgraph(g, quote(&g->arena, "cluster_location_", location), quote(&g->arena, "", location));
-	if (!sub)
+	added = kilo_arena_array(&g->arena, s->n_nodes, sizeof(*added));
+	if (!sub || !added)
 		return -ENOMEM;
 	for (size_t j = 0; j < s->n_nodes; j++) {
-		node = add_node(g, sub, quote(&g->arena, "", s->nodes[j]->name));
+		node = added[j] = add_node(g, sub, quote(&g->arena, "", s->nodes[j]->name));
 		if (!node)
 			return -ENOMEM;
 		if (j == s->leader) {
@@ -265,11 +343,18 @@ static int add_segment(struct dot_graph *g, const struct kilo_topology *t, const
 		if (!node->label)
 			return -ENOMEM;
 	}
-	children = &sub->children;
-	qsort(children->items, children->n, sizeof(*children->items), by_id);
-	centre = children->items[s->leader];
-	for (size_t j = 0; j < children->n; j++) {
-		node = children->items[j];
+	centre = sub->children.items[s->leader];
+	/* The centre of the last segment has every older child linked: only the new ones need links. */
+	linked = (struct dot_node **)sub->children.items;
+	n_linked = sub->children.n;
+	if (centre == sub->centre) {
+		qsort(added, s->n_nodes, sizeof(*added), by_id);
+		linked = added;
+		n_linked = s->n_nodes;
+	}
+	sub->centre = centre;
+	for (size_t j = 0; j < n_linked; j++) {
+		node = linked[j];
 		if (node == centre || node->linked_from == centre)
 			continue;
 		r = add_edge(g, centre, node, cross ? DOT_EDGE_PLAIN : DOT_EDGE_SEGMENT);
@@ -282,34 +367,24 @@ static int add_segment(struct dot_graph *g, const struct kilo_topology *t, const
 
 static int build(struct dot_graph *g, const struct kilo_topology *t)
 {
-	bool cross = t->granularity == KILO_GRANULARITY_CROSS;
 	const struct dot_node **leaders;
 	struct dot_subgraph *peers;
 	struct dot_node *node;
+	size_t n_nodes = t->n_peers;
 	int r;
 
+	for (size_t i = 0; i < t->n_segments; i++)
+		n_nodes += t->segments[i].n_nodes;
 	leaders = kilo_arena_array(&g->arena, t->n_segments ? t->n_segments : 1, sizeof(*leaders));
-	if (!leaders)
+	if (!leaders || index_init(&g->arena, &g->nodes, n_nodes) < 0 ||
+	    index_init(&g->arena, &g->subgraph_index, t->n_segments + 1) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->n_segments; i++) {
 		r = add_segment(g, t, &t->segments[i], &leaders[i]);
 		if (r < 0)
 			return r;
 	}
-	for (size_t i = 0; i < t->n_segments; i++)
-		for (size_t j = i + 1; j < t->n_segments; j++) {
-			/*
-			 * Nodes of one location have no tunnel between them in
-			 * cross granularity; PR #490 still draws one for pairs
-			 * outside its star.
-			 */
-			if (cross && !strcmp(t->segments[i].node_location, t->segments[j].node_location))
-				continue;
-			r = add_edge(g, leaders[i], leaders[j], DOT_EDGE_SEGMENT);
-			if (r < 0)
-				return r;
-		}
-
+	g->leaders = leaders;
 	peers = add_subgraph(g, quote(&g->arena, "", "cluster_peers"), quote(&g->arena, "", "peers"));
 	if (!peers)
 		return -ENOMEM;
@@ -321,15 +396,46 @@ static int build(struct dot_graph *g, const struct kilo_topology *t)
 		if (!node->label)
 			return -ENOMEM;
 	}
-	if (peers->children.n > 1)
-		qsort(peers->children.items, peers->children.n, sizeof(*peers->children.items), by_id);
-	for (size_t i = 0; i < t->n_segments; i++)
-		for (size_t j = 0; j < peers->children.n; j++) {
-			r = add_edge(g, leaders[i], peers->children.items[j], DOT_EDGE_PEER);
-			if (r < 0)
-				return r;
-		}
+	g->peers = peers;
 	return 0;
+}
+
+static void write_edge(struct kilo_strbuf *sb, const struct dot_node *src, const struct dot_node *dst,
+		       enum dot_edge_style style)
+{
+	kilo_strbuf_append(sb, "\t");
+	kilo_strbuf_append(sb, src->id);
+	kilo_strbuf_append(sb, "->");
+	kilo_strbuf_append(sb, dst->id);
+	kilo_strbuf_append(sb, "[ ");
+	kilo_strbuf_append(sb, edge_attrs[style]);
+	kilo_strbuf_append(sb, " ];\n");
+}
+
+/* Kilo's edges: inside segments, then every pair of leaders, then every leader to every peer. */
+static void write_edges(struct kilo_strbuf *sb, const struct dot_graph *g, const struct kilo_topology *t)
+{
+	bool cross = t->granularity == KILO_GRANULARITY_CROSS;
+
+	for (size_t i = 0; i < g->edges.n; i++) {
+		const struct dot_edge *edge = g->edges.items[i];
+
+		write_edge(sb, edge->src, edge->dst, edge->style);
+	}
+	for (size_t i = 0; i < t->n_segments; i++)
+		for (size_t j = i + 1; j < t->n_segments; j++) {
+			/*
+			 * Nodes of one location have no tunnel between them in
+			 * cross granularity; PR #490 still draws one for pairs
+			 * outside its star.
+			 */
+			if (cross && !strcmp(t->segments[i].node_location, t->segments[j].node_location))
+				continue;
+			write_edge(sb, g->leaders[i], g->leaders[j], DOT_EDGE_SEGMENT);
+		}
+	for (size_t i = 0; i < t->n_segments; i++)
+		for (size_t j = 0; j < g->peers->children.n; j++)
+			write_edge(sb, g->leaders[i], g->peers->children.items[j], DOT_EDGE_PEER);
 }
 
 static void write_graph(struct kilo_strbuf *sb, struct dot_graph *g, const struct kilo_topology *t)
@@ -340,11 +446,7 @@ static void write_graph(struct kilo_strbuf *sb, struct dot_graph *g, const struc
 	kilo_cidr_format(&subnet, cidr);
 	kilo_strbuf_printf(sb, "digraph kilo {\n\tlabel=\"%s\";\n\tlabelloc=t;\n\toutputorder=nodesfirst;\n"
 			       "\toverlap=false;\n", cidr);
-	for (size_t i = 0; i < g->edges.n; i++) {
-		const struct dot_edge *edge = g->edges.items[i];
-
-		kilo_strbuf_printf(sb, "\t%s->%s[ %s ];\n", edge->src->id, edge->dst->id, edge_attrs[edge->style]);
-	}
+	write_edges(sb, g, t);
 	if (g->subgraphs.n > 1)
 		qsort(g->subgraphs.items, g->subgraphs.n, sizeof(*g->subgraphs.items), subgraph_by_id);
 	for (size_t i = 0; i < g->subgraphs.n; i++) {

@@ -120,14 +120,36 @@ static const char *read_error(int r)
 	return strerror(-r);
 }
 
+/* The object at path as an entry named name: its text, or why it cannot be read. -ENOENT, -ENOMEM. */
+static int fill_entry(const char *path, const char *name, size_t name_len, struct kilo_store_entry *e)
+{
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	e->source = strdup(path);
+	e->name = strndup(name, name_len);
+	r = e->source && e->name ? read_file(path, &e->text, &e->len) : -ENOMEM;
+	if (r < 0 && r != -ENOENT && r != -ENOMEM) {
+		e->unreadable = read_error(r);
+		r = 0;
+	}
+	if (r < 0) {
+		free(e->source);
+		free(e->name);
+		memset(e, 0, sizeof(*e));
+	}
+	return r;
+}
+
 static int list(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_entry **out, size_t *n_out,
 		struct kilo_store_report *report, struct kilo_error *err)
 {
 	struct kilo_file_store *fs = file_store(store);
 	const char *folder = kilo_store_kind_name(kind);
-	struct kilo_store_entry *entries = NULL, *e;
+	struct kilo_store_entry *entries = NULL;
 	char path[PATH_MAX], dir_path[PATH_MAX];
 	size_t n = 0, cap = 0;
+	struct stat st;
 	struct dirent *d;
 	DIR *dir;
 	int r;
@@ -138,6 +160,9 @@ static int list(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_
 	if (r < 0)
 		return kilo_error_set(err, -r, "store: %.200s/%s: path too long", fs->dir, folder);
 	dir = opendir(dir_path);
+	/* Only writers make the folders: a store nobody wrote to yet is empty. */
+	if (!dir && errno == ENOENT && stat(fs->dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
 	if (!dir)
 		return kilo_error_set(err, errno, "store: cannot open %.400s: %s", dir_path, strerror(errno));
 	while ((errno = 0, d = readdir(dir))) {
@@ -148,31 +173,13 @@ static int list(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_
 			continue;
 		}
 		r = kilo_array_reserve((void **)&entries, &cap, n + 1, sizeof(*entries));
-		if (r < 0)
+		if (r == 0)
+			r = fill_entry(path, d->d_name, strlen(d->d_name) - strlen(SUFFIX), &entries[n]);
+		if (r == -ENOMEM)
 			goto fail;
-		e = &entries[n];
-		memset(e, 0, sizeof(*e));
-		e->source = strdup(path);
-		e->name = strndup(d->d_name, strlen(d->d_name) - strlen(SUFFIX));
-		if (!e->source || !e->name) {
+		/* Gone between readdir and open: deleted, not broken. */
+		if (r == 0)
 			n++;
-			r = -ENOMEM;
-			goto fail;
-		}
-		r = read_file(path, &e->text, &e->len);
-		if (r == -ENOMEM) {
-			n++;
-			goto fail;
-		}
-		if (r < 0) {
-			/* Gone between readdir and open: deleted, not broken. */
-			if (r != -ENOENT)
-				kilo_store_report_add(report, path, "cannot read: %s", read_error(r));
-			free(e->source);
-			free(e->name);
-			continue;
-		}
-		n++;
 	}
 	if (errno) {
 		r = kilo_error_set(err, errno, "store: cannot list %.400s: %s", dir_path, strerror(errno));
@@ -199,8 +206,8 @@ static int object_path(struct kilo_file_store *fs, enum kilo_store_kind kind, co
 	return 0;
 }
 
-static int read_object(kilo_store *store, enum kilo_store_kind kind, const char *name, char **text, size_t *len,
-		       struct kilo_error *err)
+static int get_object(kilo_store *store, enum kilo_store_kind kind, const char *name, struct kilo_store_entry *out,
+		      struct kilo_error *err)
 {
 	char path[PATH_MAX];
 	int r;
@@ -208,11 +215,25 @@ static int read_object(kilo_store *store, enum kilo_store_kind kind, const char 
 	r = object_path(file_store(store), kind, name, path, err);
 	if (r < 0)
 		return r;
-	r = read_file(path, text, len);
-	if (r == -ENOENT)
-		return kilo_error_set(err, ENOENT, "%s/%.253s: not in the store", kilo_store_kind_name(kind), name);
-	if (r < 0)
-		return kilo_error_set(err, -r, "store: cannot read %.400s: %s", path, read_error(r));
+	r = fill_entry(path, name, strlen(name), out);
+	return r == -ENOMEM ? kilo_error_set(err, ENOMEM, "out of memory") : r;
+}
+
+/*
+ * DIR and the folder of kind, for the first write to a new store. A store
+ * that was there and went away is not made again, empty, by the next
+ * heartbeat: every agent would drop every other node. The agents keep
+ * their mesh until it is back.
+ */
+static int make_folders(struct kilo_file_store *fs, const char *dir_path)
+{
+	if (!fs->dir_seen && mkdir(fs->dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fs->dir_seen = true;
+	if (mkdir(dir_path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	/* The store could not be watched without its folders; now it can. */
+	kilo_file_watch_start(fs);
 	return 0;
 }
 
@@ -233,6 +254,14 @@ static int write_object(kilo_store *store, enum kilo_store_kind kind, const char
 	    path_printf(dir_path, "%s/%s", fs->dir, folder) < 0)
 		return kilo_error_set(err, ENAMETOOLONG, "store: %.400s: path too long", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		r = make_folders(fs, dir_path);
+		if (r < 0)
+			return kilo_error_set(err, -r, "store: cannot create %.400s: %s", dir_path, strerror(-r));
+		/* mkostemp replaced the X's: put them back. */
+		path_printf(tmp, "%s/%s/.%s" SUFFIX ".XXXXXX", fs->dir, folder, name);
+		fd = mkostemp(tmp, O_CLOEXEC);
+	}
 	if (fd < 0)
 		return kilo_error_set(err, errno, "store: cannot create a file in %.400s: %s", dir_path, strerror(errno));
 	if (fchmod(fd, mode) < 0 || (r = kilo_write_all(fd, text, len)) < 0 || fsync(fd) < 0) {
@@ -282,6 +311,12 @@ static void close_store(kilo_store *store)
 	struct kilo_file_store *fs = file_store(store);
 
 	kilo_file_watch_close(fs);
+	for (size_t i = 0; i < 2; i++) {
+		kilo_store_cache_free(store->cache[i]);
+		for (size_t j = 0; j < fs->n_dirty[i]; j++)
+			free(fs->dirty[i][j]);
+		free(fs->dirty[i]);
+	}
 	free(fs->dir);
 	free(fs);
 }
@@ -289,30 +324,19 @@ static void close_store(kilo_store *store)
 static const struct kilo_store_ops file_ops = {
 	.close = close_store,
 	.list = list,
-	.read = read_object,
+	.get = get_object,
+	.changes = kilo_file_watch_changes,
 	.write = write_object,
 	.remove = remove_object,
 	.fd = kilo_file_watch_fd,
 	.changed = kilo_file_watch_changed,
 };
 
-static int make_dir(const char *path, struct kilo_error *err)
-{
-	struct stat st;
-
-	if (mkdir(path, 0755) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return kilo_error_set(err, errno, "store: cannot create %.400s: %s", path, strerror(errno));
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		return kilo_error_set(err, ENOTDIR, "store: %.400s is not a directory", path);
-	return 0;
-}
-
 int kilo_file_store_open(const char *dir, kilo_store **out, struct kilo_error *err)
 {
 	struct kilo_file_store *fs;
-	char path[PATH_MAX];
+	struct stat st;
+	bool exists;
 	int r;
 
 	if (!dir[0])
@@ -326,14 +350,13 @@ int kilo_file_store_open(const char *dir, kilo_store **out, struct kilo_error *e
 	fs->inotify_fd = -1;
 	for (size_t i = 0; i < KILO_FILE_WATCH_MAX; i++)
 		fs->watches[i] = -1;
-	r = make_dir(dir, err);
-	for (int kind = KILO_STORE_NODE; r == 0 && kind <= KILO_STORE_PEER; kind++) {
-		r = path_printf(path, "%s/%s", dir, kilo_store_kind_name(kind));
-		if (r < 0)
-			r = kilo_error_set(err, ENAMETOOLONG, "store: %.400s: path too long", dir);
-		else
-			r = make_dir(path, err);
-	}
+	/* Nothing is created here: a reader writes nothing, a writer makes the folders it needs. */
+	r = 0;
+	exists = fs->dir_seen = stat(dir, &st) == 0;
+	if (!exists && errno != ENOENT)
+		r = kilo_error_set(err, errno, "store: %.400s: %s", dir, strerror(errno));
+	else if (exists && !S_ISDIR(st.st_mode))
+		r = kilo_error_set(err, ENOTDIR, "store: %.400s is not a directory", dir);
 	if (r == 0)
 		r = kilo_file_watch_init(fs, err);
 	if (r < 0) {

@@ -22,15 +22,28 @@ struct kilo_file_store {
 	char *dir;
 	int inotify_fd;
 	int watches[KILO_FILE_WATCH_MAX];
+	bool dir_seen; /* DIR was there once: a write never makes it again */
+	bool pending;  /* a change kilo_store_changed has not reported yet */
+	bool lost;     /* a watch died: watch again from DIR */
+	/* Per kind (nodes, peers): the names changed since the last load, or every name. */
+	bool all_dirty[2];
+	char **dirty[2];
+	size_t n_dirty[2], cap_dirty[2];
 };
 
 /* True for the name of an object file: "NAME.json", not a temporary file. */
 bool kilo_file_store_is_object(const char *file_name);
 
-/* Creates the inotify descriptor and watches the folders; -errno named in err. */
+/*
+ * Creates the inotify descriptor and watches the folders when they are
+ * there (kilo_file_watch_start, once a writer made them); -errno named in err.
+ */
 int kilo_file_watch_init(struct kilo_file_store *fs, struct kilo_error *err);
+void kilo_file_watch_start(struct kilo_file_store *fs);
 void kilo_file_watch_close(struct kilo_file_store *fs);
 int kilo_file_watch_fd(const kilo_store *store);
 int kilo_file_watch_changed(kilo_store *store, bool *changed, struct kilo_error *err);
+int kilo_file_watch_changes(kilo_store *store, enum kilo_store_kind kind, char ***names, size_t *n, bool *all,
+			    struct kilo_error *err);
 
 #endif

@@ -8,11 +8,13 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/array.h"
 #include "../core/error.h"
 #include "file.h"
 
@@ -34,45 +36,89 @@ static void remove_watches(struct kilo_file_store *fs)
 	}
 }
 
-static bool watching(const struct kilo_file_store *fs)
+static void all_dirty(struct kilo_file_store *fs)
+{
+	fs->all_dirty[KILO_STORE_NODE] = fs->all_dirty[KILO_STORE_PEER] = true;
+}
+
+/* Whether the folder which (KILO_FILE_WATCH_MAX: every folder) is watched. */
+static bool watching(const struct kilo_file_store *fs, size_t which)
 {
 	for (size_t i = 0; i < KILO_FILE_WATCH_MAX; i++) {
-		if (fs->watches[i] < 0)
+		if (fs->watches[i] < 0 && (which == KILO_FILE_WATCH_MAX || which == i))
 			return false;
 	}
 	return true;
 }
 
-static int add_watches(struct kilo_file_store *fs, struct kilo_error *err)
+static size_t kind_watch(enum kilo_store_kind kind)
+{
+	return kind == KILO_STORE_NODE ? KILO_FILE_WATCH_NODES : KILO_FILE_WATCH_PEERS;
+}
+
+/*
+ * Watches DIR and those of its folders that exist and are not watched yet;
+ * *added when one is new. A folder made later shows on DIR's watch. A
+ * reader creates nothing: only writers make the folders.
+ */
+static int add_watches(struct kilo_file_store *fs, bool *added, struct kilo_error *err)
 {
 	/* On DIR itself: its folders coming and going (IN_CREATE: a folder made again). */
 	const uint32_t dir_mask = SELF_EVENTS | IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR;
 	char path[4096];
 	int wd;
 
+	*added = false;
 	for (size_t i = 0; i < KILO_FILE_WATCH_MAX; i++) {
+		if (fs->watches[i] >= 0)
+			continue;
 		if (snprintf(path, sizeof(path), "%s%s", fs->dir, folders[i]) >= (int)sizeof(path)) {
 			remove_watches(fs);
 			return kilo_error_set(err, ENAMETOOLONG, "store: %.400s: path too long", fs->dir);
 		}
 		wd = inotify_add_watch(fs->inotify_fd, path,
 				       i == KILO_FILE_WATCH_DIR ? dir_mask : SELF_EVENTS | OBJECT_EVENTS | IN_ONLYDIR);
+		if (wd < 0 && errno == ENOENT && i != KILO_FILE_WATCH_DIR)
+			continue;
 		if (wd < 0) {
 			wd = -errno;
 			remove_watches(fs);
 			return kilo_error_set(err, -wd, "store: cannot watch %.400s: %s", path, strerror(-wd));
 		}
 		fs->watches[i] = wd;
+		*added = true;
 	}
 	return 0;
 }
 
 int kilo_file_watch_init(struct kilo_file_store *fs, struct kilo_error *err)
 {
+	bool added;
+	int r;
+
+	fs->all_dirty[KILO_STORE_NODE] = fs->all_dirty[KILO_STORE_PEER] = true;
 	fs->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (fs->inotify_fd < 0)
 		return kilo_error_set(err, errno, "store: cannot create an inotify instance: %s", strerror(errno));
-	return add_watches(fs, err);
+	r = add_watches(fs, &added, err);
+	/* No DIR yet: the first write makes it (kilo_file_watch_start). */
+	if (r == -ENOENT) {
+		if (err)
+			memset(err, 0, sizeof(*err));
+		return 0;
+	}
+	return r;
+}
+
+void kilo_file_watch_start(struct kilo_file_store *fs)
+{
+	bool added;
+
+	if (fs->inotify_fd >= 0 && add_watches(fs, &added, NULL) == 0 && added) {
+		/* What happened before the watches began is unknown. */
+		all_dirty(fs);
+		fs->pending = true;
+	}
 }
 
 void kilo_file_watch_close(struct kilo_file_store *fs)
@@ -87,30 +133,59 @@ int kilo_file_watch_fd(const kilo_store *store)
 	return ((const struct kilo_file_store *)store)->inotify_fd;
 }
 
-static bool relevant(const struct kilo_file_store *fs, const struct inotify_event *ev, bool *lost)
+/* Past this many changed names a load reads every object again, which is then as cheap. */
+#define DIRTY_MAX 4096
+
+/* Notes the object file name of kind as changed. */
+static void mark_dirty(struct kilo_file_store *fs, enum kilo_store_kind kind, const char *file_name)
+{
+	size_t n = fs->n_dirty[kind];
+	char *name;
+
+	if (fs->all_dirty[kind])
+		return;
+	name = n < DIRTY_MAX ? strndup(file_name, strlen(file_name) - strlen(".json")) : NULL;
+	if (!name || kilo_array_reserve((void **)&fs->dirty[kind], &fs->cap_dirty[kind], n + 1, sizeof(char *)) < 0) {
+		free(name);
+		fs->all_dirty[kind] = true;
+		return;
+	}
+	fs->dirty[kind][fs->n_dirty[kind]++] = name;
+}
+
+/* Takes in one event: what changed, and whether a watch died. */
+static void note_event(struct kilo_file_store *fs, const struct inotify_event *ev)
 {
 	size_t i;
 
-	if (ev->mask & IN_Q_OVERFLOW)
-		return true;
+	if (ev->mask & IN_Q_OVERFLOW) {
+		fs->pending = true;
+		all_dirty(fs);
+		return;
+	}
 	for (i = 0; i < KILO_FILE_WATCH_MAX && fs->watches[i] != ev->wd; i++)
 		;
 	/* A watch removed earlier still delivers its last events. */
 	if (i == KILO_FILE_WATCH_MAX)
-		return false;
+		return;
 	if (ev->mask & (IN_IGNORED | SELF_EVENTS)) {
-		*lost = true;
-		return true;
+		fs->lost = fs->pending = true;
+		all_dirty(fs);
+		return;
 	}
 	if (!ev->len)
-		return false;
-	if (i == KILO_FILE_WATCH_DIR)
-		return !strcmp(ev->name, "nodes") || !strcmp(ev->name, "peers");
-	return kilo_file_store_is_object(ev->name);
+		return;
+	if (i == KILO_FILE_WATCH_DIR && (!strcmp(ev->name, "nodes") || !strcmp(ev->name, "peers"))) {
+		fs->pending = true;
+		all_dirty(fs);
+	} else if (i != KILO_FILE_WATCH_DIR && kilo_file_store_is_object(ev->name)) {
+		fs->pending = true;
+		mark_dirty(fs, i == KILO_FILE_WATCH_NODES ? KILO_STORE_NODE : KILO_STORE_PEER, ev->name);
+	}
 }
 
-/* Reads every queued event; *changed when one matters, *lost when a watch died. */
-static int drain(struct kilo_file_store *fs, bool *changed, bool *lost, struct kilo_error *err)
+/* Reads every queued event into fs. */
+static int drain(struct kilo_file_store *fs, struct kilo_error *err)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
@@ -126,47 +201,61 @@ static int drain(struct kilo_file_store *fs, bool *changed, bool *lost, struct k
 			return kilo_error_set(err, errno, "store: cannot read inotify events: %s", strerror(errno));
 		for (char *p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)p;
-			if (relevant(fs, ev, lost))
-				*changed = true;
+			note_event(fs, ev);
 		}
 	}
-}
-
-static int make_folder(const char *dir, const char *folder)
-{
-	char path[4096];
-
-	if (snprintf(path, sizeof(path), "%s%s", dir, folder) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
 int kilo_file_watch_changed(kilo_store *store, bool *changed, struct kilo_error *err)
 {
 	struct kilo_file_store *fs = (struct kilo_file_store *)store;
 	struct stat st;
-	bool lost = false;
+	bool added;
 	int r;
 
-	r = drain(fs, changed, &lost, err);
+	r = drain(fs, err);
 	if (r < 0)
 		return r;
-	if (!lost && watching(fs))
+	*changed = fs->pending;
+	fs->pending = false;
+	if (!fs->lost && watching(fs, KILO_FILE_WATCH_MAX))
 		return 0;
 	/* Start again from DIR: a folder may have been replaced by another one of the same name. */
-	remove_watches(fs);
+	if (fs->lost || fs->watches[KILO_FILE_WATCH_DIR] < 0)
+		remove_watches(fs);
+	fs->lost = false;
 	if (stat(fs->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		*changed = false;
 		return kilo_error_set(err, ENOENT, "store: directory %.400s has disappeared; watching for it to come back",
 				      fs->dir);
 	}
-	if ((r = make_folder(fs->dir, folders[KILO_FILE_WATCH_NODES])) < 0 ||
-	    (r = make_folder(fs->dir, folders[KILO_FILE_WATCH_PEERS])) < 0)
-		return kilo_error_set(err, -r, "store: cannot create the folders of %.400s: %s", fs->dir, strerror(-r));
-	r = add_watches(fs, err);
+	r = add_watches(fs, &added, err);
 	if (r < 0)
 		return r;
-	/* What is in the directory now is not what was loaded before. */
-	*changed = true;
+	/* What is in a folder watched only now is not what was loaded before. */
+	if (added) {
+		all_dirty(fs);
+		*changed = true;
+	}
+	return 0;
+}
+
+int kilo_file_watch_changes(kilo_store *store, enum kilo_store_kind kind, char ***names, size_t *n, bool *all,
+			    struct kilo_error *err)
+{
+	struct kilo_file_store *fs = (struct kilo_file_store *)store;
+	int r;
+
+	/* Events still queued belong to this load; kilo_store_changed reports them later all the same. */
+	r = fs->inotify_fd >= 0 ? drain(fs, err) : 0;
+	if (r < 0)
+		return r;
+	*all = fs->all_dirty[kind] || fs->lost || !watching(fs, kind_watch(kind));
+	*names = fs->dirty[kind];
+	*n = fs->n_dirty[kind];
+	fs->dirty[kind] = NULL;
+	fs->n_dirty[kind] = fs->cap_dirty[kind] = 0;
+	/* Without watches nothing tells what changed until the next load: every load reads everything. */
+	fs->all_dirty[kind] = fs->lost || !watching(fs, kind_watch(kind));
 	return 0;
 }

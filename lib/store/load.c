@@ -7,160 +7,223 @@
  * that reads the same store leaves out the same node.
  */
 #include <errno.h>
-#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/array.h"
 #include "../core/error.h"
+#include "../mesh/pod_cidrs.h"
 #include "store.h"
 
-static int compare_entries(const void *a, const void *b)
+/* A node that shares another's key cannot be told apart from it on the wire. */
+struct key_entry {
+	const struct kilo_key *key;
+	size_t node;
+};
+
+static int compare_key_entries(const void *a, const void *b)
 {
-	return strcmp(((const struct kilo_store_entry *)a)->name, ((const struct kilo_store_entry *)b)->name);
+	const struct key_entry *x = a, *y = b;
+	int r = memcmp(x->key->bytes, y->key->bytes, KILO_KEY_LEN);
+
+	return r ? r : (x->node > y->node) - (x->node < y->node);
 }
 
-static int list_sorted(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_entry **entries, size_t *n,
-		       struct kilo_store_report *report, struct kilo_error *err)
+/*
+ * The first node of each run of nodes with one key, as *group per node
+ * (SIZE_MAX for a zero key: "not published yet", which many nodes may
+ * share). The groups let each node find the accepted one of its key in O(1).
+ */
+static int key_groups(const struct kilo_node *nodes, size_t n, size_t *group)
 {
-	int r = store->ops->list(store, kind, entries, n, report, err);
+	struct key_entry *sorted = malloc((n ? n : 1) * sizeof(*sorted));
+	size_t m = 0;
 
-	if (r == 0 && *n > 1)
-		qsort(*entries, *n, sizeof(**entries), compare_entries);
+	if (!sorted)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		group[i] = SIZE_MAX;
+		if (!kilo_key_is_zero(&nodes[i].public_key))
+			sorted[m++] = (struct key_entry){ &nodes[i].public_key, i };
+	}
+	qsort(sorted, m, sizeof(*sorted), compare_key_entries);
+	for (size_t i = 0, first = 0; i < m; i++) {
+		/* Public keys: no need for a constant-time comparison. */
+		if (memcmp(sorted[first].key->bytes, sorted[i].key->bytes, KILO_KEY_LEN))
+			first = i;
+		group[sorted[i].node] = sorted[first].node;
+	}
+	free(sorted);
+	return 0;
+}
+
+/* Sets the conflict of the node of item to the message fmt makes. -ENOMEM. */
+static int __attribute__((format(printf, 2, 3))) set_conflict(struct kilo_store_cached *item, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	free(item->conflict);
+	va_start(ap, fmt);
+	n = vasprintf(&item->conflict, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		item->conflict = NULL;
+	return n < 0 ? -ENOMEM : 0;
+}
+
+/*
+ * Which nodes stay: in name order, a node that overlaps the pod CIDR of
+ * one kept before it, or has its key, is left out (its item's conflict
+ * says why), so every agent that reads the same store leaves out the same
+ * node. O(n log n), for stores of 100,000 nodes. items[i] holds nodes[i].
+ */
+static int settle_conflicts(const struct kilo_node *nodes, struct kilo_store_cached *const *items, size_t n)
+{
+	struct kilo_pod_cidr_index index;
+	struct kilo_pod_cidr_overlap overlap;
+	char cidr[KILO_CIDR_STRLEN];
+	size_t *group, *holder;
+	int r;
+
+	group = malloc((n ? n : 1) * sizeof(*group));
+	holder = malloc((n ? n : 1) * sizeof(*holder));
+	r = group && holder ? key_groups(nodes, n, group) : -ENOMEM;
+	if (r == 0)
+		r = kilo_pod_cidr_index_init(&index, nodes, n);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		holder[i] = SIZE_MAX;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		free(items[i]->conflict);
+		items[i]->conflict = NULL;
+		if (kilo_pod_cidr_index_overlap(&index, i, &overlap)) {
+			kilo_cidr_format(overlap.mine, cidr);
+			r = set_conflict(items[i], "%s: \"%s\" overlaps a pod CIDR of node \"%.200s\"; node left out",
+					 kilo_pod_cidr_field(&nodes[i], overlap.mine), cidr, nodes[overlap.other].name);
+		} else if (group[i] != SIZE_MAX && holder[group[i]] != SIZE_MAX) {
+			r = set_conflict(items[i], "publicKey: the same key as node \"%.200s\"; node left out",
+					 nodes[holder[group[i]]].name);
+		} else {
+			kilo_pod_cidr_index_accept(&index, i);
+			if (group[i] != SIZE_MAX)
+				holder[group[i]] = i;
+		}
+	}
+	kilo_pod_cidr_index_free(&index);
+out:
+	free(group);
+	free(holder);
 	return r;
 }
 
-/* Whether any pod CIDR of a (one per family for dual stack) overlaps one of b; *which is a's. */
-static bool pod_cidrs_overlap(const struct kilo_node *a, const struct kilo_node *b, const struct kilo_cidr **which)
+/* Settles the conflicts of the cache's nodes again; nodes has room for all of them. */
+static int settle(struct kilo_store_cache *cache, struct kilo_node *nodes)
 {
-	const struct kilo_cidr *mine[] = { &a->pod_cidr, &a->secondary_pod_cidr };
-	const struct kilo_cidr *theirs[] = { &b->pod_cidr, &b->secondary_pod_cidr };
+	struct kilo_store_cached **items = malloc((cache->n ? cache->n : 1) * sizeof(*items));
+	size_t n = 0;
+	int r;
 
-	for (size_t i = 0; i < 2; i++) {
-		for (size_t j = 0; j < 2; j++) {
-			if (mine[i]->addr.family && theirs[j]->addr.family && kilo_cidr_intersects(mine[i], theirs[j])) {
-				*which = mine[i];
-				return true;
-			}
-		}
+	if (!items)
+		return -ENOMEM;
+	for (size_t i = 0; i < cache->n; i++) {
+		if (cache->items[i]->problem)
+			continue;
+		items[n] = cache->items[i];
+		nodes[n++] = cache->items[i]->object.node;
 	}
-	return false;
-}
-
-/* The earlier node of nodes that node conflicts with, or NULL; *cidr is the overlapping pod CIDR, if any. */
-static const struct kilo_node *conflict(const struct kilo_node *node, const struct kilo_node *nodes, size_t n,
-					const struct kilo_cidr **cidr)
-{
-	*cidr = NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (pod_cidrs_overlap(node, &nodes[i], cidr))
-			return &nodes[i];
-		/* A zero key means "not published yet"; many nodes may share it. */
-		if (!kilo_key_is_zero(&node->public_key) && kilo_key_equal(&node->public_key, &nodes[i].public_key))
-			return &nodes[i];
-	}
-	return NULL;
+	r = settle_conflicts(nodes, items, n);
+	free(items);
+	cache->settled = r == 0;
+	return r;
 }
 
 static int load_nodes(kilo_store *store, struct kilo_mesh *mesh, struct kilo_store_report *report,
 		      struct kilo_error *err)
 {
-	struct kilo_store_entry *entries = NULL;
-	struct kilo_node *nodes = NULL;
-	const struct kilo_node *other;
-	struct kilo_error problem;
-	char cidr[KILO_CIDR_STRLEN];
-	size_t n = 0, n_nodes = 0, cap = 0;
-	const struct kilo_cidr *overlap;
+	struct kilo_store_cache *cache;
+	struct kilo_node *nodes;
+	size_t n = 0;
 	int r;
 
-	r = list_sorted(store, KILO_STORE_NODE, &entries, &n, report, err);
+	r = kilo_store_cache_refresh(store, KILO_STORE_NODE, report, err);
 	if (r < 0)
 		return r;
-	r = kilo_array_reserve((void **)&nodes, &cap, n ? n : 1, sizeof(*nodes));
-	if (r < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		memset(&problem, 0, sizeof(problem));
-		r = kilo_store_parse_node(entries[i].text, entries[i].len, entries[i].name, &mesh->arena,
-					  &nodes[n_nodes], &problem);
-		if (r == -ENOMEM)
-			goto out;
-		if (r < 0) {
-			kilo_store_report_add(report, entries[i].source, "%s", problem.message);
-			continue;
-		}
-		other = conflict(&nodes[n_nodes], nodes, n_nodes, &overlap);
-		if (other && overlap) {
-			kilo_cidr_format(overlap, cidr);
-			kilo_store_report_add(report, entries[i].source,
-					      "%s: \"%s\" overlaps a pod CIDR of node \"%.200s\"; node left out",
-					      overlap == &nodes[n_nodes].pod_cidr ? "podCIDR" : "secondaryPodCIDR", cidr,
-					      other->name);
-		} else if (other) {
-			kilo_store_report_add(report, entries[i].source,
-					      "publicKey: the same key as node \"%.200s\"; node left out", other->name);
-		} else {
-			n_nodes++;
-		}
+	cache = store->cache[KILO_STORE_NODE];
+	nodes = mesh->nodes = kilo_arena_array(&mesh->arena, cache->n ? cache->n : 1, sizeof(*nodes));
+	if (!nodes)
+		return -ENOMEM;
+	if (!cache->settled && (r = settle(cache, nodes)) < 0)
+		return r;
+	/* Problems and conflicts are reported in name order, as the cache holds the objects. */
+	for (size_t i = 0; i < cache->n && r == 0; i++) {
+		const struct kilo_store_cached *c = cache->items[i];
+
+		if (c->problem || c->conflict)
+			kilo_store_report_add(report, c->source, "%s", c->problem ? c->problem : c->conflict);
+		else
+			/* The cache keeps its objects: the mesh gets copies that live as long as it does. */
+			r = kilo_node_copy(&mesh->arena, &c->object.node, &nodes[n++]);
 	}
-	r = 0;
-	if (n_nodes) {
-		mesh->nodes = kilo_arena_array(&mesh->arena, n_nodes, sizeof(*nodes));
-		if (!mesh->nodes) {
-			r = -ENOMEM;
-			goto out;
-		}
-		memcpy(mesh->nodes, nodes, n_nodes * sizeof(*nodes));
-		mesh->n_nodes = n_nodes;
-	}
-out:
-	free(nodes);
-	kilo_store_entries_free(entries, n);
+	mesh->n_nodes = n;
 	return r;
+}
+
+/*
+ * The orders of the mesh's nodes: by name as they come, by location as
+ * the cache kept it since the last node that came, went or moved.
+ */
+static int sort_nodes(struct kilo_store_cache *cache, struct kilo_mesh *mesh)
+{
+	size_t *by_location;
+	int r;
+
+	if (cache->by_location && cache->n_kept == mesh->n_nodes && mesh->n_nodes) {
+		by_location = kilo_arena_array(&mesh->arena, mesh->n_nodes, sizeof(*by_location));
+		mesh->orders.by_name = kilo_arena_array(&mesh->arena, mesh->n_nodes, sizeof(*mesh->orders.by_name));
+		if (!by_location || !mesh->orders.by_name)
+			return -ENOMEM;
+		memcpy(by_location, cache->by_location, mesh->n_nodes * sizeof(*by_location));
+		for (size_t i = 0; i < mesh->n_nodes; i++)
+			mesh->orders.by_name[i] = i;
+		mesh->orders.by_location = by_location;
+		return 0;
+	}
+	r = kilo_mesh_sort_nodes(mesh);
+	if (r < 0 || !mesh->n_nodes)
+		return r;
+	free(cache->by_location);
+	cache->by_location = malloc(mesh->n_nodes * sizeof(*cache->by_location));
+	cache->n_kept = mesh->n_nodes;
+	if (cache->by_location)
+		memcpy(cache->by_location, mesh->orders.by_location, mesh->n_nodes * sizeof(*cache->by_location));
+	return 0;
 }
 
 static int load_peers(kilo_store *store, struct kilo_mesh *mesh, struct kilo_store_report *report,
 		      struct kilo_error *err)
 {
-	struct kilo_store_entry *entries = NULL;
-	struct kilo_peer *peers = NULL;
-	struct kilo_error problem;
-	size_t n = 0, n_peers = 0, cap = 0;
+	const struct kilo_store_cache *cache;
 	int r;
 
-	r = list_sorted(store, KILO_STORE_PEER, &entries, &n, report, err);
+	r = kilo_store_cache_refresh(store, KILO_STORE_PEER, report, err);
 	if (r < 0)
 		return r;
-	r = kilo_array_reserve((void **)&peers, &cap, n ? n : 1, sizeof(*peers));
-	if (r < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		memset(&problem, 0, sizeof(problem));
-		r = kilo_store_parse_peer(entries[i].text, entries[i].len, entries[i].name, &mesh->arena,
-					  &peers[n_peers], &problem);
-		if (r == -ENOMEM)
-			goto out;
-		if (r < 0)
-			kilo_store_report_add(report, entries[i].source, "%s", problem.message);
+	cache = store->cache[KILO_STORE_PEER];
+	mesh->peers = kilo_arena_array(&mesh->arena, cache->n ? cache->n : 1, sizeof(*mesh->peers));
+	if (!mesh->peers)
+		return -ENOMEM;
+	for (size_t i = 0; i < cache->n && r == 0; i++) {
+		const struct kilo_store_cached *c = cache->items[i];
+
+		if (c->problem)
+			kilo_store_report_add(report, c->source, "%s", c->problem);
 		else
-			n_peers++;
+			r = kilo_peer_copy(&mesh->arena, &c->object.peer, &mesh->peers[mesh->n_peers++]);
 	}
-	r = 0;
-	if (n_peers) {
-		mesh->peers = kilo_arena_array(&mesh->arena, n_peers, sizeof(*peers));
-		if (!mesh->peers) {
-			r = -ENOMEM;
-			goto out;
-		}
-		memcpy(mesh->peers, peers, n_peers * sizeof(*peers));
-		mesh->n_peers = n_peers;
-	}
-out:
-	if (peers)
-		sodium_memzero(peers, cap * sizeof(*peers));
-	free(peers);
-	kilo_store_entries_free(entries, n);
 	return r;
 }
 
@@ -199,11 +262,14 @@ int kilo_store_load(kilo_store *store, const char *settings, kilo_mesh **out, st
 		r = load_nodes(store, mesh, report, err);
 	if (r == 0)
 		r = load_peers(store, mesh, report, err);
-	/* Names are unique by construction; this keeps the mesh's own invariants checked in one place. */
+	/*
+	 * No kilo_mesh_validate: names are unique by construction (one file
+	 * each) and valid (parsing checks them), and settle_conflicts left out
+	 * shared keys and overlapping pod CIDRs. Sorting all again on every
+	 * load would cost more than the solve.
+	 */
 	if (r == 0)
-		r = kilo_mesh_validate(mesh, err);
-	if (r == 0)
-		r = kilo_mesh_sort_nodes(mesh);
+		r = sort_nodes(store->cache[KILO_STORE_NODE], mesh);
 	if (r == -ENOMEM)
 		kilo_error_set(err, ENOMEM, "out of memory");
 	if (r < 0) {

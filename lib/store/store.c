@@ -172,20 +172,26 @@ int kilo_store_delete_peer(kilo_store *store, const char *name, struct kilo_erro
 
 int kilo_store_get_node(kilo_store *store, const char *name, char **out, struct kilo_error *err)
 {
-	char *text = NULL;
-	size_t len = 0;
+	struct kilo_store_entry *entry;
 	int r;
 
 	*out = NULL;
 	r = check_name(KILO_STORE_NODE, name, err);
-	if (r == 0)
-		r = store->ops->read(store, KILO_STORE_NODE, name, &text, &len, err);
 	if (r < 0)
 		return r;
-	r = canonical(KILO_STORE_NODE, text, len, name, NULL, out, err);
-	if (r < 0)
+	entry = calloc(1, sizeof(*entry));
+	if (!entry)
+		return kilo_error_set(err, ENOMEM, "out of memory");
+	r = store->ops->get(store, KILO_STORE_NODE, name, entry, err);
+	if (r == -ENOENT)
+		r = kilo_error_set(err, ENOENT, "nodes/%.253s: not in the store", name);
+	else if (r == 0 && !entry->text)
+		r = kilo_error_set(err, EIO, "store: cannot read %.400s: %s", entry->source, entry->unreadable);
+	else if (r == 0)
+		r = canonical(KILO_STORE_NODE, entry->text, entry->len, name, NULL, out, err);
+	if (r < 0 && r != -ENOENT && entry->text)
 		kilo_error_prefix(err, "nodes/%s", name);
-	free(text);
+	kilo_store_entries_free(entry, r == -ENOENT ? 0 : 1);
 	return r;
 }
 

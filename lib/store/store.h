@@ -25,22 +25,33 @@ enum kilo_store_kind {
 struct kilo_store_entry {
 	char *source;
 	char *name;
-	char *text;
+	char *text;             /* NULL when it could not be read */
 	size_t len;
+	const char *unreadable; /* why it could not be read (a static string) */
 };
+
+struct kilo_store_cache;
 
 struct kilo_store_ops {
 	void (*close)(kilo_store *store);
 	/*
-	 * Every object of kind, in any order, into a malloc'ed array. An object
-	 * that cannot even be read is added to report instead; only a store
-	 * that cannot be listed at all is an error.
+	 * Every object of kind, in any order, into a malloc'ed array; an object
+	 * that cannot be read comes without text. Only a store that cannot be
+	 * listed at all is an error.
 	 */
 	int (*list)(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_entry **out, size_t *n_out,
 		    struct kilo_store_report *report, struct kilo_error *err);
-	/* The text of one object (NUL-terminated); -ENOENT. */
-	int (*read)(kilo_store *store, enum kilo_store_kind kind, const char *name, char **text, size_t *len,
-		    struct kilo_error *err);
+	/* The object named name as list gives it; -ENOENT when it is not there. */
+	int (*get)(kilo_store *store, enum kilo_store_kind kind, const char *name, struct kilo_store_entry *out,
+		   struct kilo_error *err);
+	/*
+	 * The names of the objects of kind that changed since the last call
+	 * (malloc'ed, each and the array; a name may repeat), or *all when
+	 * the store cannot tell (the first call, lost events): then every
+	 * object is read again.
+	 */
+	int (*changes)(kilo_store *store, enum kilo_store_kind kind, char ***names, size_t *n, bool *all,
+		       struct kilo_error *err);
 	/* Replaces one object atomically: readers see the old text or the new one. */
 	int (*write)(kilo_store *store, enum kilo_store_kind kind, const char *name, const char *text, size_t len,
 		     struct kilo_error *err);
@@ -53,7 +64,46 @@ struct kilo_store_ops {
 /* Every store kind embeds this first. */
 struct kilo_store {
 	const struct kilo_store_ops *ops;
+	/* Per kind, the objects as last loaded, parsed: a load reads only what changed. */
+	struct kilo_store_cache *cache[2];
 };
+
+/* A parsed object of the cache: the object, or why it was left out. */
+struct kilo_store_cached {
+	char *name;
+	char *source;
+	char *problem; /* NULL when parsed */
+	char *conflict; /* a parsed node left out for a conflict with another; NULL when kept */
+	struct kilo_arena arena;
+	union {
+		struct kilo_node node;
+		struct kilo_peer peer;
+	} object;
+};
+
+/* The objects of one kind by name. */
+struct kilo_store_cache {
+	struct kilo_store_cached **items;
+	size_t n, cap;
+	/*
+	 * Nodes: whether every conflict still holds, and the location order of
+	 * the kept nodes (indices among them, n_kept), which hold as long as
+	 * no node comes or goes and none changes its key, pod CIDRs or
+	 * location: a heartbeat or a new endpoint settles nothing again.
+	 */
+	bool settled;
+	size_t *by_location;
+	size_t n_kept;
+};
+
+/*
+ * Brings store->cache[kind] up to date with the store: every object again
+ * when the store cannot say what changed, else only the changed ones.
+ * Objects that cannot be listed go to report.
+ */
+int kilo_store_cache_refresh(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_report *report,
+			     struct kilo_error *err);
+void kilo_store_cache_free(struct kilo_store_cache *cache);
 
 /* "nodes" or "peers": the kind as the mesh document names its list. */
 const char *kilo_store_kind_name(enum kilo_store_kind kind);

@@ -15,6 +15,9 @@
 #define LOCATION_PREFIX "location:"
 #define NODE_PREFIX "node:"
 
+/* How group_nodes groups a node. */
+enum { GROUP_NONE, GROUP_LOCATION, GROUP_ALONE };
+
 /* A ready node with the key it is grouped by. */
 struct grouped_node {
 	const struct kilo_node *node;
@@ -336,14 +339,14 @@ static int collect_location_ips(struct kilo_topology *t, struct kilo_segment *se
 }
 
 static void add_ready(struct kilo_topology *t, struct grouped_node *ready, size_t *n, const struct kilo_node *node,
-		      bool by_location)
+		      const struct kilo_node *viewer, bool by_location)
 {
 	struct grouped_node *g = &ready[(*n)++];
 
 	g->node = node;
 	g->by_location = by_location;
 	g->group = by_location ? node->location : node->name;
-	if (t->hostname[0] && strcmp(node->name, t->hostname) == 0)
+	if (node == viewer)
 		t->local_node = node;
 }
 
@@ -365,6 +368,7 @@ static int group_nodes(struct kilo_topology *t, const struct kilo_solve_opts *op
 	const struct kilo_node *viewer = NULL;
 	struct kilo_node_orders orders;
 	struct grouped_node *ready;
+	uint8_t *group_of;
 	size_t n = 0;
 	int r;
 
@@ -372,25 +376,37 @@ static int group_nodes(struct kilo_topology *t, const struct kilo_solve_opts *op
 	if (r < 0)
 		return r;
 	ready = malloc((mesh->n_nodes ? mesh->n_nodes : 1) * sizeof(*ready));
-	if (!ready)
+	group_of = malloc(mesh->n_nodes ? mesh->n_nodes : 1);
+	if (!ready || !group_of) {
+		free(ready);
+		free(group_of);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; t->hostname[0] && i < mesh->n_nodes; i++)
 		if (strcmp(mesh->nodes[i].name, t->hostname) == 0)
 			viewer = &mesh->nodes[i];
-	/* A node without a private IP cannot be reached inside its location: it stands alone. */
-	for (size_t i = 0; t->granularity == KILO_GRANULARITY_LOCATION && i < mesh->n_nodes; i++) {
-		const struct kilo_node *node = &mesh->nodes[orders.by_location[i]];
-
-		if (node->internal_ip.addr.family && node_ready(node, viewer, opts))
-			add_ready(t, ready, &n, node, true);
-	}
+	/*
+	 * Every node is read here once, in the order of the array: the orders
+	 * below jump around it, and at 100,000 nodes every node read in their
+	 * order would miss the cache. A node without a private IP cannot be
+	 * reached inside its location: it stands alone.
+	 */
 	for (size_t i = 0; i < mesh->n_nodes; i++) {
-		const struct kilo_node *node = &mesh->nodes[orders.by_name[i]];
+		const struct kilo_node *node = &mesh->nodes[i];
 
-		if ((t->granularity != KILO_GRANULARITY_LOCATION || !node->internal_ip.addr.family) &&
-		    node_ready(node, viewer, opts))
-			add_ready(t, ready, &n, node, false);
+		group_of[i] = GROUP_NONE;
+		if (node_ready(node, viewer, opts))
+			group_of[i] = t->granularity == KILO_GRANULARITY_LOCATION && node->internal_ip.addr.family
+					      ? GROUP_LOCATION
+					      : GROUP_ALONE;
 	}
+	for (size_t i = 0; i < mesh->n_nodes; i++)
+		if (group_of[orders.by_location[i]] == GROUP_LOCATION)
+			add_ready(t, ready, &n, &mesh->nodes[orders.by_location[i]], viewer, true);
+	for (size_t i = 0; i < mesh->n_nodes; i++)
+		if (group_of[orders.by_name[i]] == GROUP_ALONE)
+			add_ready(t, ready, &n, &mesh->nodes[orders.by_name[i]], viewer, false);
+	free(group_of);
 	*out = ready;
 	*n_out = n;
 	return 0;

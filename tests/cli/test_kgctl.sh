@@ -251,6 +251,11 @@ check "a node its agent no longer keeps alive is out of the graph" eval 'succeed
 expect_error "--mesh and --store exclude each other" 2 "cannot be used together" graph --store "file:$store" --mesh "$example"
 expect_error "a missing store directory is an error" 1 "$tmp/nostore" status --store "file:$tmp/nostore"
 check "a missing store directory is not created" eval '[[ ! -e "$tmp/nostore" ]]'
+mkdir "$tmp/empty"
+run status --store "file:$tmp/empty"
+check "status of an empty store shows no node" eval 'succeeded'
+run graph --store "file:$tmp/empty"
+check "read-only commands write nothing into the store" eval '[[ -z "$(ls -A "$tmp/empty")" ]]'
 echo '{"name": "d", "locaton": "eu"}' >"$store/nodes/d.json"
 run status --store "file:$store" --now 1003
 check "a corrupt store file is a warning, the rest is shown" eval 'succeeded && grep -q "warning: .*nodes/d.json: locaton: unknown field" "$tmp/err" && grep -qE "^a " "$tmp/out"'

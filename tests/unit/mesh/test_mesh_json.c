@@ -170,6 +170,19 @@ static void test_duplicate_peer_name_is_rejected(void **state)
 			"peers[1].name: duplicate peer name \"p\" (also peers[0])");
 }
 
+static void test_overlapping_pod_cidrs_are_rejected_naming_both_nodes(void **state)
+{
+	(void)state;
+	assert_rejected("{\"version\": 1, \"nodes\": [{\"name\": \"a\", \"podCIDR\": \"10.2.1.0/24\"},"
+			" {\"name\": \"b\", \"podCIDR\": \"10.2.2.0/24\"}, {\"name\": \"c\", \"podCIDR\": \"10.2.0.0/16\"}]}",
+			"nodes[2].podCIDR: \"10.2.0.0/16\" of node \"c\" overlaps podCIDR \"10.2.1.0/24\" of node \"a\" (nodes[0])");
+	assert_rejected("{\"version\": 1, \"nodes\": [{\"name\": \"a\", \"podCIDR\": \"10.2.1.0/24\","
+			" \"secondaryPodCIDR\": \"fd02::/48\"}, {\"name\": \"b\", \"podCIDR\": \"10.2.2.0/24\","
+			" \"secondaryPodCIDR\": \"fd02:0:0:1::/64\"}]}",
+			"nodes[1].secondaryPodCIDR: \"fd02:0:0:1::/64\" of node \"b\" overlaps secondaryPodCIDR \"fd02::/48\" of "
+			"node \"a\" (nodes[0])");
+}
+
 static void test_duplicate_node_key_is_rejected(void **state)
 {
 	(void)state;
@@ -281,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_duplicate_node_name_is_rejected),
 		cmocka_unit_test(test_duplicate_peer_name_is_rejected),
 		cmocka_unit_test(test_duplicate_node_key_is_rejected),
+		cmocka_unit_test(test_overlapping_pod_cidrs_are_rejected_naming_both_nodes),
 		cmocka_unit_test(test_node_name_must_be_a_kubernetes_name),
 		cmocka_unit_test(test_unknown_field_is_rejected),
 		cmocka_unit_test(test_unknown_granularity_lists_the_choices),

@@ -19,6 +19,36 @@ static size_t count(const char *haystack, const char *needle)
 	return n;
 }
 
+/* Whether every DOT string of text ends: a backslash escapes the next character, a quote opens or closes. */
+static bool strings_close(const char *text)
+{
+	bool inside = false;
+
+	for (const char *p = text; *p; p++) {
+		if (inside && *p == '\\' && p[1])
+			p++;
+		else if (*p == '"')
+			inside = !inside;
+	}
+	return !inside;
+}
+
+static void test_dot_escapes_backslash_and_quote_in_a_location(void **state)
+{
+	struct solved s;
+	char *dot;
+
+	(void)state;
+	solve_data("odd_locations.json", "edge-1", NULL, &s);
+	assert_int_equal(kilo_topology_dot(s.topology, &dot), 0);
+	assert_true(strings_close(dot));
+	assert_non_null(strstr(dot, "\tsubgraph \"cluster_location_location:dc\\\\\" {\n\tlabel=\"location:dc\\\\\";\n"));
+	assert_non_null(strstr(dot, "label=\"location:dc\\\\\\nedge-1\\n10.2.1.0/24"));
+	assert_non_null(strstr(dot, "label=\"location:say \\\"aws\\\"\\ncloud-1\\n"));
+	kilo_free(dot);
+	solved_free(&s);
+}
+
 static void test_dot_of_two_locations_a_lone_node_and_a_peer(void **state)
 {
 	struct solved s;
@@ -107,6 +137,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dot_of_two_locations_a_lone_node_and_a_peer),
+		cmocka_unit_test(test_dot_escapes_backslash_and_quote_in_a_location),
 		cmocka_unit_test(test_dot_merges_peer_named_like_a_node),
 		cmocka_unit_test(test_dot_labels_leader_only_with_wireguard_ip_and_endpoint),
 		cmocka_unit_test(test_dot_labels_a_dual_stack_node_with_both_families),

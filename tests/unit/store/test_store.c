@@ -76,11 +76,14 @@ static void put_node(kilo_store *store, const char *name, const char *key, const
 	put_dual_stack_node(store, name, key, pod_cidr, NULL);
 }
 
+/* Writes rel past the store, as another program might; its folder is made if missing. */
 static void write_file(const struct fixture *f, const char *rel, const char *text)
 {
 	char path[160];
 	FILE *file;
 
+	snprintf(path, sizeof(path), "%s/%.*s", f->dir, (int)(strchr(rel, '/') - rel), rel);
+	assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
 	snprintf(path, sizeof(path), "%s/%s", f->dir, rel);
 	file = fopen(path, "w");
 	assert_non_null(file);
@@ -390,6 +393,12 @@ static void test_deleted_directory_is_reported_and_watched_again(void **state)
 	assert_non_null(strstr(err.message, "disappeared"));
 	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, NULL, &err), -ENOENT);
 	assert_null(mesh);
+	/* A heartbeat does not make it again, empty: the agents keep their mesh until it is back. */
+	assert_int_equal(kilo_store_put_node(f->store,
+					     "{\"name\": \"a\", \"publicKey\": \"" KEY_A "\", \"podCIDR\": \"10.2.1.0/24\"}",
+					     &err),
+			 -ENOENT);
+	assert_int_equal(access(f->dir, F_OK), -1);
 	/* Still gone: still an error, every time. */
 	memset(&err, 0, sizeof(err));
 	changed_within(f->store, 100, &r, &err);
@@ -407,6 +416,164 @@ static void test_deleted_directory_is_reported_and_watched_again(void **state)
 	assert_int_equal(kilo_mesh_node_count(mesh), 1);
 	kilo_mesh_free(mesh);
 	kilo_store_close(other);
+}
+
+/* The names of what is in dir, one per line, sorted. */
+static void list_dir(const char *dir, char *out, size_t size)
+{
+	char cmd[128];
+	FILE *ls;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "ls -A %s", dir);
+	ls = popen(cmd, "r");
+	assert_non_null(ls);
+	n = fread(out, 1, size - 1, ls);
+	out[n] = '\0';
+	pclose(ls);
+}
+
+static void test_reading_writes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_error err = { 0 };
+	kilo_store *reader = NULL;
+	kilo_mesh *mesh = NULL;
+	char listing[256];
+	bool changed = true;
+
+	assert_int_equal(kilo_store_open(f->uri, &reader, &err), 0);
+	assert_int_equal(kilo_store_load(reader, NULL, &mesh, NULL, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 0);
+	assert_int_equal(kilo_store_changed(reader, &changed, &err), 0);
+	assert_false(changed);
+	list_dir(f->dir, listing, sizeof(listing));
+	assert_string_equal(listing, "");
+	kilo_mesh_free(mesh);
+	/* The first write makes the folder it needs, and a watcher sees it. */
+	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
+	list_dir(f->dir, listing, sizeof(listing));
+	assert_string_equal(listing, "nodes\n");
+	assert_int_equal(kilo_store_changed(reader, &changed, &err), 0);
+	assert_true(changed);
+	assert_int_equal(kilo_store_load(reader, NULL, &mesh, NULL, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 1);
+	kilo_mesh_free(mesh);
+	kilo_store_close(reader);
+}
+
+/* The pod CIDR of the node named name in mesh, as text. */
+static const char *pod_cidr_of(const kilo_mesh *mesh, const char *name, char *text)
+{
+	char *json = NULL;
+	const char *p;
+
+	assert_int_equal(kilo_mesh_to_json(mesh, &json), 0);
+	snprintf(text, 64, "%s", "");
+	p = strstr(json, name);
+	p = p ? strstr(p, "\"podCIDR\"") : NULL;
+	if (p)
+		sscanf(p, "\"podCIDR\": \"%63[^\"]\"", text);
+	kilo_free(json);
+	return text;
+}
+
+static void test_load_after_load_sees_every_change(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_store_report report;
+	struct kilo_error err = { 0 };
+	kilo_store *other = NULL;
+	kilo_mesh *mesh = NULL;
+	char cidr[64];
+
+	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
+	put_node(f->store, "b", KEY_B, "10.2.2.0/24");
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 2);
+	kilo_mesh_free(mesh);
+
+	/* Another handle replaces one node and removes the other; no kilo_store_changed in between. */
+	assert_int_equal(kilo_store_open(f->uri, &other, &err), 0);
+	put_node(other, "a", KEY_A, "10.2.9.0/24");
+	assert_int_equal(kilo_store_delete_node(other, "b", &err), 0);
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 1);
+	assert_string_equal(pod_cidr_of(mesh, "\"a\"", cidr), "10.2.9.0/24");
+	kilo_mesh_free(mesh);
+
+	/* Written in place (no rename), broken, then mended: reported while broken, back once mended. */
+	write_file(f, "nodes/a.json", "{\"name\": \"a\", \"podCIDR\": \"10.2.1.0/33\"}");
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 0);
+	assert_non_null(strstr(problem(f, &report, "nodes/a.json"), "podCIDR"));
+	kilo_mesh_free(mesh);
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_non_null(problem(f, &report, "nodes/a.json"));
+	kilo_mesh_free(mesh);
+	put_node(other, "a", KEY_A, "10.2.3.0/24");
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(report.n_problems, 0);
+	assert_string_equal(pod_cidr_of(mesh, "\"a\"", cidr), "10.2.3.0/24");
+	kilo_mesh_free(mesh);
+	kilo_store_close(other);
+}
+
+/* A conflict that comes, holds while the node changes otherwise, and goes with the other node. */
+static void test_conflicts_follow_changes_between_loads(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_store_report report;
+	struct kilo_error err = { 0 };
+	kilo_mesh *mesh = NULL;
+
+	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
+	put_node(f->store, "b", KEY_B, "10.2.2.0/24");
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 2);
+	kilo_mesh_free(mesh);
+	put_node(f->store, "b", KEY_B, "10.2.1.128/25");
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 1);
+	assert_non_null(strstr(problem(f, &report, "nodes/b.json"), "overlaps a pod CIDR of node \"a\""));
+	kilo_mesh_free(mesh);
+	/* Only the endpoint of a changes: nothing is settled again, b stays out and is reported again. */
+	write_file(f, "nodes/a.json", "{\"name\": \"a\", \"location\": \"eu\", \"endpoint\": \"10.0.0.9:51820\","
+				      " \"publicKey\": \"" KEY_A "\", \"podCIDR\": \"10.2.1.0/24\"}");
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 1);
+	assert_true(has_node(mesh, "a"));
+	assert_non_null(problem(f, &report, "nodes/b.json"));
+	kilo_mesh_free(mesh);
+	assert_int_equal(kilo_store_delete_node(f->store, "a", &err), 0);
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 1);
+	assert_true(has_node(mesh, "b"));
+	assert_int_equal(report.n_problems, 0);
+	kilo_mesh_free(mesh);
+}
+
+/* Conflicts are settled against the nodes kept, not every earlier one. */
+static void test_conflicts_are_settled_by_name_against_kept_nodes(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_store_report report;
+	struct kilo_error err = { 0 };
+	kilo_mesh *mesh = NULL;
+
+	put_node(f->store, "a", KEY_A, "10.2.0.0/16");
+	/* b overlaps a and is left out, so c, which overlaps only b, stays. */
+	write_file(f, "nodes/b.json", "{\"name\": \"b\", \"publicKey\": \"" KEY_B "\", \"podCIDR\": \"10.0.0.0/8\"}");
+	write_file(f, "nodes/c.json", "{\"name\": \"c\", \"publicKey\": \"" KEY_B "\", \"podCIDR\": \"10.3.0.0/16\"}");
+	/* d has c's key. */
+	write_file(f, "nodes/d.json", "{\"name\": \"d\", \"publicKey\": \"" KEY_B "\", \"podCIDR\": \"10.4.0.0/16\"}");
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 2);
+	assert_true(has_node(mesh, "a") && has_node(mesh, "c"));
+	assert_int_equal(report.n_problems, 2);
+	assert_non_null(strstr(problem(f, &report, "nodes/b.json"), "podCIDR: \"10.0.0.0/8\" overlaps a pod CIDR of node \"a\""));
+	assert_non_null(strstr(problem(f, &report, "nodes/d.json"), "publicKey: the same key as node \"c\""));
+	kilo_mesh_free(mesh);
 }
 
 static void test_bad_uri_is_refused(void **state)
@@ -437,6 +604,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_set_node_edits_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_by_another_handle_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_directory_is_reported_and_watched_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reading_writes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_after_load_sees_every_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conflicts_are_settled_by_name_against_kept_nodes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conflicts_follow_changes_between_loads, setup, teardown),
 		cmocka_unit_test(test_bad_uri_is_refused),
 	};
 
