@@ -280,6 +280,8 @@ static int reload(kilo_agent *a, bool *changed, struct kilo_error *err)
 	r = kilo_store_load(a->store, a->settings, &mesh, &report, err);
 	if (r < 0)
 		return r;
+	/* The last mesh holds the addresses its names resolved to: so must this one, or every load would differ. */
+	kilo_names_fill(&a->names, mesh);
 	*changed = !a->mesh || !same_mesh(a, a->mesh, mesh);
 	replace_mesh(a, mesh);
 	problems_digest(&report, d);
