@@ -20,6 +20,22 @@ extern "C" {
 #define KILO_DEFAULT_TUNNEL "tunl0"
 #define KILO_DEFAULT_MTU 1420
 
+/*
+ * Digests of the routes, rules and NAT rules that the last successful
+ * kilo_apply sent to the host. With opts.memo pointing at it, a part that
+ * equals the last one is neither read back nor sent again: at 10,000 nodes
+ * replacing the NAT tables and dumping the routes cost far more than the
+ * solve. What someone else changed on the host in between is put right
+ * only once the memo is zeroed; the agent zeroes it at every resync.
+ * A failed apply zeroes it.
+ */
+struct kilo_apply_memo {
+	bool valid;
+	unsigned char routes[32];
+	unsigned char rules[32];
+	unsigned char nat[32];
+};
+
 struct kilo_apply_opts {
 	size_t sz;
 	const char *interface;        /* the WireGuard link; NULL: KILO_DEFAULT_INTERFACE */
@@ -51,6 +67,12 @@ struct kilo_apply_opts {
 	 * the caller's exit (enough for a command that applies once).
 	 */
 	kilo_wg *wg_handle;
+	/*
+	 * What the last successful apply sent, kept by a caller that applies
+	 * again and again (see struct kilo_apply_memo); NULL: everything is
+	 * compared with the host.
+	 */
+	struct kilo_apply_memo *memo;
 };
 
 /*
@@ -109,7 +131,7 @@ struct kilo_agent_opts {
 	const char *store;           /* "file:DIR" */
 	const char *hostname;        /* this node's name */
 	const char *key_path;        /* the private key; created (0600) if missing */
-	struct kilo_apply_opts apply; /* its wg_handle is ignored: the agent applies through a handle of its own */
+	struct kilo_apply_opts apply; /* its wg_handle and memo are ignored: the agent keeps its own */
 	/* The mesh settings every agent must agree on (kg's --mesh-granularity, --subnet, --port). */
 	enum kilo_granularity granularity;
 	const char *subnet;          /* NULL: 10.4.0.0/16 */

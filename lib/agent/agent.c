@@ -75,6 +75,7 @@ struct kilo_agent {
 	bool cut_off;               /* the last check-in could not be written */
 	uint64_t reconciles, errors;
 	struct kilo_logger log;
+	struct kilo_apply_memo memo; /* what the last apply sent; zeroed at every resync */
 	struct kilo_resolver *resolver; /* looks endpoint names up off the loop */
 	struct kilo_names names;    /* what they resolve to */
 	int epoll_fd;               /* the store's and the resolver's fds, for the caller's loop */
@@ -465,6 +466,9 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 	if (r < 0)
 		return r;
 	replace_topology(a, t);
+	/* A resync compares everything with the host again, and puts right what others changed. */
+	if (resync)
+		memset(&a->memo, 0, sizeof(a->memo));
 	r = kilo_apply(t, &a->apply, &report, err);
 	kilo_agent_log_changes(&a->log, a->apply.interface, &report);
 	if (r == 0)
@@ -637,6 +641,7 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 		r = kilo_wg_open(&a->apply.wg, &a->wg, err);
 	/* One handle for the agent's life, which owns (and reaps) the wireguard-go it starts. */
 	a->apply.wg_handle = a->wg;
+	a->apply.memo = &a->memo;
 	if (r == 0)
 		r = watch_fds(a, err);
 	/* The options are this node's settings at start, whatever the store held before. */

@@ -241,6 +241,8 @@ static int change(const struct kilo_topology *t, const struct kilo_apply_opts *o
 		  struct plan *plan, struct kilo_apply_undo *undo, struct kilo_apply_report *report,
 		  struct kilo_error *err)
 {
+	const struct kilo_apply_memo *last = opts->memo && opts->memo->valid ? opts->memo : NULL;
+	struct kilo_apply_memo next = { .valid = true };
 	int r = create_links(opts, net, wg, plan, undo, report, err);
 
 	/* The routes name the links this call created by their new indices. */
@@ -250,15 +252,21 @@ static int change(const struct kilo_topology *t, const struct kilo_apply_opts *o
 		r = apply_tunnel(t, net, plan->routes_opts.tunnel_ifindex, report, err);
 	if (r == 0)
 		r = apply_device(t, opts, wg, net, plan, undo, report, err);
-	if (r == 0)
+	kilo_apply_memo_routes(plan->routes, plan->n_routes, next.routes);
+	kilo_apply_memo_rules(plan->rules, plan->n_rules, next.rules);
+	kilo_apply_memo_nat(plan->nat, plan->n_nat, next.nat);
+	/* A part that equals what the last successful apply sent is neither read back nor sent. */
+	if (r == 0 && !(last && memcmp(last->routes, next.routes, sizeof(next.routes)) == 0))
 		r = kilo_net_routes_sync_saving(net, plan->routes, plan->n_routes, &report->routes, &undo->routes,
 						&undo->n_routes, err);
-	if (r == 0)
+	if (r == 0 && !(last && memcmp(last->rules, next.rules, sizeof(next.rules)) == 0))
 		r = kilo_net_rules_sync_saving(net, plan->rules, plan->n_rules, &report->rules, &undo->rules,
 					       &undo->n_rules, err);
 	/* Last: one transaction that applies whole or not at all, so nothing after it can fail. */
-	if (r == 0)
+	if (r == 0 && !(last && memcmp(last->nat, next.nat, sizeof(next.nat)) == 0))
 		r = kilo_net_nat_apply(net, plan->nat, plan->n_nat, err);
+	if (r == 0 && opts->memo)
+		*opts->memo = next;
 	return r;
 }
 
@@ -293,6 +301,10 @@ int kilo_apply(const kilo_topology *t, const struct kilo_apply_opts *opts_in, st
 			kilo_apply_undo_run(&opts, wg, net, &undo, err);
 			memset(report, 0, sizeof(*report));
 		}
+	}
+	if (r < 0 && opts.memo) {
+		/* What the host holds now is unknown to the memo: the next apply compares everything. */
+		memset(opts.memo, 0, sizeof(*opts.memo));
 	}
 	kilo_apply_undo_free(&undo);
 	plan_free(&plan);

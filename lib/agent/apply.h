@@ -32,4 +32,9 @@ void kilo_apply_undo_run(const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_n
 
 void kilo_apply_undo_free(struct kilo_apply_undo *undo);
 
+/* The digests of struct kilo_apply_memo (apply_memo.c). */
+void kilo_apply_memo_routes(const struct kilo_route *routes, size_t n, unsigned char out[32]);
+void kilo_apply_memo_rules(const struct kilo_rule *rules, size_t n, unsigned char out[32]);
+void kilo_apply_memo_nat(const struct kilo_nat_rule *rules, size_t n, unsigned char out[32]);
+
 #endif

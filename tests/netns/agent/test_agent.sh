@@ -16,7 +16,7 @@ set -uo pipefail
 source "$(dirname "$0")/../checks.sh"
 
 kg="$(realpath "${1:?usage: test_agent.sh KG}")"
-skip_unless_root_with wireguard-go ip ping curl
+skip_unless_root_with wireguard-go wg ip ping curl
 
 id=$$
 net="kt-ag$id-net"
@@ -98,7 +98,8 @@ start() {
 	ip netns exec "$(ns "$1")" "$kg" "${args[@]}" 2>>"$tmp/kg-$1.log" &
 	pid[$1]=$!
 }
-start a 1 --service-cidr 10.96.0.0/12
+# No resync during the test: the check of an unchanged NAT table below must see only store-driven reconciles.
+start a 1 --service-cidr 10.96.0.0/12 --resync-period 1h
 start b 2 --clean-up-interface --log-level error
 
 both_published() { [[ -f "$store/nodes/a.json" && -f "$store/nodes/b.json" ]]; }
@@ -138,6 +139,26 @@ service_return() {
 }
 check "--service-cidr 10.96.0.0/12 returns its traffic before the masquerade" service_return
 check "a node without --service-cidr has no such return" eval '! in_ns b nft list table ip kilo | grep -q "10.96.0.0/12"'
+
+# A VPN peer that moves: a new WireGuard configuration, the same NAT rules.
+# Replacing the tables would give every rule a new handle.
+peer_key="$(wg genkey | wg pubkey)"
+write_peer() {
+	printf '{"name": "p", "publicKey": "%s", "allowedIPs": ["10.5.0.1/32"], "endpoint": "%s"}\n' \
+		"$peer_key" "$1" >"$store/peers/p.json.tmp" && mv "$store/peers/p.json.tmp" "$store/peers/p.json"
+}
+endpoint_is() { [[ "$(in_ns a wg show "$(iface a)" endpoints | grep "$peer_key" | cut -f2)" == "$1" ]]; }
+nat_with_handles() { in_ns a nft -a list table ip kilo; }
+mkdir -p "$store/peers"
+write_peer 192.168.77.50:51820
+check "a new VPN peer reaches the device and the NAT rules" \
+	eventually 50 eval 'endpoint_is 192.168.77.50:51820 && nat_with_handles | grep -q 10.5.0.1'
+nat_with_handles >"$tmp/nat-before"
+write_peer 192.168.77.51:51820
+check "a peer's new endpoint reaches the device" eventually 50 endpoint_is 192.168.77.51:51820
+check "and leaves the NAT tables as they were (not replaced)" eval 'nat_with_handles | diff "$tmp/nat-before" -'
+rm -f "$store/peers/p.json"
+check "a removed peer leaves the NAT rules" eventually 50 eval '! nat_with_handles | grep -q 10.5.0.1'
 
 check "kg logs its info lines by default" grep -q "node a joined the mesh" "$tmp/kg-a.log"
 check "--log-level error leaves them out" eval '! grep -q "joined the mesh" "$tmp/kg-b.log"'
