@@ -185,8 +185,8 @@ static int resolve(const char *listen, struct addrinfo **out)
 	return getaddrinfo(n ? host : NULL, colon + 1, &hints, out);
 }
 
-/* libmicrohttpd's messages, as kg's warnings. */
-static void http_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's messages (its own format strings), as kg's warnings. */
+__attribute__((format(printf, 2, 0))) static void http_log(void *cls, const char *fmt, va_list ap)
 {
 	struct kg_http *http = cls;
 	unsigned left_out = 0;
