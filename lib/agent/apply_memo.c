@@ -10,12 +10,48 @@
 #include <sodium.h>
 #include <string.h>
 
-static void hash_bytes(crypto_generichash_state *st, const void *p, size_t n)
+/*
+ * BLAKE2b costs far more per update than per byte, and a plan of 10,000
+ * nodes has tens of thousands of small fields: they are gathered into
+ * buf and hashed a few kilobytes at a time.
+ */
+struct memo_hash {
+	crypto_generichash_state st;
+	size_t used;
+	unsigned char buf[4096];
+};
+
+static void hash_flush(struct memo_hash *h)
 {
-	crypto_generichash_update(st, p, n);
+	crypto_generichash_update(&h->st, h->buf, h->used);
+	h->used = 0;
 }
 
-static void hash_text(crypto_generichash_state *st, const char *text)
+static void hash_bytes(struct memo_hash *h, const void *p, size_t n)
+{
+	if (h->used + n > sizeof(h->buf))
+		hash_flush(h);
+	if (n > sizeof(h->buf)) {
+		crypto_generichash_update(&h->st, p, n);
+		return;
+	}
+	memcpy(h->buf + h->used, p, n);
+	h->used += n;
+}
+
+static void hash_init(struct memo_hash *h)
+{
+	crypto_generichash_init(&h->st, NULL, 0, 32);
+	h->used = 0;
+}
+
+static void hash_final(struct memo_hash *h, unsigned char out[32])
+{
+	hash_flush(h);
+	crypto_generichash_final(&h->st, out, 32);
+}
+
+static void hash_text(struct memo_hash *st, const char *text)
 {
 	/* The NUL separates one string from the next; NULL hashes as one byte of its own. */
 	static const unsigned char none = 0xff;
@@ -26,13 +62,13 @@ static void hash_text(crypto_generichash_state *st, const char *text)
 		hash_bytes(st, &none, 1);
 }
 
-static void hash_addr(crypto_generichash_state *st, const struct kilo_addr *a)
+static void hash_addr(struct memo_hash *st, const struct kilo_addr *a)
 {
 	hash_bytes(st, &a->family, sizeof(a->family));
 	hash_bytes(st, a->bytes, sizeof(a->bytes));
 }
 
-static void hash_cidr(crypto_generichash_state *st, const struct kilo_cidr *c)
+static void hash_cidr(struct memo_hash *st, const struct kilo_cidr *c)
 {
 	hash_addr(st, &c->addr);
 	hash_bytes(st, &c->prefix, sizeof(c->prefix));
@@ -40,9 +76,9 @@ static void hash_cidr(crypto_generichash_state *st, const struct kilo_cidr *c)
 
 void kilo_apply_memo_routes(const struct kilo_route *routes, size_t n, unsigned char out[32])
 {
-	crypto_generichash_state st;
+	struct memo_hash st;
 
-	crypto_generichash_init(&st, NULL, 0, 32);
+	hash_init(&st);
 	for (size_t i = 0; i < n; i++) {
 		const struct kilo_route *r = &routes[i];
 		uint8_t flags[2] = { r->onlink, r->protocol };
@@ -54,28 +90,28 @@ void kilo_apply_memo_routes(const struct kilo_route *routes, size_t n, unsigned 
 		hash_bytes(&st, &r->table, sizeof(r->table));
 		hash_bytes(&st, flags, sizeof(flags));
 	}
-	crypto_generichash_final(&st, out, 32);
+	hash_final(&st, out);
 }
 
 void kilo_apply_memo_rules(const struct kilo_rule *rules, size_t n, unsigned char out[32])
 {
-	crypto_generichash_state st;
+	struct memo_hash st;
 
-	crypto_generichash_init(&st, NULL, 0, 32);
+	hash_init(&st);
 	for (size_t i = 0; i < n; i++) {
 		hash_cidr(&st, &rules[i].src);
 		hash_cidr(&st, &rules[i].dst);
 		hash_bytes(&st, &rules[i].table, sizeof(rules[i].table));
 		hash_text(&st, rules[i].iif);
 	}
-	crypto_generichash_final(&st, out, 32);
+	hash_final(&st, out);
 }
 
 void kilo_apply_memo_nat(const struct kilo_nat_rule *rules, size_t n, unsigned char out[32])
 {
-	crypto_generichash_state st;
+	struct memo_hash st;
 
-	crypto_generichash_init(&st, NULL, 0, 32);
+	hash_init(&st);
 	for (size_t i = 0; i < n; i++) {
 		const struct kilo_nat_rule *r = &rules[i];
 		uint8_t fields[5] = { (uint8_t)r->kind, (uint8_t)r->list, r->family, r->ipip, r->comment_first };
@@ -88,5 +124,5 @@ void kilo_apply_memo_nat(const struct kilo_nat_rule *rules, size_t n, unsigned c
 		hash_text(&st, r->comment);
 		hash_text(&st, r->target);
 	}
-	crypto_generichash_final(&st, out, 32);
+	hash_final(&st, out);
 }
