@@ -51,15 +51,35 @@ static void hash_final(struct memo_hash *h, unsigned char out[32])
 	crypto_generichash_final(&h->st, out, 32);
 }
 
+/* Each string starts with one of these, so that no two sequences of strings hash alike. */
+enum text_tag { TEXT_FOLLOWS, TEXT_NULL, TEXT_AS_BEFORE };
+
 static void hash_text(struct memo_hash *st, const char *text)
 {
-	/* The NUL separates one string from the next; NULL hashes as one byte of its own. */
-	static const unsigned char none = 0xff;
+	unsigned char tag = text ? TEXT_FOLLOWS : TEXT_NULL;
 
+	hash_bytes(st, &tag, 1);
+	/* The NUL separates the string from what follows. */
 	if (text)
 		hash_bytes(st, text, strlen(text) + 1);
+}
+
+/*
+ * A string that is the very one the rule before had there (the same
+ * pointer, most often a literal shared by thousands of rules) hashes as
+ * one tag. The plan's text can still be read back from what was hashed,
+ * so different plans never hash alike; equal plans hash alike as long as
+ * they share their strings the same way, and when they do not, the memo
+ * only sends again what it could have skipped.
+ */
+static void hash_text_after(struct memo_hash *st, const char *text, const char *before)
+{
+	static const unsigned char as_before = TEXT_AS_BEFORE;
+
+	if (text && text == before)
+		hash_bytes(st, &as_before, 1);
 	else
-		hash_bytes(st, &none, 1);
+		hash_text(st, text);
 }
 
 static void hash_addr(struct memo_hash *st, const struct kilo_addr *a)
@@ -114,16 +134,16 @@ void kilo_apply_memo_nat(const struct kilo_nat_rule *rules, size_t n, unsigned c
 
 	hash_init(&st);
 	for (size_t i = 0; i < n; i++) {
-		const struct kilo_nat_rule *r = &rules[i];
+		const struct kilo_nat_rule *r = &rules[i], *before = i ? &rules[i - 1] : &(struct kilo_nat_rule){ 0 };
 		uint8_t fields[5] = { (uint8_t)r->kind, (uint8_t)r->list, r->family, r->ipip, r->comment_first };
 
 		hash_bytes(&st, fields, sizeof(fields));
-		hash_text(&st, r->table);
-		hash_text(&st, r->chain);
+		hash_text_after(&st, r->table, before->table);
+		hash_text_after(&st, r->chain, before->chain);
 		hash_cidr(&st, &r->src);
 		hash_cidr(&st, &r->dst);
-		hash_text(&st, r->comment);
-		hash_text(&st, r->target);
+		hash_text_after(&st, r->comment, before->comment);
+		hash_text_after(&st, r->target, before->target);
 	}
 	hash_final(&st, out);
 }
