@@ -62,6 +62,8 @@ struct kilo_agent {
 	kilo_mesh *solved_mesh;     /* the mesh topology points into */
 	kilo_topology *topology;    /* as last solved */
 	digest live_digest;         /* the names of the live nodes */
+	digest live_now;            /* the same, as live_digest last computed it */
+	bool live_known;            /* live_now is of this mesh (a new one is not known yet) */
 	digest problems_digest;     /* the store's last report */
 	digest owned_digest;        /* WireGuard IP and discovered endpoints as published */
 	struct kilo_cidr wireguard_ip;
@@ -197,9 +199,15 @@ static const struct kilo_node *stored_self(const kilo_agent *a)
 /* The digest of the live nodes at now, and when the first of them drops out. */
 static void live_digest(kilo_agent *a, int64_t now, digest out)
 {
-	const struct kilo_node *self = stored_self(a);
+	const struct kilo_node *self;
 	crypto_generichash_state st;
 
+	/* Until a node drops out, only a new mesh changes who is live: the agent steps far more often than that. */
+	if (a->live_known && (a->next_expiry == 0 || now < a->next_expiry)) {
+		memcpy(out, a->live_now, sizeof(digest));
+		return;
+	}
+	self = stored_self(a);
 	a->next_expiry = 0;
 	crypto_generichash_init(&st, NULL, 0, sizeof(digest));
 	for (size_t i = 0; a->mesh && i < a->mesh->n_nodes; i++) {
@@ -214,6 +222,8 @@ static void live_digest(kilo_agent *a, int64_t now, digest out)
 			a->next_expiry = expiry;
 	}
 	crypto_generichash_final(&st, out, sizeof(digest));
+	memcpy(a->live_now, out, sizeof(digest));
+	a->live_known = true;
 }
 
 static void problems_digest(const struct kilo_store_report *report, digest out)
@@ -256,6 +266,7 @@ static void replace_mesh(kilo_agent *a, kilo_mesh *mesh)
 	if (a->mesh != a->solved_mesh)
 		retire(a, NULL, a->mesh);
 	a->mesh = mesh;
+	a->live_known = false;
 }
 
 static void replace_topology(kilo_agent *a, kilo_topology *t)
