@@ -351,6 +351,12 @@ static int read_nat(kilo_agent *a, int64_t now, struct kilo_discovered_endpoint 
 	kilo_wg_config *device = NULL;
 	int r;
 
+	/* A mesh of 10,000 nodes makes a device dump of a megabyte, which is parsed only when of use. */
+	if (!kilo_agent_nat_watched(a->mesh, now / 1000, a->window)) {
+		*list = NULL;
+		*n = 0;
+		return 0;
+	}
 	/* No device yet (the first apply makes it): nothing seen. */
 	if (kilo_wg_device_get(a->wg, a->apply.interface, &device, &ignored) < 0)
 		device = NULL;
