@@ -187,12 +187,27 @@ static bool same_mesh(const kilo_agent *a, const struct kilo_mesh *old, const st
 	return true;
 }
 
-/* This node as the store has it, or NULL. */
-static const struct kilo_node *stored_self(const kilo_agent *a)
+/*
+ * This node as the store has it, or NULL. Looked up by name order (a
+ * store's load sorts it), as the agent does at every step: scanning
+ * 10,000 nodes' names cost more than the lookup of a name.
+ */
+static struct kilo_node *stored_self(const kilo_agent *a)
 {
-	for (size_t i = 0; a->mesh && i < a->mesh->n_nodes; i++)
-		if (strcmp(a->mesh->nodes[i].name, a->hostname) == 0)
-			return &a->mesh->nodes[i];
+	size_t lo = 0, hi = a->mesh ? a->mesh->n_nodes : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct kilo_node *n = &a->mesh->nodes[a->mesh->orders.by_name[mid]];
+		int c = strcmp(n->name, a->hostname);
+
+		if (c == 0)
+			return n;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
@@ -336,14 +351,6 @@ static void owned_digest(const kilo_agent *a, digest out)
 	crypto_generichash_final(&st, out, sizeof(digest));
 }
 
-static struct kilo_node *local_node(kilo_agent *a)
-{
-	for (size_t i = 0; i < a->mesh->n_nodes; i++)
-		if (!strcmp(a->mesh->nodes[i].name, a->hostname))
-			return &a->mesh->nodes[i];
-	return NULL;
-}
-
 /* The endpoints at which the device sees the NATed nodes and the peers now. */
 static int read_nat(kilo_agent *a, int64_t now, struct kilo_discovered_endpoint **list, size_t *n)
 {
@@ -465,7 +472,7 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 	a->next_retry = now + RETRY_MS;
 	if (!a->mesh)
 		return kilo_error_set(err, ENODATA, "no mesh has been loaded from the store yet");
-	self = local_node(a);
+	self = stored_self(a);
 	/* Retrying is no use: the store changes when this node is back (its next check-in at the latest). */
 	if (!self || !kilo_node_ready(self, now / 1000, a->window))
 		a->next_retry = 0;
