@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -511,6 +512,20 @@ static void run(struct kg_shared *shared, int sigfd)
 	}
 }
 
+/*
+ * Every load and solve of a large mesh allocates and frees megabytes, and
+ * glibc would give them back to the kernel and fault them in again each
+ * time (a tenth of one change's CPU at 10,000 nodes): kg keeps them for
+ * the next load instead, up to 128 MiB.
+ */
+static void keep_freed_memory(void)
+{
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
+#endif
+}
+
 int main(int argc, char *argv[])
 {
 	struct kg_shared shared = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -534,6 +549,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "kg: signalfd: %s\n", strerror(errno));
 		return KG_EXIT_FAILURE;
 	}
+	keep_freed_memory();
 	r = kilo_agent_new(&cfg.agent, &shared.agent, &err);
 	if (r < 0) {
 		fprintf(stderr, "kg: %s\n", err.code ? err.message : strerror(-r));

@@ -62,6 +62,8 @@ struct kilo_agent {
 	kilo_mesh *solved_mesh;     /* the mesh topology points into */
 	kilo_topology *topology;    /* as last solved */
 	digest live_digest;         /* the names of the live nodes */
+	digest live_now;            /* the same, as live_digest last computed it */
+	bool live_known;            /* live_now is of this mesh (a new one is not known yet) */
 	digest problems_digest;     /* the store's last report */
 	digest owned_digest;        /* WireGuard IP and discovered endpoints as published */
 	struct kilo_cidr wireguard_ip;
@@ -185,21 +187,42 @@ static bool same_mesh(const kilo_agent *a, const struct kilo_mesh *old, const st
 	return true;
 }
 
-/* This node as the store has it, or NULL. */
-static const struct kilo_node *stored_self(const kilo_agent *a)
+/*
+ * This node as the store has it, or NULL. Looked up by name order (a
+ * store's load sorts it), as the agent does at every step: scanning
+ * 10,000 nodes' names cost more than the lookup of a name.
+ */
+static struct kilo_node *stored_self(const kilo_agent *a)
 {
-	for (size_t i = 0; a->mesh && i < a->mesh->n_nodes; i++)
-		if (strcmp(a->mesh->nodes[i].name, a->hostname) == 0)
-			return &a->mesh->nodes[i];
+	size_t lo = 0, hi = a->mesh ? a->mesh->n_nodes : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct kilo_node *n = &a->mesh->nodes[a->mesh->orders.by_name[mid]];
+		int c = strcmp(n->name, a->hostname);
+
+		if (c == 0)
+			return n;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
 /* The digest of the live nodes at now, and when the first of them drops out. */
 static void live_digest(kilo_agent *a, int64_t now, digest out)
 {
-	const struct kilo_node *self = stored_self(a);
+	const struct kilo_node *self;
 	crypto_generichash_state st;
 
+	/* Until a node drops out, only a new mesh changes who is live: the agent steps far more often than that. */
+	if (a->live_known && (a->next_expiry == 0 || now < a->next_expiry)) {
+		memcpy(out, a->live_now, sizeof(digest));
+		return;
+	}
+	self = stored_self(a);
 	a->next_expiry = 0;
 	crypto_generichash_init(&st, NULL, 0, sizeof(digest));
 	for (size_t i = 0; a->mesh && i < a->mesh->n_nodes; i++) {
@@ -214,6 +237,8 @@ static void live_digest(kilo_agent *a, int64_t now, digest out)
 			a->next_expiry = expiry;
 	}
 	crypto_generichash_final(&st, out, sizeof(digest));
+	memcpy(a->live_now, out, sizeof(digest));
+	a->live_known = true;
 }
 
 static void problems_digest(const struct kilo_store_report *report, digest out)
@@ -256,6 +281,7 @@ static void replace_mesh(kilo_agent *a, kilo_mesh *mesh)
 	if (a->mesh != a->solved_mesh)
 		retire(a, NULL, a->mesh);
 	a->mesh = mesh;
+	a->live_known = false;
 }
 
 static void replace_topology(kilo_agent *a, kilo_topology *t)
@@ -325,14 +351,6 @@ static void owned_digest(const kilo_agent *a, digest out)
 	crypto_generichash_final(&st, out, sizeof(digest));
 }
 
-static struct kilo_node *local_node(kilo_agent *a)
-{
-	for (size_t i = 0; i < a->mesh->n_nodes; i++)
-		if (!strcmp(a->mesh->nodes[i].name, a->hostname))
-			return &a->mesh->nodes[i];
-	return NULL;
-}
-
 /* The endpoints at which the device sees the NATed nodes and the peers now. */
 static int read_nat(kilo_agent *a, int64_t now, struct kilo_discovered_endpoint **list, size_t *n)
 {
@@ -340,6 +358,12 @@ static int read_nat(kilo_agent *a, int64_t now, struct kilo_discovered_endpoint 
 	kilo_wg_config *device = NULL;
 	int r;
 
+	/* A mesh of 10,000 nodes makes a device dump of a megabyte, which is parsed only when of use. */
+	if (!kilo_agent_nat_watched(a->mesh, now / 1000, a->window)) {
+		*list = NULL;
+		*n = 0;
+		return 0;
+	}
 	/* No device yet (the first apply makes it): nothing seen. */
 	if (kilo_wg_device_get(a->wg, a->apply.interface, &device, &ignored) < 0)
 		device = NULL;
@@ -448,7 +472,7 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 	a->next_retry = now + RETRY_MS;
 	if (!a->mesh)
 		return kilo_error_set(err, ENODATA, "no mesh has been loaded from the store yet");
-	self = local_node(a);
+	self = stored_self(a);
 	/* Retrying is no use: the store changes when this node is back (its next check-in at the latest). */
 	if (!self || !kilo_node_ready(self, now / 1000, a->window))
 		a->next_retry = 0;

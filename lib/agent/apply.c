@@ -60,6 +60,8 @@ struct plan {
 	struct kilo_routes_opts routes_opts;
 	bool tunnel;         /* the plan routes through the IPIP tunnel */
 	bool tunnel_missing; /* which does not exist yet */
+	const struct kilo_apply_memo *last; /* what the last successful apply sent, or NULL */
+	struct kilo_apply_memo next;        /* the digests of this plan */
 };
 
 static void plan_free(struct plan *plan)
@@ -149,6 +151,10 @@ static int make_plan(const struct kilo_topology *t, const struct kilo_apply_opts
 		return kilo_error_set(err, EINVAL, "interface %s: the topology was solved without a private key",
 				      opts->interface);
 	drop_unresolved_endpoints(plan->config);
+	/* Digest first: the NAT rules the last apply sent passed this check then. */
+	kilo_apply_memo_nat(plan->nat, plan->n_nat, plan->next.nat);
+	if (plan->last && memcmp(plan->last->nat, plan->next.nat, sizeof(plan->next.nat)) == 0)
+		return 0;
 	return kilo_net_nat_check(plan->nat, plan->n_nat, err);
 }
 
@@ -166,8 +172,14 @@ static int make_routes(const struct kilo_topology *t, struct plan *plan, struct 
 				 &plan->n_rules);
 	if (r < 0)
 		return kilo_error_set(err, -r, "computing the routes: %s", strerror(-r));
-	r = kilo_net_routes_check(plan->routes, plan->n_routes, err);
-	return r < 0 ? r : kilo_net_rules_check(plan->rules, plan->n_rules, err);
+	/* Digest first: the routes and rules the last apply sent passed these checks then. */
+	kilo_apply_memo_routes(plan->routes, plan->n_routes, plan->next.routes);
+	kilo_apply_memo_rules(plan->rules, plan->n_rules, plan->next.rules);
+	if (!plan->last || memcmp(plan->last->routes, plan->next.routes, sizeof(plan->next.routes)))
+		r = kilo_net_routes_check(plan->routes, plan->n_routes, err);
+	if (r == 0 && (!plan->last || memcmp(plan->last->rules, plan->next.rules, sizeof(plan->next.rules))))
+		r = kilo_net_rules_check(plan->rules, plan->n_rules, err);
+	return r;
 }
 
 /* The device and the tunnel, where they do not exist yet; the first changes. */
@@ -241,8 +253,8 @@ static int change(const struct kilo_topology *t, const struct kilo_apply_opts *o
 		  struct plan *plan, struct kilo_apply_undo *undo, struct kilo_apply_report *report,
 		  struct kilo_error *err)
 {
-	const struct kilo_apply_memo *last = opts->memo && opts->memo->valid ? opts->memo : NULL;
-	struct kilo_apply_memo next = { .valid = true };
+	const struct kilo_apply_memo *last = plan->last;
+	struct kilo_apply_memo *next = &plan->next;
 	int r = create_links(opts, net, wg, plan, undo, report, err);
 
 	/* The routes name the links this call created by their new indices. */
@@ -252,21 +264,18 @@ static int change(const struct kilo_topology *t, const struct kilo_apply_opts *o
 		r = apply_tunnel(t, net, plan->routes_opts.tunnel_ifindex, report, err);
 	if (r == 0)
 		r = apply_device(t, opts, wg, net, plan, undo, report, err);
-	kilo_apply_memo_routes(plan->routes, plan->n_routes, next.routes);
-	kilo_apply_memo_rules(plan->rules, plan->n_rules, next.rules);
-	kilo_apply_memo_nat(plan->nat, plan->n_nat, next.nat);
 	/* A part that equals what the last successful apply sent is neither read back nor sent. */
-	if (r == 0 && !(last && memcmp(last->routes, next.routes, sizeof(next.routes)) == 0))
+	if (r == 0 && !(last && memcmp(last->routes, next->routes, sizeof(next->routes)) == 0))
 		r = kilo_net_routes_sync_saving(net, plan->routes, plan->n_routes, &report->routes, &undo->routes,
 						&undo->n_routes, err);
-	if (r == 0 && !(last && memcmp(last->rules, next.rules, sizeof(next.rules)) == 0))
+	if (r == 0 && !(last && memcmp(last->rules, next->rules, sizeof(next->rules)) == 0))
 		r = kilo_net_rules_sync_saving(net, plan->rules, plan->n_rules, &report->rules, &undo->rules,
 					       &undo->n_rules, err);
 	/* Last: one transaction that applies whole or not at all, so nothing after it can fail. */
-	if (r == 0 && !(last && memcmp(last->nat, next.nat, sizeof(next.nat)) == 0))
+	if (r == 0 && !(last && memcmp(last->nat, next->nat, sizeof(next->nat)) == 0))
 		r = kilo_net_nat_apply(net, plan->nat, plan->n_nat, err);
 	if (r == 0 && opts->memo)
-		*opts->memo = next;
+		*opts->memo = *next;
 	return r;
 }
 
@@ -286,6 +295,8 @@ int kilo_apply(const kilo_topology *t, const struct kilo_apply_opts *opts_in, st
 						       .encapsulate = opts.encapsulate,
 						       .compatibility = opts.compatibility,
 						       .wg_interface = opts.interface };
+	plan.last = opts.memo && opts.memo->valid ? opts.memo : NULL;
+	plan.next.valid = true;
 	r = wg_handle(&opts, &own, &wg, err);
 	if (r == 0)
 		r = kilo_net_open(&net, err);

@@ -75,6 +75,12 @@ int kilo_agent_cni_write(const char *path, const struct kilo_cidr *pod_cidr, con
 /* ---- NAT endpoint discovery (kilo-reference.md §1.8) ------------------- */
 
 /*
+ * Whether mesh has a node (ready at now within window, with a keepalive) or
+ * a peer whose endpoint kilo_agent_nat_endpoints would look for: without
+ * one, the device need not be read.
+ */
+bool kilo_agent_nat_watched(const struct kilo_mesh *mesh, int64_t now, uint32_t window);
+/*
  * The endpoints at which the device really sees the nodes of mesh (those
  * ready at now within window, with a keepalive) and its peers: every one
  * the device knows with a handshake. *out (n_out entries) is malloc'ed,

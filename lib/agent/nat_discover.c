@@ -63,6 +63,29 @@ static void record(const struct kilo_wg_config *device, const struct kilo_key *k
 	(*n)++;
 }
 
+/* The nodes and peers whose endpoints the device may have learnt. */
+static bool node_watched(const struct kilo_node *node, int64_t now, uint32_t window)
+{
+	return node->persistent_keepalive && kilo_node_ready(node, now, window);
+}
+
+/* Every peer counts: Kilo gives every Peer object a keepalive, zero or not. */
+static bool peer_watched(const struct kilo_peer *peer)
+{
+	return kilo_peer_ready(peer);
+}
+
+bool kilo_agent_nat_watched(const struct kilo_mesh *mesh, int64_t now, uint32_t window)
+{
+	for (size_t i = 0; i < mesh->n_nodes; i++)
+		if (node_watched(&mesh->nodes[i], now, window))
+			return true;
+	for (size_t i = 0; i < mesh->n_peers; i++)
+		if (peer_watched(&mesh->peers[i]))
+			return true;
+	return false;
+}
+
 int kilo_agent_nat_endpoints(const struct kilo_mesh *mesh, int64_t now, uint32_t window,
 			     const struct kilo_wg_config *device, struct kilo_discovered_endpoint **out,
 			     size_t *n_out)
@@ -78,14 +101,13 @@ int kilo_agent_nat_endpoints(const struct kilo_mesh *mesh, int64_t now, uint32_t
 	for (size_t i = 0; device && i < mesh->n_nodes; i++) {
 		const struct kilo_node *node = &mesh->nodes[i];
 
-		if (node->persistent_keepalive && kilo_node_ready(node, now, window))
+		if (node_watched(node, now, window))
 			record(device, &node->public_key, &node->endpoint, &node->internal_ip.addr, list, &n);
 	}
-	/* Every peer counts: Kilo gives every Peer object a keepalive, zero or not. */
 	for (size_t i = 0; device && i < mesh->n_peers; i++) {
 		const struct kilo_peer *peer = &mesh->peers[i];
 
-		if (kilo_peer_ready(peer))
+		if (peer_watched(peer))
 			record(device, &peer->public_key, &peer->endpoint, &(struct kilo_addr){ 0 }, list, &n);
 	}
 	qsort(list, n, sizeof(*list), by_key);

@@ -14,7 +14,7 @@ struct kilo_arena_chunk {
 	_Alignas(ARENA_ALIGN) unsigned char data[];
 };
 
-void *kilo_arena_alloc(struct kilo_arena *arena, size_t size)
+void *kilo_arena_alloc_raw(struct kilo_arena *arena, size_t size)
 {
 	struct kilo_arena_chunk *chunk = arena->head;
 	size_t rounded = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
@@ -39,7 +39,15 @@ void *kilo_arena_alloc(struct kilo_arena *arena, size_t size)
 	}
 	p = chunk->data + chunk->used;
 	chunk->used += rounded;
-	memset(p, 0, size);
+	return p;
+}
+
+void *kilo_arena_alloc(struct kilo_arena *arena, size_t size)
+{
+	void *p = kilo_arena_alloc_raw(arena, size);
+
+	if (p)
+		memset(p, 0, size);
 	return p;
 }
 
@@ -50,10 +58,17 @@ void *kilo_arena_array(struct kilo_arena *arena, size_t n, size_t size)
 	return kilo_arena_alloc(arena, n * size);
 }
 
+void *kilo_arena_array_raw(struct kilo_arena *arena, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	return kilo_arena_alloc_raw(arena, n * size);
+}
+
 char *kilo_arena_strdup(struct kilo_arena *arena, const char *s)
 {
 	size_t len = strlen(s) + 1;
-	char *copy = kilo_arena_alloc(arena, len);
+	char *copy = kilo_arena_alloc_raw(arena, len);
 
 	if (copy)
 		memcpy(copy, s, len);

@@ -20,6 +20,12 @@ struct kilo_arena {
 void *kilo_arena_alloc(struct kilo_arena *arena, size_t size);
 /* kilo_arena_alloc of n * size with an overflow check. */
 void *kilo_arena_array(struct kilo_arena *arena, size_t n, size_t size);
+/*
+ * The same, not zeroed: for memory the caller overwrites whole at once
+ * (a load copies megabytes of nodes, and zeroing them first doubled the cost).
+ */
+void *kilo_arena_alloc_raw(struct kilo_arena *arena, size_t size);
+void *kilo_arena_array_raw(struct kilo_arena *arena, size_t n, size_t size);
 /* A copy of the NUL-terminated string s. */
 char *kilo_arena_strdup(struct kilo_arena *arena, const char *s);
 /* Frees every allocation; the arena can be used again afterwards. */

@@ -124,7 +124,7 @@ static void *copy_array(struct kilo_arena *arena, const void *items, size_t n, s
 
 	if (!n)
 		return NULL;
-	copy = kilo_arena_array(arena, n, size);
+	copy = kilo_arena_array_raw(arena, n, size);
 	if (!copy)
 		*r = -ENOMEM;
 	else
@@ -136,7 +136,8 @@ int kilo_node_copy(struct kilo_arena *arena, const struct kilo_node *src, struct
 {
 	int r = 0;
 
-	*dst = *src;
+	/* Bytewise, padding too: dst may be raw memory, and nodes are compared bytewise (agent.c). */
+	memcpy(dst, src, sizeof(*dst));
 	dst->name = kilo_arena_strdup(arena, src->name);
 	dst->location = kilo_arena_strdup(arena, src->location);
 	dst->allowed_location_ips = copy_array(arena, src->allowed_location_ips, src->n_allowed_location_ips,

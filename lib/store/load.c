@@ -153,7 +153,8 @@ static int load_nodes(kilo_store *store, struct kilo_mesh *mesh, struct kilo_sto
 	if (r < 0)
 		return r;
 	cache = store->cache[KILO_STORE_NODE];
-	nodes = mesh->nodes = kilo_arena_array(&mesh->arena, cache->n ? cache->n : 1, sizeof(*nodes));
+	/* Raw: the nodes kept are written whole below, and the mesh has no others. */
+	nodes = mesh->nodes = kilo_arena_array_raw(&mesh->arena, cache->n ? cache->n : 1, sizeof(*nodes));
 	if (!nodes)
 		return -ENOMEM;
 	if (!cache->settled && (r = settle(cache, nodes)) < 0)
