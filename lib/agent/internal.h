@@ -15,6 +15,15 @@
 #include "../core/wgconf.h"
 #include "../mesh/model.h"
 
+/* ---- change detection --------------------------------------------------- */
+
+/*
+ * Whether the solver sees old and mesh alike apart from heartbeats. Both
+ * come from loads with the same settings, nodes and peers in name order;
+ * hostname's own discovered endpoints are left aside.
+ */
+bool kilo_agent_mesh_same(const struct kilo_mesh *old, const struct kilo_mesh *mesh, const char *hostname);
+
 /* ---- IP discovery (Kilo's getIP) --------------------------------------- */
 
 /*
