@@ -249,12 +249,22 @@ static int apply_device(const struct kilo_topology *t, const struct kilo_apply_o
 }
 
 /* Every change, in order; the first failure stops them and is undone by the caller. */
+static bool net_changed(const struct kilo_net_changes *c)
+{
+	return c->added || c->removed || c->replaced;
+}
+
+static bool links_changed(const struct kilo_apply_report *report)
+{
+	return report->device_created || net_changed(&report->link) || net_changed(&report->addresses);
+}
+
 static int change(const struct kilo_topology *t, const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_net *net,
 		  struct plan *plan, struct kilo_apply_undo *undo, struct kilo_apply_report *report,
 		  struct kilo_error *err)
 {
 	const struct kilo_apply_memo *last = plan->last;
-	struct kilo_apply_memo *next = &plan->next;
+	const struct kilo_apply_memo *next = &plan->next;
 	int r = create_links(opts, net, wg, plan, undo, report, err);
 
 	/* The routes name the links this call created by their new indices. */
@@ -264,6 +274,12 @@ static int change(const struct kilo_topology *t, const struct kilo_apply_opts *o
 		r = apply_tunnel(t, net, plan->routes_opts.tunnel_ifindex, report, err);
 	if (r == 0)
 		r = apply_device(t, opts, wg, net, plan, undo, report, err);
+	/*
+	 * The kernel drops routes when a link goes down or loses the address
+	 * they leave from: after such a change the host is compared whole.
+	 */
+	if (links_changed(report))
+		last = NULL;
 	/* A part that equals what the last successful apply sent is neither read back nor sent. */
 	if (r == 0 && !(last && memcmp(last->routes, next->routes, sizeof(next->routes)) == 0))
 		r = kilo_net_routes_sync_saving(net, plan->routes, plan->n_routes, &report->routes, &undo->routes,

@@ -50,6 +50,9 @@ trap cleanup EXIT
 # ---- the host: node a, 192.168.0.1/24 and fd00::1/64 on eth0; node a2 shares its location ----
 ip netns add "$ns"
 in_ns ip link set lo up
+# No duplicate address detection: a link-local address that leaves its tentative state
+# between two snapshots would look like a change the apply made.
+in_ns sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 in_ns ip link add eth0 type veth peer name eth0p
 in_ns ip addr add 192.168.0.1/24 dev eth0
 in_ns ip addr add fd00::1/64 dev eth0 nodad
