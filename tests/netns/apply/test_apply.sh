@@ -16,16 +16,7 @@ set -uo pipefail
 source "$(dirname "$0")/../checks.sh"
 
 kgctl="$(realpath "${1:?usage: test_apply.sh KGCTL}")"
-if [[ "$(id -u)" -ne 0 ]]; then
-	echo "skip: needs root for network namespaces"
-	exit 77
-fi
-for tool in wireguard-go wg nft ip python3 timeout; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "skip: $tool is not installed"
-		exit 77
-	fi
-done
+skip_unless_root_with wireguard-go wg nft ip python3 timeout
 
 id=$$
 ns="kt-ap$id"

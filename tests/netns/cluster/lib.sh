@@ -23,6 +23,9 @@
 # Callers set: KGCTL, KG (may be empty), CLUSTER_LOCATIONS, CLUSTER_PER_LOCATION,
 # CLUSTER_NAT_LOCATION (0: none), CLUSTER_GRANULARITY, CLUSTER_DUAL_STACK (0 or 1).
 
+# shellcheck source=../checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
+
 CNI_BIN=${CNI_BIN:-/usr/lib/cni}
 CHECK_IN_PERIOD=${CHECK_IN_PERIOD:-1}
 READY_WINDOW=${READY_WINDOW:-4}
@@ -463,17 +466,7 @@ cluster_down() {
 
 # skip_unless_ready TOOL...: exit 77 with a reason when not root or a tool is missing.
 skip_unless_ready() {
-	local tool
-	if [[ "$(id -u)" -ne 0 ]]; then
-		echo "skip: needs root for network namespaces"
-		exit 77
-	fi
-	for tool in "$@"; do
-		if ! command -v "$tool" >/dev/null; then
-			echo "skip: $tool is not installed"
-			exit 77
-		fi
-	done
+	skip_unless_root_with "$@"
 	if [[ ! -x "$CNI_BIN/bridge" || ! -x "$CNI_BIN/host-local" || ! -x "$CNI_BIN/loopback" ]]; then
 		echo "skip: the CNI plugins are not in $CNI_BIN (Debian containernetworking-plugins)"
 		exit 77

@@ -22,16 +22,7 @@ source "$(dirname "$0")/../checks.sh"
 kg="$(realpath "${1:?usage: test_dns.sh KG KGCTL}")"
 kgctl="$(realpath "${2:?usage: test_dns.sh KG KGCTL}")"
 example="$(cd "$(dirname "$0")/../../.." && pwd)/examples/meshes/three-clouds.json"
-if [[ "$(id -u)" -ne 0 ]]; then
-	echo "skip: needs root for network and mount namespaces"
-	exit 77
-fi
-for tool in wireguard-go wg ip ping curl unshare; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "skip: $tool is not installed"
-		exit 77
-	fi
-done
+skip_unless_root_with wireguard-go wg ip ping curl unshare
 
 id=$$
 net="kt-dns$id-net"

@@ -12,16 +12,7 @@ set -uo pipefail
 source "$(dirname "$0")/../checks.sh"
 
 kg="$(realpath "${1:?usage: test_processes.sh KG}")"
-if [[ "$(id -u)" -ne 0 ]]; then
-	echo "skip: needs root for network namespaces"
-	exit 77
-fi
-for tool in wireguard-go wg ip curl; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "skip: $tool is not installed"
-		exit 77
-	fi
-done
+skip_unless_root_with wireguard-go wg ip curl
 
 id=$$
 ns="kt-pr$id"
