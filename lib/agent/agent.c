@@ -371,17 +371,14 @@ static int update_cni(kilo_agent *a, const struct kilo_node *self, bool resync, 
 
 /*
  * Follows the endpoint names of the mesh: names new to it are looked up
- * (every name with all), and each endpoint gets the address its name had
- * at the last answer.
+ * (every name with all). Endpoints get their addresses where they are
+ * compared (reload) and used (reconcile).
  */
 static int follow_names(kilo_agent *a, bool all)
 {
 	int r = kilo_names_track(&a->names, a->mesh);
 
-	if (r == 0)
-		r = kilo_names_ask(&a->names, a->resolver, all);
-	kilo_names_fill(&a->names, a->mesh);
-	return r;
+	return r < 0 ? r : kilo_names_ask(&a->names, a->resolver, all);
 }
 
 /* Kilo's applyTopology, then whatever of this node changed is published. */
