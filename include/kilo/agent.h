@@ -21,20 +21,26 @@ extern "C" {
 #define KILO_DEFAULT_MTU 1420
 
 /*
- * Digests of the routes, rules and NAT rules that the last successful
- * kilo_apply sent to the host. With opts.memo pointing at it, a part that
- * equals the last one is neither read back nor sent again: at 10,000 nodes
- * replacing the NAT tables and dumping the routes cost far more than the
- * solve. What someone else changed on the host in between is put right
- * only once the memo is zeroed; the agent zeroes it at every resync.
- * A failed apply zeroes it.
+ * What the last successful kilo_apply sent to the host: digests of the
+ * routes, rules and NAT rules, and the WireGuard configuration. With
+ * opts.memo pointing at it, a part that equals the last one is neither
+ * read back nor sent again, and the device is compared with what it was
+ * sent instead of being read: at 10,000 nodes replacing the NAT tables and
+ * reading back the routes and the device cost far more than the solve.
+ * What someone else changed on the host in between is put right only
+ * once the memo is reset; the agent resets it at every resync. A failed
+ * apply resets it. Start from a zeroed memo; kilo_apply_memo_reset frees
+ * what it holds.
  */
 struct kilo_apply_memo {
 	bool valid;
 	unsigned char routes[32];
 	unsigned char rules[32];
 	unsigned char nat[32];
+	kilo_wg_config *device; /* owned; NULL: the device is read */
 };
+
+KILO_EXPORT void kilo_apply_memo_reset(struct kilo_apply_memo *memo);
 
 struct kilo_apply_opts {
 	size_t sz;

@@ -77,7 +77,7 @@ struct kilo_agent {
 	bool cut_off;               /* the last check-in could not be written */
 	uint64_t reconciles, errors;
 	struct kilo_logger log;
-	struct kilo_apply_memo memo; /* what the last apply sent; zeroed at every resync */
+	struct kilo_apply_memo memo; /* what the last apply sent; reset at every resync */
 	struct kilo_resolver *resolver; /* looks endpoint names up off the loop */
 	struct kilo_names names;    /* what they resolve to */
 	int epoll_fd;               /* the store's and the resolver's fds, for the caller's loop */
@@ -423,7 +423,7 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 	replace_topology(a, t);
 	/* A resync compares everything with the host again, and puts right what others changed. */
 	if (resync)
-		memset(&a->memo, 0, sizeof(a->memo));
+		kilo_apply_memo_reset(&a->memo);
 	r = kilo_apply(t, &a->apply, &report, err);
 	kilo_agent_log_changes(&a->log, a->apply.interface, &report);
 	if (r == 0)
@@ -726,6 +726,7 @@ void kilo_agent_free(kilo_agent *a)
 		kilo_apply_clean_up(&a->apply, NULL);
 	replace_topology(a, NULL);
 	replace_mesh(a, NULL);
+	kilo_apply_memo_reset(&a->memo);
 	kilo_store_close(a->store);
 	kilo_wg_close(a->wg);
 	kilo_resolver_free(a->resolver);

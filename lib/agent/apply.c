@@ -60,8 +60,8 @@ struct plan {
 	struct kilo_routes_opts routes_opts;
 	bool tunnel;         /* the plan routes through the IPIP tunnel */
 	bool tunnel_missing; /* which does not exist yet */
-	const struct kilo_apply_memo *last; /* what the last successful apply sent, or NULL */
-	struct kilo_apply_memo next;        /* the digests of this plan */
+	struct kilo_apply_memo *last; /* what the last successful apply sent, or NULL */
+	struct kilo_apply_memo next;  /* the digests of this plan */
 };
 
 static void plan_free(struct plan *plan)
@@ -222,7 +222,7 @@ static int apply_tunnel(const struct kilo_topology *t, kilo_net *net, int ifinde
 
 /* The leader's device: its configuration, address and state up; other nodes' down. */
 static int apply_device(const struct kilo_topology *t, const struct kilo_apply_opts *opts, kilo_wg *wg,
-			kilo_net *net, const struct plan *plan, struct kilo_apply_undo *undo,
+			kilo_net *net, struct plan *plan, struct kilo_apply_undo *undo,
 			struct kilo_apply_report *report, struct kilo_error *err)
 {
 	struct kilo_link_opts link = { .sz = sizeof(link), .up = t->leader, .mtu = opts->mtu };
@@ -230,6 +230,11 @@ static int apply_device(const struct kilo_topology *t, const struct kilo_apply_o
 	int r = 0;
 
 	if (t->leader) {
+		/* The device this call created holds nothing yet; one created by someone else is read. */
+		if (plan->last && !undo->device_created) {
+			undo->device = plan->last->device;
+			plan->last->device = NULL;
+		}
 		r = kilo_wg_device_sync_saving(wg, opts->interface, plan->config, &sync,
 					       undo->device_created ? NULL : &undo->device, err);
 		if (r == -EADDRINUSE)
@@ -290,8 +295,15 @@ static int change(const struct kilo_topology *t, const struct kilo_apply_opts *o
 	/* Last: one transaction that applies whole or not at all, so nothing after it can fail. */
 	if (r == 0 && !(last && memcmp(last->nat, next->nat, sizeof(next->nat)) == 0))
 		r = kilo_net_nat_apply(net, plan->nat, plan->n_nat, err);
-	if (r == 0 && opts->memo)
+	if (r == 0 && opts->memo) {
+		/* What the device holds now: the plan's configuration. */
+		kilo_apply_memo_reset(opts->memo);
 		*opts->memo = *next;
+		if (t->leader) {
+			opts->memo->device = plan->config;
+			plan->config = NULL;
+		}
+	}
 	return r;
 }
 
@@ -329,15 +341,20 @@ int kilo_apply(const kilo_topology *t, const struct kilo_apply_opts *opts_in, st
 			memset(report, 0, sizeof(*report));
 		}
 	}
-	if (r < 0 && opts.memo) {
-		/* What the host holds now is unknown to the memo: the next apply compares everything. */
-		memset(opts.memo, 0, sizeof(*opts.memo));
-	}
+	/* What the host holds now is unknown to the memo: the next apply compares everything. */
+	if (r < 0 && opts.memo)
+		kilo_apply_memo_reset(opts.memo);
 	kilo_apply_undo_free(&undo);
 	plan_free(&plan);
 	kilo_net_close(net);
 	kilo_wg_close(own);
 	return r;
+}
+
+void kilo_apply_memo_reset(struct kilo_apply_memo *memo)
+{
+	kilo_wg_config_free(memo->device);
+	memset(memo, 0, sizeof(*memo));
 }
 
 int kilo_apply_clean_up(const struct kilo_apply_opts *opts_in, struct kilo_error *err)

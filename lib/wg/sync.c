@@ -12,14 +12,15 @@
 int kilo_wg_device_sync_saving(kilo_wg *wg, const char *ifname, const kilo_wg_config *desired,
 			       struct kilo_wg_sync_report *report, kilo_wg_config **before, struct kilo_error *err)
 {
-	kilo_wg_config *live = NULL, *change = NULL;
+	kilo_wg_config *live = before ? *before : NULL, *change = NULL;
 	struct kilo_wg_sync_report counts = { 0 }, ignored;
-	int r;
+	int r = 0;
 
 	if (!report)
 		report = &ignored;
 	memset(report, 0, sizeof(*report));
-	r = kilo_wg_device_get(wg, ifname, &live, err);
+	if (!live)
+		r = kilo_wg_device_get(wg, ifname, &live, err);
 	if (r == 0) {
 		r = kilo_wg_config_diff_counted(live, desired, &change, &counts);
 		if (r < 0)

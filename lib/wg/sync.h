@@ -7,9 +7,12 @@
 
 /*
  * kilo_wg_device_sync that also hands back, in *before, the device as it
- * was read before the change (the one read the sync makes anyway), so
- * that a later failure can sync it back. *before is NULL when the device
- * could not be read; free it with kilo_wg_config_free (it wipes the key).
+ * was before the change, so that a later failure can sync it back. A
+ * caller that knows what the device holds (what it sent last) passes it
+ * in *before, which this call then takes instead of reading the device:
+ * at a thousand peers the read costs more than the rest of the sync.
+ * *before is NULL when the device could not be read; free it with
+ * kilo_wg_config_free (it wipes the key).
  */
 int kilo_wg_device_sync_saving(kilo_wg *wg, const char *ifname, const kilo_wg_config *desired,
 			       struct kilo_wg_sync_report *report, kilo_wg_config **before, struct kilo_error *err);

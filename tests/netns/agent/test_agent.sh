@@ -16,7 +16,7 @@ set -uo pipefail
 source "$(dirname "$0")/../checks.sh"
 
 kg="$(realpath "${1:?usage: test_agent.sh KG}")"
-skip_unless_root_with wireguard-go wg ip ping curl
+skip_unless_root_with wireguard-go wg ip ping curl jq
 
 id=$$
 net="kt-ag$id-net"
@@ -178,8 +178,16 @@ check "the other agent drops it at once" eventually 20 one_node
 
 # A node that dies without cleaning up drops out when its heartbeat is older
 # than the readiness window (6 s), and the tunnel to it goes.
-start b 2
+start b 2 --resync-period 2s
 check "a restarted node rejoins" eventually 100 mesh_up
+
+# Between resyncs the agent compares the device with what it sent, not
+# with the device: a peer someone removed by hand comes back at the next.
+key_a="$(jq -r .publicKey "$store/nodes/a.json")"
+has_peer_a() { in_ns b wg show "$(iface b)" peers | grep -qxF "$key_a"; }
+check "a peer removed from the device by hand" eval 'in_ns b wg set "$(iface b)" peer "$key_a" remove && ! has_peer_a'
+check "is put back by the next resync" eventually 50 has_peer_a
+check "and the pods reach each other again" eventually 50 mesh_up
 kill_b() {
 	kill -KILL "${pid[b]}" && wait "${pid[b]}" 2>/dev/null
 	pid[b]=""
