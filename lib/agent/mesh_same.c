@@ -19,31 +19,36 @@ static bool same_array(const void *a, size_t n_a, const void *b, size_t n_b, siz
 	return n_a == n_b && (n_a == 0 || memcmp(a, b, n_a * size) == 0);
 }
 
+/* The same name, port and address: a name with the address it resolved to. */
+static bool same_endpoint(const struct kilo_endpoint *a, const struct kilo_endpoint *b)
+{
+	return a->port == b->port && kilo_addr_equal(&a->addr, &b->addr) && same_strings(a->dns, b->dns);
+}
+
 /*
  * Whether the solver sees a and b alike apart from heartbeats, as Kilo's
  * nodesAreEqual ignores LastSeen: a node that only checked in changes
  * nothing. This node's own discovered endpoints are left aside: they are
  * read from the device before every solve, whatever the store holds.
- * Objects are compared field by field, never serialised: a mesh of
- * 10,000 nodes is loaded again at every check-in of any node.
+ * Field by field, never as struct bytes: an endpoint's name is copied
+ * only up to its end (kilo_node_copy). A field added to struct kilo_node
+ * must be added here.
  */
 static bool same_node(const struct kilo_node *a, const struct kilo_node *b, bool self)
 {
-	struct kilo_node x = *a, y = *b;
-
-	/* Parsed objects start zeroed, so the rest (padding, an endpoint's unused name bytes) compares bytewise. */
-	x.name = y.name = x.location = y.location = NULL;
-	x.allowed_location_ips = y.allowed_location_ips = NULL;
-	x.discovered_endpoints = y.discovered_endpoints = NULL;
-	x.last_seen = y.last_seen = 0;
-	if (self)
-		x.n_discovered_endpoints = y.n_discovered_endpoints = 0;
-	return memcmp(&x, &y, sizeof(x)) == 0 && same_strings(a->name, b->name) &&
-	       same_strings(a->location, b->location) &&
+	return same_strings(a->name, b->name) && same_strings(a->location, b->location) &&
+	       same_endpoint(&a->endpoint, &b->endpoint) && kilo_cidr_equal(&a->internal_ip, &b->internal_ip) &&
+	       kilo_cidr_equal(&a->pod_cidr, &b->pod_cidr) &&
+	       memcmp(a->public_key.bytes, b->public_key.bytes, KILO_KEY_LEN) == 0 && a->leader == b->leader &&
+	       a->persistent_keepalive == b->persistent_keepalive &&
 	       same_array(a->allowed_location_ips, a->n_allowed_location_ips, b->allowed_location_ips,
 			  b->n_allowed_location_ips, sizeof(*a->allowed_location_ips)) &&
+	       kilo_cidr_equal(&a->cni_compatibility_ip, &b->cni_compatibility_ip) &&
 	       (self || same_array(a->discovered_endpoints, a->n_discovered_endpoints, b->discovered_endpoints,
-				   b->n_discovered_endpoints, sizeof(*a->discovered_endpoints)));
+				   b->n_discovered_endpoints, sizeof(*a->discovered_endpoints))) &&
+	       kilo_cidr_equal(&a->wireguard_ip, &b->wireguard_ip) &&
+	       kilo_cidr_equal(&a->secondary_pod_cidr, &b->secondary_pod_cidr) &&
+	       kilo_cidr_equal(&a->secondary_internal_ip, &b->secondary_internal_ip);
 }
 
 static bool same_peer(const struct kilo_peer *a, const struct kilo_peer *b)

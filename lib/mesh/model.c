@@ -2,6 +2,7 @@
 #include "model.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,10 +135,18 @@ static void *copy_array(struct kilo_arena *arena, const void *items, size_t n, s
 
 int kilo_node_copy(struct kilo_arena *arena, const struct kilo_node *src, struct kilo_node *dst)
 {
+	const size_t name_at = offsetof(struct kilo_node, endpoint.dns);
+	const size_t after = offsetof(struct kilo_node, endpoint) + sizeof(src->endpoint);
 	int r = 0;
 
-	/* Bytewise, padding too: dst may be raw memory, and nodes are compared bytewise (agent.c). */
-	memcpy(dst, src, sizeof(*dst));
+	/*
+	 * The endpoint's name only up to its end: its unused bytes are most of
+	 * a node, and a load copies every node. dst may be raw memory: what
+	 * follows the name stays unset, and nodes are compared field by field.
+	 */
+	memcpy(dst, src, name_at);
+	strcpy(dst->endpoint.dns, src->endpoint.dns);
+	memcpy((char *)dst + after, (const char *)src + after, sizeof(*dst) - after);
 	dst->name = kilo_arena_strdup(arena, src->name);
 	dst->location = kilo_arena_strdup(arena, src->location);
 	dst->allowed_location_ips = copy_array(arena, src->allowed_location_ips, src->n_allowed_location_ips,
