@@ -53,7 +53,7 @@ static int used_names(const struct kilo_mesh *mesh, const char ***out, size_t *n
 
 	if (!names)
 		return -ENOMEM;
-	for (size_t i = 0; i < total; i++)
+	for (size_t i = 0; i < total && !mesh->known_without_names; i++)
 		if (endpoint_of(mesh, i)->dns[0])
 			names[k++] = endpoint_of(mesh, i)->dns;
 	qsort(names, k, sizeof(*names), compare_names);
@@ -134,7 +134,7 @@ enum kilo_name_change kilo_names_answer(struct kilo_names *t, const struct kilo_
 
 void kilo_names_fill(const struct kilo_names *t, struct kilo_mesh *mesh)
 {
-	for (size_t i = 0; i < mesh->n_nodes + mesh->n_peers; i++) {
+	for (size_t i = 0; i < mesh->n_nodes + mesh->n_peers && !mesh->known_without_names; i++) {
 		struct kilo_endpoint *ep = endpoint_of(mesh, i);
 		const struct kilo_name *e;
 
@@ -160,7 +160,7 @@ size_t kilo_names_unresolved(const struct kilo_names *t, const struct kilo_mesh 
 	char ep[KILO_ENDPOINT_STRLEN];
 	size_t count = 0;
 
-	for (size_t i = 0; mesh && i < mesh->n_nodes + mesh->n_peers; i++) {
+	for (size_t i = 0; mesh && !mesh->known_without_names && i < mesh->n_nodes + mesh->n_peers; i++) {
 		const struct kilo_endpoint *endpoint = endpoint_of(mesh, i);
 		const struct kilo_name *e = endpoint->dns[0] ? find(t, endpoint->dns) : NULL;
 

@@ -77,7 +77,7 @@ static bool peer_watched(const struct kilo_peer *peer)
 
 bool kilo_agent_nat_watched(const struct kilo_mesh *mesh, int64_t now, uint32_t window)
 {
-	for (size_t i = 0; i < mesh->n_nodes; i++)
+	for (size_t i = 0; i < mesh->n_nodes && !mesh->known_without_keepalives; i++)
 		if (node_watched(&mesh->nodes[i], now, window))
 			return true;
 	for (size_t i = 0; i < mesh->n_peers; i++)

@@ -70,6 +70,13 @@ struct kilo_mesh {
 	struct kilo_peer *peers;
 	size_t n_peers;
 	struct kilo_arena arena;
+	/*
+	 * Set by a builder that saw every node and peer (a store's load), so
+	 * that the agent's passes over 10,000 nodes at every load are skipped
+	 * when they would find nothing; false: not known, look.
+	 */
+	bool known_without_names;      /* no endpoint is a DNS name */
+	bool known_without_keepalives; /* no node has a persistent keepalive */
 };
 
 /* Defaults of a new mesh: location granularity, 10.4.0.0/16, port 51820. */

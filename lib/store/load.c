@@ -159,15 +159,19 @@ static int load_nodes(kilo_store *store, struct kilo_mesh *mesh, struct kilo_sto
 		return -ENOMEM;
 	if (!cache->settled && (r = settle(cache, nodes)) < 0)
 		return r;
+	mesh->known_without_names = mesh->known_without_keepalives = true;
 	/* Problems and conflicts are reported in name order, as the cache holds the objects. */
 	for (size_t i = 0; i < cache->n && r == 0; i++) {
 		const struct kilo_store_cached *c = cache->items[i];
 
-		if (c->problem || c->conflict)
+		if (c->problem || c->conflict) {
 			kilo_store_report_add(report, c->source, "%s", c->problem ? c->problem : c->conflict);
-		else
-			/* The cache keeps its objects: the mesh gets copies that live as long as it does. */
-			r = kilo_node_copy(&mesh->arena, &c->object.node, &nodes[n++]);
+			continue;
+		}
+		/* The cache keeps its objects: the mesh gets copies that live as long as it does. */
+		r = kilo_node_copy(&mesh->arena, &c->object.node, &nodes[n++]);
+		mesh->known_without_names &= !c->object.node.endpoint.dns[0];
+		mesh->known_without_keepalives &= !c->object.node.persistent_keepalive;
 	}
 	mesh->n_nodes = n;
 	return r;
@@ -220,10 +224,12 @@ static int load_peers(kilo_store *store, struct kilo_mesh *mesh, struct kilo_sto
 	for (size_t i = 0; i < cache->n && r == 0; i++) {
 		const struct kilo_store_cached *c = cache->items[i];
 
-		if (c->problem)
+		if (c->problem) {
 			kilo_store_report_add(report, c->source, "%s", c->problem);
-		else
-			r = kilo_peer_copy(&mesh->arena, &c->object.peer, &mesh->peers[mesh->n_peers++]);
+			continue;
+		}
+		r = kilo_peer_copy(&mesh->arena, &c->object.peer, &mesh->peers[mesh->n_peers++]);
+		mesh->known_without_names &= !c->object.peer.endpoint.dns[0];
 	}
 	return r;
 }
