@@ -17,9 +17,18 @@ static void pod_cidr(unsigned i, char out[32])
 		snprintf(out, 32, "100.%u.%u.%u/27", 64 + (j >> 11), (j >> 3) & 255, (j & 7) * 32);
 }
 
+/* Distinct too: 192.168.0.0/16 holds the first 65,536, as it always did; 172.16.0.0/12 the rest. */
+static void internal_ip(unsigned i, char out[32])
+{
+	if (i < 65536)
+		snprintf(out, 32, "192.168.%u.%u/16", i >> 8, i & 255);
+	else
+		snprintf(out, 32, "172.%u.%u.%u/12", 16 + (i >> 16) - 1, (i >> 8) & 255, i & 255);
+}
+
 void bench_node_json(FILE *f, unsigned i, unsigned l, unsigned variant, int64_t last_seen)
 {
-	char cidr[32], key_text[KILO_KEY_B64_LEN + 1];
+	char cidr[32], internal[32], key_text[KILO_KEY_B64_LEN + 1];
 	struct kilo_key key;
 
 	memset(&key, 0, sizeof(key));
@@ -29,10 +38,11 @@ void bench_node_json(FILE *f, unsigned i, unsigned l, unsigned variant, int64_t 
 	key.bytes[3] = (uint8_t)(i + 1);
 	kilo_key_format(&key, key_text);
 	pod_cidr(i, cidr);
+	internal_ip(i, internal);
 	fprintf(f,
 		"{\"name\":\"node-%05u\",\"location\":\"loc-%04u\",\"endpoint\":\"%u.%u.%u.%u:51820\","
-		"\"internalIP\":\"192.168.%u.%u/16\",\"podCIDR\":\"%s\",\"publicKey\":\"%s\"",
-		i, i % l, 1 + (i >> 16), (i >> 8) & 255, i & 255, 7 + variant, (i >> 8) & 255, i & 255, cidr, key_text);
+		"\"internalIP\":\"%s\",\"podCIDR\":\"%s\",\"publicKey\":\"%s\"",
+		i, i % l, 1 + (i >> 16), (i >> 8) & 255, i & 255, 7 + variant, internal, cidr, key_text);
 	if (last_seen)
 		fprintf(f, ",\"lastSeen\":%" PRId64, last_seen);
 	fputs("}", f);

@@ -141,6 +141,26 @@ static int settle(struct kilo_store_cache *cache, struct kilo_node *nodes)
 	return r;
 }
 
+/*
+ * Each cached object is an allocation of its own: at 100,000 nodes a load
+ * waited on memory for each in turn, far longer than it took to copy
+ * them. Asking for the ones a few steps ahead overlaps those waits.
+ */
+#define LOAD_PREFETCH_AHEAD 8
+
+static void prefetch_cached(const struct kilo_store_cache *cache, size_t i)
+{
+	const struct kilo_store_cached *c;
+
+	if (i >= cache->n)
+		return;
+	c = cache->items[i];
+	__builtin_prefetch(c);
+	__builtin_prefetch(&c->object.node);
+	__builtin_prefetch((const char *)&c->object.node + 128);
+	__builtin_prefetch(c->object.node.name);
+}
+
 static int load_nodes(kilo_store *store, struct kilo_mesh *mesh, struct kilo_store_report *report,
 		      struct kilo_error *err)
 {
@@ -163,6 +183,8 @@ static int load_nodes(kilo_store *store, struct kilo_mesh *mesh, struct kilo_sto
 	/* Problems and conflicts are reported in name order, as the cache holds the objects. */
 	for (size_t i = 0; i < cache->n && r == 0; i++) {
 		const struct kilo_store_cached *c = cache->items[i];
+
+		prefetch_cached(cache, i + LOAD_PREFETCH_AHEAD);
 
 		if (c->problem || c->conflict) {
 			kilo_store_report_add(report, c->source, "%s", c->problem ? c->problem : c->conflict);
