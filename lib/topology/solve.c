@@ -15,14 +15,37 @@
 #define LOCATION_PREFIX "location:"
 #define NODE_PREFIX "node:"
 
-/* How group_nodes groups a node. */
+/* How read_nodes groups a node. */
 enum { GROUP_NONE, GROUP_LOCATION, GROUP_ALONE };
 
-/* A ready node with the key it is grouped by. */
-struct grouped_node {
+/*
+ * What a segment takes of a ready node. A mesh's node is large (its
+ * endpoint holds a whole DNS name: 488 bytes) and the segments take the
+ * nodes in location order, which jumps around the mesh's array: walked in
+ * that order, 100,000 nodes (48 MB) missed the cache at every field read,
+ * and the solve grew 30-fold for 10 times the nodes. So each node is read
+ * once, in the order of the array, into this record of 128 bytes; the
+ * walks in segment order read the records.
+ */
+struct ready_node {
 	const struct kilo_node *node;
-	const char *group;  /* the location, or the node's name */
-	bool by_location;   /* the key is "location:<group>", else "node:<name>" */
+	const char *group; /* the location, or the node's name */
+	size_t n_allowed_location_ips;
+	size_t n_discovered_endpoints;
+	struct kilo_cidr pod_cidr;
+	struct kilo_cidr secondary_pod_cidr;
+	struct kilo_cidr cni_compatibility_ip;
+	struct kilo_cidr internal_ip;
+	struct kilo_cidr secondary_internal_ip;
+	uint8_t grouping; /* GROUP_LOCATION or GROUP_ALONE */
+	uint8_t rank;     /* leader_rank */
+	bool first;       /* in segment order: the first node of its segment */
+};
+
+/* The ready nodes in segment order, and the room their segments need. */
+struct ready_nodes {
+	struct ready_node *nodes;
+	size_t n, n_segments, n_private_ips, n_discovered_endpoints;
 };
 
 /* A discovered endpoint in merge order, before de-duplication by key. */
@@ -57,11 +80,9 @@ static int candidate_rank(const void *items, size_t i)
 	return leader_rank(c->leader, &c->endpoint);
 }
 
-static int node_rank(const void *items, size_t i)
+static int ready_rank(const void *items, size_t i)
 {
-	const struct kilo_node *node = ((const struct kilo_node *const *)items)[i];
-
-	return leader_rank(node->leader, &node->endpoint);
+	return ((const struct ready_node *)items)[i].rank;
 }
 
 /* The first of n items with the best rank. */
@@ -154,11 +175,6 @@ void kilo_cidr_sort(struct kilo_cidr *cidrs, size_t n)
 {
 	if (n > 1)
 		qsort(cidrs, n, sizeof(*cidrs), compare_cidr_family_text);
-}
-
-static bool same_group(const struct grouped_node *a, const struct grouped_node *b)
-{
-	return a->by_location == b->by_location && strcmp(a->group, b->group) == 0;
 }
 
 static int compare_peer_names(const void *a, const void *b)
@@ -310,14 +326,14 @@ int kilo_topology_set_allowed_location_ips(kilo_topology *t, size_t i, const str
 	return 0;
 }
 
-/* The union of the nodes' allowed-location IPs, sorted by text and without repeats. */
-static int collect_location_ips(struct kilo_topology *t, struct kilo_segment *seg)
+/* The union of the nodes' allowed-location IPs, sorted by text and without repeats; ready: the segment's nodes. */
+static int collect_location_ips(struct kilo_topology *t, struct kilo_segment *seg, const struct ready_node *ready)
 {
 	size_t total = 0, kept = 0;
 	struct kilo_cidr *ips;
 
 	for (size_t i = 0; i < seg->n_nodes; i++)
-		total += seg->nodes[i]->n_allowed_location_ips;
+		total += ready[i].n_allowed_location_ips;
 	if (total == 0)
 		return 0;
 	ips = kilo_arena_array(&t->arena, total, sizeof(*ips));
@@ -338,18 +354,6 @@ static int collect_location_ips(struct kilo_topology *t, struct kilo_segment *se
 	return 0;
 }
 
-static void add_ready(struct kilo_topology *t, struct grouped_node *ready, size_t *n, const struct kilo_node *node,
-		      const struct kilo_node *viewer, bool by_location)
-{
-	struct grouped_node *g = &ready[(*n)++];
-
-	g->node = node;
-	g->by_location = by_location;
-	g->group = by_location ? node->location : node->name;
-	if (node == viewer)
-		t->local_node = node;
-}
-
 static bool node_ready(const struct kilo_node *node, const struct kilo_node *viewer, const struct kilo_solve_opts *opts)
 {
 	return kilo_node_ready(node, opts->now,
@@ -357,59 +361,95 @@ static bool node_ready(const struct kilo_node *node, const struct kilo_node *vie
 }
 
 /*
+ * Reads every node once, in the order of the mesh's array (see struct
+ * ready_node): how it is grouped, in group_of, and for a ready one what
+ * its segment takes of it, in facts. A node without a private IP cannot be
+ * reached inside its location: it stands alone.
+ */
+static void read_nodes(struct kilo_topology *t, const struct kilo_solve_opts *opts, const struct kilo_node *viewer,
+		       uint8_t *group_of, struct ready_node *facts)
+{
+	const struct kilo_mesh *mesh = t->mesh;
+
+	for (size_t i = 0; i < mesh->n_nodes; i++) {
+		const struct kilo_node *node = &mesh->nodes[i];
+		struct ready_node *f = &facts[i];
+
+		group_of[i] = GROUP_NONE;
+		if (!node_ready(node, viewer, opts))
+			continue;
+		if (node == viewer)
+			t->local_node = node;
+		group_of[i] = t->granularity == KILO_GRANULARITY_LOCATION && node->internal_ip.addr.family ? GROUP_LOCATION
+													  : GROUP_ALONE;
+		*f = (struct ready_node){
+			.node = node,
+			.group = group_of[i] == GROUP_LOCATION ? node->location : node->name,
+			.n_allowed_location_ips = node->n_allowed_location_ips,
+			.n_discovered_endpoints = node->n_discovered_endpoints,
+			.pod_cidr = node->pod_cidr,
+			.secondary_pod_cidr = node->secondary_pod_cidr,
+			.cni_compatibility_ip = node->cni_compatibility_ip,
+			.internal_ip = node->internal_ip,
+			.secondary_internal_ip = node->secondary_internal_ip,
+			.grouping = group_of[i],
+			.rank = (uint8_t)leader_rank(node->leader, &node->endpoint),
+		};
+	}
+}
+
+/* Appends a ready node; it starts a segment unless it shares the last one's location. */
+static void add_ready(struct ready_nodes *ready, const struct ready_node *f)
+{
+	struct ready_node *r = &ready->nodes[ready->n];
+
+	*r = *f;
+	/* Location ones come first, and names are unique: a node that stands alone is a segment of its own. */
+	r->first = f->grouping == GROUP_ALONE || ready->n == 0 || strcmp(r[-1].group, f->group) != 0;
+	ready->n++;
+	ready->n_segments += r->first;
+	ready->n_private_ips += (f->internal_ip.addr.family != 0) + (f->secondary_internal_ip.addr.family != 0);
+	ready->n_discovered_endpoints += f->n_discovered_endpoints;
+}
+
+/*
  * The ready nodes in Kilo's segment order: "location:<name>" segments sort
  * before "node:<name>" ones, so first the nodes grouped by location (by
  * location, then name), then those that are segments of their own, by name.
  */
-static int group_nodes(struct kilo_topology *t, const struct kilo_solve_opts *opts, struct grouped_node **out,
-		       size_t *n_out)
+static int group_nodes(struct kilo_topology *t, const struct kilo_solve_opts *opts, struct ready_nodes *ready)
 {
 	const struct kilo_mesh *mesh = t->mesh;
 	const struct kilo_node *viewer = NULL;
 	struct kilo_node_orders orders;
-	struct grouped_node *ready;
+	struct ready_node *facts;
 	uint8_t *group_of;
-	size_t n = 0;
+	size_t n = mesh->n_nodes ? mesh->n_nodes : 1;
 	int r;
 
 	r = kilo_mesh_node_orders(mesh, &t->arena, &orders);
 	if (r < 0)
 		return r;
-	ready = malloc((mesh->n_nodes ? mesh->n_nodes : 1) * sizeof(*ready));
-	group_of = malloc(mesh->n_nodes ? mesh->n_nodes : 1);
-	if (!ready || !group_of) {
-		free(ready);
-		free(group_of);
-		return -ENOMEM;
+	if (t->hostname[0])
+		viewer = kilo_mesh_find_node(mesh, &orders, t->hostname);
+	ready->nodes = malloc(n * sizeof(*ready->nodes));
+	facts = malloc(n * sizeof(*facts));
+	group_of = malloc(n);
+	if (!ready->nodes || !facts || !group_of) {
+		r = -ENOMEM;
+		goto out;
 	}
-	for (size_t i = 0; t->hostname[0] && i < mesh->n_nodes; i++)
-		if (strcmp(mesh->nodes[i].name, t->hostname) == 0)
-			viewer = &mesh->nodes[i];
-	/*
-	 * Every node is read here once, in the order of the array: the orders
-	 * below jump around it, and at 100,000 nodes every node read in their
-	 * order would miss the cache. A node without a private IP cannot be
-	 * reached inside its location: it stands alone.
-	 */
-	for (size_t i = 0; i < mesh->n_nodes; i++) {
-		const struct kilo_node *node = &mesh->nodes[i];
-
-		group_of[i] = GROUP_NONE;
-		if (node_ready(node, viewer, opts))
-			group_of[i] = t->granularity == KILO_GRANULARITY_LOCATION && node->internal_ip.addr.family
-					      ? GROUP_LOCATION
-					      : GROUP_ALONE;
-	}
+	read_nodes(t, opts, viewer, group_of, facts);
 	for (size_t i = 0; i < mesh->n_nodes; i++)
 		if (group_of[orders.by_location[i]] == GROUP_LOCATION)
-			add_ready(t, ready, &n, &mesh->nodes[orders.by_location[i]], viewer, true);
+			add_ready(ready, &facts[orders.by_location[i]]);
 	for (size_t i = 0; i < mesh->n_nodes; i++)
 		if (group_of[orders.by_name[i]] == GROUP_ALONE)
-			add_ready(t, ready, &n, &mesh->nodes[orders.by_name[i]], viewer, false);
+			add_ready(ready, &facts[orders.by_name[i]]);
+out:
 	free(group_of);
-	*out = ready;
-	*n_out = n;
-	return 0;
+	free(facts);
+	return r;
 }
 
 static void add_private_ip(struct kilo_segment *seg, const struct kilo_cidr *ip)
@@ -420,41 +460,37 @@ static void add_private_ip(struct kilo_segment *seg, const struct kilo_cidr *ip)
 	seg->private_ips[seg->n_private_ips++] = ip->addr;
 }
 
-static int build_segments(struct kilo_topology *t, const struct grouped_node *ready, size_t n_ready)
+static int build_segments(struct kilo_topology *t, const struct ready_nodes *ready)
 {
+	size_t n_ready = ready->n, n_segments = ready->n_segments, n_private = ready->n_private_ips;
 	const struct kilo_node **nodes;
 	struct kilo_cidr *cidrs, *secondary, *cni, *allowed;
 	struct kilo_addr *private_ips;
-	size_t n_segments = 0, n_private = 0;
 	int r;
 
-	for (size_t i = 0; i < n_ready; i++) {
-		if (i == 0 || !same_group(&ready[i - 1], &ready[i]))
-			n_segments++;
-		n_private += (ready[i].node->internal_ip.addr.family != 0) +
-			     (ready[i].node->secondary_internal_ip.addr.family != 0);
-	}
 	t->local_segment = n_segments;
 	t->n_segments = n_segments;
 	if (n_segments == 0)
 		return 0;
 	t->segments = kilo_arena_array(&t->arena, n_segments, sizeof(*t->segments));
-	nodes = kilo_arena_array(&t->arena, n_ready, sizeof(*nodes));
-	cidrs = kilo_arena_array(&t->arena, n_ready, sizeof(*cidrs));
-	secondary = kilo_arena_array(&t->arena, n_ready, sizeof(*secondary));
-	cni = kilo_arena_array(&t->arena, n_ready, sizeof(*cni));
-	private_ips = kilo_arena_array(&t->arena, n_private ? n_private : 1, sizeof(*private_ips));
+	/* Raw: every item up to a segment's count is written below. */
+	nodes = kilo_arena_array_raw(&t->arena, n_ready, sizeof(*nodes));
+	cidrs = kilo_arena_array_raw(&t->arena, n_ready, sizeof(*cidrs));
+	secondary = kilo_arena_array_raw(&t->arena, n_ready, sizeof(*secondary));
+	cni = kilo_arena_array_raw(&t->arena, n_ready, sizeof(*cni));
+	private_ips = kilo_arena_array_raw(&t->arena, n_private ? n_private : 1, sizeof(*private_ips));
 	/* Room for every pod CIDR (two for dual stack), private IP and WireGuard IP. */
-	allowed = kilo_arena_array(&t->arena, 2 * n_ready + n_private + n_segments, sizeof(*allowed));
+	allowed = kilo_arena_array_raw(&t->arena, 2 * n_ready + n_private + n_segments, sizeof(*allowed));
 	if (!t->segments || !nodes || !cidrs || !secondary || !cni || !private_ips || !allowed)
 		return -ENOMEM;
 
 	for (size_t start = 0, k = 0; start < n_ready; k++) {
 		struct kilo_segment *seg = &t->segments[k];
+		const struct ready_node *first = &ready->nodes[start];
 		const struct kilo_node *leader;
 		size_t end = start + 1;
 
-		while (end < n_ready && same_group(&ready[start], &ready[end]))
+		while (end < n_ready && !ready->nodes[end].first)
 			end++;
 		seg->nodes = nodes + start;
 		seg->n_nodes = end - start;
@@ -464,44 +500,42 @@ static int build_segments(struct kilo_topology *t, const struct grouped_node *re
 		seg->private_ips = private_ips;
 		seg->allowed_ips = allowed;
 		for (size_t i = start; i < end; i++) {
-			const struct kilo_node *node = ready[i].node;
+			const struct ready_node *f = &ready->nodes[i];
 
-			nodes[i] = node;
-			cidrs[i] = node->pod_cidr;
-			secondary[i] = node->secondary_pod_cidr;
-			cni[i] = node->cni_compatibility_ip;
-			if (node->pod_cidr.addr.family)
-				seg->allowed_ips[seg->n_allowed_ips++] = node->pod_cidr;
-			if (node->secondary_pod_cidr.addr.family)
-				seg->allowed_ips[seg->n_allowed_ips++] = node->secondary_pod_cidr;
-			add_private_ip(seg, &node->internal_ip);
-			add_private_ip(seg, &node->secondary_internal_ip);
-			if (node == t->local_node)
+			nodes[i] = f->node;
+			cidrs[i] = f->pod_cidr;
+			secondary[i] = f->secondary_pod_cidr;
+			cni[i] = f->cni_compatibility_ip;
+			if (f->pod_cidr.addr.family)
+				seg->allowed_ips[seg->n_allowed_ips++] = f->pod_cidr;
+			if (f->secondary_pod_cidr.addr.family)
+				seg->allowed_ips[seg->n_allowed_ips++] = f->secondary_pod_cidr;
+			add_private_ip(seg, &f->internal_ip);
+			add_private_ip(seg, &f->secondary_internal_ip);
+			if (f->node == t->local_node)
 				t->local_segment = k;
 		}
 		/* The WireGuard IP is appended once allocated. */
 		allowed += seg->n_allowed_ips + 1;
 		private_ips += seg->n_private_ips;
 
-		if (ready[start].by_location)
-			seg->location = prefixed(&t->arena, LOCATION_PREFIX, ready[start].group);
-		else
-			seg->location = prefixed(&t->arena, NODE_PREFIX, ready[start].node->name);
+		seg->location = prefixed(&t->arena, first->grouping == GROUP_LOCATION ? LOCATION_PREFIX : NODE_PREFIX,
+					 first->group);
 		if (t->granularity == KILO_GRANULARITY_CROSS)
-			seg->node_location = prefixed(&t->arena, LOCATION_PREFIX, ready[start].node->location);
+			seg->node_location = prefixed(&t->arena, LOCATION_PREFIX, first->node->location);
 		else
 			seg->node_location = seg->location;
 		if (!seg->location || !seg->node_location)
 			return -ENOMEM;
 
-		seg->leader = first_best(seg->nodes, seg->n_nodes, node_rank);
+		seg->leader = first_best(first, seg->n_nodes, ready_rank);
 		leader = seg->nodes[seg->leader];
 		seg->endpoint = &leader->endpoint;
 		seg->key = leader->public_key;
 		seg->persistent_keepalive = leader->persistent_keepalive;
 		if (k == t->local_segment && leader == t->local_node)
 			t->leader = true;
-		r = collect_location_ips(t, seg);
+		r = collect_location_ips(t, seg, first);
 		if (r < 0)
 			return r;
 		start = end;
@@ -647,16 +681,14 @@ static void add_sighting(struct discovery *all, size_t *n, const struct kilo_dis
  * address of the advertised family before one of the other, and none
  * inside the tunnel (judge_sighting).
  */
-static int merge_discovered(struct kilo_topology *t)
+static int merge_discovered(struct kilo_topology *t, const struct ready_nodes *ready)
 {
 	const struct kilo_node *local = t->local_node;
 	struct advertised *families = NULL;
 	struct discovery *all;
-	size_t total = local ? local->n_discovered_endpoints : 0, n = 0, kept = 0, n_families = 0;
+	size_t total = (local ? local->n_discovered_endpoints : 0) + ready->n_discovered_endpoints;
+	size_t n = 0, kept = 0, n_families = 0;
 
-	for (size_t k = 0; k < t->n_segments; k++)
-		for (size_t i = 0; i < t->segments[k].n_nodes; i++)
-			total += t->segments[k].nodes[i]->n_discovered_endpoints;
 	if (total == 0)
 		return 0;
 	all = malloc(total * sizeof(*all));
@@ -669,13 +701,12 @@ static int merge_discovered(struct kilo_topology *t)
 	}
 	for (size_t j = 0; local && j < local->n_discovered_endpoints; j++)
 		add_sighting(all, &n, &local->discovered_endpoints[j], true, families, n_families);
-	for (size_t k = 0; k < t->n_segments; k++) {
-		for (size_t i = 0; i < t->segments[k].n_nodes; i++) {
-			const struct kilo_node *node = t->segments[k].nodes[i];
+	/* The ready nodes are in segment order. */
+	for (size_t i = 0; i < ready->n; i++) {
+		const struct kilo_node *node = ready->nodes[i].node;
 
-			for (size_t j = 0; j < node->n_discovered_endpoints; j++)
-				add_sighting(all, &n, &node->discovered_endpoints[j], false, families, n_families);
-		}
+		for (size_t j = 0; j < ready->nodes[i].n_discovered_endpoints; j++)
+			add_sighting(all, &n, &node->discovered_endpoints[j], false, families, n_families);
 	}
 	qsort(all, n, sizeof(*all), compare_discovery);
 	for (size_t i = 0; i < n; i++) {
@@ -749,9 +780,8 @@ int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opt
 			struct kilo_error *err)
 {
 	struct kilo_solve_opts opts = { .sz = sizeof(opts) };
-	struct grouped_node *ready = NULL;
+	struct ready_nodes ready = { 0 };
 	struct kilo_topology *t;
-	size_t n_ready = 0;
 	int r;
 
 	if (!mesh || !out)
@@ -777,14 +807,14 @@ int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opt
 		t->key = *opts.private_key;
 	r = t->hostname ? 0 : -ENOMEM;
 	if (r == 0)
-		r = group_nodes(t, &opts, &ready, &n_ready);
+		r = group_nodes(t, &opts, &ready);
 	if (r == 0)
-		r = build_segments(t, ready, n_ready);
-	free(ready);
+		r = build_segments(t, &ready);
 	if (r == 0)
 		r = build_peers(t);
 	if (r == 0)
-		r = merge_discovered(t);
+		r = merge_discovered(t, &ready);
+	free(ready.nodes);
 	if (r == 0)
 		set_local_view(t, &opts);
 	if (r == 0)
