@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The solver: groups ready nodes into segments, picks their leaders,
- * allocates WireGuard IPs and computes allowed IPs, with Kilo's order
- * and quirks (see kilo-reference.md §1.3).
+ * The solver: on the segments of the ready nodes (segments.c), merges
+ * the endpoints seen behind NAT, allocates WireGuard IPs and computes
+ * allowed IPs, with Kilo's order and quirks (see kilo-reference.md §1.3).
  */
 #include "internal.h"
 
@@ -11,42 +11,6 @@
 #include <string.h>
 
 #include "../core/error.h"
-
-#define LOCATION_PREFIX "location:"
-#define NODE_PREFIX "node:"
-
-/* How read_nodes groups a node. */
-enum { GROUP_NONE, GROUP_LOCATION, GROUP_ALONE };
-
-/*
- * What a segment takes of a ready node. A mesh's node is large (its
- * endpoint holds a whole DNS name: 488 bytes) and the segments take the
- * nodes in location order, which jumps around the mesh's array: walked in
- * that order, 100,000 nodes (48 MB) missed the cache at every field read,
- * and the solve grew 30-fold for 10 times the nodes. So each node is read
- * once, in the order of the array, into this record of 128 bytes; the
- * walks in segment order read the records.
- */
-struct ready_node {
-	const struct kilo_node *node;
-	const char *group; /* the location, or the node's name */
-	size_t n_allowed_location_ips;
-	size_t n_discovered_endpoints;
-	struct kilo_cidr pod_cidr;
-	struct kilo_cidr secondary_pod_cidr;
-	struct kilo_cidr cni_compatibility_ip;
-	struct kilo_cidr internal_ip;
-	struct kilo_cidr secondary_internal_ip;
-	uint8_t grouping; /* GROUP_LOCATION or GROUP_ALONE */
-	uint8_t rank;     /* leader_rank */
-	bool first;       /* in segment order: the first node of its segment */
-};
-
-/* The ready nodes in segment order, and the room their segments need. */
-struct ready_nodes {
-	struct ready_node *nodes;
-	size_t n, n_segments, n_private_ips, n_discovered_endpoints;
-};
 
 /* A discovered endpoint in merge order, before de-duplication by key. */
 struct discovery {
@@ -62,50 +26,6 @@ struct advertised {
 	const struct kilo_node *node; /* or NULL for a peer */
 	const struct kilo_peer *peer;
 };
-
-/* Kilo's preference: marked and public, marked, public, anything. */
-static int leader_rank(bool marked, const struct kilo_endpoint *endpoint)
-{
-	bool public = kilo_addr_is_public(&endpoint->addr);
-
-	if (marked)
-		return public ? 0 : 1;
-	return public ? 2 : 3;
-}
-
-static int candidate_rank(const void *items, size_t i)
-{
-	const struct kilo_leader_candidate *c = (const struct kilo_leader_candidate *)items + i;
-
-	return leader_rank(c->leader, &c->endpoint);
-}
-
-static int ready_rank(const void *items, size_t i)
-{
-	return ((const struct ready_node *)items)[i].rank;
-}
-
-/* The first of n items with the best rank. */
-static size_t first_best(const void *items, size_t n, int (*rank_of)(const void *items, size_t i))
-{
-	size_t best = 0;
-	int best_rank = 4;
-
-	for (size_t i = 0; i < n; i++) {
-		int rank = rank_of(items, i);
-
-		if (rank < best_rank) {
-			best = i;
-			best_rank = rank;
-		}
-	}
-	return best;
-}
-
-size_t kilo_find_leader(const struct kilo_leader_candidate *candidates, size_t n)
-{
-	return first_best(candidates, n, candidate_rank);
-}
 
 int kilo_wireguard_ip(const struct kilo_cidr *subnet, size_t i, struct kilo_cidr *out)
 {
@@ -200,18 +120,6 @@ static int compare_advertised(const void *a, const void *b)
 {
 	return memcmp(((const struct advertised *)a)->key.bytes, ((const struct advertised *)b)->key.bytes,
 		      KILO_KEY_LEN);
-}
-
-static char *prefixed(struct kilo_arena *arena, const char *prefix, const char *s)
-{
-	size_t lp = strlen(prefix), ls = strlen(s);
-	char *out = kilo_arena_alloc(arena, lp + ls + 1);
-
-	if (out) {
-		memcpy(out, prefix, lp);
-		memcpy(out + lp, s, ls + 1);
-	}
-	return out;
 }
 
 bool kilo_segment_is_local(const struct kilo_topology *t, const struct kilo_segment *s)
@@ -326,14 +234,14 @@ int kilo_topology_set_allowed_location_ips(kilo_topology *t, size_t i, const str
 	return 0;
 }
 
-/* The union of the nodes' allowed-location IPs, sorted by text and without repeats; ready: the segment's nodes. */
-static int collect_location_ips(struct kilo_topology *t, struct kilo_segment *seg, const struct ready_node *ready)
+/* The union of the nodes' allowed-location IPs, sorted by text and without repeats. */
+static int collect_location_ips(struct kilo_topology *t, struct kilo_segment *seg)
 {
 	size_t total = 0, kept = 0;
 	struct kilo_cidr *ips;
 
 	for (size_t i = 0; i < seg->n_nodes; i++)
-		total += ready[i].n_allowed_location_ips;
+		total += seg->nodes[i]->n_allowed_location_ips;
 	if (total == 0)
 		return 0;
 	ips = kilo_arena_array(&t->arena, total, sizeof(*ips));
@@ -351,195 +259,6 @@ static int collect_location_ips(struct kilo_topology *t, struct kilo_segment *se
 	}
 	seg->allowed_location_ips = ips;
 	seg->n_allowed_location_ips = kept;
-	return 0;
-}
-
-static bool node_ready(const struct kilo_node *node, const struct kilo_node *viewer, const struct kilo_solve_opts *opts)
-{
-	return kilo_node_ready(node, opts->now,
-			       kilo_node_window(node, viewer, opts->ready_window, opts->remote_ready_grace));
-}
-
-/*
- * Reads every node once, in the order of the mesh's array (see struct
- * ready_node): how it is grouped, in group_of, and for a ready one what
- * its segment takes of it, in facts. A node without a private IP cannot be
- * reached inside its location: it stands alone.
- */
-static void read_nodes(struct kilo_topology *t, const struct kilo_solve_opts *opts, const struct kilo_node *viewer,
-		       uint8_t *group_of, struct ready_node *facts)
-{
-	const struct kilo_mesh *mesh = t->mesh;
-
-	for (size_t i = 0; i < mesh->n_nodes; i++) {
-		const struct kilo_node *node = &mesh->nodes[i];
-		struct ready_node *f = &facts[i];
-
-		group_of[i] = GROUP_NONE;
-		if (!node_ready(node, viewer, opts))
-			continue;
-		if (node == viewer)
-			t->local_node = node;
-		group_of[i] = t->granularity == KILO_GRANULARITY_LOCATION && node->internal_ip.addr.family ? GROUP_LOCATION
-													  : GROUP_ALONE;
-		*f = (struct ready_node){
-			.node = node,
-			.group = group_of[i] == GROUP_LOCATION ? node->location : node->name,
-			.n_allowed_location_ips = node->n_allowed_location_ips,
-			.n_discovered_endpoints = node->n_discovered_endpoints,
-			.pod_cidr = node->pod_cidr,
-			.secondary_pod_cidr = node->secondary_pod_cidr,
-			.cni_compatibility_ip = node->cni_compatibility_ip,
-			.internal_ip = node->internal_ip,
-			.secondary_internal_ip = node->secondary_internal_ip,
-			.grouping = group_of[i],
-			.rank = (uint8_t)leader_rank(node->leader, &node->endpoint),
-		};
-	}
-}
-
-/* Appends a ready node; it starts a segment unless it shares the last one's location. */
-static void add_ready(struct ready_nodes *ready, const struct ready_node *f)
-{
-	struct ready_node *r = &ready->nodes[ready->n];
-
-	*r = *f;
-	/* Location ones come first, and names are unique: a node that stands alone is a segment of its own. */
-	r->first = f->grouping == GROUP_ALONE || ready->n == 0 || strcmp(r[-1].group, f->group) != 0;
-	ready->n++;
-	ready->n_segments += r->first;
-	ready->n_private_ips += (f->internal_ip.addr.family != 0) + (f->secondary_internal_ip.addr.family != 0);
-	ready->n_discovered_endpoints += f->n_discovered_endpoints;
-}
-
-/*
- * The ready nodes in Kilo's segment order: "location:<name>" segments sort
- * before "node:<name>" ones, so first the nodes grouped by location (by
- * location, then name), then those that are segments of their own, by name.
- */
-static int group_nodes(struct kilo_topology *t, const struct kilo_solve_opts *opts, struct ready_nodes *ready)
-{
-	const struct kilo_mesh *mesh = t->mesh;
-	const struct kilo_node *viewer = NULL;
-	struct kilo_node_orders orders;
-	struct ready_node *facts;
-	uint8_t *group_of;
-	size_t n = mesh->n_nodes ? mesh->n_nodes : 1;
-	int r;
-
-	r = kilo_mesh_node_orders(mesh, &t->arena, &orders);
-	if (r < 0)
-		return r;
-	if (t->hostname[0])
-		viewer = kilo_mesh_find_node(mesh, &orders, t->hostname);
-	ready->nodes = malloc(n * sizeof(*ready->nodes));
-	facts = malloc(n * sizeof(*facts));
-	group_of = malloc(n);
-	if (!ready->nodes || !facts || !group_of) {
-		r = -ENOMEM;
-		goto out;
-	}
-	read_nodes(t, opts, viewer, group_of, facts);
-	for (size_t i = 0; i < mesh->n_nodes; i++)
-		if (group_of[orders.by_location[i]] == GROUP_LOCATION)
-			add_ready(ready, &facts[orders.by_location[i]]);
-	for (size_t i = 0; i < mesh->n_nodes; i++)
-		if (group_of[orders.by_name[i]] == GROUP_ALONE)
-			add_ready(ready, &facts[orders.by_name[i]]);
-out:
-	free(group_of);
-	free(facts);
-	return r;
-}
-
-static void add_private_ip(struct kilo_segment *seg, const struct kilo_cidr *ip)
-{
-	if (ip->addr.family == 0)
-		return;
-	seg->allowed_ips[seg->n_allowed_ips++] = kilo_cidr_host(&ip->addr);
-	seg->private_ips[seg->n_private_ips++] = ip->addr;
-}
-
-static int build_segments(struct kilo_topology *t, const struct ready_nodes *ready)
-{
-	size_t n_ready = ready->n, n_segments = ready->n_segments, n_private = ready->n_private_ips;
-	const struct kilo_node **nodes;
-	struct kilo_cidr *cidrs, *secondary, *cni, *allowed;
-	struct kilo_addr *private_ips;
-	int r;
-
-	t->local_segment = n_segments;
-	t->n_segments = n_segments;
-	if (n_segments == 0)
-		return 0;
-	t->segments = kilo_arena_array(&t->arena, n_segments, sizeof(*t->segments));
-	/* Raw: every item up to a segment's count is written below. */
-	nodes = kilo_arena_array_raw(&t->arena, n_ready, sizeof(*nodes));
-	cidrs = kilo_arena_array_raw(&t->arena, n_ready, sizeof(*cidrs));
-	secondary = kilo_arena_array_raw(&t->arena, n_ready, sizeof(*secondary));
-	cni = kilo_arena_array_raw(&t->arena, n_ready, sizeof(*cni));
-	private_ips = kilo_arena_array_raw(&t->arena, n_private ? n_private : 1, sizeof(*private_ips));
-	/* Room for every pod CIDR (two for dual stack), private IP and WireGuard IP. */
-	allowed = kilo_arena_array_raw(&t->arena, 2 * n_ready + n_private + n_segments, sizeof(*allowed));
-	if (!t->segments || !nodes || !cidrs || !secondary || !cni || !private_ips || !allowed)
-		return -ENOMEM;
-
-	for (size_t start = 0, k = 0; start < n_ready; k++) {
-		struct kilo_segment *seg = &t->segments[k];
-		const struct ready_node *first = &ready->nodes[start];
-		const struct kilo_node *leader;
-		size_t end = start + 1;
-
-		while (end < n_ready && !ready->nodes[end].first)
-			end++;
-		seg->nodes = nodes + start;
-		seg->n_nodes = end - start;
-		seg->cidrs = cidrs + start;
-		seg->secondary_cidrs = secondary + start;
-		seg->cni_compatibility_ips = cni + start;
-		seg->private_ips = private_ips;
-		seg->allowed_ips = allowed;
-		for (size_t i = start; i < end; i++) {
-			const struct ready_node *f = &ready->nodes[i];
-
-			nodes[i] = f->node;
-			cidrs[i] = f->pod_cidr;
-			secondary[i] = f->secondary_pod_cidr;
-			cni[i] = f->cni_compatibility_ip;
-			if (f->pod_cidr.addr.family)
-				seg->allowed_ips[seg->n_allowed_ips++] = f->pod_cidr;
-			if (f->secondary_pod_cidr.addr.family)
-				seg->allowed_ips[seg->n_allowed_ips++] = f->secondary_pod_cidr;
-			add_private_ip(seg, &f->internal_ip);
-			add_private_ip(seg, &f->secondary_internal_ip);
-			if (f->node == t->local_node)
-				t->local_segment = k;
-		}
-		/* The WireGuard IP is appended once allocated. */
-		allowed += seg->n_allowed_ips + 1;
-		private_ips += seg->n_private_ips;
-
-		seg->location = prefixed(&t->arena, first->grouping == GROUP_LOCATION ? LOCATION_PREFIX : NODE_PREFIX,
-					 first->group);
-		if (t->granularity == KILO_GRANULARITY_CROSS)
-			seg->node_location = prefixed(&t->arena, LOCATION_PREFIX, first->node->location);
-		else
-			seg->node_location = seg->location;
-		if (!seg->location || !seg->node_location)
-			return -ENOMEM;
-
-		seg->leader = first_best(first, seg->n_nodes, ready_rank);
-		leader = seg->nodes[seg->leader];
-		seg->endpoint = &leader->endpoint;
-		seg->key = leader->public_key;
-		seg->persistent_keepalive = leader->persistent_keepalive;
-		if (k == t->local_segment && leader == t->local_node)
-			t->leader = true;
-		r = collect_location_ips(t, seg, first);
-		if (r < 0)
-			return r;
-		start = end;
-	}
 	return 0;
 }
 
@@ -681,7 +400,7 @@ static void add_sighting(struct discovery *all, size_t *n, const struct kilo_dis
  * address of the advertised family before one of the other, and none
  * inside the tunnel (judge_sighting).
  */
-static int merge_discovered(struct kilo_topology *t, const struct ready_nodes *ready)
+static int merge_discovered(struct kilo_topology *t, const struct kilo_ready_totals *ready)
 {
 	const struct kilo_node *local = t->local_node;
 	struct advertised *families = NULL;
@@ -701,12 +420,13 @@ static int merge_discovered(struct kilo_topology *t, const struct ready_nodes *r
 	}
 	for (size_t j = 0; local && j < local->n_discovered_endpoints; j++)
 		add_sighting(all, &n, &local->discovered_endpoints[j], true, families, n_families);
-	/* The ready nodes are in segment order. */
-	for (size_t i = 0; i < ready->n; i++) {
-		const struct kilo_node *node = ready->nodes[i].node;
+	for (size_t k = 0; k < t->n_segments; k++) {
+		for (size_t i = 0; i < t->segments[k].n_nodes; i++) {
+			const struct kilo_node *node = t->segments[k].nodes[i];
 
-		for (size_t j = 0; j < ready->nodes[i].n_discovered_endpoints; j++)
-			add_sighting(all, &n, &node->discovered_endpoints[j], false, families, n_families);
+			for (size_t j = 0; j < node->n_discovered_endpoints; j++)
+				add_sighting(all, &n, &node->discovered_endpoints[j], false, families, n_families);
+		}
 	}
 	qsort(all, n, sizeof(*all), compare_discovery);
 	for (size_t i = 0; i < n; i++) {
@@ -780,7 +500,7 @@ int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opt
 			struct kilo_error *err)
 {
 	struct kilo_solve_opts opts = { .sz = sizeof(opts) };
-	struct ready_nodes ready = { 0 };
+	struct kilo_ready_totals ready;
 	struct kilo_topology *t;
 	int r;
 
@@ -807,14 +527,14 @@ int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opt
 		t->key = *opts.private_key;
 	r = t->hostname ? 0 : -ENOMEM;
 	if (r == 0)
-		r = group_nodes(t, &opts, &ready);
-	if (r == 0)
-		r = build_segments(t, &ready);
+		r = kilo_topology_segments(t, &opts, &ready);
+	/* Most meshes have none: a walk over every node to find out is saved. */
+	for (size_t k = 0; r == 0 && ready.n_allowed_location_ips && k < t->n_segments; k++)
+		r = collect_location_ips(t, &t->segments[k]);
 	if (r == 0)
 		r = build_peers(t);
 	if (r == 0)
 		r = merge_discovered(t, &ready);
-	free(ready.nodes);
 	if (r == 0)
 		set_local_view(t, &opts);
 	if (r == 0)
