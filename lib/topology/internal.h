@@ -27,8 +27,6 @@ void kilo_cidr_set_free(struct kilo_cidr_set *set);
 
 /* What the ready nodes of a mesh add up to. */
 struct kilo_ready_totals {
-	size_t n_nodes;
-	size_t n_private_ips;
 	size_t n_allowed_location_ips;
 	size_t n_discovered_endpoints;
 };

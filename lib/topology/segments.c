@@ -8,9 +8,9 @@
  * solve is bound by memory, and how often it reads each node decides how
  * it grows: reading every node in array order, then several times in
  * location order, made 10 times the nodes cost 30 times the time. Here a
- * node is read twice, once in array order (is it ready?) and once in
- * segment order, where everything the segment takes of it is copied into
- * the segment arrays at once; the rest works on those arrays.
+ * node is read once, in segment order: whether it is ready and all its
+ * segment takes of it are copied into the segment arrays at once; the
+ * rest works on those arrays.
  */
 #include "internal.h"
 
@@ -20,9 +20,6 @@
 
 #define LOCATION_PREFIX "location:"
 #define NODE_PREFIX "node:"
-
-/* How a ready node is grouped. */
-enum { GROUP_NONE, GROUP_LOCATION, GROUP_ALONE };
 
 /* What the segments keep of a ready node besides its fields, in segment order. */
 struct node_tag {
@@ -98,39 +95,6 @@ static char *prefixed(struct kilo_arena *arena, const char *prefix, const char *
 	return out;
 }
 
-static bool node_ready(const struct kilo_node *node, const struct kilo_node *viewer, const struct kilo_solve_opts *opts)
-{
-	return kilo_node_ready(node, opts->now,
-			       kilo_node_window(node, viewer, opts->ready_window, opts->remote_ready_grace));
-}
-
-/*
- * How each node is grouped, read in the order of the mesh's array, and
- * what the ready ones add up to. A node without a private IP cannot be
- * reached inside its location: it stands alone.
- */
-static void read_nodes(struct kilo_topology *t, const struct kilo_solve_opts *opts, const struct kilo_node *viewer,
-		       uint8_t *group_of, struct kilo_ready_totals *totals)
-{
-	const struct kilo_mesh *mesh = t->mesh;
-
-	for (size_t i = 0; i < mesh->n_nodes; i++) {
-		const struct kilo_node *node = &mesh->nodes[i];
-
-		group_of[i] = GROUP_NONE;
-		if (!node_ready(node, viewer, opts))
-			continue;
-		if (node == viewer)
-			t->local_node = node;
-		group_of[i] = t->granularity == KILO_GRANULARITY_LOCATION && node->internal_ip.addr.family ? GROUP_LOCATION
-													  : GROUP_ALONE;
-		totals->n_nodes++;
-		totals->n_private_ips += (node->internal_ip.addr.family != 0) + (node->secondary_internal_ip.addr.family != 0);
-		totals->n_allowed_location_ips += node->n_allowed_location_ips;
-		totals->n_discovered_endpoints += node->n_discovered_endpoints;
-	}
-}
-
 static void add_private_ip(struct segment_arrays *a, const struct kilo_cidr *ip)
 {
 	if (ip->addr.family == 0)
@@ -140,7 +104,8 @@ static void add_private_ip(struct segment_arrays *a, const struct kilo_cidr *ip)
 }
 
 /* Appends the next ready node in segment order. */
-static void take_node(struct segment_arrays *a, const struct kilo_node *node, bool by_location, bool first)
+static void take_node(struct segment_arrays *a, const struct kilo_node *node, bool by_location, bool first,
+		      struct kilo_ready_totals *totals)
 {
 	struct node_tag *tag = &a->tags[a->n];
 	size_t allowed = a->n_allowed, private = a->n_private;
@@ -167,47 +132,72 @@ static void take_node(struct segment_arrays *a, const struct kilo_node *node, bo
 	};
 	a->n++;
 	a->n_segments += first;
+	totals->n_allowed_location_ips += node->n_allowed_location_ips;
+	totals->n_discovered_endpoints += node->n_discovered_endpoints;
 }
 
-/*
- * The ready nodes in Kilo's segment order: "location:<name>" segments sort
- * before "node:<name>" ones, so first the nodes grouped by location (by
- * location, then name), then those that are segments of their own, by
- * name (names are unique: each is a segment).
- */
-static void order_nodes(const struct kilo_mesh *mesh, const struct kilo_node_orders *orders, const uint8_t *group_of,
-			struct segment_arrays *a)
+/* As many nodes as the mesh has: the ready ones are counted as they are taken. */
+static int alloc_arrays(struct kilo_arena *arena, size_t n, struct segment_arrays *a)
 {
-	for (size_t i = 0; i < mesh->n_nodes; i++) {
-		const struct kilo_node *node = &mesh->nodes[orders->by_location[i]];
-
-		if (group_of[orders->by_location[i]] == GROUP_LOCATION)
-			take_node(a, node, true, a->n == 0 || strcmp(a->nodes[a->n - 1]->location, node->location) != 0);
-	}
-	for (size_t i = 0; i < mesh->n_nodes; i++)
-		if (group_of[orders->by_name[i]] == GROUP_ALONE)
-			take_node(a, &mesh->nodes[orders->by_name[i]], false, true);
-}
-
-static int alloc_arrays(struct kilo_arena *arena, const struct kilo_ready_totals *totals, struct segment_arrays *a)
-{
-	size_t n = totals->n_nodes;
-
 	/* Raw: every item up to a segment's count is written. */
 	a->nodes = kilo_arena_array_raw(arena, n, sizeof(*a->nodes));
 	a->cidrs = kilo_arena_array_raw(arena, n, sizeof(*a->cidrs));
 	a->secondary = kilo_arena_array_raw(arena, n, sizeof(*a->secondary));
 	a->cni = kilo_arena_array_raw(arena, n, sizeof(*a->cni));
-	a->private_ips = kilo_arena_array_raw(arena, totals->n_private_ips ? totals->n_private_ips : 1,
-					      sizeof(*a->private_ips));
-	/* Room for every pod CIDR (two for dual stack), private IP and WireGuard IP (one a node at most). */
-	a->allowed = kilo_arena_array_raw(arena, 3 * n + totals->n_private_ips, sizeof(*a->allowed));
+	a->private_ips = kilo_arena_array_raw(arena, 2 * n, sizeof(*a->private_ips));
+	/* Two pod CIDRs (dual stack), two private IPs and a WireGuard IP a node at most. */
+	a->allowed = kilo_arena_array_raw(arena, 5 * n, sizeof(*a->allowed));
 	a->tags = malloc(n * sizeof(*a->tags));
 	return a->nodes && a->cidrs && a->secondary && a->cni && a->private_ips && a->allowed && a->tags ? 0 : -ENOMEM;
 }
 
-/* Cuts the arrays into segments and picks each one's leader. */
-static int cut_segments(struct kilo_topology *t, const struct segment_arrays *a)
+static bool node_ready(const struct kilo_node *node, const struct kilo_node *viewer, const struct kilo_solve_opts *opts)
+{
+	return kilo_node_ready(node, opts->now,
+			       kilo_node_window(node, viewer, opts->ready_window, opts->remote_ready_grace));
+}
+
+/*
+ * Takes the ready nodes in Kilo's segment order: "location:<name>"
+ * segments sort before "node:<name>" ones, so first the nodes grouped by
+ * location (by location, then name), then those that are segments of
+ * their own, by name (names are unique: each is a segment). A node without
+ * a private IP cannot be reached inside its location: it stands alone.
+ */
+static int take_nodes(struct kilo_topology *t, const struct kilo_solve_opts *opts, const struct kilo_node *viewer,
+		      const struct kilo_node_orders *orders, struct segment_arrays *a, struct kilo_ready_totals *totals)
+{
+	const struct kilo_mesh *mesh = t->mesh;
+	bool *alone = NULL;
+
+	if (t->granularity == KILO_GRANULARITY_LOCATION) {
+		alone = calloc(mesh->n_nodes, sizeof(*alone));
+		if (!alone)
+			return -ENOMEM;
+		for (size_t i = 0; i < mesh->n_nodes; i++) {
+			const struct kilo_node *node = &mesh->nodes[orders->by_location[i]];
+
+			if (!node_ready(node, viewer, opts))
+				continue;
+			if (!node->internal_ip.addr.family)
+				alone[orders->by_location[i]] = true;
+			else
+				take_node(a, node, true,
+					  a->n == 0 || strcmp(a->nodes[a->n - 1]->location, node->location) != 0, totals);
+		}
+	}
+	for (size_t i = 0; i < mesh->n_nodes; i++) {
+		const struct kilo_node *node = &mesh->nodes[orders->by_name[i]];
+
+		if (alone ? alone[orders->by_name[i]] : node_ready(node, viewer, opts))
+			take_node(a, node, false, true, totals);
+	}
+	free(alone);
+	return 0;
+}
+
+/* Cuts the arrays into segments and picks each one's leader; viewer is the local node, if it is ready. */
+static int cut_segments(struct kilo_topology *t, const struct segment_arrays *a, const struct kilo_node *viewer)
 {
 	size_t allowed = 0, private = 0;
 
@@ -226,8 +216,10 @@ static int cut_segments(struct kilo_topology *t, const struct segment_arrays *a)
 		do {
 			seg->n_allowed_ips += a->tags[end].n_allowed_ips;
 			seg->n_private_ips += a->tags[end].n_private_ips;
-			if (a->nodes[end] == t->local_node)
+			if (a->nodes[end] == viewer) {
+				t->local_node = viewer;
 				t->local_segment = k;
+			}
 			end++;
 		} while (end < a->n && !a->tags[end].first);
 		/* The WireGuard IP is appended once allocated. */
@@ -269,7 +261,6 @@ int kilo_topology_segments(struct kilo_topology *t, const struct kilo_solve_opts
 	const struct kilo_node *viewer = NULL;
 	struct segment_arrays arrays = { 0 };
 	struct kilo_node_orders orders;
-	uint8_t *group_of;
 	int r;
 
 	*totals = (struct kilo_ready_totals){ 0 };
@@ -280,19 +271,13 @@ int kilo_topology_segments(struct kilo_topology *t, const struct kilo_solve_opts
 		return r;
 	if (t->hostname[0])
 		viewer = kilo_mesh_find_node(mesh, &orders, t->hostname);
-	group_of = malloc(mesh->n_nodes ? mesh->n_nodes : 1);
-	if (!group_of)
-		return -ENOMEM;
-	read_nodes(t, opts, viewer, group_of, totals);
-	if (totals->n_nodes == 0)
-		goto out;
-	r = alloc_arrays(&t->arena, totals, &arrays);
-	if (r < 0)
-		goto out;
-	order_nodes(mesh, &orders, group_of, &arrays);
-	r = cut_segments(t, &arrays);
-out:
+	if (mesh->n_nodes == 0)
+		return 0;
+	r = alloc_arrays(&t->arena, mesh->n_nodes, &arrays);
+	if (r == 0)
+		r = take_nodes(t, opts, viewer, &orders, &arrays, totals);
+	if (r == 0)
+		r = cut_segments(t, &arrays, viewer);
 	free(arrays.tags);
-	free(group_of);
 	return r;
 }
