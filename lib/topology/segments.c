@@ -110,7 +110,7 @@ static void take_node(struct segment_arrays *a, const struct kilo_node *node, bo
 	struct node_tag *tag = &a->tags[a->n];
 	size_t allowed = a->n_allowed, private = a->n_private;
 
-	/* The segment before gets its WireGuard IP last, once allocated. */
+	/* A slot for the WireGuard IP of the segment before, which ends there (allocate_wireguard_ips). */
 	if (first && a->n)
 		allowed = ++a->n_allowed;
 	a->nodes[a->n] = node;
@@ -203,6 +203,8 @@ static int cut_segments(struct kilo_topology *t, const struct segment_arrays *a,
 
 	t->local_segment = a->n_segments;
 	t->n_segments = a->n_segments;
+	if (a->n_segments == 0)
+		return 0;
 	t->segments = kilo_arena_array(&t->arena, a->n_segments, sizeof(*t->segments));
 	if (!t->segments)
 		return -ENOMEM;
@@ -266,13 +268,13 @@ int kilo_topology_segments(struct kilo_topology *t, const struct kilo_solve_opts
 	*totals = (struct kilo_ready_totals){ 0 };
 	t->local_segment = 0;
 	t->n_segments = 0;
+	if (mesh->n_nodes == 0)
+		return 0;
 	r = kilo_mesh_node_orders(mesh, &t->arena, &orders);
 	if (r < 0)
 		return r;
 	if (t->hostname[0])
 		viewer = kilo_mesh_find_node(mesh, &orders, t->hostname);
-	if (mesh->n_nodes == 0)
-		return 0;
 	r = alloc_arrays(&t->arena, mesh->n_nodes, &arrays);
 	if (r == 0)
 		r = take_nodes(t, opts, viewer, &orders, &arrays, totals);
