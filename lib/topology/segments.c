@@ -173,8 +173,10 @@ static void prefetch_ahead(const struct kilo_mesh *mesh, const size_t *order, si
 	if (i + 2 * PREFETCH_DISTANCE < mesh->n_nodes) {
 		const char *node = (const char *)&mesh->nodes[order[i + 2 * PREFETCH_DISTANCE]];
 
-		for (size_t offset = 0; offset <= offsetof(struct kilo_node, endpoint.dns); offset += 64)
+		/* Every cache line from the node's start to the DNS name's first byte, the last one too. */
+		for (size_t offset = 0; offset < offsetof(struct kilo_node, endpoint.dns); offset += 64)
 			__builtin_prefetch(node + offset);
+		__builtin_prefetch(node + offsetof(struct kilo_node, endpoint.dns));
 	}
 	if (i + PREFETCH_DISTANCE < mesh->n_nodes)
 		__builtin_prefetch(mesh->nodes[order[i + PREFETCH_DISTANCE]].location);
