@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <kilo/kilo.h>
@@ -42,6 +43,7 @@ struct result {
 	double parse_ms;
 	double phase_ms[PHASE_COUNT]; /* best of the runs, per phase */
 	double total_ms;              /* best of the runs' sums */
+	long faults;                  /* fewest page faults of a run (all phases) */
 };
 
 static double now_ms(void)
@@ -55,6 +57,13 @@ static double now_ms(void)
 static double min_of(double a, double b)
 {
 	return a < b ? a : b;
+}
+
+static long page_faults(void)
+{
+	struct rusage usage;
+
+	return getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_minflt + usage.ru_majflt : 0;
 }
 
 /* The mesh document of n nodes in l locations, as the issue defines it. */
@@ -166,6 +175,7 @@ static int bench(const char *text, const char *node, unsigned runs, struct resul
 	struct kilo_error err = { 0 };
 	kilo_mesh *mesh = NULL;
 	double ms[PHASE_COUNT] = { 0 }, t, sum;
+	long faults;
 	int r;
 
 	t = now_ms();
@@ -179,8 +189,13 @@ static int bench(const char *text, const char *node, unsigned runs, struct resul
 	for (int p = 0; p < PHASE_COUNT; p++)
 		res->phase_ms[p] = 1e300;
 	res->total_ms = 1e300;
+	res->faults = -1;
 	for (unsigned run = 0; run < runs; run++) {
+		faults = page_faults();
 		r = run_once(mesh, node, ms, &res->segments, &err);
+		faults = page_faults() - faults;
+		if (res->faults < 0 || faults < res->faults)
+			res->faults = faults;
 		if (r < 0) {
 			fprintf(stderr, "bench-solver: %s\n", err.code ? err.message : strerror(-r));
 			break;
@@ -220,16 +235,17 @@ static void print_header(int argc, char *argv[], unsigned runs, bool cold_heap)
 				       : "warm (freed memory kept between runs, as in a long-running agent)");
 	printf("L is the number of segments of the solved topology (locations, with granularity location)\n");
 	printf("conf is the configuration and its text; routes are the routes and ip rules; total = solve + conf + "
-	       "routes;\nnat (the NAT and forward rule set, with the IPIP rules) is timed beside the total\n\n");
-	printf("%-24s %7s %7s %9s %9s %9s %9s %9s %9s\n", "mesh", "N", "L", "parse", "solve", "conf", "routes",
-	       "total", "nat");
+	       "routes;\nnat (the NAT and forward rule set, with the IPIP rules) is timed beside the total;\n"
+	       "faults: the fewest page faults of a run (all phases; a warm heap has none)\n\n");
+	printf("%-24s %7s %7s %9s %9s %9s %9s %9s %9s %7s\n", "mesh", "N", "L", "parse", "solve", "conf", "routes",
+	       "total", "nat", "faults");
 }
 
 static void print_row(const char *mesh, const struct result *res)
 {
-	printf("%-24s %7zu %7zu %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f\n", mesh, res->nodes, res->segments, res->parse_ms,
-	       res->phase_ms[PHASE_SOLVE], res->phase_ms[PHASE_CONF], res->phase_ms[PHASE_ROUTES], res->total_ms,
-	       res->phase_ms[PHASE_NAT]);
+	printf("%-24s %7zu %7zu %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %7ld\n", mesh, res->nodes, res->segments,
+	       res->parse_ms, res->phase_ms[PHASE_SOLVE], res->phase_ms[PHASE_CONF], res->phase_ms[PHASE_ROUTES],
+	       res->total_ms, res->phase_ms[PHASE_NAT], res->faults);
 }
 
 static int bench_generated(unsigned n, unsigned l, unsigned runs)

@@ -69,3 +69,23 @@ int kilo_mesh_sort_nodes(struct kilo_mesh *mesh)
 		mesh->orders = orders;
 	return r;
 }
+
+const struct kilo_node *kilo_mesh_find_node(const struct kilo_mesh *mesh, const struct kilo_node_orders *orders,
+					     const char *name)
+{
+	size_t lo = 0, hi = mesh->n_nodes;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct kilo_node *node = &mesh->nodes[orders->by_name[mid]];
+		int c = strcmp(node->name, name);
+
+		if (c == 0)
+			return node;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}

@@ -25,6 +25,19 @@ bool kilo_cidr_set_add(struct kilo_cidr_set *set, const struct kilo_cidr *cidr);
 void kilo_cidr_set_free(struct kilo_cidr_set *set);
 
 
+/* What the ready nodes of a mesh add up to. */
+struct kilo_ready_totals {
+	size_t n_allowed_location_ips;
+	size_t n_discovered_endpoints;
+};
+
+/*
+ * The ready nodes of t's mesh, grouped into t's segments in Kilo's order,
+ * each with its leader; the local node and segment. -ENOMEM.
+ */
+int kilo_topology_segments(struct kilo_topology *t, const struct kilo_solve_opts *opts,
+			   struct kilo_ready_totals *totals);
+
 /* Whether segment s is local to the topology's node (cross: same location). */
 bool kilo_segment_is_local(const struct kilo_topology *t, const struct kilo_segment *s);
 

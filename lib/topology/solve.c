@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The solver: groups ready nodes into segments, picks their leaders,
- * allocates WireGuard IPs and computes allowed IPs, with Kilo's order
- * and quirks (see kilo-reference.md §1.3).
+ * The solver: on the segments of the ready nodes (segments.c), merges
+ * the endpoints seen behind NAT, allocates WireGuard IPs and computes
+ * allowed IPs, with Kilo's order and quirks (see kilo-reference.md §1.3).
  */
 #include "internal.h"
 
@@ -11,19 +11,6 @@
 #include <string.h>
 
 #include "../core/error.h"
-
-#define LOCATION_PREFIX "location:"
-#define NODE_PREFIX "node:"
-
-/* How group_nodes groups a node. */
-enum { GROUP_NONE, GROUP_LOCATION, GROUP_ALONE };
-
-/* A ready node with the key it is grouped by. */
-struct grouped_node {
-	const struct kilo_node *node;
-	const char *group;  /* the location, or the node's name */
-	bool by_location;   /* the key is "location:<group>", else "node:<name>" */
-};
 
 /* A discovered endpoint in merge order, before de-duplication by key. */
 struct discovery {
@@ -39,52 +26,6 @@ struct advertised {
 	const struct kilo_node *node; /* or NULL for a peer */
 	const struct kilo_peer *peer;
 };
-
-/* Kilo's preference: marked and public, marked, public, anything. */
-static int leader_rank(bool marked, const struct kilo_endpoint *endpoint)
-{
-	bool public = kilo_addr_is_public(&endpoint->addr);
-
-	if (marked)
-		return public ? 0 : 1;
-	return public ? 2 : 3;
-}
-
-static int candidate_rank(const void *items, size_t i)
-{
-	const struct kilo_leader_candidate *c = (const struct kilo_leader_candidate *)items + i;
-
-	return leader_rank(c->leader, &c->endpoint);
-}
-
-static int node_rank(const void *items, size_t i)
-{
-	const struct kilo_node *node = ((const struct kilo_node *const *)items)[i];
-
-	return leader_rank(node->leader, &node->endpoint);
-}
-
-/* The first of n items with the best rank. */
-static size_t first_best(const void *items, size_t n, int (*rank_of)(const void *items, size_t i))
-{
-	size_t best = 0;
-	int best_rank = 4;
-
-	for (size_t i = 0; i < n; i++) {
-		int rank = rank_of(items, i);
-
-		if (rank < best_rank) {
-			best = i;
-			best_rank = rank;
-		}
-	}
-	return best;
-}
-
-size_t kilo_find_leader(const struct kilo_leader_candidate *candidates, size_t n)
-{
-	return first_best(candidates, n, candidate_rank);
-}
 
 int kilo_wireguard_ip(const struct kilo_cidr *subnet, size_t i, struct kilo_cidr *out)
 {
@@ -156,11 +97,6 @@ void kilo_cidr_sort(struct kilo_cidr *cidrs, size_t n)
 		qsort(cidrs, n, sizeof(*cidrs), compare_cidr_family_text);
 }
 
-static bool same_group(const struct grouped_node *a, const struct grouped_node *b)
-{
-	return a->by_location == b->by_location && strcmp(a->group, b->group) == 0;
-}
-
 static int compare_peer_names(const void *a, const void *b)
 {
 	const struct kilo_topology_peer *x = a, *y = b;
@@ -184,18 +120,6 @@ static int compare_advertised(const void *a, const void *b)
 {
 	return memcmp(((const struct advertised *)a)->key.bytes, ((const struct advertised *)b)->key.bytes,
 		      KILO_KEY_LEN);
-}
-
-static char *prefixed(struct kilo_arena *arena, const char *prefix, const char *s)
-{
-	size_t lp = strlen(prefix), ls = strlen(s);
-	char *out = kilo_arena_alloc(arena, lp + ls + 1);
-
-	if (out) {
-		memcpy(out, prefix, lp);
-		memcpy(out + lp, s, ls + 1);
-	}
-	return out;
 }
 
 bool kilo_segment_is_local(const struct kilo_topology *t, const struct kilo_segment *s)
@@ -338,177 +262,6 @@ static int collect_location_ips(struct kilo_topology *t, struct kilo_segment *se
 	return 0;
 }
 
-static void add_ready(struct kilo_topology *t, struct grouped_node *ready, size_t *n, const struct kilo_node *node,
-		      const struct kilo_node *viewer, bool by_location)
-{
-	struct grouped_node *g = &ready[(*n)++];
-
-	g->node = node;
-	g->by_location = by_location;
-	g->group = by_location ? node->location : node->name;
-	if (node == viewer)
-		t->local_node = node;
-}
-
-static bool node_ready(const struct kilo_node *node, const struct kilo_node *viewer, const struct kilo_solve_opts *opts)
-{
-	return kilo_node_ready(node, opts->now,
-			       kilo_node_window(node, viewer, opts->ready_window, opts->remote_ready_grace));
-}
-
-/*
- * The ready nodes in Kilo's segment order: "location:<name>" segments sort
- * before "node:<name>" ones, so first the nodes grouped by location (by
- * location, then name), then those that are segments of their own, by name.
- */
-static int group_nodes(struct kilo_topology *t, const struct kilo_solve_opts *opts, struct grouped_node **out,
-		       size_t *n_out)
-{
-	const struct kilo_mesh *mesh = t->mesh;
-	const struct kilo_node *viewer = NULL;
-	struct kilo_node_orders orders;
-	struct grouped_node *ready;
-	uint8_t *group_of;
-	size_t n = 0;
-	int r;
-
-	r = kilo_mesh_node_orders(mesh, &t->arena, &orders);
-	if (r < 0)
-		return r;
-	ready = malloc((mesh->n_nodes ? mesh->n_nodes : 1) * sizeof(*ready));
-	group_of = malloc(mesh->n_nodes ? mesh->n_nodes : 1);
-	if (!ready || !group_of) {
-		free(ready);
-		free(group_of);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; t->hostname[0] && i < mesh->n_nodes; i++)
-		if (strcmp(mesh->nodes[i].name, t->hostname) == 0)
-			viewer = &mesh->nodes[i];
-	/*
-	 * Every node is read here once, in the order of the array: the orders
-	 * below jump around it, and at 100,000 nodes every node read in their
-	 * order would miss the cache. A node without a private IP cannot be
-	 * reached inside its location: it stands alone.
-	 */
-	for (size_t i = 0; i < mesh->n_nodes; i++) {
-		const struct kilo_node *node = &mesh->nodes[i];
-
-		group_of[i] = GROUP_NONE;
-		if (node_ready(node, viewer, opts))
-			group_of[i] = t->granularity == KILO_GRANULARITY_LOCATION && node->internal_ip.addr.family
-					      ? GROUP_LOCATION
-					      : GROUP_ALONE;
-	}
-	for (size_t i = 0; i < mesh->n_nodes; i++)
-		if (group_of[orders.by_location[i]] == GROUP_LOCATION)
-			add_ready(t, ready, &n, &mesh->nodes[orders.by_location[i]], viewer, true);
-	for (size_t i = 0; i < mesh->n_nodes; i++)
-		if (group_of[orders.by_name[i]] == GROUP_ALONE)
-			add_ready(t, ready, &n, &mesh->nodes[orders.by_name[i]], viewer, false);
-	free(group_of);
-	*out = ready;
-	*n_out = n;
-	return 0;
-}
-
-static void add_private_ip(struct kilo_segment *seg, const struct kilo_cidr *ip)
-{
-	if (ip->addr.family == 0)
-		return;
-	seg->allowed_ips[seg->n_allowed_ips++] = kilo_cidr_host(&ip->addr);
-	seg->private_ips[seg->n_private_ips++] = ip->addr;
-}
-
-static int build_segments(struct kilo_topology *t, const struct grouped_node *ready, size_t n_ready)
-{
-	const struct kilo_node **nodes;
-	struct kilo_cidr *cidrs, *secondary, *cni, *allowed;
-	struct kilo_addr *private_ips;
-	size_t n_segments = 0, n_private = 0;
-	int r;
-
-	for (size_t i = 0; i < n_ready; i++) {
-		if (i == 0 || !same_group(&ready[i - 1], &ready[i]))
-			n_segments++;
-		n_private += (ready[i].node->internal_ip.addr.family != 0) +
-			     (ready[i].node->secondary_internal_ip.addr.family != 0);
-	}
-	t->local_segment = n_segments;
-	t->n_segments = n_segments;
-	if (n_segments == 0)
-		return 0;
-	t->segments = kilo_arena_array(&t->arena, n_segments, sizeof(*t->segments));
-	nodes = kilo_arena_array(&t->arena, n_ready, sizeof(*nodes));
-	cidrs = kilo_arena_array(&t->arena, n_ready, sizeof(*cidrs));
-	secondary = kilo_arena_array(&t->arena, n_ready, sizeof(*secondary));
-	cni = kilo_arena_array(&t->arena, n_ready, sizeof(*cni));
-	private_ips = kilo_arena_array(&t->arena, n_private ? n_private : 1, sizeof(*private_ips));
-	/* Room for every pod CIDR (two for dual stack), private IP and WireGuard IP. */
-	allowed = kilo_arena_array(&t->arena, 2 * n_ready + n_private + n_segments, sizeof(*allowed));
-	if (!t->segments || !nodes || !cidrs || !secondary || !cni || !private_ips || !allowed)
-		return -ENOMEM;
-
-	for (size_t start = 0, k = 0; start < n_ready; k++) {
-		struct kilo_segment *seg = &t->segments[k];
-		const struct kilo_node *leader;
-		size_t end = start + 1;
-
-		while (end < n_ready && same_group(&ready[start], &ready[end]))
-			end++;
-		seg->nodes = nodes + start;
-		seg->n_nodes = end - start;
-		seg->cidrs = cidrs + start;
-		seg->secondary_cidrs = secondary + start;
-		seg->cni_compatibility_ips = cni + start;
-		seg->private_ips = private_ips;
-		seg->allowed_ips = allowed;
-		for (size_t i = start; i < end; i++) {
-			const struct kilo_node *node = ready[i].node;
-
-			nodes[i] = node;
-			cidrs[i] = node->pod_cidr;
-			secondary[i] = node->secondary_pod_cidr;
-			cni[i] = node->cni_compatibility_ip;
-			if (node->pod_cidr.addr.family)
-				seg->allowed_ips[seg->n_allowed_ips++] = node->pod_cidr;
-			if (node->secondary_pod_cidr.addr.family)
-				seg->allowed_ips[seg->n_allowed_ips++] = node->secondary_pod_cidr;
-			add_private_ip(seg, &node->internal_ip);
-			add_private_ip(seg, &node->secondary_internal_ip);
-			if (node == t->local_node)
-				t->local_segment = k;
-		}
-		/* The WireGuard IP is appended once allocated. */
-		allowed += seg->n_allowed_ips + 1;
-		private_ips += seg->n_private_ips;
-
-		if (ready[start].by_location)
-			seg->location = prefixed(&t->arena, LOCATION_PREFIX, ready[start].group);
-		else
-			seg->location = prefixed(&t->arena, NODE_PREFIX, ready[start].node->name);
-		if (t->granularity == KILO_GRANULARITY_CROSS)
-			seg->node_location = prefixed(&t->arena, LOCATION_PREFIX, ready[start].node->location);
-		else
-			seg->node_location = seg->location;
-		if (!seg->location || !seg->node_location)
-			return -ENOMEM;
-
-		seg->leader = first_best(seg->nodes, seg->n_nodes, node_rank);
-		leader = seg->nodes[seg->leader];
-		seg->endpoint = &leader->endpoint;
-		seg->key = leader->public_key;
-		seg->persistent_keepalive = leader->persistent_keepalive;
-		if (k == t->local_segment && leader == t->local_node)
-			t->leader = true;
-		r = collect_location_ips(t, seg);
-		if (r < 0)
-			return r;
-		start = end;
-	}
-	return 0;
-}
-
 /*
  * The ready peers by name, each keeping only the allowed IPs no earlier
  * peer claimed (a peer may end up with none and still be kept, as in Kilo).
@@ -647,16 +400,14 @@ static void add_sighting(struct discovery *all, size_t *n, const struct kilo_dis
  * address of the advertised family before one of the other, and none
  * inside the tunnel (judge_sighting).
  */
-static int merge_discovered(struct kilo_topology *t)
+static int merge_discovered(struct kilo_topology *t, const struct kilo_ready_totals *ready)
 {
 	const struct kilo_node *local = t->local_node;
 	struct advertised *families = NULL;
 	struct discovery *all;
-	size_t total = local ? local->n_discovered_endpoints : 0, n = 0, kept = 0, n_families = 0;
+	size_t total = (local ? local->n_discovered_endpoints : 0) + ready->n_discovered_endpoints;
+	size_t n = 0, kept = 0, n_families = 0;
 
-	for (size_t k = 0; k < t->n_segments; k++)
-		for (size_t i = 0; i < t->segments[k].n_nodes; i++)
-			total += t->segments[k].nodes[i]->n_discovered_endpoints;
 	if (total == 0)
 		return 0;
 	all = malloc(total * sizeof(*all));
@@ -749,9 +500,8 @@ int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opt
 			struct kilo_error *err)
 {
 	struct kilo_solve_opts opts = { .sz = sizeof(opts) };
-	struct grouped_node *ready = NULL;
+	struct kilo_ready_totals ready;
 	struct kilo_topology *t;
-	size_t n_ready = 0;
 	int r;
 
 	if (!mesh || !out)
@@ -777,14 +527,14 @@ int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opt
 		t->key = *opts.private_key;
 	r = t->hostname ? 0 : -ENOMEM;
 	if (r == 0)
-		r = group_nodes(t, &opts, &ready, &n_ready);
-	if (r == 0)
-		r = build_segments(t, ready, n_ready);
-	free(ready);
+		r = kilo_topology_segments(t, &opts, &ready);
+	/* Most meshes have none: a walk over every node to find out is saved. */
+	for (size_t k = 0; r == 0 && ready.n_allowed_location_ips && k < t->n_segments; k++)
+		r = collect_location_ips(t, &t->segments[k]);
 	if (r == 0)
 		r = build_peers(t);
 	if (r == 0)
-		r = merge_discovered(t);
+		r = merge_discovered(t, &ready);
 	if (r == 0)
 		set_local_view(t, &opts);
 	if (r == 0)

@@ -57,11 +57,27 @@ static void test_mesh_built_in_code_gets_orders_on_demand(void **state)
 	kilo_mesh_free(mesh);
 }
 
+static void test_node_found_by_name_order(void **state)
+{
+	kilo_mesh *mesh = NULL;
+
+	(void)state;
+	assert_int_equal(kilo_mesh_from_json(document, strlen(document), &mesh, NULL), 0);
+	/* Every node, the first and the last of the name order among them, and none for a name in between. */
+	for (size_t i = 0; i < mesh->n_nodes; i++)
+		assert_ptr_equal(kilo_mesh_find_node(mesh, &mesh->orders, mesh->nodes[i].name), &mesh->nodes[i]);
+	assert_null(kilo_mesh_find_node(mesh, &mesh->orders, "b1"));
+	assert_null(kilo_mesh_find_node(mesh, &mesh->orders, ""));
+	assert_null(kilo_mesh_find_node(mesh, &mesh->orders, "d"));
+	kilo_mesh_free(mesh);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_document_nodes_are_sorted_by_name_and_by_location),
 		cmocka_unit_test(test_mesh_built_in_code_gets_orders_on_demand),
+		cmocka_unit_test(test_node_found_by_name_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
