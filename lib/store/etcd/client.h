@@ -88,11 +88,16 @@ const char *kilo_etcd_endpoint(const kilo_etcd *e);
 
 /* ---- blocking requests ------------------------------------------------ */
 
-/* One key-value pair. key and value are also NUL-terminated (etcd allows any bytes). */
+/*
+ * One key-value pair. key and value are also NUL-terminated (etcd allows
+ * any bytes). A value larger than KILO_STORE_OBJECT_MAX (another client
+ * wrote it) is not kept: value is NULL and value_len its size, so that the
+ * store reports that key and reads the others.
+ */
 struct kilo_etcd_kv {
 	char *key;
 	size_t key_len;
-	char *value;
+	char *value; /* NULL: too large (or a deletion's) */
 	size_t value_len;
 	int64_t create_revision;
 	int64_t mod_revision;

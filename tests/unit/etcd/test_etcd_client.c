@@ -192,16 +192,35 @@ static void test_put_get_range_list_delete(void **state)
 	kilo_etcd_free(e);
 }
 
-static void test_value_over_the_limit_is_refused(void **state)
+static void test_values_over_the_limit(void **state)
 {
 	kilo_etcd *e = open_member();
+	struct kilo_etcd_range range;
 	struct kilo_error err = { 0 };
 	size_t len = KILO_STORE_OBJECT_MAX + 1;
-	char *big = calloc(1, len);
+	char *big = malloc(len);
+	FILE *f;
 
 	(void)state;
-	assert_int_equal(kilo_etcd_put(e, "/t/big", big, len, 0, NULL, &err), -EMSGSIZE);
-	assert_non_null(strstr(err.message, "\"/t/big\" is larger than"));
+	memset(big, 'x', len);
+	assert_int_equal(kilo_etcd_put(e, "/t/big/mine", big, len, 0, NULL, &err), -EMSGSIZE);
+	assert_non_null(strstr(err.message, "\"/t/big/mine\" is larger than"));
+
+	/* Another client wrote one: a list has that key without its value, and every other key. */
+	f = fopen("/tmp/kilo-etcd-big", "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(big, 1, len, f), len);
+	fclose(f);
+	etcdctl("put /t/big/theirs < /tmp/kilo-etcd-big");
+	unlink("/tmp/kilo-etcd-big");
+	put(e, "/t/big/small", "s", 0, NULL);
+	must(kilo_etcd_list(e, "/t/big/", 0, &range, &err), &err);
+	assert_int_equal(range.n_kvs, 2);
+	assert_string_equal(range.kvs[0].value, "s");
+	assert_string_equal(range.kvs[1].key, "/t/big/theirs");
+	assert_null(range.kvs[1].value);
+	assert_int_equal(range.kvs[1].value_len, len);
+	kilo_etcd_range_clear(&range);
 	free(big);
 	kilo_etcd_free(e);
 }
@@ -671,7 +690,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest plain[] = {
 		cmocka_unit_test(test_put_get_range_list_delete),
-		cmocka_unit_test(test_value_over_the_limit_is_refused),
+		cmocka_unit_test(test_values_over_the_limit),
 		cmocka_unit_test(test_compare_and_swap_has_one_winner),
 		cmocka_unit_test(test_lease_expiry_deletes_the_key),
 		cmocka_unit_test(test_async_requests_and_keepalive_loop),
