@@ -8,7 +8,6 @@
 #include "internal.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +33,21 @@ const char *etcd_endpoint_name(const kilo_etcd *e, size_t index)
 	const char *sep = strstr(url, "://");
 
 	return sep ? sep + 3 : url;
+}
+
+/* Wipes a NUL-terminated secret (a password, a token, a body holding one) and frees it. */
+static void free_secret(char *secret)
+{
+	if (secret) {
+		sodium_memzero(secret, strlen(secret));
+		free(secret);
+	}
+}
+
+void etcd_forget_token(kilo_etcd *e)
+{
+	free_secret(e->token);
+	e->token = NULL;
 }
 
 /* ---- timers ------------------------------------------------------------ */
@@ -230,10 +244,7 @@ void etcd_call_free(struct etcd_call *call)
 	if (call->next)
 		call->next->prev = call->prev;
 	free(call->reply);
-	if (call->auth_body) {
-		sodium_memzero(call->auth_body, strlen(call->auth_body));
-		free(call->auth_body);
-	}
+	free_secret(call->auth_body);
 	/* A put's body holds a value, which may hold a preshared key. */
 	sodium_memzero(call->body, call->body_len);
 	free(call->body);
@@ -259,14 +270,41 @@ static void call_done(struct etcd_call *call, int result, const struct kilo_erro
 	e->done_tail = &call->next_done;
 }
 
-/* The body of /v3/auth/authenticate, wiped and freed by the caller. */
+/* Appends text as a JSON string's content (quotes, backslashes and controls escaped). */
+static char *json_escape_into(char *at, const char *text)
+{
+	for (; *text; text++) {
+		unsigned char c = (unsigned char)*text;
+
+		if (c == '"' || c == '\\') {
+			*at++ = '\\';
+			*at++ = (char)c;
+		} else if (c < 0x20) {
+			at += sprintf(at, "\\u%04x", c);
+		} else {
+			*at++ = (char)c;
+		}
+	}
+	return at;
+}
+
+/*
+ * The body of /v3/auth/authenticate, wiped and freed by the caller. Built
+ * here rather than through jansson, whose copies of the password would be
+ * freed without being wiped.
+ */
 static char *auth_body(const kilo_etcd *e)
 {
-	json_t *o = json_pack("{s:s, s:s}", "name", e->user, "password", e->password);
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char *body = malloc(6 * (strlen(e->user) + strlen(e->password)) + 32), *at = body;
 
-	json_decref(o);
-	return text;
+	if (!body)
+		return NULL;
+	at += sprintf(at, "{\"name\":\"");
+	at = json_escape_into(at, e->user);
+	at += sprintf(at, "\",\"password\":\"");
+	at = json_escape_into(at, e->password);
+	sprintf(at, "\"}");
+	return body;
 }
 
 static int exchange_start(struct etcd_call *call)
@@ -282,7 +320,7 @@ static int exchange_start(struct etcd_call *call)
 	call->curl_error[0] = '\0';
 	if (call->authenticating) {
 		url_path = "/v3/auth/authenticate";
-		free(call->auth_body);
+		free_secret(call->auth_body);
 		call->auth_body = auth_body(e);
 		if (!call->auth_body)
 			return -ENOMEM;
@@ -418,9 +456,10 @@ static void reply_done(struct etcd_call *call, long status)
 
 	if (call->authenticating) {
 		r = kilo_etcd_reply_auth(reply, call->reply_len, &token, &err);
-		sodium_memzero(call->auth_body, strlen(call->auth_body));
+		free_secret(call->auth_body);
+		call->auth_body = NULL;
 		if (r == 0) {
-			free(e->token);
+			free_secret(e->token);
 			e->token = token;
 			exchange_end(call);
 			r = exchange_start(call);
@@ -437,8 +476,7 @@ static void reply_done(struct etcd_call *call, long status)
 		if (r == -EKEYEXPIRED && e->user && !call->reauthenticated) {
 			/* Tokens expire (5 minutes by default): ask for a new one, once. */
 			call->reauthenticated = true;
-			free(e->token);
-			e->token = NULL;
+			etcd_forget_token(e);
 			exchange_end(call);
 			if (exchange_start(call) == 0)
 				return;
@@ -692,12 +730,8 @@ void kilo_etcd_free(kilo_etcd *e)
 	free(e->cert);
 	free(e->key);
 	free(e->user);
-	if (e->password)
-		sodium_memzero(e->password, strlen(e->password));
-	free(e->password);
-	if (e->token)
-		sodium_memzero(e->token, strlen(e->token));
-	free(e->token);
+	free_secret(e->password);
+	free_secret(e->token);
 	free(e);
 	curl_global_cleanup();
 }

@@ -123,6 +123,9 @@ int etcd_call_run(struct etcd_call *call, struct kilo_error *err);
 void etcd_timer_arm(kilo_etcd *e, struct etcd_timer *timer, unsigned in_ms);
 void etcd_timer_disarm(kilo_etcd *e, struct etcd_timer *timer);
 
+/* Drops the token (wiped): the next exchange authenticates again. */
+void etcd_forget_token(kilo_etcd *e);
+
 /* "HOST:PORT" of an endpoint, for messages. */
 const char *etcd_endpoint_name(const kilo_etcd *e, size_t index);
 

@@ -75,7 +75,7 @@ static int error_reply(json_t *root, struct kilo_error *err)
 		return kilo_error_set(err, EBADMSG, "an error reply without a message");
 	return kilo_error_set(err, grpc_errno(json_is_integer(code) ? json_integer_value(code) : 0,
 					      json_string_value(message)),
-			      "etcd: %.300s", json_string_value(message));
+			      "%.300s", json_string_value(message));
 }
 
 /* Parses text, and refuses it if it is not an object or is an error reply. */

@@ -139,10 +139,8 @@ static bool handle_message(struct kilo_etcd_watch *w, const struct kilo_etcd_wat
 	}
 	if (reply->canceled) {
 		/* A stale token, a member without leader: open the stream again, with a new token. */
-		if (strstr(reply->cancel_reason, "auth token") || strstr(reply->cancel_reason, "Unauthenticated")) {
-			free(w->e->token);
-			w->e->token = NULL;
-		}
+		if (strstr(reply->cancel_reason, "auth token") || strstr(reply->cancel_reason, "Unauthenticated"))
+			etcd_forget_token(w->e);
 		kilo_error_set(&err, EAGAIN, "etcd %s: the watch was canceled: %s",
 			       etcd_endpoint_name(w->e, w->call->at), reply->cancel_reason);
 		stream_end(w);
@@ -186,10 +184,8 @@ static bool read_stream(struct kilo_etcd_watch *w)
 
 		if (kilo_etcd_reply_watch(line, len, &reply, &err) < 0) {
 			/* An error or a message that makes no sense: open the stream again from the last event seen. */
-			if (err.code == EKEYEXPIRED) {
-				free(w->e->token);
-				w->e->token = NULL;
-			}
+			if (err.code == EKEYEXPIRED)
+				etcd_forget_token(w->e);
 			kilo_error_prefix(&err, "etcd %s: watch", etcd_endpoint_name(w->e, w->call->at));
 			stream_end(w);
 			report_broken(w, -err.code, &err);
