@@ -5,6 +5,7 @@
  * group, "test_etcd_client tls" the TLS one (with-etcd.sh --tls), and
  * "test_etcd_client auth" the one that turns authentication on.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -376,6 +377,59 @@ static void test_async_requests_and_keepalive_loop(void **state)
 	kilo_etcd_free(e);
 }
 
+static int open_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(dir);
+	while (readdir(dir))
+		n++;
+	closedir(dir);
+	return n;
+}
+
+struct counter {
+	int done;
+	int failed;
+};
+
+static void count_done(void *ctx, int result, const struct kilo_etcd_reply *reply, const struct kilo_error *err)
+{
+	struct counter *c = ctx;
+
+	(void)reply;
+	(void)err;
+	c->done++;
+	c->failed += result < 0;
+}
+
+static void test_many_async_requests_share_few_connections(void **state)
+{
+	kilo_etcd *e = open_member();
+	struct kilo_error err = { 0 };
+	struct counter c = { 0 };
+	int before = open_fds(), most = before;
+	char key[64];
+
+	(void)state;
+	for (int i = 0; i < 500; i++) {
+		snprintf(key, sizeof(key), "/t/many/%d", i);
+		must(kilo_etcd_put_async(e, key, "v", 1, 0, count_done, &c, &err), &err);
+	}
+	for (int i = 0; i < 1000 && c.done < 500; i++) {
+		pump(e, NULL, 10);
+		if (open_fds() > most)
+			most = open_fds();
+	}
+	assert_int_equal(c.done, 500);
+	assert_int_equal(c.failed, 0);
+	/* A few dozen connections at most, not one per request. */
+	if (most - before > 40)
+		fail_msg("%d descriptors opened for 500 requests", most - before);
+	kilo_etcd_free(e);
+}
+
 /* ---- watches ------------------------------------------------------------------ */
 
 struct seen {
@@ -694,6 +748,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_compare_and_swap_has_one_winner),
 		cmocka_unit_test(test_lease_expiry_deletes_the_key),
 		cmocka_unit_test(test_async_requests_and_keepalive_loop),
+		cmocka_unit_test(test_many_async_requests_share_few_connections),
 		cmocka_unit_test(test_watch_sees_puts_and_deletes_from_a_revision),
 		cmocka_unit_test(test_watch_stopped_from_its_callback),
 		cmocka_unit_test(test_watch_resumes_after_the_member_restarts),
