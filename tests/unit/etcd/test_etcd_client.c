@@ -620,6 +620,8 @@ static void test_watch_stopped_from_its_callback(void **state)
 static void test_failover_from_a_dead_endpoint(void **state)
 {
 	char uri[256], dead[32];
+	struct kilo_etcd_watch *w;
+	struct seen s = { 0 };
 	struct kilo_etcd_status *status;
 	struct kilo_error err = { 0 };
 	kilo_etcd *e;
@@ -632,6 +634,16 @@ static void test_failover_from_a_dead_endpoint(void **state)
 	put(e, "/t/failover", "x", 0, NULL);
 	assert_non_null(strstr(kilo_etcd_endpoint(e), member()));
 	assert_value(e, "/t/failover", "x");
+	kilo_etcd_free(e);
+
+	/* A watch opened through the same list reaches the live member too. */
+	e = open_uri(uri);
+	must(kilo_etcd_watch_start(e, "/t/failover", 0, on_watch, &s, &w, &err), &err);
+	pump(e, NULL, 500);
+	put(e, "/t/failover", "y", 0, NULL);
+	pump_events(e, &s, 1);
+	assert_non_null(strstr(s.log, "PUT /t/failover=y@"));
+	kilo_etcd_watch_stop(w);
 
 	must(kilo_etcd_status(e, &status, &n, &err), &err);
 	assert_int_equal(n, 2);
