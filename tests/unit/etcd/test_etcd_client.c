@@ -75,7 +75,7 @@ static void test_values_over_the_limit(void **state)
 	struct kilo_etcd_range range;
 	struct kilo_error err = { 0 };
 	size_t len = KILO_STORE_OBJECT_MAX + 1;
-	char *big = malloc(len);
+	char *big = malloc(len), path[512];
 	FILE *f;
 
 	(void)state;
@@ -84,12 +84,13 @@ static void test_values_over_the_limit(void **state)
 	assert_non_null(strstr(err.message, "\"/t/big/mine\" is larger than"));
 
 	/* Another client wrote one: a list has that key without its value, and every other key. */
-	f = fopen("/tmp/kilo-etcd-big", "w");
+	/* In with-etcd.sh's folder, which goes away with the member, also when the test fails. */
+	snprintf(path, sizeof(path), "%s/big", getenv("ETCD_STATE"));
+	f = fopen(path, "w");
 	assert_non_null(f);
 	assert_int_equal(fwrite(big, 1, len, f), len);
 	fclose(f);
-	etcdctl("put /t/big/theirs < /tmp/kilo-etcd-big");
-	unlink("/tmp/kilo-etcd-big");
+	etcdctl("put /t/big/theirs < %s", path);
 	put(e, "/t/big/small", "s", 0, NULL);
 	must(kilo_etcd_list(e, "/t/big/", 0, &range, &err), &err);
 	assert_int_equal(range.n_kvs, 2);

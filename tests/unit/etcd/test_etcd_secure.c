@@ -5,6 +5,7 @@
  * "test_etcd_secure auth" (it turns authentication on in its member).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,7 +64,7 @@ static void test_tls_with_the_right_and_a_wrong_ca(void **state)
 
 static void test_auth_with_the_right_and_a_wrong_password(void **state)
 {
-	char right[] = "/tmp/kilo-etcd-pw-XXXXXX", wrong[] = "/tmp/kilo-etcd-pw-XXXXXX", uri[512];
+	char right[512], wrong[512], uri[1280];
 	struct kilo_error err = { 0 };
 	struct kilo_etcd_watch *w;
 	struct seen s = { 0 };
@@ -75,10 +76,13 @@ static void test_auth_with_the_right_and_a_wrong_password(void **state)
 	etcdctl("role add root");
 	etcdctl("user grant-role root root");
 	etcdctl("auth enable");
-	fd = mkstemp(right);
+	/* In with-etcd.sh's folder, which goes away with the member, also when the test fails. */
+	snprintf(right, sizeof(right), "%s/right-password", getenv("ETCD_STATE"));
+	snprintf(wrong, sizeof(wrong), "%s/wrong-password", getenv("ETCD_STATE"));
+	fd = open(right, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	assert_int_equal(write(fd, "s3cret\n", 7), 7);
 	close(fd);
-	fd = mkstemp(wrong);
+	fd = open(wrong, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	assert_int_equal(write(fd, "guess\n", 6), 6);
 	close(fd);
 
@@ -113,8 +117,6 @@ static void test_auth_with_the_right_and_a_wrong_password(void **state)
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(kilo_etcd_put(e, "/t/auth", "z", 1, 0, NULL, &err), -EACCES);
 	kilo_etcd_free(e);
-	unlink(right);
-	unlink(wrong);
 }
 
 int main(int argc, char **argv)
