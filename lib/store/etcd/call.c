@@ -274,6 +274,8 @@ static int exchange_start(struct etcd_call *call)
 	return 0;
 }
 
+#define NO_CLIENT_CERT_HINT " (does the cluster want a client certificate, --etcd-cert and --etcd-key?)"
+
 /* What a transport failure means, for the message of the endpoint. */
 static int describe_failure(const struct etcd_call *call, CURLcode code, char *what, size_t size)
 {
@@ -293,10 +295,25 @@ static int describe_failure(const struct etcd_call *call, CURLcode code, char *w
 			 e->cert ? e->cert : "", detail);
 		return EPROTO;
 	case CURLE_SSL_CONNECT_ERROR:
-		snprintf(what, size, "TLS: handshake failed%s: %s",
-			 e->cert ? "" : " (does the cluster want a client certificate, --etcd-cert and --etcd-key?)",
+		/* A plain HTTP member (etcd's port sorts protocols) drops a TLS hello without a word. */
+		if (strstr(detail, "wrong version number") || strstr(detail, "SSL_ERROR_SYSCALL"))
+			snprintf(what, size, "TLS: the endpoint does not speak TLS (etcd:// is for plain HTTP): %s",
+				 detail);
+		else
+			snprintf(what, size, "TLS: handshake failed%s: %s", e->cert ? "" : NO_CLIENT_CERT_HINT, detail);
+		return EPROTO;
+	case CURLE_RECV_ERROR:
+		/* TLS 1.3: a member that wants a client certificate says so after the handshake. */
+		if (!e->tls || !strstr(detail, "alert"))
+			break;
+		snprintf(what, size, "TLS: the member refused this client%s: %s", e->cert ? "" : NO_CLIENT_CERT_HINT,
 			 detail);
 		return EPROTO;
+	case CURLE_GOT_NOTHING:
+		if (e->tls)
+			break;
+		snprintf(what, size, "%s (is it a TLS endpoint? etcds:// is for TLS)", detail);
+		return EHOSTUNREACH;
 	case CURLE_OPERATION_TIMEDOUT:
 		snprintf(what, size, "no answer within %u ms", e->timeout_ms);
 		return ETIMEDOUT;
@@ -304,9 +321,10 @@ static int describe_failure(const struct etcd_call *call, CURLcode code, char *w
 		snprintf(what, size, "a reply larger than %u bytes", KILO_ETCD_REPLY_MAX);
 		return EMSGSIZE;
 	default:
-		snprintf(what, size, "%s", detail);
-		return EHOSTUNREACH;
+		break;
 	}
+	snprintf(what, size, "%s", detail);
+	return EHOSTUNREACH;
 }
 
 /* Adds what the endpoint in use said to the call's list, keeping the most telling errno. */
