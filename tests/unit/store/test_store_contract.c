@@ -475,6 +475,39 @@ static void test_concurrent_node_sets_both_land(void **state)
 	kilo_free(text);
 }
 
+/* kgctl connect's creation of its peer: only while it is missing, whoever comes first keeps it. */
+static void test_create_only_put_keeps_what_is_there(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_store_entry entry = { 0 };
+	struct kilo_error err = { 0 };
+	kilo_store *other = open_again(f);
+	kilo_mesh *mesh;
+
+	assert_int_equal(kilo_store_put_if(f->store, KILO_STORE_PEER,
+					   "{\"name\": \"laptop\", \"publicKey\": \"" KEY_P "\","
+					   " \"allowedIPs\": [\"10.5.0.1/32\"]}",
+					   0, &err),
+			 0);
+	/* The other handle has not seen it yet: the store itself refuses. */
+	assert_int_equal(kilo_store_put_if(other, KILO_STORE_PEER,
+					   "{\"name\": \"laptop\", \"publicKey\": \"" KEY_A "\","
+					   " \"allowedIPs\": [\"10.5.0.2/32\"]}",
+					   0, &err),
+			 -EAGAIN);
+	kilo_store_close(other);
+	mesh = load(f->store, NULL);
+	assert_int_equal(kilo_mesh_peer_count(mesh), 1);
+	kilo_mesh_free(mesh);
+	/* The first one's. */
+	assert_int_equal(f->store->ops->get(f->store, KILO_STORE_PEER, "laptop", &entry, &err), 0);
+	assert_non_null(entry.text);
+	assert_non_null(strstr(entry.text, "10.5.0.1/32"));
+	free(entry.source);
+	free(entry.name);
+	free(entry.text);
+}
+
 /* What a store holds, as text to compare: a file store's tree, or etcd's revision. */
 static char *fingerprint(const struct fixture *f)
 {
@@ -551,6 +584,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_another_writer_is_seen_and_loaded_incrementally, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compacted_watch_lists_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_node_sets_both_land, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_only_put_keeps_what_is_there, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reading_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_is_up, setup, teardown),
 	};
