@@ -131,21 +131,10 @@ static void hash_text(crypto_generichash_state *st, const char *text)
  */
 static struct kilo_node *stored_self(const kilo_agent *a)
 {
-	size_t lo = 0, hi = a->mesh ? a->mesh->n_nodes : 0;
+	const struct kilo_node *self = a->mesh ? kilo_mesh_find_node(a->mesh, &a->mesh->orders, a->hostname) : NULL;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		struct kilo_node *n = &a->mesh->nodes[a->mesh->orders.by_name[mid]];
-		int c = strcmp(n->name, a->hostname);
-
-		if (c == 0)
-			return n;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	/* The agent's own mesh: the node is its to change. */
+	return self ? &a->mesh->nodes[self - a->mesh->nodes] : NULL;
 }
 
 /*
