@@ -446,87 +446,6 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 	return 0;
 }
 
-/* The private key, made (0600, in a 0700 folder) when there is none yet. */
-static int load_key(const char *path, struct kilo_key *key, struct kilo_error *err)
-{
-	struct kilo_error local = { 0 };
-	char *dir, *slash;
-	int r;
-
-	r = kilo_key_read_file(path, key, &local);
-	if (r != -ENOENT) {
-		if (r < 0)
-			*err = local;
-		return r;
-	}
-	dir = strdup(path);
-	if (!dir)
-		return kilo_error_set(err, ENOMEM, "private key %s: out of memory", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-			r = kilo_error_set(err, errno, "private key %s: creating %s: %s", path, dir, strerror(errno));
-	}
-	free(dir);
-	if (r == -ENOENT)
-		r = kilo_key_generate(key);
-	if (r == 0)
-		r = kilo_key_write_file(path, key, err);
-	return r;
-}
-
-/* Kilo's --service-cidr values, masked as Go's ParseCIDR masks them, as a JSON array. */
-static int service_cidrs(const struct kilo_agent_opts *o, json_t **out, struct kilo_error *err)
-{
-	char text[KILO_CIDR_STRLEN];
-	struct kilo_cidr cidr;
-	int r;
-
-	*out = json_array();
-	for (size_t i = 0; *out && i < o->n_service_cidrs; i++) {
-		r = kilo_cidr_parse(o->service_cidrs[i], &cidr);
-		if (r < 0) {
-			json_decref(*out);
-			*out = NULL;
-			return kilo_error_set(err, EINVAL, "service-cidr: \"%s\" is %s", o->service_cidrs[i],
-					      kilo_addr_refusal(r, "not a CIDR"));
-		}
-		cidr = kilo_cidr_masked(&cidr);
-		kilo_cidr_format(&cidr, text);
-		if (json_array_append_new(*out, json_string(text)) < 0) {
-			json_decref(*out);
-			*out = NULL;
-		}
-	}
-	return *out ? 0 : kilo_error_set(err, ENOMEM, "agent: out of memory");
-}
-
-/* The mesh settings every agent must agree on, as the settings document of every load. */
-static int settings_document(const struct kilo_agent_opts *o, char **out, struct kilo_error *err)
-{
-	char subnet[KILO_CIDR_STRLEN];
-	json_t *settings, *services;
-	struct kilo_cidr pool;
-	int r;
-
-	*out = NULL;
-	r = kilo_cidr_parse(o->subnet ? o->subnet : "10.4.0.0/16", &pool);
-	if (r < 0)
-		return kilo_error_set(err, EINVAL, "subnet: \"%s\" is %s", o->subnet, kilo_addr_refusal(r, "not a CIDR"));
-	r = service_cidrs(o, &services, err);
-	if (r < 0)
-		return r;
-	pool = kilo_cidr_masked(&pool);
-	kilo_cidr_format(&pool, subnet);
-	settings = json_pack("{s:i, s:{s:s, s:s, s:i, s:o}}", "version", 1, "settings", "granularity",
-			     kilo_granularity_name(o->granularity), "subnet", subnet, "port",
-			     (int)(o->port ? o->port : KILO_DEFAULT_PORT), "serviceCIDRs", services);
-	*out = settings ? json_dumps(settings, JSON_COMPACT) : NULL;
-	json_decref(settings);
-	return *out ? 0 : kilo_error_set(err, ENOMEM, "agent: out of memory");
-}
-
 static int copy_options(kilo_agent *a, const struct kilo_agent_opts *o, struct kilo_error *err)
 {
 	struct kilo_apply_opts *ap = &a->apply;
@@ -549,7 +468,7 @@ static int copy_options(kilo_agent *a, const struct kilo_agent_opts *o, struct k
 	a->window = o->ready_window ? o->ready_window : KILO_DEFAULT_READY_WINDOW;
 	a->clean_up = o->clean_up;
 	a->log = (struct kilo_logger){ .fn = o->log, .ctx = o->log_ctx };
-	return settings_document(o, &a->settings, err);
+	return kilo_agent_settings_document(o, &a->settings, err);
 }
 
 /* The resolver's thread, and one fd for the caller's loop over the store's and the resolver's. */
@@ -588,7 +507,7 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 	a->epoll_fd = -1;
 	r = copy_options(a, &opts, err);
 	if (r == 0)
-		r = load_key(opts.key_path, &a->private_key, err);
+		r = kilo_agent_key_load(opts.key_path, &a->private_key, err);
 	if (r == 0)
 		r = kilo_key_public(&a->private_key, &a->public_key);
 	if (r == 0)

@@ -4,6 +4,8 @@
  * VPN peer. It adds itself to the store, runs a WireGuard device with the
  * peer's view of the mesh (PeerConf) and routes the mesh's networks into it.
  */
+#include "internal.h"
+
 #include <kilo/agent.h>
 #include <kilo/store.h>
 
@@ -47,23 +49,6 @@ static int64_t monotonic_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The key at path, or a new one written there (0600) when there is none. */
-static int load_or_make_key(const char *path, struct kilo_key *key, struct kilo_error *err)
-{
-	struct kilo_error local = { 0 };
-	int r = kilo_key_read_file(path, key, &local);
-
-	if (r != -ENOENT) {
-		if (r < 0 && err)
-			*err = local;
-		return r;
-	}
-	r = kilo_key_generate(key);
-	if (r < 0)
-		return kilo_error_set(err, -r, "private key %s: cannot generate one", path);
-	return kilo_key_write_file(path, key, err);
 }
 
 static bool mesh_has_peer(const struct kilo_mesh *mesh, const char *name)
@@ -271,7 +256,7 @@ int kilo_connect_new(const struct kilo_connect_opts *opts_in, kilo_connect **out
 		return kilo_error_set(err, ENOMEM, "connect: out of memory");
 	r = copy_options(c, &opts, err);
 	if (r == 0)
-		r = load_or_make_key(opts.key_path, &c->private_key, err);
+		r = kilo_agent_key_load(opts.key_path, &c->private_key, err);
 	if (r == 0)
 		r = kilo_key_public(&c->private_key, &c->public_key);
 	if (r == 0)

@@ -156,4 +156,13 @@ struct kilo_agent_counts {
 int kilo_agent_metrics_format(const struct kilo_agent_counts *counts, const struct kilo_wg_config *device,
 			      int64_t now, char **out);
 
+/* The private key at path; made (0600, in a 0700 folder) when there is none yet (key.c). */
+int kilo_agent_key_load(const char *path, struct kilo_key *key, struct kilo_error *err);
+
+/*
+ * The settings document of every load: granularity, subnet, port and
+ * service CIDRs from the options, as JSON in *out (settings.c).
+ */
+int kilo_agent_settings_document(const struct kilo_agent_opts *o, char **out, struct kilo_error *err);
+
 #endif
