@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +22,9 @@
 #include <kilo/kilo.h>
 
 #include "generate.h"
+#include "heap.h"
 
 #define DEFAULT_RUNS 7
-/* Freed memory that glibc keeps for the next run instead of handing it back to the kernel. */
-#define WARM_HEAP_BYTES (256 << 20)
 
 enum phase {
 	PHASE_SOLVE,
@@ -212,18 +210,6 @@ static int bench(const char *text, const char *node, unsigned runs, struct resul
 	return r;
 }
 
-/*
- * A long-running agent solves again and again; like Go's runtime, which
- * keeps its heap between runs, it should not pay for the kernel zeroing
- * fresh pages every time. By default glibc returns large freed blocks to
- * the kernel at once, so --cold-heap measures that worst case too.
- */
-static void keep_heap_warm(void)
-{
-	mallopt(M_MMAP_THRESHOLD, WARM_HEAP_BYTES / 4);
-	mallopt(M_TRIM_THRESHOLD, WARM_HEAP_BYTES);
-}
-
 static void print_header(int argc, char *argv[], unsigned runs, bool cold_heap)
 {
 	printf("command:");
@@ -332,7 +318,7 @@ int main(int argc, char *argv[])
 	}
 
 	if (!cold_heap)
-		keep_heap_warm();
+		bench_keep_heap_warm();
 	print_header(argc, argv, runs, cold_heap);
 	if (mesh_path) {
 		text = read_file(mesh_path);
