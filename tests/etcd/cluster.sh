@@ -1,0 +1,152 @@
+# shellcheck shell=bash
+# Three etcd members in a network namespace of their own, each on an address
+# of its own, for the end-to-end tests (tests/netns/cluster/test_cluster_etcd.sh)
+# and tests/etcd/test_cluster.sh. Source it (it sources lib.sh), then:
+#
+#   etcd_cluster_up NETNS BRIDGE_NS DIR TLS_DIR ADDR1 ADDR2 ADDR3
+#       the namespace, plugged into BRIDGE_NS's br0 (its addresses on a /24 of
+#       it), or with BRIDGE_NS empty alone (the addresses on its loopback);
+#       members m1..m3 with their data under DIR/mI, clients on ADDR:2379
+#       (TLS with the certificates of etcd_make_tls in TLS_DIR unless empty),
+#       peers on ADDR:2380; waits for a quorum
+#   etcd_cluster_down         every member killed, the namespace removed (for a trap)
+#   etcd_endpoints            "A1:2379,A2:2379,A3:2379", as --store takes them
+#   etcd_ctl ARGS...          etcdctl on every member, from inside the namespace
+#   etcd_leader               the number (1-3) of the member that leads, among those running
+#   etcd_kill I               SIGKILL of member I
+#   etcd_restart I            member I again on its data directory
+#   etcd_wait_quorum SECONDS  a linearizable read succeeds
+#   etcd_partition NETNS / etcd_heal NETNS
+#                             NETNS's packets to every member are dropped / go again
+#   etcd_make_tls DIR ADDR... a CA, a server certificate for the addresses (and
+#                             127.0.0.1), a client certificate, and a second CA
+#                             that signed none of them (wrong-ca.pem)
+
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+declare -ga etcd_addr=()
+etcd_ns=""
+etcd_dir=""
+etcd_tls=""
+
+etcd_scheme() { if [[ -n "$etcd_tls" ]]; then echo https; else echo http; fi; }
+etcd_client_url() { echo "$(etcd_scheme)://${etcd_addr[$1 - 1]}:2379"; }
+etcd_peer_url() { echo "http://${etcd_addr[$1 - 1]}:2380"; }
+etcd_endpoints() { local IFS=,; echo "${etcd_addr[*]/%/:2379}"; }
+etcd_initial_cluster() {
+	local i out=""
+	for i in 1 2 3; do
+		out+="${out:+,}m$i=$(etcd_peer_url "$i")"
+	done
+	echo "$out"
+}
+
+etcd_ctl() {
+	local -a creds=()
+	[[ -n "$etcd_tls" ]] &&
+		creds=(--cacert "$etcd_tls/ca.pem" --cert "$etcd_tls/client.pem" --key "$etcd_tls/client-key.pem")
+	ip netns exec "$etcd_ns" etcdctl --endpoints "$(etcd_scheme)://$(etcd_endpoints | sed "s|,|,$(etcd_scheme)://|g")" \
+		--dial-timeout 1s --command-timeout 2s "${creds[@]}" "$@"
+}
+
+etcd_cluster_up() {
+	local bridge="$2" i
+	etcd_ns="$1" etcd_dir="$3" etcd_tls="$4"
+	etcd_addr=("$5" "$6" "$7")
+	ip netns add "$etcd_ns" || return 1
+	ip -n "$etcd_ns" link set lo up
+	if [[ -n "$bridge" ]]; then
+		ip link add etcd netns "$bridge" type veth peer name eth0 netns "$etcd_ns" || return 1
+		ip -n "$bridge" link set etcd master br0 up
+		ip -n "$etcd_ns" link set eth0 up
+		for i in 0 1 2; do
+			ip -n "$etcd_ns" addr add "${etcd_addr[$i]}/24" dev eth0 || return 1
+		done
+	else
+		for i in 0 1 2; do
+			ip -n "$etcd_ns" addr add "${etcd_addr[$i]}/32" dev lo || return 1
+		done
+	fi
+	for i in 1 2 3; do
+		etcd_restart "$i"
+	done
+	etcd_wait_quorum 20
+}
+
+etcd_cluster_down() {
+	etcd_stop_all
+	[[ -n "$etcd_ns" ]] && ip netns del "$etcd_ns" 2>/dev/null
+	etcd_ns=""
+}
+
+etcd_restart() {
+	etcd_start_member "m$1" "$etcd_dir/m$1" "$(etcd_client_url "$1")" "$(etcd_peer_url "$1")" \
+		"$(etcd_initial_cluster)" "$etcd_ns" "$etcd_tls"
+}
+
+etcd_kill() {
+	local pid="${etcd_member_pid[m$1]:-}"
+	[[ -n "$pid" ]] || return 0
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	unset "etcd_member_pid[m$1]"
+}
+
+etcd_leader() {
+	local status url i
+	# A member that is down is reported on stderr; the others still are.
+	status="$(etcd_ctl endpoint status -w json 2>/dev/null)"
+	url="$(jq -r 'first(.[] | select(.Status.leader == .Status.header.member_id) | .Endpoint)' <<<"$status" 2>/dev/null)"
+	for i in 1 2 3; do
+		[[ "$(etcd_client_url "$i")" == "$url" ]] && { echo "$i"; return 0; }
+	done
+	return 1
+}
+
+etcd_wait_quorum() {
+	local n=$(($1 * 2)) t
+	for ((t = 0; t < n; t++)); do
+		etcd_ctl get --consistency=l /kilo-quorum-probe >/dev/null 2>&1 && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+etcd_partition() {
+	local IFS=,
+	ip netns exec "$1" nft -f - <<-NFT
+		table inet kecpart {
+			chain out { type filter hook output priority 0; ip daddr { ${etcd_addr[*]} } drop; }
+		}
+	NFT
+}
+
+etcd_heal() { ip netns exec "$1" nft delete table inet kecpart; }
+
+etcd_make_tls() {
+	local dir="$1" san="IP:127.0.0.1" a
+	shift
+	for a; do
+		san+=",IP:$a"
+	done
+	mkdir -p "$dir" || return 1
+	(
+		umask 077
+		set -e
+		cd "$dir"
+		local -a ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+		openssl req -x509 "${ec[@]}" -keyout ca-key.pem -out ca.pem -days 2 -subj /CN=kilo-test-ca
+		openssl req -x509 "${ec[@]}" -keyout wrong-ca-key.pem -out wrong-ca.pem -days 2 -subj /CN=kilo-test-ca
+		openssl req "${ec[@]}" -keyout server-key.pem -out server.csr -subj /CN=etcd
+		printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$san" >server.ext
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
+			-extfile server.ext -out server.pem
+		openssl req "${ec[@]}" -keyout client-key.pem -out client.csr -subj /CN=kilo
+		printf 'extendedKeyUsage=clientAuth\n' >client.ext
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
+			-extfile client.ext -out client.pem
+		chmod 644 ca.pem wrong-ca.pem server.pem client.pem
+		rm -f ./*.csr ./*.ext
+	) >"$dir/openssl.log" 2>&1
+}
