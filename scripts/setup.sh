@@ -3,12 +3,13 @@
 # Debian 12. Installs only missing packages, so a second run is quick.
 set -euo pipefail
 
-packages=(meson ninja-build gcc clang pkg-config libjansson-dev libsodium-dev libcmocka-dev libmnl-dev libnftnl-dev libmicrohttpd-dev graphviz python3)
+packages=(meson ninja-build gcc clang pkg-config libjansson-dev libsodium-dev libcmocka-dev libmnl-dev libnftnl-dev libmicrohttpd-dev libcurl4-openssl-dev graphviz python3)
 if [[ "${1:-}" == "--test" ]]; then
 	# make builds examples/; wg is the oracle for kgctl pubkey and the devices; the
-	# namespace tests run wireguard-go and check nftables and pings.
+	# namespace tests run wireguard-go and check nftables and pings; the etcd store's
+	# tests start etcd members (certificates made with openssl).
 	packages+=(make wireguard-tools wireguard-go nftables iproute2 iputils-ping curl jq containernetworking-plugins
-		qemu-system-x86 busybox-static cpio kmod)
+		qemu-system-x86 busybox-static cpio kmod etcd-server etcd-client openssl)
 fi
 
 missing() {

@@ -109,23 +109,29 @@ static enum MHD_Result graph(struct MHD_Connection *c, struct kg_http *http)
 /*
  * 200 when the last reconcile applied the mesh; a node or peer whose
  * endpoint name does not resolve leaves only itself without endpoint, so
- * it does not make the node unhealthy: it is named in the body.
+ * it does not make the node unhealthy: it is named in the body. Nor does
+ * a store that does not answer: the node keeps forwarding on its last
+ * plan, and a restart would not bring the store back.
  */
 static enum MHD_Result health(struct MHD_Connection *c, struct kg_shared *shared)
 {
-	char *unresolved = NULL, *body;
+	char *unresolved = NULL, *store = NULL, *body;
 	bool healthy;
-	int r;
+	int r, s;
 
 	pthread_mutex_lock(&shared->lock);
 	healthy = kilo_agent_healthy(shared->agent);
 	r = kilo_agent_unresolved(shared->agent, &unresolved);
+	s = kilo_agent_store_problem(shared->agent, &store);
 	pthread_mutex_unlock(&shared->lock);
-	if (r < 0 || asprintf(&body, "%s%s", healthy ? "ok\n" : "not reconciled\n", unresolved) < 0) {
+	if (r < 0 || s < 0 ||
+	    asprintf(&body, "%s%s%s", healthy ? "ok\n" : "not reconciled\n", store, unresolved) < 0) {
 		kilo_free(unresolved);
+		kilo_free(store);
 		return MHD_NO;
 	}
 	kilo_free(unresolved);
+	kilo_free(store);
 	return reply(c, healthy ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", body,
 		     strlen(body));
 }

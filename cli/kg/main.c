@@ -29,6 +29,11 @@ enum {
 	OPT_COMPATIBILITY,
 	OPT_CREATE_INTERFACE,
 	OPT_ENCAPSULATE,
+	OPT_ETCD_CACERT,
+	OPT_ETCD_CERT,
+	OPT_ETCD_KEY,
+	OPT_ETCD_PASSWORD_FILE,
+	OPT_ETCD_USER,
 	OPT_FORCE_ENDPOINT,
 	OPT_FORCE_INTERNAL_IP,
 	OPT_FORWARD_RULES,
@@ -74,6 +79,11 @@ static const struct option options[] = {
 	{ "compatibility", required_argument, NULL, OPT_COMPATIBILITY },
 	BOOL_FLAG("create-interface", OPT_CREATE_INTERFACE),
 	{ "encapsulate", required_argument, NULL, OPT_ENCAPSULATE },
+	{ "etcd-cacert", required_argument, NULL, OPT_ETCD_CACERT },
+	{ "etcd-cert", required_argument, NULL, OPT_ETCD_CERT },
+	{ "etcd-key", required_argument, NULL, OPT_ETCD_KEY },
+	{ "etcd-password-file", required_argument, NULL, OPT_ETCD_PASSWORD_FILE },
+	{ "etcd-user", required_argument, NULL, OPT_ETCD_USER },
 	{ "force-endpoint", required_argument, NULL, OPT_FORCE_ENDPOINT },
 	{ "force-internal-ip", required_argument, NULL, OPT_FORCE_INTERNAL_IP },
 	{ "help", no_argument, NULL, 'h' },
@@ -113,7 +123,12 @@ static void usage(FILE *out)
 	      "\n"
 	      "Keeps this node's WireGuard mesh up to date with the nodes and peers of a store.\n"
 	      "\n"
-	      "  --store file:DIR                   the store shared by every node (required)\n"
+	      "  --store URI                        the store shared by every node (required): file:DIR, or\n"
+	      "                                     etcd://HOST:PORT[,HOST:PORT...][/CLUSTER] (etcds:// for TLS)\n"
+	      "  --etcd-cacert FILE                 the CA of the etcd cluster's certificates\n"
+	      "  --etcd-cert FILE, --etcd-key FILE  this client's certificate and key for etcd\n"
+	      "  --etcd-user NAME                   the etcd user\n"
+	      "  --etcd-password-file FILE          the etcd user's password, from this file\n"
 	      "  --hostname NAME                    this node's name (default: the host name)\n"
 	      "  --pod-cidr CIDR[,CIDR]             this node's pod CIDR (required); two, one per family, for dual stack\n"
 	      "  --location NAME                    this node's location\n"
@@ -257,6 +272,7 @@ static int parse_duration(const char *flag, const char *text, uint32_t *out)
 
 struct config {
 	struct kilo_agent_opts agent;
+	struct kilo_store_opts store;
 	const char *internal_cidrs[KG_MAX_CIDRS];
 	const char *service_cidrs[KG_MAX_CIDRS];
 	const char *listen;
@@ -419,6 +435,21 @@ static int parse_option(int c, char *arg, struct config *cfg)
 	case OPT_STORE:
 		a->store = arg;
 		break;
+	case OPT_ETCD_CACERT:
+		cfg->store.etcd_cacert = arg;
+		break;
+	case OPT_ETCD_CERT:
+		cfg->store.etcd_cert = arg;
+		break;
+	case OPT_ETCD_KEY:
+		cfg->store.etcd_key = arg;
+		break;
+	case OPT_ETCD_PASSWORD_FILE:
+		cfg->store.etcd_password_file = arg;
+		break;
+	case OPT_ETCD_USER:
+		cfg->store.etcd_user = arg;
+		break;
 	case OPT_SUBNET:
 		a->subnet = arg;
 		break;
@@ -447,9 +478,11 @@ static int parse_flags(int argc, char *argv[], struct config *cfg)
 		.service_cidrs = cfg->service_cidrs,
 		.clean_up = true,
 		.log = agent_log,
+		.store_opts = &cfg->store,
 		.apply = { .sz = sizeof(cfg->agent.apply), .local = true, .encapsulate = KILO_ENCAPSULATE_ALWAYS,
 			   .create_interface = true, .wg = { .sz = sizeof(cfg->agent.apply.wg) } },
 	};
+	cfg->store = (struct kilo_store_opts){ .sz = sizeof(cfg->store) };
 	cfg->listen = ":1107";
 	cfg->http = (struct kg_http_limits){ .max_connections = 4096, .max_connections_per_ip = 32, .timeout = 10 };
 	cfg->cni = true;
@@ -473,7 +506,7 @@ static int parse_flags(int argc, char *argv[], struct config *cfg)
 	if (optind < argc)
 		return usage_fail("unexpected argument \"%s\"", argv[optind]);
 	if (!cfg->agent.store)
-		return usage_fail("--store is required (file:DIR)");
+		return usage_fail("--store is required (file:DIR or etcd://HOST:PORT)");
 	if (!cfg->agent.hostname) {
 		if (gethostname(cfg->hostname, sizeof(cfg->hostname) - 1) < 0)
 			return usage_fail("--hostname is required: %s", strerror(errno));

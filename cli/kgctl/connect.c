@@ -15,7 +15,7 @@
 #define MAX_ALLOWED_IPS 64
 
 static const char usage_text[] =
-	"Usage: kgctl connect [PEER-NAME] --store file:DIR --private-key FILE [flags]\n"
+	"Usage: kgctl connect [PEER-NAME] --store URI --private-key FILE [flags]\n"
 	"\n"
 	"Make this machine a VPN peer of the mesh: add the peer to the store if it is\n"
 	"not there, run a WireGuard device with the peer's configuration and route the\n"
@@ -23,7 +23,9 @@ static const char usage_text[] =
 	"PEER-NAME defaults to the host name.\n"
 	"\n"
 	"Flags:\n"
-	"      --store file:DIR              the store the agents share\n"
+	"      --store URI                   the store the agents share: file:DIR or\n"
+	"                                    etcd://HOST:PORT[,...][/CLUSTER]\n"
+	KGCTL_STORE_USAGE
 	"      --private-key FILE            the peer's private key; created (0600) if missing\n"
 	"  -a, --allowed-ip CIDR             the peer's allowed IP and address (10.10.10.10/32)\n"
 	"      --allowed-ips CIDR,...        more cluster networks to route into the mesh\n"
@@ -102,6 +104,7 @@ static int parse_cidrs(const char *text, struct kilo_cidr *list, size_t *n)
 struct connect_flags {
 	struct kilo_connect_opts opts;
 	struct kilo_cidr extra[MAX_ALLOWED_IPS];
+	struct kilo_store_opts store_opts;
 	char hostname[HOST_NAME_MAX + 1];
 };
 
@@ -123,6 +126,7 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "userspace-wireguard", required_argument, NULL, OPT_USERSPACE },
 		{ "wg-backend", required_argument, NULL, OPT_WG_BACKEND },
+		KGCTL_STORE_OPTIONS,
 		{ 0 },
 	};
 	struct kilo_connect_opts *o = &f->opts;
@@ -184,7 +188,8 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 			kgctl_print(usage_text);
 			return -1;
 		default:
-			return KGCTL_EXIT_USAGE;
+			if (!kgctl_store_option(c, optarg, &f->store_opts))
+				return KGCTL_EXIT_USAGE;
 		}
 	}
 	if (r)
@@ -192,7 +197,7 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 	if (argc - optind > 1)
 		return kgctl_usage_fail("connect", "expected at most one PEER-NAME");
 	if (!o->store)
-		return kgctl_usage_fail("connect", "missing --store file:DIR");
+		return kgctl_usage_fail("connect", "missing --store URI");
 	if (!o->key_path)
 		return kgctl_usage_fail("connect", "missing --private-key FILE");
 	if (optind < argc) {
@@ -203,6 +208,7 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 		o->peer_name = f->hostname;
 	}
 	o->allowed_ips = f->extra;
+	o->store_opts = &f->store_opts;
 	return 0;
 }
 

@@ -11,7 +11,7 @@ enum {
 };
 
 static const char usage_text[] =
-	"Usage: kgctl graph (--mesh FILE | --store file:DIR) [flags]\n"
+	"Usage: kgctl graph (--mesh FILE | --store URI) [flags]\n"
 	"\n"
 	"Print the mesh as a GraphViz graph, exactly as Kilo's kgctl graph does, or\n"
 	"render it to SVG with Graphviz's dot(1), which must be installed.\n"

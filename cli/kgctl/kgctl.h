@@ -64,8 +64,37 @@ int kgctl_read_file(const char *what, const char *path, char **text, size_t *len
 int kgctl_load_mesh(const char *path, kilo_mesh **mesh);
 
 /*
+ * The etcd flags of every command that takes --store, with values beyond
+ * any command's own options (which count from 256).
+ */
+enum {
+	KGCTL_OPT_ETCD_CACERT = 0x1000,
+	KGCTL_OPT_ETCD_CERT,
+	KGCTL_OPT_ETCD_KEY,
+	KGCTL_OPT_ETCD_USER,
+	KGCTL_OPT_ETCD_PASSWORD_FILE,
+};
+
+#define KGCTL_STORE_OPTIONS                                                        \
+	{ "etcd-cacert", required_argument, NULL, KGCTL_OPT_ETCD_CACERT },         \
+	{ "etcd-cert", required_argument, NULL, KGCTL_OPT_ETCD_CERT },             \
+	{ "etcd-key", required_argument, NULL, KGCTL_OPT_ETCD_KEY },               \
+	{ "etcd-user", required_argument, NULL, KGCTL_OPT_ETCD_USER },             \
+	{ "etcd-password-file", required_argument, NULL, KGCTL_OPT_ETCD_PASSWORD_FILE }
+
+#define KGCTL_STORE_USAGE                                                                  \
+	"      --etcd-cacert FILE          the CA of the etcd cluster's certificates\n"        \
+	"      --etcd-cert FILE            this client's certificate for etcd\n"               \
+	"      --etcd-key FILE             and its key\n"                                       \
+	"      --etcd-user NAME            the etcd user\n"                                     \
+	"      --etcd-password-file FILE   the etcd user's password, from this file\n"
+
+/* Takes option c with its value into opts if it is one of KGCTL_STORE_OPTIONS: 1 when it was, else 0. */
+int kgctl_store_option(int c, const char *value, struct kilo_store_opts *opts);
+
+/*
  * Where a command reads the mesh: a mesh document (--mesh FILE) or a store
- * (--store file:DIR); exactly one of them. A store is live: a node last
+ * (--store URI); exactly one of them. A store is live: a node last
  * seen a ready window ago or more is out, as the agents judge it, so
  * --ready-window must match theirs. Commands take the options with
  * KGCTL_MESH_SOURCE_OPTIONS and fill this with kgctl_mesh_source_option.
@@ -74,18 +103,22 @@ struct kgctl_mesh_source {
 	const char *mesh_path;
 	const char *store;
 	uint32_t ready_window; /* seconds; 0: KILO_DEFAULT_READY_WINDOW */
+	struct kilo_store_opts store_opts;
 };
 
 #define KGCTL_MESH_SOURCE_OPTIONS                                     \
 	{ "mesh", required_argument, NULL, 'm' },                     \
 	{ "store", required_argument, NULL, 'S' },                    \
-	{ "ready-window", required_argument, NULL, 'W' }
+	{ "ready-window", required_argument, NULL, 'W' },             \
+	KGCTL_STORE_OPTIONS
 
 #define KGCTL_MESH_SOURCE_USAGE                                                           \
 	"      --mesh FILE                 the mesh document (\"-\" for stdin)\n"          \
-	"      --store file:DIR            the store the agents share, instead of --mesh\n"  \
+	"      --store URI                 the store the agents share, instead of --mesh:\n" \
+	"                                  file:DIR or etcd://HOST:PORT[,...][/CLUSTER]\n"  \
 	"      --ready-window SECONDS      the agents' ready window (kg's --ready-window,\n"  \
-	"                                  default 6): a node silent this long is out\n"
+	"                                  default 6): a node silent this long is out\n"     \
+	KGCTL_STORE_USAGE
 
 /*
  * Takes option c with its value if it is one of KGCTL_MESH_SOURCE_OPTIONS:
@@ -104,9 +137,12 @@ int kgctl_parse_seconds(const char *flag, const char *text, long long max, long 
  * missing or given twice.
  */
 int kgctl_load_mesh_from(const char *command, const struct kgctl_mesh_source *source, kilo_mesh **mesh);
+/* The same; with a store, *store_text (NULL otherwise) gets kilo_store_describe's lines. */
+int kgctl_load_mesh_described(const char *command, const struct kgctl_mesh_source *source, kilo_mesh **mesh,
+			      char **store_text);
 
 /* Opens the store at uri, which must exist already; prints its own error. */
-int kgctl_open_store(const char *uri, kilo_store **store);
+int kgctl_open_store(const char *uri, const struct kilo_store_opts *opts, kilo_store **store);
 
 /* Parses a --mesh-granularity value. */
 int kgctl_parse_granularity(const char *text, enum kilo_granularity *out);

@@ -32,7 +32,7 @@ enum {
 };
 
 static const char usage_text[] =
-	"Usage: kgctl showconf (node|peer) NAME (--mesh FILE | --store file:DIR) [flags]\n"
+	"Usage: kgctl showconf (node|peer) NAME (--mesh FILE | --store URI) [flags]\n"
 	"\n"
 	"Print the WireGuard configuration of a node or of a VPN peer, as Kilo's\n"
 	"kgctl does. A node that does not lead its location prints a notice on\n"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* kgctl solve (--mesh FILE | --store file:DIR) --node NAME: everything a node would apply, as JSON. */
+/* kgctl solve (--mesh FILE | --store URI) --node NAME: everything a node would apply, as JSON. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +15,7 @@
 #define TUNNEL_IFINDEX 2
 
 static const char usage_text[] =
-	"Usage: kgctl solve (--mesh FILE | --store file:DIR) --node NAME [flags]\n"
+	"Usage: kgctl solve (--mesh FILE | --store URI) --node NAME [flags]\n"
 	"\n"
 	"Solve the mesh for one node and print its whole plan as JSON: the topology,\n"
 	"the WireGuard configuration (without secrets), routes, ip rules and NAT rules.\n"

@@ -11,13 +11,16 @@ enum {
 };
 
 static const char usage_text[] =
-	"Usage: kgctl status (--store file:DIR | --mesh FILE) [flags]\n"
+	"Usage: kgctl status (--store URI | --mesh FILE) [flags]\n"
 	"\n"
 	"Print every node of the mesh (its location, whether it leads its segment,\n"
 	"whether it is ready, its endpoint, WireGuard IP and when it was last seen),\n"
 	"then every VPN peer. With --store, a node is live while it was seen within\n"
 	"the ready window, as the agents judge it; a mesh document is a snapshot,\n"
 	"whose nodes are judged as showconf and graph judge them (lastSeen aside).\n"
+	"With --store and text output, the store follows: a file store's directory;\n"
+	"for etcd each endpoint, whether it answers, the leader, the revision and\n"
+	"the DB size.\n"
 	"\n"
 	"Flags:\n"
 	KGCTL_MESH_SOURCE_USAGE
@@ -43,7 +46,7 @@ int kgctl_status(int argc, char *argv[])
 	struct kilo_error err = { 0 };
 	kilo_mesh *mesh = NULL;
 	long long now;
-	char *out = NULL;
+	char *out = NULL, *store_text = NULL;
 	int c, r;
 
 	while ((c = kgctl_getopt("status", argc, argv, ":ho:", options)) != -1) {
@@ -71,7 +74,7 @@ int kgctl_status(int argc, char *argv[])
 	}
 	if (optind != argc)
 		return kgctl_usage_fail("status", "unexpected argument \"%s\"", argv[optind]);
-	r = kgctl_load_mesh_from("status", &source, &mesh);
+	r = kgctl_load_mesh_described("status", &source, &mesh, &store_text);
 	if (r)
 		return r;
 	opts.snapshot = source.mesh_path != NULL;
@@ -80,6 +83,11 @@ int kgctl_status(int argc, char *argv[])
 		r = kgctl_fail("%s", err.message);
 	else
 		r = kgctl_print(out);
+	if (r == 0 && store_text && opts.format != KILO_STATUS_JSON)
+		r = kgctl_print("\n");
+	if (r == 0 && store_text && opts.format != KILO_STATUS_JSON)
+		r = kgctl_print(store_text);
+	kilo_free(store_text);
 	kilo_free(out);
 	kilo_mesh_free(mesh);
 	return r;

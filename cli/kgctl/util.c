@@ -151,7 +151,7 @@ int kgctl_load_mesh(const char *path, kilo_mesh **mesh)
 	return 0;
 }
 
-int kgctl_open_store(const char *uri, kilo_store **store)
+int kgctl_open_store(const char *uri, const struct kilo_store_opts *opts, kilo_store **store)
 {
 	struct kilo_error err = { 0 };
 	struct stat st;
@@ -159,12 +159,12 @@ int kgctl_open_store(const char *uri, kilo_store **store)
 	/* A mistyped path is an error, not an empty mesh. */
 	if (!strncmp(uri, "file:", 5) && uri[5] && stat(uri + 5, &st) < 0)
 		return kgctl_fail("store %s: %s", uri + 5, strerror(errno));
-	if (kilo_store_open(uri, store, &err) < 0)
+	if (kilo_store_open_opts(uri, opts, store, &err) < 0)
 		return kgctl_fail("%s", err.message);
 	return 0;
 }
 
-static int load_store(const char *uri, kilo_mesh **mesh)
+static int load_store(const struct kgctl_mesh_source *source, kilo_mesh **mesh, char **store_text)
 {
 	struct kilo_store_report report;
 	struct kilo_error err = { 0 };
@@ -172,10 +172,16 @@ static int load_store(const char *uri, kilo_mesh **mesh)
 	size_t shown;
 	int r;
 
-	r = kgctl_open_store(uri, &store);
+	r = kgctl_open_store(source->store, &source->store_opts, &store);
 	if (r)
 		return r;
 	r = kilo_store_load(store, NULL, mesh, &report, &err);
+	/* What the store says of itself is part of the picture even when it cannot be loaded. */
+	if (store_text && kilo_store_describe(store, store_text, &err) < 0 && r == 0) {
+		r = -1;
+		kilo_mesh_free(*mesh);
+		*mesh = NULL;
+	}
 	kilo_store_close(store);
 	if (r < 0)
 		return kgctl_fail("%s", err.code ? err.message : strerror(-r));
@@ -198,10 +204,41 @@ int kgctl_parse_seconds(const char *flag, const char *text, long long max, long 
 	return 0;
 }
 
+int kgctl_store_option(int c, const char *value, struct kilo_store_opts *opts)
+{
+	opts->sz = sizeof(*opts);
+	switch (c) {
+	case KGCTL_OPT_ETCD_CACERT:
+		opts->etcd_cacert = value;
+		return 1;
+	case KGCTL_OPT_ETCD_CERT:
+		opts->etcd_cert = value;
+		return 1;
+	case KGCTL_OPT_ETCD_KEY:
+		opts->etcd_key = value;
+		return 1;
+	case KGCTL_OPT_ETCD_USER:
+		opts->etcd_user = value;
+		return 1;
+	case KGCTL_OPT_ETCD_PASSWORD_FILE:
+		opts->etcd_password_file = value;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static bool store_options_given(const struct kilo_store_opts *o)
+{
+	return o->etcd_cacert || o->etcd_cert || o->etcd_key || o->etcd_user || o->etcd_password_file;
+}
+
 int kgctl_mesh_source_option(int c, const char *value, struct kgctl_mesh_source *source)
 {
 	long long window;
 
+	if (kgctl_store_option(c, value, &source->store_opts))
+		return 1;
 	switch (c) {
 	case 'm':
 		source->mesh_path = value;
@@ -229,18 +266,26 @@ static uint32_t live_window;
 
 int kgctl_load_mesh_from(const char *command, const struct kgctl_mesh_source *source, kilo_mesh **mesh)
 {
+	return kgctl_load_mesh_described(command, source, mesh, NULL);
+}
+
+int kgctl_load_mesh_described(const char *command, const struct kgctl_mesh_source *source, kilo_mesh **mesh,
+			      char **store_text)
+{
 	if (source->mesh_path && source->store)
 		return kgctl_usage_fail(command, "--mesh and --store cannot be used together");
 	if (source->mesh_path && source->ready_window)
 		return kgctl_usage_fail(command, "--ready-window needs --store: a mesh document is a snapshot");
+	if (source->mesh_path && store_options_given(&source->store_opts))
+		return kgctl_usage_fail(command, "--etcd-* flags need --store: a mesh document is a file");
 	if (source->store) {
 		live_now = (int64_t)time(NULL);
 		live_window = source->ready_window ? source->ready_window : KILO_DEFAULT_READY_WINDOW;
-		return load_store(source->store, mesh);
+		return load_store(source, mesh, store_text);
 	}
 	if (source->mesh_path)
 		return kgctl_load_mesh(source->mesh_path, mesh);
-	return kgctl_usage_fail(command, "missing --mesh FILE or --store file:DIR");
+	return kgctl_usage_fail(command, "missing --mesh FILE or --store URI");
 }
 
 bool kgctl_find_ready_node(const kilo_mesh *mesh, const char *name)

@@ -9,6 +9,7 @@
 
 #include <kilo/core.h>
 #include <kilo/net.h>
+#include <kilo/store.h>
 #include <kilo/topology.h>
 #include <kilo/wg.h>
 
@@ -160,6 +161,8 @@ struct kilo_agent_opts {
 	/* Where the agent reports what it changed and left out; NULL: nowhere. */
 	kilo_log_fn log;
 	void *log_ctx;
+	/* The store's TLS files and credentials (kg's --etcd-* flags); NULL: none. */
+	const struct kilo_store_opts *store_opts;
 };
 
 /* Loads or creates the key, discovers this node's IPs, publishes it, and applies the mesh once. */
@@ -197,6 +200,14 @@ KILO_EXPORT int kilo_agent_topology_hold(kilo_agent *agent, const kilo_topology 
 KILO_EXPORT void kilo_agent_topology_release(kilo_agent *agent);
 /* true once the agent has applied the mesh without error since its last change. */
 KILO_EXPORT bool kilo_agent_healthy(const kilo_agent *agent);
+/*
+ * The store's part of /health: "" while the store answers, else
+ * "store: unreachable: WHY\n" in *out (free with kilo_free). The agent
+ * keeps its last mesh and plan meanwhile and tries again; a node that
+ * forwards must not be restarted for it, so it does not make the agent
+ * unhealthy. Returns 0 or -ENOMEM.
+ */
+KILO_EXPORT int kilo_agent_store_problem(kilo_agent *agent, char **out);
 
 /*
  * The nodes and peers whose endpoint name does not resolve now (they have
@@ -244,6 +255,8 @@ struct kilo_connect_opts {
 	uint32_t resync_period;    /* seconds; 0: KILO_DEFAULT_RESYNC_PERIOD */
 	uint32_t ready_window;     /* seconds; 0: KILO_DEFAULT_READY_WINDOW */
 	bool clean_up;             /* on kilo_connect_free: remove the peer, device and routes */
+	/* The store's TLS files and credentials (kgctl's --etcd-* flags); NULL: none. */
+	const struct kilo_store_opts *store_opts;
 };
 
 /*

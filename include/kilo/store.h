@@ -24,6 +24,29 @@ typedef struct kilo_store kilo_store;
  * watches for changes from then on.
  */
 KILO_EXPORT int kilo_store_open(const char *uri, kilo_store **out, struct kilo_error *err);
+
+/*
+ * What a store needs besides its URI: for etcd, the TLS files and the
+ * credentials (kg's and kgctl's --etcd-* flags), which override the URI's
+ * parameters of the same names. NULL fields: not given.
+ */
+struct kilo_store_opts {
+	size_t sz;
+	const char *etcd_cacert;        /* the CA of the cluster's server certificates */
+	const char *etcd_cert;          /* this client's certificate ... */
+	const char *etcd_key;           /* ... and its key */
+	const char *etcd_user;
+	const char *etcd_password_file; /* the password, read from this file (never from the URI) */
+};
+
+/*
+ * kilo_store_open with options (NULL: none). URIs: "file:DIR", or
+ * "etcd://HOST:PORT[,HOST:PORT...][/CLUSTER][?PARAMS]" ("etcds://" for
+ * TLS) with PARAMS cacert=, cert=, key=, user=, password-file=. The
+ * etcd store keeps /kilo/CLUSTER/nodes/NAME and /kilo/CLUSTER/peers/NAME.
+ */
+KILO_EXPORT int kilo_store_open_opts(const char *uri, const struct kilo_store_opts *opts, kilo_store **out,
+				     struct kilo_error *err);
 KILO_EXPORT void kilo_store_close(kilo_store *store);
 
 /* What a load left out: files that could not be read as a node or peer. */
@@ -84,6 +107,25 @@ KILO_EXPORT int kilo_store_set_node(kilo_store *store, const char *name, const c
  */
 KILO_EXPORT int kilo_store_fd(const kilo_store *store);
 KILO_EXPORT int kilo_store_changed(kilo_store *store, bool *changed, struct kilo_error *err);
+
+/*
+ * Whether the store answered its last request (a file store: whether its
+ * directory is there), why not, and the revision of what a load sees
+ * (etcd's; 0 for a file store). why is "" when up.
+ */
+struct kilo_store_health {
+	bool up;
+	int64_t revision;
+	char why[KILO_ERROR_MESSAGE_MAX];
+};
+KILO_EXPORT void kilo_store_health(kilo_store *store, struct kilo_store_health *out);
+
+/*
+ * The store as `kgctl status` shows it, lines of text: a file store's
+ * directory; for etcd each endpoint, whether it answers, the leader, the
+ * revision and the DB size, asked now. Free *out with kilo_free.
+ */
+KILO_EXPORT int kilo_store_describe(kilo_store *store, char **out, struct kilo_error *err);
 
 #ifdef __cplusplus
 }

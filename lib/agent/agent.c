@@ -25,6 +25,7 @@
 #include "../core/error.h"
 #include "../core/log.h"
 #include "../serial/mesh_json.h"
+#include "../store/store.h"
 #include "../topology/model.h"
 
 /* How soon a failed reconcile is tried again, in milliseconds. */
@@ -75,6 +76,8 @@ struct kilo_agent {
 	int64_t next_check_in, next_resync, next_retry, next_expiry;
 	bool healthy;
 	bool cut_off;               /* the last check-in could not be written */
+	bool presence;              /* the store's liveness by presence: no heartbeat writes */
+	int64_t started;            /* the lastSeen this node publishes with presence: its record changes only with it */
 	uint64_t reconciles, errors;
 	struct kilo_logger log;
 	struct kilo_apply_memo memo; /* what the last apply sent; zeroed at every resync */
@@ -143,6 +146,16 @@ static struct kilo_node *stored_self(const kilo_agent *a)
 			hi = mid;
 	}
 	return NULL;
+}
+
+/*
+ * A store with liveness by presence holds only live nodes (a dead one's
+ * lease took it away): every node there is seen now.
+ */
+static void mark_present(kilo_agent *a, int64_t now)
+{
+	for (size_t i = 0; a->presence && a->mesh && i < a->mesh->n_nodes; i++)
+		a->mesh->nodes[i].last_seen = now / 1000;
 }
 
 /* The digest of the live nodes at now, and when the first of them drops out. */
@@ -259,7 +272,8 @@ static int publish(kilo_agent *a, int64_t now, bool from_store, struct kilo_erro
 {
 	struct kilo_agent_owned owned = {
 		.public_key = &a->public_key,
-		.last_seen = now / 1000,
+		.last_seen = (a->presence ? a->started : now) / 1000,
+		.ttl = a->window,
 		.wireguard_ip = a->wireguard_ip,
 		.discovered = a->discovered,
 		.n_discovered = a->n_discovered,
@@ -591,7 +605,9 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 	if (r == 0)
 		r = kilo_agent_node_build(&opts, &a->public_key, now / 1000, &a->initial, err);
 	if (r == 0)
-		r = kilo_store_open(opts.store, &a->store, err);
+		r = kilo_store_open_opts(opts.store, opts.store_opts, &a->store, err);
+	a->presence = a->store && kilo_store_liveness_by_presence(a->store);
+	a->started = now;
 	if (r == 0)
 		r = kilo_wg_open(&a->apply.wg, &a->wg, err);
 	/* One handle for the agent's life, which owns (and reaps) the wireguard-go it starts. */
@@ -616,6 +632,7 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 		return first;
 	}
 	note(a, err, &local, follow_names(a, true), &first);
+	mark_present(a, now);
 	live_digest(a, now, a->live_digest);
 	r = reconcile(a, now, true, &local);
 	/*
@@ -676,14 +693,20 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 	/* A name that moved, broke or recovered is solved again like a retry, also after a cut-off. */
 	if (kilo_names_collect(&a->names, a->resolver, a->mesh, &a->log))
 		a->next_retry = now;
+	mark_present(a, now);
 	if (now >= a->next_check_in) {
 		int r;
 
 		if (nat_moved(a, now))
 			need = true;
-		r = publish(a, now, true, &local);
-		a->cut_off = r < 0;
-		note(a, err, &local, r, &first);
+		/* With presence the store keeps this node alive: nothing is written for a heartbeat. */
+		if (a->presence) {
+			a->next_check_in = now + a->check_in_ms;
+		} else {
+			r = publish(a, now, true, &local);
+			a->cut_off = r < 0;
+			note(a, err, &local, r, &first);
+		}
 	}
 	/*
 	 * Cut off from the store, the agent sees every heartbeat stop, its own
@@ -745,6 +768,28 @@ bool kilo_agent_healthy(const kilo_agent *a)
 	return a->healthy;
 }
 
+/* The store's health as the agent sees it: a check-in that could not be written counts too. */
+static void store_health(kilo_agent *a, struct kilo_store_health *h)
+{
+	kilo_store_health(a->store, h);
+	if (h->up && a->cut_off) {
+		h->up = false;
+		snprintf(h->why, sizeof(h->why), "the last check-in could not be written");
+	}
+}
+
+int kilo_agent_store_problem(kilo_agent *a, char **out)
+{
+	struct kilo_store_health h;
+	struct kilo_strbuf text = { 0 };
+
+	store_health(a, &h);
+	kilo_strbuf_append(&text, "");
+	if (!h.up)
+		kilo_strbuf_printf(&text, "store: unreachable: %s\n", h.why);
+	return kilo_strbuf_finish(&text, out);
+}
+
 int kilo_agent_metrics(kilo_agent *a, char **out)
 {
 	struct kilo_error ignored = { 0 };
@@ -754,10 +799,14 @@ int kilo_agent_metrics(kilo_agent *a, char **out)
 		.errors = a->errors,
 		.unresolved = kilo_names_unresolved(&a->names, a->mesh, NULL),
 	};
+	struct kilo_store_health health;
 	kilo_wg_config *device = NULL;
 	int64_t now = now_ms() / 1000;
 	int r;
 
+	store_health(a, &health);
+	counts.store_up = health.up;
+	counts.store_revision = health.revision;
 	for (size_t i = 0; a->mesh && i < a->mesh->n_nodes; i++)
 		counts.nodes += kilo_node_ready(&a->mesh->nodes[i], now, a->window);
 	for (size_t i = 0; a->mesh && i < a->mesh->n_peers; i++)

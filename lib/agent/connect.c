@@ -271,7 +271,7 @@ int kilo_connect_new(const struct kilo_connect_opts *opts_in, kilo_connect **out
 	if (r == 0)
 		r = kilo_key_public(&c->private_key, &c->public_key);
 	if (r == 0)
-		r = kilo_store_open(opts.store, &c->store, err);
+		r = kilo_store_open_opts(opts.store, opts.store_opts, &c->store, err);
 	if (r == 0)
 		r = kilo_wg_open(&c->wg_opts, &c->wg, err);
 	if (r == 0)

@@ -112,6 +112,7 @@ int kilo_agent_node_build(const struct kilo_agent_opts *opts, const struct kilo_
 struct kilo_agent_owned {
 	const struct kilo_key *public_key;
 	int64_t last_seen;
+	uint32_t ttl;                  /* seconds the record lives without a heartbeat or keep-alive */
 	struct kilo_cidr wireguard_ip; /* family 0: not a leader */
 	const struct kilo_discovered_endpoint *discovered;
 	size_t n_discovered;
@@ -144,6 +145,8 @@ struct kilo_agent_counts {
 	uint64_t reconciles;
 	uint64_t errors;
 	size_t unresolved; /* nodes and peers whose endpoint name does not resolve */
+	bool store_up;
+	int64_t store_revision;
 };
 
 /*

@@ -64,6 +64,10 @@ int kilo_agent_metrics_format(const struct kilo_agent_counts *c, const struct ki
 	family(&sb, "kilo_unresolved_endpoints", "gauge",
 	       "Number of nodes and peers whose endpoint name does not resolve; they have no endpoint until it does.");
 	kilo_strbuf_printf(&sb, "kilo_unresolved_endpoints %zu\n", c->unresolved);
+	family(&sb, "kilo_store_up", "gauge", "Whether the store answered the agent's last request (0: the last mesh is kept).");
+	kilo_strbuf_printf(&sb, "kilo_store_up %d\n", c->store_up ? 1 : 0);
+	family(&sb, "kilo_store_revision", "gauge", "The store's revision of the mesh the agent sees (etcd's; 0 for a file store).");
+	kilo_strbuf_printf(&sb, "kilo_store_revision %" PRId64 "\n", c->store_revision);
 	peer_family(&sb, device, "kilo_peer_receive_bytes", "counter", "Bytes received from the WireGuard peer.", RX_BYTES,
 		    now);
 	peer_family(&sb, device, "kilo_peer_transmit_bytes", "counter", "Bytes sent to the WireGuard peer.", TX_BYTES, now);

@@ -13,6 +13,7 @@
 
 #include "../core/error.h"
 #include "../serial/mesh_json.h"
+#include "../store/store.h"
 
 /* The fields the agent rewrites on every publish; an operator owns the rest. */
 static const char *const owned_fields[] = { "publicKey", "lastSeen", "wireGuardIP", "discoveredEndpoints" };
@@ -217,7 +218,7 @@ int kilo_agent_node_publish(kilo_store *store, const json_t *initial, bool from_
 			json_object_del(base, owned_fields[i]);
 	}
 	text = json_dumps(base, JSON_COMPACT);
-	r = text ? kilo_store_put_node(store, text, err) : kilo_error_set(err, ENOMEM, "node %s: out of memory", name);
+	r = text ? kilo_store_publish_self(store, text, owned->ttl, err) : kilo_error_set(err, ENOMEM, "node %s: out of memory", name);
 out:
 	free(text);
 	json_decref(fields);

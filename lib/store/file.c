@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/array.h"
 #include "../core/error.h"
 #include "../core/io.h"
+#include "../core/strbuf.h"
 #include "file.h"
 
 #define SUFFIX ".json"
@@ -57,8 +59,19 @@ static int sync_dir(const char *path)
 	return r;
 }
 
+/*
+ * A file's version: every write renames a new file (a new inode, a new
+ * change time) over the old one. Never 0, which means "absent".
+ */
+static int64_t file_version(const struct stat *st)
+{
+	uint64_t v = ((uint64_t)st->st_ino << 30) ^ ((uint64_t)st->st_ctim.tv_sec * 1000000000u + (uint64_t)st->st_ctim.tv_nsec);
+
+	return (int64_t)(v & INT64_MAX) | 1;
+}
+
 /* Reads a regular file of at most KILO_STORE_OBJECT_MAX bytes, NUL-terminated. */
-static int read_file(const char *path, char **text, size_t *len)
+static int read_file(const char *path, char **text, size_t *len, int64_t *version)
 {
 	struct stat st;
 	size_t size = 0;
@@ -74,6 +87,7 @@ static int read_file(const char *path, char **text, size_t *len)
 		r = -errno;
 		goto out;
 	}
+	*version = file_version(&st);
 	if (!S_ISREG(st.st_mode)) {
 		r = -EINVAL;
 		goto out;
@@ -128,7 +142,7 @@ static int fill_entry(const char *path, const char *name, size_t name_len, struc
 	memset(e, 0, sizeof(*e));
 	e->source = strdup(path);
 	e->name = strndup(name, name_len);
-	r = e->source && e->name ? read_file(path, &e->text, &e->len) : -ENOMEM;
+	r = e->source && e->name ? read_file(path, &e->text, &e->len, &e->version) : -ENOMEM;
 	if (r < 0 && r != -ENOENT && r != -ENOMEM) {
 		e->unreadable = read_error(r);
 		r = 0;
@@ -237,8 +251,32 @@ static int make_folders(struct kilo_file_store *fs, const char *dir_path)
 	return 0;
 }
 
+/* Renames tmp over path if path is at if_version (0: absent), under a lock that other such renames take. */
+static int rename_if(const char *dir_path, const char *tmp, const char *path, int64_t if_version)
+{
+	struct stat st;
+	int dir_fd, r = 0;
+
+	if (if_version == KILO_STORE_ANY_VERSION)
+		return rename(tmp, path) < 0 ? -errno : 0;
+	dir_fd = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return -errno;
+	if (flock(dir_fd, LOCK_EX) < 0)
+		r = -errno;
+	else if (stat(path, &st) < 0)
+		r = errno == ENOENT ? (if_version == 0 ? 0 : -EAGAIN) : -errno;
+	else if (file_version(&st) != if_version)
+		r = -EAGAIN;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	/* Closing the folder releases the lock. */
+	close(dir_fd);
+	return r;
+}
+
 static int write_object(kilo_store *store, enum kilo_store_kind kind, const char *name, const char *text, size_t len,
-			struct kilo_error *err)
+			int64_t if_version, struct kilo_error *err)
 {
 	struct kilo_file_store *fs = file_store(store);
 	const char *folder = kilo_store_kind_name(kind);
@@ -274,10 +312,13 @@ static int write_object(kilo_store *store, enum kilo_store_kind kind, const char
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) < 0) {
-		r = -errno;
-		goto fail;
+	r = rename_if(dir_path, tmp, path, if_version);
+	if (r == -EAGAIN) {
+		unlink(tmp);
+		return kilo_error_set(err, EAGAIN, "store: %.400s changed meanwhile", path);
 	}
+	if (r < 0)
+		goto fail;
 	r = sync_dir(dir_path);
 	if (r < 0)
 		return kilo_error_set(err, -r, "store: cannot sync %.400s: %s", dir_path, strerror(-r));
@@ -321,6 +362,31 @@ static void close_store(kilo_store *store)
 	free(fs);
 }
 
+/* Up while the directory is there: a store that went away keeps the agents' mesh as it was. */
+static void health(kilo_store *store, struct kilo_store_health *out)
+{
+	struct kilo_file_store *fs = file_store(store);
+	struct stat st;
+
+	const char *why = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (stat(fs->dir, &st) < 0)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	out->up = !why;
+	if (why)
+		snprintf(out->why, sizeof(out->why), "%.400s: %s", fs->dir, why);
+}
+
+static int describe(kilo_store *store, struct kilo_strbuf *out, struct kilo_error *err)
+{
+	(void)err;
+	kilo_strbuf_printf(out, "Store: file:%s\n", file_store(store)->dir);
+	return 0;
+}
+
 static const struct kilo_store_ops file_ops = {
 	.close = close_store,
 	.list = list,
@@ -330,6 +396,8 @@ static const struct kilo_store_ops file_ops = {
 	.remove = remove_object,
 	.fd = kilo_file_watch_fd,
 	.changed = kilo_file_watch_changed,
+	.health = health,
+	.describe = describe,
 };
 
 int kilo_file_store_open(const char *dir, kilo_store **out, struct kilo_error *err)

@@ -124,14 +124,16 @@ static int apply(json_t *node, const char *assignment, struct kilo_error *err)
 	return 0;
 }
 
-int kilo_store_set_node(kilo_store *store, const char *name, const char *const *assignments, size_t n,
-			struct kilo_error *err)
+/* One read, edit and compare-and-swap; -EAGAIN when another writer came between the read and the write. */
+static int set_once(kilo_store *store, const char *name, const char *const *assignments, size_t n,
+		    struct kilo_error *err)
 {
 	char *text = NULL, *edited = NULL;
 	json_t *node = NULL;
+	int64_t version;
 	int r;
 
-	r = kilo_store_get_node(store, name, &text, err);
+	r = kilo_store_get_node_version(store, name, &text, &version, err);
 	if (r < 0)
 		return r;
 	node = json_loads(text, 0, NULL);
@@ -149,10 +151,24 @@ int kilo_store_set_node(kilo_store *store, const char *name, const char *const *
 		r = kilo_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	r = kilo_store_put_node(store, edited, err);
+	r = kilo_store_put_node_if(store, edited, version, err);
 out:
 	free(edited);
 	json_decref(node);
 	kilo_free(text);
+	return r;
+}
+
+/* Two operators (or an operator and the node's agent) may edit one node at once: neither edit is lost. */
+int kilo_store_set_node(kilo_store *store, const char *name, const char *const *assignments, size_t n,
+			struct kilo_error *err)
+{
+	int r = -EAGAIN;
+
+	for (unsigned i = 0; i < KILO_STORE_CAS_TRIES && r == -EAGAIN; i++) {
+		if (err)
+			memset(err, 0, sizeof(*err));
+		r = set_once(store, name, assignments, n, err);
+	}
 	return r;
 }

@@ -12,16 +12,25 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/strbuf.h"
 #include "../serial/mesh_json.h"
 #include "store.h"
 
+static int open_file(const char *uri, const struct kilo_store_opts *opts, kilo_store **out, struct kilo_error *err)
+{
+	(void)opts;
+	return kilo_file_store_open(uri + strlen("file:"), out, err);
+}
+
 struct scheme {
 	const char *prefix;
-	int (*open)(const char *location, kilo_store **out, struct kilo_error *err);
+	int (*open)(const char *uri, const struct kilo_store_opts *opts, kilo_store **out, struct kilo_error *err);
 };
 
 static const struct scheme schemes[] = {
-	{ "file:", kilo_file_store_open },
+	{ "file:", open_file },
+	{ "etcd://", kilo_etcd_store_open },
+	{ "etcds://", kilo_etcd_store_open },
 };
 
 const char *kilo_store_kind_name(enum kilo_store_kind kind)
@@ -61,16 +70,27 @@ void kilo_store_entries_free(struct kilo_store_entry *entries, size_t n)
 	free(entries);
 }
 
-int kilo_store_open(const char *uri, kilo_store **out, struct kilo_error *err)
+int kilo_store_open_opts(const char *uri, const struct kilo_store_opts *opts_in, kilo_store **out,
+			 struct kilo_error *err)
 {
+	struct kilo_store_opts opts = { .sz = sizeof(opts) };
+
 	*out = NULL;
+	if (opts_in)
+		memcpy(&opts, opts_in, opts_in->sz && opts_in->sz < sizeof(opts) ? opts_in->sz : sizeof(opts));
 	if (!uri)
-		return kilo_error_set(err, EINVAL, "store: no URI given (expected file:DIR)");
+		return kilo_error_set(err, EINVAL, "store: no URI given (expected file:DIR or etcd://HOST:PORT)");
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
 		if (!strncmp(uri, schemes[i].prefix, strlen(schemes[i].prefix)))
-			return schemes[i].open(uri + strlen(schemes[i].prefix), out, err);
+			return schemes[i].open(uri, &opts, out, err);
 	}
-	return kilo_error_set(err, EINVAL, "store: \"%.200s\" is not a store URI (expected file:DIR)", uri);
+	return kilo_error_set(err, EINVAL,
+			      "store: \"%.200s\" is not a store URI (expected file:DIR or etcd://HOST:PORT)", uri);
+}
+
+int kilo_store_open(const char *uri, kilo_store **out, struct kilo_error *err)
+{
+	return kilo_store_open_opts(uri, NULL, out, err);
 }
 
 void kilo_store_close(kilo_store *store)
@@ -115,7 +135,12 @@ out:
 	return r;
 }
 
-static int put(kilo_store *store, enum kilo_store_kind kind, const char *json, struct kilo_error *err)
+/*
+ * Validates json and writes it: with publish_self (ttl) for the agent's
+ * own node, else with write (if_version as write takes it).
+ */
+static int put(kilo_store *store, enum kilo_store_kind kind, const char *json, bool self, uint32_t ttl,
+	       int64_t if_version, struct kilo_error *err)
 {
 	char *name = NULL, *text = NULL;
 	int r;
@@ -127,7 +152,10 @@ static int put(kilo_store *store, enum kilo_store_kind kind, const char *json, s
 		kilo_error_prefix(err, "%s", kilo_store_kind_name(kind));
 		return r;
 	}
-	r = store->ops->write(store, kind, name, text, strlen(text), err);
+	if (self && store->ops->publish_self)
+		r = store->ops->publish_self(store, name, text, strlen(text), ttl, err);
+	else
+		r = store->ops->write(store, kind, name, text, strlen(text), if_version, err);
 	sodium_memzero(text, strlen(text));
 	kilo_free(text);
 	free(name);
@@ -136,12 +164,22 @@ static int put(kilo_store *store, enum kilo_store_kind kind, const char *json, s
 
 int kilo_store_put_node(kilo_store *store, const char *node_json, struct kilo_error *err)
 {
-	return put(store, KILO_STORE_NODE, node_json, err);
+	return put(store, KILO_STORE_NODE, node_json, false, 0, KILO_STORE_ANY_VERSION, err);
+}
+
+int kilo_store_publish_self(kilo_store *store, const char *node_json, uint32_t ttl, struct kilo_error *err)
+{
+	return put(store, KILO_STORE_NODE, node_json, true, ttl, KILO_STORE_ANY_VERSION, err);
+}
+
+bool kilo_store_liveness_by_presence(const kilo_store *store)
+{
+	return store->ops->presence;
 }
 
 int kilo_store_put_peer(kilo_store *store, const char *peer_json, struct kilo_error *err)
 {
-	return put(store, KILO_STORE_PEER, peer_json, err);
+	return put(store, KILO_STORE_PEER, peer_json, false, 0, KILO_STORE_ANY_VERSION, err);
 }
 
 /* A name that is not valid could name a path outside the store: refused before any lookup. */
@@ -170,7 +208,20 @@ int kilo_store_delete_peer(kilo_store *store, const char *name, struct kilo_erro
 	return delete(store, KILO_STORE_PEER, name, err);
 }
 
+int kilo_store_put_node_if(kilo_store *store, const char *node_json, int64_t if_version, struct kilo_error *err)
+{
+	return put(store, KILO_STORE_NODE, node_json, false, 0, if_version, err);
+}
+
 int kilo_store_get_node(kilo_store *store, const char *name, char **out, struct kilo_error *err)
+{
+	int64_t version;
+
+	return kilo_store_get_node_version(store, name, out, &version, err);
+}
+
+int kilo_store_get_node_version(kilo_store *store, const char *name, char **out, int64_t *version,
+				struct kilo_error *err)
 {
 	struct kilo_store_entry *entry;
 	int r;
@@ -189,6 +240,8 @@ int kilo_store_get_node(kilo_store *store, const char *name, char **out, struct 
 		r = kilo_error_set(err, EIO, "store: cannot read %.400s: %s", entry->source, entry->unreadable);
 	else if (r == 0)
 		r = canonical(KILO_STORE_NODE, entry->text, entry->len, name, NULL, out, err);
+	if (r == 0)
+		*version = entry->version;
 	if (r < 0 && r != -ENOENT && entry->text)
 		kilo_error_prefix(err, "nodes/%s", name);
 	kilo_store_entries_free(entry, r == -ENOENT ? 0 : 1);
@@ -204,4 +257,27 @@ int kilo_store_changed(kilo_store *store, bool *changed, struct kilo_error *err)
 {
 	*changed = false;
 	return store->ops->changed(store, changed, err);
+}
+
+void kilo_store_health(kilo_store *store, struct kilo_store_health *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->up = true;
+	if (store->ops->health)
+		store->ops->health(store, out);
+}
+
+int kilo_store_describe(kilo_store *store, char **out, struct kilo_error *err)
+{
+	struct kilo_strbuf text = { 0 };
+	int r;
+
+	*out = NULL;
+	kilo_strbuf_append(&text, "");
+	r = store->ops->describe ? store->ops->describe(store, &text, err) : 0;
+	if (r < 0) {
+		kilo_strbuf_reset(&text);
+		return r;
+	}
+	return kilo_strbuf_finish(&text, out) < 0 ? kilo_error_set(err, ENOMEM, "out of memory") : 0;
 }

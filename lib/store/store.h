@@ -28,7 +28,16 @@ struct kilo_store_entry {
 	char *text;             /* NULL when it could not be read */
 	size_t len;
 	const char *unreadable; /* why it could not be read (a static string) */
+	/* Changes at every write (etcd's mod revision): what a compare-and-swap compares. */
+	int64_t version;
 };
+
+/* A write's if_version when it replaces whatever is there. */
+#define KILO_STORE_ANY_VERSION (-1)
+/* How often kilo_store_set_node reads again and retries when another writer came first. */
+#define KILO_STORE_CAS_TRIES 16
+
+struct kilo_strbuf;
 
 struct kilo_store_cache;
 
@@ -52,13 +61,33 @@ struct kilo_store_ops {
 	 */
 	int (*changes)(kilo_store *store, enum kilo_store_kind kind, char ***names, size_t *n, bool *all,
 		       struct kilo_error *err);
-	/* Replaces one object atomically: readers see the old text or the new one. */
+	/*
+	 * Replaces one object atomically: readers see the old text or the new
+	 * one. Unless if_version is KILO_STORE_ANY_VERSION, only while the
+	 * object is at that version (0: absent), else -EAGAIN.
+	 */
 	int (*write)(kilo_store *store, enum kilo_store_kind kind, const char *name, const char *text, size_t len,
-		     struct kilo_error *err);
+		     int64_t if_version, struct kilo_error *err);
 	/* 0 if it was not there. */
 	int (*remove)(kilo_store *store, enum kilo_store_kind kind, const char *name, struct kilo_error *err);
 	int (*fd)(const kilo_store *store);
 	int (*changed)(kilo_store *store, bool *changed, struct kilo_error *err);
+	/*
+	 * The rest is optional (NULL). Publishes the agent's own node, live
+	 * for ttl seconds unless published again (file store: write) or kept
+	 * alive (etcd: a lease kept alive in the background, the record put
+	 * only when text changed). It may complete later, off the caller's
+	 * loop: its failure shows in health.
+	 */
+	int (*publish_self)(kilo_store *store, const char *name, const char *text, size_t len, uint32_t ttl,
+			    struct kilo_error *err);
+	void (*health)(kilo_store *store, struct kilo_store_health *out);
+	int (*describe)(kilo_store *store, struct kilo_strbuf *out, struct kilo_error *err);
+	/*
+	 * Liveness by presence: a node in the store is alive (a load sets its
+	 * lastSeen to now) and the agent publishes only changes, no heartbeat.
+	 */
+	bool presence;
 };
 
 /* Every store kind embeds this first. */
@@ -126,7 +155,26 @@ int kilo_store_parse_node(const char *text, size_t len, const char *name, struct
 int kilo_store_parse_peer(const char *text, size_t len, const char *name, struct kilo_arena *arena,
 			  struct kilo_peer *out, struct kilo_error *err);
 
+/*
+ * The agent's own node, validated as kilo_store_put_node validates it,
+ * published with ops->publish_self (write without it).
+ */
+int kilo_store_publish_self(kilo_store *store, const char *node_json, uint32_t ttl, struct kilo_error *err);
+/*
+ * kilo_store_get_node with the version it read, and kilo_store_put_node
+ * only while the node is still at that version (-EAGAIN otherwise): the
+ * compare-and-swap of `kgctl node set`.
+ */
+int kilo_store_get_node_version(kilo_store *store, const char *name, char **out, int64_t *version,
+				struct kilo_error *err);
+int kilo_store_put_node_if(kilo_store *store, const char *node_json, int64_t if_version, struct kilo_error *err);
+/* Whether the agent should leave liveness to the store (ops->presence). */
+bool kilo_store_liveness_by_presence(const kilo_store *store);
+
 /* The file store: "file:DIR". */
 int kilo_file_store_open(const char *dir, kilo_store **out, struct kilo_error *err);
+/* The etcd store: "etcd://..." or "etcds://..." whole. */
+int kilo_etcd_store_open(const char *uri, const struct kilo_store_opts *opts, kilo_store **out,
+			 struct kilo_error *err);
 
 #endif

@@ -260,6 +260,28 @@ echo '{"name": "d", "locaton": "eu"}' >"$store/nodes/d.json"
 run status --store "file:$store" --now 1003
 check "a corrupt store file is a warning, the rest is shown" eval 'succeeded && grep -q "warning: .*nodes/d.json: locaton: unknown field" "$tmp/err" && grep -qE "^a " "$tmp/out"'
 rm "$store/nodes/d.json"
+run status --store "file:$store" --now 1003
+check "status ends with the store section" eval 'succeeded && [[ "$(tail -n 1 "$tmp/out")" == "Store: file:$store" ]]'
+run status --store "file:$store" --now 1003 -o json
+check "status -o json has no store section" eval 'succeeded && ! grep -q "Store:" "$tmp/out"'
+
+# ---- the etcd store's flags (every command that takes --store) ---------------------
+
+for cmd in "status" "graph" "solve" "showconf node" "node" "connect"; do
+	run $cmd --help
+	check "$cmd --help lists --store URI and the --etcd-* flags" eval 'succeeded && stdout_has "--store URI" &&
+		stdout_has "--etcd-cacert FILE" && stdout_has "--etcd-cert FILE" && stdout_has "--etcd-key FILE" &&
+		stdout_has "--etcd-user NAME" && stdout_has "--etcd-password-file FILE"'
+done
+expect_error "an --etcd-* flag with a mesh document is a usage error" 2 "--etcd-* flags need --store" \
+	graph --mesh "$example" --etcd-cacert /nonexistent/ca.pem
+expect_error "an --etcd-* flag needs its value" 2 "option --etcd-user needs a value" status --store "file:$store" --etcd-user
+expect_error "a store URI of no known kind names what is expected" 1 'store: "zk://h:1" is not a store URI (expected file:DIR or etcd://HOST:PORT)' \
+	status --store zk://h:1
+run status --store "file:$store" --now 1003 --etcd-user nobody --etcd-cacert /nonexistent/ca.pem
+check "the --etcd-* flags do not change a file store" eval 'succeeded && grep -qE "^a +eu " "$tmp/out"'
+run node set a location=eu --store "file:$store" --etcd-password-file /nonexistent/password
+check "node set takes the --etcd-* flags" eval 'succeeded'
 
 run node set a location=us leader=true force-endpoint=1.1.1.9:51821 allowed-location-ips=10.9.0.0/24 --store "file:$store"
 check "node set edits the node in the store" eval 'succeeded && python3 -c "import json, sys
@@ -452,6 +474,14 @@ if [[ -n "$kg" ]]; then
 		is_kg_usage_error '--http-max-connections-per-ip takes a number from 0 to 1000000, not "-1"'
 	run_kg --http-timeout 0
 	check "kg --http-timeout refuses 0" is_kg_usage_error '--http-timeout takes a duration of whole seconds such as 2s or 1m, not "0"'
+	run_kg --help
+	check "kg --help lists --store URI and the --etcd-* flags" eval 'succeeded && stdout_has "--store URI" &&
+		stdout_has "etcd://HOST:PORT" && stdout_has "--etcd-cacert FILE" && stdout_has "--etcd-cert FILE" &&
+		stdout_has "--etcd-key FILE" && stdout_has "--etcd-user NAME" && stdout_has "--etcd-password-file FILE"'
+	run_kg --etcd-cacert ca.pem --etcd-cert c.pem --etcd-key k.pem --etcd-user u --etcd-password-file p
+	check "kg takes the --etcd-* flags" is_kg_usage_error "--store is required"
+	run_kg --etcd-user
+	check "kg's --etcd-user needs a value" is_kg_usage_error "--etcd-user needs a value"
 	run_kg --http-max-connections 100 --http-max-connections-per-ip 0 --http-timeout 1m
 	check "kg takes the HTTP server's limits" is_kg_usage_error "--store is required"
 	# Every value below is good: parsing goes on to the missing --store.

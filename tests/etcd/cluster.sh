@@ -9,7 +9,8 @@
 #       members m1..m3 with their data under DIR/mI, clients on ADDR:2379
 #       (TLS with the certificates of etcd_make_tls in TLS_DIR unless empty),
 #       peers on ADDR:2380; waits for a quorum
-#   etcd_cluster_down         every member killed, the namespace removed (for a trap)
+#   etcd_cluster_down         every member killed, the namespace removed (a trap
+#                             also removes lib.sh's $ETCD_STATE)
 #   etcd_endpoints            "A1:2379,A2:2379,A3:2379", as --store takes them
 #   etcd_ctl ARGS...          etcdctl on every member, from inside the namespace
 #   etcd_leader               the number (1-3) of the member that leads, among those running
@@ -18,14 +19,12 @@
 #   etcd_wait_quorum SECONDS  a linearizable read succeeds
 #   etcd_partition NETNS / etcd_heal NETNS
 #                             NETNS's packets to every member are dropped / go again
-#   etcd_make_tls DIR ADDR... a CA, a server certificate for the addresses (and
-#                             127.0.0.1), a client certificate, and a second CA
-#                             that signed none of them (wrong-ca.pem)
 
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 declare -ga etcd_addr=()
+# The members' names are lib.sh's: m1..m3.
 etcd_ns=""
 etcd_dir=""
 etcd_tls=""
@@ -69,7 +68,8 @@ etcd_cluster_up() {
 		done
 	fi
 	for i in 1 2 3; do
-		etcd_restart "$i"
+		etcd_start_member "m$i" "$etcd_dir/m$i" "$(etcd_client_url "$i")" "$(etcd_peer_url "$i")" \
+			"$(etcd_initial_cluster)" "$etcd_ns" "$etcd_tls"
 	done
 	etcd_wait_quorum 20
 }
@@ -80,18 +80,9 @@ etcd_cluster_down() {
 	etcd_ns=""
 }
 
-etcd_restart() {
-	etcd_start_member "m$1" "$etcd_dir/m$1" "$(etcd_client_url "$1")" "$(etcd_peer_url "$1")" \
-		"$(etcd_initial_cluster)" "$etcd_ns" "$etcd_tls"
-}
+etcd_restart() { etcd_restart_member "m$1"; }
 
-etcd_kill() {
-	local pid="${etcd_member_pid[m$1]:-}"
-	[[ -n "$pid" ]] || return 0
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	unset "etcd_member_pid[m$1]"
-}
+etcd_kill() { etcd_stop_member "m$1" KILL; }
 
 etcd_leader() {
 	local status url i
@@ -123,30 +114,3 @@ etcd_partition() {
 }
 
 etcd_heal() { ip netns exec "$1" nft delete table inet kecpart; }
-
-etcd_make_tls() {
-	local dir="$1" san="IP:127.0.0.1" a
-	shift
-	for a; do
-		san+=",IP:$a"
-	done
-	mkdir -p "$dir" || return 1
-	(
-		umask 077
-		set -e
-		cd "$dir"
-		local -a ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-		openssl req -x509 "${ec[@]}" -keyout ca-key.pem -out ca.pem -days 2 -subj /CN=kilo-test-ca
-		openssl req -x509 "${ec[@]}" -keyout wrong-ca-key.pem -out wrong-ca.pem -days 2 -subj /CN=kilo-test-ca
-		openssl req "${ec[@]}" -keyout server-key.pem -out server.csr -subj /CN=etcd
-		printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$san" >server.ext
-		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
-			-extfile server.ext -out server.pem
-		openssl req "${ec[@]}" -keyout client-key.pem -out client.csr -subj /CN=kilo
-		printf 'extendedKeyUsage=clientAuth\n' >client.ext
-		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
-			-extfile client.ext -out client.pem
-		chmod 644 ca.pem wrong-ca.pem server.pem client.pem
-		rm -f ./*.csr ./*.ext
-	) >"$dir/openssl.log" 2>&1
-}

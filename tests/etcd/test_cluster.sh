@@ -15,7 +15,7 @@ source "$here/cluster.sh"
 skip_unless_root_with etcd etcdctl openssl jq ip
 
 tmp="$(mktemp -d /tmp/kec.XXXXXX)"
-trap 'etcd_cluster_down; rm -rf "$tmp"' EXIT
+trap 'etcd_cluster_down; rm -rf "$tmp" "$ETCD_STATE"' EXIT
 trap 'exit 130' INT TERM
 addrs=(192.0.2.241 192.0.2.242 192.0.2.243)
 
@@ -85,7 +85,7 @@ catches_up() {
 
 wrong_ca_refused() {
 	! ip netns exec "$etcd_ns" etcdctl --endpoints "$(etcd_client_url 1)" --dial-timeout 1s --command-timeout 2s \
-		--cacert "$etcd_tls/wrong-ca.pem" --cert "$etcd_tls/client.pem" --key "$etcd_tls/client-key.pem" \
+		--cacert "$tmp/other/ca.pem" --cert "$etcd_tls/client.pem" --key "$etcd_tls/client-key.pem" \
 		get k1 >/dev/null 2>&1
 }
 
@@ -103,6 +103,6 @@ scenario() {
 
 scenario ""
 check "openssl makes a CA, server and client certificates, and a wrong CA" \
-	etcd_make_tls "$tmp/tls" "${addrs[@]}"
+	eval 'etcd_make_tls "$tmp/tls" "${addrs[@]}" && etcd_make_tls "$tmp/other"'
 scenario "$tmp/tls"
 finish

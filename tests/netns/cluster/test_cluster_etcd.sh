@@ -211,11 +211,12 @@ tls() {
 	done
 	check "SIGTERM revokes every lease: etcd holds no node" eval '[[ "$(node_keys)" == 0 ]]'
 	etcd_cluster_down
-	check "openssl makes the certificates" etcd_make_tls "$tmp/tls" "${ETCD_ADDRS[@]}"
+	# The wrong CA: one of another set, that signed nothing of this cluster's.
+	check "openssl makes the certificates" eval 'etcd_make_tls "$tmp/tls" "${ETCD_ADDRS[@]}" && etcd_make_tls "$tmp/other"'
 	check "a TLS etcd comes up" etcd_cluster_up "kc$id-etcd" "$(ns_net)" "$tmp/etcd-tls" "$tmp/tls" "${ETCD_ADDRS[@]}"
 	CLUSTER_STORE="etcds://$(etcd_endpoints)/test"
 	local -a creds=(--etcd-cert "$tmp/tls/client.pem" --etcd-key "$tmp/tls/client-key.pem")
-	agent_start 1 --etcd-cacert "$tmp/tls/wrong-ca.pem" "${creds[@]}"
+	agent_start 1 --etcd-cacert "$tmp/other/ca.pem" "${creds[@]}"
 	check "kg trusting the wrong CA exits or reports it, naming the certificate" \
 		wait_for 10 eval 'grep -qiE "certificate|ssl|tls" "$tmp/log/kg-n1.log"'
 	check "and its node is not in etcd" eval '[[ "$(node_keys)" == 0 ]]'
@@ -226,7 +227,7 @@ tls() {
 }
 
 cluster_init
-trap 'etcd_cluster_down; cluster_down' EXIT
+trap 'etcd_cluster_down; rm -rf "$ETCD_STATE"; cluster_down' EXIT
 network_up
 if ! etcd_cluster_up "kc$id-etcd" "$(ns_net)" "$tmp/etcd" "" "${ETCD_ADDRS[@]}"; then
 	echo "FAIL - three etcd members come up"

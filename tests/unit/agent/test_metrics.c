@@ -15,7 +15,7 @@
 static void test_counts_and_types(void **state)
 {
 	struct kilo_agent_counts counts = { .nodes = 3, .peers = 1, .leader = true, .reconciles = 7, .errors = 2,
-					    .unresolved = 1 };
+					    .unresolved = 1, .store_revision = 42 };
 	char *text;
 
 	(void)state;
@@ -26,6 +26,9 @@ static void test_counts_and_types(void **state)
 	assert_non_null(strstr(text, "# TYPE kilo_reconciles_total counter\nkilo_reconciles_total 7\n"));
 	assert_non_null(strstr(text, "\nkilo_errors_total 2\n"));
 	assert_non_null(strstr(text, "# TYPE kilo_unresolved_endpoints gauge\nkilo_unresolved_endpoints 1\n"));
+	/* A store that stopped answering: the agent keeps its mesh and says so. */
+	assert_non_null(strstr(text, "# TYPE kilo_store_up gauge\nkilo_store_up 0\n"));
+	assert_non_null(strstr(text, "# TYPE kilo_store_revision gauge\nkilo_store_revision 42\n"));
 	/* Every sample line follows its HELP and TYPE lines; the text ends with a newline. */
 	assert_int_equal(text[strlen(text) - 1], '\n');
 	kilo_free(text);
