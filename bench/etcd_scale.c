@@ -39,6 +39,7 @@
 #define MAX_IN_FLIGHT 64       /* asynchronous writes and grants outstanding at once */
 #define CHANGE_TIMEOUT_MS 5000 /* a change not seen by every watcher by then counts as lost */
 #define SETTLE_MS 2000         /* after the set-up, before the steady state is measured */
+#define NODE_KEY_MAX 160
 
 struct options {
 	const char *store;
@@ -63,7 +64,7 @@ struct watcher {
 /* The one changed record in flight: its key and exact value. */
 struct change {
 	unsigned id;
-	char key[128];
+	char key[NODE_KEY_MAX];
 	char *value;
 	size_t len;
 	unsigned seen; /* watchers that saw it */
@@ -86,7 +87,7 @@ struct bench {
 	double rewrite_due_ms;
 	int64_t clock; /* lastSeen of the rewrites */
 	/* What went wrong in callbacks: the first error, and counts. */
-	char failure[KILO_ERROR_MESSAGE_MAX];
+	char failure[KILO_ERROR_MESSAGE_MAX + 64];
 	unsigned leases_lost, keepalive_failures, watch_breaks;
 };
 
@@ -110,7 +111,7 @@ static double now_ms(void)
 static void fail_once(struct bench *b, const char *what, int result, const struct kilo_error *err)
 {
 	if (!b->failure[0])
-		snprintf(b->failure, sizeof(b->failure), "%s: %s", what,
+		snprintf(b->failure, sizeof(b->failure), "%.60s: %s", what,
 			 err && err->message[0] ? err->message : strerror(-result));
 }
 
@@ -193,9 +194,9 @@ static char *node_value(const struct bench *b, unsigned i, unsigned variant, int
 	return text;
 }
 
-static void node_key(const struct bench *b, unsigned i, char out[128])
+static void node_key(const struct bench *b, unsigned i, char out[NODE_KEY_MAX])
 {
-	snprintf(out, 128, "%snode-%05u", b->prefix, i);
+	snprintf(out, NODE_KEY_MAX, "%.128snode-%05u", b->prefix, i);
 }
 
 static void write_done(void *ctx, int result, const struct kilo_etcd_reply *reply, const struct kilo_error *err)
@@ -213,7 +214,7 @@ static void write_done(void *ctx, int result, const struct kilo_etcd_reply *repl
 static int put_node(struct bench *b, unsigned i, unsigned variant, int64_t last_seen, int64_t lease)
 {
 	struct kilo_error err = { 0 };
-	char key[128], *value;
+	char key[NODE_KEY_MAX], *value;
 	size_t len;
 	int ret;
 
