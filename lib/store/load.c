@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../core/error.h"
 #include "../mesh/pod_cidrs.h"
@@ -271,6 +272,9 @@ int kilo_store_load(kilo_store *store, const char *settings, kilo_mesh **out, st
 	 */
 	if (r == 0)
 		r = sort_nodes(store->cache[KILO_STORE_NODE], mesh);
+	/* A store with liveness by presence holds only live nodes: each is seen now. */
+	for (size_t i = 0; r == 0 && store->ops->presence && i < mesh->n_nodes; i++)
+		mesh->nodes[i].last_seen = (int64_t)time(NULL);
 	if (r == -ENOMEM)
 		kilo_error_set(err, ENOMEM, "out of memory");
 	if (r < 0) {

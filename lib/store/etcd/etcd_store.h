@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The etcd store's state, shared by its parts: the store ops (store.c),
+ * the mirror kept by list and watch (sync.c), and the agent's own node
+ * with its lease (self.c).
+ */
+#ifndef KILO_LIB_STORE_ETCD_STORE_H
+#define KILO_LIB_STORE_ETCD_STORE_H
+
+#include "../store.h"
+#include "client.h"
+#include "mirror.h"
+
+/* How soon a failed list, lease grant or put of the agent's node is tried again. */
+#define KILO_ETCD_STORE_RETRY_MS 1000
+
+struct kilo_etcd_store {
+	struct kilo_store base;
+	kilo_etcd *client;
+	char *uri;  /* as given (a password is never in it), for kgctl status */
+	char *root; /* "/kilo/CLUSTER/" */
+	int epoll_fd; /* the client's fd and timer_fd: the store's fd */
+	int timer_fd; /* wakes the caller to try again what failed */
+
+	/* The mirror: what a load reads, as of revision. */
+	struct kilo_etcd_mirror mirror[2];
+	char **stray; /* keys under root that are neither a node nor a peer */
+	size_t n_stray, cap_stray;
+	bool listed;
+	bool relist; /* the watch's revision was compacted: list again and diff */
+	int64_t revision;
+	struct kilo_etcd_watch *watch;
+	/* What the watch touched since the last changes(), per kind; all: the cache reads everything. */
+	char **dirty[2];
+	size_t n_dirty[2], cap_dirty[2];
+	bool all[2];
+
+	bool up;
+	char why[KILO_ERROR_MESSAGE_MAX];
+
+	/* The agent's own node: the text it wants, the text etcd has, the lease that keeps it. */
+	char *self_name;
+	char *self_key;
+	char *self_text, *sent_text, *flying_text; /* flying: a put on its way */
+	size_t self_len, sent_len, flying_len;
+	uint32_t ttl;
+	int64_t lease;
+	bool grant_in_flight, lease_lost;
+	struct kilo_etcd_keepalive *keepalive;
+};
+
+void kilo_etcd_store_up(struct kilo_etcd_store *s);
+void kilo_etcd_store_down(struct kilo_etcd_store *s, int result, const struct kilo_error *err);
+void kilo_etcd_store_retry_later(struct kilo_etcd_store *s);
+/* ROOT/KIND/NAME, malloc'ed; NULL when out of memory. */
+char *kilo_etcd_store_key(const struct kilo_etcd_store *s, enum kilo_store_kind kind, const char *name);
+void kilo_etcd_store_names_free(char **names, size_t n);
+/* Notes name as changed in the mirror: the next load reads it again. -ENOMEM. */
+int kilo_etcd_store_touch(struct kilo_etcd_store *s, enum kilo_store_kind kind, const char *name);
+
+/*
+ * Brings the mirror to where it can serve: the first list, or a list
+ * again after a compaction (names that differ become dirty), and the watch
+ * from the list's revision + 1. Blocking, for these lists only.
+ */
+int kilo_etcd_store_sync(struct kilo_etcd_store *s, struct kilo_error *err);
+
+/* ops->publish_self: the first put waits for etcd; later ones leave in the background. */
+int kilo_etcd_store_publish_self(kilo_store *store, const char *name, const char *text, size_t len, uint32_t ttl,
+				 struct kilo_error *err);
+/* After the client's callbacks: a lost lease granted again, the node put again where etcd lacks it. */
+void kilo_etcd_store_keep_self(struct kilo_etcd_store *s);
+/* A clean exit: the lease is revoked (its node goes with it) and no longer kept alive. */
+void kilo_etcd_store_retire_self(struct kilo_etcd_store *s);
+void kilo_etcd_store_self_free(struct kilo_etcd_store *s);
+
+#endif

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The agent's own node in etcd: attached to a lease whose TTL is the ready
+ * window, kept alive every TTL/3, and put only when its text changes, so
+ * that a heartbeat costs etcd a keep-alive and no watcher anything. A node
+ * whose agent dies is gone when its lease runs out. A lease lost while
+ * etcd was away (longer than the TTL) is granted again and the node put
+ * again. Everything after the first put runs off the agent's loop: the
+ * requests leave at once, their answers come through the store's fd.
+ */
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/error.h"
+#include "etcd_store.h"
+
+static void text_free(char **text, size_t *len)
+{
+	if (*text)
+		sodium_memzero(*text, *len);
+	free(*text);
+	*text = NULL;
+	*len = 0;
+}
+
+static char *text_copy(const char *text, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (copy) {
+		memcpy(copy, text, len);
+		copy[len] = '\0';
+	}
+	return copy;
+}
+
+static void on_lease(void *ctx, int64_t lease, int result, const struct kilo_error *err)
+{
+	struct kilo_etcd_store *s = ctx;
+
+	if (lease != s->lease)
+		return;
+	/* Gone (the TTL ran out): so is the node; both come back at the next keep_self. */
+	if (result == -ENOENT)
+		s->lease_lost = true;
+	else
+		kilo_etcd_store_down(s, result, err);
+}
+
+static int keep_alive(struct kilo_etcd_store *s, struct kilo_error *err)
+{
+	unsigned interval_ms = s->ttl * 1000u / 3;
+
+	return kilo_etcd_keepalive_start(s->client, s->lease, interval_ms ? interval_ms : 1, on_lease, s,
+					 &s->keepalive, err);
+}
+
+static void on_grant(void *ctx, int result, const struct kilo_etcd_reply *reply, const struct kilo_error *err)
+{
+	struct kilo_etcd_store *s = ctx;
+	struct kilo_error local = { 0 };
+
+	s->grant_in_flight = false;
+	if (result == 0) {
+		s->lease = reply->lease;
+		result = keep_alive(s, &local);
+		err = &local;
+	}
+	if (result < 0) {
+		kilo_etcd_store_down(s, result, err);
+		kilo_etcd_store_retry_later(s);
+		return;
+	}
+	kilo_etcd_store_up(s);
+}
+
+static void on_put(void *ctx, int result, const struct kilo_etcd_reply *reply, const struct kilo_error *err)
+{
+	struct kilo_etcd_store *s = ctx;
+
+	(void)reply;
+	if (result < 0) {
+		text_free(&s->flying_text, &s->flying_len);
+		/* Put with a lease that ran out: grant another. */
+		if (result == -ENOENT)
+			s->lease_lost = true;
+		kilo_etcd_store_down(s, result, err);
+		kilo_etcd_store_retry_later(s);
+		return;
+	}
+	text_free(&s->sent_text, &s->sent_len);
+	s->sent_text = s->flying_text;
+	s->sent_len = s->flying_len;
+	s->flying_text = NULL;
+	s->flying_len = 0;
+	kilo_etcd_store_up(s);
+}
+
+void kilo_etcd_store_keep_self(struct kilo_etcd_store *s)
+{
+	struct kilo_error err = { 0 };
+	int r;
+
+	if (!s->self_text)
+		return;
+	if (s->lease_lost) {
+		kilo_etcd_keepalive_stop(s->keepalive);
+		s->keepalive = NULL;
+		s->lease = 0;
+		s->lease_lost = false;
+		/* Its node went with the lease: put it again, whatever was sent before. */
+		text_free(&s->sent_text, &s->sent_len);
+	}
+	if (!s->lease) {
+		if (s->grant_in_flight)
+			return;
+		r = kilo_etcd_lease_grant_async(s->client, s->ttl, on_grant, s, &err);
+		s->grant_in_flight = r == 0;
+		if (r < 0) {
+			kilo_etcd_store_down(s, r, &err);
+			kilo_etcd_store_retry_later(s);
+		}
+		return;
+	}
+	if (s->flying_text ||
+	    (s->sent_text && s->sent_len == s->self_len && !memcmp(s->sent_text, s->self_text, s->self_len)))
+		return;
+	s->flying_text = text_copy(s->self_text, s->self_len);
+	s->flying_len = s->self_len;
+	r = s->flying_text ? kilo_etcd_put_async(s->client, s->self_key, s->self_text, s->self_len, s->lease, on_put, s,
+						 &err)
+			   : kilo_error_set(&err, ENOMEM, "out of memory");
+	if (r < 0) {
+		text_free(&s->flying_text, &s->flying_len);
+		kilo_etcd_store_down(s, r, &err);
+		kilo_etcd_store_retry_later(s);
+	}
+}
+
+/* The first publish, at the agent's start: the lease and the node are there before its first load. */
+static int publish_first(struct kilo_etcd_store *s, struct kilo_error *err)
+{
+	int64_t revision;
+	int r;
+
+	r = kilo_etcd_lease_grant(s->client, s->ttl, &s->lease, NULL, err);
+	if (r == 0)
+		r = kilo_etcd_put(s->client, s->self_key, s->self_text, s->self_len, s->lease, &revision, err);
+	if (r == 0)
+		r = keep_alive(s, err);
+	if (r < 0) {
+		kilo_etcd_store_down(s, r, err);
+		return r;
+	}
+	kilo_etcd_store_up(s);
+	s->sent_text = text_copy(s->self_text, s->self_len);
+	s->sent_len = s->self_len;
+	if (!s->sent_text || kilo_etcd_mirror_set(&s->mirror[KILO_STORE_NODE], s->self_name, s->self_text, s->self_len,
+						  revision, s->lease) < 0)
+		return kilo_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+int kilo_etcd_store_publish_self(kilo_store *store, const char *name, const char *text, size_t len, uint32_t ttl,
+				 struct kilo_error *err)
+{
+	struct kilo_etcd_store *s = (struct kilo_etcd_store *)store;
+	bool first = !s->self_name;
+	char *copy;
+
+	if (first) {
+		s->self_name = strdup(name);
+		s->self_key = kilo_etcd_store_key(s, KILO_STORE_NODE, name);
+		if (!s->self_name || !s->self_key)
+			return kilo_error_set(err, ENOMEM, "out of memory");
+		s->ttl = ttl ? ttl : 1;
+	}
+	copy = text_copy(text, len);
+	if (!copy)
+		return kilo_error_set(err, ENOMEM, "out of memory");
+	text_free(&s->self_text, &s->self_len);
+	s->self_text = copy;
+	s->self_len = len;
+	if (first)
+		return publish_first(s, err);
+	kilo_etcd_store_keep_self(s);
+	return 0;
+}
+
+void kilo_etcd_store_retire_self(struct kilo_etcd_store *s)
+{
+	kilo_etcd_keepalive_stop(s->keepalive);
+	s->keepalive = NULL;
+	if (s->lease)
+		kilo_etcd_lease_revoke(s->client, s->lease, NULL);
+	s->lease = 0;
+	text_free(&s->self_text, &s->self_len);
+}
+
+void kilo_etcd_store_self_free(struct kilo_etcd_store *s)
+{
+	text_free(&s->self_text, &s->self_len);
+	text_free(&s->sent_text, &s->sent_len);
+	text_free(&s->flying_text, &s->flying_len);
+	free(s->self_name);
+	free(s->self_key);
+}

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The etcd store's mirror: one list of the cluster's keys, then a watch
+ * from the list's revision + 1 that applies every put and delete to it and
+ * notes the names it touched. A broken stream is resumed by the client
+ * from the next revision; a compacted one loses events, so the store lists
+ * again and reports every name that differs.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/array.h"
+#include "../../core/error.h"
+#include "etcd_store.h"
+
+void kilo_etcd_store_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static int add_name(char ***names, size_t *n, size_t *cap, const char *name)
+{
+	char *copy = strdup(name);
+
+	if (!copy || kilo_array_reserve((void **)names, cap, *n + 1, sizeof(**names)) < 0) {
+		free(copy);
+		return -ENOMEM;
+	}
+	(*names)[(*n)++] = copy;
+	return 0;
+}
+
+int kilo_etcd_store_touch(struct kilo_etcd_store *s, enum kilo_store_kind kind, const char *name)
+{
+	return add_name(&s->dirty[kind], &s->n_dirty[kind], &s->cap_dirty[kind], name);
+}
+
+static void remove_name(char **names, size_t *n, const char *name)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (!strcmp(names[i], name)) {
+			free(names[i]);
+			names[i] = names[--*n];
+			return;
+		}
+	}
+}
+
+/*
+ * Where key belongs: *kind and *name (pointing into key) for ROOT/nodes/NAME
+ * and ROOT/peers/NAME; false for any other key under ROOT. A NAME that is
+ * not a valid name is still the store's object, refused by its parser.
+ */
+static bool classify(const struct kilo_etcd_store *s, const char *key, enum kilo_store_kind *kind, const char **name)
+{
+	static const enum kilo_store_kind kinds[] = { KILO_STORE_NODE, KILO_STORE_PEER };
+	size_t root_len = strlen(s->root);
+
+	if (strncmp(key, s->root, root_len))
+		return false;
+	for (size_t i = 0; i < 2; i++) {
+		const char *folder = kilo_store_kind_name(kinds[i]);
+		const char *rest = key + root_len;
+
+		if (!strncmp(rest, folder, strlen(folder)) && rest[strlen(folder)] == '/' && rest[strlen(folder) + 1] &&
+		    !strchr(rest + strlen(folder) + 1, '/')) {
+			*kind = kinds[i];
+			*name = rest + strlen(folder) + 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One pair into mirrors (or the stray keys); value NULL and a length over the maximum: too large. */
+static int mirror_pair(struct kilo_etcd_store *s, struct kilo_etcd_mirror mirror[2], char ***stray, size_t *n_stray,
+		       size_t *cap_stray, const struct kilo_etcd_kv *kv)
+{
+	enum kilo_store_kind kind;
+	const char *name;
+
+	if (!classify(s, kv->key, &kind, &name)) {
+		remove_name(*stray, n_stray, kv->key);
+		return add_name(stray, n_stray, cap_stray, kv->key);
+	}
+	return kilo_etcd_mirror_set(&mirror[kind], name, kv->value, kv->value_len,
+				    kv->mod_revision, kv->lease);
+}
+
+struct diff_ctx {
+	struct kilo_etcd_store *s;
+	enum kilo_store_kind kind;
+};
+
+static int dirty(void *ctx, const char *name)
+{
+	struct diff_ctx *d = ctx;
+
+	return kilo_etcd_store_touch(d->s, d->kind, name);
+}
+
+static void on_watch(void *ctx, const struct kilo_etcd_watch_update *u);
+
+/* Lists every key of the cluster into new mirrors, which replace the old ones; names that differ are dirty. */
+static int list_again(struct kilo_etcd_store *s, struct kilo_error *err)
+{
+	struct kilo_etcd_mirror fresh[2] = { { 0 } };
+	struct kilo_etcd_range range = { 0 };
+	char **stray = NULL;
+	size_t n_stray = 0, cap_stray = 0;
+	int r;
+
+	r = kilo_etcd_list(s->client, s->root, 0, &range, err);
+	if (r < 0) {
+		kilo_etcd_store_down(s, r, err);
+		kilo_etcd_store_retry_later(s);
+		return r;
+	}
+	for (size_t i = 0; r == 0 && i < range.n_kvs; i++)
+		r = mirror_pair(s, fresh, &stray, &n_stray, &cap_stray, &range.kvs[i]);
+	/* The first list reads everything anyway: only a list again says what differs. */
+	for (size_t k = 0; r == 0 && s->listed && k < 2; k++) {
+		struct diff_ctx d = { .s = s, .kind = (enum kilo_store_kind)k };
+
+		r = kilo_etcd_mirror_diff(&s->mirror[k], &fresh[k], dirty, &d);
+	}
+	if (r < 0) {
+		for (size_t k = 0; k < 2; k++)
+			kilo_etcd_mirror_clear(&fresh[k]);
+		kilo_etcd_store_names_free(stray, n_stray);
+		kilo_etcd_range_clear(&range);
+		return kilo_error_set(err, ENOMEM, "out of memory");
+	}
+	for (size_t k = 0; k < 2; k++) {
+		kilo_etcd_mirror_clear(&s->mirror[k]);
+		s->mirror[k] = fresh[k];
+	}
+	kilo_etcd_store_names_free(s->stray, s->n_stray);
+	s->stray = stray;
+	s->n_stray = n_stray;
+	s->cap_stray = cap_stray;
+	s->revision = range.revision;
+	kilo_etcd_range_clear(&range);
+	kilo_etcd_store_up(s);
+	return 0;
+}
+
+int kilo_etcd_store_sync(struct kilo_etcd_store *s, struct kilo_error *err)
+{
+	int r;
+
+	if (s->listed && !s->relist)
+		return 0;
+	r = list_again(s, err);
+	if (r < 0)
+		return r;
+	s->listed = true;
+	s->relist = false;
+	kilo_etcd_watch_stop(s->watch);
+	s->watch = NULL;
+	r = kilo_etcd_watch_start(s->client, s->root, s->revision + 1, on_watch, s, &s->watch, err);
+	if (r < 0) {
+		/* Without a watch the mirror would stand still: list again at the next chance. */
+		s->relist = true;
+		kilo_etcd_store_down(s, r, err);
+		kilo_etcd_store_retry_later(s);
+	}
+	return r;
+}
+
+static int apply_event(struct kilo_etcd_store *s, const struct kilo_etcd_event *ev)
+{
+	enum kilo_store_kind kind;
+	const char *name;
+
+	if (!classify(s, ev->kv.key, &kind, &name)) {
+		remove_name(s->stray, &s->n_stray, ev->kv.key);
+		return ev->type == KILO_ETCD_EVENT_PUT ? add_name(&s->stray, &s->n_stray, &s->cap_stray, ev->kv.key) : 0;
+	}
+	if (ev->type == KILO_ETCD_EVENT_PUT) {
+		int r = kilo_etcd_mirror_set(&s->mirror[kind], name, ev->kv.value, ev->kv.value_len, ev->kv.mod_revision,
+					     ev->kv.lease);
+
+		if (r < 0)
+			return r;
+	} else {
+		kilo_etcd_mirror_remove(&s->mirror[kind], name);
+	}
+	return kilo_etcd_store_touch(s, kind, name);
+}
+
+static void on_watch(void *ctx, const struct kilo_etcd_watch_update *u)
+{
+	struct kilo_etcd_store *s = ctx;
+
+	switch (u->status) {
+	case KILO_ETCD_WATCH_EVENTS:
+		kilo_etcd_store_up(s);
+		for (size_t i = 0; i < u->n_events; i++) {
+			/* Out of memory, the mirror is no longer whole: list again. */
+			if (apply_event(s, &u->events[i]) < 0) {
+				s->relist = true;
+				kilo_etcd_store_retry_later(s);
+				return;
+			}
+		}
+		if (u->revision > s->revision)
+			s->revision = u->revision;
+		break;
+	case KILO_ETCD_WATCH_COMPACTED:
+		kilo_etcd_watch_stop(s->watch);
+		s->watch = NULL;
+		s->relist = true;
+		kilo_etcd_store_retry_later(s);
+		break;
+	case KILO_ETCD_WATCH_BROKEN:
+		kilo_etcd_store_down(s, u->result, u->err);
+		break;
+	}
+}
