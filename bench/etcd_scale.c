@@ -79,6 +79,7 @@ struct bench {
 	struct agent *agents;
 	struct watcher *watchers;
 	unsigned in_flight;
+	unsigned keepalive_next; /* agents before it keep their lease alive */
 	int64_t last_revision;
 	struct change change;
 	/* Kilo's model: the next node to rewrite, and when. */
@@ -245,6 +246,37 @@ static void rewrite_due(struct bench *b)
 	}
 }
 
+static void lease_trouble(void *ctx, int64_t lease, int result, const struct kilo_error *err)
+{
+	struct agent *a = ctx;
+
+	(void)lease;
+	(void)err;
+	if (result == -ENOENT)
+		a->b->leases_lost++;
+	else
+		a->b->keepalive_failures++;
+}
+
+/*
+ * Each lease is kept alive from its grant on, as an agent does: granting
+ * N leases may take longer than their TTL.
+ */
+static void keepalives_due(struct bench *b)
+{
+	struct kilo_error err = { 0 };
+	int ret;
+
+	while (!b->opt.kilo && b->keepalive_next < b->opt.nodes && b->agents[b->keepalive_next].lease) {
+		struct agent *a = &b->agents[b->keepalive_next++];
+
+		ret = kilo_etcd_keepalive_start(b->writer, a->lease, b->opt.ttl_s * 1000 / 3, lease_trouble, a,
+						&a->keepalive, &err);
+		if (ret)
+			fail_once(b, "keep-alive", ret, &err);
+	}
+}
+
 /* One turn of the loop: waits at most max_ms for either client, then runs what is ready. */
 static int pump(struct bench *b, int max_ms)
 {
@@ -271,6 +303,7 @@ static int pump(struct bench *b, int max_ms)
 		ret = kilo_etcd_process(b->watching, &err);
 	if (ret)
 		fail_once(b, "client", ret, &err);
+	keepalives_due(b);
 	return b->failure[0] ? -EIO : 0;
 }
 
@@ -308,19 +341,7 @@ static void granted(void *ctx, int result, const struct kilo_etcd_reply *reply, 
 		a->lease = reply->lease;
 }
 
-static void lease_trouble(void *ctx, int64_t lease, int result, const struct kilo_error *err)
-{
-	struct agent *a = ctx;
-
-	(void)lease;
-	(void)err;
-	if (result == -ENOENT)
-		a->b->leases_lost++;
-	else
-		a->b->keepalive_failures++;
-}
-
-/* Every node's record: on a lease kept alive every third of the TTL (leases), or bare (kilo). */
+/* Every node's record: on a lease kept alive every third of the TTL from its grant on (leases), or bare (kilo). */
 static int agents_start(struct bench *b)
 {
 	struct kilo_error err = { 0 };
@@ -349,17 +370,7 @@ static int agents_start(struct bench *b)
 		if ((ret = put_node(b, i, 0, b->opt.kilo ? ++b->clock : 0, b->agents[i].lease)))
 			return ret;
 	}
-	if ((ret = drain(b)))
-		return ret;
-	for (i = 0; i < b->opt.nodes && !b->opt.kilo; i++) {
-		ret = kilo_etcd_keepalive_start(b->writer, b->agents[i].lease, b->opt.ttl_s * 1000 / 3, lease_trouble,
-						&b->agents[i], &b->agents[i].keepalive, &err);
-		if (ret) {
-			fail_once(b, "keep-alive", ret, &err);
-			return ret;
-		}
-	}
-	return 0;
+	return drain(b);
 }
 
 /* ---- the watchers ---------------------------------------------------------------- */

@@ -4,8 +4,9 @@
 # and tests/etcd/test_cluster.sh. Source it (it sources lib.sh), then:
 #
 #   etcd_cluster_up NETNS BRIDGE_NS DIR TLS_DIR ADDR1 ADDR2 ADDR3
-#       the namespace, plugged into BRIDGE_NS's br0 (its addresses on a /24 of
-#       it), or with BRIDGE_NS empty alone (the addresses on its loopback);
+#       the namespace (unless there: the members were stopped with lib.sh's
+#       etcd_stop_all), plugged into BRIDGE_NS's br0 (its addresses on a /24
+#       of it), or with BRIDGE_NS empty alone (the addresses on its loopback);
 #       members m1..m3 with their data under DIR/mI, clients on ADDR:2379
 #       (TLS with the certificates of etcd_make_tls in TLS_DIR unless empty),
 #       peers on ADDR:2380; waits for a quorum
@@ -18,7 +19,7 @@
 #   etcd_restart I            member I again on its data directory
 #   etcd_wait_quorum SECONDS  a linearizable read succeeds
 #   etcd_partition NETNS / etcd_heal NETNS
-#                             NETNS's packets to every member are dropped / go again
+#                             NETNS's packets to and from every member are dropped / go again
 
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -53,6 +54,18 @@ etcd_cluster_up() {
 	local bridge="$2" i
 	etcd_ns="$1" etcd_dir="$3" etcd_tls="$4"
 	etcd_addr=("$5" "$6" "$7")
+	# Once made, the namespace stays for the members started after (as on TLS):
+	# a link made anew would have another MAC address than the clients' ARP caches.
+	[[ -e "/var/run/netns/$etcd_ns" ]] || etcd_netns_up "$bridge" || return 1
+	for i in 1 2 3; do
+		etcd_start_member "m$i" "$etcd_dir/m$i" "$(etcd_client_url "$i")" "$(etcd_peer_url "$i")" \
+			"$(etcd_initial_cluster)" "$etcd_ns" "$etcd_tls"
+	done
+	etcd_wait_quorum 20
+}
+
+etcd_netns_up() {
+	local bridge="$1" i
 	ip netns add "$etcd_ns" || return 1
 	ip -n "$etcd_ns" link set lo up
 	if [[ -n "$bridge" ]]; then
@@ -67,11 +80,6 @@ etcd_cluster_up() {
 			ip -n "$etcd_ns" addr add "${etcd_addr[$i]}/32" dev lo || return 1
 		done
 	fi
-	for i in 1 2 3; do
-		etcd_start_member "m$i" "$etcd_dir/m$i" "$(etcd_client_url "$i")" "$(etcd_peer_url "$i")" \
-			"$(etcd_initial_cluster)" "$etcd_ns" "$etcd_tls"
-	done
-	etcd_wait_quorum 20
 }
 
 etcd_cluster_down() {
@@ -109,6 +117,7 @@ etcd_partition() {
 	ip netns exec "$1" nft -f - <<-NFT
 		table inet kecpart {
 			chain out { type filter hook output priority 0; ip daddr { ${etcd_addr[*]} } drop; }
+			chain in { type filter hook input priority 0; ip saddr { ${etcd_addr[*]} } drop; }
 		}
 	NFT
 }
