@@ -46,7 +46,8 @@ row() {
 	local store
 	rows=$((rows + 1))
 	store="$(loopback_cluster "row$rows")" || { echo "etcd-scale: the cluster did not come up" >&2; return 1; }
-	"$bench" --store "$store" --model "$1" --nodes "$nodes" --watchers "$watchers" --steady "$steady" "${@:2}"
+	"$bench" --store "$store" --model "$1" --nodes "$nodes" --watchers "$watchers" --steady "$steady" "${@:2}" ||
+		echo "$1 $*: failed (above)"
 	etcd_stop_all
 }
 
@@ -54,6 +55,7 @@ echo "# bench/etcd-scale.sh $bench $nodes $watchers $steady"
 echo "# $(etcd --version | head -1), 3 members on loopback; N=$nodes nodes, W=$watchers watch streams,"
 echo "# steady state over $steady s; p50/p99: one changed record until all W watchers have it (100 changes)"
 "$bench" --header
+# kg's default ready window (6 s), a longer one for a big mesh, and Kilo.
 row leases --ttl 6
 row leases --ttl 30
 row kilo --period 30

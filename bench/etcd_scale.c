@@ -555,9 +555,6 @@ static int run(struct bench *b)
 		printf(" %9.0f %8.1f\n", after.rss_bytes / 1048576, after.db_bytes / 1048576);
 	}
 	free(lat);
-	if (b->leases_lost || b->keepalive_failures || b->watch_breaks)
-		fprintf(stderr, "bench-etcd-scale: %u leases lost, %u keep-alives failed, %u watch streams broke\n",
-			b->leases_lost, b->keepalive_failures, b->watch_breaks);
 	return ret;
 }
 
@@ -590,6 +587,12 @@ int main(int argc, char **argv)
 	}
 	if (ret)
 		fprintf(stderr, "bench-etcd-scale: %s\n", b.failure[0] ? b.failure : strerror(-ret));
+	if (b.leases_lost || b.keepalive_failures || b.watch_breaks)
+		fprintf(stderr,
+			"bench-etcd-scale: %u leases lost, %u keep-alives failed, %u watch streams broke "
+			"(%u leases of %u s: %.0f keep-alives/s to send)\n",
+			b.leases_lost, b.keepalive_failures, b.watch_breaks, b.opt.nodes, b.opt.ttl_s,
+			b.opt.nodes * 3.0 / b.opt.ttl_s);
 	for (i = 0; b.agents && i < b.opt.nodes; i++)
 		kilo_etcd_keepalive_stop(b.agents[i].keepalive);
 	for (i = 0; b.watchers && i < b.opt.watchers; i++)
