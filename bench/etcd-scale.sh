@@ -47,7 +47,7 @@ row() {
 	rows=$((rows + 1))
 	store="$(loopback_cluster "row$rows")" || { echo "etcd-scale: the cluster did not come up" >&2; return 1; }
 	"$bench" --store "$store" --model "$1" --nodes "$nodes" --watchers "$watchers" --steady "$steady" "${@:2}" ||
-		echo "$1 $*: failed (above)"
+		echo "$*: failed (above)"
 	etcd_stop_all
 }
 
