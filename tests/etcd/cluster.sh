@@ -14,6 +14,7 @@
 #                             also removes lib.sh's $ETCD_STATE)
 #   etcd_endpoints            "A1:2379,A2:2379,A3:2379", as --store takes them
 #   etcd_ctl ARGS...          etcdctl on every member, from inside the namespace
+#   etcd_ctl_at URLS ARGS...  etcdctl on those members' client URLs
 #   etcd_leader               the number (1-3) of the member that leads, among those running
 #   etcd_kill I               SIGKILL of member I
 #   etcd_restart I            member I again on its data directory
@@ -42,13 +43,17 @@ etcd_initial_cluster() {
 	echo "$out"
 }
 
-etcd_ctl() {
+# etcd_ctl_at URLS ARGS...: etcdctl on URLS (comma separated), from inside the namespace.
+etcd_ctl_at() {
+	local urls="$1"
 	local -a creds=()
+	shift
 	[[ -n "$etcd_tls" ]] &&
 		creds=(--cacert "$etcd_tls/ca.pem" --cert "$etcd_tls/client.pem" --key "$etcd_tls/client-key.pem")
-	ip netns exec "$etcd_ns" etcdctl --endpoints "$(etcd_scheme)://$(etcd_endpoints | sed "s|,|,$(etcd_scheme)://|g")" \
-		--dial-timeout 1s --command-timeout 2s "${creds[@]}" "$@"
+	ip netns exec "$etcd_ns" etcdctl --endpoints "$urls" --dial-timeout 1s --command-timeout 2s "${creds[@]}" "$@"
 }
+
+etcd_ctl() { etcd_ctl_at "$(etcd_client_url 1),$(etcd_client_url 2),$(etcd_client_url 3)" "$@"; }
 
 etcd_cluster_up() {
 	local bridge="$2" i

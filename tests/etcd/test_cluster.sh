@@ -22,11 +22,7 @@ addrs=(192.0.2.241 192.0.2.242 192.0.2.243)
 etcd_ctl_member() {
 	local i="$1"
 	shift
-	local -a creds=()
-	[[ -n "$etcd_tls" ]] &&
-		creds=(--cacert "$etcd_tls/ca.pem" --cert "$etcd_tls/client.pem" --key "$etcd_tls/client-key.pem")
-	ip netns exec "$etcd_ns" etcdctl --endpoints "$(etcd_client_url "$i")" --dial-timeout 1s \
-		--command-timeout 2s "${creds[@]}" "$@"
+	etcd_ctl_at "$(etcd_client_url "$i")" "$@"
 }
 
 puts_through_each() {
