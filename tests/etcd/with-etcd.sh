@@ -4,6 +4,7 @@
 # when CMD fails or the script is interrupted. CMD sees
 #   KILO_TEST_ETCD         http://127.0.0.1:PORT (https:// with --tls)
 #   KILO_TEST_ETCD_MEMBER  the member's name for tests/etcd/member.sh (stop/start it)
+#   ETCD_STATE             the members' records, and room for CMD's own files: removed afterwards
 #   KILO_TEST_ETCD_TLS     with --tls: the folder of ca.pem, client.pem, client-key.pem
 #                          and other-ca.pem (a CA that signed nothing of this member)
 # Skips (77) when etcd is not installed. Exits with CMD's status.

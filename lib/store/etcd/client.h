@@ -21,7 +21,7 @@
  *   -EPROTO        TLS failed (e.g. the CA does not match the cluster's)
  *   -EACCES        authentication failed (wrong user or password)
  *   -EBADMSG       a reply that is not what the gateway sends
- *   -EMSGSIZE      a value larger than KILO_STORE_OBJECT_MAX
+ *   -EMSGSIZE      a value to write larger than KILO_STORE_OBJECT_MAX
  *   -ENOENT        the lease does not exist
  *   -ERANGE        the revision asked for has been compacted
  *   -EIO           any other error etcd reports (its message is in err)
@@ -88,11 +88,16 @@ const char *kilo_etcd_endpoint(const kilo_etcd *e);
 
 /* ---- blocking requests ------------------------------------------------ */
 
-/* One key-value pair. key and value are also NUL-terminated (etcd allows any bytes). */
+/*
+ * One key-value pair. key and value are also NUL-terminated (etcd allows
+ * any bytes). A value larger than KILO_STORE_OBJECT_MAX (another client
+ * wrote it) is not kept: value is NULL and value_len its size, so that the
+ * store reports that key and reads the others.
+ */
 struct kilo_etcd_kv {
 	char *key;
 	size_t key_len;
-	char *value;
+	char *value; /* NULL: too large (or a deletion's) */
 	size_t value_len;
 	int64_t create_revision;
 	int64_t mod_revision;
@@ -225,7 +230,10 @@ typedef void (*kilo_etcd_done_fn)(void *ctx, int result, const struct kilo_etcd_
 /*
  * Asynchronous put (with a lease, 0: none), delete and lease grant: they
  * return at once (an error only for a request that cannot be made, such
- * as a value too large) and call done from kilo_etcd_process.
+ * as a value too large) and call done from kilo_etcd_process. At most 32
+ * asynchronous requests (keep-alives included) are in flight at once, the
+ * others wait in line, so a client that keeps thousands of leases alive
+ * holds a few connections, not thousands.
  */
 int kilo_etcd_put_async(kilo_etcd *e, const char *key, const char *value, size_t len, int64_t lease,
 			kilo_etcd_done_fn done, void *ctx, struct kilo_error *err);

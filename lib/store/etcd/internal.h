@@ -60,6 +60,11 @@ struct etcd_call {
 	struct kilo_error tries; /* what each endpoint that failed said */
 	int tries_result;
 
+	/* Holding one of the client's places in flight, or waiting for one. */
+	bool in_flight;
+	bool waiting;
+	struct etcd_call *next_waiting;
+
 	/* Done, waiting for its finish hook (asynchronous) or its caller (blocking). */
 	bool blocking;
 	bool done;
@@ -98,6 +103,9 @@ struct kilo_etcd {
 	int64_t curl_due_ms; /* -1: curl wants no timeout */
 	struct etcd_call *calls;
 	struct etcd_call *done_head, **done_tail;
+	struct etcd_call *waiting; /* calls waiting for a place in flight, first first */
+	size_t n_in_flight;
+	bool closing;
 	struct etcd_timer *timers;
 	struct kilo_etcd_watch *watches;
 	struct kilo_etcd_keepalive *keepalives;
@@ -122,6 +130,15 @@ int etcd_call_run(struct etcd_call *call, struct kilo_error *err);
 
 void etcd_timer_arm(kilo_etcd *e, struct etcd_timer *timer, unsigned in_ms);
 void etcd_timer_disarm(kilo_etcd *e, struct etcd_timer *timer);
+
+/* Waits at most wait_ms for curl's sockets or timers, lets curl do what is ready and collects what finished. */
+int etcd_drive(kilo_etcd *e, int wait_ms);
+/* Hands every exchange curl finished to its call (call.c). */
+void etcd_calls_collect(kilo_etcd *e);
+/* Wipes a NUL-terminated secret (a password, a token, a body holding one) and frees it. NULL: nothing. */
+void etcd_free_secret(char *secret);
+/* Drops the token (wiped): the next exchange authenticates again. */
+void etcd_forget_token(kilo_etcd *e);
 
 /* "HOST:PORT" of an endpoint, for messages. */
 const char *etcd_endpoint_name(const kilo_etcd *e, size_t index);

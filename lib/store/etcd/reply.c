@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "../../core/error.h"
 #include "../store.h"
@@ -74,7 +75,7 @@ static int error_reply(json_t *root, struct kilo_error *err)
 		return kilo_error_set(err, EBADMSG, "an error reply without a message");
 	return kilo_error_set(err, grpc_errno(json_is_integer(code) ? json_integer_value(code) : 0,
 					      json_string_value(message)),
-			      "etcd: %.300s", json_string_value(message));
+			      "%.300s", json_string_value(message));
 }
 
 /* Parses text, and refuses it if it is not an object or is an error reply. */
@@ -193,15 +194,37 @@ static int get_string(json_t *obj, const char *path, const char *name, bool requ
 	return 0;
 }
 
+/* The decoded size of a base64 text, or -1 when it is not base64 (checked without decoding it). */
+static ssize_t base64_size(const char *b64, size_t len)
+{
+	size_t pad = 0;
+
+	if (len % 4)
+		return -1;
+	while (pad < 2 && pad < len && b64[len - 1 - pad] == '=')
+		pad++;
+	for (size_t i = 0; i < len - pad; i++) {
+		char c = b64[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+		      c == '/'))
+			return -1;
+	}
+	return (ssize_t)(len / 4 * 3 - pad);
+}
+
 /*
  * A bytes field (base64) into a new NUL-terminated buffer; absent: empty
- * unless required. -EMSGSIZE over max bytes.
+ * unless required. Over max bytes: -EMSGSIZE, or with oversize_ok no
+ * buffer (NULL) and the size in *out_len, so that the caller can report
+ * that one value and go on with the rest of the reply.
  */
-static int get_bytes(json_t *obj, const char *path, const char *name, bool required, size_t max, char **out,
-		     size_t *out_len, struct kilo_error *err)
+static int get_bytes(json_t *obj, const char *path, const char *name, bool required, size_t max, bool oversize_ok,
+		     char **out, size_t *out_len, struct kilo_error *err)
 {
 	const char *b64;
-	size_t b64_len, cap, len;
+	size_t b64_len, len;
+	ssize_t size;
 	int r;
 
 	*out = NULL;
@@ -210,22 +233,23 @@ static int get_bytes(json_t *obj, const char *path, const char *name, bool requi
 	if (r < 0)
 		return r;
 	b64_len = strlen(b64);
-	cap = b64_len / 4 * 3 + 3;
-	if (cap - 3 > max + 2)
-		return kilo_error_set(err, EMSGSIZE, "%s%s: larger than %zu bytes", path, name, max);
-	*out = malloc(cap + 1);
+	size = base64_size(b64, b64_len);
+	if (size < 0)
+		return kilo_error_set(err, EBADMSG, "%s%s: \"%.40s\" is not base64", path, name, b64);
+	if ((size_t)size > max) {
+		if (!oversize_ok)
+			return kilo_error_set(err, EMSGSIZE, "%s%s: larger than %zu bytes", path, name, max);
+		*out_len = (size_t)size;
+		return 0;
+	}
+	*out = malloc((size_t)size + 1);
 	if (!*out)
 		return -ENOMEM;
-	if (sodium_base642bin((unsigned char *)*out, cap, b64, b64_len, NULL, &len, NULL,
+	if (sodium_base642bin((unsigned char *)*out, (size_t)size + 1, b64, b64_len, NULL, &len, NULL,
 			      sodium_base64_VARIANT_ORIGINAL) < 0) {
 		free(*out);
 		*out = NULL;
 		return kilo_error_set(err, EBADMSG, "%s%s: \"%.40s\" is not base64", path, name, b64);
-	}
-	if (len > max) {
-		free(*out);
-		*out = NULL;
-		return kilo_error_set(err, EMSGSIZE, "%s%s: larger than %zu bytes", path, name, max);
 	}
 	(*out)[len] = '\0';
 	*out_len = len;
@@ -267,8 +291,9 @@ static int parse_kv(json_t *obj, const char *path, bool deleted, struct kilo_etc
 	memset(kv, 0, sizeof(*kv));
 	if (!json_is_object(obj))
 		return kilo_error_set(err, EBADMSG, "%.100s: not an object", path);
-	if ((r = get_bytes(obj, path, "key", true, KEY_MAX, &kv->key, &kv->key_len, err)) < 0 ||
-	    (r = get_bytes(obj, path, "value", false, KILO_STORE_OBJECT_MAX, &kv->value, &kv->value_len, err)) < 0 ||
+	if ((r = get_bytes(obj, path, "key", true, KEY_MAX, false, &kv->key, &kv->key_len, err)) < 0 ||
+	    (r = get_bytes(obj, path, "value", false, KILO_STORE_OBJECT_MAX, true, &kv->value, &kv->value_len,
+			   err)) < 0 ||
 	    (r = get_int64(obj, path, "create_revision", !deleted, &kv->create_revision, err)) < 0 ||
 	    (r = get_int64(obj, path, "mod_revision", true, &kv->mod_revision, err)) < 0 ||
 	    (r = get_int64(obj, path, "version", !deleted, &kv->version, err)) < 0 ||

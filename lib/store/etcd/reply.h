@@ -2,8 +2,9 @@
 /*
  * The etcd JSON gateway's replies, parsed strictly into the client's
  * structs: a missing or wrong-typed field, bad base64, an int64 out of
- * range, a value over KILO_STORE_OBJECT_MAX or an error reply is an error
- * that names the field, never a crash. proto3's JSON leaves out fields
+ * range or an error reply is an error that names the field, never a
+ * crash. A value over KILO_STORE_OBJECT_MAX in a range or a watch event is
+ * not one: that pair comes without its value (see struct kilo_etcd_kv). proto3's JSON leaves out fields
  * that hold their default (0, "", false, empty lists), so only fields that
  * a real reply always carries are required. Unknown fields are ignored:
  * a newer etcd adds some.

@@ -21,6 +21,8 @@
 #define CLUSTER_NAME_MAX 63
 #define ENDPOINTS_MAX 32
 #define PASSWORD_MAX 1024
+/* A DNS name's longest text form. */
+#define HOST_MAX 253
 
 enum { PARAM_CACERT, PARAM_CERT, PARAM_KEY, PARAM_USER, PARAM_PASSWORD_FILE, PARAM_N };
 
@@ -74,7 +76,7 @@ static int parse_endpoint(const char *uri, const char *text, size_t len, bool tl
 					      "store \"%s\": endpoint \"%.*s\" is not HOST:PORT ([IPV6]:PORT)", uri,
 					      (int)len, text);
 		for (const char *c = text + 1; c < close; c++)
-			if (!is_hex_or_colon(*c))
+			if (!is_hex_or_colon(*c) || close - text > KILO_ADDR_STRLEN)
 				return kilo_error_set(err, EINVAL,
 						      "store \"%s\": host \"%.*s\" is not an IPv6 address", uri,
 						      (int)(close - text + 1), text);
@@ -86,6 +88,9 @@ static int parse_endpoint(const char *uri, const char *text, size_t len, bool tl
 			return kilo_error_set(err, EINVAL, "store \"%s\": endpoint \"%.*s\" has no port (HOST:PORT)",
 					      uri, (int)len, text);
 		host_len = (size_t)(colon - text);
+		if (host_len > HOST_MAX)
+			return kilo_error_set(err, EINVAL, "store \"%s\": host \"%.*s...\" is longer than %d characters",
+					      uri, 40, text, HOST_MAX);
 		if (host_len == 0)
 			return kilo_error_set(err, EINVAL, "store \"%s\": endpoint \"%.*s\" has no host (HOST:PORT)",
 					      uri, (int)len, text);

@@ -88,14 +88,16 @@ static bool report_broken(struct kilo_etcd_watch *w, int result, const struct ki
 	return report(w, &update);
 }
 
-/* Ends the stream in use; a reconnection follows after a delay unless the watch is over. */
-static void stream_end(struct kilo_etcd_watch *w)
+/*
+ * Ends the stream in use; a reconnection follows after a delay unless the
+ * watch is over. After a failure the next stream starts on another member.
+ */
+static void stream_end(struct kilo_etcd_watch *w, bool failed)
 {
 	if (w->call) {
 		kilo_etcd *e = w->e;
 
-		/* Start the next stream on another member than the one that failed. */
-		if (e->n_endpoints > 1 && e->current == w->call->at)
+		if (failed && e->n_endpoints > 1 && e->current == w->call->at)
 			e->current = (e->current + 1) % e->n_endpoints;
 		etcd_call_free(w->call);
 		w->call = NULL;
@@ -119,7 +121,7 @@ static void stream_open(struct etcd_timer *timer)
 		if (etcd_call_start(w->call, &err) == 0)
 			return;
 	}
-	stream_end(w);
+	stream_end(w, true);
 	report_broken(w, -err.code, &err);
 }
 
@@ -133,19 +135,17 @@ static bool handle_message(struct kilo_etcd_watch *w, const struct kilo_etcd_wat
 		update.status = KILO_ETCD_WATCH_COMPACTED;
 		update.compact_revision = reply->compact_revision;
 		w->over = true;
-		stream_end(w);
+		stream_end(w, false);
 		report(w, &update);
 		return false;
 	}
 	if (reply->canceled) {
 		/* A stale token, a member without leader: open the stream again, with a new token. */
-		if (strstr(reply->cancel_reason, "auth token") || strstr(reply->cancel_reason, "Unauthenticated")) {
-			free(w->e->token);
-			w->e->token = NULL;
-		}
+		if (strstr(reply->cancel_reason, "auth token") || strstr(reply->cancel_reason, "Unauthenticated"))
+			etcd_forget_token(w->e);
 		kilo_error_set(&err, EAGAIN, "etcd %s: the watch was canceled: %s",
 			       etcd_endpoint_name(w->e, w->call->at), reply->cancel_reason);
-		stream_end(w);
+		stream_end(w, true);
 		report_broken(w, -EAGAIN, &err);
 		return false;
 	}
@@ -186,12 +186,10 @@ static bool read_stream(struct kilo_etcd_watch *w)
 
 		if (kilo_etcd_reply_watch(line, len, &reply, &err) < 0) {
 			/* An error or a message that makes no sense: open the stream again from the last event seen. */
-			if (err.code == EKEYEXPIRED) {
-				free(w->e->token);
-				w->e->token = NULL;
-			}
+			if (err.code == EKEYEXPIRED)
+				etcd_forget_token(w->e);
 			kilo_error_prefix(&err, "etcd %s: watch", etcd_endpoint_name(w->e, w->call->at));
-			stream_end(w);
+			stream_end(w, true);
 			report_broken(w, -err.code, &err);
 			return false;
 		}
@@ -209,7 +207,7 @@ static void stream_finish(struct etcd_call *call, int result, const struct kilo_
 
 	if (!read_stream(w) || !w->call)
 		return;
-	stream_end(w);
+	stream_end(w, true);
 	report_broken(w, result, err);
 }
 

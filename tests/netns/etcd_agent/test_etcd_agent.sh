@@ -132,7 +132,7 @@ steady() {
 check "at steady state etcd's revision does not move (no puts, keep-alives only)" steady
 
 check "kgctl status shows the store: endpoint, answers, leader, revision" eval \
-	'ip netns exec "$net" "$kgctl" status --store "$store" >"$tmp/status" &&
+	'ip netns exec "$net" "$kgctl" status --store "$store" >"$tmp/status" && sed "s/^/    /" "$tmp/status" &&
 	grep -qE "^Store: etcd://" "$tmp/status" && grep -qE "^http://$etcd_ip:2379 +yes +yes +[0-9]+ " "$tmp/status"'
 
 # ---- etcd goes away: the mesh stays, /health and /metrics say so ----
@@ -159,6 +159,14 @@ ip netns exec "$net" "$kgctl" node set b allowed-location-ips=10.9.9.0/24 --stor
 caught_up() { in_ns a ip route show 10.9.9.0/24 | grep -q "$(iface a)"; }
 check "a change after etcd's return reaches the other agent (a route for b's allowed location IPs)" eventually 100 caught_up
 check "node set kept b's lease" eval 'etcdctl_ get "/kilo/t$id/nodes/b" -w json | grep -q "\"lease\":"'
+
+# ---- a lost lease (revoked here, as an expiry would): granted again, the node put again ----
+lease_of() { etcdctl_ get "/kilo/t$id/nodes/$1" -w json | python3 -c 'import json, sys; print("%x" % json.load(sys.stdin)["kvs"][0]["lease"])'; }
+old_lease="$(lease_of b)"
+etcdctl_ lease revoke "$old_lease" >/dev/null
+regranted() { both_published && [[ "$(lease_of b)" != "$old_lease" ]]; }
+check "a lost lease: kg grants another and puts its node again" eventually 100 regranted
+check "and the other agent keeps the tunnel" eventually 50 mesh_up
 
 # ---- a killed kg: its lease runs out, its node goes, the other agent drops it ----
 kill -KILL "${pid[b]}" && wait "${pid[b]}" 2>/dev/null

@@ -68,6 +68,13 @@ static void test_bad_parts_are_named(void **state)
 	assert_refused("etcd://[fd00::1:2379", NULL, "endpoint \"[fd00::1:2379\" is not HOST:PORT");
 	assert_refused("etcd://[zz::1]:2379", NULL, "host \"[zz::1]\" is not an IPv6 address");
 	assert_refused("etcd://h:1/", NULL, "cluster \"\" is not a name");
+	{
+		char uri[400] = "etcd://";
+
+		memset(uri + 7, 'a', 300);
+		strcpy(uri + 307, ":1");
+		assert_refused(uri, NULL, "is longer than 253 characters");
+	}
 	assert_refused("etcd://h:1/a/b", NULL, "cluster \"a/b\" is not a name");
 	assert_refused("etcd://h:1/..", NULL, "cluster \"..\" is not a name");
 	assert_refused("file:/x", NULL, "not an etcd URI");

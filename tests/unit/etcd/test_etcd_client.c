@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The etcd client against a real member on loopback (tests/etcd/with-etcd.sh
+ * starts it and sets KILO_TEST_ETCD): every request, leases, watches, a
+ * member's restart, a compaction, fail-over. TLS and authentication:
+ * test_etcd_secure.c.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "etcd_member.h"
+#include "store/store.h"
+
+/* ---- key-value requests ----------------------------------------------------- */
+
+static void test_put_get_range_list_delete(void **state)
+{
+	kilo_etcd *e = open_member();
+	struct kilo_etcd_range_request req = { .prefix = "/t/kv/", .limit = 2 };
+	struct kilo_etcd_range range;
+	struct kilo_error err = { 0 };
+	int64_t rev1, rev2, deleted;
+
+	(void)state;
+	put(e, "/t/kv/a", "{\"name\":\"a\"}", 0, &rev1);
+	put(e, "/t/kv/b", "", 0, NULL);
+	put(e, "/t/kv/c", "3", 0, &rev2);
+	put(e, "/t/kw", "outside", 0, NULL);
+	assert_true(rev2 > rev1);
+	assert_value(e, "/t/kv/a", "{\"name\":\"a\"}");
+	assert_value(e, "/t/kv/b", "");
+	assert_value(e, "/t/kv/none", NULL);
+
+	/* A limited range says there is more, and the next page starts after its last key. */
+	must(kilo_etcd_get_range(e, &req, &range, &err), &err);
+	assert_int_equal(range.n_kvs, 2);
+	assert_int_equal(range.count, 3);
+	assert_true(range.more);
+	assert_string_equal(range.kvs[1].key, "/t/kv/b");
+	assert_int_equal(range.kvs[0].mod_revision, rev1);
+	assert_true(range.revision >= rev2);
+	kilo_etcd_range_clear(&range);
+
+	/* A list of pages of one key sees every key under the prefix, and only those. */
+	must(kilo_etcd_list(e, "/t/kv/", 1, &range, &err), &err);
+	assert_int_equal(range.n_kvs, 3);
+	assert_string_equal(range.kvs[2].key, "/t/kv/c");
+	assert_string_equal(range.kvs[2].value, "3");
+	assert_false(range.more);
+	kilo_etcd_range_clear(&range);
+
+	must(kilo_etcd_delete(e, "/t/kv/a", false, &deleted, &err), &err);
+	assert_int_equal(deleted, 1);
+	must(kilo_etcd_delete(e, "/t/kv/a", false, &deleted, &err), &err);
+	assert_int_equal(deleted, 0);
+	must(kilo_etcd_delete(e, "/t/kv/", true, &deleted, &err), &err);
+	assert_int_equal(deleted, 2);
+	assert_value(e, "/t/kw", "outside");
+	kilo_etcd_free(e);
+}
+
+static void test_values_over_the_limit(void **state)
+{
+	kilo_etcd *e = open_member();
+	struct kilo_etcd_range range;
+	struct kilo_error err = { 0 };
+	size_t len = KILO_STORE_OBJECT_MAX + 1;
+	char *big = malloc(len), path[512];
+	FILE *f;
+
+	(void)state;
+	memset(big, 'x', len);
+	assert_int_equal(kilo_etcd_put(e, "/t/big/mine", big, len, 0, NULL, &err), -EMSGSIZE);
+	assert_non_null(strstr(err.message, "\"/t/big/mine\" is larger than"));
+
+	/* Another client wrote one: a list has that key without its value, and every other key. */
+	/* In with-etcd.sh's folder, which goes away with the member, also when the test fails. */
+	snprintf(path, sizeof(path), "%s/big", getenv("ETCD_STATE"));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(big, 1, len, f), len);
+	fclose(f);
+	etcdctl("put /t/big/theirs < %s", path);
+	put(e, "/t/big/small", "s", 0, NULL);
+	must(kilo_etcd_list(e, "/t/big/", 0, &range, &err), &err);
+	assert_int_equal(range.n_kvs, 2);
+	assert_string_equal(range.kvs[0].value, "s");
+	assert_string_equal(range.kvs[1].key, "/t/big/theirs");
+	assert_null(range.kvs[1].value);
+	assert_int_equal(range.kvs[1].value_len, len);
+	kilo_etcd_range_clear(&range);
+	free(big);
+	kilo_etcd_free(e);
+}
+
+static void test_compare_and_swap_has_one_winner(void **state)
+{
+	kilo_etcd *a = open_member(), *b = open_member();
+	struct kilo_etcd_range_request req = { .key = "/t/cas" };
+	struct kilo_etcd_range range;
+	struct kilo_error err = { 0 };
+	bool won_a, won_b;
+	int64_t rev;
+
+	(void)state;
+	/* 0: only if it does not exist. */
+	must(kilo_etcd_put_if(a, "/t/cas", "a", 1, 0, 0, &won_a, &rev, &err), &err);
+	must(kilo_etcd_put_if(b, "/t/cas", "b", 1, 0, 0, &won_b, NULL, &err), &err);
+	assert_true(won_a);
+	assert_false(won_b);
+
+	/* Both read the same mod revision, both write: one wins, the other sees it lost. */
+	must(kilo_etcd_get_range(a, &req, &range, &err), &err);
+	assert_int_equal(range.kvs[0].mod_revision, rev);
+	kilo_etcd_range_clear(&range);
+	must(kilo_etcd_put_if(b, "/t/cas", "b", 1, 0, rev, &won_b, NULL, &err), &err);
+	must(kilo_etcd_put_if(a, "/t/cas", "a2", 2, 0, rev, &won_a, NULL, &err), &err);
+	assert_true(won_b);
+	assert_false(won_a);
+	assert_value(a, "/t/cas", "b");
+
+	must(kilo_etcd_delete_if(a, "/t/cas", rev, &won_a, NULL, &err), &err);
+	assert_false(won_a);
+	must(kilo_etcd_get_range(a, &req, &range, &err), &err);
+	must(kilo_etcd_delete_if(a, "/t/cas", range.kvs[0].mod_revision, &won_a, NULL, &err), &err);
+	kilo_etcd_range_clear(&range);
+	assert_true(won_a);
+	assert_value(a, "/t/cas", NULL);
+	kilo_etcd_free(a);
+	kilo_etcd_free(b);
+}
+
+/* ---- leases ------------------------------------------------------------------ */
+
+static void test_lease_expiry_deletes_the_key(void **state)
+{
+	kilo_etcd *e = open_member();
+	struct kilo_error err = { 0 };
+	int64_t lease, ttl, granted;
+
+	(void)state;
+	/* etcd raises a TTL below its minimum (about 2 s on one member): what it granted is what counts. */
+	must(kilo_etcd_lease_grant(e, 1, &lease, &ttl, &err), &err);
+	assert_in_range(ttl, 1, 5);
+	put(e, "/t/lease/a", "a", lease, NULL);
+	must(kilo_etcd_lease_keepalive(e, lease, &granted, &err), &err);
+	assert_int_equal(granted, ttl);
+	assert_value(e, "/t/lease/a", "a");
+	for (int i = 0; i < 100; i++) {
+		char *value = get(e, "/t/lease/a");
+
+		free(value);
+		if (!value)
+			break;
+		usleep(100000);
+	}
+	assert_value(e, "/t/lease/a", NULL);
+	assert_int_equal(kilo_etcd_lease_keepalive(e, lease, &ttl, &err), -ENOENT);
+	assert_int_equal(ttl, 0);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(kilo_etcd_lease_revoke(e, lease, &err), -ENOENT);
+
+	/* A revoked lease takes its keys with it at once. */
+	must(kilo_etcd_lease_grant(e, 60, &lease, NULL, &err), &err);
+	put(e, "/t/lease/b", "b", lease, NULL);
+	must(kilo_etcd_lease_revoke(e, lease, &err), &err);
+	assert_value(e, "/t/lease/b", NULL);
+	kilo_etcd_free(e);
+}
+
+struct done {
+	bool done;
+	int result;
+	struct kilo_etcd_reply reply;
+	char message[KILO_ERROR_MESSAGE_MAX];
+};
+
+static void on_done(void *ctx, int result, const struct kilo_etcd_reply *reply, const struct kilo_error *err)
+{
+	struct done *d = ctx;
+
+	d->done = true;
+	d->result = result;
+	if (reply)
+		d->reply = *reply;
+	if (err)
+		snprintf(d->message, sizeof(d->message), "%s", err->message);
+}
+
+struct lost {
+	int calls;
+	int result;
+};
+
+static void on_lost(void *ctx, int64_t lease, int result, const struct kilo_error *err)
+{
+	struct lost *l = ctx;
+
+	(void)lease;
+	(void)err;
+	l->calls++;
+	l->result = result;
+}
+
+static void test_async_requests_and_keepalive_loop(void **state)
+{
+	kilo_etcd *e = open_member();
+	struct kilo_etcd_keepalive *keepalive;
+	struct kilo_error err = { 0 };
+	struct done grant = { 0 }, put_done = { 0 }, del = { 0 };
+	struct lost lost = { 0 };
+
+	(void)state;
+	must(kilo_etcd_lease_grant_async(e, 2, on_done, &grant, &err), &err);
+	assert_false(grant.done); /* callbacks run from kilo_etcd_process only */
+	pump(e, &grant.done, 5000);
+	assert_int_equal(grant.result, 0);
+	assert_int_equal(grant.reply.ttl, 2);
+
+	must(kilo_etcd_put_async(e, "/t/async/a", "a", 1, grant.reply.lease, on_done, &put_done, &err), &err);
+	pump(e, &put_done.done, 5000);
+	assert_int_equal(put_done.result, 0);
+	assert_true(put_done.reply.revision > 0);
+
+	/* Kept alive every 300 ms, the key outlives its 2 s TTL. */
+	must(kilo_etcd_keepalive_start(e, grant.reply.lease, 300, on_lost, &lost, &keepalive, &err), &err);
+	pump(e, NULL, 3500);
+	assert_int_equal(lost.calls, 0);
+	assert_value(e, "/t/async/a", "a");
+
+	/* Revoked behind its back, the lease is reported lost, once. */
+	must(kilo_etcd_lease_revoke(e, grant.reply.lease, &err), &err);
+	pump(e, NULL, 1000);
+	assert_int_equal(lost.calls, 1);
+	assert_int_equal(lost.result, -ENOENT);
+	kilo_etcd_keepalive_stop(keepalive);
+
+	put(e, "/t/async/b", "b", 0, NULL);
+	must(kilo_etcd_delete_async(e, "/t/async/b", on_done, &del, &err), &err);
+	pump(e, &del.done, 5000);
+	assert_int_equal(del.result, 0);
+	assert_int_equal(del.reply.deleted, 1);
+	assert_value(e, "/t/async/b", NULL);
+	kilo_etcd_free(e);
+}
+
+static int open_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(dir);
+	while (readdir(dir))
+		n++;
+	closedir(dir);
+	return n;
+}
+
+struct counter {
+	int done;
+	int failed;
+};
+
+static void count_done(void *ctx, int result, const struct kilo_etcd_reply *reply, const struct kilo_error *err)
+{
+	struct counter *c = ctx;
+
+	(void)reply;
+	(void)err;
+	c->done++;
+	c->failed += result < 0;
+}
+
+static void test_many_async_requests_share_few_connections(void **state)
+{
+	kilo_etcd *e = open_member();
+	struct kilo_error err = { 0 };
+	struct counter c = { 0 };
+	int before = open_fds(), most = before;
+	char key[64];
+
+	(void)state;
+	for (int i = 0; i < 500; i++) {
+		snprintf(key, sizeof(key), "/t/many/%d", i);
+		must(kilo_etcd_put_async(e, key, "v", 1, 0, count_done, &c, &err), &err);
+	}
+	for (int i = 0; i < 1000 && c.done < 500; i++) {
+		pump(e, NULL, 10);
+		if (open_fds() > most)
+			most = open_fds();
+	}
+	assert_int_equal(c.done, 500);
+	assert_int_equal(c.failed, 0);
+	/* A few dozen connections at most, not one per request. */
+	if (most - before > 40)
+		fail_msg("%d descriptors opened for 500 requests", most - before);
+	kilo_etcd_free(e);
+}
+
+/* ---- watches ------------------------------------------------------------------ */
+
+static void test_watch_sees_puts_and_deletes_from_a_revision(void **state)
+{
+	kilo_etcd *e = open_member();
+	struct kilo_etcd_watch *w;
+	struct kilo_error err = { 0 };
+	struct seen s = { 0 };
+	int64_t r1, r2, r3, deleted;
+	char expected[512];
+
+	(void)state;
+	put(e, "/t/watch/a", "1", 0, &r1);
+	put(e, "/t/watch/b", "2", 0, &r2);
+	must(kilo_etcd_delete(e, "/t/watch/a", false, &deleted, &err), &err);
+	put(e, "/t/other", "not watched", 0, NULL);
+	/* From r2 on: b's put and a's deletion, not a's put before. */
+	must(kilo_etcd_watch_start(e, "/t/watch/", r2, on_watch, &s, &w, &err), &err);
+	pump_events(e, &s, 2);
+	put(e, "/t/watch/c", "3", 0, &r3);
+	pump_events(e, &s, 3);
+	snprintf(expected, sizeof(expected), "PUT /t/watch/b=2@%lld DELETE /t/watch/a@%lld PUT /t/watch/c=3@%lld ",
+		 (long long)r2, (long long)r2 + 1, (long long)r3);
+	assert_string_equal(s.log, expected);
+	assert_int_equal(s.revision, r3);
+	assert_int_equal(s.broken, 0);
+	kilo_etcd_watch_stop(w);
+	kilo_etcd_free(e);
+}
+
+static void test_watch_resumes_after_the_member_restarts(void **state)
+{
+	kilo_etcd *e = open_member();
+	struct kilo_etcd_watch *w;
+	struct kilo_error err = { 0 };
+	struct seen s = { 0 };
+	int64_t r1, r2, r3;
+	char expected[512];
+
+	(void)state;
+	must(kilo_etcd_watch_start(e, "/t/restart/", 0, on_watch, &s, &w, &err), &err);
+	pump(e, NULL, 300);
+	put(e, "/t/restart/a", "1", 0, &r1);
+	pump_events(e, &s, 1);
+	assert_int_equal(s.n_events, 1);
+
+	member_sh("stop");
+	pump(e, NULL, 300);
+	assert_true(s.broken >= 1);
+	member_sh("start");
+	/* Written before the watch is back: it must still come, from the revision after the last seen. */
+	put(e, "/t/restart/b", "2", 0, &r2);
+	put(e, "/t/restart/c", "3", 0, &r3);
+	pump_events(e, &s, 3);
+	snprintf(expected, sizeof(expected), "PUT /t/restart/a=1@%lld PUT /t/restart/b=2@%lld PUT /t/restart/c=3@%lld ",
+		 (long long)r1, (long long)r2, (long long)r3);
+	assert_string_equal(s.log, expected);
+	kilo_etcd_watch_stop(w);
+	kilo_etcd_free(e);
+}
+
+static void test_watch_from_a_compacted_revision_reports_compacted(void **state)
+{
+	kilo_etcd *e = open_member();
+	struct kilo_etcd_watch *w;
+	struct kilo_error err = { 0 };
+	struct seen s = { 0 };
+	int64_t r1, r2;
+
+	(void)state;
+	put(e, "/t/compact/a", "1", 0, &r1);
+	must(kilo_etcd_watch_start(e, "/t/compact/", r1, on_watch, &s, &w, &err), &err);
+	pump_events(e, &s, 1);
+	assert_int_equal(s.n_events, 1);
+	/*
+	 * The stream breaks; before the client's loop runs again (it opens the
+	 * stream again only from kilo_etcd_process), the revision it resumes
+	 * from is compacted away.
+	 */
+	member_sh("stop");
+	pump(e, NULL, 200);
+	member_sh("start");
+	put(e, "/t/compact/b", "2", 0, &r2);
+	assert_int_equal(r2, r1 + 1);
+	put(e, "/t/compact/c", "3", 0, NULL);
+	etcdctl("compact %lld", (long long)r2 + 1);
+	for (int i = 0; i < 50 && !s.compacted; i++)
+		pump(e, NULL, 100);
+	assert_int_equal(s.compacted, 1);
+	assert_int_equal(s.compact_revision, r2 + 1);
+	assert_int_equal(s.n_events, 1);
+	kilo_etcd_watch_stop(w);
+
+	/* A new watch from before the compaction: compacted, always. */
+	memset(&s, 0, sizeof(s));
+	must(kilo_etcd_watch_start(e, "/t/compact/", r1, on_watch, &s, &w, &err), &err);
+	for (int i = 0; i < 50 && !s.compacted; i++)
+		pump(e, NULL, 100);
+	assert_int_equal(s.compacted, 1);
+	assert_int_equal(s.compact_revision, r2 + 1);
+	assert_int_equal(s.n_events, 0);
+	kilo_etcd_watch_stop(w);
+	kilo_etcd_free(e);
+}
+
+struct stopper {
+	struct kilo_etcd_watch *w;
+	int calls;
+};
+
+static void stop_on_first(void *ctx, const struct kilo_etcd_watch_update *u)
+{
+	struct stopper *st = ctx;
+
+	if (u->status != KILO_ETCD_WATCH_EVENTS || u->n_events == 0)
+		return;
+	st->calls++;
+	kilo_etcd_watch_stop(st->w);
+}
+
+static void test_watch_stopped_from_its_callback(void **state)
+{
+	kilo_etcd *e = open_member();
+	struct kilo_error err = { 0 };
+	struct stopper st = { 0 };
+	int64_t r1;
+
+	(void)state;
+	put(e, "/t/stop/a", "1", 0, &r1);
+	put(e, "/t/stop/b", "2", 0, NULL);
+	must(kilo_etcd_watch_start(e, "/t/stop/", r1, stop_on_first, &st, &st.w, &err), &err);
+	pump(e, NULL, 1000);
+	assert_int_equal(st.calls, 1);
+	kilo_etcd_free(e);
+}
+
+/* ---- endpoints ---------------------------------------------------------------- */
+
+static void test_failover_from_a_dead_endpoint(void **state)
+{
+	char uri[256], dead[32];
+	struct kilo_etcd_watch *w;
+	struct seen s = { 0 };
+	struct kilo_etcd_status *status;
+	struct kilo_error err = { 0 };
+	kilo_etcd *e;
+	size_t n;
+
+	(void)state;
+	snprintf(dead, sizeof(dead), "127.0.0.1:%d", closed_port());
+	snprintf(uri, sizeof(uri), "etcd://%s,%s/ignored", dead, member());
+	e = open_uri(uri);
+	put(e, "/t/failover", "x", 0, NULL);
+	assert_non_null(strstr(kilo_etcd_endpoint(e), member()));
+	assert_value(e, "/t/failover", "x");
+	kilo_etcd_free(e);
+
+	/* A watch opened through the same list reaches the live member too. */
+	e = open_uri(uri);
+	must(kilo_etcd_watch_start(e, "/t/failover", 0, on_watch, &s, &w, &err), &err);
+	pump(e, NULL, 500);
+	put(e, "/t/failover", "y", 0, NULL);
+	pump_events(e, &s, 1);
+	assert_non_null(strstr(s.log, "PUT /t/failover=y@"));
+	kilo_etcd_watch_stop(w);
+
+	must(kilo_etcd_status(e, &status, &n, &err), &err);
+	assert_int_equal(n, 2);
+	assert_true(status[0].result < 0);
+	assert_non_null(strstr(status[0].error, dead));
+	assert_int_equal(status[1].result, 0);
+	assert_true(!strncmp(status[1].version, "3.", 2));
+	assert_true(status[1].leader != 0);
+	assert_int_equal(status[1].leader, status[1].member_id);
+	assert_true(status[1].revision > 0);
+	assert_true(status[1].db_size > 0);
+	free(status);
+	kilo_etcd_free(e);
+
+	/* With no endpoint alive, the error names each one. */
+	snprintf(uri, sizeof(uri), "etcd://%s,127.0.0.1:%d", dead, closed_port());
+	e = open_uri(uri);
+	assert_int_equal(kilo_etcd_put(e, "/t/failover", "y", 1, 0, NULL, &err), -EHOSTUNREACH);
+	assert_non_null(strstr(err.message, "no endpoint answered"));
+	assert_non_null(strstr(err.message, dead));
+	kilo_etcd_free(e);
+}
+
+static void test_tls_to_a_plain_member_says_so(void **state)
+{
+	struct kilo_error err = { 0 };
+	char uri[256];
+	kilo_etcd *e;
+
+	(void)state;
+	snprintf(uri, sizeof(uri), "etcds://%s", member());
+	e = open_uri(uri);
+	assert_int_equal(kilo_etcd_put(e, "/t/tls", "y", 1, 0, NULL, &err), -EPROTO);
+	if (!strstr(err.message, "the endpoint does not speak TLS (etcd:// is for plain HTTP)"))
+		fail_msg("%s", err.message);
+	kilo_etcd_free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest plain[] = {
+		cmocka_unit_test(test_put_get_range_list_delete),
+		cmocka_unit_test(test_values_over_the_limit),
+		cmocka_unit_test(test_compare_and_swap_has_one_winner),
+		cmocka_unit_test(test_lease_expiry_deletes_the_key),
+		cmocka_unit_test(test_async_requests_and_keepalive_loop),
+		cmocka_unit_test(test_many_async_requests_share_few_connections),
+		cmocka_unit_test(test_watch_sees_puts_and_deletes_from_a_revision),
+		cmocka_unit_test(test_watch_stopped_from_its_callback),
+		cmocka_unit_test(test_watch_resumes_after_the_member_restarts),
+		cmocka_unit_test(test_watch_from_a_compacted_revision_reports_compacted),
+		cmocka_unit_test(test_failover_from_a_dead_endpoint),
+		cmocka_unit_test(test_tls_to_a_plain_member_says_so),
+	};
+	if (!getenv("KILO_TEST_ETCD")) {
+		printf("skip: no etcd member (run through tests/etcd/with-etcd.sh)\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(plain, NULL, NULL);
+}
