@@ -19,6 +19,7 @@
 #include "../core/error.h"
 #include "../core/wgconf.h"
 #include "../mesh/model.h"
+#include "../store/store.h"
 
 struct kilo_connect {
 	const char *peer_name;
@@ -101,9 +102,12 @@ static int ensure_peer(kilo_connect *c, uint32_t keepalive, struct kilo_error *e
 	json_decref(o);
 	if (!text)
 		return kilo_error_set(err, ENOMEM, "peer %s: out of memory", c->peer_name);
-	r = kilo_store_put_peer(c->store, text, err);
+	/* Created only if still missing: another connect of the same name may have come first. */
+	r = kilo_store_put_if(c->store, KILO_STORE_PEER, text, 0, err);
 	free(text);
-	return r;
+	if (r == -EAGAIN && err)
+		memset(err, 0, sizeof(*err));
+	return r == -EAGAIN ? 0 : r;
 }
 
 /* The device with the peer's address and MTU, up. */

@@ -151,7 +151,7 @@ static int set_once(kilo_store *store, const char *name, const char *const *assi
 		r = kilo_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	r = kilo_store_put_node_if(store, edited, version, err);
+	r = kilo_store_put_if(store, KILO_STORE_NODE, edited, version, err);
 out:
 	free(edited);
 	json_decref(node);

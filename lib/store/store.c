@@ -208,9 +208,10 @@ int kilo_store_delete_peer(kilo_store *store, const char *name, struct kilo_erro
 	return delete(store, KILO_STORE_PEER, name, err);
 }
 
-int kilo_store_put_node_if(kilo_store *store, const char *node_json, int64_t if_version, struct kilo_error *err)
+int kilo_store_put_if(kilo_store *store, enum kilo_store_kind kind, const char *json, int64_t if_version,
+		      struct kilo_error *err)
 {
-	return put(store, KILO_STORE_NODE, node_json, false, 0, if_version, err);
+	return put(store, kind, json, false, 0, if_version, err);
 }
 
 int kilo_store_get_node(kilo_store *store, const char *name, char **out, struct kilo_error *err)

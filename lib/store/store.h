@@ -161,13 +161,15 @@ int kilo_store_parse_peer(const char *text, size_t len, const char *name, struct
  */
 int kilo_store_publish_self(kilo_store *store, const char *node_json, uint32_t ttl, struct kilo_error *err);
 /*
- * kilo_store_get_node with the version it read, and kilo_store_put_node
- * only while the node is still at that version (-EAGAIN otherwise): the
- * compare-and-swap of `kgctl node set`.
+ * kilo_store_get_node with the version it read, and kilo_store_put_node or
+ * _peer only while the object is still at if_version (0: absent; -EAGAIN
+ * otherwise): the compare-and-swap of `kgctl node set`, and kgctl
+ * connect's creation of a peer that two may race to create.
  */
 int kilo_store_get_node_version(kilo_store *store, const char *name, char **out, int64_t *version,
 				struct kilo_error *err);
-int kilo_store_put_node_if(kilo_store *store, const char *node_json, int64_t if_version, struct kilo_error *err);
+int kilo_store_put_if(kilo_store *store, enum kilo_store_kind kind, const char *json, int64_t if_version,
+		      struct kilo_error *err);
 /* Whether the agent should leave liveness to the store (ops->presence). */
 bool kilo_store_liveness_by_presence(const kilo_store *store);
 

@@ -278,6 +278,15 @@ expect_error "an --etcd-* flag with a mesh document is a usage error" 2 "--etcd-
 expect_error "an --etcd-* flag needs its value" 2 "option --etcd-user needs a value" status --store "file:$store" --etcd-user
 expect_error "a store URI of no known kind names what is expected" 1 'store: "zk://h:1" is not a store URI (expected file:DIR or etcd://HOST:PORT)' \
 	status --store zk://h:1
+expect_error "an etcd URI's bad port is named" 1 'store "etcd://h:99999": port "99999" is not a port' \
+	status --store etcd://h:99999
+expect_error "a password in an etcd URI is refused" 1 "a password never goes in the URI: use password-file=FILE" \
+	graph --store 'etcd://127.0.0.1:1?password=x'
+# Port 1 on loopback: nothing listens there, the connection is refused at once.
+expect_error "an etcd that does not answer is an error naming the endpoint" 1 "etcd 127.0.0.1:1: " \
+	status --store etcd://127.0.0.1:1/c
+expect_error "node set on an etcd that does not answer fails, naming the node and the endpoint" 1 \
+	'node "a": etcd 127.0.0.1:1: ' node set a location=eu --store etcd://127.0.0.1:1
 run status --store "file:$store" --now 1003 --etcd-user nobody --etcd-cacert /nonexistent/ca.pem
 check "the --etcd-* flags do not change a file store" eval 'succeeded && grep -qE "^a +eu " "$tmp/out"'
 run node set a location=eu --store "file:$store" --etcd-password-file /nonexistent/password

@@ -30,10 +30,9 @@ struct kilo_etcd_store {
 	bool relist; /* the watch's revision was compacted: list again and diff */
 	int64_t revision;
 	struct kilo_etcd_watch *watch;
-	/* What the watch touched since the last changes(), per kind; all: the cache reads everything. */
+	/* What the watch (or a write, or a list again) touched since the last changes(), per kind. */
 	char **dirty[2];
 	size_t n_dirty[2], cap_dirty[2];
-	bool all[2];
 
 	bool up;
 	char why[KILO_ERROR_MESSAGE_MAX];

@@ -33,8 +33,10 @@ static int parse_keepalive(struct etcd_call *call, const char *text, size_t len,
 static void keepalive_finish(struct etcd_call *call, int result, const struct kilo_error *err)
 {
 	struct kilo_etcd_keepalive *k = call->owner;
-	struct kilo_error lost = { 0 };
+	/* err lives in the call, freed here. */
+	struct kilo_error lost = { 0 }, kept = err ? *err : (struct kilo_error){ 0 };
 
+	err = err ? &kept : NULL;
 	etcd_call_free(call);
 	k->call = NULL;
 	if (result == 0 && k->ttl > 0)

@@ -145,10 +145,10 @@ static int changes(kilo_store *store, enum kilo_store_kind kind, char ***names, 
 		return r;
 	*names = s->dirty[kind];
 	*n = s->n_dirty[kind];
-	*all = first || s->all[kind];
+	/* The first load reads everything; after that the watch (or a list again) names every change. */
+	*all = first;
 	s->dirty[kind] = NULL;
 	s->n_dirty[kind] = s->cap_dirty[kind] = 0;
-	s->all[kind] = false;
 	return 0;
 }
 
@@ -262,7 +262,7 @@ static int changed(kilo_store *store, bool *changed_out, struct kilo_error *err)
 	if (r == 0 && s->listed)
 		r = kilo_etcd_store_sync(s, err);
 	kilo_etcd_store_keep_self(s);
-	*changed_out = s->n_dirty[0] || s->n_dirty[1] || s->all[0] || s->all[1];
+	*changed_out = s->n_dirty[0] || s->n_dirty[1];
 	return r;
 }
 

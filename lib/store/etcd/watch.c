@@ -204,11 +204,13 @@ static bool read_stream(struct kilo_etcd_watch *w)
 static void stream_finish(struct etcd_call *call, int result, const struct kilo_error *err)
 {
 	struct kilo_etcd_watch *w = call->owner;
+	/* err lives in the call, which stream_end frees. */
+	struct kilo_error kept = err ? *err : (struct kilo_error){ 0 };
 
 	if (!read_stream(w) || !w->call)
 		return;
 	stream_end(w, true);
-	report_broken(w, result, err);
+	report_broken(w, result, err ? &kept : NULL);
 }
 
 void etcd_watches_process(kilo_etcd *e)

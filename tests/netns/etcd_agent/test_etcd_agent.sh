@@ -188,6 +188,7 @@ stop_b() {
 	((status == 0)) && one_key
 }
 check "SIGTERM: kg stops cleanly and its node leaves etcd at once" stop_b
+check "kg logged no sanitizer report (a sanitized build)" eval '! grep -qE "Sanitizer|runtime error" "$tmp"/kg-*.log'
 
 if ((failed)); then
 	for n in "${nodes[@]}"; do sed "s/^/    kg $n: /" "$tmp/kg-$n.log" | tail -n 20; done

@@ -354,6 +354,59 @@ static void test_another_writer_is_seen_and_loaded_incrementally(void **state)
 	kilo_store_close(other);
 }
 
+/* Runs a shell command line built like printf; asserts that it succeeded. */
+static void __attribute__((format(printf, 1, 2))) shell(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * A watch that comes back after events it missed were compacted away: the
+ * store lists again and reports what differs, so a load sees every change.
+ */
+static void test_compacted_watch_lists_again(void **state)
+{
+	struct fixture *f = *state;
+	const char *member_sh = getenv("KILO_TEST_ETCD_MEMBER_SH"), *member = getenv("KILO_TEST_ETCD_MEMBER");
+	struct kilo_error err = { 0 };
+	kilo_store *other;
+	char *text = NULL;
+	kilo_mesh *mesh;
+
+	if (!f->etcd[0] || !member_sh || !member)
+		skip(); /* inotify has no history to compact */
+	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
+	put_node(f->store, "b", KEY_B, "10.2.2.0/24");
+	mesh = load(f->store, NULL);
+	assert_int_equal(kilo_mesh_node_count(mesh), 2);
+	kilo_mesh_free(mesh);
+	/* The watch's stream breaks; until this store steps again, it does not come back. */
+	shell("%s stop %s && %s start %s", member_sh, member, member_sh, member);
+	other = open_again(f);
+	put_node(other, "a", KEY_A, "10.2.7.0/24");
+	assert_int_equal(kilo_store_delete_node(other, "b", &err), 0);
+	put_node(other, "c", KEY_C, "10.2.3.0/24");
+	kilo_store_close(other);
+	shell("rev=$(etcdctl --endpoints=%s get x -w fields | sed -n 's/^\"Revision\" : //p') && "
+	      "etcdctl --endpoints=%s compact \"$rev\" >/dev/null",
+	      f->etcd, f->etcd);
+
+	assert_true(wait_for_change(f->store));
+	mesh = load(f->store, NULL);
+	assert_int_equal(kilo_mesh_node_count(mesh), 2);
+	assert_true(has_node(mesh, "a") && has_node(mesh, "c") && !has_node(mesh, "b"));
+	kilo_mesh_free(mesh);
+	assert_int_equal(kilo_store_get_node(f->store, "a", &text, &err), 0);
+	assert_non_null(strstr(text, "10.2.7.0/24"));
+	kilo_free(text);
+}
+
 struct setter {
 	const char *uri;
 	const char *key;   /* the setting this writer changes, to PREFIX<round>SUFFIX */
@@ -420,6 +473,39 @@ static void test_concurrent_node_sets_both_land(void **state)
 	assert_non_null(strstr(text, "\"location\": \"loc100\""));
 	assert_non_null(strstr(text, "\"endpoint\": \"10.0.1.100:51820\""));
 	kilo_free(text);
+}
+
+/* kgctl connect's creation of its peer: only while it is missing, whoever comes first keeps it. */
+static void test_create_only_put_keeps_what_is_there(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_store_entry entry = { 0 };
+	struct kilo_error err = { 0 };
+	kilo_store *other = open_again(f);
+	kilo_mesh *mesh;
+
+	assert_int_equal(kilo_store_put_if(f->store, KILO_STORE_PEER,
+					   "{\"name\": \"laptop\", \"publicKey\": \"" KEY_P "\","
+					   " \"allowedIPs\": [\"10.5.0.1/32\"]}",
+					   0, &err),
+			 0);
+	/* The other handle has not seen it yet: the store itself refuses. */
+	assert_int_equal(kilo_store_put_if(other, KILO_STORE_PEER,
+					   "{\"name\": \"laptop\", \"publicKey\": \"" KEY_A "\","
+					   " \"allowedIPs\": [\"10.5.0.2/32\"]}",
+					   0, &err),
+			 -EAGAIN);
+	kilo_store_close(other);
+	mesh = load(f->store, NULL);
+	assert_int_equal(kilo_mesh_peer_count(mesh), 1);
+	kilo_mesh_free(mesh);
+	/* The first one's. */
+	assert_int_equal(f->store->ops->get(f->store, KILO_STORE_PEER, "laptop", &entry, &err), 0);
+	assert_non_null(entry.text);
+	assert_non_null(strstr(entry.text, "10.5.0.1/32"));
+	free(entry.source);
+	free(entry.name);
+	free(entry.text);
 }
 
 /* What a store holds, as text to compare: a file store's tree, or etcd's revision. */
@@ -496,7 +582,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_objects_are_reported_and_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keys_outside_the_layout_are_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_another_writer_is_seen_and_loaded_incrementally, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compacted_watch_lists_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_node_sets_both_land, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_only_put_keeps_what_is_there, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reading_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_is_up, setup, teardown),
 	};
