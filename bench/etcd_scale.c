@@ -473,9 +473,9 @@ static void print_ms(double ms)
 
 static void header(void)
 {
-	printf("%-30s %9s %10s %12s %14s %9s %9s %9s %8s\n", "model", "puts/s", "keepalive/s", "events/s",
+	printf("%-30s %9s %12s %12s %14s %9s %9s %9s %8s\n", "model", "puts/s", "keepalives/s", "events/s",
 	       "events/s all N", "p50 (ms)", "p99 (ms)", "RSS (MiB)", "DB (MiB)");
-	printf("%-30s %9s %10s %12s %14s %9s %9s %9s %8s\n", "", "", "", "(W watching)", "(computed)", "", "",
+	printf("%-30s %9s %12s %12s %14s %9s %9s %9s %8s\n", "", "", "", "(W watching)", "(computed)", "", "",
 	       "(members)", "");
 }
 
@@ -553,7 +553,7 @@ static int run(struct bench *b)
 			snprintf(label, sizeof(label), "Kilo: rewrite every %u s", b->opt.period_s);
 		else
 			snprintf(label, sizeof(label), "libkilo: leases, ttl %u s", b->opt.ttl_s);
-		printf("%-30s %9.1f %10.1f %12.0f %14.0f", label, puts, (after.renewals - before.renewals) / dt,
+		printf("%-30s %9.1f %12.1f %12.0f %14.0f", label, puts, (after.renewals - before.renewals) / dt,
 		       (after.events - before.events) / dt, puts * b->opt.nodes);
 		print_ms(lat[(b->opt.changes - 1) / 2]);
 		print_ms(lat[(unsigned)ceil(0.99 * b->opt.changes) - 1]);
