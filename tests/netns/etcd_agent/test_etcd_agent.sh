@@ -22,6 +22,7 @@ skip_unless_root_with wireguard-go wg ip ping curl etcdctl
 id=$$
 net="ke-ea$id-net"
 nodes=(a b)
+conn_pid=""
 tmp="$(mktemp -d)"
 export ETCD_STATE="$tmp/etcd-state"
 mkdir -p "$ETCD_STATE"
@@ -45,6 +46,9 @@ in_ns() {
 
 cleanup() {
 	local n
+	[[ -n "$conn_pid" ]] && kill -TERM "$conn_pid" 2>/dev/null && wait "$conn_pid" 2>/dev/null
+	ip -n "$(ns l)" link del "$(iface l)" 2>/dev/null
+	ip netns del "$(ns l)" 2>/dev/null
 	for n in "${nodes[@]}"; do
 		if [[ -n "${pid[$n]:-}" ]]; then
 			kill -TERM "${pid[$n]}" 2>/dev/null
@@ -83,6 +87,14 @@ for n in "${nodes[@]}"; do
 	in_ns "$n" ip link set pod0 up
 	in_ns "$n" ip link set pod1 up
 done
+
+# A laptop on the bridge (192.168.78.9), for kgctl connect.
+ip netns add "$(ns l)"
+ip link add "ke${id}l" netns "$net" type veth peer name eth0 netns "$(ns l)"
+ip -n "$net" link set "ke${id}l" master br0 up
+in_ns l ip link set lo up
+in_ns l ip addr add 192.168.78.9/24 dev eth0
+in_ns l ip link set eth0 up
 
 etcd_start_member e1 "$tmp/etcd" "$etcd_url" "http://$etcd_ip:2380" "e1=http://$etcd_ip:2380" "$net"
 check "etcd starts in the test's namespace" ip netns exec "$net" bash -c "source '$(dirname "$0")/../../etcd/lib.sh'; etcd_wait_healthy '$etcd_url'"
@@ -134,6 +146,23 @@ check "at steady state etcd's revision does not move (no puts, keep-alives only)
 check "kgctl status shows the store: endpoint, answers, leader, revision" eval \
 	'ip netns exec "$net" "$kgctl" status --store "$store" >"$tmp/status" && sed "s/^/    /" "$tmp/status" &&
 	grep -qE "^Store: etcd://" "$tmp/status" && grep -qE "^http://$etcd_ip:2379 +yes +yes +[0-9]+ " "$tmp/status"'
+
+# ---- kgctl connect on etcd: the laptop becomes a peer and reaches a pod ----
+ip netns exec "$(ns l)" "$kgctl" connect laptop --store "$store" --private-key "$tmp/laptop.key" \
+	--interface "$(iface l)" --wg-backend userspace --userspace-wireguard wireguard-go --allowed-ip 10.10.10.10/32 \
+	--resync-period 2 2>>"$tmp/connect.log" &
+conn_pid=$!
+peer_stored() { etcdctl_ get "/kilo/t$id/peers/laptop" | grep -q '10.10.10.10/32'; }
+check "kgctl connect puts its peer under /kilo/CLUSTER/peers/" eventually 100 peer_stored
+laptop_reaches() { in_ns l ping -c 1 -W 1 10.2.1.1 >/dev/null 2>&1; }
+check "the laptop reaches a pod through the tunnel" eventually 150 laptop_reaches
+stop_connect() {
+	kill -TERM "$conn_pid" && wait "$conn_pid"
+	local status=$?
+	conn_pid=""
+	((status == 0)) && [[ -z "$(etcdctl_ get --prefix --keys-only "/kilo/t$id/peers/")" ]]
+}
+check "SIGTERM: kgctl connect stops cleanly and its peer leaves etcd" stop_connect
 
 # ---- etcd goes away: the mesh stays, /health and /metrics say so ----
 etcd_stop_member e1 KILL
@@ -192,6 +221,7 @@ check "kg logged no sanitizer report (a sanitized build)" eval '! grep -qE "Sani
 
 if ((failed)); then
 	for n in "${nodes[@]}"; do sed "s/^/    kg $n: /" "$tmp/kg-$n.log" | tail -n 20; done
+	sed 's/^/    connect: /' "$tmp/connect.log" | tail -n 10
 	tail -n 20 "$tmp/etcd/log" | sed 's/^/    etcd: /'
 fi
 finish
