@@ -59,12 +59,9 @@ run() {
 
 	# Location 1's leader dies with its WireGuard (its peak is taken before).
 	rss=$(peak_rss "$rss")
-	t0=$(now)
-	leader_dies 1
-	matrix 30 --skip 1
+	time_failover 30
 	r=$?
-	t1=$(now)
-	failover=$(elapsed "$t0" "$t1")
+	failover=$failover_s
 	((r == 0)) || failover="> $failover"
 	rss=$(peak_rss "$rss")
 	printf '%-28s %8s %12s %14s\n' "$1 locations x $2 nodes${3:+, $3}" "$join" "$failover" \

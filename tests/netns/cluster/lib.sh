@@ -21,7 +21,8 @@
 # families, so tunnels run over both.
 #
 # Callers set: KGCTL, KG (may be empty), CLUSTER_LOCATIONS, CLUSTER_PER_LOCATION,
-# CLUSTER_NAT_LOCATION (0: none), CLUSTER_GRANULARITY, CLUSTER_DUAL_STACK (0 or 1).
+# CLUSTER_NAT_LOCATION (0: none), CLUSTER_GRANULARITY, CLUSTER_DUAL_STACK (0 or 1),
+# and may set CLUSTER_STORE, the agents' --store (default: the directory file:$store).
 
 # shellcheck source=../checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
@@ -364,7 +365,7 @@ agent_start() {
 	local i="$1" l
 	shift
 	l=$(loc_of "$i")
-	local -a flags=(--hostname "$(node_name "$i")" --store "file:$store" --interface "$(wg_if "$i")"
+	local -a flags=(--hostname "$(node_name "$i")" --store "${CLUSTER_STORE:-file:$store}" --interface "$(wg_if "$i")"
 		--wg-backend userspace --userspace-wireguard wireguard-go --private-key "$tmp/n$i.key"
 		--location "loc$l" --pod-cidr "$(pod_cidrs "$i")" --mesh-granularity "$CLUSTER_GRANULARITY"
 		--subnet 10.4.0.0/16 --encapsulate never --cni-path "$tmp/cni/n$i.conflist"
@@ -423,6 +424,83 @@ wait_for() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# Agents that must still run; prints the dead ones.
+all_alive() {
+	local i dead=()
+	for i in "$@"; do
+		agent_alive "$i" || dead+=("n$i")
+	done
+	((${#dead[@]} == 0)) || { echo "    agent exited: ${dead[*]}"; return 1; }
+}
+
+pods_with_kilo_conflist() {
+	local i
+	for i in "${node_ids[@]}"; do
+		kilo_conflist "$i" >"$tmp/cni/harness-n$i.conflist"
+		pod_add "$i" "$tmp/cni/harness-n$i.conflist" || return 1
+	done
+}
+
+# Every node's kg wrote its CNI configuration; the pods are attached anew with it.
+pods_with_kg_conflist() {
+	local i
+	for i in "${node_ids[@]}"; do
+		wait_for 5 test -s "$tmp/cni/n$i.conflist" || { echo "    kg on n$i wrote no $tmp/cni/n$i.conflist"; return 1; }
+		jq -e --arg s "$(pod_cidrs "$i")" '[.plugins[0].ipam.ranges[][0].subnet] | join(",") == $s' \
+			"$tmp/cni/n$i.conflist" >/dev/null ||
+			{ echo "    n$i: the CNI configuration does not hold $(pod_cidrs "$i")"; return 1; }
+		pod_del "$i"
+		pod_add "$i" "$tmp/cni/n$i.conflist" || return 1
+	done
+}
+
+healthy() { agent_get "$1" /health >/dev/null; }
+
+# agents_start_all [extra kg flags]: kg on every node, each serving /health within 10 s.
+agents_start_all() {
+	local i
+	for i in "${node_ids[@]}"; do
+		agent_start "$i" "$@"
+	done
+	for i in "${node_ids[@]}"; do
+		wait_for 10 healthy "$i" || { echo "    n$i: /health not ok within 10 s"; tail -5 "$tmp/log/kg-n$i.log" | sed 's/^/    /'; return 1; }
+	done
+}
+
+# dark_to D S...: no pod S reaches pod D (one try of a second each).
+dark_to() {
+	local d="$1" s
+	shift
+	for s; do
+		reach "$(ns_pod "$s")" "${pod_ip[$d]}" 1 && return 1
+	done
+	return 0
+}
+
+# time_failover DEADLINE: n1, loc1's leader, dies without warning (its kg and
+# its wireguard-go); failover_s is the time until every other pod reaches every
+# other; fails if that takes longer than DEADLINE seconds.
+time_failover() {
+	local t0 r
+	t0=$(now)
+	leader_dies 1
+	matrix "$1" --skip 1
+	r=$?
+	failover_s=$(elapsed "$t0" "$(now)")
+	return $r
+}
+
+# leader_failover: time_failover, checked: n2 takes loc1 over within 10 s, and leads it.
+leader_failover() {
+	local r
+	time_failover 15
+	r=$?
+	log "failover: loc1 whole again through n2 $failover_s s after n1 died"
+	check "n2 takes over loc1 within 10 s of its leader dying ($failover_s s)" \
+		eval '((r == 0)) && awk -v s="$failover_s" "BEGIN { exit !(s < 10) }"'
+	check "n2 now leads loc1" eval 'agent_get 2 /metrics | grep -qx "kilo_leader 1"'
 }
 
 now() { echo "$EPOCHREALTIME"; }

@@ -65,15 +65,6 @@ snapshot() {
 		ip netns exec "$(ns_router "$CLUSTER_NAT_LOCATION")" grep udp /proc/net/nf_conntrack
 }
 
-# Agents that must still run; prints the dead ones.
-all_alive() {
-	local i dead=()
-	for i in "$@"; do
-		agent_alive "$i" || dead+=("n$i")
-	done
-	((${#dead[@]} == 0)) || { echo "    agent exited: ${dead[*]}"; return 1; }
-}
-
 # ---- the harness alone: one `kgctl apply` per node from one mesh document ----
 
 mesh_document() {
@@ -101,14 +92,6 @@ kgctl_apply_all() {
 	done
 }
 
-pods_with_kilo_conflist() {
-	local i
-	for i in "${node_ids[@]}"; do
-		kilo_conflist "$i" >"$tmp/cni/harness-n$i.conflist"
-		pod_add "$i" "$tmp/cni/harness-n$i.conflist" || return 1
-	done
-}
-
 harness() {
 	check "the pods are attached by the CNI plugins" pods_with_kilo_conflist
 	check "before the mesh, no pod reaches another node's pod and the VPN client none" matrix_dark
@@ -119,31 +102,6 @@ harness() {
 }
 
 # ---- the agents --------------------------------------------------------------
-
-# Every node's kg wrote its CNI configuration; the pods are attached anew with it.
-pods_with_kg_conflist() {
-	local i
-	for i in "${node_ids[@]}"; do
-		wait_for 5 test -s "$tmp/cni/n$i.conflist" || { echo "    kg on n$i wrote no $tmp/cni/n$i.conflist"; return 1; }
-		jq -e --arg s "$(pod_cidrs "$i")" '[.plugins[0].ipam.ranges[][0].subnet] | join(",") == $s' \
-			"$tmp/cni/n$i.conflist" >/dev/null ||
-			{ echo "    n$i: the CNI configuration does not hold $(pod_cidrs "$i")"; return 1; }
-		pod_del "$i"
-		pod_add "$i" "$tmp/cni/n$i.conflist" || return 1
-	done
-}
-
-healthy() { agent_get "$1" /health >/dev/null; }
-
-agents_start_all() {
-	local i
-	for i in "${node_ids[@]}"; do
-		agent_start "$i"
-	done
-	for i in "${node_ids[@]}"; do
-		wait_for 10 healthy "$i" || { echo "    n$i: /health not ok within 10 s"; tail -5 "$tmp/log/kg-n$i.log" | sed 's/^/    /'; return 1; }
-	done
-}
 
 agents_stop_all() {
 	local i
@@ -179,16 +137,6 @@ full_matrix() {
 	check "every pod reaches every pod, the VPN client every pod" matrix 15 --vpn
 }
 
-# dark_to D S...: no pod S reaches pod D (one try of a second each).
-dark_to() {
-	local d="$1" s
-	shift
-	for s; do
-		reach "$(ns_pod "$s")" "${pod_ip[$d]}" 1 && return 1
-	done
-	return 0
-}
-
 # n4 leaves cleanly (it drops out at once), then joins again.
 join() {
 	local t0 t1
@@ -206,19 +154,8 @@ join() {
 		eval '((r == 0)) && awk -v s="$join_s" "BEGIN { exit !(s < 2) }"'
 }
 
-# n1 leads loc1; kill its kg and its wireguard-go without warning.
 failover() {
-	local t0 t1 r
-	t0=$(now)
-	leader_dies 1
-	matrix 15 --skip 1
-	r=$?
-	t1=$(now)
-	failover_s=$(elapsed "$t0" "$t1")
-	log "failover: loc1 whole again through n2 $failover_s s after n1 died"
-	check "n2 takes over loc1 within 10 s of its leader dying ($failover_s s)" \
-		eval '((r == 0)) && awk -v s="$failover_s" "BEGIN { exit !(s < 10) }"'
-	check "n2 now leads loc1" eval 'agent_get 2 /metrics | grep -qx "kilo_leader 1"'
+	leader_failover
 	check "the VPN client, configured anew, reaches every pod but n1's" \
 		eval 'wait_for 10 vpn_settled 1 && matrix 10 --vpn --skip 1'
 	# The dead node's entry stays until it comes back; n1 takes loc1 back.
