@@ -183,8 +183,13 @@ static int load_store(const struct kgctl_mesh_source *source, kilo_mesh **mesh, 
 		*mesh = NULL;
 	}
 	kilo_store_close(store);
-	if (r < 0)
+	if (r < 0) {
+		if (store_text) {
+			kilo_free(*store_text);
+			*store_text = NULL;
+		}
 		return kgctl_fail("%s", err.code ? err.message : strerror(-r));
+	}
 	shown = report.n_problems < 16 ? report.n_problems : 16;
 	for (size_t i = 0; i < shown; i++)
 		print_error("warning: %s: %s", report.problems[i].path, report.problems[i].message);

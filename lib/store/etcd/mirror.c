@@ -56,6 +56,8 @@ int kilo_etcd_mirror_set(struct kilo_etcd_mirror *m, const char *name, const cha
 	bool found;
 	size_t at = position(m, name, &found);
 
+	if (found && m->items[at].mod_revision > mod_revision)
+		return 0;
 	if (value) {
 		item.value = malloc(len + 1);
 		if (!item.value)
@@ -81,12 +83,12 @@ int kilo_etcd_mirror_set(struct kilo_etcd_mirror *m, const char *name, const cha
 	return 0;
 }
 
-void kilo_etcd_mirror_remove(struct kilo_etcd_mirror *m, const char *name)
+void kilo_etcd_mirror_remove(struct kilo_etcd_mirror *m, const char *name, int64_t revision)
 {
 	bool found;
 	size_t at = position(m, name, &found);
 
-	if (!found)
+	if (!found || m->items[at].mod_revision > revision)
 		return;
 	item_free(&m->items[at]);
 	memmove(&m->items[at], &m->items[at + 1], (m->n - at - 1) * sizeof(*m->items));

@@ -27,10 +27,17 @@ struct kilo_etcd_mirror {
 };
 
 const struct kilo_etcd_mirror_item *kilo_etcd_mirror_find(const struct kilo_etcd_mirror *m, const char *name);
-/* Sets name's value (copied; value NULL for one too large) and revision. -ENOMEM. */
+/*
+ * Sets name's value (copied; value NULL for one too large) and revision,
+ * unless the mirror holds a later revision of it already: a watch event
+ * may come after a read of the key that saw a later write, and the mirror
+ * never goes back (a compare-and-swap on a version gone by would fail
+ * again and again). -ENOMEM.
+ */
 int kilo_etcd_mirror_set(struct kilo_etcd_mirror *m, const char *name, const char *value, size_t len,
 			 int64_t mod_revision, int64_t lease);
-void kilo_etcd_mirror_remove(struct kilo_etcd_mirror *m, const char *name);
+/* Removes name, deleted at revision, unless the mirror holds a later revision of it (INT64_MAX: whatever it holds). */
+void kilo_etcd_mirror_remove(struct kilo_etcd_mirror *m, const char *name, int64_t revision);
 /* Frees every item, wiping values (a peer may hold a preshared key). */
 void kilo_etcd_mirror_clear(struct kilo_etcd_mirror *m);
 

@@ -167,7 +167,7 @@ static int refresh_one(struct kilo_etcd_store *s, enum kilo_store_kind kind, con
 		r = kilo_etcd_mirror_set(&s->mirror[kind], name, range.kvs[0].value, range.kvs[0].value_len,
 					 range.kvs[0].mod_revision, range.kvs[0].lease);
 	else
-		kilo_etcd_mirror_remove(&s->mirror[kind], name);
+		kilo_etcd_mirror_remove(&s->mirror[kind], name, INT64_MAX);
 	kilo_etcd_range_clear(&range);
 	return r < 0 ? kilo_error_set(err, ENOMEM, "out of memory") : 0;
 }
@@ -237,7 +237,7 @@ static int remove_object(kilo_store *store, enum kilo_store_kind kind, const cha
 	if (r < 0)
 		kilo_etcd_store_down(s, r, err);
 	else
-		kilo_etcd_mirror_remove(&s->mirror[kind], name);
+		kilo_etcd_mirror_remove(&s->mirror[kind], name, INT64_MAX);
 	if (r >= 0 && kilo_etcd_store_touch(s, kind, name) < 0)
 		r = kilo_error_set(err, ENOMEM, "out of memory");
 	free(key);

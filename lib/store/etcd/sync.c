@@ -187,7 +187,7 @@ static int apply_event(struct kilo_etcd_store *s, const struct kilo_etcd_event *
 		if (r < 0)
 			return r;
 	} else {
-		kilo_etcd_mirror_remove(&s->mirror[kind], name);
+		kilo_etcd_mirror_remove(&s->mirror[kind], name, ev->kv.mod_revision);
 	}
 	return kilo_etcd_store_touch(s, kind, name);
 }

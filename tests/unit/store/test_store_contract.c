@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include <kilo/mesh.h>
 #include <kilo/store.h>
@@ -438,8 +439,18 @@ static void *set_many(void *arg)
 
 		snprintf(assignment, sizeof(assignment), "%s=%s%d%s", s->key, s->prefix, i, s->suffix);
 		snprintf(stored, sizeof(stored), "\"%s\": \"%s%d%s\"", s->field, s->prefix, i, s->suffix);
-		if (kilo_store_set_node(store, "a", one, 1, NULL) < 0)
+		struct kilo_error err = { 0 };
+
+		/*
+		 * A pause between edits, as an operator's (or a script's) have:
+		 * two loops that never pause let the quicker one win every race,
+		 * which no bound on retries survives.
+		 */
+		usleep(randombytes_uniform(2000));
+		if (kilo_store_set_node(store, "a", one, 1, &err) < 0) {
+			fprintf(stderr, "%s round %d: %s\n", s->key, i, err.message);
 			s->failures++;
+		}
 		else if (kilo_store_get_node(store, "a", &text, NULL) < 0 || !strstr(text, stored))
 			s->lost++;
 		kilo_free(text);
