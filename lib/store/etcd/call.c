@@ -87,10 +87,7 @@ struct etcd_call *etcd_call_new(kilo_etcd *e, const char *path, char *body, cons
 	call->hooks = hooks;
 	call->owner = owner;
 	call->endpoint = -1;
-	call->next = e->calls;
-	if (e->calls)
-		e->calls->prev = call;
-	e->calls = call;
+	etcd_list_prepend(e->calls, call);
 	return call;
 }
 
@@ -133,12 +130,7 @@ void etcd_call_free(struct etcd_call *call)
 	unqueue_done(call);
 	unqueue_waiting(call);
 	leave_flight(call);
-	if (call->prev)
-		call->prev->next = call->next;
-	else
-		call->e->calls = call->next;
-	if (call->next)
-		call->next->prev = call->prev;
+	etcd_list_remove(call->e->calls, call);
 	free(call->reply);
 	etcd_free_secret(call->auth_body);
 	/* A put's body holds a value, which may hold a preshared key. */

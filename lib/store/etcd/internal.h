@@ -76,6 +76,26 @@ struct etcd_call {
 
 #define etcd_container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
+/* The handle's lists (calls, timers, watches, keep-alives) link through prev and next. */
+#define etcd_list_prepend(head, item)                 \
+	do {                                          \
+		(item)->prev = NULL;                  \
+		(item)->next = (head);                \
+		if (head)                             \
+			(head)->prev = (item);        \
+		(head) = (item);                      \
+	} while (0)
+#define etcd_list_remove(head, item)                          \
+	do {                                                  \
+		if ((item)->prev)                             \
+			(item)->prev->next = (item)->next;    \
+		else                                          \
+			(head) = (item)->next;                \
+		if ((item)->next)                             \
+			(item)->next->prev = (item)->prev;    \
+		(item)->prev = (item)->next = NULL;           \
+	} while (0)
+
 /* A callback at a time of the monotonic clock, run from kilo_etcd_process. */
 struct etcd_timer {
 	uint64_t due_ms;
