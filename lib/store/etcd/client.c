@@ -228,8 +228,13 @@ void kilo_etcd_free(kilo_etcd *e)
 	e->closing = true;
 	etcd_watches_free(e);
 	etcd_keepalives_free(e);
-	while (e->calls)
-		etcd_call_free(e->calls);
+	while (e->calls) {
+		struct etcd_call *call = e->calls;
+
+		if (call->hooks->release)
+			call->hooks->release(call);
+		etcd_call_free(call);
+	}
 	if (e->multi)
 		curl_multi_cleanup(e->multi);
 	if (e->epoll_fd >= 0)

@@ -34,6 +34,8 @@ struct etcd_call_hooks {
 	 * one); the hook frees the call (etcd_call_free) or starts it again.
 	 */
 	void (*finish)(struct etcd_call *call, int result, const struct kilo_error *err);
+	/* kilo_etcd_free drops the asynchronous call unfinished: free what owner holds (not the call). */
+	void (*release)(struct etcd_call *call);
 };
 
 struct etcd_call {
