@@ -264,6 +264,8 @@ typedef void (*kilo_etcd_list_fn)(void *ctx, int result, struct kilo_etcd_range 
  */
 int kilo_etcd_list_async(kilo_etcd *e, const char *prefix, int64_t page_size, kilo_etcd_list_fn done, void *ctx,
 			 struct kilo_error *err);
+/* One key without blocking: done gets a range of it alone (empty when the key is not there). */
+int kilo_etcd_get_async(kilo_etcd *e, const char *key, kilo_etcd_list_fn done, void *ctx, struct kilo_error *err);
 
 struct kilo_etcd_keepalive;
 

@@ -46,6 +46,14 @@ struct kilo_etcd_store {
 	uint32_t ttl;
 	int64_t lease;
 	bool grant_in_flight, lease_lost;
+	/*
+	 * The mod revision of the record self_text was made from (0: none);
+	 * the put swaps only that one, so an operator's edit that came after
+	 * it is read again and kept.
+	 */
+	int64_t self_base, flying_base;
+	bool reread_in_flight;
+	unsigned lost_races; /* in a row */
 	struct kilo_etcd_keepalive *keepalive;
 };
 

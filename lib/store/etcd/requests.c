@@ -350,6 +350,7 @@ struct list {
 	char *prefix;
 	char *after;
 	struct kilo_etcd_range out, page;
+	bool one_page; /* kilo_etcd_get_range_async: the page is the answer */
 	kilo_etcd_list_fn done; /* asynchronous only */
 	void *ctx;
 };
@@ -616,13 +617,13 @@ static void finish_list_page(struct etcd_call *call, int result, const struct ki
 	if (result < 0 && err)
 		local = *err;
 	etcd_call_free(call);
-	if (result == 0)
+	if (result == 0 && !l->one_page)
 		result = list_take_page(l, &local);
 	if (result > 0)
 		result = list_next_page(e, l, &local);
 	if (result > 0)
 		return;
-	l->done(l->ctx, result, result < 0 ? NULL : &l->out, result < 0 ? &local : NULL);
+	l->done(l->ctx, result, result < 0 ? NULL : l->one_page ? &l->page : &l->out, result < 0 ? &local : NULL);
 	list_clear(l);
 	free(l);
 }
@@ -646,19 +647,13 @@ static int list_next_page(kilo_etcd *e, struct list *l, struct kilo_error *err)
 	return 1;
 }
 
-int kilo_etcd_list_async(kilo_etcd *e, const char *prefix, int64_t page_size, kilo_etcd_list_fn done, void *ctx,
-			 struct kilo_error *err)
+/* Starts l's first request; l (its request set) is taken over. */
+static int list_start(kilo_etcd *e, struct list *l, kilo_etcd_list_fn done, void *ctx, struct kilo_error *err)
 {
-	struct list *l = calloc(1, sizeof(*l));
 	int r;
 
-	if (!l || !(l->prefix = strdup(prefix))) {
-		free(l);
-		return no_memory(err);
-	}
 	l->done = done;
 	l->ctx = ctx;
-	list_init(l, page_size);
 	r = list_next_page(e, l, err);
 	if (r < 0) {
 		list_clear(l);
@@ -666,4 +661,31 @@ int kilo_etcd_list_async(kilo_etcd *e, const char *prefix, int64_t page_size, ki
 		return r;
 	}
 	return 0;
+}
+
+int kilo_etcd_list_async(kilo_etcd *e, const char *prefix, int64_t page_size, kilo_etcd_list_fn done, void *ctx,
+			 struct kilo_error *err)
+{
+	struct list *l = calloc(1, sizeof(*l));
+
+	if (!l || !(l->prefix = strdup(prefix))) {
+		free(l);
+		return no_memory(err);
+	}
+	list_init(l, page_size);
+	return list_start(e, l, done, ctx, err);
+}
+
+int kilo_etcd_get_async(kilo_etcd *e, const char *key, kilo_etcd_list_fn done, void *ctx, struct kilo_error *err)
+{
+	struct list *l = calloc(1, sizeof(*l));
+
+	/* The key is kept in after, which the list frees, as req.key of every list is. */
+	if (!l || !(l->after = strdup(key))) {
+		free(l);
+		return no_memory(err);
+	}
+	l->req.key = l->after;
+	l->one_page = true;
+	return list_start(e, l, done, ctx, err);
 }

@@ -230,6 +230,7 @@ int kilo_etcd_store_sync(struct kilo_etcd_store *s, struct kilo_error *err)
 
 static int apply_event(struct kilo_etcd_store *s, const struct kilo_etcd_event *ev)
 {
+	const struct kilo_etcd_mirror_item *item;
 	enum kilo_store_kind kind;
 	const char *name;
 
@@ -237,6 +238,10 @@ static int apply_event(struct kilo_etcd_store *s, const struct kilo_etcd_event *
 		remove_name(s->stray, &s->n_stray, ev->kv.key);
 		return ev->type == KILO_ETCD_EVENT_PUT ? add_name(&s->stray, &s->n_stray, &s->cap_stray, ev->kv.key) : 0;
 	}
+	/* This handle's own write (or read after a lost race) is in the mirror already: no going back. */
+	item = kilo_etcd_mirror_find(&s->mirror[kind], name);
+	if (item && item->mod_revision > ev->kv.mod_revision)
+		return 0;
 	if (ev->type == KILO_ETCD_EVENT_PUT) {
 		int r = kilo_etcd_mirror_set(&s->mirror[kind], name, ev->kv.value, ev->kv.value_len, ev->kv.mod_revision,
 					     ev->kv.lease);

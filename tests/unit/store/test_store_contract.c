@@ -569,6 +569,66 @@ static void test_concurrent_node_sets_both_land(void **state)
 	kilo_free(text);
 }
 
+/* The agent's node "a" as kilo_agent_node_publish makes it: location as it read it, its own WireGuard IP. */
+static void publish_self(kilo_store *agent, const char *location, const char *wireguard_ip)
+{
+	struct kilo_error err = { 0 };
+	char json[512];
+
+	snprintf(json, sizeof(json),
+		 "{\"name\": \"a\", \"location\": \"%s\", \"endpoint\": \"10.0.0.1:51820\", \"publicKey\": \"" KEY_A
+		 "\", \"podCIDR\": \"10.2.1.0/24\", \"wireGuardIP\": \"%s\", \"lastSeen\": %lld}",
+		 location, wireguard_ip, (long long)time(NULL));
+	assert_int_equal(kilo_store_publish_self(agent, json, 30, &err), 0);
+}
+
+/*
+ * An operator's `kgctl node set` that lands between the agent's read of
+ * its node and its put is not lost: the put is a compare-and-swap, and
+ * after a lost race the agent keeps the operator's fields with its own.
+ */
+static void test_agent_publish_keeps_an_operators_edit(void **state)
+{
+	struct fixture *f = *state;
+	const char *edit[] = { "location=us" };
+	struct kilo_error err = { 0 };
+	kilo_store *operator;
+	char *text = NULL;
+	bool changed;
+
+	/* The file store's publish is a plain write of what the agent read just before (no revisions). */
+	if (!f->etcd[0])
+		skip();
+	publish_self(f->store, "eu", "10.4.0.1/16");
+	kilo_mesh_free(load(f->store, NULL));
+	operator = open_again(f);
+	assert_int_equal(kilo_store_set_node(operator, "a", edit, 1, &err), 0);
+	/* The agent's next publish, made from what it read before the edit (its watch has not brought it yet). */
+	publish_self(f->store, "eu", "10.4.0.9/16");
+	for (int i = 0; i < 50; i++) {
+		struct pollfd p = { .fd = kilo_store_fd(f->store), .events = POLLIN };
+		kilo_store *reader;
+
+		poll(&p, 1, 100);
+		assert_int_equal(kilo_store_changed(f->store, &changed, &err), 0);
+		kilo_free(text);
+		text = NULL;
+		reader = open_again(f);
+		assert_int_equal(kilo_store_get_node(reader, "a", &text, &err), 0);
+		kilo_store_close(reader);
+		if (strstr(text, "10.4.0.9/16"))
+			break;
+	}
+	assert_non_null(strstr(text, "\"wireGuardIP\": \"10.4.0.9/16\""));
+	assert_non_null(strstr(text, "\"location\": \"us\""));
+	kilo_free(text);
+	/* And the agent's own load shows the operator's edit. */
+	assert_int_equal(kilo_store_get_node(f->store, "a", &text, &err), 0);
+	assert_non_null(strstr(text, "\"location\": \"us\""));
+	kilo_free(text);
+	kilo_store_close(operator);
+}
+
 /* kgctl connect's creation of its peer: only while it is missing, whoever comes first keeps it. */
 static void test_create_only_put_keeps_what_is_there(void **state)
 {
@@ -680,6 +740,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_again_never_blocks_the_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_node_sets_both_land, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_only_put_keeps_what_is_there, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_publish_keeps_an_operators_edit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reading_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_is_up, setup, teardown),
 	};
