@@ -279,6 +279,9 @@ static int header_revision(json_t *root, bool required, int64_t *revision, struc
 void kilo_etcd_kv_clear(struct kilo_etcd_kv *kv)
 {
 	free(kv->key);
+	/* A peer's value holds its preshared key. */
+	if (kv->value)
+		sodium_memzero(kv->value, kv->value_len);
 	free(kv->value);
 	memset(kv, 0, sizeof(*kv));
 }
@@ -603,6 +606,33 @@ out:
 	return r;
 }
 
+int kilo_etcd_buffer_grow(char **buf, size_t *cap, size_t used, size_t need)
+{
+	size_t size = *cap ? *cap : 4096;
+	char *grown;
+
+	if (need <= *cap)
+		return 0;
+	while (size < need)
+		size *= 2;
+	grown = malloc(size);
+	if (!grown)
+		return -ENOMEM;
+	if (*buf)
+		memcpy(grown, *buf, used);
+	kilo_etcd_buffer_free(*buf, *cap);
+	*buf = grown;
+	*cap = size;
+	return 0;
+}
+
+void kilo_etcd_buffer_free(char *buf, size_t cap)
+{
+	if (buf)
+		sodium_memzero(buf, cap);
+	free(buf);
+}
+
 int kilo_etcd_lines_feed(struct kilo_etcd_lines *lines, const char *data, size_t n, size_t max)
 {
 	if (lines->start > 0 && lines->start == lines->len)
@@ -610,24 +640,14 @@ int kilo_etcd_lines_feed(struct kilo_etcd_lines *lines, const char *data, size_t
 	if (lines->len - lines->start + n > max)
 		return -EMSGSIZE;
 	if (lines->len + n > lines->cap) {
-		size_t cap;
-		char *buf;
-
 		/* Move the unread bytes down first: the buffer stays near one message long. */
 		if (lines->start > 0) {
 			memmove(lines->buf, lines->buf + lines->start, lines->len - lines->start);
 			lines->len -= lines->start;
 			lines->start = 0;
 		}
-		for (cap = lines->cap ? lines->cap : 4096; cap < lines->len + n; cap *= 2)
-			;
-		if (cap > lines->cap) {
-			buf = realloc(lines->buf, cap);
-			if (!buf)
-				return -ENOMEM;
-			lines->buf = buf;
-			lines->cap = cap;
-		}
+		if (kilo_etcd_buffer_grow(&lines->buf, &lines->cap, lines->len, lines->len + n) < 0)
+			return -ENOMEM;
 	}
 	memcpy(lines->buf + lines->len, data, n);
 	lines->len += n;
@@ -662,6 +682,6 @@ void kilo_etcd_lines_reset(struct kilo_etcd_lines *lines)
 
 void kilo_etcd_lines_free(struct kilo_etcd_lines *lines)
 {
-	free(lines->buf);
+	kilo_etcd_buffer_free(lines->buf, lines->cap);
 	memset(lines, 0, sizeof(*lines));
 }
