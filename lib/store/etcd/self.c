@@ -62,6 +62,13 @@ static int keep_alive(struct kilo_etcd_store *s, struct kilo_error *err)
 					 &s->keepalive, err);
 }
 
+/* What the agent asked for failed: say why, and try again in a while. */
+static void failed(struct kilo_etcd_store *s, int result, const struct kilo_error *err)
+{
+	kilo_etcd_store_down(s, result, err);
+	kilo_etcd_store_retry_later(s);
+}
+
 static void on_grant(void *ctx, int result, const struct kilo_etcd_reply *reply, const struct kilo_error *err)
 {
 	struct kilo_etcd_store *s = ctx;
@@ -74,17 +81,10 @@ static void on_grant(void *ctx, int result, const struct kilo_etcd_reply *reply,
 		err = &local;
 	}
 	if (result < 0) {
-		kilo_etcd_store_down(s, result, err);
-		kilo_etcd_store_retry_later(s);
+		failed(s, result, err);
 		return;
 	}
 	kilo_etcd_store_up(s);
-}
-
-static void failed(struct kilo_etcd_store *s, int result, const struct kilo_error *err)
-{
-	kilo_etcd_store_down(s, result, err);
-	kilo_etcd_store_retry_later(s);
 }
 
 /* The record as etcd holds it after a lost race: the operator's fields, the agent's own, put again. */
@@ -96,6 +96,9 @@ static void on_reread(void *ctx, int result, struct kilo_etcd_range *range, cons
 	char *merged = NULL;
 
 	s->reread_in_flight = false;
+	/* Retired meanwhile (a clean exit): nothing to put. */
+	if (!s->self_text)
+		return;
 	if (result < 0) {
 		failed(s, result, err);
 		return;
@@ -136,6 +139,8 @@ static void on_put(void *ctx, int result, const struct kilo_etcd_reply *reply, c
 	if (result == 0 && !reply->succeeded) {
 		/* Another writer came first: read its record, merge, put again (a bounded number of times in a row). */
 		text_free(&s->flying_text, &s->flying_len);
+		if (!s->self_text)
+			return;
 		if (++s->lost_races > KILO_STORE_CAS_TRIES) {
 			s->lost_races = 0;
 			kilo_error_set(&local, EAGAIN, "store: %s: %u writes of another in a row", s->self_key,
@@ -192,10 +197,8 @@ void kilo_etcd_store_keep_self(struct kilo_etcd_store *s)
 			return;
 		r = kilo_etcd_lease_grant_async(s->client, s->ttl, on_grant, s, &err);
 		s->grant_in_flight = r == 0;
-		if (r < 0) {
-			kilo_etcd_store_down(s, r, &err);
-			kilo_etcd_store_retry_later(s);
-		}
+		if (r < 0)
+			failed(s, r, &err);
 		return;
 	}
 	if (s->flying_text || s->reread_in_flight ||
@@ -209,8 +212,7 @@ void kilo_etcd_store_keep_self(struct kilo_etcd_store *s)
 			   : kilo_error_set(&err, ENOMEM, "out of memory");
 	if (r < 0) {
 		text_free(&s->flying_text, &s->flying_len);
-		kilo_etcd_store_down(s, r, &err);
-		kilo_etcd_store_retry_later(s);
+		failed(s, r, &err);
 	}
 }
 
