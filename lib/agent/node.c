@@ -15,9 +15,6 @@
 #include "../serial/mesh_json.h"
 #include "../store/store.h"
 
-/* The fields the agent rewrites on every publish; an operator owns the rest. */
-static const char *const owned_fields[] = { "publicKey", "lastSeen", "wireGuardIP", "discoveredEndpoints" };
-
 static int parse_cidr_option(const char *option, const char *text, struct kilo_cidr *out, struct kilo_error *err)
 {
 	int r = kilo_cidr_parse(text, out);
@@ -209,15 +206,7 @@ int kilo_agent_node_publish(kilo_store *store, const json_t *initial, bool from_
 		r = kilo_error_set(err, ENOMEM, "node %s: out of memory", name);
 		goto out;
 	}
-	for (size_t i = 0; i < sizeof(owned_fields) / sizeof(owned_fields[0]); i++) {
-		json_t *value = json_object_get(fields, owned_fields[i]);
-
-		if (value)
-			json_object_set(base, owned_fields[i], value);
-		else
-			json_object_del(base, owned_fields[i]);
-	}
-	text = json_dumps(base, JSON_COMPACT);
+	text = kilo_store_node_take_agent_fields(base, fields) == 0 ? json_dumps(base, JSON_COMPACT) : NULL;
 	r = text ? kilo_store_publish_self(store, text, owned->ttl, err) : kilo_error_set(err, ENOMEM, "node %s: out of memory", name);
 out:
 	free(text);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 int kilo_array_reserve(void **array, size_t *cap, size_t need, size_t size)
 {
@@ -23,4 +24,26 @@ int kilo_array_reserve(void **array, size_t *cap, size_t need, size_t size)
 	*array = grown;
 	*cap = n;
 	return 0;
+}
+
+size_t kilo_array_find_name(const void *items, size_t n, const char *(*name_at)(const void *items, size_t i),
+			    const char *name, bool *found)
+{
+	size_t lo = 0, hi = n;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name_at(items, mid), name);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }

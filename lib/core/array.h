@@ -2,6 +2,7 @@
 #ifndef KILO_LIB_CORE_ARRAY_H
 #define KILO_LIB_CORE_ARRAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -10,5 +11,12 @@
  * unchanged).
  */
 int kilo_array_reserve(void **array, size_t *cap, size_t need, size_t size);
+
+/*
+ * Binary search of n items sorted by name (strcmp), name_at(items, i)
+ * being the i-th's: where name is (*found true) or where it would go.
+ */
+size_t kilo_array_find_name(const void *items, size_t n, const char *(*name_at)(const void *items, size_t i),
+			    const char *name, bool *found);
 
 #endif

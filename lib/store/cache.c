@@ -135,26 +135,15 @@ static int reload_all(kilo_store *store, enum kilo_store_kind kind, struct kilo_
 	return 0;
 }
 
+static const char *cached_name(const void *items, size_t i)
+{
+	return ((struct kilo_store_cached *const *)items)[i]->name;
+}
+
 /* Where name sits in the cache, or where it would go (*found false). */
 static size_t find(const struct kilo_store_cache *cache, const char *name, bool *found)
 {
-	size_t lo = 0, hi = cache->n;
-
-	*found = false;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(cache->items[mid]->name, name);
-
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return kilo_array_find_name(cache->items, cache->n, cached_name, name, found);
 }
 
 /* Reads the object named name again: replaced, added, or gone. */

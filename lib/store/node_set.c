@@ -6,8 +6,10 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../core/error.h"
 #include "store.h"
@@ -166,6 +168,17 @@ int kilo_store_set_node(kilo_store *store, const char *name, const char *const *
 	int r = -EAGAIN;
 
 	for (unsigned i = 0; i < KILO_STORE_CAS_TRIES && r == -EAGAIN; i++) {
+		if (i > 0) {
+			/*
+			 * A writer in a tight loop wins every race against one that
+			 * reads again after losing: a random wait (up to 2, 4 ..
+			 * 64 ms) lets the loser in.
+			 */
+			unsigned ms = randombytes_uniform(1u << (i < 7 ? i : 6)) + 1;
+			struct timespec wait = { .tv_nsec = (long)ms * 1000000 };
+
+			nanosleep(&wait, NULL);
+		}
 		if (err)
 			memset(err, 0, sizeof(*err));
 		r = set_once(store, name, assignments, n, err);

@@ -135,6 +135,48 @@ out:
 	return r;
 }
 
+/* The fields the agent rewrites on every publish (Kilo's handleLocal); an operator owns the rest. */
+static const char *const agent_fields[] = { "publicKey", "lastSeen", "wireGuardIP", "discoveredEndpoints" };
+
+int kilo_store_node_take_agent_fields(json_t *base, const json_t *mine)
+{
+	for (size_t i = 0; i < sizeof(agent_fields) / sizeof(agent_fields[0]); i++) {
+		json_t *value = json_object_get(mine, agent_fields[i]);
+
+		if (value && json_object_set(base, agent_fields[i], value) < 0)
+			return -ENOMEM;
+		if (!value)
+			json_object_del(base, agent_fields[i]);
+	}
+	return 0;
+}
+
+int kilo_store_node_merge_self(const char *stored, size_t stored_len, const char *mine, size_t mine_len, char **out,
+			       struct kilo_error *err)
+{
+	json_t *base = json_loadb(stored, stored_len, 0, NULL), *own = json_loadb(mine, mine_len, 0, NULL);
+	char *merged = NULL;
+	int r;
+
+	*out = NULL;
+	if (!own) {
+		r = kilo_error_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	/* An operator's edit that is not a node any more cannot keep the agent's node out of the mesh. */
+	if (!json_is_object(base) || kilo_store_node_take_agent_fields(base, own) < 0 ||
+	    !(merged = json_dumps(base, JSON_COMPACT)) ||
+	    canonical(KILO_STORE_NODE, merged, strlen(merged), NULL, NULL, out, NULL) < 0)
+		r = canonical(KILO_STORE_NODE, mine, mine_len, NULL, NULL, out, err);
+	else
+		r = 0;
+out:
+	free(merged);
+	json_decref(base);
+	json_decref(own);
+	return r;
+}
+
 /*
  * Validates json and writes it: with publish_self (ttl) for the agent's
  * own node, else with write (if_version as write takes it).

@@ -160,6 +160,22 @@ int kilo_store_parse_peer(const char *text, size_t len, const char *name, struct
  * published with ops->publish_self (write without it).
  */
 int kilo_store_publish_self(kilo_store *store, const char *node_json, uint32_t ttl, struct kilo_error *err);
+
+struct json_t;
+/*
+ * The fields the agent owns in its node (its key, heartbeat, WireGuard IP
+ * and discovered endpoints, as Kilo's handleLocal): base takes mine's
+ * (dropping those mine lacks) and keeps every other field, an operator's.
+ * -ENOMEM.
+ */
+int kilo_store_node_take_agent_fields(struct json_t *base, const struct json_t *mine);
+/*
+ * The agent's node after it lost a race for it: stored (what the store
+ * holds now) with the agent's fields of mine, canonical, into *out
+ * (kilo_free). A stored text that is not a valid node gives mine.
+ */
+int kilo_store_node_merge_self(const char *stored, size_t stored_len, const char *mine, size_t mine_len, char **out,
+			       struct kilo_error *err);
 /*
  * kilo_store_get_node with the version it read, and kilo_store_put_node or
  * _peer only while the object is still at if_version (0: absent; -EAGAIN

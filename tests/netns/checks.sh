@@ -47,3 +47,38 @@ skip_unless_root_with() {
 		fi
 	done
 }
+
+# bridge_add NET [ADDR/LEN]: the namespace NET with a bridge br0 that the tests' hosts join (ADDR on it if given).
+bridge_add() {
+	ip netns add "$1"
+	ip -n "$1" link add br0 type bridge
+	[[ -z "${2:-}" ]] || ip -n "$1" addr add "$2" dev br0
+	ip -n "$1" link set br0 up
+	ip -n "$1" link set lo up
+}
+
+# bridge_host NET NS VETH ADDR/LEN [GATEWAY]: the namespace NS on NET's bridge through the veth
+# VETH (eth0 in NS) with ADDR/LEN, and a default route via GATEWAY if given. The gateway need not
+# exist: the route names eth0 for kg's IP discovery but carries no pod traffic around a tunnel.
+bridge_host() {
+	local net="$1" ns="$2" veth="$3" addr="$4" gateway="${5:-}"
+	ip netns add "$ns"
+	ip link add "$veth" netns "$net" type veth peer name eth0 netns "$ns"
+	ip -n "$net" link set "$veth" master br0 up
+	ip -n "$ns" link set lo up
+	ip -n "$ns" addr add "$addr" dev eth0
+	ip -n "$ns" link set eth0 up
+	[[ -z "$gateway" ]] || ip -n "$ns" route add default via "$gateway"
+}
+
+# bridge_node NET NS VETH ADDR/LEN GATEWAY|"" [POD_ADDR/LEN]: a host that forwards, as a node does;
+# with POD_ADDR, a veth pair pod0/pod1 stands for its pods (pod0 has POD_ADDR).
+bridge_node() {
+	bridge_host "$1" "$2" "$3" "$4" "$5"
+	ip netns exec "$2" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.ip_forward=1
+	[[ -n "${6:-}" ]] || return 0
+	ip -n "$2" link add pod0 type veth peer name pod1
+	ip -n "$2" addr add "$6" dev pod0
+	ip -n "$2" link set pod0 up
+	ip -n "$2" link set pod1 up
+}

@@ -48,18 +48,8 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
 		return call->hooks->data(call, data, n) < 0 ? 0 : n;
 	if (call->reply_len + n > KILO_ETCD_REPLY_MAX)
 		return 0;
-	if (call->reply_len + n + 1 > call->reply_cap) {
-		size_t cap = call->reply_cap ? call->reply_cap : 4096;
-		char *reply;
-
-		while (cap < call->reply_len + n + 1)
-			cap *= 2;
-		reply = realloc(call->reply, cap);
-		if (!reply)
-			return 0;
-		call->reply = reply;
-		call->reply_cap = cap;
-	}
+	if (kilo_etcd_buffer_grow(&call->reply, &call->reply_cap, call->reply_len, call->reply_len + n + 1) < 0)
+		return 0;
 	memcpy(call->reply + call->reply_len, data, n);
 	call->reply_len += n;
 	call->reply[call->reply_len] = '\0';
@@ -87,10 +77,7 @@ struct etcd_call *etcd_call_new(kilo_etcd *e, const char *path, char *body, cons
 	call->hooks = hooks;
 	call->owner = owner;
 	call->endpoint = -1;
-	call->next = e->calls;
-	if (e->calls)
-		e->calls->prev = call;
-	e->calls = call;
+	etcd_list_prepend(e->calls, call);
 	return call;
 }
 
@@ -133,13 +120,8 @@ void etcd_call_free(struct etcd_call *call)
 	unqueue_done(call);
 	unqueue_waiting(call);
 	leave_flight(call);
-	if (call->prev)
-		call->prev->next = call->next;
-	else
-		call->e->calls = call->next;
-	if (call->next)
-		call->next->prev = call->prev;
-	free(call->reply);
+	etcd_list_remove(call->e->calls, call);
+	kilo_etcd_buffer_free(call->reply, call->reply_cap);
 	etcd_free_secret(call->auth_body);
 	/* A put's body holds a value, which may hold a preshared key. */
 	sodium_memzero(call->body, call->body_len);

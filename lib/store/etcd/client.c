@@ -57,11 +57,7 @@ void etcd_timer_arm(kilo_etcd *e, struct etcd_timer *timer, unsigned in_ms)
 	etcd_timer_disarm(e, timer);
 	timer->due_ms = kilo_etcd_now_ms() + in_ms;
 	timer->armed = true;
-	timer->prev = NULL;
-	timer->next = e->timers;
-	if (e->timers)
-		e->timers->prev = timer;
-	e->timers = timer;
+	etcd_list_prepend(e->timers, timer);
 	rearm(e);
 }
 
@@ -69,14 +65,8 @@ void etcd_timer_disarm(kilo_etcd *e, struct etcd_timer *timer)
 {
 	if (!timer->armed)
 		return;
-	if (timer->prev)
-		timer->prev->next = timer->next;
-	else
-		e->timers = timer->next;
-	if (timer->next)
-		timer->next->prev = timer->prev;
+	etcd_list_remove(e->timers, timer);
 	timer->armed = false;
-	timer->prev = timer->next = NULL;
 }
 
 static void fire_due_timers(kilo_etcd *e)
@@ -238,8 +228,13 @@ void kilo_etcd_free(kilo_etcd *e)
 	e->closing = true;
 	etcd_watches_free(e);
 	etcd_keepalives_free(e);
-	while (e->calls)
-		etcd_call_free(e->calls);
+	while (e->calls) {
+		struct etcd_call *call = e->calls;
+
+		if (call->hooks->release)
+			call->hooks->release(call);
+		etcd_call_free(call);
+	}
 	if (e->multi)
 		curl_multi_cleanup(e->multi);
 	if (e->epoll_fd >= 0)

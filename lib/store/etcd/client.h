@@ -242,6 +242,31 @@ int kilo_etcd_delete_async(kilo_etcd *e, const char *key, kilo_etcd_done_fn done
 int kilo_etcd_lease_grant_async(kilo_etcd *e, int64_t ttl_s, kilo_etcd_done_fn done, void *ctx,
 				struct kilo_error *err);
 
+/*
+ * Asynchronous compare-and-swap, as kilo_etcd_put_if: reply->succeeded
+ * says whether key's mod revision was still mod_revision and the put
+ * happened (a lost race is not an error).
+ */
+int kilo_etcd_put_if_async(kilo_etcd *e, const char *key, const char *value, size_t len, int64_t lease,
+			   int64_t mod_revision, kilo_etcd_done_fn done, void *ctx, struct kilo_error *err);
+
+/*
+ * Called once when an asynchronous list is over: result 0 and the whole
+ * list (the callback may take over its pairs and clear it), or -errno and
+ * err (list NULL).
+ */
+typedef void (*kilo_etcd_list_fn)(void *ctx, int result, struct kilo_etcd_range *list, const struct kilo_error *err);
+
+/*
+ * kilo_etcd_list without blocking: the pages are asked for one after the
+ * other from kilo_etcd_process, all at the first page's revision, and
+ * done gets the whole list.
+ */
+int kilo_etcd_list_async(kilo_etcd *e, const char *prefix, int64_t page_size, kilo_etcd_list_fn done, void *ctx,
+			 struct kilo_error *err);
+/* One key without blocking: done gets a range of it alone (empty when the key is not there). */
+int kilo_etcd_get_async(kilo_etcd *e, const char *key, kilo_etcd_list_fn done, void *ctx, struct kilo_error *err);
+
 struct kilo_etcd_keepalive;
 
 /*

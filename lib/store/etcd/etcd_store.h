@@ -28,6 +28,7 @@ struct kilo_etcd_store {
 	size_t n_stray, cap_stray;
 	bool listed;
 	bool relist; /* the watch's revision was compacted: list again and diff */
+	bool listing; /* that list is on its way */
 	int64_t revision;
 	struct kilo_etcd_watch *watch;
 	/* What the watch (or a write, or a list again) touched since the last changes(), per kind. */
@@ -45,6 +46,14 @@ struct kilo_etcd_store {
 	uint32_t ttl;
 	int64_t lease;
 	bool grant_in_flight, lease_lost;
+	/*
+	 * The mod revision of the record self_text was made from (0: none);
+	 * the put swaps only that one, so an operator's edit that came after
+	 * it is read again and kept.
+	 */
+	int64_t self_base, flying_base;
+	bool reread_in_flight;
+	unsigned lost_races; /* in a row */
 	struct kilo_etcd_keepalive *keepalive;
 };
 
@@ -58,9 +67,10 @@ void kilo_etcd_store_names_free(char **names, size_t n);
 int kilo_etcd_store_touch(struct kilo_etcd_store *s, enum kilo_store_kind kind, const char *name);
 
 /*
- * Brings the mirror to where it can serve: the first list, or a list
- * again after a compaction (names that differ become dirty), and the watch
- * from the list's revision + 1. Blocking, for these lists only.
+ * Brings the mirror to where it can serve: the first list (blocking) and
+ * the watch from its revision + 1. After a compaction it starts a list
+ * again in the background and returns at once: when it is in, the names
+ * that differ become dirty and the watch goes on from its revision + 1.
  */
 int kilo_etcd_store_sync(struct kilo_etcd_store *s, struct kilo_error *err);
 

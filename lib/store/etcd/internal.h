@@ -34,6 +34,8 @@ struct etcd_call_hooks {
 	 * one); the hook frees the call (etcd_call_free) or starts it again.
 	 */
 	void (*finish)(struct etcd_call *call, int result, const struct kilo_error *err);
+	/* kilo_etcd_free drops the asynchronous call unfinished: free what owner holds (not the call). */
+	void (*release)(struct etcd_call *call);
 };
 
 struct etcd_call {
@@ -75,6 +77,26 @@ struct etcd_call {
 };
 
 #define etcd_container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* The handle's lists (calls, timers, watches, keep-alives) link through prev and next. */
+#define etcd_list_prepend(head, item)                 \
+	do {                                          \
+		(item)->prev = NULL;                  \
+		(item)->next = (head);                \
+		if (head)                             \
+			(head)->prev = (item);        \
+		(head) = (item);                      \
+	} while (0)
+#define etcd_list_remove(head, item)                          \
+	do {                                                  \
+		if ((item)->prev)                             \
+			(item)->prev->next = (item)->next;    \
+		else                                          \
+			(head) = (item)->next;                \
+		if ((item)->next)                             \
+			(item)->next->prev = (item)->prev;    \
+		(item)->prev = (item)->next = NULL;           \
+	} while (0)
 
 /* A callback at a time of the monotonic clock, run from kilo_etcd_process. */
 struct etcd_timer {

@@ -90,10 +90,7 @@ int kilo_etcd_keepalive_start(kilo_etcd *e, int64_t lease, unsigned interval_ms,
 	k->lost = lost;
 	k->ctx = ctx;
 	k->timer.fire = keepalive_due;
-	k->next = e->keepalives;
-	if (e->keepalives)
-		e->keepalives->prev = k;
-	e->keepalives = k;
+	etcd_list_prepend(e->keepalives, k);
 	etcd_timer_arm(e, &k->timer, 0);
 	*out = k;
 	return 0;
@@ -105,12 +102,7 @@ void kilo_etcd_keepalive_stop(struct kilo_etcd_keepalive *k)
 		return;
 	etcd_timer_disarm(k->e, &k->timer);
 	etcd_call_free(k->call);
-	if (k->prev)
-		k->prev->next = k->next;
-	else
-		k->e->keepalives = k->next;
-	if (k->next)
-		k->next->prev = k->prev;
+	etcd_list_remove(k->e->keepalives, k);
 	free(k);
 }
 

@@ -8,29 +8,20 @@
 #include "../../core/array.h"
 #include "mirror.h"
 
+static const char *item_name(const void *items, size_t i)
+{
+	return ((const struct kilo_etcd_mirror_item *)items)[i].name;
+}
+
 /* Where name is, or where it would go (*found false). */
 static size_t position(const struct kilo_etcd_mirror *m, const char *name, bool *found)
 {
-	size_t lo = 0, hi = m->n;
-
-	*found = false;
 	/* A list fills in key order: appending is the common case. */
-	if (m->n && strcmp(m->items[m->n - 1].name, name) < 0)
+	if (m->n && strcmp(m->items[m->n - 1].name, name) < 0) {
+		*found = false;
 		return m->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(m->items[mid].name, name);
-
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
 	}
-	return lo;
+	return kilo_array_find_name(m->items, m->n, item_name, name, found);
 }
 
 const struct kilo_etcd_mirror_item *kilo_etcd_mirror_find(const struct kilo_etcd_mirror *m, const char *name)

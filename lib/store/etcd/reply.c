@@ -279,6 +279,9 @@ static int header_revision(json_t *root, bool required, int64_t *revision, struc
 void kilo_etcd_kv_clear(struct kilo_etcd_kv *kv)
 {
 	free(kv->key);
+	/* A peer's value holds its preshared key. */
+	if (kv->value)
+		sodium_memzero(kv->value, kv->value_len);
 	free(kv->value);
 	memset(kv, 0, sizeof(*kv));
 }
@@ -324,9 +327,47 @@ void kilo_etcd_range_clear(struct kilo_etcd_range *range)
 	memset(range, 0, sizeof(*range));
 }
 
+/*
+ * The optional list obj[name] into a calloc'ed array of size-byte items,
+ * each parsed by parse_item; *n counts those parsed, so that the caller's
+ * clear frees them also after a failure.
+ */
+static int parse_list(json_t *obj, const char *path, const char *name, size_t size, void **items, size_t *n,
+		      int (*parse_item)(json_t *item, size_t index, void *out, struct kilo_error *err),
+		      struct kilo_error *err)
+{
+	json_t *list = json_object_get(obj, name);
+	int r;
+
+	if (!list)
+		return 0;
+	if (!json_is_array(list))
+		return kilo_error_set(err, EBADMSG, "%s%s: not a list", path, name);
+	if (json_array_size(list) == 0)
+		return 0;
+	*items = calloc(json_array_size(list), size);
+	if (!*items)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		r = parse_item(json_array_get(list, i), i, (char *)*items + i * size, err);
+		if (r < 0)
+			return r;
+		(*n)++;
+	}
+	return 0;
+}
+
+static int parse_range_kv(json_t *obj, size_t index, void *kv, struct kilo_error *err)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "kvs[%zu].", index);
+	return parse_kv(obj, path, false, kv, err);
+}
+
 int kilo_etcd_reply_range(const char *text, size_t len, struct kilo_etcd_range *out, struct kilo_error *err)
 {
-	json_t *root, *kvs;
+	json_t *root;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -337,31 +378,28 @@ int kilo_etcd_reply_range(const char *text, size_t len, struct kilo_etcd_range *
 	    (r = get_int64(root, "", "count", false, &out->count, err)) < 0 ||
 	    (r = get_bool(root, "", "more", &out->more, err)) < 0)
 		goto out;
-	kvs = json_object_get(root, "kvs");
-	if (kvs && !json_is_array(kvs)) {
-		r = kilo_error_set(err, EBADMSG, "kvs: not a list");
-		goto out;
-	}
-	if (kvs && json_array_size(kvs) > 0) {
-		out->kvs = calloc(json_array_size(kvs), sizeof(*out->kvs));
-		if (!out->kvs) {
-			r = -ENOMEM;
-			goto out;
-		}
-		for (size_t i = 0; i < json_array_size(kvs); i++) {
-			char path[32];
-
-			snprintf(path, sizeof(path), "kvs[%zu].", i);
-			r = parse_kv(json_array_get(kvs, i), path, false, &out->kvs[i], err);
-			if (r < 0)
-				goto out;
-			out->n_kvs++;
-		}
-	}
+	r = parse_list(root, "", "kvs", sizeof(*out->kvs), (void **)&out->kvs, &out->n_kvs, parse_range_kv, err);
 out:
 	json_decref(root);
 	if (r < 0)
 		kilo_etcd_range_clear(out);
+	return r;
+}
+
+/* A unary reply and its header's revision; *root for the fields that follow (the caller frees it). */
+static int parse_unary(const char *text, size_t len, bool revision_required, int64_t *revision, json_t **root,
+		       struct kilo_error *err)
+{
+	int r;
+
+	r = parse_root(text, len, root, err);
+	if (r < 0)
+		return r;
+	r = header_revision(*root, revision_required, revision, err);
+	if (r < 0) {
+		json_decref(*root);
+		*root = NULL;
+	}
 	return r;
 }
 
@@ -370,10 +408,7 @@ int kilo_etcd_reply_put(const char *text, size_t len, int64_t *revision, struct 
 	json_t *root;
 	int r;
 
-	r = parse_root(text, len, &root, err);
-	if (r < 0)
-		return r;
-	r = header_revision(root, true, revision, err);
+	r = parse_unary(text, len, true, revision, &root, err);
 	json_decref(root);
 	return r;
 }
@@ -384,12 +419,10 @@ int kilo_etcd_reply_delete(const char *text, size_t len, int64_t *deleted, int64
 	json_t *root;
 	int r;
 
-	r = parse_root(text, len, &root, err);
+	r = parse_unary(text, len, true, revision, &root, err);
 	if (r < 0)
 		return r;
-	r = header_revision(root, true, revision, err);
-	if (r == 0)
-		r = get_int64(root, "", "deleted", false, deleted, err);
+	r = get_int64(root, "", "deleted", false, deleted, err);
 	json_decref(root);
 	return r;
 }
@@ -399,12 +432,10 @@ int kilo_etcd_reply_txn(const char *text, size_t len, bool *succeeded, int64_t *
 	json_t *root;
 	int r;
 
-	r = parse_root(text, len, &root, err);
+	r = parse_unary(text, len, true, revision, &root, err);
 	if (r < 0)
 		return r;
-	r = header_revision(root, true, revision, err);
-	if (r == 0)
-		r = get_bool(root, "", "succeeded", succeeded, err);
+	r = get_bool(root, "", "succeeded", succeeded, err);
 	json_decref(root);
 	return r;
 }
@@ -432,10 +463,7 @@ int kilo_etcd_reply_empty(const char *text, size_t len, struct kilo_error *err)
 	int64_t revision;
 	int r;
 
-	r = parse_root(text, len, &root, err);
-	if (r < 0)
-		return r;
-	r = header_revision(root, false, &revision, err);
+	r = parse_unary(text, len, false, &revision, &root, err);
 	json_decref(root);
 	return r;
 }
@@ -526,8 +554,9 @@ void kilo_etcd_watch_reply_clear(struct kilo_etcd_watch_reply *reply)
 	memset(reply, 0, sizeof(*reply));
 }
 
-static int parse_event(json_t *obj, size_t index, struct kilo_etcd_event *event, struct kilo_error *err)
+static int parse_event(json_t *obj, size_t index, void *out, struct kilo_error *err)
 {
+	struct kilo_etcd_event *event = out;
 	char path[48];
 	const char *type;
 	int r;
@@ -553,7 +582,7 @@ static int parse_event(json_t *obj, size_t index, struct kilo_etcd_event *event,
 
 int kilo_etcd_reply_watch(const char *text, size_t len, struct kilo_etcd_watch_reply *out, struct kilo_error *err)
 {
-	json_t *root, *result, *events;
+	json_t *root, *result;
 	const char *reason;
 	int r;
 
@@ -568,29 +597,40 @@ int kilo_etcd_reply_watch(const char *text, size_t len, struct kilo_etcd_watch_r
 	    (r = get_string(result, "result.", "cancel_reason", false, &reason, err)) < 0)
 		goto out;
 	snprintf(out->cancel_reason, sizeof(out->cancel_reason), "%s", reason);
-	events = json_object_get(result, "events");
-	if (events && !json_is_array(events)) {
-		r = kilo_error_set(err, EBADMSG, "result.events: not a list");
-		goto out;
-	}
-	if (events && json_array_size(events) > 0) {
-		out->events = calloc(json_array_size(events), sizeof(*out->events));
-		if (!out->events) {
-			r = -ENOMEM;
-			goto out;
-		}
-		for (size_t i = 0; i < json_array_size(events); i++) {
-			r = parse_event(json_array_get(events, i), i, &out->events[i], err);
-			if (r < 0)
-				goto out;
-			out->n_events++;
-		}
-	}
+	r = parse_list(result, "result.", "events", sizeof(*out->events), (void **)&out->events, &out->n_events,
+		       parse_event, err);
 out:
 	json_decref(root);
 	if (r < 0)
 		kilo_etcd_watch_reply_clear(out);
 	return r;
+}
+
+int kilo_etcd_buffer_grow(char **buf, size_t *cap, size_t used, size_t need)
+{
+	size_t size = *cap ? *cap : 4096;
+	char *grown;
+
+	if (need <= *cap)
+		return 0;
+	while (size < need)
+		size *= 2;
+	grown = malloc(size);
+	if (!grown)
+		return -ENOMEM;
+	if (*buf)
+		memcpy(grown, *buf, used);
+	kilo_etcd_buffer_free(*buf, *cap);
+	*buf = grown;
+	*cap = size;
+	return 0;
+}
+
+void kilo_etcd_buffer_free(char *buf, size_t cap)
+{
+	if (buf)
+		sodium_memzero(buf, cap);
+	free(buf);
 }
 
 int kilo_etcd_lines_feed(struct kilo_etcd_lines *lines, const char *data, size_t n, size_t max)
@@ -600,24 +640,14 @@ int kilo_etcd_lines_feed(struct kilo_etcd_lines *lines, const char *data, size_t
 	if (lines->len - lines->start + n > max)
 		return -EMSGSIZE;
 	if (lines->len + n > lines->cap) {
-		size_t cap;
-		char *buf;
-
 		/* Move the unread bytes down first: the buffer stays near one message long. */
 		if (lines->start > 0) {
 			memmove(lines->buf, lines->buf + lines->start, lines->len - lines->start);
 			lines->len -= lines->start;
 			lines->start = 0;
 		}
-		for (cap = lines->cap ? lines->cap : 4096; cap < lines->len + n; cap *= 2)
-			;
-		if (cap > lines->cap) {
-			buf = realloc(lines->buf, cap);
-			if (!buf)
-				return -ENOMEM;
-			lines->buf = buf;
-			lines->cap = cap;
-		}
+		if (kilo_etcd_buffer_grow(&lines->buf, &lines->cap, lines->len, lines->len + n) < 0)
+			return -ENOMEM;
 	}
 	memcpy(lines->buf + lines->len, data, n);
 	lines->len += n;
@@ -652,6 +682,6 @@ void kilo_etcd_lines_reset(struct kilo_etcd_lines *lines)
 
 void kilo_etcd_lines_free(struct kilo_etcd_lines *lines)
 {
-	free(lines->buf);
+	kilo_etcd_buffer_free(lines->buf, lines->cap);
 	memset(lines, 0, sizeof(*lines));
 }

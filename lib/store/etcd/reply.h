@@ -58,6 +58,16 @@ void kilo_etcd_kv_clear(struct kilo_etcd_kv *kv);
  * A stream's bytes cut into its messages: the gateway writes one JSON
  * object per line, and a read may hold part of one or several.
  */
+/*
+ * Makes room for need bytes in the malloc'ed *buf (capacity *cap, used
+ * bytes kept), doubling from 4 KiB. A reply may hold a preshared key: the
+ * old buffer is wiped before it is freed, where realloc would leave a copy.
+ * -ENOMEM (the buffer is then unchanged).
+ */
+int kilo_etcd_buffer_grow(char **buf, size_t *cap, size_t used, size_t need);
+/* Wipes the buffer (cap bytes) and frees it. */
+void kilo_etcd_buffer_free(char *buf, size_t cap);
+
 struct kilo_etcd_lines {
 	char *buf;
 	size_t start, len, cap; /* the unread bytes are buf[start, len) */

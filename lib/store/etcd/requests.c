@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The etcd client's requests: their JSON bodies, the blocking calls and
- * the asynchronous ones (put, delete, lease grant) with a completion
- * callback.
+ * the asynchronous ones (put, compare-and-swap, delete, lease grant, list)
+ * with a completion callback.
  */
 #include "internal.h"
 
@@ -232,11 +232,25 @@ static void finish_async(struct etcd_call *call, int result, const struct kilo_e
 	etcd_call_free(call);
 }
 
+/* An asynchronous request dropped unfinished by kilo_etcd_free. */
+static void release_async(struct etcd_call *call)
+{
+	free(call->owner);
+}
+
 static const struct etcd_call_hooks range_hooks = { .parse = parse_range };
-static const struct etcd_call_hooks put_hooks = { .parse = parse_put, .finish = finish_async };
-static const struct etcd_call_hooks delete_hooks = { .parse = parse_delete, .finish = finish_async };
+static const struct etcd_call_hooks put_hooks = { .parse = parse_put };
+static const struct etcd_call_hooks put_async_hooks = { .parse = parse_put, .finish = finish_async,
+							 .release = release_async };
+static const struct etcd_call_hooks delete_hooks = { .parse = parse_delete };
+static const struct etcd_call_hooks delete_async_hooks = { .parse = parse_delete, .finish = finish_async,
+							    .release = release_async };
 static const struct etcd_call_hooks txn_hooks = { .parse = parse_txn };
-static const struct etcd_call_hooks grant_hooks = { .parse = parse_grant, .finish = finish_async };
+static const struct etcd_call_hooks txn_async_hooks = { .parse = parse_txn, .finish = finish_async,
+							 .release = release_async };
+static const struct etcd_call_hooks grant_hooks = { .parse = parse_grant };
+static const struct etcd_call_hooks grant_async_hooks = { .parse = parse_grant, .finish = finish_async,
+							   .release = release_async };
 static const struct etcd_call_hooks empty_hooks = { .parse = parse_empty };
 static const struct etcd_call_hooks keepalive_hooks = { .parse = parse_keepalive };
 static const struct etcd_call_hooks status_hooks = { .parse = parse_status };
@@ -327,43 +341,77 @@ static int append_page(struct kilo_etcd_range *list, struct kilo_etcd_range *pag
 	return 0;
 }
 
+/*
+ * A list in pages: the request of the next page, where the last one ended
+ * (after, which req.key points to), and the pairs so far.
+ */
+struct list {
+	struct kilo_etcd_range_request req;
+	char *prefix;
+	char *after;
+	struct kilo_etcd_range out, page;
+	bool one_page; /* kilo_etcd_get_range_async: the page is the answer */
+	kilo_etcd_list_fn done; /* asynchronous only */
+	void *ctx;
+};
+
+static void list_init(struct list *l, int64_t page_size)
+{
+	l->req.prefix = l->prefix;
+	l->req.limit = page_size > 0 ? page_size : LIST_PAGE_DEFAULT;
+}
+
+/* Takes l->page into l->out; 1 when another page is to be read (l->req says which), 0 when the list is whole. */
+static int list_take_page(struct list *l, struct kilo_error *err)
+{
+	if (!l->out.revision) {
+		/* Every later page is read at the first one's revision: one snapshot. */
+		l->out.revision = l->req.revision = l->page.revision;
+		l->out.count = l->page.count;
+	}
+	l->out.more = l->page.more && l->page.n_kvs > 0;
+	if (l->page.n_kvs) {
+		free(l->after);
+		l->after = strdup(l->page.kvs[l->page.n_kvs - 1].key);
+		if (!l->after)
+			return no_memory(err);
+	}
+	if (append_page(&l->out, &l->page) < 0)
+		return no_memory(err);
+	kilo_etcd_range_clear(&l->page);
+	l->req.key = l->after;
+	l->req.after_key = true;
+	return l->out.more ? 1 : 0;
+}
+
+static void list_clear(struct list *l)
+{
+	kilo_etcd_range_clear(&l->page);
+	kilo_etcd_range_clear(&l->out);
+	free(l->after);
+	free(l->prefix);
+}
+
 int kilo_etcd_list(kilo_etcd *e, const char *prefix, int64_t page_size, struct kilo_etcd_range *out,
 		   struct kilo_error *err)
 {
-	struct kilo_etcd_range_request req = { .prefix = prefix, .limit = page_size > 0 ? page_size : LIST_PAGE_DEFAULT };
-	struct kilo_etcd_range page = { 0 };
-	char *after = NULL;
+	struct list l = { .prefix = strdup(prefix) };
 	int r;
 
 	memset(out, 0, sizeof(*out));
+	if (!l.prefix)
+		return no_memory(err);
+	list_init(&l, page_size);
 	do {
-		r = kilo_etcd_get_range(e, &req, &page, err);
-		if (r < 0)
-			break;
-		if (!out->revision) {
-			/* Every later page is read at the first one's revision: one snapshot. */
-			out->revision = req.revision = page.revision;
-			out->count = page.count;
-		}
-		out->more = page.more && page.n_kvs > 0;
-		free(after);
-		after = page.n_kvs ? strdup(page.kvs[page.n_kvs - 1].key) : NULL;
-		if (page.n_kvs && !after) {
-			r = no_memory(err);
-			break;
-		}
-		if (append_page(out, &page) < 0) {
-			r = no_memory(err);
-			break;
-		}
-		kilo_etcd_range_clear(&page);
-		req.key = after;
-		req.after_key = true;
-	} while (out->more);
-	free(after);
-	kilo_etcd_range_clear(&page);
-	if (r < 0)
-		kilo_etcd_range_clear(out);
+		r = kilo_etcd_get_range(e, &l.req, &l.page, err);
+		if (r == 0)
+			r = list_take_page(&l, err);
+	} while (r > 0);
+	if (r == 0) {
+		*out = l.out;
+		memset(&l.out, 0, sizeof(l.out));
+	}
+	list_clear(&l);
 	return r;
 }
 
@@ -515,13 +563,13 @@ int kilo_etcd_put_async(kilo_etcd *e, const char *key, const char *value, size_t
 
 	if (r < 0)
 		return r;
-	return start(e, "/v3/kv/put", etcd_body_put(key, value, len, lease), &put_hooks, done, ctx, err);
+	return start(e, "/v3/kv/put", etcd_body_put(key, value, len, lease), &put_async_hooks, done, ctx, err);
 }
 
 int kilo_etcd_delete_async(kilo_etcd *e, const char *key, kilo_etcd_done_fn done, void *ctx,
 			   struct kilo_error *err)
 {
-	return start(e, "/v3/kv/deleterange", etcd_body_delete(key, false), &delete_hooks, done, ctx, err);
+	return start(e, "/v3/kv/deleterange", etcd_body_delete(key, false), &delete_async_hooks, done, ctx, err);
 }
 
 int kilo_etcd_lease_grant_async(kilo_etcd *e, int64_t ttl_s, kilo_etcd_done_fn done, void *ctx,
@@ -529,5 +577,115 @@ int kilo_etcd_lease_grant_async(kilo_etcd *e, int64_t ttl_s, kilo_etcd_done_fn d
 {
 	if (ttl_s <= 0)
 		return kilo_error_set(err, EINVAL, "etcd: a lease TTL of %lld seconds", (long long)ttl_s);
-	return start(e, "/v3/lease/grant", etcd_body_lease("TTL", ttl_s), &grant_hooks, done, ctx, err);
+	return start(e, "/v3/lease/grant", etcd_body_lease("TTL", ttl_s), &grant_async_hooks, done, ctx, err);
+}
+
+int kilo_etcd_put_if_async(kilo_etcd *e, const char *key, const char *value, size_t len, int64_t lease,
+			   int64_t mod_revision, kilo_etcd_done_fn done, void *ctx, struct kilo_error *err)
+{
+	int r = check_value(key, len, err);
+
+	if (r < 0)
+		return r;
+	return start(e, "/v3/kv/txn", body_txn(key, mod_revision, "request_put", put_object(key, value, len, lease)),
+		     &txn_async_hooks, done, ctx, err);
+}
+
+static int parse_list_page(struct etcd_call *call, const char *text, size_t len, struct kilo_error *err)
+{
+	struct list *l = call->owner;
+
+	return kilo_etcd_reply_range(text, len, &l->page, err);
+}
+
+static void release_list(struct etcd_call *call)
+{
+	list_clear(call->owner);
+	free(call->owner);
+}
+
+static int list_next_page(kilo_etcd *e, struct list *l, struct kilo_error *err);
+
+/* A page is in: ask for the next one, or hand the whole list over. */
+static void finish_list_page(struct etcd_call *call, int result, const struct kilo_error *err)
+{
+	struct list *l = call->owner;
+	struct kilo_error local = { 0 };
+	kilo_etcd *e = call->e;
+
+	/* err may be the call's own: copied before the call goes. */
+	if (result < 0 && err)
+		local = *err;
+	etcd_call_free(call);
+	if (result == 0 && !l->one_page)
+		result = list_take_page(l, &local);
+	if (result > 0)
+		result = list_next_page(e, l, &local);
+	if (result > 0)
+		return;
+	l->done(l->ctx, result, result < 0 ? NULL : l->one_page ? &l->page : &l->out, result < 0 ? &local : NULL);
+	list_clear(l);
+	free(l);
+}
+
+static const struct etcd_call_hooks list_page_hooks = { .parse = parse_list_page, .finish = finish_list_page,
+							 .release = release_list };
+
+/* Starts the request of l's next page: 1 (the page is on its way), or -errno. */
+static int list_next_page(kilo_etcd *e, struct list *l, struct kilo_error *err)
+{
+	struct etcd_call *call = etcd_call_new(e, "/v3/kv/range", body_range(&l->req), &list_page_hooks, l);
+	int r;
+
+	if (!call)
+		return no_memory(err);
+	r = etcd_call_start(call, err);
+	if (r < 0) {
+		etcd_call_free(call);
+		return r;
+	}
+	return 1;
+}
+
+/* Starts l's first request; l (its request set) is taken over. */
+static int list_start(kilo_etcd *e, struct list *l, kilo_etcd_list_fn done, void *ctx, struct kilo_error *err)
+{
+	int r;
+
+	l->done = done;
+	l->ctx = ctx;
+	r = list_next_page(e, l, err);
+	if (r < 0) {
+		list_clear(l);
+		free(l);
+		return r;
+	}
+	return 0;
+}
+
+int kilo_etcd_list_async(kilo_etcd *e, const char *prefix, int64_t page_size, kilo_etcd_list_fn done, void *ctx,
+			 struct kilo_error *err)
+{
+	struct list *l = calloc(1, sizeof(*l));
+
+	if (!l || !(l->prefix = strdup(prefix))) {
+		free(l);
+		return no_memory(err);
+	}
+	list_init(l, page_size);
+	return list_start(e, l, done, ctx, err);
+}
+
+int kilo_etcd_get_async(kilo_etcd *e, const char *key, kilo_etcd_list_fn done, void *ctx, struct kilo_error *err)
+{
+	struct list *l = calloc(1, sizeof(*l));
+
+	/* The key is kept in after, which the list frees, as req.key of every list is. */
+	if (!l || !(l->after = strdup(key))) {
+		free(l);
+		return no_memory(err);
+	}
+	l->req.key = l->after;
+	l->one_page = true;
+	return list_start(e, l, done, ctx, err);
 }

@@ -4,7 +4,8 @@
  * from the list's revision + 1 that applies every put and delete to it and
  * notes the names it touched. A broken stream is resumed by the client
  * from the next revision; a compacted one loses events, so the store lists
- * again and reports every name that differs.
+ * again (in the background: only the first list blocks) and reports every
+ * name that differs.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -104,23 +105,20 @@ static int dirty(void *ctx, const char *name)
 
 static void on_watch(void *ctx, const struct kilo_etcd_watch_update *u);
 
-/* Lists every key of the cluster into new mirrors, which replace the old ones; names that differ are dirty. */
-static int list_again(struct kilo_etcd_store *s, struct kilo_error *err)
+/*
+ * Takes a whole list of the cluster's keys (its pairs are moved out) into
+ * new mirrors, which replace the old ones; after the first list, the names
+ * that differ are dirty. -ENOMEM leaves the old mirrors as they were.
+ */
+static int take_list(struct kilo_etcd_store *s, struct kilo_etcd_range *range)
 {
 	struct kilo_etcd_mirror fresh[2] = { { 0 } };
-	struct kilo_etcd_range range = { 0 };
 	char **stray = NULL;
 	size_t n_stray = 0, cap_stray = 0;
-	int r;
+	int r = 0;
 
-	r = kilo_etcd_list(s->client, s->root, 0, &range, err);
-	if (r < 0) {
-		kilo_etcd_store_down(s, r, err);
-		kilo_etcd_store_retry_later(s);
-		return r;
-	}
-	for (size_t i = 0; r == 0 && i < range.n_kvs; i++)
-		r = mirror_pair(s, fresh, &stray, &n_stray, &cap_stray, &range.kvs[i]);
+	for (size_t i = 0; r == 0 && i < range->n_kvs; i++)
+		r = mirror_pair(s, fresh, &stray, &n_stray, &cap_stray, &range->kvs[i]);
 	/* The first list reads everything anyway: only a list again says what differs. */
 	for (size_t k = 0; r == 0 && s->listed && k < 2; k++) {
 		struct diff_ctx d = { .s = s, .kind = (enum kilo_store_kind)k };
@@ -131,8 +129,7 @@ static int list_again(struct kilo_etcd_store *s, struct kilo_error *err)
 		for (size_t k = 0; k < 2; k++)
 			kilo_etcd_mirror_clear(&fresh[k]);
 		kilo_etcd_store_names_free(stray, n_stray);
-		kilo_etcd_range_clear(&range);
-		return kilo_error_set(err, ENOMEM, "out of memory");
+		return -ENOMEM;
 	}
 	for (size_t k = 0; k < 2; k++) {
 		kilo_etcd_mirror_clear(&s->mirror[k]);
@@ -142,21 +139,23 @@ static int list_again(struct kilo_etcd_store *s, struct kilo_error *err)
 	s->stray = stray;
 	s->n_stray = n_stray;
 	s->cap_stray = cap_stray;
-	s->revision = range.revision;
-	kilo_etcd_range_clear(&range);
-	kilo_etcd_store_up(s);
+	s->revision = range->revision;
 	return 0;
 }
 
-int kilo_etcd_store_sync(struct kilo_etcd_store *s, struct kilo_error *err)
+/* A list could not be had or kept: say why, and try again in a while. */
+static int list_failed(struct kilo_etcd_store *s, int r, const struct kilo_error *err)
+{
+	kilo_etcd_store_down(s, r, err);
+	kilo_etcd_store_retry_later(s);
+	return r;
+}
+
+/* The watch from the mirror's revision + 1: the mirror is current from now on. */
+static int watch_from_list(struct kilo_etcd_store *s, struct kilo_error *err)
 {
 	int r;
 
-	if (s->listed && !s->relist)
-		return 0;
-	r = list_again(s, err);
-	if (r < 0)
-		return r;
 	s->listed = true;
 	s->relist = false;
 	kilo_etcd_watch_stop(s->watch);
@@ -165,14 +164,73 @@ int kilo_etcd_store_sync(struct kilo_etcd_store *s, struct kilo_error *err)
 	if (r < 0) {
 		/* Without a watch the mirror would stand still: list again at the next chance. */
 		s->relist = true;
-		kilo_etcd_store_down(s, r, err);
-		kilo_etcd_store_retry_later(s);
+		return list_failed(s, r, err);
 	}
-	return r;
+	kilo_etcd_store_up(s);
+	return 0;
+}
+
+static void on_list_again(void *ctx, int result, struct kilo_etcd_range *list, const struct kilo_error *err)
+{
+	struct kilo_etcd_store *s = ctx;
+	struct kilo_error local = { 0 };
+
+	s->listing = false;
+	if (result < 0) {
+		list_failed(s, result, err);
+		return;
+	}
+	if (take_list(s, list) < 0) {
+		kilo_error_set(&local, ENOMEM, "out of memory");
+		list_failed(s, -ENOMEM, &local);
+		return;
+	}
+	watch_from_list(s, &local);
+}
+
+/*
+ * A list again after a compaction, asynchronous: the agent's loop goes on
+ * with the mirror it has (its last mesh) until the list is in, however
+ * long etcd takes to answer.
+ */
+static void list_again(struct kilo_etcd_store *s)
+{
+	struct kilo_error err = { 0 };
+	int r;
+
+	if (s->listing)
+		return;
+	r = kilo_etcd_list_async(s->client, s->root, 0, on_list_again, s, &err);
+	if (r < 0) {
+		list_failed(s, r, &err);
+		return;
+	}
+	s->listing = true;
+}
+
+int kilo_etcd_store_sync(struct kilo_etcd_store *s, struct kilo_error *err)
+{
+	struct kilo_etcd_range range = { 0 };
+	int r;
+
+	if (s->listed) {
+		if (s->relist)
+			list_again(s);
+		return 0;
+	}
+	r = kilo_etcd_list(s->client, s->root, 0, &range, err);
+	if (r < 0)
+		return list_failed(s, r, err);
+	r = take_list(s, &range);
+	kilo_etcd_range_clear(&range);
+	if (r < 0)
+		return kilo_error_set(err, ENOMEM, "out of memory");
+	return watch_from_list(s, err);
 }
 
 static int apply_event(struct kilo_etcd_store *s, const struct kilo_etcd_event *ev)
 {
+	const struct kilo_etcd_mirror_item *item;
 	enum kilo_store_kind kind;
 	const char *name;
 
@@ -180,6 +238,10 @@ static int apply_event(struct kilo_etcd_store *s, const struct kilo_etcd_event *
 		remove_name(s->stray, &s->n_stray, ev->kv.key);
 		return ev->type == KILO_ETCD_EVENT_PUT ? add_name(&s->stray, &s->n_stray, &s->cap_stray, ev->kv.key) : 0;
 	}
+	/* This handle's own write (or read after a lost race) is in the mirror already: no going back. */
+	item = kilo_etcd_mirror_find(&s->mirror[kind], name);
+	if (item && item->mod_revision > ev->kv.mod_revision)
+		return 0;
 	if (ev->type == KILO_ETCD_EVENT_PUT) {
 		int r = kilo_etcd_mirror_set(&s->mirror[kind], name, ev->kv.value, ev->kv.value_len, ev->kv.mod_revision,
 					     ev->kv.lease);
@@ -214,7 +276,7 @@ static void on_watch(void *ctx, const struct kilo_etcd_watch_update *u)
 		kilo_etcd_watch_stop(s->watch);
 		s->watch = NULL;
 		s->relist = true;
-		kilo_etcd_store_retry_later(s);
+		list_again(s);
 		break;
 	case KILO_ETCD_WATCH_BROKEN:
 		kilo_etcd_store_down(s, u->result, u->err);

@@ -243,10 +243,7 @@ int kilo_etcd_watch_start(kilo_etcd *e, const char *prefix, int64_t start_revisi
 	w->ctx = ctx;
 	w->retry.fire = stream_open;
 	w->retry_ms = RETRY_FIRST_MS;
-	w->next = e->watches;
-	if (e->watches)
-		e->watches->prev = w;
-	e->watches = w;
+	etcd_list_prepend(e->watches, w);
 	/* The stream opens from kilo_etcd_process, like every reconnection. */
 	etcd_timer_arm(e, &w->retry, 0);
 	*out = w;
@@ -262,12 +259,7 @@ void kilo_etcd_watch_stop(struct kilo_etcd_watch *w)
 	etcd_timer_disarm(w->e, &w->retry);
 	etcd_call_free(w->call);
 	kilo_etcd_lines_free(&w->lines);
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		w->e->watches = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
+	etcd_list_remove(w->e->watches, w);
 	free(w->prefix);
 	free(w);
 }

@@ -54,27 +54,11 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- the network: node i has 192.168.77.i on the bridge and pods 10.2.i.0/24 ----
-ip netns add "$net"
-ip -n "$net" link add br0 type bridge
-ip -n "$net" link set br0 up
+bridge_add "$net"
 i=0
 for n in "${nodes[@]}"; do
 	i=$((i + 1))
-	ip netns add "$(ns "$n")"
-	ip link add "kt$id$n" netns "$net" type veth peer name eth0 netns "$(ns "$n")"
-	ip -n "$net" link set "kt$id$n" master br0 up
-	in_ns "$n" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.ip_forward=1
-	in_ns "$n" ip link set lo up
-	in_ns "$n" ip addr add "192.168.77.$i/24" dev eth0
-	in_ns "$n" ip link set eth0 up
-	# A gateway that does not exist: the default route names eth0 for IP
-	# discovery but carries no pod traffic around the tunnel.
-	in_ns "$n" ip route add default via 192.168.77.254
-	# A veth pair stands for the node's pods.
-	in_ns "$n" ip link add pod0 type veth peer name pod1
-	in_ns "$n" ip addr add "10.2.$i.1/24" dev pod0
-	in_ns "$n" ip link set pod0 up
-	in_ns "$n" ip link set pod1 up
+	bridge_node "$net" "$(ns "$n")" "kt$id$n" "192.168.77.$i/24" 192.168.77.254 "10.2.$i.1/24"
 done
 
 pings() { in_ns "$1" ping -c 1 -W 1 "10.2.$2.1" >/dev/null 2>&1; }

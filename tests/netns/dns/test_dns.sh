@@ -80,33 +80,20 @@ trap 'exit 1' TERM INT HUP
 # Public addresses (to Kilo): the nodes have no internal IP, whose route through the
 # tunnel would catch b's packets to a, whose name b cannot resolve to exclude it.
 printf 'hosts: files\n' >"$tmp/nsswitch.conf"
-ip netns add "$net"
-ip -n "$net" link add br0 type bridge
-ip -n "$net" link set br0 up
+bridge_add "$net"
 i=0
 for n in a b p; do
 	i=$((i + 1))
-	ip netns add "$(ns "$n")"
-	ip link add "kt$id$n" netns "$net" type veth peer name eth0 netns "$(ns "$n")"
-	ip -n "$net" link set "kt$id$n" master br0 up
-	in_ns "$n" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.ip_forward=1
-	in_ns "$n" ip link set lo up
-	in_ns "$n" ip addr add "192.0.2.$i/24" dev eth0
-	in_ns "$n" ip link set eth0 up
-	in_ns "$n" ip route add default via 192.0.2.254
+	# p, the office peer, has no pods.
+	bridge_node "$net" "$(ns "$n")" "kt$id$n" "192.0.2.$i/24" 192.0.2.254 "$([[ $n == p ]] || echo "10.2.$i.1/24")"
 done
 in_ns b ip addr add 192.0.2.12/24 dev eth0
 in_ns p ip addr add 192.0.2.13/24 dev eth0
-for i in 1 2; do
-	n="${spaces[$((i - 1))]}"
-	# A veth pair stands for the node's pods.
-	in_ns "$n" ip link add pod0 type veth peer name pod1
-	in_ns "$n" ip addr add "10.2.$i.1/24" dev pod0
-	in_ns "$n" ip link set pod0 up
-	in_ns "$n" ip link set pod1 up
+for n in a b; do
 	mkdir -p "$tmp/$n"
 	(umask 077 && wg genkey >"$tmp/$n/key")
 done
+
 (umask 077 && wg genkey >"$tmp/p.key" && wg genkey >"$tmp/ghost.key")
 
 # The office peer: wireguard-go that knows a's key but not where a is, so it never sends first.

@@ -66,35 +66,15 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- the network: node i has 192.168.78.i on the bridge, etcd .200, pods 10.2.i.0/24 ----
-ip netns add "$net"
-ip -n "$net" link add br0 type bridge
-ip -n "$net" addr add "$etcd_ip/24" dev br0
-ip -n "$net" link set br0 up
-ip -n "$net" link set lo up
+bridge_add "$net" "$etcd_ip/24"
 i=0
 for n in "${nodes[@]}"; do
 	i=$((i + 1))
-	ip netns add "$(ns "$n")"
-	ip link add "ke$id$n" netns "$net" type veth peer name eth0 netns "$(ns "$n")"
-	ip -n "$net" link set "ke$id$n" master br0 up
-	in_ns "$n" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.ip_forward=1
-	in_ns "$n" ip link set lo up
-	in_ns "$n" ip addr add "192.168.78.$i/24" dev eth0
-	in_ns "$n" ip link set eth0 up
-	in_ns "$n" ip route add default via 192.168.78.254
-	in_ns "$n" ip link add pod0 type veth peer name pod1
-	in_ns "$n" ip addr add "10.2.$i.1/24" dev pod0
-	in_ns "$n" ip link set pod0 up
-	in_ns "$n" ip link set pod1 up
+	bridge_node "$net" "$(ns "$n")" "ke$id$n" "192.168.78.$i/24" 192.168.78.254 "10.2.$i.1/24"
 done
 
 # A laptop on the bridge (192.168.78.9), for kgctl connect.
-ip netns add "$(ns l)"
-ip link add "ke${id}l" netns "$net" type veth peer name eth0 netns "$(ns l)"
-ip -n "$net" link set "ke${id}l" master br0 up
-in_ns l ip link set lo up
-in_ns l ip addr add 192.168.78.9/24 dev eth0
-in_ns l ip link set eth0 up
+bridge_host "$net" "$(ns l)" "ke${id}l" 192.168.78.9/24
 
 etcd_start_member e1 "$tmp/etcd" "$etcd_url" "http://$etcd_ip:2380" "e1=http://$etcd_ip:2380" "$net"
 check "etcd starts in the test's namespace" ip netns exec "$net" bash -c "source '$(dirname "$0")/../../etcd/lib.sh'; etcd_wait_healthy '$etcd_url'"

@@ -111,34 +111,6 @@ static const char *problem(const struct fixture *f, const struct kilo_store_repo
 	return NULL;
 }
 
-static void test_put_get_load_round_trip(void **state)
-{
-	struct fixture *f = *state;
-	struct kilo_store_report report;
-	struct kilo_error err = { 0 };
-	kilo_mesh *mesh = NULL;
-	char *text = NULL;
-
-	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
-	put_node(f->store, "b", KEY_B, "10.2.2.0/24");
-	assert_int_equal(kilo_store_put_peer(f->store,
-					     "{\"name\": \"laptop\", \"publicKey\": \"" KEY_P "\","
-					     " \"allowedIPs\": [\"10.5.0.1/32\"]}",
-					     &err),
-			 0);
-	assert_int_equal(kilo_store_get_node(f->store, "a", &text, &err), 0);
-	assert_non_null(strstr(text, "\"podCIDR\": \"10.2.1.0/24\""));
-	kilo_free(text);
-
-	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, &report, &err), 0);
-	assert_int_equal(report.n_problems, 0);
-	assert_int_equal(kilo_mesh_node_count(mesh), 2);
-	assert_true(has_node(mesh, "a") && has_node(mesh, "b"));
-	assert_int_equal(kilo_mesh_peer_count(mesh), 1);
-	assert_string_equal(kilo_mesh_peer_name(mesh, 0), "laptop");
-	kilo_mesh_free(mesh);
-}
-
 static void test_load_takes_settings(void **state)
 {
 	struct fixture *f = *state;
@@ -284,22 +256,6 @@ static void test_names_that_escape_are_refused(void **state)
 	assert_int_equal(kilo_store_get_node(f->store, "../nodes/a", &text, &err), -EINVAL);
 	assert_int_equal(kilo_store_delete_node(f->store, "..", &err), -EINVAL);
 	assert_int_equal(kilo_store_put_node(f->store, "{\"name\": \"a\", \"color\": 1}", &err), -EINVAL);
-}
-
-static void test_get_and_delete(void **state)
-{
-	struct fixture *f = *state;
-	struct kilo_error err = { 0 };
-	kilo_mesh *mesh = NULL;
-	char *text = NULL;
-
-	assert_int_equal(kilo_store_get_node(f->store, "a", &text, &err), -ENOENT);
-	assert_int_equal(kilo_store_delete_node(f->store, "a", &err), 0);
-	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
-	assert_int_equal(kilo_store_delete_node(f->store, "a", &err), 0);
-	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, NULL, &err), 0);
-	assert_int_equal(kilo_mesh_node_count(mesh), 0);
-	kilo_mesh_free(mesh);
 }
 
 static void test_set_node_edits_settings(void **state)
@@ -591,7 +547,6 @@ static void test_bad_uri_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_put_get_load_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_takes_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_write_leaves_no_temporary_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_files_are_reported_and_skipped, setup, teardown),
@@ -600,7 +555,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secondary_of_the_same_family_leaves_only_that_node_out, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_names_that_escape_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_get_and_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_node_edits_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_by_another_handle_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_directory_is_reported_and_watched_again, setup, teardown),

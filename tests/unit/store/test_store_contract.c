@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +26,7 @@
 #include <kilo/mesh.h>
 #include <kilo/store.h>
 
+#include "store/etcd/etcd_store.h"
 #include "store/store.h"
 
 #define KEY_A "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="
@@ -73,6 +75,24 @@ static int setup(void **state)
 	return 0;
 }
 
+/* The pid of with-etcd.sh's member (0: none), for signals that member.sh does not send. */
+static long member_pid(const char *member)
+{
+	const char *state = getenv("ETCD_STATE");
+	char path[512];
+	long pid = 0;
+	FILE *file;
+
+	snprintf(path, sizeof(path), "%s/%s.pid", state ? state : "", member ? member : "");
+	file = fopen(path, "r");
+	if (!file)
+		return 0;
+	if (fscanf(file, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(file);
+	return pid;
+}
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -80,6 +100,9 @@ static int teardown(void **state)
 	int r = 0;
 
 	kilo_store_close(f->store);
+	/* A test that failed with the member stopped must not fail the ones after it. */
+	if (f->etcd[0] && member_pid(getenv("KILO_TEST_ETCD_MEMBER")) > 0)
+		kill((pid_t)member_pid(getenv("KILO_TEST_ETCD_MEMBER")), SIGCONT);
 	if (f->dir[0]) {
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 		r = system(cmd) == 0 ? 0 : -1;
@@ -368,20 +391,16 @@ static void __attribute__((format(printf, 1, 2))) shell(const char *fmt, ...)
 }
 
 /*
- * A watch that comes back after events it missed were compacted away: the
- * store lists again and reports what differs, so a load sees every change.
+ * a and b in f's store, loaded; then, while its watch's stream is broken
+ * (the member restarted), another writer moves a, deletes b and adds c,
+ * and the revisions of those events are compacted away.
  */
-static void test_compacted_watch_lists_again(void **state)
+static void change_while_away_and_compact(const struct fixture *f, const char *member_sh, const char *member)
 {
-	struct fixture *f = *state;
-	const char *member_sh = getenv("KILO_TEST_ETCD_MEMBER_SH"), *member = getenv("KILO_TEST_ETCD_MEMBER");
 	struct kilo_error err = { 0 };
 	kilo_store *other;
-	char *text = NULL;
 	kilo_mesh *mesh;
 
-	if (!f->etcd[0] || !member_sh || !member)
-		skip(); /* inotify has no history to compact */
 	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
 	put_node(f->store, "b", KEY_B, "10.2.2.0/24");
 	mesh = load(f->store, NULL);
@@ -397,7 +416,82 @@ static void test_compacted_watch_lists_again(void **state)
 	shell("rev=$(etcdctl --endpoints=%s get x -w fields | sed -n 's/^\"Revision\" : //p') && "
 	      "etcdctl --endpoints=%s compact \"$rev\" >/dev/null",
 	      f->etcd, f->etcd);
+}
 
+static long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/*
+ * The agent's step (kilo_store_changed, then a load) never waits for etcd,
+ * not even for the list again that a compaction asks for: with the member
+ * stopped (SIGSTOP: requests hang rather than fail) and that list pending,
+ * each step returns at once and a load gives the last mesh; once the
+ * member runs again the list comes in and a load sees every change.
+ */
+static void test_list_again_never_blocks_the_step(void **state)
+{
+	struct fixture *f = *state;
+	const char *member_sh = getenv("KILO_TEST_ETCD_MEMBER_SH"), *member = getenv("KILO_TEST_ETCD_MEMBER");
+	struct kilo_etcd_store *s = (struct kilo_etcd_store *)f->store;
+	struct kilo_error err = { 0 };
+	struct timespec start;
+	bool changed = false;
+	kilo_mesh *mesh;
+	long pid;
+
+	if (!f->etcd[0] || !member_sh || !member)
+		skip();
+	change_while_away_and_compact(f, member_sh, member);
+	pid = member_pid(member);
+	assert_true(pid > 0);
+	assert_int_equal(kill((pid_t)pid, SIGSTOP), 0);
+	/*
+	 * What the watch does when it comes back to a compacted revision (white
+	 * box: the watch's reconnection cannot be timed against the SIGSTOP).
+	 */
+	kilo_etcd_watch_stop(s->watch);
+	s->watch = NULL;
+	s->relist = true;
+	for (int step = 0; step < 5; step++) {
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		err.code = 0;
+		kilo_store_changed(f->store, &changed, &err);
+		mesh = load(f->store, NULL);
+		assert_true(elapsed_ms(&start) < 500);
+		/* The last mesh, whole: nothing torn down while etcd does not answer. */
+		assert_int_equal(kilo_mesh_node_count(mesh), 2);
+		assert_true(has_node(mesh, "a") && has_node(mesh, "b"));
+		kilo_mesh_free(mesh);
+		usleep(200 * 1000);
+	}
+	assert_int_equal(kill((pid_t)pid, SIGCONT), 0);
+	assert_true(wait_for_change(f->store));
+	mesh = load(f->store, NULL);
+	assert_int_equal(kilo_mesh_node_count(mesh), 2);
+	assert_true(has_node(mesh, "a") && has_node(mesh, "c") && !has_node(mesh, "b"));
+	kilo_mesh_free(mesh);
+}
+
+/*
+ * A watch that comes back after events it missed were compacted away: the
+ * store lists again and reports what differs, so a load sees every change.
+ */
+static void test_compacted_watch_lists_again(void **state)
+{
+	struct fixture *f = *state;
+	const char *member_sh = getenv("KILO_TEST_ETCD_MEMBER_SH"), *member = getenv("KILO_TEST_ETCD_MEMBER");
+	struct kilo_error err = { 0 };
+	char *text = NULL;
+	kilo_mesh *mesh;
+
+	if (!f->etcd[0] || !member_sh || !member)
+		skip(); /* inotify has no history to compact */
+	change_while_away_and_compact(f, member_sh, member);
 	assert_true(wait_for_change(f->store));
 	mesh = load(f->store, NULL);
 	assert_int_equal(kilo_mesh_node_count(mesh), 2);
@@ -484,6 +578,66 @@ static void test_concurrent_node_sets_both_land(void **state)
 	assert_non_null(strstr(text, "\"location\": \"loc100\""));
 	assert_non_null(strstr(text, "\"endpoint\": \"10.0.1.100:51820\""));
 	kilo_free(text);
+}
+
+/* The agent's node "a" as kilo_agent_node_publish makes it: location as it read it, its own WireGuard IP. */
+static void publish_self(kilo_store *agent, const char *location, const char *wireguard_ip)
+{
+	struct kilo_error err = { 0 };
+	char json[512];
+
+	snprintf(json, sizeof(json),
+		 "{\"name\": \"a\", \"location\": \"%s\", \"endpoint\": \"10.0.0.1:51820\", \"publicKey\": \"" KEY_A
+		 "\", \"podCIDR\": \"10.2.1.0/24\", \"wireGuardIP\": \"%s\", \"lastSeen\": %lld}",
+		 location, wireguard_ip, (long long)time(NULL));
+	assert_int_equal(kilo_store_publish_self(agent, json, 30, &err), 0);
+}
+
+/*
+ * An operator's `kgctl node set` that lands between the agent's read of
+ * its node and its put is not lost: the put is a compare-and-swap, and
+ * after a lost race the agent keeps the operator's fields with its own.
+ */
+static void test_agent_publish_keeps_an_operators_edit(void **state)
+{
+	struct fixture *f = *state;
+	const char *edit[] = { "location=us" };
+	struct kilo_error err = { 0 };
+	kilo_store *operator;
+	char *text = NULL;
+	bool changed;
+
+	/* The file store's publish is a plain write of what the agent read just before (no revisions). */
+	if (!f->etcd[0])
+		skip();
+	publish_self(f->store, "eu", "10.4.0.1/16");
+	kilo_mesh_free(load(f->store, NULL));
+	operator = open_again(f);
+	assert_int_equal(kilo_store_set_node(operator, "a", edit, 1, &err), 0);
+	/* The agent's next publish, made from what it read before the edit (its watch has not brought it yet). */
+	publish_self(f->store, "eu", "10.4.0.9/16");
+	for (int i = 0; i < 50; i++) {
+		struct pollfd p = { .fd = kilo_store_fd(f->store), .events = POLLIN };
+		kilo_store *reader;
+
+		poll(&p, 1, 100);
+		assert_int_equal(kilo_store_changed(f->store, &changed, &err), 0);
+		kilo_free(text);
+		text = NULL;
+		reader = open_again(f);
+		assert_int_equal(kilo_store_get_node(reader, "a", &text, &err), 0);
+		kilo_store_close(reader);
+		if (strstr(text, "10.4.0.9/16"))
+			break;
+	}
+	assert_non_null(strstr(text, "\"wireGuardIP\": \"10.4.0.9/16\""));
+	assert_non_null(strstr(text, "\"location\": \"us\""));
+	kilo_free(text);
+	/* And the agent's own load shows the operator's edit. */
+	assert_int_equal(kilo_store_get_node(f->store, "a", &text, &err), 0);
+	assert_non_null(strstr(text, "\"location\": \"us\""));
+	kilo_free(text);
+	kilo_store_close(operator);
 }
 
 /* kgctl connect's creation of its peer: only while it is missing, whoever comes first keeps it. */
@@ -594,8 +748,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keys_outside_the_layout_are_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_another_writer_is_seen_and_loaded_incrementally, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compacted_watch_lists_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_again_never_blocks_the_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_node_sets_both_land, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_only_put_keeps_what_is_there, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_publish_keeps_an_operators_edit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reading_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_is_up, setup, teardown),
 	};
