@@ -168,7 +168,7 @@ static void on_put(void *ctx, int result, const struct kilo_etcd_reply *reply, c
 		s->self_base = reply->revision;
 	if (kilo_etcd_mirror_set(&s->mirror[KILO_STORE_NODE], s->self_name, s->flying_text, s->flying_len,
 				 reply->revision, s->lease) < 0)
-		kilo_etcd_mirror_remove(&s->mirror[KILO_STORE_NODE], s->self_name); /* the watch brings it back */
+		kilo_etcd_mirror_remove(&s->mirror[KILO_STORE_NODE], s->self_name, INT64_MAX); /* the watch brings it back */
 	text_free(&s->sent_text, &s->sent_len);
 	s->sent_text = s->flying_text;
 	s->sent_len = s->flying_len;
