@@ -2,18 +2,25 @@
 /*
  * The etcd client against a real member on loopback (tests/etcd/with-etcd.sh
  * starts it and sets KILO_TEST_ETCD): every request, leases, watches, a
- * member's restart, a compaction, fail-over. TLS and authentication:
+ * member's restart, a stream cut in the middle of a message, a compaction,
+ * fail-over. TLS and authentication:
  * test_etcd_secure.c.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -537,6 +544,207 @@ static void test_watch_stopped_from_its_callback(void **state)
 	kilo_etcd_free(e);
 }
 
+/* ---- a stream cut in the middle of a message ----------------------------------- */
+
+/*
+ * A TCP relay between the client and the member, on a thread of its own. In
+ * the first read from the member that holds cut_in it forwards the bytes up
+ * to the middle of cut_in, then closes both sides: the client holds part of
+ * a message, not all of it. Every later connection is relayed whole.
+ */
+struct relay {
+	const char *cut_in;
+	int listen_fd;
+	int port;
+	pthread_t thread;
+	atomic_bool stop;
+	atomic_int cuts;
+	atomic_int connections;
+};
+
+static int connect_member(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char host[64];
+	const char *colon = strrchr(member(), ':');
+	int fd;
+
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - member()), member());
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return -1;
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static bool send_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Copies bytes both ways until a side closes, the cut, or the test's end. */
+static void relay_connection(struct relay *r, int client)
+{
+	int upstream = connect_member();
+	static char buf[65536];
+
+	while (upstream >= 0 && !atomic_load(&r->stop)) {
+		struct pollfd pfd[2] = { { .fd = client, .events = POLLIN }, { .fd = upstream, .events = POLLIN } };
+
+		if (poll(pfd, 2, 100) <= 0)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			int to = pfd[1 - i].fd;
+			const char *cut;
+			ssize_t n;
+
+			if (!pfd[i].revents)
+				continue;
+			n = read(pfd[i].fd, buf, sizeof(buf));
+			if (n <= 0)
+				goto out;
+			cut = pfd[i].fd == upstream && atomic_load(&r->cuts) == 0 ?
+				      memmem(buf, (size_t)n, r->cut_in, strlen(r->cut_in)) :
+				      NULL;
+			if (cut) {
+				send_all(to, buf, (size_t)(cut - buf) + strlen(r->cut_in) / 2);
+				atomic_fetch_add(&r->cuts, 1);
+				goto out;
+			}
+			if (!send_all(to, buf, (size_t)n))
+				goto out;
+		}
+	}
+out:
+	if (upstream >= 0)
+		close(upstream);
+	close(client);
+}
+
+/* One connection at a time: the client under test holds only its watch's stream. */
+static void *relay_run(void *arg)
+{
+	struct relay *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		struct pollfd pfd = { .fd = r->listen_fd, .events = POLLIN };
+		int client;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		client = accept(r->listen_fd, NULL, NULL);
+		if (client < 0)
+			continue;
+		atomic_fetch_add(&r->connections, 1);
+		relay_connection(r, client);
+	}
+	return NULL;
+}
+
+static void relay_start(struct relay *r)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+
+	r->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(r->listen_fd >= 0);
+	assert_int_equal(bind(r->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(r->listen_fd, 4), 0);
+	assert_int_equal(getsockname(r->listen_fd, (struct sockaddr *)&sa, &len), 0);
+	r->port = ntohs(sa.sin_port);
+	assert_int_equal(pthread_create(&r->thread, NULL, relay_run, r), 0);
+}
+
+static void relay_stop(struct relay *r)
+{
+	atomic_store(&r->stop, true);
+	pthread_join(r->thread, NULL);
+	close(r->listen_fd);
+}
+
+/* What on_watch logs, and what the watch said when it broke. */
+struct cut_watch {
+	struct seen seen;
+	bool created;
+	int64_t broken_revision;
+	char broken_message[KILO_ERROR_MESSAGE_MAX];
+};
+
+static void on_cut_watch(void *ctx, const struct kilo_etcd_watch_update *u)
+{
+	struct cut_watch *cw = ctx;
+
+	on_watch(&cw->seen, u);
+	if (u->status == KILO_ETCD_WATCH_EVENTS && u->n_events == 0)
+		cw->created = true;
+	if (u->status == KILO_ETCD_WATCH_BROKEN) {
+		cw->broken_revision = u->revision;
+		snprintf(cw->broken_message, sizeof(cw->broken_message), "%s", u->err->message);
+	}
+}
+
+static void test_watch_stream_cut_in_the_middle_of_a_message(void **state)
+{
+	kilo_etcd *writer = open_member(), *e;
+	char *cut_key = etcd_b64("/t/cut/b", strlen("/t/cut/b")), uri[64], expected[512];
+	struct relay r = { .cut_in = cut_key };
+	struct kilo_etcd_watch *w;
+	struct kilo_error err = { 0 };
+	struct cut_watch cw = { 0 };
+	int64_t ra, rb, rc, rd;
+
+	(void)state;
+	relay_start(&r);
+	snprintf(uri, sizeof(uri), "etcd://127.0.0.1:%d", r.port);
+	e = open_uri(uri);
+	must(kilo_etcd_watch_start(e, "/t/cut/", 0, on_cut_watch, &cw, &w, &err), &err);
+	pump(e, &cw.created, 5000);
+	assert_true(cw.created);
+	put(writer, "/t/cut/a", "1", 0, &ra);
+	pump_events(e, &cw.seen, 1);
+
+	/* b's event reaches the client in part only: b must come whole, later, once. */
+	put(writer, "/t/cut/b", "2", 0, &rb);
+	for (int i = 0; i < 50 && !cw.seen.broken; i++)
+		pump(e, NULL, 100);
+	assert_int_equal(atomic_load(&r.cuts), 1);
+	assert_int_equal(cw.seen.broken, 1);
+	/* The transfer broke; the half message was never read as one (no parse error). */
+	if (!strstr(cw.broken_message, "the stream broke"))
+		fail_msg("%s", cw.broken_message);
+	/* From the revision after the last event delivered. */
+	assert_int_equal(cw.broken_revision, ra);
+
+	/* Written while the stream is down, and after it is back. */
+	put(writer, "/t/cut/c", "3", 0, &rc);
+	pump_events(e, &cw.seen, 3);
+	put(writer, "/t/cut/d", "4", 0, &rd);
+	pump_events(e, &cw.seen, 4);
+	snprintf(expected, sizeof(expected),
+		 "PUT /t/cut/a=1@%lld PUT /t/cut/b=2@%lld PUT /t/cut/c=3@%lld PUT /t/cut/d=4@%lld ", (long long)ra, (long long)rb, (long long)rc, (long long)rd);
+	assert_string_equal(cw.seen.log, expected);
+	assert_int_equal(cw.seen.revision, rd);
+	assert_int_equal(cw.seen.broken, 1);
+	assert_int_equal(atomic_load(&r.connections), 2);
+	kilo_etcd_watch_stop(w);
+	kilo_etcd_free(e);
+	kilo_etcd_free(writer);
+	relay_stop(&r);
+	free(cut_key);
+}
+
 /* ---- endpoints ---------------------------------------------------------------- */
 
 static void test_failover_from_a_dead_endpoint(void **state)
@@ -619,6 +827,7 @@ int main(void)
 		cmocka_unit_test(test_watch_stopped_from_its_callback),
 		cmocka_unit_test(test_watch_resumes_after_the_member_restarts),
 		cmocka_unit_test(test_watch_from_a_compacted_revision_reports_compacted),
+		cmocka_unit_test(test_watch_stream_cut_in_the_middle_of_a_message),
 		cmocka_unit_test(test_failover_from_a_dead_endpoint),
 		cmocka_unit_test(test_tls_to_a_plain_member_says_so),
 	};
