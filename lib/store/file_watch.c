@@ -206,10 +206,35 @@ static int drain(struct kilo_file_store *fs, struct kilo_error *err)
 	}
 }
 
+/*
+ * Watches what is not watched yet, starting again from DIR after a watch
+ * died (a folder may have been replaced by another one of the same name).
+ * What is in a folder watched only now is not what was loaded before:
+ * *added then, and every object is dirty.
+ */
+static int watch_again(struct kilo_file_store *fs, bool *added, struct kilo_error *err)
+{
+	struct stat st;
+	int r;
+
+	*added = false;
+	if (!fs->lost && watching(fs, KILO_FILE_WATCH_MAX))
+		return 0;
+	if (fs->lost || fs->watches[KILO_FILE_WATCH_DIR] < 0)
+		remove_watches(fs);
+	fs->lost = false;
+	if (stat(fs->dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return kilo_error_set(err, ENOENT, "store: directory %.400s has disappeared; watching for it to come back",
+				      fs->dir);
+	r = add_watches(fs, added, err);
+	if (r == 0 && *added)
+		all_dirty(fs);
+	return r;
+}
+
 int kilo_file_watch_changed(kilo_store *store, bool *changed, struct kilo_error *err)
 {
 	struct kilo_file_store *fs = (struct kilo_file_store *)store;
-	struct stat st;
 	bool added;
 	int r;
 
@@ -218,25 +243,12 @@ int kilo_file_watch_changed(kilo_store *store, bool *changed, struct kilo_error 
 		return r;
 	*changed = fs->pending;
 	fs->pending = false;
-	if (!fs->lost && watching(fs, KILO_FILE_WATCH_MAX))
-		return 0;
-	/* Start again from DIR: a folder may have been replaced by another one of the same name. */
-	if (fs->lost || fs->watches[KILO_FILE_WATCH_DIR] < 0)
-		remove_watches(fs);
-	fs->lost = false;
-	if (stat(fs->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	r = watch_again(fs, &added, err);
+	if (r < 0) {
 		*changed = false;
-		return kilo_error_set(err, ENOENT, "store: directory %.400s has disappeared; watching for it to come back",
-				      fs->dir);
-	}
-	r = add_watches(fs, &added, err);
-	if (r < 0)
 		return r;
-	/* What is in a folder watched only now is not what was loaded before. */
-	if (added) {
-		all_dirty(fs);
-		*changed = true;
 	}
+	*changed |= added;
 	return 0;
 }
 
@@ -244,10 +256,18 @@ int kilo_file_watch_changes(kilo_store *store, enum kilo_store_kind kind, char *
 			    struct kilo_error *err)
 {
 	struct kilo_file_store *fs = (struct kilo_file_store *)store;
+	bool added;
 	int r;
 
 	/* Events still queued belong to this load; kilo_store_changed reports them later all the same. */
-	r = fs->inotify_fd >= 0 ? drain(fs, err) : 0;
+	r = drain(fs, err);
+	/*
+	 * A folder made since the last watch showed on DIR's watch, whose
+	 * event this load took in: the folder is watched now, or no event
+	 * would ever wake the caller for what is written in it.
+	 */
+	if (r == 0)
+		r = watch_again(fs, &added, err);
 	if (r < 0)
 		return r;
 	*all = fs->all_dirty[kind] || fs->lost || !watching(fs, kind_watch(kind));

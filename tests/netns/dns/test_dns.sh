@@ -69,6 +69,7 @@ cleanup() {
 		rm -f "/var/run/wireguard/$(iface "$n").sock"
 	done
 	ip netns del "$net" 2>/dev/null
+	[[ -z "${KEEP_LOGS:-}" ]] || cp "$tmp"/*.log "$tmp"/hosts-* "$KEEP_LOGS" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -374,6 +374,35 @@ static void test_deleted_directory_is_reported_and_watched_again(void **state)
 	kilo_store_close(other);
 }
 
+/*
+ * The nodes folder made by another writer after this handle opened, and
+ * first noticed by a load (which takes the folder's event in): this
+ * handle still watches the folder, and sees the next node's heartbeat.
+ */
+static void test_folder_first_seen_by_a_load_is_watched(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_error err = { 0 };
+	kilo_store *other = NULL;
+	kilo_mesh *mesh = NULL;
+	int r;
+
+	assert_int_equal(kilo_store_open(f->uri, &other, &err), 0);
+	put_node(other, "a", KEY_A, "10.2.1.0/24");
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, NULL, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 1);
+	kilo_mesh_free(mesh);
+	put_node(other, "b", KEY_B, "10.2.2.0/24");
+	/* The caller's loop waits on the fd: it must wake. */
+	assert_int_equal(poll(&(struct pollfd){ .fd = kilo_store_fd(f->store), .events = POLLIN }, 1, 2000), 1);
+	assert_true(changed_within(f->store, 0, &r, &err));
+	assert_int_equal(r, 0);
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, NULL, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 2);
+	kilo_mesh_free(mesh);
+	kilo_store_close(other);
+}
+
 /* The names of what is in dir, one per line, sorted. */
 static void list_dir(const char *dir, char *out, size_t size)
 {
@@ -559,6 +588,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_by_another_handle_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_directory_is_reported_and_watched_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reading_writes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_folder_first_seen_by_a_load_is_watched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_after_load_sees_every_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflicts_are_settled_by_name_against_kept_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflicts_follow_changes_between_loads, setup, teardown),
