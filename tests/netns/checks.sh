@@ -27,6 +27,13 @@ eventually() {
 	return 1
 }
 
+# in_ns N COMMAND...: COMMAND in the namespace that the test's ns() names for N.
+in_ns() {
+	local n="$1"
+	shift
+	ip netns exec "$(ns "$n")" "$@"
+}
+
 # finish: the closing line; fails if a check failed.
 finish() {
 	echo "$passed passed, $failed failed"

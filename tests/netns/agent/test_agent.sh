@@ -28,12 +28,6 @@ declare -A pid=()
 ns() { echo "kt-ag$id-$1"; }
 iface() { printf 'ktag%05d%s' $((id % 100000)) "$1"; }
 
-in_ns() {
-	local n="$1"
-	shift
-	ip netns exec "$(ns "$n")" "$@"
-}
-
 cleanup() {
 	local n
 	for n in "${nodes[@]}"; do

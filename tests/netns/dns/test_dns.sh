@@ -36,12 +36,6 @@ resync=3
 ns() { echo "kt-dns$id-$1"; }
 iface() { printf 'ktdns%05d%s' $((id % 100000)) "$1"; }
 
-in_ns() {
-	local n="$1"
-	shift
-	ip netns exec "$(ns "$n")" "$@"
-}
-
 # A mount namespace whose /etc/hosts is $1 and whose nsswitch reads only files, then exec "$@".
 own_hosts='mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/nsswitch.conf && shift 2 && exec "$@"'
 

@@ -38,12 +38,6 @@ window=6
 ns() { echo "ke-ea$id-$1"; }
 iface() { printf 'keea%05d%s' $((id % 100000)) "$1"; }
 
-in_ns() {
-	local n="$1"
-	shift
-	ip netns exec "$(ns "$n")" "$@"
-}
-
 cleanup() {
 	local n
 	[[ -n "$conn_pid" ]] && kill -TERM "$conn_pid" 2>/dev/null && wait "$conn_pid" 2>/dev/null

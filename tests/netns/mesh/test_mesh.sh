@@ -37,12 +37,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-in_ns() {
-	local n="$1"
-	shift
-	ip netns exec "$(ns "$n")" "$@"
-}
-
 # ---- the network: node i has 192.0.2.i on the bridge and pods 10.2.i.0/24 ----
 bridge_add "$net"
 i=0
