@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "error.h"
 
+#include <kilo/version.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define KILO_VERSION_STRING "0.1.0"
 
 const char *kilo_version(void)
 {
