@@ -22,12 +22,19 @@ usage() {
 # absolute paths. Locations stay: public-types.suppr tells public types from private ones
 # by the header that defines them.
 dump() {
-	if ! readelf -S "$1" | grep -q '\.debug_info'; then
+	local sections
+	sections="$(readelf -S "$1")"
+	if [[ "$sections" != *.debug_info* ]]; then
 		echo "SKIP: $1 has no debug information (build with -g, e.g. buildtype=debugoptimized)"
 		exit 77
 	fi
 	abidw --exported-interfaces-only --no-corpus-path --no-comp-dir-path --type-id-style hash --out-file "$2" "$1"
 }
+
+if ! command -v abidw >/dev/null || ! command -v abidiff >/dev/null; then
+	echo "abidw and abidiff not found: install abigail-tools (scripts/setup.sh --test does)" >&2
+	exit 1
+fi
 
 expect_struct="" expect_field=""
 case "${1:-}" in
