@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "error.h"
 
-#include <kilo/version.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <kilo/version.h>
 
 const char *kilo_version(void)
 {
