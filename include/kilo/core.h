@@ -19,7 +19,8 @@ extern "C" {
 
 #define KILO_EXPORT __attribute__((visibility("default")))
 
-/* Version of the library as "MAJOR.MINOR.PATCH"; a static string. */
+/* Version of the library as "MAJOR.MINOR.PATCH"; a static string. KILO_VERSION_STRING (version.h) is
+ * the version of the headers the caller was compiled against. */
 KILO_EXPORT const char *kilo_version(void);
 
 /* Frees a string or buffer returned by libkilo. NULL is a no-op. */

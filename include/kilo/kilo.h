@@ -10,6 +10,7 @@
 #include <kilo/serial.h>
 #include <kilo/store.h>
 #include <kilo/topology.h>
+#include <kilo/version.h>
 #include <kilo/wg.h>
 #include <kilo/wgconf.h>
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KILO_VERSION_STRING "0.1.0"
+#include <kilo/version.h>
 
 const char *kilo_version(void)
 {

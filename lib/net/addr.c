@@ -12,17 +12,17 @@
 
 #include "../core/error.h"
 
-struct nlmsghdr *net_address_message(void *buf, uint16_t type, uint16_t flags, int ifindex,
+struct nlmsghdr *kilo__net_address_message(void *buf, uint16_t type, uint16_t flags, int ifindex,
 				     const struct kilo_cidr *addr)
 {
-	struct nlmsghdr *nlh = net_request(buf, type, flags, sizeof(struct ifaddrmsg));
+	struct nlmsghdr *nlh = kilo__net_request(buf, type, flags, sizeof(struct ifaddrmsg));
 	struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 
-	ifa->ifa_family = net_af(addr->addr.family);
+	ifa->ifa_family = kilo__net_af(addr->addr.family);
 	ifa->ifa_prefixlen = addr->prefix;
 	ifa->ifa_index = (uint32_t)ifindex;
-	net_put_addr(nlh, IFA_LOCAL, &addr->addr);
-	net_put_addr(nlh, IFA_ADDRESS, &addr->addr);
+	kilo__net_put_addr(nlh, IFA_LOCAL, &addr->addr);
+	kilo__net_put_addr(nlh, IFA_ADDRESS, &addr->addr);
 	return nlh;
 }
 
@@ -48,7 +48,7 @@ static int address_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (nlh->nlmsg_type != RTM_NEWADDR || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifa)))
 		return MNL_CB_ERROR;
-	family = net_family(ifa->ifa_family);
+	family = kilo__net_family(ifa->ifa_family);
 	if (!family || (int)ifa->ifa_index != list->ifindex)
 		return MNL_CB_OK;
 	/* IFA_LOCAL is the address itself; IFA_ADDRESS is the peer's on point-to-point links. */
@@ -56,7 +56,7 @@ static int address_cb(const struct nlmsghdr *nlh, void *data)
 		uint16_t type = mnl_attr_get_type(attr);
 
 		if ((type == IFA_LOCAL || (type == IFA_ADDRESS && !cidr.addr.family)) &&
-		    !net_get_addr(attr, family, &cidr.addr))
+		    !kilo__net_get_addr(attr, family, &cidr.addr))
 			return MNL_CB_ERROR;
 	}
 	cidr.prefix = ifa->ifa_prefixlen;
@@ -89,12 +89,12 @@ static int address_send(kilo_net *net, uint16_t type, uint16_t flags, int ifinde
 
 	kilo_cidr_format(c, text);
 	snprintf(what, sizeof(what), "%s address %s on link %d", verb, text, ifindex);
-	return net_talk(net, net_address_message(buf, type, flags, ifindex, c), NULL, NULL, what, err);
+	return kilo__net_talk(net, kilo__net_address_message(buf, type, flags, ifindex, c), NULL, NULL, what, err);
 }
 
 static int addresses_dump(kilo_net *net, struct address_list *list, struct kilo_error *err)
 {
-	return net_dump(net, RTM_GETADDR, AF_UNSPEC, sizeof(struct ifaddrmsg), address_cb, address_list_reset, list,
+	return kilo__net_dump(net, RTM_GETADDR, AF_UNSPEC, sizeof(struct ifaddrmsg), address_cb, address_list_reset, list,
 			"listing addresses", err);
 }
 
@@ -118,7 +118,7 @@ int kilo_net_addresses_sync(kilo_net *net, int ifindex, const struct kilo_cidr *
 			continue;
 		r = address_send(net, RTM_DELADDR, 0, ifindex, &live.items[i], "deleting", &local);
 		if (r < 0 && r != -EADDRNOTAVAIL) {
-			net_error_pass(err, &local);
+			kilo__net_error_pass(err, &local);
 			goto out;
 		}
 		count.removed += r == 0;

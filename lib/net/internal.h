@@ -26,28 +26,28 @@ struct kilo_net {
  * Clears buf (NET_REQUEST_SIZE bytes) and starts a request of type with
  * flags (NLM_F_REQUEST added) and an extra header of hdrlen bytes.
  */
-struct nlmsghdr *net_request(void *buf, uint16_t type, uint16_t flags, size_t hdrlen);
+struct nlmsghdr *kilo__net_request(void *buf, uint16_t type, uint16_t flags, size_t hdrlen);
 /* Sends one request (not a dump) on rtnetlink and waits for its ack, running cb on replies. */
-int net_talk(kilo_net *net, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, const char *what,
+int kilo__net_talk(kilo_net *net, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, const char *what,
 	     struct kilo_error *err);
 /*
  * Dumps type for family (AF_UNSPEC: all), with an extra header of hdrlen
  * bytes. An interrupted dump is retried from scratch a few times, calling
  * reset(data) before each retry.
  */
-int net_dump(kilo_net *net, uint16_t type, uint8_t family, size_t hdrlen, mnl_cb_t cb, void (*reset)(void *),
+int kilo__net_dump(kilo_net *net, uint16_t type, uint8_t family, size_t hdrlen, mnl_cb_t cb, void (*reset)(void *),
 	     void *data, const char *what, struct kilo_error *err);
 /* Records the error in local into err, unless err already holds one (kilo_error_set's rule). */
-void net_error_pass(struct kilo_error *err, const struct kilo_error *local);
+void kilo__net_error_pass(struct kilo_error *err, const struct kilo_error *local);
 
 /* AF_INET or AF_INET6 for a kilo family (4, 6); 0 for none. */
-uint8_t net_af(uint8_t family);
+uint8_t kilo__net_af(uint8_t family);
 /* 4 or 6 for AF_INET or AF_INET6; 0 otherwise. */
-uint8_t net_family(uint8_t af);
-size_t net_addr_len(uint8_t family);
-void net_put_addr(struct nlmsghdr *nlh, uint16_t type, const struct kilo_addr *addr);
+uint8_t kilo__net_family(uint8_t af);
+size_t kilo__net_addr_len(uint8_t family);
+void kilo__net_put_addr(struct nlmsghdr *nlh, uint16_t type, const struct kilo_addr *addr);
 /* Reads an address of family from attr; false if the length is wrong. */
-bool net_get_addr(const struct nlattr *attr, uint8_t family, struct kilo_addr *out);
+bool kilo__net_get_addr(const struct nlattr *attr, uint8_t family, struct kilo_addr *out);
 
 /* ---- routes (route.c) ------------------------------------------------ */
 
@@ -57,17 +57,15 @@ struct net_route {
 	uint32_t metric;
 };
 
-void net_route_normalise(const struct kilo_route *in, struct net_route *out);
+void kilo__net_route_normalise(const struct kilo_route *in, struct net_route *out);
 /* Same (family, table, dst, gw, src, oif, onlink): nothing to change. */
-bool net_route_same(const struct net_route *a, const struct net_route *b);
+bool kilo__net_route_same(const struct net_route *a, const struct net_route *b);
 /* Same (family, table, dst): the kernel would replace one by the other. */
-bool net_route_same_slot(const struct net_route *a, const struct net_route *b);
+bool kilo__net_route_same_slot(const struct net_route *a, const struct net_route *b);
 /* Builds RTM_NEWROUTE or RTM_DELROUTE for r, written as owned. */
-struct nlmsghdr *net_route_message(void *buf, uint16_t type, uint16_t flags, const struct net_route *r);
+struct nlmsghdr *kilo__net_route_message(void *buf, uint16_t type, uint16_t flags, const struct net_route *r);
 /* Decodes a route message; 1 if it is an owned unicast IPv4/IPv6 route, 0 to skip it. */
-int net_route_parse(const struct nlmsghdr *nlh, struct net_route *out);
-/* "10.1.0.0/24 via 10.9.0.2 dev 3 table 1107" for error messages. */
-void net_route_describe(const struct kilo_route *r, char *out, size_t size);
+int kilo__net_route_parse(const struct nlmsghdr *nlh, struct net_route *out);
 
 /* ---- rules (rule.c) -------------------------------------------------- */
 
@@ -77,14 +75,14 @@ struct net_rule {
 	uint32_t priority; /* the kernel's choice, used to delete exactly this rule */
 };
 
-void net_rule_normalise(const struct kilo_rule *in, struct net_rule *out);
-bool net_rule_same(const struct net_rule *a, const struct net_rule *b);
-struct nlmsghdr *net_rule_message(void *buf, uint16_t type, uint16_t flags, const struct net_rule *r);
-int net_rule_parse(const struct nlmsghdr *nlh, struct net_rule *out);
+void kilo__net_rule_normalise(const struct kilo_rule *in, struct net_rule *out);
+bool kilo__net_rule_same(const struct net_rule *a, const struct net_rule *b);
+struct nlmsghdr *kilo__net_rule_message(void *buf, uint16_t type, uint16_t flags, const struct net_rule *r);
+int kilo__net_rule_parse(const struct nlmsghdr *nlh, struct net_rule *out);
 
 /* ---- addresses (addr.c) ---------------------------------------------- */
 
-struct nlmsghdr *net_address_message(void *buf, uint16_t type, uint16_t flags, int ifindex,
+struct nlmsghdr *kilo__net_address_message(void *buf, uint16_t type, uint16_t flags, int ifindex,
 				     const struct kilo_cidr *addr);
 
 /* ---- nftables plan (nat_plan.c) -------------------------------------- */
@@ -130,13 +128,13 @@ struct nat_plan {
  * insertion at position 1 leaves them, then the append rules in order.
  * Rejects (naming the rule) chains and targets it cannot translate.
  */
-int nat_plan_build(const struct kilo_nat_rule *rules, size_t n, struct nat_plan *plan, struct kilo_error *err);
-void nat_plan_free(struct nat_plan *plan);
+int kilo__nat_plan_build(const struct kilo_nat_rule *rules, size_t n, struct nat_plan *plan, struct kilo_error *err);
+void kilo__nat_plan_free(struct nat_plan *plan);
 
 /* ---- nftables messages (nat.c) --------------------------------------- */
 
 struct nftnl_rule;
 /* The nftables rule for one planned rule of chain in the table of family. */
-struct nftnl_rule *nat_rule_build(uint8_t family, const char *chain, const struct nat_plan_rule *rule);
+struct nftnl_rule *kilo__nat_rule_build(uint8_t family, const char *chain, const struct nat_plan_rule *rule);
 
 #endif

@@ -49,7 +49,7 @@ static int link_get(kilo_net *net, const char *ifname, int ifindex, struct link_
 {
 	char buf[NET_REQUEST_SIZE], what[64];
 	struct kilo_error local = { 0 };
-	struct nlmsghdr *nlh = net_request(buf, RTM_GETLINK, 0, sizeof(struct ifinfomsg));
+	struct nlmsghdr *nlh = kilo__net_request(buf, RTM_GETLINK, 0, sizeof(struct ifinfomsg));
 	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	int r;
 
@@ -62,10 +62,10 @@ static int link_get(kilo_net *net, const char *ifname, int ifindex, struct link_
 		snprintf(what, sizeof(what), "link %d", ifindex);
 	}
 	memset(state, 0, sizeof(*state));
-	r = net_talk(net, nlh, link_cb, state, what, &local);
+	r = kilo__net_talk(net, nlh, link_cb, state, what, &local);
 	if (r == -ENODEV)
 		return kilo_error_set(err, ENODEV, "%s: no such link", what);
-	net_error_pass(err, &local);
+	kilo__net_error_pass(err, &local);
 	return r;
 }
 
@@ -104,7 +104,7 @@ int kilo_net_link_set(kilo_net *net, int ifindex, const struct kilo_link_opts *o
 	mtu_differs = opts.mtu != 0 && opts.mtu != state.mtu;
 	if (!up_differs && !mtu_differs)
 		return 0;
-	nlh = net_request(buf, RTM_NEWLINK, 0, sizeof(*ifi));
+	nlh = kilo__net_request(buf, RTM_NEWLINK, 0, sizeof(*ifi));
 	ifi = mnl_nlmsg_get_payload(nlh);
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
@@ -116,7 +116,7 @@ int kilo_net_link_set(kilo_net *net, int ifindex, const struct kilo_link_opts *o
 		mnl_attr_put_u32(nlh, IFLA_MTU, opts.mtu);
 	snprintf(what, sizeof(what), "link %d: setting %s mtu %u", ifindex, opts.up ? "up" : "down",
 		 mtu_differs ? opts.mtu : state.mtu);
-	r = net_talk(net, nlh, NULL, NULL, what, err);
+	r = kilo__net_talk(net, nlh, NULL, NULL, what, err);
 	if (r == 0 && changes)
 		changes->replaced++;
 	return r;
@@ -137,13 +137,13 @@ int kilo_net_ipip_create(kilo_net *net, const char *name, int *ifindex, struct k
 		*ifindex = state.ifindex;
 		return 0;
 	}
-	nlh = net_request(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
+	nlh = kilo__net_request(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "ipip");
 	mnl_attr_nest_end(nlh, info);
 	snprintf(what, sizeof(what), "link %s: creating an ipip tunnel", name);
-	r = net_talk(net, nlh, NULL, NULL, what, &local);
+	r = kilo__net_talk(net, nlh, NULL, NULL, what, &local);
 	/* Loading the module creates its fallback device tunl0, which may be the name asked for. */
 	if (r == -EEXIST)
 		r = 0;
@@ -151,7 +151,7 @@ int kilo_net_ipip_create(kilo_net *net, const char *name, int *ifindex, struct k
 		return kilo_error_set(err, EOPNOTSUPP,
 				      "%s: the kernel has no ipip support (module ipip); encapsulation needs it", what);
 	if (r < 0) {
-		net_error_pass(err, &local);
+		kilo__net_error_pass(err, &local);
 		return r;
 	}
 	return kilo_net_link_index(net, name, ifindex, err);
@@ -166,12 +166,12 @@ int kilo_net_link_delete(kilo_net *net, const char *ifname, struct kilo_error *e
 
 	if (r < 0)
 		return r;
-	nlh = net_request(buf, RTM_DELLINK, 0, sizeof(struct ifinfomsg));
+	nlh = kilo__net_request(buf, RTM_DELLINK, 0, sizeof(struct ifinfomsg));
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
 	snprintf(what, sizeof(what), "link %s: deleting", ifname);
-	r = net_talk(net, nlh, NULL, NULL, what, &local);
+	r = kilo__net_talk(net, nlh, NULL, NULL, what, &local);
 	if (r == -ENODEV)
 		return 0;
-	net_error_pass(err, &local);
+	kilo__net_error_pass(err, &local);
 	return r;
 }

@@ -52,7 +52,7 @@ static bool add_cmp_eq(struct nftnl_rule *rule, const void *data, uint32_t len)
 /* Network-header address match: load, mask to the prefix (unless whole), compare. */
 static bool add_address_match(struct nftnl_rule *rule, const struct kilo_cidr *cidr, bool source)
 {
-	uint32_t len = (uint32_t)net_addr_len(cidr->addr.family);
+	uint32_t len = (uint32_t)kilo__net_addr_len(cidr->addr.family);
 	uint32_t offset = cidr->addr.family == 6 ? IPV6_SADDR_OFFSET : IPV4_SADDR_OFFSET;
 	struct kilo_cidr net = kilo_cidr_masked(cidr);
 	struct kilo_cidr full = { .addr = { .family = cidr->addr.family }, .prefix = cidr->prefix };
@@ -142,7 +142,7 @@ static bool add_comment(struct nftnl_rule *rule, const char *comment)
 	return ok;
 }
 
-struct nftnl_rule *nat_rule_build(uint8_t family, const char *chain, const struct nat_plan_rule *planned)
+struct nftnl_rule *kilo__nat_rule_build(uint8_t family, const char *chain, const struct nat_plan_rule *planned)
 {
 	const struct kilo_nat_rule *source = planned->source;
 	struct nftnl_rule *rule = nftnl_rule_alloc();
@@ -150,7 +150,7 @@ struct nftnl_rule *nat_rule_build(uint8_t family, const char *chain, const struc
 
 	if (!rule)
 		return NULL;
-	nftnl_rule_set_u32(rule, NFTNL_RULE_FAMILY, net_af(family));
+	nftnl_rule_set_u32(rule, NFTNL_RULE_FAMILY, kilo__net_af(family));
 	nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, KILO_NFT_TABLE);
 	nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, chain);
 	ok = (!source->ipip || add_ipip_match(rule)) &&
@@ -195,7 +195,7 @@ static struct nlmsghdr *batch_command(struct batch *b, uint16_t type, uint8_t fa
 {
 	char *room = batch_room(b);
 
-	return room ? nftnl_nlmsg_build_hdr(room, type, net_af(family), flags, b->seq) : NULL;
+	return room ? nftnl_nlmsg_build_hdr(room, type, kilo__net_af(family), flags, b->seq) : NULL;
 }
 
 static void batch_table(struct batch *b, uint16_t type, uint8_t family, uint16_t flags)
@@ -246,7 +246,7 @@ static void batch_chain(struct batch *b, uint8_t family, const struct nat_plan_c
 
 static void batch_rule(struct batch *b, uint8_t family, const struct nat_plan_chain *c, const struct nat_plan_rule *r)
 {
-	struct nftnl_rule *rule = nat_rule_build(family, c->name, r);
+	struct nftnl_rule *rule = kilo__nat_rule_build(family, c->name, r);
 	struct nlmsghdr *nlh = rule ? batch_command(b, NFT_MSG_NEWRULE, family, NLM_F_CREATE | NLM_F_APPEND) : NULL;
 
 	if (!nlh) {
@@ -336,22 +336,22 @@ static void fill_remove(struct batch *b, const void *data)
 int kilo_net_nat_check(const struct kilo_nat_rule *rules, size_t n, struct kilo_error *err)
 {
 	struct nat_plan plan;
-	int r = nat_plan_build(rules, n, &plan, err);
+	int r = kilo__nat_plan_build(rules, n, &plan, err);
 
 	if (r == 0)
-		nat_plan_free(&plan);
+		kilo__nat_plan_free(&plan);
 	return r;
 }
 
 int kilo_net_nat_apply(kilo_net *net, const struct kilo_nat_rule *rules, size_t n, struct kilo_error *err)
 {
 	struct nat_plan plan;
-	int r = nat_plan_build(rules, n, &plan, err);
+	int r = kilo__nat_plan_build(rules, n, &plan, err);
 
 	if (r < 0)
 		return r;
 	r = batch_run(net, fill_apply, &plan, "nftables: replacing the tables " KILO_NFT_TABLE, err);
-	nat_plan_free(&plan);
+	kilo__nat_plan_free(&plan);
 	return r;
 }
 

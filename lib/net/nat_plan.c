@@ -167,7 +167,7 @@ static int place_rule(struct nat_plan *plan, const struct kilo_nat_rule *rules, 
 	return 0;
 }
 
-int nat_plan_build(const struct kilo_nat_rule *rules, size_t n, struct nat_plan *plan, struct kilo_error *err)
+int kilo__nat_plan_build(const struct kilo_nat_rule *rules, size_t n, struct nat_plan *plan, struct kilo_error *err)
 {
 	struct nat_plan_chain *c;
 	int r = 0;
@@ -191,11 +191,11 @@ int nat_plan_build(const struct kilo_nat_rule *rules, size_t n, struct nat_plan 
 			r = place_rule(plan, rules, i, err);
 	}
 	if (r < 0)
-		nat_plan_free(plan);
+		kilo__nat_plan_free(plan);
 	return r;
 }
 
-void nat_plan_free(struct nat_plan *plan)
+void kilo__nat_plan_free(struct nat_plan *plan)
 {
 	for (size_t t = 0; t < 2; t++) {
 		for (size_t i = 0; i < plan->tables[t].n_chains; i++)

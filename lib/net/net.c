@@ -41,7 +41,7 @@ void kilo_net_close(kilo_net *net)
 	free(net);
 }
 
-struct nlmsghdr *net_request(void *buf, uint16_t type, uint16_t flags, size_t hdrlen)
+struct nlmsghdr *kilo__net_request(void *buf, uint16_t type, uint16_t flags, size_t hdrlen)
 {
 	struct nlmsghdr *nlh;
 
@@ -55,7 +55,7 @@ struct nlmsghdr *net_request(void *buf, uint16_t type, uint16_t flags, size_t hd
 	return nlh;
 }
 
-int net_talk(kilo_net *net, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, const char *what,
+int kilo__net_talk(kilo_net *net, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, const char *what,
 	     struct kilo_error *err)
 {
 	nlh->nlmsg_flags |= NLM_F_ACK;
@@ -63,7 +63,7 @@ int net_talk(kilo_net *net, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, const
 	return kilo_netlink_talk(&net->rt, nlh, nlh->nlmsg_len, nlh->nlmsg_seq, cb, data, what, err);
 }
 
-int net_dump(kilo_net *net, uint16_t type, uint8_t family, size_t hdrlen, mnl_cb_t cb, void (*reset)(void *),
+int kilo__net_dump(kilo_net *net, uint16_t type, uint8_t family, size_t hdrlen, mnl_cb_t cb, void (*reset)(void *),
 	     void *data, const char *what, struct kilo_error *err)
 {
 	char buf[NET_REQUEST_SIZE];
@@ -73,7 +73,7 @@ int net_dump(kilo_net *net, uint16_t type, uint8_t family, size_t hdrlen, mnl_cb
 	for (int attempt = 0; attempt < DUMP_ATTEMPTS && r == -EINTR; attempt++) {
 		if (attempt > 0)
 			reset(data);
-		nlh = net_request(buf, type, NLM_F_DUMP, hdrlen);
+		nlh = kilo__net_request(buf, type, NLM_F_DUMP, hdrlen);
 		/* Every rtnetlink header starts with its family byte. */
 		*(uint8_t *)mnl_nlmsg_get_payload(nlh) = family;
 		nlh->nlmsg_seq = kilo_netlink_next_seq(&net->rt);
@@ -84,35 +84,35 @@ int net_dump(kilo_net *net, uint16_t type, uint8_t family, size_t hdrlen, mnl_cb
 	return r;
 }
 
-void net_error_pass(struct kilo_error *err, const struct kilo_error *local)
+void kilo__net_error_pass(struct kilo_error *err, const struct kilo_error *local)
 {
 	if (err && err->code == 0 && local->code != 0)
 		*err = *local;
 }
 
-uint8_t net_af(uint8_t family)
+uint8_t kilo__net_af(uint8_t family)
 {
 	return family == 4 ? AF_INET : family == 6 ? AF_INET6 : 0;
 }
 
-uint8_t net_family(uint8_t af)
+uint8_t kilo__net_family(uint8_t af)
 {
 	return af == AF_INET ? 4 : af == AF_INET6 ? 6 : 0;
 }
 
-size_t net_addr_len(uint8_t family)
+size_t kilo__net_addr_len(uint8_t family)
 {
 	return family == 6 ? 16 : 4;
 }
 
-void net_put_addr(struct nlmsghdr *nlh, uint16_t type, const struct kilo_addr *addr)
+void kilo__net_put_addr(struct nlmsghdr *nlh, uint16_t type, const struct kilo_addr *addr)
 {
-	mnl_attr_put(nlh, type, net_addr_len(addr->family), addr->bytes);
+	mnl_attr_put(nlh, type, kilo__net_addr_len(addr->family), addr->bytes);
 }
 
-bool net_get_addr(const struct nlattr *attr, uint8_t family, struct kilo_addr *out)
+bool kilo__net_get_addr(const struct nlattr *attr, uint8_t family, struct kilo_addr *out)
 {
-	size_t len = net_addr_len(family);
+	size_t len = kilo__net_addr_len(family);
 
 	if (mnl_attr_get_payload_len(attr) != len)
 		return false;

@@ -20,7 +20,7 @@
 /* The kernel gives an IPv6 route without a metric this one; IPv4 keeps 0. */
 #define IPV6_DEFAULT_METRIC 1024
 
-void net_route_normalise(const struct kilo_route *in, struct net_route *out)
+void kilo__net_route_normalise(const struct kilo_route *in, struct net_route *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->route.dst = kilo_cidr_masked(&in->dst);
@@ -35,25 +35,25 @@ void net_route_normalise(const struct kilo_route *in, struct net_route *out)
 	out->metric = in->dst.addr.family == 6 ? IPV6_DEFAULT_METRIC : 0;
 }
 
-bool net_route_same_slot(const struct net_route *a, const struct net_route *b)
+bool kilo__net_route_same_slot(const struct net_route *a, const struct net_route *b)
 {
 	return a->route.table == b->route.table && a->metric == b->metric && kilo_cidr_equal(&a->route.dst, &b->route.dst);
 }
 
-bool net_route_same(const struct net_route *a, const struct net_route *b)
+bool kilo__net_route_same(const struct net_route *a, const struct net_route *b)
 {
-	return net_route_same_slot(a, b) && kilo_addr_equal(&a->route.gw, &b->route.gw) &&
+	return kilo__net_route_same_slot(a, b) && kilo_addr_equal(&a->route.gw, &b->route.gw) &&
 	       kilo_addr_equal(&a->route.src, &b->route.src) && a->route.ifindex == b->route.ifindex &&
 	       a->route.onlink == b->route.onlink;
 }
 
-struct nlmsghdr *net_route_message(void *buf, uint16_t type, uint16_t flags, const struct net_route *r)
+struct nlmsghdr *kilo__net_route_message(void *buf, uint16_t type, uint16_t flags, const struct net_route *r)
 {
 	const struct kilo_route *k = &r->route;
-	struct nlmsghdr *nlh = net_request(buf, type, flags, sizeof(struct rtmsg));
+	struct nlmsghdr *nlh = kilo__net_request(buf, type, flags, sizeof(struct rtmsg));
 	struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 
-	rtm->rtm_family = net_af(k->dst.addr.family);
+	rtm->rtm_family = kilo__net_af(k->dst.addr.family);
 	rtm->rtm_dst_len = k->dst.prefix;
 	/* Tables past 255 exist only in RTA_TABLE. */
 	rtm->rtm_table = k->table < 256 ? (uint8_t)k->table : RT_TABLE_UNSPEC;
@@ -68,12 +68,12 @@ struct nlmsghdr *net_route_message(void *buf, uint16_t type, uint16_t flags, con
 	if (k->onlink)
 		rtm->rtm_flags = RTNH_F_ONLINK;
 	if (k->dst.prefix)
-		net_put_addr(nlh, RTA_DST, &k->dst.addr);
+		kilo__net_put_addr(nlh, RTA_DST, &k->dst.addr);
 	mnl_attr_put_u32(nlh, RTA_TABLE, k->table);
 	if (k->gw.family)
-		net_put_addr(nlh, RTA_GATEWAY, &k->gw);
+		kilo__net_put_addr(nlh, RTA_GATEWAY, &k->gw);
 	if (k->src.family)
-		net_put_addr(nlh, RTA_PREFSRC, &k->src);
+		kilo__net_put_addr(nlh, RTA_PREFSRC, &k->src);
 	if (k->ifindex)
 		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)k->ifindex);
 	if (r->metric)
@@ -87,11 +87,11 @@ static bool route_attr(const struct nlattr *attr, uint8_t family, struct net_rou
 
 	switch (mnl_attr_get_type(attr)) {
 	case RTA_DST:
-		return net_get_addr(attr, family, &k->dst.addr);
+		return kilo__net_get_addr(attr, family, &k->dst.addr);
 	case RTA_GATEWAY:
-		return net_get_addr(attr, family, &k->gw);
+		return kilo__net_get_addr(attr, family, &k->gw);
 	case RTA_PREFSRC:
-		return net_get_addr(attr, family, &k->src);
+		return kilo__net_get_addr(attr, family, &k->src);
 	case RTA_OIF:
 		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
 			return false;
@@ -112,7 +112,7 @@ static bool route_attr(const struct nlattr *attr, uint8_t family, struct net_rou
 	}
 }
 
-int net_route_parse(const struct nlmsghdr *nlh, struct net_route *out)
+int kilo__net_route_parse(const struct nlmsghdr *nlh, struct net_route *out)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *attr;
@@ -120,7 +120,7 @@ int net_route_parse(const struct nlmsghdr *nlh, struct net_route *out)
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*rtm)))
 		return -EBADMSG;
-	family = net_family(rtm->rtm_family);
+	family = kilo__net_family(rtm->rtm_family);
 	if (!family || rtm->rtm_protocol != KILO_RTPROT_OWNED || rtm->rtm_type != RTN_UNICAST)
 		return 0;
 	memset(out, 0, sizeof(*out));
@@ -136,7 +136,8 @@ int net_route_parse(const struct nlmsghdr *nlh, struct net_route *out)
 	return 1;
 }
 
-void net_route_describe(const struct kilo_route *r, char *out, size_t size)
+/* "10.1.0.0/24 via 10.9.0.2 dev 3 table 1107" for error messages. */
+static void net_route_describe(const struct kilo_route *r, char *out, size_t size)
 {
 	char dst[KILO_CIDR_STRLEN], gw[KILO_ADDR_STRLEN] = "", src[KILO_ADDR_STRLEN] = "";
 
@@ -160,7 +161,7 @@ static int route_list_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct route_list *list = data;
 	struct net_route route;
-	int r = net_route_parse(nlh, &route);
+	int r = kilo__net_route_parse(nlh, &route);
 
 	if (r <= 0)
 		return r < 0 ? MNL_CB_ERROR : MNL_CB_OK;
@@ -177,7 +178,7 @@ static void route_list_reset(void *data)
 
 static int routes_dump(kilo_net *net, struct route_list *list, struct kilo_error *err)
 {
-	return net_dump(net, RTM_GETROUTE, AF_UNSPEC, sizeof(struct rtmsg), route_list_cb, route_list_reset, list,
+	return kilo__net_dump(net, RTM_GETROUTE, AF_UNSPEC, sizeof(struct rtmsg), route_list_cb, route_list_reset, list,
 			"listing routes", err);
 }
 
@@ -246,7 +247,7 @@ static int route_send(kilo_net *net, uint16_t type, uint16_t flags, const struct
 
 	net_route_describe(&route->route, text, sizeof(text));
 	snprintf(what, sizeof(what), "%s %s", verb, text);
-	return net_talk(net, net_route_message(buf, type, flags, route), NULL, NULL, what, err);
+	return kilo__net_talk(net, kilo__net_route_message(buf, type, flags, route), NULL, NULL, what, err);
 }
 
 static int route_delete(kilo_net *net, const struct net_route *route, struct kilo_error *err)
@@ -257,7 +258,7 @@ static int route_delete(kilo_net *net, const struct net_route *route, struct kil
 	/* Gone already, with its link perhaps: what the sync wanted. */
 	if (r == -ESRCH || r == -ENODEV)
 		return 0;
-	net_error_pass(err, &local);
+	kilo__net_error_pass(err, &local);
 	return r < 0 ? r : 1;
 }
 
@@ -269,7 +270,7 @@ static int compare_addr(const struct kilo_addr *a, const struct kilo_addr *b)
 	return memcmp(a->bytes, b->bytes, a->family == 4 ? 4 : a->family == 6 ? 16 : 0);
 }
 
-/* Orders routes by slot (table, metric, destination), the order net_route_same_slot agrees with. */
+/* Orders routes by slot (table, metric, destination), the order kilo__net_route_same_slot agrees with. */
 static int compare_slot(const struct net_route *a, const struct net_route *b)
 {
 	if (a->route.table != b->route.table)
@@ -281,7 +282,7 @@ static int compare_slot(const struct net_route *a, const struct net_route *b)
 	return compare_addr(&a->route.dst.addr, &b->route.dst.addr);
 }
 
-/* Orders routes by slot, then by nexthop: equal exactly when net_route_same. */
+/* Orders routes by slot, then by nexthop: equal exactly when kilo__net_route_same. */
 static int compare_route(const void *pa, const void *pb)
 {
 	const struct net_route *a = pa, *b = pb;
@@ -390,7 +391,7 @@ int kilo_net_routes_sync_saving(kilo_net *net, const struct kilo_route *routes, 
 		goto out;
 	used = calloc(live.n ? live.n : 1, sizeof(*used));
 	for (size_t i = 0; i < n; i++)
-		net_route_normalise(&routes[i], &want[i]);
+		kilo__net_route_normalise(&routes[i], &want[i]);
 	if (!used || mark_repeated(want, n, repeated) < 0) {
 		r = kilo_error_set(err, ENOMEM, "routes: out of memory");
 		goto out;

@@ -27,7 +27,7 @@ static struct kilo_cidr rule_match(const struct kilo_cidr *in)
 	return out;
 }
 
-void net_rule_normalise(const struct kilo_rule *in, struct net_rule *out)
+void kilo__net_rule_normalise(const struct kilo_rule *in, struct net_rule *out)
 {
 	memset(out, 0, sizeof(*out));
 	/* A rule with no address at all is IPv4, as Kilo's netlink library makes it. */
@@ -38,27 +38,27 @@ void net_rule_normalise(const struct kilo_rule *in, struct net_rule *out)
 	snprintf(out->rule.iif, sizeof(out->rule.iif), "%s", in->iif);
 }
 
-bool net_rule_same(const struct net_rule *a, const struct net_rule *b)
+bool kilo__net_rule_same(const struct net_rule *a, const struct net_rule *b)
 {
 	return a->family == b->family && a->rule.table == b->rule.table && kilo_cidr_equal(&a->rule.src, &b->rule.src) &&
 	       kilo_cidr_equal(&a->rule.dst, &b->rule.dst) && strcmp(a->rule.iif, b->rule.iif) == 0;
 }
 
-struct nlmsghdr *net_rule_message(void *buf, uint16_t type, uint16_t flags, const struct net_rule *r)
+struct nlmsghdr *kilo__net_rule_message(void *buf, uint16_t type, uint16_t flags, const struct net_rule *r)
 {
 	const struct kilo_rule *k = &r->rule;
-	struct nlmsghdr *nlh = net_request(buf, type, flags, sizeof(struct fib_rule_hdr));
+	struct nlmsghdr *nlh = kilo__net_request(buf, type, flags, sizeof(struct fib_rule_hdr));
 	struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
 
-	frh->family = net_af(r->family);
+	frh->family = kilo__net_af(r->family);
 	frh->src_len = k->src.prefix;
 	frh->dst_len = k->dst.prefix;
 	frh->table = k->table < 256 ? (uint8_t)k->table : RT_TABLE_UNSPEC;
 	frh->action = FR_ACT_TO_TBL;
 	if (k->src.addr.family)
-		net_put_addr(nlh, FRA_SRC, &k->src.addr);
+		kilo__net_put_addr(nlh, FRA_SRC, &k->src.addr);
 	if (k->dst.addr.family)
-		net_put_addr(nlh, FRA_DST, &k->dst.addr);
+		kilo__net_put_addr(nlh, FRA_DST, &k->dst.addr);
 	if (k->iif[0])
 		mnl_attr_put_strz(nlh, FRA_IIFNAME, k->iif);
 	mnl_attr_put_u32(nlh, FRA_TABLE, k->table);
@@ -74,9 +74,9 @@ static bool rule_attr(const struct nlattr *attr, struct net_rule *out, bool *own
 
 	switch (mnl_attr_get_type(attr)) {
 	case FRA_SRC:
-		return net_get_addr(attr, out->family, &k->src.addr);
+		return kilo__net_get_addr(attr, out->family, &k->src.addr);
 	case FRA_DST:
-		return net_get_addr(attr, out->family, &k->dst.addr);
+		return kilo__net_get_addr(attr, out->family, &k->dst.addr);
 	case FRA_IIFNAME:
 		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
 			return false;
@@ -102,7 +102,7 @@ static bool rule_attr(const struct nlattr *attr, struct net_rule *out, bool *own
 	}
 }
 
-int net_rule_parse(const struct nlmsghdr *nlh, struct net_rule *out)
+int kilo__net_rule_parse(const struct nlmsghdr *nlh, struct net_rule *out)
 {
 	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *attr;
@@ -111,7 +111,7 @@ int net_rule_parse(const struct nlmsghdr *nlh, struct net_rule *out)
 	if (nlh->nlmsg_type != RTM_NEWRULE || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*frh)))
 		return -EBADMSG;
 	memset(out, 0, sizeof(*out));
-	out->family = net_family(frh->family);
+	out->family = kilo__net_family(frh->family);
 	if (!out->family || frh->action != FR_ACT_TO_TBL)
 		return 0;
 	out->rule.src.prefix = frh->src_len;
@@ -147,7 +147,7 @@ static int rule_list_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct rule_list *list = data;
 	struct net_rule rule;
-	int r = net_rule_parse(nlh, &rule);
+	int r = kilo__net_rule_parse(nlh, &rule);
 
 	if (r <= 0)
 		return r < 0 ? MNL_CB_ERROR : MNL_CB_OK;
@@ -164,7 +164,7 @@ static void rule_list_reset(void *data)
 
 static int rules_dump(kilo_net *net, struct rule_list *list, struct kilo_error *err)
 {
-	return net_dump(net, RTM_GETRULE, AF_UNSPEC, sizeof(struct fib_rule_hdr), rule_list_cb, rule_list_reset, list,
+	return kilo__net_dump(net, RTM_GETRULE, AF_UNSPEC, sizeof(struct fib_rule_hdr), rule_list_cb, rule_list_reset, list,
 			"listing ip rules", err);
 }
 
@@ -229,13 +229,13 @@ static int rule_send(kilo_net *net, uint16_t type, uint16_t flags, const struct 
 
 	rule_describe(rule, text, sizeof(text));
 	snprintf(what, sizeof(what), "%s %s", verb, text);
-	return net_talk(net, net_rule_message(buf, type, flags, rule), NULL, NULL, what, err);
+	return kilo__net_talk(net, kilo__net_rule_message(buf, type, flags, rule), NULL, NULL, what, err);
 }
 
 static ssize_t find_rule(const struct net_rule *items, size_t n, const bool *used, const struct net_rule *want)
 {
 	for (size_t j = 0; j < n; j++) {
-		if ((!used || !used[j]) && net_rule_same(&items[j], want))
+		if ((!used || !used[j]) && kilo__net_rule_same(&items[j], want))
 			return (ssize_t)j;
 	}
 	return -1;
@@ -268,7 +268,7 @@ int kilo_net_rules_sync_saving(kilo_net *net, const struct kilo_rule *rules, siz
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		net_rule_normalise(&rules[i], &want[i]);
+		kilo__net_rule_normalise(&rules[i], &want[i]);
 		if (find_rule(want, i, NULL, &want[i]) >= 0)
 			continue;
 		j = find_rule(live.items, live.n, used, &want[i]);
@@ -290,7 +290,7 @@ int kilo_net_rules_sync_saving(kilo_net *net, const struct kilo_rule *rules, siz
 		if (r == -ENOENT)
 			continue;
 		if (r < 0) {
-			net_error_pass(err, &local);
+			kilo__net_error_pass(err, &local);
 			goto out;
 		}
 		count.removed++;

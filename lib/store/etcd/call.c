@@ -20,11 +20,11 @@
 /* Exchanges in flight at once for asynchronous unary calls (5,000 keep-alives must not be 5,000 connections). */
 #define IN_FLIGHT_MAX 32
 
-/* A call that ends, or is freed, gives its place to the next one waiting (defined with etcd_call_start). */
+/* A call that ends, or is freed, gives its place to the next one waiting (defined with kilo__etcd_call_start). */
 static void leave_flight(struct etcd_call *call);
 static void unqueue_waiting(struct etcd_call *call);
 
-void etcd_free_secret(char *secret)
+void kilo__etcd_free_secret(char *secret)
 {
 	if (secret) {
 		sodium_memzero(secret, strlen(secret));
@@ -32,9 +32,9 @@ void etcd_free_secret(char *secret)
 	}
 }
 
-void etcd_forget_token(kilo_etcd *e)
+void kilo__etcd_forget_token(kilo_etcd *e)
 {
-	etcd_free_secret(e->token);
+	kilo__etcd_free_secret(e->token);
 	e->token = NULL;
 }
 
@@ -58,7 +58,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
 
 /* ---- calls ------------------------------------------------------------- */
 
-struct etcd_call *etcd_call_new(kilo_etcd *e, const char *path, char *body, const struct etcd_call_hooks *hooks,
+struct etcd_call *kilo__etcd_call_new(kilo_etcd *e, const char *path, char *body, const struct etcd_call_hooks *hooks,
 				void *owner)
 {
 	struct etcd_call *call;
@@ -112,7 +112,7 @@ static void unqueue_done(struct etcd_call *call)
 		e->done_tail = &(*e->done_tail)->next_done;
 }
 
-void etcd_call_free(struct etcd_call *call)
+void kilo__etcd_call_free(struct etcd_call *call)
 {
 	if (!call)
 		return;
@@ -122,7 +122,7 @@ void etcd_call_free(struct etcd_call *call)
 	leave_flight(call);
 	etcd_list_remove(call->e->calls, call);
 	kilo_etcd_buffer_free(call->reply, call->reply_cap);
-	etcd_free_secret(call->auth_body);
+	kilo__etcd_free_secret(call->auth_body);
 	/* A put's body holds a value, which may hold a preshared key. */
 	sodium_memzero(call->body, call->body_len);
 	free(call->body);
@@ -199,7 +199,7 @@ static int exchange_start(struct etcd_call *call)
 	call->curl_error[0] = '\0';
 	if (call->authenticating) {
 		url_path = "/v3/auth/authenticate";
-		etcd_free_secret(call->auth_body);
+		kilo__etcd_free_secret(call->auth_body);
 		call->auth_body = auth_body(e);
 		if (!call->auth_body)
 			return -ENOMEM;
@@ -313,7 +313,7 @@ static int describe_failure(const struct etcd_call *call, CURLcode code, char *w
 static void record_failure(struct etcd_call *call, int code, const char *what)
 {
 	char joined[KILO_ERROR_MESSAGE_MAX];
-	const char *name = etcd_endpoint_name(call->e, call->at);
+	const char *name = kilo__etcd_endpoint_name(call->e, call->at);
 
 	if (call->tries.code == 0)
 		snprintf(joined, sizeof(joined), "%s: %s", name, what);
@@ -355,10 +355,10 @@ static void reply_done(struct etcd_call *call, long status)
 
 	if (call->authenticating) {
 		r = kilo_etcd_reply_auth(reply, call->reply_len, &token, &err);
-		etcd_free_secret(call->auth_body);
+		kilo__etcd_free_secret(call->auth_body);
 		call->auth_body = NULL;
 		if (r == 0) {
-			etcd_free_secret(e->token);
+			kilo__etcd_free_secret(e->token);
 			e->token = token;
 			exchange_end(call);
 			r = exchange_start(call);
@@ -375,7 +375,7 @@ static void reply_done(struct etcd_call *call, long status)
 		if (r == -EKEYEXPIRED && e->user && !call->reauthenticated) {
 			/* Tokens expire (5 minutes by default): ask for a new one, once. */
 			call->reauthenticated = true;
-			etcd_forget_token(e);
+			kilo__etcd_forget_token(e);
 			exchange_end(call);
 			if (exchange_start(call) == 0)
 				return;
@@ -393,7 +393,7 @@ static void reply_done(struct etcd_call *call, long status)
 	}
 	e->current = call->at;
 	if (r < 0)
-		kilo_error_prefix(&err, "etcd %s", etcd_endpoint_name(e, call->at));
+		kilo_error_prefix(&err, "etcd %s", kilo__etcd_endpoint_name(e, call->at));
 	call_done(call, r, &err);
 }
 
@@ -412,7 +412,7 @@ static void exchange_done(struct etcd_call *call, CURLcode code)
 	if (call->stream && call->answered && !call->authenticating) {
 		struct kilo_error err = { 0 };
 
-		kilo_error_set(&err, r, "etcd %s: the stream broke: %s", etcd_endpoint_name(call->e, call->at), what);
+		kilo_error_set(&err, r, "etcd %s: the stream broke: %s", kilo__etcd_endpoint_name(call->e, call->at), what);
 		call_done(call, -r, &err);
 		return;
 	}
@@ -471,7 +471,7 @@ static void unqueue_waiting(struct etcd_call *call)
 	call->next_waiting = NULL;
 }
 
-int etcd_call_start(struct etcd_call *call, struct kilo_error *err)
+int kilo__etcd_call_start(struct etcd_call *call, struct kilo_error *err)
 {
 	kilo_etcd *e = call->e;
 	struct etcd_call **tail;
@@ -501,7 +501,7 @@ int etcd_call_start(struct etcd_call *call, struct kilo_error *err)
 	return 0;
 }
 
-void etcd_calls_collect(kilo_etcd *e)
+void kilo__etcd_calls_collect(kilo_etcd *e)
 {
 	struct etcd_call *call;
 	CURLMsg *msg;
@@ -523,14 +523,14 @@ static bool all_done(struct etcd_call **calls, size_t n)
 	return true;
 }
 
-int etcd_calls_run(struct etcd_call **calls, size_t n, struct kilo_error *err)
+int kilo__etcd_calls_run(struct etcd_call **calls, size_t n, struct kilo_error *err)
 {
 	kilo_etcd *e = n ? calls[0]->e : NULL;
 	int r = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		calls[i]->blocking = true;
-		if (etcd_call_start(calls[i], &calls[i]->err) < 0) {
+		if (kilo__etcd_call_start(calls[i], &calls[i]->err) < 0) {
 			calls[i]->done = true;
 			calls[i]->result = -calls[i]->err.code;
 		}
@@ -543,7 +543,7 @@ int etcd_calls_run(struct etcd_call **calls, size_t n, struct kilo_error *err)
 
 			wait = left < 0 ? 0 : left < wait ? left : wait;
 		}
-		r = etcd_drive(e, (int)wait);
+		r = kilo__etcd_drive(e, (int)wait);
 		if (r < 0)
 			kilo_error_set(err, -r, "etcd: waiting for the reply: %s", strerror(-r));
 	}
@@ -552,9 +552,9 @@ int etcd_calls_run(struct etcd_call **calls, size_t n, struct kilo_error *err)
 	return r;
 }
 
-int etcd_call_run(struct etcd_call *call, struct kilo_error *err)
+int kilo__etcd_call_run(struct etcd_call *call, struct kilo_error *err)
 {
-	int r = etcd_calls_run(&call, 1, err);
+	int r = kilo__etcd_calls_run(&call, 1, err);
 
 	if (r < 0)
 		return r;

@@ -25,7 +25,7 @@ uint64_t kilo_etcd_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-const char *etcd_endpoint_name(const kilo_etcd *e, size_t index)
+const char *kilo__etcd_endpoint_name(const kilo_etcd *e, size_t index)
 {
 	const char *url = e->endpoints[index];
 	const char *sep = strstr(url, "://");
@@ -52,16 +52,16 @@ static void rearm(kilo_etcd *e)
 	timerfd_settime(e->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-void etcd_timer_arm(kilo_etcd *e, struct etcd_timer *timer, unsigned in_ms)
+void kilo__etcd_timer_arm(kilo_etcd *e, struct etcd_timer *timer, unsigned in_ms)
 {
-	etcd_timer_disarm(e, timer);
+	kilo__etcd_timer_disarm(e, timer);
 	timer->due_ms = kilo_etcd_now_ms() + in_ms;
 	timer->armed = true;
 	etcd_list_prepend(e->timers, timer);
 	rearm(e);
 }
 
-void etcd_timer_disarm(kilo_etcd *e, struct etcd_timer *timer)
+void kilo__etcd_timer_disarm(kilo_etcd *e, struct etcd_timer *timer)
 {
 	if (!timer->armed)
 		return;
@@ -80,7 +80,7 @@ static void fire_due_timers(kilo_etcd *e)
 			;
 		if (!t)
 			return;
-		etcd_timer_disarm(e, t);
+		kilo__etcd_timer_disarm(e, t);
 		t->fire(t);
 	}
 }
@@ -119,7 +119,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 
 /* ---- driving curl ------------------------------------------------------- */
 
-int etcd_drive(kilo_etcd *e, int wait_ms)
+int kilo__etcd_drive(kilo_etcd *e, int wait_ms)
 {
 	struct epoll_event events[16];
 	int running, n;
@@ -146,7 +146,7 @@ int etcd_drive(kilo_etcd *e, int wait_ms)
 		e->curl_due_ms = -1;
 		curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
-	etcd_calls_collect(e);
+	kilo__etcd_calls_collect(e);
 	rearm(e);
 	return 0;
 }
@@ -226,14 +226,14 @@ void kilo_etcd_free(kilo_etcd *e)
 	if (!e)
 		return;
 	e->closing = true;
-	etcd_watches_free(e);
-	etcd_keepalives_free(e);
+	kilo__etcd_watches_free(e);
+	kilo__etcd_keepalives_free(e);
 	while (e->calls) {
 		struct etcd_call *call = e->calls;
 
 		if (call->hooks->release)
 			call->hooks->release(call);
-		etcd_call_free(call);
+		kilo__etcd_call_free(call);
 	}
 	if (e->multi)
 		curl_multi_cleanup(e->multi);
@@ -248,8 +248,8 @@ void kilo_etcd_free(kilo_etcd *e)
 	free(e->cert);
 	free(e->key);
 	free(e->user);
-	etcd_free_secret(e->password);
-	etcd_free_secret(e->token);
+	kilo__etcd_free_secret(e->password);
+	kilo__etcd_free_secret(e->token);
 	free(e);
 	curl_global_cleanup();
 }
@@ -281,11 +281,11 @@ int kilo_etcd_process(kilo_etcd *e, struct kilo_error *err)
 	struct etcd_call *call;
 	int r;
 
-	r = etcd_drive(e, 0);
+	r = kilo__etcd_drive(e, 0);
 	if (r < 0)
 		return kilo_error_set(err, -r, "etcd: %s", strerror(-r));
 	fire_due_timers(e);
-	etcd_watches_process(e);
+	kilo__etcd_watches_process(e);
 	/* A finish hook may free its call or start it again (which queues nothing until it is done). */
 	while ((call = e->done_head)) {
 		e->done_head = call->next_done;

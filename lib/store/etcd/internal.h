@@ -31,7 +31,7 @@ struct etcd_call_hooks {
 	/*
 	 * The call is over: result 0 or -errno with err. Runs from
 	 * kilo_etcd_process for an asynchronous call (never inside a blocking
-	 * one); the hook frees the call (etcd_call_free) or starts it again.
+	 * one); the hook frees the call (kilo__etcd_call_free) or starts it again.
 	 */
 	void (*finish)(struct etcd_call *call, int result, const struct kilo_error *err);
 	/* kilo_etcd_free drops the asynchronous call unfinished: free what owner holds (not the call). */
@@ -136,46 +136,44 @@ struct kilo_etcd {
 uint64_t kilo_etcd_now_ms(void);
 
 /* A call of e for path with body (taken over: freed with the call). */
-struct etcd_call *etcd_call_new(kilo_etcd *e, const char *path, char *body, const struct etcd_call_hooks *hooks,
+struct etcd_call *kilo__etcd_call_new(kilo_etcd *e, const char *path, char *body, const struct etcd_call_hooks *hooks,
 				void *owner);
-void etcd_call_free(struct etcd_call *call);
+void kilo__etcd_call_free(struct etcd_call *call);
 /* Starts an asynchronous call (again, after a finish hook: from the endpoint that answered last). */
-int etcd_call_start(struct etcd_call *call, struct kilo_error *err);
+int kilo__etcd_call_start(struct etcd_call *call, struct kilo_error *err);
 /*
  * Runs calls to their end at the same time, without running other calls'
  * hooks: each one's result and error are in it. Frees nothing; -errno only
  * when the client itself fails.
  */
-int etcd_calls_run(struct etcd_call **calls, size_t n, struct kilo_error *err);
+int kilo__etcd_calls_run(struct etcd_call **calls, size_t n, struct kilo_error *err);
 /* One call: its result. */
-int etcd_call_run(struct etcd_call *call, struct kilo_error *err);
+int kilo__etcd_call_run(struct etcd_call *call, struct kilo_error *err);
 
-void etcd_timer_arm(kilo_etcd *e, struct etcd_timer *timer, unsigned in_ms);
-void etcd_timer_disarm(kilo_etcd *e, struct etcd_timer *timer);
+void kilo__etcd_timer_arm(kilo_etcd *e, struct etcd_timer *timer, unsigned in_ms);
+void kilo__etcd_timer_disarm(kilo_etcd *e, struct etcd_timer *timer);
 
 /* Waits at most wait_ms for curl's sockets or timers, lets curl do what is ready and collects what finished. */
-int etcd_drive(kilo_etcd *e, int wait_ms);
+int kilo__etcd_drive(kilo_etcd *e, int wait_ms);
 /* Hands every exchange curl finished to its call (call.c). */
-void etcd_calls_collect(kilo_etcd *e);
+void kilo__etcd_calls_collect(kilo_etcd *e);
 /* Wipes a NUL-terminated secret (a password, a token, a body holding one) and frees it. NULL: nothing. */
-void etcd_free_secret(char *secret);
+void kilo__etcd_free_secret(char *secret);
 /* Drops the token (wiped): the next exchange authenticates again. */
-void etcd_forget_token(kilo_etcd *e);
+void kilo__etcd_forget_token(kilo_etcd *e);
 
 /* "HOST:PORT" of an endpoint, for messages. */
-const char *etcd_endpoint_name(const kilo_etcd *e, size_t index);
+const char *kilo__etcd_endpoint_name(const kilo_etcd *e, size_t index);
 
 /* Request bodies (requests.c): JSON texts, malloc'ed; NULL when out of memory. */
-char *etcd_body_put(const char *key, const char *value, size_t len, int64_t lease);
-char *etcd_body_delete(const char *key, bool prefix);
-char *etcd_body_lease(const char *field, int64_t value);
+char *kilo__etcd_body_lease(const char *field, int64_t value);
 /* The range end of every key that starts with prefix, base64; "AA==" (every key) for an empty prefix. */
-char *etcd_prefix_end_b64(const char *prefix);
-char *etcd_b64(const char *data, size_t len);
+char *kilo__etcd_prefix_end_b64(const char *prefix);
+char *kilo__etcd_b64(const char *data, size_t len);
 
 /* Watches and keep-alives: what kilo_etcd_process and kilo_etcd_free do for them. */
-void etcd_watches_process(kilo_etcd *e);
-void etcd_watches_free(kilo_etcd *e);
-void etcd_keepalives_free(kilo_etcd *e);
+void kilo__etcd_watches_process(kilo_etcd *e);
+void kilo__etcd_watches_free(kilo_etcd *e);
+void kilo__etcd_keepalives_free(kilo_etcd *e);
 
 #endif

@@ -37,13 +37,13 @@ static void keepalive_finish(struct etcd_call *call, int result, const struct ki
 	struct kilo_error lost = { 0 }, kept = err ? *err : (struct kilo_error){ 0 };
 
 	err = err ? &kept : NULL;
-	etcd_call_free(call);
+	kilo__etcd_call_free(call);
 	k->call = NULL;
 	if (result == 0 && k->ttl > 0)
 		return;
 	if (result == 0 || result == -ENOENT) {
 		/* Its TTL ran out (or it was revoked): nothing to keep alive any more. */
-		etcd_timer_disarm(k->e, &k->timer);
+		kilo__etcd_timer_disarm(k->e, &k->timer);
 		result = kilo_error_set(&lost, ENOENT, "etcd: lease %llx has expired", (unsigned long long)k->lease);
 		err = &lost;
 	}
@@ -57,15 +57,15 @@ static void keepalive_due(struct etcd_timer *timer)
 	struct kilo_etcd_keepalive *k = etcd_container_of(timer, struct kilo_etcd_keepalive, timer);
 	struct kilo_error err = { 0 };
 
-	etcd_timer_arm(k->e, &k->timer, k->interval_ms);
+	kilo__etcd_timer_arm(k->e, &k->timer, k->interval_ms);
 	/* One keep-alive at a time: a slow answer is not queued behind. */
 	if (k->call)
 		return;
-	k->call = etcd_call_new(k->e, "/v3/lease/keepalive", etcd_body_lease("ID", k->lease), &keepalive_hooks, k);
+	k->call = kilo__etcd_call_new(k->e, "/v3/lease/keepalive", kilo__etcd_body_lease("ID", k->lease), &keepalive_hooks, k);
 	if (!k->call) {
 		kilo_error_set(&err, ENOMEM, "etcd: out of memory");
-	} else if (etcd_call_start(k->call, &err) < 0) {
-		etcd_call_free(k->call);
+	} else if (kilo__etcd_call_start(k->call, &err) < 0) {
+		kilo__etcd_call_free(k->call);
 		k->call = NULL;
 	} else {
 		return;
@@ -91,7 +91,7 @@ int kilo_etcd_keepalive_start(kilo_etcd *e, int64_t lease, unsigned interval_ms,
 	k->ctx = ctx;
 	k->timer.fire = keepalive_due;
 	etcd_list_prepend(e->keepalives, k);
-	etcd_timer_arm(e, &k->timer, 0);
+	kilo__etcd_timer_arm(e, &k->timer, 0);
 	*out = k;
 	return 0;
 }
@@ -100,13 +100,13 @@ void kilo_etcd_keepalive_stop(struct kilo_etcd_keepalive *k)
 {
 	if (!k)
 		return;
-	etcd_timer_disarm(k->e, &k->timer);
-	etcd_call_free(k->call);
+	kilo__etcd_timer_disarm(k->e, &k->timer);
+	kilo__etcd_call_free(k->call);
 	etcd_list_remove(k->e->keepalives, k);
 	free(k);
 }
 
-void etcd_keepalives_free(kilo_etcd *e)
+void kilo__etcd_keepalives_free(kilo_etcd *e)
 {
 	while (e->keepalives)
 		kilo_etcd_keepalive_stop(e->keepalives);

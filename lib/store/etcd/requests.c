@@ -21,7 +21,7 @@
 
 /* ---- bodies ------------------------------------------------------------- */
 
-char *etcd_b64(const char *data, size_t len)
+char *kilo__etcd_b64(const char *data, size_t len)
 {
 	size_t size = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
 	char *out = malloc(size);
@@ -31,7 +31,7 @@ char *etcd_b64(const char *data, size_t len)
 	return out;
 }
 
-char *etcd_prefix_end_b64(const char *prefix)
+char *kilo__etcd_prefix_end_b64(const char *prefix)
 {
 	size_t len = strlen(prefix);
 	char *end = strdup(prefix), *b64;
@@ -46,7 +46,7 @@ char *etcd_prefix_end_b64(const char *prefix)
 		return strdup("AA==");
 	}
 	end[len - 1] = (char)((unsigned char)end[len - 1] + 1);
-	b64 = etcd_b64(end, len);
+	b64 = kilo__etcd_b64(end, len);
 	free(end);
 	return b64;
 }
@@ -69,7 +69,7 @@ static char *dump(json_t *o)
 /* {"key": ..., "value": ..., "lease": ...}: a put request's object. */
 static json_t *put_object(const char *key, const char *value, size_t len, int64_t lease)
 {
-	char *key_b64 = etcd_b64(key, strlen(key)), *value_b64 = etcd_b64(value, len), n[24];
+	char *key_b64 = kilo__etcd_b64(key, strlen(key)), *value_b64 = kilo__etcd_b64(value, len), n[24];
 	json_t *o = NULL;
 
 	if (key_b64 && value_b64)
@@ -83,14 +83,14 @@ static json_t *put_object(const char *key, const char *value, size_t len, int64_
 	return o;
 }
 
-char *etcd_body_put(const char *key, const char *value, size_t len, int64_t lease)
+static char *etcd_body_put(const char *key, const char *value, size_t len, int64_t lease)
 {
 	return dump(put_object(key, value, len, lease));
 }
 
 static json_t *delete_object(const char *key, bool prefix)
 {
-	char *key_b64 = etcd_b64(key, strlen(key)), *end = prefix ? etcd_prefix_end_b64(key) : NULL;
+	char *key_b64 = kilo__etcd_b64(key, strlen(key)), *end = prefix ? kilo__etcd_prefix_end_b64(key) : NULL;
 	json_t *o = NULL;
 
 	if (key_b64 && (!prefix || end))
@@ -102,12 +102,12 @@ static json_t *delete_object(const char *key, bool prefix)
 	return o;
 }
 
-char *etcd_body_delete(const char *key, bool prefix)
+static char *etcd_body_delete(const char *key, bool prefix)
 {
 	return dump(delete_object(key, prefix));
 }
 
-char *etcd_body_lease(const char *field, int64_t value)
+char *kilo__etcd_body_lease(const char *field, int64_t value)
 {
 	char n[24];
 
@@ -126,8 +126,8 @@ static char *body_range(const struct kilo_etcd_range_request *req)
 	/* The next key after key: key followed by a zero byte. */
 	memcpy(start, key, len);
 	start[len] = '\0';
-	key_b64 = etcd_b64(start, len + (req->after_key ? 1 : 0));
-	end = req->prefix ? etcd_prefix_end_b64(req->prefix) : NULL;
+	key_b64 = kilo__etcd_b64(start, len + (req->after_key ? 1 : 0));
+	end = req->prefix ? kilo__etcd_prefix_end_b64(req->prefix) : NULL;
 	if (key_b64 && (!req->prefix || end))
 		o = json_pack("{s:s}", "key", key_b64);
 	if (o && end)
@@ -145,7 +145,7 @@ static char *body_range(const struct kilo_etcd_range_request *req)
 /* A transaction that runs then only if key's mod revision is mod_revision. */
 static char *body_txn(const char *key, int64_t mod_revision, const char *op, json_t *then)
 {
-	char *key_b64 = etcd_b64(key, strlen(key)), n[24];
+	char *key_b64 = kilo__etcd_b64(key, strlen(key)), n[24];
 	json_t *o = NULL;
 
 	if (key_b64 && then)
@@ -229,7 +229,7 @@ static void finish_async(struct etcd_call *call, int result, const struct kilo_e
 
 	req->done(req->ctx, result, result < 0 ? NULL : &req->reply, err);
 	free(req);
-	etcd_call_free(call);
+	kilo__etcd_call_free(call);
 }
 
 /* An asynchronous request dropped unfinished by kilo_etcd_free. */
@@ -264,13 +264,13 @@ static int no_memory(struct kilo_error *err)
 static int run(kilo_etcd *e, const char *path, char *body, const struct etcd_call_hooks *hooks, struct request *req,
 	       struct kilo_error *err)
 {
-	struct etcd_call *call = etcd_call_new(e, path, body, hooks, req);
+	struct etcd_call *call = kilo__etcd_call_new(e, path, body, hooks, req);
 	int r;
 
 	if (!call)
 		return no_memory(err);
-	r = etcd_call_run(call, err);
-	etcd_call_free(call);
+	r = kilo__etcd_call_run(call, err);
+	kilo__etcd_call_free(call);
 	return r;
 }
 
@@ -288,14 +288,14 @@ static int start(kilo_etcd *e, const char *path, char *body, const struct etcd_c
 	}
 	req->done = done;
 	req->ctx = ctx;
-	call = etcd_call_new(e, path, body, hooks, req);
+	call = kilo__etcd_call_new(e, path, body, hooks, req);
 	if (!call) {
 		free(req);
 		return no_memory(err);
 	}
-	r = etcd_call_start(call, err);
+	r = kilo__etcd_call_start(call, err);
 	if (r < 0) {
-		etcd_call_free(call);
+		kilo__etcd_call_free(call);
 		free(req);
 	}
 	return r;
@@ -480,7 +480,7 @@ int kilo_etcd_lease_grant(kilo_etcd *e, int64_t ttl_s, int64_t *id, int64_t *gra
 
 	if (ttl_s <= 0)
 		return kilo_error_set(err, EINVAL, "etcd: a lease TTL of %lld seconds", (long long)ttl_s);
-	r = run(e, "/v3/lease/grant", etcd_body_lease("TTL", ttl_s), &grant_hooks, &req, err);
+	r = run(e, "/v3/lease/grant", kilo__etcd_body_lease("TTL", ttl_s), &grant_hooks, &req, err);
 	if (r == 0) {
 		*id = req.reply.lease;
 		if (granted_ttl)
@@ -491,7 +491,7 @@ int kilo_etcd_lease_grant(kilo_etcd *e, int64_t ttl_s, int64_t *id, int64_t *gra
 
 int kilo_etcd_lease_revoke(kilo_etcd *e, int64_t id, struct kilo_error *err)
 {
-	return run(e, "/v3/lease/revoke", etcd_body_lease("ID", id), &empty_hooks, NULL, err);
+	return run(e, "/v3/lease/revoke", kilo__etcd_body_lease("ID", id), &empty_hooks, NULL, err);
 }
 
 int kilo_etcd_lease_keepalive(kilo_etcd *e, int64_t id, int64_t *ttl, struct kilo_error *err)
@@ -500,7 +500,7 @@ int kilo_etcd_lease_keepalive(kilo_etcd *e, int64_t id, int64_t *ttl, struct kil
 	int r;
 
 	*ttl = 0;
-	r = run(e, "/v3/lease/keepalive", etcd_body_lease("ID", id), &keepalive_hooks, &req, err);
+	r = run(e, "/v3/lease/keepalive", kilo__etcd_body_lease("ID", id), &keepalive_hooks, &req, err);
 	if (r < 0)
 		return r;
 	*ttl = req.reply.ttl;
@@ -525,7 +525,7 @@ int kilo_etcd_status(kilo_etcd *e, struct kilo_etcd_status **out, size_t *n_out,
 	}
 	for (n = 0; n < e->n_endpoints; n++) {
 		reqs[n].status = &status[n];
-		calls[n] = etcd_call_new(e, "/v3/maintenance/status", strdup("{}"), &status_hooks, &reqs[n]);
+		calls[n] = kilo__etcd_call_new(e, "/v3/maintenance/status", strdup("{}"), &status_hooks, &reqs[n]);
 		if (!calls[n]) {
 			r = no_memory(err);
 			goto out;
@@ -533,7 +533,7 @@ int kilo_etcd_status(kilo_etcd *e, struct kilo_etcd_status **out, size_t *n_out,
 		/* Each endpoint for itself: no fail-over. */
 		calls[n]->endpoint = (int)n;
 	}
-	r = etcd_calls_run(calls, n, err);
+	r = kilo__etcd_calls_run(calls, n, err);
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -547,7 +547,7 @@ int kilo_etcd_status(kilo_etcd *e, struct kilo_etcd_status **out, size_t *n_out,
 	status = NULL;
 out:
 	for (size_t i = 0; calls && i < n; i++)
-		etcd_call_free(calls[i]);
+		kilo__etcd_call_free(calls[i]);
 	free(calls);
 	free(reqs);
 	free(status);
@@ -577,7 +577,7 @@ int kilo_etcd_lease_grant_async(kilo_etcd *e, int64_t ttl_s, kilo_etcd_done_fn d
 {
 	if (ttl_s <= 0)
 		return kilo_error_set(err, EINVAL, "etcd: a lease TTL of %lld seconds", (long long)ttl_s);
-	return start(e, "/v3/lease/grant", etcd_body_lease("TTL", ttl_s), &grant_async_hooks, done, ctx, err);
+	return start(e, "/v3/lease/grant", kilo__etcd_body_lease("TTL", ttl_s), &grant_async_hooks, done, ctx, err);
 }
 
 int kilo_etcd_put_if_async(kilo_etcd *e, const char *key, const char *value, size_t len, int64_t lease,
@@ -616,7 +616,7 @@ static void finish_list_page(struct etcd_call *call, int result, const struct ki
 	/* err may be the call's own: copied before the call goes. */
 	if (result < 0 && err)
 		local = *err;
-	etcd_call_free(call);
+	kilo__etcd_call_free(call);
 	if (result == 0 && !l->one_page)
 		result = list_take_page(l, &local);
 	if (result > 0)
@@ -634,14 +634,14 @@ static const struct etcd_call_hooks list_page_hooks = { .parse = parse_list_page
 /* Starts the request of l's next page: 1 (the page is on its way), or -errno. */
 static int list_next_page(kilo_etcd *e, struct list *l, struct kilo_error *err)
 {
-	struct etcd_call *call = etcd_call_new(e, "/v3/kv/range", body_range(&l->req), &list_page_hooks, l);
+	struct etcd_call *call = kilo__etcd_call_new(e, "/v3/kv/range", body_range(&l->req), &list_page_hooks, l);
 	int r;
 
 	if (!call)
 		return no_memory(err);
-	r = etcd_call_start(call, err);
+	r = kilo__etcd_call_start(call, err);
 	if (r < 0) {
-		etcd_call_free(call);
+		kilo__etcd_call_free(call);
 		return r;
 	}
 	return 1;

@@ -48,7 +48,7 @@ static const struct etcd_call_hooks stream_hooks = { .data = stream_data, .finis
 
 static char *body_watch(const struct kilo_etcd_watch *w)
 {
-	char *key = etcd_b64(w->prefix, strlen(w->prefix)), *end = etcd_prefix_end_b64(w->prefix), rev[24];
+	char *key = kilo__etcd_b64(w->prefix, strlen(w->prefix)), *end = kilo__etcd_prefix_end_b64(w->prefix), rev[24];
 	json_t *o = NULL;
 	char *text = NULL;
 
@@ -99,12 +99,12 @@ static void stream_end(struct kilo_etcd_watch *w, bool failed)
 
 		if (failed && e->n_endpoints > 1 && e->current == w->call->at)
 			e->current = (e->current + 1) % e->n_endpoints;
-		etcd_call_free(w->call);
+		kilo__etcd_call_free(w->call);
 		w->call = NULL;
 	}
 	kilo_etcd_lines_reset(&w->lines);
 	if (!w->over)
-		etcd_timer_arm(w->e, &w->retry, w->retry_ms);
+		kilo__etcd_timer_arm(w->e, &w->retry, w->retry_ms);
 	w->retry_ms = w->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : w->retry_ms * 2;
 }
 
@@ -113,12 +113,12 @@ static void stream_open(struct etcd_timer *timer)
 	struct kilo_etcd_watch *w = etcd_container_of(timer, struct kilo_etcd_watch, retry);
 	struct kilo_error err = { 0 };
 
-	w->call = etcd_call_new(w->e, "/v3/watch", body_watch(w), &stream_hooks, w);
+	w->call = kilo__etcd_call_new(w->e, "/v3/watch", body_watch(w), &stream_hooks, w);
 	if (!w->call) {
 		kilo_error_set(&err, ENOMEM, "etcd: out of memory");
 	} else {
 		w->call->stream = true;
-		if (etcd_call_start(w->call, &err) == 0)
+		if (kilo__etcd_call_start(w->call, &err) == 0)
 			return;
 	}
 	stream_end(w, true);
@@ -142,9 +142,9 @@ static bool handle_message(struct kilo_etcd_watch *w, const struct kilo_etcd_wat
 	if (reply->canceled) {
 		/* A stale token, a member without leader: open the stream again, with a new token. */
 		if (strstr(reply->cancel_reason, "auth token") || strstr(reply->cancel_reason, "Unauthenticated"))
-			etcd_forget_token(w->e);
+			kilo__etcd_forget_token(w->e);
 		kilo_error_set(&err, EAGAIN, "etcd %s: the watch was canceled: %s",
-			       etcd_endpoint_name(w->e, w->call->at), reply->cancel_reason);
+			       kilo__etcd_endpoint_name(w->e, w->call->at), reply->cancel_reason);
 		stream_end(w, true);
 		report_broken(w, -EAGAIN, &err);
 		return false;
@@ -187,8 +187,8 @@ static bool read_stream(struct kilo_etcd_watch *w)
 		if (kilo_etcd_reply_watch(line, len, &reply, &err) < 0) {
 			/* An error or a message that makes no sense: open the stream again from the last event seen. */
 			if (err.code == EKEYEXPIRED)
-				etcd_forget_token(w->e);
-			kilo_error_prefix(&err, "etcd %s: watch", etcd_endpoint_name(w->e, w->call->at));
+				kilo__etcd_forget_token(w->e);
+			kilo_error_prefix(&err, "etcd %s: watch", kilo__etcd_endpoint_name(w->e, w->call->at));
 			stream_end(w, true);
 			report_broken(w, -err.code, &err);
 			return false;
@@ -213,7 +213,7 @@ static void stream_finish(struct etcd_call *call, int result, const struct kilo_
 	report_broken(w, result, err ? &kept : NULL);
 }
 
-void etcd_watches_process(kilo_etcd *e)
+void kilo__etcd_watches_process(kilo_etcd *e)
 {
 	struct kilo_etcd_watch *w;
 
@@ -245,7 +245,7 @@ int kilo_etcd_watch_start(kilo_etcd *e, const char *prefix, int64_t start_revisi
 	w->retry_ms = RETRY_FIRST_MS;
 	etcd_list_prepend(e->watches, w);
 	/* The stream opens from kilo_etcd_process, like every reconnection. */
-	etcd_timer_arm(e, &w->retry, 0);
+	kilo__etcd_timer_arm(e, &w->retry, 0);
 	*out = w;
 	return 0;
 }
@@ -256,15 +256,15 @@ void kilo_etcd_watch_stop(struct kilo_etcd_watch *w)
 		return;
 	if (w->alive)
 		*w->alive = false;
-	etcd_timer_disarm(w->e, &w->retry);
-	etcd_call_free(w->call);
+	kilo__etcd_timer_disarm(w->e, &w->retry);
+	kilo__etcd_call_free(w->call);
 	kilo_etcd_lines_free(&w->lines);
 	etcd_list_remove(w->e->watches, w);
 	free(w->prefix);
 	free(w);
 }
 
-void etcd_watches_free(kilo_etcd *e)
+void kilo__etcd_watches_free(kilo_etcd *e)
 {
 	while (e->watches)
 		kilo_etcd_watch_stop(e->watches);

@@ -698,7 +698,7 @@ static void on_cut_watch(void *ctx, const struct kilo_etcd_watch_update *u)
 static void test_watch_stream_cut_in_the_middle_of_a_message(void **state)
 {
 	kilo_etcd *writer = open_member(), *e;
-	char *cut_key = etcd_b64("/t/cut/b", strlen("/t/cut/b")), uri[64], expected[512];
+	char *cut_key = kilo__etcd_b64("/t/cut/b", strlen("/t/cut/b")), uri[64], expected[512];
 	struct relay r = { .cut_in = cut_key };
 	struct kilo_etcd_watch *w;
 	struct kilo_error err = { 0 };

@@ -52,8 +52,8 @@ static void test_route_message_matches_golden_bytes(void **state)
 	struct net_route r;
 
 	(void)state;
-	net_route_normalise(&in, &r);
-	assert_bytes(net_route_message(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, &r), golden, sizeof(golden));
+	kilo__net_route_normalise(&in, &r);
+	assert_bytes(kilo__net_route_message(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, &r), golden, sizeof(golden));
 }
 
 static void test_route_message_parses_back_as_owned(void **state)
@@ -64,9 +64,9 @@ static void test_route_message_parses_back_as_owned(void **state)
 	struct net_route want, got;
 
 	(void)state;
-	net_route_normalise(&in, &want);
-	assert_int_equal(net_route_parse(net_route_message(buf, RTM_NEWROUTE, 0, &want), &got), 1);
-	assert_true(net_route_same(&want, &got));
+	kilo__net_route_normalise(&in, &want);
+	assert_int_equal(kilo__net_route_parse(kilo__net_route_message(buf, RTM_NEWROUTE, 0, &want), &got), 1);
+	assert_true(kilo__net_route_same(&want, &got));
 	assert_int_equal(got.metric, 1024);
 }
 
@@ -78,10 +78,10 @@ static void test_route_of_another_protocol_is_not_owned(void **state)
 	struct net_route r;
 
 	(void)state;
-	net_route_normalise(&in, &r);
-	nlh = net_route_message(buf, RTM_NEWROUTE, 0, &r);
+	kilo__net_route_normalise(&in, &r);
+	nlh = kilo__net_route_message(buf, RTM_NEWROUTE, 0, &r);
 	((struct rtmsg *)mnl_nlmsg_get_payload(nlh))->rtm_protocol = RTPROT_STATIC;
-	assert_int_equal(net_route_parse(nlh, &r), 0);
+	assert_int_equal(kilo__net_route_parse(nlh, &r), 0);
 }
 
 static void test_route_keys_separate_tables_and_nexthops(void **state)
@@ -94,15 +94,15 @@ static void test_route_keys_separate_tables_and_nexthops(void **state)
 	main254.table = RT_TABLE_MAIN;
 	table1107.table = 1107;
 	other_gw.gw = addr("10.9.0.3");
-	net_route_normalise(&main0, &a);
-	net_route_normalise(&main254, &b);
-	assert_true(net_route_same(&a, &b));
+	kilo__net_route_normalise(&main0, &a);
+	kilo__net_route_normalise(&main254, &b);
+	assert_true(kilo__net_route_same(&a, &b));
 	/* Kilo keys routes without the table; these two would collide there. */
-	net_route_normalise(&table1107, &b);
-	assert_false(net_route_same_slot(&a, &b));
-	net_route_normalise(&other_gw, &b);
-	assert_true(net_route_same_slot(&a, &b));
-	assert_false(net_route_same(&a, &b));
+	kilo__net_route_normalise(&table1107, &b);
+	assert_false(kilo__net_route_same_slot(&a, &b));
+	kilo__net_route_normalise(&other_gw, &b);
+	assert_true(kilo__net_route_same_slot(&a, &b));
+	assert_false(kilo__net_route_same(&a, &b));
 }
 
 static void test_rule_message_matches_golden_bytes(void **state)
@@ -122,8 +122,8 @@ static void test_rule_message_matches_golden_bytes(void **state)
 	struct net_rule r;
 
 	(void)state;
-	net_rule_normalise(&in, &r);
-	assert_bytes(net_rule_message(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, &r), golden, sizeof(golden));
+	kilo__net_rule_normalise(&in, &r);
+	assert_bytes(kilo__net_rule_message(buf, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, &r), golden, sizeof(golden));
 }
 
 static void test_rule_message_parses_back_as_owned(void **state)
@@ -133,10 +133,10 @@ static void test_rule_message_parses_back_as_owned(void **state)
 	struct net_rule want, got;
 
 	(void)state;
-	net_rule_normalise(&in, &want);
+	kilo__net_rule_normalise(&in, &want);
 	assert_int_equal(want.family, 6);
-	assert_int_equal(net_rule_parse(net_rule_message(buf, RTM_NEWRULE, 0, &want), &got), 1);
-	assert_true(net_rule_same(&want, &got));
+	assert_int_equal(kilo__net_rule_parse(kilo__net_rule_message(buf, RTM_NEWRULE, 0, &want), &got), 1);
+	assert_true(kilo__net_rule_same(&want, &got));
 }
 
 static void test_rule_matching_everything_has_no_address(void **state)
@@ -146,9 +146,9 @@ static void test_rule_matching_everything_has_no_address(void **state)
 	struct net_rule a, b;
 
 	(void)state;
-	net_rule_normalise(&any, &a);
-	net_rule_normalise(&none, &b);
-	assert_true(net_rule_same(&a, &b));
+	kilo__net_rule_normalise(&any, &a);
+	kilo__net_rule_normalise(&none, &b);
+	assert_true(kilo__net_rule_same(&a, &b));
 	assert_int_equal(b.family, 4);
 }
 
@@ -165,7 +165,7 @@ static void test_address_message_matches_golden_bytes(void **state)
 	char buf[NET_REQUEST_SIZE];
 
 	(void)state;
-	assert_bytes(net_address_message(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, 5, &a), golden, sizeof(golden));
+	assert_bytes(kilo__net_address_message(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, 5, &a), golden, sizeof(golden));
 }
 
 /* kilo_apply checks routes and rules before the first change, with no host. */

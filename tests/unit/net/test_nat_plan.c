@@ -54,7 +54,7 @@ static void test_prepends_come_last_first_then_appends_in_order(void **state)
 	struct nat_plan plan;
 
 	(void)state;
-	assert_int_equal(nat_plan_build(rules, 6, &plan, &err), 0);
+	assert_int_equal(kilo__nat_plan_build(rules, 6, &plan, &err), 0);
 	assert_int_equal(plan.tables[0].n_chains, 2);
 	assert_int_equal(plan.tables[1].n_chains, 0);
 	c = find(&plan.tables[0], "KILO-NAT");
@@ -69,7 +69,7 @@ static void test_prepends_come_last_first_then_appends_in_order(void **state)
 	assert_int_equal(c->priority, 100);
 	assert_int_equal(c->rules[0].verdict, NAT_JUMP);
 	assert_string_equal(c->rules[0].jump, "KILO-NAT");
-	nat_plan_free(&plan);
+	kilo__nat_plan_free(&plan);
 }
 
 static void test_families_get_their_own_tables(void **state)
@@ -86,7 +86,7 @@ static void test_families_get_their_own_tables(void **state)
 	struct nat_plan plan;
 
 	(void)state;
-	assert_int_equal(nat_plan_build(rules, 5, &plan, &err), 0);
+	assert_int_equal(kilo__nat_plan_build(rules, 5, &plan, &err), 0);
 	c = find(&plan.tables[1], "input");
 	assert_int_equal(c->hook, NF_INET_LOCAL_IN);
 	assert_int_equal(c->n_rules, 2);
@@ -95,7 +95,7 @@ static void test_families_get_their_own_tables(void **state)
 	assert_string_equal(c->type, "filter");
 	assert_int_equal(c->rules[0].verdict, NAT_ACCEPT);
 	assert_int_equal(find(&plan.tables[0], "KILO-IPIP")->n_rules, 0);
-	nat_plan_free(&plan);
+	kilo__nat_plan_free(&plan);
 }
 
 static void assert_rejected(struct kilo_nat_rule *rules, size_t n, const char *message)
@@ -103,7 +103,7 @@ static void assert_rejected(struct kilo_nat_rule *rules, size_t n, const char *m
 	struct kilo_error err = { 0 };
 	struct nat_plan plan;
 
-	assert_int_equal(nat_plan_build(rules, n, &plan, &err), -EINVAL);
+	assert_int_equal(kilo__nat_plan_build(rules, n, &plan, &err), -EINVAL);
 	assert_string_equal(err.message, message);
 	/* What kilo_apply checks before it changes the host: the same answer, without a host. */
 	memset(&err, 0, sizeof(err));

@@ -15,7 +15,7 @@
 static void assert_rule_text(uint8_t family, const char *chain, const struct nat_plan_rule *planned,
 			     const char *golden)
 {
-	struct nftnl_rule *rule = nat_rule_build(family, chain, planned);
+	struct nftnl_rule *rule = kilo__nat_rule_build(family, chain, planned);
 	char text[2048];
 
 	assert_non_null(rule);
