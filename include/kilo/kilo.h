@@ -19,7 +19,7 @@
  * - the etcd store: libcurl may resolve its endpoints' names on a thread.
  *
  * Processes the library starts (with posix_spawn; it reaps them itself):
- * - the userspace WireGuard backend (KILO_WG_USERSPACE): wireguard-go, in a
+ * - the userspace WireGuard backend (KILO_WG_BACKEND_USERSPACE): wireguard-go, in a
  *   session of its own, so that the device outlives the terminal or the
  *   service that started it;
  * - kilo_graph_render: Graphviz's dot, for the time of the call.
