@@ -59,33 +59,16 @@ int kilo_agent_cni_config(const struct kilo_cidr *pod_cidr, const struct kilo_ci
 int kilo_agent_cni_write(const char *path, const struct kilo_cidr *pod_cidr, const struct kilo_cidr *secondary_pod_cidr,
 			 uint32_t mtu, struct kilo_error *err)
 {
-	size_t len = strlen(path) + sizeof(".XXXXXX");
-	char *text = NULL, *tmp = malloc(len);
-	int fd = -1, r;
+	char *text = NULL, *line = NULL;
+	int r;
 
-	if (!tmp)
-		return kilo_error_set(err, ENOMEM, "CNI configuration %s: out of memory", path);
-	snprintf(tmp, len, "%s.XXXXXX", path);
 	r = kilo_agent_cni_config(pod_cidr, secondary_pod_cidr, mtu, &text);
-	if (r == 0) {
-		fd = mkostemp(tmp, O_CLOEXEC);
-		r = fd < 0 ? -errno : 0;
-	}
-	if (r == 0)
-		r = kilo_write_all(fd, text, strlen(text));
-	if (r == 0)
-		r = kilo_write_all(fd, "\n", 1);
+	if (r == 0 && asprintf(&line, "%s\n", text) < 0)
+		r = -ENOMEM;
 	/* The runtime may read the file at any moment: it sees the old one or the whole new one. */
-	if (r == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0))
-		r = -errno;
-	if (r < 0) {
-		kilo_error_set(err, -r, "CNI configuration %s: %s", path, strerror(-r));
-		if (fd >= 0)
-			unlink(tmp);
-	}
-	if (fd >= 0)
-		close(fd);
+	if (r == 0)
+		r = kilo_file_replace(path, line, strlen(line), 0644);
+	free(line);
 	free(text);
-	free(tmp);
-	return r;
+	return r < 0 ? kilo_error_set(err, -r, "CNI configuration %s: %s", path, strerror(-r)) : 0;
 }

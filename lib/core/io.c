@@ -2,7 +2,11 @@
 #include "io.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int kilo_write_all(int fd, const void *buf, size_t len)
@@ -62,4 +66,42 @@ int kilo_read_all(int fd, size_t limit, char **out, size_t *len)
 	*out = buf;
 	*len = size;
 	return 0;
+}
+
+int kilo_file_write_new(char *template, const void *data, size_t len, mode_t mode)
+{
+	/* mkostemp makes the file 0600: nobody reads it before fchmod says they may. */
+	int fd = mkostemp(template, O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, mode) < 0)
+		r = -errno;
+	if (r == 0)
+		r = kilo_write_all(fd, data, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		unlink(template);
+	return r;
+}
+
+int kilo_file_replace(const char *path, const void *data, size_t len, mode_t mode)
+{
+	size_t size = strlen(path) + sizeof(".XXXXXX");
+	char *tmp = malloc(size);
+	int r;
+
+	if (!tmp)
+		return -ENOMEM;
+	snprintf(tmp, size, "%s.XXXXXX", path);
+	r = kilo_file_write_new(tmp, data, len, mode);
+	if (r == 0 && rename(tmp, path) < 0) {
+		r = -errno;
+		unlink(tmp);
+	}
+	free(tmp);
+	return r;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "io.h"
 
 /* A key and some whitespace; anything longer is not a key. */
 #define KEY_TEXT_MAX 128
@@ -79,31 +80,12 @@ int kilo_key_read_file(const char *path, struct kilo_key *key, struct kilo_error
 
 int kilo_key_write_file(const char *path, const struct kilo_key *key, struct kilo_error *err)
 {
-	char text[KILO_KEY_B64_LEN + 2], *tmp;
-	size_t len = strlen(path) + sizeof(".XXXXXX");
-	int fd = -1, r = 0;
+	char text[KILO_KEY_B64_LEN + 2];
+	int r;
 
-	tmp = malloc(len);
-	if (!tmp)
-		return kilo_error_set(err, ENOMEM, "private key %s: out of memory", path);
-	snprintf(tmp, len, "%s.XXXXXX", path);
-	/* mkstemp creates the file 0600, so the key is never readable by others. */
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = kilo_error_set(err, errno, "private key %s: %s", path, strerror(errno));
-		goto out;
-	}
 	kilo_key_format(key, text);
 	text[KILO_KEY_B64_LEN] = '\n';
-	if (write(fd, text, KILO_KEY_B64_LEN + 1) != KILO_KEY_B64_LEN + 1 || fsync(fd) < 0 ||
-	    rename(tmp, path) < 0) {
-		r = kilo_error_set(err, errno ? errno : EIO, "private key %s: %s", path, strerror(errno ? errno : EIO));
-		unlink(tmp);
-	}
-out:
+	r = kilo_file_replace(path, text, KILO_KEY_B64_LEN + 1, 0600);
 	sodium_memzero(text, sizeof(text));
-	if (fd >= 0)
-		close(fd);
-	free(tmp);
-	return r;
+	return r < 0 ? kilo_error_set(err, -r, "private key %s: %s", path, strerror(-r)) : 0;
 }

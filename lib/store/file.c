@@ -283,7 +283,7 @@ static int write_object(kilo_store *store, enum kilo_store_kind kind, const char
 	char path[PATH_MAX], tmp[PATH_MAX], dir_path[PATH_MAX];
 	/* Peers may carry a preshared key: only the store's owner reads them. */
 	mode_t mode = kind == KILO_STORE_PEER ? 0600 : 0644;
-	int fd = -1, r;
+	int r;
 
 	r = object_path(fs, kind, name, path, err);
 	if (r < 0)
@@ -291,43 +291,28 @@ static int write_object(kilo_store *store, enum kilo_store_kind kind, const char
 	if (path_printf(tmp, "%s/%s/.%s" SUFFIX ".XXXXXX", fs->dir, folder, name) < 0 ||
 	    path_printf(dir_path, "%s/%s", fs->dir, folder) < 0)
 		return kilo_error_set(err, ENAMETOOLONG, "store: %.400s: path too long", path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
+	r = kilo_file_write_new(tmp, text, len, mode);
+	if (r == -ENOENT) {
 		r = make_folders(fs, dir_path);
 		if (r < 0)
 			return kilo_error_set(err, -r, "store: cannot create %.400s: %s", dir_path, strerror(-r));
 		/* mkostemp replaced the X's: put them back. */
 		path_printf(tmp, "%s/%s/.%s" SUFFIX ".XXXXXX", fs->dir, folder, name);
-		fd = mkostemp(tmp, O_CLOEXEC);
-	}
-	if (fd < 0)
-		return kilo_error_set(err, errno, "store: cannot create a file in %.400s: %s", dir_path, strerror(errno));
-	if (fchmod(fd, mode) < 0 || (r = kilo_write_all(fd, text, len)) < 0 || fsync(fd) < 0) {
-		r = r < 0 ? r : -errno;
-		goto fail;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		r = -errno;
-		goto fail;
-	}
-	fd = -1;
-	r = rename_if(dir_path, tmp, path, if_version);
-	if (r == -EAGAIN) {
-		unlink(tmp);
-		return kilo_error_set(err, EAGAIN, "store: %.400s changed meanwhile", path);
+		r = kilo_file_write_new(tmp, text, len, mode);
 	}
 	if (r < 0)
-		goto fail;
+		return kilo_error_set(err, -r, "store: cannot write %.400s: %s", path, strerror(-r));
+	r = rename_if(dir_path, tmp, path, if_version);
+	if (r < 0)
+		unlink(tmp);
+	if (r == -EAGAIN)
+		return kilo_error_set(err, EAGAIN, "store: %.400s changed meanwhile", path);
+	if (r < 0)
+		return kilo_error_set(err, -r, "store: cannot write %.400s: %s", path, strerror(-r));
 	r = sync_dir(dir_path);
 	if (r < 0)
 		return kilo_error_set(err, -r, "store: cannot sync %.400s: %s", dir_path, strerror(-r));
 	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return kilo_error_set(err, -r, "store: cannot write %.400s: %s", path, strerror(-r));
 }
 
 static int remove_object(kilo_store *store, enum kilo_store_kind kind, const char *name, struct kilo_error *err)
