@@ -67,7 +67,7 @@ int main(int argc, char *argv[])
 		status = 0;
 		goto out;
 	}
-	if (kilo_topology_conf(topology, &config) < 0 || kilo_wg_config_format(config, &conf) < 0) {
+	if (kilo_topology_conf(topology, &config, NULL) < 0 || kilo_wg_config_format(config, &conf, NULL) < 0) {
 		fprintf(stderr, "cannot build the configuration of %s\n", argv[2]);
 		goto out;
 	}

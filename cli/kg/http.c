@@ -67,11 +67,11 @@ static int graph_dot(struct kg_shared *shared, char **dot)
 	int r;
 
 	pthread_mutex_lock(&shared->lock);
-	r = kilo_agent_topology_hold(shared->agent, &t);
+	r = kilo_agent_topology_hold(shared->agent, &t, NULL);
 	pthread_mutex_unlock(&shared->lock);
 	if (r < 0)
 		return r;
-	r = kilo_topology_dot(t, dot);
+	r = kilo_topology_dot(t, dot, NULL);
 	pthread_mutex_lock(&shared->lock);
 	kilo_agent_topology_release(shared->agent);
 	pthread_mutex_unlock(&shared->lock);
@@ -121,8 +121,8 @@ static enum MHD_Result health(struct MHD_Connection *c, struct kg_shared *shared
 
 	pthread_mutex_lock(&shared->lock);
 	healthy = kilo_agent_healthy(shared->agent);
-	r = kilo_agent_unresolved(shared->agent, &unresolved);
-	s = kilo_agent_store_problem(shared->agent, &store);
+	r = kilo_agent_unresolved(shared->agent, &unresolved, NULL);
+	s = kilo_agent_store_problem(shared->agent, &store, NULL);
 	pthread_mutex_unlock(&shared->lock);
 	if (r < 0 || s < 0 ||
 	    asprintf(&body, "%s%s%s", healthy ? "ok\n" : "not reconciled\n", store, unresolved) < 0) {
@@ -154,7 +154,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return health(c, shared);
 	if (!strcmp(url, "/metrics")) {
 		pthread_mutex_lock(&shared->lock);
-		r = kilo_agent_metrics(shared->agent, &text);
+		r = kilo_agent_metrics(shared->agent, &text, NULL);
 		pthread_mutex_unlock(&shared->lock);
 		if (r < 0)
 			return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");

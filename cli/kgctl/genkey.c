@@ -40,7 +40,7 @@ int kgctl_genkey(int argc, char *argv[])
 	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & S_IRWXO))
 		fputs("kgctl: warning: writing a private key to a file that others can read; set umask 077 first\n",
 		      stderr);
-	r = kilo_key_generate(&key);
+	r = kilo_key_generate(&key, NULL);
 	if (r < 0)
 		return kgctl_fail("cannot generate a key: %s", strerror(-r));
 	kilo_key_format(&key, text);

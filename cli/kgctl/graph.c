@@ -84,7 +84,7 @@ int kgctl_graph(int argc, char *argv[])
 	r = kgctl_solve_topology(mesh, &opts, &topology);
 	if (r)
 		goto out;
-	if (kilo_topology_dot(topology, &dot) < 0) {
+	if (kilo_topology_dot(topology, &dot, NULL) < 0) {
 		r = kgctl_fail("cannot build the graph");
 		goto out;
 	}

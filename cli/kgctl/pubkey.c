@@ -34,7 +34,7 @@ int kgctl_pubkey(int argc, char *argv[])
 		r = kgctl_fail("stdin must hold a private key: 44 characters of base64");
 		goto out;
 	}
-	if (kilo_key_public(&private_key, &public_key) < 0) {
+	if (kilo_key_public(&private_key, &public_key, NULL) < 0) {
 		r = kgctl_fail("cannot derive the public key");
 		goto out;
 	}

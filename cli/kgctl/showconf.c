@@ -88,7 +88,7 @@ static int add_allowed_ips(struct showconf_args *args, const char *list)
 	if (!copy)
 		return kgctl_fail("out of memory");
 	while (list[0] && (token = strsep(&rest, ","))) {
-		if (kilo_cidr_parse(token, &cidr) < 0) {
+		if (kilo_cidr_parse(token, &cidr, NULL) < 0) {
 			r = kgctl_fail("allowed-ips must contain only valid CIDRs; got \"%s\"", token);
 			break;
 		}
@@ -111,10 +111,10 @@ static int print_config(const kilo_wg_config *config, const char *name, enum out
 	int r;
 
 	if (output == OUTPUT_WIREGUARD)
-		r = kilo_wg_config_format(config, &text);
+		r = kilo_wg_config_format(config, &text, NULL);
 	else
 		r = kilo_peer_object_format(config, 0, name, output == OUTPUT_JSON ? KILO_PEER_JSON : KILO_PEER_YAML,
-					    &text);
+					    &text, NULL);
 	if (r < 0)
 		return kgctl_fail("cannot format the configuration of \"%s\": %s", name, strerror(-r));
 	r = kgctl_print(text);
@@ -154,9 +154,9 @@ static int show_node(const kilo_mesh *mesh, const char *name, const struct showc
 		goto out;
 	}
 	if (args->as_peer)
-		r = kilo_topology_as_peer(topology, args->allowed_ips, args->n_allowed_ips, &config);
+		r = kilo_topology_as_peer(topology, args->allowed_ips, args->n_allowed_ips, &config, NULL);
 	else
-		r = kilo_topology_conf(topology, &config);
+		r = kilo_topology_conf(topology, &config, NULL);
 	if (r < 0)
 		r = kgctl_fail("cannot build the configuration of node \"%s\": %s", name, strerror(-r));
 	else
@@ -186,9 +186,9 @@ static int show_peer(const kilo_mesh *mesh, const char *name, const struct showc
 	if (r)
 		return r;
 	if (args->as_peer)
-		r = kilo_topology_peer_as_peer(topology, name, args->allowed_ips, args->n_allowed_ips, &config);
+		r = kilo_topology_peer_as_peer(topology, name, args->allowed_ips, args->n_allowed_ips, &config, NULL);
 	else
-		r = kilo_topology_peer_conf(topology, name, &config);
+		r = kilo_topology_peer_conf(topology, name, &config, NULL);
 	if (r < 0)
 		r = kgctl_fail("cannot build the configuration of peer \"%s\": %s", name, strerror(-r));
 	else

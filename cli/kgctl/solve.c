@@ -104,7 +104,7 @@ int kgctl_solve(int argc, char *argv[])
 	if (r)
 		goto out;
 	plan_opts.nat.ipip_rules = kilo_topology_ipip_rules(topology, &plan_opts.routes);
-	if (kilo_plan_to_json(topology, &plan_opts, &plan) < 0) {
+	if (kilo_plan_to_json(topology, &plan_opts, &plan, NULL) < 0) {
 		r = kgctl_fail("cannot build the plan of node \"%s\"", node);
 		goto out;
 	}

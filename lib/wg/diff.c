@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/error.h"
 #include "../core/wgconf.h"
 #include "diff.h"
 #include "peer_index.h"
@@ -229,9 +230,13 @@ out:
 	return r;
 }
 
-int kilo_wg_config_diff(const kilo_wg_config *live, const kilo_wg_config *desired, kilo_wg_config **change)
+int kilo_wg_config_diff(const kilo_wg_config *live, const kilo_wg_config *desired, kilo_wg_config **change, struct kilo_error *err)
 {
 	struct kilo_wg_sync_report ignored = { 0 };
+	int r = kilo_wg_config_diff_counted(live, desired, change, &ignored);
 
-	return kilo_wg_config_diff_counted(live, desired, change, &ignored);
+	if (r < 0)
+		return kilo_error_set(err, -r, "change from %zu to %zu peers: %s", live->n_peers, desired->n_peers,
+				      strerror(-r));
+	return 0;
 }

@@ -20,20 +20,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct kilo_cidr cidr, again, masked;
 	struct kilo_addr addr, addr2;
 
-	if (kilo_cidr_parse(text, &cidr) == 0) {
+	if (kilo_cidr_parse(text, &cidr, NULL) == 0) {
 		kilo_cidr_format(&cidr, out);
 		FUZZ_ASSERT(!v4_mapped(&cidr.addr), "IPv4-mapped CIDR %s was accepted", out);
 		masked = kilo_cidr_masked(&cidr);
 		FUZZ_ASSERT(kilo_cidr_contains(&masked, &cidr.addr), "%s is outside its own network", out);
-		FUZZ_ASSERT(kilo_cidr_parse(out, &again) == 0, "CIDR %s does not read back", out);
+		FUZZ_ASSERT(kilo_cidr_parse(out, &again, NULL) == 0, "CIDR %s does not read back", out);
 		kilo_cidr_format(&again, out2);
 		FUZZ_ASSERT(strcmp(out, out2) == 0 && kilo_cidr_equal(&cidr, &again), "CIDR %s reads back as %s", out,
 			    out2);
 	}
-	if (kilo_addr_parse(text, &addr) == 0) {
+	if (kilo_addr_parse(text, &addr, NULL) == 0) {
 		kilo_addr_format(&addr, out);
 		FUZZ_ASSERT(!v4_mapped(&addr), "IPv4-mapped address %s was accepted", out);
-		FUZZ_ASSERT(kilo_addr_parse(out, &addr2) == 0 && kilo_addr_equal(&addr, &addr2),
+		FUZZ_ASSERT(kilo_addr_parse(out, &addr2, NULL) == 0 && kilo_addr_equal(&addr, &addr2),
 			    "address %s does not read back", out);
 	}
 	free(text);

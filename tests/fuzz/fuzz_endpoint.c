@@ -9,9 +9,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text = fuzz_text(data, size), out[KILO_ENDPOINT_STRLEN], out2[KILO_ENDPOINT_STRLEN];
 	struct kilo_endpoint ep, again;
 
-	if (kilo_endpoint_parse(text, &ep) == 0) {
+	if (kilo_endpoint_parse(text, &ep, NULL) == 0) {
 		kilo_endpoint_format(&ep, out);
-		FUZZ_ASSERT(kilo_endpoint_parse(out, &again) == 0, "endpoint %s does not read back", out);
+		FUZZ_ASSERT(kilo_endpoint_parse(out, &again, NULL) == 0, "endpoint %s does not read back", out);
 		kilo_endpoint_format(&again, out2);
 		FUZZ_ASSERT(strcmp(out, out2) == 0 && kilo_endpoint_equal(&ep, &again) &&
 				    kilo_endpoint_equal_opt(&ep, &again, true),

@@ -29,7 +29,7 @@ static void check_read_fd(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(size >= KILO_KEY_B64_LEN, "a key was read from %zu bytes", size);
 		memcpy(text, data, KILO_KEY_B64_LEN);
 		text[KILO_KEY_B64_LEN] = '\0';
-		FUZZ_ASSERT(kilo_key_parse(text, &parsed) == 0 && kilo_key_equal(&key, &parsed),
+		FUZZ_ASSERT(kilo_key_parse(text, &parsed, NULL) == 0 && kilo_key_equal(&key, &parsed),
 			    "the key read is not the first 44 bytes");
 		for (size_t i = KILO_KEY_B64_LEN; i < size; i++)
 			FUZZ_ASSERT(isspace(data[i]), "byte %zu after the key (0x%02x) was accepted", i, data[i]);
@@ -42,10 +42,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text = fuzz_text(data, size), out[KILO_KEY_B64_LEN + 1];
 	struct kilo_key key, again;
 
-	if (kilo_key_parse(text, &key) == 0) {
+	if (kilo_key_parse(text, &key, NULL) == 0) {
 		kilo_key_format(&key, out);
 		FUZZ_ASSERT(strlen(out) == KILO_KEY_B64_LEN, "bad key text %s", out);
-		FUZZ_ASSERT(kilo_key_parse(out, &again) == 0 && kilo_key_equal(&key, &again), "key %s does not read back",
+		FUZZ_ASSERT(kilo_key_parse(out, &again, NULL) == 0 && kilo_key_equal(&key, &again), "key %s does not read back",
 			    out);
 	}
 	check_read_fd(data, size);
