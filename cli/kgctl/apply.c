@@ -177,8 +177,8 @@ int kgctl_apply(int argc, char *argv[])
 		goto out;
 	}
 	/* A name that does not resolve leaves its node or peer without endpoint; the rest is applied. */
-	if (kilo_mesh_resolve(mesh, warn, NULL, NULL) < 0) {
-		r = kgctl_fail("resolving endpoint names: out of memory");
+	if (kilo_mesh_resolve(mesh, warn, NULL, &err) < 0) {
+		r = kgctl_fail("%s", err.message);
 		goto out;
 	}
 	r = kgctl_solve_topology(mesh,

@@ -41,14 +41,14 @@ static int show(kilo_wg *wg, const char *ifname, enum output output)
 	if (kilo_wg_device_get(wg, ifname, &config, &err) < 0)
 		return kgctl_fail("%s", err.message);
 	if (output == OUTPUT_DUMP)
-		r = kilo_wg_config_format_dump(config, &text, NULL);
+		r = kilo_wg_config_format_dump(config, &text, &err);
 	else if (output == OUTPUT_JSON)
-		r = kilo_wg_config_to_json(config, false, &text, NULL);
+		r = kilo_wg_config_to_json(config, false, &text, &err);
 	else
-		r = kilo_wg_config_format_show(config, ifname, (int64_t)time(NULL), &text, NULL);
+		r = kilo_wg_config_format_show(config, ifname, (int64_t)time(NULL), &text, &err);
 	kilo_wg_config_free(config);
 	if (r < 0)
-		return kgctl_fail("cannot print %s: %s", ifname, strerror(-r));
+		return kgctl_fail("%s", err.message);
 	r = kgctl_print(text);
 	if (!r && output == OUTPUT_JSON)
 		r = kgctl_print("\n");

@@ -142,11 +142,11 @@ static int make_plan(const struct kilo_topology *t, const struct kilo_apply_opts
 	int r = 0;
 
 	if (t->leader)
-		r = kilo_topology_conf(t, &plan->config, NULL);
+		r = kilo_topology_conf(t, &plan->config, err);
 	if (r == 0)
-		r = kilo_topology_nat_rules(t, &nat, &plan->nat, &plan->n_nat, NULL);
+		r = kilo_topology_nat_rules(t, &nat, &plan->nat, &plan->n_nat, err);
 	if (r < 0)
-		return kilo_error_set(err, -r, "computing the plan: %s", strerror(-r));
+		return r;
 	if (t->leader && !plan->config->has_private_key)
 		return kilo_error_set(err, EINVAL, "interface %s: the topology was solved without a private key",
 				      opts->interface);
@@ -169,9 +169,9 @@ static int make_routes(const struct kilo_topology *t, struct plan *plan, struct 
 	kilo_free(plan->routes);
 	kilo_free(plan->rules);
 	r = kilo_topology_routes(t, &plan->routes_opts, &plan->routes, &plan->n_routes, &plan->rules,
-				 &plan->n_rules, NULL);
+				 &plan->n_rules, err);
 	if (r < 0)
-		return kilo_error_set(err, -r, "computing the routes: %s", strerror(-r));
+		return r;
 	/* Digest first: the routes and rules the last apply sent passed these checks then. */
 	kilo_apply_memo_routes(plan->routes, plan->n_routes, plan->next.routes);
 	kilo_apply_memo_rules(plan->rules, plan->n_rules, plan->next.rules);
