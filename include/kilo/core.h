@@ -178,7 +178,8 @@ KILO_EXPORT bool kilo_key_equal(const struct kilo_key *a, const struct kilo_key 
 /* A new clamped Curve25519 private key, like `wg genkey`. */
 KILO_EXPORT int kilo_key_generate(struct kilo_key *private_key, struct kilo_error *err);
 /* The public key of a private key, like `wg pubkey`. */
-KILO_EXPORT int kilo_key_public(const struct kilo_key *private_key, struct kilo_key *public_key, struct kilo_error *err);
+KILO_EXPORT int kilo_key_public(const struct kilo_key *private_key, struct kilo_key *public_key,
+				struct kilo_error *err);
 /*
  * Reads a key in the format of `wg genkey` from the file descriptor fd, to
  * its end: 44 characters of base64, then nothing but whitespace (as `wg`

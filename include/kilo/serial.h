@@ -62,7 +62,8 @@ struct kilo_plan_opts {
  * configuration, without secrets), "routes", "rules" and "natRules" (each
  * rule with its Kilo text).
  */
-KILO_EXPORT int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts *opts, char **out, struct kilo_error *err);
+KILO_EXPORT int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts *opts, char **out,
+				  struct kilo_error *err);
 
 enum kilo_status_format {
 	KILO_STATUS_TEXT = 0, /* the tables `kgctl status` prints */

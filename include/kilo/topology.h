@@ -78,7 +78,8 @@ KILO_EXPORT int kilo_topology_conf(const kilo_topology *topology, kilo_wg_config
  * segment, then every other peer. NULL or "" names no peer. -ENOENT if the
  * name is not a peer of the mesh.
  */
-KILO_EXPORT int kilo_topology_peer_conf(const kilo_topology *topology, const char *peer_name, kilo_wg_config **out, struct kilo_error *err);
+KILO_EXPORT int kilo_topology_peer_conf(const kilo_topology *topology, const char *peer_name, kilo_wg_config **out,
+					struct kilo_error *err);
 /*
  * The local segment as one peer (Kilo's AsPeer), with extra_allowed_ips
  * appended and duplicates removed: what `kgctl showconf node --as-peer` prints.
@@ -103,7 +104,8 @@ KILO_EXPORT int kilo_topology_peer_as_peer(const kilo_topology *topology, const 
  * other segments. -ERANGE if i is out of range.
  */
 KILO_EXPORT int kilo_topology_set_allowed_location_ips(kilo_topology *topology, size_t i,
-						       const struct kilo_cidr *cidrs, size_t n, bool filter, struct kilo_error *err);
+						       const struct kilo_cidr *cidrs, size_t n, bool filter,
+						       struct kilo_error *err);
 
 /* ---- routes and rules ----------------------------------------------- */
 
@@ -254,7 +256,8 @@ struct kilo_cidr_list {
 KILO_EXPORT int kilo_dedupe_cidr_lists(struct kilo_cidr_list *lists, size_t n_lists, struct kilo_error *err);
 
 /* The i-th WireGuard IP of subnet (i from 0 gives subnet+1); -ENOSPC past its end. */
-KILO_EXPORT int kilo_wireguard_ip(const struct kilo_cidr *subnet, size_t i, struct kilo_cidr *out, struct kilo_error *err);
+KILO_EXPORT int kilo_wireguard_ip(const struct kilo_cidr *subnet, size_t i, struct kilo_cidr *out,
+				  struct kilo_error *err);
 
 /* Sorts IPv4 before IPv6, then by text (Kilo's order of discovered IPs). */
 KILO_EXPORT void kilo_cidr_sort(struct kilo_cidr *cidrs, size_t n);

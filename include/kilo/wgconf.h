@@ -36,7 +36,8 @@ KILO_EXPORT int kilo_wg_config_format(const kilo_wg_config *config, char **out, 
 KILO_EXPORT int kilo_wg_config_parse(const char *text, size_t len, kilo_wg_config **out, struct kilo_error *err);
 
 /* The configuration as JSON; private and preshared keys only if with_secrets. */
-KILO_EXPORT int kilo_wg_config_to_json(const kilo_wg_config *config, bool with_secrets, char **out, struct kilo_error *err);
+KILO_EXPORT int kilo_wg_config_to_json(const kilo_wg_config *config, bool with_secrets, char **out,
+				       struct kilo_error *err);
 
 /*
  * The configuration in the format of `wg show IF dump`: one tab-separated
@@ -68,7 +69,8 @@ KILO_EXPORT int kilo_wg_config_diff(const kilo_wg_config *live, const kilo_wg_co
 
 KILO_EXPORT size_t kilo_wg_config_peer_count(const kilo_wg_config *config);
 /* Public key of peer i; -ERANGE when out of range. */
-KILO_EXPORT int kilo_wg_config_peer_key(const kilo_wg_config *config, size_t i, struct kilo_key *out, struct kilo_error *err);
+KILO_EXPORT int kilo_wg_config_peer_key(const kilo_wg_config *config, size_t i, struct kilo_key *out,
+					struct kilo_error *err);
 
 #ifdef __cplusplus
 }

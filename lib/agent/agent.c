@@ -687,11 +687,19 @@ static void store_health(kilo_agent *a, struct kilo_store_health *h)
 	}
 }
 
+/* The agent's text getters are called from a program's HTTP handlers: a NULL agent is a message, not a crash. */
+static int no_agent(const char *what, struct kilo_error *err)
+{
+	return kilo_error_set(err, EINVAL, "%s: agent is NULL", what);
+}
+
 int kilo_agent_store_problem(kilo_agent *a, char **out, struct kilo_error *err)
 {
 	struct kilo_store_health h;
 	struct kilo_strbuf text = { 0 };
 
+	if (!a)
+		return no_agent("the store's problem", err);
 	store_health(a, &h);
 	kilo_strbuf_append(&text, "");
 	if (!h.up)
@@ -702,17 +710,20 @@ int kilo_agent_store_problem(kilo_agent *a, char **out, struct kilo_error *err)
 int kilo_agent_metrics(kilo_agent *a, char **out, struct kilo_error *err)
 {
 	struct kilo_error ignored = { 0 };
-	struct kilo_agent_counts counts = {
-		.leader = a->topology && kilo_topology_is_leader(a->topology),
-		.reconciles = a->reconciles,
-		.errors = a->errors,
-		.unresolved = kilo_names_unresolved(&a->names, a->mesh, NULL),
-	};
+	struct kilo_agent_counts counts;
 	struct kilo_store_health health;
 	kilo_wg_config *device = NULL;
 	int64_t now = now_ms() / 1000;
 	int r;
 
+	if (!a)
+		return no_agent("metrics", err);
+	counts = (struct kilo_agent_counts){
+		.leader = a->topology && kilo_topology_is_leader(a->topology),
+		.reconciles = a->reconciles,
+		.errors = a->errors,
+		.unresolved = kilo_names_unresolved(&a->names, a->mesh, NULL),
+	};
 	store_health(a, &health);
 	counts.store_up = health.up;
 	counts.store_revision = health.revision;
@@ -734,6 +745,8 @@ int kilo_agent_unresolved(kilo_agent *a, char **out, struct kilo_error *err)
 	struct kilo_strbuf text = { 0 };
 	size_t n;
 
+	if (!a)
+		return no_agent("unresolved names", err);
 	kilo_strbuf_append(&text, "");
 	n = kilo_names_unresolved(&a->names, a->mesh, &text);
 	if (kilo_strbuf_finish_named(&text, out, "unresolved names", err) < 0)
@@ -748,6 +761,8 @@ static int no_topology_yet(const kilo_agent *a, const char *what, struct kilo_er
 
 int kilo_agent_graph(kilo_agent *a, char **out, struct kilo_error *err)
 {
+	if (!a)
+		return no_agent("graph", err);
 	*out = NULL;
 	if (!a->topology)
 		return no_topology_yet(a, "graph", err);
@@ -756,6 +771,8 @@ int kilo_agent_graph(kilo_agent *a, char **out, struct kilo_error *err)
 
 int kilo_agent_topology_hold(kilo_agent *a, const kilo_topology **out, struct kilo_error *err)
 {
+	if (!a)
+		return no_agent("topology", err);
 	*out = a->topology;
 	if (!a->topology)
 		return no_topology_yet(a, "topology", err);

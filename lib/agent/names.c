@@ -276,6 +276,8 @@ int kilo_mesh_resolve(kilo_mesh *mesh, kilo_log_fn log_fn, void *log_ctx, struct
 	size_t unresolved;
 	int r;
 
+	if (!mesh)
+		return kilo_error_set(err, EINVAL, "resolving endpoint names: mesh is NULL");
 	r = kilo_names_track(&t, mesh);
 	for (size_t i = 0; r == 0 && i < t.n; i++) {
 		struct kilo_resolve_answer answer = { 0 };

@@ -82,6 +82,8 @@ size_t kilo_wg_config_peer_count(const kilo_wg_config *config)
 
 int kilo_wg_config_peer_key(const kilo_wg_config *config, size_t i, struct kilo_key *out, struct kilo_error *err)
 {
+	if (!config || !out)
+		return kilo_error_set(err, EINVAL, "peer key: %s is NULL", config ? "out" : "config");
 	if (i >= config->n_peers)
 		return kilo_error_set(err, ERANGE, "peer %zu: out of range, the configuration has %zu peers", i,
 				      config->n_peers);

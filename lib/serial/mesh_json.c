@@ -646,6 +646,10 @@ int kilo_mesh_to_json(const kilo_mesh *mesh, char **out, struct kilo_error *err)
 	size_t i;
 	int r = -ENOMEM;
 
+	if (!mesh || !out) {
+		json_decref(root);
+		return kilo_error_set(err, EINVAL, "mesh document: %s is NULL", mesh ? "out" : "mesh");
+	}
 	*out = NULL;
 	if (!root || json_object_set_new(root, "version", json_integer(1)) < 0 ||
 	    json_object_set_new(root, "settings", kilo_json_write_settings(&mesh->settings)) < 0 ||

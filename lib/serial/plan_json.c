@@ -137,7 +137,8 @@ out:
 	return r;
 }
 
-int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts *opts, char **out, struct kilo_error *err)
+int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts *opts, char **out,
+		      struct kilo_error *err)
 {
 	/* Without options, kg's defaults: --local, --encapsulate=always, --cni, interface kilo0. */
 	struct kilo_plan_opts defaults = {

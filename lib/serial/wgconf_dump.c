@@ -95,9 +95,12 @@ static char *put_peer(char *p, const struct kilo_wg_peer *peer)
 
 int kilo_wg_config_format_dump(const kilo_wg_config *config, char **out, struct kilo_error *err)
 {
-	size_t bound = dump_bound(config);
+	size_t bound;
 	char *text, *p;
 
+	if (!config || !out)
+		return kilo_error_set(err, EINVAL, "dump: %s is NULL", config ? "out" : "config");
+	bound = dump_bound(config);
 	*out = NULL;
 	if (bound == SIZE_MAX || !(text = malloc(bound)))
 		return kilo_error_set(err, ENOMEM, "dump of %zu peers: out of memory", config->n_peers);

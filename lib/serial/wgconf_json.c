@@ -53,9 +53,13 @@ static void wipe_secrets(json_t *root)
 
 int kilo_wg_config_to_json(const kilo_wg_config *config, bool with_secrets, char **out, struct kilo_error *err)
 {
-	json_t *root = json_object(), *peers = json_array();
+	json_t *root, *peers;
 	int r = -ENOMEM;
 
+	if (!config || !out)
+		return kilo_error_set(err, EINVAL, "configuration JSON: %s is NULL", config ? "out" : "config");
+	root = json_object();
+	peers = json_array();
 	*out = NULL;
 	if (!root || !peers)
 		goto out;

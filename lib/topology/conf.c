@@ -67,10 +67,13 @@ static int conf_failed(const struct kilo_topology *t, struct kilo_error *err)
 
 int kilo_topology_conf(const kilo_topology *t, kilo_wg_config **out, struct kilo_error *err)
 {
-	struct kilo_wg_config *c = kilo_wg_config_new(t->n_segments + t->n_peers);
+	struct kilo_wg_config *c;
 	int r = 0;
 
+	if (!t || !out)
+		return kilo_error_set(err, EINVAL, "configuration: %s is NULL", t ? "out" : "topology");
 	*out = NULL;
+	c = kilo_wg_config_new(t->n_segments + t->n_peers);
 	if (!c)
 		return conf_failed(t, err);
 	c->has_interface = true;

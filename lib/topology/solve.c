@@ -59,6 +59,9 @@ int kilo_dedupe_cidr_lists(struct kilo_cidr_list *lists, size_t n_lists, struct 
 	size_t total = 0;
 	int r;
 
+	if (!lists && n_lists)
+		return kilo_error_set(err, EINVAL, "de-duplicating CIDR lists: lists is NULL but n_lists is %zu",
+				      n_lists);
 	for (size_t i = 0; i < n_lists; i++)
 		total += lists[i].n;
 	r = kilo_cidr_set_init(&seen, total);
@@ -510,7 +513,7 @@ int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opt
 	int r;
 
 	if (!mesh || !out)
-		return -EINVAL;
+		return kilo_error_set(err, EINVAL, "solve: %s is NULL", mesh ? "out" : "mesh");
 	*out = NULL;
 	if (opts_in) {
 		if (opts_in->sz < sizeof(opts_in->sz))

@@ -191,7 +191,7 @@ static void test_rule_of_mixed_families_is_refused_without_a_host(void **state)
 
 	(void)state;
 	assert_int_equal(kilo_net_rules_check(rules, 1, &err), -EINVAL);
-	assert_string_equal(err.message, "rules[0]: source and destination must be one family");
+	assert_string_equal(err.message, "rules[0]: source 10.2.1.0/24 and destination fd02::/64 must be one family");
 }
 
 int main(void)
