@@ -2,9 +2,10 @@
 /*
  * libkilo core: errors, addresses, CIDRs, endpoints and WireGuard keys.
  *
- * Every function returns 0 or a negative errno. Functions that parse user
- * input also take an optional `kilo_error *` that receives a message naming
- * the field and the bad value.
+ * Every function that can fail returns 0 (or a count) or a negative errno
+ * and takes an optional `struct kilo_error *err` last (NULL: no message),
+ * which receives the errno and a message naming the field or argument and
+ * the bad value, e.g. `cidr "10.0.0.0/33": prefix 33 is longer than 32`.
  */
 #ifndef KILO_CORE_H
 #define KILO_CORE_H

@@ -61,7 +61,8 @@ struct kilo_solve_opts {
  * kilo_mesh_node_ready) and peers without allowed IPs are left out, as
  * Kilo does. The mesh must outlive
  * the topology. Returns -ENOSPC, named in err, when the WireGuard subnet
- * has fewer addresses than segments.
+ * has fewer addresses than segments, and -ENOENT, naming it, for a
+ * hostname that is no node of the mesh.
  */
 KILO_EXPORT int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opts, kilo_topology **out,
 				    struct kilo_error *err);
@@ -75,8 +76,8 @@ KILO_EXPORT size_t kilo_topology_segment_count(const kilo_topology *topology);
 KILO_EXPORT int kilo_topology_conf(const kilo_topology *topology, kilo_wg_config **out, struct kilo_error *err);
 /*
  * The configuration for the peer named peer_name (Kilo's PeerConf): every
- * segment, then every other peer. NULL or "" names no peer. -ENOENT if the
- * name is not a peer of the mesh.
+ * segment, then every other peer. NULL or "" names no peer. -ENOENT,
+ * naming it, if the name is not a peer of the mesh.
  */
 KILO_EXPORT int kilo_topology_peer_conf(const kilo_topology *topology, const char *peer_name, kilo_wg_config **out,
 					struct kilo_error *err);
@@ -91,7 +92,7 @@ KILO_EXPORT int kilo_topology_as_peer(const kilo_topology *topology, const struc
  * The mesh peer named peer_name as one peer, with its own allowed IPs,
  * extra_allowed_ips appended and duplicates removed, its endpoint,
  * keepalive and preshared key: what `kgctl showconf peer --as-peer`
- * prints. -ENOENT if the name is not a peer of the mesh.
+ * prints. -ENOENT, naming it, if the name is not a peer of the mesh.
  */
 KILO_EXPORT int kilo_topology_peer_as_peer(const kilo_topology *topology, const char *peer_name,
 					   const struct kilo_cidr *extra_allowed_ips, size_t n_extra,
@@ -177,6 +178,8 @@ KILO_EXPORT void kilo_rule_key(const struct kilo_rule *rule, char out[KILO_ROUTE
 /*
  * The routes `kgctl connect` sets on a VPN peer named peer_name (Kilo's
  * PeerRoutes), with extra_allowed_ips routed through the first segment.
+ * -ENOENT, naming it, if peer_name is not a peer of the mesh; NULL: the
+ * routes to every peer.
  */
 KILO_EXPORT int kilo_topology_peer_routes(const kilo_topology *topology, const char *peer_name, int wg_ifindex,
 					  const struct kilo_cidr *extra_allowed_ips, size_t n_extra,
