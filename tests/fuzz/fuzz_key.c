@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A key that parses prints as text that parses to the same key; a key read
- * from a file descriptor is its first 44 bytes, and only whitespace follows.
+ * A key that parses prints as text that parses to the same key, and a text
+ * refused gets its errno and a message; a key read from a file descriptor
+ * is its first 44 bytes, and only whitespace follows.
  */
 #include <ctype.h>
 #include <unistd.h>
@@ -41,8 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = fuzz_text(data, size), out[KILO_KEY_B64_LEN + 1];
 	struct kilo_key key, again;
+	struct kilo_error err = { 0 };
+	int r = kilo_key_parse(text, &key, &err);
 
-	if (kilo_key_parse(text, &key, NULL) == 0) {
+	FUZZ_ASSERT_EXPLAINED(r, err, "kilo_key_parse");
+	if (r == 0) {
 		kilo_key_format(&key, out);
 		FUZZ_ASSERT(strlen(out) == KILO_KEY_B64_LEN, "bad key text %s", out);
 		FUZZ_ASSERT(kilo_key_parse(out, &again, NULL) == 0 && kilo_key_equal(&key, &again), "key %s does not read back",
