@@ -120,7 +120,8 @@ const struct kilo_topology_peer *kilo_topology_find_peer(const struct kilo_topol
 	return p;
 }
 
-int kilo_topology_peer_conf(const kilo_topology *t, const char *peer_name, kilo_wg_config **out, struct kilo_error *err)
+int kilo_topology_peer_conf(const kilo_topology *t, const char *peer_name, kilo_wg_config **out,
+			    struct kilo_error *err)
 {
 	const struct kilo_topology_peer *self = NULL;
 	struct kilo_wg_config *c;
