@@ -83,11 +83,11 @@ static int load_and_plan(kilo_store *store, int64_t t, struct kilo_error *err)
 	if (r == 0)
 		r = kilo_topology_solve(mesh, &solve, &topology, err);
 	if (r == 0)
-		r = kilo_topology_conf(topology, &config);
+		r = kilo_topology_conf(topology, &config, NULL);
 	if (r == 0)
-		r = kilo_wg_config_format(config, &text);
+		r = kilo_wg_config_format(config, &text, NULL);
 	if (r == 0)
-		r = kilo_topology_routes(topology, &routes_opts, &routes, &n_routes, &rules, &n_rules);
+		r = kilo_topology_routes(topology, &routes_opts, &routes, &n_routes, &rules, &n_rules, NULL);
 	kilo_free(routes);
 	kilo_free(rules);
 	kilo_free(text);

@@ -40,7 +40,7 @@ static void make_routes(struct kilo_route *routes, unsigned n, int ifindex)
 		r->dst.addr.bytes[2] = (uint8_t)(i % 2 ? (node >> 8) & 255 : node & 255);
 		r->dst.addr.bytes[3] = (uint8_t)(i % 2 ? node & 255 : 0);
 		r->dst.prefix = i % 2 ? 32 : 24;
-		kilo_addr_parse("10.9.0.2", &r->gw);
+		kilo_addr_parse("10.9.0.2", &r->gw, NULL);
 		r->ifindex = ifindex;
 		r->onlink = true;
 	}
@@ -114,9 +114,9 @@ int main(int argc, char *argv[])
 			timed_sync(net, NULL, 0);
 			first = min(first, timed_sync(net, routes, n));
 			same = min(same, timed_sync(net, routes, n));
-			kilo_addr_parse("10.9.0.3", &routes[n / 2].gw);
+			kilo_addr_parse("10.9.0.3", &routes[n / 2].gw, NULL);
 			one = min(one, timed_sync(net, routes, n));
-			kilo_addr_parse("10.9.0.2", &routes[n / 2].gw);
+			kilo_addr_parse("10.9.0.2", &routes[n / 2].gw, NULL);
 		}
 		timed_sync(net, NULL, 0);
 		printf("| %u | %.1f | %.1f | %.1f |\n", n, first, same, one);

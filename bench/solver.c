@@ -144,19 +144,19 @@ static int run_once(const kilo_mesh *mesh, const char *node, double ms[PHASE_COU
 		goto out;
 	*segments = kilo_topology_segment_count(topology);
 	t = now_ms();
-	r = kilo_topology_conf(topology, &config);
+	r = kilo_topology_conf(topology, &config, NULL);
 	if (r == 0)
-		r = kilo_wg_config_format(config, &text);
+		r = kilo_wg_config_format(config, &text, NULL);
 	ms[PHASE_CONF] = now_ms() - t;
 	if (r < 0)
 		goto out;
 	t = now_ms();
-	r = kilo_topology_routes(topology, &routes_opts, &routes, &n_routes, &rules, &n_rules);
+	r = kilo_topology_routes(topology, &routes_opts, &routes, &n_routes, &rules, &n_rules, NULL);
 	ms[PHASE_ROUTES] = now_ms() - t;
 	if (r < 0)
 		goto out;
 	t = now_ms();
-	r = kilo_topology_nat_rules(topology, &nat_opts, &nat, &n_nat);
+	r = kilo_topology_nat_rules(topology, &nat_opts, &nat, &n_nat, NULL);
 	ms[PHASE_NAT] = now_ms() - t;
 out:
 	kilo_free(nat);

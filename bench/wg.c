@@ -94,7 +94,7 @@ static int set_change(kilo_wg *wg, const char *ifname, const kilo_wg_config *hav
 {
 	kilo_wg_config *change = NULL;
 	double t = now_ms();
-	int r = kilo_wg_config_diff(have, want, &change);
+	int r = kilo_wg_config_diff(have, want, &change, NULL);
 
 	if (r == 0)
 		r = kilo_wg_device_set(wg, ifname, change, err);
@@ -194,7 +194,7 @@ int main(int argc, char *argv[])
 			ifname = optarg;
 			break;
 		case 'b':
-			if (kilo_wg_backend_parse(optarg, &opts.backend) < 0)
+			if (kilo_wg_backend_parse(optarg, &opts.backend, NULL) < 0)
 				return 2;
 			break;
 		case 'u':

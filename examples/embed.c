@@ -67,8 +67,8 @@ int main(int argc, char *argv[])
 		status = 0;
 		goto out;
 	}
-	if (kilo_topology_conf(topology, &config) < 0 || kilo_wg_config_format(config, &conf) < 0) {
-		fprintf(stderr, "cannot build the configuration of %s\n", argv[2]);
+	if (kilo_topology_conf(topology, &config, &err) < 0 || kilo_wg_config_format(config, &conf, &err) < 0) {
+		fprintf(stderr, "%s\n", err.message);
 		goto out;
 	}
 	printf("# libkilo %s: WireGuard configuration of %s\n%s", kilo_version(), argv[2], conf);

@@ -61,48 +61,57 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
 }
 
 /* The agent's topology as DOT, written without the agent's lock: the agent goes on meanwhile. */
-static int graph_dot(struct kg_shared *shared, char **dot)
+static int graph_dot(struct kg_shared *shared, char **dot, struct kilo_error *err)
 {
 	const kilo_topology *t;
 	int r;
 
 	pthread_mutex_lock(&shared->lock);
-	r = kilo_agent_topology_hold(shared->agent, &t);
+	r = kilo_agent_topology_hold(shared->agent, &t, err);
 	pthread_mutex_unlock(&shared->lock);
 	if (r < 0)
 		return r;
-	r = kilo_topology_dot(t, dot);
+	r = kilo_topology_dot(t, dot, err);
 	pthread_mutex_lock(&shared->lock);
 	kilo_agent_topology_release(shared->agent);
 	pthread_mutex_unlock(&shared->lock);
 	return r;
 }
 
+/* The library's message as the body of a reply with status. */
+static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const struct kilo_error *err)
+{
+	char *body;
+
+	if (asprintf(&body, "%s\n", err->message) < 0)
+		return MHD_NO;
+	return reply(c, status, "text/plain; charset=utf-8", body, strlen(body));
+}
+
 static enum MHD_Result graph(struct MHD_Connection *c, struct kg_http *http)
 {
 	const char *format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+	struct kilo_error err = { 0 };
 	char *dot = NULL, *svg = NULL;
 	size_t len = 0;
 	int r;
 
 	if (format && strcmp(format, "dot") && strcmp(format, "svg"))
 		return reply_text(c, MHD_HTTP_BAD_REQUEST, "format must be dot or svg\n");
-	r = graph_dot(http->shared, &dot);
-	if (r == -ENODATA)
-		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the mesh has not been solved yet\n");
+	r = graph_dot(http->shared, &dot, &err);
 	if (r < 0)
-		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+		return reply_error(c, r == -ENODATA ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_INTERNAL_SERVER_ERROR, &err);
 	if (!format || !strcmp(format, "dot"))
 		return reply(c, MHD_HTTP_OK, "text/vnd.graphviz", dot, strlen(dot));
 	if (pthread_mutex_trylock(&http->render_lock)) {
 		kilo_free(dot);
 		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "another graph is being rendered; try again\n");
 	}
-	r = kilo_graph_render(dot, "svg", &svg, &len, NULL);
+	r = kilo_graph_render(dot, "svg", &svg, &len, &err);
 	pthread_mutex_unlock(&http->render_lock);
 	kilo_free(dot);
 	if (r < 0)
-		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering the graph with dot failed\n");
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, &err);
 	return reply(c, MHD_HTTP_OK, "image/svg+xml", svg, len);
 }
 
@@ -121,8 +130,8 @@ static enum MHD_Result health(struct MHD_Connection *c, struct kg_shared *shared
 
 	pthread_mutex_lock(&shared->lock);
 	healthy = kilo_agent_healthy(shared->agent);
-	r = kilo_agent_unresolved(shared->agent, &unresolved);
-	s = kilo_agent_store_problem(shared->agent, &store);
+	r = kilo_agent_unresolved(shared->agent, &unresolved, NULL);
+	s = kilo_agent_store_problem(shared->agent, &store, NULL);
 	pthread_mutex_unlock(&shared->lock);
 	if (r < 0 || s < 0 ||
 	    asprintf(&body, "%s%s%s", healthy ? "ok\n" : "not reconciled\n", store, unresolved) < 0) {
@@ -141,6 +150,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 {
 	struct kg_http *http = cls;
 	struct kg_shared *shared = http->shared;
+	struct kilo_error err = { 0 };
 	char *text = NULL;
 	int r;
 
@@ -154,10 +164,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return health(c, shared);
 	if (!strcmp(url, "/metrics")) {
 		pthread_mutex_lock(&shared->lock);
-		r = kilo_agent_metrics(shared->agent, &text);
+		r = kilo_agent_metrics(shared->agent, &text, &err);
 		pthread_mutex_unlock(&shared->lock);
 		if (r < 0)
-			return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+			return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, &err);
 		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
 	}
 	if (!strcmp(url, "/graph"))

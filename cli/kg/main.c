@@ -332,7 +332,7 @@ static int add_service_cidrs(char *list, struct config *cfg)
 	char *item;
 
 	while ((item = strsep(&list, ","))) {
-		int r = kilo_cidr_parse(item, &cidr);
+		int r = kilo_cidr_parse(item, &cidr, NULL);
 
 		if (r < 0)
 			return usage_fail("--service-cidr: \"%s\" is %s", item, kilo_addr_refusal(r, "not a CIDR"));
@@ -364,11 +364,11 @@ static int parse_option(int c, char *arg, struct config *cfg)
 		cfg->cni_path = arg;
 		break;
 	case OPT_COMPATIBILITY:
-		if (kilo_compatibility_parse(arg, &a->apply.compatibility) < 0)
+		if (kilo_compatibility_parse(arg, &a->apply.compatibility, NULL) < 0)
 			return usage_fail("--compatibility takes flannel or cilium, not \"%s\"", arg);
 		break;
 	case OPT_ENCAPSULATE:
-		if (kilo_encapsulate_parse(arg, &a->apply.encapsulate) < 0)
+		if (kilo_encapsulate_parse(arg, &a->apply.encapsulate, NULL) < 0)
 			return usage_fail("--encapsulate takes always, crosssubnet or never, not \"%s\"", arg);
 		break;
 	case OPT_FORCE_ENDPOINT:
@@ -408,7 +408,7 @@ static int parse_option(int c, char *arg, struct config *cfg)
 	case OPT_LOG_LEVEL:
 		return parse_log_level(arg);
 	case OPT_MESH_GRANULARITY:
-		if (kilo_granularity_parse(arg, &a->granularity) < 0)
+		if (kilo_granularity_parse(arg, &a->granularity, NULL) < 0)
 			return usage_fail("--mesh-granularity takes location, full or cross, not \"%s\"", arg);
 		break;
 	case OPT_MTU:
@@ -457,7 +457,7 @@ static int parse_option(int c, char *arg, struct config *cfg)
 		a->apply.wg.userspace_program = arg;
 		break;
 	case OPT_WG_BACKEND:
-		if (kilo_wg_backend_parse(arg, &a->apply.wg.backend) < 0)
+		if (kilo_wg_backend_parse(arg, &a->apply.wg.backend, NULL) < 0)
 			return usage_fail("--wg-backend takes auto, kernel or userspace, not \"%s\"", arg);
 		break;
 	default:

@@ -122,7 +122,7 @@ int kgctl_apply(int argc, char *argv[])
 			key_path = optarg;
 			break;
 		case OPT_WG_BACKEND:
-			if (kilo_wg_backend_parse(optarg, &opts.wg.backend) < 0)
+			if (kilo_wg_backend_parse(optarg, &opts.wg.backend, NULL) < 0)
 				return kgctl_fail("wg-backend must be one of auto, kernel or userspace; got \"%s\"", optarg);
 			break;
 		case OPT_USERSPACE:
@@ -177,8 +177,8 @@ int kgctl_apply(int argc, char *argv[])
 		goto out;
 	}
 	/* A name that does not resolve leaves its node or peer without endpoint; the rest is applied. */
-	if (kilo_mesh_resolve(mesh, warn, NULL) < 0) {
-		r = kgctl_fail("resolving endpoint names: out of memory");
+	if (kilo_mesh_resolve(mesh, warn, NULL, &err) < 0) {
+		r = kgctl_fail("%s", err.message);
 		goto out;
 	}
 	r = kgctl_solve_topology(mesh,

@@ -92,7 +92,7 @@ static int parse_cidrs(const char *text, struct kilo_cidr *list, size_t *n)
 	for (char *tok = strtok_r(copy, ",", &save); tok && r == 0; tok = strtok_r(NULL, ",", &save)) {
 		if (*n >= MAX_ALLOWED_IPS)
 			r = kgctl_usage_fail("connect", "--allowed-ips: more than %d CIDRs", MAX_ALLOWED_IPS);
-		else if ((r = kilo_cidr_parse(tok, &list[*n])) < 0)
+		else if ((r = kilo_cidr_parse(tok, &list[*n], NULL)) < 0)
 			r = kgctl_usage_fail("connect", "--allowed-ips: \"%s\" is %s", tok, kilo_addr_refusal(r, "not a CIDR"));
 		else
 			(*n)++;
@@ -180,7 +180,7 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 			o->wg.userspace_program = optarg;
 			break;
 		case OPT_WG_BACKEND:
-			if (kilo_wg_backend_parse(optarg, &o->wg.backend) < 0)
+			if (kilo_wg_backend_parse(optarg, &o->wg.backend, NULL) < 0)
 				r = kgctl_usage_fail("connect", "--wg-backend: \"%s\" is not auto, kernel or userspace",
 						     optarg);
 			break;

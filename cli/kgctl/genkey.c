@@ -20,6 +20,7 @@ int kgctl_genkey(int argc, char *argv[])
 		{ 0 },
 	};
 	char text[KILO_KEY_B64_LEN + 2];
+	struct kilo_error err = { 0 };
 	struct kilo_key key;
 	struct stat st;
 	int c, r;
@@ -40,9 +41,9 @@ int kgctl_genkey(int argc, char *argv[])
 	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & S_IRWXO))
 		fputs("kgctl: warning: writing a private key to a file that others can read; set umask 077 first\n",
 		      stderr);
-	r = kilo_key_generate(&key);
+	r = kilo_key_generate(&key, &err);
 	if (r < 0)
-		return kgctl_fail("cannot generate a key: %s", strerror(-r));
+		return kgctl_fail("%s", err.message);
 	kilo_key_format(&key, text);
 	kilo_key_wipe(&key);
 	strcat(text, "\n");

@@ -48,6 +48,7 @@ int kgctl_graph(int argc, char *argv[])
 	};
 	struct kilo_solve_opts opts = { .sz = sizeof(opts) };
 	struct kgctl_mesh_source source = { 0 };
+	struct kilo_error err = { 0 };
 	kilo_topology *topology = NULL;
 	kilo_mesh *mesh = NULL;
 	char *dot = NULL;
@@ -84,8 +85,8 @@ int kgctl_graph(int argc, char *argv[])
 	r = kgctl_solve_topology(mesh, &opts, &topology);
 	if (r)
 		goto out;
-	if (kilo_topology_dot(topology, &dot) < 0) {
-		r = kgctl_fail("cannot build the graph");
+	if (kilo_topology_dot(topology, &dot, &err) < 0) {
+		r = kgctl_fail("%s", err.message);
 		goto out;
 	}
 	if (svg)

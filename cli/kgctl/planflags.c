@@ -22,11 +22,11 @@ int kgctl_plan_flag(int c, const char *value, struct kgctl_plan_flags *flags)
 		flags->local = c == KGCTL_OPT_LOCAL;
 		return 1;
 	case KGCTL_OPT_ENCAPSULATE:
-		if (kilo_encapsulate_parse(value, &flags->encapsulate) < 0)
+		if (kilo_encapsulate_parse(value, &flags->encapsulate, NULL) < 0)
 			return -kgctl_fail("encapsulate must be one of never, crosssubnet or always; got \"%s\"", value);
 		return 1;
 	case KGCTL_OPT_COMPATIBILITY:
-		if (kilo_compatibility_parse(value, &flags->compatibility) < 0)
+		if (kilo_compatibility_parse(value, &flags->compatibility, NULL) < 0)
 			return -kgctl_fail("compatibility must be flannel or cilium; got \"%s\"", value);
 		return 1;
 	case KGCTL_OPT_INTERFACE:

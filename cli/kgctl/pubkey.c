@@ -20,6 +20,7 @@ int kgctl_pubkey(int argc, char *argv[])
 	};
 	char public_text[KILO_KEY_B64_LEN + 2];
 	struct kilo_key private_key = { { 0 } }, public_key;
+	struct kilo_error err = { 0 };
 	int c, r;
 
 	while ((c = kgctl_getopt("pubkey", argc, argv, ":h", options)) != -1) {
@@ -34,8 +35,8 @@ int kgctl_pubkey(int argc, char *argv[])
 		r = kgctl_fail("stdin must hold a private key: 44 characters of base64");
 		goto out;
 	}
-	if (kilo_key_public(&private_key, &public_key) < 0) {
-		r = kgctl_fail("cannot derive the public key");
+	if (kilo_key_public(&private_key, &public_key, &err) < 0) {
+		r = kgctl_fail("%s", err.message);
 		goto out;
 	}
 	kilo_key_format(&public_key, public_text);

@@ -88,7 +88,7 @@ static int add_allowed_ips(struct showconf_args *args, const char *list)
 	if (!copy)
 		return kgctl_fail("out of memory");
 	while (list[0] && (token = strsep(&rest, ","))) {
-		if (kilo_cidr_parse(token, &cidr) < 0) {
+		if (kilo_cidr_parse(token, &cidr, NULL) < 0) {
 			r = kgctl_fail("allowed-ips must contain only valid CIDRs; got \"%s\"", token);
 			break;
 		}
@@ -107,16 +107,17 @@ static int add_allowed_ips(struct showconf_args *args, const char *list)
 /* Prints config (its first peer, as a Peer object) in the chosen format. */
 static int print_config(const kilo_wg_config *config, const char *name, enum output output)
 {
+	struct kilo_error err = { 0 };
 	char *text = NULL;
 	int r;
 
 	if (output == OUTPUT_WIREGUARD)
-		r = kilo_wg_config_format(config, &text);
+		r = kilo_wg_config_format(config, &text, &err);
 	else
 		r = kilo_peer_object_format(config, 0, name, output == OUTPUT_JSON ? KILO_PEER_JSON : KILO_PEER_YAML,
-					    &text);
+					    &text, &err);
 	if (r < 0)
-		return kgctl_fail("cannot format the configuration of \"%s\": %s", name, strerror(-r));
+		return kgctl_fail("%s", err.message);
 	r = kgctl_print(text);
 	kilo_free(text);
 	return r;
@@ -139,6 +140,7 @@ static int show_node(const kilo_mesh *mesh, const char *name, const struct showc
 		.override_granularity = args->override_granularity,
 		.granularity = args->granularity,
 	};
+	struct kilo_error err = { 0 };
 	kilo_topology *topology = NULL;
 	kilo_wg_config *config = NULL;
 	int r;
@@ -154,11 +156,11 @@ static int show_node(const kilo_mesh *mesh, const char *name, const struct showc
 		goto out;
 	}
 	if (args->as_peer)
-		r = kilo_topology_as_peer(topology, args->allowed_ips, args->n_allowed_ips, &config);
+		r = kilo_topology_as_peer(topology, args->allowed_ips, args->n_allowed_ips, &config, &err);
 	else
-		r = kilo_topology_conf(topology, &config);
+		r = kilo_topology_conf(topology, &config, &err);
 	if (r < 0)
-		r = kgctl_fail("cannot build the configuration of node \"%s\": %s", name, strerror(-r));
+		r = kgctl_fail("%s", err.message);
 	else
 		r = print_config(config, name, args->as_peer ? args->output : OUTPUT_WIREGUARD);
 out:
@@ -176,6 +178,7 @@ static int show_peer(const kilo_mesh *mesh, const char *name, const struct showc
 		.override_granularity = args->override_granularity,
 		.granularity = args->granularity,
 	};
+	struct kilo_error err = { 0 };
 	kilo_topology *topology = NULL;
 	kilo_wg_config *config = NULL;
 	int r;
@@ -186,11 +189,11 @@ static int show_peer(const kilo_mesh *mesh, const char *name, const struct showc
 	if (r)
 		return r;
 	if (args->as_peer)
-		r = kilo_topology_peer_as_peer(topology, name, args->allowed_ips, args->n_allowed_ips, &config);
+		r = kilo_topology_peer_as_peer(topology, name, args->allowed_ips, args->n_allowed_ips, &config, &err);
 	else
-		r = kilo_topology_peer_conf(topology, name, &config);
+		r = kilo_topology_peer_conf(topology, name, &config, &err);
 	if (r < 0)
-		r = kgctl_fail("cannot build the configuration of peer \"%s\": %s", name, strerror(-r));
+		r = kgctl_fail("%s", err.message);
 	else
 		r = print_config(config, name, args->as_peer ? args->output : OUTPUT_WIREGUARD);
 	kilo_wg_config_free(config);

@@ -53,6 +53,7 @@ int kgctl_solve(int argc, char *argv[])
 	};
 	struct kgctl_mesh_source source = { 0 };
 	const char *node = NULL;
+	struct kilo_error err = { 0 };
 	kilo_topology *topology = NULL;
 	kilo_mesh *mesh = NULL;
 	char *plan = NULL;
@@ -104,8 +105,8 @@ int kgctl_solve(int argc, char *argv[])
 	if (r)
 		goto out;
 	plan_opts.nat.ipip_rules = kilo_topology_ipip_rules(topology, &plan_opts.routes);
-	if (kilo_plan_to_json(topology, &plan_opts, &plan) < 0) {
-		r = kgctl_fail("cannot build the plan of node \"%s\"", node);
+	if (kilo_plan_to_json(topology, &plan_opts, &plan, &err) < 0) {
+		r = kgctl_fail("%s", err.message);
 		goto out;
 	}
 	r = kgctl_print(plan);

@@ -304,7 +304,7 @@ bool kgctl_find_ready_node(const kilo_mesh *mesh, const char *name)
 
 int kgctl_parse_granularity(const char *text, enum kilo_granularity *out)
 {
-	if (kilo_granularity_parse(text, out) < 0)
+	if (kilo_granularity_parse(text, out, NULL) < 0)
 		return kgctl_fail("mesh-granularity must be one of location, full or cross; got \"%s\"", text);
 	return 0;
 }

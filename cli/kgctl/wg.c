@@ -41,14 +41,14 @@ static int show(kilo_wg *wg, const char *ifname, enum output output)
 	if (kilo_wg_device_get(wg, ifname, &config, &err) < 0)
 		return kgctl_fail("%s", err.message);
 	if (output == OUTPUT_DUMP)
-		r = kilo_wg_config_format_dump(config, &text);
+		r = kilo_wg_config_format_dump(config, &text, &err);
 	else if (output == OUTPUT_JSON)
-		r = kilo_wg_config_to_json(config, false, &text);
+		r = kilo_wg_config_to_json(config, false, &text, &err);
 	else
-		r = kilo_wg_config_format_show(config, ifname, (int64_t)time(NULL), &text);
+		r = kilo_wg_config_format_show(config, ifname, (int64_t)time(NULL), &text, &err);
 	kilo_wg_config_free(config);
 	if (r < 0)
-		return kgctl_fail("cannot print %s: %s", ifname, strerror(-r));
+		return kgctl_fail("%s", err.message);
 	r = kgctl_print(text);
 	if (!r && output == OUTPUT_JSON)
 		r = kgctl_print("\n");
@@ -113,7 +113,7 @@ int kgctl_wg(int argc, char *argv[])
 				return kgctl_fail("output format must be text, json or dump; got \"%s\"", optarg);
 			break;
 		case OPT_WG_BACKEND:
-			if (kilo_wg_backend_parse(optarg, &opts.backend) < 0)
+			if (kilo_wg_backend_parse(optarg, &opts.backend, NULL) < 0)
 				return kgctl_fail("wg-backend must be one of auto, kernel or userspace; got \"%s\"", optarg);
 			break;
 		case 'h':

@@ -191,9 +191,9 @@ KILO_EXPORT void kilo_agent_free(kilo_agent *agent);
  * Prometheus text: nodes, peers, leader, reconciles, errors, endpoint names
  * that do not resolve, per-peer bytes and handshake age.
  */
-KILO_EXPORT int kilo_agent_metrics(kilo_agent *agent, char **out);
+KILO_EXPORT int kilo_agent_metrics(kilo_agent *agent, char **out, struct kilo_error *err);
 /* The mesh as the agent sees it now, as GraphViz DOT, written under the caller's lock. */
-KILO_EXPORT int kilo_agent_graph(kilo_agent *agent, char **out);
+KILO_EXPORT int kilo_agent_graph(kilo_agent *agent, char **out, struct kilo_error *err);
 /*
  * The topology the agent solved last, for work that must not hold the
  * caller's lock (kilo_topology_dot of a large mesh): it stays valid, even
@@ -202,7 +202,7 @@ KILO_EXPORT int kilo_agent_graph(kilo_agent *agent, char **out);
  * only the use in between is not, and every hold is released before
  * kilo_agent_free. -ENODATA before the first solve.
  */
-KILO_EXPORT int kilo_agent_topology_hold(kilo_agent *agent, const kilo_topology **out);
+KILO_EXPORT int kilo_agent_topology_hold(kilo_agent *agent, const kilo_topology **out, struct kilo_error *err);
 KILO_EXPORT void kilo_agent_topology_release(kilo_agent *agent);
 /* true once the agent has applied the mesh without error since its last change. */
 KILO_EXPORT bool kilo_agent_healthy(const kilo_agent *agent);
@@ -213,7 +213,7 @@ KILO_EXPORT bool kilo_agent_healthy(const kilo_agent *agent);
  * forwards must not be restarted for it, so it does not make the agent
  * unhealthy. Returns 0 or -ENOMEM.
  */
-KILO_EXPORT int kilo_agent_store_problem(kilo_agent *agent, char **out);
+KILO_EXPORT int kilo_agent_store_problem(kilo_agent *agent, char **out, struct kilo_error *err);
 
 /*
  * The nodes and peers whose endpoint name does not resolve now (they have
@@ -223,7 +223,7 @@ KILO_EXPORT int kilo_agent_store_problem(kilo_agent *agent, char **out);
  * names up on a thread of its own, again every resync period, so that no
  * reconcile waits on DNS. Returns how many, or -ENOMEM.
  */
-KILO_EXPORT int kilo_agent_unresolved(kilo_agent *agent, char **out);
+KILO_EXPORT int kilo_agent_unresolved(kilo_agent *agent, char **out, struct kilo_error *err);
 
 /*
  * Resolves the DNS names of the endpoints of mesh's nodes and peers now,
@@ -234,7 +234,7 @@ KILO_EXPORT int kilo_agent_unresolved(kilo_agent *agent, char **out);
  * named in a warning through log (may be NULL). Returns how many nodes and
  * peers were left without address, or -ENOMEM.
  */
-KILO_EXPORT int kilo_mesh_resolve(kilo_mesh *mesh, kilo_log_fn log, void *log_ctx);
+KILO_EXPORT int kilo_mesh_resolve(kilo_mesh *mesh, kilo_log_fn log, void *log_ctx, struct kilo_error *err);
 
 /* ---- kgctl connect: this machine as a VPN peer of the mesh ------------- */
 

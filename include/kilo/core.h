@@ -2,9 +2,10 @@
 /*
  * libkilo core: errors, addresses, CIDRs, endpoints and WireGuard keys.
  *
- * Every function returns 0 or a negative errno. Functions that parse user
- * input also take an optional `kilo_error *` that receives a message naming
- * the field and the bad value.
+ * Every function that can fail returns 0 (or a count) or a negative errno
+ * and takes an optional `struct kilo_error *err` last (NULL: no message),
+ * which receives the errno and a message naming the field or argument and
+ * the bad value, e.g. `cidr "10.0.0.0/33": prefix 33 is longer than 32`.
  */
 #ifndef KILO_CORE_H
 #define KILO_CORE_H
@@ -85,7 +86,7 @@ struct kilo_addr {
  * Kilo, prints one as IPv4, so it would come back as another address. The
  * CIDR and endpoint parsers below refuse it the same way.
  */
-KILO_EXPORT int kilo_addr_parse(const char *text, struct kilo_addr *out);
+KILO_EXPORT int kilo_addr_parse(const char *text, struct kilo_addr *out, struct kilo_error *err);
 /*
  * The end of an error message about a text that a parser refused with r:
  * why an IPv4-mapped address is refused for -EAFNOSUPPORT, else
@@ -109,7 +110,7 @@ struct kilo_cidr {
 };
 
 /* Parses "ip/prefix", keeping host bits. Returns -EINVAL if bad (-EAFNOSUPPORT: see kilo_addr_parse). */
-KILO_EXPORT int kilo_cidr_parse(const char *text, struct kilo_cidr *out);
+KILO_EXPORT int kilo_cidr_parse(const char *text, struct kilo_cidr *out, struct kilo_error *err);
 KILO_EXPORT void kilo_cidr_format(const struct kilo_cidr *cidr, char out[KILO_CIDR_STRLEN]);
 /* The CIDR with its host bits cleared (what Go's ParseCIDR returns). */
 KILO_EXPORT struct kilo_cidr kilo_cidr_masked(const struct kilo_cidr *cidr);
@@ -142,7 +143,7 @@ struct kilo_endpoint {
  * 1..65535 and a name must be an RFC 1123 subdomain. Returns -EINVAL if bad
  * (-EAFNOSUPPORT: see kilo_addr_parse).
  */
-KILO_EXPORT int kilo_endpoint_parse(const char *text, struct kilo_endpoint *out);
+KILO_EXPORT int kilo_endpoint_parse(const char *text, struct kilo_endpoint *out, struct kilo_error *err);
 /* Writes "ip:port", "[ipv6]:port" or "name:port"; "" for none. */
 KILO_EXPORT void kilo_endpoint_format(const struct kilo_endpoint *ep, char out[KILO_ENDPOINT_STRLEN]);
 KILO_EXPORT bool kilo_endpoint_is_set(const struct kilo_endpoint *ep);
@@ -172,14 +173,15 @@ struct kilo_key {
  * Decodes a key: exactly 44 characters of standard base64 ending in '=',
  * decoding to 32 bytes, as `wg` accepts. Returns -EINVAL if bad.
  */
-KILO_EXPORT int kilo_key_parse(const char *text, struct kilo_key *out);
+KILO_EXPORT int kilo_key_parse(const char *text, struct kilo_key *out, struct kilo_error *err);
 KILO_EXPORT void kilo_key_format(const struct kilo_key *key, char out[KILO_KEY_B64_LEN + 1]);
 KILO_EXPORT bool kilo_key_is_zero(const struct kilo_key *key);
 KILO_EXPORT bool kilo_key_equal(const struct kilo_key *a, const struct kilo_key *b);
 /* A new clamped Curve25519 private key, like `wg genkey`. */
-KILO_EXPORT int kilo_key_generate(struct kilo_key *private_key);
+KILO_EXPORT int kilo_key_generate(struct kilo_key *private_key, struct kilo_error *err);
 /* The public key of a private key, like `wg pubkey`. */
-KILO_EXPORT int kilo_key_public(const struct kilo_key *private_key, struct kilo_key *public_key);
+KILO_EXPORT int kilo_key_public(const struct kilo_key *private_key, struct kilo_key *public_key,
+				struct kilo_error *err);
 /*
  * Reads a key in the format of `wg genkey` from the file descriptor fd, to
  * its end: 44 characters of base64, then nothing but whitespace (as `wg`

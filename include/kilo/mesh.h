@@ -22,7 +22,7 @@ enum kilo_granularity {
 };
 
 /* "location", "full" or "cross" <-> the enum. parse returns -EINVAL if unknown. */
-KILO_EXPORT int kilo_granularity_parse(const char *text, enum kilo_granularity *out);
+KILO_EXPORT int kilo_granularity_parse(const char *text, enum kilo_granularity *out, struct kilo_error *err);
 KILO_EXPORT const char *kilo_granularity_name(enum kilo_granularity granularity);
 
 /*
@@ -32,7 +32,7 @@ KILO_EXPORT const char *kilo_granularity_name(enum kilo_granularity granularity)
  */
 KILO_EXPORT int kilo_mesh_from_json(const char *text, size_t len, kilo_mesh **out, struct kilo_error *err);
 /* Writes the mesh as a document (pretty-printed); free *out with kilo_free. */
-KILO_EXPORT int kilo_mesh_to_json(const kilo_mesh *mesh, char **out);
+KILO_EXPORT int kilo_mesh_to_json(const kilo_mesh *mesh, char **out, struct kilo_error *err);
 KILO_EXPORT void kilo_mesh_free(kilo_mesh *mesh);
 
 KILO_EXPORT size_t kilo_mesh_node_count(const kilo_mesh *mesh);

@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 /* The topology as GraphViz DOT, byte for byte as Kilo's Topology.Dot(). */
-KILO_EXPORT int kilo_topology_dot(const kilo_topology *topology, char **out);
+KILO_EXPORT int kilo_topology_dot(const kilo_topology *topology, char **out, struct kilo_error *err);
 
 /*
  * The DOT text rendered by Graphviz's dot(1) in format (e.g. "svg"), which
@@ -40,7 +40,7 @@ enum kilo_peer_format {
  * (Kilo writes nanoseconds and the port there; see DEVIATIONS.md).
  */
 KILO_EXPORT int kilo_peer_object_format(const kilo_wg_config *config, size_t i, const char *name,
-					enum kilo_peer_format format, char **out);
+					enum kilo_peer_format format, char **out, struct kilo_error *err);
 
 /*
  * The topology as JSON: hostname, location, nodeLocation, leader, subnet, privateIP,
@@ -49,7 +49,7 @@ KILO_EXPORT int kilo_peer_object_format(const kilo_wg_config *config, size_t i, 
  * cniCompatibilityIPs, allowedIPs, allowedLocationIPs, wireGuardIP) and
  * peers (name, publicKey, endpoint, allowedIPs). No private key.
  */
-KILO_EXPORT int kilo_topology_to_json(const kilo_topology *topology, char **out);
+KILO_EXPORT int kilo_topology_to_json(const kilo_topology *topology, char **out, struct kilo_error *err);
 
 struct kilo_plan_opts {
 	size_t sz;
@@ -62,7 +62,8 @@ struct kilo_plan_opts {
  * configuration, without secrets), "routes", "rules" and "natRules" (each
  * rule with its Kilo text).
  */
-KILO_EXPORT int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts *opts, char **out);
+KILO_EXPORT int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts *opts, char **out,
+				  struct kilo_error *err);
 
 enum kilo_status_format {
 	KILO_STATUS_TEXT = 0, /* the tables `kgctl status` prints */

@@ -27,7 +27,12 @@ typedef struct kilo_topology kilo_topology;
 
 struct kilo_solve_opts {
 	size_t sz; /* sizeof(struct kilo_solve_opts) */
-	/* The local node's name; NULL or unknown: a view from outside the mesh. */
+	/*
+	 * The local node's name; NULL: the view from outside the mesh (what
+	 * `kgctl graph` and `kgctl connect` need). A name that is no node of
+	 * the mesh is an error (-ENOENT naming it); a node of the mesh that
+	 * is not ready is left out, and the view is then from outside.
+	 */
 	const char *hostname;
 	/* The local private key; NULL: the zero key, never printed. */
 	const struct kilo_key *private_key;
@@ -56,7 +61,8 @@ struct kilo_solve_opts {
  * kilo_mesh_node_ready) and peers without allowed IPs are left out, as
  * Kilo does. The mesh must outlive
  * the topology. Returns -ENOSPC, named in err, when the WireGuard subnet
- * has fewer addresses than segments.
+ * has fewer addresses than segments, and -ENOENT, naming it, for a
+ * hostname that is no node of the mesh.
  */
 KILO_EXPORT int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opts, kilo_topology **out,
 				    struct kilo_error *err);
@@ -67,29 +73,30 @@ KILO_EXPORT bool kilo_topology_is_leader(const kilo_topology *topology);
 KILO_EXPORT size_t kilo_topology_segment_count(const kilo_topology *topology);
 
 /* The node's WireGuard configuration (Kilo's Topology.Conf). */
-KILO_EXPORT int kilo_topology_conf(const kilo_topology *topology, kilo_wg_config **out);
+KILO_EXPORT int kilo_topology_conf(const kilo_topology *topology, kilo_wg_config **out, struct kilo_error *err);
 /*
  * The configuration for the peer named peer_name (Kilo's PeerConf): every
- * segment, then every other peer. NULL or "" names no peer. -ENOENT if the
- * name is not a peer of the mesh.
+ * segment, then every other peer. NULL or "" names no peer. -ENOENT,
+ * naming it, if the name is not a peer of the mesh.
  */
-KILO_EXPORT int kilo_topology_peer_conf(const kilo_topology *topology, const char *peer_name, kilo_wg_config **out);
+KILO_EXPORT int kilo_topology_peer_conf(const kilo_topology *topology, const char *peer_name, kilo_wg_config **out,
+					struct kilo_error *err);
 /*
  * The local segment as one peer (Kilo's AsPeer), with extra_allowed_ips
  * appended and duplicates removed: what `kgctl showconf node --as-peer` prints.
  */
 KILO_EXPORT int kilo_topology_as_peer(const kilo_topology *topology, const struct kilo_cidr *extra_allowed_ips,
-				      size_t n_extra, kilo_wg_config **out);
+				      size_t n_extra, kilo_wg_config **out, struct kilo_error *err);
 
 /*
  * The mesh peer named peer_name as one peer, with its own allowed IPs,
  * extra_allowed_ips appended and duplicates removed, its endpoint,
  * keepalive and preshared key: what `kgctl showconf peer --as-peer`
- * prints. -ENOENT if the name is not a peer of the mesh.
+ * prints. -ENOENT, naming it, if the name is not a peer of the mesh.
  */
 KILO_EXPORT int kilo_topology_peer_as_peer(const kilo_topology *topology, const char *peer_name,
 					   const struct kilo_cidr *extra_allowed_ips, size_t n_extra,
-					   kilo_wg_config **out);
+					   kilo_wg_config **out, struct kilo_error *err);
 
 /*
  * Replaces the allowed-location IPs of segment i. With filter, entries that
@@ -98,7 +105,8 @@ KILO_EXPORT int kilo_topology_peer_as_peer(const kilo_topology *topology, const 
  * other segments. -ERANGE if i is out of range.
  */
 KILO_EXPORT int kilo_topology_set_allowed_location_ips(kilo_topology *topology, size_t i,
-						       const struct kilo_cidr *cidrs, size_t n, bool filter);
+						       const struct kilo_cidr *cidrs, size_t n, bool filter,
+						       struct kilo_error *err);
 
 /* ---- routes and rules ----------------------------------------------- */
 
@@ -114,8 +122,8 @@ enum kilo_compatibility {
 	KILO_COMPATIBILITY_CILIUM = 2,
 };
 
-KILO_EXPORT int kilo_encapsulate_parse(const char *text, enum kilo_encapsulate *out);
-KILO_EXPORT int kilo_compatibility_parse(const char *text, enum kilo_compatibility *out);
+KILO_EXPORT int kilo_encapsulate_parse(const char *text, enum kilo_encapsulate *out, struct kilo_error *err);
+KILO_EXPORT int kilo_compatibility_parse(const char *text, enum kilo_compatibility *out, struct kilo_error *err);
 
 struct kilo_routes_opts {
 	size_t sz;
@@ -156,7 +164,7 @@ struct kilo_rule {
  */
 KILO_EXPORT int kilo_topology_routes(const kilo_topology *topology, const struct kilo_routes_opts *opts,
 				     struct kilo_route **routes, size_t *n_routes, struct kilo_rule **rules,
-				     size_t *n_rules);
+				     size_t *n_rules, struct kilo_error *err);
 /* Room for the text of kilo_route_key or kilo_rule_key, with the NUL. */
 #define KILO_ROUTE_KEY_STRLEN 192
 /*
@@ -170,10 +178,12 @@ KILO_EXPORT void kilo_rule_key(const struct kilo_rule *rule, char out[KILO_ROUTE
 /*
  * The routes `kgctl connect` sets on a VPN peer named peer_name (Kilo's
  * PeerRoutes), with extra_allowed_ips routed through the first segment.
+ * -ENOENT, naming it, if peer_name is not a peer of the mesh; NULL: the
+ * routes to every peer.
  */
 KILO_EXPORT int kilo_topology_peer_routes(const kilo_topology *topology, const char *peer_name, int wg_ifindex,
 					  const struct kilo_cidr *extra_allowed_ips, size_t n_extra,
-					  struct kilo_route **routes, size_t *n_routes);
+					  struct kilo_route **routes, size_t *n_routes, struct kilo_error *err);
 
 /* ---- NAT and forward rules ------------------------------------------- */
 
@@ -224,9 +234,9 @@ KILO_EXPORT bool kilo_topology_ipip_rules(const kilo_topology *topology, const s
  * the strings in them are static.
  */
 KILO_EXPORT int kilo_topology_nat_rules(const kilo_topology *topology, const struct kilo_nat_opts *opts,
-					struct kilo_nat_rule **rules, size_t *n_rules);
+					struct kilo_nat_rule **rules, size_t *n_rules, struct kilo_error *err);
 /* Kilo's canonical text of a rule: "nat -A KILO-NAT -d ... -j RETURN" or "nat -N KILO-NAT". */
-KILO_EXPORT int kilo_nat_rule_format(const struct kilo_nat_rule *rule, char **out);
+KILO_EXPORT int kilo_nat_rule_format(const struct kilo_nat_rule *rule, char **out, struct kilo_error *err);
 
 /* ---- building blocks, with Kilo's exact behaviour -------------------- */
 
@@ -246,10 +256,11 @@ struct kilo_cidr_list {
 	size_t n;
 };
 /* Keeps each CIDR only in the first list, in order, that holds it (Kilo's peer IP de-duplication). */
-KILO_EXPORT int kilo_dedupe_cidr_lists(struct kilo_cidr_list *lists, size_t n_lists);
+KILO_EXPORT int kilo_dedupe_cidr_lists(struct kilo_cidr_list *lists, size_t n_lists, struct kilo_error *err);
 
 /* The i-th WireGuard IP of subnet (i from 0 gives subnet+1); -ENOSPC past its end. */
-KILO_EXPORT int kilo_wireguard_ip(const struct kilo_cidr *subnet, size_t i, struct kilo_cidr *out);
+KILO_EXPORT int kilo_wireguard_ip(const struct kilo_cidr *subnet, size_t i, struct kilo_cidr *out,
+				  struct kilo_error *err);
 
 /* Sorts IPv4 before IPv6, then by text (Kilo's order of discovered IPs). */
 KILO_EXPORT void kilo_cidr_sort(struct kilo_cidr *cidrs, size_t n);

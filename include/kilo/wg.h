@@ -23,7 +23,7 @@ enum kilo_wg_backend {
 	KILO_WG_BACKEND_USERSPACE = 2,
 };
 
-KILO_EXPORT int kilo_wg_backend_parse(const char *text, enum kilo_wg_backend *out);
+KILO_EXPORT int kilo_wg_backend_parse(const char *text, enum kilo_wg_backend *out, struct kilo_error *err);
 
 struct kilo_wg_opts {
 	size_t sz;

@@ -26,7 +26,7 @@ KILO_EXPORT void kilo_wg_config_free(kilo_wg_config *config);
  * blank line between sections. The text holds the private key when the
  * configuration has one. Free *out with kilo_free.
  */
-KILO_EXPORT int kilo_wg_config_format(const kilo_wg_config *config, char **out);
+KILO_EXPORT int kilo_wg_config_format(const kilo_wg_config *config, char **out, struct kilo_error *err);
 
 /*
  * Parses the `wg setconf` format, also accepting wg-quick's extra
@@ -36,7 +36,8 @@ KILO_EXPORT int kilo_wg_config_format(const kilo_wg_config *config, char **out);
 KILO_EXPORT int kilo_wg_config_parse(const char *text, size_t len, kilo_wg_config **out, struct kilo_error *err);
 
 /* The configuration as JSON; private and preshared keys only if with_secrets. */
-KILO_EXPORT int kilo_wg_config_to_json(const kilo_wg_config *config, bool with_secrets, char **out);
+KILO_EXPORT int kilo_wg_config_to_json(const kilo_wg_config *config, bool with_secrets, char **out,
+				       struct kilo_error *err);
 
 /*
  * The configuration in the format of `wg show IF dump`: one tab-separated
@@ -45,7 +46,7 @@ KILO_EXPORT int kilo_wg_config_to_json(const kilo_wg_config *config, bool with_s
  * endpoint or "(none)", allowed IPs or "(none)", latest handshake, rx, tx,
  * keepalive or "off"). It holds secrets. Free *out with kilo_free.
  */
-KILO_EXPORT int kilo_wg_config_format_dump(const kilo_wg_config *config, char **out);
+KILO_EXPORT int kilo_wg_config_format_dump(const kilo_wg_config *config, char **out, struct kilo_error *err);
 
 /*
  * The device for people, in the shape of `wg show IF`: public keys,
@@ -53,7 +54,7 @@ KILO_EXPORT int kilo_wg_config_format_dump(const kilo_wg_config *config, char **
  * seconds), transfer and keepalive; secrets only as "(hidden)".
  */
 KILO_EXPORT int kilo_wg_config_format_show(const kilo_wg_config *config, const char *ifname, int64_t now,
-					   char **out);
+					   char **out, struct kilo_error *err);
 
 /*
  * The smallest change that turns the device live into desired: peers to
@@ -64,11 +65,12 @@ KILO_EXPORT int kilo_wg_config_format_show(const kilo_wg_config *config, const c
  * sends nothing. Free *change with kilo_wg_config_free.
  */
 KILO_EXPORT int kilo_wg_config_diff(const kilo_wg_config *live, const kilo_wg_config *desired,
-				    kilo_wg_config **change);
+				    kilo_wg_config **change, struct kilo_error *err);
 
 KILO_EXPORT size_t kilo_wg_config_peer_count(const kilo_wg_config *config);
 /* Public key of peer i; -ERANGE when out of range. */
-KILO_EXPORT int kilo_wg_config_peer_key(const kilo_wg_config *config, size_t i, struct kilo_key *out);
+KILO_EXPORT int kilo_wg_config_peer_key(const kilo_wg_config *config, size_t i, struct kilo_key *out,
+					struct kilo_error *err);
 
 #ifdef __cplusplus
 }

@@ -509,7 +509,7 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 	if (r == 0)
 		r = kilo_agent_key_load(opts.key_path, &a->private_key, err);
 	if (r == 0)
-		r = kilo_key_public(&a->private_key, &a->public_key);
+		r = kilo_key_public(&a->private_key, &a->public_key, NULL);
 	if (r == 0)
 		r = kilo_agent_node_build(&opts, &a->public_key, now / 1000, &a->initial, err);
 	if (r == 0)
@@ -687,32 +687,43 @@ static void store_health(kilo_agent *a, struct kilo_store_health *h)
 	}
 }
 
-int kilo_agent_store_problem(kilo_agent *a, char **out)
+/* The agent's text getters are called from a program's HTTP handlers: a NULL agent is a message, not a crash. */
+static int no_agent(const char *what, struct kilo_error *err)
+{
+	return kilo_error_set(err, EINVAL, "%s: agent is NULL", what);
+}
+
+int kilo_agent_store_problem(kilo_agent *a, char **out, struct kilo_error *err)
 {
 	struct kilo_store_health h;
 	struct kilo_strbuf text = { 0 };
 
+	if (!a)
+		return no_agent("the store's problem", err);
 	store_health(a, &h);
 	kilo_strbuf_append(&text, "");
 	if (!h.up)
 		kilo_strbuf_printf(&text, "store: unreachable: %s\n", h.why);
-	return kilo_strbuf_finish(&text, out);
+	return kilo_strbuf_finish_named(&text, out, "the store's problem", err);
 }
 
-int kilo_agent_metrics(kilo_agent *a, char **out)
+int kilo_agent_metrics(kilo_agent *a, char **out, struct kilo_error *err)
 {
 	struct kilo_error ignored = { 0 };
-	struct kilo_agent_counts counts = {
-		.leader = a->topology && kilo_topology_is_leader(a->topology),
-		.reconciles = a->reconciles,
-		.errors = a->errors,
-		.unresolved = kilo_names_unresolved(&a->names, a->mesh, NULL),
-	};
+	struct kilo_agent_counts counts;
 	struct kilo_store_health health;
 	kilo_wg_config *device = NULL;
 	int64_t now = now_ms() / 1000;
 	int r;
 
+	if (!a)
+		return no_agent("metrics", err);
+	counts = (struct kilo_agent_counts){
+		.leader = a->topology && kilo_topology_is_leader(a->topology),
+		.reconciles = a->reconciles,
+		.errors = a->errors,
+		.unresolved = kilo_names_unresolved(&a->names, a->mesh, NULL),
+	};
 	store_health(a, &health);
 	counts.store_up = health.up;
 	counts.store_revision = health.revision;
@@ -724,34 +735,47 @@ int kilo_agent_metrics(kilo_agent *a, char **out)
 		device = NULL;
 	r = kilo_agent_metrics_format(&counts, device, now, out);
 	kilo_wg_config_free(device);
-	return r;
+	if (r < 0)
+		return kilo_error_set(err, -r, "metrics: %s", strerror(-r));
+	return 0;
 }
 
-int kilo_agent_unresolved(kilo_agent *a, char **out)
+int kilo_agent_unresolved(kilo_agent *a, char **out, struct kilo_error *err)
 {
 	struct kilo_strbuf text = { 0 };
 	size_t n;
 
+	if (!a)
+		return no_agent("unresolved names", err);
 	kilo_strbuf_append(&text, "");
 	n = kilo_names_unresolved(&a->names, a->mesh, &text);
-	if (kilo_strbuf_finish(&text, out) < 0)
+	if (kilo_strbuf_finish_named(&text, out, "unresolved names", err) < 0)
 		return -ENOMEM;
 	return n > INT_MAX ? INT_MAX : (int)n;
 }
 
-int kilo_agent_graph(kilo_agent *a, char **out)
+static int no_topology_yet(const kilo_agent *a, const char *what, struct kilo_error *err)
 {
-	*out = NULL;
-	if (!a->topology)
-		return -ENODATA;
-	return kilo_topology_dot(a->topology, out);
+	return kilo_error_set(err, ENODATA, "%s of node \"%s\": the mesh has not been solved yet", what, a->hostname);
 }
 
-int kilo_agent_topology_hold(kilo_agent *a, const kilo_topology **out)
+int kilo_agent_graph(kilo_agent *a, char **out, struct kilo_error *err)
 {
+	if (!a)
+		return no_agent("graph", err);
+	*out = NULL;
+	if (!a->topology)
+		return no_topology_yet(a, "graph", err);
+	return kilo_topology_dot(a->topology, out, err);
+}
+
+int kilo_agent_topology_hold(kilo_agent *a, const kilo_topology **out, struct kilo_error *err)
+{
+	if (!a)
+		return no_agent("topology", err);
 	*out = a->topology;
 	if (!a->topology)
-		return -ENODATA;
+		return no_topology_yet(a, "topology", err);
 	a->holds++;
 	return 0;
 }

@@ -142,11 +142,11 @@ static int make_plan(const struct kilo_topology *t, const struct kilo_apply_opts
 	int r = 0;
 
 	if (t->leader)
-		r = kilo_topology_conf(t, &plan->config);
+		r = kilo_topology_conf(t, &plan->config, err);
 	if (r == 0)
-		r = kilo_topology_nat_rules(t, &nat, &plan->nat, &plan->n_nat);
+		r = kilo_topology_nat_rules(t, &nat, &plan->nat, &plan->n_nat, err);
 	if (r < 0)
-		return kilo_error_set(err, -r, "computing the plan: %s", strerror(-r));
+		return r;
 	if (t->leader && !plan->config->has_private_key)
 		return kilo_error_set(err, EINVAL, "interface %s: the topology was solved without a private key",
 				      opts->interface);
@@ -169,9 +169,9 @@ static int make_routes(const struct kilo_topology *t, struct plan *plan, struct 
 	kilo_free(plan->routes);
 	kilo_free(plan->rules);
 	r = kilo_topology_routes(t, &plan->routes_opts, &plan->routes, &plan->n_routes, &plan->rules,
-				 &plan->n_rules);
+				 &plan->n_rules, err);
 	if (r < 0)
-		return kilo_error_set(err, -r, "computing the routes: %s", strerror(-r));
+		return r;
 	/* Digest first: the routes and rules the last apply sent passed these checks then. */
 	kilo_apply_memo_routes(plan->routes, plan->n_routes, plan->next.routes);
 	kilo_apply_memo_rules(plan->rules, plan->n_rules, plan->next.rules);
@@ -212,7 +212,7 @@ static int apply_tunnel(const struct kilo_topology *t, kilo_net *net, int ifinde
 
 	if (ifindex == 0 || t->subnet.addr.family == 0)
 		return 0;
-	r = kilo_wireguard_ip(&t->subnet, 0, &first);
+	r = kilo_wireguard_ip(&t->subnet, 0, &first, NULL);
 	if (r < 0)
 		return kilo_error_set(err, -r, "the pod CIDR has no address for the tunnel");
 	first = kilo_cidr_host(&first.addr);

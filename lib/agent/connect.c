@@ -134,11 +134,9 @@ static int desired_config(kilo_connect *c, const kilo_topology *t, kilo_wg_confi
 	kilo_wg_config *conf = NULL;
 	int r;
 
-	r = kilo_topology_peer_conf(t, c->peer_name, &conf);
-	if (r == -ENOENT)
-		return kilo_error_set(err, ENOENT, "peer %s: not in the mesh (no allowed IP or key?)", c->peer_name);
+	r = kilo_topology_peer_conf(t, c->peer_name, &conf, err);
 	if (r < 0)
-		return kilo_error_set(err, -r, "peer %s: building its configuration: %s", c->peer_name, strerror(-r));
+		return r;
 	conf->has_interface = true;
 	conf->has_private_key = true;
 	conf->private_key = c->private_key;
@@ -190,11 +188,8 @@ static int sync_mesh(kilo_connect *c, struct kilo_error *err)
 		r = kilo_wg_device_sync(c->wg, c->interface, conf, NULL, err);
 	if (r == 0)
 		r = kilo_net_link_index(c->net, c->interface, &ifindex, err);
-	if (r == 0) {
-		r = kilo_topology_peer_routes(t, c->peer_name, ifindex, c->extra, c->n_extra, &routes, &n_routes);
-		if (r < 0)
-			r = kilo_error_set(err, -r, "peer %s: computing routes: %s", c->peer_name, strerror(-r));
-	}
+	if (r == 0)
+		r = kilo_topology_peer_routes(t, c->peer_name, ifindex, c->extra, c->n_extra, &routes, &n_routes, err);
 	if (r == 0)
 		r = kilo_net_routes_sync(c->net, routes, n_routes, NULL, err);
 	kilo_free(routes);
@@ -208,7 +203,7 @@ static int copy_options(kilo_connect *c, const struct kilo_connect_opts *o, stru
 {
 	const char *allowed_ip = o->allowed_ip ? o->allowed_ip : KILO_CONNECT_DEFAULT_ALLOWED_IP;
 
-	int r = kilo_cidr_parse(allowed_ip, &c->address);
+	int r = kilo_cidr_parse(allowed_ip, &c->address, NULL);
 
 	if (r < 0)
 		return kilo_error_set(err, EINVAL, "allowed-ip: \"%s\" is %s", allowed_ip, kilo_addr_refusal(r, "not a CIDR"));
@@ -258,7 +253,7 @@ int kilo_connect_new(const struct kilo_connect_opts *opts_in, kilo_connect **out
 	if (r == 0)
 		r = kilo_agent_key_load(opts.key_path, &c->private_key, err);
 	if (r == 0)
-		r = kilo_key_public(&c->private_key, &c->public_key);
+		r = kilo_key_public(&c->private_key, &c->public_key, err);
 	if (r == 0)
 		r = kilo_store_open_opts(opts.store, opts.store_opts, &c->store, err);
 	if (r == 0)

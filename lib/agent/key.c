@@ -33,7 +33,7 @@ int kilo_agent_key_load(const char *path, struct kilo_key *key, struct kilo_erro
 	}
 	free(dir);
 	if (r == -ENOENT)
-		r = kilo_key_generate(key);
+		r = kilo_key_generate(key, NULL);
 	if (r == 0)
 		r = kilo_key_write_file(path, key, err);
 	return r;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../core/array.h"
+#include "../core/error.h"
 
 static int compare_names(const void *a, const void *b)
 {
@@ -268,13 +269,15 @@ bool kilo_names_collect(struct kilo_names *t, struct kilo_resolver *r, const str
 	return changed;
 }
 
-int kilo_mesh_resolve(kilo_mesh *mesh, kilo_log_fn log_fn, void *log_ctx)
+int kilo_mesh_resolve(kilo_mesh *mesh, kilo_log_fn log_fn, void *log_ctx, struct kilo_error *err)
 {
 	struct kilo_logger log = { .fn = log_fn, .ctx = log_ctx };
 	struct kilo_names t = { 0 };
 	size_t unresolved;
 	int r;
 
+	if (!mesh)
+		return kilo_error_set(err, EINVAL, "resolving endpoint names: mesh is NULL");
 	r = kilo_names_track(&t, mesh);
 	for (size_t i = 0; r == 0 && i < t.n; i++) {
 		struct kilo_resolve_answer answer = { 0 };
@@ -285,7 +288,7 @@ int kilo_mesh_resolve(kilo_mesh *mesh, kilo_log_fn log_fn, void *log_ctx)
 	}
 	if (r < 0) {
 		kilo_names_free(&t);
-		return r;
+		return kilo_error_set(err, -r, "resolving the endpoint names of the mesh: %s", strerror(-r));
 	}
 	kilo_names_fill(&t, mesh);
 	unresolved = kilo_names_unresolved(&t, mesh, NULL);

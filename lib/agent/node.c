@@ -17,7 +17,7 @@
 
 static int parse_cidr_option(const char *option, const char *text, struct kilo_cidr *out, struct kilo_error *err)
 {
-	int r = kilo_cidr_parse(text, out);
+	int r = kilo_cidr_parse(text, out, NULL);
 
 	if (r < 0)
 		return kilo_error_set(err, EINVAL, "%s: \"%s\" is %s", option, text, kilo_addr_refusal(r, "not a CIDR"));
@@ -41,7 +41,7 @@ static int parse_dual_stack_option(const char *option, const char *text, struct 
 	if (len < sizeof(first)) {
 		memcpy(first, text, len);
 		first[len] = '\0';
-		if (kilo_cidr_parse(first, primary) == 0 && kilo_cidr_parse(comma + 1, secondary) == 0 &&
+		if (kilo_cidr_parse(first, primary, NULL) == 0 && kilo_cidr_parse(comma + 1, secondary, NULL) == 0 &&
 		    primary->addr.family != secondary->addr.family)
 			return 0;
 	}
@@ -98,7 +98,7 @@ static int addresses(const struct kilo_agent_opts *opts, struct kilo_node *node,
 	const char *ignore[4];
 	int r = 0;
 
-	if (opts->force_endpoint && (r = kilo_endpoint_parse(opts->force_endpoint, &node->endpoint)) < 0)
+	if (opts->force_endpoint && (r = kilo_endpoint_parse(opts->force_endpoint, &node->endpoint, NULL)) < 0)
 		return kilo_error_set(err, EINVAL, "force-endpoint: \"%s\" is %s", opts->force_endpoint,
 				      kilo_addr_refusal(r, "not an endpoint (ip:port, [ip]:port or name:port)"));
 	if (opts->force_internal_ip && *opts->force_internal_ip &&

@@ -15,7 +15,7 @@ static int service_cidrs(const struct kilo_agent_opts *o, json_t **out, struct k
 
 	*out = json_array();
 	for (size_t i = 0; *out && i < o->n_service_cidrs; i++) {
-		r = kilo_cidr_parse(o->service_cidrs[i], &cidr);
+		r = kilo_cidr_parse(o->service_cidrs[i], &cidr, NULL);
 		if (r < 0) {
 			json_decref(*out);
 			*out = NULL;
@@ -41,7 +41,7 @@ int kilo_agent_settings_document(const struct kilo_agent_opts *o, char **out, st
 	int r;
 
 	*out = NULL;
-	r = kilo_cidr_parse(o->subnet ? o->subnet : "10.4.0.0/16", &pool);
+	r = kilo_cidr_parse(o->subnet ? o->subnet : "10.4.0.0/16", &pool, NULL);
 	if (r < 0)
 		return kilo_error_set(err, EINVAL, "subnet: \"%s\" is %s", o->subnet, kilo_addr_refusal(r, "not a CIDR"));
 	r = service_cidrs(o, &services, err);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "decimal.h"
+#include "error.h"
 
 static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
@@ -44,12 +45,10 @@ static bool parse_v4_quick(const char *p, uint8_t out[4])
 	return *p == '\0';
 }
 
-int kilo_addr_parse(const char *text, struct kilo_addr *out)
+static int addr_parse(const char *text, struct kilo_addr *out)
 {
 	struct kilo_addr a = { 0 };
 
-	if (!text)
-		return -EINVAL;
 	if (parse_v4_quick(text, a.bytes) || inet_pton(AF_INET, text, a.bytes) == 1)
 		a.family = 4;
 	else if (strchr(text, ':') && inet_pton(AF_INET6, text, a.bytes) == 1)
@@ -59,6 +58,18 @@ int kilo_addr_parse(const char *text, struct kilo_addr *out)
 	if (a.family == 6 && memcmp(a.bytes, v4_mapped_prefix, sizeof(v4_mapped_prefix)) == 0)
 		return -EAFNOSUPPORT;
 	*out = a;
+	return 0;
+}
+
+int kilo_addr_parse(const char *text, struct kilo_addr *out, struct kilo_error *err)
+{
+	int r;
+
+	if (!text)
+		return kilo_error_set(err, EINVAL, "address: none given");
+	r = addr_parse(text, out);
+	if (r < 0)
+		return kilo_error_set(err, -r, "address \"%s\": %s", text, kilo_addr_refusal(r, "not an IP address"));
 	return 0;
 }
 
@@ -181,7 +192,7 @@ bool kilo_addr_is_public(const struct kilo_addr *addr)
 	return true;
 }
 
-int kilo_cidr_parse(const char *text, struct kilo_cidr *out)
+int kilo_cidr_parse(const char *text, struct kilo_cidr *out, struct kilo_error *err)
 {
 	char ip[KILO_ADDR_STRLEN];
 	const char *slash;
@@ -191,23 +202,31 @@ int kilo_cidr_parse(const char *text, struct kilo_cidr *out)
 	size_t n;
 	int r;
 
-	if (!text || !(slash = strchr(text, '/')))
-		return -EINVAL;
+	if (!text)
+		return kilo_error_set(err, EINVAL, "cidr: none given");
+	if (!(slash = strchr(text, '/')))
+		return kilo_error_set(err, EINVAL, "cidr \"%s\": no /prefix length", text);
 	n = (size_t)(slash - text);
 	if (n == 0 || n >= sizeof(ip))
-		return -EINVAL;
+		return kilo_error_set(err, EINVAL, "cidr \"%s\": \"%.*s\" is not an IP address", text,
+				      n < sizeof(ip) ? (int)n : (int)sizeof(ip) - 1, text);
 	memcpy(ip, text, n);
 	ip[n] = '\0';
 	/* Go accepts only plain decimal digits, at most three of them. */
 	if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3)
-		return -EINVAL;
-	r = kilo_addr_parse(ip, &c.addr);
+		return kilo_error_set(err, EINVAL, "cidr \"%s\": prefix \"%s\" is not a number of at most 3 digits",
+				      text, slash + 1);
+	r = addr_parse(ip, &c.addr);
 	if (r < 0)
-		return r;
+		return kilo_error_set(err, -r, "cidr \"%s\": \"%s\" is %s", text, ip,
+				      kilo_addr_refusal(r, "not an IP address"));
 	errno = 0;
 	prefix = strtoul(slash + 1, &end, 10);
-	if (errno || *end != '\0' || prefix > addr_max_prefix(&c.addr))
-		return -EINVAL;
+	if (errno || *end != '\0')
+		return kilo_error_set(err, EINVAL, "cidr \"%s\": prefix \"%s\" is not a number", text, slash + 1);
+	if (prefix > addr_max_prefix(&c.addr))
+		return kilo_error_set(err, EINVAL, "cidr \"%s\": prefix %lu is longer than %u", text, prefix,
+				      (unsigned)addr_max_prefix(&c.addr));
 	c.prefix = (uint8_t)prefix;
 	*out = c;
 	return 0;

@@ -9,6 +9,7 @@
 
 #include "decimal.h"
 #include "dnsname.h"
+#include "error.h"
 
 /* Splits like Go's net.SplitHostPort: brackets are required around a host with colons. */
 static int split_host_port(const char *text, char *host, size_t host_size, const char **port)
@@ -36,7 +37,7 @@ static int split_host_port(const char *text, char *host, size_t host_size, const
 	return 0;
 }
 
-int kilo_endpoint_parse(const char *text, struct kilo_endpoint *out)
+int kilo_endpoint_parse(const char *text, struct kilo_endpoint *out, struct kilo_error *err)
 {
 	struct kilo_endpoint ep = { 0 };
 	char host[KILO_DNS_NAME_MAX + 2];
@@ -45,20 +46,23 @@ int kilo_endpoint_parse(const char *text, struct kilo_endpoint *out)
 	char *end;
 	int r;
 
-	if (!text || !*text || split_host_port(text, host, sizeof(host), &port_text) < 0)
-		return -EINVAL;
-	if (*port_text < '0' || *port_text > '9' || strlen(port_text) > 5)
-		return -EINVAL;
+	if (!text || !*text)
+		return kilo_error_set(err, EINVAL, "endpoint: none given");
+	if (split_host_port(text, host, sizeof(host), &port_text) < 0)
+		return kilo_error_set(err, EINVAL, "endpoint \"%s\": not host:port (ip:port, [ipv6]:port or name:port)",
+				      text);
 	port = strtoul(port_text, &end, 10);
-	if (*end != '\0' || port == 0 || port > 65535)
-		return -EINVAL;
+	if (*port_text < '0' || *port_text > '9' || strlen(port_text) > 5 || *end != '\0' || port == 0 || port > 65535)
+		return kilo_error_set(err, EINVAL, "endpoint \"%s\": port \"%s\" is not a number from 1 to 65535", text,
+				      port_text);
 	ep.port = (uint16_t)port;
-	r = kilo_addr_parse(host, &ep.addr);
+	r = kilo_addr_parse(host, &ep.addr, NULL);
 	if (r == -EAFNOSUPPORT)
-		return r;
+		return kilo_error_set(err, -r, "endpoint \"%s\": \"%s\" is %s", text, host, kilo_addr_refusal(r, ""));
 	if (r < 0) {
 		if (!kilo_dns_subdomain_valid(host, strlen(host)))
-			return -EINVAL;
+			return kilo_error_set(err, EINVAL, "endpoint \"%s\": \"%s\" is neither an IP address nor a DNS name",
+					      text, host);
 		memcpy(ep.dns, host, strlen(host) + 1);
 	}
 	*out = ep;

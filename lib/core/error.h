@@ -17,4 +17,12 @@ int kilo_error_set(struct kilo_error *err, int code, const char *fmt, ...)
 void kilo_error_prefix(struct kilo_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * The index of text in names (n of them), or -EINVAL with err saying
+ * `what "text": not one of NAME, NAME...`: the parsers of kg's and
+ * kgctl's enumerated flags share it.
+ */
+int kilo_name_lookup(const char *const *names, size_t n, const char *what, const char *text,
+		     struct kilo_error *err);
+
 #endif

@@ -6,18 +6,22 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "error.h"
 #include "keytext.h"
 
-int kilo_key_parse(const char *text, struct kilo_key *out)
+int kilo_key_parse(const char *text, struct kilo_key *out, struct kilo_error *err)
 {
 	struct kilo_key key;
 	size_t len = 0;
 	int r = -EINVAL;
 
-	if (!text || strlen(text) != KILO_KEY_B64_LEN || text[KILO_KEY_B64_LEN - 1] != '=')
-		return -EINVAL;
+	if (!text)
+		return kilo_error_set(err, EINVAL, "key: none given");
+	if (strlen(text) != KILO_KEY_B64_LEN || text[KILO_KEY_B64_LEN - 1] != '=')
+		return kilo_error_set(err, EINVAL, "key of %zu characters: not %d characters of base64 ending in '='",
+				      strlen(text), KILO_KEY_B64_LEN);
 	if (sodium_init() < 0)
-		return -EIO;
+		return kilo_error_set(err, EIO, "key: libsodium failed to initialise");
 	if (sodium_base642bin(key.bytes, sizeof(key.bytes), text, KILO_KEY_B64_LEN, NULL, &len, NULL,
 			      sodium_base64_VARIANT_ORIGINAL) == 0 &&
 	    len == KILO_KEY_LEN) {
@@ -25,6 +29,8 @@ int kilo_key_parse(const char *text, struct kilo_key *out)
 		r = 0;
 	}
 	sodium_memzero(&key, sizeof(key));
+	if (r < 0)
+		kilo_error_set(err, -r, "key of %d characters: not base64 of %d bytes", KILO_KEY_B64_LEN, KILO_KEY_LEN);
 	return r;
 }
 
@@ -100,10 +106,12 @@ bool kilo_key_equal(const struct kilo_key *a, const struct kilo_key *b)
 	return sodium_memcmp(a->bytes, b->bytes, KILO_KEY_LEN) == 0;
 }
 
-int kilo_key_generate(struct kilo_key *private_key)
+int kilo_key_generate(struct kilo_key *private_key, struct kilo_error *err)
 {
+	if (!private_key)
+		return kilo_error_set(err, EINVAL, "key generation: private_key is NULL");
 	if (sodium_init() < 0)
-		return -EIO;
+		return kilo_error_set(err, EIO, "key generation: libsodium failed to initialise");
 	randombytes_buf(private_key->bytes, KILO_KEY_LEN);
 	/* Curve25519 clamping, as `wg genkey` does. */
 	private_key->bytes[0] &= 248;
@@ -111,13 +119,15 @@ int kilo_key_generate(struct kilo_key *private_key)
 	return 0;
 }
 
-int kilo_key_public(const struct kilo_key *private_key, struct kilo_key *public_key)
+int kilo_key_public(const struct kilo_key *private_key, struct kilo_key *public_key, struct kilo_error *err)
 {
+	if (!private_key || !public_key)
+		return kilo_error_set(err, EINVAL, "public key: %s is NULL", private_key ? "public_key" : "private_key");
 	if (sodium_init() < 0)
-		return -EIO;
+		return kilo_error_set(err, EIO, "public key: libsodium failed to initialise");
 	/* crypto_scalarmult_base clamps internally, so unclamped keys work as with `wg pubkey`. */
 	if (crypto_scalarmult_curve25519_base(public_key->bytes, private_key->bytes) < 0)
-		return -EINVAL;
+		return kilo_error_set(err, EINVAL, "public key: the private key gives no valid public key");
 	return 0;
 }
 

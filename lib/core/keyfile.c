@@ -44,7 +44,7 @@ int kilo_key_read_fd(int fd, struct kilo_key *key, struct kilo_error *err)
 		len--;
 	text[len] = '\0';
 	/* Never echo the text: it is meant to be a secret. */
-	if (len != KILO_KEY_B64_LEN || kilo_key_parse(text, key) < 0)
+	if (len != KILO_KEY_B64_LEN || kilo_key_parse(text, key, NULL) < 0)
 		r = kilo_error_set(err, EINVAL, "the key is not 44 characters of base64 (and whitespace)");
 out:
 	sodium_memzero(text, sizeof(text));

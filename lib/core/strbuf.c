@@ -2,6 +2,7 @@
 #include "strbuf.h"
 
 #include "decimal.h"
+#include "error.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -87,6 +88,13 @@ int kilo_strbuf_finish(struct kilo_strbuf *sb, char **out)
 	sb->data = NULL;
 	sb->len = sb->cap = 0;
 	return 0;
+}
+
+int kilo_strbuf_finish_named(struct kilo_strbuf *sb, char **out, const char *what, struct kilo_error *err)
+{
+	int r = kilo_strbuf_finish(sb, out);
+
+	return r < 0 ? kilo_error_set(err, -r, "%s: out of memory", what) : 0;
 }
 
 void kilo_strbuf_reset(struct kilo_strbuf *sb)

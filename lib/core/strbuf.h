@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <kilo/core.h>
+
 struct kilo_strbuf {
 	char *data; /* always NUL-terminated once anything was added */
 	size_t len, cap;
@@ -22,6 +24,8 @@ void kilo_strbuf_printf(struct kilo_strbuf *sb, const char *fmt, ...) __attribut
  * Returns 0, or -ENOMEM if any append failed (then *out is NULL).
  */
 int kilo_strbuf_finish(struct kilo_strbuf *sb, char **out);
+/* kilo_strbuf_finish for a public function: err says that the text of what ran out of memory. */
+int kilo_strbuf_finish_named(struct kilo_strbuf *sb, char **out, const char *what, struct kilo_error *err);
 /* Frees the buffer without handing it out. */
 void kilo_strbuf_reset(struct kilo_strbuf *sb);
 

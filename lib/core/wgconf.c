@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+
 struct kilo_wg_config *kilo_wg_config_new(size_t peer_capacity)
 {
 	struct kilo_wg_config *config = calloc(1, sizeof(*config));
@@ -78,10 +80,13 @@ size_t kilo_wg_config_peer_count(const kilo_wg_config *config)
 	return config->n_peers;
 }
 
-int kilo_wg_config_peer_key(const kilo_wg_config *config, size_t i, struct kilo_key *out)
+int kilo_wg_config_peer_key(const kilo_wg_config *config, size_t i, struct kilo_key *out, struct kilo_error *err)
 {
+	if (!config || !out)
+		return kilo_error_set(err, EINVAL, "peer key: %s is NULL", config ? "out" : "config");
 	if (i >= config->n_peers)
-		return -ERANGE;
+		return kilo_error_set(err, ERANGE, "peer %zu: out of range, the configuration has %zu peers", i,
+				      config->n_peers);
 	*out = config->peers[i].public_key;
 	return 0;
 }

@@ -9,21 +9,23 @@
 
 #include <kilo/topology.h>
 
+#include "../core/error.h"
+
 static const char *const granularity_names[] = {
 	[KILO_GRANULARITY_LOCATION] = "location",
 	[KILO_GRANULARITY_FULL] = "full",
 	[KILO_GRANULARITY_CROSS] = "cross",
 };
 
-int kilo_granularity_parse(const char *text, enum kilo_granularity *out)
+int kilo_granularity_parse(const char *text, enum kilo_granularity *out, struct kilo_error *err)
 {
-	for (size_t i = 0; i < sizeof(granularity_names) / sizeof(granularity_names[0]); i++) {
-		if (text && strcmp(text, granularity_names[i]) == 0) {
-			*out = (enum kilo_granularity)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int i = kilo_name_lookup(granularity_names, sizeof(granularity_names) / sizeof(granularity_names[0]),
+				 "granularity", text, err);
+
+	if (i < 0)
+		return i;
+	*out = (enum kilo_granularity)i;
+	return 0;
 }
 
 const char *kilo_granularity_name(enum kilo_granularity granularity)
@@ -37,7 +39,7 @@ void kilo_settings_init(struct kilo_settings *settings)
 {
 	memset(settings, 0, sizeof(*settings));
 	settings->granularity = KILO_GRANULARITY_LOCATION;
-	kilo_cidr_parse("10.4.0.0/16", &settings->subnet);
+	kilo_cidr_parse("10.4.0.0/16", &settings->subnet, NULL);
 	settings->port = KILO_DEFAULT_PORT;
 }
 

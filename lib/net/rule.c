@@ -204,11 +204,16 @@ int kilo_net_rules_list(kilo_net *net, struct kilo_rule **rules, size_t *n, stru
 static int rule_check(const struct kilo_rule *r, size_t i, struct kilo_error *err)
 {
 	uint8_t s = r->src.addr.family, d = r->dst.addr.family;
+	char src[KILO_CIDR_STRLEN], dst[KILO_CIDR_STRLEN];
 
-	if ((s == 0 || s == 4 || s == 6) && (d == 0 || d == 4 || d == 6) && (!s || !d || s == d) &&
-	    memchr(r->iif, '\0', sizeof(r->iif)))
+	if (!memchr(r->iif, '\0', sizeof(r->iif)))
+		return kilo_error_set(err, EINVAL, "rules[%zu]: iif is not a terminated interface name", i);
+	if ((s == 0 || s == 4 || s == 6) && (d == 0 || d == 4 || d == 6) && (!s || !d || s == d))
 		return 0;
-	return kilo_error_set(err, EINVAL, "rules[%zu]: source and destination must be one family", i);
+	kilo_cidr_format(&r->src, src);
+	kilo_cidr_format(&r->dst, dst);
+	return kilo_error_set(err, EINVAL, "rules[%zu]: source %s and destination %s must be one family", i,
+			      s == 4 || s == 6 ? src : "of no family", d == 4 || d == 6 ? dst : "of no family");
 }
 
 int kilo_net_rules_check(const struct kilo_rule *rules, size_t n, struct kilo_error *err)

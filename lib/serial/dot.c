@@ -15,6 +15,7 @@
 #include <kilo/serial.h>
 
 #include "../core/arena.h"
+#include "../core/error.h"
 #include "../core/strbuf.h"
 #include "../topology/model.h"
 
@@ -465,20 +466,22 @@ static void write_graph(struct kilo_strbuf *sb, struct dot_graph *g, const struc
 	kilo_strbuf_append(sb, "\n}\n");
 }
 
-int kilo_topology_dot(const kilo_topology *topology, char **out)
+int kilo_topology_dot(const kilo_topology *topology, char **out, struct kilo_error *err)
 {
 	struct dot_graph g = { 0 };
 	struct kilo_strbuf sb = { 0 };
 	int r;
 
 	if (!topology || !out)
-		return -EINVAL;
+		return kilo_error_set(err, EINVAL, "graph: %s is NULL", topology ? "out" : "topology");
 	*out = NULL;
 	r = build(&g, topology);
-	if (r < 0)
+	if (r < 0) {
+		kilo_error_set(err, -r, "graph of %zu segments: %s", topology->n_segments, strerror(-r));
 		goto out;
+	}
 	write_graph(&sb, &g, topology);
-	r = kilo_strbuf_finish(&sb, out);
+	r = kilo_strbuf_finish_named(&sb, out, "graph", err);
 out:
 	kilo_strbuf_reset(&sb);
 	kilo_arena_release(&g.arena);

@@ -154,7 +154,7 @@ static int allowed_location_ips(const char *text, struct kilo_arena *arena, stru
 		return -ENOMEM;
 	/* strtok would merge empty entries, which are dropped anyway. */
 	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		if (kilo_cidr_parse(item, &node->allowed_location_ips[node->n_allowed_location_ips]) == 0)
+		if (kilo_cidr_parse(item, &node->allowed_location_ips[node->n_allowed_location_ips], NULL) == 0)
 			node->n_allowed_location_ips++;
 	}
 	return 0;
@@ -185,9 +185,9 @@ static int discovered_endpoints(const char *text, struct kilo_arena *arena, stru
 		if (json_is_null(v))
 			continue;
 		if (!json_is_object(v) || !json_is_string(ip) || (port && !json_is_integer(port)) ||
-		    kilo_addr_parse(json_string_value(ip), &eps[n].endpoint.addr) < 0)
+		    kilo_addr_parse(json_string_value(ip), &eps[n].endpoint.addr, NULL) < 0)
 			goto out;
-		if (kilo_key_parse(key, &eps[n].key) < 0 || json_integer_value(port) < 1 ||
+		if (kilo_key_parse(key, &eps[n].key, NULL) < 0 || json_integer_value(port) < 1 ||
 		    json_integer_value(port) > 65535)
 			continue;
 		eps[n].endpoint.port = (uint16_t)json_integer_value(port);
@@ -202,8 +202,8 @@ out:
 
 static void node_endpoint(json_t *annotations, struct kilo_node *node)
 {
-	if (kilo_endpoint_parse(map_get(annotations, ANNOTATION("force-endpoint")), &node->endpoint) < 0 &&
-	    kilo_endpoint_parse(map_get(annotations, ANNOTATION("endpoint")), &node->endpoint) < 0)
+	if (kilo_endpoint_parse(map_get(annotations, ANNOTATION("force-endpoint")), &node->endpoint, NULL) < 0 &&
+	    kilo_endpoint_parse(map_get(annotations, ANNOTATION("endpoint")), &node->endpoint, NULL) < 0)
 		memset(&node->endpoint, 0, sizeof(node->endpoint));
 }
 
@@ -211,17 +211,17 @@ static void node_internal_ip(json_t *annotations, struct kilo_node *node)
 {
 	const char *force = map_get(annotations, ANNOTATION("force-internal-ip"));
 
-	if (force && kilo_cidr_parse(force, &node->internal_ip) == 0)
+	if (force && kilo_cidr_parse(force, &node->internal_ip, NULL) == 0)
 		return;
 	/* "" or "-" says "this node has no internal IP"; anything else falls back. */
 	if ((force && (!strcmp(force, "") || !strcmp(force, "-"))) ||
-	    kilo_cidr_parse(map_get(annotations, ANNOTATION("internal-ip")) ?: "", &node->internal_ip) < 0)
+	    kilo_cidr_parse(map_get(annotations, ANNOTATION("internal-ip")) ?: "", &node->internal_ip, NULL) < 0)
 		memset(&node->internal_ip, 0, sizeof(node->internal_ip));
 }
 
 static void optional_cidr(const char *text, struct kilo_cidr *out)
 {
-	if (!text || kilo_cidr_parse(text, out) < 0)
+	if (!text || kilo_cidr_parse(text, out, NULL) < 0)
 		memset(out, 0, sizeof(*out));
 }
 
@@ -261,7 +261,7 @@ static int translate_node(json_t *annotations, json_t *labels, const char *topol
 	optional_cidr(map_get(annotations, ANNOTATION("wireguard-ip")), &node->wireguard_ip);
 	optional_cidr(map_get(annotations, ANNOTATION("cni-compatibility-ip")), &node->cni_compatibility_ip);
 	v = map_get(annotations, ANNOTATION("key"));
-	if (!v || kilo_key_parse(v, &node->public_key) < 0)
+	if (!v || kilo_key_parse(v, &node->public_key, NULL) < 0)
 		memset(&node->public_key, 0, sizeof(node->public_key));
 	/* An invalid keepalive is 0; so is one that WireGuard cannot carry. */
 	v = map_get(annotations, ANNOTATION("persistent-keepalive"));
@@ -333,7 +333,7 @@ static int peer_allowed_ips(json_t *spec, struct kilo_arena *arena, struct kilo_
 		if (!json_is_string(v))
 			return kilo_error_set(err, EINVAL, "spec.allowedIPs[%zu]: not a string", i);
 		/* Kilo skips the entries that do not parse. */
-		if (kilo_cidr_parse(json_string_value(v), &peer->allowed_ips[peer->n_allowed_ips]) == 0)
+		if (kilo_cidr_parse(json_string_value(v), &peer->allowed_ips[peer->n_allowed_ips], NULL) == 0)
 			peer->n_allowed_ips++;
 	}
 	return 0;
@@ -357,13 +357,13 @@ static int peer_endpoint(json_t *spec, struct kilo_peer *peer, struct kilo_error
 	p = json_integer_value(port);
 	if (p <= 0 || p > 65535)
 		return 0;
-	if (ip && kilo_addr_parse(json_string_value(ip), &peer->endpoint.addr) == 0)
+	if (ip && kilo_addr_parse(json_string_value(ip), &peer->endpoint.addr, NULL) == 0)
 		peer->endpoint.port = (uint16_t)p;
 	/* Kilo lets the name win over the address, and a bad name leaves no endpoint at all. */
 	if (dns && json_string_length(dns) > 0) {
 		memset(&peer->endpoint, 0, sizeof(peer->endpoint));
 		snprintf(text, sizeof(text), "%.*s:%d", KILO_DNS_NAME_MAX + 1, json_string_value(dns), (int)p);
-		if (kilo_endpoint_parse(text, &peer->endpoint) < 0)
+		if (kilo_endpoint_parse(text, &peer->endpoint, NULL) < 0)
 			memset(&peer->endpoint, 0, sizeof(peer->endpoint));
 	}
 	return 0;
@@ -380,9 +380,9 @@ static int translate_peer(json_t *spec, struct kilo_arena *arena, struct kilo_pe
 	    (r = optional_member(spec, "persistentKeepalive", "spec.persistentKeepalive", &keepalive, is_integer,
 				 "an integer", err)) < 0)
 		return r;
-	if (key && kilo_key_parse(json_string_value(key), &peer->public_key) < 0)
+	if (key && kilo_key_parse(json_string_value(key), &peer->public_key, NULL) < 0)
 		memset(&peer->public_key, 0, sizeof(peer->public_key));
-	peer->has_preshared_key = psk && kilo_key_parse(json_string_value(psk), &peer->preshared_key) == 0;
+	peer->has_preshared_key = psk && kilo_key_parse(json_string_value(psk), &peer->preshared_key, NULL) == 0;
 	kilo_json_wipe_string(psk);
 	if (json_integer_value(keepalive) > 0 && json_integer_value(keepalive) <= KEEPALIVE_MAX)
 		peer->persistent_keepalive = (uint32_t)json_integer_value(keepalive);

@@ -169,7 +169,7 @@ static int read_cidr(json_t *value, const char *path, bool masked, struct kilo_c
 	text = string_of(value, path, err, &r);
 	if (!text)
 		return r;
-	r = kilo_cidr_parse(text, out);
+	r = kilo_cidr_parse(text, out, NULL);
 	if (r < 0)
 		return bad_value(err, path, value, kilo_addr_refusal(r, "not a CIDR"));
 	if (masked)
@@ -185,7 +185,7 @@ static int read_key(json_t *value, const char *path, struct kilo_key *out, struc
 	text = string_of(value, path, err, &r);
 	if (!text)
 		return r;
-	if (kilo_key_parse(text, out) < 0)
+	if (kilo_key_parse(text, out, NULL) < 0)
 		return bad_value(err, path, value, "not a WireGuard key");
 	return 0;
 }
@@ -241,13 +241,13 @@ static int read_discovered(json_t *value, const char *path, struct kilo_arena *a
 		return -ENOMEM;
 	json_object_foreach(value, key, v) {
 		path_printf(item, "%s[\"%.60s\"]", path, key);
-		if (kilo_key_parse(key, &eps[n].key) < 0)
+		if (kilo_key_parse(key, &eps[n].key, NULL) < 0)
 			return kilo_error_set(err, EINVAL, "%s: \"%.60s\" is not a WireGuard key", item, key);
 		text = string_of(v, item, err, &r);
 		if (!text)
 			return r;
 		/* Kilo records what it saw on the wire: an address, never a name. */
-		r = kilo_endpoint_parse(text, &eps[n].endpoint);
+		r = kilo_endpoint_parse(text, &eps[n].endpoint, NULL);
 		if (r < 0 || eps[n].endpoint.addr.family == 0)
 			return bad_value(err, item, v, kilo_addr_refusal(r, "not an ip:port endpoint"));
 		n++;
@@ -339,7 +339,7 @@ static int read_field(const struct field *f, json_t *value, const char *path, un
 		text = string_of(value, path, err, &r);
 		if (!text)
 			return r;
-		r = kilo_endpoint_parse(text, dst);
+		r = kilo_endpoint_parse(text, dst, NULL);
 		if (r < 0)
 			return bad_value(err, path, value,
 					 kilo_addr_refusal(r, "not an endpoint (ip:port, [ipv6]:port or dns-name:port)"));
@@ -372,7 +372,7 @@ static int read_field(const struct field *f, json_t *value, const char *path, un
 		text = string_of(value, path, err, &r);
 		if (!text)
 			return r;
-		if (kilo_granularity_parse(text, dst) < 0)
+		if (kilo_granularity_parse(text, dst, NULL) < 0)
 			return bad_value(err, path, value, "not one of location, full, cross");
 		return 0;
 	case FIELD_DISCOVERED:
@@ -640,12 +640,16 @@ static json_t *write_peer_item(const void *peer)
 	return kilo_json_write_peer(peer);
 }
 
-int kilo_mesh_to_json(const kilo_mesh *mesh, char **out)
+int kilo_mesh_to_json(const kilo_mesh *mesh, char **out, struct kilo_error *err)
 {
 	json_t *root = json_object(), *peers, *peer;
 	size_t i;
 	int r = -ENOMEM;
 
+	if (!mesh || !out) {
+		json_decref(root);
+		return kilo_error_set(err, EINVAL, "mesh document: %s is NULL", mesh ? "out" : "mesh");
+	}
 	*out = NULL;
 	if (!root || json_object_set_new(root, "version", json_integer(1)) < 0 ||
 	    json_object_set_new(root, "settings", kilo_json_write_settings(&mesh->settings)) < 0 ||
@@ -656,6 +660,9 @@ int kilo_mesh_to_json(const kilo_mesh *mesh, char **out)
 		goto out;
 	r = kilo_json_dump(root, out);
 out:
+	if (r < 0)
+		kilo_error_set(err, -r, "mesh document of %zu nodes and %zu peers: %s", mesh->n_nodes, mesh->n_peers,
+			       strerror(-r));
 	peers = json_object_get(root, "peers");
 	json_array_foreach(peers, i, peer)
 		kilo_json_wipe_string(json_object_get(peer, "presharedKey"));

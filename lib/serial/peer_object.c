@@ -13,6 +13,7 @@
 
 #include <kilo/serial.h>
 
+#include "../core/error.h"
 #include "../core/strbuf.h"
 #include "../core/wgconf.h"
 #include "jsonval.h"
@@ -139,26 +140,32 @@ static int go_json(json_t *root, char **out)
 }
 
 int kilo_peer_object_format(const kilo_wg_config *config, size_t i, const char *name, enum kilo_peer_format format,
-			    char **out)
+			    char **out, struct kilo_error *err)
 {
 	struct kilo_strbuf sb = { 0 };
 	json_t *root;
 	int r;
 
-	if (!config || !out || (format != KILO_PEER_YAML && format != KILO_PEER_JSON))
-		return -EINVAL;
+	if (!config || !out)
+		return kilo_error_set(err, EINVAL, "peer object: %s is NULL", config ? "out" : "config");
+	if (format != KILO_PEER_YAML && format != KILO_PEER_JSON)
+		return kilo_error_set(err, EINVAL, "peer object \"%s\": format %d is neither YAML nor JSON",
+				      name ? name : "", (int)format);
 	*out = NULL;
 	if (i >= config->n_peers)
-		return -ERANGE;
+		return kilo_error_set(err, ERANGE, "peer %zu: out of range, the configuration has %zu peers", i,
+				      config->n_peers);
 	root = peer_object(&config->peers[i], name);
 	if (!root)
-		return -ENOMEM;
+		return kilo_error_set(err, ENOMEM, "peer object \"%s\": out of memory", name ? name : "");
 	if (format == KILO_PEER_JSON) {
 		r = go_json(root, out);
 	} else {
 		kilo_yaml_append(&sb, root);
 		r = kilo_strbuf_finish(&sb, out);
 	}
+	if (r < 0)
+		kilo_error_set(err, -r, "peer object \"%s\": %s", name ? name : "", strerror(-r));
 	/* The preshared key must not outlive the call in freed memory. */
 	kilo_json_wipe_string(json_object_get(json_object_get(root, "spec"), "presharedKey"));
 	json_decref(root);

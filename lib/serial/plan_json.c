@@ -8,6 +8,7 @@
 
 #include <kilo/serial.h>
 
+#include "../core/error.h"
 #include "jsonval.h"
 #include "mesh_json.h"
 #include "topology_json.h"
@@ -19,9 +20,9 @@ static int add_config(json_t *plan, const struct kilo_topology *t)
 	int r;
 
 	/* The shape of kilo_wg_config_to_json, reused rather than written twice. */
-	r = kilo_topology_conf(t, &config);
+	r = kilo_topology_conf(t, &config, NULL);
 	if (r == 0)
-		r = kilo_wg_config_to_json(config, false, &text);
+		r = kilo_wg_config_to_json(config, false, &text, NULL);
 	if (r == 0)
 		r = kilo_jsonval_set(plan, "config", json_loads(text, 0, NULL));
 	kilo_free(text);
@@ -71,7 +72,7 @@ static json_t *nat_rule_json(const struct kilo_nat_rule *rule)
 	json_t *r = json_object();
 	char *text = NULL;
 
-	if (!r || kilo_nat_rule_format(rule, &text) < 0)
+	if (!r || kilo_nat_rule_format(rule, &text, NULL) < 0)
 		goto fail;
 	if (kilo_jsonval_set(r, "list", json_string(rule->list == KILO_NAT_PREPEND ? "prepend" : "append")) < 0 ||
 	    kilo_jsonval_set(r, "family", json_integer(rule->family)) < 0 ||
@@ -95,7 +96,7 @@ static int add_routes(json_t *plan, const struct kilo_topology *t, const struct 
 	json_t *route_list = json_array(), *rule_list = json_array();
 	int r;
 
-	r = kilo_topology_routes(t, opts, &routes, &n_routes, &rules, &n_rules);
+	r = kilo_topology_routes(t, opts, &routes, &n_routes, &rules, &n_rules, NULL);
 	if (r < 0)
 		goto out;
 	r = route_list && rule_list ? 0 : -ENOMEM;
@@ -122,7 +123,7 @@ static int add_nat_rules(json_t *plan, const struct kilo_topology *t, const stru
 	json_t *list = json_array();
 	int r;
 
-	r = kilo_topology_nat_rules(t, opts, &rules, &n_rules);
+	r = kilo_topology_nat_rules(t, opts, &rules, &n_rules, NULL);
 	if (r < 0)
 		goto out;
 	r = list ? 0 : -ENOMEM;
@@ -136,7 +137,8 @@ out:
 	return r;
 }
 
-int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts *opts, char **out)
+int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts *opts, char **out,
+		      struct kilo_error *err)
 {
 	/* Without options, kg's defaults: --local, --encapsulate=always, --cni, interface kilo0. */
 	struct kilo_plan_opts defaults = {
@@ -148,17 +150,19 @@ int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts
 	json_t *plan;
 	int r;
 
-	if (!topology || !out || (opts && opts->sz < sizeof(*opts)))
-		return -EINVAL;
+	if (!topology || !out)
+		return kilo_error_set(err, EINVAL, "plan: %s is NULL", topology ? "out" : "topology");
+	if (opts && opts->sz < sizeof(*opts))
+		return kilo_error_set(err, EINVAL, "plan options: sz %zu is smaller than %zu", opts->sz, sizeof(*opts));
 	*out = NULL;
 	if (!opts) {
 		defaults.nat.ipip_rules = kilo_topology_ipip_rules(topology, &defaults.routes);
 		opts = &defaults;
 	}
 	plan = json_object();
-	if (!plan)
-		return -ENOMEM;
-	r = kilo_jsonval_set(plan, "topology", kilo_topology_json(topology));
+	r = plan ? 0 : -ENOMEM;
+	if (r == 0)
+		r = kilo_jsonval_set(plan, "topology", kilo_topology_json(topology));
 	if (r == 0)
 		r = add_config(plan, topology);
 	if (r == 0)
@@ -168,5 +172,7 @@ int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts
 	if (r == 0)
 		r = kilo_json_dump(plan, out);
 	json_decref(plan);
-	return r;
+	if (r < 0)
+		return kilo_error_set(err, -r, "plan of node \"%s\": %s", topology->hostname, strerror(-r));
+	return 0;
 }

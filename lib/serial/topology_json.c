@@ -4,9 +4,11 @@
  * Only public keys appear: the local private key is never written.
  */
 #include <errno.h>
+#include <string.h>
 
 #include <kilo/serial.h>
 
+#include "../core/error.h"
 #include "jsonval.h"
 #include "mesh_json.h"
 #include "topology_json.h"
@@ -114,18 +116,18 @@ fail:
 	return NULL;
 }
 
-int kilo_topology_to_json(const kilo_topology *topology, char **out)
+int kilo_topology_to_json(const kilo_topology *topology, char **out, struct kilo_error *err)
 {
 	json_t *root;
 	int r;
 
 	if (!topology || !out)
-		return -EINVAL;
+		return kilo_error_set(err, EINVAL, "topology JSON: %s is NULL", topology ? "out" : "topology");
 	*out = NULL;
 	root = kilo_topology_json(topology);
-	if (!root)
-		return -ENOMEM;
-	r = kilo_json_dump(root, out);
+	r = root ? kilo_json_dump(root, out) : -ENOMEM;
 	json_decref(root);
-	return r;
+	if (r < 0)
+		return kilo_error_set(err, -r, "topology JSON of %zu segments: %s", topology->n_segments, strerror(-r));
+	return 0;
 }

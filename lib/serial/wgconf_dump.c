@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../core/decimal.h"
+#include "../core/error.h"
 #include "../core/keytext.h"
 #include "../core/wgconf.h"
 
@@ -92,14 +93,17 @@ static char *put_peer(char *p, const struct kilo_wg_peer *peer)
 	return p;
 }
 
-int kilo_wg_config_format_dump(const kilo_wg_config *config, char **out)
+int kilo_wg_config_format_dump(const kilo_wg_config *config, char **out, struct kilo_error *err)
 {
-	size_t bound = dump_bound(config);
+	size_t bound;
 	char *text, *p;
 
+	if (!config || !out)
+		return kilo_error_set(err, EINVAL, "dump: %s is NULL", config ? "out" : "config");
+	bound = dump_bound(config);
 	*out = NULL;
 	if (bound == SIZE_MAX || !(text = malloc(bound)))
-		return -ENOMEM;
+		return kilo_error_set(err, ENOMEM, "dump of %zu peers: out of memory", config->n_peers);
 	p = put_key(text, &config->private_key, config->has_private_key, true);
 	*p++ = '\t';
 	p = put_key(p, &config->public_key, config->has_public_key, false);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A WireGuard configuration as JSON, for bindings and `kgctl` output. */
 #include <errno.h>
+#include <string.h>
 
+#include "../core/error.h"
 #include "../core/wgconf.h"
 #include "jsonval.h"
 #include "mesh_json.h"
@@ -49,11 +51,15 @@ static void wipe_secrets(json_t *root)
 		kilo_json_wipe_string(json_object_get(peer, "presharedKey"));
 }
 
-int kilo_wg_config_to_json(const kilo_wg_config *config, bool with_secrets, char **out)
+int kilo_wg_config_to_json(const kilo_wg_config *config, bool with_secrets, char **out, struct kilo_error *err)
 {
-	json_t *root = json_object(), *peers = json_array();
+	json_t *root, *peers;
 	int r = -ENOMEM;
 
+	if (!config || !out)
+		return kilo_error_set(err, EINVAL, "configuration JSON: %s is NULL", config ? "out" : "config");
+	root = json_object();
+	peers = json_array();
 	*out = NULL;
 	if (!root || !peers)
 		goto out;
@@ -67,6 +73,8 @@ int kilo_wg_config_to_json(const kilo_wg_config *config, bool with_secrets, char
 		goto out;
 	r = kilo_json_dump(root, out);
 out:
+	if (r < 0)
+		kilo_error_set(err, -r, "configuration JSON of %zu peers: %s", config->n_peers, strerror(-r));
 	wipe_secrets(root);
 	json_decref(peers);
 	json_decref(root);

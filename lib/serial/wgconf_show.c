@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 
+#include "../core/error.h"
 #include "../core/keytext.h"
 #include "../core/strbuf.h"
 #include "../core/wgconf.h"
@@ -57,11 +58,15 @@ static void append_peer(struct kilo_strbuf *sb, const struct kilo_wg_peer *peer,
 		kilo_strbuf_printf(sb, "  persistent keepalive: every %" PRIu32 " seconds\n", peer->persistent_keepalive);
 }
 
-int kilo_wg_config_format_show(const kilo_wg_config *config, const char *ifname, int64_t now, char **out)
+int kilo_wg_config_format_show(const kilo_wg_config *config, const char *ifname, int64_t now, char **out,
+			       struct kilo_error *err)
 {
 	struct kilo_strbuf sb = { 0 };
 	char key[KILO_KEY_B64_LEN + 1];
 
+	if (!config || !ifname || !out)
+		return kilo_error_set(err, EINVAL, "device text: %s is NULL",
+				      !config ? "config" : !ifname ? "ifname" : "out");
 	kilo_strbuf_printf(&sb, "interface: %s\n", ifname);
 	if (config->has_public_key) {
 		kilo_key_format_public(&config->public_key, key);
@@ -75,5 +80,5 @@ int kilo_wg_config_format_show(const kilo_wg_config *config, const char *ifname,
 		kilo_strbuf_printf(&sb, "  fwmark: 0x%x\n", config->fwmark);
 	for (size_t i = 0; i < config->n_peers; i++)
 		append_peer(&sb, &config->peers[i], now);
-	return kilo_strbuf_finish(&sb, out);
+	return kilo_strbuf_finish_named(&sb, out, ifname, err);
 }

@@ -93,14 +93,17 @@ static char *put_peer(char *p, const struct kilo_wg_peer *peer)
 	return p;
 }
 
-int kilo_wg_config_format(const kilo_wg_config *config, char **out)
+int kilo_wg_config_format(const kilo_wg_config *config, char **out, struct kilo_error *err)
 {
-	size_t bound = format_bound(config);
+	size_t bound;
 	char *text, *p;
 
+	if (!config || !out)
+		return kilo_error_set(err, EINVAL, "configuration text: %s is NULL", config ? "out" : "config");
+	bound = format_bound(config);
 	*out = NULL;
 	if (bound == SIZE_MAX || !(text = malloc(bound)))
-		return -ENOMEM;
+		return kilo_error_set(err, ENOMEM, "configuration text of %zu peers: out of memory", config->n_peers);
 	p = text;
 	if (config->has_interface) {
 		p = PUT_LITERAL(p, "[Interface]\n");
@@ -189,11 +192,11 @@ static int parse_allowed_ip(const char *text, struct kilo_cidr *out)
 	char cidr[KILO_CIDR_STRLEN];
 
 	if (strchr(text, '/'))
-		return kilo_cidr_parse(text, out);
+		return kilo_cidr_parse(text, out, NULL);
 	if (strlen(text) >= KILO_ADDR_STRLEN)
 		return -EINVAL;
 	snprintf(cidr, sizeof(cidr), "%s/%d", text, strchr(text, ':') ? 128 : 32);
-	return kilo_cidr_parse(cidr, out);
+	return kilo_cidr_parse(cidr, out, NULL);
 }
 
 static struct kilo_wg_peer *current_peer(struct parser *p)
@@ -261,7 +264,7 @@ static int parse_interface_key(struct parser *p, const char *key, const char *va
 	unsigned long n;
 
 	if (!strcasecmp(key, "PrivateKey")) {
-		if (kilo_key_parse(value, &c->private_key) < 0)
+		if (kilo_key_parse(value, &c->private_key, NULL) < 0)
 			return fail_secret(p, key);
 		c->has_private_key = true;
 	} else if (!strcasecmp(key, "ListenPort")) {
@@ -291,17 +294,17 @@ static int parse_peer_key(struct parser *p, const char *key, char *value)
 
 	if (!strcasecmp(key, "PublicKey")) {
 		/* Kilo never prints a zero key, so one could not be read back. */
-		if (kilo_key_parse(value, &peer->public_key) < 0 || kilo_key_is_zero(&peer->public_key))
+		if (kilo_key_parse(value, &peer->public_key, NULL) < 0 || kilo_key_is_zero(&peer->public_key))
 			return fail(p, key, value, "not a non-zero WireGuard key");
 		p->has_public_key = true;
 	} else if (!strcasecmp(key, "PresharedKey")) {
-		if (kilo_key_parse(value, &peer->preshared_key) < 0)
+		if (kilo_key_parse(value, &peer->preshared_key, NULL) < 0)
 			return fail_secret(p, key);
 		peer->has_preshared_key = true;
 	} else if (!strcasecmp(key, "AllowedIPs")) {
 		return add_allowed_ips(p, key, value);
 	} else if (!strcasecmp(key, "Endpoint")) {
-		r = kilo_endpoint_parse(value, &peer->endpoint);
+		r = kilo_endpoint_parse(value, &peer->endpoint, NULL);
 		if (r < 0)
 			return fail(p, key, value,
 				    kilo_addr_refusal(r, "not an endpoint (ip:port, [ipv6]:port or dns-name:port)"));

@@ -59,14 +59,23 @@ static void set_preshared_key(struct kilo_wg_peer *section, const struct kilo_pe
 	}
 }
 
-int kilo_topology_conf(const kilo_topology *t, kilo_wg_config **out)
+/* The message of a configuration that could not be built: only memory runs out. */
+static int conf_failed(const struct kilo_topology *t, struct kilo_error *err)
 {
-	struct kilo_wg_config *c = kilo_wg_config_new(t->n_segments + t->n_peers);
+	return kilo_error_set(err, ENOMEM, "configuration of node \"%s\": out of memory", t->hostname);
+}
+
+int kilo_topology_conf(const kilo_topology *t, kilo_wg_config **out, struct kilo_error *err)
+{
+	struct kilo_wg_config *c;
 	int r = 0;
 
+	if (!t || !out)
+		return kilo_error_set(err, EINVAL, "configuration: %s is NULL", t ? "out" : "topology");
 	*out = NULL;
+	c = kilo_wg_config_new(t->n_segments + t->n_peers);
 	if (!c)
-		return -ENOMEM;
+		return conf_failed(t, err);
 	c->has_interface = true;
 	c->has_private_key = !kilo_key_is_zero(&t->key);
 	c->private_key = t->key;
@@ -84,7 +93,7 @@ int kilo_topology_conf(const kilo_topology *t, kilo_wg_config **out)
 	}
 	if (r < 0) {
 		kilo_wg_config_free(c);
-		return r;
+		return conf_failed(t, err);
 	}
 	*out = c;
 	return 0;
@@ -97,7 +106,22 @@ static int compare_peer_name(const void *name, const void *entry)
 	return strcmp(name, p->peer->name);
 }
 
-int kilo_topology_peer_conf(const kilo_topology *t, const char *peer_name, kilo_wg_config **out)
+const struct kilo_topology_peer *kilo_topology_find_peer(const struct kilo_topology *t, const char *name,
+							 struct kilo_error *err)
+{
+	const struct kilo_topology_peer *p = NULL;
+
+	if (name)
+		p = bsearch(name, t->peers, t->n_peers, sizeof(*t->peers), compare_peer_name);
+	if (!p && name)
+		kilo_error_set(err, ENOENT, "peer \"%s\": not in the mesh (or left out: no allowed IPs)", name);
+	else if (!p)
+		kilo_error_set(err, EINVAL, "peer: no name given");
+	return p;
+}
+
+int kilo_topology_peer_conf(const kilo_topology *t, const char *peer_name, kilo_wg_config **out,
+			    struct kilo_error *err)
 {
 	const struct kilo_topology_peer *self = NULL;
 	struct kilo_wg_config *c;
@@ -106,14 +130,14 @@ int kilo_topology_peer_conf(const kilo_topology *t, const char *peer_name, kilo_
 
 	*out = NULL;
 	if (peer_name && peer_name[0]) {
-		self = bsearch(peer_name, t->peers, t->n_peers, sizeof(*t->peers), compare_peer_name);
+		self = kilo_topology_find_peer(t, peer_name, err);
 		if (!self)
 			return -ENOENT;
 		keepalive = self->peer->persistent_keepalive;
 	}
 	c = kilo_wg_config_new(t->n_segments + t->n_peers);
 	if (!c)
-		return -ENOMEM;
+		return conf_failed(t, err);
 	for (size_t i = 0; i < t->n_segments && r == 0; i++) {
 		r = add_segment(t, c, &t->segments[i], keepalive);
 		/* Only the tunnels to the mesh share the peer's preshared key. */
@@ -126,7 +150,7 @@ int kilo_topology_peer_conf(const kilo_topology *t, const char *peer_name, kilo_
 	}
 	if (r < 0) {
 		kilo_wg_config_free(c);
-		return r;
+		return conf_failed(t, err);
 	}
 	*out = c;
 	return 0;
@@ -177,7 +201,7 @@ static int single_peer(const struct kilo_cidr *a, size_t na, const struct kilo_c
 }
 
 int kilo_topology_as_peer(const kilo_topology *t, const struct kilo_cidr *extra_allowed_ips, size_t n_extra,
-			  kilo_wg_config **out)
+			  kilo_wg_config **out, struct kilo_error *err)
 {
 	const struct kilo_segment *s;
 	struct kilo_wg_peer *peer;
@@ -185,11 +209,11 @@ int kilo_topology_as_peer(const kilo_topology *t, const struct kilo_cidr *extra_
 
 	*out = NULL;
 	if (t->local_segment >= t->n_segments)
-		return -ENOENT;
+		return kilo_error_set(err, ENOENT, "as peer: the topology has no local node (solved from outside the mesh)");
 	s = &t->segments[t->local_segment];
 	r = single_peer(s->allowed_ips, s->n_allowed_ips, extra_allowed_ips, n_extra, out, &peer);
 	if (r < 0)
-		return r;
+		return conf_failed(t, err);
 	peer->public_key = s->key;
 	/* The advertised endpoint: whoever connects sees us from outside our NAT. */
 	peer->endpoint = *s->endpoint;
@@ -197,20 +221,20 @@ int kilo_topology_as_peer(const kilo_topology *t, const struct kilo_cidr *extra_
 }
 
 int kilo_topology_peer_as_peer(const kilo_topology *t, const char *peer_name, const struct kilo_cidr *extra_allowed_ips,
-			       size_t n_extra, kilo_wg_config **out)
+			       size_t n_extra, kilo_wg_config **out, struct kilo_error *err)
 {
 	const struct kilo_topology_peer *self;
 	struct kilo_wg_peer *peer;
 	int r;
 
 	*out = NULL;
-	self = peer_name ? bsearch(peer_name, t->peers, t->n_peers, sizeof(*t->peers), compare_peer_name) : NULL;
+	self = kilo_topology_find_peer(t, peer_name, err);
 	if (!self)
-		return -ENOENT;
+		return peer_name ? -ENOENT : -EINVAL;
 	/* The peer's own list, before de-duplication against the other peers. */
 	r = single_peer(self->peer->allowed_ips, self->peer->n_allowed_ips, extra_allowed_ips, n_extra, out, &peer);
 	if (r < 0)
-		return r;
+		return kilo_error_set(err, ENOMEM, "peer \"%s\" as peer: out of memory", peer_name);
 	peer->public_key = self->peer->public_key;
 	peer->endpoint = self->peer->endpoint;
 	peer->persistent_keepalive = self->peer->persistent_keepalive;

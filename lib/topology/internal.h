@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "../core/array.h"
+#include "../core/error.h"
 #include "model.h"
 
 /*
@@ -33,12 +34,17 @@ struct kilo_ready_totals {
 
 /*
  * The ready nodes of t's mesh, grouped into t's segments in Kilo's order,
- * each with its leader; the local node and segment. -ENOMEM.
+ * each with its leader; the local node and segment. -ENOMEM; -ENOENT when
+ * t's hostname names no node of the mesh.
  */
 int kilo_topology_segments(struct kilo_topology *t, const struct kilo_solve_opts *opts,
 			   struct kilo_ready_totals *totals);
 
 /* Whether segment s is local to the topology's node (cross: same location). */
 bool kilo_segment_is_local(const struct kilo_topology *t, const struct kilo_segment *s);
+
+/* The solved peer named name, or NULL with err naming it (-ENOENT). */
+const struct kilo_topology_peer *kilo_topology_find_peer(const struct kilo_topology *t, const char *name,
+							 struct kilo_error *err);
 
 #endif

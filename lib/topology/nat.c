@@ -240,7 +240,7 @@ static size_t rule_bound(const struct kilo_topology *t, const struct kilo_nat_op
 }
 
 int kilo_topology_nat_rules(const kilo_topology *t, const struct kilo_nat_opts *opts_in,
-			    struct kilo_nat_rule **rules, size_t *n_rules)
+			    struct kilo_nat_rule **rules, size_t *n_rules, struct kilo_error *err)
 {
 	struct kilo_nat_opts opts = { .sz = sizeof(opts) };
 	struct nat_list l = { 0 };
@@ -248,7 +248,7 @@ int kilo_topology_nat_rules(const kilo_topology *t, const struct kilo_nat_opts *
 	*rules = NULL;
 	*n_rules = 0;
 	if (!opts_in || opts_in->sz < sizeof(opts_in->sz))
-		return -EINVAL;
+		return kilo_error_set(err, EINVAL, "NAT options: %s", opts_in ? "sz is too small" : "none given");
 	memcpy(&opts, opts_in, opts_in->sz < sizeof(opts) ? opts_in->sz : sizeof(opts));
 	l.error = kilo_array_reserve((void **)&l.rules, &l.cap, rule_bound(t, &opts), sizeof(*l.rules));
 	/* The encapsulator's lists go in front of the topology's, as kg joins them. */
@@ -260,7 +260,7 @@ int kilo_topology_nat_rules(const kilo_topology *t, const struct kilo_nat_opts *
 	prepend_rules(t, &opts, &l);
 	if (l.error) {
 		free(l.rules);
-		return l.error;
+		return kilo_error_set(err, -l.error, "NAT rules of node \"%s\": %s", t->hostname, strerror(-l.error));
 	}
 	*rules = l.rules;
 	*n_rules = l.n;
@@ -277,16 +277,16 @@ static void append_address(struct kilo_strbuf *sb, const char *flag, const struc
 	kilo_strbuf_printf(sb, " %s %s", flag, text);
 }
 
-int kilo_nat_rule_format(const struct kilo_nat_rule *rule, char **out)
+int kilo_nat_rule_format(const struct kilo_nat_rule *rule, char **out, struct kilo_error *err)
 {
 	struct kilo_strbuf sb = { 0 };
 
 	*out = NULL;
 	if (!rule->table || !rule->chain)
-		return -EINVAL;
+		return kilo_error_set(err, EINVAL, "NAT rule: no %s", rule->table ? "chain" : "table");
 	if (rule->kind == KILO_NAT_CHAIN) {
 		kilo_strbuf_printf(&sb, "%s -N %s", rule->table, rule->chain);
-		return kilo_strbuf_finish(&sb, out);
+		goto finish;
 	}
 	kilo_strbuf_printf(&sb, "%s -A %s", rule->table, rule->chain);
 	if (rule->ipip)
@@ -299,5 +299,6 @@ int kilo_nat_rule_format(const struct kilo_nat_rule *rule, char **out)
 		kilo_strbuf_printf(&sb, " -m comment --comment \"%s\"", rule->comment);
 	if (rule->target)
 		kilo_strbuf_printf(&sb, " -j %s", rule->target);
-	return kilo_strbuf_finish(&sb, out);
+finish:
+	return kilo_strbuf_finish_named(&sb, out, "NAT rule", err);
 }

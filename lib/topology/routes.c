@@ -31,34 +31,36 @@ struct leader_gws {
 
 static const struct kilo_addr no_addr;
 
-int kilo_encapsulate_parse(const char *text, enum kilo_encapsulate *out)
+int kilo_encapsulate_parse(const char *text, enum kilo_encapsulate *out, struct kilo_error *err)
 {
 	static const char *const names[] = {
 		[KILO_ENCAPSULATE_NEVER] = "never",
 		[KILO_ENCAPSULATE_CROSSSUBNET] = "crosssubnet",
 		[KILO_ENCAPSULATE_ALWAYS] = "always",
 	};
+	int i = kilo_name_lookup(names, sizeof(names) / sizeof(names[0]), "encapsulate", text, err);
 
-	for (size_t i = 0; text && i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(text, names[i]) == 0) {
-			*out = (enum kilo_encapsulate)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	if (i < 0)
+		return i;
+	*out = (enum kilo_encapsulate)i;
+	return 0;
 }
 
 /* kg accepts "flannel" and "cilium"; no value (or "ipip") means plain IPIP. */
-int kilo_compatibility_parse(const char *text, enum kilo_compatibility *out)
+int kilo_compatibility_parse(const char *text, enum kilo_compatibility *out, struct kilo_error *err)
 {
-	if (!text || !text[0] || strcmp(text, "ipip") == 0 || strcmp(text, "none") == 0)
-		*out = KILO_COMPATIBILITY_NONE;
-	else if (strcmp(text, "flannel") == 0)
-		*out = KILO_COMPATIBILITY_FLANNEL;
-	else if (strcmp(text, "cilium") == 0)
-		*out = KILO_COMPATIBILITY_CILIUM;
-	else
-		return -EINVAL;
+	static const char *const names[] = {
+		[KILO_COMPATIBILITY_NONE] = "none",
+		[KILO_COMPATIBILITY_FLANNEL] = "flannel",
+		[KILO_COMPATIBILITY_CILIUM] = "cilium",
+	};
+	int i = 0;
+
+	if (text && text[0] && strcmp(text, "ipip") != 0)
+		i = kilo_name_lookup(names, sizeof(names) / sizeof(names[0]), "compatibility", text, err);
+	if (i < 0)
+		return i;
+	*out = (enum kilo_compatibility)i;
 	return 0;
 }
 
@@ -365,7 +367,7 @@ static size_t route_bound(const struct kilo_topology *t)
 }
 
 int kilo_topology_routes(const kilo_topology *t, const struct kilo_routes_opts *opts_in, struct kilo_route **routes,
-			 size_t *n_routes, struct kilo_rule **rules, size_t *n_rules)
+			 size_t *n_routes, struct kilo_rule **rules, size_t *n_rules, struct kilo_error *err)
 {
 	struct kilo_routes_opts opts = { .sz = sizeof(opts) };
 	struct route_list list = { 0 };
@@ -378,7 +380,7 @@ int kilo_topology_routes(const kilo_topology *t, const struct kilo_routes_opts *
 	*rules = NULL;
 	*n_rules = 0;
 	if (!opts_in || opts_in->sz < sizeof(opts_in->sz))
-		return -EINVAL;
+		return kilo_error_set(err, EINVAL, "routes options: %s", opts_in ? "sz is too small" : "none given");
 	memcpy(&opts, opts_in, opts_in->sz < sizeof(opts) ? opts_in->sz : sizeof(opts));
 	if (!opts.wg_interface)
 		opts.wg_interface = "";
@@ -387,19 +389,24 @@ int kilo_topology_routes(const kilo_topology *t, const struct kilo_routes_opts *
 		leader_routes(&ctx);
 	else
 		follower_routes(&ctx);
-	return finish(&list, routes, n_routes, rules, n_rules);
+	if (finish(&list, routes, n_routes, rules, n_rules) < 0)
+		return kilo_error_set(err, ENOMEM, "routes of node \"%s\": out of memory", t->hostname);
+	return 0;
 }
 
 int kilo_topology_peer_routes(const kilo_topology *t, const char *peer_name, int wg_ifindex,
 			      const struct kilo_cidr *extra_allowed_ips, size_t n_extra, struct kilo_route **routes,
-			      size_t *n_routes)
+			      size_t *n_routes, struct kilo_error *err)
 {
 	struct route_list l = { 0 };
 
 	*routes = NULL;
 	*n_routes = 0;
-	if (n_extra && t->n_segments == 0)
+	if (peer_name && !kilo_topology_find_peer(t, peer_name, err))
 		return -ENOENT;
+	if (n_extra && t->n_segments == 0)
+		return kilo_error_set(err, ENOENT, "peer routes: no segment to route the %zu extra allowed IPs through",
+				      n_extra);
 	l.error = kilo_array_reserve((void **)&l.routes, &l.cap, route_bound(t) + n_extra, sizeof(*l.routes));
 	for (size_t k = 0; k < t->n_segments; k++) {
 		const struct kilo_segment *s = &t->segments[k];
@@ -431,5 +438,7 @@ int kilo_topology_peer_routes(const kilo_topology *t, const char *peer_name, int
 	/* Extra networks sit behind the first segment, as kgctl connect routes them. */
 	for (size_t i = 0; i < n_extra; i++)
 		push_tunnel_route(&l, &extra_allowed_ips[i], &t->segments[0].wireguard_ip, wg_ifindex);
-	return finish(&l, routes, n_routes, NULL, NULL);
+	if (finish(&l, routes, n_routes, NULL, NULL) < 0)
+		return kilo_error_set(err, ENOMEM, "routes of peer \"%s\": out of memory", peer_name ? peer_name : "");
+	return 0;
 }

@@ -297,12 +297,12 @@ int kilo_topology_segments(struct kilo_topology *t, const struct kilo_solve_opts
 	t->local_segment = 0;
 	t->n_segments = 0;
 	if (mesh->n_nodes == 0)
-		return 0;
+		return t->hostname[0] ? -ENOENT : 0;
 	r = kilo_mesh_node_orders(mesh, &t->arena, &orders);
 	if (r < 0)
 		return r;
-	if (t->hostname[0])
-		viewer = kilo_mesh_find_node(mesh, &orders, t->hostname);
+	if (t->hostname[0] && !(viewer = kilo_mesh_find_node(mesh, &orders, t->hostname)))
+		return -ENOENT;
 	r = alloc_arrays(&t->arena, mesh->n_nodes, &arrays);
 	if (r == 0)
 		r = take_nodes(t, opts, viewer, &orders, &arrays, totals);

@@ -27,16 +27,17 @@ struct advertised {
 	const struct kilo_peer *peer;
 };
 
-int kilo_wireguard_ip(const struct kilo_cidr *subnet, size_t i, struct kilo_cidr *out)
+int kilo_wireguard_ip(const struct kilo_cidr *subnet, size_t i, struct kilo_cidr *out, struct kilo_error *err)
 {
 	struct kilo_cidr ip = kilo_cidr_masked(subnet);
 	size_t len = ip.addr.family == 4 ? 4 : 16;
 	unsigned long long carry = (unsigned long long)i + 1;
+	char text[KILO_CIDR_STRLEN];
 
 	if (ip.addr.family != 4 && ip.addr.family != 6)
-		return -EINVAL;
+		return kilo_error_set(err, EINVAL, "subnet: no address");
 	if (carry == 0)
-		return -ENOSPC;
+		goto full;
 	for (size_t b = len; b-- > 0 && carry;) {
 		carry += ip.addr.bytes[b];
 		ip.addr.bytes[b] = (uint8_t)carry;
@@ -44,22 +45,28 @@ int kilo_wireguard_ip(const struct kilo_cidr *subnet, size_t i, struct kilo_cidr
 	}
 	/* Kilo hands out every address after the network one, broadcast included. */
 	if (carry || !kilo_cidr_contains(subnet, &ip.addr))
-		return -ENOSPC;
+		goto full;
 	*out = ip;
 	return 0;
+full:
+	kilo_cidr_format(subnet, text);
+	return kilo_error_set(err, ENOSPC, "subnet \"%s\": has no WireGuard IP number %zu", text, i);
 }
 
-int kilo_dedupe_cidr_lists(struct kilo_cidr_list *lists, size_t n_lists)
+int kilo_dedupe_cidr_lists(struct kilo_cidr_list *lists, size_t n_lists, struct kilo_error *err)
 {
 	struct kilo_cidr_set seen;
 	size_t total = 0;
 	int r;
 
+	if (!lists && n_lists)
+		return kilo_error_set(err, EINVAL, "de-duplicating CIDR lists: lists is NULL but n_lists is %zu",
+				      n_lists);
 	for (size_t i = 0; i < n_lists; i++)
 		total += lists[i].n;
 	r = kilo_cidr_set_init(&seen, total);
 	if (r < 0)
-		return r;
+		return kilo_error_set(err, -r, "de-duplicating %zu CIDRs: out of memory", total);
 	for (size_t i = 0; i < n_lists; i++) {
 		size_t kept = 0;
 
@@ -215,16 +222,17 @@ static size_t filter_location_ips(const struct kilo_topology *t, size_t k, struc
 }
 
 int kilo_topology_set_allowed_location_ips(kilo_topology *t, size_t i, const struct kilo_cidr *cidrs, size_t n,
-					   bool filter)
+					   bool filter, struct kilo_error *err)
 {
 	struct kilo_cidr *copy = NULL;
 
 	if (i >= t->n_segments)
-		return -ERANGE;
+		return kilo_error_set(err, ERANGE, "segment %zu: out of range, the topology has %zu segments", i,
+				      t->n_segments);
 	if (n) {
 		copy = kilo_arena_array(&t->arena, n, sizeof(*copy));
 		if (!copy)
-			return -ENOMEM;
+			return kilo_error_set(err, ENOMEM, "allowed location IPs of segment %zu: out of memory", i);
 		memcpy(copy, cidrs, n * sizeof(*copy));
 	}
 	if (filter)
@@ -304,7 +312,7 @@ static int build_peers(struct kilo_topology *t)
 		lists[i].cidrs = t->peers[i].allowed_ips;
 		lists[i].n = t->peers[i].n_allowed_ips;
 	}
-	r = kilo_dedupe_cidr_lists(lists, t->n_peers);
+	r = kilo_dedupe_cidr_lists(lists, t->n_peers, NULL);
 	for (size_t i = 0; r == 0 && i < t->n_peers; i++)
 		t->peers[i].n_allowed_ips = lists[i].n;
 	free(lists);
@@ -446,7 +454,7 @@ static int allocate_wireguard_ips(struct kilo_topology *t, struct kilo_error *er
 		struct kilo_segment *seg = &t->segments[k];
 		struct kilo_cidr ip;
 
-		if (kilo_wireguard_ip(&t->kilo_subnet, k, &ip) < 0) {
+		if (kilo_wireguard_ip(&t->kilo_subnet, k, &ip, NULL) < 0) {
 			char subnet[KILO_CIDR_STRLEN];
 
 			kilo_cidr_format(&t->kilo_subnet, subnet);
@@ -505,7 +513,7 @@ int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opt
 	int r;
 
 	if (!mesh || !out)
-		return -EINVAL;
+		return kilo_error_set(err, EINVAL, "solve: %s is NULL", mesh ? "out" : "mesh");
 	*out = NULL;
 	if (opts_in) {
 		if (opts_in->sz < sizeof(opts_in->sz))
@@ -514,6 +522,8 @@ int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opt
 	}
 	if (opts.override_granularity && (unsigned)opts.granularity > KILO_GRANULARITY_CROSS)
 		return kilo_error_set(err, EINVAL, "solve options: granularity %d is unknown", (int)opts.granularity);
+	if (opts.hostname && !opts.hostname[0])
+		return kilo_error_set(err, EINVAL, "solve options: hostname \"\" names no node (NULL: the view from outside)");
 
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -540,6 +550,9 @@ int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opt
 	if (r == 0)
 		r = allocate_wireguard_ips(t, err);
 	if (r < 0) {
+		if (r == -ENOENT)
+			kilo_error_set(err, ENOENT, "solve options: hostname \"%s\": no node of that name in the mesh",
+				       opts.hostname);
 		if (r == -ENOMEM)
 			kilo_error_set(err, ENOMEM, "solving the topology: out of memory");
 		kilo_topology_free(t);

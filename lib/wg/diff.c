@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/error.h"
 #include "../core/wgconf.h"
 #include "diff.h"
 #include "peer_index.h"
@@ -229,9 +230,17 @@ out:
 	return r;
 }
 
-int kilo_wg_config_diff(const kilo_wg_config *live, const kilo_wg_config *desired, kilo_wg_config **change)
+int kilo_wg_config_diff(const kilo_wg_config *live, const kilo_wg_config *desired, kilo_wg_config **change,
+			struct kilo_error *err)
 {
 	struct kilo_wg_sync_report ignored = { 0 };
+	int r;
 
-	return kilo_wg_config_diff_counted(live, desired, change, &ignored);
+	/* No live device is fine: the change is then the whole configuration. */
+	if (!desired || !change)
+		return kilo_error_set(err, EINVAL, "configuration change: %s is NULL", desired ? "change" : "desired");
+	r = kilo_wg_config_diff_counted(live, desired, change, &ignored);
+	if (r < 0)
+		return kilo_error_set(err, -r, "change to %zu peers: %s", desired->n_peers, strerror(-r));
+	return 0;
 }

@@ -332,7 +332,7 @@ static int peer_line(struct kilo_wg_config *c, struct kilo_wg_peer *p, const str
 		return r;
 	}
 	if (key_is(l, "endpoint")) {
-		if (kilo_endpoint_parse(l->value, &p->endpoint) < 0 || p->endpoint.addr.family == 0)
+		if (kilo_endpoint_parse(l->value, &p->endpoint, NULL) < 0 || p->endpoint.addr.family == 0)
 			return bad_value(l, "not an ip:port endpoint", err);
 		return 0;
 	}
@@ -342,7 +342,7 @@ static int peer_line(struct kilo_wg_config *c, struct kilo_wg_peer *p, const str
 		return r;
 	}
 	if (key_is(l, "allowed_ip")) {
-		if (kilo_cidr_parse(l->value, &cidr) < 0)
+		if (kilo_cidr_parse(l->value, &cidr, NULL) < 0)
 			return bad_value(l, "not a CIDR", err);
 		return kilo_wg_peer_add_allowed_ip(c, p, &cidr) < 0 ? kilo_error_set(err, ENOMEM, "out of memory") : 0;
 	}
@@ -412,7 +412,7 @@ int kilo_uapi_decode_get(const char *text, size_t len, struct kilo_wg_config **o
 	r = decode_lines(text, len, c, &l, err);
 	sodium_memzero(l.value, sizeof(l.value));
 	if (r == 0 && c->has_private_key && !kilo_key_is_zero(&c->private_key)) {
-		r = kilo_key_public(&c->private_key, &c->public_key);
+		r = kilo_key_public(&c->private_key, &c->public_key, NULL);
 		c->has_public_key = r == 0;
 	}
 	if (r < 0) {

@@ -37,17 +37,19 @@ struct kilo_wg {
 	int output_fd; /* the started programs' stdout and stderr; -1: /dev/null */
 };
 
-int kilo_wg_backend_parse(const char *text, enum kilo_wg_backend *out)
+int kilo_wg_backend_parse(const char *text, enum kilo_wg_backend *out, struct kilo_error *err)
 {
-	static const char *const names[] = { "auto", "kernel", "userspace" };
+	static const char *const names[] = {
+		[KILO_WG_BACKEND_AUTO] = "auto",
+		[KILO_WG_BACKEND_KERNEL] = "kernel",
+		[KILO_WG_BACKEND_USERSPACE] = "userspace",
+	};
+	int i = kilo_name_lookup(names, sizeof(names) / sizeof(names[0]), "wireguard backend", text, err);
 
-	for (size_t i = 0; text && i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(text, names[i]) == 0) {
-			*out = (enum kilo_wg_backend)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	if (i < 0)
+		return i;
+	*out = (enum kilo_wg_backend)i;
+	return 0;
 }
 
 static int check_ifname(const char *ifname, struct kilo_error *err)

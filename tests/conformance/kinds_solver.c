@@ -78,7 +78,7 @@ static void check_topology(kilo_topology *t, json_t *expected, struct check *c)
 	json_t *want = expected_topology(expected), *got;
 	char *text = NULL;
 
-	if (kilo_topology_to_json(t, &text) < 0 || !(got = json_loads(text, 0, NULL))) {
+	if (kilo_topology_to_json(t, &text, NULL) < 0 || !(got = json_loads(text, 0, NULL))) {
 		check_fail(c, "kilo_topology_to_json failed");
 	} else {
 		check_json(c, "topology", want, got);
@@ -150,12 +150,12 @@ static int parse_enum_input(json_t *input, struct kilo_routes_opts *opts)
 {
 	const char *compat = input_string(input, "compatibility");
 
-	if (kilo_encapsulate_parse(input_string(input, "encapsulate"), &opts->encapsulate) < 0)
+	if (kilo_encapsulate_parse(input_string(input, "encapsulate"), &opts->encapsulate, NULL) < 0)
 		return -1;
 	/* Kilo's tests name the plain IPIP encapsulator in words. */
 	if (!compat || strncmp(compat, "none", 4) == 0 || strcmp(compat, "ipip") == 0)
 		opts->compatibility = KILO_COMPATIBILITY_NONE;
-	else if (kilo_compatibility_parse(compat, &opts->compatibility) < 0)
+	else if (kilo_compatibility_parse(compat, &opts->compatibility, NULL) < 0)
 		return -1;
 	return 0;
 }
@@ -178,7 +178,7 @@ static void check_routes(kilo_topology *t, json_t *input, json_t *expected, stru
 
 	if (parse_enum_input(input, &opts) < 0) {
 		check_fail(c, "unknown encapsulate or compatibility");
-	} else if (kilo_topology_routes(t, &opts, &routes, &n_routes, &rules, &n_rules) < 0) {
+	} else if (kilo_topology_routes(t, &opts, &routes, &n_routes, &rules, &n_rules, NULL) < 0) {
 		check_fail(c, "kilo_topology_routes failed");
 	} else {
 		for (size_t i = 0; i < n_routes; i++) {
@@ -212,7 +212,7 @@ static void check_config_text(struct check *c, const char *what, int r, kilo_wg_
 {
 	char *text = NULL;
 
-	if (r < 0 || kilo_wg_config_format(config, &text) < 0)
+	if (r < 0 || kilo_wg_config_format(config, &text, NULL) < 0)
 		check_fail(c, "%s: no configuration (%d)", what, r);
 	else
 		check_text(c, what, expected, text);
@@ -229,14 +229,14 @@ static void check_nat(kilo_topology *t, bool forward, bool ipip, json_t *expecte
 	json_t *lists[2] = { json_array(), json_array() }, *want, *entry;
 	size_t n = 0, i;
 
-	if (kilo_topology_nat_rules(t, &opts, &rules, &n) < 0) {
+	if (kilo_topology_nat_rules(t, &opts, &rules, &n, NULL) < 0) {
 		check_fail(c, "kilo_topology_nat_rules failed");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		char *text = NULL;
 
-		if (kilo_nat_rule_format(&rules[i], &text) < 0) {
+		if (kilo_nat_rule_format(&rules[i], &text, NULL) < 0) {
 			check_fail(c, "kilo_nat_rule_format failed");
 			goto out;
 		}
@@ -283,12 +283,12 @@ static void check_showconf_node(kilo_mesh *mesh, json_t *input, json_t *expected
 	if (!kilo_topology_is_leader(t)) {
 		check_text(c, "stdout", json_string_value(json_object_get(expected, "stdout")), "");
 	} else {
-		int r = kilo_topology_conf(t, &config);
+		int r = kilo_topology_conf(t, &config, NULL);
 
 		check_config_text(c, "stdout", r, config, json_string_value(json_object_get(expected, "stdout")));
 		if (as_peer) {
 			config = NULL;
-			r = kilo_topology_as_peer(t, NULL, 0, &config);
+			r = kilo_topology_as_peer(t, NULL, 0, &config, NULL);
 			check_config_text(c, "--as-peer stdout", r, config, as_peer);
 		}
 	}
@@ -315,14 +315,14 @@ static void check_showconf_peer(kilo_mesh *mesh, json_t *input, json_t *expected
 		check_fail(c, "solve failed: %s", err.message);
 		return;
 	}
-	r = kilo_topology_peer_conf(t, peer, &config);
+	r = kilo_topology_peer_conf(t, peer, &config, NULL);
 	check_config_text(c, "stdout", r, config, json_string_value(json_object_get(expected, "stdout")));
 	if (want_routes) {
 		struct kilo_route *routes = NULL;
 		size_t n = 0;
 		json_t *got = json_array();
 
-		if (kilo_topology_peer_routes(t, peer, 0, NULL, 0, &routes, &n) < 0)
+		if (kilo_topology_peer_routes(t, peer, 0, NULL, 0, &routes, &n, NULL) < 0)
 			check_fail(c, "kilo_topology_peer_routes failed");
 		for (i = 0; i < n; i++)
 			json_array_append_new(got, route_json(&routes[i], true));
@@ -349,7 +349,7 @@ static void check_node_as_peer_object(kilo_mesh *mesh, json_t *input, json_t *ex
 		const char *value = json_string_value(json_array_get(flags, i + 1));
 
 		if (strcmp(json_string_value(flag), "--allowed-ips") == 0 && value && n_extra < 16 &&
-		    kilo_cidr_parse(value, &extra[n_extra]) == 0) {
+		    kilo_cidr_parse(value, &extra[n_extra], NULL) == 0) {
 			extra[n_extra] = kilo_cidr_masked(&extra[n_extra]);
 			n_extra++;
 		}
@@ -358,9 +358,9 @@ static void check_node_as_peer_object(kilo_mesh *mesh, json_t *input, json_t *ex
 		check_fail(c, "solve failed: %s", err.message);
 		return;
 	}
-	if (kilo_topology_as_peer(t, extra, n_extra, &config) < 0 ||
-	    kilo_peer_object_format(config, 0, opts.hostname, KILO_PEER_YAML, &yaml) < 0 ||
-	    kilo_peer_object_format(config, 0, opts.hostname, KILO_PEER_JSON, &json) < 0) {
+	if (kilo_topology_as_peer(t, extra, n_extra, &config, NULL) < 0 ||
+	    kilo_peer_object_format(config, 0, opts.hostname, KILO_PEER_YAML, &yaml, NULL) < 0 ||
+	    kilo_peer_object_format(config, 0, opts.hostname, KILO_PEER_JSON, &json, NULL) < 0) {
 		check_fail(c, "no Peer object");
 	} else {
 		check_text(c, "yaml", json_string_value(json_object_get(expected, "yaml_stdout")), yaml);
@@ -377,7 +377,7 @@ static void check_dot(kilo_topology *t, json_t *expected, struct check *c)
 	const char *graph_stdout = json_string_value(json_object_get(expected, "kgctl_graph_stdout"));
 	char *dot = NULL;
 
-	if (kilo_topology_dot(t, &dot) < 0) {
+	if (kilo_topology_dot(t, &dot, NULL) < 0) {
 		check_fail(c, "kilo_topology_dot failed");
 		return;
 	}
@@ -419,7 +419,7 @@ bool check_solver_kind(const char *kind, json_t *tc, json_t *fixture, struct che
 		else if (strcmp(kind, "routes") == 0)
 			check_routes(t, input, expected, c);
 		else if (strcmp(kind, "wg_conf_text") == 0) {
-			int r = kilo_topology_conf(t, &config);
+			int r = kilo_topology_conf(t, &config, NULL);
 
 			check_config_text(c, "conf", r, config, json_string_value(json_object_get(expected, "conf_text")));
 		} else if (strcmp(kind, "iptables_ruleset") == 0) {

@@ -27,7 +27,7 @@ static const char *placeholder_key(struct placeholders *p, const char *name)
 	for (i = 0; i < p->n; i++)
 		if (strcmp(p->names[i], name) == 0)
 			return p->keys[i];
-	if (p->n == 8 || kilo_key_generate(&key) < 0)
+	if (p->n == 8 || kilo_key_generate(&key, NULL) < 0)
 		return name;
 	snprintf(p->names[p->n], sizeof(p->names[0]), "%s", name);
 	kilo_key_format(&key, p->keys[p->n]);

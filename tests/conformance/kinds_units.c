@@ -20,7 +20,7 @@ static struct kilo_cidr *cidr_array(json_t *list, size_t *n, struct check *c)
 
 	*n = 0;
 	json_array_foreach(list, i, ip) {
-		if (!cidrs || kilo_cidr_parse(json_string_value(ip), &cidrs[i]) < 0) {
+		if (!cidrs || kilo_cidr_parse(json_string_value(ip), &cidrs[i], NULL) < 0) {
 			check_fail(c, "input %s is not a CIDR", json_string_value(ip) ? json_string_value(ip) : "?");
 			free(cidrs);
 			return NULL;
@@ -45,7 +45,7 @@ static struct kilo_endpoint endpoint_struct(json_t *o)
 	const char *dns = json_string_value(json_object_get(o, "dns"));
 
 	if (json_is_string(json_object_get(o, "ip")))
-		kilo_addr_parse(json_string_value(json_object_get(o, "ip")), &ep.addr);
+		kilo_addr_parse(json_string_value(json_object_get(o, "ip")), &ep.addr, NULL);
 	ep.port = (uint16_t)json_integer_value(json_object_get(o, "port"));
 	if (dns)
 		snprintf(ep.dns, sizeof(ep.dns), "%.*s", (int)strcspn(dns, ":"), dns);
@@ -83,7 +83,7 @@ static void check_dedupe(json_t *input, json_t *expected, struct check *c)
 			lists[i].cidrs = cidr_array(json_object_get(p, "allowed_ips"), &lists[i].n, c);
 	if (!lists)
 		check_fail(c, "out of memory");
-	else if (c->ok && kilo_dedupe_cidr_lists(lists, json_array_size(peers)) < 0)
+	else if (c->ok && kilo_dedupe_cidr_lists(lists, json_array_size(peers), NULL) < 0)
 		check_fail(c, "kilo_dedupe_cidr_lists failed");
 	json_array_foreach(peers, i, p) {
 		json_t *ips;
@@ -121,7 +121,7 @@ static void check_filter(json_t *input, json_t *expected, json_t *fixture, struc
 			size_t n;
 			struct kilo_cidr *cidrs = cidr_array(list, &n, c);
 
-			if (cidrs && kilo_topology_set_allowed_location_ips(t, strtoul(key, NULL, 10), cidrs, n, pass == 1) < 0)
+			if (cidrs && kilo_topology_set_allowed_location_ips(t, strtoul(key, NULL, 10), cidrs, n, pass == 1, NULL) < 0)
 				check_fail(c, "segment %s: kilo_topology_set_allowed_location_ips failed", key);
 			free(cidrs);
 		}
@@ -130,7 +130,7 @@ static void check_filter(json_t *input, json_t *expected, json_t *fixture, struc
 		char *text = NULL;
 		json_t *got = NULL, *segments, *filtered = json_object();
 
-		if (kilo_topology_to_json(t, &text) == 0 && (got = json_loads(text, 0, NULL))) {
+		if (kilo_topology_to_json(t, &text, NULL) == 0 && (got = json_loads(text, 0, NULL))) {
 			segments = json_object_get(got, "segments");
 			json_object_foreach(by_index, key, list)
 				json_object_set(filtered, key,
@@ -155,10 +155,10 @@ static void check_allocator(json_t *input, json_t *expected, struct check *c)
 	json_t *got = json_array();
 	json_int_t calls = json_integer_value(json_object_get(input, "calls"));
 
-	if (kilo_cidr_parse(json_string_value(json_object_get(input, "cidr")), &subnet) < 0)
+	if (kilo_cidr_parse(json_string_value(json_object_get(input, "cidr")), &subnet, NULL) < 0)
 		check_fail(c, "bad cidr");
 	for (json_int_t i = 0; c->ok && i < calls; i++) {
-		int r = kilo_wireguard_ip(&subnet, (size_t)i, &ip);
+		int r = kilo_wireguard_ip(&subnet, (size_t)i, &ip, NULL);
 
 		json_array_append_new(got, r == 0 ? cidr_text(&ip) : json_sprintf("error %d (%s)", r, strerror(-r)));
 	}
@@ -186,7 +186,7 @@ static void check_is_public(json_t *input, json_t *expected, struct check *c)
 {
 	struct kilo_addr addr;
 
-	if (kilo_addr_parse(json_string_value(json_object_get(input, "ip")), &addr) < 0)
+	if (kilo_addr_parse(json_string_value(json_object_get(input, "ip")), &addr, NULL) < 0)
 		check_fail(c, "bad ip");
 	else if (kilo_addr_is_public(&addr) != json_is_true(json_object_get(expected, "public")))
 		check_fail(c, "public is %s", kilo_addr_is_public(&addr) ? "true" : "false");
@@ -276,7 +276,7 @@ static void check_parse_endpoint(json_t *input, json_t *expected, struct check *
 	char addr[KILO_ADDR_STRLEN], text[KILO_ENDPOINT_STRLEN];
 	json_t *got = json_null();
 
-	if (kilo_endpoint_parse(json_string_value(json_object_get(input, "s")), &ep) == 0) {
+	if (kilo_endpoint_parse(json_string_value(json_object_get(input, "s")), &ep, NULL) == 0) {
 		kilo_addr_format(&ep.addr, addr);
 		kilo_endpoint_format(&ep, text);
 		got = ep.dns[0] ? json_pack("{s:s}", "dns", text) : json_pack("{s:s, s:i}", "ip", addr, "port", ep.port);

@@ -212,7 +212,7 @@ kilo_topology *vector_solve(kilo_mesh *mesh, json_t *input, const char *hostname
 	kilo_topology *t = NULL;
 	json_t *pk = json_object_get(input, "private_key");
 
-	if (json_is_string(pk) && kilo_key_parse(json_string_value(pk), &key) == 0)
+	if (json_is_string(pk) && kilo_key_parse(json_string_value(pk), &key, NULL) == 0)
 		opts.private_key = &key;
 	opts.port = (uint16_t)json_integer_value(json_object_get(input, "port"));
 	opts.override_keepalive = true;

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 #include <stdio.h>
+
+#include <kilo/core.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,5 +32,10 @@ static inline char *fuzz_text(const uint8_t *data, size_t size)
 			abort();                                \
 		}                                               \
 	} while (0)
+
+/* A parser's result r and its err agree: a failure has its errno and a message, a success neither. */
+#define FUZZ_ASSERT_EXPLAINED(r, err, what)                                                              \
+	FUZZ_ASSERT((r) == 0 ? (err).code == 0 : (err).code == -(r) && (err).message[0] != '\0',        \
+		    "%s returned %d with error %d \"%s\"", what, (r), (err).code, (err).message)
 
 #endif

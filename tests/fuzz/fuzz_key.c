@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A key that parses prints as text that parses to the same key; a key read
- * from a file descriptor is its first 44 bytes, and only whitespace follows.
+ * A key that parses prints as text that parses to the same key, and a text
+ * refused gets its errno and a message; a key read from a file descriptor
+ * is its first 44 bytes, and only whitespace follows.
  */
 #include <ctype.h>
 #include <unistd.h>
@@ -29,7 +30,7 @@ static void check_read_fd(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(size >= KILO_KEY_B64_LEN, "a key was read from %zu bytes", size);
 		memcpy(text, data, KILO_KEY_B64_LEN);
 		text[KILO_KEY_B64_LEN] = '\0';
-		FUZZ_ASSERT(kilo_key_parse(text, &parsed) == 0 && kilo_key_equal(&key, &parsed),
+		FUZZ_ASSERT(kilo_key_parse(text, &parsed, NULL) == 0 && kilo_key_equal(&key, &parsed),
 			    "the key read is not the first 44 bytes");
 		for (size_t i = KILO_KEY_B64_LEN; i < size; i++)
 			FUZZ_ASSERT(isspace(data[i]), "byte %zu after the key (0x%02x) was accepted", i, data[i]);
@@ -41,11 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = fuzz_text(data, size), out[KILO_KEY_B64_LEN + 1];
 	struct kilo_key key, again;
+	struct kilo_error err = { 0 };
+	int r = kilo_key_parse(text, &key, &err);
 
-	if (kilo_key_parse(text, &key) == 0) {
+	FUZZ_ASSERT_EXPLAINED(r, err, "kilo_key_parse");
+	if (r == 0) {
 		kilo_key_format(&key, out);
 		FUZZ_ASSERT(strlen(out) == KILO_KEY_B64_LEN, "bad key text %s", out);
-		FUZZ_ASSERT(kilo_key_parse(out, &again) == 0 && kilo_key_equal(&key, &again), "key %s does not read back",
+		FUZZ_ASSERT(kilo_key_parse(out, &again, NULL) == 0 && kilo_key_equal(&key, &again), "key %s does not read back",
 			    out);
 	}
 	check_read_fd(data, size);

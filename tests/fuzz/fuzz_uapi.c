@@ -16,11 +16,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len = 0;
 
 	if (kilo_uapi_decode_get((const char *)data, size, &config, &err) == 0) {
-		FUZZ_ASSERT(kilo_wg_config_format_dump(config, &dump) == 0, "cannot print the dump");
+		FUZZ_ASSERT(kilo_wg_config_format_dump(config, &dump, NULL) == 0, "cannot print the dump");
 		FUZZ_ASSERT(kilo_uapi_encode_set(config, NULL, &request, &len, &err) == 0, "cannot encode: %s",
 			    err.message);
 		FUZZ_ASSERT(len == strlen(request), "request of %zu bytes holds a NUL", len);
-		FUZZ_ASSERT(kilo_wg_config_diff(config, config, &change) == 0 && change == NULL,
+		FUZZ_ASSERT(kilo_wg_config_diff(config, config, &change, NULL) == 0 && change == NULL,
 			    "a device differs from itself");
 	} else {
 		FUZZ_ASSERT(config == NULL && err.code != 0 && err.message[0], "failure without a message");

@@ -38,7 +38,7 @@ static void seed_key(int seed, struct kilo_key *priv, struct kilo_key *pub)
 	memset(priv->bytes, seed, KILO_KEY_LEN);
 	priv->bytes[0] &= 248;
 	priv->bytes[31] = (priv->bytes[31] & 127) | 64;
-	kilo_key_public(priv, pub);
+	kilo_key_public(priv, pub, NULL);
 }
 
 static void peer_key(size_t i, struct kilo_key *key)
@@ -156,7 +156,7 @@ static void test_peers(kilo_wg *wg)
 	check(r == 0 && live->has_public_key && kilo_key_equal(&live->public_key, &pub) && live->listen_port == 51000,
 	      "public key and listen port read back", NULL);
 	check(r == 0 && same_peers(live, desired), "every peer read back equals the one set", NULL);
-	if (r == 0 && kilo_wg_config_format_dump(live, &dump) == 0)
+	if (r == 0 && kilo_wg_config_format_dump(live, &dump, NULL) == 0)
 		for (char *p = dump; *p; p++)
 			lines += *p == '\n';
 	check(lines == N_PEERS + 1, "the dump has the interface and 1,000 peer lines", NULL);
@@ -258,7 +258,7 @@ static void test_ipip(void)
 	check(r == 0 && ifindex > 0, "IPIP tunnel tunl0", &err);
 	if (r == 0)
 		r = kilo_net_link_set(net, ifindex, &up, &changes, &err);
-	kilo_cidr_parse("10.99.0.0/24", &route.dst);
+	kilo_cidr_parse("10.99.0.0/24", &route.dst, NULL);
 	route.ifindex = ifindex;
 	if (r == 0)
 		r = kilo_net_routes_sync(net, &route, 1, &changes, &err);

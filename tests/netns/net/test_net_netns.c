@@ -65,7 +65,7 @@ static struct kilo_cidr cidr(const char *text)
 {
 	struct kilo_cidr c;
 
-	assert_int_equal(kilo_cidr_parse(text, &c), 0);
+	assert_int_equal(kilo_cidr_parse(text, &c, NULL), 0);
 	return c;
 }
 
@@ -73,7 +73,7 @@ static struct kilo_addr addr(const char *text)
 {
 	struct kilo_addr a;
 
-	assert_int_equal(kilo_addr_parse(text, &a), 0);
+	assert_int_equal(kilo_addr_parse(text, &a, NULL), 0);
 	return a;
 }
 

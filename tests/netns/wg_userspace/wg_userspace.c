@@ -37,7 +37,7 @@ static void peer_key(unsigned i, char out[KILO_KEY_B64_LEN + 1])
 	memset(private_key.bytes, (int)(0x40 + i), sizeof(private_key.bytes));
 	private_key.bytes[0] &= 248;
 	private_key.bytes[31] = (private_key.bytes[31] & 127) | 64;
-	CHECK(kilo_key_public(&private_key, &public_key) == 0, "public key %u", i);
+	CHECK(kilo_key_public(&private_key, &public_key, NULL) == 0, "public key %u", i);
 	kilo_key_format(&public_key, out);
 }
 
@@ -93,7 +93,7 @@ static size_t changed_peers(const kilo_wg_config *from, const kilo_wg_config *to
 	kilo_wg_config *change = NULL;
 	size_t n;
 
-	CHECK(kilo_wg_config_diff(from, to, &change) == 0, "diff");
+	CHECK(kilo_wg_config_diff(from, to, &change, NULL) == 0, "diff");
 	n = change ? kilo_wg_config_peer_count(change) : 0;
 	kilo_wg_config_free(change);
 	return n;
@@ -103,7 +103,7 @@ static void print_dump(const kilo_wg_config *config)
 {
 	char *dump = NULL;
 
-	CHECK(kilo_wg_config_format_dump(config, &dump) == 0, "dump");
+	CHECK(kilo_wg_config_format_dump(config, &dump, NULL) == 0, "dump");
 	fputs(dump, stdout);
 	kilo_free(dump);
 }
@@ -121,7 +121,7 @@ static void apply(const char *stage, const char *ifname, size_t expect_peers)
 		/* A whole parsed configuration is a valid change too. */
 		change = want;
 	} else {
-		CHECK(kilo_wg_config_diff(before, want, &change) == 0, "diff");
+		CHECK(kilo_wg_config_diff(before, want, &change, NULL) == 0, "diff");
 		CHECK(change && kilo_wg_config_peer_count(change) == expect_peers, "%zu peers in the change",
 		      change ? kilo_wg_config_peer_count(change) : 0);
 	}

@@ -24,7 +24,7 @@ static json_t *config_of(const char *pod_cidr, uint32_t mtu)
 	json_t *root;
 	char *text;
 
-	assert_int_equal(kilo_cidr_parse(pod_cidr, &cidr), 0);
+	assert_int_equal(kilo_cidr_parse(pod_cidr, &cidr, NULL), 0);
 	assert_int_equal(kilo_agent_cni_config(&cidr, &none, mtu, &text), 0);
 	root = json_loads(text, 0, NULL);
 	kilo_free(text);
@@ -60,8 +60,8 @@ static void test_dual_stack_node_gets_a_range_set_per_family(void **state)
 	char *text;
 
 	(void)state;
-	assert_int_equal(kilo_cidr_parse("10.2.3.0/24", &v4), 0);
-	assert_int_equal(kilo_cidr_parse("fd02:3::9/64", &v6), 0);
+	assert_int_equal(kilo_cidr_parse("10.2.3.0/24", &v4, NULL), 0);
+	assert_int_equal(kilo_cidr_parse("fd02:3::9/64", &v6, NULL), 0);
 	assert_int_equal(kilo_agent_cni_config(&v4, &v6, 0, &text), 0);
 	root = json_loads(text, 0, NULL);
 	kilo_free(text);
@@ -99,9 +99,9 @@ static void test_write_replaces_the_file_readable_by_the_runtime(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/10-kilo.conflist", dir);
-	assert_int_equal(kilo_cidr_parse("10.2.9.0/24", &cidr), 0);
+	assert_int_equal(kilo_cidr_parse("10.2.9.0/24", &cidr, NULL), 0);
 	assert_int_equal(kilo_agent_cni_write(path, &cidr, &none, 0, &err), 0);
-	assert_int_equal(kilo_cidr_parse("10.2.8.0/24", &cidr), 0);
+	assert_int_equal(kilo_cidr_parse("10.2.8.0/24", &cidr, NULL), 0);
 	assert_int_equal(kilo_agent_cni_write(path, &cidr, &none, 0, &err), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
@@ -127,7 +127,7 @@ static void test_write_names_a_missing_folder(void **state)
 	struct kilo_cidr cidr;
 
 	(void)state;
-	assert_int_equal(kilo_cidr_parse("10.2.9.0/24", &cidr), 0);
+	assert_int_equal(kilo_cidr_parse("10.2.9.0/24", &cidr, NULL), 0);
 	assert_int_equal(kilo_agent_cni_write("/nonexistent-kt/10-kilo.conflist", &cidr, &none, 0, &err), -ENOENT);
 	assert_non_null(strstr(err.message, "/nonexistent-kt/10-kilo.conflist"));
 }

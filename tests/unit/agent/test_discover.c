@@ -25,7 +25,7 @@ static struct list cidrs(const char *first, ...)
 
 	va_start(ap, first);
 	for (const char *t = first; t; t = va_arg(ap, const char *))
-		assert_int_equal(kilo_cidr_parse(t, &l.items[l.n++]), 0);
+		assert_int_equal(kilo_cidr_parse(t, &l.items[l.n++], NULL), 0);
 	va_end(ap);
 	return l;
 }

@@ -44,7 +44,7 @@ static void test_per_peer_bytes_and_handshake_age(void **state)
 	(void)state;
 	assert_non_null(device);
 	p = kilo_wg_config_add_peer(device);
-	assert_int_equal(kilo_key_parse(KEY_A, &p->public_key), 0);
+	assert_int_equal(kilo_key_parse(KEY_A, &p->public_key, NULL), 0);
 	p->rx_bytes = 1234;
 	p->tx_bytes = 5678;
 	p->last_handshake_sec = 1000;

@@ -37,8 +37,8 @@ static void add_peer(struct kilo_wg_config *device, const char *key, const char 
 {
 	struct kilo_wg_peer *p = kilo_wg_config_add_peer(device);
 
-	assert_int_equal(kilo_key_parse(key, &p->public_key), 0);
-	assert_int_equal(kilo_endpoint_parse(endpoint, &p->endpoint), 0);
+	assert_int_equal(kilo_key_parse(key, &p->public_key, NULL), 0);
+	assert_int_equal(kilo_endpoint_parse(endpoint, &p->endpoint, NULL), 0);
 	p->last_handshake_sec = handshake;
 }
 
@@ -100,7 +100,7 @@ static void test_peers_count_whatever_their_keepalive(void **state)
 	add_peer(device, KEY_P, "203.0.113.8:5555", NOW - 1);
 	assert_int_equal(kilo_agent_nat_endpoints(mesh, NOW, 6, device, &found, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(kilo_key_parse(KEY_P, &key), 0);
+	assert_int_equal(kilo_key_parse(KEY_P, &key, NULL), 0);
 	assert_true(kilo_key_equal(&found[0].key, &key));
 	free(found);
 	kilo_wg_config_free(device);
@@ -118,7 +118,7 @@ static void test_endpoint_inside_the_tunnel_is_never_reported(void **state)
 	(void)state;
 	/* The device roamed to p's own tunnel address: its packets came back through the tunnel. */
 	add_peer(device, KEY_P, "10.5.0.1:51820", NOW - 1);
-	assert_int_equal(kilo_cidr_parse("10.5.0.1/32", &aip), 0);
+	assert_int_equal(kilo_cidr_parse("10.5.0.1/32", &aip, NULL), 0);
 	assert_int_equal(kilo_wg_peer_add_allowed_ip(device, &device->peers[0], &aip), 0);
 	assert_int_equal(kilo_agent_nat_endpoints(mesh, NOW, 6, device, &found, &n), 0);
 	assert_int_equal(n, 0);

@@ -70,7 +70,7 @@ static struct kilo_resolve_answer answer(const char *name, const char *addr)
 
 	snprintf(a.name, sizeof(a.name), "%s", name);
 	if (addr) {
-		assert_int_equal(kilo_addr_parse(addr, &a.addr), 0);
+		assert_int_equal(kilo_addr_parse(addr, &a.addr, NULL), 0);
 	} else {
 		a.r = -EADDRNOTAVAIL;
 		snprintf(a.reason, sizeof(a.reason), "Name or service not known");
@@ -126,12 +126,12 @@ static void test_track_keeps_each_name_once_and_drops_unused(void **state)
 	assert_int_equal(t.items[0].state, KILO_NAME_PENDING);
 	kilo_names_answer(&t, &a);
 	/* b's endpoint becomes an address: its name goes, the other keeps its state. */
-	assert_int_equal(kilo_endpoint_parse("192.0.2.2:51820", &mesh->nodes[1].endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("192.0.2.2:51820", &mesh->nodes[1].endpoint, NULL), 0);
 	assert_int_equal(kilo_names_track(&t, mesh), 0);
 	assert_int_equal(t.n, 1);
 	assert_string_equal(t.items[0].name, "vpn.example.com");
 	/* And comes back as new. */
-	assert_int_equal(kilo_endpoint_parse("b.example.com:51820", &mesh->nodes[1].endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("b.example.com:51820", &mesh->nodes[1].endpoint, NULL), 0);
 	assert_int_equal(kilo_names_track(&t, mesh), 0);
 	assert_int_equal(t.n, 2);
 	assert_int_equal(t.items[0].state, KILO_NAME_PENDING);
@@ -270,7 +270,7 @@ static void test_thread_answers_through_its_fd(void **state)
 	assert_int_equal(poll(&p, 1, 0), 0);
 	assert_false(t.items[0].asked);
 	kilo_names_fill(&t, mesh);
-	assert_int_equal(kilo_addr_parse("127.0.0.1", &loopback), 0);
+	assert_int_equal(kilo_addr_parse("127.0.0.1", &loopback, NULL), 0);
 	assert_true(kilo_addr_equal(&mesh->peers[0].endpoint.addr, &loopback));
 	/* Asked again at a resync, the same answer changes nothing. */
 	assert_int_equal(kilo_names_ask(&t, r, true), 0);
@@ -291,7 +291,7 @@ static void test_mesh_resolve_reports_how_many_are_left_without(void **state)
 	struct log_lines lines = { 0 };
 
 	(void)state;
-	assert_int_equal(kilo_mesh_resolve(mesh, capture, &lines), 0);
+	assert_int_equal(kilo_mesh_resolve(mesh, capture, &lines, NULL), 0);
 	assert_int_equal(mesh->peers[0].endpoint.addr.family, 4);
 	assert_int_equal(mesh->peers[0].endpoint.addr.bytes[0], 127);
 	/* Success is no warning. */

@@ -15,7 +15,7 @@ static void assert_cidr_roundtrip(const char *text, const char *expected)
 	struct kilo_cidr c;
 	char out[KILO_CIDR_STRLEN];
 
-	assert_int_equal(kilo_cidr_parse(text, &c), 0);
+	assert_int_equal(kilo_cidr_parse(text, &c, NULL), 0);
 	kilo_cidr_format(&c, out);
 	assert_string_equal(out, expected);
 }
@@ -47,15 +47,15 @@ static void test_ipv4_mapped_addresses_are_refused(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cidrs) / sizeof(cidrs[0]); i++)
-		assert_int_equal(kilo_cidr_parse(cidrs[i], &c), -EAFNOSUPPORT);
+		assert_int_equal(kilo_cidr_parse(cidrs[i], &c, NULL), -EAFNOSUPPORT);
 	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
-		assert_int_equal(kilo_addr_parse(addrs[i], &a), -EAFNOSUPPORT);
+		assert_int_equal(kilo_addr_parse(addrs[i], &a, NULL), -EAFNOSUPPORT);
 	assert_non_null(strstr(kilo_addr_refusal(-EAFNOSUPPORT, "not a CIDR"), "IPv4-mapped"));
 	assert_string_equal(kilo_addr_refusal(-EINVAL, "not a CIDR"), "not a CIDR");
 	/* Its neighbours are ordinary IPv6 addresses. */
-	assert_int_equal(kilo_addr_parse("::fffe:1.2.3.4", &a), 0);
-	assert_int_equal(kilo_addr_parse("::1.2.3.4", &a), 0);
-	assert_int_equal(kilo_addr_parse("64:ff9b::1.2.3.4", &a), 0);
+	assert_int_equal(kilo_addr_parse("::fffe:1.2.3.4", &a, NULL), 0);
+	assert_int_equal(kilo_addr_parse("::1.2.3.4", &a, NULL), 0);
+	assert_int_equal(kilo_addr_parse("64:ff9b::1.2.3.4", &a, NULL), 0);
 }
 
 static void test_cidr_rejects_bad_input(void **state)
@@ -66,7 +66,7 @@ static void test_cidr_rejects_bad_input(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(kilo_cidr_parse(bad[i], &c), -EINVAL);
+		assert_int_equal(kilo_cidr_parse(bad[i], &c, NULL), -EINVAL);
 }
 
 static void test_cidr_contains_and_masks(void **state)
@@ -76,9 +76,9 @@ static void test_cidr_contains_and_masks(void **state)
 	char text[KILO_CIDR_STRLEN];
 
 	(void)state;
-	assert_int_equal(kilo_cidr_parse("10.4.7.9/16", &net), 0);
-	assert_int_equal(kilo_addr_parse("10.4.255.1", &in), 0);
-	assert_int_equal(kilo_addr_parse("10.5.0.1", &out), 0);
+	assert_int_equal(kilo_cidr_parse("10.4.7.9/16", &net, NULL), 0);
+	assert_int_equal(kilo_addr_parse("10.4.255.1", &in, NULL), 0);
+	assert_int_equal(kilo_addr_parse("10.5.0.1", &out, NULL), 0);
 	assert_true(kilo_cidr_contains(&net, &in));
 	assert_false(kilo_cidr_contains(&net, &out));
 	masked = kilo_cidr_masked(&net);
@@ -101,7 +101,7 @@ static void test_public_addresses_follow_kilo(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(kilo_addr_parse(cases[i].ip, &a), 0);
+		assert_int_equal(kilo_addr_parse(cases[i].ip, &a, NULL), 0);
 		assert_int_equal(kilo_addr_is_public(&a), cases[i].public);
 	}
 }

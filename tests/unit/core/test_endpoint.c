@@ -15,7 +15,7 @@ static void assert_endpoint(const char *text, const char *expected)
 	struct kilo_endpoint ep;
 	char out[KILO_ENDPOINT_STRLEN];
 
-	assert_int_equal(kilo_endpoint_parse(text, &ep), 0);
+	assert_int_equal(kilo_endpoint_parse(text, &ep, NULL), 0);
 	kilo_endpoint_format(&ep, out);
 	assert_string_equal(out, expected);
 	assert_true(kilo_endpoint_ready(&ep));
@@ -38,7 +38,7 @@ static void test_endpoint_rejects_bad_input(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(kilo_endpoint_parse(bad[i], &ep), -EINVAL);
+		assert_int_equal(kilo_endpoint_parse(bad[i], &ep, NULL), -EINVAL);
 }
 
 static void test_ipv4_mapped_endpoint_is_refused(void **state)
@@ -46,9 +46,9 @@ static void test_ipv4_mapped_endpoint_is_refused(void **state)
 	struct kilo_endpoint ep;
 
 	(void)state;
-	assert_int_equal(kilo_endpoint_parse("[::ffff:1.2.3.4]:51820", &ep), -EAFNOSUPPORT);
-	assert_int_equal(kilo_endpoint_parse("[::ffff:c000:201]:1", &ep), -EAFNOSUPPORT);
-	assert_int_equal(kilo_endpoint_parse("[::fffe:1.2.3.4]:51820", &ep), 0);
+	assert_int_equal(kilo_endpoint_parse("[::ffff:1.2.3.4]:51820", &ep, NULL), -EAFNOSUPPORT);
+	assert_int_equal(kilo_endpoint_parse("[::ffff:c000:201]:1", &ep, NULL), -EAFNOSUPPORT);
+	assert_int_equal(kilo_endpoint_parse("[::fffe:1.2.3.4]:51820", &ep, NULL), 0);
 }
 
 static void test_dns_endpoint_is_not_public(void **state)
@@ -56,7 +56,7 @@ static void test_dns_endpoint_is_not_public(void **state)
 	struct kilo_endpoint ep;
 
 	(void)state;
-	assert_int_equal(kilo_endpoint_parse("example.com:1", &ep), 0);
+	assert_int_equal(kilo_endpoint_parse("example.com:1", &ep, NULL), 0);
 	assert_false(kilo_addr_is_public(&ep.addr));
 }
 
@@ -65,9 +65,9 @@ static void test_resolved_dns_endpoint_equals_its_ip(void **state)
 	struct kilo_endpoint ip, resolved, name, other;
 
 	(void)state;
-	assert_int_equal(kilo_endpoint_parse("10.0.0.1:1000", &ip), 0);
-	assert_int_equal(kilo_endpoint_parse("example.com:1000", &name), 0);
-	assert_int_equal(kilo_endpoint_parse("example.org:1000", &other), 0);
+	assert_int_equal(kilo_endpoint_parse("10.0.0.1:1000", &ip, NULL), 0);
+	assert_int_equal(kilo_endpoint_parse("example.com:1000", &name, NULL), 0);
+	assert_int_equal(kilo_endpoint_parse("example.org:1000", &other, NULL), 0);
 	resolved = name;
 	resolved.addr = ip.addr;
 	assert_true(kilo_endpoint_equal(&ip, &resolved));
@@ -82,9 +82,9 @@ static void test_names_differ_when_compared_dns_first(void **state)
 	struct kilo_endpoint a, b, ip;
 
 	(void)state;
-	assert_int_equal(kilo_endpoint_parse("a.example.com:1000", &a), 0);
-	assert_int_equal(kilo_endpoint_parse("b.example.com:1000", &b), 0);
-	assert_int_equal(kilo_endpoint_parse("10.0.0.1:1000", &ip), 0);
+	assert_int_equal(kilo_endpoint_parse("a.example.com:1000", &a, NULL), 0);
+	assert_int_equal(kilo_endpoint_parse("b.example.com:1000", &b, NULL), 0);
+	assert_int_equal(kilo_endpoint_parse("10.0.0.1:1000", &ip, NULL), 0);
 	a.addr = ip.addr;
 	b.addr = ip.addr;
 	assert_true(kilo_endpoint_equal_opt(&a, &b, false));

@@ -20,8 +20,8 @@ static void test_public_key_matches_wg_pubkey(void **state)
 	char out[KILO_KEY_B64_LEN + 1];
 
 	(void)state;
-	assert_int_equal(kilo_key_parse(wg_private, &priv), 0);
-	assert_int_equal(kilo_key_public(&priv, &pub), 0);
+	assert_int_equal(kilo_key_parse(wg_private, &priv, NULL), 0);
+	assert_int_equal(kilo_key_public(&priv, &pub, NULL), 0);
 	kilo_key_format(&pub, out);
 	assert_string_equal(out, wg_public);
 	kilo_key_wipe(&priv);
@@ -33,8 +33,8 @@ static void test_generated_keys_are_clamped_and_distinct(void **state)
 	struct kilo_key a, b;
 
 	(void)state;
-	assert_int_equal(kilo_key_generate(&a), 0);
-	assert_int_equal(kilo_key_generate(&b), 0);
+	assert_int_equal(kilo_key_generate(&a, NULL), 0);
+	assert_int_equal(kilo_key_generate(&b, NULL), 0);
 	assert_false(kilo_key_equal(&a, &b));
 	assert_int_equal(a.bytes[0] & 7, 0);
 	assert_int_equal(a.bytes[31] & 0xc0, 0x40);
@@ -49,7 +49,7 @@ static void test_key_rejects_bad_base64(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(kilo_key_parse(bad[i], &k), -EINVAL);
+		assert_int_equal(kilo_key_parse(bad[i], &k, NULL), -EINVAL);
 }
 
 int main(void)

@@ -52,7 +52,7 @@ static void test_written_key_is_0600_and_reads_back(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/written.key", dir);
-	assert_int_equal(kilo_key_parse(wg_private, &key), 0);
+	assert_int_equal(kilo_key_parse(wg_private, &key, NULL), 0);
 	assert_int_equal(kilo_key_write_file(path, &key, NULL), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);

@@ -33,7 +33,7 @@ static void test_document_round_trips_byte_for_byte(void **state)
 
 	(void)state;
 	assert_int_equal(kilo_mesh_from_json(text, len, &mesh, &err), 0);
-	assert_int_equal(kilo_mesh_to_json(mesh, &out), 0);
+	assert_int_equal(kilo_mesh_to_json(mesh, &out, NULL), 0);
 	assert_string_equal(out, text);
 	kilo_free(out);
 	kilo_mesh_free(mesh);
@@ -74,7 +74,7 @@ static void test_defaults_fill_a_minimal_document(void **state)
 
 	(void)state;
 	assert_int_equal(kilo_mesh_from_json(doc, strlen(doc), &mesh, NULL), 0);
-	assert_int_equal(kilo_mesh_to_json(mesh, &out), 0);
+	assert_int_equal(kilo_mesh_to_json(mesh, &out, NULL), 0);
 	assert_string_equal(out, "{\n"
 				 "  \"version\": 1,\n"
 				 "  \"settings\": {\n"
@@ -102,7 +102,7 @@ static void test_pod_cidr_and_subnet_are_masked_but_internal_ip_is_not(void **st
 
 	(void)state;
 	assert_int_equal(kilo_mesh_from_json(doc, strlen(doc), &mesh, NULL), 0);
-	assert_int_equal(kilo_mesh_to_json(mesh, &out), 0);
+	assert_int_equal(kilo_mesh_to_json(mesh, &out, NULL), 0);
 	assert_non_null(strstr(out, "\"subnet\": \"10.4.0.0/16\""));
 	assert_non_null(strstr(out, "\"podCIDR\": \"10.2.1.0/24\""));
 	assert_non_null(strstr(out, "\"internalIP\": \"192.168.0.5/24\""));
@@ -120,7 +120,7 @@ static void test_dual_stack_node_round_trips_with_masked_secondary_pod_cidr(void
 
 	(void)state;
 	assert_int_equal(kilo_mesh_from_json(doc, strlen(doc), &mesh, NULL), 0);
-	assert_int_equal(kilo_mesh_to_json(mesh, &out), 0);
+	assert_int_equal(kilo_mesh_to_json(mesh, &out, NULL), 0);
 	assert_non_null(strstr(out, "\"secondaryPodCIDR\": \"fd02:1::/64\""));
 	assert_non_null(strstr(out, "\"secondaryInternalIP\": \"fd00::5/64\""));
 	kilo_free(out);

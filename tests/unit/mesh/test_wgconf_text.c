@@ -42,7 +42,7 @@ static void assert_formats_as(const kilo_wg_config *config, const char *expected
 {
 	char *out = NULL;
 
-	assert_int_equal(kilo_wg_config_format(config, &out), 0);
+	assert_int_equal(kilo_wg_config_format(config, &out, NULL), 0);
 	assert_string_equal(out, expected);
 	kilo_free(out);
 }
@@ -56,16 +56,16 @@ static void test_format_prints_kilo_key_order(void **state)
 	config->has_interface = config->has_listen_port = true;
 	config->listen_port = 51820;
 	config->n_peers = 2;
-	kilo_cidr_parse("10.2.1.0/24", &ips[0]);
-	kilo_cidr_parse("10.5.0.1/24", &ips[1]);
+	kilo_cidr_parse("10.2.1.0/24", &ips[0], NULL);
+	kilo_cidr_parse("10.5.0.1/24", &ips[1], NULL);
 	config->peers[0].allowed_ips = ips;
 	config->peers[0].n_allowed_ips = 2;
-	kilo_endpoint_parse("[fd00::1]:51820", &config->peers[0].endpoint);
-	kilo_key_parse(KEY1, &config->peers[0].public_key);
+	kilo_endpoint_parse("[fd00::1]:51820", &config->peers[0].endpoint, NULL);
+	kilo_key_parse(KEY1, &config->peers[0].public_key, NULL);
 	config->peers[1].persistent_keepalive = 25;
 	config->peers[1].has_preshared_key = true;
-	kilo_key_parse(PSK, &config->peers[1].preshared_key);
-	kilo_key_parse(KEY2, &config->peers[1].public_key);
+	kilo_key_parse(PSK, &config->peers[1].preshared_key, NULL);
+	kilo_key_parse(KEY2, &config->peers[1].public_key, NULL);
 	/* A zero private key is not printed, as kgctl shows it. */
 	config->has_private_key = true;
 	assert_formats_as(config, "[Interface]\n"
@@ -115,10 +115,10 @@ static void test_wg_quick_file_is_read_and_its_extra_keys_ignored(void **state)
 
 	(void)state;
 	assert_int_equal(kilo_wg_config_peer_count(config), 2);
-	assert_int_equal(kilo_wg_config_peer_key(config, 1, &key), 0);
-	kilo_key_parse(KEY2, &expected);
+	assert_int_equal(kilo_wg_config_peer_key(config, 1, &key, NULL), 0);
+	kilo_key_parse(KEY2, &expected, NULL);
 	assert_true(kilo_key_equal(&key, &expected));
-	assert_int_equal(kilo_wg_config_peer_key(config, 2, &key), -ERANGE);
+	assert_int_equal(kilo_wg_config_peer_key(config, 2, &key, NULL), -ERANGE);
 	assert_formats_as(config, "[Interface]\n"
 				  "PrivateKey = " PRIV "\n"
 				  "ListenPort = 51820\n"
@@ -145,7 +145,7 @@ static void test_json_shows_secrets_only_when_asked(void **state)
 	char *out = NULL;
 
 	(void)state;
-	assert_int_equal(kilo_wg_config_to_json(config, false, &out), 0);
+	assert_int_equal(kilo_wg_config_to_json(config, false, &out, NULL), 0);
 	assert_string_equal(out, "{\n"
 				 "  \"interface\": {\n"
 				 "    \"listenPort\": 51820\n"
@@ -162,7 +162,7 @@ static void test_json_shows_secrets_only_when_asked(void **state)
 				 "  ]\n"
 				 "}\n");
 	kilo_free(out);
-	assert_int_equal(kilo_wg_config_to_json(config, true, &out), 0);
+	assert_int_equal(kilo_wg_config_to_json(config, true, &out, NULL), 0);
 	assert_non_null(strstr(out, "\"privateKey\": \"" PRIV "\""));
 	assert_non_null(strstr(out, "\"presharedKey\": \"" PSK "\""));
 	kilo_free(out);

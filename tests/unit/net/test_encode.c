@@ -16,7 +16,7 @@ static struct kilo_cidr cidr(const char *text)
 {
 	struct kilo_cidr c;
 
-	assert_int_equal(kilo_cidr_parse(text, &c), 0);
+	assert_int_equal(kilo_cidr_parse(text, &c, NULL), 0);
 	return c;
 }
 
@@ -24,7 +24,7 @@ static struct kilo_addr addr(const char *text)
 {
 	struct kilo_addr a;
 
-	assert_int_equal(kilo_addr_parse(text, &a), 0);
+	assert_int_equal(kilo_addr_parse(text, &a, NULL), 0);
 	return a;
 }
 
@@ -191,7 +191,7 @@ static void test_rule_of_mixed_families_is_refused_without_a_host(void **state)
 
 	(void)state;
 	assert_int_equal(kilo_net_rules_check(rules, 1, &err), -EINVAL);
-	assert_string_equal(err.message, "rules[0]: source and destination must be one family");
+	assert_string_equal(err.message, "rules[0]: source 10.2.1.0/24 and destination fd02::/64 must be one family");
 }
 
 int main(void)

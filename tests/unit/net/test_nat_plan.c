@@ -19,7 +19,7 @@ static struct kilo_nat_rule rule(enum kilo_nat_list list, uint8_t family, const 
 				   .chain = chain, .comment = comment, .target = target };
 
 	if (dst)
-		assert_int_equal(kilo_cidr_parse(dst, &r.dst), 0);
+		assert_int_equal(kilo_cidr_parse(dst, &r.dst, NULL), 0);
 	return r;
 }
 

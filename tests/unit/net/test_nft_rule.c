@@ -38,7 +38,7 @@ static void test_ipv4_destination_prefix_return_with_comment(void **state)
 	struct nat_plan_rule planned = { .source = &source, .verdict = NAT_RETURN };
 
 	(void)state;
-	assert_int_equal(kilo_cidr_parse("10.2.0.0/16", &source.dst), 0);
+	assert_int_equal(kilo_cidr_parse("10.2.0.0/16", &source.dst, NULL), 0);
 	assert_rule_text(4, "KILO-NAT", &planned, golden);
 }
 
@@ -53,7 +53,7 @@ static void test_ipv4_host_source_needs_no_mask(void **state)
 	struct nat_plan_rule planned = { .source = &source, .verdict = NAT_ACCEPT };
 
 	(void)state;
-	assert_int_equal(kilo_cidr_parse("192.168.0.2/32", &source.src), 0);
+	assert_int_equal(kilo_cidr_parse("192.168.0.2/32", &source.src, NULL), 0);
 	assert_rule_text(4, "KILO-IPIP", &planned, golden);
 }
 
@@ -72,7 +72,7 @@ static void test_ipv6_ipip_source_jump(void **state)
 	struct nat_plan_rule planned = { .source = &source, .verdict = NAT_JUMP, .jump = "KILO-IPIP" };
 
 	(void)state;
-	assert_int_equal(kilo_cidr_parse("fd00:1::/64", &source.src), 0);
+	assert_int_equal(kilo_cidr_parse("fd00:1::/64", &source.src, NULL), 0);
 	assert_rule_text(6, "input", &planned, golden);
 }
 

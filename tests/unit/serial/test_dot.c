@@ -40,7 +40,7 @@ static void test_dot_escapes_backslash_and_quote_in_a_location(void **state)
 
 	(void)state;
 	solve_data("odd_locations.json", "edge-1", NULL, &s);
-	assert_int_equal(kilo_topology_dot(s.topology, &dot), 0);
+	assert_int_equal(kilo_topology_dot(s.topology, &dot, NULL), 0);
 	assert_true(strings_close(dot));
 	assert_non_null(strstr(dot, "\tsubgraph \"cluster_location_location:dc\\\\\" {\n\tlabel=\"location:dc\\\\\";\n"));
 	assert_non_null(strstr(dot, "label=\"location:dc\\\\\\nedge-1\\n10.2.1.0/24"));
@@ -56,7 +56,7 @@ static void test_dot_of_two_locations_a_lone_node_and_a_peer(void **state)
 
 	(void)state;
 	solve_data("two_locations.json", "edge-2", NULL, &s);
-	assert_int_equal(kilo_topology_dot(s.topology, &dot), 0);
+	assert_int_equal(kilo_topology_dot(s.topology, &dot, NULL), 0);
 	assert_data_equal(dot, "two_locations.dot");
 	kilo_free(dot);
 	solved_free(&s);
@@ -70,7 +70,7 @@ static void test_dot_merges_peer_named_like_a_node(void **state)
 
 	(void)state;
 	solve_data("peer_named_like_node.json", "edge-1", NULL, &s);
-	assert_int_equal(kilo_topology_dot(s.topology, &dot), 0);
+	assert_int_equal(kilo_topology_dot(s.topology, &dot, NULL), 0);
 	/* One attribute set per name: the peer's label wins, in both subgraphs. */
 	assert_int_equal(count(dot, merged), 2);
 	assert_null(strstr(dot, "location:home\\nedge-2"));
@@ -86,7 +86,7 @@ static void test_dot_labels_leader_only_with_wireguard_ip_and_endpoint(void **st
 
 	(void)state;
 	solve_data("two_locations.json", "edge-1", NULL, &s);
-	assert_int_equal(kilo_topology_dot(s.topology, &dot), 0);
+	assert_int_equal(kilo_topology_dot(s.topology, &dot, NULL), 0);
 	assert_non_null(strstr(dot, "label=\"location:home\\nedge-1\\n10.2.1.0/24\\n192.168.1.10\\n10.4.0.2\\n"
 				    "203.0.113.5:51820\", rank=1,"));
 	assert_non_null(strstr(dot, "label=\"location:home\\nedge-2\\n10.2.2.0/24\\n192.168.1.11\", shape"));
@@ -101,7 +101,7 @@ static void test_dot_labels_a_dual_stack_node_with_both_families(void **state)
 
 	(void)state;
 	solve_data("dual_stack.json", "cloud-1", NULL, &s);
-	assert_int_equal(kilo_topology_dot(s.topology, &dot), 0);
+	assert_int_equal(kilo_topology_dot(s.topology, &dot, NULL), 0);
 	assert_non_null(strstr(dot, "label=\"location:home\\nedge-1\\n10.2.1.0/24\\nfd02:1::/64\\n192.168.1.10\\nfd00::10"
 				    "\\n10.4.0.1\\n[2001:db8::5]:51820\""));
 	kilo_free(dot);
@@ -121,7 +121,7 @@ static void test_dot_cross_groups_nodes_by_location(void **state)
 	assert_int_equal(kilo_mesh_from_json(text, strlen(text), &mesh, &err), 0);
 	free(text);
 	assert_int_equal(kilo_topology_solve(mesh, &opts, &topology, &err), 0);
-	assert_int_equal(kilo_topology_dot(topology, &dot), 0);
+	assert_int_equal(kilo_topology_dot(topology, &dot, NULL), 0);
 	assert_int_equal(count(dot, "\tsubgraph \"cluster_location_location:home\" {\n"), 1);
 	assert_non_null(strstr(dot, "\t\"edge-1\"->\"edge-2\"[ arrowhead=none, arrowtail=none, dir=both, style=dotted ];\n"));
 	/* One plain link per pair, and no tunnel drawn inside a location. */

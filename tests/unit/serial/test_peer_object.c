@@ -21,7 +21,7 @@ static char *format_peer(const char *conf, const char *name, enum kilo_peer_form
 	char *out;
 
 	assert_int_equal(kilo_wg_config_parse(conf, strlen(conf), &config, &err), 0);
-	assert_int_equal(kilo_peer_object_format(config, 0, name, format, &out), 0);
+	assert_int_equal(kilo_peer_object_format(config, 0, name, format, &out, NULL), 0);
 	kilo_wg_config_free(config);
 	return out;
 }
@@ -34,9 +34,9 @@ static char *node_a_as_peer(enum kilo_peer_format format)
 	char *out;
 
 	solve_data("kilo_fixture.json", "a", NULL, &s);
-	assert_int_equal(kilo_cidr_parse("10.43.0.0/16", &extra), 0);
-	assert_int_equal(kilo_topology_as_peer(s.topology, &extra, 1, &config), 0);
-	assert_int_equal(kilo_peer_object_format(config, 0, "a", format, &out), 0);
+	assert_int_equal(kilo_cidr_parse("10.43.0.0/16", &extra, NULL), 0);
+	assert_int_equal(kilo_topology_as_peer(s.topology, &extra, 1, &config, NULL), 0);
+	assert_int_equal(kilo_peer_object_format(config, 0, "a", format, &out, NULL), 0);
 	kilo_wg_config_free(config);
 	solved_free(&s);
 	return out;

@@ -18,7 +18,7 @@ static void solve_with_key(const char *name, const char *hostname, struct solved
 {
 	struct kilo_key key;
 
-	assert_int_equal(kilo_key_parse(PRIVATE_KEY, &key), 0);
+	assert_int_equal(kilo_key_parse(PRIVATE_KEY, &key, NULL), 0);
 	solve_data(name, hostname, &key, s);
 }
 
@@ -29,7 +29,7 @@ static void test_topology_json_has_no_private_key(void **state)
 
 	(void)state;
 	solve_with_key("kilo_fixture.json", "a", &s);
-	assert_int_equal(kilo_topology_to_json(s.topology, &json), 0);
+	assert_int_equal(kilo_topology_to_json(s.topology, &json, NULL), 0);
 	assert_null(strstr(json, PRIVATE_KEY));
 	assert_null(strstr(json, "privateKey"));
 	assert_non_null(strstr(json, "\"publicKey\": \"a2V5MQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\""));
@@ -49,7 +49,7 @@ static void test_topology_json_fields_in_documented_order(void **state)
 
 	(void)state;
 	solve_with_key("kilo_fixture.json", "a", &s);
-	assert_int_equal(kilo_topology_to_json(s.topology, &json), 0);
+	assert_int_equal(kilo_topology_to_json(s.topology, &json, NULL), 0);
 	previous = json;
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const char *at = strstr(json, fields[i]);
@@ -85,11 +85,11 @@ static void test_plan_json_has_every_part_and_no_secret(void **state)
 	char *json;
 
 	(void)state;
-	assert_int_equal(kilo_key_parse(PRIVATE_KEY, &key), 0);
+	assert_int_equal(kilo_key_parse(PRIVATE_KEY, &key, NULL), 0);
 	opts.private_key = &key;
 	assert_int_equal(kilo_mesh_from_json(mesh, strlen(mesh), &m, &err), 0);
 	assert_int_equal(kilo_topology_solve(m, &opts, &topology, &err), 0);
-	assert_int_equal(kilo_plan_to_json(topology, NULL, &json), 0);
+	assert_int_equal(kilo_plan_to_json(topology, NULL, &json, NULL), 0);
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 		if (!strstr(json, parts[i]))
 			fail_msg("%s missing in\n%s", parts[i], json);

@@ -453,7 +453,7 @@ static const char *pod_cidr_of(const kilo_mesh *mesh, const char *name, char *te
 	char *json = NULL;
 	const char *p;
 
-	assert_int_equal(kilo_mesh_to_json(mesh, &json), 0);
+	assert_int_equal(kilo_mesh_to_json(mesh, &json, NULL), 0);
 	snprintf(text, 64, "%s", "");
 	p = strstr(json, name);
 	p = p ? strstr(p, "\"podCIDR\"") : NULL;

@@ -16,7 +16,7 @@ static struct kilo_cidr cidr(const char *text)
 	struct kilo_cidr c = { 0 };
 
 	if (text)
-		assert_int_equal(kilo_cidr_parse(text, &c), 0);
+		assert_int_equal(kilo_cidr_parse(text, &c, NULL), 0);
 	return c;
 }
 
@@ -25,7 +25,7 @@ struct kilo_key fixture_key(const char *base64)
 	struct kilo_key key = { 0 };
 
 	if (base64)
-		assert_int_equal(kilo_key_parse(base64, &key), 0);
+		assert_int_equal(kilo_key_parse(base64, &key, NULL), 0);
 	return key;
 }
 
@@ -50,7 +50,7 @@ struct kilo_node *fixture_add_node(struct kilo_mesh *mesh, const struct fixture_
 	node->name = in->name;
 	node->location = in->location ? in->location : "";
 	if (in->endpoint)
-		assert_int_equal(kilo_endpoint_parse(in->endpoint, &node->endpoint), 0);
+		assert_int_equal(kilo_endpoint_parse(in->endpoint, &node->endpoint, NULL), 0);
 	node->internal_ip = cidr(in->internal_ip);
 	node->pod_cidr = cidr(in->pod_cidr);
 	node->secondary_pod_cidr = cidr(in->secondary_pod_cidr);
@@ -81,7 +81,7 @@ struct kilo_peer *fixture_add_peer(struct kilo_mesh *mesh, const struct fixture_
 		peer->allowed_ips[i] = cidr(in->allowed_ips[i]);
 	peer->n_allowed_ips = n;
 	if (in->endpoint)
-		assert_int_equal(kilo_endpoint_parse(in->endpoint, &peer->endpoint), 0);
+		assert_int_equal(kilo_endpoint_parse(in->endpoint, &peer->endpoint, NULL), 0);
 	peer->persistent_keepalive = in->keepalive;
 	if (in->psk) {
 		peer->has_preshared_key = true;

@@ -33,7 +33,7 @@ static void test_conf_skips_the_local_segment(void **state)
 	kilo_wg_config *c = NULL;
 
 	(void)state;
-	assert_int_equal(kilo_topology_conf(t, &c), 0);
+	assert_int_equal(kilo_topology_conf(t, &c, NULL), 0);
 	assert_true(c->has_interface);
 	assert_int_equal(c->listen_port, 51820);
 	/* location:2, node:d, then peers a and b. */
@@ -61,7 +61,7 @@ static void test_conf_gives_every_peer_the_local_keepalive(void **state)
 	mesh->nodes[2].persistent_keepalive = 15; /* c */
 	mesh->nodes[0].persistent_keepalive = 40; /* a: its own value does not count */
 	assert_int_equal(kilo_topology_solve(mesh, &opts, &t, NULL), 0);
-	assert_int_equal(kilo_topology_conf(t, &c), 0);
+	assert_int_equal(kilo_topology_conf(t, &c, NULL), 0);
 	assert_false(c->has_private_key);
 	for (size_t i = 0; i < c->n_peers; i++)
 		assert_int_equal(c->peers[i].persistent_keepalive, 15);
@@ -80,14 +80,14 @@ static void test_discovered_endpoint_replaces_advertised_only_with_keepalive(voi
 	(void)state;
 	/* c saw a and b behind NAT; only a keeps its mapping alive. */
 	seen[0].key = mesh->nodes[0].public_key;
-	assert_int_equal(kilo_endpoint_parse("5.6.7.8:4000", &seen[0].endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("5.6.7.8:4000", &seen[0].endpoint, NULL), 0);
 	seen[1].key = mesh->nodes[1].public_key;
-	assert_int_equal(kilo_endpoint_parse("5.6.7.9:4000", &seen[1].endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("5.6.7.9:4000", &seen[1].endpoint, NULL), 0);
 	mesh->nodes[2].discovered_endpoints = seen;
 	mesh->nodes[2].n_discovered_endpoints = 2;
 	mesh->nodes[0].persistent_keepalive = 25;
 	t = fixture_solve(mesh, "d");
-	assert_int_equal(kilo_topology_conf(t, &c), 0);
+	assert_int_equal(kilo_topology_conf(t, &c, NULL), 0);
 	assert_string_equal(endpoint_text(&c->peers[0].endpoint), "5.6.7.8:4000");
 	assert_string_equal(endpoint_text(&c->peers[1].endpoint), "10.1.0.2:51820");
 	kilo_wg_config_free(c);
@@ -105,15 +105,15 @@ static void test_node_of_the_same_location_keeps_its_advertised_endpoint(void **
 	(void)state;
 	/* d saw a and c from outside their NATs; b shares c's location and private network. */
 	seen[0].key = mesh->nodes[0].public_key;
-	assert_int_equal(kilo_endpoint_parse("5.6.7.8:4000", &seen[0].endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("5.6.7.8:4000", &seen[0].endpoint, NULL), 0);
 	seen[1].key = mesh->nodes[2].public_key;
-	assert_int_equal(kilo_endpoint_parse("5.6.7.9:4000", &seen[1].endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("5.6.7.9:4000", &seen[1].endpoint, NULL), 0);
 	mesh->nodes[3].discovered_endpoints = seen;
 	mesh->nodes[3].n_discovered_endpoints = 2;
 	mesh->nodes[0].persistent_keepalive = 25;
 	mesh->nodes[2].persistent_keepalive = 25;
 	t = fixture_solve(mesh, "b");
-	assert_int_equal(kilo_topology_conf(t, &c), 0);
+	assert_int_equal(kilo_topology_conf(t, &c, NULL), 0);
 	assert_string_equal(endpoint_text(&c->peers[0].endpoint), "5.6.7.8:4000");
 	/* The NAT's public side would not forward back inside: no hairpin. */
 	assert_string_equal(endpoint_text(&c->peers[1].endpoint), "10.1.0.3:51820");
@@ -131,8 +131,8 @@ static void test_local_node_report_of_an_endpoint_wins(void **state)
 
 	(void)state;
 	by_a.key = by_d.key = mesh->nodes[1].public_key;
-	kilo_endpoint_parse("1.1.1.1:1", &by_a.endpoint);
-	kilo_endpoint_parse("4.4.4.4:4", &by_d.endpoint);
+	kilo_endpoint_parse("1.1.1.1:1", &by_a.endpoint, NULL);
+	kilo_endpoint_parse("4.4.4.4:4", &by_d.endpoint, NULL);
 	mesh->nodes[0].discovered_endpoints = &by_a;
 	mesh->nodes[0].n_discovered_endpoints = 1;
 	mesh->nodes[3].discovered_endpoints = &by_d;
@@ -159,7 +159,7 @@ static void test_cross_granularity_makes_no_tunnel_inside_a_location(void **stat
 	(void)state;
 	fixture_add_node(mesh, &e);
 	t = fixture_solve(mesh, "a");
-	assert_int_equal(kilo_topology_conf(t, &c), 0);
+	assert_int_equal(kilo_topology_conf(t, &c, NULL), 0);
 	/* b and c (location 2), d (no private IP to reach it by), the two peers; not e. */
 	assert_int_equal(c->n_peers, 5);
 	assert_string_equal(key_text(&c->peers[0].public_key), "a2V5MgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
@@ -181,7 +181,7 @@ static void test_peer_conf_lists_every_segment_with_the_peer_secrets(void **stat
 	mesh->peers[1].has_preshared_key = true;
 	mesh->peers[1].preshared_key = fixture_key("a2V5NgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
 	t = fixture_solve(mesh, NULL);
-	assert_int_equal(kilo_topology_peer_conf(t, "b", &c), 0);
+	assert_int_equal(kilo_topology_peer_conf(t, "b", &c, NULL), 0);
 	assert_false(c->has_interface);
 	assert_int_equal(c->n_peers, 4);
 	for (size_t i = 0; i < 3; i++) {
@@ -194,7 +194,7 @@ static void test_peer_conf_lists_every_segment_with_the_peer_secrets(void **stat
 	assert_string_equal(fixture_cidrs(c->peers[3].allowed_ips, c->peers[3].n_allowed_ips),
 			    "10.5.0.1/24, 10.5.0.2/24");
 	kilo_wg_config_free(c);
-	assert_int_equal(kilo_topology_peer_conf(t, "nobody", &c), -ENOENT);
+	assert_int_equal(kilo_topology_peer_conf(t, "nobody", &c, NULL), -ENOENT);
 	assert_null(c);
 	kilo_topology_free(t);
 	fixture_mesh_free(mesh);
@@ -211,7 +211,7 @@ static void test_conf_carries_each_peer_preshared_key(void **state)
 	mesh->peers[1].has_preshared_key = true;
 	mesh->peers[1].preshared_key = fixture_key("a2V5NgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
 	t = fixture_solve(mesh, "a");
-	assert_int_equal(kilo_topology_conf(t, &c), 0);
+	assert_int_equal(kilo_topology_conf(t, &c, NULL), 0);
 	assert_int_equal(c->n_peers, 4);
 	/* The segments, then peer a (none), then peer b (its own). */
 	assert_false(c->peers[0].has_preshared_key);
@@ -231,9 +231,9 @@ static void test_as_peer_appends_extra_ips_without_repeats(void **state)
 	kilo_wg_config *c = NULL;
 
 	(void)state;
-	kilo_cidr_parse("10.43.0.0/16", &extra[0]);
-	kilo_cidr_parse("10.4.0.1/32", &extra[1]);
-	assert_int_equal(kilo_topology_as_peer(t, extra, 2, &c), 0);
+	kilo_cidr_parse("10.43.0.0/16", &extra[0], NULL);
+	kilo_cidr_parse("10.4.0.1/32", &extra[1], NULL);
+	assert_int_equal(kilo_topology_as_peer(t, extra, 2, &c, NULL), 0);
 	assert_false(c->has_interface);
 	assert_int_equal(c->n_peers, 1);
 	assert_string_equal(fixture_cidrs(c->peers[0].allowed_ips, c->peers[0].n_allowed_ips),
@@ -257,9 +257,9 @@ static void test_peer_as_peer_is_the_peer_with_extra_ips(void **state)
 	mesh->peers[1].has_preshared_key = true;
 	mesh->peers[1].preshared_key = fixture_key("a2V5NgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
 	t = fixture_solve(mesh, NULL);
-	kilo_cidr_parse("10.5.0.3/24", &extra[0]);
-	kilo_cidr_parse("10.43.0.0/16", &extra[1]);
-	assert_int_equal(kilo_topology_peer_as_peer(t, "b", extra, 2, &c), 0);
+	kilo_cidr_parse("10.5.0.3/24", &extra[0], NULL);
+	kilo_cidr_parse("10.43.0.0/16", &extra[1], NULL);
+	assert_int_equal(kilo_topology_peer_as_peer(t, "b", extra, 2, &c, NULL), 0);
 	assert_false(c->has_interface);
 	assert_int_equal(c->n_peers, 1);
 	assert_string_equal(fixture_cidrs(c->peers[0].allowed_ips, c->peers[0].n_allowed_ips),
@@ -269,7 +269,7 @@ static void test_peer_as_peer_is_the_peer_with_extra_ips(void **state)
 	assert_true(c->peers[0].has_preshared_key);
 	assert_true(kilo_key_equal(&c->peers[0].public_key, &mesh->peers[1].public_key));
 	kilo_wg_config_free(c);
-	assert_int_equal(kilo_topology_peer_as_peer(t, "nobody", NULL, 0, &c), -ENOENT);
+	assert_int_equal(kilo_topology_peer_as_peer(t, "nobody", NULL, 0, &c, NULL), -ENOENT);
 	assert_null(c);
 	kilo_topology_free(t);
 	fixture_mesh_free(mesh);

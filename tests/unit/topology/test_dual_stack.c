@@ -47,7 +47,7 @@ static void assert_routes(kilo_topology *t, const struct kilo_routes_opts *opts,
 	struct kilo_rule *rules = NULL;
 	size_t n_routes = 0, n_rules = 0;
 
-	assert_int_equal(kilo_topology_routes(t, opts, &routes, &n_routes, &rules, &n_rules), 0);
+	assert_int_equal(kilo_topology_routes(t, opts, &routes, &n_routes, &rules, &n_rules, NULL), 0);
 	for (size_t i = 0; i < n && i < n_routes; i++)
 		assert_string_equal(fixture_route(&routes[i]), expected[i]);
 	assert_int_equal(n_routes, n);
@@ -168,7 +168,7 @@ static void test_peer_routes_reach_both_families(void **state)
 	size_t n = 0;
 
 	(void)state;
-	assert_int_equal(kilo_topology_peer_routes(t, "laptop", 7, NULL, 0, &routes, &n), 0);
+	assert_int_equal(kilo_topology_peer_routes(t, "laptop", 7, NULL, 0, &routes, &n, NULL), 0);
 	for (size_t i = 0; i < N(expected) && i < n; i++)
 		assert_string_equal(fixture_route(&routes[i]), expected[i]);
 	assert_int_equal(n, N(expected));
@@ -183,7 +183,7 @@ static bool has_rule(const struct kilo_nat_rule *rules, size_t n, const char *te
 		char *out = NULL;
 		bool same;
 
-		assert_int_equal(kilo_nat_rule_format(&rules[i], &out), 0);
+		assert_int_equal(kilo_nat_rule_format(&rules[i], &out, NULL), 0);
 		same = strcmp(out, text) == 0;
 		kilo_free(out);
 		if (same)
@@ -201,7 +201,7 @@ static void test_nat_masquerades_and_forwards_both_pod_subnets(void **state)
 	size_t n = 0;
 
 	(void)state;
-	assert_int_equal(kilo_topology_nat_rules(t, &opts, &rules, &n), 0);
+	assert_int_equal(kilo_topology_nat_rules(t, &opts, &rules, &n, NULL), 0);
 	assert_true(has_rule(rules, n, "nat -A POSTROUTING -s 10.2.2.0/24 -m comment --comment \"Kilo: jump to KILO-NAT chain\" -j KILO-NAT"));
 	assert_true(has_rule(rules, n, "nat -A POSTROUTING -s fd02:2::/64 -m comment --comment \"Kilo: jump to KILO-NAT chain\" -j KILO-NAT"));
 	assert_true(has_rule(rules, n, "filter -A FORWARD -m comment --comment \"Kilo: forward packets from the node's pod subnet\" -s fd02:2::/64 -j ACCEPT"));
@@ -228,11 +228,11 @@ static void test_nat_sighting_in_the_advertised_family_comes_first(void **state)
 
 	(void)state;
 	/* The laptop advertises an IPv4 endpoint; a1 (first in order) saw it over IPv6, b1 over IPv4. */
-	assert_int_equal(kilo_endpoint_parse("192.0.2.250:51820", &mesh->peers[0].endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("192.0.2.250:51820", &mesh->peers[0].endpoint, NULL), 0);
 	mesh->peers[0].persistent_keepalive = 5;
 	by_a1.key = by_b1.key = mesh->peers[0].public_key;
-	assert_int_equal(kilo_endpoint_parse("[2001:db8::203]:4001", &by_a1.endpoint), 0);
-	assert_int_equal(kilo_endpoint_parse("192.0.2.203:4000", &by_b1.endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("[2001:db8::203]:4001", &by_a1.endpoint, NULL), 0);
+	assert_int_equal(kilo_endpoint_parse("192.0.2.203:4000", &by_b1.endpoint, NULL), 0);
 	mesh->nodes[0].discovered_endpoints = &by_a1;
 	mesh->nodes[0].n_discovered_endpoints = 1;
 	mesh->nodes[2].discovered_endpoints = &by_b1;
@@ -265,11 +265,11 @@ static void test_sighting_inside_the_tunnel_is_ignored(void **state)
 	(void)state;
 	/* a1 roamed to addresses it would reach only through the tunnel: the laptop's own, b1's private one. */
 	mesh->peers[0].persistent_keepalive = 5;
-	assert_int_equal(kilo_endpoint_parse("192.0.2.250:51820", &mesh->peers[0].endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("192.0.2.250:51820", &mesh->peers[0].endpoint, NULL), 0);
 	by_a1[0].key = mesh->peers[0].public_key;
-	assert_int_equal(kilo_endpoint_parse("10.5.0.1:51820", &by_a1[0].endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("10.5.0.1:51820", &by_a1[0].endpoint, NULL), 0);
 	by_a1[1].key = mesh->nodes[2].public_key;
-	assert_int_equal(kilo_endpoint_parse("192.168.1.1:51820", &by_a1[1].endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("192.168.1.1:51820", &by_a1[1].endpoint, NULL), 0);
 	mesh->nodes[0].discovered_endpoints = by_a1;
 	mesh->nodes[0].n_discovered_endpoints = 2;
 	mesh->nodes[2].persistent_keepalive = 5;

@@ -19,7 +19,7 @@ static struct rule_set solve_rules(struct kilo_mesh *mesh, const char *hostname,
 	kilo_topology *t = fixture_solve(mesh, hostname);
 	struct rule_set set = { 0 };
 
-	assert_int_equal(kilo_topology_nat_rules(t, opts, &set.rules, &set.n), 0);
+	assert_int_equal(kilo_topology_nat_rules(t, opts, &set.rules, &set.n, NULL), 0);
 	kilo_topology_free(t);
 	return set;
 }
@@ -28,7 +28,7 @@ static void assert_rule(const struct kilo_nat_rule *rule, enum kilo_nat_list lis
 {
 	char *out = NULL;
 
-	assert_int_equal(kilo_nat_rule_format(rule, &out), 0);
+	assert_int_equal(kilo_nat_rule_format(rule, &out, NULL), 0);
 	assert_string_equal(out, text);
 	assert_int_equal(rule->list, list);
 	kilo_free(out);
@@ -149,7 +149,7 @@ static void test_service_cidrs_are_not_masqueraded(void **state)
 	struct rule_set set;
 
 	(void)state;
-	kilo_cidr_parse("fd00:10:96::/112", &services[0]);
+	kilo_cidr_parse("fd00:10:96::/112", &services[0], NULL);
 	mesh->settings.service_cidrs = services;
 	mesh->settings.n_service_cidrs = 1;
 	set = solve_rules(mesh, "a", &opts);

@@ -33,7 +33,7 @@ static struct routes solve_routes(struct kilo_mesh *mesh, const char *hostname, 
 	kilo_topology *t = fixture_solve(mesh, hostname);
 	struct routes r = { 0 };
 
-	assert_int_equal(kilo_topology_routes(t, &opts, &r.routes, &r.n, &r.rules, &r.n_rules), 0);
+	assert_int_equal(kilo_topology_routes(t, &opts, &r.routes, &r.n, &r.rules, &r.n_rules, NULL), 0);
 	kilo_topology_free(t);
 	return r;
 }
@@ -138,8 +138,8 @@ static void test_cilium_leader_adds_return_routes_without_local(void **state)
 	struct routes r;
 
 	(void)state;
-	kilo_cidr_parse("10.0.2.7/32", &mesh->nodes[1].cni_compatibility_ip);
-	kilo_cidr_parse("10.0.3.7/32", &mesh->nodes[2].cni_compatibility_ip);
+	kilo_cidr_parse("10.0.2.7/32", &mesh->nodes[1].cni_compatibility_ip, NULL);
+	kilo_cidr_parse("10.0.3.7/32", &mesh->nodes[2].cni_compatibility_ip, NULL);
 	r = solve_routes(mesh, "b", false, KILO_ENCAPSULATE_CROSSSUBNET, KILO_COMPATIBILITY_CILIUM);
 	assert_int_equal(r.n, 7);
 	assert_string_equal(fixture_route(&r.routes[2]), "192.168.0.2/32 via 10.0.3.7 dev 2 table 1107 onlink");
@@ -198,8 +198,8 @@ static void test_peer_routes_skip_the_peer_itself(void **state)
 	size_t n = 0;
 
 	(void)state;
-	kilo_cidr_parse("10.43.0.0/16", &extra);
-	assert_int_equal(kilo_topology_peer_routes(t, "a", 7, &extra, 1, &routes, &n), 0);
+	kilo_cidr_parse("10.43.0.0/16", &extra, NULL);
+	assert_int_equal(kilo_topology_peer_routes(t, "a", 7, &extra, 1, &routes, &n, NULL), 0);
 	assert_int_equal(n, 13);
 	assert_string_equal(fixture_route(&routes[0]), "10.2.1.0/24 via 10.4.0.1 dev 7 onlink");
 	assert_string_equal(fixture_route(&routes[2]), "10.4.0.1/32 dev 7");
@@ -219,9 +219,9 @@ static void test_peer_routes_leave_a_segment_endpoint_outside_the_tunnel(void **
 
 	(void)state;
 	/* a's private IP is also its endpoint: routing it into the tunnel would cut the tunnel. */
-	kilo_cidr_parse("10.1.0.1/24", &mesh->nodes[0].internal_ip);
+	kilo_cidr_parse("10.1.0.1/24", &mesh->nodes[0].internal_ip, NULL);
 	t = fixture_solve(mesh, NULL);
-	assert_int_equal(kilo_topology_peer_routes(t, "b", 7, NULL, 0, &routes, &n), 0);
+	assert_int_equal(kilo_topology_peer_routes(t, "b", 7, NULL, 0, &routes, &n, NULL), 0);
 	for (size_t i = 0; i < n; i++)
 		assert_string_not_equal(fixture_route(&routes[i]), "10.1.0.1/32 via 10.4.0.1 dev 7 onlink");
 	assert_string_equal(fixture_route(&routes[0]), "10.2.1.0/24 via 10.4.0.1 dev 7 onlink");
@@ -237,14 +237,14 @@ static void test_encapsulate_and_compatibility_parse_kg_flags(void **state)
 	enum kilo_compatibility c;
 
 	(void)state;
-	assert_int_equal(kilo_encapsulate_parse("crosssubnet", &e), 0);
+	assert_int_equal(kilo_encapsulate_parse("crosssubnet", &e, NULL), 0);
 	assert_int_equal(e, KILO_ENCAPSULATE_CROSSSUBNET);
-	assert_int_equal(kilo_encapsulate_parse("sometimes", &e), -EINVAL);
-	assert_int_equal(kilo_compatibility_parse("cilium", &c), 0);
+	assert_int_equal(kilo_encapsulate_parse("sometimes", &e, NULL), -EINVAL);
+	assert_int_equal(kilo_compatibility_parse("cilium", &c, NULL), 0);
 	assert_int_equal(c, KILO_COMPATIBILITY_CILIUM);
-	assert_int_equal(kilo_compatibility_parse("", &c), 0);
+	assert_int_equal(kilo_compatibility_parse("", &c, NULL), 0);
 	assert_int_equal(c, KILO_COMPATIBILITY_NONE);
-	assert_int_equal(kilo_compatibility_parse("calico", &c), -EINVAL);
+	assert_int_equal(kilo_compatibility_parse("calico", &c, NULL), -EINVAL);
 }
 
 int main(void)

@@ -86,7 +86,7 @@ static void test_leader_prefers_marked_node_with_public_endpoint(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < 5; i++)
-		assert_int_equal(kilo_endpoint_parse(endpoints[i], &c[i].endpoint), 0);
+		assert_int_equal(kilo_endpoint_parse(endpoints[i], &c[i].endpoint, NULL), 0);
 	c[3].leader = true;
 	c[4].leader = true;
 	assert_int_equal(kilo_find_leader(c, 5), 4);
@@ -150,7 +150,7 @@ static void test_pool_exhaustion_is_enospc_naming_subnet(void **state)
 	kilo_topology *t = NULL;
 
 	(void)state;
-	assert_int_equal(kilo_cidr_parse("10.4.0.0/31", &mesh->settings.subnet), 0);
+	assert_int_equal(kilo_cidr_parse("10.4.0.0/31", &mesh->settings.subnet, NULL), 0);
 	assert_int_equal(kilo_topology_solve(mesh, &opts, &t, &err), -ENOSPC);
 	assert_null(t);
 	assert_int_equal(err.code, ENOSPC);
@@ -163,12 +163,12 @@ static void test_wireguard_ip_stops_at_subnet_end(void **state)
 	struct kilo_cidr subnet, ip;
 
 	(void)state;
-	assert_int_equal(kilo_cidr_parse("10.1.0.0/31", &subnet), 0);
-	assert_int_equal(kilo_wireguard_ip(&subnet, 0, &ip), 0);
+	assert_int_equal(kilo_cidr_parse("10.1.0.0/31", &subnet, NULL), 0);
+	assert_int_equal(kilo_wireguard_ip(&subnet, 0, &ip, NULL), 0);
 	assert_string_equal(fixture_cidrs(&ip, 1), "10.1.0.1/31");
-	assert_int_equal(kilo_wireguard_ip(&subnet, 1, &ip), -ENOSPC);
-	assert_int_equal(kilo_cidr_parse("10.1.0.0/16", &subnet), 0);
-	assert_int_equal(kilo_wireguard_ip(&subnet, 65534, &ip), 0);
+	assert_int_equal(kilo_wireguard_ip(&subnet, 1, &ip, NULL), -ENOSPC);
+	assert_int_equal(kilo_cidr_parse("10.1.0.0/16", &subnet, NULL), 0);
+	assert_int_equal(kilo_wireguard_ip(&subnet, 65534, &ip, NULL), 0);
 	assert_string_equal(fixture_cidrs(&ip, 1), "10.1.255.255/16");
 }
 
@@ -232,7 +232,7 @@ static void test_node_of_another_location_stays_for_the_remote_grace(void **stat
 static void test_view_from_outside_has_no_local_segment(void **state)
 {
 	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
-	struct kilo_solve_opts opts = { .sz = sizeof(opts), .hostname = "nobody" };
+	struct kilo_solve_opts opts = { .sz = sizeof(opts), .hostname = NULL };
 	kilo_topology *t = NULL;
 
 	(void)state;
@@ -243,6 +243,25 @@ static void test_view_from_outside_has_no_local_segment(void **state)
 	assert_int_equal(t->port, 51820);
 	assert_true(kilo_key_is_zero(&t->key));
 	kilo_topology_free(t);
+	fixture_mesh_free(mesh);
+}
+
+/* A misspelt node name once gave the view from outside, a configuration with every node as a peer. */
+static void test_unknown_hostname_is_an_error_naming_it(void **state)
+{
+	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
+	struct kilo_solve_opts opts = { .sz = sizeof(opts), .hostname = "nobody" };
+	struct kilo_error err = { 0 };
+	kilo_topology *t = NULL;
+
+	(void)state;
+	assert_int_equal(kilo_topology_solve(mesh, &opts, &t, &err), -ENOENT);
+	assert_null(t);
+	assert_string_equal(err.message, "solve options: hostname \"nobody\": no node of that name in the mesh");
+	opts.hostname = "";
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(kilo_topology_solve(mesh, &opts, &t, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "hostname \"\""));
 	fixture_mesh_free(mesh);
 }
 
@@ -288,14 +307,14 @@ static void test_dedupe_keeps_first_claim_in_list_order(void **state)
 	struct kilo_cidr_list lists[3] = { { a, 3 }, { b, 2 }, { c, 2 } };
 
 	(void)state;
-	kilo_cidr_parse("10.0.0.2/24", &a[0]);
-	kilo_cidr_parse("10.0.0.3/24", &a[1]);
-	kilo_cidr_parse("10.0.0.1/24", &a[2]);
-	kilo_cidr_parse("10.0.0.1/24", &b[0]);
-	kilo_cidr_parse("10.0.0.3/24", &b[1]);
-	kilo_cidr_parse("10.0.0.4/24", &c[0]);
-	kilo_cidr_parse("10.0.0.4/24", &c[1]);
-	assert_int_equal(kilo_dedupe_cidr_lists(lists, 3), 0);
+	kilo_cidr_parse("10.0.0.2/24", &a[0], NULL);
+	kilo_cidr_parse("10.0.0.3/24", &a[1], NULL);
+	kilo_cidr_parse("10.0.0.1/24", &a[2], NULL);
+	kilo_cidr_parse("10.0.0.1/24", &b[0], NULL);
+	kilo_cidr_parse("10.0.0.3/24", &b[1], NULL);
+	kilo_cidr_parse("10.0.0.4/24", &c[0], NULL);
+	kilo_cidr_parse("10.0.0.4/24", &c[1], NULL);
+	assert_int_equal(kilo_dedupe_cidr_lists(lists, 3, NULL), 0);
 	assert_int_equal(lists[0].n, 3);
 	assert_int_equal(lists[1].n, 0);
 	assert_string_equal(fixture_cidrs(c, lists[2].n), "10.0.0.4/24");
@@ -309,7 +328,7 @@ static void test_cidr_sort_puts_ipv4_first_then_text_order(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < 5; i++)
-		assert_int_equal(kilo_cidr_parse(in[i], &cidrs[i]), 0);
+		assert_int_equal(kilo_cidr_parse(in[i], &cidrs[i], NULL), 0);
 	kilo_cidr_sort(cidrs, 5);
 	assert_string_equal(fixture_cidrs(cidrs, 5),
 			    "10.0.0.1/32, 10.0.0.2/32, 192.168.0.1/32, 2001::7/128, fd68:da49:9da:b27f::/128");
@@ -323,12 +342,12 @@ static void filter_in_order(kilo_topology *t, const char *const lists[3][3])
 
 	for (size_t k = 0; k < 3; k++) {
 		for (; lists[k][n[k]]; n[k]++)
-			assert_int_equal(kilo_cidr_parse(lists[k][n[k]], &cidrs[k][n[k]]), 0);
-		assert_int_equal(kilo_topology_set_allowed_location_ips(t, k, cidrs[k], n[k], false), 0);
+			assert_int_equal(kilo_cidr_parse(lists[k][n[k]], &cidrs[k][n[k]], NULL), 0);
+		assert_int_equal(kilo_topology_set_allowed_location_ips(t, k, cidrs[k], n[k], false, NULL), 0);
 	}
 	for (size_t k = 0; k < 3; k++)
 		assert_int_equal(kilo_topology_set_allowed_location_ips(t, k, t->segments[k].allowed_location_ips,
-									t->segments[k].n_allowed_location_ips, true),
+									t->segments[k].n_allowed_location_ips, true, NULL),
 				 0);
 }
 
@@ -357,7 +376,7 @@ static void test_allowed_location_ip_filter_depends_on_order(void **state)
 	filter_in_order(t, wireguard);
 	assert_string_equal(fixture_cidrs(t->segments[0].allowed_location_ips, t->segments[0].n_allowed_location_ips),
 			    "192.168.178.8/32");
-	assert_int_equal(kilo_topology_set_allowed_location_ips(t, 3, NULL, 0, true), -ERANGE);
+	assert_int_equal(kilo_topology_set_allowed_location_ips(t, 3, NULL, 0, true, NULL), -ERANGE);
 	kilo_topology_free(t);
 	fixture_mesh_free(mesh);
 }
@@ -379,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_shorter_liveness_window_leaves_out_a_silent_node),
 		cmocka_unit_test(test_node_of_another_location_stays_for_the_remote_grace),
 		cmocka_unit_test(test_view_from_outside_has_no_local_segment),
+		cmocka_unit_test(test_unknown_hostname_is_an_error_naming_it),
 		cmocka_unit_test(test_peers_keep_only_allowed_ips_no_earlier_peer_claimed),
 		cmocka_unit_test(test_peer_without_allowed_ips_is_left_out),
 		cmocka_unit_test(test_dedupe_keeps_first_claim_in_list_order),

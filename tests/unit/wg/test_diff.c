@@ -27,7 +27,7 @@ static kilo_wg_config *diff(const kilo_wg_config *live, const kilo_wg_config *de
 {
 	kilo_wg_config *change = (kilo_wg_config *)1;
 
-	assert_int_equal(kilo_wg_config_diff(live, desired, &change), 0);
+	assert_int_equal(kilo_wg_config_diff(live, desired, &change, NULL), 0);
 	return change;
 }
 
@@ -64,10 +64,10 @@ static void test_name_that_did_not_resolve_is_no_endpoint(void **state)
 
 	(void)state;
 	/* A name without address: the device keeps the endpoint it has. */
-	assert_int_equal(kilo_endpoint_parse("office.example.com:51820", &desired->peers[1].endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("office.example.com:51820", &desired->peers[1].endpoint, NULL), 0);
 	assert_null(diff(live, desired));
 	/* Resolved to the address the device has: nothing to do either. */
-	assert_int_equal(kilo_addr_parse("192.0.2.2", &desired->peers[1].endpoint.addr), 0);
+	assert_int_equal(kilo_addr_parse("192.0.2.2", &desired->peers[1].endpoint.addr, NULL), 0);
 	assert_null(diff(live, desired));
 	/* A new peer whose name did not resolve comes without endpoint. */
 	desired->peers[1].endpoint.addr = (struct kilo_addr){ 0 };
@@ -139,7 +139,7 @@ static void test_changed_allowed_ips_are_replaced(void **state)
 	struct kilo_cidr extra;
 
 	(void)state;
-	assert_int_equal(kilo_cidr_parse("10.9.0.0/16", &extra), 0);
+	assert_int_equal(kilo_cidr_parse("10.9.0.0/16", &extra, NULL), 0);
 	assert_int_equal(kilo_wg_peer_add_allowed_ip(desired, &desired->peers[1], &extra), 0);
 	change = diff(live, desired);
 	assert_non_null(change);

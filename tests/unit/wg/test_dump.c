@@ -60,7 +60,7 @@ static void test_dump_matches_wg_show_dump(void **state)
 
 	(void)state;
 	assert_int_equal(kilo_uapi_decode_get(uapi_reply, sizeof(uapi_reply) - 1, &config, NULL), 0);
-	assert_int_equal(kilo_wg_config_format_dump(config, &dump), 0);
+	assert_int_equal(kilo_wg_config_format_dump(config, &dump, NULL), 0);
 	assert_string_equal(dump, wg_dump);
 	kilo_free(dump);
 	kilo_wg_config_free(config);
@@ -78,7 +78,7 @@ static void test_dump_of_empty_device_and_statistics(void **state)
 	peer->last_handshake_sec = 1764100000;
 	peer->rx_bytes = 18446744073709551615ull;
 	peer->tx_bytes = 92;
-	assert_int_equal(kilo_wg_config_format_dump(config, &dump), 0);
+	assert_int_equal(kilo_wg_config_format_dump(config, &dump, NULL), 0);
 	assert_string_equal(dump, "(none)\t(none)\t0\toff\n"
 				  "AQAACgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY=\t(none)\t(none)\t(none)\t1764100000\t"
 				  "18446744073709551615\t92\toff\n");

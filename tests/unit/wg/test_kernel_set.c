@@ -22,7 +22,7 @@ static struct kilo_cidr cidr(const char *text)
 {
 	struct kilo_cidr c;
 
-	assert_int_equal(kilo_cidr_parse(text, &c), 0);
+	assert_int_equal(kilo_cidr_parse(text, &c, NULL), 0);
 	return c;
 }
 
@@ -81,7 +81,7 @@ static void test_small_device_matches_golden_bytes(void **state)
 	config->replace_peers = true;
 	peer = add_peer(config, 0x01);
 	peer->flags = KILO_WG_PEER_REPLACE_ALLOWED_IPS;
-	assert_int_equal(kilo_endpoint_parse("10.0.0.1:51820", &peer->endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("10.0.0.1:51820", &peer->endpoint, NULL), 0);
 	peer->persistent_keepalive = 25;
 	assert_int_equal(kilo_wg_peer_add_allowed_ip(config, peer, &ip), 0);
 	assert_int_equal(kilo_genl_set_next(config, "wg0", FAMILY, 1, &cursor, buf, sizeof(buf), &len, NULL), 0);
@@ -281,7 +281,7 @@ static void test_dns_endpoint_is_refused_with_the_peer_named(void **state)
 	size_t len = 0;
 
 	(void)state;
-	assert_int_equal(kilo_endpoint_parse("vpn.example.com:51820", &peer->endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("vpn.example.com:51820", &peer->endpoint, NULL), 0);
 	assert_int_equal(kilo_genl_set_next(config, "wg0", FAMILY, 1, &cursor, buf, sizeof(buf), &len, &err), -EINVAL);
 	assert_non_null(strstr(err.message, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
 	assert_non_null(strstr(err.message, "vpn.example.com:51820"));
@@ -300,8 +300,8 @@ static void test_resolved_name_sends_its_address(void **state)
 	bool found = false;
 
 	(void)state;
-	assert_int_equal(kilo_endpoint_parse("vpn.example.com:51820", &peer->endpoint), 0);
-	assert_int_equal(kilo_addr_parse("192.0.2.9", &peer->endpoint.addr), 0);
+	assert_int_equal(kilo_endpoint_parse("vpn.example.com:51820", &peer->endpoint, NULL), 0);
+	assert_int_equal(kilo_addr_parse("192.0.2.9", &peer->endpoint.addr, NULL), 0);
 	memcpy(&want.sin_addr, peer->endpoint.addr.bytes, 4);
 	assert_int_equal(kilo_genl_set_next(config, "wg0", FAMILY, 1, &cursor, buf, sizeof(buf), &len, NULL), 0);
 	mnl_attr_for_each(attr, (const struct nlmsghdr *)buf, sizeof(struct genlmsghdr)) {

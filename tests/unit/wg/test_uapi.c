@@ -34,7 +34,7 @@ static void add_ip(kilo_wg_config *config, struct kilo_wg_peer *peer, const char
 {
 	struct kilo_cidr cidr;
 
-	assert_int_equal(kilo_cidr_parse(text, &cidr), 0);
+	assert_int_equal(kilo_cidr_parse(text, &cidr, NULL), 0);
 	assert_int_equal(kilo_wg_peer_add_allowed_ip(config, peer, &cidr), 0);
 }
 
@@ -64,7 +64,7 @@ static void test_set_request_golden(void **state)
 	a->public_key = key_of(0x01);
 	a->has_preshared_key = true;
 	a->preshared_key = key_of(0x04);
-	assert_int_equal(kilo_endpoint_parse("192.0.2.1:51820", &a->endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("192.0.2.1:51820", &a->endpoint, NULL), 0);
 	a->persistent_keepalive = 25;
 	a->flags = KILO_WG_PEER_REPLACE_ALLOWED_IPS;
 	add_ip(change, a, "10.0.0.0/24");
@@ -73,7 +73,7 @@ static void test_set_request_golden(void **state)
 	b->flags = KILO_WG_PEER_REMOVE;
 	c->public_key = key_of(0x03);
 	c->flags = KILO_WG_PEER_UPDATE_ONLY;
-	assert_int_equal(kilo_endpoint_parse("[2001:db8::1]:1234", &c->endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("[2001:db8::1]:1234", &c->endpoint, NULL), 0);
 	text = encode(change, NULL, &len);
 	assert_int_equal(len, strlen(text));
 	assert_string_equal(text, "set=1\n"
@@ -114,7 +114,7 @@ static void test_removed_allowed_ips_replace_the_live_set(void **state)
 	add_ip(live, l, "fd00::1/128");
 	c->flags = KILO_WG_PEER_REMOVE_ALLOWED_IPS;
 	add_ip(change, c, "10.0.9.0/24");
-	assert_int_equal(kilo_cidr_parse("10.0.1.0/24", &removed), 0);
+	assert_int_equal(kilo_cidr_parse("10.0.1.0/24", &removed, NULL), 0);
 	c->removed_allowed_ips = &removed;
 	c->n_removed_allowed_ips = 1;
 	text = encode(change, live, &len);
@@ -141,7 +141,7 @@ static void test_endpoint_name_is_refused(void **state)
 
 	(void)state;
 	p->public_key = key_of(0x01);
-	assert_int_equal(kilo_endpoint_parse("vpn.example.com:51820", &p->endpoint), 0);
+	assert_int_equal(kilo_endpoint_parse("vpn.example.com:51820", &p->endpoint, NULL), 0);
 	assert_int_equal(kilo_uapi_encode_set(change, NULL, &text, &len, &err), -EINVAL);
 	assert_null(text);
 	assert_non_null(strstr(err.message, "vpn.example.com:51820"));
@@ -179,7 +179,7 @@ static void test_get_reply_golden(void **state)
 	assert_true(c->has_interface && c->has_private_key && c->has_listen_port && c->has_public_key);
 	assert_false(c->has_fwmark);
 	assert_key(&c->private_key, 0x18);
-	assert_int_equal(kilo_key_public(&c->private_key, &public_key), 0);
+	assert_int_equal(kilo_key_public(&c->private_key, &public_key, NULL), 0);
 	assert_memory_equal(&c->public_key, &public_key, KILO_KEY_LEN);
 	assert_int_equal(c->listen_port, 51820);
 	assert_int_equal(c->n_peers, 2);

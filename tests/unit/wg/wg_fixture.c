@@ -46,7 +46,7 @@ struct kilo_wg_peer *fixture_add_peer(kilo_wg_config *config, unsigned seed)
 	peer->endpoint.port = 51820;
 	peer->persistent_keepalive = 25;
 	snprintf(text, sizeof(text), "10.%u.%u.0/24", (seed >> 8) & 0xff, seed & 0xff);
-	assert_int_equal(kilo_cidr_parse(text, &cidr), 0);
+	assert_int_equal(kilo_cidr_parse(text, &cidr, NULL), 0);
 	assert_int_equal(kilo_wg_peer_add_allowed_ip(config, peer, &cidr), 0);
 	return peer;
 }
