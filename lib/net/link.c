@@ -175,3 +175,14 @@ int kilo_net_link_delete(kilo_net *net, const char *ifname, struct kilo_error *e
 	net_error_pass(err, &local);
 	return r;
 }
+
+int net_link_mtu(kilo_net *net, int ifindex, uint32_t *mtu, struct kilo_error *err)
+{
+	struct link_state state;
+	int r = link_get(net, NULL, ifindex, &state, err);
+
+	if (r < 0)
+		return r;
+	*mtu = state.mtu;
+	return 0;
+}
