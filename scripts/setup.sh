@@ -7,9 +7,10 @@ packages=(meson ninja-build gcc clang pkg-config libjansson-dev libsodium-dev li
 if [[ "${1:-}" == "--test" ]]; then
 	# make builds examples/; wg is the oracle for kgctl pubkey and the devices; the
 	# namespace tests run wireguard-go and check nftables and pings; the etcd store's
-	# tests start etcd members (certificates made with openssl).
+	# tests start etcd members (certificates made with openssl); scdoc builds the man
+	# pages and man-db renders them.
 	packages+=(make wireguard-tools wireguard-go nftables iproute2 iputils-ping curl jq containernetworking-plugins
-		qemu-system-x86 busybox-static cpio kmod etcd-server etcd-client openssl)
+		qemu-system-x86 busybox-static cpio kmod etcd-server etcd-client openssl scdoc man-db)
 fi
 
 missing() {
