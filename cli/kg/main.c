@@ -425,7 +425,7 @@ static int parse_flags(int argc, char *argv[], struct config *cfg)
 			return 0;
 		}
 		if (c == '?' || c == ':')
-			return cli_usage_fail(NULL, c == ':' ? "%s needs a value" : "unknown flag %s", argv[optind - 1]);
+			return cli_usage_fail(NULL, c == ':' ? "option %s needs a value" : "unknown option %s", argv[optind - 1]);
 		r = parse_option(c, optarg, cfg);
 		if (r)
 			return r;

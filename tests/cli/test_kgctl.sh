@@ -528,12 +528,13 @@ if [[ -n "$kg" ]]; then
 	run_kg --mtu 9000x
 	check "kg --mtu takes auto or a number" is_kg_usage_error '--mtu: "9000x" is not a number from 1280 to 65535'
 	# The same bad value, the same words and status from both programs.
-	for flag in "--resync-period soon" "--port 70000" "--log-level loud" "--mtu 1" "--persistent-keepalive 1.5s"; do
+	for flag in "--resync-period soon" "--port 70000" "--log-level loud" "--mtu 1" "--persistent-keepalive 1.5s" \
+		"--frobnicate" "--interface"; do
 		# shellcheck disable=SC2086
 		run_kg $flag
 		kg_err="$(sed "s/ (see 'kg --help')\$//; s/^kg: //" "$tmp/err")" kg_status=$status
 		# shellcheck disable=SC2086
-		run connect $flag --store "file:$tmp"
+		run connect --store "file:$tmp" $flag
 		ctl_err="$(sed "s/ (see 'kgctl connect --help')\$//; s/^kgctl: //" "$tmp/err")"
 		check "kg and kgctl connect refuse $flag in the same words, with status 2" \
 			eval '[[ $kg_status -eq 2 && $status -eq 2 && -n "$kg_err" && "$kg_err" == "$ctl_err" ]]'
