@@ -49,11 +49,6 @@ void net_put_addr(struct nlmsghdr *nlh, uint16_t type, const struct kilo_addr *a
 /* Reads an address of family from attr; false if the length is wrong. */
 bool net_get_addr(const struct nlattr *attr, uint8_t family, struct kilo_addr *out);
 
-/* ---- links (link.c) -------------------------------------------------- */
-
-/* The MTU of the link ifindex. */
-int net_link_mtu(kilo_net *net, int ifindex, uint32_t *mtu, struct kilo_error *err);
-
 /* ---- routes (route.c) ------------------------------------------------ */
 
 /* A route as the kernel holds it: table 0 normalised to main, dst masked, and its metric. */
