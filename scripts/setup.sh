@@ -8,9 +8,10 @@ if [[ "${1:-}" == "--test" ]]; then
 	# make builds examples/; wg is the oracle for kgctl pubkey and the devices; the
 	# namespace tests run wireguard-go and check nftables and pings; the etcd store's
 	# tests start etcd members (certificates made with openssl); the ABI tests compare the
-	# library with abi/libkilo.abi (abigail-tools).
+	# library with abi/libkilo.abi (abigail-tools); scdoc builds the man pages and man-db
+	# renders them.
 	packages+=(make wireguard-tools wireguard-go nftables iproute2 iputils-ping curl jq containernetworking-plugins
-		qemu-system-x86 busybox-static cpio kmod etcd-server etcd-client openssl abigail-tools)
+		qemu-system-x86 busybox-static cpio kmod etcd-server etcd-client openssl abigail-tools scdoc man-db)
 fi
 
 missing() {

@@ -4,8 +4,9 @@
 #      network namespaces (wireguard-go, nftables), the real-kernel VM
 #   2. the same under AddressSanitizer and UndefinedBehaviorSanitizer (not the VM)
 #   3. the libFuzzer targets, built with clang, each run for a bounded time
-#   4. `meson install` into a temporary root, and examples/embed.c built
-#      against it through pkg-config
+#   4. `meson install` into a temporary root: the man pages, the bash completion
+#      and the systemd unit in place, and examples/embed.c built against it
+#      through pkg-config
 #   5. kgctl's command line and kg's flags (tests/cli/test_kgctl.sh), on both builds
 # Ends with "N passed, N failed" over everything it ran; exits 1 on any failure.
 #
@@ -125,6 +126,54 @@ cli_tests() {
 	fi
 }
 
+# installed_extras DEST: after `meson install --destdir DEST`, the man pages,
+# the bash completion, the systemd unit and its environment file are in place
+# under the prefix, the pages render, the completion completes and the unit
+# starts the installed kg.
+installed_extras() {
+	local prefix page missing=() bin
+	bin="$(find "$1" -path '*/bin/kg' -type f | head -n 1)"
+	prefix="$(dirname "$(dirname "$bin")")"
+	for page in share/man/man8/kg.8 share/man/man8/kgctl.8 share/man/man3/libkilo.3 \
+		share/bash-completion/completions/kg share/bash-completion/completions/kgctl \
+		lib/systemd/system/kg.service share/doc/libkilo/examples/kg.env; do
+		[[ -n "$bin" && -s "$prefix/$page" ]] || missing+=("$page")
+	done
+	if ((${#missing[@]} == 0)); then
+		ok "install: man pages, bash completion, kg.service and kg.env under the prefix"
+	else
+		printf 'missing under %s: %s\n' "${prefix:-$1}" "${missing[*]}" >"$logs/install-extras.log"
+		not_ok "install: man pages, bash completion, kg.service and kg.env under the prefix" "$logs/install-extras.log"
+		return
+	fi
+	if command -v man >/dev/null; then
+		# groff's warnings go to stderr: a page renders cleanly when there are none.
+		: >"$logs/install-man.log"
+		for page in man8/kg.8 man8/kgctl.8 man3/libkilo.3; do
+			MANWIDTH=80 man --warnings -l "$prefix/share/man/$page" 2>>"$logs/install-man.log" | grep -q '^NAME' ||
+				echo "man -l $page: no NAME section" >>"$logs/install-man.log"
+		done
+		if [[ ! -s "$logs/install-man.log" ]]; then
+			ok "install: man -l renders kg(8), kgctl(8) and libkilo(3)"
+		else
+			not_ok "install: man -l renders kg(8), kgctl(8) and libkilo(3)" "$logs/install-man.log"
+		fi
+	fi
+	# The installed programs find the installed library, not the build tree's.
+	if LD_LIBRARY_PATH="$(dirname "$(find "$1" -name 'libkilo.so.0' | head -n 1)")" \
+		"$repo/tests/cli/test_completion.sh" "$prefix/bin/kg" "$prefix/bin/kgctl" \
+		"$prefix/share/bash-completion/completions/kgctl" >"$logs/install-completion.log" 2>&1; then
+		ok "install: the installed bash completion completes the installed kg and kgctl"
+	else
+		not_ok "install: the installed bash completion completes the installed kg and kgctl" "$logs/install-completion.log"
+	fi
+	if grep -qF "ExecStart=${prefix#"$1"}/bin/kg --store " "$prefix/lib/systemd/system/kg.service"; then
+		ok "install: kg.service starts the installed kg"
+	else
+		not_ok "install: kg.service starts the installed kg" "$prefix/lib/systemd/system/kg.service"
+	fi
+}
+
 # ---- 1. gcc, -Werror ------------------------------------------------------------
 step "gcc build with -Werror, unit and conformance tests"
 gcc_dir="$builds/gcc"
@@ -184,6 +233,7 @@ if [[ -f "$gcc_dir/build.ninja" ]]; then
 		else
 			not_ok "install: libkilo.so exports only kilo_* symbols" "$logs/exports.log"
 		fi
+		installed_extras "$dest"
 		# The .pc file names the final prefix; the sysroot maps it into the temporary root.
 		if [[ -n "$pc" ]] && PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$dest" \
 			make -C "$embed_dir" -f "$repo/examples/Makefile" VPATH="$repo/examples" embed >"$logs/embed.log" 2>&1; then

@@ -7,8 +7,17 @@
 
 #include <kilo/kilo.h>
 
-/* Kilo's --log-level: a message is printed when its level is at least the chosen one. */
-enum kg_log_level { KG_LOG_ALL, KG_LOG_DEBUG, KG_LOG_INFO, KG_LOG_WARN, KG_LOG_ERROR, KG_LOG_NONE };
+#include "flags.h"
+
+/* Kilo's --log-level, kgctl connect's too. */
+enum kg_log_level {
+	KG_LOG_ALL = CLI_LOG_ALL,
+	KG_LOG_DEBUG = CLI_LOG_DEBUG,
+	KG_LOG_INFO = CLI_LOG_INFO,
+	KG_LOG_WARN = CLI_LOG_WARN,
+	KG_LOG_ERROR = CLI_LOG_ERROR,
+	KG_LOG_NONE = CLI_LOG_NONE,
+};
 
 /* One line on stderr, "kg: " first, when level passes --log-level. Safe from any thread. */
 __attribute__((format(printf, 2, 3))) void kg_log(enum kg_log_level level, const char *fmt, ...);

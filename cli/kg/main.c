@@ -13,10 +13,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "flags.h"
 #include "kg.h"
 
-#define KG_EXIT_FAILURE 1
-#define KG_EXIT_USAGE 2
 #define KG_MAX_CIDRS 16 /* of --internal-cidr and of --service-cidr */
 
 enum {
@@ -135,7 +134,7 @@ static void usage(FILE *out)
 	      "  --leader[=BOOL]                    prefer this node as its location's leader\n"
 	      "  --force-endpoint HOST:PORT         the endpoint to advertise instead of the discovered one\n"
 	      "  --force-internal-ip CIDR[,CIDR]    the internal IP(s) instead of the discovered ones (\"\": none)\n"
-	      "  --persistent-keepalive SECONDS     keepalive others use towards this node (default 0)\n"
+	      "  --persistent-keepalive DURATION    keepalive others use towards this node (default 0: off)\n"
 	      "  --allowed-location-ips CIDR,...    extra IPs routed to this node's location\n"
 	      "  --internal-cidr CIDR               only private IPs in it are discovered (repeatable)\n"
 	      "  --prioritise-private-addresses     advertise the private IP as the endpoint\n"
@@ -154,7 +153,8 @@ static void usage(FILE *out)
 	      "  --cni-path PATH                    (default /etc/cni/net.d/10-kilo.conflist)\n"
 	      "  --iptables-forward-rules[=BOOL]    accept forwarded pod traffic (default false)\n"
 	      "  --service-cidr CIDR,...            service CIDRs whose traffic is not masqueraded (repeatable)\n"
-	      "  --mtu auto|BYTES                   of the WireGuard link (default auto: 1420)\n"
+	      "  --mtu auto|BYTES                   of the WireGuard link; auto: the default route's link's less 80\n"
+	      "                                     (default 1420)\n"
 	      "  --check-in-period DURATION         between heartbeats (default 2s)\n"
 	      "  --ready-window DURATION            a node silent this long drops out (default 6s)\n"
 	      "  --resync-period DURATION           between full reconciles (default 30s)\n"
@@ -166,32 +166,20 @@ static void usage(FILE *out)
 	      "  --http-timeout DURATION            an idle HTTP connection is closed after it (default 10s)\n"
 	      "  --log-level all|debug|info|warn|error|none  what kg logs (default info)\n"
 	      "\n"
-	      "Booleans also take --no-FLAG. Durations are seconds, with an optional s, m or h.\n",
+	      "Booleans also take --no-FLAG. Durations take Go's form (30s, 1m30s, 2h) or a number of seconds.\n"
+	      "Exit status: 0 after a clean stop, 1 on any error, 2 when the command line cannot be parsed.\n",
 	      out);
 }
 
-__attribute__((format(printf, 1, 2))) static int usage_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("kg: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (see 'kg --help')\n", stderr);
-	return KG_EXIT_USAGE;
-}
-
-static const char *const log_level_names[] = { "all", "debug", "info", "warn", "error", "none" };
 /* Set while the flags are read, before any thread starts; read-only after. */
-static enum kg_log_level log_level = KG_LOG_INFO;
+static enum cli_log_level log_level = CLI_LOG_INFO;
 
 void kg_log(enum kg_log_level level, const char *fmt, ...)
 {
 	char text[1024], escaped[KILO_ESCAPED_SIZE(sizeof(text))];
 	va_list ap;
 
-	if (level < log_level)
+	if ((int)level < (int)log_level)
 		return;
 	/* Lines quote names and file names from the store: control characters are escaped. */
 	va_start(ap, fmt);
@@ -213,63 +201,6 @@ static void agent_log(void *ctx, enum kilo_log_level level, const char *message)
 	kg_log(ours, "%s", message);
 }
 
-static int parse_log_level(const char *text)
-{
-	for (size_t i = 0; i < sizeof(log_level_names) / sizeof(log_level_names[0]); i++) {
-		if (!strcmp(text, log_level_names[i])) {
-			log_level = (enum kg_log_level)i;
-			return 0;
-		}
-	}
-	return usage_fail("--log-level takes all, debug, info, warn, error or none, not \"%s\"", text);
-}
-
-/* Go's strconv.ParseBool. */
-static int parse_bool(const char *flag, const char *text, bool *out)
-{
-	static const char *const yes[] = { "1", "t", "T", "true", "TRUE", "True" };
-	static const char *const no[] = { "0", "f", "F", "false", "FALSE", "False" };
-
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (!strcmp(text, yes[i]) || !strcmp(text, no[i])) {
-			*out = !strcmp(text, yes[i]);
-			return 0;
-		}
-	}
-	return usage_fail("--%s takes true or false, not \"%s\"", flag, text);
-}
-
-static int parse_uint(const char *flag, const char *text, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(text, &end, 10);
-	if (errno || end == text || *end || text[0] == '-' || *out > max)
-		return usage_fail("--%s takes a number from 0 to %lu, not \"%s\"", flag, max, text);
-	return 0;
-}
-
-/* Whole seconds, as "30", "30s", "2m" or "1h". */
-static int parse_duration(const char *flag, const char *text, uint32_t *out)
-{
-	unsigned long v, unit = 1;
-	char *end;
-
-	errno = 0;
-	v = strtoul(text, &end, 10);
-	if (*end == 'm')
-		unit = 60;
-	else if (*end == 'h')
-		unit = 3600;
-	if (*end && (end[1] || !strchr("smh", *end)))
-		end = (char *)text;
-	if (errno || end == text || text[0] == '-' || v == 0 || v > UINT32_MAX / unit)
-		return usage_fail("--%s takes a duration of whole seconds such as 2s or 1m, not \"%s\"", flag, text);
-	*out = (uint32_t)(v * unit);
-	return 0;
-}
-
 struct config {
 	struct kilo_agent_opts agent;
 	struct kilo_store_opts store;
@@ -278,6 +209,7 @@ struct config {
 	const char *listen;
 	struct kg_http_limits http;
 	const char *cni_path;
+	const char *mtu; /* NULL: the library's default */
 	bool cni;
 	char hostname[HOST_NAME_MAX + 1];
 };
@@ -292,7 +224,7 @@ static int parse_bool_option(const struct option *o, int c, const char *arg, str
 		if (o->val == id)
 			name = o->name;
 	if (arg && c < OPT_NO)
-		r = parse_bool(name, arg, &value);
+		r = cli_parse_bool(NULL, name, arg, &value);
 	if (r)
 		return r;
 	switch (id) {
@@ -335,9 +267,9 @@ static int add_service_cidrs(char *list, struct config *cfg)
 		int r = kilo_cidr_parse(item, &cidr, NULL);
 
 		if (r < 0)
-			return usage_fail("--service-cidr: \"%s\" is %s", item, kilo_addr_refusal(r, "not a CIDR"));
+			return cli_usage_fail(NULL, "--service-cidr: \"%s\" is %s", item, kilo_addr_refusal(r, "not a CIDR"));
 		if (a->n_service_cidrs == KG_MAX_CIDRS)
-			return usage_fail("--service-cidr may name at most %d CIDRs", KG_MAX_CIDRS);
+			return cli_usage_fail(NULL, "--service-cidr may name at most %d CIDRs", KG_MAX_CIDRS);
 		cfg->service_cidrs[a->n_service_cidrs++] = item;
 	}
 	return 0;
@@ -355,21 +287,21 @@ static int parse_option(int c, char *arg, struct config *cfg)
 		a->allowed_location_ips = arg;
 		break;
 	case OPT_CHECK_IN_PERIOD:
-		return parse_duration("check-in-period", arg, &a->check_in_period);
+		return cli_parse_seconds(NULL, "check-in-period", arg, 1, UINT32_MAX, &a->check_in_period);
 	case OPT_READY_WINDOW:
-		return parse_duration("ready-window", arg, &a->ready_window);
+		return cli_parse_seconds(NULL, "ready-window", arg, 1, UINT32_MAX, &a->ready_window);
 	case OPT_RESYNC_PERIOD:
-		return parse_duration("resync-period", arg, &a->resync_period);
+		return cli_parse_seconds(NULL, "resync-period", arg, 1, UINT32_MAX, &a->resync_period);
 	case OPT_CNI_PATH:
 		cfg->cni_path = arg;
 		break;
 	case OPT_COMPATIBILITY:
 		if (kilo_compatibility_parse(arg, &a->apply.compatibility, NULL) < 0)
-			return usage_fail("--compatibility takes flannel or cilium, not \"%s\"", arg);
+			return cli_usage_fail(NULL, "--compatibility: \"%s\" is not flannel or cilium", arg);
 		break;
 	case OPT_ENCAPSULATE:
 		if (kilo_encapsulate_parse(arg, &a->apply.encapsulate, NULL) < 0)
-			return usage_fail("--encapsulate takes always, crosssubnet or never, not \"%s\"", arg);
+			return cli_usage_fail(NULL, "--encapsulate: \"%s\" is not always, crosssubnet or never", arg);
 		break;
 	case OPT_FORCE_ENDPOINT:
 		a->force_endpoint = arg;
@@ -385,46 +317,41 @@ static int parse_option(int c, char *arg, struct config *cfg)
 		break;
 	case OPT_INTERNAL_CIDR:
 		if (a->n_internal_cidrs == KG_MAX_CIDRS)
-			return usage_fail("--internal-cidr may be given at most %d times", KG_MAX_CIDRS);
+			return cli_usage_fail(NULL, "--internal-cidr may be given at most %d times", KG_MAX_CIDRS);
 		cfg->internal_cidrs[a->n_internal_cidrs++] = arg;
 		break;
 	case OPT_LISTEN:
 		cfg->listen = arg;
 		break;
 	case OPT_HTTP_MAX_CONNECTIONS:
-		if (!(r = parse_uint("http-max-connections", arg, 1000000, &v)) && v == 0)
-			r = usage_fail("--http-max-connections takes a number from 1 to 1000000, not \"%s\"", arg);
-		cfg->http.max_connections = (unsigned)v;
+		if (!(r = cli_parse_number(NULL, "http-max-connections", arg, 1, 1000000, &v)))
+			cfg->http.max_connections = (unsigned)v;
 		break;
 	case OPT_HTTP_MAX_CONNECTIONS_PER_IP:
-		if (!(r = parse_uint("http-max-connections-per-ip", arg, 1000000, &v)))
+		if (!(r = cli_parse_number(NULL, "http-max-connections-per-ip", arg, 0, 1000000, &v)))
 			cfg->http.max_connections_per_ip = (unsigned)v;
 		break;
 	case OPT_HTTP_TIMEOUT:
-		return parse_duration("http-timeout", arg, &cfg->http.timeout);
+		return cli_parse_seconds(NULL, "http-timeout", arg, 1, UINT32_MAX, &cfg->http.timeout);
 	case OPT_LOCATION:
 		a->location = arg;
 		break;
 	case OPT_LOG_LEVEL:
-		return parse_log_level(arg);
+		return cli_parse_log_level(NULL, arg, &log_level);
 	case OPT_MESH_GRANULARITY:
 		if (kilo_granularity_parse(arg, &a->granularity, NULL) < 0)
-			return usage_fail("--mesh-granularity takes location, full or cross, not \"%s\"", arg);
+			return cli_usage_fail(NULL, "--mesh-granularity: \"%s\" is not location, full or cross", arg);
 		break;
 	case OPT_MTU:
-		/* auto: the library's default, Kilo's usual result. */
-		if (strcmp(arg, "auto") && !(r = parse_uint("mtu", arg, 65535, &v)))
-			a->apply.mtu = (uint32_t)v;
+		cfg->mtu = arg; /* measured once the flags are read: auto may measure --force-internal-ip's link */
 		break;
 	case OPT_PERSISTENT_KEEPALIVE:
-		if (!(r = parse_uint("persistent-keepalive", arg, 65535, &v)))
-			a->persistent_keepalive = (uint32_t)v;
-		break;
+		return cli_parse_seconds(NULL, "persistent-keepalive", arg, 0, 65535, &a->persistent_keepalive);
 	case OPT_POD_CIDR:
 		a->pod_cidr = arg;
 		break;
 	case OPT_PORT:
-		if (!(r = parse_uint("port", arg, 65535, &v)))
+		if (!(r = cli_parse_number(NULL, "port", arg, 0, 65535, &v)))
 			a->port = (uint16_t)v;
 		break;
 	case OPT_PRIVATE_KEY:
@@ -458,7 +385,7 @@ static int parse_option(int c, char *arg, struct config *cfg)
 		break;
 	case OPT_WG_BACKEND:
 		if (kilo_wg_backend_parse(arg, &a->apply.wg.backend, NULL) < 0)
-			return usage_fail("--wg-backend takes auto, kernel or userspace, not \"%s\"", arg);
+			return cli_usage_fail(NULL, "--wg-backend: \"%s\" is not auto, kernel or userspace", arg);
 		break;
 	default:
 		return parse_bool_option(options, c, arg, cfg);
@@ -498,18 +425,32 @@ static int parse_flags(int argc, char *argv[], struct config *cfg)
 			return 0;
 		}
 		if (c == '?' || c == ':')
-			return usage_fail(c == ':' ? "%s needs a value" : "unknown flag %s", argv[optind - 1]);
+			return cli_usage_fail(NULL, c == ':' ? "option %s needs a value" : "unknown option %s", argv[optind - 1]);
 		r = parse_option(c, optarg, cfg);
 		if (r)
 			return r;
 	}
 	if (optind < argc)
-		return usage_fail("unexpected argument \"%s\"", argv[optind]);
+		return cli_usage_fail(NULL, "unexpected argument \"%s\"", argv[optind]);
+	if (cfg->mtu) {
+		struct kilo_cidr private_ip = { 0 };
+		char first[KILO_CIDR_STRLEN] = "";
+
+		/* The first of --force-internal-ip's CIDRs; a bad one is the agent's to report. */
+		if (cfg->agent.force_internal_ip)
+			snprintf(first, sizeof(first), "%.*s", (int)strcspn(cfg->agent.force_internal_ip, ","),
+				 cfg->agent.force_internal_ip);
+		if (kilo_cidr_parse(first, &private_ip, NULL) < 0)
+			private_ip = (struct kilo_cidr){ 0 };
+		r = cli_parse_mtu(NULL, cfg->mtu, &private_ip.addr, &cfg->agent.apply.mtu);
+		if (r)
+			return r;
+	}
 	if (!cfg->agent.store)
-		return usage_fail("--store is required (file:DIR or etcd://HOST:PORT)");
+		return cli_usage_fail(NULL, "--store is required (file:DIR or etcd://HOST:PORT)");
 	if (!cfg->agent.hostname) {
 		if (gethostname(cfg->hostname, sizeof(cfg->hostname) - 1) < 0)
-			return usage_fail("--hostname is required: %s", strerror(errno));
+			return cli_usage_fail(NULL, "--hostname is required: %s", strerror(errno));
 		cfg->agent.hostname = cfg->hostname;
 	}
 	cfg->agent.apply.cni = cfg->cni;
@@ -561,6 +502,8 @@ static void keep_freed_memory(void)
 #endif
 }
 
+const char cli_program[] = "kg";
+
 int main(int argc, char *argv[])
 {
 	struct kg_shared shared = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -582,14 +525,14 @@ int main(int argc, char *argv[])
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sigfd < 0) {
 		fprintf(stderr, "kg: signalfd: %s\n", strerror(errno));
-		return KG_EXIT_FAILURE;
+		return CLI_EXIT_FAILURE;
 	}
 	keep_freed_memory();
 	r = kilo_agent_new(&cfg.agent, &shared.agent, &err);
 	if (r < 0) {
 		fprintf(stderr, "kg: %s\n", err.code ? err.message : strerror(-r));
 		close(sigfd);
-		return KG_EXIT_FAILURE;
+		return CLI_EXIT_FAILURE;
 	}
 	/* A first step that failed but may heal, such as a clash in the store. */
 	if (err.code)
@@ -602,5 +545,5 @@ int main(int argc, char *argv[])
 	kilo_agent_free(shared.agent);
 	close(sigfd);
 	kg_log(KG_LOG_INFO, "node %s left the mesh", cfg.agent.hostname);
-	return http ? 0 : KG_EXIT_FAILURE;
+	return http ? 0 : CLI_EXIT_FAILURE;
 }

@@ -33,7 +33,7 @@ static const char usage_text[] =
 	"      --private-key FILE          the node's private key (wg genkey format, mode 0600)\n"
 	"      --wg-backend B              auto, kernel or userspace (default auto)\n"
 	"      --userspace-wireguard PATH  start PATH IFNAME when the device has no socket\n"
-	"      --mtu N                     the WireGuard MTU (default 1420)\n"
+	"      --mtu auto|BYTES            the WireGuard MTU; auto: the default route's link's less 80 (default 1420)\n"
 	KGCTL_PLAN_USAGE
 	"      --clean-up                  remove the device, routes, rules and NAT rules\n"
 	"  -h, --help                      print this help\n";
@@ -71,17 +71,6 @@ static void warn(void *ctx, enum kilo_log_level level, const char *message)
 		fprintf(stderr, "kgctl: warning: %s\n", message);
 }
 
-static int parse_mtu(const char *text, uint32_t *out)
-{
-	char *end;
-	unsigned long mtu = strtoul(text, &end, 10);
-
-	if (end == text || *end || text[0] == '-' || mtu < 1280 || mtu > 65535)
-		return kgctl_fail("mtu must be a number from 1280 to 65535; got \"%s\"", text);
-	*out = (uint32_t)mtu;
-	return 0;
-}
-
 int kgctl_apply(int argc, char *argv[])
 {
 	static const struct option options[] = {
@@ -99,7 +88,7 @@ int kgctl_apply(int argc, char *argv[])
 	/* apply makes the device, and --clean-up removes it with the rest. */
 	struct kilo_apply_opts opts = { .sz = sizeof(opts), .wg = { .sz = sizeof(opts.wg) }, .create_interface = true,
 					.clean_up_interface = true };
-	const char *mesh_path = NULL, *node = NULL, *key_path = NULL;
+	const char *mesh_path = NULL, *node = NULL, *key_path = NULL, *mtu = NULL;
 	struct kilo_apply_report report;
 	struct kilo_error err = { 0 };
 	struct kgctl_plan_flags flags;
@@ -123,14 +112,13 @@ int kgctl_apply(int argc, char *argv[])
 			break;
 		case OPT_WG_BACKEND:
 			if (kilo_wg_backend_parse(optarg, &opts.wg.backend, NULL) < 0)
-				return kgctl_fail("wg-backend must be one of auto, kernel or userspace; got \"%s\"", optarg);
+				return kgctl_usage_fail("apply", "--wg-backend: \"%s\" is not auto, kernel or userspace", optarg);
 			break;
 		case OPT_USERSPACE:
 			opts.wg.userspace_program = optarg;
 			break;
 		case OPT_MTU:
-			if (parse_mtu(optarg, &opts.mtu))
-				return KGCTL_EXIT_FAILURE;
+			mtu = optarg; /* measured once the flags are read */
 			break;
 		case OPT_CLEAN_UP:
 			clean_up = true;
@@ -140,7 +128,7 @@ int kgctl_apply(int argc, char *argv[])
 		default:
 			r = kgctl_plan_flag(c, optarg, &flags);
 			if (r <= 0)
-				return r ? KGCTL_EXIT_FAILURE : KGCTL_EXIT_USAGE;
+				return KGCTL_EXIT_USAGE;
 			r = 0;
 		}
 	}
@@ -160,6 +148,8 @@ int kgctl_apply(int argc, char *argv[])
 	}
 	if (!mesh_path)
 		return kgctl_usage_fail("apply", "missing --mesh FILE");
+	if (mtu && (r = cli_parse_mtu("apply", mtu, NULL, &opts.mtu)))
+		return r;
 	if (!node)
 		return kgctl_usage_fail("apply", "missing --node NAME");
 	if (!key_path)

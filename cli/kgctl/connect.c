@@ -13,9 +13,15 @@
 #include "kgctl.h"
 
 #define MAX_ALLOWED_IPS 64
+/*
+ * Where the peer's key is kept when --private-key is not given: systemd's
+ * StateDirectory= of a unit ($STATE_DIRECTORY), else kg's folder; a file per
+ * peer, so that the peer keeps its key, and its entry in the store, across runs.
+ */
+#define KEY_FOLDER "/var/lib/kilo"
 
 static const char usage_text[] =
-	"Usage: kgctl connect [PEER-NAME] --store URI --private-key FILE [flags]\n"
+	"Usage: kgctl connect [PEER-NAME] --store URI [flags]\n"
 	"\n"
 	"Make this machine a VPN peer of the mesh: add the peer to the store if it is\n"
 	"not there, run a WireGuard device with the peer's configuration and route the\n"
@@ -27,18 +33,21 @@ static const char usage_text[] =
 	"                                    etcd://HOST:PORT[,...][/CLUSTER]\n"
 	KGCTL_STORE_USAGE
 	"      --private-key FILE            the peer's private key; created (0600) if missing\n"
+	"                                    (default $STATE_DIRECTORY or " KEY_FOLDER "/connect-PEER-NAME.key)\n"
 	"  -a, --allowed-ip CIDR             the peer's allowed IP and address (10.10.10.10/32)\n"
 	"      --allowed-ips CIDR,...        more cluster networks to route into the mesh\n"
 	"  -i, --interface NAME              the WireGuard device (kilo0)\n"
-	"      --persistent-keepalive SECS   keepalive of a peer this creates (10)\n"
+	"      --persistent-keepalive DURATION  keepalive of a peer this creates (10s)\n"
 	"      --port PORT                   listen port (51820)\n"
-	"      --mtu MTU                     of the device (1420)\n"
-	"      --resync-period SECS          resync at least this often (30)\n"
-	"      --ready-window SECS           a node silent this long is out, as the agents judge it (6)\n"
+	"      --mtu auto|BYTES              of the device; auto: the default route's link's less 80 (1420)\n"
+	"      --resync-period DURATION      resync at least this often (30s)\n"
+	"      --ready-window DURATION       a node silent this long is out, as the agents judge it (6s)\n"
 	"      --clean-up[=BOOL], --no-clean-up\n"
 	"                                    on exit remove the peer, device and routes (true)\n"
 	"      --wg-backend auto|kernel|userspace\n"
 	"      --userspace-wireguard PATH    userspace WireGuard to start (e.g. wireguard-go)\n"
+	"      --log-level all|debug|info|warn|error|none\n"
+	"                                    what connect prints (info)\n"
 	"  -h, --help                        print this help\n";
 
 enum {
@@ -46,6 +55,7 @@ enum {
 	OPT_CLEAN_UP,
 	OPT_NO_CLEAN_UP,
 	OPT_KEEPALIVE,
+	OPT_LOG_LEVEL,
 	OPT_MTU,
 	OPT_PORT,
 	OPT_PRIVATE_KEY,
@@ -55,31 +65,6 @@ enum {
 	OPT_USERSPACE,
 	OPT_WG_BACKEND,
 };
-
-/* A whole number up to max; Go's duration form "30s" is taken for seconds too. */
-static int parse_number(const char *flag, const char *text, bool seconds, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(text, &end, 10);
-	if (seconds && *end == 's' && end != text)
-		end++;
-	if (errno || end == text || *end || *text == '-' || *out > max)
-		return kgctl_usage_fail("connect", "--%s: \"%s\" is not a number up to %lu", flag, text, max);
-	return 0;
-}
-
-static int parse_bool(const char *flag, const char *text, bool *out)
-{
-	if (!text || !strcmp(text, "true") || !strcmp(text, "1"))
-		*out = true;
-	else if (!strcmp(text, "false") || !strcmp(text, "0"))
-		*out = false;
-	else
-		return kgctl_usage_fail("connect", "--%s: \"%s\" is not true or false", flag, text);
-	return 0;
-}
 
 /* Comma-separated CIDRs, appended to list. */
 static int parse_cidrs(const char *text, struct kilo_cidr *list, size_t *n)
@@ -106,7 +91,30 @@ struct connect_flags {
 	struct kilo_cidr extra[MAX_ALLOWED_IPS];
 	struct kilo_store_opts store_opts;
 	char hostname[HOST_NAME_MAX + 1];
+	char key_path[PATH_MAX];
+	const char *mtu;
+	enum cli_log_level log_level;
 };
+
+/* FOLDER/connect-PEER-NAME.key, for a name that is one plain file name. */
+static int default_key_path(struct connect_flags *f)
+{
+	const char *name = f->opts.peer_name, *folder = getenv("STATE_DIRECTORY");
+	int folder_len;
+
+	if (name[0] == '.' || strchr(name, '/'))
+		return kgctl_usage_fail("connect", "PEER-NAME \"%s\" cannot name a key file: give --private-key FILE",
+					name);
+	if (!folder || !folder[0])
+		folder = KEY_FOLDER;
+	/* systemd lists one folder per StateDirectory= entry, separated by colons. */
+	folder_len = (int)strcspn(folder, ":");
+	if (snprintf(f->key_path, sizeof(f->key_path), "%.*s/connect-%s.key", folder_len, folder, name) >=
+	    (int)sizeof(f->key_path))
+		return kgctl_usage_fail("connect", "the key file's path is too long: give --private-key FILE");
+	f->opts.key_path = f->key_path;
+	return 0;
+}
 
 static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 {
@@ -117,6 +125,7 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 		{ "no-clean-up", no_argument, NULL, OPT_NO_CLEAN_UP },
 		{ "help", no_argument, NULL, 'h' },
 		{ "interface", required_argument, NULL, 'i' },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "mtu", required_argument, NULL, OPT_MTU },
 		{ "persistent-keepalive", required_argument, NULL, OPT_KEEPALIVE },
 		{ "port", required_argument, NULL, OPT_PORT },
@@ -142,7 +151,7 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 			r = parse_cidrs(optarg, f->extra, &o->n_allowed_ips);
 			break;
 		case OPT_CLEAN_UP:
-			r = parse_bool("clean-up", optarg, &o->clean_up);
+			r = cli_parse_bool("connect", "clean-up", optarg, &o->clean_up);
 			break;
 		case OPT_NO_CLEAN_UP:
 			o->clean_up = false;
@@ -150,25 +159,24 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 		case 'i':
 			o->interface = optarg;
 			break;
+		case OPT_LOG_LEVEL:
+			r = cli_parse_log_level("connect", optarg, &f->log_level);
+			break;
 		case OPT_MTU:
-			r = parse_number("mtu", optarg, false, 65535, &v);
-			o->mtu = (uint32_t)v;
+			f->mtu = optarg; /* measured once the flags are read */
 			break;
 		case OPT_KEEPALIVE:
-			r = parse_number("persistent-keepalive", optarg, true, 65535, &v);
-			o->persistent_keepalive = (uint32_t)v;
+			r = cli_parse_seconds("connect", "persistent-keepalive", optarg, 0, 65535, &o->persistent_keepalive);
 			break;
 		case OPT_PORT:
-			r = parse_number("port", optarg, false, 65535, &v);
+			r = cli_parse_number("connect", "port", optarg, 0, 65535, &v);
 			o->port = (uint16_t)v;
 			break;
 		case OPT_RESYNC_PERIOD:
-			r = parse_number("resync-period", optarg, true, 86400, &v);
-			o->resync_period = (uint32_t)v;
+			r = cli_parse_seconds("connect", "resync-period", optarg, 1, 86400, &o->resync_period);
 			break;
 		case OPT_READY_WINDOW:
-			r = parse_number("ready-window", optarg, true, 86400, &v);
-			o->ready_window = (uint32_t)v;
+			r = cli_parse_seconds("connect", "ready-window", optarg, 1, 86400, &o->ready_window);
 			break;
 		case OPT_PRIVATE_KEY:
 			o->key_path = optarg;
@@ -181,8 +189,7 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 			break;
 		case OPT_WG_BACKEND:
 			if (kilo_wg_backend_parse(optarg, &o->wg.backend, NULL) < 0)
-				r = kgctl_usage_fail("connect", "--wg-backend: \"%s\" is not auto, kernel or userspace",
-						     optarg);
+				r = kgctl_usage_fail("connect", "--wg-backend: \"%s\" is not auto, kernel or userspace", optarg);
 			break;
 		case 'h':
 			kgctl_print(usage_text);
@@ -198,8 +205,6 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 		return kgctl_usage_fail("connect", "expected at most one PEER-NAME");
 	if (!o->store)
 		return kgctl_usage_fail("connect", "missing --store URI");
-	if (!o->key_path)
-		return kgctl_usage_fail("connect", "missing --private-key FILE");
 	if (optind < argc) {
 		o->peer_name = argv[optind];
 	} else {
@@ -207,20 +212,25 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 			return kgctl_fail("cannot read the host name: %s", strerror(errno));
 		o->peer_name = f->hostname;
 	}
+	if (!o->key_path && (r = default_key_path(f)))
+		return r;
+	if (f->mtu && (r = cli_parse_mtu("connect", f->mtu, NULL, &o->mtu)))
+		return r;
 	o->allowed_ips = f->extra;
 	o->store_opts = &f->store_opts;
 	return 0;
 }
 
 /* Steps until SIGINT or SIGTERM; a failed step is reported and tried again at the next. */
-static int run(kilo_connect *conn, int sigfd)
+static int run(kilo_connect *conn, int sigfd, enum cli_log_level log_level)
 {
 	struct kilo_error err = { 0 };
 	struct pollfd fds[2] = { { .fd = kilo_connect_fd(conn), .events = POLLIN }, { .fd = sigfd, .events = POLLIN } };
 
 	for (;;) {
 		if (kilo_connect_step(conn, &err) < 0) {
-			fprintf(stderr, "kgctl: %s\n", err.message);
+			if (log_level <= CLI_LOG_ERROR)
+				cli_fail("%s", err.message);
 			memset(&err, 0, sizeof(err));
 		}
 		if (poll(fds, 2, kilo_connect_timeout_ms(conn)) < 0 && errno != EINTR)
@@ -235,6 +245,7 @@ int kgctl_connect(int argc, char *argv[])
 	struct connect_flags f = {
 		.opts = { .sz = sizeof(f.opts), .clean_up = true, .persistent_keepalive = KILO_CONNECT_DEFAULT_KEEPALIVE,
 			  .wg = { .sz = sizeof(f.opts.wg) } },
+		.log_level = CLI_LOG_INFO,
 	};
 	struct kilo_error err = { 0 };
 	kilo_connect *conn = NULL;
@@ -255,9 +266,10 @@ int kgctl_connect(int argc, char *argv[])
 		close(sigfd);
 		return kgctl_fail("%s", err.message);
 	}
-	fprintf(stderr, "kgctl: peer %s connected through %s\n", f.opts.peer_name,
-		f.opts.interface ? f.opts.interface : KILO_DEFAULT_INTERFACE);
-	r = run(conn, sigfd);
+	if (f.log_level <= CLI_LOG_INFO)
+		fprintf(stderr, "kgctl: peer %s connected through %s with the key %s\n", f.opts.peer_name,
+			f.opts.interface ? f.opts.interface : KILO_DEFAULT_INTERFACE, f.opts.key_path);
+	r = run(conn, sigfd, f.log_level);
 	kilo_connect_free(conn);
 	close(sigfd);
 	return r;

@@ -59,20 +59,20 @@ int kgctl_graph(int argc, char *argv[])
 		switch (c) {
 		case 'o':
 			if (strcmp(optarg, "dot") && strcmp(optarg, "svg"))
-				return kgctl_fail("output format must be dot or svg; got \"%s\"", optarg);
+				return kgctl_usage_fail("graph", "--output: \"%s\" is not dot or svg", optarg);
 			svg = !strcmp(optarg, "svg");
 			break;
 		case OPT_GRANULARITY:
 			opts.override_granularity = true;
 			if (kgctl_parse_granularity(optarg, &opts.granularity))
-				return KGCTL_EXIT_FAILURE;
+				return KGCTL_EXIT_USAGE;
 			break;
 		case 'h':
 			return kgctl_print(usage_text);
 		default:
 			r = kgctl_mesh_source_option(c, optarg, &source);
 			if (r <= 0)
-				return r ? KGCTL_EXIT_FAILURE : KGCTL_EXIT_USAGE;
+				return KGCTL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc)

@@ -13,9 +13,11 @@
 
 #include <kilo/kilo.h>
 
-/* Exit statuses: 1 for any failure, 2 when the command line cannot be parsed. */
-#define KGCTL_EXIT_FAILURE 1
-#define KGCTL_EXIT_USAGE 2
+#include "flags.h"
+
+/* Exit statuses, kg's too: 1 for any failure, 2 when the command line cannot be parsed. */
+#define KGCTL_EXIT_FAILURE CLI_EXIT_FAILURE
+#define KGCTL_EXIT_USAGE CLI_EXIT_USAGE
 
 /* A mesh document larger than this is refused rather than read. */
 #define KGCTL_MESH_MAX_BYTES (64u << 20)
@@ -31,10 +33,13 @@ int kgctl_status(int argc, char *argv[]);
 int kgctl_node(int argc, char *argv[]);
 int kgctl_connect(int argc, char *argv[]);
 
-/* Prints "kgctl: <message>" to stderr; returns KGCTL_EXIT_FAILURE. */
-int kgctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Same, with a pointer to `kgctl <command> --help`; returns KGCTL_EXIT_USAGE. */
-int kgctl_usage_fail(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * "kgctl: <message>" on stderr, returning KGCTL_EXIT_FAILURE; and the same
+ * with a pointer to `kgctl <command> --help`, returning KGCTL_EXIT_USAGE.
+ * In kg's words: both programs share them.
+ */
+#define kgctl_fail cli_fail
+#define kgctl_usage_fail cli_usage_fail
 
 /*
  * Runs getopt_long over argv (shortopts must start with ":") for command and
@@ -116,19 +121,17 @@ struct kgctl_mesh_source {
 	"      --mesh FILE                 the mesh document (\"-\" for stdin)\n"          \
 	"      --store URI                 the store the agents share, instead of --mesh:\n" \
 	"                                  file:DIR or etcd://HOST:PORT[,...][/CLUSTER]\n"  \
-	"      --ready-window SECONDS      the agents' ready window (kg's --ready-window,\n"  \
-	"                                  default 6): a node silent this long is out\n"     \
+	"      --ready-window DURATION     the agents' ready window (kg's --ready-window,\n"  \
+	"                                  default 6s): a node silent this long is out\n"    \
 	KGCTL_STORE_USAGE
 
 /*
  * Takes option c with its value if it is one of KGCTL_MESH_SOURCE_OPTIONS:
  * returns 1 when it was one, 0 when it was not, -1 (after printing the
- * error) for a bad value.
+ * error) for a bad value, which is a usage error (KGCTL_EXIT_USAGE).
  */
 int kgctl_mesh_source_option(int c, const char *value, struct kgctl_mesh_source *source);
 
-/* Parses a whole number of seconds from 1 to max for flag; prints its own error. */
-int kgctl_parse_seconds(const char *flag, const char *text, long long max, long long *out);
 
 /*
  * Loads the mesh from source. A store's files that cannot be read as a node
@@ -144,7 +147,7 @@ int kgctl_load_mesh_described(const char *command, const struct kgctl_mesh_sourc
 /* Opens the store at uri, which must exist already; prints its own error. */
 int kgctl_open_store(const char *uri, const struct kilo_store_opts *opts, kilo_store **store);
 
-/* Parses a --mesh-granularity value. */
+/* Parses a --mesh-granularity value; prints its own error and returns KGCTL_EXIT_USAGE for a bad one. */
 int kgctl_parse_granularity(const char *text, enum kilo_granularity *out);
 
 /* Solves mesh with opts; the library's error names the cause (e.g. an exhausted subnet). */

@@ -26,7 +26,7 @@ static const struct command commands[] = {
 
 static void usage(FILE *out)
 {
-	fputs("Usage: kgctl [--help | --version] <command> [<args>]\n"
+	fputs("Usage: kgctl [--help | --version] [<global flags>] <command> [<args>]\n"
 	      "\n"
 	      "Inspect a Kilo-compatible WireGuard mesh described by a mesh document or a store.\n"
 	      "\n"
@@ -35,16 +35,49 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fputs("\n"
+	      "Global flags, before the command as in Kilo or after it, for the commands that take them:\n"
+	      KGCTL_MESH_SOURCE_USAGE
+	      "      --mesh-granularity G        location, full or cross (default: the mesh's)\n"
+	      "      --port PORT                 the WireGuard listen port (default 51820)\n"
+	      "\n"
 	      "Run 'kgctl <command> --help' for the flags of a command.\n"
+	      "Durations take Go's form (30s, 1m30s, 2h) or a number of seconds.\n"
 	      "Exit status: 0 on success, 1 on any error, 2 when the command line cannot be parsed.\n",
 	      out);
 }
 
+const char cli_program[] = "kgctl";
+
+/*
+ * Kilo's global flags come before the command (kgctl --store URI graph).
+ * Here each command reads the flags it takes, so the global flags given
+ * before the command are moved after its name: the command takes them, or
+ * refuses one it has no use for, as if given after it.
+ */
+static void move_global_flags(char *argv[], int command)
+{
+	char *name = argv[command];
+
+	memmove(argv + 2, argv + 1, (size_t)(command - 1) * sizeof(argv[0]));
+	argv[1] = name;
+}
+
 int main(int argc, char *argv[])
 {
+	enum { GLOBAL = 'g' };
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "mesh", required_argument, NULL, GLOBAL },
+		{ "store", required_argument, NULL, GLOBAL },
+		{ "ready-window", required_argument, NULL, GLOBAL },
+		{ "etcd-cacert", required_argument, NULL, GLOBAL },
+		{ "etcd-cert", required_argument, NULL, GLOBAL },
+		{ "etcd-key", required_argument, NULL, GLOBAL },
+		{ "etcd-user", required_argument, NULL, GLOBAL },
+		{ "etcd-password-file", required_argument, NULL, GLOBAL },
+		{ "mesh-granularity", required_argument, NULL, GLOBAL },
+		{ "port", required_argument, NULL, GLOBAL },
 		{ 0 },
 	};
 	int c;
@@ -58,6 +91,8 @@ int main(int argc, char *argv[])
 		case 'V':
 			printf("kgctl %s\n", kilo_version());
 			return kgctl_print("");
+		case GLOBAL:
+			break;
 		default:
 			return KGCTL_EXIT_USAGE;
 		}
@@ -66,8 +101,9 @@ int main(int argc, char *argv[])
 		return kgctl_usage_fail(NULL, "missing command");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (!strcmp(argv[optind], commands[i].name)) {
-			argv += optind;
-			argc -= optind;
+			move_global_flags(argv, optind);
+			argv += 1;
+			argc -= 1;
 			/* Commands parse their own flags from a fresh getopt state. */
 			optind = 0;
 			return commands[i].run(argc, argv);

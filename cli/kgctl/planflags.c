@@ -23,16 +23,16 @@ int kgctl_plan_flag(int c, const char *value, struct kgctl_plan_flags *flags)
 		return 1;
 	case KGCTL_OPT_ENCAPSULATE:
 		if (kilo_encapsulate_parse(value, &flags->encapsulate, NULL) < 0)
-			return -kgctl_fail("encapsulate must be one of never, crosssubnet or always; got \"%s\"", value);
+			return -kgctl_usage_fail(NULL, "--encapsulate: \"%s\" is not always, crosssubnet or never", value);
 		return 1;
 	case KGCTL_OPT_COMPATIBILITY:
 		if (kilo_compatibility_parse(value, &flags->compatibility, NULL) < 0)
-			return -kgctl_fail("compatibility must be flannel or cilium; got \"%s\"", value);
+			return -kgctl_usage_fail(NULL, "--compatibility: \"%s\" is not flannel or cilium", value);
 		return 1;
 	case KGCTL_OPT_INTERFACE:
 		if (!value[0] || strlen(value) >= KILO_IFNAMSIZ)
-			return -kgctl_fail("interface must be a name of 1 to %d characters; got \"%s\"", KILO_IFNAMSIZ - 1,
-					  value);
+			return -kgctl_usage_fail(NULL, "--interface: \"%s\" is not a name of 1 to %d characters", value,
+						KILO_IFNAMSIZ - 1);
 		flags->interface = value;
 		return 1;
 	case KGCTL_OPT_CNI:

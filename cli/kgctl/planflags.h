@@ -54,7 +54,8 @@ void kgctl_plan_flags_init(struct kgctl_plan_flags *flags);
 
 /*
  * Takes option c with its value if it is a plan flag: returns 1 when it
- * was one, 0 when it was not, -1 (after printing the error) for a bad value.
+ * was one, 0 when it was not, a negative number (after printing the error)
+ * for a bad value, which is a usage error.
  */
 int kgctl_plan_flag(int c, const char *value, struct kgctl_plan_flags *flags);
 

@@ -62,19 +62,6 @@ static int parse_output(const char *text, enum output *out)
 	return 0;
 }
 
-static int parse_port(const char *text, uint16_t *out)
-{
-	char *end;
-	unsigned long port;
-
-	errno = 0;
-	port = strtoul(text, &end, 10);
-	if (errno || end == text || *end || text[0] == '-' || port < 1 || port > 65535)
-		return kgctl_fail("port must be a number from 1 to 65535; got \"%s\"", text);
-	*out = (uint16_t)port;
-	return 0;
-}
-
 /*
  * Appends every CIDR of a comma-separated list, masked as Go's ParseCIDR
  * masks it. Like pflag, an empty value adds nothing but an empty item is bad.
@@ -215,6 +202,7 @@ int kgctl_showconf(int argc, char *argv[])
 	};
 	struct showconf_args args = { .port = KILO_DEFAULT_PORT };
 	kilo_mesh *mesh = NULL;
+	unsigned long port;
 	int c, r = 0;
 
 	while (!r && (c = kgctl_getopt("showconf", argc, argv, ":o:h", options)) != -1) {
@@ -229,7 +217,8 @@ int kgctl_showconf(int argc, char *argv[])
 			r = add_allowed_ips(&args, optarg);
 			break;
 		case OPT_PORT:
-			r = parse_port(optarg, &args.port);
+			r = cli_parse_number("showconf", "port", optarg, 1, 65535, &port);
+			args.port = (uint16_t)port;
 			break;
 		case OPT_GRANULARITY:
 			args.override_granularity = true;
@@ -240,7 +229,7 @@ int kgctl_showconf(int argc, char *argv[])
 			return kgctl_print(usage_text);
 		default:
 			r = kgctl_mesh_source_option(c, optarg, &args.source);
-			r = r > 0 ? 0 : r < 0 ? KGCTL_EXIT_FAILURE : KGCTL_EXIT_USAGE;
+			r = r > 0 ? 0 : KGCTL_EXIT_USAGE;
 			break;
 		}
 	}

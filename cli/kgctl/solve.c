@@ -67,7 +67,7 @@ int kgctl_solve(int argc, char *argv[])
 			break;
 		case 'o':
 			if (strcmp(optarg, "json"))
-				return kgctl_fail("output format must be json; got \"%s\"", optarg);
+				return kgctl_usage_fail("solve", "--output: \"%s\" is not json", optarg);
 			break;
 		case 'h':
 			return kgctl_print(usage_text);
@@ -76,7 +76,7 @@ int kgctl_solve(int argc, char *argv[])
 			if (r == 0)
 				r = kgctl_plan_flag(c, optarg, &flags);
 			if (r <= 0)
-				return r ? KGCTL_EXIT_FAILURE : KGCTL_EXIT_USAGE;
+				return KGCTL_EXIT_USAGE;
 			r = 0;
 		}
 	}

@@ -45,16 +45,16 @@ int kgctl_status(int argc, char *argv[])
 	struct kgctl_mesh_source source = { 0 };
 	struct kilo_error err = { 0 };
 	kilo_mesh *mesh = NULL;
-	long long now;
+	unsigned long now;
 	char *out = NULL, *store_text = NULL;
 	int c, r;
 
 	while ((c = kgctl_getopt("status", argc, argv, ":ho:", options)) != -1) {
 		switch (c) {
 		case OPT_NOW:
-			if (kgctl_parse_seconds("now", optarg, INT64_MAX, &now))
-				return KGCTL_EXIT_FAILURE;
-			opts.now = now;
+			if (cli_parse_number("status", "now", optarg, 1, INT64_MAX, &now))
+				return KGCTL_EXIT_USAGE;
+			opts.now = (int64_t)now;
 			break;
 		case 'o':
 			if (!strcmp(optarg, "json"))
@@ -62,14 +62,14 @@ int kgctl_status(int argc, char *argv[])
 			else if (!strcmp(optarg, "text"))
 				opts.format = KILO_STATUS_TEXT;
 			else
-				return kgctl_fail("output format must be text or json; got \"%s\"", optarg);
+				return kgctl_usage_fail("status", "--output: \"%s\" is not text or json", optarg);
 			break;
 		case 'h':
 			return kgctl_print(usage_text);
 		default:
 			r = kgctl_mesh_source_option(c, optarg, &source);
 			if (r <= 0)
-				return r ? KGCTL_EXIT_FAILURE : KGCTL_EXIT_USAGE;
+				return KGCTL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc)

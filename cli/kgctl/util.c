@@ -2,7 +2,6 @@
 /* What every command shares: error lines, option parsing, reading the mesh. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,49 +10,6 @@
 #include <unistd.h>
 
 #include "kgctl.h"
-
-/*
- * "kgctl: <message><suffix>" on one line: messages quote what the user gave
- * (arguments, names, file names), and its control characters are escaped.
- */
-__attribute__((format(printf, 1, 0))) static void vprint_error(const char *fmt, va_list ap, const char *suffix)
-{
-	char text[1024], escaped[KILO_ESCAPED_SIZE(sizeof(text))];
-
-	vsnprintf(text, sizeof(text), fmt, ap);
-	fprintf(stderr, "kgctl: %s%s\n", kilo_escape(text, escaped, sizeof(escaped)), suffix);
-}
-
-__attribute__((format(printf, 1, 2))) static void print_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vprint_error(fmt, ap, "");
-	va_end(ap);
-}
-
-int kgctl_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vprint_error(fmt, ap, "");
-	va_end(ap);
-	return KGCTL_EXIT_FAILURE;
-}
-
-int kgctl_usage_fail(const char *command, const char *fmt, ...)
-{
-	char help[64];
-	va_list ap;
-
-	snprintf(help, sizeof(help), " (see 'kgctl %s%s--help')", command ? command : "", command ? " " : "");
-	va_start(ap, fmt);
-	vprint_error(fmt, ap, help);
-	va_end(ap);
-	return KGCTL_EXIT_USAGE;
-}
 
 int kgctl_getopt(const char *command, int argc, char *argv[], const char *shortopts, const struct option *longopts)
 {
@@ -192,20 +148,9 @@ static int load_store(const struct kgctl_mesh_source *source, kilo_mesh **mesh, 
 	}
 	shown = report.n_problems < 16 ? report.n_problems : 16;
 	for (size_t i = 0; i < shown; i++)
-		print_error("warning: %s: %s", report.problems[i].path, report.problems[i].message);
+		cli_fail("warning: %s: %s", report.problems[i].path, report.problems[i].message);
 	if (report.n_problems > shown)
-		print_error("warning: %zu more files left out", report.n_problems - shown);
-	return 0;
-}
-
-int kgctl_parse_seconds(const char *flag, const char *text, long long max, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoll(text, &end, 10);
-	if (errno || end == text || *end || *out < 1 || *out > max)
-		return kgctl_fail("%s must be a whole number of seconds from 1 to %lld; got \"%s\"", flag, max, text);
+		cli_fail("warning: %zu more files left out", report.n_problems - shown);
 	return 0;
 }
 
@@ -240,8 +185,6 @@ static bool store_options_given(const struct kilo_store_opts *o)
 
 int kgctl_mesh_source_option(int c, const char *value, struct kgctl_mesh_source *source)
 {
-	long long window;
-
 	if (kgctl_store_option(c, value, &source->store_opts))
 		return 1;
 	switch (c) {
@@ -252,10 +195,7 @@ int kgctl_mesh_source_option(int c, const char *value, struct kgctl_mesh_source 
 		source->store = value;
 		return 1;
 	case 'W':
-		if (kgctl_parse_seconds("ready-window", value, UINT32_MAX, &window))
-			return -1;
-		source->ready_window = (uint32_t)window;
-		return 1;
+		return cli_parse_seconds(NULL, "ready-window", value, 1, UINT32_MAX, &source->ready_window) ? -1 : 1;
 	default:
 		return 0;
 	}
@@ -305,7 +245,7 @@ bool kgctl_find_ready_node(const kilo_mesh *mesh, const char *name)
 int kgctl_parse_granularity(const char *text, enum kilo_granularity *out)
 {
 	if (kilo_granularity_parse(text, out, NULL) < 0)
-		return kgctl_fail("mesh-granularity must be one of location, full or cross; got \"%s\"", text);
+		return kgctl_usage_fail(NULL, "--mesh-granularity: \"%s\" is not location, full or cross", text);
 	return 0;
 }
 

@@ -40,6 +40,18 @@ KILO_EXPORT int kilo_net_link_index(kilo_net *net, const char *ifname, int *ifin
 /* The index of the link that holds the address addr; -ENOENT (named in err) if none does. */
 KILO_EXPORT int kilo_net_address_link(const struct kilo_addr *addr, int *ifindex, struct kilo_error *err);
 
+/* What WireGuard adds to a packet at most: an IPv6 header (40), UDP (8) and its own (32), as wg-quick counts. */
+#define KILO_WG_OVERHEAD 80
+
+/*
+ * The MTU that "--mtu auto" gives a WireGuard link, as Kilo's kg does: the
+ * MTU of the link the default route leaves by (IPv4's, else IPv6's; of
+ * several, the lowest metric) less KILO_WG_OVERHEAD. Without a default
+ * route, the link that holds private_ip (may be NULL) is measured instead.
+ * -ENETUNREACH (said in err) when there is neither.
+ */
+KILO_EXPORT int kilo_net_mtu_auto(const struct kilo_addr *private_ip, uint32_t *mtu, struct kilo_error *err);
+
 struct kilo_link_opts {
 	size_t sz;
 	bool up;

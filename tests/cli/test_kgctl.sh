@@ -138,9 +138,9 @@ expect_error "solve for a missing node fails" 1 'did not find any node named "zz
 expect_error "a bad --allowed-ips is Kilo's message" 1 'allowed-ips must contain only valid CIDRs; got "10.0.0.0/33"' \
 	showconf node a --mesh "$tmp/good.json" --as-peer --allowed-ips 10.1.0.0/16,10.0.0.0/33
 expect_error "a bad --output is refused" 1 'output format' showconf node a --mesh "$tmp/good.json" -o toml
-expect_error "a bad --port is refused" 1 'port' showconf node a --mesh "$tmp/good.json" --port 70000
-expect_error "a bad --mesh-granularity is refused" 1 'granularity' graph --mesh "$tmp/good.json" --mesh-granularity wide
-expect_error "a bad --encapsulate is refused" 1 'encapsulate' solve --node a --mesh "$tmp/good.json" --encapsulate sometimes
+expect_error "a bad --port is refused" 2 '--port: "70000" is not a number from 1 to 65535' showconf node a --mesh "$tmp/good.json" --port 70000
+expect_error "a bad --mesh-granularity is refused" 2 '--mesh-granularity: "wide" is not location, full or cross' graph --mesh "$tmp/good.json" --mesh-granularity wide
+expect_error "a bad --encapsulate is refused" 2 '--encapsulate: "sometimes" is not always, crosssubnet or never' solve --node a --mesh "$tmp/good.json" --encapsulate sometimes
 
 # ---- the example mesh --------------------------------------------------------
 
@@ -313,7 +313,7 @@ expect_error "node set refuses two pod CIDRs of one family" 1 \
 expect_error "node set of a missing node fails" 1 "zz" node set zz location=eu --store "file:$store"
 expect_error "node set needs an assignment" 2 "KEY=VALUE" node set a --store "file:$store"
 expect_error "node set needs --store" 2 "missing --store" node set a location=eu
-expect_error "connect refuses a bad --ready-window" 2 '--ready-window: "soon" is not a number up to 86400' \
+expect_error "connect refuses a bad --ready-window" 2 '--ready-window: "soon" is not a duration such as 30s, 1m30s or 2h' \
 	connect --ready-window soon --store "file:$store"
 
 # ---- --ready-window: the agents' liveness on a live store ----------------------------
@@ -340,10 +340,35 @@ run status --store "file:$win"
 check "status marks it not ready with the default ready window" eval 'succeeded && grep -qE "^c +us +- +no " "$tmp/out"'
 run status --store "file:$win" --ready-window 60
 check "status --ready-window 60 marks it ready" eval 'succeeded && grep -qE "^c +us +yes +yes " "$tmp/out"'
-for bad in 0 -5 abc 10s 4294967296; do
-	expect_error "--ready-window refuses \"$bad\"" 1 "ready-window must be a whole number of seconds from 1 to 4294967295; got \"$bad\"" \
+for bad in 0 4294967296 1193046h28m16s; do
+	expect_error "--ready-window refuses \"$bad\"" 2 "--ready-window: \"$bad\" is out of range (1s to 1193046h28m15s)" \
 		graph --store "file:$win" --ready-window "$bad"
 done
+for bad in -5 abc 1m30 10q 1.s5; do
+	expect_error "--ready-window refuses \"$bad\"" 2 "--ready-window: \"$bad\" is not a duration such as 30s, 1m30s or 2h" \
+		graph --store "file:$win" --ready-window "$bad"
+done
+expect_error "--ready-window refuses a part of a second" 2 '--ready-window: "1500ms" is not a whole number of seconds' \
+	graph --store "file:$win" --ready-window 1500ms
+run graph --store "file:$win" --ready-window 1m
+check "graph --ready-window 1m (Go's form) keeps a node silent for 20 s" eval 'succeeded && grep -q "\"a\"->\"c\"" "$tmp/out"'
+run graph --store "file:$win" --ready-window 10s
+check "graph --ready-window 10s (Go's form) leaves it out" eval 'succeeded && ! grep -q "\"c\"" "$tmp/out"'
+
+# ---- global flags before the command, as in Kilo -------------------------------------
+
+run --store "file:$win" --ready-window 60 graph
+check "global flags before the command: kgctl --store URI --ready-window 60 graph" eval 'succeeded && grep -q "\"a\"->\"c\"" "$tmp/out"'
+run --mesh "$example" --mesh-granularity full showconf node aws-eu-1
+check "global flags before the command: kgctl --mesh FILE --mesh-granularity full showconf" \
+	eval 'succeeded && grep -q "^\[Interface\]" "$tmp/out"'
+run --store "file:$win" graph --ready-window 60
+check "global flags mix with the command's" eval 'succeeded && grep -q "\"a\"->\"c\"" "$tmp/out"'
+expect_error "a global flag the command does not take is refused as the command's" 2 \
+	"unknown option --store (see 'kgctl genkey --help')" --store "file:$win" genkey
+expect_error "a global flag before the command needs its value" 2 "option --store needs a value (see 'kgctl --help')" --store
+expect_error "a bad global value is refused before the command runs" 2 '--ready-window: "soon" is not a duration' \
+	--ready-window soon graph --store "file:$win"
 expect_error "--ready-window without a value is a usage error" 2 "option --ready-window needs a value" \
 	showconf node a --store "file:$win" --ready-window
 expect_error "--ready-window with a mesh document is a usage error" 2 "--ready-window needs --store" \
@@ -435,7 +460,7 @@ s = {n[\"name\"]: n for n in json.load(open(sys.argv[1]))[\"nodes\"]}
 assert s[\"a\"][\"ready\"] and s[\"a\"][\"lastSeen\"] == 1000, s
 assert not s[\"c\"][\"ready\"] and not s[\"c\"][\"leader\"] and s[\"c\"][\"wireGuardIP\"] is None, s
 " "$tmp/out"'
-expect_error "status refuses an unknown output format" 1 'output format must be text or json; got "yaml"' \
+expect_error "status refuses an unknown output format" 2 '--output: "yaml" is not text or json' \
 	status --mesh "$example" -o yaml
 expect_error "status --ready-window with a mesh document is a usage error" 2 "--ready-window needs --store" \
 	status --mesh "$example" --ready-window 60
@@ -468,21 +493,21 @@ if [[ -n "$kg" ]]; then
 	run_kg --service-cidr ::ffff:10.96.0.0/108
 	check "kg --service-cidr refuses an IPv4-mapped CIDR" is_kg_usage_error '"::ffff:10.96.0.0/108" is an IPv4-mapped IPv6 address'
 	run_kg --log-level loud
-	check "kg --log-level refuses an unknown level" is_kg_usage_error '--log-level takes all, debug, info, warn, error or none, not "loud"'
+	check "kg --log-level refuses an unknown level" is_kg_usage_error '--log-level: "loud" is not all, debug, info, warn, error or none'
 	run_kg --create-interface=maybe
-	check "kg --create-interface takes Go's booleans" is_kg_usage_error '--create-interface takes true or false, not "maybe"'
+	check "kg --create-interface takes Go's booleans" is_kg_usage_error '--create-interface: "maybe" is not true or false'
 	run_kg --clean-up-interface=2
-	check "kg --clean-up-interface takes Go's booleans" is_kg_usage_error '--clean-up-interface takes true or false, not "2"'
+	check "kg --clean-up-interface takes Go's booleans" is_kg_usage_error '--clean-up-interface: "2" is not true or false'
 	run_kg --help
 	check "kg --help lists the HTTP server's limits" eval 'succeeded && stdout_has "--http-max-connections N" &&
 		stdout_has "--http-max-connections-per-ip N" && stdout_has "--http-timeout DURATION"'
 	run_kg --http-max-connections 0
-	check "kg --http-max-connections refuses 0" is_kg_usage_error '--http-max-connections takes a number from 1 to 1000000, not "0"'
+	check "kg --http-max-connections refuses 0" is_kg_usage_error '--http-max-connections: "0" is not a number from 1 to 1000000'
 	run_kg --http-max-connections-per-ip -1
 	check "kg --http-max-connections-per-ip refuses a negative number" \
-		is_kg_usage_error '--http-max-connections-per-ip takes a number from 0 to 1000000, not "-1"'
+		is_kg_usage_error '--http-max-connections-per-ip: "-1" is not a number from 0 to 1000000'
 	run_kg --http-timeout 0
-	check "kg --http-timeout refuses 0" is_kg_usage_error '--http-timeout takes a duration of whole seconds such as 2s or 1m, not "0"'
+	check "kg --http-timeout refuses 0" is_kg_usage_error '--http-timeout: "0" is out of range (1s to 1193046h28m15s)'
 	run_kg --help
 	check "kg --help lists --store URI and the --etcd-* flags" eval 'succeeded && stdout_has "--store URI" &&
 		stdout_has "etcd://HOST:PORT" && stdout_has "--etcd-cacert FILE" && stdout_has "--etcd-cert FILE" &&
@@ -493,6 +518,27 @@ if [[ -n "$kg" ]]; then
 	check "kg's --etcd-user needs a value" is_kg_usage_error "--etcd-user needs a value"
 	run_kg --http-max-connections 100 --http-max-connections-per-ip 0 --http-timeout 1m
 	check "kg takes the HTTP server's limits" is_kg_usage_error "--store is required"
+	run_kg --resync-period 1m30s --check-in-period 2s --ready-window 6s --http-timeout 1m --persistent-keepalive 25s
+	check "kg takes Go's durations (1m30s, 2s, 1m, 25s)" is_kg_usage_error "--store is required"
+	run_kg --check-in-period 500ms
+	check "kg refuses a part of a second, naming the flag" is_kg_usage_error '--check-in-period: "500ms" is not a whole number of seconds'
+	run_kg --resync-period 30m0
+	check "kg refuses a duration Go refuses, naming the flag" \
+		is_kg_usage_error '--resync-period: "30m0" is not a duration such as 30s, 1m30s or 2h'
+	run_kg --mtu 9000x
+	check "kg --mtu takes auto or a number" is_kg_usage_error '--mtu: "9000x" is not a number from 1280 to 65535'
+	# The same bad value, the same words and status from both programs.
+	for flag in "--resync-period soon" "--port 70000" "--log-level loud" "--mtu 1" "--persistent-keepalive 1.5s" \
+		"--frobnicate" "--interface"; do
+		# shellcheck disable=SC2086
+		run_kg $flag
+		kg_err="$(sed "s/ (see 'kg --help')\$//; s/^kg: //" "$tmp/err")" kg_status=$status
+		# shellcheck disable=SC2086
+		run connect --store "file:$tmp" $flag
+		ctl_err="$(sed "s/ (see 'kgctl connect --help')\$//; s/^kgctl: //" "$tmp/err")"
+		check "kg and kgctl connect refuse $flag in the same words, with status 2" \
+			eval '[[ $kg_status -eq 2 && $status -eq 2 && -n "$kg_err" && "$kg_err" == "$ctl_err" ]]'
+	done
 	# Every value below is good: parsing goes on to the missing --store.
 	for level in all debug info warn error none; do
 		run_kg --log-level "$level" --service-cidr 10.96.0.0/12 --service-cidr fd00:10:96::/108,10.97.0.0/16 \

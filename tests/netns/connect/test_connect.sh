@@ -3,7 +3,9 @@
 # file store, a "laptop" namespace on the same bridge runs kgctl connect.
 # Proves that the laptop adds itself to the store as a peer, reaches the
 # node's pod through the tunnel, and that SIGTERM takes the peer out of the
-# store and removes the laptop's WireGuard device and routes.
+# store and removes the laptop's WireGuard device and routes. Kilo's
+# conventions: connect makes its key where none is given, takes --log-level,
+# and both programs measure --mtu auto from the default route's link.
 #
 # Usage: test_connect.sh KG KGCTL      Prints "N passed, N failed"; exit 77 to skip.
 set -uo pipefail
@@ -59,6 +61,10 @@ done
 ip netns exec "$tag-node" sysctl -qw net.ipv4.ip_forward=1
 # kg finds its IPs through the default route's interface; nothing is routed there.
 ip -n "$tag-node" route add default via 192.168.78.254
+ip -n "$tag-laptop" route add default via 192.168.78.254
+# --mtu auto measures the default route's link: 1450 - 80 on the node, 1400 - 80 on the laptop.
+ip -n "$tag-node" link set eth0 mtu 1450
+ip -n "$tag-laptop" link set eth0 mtu 1400
 ip -n "$tag-node" link add pod0 type veth peer name pod1
 ip -n "$tag-node" addr add 10.2.1.1/24 dev pod0
 ip -n "$tag-node" link set pod0 up
@@ -71,7 +77,7 @@ ip -n "$tag-node" link set lan0 up
 ip -n "$tag-node" link set lan1 up
 
 ip netns exec "$tag-node" "$kg" --store "file:$store" --hostname node --location here --pod-cidr 10.2.1.0/24 \
-	--private-key "$tmp/node.key" --interface "$node_if" --wg-backend userspace --userspace-wireguard wireguard-go \
+	--private-key "$tmp/node.key" --interface "$node_if" --wg-backend userspace --userspace-wireguard wireguard-go --mtu auto \
 	--force-internal-ip 172.20.0.1/24 --force-endpoint 192.168.78.1:51820 --encapsulate never --cni-path "$tmp/node.conflist" --listen 127.0.0.1:1107 2>>"$tmp/kg.log" &
 kg_pid=$!
 node_published() { [[ -f "$store/nodes/node.json" ]]; }
@@ -80,15 +86,27 @@ check "kg publishes the node" eventually 50 node_published
 pod_reached() { ip netns exec "$tag-laptop" ping -c 1 -W 1 10.2.1.1 >/dev/null 2>&1; }
 check "the laptop does not reach the pod before it connects" eval '! pod_reached'
 
-ip netns exec "$tag-laptop" "$kgctl" connect laptop --store "file:$store" --private-key "$tmp/laptop.key" \
+# No --private-key: the key is made in $STATE_DIRECTORY, as under a unit with StateDirectory=.
+mkdir -m 0700 "$tmp/state"
+STATE_DIRECTORY="$tmp/state" ip netns exec "$tag-laptop" "$kgctl" connect laptop --store "file:$store" \
 	--interface "$laptop_if" --wg-backend userspace --userspace-wireguard wireguard-go --allowed-ip 10.10.10.10/32 \
-	--allowed-ips 10.96.0.0/12 --resync-period 2 2>>"$tmp/connect.log" &
+	--allowed-ips 10.96.0.0/12 --resync-period 2s --mtu auto --log-level debug 2>>"$tmp/connect.log" &
 conn_pid=$!
 
 peer_stored() { grep -q '"10.10.10.10/32"' "$store/peers/laptop.json" 2>/dev/null; }
 check "kgctl connect adds the peer to the store" eventually 50 peer_stored
-key_private() { [[ "$(stat -c %a "$tmp/laptop.key" 2>/dev/null)" == 600 ]]; }
-check "the laptop's private key is made with mode 0600" key_private
+key_private() { [[ "$(stat -c %a "$tmp/state/connect-laptop.key" 2>/dev/null)" == 600 ]]; }
+check "connect without --private-key makes the key in \$STATE_DIRECTORY/connect-laptop.key, mode 0600" key_private
+key_stored() {
+	local made stored
+	made="$(wg pubkey <"$tmp/state/connect-laptop.key")" && stored="$(jq -r .publicKey "$store/peers/laptop.json")" &&
+		[[ -n "$made" && "$made" == "$stored" ]]
+}
+check "the peer in the store has that key's public key" key_stored
+check "connect --log-level debug says where its key is" grep -q "with the key $tmp/state/connect-laptop.key" "$tmp/connect.log"
+link_mtu() { [[ "$(ip -n "$tag-$1" -o link show "$2" 2>/dev/null | grep -o 'mtu [0-9]*')" == "mtu $3" ]]; }
+check "kg --mtu auto: the node's WireGuard link takes eth0's 1450 less 80" eventually 50 link_mtu node "$node_if" 1370
+check "connect --mtu auto: the laptop's device takes eth0's 1400 less 80" link_mtu laptop "$laptop_if" 1320
 check "the laptop reaches the node's pod through the tunnel" eventually 100 pod_reached
 if ((failed)); then
 	for n in node laptop; do

@@ -38,6 +38,7 @@ NEEDS_HOST = {
     "kilo_net_nat_remove": "root in a namespace (tests/netns/net)",
     "kilo_net_ipip_create": "root in a namespace (tests/netns/net)",
     "kilo_net_link_delete": "root in a namespace (tests/netns/net)",
+    "kilo_net_mtu_auto": "measures the host's own links (tests/netns/connect checks both programs' --mtu auto)",
     "kilo_store_changed": "a store whose folder goes away under a watch (test_store)",
     "kilo_store_describe": "an etcd store that does not answer (suite etcd)",
     "kilo_apply_clean_up": "root in a namespace: it removes what libkilo owns on the host (tests/netns/apply)",
