@@ -272,6 +272,8 @@ static int parse_duration(const char *flag, const char *text, uint32_t *out)
 
 struct config {
 	struct kilo_agent_opts agent;
+	struct kilo_apply_opts apply;
+	struct kilo_wg_opts wg;
 	struct kilo_store_opts store;
 	const char *internal_cidrs[KG_MAX_CIDRS];
 	const char *service_cidrs[KG_MAX_CIDRS];
@@ -297,25 +299,25 @@ static int parse_bool_option(const struct option *o, int c, const char *arg, str
 		return r;
 	switch (id) {
 	case OPT_CLEAN_UP:
-		cfg->agent.clean_up = value;
+		cfg->agent.no_clean_up = !value;
 		break;
 	case OPT_CLEAN_UP_INTERFACE:
-		cfg->agent.apply.clean_up_interface = value;
+		cfg->apply.clean_up_interface = value;
 		break;
 	case OPT_CREATE_INTERFACE:
-		cfg->agent.apply.create_interface = value;
+		cfg->apply.no_create_interface = !value;
 		break;
 	case OPT_CNI:
 		cfg->cni = value;
 		break;
 	case OPT_FORWARD_RULES:
-		cfg->agent.apply.forward_rules = value;
+		cfg->apply.forward_rules = value;
 		break;
 	case OPT_LEADER:
 		cfg->agent.leader = value;
 		break;
 	case OPT_LOCAL:
-		cfg->agent.apply.local = value;
+		cfg->apply.no_local = !value;
 		break;
 	case OPT_PRIORITISE_PRIVATE:
 		cfg->agent.prioritise_private_addresses = value;
@@ -347,6 +349,7 @@ static int add_service_cidrs(char *list, struct config *cfg)
 static int parse_option(int c, char *arg, struct config *cfg)
 {
 	struct kilo_agent_opts *a = &cfg->agent;
+	struct kilo_apply_opts *ap = &cfg->apply;
 	unsigned long v;
 	int r = 0;
 
@@ -364,11 +367,11 @@ static int parse_option(int c, char *arg, struct config *cfg)
 		cfg->cni_path = arg;
 		break;
 	case OPT_COMPATIBILITY:
-		if (kilo_compatibility_parse(arg, &a->apply.compatibility) < 0)
+		if (kilo_compatibility_parse(arg, &ap->compatibility) < 0)
 			return usage_fail("--compatibility takes flannel or cilium, not \"%s\"", arg);
 		break;
 	case OPT_ENCAPSULATE:
-		if (kilo_encapsulate_parse(arg, &a->apply.encapsulate) < 0)
+		if (kilo_encapsulate_parse(arg, &ap->encapsulate) < 0)
 			return usage_fail("--encapsulate takes always, crosssubnet or never, not \"%s\"", arg);
 		break;
 	case OPT_FORCE_ENDPOINT:
@@ -381,7 +384,7 @@ static int parse_option(int c, char *arg, struct config *cfg)
 		a->hostname = arg;
 		break;
 	case OPT_INTERFACE:
-		a->apply.interface = arg;
+		ap->interface = arg;
 		break;
 	case OPT_INTERNAL_CIDR:
 		if (a->n_internal_cidrs == KG_MAX_CIDRS)
@@ -414,7 +417,7 @@ static int parse_option(int c, char *arg, struct config *cfg)
 	case OPT_MTU:
 		/* auto: the library's default, Kilo's usual result. */
 		if (strcmp(arg, "auto") && !(r = parse_uint("mtu", arg, 65535, &v)))
-			a->apply.mtu = (uint32_t)v;
+			ap->mtu = (uint32_t)v;
 		break;
 	case OPT_PERSISTENT_KEEPALIVE:
 		if (!(r = parse_uint("persistent-keepalive", arg, 65535, &v)))
@@ -454,10 +457,10 @@ static int parse_option(int c, char *arg, struct config *cfg)
 		a->subnet = arg;
 		break;
 	case OPT_USERSPACE_WIREGUARD:
-		a->apply.wg.userspace_program = arg;
+		cfg->wg.userspace_program = arg;
 		break;
 	case OPT_WG_BACKEND:
-		if (kilo_wg_backend_parse(arg, &a->apply.wg.backend) < 0)
+		if (kilo_wg_backend_parse(arg, &cfg->wg.backend) < 0)
 			return usage_fail("--wg-backend takes auto, kernel or userspace, not \"%s\"", arg);
 		break;
 	default:
@@ -476,12 +479,12 @@ static int parse_flags(int argc, char *argv[], struct config *cfg)
 		.key_path = "/var/lib/kilo/key",
 		.internal_cidrs = cfg->internal_cidrs,
 		.service_cidrs = cfg->service_cidrs,
-		.clean_up = true,
 		.log = agent_log,
 		.store_opts = &cfg->store,
-		.apply = { .sz = sizeof(cfg->agent.apply), .local = true, .encapsulate = KILO_ENCAPSULATE_ALWAYS,
-			   .create_interface = true, .wg = { .sz = sizeof(cfg->agent.apply.wg) } },
+		.apply = &cfg->apply,
 	};
+	cfg->apply = (struct kilo_apply_opts){ .sz = sizeof(cfg->apply), .wg = &cfg->wg };
+	cfg->wg = (struct kilo_wg_opts){ .sz = sizeof(cfg->wg) };
 	cfg->store = (struct kilo_store_opts){ .sz = sizeof(cfg->store) };
 	cfg->listen = ":1107";
 	cfg->http = (struct kg_http_limits){ .max_connections = 4096, .max_connections_per_ip = 32, .timeout = 10 };
@@ -512,7 +515,7 @@ static int parse_flags(int argc, char *argv[], struct config *cfg)
 			return usage_fail("--hostname is required: %s", strerror(errno));
 		cfg->agent.hostname = cfg->hostname;
 	}
-	cfg->agent.apply.cni = cfg->cni;
+	cfg->apply.no_cni = !cfg->cni;
 	cfg->agent.cni_path = cfg->cni ? cfg->cni_path : NULL;
 	return -1;
 }

@@ -103,6 +103,7 @@ static int parse_cidrs(const char *text, struct kilo_cidr *list, size_t *n)
 
 struct connect_flags {
 	struct kilo_connect_opts opts;
+	struct kilo_wg_opts wg;
 	struct kilo_cidr extra[MAX_ALLOWED_IPS];
 	struct kilo_store_opts store_opts;
 	char hostname[HOST_NAME_MAX + 1];
@@ -130,6 +131,7 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 		{ 0 },
 	};
 	struct kilo_connect_opts *o = &f->opts;
+	bool clean_up = true;
 	unsigned long v;
 	int c, r = 0;
 
@@ -142,10 +144,11 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 			r = parse_cidrs(optarg, f->extra, &o->n_allowed_ips);
 			break;
 		case OPT_CLEAN_UP:
-			r = parse_bool("clean-up", optarg, &o->clean_up);
+			r = parse_bool("clean-up", optarg, &clean_up);
+			o->no_clean_up = !clean_up;
 			break;
 		case OPT_NO_CLEAN_UP:
-			o->clean_up = false;
+			o->no_clean_up = true;
 			break;
 		case 'i':
 			o->interface = optarg;
@@ -157,6 +160,7 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 		case OPT_KEEPALIVE:
 			r = parse_number("persistent-keepalive", optarg, true, 65535, &v);
 			o->persistent_keepalive = (uint32_t)v;
+			o->no_keepalive = v == 0;
 			break;
 		case OPT_PORT:
 			r = parse_number("port", optarg, false, 65535, &v);
@@ -177,10 +181,10 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 			o->store = optarg;
 			break;
 		case OPT_USERSPACE:
-			o->wg.userspace_program = optarg;
+			f->wg.userspace_program = optarg;
 			break;
 		case OPT_WG_BACKEND:
-			if (kilo_wg_backend_parse(optarg, &o->wg.backend) < 0)
+			if (kilo_wg_backend_parse(optarg, &f->wg.backend) < 0)
 				r = kgctl_usage_fail("connect", "--wg-backend: \"%s\" is not auto, kernel or userspace",
 						     optarg);
 			break;
@@ -209,6 +213,7 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 	}
 	o->allowed_ips = f->extra;
 	o->store_opts = &f->store_opts;
+	o->wg = &f->wg;
 	return 0;
 }
 
@@ -233,8 +238,8 @@ static int run(kilo_connect *conn, int sigfd)
 int kgctl_connect(int argc, char *argv[])
 {
 	struct connect_flags f = {
-		.opts = { .sz = sizeof(f.opts), .clean_up = true, .persistent_keepalive = KILO_CONNECT_DEFAULT_KEEPALIVE,
-			  .wg = { .sz = sizeof(f.opts.wg) } },
+		.opts = { .sz = sizeof(f.opts) },
+		.wg = { .sz = sizeof(f.wg) },
 	};
 	struct kilo_error err = { 0 };
 	kilo_connect *conn = NULL;
