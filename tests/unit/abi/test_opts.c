@@ -247,29 +247,16 @@ static const void *sized(union buffer *buf, size_t size)
 	return buf->bytes;
 }
 
-/* Whether res is the defaults' result: what NULL gave, and no complaint about the struct. */
-static void assert_same(const struct entry *e, const struct result *defaults, const struct result *res)
+/*
+ * Calls every entry point with NULL and with the struct make builds, and
+ * asserts the same result: the same code and output, and no complaint
+ * about the struct.
+ */
+static void assert_each_as_with_null(const void *(*make)(const struct entry *e, union buffer *buf))
 {
-	if (res->r != defaults->r || (defaults->out == NULL) != (res->out == NULL) ||
-	    (res->out && strcmp(res->out, defaults->out)) || strstr(res->err.message, e->name))
-		fail_msg("%s (%s): %d \"%s\" where NULL gave %d \"%s\"", e->name, res->err.message, res->r,
-			 res->out ? res->out : "", defaults->r, defaults->out ? defaults->out : "");
-}
-
-static void assert_refused(const struct entry *e, const struct result *res, int code, const char *words)
-{
-	if (res->r != -code)
-		fail_msg("%s: %d where %d was expected (%s)", e->name, res->r, -code, res->err.message);
-	if (e->reports && (!strstr(res->err.message, e->name) || !strstr(res->err.message, words)))
-		fail_msg("%s: the message \"%s\" does not name the struct and \"%s\"", e->name, res->err.message, words);
-}
-
-static void test_null_and_a_zeroed_struct_mean_the_defaults(void **state)
-{
-	(void)state;
 	for (size_t i = 0; i < N_ENTRIES; i++) {
 		const struct entry *e = &entries[i];
-		struct result defaults, zeroed;
+		struct result defaults, res;
 		union buffer buf;
 
 		if (skipped(e))
@@ -277,105 +264,120 @@ static void test_null_and_a_zeroed_struct_mean_the_defaults(void **state)
 		defaults = run(e, NULL);
 		if (defaults.r == -E2BIG || strstr(defaults.err.message, e->name))
 			fail_msg("%s: NULL refused: %s", e->name, defaults.err.message);
-		zeroed = run(e, sized(&buf, e->size));
-		assert_same(e, &defaults, &zeroed);
+		res = run(e, make(e, &buf));
+		if (res.r != defaults.r || (defaults.out == NULL) != (res.out == NULL) ||
+		    (res.out && strcmp(res.out, defaults.out)) || strstr(res.err.message, e->name))
+			fail_msg("%s (%s): %d \"%s\" where NULL gave %d \"%s\"", e->name, res.err.message, res.r,
+				 res.out ? res.out : "", defaults.r, defaults.out ? defaults.out : "");
 		result_free(&defaults);
-		result_free(&zeroed);
+		result_free(&res);
 	}
+}
+
+/* Calls every entry point with the struct make builds, and asserts that it is refused with code, naming its sz. */
+static void assert_each_refused(const void *(*make)(const struct entry *e, union buffer *buf), int code)
+{
+	for (size_t i = 0; i < N_ENTRIES; i++) {
+		const struct entry *e = &entries[i];
+		const void *opts;
+		union buffer buf;
+		struct result res;
+		char words[64];
+		size_t sz;
+
+		if (skipped(e))
+			continue;
+		opts = make(e, &buf);
+		memcpy(&sz, opts, sizeof(sz));
+		res = run(e, opts);
+		snprintf(words, sizeof(words), "sz is %zu", sz);
+		if (res.r != -code)
+			fail_msg("%s: %d where %d was expected (%s)", e->name, res.r, -code, res.err.message);
+		if (e->reports && (!strstr(res.err.message, e->name) || !strstr(res.err.message, words)))
+			fail_msg("%s: the message \"%s\" does not name the struct and \"%s\"", e->name, res.err.message,
+				 words);
+		result_free(&res);
+	}
+}
+
+static const void *zeroed(const struct entry *e, union buffer *buf)
+{
+	return sized(buf, e->size);
+}
+
+static const void *sz_zero(const struct entry *e, union buffer *buf)
+{
+	(void)e;
+	return sized(buf, 0);
+}
+
+/* An older caller's struct, which ends after sz, in memory that makes every pointer wild and every enum unknown. */
+static const void *older_over_garbage(const struct entry *e, union buffer *buf)
+{
+	size_t sz = sizeof(size_t);
+
+	(void)e;
+	memset(buf, 0xa5, sizeof(*buf));
+	memcpy(buf->bytes, &sz, sizeof(sz));
+	return buf->bytes;
+}
+
+/* A newer caller's struct, whose options this libkilo does not know are all zero. */
+static const void *newer_with_zero_tail(const struct entry *e, union buffer *buf)
+{
+	return sized(buf, e->size + 64);
+}
+
+/* A newer caller's struct that asks for an option this libkilo does not have. */
+static const void *newer_with_non_zero_tail(const struct entry *e, union buffer *buf)
+{
+	sized(buf, e->size + 64);
+	buf->bytes[e->size + 63] = 1;
+	return buf->bytes;
+}
+
+static void test_null_and_a_zeroed_struct_mean_the_defaults(void **state)
+{
+	(void)state;
+	assert_each_as_with_null(zeroed);
 }
 
 static void test_sz_zero_is_refused_naming_the_struct(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < N_ENTRIES; i++) {
-		const struct entry *e = &entries[i];
-		union buffer buf;
-		struct result res;
-
-		if (skipped(e))
-			continue;
-		res = run(e, sized(&buf, 0));
-		assert_refused(e, &res, EINVAL, "sz is 0");
-		result_free(&res);
-	}
+	assert_each_refused(sz_zero, EINVAL);
 }
 
-/*
- * An older caller's struct ends after sz: whatever its memory holds past
- * that (here bytes that make every pointer wild and every enum unknown) is
- * not read, and the call behaves as with NULL.
- */
+/* Whatever an older caller's memory holds past its struct is not read. */
 static void test_smaller_sz_reads_nothing_past_it(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < N_ENTRIES; i++) {
-		const struct entry *e = &entries[i];
-		struct result defaults, older;
-		size_t sz = sizeof(size_t);
-		union buffer buf;
-
-		if (skipped(e))
-			continue;
-		defaults = run(e, NULL);
-		memset(&buf, 0xa5, sizeof(buf));
-		memcpy(buf.bytes, &sz, sizeof(sz));
-		older = run(e, buf.bytes);
-		assert_same(e, &defaults, &older);
-		result_free(&defaults);
-		result_free(&older);
-	}
+	assert_each_as_with_null(older_over_garbage);
 }
 
 static void test_larger_sz_with_a_zero_tail_is_accepted(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < N_ENTRIES; i++) {
-		const struct entry *e = &entries[i];
-		struct result defaults, newer;
-		union buffer buf;
-
-		if (skipped(e))
-			continue;
-		defaults = run(e, NULL);
-		newer = run(e, sized(&buf, e->size + 64));
-		assert_same(e, &defaults, &newer);
-		result_free(&defaults);
-		result_free(&newer);
-	}
+	assert_each_as_with_null(newer_with_zero_tail);
 }
 
 static void test_larger_sz_with_a_non_zero_tail_is_refused_naming_the_struct_and_size(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < N_ENTRIES; i++) {
-		const struct entry *e = &entries[i];
-		char words[64];
-		union buffer buf;
-		struct result res;
-
-		if (skipped(e))
-			continue;
-		sized(&buf, e->size + 64);
-		buf.bytes[e->size + 63] = 1; /* an option of a newer libkilo, asked for */
-		res = run(e, buf.bytes);
-		snprintf(words, sizeof(words), "sz is %zu", e->size + 64);
-		assert_refused(e, &res, E2BIG, words);
-		result_free(&res);
-	}
+	assert_each_refused(newer_with_non_zero_tail, E2BIG);
 }
 
 /* kilo_topology_ipip_rules answers a bool: options it cannot read give false. */
 static void test_ipip_rules_take_the_rule_too(void **state)
 {
+	const struct entry routes = ENTRY(kilo_routes_opts, false, false, call_routes);
 	union buffer buf;
 
 	(void)state;
 	assert_true(kilo_topology_ipip_rules(topology, NULL));
-	assert_true(kilo_topology_ipip_rules(topology, sized(&buf, sizeof(struct kilo_routes_opts) + 8)));
-	assert_false(kilo_topology_ipip_rules(topology, sized(&buf, 0)));
-	sized(&buf, sizeof(struct kilo_routes_opts) + 8);
-	buf.bytes[sizeof(struct kilo_routes_opts)] = 1;
-	assert_false(kilo_topology_ipip_rules(topology, (const void *)buf.bytes));
+	assert_true(kilo_topology_ipip_rules(topology, newer_with_zero_tail(&routes, &buf)));
+	assert_false(kilo_topology_ipip_rules(topology, sz_zero(&routes, &buf)));
+	assert_false(kilo_topology_ipip_rules(topology, newer_with_non_zero_tail(&routes, &buf)));
 }
 
 /* Inner options are passed by pointer, and each is read by the same rule. */
