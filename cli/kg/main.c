@@ -280,7 +280,6 @@ struct config {
 	const char *listen;
 	struct kg_http_limits http;
 	const char *cni_path;
-	bool cni;
 	char hostname[HOST_NAME_MAX + 1];
 };
 
@@ -308,7 +307,7 @@ static int parse_bool_option(const struct option *o, int c, const char *arg, str
 		cfg->apply.no_create_interface = !value;
 		break;
 	case OPT_CNI:
-		cfg->cni = value;
+		cfg->apply.no_cni = !value;
 		break;
 	case OPT_FORWARD_RULES:
 		cfg->apply.forward_rules = value;
@@ -488,7 +487,6 @@ static int parse_flags(int argc, char *argv[], struct config *cfg)
 	cfg->store = (struct kilo_store_opts){ .sz = sizeof(cfg->store) };
 	cfg->listen = ":1107";
 	cfg->http = (struct kg_http_limits){ .max_connections = 4096, .max_connections_per_ip = 32, .timeout = 10 };
-	cfg->cni = true;
 	cfg->cni_path = "/etc/cni/net.d/10-kilo.conflist";
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
@@ -515,8 +513,7 @@ static int parse_flags(int argc, char *argv[], struct config *cfg)
 			return usage_fail("--hostname is required: %s", strerror(errno));
 		cfg->agent.hostname = cfg->hostname;
 	}
-	cfg->apply.no_cni = !cfg->cni;
-	cfg->agent.cni_path = cfg->cni ? cfg->cni_path : NULL;
+	cfg->agent.cni_path = cfg->apply.no_cni ? NULL : cfg->cni_path;
 	return -1;
 }
 

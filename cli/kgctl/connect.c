@@ -240,6 +240,7 @@ int kgctl_connect(int argc, char *argv[])
 	struct connect_flags f = {
 		.opts = { .sz = sizeof(f.opts) },
 		.wg = { .sz = sizeof(f.wg) },
+		.store_opts = { .sz = sizeof(f.store_opts) },
 	};
 	struct kilo_error err = { 0 };
 	kilo_connect *conn = NULL;
