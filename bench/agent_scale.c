@@ -69,7 +69,7 @@ static int load_and_plan(kilo_store *store, int64_t t, struct kilo_error *err)
 	const struct kilo_solve_opts solve = {
 		.sz = sizeof(solve), .hostname = "node-00000", .now = t, .ready_window = 60 };
 	const struct kilo_routes_opts routes_opts = {
-		.sz = sizeof(routes_opts), .local = true, .wg_interface = "kilo0", .private_ifindex = 1 };
+		.sz = sizeof(routes_opts), .wg_interface = "kilo0", .private_ifindex = 1 };
 	struct kilo_route *routes = NULL;
 	struct kilo_rule *rules = NULL;
 	kilo_topology *topology = NULL;

@@ -119,14 +119,13 @@ static int run_once(const kilo_mesh *mesh, const char *node, double ms[PHASE_COU
 	const struct kilo_solve_opts solve_opts = { .sz = sizeof(solve_opts), .hostname = node };
 	const struct kilo_routes_opts routes_opts = {
 		.sz = sizeof(routes_opts),
-		.local = true,
 		.encapsulate = KILO_ENCAPSULATE_ALWAYS,
 		.wg_interface = "kilo0",
 		.wg_ifindex = 0,
 		.private_ifindex = 1,
 		.tunnel_ifindex = 2,
 	};
-	const struct kilo_nat_opts nat_opts = { .sz = sizeof(nat_opts), .cni = true, .ipip_rules = true };
+	const struct kilo_nat_opts nat_opts = { .sz = sizeof(nat_opts), .ipip_rules = true };
 	kilo_topology *topology = NULL;
 	kilo_wg_config *config = NULL;
 	struct kilo_route *routes = NULL;

@@ -203,6 +203,8 @@ static void agent_log(void *ctx, enum kilo_log_level level, const char *message)
 
 struct config {
 	struct kilo_agent_opts agent;
+	struct kilo_apply_opts apply;
+	struct kilo_wg_opts wg;
 	struct kilo_store_opts store;
 	const char *internal_cidrs[KG_MAX_CIDRS];
 	const char *service_cidrs[KG_MAX_CIDRS];
@@ -210,7 +212,6 @@ struct config {
 	struct kg_http_limits http;
 	const char *cni_path;
 	const char *mtu; /* NULL: the library's default */
-	bool cni;
 	char hostname[HOST_NAME_MAX + 1];
 };
 
@@ -229,25 +230,25 @@ static int parse_bool_option(const struct option *o, int c, const char *arg, str
 		return r;
 	switch (id) {
 	case OPT_CLEAN_UP:
-		cfg->agent.clean_up = value;
+		cfg->agent.no_clean_up = !value;
 		break;
 	case OPT_CLEAN_UP_INTERFACE:
-		cfg->agent.apply.clean_up_interface = value;
+		cfg->apply.clean_up_interface = value;
 		break;
 	case OPT_CREATE_INTERFACE:
-		cfg->agent.apply.create_interface = value;
+		cfg->apply.no_create_interface = !value;
 		break;
 	case OPT_CNI:
-		cfg->cni = value;
+		cfg->apply.no_cni = !value;
 		break;
 	case OPT_FORWARD_RULES:
-		cfg->agent.apply.forward_rules = value;
+		cfg->apply.forward_rules = value;
 		break;
 	case OPT_LEADER:
 		cfg->agent.leader = value;
 		break;
 	case OPT_LOCAL:
-		cfg->agent.apply.local = value;
+		cfg->apply.no_local = !value;
 		break;
 	case OPT_PRIORITISE_PRIVATE:
 		cfg->agent.prioritise_private_addresses = value;
@@ -279,6 +280,7 @@ static int add_service_cidrs(char *list, struct config *cfg)
 static int parse_option(int c, char *arg, struct config *cfg)
 {
 	struct kilo_agent_opts *a = &cfg->agent;
+	struct kilo_apply_opts *ap = &cfg->apply;
 	unsigned long v;
 	int r = 0;
 
@@ -296,11 +298,11 @@ static int parse_option(int c, char *arg, struct config *cfg)
 		cfg->cni_path = arg;
 		break;
 	case OPT_COMPATIBILITY:
-		if (kilo_compatibility_parse(arg, &a->apply.compatibility, NULL) < 0)
+		if (kilo_compatibility_parse(arg, &ap->compatibility, NULL) < 0)
 			return cli_usage_fail(NULL, "--compatibility: \"%s\" is not flannel or cilium", arg);
 		break;
 	case OPT_ENCAPSULATE:
-		if (kilo_encapsulate_parse(arg, &a->apply.encapsulate, NULL) < 0)
+		if (kilo_encapsulate_parse(arg, &ap->encapsulate, NULL) < 0)
 			return cli_usage_fail(NULL, "--encapsulate: \"%s\" is not always, crosssubnet or never", arg);
 		break;
 	case OPT_FORCE_ENDPOINT:
@@ -313,7 +315,7 @@ static int parse_option(int c, char *arg, struct config *cfg)
 		a->hostname = arg;
 		break;
 	case OPT_INTERFACE:
-		a->apply.interface = arg;
+		ap->interface = arg;
 		break;
 	case OPT_INTERNAL_CIDR:
 		if (a->n_internal_cidrs == KG_MAX_CIDRS)
@@ -381,10 +383,10 @@ static int parse_option(int c, char *arg, struct config *cfg)
 		a->subnet = arg;
 		break;
 	case OPT_USERSPACE_WIREGUARD:
-		a->apply.wg.userspace_program = arg;
+		cfg->wg.userspace_program = arg;
 		break;
 	case OPT_WG_BACKEND:
-		if (kilo_wg_backend_parse(arg, &a->apply.wg.backend, NULL) < 0)
+		if (kilo_wg_backend_parse(arg, &cfg->wg.backend, NULL) < 0)
 			return cli_usage_fail(NULL, "--wg-backend: \"%s\" is not auto, kernel or userspace", arg);
 		break;
 	default:
@@ -403,16 +405,15 @@ static int parse_flags(int argc, char *argv[], struct config *cfg)
 		.key_path = "/var/lib/kilo/key",
 		.internal_cidrs = cfg->internal_cidrs,
 		.service_cidrs = cfg->service_cidrs,
-		.clean_up = true,
 		.log = agent_log,
 		.store_opts = &cfg->store,
-		.apply = { .sz = sizeof(cfg->agent.apply), .local = true, .encapsulate = KILO_ENCAPSULATE_ALWAYS,
-			   .create_interface = true, .wg = { .sz = sizeof(cfg->agent.apply.wg) } },
+		.apply = &cfg->apply,
 	};
+	cfg->apply = (struct kilo_apply_opts){ .sz = sizeof(cfg->apply), .wg = &cfg->wg };
+	cfg->wg = (struct kilo_wg_opts){ .sz = sizeof(cfg->wg) };
 	cfg->store = (struct kilo_store_opts){ .sz = sizeof(cfg->store) };
 	cfg->listen = ":1107";
 	cfg->http = (struct kg_http_limits){ .max_connections = 4096, .max_connections_per_ip = 32, .timeout = 10 };
-	cfg->cni = true;
 	cfg->cni_path = "/etc/cni/net.d/10-kilo.conflist";
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
@@ -442,7 +443,7 @@ static int parse_flags(int argc, char *argv[], struct config *cfg)
 				 cfg->agent.force_internal_ip);
 		if (kilo_cidr_parse(first, &private_ip, NULL) < 0)
 			private_ip = (struct kilo_cidr){ 0 };
-		r = cli_parse_mtu(NULL, cfg->mtu, &private_ip.addr, &cfg->agent.apply.mtu);
+		r = cli_parse_mtu(NULL, cfg->mtu, &private_ip.addr, &cfg->apply.mtu);
 		if (r)
 			return r;
 	}
@@ -453,8 +454,7 @@ static int parse_flags(int argc, char *argv[], struct config *cfg)
 			return cli_usage_fail(NULL, "--hostname is required: %s", strerror(errno));
 		cfg->agent.hostname = cfg->hostname;
 	}
-	cfg->agent.apply.cni = cfg->cni;
-	cfg->agent.cni_path = cfg->cni ? cfg->cni_path : NULL;
+	cfg->agent.cni_path = cfg->apply.no_cni ? NULL : cfg->cni_path;
 	return -1;
 }
 

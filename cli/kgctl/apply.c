@@ -86,19 +86,19 @@ int kgctl_apply(int argc, char *argv[])
 		{ 0 },
 	};
 	/* apply makes the device, and --clean-up removes it with the rest. */
-	struct kilo_apply_opts opts = { .sz = sizeof(opts), .wg = { .sz = sizeof(opts.wg) }, .create_interface = true,
-					.clean_up_interface = true };
+	struct kilo_wg_opts wg = { .sz = sizeof(wg) };
+	struct kilo_apply_opts opts = { .sz = sizeof(opts), .wg = &wg, .clean_up_interface = true };
 	const char *mesh_path = NULL, *node = NULL, *key_path = NULL, *mtu = NULL;
 	struct kilo_apply_report report;
 	struct kilo_error err = { 0 };
-	struct kgctl_plan_flags flags;
+	struct kgctl_plan_flags flags = { 0 };
 	struct kilo_key key = { { 0 } };
 	kilo_topology *topology = NULL;
 	kilo_mesh *mesh = NULL;
 	bool clean_up = false;
+	const char *ifname;
 	int c, r = 0;
 
-	kgctl_plan_flags_init(&flags);
 	while ((c = kgctl_getopt("apply", argc, argv, ":h", options)) != -1) {
 		switch (c) {
 		case 'm':
@@ -111,11 +111,11 @@ int kgctl_apply(int argc, char *argv[])
 			key_path = optarg;
 			break;
 		case OPT_WG_BACKEND:
-			if (kilo_wg_backend_parse(optarg, &opts.wg.backend, NULL) < 0)
+			if (kilo_wg_backend_parse(optarg, &wg.backend, NULL) < 0)
 				return kgctl_usage_fail("apply", "--wg-backend: \"%s\" is not auto, kernel or userspace", optarg);
 			break;
 		case OPT_USERSPACE:
-			opts.wg.userspace_program = optarg;
+			wg.userspace_program = optarg;
 			break;
 		case OPT_MTU:
 			mtu = optarg; /* measured once the flags are read */
@@ -135,15 +135,16 @@ int kgctl_apply(int argc, char *argv[])
 	if (optind != argc)
 		return kgctl_usage_fail("apply", "unexpected argument \"%s\"", argv[optind]);
 	opts.interface = flags.interface;
-	opts.local = flags.local;
+	ifname = flags.interface ? flags.interface : KILO_DEFAULT_INTERFACE;
+	opts.no_local = flags.no_local;
 	opts.encapsulate = flags.encapsulate;
 	opts.compatibility = flags.compatibility;
-	opts.cni = flags.cni;
+	opts.no_cni = flags.no_cni;
 	opts.forward_rules = flags.forward_rules;
 	if (clean_up) {
 		if (kilo_apply_clean_up(&opts, &err) < 0)
 			return kgctl_fail("%s", err.message);
-		printf("removed %s and the routes, rules and NAT rules of libkilo\n", opts.interface);
+		printf("removed %s and the routes, rules and NAT rules of libkilo\n", ifname);
 		return kgctl_print("");
 	}
 	if (!mesh_path)
@@ -183,7 +184,7 @@ int kgctl_apply(int argc, char *argv[])
 	if (kilo_apply(topology, &opts, &report, &err) < 0)
 		r = kgctl_fail("%s", err.message);
 	else
-		r = print_report(node, opts.interface, &report);
+		r = print_report(node, ifname, &report);
 out:
 	kilo_key_wipe(&key);
 	kilo_topology_free(topology);

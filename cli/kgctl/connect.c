@@ -88,6 +88,7 @@ static int parse_cidrs(const char *text, struct kilo_cidr *list, size_t *n)
 
 struct connect_flags {
 	struct kilo_connect_opts opts;
+	struct kilo_wg_opts wg;
 	struct kilo_cidr extra[MAX_ALLOWED_IPS];
 	struct kilo_store_opts store_opts;
 	char hostname[HOST_NAME_MAX + 1];
@@ -139,6 +140,7 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 		{ 0 },
 	};
 	struct kilo_connect_opts *o = &f->opts;
+	bool clean_up = true;
 	unsigned long v;
 	int c, r = 0;
 
@@ -151,10 +153,11 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 			r = parse_cidrs(optarg, f->extra, &o->n_allowed_ips);
 			break;
 		case OPT_CLEAN_UP:
-			r = cli_parse_bool("connect", "clean-up", optarg, &o->clean_up);
+			r = cli_parse_bool("connect", "clean-up", optarg, &clean_up);
+			o->no_clean_up = !clean_up;
 			break;
 		case OPT_NO_CLEAN_UP:
-			o->clean_up = false;
+			o->no_clean_up = true;
 			break;
 		case 'i':
 			o->interface = optarg;
@@ -167,6 +170,7 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 			break;
 		case OPT_KEEPALIVE:
 			r = cli_parse_seconds("connect", "persistent-keepalive", optarg, 0, 65535, &o->persistent_keepalive);
+			o->no_keepalive = o->persistent_keepalive == 0;
 			break;
 		case OPT_PORT:
 			r = cli_parse_number("connect", "port", optarg, 0, 65535, &v);
@@ -185,10 +189,10 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 			o->store = optarg;
 			break;
 		case OPT_USERSPACE:
-			o->wg.userspace_program = optarg;
+			f->wg.userspace_program = optarg;
 			break;
 		case OPT_WG_BACKEND:
-			if (kilo_wg_backend_parse(optarg, &o->wg.backend, NULL) < 0)
+			if (kilo_wg_backend_parse(optarg, &f->wg.backend, NULL) < 0)
 				r = kgctl_usage_fail("connect", "--wg-backend: \"%s\" is not auto, kernel or userspace", optarg);
 			break;
 		case 'h':
@@ -218,6 +222,7 @@ static int parse_flags(int argc, char *argv[], struct connect_flags *f)
 		return r;
 	o->allowed_ips = f->extra;
 	o->store_opts = &f->store_opts;
+	o->wg = &f->wg;
 	return 0;
 }
 
@@ -243,8 +248,9 @@ static int run(kilo_connect *conn, int sigfd, enum cli_log_level log_level)
 int kgctl_connect(int argc, char *argv[])
 {
 	struct connect_flags f = {
-		.opts = { .sz = sizeof(f.opts), .clean_up = true, .persistent_keepalive = KILO_CONNECT_DEFAULT_KEEPALIVE,
-			  .wg = { .sz = sizeof(f.opts.wg) } },
+		.opts = { .sz = sizeof(f.opts) },
+		.wg = { .sz = sizeof(f.wg) },
+		.store_opts = { .sz = sizeof(f.store_opts) },
 		.log_level = CLI_LOG_INFO,
 	};
 	struct kilo_error err = { 0 };

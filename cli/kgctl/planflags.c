@@ -3,23 +3,12 @@
 
 #include <string.h>
 
-void kgctl_plan_flags_init(struct kgctl_plan_flags *flags)
-{
-	*flags = (struct kgctl_plan_flags){
-		.local = true,
-		.encapsulate = KILO_ENCAPSULATE_ALWAYS,
-		.compatibility = KILO_COMPATIBILITY_NONE,
-		.interface = "kilo0",
-		.cni = true,
-	};
-}
-
 int kgctl_plan_flag(int c, const char *value, struct kgctl_plan_flags *flags)
 {
 	switch (c) {
 	case KGCTL_OPT_LOCAL:
 	case KGCTL_OPT_NO_LOCAL:
-		flags->local = c == KGCTL_OPT_LOCAL;
+		flags->no_local = c == KGCTL_OPT_NO_LOCAL;
 		return 1;
 	case KGCTL_OPT_ENCAPSULATE:
 		if (kilo_encapsulate_parse(value, &flags->encapsulate, NULL) < 0)
@@ -37,7 +26,7 @@ int kgctl_plan_flag(int c, const char *value, struct kgctl_plan_flags *flags)
 		return 1;
 	case KGCTL_OPT_CNI:
 	case KGCTL_OPT_NO_CNI:
-		flags->cni = c == KGCTL_OPT_CNI;
+		flags->no_cni = c == KGCTL_OPT_NO_CNI;
 		return 1;
 	case KGCTL_OPT_FORWARD_RULES:
 		flags->forward_rules = true;

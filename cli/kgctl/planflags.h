@@ -38,19 +38,17 @@ enum {
 	"      --iptables-forward-rules    add FORWARD rules for the pod subnet\n"             \
 	"      --mesh-granularity G        location, full or cross (default: the mesh's)\n"
 
+/* Zeroed, the library's defaults (kg's): local routes, always encapsulate, plain IPIP, kilo0, CNI on. */
 struct kgctl_plan_flags {
-	bool local;
+	bool no_local;
 	enum kilo_encapsulate encapsulate;
 	enum kilo_compatibility compatibility;
-	const char *interface;
-	bool cni;
+	const char *interface; /* NULL: the library's default */
+	bool no_cni;
 	bool forward_rules;
 	bool override_granularity;
 	enum kilo_granularity granularity;
 };
-
-/* kg's defaults: local routes, always encapsulate, plain IPIP, kilo0, CNI on. */
-void kgctl_plan_flags_init(struct kgctl_plan_flags *flags);
 
 /*
  * Takes option c with its value if it is a plan flag: returns 1 when it

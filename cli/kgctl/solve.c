@@ -39,18 +39,16 @@ int kgctl_solve(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct kgctl_plan_flags flags;
+	struct kgctl_plan_flags flags = { 0 };
 	struct kilo_solve_opts solve_opts = { .sz = sizeof(solve_opts) };
-	struct kilo_plan_opts plan_opts = {
-		.sz = sizeof(plan_opts),
-		.routes = {
-			.sz = sizeof(plan_opts.routes),
-			.wg_ifindex = WG_IFINDEX,
-			.private_ifindex = PRIVATE_IFINDEX,
-			.tunnel_ifindex = TUNNEL_IFINDEX,
-		},
-		.nat = { .sz = sizeof(plan_opts.nat) },
+	struct kilo_routes_opts routes = {
+		.sz = sizeof(routes),
+		.wg_ifindex = WG_IFINDEX,
+		.private_ifindex = PRIVATE_IFINDEX,
+		.tunnel_ifindex = TUNNEL_IFINDEX,
 	};
+	struct kilo_nat_opts nat = { .sz = sizeof(nat) };
+	struct kilo_plan_opts plan_opts = { .sz = sizeof(plan_opts), .routes = &routes, .nat = &nat };
 	struct kgctl_mesh_source source = { 0 };
 	const char *node = NULL;
 	struct kilo_error err = { 0 };
@@ -59,7 +57,6 @@ int kgctl_solve(int argc, char *argv[])
 	char *plan = NULL;
 	int c, r = 0;
 
-	kgctl_plan_flags_init(&flags);
 	while ((c = kgctl_getopt("solve", argc, argv, ":o:h", options)) != -1) {
 		switch (c) {
 		case 'n':
@@ -86,12 +83,12 @@ int kgctl_solve(int argc, char *argv[])
 		return kgctl_usage_fail("solve", "missing --node NAME");
 	solve_opts.override_granularity = flags.override_granularity;
 	solve_opts.granularity = flags.granularity;
-	plan_opts.routes.local = flags.local;
-	plan_opts.routes.encapsulate = flags.encapsulate;
-	plan_opts.routes.compatibility = flags.compatibility;
-	plan_opts.routes.wg_interface = flags.interface;
-	plan_opts.nat.cni = flags.cni;
-	plan_opts.nat.forward_rules = flags.forward_rules;
+	routes.no_local = flags.no_local;
+	routes.encapsulate = flags.encapsulate;
+	routes.compatibility = flags.compatibility;
+	routes.wg_interface = flags.interface;
+	nat.no_cni = flags.no_cni;
+	nat.forward_rules = flags.forward_rules;
 
 	r = kgctl_load_mesh_from("solve", &source, &mesh);
 	if (r)
@@ -104,7 +101,7 @@ int kgctl_solve(int argc, char *argv[])
 	r = kgctl_solve_topology(mesh, &solve_opts, &topology);
 	if (r)
 		goto out;
-	plan_opts.nat.ipip_rules = kilo_topology_ipip_rules(topology, &plan_opts.routes);
+	nat.ipip_rules = kilo_topology_ipip_rules(topology, &routes);
 	if (kilo_plan_to_json(topology, &plan_opts, &plan, &err) < 0) {
 		r = kgctl_fail("%s", err.message);
 		goto out;

@@ -107,6 +107,11 @@ int kgctl_load_mesh(const char *path, kilo_mesh **mesh)
 	return 0;
 }
 
+static bool store_options_given(const struct kilo_store_opts *o)
+{
+	return o->etcd_cacert || o->etcd_cert || o->etcd_key || o->etcd_user || o->etcd_password_file;
+}
+
 int kgctl_open_store(const char *uri, const struct kilo_store_opts *opts, kilo_store **store)
 {
 	struct kilo_error err = { 0 };
@@ -115,7 +120,7 @@ int kgctl_open_store(const char *uri, const struct kilo_store_opts *opts, kilo_s
 	/* A mistyped path is an error, not an empty mesh. */
 	if (!strncmp(uri, "file:", 5) && uri[5] && stat(uri + 5, &st) < 0)
 		return kgctl_fail("store %s: %s", uri + 5, strerror(errno));
-	if (kilo_store_open_opts(uri, opts, store, &err) < 0)
+	if (kilo_store_open_opts(uri, store_options_given(opts) ? opts : NULL, store, &err) < 0)
 		return kgctl_fail("%s", err.message);
 	return 0;
 }
@@ -156,7 +161,7 @@ static int load_store(const struct kgctl_mesh_source *source, kilo_mesh **mesh, 
 
 int kgctl_store_option(int c, const char *value, struct kilo_store_opts *opts)
 {
-	opts->sz = sizeof(*opts);
+	opts->sz = sizeof(*opts); /* kgctl_open_store passes NULL when no flag filled it */
 	switch (c) {
 	case KGCTL_OPT_ETCD_CACERT:
 		opts->etcd_cacert = value;
@@ -176,11 +181,6 @@ int kgctl_store_option(int c, const char *value, struct kilo_store_opts *opts)
 	default:
 		return 0;
 	}
-}
-
-static bool store_options_given(const struct kilo_store_opts *o)
-{
-	return o->etcd_cacert || o->etcd_cert || o->etcd_key || o->etcd_user || o->etcd_password_file;
 }
 
 int kgctl_mesh_source_option(int c, const char *value, struct kgctl_mesh_source *source)

@@ -17,7 +17,6 @@
 extern "C" {
 #endif
 
-#define KILO_DEFAULT_INTERFACE "kilo0"
 #define KILO_DEFAULT_TUNNEL "tunl0"
 #define KILO_DEFAULT_MTU 1420
 
@@ -46,24 +45,24 @@ KILO_EXPORT void kilo_apply_memo_reset(struct kilo_apply_memo *memo);
 struct kilo_apply_opts {
 	size_t sz;
 	const char *interface;        /* the WireGuard link; NULL: KILO_DEFAULT_INTERFACE */
-	struct kilo_wg_opts wg;       /* which WireGuard implementation to use */
-	bool local;                   /* routes inside the location (kg's --local) */
+	/* Which WireGuard implementation to use; NULL: the defaults. Unused when wg_handle is given. */
+	const struct kilo_wg_opts *wg;
+	bool no_local;                /* kg's --local=false: leave the routes inside the location alone */
 	enum kilo_encapsulate encapsulate;
 	enum kilo_compatibility compatibility;
 	const char *tunnel_interface; /* NULL: KILO_DEFAULT_TUNNEL */
-	bool cni;                     /* kg's --cni: NAT the local pods' traffic */
+	bool no_cni;                  /* kg's --cni=false: leave the local pods' traffic un-NATed */
 	bool forward_rules;           /* kg's --iptables-forward-rules */
 	uint32_t mtu;                 /* of the WireGuard link; 0: KILO_DEFAULT_MTU */
 	/*
-	 * kg's --create-interface: false uses the device that exists and
-	 * fails, naming it, when there is none (e.g. a userspace WireGuard
-	 * started by someone else).
+	 * kg's --create-interface=false: use the device that exists and
+	 * fail, naming it, when there is none (e.g. a userspace WireGuard
+	 * started by someone else). By default a missing device is created.
 	 */
-	bool create_interface;
+	bool no_create_interface;
 	/*
 	 * kg's --clean-up-interface: kilo_apply_clean_up deletes the device
-	 * too; otherwise the device stays as it is. A caller built before
-	 * this field (a smaller sz) gets true, as clean-up did then.
+	 * too; by default, as Kilo's, the device stays as it is.
 	 */
 	bool clean_up_interface;
 	/*
@@ -138,7 +137,8 @@ struct kilo_agent_opts {
 	const char *store;           /* "file:DIR" */
 	const char *hostname;        /* this node's name */
 	const char *key_path;        /* the private key; created (0600) if missing */
-	struct kilo_apply_opts apply; /* its wg_handle and memo are ignored: the agent keeps its own */
+	/* How to apply; NULL: the defaults. Its wg_handle and memo are ignored: the agent keeps its own. */
+	const struct kilo_apply_opts *apply;
 	/* The mesh settings every agent must agree on (kg's --mesh-granularity, --subnet, --port). */
 	enum kilo_granularity granularity;
 	const char *subnet;          /* NULL: 10.4.0.0/16 */
@@ -160,7 +160,8 @@ struct kilo_agent_opts {
 	uint32_t ready_window;
 	uint32_t resync_period;
 	const char *cni_path;        /* write the CNI configuration here; NULL: none */
-	bool clean_up;               /* on kilo_agent_free: remove this node and what apply made */
+	/* kg's --clean-up=false: kilo_agent_free leaves this node and what apply made; by default both go. */
+	bool no_clean_up;
 	/* Kilo's --service-cidr: traffic to these CIDRs is not masqueraded. */
 	const char *const *service_cidrs;
 	size_t n_service_cidrs;
@@ -184,7 +185,7 @@ KILO_EXPORT int kilo_agent_new(const struct kilo_agent_opts *opts, kilo_agent **
 KILO_EXPORT int kilo_agent_fd(const kilo_agent *agent);
 KILO_EXPORT int kilo_agent_timeout_ms(const kilo_agent *agent);
 KILO_EXPORT int kilo_agent_step(kilo_agent *agent, struct kilo_error *err);
-/* Stops the agent; with clean_up, removes this node from the store and what apply made. */
+/* Stops the agent; unless no_clean_up, removes this node from the store and what apply made. */
 KILO_EXPORT void kilo_agent_free(kilo_agent *agent);
 
 /*
@@ -249,20 +250,24 @@ struct kilo_connect_opts {
 	const char *peer_name;     /* the peer's name in the store */
 	const char *key_path;      /* the private key; created (0600) if missing */
 	const char *interface;     /* NULL: KILO_DEFAULT_INTERFACE */
-	struct kilo_wg_opts wg;
+	const struct kilo_wg_opts *wg; /* NULL: the defaults */
 	/* The peer's address and only allowed IP; NULL: KILO_CONNECT_DEFAULT_ALLOWED_IP. */
 	const char *allowed_ip;
 	/* Cluster networks (e.g. services) routed through the first segment. */
 	const struct kilo_cidr *allowed_ips;
 	size_t n_allowed_ips;
-	uint32_t persistent_keepalive; /* of the peer when it is created */
+	/* Of the peer when it is created; 0: KILO_CONNECT_DEFAULT_KEEPALIVE, unless no_keepalive. */
+	uint32_t persistent_keepalive;
 	uint16_t port;             /* listen port; 0: KILO_DEFAULT_PORT */
 	uint32_t mtu;              /* 0: KILO_DEFAULT_MTU */
 	uint32_t resync_period;    /* seconds; 0: KILO_DEFAULT_RESYNC_PERIOD */
 	uint32_t ready_window;     /* seconds; 0: KILO_DEFAULT_READY_WINDOW */
-	bool clean_up;             /* on kilo_connect_free: remove the peer, device and routes */
+	/* kgctl's --clean-up=false: kilo_connect_free leaves the peer, device and routes; by default they go. */
+	bool no_clean_up;
 	/* The store's TLS files and credentials (kgctl's --etcd-* flags); NULL: none. */
 	const struct kilo_store_opts *store_opts;
+	/* A peer this creates gets no keepalive (kgctl's --persistent-keepalive 0). */
+	bool no_keepalive;
 };
 
 /*
@@ -279,7 +284,7 @@ KILO_EXPORT int kilo_connect_new(const struct kilo_connect_opts *opts, kilo_conn
 KILO_EXPORT int kilo_connect_fd(const kilo_connect *c);
 KILO_EXPORT int kilo_connect_timeout_ms(const kilo_connect *c);
 KILO_EXPORT int kilo_connect_step(kilo_connect *c, struct kilo_error *err);
-/* Stops; with clean_up, removes the peer from the store, the device and the routes. */
+/* Stops; unless no_clean_up, removes the peer from the store, the device and the routes. */
 KILO_EXPORT void kilo_connect_free(kilo_connect *c);
 
 #ifdef __cplusplus

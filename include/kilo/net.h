@@ -54,10 +54,10 @@ KILO_EXPORT int kilo_net_mtu_auto(const struct kilo_addr *private_ip, uint32_t *
 
 struct kilo_link_opts {
 	size_t sz;
-	bool up;
+	bool down;    /* set the link down; by default it is set up */
 	uint32_t mtu; /* 0: leave it */
 };
-/* Sets a link up or down and its MTU, only where they differ. */
+/* Sets a link up or down and its MTU, only where they differ. opts NULL: up, MTU left. */
 KILO_EXPORT int kilo_net_link_set(kilo_net *net, int ifindex, const struct kilo_link_opts *opts,
 				  struct kilo_net_changes *changes, struct kilo_error *err);
 

@@ -53,8 +53,8 @@ KILO_EXPORT int kilo_topology_to_json(const kilo_topology *topology, char **out,
 
 struct kilo_plan_opts {
 	size_t sz;
-	struct kilo_routes_opts routes;
-	struct kilo_nat_opts nat;
+	const struct kilo_routes_opts *routes; /* NULL: the defaults */
+	const struct kilo_nat_opts *nat;       /* NULL: the defaults */
 };
 
 /*

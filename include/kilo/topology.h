@@ -24,6 +24,7 @@ typedef struct kilo_topology kilo_topology;
 /* Kilo's routing table for encapsulated routes inside a location. */
 #define KILO_ROUTE_TABLE 1107
 #define KILO_DEFAULT_PORT 51820
+#define KILO_DEFAULT_INTERFACE "kilo0"
 
 struct kilo_solve_opts {
 	size_t sz; /* sizeof(struct kilo_solve_opts) */
@@ -110,10 +111,11 @@ KILO_EXPORT int kilo_topology_set_allowed_location_ips(kilo_topology *topology, 
 
 /* ---- routes and rules ----------------------------------------------- */
 
+/* Each enum of an option struct has its default, Kilo's, as 0: a zeroed struct means the defaults. */
 enum kilo_encapsulate {
-	KILO_ENCAPSULATE_NEVER = 0,
+	KILO_ENCAPSULATE_ALWAYS = 0, /* kg's default */
 	KILO_ENCAPSULATE_CROSSSUBNET = 1,
-	KILO_ENCAPSULATE_ALWAYS = 2,
+	KILO_ENCAPSULATE_NEVER = 2,
 };
 
 enum kilo_compatibility {
@@ -127,10 +129,11 @@ KILO_EXPORT int kilo_compatibility_parse(const char *text, enum kilo_compatibili
 
 struct kilo_routes_opts {
 	size_t sz;
-	bool local; /* manage routes inside the location (kg's --local, default on) */
+	/* Leave the routes inside the location alone (kg's --local=false); by default they are managed. */
+	bool no_local;
 	enum kilo_encapsulate encapsulate;
 	enum kilo_compatibility compatibility;
-	const char *wg_interface; /* name of the WireGuard link, e.g. "kilo0" */
+	const char *wg_interface; /* name of the WireGuard link; NULL: KILO_DEFAULT_INTERFACE */
 	int wg_ifindex;           /* index of the WireGuard link */
 	int private_ifindex;      /* index of the link holding the private IP */
 	int tunnel_ifindex;       /* index of the IPIP (or flannel/cilium) link */
@@ -213,7 +216,7 @@ struct kilo_nat_rule {
 
 struct kilo_nat_opts {
 	size_t sz;
-	bool cni;            /* kg's --cni: jump pod traffic to KILO-NAT */
+	bool no_cni;         /* kg's --cni=false; by default pod traffic jumps to KILO-NAT */
 	bool forward_rules;  /* kg's --iptables-forward-rules */
 	/* Add the encapsulator's IPIP rules in front, as Kilo does: see kilo_topology_ipip_rules. */
 	bool ipip_rules;
@@ -224,7 +227,8 @@ struct kilo_nat_opts {
  * opts: only when kg manages routes inside the location (local) and
  * encapsulates, with the plain IPIP or the cilium encapsulator (flannel's
  * has no rules), and only on a node with a private IP (without one Kilo
- * runs no encapsulator at all).
+ * runs no encapsulator at all). opts NULL: the defaults; false for options
+ * that break the rule for sz (see kilo_topology_routes).
  */
 KILO_EXPORT bool kilo_topology_ipip_rules(const kilo_topology *topology, const struct kilo_routes_opts *opts);
 

@@ -4,6 +4,7 @@
  * publish this node, watch the store, and on every real change, liveness
  * change and resync solve the mesh and apply the difference.
  */
+#include "apply.h"
 #include "internal.h"
 #include "resolve.h"
 
@@ -24,6 +25,7 @@
 
 #include "../core/error.h"
 #include "../core/log.h"
+#include "../core/opts.h"
 #include "../serial/mesh_json.h"
 #include "../store/store.h"
 #include "../topology/model.h"
@@ -449,16 +451,12 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 static int copy_options(kilo_agent *a, const struct kilo_agent_opts *o, struct kilo_error *err)
 {
 	struct kilo_apply_opts *ap = &a->apply;
+	int r = kilo_apply_opts_read(o->apply, ap, err);
 
-	memset(ap, 0, sizeof(*ap));
-	memcpy(ap, &o->apply, o->apply.sz && o->apply.sz < sizeof(*ap) ? o->apply.sz : sizeof(*ap));
-	ap->sz = sizeof(*ap);
-	ap->interface = kilo_arena_strdup(&a->arena, ap->interface ? ap->interface : KILO_DEFAULT_INTERFACE);
-	ap->tunnel_interface = kilo_arena_strdup(&a->arena, ap->tunnel_interface ? ap->tunnel_interface : KILO_DEFAULT_TUNNEL);
-	if (ap->wg.userspace_program)
-		ap->wg.userspace_program = kilo_arena_strdup(&a->arena, ap->wg.userspace_program);
-	if (ap->wg.socket_dir)
-		ap->wg.socket_dir = kilo_arena_strdup(&a->arena, ap->wg.socket_dir);
+	if (r < 0)
+		return r;
+	ap->interface = kilo_arena_strdup(&a->arena, ap->interface);
+	ap->tunnel_interface = kilo_arena_strdup(&a->arena, ap->tunnel_interface);
 	a->hostname = kilo_arena_strdup(&a->arena, o->hostname);
 	a->cni_path = o->cni_path ? kilo_arena_strdup(&a->arena, o->cni_path) : NULL;
 	if (!ap->interface || !ap->tunnel_interface || !a->hostname || (o->cni_path && !a->cni_path))
@@ -466,7 +464,7 @@ static int copy_options(kilo_agent *a, const struct kilo_agent_opts *o, struct k
 	a->check_in_ms = 1000 * (int64_t)(o->check_in_period ? o->check_in_period : KILO_DEFAULT_CHECK_IN_PERIOD);
 	a->resync_ms = 1000 * (int64_t)(o->resync_period ? o->resync_period : KILO_DEFAULT_RESYNC_PERIOD);
 	a->window = o->ready_window ? o->ready_window : KILO_DEFAULT_READY_WINDOW;
-	a->clean_up = o->clean_up;
+	a->clean_up = !o->no_clean_up;
 	a->log = (struct kilo_logger){ .fn = o->log, .ctx = o->log_ctx };
 	return kilo_agent_settings_document(o, &a->settings, err);
 }
@@ -488,7 +486,7 @@ static int watch_fds(kilo_agent *a, struct kilo_error *err)
 
 int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, struct kilo_error *err)
 {
-	struct kilo_agent_opts opts = { 0 };
+	struct kilo_agent_opts opts;
 	struct kilo_error local = { 0 };
 	kilo_agent *a;
 	int64_t now = now_ms();
@@ -496,7 +494,9 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 	int r, first;
 
 	*out = NULL;
-	memcpy(&opts, opts_in, opts_in->sz && opts_in->sz < sizeof(opts) ? opts_in->sz : sizeof(opts));
+	r = KILO_OPTS_COPY(&opts, opts_in, kilo_agent_opts, err);
+	if (r < 0)
+		return r;
 	if (!opts.store || !opts.hostname || !*opts.hostname)
 		return kilo_error_set(err, EINVAL, "agent: %s is required", opts.store ? "hostname" : "store");
 	if (!opts.key_path)
@@ -506,6 +506,8 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 		return kilo_error_set(err, ENOMEM, "agent: out of memory");
 	a->epoll_fd = -1;
 	r = copy_options(a, &opts, err);
+	/* From here on the apply options are the agent's copy, with their defaults. */
+	opts.apply = &a->apply;
 	if (r == 0)
 		r = kilo_agent_key_load(opts.key_path, &a->private_key, err);
 	if (r == 0)
@@ -517,8 +519,9 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 	a->presence = a->store && kilo_store_liveness_by_presence(a->store);
 	a->started = now;
 	if (r == 0)
-		r = kilo_wg_open(&a->apply.wg, &a->wg, err);
+		r = kilo_wg_open(a->apply.wg, &a->wg, err);
 	/* One handle for the agent's life, which owns (and reaps) the wireguard-go it starts. */
+	a->apply.wg = NULL; /* the caller's, which kilo_wg_open copied */
 	a->apply.wg_handle = a->wg;
 	a->apply.memo = &a->memo;
 	if (r == 0)

@@ -12,27 +12,25 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/opts.h"
 #include "../core/wgconf.h"
 #include "../topology/model.h"
 #include "../net/saving.h"
 #include "../wg/sync.h"
 
-/* The options with their defaults filled in. */
-static struct kilo_apply_opts with_defaults(const struct kilo_apply_opts *in)
+int kilo_apply_opts_read(const struct kilo_apply_opts *in, struct kilo_apply_opts *opts, struct kilo_error *err)
 {
-	struct kilo_apply_opts opts = { .sz = sizeof(opts), .local = true, .encapsulate = KILO_ENCAPSULATE_ALWAYS,
-					.cni = true, .create_interface = true, .clean_up_interface = true };
+	int r = KILO_OPTS_COPY(opts, in, kilo_apply_opts, err);
 
-	if (in)
-		memcpy(&opts, in, in->sz < sizeof(opts) ? in->sz : sizeof(opts));
-	opts.sz = sizeof(opts);
-	if (!opts.interface)
-		opts.interface = KILO_DEFAULT_INTERFACE;
-	if (!opts.tunnel_interface)
-		opts.tunnel_interface = KILO_DEFAULT_TUNNEL;
-	if (!opts.mtu)
-		opts.mtu = KILO_DEFAULT_MTU;
-	return opts;
+	if (r < 0)
+		return r;
+	if (!opts->interface)
+		opts->interface = KILO_DEFAULT_INTERFACE;
+	if (!opts->tunnel_interface)
+		opts->tunnel_interface = KILO_DEFAULT_TUNNEL;
+	if (!opts->mtu)
+		opts->mtu = KILO_DEFAULT_MTU;
+	return 0;
 }
 
 /* The caller's WireGuard handle, or one opened for this call into *own. */
@@ -42,7 +40,7 @@ static int wg_handle(const struct kilo_apply_opts *opts, kilo_wg **own, kilo_wg 
 	*wg = opts->wg_handle;
 	if (*wg)
 		return 0;
-	int r = kilo_wg_open(&opts->wg, own, err);
+	int r = kilo_wg_open(opts->wg, own, err);
 
 	*wg = *own;
 	return r;
@@ -85,7 +83,7 @@ static int find_links(const struct kilo_topology *t, const struct kilo_apply_opt
 	kilo_wg_config *device = NULL;
 	int r;
 
-	if (!opts->create_interface) {
+	if (opts->no_create_interface) {
 		r = kilo_wg_device_get(wg, opts->interface, &device, &why);
 		kilo_wg_config_free(device);
 		if (r < 0)
@@ -104,7 +102,7 @@ static int find_links(const struct kilo_topology *t, const struct kilo_apply_opt
 	if (r < 0)
 		return r;
 	/* Kilo encapsulates inside a location only where it routes there itself. */
-	plan->tunnel = opts->local && opts->encapsulate != KILO_ENCAPSULATE_NEVER;
+	plan->tunnel = !opts->no_local && opts->encapsulate != KILO_ENCAPSULATE_NEVER;
 	if (!plan->tunnel)
 		return 0;
 	memset(&why, 0, sizeof(why));
@@ -135,7 +133,7 @@ static int make_plan(const struct kilo_topology *t, const struct kilo_apply_opts
 {
 	struct kilo_nat_opts nat = {
 		.sz = sizeof(nat),
-		.cni = opts->cni,
+		.no_cni = opts->no_cni,
 		.forward_rules = opts->forward_rules,
 		.ipip_rules = kilo_topology_ipip_rules(t, &plan->routes_opts),
 	};
@@ -188,7 +186,7 @@ static int create_links(const struct kilo_apply_opts *opts, kilo_net *net, kilo_
 {
 	int r = 0;
 
-	if (opts->create_interface) {
+	if (!opts->no_create_interface) {
 		r = kilo_wg_device_create(wg, opts->interface, err);
 		report->device_created = undo->device_created = r > 0;
 	}
@@ -206,7 +204,7 @@ static int create_links(const struct kilo_apply_opts *opts, kilo_net *net, kilo_
 static int apply_tunnel(const struct kilo_topology *t, kilo_net *net, int ifindex, struct kilo_apply_report *report,
 			struct kilo_error *err)
 {
-	struct kilo_link_opts up = { .sz = sizeof(up), .up = true };
+	struct kilo_link_opts up = { .sz = sizeof(up) };
 	struct kilo_cidr first;
 	int r;
 
@@ -225,7 +223,7 @@ static int apply_device(const struct kilo_topology *t, const struct kilo_apply_o
 			kilo_net *net, struct plan *plan, struct kilo_apply_undo *undo,
 			struct kilo_apply_report *report, struct kilo_error *err)
 {
-	struct kilo_link_opts link = { .sz = sizeof(link), .up = t->leader, .mtu = opts->mtu };
+	struct kilo_link_opts link = { .sz = sizeof(link), .down = !t->leader, .mtu = opts->mtu };
 	struct kilo_wg_sync_report sync;
 	int r = 0;
 
@@ -310,7 +308,7 @@ static int change(const struct kilo_topology *t, const struct kilo_apply_opts *o
 int kilo_apply(const kilo_topology *t, const struct kilo_apply_opts *opts_in, struct kilo_apply_report *report,
 	       struct kilo_error *err)
 {
-	struct kilo_apply_opts opts = with_defaults(opts_in);
+	struct kilo_apply_opts opts;
 	struct kilo_apply_undo undo = { 0 };
 	struct plan plan = { 0 };
 	kilo_wg *own = NULL, *wg;
@@ -318,8 +316,11 @@ int kilo_apply(const kilo_topology *t, const struct kilo_apply_opts *opts_in, st
 	int r;
 
 	memset(report, 0, sizeof(*report));
+	r = kilo_apply_opts_read(opts_in, &opts, err);
+	if (r < 0)
+		return r;
 	plan.routes_opts = (struct kilo_routes_opts){ .sz = sizeof(plan.routes_opts),
-						       .local = opts.local,
+						       .no_local = opts.no_local,
 						       .encapsulate = opts.encapsulate,
 						       .compatibility = opts.compatibility,
 						       .wg_interface = opts.interface };
@@ -359,11 +360,14 @@ void kilo_apply_memo_reset(struct kilo_apply_memo *memo)
 
 int kilo_apply_clean_up(const struct kilo_apply_opts *opts_in, struct kilo_error *err)
 {
-	struct kilo_apply_opts opts = with_defaults(opts_in);
+	struct kilo_apply_opts opts;
 	kilo_wg *own = NULL, *wg = NULL;
 	kilo_net *net = NULL;
 	int r;
 
+	r = kilo_apply_opts_read(opts_in, &opts, err);
+	if (r < 0)
+		return r;
 	r = kilo_net_open(&net, err);
 	if (r == 0)
 		r = kilo_net_nat_remove(net, err);

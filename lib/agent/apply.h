@@ -9,6 +9,13 @@
 
 #include <kilo/agent.h>
 
+/*
+ * The caller's apply options read by the rule for sz (NULL: the
+ * defaults), with the defaults of interface, tunnel_interface and mtu
+ * filled in.
+ */
+int kilo_apply_opts_read(const struct kilo_apply_opts *in, struct kilo_apply_opts *opts, struct kilo_error *err);
+
 struct kilo_apply_undo {
 	bool device_created;     /* the WireGuard device, and a userspace program started for it */
 	bool tunnel_created;     /* the IPIP link */

@@ -19,6 +19,7 @@
 
 #include "../core/arena.h"
 #include "../core/error.h"
+#include "../core/opts.h"
 #include "../core/wgconf.h"
 #include "../mesh/model.h"
 #include "../store/store.h"
@@ -29,7 +30,6 @@ struct kilo_connect {
 	struct kilo_cidr address;       /* the allowed IP, masked as Kilo's flag parser does */
 	struct kilo_cidr *extra;        /* --allowed-ips */
 	size_t n_extra;
-	struct kilo_wg_opts wg_opts;
 	uint16_t port;
 	uint32_t window;
 	int64_t resync_ms;
@@ -98,7 +98,7 @@ static int ensure_peer(kilo_connect *c, uint32_t keepalive, struct kilo_error *e
 /* The device with the peer's address and MTU, up. */
 static int make_device(kilo_connect *c, uint32_t mtu, struct kilo_error *err)
 {
-	struct kilo_link_opts link = { .sz = sizeof(link), .up = true, .mtu = mtu ? mtu : KILO_DEFAULT_MTU };
+	struct kilo_link_opts link = { .sz = sizeof(link), .mtu = mtu ? mtu : KILO_DEFAULT_MTU };
 	int ifindex, r;
 
 	r = kilo_wg_device_create(c->wg, c->interface, err);
@@ -210,16 +210,6 @@ static int copy_options(kilo_connect *c, const struct kilo_connect_opts *o, stru
 	c->address = kilo_cidr_masked(&c->address);
 	c->peer_name = kilo_arena_strdup(&c->arena, o->peer_name);
 	c->interface = kilo_arena_strdup(&c->arena, o->interface ? o->interface : KILO_DEFAULT_INTERFACE);
-	/* The handle keeps the program and socket folder for devices it creates later. */
-	c->wg_opts = o->wg;
-	c->wg_opts.sz = sizeof(c->wg_opts);
-	if (o->wg.userspace_program)
-		c->wg_opts.userspace_program = kilo_arena_strdup(&c->arena, o->wg.userspace_program);
-	if (o->wg.socket_dir)
-		c->wg_opts.socket_dir = kilo_arena_strdup(&c->arena, o->wg.socket_dir);
-	if ((o->wg.userspace_program && !c->wg_opts.userspace_program) ||
-	    (o->wg.socket_dir && !c->wg_opts.socket_dir))
-		return kilo_error_set(err, ENOMEM, "connect: out of memory");
 	if (o->n_allowed_ips) {
 		c->extra = kilo_arena_array(&c->arena, o->n_allowed_ips, sizeof(*c->extra));
 		if (c->extra)
@@ -231,18 +221,23 @@ static int copy_options(kilo_connect *c, const struct kilo_connect_opts *o, stru
 	c->port = o->port ? o->port : KILO_DEFAULT_PORT;
 	c->window = o->ready_window ? o->ready_window : KILO_DEFAULT_READY_WINDOW;
 	c->resync_ms = 1000 * (int64_t)(o->resync_period ? o->resync_period : KILO_DEFAULT_RESYNC_PERIOD);
-	c->clean_up = o->clean_up;
+	c->clean_up = !o->no_clean_up;
 	return 0;
 }
 
 int kilo_connect_new(const struct kilo_connect_opts *opts_in, kilo_connect **out, struct kilo_error *err)
 {
-	struct kilo_connect_opts opts = { 0 };
+	struct kilo_connect_opts opts;
+	uint32_t keepalive;
 	kilo_connect *c;
 	int r;
 
 	*out = NULL;
-	memcpy(&opts, opts_in, opts_in->sz && opts_in->sz < sizeof(opts) ? opts_in->sz : sizeof(opts));
+	r = KILO_OPTS_COPY(&opts, opts_in, kilo_connect_opts, err);
+	if (r < 0)
+		return r;
+	keepalive = opts.no_keepalive ? 0 : opts.persistent_keepalive ? opts.persistent_keepalive
+								    : KILO_CONNECT_DEFAULT_KEEPALIVE;
 	if (!opts.store || !opts.peer_name || !*opts.peer_name || !opts.key_path)
 		return kilo_error_set(err, EINVAL, "connect: %s is required",
 				      !opts.store ? "store" : !opts.key_path ? "key_path" : "peer_name");
@@ -257,11 +252,11 @@ int kilo_connect_new(const struct kilo_connect_opts *opts_in, kilo_connect **out
 	if (r == 0)
 		r = kilo_store_open_opts(opts.store, opts.store_opts, &c->store, err);
 	if (r == 0)
-		r = kilo_wg_open(&c->wg_opts, &c->wg, err);
+		r = kilo_wg_open(opts.wg, &c->wg, err);
 	if (r == 0)
 		r = kilo_net_open(&c->net, err);
 	if (r == 0)
-		r = ensure_peer(c, opts.persistent_keepalive, err);
+		r = ensure_peer(c, keepalive, err);
 	if (r == 0)
 		r = make_device(c, opts.mtu, err);
 	if (r < 0) {

@@ -82,8 +82,10 @@ out:
 
 static const char *const *ignored_links(const struct kilo_agent_opts *opts, const char *buf[4])
 {
-	buf[0] = opts->apply.interface ? opts->apply.interface : KILO_DEFAULT_INTERFACE;
-	buf[1] = opts->apply.tunnel_interface ? opts->apply.tunnel_interface : KILO_DEFAULT_TUNNEL;
+	const struct kilo_apply_opts *apply = opts->apply;
+
+	buf[0] = apply && apply->interface ? apply->interface : KILO_DEFAULT_INTERFACE;
+	buf[1] = apply && apply->tunnel_interface ? apply->tunnel_interface : KILO_DEFAULT_TUNNEL;
 	buf[2] = KILO_AGENT_CNI_BRIDGE;
 	buf[3] = NULL;
 	return buf;

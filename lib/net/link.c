@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "../core/error.h"
+#include "../core/opts.h"
 
 struct link_state {
 	int ifindex;
@@ -86,7 +87,7 @@ int kilo_net_link_index(kilo_net *net, const char *ifname, int *ifindex, struct 
 int kilo_net_link_set(kilo_net *net, int ifindex, const struct kilo_link_opts *opts_in,
 		      struct kilo_net_changes *changes, struct kilo_error *err)
 {
-	struct kilo_link_opts opts = { .sz = sizeof(opts) };
+	struct kilo_link_opts opts;
 	char buf[NET_REQUEST_SIZE], what[64];
 	struct link_state state;
 	struct nlmsghdr *nlh;
@@ -94,13 +95,13 @@ int kilo_net_link_set(kilo_net *net, int ifindex, const struct kilo_link_opts *o
 	bool up_differs, mtu_differs;
 	int r;
 
-	if (!opts_in || opts_in->sz < sizeof(opts_in->sz))
-		return kilo_error_set(err, EINVAL, "link %d: no options", ifindex);
-	memcpy(&opts, opts_in, opts_in->sz < sizeof(opts) ? opts_in->sz : sizeof(opts));
+	r = KILO_OPTS_COPY(&opts, opts_in, kilo_link_opts, err);
+	if (r < 0)
+		return r;
 	r = link_get(net, NULL, ifindex, &state, err);
 	if (r < 0)
 		return r;
-	up_differs = !!(state.flags & IFF_UP) != opts.up;
+	up_differs = !!(state.flags & IFF_UP) != !opts.down;
 	mtu_differs = opts.mtu != 0 && opts.mtu != state.mtu;
 	if (!up_differs && !mtu_differs)
 		return 0;
@@ -110,11 +111,11 @@ int kilo_net_link_set(kilo_net *net, int ifindex, const struct kilo_link_opts *o
 	ifi->ifi_index = ifindex;
 	if (up_differs) {
 		ifi->ifi_change = IFF_UP;
-		ifi->ifi_flags = opts.up ? IFF_UP : 0;
+		ifi->ifi_flags = !opts.down ? IFF_UP : 0;
 	}
 	if (mtu_differs)
 		mnl_attr_put_u32(nlh, IFLA_MTU, opts.mtu);
-	snprintf(what, sizeof(what), "link %d: setting %s mtu %u", ifindex, opts.up ? "up" : "down",
+	snprintf(what, sizeof(what), "link %d: setting %s mtu %u", ifindex, !opts.down ? "up" : "down",
 		 mtu_differs ? opts.mtu : state.mtu);
 	r = kilo__net_talk(net, nlh, NULL, NULL, what, err);
 	if (r == 0 && changes)

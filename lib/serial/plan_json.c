@@ -9,6 +9,7 @@
 #include <kilo/serial.h>
 
 #include "../core/error.h"
+#include "../core/opts.h"
 #include "jsonval.h"
 #include "mesh_json.h"
 #include "topology_json.h"
@@ -137,27 +138,24 @@ out:
 	return r;
 }
 
-int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts *opts, char **out,
+int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts *opts_in, char **out,
 		      struct kilo_error *err)
 {
-	/* Without options, kg's defaults: --local, --encapsulate=always, --cni, interface kilo0. */
-	struct kilo_plan_opts defaults = {
-		.sz = sizeof(defaults),
-		.routes = { .sz = sizeof(defaults.routes), .local = true, .encapsulate = KILO_ENCAPSULATE_ALWAYS,
-			    .wg_interface = "kilo0" },
-		.nat = { .sz = sizeof(defaults.nat), .cni = true },
-	};
+	struct kilo_plan_opts opts;
+	/* Without NAT options, the IPIP rules are Kilo's for the routes asked for. */
+	struct kilo_nat_opts nat = { .sz = sizeof(nat) };
 	json_t *plan;
 	int r;
 
 	if (!topology || !out)
 		return kilo_error_set(err, EINVAL, "plan: %s is NULL", topology ? "out" : "topology");
-	if (opts && opts->sz < sizeof(*opts))
-		return kilo_error_set(err, EINVAL, "plan options: sz %zu is smaller than %zu", opts->sz, sizeof(*opts));
 	*out = NULL;
-	if (!opts) {
-		defaults.nat.ipip_rules = kilo_topology_ipip_rules(topology, &defaults.routes);
-		opts = &defaults;
+	r = KILO_OPTS_COPY(&opts, opts_in, kilo_plan_opts, err);
+	if (r < 0)
+		return r;
+	if (!opts.nat) {
+		nat.ipip_rules = kilo_topology_ipip_rules(topology, opts.routes);
+		opts.nat = &nat;
 	}
 	plan = json_object();
 	r = plan ? 0 : -ENOMEM;
@@ -166,9 +164,9 @@ int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts
 	if (r == 0)
 		r = add_config(plan, topology);
 	if (r == 0)
-		r = add_routes(plan, topology, &opts->routes);
+		r = add_routes(plan, topology, opts.routes);
 	if (r == 0)
-		r = add_nat_rules(plan, topology, &opts->nat);
+		r = add_nat_rules(plan, topology, opts.nat);
 	if (r == 0)
 		r = kilo_json_dump(plan, out);
 	json_decref(plan);

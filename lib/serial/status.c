@@ -13,6 +13,7 @@
 
 #include "../core/arena.h"
 #include "../core/error.h"
+#include "../core/opts.h"
 #include "../core/strbuf.h"
 #include "../topology/model.h"
 #include "jsonval.h"
@@ -264,7 +265,7 @@ static int format_json(const struct kilo_mesh *mesh, const struct node_status *n
 int kilo_mesh_status(const kilo_mesh *mesh, const struct kilo_status_opts *opts_in, char **out,
 		     struct kilo_error *err)
 {
-	struct kilo_status_opts opts = { .sz = sizeof(opts) };
+	struct kilo_status_opts opts;
 	struct kilo_solve_opts solve = { .sz = sizeof(solve) };
 	struct kilo_topology *topology = NULL;
 	struct kilo_arena arena = { 0 };
@@ -272,10 +273,9 @@ int kilo_mesh_status(const kilo_mesh *mesh, const struct kilo_status_opts *opts_
 	int r;
 
 	*out = NULL;
-	if (opts_in && opts_in->sz < sizeof(opts_in->sz))
-		return kilo_error_set(err, EINVAL, "status options: sz is not set");
-	if (opts_in)
-		memcpy(&opts, opts_in, opts_in->sz < sizeof(opts) ? opts_in->sz : sizeof(opts));
+	r = KILO_OPTS_COPY(&opts, opts_in, kilo_status_opts, err);
+	if (r < 0)
+		return r;
 	if (opts.format != KILO_STATUS_TEXT && opts.format != KILO_STATUS_JSON)
 		return kilo_error_set(err, EINVAL, "status format %d is not text or JSON", (int)opts.format);
 	/* A snapshot is solved as showconf solves it: without liveness. */

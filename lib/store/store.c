@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/opts.h"
 #include "../core/strbuf.h"
 #include "../serial/mesh_json.h"
 #include "store.h"
@@ -73,11 +74,13 @@ void kilo_store_entries_free(struct kilo_store_entry *entries, size_t n)
 int kilo_store_open_opts(const char *uri, const struct kilo_store_opts *opts_in, kilo_store **out,
 			 struct kilo_error *err)
 {
-	struct kilo_store_opts opts = { .sz = sizeof(opts) };
+	struct kilo_store_opts opts;
+	int r;
 
 	*out = NULL;
-	if (opts_in)
-		memcpy(&opts, opts_in, opts_in->sz && opts_in->sz < sizeof(opts) ? opts_in->sz : sizeof(opts));
+	r = KILO_OPTS_COPY(&opts, opts_in, kilo_store_opts, err);
+	if (r < 0)
+		return r;
 	if (!uri)
 		return kilo_error_set(err, EINVAL, "store: no URI given (expected file:DIR or etcd://HOST:PORT)");
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/opts.h"
 #include "../core/strbuf.h"
 
 #define NAT_CHAIN "KILO-NAT"
@@ -129,10 +130,14 @@ static void ipip_rules(const struct kilo_topology *t, struct nat_list *l, enum k
 	}
 }
 
-bool kilo_topology_ipip_rules(const kilo_topology *t, const struct kilo_routes_opts *opts)
+bool kilo_topology_ipip_rules(const kilo_topology *t, const struct kilo_routes_opts *opts_in)
 {
-	return opts->local && opts->encapsulate != KILO_ENCAPSULATE_NEVER &&
-	       opts->compatibility != KILO_COMPATIBILITY_FLANNEL && t->private_ip.addr.family != 0;
+	struct kilo_routes_opts opts;
+
+	if (KILO_OPTS_COPY(&opts, opts_in, kilo_routes_opts, NULL) < 0)
+		return false;
+	return !opts.no_local && opts.encapsulate != KILO_ENCAPSULATE_NEVER &&
+	       opts.compatibility != KILO_COMPATIBILITY_FLANNEL && t->private_ip.addr.family != 0;
 }
 
 static void append_rules(const struct kilo_topology *t, struct nat_list *l)
@@ -183,7 +188,7 @@ static void forward_rules(const struct kilo_topology *t, struct nat_list *l)
 
 static void prepend_rules(const struct kilo_topology *t, const struct kilo_nat_opts *opts, struct nat_list *l)
 {
-	if (opts->cni) {
+	if (!opts->no_cni) {
 		if (t->subnet.addr.family)
 			push_match(l, KILO_NAT_PREPEND, "nat", "POSTROUTING", &t->subnet, NULL,
 				   "Kilo: jump to KILO-NAT chain", NAT_CHAIN);
@@ -242,14 +247,15 @@ static size_t rule_bound(const struct kilo_topology *t, const struct kilo_nat_op
 int kilo_topology_nat_rules(const kilo_topology *t, const struct kilo_nat_opts *opts_in,
 			    struct kilo_nat_rule **rules, size_t *n_rules, struct kilo_error *err)
 {
-	struct kilo_nat_opts opts = { .sz = sizeof(opts) };
+	struct kilo_nat_opts opts;
 	struct nat_list l = { 0 };
+	int r;
 
 	*rules = NULL;
 	*n_rules = 0;
-	if (!opts_in || opts_in->sz < sizeof(opts_in->sz))
-		return kilo_error_set(err, EINVAL, "NAT options: %s", opts_in ? "sz is too small" : "none given");
-	memcpy(&opts, opts_in, opts_in->sz < sizeof(opts) ? opts_in->sz : sizeof(opts));
+	r = KILO_OPTS_COPY(&opts, opts_in, kilo_nat_opts, err);
+	if (r < 0)
+		return r;
 	l.error = kilo_array_reserve((void **)&l.rules, &l.cap, rule_bound(t, &opts), sizeof(*l.rules));
 	/* The encapsulator's lists go in front of the topology's, as kg joins them. */
 	if (opts.ipip_rules)

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/opts.h"
+
 struct route_list {
 	struct kilo_route *routes;
 	size_t n, cap;
@@ -165,7 +167,7 @@ static void local_segment_routes(struct route_ctx *ctx, const struct kilo_segmen
 
 	if (t->private_ip.addr.family == 0)
 		return;
-	if (!o->local && (!t->leader || o->encapsulate == KILO_ENCAPSULATE_NEVER))
+	if (o->no_local && (!t->leader || o->encapsulate == KILO_ENCAPSULATE_NEVER))
 		return;
 	for (size_t i = 0; i < s->n_nodes; i++) {
 		const struct kilo_node *node = s->nodes[i];
@@ -178,7 +180,7 @@ static void local_segment_routes(struct route_ctx *ctx, const struct kilo_segmen
 			continue;
 		host = kilo_cidr_host(priv);
 		gw = node_gw(o->compatibility, priv, &s->cni_compatibility_ips[i], &s->cidrs[i]);
-		if (!o->local) {
+		if (o->no_local) {
 			/* Only CNIs that reach nodes through their own address need the detour back. */
 			if (kilo_addr_equal(&gw, priv))
 				continue;
@@ -232,7 +234,7 @@ static void follower_routes(struct route_ctx *ctx)
 
 		push_via_leader(ctx, &wg, &gws);
 		if (kilo_segment_is_local(t, s)) {
-			if (ctx->opts->local)
+			if (!ctx->opts->no_local)
 				local_segment_routes(ctx, s);
 			continue;
 		}
@@ -369,7 +371,7 @@ static size_t route_bound(const struct kilo_topology *t)
 int kilo_topology_routes(const kilo_topology *t, const struct kilo_routes_opts *opts_in, struct kilo_route **routes,
 			 size_t *n_routes, struct kilo_rule **rules, size_t *n_rules, struct kilo_error *err)
 {
-	struct kilo_routes_opts opts = { .sz = sizeof(opts) };
+	struct kilo_routes_opts opts;
 	struct route_list list = { 0 };
 	struct route_ctx ctx = {
 		.t = t, .opts = &opts, .src = t->private_ip.addr, .secondary_src = t->secondary_private_ip.addr, .out = &list
@@ -379,11 +381,11 @@ int kilo_topology_routes(const kilo_topology *t, const struct kilo_routes_opts *
 	*n_routes = 0;
 	*rules = NULL;
 	*n_rules = 0;
-	if (!opts_in || opts_in->sz < sizeof(opts_in->sz))
-		return kilo_error_set(err, EINVAL, "routes options: %s", opts_in ? "sz is too small" : "none given");
-	memcpy(&opts, opts_in, opts_in->sz < sizeof(opts) ? opts_in->sz : sizeof(opts));
+	list.error = KILO_OPTS_COPY(&opts, opts_in, kilo_routes_opts, err);
+	if (list.error < 0)
+		return list.error;
 	if (!opts.wg_interface)
-		opts.wg_interface = "";
+		opts.wg_interface = KILO_DEFAULT_INTERFACE;
 	list.error = kilo_array_reserve((void **)&list.routes, &list.cap, route_bound(t), sizeof(*list.routes));
 	if (t->leader)
 		leader_routes(&ctx);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/opts.h"
 
 /* A discovered endpoint in merge order, before de-duplication by key. */
 struct discovery {
@@ -507,7 +508,7 @@ void kilo_topology_free(kilo_topology *t)
 int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opts_in, kilo_topology **out,
 			struct kilo_error *err)
 {
-	struct kilo_solve_opts opts = { .sz = sizeof(opts) };
+	struct kilo_solve_opts opts;
 	struct kilo_ready_totals ready;
 	struct kilo_topology *t;
 	int r;
@@ -515,11 +516,9 @@ int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opt
 	if (!mesh || !out)
 		return kilo_error_set(err, EINVAL, "solve: %s is NULL", mesh ? "out" : "mesh");
 	*out = NULL;
-	if (opts_in) {
-		if (opts_in->sz < sizeof(opts_in->sz))
-			return kilo_error_set(err, EINVAL, "solve options: sz %zu is too small", opts_in->sz);
-		memcpy(&opts, opts_in, opts_in->sz < sizeof(opts) ? opts_in->sz : sizeof(opts));
-	}
+	r = KILO_OPTS_COPY(&opts, opts_in, kilo_solve_opts, err);
+	if (r < 0)
+		return r;
 	if (opts.override_granularity && (unsigned)opts.granularity > KILO_GRANULARITY_CROSS)
 		return kilo_error_set(err, EINVAL, "solve options: granularity %d is unknown", (int)opts.granularity);
 	if (opts.hostname && !opts.hostname[0])

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../core/error.h"
+#include "../core/opts.h"
 #include "backend.h"
 #include "uapi.h"
 #include "userspace.h"
@@ -65,13 +66,14 @@ static int check_ifname(const char *ifname, struct kilo_error *err)
 
 int kilo_wg_open(const struct kilo_wg_opts *opts, kilo_wg **out, struct kilo_error *err)
 {
-	struct kilo_wg_opts o = { 0 };
+	struct kilo_wg_opts o;
 	struct kilo_wg *wg;
-	int r = 0;
+	int r;
 
 	*out = NULL;
-	if (opts)
-		memcpy(&o, opts, opts->sz && opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	r = KILO_OPTS_COPY(&o, opts, kilo_wg_opts, err);
+	if (r < 0)
+		return r;
 	if (o.backend > KILO_WG_BACKEND_USERSPACE)
 		return kilo_error_set(err, EINVAL, "WireGuard backend %d is not auto, kernel or userspace", o.backend);
 	wg = calloc(1, sizeof(*wg));

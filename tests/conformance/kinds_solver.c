@@ -164,7 +164,7 @@ static void check_routes(kilo_topology *t, json_t *input, json_t *expected, stru
 {
 	struct kilo_routes_opts opts = {
 		.sz = sizeof(opts),
-		.local = json_is_true(json_object_get(input, "local")),
+		.no_local = !json_is_true(json_object_get(input, "local")),
 		.wg_interface = input_string(input, "kilo_iface_name"),
 		.wg_ifindex = (int)json_integer_value(json_object_get(input, "kilo_iface_index")),
 		.private_ifindex = (int)json_integer_value(json_object_get(input, "priv_iface_index")),
@@ -224,7 +224,7 @@ static void check_config_text(struct check *c, const char *what, int r, kilo_wg_
 static void check_nat(kilo_topology *t, bool forward, bool ipip, json_t *expected, json_t *append_default,
 		      struct check *c)
 {
-	struct kilo_nat_opts opts = { .sz = sizeof(opts), .cni = true, .forward_rules = forward, .ipip_rules = ipip };
+	struct kilo_nat_opts opts = { .sz = sizeof(opts), .forward_rules = forward, .ipip_rules = ipip };
 	struct kilo_nat_rule *rules = NULL;
 	json_t *lists[2] = { json_array(), json_array() }, *want, *entry;
 	size_t n = 0, i;
@@ -429,7 +429,7 @@ bool check_solver_kind(const char *kind, json_t *tc, json_t *fixture, struct che
 			/* Optional: kg's --local, --encapsulate and --compatibility, which add the encapsulator's rules. */
 			if (json_object_get(input, "encapsulate")) {
 				struct kilo_routes_opts routes = {
-					.sz = sizeof(routes), .local = json_is_true(json_object_get(input, "local")),
+					.sz = sizeof(routes), .no_local = !json_is_true(json_object_get(input, "local")),
 				};
 
 				if (parse_enum_input(input, &routes) < 0)

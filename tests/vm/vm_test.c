@@ -240,7 +240,7 @@ static void test_errors(kilo_wg *wg)
 static void test_ipip(void)
 {
 	struct kilo_error err = { 0 };
-	struct kilo_link_opts up = { .sz = sizeof(up), .up = true };
+	struct kilo_link_opts up = { .sz = sizeof(up) };
 	struct kilo_route route = { 0 }, *routes = NULL;
 	struct kilo_net_changes changes = { 0 };
 	kilo_net *net = NULL;

@@ -120,7 +120,7 @@ static void test_link_index_names_a_missing_link(void **state)
 static void test_link_set_changes_only_what_differs(void **state)
 {
 	struct fixture *f = *state;
-	struct kilo_link_opts opts = { .sz = sizeof(opts), .up = true, .mtu = 1400 };
+	struct kilo_link_opts opts = { .sz = sizeof(opts), .mtu = 1400 };
 	struct kilo_net_changes changes = { 0 };
 	struct kilo_error err = { 0 };
 	char *text;

@@ -199,7 +199,10 @@ static int compatibility_parse(struct kilo_error *err)
 
 static int topology_routes(struct kilo_error *err)
 {
-	return kilo_topology_routes(local, NULL, &out_routes, &out_n, &out_rules, &out_n2, err);
+	/* NULL options are the defaults: a size of 0 is the mistake. */
+	struct kilo_routes_opts opts = { .sz = 0 };
+
+	return kilo_topology_routes(local, &opts, &out_routes, &out_n, &out_rules, &out_n2, err);
 }
 
 static int topology_peer_routes(struct kilo_error *err)
@@ -209,7 +212,9 @@ static int topology_peer_routes(struct kilo_error *err)
 
 static int topology_nat_rules(struct kilo_error *err)
 {
-	return kilo_topology_nat_rules(local, NULL, &out_nat, &out_n, err);
+	struct kilo_nat_opts opts = { .sz = 0 };
+
+	return kilo_topology_nat_rules(local, &opts, &out_nat, &out_n, err);
 }
 
 static int nat_rule_format(struct kilo_error *err)
@@ -639,9 +644,9 @@ static const struct row rows[] = {
 	ROW(topology_set_allowed_location_ips, ERANGE, "segment 99"),
 	ROW(encapsulate_parse, EINVAL, "encapsulate \"sometimes\""),
 	ROW(compatibility_parse, EINVAL, "compatibility \"calico\""),
-	ROW(topology_routes, EINVAL, "routes options: none given"),
+	ROW(topology_routes, EINVAL, "struct kilo_routes_opts: sz is 0"),
 	ROW(topology_peer_routes, ENOENT, "peer \"nobody\""),
-	ROW(topology_nat_rules, EINVAL, "NAT options: none given"),
+	ROW(topology_nat_rules, EINVAL, "struct kilo_nat_opts: sz is 0"),
 	ROW(nat_rule_format, EINVAL, "no chain"),
 	ROW(dedupe_cidr_lists, EINVAL, "n_lists is 3"),
 	ROW(wireguard_ip, ENOSPC, "subnet \"10.4.0.0/30\": has no WireGuard IP number 4"),
@@ -649,7 +654,7 @@ static const struct row rows[] = {
 	ROW(graph_render, EINVAL, "no-such-format"),
 	ROW(peer_object_format, ERANGE, "peer 9"),
 	ROW(topology_to_json, EINVAL, "topology is NULL"),
-	ROW(plan_to_json, EINVAL, "sz 1"),
+	ROW(plan_to_json, EINVAL, "sz is 1"),
 	ROW(mesh_status, EINVAL, "7"),
 	ROW(mesh_status_format, EINVAL, "mesh"),
 	ROW(wg_backend_parse, EINVAL, "wireguard backend \"fpga\""),
@@ -688,7 +693,7 @@ static const struct row rows[] = {
 	ROW(net_nat_check, EINVAL, "raw"),
 	ROW(agent_new, EINVAL, "10.4.0.0/99"),
 	ROW(connect_new, EINVAL, "10.5.0.1/99"),
-	ROW(apply, ENODEV, "name-far-too-long-for-a-link"),
+	ROW(apply, EINVAL, "name-far-too-long-for-a-link"),
 };
 
 /* What a failed call may still have handed out (none should; free it if it did). */

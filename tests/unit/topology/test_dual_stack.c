@@ -87,7 +87,7 @@ static void test_leader_routes_the_other_family_into_wireguard_without_gateway(v
 		"fd05::1/128 src fd00::1 dev 0",
 	};
 	const struct kilo_routes_opts opts = {
-		.sz = sizeof(opts), .local = true, .encapsulate = KILO_ENCAPSULATE_ALWAYS, .wg_interface = "kilo0",
+		.sz = sizeof(opts), .encapsulate = KILO_ENCAPSULATE_ALWAYS, .wg_interface = "kilo0",
 		.wg_ifindex = 0, .private_ifindex = 1, .tunnel_ifindex = 2, .secondary_private_ifindex = 3,
 	};
 	struct kilo_mesh *mesh = dual_stack_mesh(KILO_GRANULARITY_LOCATION);
@@ -113,7 +113,7 @@ static void test_follower_routes_each_family_through_the_leader_address_of_that_
 		"fd05::1/128 via fd00::1 dev 3 onlink",
 	};
 	const struct kilo_routes_opts opts = {
-		.sz = sizeof(opts), .local = false, .encapsulate = KILO_ENCAPSULATE_NEVER, .wg_interface = "kilo0",
+		.sz = sizeof(opts), .no_local = true, .encapsulate = KILO_ENCAPSULATE_NEVER, .wg_interface = "kilo0",
 		.wg_ifindex = 0, .private_ifindex = 1, .tunnel_ifindex = 2, .secondary_private_ifindex = 3,
 	};
 	struct kilo_mesh *mesh = dual_stack_mesh(KILO_GRANULARITY_LOCATION);
@@ -136,7 +136,7 @@ static void test_single_stack_leader_gives_followers_no_route_of_the_other_famil
 		"10.5.0.1/32 via 192.168.0.1 dev 1 onlink",
 	};
 	const struct kilo_routes_opts opts = {
-		.sz = sizeof(opts), .encapsulate = KILO_ENCAPSULATE_NEVER, .wg_ifindex = 0, .private_ifindex = 1,
+		.sz = sizeof(opts), .no_local = true, .encapsulate = KILO_ENCAPSULATE_NEVER, .wg_ifindex = 0, .private_ifindex = 1,
 	};
 	struct kilo_mesh *mesh = dual_stack_mesh(KILO_GRANULARITY_LOCATION);
 	kilo_topology *t;
@@ -194,7 +194,7 @@ static bool has_rule(const struct kilo_nat_rule *rules, size_t n, const char *te
 
 static void test_nat_masquerades_and_forwards_both_pod_subnets(void **state)
 {
-	const struct kilo_nat_opts opts = { .sz = sizeof(opts), .cni = true, .forward_rules = true };
+	const struct kilo_nat_opts opts = { .sz = sizeof(opts), .forward_rules = true };
 	struct kilo_mesh *mesh = dual_stack_mesh(KILO_GRANULARITY_LOCATION);
 	kilo_topology *t = fixture_solve(mesh, "a2");
 	struct kilo_nat_rule *rules = NULL;

@@ -36,7 +36,7 @@ static void assert_rule(const struct kilo_nat_rule *rule, enum kilo_nat_list lis
 
 static void test_nat_chain_is_created_and_masquerades_in_both_families(void **state)
 {
-	const struct kilo_nat_opts opts = { .sz = sizeof(opts), .cni = true };
+	const struct kilo_nat_opts opts = { .sz = sizeof(opts) };
 	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
 	struct rule_set set = solve_rules(mesh, "a", &opts);
 
@@ -59,7 +59,7 @@ static void test_nat_rules_skip_known_destinations_in_kilo_order(void **state)
 		"nat -A KILO-NAT -d 10.4.0.1/32 -m comment --comment \"Kilo: do not NAT packets destined for WireGuared IPs\" -j RETURN",
 		"nat -A KILO-NAT -d 10.2.1.0/24 -m comment --comment \"Kilo: do not NAT packets destined for known IPs\" -j RETURN",
 	};
-	const struct kilo_nat_opts opts = { .sz = sizeof(opts), .cni = true };
+	const struct kilo_nat_opts opts = { .sz = sizeof(opts) };
 	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
 	struct rule_set set = solve_rules(mesh, "a", &opts);
 
@@ -76,7 +76,7 @@ static void test_nat_rules_skip_known_destinations_in_kilo_order(void **state)
 
 static void test_forward_rules_name_the_comment_first(void **state)
 {
-	const struct kilo_nat_opts opts = { .sz = sizeof(opts), .cni = true, .forward_rules = true };
+	const struct kilo_nat_opts opts = { .sz = sizeof(opts), .forward_rules = true };
 	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
 	struct rule_set leader = solve_rules(mesh, "b", &opts);
 	struct rule_set follower = solve_rules(mesh, "c", &opts);
@@ -99,7 +99,7 @@ static void test_forward_rules_name_the_comment_first(void **state)
 
 static void test_allowed_location_ips_jump_to_nat_only_at_home(void **state)
 {
-	const struct kilo_nat_opts opts = { .sz = sizeof(opts) };
+	const struct kilo_nat_opts opts = { .sz = sizeof(opts), .no_cni = true };
 	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
 	struct rule_set home = solve_rules(mesh, "c", &opts);
 	struct rule_set away = solve_rules(mesh, "a", &opts);
@@ -119,7 +119,7 @@ static void test_allowed_location_ips_jump_to_nat_only_at_home(void **state)
 
 static void test_ipip_rules_come_first_and_accept_the_location(void **state)
 {
-	const struct kilo_nat_opts opts = { .sz = sizeof(opts), .cni = true, .ipip_rules = true };
+	const struct kilo_nat_opts opts = { .sz = sizeof(opts), .ipip_rules = true };
 	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_LOCATION);
 	struct rule_set set = solve_rules(mesh, "c", &opts);
 
@@ -143,7 +143,7 @@ static void test_ipip_rules_come_first_and_accept_the_location(void **state)
 
 static void test_service_cidrs_are_not_masqueraded(void **state)
 {
-	const struct kilo_nat_opts opts = { .sz = sizeof(opts) };
+	const struct kilo_nat_opts opts = { .sz = sizeof(opts), .no_cni = true };
 	struct kilo_mesh *mesh = fixture_kilo(KILO_GRANULARITY_FULL);
 	struct kilo_cidr services[1];
 	struct rule_set set;

@@ -22,7 +22,7 @@ static struct routes solve_routes(struct kilo_mesh *mesh, const char *hostname, 
 {
 	const struct kilo_routes_opts opts = {
 		.sz = sizeof(opts),
-		.local = local,
+		.no_local = !local,
 		.encapsulate = encapsulate,
 		.compatibility = compatibility,
 		.wg_interface = "kilo0",
