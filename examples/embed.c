@@ -7,30 +7,8 @@
  *	./embed meshes/three-clouds.json aws-eu-1
  */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <kilo/kilo.h>
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	long size;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (text = malloc((size_t)size + 1)) && fread(text, 1, (size_t)size, f) == (size_t)size) {
-		text[size] = '\0';
-		*len = (size_t)size;
-	} else {
-		free(text);
-		text = NULL;
-	}
-	fclose(f);
-	return text;
-}
 
 int main(int argc, char *argv[])
 {
@@ -39,21 +17,15 @@ int main(int argc, char *argv[])
 	kilo_topology *topology = NULL;
 	kilo_wg_config *config = NULL;
 	kilo_mesh *mesh = NULL;
-	char *text = NULL, *conf = NULL;
-	size_t len = 0;
+	char *conf = NULL;
 	int status = 1;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s MESH.json NODE\n", argv[0]);
 		return 2;
 	}
-	text = read_file(argv[1], &len);
-	if (!text) {
-		fprintf(stderr, "cannot read %s\n", argv[1]);
-		return 1;
-	}
-	if (kilo_mesh_from_json(text, len, &mesh, &err) < 0) {
-		fprintf(stderr, "%s: %s\n", argv[1], err.message);
+	if (kilo_mesh_load_file(argv[1], &mesh, &err) < 0) {
+		fprintf(stderr, "%s\n", err.message);
 		goto out;
 	}
 
@@ -78,6 +50,5 @@ out:
 	kilo_wg_config_free(config);
 	kilo_topology_free(topology);
 	kilo_mesh_free(mesh);
-	free(text);
 	return status;
 }

@@ -9,9 +9,10 @@ if [[ "${1:-}" == "--test" ]]; then
 	# namespace tests run wireguard-go and check nftables and pings; the etcd store's
 	# tests start etcd members (certificates made with openssl); the ABI tests compare the
 	# library with abi/libkilo.abi (abigail-tools); scdoc builds the man pages and man-db
-	# renders them.
+	# renders them; golang-go builds the Go binding (Rust's cargo and Python come with the machine).
 	packages+=(make wireguard-tools wireguard-go nftables iproute2 iputils-ping curl jq containernetworking-plugins
-		qemu-system-x86 busybox-static cpio kmod etcd-server etcd-client openssl abigail-tools scdoc man-db)
+		qemu-system-x86 busybox-static cpio kmod etcd-server etcd-client openssl abigail-tools scdoc man-db
+		golang-go)
 fi
 
 missing() {

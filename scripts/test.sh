@@ -5,8 +5,9 @@
 #   2. the same under AddressSanitizer and UndefinedBehaviorSanitizer (not the VM)
 #   3. the libFuzzer targets, built with clang, each run for a bounded time
 #   4. `meson install` into a temporary root: the man pages, the bash completion
-#      and the systemd unit in place, and examples/embed.c built against it
-#      through pkg-config
+#      and the systemd unit in place, examples/embed.c built against it through
+#      pkg-config, and the Go, Rust and Python bindings (bindings/*/test.sh)
+#      tested against it and compared with C byte for byte (tests/bindings/)
 #   5. kgctl's command line and kg's flags (tests/cli/test_kgctl.sh), on both builds
 # Ends with "N passed, N failed" over everything it ran; exits 1 on any failure.
 #
@@ -219,8 +220,36 @@ if build fuzz "$fuzz_dir" clang -Dwerror=true -Dfuzz=true -Db_lundef=false; then
 	done
 fi
 
+# bindings DEST SO PC: each bindings/LANG/test.sh against the library installed in DEST,
+# then the four-language comparison over examples/meshes (tests/bindings/README.md).
+bindings() {
+	local dest="$1" so="$2" pc="$3" out script lang
+	local programs=("$gcc_dir/tests/bindings/compare-c")
+
+	out="$(mktemp -d)"
+	for script in "$repo"/bindings/*/test.sh; do
+		[[ -f "$script" ]] || continue
+		lang="$(basename "$(dirname "$script")")"
+		if PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$dest" LD_LIBRARY_PATH="$(dirname "$so")" \
+			KILO_LIBRARY="$so" "$script" "$out" >"$logs/bindings-$lang.log" 2>&1; then
+			ok "bindings: $lang tests against the installed libkilo"
+			programs+=("$out/compare-$lang")
+		else
+			not_ok "bindings: $lang tests against the installed libkilo" "$logs/bindings-$lang.log"
+		fi
+	done
+	if LD_LIBRARY_PATH="$(dirname "$so")" "$repo/tests/bindings/compare.sh" "$repo/examples/meshes" "${programs[@]}" \
+		>"$logs/bindings-compare.log" 2>&1; then
+		ok "bindings: ${#programs[@]} languages print the same bytes for every mesh of examples/meshes"
+	else
+		not_ok "bindings: ${#programs[@]} languages print the same bytes for every mesh of examples/meshes" \
+			"$logs/bindings-compare.log"
+	fi
+	rm -rf "$out"
+}
+
 # ---- 4. install and embed -----------------------------------------------------------
-step "meson install, and examples/embed.c against the installed libkilo"
+step "meson install; examples/embed.c and the bindings against the installed libkilo"
 if [[ -f "$gcc_dir/build.ninja" ]]; then
 	dest="$(mktemp -d)"
 	embed_dir="$(mktemp -d)"
@@ -248,6 +277,7 @@ if [[ -f "$gcc_dir/build.ninja" ]]; then
 		else
 			not_ok "install: examples/embed.c builds through pkg-config" "$logs/embed.log"
 		fi
+		bindings "$dest" "$so" "$pc"
 	else
 		not_ok "install: meson install --destdir" "$logs/install.log"
 	fi

@@ -19,9 +19,6 @@
 #define KGCTL_EXIT_FAILURE CLI_EXIT_FAILURE
 #define KGCTL_EXIT_USAGE CLI_EXIT_USAGE
 
-/* A mesh document larger than this is refused rather than read. */
-#define KGCTL_MESH_MAX_BYTES (64u << 20)
-
 int kgctl_solve(int argc, char *argv[]);
 int kgctl_showconf(int argc, char *argv[]);
 int kgctl_graph(int argc, char *argv[]);
@@ -62,7 +59,7 @@ bool kgctl_find_ready_node(const kilo_mesh *mesh, const char *name);
  * 0 or KGCTL_EXIT_FAILURE.
  */
 
-/* Reads the file at path ("-": stdin), at most KGCTL_MESH_MAX_BYTES; what names it in errors. */
+/* Reads the file at path ("-": stdin), at most KILO_MESH_MAX_BYTES; what names it in errors. */
 int kgctl_read_file(const char *what, const char *path, char **text, size_t *len);
 
 /* Reads and validates the mesh document at path ("-": stdin). */

@@ -80,11 +80,11 @@ int kgctl_read_file(const char *what, const char *path, char **text, size_t *len
 	fd = use_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return kgctl_fail("cannot open %s %s: %s", what, path, strerror(errno));
-	r = read_all(fd, KGCTL_MESH_MAX_BYTES, text, len);
+	r = read_all(fd, KILO_MESH_MAX_BYTES, text, len);
 	if (!use_stdin)
 		close(fd);
 	if (r == -EFBIG)
-		return kgctl_fail("%s %s is larger than %u MiB", what, path, KGCTL_MESH_MAX_BYTES >> 20);
+		return kgctl_fail("%s %s is larger than %u MiB", what, path, KILO_MESH_MAX_BYTES >> 20);
 	if (r < 0)
 		return kgctl_fail("cannot read %s %s: %s", what, path, strerror(-r));
 	return 0;

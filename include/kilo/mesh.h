@@ -31,6 +31,10 @@ KILO_EXPORT const char *kilo_granularity_name(enum kilo_granularity granularity)
  * peer names are errors named in err. On success *out is a new mesh.
  */
 KILO_EXPORT int kilo_mesh_from_json(const char *text, size_t len, kilo_mesh **out, struct kilo_error *err);
+/* The largest mesh document kilo_mesh_load_file reads: 64 MiB, some 100,000 nodes. */
+#define KILO_MESH_MAX_BYTES (64u << 20)
+/* Reads the mesh document at path, as kilo_mesh_from_json; errors name path. */
+KILO_EXPORT int kilo_mesh_load_file(const char *path, kilo_mesh **out, struct kilo_error *err);
 /* Writes the mesh as a document (pretty-printed); free *out with kilo_free. */
 KILO_EXPORT int kilo_mesh_to_json(const kilo_mesh *mesh, char **out, struct kilo_error *err);
 KILO_EXPORT void kilo_mesh_free(kilo_mesh *mesh);

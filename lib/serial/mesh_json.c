@@ -7,14 +7,17 @@
 #include "mesh_json.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/error.h"
+#include "../core/io.h"
 #include "../core/strbuf.h"
 #include "jsonval.h"
 
@@ -614,6 +617,31 @@ out:
 		kilo_error_set(err, ENOMEM, "out of memory");
 	kilo_mesh_free(mesh);
 	json_decref(root);
+	return r;
+}
+
+int kilo_mesh_load_file(const char *path, kilo_mesh **out, struct kilo_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	*out = NULL;
+	if (!path)
+		return kilo_error_set(err, EINVAL, "mesh document: path is NULL");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return kilo_error_set(err, errno, "mesh document %s: %s", path, strerror(errno));
+	r = kilo_read_all(fd, KILO_MESH_MAX_BYTES, &text, &len);
+	close(fd);
+	if (r == -EFBIG)
+		return kilo_error_set(err, EFBIG, "mesh document %s: larger than %u MiB", path, KILO_MESH_MAX_BYTES >> 20);
+	if (r < 0)
+		return kilo_error_set(err, -r, "mesh document %s: %s", path, strerror(-r));
+	r = kilo_mesh_from_json(text, len, out, err);
+	if (r < 0)
+		kilo_error_prefix(err, "mesh document %s", path);
+	free(text);
 	return r;
 }
 

@@ -130,6 +130,13 @@ static int mesh_from_json(struct kilo_error *err)
 	return kilo_mesh_from_json(doc, sizeof(doc) - 1, &m, err);
 }
 
+static int mesh_load_file(struct kilo_error *err)
+{
+	kilo_mesh *m = NULL;
+
+	return kilo_mesh_load_file("/nonexistent/kilo-mesh.json", &m, err);
+}
+
 static int mesh_to_json(struct kilo_error *err)
 {
 	return kilo_mesh_to_json(NULL, &out_text, err);
@@ -632,6 +639,7 @@ static const struct row rows[] = {
 	ROW(key_write_file, ENOENT, "/nonexistent/kilo-abi.key"),
 	ROW(granularity_parse, EINVAL, "granularity \"regional\": not one of location, full, cross"),
 	ROW(mesh_from_json, EINVAL, "7"),
+	ROW(mesh_load_file, ENOENT, "/nonexistent/kilo-mesh.json"),
 	ROW(mesh_to_json, EINVAL, "mesh is NULL"),
 	ROW(node_from_kubernetes, EINVAL, "object"),
 	ROW(peer_from_kubernetes, EINVAL, "object"),
