@@ -121,7 +121,6 @@ KILO_EXPORT void kilo_applier_free(kilo_applier *applier);
 typedef struct kilo_agent kilo_agent;
 
 #define KILO_DEFAULT_CHECK_IN_PERIOD 2 /* seconds between heartbeats */
-#define KILO_DEFAULT_READY_WINDOW 6    /* a node silent this long drops out */
 #define KILO_DEFAULT_RESYNC_PERIOD 30
 
 struct kilo_agent_opts {
