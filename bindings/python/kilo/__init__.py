@@ -22,7 +22,7 @@ def parse_cidr(text):
     """Checks "ip/prefix" as the library does and returns it as Go prints it
     (host bits kept); kilo.Error naming the text if it is not a CIDR."""
     cidr = _lib.CidrStruct()
-    _lib.call(_lib.lib.kilo_cidr_parse, _lib.encode(text), _ctypes.byref(cidr))
+    _lib.call(_lib.lib.kilo_cidr_parse, _lib.encode(text, "cidr"), _ctypes.byref(cidr))
     out = _ctypes.create_string_buffer(_lib.CIDR_STRLEN)
     _lib.lib.kilo_cidr_format(_ctypes.byref(cidr), out)
     return _lib.decode(out.value)

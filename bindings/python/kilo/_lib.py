@@ -4,9 +4,10 @@ binding passes, and each function's signature. Nothing here is public."""
 
 import ctypes
 import ctypes.util
+import errno
 import os
 
-from .errors import _raise
+from .errors import _raise, error
 
 # The structs mirror include/kilo/*.h field for field; ctypes lays them out as
 # the C compiler does. Option structs carry their own size in sz, so a field
@@ -132,14 +133,26 @@ for _name, (_restype, _argtypes) in _SIGNATURES.items():
     _fn.argtypes = _argtypes
 
 
-def encode(text):
-    """A str (or bytes, or a path) as the NUL-terminated bytes C takes."""
+def encode(text, what="text"):
+    """A str or bytes as the NUL-terminated bytes C takes; what names it in errors."""
     if isinstance(text, str):
         text = text.encode("utf-8", "surrogateescape")
-    text = bytes(text)
+    elif isinstance(text, (bytes, bytearray)):
+        text = bytes(text)
+    else:
+        raise TypeError("%s: expected str or bytes, not %s" % (what, type(text).__name__))
     if b"\0" in text:
-        raise ValueError("embedded NUL byte in %r" % (text,))
+        raise error(errno.EINVAL, "%s: a NUL byte at offset %d" % (what, text.index(b"\0")))
     return text
+
+
+def unsigned(value, bits, what):
+    """value as a C unsigned integer of bits bits, or kilo.Error naming what and value."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("%s: expected int, not %s" % (what, type(value).__name__))
+    if not 0 <= value < 1 << bits:
+        raise error(errno.EINVAL, "%s %d: not in 0..%d" % (what, value, (1 << bits) - 1))
+    return value
 
 
 def decode(raw):

@@ -30,7 +30,7 @@ class Key:
         """Decodes 44 characters of base64 as `wg` takes them. The key counts
         as private (hidden, wiped) unless public=True."""
         raw = _lib.KeyStruct()
-        _lib.call(lib.kilo_key_parse, _lib.encode(text), ctypes.byref(raw))
+        _lib.call(lib.kilo_key_parse, _lib.encode(text, "key"), ctypes.byref(raw))
         return cls(raw, not public)
 
     def _key(self):

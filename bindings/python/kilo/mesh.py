@@ -12,7 +12,7 @@ from ._lib import lib
 
 def _granularity(name):
     value = ctypes.c_int()
-    _lib.call(lib.kilo_granularity_parse, _lib.encode(name), ctypes.byref(value))
+    _lib.call(lib.kilo_granularity_parse, _lib.encode(name, "granularity"), ctypes.byref(value))
     return value.value
 
 
@@ -28,12 +28,12 @@ class Mesh(Handle):
     @classmethod
     def load(cls, path):
         """Reads the mesh document at path (str, bytes or os.PathLike)."""
-        return cls(_lib.handle_out(lib.kilo_mesh_load_file, _lib.encode(os.fspath(path))))
+        return cls(_lib.handle_out(lib.kilo_mesh_load_file, _lib.encode(os.fspath(path), "mesh path")))
 
     @classmethod
     def from_json(cls, text):
         """Reads a mesh document from its JSON text (str or bytes)."""
-        data = _lib.encode(text)
+        data = _lib.encode(text, "mesh document")
         return cls(_lib.handle_out(lib.kilo_mesh_from_json, data, len(data)))
 
     def _names(self, count, name):
@@ -67,15 +67,19 @@ class Mesh(Handle):
         persistent_keepalive None keep the mesh's; now (Unix seconds, 0: no
         liveness check), ready_window and remote_ready_grace (seconds) as in
         struct kilo_solve_opts. The topology keeps the mesh alive."""
-        opts = _lib.SolveOpts(sz=ctypes.sizeof(_lib.SolveOpts), port=port, now=now, ready_window=ready_window,
-                              remote_ready_grace=remote_ready_grace)
+        opts = _lib.SolveOpts(sz=ctypes.sizeof(_lib.SolveOpts),
+                              port=_lib.unsigned(port, 16, "solve options: port"),
+                              now=_lib.unsigned(now, 63, "solve options: now"),
+                              ready_window=_lib.unsigned(ready_window, 32, "solve options: ready_window"),
+                              remote_ready_grace=_lib.unsigned(remote_ready_grace, 32,
+                                                               "solve options: remote_ready_grace"))
         if node is not None:
-            opts.hostname = _lib.encode(node)
+            opts.hostname = _lib.encode(node, "solve options: node")
         if private_key is not None:
             opts.private_key = ctypes.pointer(private_key._key())
         if persistent_keepalive is not None:
             opts.override_keepalive = True
-            opts.persistent_keepalive = persistent_keepalive
+            opts.persistent_keepalive = _lib.unsigned(persistent_keepalive, 32, "solve options: persistent_keepalive")
         if granularity is not None:
             opts.override_granularity = True
             opts.granularity = _granularity(granularity)
@@ -131,7 +135,7 @@ class Topology(Handle):
 
     def peer_config(self, name):
         """The WireGuard configuration of the mesh peer name (`kgctl showconf peer`)."""
-        return _config_text(lib.kilo_topology_peer_conf, self._handle(), _lib.encode(name))
+        return _config_text(lib.kilo_topology_peer_conf, self._handle(), _lib.encode(name, "peer"))
 
     def graph(self):
         """The topology as GraphViz DOT (`kgctl graph`)."""

@@ -27,37 +27,38 @@ class Store(Handle):
         for field, value in (("etcd_cacert", etcd_cacert), ("etcd_cert", etcd_cert), ("etcd_key", etcd_key),
                              ("etcd_user", etcd_user), ("etcd_password_file", etcd_password_file)):
             if value is not None:
-                setattr(opts, field, _lib.encode(value))
-        return cls(_lib.handle_out(lib.kilo_store_open_opts, _lib.encode(uri), ctypes.byref(opts)))
+                setattr(opts, field, _lib.encode(value, "store options: " + field))
+        return cls(_lib.handle_out(lib.kilo_store_open_opts, _lib.encode(uri, "store URI"), ctypes.byref(opts)))
 
     def load(self, settings=None):
         """Every node and peer as a new Mesh, with settings (a mesh document
         holding only "settings"; None: the defaults). Objects the store could
         not read are left out and listed in self.problems as (path, message)."""
         report = _lib.StoreReport()
-        ptr = _lib.handle_out(lib.kilo_store_load, self._handle(),
-                              None if settings is None else _lib.encode(settings), ctypes.byref(report))
+        out = ctypes.c_void_p()
+        _lib.call(lib.kilo_store_load, self._handle(), None if settings is None else _lib.encode(settings, "settings"),
+                  ctypes.byref(out), ctypes.byref(report))
         self.problems = [(_lib.decode(p.path), _lib.decode(p.message))
                          for p in report.problems[:min(report.n_problems, len(report.problems))]]
-        return Mesh(ptr)
+        return Mesh(out.value)
 
     def put_node(self, node_json):
         """Writes a node (a mesh document node object, JSON) atomically."""
-        _lib.call(lib.kilo_store_put_node, self._handle(), _lib.encode(node_json))
+        _lib.call(lib.kilo_store_put_node, self._handle(), _lib.encode(node_json, "node"))
 
     def put_peer(self, peer_json):
         """Writes a peer (a mesh document peer object, JSON) atomically."""
-        _lib.call(lib.kilo_store_put_peer, self._handle(), _lib.encode(peer_json))
+        _lib.call(lib.kilo_store_put_peer, self._handle(), _lib.encode(peer_json, "peer"))
 
     def get_node(self, name):
         """The node named name as a mesh document node object (JSON)."""
-        return _lib.call_text(lib.kilo_store_get_node, self._handle(), _lib.encode(name))
+        return _lib.call_text(lib.kilo_store_get_node, self._handle(), _lib.encode(name, "name"))
 
     def delete_node(self, name):
-        _lib.call(lib.kilo_store_delete_node, self._handle(), _lib.encode(name))
+        _lib.call(lib.kilo_store_delete_node, self._handle(), _lib.encode(name, "name"))
 
     def delete_peer(self, name):
-        _lib.call(lib.kilo_store_delete_peer, self._handle(), _lib.encode(name))
+        _lib.call(lib.kilo_store_delete_peer, self._handle(), _lib.encode(name, "name"))
 
     def __repr__(self):
         return "<kilo.Store%s>" % (" closed" if self.closed else "")
