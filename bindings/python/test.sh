@@ -22,6 +22,13 @@ run() {
 }
 
 export PYTHONDONTWRITEBYTECODE=1 PIP_ROOT_USER_ACTION=ignore
+# The kgctl installed beside the library, for tests/test_example.py's comparison with examples/kgctl.py.
+# (pkgconf puts the sysroot in front of the prefix, pkg-config does not.)
+if [[ -z "${KILO_KGCTL:-}" ]] && prefix="$(pkg-config --variable=prefix libkilo 2>/dev/null)"; then
+	for kgctl in "$prefix/bin/kgctl" "${PKG_CONFIG_SYSROOT_DIR:-}$prefix/bin/kgctl"; do
+		[[ -x "$kgctl" ]] && export KILO_KGCTL="$kgctl" && break
+	done
+fi
 rm -rf "$site"
 run "$python" -m pip install --quiet --no-index --no-build-isolation --no-cache-dir --disable-pip-version-check \
 	--target "$site" "$here"
