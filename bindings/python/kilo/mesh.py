@@ -3,7 +3,6 @@
 
 import ctypes
 import os
-import weakref
 
 from . import _lib
 from ._handle import Handle
@@ -23,7 +22,8 @@ class Mesh(Handle):
 
     def __init__(self, ptr):
         super().__init__(ptr)
-        self._topologies = weakref.WeakSet()
+        # The topologies still open (their Owned, not the wrappers): freed before the mesh.
+        self._topologies = set()
 
     @classmethod
     def load(cls, path):
@@ -83,22 +83,21 @@ class Mesh(Handle):
         if granularity is not None:
             opts.override_granularity = True
             opts.granularity = _granularity(granularity)
-        topology = Topology(_lib.handle_out(lib.kilo_topology_solve, self._handle(), ctypes.byref(opts)), self)
-        self._topologies.add(topology)
-        return topology
+        return Topology(_lib.handle_out(lib.kilo_topology_solve, self._handle(), ctypes.byref(opts)), self)
 
     def close(self):
         """Frees the mesh, closing first the topologies solved from it (the C
         API needs the mesh to outlive them)."""
-        for topology in list(getattr(self, "_topologies", ())):
-            topology.close()
+        for owned in list(getattr(self, "_topologies", ())):
+            owned.close()
+        self._topologies.clear()
         super().close()
 
     def __repr__(self):
         if self.closed:
             return "<kilo.Mesh closed>"
-        return "<kilo.Mesh %d nodes, %d peers>" % (lib.kilo_mesh_node_count(self._ptr),
-                                                   lib.kilo_mesh_peer_count(self._ptr))
+        return "<kilo.Mesh %d nodes, %d peers>" % (lib.kilo_mesh_node_count(self._handle()),
+                                                   lib.kilo_mesh_peer_count(self._handle()))
 
 
 def _config_text(fn, *args):
@@ -119,6 +118,11 @@ class Topology(Handle):
     def __init__(self, ptr, mesh):
         super().__init__(ptr)
         self.mesh = mesh
+        mesh._topologies.add(self._owned)
+
+    def close(self):
+        super().close()
+        self.mesh._topologies.discard(self._owned)
 
     @property
     def is_leader(self):

@@ -2,6 +2,7 @@
 """close(), context managers and use after close: an error, never a crash."""
 
 import errno
+import gc
 import unittest
 
 import kilo
@@ -53,6 +54,15 @@ class TestClose(unittest.TestCase):
             self.assertEqual(mesh.nodes[0], "db-1")
             with self.assertRaises(kilo.ClosedError):
                 topology.graph()
+
+    def test_mesh_and_topology_collected_together_free_the_topology(self):
+        mesh = kilo.Mesh.load(mesh_path("full-mesh"))
+        topology = mesh.solve("db-1")
+        owned = topology._owned
+        mesh.cycle = [mesh, topology]
+        del mesh, topology
+        gc.collect()
+        self.assertIsNone(owned.ptr)
 
     def test_errors_are_oserrors_with_errno_and_message(self):
         with self.assertRaises(OSError) as cm:
