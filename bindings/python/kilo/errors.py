@@ -10,9 +10,6 @@ class Error(OSError):
     message is the library's message, which names the field and the value
     (e.g. 'cidr "10.0.0.0/33": prefix 33 is longer than 32')."""
 
-    def __init__(self, code, message):
-        super().__init__(code, message)
-
     @property
     def message(self):
         return self.strerror

@@ -88,7 +88,7 @@ class Mesh(Handle):
     def close(self):
         """Frees the mesh, closing first the topologies solved from it (the C
         API needs the mesh to outlive them)."""
-        for owned in list(getattr(self, "_topologies", ())):
+        for owned in self._topologies:
             owned.close()
         self._topologies.clear()
         super().close()
