@@ -2,6 +2,7 @@
 import errno
 import gc
 import json
+import random
 import unittest
 
 import kilo
@@ -50,6 +51,20 @@ class TestMesh(unittest.TestCase):
                 kilo.Mesh.from_json(text)
             self.assertEqual(cm.exception.errno, errno.EINVAL)
             self.assertTrue(cm.exception.message)
+
+    def test_damaged_documents_load_or_raise_never_crash(self):
+        with open(mesh_path("three-clouds"), "rb") as f:
+            document = f.read()
+        rng = random.Random(10)
+        for _ in range(300):
+            damaged = bytearray(document)
+            for _ in range(rng.randint(1, 4)):
+                damaged[rng.randrange(len(damaged))] = rng.choice(b'{}[]",:0 \\/xe\xff')
+            try:
+                kilo.Mesh.from_json(bytes(damaged).replace(b"\0", b" ")).close()
+            except kilo.Error as e:
+                self.assertEqual(e.errno, errno.EINVAL)
+                self.assertTrue(e.message)
 
     def test_nul_byte_is_an_error_naming_its_offset(self):
         with self.assertRaises(kilo.Error) as cm:
