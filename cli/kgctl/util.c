@@ -114,13 +114,16 @@ static bool store_options_given(const struct kilo_store_opts *o)
 
 int kgctl_open_store(const char *uri, const struct kilo_store_opts *opts, kilo_store **store)
 {
+	/* The flags' fields, whether or not the caller's struct had its size set. */
+	struct kilo_store_opts sized = *opts;
 	struct kilo_error err = { 0 };
 	struct stat st;
 
 	/* A mistyped path is an error, not an empty mesh. */
 	if (!strncmp(uri, "file:", 5) && uri[5] && stat(uri + 5, &st) < 0)
 		return kgctl_fail("store %s: %s", uri + 5, strerror(errno));
-	if (kilo_store_open_opts(uri, store_options_given(opts) ? opts : NULL, store, &err) < 0)
+	sized.sz = sizeof(sized);
+	if (kilo_store_open_opts(uri, &sized, store, &err) < 0)
 		return kgctl_fail("%s", err.message);
 	return 0;
 }
@@ -133,7 +136,11 @@ static int load_store(const struct kgctl_mesh_source *source, kilo_mesh **mesh, 
 	size_t shown;
 	int r;
 
-	r = kgctl_open_store(source->store, &source->store_opts, &store);
+	struct kilo_store_opts opts = source->store_opts;
+
+	/* A store is live: its mesh leaves out nodes whose agents stopped within the window. */
+	opts.ready_window = source->ready_window;
+	r = kgctl_open_store(source->store, &opts, &store);
 	if (r)
 		return r;
 	r = kilo_store_load(store, NULL, mesh, &report, &err);
@@ -201,14 +208,6 @@ int kgctl_mesh_source_option(int c, const char *value, struct kgctl_mesh_source 
 	}
 }
 
-/*
- * A mesh document is a snapshot, but a store is live: nodes its agents no
- * longer keep alive are out of the mesh, as the agents see it. Set when the
- * mesh came from a store, for the solves of this one command.
- */
-static int64_t live_now;
-static uint32_t live_window;
-
 int kgctl_load_mesh_from(const char *command, const struct kgctl_mesh_source *source, kilo_mesh **mesh)
 {
 	return kgctl_load_mesh_described(command, source, mesh, NULL);
@@ -223,11 +222,8 @@ int kgctl_load_mesh_described(const char *command, const struct kgctl_mesh_sourc
 		return kgctl_usage_fail(command, "--ready-window needs --store: a mesh document is a snapshot");
 	if (source->mesh_path && store_options_given(&source->store_opts))
 		return kgctl_usage_fail(command, "--etcd-* flags need --store: a mesh document is a file");
-	if (source->store) {
-		live_now = (int64_t)time(NULL);
-		live_window = source->ready_window ? source->ready_window : KILO_DEFAULT_READY_WINDOW;
+	if (source->store)
 		return load_store(source, mesh, store_text);
-	}
 	if (source->mesh_path)
 		return kgctl_load_mesh(source->mesh_path, mesh);
 	return kgctl_usage_fail(command, "missing --mesh FILE or --store URI");
@@ -235,10 +231,10 @@ int kgctl_load_mesh_described(const char *command, const struct kgctl_mesh_sourc
 
 bool kgctl_find_ready_node(const kilo_mesh *mesh, const char *name)
 {
-	/* Over the agents' window, as the solve judges it. */
+	/* A store's mesh over the agents' window, at the time of its load, as the solve judges it. */
 	for (size_t i = 0; i < kilo_mesh_node_count(mesh); i++)
 		if (!strcmp(kilo_mesh_node_name(mesh, i), name))
-			return kilo_mesh_node_ready_within(mesh, i, live_now, live_window);
+			return kilo_mesh_node_ready(mesh, i, 0);
 	return false;
 }
 
@@ -249,17 +245,10 @@ int kgctl_parse_granularity(const char *text, enum kilo_granularity *out)
 	return 0;
 }
 
-int kgctl_solve_topology(const kilo_mesh *mesh, const struct kilo_solve_opts *opts_in, kilo_topology **out)
+int kgctl_solve_topology(const kilo_mesh *mesh, const struct kilo_solve_opts *opts, kilo_topology **out)
 {
-	struct kilo_solve_opts opts = *opts_in;
 	struct kilo_error err = { 0 };
-	int r;
-
-	if (live_now && !opts.now) {
-		opts.now = live_now;
-		opts.ready_window = live_window;
-	}
-	r = kilo_topology_solve(mesh, &opts, out, &err);
+	int r = kilo_topology_solve(mesh, opts, out, &err);
 
 	if (r < 0)
 		return kgctl_fail("%s", err.code ? err.message : strerror(-r));

@@ -20,32 +20,10 @@ extern "C" {
 #define KILO_DEFAULT_TUNNEL "tunl0"
 #define KILO_DEFAULT_MTU 1420
 
-/*
- * What the last successful kilo_apply sent to the host: digests of the
- * routes, rules and NAT rules, and the WireGuard configuration. With
- * opts.memo pointing at it, a part that equals the last one is neither
- * read back nor sent again, and the device is compared with what it was
- * sent instead of being read: at 10,000 nodes replacing the NAT tables and
- * reading back the routes and the device cost far more than the solve.
- * What someone else changed on the host in between is put right only
- * once the memo is reset; the agent resets it at every resync. A failed
- * apply resets it. Start from a zeroed memo; kilo_apply_memo_reset frees
- * what it holds.
- */
-struct kilo_apply_memo {
-	bool valid;
-	unsigned char routes[32];
-	unsigned char rules[32];
-	unsigned char nat[32];
-	kilo_wg_config *device; /* owned; NULL: the device is read */
-};
-
-KILO_EXPORT void kilo_apply_memo_reset(struct kilo_apply_memo *memo);
-
 struct kilo_apply_opts {
 	size_t sz;
 	const char *interface;        /* the WireGuard link; NULL: KILO_DEFAULT_INTERFACE */
-	/* Which WireGuard implementation to use; NULL: the defaults. Unused when wg_handle is given. */
+	/* Which WireGuard implementation to use; NULL: the defaults. */
 	const struct kilo_wg_opts *wg;
 	bool no_local;                /* kg's --local=false: leave the routes inside the location alone */
 	enum kilo_encapsulate encapsulate;
@@ -65,20 +43,6 @@ struct kilo_apply_opts {
 	 * too; by default, as Kilo's, the device stays as it is.
 	 */
 	bool clean_up_interface;
-	/*
-	 * The caller's WireGuard handle, which owns the userspace programs it
-	 * starts and reaps them (see kilo_wg_open): a program that applies
-	 * more than once passes one that lives as long as it does. NULL: a
-	 * handle opened from wg for this call only, whose program is left to
-	 * the caller's exit (enough for a command that applies once).
-	 */
-	kilo_wg *wg_handle;
-	/*
-	 * What the last successful apply sent, kept by a caller that applies
-	 * again and again (see struct kilo_apply_memo); NULL: everything is
-	 * compared with the host.
-	 */
-	struct kilo_apply_memo *memo;
 };
 
 /*
@@ -124,12 +88,39 @@ KILO_EXPORT int kilo_apply(const kilo_topology *topology, const struct kilo_appl
 /* Removes what kilo_apply made: NAT tables, owned routes and rules; with clean_up_interface, the WireGuard device. */
 KILO_EXPORT int kilo_apply_clean_up(const struct kilo_apply_opts *opts, struct kilo_error *err);
 
+/*
+ * An applier applies plan after plan to this host, as kg does: kilo_apply
+ * opens its handles for one call and leaves a userspace WireGuard it
+ * started to the caller's exit, which suits a command that applies once.
+ * An applier keeps a WireGuard handle (which owns and reaps the userspace
+ * programs it starts; see kilo_wg_open), a netlink handle, and what it
+ * sent last: a part of the next plan that equals it is neither read back
+ * nor sent (at 10,000 nodes, reading back the routes and the device cost
+ * far more than the solve). What someone else changed on the host in
+ * between is put right at the first apply after kilo_applier_recheck, and
+ * after any failed apply. One thread at a time.
+ */
+typedef struct kilo_applier kilo_applier;
+
+/* Copies opts (NULL: the defaults) and opens the handles. */
+KILO_EXPORT int kilo_applier_new(const struct kilo_apply_opts *opts, kilo_applier **out, struct kilo_error *err);
+/* kilo_apply, with the applier's handles and its memory of what it sent. */
+KILO_EXPORT int kilo_applier_apply(kilo_applier *applier, const kilo_topology *topology,
+				   struct kilo_apply_report *report, struct kilo_error *err);
+/* The next apply compares everything with the host again (kg does at every resync). */
+KILO_EXPORT void kilo_applier_recheck(kilo_applier *applier);
+/* kilo_apply_clean_up with the applier's options and handles; a device it deletes stops its program. */
+KILO_EXPORT int kilo_applier_clean_up(kilo_applier *applier, struct kilo_error *err);
+/* The applier's WireGuard handle, to read the device with; valid until kilo_applier_free. */
+KILO_EXPORT kilo_wg *kilo_applier_wg(kilo_applier *applier);
+/* Closes the handles; the host keeps what was applied, and a userspace device its program. NULL is a no-op. */
+KILO_EXPORT void kilo_applier_free(kilo_applier *applier);
+
 /* ---- the agent: kg's reconcile loop ------------------------------------ */
 
 typedef struct kilo_agent kilo_agent;
 
 #define KILO_DEFAULT_CHECK_IN_PERIOD 2 /* seconds between heartbeats */
-#define KILO_DEFAULT_READY_WINDOW 6    /* a node silent this long drops out */
 #define KILO_DEFAULT_RESYNC_PERIOD 30
 
 struct kilo_agent_opts {
@@ -137,7 +128,7 @@ struct kilo_agent_opts {
 	const char *store;           /* "file:DIR" */
 	const char *hostname;        /* this node's name */
 	const char *key_path;        /* the private key; created (0600) if missing */
-	/* How to apply; NULL: the defaults. Its wg_handle and memo are ignored: the agent keeps its own. */
+	/* How to apply; NULL: the defaults. The agent keeps an applier made from them. */
 	const struct kilo_apply_opts *apply;
 	/* The mesh settings every agent must agree on (kg's --mesh-granularity, --subnet, --port). */
 	enum kilo_granularity granularity;

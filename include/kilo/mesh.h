@@ -48,10 +48,13 @@ KILO_EXPORT enum kilo_granularity kilo_mesh_granularity(const kilo_mesh *mesh);
 
 /*
  * Kilo's readiness of node i: a ready endpoint, a non-zero key, a pod CIDR
- * and, when now is not 0, a lastSeen less than 60 seconds before now.
+ * and, when now is not 0, a lastSeen less than 60 seconds before now. With
+ * now 0, a mesh a store loaded is judged at the time of its load, over the
+ * store's window (struct kilo_store_opts); a mesh document is a snapshot,
+ * and lastSeen is not looked at.
  */
 KILO_EXPORT bool kilo_mesh_node_ready(const kilo_mesh *mesh, size_t i, int64_t now);
-/* The same with a liveness window of window seconds (0: Kilo's 60), as agents with --ready-window judge it. */
+/* The same with a liveness window of window seconds (0: Kilo's 60, or the store's), as agents with --ready-window judge it. */
 KILO_EXPORT bool kilo_mesh_node_ready_within(const kilo_mesh *mesh, size_t i, int64_t now, uint32_t window);
 
 /*

@@ -25,6 +25,8 @@ typedef struct kilo_store kilo_store;
  */
 KILO_EXPORT int kilo_store_open(const char *uri, kilo_store **out, struct kilo_error *err);
 
+#define KILO_DEFAULT_READY_WINDOW 6 /* seconds: a node silent this long drops out */
+
 /*
  * What a store needs besides its URI: for etcd, the TLS files and the
  * credentials (kg's and kgctl's --etcd-* flags), which override the URI's
@@ -37,6 +39,12 @@ struct kilo_store_opts {
 	const char *etcd_key;           /* ... and its key */
 	const char *etcd_user;
 	const char *etcd_password_file; /* the password, read from this file (never from the URI) */
+	/*
+	 * Seconds a node's heartbeat keeps it in a mesh the store loads, as
+	 * kg's --ready-window; 0: KILO_DEFAULT_READY_WINDOW. The mesh keeps
+	 * it with the time of the load (see kilo_mesh_node_ready).
+	 */
+	uint32_t ready_window;
 };
 
 /*

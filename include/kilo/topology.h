@@ -42,7 +42,12 @@ struct kilo_solve_opts {
 	/* Keepalive for every peer of the local config, in seconds. */
 	bool override_keepalive; /* false: the local node's own keepalive */
 	uint32_t persistent_keepalive;
-	/* When not 0, nodes last seen ready_window seconds or more before now are left out. */
+	/*
+	 * When not 0, nodes last seen ready_window seconds or more before now
+	 * are left out. 0: for a mesh a store loaded, the time of its load
+	 * (and the store's window when ready_window is 0); for a mesh
+	 * document, a snapshot, no node is left out for its lastSeen.
+	 */
 	int64_t now;
 	/* Overrides the mesh's granularity when override_granularity is set. */
 	bool override_granularity;

@@ -59,7 +59,7 @@ struct kilo_agent {
 	bool clean_up;
 	struct kilo_key private_key, public_key;
 	kilo_store *store;
-	kilo_wg *wg;                /* reads the device for NAT endpoints and metrics */
+	kilo_applier *applier;      /* applies the plans; its WireGuard handle reads the device */
 	json_t *initial;            /* this node as the options made it */
 	kilo_mesh *mesh;            /* as last loaded */
 	kilo_mesh *solved_mesh;     /* the mesh topology points into */
@@ -82,7 +82,6 @@ struct kilo_agent {
 	int64_t started;            /* the lastSeen this node publishes with presence: its record changes only with it */
 	uint64_t reconciles, errors;
 	struct kilo_logger log;
-	struct kilo_apply_memo memo; /* what the last apply sent; reset at every resync */
 	struct kilo_resolver *resolver; /* looks endpoint names up off the loop */
 	struct kilo_names names;    /* what they resolve to */
 	int epoll_fd;               /* the store's and the resolver's fds, for the caller's loop */
@@ -304,7 +303,7 @@ static int read_nat(kilo_agent *a, int64_t now, struct kilo_discovered_endpoint 
 		return 0;
 	}
 	/* No device yet (the first apply makes it): nothing seen. */
-	if (kilo_wg_device_get(a->wg, a->apply.interface, &device, &ignored) < 0)
+	if (kilo_wg_device_get(kilo_applier_wg(a->applier), a->apply.interface, &device, &ignored) < 0)
 		device = NULL;
 	r = kilo_agent_nat_endpoints(a->mesh, now / 1000, a->window, device, list, n);
 	kilo_wg_config_free(device);
@@ -428,8 +427,8 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 	replace_topology(a, t);
 	/* A resync compares everything with the host again, and puts right what others changed. */
 	if (resync)
-		kilo_apply_memo_reset(&a->memo);
-	r = kilo_apply(t, &a->apply, &report, err);
+		kilo_applier_recheck(a->applier);
+	r = kilo_applier_apply(a->applier, t, &report, err);
 	kilo_agent_log_changes(&a->log, a->apply.interface, &report);
 	if (r == 0)
 		r = update_cni(a, self, resync, err);
@@ -519,11 +518,9 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 	a->presence = a->store && kilo_store_liveness_by_presence(a->store);
 	a->started = now;
 	if (r == 0)
-		r = kilo_wg_open(a->apply.wg, &a->wg, err);
-	/* One handle for the agent's life, which owns (and reaps) the wireguard-go it starts. */
-	a->apply.wg = NULL; /* the caller's, which kilo_wg_open copied */
-	a->apply.wg_handle = a->wg;
-	a->apply.memo = &a->memo;
+		r = kilo_applier_new(&a->apply, &a->applier, err);
+	/* One applier for the agent's life, which owns (and reaps) the wireguard-go it starts. */
+	a->apply.wg = NULL; /* the caller's, which the applier copied */
 	if (r == 0)
 		r = watch_fds(a, err);
 	/* The options are this node's settings at start, whatever the store held before. */
@@ -657,12 +654,11 @@ void kilo_agent_free(kilo_agent *a)
 	if (a->clean_up && a->store)
 		kilo_store_delete_node(a->store, a->hostname, NULL);
 	if (a->clean_up && a->topology)
-		kilo_apply_clean_up(&a->apply, NULL);
+		kilo_applier_clean_up(a->applier, NULL);
 	replace_topology(a, NULL);
 	replace_mesh(a, NULL);
-	kilo_apply_memo_reset(&a->memo);
 	kilo_store_close(a->store);
-	kilo_wg_close(a->wg);
+	kilo_applier_free(a->applier);
 	kilo_resolver_free(a->resolver);
 	kilo_names_free(&a->names);
 	if (a->epoll_fd >= 0)
@@ -734,7 +730,7 @@ int kilo_agent_metrics(kilo_agent *a, char **out, struct kilo_error *err)
 		counts.nodes += kilo_node_ready(&a->mesh->nodes[i], now, a->window);
 	for (size_t i = 0; a->mesh && i < a->mesh->n_peers; i++)
 		counts.peers += kilo_peer_ready(&a->mesh->peers[i]);
-	if (kilo_wg_device_get(a->wg, a->apply.interface, &device, &ignored) < 0)
+	if (kilo_wg_device_get(kilo_applier_wg(a->applier), a->apply.interface, &device, &ignored) < 0)
 		device = NULL;
 	r = kilo_agent_metrics_format(&counts, device, now, out);
 	kilo_wg_config_free(device);

@@ -33,19 +33,6 @@ int kilo_apply_opts_read(const struct kilo_apply_opts *in, struct kilo_apply_opt
 	return 0;
 }
 
-/* The caller's WireGuard handle, or one opened for this call into *own. */
-static int wg_handle(const struct kilo_apply_opts *opts, kilo_wg **own, kilo_wg **wg, struct kilo_error *err)
-{
-	*own = NULL;
-	*wg = opts->wg_handle;
-	if (*wg)
-		return 0;
-	int r = kilo_wg_open(opts->wg, own, err);
-
-	*wg = *own;
-	return r;
-}
-
 /* The plan: everything computed and checked before the host is touched. */
 struct plan {
 	kilo_wg_config *config; /* leaders only */
@@ -263,8 +250,8 @@ static bool links_changed(const struct kilo_apply_report *report)
 }
 
 static int change(const struct kilo_topology *t, const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_net *net,
-		  struct plan *plan, struct kilo_apply_undo *undo, struct kilo_apply_report *report,
-		  struct kilo_error *err)
+		  struct kilo_apply_memo *memo, struct plan *plan, struct kilo_apply_undo *undo,
+		  struct kilo_apply_report *report, struct kilo_error *err)
 {
 	const struct kilo_apply_memo *last = plan->last;
 	const struct kilo_apply_memo *next = &plan->next;
@@ -293,15 +280,50 @@ static int change(const struct kilo_topology *t, const struct kilo_apply_opts *o
 	/* Last: one transaction that applies whole or not at all, so nothing after it can fail. */
 	if (r == 0 && !(last && memcmp(last->nat, next->nat, sizeof(next->nat)) == 0))
 		r = kilo_net_nat_apply(net, plan->nat, plan->n_nat, err);
-	if (r == 0 && opts->memo) {
+	if (r == 0 && memo) {
 		/* What the device holds now: the plan's configuration. */
-		kilo_apply_memo_reset(opts->memo);
-		*opts->memo = *next;
+		kilo_apply_memo_reset(memo);
+		*memo = *next;
 		if (t->leader) {
-			opts->memo->device = plan->config;
+			memo->device = plan->config;
 			plan->config = NULL;
 		}
 	}
+	return r;
+}
+
+int kilo_apply_with(const kilo_topology *t, const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_net *net,
+		    struct kilo_apply_memo *memo, struct kilo_apply_report *report, struct kilo_error *err)
+{
+	struct kilo_apply_undo undo = { 0 };
+	struct plan plan = { 0 };
+	int r;
+
+	memset(report, 0, sizeof(*report));
+	plan.routes_opts = (struct kilo_routes_opts){ .sz = sizeof(plan.routes_opts),
+						       .no_local = opts->no_local,
+						       .encapsulate = opts->encapsulate,
+						       .compatibility = opts->compatibility,
+						       .wg_interface = opts->interface };
+	plan.last = memo && memo->valid ? memo : NULL;
+	plan.next.valid = true;
+	r = find_links(t, opts, net, wg, &plan, err);
+	if (r == 0)
+		r = make_plan(t, opts, &plan, err);
+	if (r == 0)
+		r = make_routes(t, &plan, err);
+	if (r == 0) {
+		r = change(t, opts, wg, net, memo, &plan, &undo, report, err);
+		if (r < 0) {
+			kilo_apply_undo_run(opts, wg, net, &undo, err);
+			memset(report, 0, sizeof(*report));
+		}
+	}
+	/* What the host holds now is unknown to the memo: the next apply compares everything. */
+	if (r < 0 && memo)
+		kilo_apply_memo_reset(memo);
+	kilo_apply_undo_free(&undo);
+	plan_free(&plan);
 	return r;
 }
 
@@ -309,46 +331,20 @@ int kilo_apply(const kilo_topology *t, const struct kilo_apply_opts *opts_in, st
 	       struct kilo_error *err)
 {
 	struct kilo_apply_opts opts;
-	struct kilo_apply_undo undo = { 0 };
-	struct plan plan = { 0 };
-	kilo_wg *own = NULL, *wg;
+	kilo_wg *wg = NULL;
 	kilo_net *net = NULL;
 	int r;
 
 	memset(report, 0, sizeof(*report));
 	r = kilo_apply_opts_read(opts_in, &opts, err);
-	if (r < 0)
-		return r;
-	plan.routes_opts = (struct kilo_routes_opts){ .sz = sizeof(plan.routes_opts),
-						       .no_local = opts.no_local,
-						       .encapsulate = opts.encapsulate,
-						       .compatibility = opts.compatibility,
-						       .wg_interface = opts.interface };
-	plan.last = opts.memo && opts.memo->valid ? opts.memo : NULL;
-	plan.next.valid = true;
-	r = wg_handle(&opts, &own, &wg, err);
+	if (r == 0)
+		r = kilo_wg_open(opts.wg, &wg, err);
 	if (r == 0)
 		r = kilo_net_open(&net, err);
 	if (r == 0)
-		r = find_links(t, &opts, net, wg, &plan, err);
-	if (r == 0)
-		r = make_plan(t, &opts, &plan, err);
-	if (r == 0)
-		r = make_routes(t, &plan, err);
-	if (r == 0) {
-		r = change(t, &opts, wg, net, &plan, &undo, report, err);
-		if (r < 0) {
-			kilo_apply_undo_run(&opts, wg, net, &undo, err);
-			memset(report, 0, sizeof(*report));
-		}
-	}
-	/* What the host holds now is unknown to the memo: the next apply compares everything. */
-	if (r < 0 && opts.memo)
-		kilo_apply_memo_reset(opts.memo);
-	kilo_apply_undo_free(&undo);
-	plan_free(&plan);
+		r = kilo_apply_with(t, &opts, wg, net, NULL, report, err);
 	kilo_net_close(net);
-	kilo_wg_close(own);
+	kilo_wg_close(wg);
 	return r;
 }
 
@@ -358,29 +354,39 @@ void kilo_apply_memo_reset(struct kilo_apply_memo *memo)
 	memset(memo, 0, sizeof(*memo));
 }
 
-int kilo_apply_clean_up(const struct kilo_apply_opts *opts_in, struct kilo_error *err)
+int kilo_apply_clean_up_with(const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_net *net,
+			     struct kilo_error *err)
 {
-	struct kilo_apply_opts opts;
-	kilo_wg *own = NULL, *wg = NULL;
-	kilo_net *net = NULL;
+	kilo_wg *own = NULL;
 	int r;
 
-	r = kilo_apply_opts_read(opts_in, &opts, err);
-	if (r < 0)
-		return r;
-	r = kilo_net_open(&net, err);
-	if (r == 0)
-		r = kilo_net_nat_remove(net, err);
+	r = kilo_net_nat_remove(net, err);
 	if (r == 0)
 		r = kilo_net_routes_sync(net, NULL, 0, NULL, err);
 	if (r == 0)
 		r = kilo_net_rules_sync(net, NULL, 0, NULL, err);
 	/* Kilo leaves its link, with its configuration, unless told to delete it. */
-	if (r == 0 && opts.clean_up_interface)
-		r = wg_handle(&opts, &own, &wg, err);
-	if (r == 0 && opts.clean_up_interface)
-		r = kilo_wg_device_delete(wg, opts.interface, err);
+	if (r == 0 && opts->clean_up_interface && !wg) {
+		r = kilo_wg_open(opts->wg, &own, err);
+		wg = own;
+	}
+	if (r == 0 && opts->clean_up_interface)
+		r = kilo_wg_device_delete(wg, opts->interface, err);
 	kilo_wg_close(own);
+	return r;
+}
+
+int kilo_apply_clean_up(const struct kilo_apply_opts *opts_in, struct kilo_error *err)
+{
+	struct kilo_apply_opts opts;
+	kilo_net *net = NULL;
+	int r;
+
+	r = kilo_apply_opts_read(opts_in, &opts, err);
+	if (r == 0)
+		r = kilo_net_open(&net, err);
+	if (r == 0)
+		r = kilo_apply_clean_up_with(&opts, NULL, net, err);
 	kilo_net_close(net);
 	return r;
 }

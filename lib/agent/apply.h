@@ -16,6 +16,31 @@
  */
 int kilo_apply_opts_read(const struct kilo_apply_opts *in, struct kilo_apply_opts *opts, struct kilo_error *err);
 
+/*
+ * What the last successful apply sent to the host: digests of the routes,
+ * rules and NAT rules, and the WireGuard configuration. A zeroed memo
+ * knows nothing; kilo_apply_memo_reset frees what it holds.
+ */
+struct kilo_apply_memo {
+	bool valid;
+	unsigned char routes[32];
+	unsigned char rules[32];
+	unsigned char nat[32];
+	kilo_wg_config *device; /* owned; NULL: the device is read */
+};
+
+void kilo_apply_memo_reset(struct kilo_apply_memo *memo);
+
+/*
+ * kilo_apply with opts read already and handles the caller keeps; memo
+ * (NULL: none) is what the last apply sent, and becomes what this one did.
+ */
+int kilo_apply_with(const kilo_topology *t, const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_net *net,
+		    struct kilo_apply_memo *memo, struct kilo_apply_report *report, struct kilo_error *err);
+/* kilo_apply_clean_up with opts read already; wg NULL: one is opened if the device goes. */
+int kilo_apply_clean_up_with(const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_net *net,
+			     struct kilo_error *err);
+
 struct kilo_apply_undo {
 	bool device_created;     /* the WireGuard device, and a userspace program started for it */
 	bool tunnel_created;     /* the IPIP link */
@@ -39,7 +64,7 @@ void kilo_apply_undo_run(const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_n
 
 void kilo_apply_undo_free(struct kilo_apply_undo *undo);
 
-/* The digests of struct kilo_apply_memo (apply_memo.c). */
+/* The digests of a struct kilo_apply_memo (apply_memo.c). */
 void kilo_apply_memo_routes(const struct kilo_route *routes, size_t n, unsigned char out[32]);
 void kilo_apply_memo_rules(const struct kilo_rule *rules, size_t n, unsigned char out[32]);
 void kilo_apply_memo_nat(const struct kilo_nat_rule *rules, size_t n, unsigned char out[32]);

@@ -117,6 +117,10 @@ bool kilo_mesh_node_ready(const kilo_mesh *mesh, size_t i, int64_t now)
 
 bool kilo_mesh_node_ready_within(const kilo_mesh *mesh, size_t i, int64_t now, uint32_t window)
 {
+	if (now == 0 && mesh->live_at) {
+		now = mesh->live_at;
+		window = window ? window : mesh->live_window;
+	}
 	return i < mesh->n_nodes && kilo_node_ready(&mesh->nodes[i], now, window);
 }
 

@@ -83,6 +83,13 @@ struct kilo_mesh {
 	 */
 	bool known_without_names;      /* no endpoint is a DNS name */
 	bool known_without_keepalives; /* no node has a persistent keepalive */
+	/*
+	 * A mesh a store loaded is live: the time of the load (seconds) and
+	 * the store's liveness window, which readiness and the solve use when
+	 * given no time of their own. 0 for a document, a snapshot.
+	 */
+	int64_t live_at;
+	uint32_t live_window;
 };
 
 /* Defaults of a new mesh: location granularity, 10.4.0.0/16, port 51820. */

@@ -300,9 +300,13 @@ int kilo_store_load(kilo_store *store, const char *settings, kilo_mesh **out, st
 	 */
 	if (r == 0)
 		r = sort_nodes(store->cache[KILO_STORE_NODE], mesh);
+	if (r == 0) {
+		mesh->live_at = (int64_t)time(NULL);
+		mesh->live_window = store->ready_window;
+	}
 	/* A store with liveness by presence holds only live nodes: each is seen now. */
 	for (size_t i = 0; r == 0 && store->ops->presence && i < mesh->n_nodes; i++)
-		mesh->nodes[i].last_seen = (int64_t)time(NULL);
+		mesh->nodes[i].last_seen = mesh->live_at;
 	if (r == -ENOMEM)
 		kilo_error_set(err, ENOMEM, "out of memory");
 	if (r < 0) {

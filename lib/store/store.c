@@ -84,8 +84,12 @@ int kilo_store_open_opts(const char *uri, const struct kilo_store_opts *opts_in,
 	if (!uri)
 		return kilo_error_set(err, EINVAL, "store: no URI given (expected file:DIR or etcd://HOST:PORT)");
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		if (!strncmp(uri, schemes[i].prefix, strlen(schemes[i].prefix)))
-			return schemes[i].open(uri, &opts, out, err);
+		if (!strncmp(uri, schemes[i].prefix, strlen(schemes[i].prefix))) {
+			r = schemes[i].open(uri, &opts, out, err);
+			if (r == 0)
+				(*out)->ready_window = opts.ready_window ? opts.ready_window : KILO_DEFAULT_READY_WINDOW;
+			return r;
+		}
 	}
 	return kilo_error_set(err, EINVAL,
 			      "store: \"%.200s\" is not a store URI (expected file:DIR or etcd://HOST:PORT)", uri);

@@ -95,6 +95,7 @@ struct kilo_store {
 	const struct kilo_store_ops *ops;
 	/* Per kind, the objects as last loaded, parsed: a load reads only what changed. */
 	struct kilo_store_cache *cache[2];
+	uint32_t ready_window; /* given to every mesh a load makes */
 };
 
 /* A parsed object of the cache: the object, or why it was left out. */

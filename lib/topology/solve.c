@@ -519,6 +519,11 @@ int kilo_topology_solve(const kilo_mesh *mesh, const struct kilo_solve_opts *opt
 	r = KILO_OPTS_COPY(&opts, opts_in, kilo_solve_opts, err);
 	if (r < 0)
 		return r;
+	/* A mesh a store loaded is judged at the time of the load, unless the caller says when. */
+	if (opts.now == 0 && mesh && mesh->live_at) {
+		opts.now = mesh->live_at;
+		opts.ready_window = opts.ready_window ? opts.ready_window : mesh->live_window;
+	}
 	if (opts.override_granularity && (unsigned)opts.granularity > KILO_GRANULARITY_CROSS)
 		return kilo_error_set(err, EINVAL, "solve options: granularity %d is unknown", (int)opts.granularity);
 	if (opts.hostname && !opts.hostname[0])

@@ -615,6 +615,26 @@ static int apply(struct kilo_error *err)
 	return kilo_apply(local, &opts, &report, err);
 }
 
+static int applier_new(struct kilo_error *err)
+{
+	struct kilo_apply_opts opts = { .sz = 0 };
+	kilo_applier *applier = NULL;
+
+	return kilo_applier_new(&opts, &applier, err);
+}
+
+static int applier_apply(struct kilo_error *err)
+{
+	struct kilo_apply_report report;
+
+	return kilo_applier_apply(NULL, local, &report, err);
+}
+
+static int applier_clean_up(struct kilo_error *err)
+{
+	return kilo_applier_clean_up(NULL, err);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 struct row {
@@ -702,6 +722,9 @@ static const struct row rows[] = {
 	ROW(agent_new, EINVAL, "10.4.0.0/99"),
 	ROW(connect_new, EINVAL, "10.5.0.1/99"),
 	ROW(apply, EINVAL, "name-far-too-long-for-a-link"),
+	ROW(applier_new, EINVAL, "struct kilo_apply_opts: sz is 0"),
+	ROW(applier_apply, EINVAL, "applier is NULL"),
+	ROW(applier_clean_up, EINVAL, "applier is NULL"),
 };
 
 /* What a failed call may still have handed out (none should; free it if it did). */

@@ -159,6 +159,20 @@ static int call_clean_up(const void *opts, char **out, struct kilo_error *err)
 	return kilo_apply_clean_up(opts, err);
 }
 
+/* An applier takes the options once, then applies as kilo_apply does. */
+static int call_applier(const void *opts, char **out, struct kilo_error *err)
+{
+	struct kilo_apply_report report;
+	kilo_applier *applier = NULL;
+	int r = kilo_applier_new(opts, &applier, err);
+
+	(void)out;
+	if (r == 0)
+		r = kilo_applier_apply(applier, topology, &report, err);
+	kilo_applier_free(applier);
+	return r;
+}
+
 static int call_agent(const void *opts, char **out, struct kilo_error *err)
 {
 	kilo_agent *agent = NULL;
@@ -200,6 +214,7 @@ static const struct entry entries[] = {
 	ENTRY(kilo_link_opts, true, true, call_link),
 	ENTRY(kilo_apply_opts, true, true, call_apply),
 	ENTRY(kilo_apply_opts, true, true, call_clean_up),
+	ENTRY(kilo_apply_opts, true, true, call_applier),
 	ENTRY(kilo_agent_opts, true, true, call_agent),
 	ENTRY(kilo_connect_opts, true, true, call_connect),
 };

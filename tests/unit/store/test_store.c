@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -561,6 +562,43 @@ static void test_conflicts_are_settled_by_name_against_kept_nodes(void **state)
 	kilo_mesh_free(mesh);
 }
 
+/*
+ * A store's mesh is live: readiness and the solve judge lastSeen at the time
+ * of the load, over the window the store was opened with. The same node in
+ * a mesh document (a snapshot) stays ready.
+ */
+static void test_a_store_mesh_is_judged_at_its_load(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_store_opts opts = { .sz = sizeof(opts), .ready_window = 30 };
+	struct kilo_error err = { 0 };
+	kilo_store *windowed = NULL;
+	kilo_mesh *mesh = NULL, *document = NULL;
+	char json[512], *text = NULL;
+
+	snprintf(json, sizeof(json),
+		 "{\"name\": \"a\", \"endpoint\": \"10.0.0.1:51820\", \"publicKey\": \"" KEY_A "\","
+		 " \"podCIDR\": \"10.2.1.0/24\", \"lastSeen\": %lld}",
+		 (long long)time(NULL) - 20);
+	assert_int_equal(kilo_store_put_node(f->store, json, &err), 0);
+	/* The default window is 6 s: a heartbeat 20 s old is too old. */
+	assert_int_equal(kilo_store_load(f->store, NULL, &mesh, NULL, &err), 0);
+	assert_false(kilo_mesh_node_ready(mesh, 0, 0));
+	assert_int_equal(kilo_mesh_to_json(mesh, &text, &err), 0);
+	kilo_mesh_free(mesh);
+	/* A 30 s window keeps it. */
+	assert_int_equal(kilo_store_open_opts(f->uri, &opts, &windowed, &err), 0);
+	assert_int_equal(kilo_store_load(windowed, NULL, &mesh, NULL, &err), 0);
+	assert_true(kilo_mesh_node_ready(mesh, 0, 0));
+	kilo_mesh_free(mesh);
+	kilo_store_close(windowed);
+	/* The same node in a document is a snapshot. */
+	assert_int_equal(kilo_mesh_from_json(text, strlen(text), &document, &err), 0);
+	assert_true(kilo_mesh_node_ready(document, 0, 0));
+	kilo_mesh_free(document);
+	kilo_free(text);
+}
+
 static void test_bad_uri_is_refused(void **state)
 {
 	struct kilo_error err = { 0 };
@@ -592,6 +630,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_after_load_sees_every_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflicts_are_settled_by_name_against_kept_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflicts_follow_changes_between_loads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_store_mesh_is_judged_at_its_load, setup, teardown),
 		cmocka_unit_test(test_bad_uri_is_refused),
 	};
 
