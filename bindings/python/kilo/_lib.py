@@ -59,6 +59,7 @@ class StoreOpts(ctypes.Structure):
         ("etcd_key", ctypes.c_char_p),
         ("etcd_user", ctypes.c_char_p),
         ("etcd_password_file", ctypes.c_char_p),
+        ("ready_window", ctypes.c_uint32),
     ]
 
 

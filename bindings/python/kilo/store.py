@@ -20,10 +20,13 @@ class Store(Handle):
 
     @classmethod
     def open(cls, uri, *, etcd_cacert=None, etcd_cert=None, etcd_key=None, etcd_user=None,
-             etcd_password_file=None):
+             etcd_password_file=None, ready_window=0):
         """Opens the store at uri ("file:DIR", or "etcd://HOST:PORT[/CLUSTER]",
-        "etcds://" for TLS); the etcd_* options override the URI's parameters."""
-        opts = _lib.StoreOpts(sz=ctypes.sizeof(_lib.StoreOpts))
+        "etcds://" for TLS); the etcd_* options override the URI's parameters.
+        ready_window: seconds a node's heartbeat (lastSeen) keeps it in the
+        meshes load() gives (kg's --ready-window; 0: the library's 6)."""
+        opts = _lib.StoreOpts(sz=ctypes.sizeof(_lib.StoreOpts),
+                              ready_window=_lib.unsigned(ready_window, 32, "store options: ready_window"))
         for field, value in (("etcd_cacert", etcd_cacert), ("etcd_cert", etcd_cert), ("etcd_key", etcd_key),
                              ("etcd_user", etcd_user), ("etcd_password_file", etcd_password_file)):
             if value is not None:

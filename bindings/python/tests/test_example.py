@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 import kilo
@@ -37,7 +38,7 @@ class TestExample(unittest.TestCase):
         with tempfile.TemporaryDirectory() as folder:
             with kilo.Store.open("file:" + folder) as store:
                 for node in mesh_document("full-mesh")["nodes"]:
-                    store.put_node(json.dumps(node))
+                    store.put_node(json.dumps(dict(node, lastSeen=int(time.time()))))  # as a live agent's
             graph = run("file:" + folder, "graph")
         self.assertEqual(graph.returncode, 0, graph.stderr)
         self.assertIn(b'"db-1"', graph.stdout)

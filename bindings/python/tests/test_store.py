@@ -3,6 +3,7 @@ import errno
 import json
 import os
 import tempfile
+import time
 import unittest
 
 import kilo
@@ -55,6 +56,23 @@ class TestFileStore(unittest.TestCase):
                 self.assertEqual(len(mesh.nodes), len(self.document["nodes"]))
             self.assertEqual(len(store.problems), 1)
             self.assertIn("broken.json", store.problems[0][0])
+
+    def test_ready_window_decides_which_nodes_a_solve_keeps(self):
+        now = int(time.time())
+        settings = json.dumps({"version": 1, "settings": self.document["settings"]})  # one segment per node
+        with kilo.Store.open("file:" + self.dir.name, ready_window=3600) as store:
+            for i, node in enumerate(self.document["nodes"]):
+                store.put_node(json.dumps(dict(node, lastSeen=now - 600 * i)))  # 0, 10 and 20 minutes ago
+            with store.load(settings) as mesh, mesh.solve() as topology:
+                self.assertEqual(topology.segment_count, 3)
+        with kilo.Store.open("file:" + self.dir.name, ready_window=300) as store:
+            with store.load(settings) as mesh, mesh.solve() as topology:
+                self.assertEqual(topology.segment_count, 1)
+
+    def test_out_of_range_ready_window_is_an_error(self):
+        with self.assertRaises(kilo.InvalidInputError) as cm:
+            kilo.Store.open("file:" + self.dir.name, ready_window=-1)
+        self.assertEqual(cm.exception.message, "store options: ready_window -1: not in 0..4294967295")
 
     def test_deleted_node_is_gone(self):
         with kilo.Store.open("file:" + self.dir.name) as store:
