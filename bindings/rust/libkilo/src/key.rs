@@ -39,6 +39,8 @@ fn parse_key(text: &str) -> Result<sys::kilo_key> {
 
 /// A WireGuard private key. It prints as `(hidden)`; its bytes are wiped
 /// (kilo_key_wipe) when it is dropped. [`Key::to_base64`] spells it out.
+/// Transparent: a key is its 32 bytes, nothing else (no copy elsewhere).
+#[repr(transparent)]
 pub struct Key {
     raw: sys::kilo_key,
 }
