@@ -15,6 +15,47 @@
 //! takes them `const`, which kilo.h allows from several threads at once); a
 //! [`Store`] is `Send` only (its calls change it); keys and CIDRs are plain
 //! values.
+//!
+//! The compiler enforces the C API's rules on lifetimes. A topology cannot
+//! outlive its mesh:
+//!
+//! ```compile_fail,E0597
+//! let topology = {
+//!     let mesh = kilo::Mesh::from_json(r#"{"version": 1}"#)?;
+//!     mesh.solve(None, &kilo::SolveOptions::default())?
+//! };
+//! # Ok::<(), kilo::Error>(())
+//! ```
+//!
+//! A closed store cannot be used again (nor closed twice):
+//!
+//! ```compile_fail,E0382
+//! let mut store = kilo::Store::open("file:/tmp/kilo-doc")?;
+//! store.close();
+//! store.load()?;
+//! # Ok::<(), kilo::Error>(())
+//! ```
+//!
+//! and a store is not shared between threads:
+//!
+//! ```compile_fail,E0277
+//! fn shared<T: Sync>(_: &T) {}
+//! shared(&kilo::Store::open("file:/tmp/kilo-doc")?);
+//! # Ok::<(), kilo::Error>(())
+//! ```
+//!
+//! while the same programs used rightly compile:
+//!
+//! ```no_run
+//! let mesh = kilo::Mesh::from_json(r#"{"version": 1}"#)?;
+//! let topology = mesh.solve(None, &kilo::SolveOptions::default())?;
+//! let mut store = kilo::Store::open("file:/tmp/kilo-doc")?;
+//! store.load()?;
+//! store.close();
+//! fn sent<T: Send>(_: T) {}
+//! sent(&topology);
+//! # Ok::<(), kilo::Error>(())
+//! ```
 
 mod cstr;
 mod error;
