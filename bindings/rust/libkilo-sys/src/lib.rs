@@ -71,8 +71,12 @@ macro_rules! c_structs {
 }
 
 macro_rules! c_return {
-    () => { <() as CType>::c_type };
-    ($ty:ty) => { <$ty as CType>::c_type };
+    () => {
+        <() as CType>::c_type
+    };
+    ($ty:ty) => {
+        <$ty as CType>::c_type
+    };
 }
 
 /// Declares the functions and records their signatures in `abi::FUNCTIONS`.

@@ -121,8 +121,7 @@ fn a_drifted_field_fails_the_check() {
         "uint8_t".into()
     }
     let real = STRUCTS.iter().find(|s| s.name == "kilo_error").unwrap();
-    let mut fields: Vec<FieldLayout> =
-        real.fields.iter().map(|f| FieldLayout { c_type: f.c_type, ..*f }).collect();
+    let mut fields: Vec<FieldLayout> = real.fields.iter().map(|f| FieldLayout { c_type: f.c_type, ..*f }).collect();
     fields[0].c_type = u8_type;
     let fields: &'static [FieldLayout] = Box::leak(fields.into_boxed_slice());
     let drifted = [StructLayout { fields, ..*real }];

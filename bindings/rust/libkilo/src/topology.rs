@@ -139,9 +139,6 @@ impl Drop for Topology<'_> {
 
 impl std::fmt::Debug for Topology<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Topology")
-            .field("leader", &self.is_leader())
-            .field("segments", &self.segment_count())
-            .finish()
+        f.debug_struct("Topology").field("leader", &self.is_leader()).field("segments", &self.segment_count()).finish()
     }
 }

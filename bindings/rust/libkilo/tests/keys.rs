@@ -29,7 +29,8 @@ fn generated_keys_differ() {
 #[test]
 fn a_private_key_never_prints() {
     let key = Key::parse(FIXED_PRIVATE_KEY).unwrap();
-    let shown = format!("{key} {key:?} {:?}", kilo::SolveOptions { private_key: Some(key.clone()), ..Default::default() });
+    let shown =
+        format!("{key} {key:?} {:?}", kilo::SolveOptions { private_key: Some(key.clone()), ..Default::default() });
     assert!(!shown.contains(FIXED_PRIVATE_KEY), "{shown}");
     assert!(!shown.contains("AQEB"), "{shown}");
     assert!(shown.contains("(hidden)"), "{shown}");
@@ -49,7 +50,9 @@ fn a_dropped_key_is_wiped() {
 
 #[test]
 fn a_bad_key_is_an_error_that_does_not_quote_it() {
-    for text in ["", "AQEB", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBA\0E="] {
+    for text in
+        ["", "AQEB", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBA\0E="]
+    {
         let err = Key::parse(text).unwrap_err();
         assert_eq!(err.code(), EINVAL, "{text:?}");
         assert!(err.message().starts_with("key"), "{err}");
