@@ -64,6 +64,11 @@ mod mesh;
 mod store;
 mod topology;
 
+/// The program of README.md, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 pub use error::{Error, Result};
 pub use key::{Cidr, Key, PublicKey};
 pub use mesh::{Granularity, Mesh};
