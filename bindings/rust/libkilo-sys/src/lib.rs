@@ -145,6 +145,7 @@ c_structs! {
         pub etcd_key: *const c_char,
         pub etcd_user: *const c_char,
         pub etcd_password_file: *const c_char,
+        pub ready_window: u32,
     }
     pub struct kilo_store_problem {
         pub path: [c_char; 256],

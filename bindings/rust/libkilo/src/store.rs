@@ -21,6 +21,9 @@ pub struct StoreOptions {
     pub etcd_user: Option<String>,
     /// The password is read from this file (never from the URI).
     pub etcd_password_file: Option<PathBuf>,
+    /// Seconds a node's heartbeat keeps it in a loaded mesh (kg's `--ready-window`);
+    /// `None`: the library's default.
+    pub ready_window: Option<u32>,
 }
 
 /// A file the store could not read as a node or peer; the load left it out.
@@ -84,6 +87,7 @@ impl Store {
             etcd_key: option_ptr(&key),
             etcd_user: option_ptr(&user),
             etcd_password_file: option_ptr(&password_file),
+            ready_window: opts.ready_window.unwrap_or(0),
         };
         let mut raw = ptr::null_mut();
         // SAFETY: the strings live through the call; raw receives a store to close.
