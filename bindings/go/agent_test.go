@@ -87,8 +87,8 @@ func TestAgentRunReturnsWhenCancelled(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("Run returned %v, want context.Canceled", err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return within 5s of the cancel")
+	case <-time.After(time.Second): // the agent's own timeout is its check-in period, 2s
+		t.Fatal("Run did not return within 1s of the cancel")
 	}
 	if !agent.Healthy() {
 		t.Errorf("agent unhealthy; it logged %q", logged)
@@ -104,8 +104,8 @@ func TestAgentRunReturnsWhenCancelled(t *testing.T) {
 	select {
 	case err := <-returned:
 		wantError(t, err, syscall.EBADF, "agent")
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return within 5s of Close")
+	case <-time.After(time.Second):
+		t.Fatal("Run did not return within 1s of Close")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "store", "nodes", "a.json")); !os.IsNotExist(err) {
 		t.Errorf("the node is still in the store after Close: %v", err)
