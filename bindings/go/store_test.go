@@ -3,10 +3,12 @@
 package kilo
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -99,4 +101,40 @@ func TestStoreUseAfterCloseIsEBADF(t *testing.T) {
 	wantError(t, err, syscall.EBADF, "store")
 	err = store.PutNode([]byte(storedNode))
 	wantError(t, err, syscall.EBADF, "store")
+}
+
+// A store is used by one thread at a time in C; the wrapper's mutex lets
+// goroutines share it (run with -race).
+func TestGoroutinesShareAStore(t *testing.T) {
+	store, _ := openFileStore(t)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				name := fmt.Sprintf("n%d-%d", g, i)
+				node := fmt.Sprintf(`{"name": %q, "podCIDR": "10.%d.%d.0/24"}`, name, 100+g, i)
+				if err := store.PutNode([]byte(node)); err != nil {
+					t.Error(err)
+					return
+				}
+				mesh, err := store.Load()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mesh.Close()
+			}
+		}(g)
+	}
+	wg.Wait()
+	mesh, err := store.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mesh.Close()
+	if nodes, _ := mesh.Nodes(); len(nodes) != 40 {
+		t.Errorf("%d nodes, want 40", len(nodes))
+	}
 }
