@@ -296,8 +296,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		if r := C.kilo_go_agent_wait(fd, C.int(a.wake[0]), timeout); r < 0 {
 			return &Error{Code: syscall.Errno(-r), Message: "agent: poll: " + syscall.Errno(-r).Error()}
 		}
+		// A wake left by an earlier Run's context would keep poll from waiting.
+		a.drainWake()
 		if err := ctx.Err(); err != nil {
-			a.drainWake()
 			return err
 		}
 		if err := a.Step(); err != nil && a.isClosed() {
@@ -312,7 +313,7 @@ func (a *Agent) isClosed() bool {
 	return a.closed
 }
 
-// drainWake empties the wake pipe, so that the next Run waits again.
+// drainWake empties the wake pipe, so that poll waits again.
 func (a *Agent) drainWake() {
 	var buf [64]byte
 	for {
