@@ -1,0 +1,3 @@
+module github.com/libkilo/libkilo/bindings/go
+
+go 1.19
