@@ -4,11 +4,13 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 var fullMesh = filepath.Join("..", "..", "..", "..", "examples", "meshes", "full-mesh.json")
@@ -23,7 +25,8 @@ func showconf(t *testing.T, args ...string) (string, error) {
 func TestShowconfOfAPeerFromAStore(t *testing.T) {
 	dir := t.TempDir()
 	peer := `{"name": "laptop", "publicKey": "qPaj68xHr+H7Rte0oF/LLFZYQjeUmZOWuKH5KIbEiUE=", "allowedIPs": ["10.5.0.1/32"]}`
-	node := `{"name": "a", "endpoint": "192.0.2.1:51820", "podCIDR": "10.42.0.0/24", "publicKey": "CG/5qagmjODNSb4T9UjR1W4vxjufVepfTZ3KM5LmSXQ="}`
+	// A store is live: a node is in its mesh while its heartbeat is fresh.
+	node := fmt.Sprintf(`{"name": "a", "endpoint": "192.0.2.1:51820", "podCIDR": "10.42.0.0/24", "publicKey": "CG/5qagmjODNSb4T9UjR1W4vxjufVepfTZ3KM5LmSXQ=", "lastSeen": %d}`, time.Now().Unix())
 	for path, object := range map[string]string{"peers/laptop.json": peer, "nodes/a.json": node} {
 		os.MkdirAll(filepath.Dir(filepath.Join(dir, path)), 0o700)
 		if err := os.WriteFile(filepath.Join(dir, path), []byte(object), 0o600); err != nil {
