@@ -9,6 +9,7 @@
 
 #include <kilo/core.h>
 #include <kilo/net.h>
+#include <kilo/plan.h>
 #include <kilo/store.h>
 #include <kilo/topology.h>
 #include <kilo/wg.h>
@@ -107,6 +108,13 @@ KILO_EXPORT int kilo_applier_new(const struct kilo_apply_opts *opts, kilo_applie
 /* kilo_apply, with the applier's handles and its memory of what it sent. */
 KILO_EXPORT int kilo_applier_apply(kilo_applier *applier, const kilo_topology *topology,
 				   struct kilo_apply_report *report, struct kilo_error *err);
+/*
+ * The same for a plan (plan.h), which says how to route; the applier's
+ * options say which device and tunnel to make. -EINVAL, naming both, for a
+ * plan made for another WireGuard interface than the applier's.
+ */
+KILO_EXPORT int kilo_applier_apply_plan(kilo_applier *applier, const kilo_plan *plan,
+					struct kilo_apply_report *report, struct kilo_error *err);
 /* The next apply compares everything with the host again (kg does at every resync). */
 KILO_EXPORT void kilo_applier_recheck(kilo_applier *applier);
 /* kilo_apply_clean_up with the applier's options and handles; a device it deletes stops its program. */

@@ -35,6 +35,7 @@
 #include <kilo/core.h>
 #include <kilo/mesh.h>
 #include <kilo/net.h>
+#include <kilo/plan.h>
 #include <kilo/serial.h>
 #include <kilo/store.h>
 #include <kilo/topology.h>

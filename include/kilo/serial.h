@@ -9,6 +9,7 @@
 #define KILO_SERIAL_H
 
 #include <kilo/core.h>
+#include <kilo/plan.h>
 #include <kilo/topology.h>
 #include <kilo/wgconf.h>
 
@@ -51,16 +52,11 @@ KILO_EXPORT int kilo_peer_object_format(const kilo_wg_config *config, size_t i, 
  */
 KILO_EXPORT int kilo_topology_to_json(const kilo_topology *topology, char **out, struct kilo_error *err);
 
-struct kilo_plan_opts {
-	size_t sz;
-	const struct kilo_routes_opts *routes; /* NULL: the defaults */
-	const struct kilo_nat_opts *nat;       /* NULL: the defaults */
-};
-
 /*
- * The node's whole plan as JSON: "topology", "config" (the WireGuard
- * configuration, without secrets), "routes", "rules" and "natRules" (each
- * rule with its Kilo text).
+ * The node's whole plan (see plan.h) as JSON: "topology", "config" (the
+ * WireGuard configuration, without secrets), "routes", "rules" and
+ * "natRules" (each rule with its Kilo text), with the link indices of
+ * opts->routes.
  */
 KILO_EXPORT int kilo_plan_to_json(const kilo_topology *topology, const struct kilo_plan_opts *opts, char **out,
 				  struct kilo_error *err);

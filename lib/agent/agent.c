@@ -28,7 +28,6 @@
 #include "../core/opts.h"
 #include "../serial/mesh_json.h"
 #include "../store/store.h"
-#include "../topology/model.h"
 
 /* How soon a failed reconcile is tried again, in milliseconds. */
 #define RETRY_MS 1000
@@ -399,6 +398,7 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 	struct kilo_apply_report report;
 	struct kilo_node *self;
 	kilo_topology *t = NULL;
+	kilo_plan *plan = NULL;
 	digest d;
 	int r;
 
@@ -425,16 +425,21 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 	if (r < 0)
 		return r;
 	replace_topology(a, t);
+	r = kilo_apply_plan_new(t, &a->apply, &plan, err);
+	if (r < 0)
+		return r;
 	/* A resync compares everything with the host again, and puts right what others changed. */
 	if (resync)
 		kilo_applier_recheck(a->applier);
-	r = kilo_applier_apply(a->applier, t, &report, err);
+	r = kilo_applier_apply_plan(a->applier, plan, &report, err);
 	kilo_agent_log_changes(&a->log, a->apply.interface, &report);
 	if (r == 0)
 		r = update_cni(a, self, resync, err);
+	if (r == 0)
+		kilo_plan_wireguard_ip(plan, &a->wireguard_ip);
+	kilo_plan_free(plan);
 	if (r < 0)
 		return r;
-	a->wireguard_ip = t->leader ? t->wireguard_cidr : (struct kilo_cidr){ 0 };
 	owned_digest(a, d);
 	if (memcmp(d, a->owned_digest, sizeof(d))) {
 		r = publish(a, now, true, err);

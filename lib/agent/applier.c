@@ -56,9 +56,24 @@ int kilo_applier_new(const struct kilo_apply_opts *opts, kilo_applier **out, str
 int kilo_applier_apply(kilo_applier *a, const kilo_topology *topology, struct kilo_apply_report *report,
 		       struct kilo_error *err)
 {
+	kilo_plan *plan = NULL;
+	int r;
+
 	if (!a)
 		return kilo_error_set(err, EINVAL, "applier: applier is NULL");
-	return kilo_apply_with(topology, &a->opts, a->wg, a->net, &a->memo, report, err);
+	r = kilo_apply_plan_new(topology, &a->opts, &plan, err);
+	if (r == 0)
+		r = kilo_applier_apply_plan(a, plan, report, err);
+	kilo_plan_free(plan);
+	return r;
+}
+
+int kilo_applier_apply_plan(kilo_applier *a, const kilo_plan *plan, struct kilo_apply_report *report,
+			    struct kilo_error *err)
+{
+	if (!a)
+		return kilo_error_set(err, EINVAL, "applier: applier is NULL");
+	return kilo_apply_plan_with(plan, &a->opts, a->wg, a->net, &a->memo, report, err);
 }
 
 void kilo_applier_recheck(kilo_applier *a)

@@ -31,12 +31,16 @@ struct kilo_apply_memo {
 
 void kilo_apply_memo_reset(struct kilo_apply_memo *memo);
 
+/* The plan of t for an applier with opts (read already): the routing, NAT and interface options of opts. */
+int kilo_apply_plan_new(const kilo_topology *t, const struct kilo_apply_opts *opts, kilo_plan **out,
+			struct kilo_error *err);
 /*
- * kilo_apply with opts read already and handles the caller keeps; memo
- * (NULL: none) is what the last apply sent, and becomes what this one did.
+ * kilo_apply of a plan, with opts read already and handles the caller
+ * keeps; memo (NULL: none) is what the last apply sent, and becomes what
+ * this one did.
  */
-int kilo_apply_with(const kilo_topology *t, const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_net *net,
-		    struct kilo_apply_memo *memo, struct kilo_apply_report *report, struct kilo_error *err);
+int kilo_apply_plan_with(const kilo_plan *plan, const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_net *net,
+			 struct kilo_apply_memo *memo, struct kilo_apply_report *report, struct kilo_error *err);
 /* kilo_apply_clean_up with opts read already; wg NULL: one is opened if the device goes. */
 int kilo_apply_clean_up_with(const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_net *net,
 			     struct kilo_error *err);

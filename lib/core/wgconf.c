@@ -64,6 +64,50 @@ int kilo_wg_peer_add_allowed_ip(struct kilo_wg_config *config, struct kilo_wg_pe
 	return 0;
 }
 
+/* n CIDRs copied into arena; NULL only when out of memory. */
+static bool copy_cidrs(struct kilo_arena *arena, const struct kilo_cidr *from, size_t n, struct kilo_cidr **to)
+{
+	*to = n ? kilo_arena_array(arena, n, sizeof(**to)) : NULL;
+	if (n && !*to)
+		return false;
+	if (n)
+		memcpy(*to, from, n * sizeof(**to));
+	return true;
+}
+
+struct kilo_wg_config *kilo_wg_config_copy(const struct kilo_wg_config *from)
+{
+	struct kilo_wg_config *c = kilo_wg_config_new(from->n_peers);
+	bool ok = c != NULL;
+
+	if (!ok)
+		return NULL;
+	c->has_interface = from->has_interface;
+	c->has_private_key = from->has_private_key;
+	c->private_key = from->private_key;
+	c->has_public_key = from->has_public_key;
+	c->public_key = from->public_key;
+	c->has_listen_port = from->has_listen_port;
+	c->listen_port = from->listen_port;
+	c->has_fwmark = from->has_fwmark;
+	c->fwmark = from->fwmark;
+	c->replace_peers = from->replace_peers;
+	for (size_t i = 0; ok && i < from->n_peers; i++) {
+		const struct kilo_wg_peer *p = &from->peers[i];
+		struct kilo_wg_peer *q = kilo_wg_config_add_peer(c);
+
+		*q = *p;
+		q->allowed_ip_capacity = p->n_allowed_ips;
+		ok = copy_cidrs(&c->arena, p->allowed_ips, p->n_allowed_ips, &q->allowed_ips) &&
+		     copy_cidrs(&c->arena, p->removed_allowed_ips, p->n_removed_allowed_ips, &q->removed_allowed_ips);
+	}
+	if (!ok) {
+		kilo_wg_config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
 void kilo_wg_config_free(kilo_wg_config *config)
 {
 	if (!config)

@@ -68,4 +68,7 @@ int kilo_wg_peer_add_allowed_ip(struct kilo_wg_config *config, struct kilo_wg_pe
 /* A new empty configuration with room for n_peers peers (n_peers set to 0). */
 struct kilo_wg_config *kilo_wg_config_new(size_t peer_capacity);
 
+/* A deep copy of a configuration, in an arena of its own; NULL when out of memory. */
+struct kilo_wg_config *kilo_wg_config_copy(const struct kilo_wg_config *from);
+
 #endif
