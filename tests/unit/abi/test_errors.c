@@ -274,6 +274,24 @@ static int plan_to_json(struct kilo_error *err)
 	return kilo_plan_to_json(local, &opts, &out_text, err);
 }
 
+static int plan_new(struct kilo_error *err)
+{
+	struct kilo_routes_opts routes = { .sz = 0 };
+	struct kilo_plan_opts opts = { .sz = sizeof(opts), .routes = &routes };
+	kilo_plan *plan = NULL;
+	int r = kilo_plan_new(local, &opts, &plan, err);
+
+	kilo_plan_free(plan);
+	return r;
+}
+
+static int plan_routes(struct kilo_error *err)
+{
+	size_t n_routes, n_rules;
+
+	return kilo_plan_routes(NULL, NULL, &out_routes, &n_routes, &out_rules, &n_rules, err);
+}
+
 static int mesh_status(struct kilo_error *err)
 {
 	struct kilo_status_opts opts = { .sz = sizeof(opts), .format = 7 };
@@ -630,6 +648,13 @@ static int applier_apply(struct kilo_error *err)
 	return kilo_applier_apply(NULL, local, &report, err);
 }
 
+static int applier_apply_plan(struct kilo_error *err)
+{
+	struct kilo_apply_report report;
+
+	return kilo_applier_apply_plan(NULL, NULL, &report, err);
+}
+
 static int applier_clean_up(struct kilo_error *err)
 {
 	return kilo_applier_clean_up(NULL, err);
@@ -683,6 +708,8 @@ static const struct row rows[] = {
 	ROW(peer_object_format, ERANGE, "peer 9"),
 	ROW(topology_to_json, EINVAL, "topology is NULL"),
 	ROW(plan_to_json, EINVAL, "sz is 1"),
+	ROW(plan_new, EINVAL, "struct kilo_routes_opts: sz is 0"),
+	ROW(plan_routes, EINVAL, "plan is NULL"),
 	ROW(mesh_status, EINVAL, "7"),
 	ROW(mesh_status_format, EINVAL, "mesh"),
 	ROW(wg_backend_parse, EINVAL, "wireguard backend \"fpga\""),
@@ -724,6 +751,7 @@ static const struct row rows[] = {
 	ROW(apply, EINVAL, "name-far-too-long-for-a-link"),
 	ROW(applier_new, EINVAL, "struct kilo_apply_opts: sz is 0"),
 	ROW(applier_apply, EINVAL, "applier is NULL"),
+	ROW(applier_apply_plan, EINVAL, "applier is NULL"),
 	ROW(applier_clean_up, EINVAL, "applier is NULL"),
 };
 

@@ -29,6 +29,7 @@
 
 #include <kilo/agent.h>
 #include <kilo/net.h>
+#include <kilo/plan.h>
 #include <kilo/serial.h>
 #include <kilo/store.h>
 #include <kilo/topology.h>
@@ -104,6 +105,33 @@ static int call_nat(const void *opts, char **out, struct kilo_error *err)
 static int call_plan(const void *opts, char **out, struct kilo_error *err)
 {
 	return kilo_plan_to_json(topology, opts, out, err);
+}
+
+/* A plan, as the text of what it holds: leader, addresses, the routes for no links, the NAT rules. */
+static int call_plan_new(const void *opts, char **out, struct kilo_error *err)
+{
+	struct kilo_strbuf text = { 0 };
+	struct kilo_route *routes = NULL;
+	struct kilo_rule *rules = NULL;
+	size_t n_routes = 0, n_rules = 0, n_nat = 0;
+	struct kilo_cidr ip;
+	char ip_text[KILO_CIDR_STRLEN];
+	kilo_plan *plan = NULL;
+	int r = kilo_plan_new(topology, opts, &plan, err);
+
+	if (r < 0)
+		return r;
+	kilo_plan_wireguard_ip(plan, &ip);
+	kilo_cidr_format(&ip, ip_text);
+	kilo_plan_nat_rules(plan, &n_nat);
+	assert_int_equal(kilo_plan_routes(plan, NULL, &routes, &n_routes, &rules, &n_rules, err), 0);
+	kilo_strbuf_printf(&text, "leader %d ip %s tunnel %d routes %zu rules %zu nat %zu\n", kilo_plan_is_leader(plan),
+			   ip_text, kilo_plan_needs_tunnel(plan), n_routes, n_rules, n_nat);
+	kilo_free(routes);
+	kilo_free(rules);
+	kilo_plan_free(plan);
+	assert_int_equal(kilo_strbuf_finish(&text, out), 0);
+	return 0;
 }
 
 static int call_status(const void *opts, char **out, struct kilo_error *err)
@@ -208,6 +236,7 @@ static const struct entry entries[] = {
 	ENTRY(kilo_routes_opts, false, false, call_routes),
 	ENTRY(kilo_nat_opts, false, false, call_nat),
 	ENTRY(kilo_plan_opts, false, false, call_plan),
+	ENTRY(kilo_plan_opts, true, false, call_plan_new),
 	ENTRY(kilo_status_opts, true, false, call_status),
 	ENTRY(kilo_store_opts, true, false, call_store),
 	ENTRY(kilo_wg_opts, true, true, call_wg),
