@@ -437,12 +437,17 @@ static void test_inner_options_are_checked_by_the_same_rule(void **state)
 	struct kilo_apply_opts apply_wg = { .sz = sizeof(apply_wg), .wg = &wg };
 	struct kilo_error err = { 0 };
 	char *out = NULL;
+	kilo_plan *made = NULL;
 	kilo_agent *a = NULL;
 	kilo_connect *c = NULL;
 
 	(void)state;
 	assert_int_equal(kilo_plan_to_json(topology, &plan, &out, NULL), -EINVAL);
 	assert_null(out);
+	assert_int_equal(kilo_plan_new(topology, &plan, &made, &err), -EINVAL);
+	assert_null(made);
+	assert_non_null(strstr(err.message, "struct kilo_routes_opts: sz is 0"));
+	memset(&err, 0, sizeof(err));
 	if (!own_netns)
 		skip();
 	assert_int_equal(kilo_agent_new(&agent, &a, &err), -EINVAL);
