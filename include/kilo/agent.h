@@ -105,7 +105,7 @@ typedef struct kilo_applier kilo_applier;
 
 /* Copies opts (NULL: the defaults) and opens the handles. */
 KILO_EXPORT int kilo_applier_new(const struct kilo_apply_opts *opts, kilo_applier **out, struct kilo_error *err);
-/* kilo_apply, with the applier's handles and its memory of what it sent. */
+/* kilo_apply, with the applier's handles and its memory of what it sent: the plan of topology for the applier's options, applied. */
 KILO_EXPORT int kilo_applier_apply(kilo_applier *applier, const kilo_topology *topology,
 				   struct kilo_apply_report *report, struct kilo_error *err);
 /*

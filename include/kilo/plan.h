@@ -42,8 +42,8 @@ struct kilo_plan_links {
 
 /*
  * The plan of the topology's local node (from outside the mesh: a plan
- * with no private IP and no routes of its own). The topology must outlive
- * the plan. A peer endpoint that is still a DNS name is left out of the
+ * that leads nothing, with no private IP and no tunnel). The topology must
+ * outlive the plan: the routes are computed from it when asked for. A peer endpoint that is still a DNS name is left out of the
  * WireGuard configuration, as a device takes only addresses. Bad options
  * are -EINVAL or -E2BIG, naming the struct.
  */
