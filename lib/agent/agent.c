@@ -425,12 +425,12 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 	if (r < 0)
 		return r;
 	replace_topology(a, t);
-	r = kilo_apply_plan_new(t, &a->apply, &plan, err);
-	if (r < 0)
-		return r;
 	/* A resync compares everything with the host again, and puts right what others changed. */
 	if (resync)
 		kilo_applier_recheck(a->applier);
+	r = kilo_apply_plan_new(t, &a->apply, &plan, err);
+	if (r < 0)
+		return r;
 	r = kilo_applier_apply_plan(a->applier, plan, &report, err);
 	kilo_agent_log_changes(&a->log, a->apply.interface, &report);
 	if (r == 0)
