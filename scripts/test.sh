@@ -220,6 +220,24 @@ if build fuzz "$fuzz_dir" clang -Dwerror=true -Dfuzz=true -Db_lundef=false; then
 	done
 fi
 
+# static_embed DEST PC DIR: examples/embed.c linked with the installed libkilo.a (its
+# dependencies shared), which exports only the public API, and run.
+static_embed() {
+	local dest="$1" pc="$2" dir="$3" archive
+	archive="$(find "$dest" -name libkilo.a | head -n 1)"
+	if [[ -n "$archive" ]] && PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$dest" \
+		bash -c 'cc -o "$1/embed-static" "$2" $(pkg-config --cflags libkilo) "$3" \
+			$(pkg-config --libs $(pkg-config --print-requires-private libkilo))' \
+		sh "$dir" "$repo/examples/embed.c" "$archive" >"$logs/embed-static.log" 2>&1 &&
+		"$dir/embed-static" "$repo/examples/meshes/three-clouds.json" aws-eu-1 >>"$logs/embed-static.log" 2>&1 &&
+		grep -q '^\[Interface\]' "$logs/embed-static.log" && [[ "$(ldd "$dir/embed-static")" != *libkilo* ]]; then
+		ok "install: embed links the installed libkilo.a statically and prints a node's config"
+	else
+		not_ok "install: embed links the installed libkilo.a statically and prints a node's config" \
+			"$logs/embed-static.log"
+	fi
+}
+
 # bindings DEST SO PC: each bindings/LANG/test.sh against the library installed in DEST,
 # then the four-language comparison over examples/meshes (tests/bindings/README.md).
 bindings() {
@@ -277,6 +295,7 @@ if [[ -f "$gcc_dir/build.ninja" ]]; then
 		else
 			not_ok "install: examples/embed.c builds through pkg-config" "$logs/embed.log"
 		fi
+		static_embed "$dest" "$pc" "$embed_dir"
 		bindings "$dest" "$so" "$pc"
 	else
 		not_ok "install: meson install --destdir" "$logs/install.log"

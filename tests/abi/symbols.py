@@ -9,8 +9,9 @@ usage: symbols.py MAP HEADERS-DIR LIBKILO.SO LIBKILO.A
   nothing that no header declares;
 - the shared library exports exactly the map's symbols, each under its node's
   version (a listed function without KILO_EXPORT is not exported);
-- every global symbol of libkilo.a has the public prefix kilo_ or the private
-  prefix kilo__, so that linking it statically takes none of the caller's names.
+- the installed libkilo.a defines as global only the map's symbols (every
+  internal one is local), so that linking it statically takes none of the
+  caller's names.
 Prints one line per problem; exits 1 if there is any.
 """
 import pathlib
@@ -19,7 +20,6 @@ import subprocess
 import sys
 
 PUBLIC_PREFIX = "kilo_"
-PRIVATE_PREFIX = "kilo__"
 
 
 def strip_comments(text):
@@ -105,9 +105,13 @@ def main():
         if len(fields) != 3:
             continue  # member names and blank lines
         name = fields[2]
-        if not name.startswith(PUBLIC_PREFIX) and not name.startswith(PRIVATE_PREFIX):
-            problems.append(f"{static}: global {name} has neither the prefix {PUBLIC_PREFIX} nor {PRIVATE_PREFIX}: "
-                            f"make it static or name it {PRIVATE_PREFIX}{name}")
+        if name.startswith("__"):
+            continue  # the compiler's and sanitizers' own
+        if name not in listed:
+            problems.append(f"{static}: global {name} is not in the map: an internal symbol must be hidden "
+                            f"(not KILO_EXPORT), or static")
+        if not name.startswith(PUBLIC_PREFIX):
+            problems.append(f"{static}: global {name} has not the prefix {PUBLIC_PREFIX}")
 
     for problem in problems:
         print(problem)
