@@ -75,6 +75,17 @@ static bool copy_cidrs(struct kilo_arena *arena, const struct kilo_cidr *from, s
 	return true;
 }
 
+void kilo_wg_config_copy_device_settings(struct kilo_wg_config *to, const struct kilo_wg_config *from)
+{
+	to->has_private_key = from->has_private_key;
+	to->private_key = from->private_key;
+	to->has_listen_port = from->has_listen_port;
+	to->listen_port = from->listen_port;
+	to->has_fwmark = from->has_fwmark;
+	to->fwmark = from->fwmark;
+	to->replace_peers = from->replace_peers;
+}
+
 struct kilo_wg_config *kilo_wg_config_copy(const struct kilo_wg_config *from)
 {
 	struct kilo_wg_config *c = kilo_wg_config_new(from->n_peers);
@@ -83,15 +94,9 @@ struct kilo_wg_config *kilo_wg_config_copy(const struct kilo_wg_config *from)
 	if (!ok)
 		return NULL;
 	c->has_interface = from->has_interface;
-	c->has_private_key = from->has_private_key;
-	c->private_key = from->private_key;
 	c->has_public_key = from->has_public_key;
 	c->public_key = from->public_key;
-	c->has_listen_port = from->has_listen_port;
-	c->listen_port = from->listen_port;
-	c->has_fwmark = from->has_fwmark;
-	c->fwmark = from->fwmark;
-	c->replace_peers = from->replace_peers;
+	kilo_wg_config_copy_device_settings(c, from);
 	for (size_t i = 0; ok && i < from->n_peers; i++) {
 		const struct kilo_wg_peer *p = &from->peers[i];
 		struct kilo_wg_peer *q = kilo_wg_config_add_peer(c);

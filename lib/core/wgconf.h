@@ -70,5 +70,7 @@ struct kilo_wg_config *kilo_wg_config_new(size_t peer_capacity);
 
 /* A deep copy of a configuration, in an arena of its own; NULL when out of memory. */
 struct kilo_wg_config *kilo_wg_config_copy(const struct kilo_wg_config *from);
+/* The settings a change sends for the device itself: private key, listen port, fwmark, replace_peers. */
+void kilo_wg_config_copy_device_settings(struct kilo_wg_config *to, const struct kilo_wg_config *from);
 
 #endif

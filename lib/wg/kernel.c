@@ -204,13 +204,7 @@ static int without_removals(struct kilo_wg_kernel *k, const char *ifname, const 
 
 	if (r < 0)
 		goto out;
-	copy->has_private_key = change->has_private_key;
-	copy->private_key = change->private_key;
-	copy->has_listen_port = change->has_listen_port;
-	copy->listen_port = change->listen_port;
-	copy->has_fwmark = change->has_fwmark;
-	copy->fwmark = change->fwmark;
-	copy->replace_peers = change->replace_peers;
+	kilo_wg_config_copy_device_settings(copy, change);
 	for (size_t i = 0; r == 0 && i < change->n_peers; i++) {
 		const struct kilo_wg_peer *p = &change->peers[i];
 		struct kilo_wg_peer *np = kilo_wg_config_add_peer(copy);
