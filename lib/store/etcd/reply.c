@@ -61,6 +61,7 @@ static int error_reply(json_t *root, struct kilo_error *err)
 {
 	json_t *error = json_object_get(root, "error");
 	json_t *code, *message;
+	json_int_t grpc;
 
 	if (!error || (json_is_string(error) && json_string_length(error) == 0))
 		return 0;
@@ -73,9 +74,12 @@ static int error_reply(json_t *root, struct kilo_error *err)
 	}
 	if (!json_is_string(message))
 		return kilo_error_set(err, EBADMSG, "an error reply without a message");
-	return kilo_error_set(err, grpc_errno(json_is_integer(code) ? json_integer_value(code) : 0,
-					      json_string_value(message)),
-			      "%.300s", json_string_value(message));
+	grpc = json_is_integer(code) ? json_integer_value(code) : 0;
+	/* An empty message still says something: which error it was. */
+	if (json_string_length(message) == 0)
+		return kilo_error_set(err, grpc_errno(grpc, ""), "an error reply with code %lld and an empty message",
+				      (long long)grpc);
+	return kilo_error_set(err, grpc_errno(grpc, json_string_value(message)), "%.300s", json_string_value(message));
 }
 
 /* Parses text, and refuses it if it is not an object or is an error reply. */
