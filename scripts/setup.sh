@@ -3,7 +3,8 @@
 # Debian 12. Installs only missing packages, so a second run is quick.
 set -euo pipefail
 
-packages=(meson ninja-build gcc clang pkg-config libjansson-dev libsodium-dev libcmocka-dev libmnl-dev libnftnl-dev libmicrohttpd-dev libcurl4-openssl-dev graphviz python3)
+packages=(meson ninja-build gcc clang pkg-config libjansson-dev libsodium-dev libcmocka-dev libmnl-dev libnftnl-dev libmicrohttpd-dev libcurl4-openssl-dev graphviz python3
+	libbpf-dev bpftool libyaml-dev linux-libc-dev)
 if [[ "${1:-}" == "--test" ]]; then
 	# make builds examples/; wg is the oracle for kgctl pubkey and the devices; the
 	# namespace tests run wireguard-go and check nftables and pings; the etcd store's

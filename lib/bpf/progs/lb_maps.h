@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The load balancer's maps: every key and value, in fixed-width types, shared
+ * by the BPF programs (lib/bpf/progs) and libkilo, which fills the maps. A
+ * field is never reordered or resized: maps pinned by an older kg must stay
+ * readable by a newer one. Ports are in network byte order, as on the wire;
+ * IPv4 addresses sit in the first 4 bytes of kilo_lb_addr, the rest zero.
+ */
+#ifndef KILO_LB_MAPS_H
+#define KILO_LB_MAPS_H
+
+#include <linux/types.h>
+
+#define KILO_LB_PIN_DIR "/sys/fs/bpf/kilo"
+
+/* Sizes of the maps, as created (the programs and libkilo agree on them). */
+#define KILO_LB_MAX_SERVICES 131072  /* frontends: VIP/node address, port, protocol */
+#define KILO_LB_MAX_BACKENDS 262144
+#define KILO_LB_MAX_SLOTS 1048576    /* (service, slot) -> backend, over all services */
+#define KILO_LB_MAX_CONNTRACK 262144 /* LRU */
+#define KILO_LB_MAX_AFFINITY 65536   /* LRU */
+#define KILO_LB_MAGLEV_DEFAULT 16381 /* Maglev table size M (prime) */
+#define KILO_LB_MAGLEV_LARGE 65521
+
+union kilo_lb_addr {
+	__u32 v4;     /* network byte order */
+	__u32 v6[4];  /* network byte order */
+	__u8 bytes[16];
+};
+
+enum kilo_lb_scope {
+	KILO_LB_SCOPE_CLUSTER = 0,  /* a ClusterIP, reached from pods and host processes */
+	KILO_LB_SCOPE_NODEPORT = 1, /* a node address and a NodePort, reached from outside */
+};
+
+struct kilo_lb_service_key {
+	union kilo_lb_addr addr; /* the ClusterIP, or the node's address for a NodePort */
+	__be16 port;
+	__u8 proto;  /* IPPROTO_TCP, IPPROTO_UDP */
+	__u8 family; /* AF_INET (2), AF_INET6 (10) */
+	__u8 scope;  /* enum kilo_lb_scope */
+	__u8 pad[3];
+};
+
+enum kilo_lb_service_flags {
+	KILO_LB_SERVICE_AFFINITY = 1 << 0,      /* sessionAffinity: ClientIP */
+	KILO_LB_SERVICE_MAGLEV = 1 << 1,        /* pick new flows from the service's Maglev table */
+	KILO_LB_SERVICE_ICMP_REJECT = 1 << 2,   /* no backend: answer ICMP unreachable instead of dropping */
+	KILO_LB_SERVICE_SNAT = 1 << 3,          /* NodePort to a backend on another node: SNAT to the node's address */
+};
+
+struct kilo_lb_service {
+	__u32 id;               /* the frontend's number: key of its slots, Maglev table and reverse NAT */
+	__u16 backend_count;    /* slots 1..backend_count; 0: no backend takes new flows */
+	__u16 flags;            /* enum kilo_lb_service_flags */
+	__u32 affinity_timeout; /* seconds, with KILO_LB_SERVICE_AFFINITY */
+	__u32 pad;
+};
+
+struct kilo_lb_slot_key {
+	__u32 service_id;
+	__u32 slot; /* 1..backend_count */
+};
+
+struct kilo_lb_backend {
+	union kilo_lb_addr addr;
+	__be16 port;
+	__u8 proto;
+	__u8 family;
+	__u32 flags; /* enum kilo_lb_backend_flags */
+};
+
+enum kilo_lb_backend_flags {
+	KILO_LB_BACKEND_TERMINATING = 1 << 0, /* keeps its flows, takes no new ones */
+};
+
+/* Reverse NAT, keyed by the service id: what a reply's source becomes. */
+struct kilo_lb_revnat {
+	union kilo_lb_addr addr;
+	__be16 port;
+	__u8 family;
+	__u8 pad;
+	__u32 pad2;
+};
+
+/* Maglev: a HASH_OF_MAPS from the service id to an ARRAY of M backend ids. */
+
+struct kilo_lb_ct_key {
+	union kilo_lb_addr saddr;
+	union kilo_lb_addr daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 dir; /* enum kilo_lb_ct_dir */
+	__u8 pad;
+};
+
+enum kilo_lb_ct_dir {
+	KILO_LB_CT_SERVICE = 0, /* client -> VIP: the flow's backend */
+	KILO_LB_CT_REPLY = 1,   /* client -> backend, as the reply's tuple reversed: its reverse NAT */
+};
+
+enum kilo_lb_tcp_state {
+	KILO_LB_TCP_NEW = 0,
+	KILO_LB_TCP_ESTABLISHED = 1,
+	KILO_LB_TCP_CLOSING = 2, /* a FIN or RST seen */
+};
+
+struct kilo_lb_ct {
+	__u64 expires_ns;  /* bpf_ktime_get_ns() after which the entry is stale */
+	__u32 backend_id;
+	__u32 service_id;  /* the reverse NAT's key */
+	__u8 tcp_state;    /* enum kilo_lb_tcp_state */
+	__u8 pad[3];
+	__u32 nat_port;    /* NodePort SNAT: the source port used, in network byte order; 0: none */
+	union kilo_lb_addr nat_addr; /* NodePort SNAT: the source address used */
+};
+
+struct kilo_lb_affinity_key {
+	union kilo_lb_addr client;
+	__u32 service_id;
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct kilo_lb_affinity {
+	__u64 last_used_ns;
+	__u32 backend_id;
+	__u32 pad;
+};
+
+/* Per-CPU counters, an ARRAY indexed by reason. */
+enum kilo_lb_counter {
+	KILO_LB_FORWARD_NEW = 0,       /* a new flow balanced to a backend */
+	KILO_LB_FORWARD_ESTABLISHED,   /* a packet of a known flow */
+	KILO_LB_REVERSE_NAT,           /* a reply rewritten back to the service */
+	KILO_LB_DROP_NO_BACKEND,
+	KILO_LB_REJECT_NO_BACKEND,     /* answered with ICMP unreachable */
+	KILO_LB_DROP_BACKEND_GONE,     /* a flow whose backend left the maps */
+	KILO_LB_DROP_MALFORMED,
+	KILO_LB_DROP_FRAGMENT,         /* a non-first fragment of a balanced flow without its state */
+	KILO_LB_ICMP_ERROR_NAT,        /* an ICMP error about a balanced flow, rewritten */
+	KILO_LB_PASS,                  /* not for a service */
+	KILO_LB_COUNTER_MAX,
+};
+
+struct kilo_lb_counter_value {
+	__u64 packets;
+	__u64 bytes;
+};
+
+#endif
