@@ -4,7 +4,7 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
-#include "maps.bpf.h"
+#include "select.bpf.h"
 
 SEC("tc")
 int kilo_lb_from_pod(struct __sk_buff *skb)

@@ -47,6 +47,7 @@ enum kilo_lb_service_flags {
 	KILO_LB_SERVICE_MAGLEV = 1 << 1,        /* pick new flows from the service's Maglev table */
 	KILO_LB_SERVICE_ICMP_REJECT = 1 << 2,   /* no backend: answer ICMP unreachable instead of dropping */
 	KILO_LB_SERVICE_SNAT = 1 << 3,          /* NodePort to a backend on another node: SNAT to the node's address */
+	KILO_LB_SERVICE_MAGLEV_LARGE = 1 << 4,  /* its Maglev table has KILO_LB_MAGLEV_LARGE entries, else the default */
 };
 
 struct kilo_lb_service {
