@@ -171,7 +171,7 @@ void kt_remove_backend(struct kt_lb *lb, uint32_t id)
 void kt_set_maglev(struct kt_lb *lb, uint32_t service_id, uint32_t m, const uint32_t *table,
 		   uint32_t n)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts);
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
 	int inner;
 	uint32_t i;
 

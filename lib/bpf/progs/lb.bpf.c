@@ -71,8 +71,8 @@ static __always_inline __be16 kilo_lb_nat_port(struct kilo_lb_ct_key *reply_key,
 
 /*
  * A new flow to a frontend: its backend, its SERVICE entry and the REPLY
- * entry that will reverse the backend's answers. Returns NULL (and the
- * counter to drop with) when no backend or no NAT port is free.
+ * entry that will reverse the backend's answers. Returns NULL when no
+ * backend takes it, or no NAT port is free (then drop says so).
  */
 static __always_inline struct kilo_lb_backend *
 kilo_lb_open_flow(const struct kilo_lb_packet *pkt, const struct kilo_lb_service *svc,
@@ -86,10 +86,8 @@ kilo_lb_open_flow(const struct kilo_lb_packet *pkt, const struct kilo_lb_service
 	__u32 backend_id = 0;
 
 	backend = kilo_lb_select_backend(svc, hash, &pkt->saddr, pkt->family, &backend_id);
-	if (!backend || backend->family != pkt->family) {
-		*drop = KILO_LB_DROP_NO_BACKEND;
+	if (!backend || backend->family != pkt->family)
 		return NULL;
-	}
 	__builtin_memset(ct, 0, sizeof(*ct));
 	ct->backend_id = backend_id;
 	ct->service_id = svc->id;
