@@ -63,6 +63,7 @@ void kt_expect(struct kt_lb *lb, enum kt_prog prog, const struct kt_packet *in, 
 uint64_t kt_counter(struct kt_lb *lb, enum kilo_lb_counter counter);
 /* The flow hash the programs compute (conntrack.bpf.h), for predicting slots. */
 uint32_t kt_flow_hash(const struct kt_packet *p);
+/* The programs' clock: CLOCK_MONOTONIC_COARSE (bpf_ktime_get_coarse_ns). */
 uint64_t kt_now_ns(void);
 
 #endif

@@ -128,7 +128,7 @@ static __always_inline int kilo_lb_balance(struct __sk_buff *skb, const struct k
 	struct kilo_lb_ct_key key;
 	struct kilo_lb_ct new_ct;
 	struct kilo_lb_ct *ct;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = kilo_lb_now();
 
 	kilo_lb_ct_key_init(&key, pkt, KILO_LB_CT_SERVICE);
 	ct = kilo_lb_ct_lookup(&key, now);
@@ -197,7 +197,7 @@ static __always_inline int kilo_lb_reverse_icmp_error(struct __sk_buff *skb,
 		goto pass;
 	kilo_lb_ct_key_init(&key, &quoted, KILO_LB_CT_SERVICE);
 	key.dir = KILO_LB_CT_REPLY;
-	reply = kilo_lb_ct_lookup(&key, bpf_ktime_get_ns());
+	reply = kilo_lb_ct_lookup(&key, kilo_lb_now());
 	if (!reply)
 		goto pass;
 	revnat = bpf_map_lookup_elem(&kilo_lb_revnat, &reply->service_id);
@@ -232,7 +232,7 @@ static __always_inline int kilo_lb_reverse(struct __sk_buff *skb, const struct k
 		return kilo_lb_reverse_icmp_error(skb, pkt);
 	if (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP)
 		goto pass;
-	now = bpf_ktime_get_ns();
+	now = kilo_lb_now();
 	kilo_lb_ct_key_init(&key, pkt, KILO_LB_CT_REPLY);
 	reply = kilo_lb_ct_lookup(&key, now);
 	if (!reply)

@@ -110,7 +110,7 @@ enum kilo_lb_tcp_state {
 };
 
 struct kilo_lb_ct {
-	__u64 expires_ns;  /* bpf_ktime_get_ns() after which the entry is stale */
+	__u64 expires_ns;  /* CLOCK_MONOTONIC(_COARSE) after which the entry is stale: bpf_ktime_get_coarse_ns() */
 	__u32 backend_id;
 	__u32 service_id;  /* the reverse NAT's key */
 	__u8 tcp_state;    /* enum kilo_lb_tcp_state */
