@@ -65,6 +65,7 @@ void test_icmp_port_unreachable_from_backend_v4(void **state);
 void test_icmp_time_exceeded_from_router_v4(void **state);
 void test_icmp_errors_v6(void **state);
 void test_icmp_error_about_other_flow_passes(void **state);
+void test_no_backend_rejects_with_port_unreachable(void **state);
 void test_ipv4_fragments_follow_first(void **state);
 void test_ipv6_fragments_follow_first(void **state);
 void test_fragment_without_first_passes(void **state);

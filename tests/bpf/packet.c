@@ -154,7 +154,7 @@ static size_t build_l3(const struct kt_packet *p, uint8_t *buf, size_t cap)
 		memset(buf, 0, header);
 		buf[0] = 0x40 | (uint8_t)(header / 4);
 		put16(buf + 2, (uint16_t)(header + part_len));
-		put16(buf + 4, p->fragment ? (uint16_t)p->frag_id : 0x1234);
+		put16(buf + 4, p->fragment ? (uint16_t)p->frag_id : 0);
 		put16(buf + 6, p->fragment ? (uint16_t)((p->more_fragments ? 0x2000 : 0) | p->frag_offset) : 0);
 		buf[8] = 64;
 		buf[9] = p->proto;
@@ -190,8 +190,8 @@ size_t kt_packet_build(const struct kt_packet *p, uint8_t *buf, size_t cap)
 
 	if (cap < ETH_LEN)
 		return 0;
-	memcpy(buf, dst_mac, 6);
-	memcpy(buf + 6, src_mac, 6);
+	memcpy(buf, p->swap_macs ? src_mac : dst_mac, 6);
+	memcpy(buf + 6, p->swap_macs ? dst_mac : src_mac, 6);
 	put16(buf + 12, p->family == 4 ? 0x0800 : 0x86dd);
 	len = build_l3(p, buf + ETH_LEN, cap - ETH_LEN);
 	return len ? ETH_LEN + len : 0;

@@ -37,6 +37,7 @@ struct kt_packet {
 	uint16_t quoted_len;
 	/* The quoted packet's L4 checksum as this packet's (programs leave it as it was). */
 	const struct kt_packet *quoted_l4_checksum_of;
+	bool swap_macs; /* an answer: from the frame's usual destination MAC to its source */
 };
 
 /* The frame with its Ethernet header; 0 when it does not fit in cap. */

@@ -404,6 +404,7 @@ int main(void)
 		cmocka_unit_test_setup(test_icmp_time_exceeded_from_router_v4, reset_maps),
 		cmocka_unit_test_setup(test_icmp_errors_v6, reset_maps),
 		cmocka_unit_test_setup(test_icmp_error_about_other_flow_passes, reset_maps),
+		cmocka_unit_test_setup(test_no_backend_rejects_with_port_unreachable, reset_maps),
 		cmocka_unit_test_setup(test_ipv4_fragments_follow_first, reset_maps),
 		cmocka_unit_test_setup(test_ipv6_fragments_follow_first, reset_maps),
 		cmocka_unit_test_setup(test_fragment_without_first_passes, reset_maps),

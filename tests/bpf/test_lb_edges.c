@@ -123,6 +123,29 @@ void test_icmp_errors_v6(void **state)
 	kt_expect(&kt, KT_TO_POD, &error, TC_ACT_OK, &want);
 }
 
+void test_no_backend_rejects_with_port_unreachable(void **state)
+{
+	struct kt_packet syn = TCP4(CLIENT4, VIP4, 40090, 80, SYN, 0);
+	struct kt_packet query = UDP6(CLIENT6, VIP6, 40091, 53, 30);
+	struct kt_packet want;
+
+	(void)state;
+	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, KILO_LB_SERVICE_ICMP_REJECT, NULL, 0);
+	add_service(6, VIP6, 53, IPPROTO_UDP, KILO_LB_SCOPE_CLUSTER, 10, KILO_LB_SERVICE_ICMP_REJECT, NULL, 0);
+	/* From the VIP, quoting the IP header and 8 bytes, back out of the pod's veth. */
+	want = icmp_error(4, VIP4, CLIENT4, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, &syn, 28);
+	want.swap_macs = true;
+	kt_expect(&kt, KT_FROM_POD, &syn, TC_ACT_REDIRECT, &want);
+	want = icmp_error(6, VIP6, CLIENT6, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, &query, 48);
+	want.swap_macs = true;
+	kt_expect(&kt, KT_FROM_POD, &query, TC_ACT_REDIRECT, &want);
+	assert_int_equal(kt_counter(&kt, KILO_LB_REJECT_NO_BACKEND), 2);
+	assert_int_equal(kt_counter(&kt, KILO_LB_DROP_NO_BACKEND), 0);
+	/* IPv4 options do not fit the quote: dropped. */
+	syn.ip_option_words = 1;
+	kt_expect(&kt, KT_FROM_POD, &syn, TC_ACT_SHOT, NULL);
+}
+
 void test_icmp_error_about_other_flow_passes(void **state)
 {
 	struct kt_packet sent = UDP4(CLIENT4, BACKEND4_2, 50030, 5353, 20);

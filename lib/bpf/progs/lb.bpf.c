@@ -14,6 +14,8 @@
  *                        replies reversed.
  *   kilo_lb_from_l3dev   the same on an interface without an L2 header
  *                        (WireGuard).
+ * No backend: the packet is dropped, or answered with ICMP port unreachable
+ * (KILO_LB_SERVICE_ICMP_REJECT, reject.bpf.h).
  * Terminating backends keep their flows: the SERVICE entry names the backend,
  * which stays in the backends map without a slot.
  */
@@ -24,6 +26,7 @@
 #include "conntrack.bpf.h"
 #include "icmp.bpf.h"
 #include "nat.bpf.h"
+#include "reject.bpf.h"
 #include "select.bpf.h"
 
 /* NodePort SNAT takes its source ports from here (Linux's default ephemeral range). */
@@ -150,6 +153,10 @@ static __always_inline int kilo_lb_balance(struct __sk_buff *skb, const struct k
 		ct = &new_ct;
 		backend = kilo_lb_open_flow(pkt, svc, &key, now, ct, &drop);
 		if (!backend) {
+			if (drop != KILO_LB_DROP_NAT_PORTS && (svc->flags & KILO_LB_SERVICE_ICMP_REJECT)) {
+				kilo_lb_count(KILO_LB_REJECT_NO_BACKEND, skb->len);
+				return kilo_lb_reject(skb, pkt);
+			}
 			/* A flow whose backend left keeps its reason when no other takes it. */
 			kilo_lb_count(drop, skb->len);
 			return TC_ACT_SHOT;
