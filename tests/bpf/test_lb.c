@@ -233,7 +233,7 @@ static void test_affinity_expires(void **state)
 
 static void test_maglev_table_picks_backend(void **state)
 {
-	const uint32_t table[] = {2, 3, 1};
+	const uint32_t table[] = {2, 3, 1}, stale[] = {99};
 	const char *by_id[] = {NULL, BACKEND4_1, BACKEND4_2, BACKEND4_3};
 	struct kt_packet syn = TCP4(CLIENT4, VIP4, 44000, 80, SYN, 0);
 	struct kt_packet syn2 = TCP4(CLIENT4, VIP4, 44001, 80, SYN, 0);
@@ -253,6 +253,10 @@ static void test_maglev_table_picks_backend(void **state)
 	kt_expect(&kt, KT_FROM_POD, &syn2, TC_ACT_OK,
 		  &TCP4(CLIENT4, by_id[table[kt_flow_hash(&syn2) % KILO_LB_MAGLEV_LARGE % 3]], 44001,
 			8080, SYN, 0));
+	/* A table not yet rebuilt after its backends left: the slots decide. */
+	kt_set_maglev(&kt, 7, KILO_LB_MAGLEV_LARGE, stale, 1);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 44002, 80, SYN, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_1, 44002, 8080, SYN, 0));
 }
 
 static void test_no_backend_drops_and_counts(void **state)

@@ -115,8 +115,13 @@ struct kilo_lb_ct {
 	__u32 service_id;  /* the reverse NAT's key */
 	__u8 tcp_state;    /* enum kilo_lb_tcp_state */
 	__u8 pad[3];
-	__u32 nat_port;    /* NodePort SNAT: the source port used, in network byte order; 0: none */
-	union kilo_lb_addr nat_addr; /* NodePort SNAT: the source address used */
+	/*
+	 * NodePort SNAT, network byte order; nat_port 0: none. A SERVICE entry:
+	 * the source address and port its packets get. A REPLY entry: the
+	 * client's, which the replies go back to.
+	 */
+	__u32 nat_port;
+	union kilo_lb_addr nat_addr;
 };
 
 struct kilo_lb_affinity_key {

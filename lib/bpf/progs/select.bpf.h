@@ -149,12 +149,12 @@ kilo_lb_select_backend(const struct kilo_lb_service *svc, __u32 flow_hash,
 		if (backend)
 			return backend;
 	}
-	if (!(svc->flags & KILO_LB_SERVICE_MAGLEV) ||
-	    kilo_lb_select_by_maglev(svc, flow_hash, &id) < 0) {
-		if (kilo_lb_select_by_slot(svc, flow_hash, &id) < 0)
-			return NULL;
-	}
-	backend = kilo_lb_backend_for_new_flow(id);
+	backend = NULL;
+	if ((svc->flags & KILO_LB_SERVICE_MAGLEV) && kilo_lb_select_by_maglev(svc, flow_hash, &id) == 0)
+		backend = kilo_lb_backend_for_new_flow(id);
+	/* No table, or one not yet rebuilt after its backend left: the slots decide. */
+	if (!backend && kilo_lb_select_by_slot(svc, flow_hash, &id) == 0)
+		backend = kilo_lb_backend_for_new_flow(id);
 	if (!backend)
 		return NULL;
 	if (svc->flags & KILO_LB_SERVICE_AFFINITY) {
