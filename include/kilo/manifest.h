@@ -29,6 +29,8 @@ struct kilo_manifest_object {
 	size_t document;   /* its YAML document, from 1 */
 	size_t line;       /* the line that document starts on */
 	size_t item;       /* its index in a List, from 1; 0 when not in one */
+	/* The kind as kubectl names it in its messages: "service", "endpointslice.discovery.k8s.io". */
+	const char *resource;
 };
 
 /*

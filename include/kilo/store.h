@@ -146,6 +146,9 @@ KILO_EXPORT int kilo_store_get_object(kilo_store *store, const char *kind, const
  * hand) are left out. Free *out with kilo_free.
  */
 KILO_EXPORT int kilo_store_list_objects(kilo_store *store, const char *kind, char **out, struct kilo_error *err);
+/* kilo_store_list_objects of one namespace (NULL: every namespace). */
+KILO_EXPORT int kilo_store_list_objects_in(kilo_store *store, const char *kind, const char *ns, char **out,
+					   struct kilo_error *err);
 
 /*
  * A file descriptor that becomes readable when the store changes, for

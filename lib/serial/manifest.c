@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ struct entry {
 	struct kilo_manifest_object object;
 	json_t *root; /* what kind, ns and name point into */
 	char *json;
+	char resource[128];
 };
 
 struct kilo_manifest {
@@ -50,6 +52,20 @@ static bool depth_within(json_t *value, size_t limit)
 	return true;
 }
 
+/* kubectl's name of a kind in messages: lower case, with the API group when it has one. */
+static void resource_name(const char *kind, char out[128])
+{
+	const struct kilo_object_kind *k = kilo_object_kind_lookup(kind);
+	const char *slash = k ? strchr(k->api_version, '/') : NULL;
+	size_t n = 0;
+
+	for (; kind[n] && n < 63; n++)
+		out[n] = (char)(kind[n] >= 'A' && kind[n] <= 'Z' ? kind[n] - 'A' + 'a' : kind[n]);
+	out[n] = '\0';
+	if (slash)
+		snprintf(out + n, 128 - n, ".%.*s", (int)(slash - k->api_version), k->api_version);
+}
+
 static int add_object(kilo_manifest *m, json_t *object, size_t document, size_t line, size_t item,
 		      struct kilo_error *err)
 {
@@ -64,6 +80,8 @@ static int add_object(kilo_manifest *m, json_t *object, size_t document, size_t 
 		return kilo_error_set(err, ENOMEM, "out of memory");
 	e->root = json_incref(object);
 	kilo_object_identify(object, &e->object.kind, &e->object.ns, &e->object.name);
+	resource_name(e->object.kind, e->resource);
+	e->object.resource = e->resource;
 	e->object.json = e->json;
 	e->object.document = document;
 	e->object.line = line;

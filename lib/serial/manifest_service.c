@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "../core/error.h"
 #include "../mesh/model.h"
@@ -27,7 +26,7 @@ static const char *const families[] = { "IPv4", "IPv6" };
 
 static int family_index(const struct kilo_addr *addr)
 {
-	return addr->family == AF_INET6;
+	return addr->family == 6;
 }
 
 static int nomem(const struct kilo_object_check *c)

@@ -263,7 +263,7 @@ int kilo_store_get_object(kilo_store *store, const char *kind_name, const char *
 		r = kilo_error_set(err, EIO, "store: cannot read %.400s: %s", entry.source, entry.unreadable);
 	else
 		r = read_stored(kind, stored, entry.text, entry.len, &object, err);
-	if (r == 0 && kilo_json_dump(object, out) < 0)
+	if (r == 0 && !(*out = object_text(object)))
 		r = kilo_error_set(err, ENOMEM, "out of memory");
 	json_decref(object);
 	free(entry.name);
@@ -306,6 +306,12 @@ static json_t *listed_object(kilo_store *store, const struct kilo_object_kind *k
 
 int kilo_store_list_objects(kilo_store *store, const char *kind_name, char **out, struct kilo_error *err)
 {
+	return kilo_store_list_objects_in(store, kind_name, NULL, out, err);
+}
+
+int kilo_store_list_objects_in(kilo_store *store, const char *kind_name, const char *ns, char **out,
+			       struct kilo_error *err)
+{
 	const struct kilo_object_kind *kind;
 	struct kilo_store_entry *entries = NULL;
 	struct listed *items = NULL;
@@ -333,6 +339,10 @@ int kilo_store_list_objects(kilo_store *store, const char *kind_name, char **out
 		if (!object)
 			continue;
 		metadata = kind->check ? json_object_get(object, "metadata") : object;
+		if (ns && kind->namespaced && strcmp(ns, json_string_value(json_object_get(metadata, "namespace")) ?: "")) {
+			json_decref(object);
+			continue;
+		}
 		items[m].ns = json_string_value(json_object_get(metadata, "namespace")) ?: "";
 		items[m].name = json_string_value(json_object_get(metadata, "name")) ?: "";
 		items[m++].object = object;
@@ -341,8 +351,8 @@ int kilo_store_list_objects(kilo_store *store, const char *kind_name, char **out
 	for (size_t i = 0; i < m && r == 0; i++)
 		if (json_array_append(array, items[i].object) < 0)
 			r = -ENOMEM;
-	if (r == 0)
-		r = kilo_json_dump(array, out);
+	if (r == 0 && !(*out = object_text(array)))
+		r = -ENOMEM;
 	if (r < 0)
 		r = kilo_error_set(err, ENOMEM, "out of memory");
 out:
