@@ -258,9 +258,11 @@ int kilo_check_string_map(const struct kilo_object_check *c, json_t *object, con
 	if (r < 0 || !map)
 		return r;
 	json_object_foreach(map, k, v) {
+		char item[200];
+
+		snprintf(item, sizeof(item), "%s[\"%.80s\"]", path, k);
 		if (!json_is_string(v))
-			return kilo_check_fail(c, path, "\"%.80s\": %s is not a string", k,
-					       json_is_integer(v) || json_is_boolean(v) ? "a number or boolean" : "the value");
+			return kilo_check_bad(c, item, v, "a string (quote it in YAML)");
 	}
 	return 0;
 }

@@ -116,6 +116,9 @@ static bool parse_float(const char *text, double *out)
 		if (*p != '_')
 			digits[n++] = *p;
 	digits[n] = '\0';
+	/* Go's ParseFloat takes no hexadecimal without an exponent, which YAML's floats never have. */
+	if (strpbrk(digits, "xX"))
+		return false;
 	errno = 0;
 	*out = strtod(digits, &end);
 	return !*p && !*end && errno == 0 && isfinite(*out);
