@@ -65,7 +65,8 @@ void kilo_object_identify(json_t *object, const char **kind, const char **ns, co
 		*ns = "default";
 }
 
-static void vfail(const struct kilo_object_check *c, const char *path, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 3, 0)))
+vfail(const struct kilo_object_check *c, const char *path, const char *fmt, va_list ap)
 {
 	char message[KILO_ERROR_MESSAGE_MAX];
 

@@ -362,7 +362,7 @@ int kilo_check_endpointslice(const struct kilo_object_check *c, json_t *object)
 		return kilo_check_bad(c, "metadata.labels[\"" SERVICE_NAME_LABEL "\"]", service, "a Service name");
 	if (json_is_string(v) && !strcmp(json_string_value(v), "FQDN"))
 		return kilo_check_fail(c, "addressType", "\"FQDN\" is not supported (IPv4 or IPv6)");
-	if (!v)
+	if (!v || json_is_null(v))
 		return kilo_check_fail(c, "addressType", "required (IPv4 or IPv6)");
 	if ((r = kilo_check_enum(c, object, "addressType", "addressType", address_types, 2, NULL, &address_type)) < 0 ||
 	    (r = kilo_check_member(c, object, "endpoints", "endpoints", JSON_ARRAY, false, &endpoints)) < 0)
