@@ -252,6 +252,7 @@ static const struct {
 	  "EndpointSlice default/s: metadata.labels: \"kubernetes.io/service-name\" is required" },
 	{ SLICE "addressType: FQDN\n", "addressType: \"FQDN\" is not supported (IPv4 or IPv6)" },
 	{ SLICE "endpoints: []\n", "addressType: required (IPv4 or IPv6)" },
+	{ SLICE "addressType: null\n", "addressType: required (IPv4 or IPv6)" },
 	{ SLICE "addressType: IPv4\nendpoints: [{addresses: [\"fd02:1::10\"]}]",
 	  "EndpointSlice default/web-a: endpoints[0].addresses[0]: fd02:1::10 is not an IPv4 address (the slice's addressType)" },
 	{ SLICE "addressType: IPv4\nendpoints: [{addresses: []}]", "endpoints[0].addresses: 0 addresses; 1 to 100" },
