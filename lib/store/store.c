@@ -366,25 +366,41 @@ int kilo_store_get_node_version(kilo_store *store, const char *name, char **out,
 	return get_version(store, KILO_STORE_NODE, name, out, version, err);
 }
 
+/* A peer's text without its preshared key: printed only when asked for by name (kgctl showconf), never listed. */
+static int without_preshared_key(char **text)
+{
+	json_t *peer = json_loads(*text, 0, NULL);
+	int r;
+
+	sodium_memzero(*text, strlen(*text));
+	kilo_free(*text);
+	*text = NULL;
+	kilo_json_wipe_string(json_object_get(peer, "presharedKey"));
+	json_object_del(peer, "presharedKey");
+	r = peer ? kilo_json_dump(peer, text) : -ENOMEM;
+	json_decref(peer);
+	return r;
+}
+
+int kilo_store_mesh_object_text(enum kilo_store_kind kind, const char *text, size_t len, const char *name, char **out,
+				struct kilo_error *err)
+{
+	int r = canonical(kind, text, len, name, NULL, out, err);
+
+	if (r == 0 && kind == KILO_STORE_PEER && without_preshared_key(out) < 0)
+		r = kilo_error_set(err, ENOMEM, "out of memory");
+	return r;
+}
+
 int kilo_store_get_mesh_object(kilo_store *store, enum kilo_store_kind kind, const char *name, char **out,
 			       struct kilo_error *err)
 {
-	json_t *peer;
 	int64_t version;
 	int r = get_version(store, kind, name, out, &version, err);
 
-	if (r < 0 || kind != KILO_STORE_PEER)
-		return r;
-	/* A preshared key is printed only when asked for by name (kgctl showconf), never in a listing. */
-	peer = json_loads(*out, 0, NULL);
-	sodium_memzero(*out, strlen(*out));
-	kilo_free(*out);
-	*out = NULL;
-	kilo_json_wipe_string(json_object_get(peer, "presharedKey"));
-	json_object_del(peer, "presharedKey");
-	r = peer ? kilo_json_dump(peer, out) : -ENOMEM;
-	json_decref(peer);
-	return r < 0 ? kilo_error_set(err, ENOMEM, "out of memory") : 0;
+	if (r == 0 && kind == KILO_STORE_PEER && without_preshared_key(out) < 0)
+		r = kilo_error_set(err, ENOMEM, "out of memory");
+	return r;
 }
 
 int kilo_store_fd(const kilo_store *store)

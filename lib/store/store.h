@@ -214,6 +214,9 @@ int kilo_store_put_changed(kilo_store *store, enum kilo_store_kind kind, const c
 /* A node or peer as the store holds it, canonical (a peer without its preshared key); -ENOENT. */
 int kilo_store_get_mesh_object(kilo_store *store, enum kilo_store_kind kind, const char *name, char **out,
 			       struct kilo_error *err);
+/* The same of a node's or peer's stored text, named name. */
+int kilo_store_mesh_object_text(enum kilo_store_kind kind, const char *text, size_t len, const char *name, char **out,
+				struct kilo_error *err);
 /* Whether the agent should leave liveness to the store (ops->presence). */
 bool kilo_store_liveness_by_presence(const kilo_store *store);
 

@@ -286,7 +286,7 @@ static int compare_listed(const void *a, const void *b)
 }
 
 /* One listed entry's object (NULL when it does not pass the checks any more). */
-static json_t *listed_object(kilo_store *store, const struct kilo_object_kind *kind, enum kilo_store_kind sk,
+static json_t *listed_object(const struct kilo_object_kind *kind, enum kilo_store_kind sk,
 			     const struct kilo_store_entry *e)
 {
 	json_t *object = NULL;
@@ -298,7 +298,7 @@ static json_t *listed_object(kilo_store *store, const struct kilo_object_kind *k
 		read_stored(kind, e->name, e->text, e->len, &object, NULL);
 		return object;
 	}
-	if (kilo_store_get_mesh_object(store, sk, e->name, &text, NULL) == 0)
+	if (kilo_store_mesh_object_text(sk, e->text, e->len, e->name, &text, NULL) == 0)
 		object = json_loads(text, 0, NULL);
 	kilo_free(text);
 	return object;
@@ -334,7 +334,7 @@ int kilo_store_list_objects_in(kilo_store *store, const char *kind_name, const c
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		json_t *object = listed_object(store, kind, sk, &entries[i]), *metadata;
+		json_t *object = listed_object(kind, sk, &entries[i]), *metadata;
 
 		if (!object)
 			continue;
