@@ -21,7 +21,7 @@ struct entry {
 	struct kilo_manifest_object object;
 	json_t *root; /* what kind, ns and name point into */
 	char *json;
-	char resource[128];
+	char *resource; /* of its own: the entries move as they grow */
 };
 
 struct kilo_manifest {
@@ -53,7 +53,9 @@ static bool depth_within(json_t *value, size_t limit)
 }
 
 /* kubectl's name of a kind in messages: lower case, with the API group when it has one. */
-static void resource_name(const char *kind, char out[128])
+#define RESOURCE_MAX 128
+
+static void resource_name(const char *kind, char out[RESOURCE_MAX])
 {
 	const struct kilo_object_kind *k = kilo_object_kind_lookup(kind);
 	const char *slash = k ? strchr(k->api_version, '/') : NULL;
@@ -63,7 +65,7 @@ static void resource_name(const char *kind, char out[128])
 		out[n] = (char)(kind[n] >= 'A' && kind[n] <= 'Z' ? kind[n] - 'A' + 'a' : kind[n]);
 	out[n] = '\0';
 	if (slash)
-		snprintf(out + n, 128 - n, ".%.*s", (int)(slash - k->api_version), k->api_version);
+		snprintf(out + n, RESOURCE_MAX - n, ".%.*s", (int)(slash - k->api_version), k->api_version);
 }
 
 static int add_object(kilo_manifest *m, json_t *object, size_t document, size_t line, size_t item,
@@ -76,8 +78,12 @@ static int add_object(kilo_manifest *m, json_t *object, size_t document, size_t 
 	e = &m->entries[m->n];
 	memset(e, 0, sizeof(*e));
 	e->json = json_dumps(object, JSON_COMPACT);
-	if (!e->json)
+	e->resource = malloc(RESOURCE_MAX);
+	if (!e->json || !e->resource) {
+		free(e->json);
+		free(e->resource);
 		return kilo_error_set(err, ENOMEM, "out of memory");
+	}
 	e->root = json_incref(object);
 	kilo_object_identify(object, &e->object.kind, &e->object.ns, &e->object.name);
 	resource_name(e->object.kind, e->resource);
@@ -200,6 +206,7 @@ void kilo_manifest_free(kilo_manifest *manifest)
 		/* A Peer's text may hold its preshared key. */
 		sodium_memzero(manifest->entries[i].json, strlen(manifest->entries[i].json));
 		free(manifest->entries[i].json);
+		free(manifest->entries[i].resource);
 	}
 	free(manifest->entries);
 	free(manifest);

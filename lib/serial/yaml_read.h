@@ -15,8 +15,8 @@
 
 /* Nesting beyond this is refused, so that no document can exhaust the stack of a reader. */
 #define KILO_YAML_MAX_DEPTH 64
-/* Documents in one text. */
-#define KILO_YAML_MAX_DOCUMENTS 10000
+/* Documents in one text: a manifest of 50,000 Services and their EndpointSlices fits. */
+#define KILO_YAML_MAX_DOCUMENTS 100000
 
 /*
  * Called with each document (a new reference the callee takes; json null

@@ -108,6 +108,30 @@ static void test_documents_and_lists_become_objects_of_their_own(void **state)
 	kilo_manifest_free(m);
 }
 
+/* Objects read early keep their strings while the manifest grows to hold later ones. */
+static void test_many_documents_keep_every_object_whole(void **state)
+{
+	const char doc[] = "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s}\n";
+	size_t n = 500;
+	char *text = malloc(n * strlen(doc) + 1);
+	kilo_manifest *m;
+
+	(void)state;
+	assert_non_null(text);
+	text[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		strcat(text, doc);
+	m = read_ok(text);
+	assert_int_equal(kilo_manifest_count(m), n);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(kilo_manifest_object(m, i)->resource, "endpointslice.discovery.k8s.io");
+		assert_string_equal(kilo_manifest_object(m, i)->name, "s");
+		assert_int_equal(kilo_manifest_object(m, i)->document, i + 1);
+	}
+	kilo_manifest_free(m);
+	free(text);
+}
+
 static void test_json_and_kubectl_lists_are_read(void **state)
 {
 	kilo_manifest *m = read_ok("{\"apiVersion\": \"v1\", \"kind\": \"NodeList\", \"items\": ["
@@ -385,6 +409,7 @@ int main(void)
 		cmocka_unit_test(test_yaml_scalars_are_typed_as_kubernetes_types_them),
 		cmocka_unit_test(test_documents_and_lists_become_objects_of_their_own),
 		cmocka_unit_test(test_json_and_kubectl_lists_are_read),
+		cmocka_unit_test(test_many_documents_keep_every_object_whole),
 		cmocka_unit_test(test_bad_manifests_name_document_line_and_field),
 		cmocka_unit_test(test_kinds_by_kubectl_names),
 		cmocka_unit_test(test_every_kind_is_checked_with_a_message_naming_field_and_value),
