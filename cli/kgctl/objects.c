@@ -359,6 +359,8 @@ int kgctl_get(int argc, char *argv[])
 		r = kilo_objects_format(kind, json, format, &text, &err);
 	if (r < 0)
 		r = kgctl_fail("%s", err.message);
+	else if (!text[0])
+		fprintf(stderr, "No resources found%s%s.\n", f.ns ? " in namespace " : "", f.ns ? f.ns : "");
 	else
 		r = kgctl_print(text);
 	kilo_free(json);

@@ -65,7 +65,8 @@ enum kilo_object_format {
  * Objects of kind as `kubectl get` prints them: json is one object (as
  * kilo_store_get_object gives it) or an array of them (as
  * kilo_store_list_objects gives it), which JSON and YAML print as a List.
- * Nodes and peers are the mesh document's objects. Free *out with
+ * Nodes and peers are the mesh document's objects. A table of no objects
+ * is "" (kubectl says "No resources found" instead). Free *out with
  * kilo_free.
  */
 KILO_EXPORT int kilo_objects_format(const char *kind, const char *json, enum kilo_object_format format, char **out,

@@ -230,7 +230,9 @@ int kilo_objects_format(const char *kind, const char *json, enum kilo_object_for
 			if (!strcmp(tables[i].kind, name))
 				t = &tables[i];
 		list = json_is_array(root) ? json_incref(root) : json_pack("[O]", root);
-		if (list)
+		/* As kubectl, no header over no rows. */
+		kilo_strbuf_append(&sb, "");
+		if (list && json_array_size(list))
 			append_table(&sb, t, list);
 		json_decref(list);
 		r = list ? kilo_strbuf_finish_named(&sb, out, "objects", err) : kilo_error_set(err, ENOMEM, "out of memory");

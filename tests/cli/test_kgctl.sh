@@ -616,6 +616,8 @@ cp "$repo/examples/services/"*.yaml "$tmp/manifests/"
 echo "not: [a manifest" >"$tmp/manifests/notes.txt"
 run apply -f "$tmp/manifests" --store "file:$tmp/examples"
 check "apply -f DIR takes its manifests in name order" eval 'succeeded && [[ "$(head -1 "$tmp/out")" == "service/web-nodeport created" ]] && stdout_has "pod/web-3 created" && stdout_has "endpointslice.discovery.k8s.io/web-ipv6 created"'
+run get netpol -n prod --store "file:$tmp/examples"
+check "get of no objects says so, as kubectl does" eval 'succeeded && [[ ! -s "$tmp/out" ]] && stderr_is "No resources found in namespace prod."'
 run get pods --store "file:$tmp/examples"
 check "get pods prints each pod's node and IP" eval 'succeeded && grep -qE "^default +web-3 +n3 +10\.2\.3\.10$" "$tmp/out"'
 

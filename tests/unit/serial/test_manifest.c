@@ -392,6 +392,9 @@ static void test_objects_print_as_kubectl_prints_them(void **state)
 	assert_string_equal(out, "NAMESPACE   NAME   TYPE       CLUSTER-IP   EXTERNAL-IP   PORT(S)\n"
 				 "default     web    NodePort   10.96.0.10   <none>        80:30080/TCP,53/UDP\n");
 	kilo_free(out);
+	assert_int_equal(kilo_objects_format("pods", "[]", KILO_OBJECT_TABLE, &out, &err), 0);
+	assert_string_equal(out, "");
+	kilo_free(out);
 	assert_int_equal(kilo_objects_format("Service", list, KILO_OBJECT_YAML, &out, &err), 0);
 	assert_non_null(strstr(out, "kind: List\n"));
 	assert_non_null(strstr(out, "items:\n- apiVersion: v1\n  kind: Service\n"));
