@@ -111,7 +111,9 @@ static int object_flag(const char *command, int c, const char *value, struct obj
 	}
 }
 
-static int parse_flags(const char *command, const char *usage, int argc, char *argv[], struct object_flags *f)
+/* The flags of command into f: 0, or the exit status (0 too after --help: *done says so). */
+static int parse_flags(const char *command, const char *usage, int argc, char *argv[], struct object_flags *f,
+		       bool *done)
 {
 	static const struct option options[] = {
 		{ "filename", required_argument, NULL, 'f' },
@@ -125,20 +127,25 @@ static int parse_flags(const char *command, const char *usage, int argc, char *a
 	};
 	int c, r;
 
+	*done = false;
 	f->store_opts.sz = sizeof(f->store_opts);
 	while ((c = kgctl_getopt(command, argc, argv, ":hf:n:o:A", options)) != -1) {
 		if (c == 'h') {
-			kgctl_print(usage);
-			return -1;
+			*done = true;
+			return kgctl_print(usage);
 		}
 		if (c == 'A')
 			c = OPT_ALL_NAMESPACES;
 		r = object_flag(command, c, optarg, f);
-		if (r <= 0)
-			return -KGCTL_EXIT_USAGE;
+		if (r <= 0) {
+			*done = true;
+			return KGCTL_EXIT_USAGE;
+		}
 	}
-	if (!f->store)
-		return kgctl_usage_fail(command, "missing --store URI") ? -KGCTL_EXIT_USAGE : 0;
+	if (!f->store) {
+		*done = true;
+		return kgctl_usage_fail(command, "missing --store URI");
+	}
 	return 0;
 }
 
@@ -280,10 +287,11 @@ bool kgctl_apply_wants_objects(int argc, char *argv[])
 int kgctl_apply_objects(int argc, char *argv[])
 {
 	struct object_flags f = { 0 };
-	int r = parse_flags("apply", apply_usage, argc, argv, &f);
+	bool done;
+	int r = parse_flags("apply", apply_usage, argc, argv, &f, &done);
 
-	if (r < 0)
-		return r == -1 ? 0 : -r;
+	if (done)
+		return r;
 	if (optind != argc)
 		return kgctl_usage_fail("apply", "unexpected argument \"%s\"", argv[optind]);
 	if (f.ns || f.output)
@@ -297,10 +305,11 @@ int kgctl_delete(int argc, char *argv[])
 	struct kilo_error err = { 0 };
 	kilo_store *store = NULL;
 	const char *kind;
-	int r = parse_flags("delete", delete_usage, argc, argv, &f);
+	bool done;
+	int r = parse_flags("delete", delete_usage, argc, argv, &f, &done);
 
-	if (r < 0)
-		return r == -1 ? 0 : -r;
+	if (done)
+		return r;
 	if (f.n_files) {
 		if (optind != argc)
 			return kgctl_usage_fail("delete", "unexpected argument \"%s\" with -f", argv[optind]);
@@ -330,10 +339,11 @@ int kgctl_get(int argc, char *argv[])
 	kilo_store *store = NULL;
 	char *json = NULL, *text = NULL;
 	const char *kind, *name;
-	int r = parse_flags("get", get_usage, argc, argv, &f);
+	bool done;
+	int r = parse_flags("get", get_usage, argc, argv, &f, &done);
 
-	if (r < 0)
-		return r == -1 ? 0 : -r;
+	if (done)
+		return r;
 	if (argc - optind < 1 || argc - optind > 2)
 		return kgctl_usage_fail("get", "expected KIND [NAME]");
 	if (f.n_files)

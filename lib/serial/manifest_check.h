@@ -75,7 +75,6 @@ int kilo_check_int(const struct kilo_object_check *c, json_t *object, const char
 /*
  * A string member that must be one of values (n of them), set to def when
  * absent (def NULL: left absent). *index gets its position (-1 when absent).
- * A value in unsupported is refused as "not supported".
  */
 int kilo_check_enum(const struct kilo_object_check *c, json_t *object, const char *key, const char *path,
 		    const char *const *values, size_t n, const char *def, int *index);
