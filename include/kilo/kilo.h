@@ -33,6 +33,7 @@
 
 #include <kilo/agent.h>
 #include <kilo/core.h>
+#include <kilo/manifest.h>
 #include <kilo/mesh.h>
 #include <kilo/net.h>
 #include <kilo/plan.h>
