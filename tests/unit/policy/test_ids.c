@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Ids across computations: what did not change keeps its id and its
+ * entries, a freed id is not handed to the next newcomer, and a counter
+ * that went round skips the ids in use. Failures leave nothing behind.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "describe.h"
+
+#define SERVICES                                                                                                 \
+	"[{\"metadata\":{\"name\":\"one\",\"namespace\":\"default\"},"                                              \
+	"\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"name\":\"http\",\"port\":80}]}},"                      \
+	"{\"metadata\":{\"name\":\"two\",\"namespace\":\"default\"},"                                               \
+	"\"spec\":{\"clusterIP\":\"10.96.0.2\",\"ports\":[{\"name\":\"http\",\"port\":80}]}}]"
+
+/* The slices of services one and two, two's endpoints given as a JSON list of addresses. */
+static char *slices(const char *two_addresses)
+{
+	char *text;
+	char endpoints[1024] = "";
+	const char *p = two_addresses;
+
+	while (*p) {
+		char address[64];
+		size_t len = strcspn(p, " ");
+
+		snprintf(address, sizeof(address), "%.*s", (int)len, p);
+		snprintf(endpoints + strlen(endpoints), sizeof(endpoints) - strlen(endpoints),
+			 "%s{\"addresses\":[\"%s\"]}", endpoints[0] ? "," : "", address);
+		p += len;
+		p += *p == ' ';
+	}
+	assert_true(asprintf(&text,
+			     "[{\"metadata\":{\"name\":\"one-1\",\"namespace\":\"default\","
+			     "\"labels\":{\"kubernetes.io/service-name\":\"one\"}},\"addressType\":\"IPv4\","
+			     "\"ports\":[{\"name\":\"http\",\"port\":8080}],"
+			     "\"endpoints\":[{\"addresses\":[\"10.2.0.1\"]},{\"addresses\":[\"10.2.0.2\"]}]},"
+			     "{\"metadata\":{\"name\":\"two-1\",\"namespace\":\"default\","
+			     "\"labels\":{\"kubernetes.io/service-name\":\"two\"}},\"addressType\":\"IPv4\","
+			     "\"ports\":[{\"name\":\"http\",\"port\":8080}],\"endpoints\":[%s]}]",
+			     endpoints) >= 0);
+	return text;
+}
+
+static void compute(struct kilo_lb_ids *ids, const char *two_addresses, struct kilo_lb_desired *out)
+{
+	char *text = slices(two_addresses);
+	struct kilo_lb_inputs in = {.services = SERVICES, .slices = text, .self = "a"};
+	struct kilo_error err = {0};
+
+	if (kilo_lb_compute(&in, ids, out, NULL, &err) < 0)
+		fail_msg("kilo_lb_compute: %s", err.message);
+	free(text);
+}
+
+static __u32 backend_id(const struct kilo_lb_desired *d, const char *address)
+{
+	union kilo_lb_addr addr = {0};
+
+	assert_int_equal(inet_pton(AF_INET, address, addr.bytes), 1);
+	for (size_t i = 0; i < d->n_backends; i++)
+		if (memcmp(&d->backends[i].value.addr, &addr, sizeof(addr)) == 0)
+			return d->backends[i].id;
+	fail_msg("no backend %s", address);
+	return 0;
+}
+
+static const struct kilo_lb_desired_service *frontend(const struct kilo_lb_desired *d, const char *vip)
+{
+	union kilo_lb_addr addr = {0};
+
+	assert_int_equal(inet_pton(AF_INET, vip, addr.bytes), 1);
+	for (size_t i = 0; i < d->n_services; i++)
+		if (memcmp(&d->services[i].key.addr, &addr, sizeof(addr)) == 0)
+			return &d->services[i];
+	fail_msg("no frontend %s", vip);
+	return NULL;
+}
+
+static const __u32 *maglev_table(const struct kilo_lb_desired *d, __u32 service_id)
+{
+	for (size_t i = 0; i < d->n_maglev; i++)
+		if (d->maglev[i].service_id == service_id)
+			return d->maglev[i].table;
+	return NULL;
+}
+
+/* One changed EndpointSlice: the other service's entries are the same, ids and all; of its own, only what changed. */
+static void test_unchanged_entries_keep_their_ids(void **state)
+{
+	struct kilo_lb_ids *ids = kilo_lb_ids_new();
+	struct kilo_lb_desired before, after;
+	const struct kilo_lb_desired_service *one_before, *one_after, *two_before, *two_after;
+
+	(void)state;
+	compute(ids, "10.2.1.1 10.2.1.2", &before);
+	compute(ids, "10.2.1.1 10.2.1.2 10.2.1.3", &after);
+	one_before = frontend(&before, "10.96.0.1");
+	one_after = frontend(&after, "10.96.0.1");
+	assert_memory_equal(one_before, one_after, sizeof(*one_before));
+	assert_memory_equal(maglev_table(&before, one_before->value.id), maglev_table(&after, one_after->value.id),
+			    KILO_LB_MAGLEV_DEFAULT * sizeof(__u32));
+	for (size_t i = 0; i < 2; i++)
+		assert_memory_equal(&before.slots[i], &after.slots[i], sizeof(before.slots[i]));
+	two_before = frontend(&before, "10.96.0.2");
+	two_after = frontend(&after, "10.96.0.2");
+	assert_int_equal(two_before->value.id, two_after->value.id);
+	assert_int_equal(two_before->value.backend_count, 2);
+	assert_int_equal(two_after->value.backend_count, 3);
+	for (const char **a = (const char *[]){"10.2.0.1", "10.2.0.2", "10.2.1.1", "10.2.1.2", NULL}; *a; a++)
+		assert_int_equal(backend_id(&before, *a), backend_id(&after, *a));
+	assert_int_equal(after.n_backends, before.n_backends + 1);
+	assert_int_equal(after.n_revnat, 2);
+	assert_memory_equal(before.revnat, after.revnat, 2 * sizeof(*before.revnat));
+	kilo_lb_desired_release(&before);
+	kilo_lb_desired_release(&after);
+	kilo_lb_ids_free(ids);
+}
+
+/* A backend that leaves frees its id; the next newcomer, and the same backend coming back, get new ones. */
+static void test_a_freed_id_is_not_reused(void **state)
+{
+	struct kilo_lb_ids *ids = kilo_lb_ids_new();
+	struct kilo_lb_desired d;
+	__u32 gone, newcomer, back;
+
+	(void)state;
+	compute(ids, "10.2.1.1 10.2.1.2", &d);
+	gone = backend_id(&d, "10.2.1.2");
+	kilo_lb_desired_release(&d);
+	compute(ids, "10.2.1.1", &d);
+	assert_int_equal(d.n_backends, 3);
+	kilo_lb_desired_release(&d);
+	compute(ids, "10.2.1.1 10.2.1.3", &d);
+	newcomer = backend_id(&d, "10.2.1.3");
+	kilo_lb_desired_release(&d);
+	compute(ids, "10.2.1.1 10.2.1.2 10.2.1.3", &d);
+	back = backend_id(&d, "10.2.1.2");
+	assert_int_not_equal(newcomer, gone);
+	assert_int_not_equal(back, gone);
+	assert_int_equal(backend_id(&d, "10.2.1.3"), newcomer);
+	kilo_lb_desired_release(&d);
+	kilo_lb_ids_free(ids);
+}
+
+/* After 2^32 ids the counter starts again at 1, and skips the ids still in use. */
+static void test_a_counter_that_went_round_skips_ids_in_use(void **state)
+{
+	struct kilo_lb_ids *ids = kilo_lb_ids_new();
+	struct kilo_lb_desired d;
+	__u32 kept[4];
+
+	(void)state;
+	ids->backends.next = UINT32_MAX - 1;
+	compute(ids, "10.2.1.1", &d);
+	kept[0] = backend_id(&d, "10.2.0.1");
+	kept[1] = backend_id(&d, "10.2.0.2");
+	kept[2] = backend_id(&d, "10.2.1.1");
+	assert_int_equal(kept[0], UINT32_MAX - 1);
+	assert_int_equal(kept[1], UINT32_MAX);
+	assert_int_equal(kept[2], 1);
+	kilo_lb_desired_release(&d);
+	ids->backends.next = 1; /* as if another 2^32 had gone by */
+	compute(ids, "10.2.1.1 10.2.1.2", &d);
+	kept[3] = backend_id(&d, "10.2.1.2");
+	for (size_t i = 0; i < 3; i++)
+		assert_int_not_equal(kept[3], kept[i]);
+	assert_int_equal(kept[3], 2);
+	kilo_lb_desired_release(&d);
+	kilo_lb_ids_free(ids);
+}
+
+static void test_bad_input_fails_whole(void **state)
+{
+	struct kilo_lb_ids *ids = kilo_lb_ids_new();
+	struct kilo_lb_inputs in = {.services = "{\"not\": \"an array\"}"};
+	struct kilo_lb_desired d;
+	struct kilo_error err = {0};
+
+	(void)state;
+	assert_int_equal(kilo_lb_compute(&in, ids, &d, NULL, &err), -EINVAL);
+	assert_string_equal(err.message, "services: not a JSON array of objects");
+	assert_int_equal(d.n_services, 0);
+	assert_null(d.services);
+	memset(&err, 0, sizeof(err));
+	in = (struct kilo_lb_inputs){.slices = "[{"};
+	assert_int_equal(kilo_lb_compute(&in, ids, &d, NULL, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "endpointslices: not JSON"));
+	memset(&err, 0, sizeof(err));
+	in = (struct kilo_lb_inputs){.maglev_m = 16383};
+	assert_int_equal(kilo_lb_compute(&in, ids, &d, NULL, &err), -EINVAL);
+	assert_string_equal(err.message, "maglev_m: 16383 is not a prime of at most 65521");
+	kilo_lb_ids_free(ids);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unchanged_entries_keep_their_ids),
+		cmocka_unit_test(test_a_freed_id_is_not_reused),
+		cmocka_unit_test(test_a_counter_that_went_round_skips_ids_in_use),
+		cmocka_unit_test(test_bad_input_fails_whole),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
