@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "../core/array.h"
 #include "../core/error.h"
 
 #define NAME_TEXT_MAX 128 /* an object's name as reported: escaped, cut if longer */
@@ -67,6 +68,10 @@ static const char *quote(json_t *value, char *out, size_t size)
 	free(dumped);
 	return out;
 }
+
+/* Reads one object into item; *keep false when it is left out. -ENOMEM. */
+typedef int (*read_fn)(struct kilo_arena *arena, json_t *object, size_t index, struct kilo_lb_report *report,
+		       void *item, bool *keep);
 
 static json_t *member(json_t *object, const char *a, const char *b)
 {
@@ -240,8 +245,9 @@ static bool read_service_policy(json_t *object, const struct object_name *owner,
 
 /* Reads one Service into svc; false when it balances nothing (or could not be read: reported). */
 static int read_service(struct kilo_arena *arena, json_t *object, size_t index, struct kilo_lb_report *report,
-			struct kilo_lb_svc *svc, bool *keep)
+			void *item, bool *keep)
 {
+	struct kilo_lb_svc *svc = item;
 	json_t *metadata = json_object_get(object, "metadata");
 	const char *name = text_or(json_object_get(metadata, "name"), NULL);
 	const char *namespace = text_or(json_object_get(metadata, "namespace"), "default");
@@ -320,8 +326,9 @@ static int read_endpoints(struct kilo_arena *arena, json_t *array, const struct 
 
 /* Reads one EndpointSlice; *keep false for a slice of no service or of addresses that are not IPs. */
 static int read_slice(struct kilo_arena *arena, json_t *object, size_t index, struct kilo_lb_report *report,
-		      struct kilo_lb_slice *slice, bool *keep)
+		      void *item, bool *keep)
 {
+	struct kilo_lb_slice *slice = item;
 	json_t *metadata = json_object_get(object, "metadata");
 	const char *name = text_or(json_object_get(metadata, "name"), NULL);
 	const char *namespace = text_or(json_object_get(metadata, "namespace"), "default");
@@ -407,79 +414,122 @@ static void join_slices(struct kilo_lb_objects *o)
 	}
 }
 
-/* Parses text, a JSON array named what; NULL text is an empty one. */
-static int load_array(const char *text, const char *what, json_t **out, struct kilo_error *err)
+/*
+ * The elements of a JSON array, one at a time: jansson parses each on its
+ * own, so that each is read and freed while it is in the cache, instead of
+ * a tree of the whole list (100,000 Services) that takes as long to free
+ * as to build.
+ */
+struct array_reader {
+	const char *text, *what;
+	size_t len, pos, index;
+};
+
+static void skip_space(struct array_reader *r)
+{
+	while (r->pos < r->len && strchr(" \t\r\n", r->text[r->pos]))
+		r->pos++;
+}
+
+/* Opens text, a JSON array named what; NULL is an empty one. -EINVAL. */
+static int array_open(struct array_reader *r, const char *text, const char *what, struct kilo_error *err)
+{
+	*r = (struct array_reader){.text = text ? text : "[]", .what = what};
+	r->len = strlen(r->text);
+	skip_space(r);
+	if (r->pos == r->len || r->text[r->pos] != '[')
+		return kilo_error_set(err, EINVAL, "%s: not a JSON array of objects", what);
+	r->pos++;
+	skip_space(r);
+	return 0;
+}
+
+/* The next element in *out (free with json_decref): 1, or 0 at the end. -EINVAL, -ENOMEM. */
+static int array_next(struct array_reader *r, json_t **out, struct kilo_error *err)
 {
 	json_error_t jerr;
 
-	*out = text ? json_loads(text, 0, &jerr) : json_array();
-	if (!*out && text)
-		return kilo_error_set(err, EINVAL, "%s: not JSON: line %d: %s", what, jerr.line, jerr.text);
-	if (!*out)
-		return kilo_error_set(err, ENOMEM, "%s: out of memory", what);
-	if (!json_is_array(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		return kilo_error_set(err, EINVAL, "%s: not a JSON array of objects", what);
+	*out = NULL;
+	if (r->pos < r->len && r->text[r->pos] == ']') {
+		r->pos++;
+		goto end;
 	}
+	if (r->index > 0) {
+		if (r->pos == r->len || r->text[r->pos] != ',')
+			return kilo_error_set(err, EINVAL, "%s: not JSON: no ',' or ']' after element %zu", r->what,
+					      r->index - 1);
+		r->pos++;
+	}
+	*out = json_loadb(r->text + r->pos, r->len - r->pos, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &jerr);
+	if (!*out)
+		return kilo_error_set(err, EINVAL, "%s[%zu]: not JSON: %s", r->what, r->index, jerr.text);
+	r->pos += (size_t)jerr.position;
+	r->index++;
+	skip_space(r);
+	return 1;
+end:
+	skip_space(r);
+	if (r->pos != r->len)
+		return kilo_error_set(err, EINVAL, "%s: not JSON: text after the array's end", r->what);
 	return 0;
+}
+
+/* Reads every element of text with read, keeping those it keeps in *items (n of them). */
+static int read_all(struct kilo_arena *arena, const char *text, const char *what, read_fn read, size_t size,
+		    void **items, size_t *n, struct kilo_lb_report *report, struct kilo_error *err)
+{
+	struct array_reader r;
+	size_t cap = 0;
+	json_t *object;
+	int next;
+	int ret = array_open(&r, text, what, err);
+
+	if (ret < 0)
+		return ret;
+	while ((next = array_next(&r, &object, err)) > 0) {
+		bool keep;
+
+		if (kilo_array_reserve(items, &cap, *n + 1, size) < 0) {
+			json_decref(object);
+			return -ENOMEM;
+		}
+		memset((char *)*items + *n * size, 0, size);
+		ret = read(arena, object, r.index - 1, report, (char *)*items + *n * size, &keep);
+		json_decref(object);
+		if (ret < 0)
+			return ret;
+		*n += keep;
+	}
+	return next;
 }
 
 int kilo_lb_objects_read(const char *services, const char *slices, struct kilo_lb_objects *out,
 			 struct kilo_lb_report *report, struct kilo_error *err)
 {
-	json_t *svc_array = NULL, *slice_array = NULL, *object;
-	size_t i;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = load_array(services, "services", &svc_array, err);
+	r = read_all(&out->arena, services, "services", read_service, sizeof(*out->services),
+		     (void **)&out->services, &out->n_services, report, err);
 	if (r < 0)
 		goto out;
-	r = load_array(slices, "endpointslices", &slice_array, err);
+	r = read_all(&out->arena, slices, "endpointslices", read_slice, sizeof(*out->slices),
+		     (void **)&out->slices, &out->n_slices, report, err);
 	if (r < 0)
 		goto out;
-	out->services = kilo_arena_array(&out->arena, json_array_size(svc_array) + 1, sizeof(*out->services));
-	out->slices = kilo_arena_array(&out->arena, json_array_size(slice_array) + 1, sizeof(*out->slices));
-	if (!out->services || !out->slices) {
-		r = -ENOMEM;
-		goto out;
-	}
-	json_array_foreach(svc_array, i, object) {
-		bool keep;
-
-		r = read_service(&out->arena, object, i, report, &out->services[out->n_services], &keep);
-		if (r < 0)
-			goto out;
-		if (keep)
-			out->n_services++;
-		else
-			memset(&out->services[out->n_services], 0, sizeof(out->services[0]));
-	}
-	json_array_foreach(slice_array, i, object) {
-		bool keep;
-
-		r = read_slice(&out->arena, object, i, report, &out->slices[out->n_slices], &keep);
-		if (r < 0)
-			goto out;
-		if (keep)
-			out->n_slices++;
-		else
-			memset(&out->slices[out->n_slices], 0, sizeof(out->slices[0]));
-	}
 	qsort(out->services, out->n_services, sizeof(*out->services), compare_services);
 	qsort(out->slices, out->n_slices, sizeof(*out->slices), compare_slices);
 	join_slices(out);
 out:
 	if (r == -ENOMEM)
 		kilo_error_set(err, ENOMEM, "services: out of memory");
-	json_decref(svc_array);
-	json_decref(slice_array);
 	return r;
 }
 
 void kilo_lb_objects_release(struct kilo_lb_objects *objects)
 {
+	free(objects->services);
+	free(objects->slices);
 	kilo_arena_release(&objects->arena);
 	memset(objects, 0, sizeof(*objects));
 }

@@ -182,6 +182,16 @@ static void test_a_counter_that_went_round_skips_ids_in_use(void **state)
 
 static void test_bad_input_fails_whole(void **state)
 {
+	static const struct {
+		const char *text, *message;
+	} malformed[] = {
+		{"[{", "endpointslices[0]: not JSON: "},
+		{"[{}, ]", "endpointslices[1]: not JSON: "},
+		{"[{} {}]", "endpointslices: not JSON: no ',' or ']' after element 0"},
+		{"[{}] []", "endpointslices: not JSON: text after the array's end"},
+		{"[{}", "endpointslices: not JSON: no ',' or ']' after element 0"},
+		{"", "endpointslices: not a JSON array of objects"},
+	};
 	struct kilo_lb_ids *ids = kilo_lb_ids_new();
 	struct kilo_lb_inputs in = {.services = "{\"not\": \"an array\"}"};
 	struct kilo_lb_desired d;
@@ -192,14 +202,37 @@ static void test_bad_input_fails_whole(void **state)
 	assert_string_equal(err.message, "services: not a JSON array of objects");
 	assert_int_equal(d.n_services, 0);
 	assert_null(d.services);
-	memset(&err, 0, sizeof(err));
-	in = (struct kilo_lb_inputs){.slices = "[{"};
-	assert_int_equal(kilo_lb_compute(&in, ids, &d, NULL, &err), -EINVAL);
-	assert_non_null(strstr(err.message, "endpointslices: not JSON"));
+	for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		in = (struct kilo_lb_inputs){.slices = malformed[i].text};
+		assert_int_equal(kilo_lb_compute(&in, ids, &d, NULL, &err), -EINVAL);
+		if (strncmp(err.message, malformed[i].message, strlen(malformed[i].message)) != 0)
+			fail_msg("%s: \"%s\", not \"%s...\"", malformed[i].text, err.message, malformed[i].message);
+		assert_null(d.services);
+	}
 	memset(&err, 0, sizeof(err));
 	in = (struct kilo_lb_inputs){.maglev_m = 16383};
 	assert_int_equal(kilo_lb_compute(&in, ids, &d, NULL, &err), -EINVAL);
 	assert_string_equal(err.message, "maglev_m: 16383 is not a prime of at most 65521");
+	kilo_lb_ids_free(ids);
+}
+
+/* Kubernetes and kubectl write arrays pretty-printed, and an empty one is none. */
+static void test_arrays_may_be_pretty_printed(void **state)
+{
+	struct kilo_lb_ids *ids = kilo_lb_ids_new();
+	struct kilo_lb_inputs in = {
+		.services = " \n[\n  {\"metadata\": {\"name\": \"one\"},\n   \"spec\": {\"clusterIP\": \"10.96.0.1\","
+			    " \"ports\": [{\"port\": 80}]}} ,\r\n\t{\"metadata\": {\"name\": \"two\"},"
+			    " \"spec\": {\"clusterIP\": \"10.96.0.2\", \"ports\": [{\"port\": 80}]}}\n]\n",
+		.slices = " [ ] ",
+	};
+	struct kilo_lb_desired d;
+
+	(void)state;
+	assert_int_equal(kilo_lb_compute(&in, ids, &d, NULL, NULL), 0);
+	assert_int_equal(d.n_services, 2);
+	kilo_lb_desired_release(&d);
 	kilo_lb_ids_free(ids);
 }
 
@@ -210,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_a_freed_id_is_not_reused),
 		cmocka_unit_test(test_a_counter_that_went_round_skips_ids_in_use),
 		cmocka_unit_test(test_bad_input_fails_whole),
+		cmocka_unit_test(test_arrays_may_be_pretty_printed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
