@@ -137,7 +137,13 @@ static int add_frontend(struct builder *b, const struct kilo_lb_frontend *f)
 		};
 	}
 	svc->value.backend_count = (__u16)n_slots;
-	if (b->m && n_slots >= 2 && n_slots <= b->m) {
+	if (b->m && n_slots > b->m) {
+		kilo_lb_frontend_name(f, name);
+		kilo_lb_report_add(b->report,
+				   "Service %s/%s: frontend %s: %zu backends do not fit a Maglev table of %u entries; "
+				   "new flows pick a slot by hash",
+				   f->svc->namespace, f->svc->name, name, n_slots, b->m);
+	} else if (b->m && n_slots >= 2) {
 		r = add_maglev(b, f, entry->id, n_slots);
 		if (r < 0)
 			return r;
