@@ -104,8 +104,7 @@ static int add_frontend(struct builder *b, const struct kilo_lb_frontend *f)
 		return r;
 	if (!first) {
 		kilo_lb_frontend_name(f, name);
-		kilo_lb_report_add(b->report, "Service %s/%s: frontend %s is another service's; left out",
-				   f->svc->namespace, f->svc->name, name);
+		kilo_lb_report_add(b->report, "%s: frontend %s is another service's; left out", f->svc->label, name);
 		return 0;
 	}
 	svc = &d->services[d->n_services++];
@@ -126,8 +125,8 @@ static int add_frontend(struct builder *b, const struct kilo_lb_frontend *f)
 			continue;
 		if (n_slots == MAX_SLOTS) {
 			kilo_lb_frontend_name(f, name);
-			kilo_lb_report_add(b->report, "Service %s/%s: frontend %s: only %u of %zu backends take new flows",
-					   f->svc->namespace, f->svc->name, name, MAX_SLOTS, f->n_slots);
+			kilo_lb_report_add(b->report, "%s: frontend %s: only %u of %zu backends take new flows",
+					   f->svc->label, name, MAX_SLOTS, f->n_slots);
 			break;
 		}
 		b->slot_ids[n_slots++] = b->backend_ids[i];
@@ -140,9 +139,9 @@ static int add_frontend(struct builder *b, const struct kilo_lb_frontend *f)
 	if (b->m && n_slots > b->m) {
 		kilo_lb_frontend_name(f, name);
 		kilo_lb_report_add(b->report,
-				   "Service %s/%s: frontend %s: %zu backends do not fit a Maglev table of %u entries; "
+				   "%s: frontend %s: %zu backends do not fit a Maglev table of %u entries; "
 				   "new flows pick a slot by hash",
-				   f->svc->namespace, f->svc->name, name, n_slots, b->m);
+				   f->svc->label, name, n_slots, b->m);
 	} else if (b->m && n_slots >= 2) {
 		r = add_maglev(b, f, entry->id, n_slots);
 		if (r < 0)

@@ -271,7 +271,8 @@ static int read_service(struct kilo_arena *arena, json_t *object, size_t index, 
 		return r;
 	svc->namespace = kilo_arena_strdup(arena, namespace);
 	svc->name = kilo_arena_strdup(arena, name);
-	if (!svc->namespace || !svc->name)
+	svc->label = kilo_arena_strdup(arena, owner.text);
+	if (!svc->namespace || !svc->name || !svc->label)
 		return -ENOMEM;
 	*keep = true;
 	return 0;

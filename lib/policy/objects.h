@@ -64,6 +64,7 @@ struct kilo_lb_svc {
 	bool prefer_location;        /* kilo.squat.ai/topology: location */
 	const struct kilo_lb_slice *slices; /* those of this service, in name order */
 	size_t n_slices;
+	const char *label; /* "Service NAMESPACE/NAME", escaped, for reports */
 };
 
 struct kilo_lb_objects {
