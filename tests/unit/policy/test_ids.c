@@ -127,6 +127,47 @@ static void test_unchanged_entries_keep_their_ids(void **state)
 	kilo_lb_ids_free(ids);
 }
 
+/* The backend (its address) of every entry of the Maglev table of the frontend vip. */
+static void table_by_address(const struct kilo_lb_desired *d, const char *vip, __u32 *out)
+{
+	const __u32 *table = maglev_table(d, frontend(d, vip)->value.id);
+
+	assert_non_null(table);
+	for (size_t c = 0; c < KILO_LB_MAGLEV_DEFAULT; c++) {
+		size_t i = 0;
+
+		while (i < d->n_backends && d->backends[i].id != table[c])
+			i++;
+		assert_true(i < d->n_backends);
+		out[c] = d->backends[i].value.addr.v4;
+	}
+}
+
+/*
+ * Every node builds the same table from the same backends, whatever ids
+ * its own allocator gave them, and in whatever order the slices list
+ * them: a flow keeps its backend when its path moves to another node.
+ */
+static void test_every_node_builds_the_same_table(void **state)
+{
+	struct kilo_lb_ids *a = kilo_lb_ids_new(), *b = kilo_lb_ids_new();
+	static __u32 table_a[KILO_LB_MAGLEV_DEFAULT], table_b[KILO_LB_MAGLEV_DEFAULT];
+	struct kilo_lb_desired da, db;
+
+	(void)state;
+	b->backends.next = 1000;
+	compute(a, "10.2.1.1 10.2.1.2 10.2.1.3", &da);
+	compute(b, "10.2.1.3 10.2.1.1 10.2.1.2", &db);
+	assert_int_not_equal(backend_id(&da, "10.2.1.1"), backend_id(&db, "10.2.1.1"));
+	table_by_address(&da, "10.96.0.2", table_a);
+	table_by_address(&db, "10.96.0.2", table_b);
+	assert_memory_equal(table_a, table_b, sizeof(table_a));
+	kilo_lb_desired_release(&da);
+	kilo_lb_desired_release(&db);
+	kilo_lb_ids_free(a);
+	kilo_lb_ids_free(b);
+}
+
 /* A backend that leaves frees its id; the next newcomer, and the same backend coming back, get new ones. */
 static void test_a_freed_id_is_not_reused(void **state)
 {
@@ -240,6 +281,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unchanged_entries_keep_their_ids),
+		cmocka_unit_test(test_every_node_builds_the_same_table),
 		cmocka_unit_test(test_a_freed_id_is_not_reused),
 		cmocka_unit_test(test_a_counter_that_went_round_skips_ids_in_use),
 		cmocka_unit_test(test_bad_input_fails_whole),
