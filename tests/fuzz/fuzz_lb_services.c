@@ -5,6 +5,8 @@
  * state whose every slot names a backend it holds. The input is the
  * services' text, then a NUL and the slices' text (none: no slices).
  */
+#include <kilo/services.h>
+
 #include "fuzz.h"
 
 #include "policy/services.h"
