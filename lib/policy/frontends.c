@@ -98,8 +98,10 @@ static int gather(struct kilo_arena *arena, const struct view *v, const struct k
 	for (size_t s = 0; s < svc->n_slices; s++)
 		if (svc->slices[s].family == family && slice_port(&svc->slices[s], port))
 			n += svc->slices[s].n_endpoints;
-	f->backends = n ? kilo_arena_array(arena, n, sizeof(*f->backends)) : NULL;
-	if (n && !f->backends)
+	if (n == 0)
+		return 0;
+	f->backends = kilo_arena_array(arena, n, sizeof(*f->backends));
+	if (!f->backends)
 		return -ENOMEM;
 	for (size_t s = 0; s < svc->n_slices; s++) {
 		const struct kilo_lb_slice *slice = &svc->slices[s];

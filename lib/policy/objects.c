@@ -518,8 +518,11 @@ int kilo_lb_objects_read(const char *services, const char *slices, struct kilo_l
 		     (void **)&out->slices, &out->n_slices, report, err);
 	if (r < 0)
 		goto out;
-	qsort(out->services, out->n_services, sizeof(*out->services), compare_services);
-	qsort(out->slices, out->n_slices, sizeof(*out->slices), compare_slices);
+	/* qsort's array may not be NULL, even when empty. */
+	if (out->n_services)
+		qsort(out->services, out->n_services, sizeof(*out->services), compare_services);
+	if (out->n_slices)
+		qsort(out->slices, out->n_slices, sizeof(*out->slices), compare_slices);
 	join_slices(out);
 out:
 	if (r == -ENOMEM)

@@ -168,7 +168,8 @@ void describe(const struct kilo_lb_desired *d, struct lines *out)
 		add(out, "backend %s/%s%s", name, proto_name(b->proto),
 		    b->flags & KILO_LB_BACKEND_TERMINATING ? " terminating" : "");
 	}
-	qsort(out->items, out->n, sizeof(*out->items), compare_lines);
+	if (out->n)
+		qsort(out->items, out->n, sizeof(*out->items), compare_lines);
 }
 
 void lines_free(struct lines *lines)
