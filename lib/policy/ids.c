@@ -21,6 +21,9 @@ struct kilo_lb_ids *kilo_lb_ids_new(void)
 
 static void table_release(struct kilo_lb_id_table *table)
 {
+	for (size_t i = 0; i < table->cap; i++)
+		if (table->entries[i].cache)
+			table->drop(table->entries[i].cache);
 	free(table->entries);
 	free(table->in_use);
 }
@@ -68,8 +71,13 @@ static int rehash(struct kilo_lb_id_table *table, size_t cap, uint32_t keep_gene
 	for (size_t i = 0; i < table->cap; i++) {
 		const struct kilo_lb_id_entry *e = &table->entries[i];
 
-		if (!e->id || (keep_generation && e->generation != keep_generation))
+		if (!e->id)
 			continue;
+		if (keep_generation && e->generation != keep_generation) {
+			if (e->cache)
+				table->drop(e->cache);
+			continue;
+		}
 		*slot_of(table, entries, cap, e->key) = *e;
 		n++;
 	}

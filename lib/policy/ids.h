@@ -32,6 +32,7 @@ struct kilo_lb_id_entry {
 	uint32_t id;         /* 0: a free place */
 	uint32_t generation; /* the computation that last asked for it */
 	size_t out;          /* the computation's own use: an index into its output */
+	void *cache;         /* the computation's, kept with the id between computations; freed by drop */
 };
 
 struct kilo_lb_id_table {
@@ -43,6 +44,7 @@ struct kilo_lb_id_table {
 	bool wrapped;      /* next went round: skip the ids in use */
 	uint32_t *in_use;  /* when wrapped: the ids kept from the last computation, sorted */
 	size_t n_in_use;
+	void (*drop)(void *cache); /* frees an entry's cache when its id is freed */
 };
 
 struct kilo_lb_ids {

@@ -29,7 +29,8 @@ struct kilo_lb_inputs {
 /*
  * Computes into out what the maps of in->self should hold, with ids from
  * ids (kept by the caller from one computation to the next: unchanged
- * frontends and backends keep theirs). Objects or fields that cannot be
+ * frontends and backends keep theirs, and a frontend whose backends did
+ * not change keeps its Maglev table, the same memory, not filled again). Objects or fields that cannot be
  * used are left out and counted in report (may be NULL). -EINVAL when a
  * text is not a JSON array or maglev_m is not a valid size, -ENOMEM;
  * then out is empty and ids are as before, but for ids that no later
@@ -38,7 +39,11 @@ struct kilo_lb_inputs {
 int kilo_lb_compute(const struct kilo_lb_inputs *in, struct kilo_lb_ids *ids, struct kilo_lb_desired *out,
 		    struct kilo_lb_report *report, struct kilo_error *err);
 
-/* Frees what out holds (its arrays and Maglev tables) and empties it; NULL-safe. */
+/*
+ * Frees what a state kilo_lb_compute filled holds (its arrays; its Maglev
+ * tables, which it shares with ids' cache and with other states) and
+ * empties it; NULL-safe. A state and its ids are used from one thread.
+ */
 void kilo_lb_desired_release(struct kilo_lb_desired *desired);
 
 #endif

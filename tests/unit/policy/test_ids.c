@@ -108,8 +108,8 @@ static void test_unchanged_entries_keep_their_ids(void **state)
 	one_before = frontend(&before, "10.96.0.1");
 	one_after = frontend(&after, "10.96.0.1");
 	assert_memory_equal(one_before, one_after, sizeof(*one_before));
-	assert_memory_equal(maglev_table(&before, one_before->value.id), maglev_table(&after, one_after->value.id),
-			    KILO_LB_MAGLEV_DEFAULT * sizeof(__u32));
+	/* The same table, not filled again; two's changed with its backends. */
+	assert_ptr_equal(maglev_table(&before, one_before->value.id), maglev_table(&after, one_after->value.id));
 	for (size_t i = 0; i < 2; i++)
 		assert_memory_equal(&before.slots[i], &after.slots[i], sizeof(before.slots[i]));
 	two_before = frontend(&before, "10.96.0.2");
@@ -122,6 +122,7 @@ static void test_unchanged_entries_keep_their_ids(void **state)
 	assert_int_equal(after.n_backends, before.n_backends + 1);
 	assert_int_equal(after.n_revnat, 2);
 	assert_memory_equal(before.revnat, after.revnat, 2 * sizeof(*before.revnat));
+	assert_ptr_not_equal(maglev_table(&before, two_before->value.id), maglev_table(&after, two_after->value.id));
 	kilo_lb_desired_release(&before);
 	kilo_lb_desired_release(&after);
 	kilo_lb_ids_free(ids);
@@ -166,6 +167,37 @@ static void test_every_node_builds_the_same_table(void **state)
 	kilo_lb_desired_release(&db);
 	kilo_lb_ids_free(a);
 	kilo_lb_ids_free(b);
+}
+
+/* A table kept between computations is the one a fresh computation fills, also after its backends came back. */
+static void test_a_kept_table_is_the_one_filled_anew(void **state)
+{
+	struct kilo_lb_ids *ids = kilo_lb_ids_new(), *fresh = kilo_lb_ids_new();
+	static __u32 table_a[KILO_LB_MAGLEV_DEFAULT], table_b[KILO_LB_MAGLEV_DEFAULT];
+	struct kilo_lb_desired first, second, third, anew;
+	const __u32 *kept;
+
+	(void)state;
+	compute(ids, "10.2.1.1 10.2.1.2", &first);
+	compute(ids, "10.2.1.1", &second);
+	assert_null(maglev_table(&second, frontend(&second, "10.96.0.2")->value.id));
+	compute(ids, "10.2.1.1 10.2.1.2", &third);
+	kept = maglev_table(&third, frontend(&third, "10.96.0.1")->value.id);
+	assert_ptr_equal(kept, maglev_table(&first, frontend(&first, "10.96.0.1")->value.id));
+	/* Released before the state that shares it: the table lives on in third and in the cache. */
+	kilo_lb_desired_release(&first);
+	kilo_lb_desired_release(&second);
+	compute(fresh, "10.2.1.1 10.2.1.2", &anew);
+	assert_memory_equal(kept, maglev_table(&anew, frontend(&anew, "10.96.0.1")->value.id),
+			    KILO_LB_MAGLEV_DEFAULT * sizeof(__u32));
+	/* Two's backends came back: filled again, as a fresh computation fills it (ids differ: compare addresses). */
+	table_by_address(&third, "10.96.0.2", table_a);
+	table_by_address(&anew, "10.96.0.2", table_b);
+	assert_memory_equal(table_a, table_b, sizeof(table_a));
+	kilo_lb_ids_free(ids);
+	kilo_lb_desired_release(&third);
+	kilo_lb_desired_release(&anew);
+	kilo_lb_ids_free(fresh);
 }
 
 /* A backend that leaves frees its id; the next newcomer, and the same backend coming back, get new ones. */
@@ -281,6 +313,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unchanged_entries_keep_their_ids),
+		cmocka_unit_test(test_a_kept_table_is_the_one_filled_anew),
 		cmocka_unit_test(test_every_node_builds_the_same_table),
 		cmocka_unit_test(test_a_freed_id_is_not_reused),
 		cmocka_unit_test(test_a_counter_that_went_round_skips_ids_in_use),
