@@ -6,7 +6,8 @@
  * then a node's whole desired map contents from Services and
  * EndpointSlices as JSON (kilo_lb_compute: parse, endpoint choice, ids,
  * slots, Maglev tables, sorting), for 10 to 100,000 services of 3
- * backends each, computed cold (new ids) and again (every id kept).
+ * backends each, computed cold (new ids) and again (every id and table
+ * kept, as after an unrelated change).
  * Prints a table; never part of the test run.
  *
  *	bench-lb-maglev                 the standard sizes
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <kilo/kilo.h>
 
@@ -187,6 +189,7 @@ int main(int argc, char *argv[])
 	const uint32_t sizes[] = {KILO_LB_MAGLEV_DEFAULT, KILO_LB_MAGLEV_LARGE};
 	const size_t services[] = {10, 1000, 10000, 100000};
 	unsigned runs = 7;
+	double load[3];
 	char *document;
 	kilo_mesh *mesh = NULL;
 	int c;
@@ -202,7 +205,9 @@ int main(int argc, char *argv[])
 	printf("command:");
 	for (int i = 0; i < argc; i++)
 		printf(" %s", argv[i]);
-	printf("\nlibkilo %s, milliseconds, best of runs\n\n", kilo_version());
+	if (getloadavg(load, 3) == 3)
+		printf("\nlibkilo %s, milliseconds, best of runs; load average %.2f %.2f %.2f on %ld CPUs\n\n",
+		       kilo_version(), load[0], load[1], load[2], sysconf(_SC_NPROCESSORS_ONLN));
 
 	printf("Maglev table of one frontend: both hashes of every backend's name, then the fill (best of %u)\n",
 	       runs * 15);
@@ -216,7 +221,8 @@ int main(int argc, char *argv[])
 	if (kilo_mesh_from_json(document, strlen(document), &mesh, NULL) < 0)
 		die("the mesh document is refused");
 	printf("A node's desired map contents (kilo_lb_compute) from Services and EndpointSlices as JSON,\n"
-	       "%d backends each on %d nodes in %d locations; cold: new ids, again: the same objects with every id kept\n"
+	       "%d backends each on %d nodes in %d locations; cold: new ids; again: the same objects with the ids of the\n"
+	       "first computation, which keep every id and every Maglev table (none is filled again)\n"
 	       "(best of %u). Maglev tables of M = %u take 4 * M bytes each: 100000 of them would need 6.4 GB, so\n"
 	       "the largest size runs without them.\n",
 	       BACKENDS_PER_SERVICE, NODES, LOCATIONS, runs, KILO_LB_MAGLEV_DEFAULT);
