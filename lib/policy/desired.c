@@ -279,9 +279,6 @@ static int build(struct builder *b, const struct kilo_lb_frontends *fronts)
 
 	if (r < 0)
 		return r;
-	r = kilo_lb_ids_begin(b->ids);
-	if (r < 0)
-		return r;
 	for (size_t i = 0; i < fronts->n; i++) {
 		r = add_frontend(b, &fronts->items[i]);
 		if (r < 0)
@@ -298,18 +295,29 @@ static int build(struct builder *b, const struct kilo_lb_frontends *fronts)
 int kilo_lb_compute(const struct kilo_lb_inputs *in, struct kilo_lb_ids *ids, struct kilo_lb_desired *out,
 		    struct kilo_lb_report *report, struct kilo_error *err)
 {
-	struct kilo_lb_objects objects;
+	struct kilo_lb_objects objects = {0};
 	struct kilo_lb_frontends fronts = {0};
+	struct kilo_lb_report unasked;
 	struct builder b = {.d = out, .ids = ids, .report = report};
 	int r;
 
 	memset(out, 0, sizeof(*out));
+	/* Objects read from the cache report again what they reported when parsed: they need a report. */
+	if (!report) {
+		unasked.n_problems = 0;
+		b.report = report = &unasked;
+	}
 	ids->frontends.drop = maglev_cache_drop;
 	b.m = in->no_maglev ? 0 : in->maglev_m ? in->maglev_m : KILO_LB_MAGLEV_DEFAULT;
 	if (b.m && !kilo_maglev_size_valid(b.m))
 		return kilo_error_set(err, EINVAL, "maglev_m: %u is not a prime of at most %u", in->maglev_m,
 				      KILO_MAGLEV_MAX);
-	r = kilo_lb_objects_read(in->services, in->slices, &objects, report, err);
+	r = kilo_lb_ids_begin(ids);
+	if (r < 0) {
+		kilo_error_set(err, -r, "services: out of memory");
+		goto out;
+	}
+	r = kilo_lb_objects_read(in->services, in->slices, ids, &objects, report, err);
 	if (r < 0)
 		goto out;
 	r = kilo_lb_frontends_build(&objects, in->mesh, in->self, &fronts, err);

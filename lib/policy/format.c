@@ -191,7 +191,7 @@ int kilo_lb_services_format(const char *services, const char *slices, const kilo
 	if (format != KILO_SERVICES_FORMAT_TEXT && format != KILO_SERVICES_FORMAT_JSON)
 		return kilo_error_set(err, EINVAL, "format: %d is not KILO_SERVICES_FORMAT_TEXT or KILO_SERVICES_FORMAT_JSON",
 				      (int)format);
-	r = kilo_lb_objects_read(services, slices, &objects, &report, err);
+	r = kilo_lb_objects_read(services, slices, NULL, &objects, &report, err);
 	if (r < 0)
 		goto out;
 	r = kilo_lb_frontends_build(&objects, mesh, self, &fronts, err);

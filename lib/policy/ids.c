@@ -15,7 +15,8 @@ struct kilo_lb_ids *kilo_lb_ids_new(void)
 		return NULL;
 	ids->frontends.key_size = sizeof(struct kilo_lb_service_key);
 	ids->backends.key_size = sizeof(struct kilo_lb_backend_key);
-	ids->frontends.next = ids->backends.next = 1;
+	ids->objects.key_size = KILO_LB_ID_KEY_MAX;
+	ids->frontends.next = ids->backends.next = ids->objects.next = 1;
 	return ids;
 }
 
@@ -34,6 +35,7 @@ void kilo_lb_ids_free(struct kilo_lb_ids *ids)
 		return;
 	table_release(&ids->frontends);
 	table_release(&ids->backends);
+	table_release(&ids->objects);
 	free(ids);
 }
 
@@ -127,6 +129,9 @@ int kilo_lb_ids_begin(struct kilo_lb_ids *ids)
 	r = snapshot_in_use(&ids->backends);
 	if (r < 0)
 		return r;
+	r = snapshot_in_use(&ids->objects);
+	if (r < 0)
+		return r;
 	/* Generation 0 is "keep everything" to rehash: skip it. */
 	if (++ids->generation == 0)
 		ids->generation = 1;
@@ -183,13 +188,13 @@ static size_t cap_for(size_t n)
 
 int kilo_lb_ids_commit(struct kilo_lb_ids *ids)
 {
-	struct kilo_lb_id_table *tables[] = {&ids->frontends, &ids->backends};
-	size_t kept[2] = {0, 0};
+	struct kilo_lb_id_table *tables[] = {&ids->frontends, &ids->backends, &ids->objects};
+	size_t kept[3] = {0, 0, 0};
 
-	for (size_t t = 0; t < 2; t++)
+	for (size_t t = 0; t < 3; t++)
 		for (size_t i = 0; i < tables[t]->cap; i++)
 			kept[t] += tables[t]->entries[i].id && tables[t]->entries[i].generation == ids->generation;
-	for (size_t t = 0; t < 2; t++) {
+	for (size_t t = 0; t < 3; t++) {
 		int r = rehash(tables[t], cap_for(kept[t]), ids->generation);
 
 		if (r < 0)

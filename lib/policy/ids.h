@@ -50,6 +50,7 @@ struct kilo_lb_id_table {
 struct kilo_lb_ids {
 	struct kilo_lb_id_table frontends; /* by struct kilo_lb_service_key */
 	struct kilo_lb_id_table backends;  /* by address, port, protocol and family */
+	struct kilo_lb_id_table objects;   /* Services and EndpointSlices as read, by their text's hash (objects.c) */
 	uint32_t generation;
 };
 

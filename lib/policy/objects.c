@@ -9,20 +9,22 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "../core/array.h"
 #include "../core/error.h"
+#include "elements.h"
+#include "ids.h"
 
 #define NAME_TEXT_MAX 128 /* an object's name as reported: escaped, cut if longer */
 
 void kilo_lb_report_add(struct kilo_lb_report *report, const char *fmt, ...)
 {
-	const size_t max = sizeof(report->problems) / sizeof(report->problems[0]);
 	va_list ap;
 
 	if (!report)
 		return;
-	if (report->n_problems < max) {
+	if (report->n_problems < KILO_LB_REPORT_MAX) {
 		va_start(ap, fmt);
 		vsnprintf(report->problems[report->n_problems], sizeof(report->problems[0]), fmt, ap);
 		va_end(ap);
@@ -416,87 +418,162 @@ static void join_slices(struct kilo_lb_objects *o)
 }
 
 /*
- * The elements of a JSON array, one at a time: jansson parses each on its
- * own, so that each is read and freed while it is in the cache, instead of
- * a tree of the whole list (100,000 Services) that takes as long to free
- * as to build.
+ * A Service or EndpointSlice as read before, kept in ids between
+ * computations by its text: a node that computes again after one changed
+ * EndpointSlice parses that one alone. Its strings live in its own arena;
+ * what it reported is reported again each time it is used.
  */
-struct array_reader {
-	const char *text, *what;
-	size_t len, pos, index;
+struct parsed {
+	struct kilo_arena arena;
+	char *text;
+	size_t len;
+	bool keep;
+	size_t n_problems; /* all it reported; the first KILO_LB_REPORT_MAX of them in problems */
+	char **problems;
+	union {
+		struct kilo_lb_svc svc;
+		struct kilo_lb_slice slice;
+	} item;
 };
 
-static void skip_space(struct array_reader *r)
+/* The key of an element's text in ids->objects. */
+struct parsed_key {
+	uint64_t hash;
+	uint64_t len;
+	uint8_t kind; /* 0: Service, 1: EndpointSlice */
+	uint8_t pad[7];
+};
+
+_Static_assert(sizeof(struct parsed_key) <= KILO_LB_ID_KEY_MAX, "a parsed object's key fits the ids' keys");
+
+/* A fixed key: the cache is this process's own, but its hash must not depend on anything but the text. */
+static const unsigned char text_key[crypto_shorthash_KEYBYTES] = "kilo-lb-objects.";
+
+static void parsed_drop(void *cache)
 {
-	while (r->pos < r->len && strchr(" \t\r\n", r->text[r->pos]))
-		r->pos++;
+	struct parsed *p = cache;
+
+	kilo_arena_release(&p->arena);
+	free(p->text);
+	free(p);
 }
 
-/* Opens text, a JSON array named what; NULL is an empty one. -EINVAL. */
-static int array_open(struct array_reader *r, const char *text, const char *what, struct kilo_error *err)
+/* Records what p reported, from report's first problem `from` on, to report again. -ENOMEM. */
+static int keep_problems(struct parsed *p, const struct kilo_lb_report *report, size_t from)
 {
-	*r = (struct array_reader){.text = text ? text : "[]", .what = what};
-	r->len = strlen(r->text);
-	skip_space(r);
-	if (r->pos == r->len || r->text[r->pos] != '[')
-		return kilo_error_set(err, EINVAL, "%s: not a JSON array of objects", what);
-	r->pos++;
-	skip_space(r);
+	p->n_problems = report->n_problems - from;
+	if (!p->n_problems)
+		return 0;
+	p->problems = kilo_arena_array(&p->arena, p->n_problems, sizeof(*p->problems));
+	if (!p->problems)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_problems; i++) {
+		p->problems[i] = kilo_arena_strdup(&p->arena, from + i < KILO_LB_REPORT_MAX ? report->problems[from + i] : "");
+		if (!p->problems[i])
+			return -ENOMEM;
+	}
 	return 0;
 }
 
-/* The next element in *out (free with json_decref): 1, or 0 at the end. -EINVAL, -ENOMEM. */
-static int array_next(struct array_reader *r, json_t **out, struct kilo_error *err)
+static void replay_problems(const struct parsed *p, struct kilo_lb_report *report)
+{
+	for (size_t i = 0; i < p->n_problems; i++)
+		kilo_lb_report_add(report, "%s", p->problems[i]);
+}
+
+/* Parses the element text (len bytes) and reads it into item with read, with memory from arena. */
+static int parse_element(struct kilo_arena *arena, const char *text, size_t len, size_t index, const char *what,
+			 read_fn read, struct kilo_lb_report *report, void *item, bool *keep, struct kilo_error *err)
 {
 	json_error_t jerr;
+	json_t *object = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
+	int r;
 
-	*out = NULL;
-	if (r->pos < r->len && r->text[r->pos] == ']') {
-		r->pos++;
-		goto end;
+	if (!object)
+		return kilo_error_set(err, EINVAL, "%s[%zu]: not JSON: %s", what, index, jerr.text);
+	r = read(arena, object, index, report, item, keep);
+	json_decref(object);
+	return r;
+}
+
+/*
+ * Reads the element text into item: from the cache in ids when it read
+ * the same text before, else parsed, and then kept there. Without ids,
+ * parsed into arena.
+ */
+static int read_element(struct kilo_arena *arena, struct kilo_lb_ids *ids, uint8_t kind, const char *text,
+			size_t len, size_t index, const char *what, read_fn read, size_t size,
+			struct kilo_lb_report *report, void *item, bool *keep, struct kilo_error *err)
+{
+	struct parsed_key key = {.len = len, .kind = kind};
+	unsigned char hash[crypto_shorthash_BYTES];
+	struct kilo_lb_id_entry *entry;
+	struct parsed *p;
+	size_t from = report->n_problems;
+	bool first;
+	int r;
+
+	if (!ids)
+		return parse_element(arena, text, len, index, what, read, report, item, keep, err);
+	crypto_shorthash(hash, (const unsigned char *)text, len, text_key);
+	memcpy(&key.hash, hash, sizeof(key.hash));
+	r = kilo_lb_ids_get(ids, &ids->objects, &key, &entry, &first);
+	if (r < 0)
+		return r;
+	p = entry->cache;
+	if (p && p->len == len && memcmp(p->text, text, len) == 0) {
+		memcpy(item, &p->item, size);
+		*keep = p->keep;
+		replay_problems(p, report);
+		return 0;
 	}
-	if (r->index > 0) {
-		if (r->pos == r->len || r->text[r->pos] != ',')
-			return kilo_error_set(err, EINVAL, "%s: not JSON: no ',' or ']' after element %zu", r->what,
-					      r->index - 1);
-		r->pos++;
+	/* Another text of the same hash, already used by this computation: leave the cache alone. */
+	if (p && !first)
+		return parse_element(arena, text, len, index, what, read, report, item, keep, err);
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->arena.first_chunk = 1024;
+	p->text = malloc(len ? len : 1);
+	r = p->text ? parse_element(&p->arena, text, len, index, what, read, report, &p->item, &p->keep, err)
+		    : -ENOMEM;
+	if (r == 0)
+		r = keep_problems(p, report, from);
+	if (r < 0) {
+		parsed_drop(p);
+		return r;
 	}
-	*out = json_loadb(r->text + r->pos, r->len - r->pos, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &jerr);
-	if (!*out)
-		return kilo_error_set(err, EINVAL, "%s[%zu]: not JSON: %s", r->what, r->index, jerr.text);
-	r->pos += (size_t)jerr.position;
-	r->index++;
-	skip_space(r);
-	return 1;
-end:
-	skip_space(r);
-	if (r->pos != r->len)
-		return kilo_error_set(err, EINVAL, "%s: not JSON: text after the array's end", r->what);
+	memcpy(p->text, text, len);
+	p->len = len;
+	if (entry->cache)
+		parsed_drop(entry->cache);
+	entry->cache = p;
+	memcpy(item, &p->item, size);
+	*keep = p->keep;
 	return 0;
 }
 
 /* Reads every element of text with read, keeping those it keeps in *items (n of them). */
-static int read_all(struct kilo_arena *arena, const char *text, const char *what, read_fn read, size_t size,
-		    void **items, size_t *n, struct kilo_lb_report *report, struct kilo_error *err)
+static int read_all(struct kilo_arena *arena, struct kilo_lb_ids *ids, uint8_t kind, const char *text,
+		    const char *what, read_fn read, size_t size, void **items, size_t *n,
+		    struct kilo_lb_report *report, struct kilo_error *err)
 {
-	struct array_reader r;
-	size_t cap = 0;
-	json_t *object;
+	struct kilo_json_elements r;
+	const char *element;
+	size_t cap = 0, len;
 	int next;
-	int ret = array_open(&r, text, what, err);
+	int ret = kilo_json_elements_open(&r, text, what, err);
 
 	if (ret < 0)
 		return ret;
-	while ((next = array_next(&r, &object, err)) > 0) {
+	while ((next = kilo_json_elements_next(&r, &element, &len, err)) > 0) {
 		bool keep;
 
-		if (kilo_array_reserve(items, &cap, *n + 1, size) < 0) {
-			json_decref(object);
+		if (kilo_array_reserve(items, &cap, *n + 1, size) < 0)
 			return -ENOMEM;
-		}
 		memset((char *)*items + *n * size, 0, size);
-		ret = read(arena, object, r.index - 1, report, (char *)*items + *n * size, &keep);
-		json_decref(object);
+		ret = read_element(arena, ids, kind, element, len, r.index - 1, what, read, size, report,
+				   (char *)*items + *n * size, &keep, err);
 		if (ret < 0)
 			return ret;
 		*n += keep;
@@ -504,17 +581,19 @@ static int read_all(struct kilo_arena *arena, const char *text, const char *what
 	return next;
 }
 
-int kilo_lb_objects_read(const char *services, const char *slices, struct kilo_lb_objects *out,
-			 struct kilo_lb_report *report, struct kilo_error *err)
+int kilo_lb_objects_read(const char *services, const char *slices, struct kilo_lb_ids *ids,
+			 struct kilo_lb_objects *out, struct kilo_lb_report *report, struct kilo_error *err)
 {
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = read_all(&out->arena, services, "services", read_service, sizeof(*out->services),
+	if (ids)
+		ids->objects.drop = parsed_drop;
+	r = read_all(&out->arena, ids, 0, services, "services", read_service, sizeof(*out->services),
 		     (void **)&out->services, &out->n_services, report, err);
 	if (r < 0)
 		goto out;
-	r = read_all(&out->arena, slices, "endpointslices", read_slice, sizeof(*out->slices),
+	r = read_all(&out->arena, ids, 1, slices, "endpointslices", read_slice, sizeof(*out->slices),
 		     (void **)&out->slices, &out->n_slices, report, err);
 	if (r < 0)
 		goto out;

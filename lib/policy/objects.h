@@ -19,9 +19,10 @@
 #include "../core/arena.h"
 
 /* What a computation left out, and why: the count and the first messages. */
+#define KILO_LB_REPORT_MAX 16
 struct kilo_lb_report {
 	size_t n_problems;
-	char problems[16][KILO_ERROR_MESSAGE_MAX];
+	char problems[KILO_LB_REPORT_MAX][KILO_ERROR_MESSAGE_MAX];
 };
 
 /* Records a problem (printf-style) in report, which may be NULL. */
@@ -82,12 +83,15 @@ struct kilo_lb_objects {
  * Reads services and slices, JSON arrays of Service and EndpointSlice
  * objects (NULL: none), into out, each service with its slices. Services
  * that balance nothing (headless, ExternalName, without a ClusterIP) are
- * left out silently; anything unusable is left out and reported. -EINVAL
- * when a text is not a JSON array, -ENOMEM; err names which. Release out
- * with kilo_lb_objects_release, also after a failure.
+ * left out silently; anything unusable is left out and reported in
+ * report (not NULL). With ids (may be NULL), an object whose text was read
+ * by an earlier computation is not parsed again (call between
+ * kilo_lb_ids_begin and kilo_lb_ids_commit). -EINVAL when a text is not a JSON array, -ENOMEM; err names
+ * which. Release out with kilo_lb_objects_release, also after a failure.
  */
-int kilo_lb_objects_read(const char *services, const char *slices, struct kilo_lb_objects *out,
-			 struct kilo_lb_report *report, struct kilo_error *err);
+struct kilo_lb_ids;
+int kilo_lb_objects_read(const char *services, const char *slices, struct kilo_lb_ids *ids,
+			 struct kilo_lb_objects *out, struct kilo_lb_report *report, struct kilo_error *err);
 void kilo_lb_objects_release(struct kilo_lb_objects *objects);
 
 #endif

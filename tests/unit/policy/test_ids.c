@@ -309,6 +309,33 @@ static void test_arrays_may_be_pretty_printed(void **state)
 	kilo_lb_ids_free(ids);
 }
 
+/* An element ends where JSON says, whatever its strings hold; a scalar is an element too. */
+static void test_elements_are_delimited_as_json(void **state)
+{
+	struct kilo_lb_ids *ids = kilo_lb_ids_new();
+	struct kilo_lb_inputs in = {
+		.services = "[{\"kind\": \"]}\\\"x,\", \"spec\": {\"x\": [1, {\"y\": \"[\"}]}},\"s,t\",5 , true ,"
+			    "{\"metadata\": {\"name\": \"one\"}, \"spec\": {\"clusterIP\": \"10.96.0.1\", "
+			    "\"ports\": [{\"port\": 80}]}}]",
+	};
+	const char *expected[] = {"services[0]: metadata.name: missing", "services[1]: not an object",
+				  "services[2]: not an object", "services[3]: not an object"};
+	struct kilo_lb_report report;
+	struct kilo_lb_desired d;
+
+	(void)state;
+	for (int pass = 0; pass < 2; pass++) {
+		memset(&report, 0, sizeof(report));
+		assert_int_equal(kilo_lb_compute(&in, ids, &d, &report, NULL), 0);
+		assert_int_equal(d.n_services, 1);
+		assert_int_equal(report.n_problems, 4);
+		for (size_t i = 0; i < 4; i++)
+			assert_string_equal(report.problems[i], expected[i]);
+		kilo_lb_desired_release(&d);
+	}
+	kilo_lb_ids_free(ids);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_a_counter_that_went_round_skips_ids_in_use),
 		cmocka_unit_test(test_bad_input_fails_whole),
 		cmocka_unit_test(test_arrays_may_be_pretty_printed),
+		cmocka_unit_test(test_elements_are_delimited_as_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -121,8 +121,6 @@ static void expect_problems(const char *name, json_t *expected, const struct kil
 {
 	size_t n = json_array_size(expected);
 
-	for (size_t i = 0; i < report->n_problems && i < 16; i++)
-		print_message("%s: reported: %s\n", name, report->problems[i]);
 	assert_int_equal(report->n_problems, n);
 	for (size_t i = 0; i < n; i++) {
 		const char *want = json_string_value(json_array_get(expected, i));
@@ -144,12 +142,16 @@ static void run_case(const char *name)
 	assert_non_null(ids);
 	snprintf(path, sizeof(path), "%s/%s", cases_dir(), name);
 	fixture_load(&f, path);
-	assert_int_equal(compute(&f, ids, &d, &report), 0);
-	describe(&d, &got);
-	expect_lines(name, json_object_get(f.root, "expect"), &got);
-	expect_problems(name, json_object_get(f.root, "problems"), &report);
-	lines_free(&got);
-	kilo_lb_desired_release(&d);
+	/* Twice with the same ids: the second reads every object from their cache, and must say the same. */
+	for (int pass = 0; pass < 2; pass++) {
+		memset(&report, 0, sizeof(report));
+		assert_int_equal(compute(&f, ids, &d, &report), 0);
+		describe(&d, &got);
+		expect_lines(name, json_object_get(f.root, "expect"), &got);
+		expect_problems(name, json_object_get(f.root, "problems"), &report);
+		lines_free(&got);
+		kilo_lb_desired_release(&d);
+	}
 	kilo_lb_ids_free(ids);
 	fixture_free(&f);
 }
