@@ -302,6 +302,8 @@ int kilo_lb_compute(const struct kilo_lb_inputs *in, struct kilo_lb_ids *ids, st
 	int r;
 
 	memset(out, 0, sizeof(*out));
+	if (!ids)
+		return kilo_error_set(err, EINVAL, "services: ids is NULL");
 	/* Objects read from the cache report again what they reported when parsed: they need a report. */
 	if (!report) {
 		unasked.n_problems = 0;

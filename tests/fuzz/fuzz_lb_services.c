@@ -45,6 +45,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; r == 0 && i < d.n_slots; i++)
 		FUZZ_ASSERT(has_backend(&d, d.slots[i].backend_id), "slot %zu names backend %u, which is not there", i,
 			    d.slots[i].backend_id);
+	/* Again with the same ids, every object from their cache: the same entries and the same report. */
+	if (r == 0) {
+		struct kilo_lb_report again = {0};
+		struct kilo_lb_desired d2;
+
+		FUZZ_ASSERT(kilo_lb_compute(&in, ids, &d2, &again, NULL) == 0, "a second computation failed");
+		FUZZ_ASSERT(d2.n_services == d.n_services && d2.n_backends == d.n_backends && d2.n_slots == d.n_slots &&
+				    d2.n_maglev == d.n_maglev,
+			    "a second computation differs");
+		FUZZ_ASSERT(memcmp(d2.services, d.services, d.n_services * sizeof(*d.services)) == 0,
+			    "a second computation's frontends differ");
+		FUZZ_ASSERT(again.n_problems == report.n_problems, "reported %zu problems, then %zu", report.n_problems,
+			    again.n_problems);
+		kilo_lb_desired_release(&d2);
+	}
 	kilo_lb_desired_release(&d);
 	kilo_lb_ids_free(ids);
 	if (kilo_lb_services_format(in.services, in.slices, mesh, "a", KILO_SERVICES_FORMAT_TEXT, &out, NULL) == 0)
