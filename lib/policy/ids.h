@@ -6,6 +6,9 @@
  * computation. Conntrack entries name backends and reverse NAT by id, so
  * an id that is freed is handed out again only after the 32-bit counter
  * went round (some 4 billion other ids), never to the next newcomer.
+ * Each entry may also keep what the computation made of it (a Maglev
+ * table, a parsed object), so that the next computation does not make it
+ * again; it goes with the id.
  */
 #ifndef KILO_LIB_POLICY_IDS_H
 #define KILO_LIB_POLICY_IDS_H

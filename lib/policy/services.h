@@ -28,13 +28,17 @@ struct kilo_lb_inputs {
 
 /*
  * Computes into out what the maps of in->self should hold, with ids from
- * ids (kept by the caller from one computation to the next: unchanged
- * frontends and backends keep theirs, and a frontend whose backends did
- * not change keeps its Maglev table, the same memory, not filled again). Objects or fields that cannot be
- * used are left out and counted in report (may be NULL). -EINVAL when a
- * text is not a JSON array or maglev_m is not a valid size, -ENOMEM;
- * then out is empty and ids are as before, but for ids that no later
- * computation hands back. Release out with kilo_lb_desired_release.
+ * ids (not NULL; kept by the caller from one computation to the next).
+ * What did not change since the last computation is not done again: a
+ * frontend or backend keeps its id, a frontend whose backends are the
+ * same keeps its Maglev table (the same memory), and an object of the
+ * same text is not parsed again; so ids hold about the size of the
+ * objects' text, and free it with kilo_lb_ids_free. Objects or fields
+ * that cannot be used are left out and counted in report (may be NULL).
+ * -EINVAL when a text is not a JSON array or maglev_m is not a valid
+ * size, -ENOMEM; then out is empty and ids are as before, but for ids
+ * that no later computation hands back. Release out with
+ * kilo_lb_desired_release.
  */
 int kilo_lb_compute(const struct kilo_lb_inputs *in, struct kilo_lb_ids *ids, struct kilo_lb_desired *out,
 		    struct kilo_lb_report *report, struct kilo_error *err);
