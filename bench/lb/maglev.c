@@ -101,16 +101,24 @@ static void address(char *out, size_t size, uint32_t base, uint32_t i)
 	snprintf(out, size, "10.%u.%u.%u", (a >> 16) & 255, (a >> 8) & 255, a & 255);
 }
 
+/* A stream into *text that holds a JSON array: the caller writes its elements, then calls fclose. */
+static FILE *array_stream(char **text, size_t *size)
+{
+	FILE *f = open_memstream(text, size);
+
+	if (!f)
+		die("out of memory");
+	fputc('[', f);
+	return f;
+}
+
 /* n Services, ClusterIPs from 10.96.0.0. */
 static char *services_of(size_t n)
 {
 	size_t size = 0;
 	char *text = NULL, ip[16];
-	FILE *f = open_memstream(&text, &size);
+	FILE *f = array_stream(&text, &size);
 
-	if (!f)
-		die("out of memory");
-	fputc('[', f);
 	for (size_t i = 0; i < n; i++) {
 		address(ip, sizeof(ip), 96u << 16, (uint32_t)i);
 		fprintf(f,
@@ -130,11 +138,8 @@ static char *slices_of(size_t n, bool changed)
 {
 	size_t size = 0;
 	char *text = NULL, ip[16];
-	FILE *f = open_memstream(&text, &size);
+	FILE *f = array_stream(&text, &size);
 
-	if (!f)
-		die("out of memory");
-	fputc('[', f);
 	for (size_t i = 0; i < n; i++) {
 		size_t pods = BACKENDS_PER_SERVICE + (changed && i == n / 2);
 
