@@ -38,6 +38,7 @@
 #include <kilo/net.h>
 #include <kilo/plan.h>
 #include <kilo/serial.h>
+#include <kilo/services.h>
 #include <kilo/store.h>
 #include <kilo/topology.h>
 #include <kilo/version.h>

@@ -737,6 +737,12 @@ static int applier_clean_up(struct kilo_error *err)
 	return kilo_applier_clean_up(NULL, err);
 }
 
+static int lb_services_format(struct kilo_error *err)
+{
+	return kilo_lb_services_format("{\"kind\": \"Service\"}", NULL, NULL, NULL, KILO_SERVICES_FORMAT_TEXT, &out_text,
+				       err);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 struct row {
@@ -838,6 +844,7 @@ static const struct row rows[] = {
 	ROW(applier_apply, EINVAL, "applier is NULL"),
 	ROW(applier_apply_plan, EINVAL, "applier is NULL"),
 	ROW(applier_clean_up, EINVAL, "applier is NULL"),
+	ROW(lb_services_format, EINVAL, "services: not a JSON array"),
 };
 
 /* What a failed call may still have handed out (none should; free it if it did). */
