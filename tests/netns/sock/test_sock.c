@@ -1,0 +1,734 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Socket-level load balancing (lib/bpf/progs/sock.bpf.c) on the running
+ * kernel: the programs are loaded with their maps pinned in a directory of
+ * this test's own under bpffs, attached to a cgroup v2 of its own, and the
+ * maps filled by hand. Clients are processes moved into that cgroup; the
+ * backends are sockets of this process (outside the cgroup) on addresses of
+ * a network namespace the test unshares, so nothing of the host is touched.
+ * The pin directory and the cgroup are removed on exit, and a later run
+ * removes those of a run that died. Needs root; skips (77) without.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include "../netns_test.h"
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lb_maps.h"
+#include "sock.skel.h"
+
+#define BPFFS "/sys/fs/bpf"
+#define PREFIX "kilo-test-sock-"
+#define MAX_TRIES 128
+#define MAX_SERVERS 16
+
+/* The namespace's addresses: three backends per family, one address that is no service's. */
+static const char *const backends4[] = { "10.200.0.1", "10.200.0.2", "10.200.0.3" };
+static const char *const backends6[] = { "fd00:200::1", "fd00:200::2", "fd00:200::3" };
+#define OTHER4 "10.200.0.100"
+#define VIP4 "10.96.0.10"        /* TCP 80 and UDP 53; also a local address, for TCP 53 */
+#define VIP4_MAGLEV "10.96.0.11"
+#define VIP4_AFFINITY "10.96.0.12"
+#define VIP4_EMPTY "10.96.0.13"
+#define VIP6 "fd00:96::10"
+#define TCP_BACKEND_PORT 8080
+#define UDP_BACKEND_PORT 5353
+
+struct fixture {
+	char pin_dir[64];
+	char cgroup_dir[PATH_MAX + 64];
+	char cgroup_mount[64]; /* a cgroup2 mounted by the test, when the host has none */
+	struct kilo_sock_bpf *skel;
+	struct bpf_link *links[8];
+	size_t n_links;
+	int servers[MAX_SERVERS];
+	size_t n_servers;
+	int stop[2];
+	pthread_t thread;
+	bool thread_started;
+};
+
+/* What a client in the cgroup saw: per try, its errno (0: reached) and two "ADDRESS PORT"s. */
+struct client_result {
+	int err[MAX_TRIES];
+	char backend[MAX_TRIES][64]; /* the address the server reported as its own */
+	char peer[MAX_TRIES][64];    /* getpeername() for TCP, recvfrom()'s source for UDP */
+};
+
+struct client_job {
+	int family;   /* of the client's socket */
+	int type;     /* SOCK_STREAM or SOCK_DGRAM */
+	const char *address;
+	int port;
+	int tries;
+	bool one_socket; /* UDP: every try from the same socket */
+};
+
+static struct fixture fixture;
+
+/* ---- sockaddr helpers ------------------------------------------------- */
+
+static socklen_t sockaddr_make(int family, const char *address, int port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		assert_int_equal(inet_pton(AF_INET, address, &sin->sin_addr), 1);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	/* An IPv4 address on an IPv6 socket is asked for in its mapped form. */
+	if (strchr(address, ':')) {
+		assert_int_equal(inet_pton(AF_INET6, address, &sin6->sin6_addr), 1);
+	} else {
+		char mapped[64];
+
+		snprintf(mapped, sizeof(mapped), "::ffff:%s", address);
+		assert_int_equal(inet_pton(AF_INET6, mapped, &sin6->sin6_addr), 1);
+	}
+	return sizeof(*sin6);
+}
+
+static void sockaddr_format(const struct sockaddr_storage *ss, char *out, size_t size)
+{
+	char text[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text));
+		port = ntohs(sin->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof(text));
+		port = ntohs(sin6->sin6_port);
+	}
+	snprintf(out, size, "%s %d", text, port);
+}
+
+/* ---- backends: sockets of this process, outside the cgroup ------------ */
+
+static void server_add(int type, const char *address, int port)
+{
+	int family = strchr(address, ':') ? AF_INET6 : AF_INET, one = 1, fd;
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_make(family, address, port, &ss);
+
+	assert_true(fixture.n_servers < MAX_SERVERS);
+	fd = socket(family, type | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		fail_msg("bind %s %d: %s", address, port, strerror(errno));
+	if (type == SOCK_STREAM)
+		assert_int_equal(listen(fd, 64), 0);
+	fixture.servers[fixture.n_servers++] = fd;
+}
+
+/* Each backend answers with its own address: a TCP server on accept, a UDP one to each datagram. */
+static void server_answer(int fd)
+{
+	struct sockaddr_storage own, from;
+	socklen_t own_len = sizeof(own), from_len = sizeof(from);
+	char text[64], buf[64];
+	int type = 0, conn;
+	socklen_t type_len = sizeof(type);
+
+	getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len);
+	if (type == SOCK_DGRAM) {
+		if (recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_len) < 0)
+			return;
+		getsockname(fd, (struct sockaddr *)&own, &own_len);
+		sockaddr_format(&own, text, sizeof(text));
+		sendto(fd, text, strlen(text), 0, (struct sockaddr *)&from, from_len);
+		return;
+	}
+	conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	if (conn < 0)
+		return;
+	getsockname(conn, (struct sockaddr *)&own, &own_len);
+	sockaddr_format(&own, text, sizeof(text));
+	if (write(conn, text, strlen(text)) < 0) {
+		/* the client left; nothing to report to */
+	}
+	close(conn);
+}
+
+static void *server_run(void *arg)
+{
+	struct pollfd pfds[MAX_SERVERS + 1];
+	size_t i;
+
+	(void)arg;
+	for (i = 0; i < fixture.n_servers; i++)
+		pfds[i] = (struct pollfd){ .fd = fixture.servers[i], .events = POLLIN };
+	pfds[i] = (struct pollfd){ .fd = fixture.stop[0], .events = POLLIN };
+	while (poll(pfds, fixture.n_servers + 1, -1) >= 0 && !pfds[fixture.n_servers].revents) {
+		for (i = 0; i < fixture.n_servers; i++)
+			if (pfds[i].revents & POLLIN)
+				server_answer(pfds[i].fd);
+	}
+	return NULL;
+}
+
+/* ---- clients: processes moved into the cgroup ------------------------- */
+
+static int client_try(const struct client_job *job, int *fd, char *backend, char *peer)
+{
+	struct timeval timeout = { .tv_sec = 2 };
+	struct sockaddr_storage to, from;
+	socklen_t to_len = sockaddr_make(job->family, job->address, job->port, &to);
+	socklen_t from_len = sizeof(from);
+	ssize_t n;
+
+	if (*fd < 0) {
+		*fd = socket(job->family, job->type, 0);
+		if (*fd < 0)
+			return errno;
+		setsockopt(*fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+	}
+	if (job->type == SOCK_STREAM) {
+		if (connect(*fd, (struct sockaddr *)&to, to_len) < 0)
+			return errno;
+		if (getpeername(*fd, (struct sockaddr *)&from, &from_len) < 0)
+			return errno;
+		n = read(*fd, backend, 63);
+	} else {
+		if (sendto(*fd, "ping", 4, 0, (struct sockaddr *)&to, to_len) < 0)
+			return errno;
+		n = recvfrom(*fd, backend, 63, 0, (struct sockaddr *)&from, &from_len);
+	}
+	if (n <= 0)
+		return n < 0 ? errno : EPIPE;
+	backend[n] = '\0';
+	sockaddr_format(&from, peer, 64);
+	return 0;
+}
+
+static void client_main(const struct client_job *job, struct client_result *result)
+{
+	char path[PATH_MAX + 96], pid[32];
+	int cgroup_procs, fd = -1, i;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	alarm(60);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", fixture.cgroup_dir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	cgroup_procs = open(path, O_WRONLY);
+	if (cgroup_procs < 0 || write(cgroup_procs, pid, strlen(pid)) < 0)
+		_exit(2);
+	/* Up to the first failure, which is the one the test reports. */
+	for (i = 0; i < job->tries; i++) {
+		result->err[i] = client_try(job, &fd, result->backend[i], result->peer[i]);
+		if (result->err[i])
+			break;
+		if (!job->one_socket) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	_exit(0);
+}
+
+/* Runs the job in a new process inside the cgroup. Unmap the result with client_done. */
+static struct client_result *client_run(const struct client_job *job)
+{
+	struct client_result *result = mmap(NULL, sizeof(*result), PROT_READ | PROT_WRITE,
+					    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int status;
+	pid_t pid;
+
+	assert_true(result != MAP_FAILED);
+	assert_true(job->tries <= MAX_TRIES);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		client_main(job, result);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	return result;
+}
+
+static void client_done(struct client_result *result)
+{
+	munmap(result, sizeof(*result));
+}
+
+/* ---- the maps, filled by hand ----------------------------------------- */
+
+static void addr_parse(const char *text, union kilo_lb_addr *addr, __u8 *family)
+{
+	memset(addr, 0, sizeof(*addr));
+	*family = strchr(text, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(*family, text, addr->bytes), 1);
+}
+
+static void backend_add(__u32 id, const char *address, int port, int proto)
+{
+	struct kilo_lb_backend backend = { .port = htons(port), .proto = proto };
+
+	addr_parse(address, &backend.addr, &backend.family);
+	assert_int_equal(bpf_map__update_elem(fixture.skel->maps.kilo_lb_backends, &id, sizeof(id),
+					      &backend, sizeof(backend), BPF_ANY), 0);
+}
+
+/* A ClusterIP service whose slots 1..n hold the given backends. */
+static void service_add(__u32 id, const char *vip, int port, int proto, __u16 flags,
+			const __u32 *backend_ids, __u16 n)
+{
+	struct kilo_lb_service_key key = { .port = htons(port), .proto = proto,
+					   .scope = KILO_LB_SCOPE_CLUSTER };
+	struct kilo_lb_service value = { .id = id, .backend_count = n, .flags = flags,
+					 .affinity_timeout = 300 };
+	__u16 slot;
+
+	addr_parse(vip, &key.addr, &key.family);
+	for (slot = 1; slot <= n; slot++) {
+		struct kilo_lb_slot_key slot_key = { .service_id = id, .slot = slot };
+
+		assert_int_equal(bpf_map__update_elem(fixture.skel->maps.kilo_lb_slots, &slot_key,
+						      sizeof(slot_key), &backend_ids[slot - 1],
+						      sizeof(__u32), BPF_ANY), 0);
+	}
+	assert_int_equal(bpf_map__update_elem(fixture.skel->maps.kilo_lb_services, &key, sizeof(key),
+					      &value, sizeof(value), BPF_ANY), 0);
+}
+
+/* A Maglev table of KILO_LB_MAGLEV_DEFAULT entries that alternates between two backends. */
+static void maglev_add(__u32 service_id, __u32 first, __u32 second)
+{
+	/* The outer map takes only tables with the flags of its inner template. */
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+	int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "kilo_test_maglev", sizeof(__u32), sizeof(__u32),
+				   KILO_LB_MAGLEV_DEFAULT, &opts);
+	__u32 i;
+
+	assert_true(inner >= 0);
+	for (i = 0; i < KILO_LB_MAGLEV_DEFAULT; i++)
+		assert_int_equal(bpf_map_update_elem(inner, &i, i % 2 ? &second : &first, BPF_ANY), 0);
+	assert_int_equal(bpf_map__update_elem(fixture.skel->maps.kilo_lb_maglev, &service_id,
+					      sizeof(service_id), &inner, sizeof(inner), BPF_ANY), 0);
+	close(inner);
+}
+
+static __u64 counter(enum kilo_lb_counter reason)
+{
+	int cpus = libbpf_num_possible_cpus(), i;
+	struct kilo_lb_counter_value values[cpus];
+	__u32 key = reason;
+	__u64 sum = 0;
+
+	assert_int_equal(bpf_map__lookup_elem(fixture.skel->maps.kilo_lb_counters, &key, sizeof(key),
+					      values, sizeof(values), 0), 0);
+	for (i = 0; i < cpus; i++)
+		sum += values[i].packets;
+	return sum;
+}
+
+static void maps_fill(void)
+{
+	const __u32 tcp4[] = { 1, 2, 3 }, udp4[] = { 4, 5, 6 }, tcp6[] = { 11, 12, 13 },
+		    udp6[] = { 14, 15, 16 };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		backend_add(tcp4[i], backends4[i], TCP_BACKEND_PORT, IPPROTO_TCP);
+		backend_add(udp4[i], backends4[i], UDP_BACKEND_PORT, IPPROTO_UDP);
+		backend_add(tcp6[i], backends6[i], TCP_BACKEND_PORT, IPPROTO_TCP);
+		backend_add(udp6[i], backends6[i], UDP_BACKEND_PORT, IPPROTO_UDP);
+	}
+	service_add(1, VIP4, 80, IPPROTO_TCP, 0, tcp4, 3);
+	service_add(2, VIP4, 53, IPPROTO_UDP, 0, udp4, 3);
+	service_add(3, VIP4_MAGLEV, 80, IPPROTO_TCP, KILO_LB_SERVICE_MAGLEV, tcp4, 3);
+	maglev_add(3, 1, 2);
+	service_add(4, VIP4_AFFINITY, 80, IPPROTO_TCP, KILO_LB_SERVICE_AFFINITY, tcp4, 3);
+	service_add(5, VIP4_EMPTY, 80, IPPROTO_TCP, 0, NULL, 0);
+	service_add(6, VIP4_EMPTY, 53, IPPROTO_UDP, 0, NULL, 0);
+	service_add(7, VIP6, 80, IPPROTO_TCP, 0, tcp6, 3);
+	service_add(8, VIP6, 53, IPPROTO_UDP, 0, udp6, 3);
+}
+
+/* ---- assertions ------------------------------------------------------- */
+
+/* Every try reached one of the backends at port, and saw peer as its peer; returns a mask of those used. */
+static unsigned reached(const struct client_result *result, int tries, const char *const *backends,
+			int port, const char *peer)
+{
+	unsigned used = 0;
+	int i, b;
+
+	for (i = 0; i < tries; i++) {
+		if (result->err[i])
+			fail_msg("try %d: %s", i, strerror(result->err[i]));
+		for (b = 0; b < 3; b++) {
+			char want[64];
+
+			snprintf(want, sizeof(want), "%s %d", backends[b], port);
+			if (!strcmp(result->backend[i], want)) {
+				used |= 1u << b;
+				break;
+			}
+		}
+		if (b == 3)
+			fail_msg("try %d reached \"%s\", not a backend", i, result->backend[i]);
+		assert_string_equal(result->peer[i], peer);
+	}
+	return used;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_tcp_connect_to_a_vip_reaches_a_backend_and_shows_the_vip(void **state)
+{
+	struct client_job job = { AF_INET, SOCK_STREAM, VIP4, 80, 1, false };
+	__u64 forwarded = counter(KILO_LB_SOCK_FORWARD), reversed = counter(KILO_LB_SOCK_REVERSE);
+	struct client_result *result = client_run(&job);
+
+	(void)state;
+	reached(result, 1, backends4, TCP_BACKEND_PORT, VIP4 " 80");
+	assert_int_equal(counter(KILO_LB_SOCK_FORWARD), forwarded + 1);
+	assert_int_equal(counter(KILO_LB_SOCK_REVERSE), reversed + 1); /* getpeername */
+	client_done(result);
+}
+
+static void test_tcp_connects_use_every_backend(void **state)
+{
+	struct client_job job = { AF_INET, SOCK_STREAM, VIP4, 80, 100, false };
+	struct client_result *result = client_run(&job);
+
+	(void)state;
+	assert_int_equal(reached(result, 100, backends4, TCP_BACKEND_PORT, VIP4 " 80"), 0x7);
+	client_done(result);
+}
+
+static void test_maglev_service_picks_from_its_table(void **state)
+{
+	struct client_job job = { AF_INET, SOCK_STREAM, VIP4_MAGLEV, 80, 100, false };
+	struct client_result *result = client_run(&job);
+
+	(void)state;
+	/* The table holds backends 1 and 2 only; the slots, which would give 3 too, are not asked. */
+	assert_int_equal(reached(result, 100, backends4, TCP_BACKEND_PORT, VIP4_MAGLEV " 80"), 0x3);
+	client_done(result);
+}
+
+static void test_affinity_keeps_a_client_on_one_backend(void **state)
+{
+	struct client_job job = { AF_INET, SOCK_STREAM, VIP4_AFFINITY, 80, 30, false };
+	struct client_result *result = client_run(&job);
+	unsigned used;
+
+	(void)state;
+	used = reached(result, 30, backends4, TCP_BACKEND_PORT, VIP4_AFFINITY " 80");
+	assert_true(used == 0x1 || used == 0x2 || used == 0x4);
+	client_done(result);
+}
+
+static void test_udp_round_trip_shows_the_vip_as_the_peer(void **state)
+{
+	struct client_job job = { AF_INET, SOCK_DGRAM, VIP4, 53, 60, false };
+	struct client_result *result = client_run(&job);
+
+	(void)state;
+	/* A socket per try: sockets spread over the backends by their cookies. */
+	assert_int_equal(reached(result, 60, backends4, UDP_BACKEND_PORT, VIP4 " 53"), 0x7);
+	client_done(result);
+}
+
+static void test_udp_socket_keeps_its_backend(void **state)
+{
+	struct client_job job = { AF_INET, SOCK_DGRAM, VIP4, 53, 20, true };
+	struct client_result *result = client_run(&job);
+	unsigned used;
+
+	(void)state;
+	used = reached(result, 20, backends4, UDP_BACKEND_PORT, VIP4 " 53");
+	assert_true(used == 0x1 || used == 0x2 || used == 0x4);
+	client_done(result);
+}
+
+static void test_ipv6_tcp_and_udp(void **state)
+{
+	struct client_job tcp = { AF_INET6, SOCK_STREAM, VIP6, 80, 60, false };
+	struct client_job udp = { AF_INET6, SOCK_DGRAM, VIP6, 53, 60, false };
+	struct client_result *result;
+
+	(void)state;
+	result = client_run(&tcp);
+	assert_int_equal(reached(result, 60, backends6, TCP_BACKEND_PORT, VIP6 " 80"), 0x7);
+	client_done(result);
+	result = client_run(&udp);
+	assert_int_equal(reached(result, 60, backends6, UDP_BACKEND_PORT, VIP6 " 53"), 0x7);
+	client_done(result);
+}
+
+static void test_ipv4_mapped_addresses_on_an_ipv6_socket(void **state)
+{
+	struct client_job tcp = { AF_INET6, SOCK_STREAM, VIP4, 80, 60, false };
+	struct client_job udp = { AF_INET6, SOCK_DGRAM, VIP4, 53, 60, false };
+	struct client_result *result;
+
+	(void)state;
+	/* The backends' own (IPv4) sockets report them; the client sees the service in mapped form. */
+	result = client_run(&tcp);
+	assert_int_equal(reached(result, 60, backends4, TCP_BACKEND_PORT, "::ffff:" VIP4 " 80"), 0x7);
+	client_done(result);
+	result = client_run(&udp);
+	assert_int_equal(reached(result, 60, backends4, UDP_BACKEND_PORT, "::ffff:" VIP4 " 53"), 0x7);
+	client_done(result);
+}
+
+static void test_service_without_backends_refuses(void **state)
+{
+	struct client_job tcp = { AF_INET, SOCK_STREAM, VIP4_EMPTY, 80, 1, false };
+	struct client_job udp = { AF_INET, SOCK_DGRAM, VIP4_EMPTY, 53, 1, false };
+	__u64 refused = counter(KILO_LB_SOCK_REJECT_NO_BACKEND);
+	struct client_result *result;
+
+	(void)state;
+	result = client_run(&tcp);
+	assert_int_equal(result->err[0], ECONNREFUSED);
+	client_done(result);
+	result = client_run(&udp);
+	assert_int_equal(result->err[0], ECONNREFUSED);
+	client_done(result);
+	assert_int_equal(counter(KILO_LB_SOCK_REJECT_NO_BACKEND), refused + 2);
+}
+
+static void test_other_addresses_are_untouched(void **state)
+{
+	/* VIP4 is a service for TCP 80 and UDP 53 only: TCP 53 reaches the address itself. */
+	struct client_job other_proto = { AF_INET, SOCK_STREAM, VIP4, 53, 1, false };
+	struct client_job other_addr = { AF_INET, SOCK_STREAM, OTHER4, 80, 1, false };
+	struct client_job backend = { AF_INET, SOCK_STREAM, "10.200.0.2", TCP_BACKEND_PORT, 1, false };
+	__u64 forwarded = counter(KILO_LB_SOCK_FORWARD);
+	struct client_result *result;
+
+	(void)state;
+	result = client_run(&other_proto);
+	assert_int_equal(result->err[0], 0);
+	assert_string_equal(result->backend[0], VIP4 " 53");
+	assert_string_equal(result->peer[0], VIP4 " 53");
+	client_done(result);
+	result = client_run(&other_addr);
+	assert_int_equal(result->err[0], 0);
+	assert_string_equal(result->backend[0], OTHER4 " 80");
+	client_done(result);
+	/* A backend asked for by its own address is shown by it, never as a service. */
+	result = client_run(&backend);
+	assert_int_equal(result->err[0], 0);
+	assert_string_equal(result->backend[0], "10.200.0.2 8080");
+	assert_string_equal(result->peer[0], "10.200.0.2 8080");
+	client_done(result);
+	assert_int_equal(counter(KILO_LB_SOCK_FORWARD), forwarded);
+}
+
+/* ---- setup: bpffs, the pin directory, the cgroup, the namespace -------- */
+
+static void dir_remove(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *entry;
+
+	if (!dir)
+		return;
+	while ((entry = readdir(dir)))
+		if (entry->d_name[0] != '.')
+			unlinkat(dirfd(dir), entry->d_name, 0);
+	closedir(dir);
+	rmdir(path);
+}
+
+/* What a run killed before its teardown left: pin directories and cgroups named for a dead pid. */
+static void leftovers_remove(const char *parent, bool pins)
+{
+	DIR *dir = opendir(parent);
+	struct dirent *entry;
+	char path[PATH_MAX];
+
+	if (!dir)
+		return;
+	while ((entry = readdir(dir))) {
+		if (strncmp(entry->d_name, PREFIX, strlen(PREFIX)) ||
+		    kill(atoi(entry->d_name + strlen(PREFIX)), 0) == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", parent, entry->d_name);
+		if (pins)
+			dir_remove(path);
+		else
+			rmdir(path);
+	}
+	closedir(dir);
+}
+
+static bool is_fs(const char *path, long magic)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == magic;
+}
+
+/* The cgroup v2 hierarchy: the host's (hybrid or unified), else one mounted here. */
+static int cgroup2_root(char *root, size_t size)
+{
+	static const char *const candidates[] = { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		if (is_fs(candidates[i], CGROUP2_SUPER_MAGIC)) {
+			snprintf(root, size, "%s", candidates[i]);
+			return 0;
+		}
+	}
+	snprintf(fixture.cgroup_mount, sizeof(fixture.cgroup_mount), "/tmp/" PREFIX "%d", getpid());
+	if (mkdir(fixture.cgroup_mount, 0700) < 0 ||
+	    mount("cgroup2", fixture.cgroup_mount, "cgroup2", 0, NULL) < 0)
+		return -errno;
+	snprintf(root, size, "%s", fixture.cgroup_mount);
+	return 0;
+}
+
+static void namespace_setup(void)
+{
+	int i;
+
+	sh("ip link set lo up");
+	for (i = 0; i < 3; i++) {
+		sh("ip addr add %s/32 dev lo", backends4[i]);
+		sh("ip addr add %s/128 dev lo", backends6[i]);
+	}
+	sh("ip addr add " OTHER4 "/32 dev lo");
+	sh("ip addr add " VIP4 "/32 dev lo");
+	for (i = 0; i < 3; i++) {
+		server_add(SOCK_STREAM, backends4[i], TCP_BACKEND_PORT);
+		server_add(SOCK_DGRAM, backends4[i], UDP_BACKEND_PORT);
+		server_add(SOCK_STREAM, backends6[i], TCP_BACKEND_PORT);
+		server_add(SOCK_DGRAM, backends6[i], UDP_BACKEND_PORT);
+	}
+	server_add(SOCK_STREAM, OTHER4, 80);
+	server_add(SOCK_STREAM, VIP4, 53);
+	assert_int_equal(pipe2(fixture.stop, O_CLOEXEC), 0);
+	assert_int_equal(pthread_create(&fixture.thread, NULL, server_run, NULL), 0);
+	fixture.thread_started = true;
+}
+
+static int group_setup(void **state)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	struct bpf_program *prog;
+	char root[PATH_MAX];
+	int cgroup_fd;
+
+	(void)state;
+	leftovers_remove(BPFFS, true);
+	if (!is_fs(BPFFS, BPF_FS_MAGIC) && mount("bpf", BPFFS, "bpf", 0, NULL) < 0)
+		fail_msg("mount bpffs at " BPFFS ": %s", strerror(errno));
+	snprintf(fixture.pin_dir, sizeof(fixture.pin_dir), BPFFS "/" PREFIX "%d", getpid());
+	assert_int_equal(mkdir(fixture.pin_dir, 0700), 0);
+	opts.pin_root_path = fixture.pin_dir;
+	fixture.skel = kilo_sock_bpf__open_opts(&opts);
+	assert_non_null(fixture.skel);
+	if (kilo_sock_bpf__load(fixture.skel) < 0)
+		fail_msg("loading sock.bpf.o: %s", strerror(errno));
+
+	assert_int_equal(cgroup2_root(root, sizeof(root)), 0);
+	leftovers_remove(root, false);
+	snprintf(fixture.cgroup_dir, sizeof(fixture.cgroup_dir), "%s/" PREFIX "%d", root, getpid());
+	assert_int_equal(mkdir(fixture.cgroup_dir, 0755), 0);
+	cgroup_fd = open(fixture.cgroup_dir, O_DIRECTORY | O_CLOEXEC);
+	assert_true(cgroup_fd >= 0);
+	bpf_object__for_each_program(prog, fixture.skel->obj) {
+		struct bpf_link *link = bpf_program__attach_cgroup(prog, cgroup_fd);
+
+		if (!link)
+			fail_msg("attaching %s: %s", bpf_program__name(prog), strerror(errno));
+		fixture.links[fixture.n_links++] = link;
+	}
+	close(cgroup_fd);
+	assert_int_equal(fixture.n_links, 8);
+
+	maps_fill();
+	namespace_setup();
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	size_t i;
+
+	(void)state;
+	if (fixture.thread_started) {
+		if (write(fixture.stop[1], "", 1) == 1)
+			pthread_join(fixture.thread, NULL);
+	}
+	for (i = 0; i < fixture.n_servers; i++)
+		close(fixture.servers[i]);
+	for (i = 0; i < fixture.n_links; i++)
+		bpf_link__destroy(fixture.links[i]);
+	kilo_sock_bpf__destroy(fixture.skel);
+	if (fixture.cgroup_dir[0])
+		rmdir(fixture.cgroup_dir);
+	if (fixture.cgroup_mount[0]) {
+		umount(fixture.cgroup_mount);
+		rmdir(fixture.cgroup_mount);
+	}
+	if (fixture.pin_dir[0])
+		dir_remove(fixture.pin_dir);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tcp_connect_to_a_vip_reaches_a_backend_and_shows_the_vip),
+		cmocka_unit_test(test_tcp_connects_use_every_backend),
+		cmocka_unit_test(test_maglev_service_picks_from_its_table),
+		cmocka_unit_test(test_affinity_keeps_a_client_on_one_backend),
+		cmocka_unit_test(test_udp_round_trip_shows_the_vip_as_the_peer),
+		cmocka_unit_test(test_udp_socket_keeps_its_backend),
+		cmocka_unit_test(test_ipv6_tcp_and_udp),
+		cmocka_unit_test(test_ipv4_mapped_addresses_on_an_ipv6_socket),
+		cmocka_unit_test(test_service_without_backends_refuses),
+		cmocka_unit_test(test_other_addresses_are_untouched),
+	};
+
+	static const char *const programs[] = { "ip", NULL };
+	int skip = netns_test_enter(programs);
+
+	if (skip)
+		return skip;
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
