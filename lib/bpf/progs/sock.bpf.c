@@ -13,9 +13,11 @@
  * ClientIP affinity keys on the network namespace's cookie: a namespace's
  * processes are one client, as they would be behind the node's address.
  *
+ * A NodePort on one of the node's own addresses is balanced the same way.
  * An IPv6 socket reaching an IPv4 service through an IPv4-mapped address
  * (::ffff:a.b.c.d) is balanced as IPv4 and keeps the mapped form.
  */
+#include <stdbool.h>
 #include <linux/bpf.h>
 #include <linux/errno.h>
 #include <linux/in.h>
@@ -41,15 +43,18 @@ struct sock_peer {
 	__u8 mapped;   /* read from an IPv6 socket as ::ffff:a.b.c.d */
 };
 
-static __always_inline void sock_peer_read(const struct bpf_sock_addr *ctx, __u8 hook_family,
+/* False for an address of another family, which the kernel refuses after the program. */
+static __always_inline bool sock_peer_read(const struct bpf_sock_addr *ctx, __u8 hook_family,
 					   struct sock_peer *peer)
 {
+	if (ctx->user_family != hook_family)
+		return false;
 	__builtin_memset(peer, 0, sizeof(*peer));
 	peer->port = (__be16)ctx->user_port;
 	if (hook_family == AF_INET) {
 		peer->addr.v4 = ctx->user_ip4;
 		peer->family = AF_INET;
-		return;
+		return true;
 	}
 	peer->addr.v6[0] = ctx->user_ip6[0];
 	peer->addr.v6[1] = ctx->user_ip6[1];
@@ -63,6 +68,7 @@ static __always_inline void sock_peer_read(const struct bpf_sock_addr *ctx, __u8
 		peer->family = AF_INET;
 		peer->mapped = 1;
 	}
+	return true;
 }
 
 /* The context's address words are written 4 bytes at a time, as the kernel requires. */
@@ -109,6 +115,22 @@ static __always_inline void sock_revnat_key_init(struct kilo_lb_sock_revnat_key 
 	key->family = family;
 }
 
+/*
+ * A ClusterIP; else a NodePort on one of this node's addresses, which a host
+ * process reaches through lo, where no tc program sees it.
+ */
+static __always_inline struct kilo_lb_service *sock_lookup_service(struct kilo_lb_service_key *key)
+{
+	struct kilo_lb_service *svc;
+
+	key->scope = KILO_LB_SCOPE_CLUSTER;
+	svc = kilo_lb_lookup_service(key);
+	if (svc)
+		return svc;
+	key->scope = KILO_LB_SCOPE_NODEPORT;
+	return kilo_lb_lookup_service(key);
+}
+
 /* connect() and sendmsg(): a service's address becomes one of its backends'. */
 static __always_inline int sock_forward(struct bpf_sock_addr *ctx, __u8 hook_family)
 {
@@ -123,16 +145,15 @@ static __always_inline int sock_forward(struct bpf_sock_addr *ctx, __u8 hook_fam
 	__u64 cookie, netns_cookie;
 	__u32 backend_id, hash;
 
-	if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)
+	if ((protocol != IPPROTO_TCP && protocol != IPPROTO_UDP) ||
+	    !sock_peer_read(ctx, hook_family, &dst))
 		return SOCK_PROCEED;
-	sock_peer_read(ctx, hook_family, &dst);
 	__builtin_memset(&service_key, 0, sizeof(service_key));
 	service_key.addr = dst.addr;
 	service_key.port = dst.port;
 	service_key.proto = protocol;
 	service_key.family = dst.family;
-	service_key.scope = KILO_LB_SCOPE_CLUSTER;
-	svc = kilo_lb_lookup_service(&service_key);
+	svc = sock_lookup_service(&service_key);
 	if (!svc)
 		return SOCK_PROCEED;
 
@@ -167,7 +188,8 @@ static __always_inline int sock_reverse(struct bpf_sock_addr *ctx, __u8 hook_fam
 	struct kilo_lb_revnat *revnat;
 	struct sock_peer src;
 
-	sock_peer_read(ctx, hook_family, &src);
+	if (!sock_peer_read(ctx, hook_family, &src))
+		return SOCK_PROCEED;
 	sock_revnat_key_init(&key, bpf_get_socket_cookie(ctx), &src.addr, src.port, src.family);
 	revnat = bpf_map_lookup_elem(&kilo_lb_sock_revnat, &key);
 	if (!revnat)

@@ -55,6 +55,8 @@ static const char *const backends6[] = { "fd00:200::1", "fd00:200::2", "fd00:200
 #define VIP4_AFFINITY "10.96.0.12"
 #define VIP4_EMPTY "10.96.0.13"
 #define VIP6 "fd00:96::10"
+#define NODE4 OTHER4             /* the node's own address, with a NodePort */
+#define NODE_PORT 30080
 #define TCP_BACKEND_PORT 8080
 #define UDP_BACKEND_PORT 5353
 
@@ -305,12 +307,11 @@ static void backend_add(__u32 id, const char *address, int port, int proto)
 					      &backend, sizeof(backend), BPF_ANY), 0);
 }
 
-/* A ClusterIP service whose slots 1..n hold the given backends. */
-static void service_add(__u32 id, const char *vip, int port, int proto, __u16 flags,
-			const __u32 *backend_ids, __u16 n)
+/* A service whose slots 1..n hold the given backends. */
+static void frontend_add(__u32 id, enum kilo_lb_scope scope, const char *vip, int port, int proto,
+			 __u16 flags, const __u32 *backend_ids, __u16 n)
 {
-	struct kilo_lb_service_key key = { .port = htons(port), .proto = proto,
-					   .scope = KILO_LB_SCOPE_CLUSTER };
+	struct kilo_lb_service_key key = { .port = htons(port), .proto = proto, .scope = scope };
 	struct kilo_lb_service value = { .id = id, .backend_count = n, .flags = flags,
 					 .affinity_timeout = 300 };
 	__u16 slot;
@@ -325,6 +326,12 @@ static void service_add(__u32 id, const char *vip, int port, int proto, __u16 fl
 	}
 	assert_int_equal(bpf_map__update_elem(fixture.skel->maps.kilo_lb_services, &key, sizeof(key),
 					      &value, sizeof(value), BPF_ANY), 0);
+}
+
+static void service_add(__u32 id, const char *vip, int port, int proto, __u16 flags,
+			const __u32 *backend_ids, __u16 n)
+{
+	frontend_add(id, KILO_LB_SCOPE_CLUSTER, vip, port, proto, flags, backend_ids, n);
 }
 
 /* A Maglev table of KILO_LB_MAGLEV_DEFAULT entries that alternates between two backends. */
@@ -379,6 +386,7 @@ static void maps_fill(void)
 	service_add(6, VIP4_EMPTY, 53, IPPROTO_UDP, 0, NULL, 0);
 	service_add(7, VIP6, 80, IPPROTO_TCP, 0, tcp6, 3);
 	service_add(8, VIP6, 53, IPPROTO_UDP, 0, udp6, 3);
+	frontend_add(9, KILO_LB_SCOPE_NODEPORT, NODE4, NODE_PORT, IPPROTO_TCP, 0, tcp4, 3);
 }
 
 /* ---- assertions ------------------------------------------------------- */
@@ -508,6 +516,16 @@ static void test_ipv4_mapped_addresses_on_an_ipv6_socket(void **state)
 	client_done(result);
 	result = client_run(&udp);
 	assert_int_equal(reached(result, 60, backends4, UDP_BACKEND_PORT, "::ffff:" VIP4 " 53"), 0x7);
+	client_done(result);
+}
+
+static void test_nodeport_on_the_nodes_own_address(void **state)
+{
+	struct client_job job = { AF_INET, SOCK_STREAM, NODE4, NODE_PORT, 30, false };
+	struct client_result *result = client_run(&job);
+
+	(void)state;
+	assert_int_equal(reached(result, 30, backends4, TCP_BACKEND_PORT, "10.200.0.100 30080"), 0x7);
 	client_done(result);
 }
 
@@ -721,6 +739,7 @@ int main(void)
 		cmocka_unit_test(test_udp_socket_keeps_its_backend),
 		cmocka_unit_test(test_ipv6_tcp_and_udp),
 		cmocka_unit_test(test_ipv4_mapped_addresses_on_an_ipv6_socket),
+		cmocka_unit_test(test_nodeport_on_the_nodes_own_address),
 		cmocka_unit_test(test_service_without_backends_refuses),
 		cmocka_unit_test(test_other_addresses_are_untouched),
 	};
