@@ -116,6 +116,26 @@ static __always_inline void sock_revnat_key_init(struct kilo_lb_sock_revnat_key 
 }
 
 /*
+ * Remembers what this socket asked for when it reaches the backend, written
+ * only when it changes: a UDP socket passes here for every datagram, and an
+ * LRU update costs a new element. Negative errno when it could not be stored.
+ */
+static __always_inline int sock_revnat_store(const struct kilo_lb_sock_revnat_key *key,
+					     const struct sock_peer *service)
+{
+	struct kilo_lb_revnat value = {}, *stored = bpf_map_lookup_elem(&kilo_lb_sock_revnat, key);
+
+	if (stored && stored->family == service->family && stored->port == service->port &&
+	    stored->addr.v6[0] == service->addr.v6[0] && stored->addr.v6[1] == service->addr.v6[1] &&
+	    stored->addr.v6[2] == service->addr.v6[2] && stored->addr.v6[3] == service->addr.v6[3])
+		return 0;
+	value.addr = service->addr;
+	value.port = service->port;
+	value.family = service->family;
+	return bpf_map_update_elem(&kilo_lb_sock_revnat, key, &value, BPF_ANY);
+}
+
+/*
  * A ClusterIP; else a NodePort on one of this node's addresses, which a host
  * process reaches through lo, where no tc program sees it.
  */
@@ -136,7 +156,6 @@ static __always_inline int sock_forward(struct bpf_sock_addr *ctx, __u8 hook_fam
 {
 	struct kilo_lb_service_key service_key;
 	struct kilo_lb_sock_revnat_key revnat_key;
-	struct kilo_lb_revnat revnat = {};
 	union kilo_lb_addr client = {};
 	struct kilo_lb_backend *backend;
 	struct kilo_lb_service *svc;
@@ -170,11 +189,8 @@ static __always_inline int sock_forward(struct bpf_sock_addr *ctx, __u8 hook_fam
 	}
 
 	sock_revnat_key_init(&revnat_key, cookie, &backend->addr, backend->port, dst.family);
-	revnat.addr = dst.addr;
-	revnat.port = dst.port;
-	revnat.family = dst.family;
 	/* Without its entry the flow still works; only the peer it reports is the backend. */
-	if (bpf_map_update_elem(&kilo_lb_sock_revnat, &revnat_key, &revnat, BPF_ANY) < 0)
+	if (sock_revnat_store(&revnat_key, &dst) < 0)
 		kilo_lb_count(KILO_LB_SOCK_REVERSE_LOST, 0);
 	sock_peer_write(ctx, hook_family, &backend->addr, backend->port, dst.mapped);
 	kilo_lb_count(KILO_LB_SOCK_FORWARD, 0);
