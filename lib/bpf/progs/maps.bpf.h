@@ -93,6 +93,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KILO_LB_MAX_FRAGMENTS);
+	__type(key, struct kilo_lb_fragment_key);
+	__type(value, struct kilo_lb_fragment);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kilo_lb_fragments SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, KILO_LB_MAX_SOCK_REVNAT);
 	__type(key, struct kilo_lb_sock_revnat_key);
 	__type(value, struct kilo_lb_revnat);
