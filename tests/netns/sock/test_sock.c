@@ -10,12 +10,10 @@
  * removes those of a run that died. Needs root; skips (77) without.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,24 +22,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include "../netns_test.h"
-#include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "lb_maps.h"
-#include "sock.skel.h"
+#include "../netns_test.h"
+#include "sock_env.h"
 
-#define BPFFS "/sys/fs/bpf"
 #define PREFIX "kilo-test-sock-"
 #define MAX_TRIES 128
 #define MAX_SERVERS 16
@@ -61,12 +53,7 @@ static const char *const backends6[] = { "fd00:200::1", "fd00:200::2", "fd00:200
 #define UDP_BACKEND_PORT 5353
 
 struct fixture {
-	char pin_dir[64];
-	char cgroup_dir[PATH_MAX + 64];
-	char cgroup_mount[64]; /* a cgroup2 mounted by the test, when the host has none */
-	struct kilo_sock_bpf *skel;
-	struct bpf_link *links[8];
-	size_t n_links;
+	struct sock_env env;
 	int servers[MAX_SERVERS];
 	size_t n_servers;
 	int stop[2];
@@ -241,15 +228,11 @@ static int client_try(const struct client_job *job, int *fd, char *backend, char
 
 static void client_main(const struct client_job *job, struct client_result *result)
 {
-	char path[PATH_MAX + 96], pid[32];
-	int cgroup_procs, fd = -1, i;
+	int fd = -1, i;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	alarm(60);
-	snprintf(path, sizeof(path), "%s/cgroup.procs", fixture.cgroup_dir);
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	cgroup_procs = open(path, O_WRONLY);
-	if (cgroup_procs < 0 || write(cgroup_procs, pid, strlen(pid)) < 0)
+	if (sock_env_join(&fixture.env, getpid()) < 0)
 		_exit(2);
 	/* Up to the first failure, which is the one the test reports. */
 	for (i = 0; i < job->tries; i++) {
@@ -291,49 +274,6 @@ static void client_done(struct client_result *result)
 
 /* ---- the maps, filled by hand ----------------------------------------- */
 
-static void addr_parse(const char *text, union kilo_lb_addr *addr, __u8 *family)
-{
-	memset(addr, 0, sizeof(*addr));
-	*family = strchr(text, ':') ? AF_INET6 : AF_INET;
-	assert_int_equal(inet_pton(*family, text, addr->bytes), 1);
-}
-
-static void backend_add(__u32 id, const char *address, int port, int proto)
-{
-	struct kilo_lb_backend backend = { .port = htons(port), .proto = proto };
-
-	addr_parse(address, &backend.addr, &backend.family);
-	assert_int_equal(bpf_map__update_elem(fixture.skel->maps.kilo_lb_backends, &id, sizeof(id),
-					      &backend, sizeof(backend), BPF_ANY), 0);
-}
-
-/* A service whose slots 1..n hold the given backends. */
-static void frontend_add(__u32 id, enum kilo_lb_scope scope, const char *vip, int port, int proto,
-			 __u16 flags, const __u32 *backend_ids, __u16 n)
-{
-	struct kilo_lb_service_key key = { .port = htons(port), .proto = proto, .scope = scope };
-	struct kilo_lb_service value = { .id = id, .backend_count = n, .flags = flags,
-					 .affinity_timeout = 300 };
-	__u16 slot;
-
-	addr_parse(vip, &key.addr, &key.family);
-	for (slot = 1; slot <= n; slot++) {
-		struct kilo_lb_slot_key slot_key = { .service_id = id, .slot = slot };
-
-		assert_int_equal(bpf_map__update_elem(fixture.skel->maps.kilo_lb_slots, &slot_key,
-						      sizeof(slot_key), &backend_ids[slot - 1],
-						      sizeof(__u32), BPF_ANY), 0);
-	}
-	assert_int_equal(bpf_map__update_elem(fixture.skel->maps.kilo_lb_services, &key, sizeof(key),
-					      &value, sizeof(value), BPF_ANY), 0);
-}
-
-static void service_add(__u32 id, const char *vip, int port, int proto, __u16 flags,
-			const __u32 *backend_ids, __u16 n)
-{
-	frontend_add(id, KILO_LB_SCOPE_CLUSTER, vip, port, proto, flags, backend_ids, n);
-}
-
 /* A Maglev table of KILO_LB_MAGLEV_DEFAULT entries that alternates between two backends. */
 static void maglev_add(__u32 service_id, __u32 first, __u32 second)
 {
@@ -346,7 +286,7 @@ static void maglev_add(__u32 service_id, __u32 first, __u32 second)
 	assert_true(inner >= 0);
 	for (i = 0; i < KILO_LB_MAGLEV_DEFAULT; i++)
 		assert_int_equal(bpf_map_update_elem(inner, &i, i % 2 ? &second : &first, BPF_ANY), 0);
-	assert_int_equal(bpf_map__update_elem(fixture.skel->maps.kilo_lb_maglev, &service_id,
+	assert_int_equal(bpf_map__update_elem(fixture.env.skel->maps.kilo_lb_maglev, &service_id,
 					      sizeof(service_id), &inner, sizeof(inner), BPF_ANY), 0);
 	close(inner);
 }
@@ -358,11 +298,29 @@ static __u64 counter(enum kilo_lb_counter reason)
 	__u32 key = reason;
 	__u64 sum = 0;
 
-	assert_int_equal(bpf_map__lookup_elem(fixture.skel->maps.kilo_lb_counters, &key, sizeof(key),
+	assert_int_equal(bpf_map__lookup_elem(fixture.env.skel->maps.kilo_lb_counters, &key, sizeof(key),
 					      values, sizeof(values), 0), 0);
 	for (i = 0; i < cpus; i++)
 		sum += values[i].packets;
 	return sum;
+}
+
+static void backend_add(__u32 id, const char *address, int port, int proto)
+{
+	assert_int_equal(sock_env_backend_add(&fixture.env, id, address, port, proto), 0);
+}
+
+static void frontend_add(__u32 id, enum kilo_lb_scope scope, const char *address, int port, int proto,
+			 __u16 flags, const __u32 *backend_ids, __u16 n)
+{
+	assert_int_equal(sock_env_frontend_add(&fixture.env, id, scope, address, port, proto, flags,
+					       backend_ids, n), 0);
+}
+
+static void service_add(__u32 id, const char *vip, int port, int proto, __u16 flags,
+			const __u32 *backend_ids, __u16 n)
+{
+	frontend_add(id, KILO_LB_SCOPE_CLUSTER, vip, port, proto, flags, backend_ids, n);
 }
 
 static void maps_fill(void)
@@ -574,70 +532,7 @@ static void test_other_addresses_are_untouched(void **state)
 	assert_int_equal(counter(KILO_LB_SOCK_FORWARD), forwarded);
 }
 
-/* ---- setup: bpffs, the pin directory, the cgroup, the namespace -------- */
-
-static void dir_remove(const char *path)
-{
-	DIR *dir = opendir(path);
-	struct dirent *entry;
-
-	if (!dir)
-		return;
-	while ((entry = readdir(dir)))
-		if (entry->d_name[0] != '.')
-			unlinkat(dirfd(dir), entry->d_name, 0);
-	closedir(dir);
-	rmdir(path);
-}
-
-/* What a run killed before its teardown left: pin directories and cgroups named for a dead pid. */
-static void leftovers_remove(const char *parent, bool pins)
-{
-	DIR *dir = opendir(parent);
-	struct dirent *entry;
-	char path[PATH_MAX];
-
-	if (!dir)
-		return;
-	while ((entry = readdir(dir))) {
-		if (strncmp(entry->d_name, PREFIX, strlen(PREFIX)) ||
-		    kill(atoi(entry->d_name + strlen(PREFIX)), 0) == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", parent, entry->d_name);
-		if (pins)
-			dir_remove(path);
-		else
-			rmdir(path);
-	}
-	closedir(dir);
-}
-
-static bool is_fs(const char *path, long magic)
-{
-	struct statfs st;
-
-	return statfs(path, &st) == 0 && st.f_type == magic;
-}
-
-/* The cgroup v2 hierarchy: the host's (hybrid or unified), else one mounted here. */
-static int cgroup2_root(char *root, size_t size)
-{
-	static const char *const candidates[] = { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
-	size_t i;
-
-	for (i = 0; i < 2; i++) {
-		if (is_fs(candidates[i], CGROUP2_SUPER_MAGIC)) {
-			snprintf(root, size, "%s", candidates[i]);
-			return 0;
-		}
-	}
-	snprintf(fixture.cgroup_mount, sizeof(fixture.cgroup_mount), "/tmp/" PREFIX "%d", getpid());
-	if (mkdir(fixture.cgroup_mount, 0700) < 0 ||
-	    mount("cgroup2", fixture.cgroup_mount, "cgroup2", 0, NULL) < 0)
-		return -errno;
-	snprintf(root, size, "%s", fixture.cgroup_mount);
-	return 0;
-}
+/* ---- setup: the programs on their cgroup, the namespace's backends ---- */
 
 static void namespace_setup(void)
 {
@@ -665,39 +560,12 @@ static void namespace_setup(void)
 
 static int group_setup(void **state)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts);
-	struct bpf_program *prog;
-	char root[PATH_MAX];
-	int cgroup_fd;
+	char why[256];
 
 	(void)state;
-	leftovers_remove(BPFFS, true);
-	if (!is_fs(BPFFS, BPF_FS_MAGIC) && mount("bpf", BPFFS, "bpf", 0, NULL) < 0)
-		fail_msg("mount bpffs at " BPFFS ": %s", strerror(errno));
-	snprintf(fixture.pin_dir, sizeof(fixture.pin_dir), BPFFS "/" PREFIX "%d", getpid());
-	assert_int_equal(mkdir(fixture.pin_dir, 0700), 0);
-	opts.pin_root_path = fixture.pin_dir;
-	fixture.skel = kilo_sock_bpf__open_opts(&opts);
-	assert_non_null(fixture.skel);
-	if (kilo_sock_bpf__load(fixture.skel) < 0)
-		fail_msg("loading sock.bpf.o: %s", strerror(errno));
-
-	assert_int_equal(cgroup2_root(root, sizeof(root)), 0);
-	leftovers_remove(root, false);
-	snprintf(fixture.cgroup_dir, sizeof(fixture.cgroup_dir), "%s/" PREFIX "%d", root, getpid());
-	assert_int_equal(mkdir(fixture.cgroup_dir, 0755), 0);
-	cgroup_fd = open(fixture.cgroup_dir, O_DIRECTORY | O_CLOEXEC);
-	assert_true(cgroup_fd >= 0);
-	bpf_object__for_each_program(prog, fixture.skel->obj) {
-		struct bpf_link *link = bpf_program__attach_cgroup(prog, cgroup_fd);
-
-		if (!link)
-			fail_msg("attaching %s: %s", bpf_program__name(prog), strerror(errno));
-		fixture.links[fixture.n_links++] = link;
-	}
-	close(cgroup_fd);
-	assert_int_equal(fixture.n_links, 8);
-
+	if (sock_env_open(&fixture.env, PREFIX, why, sizeof(why)) < 0)
+		fail_msg("%s", why);
+	assert_int_equal(fixture.env.n_links, 8);
 	maps_fill();
 	namespace_setup();
 	return 0;
@@ -714,17 +582,7 @@ static int group_teardown(void **state)
 	}
 	for (i = 0; i < fixture.n_servers; i++)
 		close(fixture.servers[i]);
-	for (i = 0; i < fixture.n_links; i++)
-		bpf_link__destroy(fixture.links[i]);
-	kilo_sock_bpf__destroy(fixture.skel);
-	if (fixture.cgroup_dir[0])
-		rmdir(fixture.cgroup_dir);
-	if (fixture.cgroup_mount[0]) {
-		umount(fixture.cgroup_mount);
-		rmdir(fixture.cgroup_mount);
-	}
-	if (fixture.pin_dir[0])
-		dir_remove(fixture.pin_dir);
+	sock_env_close(&fixture.env);
 	return 0;
 }
 
