@@ -32,6 +32,7 @@
 #include <bpf/libbpf.h>
 
 #include "../netns_test.h"
+#include "lb.skel.h"
 #include "sock_env.h"
 
 #define PREFIX "kilo-test-sock-"
@@ -532,6 +533,39 @@ static void test_other_addresses_are_untouched(void **state)
 	assert_int_equal(counter(KILO_LB_SOCK_FORWARD), forwarded);
 }
 
+static __u32 map_id(const struct bpf_map *map)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	assert_int_equal(bpf_obj_get_info_by_fd(bpf_map__fd(map), &info, &len), 0);
+	return info.id;
+}
+
+/* The tc programs, loaded on the same pin directory as kg does, share every map with these. */
+static void test_tc_programs_share_the_maps(void **state)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = fixture.env.pin_dir);
+	struct kilo_lb_bpf *lb = kilo_lb_bpf__open_opts(&opts);
+	const struct bpf_map *map, *ours;
+	int shared = 0;
+
+	(void)state;
+	assert_non_null(lb);
+	/* libbpf refuses a pinned map whose definition differs from the object's. */
+	assert_int_equal(kilo_lb_bpf__load(lb), 0);
+	bpf_object__for_each_map(map, lb->obj) {
+		if (!bpf_map__pin_path(map))
+			continue; /* the object's own data sections */
+		ours = bpf_object__find_map_by_name(fixture.env.skel->obj, bpf_map__name(map));
+		assert_non_null(ours);
+		assert_int_equal(map_id(map), map_id(ours));
+		shared++;
+	}
+	assert_true(shared >= 10);
+	kilo_lb_bpf__destroy(lb);
+}
+
 /* ---- setup: the programs on their cgroup, the namespace's backends ---- */
 
 static void namespace_setup(void)
@@ -600,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_nodeport_on_the_nodes_own_address),
 		cmocka_unit_test(test_service_without_backends_refuses),
 		cmocka_unit_test(test_other_addresses_are_untouched),
+		cmocka_unit_test(test_tc_programs_share_the_maps),
 	};
 
 	static const char *const programs[] = { "ip", NULL };
