@@ -76,6 +76,7 @@ struct client_job {
 	int port;
 	int tries;
 	bool one_socket; /* UDP: every try from the same socket */
+	bool connected;  /* UDP: connect() then send(), as a resolver does */
 };
 
 static struct fixture fixture;
@@ -216,7 +217,8 @@ static int client_try(const struct client_job *job, int *fd, char *backend, char
 			return errno;
 		n = read(*fd, backend, 63);
 	} else {
-		if (sendto(*fd, "ping", 4, 0, (struct sockaddr *)&to, to_len) < 0)
+		if (job->connected ? connect(*fd, (struct sockaddr *)&to, to_len) < 0 || send(*fd, "ping", 4, 0) < 0
+				   : sendto(*fd, "ping", 4, 0, (struct sockaddr *)&to, to_len) < 0)
 			return errno;
 		n = recvfrom(*fd, backend, 63, 0, (struct sockaddr *)&from, &from_len);
 	}
@@ -380,7 +382,8 @@ static unsigned reached(const struct client_result *result, int tries, const cha
 
 static void test_tcp_connect_to_a_vip_reaches_a_backend_and_shows_the_vip(void **state)
 {
-	struct client_job job = { AF_INET, SOCK_STREAM, VIP4, 80, 1, false };
+	struct client_job job = { .family = AF_INET, .type = SOCK_STREAM, .address = VIP4,
+				  .port = 80, .tries = 1 };
 	__u64 forwarded = counter(KILO_LB_SOCK_FORWARD), reversed = counter(KILO_LB_SOCK_REVERSE);
 	struct client_result *result = client_run(&job);
 
@@ -393,7 +396,8 @@ static void test_tcp_connect_to_a_vip_reaches_a_backend_and_shows_the_vip(void *
 
 static void test_tcp_connects_use_every_backend(void **state)
 {
-	struct client_job job = { AF_INET, SOCK_STREAM, VIP4, 80, 100, false };
+	struct client_job job = { .family = AF_INET, .type = SOCK_STREAM, .address = VIP4,
+				  .port = 80, .tries = 100 };
 	struct client_result *result = client_run(&job);
 
 	(void)state;
@@ -403,7 +407,8 @@ static void test_tcp_connects_use_every_backend(void **state)
 
 static void test_maglev_service_picks_from_its_table(void **state)
 {
-	struct client_job job = { AF_INET, SOCK_STREAM, VIP4_MAGLEV, 80, 100, false };
+	struct client_job job = { .family = AF_INET, .type = SOCK_STREAM, .address = VIP4_MAGLEV,
+				  .port = 80, .tries = 100 };
 	struct client_result *result = client_run(&job);
 
 	(void)state;
@@ -414,7 +419,8 @@ static void test_maglev_service_picks_from_its_table(void **state)
 
 static void test_affinity_keeps_a_client_on_one_backend(void **state)
 {
-	struct client_job job = { AF_INET, SOCK_STREAM, VIP4_AFFINITY, 80, 30, false };
+	struct client_job job = { .family = AF_INET, .type = SOCK_STREAM, .address = VIP4_AFFINITY,
+				  .port = 80, .tries = 30 };
 	struct client_result *result = client_run(&job);
 	unsigned used;
 
@@ -426,7 +432,8 @@ static void test_affinity_keeps_a_client_on_one_backend(void **state)
 
 static void test_udp_round_trip_shows_the_vip_as_the_peer(void **state)
 {
-	struct client_job job = { AF_INET, SOCK_DGRAM, VIP4, 53, 60, false };
+	struct client_job job = { .family = AF_INET, .type = SOCK_DGRAM, .address = VIP4,
+				  .port = 53, .tries = 60 };
 	struct client_result *result = client_run(&job);
 
 	(void)state;
@@ -437,7 +444,8 @@ static void test_udp_round_trip_shows_the_vip_as_the_peer(void **state)
 
 static void test_udp_socket_keeps_its_backend(void **state)
 {
-	struct client_job job = { AF_INET, SOCK_DGRAM, VIP4, 53, 20, true };
+	struct client_job job = { .family = AF_INET, .type = SOCK_DGRAM, .address = VIP4,
+				  .port = 53, .tries = 20, .one_socket = true };
 	struct client_result *result = client_run(&job);
 	unsigned used;
 
@@ -447,10 +455,30 @@ static void test_udp_socket_keeps_its_backend(void **state)
 	client_done(result);
 }
 
+/* A resolver connects its UDP socket and checks that answers come from the server it asked. */
+static void test_connected_udp_answers_come_from_the_vip(void **state)
+{
+	struct client_job v4 = { .family = AF_INET, .type = SOCK_DGRAM, .address = VIP4,
+				  .port = 53, .tries = 60, .connected = true };
+	struct client_job v6 = { .family = AF_INET6, .type = SOCK_DGRAM, .address = VIP6,
+				  .port = 53, .tries = 60, .connected = true };
+	struct client_result *result;
+
+	(void)state;
+	result = client_run(&v4);
+	assert_int_equal(reached(result, 60, backends4, UDP_BACKEND_PORT, VIP4 " 53"), 0x7);
+	client_done(result);
+	result = client_run(&v6);
+	assert_int_equal(reached(result, 60, backends6, UDP_BACKEND_PORT, VIP6 " 53"), 0x7);
+	client_done(result);
+}
+
 static void test_ipv6_tcp_and_udp(void **state)
 {
-	struct client_job tcp = { AF_INET6, SOCK_STREAM, VIP6, 80, 60, false };
-	struct client_job udp = { AF_INET6, SOCK_DGRAM, VIP6, 53, 60, false };
+	struct client_job tcp = { .family = AF_INET6, .type = SOCK_STREAM, .address = VIP6,
+				  .port = 80, .tries = 60 };
+	struct client_job udp = { .family = AF_INET6, .type = SOCK_DGRAM, .address = VIP6,
+				  .port = 53, .tries = 60 };
 	struct client_result *result;
 
 	(void)state;
@@ -464,8 +492,10 @@ static void test_ipv6_tcp_and_udp(void **state)
 
 static void test_ipv4_mapped_addresses_on_an_ipv6_socket(void **state)
 {
-	struct client_job tcp = { AF_INET6, SOCK_STREAM, VIP4, 80, 60, false };
-	struct client_job udp = { AF_INET6, SOCK_DGRAM, VIP4, 53, 60, false };
+	struct client_job tcp = { .family = AF_INET6, .type = SOCK_STREAM, .address = VIP4,
+				  .port = 80, .tries = 60 };
+	struct client_job udp = { .family = AF_INET6, .type = SOCK_DGRAM, .address = VIP4,
+				  .port = 53, .tries = 60 };
 	struct client_result *result;
 
 	(void)state;
@@ -480,7 +510,8 @@ static void test_ipv4_mapped_addresses_on_an_ipv6_socket(void **state)
 
 static void test_nodeport_on_the_nodes_own_address(void **state)
 {
-	struct client_job job = { AF_INET, SOCK_STREAM, NODE4, NODE_PORT, 30, false };
+	struct client_job job = { .family = AF_INET, .type = SOCK_STREAM, .address = NODE4,
+				  .port = NODE_PORT, .tries = 30 };
 	struct client_result *result = client_run(&job);
 
 	(void)state;
@@ -490,8 +521,10 @@ static void test_nodeport_on_the_nodes_own_address(void **state)
 
 static void test_service_without_backends_refuses(void **state)
 {
-	struct client_job tcp = { AF_INET, SOCK_STREAM, VIP4_EMPTY, 80, 1, false };
-	struct client_job udp = { AF_INET, SOCK_DGRAM, VIP4_EMPTY, 53, 1, false };
+	struct client_job tcp = { .family = AF_INET, .type = SOCK_STREAM, .address = VIP4_EMPTY,
+				  .port = 80, .tries = 1 };
+	struct client_job udp = { .family = AF_INET, .type = SOCK_DGRAM, .address = VIP4_EMPTY,
+				  .port = 53, .tries = 1 };
 	__u64 refused = counter(KILO_LB_SOCK_REJECT_NO_BACKEND);
 	struct client_result *result;
 
@@ -508,9 +541,12 @@ static void test_service_without_backends_refuses(void **state)
 static void test_other_addresses_are_untouched(void **state)
 {
 	/* VIP4 is a service for TCP 80 and UDP 53 only: TCP 53 reaches the address itself. */
-	struct client_job other_proto = { AF_INET, SOCK_STREAM, VIP4, 53, 1, false };
-	struct client_job other_addr = { AF_INET, SOCK_STREAM, OTHER4, 80, 1, false };
-	struct client_job backend = { AF_INET, SOCK_STREAM, "10.200.0.2", TCP_BACKEND_PORT, 1, false };
+	struct client_job other_proto = { .family = AF_INET, .type = SOCK_STREAM, .address = VIP4,
+				  .port = 53, .tries = 1 };
+	struct client_job other_addr = { .family = AF_INET, .type = SOCK_STREAM, .address = OTHER4,
+				  .port = 80, .tries = 1 };
+	struct client_job backend = { .family = AF_INET, .type = SOCK_STREAM, .address = "10.200.0.2",
+				  .port = TCP_BACKEND_PORT, .tries = 1 };
 	__u64 forwarded = counter(KILO_LB_SOCK_FORWARD);
 	struct client_result *result;
 
@@ -629,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_affinity_keeps_a_client_on_one_backend),
 		cmocka_unit_test(test_udp_round_trip_shows_the_vip_as_the_peer),
 		cmocka_unit_test(test_udp_socket_keeps_its_backend),
+		cmocka_unit_test(test_connected_udp_answers_come_from_the_vip),
 		cmocka_unit_test(test_ipv6_tcp_and_udp),
 		cmocka_unit_test(test_ipv4_mapped_addresses_on_an_ipv6_socket),
 		cmocka_unit_test(test_nodeport_on_the_nodes_own_address),
