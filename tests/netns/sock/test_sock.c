@@ -352,14 +352,18 @@ static void maps_fill(void)
 
 /* ---- assertions ------------------------------------------------------- */
 
-/* Every try reached one of the backends at port, and saw peer as its peer; returns a mask of those used. */
-static unsigned reached(const struct client_result *result, int tries, const char *const *backends,
-			int port, const char *peer)
+/*
+ * Runs the job; every try must have reached one of the backends at port and
+ * seen peer as its peer. Returns a mask of the backends used.
+ */
+static unsigned backends_reached(const struct client_job *job, const char *const *backends, int port,
+				 const char *peer)
 {
+	struct client_result *result = client_run(job);
 	unsigned used = 0;
 	int i, b;
 
-	for (i = 0; i < tries; i++) {
+	for (i = 0; i < job->tries; i++) {
 		if (result->err[i])
 			fail_msg("try %d: %s", i, strerror(result->err[i]));
 		for (b = 0; b < 3; b++) {
@@ -375,6 +379,7 @@ static unsigned reached(const struct client_result *result, int tries, const cha
 			fail_msg("try %d reached \"%s\", not a backend", i, result->backend[i]);
 		assert_string_equal(result->peer[i], peer);
 	}
+	client_done(result);
 	return used;
 }
 
@@ -385,74 +390,62 @@ static void test_tcp_connect_to_a_vip_reaches_a_backend_and_shows_the_vip(void *
 	struct client_job job = { .family = AF_INET, .type = SOCK_STREAM, .address = VIP4,
 				  .port = 80, .tries = 1 };
 	__u64 forwarded = counter(KILO_LB_SOCK_FORWARD), reversed = counter(KILO_LB_SOCK_REVERSE);
-	struct client_result *result = client_run(&job);
 
 	(void)state;
-	reached(result, 1, backends4, TCP_BACKEND_PORT, VIP4 " 80");
+	backends_reached(&job, backends4, TCP_BACKEND_PORT, VIP4 " 80");
 	assert_int_equal(counter(KILO_LB_SOCK_FORWARD), forwarded + 1);
 	assert_int_equal(counter(KILO_LB_SOCK_REVERSE), reversed + 1); /* getpeername */
-	client_done(result);
 }
 
 static void test_tcp_connects_use_every_backend(void **state)
 {
 	struct client_job job = { .family = AF_INET, .type = SOCK_STREAM, .address = VIP4,
 				  .port = 80, .tries = 100 };
-	struct client_result *result = client_run(&job);
 
 	(void)state;
-	assert_int_equal(reached(result, 100, backends4, TCP_BACKEND_PORT, VIP4 " 80"), 0x7);
-	client_done(result);
+	assert_int_equal(backends_reached(&job, backends4, TCP_BACKEND_PORT, VIP4 " 80"), 0x7);
 }
 
 static void test_maglev_service_picks_from_its_table(void **state)
 {
 	struct client_job job = { .family = AF_INET, .type = SOCK_STREAM, .address = VIP4_MAGLEV,
 				  .port = 80, .tries = 100 };
-	struct client_result *result = client_run(&job);
 
 	(void)state;
 	/* The table holds backends 1 and 2 only; the slots, which would give 3 too, are not asked. */
-	assert_int_equal(reached(result, 100, backends4, TCP_BACKEND_PORT, VIP4_MAGLEV " 80"), 0x3);
-	client_done(result);
+	assert_int_equal(backends_reached(&job, backends4, TCP_BACKEND_PORT, VIP4_MAGLEV " 80"), 0x3);
 }
 
 static void test_affinity_keeps_a_client_on_one_backend(void **state)
 {
 	struct client_job job = { .family = AF_INET, .type = SOCK_STREAM, .address = VIP4_AFFINITY,
 				  .port = 80, .tries = 30 };
-	struct client_result *result = client_run(&job);
 	unsigned used;
 
 	(void)state;
-	used = reached(result, 30, backends4, TCP_BACKEND_PORT, VIP4_AFFINITY " 80");
+	used = backends_reached(&job, backends4, TCP_BACKEND_PORT, VIP4_AFFINITY " 80");
 	assert_true(used == 0x1 || used == 0x2 || used == 0x4);
-	client_done(result);
 }
 
 static void test_udp_round_trip_shows_the_vip_as_the_peer(void **state)
 {
 	struct client_job job = { .family = AF_INET, .type = SOCK_DGRAM, .address = VIP4,
 				  .port = 53, .tries = 60 };
-	struct client_result *result = client_run(&job);
 
 	(void)state;
 	/* A socket per try: sockets spread over the backends by their cookies. */
-	assert_int_equal(reached(result, 60, backends4, UDP_BACKEND_PORT, VIP4 " 53"), 0x7);
-	client_done(result);
+	assert_int_equal(backends_reached(&job, backends4, UDP_BACKEND_PORT, VIP4 " 53"), 0x7);
 }
 
 static void test_udp_socket_keeps_its_backend(void **state)
 {
 	struct client_job job = { .family = AF_INET, .type = SOCK_DGRAM, .address = VIP4,
 				  .port = 53, .tries = 20, .one_socket = true };
-	struct client_result *result = client_run(&job);
 	unsigned used;
 
 	(void)state;
-	used = reached(result, 20, backends4, UDP_BACKEND_PORT, VIP4 " 53");
+	used = backends_reached(&job, backends4, UDP_BACKEND_PORT, VIP4 " 53");
 	assert_true(used == 0x1 || used == 0x2 || used == 0x4);
-	client_done(result);
 }
 
 /* A resolver connects its UDP socket and checks that answers come from the server it asked. */
@@ -462,15 +455,10 @@ static void test_connected_udp_answers_come_from_the_vip(void **state)
 				  .port = 53, .tries = 60, .connected = true };
 	struct client_job v6 = { .family = AF_INET6, .type = SOCK_DGRAM, .address = VIP6,
 				  .port = 53, .tries = 60, .connected = true };
-	struct client_result *result;
 
 	(void)state;
-	result = client_run(&v4);
-	assert_int_equal(reached(result, 60, backends4, UDP_BACKEND_PORT, VIP4 " 53"), 0x7);
-	client_done(result);
-	result = client_run(&v6);
-	assert_int_equal(reached(result, 60, backends6, UDP_BACKEND_PORT, VIP6 " 53"), 0x7);
-	client_done(result);
+	assert_int_equal(backends_reached(&v4, backends4, UDP_BACKEND_PORT, VIP4 " 53"), 0x7);
+	assert_int_equal(backends_reached(&v6, backends6, UDP_BACKEND_PORT, VIP6 " 53"), 0x7);
 }
 
 static void test_ipv6_tcp_and_udp(void **state)
@@ -479,15 +467,10 @@ static void test_ipv6_tcp_and_udp(void **state)
 				  .port = 80, .tries = 60 };
 	struct client_job udp = { .family = AF_INET6, .type = SOCK_DGRAM, .address = VIP6,
 				  .port = 53, .tries = 60 };
-	struct client_result *result;
 
 	(void)state;
-	result = client_run(&tcp);
-	assert_int_equal(reached(result, 60, backends6, TCP_BACKEND_PORT, VIP6 " 80"), 0x7);
-	client_done(result);
-	result = client_run(&udp);
-	assert_int_equal(reached(result, 60, backends6, UDP_BACKEND_PORT, VIP6 " 53"), 0x7);
-	client_done(result);
+	assert_int_equal(backends_reached(&tcp, backends6, TCP_BACKEND_PORT, VIP6 " 80"), 0x7);
+	assert_int_equal(backends_reached(&udp, backends6, UDP_BACKEND_PORT, VIP6 " 53"), 0x7);
 }
 
 static void test_ipv4_mapped_addresses_on_an_ipv6_socket(void **state)
@@ -496,27 +479,20 @@ static void test_ipv4_mapped_addresses_on_an_ipv6_socket(void **state)
 				  .port = 80, .tries = 60 };
 	struct client_job udp = { .family = AF_INET6, .type = SOCK_DGRAM, .address = VIP4,
 				  .port = 53, .tries = 60 };
-	struct client_result *result;
 
 	(void)state;
 	/* The backends' own (IPv4) sockets report them; the client sees the service in mapped form. */
-	result = client_run(&tcp);
-	assert_int_equal(reached(result, 60, backends4, TCP_BACKEND_PORT, "::ffff:" VIP4 " 80"), 0x7);
-	client_done(result);
-	result = client_run(&udp);
-	assert_int_equal(reached(result, 60, backends4, UDP_BACKEND_PORT, "::ffff:" VIP4 " 53"), 0x7);
-	client_done(result);
+	assert_int_equal(backends_reached(&tcp, backends4, TCP_BACKEND_PORT, "::ffff:" VIP4 " 80"), 0x7);
+	assert_int_equal(backends_reached(&udp, backends4, UDP_BACKEND_PORT, "::ffff:" VIP4 " 53"), 0x7);
 }
 
 static void test_nodeport_on_the_nodes_own_address(void **state)
 {
 	struct client_job job = { .family = AF_INET, .type = SOCK_STREAM, .address = NODE4,
 				  .port = NODE_PORT, .tries = 30 };
-	struct client_result *result = client_run(&job);
 
 	(void)state;
-	assert_int_equal(reached(result, 30, backends4, TCP_BACKEND_PORT, "10.200.0.100 30080"), 0x7);
-	client_done(result);
+	assert_int_equal(backends_reached(&job, backends4, TCP_BACKEND_PORT, "10.200.0.100 30080"), 0x7);
 }
 
 static void test_service_without_backends_refuses(void **state)
