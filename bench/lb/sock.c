@@ -6,7 +6,7 @@
  * cgroup and a bpffs pin directory of its own (tests/netns/sock/sock_env.c),
  * all removed at the end.
  *
- * How each figure is taken (the best of three runs, the machine being shared):
+ * How each figure is taken (the best of seven short runs: the machine is shared):
  *   UDP connect(): one UDP socket connected again and again, each time to an
  *     address drawn at random: the connect4 program and a route lookup, no
  *     packet. "no program": the process outside the cgroup, to services;
@@ -40,9 +40,9 @@
 
 #include "sock_env.h"
 
-#define UDP_CONNECTS 200000
-#define TCP_CONNECTIONS 20000
-#define RUNS 3
+#define UDP_CONNECTS 50000
+#define TCP_CONNECTIONS 10000
+#define RUNS 7
 #define BACKEND "10.200.0.1"
 #define BACKEND_PORT 8080
 #define SERVICE_PORT 80
