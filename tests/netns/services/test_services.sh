@@ -49,7 +49,7 @@ snapshot() {
 	local i
 	for i in "${node_ids[@]}"; do
 		echo "== n$i"
-		"$KGCTL" bpf stats --bpf-pin-dir "$mounts/bpf/n$i" 2>&1
+		"$KGCTL" bpf stats --pin-dir "$mounts/bpf/n$i" 2>&1
 		tail -20 "$tmp/log/kg-n$i.log"
 	done
 }
@@ -121,6 +121,8 @@ endpoint() {
 
 # service_yaml NAME VIP [TOPOLOGY [NODEPORT]]: a ClusterIP Service, or a NodePort one.
 service_yaml() {
+	local type=ClusterIP
+	[[ -z "${4:-}" ]] || type=NodePort
 	cat <<YAML
 apiVersion: v1
 kind: Service
@@ -129,7 +131,7 @@ metadata:
   namespace: default
   annotations: {${3:+kilo.squat.ai/topology: $3}}
 spec:
-  type: ${4:+NodePort}${4:-ClusterIP}
+  type: $type
   clusterIP: $2
   ports:
     - {name: http, protocol: TCP, port: 80, targetPort: 8080${4:+, nodePort: $4}}
