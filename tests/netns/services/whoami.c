@@ -7,8 +7,9 @@
  *       TCP: writes "NAME\n" to each connection, then echoes what it reads.
  *       UDP: answers each datagram with "NAME\n".
  *   whoami count tcp|udp ADDR PORT N
- *       N connections (or datagrams), one at a time, each given 2 s; prints
- *       "NAME COUNT" for every name that answered and "failed COUNT".
+ *       N connections (or datagrams), one at a time, each given 2 s and all
+ *       of them 30 s; prints "NAME COUNT" for every name that answered and
+ *       "failed COUNT" (what did not answer, or was not tried in time).
  *   whoami stream ADDR PORT SECONDS
  *       one TCP connection, a byte echoed every 50 ms for SECONDS; prints the
  *       backend's name and the longest wait for an echo in ms, and fails if
@@ -28,6 +29,7 @@
 #define MAX_NAMES 64
 #define NAME_MAX_LEN 64
 #define WAIT_MS 2000
+#define COUNT_MS 30000
 
 static int resolve(const char *addr, const char *port, int type, struct addrinfo **out)
 {
@@ -166,13 +168,17 @@ fail:
 static int count(const char *proto, const char *addr, const char *port, long n)
 {
 	char names[MAX_NAMES][NAME_MAX_LEN], name[NAME_MAX_LEN];
-	long counts[MAX_NAMES] = { 0 }, failed = 0, i;
+	long counts[MAX_NAMES] = { 0 }, failed = 0, i, deadline = now_ms() + COUNT_MS;
 	int type = socket_type(proto), k, used = 0;
 	struct addrinfo *ai;
 
 	if (resolve(addr, port, type, &ai) < 0)
 		return 2;
 	for (i = 0; i < n; i++) {
+		if (now_ms() > deadline) {
+			failed += n - i;
+			break;
+		}
 		if (ask(ai, type, name) < 0) {
 			failed++;
 			continue;
