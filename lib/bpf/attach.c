@@ -81,7 +81,26 @@ static const struct hook_program *role_hooks(enum kilo_bpf_role role, size_t *n)
 	return role == KILO_BPF_POD ? pod_hooks : netdev_hooks;
 }
 
-int kilo_bpf_attach(kilo_bpf *bpf, int ifindex, enum kilo_bpf_role role, struct kilo_error *err)
+static int detach(kilo_bpf *bpf, int ifindex, struct kilo_error *err)
+{
+	ssize_t known = find_attached(bpf, ifindex);
+	char name[IF_NAMESIZE];
+	int r = 0;
+
+	for (enum bpf_tc_attach_point p = BPF_TC_INGRESS; p <= BPF_TC_EGRESS && r == 0; p <<= 1) {
+		r = detach_hook(ifindex, p);
+		/* No filter there, or the link is gone and its filters with it. */
+		if (r == -ENOENT || r == -ENODEV || r == -EINVAL)
+			r = 0;
+	}
+	if (r < 0)
+		return kilo_error_set(err, -r, "bpf: detaching from %s: %s", link_name(ifindex, name), strerror(-r));
+	if (known >= 0)
+		bpf->attached[known] = bpf->attached[--bpf->n_attached];
+	return 0;
+}
+
+static int attach(kilo_bpf *bpf, int ifindex, enum kilo_bpf_role role, struct kilo_error *err)
 {
 	const struct hook_program *hooks;
 	struct kilo_bpf_attachment *grown;
@@ -94,7 +113,7 @@ int kilo_bpf_attach(kilo_bpf *bpf, int ifindex, enum kilo_bpf_role role, struct 
 	if (known >= 0 && bpf->attached[known].role == role)
 		return 0;
 	/* A link that changed role loses the hooks of its old one. */
-	if (known >= 0 && (r = kilo_bpf_detach(bpf, ifindex, err)) < 0)
+	if (known >= 0 && (r = detach(bpf, ifindex, err)) < 0)
 		return r;
 	hooks = role_hooks(role, &n);
 	for (size_t i = 0; i < n; i++) {
@@ -118,23 +137,22 @@ int kilo_bpf_attach(kilo_bpf *bpf, int ifindex, enum kilo_bpf_role role, struct 
 	return 0;
 }
 
+int kilo_bpf_attach(kilo_bpf *bpf, int ifindex, enum kilo_bpf_role role, struct kilo_error *err)
+{
+	libbpf_print_fn_t previous = kilo__bpf_quiet();
+	int r = attach(bpf, ifindex, role, err);
+
+	kilo__bpf_loud(previous);
+	return r;
+}
+
 int kilo_bpf_detach(kilo_bpf *bpf, int ifindex, struct kilo_error *err)
 {
-	ssize_t known = find_attached(bpf, ifindex);
-	char name[IF_NAMESIZE];
-	int r = 0;
+	libbpf_print_fn_t previous = kilo__bpf_quiet();
+	int r = detach(bpf, ifindex, err);
 
-	for (enum bpf_tc_attach_point p = BPF_TC_INGRESS; p <= BPF_TC_EGRESS && r == 0; p <<= 1) {
-		r = detach_hook(ifindex, p);
-		/* No filter there, or the link is gone and its filters with it. */
-		if (r == -ENOENT || r == -ENODEV || r == -EINVAL)
-			r = 0;
-	}
-	if (r < 0)
-		return kilo_error_set(err, -r, "bpf: detaching from %s: %s", link_name(ifindex, name), strerror(-r));
-	if (known >= 0)
-		bpf->attached[known] = bpf->attached[--bpf->n_attached];
-	return 0;
+	kilo__bpf_loud(previous);
+	return r;
 }
 
 const struct kilo_bpf_attachment *kilo_bpf_attachments(const kilo_bpf *bpf, size_t *n)
@@ -179,7 +197,7 @@ static int attach_cgroup_program(struct bpf_program *prog, int cgroup_fd, const 
 	return 0;
 }
 
-int kilo_bpf_attach_cgroup(kilo_bpf *bpf, const char *path, struct kilo_error *err)
+static int attach_cgroup(kilo_bpf *bpf, const char *path, struct kilo_error *err)
 {
 	char pin[PATH_MAX];
 	int cgroup_fd, r = 0, n = 0;
@@ -202,4 +220,13 @@ int kilo_bpf_attach_cgroup(kilo_bpf *bpf, const char *path, struct kilo_error *e
 	}
 	close(cgroup_fd);
 	return r < 0 ? r : n;
+}
+
+int kilo_bpf_attach_cgroup(kilo_bpf *bpf, const char *path, struct kilo_error *err)
+{
+	libbpf_print_fn_t previous = kilo__bpf_quiet();
+	int r = attach_cgroup(bpf, path, err);
+
+	kilo__bpf_loud(previous);
+	return r;
 }

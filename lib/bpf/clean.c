@@ -99,8 +99,10 @@ static int remove_pins(const char *pin_dir, struct kilo_error *err)
 
 int kilo_bpf_clean_up(kilo_bpf *bpf, struct kilo_error *err)
 {
+	libbpf_print_fn_t previous = kilo__bpf_quiet();
 	int r = detach_everywhere(bpf, err), p = remove_pins(bpf->pin_dir, err);
 
+	kilo__bpf_loud(previous);
 	/* The maps are no longer the pinned ones a new handle would find: the next sync starts from a read. */
 	kilo__bpf_last_free(bpf);
 	return r < 0 ? r : p;

@@ -29,6 +29,14 @@ struct kilo_bpf {
 	struct kilo_bpf_last *last; /* NULL: read the maps at the next sync */
 };
 
+/*
+ * Between kilo__bpf_quiet and kilo__bpf_loud (given what quiet returned),
+ * libbpf's messages are kept, not printed; kilo__bpf_said is the last one.
+ */
+libbpf_print_fn_t kilo__bpf_quiet(void);
+void kilo__bpf_loud(libbpf_print_fn_t previous);
+const char *kilo__bpf_said(void);
+
 /* The program named name in any object, or NULL. */
 struct bpf_program *kilo__bpf_program(const kilo_bpf *bpf, const char *name);
 /* Forgets the state the last sync wrote: the next one reads the maps (sync.c). */

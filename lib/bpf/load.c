@@ -39,9 +39,10 @@ static const struct embedded_object embedded[] = {
 };
 
 /*
- * libbpf prints its complaints (the verifier's log among them) to stderr
- * unless told otherwise, and a library must not: while libkilo loads, they
- * go into this thread's buffer instead, whose last line explains a failure.
+ * libbpf prints its complaints (the verifier's log, the kernel's netlink
+ * errors) to stderr unless told otherwise, and a library must not: while
+ * libkilo calls it, they go into this thread's buffer instead, whose last
+ * line explains a failure.
  */
 static _Thread_local char libbpf_said[256];
 
@@ -58,6 +59,23 @@ static int capture_libbpf(enum libbpf_print_level level, const char *fmt, va_lis
 	if (len)
 		memcpy(libbpf_said, line, len + 1);
 	return 0;
+}
+
+libbpf_print_fn_t kilo__bpf_quiet(void)
+{
+	libbpf_said[0] = '\0';
+	/* Process-wide, but only for the time of libkilo's calls: the program's own printer comes back after. */
+	return libbpf_set_print(capture_libbpf);
+}
+
+void kilo__bpf_loud(libbpf_print_fn_t previous)
+{
+	libbpf_set_print(previous);
+}
+
+const char *kilo__bpf_said(void)
+{
+	return libbpf_said;
 }
 
 static bool on_bpffs(const char *path)
@@ -118,13 +136,13 @@ static int load_object(kilo_bpf *bpf, const struct embedded_object *e, struct ki
 	if (!obj) {
 		r = -errno;
 		return kilo_error_set(err, -r, "bpf: opening %s.bpf.o: %s%s%s", e->name, strerror(-r),
-				      *libbpf_said ? ": " : "", libbpf_said);
+				      *libbpf_said ? ": libbpf: " : "", libbpf_said);
 	}
 	r = bpf_object__load(obj);
 	if (r < 0) {
 		bpf_object__close(obj);
 		return kilo_error_set(err, -r, "bpf: loading %s.bpf.o into the kernel: %s%s%s", e->name, strerror(-r),
-				      *libbpf_said ? " (libbpf: " : "", *libbpf_said ? libbpf_said : "");
+				      *libbpf_said ? ": libbpf: " : "", libbpf_said);
 	}
 	bpf->objects[bpf->n_objects++] = obj;
 	return 0;
@@ -151,12 +169,10 @@ int kilo_bpf_open(const struct kilo_bpf_opts *opts, kilo_bpf **out, struct kilo_
 	}
 	bpf->maglev_m = m;
 	r = make_pin_dir(pin_dir, err);
-	/* Process-wide, but only for the time of the load: the program's own printer comes back after. */
-	previous = libbpf_set_print(capture_libbpf);
-	libbpf_said[0] = '\0';
+	previous = kilo__bpf_quiet();
 	for (size_t i = 0; r == 0 && i < sizeof(embedded) / sizeof(embedded[0]); i++)
 		r = load_object(bpf, &embedded[i], err);
-	libbpf_set_print(previous);
+	kilo__bpf_loud(previous);
 	if (r < 0) {
 		kilo_bpf_close(bpf);
 		return r;
