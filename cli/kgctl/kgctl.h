@@ -29,6 +29,7 @@ int kgctl_wg(int argc, char *argv[]);
 int kgctl_status(int argc, char *argv[]);
 int kgctl_node(int argc, char *argv[]);
 int kgctl_connect(int argc, char *argv[]);
+int kgctl_bpf(int argc, char *argv[]);
 
 /*
  * "kgctl: <message>" on stderr, returning KGCTL_EXIT_FAILURE; and the same

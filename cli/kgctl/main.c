@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "status", kgctl_status, "Print the nodes and peers of a store: leaders, liveness, endpoints" },
 	{ "node", kgctl_node, "Change a node's settings in a store" },
 	{ "connect", kgctl_connect, "Make this machine a VPN peer of the mesh until stopped" },
+	{ "bpf", kgctl_bpf, "Print the counters of kg's load-balancing programs (bpf stats)" },
 };
 
 static void usage(FILE *out)

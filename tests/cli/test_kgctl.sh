@@ -465,6 +465,14 @@ expect_error "status refuses an unknown output format" 2 '--output: "yaml" is no
 expect_error "status --ready-window with a mesh document is a usage error" 2 "--ready-window needs --store" \
 	status --mesh "$example" --ready-window 60
 
+# ---- bpf stats --------------------------------------------------------------------
+
+expect_error "bpf stats names the counters it cannot find, and what may be wrong" 1 \
+	"bpf stats: $tmp/no-pins/kilo_lb_counters: No such file or directory (is kg running with --bpf?)" \
+	bpf stats --pin-dir "$tmp/no-pins"
+expect_error "bpf needs its subcommand" 2 "missing subcommand (stats)" bpf
+expect_error "bpf refuses an unknown subcommand" 2 'unknown subcommand "show" (stats)' bpf show
+
 # ---- kg's flags ---------------------------------------------------------------------
 
 # run_kg ARGS...: like run, for kg.
@@ -525,6 +533,12 @@ if [[ -n "$kg" ]]; then
 	run_kg --resync-period 30m0
 	check "kg refuses a duration Go refuses, naming the flag" \
 		is_kg_usage_error '--resync-period: "30m0" is not a duration such as 30s, 1m30s or 2h'
+	run_kg --bpf sometimes
+	check "kg --bpf takes off, auto or on" is_kg_usage_error '--bpf: "sometimes" is not off, auto or on'
+	run_kg --bpf-maglev-size 1000
+	check "kg --bpf-maglev-size takes Maglev's two sizes" is_kg_usage_error '--bpf-maglev-size: "1000" is not 16381 or 65521'
+	run_kg --bpf auto --bpf-pin-dir /sys/fs/bpf/x --bpf-maglev-size 65521 --bpf-cgroup ""
+	check "kg takes the --bpf-* flags" is_kg_usage_error "--store is required"
 	run_kg --mtu 9000x
 	check "kg --mtu takes auto or a number" is_kg_usage_error '--mtu: "9000x" is not a number from 1280 to 65535'
 	# The same bad value, the same words and status from both programs.
