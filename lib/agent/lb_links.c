@@ -62,7 +62,8 @@ static bool parse_link(const struct nlmsghdr *nlh, struct link_seen *out)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
+	/* The bridge's own notices of its ports (AF_BRIDGE) say nothing of the link's kind. */
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)) || ifi->ifi_family != AF_UNSPEC)
 		return false;
 	*out = (struct link_seen){ .ifindex = ifi->ifi_index };
 	return mnl_attr_parse(nlh, sizeof(*ifi), link_attr, out) >= 0 && out->name[0];
