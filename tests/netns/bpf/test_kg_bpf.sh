@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# kg --bpf on one node in a network namespace of its own: the programs go on
+# the pod veths already on the CNI bridge and on those the CNI plugin adds
+# later (within a second), and on the node's interfaces; the maps are pinned
+# in the pin dir; /metrics and kgctl bpf stats read the counters; a kg
+# stopped with --clean-up=false leaves programs and maps, and the next one
+# takes them over in place with their flows; SIGTERM with --clean-up removes
+# every filter and pin; a pin dir off bpffs is an error naming it; --bpf
+# auto says which it chose.
+#
+# Usage: test_kg_bpf.sh KG KGCTL     Prints "N passed, N failed"; exit 77 to skip.
+set -uo pipefail
+
+# shellcheck source=../checks.sh
+source "$(dirname "$0")/../checks.sh"
+
+kg="$(realpath "${1:?usage: test_kg_bpf.sh KG KGCTL}")"
+kgctl="$(realpath "${2:?usage: test_kg_bpf.sh KG KGCTL}")"
+skip_unless_root_with wireguard-go ip tc curl bpftool
+lb_object="$(dirname "$kg")/../../lib/bpf/lb.bpf.o"
+
+id=$$
+net="kl-lb$id-net"
+node="kl-lb$id-n"
+iface="$(printf 'kllb%05d' $((id % 100000)))"
+tmp="$(mktemp -d)"
+store="$tmp/store"
+pins="$tmp/bpf/n"
+kg_pid=""
+
+cleanup() {
+	if [[ -n "$kg_pid" ]]; then
+		kill -TERM "$kg_pid" 2>/dev/null
+		for _ in $(seq 20); do kill -0 "$kg_pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$kg_pid" 2>/dev/null
+	fi
+	ip -n "$node" link del "$iface" 2>/dev/null
+	ip netns del "$node" 2>/dev/null
+	ip netns del "$net" 2>/dev/null
+	rm -f "/var/run/wireguard/$iface.sock"
+	umount "$tmp/bpf" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Outside /sys: `ip netns exec` mounts a /sys of its own, where a bpffs would not outlive kg.
+mkdir -p "$tmp/bpf" "$tmp/notbpf"
+mount -t bpf bpf "$tmp/bpf" || { echo "cannot mount bpffs: skipped"; exit 77; }
+
+bridge_add "$net"
+bridge_node "$net" "$node" "kl$id" 192.168.78.1/24 192.168.78.254
+# The CNI bridge with one pod already on it.
+ip -n "$node" link add kube-bridge type bridge
+ip -n "$node" link set kube-bridge up
+ip -n "$node" link add pod-a type veth peer name pod-a-in
+ip -n "$node" link set pod-a master kube-bridge
+
+start() {
+	# $! must be kg itself (ip netns exec execs it).
+	ip netns exec "$node" "$kg" --store "file:$store" --hostname n --pod-cidr 10.2.1.0/24 \
+		--private-key "$tmp/key" --interface "$iface" --wg-backend userspace --userspace-wireguard wireguard-go \
+		--cni=false --encapsulate never --listen 127.0.0.1:1107 --bpf-pin-dir "$pins" --bpf-cgroup "" "$@" 2>>"$tmp/kg.log" &
+	kg_pid=$!
+}
+stop() {
+	kill -TERM "$kg_pid" && wait "$kg_pid"
+	local status=$?
+	kg_pid=""
+	return $status
+}
+# filter_of LINK DIRECTION: the name of the program libkilo's filter runs there, or nothing.
+filter_of() {
+	ip netns exec "$node" tc filter show dev "$1" "$2" 2>/dev/null |
+		grep -oP 'handle 0x6b6c .*?\K(kilo_[a-z_]+)' | head -1
+}
+# runs PROGRAM LINK DIRECTION: libkilo's filter there runs PROGRAM (whose name the kernel cuts to 15 characters).
+runs() { [[ "$(filter_of "$2" "$3")" == "${1:0:15}" ]]; }
+filter_id() {
+	ip netns exec "$node" tc filter show dev "$1" "$2" 2>/dev/null | grep 'handle 0x6b6c' | grep -oP ' id \K[0-9]+'
+}
+has_program() { readelf -sW "$lb_object" 2>/dev/null | grep -qw "$1"; }
+
+start --bpf on --clean-up=false
+check "kg --bpf on says so" eventually 50 grep -q "bpf: on: programs loaded, maps pinned under $pins" "$tmp/kg.log"
+check "the pod veth already on the bridge runs kilo_lb_from_pod" eventually 30 runs kilo_lb_from_pod pod-a ingress
+if has_program kilo_lb_to_pod; then
+	check "and kilo_lb_to_pod towards the pod" runs kilo_lb_to_pod pod-a egress
+fi
+if has_program kilo_lb_from_netdev; then
+	check "the WireGuard device runs kilo_lb_from_netdev" eventually 30 runs kilo_lb_from_netdev "$iface" ingress
+	check "and the private IP's link" runs kilo_lb_from_netdev "kl$id" ingress
+fi
+check "the maps are pinned in the pin dir" eval '[[ -e "$pins/kilo_lb_services" && -e "$pins/kilo_lb_conntrack" && -e "$pins/kilo_lb_counters" ]]'
+
+# A new pod: the CNI plugin makes the pair and enslaves the host side.
+new_pod() {
+	ip -n "$node" link add pod-b type veth peer name pod-b-in && ip -n "$node" link set pod-b master kube-bridge &&
+		date +%s%N >"$tmp/enslaved"
+}
+check "a pod veth added later" new_pod
+attached_in_time() {
+	local since
+	for _ in $(seq 100); do
+		if runs kilo_lb_from_pod pod-b ingress; then
+			since=$((($(date +%s%N) - $(cat "$tmp/enslaved")) / 1000000))
+			echo "    attached after about ${since} ms"
+			((since < 1000))
+			return
+		fi
+		sleep 0.01
+	done
+	return 1
+}
+check "gets kilo_lb_from_pod within a second" attached_in_time
+check "a veth off the bridge gets nothing" eval 'ip -n "$node" link add other type veth peer name other-in && sleep 0.3 && [[ -z "$(filter_of other ingress)" ]]'
+
+http() { ip netns exec "$node" curl -sS -m 2 -o "$tmp/body" -w '%{http_code}' "http://127.0.0.1:1107$1"; }
+metrics_ok() { [[ "$(http /metrics)" == 200 ]] && grep -q '^kilo_lb_packets_total{reason="forward_new"} [0-9]' "$tmp/body"; }
+check "/metrics has the load balancer's counters by reason" eventually 30 metrics_ok
+stats_ok() { "$kgctl" bpf stats --pin-dir "$pins" >"$tmp/stats" && grep -qE '^drop_no_backend +[0-9]+ +[0-9]+$' "$tmp/stats"; }
+check "kgctl bpf stats reads them from the pins" stats_ok
+
+# A flow in conntrack (40-byte key and value), then a restart without clean-up.
+ct_key="$(printf '0a %.0s' $(seq 40))"
+ct_value="$(printf '07 %.0s' $(seq 40))"
+check "a conntrack entry written" bpftool map update pinned "$pins/kilo_lb_conntrack" key hex $ct_key value hex $ct_value
+old_id="$(filter_id pod-a ingress)"
+check "SIGTERM with --clean-up=false stops kg" eval 'kill -TERM "$kg_pid" && wait "$kg_pid"; kg_pid=""'
+check "and leaves the filters" eval '[[ "$(filter_id pod-a ingress)" == "$old_id" ]]'
+start --bpf on --clean-up=false
+check "the next kg replaces the filter in place" eventually 50 eval '[[ -n "$(filter_id pod-a ingress)" && "$(filter_id pod-a ingress)" != "$old_id" ]]'
+check "one filter at libkilo's handle, not two" eval '[[ "$(ip netns exec "$node" tc filter show dev pod-a ingress | grep -c "handle 0x6b6c")" == 1 ]]'
+# backend_id 0x07070707.
+check "and the flow is still in conntrack" eval 'bpftool map lookup pinned "$pins/kilo_lb_conntrack" key hex $ct_key | grep -q "\"backend_id\": 117901063"'
+check "SIGTERM with --clean-up=false" eval 'kill -TERM "$kg_pid" && wait "$kg_pid"; kg_pid=""'
+
+start --bpf on
+check "a kg with --clean-up comes up" eventually 50 eval '[[ "$(grep -c "bpf: on: programs loaded" "$tmp/kg.log")" == 3 ]]'
+check "SIGTERM stops it" stop
+check "and removes every filter" eval '[[ -z "$(filter_of pod-a ingress)$(filter_of pod-a egress)$(filter_of pod-b ingress)$(filter_of "$iface" ingress)" ]]'
+check "and the pins and the pin dir" eval '[[ ! -e "$pins" ]]'
+
+off_bpffs() {
+	timeout 30 ip netns exec "$node" "$kg" --store "file:$store" --hostname n --pod-cidr 10.2.1.0/24 \
+		--private-key "$tmp/key" --interface "$iface" --wg-backend userspace --userspace-wireguard wireguard-go \
+		--cni=false --encapsulate never --listen 127.0.0.1:1107 --bpf on --bpf-pin-dir "$tmp/notbpf/n" --bpf-cgroup "" \
+		>"$tmp/off.out" 2>"$tmp/off.err"
+	local status=$?
+	((status == 1)) && grep -qF "kg: bpf: pin dir $tmp/notbpf/n: not on a bpf filesystem" "$tmp/off.err" && return 0
+	echo "    status $status"
+	sed 's/^/    stderr: /' "$tmp/off.err"
+	return 1
+}
+check "--bpf on with a pin dir off bpffs fails, naming it" off_bpffs
+
+start --bpf auto
+check "--bpf auto on this kernel says it is on, and why" eventually 50 grep -q "bpf: on (auto: this kernel loads them)" "$tmp/kg.log"
+check "SIGTERM stops it" stop
+
+if ((failed)); then
+	tail -n 30 "$tmp/kg.log" | sed 's/^/    kg: /'
+fi
+finish
