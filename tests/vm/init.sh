@@ -40,6 +40,15 @@ case "$(cat /proc/cmdline)" in
 	;;
 esac
 
+# tests/bpf: /vm_test is test_lb; the load balancer's programs through this kernel's verifier and test_run.
+case "$(cat /proc/cmdline)" in
+*kilo.mode=bpf*)
+	mount -t bpf bpf /sys/fs/bpf
+	/vm_test && ok "tests/bpf/test_lb" || bad "tests/bpf/test_lb"
+	finish
+	;;
+esac
+
 # The library side: life cycle, 1,000 peers, diffs, IPIP.
 /vm_test api | tee /tmp/api.log
 counts=$(tail -n 1 /tmp/api.log)

@@ -1,16 +1,333 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-/* Service load balancing at a pod's veth (tc): filled in by the datapath work. */
+/*
+ * Service load balancing at tc (clsact):
+ *   kilo_lb_from_pod     ingress of a pod veth's host side: the pod's packets.
+ *                        To a ClusterIP: DNAT to a backend (conntrack keeps
+ *                        the flow on it). Else replies and ICMP errors of a
+ *                        flow balanced on this node (the pod is its backend)
+ *                        are reversed to the frontend.
+ *   kilo_lb_to_pod       egress of that veth: packets to the pod; replies of
+ *                        the pod's balanced flows reversed.
+ *   kilo_lb_from_netdev  ingress of a node interface with Ethernet: ClusterIP
+ *                        (e.g. a VPN peer's) and NodePort, DNAT and for
+ *                        KILO_LB_SERVICE_SNAT also SNAT to the node address;
+ *                        replies reversed.
+ *   kilo_lb_from_l3dev   the same on an interface without an L2 header
+ *                        (WireGuard).
+ * No backend: the packet is dropped, or answered with ICMP port unreachable
+ * (KILO_LB_SERVICE_ICMP_REJECT, reject.bpf.h).
+ * Terminating backends keep their flows: the SERVICE entry names the backend,
+ * which stays in the backends map without a slot.
+ */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
-#include "maps.bpf.h"
+#include "conntrack.bpf.h"
+#include "icmp.bpf.h"
+#include "nat.bpf.h"
+#include "reject.bpf.h"
+#include "select.bpf.h"
+
+/* NodePort SNAT takes its source ports from here (Linux's default ephemeral range). */
+#define KILO_LB_NAT_PORT_MIN 32768
+#define KILO_LB_NAT_PORT_COUNT 28232
+#define KILO_LB_NAT_PORT_TRIES 8
+
+enum kilo_lb_scopes {
+	KILO_LB_CLUSTER_ONLY = 0,
+	KILO_LB_CLUSTER_AND_NODEPORT = 1,
+};
+
+static __always_inline struct kilo_lb_service *
+kilo_lb_frontend(const struct kilo_lb_packet *pkt, __u8 scope)
+{
+	struct kilo_lb_service_key key;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	key.addr = pkt->daddr;
+	key.port = pkt->dport;
+	key.proto = pkt->proto;
+	key.family = pkt->family;
+	key.scope = scope;
+	return kilo_lb_lookup_service(&key);
+}
+
+/*
+ * A source port of the node address for a NodePort flow to this backend that
+ * no other flow uses (no REPLY entry has it); 0 when none of a few is free.
+ */
+static __always_inline __be16 kilo_lb_nat_port(struct kilo_lb_ct_key *reply_key, __u32 flow_hash,
+					       __u64 now)
+{
+	__u32 i;
+
+	for (i = 0; i < KILO_LB_NAT_PORT_TRIES; i++) {
+		__u32 port = KILO_LB_NAT_PORT_MIN + (flow_hash + i * 7919) % KILO_LB_NAT_PORT_COUNT;
+
+		reply_key->sport = bpf_htons(port);
+		if (!kilo_lb_ct_lookup(reply_key, now))
+			return reply_key->sport;
+	}
+	return 0;
+}
+
+/*
+ * A new flow to a frontend: its backend, its SERVICE entry and the REPLY
+ * entry that will reverse the backend's answers. Returns NULL when no
+ * backend takes it, or no NAT port is free (then drop says so).
+ */
+static __always_inline struct kilo_lb_backend *
+kilo_lb_open_flow(const struct kilo_lb_packet *pkt, const struct kilo_lb_service *svc,
+		  const struct kilo_lb_ct_key *key, __u64 now, struct kilo_lb_ct *ct,
+		  enum kilo_lb_counter *drop)
+{
+	struct kilo_lb_backend *backend;
+	struct kilo_lb_ct_key reply_key;
+	struct kilo_lb_ct reply;
+	__u32 hash = kilo_lb_flow_hash(key);
+	__u32 backend_id = 0;
+
+	backend = kilo_lb_select_backend(svc, hash, &pkt->saddr, pkt->family, &backend_id);
+	if (!backend || backend->family != pkt->family)
+		return NULL;
+	__builtin_memset(ct, 0, sizeof(*ct));
+	ct->backend_id = backend_id;
+	ct->service_id = svc->id;
+	kilo_lb_ct_open(ct, pkt, now);
+	reply = *ct;
+
+	__builtin_memset(&reply_key, 0, sizeof(reply_key));
+	reply_key.saddr = pkt->saddr;
+	reply_key.sport = pkt->sport;
+	reply_key.daddr = backend->addr;
+	reply_key.dport = backend->port;
+	reply_key.proto = pkt->proto;
+	reply_key.family = pkt->family;
+	reply_key.dir = KILO_LB_CT_REPLY;
+	if (svc->flags & KILO_LB_SERVICE_SNAT) {
+		/* The backend answers the node (the frontend's address); its reply is reversed here. */
+		reply_key.saddr = pkt->daddr;
+		ct->nat_addr = pkt->daddr;
+		ct->nat_port = kilo_lb_nat_port(&reply_key, hash, now);
+		if (!ct->nat_port) {
+			*drop = KILO_LB_DROP_NAT_PORTS;
+			return NULL;
+		}
+		reply.nat_addr = pkt->saddr;
+		reply.nat_port = pkt->sport;
+	}
+	bpf_map_update_elem(&kilo_lb_conntrack, key, ct, BPF_ANY);
+	bpf_map_update_elem(&kilo_lb_conntrack, &reply_key, &reply, BPF_ANY);
+	return backend;
+}
+
+/* A packet to a frontend: on to its flow's backend, or a new flow's. */
+static __always_inline int kilo_lb_balance(struct __sk_buff *skb, const struct kilo_lb_packet *pkt,
+					   const struct kilo_lb_service *svc)
+{
+	enum kilo_lb_counter drop = KILO_LB_DROP_NO_BACKEND;
+	struct kilo_lb_backend *backend = NULL;
+	struct kilo_lb_ct_key key;
+	struct kilo_lb_ct new_ct;
+	struct kilo_lb_ct *ct;
+	__u64 now = kilo_lb_now();
+
+	kilo_lb_ct_key_init(&key, pkt, KILO_LB_CT_SERVICE);
+	ct = kilo_lb_ct_lookup(&key, now);
+	if (ct) {
+		backend = bpf_map_lookup_elem(&kilo_lb_backends, &ct->backend_id);
+		if (backend) {
+			kilo_lb_ct_refresh(ct, pkt, now);
+			kilo_lb_count(KILO_LB_FORWARD_ESTABLISHED, skb->len);
+		} else {
+			drop = KILO_LB_DROP_BACKEND_GONE;
+		}
+	}
+	if (!backend) {
+		/* The rest of a datagram goes where its first fragment went, or nowhere. */
+		if (pkt->fragment == KILO_LB_LATER_FRAGMENT) {
+			kilo_lb_count(KILO_LB_DROP_FRAGMENT, skb->len);
+			return TC_ACT_SHOT;
+		}
+		ct = &new_ct;
+		backend = kilo_lb_open_flow(pkt, svc, &key, now, ct, &drop);
+		if (!backend) {
+			if (drop != KILO_LB_DROP_NAT_PORTS && (svc->flags & KILO_LB_SERVICE_ICMP_REJECT)) {
+				kilo_lb_count(KILO_LB_REJECT_NO_BACKEND, skb->len);
+				return kilo_lb_reject(skb, pkt);
+			}
+			/* A flow whose backend left keeps its reason when no other takes it. */
+			kilo_lb_count(drop, skb->len);
+			return TC_ACT_SHOT;
+		}
+		kilo_lb_count(KILO_LB_FORWARD_NEW, skb->len);
+	}
+	if (kilo_lb_nat(skb, pkt, 1, &backend->addr, backend->port))
+		return TC_ACT_SHOT;
+	if (ct->nat_port && kilo_lb_nat(skb, pkt, 0, &ct->nat_addr, (__be16)ct->nat_port))
+		return TC_ACT_SHOT;
+	return TC_ACT_OK;
+}
+
+/* A reply's FIN or RST closes the flow's SERVICE entry too: both time out soon. */
+static __always_inline void kilo_lb_close_service_entry(const struct kilo_lb_packet *pkt,
+							const struct kilo_lb_ct *reply,
+							const struct kilo_lb_revnat *revnat, __u64 now)
+{
+	struct kilo_lb_ct_key key;
+	struct kilo_lb_ct *ct;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	key.saddr = reply->nat_port ? reply->nat_addr : pkt->daddr;
+	key.sport = reply->nat_port ? (__be16)reply->nat_port : pkt->dport;
+	key.daddr = revnat->addr;
+	key.dport = revnat->port;
+	key.proto = pkt->proto;
+	key.family = pkt->family;
+	key.dir = KILO_LB_CT_SERVICE;
+	ct = kilo_lb_ct_lookup(&key, now);
+	if (ct)
+		kilo_lb_ct_refresh(ct, pkt, now);
+}
+
+/* An ICMP error about a balanced flow, rewritten to be about the client's own flow. */
+static __always_inline int kilo_lb_reverse_icmp_error(struct __sk_buff *skb,
+						      const struct kilo_lb_packet *pkt)
+{
+	struct kilo_lb_packet quoted;
+	struct kilo_lb_ct_key key;
+	struct kilo_lb_revnat *revnat;
+	struct kilo_lb_ct *reply;
+
+	if (kilo_lb_parse_quoted(skb, pkt, &quoted))
+		goto pass;
+	kilo_lb_ct_key_init(&key, &quoted, KILO_LB_CT_SERVICE);
+	key.dir = KILO_LB_CT_REPLY;
+	reply = kilo_lb_ct_lookup(&key, kilo_lb_now());
+	if (!reply)
+		goto pass;
+	revnat = bpf_map_lookup_elem(&kilo_lb_revnat, &reply->service_id);
+	if (!revnat || revnat->family != pkt->family)
+		goto pass;
+	/* Sent by the backend itself (port unreachable): from the frontend, as the client expects. */
+	if (kilo_lb_addr_equal(&pkt->saddr, &quoted.daddr) &&
+	    kilo_lb_nat_icmp_outer(skb, pkt, 0, &revnat->addr))
+		return TC_ACT_SHOT;
+	if (kilo_lb_nat_quoted(skb, pkt, &quoted, 1, &revnat->addr, revnat->port))
+		return TC_ACT_SHOT;
+	if (reply->nat_port &&
+	    (kilo_lb_nat_icmp_outer(skb, pkt, 1, &reply->nat_addr) ||
+	     kilo_lb_nat_quoted(skb, pkt, &quoted, 0, &reply->nat_addr, (__be16)reply->nat_port)))
+		return TC_ACT_SHOT;
+	kilo_lb_count(KILO_LB_ICMP_ERROR_NAT, skb->len);
+	return TC_ACT_OK;
+pass:
+	kilo_lb_count(KILO_LB_PASS, skb->len);
+	return TC_ACT_OK;
+}
+
+/* A backend's reply to a flow balanced on this node: from the frontend again. */
+static __always_inline int kilo_lb_reverse(struct __sk_buff *skb, const struct kilo_lb_packet *pkt)
+{
+	struct kilo_lb_revnat *revnat;
+	struct kilo_lb_ct_key key;
+	struct kilo_lb_ct *reply;
+	__u64 now;
+
+	if (kilo_lb_is_icmp_error(pkt))
+		return kilo_lb_reverse_icmp_error(skb, pkt);
+	if (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP)
+		goto pass;
+	now = kilo_lb_now();
+	kilo_lb_ct_key_init(&key, pkt, KILO_LB_CT_REPLY);
+	reply = kilo_lb_ct_lookup(&key, now);
+	if (!reply)
+		goto pass;
+	revnat = bpf_map_lookup_elem(&kilo_lb_revnat, &reply->service_id);
+	if (!revnat || revnat->family != pkt->family)
+		goto pass;
+	kilo_lb_ct_refresh(reply, pkt, now);
+	if (pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & (KILO_TCP_FIN | KILO_TCP_RST)))
+		kilo_lb_close_service_entry(pkt, reply, revnat, now);
+	if (kilo_lb_nat(skb, pkt, 0, &revnat->addr, revnat->port))
+		return TC_ACT_SHOT;
+	if (reply->nat_port && kilo_lb_nat(skb, pkt, 1, &reply->nat_addr, (__be16)reply->nat_port))
+		return TC_ACT_SHOT;
+	kilo_lb_count(KILO_LB_REVERSE_NAT, skb->len);
+	return TC_ACT_OK;
+pass:
+	kilo_lb_count(KILO_LB_PASS, skb->len);
+	return TC_ACT_OK;
+}
+
+/* Parses the packet; anything not to balance or reverse gets its verdict here (>= 0). */
+static __always_inline int kilo_lb_prepare(struct __sk_buff *skb, __u32 l3_off,
+					   struct kilo_lb_packet *pkt)
+{
+	switch (kilo_lb_parse(skb, l3_off, pkt)) {
+	case KILO_LB_PARSED:
+		break;
+	case KILO_LB_PARSE_MALFORMED:
+		kilo_lb_count(KILO_LB_DROP_MALFORMED, skb->len);
+		return TC_ACT_SHOT;
+	default:
+		kilo_lb_count(KILO_LB_PASS, skb->len);
+		return TC_ACT_OK;
+	}
+	if (kilo_lb_fragment_ports(pkt) < 0) {
+		kilo_lb_count(KILO_LB_PASS, skb->len);
+		return TC_ACT_OK;
+	}
+	return -1;
+}
+
+static __always_inline int kilo_lb_ingress(struct __sk_buff *skb, __u32 l3_off,
+					   enum kilo_lb_scopes scopes)
+{
+	struct kilo_lb_service *svc = NULL;
+	struct kilo_lb_packet pkt;
+	int verdict = kilo_lb_prepare(skb, l3_off, &pkt);
+
+	if (verdict >= 0)
+		return verdict;
+	if (pkt.proto == IPPROTO_TCP || pkt.proto == IPPROTO_UDP) {
+		svc = kilo_lb_frontend(&pkt, KILO_LB_SCOPE_CLUSTER);
+		if (!svc && scopes == KILO_LB_CLUSTER_AND_NODEPORT)
+			svc = kilo_lb_frontend(&pkt, KILO_LB_SCOPE_NODEPORT);
+	}
+	if (svc)
+		return kilo_lb_balance(skb, &pkt, svc);
+	return kilo_lb_reverse(skb, &pkt);
+}
 
 SEC("tc")
 int kilo_lb_from_pod(struct __sk_buff *skb)
 {
-	(void)skb;
-	return TC_ACT_OK;
+	return kilo_lb_ingress(skb, ETH_HLEN, KILO_LB_CLUSTER_ONLY);
+}
+
+SEC("tc")
+int kilo_lb_to_pod(struct __sk_buff *skb)
+{
+	struct kilo_lb_packet pkt;
+	int verdict = kilo_lb_prepare(skb, ETH_HLEN, &pkt);
+
+	if (verdict >= 0)
+		return verdict;
+	return kilo_lb_reverse(skb, &pkt);
+}
+
+SEC("tc")
+int kilo_lb_from_netdev(struct __sk_buff *skb)
+{
+	return kilo_lb_ingress(skb, ETH_HLEN, KILO_LB_CLUSTER_AND_NODEPORT);
+}
+
+SEC("tc")
+int kilo_lb_from_l3dev(struct __sk_buff *skb)
+{
+	return kilo_lb_ingress(skb, 0, KILO_LB_CLUSTER_AND_NODEPORT);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -21,6 +21,7 @@
 #define KILO_LB_MAX_AFFINITY 65536   /* LRU */
 #define KILO_LB_MAGLEV_DEFAULT 16381 /* Maglev table size M (prime) */
 #define KILO_LB_MAGLEV_LARGE 65521
+#define KILO_LB_MAX_FRAGMENTS 8192   /* LRU: datagrams being fragmented */
 
 union kilo_lb_addr {
 	__u32 v4;     /* network byte order */
@@ -47,6 +48,7 @@ enum kilo_lb_service_flags {
 	KILO_LB_SERVICE_MAGLEV = 1 << 1,        /* pick new flows from the service's Maglev table */
 	KILO_LB_SERVICE_ICMP_REJECT = 1 << 2,   /* no backend: answer ICMP unreachable instead of dropping */
 	KILO_LB_SERVICE_SNAT = 1 << 3,          /* NodePort to a backend on another node: SNAT to the node's address */
+	KILO_LB_SERVICE_MAGLEV_LARGE = 1 << 4,  /* its Maglev table has KILO_LB_MAGLEV_LARGE entries, else the default */
 };
 
 struct kilo_lb_service {
@@ -108,13 +110,18 @@ enum kilo_lb_tcp_state {
 };
 
 struct kilo_lb_ct {
-	__u64 expires_ns;  /* bpf_ktime_get_ns() after which the entry is stale */
+	__u64 expires_ns;  /* CLOCK_MONOTONIC(_COARSE) after which the entry is stale: bpf_ktime_get_coarse_ns() */
 	__u32 backend_id;
 	__u32 service_id;  /* the reverse NAT's key */
 	__u8 tcp_state;    /* enum kilo_lb_tcp_state */
 	__u8 pad[3];
-	__u32 nat_port;    /* NodePort SNAT: the source port used, in network byte order; 0: none */
-	union kilo_lb_addr nat_addr; /* NodePort SNAT: the source address used */
+	/*
+	 * NodePort SNAT, network byte order; nat_port 0: none. A SERVICE entry:
+	 * the source address and port its packets get. A REPLY entry: the
+	 * client's, which the replies go back to.
+	 */
+	__u32 nat_port;
+	union kilo_lb_addr nat_addr;
 };
 
 struct kilo_lb_affinity_key {
@@ -130,6 +137,25 @@ struct kilo_lb_affinity {
 	__u32 pad;
 };
 
+/*
+ * Fragments: only a datagram's first fragment carries its ports. The programs
+ * remember them, keyed by the datagram, so that the later fragments are
+ * balanced (or reversed) with the first.
+ */
+struct kilo_lb_fragment_key {
+	union kilo_lb_addr saddr;
+	union kilo_lb_addr daddr;
+	__u32 id; /* IPv4: the 16-bit identification; IPv6: the fragment header's */
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+
+struct kilo_lb_fragment {
+	__be16 sport;
+	__be16 dport;
+};
+
 /* Per-CPU counters, an ARRAY indexed by reason. */
 enum kilo_lb_counter {
 	KILO_LB_FORWARD_NEW = 0,       /* a new flow balanced to a backend */
@@ -142,6 +168,7 @@ enum kilo_lb_counter {
 	KILO_LB_DROP_FRAGMENT,         /* a non-first fragment of a balanced flow without its state */
 	KILO_LB_ICMP_ERROR_NAT,        /* an ICMP error about a balanced flow, rewritten */
 	KILO_LB_PASS,                  /* not for a service */
+	KILO_LB_DROP_NAT_PORTS,        /* NodePort SNAT found no free source port */
 	KILO_LB_COUNTER_MAX,
 };
 

@@ -91,4 +91,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kilo_lb_counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KILO_LB_MAX_FRAGMENTS);
+	__type(key, struct kilo_lb_fragment_key);
+	__type(value, struct kilo_lb_fragment);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kilo_lb_fragments SEC(".maps");
+
 #endif

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Connections per second from a client namespace through a load balancer in a
+# router namespace to three backends, with SERVICES ClusterIPs on port 80, side
+# by side for the shapes a Kubernetes node can take:
+#   ebpf        libkilo's tc programs on the router's client-facing veth
+#   nft-vmap    kube-proxy's nftables mode: one verdict map lookup, a chain per service
+#   nft-linear  iptables mode's shape: one rule per service, tried in turn
+#
+#   bench/lb/connrate.sh BUILD-DIR [SERVICES...]     (root; default 1000 10000)
+#
+# Each mode gets namespaces of its own (prefix kb<pid>), removed on exit.
+set -euo pipefail
+
+build="${1:?usage: connrate.sh BUILD-DIR [SERVICES...]}"
+shift
+sizes=("$@")
+((${#sizes[@]})) || sizes=(1000 10000)
+connrate="$build/bench/bench-lb-connrate"
+loader="$build/bench/bench-lb-load"
+seconds=${CONNRATE_SECONDS:-5}
+concurrency=${CONNRATE_CONCURRENCY:-64}
+backends=(10.99.1.1 10.99.1.2 10.99.1.3)
+prefix="kb$$"
+pids=()
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in c r b; do ip netns del "$prefix$p" 2>/dev/null || true; done
+	rm -rf "${pin:-/nonexistent}" "${rules:-/nonexistent}"
+}
+trap cleanup EXIT
+
+# Three namespaces: client (10.98.0.2) -- router -- backends (10.99.1.1-3).
+topology_up() {
+	local b
+	for b in c r b; do ip netns add "$prefix$b"; ip -n "$prefix$b" link set lo up; done
+	ip link add "${prefix}c0" netns "${prefix}c" type veth peer name "${prefix}r0" netns "${prefix}r"
+	ip link add "${prefix}r1" netns "${prefix}r" type veth peer name "${prefix}b0" netns "${prefix}b"
+	ip -n "${prefix}c" addr add 10.98.0.2/24 dev "${prefix}c0"
+	ip -n "${prefix}r" addr add 10.98.0.1/24 dev "${prefix}r0"
+	ip -n "${prefix}r" addr add 10.99.0.1/16 dev "${prefix}r1"
+	for b in "${backends[@]}"; do ip -n "${prefix}b" addr add "$b/16" dev "${prefix}b0"; done
+	for b in "${prefix}c ${prefix}c0" "${prefix}r ${prefix}r0" "${prefix}r ${prefix}r1" "${prefix}b ${prefix}b0"; do
+		read -r ns dev <<<"$b"
+		ip -n "$ns" link set "$dev" up
+	done
+	ip -n "${prefix}c" route add default via 10.98.0.1
+	ip -n "${prefix}b" route add default via 10.99.0.1
+	ip netns exec "${prefix}r" sysctl -qw net.ipv4.ip_forward=1
+	ip netns exec "${prefix}c" sysctl -qw net.ipv4.ip_local_port_range="1024 65000" net.ipv4.tcp_tw_reuse=1
+	for b in "${backends[@]}"; do
+		ip netns exec "${prefix}b" "$connrate" serve "$b" 8080 &
+		pids+=($!)
+	done
+}
+
+# Service i is 10.96.(i / 250).(i % 250 + 1):80, as bench-lb-connrate connects to it.
+vip() { echo "10.96.$(($1 / 250)).$(($1 % 250 + 1))"; }
+
+# One backend choice, as kube-proxy writes it: a random number mapped to an address and port.
+pick_backend() {
+	echo "meta l4proto tcp dnat ip to numgen random mod 3 map { 0 : ${backends[0]} . 8080, 1 : ${backends[1]} . 8080, 2 : ${backends[2]} . 8080 }"
+}
+
+nft_vmap_rules() {
+	local n="$1" i
+	echo "table ip kilobench {"
+	for ((i = 0; i < n; i++)); do
+		printf 'chain svc%d {\n%s\n}\n' "$i" "$(pick_backend)"
+	done
+	echo "map services { type ipv4_addr . inet_proto . inet_service : verdict; elements = {"
+	for ((i = 0; i < n; i++)); do echo "$(vip "$i") . tcp . 80 : goto svc$i,"; done
+	echo "}; }"
+	printf 'chain prerouting {\ntype nat hook prerouting priority dstnat;\n%s\n}\n}\n' \
+		"ip daddr . meta l4proto . th dport vmap @services"
+}
+
+nft_linear_rules() {
+	local n="$1" i backend
+	backend="$(pick_backend)"
+	printf 'table ip kilobench {\nchain prerouting {\ntype nat hook prerouting priority dstnat;\n'
+	for ((i = 0; i < n; i++)); do
+		echo "ip daddr $(vip "$i") tcp dport 80 ${backend#meta l4proto tcp }"
+	done
+	printf '}\n}\n'
+}
+
+# balance MODE SERVICES: the router balances SERVICES services with MODE.
+balance() {
+	case "$1" in
+	nft-vmap | nft-linear)
+		rules="$(mktemp /tmp/kilobench.XXXXXX)"
+		"${1//-/_}_rules" "$2" >"$rules"
+		ip netns exec "${prefix}r" nft -f "$rules"
+		;;
+	ebpf)
+		pin="/sys/fs/bpf/$prefix"
+		ip netns exec "${prefix}r" "$loader" "$pin" "${prefix}r0" "$2" "${backends[@]}"
+		;;
+	esac
+}
+
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+printf '# %s %s\n' "$0" "$build ${sizes[*]}"
+printf '# %s s per run, %s connections in flight, 3 backends\n' "$seconds" "$concurrency"
+printf '%-10s %-11s %12s %8s\n' services mode "conn/s" failed
+for n in "${sizes[@]}"; do
+	for mode in ${CONNRATE_MODES:-ebpf nft-vmap nft-linear}; do
+		topology_up
+		balance "$mode" "$n"
+		read -r done took failed < <(ip netns exec "${prefix}c" "$connrate" connect "$n" 80 "$seconds" "$concurrency")
+		printf '%-10s %-11s %12.0f %8s\n' "$n" "$mode" "$(awk -v d="$done" -v t="$took" 'BEGIN { print d / t }')" "$failed"
+		cleanup
+		pids=()
+	done
+done

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Per-packet cost of kilo_lb_from_pod through BPF_PROG_TEST_RUN, at 10 to
+ * 100k services. Needs root; maps pinned in a directory of its own under
+ * bpffs, removed at the end.
+ *
+ * How each figure is taken (test_run runs one packet `repeat` times on the
+ * same buffer, which the program rewrites in place):
+ *   conntrack hit, repeat 10^6: the flow's backend is the frontend's own
+ *     address on another port, and that port is a frontend whose backend is
+ *     the first port: each repetition is a conntrack hit that rewrites the
+ *     packet to the other frontend, with its checksum updates. The kernel's
+ *     mean over the repetitions.
+ *   new flow: a repetition would be a hit, so each new flow is its own
+ *     test_run call with repeat 1 (a new client address and port); the
+ *     kernel's time of that one run, averaged. It includes one clock read
+ *     more per packet than the repeated figure: the "hit, one run" column is
+ *     the same measurement for hits, for comparison. "one service": every
+ *     new flow to the same service (the maps' cost at that size, warm);
+ *     "random service": to a service drawn at random (cold map entries: the
+ *     machine's memory latency, at 100k services, dominates).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lb.skel.h"
+#include "lb_maps.h"
+#include "packet.h"
+
+#define HIT_REPEAT 1000000
+#define NEW_FLOWS 50000 /* per column; two conntrack entries each: below the LRU's size, no eviction */
+
+static const unsigned sizes[] = {10, 1000, 10000, 100000};
+
+struct bench {
+	struct kilo_lb_bpf *skel;
+	char pin_dir[128];
+};
+
+static void bench_close(struct bench *b)
+{
+	struct bpf_map *map;
+
+	if (!b->skel)
+		return;
+	bpf_object__for_each_map(map, b->skel->obj)
+		if (bpf_map__pin_path(map))
+			bpf_map__unpin(map, NULL);
+	kilo_lb_bpf__destroy(b->skel);
+	rmdir(b->pin_dir);
+	b->skel = NULL;
+}
+
+static int bench_open(struct bench *b, unsigned n)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+
+	snprintf(b->pin_dir, sizeof(b->pin_dir), "/sys/fs/bpf/kilo-bench-datapath-%d-%u", (int)getpid(), n);
+	opts.pin_root_path = b->pin_dir;
+	b->skel = kilo_lb_bpf__open_opts(&opts);
+	if (!b->skel)
+		return -errno;
+	if (kilo_lb_bpf__load(b->skel) < 0) {
+		int r = -errno;
+
+		bench_close(b);
+		return r;
+	}
+	return 0;
+}
+
+static int add_frontend(struct bench *b, __u32 id, __be32 vip, __be16 port, __be32 backend_addr,
+			__be16 backend_port)
+{
+	struct kilo_lb_service_key key = {.addr.v4 = vip, .port = port, .proto = IPPROTO_TCP, .family = AF_INET};
+	struct kilo_lb_service svc = {.id = id, .backend_count = 1};
+	struct kilo_lb_slot_key slot = {.service_id = id, .slot = 1};
+	struct kilo_lb_backend backend = {.addr.v4 = backend_addr, .port = backend_port,
+					  .proto = IPPROTO_TCP, .family = AF_INET};
+	struct kilo_lb_revnat revnat = {.addr.v4 = vip, .port = port, .family = AF_INET};
+
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_services), &key, &svc, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_slots), &slot, &id, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_backends), &id, &backend, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_revnat), &id, &revnat, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static __be32 ip4(__u32 base, __u32 i)
+{
+	return htonl(base + i);
+}
+
+static void text4(__be32 addr, char *buf)
+{
+	inet_ntop(AF_INET, &addr, buf, INET_ADDRSTRLEN);
+}
+
+/* Runs one frame repeat times; the kernel's mean ns per run, or -1. */
+static double run(struct bench *b, const uint8_t *frame, size_t len, __u32 repeat)
+{
+	uint8_t out[KT_PACKET_MAX];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)len,
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(b->skel->progs.kilo_lb_from_pod), &opts) < 0 ||
+	    opts.retval != 0)
+		return -1;
+	return opts.duration;
+}
+
+static size_t syn(const char *client, uint16_t sport, const char *vip, uint16_t dport,
+		  uint8_t flags, uint8_t *frame)
+{
+	struct kt_packet p = {.family = 4, .proto = IPPROTO_TCP, .src = client, .dst = vip,
+			      .sport = sport, .dport = dport, .tcp_flags = flags};
+
+	return kt_packet_build(&p, frame, KT_PACKET_MAX);
+}
+
+struct figures {
+	double hit, hit_one, new_one_service, new_random_service;
+};
+
+/* NEW_FLOWS new flows from client block `block`, to service `only` or (n) to random ones. */
+static int new_flows(struct bench *b, unsigned n, __u32 services, unsigned block, int random_service,
+		     double *mean)
+{
+	char vip[INET_ADDRSTRLEN], client[INET_ADDRSTRLEN];
+	uint8_t frame[KT_PACKET_MAX];
+	double sum = 0, d;
+	size_t len;
+	unsigned i;
+
+	for (i = 0; i < NEW_FLOWS; i++) {
+		text4(ip4(0x0a040000, block * 256 + 1 + i / 50000), client);
+		text4(ip4(services, random_service ? (unsigned)random() % n : 0), vip);
+		len = syn(client, (uint16_t)(10000 + i % 50000), vip, 80, 0x02, frame);
+		d = len ? run(b, frame, len, 1) : -1;
+		if (d < 0)
+			return -EIO;
+		sum += d;
+	}
+	*mean = sum / NEW_FLOWS;
+	return 0;
+}
+
+static int measure(unsigned n, struct figures *f)
+{
+	const __u32 services = 0x0a600000, backends = 0x0a800000, bench_vip = 0x0a5f0001;
+	char vip[INET_ADDRSTRLEN];
+	uint8_t frame[KT_PACKET_MAX];
+	struct bench b = {0};
+	double sum_hit = 0, d;
+	size_t len;
+	unsigned i;
+	int r;
+
+	r = bench_open(&b, n);
+	if (r < 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++)
+		r = add_frontend(&b, i + 1, ip4(services, i), htons(80), ip4(backends, i), htons(8080));
+	if (r == 0)
+		r = add_frontend(&b, n + 1, ip4(bench_vip, 0), htons(80), ip4(bench_vip, 0), htons(8080));
+	if (r == 0)
+		r = add_frontend(&b, n + 2, ip4(bench_vip, 0), htons(8080), ip4(bench_vip, 0), htons(80));
+	if (r < 0)
+		goto out;
+
+	r = -EIO;
+	text4(ip4(bench_vip, 0), vip);
+	len = syn("10.4.0.5", 40000, vip, 80, 0x10, frame);
+	/* Two runs open both flows (80 -> 8080, 8080 -> 80); the rest are hits. */
+	if (run(&b, frame, len, 2) < 0 || (f->hit = run(&b, frame, len, HIT_REPEAT)) < 0)
+		goto out;
+	for (i = 0; i < NEW_FLOWS; i++) {
+		d = run(&b, frame, len, 1);
+		if (d < 0)
+			goto out;
+		sum_hit += d;
+	}
+	f->hit_one = sum_hit / NEW_FLOWS;
+	srandom(n);
+	r = new_flows(&b, n, services, 1, 0, &f->new_one_service);
+	if (r == 0)
+		r = new_flows(&b, n, services, 2, 1, &f->new_random_service);
+out:
+	bench_close(&b);
+	return r;
+}
+
+int main(void)
+{
+	struct utsname uts;
+	unsigned i;
+
+	uname(&uts);
+	printf("bench-lb-test-run: kilo_lb_from_pod through BPF_PROG_TEST_RUN, ns per packet (kernel %s, %ld CPUs)\n",
+	       uts.release, sysconf(_SC_NPROCESSORS_ONLN));
+	printf("hit: one flow, repeat %d; new flow: %d SYNs from new client ports, one test_run each\n\n",
+	       HIT_REPEAT, NEW_FLOWS);
+	printf("| services | conntrack hit | hit, one run per call | new flow, one service | new flow, random service |\n");
+	printf("|---|---|---|---|---|\n");
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct figures f;
+		int r = measure(sizes[i], &f);
+
+		if (r < 0) {
+			fprintf(stderr, "bench-lb-test-run: %u services: %s\n", sizes[i], strerror(-r));
+			return r == -EPERM ? 77 : 1;
+		}
+		printf("| %u | %.1f | %.1f | %.1f | %.1f |\n", sizes[i], f.hit, f.hit_one, f.new_one_service,
+		       f.new_random_service);
+		fflush(stdout);
+	}
+	return 0;
+}

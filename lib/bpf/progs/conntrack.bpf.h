@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The load balancer's connection tracking: a flow's tuple, its hash, its
+ * entries (SERVICE: client -> frontend, the backend chosen; REPLY: client ->
+ * backend, the reverse NAT), TCP state and timeouts, and the ports that a
+ * datagram's first fragment leaves for the later ones.
+ *
+ * Timeouts (refreshed by every packet of the entry's direction):
+ *   TCP after a SYN only       60 s
+ *   TCP established            6 h
+ *   TCP after a FIN or an RST  10 s (from the last packet either way)
+ *   UDP                        60 s
+ */
+#ifndef KILO_CONNTRACK_BPF_H
+#define KILO_CONNTRACK_BPF_H
+
+#include "packet.bpf.h"
+#include "select.bpf.h"
+
+#define KILO_LB_CT_SYN_TIMEOUT (60ULL * KILO_LB_NS_PER_SEC)
+#define KILO_LB_CT_ESTABLISHED_TIMEOUT (6ULL * 3600 * KILO_LB_NS_PER_SEC)
+#define KILO_LB_CT_CLOSING_TIMEOUT (10ULL * KILO_LB_NS_PER_SEC)
+#define KILO_LB_CT_UDP_TIMEOUT (60ULL * KILO_LB_NS_PER_SEC)
+/* An entry's expiry is written only when it moves by more than this: fewer writes to a shared line. */
+#define KILO_LB_CT_REFRESH_SLACK KILO_LB_NS_PER_SEC
+
+static __always_inline __u32 kilo_lb_rotl32(__u32 x, int r)
+{
+	return (x << r) | (x >> (32 - r));
+}
+
+static __always_inline __u32 kilo_lb_hash_word(__u32 h, __u32 k)
+{
+	k *= 0xcc9e2d51;
+	k = kilo_lb_rotl32(k, 15);
+	k *= 0x1b873593;
+	h ^= k;
+	h = kilo_lb_rotl32(h, 13);
+	return h * 5 + 0xe6546b64;
+}
+
+/*
+ * MurmurHash3 (x86, 32 bit) of the flow's addresses, ports and protocol,
+ * seed 0: the same for every packet of a flow and on every node, so that a
+ * test can predict which slot or Maglev entry a flow takes.
+ */
+static __always_inline __u32 kilo_lb_flow_hash(const struct kilo_lb_ct_key *key)
+{
+	__u32 h = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 4; i++)
+		h = kilo_lb_hash_word(h, key->saddr.v6[i]);
+#pragma unroll
+	for (i = 0; i < 4; i++)
+		h = kilo_lb_hash_word(h, key->daddr.v6[i]);
+	h = kilo_lb_hash_word(h, ((__u32)key->sport << 16) | key->dport);
+	h = kilo_lb_hash_word(h, key->proto);
+	h ^= 40;
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
+/* The key of the packet's own tuple (dir SERVICE), or of its reverse (dir REPLY, for a reply). */
+static __always_inline void kilo_lb_ct_key_init(struct kilo_lb_ct_key *key,
+						const struct kilo_lb_packet *pkt, __u8 dir)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	key->proto = pkt->proto;
+	key->family = pkt->family;
+	key->dir = dir;
+	if (dir == KILO_LB_CT_SERVICE) {
+		key->saddr = pkt->saddr;
+		key->daddr = pkt->daddr;
+		key->sport = pkt->sport;
+		key->dport = pkt->dport;
+	} else {
+		key->saddr = pkt->daddr;
+		key->daddr = pkt->saddr;
+		key->sport = pkt->dport;
+		key->dport = pkt->sport;
+	}
+}
+
+static __always_inline __u8 kilo_lb_tcp_state_after(__u8 state, __u8 tcp_flags)
+{
+	if (tcp_flags & (KILO_TCP_FIN | KILO_TCP_RST))
+		return KILO_LB_TCP_CLOSING;
+	if (state == KILO_LB_TCP_CLOSING)
+		return state;
+	if (tcp_flags & KILO_TCP_SYN)
+		return state == KILO_LB_TCP_ESTABLISHED ? state : KILO_LB_TCP_NEW;
+	return KILO_LB_TCP_ESTABLISHED;
+}
+
+static __always_inline __u64 kilo_lb_ct_timeout(__u8 proto, __u8 state)
+{
+	if (proto != IPPROTO_TCP)
+		return KILO_LB_CT_UDP_TIMEOUT;
+	if (state == KILO_LB_TCP_ESTABLISHED)
+		return KILO_LB_CT_ESTABLISHED_TIMEOUT;
+	if (state == KILO_LB_TCP_CLOSING)
+		return KILO_LB_CT_CLOSING_TIMEOUT;
+	return KILO_LB_CT_SYN_TIMEOUT;
+}
+
+/* A new entry's state and expiry for the packet that opens it. */
+static __always_inline void kilo_lb_ct_open(struct kilo_lb_ct *ct, const struct kilo_lb_packet *pkt,
+					    __u64 now)
+{
+	ct->tcp_state = pkt->proto == IPPROTO_TCP
+				? kilo_lb_tcp_state_after(KILO_LB_TCP_NEW, pkt->tcp_flags)
+				: KILO_LB_TCP_NEW;
+	ct->expires_ns = now + kilo_lb_ct_timeout(pkt->proto, ct->tcp_state);
+}
+
+/* A packet of the entry's flow went by: its TCP state and expiry follow. */
+static __always_inline void kilo_lb_ct_refresh(struct kilo_lb_ct *ct,
+					       const struct kilo_lb_packet *pkt, __u64 now)
+{
+	__u8 state = ct->tcp_state;
+	__u64 expires;
+
+	if (pkt->proto == IPPROTO_TCP && kilo_lb_has_l4_ports(pkt))
+		state = kilo_lb_tcp_state_after(state, pkt->tcp_flags);
+	expires = now + kilo_lb_ct_timeout(pkt->proto, state);
+	if (state != ct->tcp_state || expires > ct->expires_ns + KILO_LB_CT_REFRESH_SLACK ||
+	    expires < ct->expires_ns) {
+		ct->tcp_state = state;
+		ct->expires_ns = expires;
+	}
+}
+
+/* A live entry of this key, or NULL (absent or expired). */
+static __always_inline struct kilo_lb_ct *kilo_lb_ct_lookup(const struct kilo_lb_ct_key *key,
+							    __u64 now)
+{
+	struct kilo_lb_ct *ct = bpf_map_lookup_elem(&kilo_lb_conntrack, key);
+
+	if (!ct || ct->expires_ns < now)
+		return NULL;
+	return ct;
+}
+
+static __always_inline void kilo_lb_fragment_key_init(struct kilo_lb_fragment_key *key,
+						      const struct kilo_lb_packet *pkt)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	key->saddr = pkt->saddr;
+	key->daddr = pkt->daddr;
+	key->id = pkt->frag_id;
+	key->proto = pkt->proto;
+	key->family = pkt->family;
+}
+
+/*
+ * Fragments: the first one records its ports, a later one takes them.
+ * Returns -1 for a later fragment whose first fragment was not seen: its
+ * ports are unknown and it passes as it is.
+ */
+static __always_inline int kilo_lb_fragment_ports(struct kilo_lb_packet *pkt)
+{
+	struct kilo_lb_fragment_key key;
+	struct kilo_lb_fragment ports, *known;
+
+	if (pkt->fragment == KILO_LB_NOT_FRAGMENT ||
+	    (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP))
+		return 0;
+	kilo_lb_fragment_key_init(&key, pkt);
+	if (pkt->fragment == KILO_LB_FIRST_FRAGMENT) {
+		ports.sport = pkt->sport;
+		ports.dport = pkt->dport;
+		bpf_map_update_elem(&kilo_lb_fragments, &key, &ports, BPF_ANY);
+		return 0;
+	}
+	known = bpf_map_lookup_elem(&kilo_lb_fragments, &key);
+	if (!known)
+		return -1;
+	pkt->sport = known->sport;
+	pkt->dport = known->dport;
+	return 0;
+}
+
+#endif

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Rewriting addresses and ports in place with incremental checksums: the
+ * IPv4 header's, and the L4 checksum's pseudo-header part (TCP, UDP, ICMPv6).
+ * A UDP checksum of zero (IPv4: "none") stays zero; an update that would
+ * give zero gives 0xffff instead (BPF_F_MARK_MANGLED_0).
+ */
+#ifndef KILO_NAT_BPF_H
+#define KILO_NAT_BPF_H
+
+#include "packet.bpf.h"
+
+/* How an address change reaches the L4 checksum: through its pseudo-header. */
+static __always_inline __u64 kilo_lb_l4_csum_flags(__u8 proto)
+{
+	return BPF_F_PSEUDO_HDR | (proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0);
+}
+
+/* Whether the L4 checksum covers a pseudo-header with the addresses. */
+static __always_inline int kilo_lb_l4_has_pseudo_header(__u8 proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_ICMPV6;
+}
+
+/*
+ * Replaces the source (dst = 0) or destination address of the IP header at
+ * l3_off. l4_csum_off: the checksum that covers the address, or 0 when this
+ * packet holds none (a later fragment, ICMPv4); l4_flags say how
+ * (BPF_F_PSEUDO_HDR, or nothing for an address quoted in an ICMPv6 error).
+ */
+static __always_inline int kilo_lb_set_addr(struct __sk_buff *skb, __u8 family, __u32 l3_off,
+					    int dst, const union kilo_lb_addr *old,
+					    const union kilo_lb_addr *new, __u32 l4_csum_off,
+					    __u64 l4_flags)
+{
+	__u32 off = family == KILO_AF_INET
+			    ? l3_off + (dst ? offsetof(struct iphdr, daddr) : offsetof(struct iphdr, saddr))
+			    : l3_off + (dst ? offsetof(struct ipv6hdr, daddr) : offsetof(struct ipv6hdr, saddr));
+	__s64 diff;
+
+	if (family == KILO_AF_INET) {
+		if (bpf_l3_csum_replace(skb, l3_off + offsetof(struct iphdr, check), old->v4, new->v4, 4))
+			return -1;
+		if (l4_csum_off &&
+		    bpf_l4_csum_replace(skb, l4_csum_off, old->v4, new->v4,
+					4 | l4_flags))
+			return -1;
+		return bpf_skb_store_bytes(skb, off, &new->v4, 4, 0);
+	}
+	if (l4_csum_off) {
+		diff = bpf_csum_diff((__be32 *)old->v6, 16, (__be32 *)new->v6, 16, 0);
+		if (diff < 0 ||
+		    bpf_l4_csum_replace(skb, l4_csum_off, 0, diff, l4_flags))
+			return -1;
+	}
+	return bpf_skb_store_bytes(skb, off, new->v6, 16, 0);
+}
+
+/* Replaces the source (dst = 0) or destination port of the L4 header at l4_off. */
+static __always_inline int kilo_lb_set_port(struct __sk_buff *skb, __u32 l4_off, int dst,
+					    __be16 old, __be16 new, __u32 l4_csum_off,
+					    __u64 l4_flags)
+{
+	if (old == new)
+		return 0;
+	if (l4_csum_off &&
+	    bpf_l4_csum_replace(skb, l4_csum_off, old, new, 2 | (l4_flags & ~BPF_F_PSEUDO_HDR)))
+		return -1;
+	return bpf_skb_store_bytes(skb, l4_off + (dst ? 2 : 0), &new, 2, 0);
+}
+
+/* Rewrites the packet's own destination (dst = 1) or source to addr:port. */
+static __always_inline int kilo_lb_nat(struct __sk_buff *skb, const struct kilo_lb_packet *pkt,
+				       int dst, const union kilo_lb_addr *addr, __be16 port)
+{
+	__u32 csum_off = 0;
+	__u64 flags = kilo_lb_l4_csum_flags(pkt->proto);
+	const union kilo_lb_addr *old = dst ? &pkt->daddr : &pkt->saddr;
+
+	if (pkt->fragment != KILO_LB_LATER_FRAGMENT && kilo_lb_l4_has_pseudo_header(pkt->proto))
+		csum_off = kilo_lb_l4_csum_off(pkt);
+	if (kilo_lb_set_addr(skb, pkt->family, pkt->l3_off, dst, old, addr, csum_off, flags))
+		return -1;
+	if (!kilo_lb_has_l4_ports(pkt))
+		return 0;
+	return kilo_lb_set_port(skb, pkt->l4_off, dst, dst ? pkt->dport : pkt->sport, port,
+				csum_off, flags);
+}
+
+#endif
