@@ -30,6 +30,7 @@ const char *kilo_bpf_counter_name(unsigned reason)
 		[KILO_LB_DROP_FRAGMENT] = "drop_fragment",
 		[KILO_LB_ICMP_ERROR_NAT] = "icmp_error_nat",
 		[KILO_LB_PASS] = "pass",
+		[KILO_LB_DROP_NAT_PORTS] = "drop_nat_ports",
 	};
 
 	/* A reason the programs gained after this list: named, never dropped. */

@@ -88,7 +88,7 @@ if has_program kilo_lb_to_pod; then
 fi
 if has_program kilo_lb_from_netdev; then
 	check "the WireGuard device runs kilo_lb_from_netdev" eventually 30 runs kilo_lb_from_netdev "$iface" ingress
-	check "and the private IP's link" runs kilo_lb_from_netdev "kl$id" ingress
+	check "and the private IP's link" runs kilo_lb_from_netdev eth0 ingress
 fi
 check "the maps are pinned in the pin dir" eval '[[ -e "$pins/kilo_lb_services" && -e "$pins/kilo_lb_conntrack" && -e "$pins/kilo_lb_counters" ]]'
 
