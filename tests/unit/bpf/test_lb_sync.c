@@ -220,6 +220,22 @@ static void test_a_maglev_table_is_swapped_whole(void **state)
 	/* Read back, the large table is the one desired: nothing to do. */
 	assert_int_equal(sync_state(f, true, &report), 0);
 	assert_changes(&report.maglev, 0, 0, 0);
+	/* A table someone else swapped in is found by the next resync, and put right. */
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+	int stranger = bpf_map_create(BPF_MAP_TYPE_ARRAY, "stranger", 4, 4, KILO_LB_MAGLEV_DEFAULT, &opts);
+	int outer = lb_fixture_map(pin_dir, "kilo_lb_maglev");
+	__u32 service = 1;
+
+	assert_true(stranger >= 0 && outer >= 0);
+	assert_int_equal(bpf_map_update_elem(outer, &service, &stranger, BPF_ANY), 0);
+	close(stranger);
+	close(outer);
+	assert_int_equal(sync_state(f, false, &report), 0);
+	assert_changes(&report.maglev, 0, 0, 0);
+	assert_int_equal(sync_state(f, true, &report), 0);
+	assert_changes(&report.maglev, 0, 1, 0);
+	read_table(1, table, KILO_LB_MAGLEV_DEFAULT);
+	assert_memory_equal(table, f->lb.tables[0], KILO_LB_MAGLEV_DEFAULT * sizeof(__u32));
 }
 
 static void test_a_removed_service_takes_its_entries(void **state)
