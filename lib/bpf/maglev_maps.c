@@ -35,7 +35,7 @@ static void digest_table(const __u32 *table, __u32 m, unsigned char out[16])
 
 static const struct kilo_bpf_maglev_digest *find(const struct kilo_bpf_maglev_digest *list, size_t n, __u32 service)
 {
-	return bsearch(&service, list, n, sizeof(*list), by_service);
+	return n ? bsearch(&service, list, n, sizeof(*list), by_service) : NULL;
 }
 
 static int lookup_each(int fd, __u32 *values, __u32 n)
@@ -131,7 +131,8 @@ int kilo_bpf_maglev_read(int outer_fd, const struct kilo_bpf_maglev_digest *know
 		*n = 0;
 		return r;
 	}
-	qsort(list, *n, sizeof(*list), by_service);
+	if (*n > 1)
+		qsort(list, *n, sizeof(*list), by_service);
 	*out = list;
 	return 0;
 }
