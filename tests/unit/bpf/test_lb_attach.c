@@ -27,6 +27,7 @@
 
 static const char *pin_dir;
 static bool own_netns;
+static char cgroup_path[4200]; /* "" when the test made none */
 
 static void run(const char *command)
 {
@@ -47,6 +48,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	if (cgroup_path[0])
+		rmdir(cgroup_path);
+	cgroup_path[0] = '\0';
 	return system("ip link del kl-pod 2>/dev/null; rm -rf /sys/fs/bpf/kilo-loader-attach-*") < 0 ? -1 : 0;
 }
 
@@ -191,6 +195,85 @@ static void test_a_bad_link_is_named(void **state)
 	kilo_bpf_close(bpf);
 }
 
+/* A cgroup v2 directory of the test's own (teardown removes it); NULL (the test skipped) without cgroup v2. */
+static const char *own_cgroup(void)
+{
+	char *path = cgroup_path;
+	size_t size = sizeof(cgroup_path);
+	FILE *mounts = fopen("/proc/self/mounts", "re");
+	char line[4096], dir[4096], type[64];
+	bool found = false;
+
+	while (mounts && !found && fgets(line, sizeof(line), mounts))
+		found = sscanf(line, "%*s %4095s %63s", dir, type) == 2 && strcmp(type, "cgroup2") == 0;
+	if (mounts)
+		fclose(mounts);
+	if (!found)
+		return NULL;
+	snprintf(path, size, "%s/kilo-loader-%d", dir, (int)getpid());
+	if (mkdir(path, 0755) == 0)
+		return path;
+	path[0] = '\0';
+	return NULL;
+}
+
+/* How many programs are attached to the cgroup, as bpftool lists them. */
+static int cgroup_programs(const char *path)
+{
+	char command[4200], out[64] = "";
+	FILE *p;
+
+	snprintf(command, sizeof(command), "bpftool cgroup show '%s' | grep -c kilo_", path);
+	p = popen(command, "r");
+	assert_non_null(p);
+	if (!fgets(out, sizeof(out), p))
+		out[0] = '\0';
+	pclose(p);
+	return atoi(out);
+}
+
+static void test_socket_programs_on_a_cgroup_are_taken_over_and_removed(void **state)
+{
+	struct kilo_error err = { 0 };
+	kilo_bpf *old, *new;
+	const char *path;
+	int n;
+
+	(void)state;
+	old = open_bpf();
+	path = own_cgroup();
+	n = path ? kilo_bpf_attach_cgroup(old, path, &err) : 0;
+	if (n == 0) {
+		/* No cgroup v2, or no socket programs in this build: nothing to check. */
+		kilo_bpf_close(old);
+		skip();
+	}
+	assert_true(n > 0);
+	assert_int_equal(cgroup_programs(path), n);
+	/* The links are pinned: the programs stay when kg exits without cleaning up. */
+	kilo_bpf_close(old);
+	assert_int_equal(cgroup_programs(path), n);
+	/* A new kg updates the pinned links in place: still n programs, not twice as many. */
+	new = open_bpf();
+	assert_int_equal(kilo_bpf_attach_cgroup(new, path, &err), n);
+	assert_int_equal(cgroup_programs(path), n);
+	assert_int_equal(kilo_bpf_clean_up(new, NULL), 0);
+	assert_int_equal(cgroup_programs(path), 0);
+	kilo_bpf_close(new);
+}
+
+static void test_a_missing_cgroup_is_named(void **state)
+{
+	struct kilo_error err = { 0 };
+	kilo_bpf *bpf = open_bpf();
+
+	(void)state;
+	assert_int_equal(kilo_bpf_attach_cgroup(bpf, "/nonexistent/kilo-cgroup", &err), -ENOENT);
+	assert_string_equal(err.message, "bpf: cgroup /nonexistent/kilo-cgroup: No such file or directory");
+	kilo_bpf_clean_up(bpf, NULL);
+	kilo_bpf_close(bpf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,6 +281,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_restarted_handle_replaces_the_programs_in_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clean_up_leaves_no_filter_and_no_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_bad_link_is_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_programs_on_a_cgroup_are_taken_over_and_removed, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_a_missing_cgroup_is_named, setup, teardown),
 	};
 
 	pin_dir = lb_fixture_pin_dir("attach");
