@@ -31,7 +31,7 @@ struct kilo_bpf {
 
 /*
  * Between kilo__bpf_quiet and kilo__bpf_loud (given what quiet returned),
- * libbpf's messages are kept, not printed; kilo__bpf_said is the last one.
+ * libbpf's messages are kept, not printed; kilo__bpf_said is the first one.
  */
 libbpf_print_fn_t kilo__bpf_quiet(void);
 void kilo__bpf_loud(libbpf_print_fn_t previous);

@@ -42,7 +42,7 @@ static const struct embedded_object embedded[] = {
  * libbpf prints its complaints (the verifier's log, the kernel's netlink
  * errors) to stderr unless told otherwise, and a library must not: while
  * libkilo calls it, they go into this thread's buffer instead, whose last
- * line explains a failure.
+ * first line explains a failure.
  */
 static _Thread_local char libbpf_said[256];
 
@@ -53,11 +53,13 @@ static int capture_libbpf(enum libbpf_print_level level, const char *fmt, va_lis
 
 	if (level == LIBBPF_DEBUG)
 		return 0;
+	/* The first complaint is the cause; those after it report the failure it caused. */
+	if (libbpf_said[0])
+		return 0;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	len = strcspn(line, "\n");
 	line[len] = '\0';
-	if (len)
-		memcpy(libbpf_said, line, len + 1);
+	memcpy(libbpf_said, line, len + 1);
 	return 0;
 }
 
@@ -136,13 +138,13 @@ static int load_object(kilo_bpf *bpf, const struct embedded_object *e, struct ki
 	if (!obj) {
 		r = -errno;
 		return kilo_error_set(err, -r, "bpf: opening %s.bpf.o: %s%s%s", e->name, strerror(-r),
-				      *libbpf_said ? ": libbpf: " : "", libbpf_said);
+				      *libbpf_said ? ": " : "", libbpf_said);
 	}
 	r = bpf_object__load(obj);
 	if (r < 0) {
 		bpf_object__close(obj);
 		return kilo_error_set(err, -r, "bpf: loading %s.bpf.o into the kernel: %s%s%s", e->name, strerror(-r),
-				      *libbpf_said ? ": libbpf: " : "", libbpf_said);
+				      *libbpf_said ? ": " : "", libbpf_said);
 	}
 	bpf->objects[bpf->n_objects++] = obj;
 	return 0;

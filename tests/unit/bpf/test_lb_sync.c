@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -388,6 +389,37 @@ static void test_bad_options_are_named(void **state)
 	assert_null(bpf);
 }
 
+/* What --bpf auto logs when it stays off: a process without the privilege to load programs. */
+static void test_a_load_refused_says_why(void **state)
+{
+	struct kilo_bpf_opts opts = { .pin_dir = "/sys/fs/bpf/kilo-loader-refused" };
+	int fds[2], status;
+	pid_t child;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct kilo_error err = { 0 };
+		kilo_bpf *bpf = NULL;
+		int r = setgid(65534) == 0 && setuid(65534) == 0 ? kilo_bpf_open(&opts, &bpf, &err) : -ECHILD;
+
+		if (write(fds[1], err.message, strlen(err.message) + 1) < 0)
+			_exit(3);
+		_exit(r < 0 && !bpf ? 0 : 1);
+	}
+	close(fds[1]);
+	char message[KILO_ERROR_MESSAGE_MAX] = "";
+	assert_true(read(fds[0], message, sizeof(message) - 1) > 0);
+	close(fds[0]);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	rmdir(opts.pin_dir);
+	/* The kernel's refusal, and libbpf's first word on it. */
+	assert_non_null(strstr(message, "bpf: loading lb.bpf.o into the kernel: Operation not permitted: libbpf: "));
+}
+
 static void test_mode_parse(void **state)
 {
 	enum kilo_bpf_mode mode;
@@ -416,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_stats_name_the_missing_path),
 		cmocka_unit_test(test_bad_options_are_named),
 		cmocka_unit_test(test_mode_parse),
+		cmocka_unit_test(test_a_load_refused_says_why),
 	};
 
 	pin_dir = lb_fixture_pin_dir("sync");
