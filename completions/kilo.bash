@@ -41,7 +41,8 @@ _kilo_value() {
 		compopt -o nospace 2>/dev/null
 		return 0
 		;;
-	--mesh | --private-key | --cni-path | --etcd-cacert | --etcd-cert | --etcd-key | --etcd-password-file)
+	--mesh | --private-key | --cni-path | --etcd-cacert | --etcd-cert | --etcd-key | --etcd-password-file | \
+		--filename | -f)
 		COMPREPLY=($(compgen -f -- "$2"))
 		compopt -o filenames 2>/dev/null
 		return 0
@@ -55,7 +56,8 @@ _kilo_value() {
 		;;
 	--hostname | --location | --pod-cidr | --force-endpoint | --force-internal-ip | --allowed-location-ips | \
 		--internal-cidr | --service-cidr | --subnet | --port | --listen | --interface | --http-max-connections | \
-		--http-max-connections-per-ip | --etcd-user | --node | --allowed-ip | --allowed-ips | --now | -a | -i)
+		--http-max-connections-per-ip | --etcd-user | --node | --allowed-ip | --allowed-ips | --now | -a | -i | \
+		--namespace | -n)
 		COMPREPLY=()
 		return 0
 		;;
@@ -80,7 +82,7 @@ _kg() {
 _kgctl() {
 	local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD - 1]}"
 	local program="${COMP_WORDS[0]}" command="" i word args=()
-	local commands="solve showconf graph genkey pubkey apply wg status node connect bpf"
+	local commands="solve showconf graph genkey pubkey apply get delete wg status node connect bpf"
 	COMPREPLY=()
 	# The command is the first word that is neither a flag nor a global flag's value.
 	for ((i = 1; i < COMP_CWORD; i++)); do
@@ -104,6 +106,7 @@ _kgctl() {
 		graph) COMPREPLY=($(compgen -W "dot svg" -- "$cur")) ;;
 		wg) COMPREPLY=($(compgen -W "text json dump" -- "$cur")) ;;
 		status) COMPREPLY=($(compgen -W "text json" -- "$cur")) ;;
+		get) COMPREPLY=($(compgen -W "json yaml" -- "$cur")) ;;
 		esac
 		return
 	fi
@@ -129,6 +132,9 @@ _kgctl() {
 		compopt -o nospace 2>/dev/null
 		;;
 	wg:0) COMPREPLY=($(compgen -W "show setconf" -- "$cur")) ;;
+	get:0 | delete:0)
+		COMPREPLY=($(compgen -W "services endpointslices pods namespaces networkpolicies nodes peers" -- "$cur"))
+		;;
 	wg:2) COMPREPLY=($(compgen -f -- "$cur")) ;;
 	esac
 }

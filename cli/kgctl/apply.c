@@ -17,6 +17,7 @@ enum {
 static const char usage_text[] =
 	"Usage: kgctl apply --mesh FILE --node NAME --private-key FILE [flags]\n"
 	"       kgctl apply --clean-up [--interface NAME] [--wg-backend B]\n"
+	"       kgctl apply -f FILE|DIR|- --store URI   (Kubernetes objects: see kgctl apply -f - --help)\n"
 	"\n"
 	"Solve the mesh for NAME, this host, and apply the plan: the WireGuard device\n"
 	"and its key, the device's address, routes, ip rules and NAT rules. Only what\n"
@@ -99,6 +100,8 @@ int kgctl_apply(int argc, char *argv[])
 	const char *ifname;
 	int c, r = 0;
 
+	if (kgctl_apply_wants_objects(argc, argv))
+		return kgctl_apply_objects(argc, argv);
 	while ((c = kgctl_getopt("apply", argc, argv, ":h", options)) != -1) {
 		switch (c) {
 		case 'm':

@@ -34,10 +34,12 @@
 #include <kilo/agent.h>
 #include <kilo/bpf.h>
 #include <kilo/core.h>
+#include <kilo/manifest.h>
 #include <kilo/mesh.h>
 #include <kilo/net.h>
 #include <kilo/plan.h>
 #include <kilo/serial.h>
+#include <kilo/services.h>
 #include <kilo/store.h>
 #include <kilo/topology.h>
 #include <kilo/version.h>

@@ -107,6 +107,50 @@ KILO_EXPORT int kilo_store_set_node(kilo_store *store, const char *name, const c
 				    struct kilo_error *err);
 
 /*
+ * Kubernetes objects (see manifest.h): KIND as Kubernetes spells it
+ * ("Service", "EndpointSlice", "Pod", "Namespace", "NetworkPolicy"; also
+ * "Node" and "Peer", the mesh's nodes and peers, and kubectl's aliases).
+ * The file store keeps DIR/services/NS.NAME.json, endpointslices/, pods/,
+ * networkpolicies/ and namespaces/NAME.json; etcd keeps
+ * /kilo/CLUSTER/services/NS/NAME and so on. kilo_store_fd wakes for them
+ * too; kilo_store_load never reads them.
+ */
+enum kilo_object_change {
+	KILO_OBJECT_CREATED = 0,
+	KILO_OBJECT_CONFIGURED = 1, /* replaced an object that differed */
+	KILO_OBJECT_UNCHANGED = 2,  /* equal to the stored one: nothing written */
+};
+
+/*
+ * Checks one object (JSON) as its kind requires and writes its canonical
+ * form atomically: apiVersion, kind, metadata (name, namespace, labels,
+ * annotations, uid), the kind's fields with Kubernetes' defaults, no
+ * status (a Pod keeps its IPs). A Node goes in as kilo_node_from_kubernetes
+ * reads it, a Peer as kilo_peer_from_kubernetes does. Errors name the
+ * object, the field and the value: `Service default/web:
+ * spec.ports[1].port: 70000 is not a port (1-65535)`; nothing is written.
+ */
+KILO_EXPORT int kilo_store_put_object(kilo_store *store, const char *object_json, struct kilo_error *err);
+/* kilo_store_put_object that writes only a changed object, and says in *change (may be NULL) what it did. */
+KILO_EXPORT int kilo_store_apply_object(kilo_store *store, const char *object_json, enum kilo_object_change *change,
+					struct kilo_error *err);
+/* Removes an object (ns NULL or "": "default" for a namespaced kind); -ENOENT when it is not there. */
+KILO_EXPORT int kilo_store_delete_object(kilo_store *store, const char *kind, const char *ns, const char *name,
+					 struct kilo_error *err);
+/* The stored object as canonical JSON; -ENOENT. Free *out with kilo_free. */
+KILO_EXPORT int kilo_store_get_object(kilo_store *store, const char *kind, const char *ns, const char *name,
+				      char **out, struct kilo_error *err);
+/*
+ * Every stored object of kind as a JSON array sorted by namespace, then
+ * name. Objects that no longer pass their kind's checks (a file edited by
+ * hand) are left out. Free *out with kilo_free.
+ */
+KILO_EXPORT int kilo_store_list_objects(kilo_store *store, const char *kind, char **out, struct kilo_error *err);
+/* kilo_store_list_objects of one namespace (NULL: every namespace). */
+KILO_EXPORT int kilo_store_list_objects_in(kilo_store *store, const char *kind, const char *ns, char **out,
+					   struct kilo_error *err);
+
+/*
  * A file descriptor that becomes readable when the store changes, for
  * poll(). After it does, kilo_store_changed consumes the events and says
  * whether anything relevant changed (true), so the caller loads again.

@@ -15,6 +15,7 @@
 #include "../core/error.h"
 #include "../core/opts.h"
 #include "../core/strbuf.h"
+#include "../core/table.h"
 #include "../topology/model.h"
 #include "jsonval.h"
 #include "mesh_json.h"
@@ -36,58 +37,6 @@ struct node_status {
 	bool in_segment, leader, ready;
 	struct kilo_addr wireguard_ip; /* the segment's, on its leader */
 };
-
-struct table {
-	size_t columns, n_rows;
-	const char **cells; /* n_rows * columns, the header first */
-	size_t width[NODE_COLUMNS];
-};
-
-static int table_init(struct table *t, struct kilo_arena *arena, const char *const *header, size_t columns,
-		      size_t n_rows)
-{
-	t->columns = columns;
-	t->n_rows = 0;
-	t->cells = kilo_arena_array(arena, (n_rows + 1) * columns, sizeof(*t->cells));
-	if (!t->cells)
-		return -ENOMEM;
-	memset(t->width, 0, sizeof(t->width));
-	for (size_t c = 0; c < columns; c++)
-		t->cells[c] = header[c];
-	t->n_rows = 1;
-	return 0;
-}
-
-static void table_print(struct table *t, struct kilo_strbuf *sb)
-{
-	const char *cell;
-
-	for (size_t i = 0; i < t->n_rows * t->columns; i++) {
-		if (strlen(t->cells[i]) > t->width[i % t->columns])
-			t->width[i % t->columns] = strlen(t->cells[i]);
-	}
-	for (size_t row = 0; row < t->n_rows; row++) {
-		for (size_t c = 0; c < t->columns; c++) {
-			cell = t->cells[row * t->columns + c];
-			if (c + 1 < t->columns)
-				kilo_strbuf_printf(sb, "%-*s  ", (int)t->width[c], cell);
-			else
-				kilo_strbuf_printf(sb, "%s\n", cell);
-		}
-	}
-}
-
-/* A cell of user text: "-" when empty, control characters escaped. */
-static const char *text(struct kilo_arena *arena, const char *s)
-{
-	size_t size = KILO_ESCAPED_SIZE(strlen(s));
-	char *cell;
-
-	if (!s[0])
-		return "-";
-	cell = kilo_arena_alloc(arena, size);
-	return cell ? kilo_escape(s, cell, size) : NULL;
-}
 
 /* The segment that node belongs to in topology, and whether it leads it. */
 static void find_segment(const struct kilo_topology *topology, struct node_status *st)
@@ -120,7 +69,7 @@ static const char *age(struct kilo_arena *arena, int64_t last_seen, int64_t now)
 }
 
 static int node_rows(const struct node_status *nodes, size_t n, int64_t now, struct kilo_arena *arena,
-		     struct table *t)
+		     struct kilo_table *t)
 {
 	char endpoint[KILO_ENDPOINT_STRLEN], ip[KILO_ADDR_STRLEN];
 	const char **row;
@@ -131,12 +80,12 @@ static int node_rows(const struct node_status *nodes, size_t n, int64_t now, str
 		if (nodes[i].wireguard_ip.family)
 			kilo_addr_format(&nodes[i].wireguard_ip, ip);
 		row = &t->cells[t->n_rows++ * t->columns];
-		row[0] = text(arena, nodes[i].node->name);
-		row[1] = text(arena, nodes[i].node->location);
+		row[0] = kilo_table_text(arena, nodes[i].node->name);
+		row[1] = kilo_table_text(arena, nodes[i].node->location);
 		row[2] = !nodes[i].in_segment ? "-" : nodes[i].leader ? "yes" : "no";
 		row[3] = nodes[i].ready ? "yes" : "no";
-		row[4] = text(arena, endpoint);
-		row[5] = text(arena, ip);
+		row[4] = kilo_table_text(arena, endpoint);
+		row[5] = kilo_table_text(arena, ip);
 		row[6] = age(arena, nodes[i].node->last_seen, now);
 		for (size_t c = 0; c < t->columns; c++)
 			if (!row[c])
@@ -145,7 +94,7 @@ static int node_rows(const struct node_status *nodes, size_t n, int64_t now, str
 	return 0;
 }
 
-static int peer_rows(const struct kilo_mesh *mesh, struct kilo_arena *arena, struct table *t)
+static int peer_rows(const struct kilo_mesh *mesh, struct kilo_arena *arena, struct kilo_table *t)
 {
 	char endpoint[KILO_ENDPOINT_STRLEN], cidr[KILO_CIDR_STRLEN], keepalive[16];
 	struct kilo_strbuf ips = { 0 };
@@ -164,10 +113,10 @@ static int peer_rows(const struct kilo_mesh *mesh, struct kilo_arena *arena, str
 		kilo_endpoint_format(&peer->endpoint, endpoint);
 		snprintf(keepalive, sizeof(keepalive), "%" PRIu32 "s", peer->persistent_keepalive);
 		row = &t->cells[t->n_rows++ * t->columns];
-		row[0] = text(arena, peer->name);
-		row[1] = text(arena, joined ? joined : "");
-		row[2] = text(arena, endpoint);
-		row[3] = text(arena, peer->persistent_keepalive ? keepalive : "");
+		row[0] = kilo_table_text(arena, peer->name);
+		row[1] = kilo_table_text(arena, joined ? joined : "");
+		row[2] = kilo_table_text(arena, endpoint);
+		row[3] = kilo_table_text(arena, peer->persistent_keepalive ? keepalive : "");
 		kilo_free(joined);
 		for (size_t c = 0; c < t->columns; c++)
 			if (!row[c])
@@ -180,23 +129,23 @@ static int format_text(const struct kilo_mesh *mesh, const struct node_status *n
 		       struct kilo_arena *arena, char **out)
 {
 	struct kilo_strbuf sb = { 0 };
-	struct table t;
+	struct kilo_table t;
 	int r;
 
-	r = table_init(&t, arena, node_header, NODE_COLUMNS, mesh->n_nodes);
+	r = kilo_table_init(&t, arena, node_header, NODE_COLUMNS, mesh->n_nodes);
 	if (r == 0)
 		r = node_rows(nodes, mesh->n_nodes, now, arena, &t);
 	if (r < 0)
 		goto out;
-	table_print(&t, &sb);
+	kilo_table_print(&t, &sb);
 	if (mesh->n_peers) {
-		r = table_init(&t, arena, peer_header, PEER_COLUMNS, mesh->n_peers);
+		r = kilo_table_init(&t, arena, peer_header, PEER_COLUMNS, mesh->n_peers);
 		if (r == 0)
 			r = peer_rows(mesh, arena, &t);
 		if (r < 0)
 			goto out;
 		kilo_strbuf_append(&sb, "\n");
-		table_print(&t, &sb);
+		kilo_table_print(&t, &sb);
 	}
 	r = kilo_strbuf_finish(&sb, out);
 out:

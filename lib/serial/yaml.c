@@ -17,11 +17,23 @@
 #include <string.h>
 
 /* Plain scalars that YAML 1.1 (as go-yaml v2 resolves them) reads as null, a boolean or a float. */
-static const char *const reserved_words[] = {
-	"~",     "null",   "Null",   "NULL",   "y",     "Y",      "yes",    "Yes",   "YES",   "n",
-	"N",     "no",     "No",     "NO",     "true",  "True",   "TRUE",   "false", "False", "FALSE",
-	"on",    "On",     "ON",     "off",    "Off",   "OFF",    ".inf",   ".Inf",  ".INF",  "+.inf",
-	"+.Inf", "+.INF",  "-.inf",  "-.Inf",  "-.INF", ".nan",   ".NaN",   ".NAN",
+static const struct {
+	const char *word;
+	enum kilo_yaml_plain type;
+} reserved_words[] = {
+	{ "~", KILO_YAML_NULL },      { "null", KILO_YAML_NULL },   { "Null", KILO_YAML_NULL },
+	{ "NULL", KILO_YAML_NULL },   { "y", KILO_YAML_TRUE },      { "Y", KILO_YAML_TRUE },
+	{ "yes", KILO_YAML_TRUE },    { "Yes", KILO_YAML_TRUE },    { "YES", KILO_YAML_TRUE },
+	{ "n", KILO_YAML_FALSE },     { "N", KILO_YAML_FALSE },     { "no", KILO_YAML_FALSE },
+	{ "No", KILO_YAML_FALSE },    { "NO", KILO_YAML_FALSE },    { "true", KILO_YAML_TRUE },
+	{ "True", KILO_YAML_TRUE },   { "TRUE", KILO_YAML_TRUE },   { "false", KILO_YAML_FALSE },
+	{ "False", KILO_YAML_FALSE }, { "FALSE", KILO_YAML_FALSE }, { "on", KILO_YAML_TRUE },
+	{ "On", KILO_YAML_TRUE },     { "ON", KILO_YAML_TRUE },     { "off", KILO_YAML_FALSE },
+	{ "Off", KILO_YAML_FALSE },   { "OFF", KILO_YAML_FALSE },   { ".inf", KILO_YAML_FLOAT },
+	{ ".Inf", KILO_YAML_FLOAT },  { ".INF", KILO_YAML_FLOAT },  { "+.inf", KILO_YAML_FLOAT },
+	{ "+.Inf", KILO_YAML_FLOAT }, { "+.INF", KILO_YAML_FLOAT }, { "-.inf", KILO_YAML_FLOAT },
+	{ "-.Inf", KILO_YAML_FLOAT }, { "-.INF", KILO_YAML_FLOAT }, { ".nan", KILO_YAML_FLOAT },
+	{ ".NaN", KILO_YAML_FLOAT },  { ".NAN", KILO_YAML_FLOAT },
 };
 
 static bool is_digit(char c)
@@ -114,35 +126,36 @@ static bool is_base60_float(const char *s)
 	return colon && !*s;
 }
 
-/* Whether go-yaml would read the plain scalar s as something other than a string. */
-static bool resolves_to_other_type(const char *s)
+enum kilo_yaml_plain kilo_yaml_resolve_plain(const char *s)
 {
 	char plain[64];
 	size_t n = 0;
 
 	if (!*s)
-		return true;
+		return KILO_YAML_NULL;
 	for (size_t i = 0; i < sizeof(reserved_words) / sizeof(reserved_words[0]); i++)
-		if (!strcmp(s, reserved_words[i]))
-			return true;
+		if (!strcmp(s, reserved_words[i].word))
+			return reserved_words[i].type;
 	if (is_base60_float(s))
-		return true;
+		return KILO_YAML_OTHER;
 	if (*s == '.')
-		return is_number(s);
+		return is_number(s) ? KILO_YAML_FLOAT : KILO_YAML_STRING;
 	if (!is_digit(*s) && *s != '+' && *s != '-')
-		return false;
+		return KILO_YAML_STRING;
 	if (is_timestamp(s))
-		return true;
+		return KILO_YAML_OTHER;
 	/* Underscores separate digits in YAML 1.1 numbers. */
 	for (const char *p = s; *p; p++) {
 		if (*p == '_')
 			continue;
 		if (n + 1 >= sizeof(plain))
-			return false;
+			return KILO_YAML_STRING;
 		plain[n++] = *p;
 	}
 	plain[n] = '\0';
-	return is_number(plain);
+	if (!is_number(plain))
+		return KILO_YAML_STRING;
+	return strpbrk(plain, ".eE") && !strpbrk(plain, "xX") ? KILO_YAML_FLOAT : KILO_YAML_INT;
 }
 
 static size_t utf8_width(unsigned char c)
@@ -185,7 +198,7 @@ enum kilo_yaml_style kilo_yaml_string_style(const char *s)
 	bool line_breaks = false, space_break = false, break_space = false, previous_space = false;
 	bool previous_break = false, preceded_by_whitespace = true, followed_by_whitespace;
 
-	if (resolves_to_other_type(s))
+	if (kilo_yaml_resolve_plain(s) != KILO_YAML_STRING)
 		return KILO_YAML_DOUBLE_QUOTED;
 	if (len >= 3 && (!strncmp(s, "---", 3) || !strncmp(s, "...", 3)))
 		block_indicators = true;

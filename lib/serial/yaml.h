@@ -18,6 +18,18 @@ enum kilo_yaml_style {
 	KILO_YAML_DOUBLE_QUOTED,
 };
 
+/* What go-yaml v2 (YAML 1.1) reads a plain scalar as. */
+enum kilo_yaml_plain {
+	KILO_YAML_STRING,
+	KILO_YAML_NULL,
+	KILO_YAML_TRUE,
+	KILO_YAML_FALSE,
+	KILO_YAML_INT,   /* Go's strconv.ParseInt(s, 0, 64) syntax, with '_' between digits */
+	KILO_YAML_FLOAT,
+	KILO_YAML_OTHER, /* a timestamp or a sexagesimal number */
+};
+enum kilo_yaml_plain kilo_yaml_resolve_plain(const char *s);
+
 /* How go-yaml writes the string s as a value in block context. */
 enum kilo_yaml_style kilo_yaml_string_style(const char *s);
 

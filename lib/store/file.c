@@ -23,6 +23,8 @@
 #include "file.h"
 
 #define SUFFIX ".json"
+/* "NS/NAME": a DNS label and a DNS subdomain. */
+#define OBJECT_NAME_MAX (63 + 1 + 253 + 1)
 
 static struct kilo_file_store *file_store(kilo_store *store)
 {
@@ -134,14 +136,37 @@ static const char *read_error(int r)
 	return strerror(-r);
 }
 
+/*
+ * A namespaced object "NS/NAME" is the file NS.NAME.json: a namespace is a
+ * DNS label, without dots, so the first dot splits the two again.
+ */
+static void file_name_of(enum kilo_store_kind kind, char *name)
+{
+	char *slash = kilo_store_kind_namespaced(kind) ? strchr(name, '/') : NULL;
+
+	if (slash)
+		*slash = '.';
+}
+
+static void name_of_file(enum kilo_store_kind kind, char *name)
+{
+	char *dot = kilo_store_kind_namespaced(kind) ? strchr(name, '.') : NULL;
+
+	if (dot)
+		*dot = '/';
+}
+
 /* The object at path as an entry named name: its text, or why it cannot be read. -ENOENT, -ENOMEM. */
-static int fill_entry(const char *path, const char *name, size_t name_len, struct kilo_store_entry *e)
+static int fill_entry(enum kilo_store_kind kind, const char *path, const char *name, size_t name_len,
+		      struct kilo_store_entry *e)
 {
 	int r;
 
 	memset(e, 0, sizeof(*e));
 	e->source = strdup(path);
 	e->name = strndup(name, name_len);
+	if (e->name)
+		name_of_file(kind, e->name);
 	r = e->source && e->name ? read_file(path, &e->text, &e->len, &e->version) : -ENOMEM;
 	if (r < 0 && r != -ENOENT && r != -ENOMEM) {
 		e->unreadable = read_error(r);
@@ -188,7 +213,7 @@ static int list(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_
 		}
 		r = kilo_array_reserve((void **)&entries, &cap, n + 1, sizeof(*entries));
 		if (r == 0)
-			r = fill_entry(path, d->d_name, strlen(d->d_name) - strlen(SUFFIX), &entries[n]);
+			r = fill_entry(kind, path, d->d_name, strlen(d->d_name) - strlen(SUFFIX), &entries[n]);
 		if (r == -ENOMEM)
 			goto fail;
 		/* Gone between readdir and open: deleted, not broken. */
@@ -211,25 +236,29 @@ fail:
 	return r;
 }
 
+/* Where the object name of kind is (path), and its file's name (file). */
 static int object_path(struct kilo_file_store *fs, enum kilo_store_kind kind, const char *name, char path[PATH_MAX],
-		       struct kilo_error *err)
+		       char file[OBJECT_NAME_MAX], struct kilo_error *err)
 {
-	if (path_printf(path, "%s/%s/%s" SUFFIX, fs->dir, kilo_store_kind_name(kind), name) < 0)
+	if (strlen(name) >= OBJECT_NAME_MAX || path_printf(path, "%s/%s/%s" SUFFIX, fs->dir, kilo_store_kind_name(kind), name) < 0)
 		return kilo_error_set(err, ENAMETOOLONG, "store: %.200s/%s/%.200s" SUFFIX ": path too long", fs->dir,
 				      kilo_store_kind_name(kind), name);
+	snprintf(file, OBJECT_NAME_MAX, "%s", name);
+	file_name_of(kind, file);
+	path_printf(path, "%s/%s/%s" SUFFIX, fs->dir, kilo_store_kind_name(kind), file);
 	return 0;
 }
 
 static int get_object(kilo_store *store, enum kilo_store_kind kind, const char *name, struct kilo_store_entry *out,
 		      struct kilo_error *err)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], file[OBJECT_NAME_MAX];
 	int r;
 
-	r = object_path(file_store(store), kind, name, path, err);
+	r = object_path(file_store(store), kind, name, path, file, err);
 	if (r < 0)
 		return r;
-	r = fill_entry(path, name, strlen(name), out);
+	r = fill_entry(kind, path, file, strlen(file), out);
 	return r == -ENOMEM ? kilo_error_set(err, ENOMEM, "out of memory") : r;
 }
 
@@ -280,15 +309,15 @@ static int write_object(kilo_store *store, enum kilo_store_kind kind, const char
 {
 	struct kilo_file_store *fs = file_store(store);
 	const char *folder = kilo_store_kind_name(kind);
-	char path[PATH_MAX], tmp[PATH_MAX], dir_path[PATH_MAX];
+	char path[PATH_MAX], tmp[PATH_MAX], dir_path[PATH_MAX], file[OBJECT_NAME_MAX];
 	/* Peers may carry a preshared key: only the store's owner reads them. */
 	mode_t mode = kind == KILO_STORE_PEER ? 0600 : 0644;
 	int r;
 
-	r = object_path(fs, kind, name, path, err);
+	r = object_path(fs, kind, name, path, file, err);
 	if (r < 0)
 		return r;
-	if (path_printf(tmp, "%s/%s/.%s" SUFFIX ".XXXXXX", fs->dir, folder, name) < 0 ||
+	if (path_printf(tmp, "%s/%s/.%s" SUFFIX ".XXXXXX", fs->dir, folder, file) < 0 ||
 	    path_printf(dir_path, "%s/%s", fs->dir, folder) < 0)
 		return kilo_error_set(err, ENAMETOOLONG, "store: %.400s: path too long", path);
 	r = kilo_file_write_new(tmp, text, len, mode);
@@ -297,7 +326,7 @@ static int write_object(kilo_store *store, enum kilo_store_kind kind, const char
 		if (r < 0)
 			return kilo_error_set(err, -r, "store: cannot create %.400s: %s", dir_path, strerror(-r));
 		/* mkostemp replaced the X's: put them back. */
-		path_printf(tmp, "%s/%s/.%s" SUFFIX ".XXXXXX", fs->dir, folder, name);
+		path_printf(tmp, "%s/%s/.%s" SUFFIX ".XXXXXX", fs->dir, folder, file);
 		r = kilo_file_write_new(tmp, text, len, mode);
 	}
 	if (r < 0)
@@ -318,10 +347,10 @@ static int write_object(kilo_store *store, enum kilo_store_kind kind, const char
 static int remove_object(kilo_store *store, enum kilo_store_kind kind, const char *name, struct kilo_error *err)
 {
 	struct kilo_file_store *fs = file_store(store);
-	char path[PATH_MAX], dir_path[PATH_MAX];
+	char path[PATH_MAX], dir_path[PATH_MAX], file[OBJECT_NAME_MAX];
 	int r;
 
-	r = object_path(fs, kind, name, path, err);
+	r = object_path(fs, kind, name, path, file, err);
 	if (r < 0)
 		return r;
 	if (unlink(path) < 0)
@@ -337,7 +366,7 @@ static void close_store(kilo_store *store)
 	struct kilo_file_store *fs = file_store(store);
 
 	kilo_file_watch_close(fs);
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < KILO_STORE_MESH_KINDS; i++) {
 		kilo_store_cache_free(store->cache[i]);
 		for (size_t j = 0; j < fs->n_dirty[i]; j++)
 			free(fs->dirty[i][j]);

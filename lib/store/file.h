@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The file store: DIR/nodes/NAME.json and DIR/peers/NAME.json. Writers
+ * The file store: DIR/nodes/NAME.json and DIR/peers/NAME.json, and the
+ * Kubernetes objects (DIR/services/NS.NAME.json, ...). Writers
  * put a temporary file (a name that starts with '.') next to the object
  * and rename it over; readers and the watch skip such names.
  */
@@ -9,12 +10,12 @@
 
 #include "store.h"
 
-/* The watches of DIR, DIR/nodes and DIR/peers; -1 when not watched. */
+/* The watches of DIR and of the folder of each kind (kind + 1); -1 when not watched. */
 enum {
 	KILO_FILE_WATCH_DIR,
-	KILO_FILE_WATCH_NODES,
-	KILO_FILE_WATCH_PEERS,
-	KILO_FILE_WATCH_MAX,
+	KILO_FILE_WATCH_NODES = KILO_STORE_NODE + 1,
+	KILO_FILE_WATCH_PEERS = KILO_STORE_PEER + 1,
+	KILO_FILE_WATCH_MAX = KILO_STORE_KINDS + 1,
 };
 
 struct kilo_file_store {
@@ -25,10 +26,13 @@ struct kilo_file_store {
 	bool dir_seen; /* DIR was there once: a write never makes it again */
 	bool pending;  /* a change kilo_store_changed has not reported yet */
 	bool lost;     /* a watch died: watch again from DIR */
-	/* Per kind (nodes, peers): the names changed since the last load, or every name. */
-	bool all_dirty[2];
-	char **dirty[2];
-	size_t n_dirty[2], cap_dirty[2];
+	/*
+	 * Per kind a load reads (nodes, peers): the names changed since the
+	 * last load, or every name. The other kinds are listed whole.
+	 */
+	bool all_dirty[KILO_STORE_MESH_KINDS];
+	char **dirty[KILO_STORE_MESH_KINDS];
+	size_t n_dirty[KILO_STORE_MESH_KINDS], cap_dirty[KILO_STORE_MESH_KINDS];
 };
 
 /* True for the name of an object file: "NAME.json", not a temporary file. */

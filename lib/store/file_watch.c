@@ -21,11 +21,17 @@
 #define SELF_EVENTS (IN_DELETE_SELF | IN_MOVE_SELF)
 #define OBJECT_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM)
 
-static const char *const folders[KILO_FILE_WATCH_MAX] = {
-	[KILO_FILE_WATCH_DIR] = "",
-	[KILO_FILE_WATCH_NODES] = "/nodes",
-	[KILO_FILE_WATCH_PEERS] = "/peers",
-};
+/* The folder of watch i: DIR itself, or the folder of kind i - 1. */
+static const char *folder(size_t i)
+{
+	return i == KILO_FILE_WATCH_DIR ? "" : kilo_store_kind_name((enum kilo_store_kind)(i - 1));
+}
+
+/* Whether watch i is of a kind that a load reads, whose changes are kept by name. */
+static bool mesh_watch(size_t i)
+{
+	return i == KILO_FILE_WATCH_NODES || i == KILO_FILE_WATCH_PEERS;
+}
 
 static void remove_watches(struct kilo_file_store *fs)
 {
@@ -53,7 +59,7 @@ static bool watching(const struct kilo_file_store *fs, size_t which)
 
 static size_t kind_watch(enum kilo_store_kind kind)
 {
-	return kind == KILO_STORE_NODE ? KILO_FILE_WATCH_NODES : KILO_FILE_WATCH_PEERS;
+	return (size_t)kind + 1;
 }
 
 /*
@@ -61,18 +67,18 @@ static size_t kind_watch(enum kilo_store_kind kind)
  * *added when one is new. A folder made later shows on DIR's watch. A
  * reader creates nothing: only writers make the folders.
  */
-static int add_watches(struct kilo_file_store *fs, bool *added, struct kilo_error *err)
+static int add_watches(struct kilo_file_store *fs, bool *added, bool *mesh_added, struct kilo_error *err)
 {
 	/* On DIR itself: its folders coming and going (IN_CREATE: a folder made again). */
 	const uint32_t dir_mask = SELF_EVENTS | IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR;
 	char path[4096];
 	int wd;
 
-	*added = false;
+	*added = *mesh_added = false;
 	for (size_t i = 0; i < KILO_FILE_WATCH_MAX; i++) {
 		if (fs->watches[i] >= 0)
 			continue;
-		if (snprintf(path, sizeof(path), "%s%s", fs->dir, folders[i]) >= (int)sizeof(path)) {
+		if (snprintf(path, sizeof(path), "%s%s%s", fs->dir, i ? "/" : "", folder(i)) >= (int)sizeof(path)) {
 			remove_watches(fs);
 			return kilo_error_set(err, ENAMETOOLONG, "store: %.400s: path too long", fs->dir);
 		}
@@ -87,20 +93,22 @@ static int add_watches(struct kilo_file_store *fs, bool *added, struct kilo_erro
 		}
 		fs->watches[i] = wd;
 		*added = true;
+		/* What a load read of DIR's kinds before is not known to be current any more. */
+		*mesh_added |= i == KILO_FILE_WATCH_DIR || mesh_watch(i);
 	}
 	return 0;
 }
 
 int kilo_file_watch_init(struct kilo_file_store *fs, struct kilo_error *err)
 {
-	bool added;
+	bool added, mesh_added;
 	int r;
 
 	fs->all_dirty[KILO_STORE_NODE] = fs->all_dirty[KILO_STORE_PEER] = true;
 	fs->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (fs->inotify_fd < 0)
 		return kilo_error_set(err, errno, "store: cannot create an inotify instance: %s", strerror(errno));
-	r = add_watches(fs, &added, err);
+	r = add_watches(fs, &added, &mesh_added, err);
 	/* No DIR yet: the first write makes it (kilo_file_watch_start). */
 	if (r == -ENOENT) {
 		if (err)
@@ -112,11 +120,12 @@ int kilo_file_watch_init(struct kilo_file_store *fs, struct kilo_error *err)
 
 void kilo_file_watch_start(struct kilo_file_store *fs)
 {
-	bool added;
+	bool added, mesh_added;
 
-	if (fs->inotify_fd >= 0 && add_watches(fs, &added, NULL) == 0 && added) {
+	if (fs->inotify_fd >= 0 && add_watches(fs, &added, &mesh_added, NULL) == 0 && added) {
 		/* What happened before the watches began is unknown. */
-		all_dirty(fs);
+		if (mesh_added)
+			all_dirty(fs);
 		fs->pending = true;
 	}
 }
@@ -175,12 +184,18 @@ static void note_event(struct kilo_file_store *fs, const struct inotify_event *e
 	}
 	if (!ev->len)
 		return;
-	if (i == KILO_FILE_WATCH_DIR && (!strcmp(ev->name, "nodes") || !strcmp(ev->name, "peers"))) {
+	if (i == KILO_FILE_WATCH_DIR) {
+		for (size_t w = 1; w < KILO_FILE_WATCH_MAX; w++) {
+			if (strcmp(ev->name, folder(w)))
+				continue;
+			fs->pending = true;
+			if (mesh_watch(w))
+				all_dirty(fs);
+		}
+	} else if (kilo_file_store_is_object(ev->name)) {
 		fs->pending = true;
-		all_dirty(fs);
-	} else if (i != KILO_FILE_WATCH_DIR && kilo_file_store_is_object(ev->name)) {
-		fs->pending = true;
-		mark_dirty(fs, i == KILO_FILE_WATCH_NODES ? KILO_STORE_NODE : KILO_STORE_PEER, ev->name);
+		if (mesh_watch(i))
+			mark_dirty(fs, (enum kilo_store_kind)(i - 1), ev->name);
 	}
 }
 
@@ -214,6 +229,7 @@ static int drain(struct kilo_file_store *fs, struct kilo_error *err)
  */
 static int watch_again(struct kilo_file_store *fs, bool *added, struct kilo_error *err)
 {
+	bool mesh_added;
 	struct stat st;
 	int r;
 
@@ -226,8 +242,8 @@ static int watch_again(struct kilo_file_store *fs, bool *added, struct kilo_erro
 	if (stat(fs->dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return kilo_error_set(err, ENOENT, "store: directory %.400s has disappeared; watching for it to come back",
 				      fs->dir);
-	r = add_watches(fs, added, err);
-	if (r == 0 && *added)
+	r = add_watches(fs, added, &mesh_added, err);
+	if (r == 0 && mesh_added)
 		all_dirty(fs);
 	return r;
 }

@@ -36,7 +36,23 @@ static const struct scheme schemes[] = {
 
 const char *kilo_store_kind_name(enum kilo_store_kind kind)
 {
-	return kind == KILO_STORE_NODE ? "nodes" : "peers";
+	static const char *const names[KILO_STORE_KINDS] = {
+		[KILO_STORE_NODE] = "nodes",
+		[KILO_STORE_PEER] = "peers",
+		[KILO_STORE_SERVICE] = "services",
+		[KILO_STORE_ENDPOINTSLICE] = "endpointslices",
+		[KILO_STORE_POD] = "pods",
+		[KILO_STORE_NAMESPACE] = "namespaces",
+		[KILO_STORE_NETWORKPOLICY] = "networkpolicies",
+	};
+
+	return names[kind];
+}
+
+bool kilo_store_kind_namespaced(enum kilo_store_kind kind)
+{
+	return kind == KILO_STORE_SERVICE || kind == KILO_STORE_ENDPOINTSLICE || kind == KILO_STORE_POD ||
+	       kind == KILO_STORE_NETWORKPOLICY;
 }
 
 void kilo_store_report_add(struct kilo_store_report *report, const char *source, const char *fmt, ...)
@@ -185,11 +201,45 @@ out:
 }
 
 /*
+ * What the store holds under name, as canonical as text is: whether text
+ * would change it. -ENOENT when absent.
+ */
+static int compare_stored(kilo_store *store, enum kilo_store_kind kind, const char *name, const char *text,
+			  enum kilo_object_change *change, struct kilo_error *err)
+{
+	struct kilo_store_entry entry = { 0 };
+	char *stored = NULL;
+	int r;
+
+	r = store->ops->get(store, kind, name, &entry, err);
+	if (r == -ENOENT) {
+		*change = KILO_OBJECT_CREATED;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	/* A stored object that no longer reads is replaced, not compared. */
+	*change = KILO_OBJECT_CONFIGURED;
+	if (entry.text && canonical(kind, entry.text, entry.len, name, NULL, &stored, NULL) == 0 && !strcmp(stored, text))
+		*change = KILO_OBJECT_UNCHANGED;
+	if (stored)
+		sodium_memzero(stored, strlen(stored));
+	kilo_free(stored);
+	free(entry.name);
+	free(entry.source);
+	if (entry.text)
+		sodium_memzero(entry.text, entry.len);
+	free(entry.text);
+	return 0;
+}
+
+/*
  * Validates json and writes it: with publish_self (ttl) for the agent's
- * own node, else with write (if_version as write takes it).
+ * own node, else with write (if_version as write takes it). With change,
+ * an object equal to the stored one is not written.
  */
 static int put(kilo_store *store, enum kilo_store_kind kind, const char *json, bool self, uint32_t ttl,
-	       int64_t if_version, struct kilo_error *err)
+	       int64_t if_version, enum kilo_object_change *change, struct kilo_error *err)
 {
 	char *name = NULL, *text = NULL;
 	int r;
@@ -201,10 +251,15 @@ static int put(kilo_store *store, enum kilo_store_kind kind, const char *json, b
 		kilo_error_prefix(err, "%s", kilo_store_kind_name(kind));
 		return r;
 	}
-	if (self && store->ops->publish_self)
+	if (change && (r = compare_stored(store, kind, name, text, change, err)) < 0)
+		goto out;
+	if (change && *change == KILO_OBJECT_UNCHANGED)
+		r = 0;
+	else if (self && store->ops->publish_self)
 		r = store->ops->publish_self(store, name, text, strlen(text), ttl, err);
 	else
 		r = store->ops->write(store, kind, name, text, strlen(text), if_version, err);
+out:
 	sodium_memzero(text, strlen(text));
 	kilo_free(text);
 	free(name);
@@ -213,12 +268,12 @@ static int put(kilo_store *store, enum kilo_store_kind kind, const char *json, b
 
 int kilo_store_put_node(kilo_store *store, const char *node_json, struct kilo_error *err)
 {
-	return put(store, KILO_STORE_NODE, node_json, false, 0, KILO_STORE_ANY_VERSION, err);
+	return put(store, KILO_STORE_NODE, node_json, false, 0, KILO_STORE_ANY_VERSION, NULL, err);
 }
 
 int kilo_store_publish_self(kilo_store *store, const char *node_json, uint32_t ttl, struct kilo_error *err)
 {
-	return put(store, KILO_STORE_NODE, node_json, true, ttl, KILO_STORE_ANY_VERSION, err);
+	return put(store, KILO_STORE_NODE, node_json, true, ttl, KILO_STORE_ANY_VERSION, NULL, err);
 }
 
 bool kilo_store_liveness_by_presence(const kilo_store *store)
@@ -228,7 +283,7 @@ bool kilo_store_liveness_by_presence(const kilo_store *store)
 
 int kilo_store_put_peer(kilo_store *store, const char *peer_json, struct kilo_error *err)
 {
-	return put(store, KILO_STORE_PEER, peer_json, false, 0, KILO_STORE_ANY_VERSION, err);
+	return put(store, KILO_STORE_PEER, peer_json, false, 0, KILO_STORE_ANY_VERSION, NULL, err);
 }
 
 /* A name that is not valid could name a path outside the store: refused before any lookup. */
@@ -260,7 +315,13 @@ int kilo_store_delete_peer(kilo_store *store, const char *name, struct kilo_erro
 int kilo_store_put_if(kilo_store *store, enum kilo_store_kind kind, const char *json, int64_t if_version,
 		      struct kilo_error *err)
 {
-	return put(store, kind, json, false, 0, if_version, err);
+	return put(store, kind, json, false, 0, if_version, NULL, err);
+}
+
+int kilo_store_put_changed(kilo_store *store, enum kilo_store_kind kind, const char *json,
+			   enum kilo_object_change *change, struct kilo_error *err)
+{
+	return put(store, kind, json, false, 0, KILO_STORE_ANY_VERSION, change, err);
 }
 
 int kilo_store_get_node(kilo_store *store, const char *name, char **out, struct kilo_error *err)
@@ -270,31 +331,75 @@ int kilo_store_get_node(kilo_store *store, const char *name, char **out, struct 
 	return kilo_store_get_node_version(store, name, out, &version, err);
 }
 
-int kilo_store_get_node_version(kilo_store *store, const char *name, char **out, int64_t *version,
-				struct kilo_error *err)
+static int get_version(kilo_store *store, enum kilo_store_kind kind, const char *name, char **out, int64_t *version,
+		       struct kilo_error *err)
 {
+	const char *folder = kilo_store_kind_name(kind);
 	struct kilo_store_entry *entry;
 	int r;
 
 	*out = NULL;
-	r = check_name(KILO_STORE_NODE, name, err);
+	r = check_name(kind, name, err);
 	if (r < 0)
 		return r;
 	entry = calloc(1, sizeof(*entry));
 	if (!entry)
 		return kilo_error_set(err, ENOMEM, "out of memory");
-	r = store->ops->get(store, KILO_STORE_NODE, name, entry, err);
+	r = store->ops->get(store, kind, name, entry, err);
 	if (r == -ENOENT)
-		r = kilo_error_set(err, ENOENT, "nodes/%.253s: not in the store", name);
+		r = kilo_error_set(err, ENOENT, "%s/%.253s: not in the store", folder, name);
 	else if (r == 0 && !entry->text)
 		r = kilo_error_set(err, EIO, "store: cannot read %.400s: %s", entry->source, entry->unreadable);
 	else if (r == 0)
-		r = canonical(KILO_STORE_NODE, entry->text, entry->len, name, NULL, out, err);
+		r = canonical(kind, entry->text, entry->len, name, NULL, out, err);
 	if (r == 0)
 		*version = entry->version;
 	if (r < 0 && r != -ENOENT && entry->text)
-		kilo_error_prefix(err, "nodes/%s", name);
+		kilo_error_prefix(err, "%s/%s", folder, name);
 	kilo_store_entries_free(entry, r == -ENOENT ? 0 : 1);
+	return r;
+}
+
+int kilo_store_get_node_version(kilo_store *store, const char *name, char **out, int64_t *version,
+				struct kilo_error *err)
+{
+	return get_version(store, KILO_STORE_NODE, name, out, version, err);
+}
+
+/* A peer's text without its preshared key: printed only when asked for by name (kgctl showconf), never listed. */
+static int without_preshared_key(char **text)
+{
+	json_t *peer = json_loads(*text, 0, NULL);
+	int r;
+
+	sodium_memzero(*text, strlen(*text));
+	kilo_free(*text);
+	*text = NULL;
+	kilo_json_wipe_string(json_object_get(peer, "presharedKey"));
+	json_object_del(peer, "presharedKey");
+	r = peer ? kilo_json_dump(peer, text) : -ENOMEM;
+	json_decref(peer);
+	return r;
+}
+
+int kilo_store_mesh_object_text(enum kilo_store_kind kind, const char *text, size_t len, const char *name, char **out,
+				struct kilo_error *err)
+{
+	int r = canonical(kind, text, len, name, NULL, out, err);
+
+	if (r == 0 && kind == KILO_STORE_PEER && without_preshared_key(out) < 0)
+		r = kilo_error_set(err, ENOMEM, "out of memory");
+	return r;
+}
+
+int kilo_store_get_mesh_object(kilo_store *store, enum kilo_store_kind kind, const char *name, char **out,
+			       struct kilo_error *err)
+{
+	int64_t version;
+	int r = get_version(store, kind, name, out, &version, err);
+
+	if (r == 0 && kind == KILO_STORE_PEER && without_preshared_key(out) < 0)
+		r = kilo_error_set(err, ENOMEM, "out of memory");
 	return r;
 }
 

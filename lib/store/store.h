@@ -19,7 +19,20 @@
 enum kilo_store_kind {
 	KILO_STORE_NODE,
 	KILO_STORE_PEER,
+	/*
+	 * Kubernetes objects (store_objects.c): listed when asked, never by a
+	 * load, and not cached. A namespaced object's name is "NS/NAME".
+	 */
+	KILO_STORE_SERVICE,
+	KILO_STORE_ENDPOINTSLICE,
+	KILO_STORE_POD,
+	KILO_STORE_NAMESPACE,
+	KILO_STORE_NETWORKPOLICY,
+	KILO_STORE_KINDS,
 };
+
+/* The kinds a load reads, and the store caches: nodes and peers. */
+#define KILO_STORE_MESH_KINDS 2
 
 /* One object as stored: where it came from (for reports), its name and text. */
 struct kilo_store_entry {
@@ -94,7 +107,7 @@ struct kilo_store_ops {
 struct kilo_store {
 	const struct kilo_store_ops *ops;
 	/* Per kind, the objects as last loaded, parsed: a load reads only what changed. */
-	struct kilo_store_cache *cache[2];
+	struct kilo_store_cache *cache[KILO_STORE_MESH_KINDS];
 	uint32_t ready_window; /* given to every mesh a load makes */
 };
 
@@ -135,8 +148,13 @@ int kilo_store_cache_refresh(kilo_store *store, enum kilo_store_kind kind, struc
 			     struct kilo_error *err);
 void kilo_store_cache_free(struct kilo_store_cache *cache);
 
-/* "nodes" or "peers": the kind as the mesh document names its list. */
+/*
+ * The kind's folder (file store) or key segment (etcd): "nodes" or "peers",
+ * as the mesh document names its lists, "services", "endpointslices" ...
+ */
 const char *kilo_store_kind_name(enum kilo_store_kind kind);
+/* Whether objects of kind are namespaced: their names are "NS/NAME". */
+bool kilo_store_kind_namespaced(enum kilo_store_kind kind);
 
 /* Adds a problem about source to report (NULL: nothing); the count goes on past the first 16. */
 void kilo_store_report_add(struct kilo_store_report *report, const char *source, const char *fmt, ...)
@@ -187,6 +205,18 @@ int kilo_store_get_node_version(kilo_store *store, const char *name, char **out,
 				struct kilo_error *err);
 int kilo_store_put_if(kilo_store *store, enum kilo_store_kind kind, const char *json, int64_t if_version,
 		      struct kilo_error *err);
+/*
+ * kilo_store_put_node or _peer that writes only what differs from the
+ * stored object, and says which it was (kilo_store_apply_object).
+ */
+int kilo_store_put_changed(kilo_store *store, enum kilo_store_kind kind, const char *json,
+			   enum kilo_object_change *change, struct kilo_error *err);
+/* A node or peer as the store holds it, canonical (a peer without its preshared key); -ENOENT. */
+int kilo_store_get_mesh_object(kilo_store *store, enum kilo_store_kind kind, const char *name, char **out,
+			       struct kilo_error *err);
+/* The same of a node's or peer's stored text, named name. */
+int kilo_store_mesh_object_text(enum kilo_store_kind kind, const char *text, size_t len, const char *name, char **out,
+				struct kilo_error *err);
 /* Whether the agent should leave liveness to the store (ops->presence). */
 bool kilo_store_liveness_by_presence(const kilo_store *store);
 

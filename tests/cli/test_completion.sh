@@ -75,9 +75,9 @@ expect "kg: --bpf takes its modes" "auto off on" "$kg" --bpf ""
 expect "kg: --bpf-maglev-size takes the two sizes" "16381 65521" "$kg" --bpf-maglev-size ""
 
 # kgctl
-expect "kgctl: the commands" "apply bpf connect genkey graph node pubkey showconf solve status wg" "$kgctl" ""
+expect "kgctl: the commands" "apply bpf connect delete genkey get graph node pubkey showconf solve status wg" "$kgctl" ""
 expect "kgctl: the commands that start with s" "showconf solve status" "$kgctl" s
-expect "kgctl: the command after global flags" "genkey graph" "$kgctl" --store file:/tmp --ready-window 10s g
+expect "kgctl: the command after global flags" "genkey get graph" "$kgctl" --store file:/tmp --ready-window 10s g
 expect_has "kgctl: global flags before the command" --ready-window "$kgctl" --re
 expect "kgctl: showconf's first argument" "node peer" "$kgctl" showconf ""
 expect "kgctl: showconf's first argument after global flags" "node peer" "$kgctl" --mesh m.json showconf ""
@@ -85,6 +85,10 @@ expect "kgctl: showconf's output formats" "json wireguard yaml" "$kgctl" showcon
 expect "kgctl: graph's output formats" "dot svg" "$kgctl" graph --output ""
 expect "kgctl: status's output formats" "json text" "$kgctl" status -o ""
 expect "kgctl: wg's subcommands" "setconf show" "$kgctl" wg ""
+expect "kgctl: get's kinds" "endpointslices namespaces networkpolicies nodes peers pods services" "$kgctl" get ""
+expect "kgctl: get's kinds that start with n" "namespaces networkpolicies nodes" "$kgctl" get n
+expect "kgctl: get's output formats" "json yaml" "$kgctl" get svc -o ""
+expect "kgctl: delete's flags that start with --f" "--filename" "$kgctl" delete --f
 expect "kgctl: node set" "set" "$kgctl" node ""
 expect_has "kgctl: node set's keys" "pod-cidr=" "$kgctl" node set a ""
 expect_has "kgctl: connect's own flags, such as --log-level" --log-level "$kgctl" connect --lo

@@ -563,6 +563,89 @@ else
 	echo "skip - kg's flags (no KG given)"
 fi
 
+# ---- Kubernetes objects (apply -f, get, delete) ------------------------------------
+
+objects="file:$tmp/objects"
+cat >"$tmp/mixed.yaml" <<'EOF_YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: good}
+spec:
+  clusterIP: 10.96.0.20
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: prod}
+spec:
+  ports:
+  - {name: a, port: 80}
+  - {name: b, port: 70000}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: good-a, labels: {kubernetes.io/service-name: good}}
+addressType: IPv4
+endpoints: [{addresses: [10.2.1.10], nodeName: n1, conditions: {ready: true}}]
+ports: [{name: http, port: 8080}]
+EOF_YAML
+run apply -f "$tmp/mixed.yaml" --store "$objects"
+check "apply -f: a bad object fails the run" eval '[[ $status -eq 1 ]]'
+check "apply -f: the bad object is named by file, document, kind, name, field and value" stderr_is \
+	"kgctl: $tmp/mixed.yaml: document 2 (line 7): Service prod/web: spec.ports[1].port: 70000 is not a port (1-65535)"
+check "apply -f: the others go in, as kubectl prints them" eval '[[ "$(cat "$tmp/out")" == "service/good created
+endpointslice.discovery.k8s.io/good-a created" ]]'
+check "apply -f: the file store keeps NS.NAME.json" test -f "$tmp/objects/services/default.good.json"
+run apply -f "$tmp/mixed.yaml" --store "$objects"
+check "apply -f again: unchanged" eval 'stdout_has "service/good unchanged" && stdout_has "endpointslice.discovery.k8s.io/good-a unchanged"'
+sed 's/port: 80, targetPort: http/port: 81, targetPort: http/' "$tmp/mixed.yaml" | "$kgctl" apply -f - --store "$objects" >"$tmp/out" 2>/dev/null
+check "apply -f - with a change: configured" stdout_has "service/good configured"
+
+run get svc --store "$objects"
+check "get svc prints kubectl's table" eval 'succeeded && [[ "$(cat "$tmp/out")" == "NAMESPACE   NAME   TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)
+default     good   ClusterIP   10.96.0.20   <none>        81/TCP" ]]'
+run get services good -o yaml --store "$objects"
+cp "$tmp/out" "$tmp/good.yaml"
+check "get -o yaml prints the canonical object with Kubernetes' defaults" \
+	eval 'succeeded && stdout_has "kind: Service" && stdout_has "sessionAffinity: None" && stdout_has "protocol: TCP"'
+run get endpointslices -o json --store "$objects"
+cp "$tmp/out" "$tmp/slices.json"
+check "get -o json of a kind prints a List" eval 'succeeded && stdout_has "\"kind\": \"List\"" && stdout_has "\"name\": \"good-a\""'
+run delete -f "$tmp/good.yaml" --store "$objects"
+check "delete -f removes what the manifest names" eval 'succeeded && stdout_is <(echo "service \"good\" deleted")'
+check "delete -f: the file is gone" test ! -e "$tmp/objects/services/default.good.json"
+run apply -f "$tmp/good.yaml" -f "$tmp/slices.json" --store "$objects"
+check "get -o yaml and -o json read back with apply -f" eval 'succeeded && stdout_has "service/good created" && stdout_has "good-a unchanged"'
+expect_error "delete KIND NAME of what is not there fails, naming it" 1 "Service prod/web: not in the store" \
+	delete svc web -n prod --store "$objects"
+expect_error "get of what is not there fails, naming it" 1 "Service default/nope: not in the store" \
+	get svc nope --store "$objects"
+expect_error "get of a kind kgctl does not store is a usage error" 2 '"deployments" is not a kind' \
+	get deployments --store "$objects"
+expect_error "get -o of an unknown format is a usage error" 2 '"wide" is not json or yaml' \
+	get svc -o wide --store "$objects"
+expect_error "apply -f without --store is a usage error" 2 "missing --store URI" apply -f "$tmp/good.yaml"
+mkdir -p "$tmp/manifests"
+cp "$repo/examples/services/"*.yaml "$tmp/manifests/"
+echo "not: [a manifest" >"$tmp/manifests/notes.txt"
+run apply -f "$tmp/manifests" --store "file:$tmp/examples"
+check "apply -f DIR takes its manifests in name order" eval 'succeeded && [[ "$(head -1 "$tmp/out")" == "service/web-nodeport created" ]] && stdout_has "pod/web-3 created" && stdout_has "endpointslice.discovery.k8s.io/web-ipv6 created"'
+run get netpol -n prod --store "file:$tmp/examples"
+check "get of no objects says so, as kubectl does" eval 'succeeded && [[ ! -s "$tmp/out" ]] && stderr_is "No resources found in namespace prod."'
+run get pods --store "file:$tmp/examples"
+check "get pods prints each pod's node and IP" eval 'succeeded && grep -qE "^default +web-3 +n3 +10\.2\.3\.10$" "$tmp/out"'
+
+run apply -f "$repo/tests/unit/serial/data/kubectl_nodes.json" --store "file:$tmp/nodes"
+check "apply -f of kubectl get nodes -o json makes mesh nodes" eval 'succeeded && stdout_is <(printf "node/n1 created\nnode/n3 created\n")'
+run get nodes --store "file:$tmp/nodes"
+check "get nodes prints the mesh's nodes, located as Kilo locates them" eval 'succeeded && grep -qE "^n1 +aws-eu +192\.0\.2\.1:51820 " "$tmp/out" && grep -qE "^n3 +gcp-us " "$tmp/out"'
+run apply -f "$repo/tests/unit/serial/data/peer.yaml" --store "file:$tmp/nodes"
+check "apply -f of a Kilo Peer manifest makes a mesh peer" eval 'succeeded && stdout_is <(echo "peer.kilo.squat.ai/laptop created")'
+run get peers -o yaml --store "file:$tmp/nodes"
+check "get peers never prints a preshared key" eval 'succeeded && stdout_has "name: laptop" && ! stdout_has presharedKey'
+run status --store "file:$tmp/nodes" --now 1764100001
+check "the applied nodes and peer are the mesh that status shows" eval 'succeeded && stdout_has "aws-eu" && stdout_has "laptop"'
+
 # ---- Kilo's exact output (the conformance vectors) -------------------------------
 
 if [[ -f "$vectors" ]]; then

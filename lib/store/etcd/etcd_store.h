@@ -23,17 +23,19 @@ struct kilo_etcd_store {
 	int timer_fd; /* wakes the caller to try again what failed */
 
 	/* The mirror: what a load reads, as of revision. */
-	struct kilo_etcd_mirror mirror[2];
-	char **stray; /* keys under root that are neither a node nor a peer */
+	struct kilo_etcd_mirror mirror[KILO_STORE_KINDS];
+	char **stray; /* keys under root that are no object of any kind */
 	size_t n_stray, cap_stray;
 	bool listed;
 	bool relist; /* the watch's revision was compacted: list again and diff */
 	bool listing; /* that list is on its way */
 	int64_t revision;
 	struct kilo_etcd_watch *watch;
-	/* What the watch (or a write, or a list again) touched since the last changes(), per kind. */
-	char **dirty[2];
-	size_t n_dirty[2], cap_dirty[2];
+	/* What the watch (or a write, or a list again) touched since the last changes(), per kind a load reads. */
+	char **dirty[KILO_STORE_MESH_KINDS];
+	size_t n_dirty[KILO_STORE_MESH_KINDS], cap_dirty[KILO_STORE_MESH_KINDS];
+	/* A Kubernetes object changed since the last changed(): they are listed whole, not by name. */
+	bool objects_dirty;
 
 	bool up;
 	char why[KILO_ERROR_MESSAGE_MAX];

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The etcd store: /kilo/CLUSTER/nodes/NAME and /kilo/CLUSTER/peers/NAME,
- * values in the mesh document's node and peer objects.
+ * values in the mesh document's node and peer objects, and Kubernetes
+ * objects under /kilo/CLUSTER/services/NS/NAME and the like.
  *
  * The first load lists the cluster's keys (blocking); a watch from the
  * list's revision + 1 keeps a mirror of them current, so a load asks etcd
@@ -101,8 +102,10 @@ static int list(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_
 		return r;
 	/* Keys of the cluster that are neither a node nor a peer: reported once a list, with the nodes. */
 	for (size_t i = 0; kind == KILO_STORE_NODE && i < s->n_stray; i++)
-		kilo_store_report_add(report, s->stray[i], "not a node or peer (expected %snodes/NAME or %speers/NAME)",
-				      s->root, s->root);
+		kilo_store_report_add(report, s->stray[i],
+				      "not a node or peer, nor a Kubernetes object (expected %snodes/NAME, %speers/NAME, "
+				      "%sservices/NS/NAME ...)",
+				      s->root, s->root, s->root);
 	entries = calloc(m->n ? m->n : 1, sizeof(*entries));
 	if (!entries)
 		return kilo_error_set(err, ENOMEM, "out of memory");
@@ -262,7 +265,8 @@ static int changed(kilo_store *store, bool *changed_out, struct kilo_error *err)
 	if (r == 0 && s->listed)
 		r = kilo_etcd_store_sync(s, err);
 	kilo_etcd_store_keep_self(s);
-	*changed_out = s->n_dirty[0] || s->n_dirty[1];
+	*changed_out = s->n_dirty[KILO_STORE_NODE] || s->n_dirty[KILO_STORE_PEER] || s->objects_dirty;
+	s->objects_dirty = false;
 	return r;
 }
 
@@ -321,11 +325,12 @@ static void close_store(kilo_store *store)
 	kilo_etcd_watch_stop(s->watch);
 	kilo_etcd_keepalive_stop(s->keepalive);
 	kilo_etcd_free(s->client);
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < KILO_STORE_MESH_KINDS; i++) {
 		kilo_store_cache_free(store->cache[i]);
-		kilo_etcd_mirror_clear(&s->mirror[i]);
 		kilo_etcd_store_names_free(s->dirty[i], s->n_dirty[i]);
 	}
+	for (size_t i = 0; i < KILO_STORE_KINDS; i++)
+		kilo_etcd_mirror_clear(&s->mirror[i]);
 	kilo_etcd_store_names_free(s->stray, s->n_stray);
 	kilo_etcd_store_self_free(s);
 	if (s->timer_fd >= 0)

@@ -36,6 +36,10 @@ static int add_name(char ***names, size_t *n, size_t *cap, const char *name)
 
 int kilo_etcd_store_touch(struct kilo_etcd_store *s, enum kilo_store_kind kind, const char *name)
 {
+	if (kind >= KILO_STORE_MESH_KINDS) {
+		s->objects_dirty = true;
+		return 0;
+	}
 	return add_name(&s->dirty[kind], &s->n_dirty[kind], &s->cap_dirty[kind], name);
 }
 
@@ -50,25 +54,35 @@ static void remove_name(char **names, size_t *n, const char *name)
 	}
 }
 
+/* Whether name has as many '/' as a name of kind: none, or one between a namespace and a name. */
+static bool name_shape(enum kilo_store_kind kind, const char *name)
+{
+	const char *slash = strchr(name, '/');
+
+	if (!kilo_store_kind_namespaced(kind))
+		return !slash;
+	return slash && slash != name && slash[1] && !strchr(slash + 1, '/');
+}
+
 /*
- * Where key belongs: *kind and *name (pointing into key) for ROOT/nodes/NAME
- * and ROOT/peers/NAME; false for any other key under ROOT. A NAME that is
- * not a valid name is still the store's object, refused by its parser.
+ * Where key belongs: *kind and *name (pointing into key) for ROOT/nodes/NAME,
+ * ROOT/peers/NAME, ROOT/services/NS/NAME ...; false for any other key under
+ * ROOT. A NAME that is not a valid name is still the store's object,
+ * refused by its parser.
  */
 static bool classify(const struct kilo_etcd_store *s, const char *key, enum kilo_store_kind *kind, const char **name)
 {
-	static const enum kilo_store_kind kinds[] = { KILO_STORE_NODE, KILO_STORE_PEER };
 	size_t root_len = strlen(s->root);
 
 	if (strncmp(key, s->root, root_len))
 		return false;
-	for (size_t i = 0; i < 2; i++) {
-		const char *folder = kilo_store_kind_name(kinds[i]);
+	for (int k = 0; k < KILO_STORE_KINDS; k++) {
+		const char *folder = kilo_store_kind_name((enum kilo_store_kind)k);
 		const char *rest = key + root_len;
 
 		if (!strncmp(rest, folder, strlen(folder)) && rest[strlen(folder)] == '/' && rest[strlen(folder) + 1] &&
-		    !strchr(rest + strlen(folder) + 1, '/')) {
-			*kind = kinds[i];
+		    name_shape((enum kilo_store_kind)k, rest + strlen(folder) + 1)) {
+			*kind = (enum kilo_store_kind)k;
 			*name = rest + strlen(folder) + 1;
 			return true;
 		}
@@ -77,7 +91,7 @@ static bool classify(const struct kilo_etcd_store *s, const char *key, enum kilo
 }
 
 /* One pair into mirrors (or the stray keys); value NULL and a length over the maximum: too large. */
-static int mirror_pair(struct kilo_etcd_store *s, struct kilo_etcd_mirror mirror[2], char ***stray, size_t *n_stray,
+static int mirror_pair(struct kilo_etcd_store *s, struct kilo_etcd_mirror mirror[KILO_STORE_KINDS], char ***stray, size_t *n_stray,
 		       size_t *cap_stray, const struct kilo_etcd_kv *kv)
 {
 	enum kilo_store_kind kind;
@@ -112,7 +126,7 @@ static void on_watch(void *ctx, const struct kilo_etcd_watch_update *u);
  */
 static int take_list(struct kilo_etcd_store *s, struct kilo_etcd_range *range)
 {
-	struct kilo_etcd_mirror fresh[2] = { { 0 } };
+	struct kilo_etcd_mirror fresh[KILO_STORE_KINDS] = { { 0 } };
 	char **stray = NULL;
 	size_t n_stray = 0, cap_stray = 0;
 	int r = 0;
@@ -120,18 +134,18 @@ static int take_list(struct kilo_etcd_store *s, struct kilo_etcd_range *range)
 	for (size_t i = 0; r == 0 && i < range->n_kvs; i++)
 		r = mirror_pair(s, fresh, &stray, &n_stray, &cap_stray, &range->kvs[i]);
 	/* The first list reads everything anyway: only a list again says what differs. */
-	for (size_t k = 0; r == 0 && s->listed && k < 2; k++) {
+	for (size_t k = 0; r == 0 && s->listed && k < KILO_STORE_KINDS; k++) {
 		struct diff_ctx d = { .s = s, .kind = (enum kilo_store_kind)k };
 
 		r = kilo_etcd_mirror_diff(&s->mirror[k], &fresh[k], dirty, &d);
 	}
 	if (r < 0) {
-		for (size_t k = 0; k < 2; k++)
+		for (size_t k = 0; k < KILO_STORE_KINDS; k++)
 			kilo_etcd_mirror_clear(&fresh[k]);
 		kilo_etcd_store_names_free(stray, n_stray);
 		return -ENOMEM;
 	}
-	for (size_t k = 0; k < 2; k++) {
+	for (size_t k = 0; k < KILO_STORE_KINDS; k++) {
 		kilo_etcd_mirror_clear(&s->mirror[k]);
 		s->mirror[k] = fresh[k];
 	}

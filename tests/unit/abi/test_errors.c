@@ -499,6 +499,83 @@ static int store_load(struct kilo_error *err)
 	return with_store(load_bad_settings, err);
 }
 
+static int put_bad_object(kilo_store *store, struct kilo_error *err)
+{
+	return kilo_store_put_object(store,
+				     "{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"web\"},"
+				     " \"spec\": {\"ports\": [{\"port\": 70000}]}}",
+				     err);
+}
+
+static int apply_bad_object(kilo_store *store, struct kilo_error *err)
+{
+	enum kilo_object_change change;
+
+	return kilo_store_apply_object(store, "{\"apiVersion\": \"apps/v1\", \"kind\": \"Deployment\"}", &change, err);
+}
+
+static int delete_missing_object(kilo_store *store, struct kilo_error *err)
+{
+	return kilo_store_delete_object(store, "Service", "prod", "nobody", err);
+}
+
+static int get_missing_object(kilo_store *store, struct kilo_error *err)
+{
+	return kilo_store_get_object(store, "svc", NULL, "nobody", &out_text, err);
+}
+
+static int list_unknown_kind(kilo_store *store, struct kilo_error *err)
+{
+	return kilo_store_list_objects(store, "gophers", &out_text, err);
+}
+
+static int list_in_bad_kind(kilo_store *store, struct kilo_error *err)
+{
+	return kilo_store_list_objects_in(store, "gophers", "default", &out_text, err);
+}
+
+static int store_put_object(struct kilo_error *err)
+{
+	return with_store(put_bad_object, err);
+}
+
+static int store_apply_object(struct kilo_error *err)
+{
+	return with_store(apply_bad_object, err);
+}
+
+static int store_delete_object(struct kilo_error *err)
+{
+	return with_store(delete_missing_object, err);
+}
+
+static int store_get_object(struct kilo_error *err)
+{
+	return with_store(get_missing_object, err);
+}
+
+static int store_list_objects(struct kilo_error *err)
+{
+	return with_store(list_unknown_kind, err);
+}
+
+static int store_list_objects_in(struct kilo_error *err)
+{
+	return with_store(list_in_bad_kind, err);
+}
+
+static int manifest_read(struct kilo_error *err)
+{
+	kilo_manifest *m = NULL;
+
+	return kilo_manifest_read("a: *anchor\n", 11, &m, err);
+}
+
+static int objects_format(struct kilo_error *err)
+{
+	return kilo_objects_format("gophers", "[]", KILO_OBJECT_TABLE, &out_text, err);
+}
+
 static int wg_open(struct kilo_error *err)
 {
 	struct kilo_wg_opts opts = { .sz = sizeof(opts), .backend = 9 };
@@ -672,6 +749,12 @@ static int applier_clean_up(struct kilo_error *err)
 	return kilo_applier_clean_up(NULL, err);
 }
 
+static int lb_services_format(struct kilo_error *err)
+{
+	return kilo_lb_services_format("{\"kind\": \"Service\"}", NULL, NULL, NULL, KILO_SERVICES_FORMAT_TEXT, &out_text,
+				       err);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 struct row {
@@ -749,6 +832,14 @@ static const struct row rows[] = {
 	ROW(store_get_node, ENOENT, "nobody"),
 	ROW(store_set_node, ENOENT, "nobody"),
 	ROW(store_load, EINVAL, "10.4.0.0/99"),
+	ROW(store_put_object, EINVAL, "70000"),
+	ROW(store_apply_object, EINVAL, "Deployment"),
+	ROW(store_delete_object, ENOENT, "Service prod/nobody"),
+	ROW(store_get_object, ENOENT, "Service default/nobody"),
+	ROW(store_list_objects, EINVAL, "gophers"),
+	ROW(store_list_objects_in, EINVAL, "gophers"),
+	ROW(manifest_read, EINVAL, "*anchor"),
+	ROW(objects_format, EINVAL, "gophers"),
 	ROW(wg_open, EINVAL, "9"),
 	ROW(wg_device_create, EINVAL, "name-far-too-long-for-a-link"),
 	ROW(wg_device_delete, EINVAL, "name-far-too-long-for-a-link"),
@@ -767,6 +858,7 @@ static const struct row rows[] = {
 	ROW(applier_apply, EINVAL, "applier is NULL"),
 	ROW(applier_apply_plan, EINVAL, "applier is NULL"),
 	ROW(applier_clean_up, EINVAL, "applier is NULL"),
+	ROW(lb_services_format, EINVAL, "services: not a JSON array"),
 };
 
 /* What a failed call may still have handed out (none should; free it if it did). */

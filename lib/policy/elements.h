@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The elements of a JSON array, one at a time, as text: the store lists
+ * 100,000 Services as one array, and a node that parses each element on
+ * its own (or not at all, when it read the same text before) never holds
+ * a tree of the whole list. Only the array's brackets, commas and each
+ * element's extent are read here; jansson parses the elements, strictly,
+ * so a text these functions misread is refused there.
+ */
+#ifndef KILO_LIB_POLICY_ELEMENTS_H
+#define KILO_LIB_POLICY_ELEMENTS_H
+
+#include <stddef.h>
+
+#include <kilo/core.h>
+
+struct kilo_json_elements {
+	const char *text, *what;
+	size_t len, pos;
+	size_t index; /* of the next element */
+};
+
+/* Opens text, a JSON array named what in errors (NULL: an empty one). -EINVAL. */
+int kilo_json_elements_open(struct kilo_json_elements *r, const char *text, const char *what, struct kilo_error *err);
+
+/* The next element's text, *len bytes at *start: 1, or 0 after the last. -EINVAL when the array is malformed. */
+int kilo_json_elements_next(struct kilo_json_elements *r, const char **start, size_t *len, struct kilo_error *err);
+
+#endif
