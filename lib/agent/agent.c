@@ -566,6 +566,7 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 		return r;
 	}
 	note(a, err, &local, r, &first);
+	note(a, err, &local, kilo_agent_lb_sync(&a->lb, a->store, a->mesh, a->hostname, true, &a->log, &local), &first);
 	*out = a;
 	return 0;
 }
@@ -656,6 +657,10 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 	}
 	if (need)
 		note(a, err, &local, reconcile(a, now, resync, &local), &first);
+	/* Services and EndpointSlices change without the mesh changing. */
+	if (changed || need)
+		note(a, err, &local, kilo_agent_lb_sync(&a->lb, a->store, a->mesh, a->hostname, resync, &a->log, &local),
+		     &first);
 	return first;
 }
 

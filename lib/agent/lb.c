@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../policy/ids.h"
 
 /* Where cgroup v2 is mounted (the socket programs' default cgroup is its root); NULL when it is not. */
 static char *cgroup2_root(void)
@@ -120,4 +121,6 @@ void kilo_agent_lb_stop(struct kilo_agent_lb *lb, bool clean_up)
 		kilo_bpf_clean_up(lb->bpf, NULL);
 	kilo_bpf_close(lb->bpf);
 	lb->bpf = NULL;
+	kilo_lb_ids_free(lb->ids);
+	lb->ids = NULL;
 }

@@ -9,6 +9,7 @@
 #define KILO_LIB_AGENT_LB_H
 
 #include <net/if.h>
+#include <sodium.h>
 
 #include <kilo/agent.h>
 
@@ -46,11 +47,18 @@ int kilo_lb_links_scan(struct kilo_lb_links *l, struct kilo_error *err);
 
 /* ---- the agent's part (lb.c) --------------------------------------------- */
 
+#define KILO_AGENT_LB_DIGEST 32
+
+struct kilo_lb_ids;
+
 struct kilo_agent_lb {
 	kilo_bpf *bpf; /* NULL: off */
 	struct kilo_lb_links links;
 	const char *wireguard;
-	uint64_t syncs, sync_errors;
+	struct kilo_lb_ids *ids;                      /* the services' and backends' ids, stable between syncs */
+	bool synced;                                  /* the maps hold what inputs computes to */
+	unsigned char inputs[KILO_AGENT_LB_DIGEST];   /* the digest of what the last sync computed from */
+	unsigned char problems[KILO_AGENT_LB_DIGEST]; /* of the problems last logged */
 };
 
 /*
@@ -67,6 +75,15 @@ int kilo_agent_lb_fd(const struct kilo_agent_lb *lb);
 int kilo_agent_lb_step(struct kilo_agent_lb *lb, struct kilo_error *err);
 /* The node's private IP (family 0: none), whose link gets the NodePort program; at every reconcile. */
 int kilo_agent_lb_node(struct kilo_agent_lb *lb, const struct kilo_addr *private_ip, struct kilo_error *err);
+/*
+ * Writes the store's Services and EndpointSlices, as lib/policy computes
+ * them for node self of mesh, into the maps: only when they, self or the
+ * nodes' locations and internal IPs changed since the last sync, or at a
+ * resync (which also reads the maps back). Logs what changed (debug) and
+ * what the policy left out (a warning, once per change of it).
+ */
+int kilo_agent_lb_sync(struct kilo_agent_lb *lb, kilo_store *store, const struct kilo_mesh *mesh, const char *self,
+		       bool resync, const struct kilo_logger *log, struct kilo_error *err);
 /* Counters summed by reason, for /metrics; false when off or unreadable. */
 bool kilo_agent_lb_counters(struct kilo_agent_lb *lb, struct kilo_bpf_counters *out);
 /* Closes the handle; with clean_up also removes the filters, cgroup links, pins and maps. */

@@ -16,7 +16,7 @@ source "$(dirname "$0")/../checks.sh"
 
 kg="$(realpath "${1:?usage: test_kg_bpf.sh KG KGCTL}")"
 kgctl="$(realpath "${2:?usage: test_kg_bpf.sh KG KGCTL}")"
-skip_unless_root_with wireguard-go ip tc curl bpftool
+skip_unless_root_with wireguard-go ip tc curl bpftool python3
 lb_object="$(dirname "$kg")/../../lib/bpf/lb.bpf.o"
 
 id=$$
@@ -36,6 +36,8 @@ cleanup() {
 	fi
 	ip -n "$node" link del "$iface" 2>/dev/null
 	ip netns del "$node" 2>/dev/null
+	ip netns del "kl-lb$id-client" 2>/dev/null
+	ip netns del "kl-lb$id-web" 2>/dev/null
 	ip netns del "$net" 2>/dev/null
 	rm -f "/var/run/wireguard/$iface.sock"
 	umount "$tmp/bpf" 2>/dev/null
@@ -57,7 +59,7 @@ ip -n "$node" link set pod-a master kube-bridge
 
 start() {
 	# $! must be kg itself (ip netns exec execs it).
-	ip netns exec "$node" "$kg" --store "file:$store" --hostname n --pod-cidr 10.2.1.0/24 \
+	ip netns exec "$node" "$kg" --store "file:$store" --hostname node1 --pod-cidr 10.2.1.0/24 \
 		--private-key "$tmp/key" --interface "$iface" --wg-backend userspace --userspace-wireguard wireguard-go \
 		--cni=false --encapsulate never --listen 127.0.0.1:1107 --bpf-pin-dir "$pins" --bpf-cgroup "" "$@" 2>>"$tmp/kg.log" &
 	kg_pid=$!
@@ -141,7 +143,7 @@ check "and removes every filter" eval '[[ -z "$(filter_of pod-a ingress)$(filter
 check "and the pins and the pin dir" eval '[[ ! -e "$pins" ]]'
 
 off_bpffs() {
-	timeout 30 ip netns exec "$node" "$kg" --store "file:$store" --hostname n --pod-cidr 10.2.1.0/24 \
+	timeout 30 ip netns exec "$node" "$kg" --store "file:$store" --hostname node1 --pod-cidr 10.2.1.0/24 \
 		--private-key "$tmp/key" --interface "$iface" --wg-backend userspace --userspace-wireguard wireguard-go \
 		--cni=false --encapsulate never --listen 127.0.0.1:1107 --bpf on --bpf-pin-dir "$tmp/notbpf/n" --bpf-cgroup "" \
 		>"$tmp/off.out" 2>"$tmp/off.err"
@@ -156,6 +158,72 @@ check "--bpf on with a pin dir off bpffs fails, naming it" off_bpffs
 start --bpf auto
 check "--bpf auto on this kernel says it is on, and why" eventually 50 grep -q "bpf: on (auto: this kernel loads them)" "$tmp/kg.log"
 check "SIGTERM stops it" stop
+
+# ---- a Service: its maps from the store, and a connection through its VIP -------------------
+
+# Two pods on the CNI bridge, each in a namespace of its own: a client and a backend (socat on 8080).
+pod_ns() { echo "kl-lb$id-$1"; }
+add_pod() { # NAME ADDRESS
+	ip netns add "$(pod_ns "$1")"
+	ip -n "$node" link add "p-$1" type veth peer name eth0 netns "$(pod_ns "$1")"
+	ip -n "$node" link set "p-$1" master kube-bridge up
+	ip -n "$(pod_ns "$1")" addr add "$2/24" dev eth0
+	ip -n "$(pod_ns "$1")" link set eth0 up
+	ip -n "$(pod_ns "$1")" link set lo up
+	ip -n "$(pod_ns "$1")" route add default via 10.2.1.1
+}
+ip -n "$node" addr add 10.2.1.1/24 dev kube-bridge
+add_pod client 10.2.1.2
+add_pod web 10.2.1.3
+# The backend answers every connection with its name.
+ip netns exec "$(pod_ns web)" python3 -c '
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 8080))
+s.listen(64)
+while True:
+    c, _ = s.accept()
+    c.sendall(b"web\n")
+    c.close()
+' 2>/dev/null &
+server_pid=$!
+cat >"$tmp/web.yaml" <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  clusterIP: 10.96.0.10
+  ports: [{name: http, protocol: TCP, port: 80, targetPort: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: default, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: http, protocol: TCP, port: 8080}]
+endpoints:
+  - addresses: [10.2.1.3]
+    nodeName: node1
+    conditions: {ready: true}
+YAML
+start --bpf on
+check "kg --bpf on comes up" eventually 50 eval '[[ "$(grep -c "bpf: on: programs loaded" "$tmp/kg.log")" == 4 ]]'
+check "kgctl apply -f stores the Service and its EndpointSlice" "$kgctl" apply -f "$tmp/web.yaml" --store "file:$store"
+vip_in_maps() { bpftool map dump pinned "$pins/kilo_lb_services" 2>/dev/null | grep -q '"port": 20480'; }
+check "the Service's frontend reaches the maps" eventually 50 vip_in_maps
+through_vip() {
+	[[ "$(ip netns exec "$(pod_ns client)" python3 -c '
+import socket
+print(socket.create_connection(("10.96.0.10", 80), timeout=1).recv(16).decode().strip())
+' 2>/dev/null)" == web ]]
+}
+check "a pod connects to the VIP and reaches the backend" eventually 30 through_vip
+check "and the counters say so" eval '"$kgctl" bpf stats --pin-dir "$pins" | grep -qE "^forward_new +[1-9]"'
+"$kgctl" delete -f "$tmp/web.yaml" --store "file:$store" >/dev/null
+vip_gone() { ! vip_in_maps && [[ -z "$(bpftool map dump pinned "$pins/kilo_lb_backends" 2>/dev/null | grep -o '"port"')" ]]; }
+check "a deleted Service leaves the maps" eventually 50 vip_gone
+check "SIGTERM stops it" stop
+kill "$server_pid" 2>/dev/null
 
 if ((failed)); then
 	tail -n 30 "$tmp/kg.log" | sed 's/^/    kg: /'
