@@ -473,6 +473,25 @@ expect_error "bpf stats names the counters it cannot find, and what may be wrong
 expect_error "bpf needs its subcommand" 2 "missing subcommand (stats)" bpf
 expect_error "bpf refuses an unknown subcommand" 2 'unknown subcommand "show" (stats)' bpf show
 
+# ---- services --------------------------------------------------------------------
+
+services_store="$tmp/services-store"
+mkdir -p "$services_store"
+run apply -f "$here/../../examples/services" --store "file:$services_store"
+check "the example Services go into a store" succeeded
+run services --store "file:$services_store"
+check "services prints each frontend with its endpoints, nodes and states" eval 'succeeded &&
+	stdout_has "default/web" && grep -qE "10\.96\.0\.10:80/TCP +cluster +10\.2\.1\.10:8080 +n1 .* ready +yes" "$tmp/out"'
+run services --store "file:$services_store" -o json
+check "services -o json has the frontends" eval 'succeeded && python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert \"10.96.0.10:80/TCP\" in [f[\"frontend\"] for f in d[\"frontends\"]], d
+" "$tmp/out"'
+expect_error "services needs a store" 2 "--store is required (a mesh document holds no Services)" services --mesh "$example"
+expect_error "services refuses an unknown output format" 2 '--output: "yaml" is not text or json' \
+	services --store "file:$services_store" -o yaml
+
 # ---- kg's flags ---------------------------------------------------------------------
 
 # run_kg ARGS...: like run, for kg.
