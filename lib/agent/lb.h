@@ -8,6 +8,7 @@
 #ifndef KILO_LIB_AGENT_LB_H
 #define KILO_LIB_AGENT_LB_H
 
+#include <libmnl/libmnl.h>
 #include <net/if.h>
 #include <sodium.h>
 
@@ -32,6 +33,29 @@ struct kilo_lb_links {
 	int bridge_ifindex;                  /* 0: no bridge yet */
 	char netdevs[2][IF_NAMESIZE];        /* the WireGuard device, the private IP's link; "": none */
 };
+
+/* A link as an RTM_NEWLINK or RTM_DELLINK message (a dump's or an event's) describes it. */
+struct kilo_lb_link {
+	int ifindex;
+	int master; /* 0: none */
+	bool veth;
+	char name[IF_NAMESIZE];
+};
+
+/*
+ * Reads a link message into out; false for one that is not about a link
+ * (too short, the bridge's AF_BRIDGE notices of its ports, no name).
+ */
+bool kilo__lb_link_parse(const struct nlmsghdr *nlh, struct kilo_lb_link *out);
+
+typedef void (*kilo_lb_link_fn)(uint16_t type, const struct kilo_lb_link *link, void *ctx);
+/*
+ * Calls fn with every link that the RTM_NEWLINK and RTM_DELLINK messages of
+ * one datagram (len bytes at buf, aligned) describe, as the watcher reads
+ * its socket; stops at a message whose length does not fit.
+ * tests/fuzz/fuzz_link_event feeds it whatever bytes.
+ */
+void kilo__lb_link_walk(const void *buf, size_t len, kilo_lb_link_fn fn, void *ctx);
 
 /* Subscribes to link events, then attaches to every pod veth and node interface there is. */
 int kilo_lb_links_open(struct kilo_lb_links *l, kilo_bpf *bpf, const char *bridge, struct kilo_error *err);

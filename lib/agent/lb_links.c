@@ -22,16 +22,9 @@
 /* Room for a burst of pods coming up at once before the kernel drops events (then every link is looked at again). */
 #define EVENTS_RCVBUF (1 << 20)
 
-struct link_seen {
-	int ifindex;
-	int master;
-	bool veth;
-	char name[IF_NAMESIZE];
-};
-
 static int linkinfo_attr(const struct nlattr *attr, void *data)
 {
-	struct link_seen *seen = data;
+	struct kilo_lb_link *seen = data;
 
 	if (mnl_attr_get_type(attr) == IFLA_INFO_KIND && mnl_attr_validate(attr, MNL_TYPE_STRING) == 0)
 		seen->veth = strcmp(mnl_attr_get_str(attr), "veth") == 0;
@@ -40,7 +33,7 @@ static int linkinfo_attr(const struct nlattr *attr, void *data)
 
 static int link_attr(const struct nlattr *attr, void *data)
 {
-	struct link_seen *seen = data;
+	struct kilo_lb_link *seen = data;
 
 	switch (mnl_attr_get_type(attr)) {
 	case IFLA_IFNAME:
@@ -58,14 +51,14 @@ static int link_attr(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static bool parse_link(const struct nlmsghdr *nlh, struct link_seen *out)
+bool kilo__lb_link_parse(const struct nlmsghdr *nlh, struct kilo_lb_link *out)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
 	/* The bridge's own notices of its ports (AF_BRIDGE) say nothing of the link's kind. */
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)) || ifi->ifi_family != AF_UNSPEC)
 		return false;
-	*out = (struct link_seen){ .ifindex = ifi->ifi_index };
+	*out = (struct kilo_lb_link){ .ifindex = ifi->ifi_index };
 	return mnl_attr_parse(nlh, sizeof(*ifi), link_attr, out) >= 0 && out->name[0];
 }
 
@@ -81,7 +74,7 @@ static bool attached(const struct kilo_lb_links *l, int ifindex)
 }
 
 /* KILO_BPF_POD, KILO_BPF_NETDEV, or -1 for a link that gets nothing. */
-static int role_of(const struct kilo_lb_links *l, const struct link_seen *seen)
+static int role_of(const struct kilo_lb_links *l, const struct kilo_lb_link *seen)
 {
 	for (size_t i = 0; i < sizeof(l->netdevs) / sizeof(l->netdevs[0]); i++)
 		if (l->netdevs[i][0] && strcmp(l->netdevs[i], seen->name) == 0)
@@ -91,7 +84,7 @@ static int role_of(const struct kilo_lb_links *l, const struct link_seen *seen)
 	return -1;
 }
 
-static int handle(struct kilo_lb_links *l, uint16_t type, const struct link_seen *seen, struct kilo_error *err)
+static int handle(struct kilo_lb_links *l, uint16_t type, const struct kilo_lb_link *seen, struct kilo_error *err)
 {
 	bool is_bridge = strcmp(seen->name, l->bridge) == 0;
 	int role;
@@ -111,7 +104,7 @@ static int handle(struct kilo_lb_links *l, uint16_t type, const struct link_seen
 }
 
 struct dump {
-	struct link_seen *links;
+	struct kilo_lb_link *links;
 	size_t n, cap;
 };
 
@@ -120,13 +113,13 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	struct dump *d = data;
 
 	if (d->n == d->cap) {
-		struct link_seen *grown = realloc(d->links, (d->cap = d->cap * 2 + 16) * sizeof(*grown));
+		struct kilo_lb_link *grown = realloc(d->links, (d->cap = d->cap * 2 + 16) * sizeof(*grown));
 
 		if (!grown)
 			return MNL_CB_ERROR;
 		d->links = grown;
 	}
-	if (parse_link(nlh, &d->links[d->n]))
+	if (kilo__lb_link_parse(nlh, &d->links[d->n]))
 		d->n++;
 	return MNL_CB_OK;
 }
@@ -194,24 +187,40 @@ int kilo_lb_links_fd(const struct kilo_lb_links *l)
 	return l->events ? mnl_socket_get_fd(l->events) : -1;
 }
 
+void kilo__lb_link_walk(const void *buf, size_t len, kilo_lb_link_fn fn, void *ctx)
+{
+	const unsigned char *p = buf;
+
+	/* Bounds checked here: mnl_cb_run takes a length past 2 GiB for a negative one and runs off the buffer. */
+	while (len >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)p;
+		size_t step = NLMSG_ALIGN(nlh->nlmsg_len);
+		struct kilo_lb_link link;
+
+		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
+			return;
+		if ((nlh->nlmsg_type == RTM_NEWLINK || nlh->nlmsg_type == RTM_DELLINK) && kilo__lb_link_parse(nlh, &link))
+			fn(nlh->nlmsg_type, &link, ctx);
+		if (step >= len)
+			return;
+		p += step;
+		len -= step;
+	}
+}
+
 struct event_ctx {
 	struct kilo_lb_links *l;
 	struct kilo_error *err;
 	int first;
 };
 
-static int event_cb(const struct nlmsghdr *nlh, void *data)
+static void event(uint16_t type, const struct kilo_lb_link *link, void *data)
 {
 	struct event_ctx *ctx = data;
-	struct link_seen seen;
-	int r;
+	int r = handle(ctx->l, type, link, ctx->err);
 
-	if ((nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK) || !parse_link(nlh, &seen))
-		return MNL_CB_OK;
-	r = handle(ctx->l, nlh->nlmsg_type, &seen, ctx->err);
 	if (r < 0 && ctx->first == 0)
 		ctx->first = r;
-	return MNL_CB_OK;
 }
 
 int kilo_lb_links_read(struct kilo_lb_links *l, struct kilo_error *err)
@@ -234,7 +243,7 @@ int kilo_lb_links_read(struct kilo_lb_links *l, struct kilo_error *err)
 		}
 		if (n < 0)
 			break;
-		mnl_cb_run(buf, (size_t)n, 0, 0, event_cb, &ctx);
+		kilo__lb_link_walk(buf, (size_t)n, event, &ctx);
 	}
 	if (errno != EAGAIN && errno != EWOULDBLOCK && ctx.first == 0)
 		ctx.first = kilo_error_set(err, errno, "bpf: link events: %s", strerror(errno));

@@ -46,7 +46,8 @@ static const struct embedded_object embedded[] = {
  */
 static _Thread_local char libbpf_said[256];
 
-static int capture_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static int capture_libbpf(enum libbpf_print_level level, const char *fmt,
+							      va_list ap)
 {
 	char line[sizeof(libbpf_said)];
 	size_t len;
