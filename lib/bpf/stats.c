@@ -31,6 +31,10 @@ const char *kilo_bpf_counter_name(unsigned reason)
 		[KILO_LB_ICMP_ERROR_NAT] = "icmp_error_nat",
 		[KILO_LB_PASS] = "pass",
 		[KILO_LB_DROP_NAT_PORTS] = "drop_nat_ports",
+		[KILO_LB_SOCK_FORWARD] = "sock_forward",
+		[KILO_LB_SOCK_REVERSE] = "sock_reverse",
+		[KILO_LB_SOCK_REJECT_NO_BACKEND] = "sock_reject_no_backend",
+		[KILO_LB_SOCK_REVERSE_LOST] = "sock_reverse_lost",
 	};
 
 	/* A reason the programs gained after this list: named, never dropped. */

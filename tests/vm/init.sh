@@ -40,11 +40,12 @@ case "$(cat /proc/cmdline)" in
 	;;
 esac
 
-# tests/bpf: /vm_test is test_lb; the load balancer's programs through this kernel's verifier and test_run.
+# BPF: /vm_test is a cmocka runner (tests/bpf/test_lb, tests/netns/sock/test_sock); the load
+# balancer's programs through this kernel's verifier, test_run and cgroup hooks.
 case "$(cat /proc/cmdline)" in
 *kilo.mode=bpf*)
 	mount -t bpf bpf /sys/fs/bpf
-	/vm_test && ok "tests/bpf/test_lb" || bad "tests/bpf/test_lb"
+	/vm_test && ok "the BPF tests above" || bad "the BPF tests above"
 	finish
 	;;
 esac

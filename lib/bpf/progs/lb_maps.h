@@ -169,12 +169,33 @@ enum kilo_lb_counter {
 	KILO_LB_ICMP_ERROR_NAT,        /* an ICMP error about a balanced flow, rewritten */
 	KILO_LB_PASS,                  /* not for a service */
 	KILO_LB_DROP_NAT_PORTS,        /* NodePort SNAT found no free source port */
+	/* The socket programs (sock.bpf.c) count system calls, not packets; bytes stay 0. */
+	KILO_LB_SOCK_FORWARD,          /* a connect() or sendmsg() to a service sent to a backend */
+	KILO_LB_SOCK_REVERSE,          /* a backend's address shown as its service's (recvmsg, getpeername) */
+	KILO_LB_SOCK_REJECT_NO_BACKEND, /* a connect() or sendmsg() refused with ECONNREFUSED */
+	KILO_LB_SOCK_REVERSE_LOST,     /* forwarded, but its reverse entry could not be stored */
 	KILO_LB_COUNTER_MAX,
 };
 
 struct kilo_lb_counter_value {
 	__u64 packets;
 	__u64 bytes;
+};
+
+/*
+ * Socket-level balancing: what a host process's socket was sent to, so that
+ * recvmsg() and getpeername() show it the service, not the backend. An LRU
+ * keyed by the socket's cookie (unique per boot) and the backend, valued by
+ * the service's address and port in a struct kilo_lb_revnat.
+ */
+#define KILO_LB_MAX_SOCK_REVNAT 65536
+
+struct kilo_lb_sock_revnat_key {
+	__u64 cookie; /* bpf_get_socket_cookie() */
+	union kilo_lb_addr addr; /* the backend */
+	__be16 port;
+	__u8 family;
+	__u8 pad[5];
 };
 
 #endif

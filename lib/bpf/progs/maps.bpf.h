@@ -99,4 +99,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kilo_lb_fragments SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KILO_LB_MAX_SOCK_REVNAT);
+	__type(key, struct kilo_lb_sock_revnat_key);
+	__type(value, struct kilo_lb_revnat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kilo_lb_sock_revnat SEC(".maps");
+
 #endif

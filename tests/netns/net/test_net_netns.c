@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "../netns_test.h"
+
 #include <kilo/net.h>
 
 #define LINK "kt-net0"
@@ -26,19 +28,6 @@ struct fixture {
 	int ifindex;
 	int peer_ifindex;
 };
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
-}
 
 /* The output of a command, at most 16 KiB. Free with free. */
 static char *output(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -532,17 +521,10 @@ int main(void)
 		NS_TEST(test_link_delete_is_quiet_about_a_missing_link),
 	};
 
-	if (geteuid() != 0) {
-		printf("skipped: network namespace tests need root\n");
-		return 77;
-	}
-	if (system("command -v ip >/dev/null && command -v nft >/dev/null") != 0) {
-		printf("skipped: needs ip (iproute2) and nft (nftables)\n");
-		return 77;
-	}
-	if (unshare(CLONE_NEWNET) < 0) {
-		printf("skipped: cannot create a network namespace: %s\n", strerror(errno));
-		return 77;
-	}
+	static const char *const programs[] = { "ip", "nft", NULL };
+	int skip = netns_test_enter(programs);
+
+	if (skip)
+		return skip;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
