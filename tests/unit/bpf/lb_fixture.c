@@ -2,7 +2,9 @@
 #include "lb_fixture.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +95,28 @@ static void remove_pin_dir(void)
 		fprintf(stderr, "could not remove %s\n", pin_dir);
 }
 
+/* Pin dirs of runs that were killed before their atexit (kilo-loader-NAME-PID, PID gone) go first. */
+static void remove_stale_pin_dirs(void)
+{
+	char command[PATH_MAX + 64];
+	struct dirent *e;
+	DIR *dir = opendir("/sys/fs/bpf");
+
+	while (dir && (e = readdir(dir))) {
+		const char *dash = strrchr(e->d_name, '-');
+		long pid = dash ? strtol(dash + 1, NULL, 10) : 0;
+
+		/* Only a process that no longer exists (ESRCH) left its dir behind. */
+		if (strncmp(e->d_name, "kilo-loader-", 12) != 0 || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(command, sizeof(command), "rm -rf '/sys/fs/bpf/%s'", e->d_name);
+		if (system(command) != 0)
+			fprintf(stderr, "could not remove /sys/fs/bpf/%s\n", e->d_name);
+	}
+	if (dir)
+		closedir(dir);
+}
+
 const char *lb_fixture_pin_dir(const char *name)
 {
 	struct statfs st;
@@ -106,6 +130,7 @@ const char *lb_fixture_pin_dir(const char *name)
 		fprintf(stderr, "no bpffs at /sys/fs/bpf (%s): skipped\n", strerror(errno));
 		return NULL;
 	}
+	remove_stale_pin_dirs();
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/kilo-loader-%s-%d", name, (int)getpid());
 	atexit(remove_pin_dir);
 	return pin_dir;
