@@ -10,6 +10,9 @@
 #include <limits.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,11 @@ static const struct hook_program pod_hooks[] = {
 
 static const struct hook_program netdev_hooks[] = {
 	{ BPF_TC_INGRESS, "kilo_lb_from_netdev" },
+};
+
+/* A node interface without an Ethernet header (WireGuard, a TUN): its packets start at the IP header. */
+static const struct hook_program l3dev_hooks[] = {
+	{ BPF_TC_INGRESS, "kilo_lb_from_l3dev" },
 };
 
 static const char *link_name(int ifindex, char name[IF_NAMESIZE])
@@ -75,10 +83,40 @@ static int detach_hook(int ifindex, enum bpf_tc_attach_point point)
 	return bpf_tc_detach(&hook, &tc);
 }
 
-static const struct hook_program *role_hooks(enum kilo_bpf_role role, size_t *n)
+/* Whether ifindex's frames start with an Ethernet header (ARPHRD_ETHER), as the link's hardware type says. */
+static int ethernet(int ifindex, bool *out)
 {
-	*n = role == KILO_BPF_POD ? sizeof(pod_hooks) / sizeof(pod_hooks[0]) : sizeof(netdev_hooks) / sizeof(netdev_hooks[0]);
-	return role == KILO_BPF_POD ? pod_hooks : netdev_hooks;
+	struct ifreq ifr = { 0 };
+	int fd, r = 0;
+
+	if (!if_indextoname((unsigned)ifindex, ifr.ifr_name))
+		return -errno;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		r = -errno;
+	close(fd);
+	*out = ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER;
+	return r;
+}
+
+static int role_hooks(enum kilo_bpf_role role, int ifindex, const struct hook_program **hooks, size_t *n)
+{
+	bool l2 = true;
+	int r = role == KILO_BPF_NETDEV ? ethernet(ifindex, &l2) : 0;
+
+	if (role == KILO_BPF_POD) {
+		*hooks = pod_hooks;
+		*n = sizeof(pod_hooks) / sizeof(pod_hooks[0]);
+	} else if (l2) {
+		*hooks = netdev_hooks;
+		*n = sizeof(netdev_hooks) / sizeof(netdev_hooks[0]);
+	} else {
+		*hooks = l3dev_hooks;
+		*n = sizeof(l3dev_hooks) / sizeof(l3dev_hooks[0]);
+	}
+	return r;
 }
 
 static int detach(kilo_bpf *bpf, int ifindex, struct kilo_error *err)
@@ -105,6 +143,7 @@ static int attach(kilo_bpf *bpf, int ifindex, enum kilo_bpf_role role, struct ki
 	const struct hook_program *hooks;
 	struct kilo_bpf_attachment *grown;
 	ssize_t known = find_attached(bpf, ifindex);
+	char name[IF_NAMESIZE];
 	size_t n;
 	int r;
 
@@ -115,7 +154,9 @@ static int attach(kilo_bpf *bpf, int ifindex, enum kilo_bpf_role role, struct ki
 	/* A link that changed role loses the hooks of its old one. */
 	if (known >= 0 && (r = detach(bpf, ifindex, err)) < 0)
 		return r;
-	hooks = role_hooks(role, &n);
+	r = role_hooks(role, ifindex, &hooks, &n);
+	if (r < 0)
+		return kilo_error_set(err, -r, "bpf: link %s: %s", link_name(ifindex, name), strerror(-r));
 	for (size_t i = 0; i < n; i++) {
 		struct bpf_program *prog = kilo__bpf_program(bpf, hooks[i].program);
 

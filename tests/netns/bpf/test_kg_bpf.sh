@@ -89,8 +89,9 @@ if has_program kilo_lb_to_pod; then
 	check "and kilo_lb_to_pod towards the pod" runs kilo_lb_to_pod pod-a egress
 fi
 if has_program kilo_lb_from_netdev; then
-	check "the WireGuard device runs kilo_lb_from_netdev" eventually 30 runs kilo_lb_from_netdev "$iface" ingress
-	check "and the private IP's link" runs kilo_lb_from_netdev eth0 ingress
+	# WireGuard's link has no Ethernet header.
+	check "the WireGuard device runs kilo_lb_from_l3dev" eventually 30 runs kilo_lb_from_l3dev "$iface" ingress
+	check "and the private IP's link kilo_lb_from_netdev" runs kilo_lb_from_netdev eth0 ingress
 fi
 check "the maps are pinned in the pin dir" eval '[[ -e "$pins/kilo_lb_services" && -e "$pins/kilo_lb_conntrack" && -e "$pins/kilo_lb_counters" ]]'
 

@@ -51,7 +51,8 @@ static int teardown(void **state)
 	if (cgroup_path[0])
 		rmdir(cgroup_path);
 	cgroup_path[0] = '\0';
-	return system("ip link del kl-pod 2>/dev/null; rm -rf /sys/fs/bpf/kilo-loader-attach-*") < 0 ? -1 : 0;
+	return system("ip link del kl-pod 2>/dev/null; ip link del kl-tun 2>/dev/null; "
+		      "rm -rf /sys/fs/bpf/kilo-loader-attach-*") < 0 ? -1 : 0;
 }
 
 /* The id of the program in libkilo's filter at point of ifname; 0 when there is none. */
@@ -121,6 +122,28 @@ static void test_a_pod_veth_gets_its_hooks(void **state)
 	assert_int_equal(kilo_bpf_detach(bpf, 99999, &err), 0);
 	kilo_bpf_clean_up(bpf, NULL);
 	kilo_bpf_close(bpf);
+}
+
+static void test_a_node_interface_gets_the_program_for_its_header(void **state)
+{
+	struct kilo_error err = { 0 };
+	kilo_bpf *bpf;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	/* WireGuard's links (the kernel's and wireguard-go's TUN) carry IP packets without an Ethernet header. */
+	run("ip tuntap add dev kl-tun mode tun && ip link set kl-tun up");
+	bpf = open_bpf();
+	assert_int_equal(kilo_bpf_attach(bpf, (int)if_nametoindex("kl-tun"), KILO_BPF_NETDEV, &err), 0);
+	assert_int_equal(kilo_bpf_attach(bpf, (int)if_nametoindex("kl-pod"), KILO_BPF_NETDEV, &err), 0);
+	assert_int_not_equal(program_id(bpf, "kilo_lb_from_l3dev"), 0);
+	assert_int_equal(filter_program("kl-tun", BPF_TC_INGRESS), program_id(bpf, "kilo_lb_from_l3dev"));
+	assert_int_equal(filter_program("kl-pod", BPF_TC_INGRESS), program_id(bpf, "kilo_lb_from_netdev"));
+	assert_int_equal(filter_program("kl-tun", BPF_TC_EGRESS), 0);
+	kilo_bpf_clean_up(bpf, NULL);
+	kilo_bpf_close(bpf);
+	run("ip link del kl-tun");
 }
 
 static void test_a_restarted_handle_replaces_the_programs_in_place(void **state)
@@ -278,6 +301,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_a_pod_veth_gets_its_hooks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_node_interface_gets_the_program_for_its_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_restarted_handle_replaces_the_programs_in_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clean_up_leaves_no_filter_and_no_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_bad_link_is_named, setup, teardown),
