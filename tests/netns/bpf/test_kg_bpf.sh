@@ -73,7 +73,7 @@ stop() {
 # filter_of LINK DIRECTION: the name of the program libkilo's filter runs there, or nothing.
 filter_of() {
 	ip netns exec "$node" tc filter show dev "$1" "$2" 2>/dev/null |
-		grep -oP 'handle 0x6b6c .*?\K(kilo_[a-z_]+)' | head -1
+		grep -oP 'handle 0x6b6c .*?\K(kilo_[a-z0-9_]+)' | head -1
 }
 # runs PROGRAM LINK DIRECTION: libkilo's filter there runs PROGRAM (whose name the kernel cuts to 15 characters).
 runs() { [[ "$(filter_of "$2" "$3")" == "${1:0:15}" ]]; }
