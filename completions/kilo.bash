@@ -24,6 +24,13 @@ _kilo_value() {
 	--encapsulate) words="always crosssubnet never" ;;
 	--compatibility) words="flannel cilium" ;;
 	--wg-backend) words="auto kernel userspace" ;;
+	--bpf) words="off auto on" ;;
+	--bpf-maglev-size) words="16381 65521" ;;
+	--bpf-pin-dir | --bpf-cgroup | --pin-dir)
+		COMPREPLY=($(compgen -d -- "$2"))
+		compopt -o filenames 2>/dev/null
+		return 0
+		;;
 	--mtu) words="auto 1420" ;;
 	--store)
 		if [[ "$2" == file:* ]]; then
@@ -75,7 +82,7 @@ _kg() {
 _kgctl() {
 	local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD - 1]}"
 	local program="${COMP_WORDS[0]}" command="" i word args=()
-	local commands="solve showconf graph genkey pubkey apply get delete wg status node connect"
+	local commands="solve showconf graph genkey pubkey apply get delete wg status node connect services bpf"
 	COMPREPLY=()
 	# The command is the first word that is neither a flag nor a global flag's value.
 	for ((i = 1; i < COMP_CWORD; i++)); do

@@ -20,6 +20,10 @@
 
 enum {
 	OPT_ALLOWED_LOCATION_IPS = 256,
+	OPT_BPF,
+	OPT_BPF_CGROUP,
+	OPT_BPF_MAGLEV_SIZE,
+	OPT_BPF_PIN_DIR,
 	OPT_CHECK_IN_PERIOD,
 	OPT_CLEAN_UP,
 	OPT_CLEAN_UP_INTERFACE,
@@ -70,6 +74,10 @@ enum {
 
 static const struct option options[] = {
 	{ "allowed-location-ips", required_argument, NULL, OPT_ALLOWED_LOCATION_IPS },
+	{ "bpf", required_argument, NULL, OPT_BPF },
+	{ "bpf-cgroup", required_argument, NULL, OPT_BPF_CGROUP },
+	{ "bpf-maglev-size", required_argument, NULL, OPT_BPF_MAGLEV_SIZE },
+	{ "bpf-pin-dir", required_argument, NULL, OPT_BPF_PIN_DIR },
 	{ "check-in-period", required_argument, NULL, OPT_CHECK_IN_PERIOD },
 	BOOL_FLAG("clean-up", OPT_CLEAN_UP),
 	BOOL_FLAG("clean-up-interface", OPT_CLEAN_UP_INTERFACE),
@@ -160,6 +168,12 @@ static void usage(FILE *out)
 	      "  --resync-period DURATION           between full reconciles (default 30s)\n"
 	      "  --clean-up[=BOOL]                  on SIGTERM remove this node and what kg made (default true)\n"
 	      "  --clean-up-interface[=BOOL]        with --clean-up, delete the WireGuard link too (default false)\n"
+	      "  --bpf off|auto|on                  service load balancing in eBPF (kube-proxy's job); auto: on\n"
+	      "                                     when the kernel loads the programs (default off)\n"
+	      "  --bpf-pin-dir DIR                  where its maps and links are pinned (default /sys/fs/bpf/kilo)\n"
+	      "  --bpf-maglev-size 16381|65521      Maglev table size per service (default 16381)\n"
+	      "  --bpf-cgroup DIR                   cgroup v2 whose processes reach services by socket-level\n"
+	      "                                     balancing (default: cgroup v2's root; \"\": none)\n"
 	      "  --listen ADDR:PORT                 /health, /metrics, /graph (default :1107)\n"
 	      "  --http-max-connections N           open HTTP connections in all (default 4096)\n"
 	      "  --http-max-connections-per-ip N    from one client address; 0: no limit (default 32)\n"
@@ -287,6 +301,22 @@ static int parse_option(int c, char *arg, struct config *cfg)
 	switch (c) {
 	case OPT_ALLOWED_LOCATION_IPS:
 		a->allowed_location_ips = arg;
+		break;
+	case OPT_BPF:
+		if (kilo_bpf_mode_parse(arg, &a->bpf, NULL) < 0)
+			return cli_usage_fail(NULL, "--bpf: \"%s\" is not off, auto or on", arg);
+		break;
+	case OPT_BPF_CGROUP:
+		a->bpf_cgroup = arg;
+		break;
+	case OPT_BPF_MAGLEV_SIZE:
+		if (!(r = cli_parse_number(NULL, "bpf-maglev-size", arg, 0, UINT32_MAX, &v)) && v != 16381 && v != 65521)
+			return cli_usage_fail(NULL, "--bpf-maglev-size: \"%s\" is not 16381 or 65521", arg);
+		if (r == 0)
+			a->bpf_maglev_size = (uint32_t)v;
+		break;
+	case OPT_BPF_PIN_DIR:
+		a->bpf_pin_dir = arg;
 		break;
 	case OPT_CHECK_IN_PERIOD:
 		return cli_parse_seconds(NULL, "check-in-period", arg, 1, UINT32_MAX, &a->check_in_period);

@@ -24,6 +24,8 @@ static const struct command commands[] = {
 	{ "status", kgctl_status, "Print the nodes and peers of a store: leaders, liveness, endpoints" },
 	{ "node", kgctl_node, "Change a node's settings in a store" },
 	{ "connect", kgctl_connect, "Make this machine a VPN peer of the mesh until stopped" },
+	{ "services", kgctl_services, "Print a store's Services as a node's load balancer sees them" },
+	{ "bpf", kgctl_bpf, "Print the counters of kg's load-balancing programs (bpf stats)" },
 };
 
 static void usage(FILE *out)

@@ -7,6 +7,7 @@
 #ifndef KILO_AGENT_H
 #define KILO_AGENT_H
 
+#include <kilo/bpf.h>
 #include <kilo/core.h>
 #include <kilo/net.h>
 #include <kilo/plan.h>
@@ -169,6 +170,16 @@ struct kilo_agent_opts {
 	void *log_ctx;
 	/* The store's TLS files and credentials (kg's --etcd-* flags); NULL: none. */
 	const struct kilo_store_opts *store_opts;
+	/*
+	 * kg's --bpf: service load balancing in eBPF (kilo/bpf.h), the
+	 * programs on the pod veths, the WireGuard device, the private IP's
+	 * link and the socket cgroup. KILO_BPF_OFF (0): none.
+	 */
+	enum kilo_bpf_mode bpf;
+	const char *bpf_pin_dir;      /* where its maps and links are pinned; NULL: KILO_BPF_DEFAULT_PIN_DIR */
+	uint32_t bpf_maglev_size;     /* Maglev's M; 0: 16381, else 16381 or 65521 */
+	/* The cgroup v2 directory whose processes reach services through the socket programs; NULL: cgroup v2's root; "": none. */
+	const char *bpf_cgroup;
 };
 
 /* Loads or creates the key, discovers this node's IPs, publishes it, and applies the mesh once. */

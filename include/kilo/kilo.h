@@ -32,6 +32,7 @@
 #define KILO_KILO_H
 
 #include <kilo/agent.h>
+#include <kilo/bpf.h>
 #include <kilo/core.h>
 #include <kilo/manifest.h>
 #include <kilo/mesh.h>

@@ -6,6 +6,7 @@
  */
 #include "apply.h"
 #include "internal.h"
+#include "lb.h"
 #include "resolve.h"
 
 #include <kilo/serial.h>
@@ -59,6 +60,7 @@ struct kilo_agent {
 	struct kilo_key private_key, public_key;
 	kilo_store *store;
 	kilo_applier *applier;      /* applies the plans; its WireGuard handle reads the device */
+	struct kilo_agent_lb lb;    /* --bpf: the load balancer's programs and the links they are on */
 	json_t *initial;            /* this node as the options made it */
 	kilo_mesh *mesh;            /* as last loaded */
 	kilo_mesh *solved_mesh;     /* the mesh topology points into */
@@ -436,6 +438,8 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 	if (r == 0)
 		r = update_cni(a, self, resync, err);
 	if (r == 0)
+		r = kilo_agent_lb_node(&a->lb, &self->internal_ip.addr, err);
+	if (r == 0)
 		kilo_plan_wireguard_ip(plan, &a->wireguard_ip);
 	kilo_plan_free(plan);
 	if (r < 0)
@@ -476,14 +480,15 @@ static int copy_options(kilo_agent *a, const struct kilo_agent_opts *o, struct k
 /* The resolver's thread, and one fd for the caller's loop over the store's and the resolver's. */
 static int watch_fds(kilo_agent *a, struct kilo_error *err)
 {
-	struct epoll_event store = { .events = EPOLLIN }, resolver = { .events = EPOLLIN };
+	struct epoll_event store = { .events = EPOLLIN }, resolver = { .events = EPOLLIN }, links = { .events = EPOLLIN };
 	int r = kilo_resolver_new(&a->resolver);
 
 	if (r < 0)
 		return kilo_error_set(err, -r, "agent: starting the resolver: %s", strerror(-r));
 	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (a->epoll_fd < 0 || epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_store_fd(a->store), &store) < 0 ||
-	    epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_resolver_fd(a->resolver), &resolver) < 0)
+	    epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_resolver_fd(a->resolver), &resolver) < 0 ||
+	    (kilo_agent_lb_fd(&a->lb) >= 0 && epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_agent_lb_fd(&a->lb), &links) < 0))
 		return kilo_error_set(err, errno, "agent: epoll: %s", strerror(errno));
 	return 0;
 }
@@ -527,6 +532,8 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 	/* One applier for the agent's life, which owns (and reaps) the wireguard-go it starts. */
 	a->apply.wg = NULL; /* the caller's, which the applier copied */
 	if (r == 0)
+		r = kilo_agent_lb_start(&a->lb, &opts, a->apply.interface, &a->log, err);
+	if (r == 0)
 		r = watch_fds(a, err);
 	/* The options are this node's settings at start, whatever the store held before. */
 	now = now_ms();
@@ -559,6 +566,7 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 		return r;
 	}
 	note(a, err, &local, r, &first);
+	note(a, err, &local, kilo_agent_lb_sync(&a->lb, a->store, a->mesh, a->hostname, true, &a->log, &local), &first);
 	*out = a;
 	return 0;
 }
@@ -596,6 +604,7 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 	int first = 0;
 	digest d;
 
+	note(a, err, &local, kilo_agent_lb_step(&a->lb, &local), &first);
 	if (store_readable(a)) {
 		note(a, err, &local, kilo_store_changed(a->store, &changed, &local), &first);
 		if (changed)
@@ -648,6 +657,10 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 	}
 	if (need)
 		note(a, err, &local, reconcile(a, now, resync, &local), &first);
+	/* Services and EndpointSlices change without the mesh changing. */
+	if (changed || need)
+		note(a, err, &local, kilo_agent_lb_sync(&a->lb, a->store, a->mesh, a->hostname, resync, &a->log, &local),
+		     &first);
 	return first;
 }
 
@@ -660,6 +673,7 @@ void kilo_agent_free(kilo_agent *a)
 		kilo_store_delete_node(a->store, a->hostname, NULL);
 	if (a->clean_up && a->topology)
 		kilo_applier_clean_up(a->applier, NULL);
+	kilo_agent_lb_stop(&a->lb, a->clean_up);
 	replace_topology(a, NULL);
 	replace_mesh(a, NULL);
 	kilo_store_close(a->store);
@@ -715,6 +729,7 @@ int kilo_agent_metrics(kilo_agent *a, char **out, struct kilo_error *err)
 {
 	struct kilo_error ignored = { 0 };
 	struct kilo_agent_counts counts;
+	struct kilo_bpf_counters lb;
 	struct kilo_store_health health;
 	kilo_wg_config *device = NULL;
 	int64_t now = now_ms() / 1000;
@@ -730,6 +745,7 @@ int kilo_agent_metrics(kilo_agent *a, char **out, struct kilo_error *err)
 	};
 	store_health(a, &health);
 	counts.store_up = health.up;
+	counts.lb = kilo_agent_lb_counters(&a->lb, &lb) ? &lb : NULL;
 	counts.store_revision = health.revision;
 	for (size_t i = 0; a->mesh && i < a->mesh->n_nodes; i++)
 		counts.nodes += kilo_node_ready(&a->mesh->nodes[i], now, a->window);

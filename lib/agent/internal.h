@@ -12,6 +12,7 @@
 #include <kilo/agent.h>
 #include <kilo/store.h>
 
+#include "../bpf/loader.h"
 #include "../core/wgconf.h"
 #include "../mesh/model.h"
 
@@ -147,6 +148,7 @@ struct kilo_agent_counts {
 	size_t unresolved; /* nodes and peers whose endpoint name does not resolve */
 	bool store_up;
 	int64_t store_revision;
+	const struct kilo_bpf_counters *lb; /* --bpf's counters; NULL: off */
 };
 
 /*

@@ -11,6 +11,14 @@ static void family(struct kilo_strbuf *sb, const char *name, const char *type, c
 	kilo_strbuf_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* One of the load balancer's counters, a sample per reason. */
+static void lb_family(struct kilo_strbuf *sb, const char *name, const char *help, const uint64_t *values)
+{
+	family(sb, name, "counter", help);
+	for (unsigned i = 0; i < KILO_LB_COUNTER_MAX; i++)
+		kilo_strbuf_printf(sb, "%s{reason=\"%s\"} %" PRIu64 "\n", name, kilo_bpf_counter_name(i), values[i]);
+}
+
 enum peer_value { RX_BYTES, TX_BYTES, HANDSHAKE_TIME, HANDSHAKE_AGE };
 
 static void peer_family(struct kilo_strbuf *sb, const struct kilo_wg_config *device, const char *name,
@@ -68,6 +76,12 @@ int kilo_agent_metrics_format(const struct kilo_agent_counts *c, const struct ki
 	kilo_strbuf_printf(&sb, "kilo_store_up %d\n", c->store_up ? 1 : 0);
 	family(&sb, "kilo_store_revision", "gauge", "The store's revision of the mesh the agent sees (etcd's; 0 for a file store).");
 	kilo_strbuf_printf(&sb, "kilo_store_revision %" PRId64 "\n", c->store_revision);
+	if (c->lb) {
+		lb_family(&sb, "kilo_lb_packets_total", "Packets the load balancer's programs handled, by reason.",
+			  c->lb->packets);
+		lb_family(&sb, "kilo_lb_bytes_total", "Bytes the load balancer's programs handled, by reason.",
+			  c->lb->bytes);
+	}
 	peer_family(&sb, device, "kilo_peer_receive_bytes", "counter", "Bytes received from the WireGuard peer.", RX_BYTES,
 		    now);
 	peer_family(&sb, device, "kilo_peer_transmit_bytes", "counter", "Bytes sent to the WireGuard peer.", TX_BYTES, now);

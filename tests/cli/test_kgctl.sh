@@ -465,6 +465,33 @@ expect_error "status refuses an unknown output format" 2 '--output: "yaml" is no
 expect_error "status --ready-window with a mesh document is a usage error" 2 "--ready-window needs --store" \
 	status --mesh "$example" --ready-window 60
 
+# ---- bpf stats --------------------------------------------------------------------
+
+expect_error "bpf stats names the counters it cannot find, and what may be wrong" 1 \
+	"bpf stats: $tmp/no-pins/kilo_lb_counters: No such file or directory (is kg running with --bpf?)" \
+	bpf stats --pin-dir "$tmp/no-pins"
+expect_error "bpf needs its subcommand" 2 "missing subcommand (stats)" bpf
+expect_error "bpf refuses an unknown subcommand" 2 'unknown subcommand "show" (stats)' bpf show
+
+# ---- services --------------------------------------------------------------------
+
+services_store="$tmp/services-store"
+mkdir -p "$services_store"
+run apply -f "$here/../../examples/services" --store "file:$services_store"
+check "the example Services go into a store" succeeded
+run services --store "file:$services_store"
+check "services prints each frontend with its endpoints, nodes and states" eval 'succeeded &&
+	stdout_has "default/web" && grep -qE "10\.96\.0\.10:80/TCP +cluster +10\.2\.1\.10:8080 +n1 .* ready +yes" "$tmp/out"'
+run services --store "file:$services_store" -o json
+check "services -o json has the frontends" eval 'succeeded && python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert \"10.96.0.10:80/TCP\" in [f[\"frontend\"] for f in d[\"frontends\"]], d
+" "$tmp/out"'
+expect_error "services needs a store" 2 "--store is required (a mesh document holds no Services)" services --mesh "$example"
+expect_error "services refuses an unknown output format" 2 '--output: "yaml" is not text or json' \
+	services --store "file:$services_store" -o yaml
+
 # ---- kg's flags ---------------------------------------------------------------------
 
 # run_kg ARGS...: like run, for kg.
@@ -525,6 +552,12 @@ if [[ -n "$kg" ]]; then
 	run_kg --resync-period 30m0
 	check "kg refuses a duration Go refuses, naming the flag" \
 		is_kg_usage_error '--resync-period: "30m0" is not a duration such as 30s, 1m30s or 2h'
+	run_kg --bpf sometimes
+	check "kg --bpf takes off, auto or on" is_kg_usage_error '--bpf: "sometimes" is not off, auto or on'
+	run_kg --bpf-maglev-size 1000
+	check "kg --bpf-maglev-size takes Maglev's two sizes" is_kg_usage_error '--bpf-maglev-size: "1000" is not 16381 or 65521'
+	run_kg --bpf auto --bpf-pin-dir /sys/fs/bpf/x --bpf-maglev-size 65521 --bpf-cgroup ""
+	check "kg takes the --bpf-* flags" is_kg_usage_error "--store is required"
 	run_kg --mtu 9000x
 	check "kg --mtu takes auto or a number" is_kg_usage_error '--mtu: "9000x" is not a number from 1280 to 65535'
 	# The same bad value, the same words and status from both programs.

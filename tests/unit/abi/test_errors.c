@@ -355,6 +355,18 @@ static int mesh_resolve(struct kilo_error *err)
 	return kilo_mesh_resolve(NULL, NULL, NULL, err);
 }
 
+static int bpf_mode_parse(struct kilo_error *err)
+{
+	enum kilo_bpf_mode m;
+
+	return kilo_bpf_mode_parse("sometimes", &m, err);
+}
+
+static int bpf_stats_format(struct kilo_error *err)
+{
+	return kilo_bpf_stats_format("/nonexistent/kilo-abi-bpf", &out_text, err);
+}
+
 static int agent_metrics(struct kilo_error *err)
 {
 	return kilo_agent_metrics(NULL, &out_text, err);
@@ -805,6 +817,8 @@ static const struct row rows[] = {
 	ROW(wg_config_peer_key, ERANGE, "peer 9"),
 	ROW(mesh_resolve, EINVAL, "mesh is NULL"),
 	ROW(agent_metrics, EINVAL, "agent is NULL"),
+	ROW(bpf_mode_parse, EINVAL, "bpf mode \"sometimes\""),
+	ROW(bpf_stats_format, ENOENT, "/nonexistent/kilo-abi-bpf/kilo_lb_counters"),
 	ROW(agent_graph, EINVAL, "agent is NULL"),
 	ROW(agent_topology_hold, EINVAL, "agent is NULL"),
 	ROW(agent_store_problem, EINVAL, "agent is NULL"),

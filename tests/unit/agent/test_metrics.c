@@ -34,6 +34,29 @@ static void test_counts_and_types(void **state)
 	kilo_free(text);
 }
 
+static void test_load_balancer_counters_by_reason(void **state)
+{
+	struct kilo_bpf_counters lb = { 0 };
+	struct kilo_agent_counts counts = { .lb = &lb };
+	char *text;
+
+	(void)state;
+	lb.packets[KILO_LB_FORWARD_NEW] = 12;
+	lb.bytes[KILO_LB_FORWARD_NEW] = 840;
+	lb.packets[KILO_LB_DROP_NO_BACKEND] = 3;
+	assert_int_equal(kilo_agent_metrics_format(&counts, NULL, 0, &text), 0);
+	assert_non_null(strstr(text, "# TYPE kilo_lb_packets_total counter\nkilo_lb_packets_total{reason=\"forward_new\"} 12\n"));
+	assert_non_null(strstr(text, "\nkilo_lb_packets_total{reason=\"drop_no_backend\"} 3\n"));
+	assert_non_null(strstr(text, "\nkilo_lb_bytes_total{reason=\"forward_new\"} 840\n"));
+	assert_non_null(strstr(text, "\nkilo_lb_packets_total{reason=\"pass\"} 0\n"));
+	kilo_free(text);
+	/* Without --bpf, no such family. */
+	counts.lb = NULL;
+	assert_int_equal(kilo_agent_metrics_format(&counts, NULL, 0, &text), 0);
+	assert_null(strstr(text, "kilo_lb_"));
+	kilo_free(text);
+}
+
 static void test_per_peer_bytes_and_handshake_age(void **state)
 {
 	struct kilo_agent_counts counts = { 0 };
@@ -67,6 +90,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counts_and_types),
 		cmocka_unit_test(test_per_peer_bytes_and_handshake_age),
+		cmocka_unit_test(test_load_balancer_counters_by_reason),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The maps kept equal to the store's Services and EndpointSlices: computed
+ * by lib/policy for this node, written by lib/bpf by difference. Computed
+ * only when what it reads changed (the objects' text, the nodes' names,
+ * locations and internal IPs) or at a resync, which also reads the maps
+ * back; between them a heartbeat costs two listings and a digest.
+ */
+#include "lb.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "../core/error.h"
+#include "../mesh/model.h"
+#include "../policy/services.h"
+
+static void hash_text(crypto_generichash_state *st, const char *text)
+{
+	/* The NUL separates one item from the next. */
+	crypto_generichash_update(st, (const unsigned char *)(text ? text : ""), strlen(text ? text : "") + 1);
+}
+
+static void hash_cidr(crypto_generichash_state *st, const struct kilo_cidr *cidr)
+{
+	char text[KILO_CIDR_STRLEN] = "";
+
+	if (cidr->addr.family)
+		kilo_cidr_format(cidr, text);
+	hash_text(st, text);
+}
+
+/* What the computation reads: the objects, this node, and every node's location and internal IPs. */
+static void inputs_digest(const char *services, const char *slices, const struct kilo_mesh *mesh, const char *self,
+			  unsigned char out[KILO_AGENT_LB_DIGEST])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, KILO_AGENT_LB_DIGEST);
+	hash_text(&st, services);
+	hash_text(&st, slices);
+	hash_text(&st, self);
+	for (size_t i = 0; mesh && i < mesh->n_nodes; i++) {
+		hash_text(&st, mesh->nodes[i].name);
+		hash_text(&st, mesh->nodes[i].location);
+		hash_cidr(&st, &mesh->nodes[i].internal_ip);
+		hash_cidr(&st, &mesh->nodes[i].secondary_internal_ip);
+	}
+	crypto_generichash_final(&st, out, KILO_AGENT_LB_DIGEST);
+}
+
+static unsigned changes(const struct kilo_bpf_changes *c)
+{
+	return c->added + c->changed + c->removed;
+}
+
+static void log_sync(const struct kilo_logger *log, const struct kilo_bpf_sync_report *s)
+{
+	if (changes(&s->services) + changes(&s->backends) + changes(&s->slots) + changes(&s->revnat) +
+		    changes(&s->maglev) == 0)
+		return;
+	kilo_log(log, KILO_LOG_DEBUG,
+		 "bpf: maps synced (added/changed/removed): services %u/%u/%u, backends %u/%u/%u, slots %u/%u/%u, "
+		 "reverse NAT %u/%u/%u, Maglev tables %u/%u/%u",
+		 s->services.added, s->services.changed, s->services.removed, s->backends.added, s->backends.changed,
+		 s->backends.removed, s->slots.added, s->slots.changed, s->slots.removed, s->revnat.added,
+		 s->revnat.changed, s->revnat.removed, s->maglev.added, s->maglev.changed, s->maglev.removed);
+}
+
+/* What the policy left out, once per change of it, not at every sync. */
+static void log_problems(struct kilo_agent_lb *lb, const struct kilo_logger *log, const struct kilo_lb_report *report)
+{
+	unsigned char d[KILO_AGENT_LB_DIGEST];
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(d));
+	for (size_t i = 0; i < report->n_problems && i < sizeof(report->problems) / sizeof(report->problems[0]); i++)
+		hash_text(&st, report->problems[i]);
+	crypto_generichash_final(&st, d, sizeof(d));
+	if (memcmp(d, lb->problems, sizeof(d)) == 0)
+		return;
+	memcpy(lb->problems, d, sizeof(d));
+	if (report->n_problems)
+		kilo_log(log, KILO_LOG_WARNING, "bpf: %zu service problem%s, first: %s", report->n_problems,
+			 report->n_problems == 1 ? "" : "s", report->problems[0]);
+}
+
+int kilo_agent_lb_sync(struct kilo_agent_lb *lb, kilo_store *store, const struct kilo_mesh *mesh, const char *self,
+		       bool resync, const struct kilo_logger *log, struct kilo_error *err)
+{
+	unsigned char d[KILO_AGENT_LB_DIGEST];
+	struct kilo_lb_desired desired = { 0 };
+	struct kilo_lb_report report = { 0 };
+	struct kilo_bpf_sync_report synced;
+	char *services = NULL, *slices = NULL;
+	int r;
+
+	if (!lb->bpf)
+		return 0;
+	if (!lb->ids && !(lb->ids = kilo_lb_ids_new()))
+		return kilo_error_set(err, ENOMEM, "bpf: out of memory");
+	r = kilo_store_list_objects(store, "Service", &services, err);
+	if (r == 0)
+		r = kilo_store_list_objects(store, "EndpointSlice", &slices, err);
+	if (r < 0)
+		goto out;
+	inputs_digest(services, slices, mesh, self, d);
+	/* Nothing the maps depend on changed, and no resync asks to compare them with the kernel's. */
+	if (!resync && lb->synced && memcmp(d, lb->inputs, sizeof(d)) == 0)
+		goto out;
+	r = kilo_lb_compute(&(struct kilo_lb_inputs){ .services = services, .slices = slices, .mesh = mesh, .self = self,
+						      .maglev_m = kilo_bpf_maglev_m(lb->bpf) },
+			    lb->ids, &desired, &report, err);
+	if (r == 0)
+		r = kilo_bpf_sync(lb->bpf, &desired, resync || !lb->synced, &synced, err);
+	lb->synced = r == 0;
+	if (r == 0) {
+		memcpy(lb->inputs, d, sizeof(d));
+		log_sync(log, &synced);
+		log_problems(lb, log, &report);
+	}
+	kilo_lb_desired_release(&desired);
+out:
+	kilo_free(services);
+	kilo_free(slices);
+	return r;
+}

@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The loader on the running kernel: programs loaded into a pin dir of the
+ * test's own, desired states written and read back from the pinned maps,
+ * only what differs rewritten, Maglev tables swapped whole, pinned maps
+ * (with their flows) found again by a new handle, and clean-up.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "lb_fixture.h"
+
+static const char *pin_dir;
+
+struct fixture {
+	struct lb_fixture lb;
+	kilo_bpf *bpf;
+};
+
+static int setup(void **state)
+{
+	struct kilo_bpf_opts opts = { .pin_dir = pin_dir };
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct kilo_error err = { 0 };
+
+	if (!f)
+		return -1;
+	if (kilo_bpf_open(&opts, &f->bpf, &err) < 0) {
+		fprintf(stderr, "%s\n", err.message);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	kilo_bpf_clean_up(f->bpf, NULL);
+	kilo_bpf_close(f->bpf);
+	free(f);
+	return 0;
+}
+
+static int sync_state(struct fixture *f, bool read_maps, struct kilo_bpf_sync_report *report)
+{
+	struct kilo_error err = { 0 };
+	int r = kilo_bpf_sync(f->bpf, &f->lb.desired, read_maps, report, &err);
+
+	if (r < 0)
+		fprintf(stderr, "%s\n", err.message);
+	return r;
+}
+
+static void assert_changes(const struct kilo_bpf_changes *c, unsigned added, unsigned changed, unsigned removed)
+{
+	assert_int_equal(c->added, added);
+	assert_int_equal(c->changed, changed);
+	assert_int_equal(c->removed, removed);
+}
+
+static size_t count_entries(const char *map, size_t key_size)
+{
+	unsigned char key[64], next[64];
+	int fd = lb_fixture_map(pin_dir, map);
+	size_t n = 0;
+
+	assert_true(fd >= 0);
+	for (void *prev = NULL; bpf_map_get_next_key(fd, prev, next) == 0; prev = key, n++)
+		memcpy(key, next, key_size);
+	close(fd);
+	return n;
+}
+
+/* The id of the Maglev table the outer map holds for service. */
+static __u32 table_id(__u32 service)
+{
+	int fd = lb_fixture_map(pin_dir, "kilo_lb_maglev");
+	__u32 id = 0;
+
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &service, &id), 0);
+	close(fd);
+	return id;
+}
+
+static void read_table(__u32 service, __u32 *table, __u32 m)
+{
+	int fd = bpf_map_get_fd_by_id(table_id(service));
+
+	assert_true(fd >= 0);
+	for (__u32 k = 0; k < m; k++)
+		assert_int_equal(bpf_map_lookup_elem(fd, &k, &table[k]), 0);
+	close(fd);
+}
+
+static void test_first_sync_writes_every_entry(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_bpf_sync_report report;
+	struct kilo_lb_service svc;
+	struct kilo_lb_backend be;
+	static __u32 table[KILO_LB_MAGLEV_DEFAULT];
+	int fd;
+
+	lb_fixture_build(&f->lb, 3, 2);
+	assert_int_equal(sync_state(f, false, &report), 0);
+	assert_changes(&report.services, 3, 0, 0);
+	assert_changes(&report.backends, 6, 0, 0);
+	assert_changes(&report.slots, 6, 0, 0);
+	assert_changes(&report.revnat, 3, 0, 0);
+	assert_changes(&report.maglev, 3, 0, 0);
+	assert_int_equal(count_entries("kilo_lb_services", sizeof(struct kilo_lb_service_key)), 3);
+	assert_int_equal(count_entries("kilo_lb_slots", sizeof(struct kilo_lb_slot_key)), 6);
+	fd = lb_fixture_map(pin_dir, "kilo_lb_services");
+	assert_int_equal(bpf_map_lookup_elem(fd, &f->lb.services[1].key, &svc), 0);
+	assert_memory_equal(&svc, &f->lb.services[1].value, sizeof(svc));
+	close(fd);
+	fd = lb_fixture_map(pin_dir, "kilo_lb_backends");
+	assert_int_equal(bpf_map_lookup_elem(fd, &f->lb.backends[3].id, &be), 0);
+	assert_memory_equal(&be, &f->lb.backends[3].value, sizeof(be));
+	close(fd);
+	read_table(2, table, KILO_LB_MAGLEV_DEFAULT);
+	assert_memory_equal(table, f->lb.tables[1], sizeof(table));
+	/* The same state again: nothing to write, whether compared with the last sync or with the maps. */
+	assert_int_equal(sync_state(f, false, &report), 0);
+	assert_memory_equal(&report, &(struct kilo_bpf_sync_report){ 0 }, sizeof(report));
+	assert_int_equal(sync_state(f, true, &report), 0);
+	assert_memory_equal(&report, &(struct kilo_bpf_sync_report){ 0 }, sizeof(report));
+}
+
+static void test_a_changed_slot_rewrites_that_entry_only(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_bpf_sync_report report;
+	struct kilo_lb_service marked, svc;
+	__u32 other_table, backend;
+	int fd;
+
+	lb_fixture_build(&f->lb, 3, 2);
+	assert_int_equal(sync_state(f, false, &report), 0);
+	other_table = table_id(3);
+	/* Service 1's entry changed behind the loader's back: a sync that does not touch it leaves it so. */
+	fd = lb_fixture_map(pin_dir, "kilo_lb_services");
+	marked = f->lb.services[0].value;
+	marked.affinity_timeout = 4242;
+	assert_int_equal(bpf_map_update_elem(fd, &f->lb.services[0].key, &marked, BPF_ANY), 0);
+	/* Service 2's second slot goes to its first backend. */
+	f->lb.slots[3].backend_id = f->lb.slots[2].backend_id;
+	assert_int_equal(sync_state(f, false, &report), 0);
+	assert_changes(&report.slots, 0, 1, 0);
+	assert_changes(&report.services, 0, 0, 0);
+	assert_changes(&report.backends, 0, 0, 0);
+	assert_changes(&report.maglev, 0, 0, 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &f->lb.services[0].key, &svc), 0);
+	assert_int_equal(svc.affinity_timeout, 4242);
+	assert_int_equal(table_id(3), other_table);
+	close(fd);
+	fd = lb_fixture_map(pin_dir, "kilo_lb_slots");
+	assert_int_equal(bpf_map_lookup_elem(fd, &f->lb.slots[3].key, &backend), 0);
+	assert_int_equal(backend, f->lb.slots[2].backend_id);
+	close(fd);
+	/* A resync reads the maps and puts service 1 right. */
+	assert_int_equal(sync_state(f, true, &report), 0);
+	assert_changes(&report.services, 0, 1, 0);
+	assert_changes(&report.slots, 0, 0, 0);
+	fd = lb_fixture_map(pin_dir, "kilo_lb_services");
+	assert_int_equal(bpf_map_lookup_elem(fd, &f->lb.services[0].key, &svc), 0);
+	assert_memory_equal(&svc, &f->lb.services[0].value, sizeof(svc));
+	close(fd);
+}
+
+static void test_a_maglev_table_is_swapped_whole(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_bpf_sync_report report;
+	static __u32 table[KILO_LB_MAGLEV_LARGE];
+	__u32 before1, before2;
+
+	lb_fixture_build(&f->lb, 2, 3);
+	assert_int_equal(sync_state(f, false, &report), 0);
+	before1 = table_id(1);
+	before2 = table_id(2);
+	/* Service 1 loses backend 13 from its table. */
+	for (unsigned k = 0; k < KILO_LB_MAGLEV_DEFAULT; k++)
+		if (f->lb.tables[0][k] == 13)
+			f->lb.tables[0][k] = 11;
+	assert_int_equal(sync_state(f, false, &report), 0);
+	assert_changes(&report.maglev, 0, 1, 0);
+	assert_int_not_equal(table_id(1), before1);
+	assert_int_equal(table_id(2), before2);
+	read_table(1, table, KILO_LB_MAGLEV_DEFAULT);
+	assert_memory_equal(table, f->lb.tables[0], KILO_LB_MAGLEV_DEFAULT * sizeof(__u32));
+	/* A table of the large size fits the same outer map. */
+	static __u32 large[KILO_LB_MAGLEV_LARGE];
+	for (unsigned k = 0; k < KILO_LB_MAGLEV_LARGE; k++)
+		large[k] = 21 + k % 3;
+	f->lb.maglev[1].m = KILO_LB_MAGLEV_LARGE;
+	f->lb.maglev[1].table = large;
+	assert_int_equal(sync_state(f, false, &report), 0);
+	assert_changes(&report.maglev, 0, 1, 0);
+	read_table(2, table, KILO_LB_MAGLEV_LARGE);
+	assert_memory_equal(table, large, sizeof(large));
+	/* Read back, the large table is the one desired: nothing to do. */
+	assert_int_equal(sync_state(f, true, &report), 0);
+	assert_changes(&report.maglev, 0, 0, 0);
+	/* A table someone else swapped in is found by the next resync, and put right. */
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+	int stranger = bpf_map_create(BPF_MAP_TYPE_ARRAY, "stranger", 4, 4, KILO_LB_MAGLEV_DEFAULT, &opts);
+	int outer = lb_fixture_map(pin_dir, "kilo_lb_maglev");
+	__u32 service = 1;
+
+	assert_true(stranger >= 0 && outer >= 0);
+	assert_int_equal(bpf_map_update_elem(outer, &service, &stranger, BPF_ANY), 0);
+	close(stranger);
+	close(outer);
+	assert_int_equal(sync_state(f, false, &report), 0);
+	assert_changes(&report.maglev, 0, 0, 0);
+	assert_int_equal(sync_state(f, true, &report), 0);
+	assert_changes(&report.maglev, 0, 1, 0);
+	read_table(1, table, KILO_LB_MAGLEV_DEFAULT);
+	assert_memory_equal(table, f->lb.tables[0], KILO_LB_MAGLEV_DEFAULT * sizeof(__u32));
+}
+
+static void test_a_removed_service_takes_its_entries(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_bpf_sync_report report;
+
+	lb_fixture_build(&f->lb, 3, 2);
+	assert_int_equal(sync_state(f, false, &report), 0);
+	lb_fixture_build(&f->lb, 2, 2);
+	assert_int_equal(sync_state(f, false, &report), 0);
+	assert_changes(&report.services, 0, 0, 1);
+	assert_changes(&report.backends, 0, 0, 2);
+	assert_changes(&report.slots, 0, 0, 2);
+	assert_changes(&report.revnat, 0, 0, 1);
+	assert_changes(&report.maglev, 0, 0, 1);
+	assert_int_equal(count_entries("kilo_lb_services", sizeof(struct kilo_lb_service_key)), 2);
+	assert_int_equal(count_entries("kilo_lb_backends", sizeof(__u32)), 4);
+	assert_int_equal(count_entries("kilo_lb_maglev", sizeof(__u32)), 2);
+	/* And nothing at all empties every map. */
+	lb_fixture_build(&f->lb, 0, 0);
+	assert_int_equal(sync_state(f, true, &report), 0);
+	assert_changes(&report.services, 0, 0, 2);
+	assert_int_equal(count_entries("kilo_lb_slots", sizeof(struct kilo_lb_slot_key)), 0);
+}
+
+static void test_bad_desired_state_writes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_bpf_sync_report report;
+	struct kilo_lb_desired_service swap;
+	struct kilo_error err = { 0 };
+
+	lb_fixture_build(&f->lb, 2, 2);
+	swap = f->lb.services[0];
+	f->lb.services[0] = f->lb.services[1];
+	f->lb.services[1] = swap;
+	assert_int_equal(kilo_bpf_sync(f->bpf, &f->lb.desired, false, &report, &err), -EINVAL);
+	assert_string_equal(err.message, "bpf: desired services[1]: not sorted after the entry before it (or the same "
+					 "key twice)");
+	lb_fixture_build(&f->lb, 2, 2);
+	f->lb.slots[1].backend_id = 99;
+	err = (struct kilo_error){ 0 };
+	assert_int_equal(kilo_bpf_sync(f->bpf, &f->lb.desired, false, &report, &err), -EINVAL);
+	assert_string_equal(err.message, "bpf: desired slots[1] (service 1, slot 2): backend 99 is not in the backends");
+	lb_fixture_build(&f->lb, 2, 2);
+	f->lb.maglev[0].m = 1000;
+	assert_int_equal(kilo_bpf_sync(f->bpf, &f->lb.desired, false, &report, NULL), -EINVAL);
+	assert_int_equal(count_entries("kilo_lb_services", sizeof(struct kilo_lb_service_key)), 0);
+	assert_int_equal(count_entries("kilo_lb_backends", sizeof(__u32)), 0);
+}
+
+static void test_a_new_handle_finds_the_pinned_maps_and_their_flows(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_bpf_opts opts = { .pin_dir = pin_dir };
+	struct kilo_bpf_sync_report report;
+	struct kilo_lb_ct_key key = { .saddr.v4 = 0x0100020a, .daddr.v4 = 0x0100600a, .sport = 1234, .dport = 80,
+				      .proto = IPPROTO_TCP, .family = AF_INET };
+	struct kilo_lb_ct ct = { .expires_ns = ~0ULL, .backend_id = 11, .service_id = 1,
+				 .tcp_state = KILO_LB_TCP_ESTABLISHED }, found;
+	int fd;
+
+	lb_fixture_build(&f->lb, 2, 2);
+	assert_int_equal(sync_state(f, false, &report), 0);
+	fd = lb_fixture_map(pin_dir, "kilo_lb_conntrack");
+	assert_int_equal(bpf_map_update_elem(fd, &key, &ct, BPF_ANY), 0);
+	close(fd);
+	/* kg restarts: a new handle, the old one closed. */
+	kilo_bpf_close(f->bpf);
+	f->bpf = NULL;
+	assert_int_equal(kilo_bpf_open(&opts, &f->bpf, NULL), 0);
+	fd = lb_fixture_map(pin_dir, "kilo_lb_conntrack");
+	assert_int_equal(bpf_map_lookup_elem(fd, &key, &found), 0);
+	assert_memory_equal(&found, &ct, sizeof(ct));
+	close(fd);
+	/* Its first sync reads the maps: the same state needs no write. */
+	assert_int_equal(sync_state(f, false, &report), 0);
+	assert_memory_equal(&report, &(struct kilo_bpf_sync_report){ 0 }, sizeof(report));
+	/* And the programs of the new handle use the pinned map itself. */
+	fd = lb_fixture_map(pin_dir, "kilo_lb_conntrack");
+	assert_int_equal(bpf_map_lookup_elem(kilo__bpf_map_fd(f->bpf, "kilo_lb_conntrack"), &key, &found), 0);
+	close(fd);
+}
+
+static void test_clean_up_removes_the_pins(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_bpf_sync_report report;
+	struct stat st;
+
+	lb_fixture_build(&f->lb, 1, 1);
+	assert_int_equal(sync_state(f, false, &report), 0);
+	assert_int_equal(stat(pin_dir, &st), 0);
+	assert_int_equal(kilo_bpf_clean_up(f->bpf, NULL), 0);
+	assert_int_equal(stat(pin_dir, &st), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+static void test_counters_are_summed_over_cpus(void **state)
+{
+	struct fixture *f = *state;
+	int cpus = libbpf_num_possible_cpus(), fd;
+	struct kilo_lb_counter_value *per_cpu = calloc((size_t)cpus, sizeof(*per_cpu));
+	struct kilo_error err = { 0 };
+	__u32 reason = KILO_LB_DROP_NO_BACKEND;
+	char *text = NULL;
+
+	assert_non_null(per_cpu);
+	for (int c = 0; c < cpus; c++)
+		per_cpu[c] = (struct kilo_lb_counter_value){ .packets = 2, .bytes = 100 };
+	fd = lb_fixture_map(pin_dir, "kilo_lb_counters");
+	assert_int_equal(bpf_map_update_elem(fd, &reason, per_cpu, BPF_ANY), 0);
+	close(fd);
+	free(per_cpu);
+	assert_int_equal(kilo_bpf_stats_format(pin_dir, &text, &err), 0);
+	char expected[128];
+	snprintf(expected, sizeof(expected), "\n%-20s %20d %20d\n", "drop_no_backend", 2 * cpus, 100 * cpus);
+	assert_non_null(strstr(text, "REASON"));
+	assert_non_null(strstr(text, expected));
+	assert_non_null(strstr(text, "\nforward_new "));
+	free(text);
+	(void)f;
+}
+
+static void test_stats_name_the_missing_path(void **state)
+{
+	struct kilo_error err = { 0 };
+	char *text = NULL;
+
+	(void)state;
+	assert_int_equal(kilo_bpf_stats_format("/sys/fs/bpf/kilo-loader-nothing-here", &text, &err), -ENOENT);
+	assert_null(text);
+	assert_string_equal(err.message, "bpf stats: /sys/fs/bpf/kilo-loader-nothing-here/kilo_lb_counters: No such "
+					 "file or directory (is kg running with --bpf?)");
+}
+
+static void test_bad_options_are_named(void **state)
+{
+	struct kilo_bpf_opts m = { .pin_dir = pin_dir, .maglev_m = 1000 }, relative = { .pin_dir = "kilo" };
+	struct kilo_error err = { 0 };
+	kilo_bpf *bpf = NULL;
+
+	(void)state;
+	assert_int_equal(kilo_bpf_open(&m, &bpf, &err), -EINVAL);
+	assert_string_equal(err.message, "bpf: Maglev table size 1000: not 16381 or 65521");
+	err = (struct kilo_error){ 0 };
+	assert_int_equal(kilo_bpf_open(&relative, &bpf, &err), -EINVAL);
+	assert_string_equal(err.message, "bpf: pin dir \"kilo\": not an absolute path");
+	assert_null(bpf);
+}
+
+/* What --bpf auto logs when it stays off: a process without the privilege to load programs. */
+static void test_a_load_refused_says_why(void **state)
+{
+	struct kilo_bpf_opts opts = { .pin_dir = "/sys/fs/bpf/kilo-loader-refused" };
+	int fds[2], status;
+	pid_t child;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct kilo_error err = { 0 };
+		kilo_bpf *bpf = NULL;
+		int r = setgid(65534) == 0 && setuid(65534) == 0 ? kilo_bpf_open(&opts, &bpf, &err) : -ECHILD;
+
+		if (write(fds[1], err.message, strlen(err.message) + 1) < 0)
+			_exit(3);
+		_exit(r < 0 && !bpf ? 0 : 1);
+	}
+	close(fds[1]);
+	char message[KILO_ERROR_MESSAGE_MAX] = "";
+	assert_true(read(fds[0], message, sizeof(message) - 1) > 0);
+	close(fds[0]);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	rmdir(opts.pin_dir);
+	/* The kernel's refusal, and libbpf's first word on it. */
+	assert_non_null(strstr(message, "bpf: loading lb.bpf.o into the kernel: Operation not permitted: libbpf: "));
+}
+
+static void test_mode_parse(void **state)
+{
+	enum kilo_bpf_mode mode;
+	struct kilo_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(kilo_bpf_mode_parse("auto", &mode, NULL), 0);
+	assert_int_equal(mode, KILO_BPF_AUTO);
+	assert_int_equal(kilo_bpf_mode_parse("on", &mode, NULL), 0);
+	assert_int_equal(mode, KILO_BPF_ON);
+	assert_int_equal(kilo_bpf_mode_parse("maybe", &mode, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "\"maybe\""));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_first_sync_writes_every_entry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_changed_slot_rewrites_that_entry_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_maglev_table_is_swapped_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_removed_service_takes_its_entries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_desired_state_writes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_new_handle_finds_the_pinned_maps_and_their_flows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clean_up_removes_the_pins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counters_are_summed_over_cpus, setup, teardown),
+		cmocka_unit_test(test_stats_name_the_missing_path),
+		cmocka_unit_test(test_bad_options_are_named),
+		cmocka_unit_test(test_mode_parse),
+		cmocka_unit_test(test_a_load_refused_says_why),
+	};
+
+	pin_dir = lb_fixture_pin_dir("sync");
+	if (!pin_dir)
+		return 77;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
