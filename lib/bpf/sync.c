@@ -37,6 +37,7 @@ static const char *const map_names[N_TABLES] = {
 };
 
 #define MAGLEV_MAP "kilo_lb_maglev"
+#define NODE_MAP "kilo_lb_node"
 
 /* What a sync compares with, and what it keeps of what it wrote: tables plus Maglev digests. */
 struct kilo_bpf_last {
@@ -199,6 +200,19 @@ static int write_all(const int fds[N_TABLES], int maglev_fd, const struct kilo_l
 	return 0;
 }
 
+/* One entry, written every sync: before the services whose flows read it. */
+static int write_node(kilo_bpf *bpf, const struct kilo_lb_node *node, struct kilo_error *err)
+{
+	int fd = kilo__bpf_map_fd(bpf, NODE_MAP);
+	__u32 key = 0;
+
+	if (fd < 0)
+		return kilo_error_set(err, ENOENT, "bpf: no map %s in the programs", NODE_MAP);
+	if (bpf_map_update_elem(fd, &key, node, BPF_ANY) < 0)
+		return kilo_error_set(err, errno, "bpf: writing map %s: %s", NODE_MAP, strerror(errno));
+	return 0;
+}
+
 int kilo_bpf_sync(kilo_bpf *bpf, const struct kilo_lb_desired *desired, bool read_maps,
 		  struct kilo_bpf_sync_report *report, struct kilo_error *err)
 {
@@ -232,6 +246,8 @@ int kilo_bpf_sync(kilo_bpf *bpf, const struct kilo_lb_desired *desired, bool rea
 		r = kilo_bpf_maglev_plan(desired, have->maglev, have->n_maglev, &mp);
 	if (r == -ENOMEM)
 		kilo_error_set(err, ENOMEM, "bpf: sync: out of memory");
+	if (r == 0)
+		r = write_node(bpf, &desired->node, err);
 	if (r == 0)
 		r = write_all(fds, maglev_fd, desired, want, have, diffs, &mp, err);
 	/* After a failure the maps are between two states: the next sync reads them. */

@@ -279,6 +279,7 @@ static int build(struct builder *b, const struct kilo_lb_frontends *fronts)
 
 	if (r < 0)
 		return r;
+	d->node = fronts->node;
 	for (size_t i = 0; i < fronts->n; i++) {
 		r = add_frontend(b, &fronts->items[i]);
 		if (r < 0)

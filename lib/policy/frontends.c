@@ -224,6 +224,20 @@ static const struct kilo_addr *self_address(const struct view *v, uint8_t family
 	return NULL;
 }
 
+static void node_addresses(const struct view *v, struct kilo_lb_node *out)
+{
+	const struct kilo_addr *v4 = self_address(v, 4), *v6 = self_address(v, 6);
+
+	if (v4) {
+		set_key_addr(&out->v4, v4);
+		out->has_v4 = 1;
+	}
+	if (v6) {
+		set_key_addr(&out->v6, v6);
+		out->has_v6 = 1;
+	}
+}
+
 static int add_service(struct kilo_lb_frontends *out, size_t *cap, const struct view *v, const struct kilo_lb_svc *svc)
 {
 	for (size_t a = 0; a < svc->n_cluster_ips; a++) {
@@ -269,6 +283,7 @@ int kilo_lb_frontends_build(const struct kilo_lb_objects *objects, const struct 
 		v.self = self ? kilo_mesh_find_node(mesh, &v.orders, self) : NULL;
 	}
 	v.self_name = self;
+	node_addresses(&v, &out->node);
 	for (size_t i = 0; i < objects->n_services; i++) {
 		r = add_service(out, &cap, &v, &objects->services[i]);
 		if (r < 0)

@@ -41,6 +41,7 @@ struct kilo_lb_frontends {
 	struct kilo_arena arena;
 	struct kilo_lb_frontend *items; /* by service (namespace, name), cluster IP, port; NodePorts after their ClusterIP */
 	size_t n;
+	struct kilo_lb_node node; /* self's internal IPs */
 };
 
 /*

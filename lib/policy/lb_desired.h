@@ -51,6 +51,7 @@ struct kilo_lb_desired {
 	struct kilo_lb_desired_revnat *revnat;
 	size_t n_maglev;
 	struct kilo_lb_desired_maglev *maglev;
+	struct kilo_lb_node node; /* this node's addresses, for the SNAT of flows from outside its pods */
 };
 
 #endif

@@ -74,13 +74,14 @@ static __always_inline __be16 kilo_lb_nat_port(struct kilo_lb_ct_key *reply_key,
 
 /*
  * A new flow to a frontend: its backend, its SERVICE entry and the REPLY
- * entry that will reverse the backend's answers. Returns NULL when no
- * backend takes it, or no NAT port is free (then drop says so).
+ * entry that will reverse the backend's answers; snat (NULL: none) is the
+ * source the backend sees. Returns NULL when no backend takes it, or no
+ * NAT port is free (then drop says so).
  */
 static __always_inline struct kilo_lb_backend *
 kilo_lb_open_flow(const struct kilo_lb_packet *pkt, const struct kilo_lb_service *svc,
-		  const struct kilo_lb_ct_key *key, __u64 now, struct kilo_lb_ct *ct,
-		  enum kilo_lb_counter *drop)
+		  const union kilo_lb_addr *snat, const struct kilo_lb_ct_key *key, __u64 now,
+		  struct kilo_lb_ct *ct, enum kilo_lb_counter *drop)
 {
 	struct kilo_lb_backend *backend;
 	struct kilo_lb_ct_key reply_key;
@@ -105,10 +106,10 @@ kilo_lb_open_flow(const struct kilo_lb_packet *pkt, const struct kilo_lb_service
 	reply_key.proto = pkt->proto;
 	reply_key.family = pkt->family;
 	reply_key.dir = KILO_LB_CT_REPLY;
-	if (svc->flags & KILO_LB_SERVICE_SNAT) {
-		/* The backend answers the node (the frontend's address); its reply is reversed here. */
-		reply_key.saddr = pkt->daddr;
-		ct->nat_addr = pkt->daddr;
+	if (snat) {
+		/* The backend answers this node; its reply is reversed here. */
+		reply_key.saddr = *snat;
+		ct->nat_addr = *snat;
 		ct->nat_port = kilo_lb_nat_port(&reply_key, hash, now);
 		if (!ct->nat_port) {
 			*drop = KILO_LB_DROP_NAT_PORTS;
@@ -122,9 +123,9 @@ kilo_lb_open_flow(const struct kilo_lb_packet *pkt, const struct kilo_lb_service
 	return backend;
 }
 
-/* A packet to a frontend: on to its flow's backend, or a new flow's. */
+/* A packet to a frontend: on to its flow's backend, or a new flow's (SNATed to snat unless NULL). */
 static __always_inline int kilo_lb_balance(struct __sk_buff *skb, const struct kilo_lb_packet *pkt,
-					   const struct kilo_lb_service *svc)
+					   const struct kilo_lb_service *svc, const union kilo_lb_addr *snat)
 {
 	enum kilo_lb_counter drop = KILO_LB_DROP_NO_BACKEND;
 	struct kilo_lb_backend *backend = NULL;
@@ -151,7 +152,7 @@ static __always_inline int kilo_lb_balance(struct __sk_buff *skb, const struct k
 			return TC_ACT_SHOT;
 		}
 		ct = &new_ct;
-		backend = kilo_lb_open_flow(pkt, svc, &key, now, ct, &drop);
+		backend = kilo_lb_open_flow(pkt, svc, snat, &key, now, ct, &drop);
 		if (!backend) {
 			if (drop != KILO_LB_DROP_NAT_PORTS && (svc->flags & KILO_LB_SERVICE_ICMP_REJECT)) {
 				kilo_lb_count(KILO_LB_REJECT_NO_BACKEND, skb->len);
@@ -282,22 +283,52 @@ static __always_inline int kilo_lb_prepare(struct __sk_buff *skb, __u32 l3_off,
 	return -1;
 }
 
+/*
+ * The source a new flow's backend sees instead of the client's: a NodePort
+ * whose backend may run on another node answers from the frontend's
+ * address; a ClusterIP reached from outside the node's pods (a VPN peer,
+ * through the WireGuard device) from the node's own address, since the
+ * reply of a backend elsewhere would otherwise go straight to the client,
+ * past the reverse NAT. NULL: the client's own source.
+ */
+static __always_inline const union kilo_lb_addr *
+kilo_lb_snat_address(const struct kilo_lb_packet *pkt, const struct kilo_lb_service *svc,
+		     int cluster_ip_from_outside)
+{
+	struct kilo_lb_node *node;
+	__u32 zero = 0;
+
+	if (svc->flags & KILO_LB_SERVICE_SNAT)
+		return &pkt->daddr;
+	if (!cluster_ip_from_outside)
+		return NULL;
+	node = bpf_map_lookup_elem(&kilo_lb_node, &zero);
+	if (!node)
+		return NULL;
+	if (pkt->family == KILO_AF_INET)
+		return node->has_v4 ? &node->v4 : NULL;
+	return node->has_v6 ? &node->v6 : NULL;
+}
+
 static __always_inline int kilo_lb_ingress(struct __sk_buff *skb, __u32 l3_off,
 					   enum kilo_lb_scopes scopes)
 {
 	struct kilo_lb_service *svc = NULL;
 	struct kilo_lb_packet pkt;
+	int cluster_ip = 0;
 	int verdict = kilo_lb_prepare(skb, l3_off, &pkt);
 
 	if (verdict >= 0)
 		return verdict;
 	if (pkt.proto == IPPROTO_TCP || pkt.proto == IPPROTO_UDP) {
 		svc = kilo_lb_frontend(&pkt, KILO_LB_SCOPE_CLUSTER);
+		cluster_ip = svc != NULL;
 		if (!svc && scopes == KILO_LB_CLUSTER_AND_NODEPORT)
 			svc = kilo_lb_frontend(&pkt, KILO_LB_SCOPE_NODEPORT);
 	}
 	if (svc)
-		return kilo_lb_balance(skb, &pkt, svc);
+		return kilo_lb_balance(skb, &pkt, svc,
+				       kilo_lb_snat_address(&pkt, svc, cluster_ip && scopes == KILO_LB_CLUSTER_AND_NODEPORT));
 	return kilo_lb_reverse(skb, &pkt);
 }
 

@@ -198,4 +198,19 @@ struct kilo_lb_sock_revnat_key {
 	__u8 pad[5];
 };
 
+/*
+ * This node's own addresses: an ARRAY of one entry (key 0). A flow that
+ * enters the node from outside its pods (a VPN peer's, through the
+ * WireGuard device) to a ClusterIP is SNATed to the address of its family,
+ * so that the backend's reply, wherever the backend runs, comes back here
+ * to be reversed. has_v4/has_v6 0: no address of that family (no SNAT).
+ */
+struct kilo_lb_node {
+	union kilo_lb_addr v4;
+	union kilo_lb_addr v6;
+	__u8 has_v4;
+	__u8 has_v6;
+	__u8 pad[6];
+};
+
 #endif

@@ -107,4 +107,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kilo_lb_sock_revnat SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kilo_lb_node);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kilo_lb_node SEC(".maps");
+
 #endif

@@ -251,7 +251,7 @@ backend_removed() {
 	local -a pids=()
 	local k broken=0
 	for k in 1 2 3 4 5 6; do
-		ip netns exec "$(ns_pod 5)" "$WHOAMI" stream "$VIP" 80 6 >"$tmp/stream$k" 2>&1 &
+		ip netns exec "$(ns_pod 5)" "$WHOAMI" stream "$VIP" 80 6 >"$tmp/log/stream$k" 2>&1 &
 		pids+=($!)
 	done
 	sleep 1
@@ -261,7 +261,7 @@ backend_removed() {
 		every_backend_used "$(ns_pod 5)" tcp "$VIP" 80 300 1 3
 	for k in "${!pids[@]}"; do
 		if ! wait "${pids[$k]}"; then
-			[[ "$(head -c 4 "$tmp/stream$((k + 1))")" == pod4 ]] || broken=$((broken + 1))
+			[[ "$(head -c 4 "$tmp/log/stream$((k + 1))")" == pod4 ]] || broken=$((broken + 1))
 		fi
 	done
 	check "streams to the remaining backends keep going ($broken broke)" eval '((broken == 0))'

@@ -12,8 +12,8 @@
  *       "failed COUNT" (what did not answer, or was not tried in time).
  *   whoami stream ADDR PORT SECONDS
  *       one TCP connection, a byte echoed every 50 ms for SECONDS; prints the
- *       backend's name and the longest wait for an echo in ms, and fails if
- *       the connection breaks.
+ *       backend's name at once and, at the end, the longest wait for an echo
+ *       in ms; fails if the connection breaks.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -202,6 +202,7 @@ static int stream(const char *addr, const char *port, long seconds)
 	char name[NAME_MAX_LEN], byte;
 	long end, sent, worst = 0;
 	struct addrinfo *ai;
+	ssize_t got;
 	int fd;
 
 	if (resolve(addr, port, SOCK_STREAM, &ai) < 0)
@@ -212,10 +213,15 @@ static int stream(const char *addr, const char *port, long seconds)
 		return 1;
 	}
 	freeaddrinfo(ai);
-	if (wait_fd(fd, POLLIN, WAIT_MS) < 0 || recv(fd, name, sizeof(name) - 1, 0) <= 0) {
+	got = wait_fd(fd, POLLIN, WAIT_MS) < 0 ? -1 : recv(fd, name, sizeof(name) - 1, 0);
+	if (got <= 0) {
 		fprintf(stderr, "whoami: stream: no name from the backend\n");
 		return 1;
 	}
+	name[got] = '\0';
+	name[strcspn(name, "\n")] = '\0';
+	printf("%s\n", name);
+	fflush(stdout);
 	end = now_ms() + seconds * 1000;
 	while (now_ms() < end) {
 		sent = now_ms();
@@ -227,8 +233,7 @@ static int stream(const char *addr, const char *port, long seconds)
 			worst = now_ms() - sent;
 		usleep(50000);
 	}
-	name[strcspn(name, "\n")] = '\0';
-	printf("%s %ld\n", name, worst);
+	printf("longest wait %ld ms\n", worst);
 	close(fd);
 	return 0;
 }
