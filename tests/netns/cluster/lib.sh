@@ -379,8 +379,17 @@ agent_start() {
 	# Location 2's tunnels run over IPv6.
 	dual_stack && ((l == 2)) && ! is_natted "$i" && flags+=(--force-endpoint "[2001:db8::$i]:51820")
 	# Not through in_node: $! must be kg's own pid (ip netns exec execs it).
-	ip netns exec "$(ns_node "$i")" "$KG" "${flags[@]}" "$@" >>"$tmp/log/kg-n$i.log" 2>&1 &
+	# Each line stamped with the time, to line the log up with a failed check's.
+	ip netns exec "$(ns_node "$i")" "$KG" "${flags[@]}" --log-level debug "$@" \
+		> >(stamp_lines >>"$tmp/log/kg-n$i.log") 2>&1 &
 	kg_pid[$i]=$!
+}
+
+stamp_lines() {
+	local line
+	while IFS= read -r line; do
+		printf '%s %s\n' "$EPOCHREALTIME" "$line"
+	done
 }
 
 # agent_stop I [SIGNAL]: stops kg on node I and waits (at most 10 s) for it.

@@ -51,11 +51,13 @@ check() {
 	fi
 }
 
-# What a failed check saw: every WireGuard device (their sockets are shared, so
-# one namespace lists them all), the store's nodes, the VPN client's file and
-# the NAT router's UDP mappings.
+# What a failed check saw, at the time it failed (kg's log lines carry the
+# same clock): every WireGuard device (their sockets are shared, so one
+# namespace lists them all), the store's nodes, the VPN client's file, the
+# NAT router's UDP mappings, and each node's routes and last log lines.
 snapshot() {
-	local f
+	local f i
+	echo "time $EPOCHREALTIME"
 	wg show all dump
 	for f in "$store"/nodes/*.json; do
 		jq -c '{name, endpoint, lastSeen, leader, discoveredEndpoints}' "$f"
@@ -63,6 +65,11 @@ snapshot() {
 	cat "$tmp/vpn.conf.peers"
 	((CLUSTER_NAT_LOCATION)) &&
 		ip netns exec "$(ns_router "$CLUSTER_NAT_LOCATION")" grep udp /proc/net/nf_conntrack
+	for i in "${node_ids[@]}"; do
+		echo "--- n$i: routes, then the last lines of kg's log"
+		in_node "$i" ip route
+		tail -n 20 "$tmp/log/kg-n$i.log"
+	done
 }
 
 # ---- the harness alone: one `kgctl apply` per node from one mesh document ----
