@@ -397,6 +397,8 @@ agent_stop() {
 	local i="$1" sig="${2:-TERM}" pid="${kg_pid[$1]:-}" t
 	[[ -n "$pid" ]] || return 0
 	kill -s "$sig" "$pid" 2>/dev/null
+	# A paused agent (nat_agent_pauses) must run to handle the signal.
+	kill -s CONT "$pid" 2>/dev/null
 	for ((t = 0; t < 100; t++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
