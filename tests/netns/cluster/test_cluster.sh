@@ -125,15 +125,19 @@ vpn_from_store() { vpn_configure --store "file:$store" --mesh-granularity "$CLUS
 
 # The VPN client configured from the store once it can tell the client where
 # every location is reachable: at the NAT address some node saw loc3's leader
-# at (a private endpoint is out of the client's reach), and without the nodes
-# I..., dead, that kgctl, judging liveness with its own longer ready window,
-# may still count.
+# at (a private endpoint is out of the client's reach), with the pod CIDR of
+# every live node (one that dropped out for a moment comes back), and without
+# the nodes I..., dead, that kgctl, judging liveness with its own longer ready
+# window, may still count.
 vpn_settled() {
 	local i
 	vpn_from_store || return 1
 	! grep -q '^Endpoint = 172\.31\.' "$tmp/vpn.conf.peers" || return 1
 	for i; do
 		! grep -qF "$(cat "$tmp/n$i.pub")" "$tmp/vpn.conf" || return 1
+	done
+	for i in "${node_ids[@]}"; do
+		[[ " $* " == *" $i "* ]] || grep -q "^AllowedIPs = .*10\.2\.$i\.0/24" "$tmp/vpn.conf" || return 1
 	done
 }
 
