@@ -80,6 +80,8 @@ struct kilo_agent {
 	bool healthy;
 	bool cut_off;               /* the last check-in could not be written */
 	bool presence;              /* the store's liveness by presence: no heartbeat writes */
+	int64_t published;          /* when the last heartbeat was written; 0: never */
+	bool rejoin;                /* the heartbeat lapsed: the next reconcile shakes hands anew */
 	int64_t started;            /* the lastSeen this node publishes with presence: its record changes only with it */
 	uint64_t reconciles, errors;
 	struct kilo_logger log;
@@ -270,8 +272,13 @@ static int publish(kilo_agent *a, int64_t now, bool from_store, struct kilo_erro
 		.n_discovered = a->n_discovered,
 	};
 
+	int r;
+
 	a->next_check_in = now + a->check_in_ms;
-	return kilo_agent_node_publish(a->store, a->initial, from_store, &owned, err);
+	r = kilo_agent_node_publish(a->store, a->initial, from_store, &owned, err);
+	if (r == 0)
+		a->published = now;
+	return r;
 }
 
 static void owned_digest(const kilo_agent *a, digest out)
@@ -386,6 +393,28 @@ static int follow_names(kilo_agent *a, bool all)
 	return r < 0 ? r : kilo_names_ask(&a->names, a->resolver, all);
 }
 
+/*
+ * Back after its heartbeat lapsed, a node others reach only through its
+ * NAT (it has a keepalive) must shake hands again: the others threw its
+ * sessions away when it dropped out, and took it back at its advertised,
+ * private endpoint. WireGuard would go on sending keepalives in the old
+ * sessions, which start no handshake, for up to two minutes. Removing
+ * every peer ends them; the apply adds the peers back, and each new peer
+ * with a keepalive shakes hands at once.
+ */
+static void forget_sessions(kilo_agent *a)
+{
+	kilo_wg_config *none = kilo_wg_config_new(0);
+
+	if (!none)
+		return;
+	none->replace_peers = true;
+	/* No device yet: no session either. */
+	kilo_wg_device_set(kilo_applier_wg(a->applier), a->apply.interface, none, NULL);
+	kilo_wg_config_free(none);
+	kilo_applier_recheck(a->applier);
+}
+
 /* Kilo's applyTopology, then whatever of this node changed is published. */
 static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error *err)
 {
@@ -427,6 +456,9 @@ static int reconcile(kilo_agent *a, int64_t now, bool resync, struct kilo_error 
 	if (r < 0)
 		return r;
 	replace_topology(a, t);
+	if (a->rejoin && self->persistent_keepalive)
+		forget_sessions(a);
+	a->rejoin = false;
 	/* A resync compares everything with the host again, and puts right what others changed. */
 	if (resync)
 		kilo_applier_recheck(a->applier);
@@ -625,8 +657,11 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 		if (a->presence) {
 			a->next_check_in = now + a->check_in_ms;
 		} else {
+			bool lapsed = kilo_agent_heartbeat_lapsed(a->published, now, a->window);
+
 			r = publish(a, now, true, &local);
 			a->cut_off = r < 0;
+			a->rejoin |= r == 0 && lapsed;
 			note(a, err, &local, r, &first);
 		}
 	}

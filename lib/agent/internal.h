@@ -100,6 +100,13 @@ int kilo_agent_nat_endpoints(const struct kilo_mesh *mesh, int64_t now, uint32_t
 			     const struct kilo_wg_config *device, struct kilo_discovered_endpoint **out,
 			     size_t *n_out);
 
+/*
+ * Whether the others may have dropped this node: its last heartbeat,
+ * written at published_ms (0: none yet), is a ready window old at now_ms.
+ * Behind NAT only the node itself can shake hands again (agent.c).
+ */
+bool kilo_agent_heartbeat_lapsed(int64_t published_ms, int64_t now_ms, uint32_t window);
+
 /* ---- this node in the store -------------------------------------------- */
 
 /*

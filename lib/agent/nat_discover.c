@@ -115,3 +115,11 @@ int kilo_agent_nat_endpoints(const struct kilo_mesh *mesh, int64_t now, uint32_t
 	*n_out = n;
 	return 0;
 }
+
+bool kilo_agent_heartbeat_lapsed(int64_t published_ms, int64_t now_ms, uint32_t window)
+{
+	/* As the others judge it: in whole seconds of lastSeen (kilo_node_ready). */
+	if (!window)
+		window = KILO_READY_WINDOW_SECONDS;
+	return published_ms > 0 && now_ms / 1000 - published_ms / 1000 >= window;
+}

@@ -379,8 +379,17 @@ agent_start() {
 	# Location 2's tunnels run over IPv6.
 	dual_stack && ((l == 2)) && ! is_natted "$i" && flags+=(--force-endpoint "[2001:db8::$i]:51820")
 	# Not through in_node: $! must be kg's own pid (ip netns exec execs it).
-	ip netns exec "$(ns_node "$i")" "$KG" "${flags[@]}" "$@" >>"$tmp/log/kg-n$i.log" 2>&1 &
+	# Each line stamped with the time, to line the log up with a failed check's.
+	ip netns exec "$(ns_node "$i")" "$KG" "${flags[@]}" --log-level debug "$@" \
+		> >(stamp_lines >>"$tmp/log/kg-n$i.log") 2>&1 &
 	kg_pid[$i]=$!
+}
+
+stamp_lines() {
+	local line
+	while IFS= read -r line; do
+		printf '%s %s\n' "$EPOCHREALTIME" "$line"
+	done
 }
 
 # agent_stop I [SIGNAL]: stops kg on node I and waits (at most 10 s) for it.
@@ -388,6 +397,8 @@ agent_stop() {
 	local i="$1" sig="${2:-TERM}" pid="${kg_pid[$1]:-}" t
 	[[ -n "$pid" ]] || return 0
 	kill -s "$sig" "$pid" 2>/dev/null
+	# A paused agent (nat_agent_pauses) must run to handle the signal.
+	kill -s CONT "$pid" 2>/dev/null
 	for ((t = 0; t < 100; t++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1

@@ -127,6 +127,25 @@ static void test_endpoint_inside_the_tunnel_is_never_reported(void **state)
 	kilo_mesh_free(mesh);
 }
 
+/*
+ * The others judge a heartbeat by its whole second (lastSeen): a node is
+ * gone for them once that second is a ready window old, which a pause of
+ * a little more than window - 1 seconds can reach. It must then shake
+ * hands anew, or its NAT address stays unknown to them.
+ */
+static void test_heartbeat_lapses_as_the_others_judge_it(void **state)
+{
+	(void)state;
+	assert_false(kilo_agent_heartbeat_lapsed(100000, 103999, 4));
+	assert_true(kilo_agent_heartbeat_lapsed(100999, 104000, 4));
+	assert_true(kilo_agent_heartbeat_lapsed(100000, 110000, 4));
+	/* No heartbeat yet: nobody has seen the node, nobody dropped it. */
+	assert_false(kilo_agent_heartbeat_lapsed(0, 110000, 4));
+	/* The default window when none is given. */
+	assert_false(kilo_agent_heartbeat_lapsed(100000, 100000 + 1000 * (KILO_READY_WINDOW_SECONDS - 1), 0));
+	assert_true(kilo_agent_heartbeat_lapsed(100000, 100000 + 1000 * KILO_READY_WINDOW_SECONDS, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +153,7 @@ int main(void)
 		cmocka_unit_test(test_node_without_keepalive_or_handshake_is_not),
 		cmocka_unit_test(test_peers_count_whatever_their_keepalive),
 		cmocka_unit_test(test_endpoint_inside_the_tunnel_is_never_reported),
+		cmocka_unit_test(test_heartbeat_lapses_as_the_others_judge_it),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
