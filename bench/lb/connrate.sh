@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Connections per second from a client namespace through a load balancer in a
 # router namespace to three backends, with SERVICES ClusterIPs on port 80, side
-# by side for the shapes a Kubernetes node can take:
-#   ebpf        libkilo's tc programs on the router's client-facing veth
+# by side for the shapes kube-proxy gives a node (the row for libkilo's tc
+# programs is not built yet: they need a loader program here):
 #   nft-vmap    kube-proxy's nftables mode: one verdict map lookup, a chain per service
 #   nft-linear  iptables mode's shape: one rule per service, tried in turn
 #
@@ -15,8 +15,7 @@ build="${1:?usage: connrate.sh BUILD-DIR [SERVICES...]}"
 shift
 sizes=("$@")
 ((${#sizes[@]})) || sizes=(1000 10000)
-connrate="$build/bench/bench-lb-connrate"
-loader="$build/bench/bench-lb-load"
+connrate="$build/bench/lb/bench-lb-connrate"
 seconds=${CONNRATE_SECONDS:-5}
 concurrency=${CONNRATE_CONCURRENCY:-64}
 backends=(10.99.1.1 10.99.1.2 10.99.1.3)
@@ -27,7 +26,7 @@ cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in c r b; do ip netns del "$prefix$p" 2>/dev/null || true; done
-	rm -rf "${pin:-/nonexistent}" "${rules:-/nonexistent}"
+	rm -f "${rules:-/nonexistent}"
 }
 trap cleanup EXIT
 
@@ -94,19 +93,14 @@ balance() {
 		"${1//-/_}_rules" "$2" >"$rules"
 		ip netns exec "${prefix}r" nft -f "$rules"
 		;;
-	ebpf)
-		pin="/sys/fs/bpf/$prefix"
-		ip netns exec "${prefix}r" "$loader" "$pin" "${prefix}r0" "$2" "${backends[@]}"
-		;;
 	esac
 }
 
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 printf '# %s %s\n' "$0" "$build ${sizes[*]}"
 printf '# %s s per run, %s connections in flight, 3 backends\n' "$seconds" "$concurrency"
 printf '%-10s %-11s %12s %8s\n' services mode "conn/s" failed
 for n in "${sizes[@]}"; do
-	for mode in ${CONNRATE_MODES:-ebpf nft-vmap nft-linear}; do
+	for mode in nft-vmap nft-linear; do
 		topology_up
 		balance "$mode" "$n"
 		read -r done took failed < <(ip netns exec "${prefix}c" "$connrate" connect "$n" 80 "$seconds" "$concurrency")
