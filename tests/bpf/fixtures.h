@@ -61,6 +61,7 @@ int reset_maps(void **state);
 
 void test_nodeport_to_local_backend_and_its_reply(void **state);
 void test_nodeport_snat_to_remote_backend_and_its_reply(void **state);
+void test_cluster_ip_from_outside_is_snatted_to_the_node(void **state);
 void test_icmp_port_unreachable_from_backend_v4(void **state);
 void test_icmp_time_exceeded_from_router_v4(void **state);
 void test_icmp_errors_v6(void **state);

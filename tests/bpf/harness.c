@@ -100,11 +100,24 @@ void kt_lb_reset(struct kt_lb *lb)
 			continue;
 		empty_map(bpf_map__fd(map), bpf_map__key_size(map));
 	}
+	kt_set_node4(lb, NULL);
 	zero = calloc((size_t)ncpu, sizeof(*zero));
 	assert_non_null(zero);
 	for (i = 0; i < KILO_LB_COUNTER_MAX; i++)
 		assert_int_equal(bpf_map_update_elem(bpf_map__fd(lb->skel->maps.kilo_lb_counters), &i, zero, BPF_ANY), 0);
 	free(zero);
+}
+
+void kt_set_node4(struct kt_lb *lb, const char *addr)
+{
+	struct kilo_lb_node node = { 0 };
+	__u32 key = 0;
+
+	if (addr) {
+		kt_addr(4, addr, &node.v4);
+		node.has_v4 = 1;
+	}
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(lb->skel->maps.kilo_lb_node), &key, &node, BPF_ANY), 0);
 }
 
 void kt_addr(int family, const char *text, union kilo_lb_addr *out)

@@ -52,6 +52,8 @@ void kt_remove_backend(struct kt_lb *lb, uint32_t id);
 void kt_set_maglev(struct kt_lb *lb, uint32_t service_id, uint32_t m, const uint32_t *table,
 		   uint32_t n);
 void kt_addr(int family, const char *text, union kilo_lb_addr *out);
+/* This node's IPv4 address (NULL: none), the SNAT source of a ClusterIP flow from outside its pods. */
+void kt_set_node4(struct kt_lb *lb, const char *addr);
 
 /* Runs a frame through a program; returns its verdict, the frame it left in out. */
 int kt_run(struct kt_lb *lb, enum kt_prog prog, const uint8_t *in, size_t in_len, uint8_t *out,

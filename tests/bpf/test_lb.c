@@ -404,6 +404,7 @@ int main(void)
 		cmocka_unit_test_setup(test_expired_flow_is_balanced_again, reset_maps),
 		cmocka_unit_test_setup(test_nodeport_to_local_backend_and_its_reply, reset_maps),
 		cmocka_unit_test_setup(test_nodeport_snat_to_remote_backend_and_its_reply, reset_maps),
+		cmocka_unit_test_setup(test_cluster_ip_from_outside_is_snatted_to_the_node, reset_maps),
 		cmocka_unit_test_setup(test_icmp_port_unreachable_from_backend_v4, reset_maps),
 		cmocka_unit_test_setup(test_icmp_time_exceeded_from_router_v4, reset_maps),
 		cmocka_unit_test_setup(test_icmp_errors_v6, reset_maps),

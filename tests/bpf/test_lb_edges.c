@@ -60,6 +60,27 @@ void test_nodeport_snat_to_remote_backend_and_its_reply(void **state)
 	assert_int_equal(kt_counter(&kt, KILO_LB_REVERSE_NAT), 1);
 }
 
+/* A VPN peer's flow to a ClusterIP enters through the WireGuard device: the backend sees the node. */
+void test_cluster_ip_from_outside_is_snatted_to_the_node(void **state)
+{
+	struct kt_packet syn = TCP4(OUTSIDE4, VIP4, 50003, 80, SYN, 0);
+	uint16_t nat_port = (uint16_t)(32768 + kt_flow_hash(&syn) % 28232);
+
+	(void)state;
+	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 42, 0, tcp4_3, 1);
+	kt_set_node4(&kt, NODE4);
+	kt_expect(&kt, KT_FROM_NETDEV, &syn, TC_ACT_OK, &TCP4(NODE4, BACKEND4_3, nat_port, 8080, SYN, 0));
+	kt_expect(&kt, KT_FROM_NETDEV, &TCP4(BACKEND4_3, NODE4, 8080, nat_port, SYN | ACK, 0), TC_ACT_OK,
+		  &TCP4(VIP4, OUTSIDE4, 80, 50003, SYN | ACK, 0));
+	/* From a pod of the node the client's address stays: the reply passes its veth anyway. */
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 50004, 80, SYN, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_3, 50004, 8080, SYN, 0));
+	/* Without a node address of the family, no SNAT. */
+	kt_set_node4(&kt, NULL);
+	kt_expect(&kt, KT_FROM_NETDEV, &TCP4(OUTSIDE4, VIP4, 50005, 80, SYN, 0), TC_ACT_OK,
+		  &TCP4(OUTSIDE4, BACKEND4_3, 50005, 8080, SYN, 0));
+}
+
 void test_icmp_port_unreachable_from_backend_v4(void **state)
 {
 	struct kt_packet sent = UDP4(CLIENT4, BACKEND4_1, 50010, 5353, 20);
