@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Connections per second from a client namespace through a load balancer in a
 # router namespace to three backends, with SERVICES ClusterIPs on port 80, side
-# by side for the shapes kube-proxy gives a node (the row for libkilo's tc
-# programs is not built yet: they need a loader program here):
+# by side for the shapes a Kubernetes node can take:
+#   ebpf        libkilo's tc programs on the router's client-facing veth (bench-lb-load)
 #   nft-vmap    kube-proxy's nftables mode: one verdict map lookup, a chain per service
 #   nft-linear  iptables mode's shape: one rule per service, tried in turn
 #
@@ -16,6 +16,7 @@ shift
 sizes=("$@")
 ((${#sizes[@]})) || sizes=(1000 10000)
 connrate="$build/bench/lb/bench-lb-connrate"
+loader="$build/bench/lb/bench-lb-load"
 seconds=${CONNRATE_SECONDS:-5}
 concurrency=${CONNRATE_CONCURRENCY:-64}
 backends=(10.99.1.1 10.99.1.2 10.99.1.3)
@@ -88,6 +89,11 @@ nft_linear_rules() {
 # balance MODE SERVICES: the router balances SERVICES services with MODE.
 balance() {
 	case "$1" in
+	ebpf)
+		# ip netns exec mounts /sys of its own: the pins go with it, the
+		# programs stay on the veth (and their maps with them) until it goes.
+		ip netns exec "${prefix}r" "$loader" /sys/fs/bpf/kilobench "${prefix}r0" "$2" "${backends[@]}"
+		;;
 	nft-vmap | nft-linear)
 		rules="$(mktemp /tmp/kilobench.XXXXXX)"
 		"${1//-/_}_rules" "$2" >"$rules"
@@ -100,7 +106,7 @@ printf '# %s %s\n' "$0" "$build ${sizes[*]}"
 printf '# %s s per run, %s connections in flight, 3 backends\n' "$seconds" "$concurrency"
 printf '%-10s %-11s %12s %8s\n' services mode "conn/s" failed
 for n in "${sizes[@]}"; do
-	for mode in nft-vmap nft-linear; do
+	for mode in ebpf nft-vmap nft-linear; do
 		topology_up
 		balance "$mode" "$n"
 		read -r done took failed < <(ip netns exec "${prefix}c" "$connrate" connect "$n" 80 "$seconds" "$concurrency")
