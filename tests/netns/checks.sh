@@ -3,7 +3,9 @@
 passed=0
 failed=0
 
-# check NAME COMMAND...: one ok/FAIL line for whether COMMAND succeeds.
+# check NAME COMMAND...: one ok/FAIL line for whether COMMAND succeeds. A test
+# that defines on_check_failure has it run after each failed check (to keep
+# what the failure saw).
 check() {
 	local name="$1"
 	shift
@@ -13,6 +15,7 @@ check() {
 	else
 		failed=$((failed + 1))
 		echo "FAIL - $name"
+		if declare -F on_check_failure >/dev/null; then on_check_failure; fi
 	fi
 }
 

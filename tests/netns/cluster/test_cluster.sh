@@ -36,19 +36,8 @@ CLUSTER_DUAL_STACK=0
 source "$here/lib.sh"
 skip_unless_ready wireguard-go wg nft ip ping jq curl
 
-passed=0
-failed=0
-check() {
-	local name="$1"
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok - $name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL - $name"
-		[[ -n "${KEEP_LOGS:-}" ]] && snapshot >"$tmp/log/fail-$failed.txt" 2>&1
-	fi
+on_check_failure() {
+	[[ -z "${KEEP_LOGS:-}" ]] || snapshot >"$tmp/log/fail-$failed.txt" 2>&1
 }
 
 # What a failed check saw, at the time it failed (kg's log lines carry the

@@ -30,19 +30,8 @@ NEAR_VIP=10.96.0.20
 NODEPORT=30080
 BACKENDS=(1 3 4) # the pods of n1 (loc1), n3 and n4 (loc2)
 
-passed=0
-failed=0
-check() {
-	local name="$1"
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok - $name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL - $name"
-		[[ -n "${KEEP_LOGS:-}" ]] && snapshot >"$tmp/log/fail-$failed.txt" 2>&1
-	fi
+on_check_failure() {
+	[[ -z "${KEEP_LOGS:-}" ]] || snapshot >"$tmp/log/fail-$failed.txt" 2>&1
 }
 
 snapshot() {
