@@ -7,6 +7,7 @@
 #include "apply.h"
 #include "internal.h"
 #include "lb.h"
+#include "policy.h"
 #include "resolve.h"
 
 #include <kilo/serial.h>
@@ -61,6 +62,7 @@ struct kilo_agent {
 	kilo_store *store;
 	kilo_applier *applier;      /* applies the plans; its WireGuard handle reads the device */
 	struct kilo_agent_lb lb;    /* --bpf: the load balancer's programs and the links they are on */
+	struct kilo_agent_policy policy; /* --bpf: network policy's flows */
 	json_t *initial;            /* this node as the options made it */
 	kilo_mesh *mesh;            /* as last loaded */
 	kilo_mesh *solved_mesh;     /* the mesh topology points into */
@@ -566,6 +568,8 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 	if (r == 0)
 		r = kilo_agent_lb_start(&a->lb, &opts, a->apply.interface, &a->log, err);
 	if (r == 0)
+		r = kilo_agent_policy_start(&a->policy, &a->lb, a->hostname, err);
+	if (r == 0)
 		r = watch_fds(a, err);
 	/* The options are this node's settings at start, whatever the store held before. */
 	now = now_ms();
@@ -599,6 +603,7 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 	}
 	note(a, err, &local, r, &first);
 	note(a, err, &local, kilo_agent_lb_sync(&a->lb, a->store, a->mesh, a->hostname, true, &a->log, &local), &first);
+	note(a, err, &local, kilo_agent_policy_sync(&a->policy, a->store, a->mesh, &local), &first);
 	*out = a;
 	return 0;
 }
@@ -693,9 +698,11 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 	if (need)
 		note(a, err, &local, reconcile(a, now, resync, &local), &first);
 	/* Services and EndpointSlices change without the mesh changing. */
-	if (changed || need)
+	if (changed || need) {
 		note(a, err, &local, kilo_agent_lb_sync(&a->lb, a->store, a->mesh, a->hostname, resync, &a->log, &local),
 		     &first);
+		note(a, err, &local, kilo_agent_policy_sync(&a->policy, a->store, a->mesh, &local), &first);
+	}
 	return first;
 }
 
@@ -708,6 +715,7 @@ void kilo_agent_free(kilo_agent *a)
 		kilo_store_delete_node(a->store, a->hostname, NULL);
 	if (a->clean_up && a->topology)
 		kilo_applier_clean_up(a->applier, NULL);
+	kilo_agent_policy_stop(&a->policy);
 	kilo_agent_lb_stop(&a->lb, a->clean_up);
 	replace_topology(a, NULL);
 	replace_mesh(a, NULL);
@@ -781,6 +789,7 @@ int kilo_agent_metrics(kilo_agent *a, char **out, struct kilo_error *err)
 	store_health(a, &health);
 	counts.store_up = health.up;
 	counts.lb = kilo_agent_lb_counters(&a->lb, &lb) ? &lb : NULL;
+	counts.policy = &a->policy;
 	counts.store_revision = health.revision;
 	for (size_t i = 0; a->mesh && i < a->mesh->n_nodes; i++)
 		counts.nodes += kilo_node_ready(&a->mesh->nodes[i], now, a->window);
@@ -793,6 +802,14 @@ int kilo_agent_metrics(kilo_agent *a, char **out, struct kilo_error *err)
 	if (r < 0)
 		return kilo_error_set(err, -r, "metrics: %s", strerror(-r));
 	return 0;
+}
+
+int kilo_agent_flows(kilo_agent *a, uint64_t after, const struct kilo_flow_filter *filter, char **out, uint64_t *next,
+		     struct kilo_error *err)
+{
+	if (!a)
+		return no_agent("flows", err);
+	return kilo_agent_policy_flows(&a->policy, after, filter, out, next, err);
 }
 
 int kilo_agent_unresolved(kilo_agent *a, char **out, struct kilo_error *err)

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The agent's network policy under --bpf: the flows the programs report
+ * (named and kept for /flows and /metrics, flows.h), and the names they
+ * are given, rebuilt from the store at every change the agent sees.
+ */
+#ifndef KILO_LIB_AGENT_POLICY_H
+#define KILO_LIB_AGENT_POLICY_H
+
+#include "../core/log.h"
+#include "flows.h"
+#include "lb.h"
+
+struct kilo_agent_policy {
+	bool on;                       /* --bpf is on */
+	const char *node;              /* this node's name, in every flow */
+	struct kilo_flow_ring flows;
+	struct kilo_flow_names *names; /* as of the last sync; NULL before */
+	int64_t mono_to_real_ns;       /* CLOCK_REALTIME - CLOCK_MONOTONIC, for the events' times */
+};
+
+/* On when lb is (its handle is the programs'); node is the agent's hostname, kept. -ENOMEM. */
+int kilo_agent_policy_start(struct kilo_agent_policy *p, const struct kilo_agent_lb *lb, const char *node,
+			    struct kilo_error *err);
+/* Names and keeps one event of the programs. */
+void kilo_agent_policy_event(struct kilo_agent_policy *p, const struct kilo_flow_event *event);
+/*
+ * After a store change, a reload or a resync: the names flows get, from
+ * the store's Pods and Services and mesh. Errors leave the last names.
+ */
+int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const struct kilo_mesh *mesh,
+			   struct kilo_error *err);
+/* kilo_agent_flows' work (one page of records). */
+int kilo_agent_policy_flows(const struct kilo_agent_policy *p, uint64_t after, const struct kilo_flow_filter *filter,
+			    char **out, uint64_t *next, struct kilo_error *err);
+/* The flows' samples for /metrics; nothing when off. */
+void kilo_agent_policy_metrics(const struct kilo_agent_policy *p, struct kilo_strbuf *sb);
+void kilo_agent_policy_stop(struct kilo_agent_policy *p);
+
+#endif
