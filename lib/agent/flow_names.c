@@ -57,9 +57,15 @@ struct kilo_flow_names {
 	size_t n_services, cap_services;
 };
 
+/* Kept in struct kilo_addr's families (4, 6); the events have the socket's (AF_INET, AF_INET6). */
+static uint8_t addr_family(uint8_t socket_family)
+{
+	return socket_family == AF_INET ? 4 : socket_family == AF_INET6 ? 6 : 0;
+}
+
 static size_t addr_len(uint8_t family)
 {
-	return family == AF_INET ? 4 : 16;
+	return family == 4 ? 4 : 16;
 }
 
 static int cmp_addr_name(const void *a, const void *b)
@@ -364,11 +370,11 @@ void kilo_flow_names_free(struct kilo_flow_names *n)
 	free(n);
 }
 
-static struct addr_name key_of(uint8_t family, const union kilo_lb_addr *addr)
+static struct addr_name key_of(uint8_t socket_family, const union kilo_lb_addr *addr)
 {
-	struct addr_name key = { .family = family };
+	struct addr_name key = { .family = addr_family(socket_family) };
 
-	memcpy(key.bytes, addr->bytes, addr_len(family));
+	memcpy(key.bytes, addr->bytes, addr_len(key.family));
 	return key;
 }
 
@@ -377,11 +383,11 @@ void kilo_flow_names_where(const struct kilo_flow_names *n, uint8_t family, cons
 {
 	struct addr_name key = key_of(family, addr);
 	const struct addr_name *found;
-	struct kilo_addr a = { .family = family };
+	struct kilo_addr a = { .family = key.family };
 	int best = -1;
 
 	*out = (struct kilo_flow_where){ 0 };
-	if (!n || (family != AF_INET && family != AF_INET6))
+	if (!n || !key.family)
 		return;
 	found = n->n_addrs ? bsearch(&key, n->addrs, n->n_addrs, sizeof(*n->addrs), cmp_addr_name) : NULL;
 	/* bsearch may land on any of equal keys: the first added is the one to name. */
@@ -420,12 +426,12 @@ const char *kilo_flow_names_rule(const struct kilo_flow_names *n, uint32_t rule_
 const char *kilo_flow_names_service(const struct kilo_flow_names *n, uint8_t family, const union kilo_lb_addr *addr,
 				    uint16_t port_be)
 {
-	struct service_name key = { .family = family };
+	struct service_name key = { .family = addr_family(family) };
 	const struct service_name *found;
 
-	if (!n || !n->n_services || (family != AF_INET && family != AF_INET6))
+	if (!n || !n->n_services || !key.family)
 		return NULL;
-	memcpy(key.bytes, addr->bytes, addr_len(family));
+	memcpy(key.bytes, addr->bytes, addr_len(key.family));
 	found = bsearch(&key, n->services, n->n_services, sizeof(*n->services), cmp_service_name);
 	if (found)
 		return found->name;

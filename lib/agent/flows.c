@@ -57,7 +57,7 @@ static int set_string(json_t *object, const char *key, const char *value)
 static json_t *endpoint_json(const struct kilo_flow_event *e, const union kilo_lb_addr *addr, __be16 port,
 			     uint32_t identity, const struct kilo_flow_names *names)
 {
-	struct kilo_addr a = { .family = e->family };
+	struct kilo_addr a = { .family = e->family == AF_INET ? 4 : 6 };
 	char ip[KILO_ADDR_STRLEN];
 	struct kilo_flow_where where;
 	const char *labels = reserved_identity(identity);
@@ -133,7 +133,7 @@ static json_t *rule_json(const struct kilo_flow_event *e, const struct kilo_flow
 
 static json_t *service_json(const struct kilo_flow_event *e, const struct kilo_flow_names *names)
 {
-	struct kilo_addr a = { .family = e->family };
+	struct kilo_addr a = { .family = e->family == AF_INET ? 4 : 6 };
 	char ip[KILO_ADDR_STRLEN];
 	json_t *o;
 
