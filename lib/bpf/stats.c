@@ -35,6 +35,10 @@ const char *kilo_bpf_counter_name(unsigned reason)
 		[KILO_LB_SOCK_REVERSE] = "sock_reverse",
 		[KILO_LB_SOCK_REJECT_NO_BACKEND] = "sock_reject_no_backend",
 		[KILO_LB_SOCK_REVERSE_LOST] = "sock_reverse_lost",
+		[KILO_LB_POLICY_FORWARD_NEW] = "policy_forward_new",
+		[KILO_LB_POLICY_DENY_INGRESS] = "policy_deny_ingress",
+		[KILO_LB_POLICY_DENY_EGRESS] = "policy_deny_egress",
+		[KILO_LB_FLOW_EVENTS_LOST] = "flow_events_lost",
 	};
 
 	/* A reason the programs gained after this list: named, never dropped. */
