@@ -57,6 +57,7 @@ static void state_free(struct kilo_bpf_last *s)
 
 void kilo__bpf_last_free(kilo_bpf *bpf)
 {
+	kilo__bpf_policy_last_free(bpf);
 	if (!bpf->last)
 		return;
 	state_free(bpf->last);
@@ -160,7 +161,7 @@ oom:
 	return -ENOMEM;
 }
 
-static void count(struct kilo_bpf_changes *c, const struct kilo_bpf_diff *d)
+void kilo__bpf_changes(struct kilo_bpf_changes *c, const struct kilo_bpf_diff *d)
 {
 	*c = (struct kilo_bpf_changes){ .added = (unsigned)d->n_added, .changed = (unsigned)(d->n_write - d->n_added),
 					.removed = (unsigned)d->n_remove };
@@ -260,10 +261,10 @@ int kilo_bpf_sync(kilo_bpf *bpf, const struct kilo_lb_desired *desired, bool rea
 			state_free(&kept);
 	}
 	if (r == 0) {
-		count(&report->services, &diffs[SERVICES]);
-		count(&report->backends, &diffs[BACKENDS]);
-		count(&report->slots, &diffs[SLOTS]);
-		count(&report->revnat, &diffs[REVNAT]);
+		kilo__bpf_changes(&report->services, &diffs[SERVICES]);
+		kilo__bpf_changes(&report->backends, &diffs[BACKENDS]);
+		kilo__bpf_changes(&report->slots, &diffs[SLOTS]);
+		kilo__bpf_changes(&report->revnat, &diffs[REVNAT]);
 		report->maglev = (struct kilo_bpf_changes){ .added = (unsigned)mp.n_added,
 							    .changed = (unsigned)(mp.n_write - mp.n_added),
 							    .removed = (unsigned)mp.n_remove };

@@ -170,4 +170,22 @@ struct kilo_flow_event {
 
 /* Per-rule counters: a PERCPU_ARRAY indexed by rule id, the same value as the load balancer's. */
 
+/*
+ * Appended by the datapath. kilo_policy_state, an ARRAY of one entry (key
+ * 0) the loader writes with the endpoints: the OR of every endpoint's
+ * flags, so that while no policy selects a pod for a direction no packet
+ * pays for the endpoint lookup.
+ */
+struct kilo_policy_state {
+	__u32 enforce; /* enum kilo_policy_endpoint_flags */
+	__u32 pad;
+};
+
+/* kilo_policy_event_budget: a PERCPU_ARRAY of one entry, the rate limit's window on each CPU. */
+struct kilo_flow_event_budget {
+	__u64 window_ns; /* bpf_ktime_get_coarse_ns() when the current second began */
+	__u32 sent;      /* events written in it */
+	__u32 pad;
+};
+
 #endif
