@@ -280,7 +280,10 @@ static int make_folders(struct kilo_file_store *fs, const char *dir_path)
 	return 0;
 }
 
-/* Renames tmp over path if path is at if_version (0: absent), under a lock that other such renames take. */
+/*
+ * Renames tmp over path if path is at if_version, under a lock that other
+ * such renames take; links it when path must be absent (0).
+ */
 static int rename_if(const char *dir_path, const char *tmp, const char *path, int64_t if_version)
 {
 	struct stat st;
@@ -288,6 +291,13 @@ static int rename_if(const char *dir_path, const char *tmp, const char *path, in
 
 	if (if_version == KILO_STORE_ANY_VERSION)
 		return rename(tmp, path) < 0 ? -errno : 0;
+	/* A create: link() fails if another writer made path first, whichever process it is. */
+	if (if_version == 0) {
+		r = link(tmp, path) < 0 ? (errno == EEXIST ? -EAGAIN : -errno) : 0;
+		if (r == 0)
+			unlink(tmp);
+		return r;
+	}
 	dir_fd = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir_fd < 0)
 		return -errno;
