@@ -235,8 +235,12 @@ static bool label_name_valid(const char *s, size_t n, bool empty_ok)
 	return true;
 }
 
-/* A label or annotation key: [DNS subdomain/]name. */
-static bool key_valid(const char *key)
+bool kilo_label_value_valid(const char *value)
+{
+	return label_name_valid(value, strlen(value), true);
+}
+
+bool kilo_label_key_valid(const char *key)
 {
 	const char *slash = strchr(key, '/');
 	char prefix[254];
@@ -281,7 +285,7 @@ static int check_map_keys(const struct kilo_object_check *c, json_t *metadata, c
 	if (r < 0)
 		return r;
 	json_object_foreach(json_object_get(metadata, key), k, v) {
-		if (!key_valid(k))
+		if (!kilo_label_key_valid(k))
 			return kilo_check_fail(c, path, "\"%.80s\" is not a valid key ([DNS subdomain/]name of 63 characters)",
 					       k);
 		if (labels && !label_name_valid(json_string_value(v), json_string_length(v), true))

@@ -87,6 +87,9 @@ int kilo_check_string_map(const struct kilo_object_check *c, json_t *object, con
 int kilo_check_protocol(const struct kilo_object_check *c, json_t *object, const char *path);
 /* A DNS label (RFC 1123: 1-63 of a-z, 0-9, '-', alphanumeric at both ends). */
 bool kilo_dns_label_valid(const char *s);
+/* A label or annotation key ([DNS subdomain/]name of 63), a label value (63 of [A-Za-z0-9-_.], alphanumeric ends, or ""). */
+bool kilo_label_key_valid(const char *key);
+bool kilo_label_value_valid(const char *value);
 /* An IANA service name (a port's name): 1-15 of a-z, 0-9, '-', a letter at least, no "--", no '-' at the ends. */
 bool kilo_port_name_valid(const char *s);
 

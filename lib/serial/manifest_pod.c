@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Pod (v1), Namespace (v1) and NetworkPolicy (networking.k8s.io/v1): what
- * the load balancer and, later, policy read of them. A Pod keeps of its
+ * the load balancer and network policy read of them. A Pod keeps of its
  * status only its IPs, which the agent needs to find a backend's pod.
  */
 #include <errno.h>
@@ -10,6 +10,7 @@
 
 #include "../core/error.h"
 #include "../mesh/model.h"
+#include "../policy/netpol.h"
 #include "manifest_check.h"
 
 static int check_container_ports(const struct kilo_object_check *c, json_t *container, size_t i)
@@ -103,25 +104,16 @@ int kilo_check_namespace(const struct kilo_object_check *c, json_t *object)
 	return 0;
 }
 
+/* The policy layer's own reader checks it, so that apply accepts exactly what the compile can read. */
 int kilo_check_networkpolicy(const struct kilo_object_check *c, json_t *object)
 {
-	static const char *const types[] = { "Ingress", "Egress" };
-	json_t *spec, *selector, *list, *v;
-	char path[48];
-	size_t i;
-	int r;
+	struct kilo_arena arena = { .first_chunk = 4096 };
+	struct kilo_error err = { 0 };
+	struct kilo_np_policy policy;
+	int r = kilo_np_policy_read(&arena, object, &policy, &err);
 
-	if ((r = kilo_check_member(c, object, "spec", "spec", JSON_OBJECT, true, &spec)) < 0 ||
-	    (r = kilo_check_member(c, spec, "podSelector", "spec.podSelector", JSON_OBJECT, true, &selector)) < 0 ||
-	    (r = kilo_check_string_map(c, selector, "matchLabels", "spec.podSelector.matchLabels")) < 0 ||
-	    (r = kilo_check_member(c, spec, "policyTypes", "spec.policyTypes", JSON_ARRAY, false, &list)) < 0 ||
-	    (r = kilo_check_member(c, spec, "ingress", "spec.ingress", JSON_ARRAY, false, &v)) < 0 ||
-	    (r = kilo_check_member(c, spec, "egress", "spec.egress", JSON_ARRAY, false, &v)) < 0)
-		return r;
-	json_array_foreach(list, i, v) {
-		snprintf(path, sizeof(path), "spec.policyTypes[%zu]", i);
-		if (!json_is_string(v) || (strcmp(json_string_value(v), types[0]) && strcmp(json_string_value(v), types[1])))
-			return kilo_check_bad(c, path, v, "Ingress or Egress");
-	}
-	return 0;
+	kilo_arena_release(&arena);
+	if (r == -EINVAL)
+		return kilo_check_fail(c, NULL, "%s", err.message);
+	return r < 0 ? kilo_error_set(c->err, -r, "%s", err.message) : 0;
 }

@@ -1,0 +1,583 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The policy model: Pods, Namespaces and NetworkPolicies as the store lists
+ * them, the mesh's nodes and VPN peers, and the identities (distinct label
+ * sets) of pods and peers, in the canonical form netpol.h defines.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/error.h"
+#include "../mesh/model.h"
+#include "../serial/manifest_check.h"
+#include "netpol.h"
+
+#define NAME_TEXT_MAX 128
+
+static int no_memory(struct kilo_error *err)
+{
+	return kilo_error_set(err, ENOMEM, "out of memory");
+}
+
+static const char *text_or(json_t *value, const char *fallback)
+{
+	return json_is_string(value) ? json_string_value(value) : fallback;
+}
+
+static int label_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct kilo_np_label *)a)->key, ((const struct kilo_np_label *)b)->key);
+}
+
+/*
+ * labels (a JSON object of label strings; may be NULL) with the labels of
+ * extra (n_extra keys and values, NULL values skipped) set over them,
+ * sorted. -EINVAL when a label is not one Kubernetes allows, -ENOMEM.
+ */
+static int build_labels(struct kilo_arena *arena, json_t *labels, const struct kilo_np_label *extra, size_t n_extra,
+			struct kilo_np_labels *out)
+{
+	struct kilo_np_label *items = kilo_arena_array(arena, json_object_size(labels) + n_extra + 1, sizeof(*items));
+	const char *key;
+	json_t *value;
+	size_t n = 0;
+
+	if (!items)
+		return -ENOMEM;
+	json_object_foreach(labels, key, value) {
+		bool replaced = false;
+
+		if (!kilo_label_key_valid(key) || !json_is_string(value) || !kilo_label_value_valid(json_string_value(value)))
+			return -EINVAL;
+		for (size_t i = 0; i < n_extra; i++)
+			replaced |= strcmp(extra[i].key, key) == 0;
+		if (!replaced)
+			items[n++] = (struct kilo_np_label){ key, json_string_value(value) };
+	}
+	for (size_t i = 0; i < n_extra; i++)
+		if (extra[i].value)
+			items[n++] = extra[i];
+	qsort(items, n, sizeof(*items), label_cmp);
+	*out = (struct kilo_np_labels){ items, n };
+	return 0;
+}
+
+static size_t labels_text_size(const char *source, const struct kilo_np_labels *labels)
+{
+	size_t size = 0;
+
+	for (size_t i = 0; i < labels->n; i++)
+		size += strlen(source) + strlen(labels->items[i].key) + strlen(labels->items[i].value) + 3;
+	return size;
+}
+
+static char *append_labels(char *p, const char *source, const struct kilo_np_labels *labels, bool *first)
+{
+	for (size_t i = 0; i < labels->n; i++) {
+		p += sprintf(p, "%s%s:%s=%s", *first ? "" : ",", source, labels->items[i].key, labels->items[i].value);
+		*first = false;
+	}
+	return p;
+}
+
+/* The canonical label set of an identity: sources in byte order (ns, peer, pod), each by key. */
+static int label_set_text(struct kilo_arena *arena, struct kilo_np_identity *identity)
+{
+	size_t size = labels_text_size("ns", &identity->ns) + labels_text_size("peer", &identity->peer) +
+		      labels_text_size("pod", &identity->pod) + 1;
+	char *text = kilo_arena_alloc_raw(arena, size), *p = text;
+	bool first = true;
+
+	if (!text)
+		return -ENOMEM;
+	*p = '\0';
+	p = append_labels(p, "ns", &identity->ns, &first);
+	p = append_labels(p, "peer", &identity->peer, &first);
+	append_labels(p, "pod", &identity->pod, &first);
+	identity->label_set = text;
+	return 0;
+}
+
+typedef int (*read_fn)(struct kilo_np_model *model, json_t *object, void *item, struct kilo_lb_report *report,
+		       bool *keep);
+
+/* Reads each object of text (a JSON array; NULL: none) into *items, those read kept. */
+static int read_array(struct kilo_np_model *model, const char *text, const char *what, size_t item_size,
+		      read_fn read, void **items, size_t *n_items, struct kilo_lb_report *report,
+		      struct kilo_error *err)
+{
+	json_error_t jerr;
+	json_t *array, *object;
+	size_t i;
+	int r = 0;
+
+	*items = NULL;
+	*n_items = 0;
+	if (!text)
+		return 0;
+	array = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_array(array)) {
+		json_decref(array);
+		return kilo_error_set(err, EINVAL, "%s: not a JSON array%s%s", what, array ? "" : ": ",
+				      array ? "" : jerr.text);
+	}
+	*items = kilo_arena_array(&model->arena, json_array_size(array) + 1, item_size);
+	if (!*items) {
+		json_decref(array);
+		return no_memory(err);
+	}
+	json_array_foreach(array, i, object) {
+		bool keep = false;
+
+		if (!json_is_object(object)) {
+			kilo_lb_report_add(report, "%s[%zu]: not an object", what, i);
+			continue;
+		}
+		r = read(model, object, (char *)*items + *n_items * item_size, report, &keep);
+		if (r < 0)
+			break;
+		*n_items += keep;
+	}
+	json_decref(array);
+	return r < 0 ? no_memory(err) : 0;
+}
+
+/* An object's namespace and name, copied; false (reported) when it has no name. */
+static int read_name(struct kilo_np_model *model, json_t *object, const char *kind, const char **ns, const char **name,
+		     struct kilo_lb_report *report, bool *ok)
+{
+	json_t *metadata = json_object_get(object, "metadata");
+
+	*ok = json_is_string(json_object_get(metadata, "name"));
+	if (!*ok) {
+		kilo_lb_report_add(report, "%s without metadata.name: left out", kind);
+		return 0;
+	}
+	*name = kilo_arena_strdup(&model->arena, json_string_value(json_object_get(metadata, "name")));
+	if (ns)
+		*ns = kilo_arena_strdup(&model->arena, text_or(json_object_get(metadata, "namespace"), "default"));
+	return !*name || (ns && !*ns) ? -ENOMEM : 0;
+}
+
+static void report_object(struct kilo_lb_report *report, const char *kind, const char *ns, const char *name,
+			  const char *why)
+{
+	char a[NAME_TEXT_MAX], b[NAME_TEXT_MAX];
+
+	kilo_lb_report_add(report, "%s %s%s%s: %s", kind, ns ? kilo_escape(ns, a, sizeof(a)) : "", ns ? "/" : "",
+			   kilo_escape(name, b, sizeof(b)), why);
+}
+
+/* A Namespace, or a Peer object (a name and labels too); kind names it in reports. */
+static int read_named_labels(struct kilo_np_model *model, json_t *object, const char *kind,
+			     const struct kilo_np_label *extra, struct kilo_np_namespace *out,
+			     struct kilo_lb_report *report, bool *keep)
+{
+	json_t *labels = json_object_get(json_object_get(object, "metadata"), "labels");
+	struct kilo_np_label with_name;
+	bool ok;
+	int r;
+
+	if ((r = read_name(model, object, kind, NULL, &out->name, report, &ok)) < 0 || !ok)
+		return r;
+	with_name = (struct kilo_np_label){ extra ? extra->key : NULL, out->name };
+	r = build_labels(&model->arena, json_is_object(labels) ? labels : NULL, &with_name, extra ? 1 : 0, &out->labels);
+	if (r == -EINVAL || (labels && !json_is_object(labels)))
+		report_object(report, kind, NULL, out->name, "metadata.labels: not valid labels; left out");
+	*keep = r == 0 && (!labels || json_is_object(labels));
+	return r == -EINVAL ? 0 : r;
+}
+
+static int read_namespace(struct kilo_np_model *model, json_t *object, void *item, struct kilo_lb_report *report,
+			  bool *keep)
+{
+	static const struct kilo_np_label name_label = { KILO_NP_NAMESPACE_LABEL, NULL };
+
+	return read_named_labels(model, object, "Namespace", &name_label, item, report, keep);
+}
+
+static int read_peer_object(struct kilo_np_model *model, json_t *object, void *item, struct kilo_lb_report *report,
+			    bool *keep)
+{
+	static const struct kilo_np_label name_label = { KILO_NP_PEER_LABEL, NULL };
+
+	return read_named_labels(model, object, "Peer", &name_label, item, report, keep);
+}
+
+static int read_policy(struct kilo_np_model *model, json_t *object, void *item, struct kilo_lb_report *report,
+		       bool *keep)
+{
+	struct kilo_error perr = { 0 };
+	int r = kilo_np_policy_read(&model->arena, object, item, &perr);
+
+	if (r == -EINVAL) {
+		const struct kilo_np_policy *policy = item;
+
+		if (policy->name)
+			report_object(report, "NetworkPolicy", policy->namespace, policy->name, perr.message);
+		else
+			kilo_lb_report_add(report, "NetworkPolicy: %s", perr.message);
+	}
+	*keep = r == 0;
+	return r == -EINVAL ? 0 : r;
+}
+
+static int protocol_number(json_t *value, uint8_t *out)
+{
+	const char *text = text_or(value, "TCP");
+
+	*out = !strcmp(text, "TCP") ? IPPROTO_TCP : !strcmp(text, "UDP") ? IPPROTO_UDP
+						 : !strcmp(text, "SCTP") ? IPPROTO_SCTP : 0;
+	return *out && (!value || json_is_string(value)) ? 0 : -EINVAL;
+}
+
+static int read_container_ports(struct kilo_np_model *model, json_t *spec, struct kilo_np_pod *pod)
+{
+	struct kilo_np_container_port *ports;
+	json_t *container, *port;
+	size_t i, j, n = 0;
+
+	json_array_foreach(json_object_get(spec, "containers"), i, container)
+		n += json_array_size(json_object_get(container, "ports"));
+	ports = kilo_arena_array(&model->arena, n + 1, sizeof(*ports));
+	if (!ports)
+		return -ENOMEM;
+	json_array_foreach(json_object_get(spec, "containers"), i, container) {
+		json_array_foreach(json_object_get(container, "ports"), j, port) {
+			struct kilo_np_container_port *p = &ports[pod->n_ports];
+			json_t *number = json_object_get(port, "containerPort");
+
+			if (!json_is_integer(number) || json_integer_value(number) < 1 ||
+			    json_integer_value(number) > 65535 || protocol_number(json_object_get(port, "protocol"), &p->proto) < 0)
+				continue;
+			p->port = (uint16_t)json_integer_value(number);
+			p->name = kilo_arena_strdup(&model->arena, text_or(json_object_get(port, "name"), ""));
+			if (!p->name)
+				return -ENOMEM;
+			pod->n_ports++;
+		}
+	}
+	pod->ports = ports;
+	return 0;
+}
+
+/* status.podIPs, else status.podIP: at most one address of each family. */
+static void read_pod_ips(json_t *status, struct kilo_np_pod *pod)
+{
+	json_t *ips = json_object_get(status, "podIPs"), *v;
+	size_t i;
+
+	if (json_array_size(ips) == 0)
+		ips = NULL;
+	for (i = 0; i < (ips ? json_array_size(ips) : 1); i++) {
+		struct kilo_addr addr;
+
+		v = ips ? json_object_get(json_array_get(ips, i), "ip") : json_object_get(status, "podIP");
+		if (!json_is_string(v) || kilo_addr_parse(json_string_value(v), &addr, NULL) < 0)
+			continue;
+		if (pod->n_addrs == 2 || (pod->n_addrs == 1 && pod->addrs[0].family == addr.family))
+			continue;
+		pod->addrs[pod->n_addrs++] = addr;
+	}
+}
+
+static int read_pod(struct kilo_np_model *model, json_t *object, void *item, struct kilo_lb_report *report,
+		    bool *keep)
+{
+	struct kilo_np_pod *pod = item;
+	json_t *spec = json_object_get(object, "spec"), *labels;
+	bool ok;
+	int r;
+
+	*pod = (struct kilo_np_pod){ 0 };
+	if ((r = read_name(model, object, "Pod", &pod->namespace, &pod->name, report, &ok)) < 0 || !ok)
+		return r;
+	labels = json_object_get(json_object_get(object, "metadata"), "labels");
+	r = build_labels(&model->arena, json_is_object(labels) ? labels : NULL, NULL, 0, &pod->labels);
+	if (r == -EINVAL || (labels && !json_is_object(labels))) {
+		report_object(report, "Pod", pod->namespace, pod->name, "metadata.labels: not valid labels; left out");
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	pod->node = kilo_arena_strdup(&model->arena, text_or(json_object_get(spec, "nodeName"), ""));
+	if (!pod->node || read_container_ports(model, spec, pod) < 0)
+		return -ENOMEM;
+	read_pod_ips(json_object_get(object, "status"), pod);
+	pod->identity = KILO_NP_NO_IDENTITY;
+	*keep = true;
+	return 0;
+}
+
+static int name_cmp(const char *a_ns, const char *a, const char *b_ns, const char *b)
+{
+	int c = a_ns && b_ns ? strcmp(a_ns, b_ns) : 0;
+
+	return c ? c : strcmp(a, b);
+}
+
+static int pod_cmp(const void *a, const void *b)
+{
+	const struct kilo_np_pod *x = a, *y = b;
+
+	return name_cmp(x->namespace, x->name, y->namespace, y->name);
+}
+
+static int policy_cmp(const void *a, const void *b)
+{
+	const struct kilo_np_policy *x = a, *y = b;
+
+	return name_cmp(x->namespace, x->name, y->namespace, y->name);
+}
+
+static int namespace_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct kilo_np_namespace *)a)->name, ((const struct kilo_np_namespace *)b)->name);
+}
+
+static int node_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct kilo_np_node *)a)->name, ((const struct kilo_np_node *)b)->name);
+}
+
+static int peer_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct kilo_np_vpn_peer *)a)->name, ((const struct kilo_np_vpn_peer *)b)->name);
+}
+
+static int string_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int identity_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct kilo_np_identity *)a)->label_set, ((const struct kilo_np_identity *)b)->label_set);
+}
+
+static const void *find(const void *items, size_t n, size_t size, const void *key, int (*cmp)(const void *, const void *))
+{
+	return n ? bsearch(key, items, n, size, cmp) : NULL;
+}
+
+static void add_node_addr(struct kilo_np_node *node, const struct kilo_cidr *cidr)
+{
+	if (cidr->addr.family && node->n_addrs < 4)
+		node->addrs[node->n_addrs++] = cidr->addr;
+}
+
+static int read_mesh(struct kilo_np_model *model, const kilo_mesh *mesh)
+{
+	size_t n_nodes = mesh ? mesh->n_nodes : 0, n_peers = mesh ? mesh->n_peers : 0;
+
+	model->nodes = kilo_arena_array(&model->arena, n_nodes + 1, sizeof(*model->nodes));
+	model->peers = kilo_arena_array(&model->arena, n_peers + 1, sizeof(*model->peers));
+	model->locations = kilo_arena_array(&model->arena, n_nodes + 1, sizeof(*model->locations));
+	if (!model->nodes || !model->peers || !model->locations)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_nodes; i++) {
+		const struct kilo_node *src = &mesh->nodes[i];
+		struct kilo_np_node *node = &model->nodes[i];
+
+		node->name = src->name;
+		node->location = src->location ? src->location : "";
+		add_node_addr(node, &src->internal_ip);
+		add_node_addr(node, &src->secondary_internal_ip);
+		add_node_addr(node, &src->wireguard_ip);
+		if (node->location[0])
+			model->locations[model->n_locations++] = node->location;
+	}
+	model->n_nodes = n_nodes;
+	for (size_t i = 0; i < n_peers; i++)
+		model->peers[i] = (struct kilo_np_vpn_peer){ mesh->peers[i].name, mesh->peers[i].allowed_ips,
+							     mesh->peers[i].n_allowed_ips, (size_t)-1 };
+	model->n_peers = n_peers;
+	qsort(model->nodes, model->n_nodes, sizeof(*model->nodes), node_cmp);
+	qsort(model->peers, model->n_peers, sizeof(*model->peers), peer_cmp);
+	qsort(model->locations, model->n_locations, sizeof(*model->locations), string_cmp);
+	for (size_t i = 0, kept = 0; i < model->n_locations; i++) {
+		if (kept == 0 || strcmp(model->locations[kept - 1], model->locations[i]) != 0)
+			model->locations[kept++] = model->locations[i];
+		if (i + 1 == model->n_locations)
+			model->n_locations = kept;
+	}
+	return 0;
+}
+
+
+/* labels with key set to value (NULL: removed), sorted. -ENOMEM. */
+static int with_label(struct kilo_arena *arena, const struct kilo_np_labels *labels, const char *key,
+		      const char *value, struct kilo_np_labels *out)
+{
+	struct kilo_np_label *items = kilo_arena_array(arena, labels->n + 1, sizeof(*items));
+	size_t n = 0;
+
+	if (!items)
+		return -ENOMEM;
+	for (size_t i = 0; i < labels->n; i++)
+		if (strcmp(labels->items[i].key, key) != 0)
+			items[n++] = labels->items[i];
+	if (value)
+		items[n++] = (struct kilo_np_label){ key, value };
+	qsort(items, n, sizeof(*items), label_cmp);
+	*out = (struct kilo_np_labels){ items, n };
+	return 0;
+}
+
+/* A pod's identity: its labels and its namespace's as seen for it, each with its node's location. */
+static int pod_identity(struct kilo_np_model *model, struct kilo_np_pod *pod, struct kilo_np_identity *out)
+{
+	struct kilo_np_namespace key = { .name = pod->namespace };
+	const struct kilo_np_namespace *ns =
+		find(model->namespaces, model->n_namespaces, sizeof(*model->namespaces), &key, namespace_cmp);
+	struct kilo_np_node node_key = { .name = pod->node };
+	const struct kilo_np_node *node = find(model->nodes, model->n_nodes, sizeof(*model->nodes), &node_key, node_cmp);
+	struct kilo_np_label name_label = { KILO_NP_NAMESPACE_LABEL, pod->namespace };
+	struct kilo_np_labels bare = { &name_label, 1 };
+	const char *location;
+	int r;
+
+	pod->location = node ? node->location : "";
+	location = pod->location[0] ? pod->location : NULL;
+	*out = (struct kilo_np_identity){ 0 };
+	if ((r = with_label(&model->arena, &pod->labels, KILO_NP_LOCATION_LABEL, location, &out->pod)) < 0 ||
+	    (r = with_label(&model->arena, ns ? &ns->labels : &bare, KILO_NP_LOCATION_LABEL, location, &out->ns)) < 0)
+		return r;
+	return label_set_text(&model->arena, out);
+}
+
+static int peer_identity(struct kilo_np_model *model, const struct kilo_np_vpn_peer *peer,
+			 const struct kilo_np_namespace *objects, size_t n_objects, struct kilo_np_identity *out)
+{
+	struct kilo_np_namespace key = { .name = peer->name };
+	const struct kilo_np_namespace *object = find(objects, n_objects, sizeof(*objects), &key, namespace_cmp);
+	struct kilo_np_labels none = { NULL, 0 };
+	int r;
+
+	*out = (struct kilo_np_identity){ .is_peer = true };
+	r = with_label(&model->arena, object ? &object->labels : &none, KILO_NP_PEER_LABEL, peer->name, &out->peer);
+	return r < 0 ? r : label_set_text(&model->arena, out);
+}
+
+struct candidate {
+	struct kilo_np_identity identity;
+	size_t *owner; /* the pod's or peer's identity field */
+};
+
+static int candidate_cmp(const void *a, const void *b)
+{
+	return identity_cmp(&((const struct candidate *)a)->identity, &((const struct candidate *)b)->identity);
+}
+
+/* The identities of pods with addresses and of VPN peers, distinct by label set; each owner gets its index. */
+static int build_identities(struct kilo_np_model *model, const struct kilo_np_namespace *peer_objects,
+			    size_t n_peer_objects)
+{
+	struct candidate *all = calloc(model->n_pods + model->n_peers + 1, sizeof(*all));
+	size_t n = 0;
+	int r = -ENOMEM;
+
+	model->identities = kilo_arena_array(&model->arena, model->n_pods + model->n_peers + 1,
+					     sizeof(*model->identities));
+	if (!all || !model->identities)
+		goto out;
+	for (size_t i = 0; i < model->n_pods; i++) {
+		if ((r = pod_identity(model, &model->pods[i], &all[n].identity)) < 0)
+			goto out;
+		if (model->pods[i].n_addrs > 0)
+			all[n++].owner = &model->pods[i].identity;
+	}
+	for (size_t i = 0; i < model->n_peers; i++) {
+		if ((r = peer_identity(model, &model->peers[i], peer_objects, n_peer_objects, &all[n].identity)) < 0)
+			goto out;
+		all[n++].owner = &model->peers[i].identity;
+	}
+	qsort(all, n, sizeof(*all), candidate_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || strcmp(all[i].identity.label_set, all[i - 1].identity.label_set) != 0)
+			model->identities[model->n_identities++] = all[i].identity;
+		*all[i].owner = model->n_identities - 1;
+	}
+	r = 0;
+out:
+	free(all);
+	return r;
+}
+
+int kilo_np_model_read(const char *pods, const char *namespaces, const char *policies, const char *peer_objects,
+		       const kilo_mesh *mesh, struct kilo_np_model *out, struct kilo_lb_report *report,
+		       struct kilo_error *err)
+{
+	struct kilo_np_namespace *peers = NULL;
+	size_t n_peers = 0;
+	int r;
+
+	*out = (struct kilo_np_model){ 0 };
+	if ((r = read_array(out, pods, "pods", sizeof(*out->pods), read_pod, (void **)&out->pods, &out->n_pods,
+			    report, err)) < 0 ||
+	    (r = read_array(out, namespaces, "namespaces", sizeof(*out->namespaces), read_namespace,
+			    (void **)&out->namespaces, &out->n_namespaces, report, err)) < 0 ||
+	    (r = read_array(out, policies, "policies", sizeof(*out->policies), read_policy, (void **)&out->policies,
+			    &out->n_policies, report, err)) < 0 ||
+	    (r = read_array(out, peer_objects, "peers", sizeof(*peers), read_peer_object, (void **)&peers, &n_peers,
+			    report, err)) < 0)
+		return r;
+	if (read_mesh(out, mesh) < 0)
+		return no_memory(err);
+	qsort(out->pods, out->n_pods, sizeof(*out->pods), pod_cmp);
+	qsort(out->namespaces, out->n_namespaces, sizeof(*out->namespaces), namespace_cmp);
+	qsort(out->policies, out->n_policies, sizeof(*out->policies), policy_cmp);
+	qsort(peers, n_peers, sizeof(*peers), namespace_cmp);
+	if (build_identities(out, peers, n_peers) < 0)
+		return no_memory(err);
+	return 0;
+}
+
+void kilo_np_model_release(struct kilo_np_model *model)
+{
+	kilo_arena_release(&model->arena);
+	*model = (struct kilo_np_model){ 0 };
+}
+
+const struct kilo_np_pod *kilo_np_model_find_pod(const struct kilo_np_model *model, const char *namespace,
+						 const char *name)
+{
+	struct kilo_np_pod key = { .namespace = namespace, .name = name };
+
+	return find(model->pods, model->n_pods, sizeof(*model->pods), &key, pod_cmp);
+}
+
+bool kilo_np_policy_selects(const struct kilo_np_policy *policy, const struct kilo_np_pod *pod,
+			    const struct kilo_np_model *model)
+{
+	return pod->identity != KILO_NP_NO_IDENTITY && strcmp(policy->namespace, pod->namespace) == 0 &&
+	       kilo_np_selector_matches(&policy->pod_selector, &model->identities[pod->identity].pod);
+}
+
+bool kilo_np_peer_matches(const struct kilo_np_peer *peer, const struct kilo_np_policy *policy,
+			  const struct kilo_np_identity *identity)
+{
+	switch (peer->kind) {
+	case KILO_NP_PEER_VPN:
+		return identity->is_peer && kilo_np_selector_matches(peer->vpn_selector, &identity->peer);
+	case KILO_NP_PEER_SELECTOR:
+		if (identity->is_peer)
+			return false;
+		/* A pod selector alone selects in the policy's own namespace. */
+		if (!peer->namespace_selector) {
+			const char *ns = kilo_np_labels_get(&identity->ns, KILO_NP_NAMESPACE_LABEL);
+
+			if (!ns || strcmp(ns, policy->namespace) != 0)
+				return false;
+		} else if (!kilo_np_selector_matches(peer->namespace_selector, &identity->ns)) {
+			return false;
+		}
+		return !peer->pod_selector || kilo_np_selector_matches(peer->pod_selector, &identity->pod);
+	case KILO_NP_PEER_IPBLOCK:
+		break;
+	}
+	return false;
+}
