@@ -514,7 +514,8 @@ static int copy_options(kilo_agent *a, const struct kilo_agent_opts *o, struct k
 /* The resolver's thread, and one fd for the caller's loop over the store's and the resolver's. */
 static int watch_fds(kilo_agent *a, struct kilo_error *err)
 {
-	struct epoll_event store = { .events = EPOLLIN }, resolver = { .events = EPOLLIN }, links = { .events = EPOLLIN };
+	struct epoll_event store = { .events = EPOLLIN }, resolver = { .events = EPOLLIN }, links = { .events = EPOLLIN },
+			   flows = { .events = EPOLLIN };
 	int r = kilo_resolver_new(&a->resolver);
 
 	if (r < 0)
@@ -522,7 +523,9 @@ static int watch_fds(kilo_agent *a, struct kilo_error *err)
 	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (a->epoll_fd < 0 || epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_store_fd(a->store), &store) < 0 ||
 	    epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_resolver_fd(a->resolver), &resolver) < 0 ||
-	    (kilo_agent_lb_fd(&a->lb) >= 0 && epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_agent_lb_fd(&a->lb), &links) < 0))
+	    (kilo_agent_lb_fd(&a->lb) >= 0 && epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_agent_lb_fd(&a->lb), &links) < 0) ||
+	    (kilo_agent_policy_fd(&a->policy) >= 0 &&
+	     epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_agent_policy_fd(&a->policy), &flows) < 0))
 		return kilo_error_set(err, errno, "agent: epoll: %s", strerror(errno));
 	return 0;
 }
@@ -568,7 +571,7 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 	if (r == 0)
 		r = kilo_agent_lb_start(&a->lb, &opts, a->apply.interface, &a->log, err);
 	if (r == 0)
-		r = kilo_agent_policy_start(&a->policy, &a->lb, a->hostname, err);
+		r = kilo_agent_policy_start(&a->policy, &a->lb, a->hostname, &a->log, err);
 	if (r == 0)
 		r = watch_fds(a, err);
 	/* The options are this node's settings at start, whatever the store held before. */
@@ -642,6 +645,7 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 	digest d;
 
 	note(a, err, &local, kilo_agent_lb_step(&a->lb, &local), &first);
+	note(a, err, &local, kilo_agent_policy_step(&a->policy, &local), &first);
 	if (store_readable(a)) {
 		note(a, err, &local, kilo_store_changed(a->store, &changed, &local), &first);
 		if (changed)

@@ -6,6 +6,7 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -19,16 +20,39 @@ static int64_t clock_ns(clockid_t clock)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int kilo_agent_policy_start(struct kilo_agent_policy *p, const struct kilo_agent_lb *lb, const char *node,
-			    struct kilo_error *err)
+static int on_event(void *ctx, const struct kilo_flow_event *event)
 {
+	kilo_agent_policy_event(ctx, event);
+	return 0;
+}
+
+int kilo_agent_policy_start(struct kilo_agent_policy *p, const struct kilo_agent_lb *lb, const char *node,
+			    const struct kilo_logger *log, struct kilo_error *err)
+{
+	struct kilo_error why = { 0 };
+
 	*p = (struct kilo_agent_policy){ .node = node };
 	if (!lb->bpf)
 		return 0;
 	if (kilo_flow_ring_init(&p->flows, 0) < 0)
 		return kilo_error_set(err, ENOMEM, "flows: out of memory");
 	p->on = true;
+	/* Policy is enforced without them: flows are what an operator looks at, not what forwards. */
+	if (kilo_bpf_events_open(lb->bpf, on_event, p, &p->events, &why) < 0)
+		kilo_log(log, KILO_LOG_WARNING, "bpf: no flows: %s", why.message);
 	return 0;
+}
+
+int kilo_agent_policy_fd(const struct kilo_agent_policy *p)
+{
+	return p->events ? kilo_bpf_events_fd(p->events) : -1;
+}
+
+int kilo_agent_policy_step(struct kilo_agent_policy *p, struct kilo_error *err)
+{
+	int r = p->events ? kilo_bpf_events_consume(p->events, err) : 0;
+
+	return r < 0 ? r : 0;
 }
 
 void kilo_agent_policy_event(struct kilo_agent_policy *p, const struct kilo_flow_event *event)
@@ -47,7 +71,10 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 			   struct kilo_error *err)
 {
 	struct kilo_flow_names *names = NULL;
+	struct kilo_store_identity *stored = NULL;
+	struct kilo_flow_identity *identities = NULL;
 	char *pods = NULL, *services = NULL;
+	size_t n = 0;
 	int r;
 
 	if (!p->on)
@@ -55,15 +82,25 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 	r = kilo_store_list_objects(store, "Pod", &pods, err);
 	if (r == 0)
 		r = kilo_store_list_objects(store, "Service", &services, err);
+	if (r == 0)
+		r = kilo_store_identity_list(store, &stored, &n, err);
+	if (r == 0 && n && !(identities = calloc(n, sizeof(*identities))))
+		r = kilo_error_set(err, ENOMEM, "flows: out of memory");
+	for (size_t i = 0; r == 0 && i < n; i++)
+		identities[i] = (struct kilo_flow_identity){ .identity = stored[i].id, .labels = stored[i].labels };
 	if (r == 0 && kilo_flow_names_build(&(struct kilo_flow_names_inputs){ .pods = pods,
 									     .services = services,
-									     .mesh = mesh },
+									     .mesh = mesh,
+									     .identities = identities,
+									     .n_identities = n },
 					    &names) < 0)
 		r = kilo_error_set(err, ENOMEM, "flows: out of memory naming them");
 	if (r == 0) {
 		kilo_flow_names_free(p->names);
 		p->names = names;
 	}
+	free(identities);
+	kilo_store_identities_free(stored, n);
 	kilo_free(pods);
 	kilo_free(services);
 	return r;
@@ -99,6 +136,7 @@ void kilo_agent_policy_metrics(const struct kilo_agent_policy *p, struct kilo_st
 
 void kilo_agent_policy_stop(struct kilo_agent_policy *p)
 {
+	kilo_bpf_events_close(p->events);
 	if (p->on)
 		kilo_flow_ring_release(&p->flows);
 	kilo_flow_names_free(p->names);

@@ -13,20 +13,30 @@
 
 struct kilo_agent_policy {
 	bool on;                       /* --bpf is on */
+	kilo_bpf_events *events;       /* the programs' ring buffer; NULL: no flows */
 	const char *node;              /* this node's name, in every flow */
 	struct kilo_flow_ring flows;
 	struct kilo_flow_names *names; /* as of the last sync; NULL before */
 	int64_t mono_to_real_ns;       /* CLOCK_REALTIME - CLOCK_MONOTONIC, for the events' times */
 };
 
-/* On when lb is (its handle is the programs'); node is the agent's hostname, kept. -ENOMEM. */
+/*
+ * On when lb is (its handle is the programs'); node is the agent's
+ * hostname, kept. A ring buffer that cannot be read leaves flows off, with
+ * a warning. -ENOMEM.
+ */
 int kilo_agent_policy_start(struct kilo_agent_policy *p, const struct kilo_agent_lb *lb, const char *node,
-			    struct kilo_error *err);
+			    const struct kilo_logger *log, struct kilo_error *err);
+/* The ring buffer's fd for the agent's epoll, -1 when none. */
+int kilo_agent_policy_fd(const struct kilo_agent_policy *p);
+/* Names and keeps the events that wait (never waits itself). */
+int kilo_agent_policy_step(struct kilo_agent_policy *p, struct kilo_error *err);
 /* Names and keeps one event of the programs. */
 void kilo_agent_policy_event(struct kilo_agent_policy *p, const struct kilo_flow_event *event);
 /*
  * After a store change, a reload or a resync: the names flows get, from
- * the store's Pods and Services and mesh. Errors leave the last names.
+ * the store's Pods, Services and identities and mesh. Errors leave the
+ * last names.
  */
 int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const struct kilo_mesh *mesh,
 			   struct kilo_error *err);
