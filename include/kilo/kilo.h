@@ -38,6 +38,7 @@
 #include <kilo/mesh.h>
 #include <kilo/net.h>
 #include <kilo/plan.h>
+#include <kilo/policy.h>
 #include <kilo/serial.h>
 #include <kilo/services.h>
 #include <kilo/store.h>

@@ -77,6 +77,9 @@ struct kilo_np_selector {
 	size_t n_requirements;
 };
 
+/* "PATH: VALUE is not WHAT" in err (value NULL: null); -EINVAL. */
+int kilo_np_field_bad(struct kilo_error *err, const char *path, json_t *value, const char *what);
+
 bool kilo_np_selector_matches(const struct kilo_np_selector *selector, const struct kilo_np_labels *labels);
 
 /*
@@ -206,7 +209,8 @@ struct kilo_np_model {
  * VPN peer's label set (the mesh keeps no labels). A namespace a pod or
  * policy names but no Namespace object describes has only
  * kubernetes.io/metadata.name. Unusable objects are left out and reported.
- * -EINVAL when a text is not a JSON array, -ENOMEM. Release out with
+ * -EINVAL when a text is not a JSON array, -ENOMEM. out points into
+ * mesh's names: keep mesh until out is released. Release out with
  * kilo_np_model_release, also after a failure.
  */
 int kilo_np_model_read(const char *pods, const char *namespaces, const char *policies, const char *peer_objects,

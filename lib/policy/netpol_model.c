@@ -54,8 +54,13 @@ static int build_labels(struct kilo_arena *arena, json_t *labels, const struct k
 			return -EINVAL;
 		for (size_t i = 0; i < n_extra; i++)
 			replaced |= strcmp(extra[i].key, key) == 0;
-		if (!replaced)
-			items[n++] = (struct kilo_np_label){ key, json_string_value(value) };
+		if (replaced)
+			continue;
+		/* Copied: the JSON is freed once read. */
+		items[n].key = kilo_arena_strdup(arena, key);
+		items[n].value = kilo_arena_strdup(arena, json_string_value(value));
+		if (!items[n].key || !items[n++].value)
+			return -ENOMEM;
 	}
 	for (size_t i = 0; i < n_extra; i++)
 		if (extra[i].value)

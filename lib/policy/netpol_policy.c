@@ -11,19 +11,10 @@
 
 #include "../core/error.h"
 #include "../serial/manifest_check.h"
-#include "../serial/mesh_json.h"
 #include "netpol.h"
 
 static const char *const direction_names[2] = { "ingress", "egress" };
 static const char *const peer_members[2] = { "from", "to" };
-
-static int bad(struct kilo_error *err, const char *path, json_t *value, const char *what)
-{
-	char text[KILO_JSON_VALUE_MAX];
-
-	kilo_json_value_text(value ? value : json_null(), text);
-	return kilo_error_set(err, EINVAL, "%s: %s is not %s", path, text, what);
-}
 
 /* An optional member: absent and null are NULL; else it must be of type. */
 static int optional(json_t *object, const char *key, json_type type, const char *path, const char *what,
@@ -36,7 +27,7 @@ static int optional(json_t *object, const char *key, json_type type, const char 
 		*out = NULL;
 	if (*out && json_typeof(*out) != type) {
 		snprintf(item, sizeof(item), "%.180s%s%s", path, path[0] ? "." : "", key);
-		return bad(err, item, *out, what);
+		return kilo_np_field_bad(err, item, *out, what);
 	}
 	return 0;
 }
@@ -44,7 +35,7 @@ static int optional(json_t *object, const char *key, json_type type, const char 
 static int read_cidr(json_t *value, const char *path, struct kilo_cidr *out, struct kilo_error *err)
 {
 	if (!json_is_string(value) || kilo_cidr_parse(json_string_value(value), out, NULL) < 0)
-		return bad(err, path, value, "a CIDR");
+		return kilo_np_field_bad(err, path, value, "a CIDR");
 	*out = kilo_cidr_masked(out);
 	return 0;
 }
@@ -72,7 +63,7 @@ static int read_ipblock(struct kilo_arena *arena, json_t *block, const char *pat
 			return r;
 		if (except[i].addr.family != peer->cidr.addr.family || except[i].prefix <= peer->cidr.prefix ||
 		    !kilo_cidr_contains(&peer->cidr, &except[i].addr))
-			return bad(err, item, v, "a CIDR strictly inside cidr");
+			return kilo_np_field_bad(err, item, v, "a CIDR strictly inside cidr");
 	}
 	peer->except = except;
 	peer->n_except = json_array_size(list);
@@ -103,7 +94,7 @@ static int read_peer(struct kilo_arena *arena, json_t *entry, const char *path, 
 	int r;
 
 	if (!json_is_object(entry))
-		return bad(err, path, entry, "an object (podSelector, namespaceSelector or ipBlock)");
+		return kilo_np_field_bad(err, path, entry, "an object (podSelector, namespaceSelector or ipBlock)");
 	if (json_is_null(pods))
 		pods = NULL;
 	if (json_is_null(namespaces))
@@ -111,7 +102,7 @@ static int read_peer(struct kilo_arena *arena, json_t *entry, const char *path, 
 	if (block && !json_is_null(block)) {
 		snprintf(item, sizeof(item), "%.180s.ipBlock", path);
 		if (!json_is_object(block))
-			return bad(err, item, block, "an object (cidr, except)");
+			return kilo_np_field_bad(err, item, block, "an object (cidr, except)");
 		if (pods || namespaces)
 			return kilo_error_set(err, EINVAL, "%s: ipBlock must be alone in its entry (not with %s)", path,
 					      pods ? "podSelector" : "namespaceSelector");
@@ -137,22 +128,22 @@ static int read_port(json_t *entry, const char *path, struct kilo_np_port *port,
 	size_t i;
 
 	if (!json_is_object(entry))
-		return bad(err, path, entry, "an object (protocol, port, endPort)");
+		return kilo_np_field_bad(err, path, entry, "an object (protocol, port, endPort)");
 	snprintf(item, sizeof(item), "%.180s.protocol", path);
 	for (i = 0; proto && !json_is_null(proto) && i < 3; i++)
 		if (json_is_string(proto) && strcmp(json_string_value(proto), protocols[i]) == 0)
 			break;
 	if (i == 3)
-		return bad(err, item, proto, "TCP, UDP or SCTP");
+		return kilo_np_field_bad(err, item, proto, "TCP, UDP or SCTP");
 	port->proto = proto && !json_is_null(proto) ? numbers[i] : IPPROTO_TCP;
 	snprintf(item, sizeof(item), "%.180s.port", path);
 	if (json_is_string(number)) {
 		if (!kilo_port_name_valid(json_string_value(number)))
-			return bad(err, item, number, "a port (1-65535) or a port name (an IANA service name)");
+			return kilo_np_field_bad(err, item, number, "a port (1-65535) or a port name (an IANA service name)");
 		port->name = json_string_value(number);
 	} else if (number && !json_is_null(number)) {
 		if (!json_is_integer(number) || json_integer_value(number) < 1 || json_integer_value(number) > 65535)
-			return bad(err, item, number, "a port (1-65535) or a port name (an IANA service name)");
+			return kilo_np_field_bad(err, item, number, "a port (1-65535) or a port name (an IANA service name)");
 		port->port = port->end_port = (uint16_t)json_integer_value(number);
 	}
 	if (!end || json_is_null(end))
@@ -161,7 +152,7 @@ static int read_port(json_t *entry, const char *path, struct kilo_np_port *port,
 	if (!port->port)
 		return kilo_error_set(err, EINVAL, "%s: only with a numeric port", item);
 	if (!json_is_integer(end) || json_integer_value(end) < port->port || json_integer_value(end) > 65535)
-		return bad(err, item, end, "a port from port to 65535");
+		return kilo_np_field_bad(err, item, end, "a port from port to 65535");
 	port->end_port = (uint16_t)json_integer_value(end);
 	return 0;
 }
@@ -177,7 +168,7 @@ static int read_rule(struct kilo_arena *arena, json_t *entry, const char *path, 
 	int r;
 
 	if (!json_is_object(entry))
-		return bad(err, path, entry, "an object (ports and peers)");
+		return kilo_np_field_bad(err, path, entry, "an object (ports and peers)");
 	if ((r = optional(entry, peer_members[direction], JSON_ARRAY, path, "an array of peers", &list, err)) < 0)
 		return r;
 	peers = kilo_arena_array(arena, json_array_size(list) + 1, sizeof(*peers));
@@ -223,10 +214,10 @@ static int read_vpn_rule(struct kilo_arena *arena, json_t *annotations, const st
 		return 0;
 	snprintf(item, sizeof(item), "metadata.annotations[\"%s\"]", key);
 	if (!json_is_string(text))
-		return bad(err, item, text, "a label selector as JSON");
+		return kilo_np_field_bad(err, item, text, "a label selector as JSON");
 	selector = json_loads(json_string_value(text), JSON_REJECT_DUPLICATES, &jerr);
 	if (!selector)
-		return bad(err, item, text, "a label selector as JSON ({\"matchLabels\": {...}, \"matchExpressions\": [...]})");
+		return kilo_np_field_bad(err, item, text, "a label selector as JSON ({\"matchLabels\": {...}, \"matchExpressions\": [...]})");
 	peer = kilo_arena_alloc(arena, sizeof(*peer));
 	if (!peer) {
 		json_decref(selector);
@@ -297,7 +288,7 @@ static int read_types(json_t *spec, struct kilo_np_policy *policy, struct kilo_e
 		else if (json_is_string(v) && strcmp(json_string_value(v), "Egress") == 0)
 			policy->types[KILO_POLICY_EGRESS] = true;
 		else
-			return bad(err, path, v, "Ingress or Egress");
+			return kilo_np_field_bad(err, path, v, "Ingress or Egress");
 	}
 	return 0;
 }
@@ -310,13 +301,13 @@ int kilo_np_policy_read(struct kilo_arena *arena, json_t *object, struct kilo_np
 
 	*out = (struct kilo_np_policy){ 0 };
 	if (!json_is_string(name))
-		return bad(err, "metadata.name", name, "a name");
+		return kilo_np_field_bad(err, "metadata.name", name, "a name");
 	out->namespace = kilo_arena_strdup(arena, json_is_string(ns) ? json_string_value(ns) : "default");
 	out->name = kilo_arena_strdup(arena, json_string_value(name));
 	if (!out->namespace || !out->name)
 		return kilo_error_set(err, ENOMEM, "out of memory");
 	if (!json_is_object(spec))
-		return bad(err, "spec", spec, "an object");
+		return kilo_np_field_bad(err, "spec", spec, "an object");
 	if (!json_object_get(spec, "podSelector"))
 		return kilo_error_set(err, EINVAL, "spec.podSelector: required");
 	if ((r = kilo_np_selector_read(arena, json_object_get(spec, "podSelector"), "spec.podSelector",

@@ -55,11 +55,11 @@ bool kilo_np_selector_matches(const struct kilo_np_selector *selector, const str
 	return true;
 }
 
-static int bad(struct kilo_error *err, const char *path, json_t *value, const char *what)
+int kilo_np_field_bad(struct kilo_error *err, const char *path, json_t *value, const char *what)
 {
 	char text[KILO_JSON_VALUE_MAX];
 
-	kilo_json_value_text(value, text);
+	kilo_json_value_text(value ? value : json_null(), text);
 	return kilo_error_set(err, EINVAL, "%s: %s is not %s", path, text, what);
 }
 
@@ -79,7 +79,7 @@ static int read_match_labels(struct kilo_arena *arena, json_t *map, const char *
 			return kilo_error_set(err, EINVAL, "%s: \"%.80s\" is not a label key ([DNS subdomain/]name of 63)",
 					      item, key);
 		if (!json_is_string(value) || !kilo_label_value_valid(json_string_value(value)))
-			return bad(err, item, value, "a label value (63 of A-Z, a-z, 0-9, '-', '_', '.')");
+			return kilo_np_field_bad(err, item, value, "a label value (63 of A-Z, a-z, 0-9, '-', '_', '.')");
 		values = kilo_arena_array(arena, 1, sizeof(*values));
 		req->key = kilo_arena_strdup(arena, key);
 		if (!values || !req->key || !(values[0] = kilo_arena_strdup(arena, json_string_value(value))))
@@ -102,19 +102,19 @@ static int read_expression(struct kilo_arena *arena, json_t *expr, const char *p
 	size_t i;
 
 	if (!json_is_object(expr))
-		return bad(err, path, expr, "an object (key, operator, values)");
+		return kilo_np_field_bad(err, path, expr, "an object (key, operator, values)");
 	snprintf(item, sizeof(item), "%.180s.key", path);
 	if (!json_is_string(key) || !kilo_label_key_valid(json_string_value(key)))
-		return bad(err, item, key ? key : json_null(), "a label key ([DNS subdomain/]name of 63)");
+		return kilo_np_field_bad(err, item, key, "a label key ([DNS subdomain/]name of 63)");
 	snprintf(item, sizeof(item), "%.180s.operator", path);
 	for (i = 0; i < 4 && !(json_is_string(op) && strcmp(json_string_value(op), operators[i]) == 0); i++)
 		;
 	if (i == 4)
-		return bad(err, item, op ? op : json_null(), "In, NotIn, Exists or DoesNotExist");
+		return kilo_np_field_bad(err, item, op, "In, NotIn, Exists or DoesNotExist");
 	req->op = (enum kilo_np_operator)i;
 	snprintf(item, sizeof(item), "%.180s.values", path);
 	if (values && !json_is_null(values) && !json_is_array(values))
-		return bad(err, item, values, "an array of label values");
+		return kilo_np_field_bad(err, item, values, "an array of label values");
 	if ((req->op == KILO_NP_IN || req->op == KILO_NP_NOT_IN) && json_array_size(values) == 0)
 		return kilo_error_set(err, EINVAL, "%s: required (at least one value) with operator %s", item,
 				      operators[req->op]);
@@ -127,7 +127,7 @@ static int read_expression(struct kilo_arena *arena, json_t *expr, const char *p
 	json_array_foreach(values, i, v) {
 		snprintf(item, sizeof(item), "%.180s.values[%zu]", path, i);
 		if (!json_is_string(v) || !kilo_label_value_valid(json_string_value(v)))
-			return bad(err, item, v, "a label value (63 of A-Z, a-z, 0-9, '-', '_', '.')");
+			return kilo_np_field_bad(err, item, v, "a label value (63 of A-Z, a-z, 0-9, '-', '_', '.')");
 		if (!(copy[i] = kilo_arena_strdup(arena, json_string_value(v))))
 			return kilo_error_set(err, ENOMEM, "out of memory");
 	}
@@ -147,13 +147,13 @@ int kilo_np_selector_read(struct kilo_arena *arena, json_t *value, const char *p
 
 	*out = (struct kilo_np_selector){ 0 };
 	if (!json_is_object(value))
-		return bad(err, path, value ? value : json_null(), "a label selector (an object)");
+		return kilo_np_field_bad(err, path, value, "a label selector (an object)");
 	snprintf(item, sizeof(item), "%.180s.matchLabels", path);
 	if (labels && !json_is_null(labels) && !json_is_object(labels))
-		return bad(err, item, labels, "an object of labels");
+		return kilo_np_field_bad(err, item, labels, "an object of labels");
 	snprintf(item, sizeof(item), "%.180s.matchExpressions", path);
 	if (exprs && !json_is_null(exprs) && !json_is_array(exprs))
-		return bad(err, item, exprs, "an array of expressions");
+		return kilo_np_field_bad(err, item, exprs, "an array of expressions");
 	reqs = kilo_arena_array(arena, json_object_size(labels) + json_array_size(exprs) + 1, sizeof(*reqs));
 	if (!reqs)
 		return kilo_error_set(err, ENOMEM, "out of memory");

@@ -786,6 +786,14 @@ static int applier_clean_up(struct kilo_error *err)
 	return kilo_applier_clean_up(NULL, err);
 }
 
+static int policy_explain(struct kilo_error *err)
+{
+	struct kilo_policy_explain_opts opts = { .sz = sizeof(opts), .from = "prod/a", .to = "prod/b", .port = 80,
+						 .proto = 6, .pods = "{\"kind\": \"Pod\"}" };
+
+	return kilo_policy_explain(&opts, &out_text, err);
+}
+
 static int lb_services_format(struct kilo_error *err)
 {
 	return kilo_lb_services_format("{\"kind\": \"Service\"}", NULL, NULL, NULL, KILO_SERVICES_FORMAT_TEXT, &out_text,
@@ -901,6 +909,7 @@ static const struct row rows[] = {
 	ROW(applier_apply_plan, EINVAL, "applier is NULL"),
 	ROW(applier_clean_up, EINVAL, "applier is NULL"),
 	ROW(lb_services_format, EINVAL, "services: not a JSON array"),
+	ROW(policy_explain, EINVAL, "pods: not a JSON array"),
 };
 
 /* What a failed call may still have handed out (none should; free it if it did). */

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The compile for one node: from the model and the identities' numbers,
+ * the maps of np_desired.h. Rules are keyed by the peers' identities, so a
+ * pod that comes or goes changes the ipcache and the rules of the
+ * endpoints whose policies select its label set, nothing else.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "../core/array.h"
+#include "../core/error.h"
+#include "netpol.h"
+#include "netpol_compile.h"
+
+struct kilo_np_state *kilo_np_state_new(void)
+{
+	return calloc(1, sizeof(struct kilo_np_state));
+}
+
+void kilo_np_state_free(struct kilo_np_state *state)
+{
+	if (!state)
+		return;
+	kilo_np_names_release(&state->endpoints);
+	kilo_np_names_release(&state->rules);
+	kilo_np_names_release(&state->locations);
+	free(state);
+}
+
+void kilo_np_desired_release(struct kilo_np_desired *desired)
+{
+	for (size_t i = 0; i < desired->n_rule_names; i++)
+		free((char *)desired->rule_names[i].name);
+	free(desired->ipcache);
+	free(desired->endpoints);
+	free(desired->rules);
+	free(desired->cidrs);
+	free(desired->rule_names);
+	*desired = (struct kilo_np_desired){ 0 };
+}
+
+/* The identities' numbers, by the model's identity index (0: none), from ids sorted as the identities are. */
+static int number_identities(struct np_build *b, const struct kilo_np_identity_number *ids, size_t n_ids)
+{
+	const struct kilo_np_model *model = b->model;
+	size_t j = 0;
+
+	b->numbers = calloc(model->n_identities + 1, sizeof(*b->numbers));
+	if (!b->numbers)
+		return -ENOMEM;
+	for (size_t i = 0; i < model->n_identities; i++) {
+		int c = 1;
+
+		while (j < n_ids && (c = strcmp(ids[j].label_set, model->identities[i].label_set)) < 0)
+			j++;
+		if (c == 0 && ids[j].identity >= KILO_IDENTITY_FIRST_ALLOCATED &&
+		    ids[j].identity <= KILO_IDENTITY_LAST_ALLOCATED)
+			b->numbers[i] = ids[j].identity;
+		else
+			kilo_lb_report_add(b->report, "label set \"%.200s\": no identity yet; its pods and peers are left out",
+					   model->identities[i].label_set);
+	}
+	return 0;
+}
+
+static void set_addr(union kilo_lb_addr *out, __u8 *family, const struct kilo_addr *addr, unsigned prefix)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->bytes, addr->bytes, addr->family == 4 ? 4 : 16);
+	for (unsigned bit = prefix; bit < 128; bit++)
+		out->bytes[bit / 8] &= (__u8) ~(0x80u >> (bit % 8));
+	*family = addr->family == 4 ? AF_INET : AF_INET6;
+}
+
+static unsigned addr_bits(const struct kilo_addr *addr)
+{
+	return addr->family == 4 ? 32 : 128;
+}
+
+static int add_ipcache(struct np_build *b, const struct kilo_addr *addr, unsigned prefix, uint32_t identity,
+		       const char *location)
+{
+	struct kilo_np_desired_ipcache *e;
+
+	if (kilo_array_reserve((void **)&b->out->ipcache, &b->cap_ipcache, b->out->n_ipcache + 1, sizeof(*e)) < 0)
+		return -ENOMEM;
+	e = &b->out->ipcache[b->out->n_ipcache++];
+	memset(e, 0, sizeof(*e));
+	e->key.prefixlen = 32 + prefix;
+	set_addr(&e->key.addr, &e->key.family, addr, prefix);
+	e->value.identity = identity;
+	if (location && location[0]) {
+		uint32_t number = kilo_np_names_get(&b->state->locations, location);
+
+		if (!number)
+			return -ENOMEM;
+		e->value.location = (__u16)number;
+	}
+	return 0;
+}
+
+/* Nodes first: of two entries for one address the first stays (a host-network pod has its node's). */
+static int build_ipcache(struct np_build *b)
+{
+	const struct kilo_np_model *model = b->model;
+	int r;
+
+	for (size_t i = 0; i < model->n_nodes; i++) {
+		const struct kilo_np_node *node = &model->nodes[i];
+		uint32_t identity = strcmp(node->name, b->self) == 0 ? KILO_IDENTITY_HOST : KILO_IDENTITY_REMOTE_NODE;
+
+		for (size_t j = 0; j < node->n_addrs; j++)
+			if ((r = add_ipcache(b, &node->addrs[j], addr_bits(&node->addrs[j]), identity, node->location)) < 0)
+				return r;
+	}
+	for (size_t i = 0; i < model->n_pods; i++) {
+		const struct kilo_np_pod *pod = &model->pods[i];
+
+		if (pod->identity == KILO_NP_NO_IDENTITY || !b->numbers[pod->identity])
+			continue;
+		for (size_t j = 0; j < pod->n_addrs; j++)
+			if ((r = add_ipcache(b, &pod->addrs[j], addr_bits(&pod->addrs[j]), b->numbers[pod->identity],
+					     pod->location)) < 0)
+				return r;
+	}
+	for (size_t i = 0; i < model->n_peers; i++) {
+		const struct kilo_np_vpn_peer *peer = &model->peers[i];
+
+		if (!b->numbers[peer->identity])
+			continue;
+		for (size_t j = 0; j < peer->n_allowed_ips; j++)
+			if ((r = add_ipcache(b, &peer->allowed_ips[j].addr, peer->allowed_ips[j].prefix,
+					     b->numbers[peer->identity], NULL)) < 0)
+				return r;
+	}
+	return 0;
+}
+
+static int key_cmp_ipcache(const void *a, const void *b)
+{
+	return memcmp(&((const struct kilo_np_desired_ipcache *)a)->key, &((const struct kilo_np_desired_ipcache *)b)->key,
+		      sizeof(struct kilo_ipcache_key));
+}
+
+static int key_cmp_endpoint(const void *a, const void *b)
+{
+	return memcmp(&((const struct kilo_np_desired_endpoint *)a)->key,
+		      &((const struct kilo_np_desired_endpoint *)b)->key, sizeof(struct kilo_policy_endpoint_key));
+}
+
+/* By key, then the lowest rule id first: of rules allowing the same key, that one names it. */
+static int key_cmp_rule(const void *a, const void *b)
+{
+	const struct kilo_np_desired_rule *x = a, *y = b;
+	int c = memcmp(&x->key, &y->key, sizeof(x->key));
+
+	return c ? c : (x->value.rule_id > y->value.rule_id) - (x->value.rule_id < y->value.rule_id);
+}
+
+static int key_cmp_cidr(const void *a, const void *b)
+{
+	return memcmp(&((const struct kilo_np_desired_cidr *)a)->key, &((const struct kilo_np_desired_cidr *)b)->key,
+		      sizeof(struct kilo_policy_cidr_key));
+}
+
+static int rule_name_cmp(const void *a, const void *b)
+{
+	const struct kilo_np_rule_name *x = a, *y = b;
+
+	return (x->rule_id > y->rule_id) - (x->rule_id < y->rule_id);
+}
+
+/* Sorts items by cmp and keeps the first of each run of equal keys (key_size bytes at the start). */
+static size_t sort_unique(void *items, size_t n, size_t size, size_t key_size, int (*cmp)(const void *, const void *),
+			  bool stable_first)
+{
+	char *base = items;
+	size_t kept = 0;
+
+	if (!stable_first)
+		qsort(items, n, size, cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (kept && memcmp(base + (kept - 1) * size, base + i * size, key_size) == 0)
+			continue;
+		if (kept != i)
+			memcpy(base + kept * size, base + i * size, size);
+		kept++;
+	}
+	return kept;
+}
+
+/* A stable sort for the ipcache, whose first entry of an address wins: by key, then by position. */
+struct ipcache_item {
+	struct kilo_np_desired_ipcache entry;
+	size_t position;
+};
+
+static int ipcache_item_cmp(const void *a, const void *b)
+{
+	const struct ipcache_item *x = a, *y = b;
+	int c = key_cmp_ipcache(&x->entry, &y->entry);
+
+	return c ? c : (x->position > y->position) - (x->position < y->position);
+}
+
+static int finish_ipcache(struct kilo_np_desired *out)
+{
+	struct ipcache_item *items = malloc((out->n_ipcache + 1) * sizeof(*items));
+
+	if (!items)
+		return -ENOMEM;
+	for (size_t i = 0; i < out->n_ipcache; i++)
+		items[i] = (struct ipcache_item){ out->ipcache[i], i };
+	qsort(items, out->n_ipcache, sizeof(*items), ipcache_item_cmp);
+	for (size_t i = 0; i < out->n_ipcache; i++)
+		out->ipcache[i] = items[i].entry;
+	free(items);
+	out->n_ipcache = sort_unique(out->ipcache, out->n_ipcache, sizeof(*out->ipcache), sizeof(struct kilo_ipcache_key),
+				     key_cmp_ipcache, true);
+	return 0;
+}
+
+int kilo_np_compile(struct kilo_np_state *state, const struct kilo_np_model *model, const char *self,
+		    const struct kilo_np_identity_number *ids, size_t n_ids, struct kilo_np_desired *out,
+		    struct kilo_lb_report *report, struct kilo_error *err)
+{
+	struct np_build b = { .state = state, .model = model, .self = self ? self : "", .out = out, .report = report };
+	int r;
+
+	*out = (struct kilo_np_desired){ 0 };
+	if ((r = number_identities(&b, ids, n_ids)) < 0 || (r = build_ipcache(&b)) < 0 ||
+	    (r = kilo_np_build_endpoints(&b)) < 0 || (r = finish_ipcache(out)) < 0)
+		goto fail;
+	qsort(out->endpoints, out->n_endpoints, sizeof(*out->endpoints), key_cmp_endpoint);
+	out->n_rules = sort_unique(out->rules, out->n_rules, sizeof(*out->rules), sizeof(struct kilo_policy_key),
+				   key_cmp_rule, false);
+	out->n_cidrs = sort_unique(out->cidrs, out->n_cidrs, sizeof(*out->cidrs), sizeof(struct kilo_policy_cidr_key),
+				   key_cmp_cidr, false);
+	qsort(out->rule_names, out->n_rule_names, sizeof(*out->rule_names), rule_name_cmp);
+	if ((r = kilo_np_names_commit(&state->endpoints)) < 0 || (r = kilo_np_names_commit(&state->rules)) < 0 ||
+	    (r = kilo_np_names_commit(&state->locations)) < 0)
+		goto fail;
+	kilo_np_build_release(&b);
+	return 0;
+fail:
+	kilo_np_names_abort(&state->endpoints);
+	kilo_np_names_abort(&state->rules);
+	kilo_np_names_abort(&state->locations);
+	kilo_np_build_release(&b);
+	kilo_np_desired_release(out);
+	return kilo_error_set(err, -r, "network policy compile: out of memory");
+}

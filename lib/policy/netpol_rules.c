@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * This node's endpoints and their rules: for each pod of the node, the
+ * policies that select it per direction, each rule's peers as identities
+ * (or ANY) and its ports as prefixes of the port, and its ipBlocks as
+ * disjoint regions of their own.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "../core/array.h"
+#include "netpol_compile.h"
+
+struct target {
+	uint32_t endpoint;
+	int direction;
+	uint32_t rule_id;
+};
+
+static int add_rule(struct np_build *b, const struct target *t, uint32_t identity, uint8_t proto, unsigned bits,
+		    uint16_t port)
+{
+	struct kilo_np_desired_rule *e;
+	uint16_t mask = bits ? (uint16_t)(0xffffu << (16 - bits)) : 0;
+
+	if (kilo_array_reserve((void **)&b->out->rules, &b->cap_rules, b->out->n_rules + 1, sizeof(*e)) < 0)
+		return -ENOMEM;
+	e = &b->out->rules[b->out->n_rules++];
+	memset(e, 0, sizeof(*e));
+	e->key.prefixlen = KILO_POLICY_KEY_FIXED_BITS + (proto ? 8 + bits : 0);
+	e->key.endpoint = t->endpoint;
+	e->key.identity = identity;
+	e->key.direction = (__u8)t->direction;
+	e->key.proto = proto;
+	e->key.port = htons(port & mask);
+	e->value.rule_id = t->rule_id;
+	return 0;
+}
+
+/* lo..hi of proto as the fewest prefixes of the port; proto 0: every protocol; lo 0: every port. */
+static int add_range(struct np_build *b, const struct target *t, uint32_t identity, uint8_t proto, uint16_t lo,
+		     uint16_t hi)
+{
+	uint32_t port = lo;
+	int r;
+
+	if (!proto || !lo)
+		return add_rule(b, t, identity, proto, 0, 0);
+	while (port <= hi) {
+		unsigned size = 0; /* the block is 2^size ports, aligned at port */
+
+		while (size < 16 && (port & ((1u << (size + 1)) - 1)) == 0 && port + (1u << (size + 1)) - 1 <= hi)
+			size++;
+		if ((r = add_rule(b, t, identity, proto, 16 - size, (uint16_t)port)) < 0)
+			return r;
+		port += 1u << size;
+	}
+	return 0;
+}
+
+/* port as pod resolves it (named ports; NULL: numeric ports only). */
+static int add_port(struct np_build *b, const struct target *t, uint32_t identity, const struct kilo_np_port *port,
+		    const struct kilo_np_pod *pod)
+{
+	int r;
+
+	if (!port->name)
+		return add_range(b, t, identity, port->proto, port->port, port->end_port);
+	for (size_t i = 0; pod && i < pod->n_ports; i++)
+		if (pod->ports[i].proto == port->proto && strcmp(pod->ports[i].name, port->name) == 0 &&
+		    (r = add_range(b, t, identity, port->proto, pod->ports[i].port, pod->ports[i].port)) < 0)
+			return r;
+	return 0;
+}
+
+static int add_ports(struct np_build *b, const struct target *t, uint32_t identity, const struct kilo_np_rule *rule,
+		     const struct kilo_np_pod *pod)
+{
+	int r;
+
+	if (rule->n_ports == 0)
+		return add_range(b, t, identity, 0, 0, 0);
+	for (size_t i = 0; i < rule->n_ports; i++)
+		if ((r = add_port(b, t, identity, &rule->ports[i], pod)) < 0)
+			return r;
+	return 0;
+}
+
+static bool has_named_port(const struct kilo_np_rule *rule)
+{
+	for (size_t i = 0; i < rule->n_ports; i++)
+		if (rule->ports[i].name)
+			return true;
+	return false;
+}
+
+/* The pods of each identity, for egress's named ports (resolved at each destination pod). */
+static int index_pods(struct np_build *b)
+{
+	const struct kilo_np_model *model = b->model;
+	size_t *fill;
+
+	if (b->first)
+		return 0;
+	b->first = calloc(model->n_identities + 2, sizeof(*b->first));
+	b->pods_of = malloc((model->n_pods + 1) * sizeof(*b->pods_of));
+	fill = calloc(model->n_identities + 1, sizeof(*fill));
+	if (!b->first || !b->pods_of || !fill) {
+		free(fill);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < model->n_pods; i++)
+		if (model->pods[i].identity != KILO_NP_NO_IDENTITY)
+			b->first[model->pods[i].identity + 1]++;
+	for (size_t i = 0; i < model->n_identities; i++)
+		b->first[i + 1] += b->first[i];
+	for (size_t i = 0; i < model->n_pods; i++) {
+		size_t id = model->pods[i].identity;
+
+		if (id != KILO_NP_NO_IDENTITY)
+			b->pods_of[b->first[id] + fill[id]++] = i;
+	}
+	free(fill);
+	return 0;
+}
+
+/* A rule's ports towards identity: egress's named ports resolved at each of its pods, ingress's at pod. */
+static int add_identity(struct np_build *b, const struct target *t, size_t identity, const struct kilo_np_rule *rule,
+			const struct kilo_np_pod *pod)
+{
+	int r;
+
+	if (!b->numbers[identity])
+		return 0;
+	if (t->direction == KILO_POLICY_INGRESS || !has_named_port(rule))
+		return add_ports(b, t, b->numbers[identity], rule, pod);
+	if ((r = index_pods(b)) < 0)
+		return r;
+	for (size_t i = b->first[identity]; i < b->first[identity + 1]; i++)
+		if ((r = add_ports(b, t, b->numbers[identity], rule, &b->model->pods[b->pods_of[i]])) < 0)
+			return r;
+	return 0;
+}
+
+/* Every destination: numeric ports to ANY; egress's named ports to each pod that has them. */
+static int add_any(struct np_build *b, const struct target *t, const struct kilo_np_rule *rule,
+		   const struct kilo_np_pod *pod)
+{
+	const struct kilo_np_model *model = b->model;
+	int r;
+
+	if (t->direction == KILO_POLICY_INGRESS)
+		return add_ports(b, t, KILO_IDENTITY_ANY, rule, pod);
+	if ((r = add_ports(b, t, KILO_IDENTITY_ANY, rule, NULL)) < 0 || !has_named_port(rule))
+		return r;
+	for (size_t i = 0; i < model->n_pods; i++) {
+		const struct kilo_np_pod *q = &model->pods[i];
+
+		if (q->identity == KILO_NP_NO_IDENTITY || !b->numbers[q->identity])
+			continue;
+		for (size_t j = 0; j < rule->n_ports; j++)
+			if (rule->ports[j].name && (r = add_port(b, t, b->numbers[q->identity], &rule->ports[j], q)) < 0)
+				return r;
+	}
+	return 0;
+}
+
+/* The rule ids of policy's rules of direction, asked once per computation. */
+static const uint32_t *rule_ids(struct np_build *b, size_t policy, int direction)
+{
+	const struct kilo_np_policy *p = &b->model->policies[policy];
+	uint32_t **slot = &b->rule_ids[policy * 2 + direction];
+
+	if (*slot)
+		return *slot;
+	*slot = calloc(p->n_rules[direction] + 1, sizeof(**slot));
+	if (!*slot)
+		return NULL;
+	for (size_t i = 0; i < p->n_rules[direction]; i++) {
+		struct kilo_np_rule_name *name;
+
+		(*slot)[i] = kilo_np_names_get(&b->state->rules, p->rules[direction][i].name);
+		if (!(*slot)[i] || kilo_array_reserve((void **)&b->out->rule_names, &b->cap_rule_names,
+						       b->out->n_rule_names + 1, sizeof(*name)) < 0)
+			return NULL;
+		name = &b->out->rule_names[b->out->n_rule_names];
+		name->rule_id = (*slot)[i];
+		if (!(name->name = strdup(p->rules[direction][i].name)))
+			return NULL;
+		b->out->n_rule_names++;
+	}
+	return *slot;
+}
+
+/* The identities peer k of rule i of policy's direction matches, found once per computation. */
+static const struct np_peer_match *peer_match(struct np_build *b, size_t policy, int direction, size_t rule, size_t k)
+{
+	const struct kilo_np_policy *p = &b->model->policies[policy];
+	struct np_peer_match **slot = &b->matches[policy * 2 + direction], *m;
+	size_t offset = 0, total = 0;
+
+	for (size_t i = 0; i < p->n_rules[direction]; i++) {
+		if (i < rule)
+			offset += p->rules[direction][i].n_peers;
+		total += p->rules[direction][i].n_peers;
+	}
+	if (!*slot && !(*slot = calloc(total + 1, sizeof(**slot))))
+		return NULL;
+	m = &(*slot)[offset + k];
+	if (m->done)
+		return m;
+	m->identities = malloc((b->model->n_identities + 1) * sizeof(*m->identities));
+	if (!m->identities)
+		return NULL;
+	for (size_t i = 0; i < b->model->n_identities; i++)
+		if (kilo_np_peer_matches(&p->rules[direction][rule].peers[k], p, &b->model->identities[i]))
+			m->identities[m->n++] = i;
+	m->done = true;
+	return m;
+}
+
+/* An ipBlock of a rule of the endpoint's direction, for its regions. */
+struct block {
+	const struct kilo_np_peer *peer;
+	const struct kilo_np_rule *rule;
+	uint32_t rule_id;
+};
+
+struct blocks {
+	struct block *items;
+	size_t n, cap;
+};
+
+static int add_rules(struct np_build *b, const struct kilo_np_pod *pod, uint32_t endpoint, size_t policy,
+		     int direction, struct blocks *blocks)
+{
+	const struct kilo_np_policy *p = &b->model->policies[policy];
+	const uint32_t *ids = rule_ids(b, policy, direction);
+	int r;
+
+	if (!ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_rules[direction]; i++) {
+		const struct kilo_np_rule *rule = &p->rules[direction][i];
+		struct target t = { endpoint, direction, ids[i] };
+
+		if (rule->n_peers == 0 && (r = add_any(b, &t, rule, pod)) < 0)
+			return r;
+		for (size_t k = 0; k < rule->n_peers; k++) {
+			const struct np_peer_match *m;
+
+			if (rule->peers[k].kind == KILO_NP_PEER_IPBLOCK) {
+				if (kilo_array_reserve((void **)&blocks->items, &blocks->cap, blocks->n + 1,
+						       sizeof(*blocks->items)) < 0)
+					return -ENOMEM;
+				blocks->items[blocks->n++] = (struct block){ &rule->peers[k], rule, ids[i] };
+				continue;
+			}
+			if (!(m = peer_match(b, policy, direction, i, k)))
+				return -ENOMEM;
+			for (size_t j = 0; j < m->n; j++)
+				if ((r = add_identity(b, &t, m->identities[j], rule, pod)) < 0)
+					return r;
+		}
+	}
+	return 0;
+}
+
+/* The prefixes that bound the ipBlocks' regions: every cidr and except. */
+struct bound {
+	struct kilo_cidr cidr;
+	size_t region;
+};
+
+static bool inside(const struct kilo_cidr *inner, const struct kilo_cidr *outer)
+{
+	return inner->addr.family == outer->addr.family && inner->prefix >= outer->prefix &&
+	       kilo_cidr_contains(outer, &inner->addr);
+}
+
+/* Whether the addresses whose longest bound is bound are in block (its cidr, none of its excepts). */
+static bool covers(const struct block *block, const struct kilo_cidr *bound)
+{
+	if (!inside(bound, &block->peer->cidr))
+		return false;
+	for (size_t i = 0; i < block->peer->n_except; i++)
+		if (inside(bound, &block->peer->except[i]))
+			return false;
+	return true;
+}
+
+static int add_cidr(struct np_build *b, uint32_t endpoint, int direction, const struct kilo_cidr *cidr, uint32_t region)
+{
+	struct kilo_np_desired_cidr *e;
+
+	if (kilo_array_reserve((void **)&b->out->cidrs, &b->cap_cidrs, b->out->n_cidrs + 1, sizeof(*e)) < 0)
+		return -ENOMEM;
+	e = &b->out->cidrs[b->out->n_cidrs++];
+	memset(e, 0, sizeof(*e));
+	e->key.prefixlen = KILO_POLICY_CIDR_KEY_FIXED_BITS + cidr->prefix;
+	e->key.endpoint = endpoint;
+	e->key.direction = (__u8)direction;
+	memcpy(e->key.addr.bytes, cidr->addr.bytes, cidr->addr.family == 4 ? 4 : 16);
+	e->key.family = cidr->addr.family == 4 ? AF_INET : AF_INET6;
+	e->value.region = region;
+	return 0;
+}
+
+/*
+ * The ipBlocks of one endpoint and direction flattened: each bound is an
+ * entry of kilo_policy_cidrs, and bounds covered by the same ipBlocks
+ * share a region, whose rules are those ipBlocks' rules' ports.
+ */
+static int add_regions(struct np_build *b, const struct kilo_np_pod *pod, uint32_t endpoint, int direction,
+		       const struct blocks *blocks)
+{
+	size_t n_bounds = 0, n_regions = 0;
+	struct bound *bounds;
+	bool *cover;
+	int r = -ENOMEM;
+
+	if (!blocks->n)
+		return 0;
+	for (size_t i = 0; i < blocks->n; i++)
+		n_bounds += 1 + blocks->items[i].peer->n_except;
+	bounds = calloc(n_bounds, sizeof(*bounds));
+	cover = calloc(n_bounds * blocks->n, sizeof(*cover));
+	if (!bounds || !cover)
+		goto out;
+	n_bounds = 0;
+	for (size_t i = 0; i < blocks->n; i++) {
+		bounds[n_bounds++].cidr = blocks->items[i].peer->cidr;
+		for (size_t j = 0; j < blocks->items[i].peer->n_except; j++)
+			bounds[n_bounds++].cidr = blocks->items[i].peer->except[j];
+	}
+	for (size_t i = 0; i < n_bounds; i++) {
+		bool *row = &cover[i * blocks->n], any = false;
+
+		for (size_t j = 0; j < blocks->n; j++)
+			any |= row[j] = covers(&blocks->items[j], &bounds[i].cidr);
+		/* The same ipBlocks as an earlier bound: its region. */
+		bounds[i].region = 0;
+		for (size_t k = 0; any && k < i && !bounds[i].region; k++)
+			if (bounds[k].region && memcmp(&cover[k * blocks->n], row, blocks->n * sizeof(*row)) == 0)
+				bounds[i].region = bounds[k].region;
+		if (any && !bounds[i].region) {
+			bounds[i].region = ++n_regions;
+			for (size_t j = 0; j < blocks->n; j++) {
+				struct target t = { endpoint, direction, blocks->items[j].rule_id };
+
+				if (row[j] && (r = add_ports(b, &t, (uint32_t)bounds[i].region | KILO_POLICY_REGION_FLAG,
+							      blocks->items[j].rule,
+							      direction == KILO_POLICY_INGRESS ? pod : NULL)) < 0)
+					goto out;
+			}
+		}
+		if ((r = add_cidr(b, endpoint, direction, &bounds[i].cidr, (uint32_t)bounds[i].region)) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	free(bounds);
+	free(cover);
+	return r;
+}
+
+/* The policies of namespace: a range of the model's, which are sorted by namespace. */
+static void namespace_policies(const struct kilo_np_model *model, const char *ns, size_t *lo, size_t *hi)
+{
+	size_t a = 0, z = model->n_policies;
+
+	while (a < z) {
+		size_t mid = a + (z - a) / 2;
+
+		if (strcmp(model->policies[mid].namespace, ns) < 0)
+			a = mid + 1;
+		else
+			z = mid;
+	}
+	*lo = a;
+	for (z = a; z < model->n_policies && strcmp(model->policies[z].namespace, ns) == 0; z++)
+		;
+	*hi = z;
+}
+
+static int add_endpoint(struct np_build *b, const struct kilo_np_pod *pod)
+{
+	char name[600];
+	uint32_t endpoint, flags = 0;
+	size_t lo, hi;
+	int r = 0;
+
+	snprintf(name, sizeof(name), "%s/%s", pod->namespace, pod->name);
+	if (!(endpoint = kilo_np_names_get(&b->state->endpoints, name)))
+		return -ENOMEM;
+	namespace_policies(b->model, pod->namespace, &lo, &hi);
+	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS && r == 0; direction++) {
+		struct blocks blocks = { 0 };
+
+		for (size_t i = lo; i < hi && r == 0; i++) {
+			const struct kilo_np_policy *p = &b->model->policies[i];
+
+			if (!p->types[direction] || !kilo_np_policy_selects(p, pod, b->model))
+				continue;
+			flags |= direction == KILO_POLICY_INGRESS ? KILO_POLICY_ENFORCE_INGRESS : KILO_POLICY_ENFORCE_EGRESS;
+			r = add_rules(b, pod, endpoint, i, direction, &blocks);
+		}
+		if (r == 0)
+			r = add_regions(b, pod, endpoint, direction, &blocks);
+		free(blocks.items);
+	}
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < pod->n_addrs; i++) {
+		struct kilo_np_desired_endpoint *e;
+
+		if (kilo_array_reserve((void **)&b->out->endpoints, &b->cap_endpoints, b->out->n_endpoints + 1,
+				       sizeof(*e)) < 0)
+			return -ENOMEM;
+		e = &b->out->endpoints[b->out->n_endpoints++];
+		memset(e, 0, sizeof(*e));
+		memcpy(e->key.addr.bytes, pod->addrs[i].bytes, pod->addrs[i].family == 4 ? 4 : 16);
+		e->key.family = pod->addrs[i].family == 4 ? AF_INET : AF_INET6;
+		e->value.id = endpoint;
+		e->value.identity = b->numbers[pod->identity];
+		e->value.flags = flags;
+	}
+	return 0;
+}
+
+int kilo_np_build_endpoints(struct np_build *b)
+{
+	const struct kilo_np_model *model = b->model;
+	int r;
+
+	b->rule_ids = calloc(model->n_policies * 2 + 1, sizeof(*b->rule_ids));
+	b->matches = calloc(model->n_policies * 2 + 1, sizeof(*b->matches));
+	if (!b->rule_ids || !b->matches)
+		return -ENOMEM;
+	for (size_t i = 0; i < model->n_pods; i++) {
+		const struct kilo_np_pod *pod = &model->pods[i];
+
+		if (strcmp(pod->node, b->self) != 0 || pod->identity == KILO_NP_NO_IDENTITY || !b->numbers[pod->identity])
+			continue;
+		if ((r = add_endpoint(b, pod)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+void kilo_np_build_release(struct np_build *b)
+{
+	const struct kilo_np_model *model = b->model;
+
+	for (size_t i = 0; b->matches && i < model->n_policies * 2; i++) {
+		const struct kilo_np_policy *p = &model->policies[i / 2];
+		size_t total = 0;
+
+		for (size_t j = 0; j < p->n_rules[i % 2]; j++)
+			total += p->rules[i % 2][j].n_peers;
+		for (size_t j = 0; b->matches[i] && j < total; j++)
+			free(b->matches[i][j].identities);
+		free(b->matches[i]);
+	}
+	for (size_t i = 0; b->rule_ids && i < model->n_policies * 2; i++)
+		free(b->rule_ids[i]);
+	free(b->matches);
+	free(b->rule_ids);
+	free(b->numbers);
+	free(b->pods_of);
+	free(b->first);
+}
