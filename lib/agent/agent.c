@@ -606,7 +606,7 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 	}
 	note(a, err, &local, r, &first);
 	note(a, err, &local, kilo_agent_lb_sync(&a->lb, a->store, a->mesh, a->hostname, true, &a->log, &local), &first);
-	note(a, err, &local, kilo_agent_policy_sync(&a->policy, a->store, a->mesh, &local), &first);
+	note(a, err, &local, kilo_agent_policy_sync(&a->policy, a->store, a->mesh, true, &a->log, &local), &first);
 	*out = a;
 	return 0;
 }
@@ -705,7 +705,7 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 	if (changed || need) {
 		note(a, err, &local, kilo_agent_lb_sync(&a->lb, a->store, a->mesh, a->hostname, resync, &a->log, &local),
 		     &first);
-		note(a, err, &local, kilo_agent_policy_sync(&a->policy, a->store, a->mesh, &local), &first);
+		note(a, err, &local, kilo_agent_policy_sync(&a->policy, a->store, a->mesh, resync, &a->log, &local), &first);
 	}
 	return first;
 }

@@ -6,11 +6,13 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../core/error.h"
+#include "../policy/netpol.h"
 
 static int64_t clock_ns(clockid_t clock)
 {
@@ -31,7 +33,7 @@ int kilo_agent_policy_start(struct kilo_agent_policy *p, const struct kilo_agent
 {
 	struct kilo_error why = { 0 };
 
-	*p = (struct kilo_agent_policy){ .node = node };
+	*p = (struct kilo_agent_policy){ .node = node, .bpf = lb->bpf };
 	if (!lb->bpf)
 		return 0;
 	if (kilo_flow_ring_init(&p->flows, 0) < 0)
@@ -67,41 +69,120 @@ void kilo_agent_policy_event(struct kilo_agent_policy *p, const struct kilo_flow
 	kilo_flow_ring_add(&p->flows, event, (int64_t)event->time_ns + p->mono_to_real_ns, p->node, p->names);
 }
 
-int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const struct kilo_mesh *mesh,
-			   struct kilo_error *err)
+/* What a sync computes from: the objects' text, the identities, and the mesh's nodes and peers. */
+static void inputs_digest(const struct kilo_agent_policy_inputs *in, const char *services, const char *self,
+			  unsigned char out[KILO_AGENT_LB_DIGEST])
 {
-	struct kilo_flow_names *names = NULL;
-	struct kilo_store_identity *stored = NULL;
+	const struct kilo_mesh *mesh = in->mesh;
+	crypto_generichash_state st;
+	char id[16];
+
+	crypto_generichash_init(&st, NULL, 0, KILO_AGENT_LB_DIGEST);
+	kilo_agent_hash_text(&st, self);
+	kilo_agent_hash_text(&st, in->pods);
+	kilo_agent_hash_text(&st, in->namespaces);
+	kilo_agent_hash_text(&st, in->policies);
+	kilo_agent_hash_text(&st, in->peers);
+	kilo_agent_hash_text(&st, services);
+	for (size_t i = 0; i < in->n_identities; i++) {
+		snprintf(id, sizeof(id), "%u", in->identities[i].id);
+		kilo_agent_hash_text(&st, id);
+		kilo_agent_hash_text(&st, in->identities[i].labels);
+	}
+	for (size_t i = 0; mesh && i < mesh->n_nodes; i++) {
+		const struct kilo_node *n = &mesh->nodes[i];
+
+		kilo_agent_hash_text(&st, n->name);
+		kilo_agent_hash_text(&st, n->location);
+		kilo_agent_hash_cidr(&st, &n->internal_ip);
+		kilo_agent_hash_cidr(&st, &n->secondary_internal_ip);
+		kilo_agent_hash_cidr(&st, &n->wireguard_ip);
+		kilo_agent_hash_cidr(&st, &n->pod_cidr);
+		kilo_agent_hash_cidr(&st, &n->secondary_pod_cidr);
+	}
+	for (size_t i = 0; mesh && i < mesh->n_peers; i++) {
+		kilo_agent_hash_text(&st, mesh->peers[i].name);
+		for (size_t j = 0; j < mesh->peers[i].n_allowed_ips; j++)
+			kilo_agent_hash_cidr(&st, &mesh->peers[i].allowed_ips[j]);
+	}
+	crypto_generichash_final(&st, out, KILO_AGENT_LB_DIGEST);
+}
+
+/* The names of flows after this sync: the store's objects, identities and rules. */
+static int rename_flows(struct kilo_agent_policy *p, const struct kilo_agent_policy_inputs *in, const char *services,
+			const struct kilo_np_desired *desired, struct kilo_error *err)
+{
 	struct kilo_flow_identity *identities = NULL;
-	char *pods = NULL, *services = NULL;
-	size_t n = 0;
+	struct kilo_flow_names *names = NULL;
+
+	if (in->n_identities && !(identities = calloc(in->n_identities, sizeof(*identities))))
+		return kilo_error_set(err, ENOMEM, "flows: out of memory");
+	for (size_t i = 0; i < in->n_identities; i++)
+		identities[i] = (struct kilo_flow_identity){ .identity = in->identities[i].id,
+							     .labels = in->identities[i].labels };
+	if (kilo_flow_names_build(&(struct kilo_flow_names_inputs){ .pods = in->pods,
+								    .services = services,
+								    .mesh = in->mesh,
+								    .policy = desired,
+								    .identities = identities,
+								    .n_identities = in->n_identities },
+				  &names) < 0) {
+		free(identities);
+		return kilo_error_set(err, ENOMEM, "flows: out of memory naming them");
+	}
+	free(identities);
+	kilo_flow_names_free(p->names);
+	p->names = names;
+	return 0;
+}
+
+int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const struct kilo_mesh *mesh, bool resync,
+			   const struct kilo_logger *log, struct kilo_error *err)
+{
+	struct kilo_agent_policy_inputs in = { .store = store, .mesh = mesh, .resync = resync };
+	struct kilo_store_identity *stored = NULL;
+	struct kilo_np_desired desired = { 0 };
+	unsigned char d[KILO_AGENT_LB_DIGEST];
+	char *pods = NULL, *namespaces = NULL, *policies = NULL, *peers = NULL, *services = NULL;
 	int r;
 
 	if (!p->on)
 		return 0;
 	r = kilo_store_list_objects(store, "Pod", &pods, err);
 	if (r == 0)
+		r = kilo_store_list_objects(store, "Namespace", &namespaces, err);
+	if (r == 0)
+		r = kilo_store_list_objects(store, "NetworkPolicy", &policies, err);
+	if (r == 0)
+		r = kilo_store_list_objects(store, "Peer", &peers, err);
+	if (r == 0)
 		r = kilo_store_list_objects(store, "Service", &services, err);
 	if (r == 0)
-		r = kilo_store_identity_list(store, &stored, &n, err);
-	if (r == 0 && n && !(identities = calloc(n, sizeof(*identities))))
-		r = kilo_error_set(err, ENOMEM, "flows: out of memory");
-	for (size_t i = 0; r == 0 && i < n; i++)
-		identities[i] = (struct kilo_flow_identity){ .identity = stored[i].id, .labels = stored[i].labels };
-	if (r == 0 && kilo_flow_names_build(&(struct kilo_flow_names_inputs){ .pods = pods,
-									     .services = services,
-									     .mesh = mesh,
-									     .identities = identities,
-									     .n_identities = n },
-					    &names) < 0)
-		r = kilo_error_set(err, ENOMEM, "flows: out of memory naming them");
-	if (r == 0) {
-		kilo_flow_names_free(p->names);
-		p->names = names;
-	}
-	free(identities);
-	kilo_store_identities_free(stored, n);
+		r = kilo_store_identity_list(store, &stored, &in.n_identities, err);
+	if (r < 0)
+		goto out;
+	in.pods = pods;
+	in.namespaces = namespaces;
+	in.policies = policies;
+	in.peers = peers;
+	in.identities = stored;
+	inputs_digest(&in, services, p->node, d);
+	/* Nothing the maps or the names depend on changed, and no resync asks to compare them with the kernel's. */
+	if (!resync && p->synced && memcmp(d, p->inputs, sizeof(d)) == 0)
+		goto out;
+	r = kilo_agent_policy_enforce(p, &in, log, &desired, err);
+	if (r == 0)
+		memcpy(p->inputs, d, sizeof(d));
+	/* Flows are named also when the maps could not be written: they still come. */
+	if (rename_flows(p, &in, services, &desired, r == 0 ? err : NULL) < 0 && r == 0)
+		r = -ENOMEM;
+	kilo_np_desired_release(&desired);
+out:
+	kilo_store_identities_free(stored, in.n_identities);
 	kilo_free(pods);
+	kilo_free(namespaces);
+	kilo_free(policies);
+	kilo_free(peers);
 	kilo_free(services);
 	return r;
 }
@@ -140,5 +221,6 @@ void kilo_agent_policy_stop(struct kilo_agent_policy *p)
 	if (p->on)
 		kilo_flow_ring_release(&p->flows);
 	kilo_flow_names_free(p->names);
+	kilo_np_state_free(p->state);
 	*p = (struct kilo_agent_policy){ 0 };
 }
