@@ -124,12 +124,6 @@ static void note(kilo_agent *a, struct kilo_error *err, struct kilo_error *local
 	memset(local, 0, sizeof(*local));
 }
 
-static void hash_text(crypto_generichash_state *st, const char *text)
-{
-	/* The NUL separates one item from the next. */
-	crypto_generichash_update(st, (const unsigned char *)text, strlen(text) + 1);
-}
-
 /*
  * This node as the store has it, or NULL. Looked up by name order (a
  * store's load sorts it), as the agent does at every step: scanning
@@ -174,7 +168,7 @@ static void live_digest(kilo_agent *a, int64_t now, digest out)
 
 		if (!kilo_node_ready(n, now / 1000, window))
 			continue;
-		hash_text(&st, n->name);
+		kilo_agent_hash_text(&st, n->name);
 		if (a->next_expiry == 0 || expiry < a->next_expiry)
 			a->next_expiry = expiry;
 	}
@@ -189,8 +183,8 @@ static void problems_digest(const struct kilo_store_report *report, digest out)
 
 	crypto_generichash_init(&st, NULL, 0, sizeof(digest));
 	for (size_t i = 0; i < report->n_problems && i < 16; i++) {
-		hash_text(&st, report->problems[i].path);
-		hash_text(&st, report->problems[i].message);
+		kilo_agent_hash_text(&st, report->problems[i].path);
+		kilo_agent_hash_text(&st, report->problems[i].message);
 	}
 	crypto_generichash_final(&st, out, sizeof(digest));
 }
@@ -290,11 +284,11 @@ static void owned_digest(const kilo_agent *a, digest out)
 
 	crypto_generichash_init(&st, NULL, 0, sizeof(digest));
 	kilo_cidr_format(&a->wireguard_ip, text);
-	hash_text(&st, text);
+	kilo_agent_hash_text(&st, text);
 	for (size_t i = 0; i < a->n_discovered; i++) {
 		crypto_generichash_update(&st, a->discovered[i].key.bytes, KILO_KEY_LEN);
 		kilo_endpoint_format(&a->discovered[i].endpoint, text);
-		hash_text(&st, text);
+		kilo_agent_hash_text(&st, text);
 	}
 	crypto_generichash_final(&st, out, sizeof(digest));
 }
@@ -605,8 +599,7 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 		return r;
 	}
 	note(a, err, &local, r, &first);
-	note(a, err, &local, kilo_agent_lb_sync(&a->lb, a->store, a->mesh, a->hostname, true, &a->log, &local), &first);
-	note(a, err, &local, kilo_agent_policy_sync(&a->policy, a->store, a->mesh, true, &a->log, &local), &first);
+	note(a, err, &local, kilo_agent_bpf_sync(&a->lb, &a->policy, a->store, a->mesh, true, &a->log, &local), &first);
 	*out = a;
 	return 0;
 }
@@ -644,8 +637,7 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 	int first = 0;
 	digest d;
 
-	note(a, err, &local, kilo_agent_lb_step(&a->lb, &local), &first);
-	note(a, err, &local, kilo_agent_policy_step(&a->policy, &local), &first);
+	note(a, err, &local, kilo_agent_bpf_step(&a->lb, &a->policy, &local), &first);
 	if (store_readable(a)) {
 		note(a, err, &local, kilo_store_changed(a->store, &changed, &local), &first);
 		if (changed)
@@ -702,11 +694,9 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 	if (need)
 		note(a, err, &local, reconcile(a, now, resync, &local), &first);
 	/* Services and EndpointSlices change without the mesh changing. */
-	if (changed || need) {
-		note(a, err, &local, kilo_agent_lb_sync(&a->lb, a->store, a->mesh, a->hostname, resync, &a->log, &local),
+	if (changed || need)
+		note(a, err, &local, kilo_agent_bpf_sync(&a->lb, &a->policy, a->store, a->mesh, resync, &a->log, &local),
 		     &first);
-		note(a, err, &local, kilo_agent_policy_sync(&a->policy, a->store, a->mesh, resync, &a->log, &local), &first);
-	}
 	return first;
 }
 

@@ -307,10 +307,14 @@ void kilo_flow_ring_metrics(const struct kilo_flow_ring *ring, const struct kilo
 	kilo_strbuf_append(sb, "# HELP kilo_policy_flows_total Flows network policy judged on this node (new flows "
 			       "and drops the programs reported), by verdict and reason.\n"
 			       "# TYPE kilo_policy_flows_total counter\n");
+	/* A forwarded flow has no reason; a drop always has one. */
 	for (unsigned v = 0; v < 2; v++)
 		for (unsigned reason = 0; reason <= KILO_FLOW_REASON_MALFORMED; reason++)
-			kilo_strbuf_printf(sb, "kilo_policy_flows_total{verdict=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
-					   kilo_flow_verdict_name(v), kilo_flow_reason_name(reason), ring->counts[v][reason]);
+			if ((v == KILO_FLOW_DROPPED) == (reason != KILO_FLOW_REASON_NONE))
+				kilo_strbuf_printf(sb,
+						   "kilo_policy_flows_total{verdict=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+						   kilo_flow_verdict_name(v), kilo_flow_reason_name(reason),
+						   ring->counts[v][reason]);
 	kilo_strbuf_append(sb, "# HELP kilo_policy_rule_flows_total Flows by the rule that allowed them, or the "
 			       "default deny (rule_id 0) that dropped them.\n"
 			       "# TYPE kilo_policy_rule_flows_total counter\n");

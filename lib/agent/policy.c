@@ -187,6 +187,23 @@ out:
 	return r;
 }
 
+int kilo_agent_bpf_sync(struct kilo_agent_lb *lb, struct kilo_agent_policy *p, kilo_store *store,
+			const struct kilo_mesh *mesh, bool resync, const struct kilo_logger *log, struct kilo_error *err)
+{
+	int r = kilo_agent_lb_sync(lb, store, mesh, p->node, resync, log, err);
+	int s = kilo_agent_policy_sync(p, store, mesh, resync, log, r < 0 ? NULL : err);
+
+	return r < 0 ? r : s;
+}
+
+int kilo_agent_bpf_step(struct kilo_agent_lb *lb, struct kilo_agent_policy *p, struct kilo_error *err)
+{
+	int r = kilo_agent_lb_step(lb, err);
+	int s = kilo_agent_policy_step(p, r < 0 ? NULL : err);
+
+	return r < 0 ? r : s;
+}
+
 int kilo_agent_policy_flows(const struct kilo_agent_policy *p, uint64_t after, const struct kilo_flow_filter *filter,
 			    char **out, uint64_t *next, struct kilo_error *err)
 {

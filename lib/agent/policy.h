@@ -70,6 +70,14 @@ struct kilo_agent_policy_inputs {
  */
 int kilo_agent_policy_enforce(struct kilo_agent_policy *p, const struct kilo_agent_policy_inputs *in,
 			      const struct kilo_logger *log, struct kilo_np_desired *out, struct kilo_error *err);
+/*
+ * The agent's eBPF parts together: the load balancer's sync (for node
+ * policy->node) then policy's, and their events; the first error is
+ * returned, the second part runs also after it.
+ */
+int kilo_agent_bpf_sync(struct kilo_agent_lb *lb, struct kilo_agent_policy *p, kilo_store *store,
+			const struct kilo_mesh *mesh, bool resync, const struct kilo_logger *log, struct kilo_error *err);
+int kilo_agent_bpf_step(struct kilo_agent_lb *lb, struct kilo_agent_policy *p, struct kilo_error *err);
 /* kilo_agent_flows' work (one page of records). */
 int kilo_agent_policy_flows(const struct kilo_agent_policy *p, uint64_t after, const struct kilo_flow_filter *filter,
 			    char **out, uint64_t *next, struct kilo_error *err);

@@ -289,6 +289,9 @@ static void test_metrics_by_reason_and_rule(void **state)
 	assert_non_null(strstr(text, "\nkilo_policy_flows_total{verdict=\"forwarded\",reason=\"none\"} 3\n"));
 	assert_non_null(strstr(text, "\nkilo_policy_flows_total{verdict=\"dropped\",reason=\"policy_denied\"} 2\n"));
 	assert_non_null(strstr(text, "\nkilo_policy_flows_total{verdict=\"dropped\",reason=\"no_backend\"} 0\n"));
+	/* Only the pairs that can happen: a forwarded flow has no reason, a drop has one. */
+	assert_null(strstr(text, "verdict=\"forwarded\",reason=\"policy_denied\""));
+	assert_null(strstr(text, "verdict=\"dropped\",reason=\"none\""));
 	assert_non_null(strstr(text, "\nkilo_policy_rule_flows_total{rule_id=\"0\",rule=\"default deny\","
 				     "verdict=\"dropped\"} 2\n"));
 	assert_non_null(strstr(text, "\nkilo_policy_rule_flows_total{rule_id=\"7\",rule=\"shop/db-allow ingress[0]\","
