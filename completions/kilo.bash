@@ -82,7 +82,7 @@ _kg() {
 _kgctl() {
 	local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD - 1]}"
 	local program="${COMP_WORDS[0]}" command="" i word args=()
-	local commands="solve showconf graph genkey pubkey apply get delete wg status node connect services observe bpf"
+	local commands="solve showconf graph genkey pubkey apply get delete wg status node connect services observe policy bpf"
 	COMPREPLY=()
 	# The command is the first word that is neither a flag nor a global flag's value.
 	for ((i = 1; i < COMP_CWORD; i++)); do
@@ -105,7 +105,7 @@ _kgctl() {
 		showconf) COMPREPLY=($(compgen -W "wireguard json yaml" -- "$cur")) ;;
 		graph) COMPREPLY=($(compgen -W "dot svg" -- "$cur")) ;;
 		wg) COMPREPLY=($(compgen -W "text json dump" -- "$cur")) ;;
-		status) COMPREPLY=($(compgen -W "text json" -- "$cur")) ;;
+		status | policy) COMPREPLY=($(compgen -W "text json" -- "$cur")) ;;
 		get) COMPREPLY=($(compgen -W "json yaml" -- "$cur")) ;;
 		esac
 		return
@@ -126,6 +126,7 @@ _kgctl() {
 	case "$command:${#args[@]}" in
 	showconf:0) COMPREPLY=($(compgen -W "node peer" -- "$cur")) ;;
 	node:0) COMPREPLY=($(compgen -W "set" -- "$cur")) ;;
+	policy:0) COMPREPLY=($(compgen -W "explain" -- "$cur")) ;;
 	node:2 | node:[3-9])
 		COMPREPLY=($(compgen -W "location= leader= force-endpoint= force-internal-ip= persistent-keepalive=
 			allowed-location-ips= pod-cidr=" -- "$cur"))

@@ -315,7 +315,7 @@ static int render(const struct kilo_policy_explain_opts *opts, const struct end 
 		  char **out, struct kilo_error *err)
 {
 	bool allowed = (egress->allowed || !egress->judged || !egress->isolated) && ingress->allowed;
-	char line[2][1200];
+	char line[2][1200], *text = NULL;
 	json_t *doc, *problems;
 
 	describe(egress, from, line[0], sizeof(line[0]));
@@ -333,10 +333,14 @@ static int render(const struct kilo_policy_explain_opts *opts, const struct end 
 	    kilo_jsonval_set(doc, "allowed", json_boolean(allowed)) < 0 ||
 	    kilo_jsonval_set(doc, "egress", judgement_json(egress, from)) < 0 ||
 	    kilo_jsonval_set(doc, "ingress", judgement_json(ingress, to)) < 0 ||
-	    kilo_jsonval_set(doc, "problems", problems) < 0 || !(*out = json_dumps(doc, JSON_INDENT(2)))) {
+	    kilo_jsonval_set(doc, "problems", problems) < 0 || !(text = json_dumps(doc, JSON_INDENT(2))) ||
+	    asprintf(out, "%s\n", text) < 0) {
+		*out = NULL;
+		free(text);
 		json_decref(doc);
 		return kilo_error_set(err, ENOMEM, "out of memory");
 	}
+	free(text);
 	json_decref(doc);
 	return 0;
 }

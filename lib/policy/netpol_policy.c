@@ -151,8 +151,12 @@ static int read_port(json_t *entry, const char *path, struct kilo_np_port *port,
 	snprintf(item, sizeof(item), "%.180s.endPort", path);
 	if (!port->port)
 		return kilo_error_set(err, EINVAL, "%s: only with a numeric port", item);
-	if (!json_is_integer(end) || json_integer_value(end) < port->port || json_integer_value(end) > 65535)
-		return kilo_np_field_bad(err, item, end, "a port from port to 65535");
+	if (!json_is_integer(end) || json_integer_value(end) < port->port || json_integer_value(end) > 65535) {
+		char what[48];
+
+		snprintf(what, sizeof(what), "a port from port (%u) to 65535", port->port);
+		return kilo_np_field_bad(err, item, end, what);
+	}
 	port->end_port = (uint16_t)json_integer_value(end);
 	return 0;
 }

@@ -75,7 +75,7 @@ expect "kg: --bpf takes its modes" "auto off on" "$kg" --bpf ""
 expect "kg: --bpf-maglev-size takes the two sizes" "16381 65521" "$kg" --bpf-maglev-size ""
 
 # kgctl
-expect "kgctl: the commands" "apply bpf connect delete genkey get graph node observe pubkey services showconf solve status wg" "$kgctl" ""
+expect "kgctl: the commands" "apply bpf connect delete genkey get graph node observe policy pubkey services showconf solve status wg" "$kgctl" ""
 expect "kgctl: the commands that start with s" "services showconf solve status" "$kgctl" s
 expect "kgctl: the command after global flags" "genkey get graph" "$kgctl" --store file:/tmp --ready-window 10s g
 expect_has "kgctl: global flags before the command" --ready-window "$kgctl" --re
@@ -86,6 +86,7 @@ expect "kgctl: graph's output formats" "dot svg" "$kgctl" graph --output ""
 expect "kgctl: status's output formats" "json text" "$kgctl" status -o ""
 expect "kgctl: wg's subcommands" "setconf show" "$kgctl" wg ""
 expect "kgctl: get's kinds" "endpointslices namespaces networkpolicies nodes peers pods services" "$kgctl" get ""
+expect "kgctl: policy's subcommand" "explain" "$kgctl" policy ""
 expect "kgctl: get's kinds that start with n" "namespaces networkpolicies nodes" "$kgctl" get n
 expect "kgctl: get's output formats" "json yaml" "$kgctl" get svc -o ""
 expect "kgctl: delete's flags that start with --f" "--filename" "$kgctl" delete --f

@@ -746,6 +746,73 @@ check "get peers never prints a preshared key" eval 'succeeded && stdout_has "na
 run status --store "file:$tmp/nodes" --now 1764100001
 check "the applied nodes and peer are the mesh that status shows" eval 'succeeded && stdout_has "aws-eu" && stdout_has "laptop"'
 
+# ---- NetworkPolicy: checks at apply, policy explain --------------------------------
+
+policies="file:$tmp/policies"
+bad_policy() {
+	printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad, namespace: prod}\nspec: %s\n' "$1" \
+		>"$tmp/bad-policy.yaml"
+}
+bad_policy '{podSelector: {matchExpressions: [{key: app, operator: Equals, values: [a]}]}}'
+expect_error "apply -f: a selector's unknown operator is named with its field" 1 \
+	'NetworkPolicy prod/bad: spec.podSelector.matchExpressions[0].operator: "Equals" is not In, NotIn, Exists or DoesNotExist' \
+	apply -f "$tmp/bad-policy.yaml" --store "$policies"
+bad_policy '{podSelector: {}, ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/33}}]}]}'
+expect_error "apply -f: a bad ipBlock CIDR is named with its field" 1 \
+	'NetworkPolicy prod/bad: spec.ingress[0].from[0].ipBlock.cidr: "10.0.0.0/33" is not a CIDR' \
+	apply -f "$tmp/bad-policy.yaml" --store "$policies"
+bad_policy '{podSelector: {}, ingress: [{ports: [{port: 0}]}]}'
+expect_error "apply -f: port 0 is named with its field" 1 \
+	'NetworkPolicy prod/bad: spec.ingress[0].ports[0].port: 0 is not a port (1-65535)' \
+	apply -f "$tmp/bad-policy.yaml" --store "$policies"
+bad_policy '{podSelector: {}, egress: [{ports: [{port: 8080, endPort: 80}]}]}'
+expect_error "apply -f: endPort below port is named with its field" 1 \
+	'NetworkPolicy prod/bad: spec.egress[0].ports[0].endPort: 80 is not a port from port (8080) to 65535' \
+	apply -f "$tmp/bad-policy.yaml" --store "$policies"
+check "apply -f: a refused policy is not stored" test ! -e "$tmp/policies/networkpolicies/prod.bad.json"
+cat >"$tmp/policy.yaml" <<'EOF_YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: prod, labels: {team: a}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: prod, labels: {app: web}}
+spec: {nodeName: n1, containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}
+status: {podIP: 10.2.1.10}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: prod, labels: {app: client}}
+spec: {nodeName: n1, containers: [{name: c}]}
+status: {podIP: 10.2.1.11}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: prod}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}], ports: [{port: http}]}]
+EOF_YAML
+run apply -f "$tmp/policy.yaml" --store "$policies"
+check "apply -f: a NetworkPolicy with selectors and named ports is stored" \
+	eval 'succeeded && stdout_has "networkpolicy.networking.k8s.io/web created"'
+run policy explain --from prod/client --to prod/web --port 8080/TCP --store "$policies"
+check "policy explain: allowed, by the rule that allows it" eval 'succeeded && stdout_is <(printf "%s\n" \
+	"prod/client -> prod/web 8080/TCP: ALLOWED" \
+	"  egress at n1: allowed: no policy selects prod/client for egress" \
+	"  ingress at n1: allowed by prod/web ingress[0]")'
+run policy explain --from prod/client --to prod/web --port 80 --store "$policies" -o json
+check "policy explain -o json: denied, naming the policy that isolates the pod" \
+	eval 'succeeded && stdout_has "\"allowed\": false" && stdout_has "\"verdict\": \"denied\"" &&
+		tr -d " \n" <"$tmp/out" | grep -qF "\"isolated_by\":[\"prod/web\"]"'
+expect_error "policy explain of a pod not in the store names it" 1 'pod "prod/nobody": no such pod' \
+	policy explain --from prod/nobody --to prod/web --port 80/TCP --store "$policies"
+expect_error "policy explain: a bad --port is a usage error" 2 '--port: "80/ICMP" is not PORT/PROTO' \
+	policy explain --from prod/client --to prod/web --port 80/ICMP --store "$policies"
+expect_error "policy explain needs --store" 2 "--store is required" \
+	policy explain --from prod/client --to prod/web --port 80/TCP
+
 # ---- Kilo's exact output (the conformance vectors) -------------------------------
 
 if [[ -f "$vectors" ]]; then

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The policy model and the compile, entry by entry: selectors (every
+ * operator), the canonical label sets, one node's maps on the fixture
+ * cluster, and ids that stay put from one computation to the next.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "netpol_fixture.h"
+#include "policy/netpol.h"
+
+static struct kilo_np_selector selector(struct kilo_arena *arena, const char *json)
+{
+	char *text = j(json);
+	json_t *value = json_loads(text, 0, NULL);
+	struct kilo_np_selector out;
+	struct kilo_error err = { 0 };
+
+	if (kilo_np_selector_read(arena, value, "s", &out, &err) < 0)
+		fail_msg("%s: %s", json, err.message);
+	json_decref(value);
+	free(text);
+	return out;
+}
+
+static void test_selectors_match_with_every_operator(void **state)
+{
+	static const struct kilo_np_label items[] = { { "app", "web" }, { "tier", "front" } };
+	const struct kilo_np_labels labels = { items, 2 }, none = { NULL, 0 };
+	static const struct {
+		const char *selector;
+		bool web_front, no_labels;
+	} cases[] = {
+		{ "{}", true, true },
+		{ "{'matchLabels': {'app': 'web'}}", true, false },
+		{ "{'matchLabels': {'app': 'db'}}", false, false },
+		{ "{'matchExpressions': [{'key': 'app', 'operator': 'In', 'values': ['db', 'web']}]}", true, false },
+		{ "{'matchExpressions': [{'key': 'app', 'operator': 'In', 'values': ['db']}]}", false, false },
+		{ "{'matchExpressions': [{'key': 'app', 'operator': 'NotIn', 'values': ['web']}]}", false, true },
+		{ "{'matchExpressions': [{'key': 'app', 'operator': 'NotIn', 'values': ['db']}]}", true, true },
+		{ "{'matchExpressions': [{'key': 'tier', 'operator': 'Exists'}]}", true, false },
+		{ "{'matchExpressions': [{'key': 'zone', 'operator': 'Exists'}]}", false, false },
+		{ "{'matchExpressions': [{'key': 'zone', 'operator': 'DoesNotExist'}]}", true, true },
+		{ "{'matchExpressions': [{'key': 'tier', 'operator': 'DoesNotExist'}]}", false, true },
+		/* Every requirement must hold. */
+		{ "{'matchLabels': {'app': 'web'}, 'matchExpressions': [{'key': 'tier', 'operator': 'NotIn', 'values': ['front']}]}",
+		  false, false },
+	};
+	struct kilo_arena arena = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kilo_np_selector s = selector(&arena, cases[i].selector);
+
+		if (kilo_np_selector_matches(&s, &labels) != cases[i].web_front ||
+		    kilo_np_selector_matches(&s, &none) != cases[i].no_labels)
+			fail_msg("case %zu (%s)", i, cases[i].selector);
+	}
+	kilo_arena_release(&arena);
+}
+
+static void read_fixture(const char *policies, struct kilo_np_model *model, kilo_mesh **mesh)
+{
+	char *pods = j(fixture_pods), *namespaces = j(fixture_namespaces), *peers = j(fixture_peers);
+	char *list = malloc(strlen(policies) + 3), *policy_text;
+	struct kilo_lb_report report = { 0 };
+	struct kilo_error err = { 0 };
+
+	*mesh = fixture_mesh();
+	sprintf(list, "[%s]", policies);
+	policy_text = j(list);
+	if (kilo_np_model_read(pods, namespaces, policy_text, peers, *mesh, model, &report, &err) < 0)
+		fail_msg("%s", err.message);
+	if (report.n_problems)
+		fail_msg("left out: %s", report.problems[0]);
+	free(pods);
+	free(namespaces);
+	free(peers);
+	free(list);
+	free(policy_text);
+}
+
+static void test_label_sets_are_canonical_with_namespaces_locations_and_peers(void **state)
+{
+	static const char *const expected[] = {
+		"ns:kilo.squat.ai/location=eu,ns:kubernetes.io/metadata.name=dev,ns:team=b,"
+		"pod:app=tool,pod:kilo.squat.ai/location=eu,pod:role=x",
+		"ns:kilo.squat.ai/location=eu,ns:kubernetes.io/metadata.name=prod,ns:team=a,"
+		"pod:app=client,pod:kilo.squat.ai/location=eu",
+		"ns:kilo.squat.ai/location=eu,ns:kubernetes.io/metadata.name=prod,ns:team=a,"
+		"pod:app=web,pod:kilo.squat.ai/location=eu",
+		"ns:kilo.squat.ai/location=us,ns:kubernetes.io/metadata.name=dev,ns:team=b,"
+		"pod:app=client,pod:kilo.squat.ai/location=us",
+		"ns:kilo.squat.ai/location=us,ns:kubernetes.io/metadata.name=prod,ns:team=a,"
+		"pod:app=db,pod:kilo.squat.ai/location=us",
+		"peer:kilo.squat.ai/peer=laptop,peer:team=ops",
+	};
+	struct kilo_np_model model;
+	const struct kilo_np_pod *web;
+	kilo_mesh *mesh;
+
+	(void)state;
+	read_fixture("", &model, &mesh);
+	assert_int_equal(model.n_identities, 6);
+	for (size_t i = 0; i < model.n_identities; i++)
+		assert_string_equal(model.identities[i].label_set, expected[i]);
+	web = kilo_np_model_find_pod(&model, "prod", "web");
+	assert_non_null(web);
+	assert_string_equal(model.identities[web->identity].label_set, expected[2]);
+	assert_string_equal(web->location, "eu");
+	assert_int_equal(model.n_locations, 2);
+	kilo_np_model_release(&model);
+	kilo_mesh_free(mesh);
+}
+
+/* The store's numbers: 256 + the label set's index. */
+static struct kilo_np_identity_number *numbers(const struct kilo_np_model *model)
+{
+	struct kilo_np_identity_number *ids = calloc(model->n_identities + 1, sizeof(*ids));
+
+	for (size_t i = 0; i < model->n_identities; i++)
+		ids[i] = (struct kilo_np_identity_number){ model->identities[i].label_set, 256 + (uint32_t)i };
+	return ids;
+}
+
+static void addr_text(__u8 family, const union kilo_lb_addr *addr, char *out)
+{
+	inet_ntop(family, addr->bytes, out, INET6_ADDRSTRLEN);
+}
+
+/* Every entry of d as a line, in d's order, after checking that each array is sorted by key. */
+static char *describe(const struct kilo_np_desired *d)
+{
+	static const char *const directions[] = { "in", "out" };
+	size_t size = 1 << 16, used = 0;
+	char *out = calloc(1, size), a[INET6_ADDRSTRLEN];
+
+#define LINE(...) (used += (size_t)snprintf(out + used, size - used, __VA_ARGS__))
+#define SORTED(array, n) for (size_t k = 1; k < (n); k++) assert_true(memcmp(&(array)[k - 1].key, &(array)[k].key, sizeof((array)[k].key)) < 0)
+	SORTED(d->ipcache, d->n_ipcache);
+	SORTED(d->endpoints, d->n_endpoints);
+	SORTED(d->rules, d->n_rules);
+	SORTED(d->cidrs, d->n_cidrs);
+	for (size_t i = 0; i < d->n_ipcache; i++) {
+		addr_text(d->ipcache[i].key.family, &d->ipcache[i].key.addr, a);
+		LINE("ipcache %s/%u %u loc %u\n", a, d->ipcache[i].key.prefixlen - 32, d->ipcache[i].value.identity,
+		     d->ipcache[i].value.location);
+	}
+	for (size_t i = 0; i < d->n_endpoints; i++) {
+		addr_text(d->endpoints[i].key.family, &d->endpoints[i].key.addr, a);
+		LINE("endpoint %s id %u identity %u flags %u\n", a, d->endpoints[i].value.id, d->endpoints[i].value.identity,
+		     d->endpoints[i].value.flags);
+	}
+	for (size_t i = 0; i < d->n_rules; i++) {
+		const struct kilo_policy_key *k = &d->rules[i].key;
+
+		LINE("rule %u %s %s%u proto %u port %u/%u -> %u\n", k->endpoint, directions[k->direction],
+		     k->identity & KILO_POLICY_REGION_FLAG ? "region " : "", k->identity & ~KILO_POLICY_REGION_FLAG,
+		     k->proto, ntohs(k->port), k->prefixlen > KILO_POLICY_KEY_FIXED_BITS + 8 ? k->prefixlen - 80 : 0,
+		     d->rules[i].value.rule_id);
+	}
+	for (size_t i = 0; i < d->n_cidrs; i++) {
+		addr_text(d->cidrs[i].key.family, &d->cidrs[i].key.addr, a);
+		LINE("cidr %u %s %s/%u region %u\n", d->cidrs[i].key.endpoint, directions[d->cidrs[i].key.direction], a,
+		     d->cidrs[i].key.prefixlen - KILO_POLICY_CIDR_KEY_FIXED_BITS, d->cidrs[i].value.region);
+	}
+	for (size_t i = 0; i < d->n_rule_names; i++)
+		LINE("name %u %s\n", d->rule_names[i].rule_id, d->rule_names[i].name);
+#undef LINE
+#undef SORTED
+	return out;
+}
+
+static char *compile(struct kilo_np_state *state, const char *policies, const char *self)
+{
+	struct kilo_np_desired d;
+	struct kilo_np_model model;
+	struct kilo_np_identity_number *ids;
+	struct kilo_error err = { 0 };
+	kilo_mesh *mesh;
+	char *text;
+
+	read_fixture(policies, &model, &mesh);
+	ids = numbers(&model);
+	if (kilo_np_compile(state, &model, self, ids, model.n_identities, &d, NULL, &err) < 0)
+		fail_msg("%s", err.message);
+	text = describe(&d);
+	kilo_np_desired_release(&d);
+	free(ids);
+	kilo_np_model_release(&model);
+	kilo_mesh_free(mesh);
+	return text;
+}
+
+#define NP(ns, name, spec) "{'metadata': {'namespace': '" ns "', 'name': '" name "'}, 'spec': " spec "}"
+
+static void test_compile_fills_every_map_entry_by_entry(void **state)
+{
+	struct kilo_np_state *np = kilo_np_state_new();
+	/* Identities: 256 dev/tool, 257 prod/client, 258 prod/web, 259 dev/client, 260 prod/db, 261 laptop. */
+	char *text = compile(np,
+			     NP("prod", "web", "{'podSelector': {'matchLabels': {'app': 'web'}}, 'ingress': ["
+					       "{'from': [{'podSelector': {'matchLabels': {'app': 'client'}}}],"
+					       " 'ports': [{'port': 'http'}, {'port': 8000, 'endPort': 8003}]},"
+					       "{'from': [{'ipBlock': {'cidr': '10.0.0.0/8', 'except': ['10.2.2.0/24']}},"
+					       " {'ipBlock': {'cidr': '10.2.0.0/16'}}], 'ports': [{'protocol': 'UDP'}]}]}"),
+			     "n1");
+
+	(void)state;
+	assert_string_equal(text,
+		"ipcache 10.2.1.10/32 258 loc 1\n"
+		"ipcache 10.2.1.11/32 257 loc 1\n"
+		"ipcache 10.2.1.12/32 256 loc 1\n"
+		"ipcache 10.2.2.10/32 260 loc 2\n"
+		"ipcache 10.2.2.11/32 259 loc 2\n"
+		"ipcache 10.5.0.1/32 261 loc 0\n"
+		"ipcache 192.168.0.1/32 1 loc 1\n"
+		"ipcache 192.168.1.1/32 3 loc 2\n"
+		/* Only prod/web is isolated (ingress); the node's other pods are endpoints without rules. */
+		"endpoint 10.2.1.10 id 3 identity 258 flags 1\n"
+		"endpoint 10.2.1.11 id 2 identity 257 flags 0\n"
+		"endpoint 10.2.1.12 id 1 identity 256 flags 0\n"
+		/* By key, prefix length first: the regions' UDP (every port), then 8000-8003 as one /14 and http, 8080 at the endpoint. */
+		"rule 3 in region 1 proto 17 port 0/0 -> 2\n"
+		"rule 3 in region 2 proto 17 port 0/0 -> 2\n"
+		"rule 3 in region 3 proto 17 port 0/0 -> 2\n"
+		"rule 3 in 257 proto 6 port 8000/14 -> 1\n"
+		"rule 3 in 257 proto 6 port 8080/16 -> 1\n"
+		/*
+		 * Three bounds, three regions: 10/8 (the first ipBlock), 10.2.2/24 (its except, inside the
+		 * second ipBlock alone), 10.2/16 (both).
+		 */
+		"cidr 3 in 10.0.0.0/8 region 1\n"
+		"cidr 3 in 10.2.0.0/16 region 3\n"
+		"cidr 3 in 10.2.2.0/24 region 2\n"
+		"name 1 prod/web ingress[0]\n"
+		"name 2 prod/web ingress[1]\n");
+	free(text);
+	kilo_np_state_free(np);
+}
+
+static void test_egress_named_ports_resolve_at_each_destination_pod(void **state)
+{
+	struct kilo_np_state *np = kilo_np_state_new();
+	char *text = compile(np,
+			     NP("prod", "out", "{'podSelector': {'matchLabels': {'app': 'client'}}, 'policyTypes': ['Egress'],"
+					       " 'egress': [{'ports': [{'port': 'http'}]}]}"),
+			     "n1");
+
+	(void)state;
+	/* prod/client (endpoint 2) may reach dev/tool's 9090 and prod/web's 8080, each at its own identity. */
+	assert_non_null(strstr(text, "endpoint 10.2.1.11 id 2 identity 257 flags 2\n"));
+	assert_non_null(strstr(text, "rule 2 out 256 proto 6 port 9090/16 -> 1\nrule 2 out 258 proto 6 port 8080/16 -> 1\n"));
+	assert_null(strstr(text, "rule 2 out 0 "));
+	free(text);
+	kilo_np_state_free(np);
+}
+
+static void test_peers_annotation_and_empty_peers_key_rules_by_identity(void **state)
+{
+	struct kilo_np_state *np = kilo_np_state_new();
+	char *text = compile(np,
+			     "{'metadata': {'namespace': 'prod', 'name': 'vpn', 'annotations': {'kilo.squat.ai/egress-peers':"
+			     " '{\\'matchLabels\\': {\\'team\\': \\'ops\\'}}'}}, 'spec': {'podSelector': {'matchLabels': {'app':"
+			     " 'db'}}, 'policyTypes': ['Egress'], 'egress': [{'ports': [{'port': 53, 'protocol': 'UDP'}]}]}}",
+			     "n2");
+
+	(void)state;
+	assert_non_null(strstr(text, "endpoint 10.2.2.10 id 2 identity 260 flags 2\n"));
+	assert_non_null(strstr(text, "rule 2 out 0 proto 17 port 53/16 -> 1\n"));
+	assert_non_null(strstr(text, "rule 2 out 261 proto 0 port 0/0 -> 2\n"));
+	assert_non_null(strstr(text, "name 1 prod/vpn egress[0]\nname 2 prod/vpn egress-peers\n"));
+	assert_non_null(strstr(text, "ipcache 192.168.0.1/32 3 loc 1\nipcache 192.168.1.1/32 1 loc 2\n"));
+	free(text);
+	kilo_np_state_free(np);
+}
+
+static void test_ids_stay_put_across_computations(void **state)
+{
+	struct kilo_np_state *np = kilo_np_state_new();
+	const char *web = NP("prod", "web", "{'podSelector': {'matchLabels': {'app': 'web'}}, 'ingress': [{}]}");
+	const char *all = NP("prod", "all", "{'podSelector': {}, 'ingress': [{'ports': [{'port': 1}]}]}");
+	char *first, *second, *third, policies[1024];
+
+	(void)state;
+	first = compile(np, web, "n1");
+	assert_non_null(strstr(first, "name 1 prod/web ingress[0]\n"));
+	assert_non_null(strstr(first, "endpoint 10.2.1.10 id 3 identity 258 flags 1\n"));
+	/* A policy that sorts first takes the next id; prod/web keeps its own, every endpoint too. */
+	snprintf(policies, sizeof(policies), "%s,%s", all, web);
+	second = compile(np, policies, "n1");
+	assert_non_null(strstr(second, "name 1 prod/web ingress[0]\nname 2 prod/all ingress[0]\n"));
+	assert_non_null(strstr(second, "endpoint 10.2.1.10 id 3 identity 258 flags 1\n"));
+	assert_non_null(strstr(second, "endpoint 10.2.1.11 id 2 identity 257 flags 1\n"));
+	/* prod/web's rule gone: its id is free, and prod/all keeps 2. */
+	third = compile(np, all, "n1");
+	assert_non_null(strstr(third, "name 2 prod/all ingress[0]\n"));
+	assert_null(strstr(third, "name 1 "));
+	free(first);
+	free(second);
+	free(third);
+	kilo_np_state_free(np);
+}
+
+static void test_unusable_objects_are_left_out_and_reported(void **state)
+{
+	char *policies = j("[{'metadata': {'name': 'bad', 'namespace': 'prod'}, 'spec': {'podSelector': {'matchExpressions':"
+			   " [{'key': 'a', 'operator': 'Near'}]}}}, 7]");
+	char *pods = j("[{'metadata': {'name': 'p', 'labels': {'a': 'b,c'}}, 'spec': {}}]");
+	struct kilo_lb_report report = { 0 };
+	struct kilo_np_model model;
+	struct kilo_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(kilo_np_model_read(pods, NULL, policies, NULL, NULL, &model, &report, &err), 0);
+	assert_int_equal(model.n_policies, 0);
+	assert_int_equal(model.n_pods, 0);
+	assert_int_equal(report.n_problems, 3);
+	assert_non_null(strstr(report.problems[0], "Pod default/p: metadata.labels"));
+	assert_non_null(strstr(report.problems[1], "NetworkPolicy prod/bad: spec.podSelector.matchExpressions[0].operator"));
+	assert_string_equal(report.problems[2], "policies[1]: not an object");
+	kilo_np_model_release(&model);
+	assert_int_equal(kilo_np_model_read("{}", NULL, NULL, NULL, NULL, &model, &report, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "pods: not a JSON array"));
+	kilo_np_model_release(&model);
+	free(policies);
+	free(pods);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_selectors_match_with_every_operator),
+		cmocka_unit_test(test_label_sets_are_canonical_with_namespaces_locations_and_peers),
+		cmocka_unit_test(test_compile_fills_every_map_entry_by_entry),
+		cmocka_unit_test(test_egress_named_ports_resolve_at_each_destination_pod),
+		cmocka_unit_test(test_peers_annotation_and_empty_peers_key_rules_by_identity),
+		cmocka_unit_test(test_ids_stay_put_across_computations),
+		cmocka_unit_test(test_unusable_objects_are_left_out_and_reported),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
