@@ -237,6 +237,39 @@ static void test_a_number_its_label_set_does_not_name_is_not_listed_and_is_relea
 	assert_int_equal(allocate(f->store, WEB), web);
 }
 
+static void entry_clear(struct kilo_store_entry *e)
+{
+	free(e->source);
+	free(e->name);
+	free(e->text);
+	memset(e, 0, sizeof(*e));
+}
+
+static void test_a_record_changed_since_it_was_read_is_not_released(void **state)
+{
+	struct fixture *f = *state;
+	const char *record = "{\"created\":1,\"id\":300,\"labels\":\"" DB "\"}";
+	struct kilo_store_entry entry = { 0 };
+	struct kilo_error err = { 0 };
+	kilo_store *store = f->store;
+	int64_t read_at;
+
+	/* etcd releases in one transaction that compares both records (write_all). */
+	if (!store->ops->remove_if)
+		skip();
+	put_raw(f, KILO_STORE_IDENTITY, "300", record, strlen(record));
+	assert_int_equal(store->ops->get(store, KILO_STORE_IDENTITY, "300", &entry, &err), 0);
+	read_at = entry.version;
+	entry_clear(&entry);
+	put_raw(f, KILO_STORE_IDENTITY, "300", record, strlen(record));
+	assert_int_equal(store->ops->remove_if(store, KILO_STORE_IDENTITY, "300", read_at, &err), -EAGAIN);
+	assert_int_equal(store->ops->get(store, KILO_STORE_IDENTITY, "300", &entry, &err), 0);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(store->ops->remove_if(store, KILO_STORE_IDENTITY, "300", entry.version, &err), 0);
+	entry_clear(&entry);
+	assert_int_equal(store->ops->get(store, KILO_STORE_IDENTITY, "300", &entry, &err), -ENOENT);
+}
+
 /* What allocating labels fails with; the error names the value. */
 static int refused(kilo_store *store, const char *labels, uint32_t *id, struct kilo_error *err)
 {
@@ -284,6 +317,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_number_its_label_set_does_not_name_is_not_listed_and_is_released,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_record_changed_since_it_was_read_is_not_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_labels_are_refused_and_nothing_is_written, setup, teardown),
 	};
 
