@@ -119,6 +119,9 @@ struct kilo_store_ops {
 	 * one object at a time (store_identities.c says in which order).
 	 */
 	int (*write_all)(kilo_store *store, const struct kilo_store_write *writes, size_t n, struct kilo_error *err);
+	/* Without write_all: remove only while the object is at if_version, else -EAGAIN. */
+	int (*remove_if)(kilo_store *store, enum kilo_store_kind kind, const char *name, int64_t if_version,
+			 struct kilo_error *err);
 	/*
 	 * Liveness by presence: a node in the store is alive (a load sets its
 	 * lastSeen to now) and the agent publishes only changes, no heartbeat.

@@ -404,10 +404,11 @@ static int compare_strings(const void *a, const void *b)
 }
 
 /*
- * Removes id's records: its label set's too when it is still id's
- * (label_set, else NULL). etcd: only while neither changed; the file
- * store removes the label set's record first, so that no allocation finds
- * a number whose record is gone.
+ * Removes id's records, its label set's too when it is still id's
+ * (label_set, else NULL), only while neither changed since they were read:
+ * a label set released and allocated again by other nodes meanwhile keeps
+ * its new number. etcd removes both at once; the file store the label
+ * set's first, so that no allocation finds a number whose record is gone.
  */
 static int release(kilo_store *store, const struct record *id, const struct record *label_set, struct kilo_error *err)
 {
@@ -424,9 +425,10 @@ static int release(kilo_store *store, const struct record *id, const struct reco
 
 		return store->ops->write_all(store, writes, label_set ? 2 : 1, err);
 	}
-	if (label_set && (r = store->ops->remove(store, KILO_STORE_IDENTITY_LABELS, label_set->hash, err)) < 0)
+	if (label_set &&
+	    (r = store->ops->remove_if(store, KILO_STORE_IDENTITY_LABELS, label_set->hash, label_set->version, err)) < 0)
 		return r;
-	return store->ops->remove(store, KILO_STORE_IDENTITY, name, err);
+	return store->ops->remove_if(store, KILO_STORE_IDENTITY, name, id->version, err);
 }
 
 int kilo_store_identities_release_unused(kilo_store *store, const char *const *in_use, size_t n_in_use,

@@ -47,17 +47,21 @@ static size_t list(kilo_store *store, struct kilo_store_identity **out)
 	return n;
 }
 
-/* Lists until want identities are there, woken by the store's changes (bounded). */
-static size_t list_when(kilo_store *store, size_t want, struct kilo_store_identity **out)
+/*
+ * Waits for store to be told of a change, then lists; again while it lists
+ * other than want identities (another process's writes may come in
+ * several events). Bounded.
+ */
+static size_t list_after_change(kilo_store *store, size_t want, struct kilo_store_identity **out)
 {
 	size_t n = 0;
 
-	for (int tries = 0; tries < 10; tries++) {
-		n = list(store, out);
-		if (n == want || !wait_for_change(store))
-			break;
+	*out = NULL;
+	for (int tries = 0; tries < 10 && wait_for_change(store); tries++) {
 		kilo_store_identities_free(*out, n);
-		*out = NULL;
+		n = list(store, out);
+		if (n == want)
+			break;
 	}
 	return n;
 }
@@ -92,7 +96,7 @@ static void test_a_label_set_keeps_its_number_and_others_get_theirs(void **state
 	kilo_store_close(other);
 }
 
-static void test_list_names_every_number_sorted_also_in_another_process(void **state)
+static void test_another_process_is_told_of_a_new_number_and_lists_it(void **state)
 {
 	struct fixture *f = *state;
 	struct kilo_store_identity *ids = NULL;
@@ -100,15 +104,22 @@ static void test_list_names_every_number_sorted_also_in_another_process(void **s
 	kilo_store *other = open_again(f);
 	size_t n;
 
-	/* Another process allocates: this one is told, and lists it. */
-	db = allocate(other, DB);
-	n = list_when(f->store, 2, &ids);
+	n = list(other, &ids);
+	assert_int_equal(n, 1);
+	kilo_store_identities_free(ids, n);
+	db = allocate(f->store, DB);
+	n = list_after_change(other, 2, &ids);
 	assert_int_equal(n, 2);
 	assert_int_equal(ids[0].id, web);
 	assert_string_equal(ids[0].labels, WEB);
 	assert_int_equal(ids[1].id, db);
 	assert_string_equal(ids[1].labels, DB);
 	assert_true(ids[1].created > 0);
+	kilo_store_identities_free(ids, n);
+	/* A release too. */
+	assert_int_equal(release(f->store, NULL, 0, 0), 2);
+	n = list_after_change(other, 0, &ids);
+	assert_int_equal(n, 0);
 	kilo_store_identities_free(ids, n);
 	kilo_store_close(other);
 }
@@ -226,6 +237,39 @@ static void test_a_number_its_label_set_does_not_name_is_not_listed_and_is_relea
 	assert_int_equal(allocate(f->store, WEB), web);
 }
 
+static void entry_clear(struct kilo_store_entry *e)
+{
+	free(e->source);
+	free(e->name);
+	free(e->text);
+	memset(e, 0, sizeof(*e));
+}
+
+static void test_a_record_changed_since_it_was_read_is_not_released(void **state)
+{
+	struct fixture *f = *state;
+	const char *record = "{\"created\":1,\"id\":300,\"labels\":\"" DB "\"}";
+	struct kilo_store_entry entry = { 0 };
+	struct kilo_error err = { 0 };
+	kilo_store *store = f->store;
+	int64_t read_at;
+
+	/* etcd releases in one transaction that compares both records (write_all). */
+	if (!store->ops->remove_if)
+		skip();
+	put_raw(f, KILO_STORE_IDENTITY, "300", record, strlen(record));
+	assert_int_equal(store->ops->get(store, KILO_STORE_IDENTITY, "300", &entry, &err), 0);
+	read_at = entry.version;
+	entry_clear(&entry);
+	put_raw(f, KILO_STORE_IDENTITY, "300", record, strlen(record));
+	assert_int_equal(store->ops->remove_if(store, KILO_STORE_IDENTITY, "300", read_at, &err), -EAGAIN);
+	assert_int_equal(store->ops->get(store, KILO_STORE_IDENTITY, "300", &entry, &err), 0);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(store->ops->remove_if(store, KILO_STORE_IDENTITY, "300", entry.version, &err), 0);
+	entry_clear(&entry);
+	assert_int_equal(store->ops->get(store, KILO_STORE_IDENTITY, "300", &entry, &err), -ENOENT);
+}
+
 /* What allocating labels fails with; the error names the value. */
 static int refused(kilo_store *store, const char *labels, uint32_t *id, struct kilo_error *err)
 {
@@ -266,13 +310,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_a_label_set_keeps_its_number_and_others_get_theirs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_names_every_number_sorted_also_in_another_process, setup,
+		cmocka_unit_test_setup_teardown(test_another_process_is_told_of_a_new_number_and_lists_it, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_processes_racing_agree_on_every_number, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unused_old_identities_are_released_and_their_numbers_not_reused,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_number_its_label_set_does_not_name_is_not_listed_and_is_released,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_record_changed_since_it_was_read_is_not_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_labels_are_refused_and_nothing_is_written, setup, teardown),
 	};
 
