@@ -8,8 +8,9 @@
  * The pod is policed for egress and allowed to its peers' identities on
  * port 80 (rule j: endpoint 1 + j / 1000, identity 256 + j % 1000: the pod
  * has up to 1000 rules, the others go to other endpoints). The ipcache holds
- * 100k /32s, 10.128.0.0 + i of identity 256 + i % 1000; every flow goes to
- * one the pod's rules allow, drawn at random (cold entries).
+ * 100k /32s (in the hosts' hash, as the loader puts them), 10.128.0.0 + i of identity 256 + i % min(rules, 1000), so that
+ * the pod's rules allow every one; each flow goes to one drawn at random
+ * (cold entries, the same at every size).
  *   established: one flow, repeat 10^6 (the kernel's mean): the policy's
  *     conntrack hit; "off": the same packet with no endpoint policed.
  *   new flow: NEW_FLOWS flows, each its own test_run (repeat 1), averaged:
@@ -101,14 +102,16 @@ static int add_endpoint(struct bench *b, const char *addr, __u32 id, __u32 flags
 
 static int fill(struct bench *b, unsigned rules)
 {
-	int ipcache = bpf_map__fd(b->skel->maps.kilo_policy_ipcache), rule_map = bpf_map__fd(b->skel->maps.kilo_policy_rules);
+	unsigned identities = rules < IDENTITIES ? rules : IDENTITIES;
+	int hosts = bpf_map__fd(b->skel->maps.kilo_policy_ipcache_hosts), rule_map = bpf_map__fd(b->skel->maps.kilo_policy_rules);
 	unsigned i;
 
 	for (i = 0; i < IPCACHE_ENTRIES; i++) {
-		struct kilo_ipcache_key key = {.prefixlen = 64, .family = AF_INET, .addr.v4 = htonl(PEERS + i)};
-		struct kilo_ipcache_value value = {.identity = KILO_IDENTITY_FIRST_ALLOCATED + i % IDENTITIES};
+		/* Where the loader puts a /32. */
+		struct kilo_policy_endpoint_key key = {.family = AF_INET, .addr.v4 = htonl(PEERS + i)};
+		struct kilo_ipcache_value value = {.identity = KILO_IDENTITY_FIRST_ALLOCATED + i % identities};
 
-		if (bpf_map_update_elem(ipcache, &key, &value, BPF_ANY))
+		if (bpf_map_update_elem(hosts, &key, &value, BPF_ANY))
 			return -errno;
 	}
 	for (i = 0; i < rules; i++) {
@@ -153,19 +156,16 @@ static size_t tcp(const char *src, uint16_t sport, __u32 dst, uint8_t flags, uin
 	return kt_packet_build(&p, frame, KT_PACKET_MAX);
 }
 
-/* NEW_FLOWS SYNs from src to random peers the pod's rules allow (seeded); the mean ns. */
-static int new_flows(struct bench *b, const char *src, unsigned rules, unsigned seed, double *mean)
+/* NEW_FLOWS SYNs from src to random peers (seeded); the mean ns. */
+static int new_flows(struct bench *b, const char *src, unsigned seed, double *mean)
 {
-	unsigned allowed = rules < IDENTITIES ? rules : IDENTITIES;
 	uint8_t frame[KT_PACKET_MAX];
 	double sum = 0, d;
 	unsigned i;
 
 	srandom(seed);
 	for (i = 0; i < NEW_FLOWS; i++) {
-		/* A peer whose identity is one of the first `allowed`. */
-		__u32 peer = PEERS + ((unsigned)random() % (IPCACHE_ENTRIES / IDENTITIES)) * IDENTITIES +
-			     (unsigned)random() % allowed;
+		__u32 peer = PEERS + (unsigned)random() % IPCACHE_ENTRIES;
 		size_t len = tcp(src, (uint16_t)(10000 + i), peer, 0x02, frame);
 
 		d = len ? run(b, frame, len, 1) : -1;
@@ -197,15 +197,15 @@ static int measure(unsigned rules, struct figures *f)
 	len = tcp(POD, 40000, PEERS, 0x10, frame);
 	/* Off: the same maps, no endpoint policed. */
 	if (set_enforce(&b, 0) || (f->est_off = run(&b, frame, len, HIT_REPEAT)) < 0 ||
-	    new_flows(&b, POD, rules, 1, &f->new_off) < 0)
+	    new_flows(&b, POD, 1, &f->new_off) < 0)
 		goto out;
 	if (set_enforce(&b, KILO_POLICY_ENFORCE_EGRESS) || run(&b, frame, len, 1) < 0 ||
 	    (f->est_on = run(&b, frame, len, HIT_REPEAT)) < 0)
 		goto out;
 	/* Other source ports than the off run's: new flows indeed. */
-	if (new_flows(&b, POD, rules, 1, &f->new_on) < 0)
+	if (new_flows(&b, POD, 1, &f->new_on) < 0)
 		goto out;
-	if (new_flows(&b, OTHER_POD, rules, 2, &f->new_unpoliced) < 0)
+	if (new_flows(&b, OTHER_POD, 2, &f->new_unpoliced) < 0)
 		goto out;
 	r = 0;
 out:
@@ -221,9 +221,9 @@ int main(void)
 	uname(&uts);
 	printf("bench-policy-test-run: kilo_lb_from_pod (a pod's egress) through BPF_PROG_TEST_RUN, ns per packet "
 	       "(kernel %s, %ld CPUs)\n", uts.release, sysconf(_SC_NPROCESSORS_ONLN));
-	printf("command: %s; ipcache %d entries (%d identities); established: repeat %d; new flow: %d SYNs to random "
-	       "allowed peers, one test_run each\n\n", "build/bench/policy/bench-policy-test-run", IPCACHE_ENTRIES,
-	       IDENTITIES, HIT_REPEAT, NEW_FLOWS);
+	printf("command: %s; ipcache %d entries; established: repeat %d; new flow: %d SYNs to random allowed peers, "
+	       "one test_run each\n\n", "build/bench/policy/bench-policy-test-run", IPCACHE_ENTRIES, HIT_REPEAT,
+	       NEW_FLOWS);
 	printf("| rules | established, off | established, policed | added | new flow, off | new flow, policed | added "
 	       "| new flow, unpoliced pod | added |\n");
 	printf("|---|---|---|---|---|---|---|---|---|\n");

@@ -89,11 +89,22 @@ static void add_endpoint(int family, const char *addr, __u32 id, __u32 identity,
 	assert_int_equal(bpf_map_update_elem(map_fd(kt.skel->maps.kilo_policy_endpoints), &key, &ep, BPF_ANY), 0);
 }
 
+/* A full-length prefix goes to the hosts' hash, a shorter one to the trie, as the loader does. */
 static void add_identity(int family, const char *addr, __u32 bits, __u32 identity)
 {
 	struct kilo_ipcache_key key;
 	struct kilo_ipcache_value value = {.identity = identity};
 
+	if (bits == (family == 4 ? 32u : 128u)) {
+		struct kilo_policy_endpoint_key host;
+
+		memset(&host, 0, sizeof(host));
+		kt_addr(family, addr, &host.addr);
+		host.family = family == 4 ? AF_INET : AF_INET6;
+		assert_int_equal(bpf_map_update_elem(map_fd(kt.skel->maps.kilo_policy_ipcache_hosts), &host, &value,
+						     BPF_ANY), 0);
+		return;
+	}
 	memset(&key, 0, sizeof(key));
 	key.prefixlen = 32 + bits;
 	key.family = family == 4 ? AF_INET : AF_INET6;

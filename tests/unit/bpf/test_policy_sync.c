@@ -158,6 +158,19 @@ static __u32 enforce_flags(void)
 	return s.enforce;
 }
 
+static size_t count_entries(const char *map, size_t key_size)
+{
+	unsigned char key[64], next[64];
+	int fd = lb_fixture_map(pin_dir, map);
+	size_t n = 0;
+
+	assert_true(fd >= 0);
+	for (void *prev = NULL; bpf_map_get_next_key(fd, prev, next) == 0; prev = key, n++)
+		memcpy(key, next, key_size);
+	close(fd);
+	return n;
+}
+
 static void test_sync_writes_by_difference(void **state)
 {
 	struct np_fixture *f = *state;
@@ -172,6 +185,9 @@ static void test_sync_writes_by_difference(void **state)
 	assert_changes(&report.rules, 3, 0, 0);
 	assert_changes(&report.cidrs, 2, 0, 0);
 	assert_int_equal(enforce_flags(), KILO_POLICY_ENFORCE_INGRESS);
+	/* The /32s in the hosts' hash, the /24 alone in the trie. */
+	assert_int_equal(count_entries("kilo_policy_ipcache_hosts", sizeof(struct kilo_policy_endpoint_key)), 3);
+	assert_int_equal(count_entries("kilo_policy_ipcache", sizeof(struct kilo_ipcache_key)), 1);
 	fd = lb_fixture_map(pin_dir, "kilo_policy_rules");
 	assert_true(fd >= 0);
 	assert_int_equal(bpf_map_lookup_elem(fd, &f->rules[1].key, &value), 0);
@@ -189,6 +205,12 @@ static void test_sync_writes_by_difference(void **state)
 	close(fd);
 
 	/* The maps read back (LPM tries too) are what was written: a resync changes nothing. */
+	assert_int_equal(sync_policy(f, true, &report), 0);
+	assert_changes(&report.ipcache, 0, 0, 0);
+	/* A pod's identity changes: its /32 is rewritten in the hash. */
+	f->ipcache[3].value.identity = 777;
+	assert_int_equal(sync_policy(f, true, &report), 0);
+	assert_changes(&report.ipcache, 0, 1, 0);
 	assert_int_equal(sync_policy(f, true, &report), 0);
 	assert_changes(&report.ipcache, 0, 0, 0);
 	assert_changes(&report.endpoints, 0, 0, 0);
@@ -312,6 +334,7 @@ static void test_clean_up_removes_the_policy_pins(void **state)
 	struct np_fixture *f = *state;
 	static const char *const maps[] = { "kilo_policy_ipcache", "kilo_policy_endpoints", "kilo_policy_rules",
 					    "kilo_policy_cidrs", "kilo_policy_rule_counters", "kilo_policy_state",
+					    "kilo_policy_ipcache_hosts",
 					    "kilo_policy_events", "kilo_policy_event_budget" };
 	struct kilo_bpf_policy_sync_report report;
 
