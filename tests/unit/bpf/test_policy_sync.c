@@ -158,19 +158,6 @@ static __u32 enforce_flags(void)
 	return s.enforce;
 }
 
-static size_t count_entries(const char *map, size_t key_size)
-{
-	unsigned char key[64], next[64];
-	int fd = lb_fixture_map(pin_dir, map);
-	size_t n = 0;
-
-	assert_true(fd >= 0);
-	for (void *prev = NULL; bpf_map_get_next_key(fd, prev, next) == 0; prev = key, n++)
-		memcpy(key, next, key_size);
-	close(fd);
-	return n;
-}
-
 static void test_sync_writes_by_difference(void **state)
 {
 	struct np_fixture *f = *state;
@@ -186,8 +173,8 @@ static void test_sync_writes_by_difference(void **state)
 	assert_changes(&report.cidrs, 2, 0, 0);
 	assert_int_equal(enforce_flags(), KILO_POLICY_ENFORCE_INGRESS);
 	/* The /32s in the hosts' hash, the /24 alone in the trie. */
-	assert_int_equal(count_entries("kilo_policy_ipcache_hosts", sizeof(struct kilo_policy_endpoint_key)), 3);
-	assert_int_equal(count_entries("kilo_policy_ipcache", sizeof(struct kilo_ipcache_key)), 1);
+	assert_int_equal(lb_fixture_count(pin_dir, "kilo_policy_ipcache_hosts", sizeof(struct kilo_policy_endpoint_key)), 3);
+	assert_int_equal(lb_fixture_count(pin_dir, "kilo_policy_ipcache", sizeof(struct kilo_ipcache_key)), 1);
 	fd = lb_fixture_map(pin_dir, "kilo_policy_rules");
 	assert_true(fd >= 0);
 	assert_int_equal(bpf_map_lookup_elem(fd, &f->rules[1].key, &value), 0);
