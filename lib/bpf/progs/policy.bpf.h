@@ -228,6 +228,7 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 	struct kilo_policy_endpoint *ep = kilo_policy_endpoint(local, pkt->family, direction);
 	__u8 allowed_here = 1U << direction, opened_by;
 	struct kilo_lb_ct *ct, *reply = NULL, fresh;
+	struct kilo_lb_packet client;
 	struct kilo_lb_ct_key key;
 	__u32 service_id = 0;
 	__u64 now;
@@ -254,10 +255,17 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 		reply = kilo_policy_ct(pkt, 0, KILO_LB_CT_REPLY, now);
 		if (reply && (reply->policy & allowed_here))
 			return TC_ACT_OK;
-		if (reply)
-			service_id = reply->service_id;
 	}
-	if (!kilo_policy_judge_new(skb, pkt, ep, direction, NULL, service_id))
+	client = *pkt;
+	if (reply) {
+		service_id = reply->service_id;
+		/* SNATed to this node's address (a VPN peer's, a NodePort's flow): judged on the real client. */
+		if (reply->nat_port) {
+			client.saddr = reply->nat_addr;
+			client.sport = (__be16)reply->nat_port;
+		}
+	}
+	if (!kilo_policy_judge_new(skb, &client, ep, direction, NULL, service_id))
 		return TC_ACT_SHOT;
 	if (ct || reply) {
 		(ct ? ct : reply)->policy |= allowed_here;
