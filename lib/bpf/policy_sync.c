@@ -5,7 +5,8 @@
  * last policy sync wrote, or the maps read back (first sync, after a
  * failure, resync). LPM tries are tables like the hashes: their keys carry
  * the prefix length, and bits past it must be zero so that a key read back
- * equals the one written.
+ * equals the one written. The ipcache's full-length prefixes go to a hash
+ * instead of the trie (policy_maps.h, kilo_policy_ipcache_hosts).
  */
 #include "internal.h"
 #include "table.h"
@@ -29,17 +30,18 @@ _Static_assert(sizeof(struct kilo_np_desired_rule) == sizeof(struct kilo_policy_
 _Static_assert(sizeof(struct kilo_np_desired_cidr) ==
 		       sizeof(struct kilo_policy_cidr_key) + sizeof(struct kilo_policy_cidr_value), "cidr record");
 
-enum { IPCACHE, ENDPOINTS, RULES, CIDRS, N_TABLES };
+enum { IPCACHE, HOSTS, ENDPOINTS, RULES, CIDRS, N_TABLES };
 
 static const char *const map_names[N_TABLES] = {
 	[IPCACHE] = "kilo_policy_ipcache",
+	[HOSTS] = "kilo_policy_ipcache_hosts",
 	[ENDPOINTS] = "kilo_policy_endpoints",
 	[RULES] = "kilo_policy_rules",
 	[CIDRS] = "kilo_policy_cidrs",
 };
 
 static const char *const array_names[N_TABLES] = {
-	[IPCACHE] = "ipcache", [ENDPOINTS] = "endpoints", [RULES] = "rules", [CIDRS] = "cidrs"
+	[IPCACHE] = "ipcache", [HOSTS] = "ipcache", [ENDPOINTS] = "endpoints", [RULES] = "rules", [CIDRS] = "cidrs"
 };
 
 #define STATE_MAP "kilo_policy_state"
@@ -63,10 +65,13 @@ void kilo__bpf_policy_last_free(kilo_bpf *bpf)
 	bpf->policy_last = NULL;
 }
 
+/* The desired state's arrays seen as tables, borrowed; the ipcache whole (split_ipcache divides it), no hosts. */
 static void desired_tables(const struct kilo_np_desired *d, struct kilo_bpf_table t[N_TABLES])
 {
 	t[IPCACHE] = (struct kilo_bpf_table){ d->n_ipcache, sizeof(struct kilo_ipcache_key),
 					      sizeof(struct kilo_ipcache_value), (unsigned char *)d->ipcache, false };
+	t[HOSTS] = (struct kilo_bpf_table){ 0, sizeof(struct kilo_policy_endpoint_key), sizeof(struct kilo_ipcache_value),
+					    NULL, false };
 	t[ENDPOINTS] = (struct kilo_bpf_table){ d->n_endpoints, sizeof(struct kilo_policy_endpoint_key),
 						sizeof(struct kilo_policy_endpoint), (unsigned char *)d->endpoints, false };
 	t[RULES] = (struct kilo_bpf_table){ d->n_rules, sizeof(struct kilo_policy_key), sizeof(struct kilo_policy_value),
@@ -188,6 +193,35 @@ static int check_desired(const struct kilo_np_desired *d, const struct kilo_bpf_
 	return check_cidrs(d, err);
 }
 
+/* The desired ipcache as two owned tables: full-length prefixes (hosts, sorted by address), the rest (a trie's). */
+static int split_ipcache(const struct kilo_np_desired *d, struct kilo_bpf_table *prefixes, struct kilo_bpf_table *hosts)
+{
+	size_t record = sizeof(struct kilo_ipcache_key) + sizeof(struct kilo_ipcache_value);
+	size_t host_record = hosts->key_size + hosts->value_size;
+
+	prefixes->data = malloc(d->n_ipcache * record + 1);
+	hosts->data = malloc(d->n_ipcache * host_record + 1);
+	prefixes->owned = hosts->owned = true;
+	prefixes->n = 0;
+	if (!prefixes->data || !hosts->data)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n_ipcache; i++) {
+		const struct kilo_np_desired_ipcache *e = &d->ipcache[i];
+		struct kilo_policy_endpoint_key key = { .addr = e->key.addr, .family = e->key.family };
+		unsigned char *rec;
+
+		if (e->key.prefixlen < 32 + address_bits(e->key.family)) {
+			memcpy(prefixes->data + prefixes->n++ * record, e, record);
+			continue;
+		}
+		rec = hosts->data + hosts->n++ * host_record;
+		memcpy(rec, &key, sizeof(key));
+		memcpy(rec + sizeof(key), &e->value, sizeof(e->value));
+	}
+	kilo_bpf_table_sort(hosts);
+	return 0;
+}
+
 static __u32 enforce_flags(const struct kilo_bpf_table *endpoints)
 {
 	__u32 flags = 0;
@@ -221,8 +255,8 @@ static int write_all(const int fds[N_TABLES], int state_fd, const struct kilo_bp
 		     const struct kilo_bpf_policy_last *have, const struct kilo_bpf_diff diffs[N_TABLES],
 		     struct kilo_error *err)
 {
-	static const int writes[] = { IPCACHE, CIDRS, RULES, ENDPOINTS };
-	static const int removes[] = { ENDPOINTS, RULES, CIDRS, IPCACHE };
+	static const int writes[] = { HOSTS, IPCACHE, CIDRS, RULES, ENDPOINTS };
+	static const int removes[] = { ENDPOINTS, RULES, CIDRS, IPCACHE, HOSTS };
 	__u32 before = enforce_flags(&have->tables[ENDPOINTS]), after = enforce_flags(&want[ENDPOINTS]);
 	int r;
 
@@ -291,12 +325,18 @@ int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, b
 	r = check_desired(desired, want, err);
 	if (r < 0)
 		return r;
-	for (int i = 0; i < N_TABLES; i++)
+	if (split_ipcache(desired, &want[IPCACHE], &want[HOSTS]) < 0) {
+		r = kilo_error_set(err, ENOMEM, "bpf: policy sync: out of memory");
+		goto out;
+	}
+	for (int i = 0; r == 0 && i < N_TABLES; i++)
 		if ((fds[i] = kilo__bpf_map_fd(bpf, map_names[i])) < 0)
-			return kilo_error_set(err, ENOENT, "bpf: no map %s in the programs", map_names[i]);
+			r = kilo_error_set(err, ENOENT, "bpf: no map %s in the programs", map_names[i]);
 	state_fd = kilo__bpf_map_fd(bpf, STATE_MAP);
-	if (state_fd < 0)
-		return kilo_error_set(err, ENOENT, "bpf: no map %s in the programs", STATE_MAP);
+	if (r == 0 && state_fd < 0)
+		r = kilo_error_set(err, ENOENT, "bpf: no map %s in the programs", STATE_MAP);
+	if (r < 0)
+		goto out;
 	if (read_maps || !bpf->policy_last) {
 		r = read_state(fds, &read, err);
 		have = &read;
@@ -313,8 +353,14 @@ int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, b
 	/* After a failure the maps are between two states: the next sync reads them. */
 	kilo__bpf_policy_last_free(bpf);
 	if (r == 0) {
+		struct kilo_bpf_changes hosts;
+
 		keep_state(want, &bpf->policy_last);
 		kilo__bpf_changes(&report->ipcache, &diffs[IPCACHE]);
+		kilo__bpf_changes(&hosts, &diffs[HOSTS]);
+		report->ipcache.added += hosts.added;
+		report->ipcache.changed += hosts.changed;
+		report->ipcache.removed += hosts.removed;
 		kilo__bpf_changes(&report->endpoints, &diffs[ENDPOINTS]);
 		kilo__bpf_changes(&report->rules, &diffs[RULES]);
 		kilo__bpf_changes(&report->cidrs, &diffs[CIDRS]);
@@ -322,5 +368,8 @@ int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, b
 	for (int i = 0; i < N_TABLES; i++)
 		kilo_bpf_diff_free(&diffs[i]);
 	state_free(&read);
+out:
+	kilo_bpf_table_free(&want[IPCACHE]);
+	kilo_bpf_table_free(&want[HOSTS]);
 	return r;
 }

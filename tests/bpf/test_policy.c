@@ -89,11 +89,22 @@ static void add_endpoint(int family, const char *addr, __u32 id, __u32 identity,
 	assert_int_equal(bpf_map_update_elem(map_fd(kt.skel->maps.kilo_policy_endpoints), &key, &ep, BPF_ANY), 0);
 }
 
+/* A full-length prefix goes to the hosts' hash, a shorter one to the trie, as the loader does. */
 static void add_identity(int family, const char *addr, __u32 bits, __u32 identity)
 {
 	struct kilo_ipcache_key key;
 	struct kilo_ipcache_value value = {.identity = identity};
 
+	if (bits == (family == 4 ? 32u : 128u)) {
+		struct kilo_policy_endpoint_key host;
+
+		memset(&host, 0, sizeof(host));
+		kt_addr(family, addr, &host.addr);
+		host.family = family == 4 ? AF_INET : AF_INET6;
+		assert_int_equal(bpf_map_update_elem(map_fd(kt.skel->maps.kilo_policy_ipcache_hosts), &host, &value,
+						     BPF_ANY), 0);
+		return;
+	}
 	memset(&key, 0, sizeof(key));
 	key.prefixlen = 32 + bits;
 	key.family = family == 4 ? AF_INET : AF_INET6;
@@ -400,6 +411,46 @@ static void test_service_flow_judged_at_local_backend_ingress(void **state)
 	kt_expect(&kt, KT_TO_POD, &TCP4("10.4.0.8", POD_B, 40000, 8080, SYN, 0), TC_ACT_SHOT, NULL);
 }
 
+static void expect_addr(const union kilo_lb_addr *got, int family, const char *want)
+{
+	union kilo_lb_addr addr;
+
+	kt_addr(family, want, &addr);
+	assert_memory_equal(got, &addr, sizeof(addr));
+}
+
+/*
+ * A VPN peer's flow to a ClusterIP, SNATed to the node's address (from
+ * the WireGuard device), to a backend on this node: judged on the peer,
+ * not on the node (which is always let in).
+ */
+static void test_snatted_service_flow_judged_on_the_client(void **state)
+{
+	const uint32_t local_backend[] = {5};
+	struct kt_service svc = {
+		.family = 4, .addr = VIP4, .port = 80, .proto = IPPROTO_TCP, .scope = KILO_LB_SCOPE_CLUSTER,
+		.id = 8, .slots = local_backend, .n_slots = 1,
+	};
+	struct kt_packet syn = TCP4(OUTSIDE4, VIP4, 50003, 80, SYN, 0);
+	uint16_t nat_port = (uint16_t)(32768 + kt_flow_hash(&syn) % 28232);
+
+	(void)state;
+	kt_add_backend(&kt, 5, 4, POD_B, 8080, IPPROTO_TCP, 0);
+	kt_add_service(&kt, &svc);
+	kt_set_node4(&kt, NODE4);
+	set_enforce(KILO_POLICY_ENFORCE_INGRESS);
+	add_endpoint(4, POD_B, EP_B, ID_B, KILO_POLICY_ENFORCE_INGRESS);
+	kt_expect(&kt, KT_FROM_NETDEV, &syn, TC_ACT_OK, &TCP4(NODE4, POD_B, nat_port, 8080, SYN, 0));
+	kt_expect(&kt, KT_TO_POD, &TCP4(NODE4, POD_B, nat_port, 8080, SYN, 0), TC_ACT_SHOT, NULL);
+	assert_int_equal(read_events(), 1);
+	expect_addr(&events[0].saddr, 4, OUTSIDE4);
+	assert_int_equal(events[0].src_identity, KILO_IDENTITY_WORLD);
+	/* Allowed by the peer's ipBlock: passes. */
+	add_region(EP_B, KILO_POLICY_INGRESS, "203.0.113.0", 24, 5);
+	add_rule(EP_B, 5 | KILO_POLICY_REGION_FLAG, KILO_POLICY_INGRESS, IPPROTO_TCP, 8080, 16, 21);
+	kt_expect(&kt, KT_TO_POD, &TCP4(NODE4, POD_B, nat_port, 8080, SYN, 0), TC_ACT_OK, NULL);
+}
+
 /* The ipcache's longest prefix names the peer; an address it does not cover is the world. */
 static void test_identity_longest_prefix_and_world(void **state)
 {
@@ -428,14 +479,6 @@ static void test_ipv6_allow_and_deny(void **state)
 	kt_expect(&kt, KT_FROM_POD, &UDP6(POD_A6, "fd00:4:1::35", 40000, 53, 20), TC_ACT_OK, NULL);
 	kt_expect(&kt, KT_FROM_POD, &UDP6(POD_A6, "fd00:5::35", 40000, 53, 20), TC_ACT_SHOT, NULL);
 	kt_expect(&kt, KT_TO_POD, &UDP6("fd00:4:1::35", POD_A6, 53, 40000, 20), TC_ACT_OK, NULL);
-}
-
-static void expect_addr(const union kilo_lb_addr *got, int family, const char *want)
-{
-	union kilo_lb_addr addr;
-
-	kt_addr(family, want, &addr);
-	assert_memory_equal(got, &addr, sizeof(addr));
 }
 
 static void test_events_name_the_flow(void **state)
@@ -522,6 +565,7 @@ int main(void)
 		cmocka_unit_test_setup(test_unpoliced_pod_untouched, reset),
 		cmocka_unit_test_setup(test_service_flow_judged_on_backend, reset),
 		cmocka_unit_test_setup(test_service_flow_judged_at_local_backend_ingress, reset),
+		cmocka_unit_test_setup(test_snatted_service_flow_judged_on_the_client, reset),
 		cmocka_unit_test_setup(test_identity_longest_prefix_and_world, reset),
 		cmocka_unit_test_setup(test_ipv6_allow_and_deny, reset),
 		cmocka_unit_test_setup(test_events_name_the_flow, reset),

@@ -101,13 +101,19 @@ struct kilo_lb_ct_key {
 enum kilo_lb_ct_dir {
 	KILO_LB_CT_SERVICE = 0, /* client -> VIP: the flow's backend */
 	KILO_LB_CT_REPLY = 1,   /* client -> backend, as the reply's tuple reversed: its reverse NAT */
-	KILO_LB_CT_POLICY = 2,  /* a flow network policy allowed (not balanced here): its tuple as first seen */
+	KILO_LB_CT_POLICY = 2,  /* a flow network policy allowed (not balanced here): its tuple, lower side first */
 };
 
-/* A conntrack entry's policy byte: the directions in which network policy judged it and allowed it. */
+/*
+ * A conntrack entry's policy byte: the directions in which network policy
+ * judged the flow and allowed it; in a POLICY entry (keyed by the lower
+ * (address, port) side first, so that both directions find it), which
+ * side opened the flow.
+ */
 enum kilo_lb_ct_policy {
 	KILO_LB_CT_ALLOWED_INGRESS = 1 << 0, /* 1 << KILO_POLICY_INGRESS */
 	KILO_LB_CT_ALLOWED_EGRESS = 1 << 1,  /* 1 << KILO_POLICY_EGRESS */
+	KILO_LB_CT_OPENED_BY_DADDR = 1 << 2, /* the key's daddr side sent the first packet */
 };
 
 enum kilo_lb_tcp_state {

@@ -10,8 +10,9 @@
  * entry (judged on egress before it is opened) and a REPLY entry keyed by
  * the tuple the backend sees (marked when the backend's ingress allowed
  * it); any other flow gets one KILO_LB_CT_POLICY entry, keyed by its tuple
- * as first seen, marked with the directions that allowed it. A packet whose
- * reverse tuple has an entry is a reply of an allowed flow and passes.
+ * with the lower (address, port) side first, so that one lookup finds it
+ * from either direction, marked with the directions that allowed it and the
+ * side that opened it. A packet from the other side is a reply and passes.
  *
  * While no endpoint is policed in a direction (kilo_policy_state), packets
  * pay one array lookup for it; a pod no policy selects, one hash lookup.
@@ -48,12 +49,19 @@ kilo_policy_endpoint(const union kilo_lb_addr *addr, __u8 family, __u8 direction
 	return ep;
 }
 
-/* The identity of addr: its longest prefix in the ipcache, else the world. */
+/* The identity of addr: its longest prefix in the ipcache (a full-length one in the hosts' hash), else the world. */
 static __always_inline __u32 kilo_policy_identity(const union kilo_lb_addr *addr, __u8 family)
 {
+	struct kilo_policy_endpoint_key host;
 	struct kilo_ipcache_key key;
 	struct kilo_ipcache_value *value;
 
+	__builtin_memset(&host, 0, sizeof(host));
+	host.addr = *addr;
+	host.family = family;
+	value = bpf_map_lookup_elem(&kilo_policy_ipcache_hosts, &host);
+	if (value)
+		return value->identity;
 	__builtin_memset(&key, 0, sizeof(key));
 	key.prefixlen = 32 + (family == KILO_AF_INET ? 32 : 128);
 	key.family = family;
@@ -196,6 +204,18 @@ static __always_inline struct kilo_lb_ct *kilo_policy_ct(const struct kilo_lb_pa
 	return kilo_lb_ct_lookup(&key, now);
 }
 
+/* Whether the packet's source is the higher of its two (address, port) sides: any order both directions agree on. */
+static __always_inline int kilo_policy_from_high_side(const struct kilo_lb_packet *pkt)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 4; i++)
+		if (pkt->saddr.v6[i] != pkt->daddr.v6[i])
+			return pkt->saddr.v6[i] > pkt->daddr.v6[i];
+	return pkt->sport > pkt->dport;
+}
+
 /*
  * A packet that is neither balanced nor reversed by the load balancer, at
  * the endpoint it leaves (EGRESS) or enters (INGRESS). TC_ACT_OK or
@@ -206,44 +226,55 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 {
 	const union kilo_lb_addr *local = direction == KILO_POLICY_EGRESS ? &pkt->saddr : &pkt->daddr;
 	struct kilo_policy_endpoint *ep = kilo_policy_endpoint(local, pkt->family, direction);
-	__u8 allowed_here = 1U << direction;
+	__u8 allowed_here = 1U << direction, opened_by;
+	struct kilo_lb_ct *ct, *reply = NULL, fresh;
+	struct kilo_lb_packet client;
 	struct kilo_lb_ct_key key;
-	struct kilo_lb_ct *ct, fresh;
 	__u32 service_id = 0;
 	__u64 now;
 
 	if (!ep || kilo_lb_is_icmp_error(pkt))
 		return TC_ACT_OK;
 	now = kilo_lb_now();
-	ct = kilo_policy_ct(pkt, 0, KILO_LB_CT_POLICY, now);
-	if (ct && (ct->policy & allowed_here))
-		goto established;
-	/* Replies: of a flow allowed here, of a service flow balanced to a backend on this node. */
-	if (!ct && (kilo_policy_ct(pkt, 1, KILO_LB_CT_POLICY, now) || kilo_policy_ct(pkt, 1, KILO_LB_CT_SERVICE, now)))
-		return TC_ACT_OK;
-	/* A service flow to this backend, balanced here: its REPLY entry remembers the judgement. */
-	if (!ct && direction == KILO_POLICY_INGRESS) {
-		ct = kilo_policy_ct(pkt, 0, KILO_LB_CT_REPLY, now);
-		if (ct && (ct->policy & allowed_here))
-			return TC_ACT_OK;
-		if (ct)
-			service_id = ct->service_id;
-	}
-	if (!kilo_policy_judge_new(skb, pkt, ep, direction, NULL, service_id))
-		return TC_ACT_SHOT;
+	/* One entry for both directions: its key starts with the lower side. */
+	opened_by = kilo_policy_from_high_side(pkt) ? KILO_LB_CT_OPENED_BY_DADDR : 0;
+	kilo_lb_ct_key_init(&key, pkt, opened_by ? KILO_LB_CT_REPLY : KILO_LB_CT_SERVICE);
+	key.dir = KILO_LB_CT_POLICY;
+	ct = kilo_lb_ct_lookup(&key, now);
 	if (ct) {
-		ct->policy |= allowed_here;
+		/* A reply, or a packet of a flow this direction allowed. */
+		if ((ct->policy & KILO_LB_CT_OPENED_BY_DADDR) != opened_by || (ct->policy & allowed_here)) {
+			kilo_lb_ct_refresh(ct, pkt, now);
+			return TC_ACT_OK;
+		}
+	} else if (direction == KILO_POLICY_INGRESS) {
+		/* A reply from a frontend to this pod, its flow balanced here (reversed at a local backend's veth). */
+		if (kilo_policy_ct(pkt, 1, KILO_LB_CT_SERVICE, now))
+			return TC_ACT_OK;
+		/* A service flow to this backend, balanced here: its REPLY entry remembers the judgement. */
+		reply = kilo_policy_ct(pkt, 0, KILO_LB_CT_REPLY, now);
+		if (reply && (reply->policy & allowed_here))
+			return TC_ACT_OK;
+	}
+	client = *pkt;
+	if (reply) {
+		service_id = reply->service_id;
+		/* SNATed to this node's address (a VPN peer's, a NodePort's flow): judged on the real client. */
+		if (reply->nat_port) {
+			client.saddr = reply->nat_addr;
+			client.sport = (__be16)reply->nat_port;
+		}
+	}
+	if (!kilo_policy_judge_new(skb, &client, ep, direction, NULL, service_id))
+		return TC_ACT_SHOT;
+	if (ct || reply) {
+		(ct ? ct : reply)->policy |= allowed_here;
 		return TC_ACT_OK;
 	}
 	__builtin_memset(&fresh, 0, sizeof(fresh));
 	kilo_lb_ct_open(&fresh, pkt, now);
-	fresh.policy = allowed_here;
-	kilo_lb_ct_key_init(&key, pkt, KILO_LB_CT_SERVICE);
-	key.dir = KILO_LB_CT_POLICY;
+	fresh.policy = allowed_here | opened_by;
 	bpf_map_update_elem(&kilo_lb_conntrack, &key, &fresh, BPF_ANY);
-	return TC_ACT_OK;
-established:
-	kilo_lb_ct_refresh(ct, pkt, now);
 	return TC_ACT_OK;
 }
 

@@ -24,6 +24,15 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KILO_POLICY_MAX_IPCACHE);
+	__type(key, struct kilo_policy_endpoint_key); /* an address */
+	__type(value, struct kilo_ipcache_value);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kilo_policy_ipcache_hosts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, KILO_POLICY_MAX_ENDPOINTS);
 	__type(key, struct kilo_policy_endpoint_key);
 	__type(value, struct kilo_policy_endpoint);
