@@ -298,8 +298,9 @@ vpn_up
 check "kg starts on every node with --bpf on and serves /health" agents_start_bpf
 check "the VPN client is configured from kgctl showconf peer --store" wait_for 10 vpn_ready
 check "9 pods in 3 namespaces over the 3 locations, each serving TCP 80, 81 and UDP 53; objects applied" pods_up
+# The tunnels come up with the first packets: quiet tries, then one that says what failed.
 check "without a policy, every source reaches every target on every port (within 15 s)" \
-	eventually 15 all_open
+	eval 'eventually 15 all_open >/dev/null || all_open'
 for file in "${cases[@]}"; do
 	run_case "$file"
 done
