@@ -19,11 +19,14 @@ than with what the library computes. Beyond Kubernetes, as issue 12 adds:
 Usage:
   netpol_model.py expect WORLD.json
       One line per cell, "CELL 1" (allowed) or "CELL 0", a CELL being
-      SOURCE>TARGET:PORT/PROTO (pods NS/NAME, peers peer/NAME, ports 80/tcp).
+      SOURCE>TARGET:PORT/PROTO (pods NS/NAME, peers peer/NAME, nodes
+      host/NODE, ports 80/tcp).
       WORLD.json: {"pods": [...], "namespaces": [...], "networkpolicies": [...]
       (objects as `kgctl get -o json` prints them, or a List of them),
       "nodes": {NODE: LOCATION}, "peers": [{"name", "allowedIPs", "labels"}],
-      "sources": [...], "targets": [...], "ports": ["80/tcp", ...]}.
+      "hosts": {NODE: ADDRESS}, "sources": [...], "targets": [...],
+      "ports": ["80/tcp", ...]}; a source host/NODE has cells to its own
+      node's pods only (the node itself, as kubelet's probes come).
   netpol_model.py diff EXPECTED OBSERVED [WHO]
       EXPECTED as `expect` prints (or kgctl policy explain's answers in that
       form, WHO naming them; default "model"); OBSERVED lines "CELL ANSWER",
@@ -193,6 +196,8 @@ def expect(doc):
     lines = []
     for s in doc["sources"]:
         for t in doc["targets"]:
+            if world.endpoints[s].kind == "host" and world.endpoints[s].node != world.endpoints[t].node:
+                continue
             for p in doc["ports"]:
                 port, proto = p.split("/")
                 ok = allowed(world, world.endpoints[s], world.endpoints[t], int(port), proto.lower())

@@ -51,7 +51,9 @@ def policy(ns, spec, annotations=None):
 
 
 def cells(sources, targets, ports=PORTS):
-    return {f"{s}>{t}:{p}" for s in sources for t in targets for p in ports if s != t}
+    """Cells of distinct endpoints; host/n1 has cells to n1's pods (x/a, y/a) only."""
+    return {f"{s}>{t}:{p}" for s in sources for t in targets for p in ports
+            if s != t and (s != "host/n1" or t in ("x/a", "y/a"))}
 
 
 def denied(doc):
@@ -156,6 +158,12 @@ class TestModel(unittest.TestCase):
         self.assertEqual(denied(doc), cells(["x/a", "x/b", "peer/vpn"], ["y/a"]))
         doc = world(policy("y", {"podSelector": {}, "policyTypes": ["Egress"]}, {netpol_model.EGRESS_PEERS: by_team}))
         self.assertEqual(denied(doc), cells(["y/a"], ["x/a", "x/b"]))
+
+    def test_the_node_reaches_its_own_isolated_pods_only(self):
+        deny = {"podSelector": {}, "policyTypes": ["Ingress"]}
+        lines = netpol_model.expect(world(policy("x", deny), policy("y", deny)))
+        self.assertEqual({line for line in lines if line.startswith("host/")},
+                         {f"host/n1>{t}:{p} 1" for t in ("x/a", "y/a") for p in PORTS})
 
     def test_diff_names_the_cells(self):
         expected = ["x/a>x/b:80/tcp 1", "x/a>y/a:80/tcp 0", "x/b>y/a:80/tcp 1"]

@@ -7,8 +7,9 @@
 # answering with its name; the VPN client serves them too. For each case of
 # cases/ (NetworkPolicies): apply, wait until it is in force (a probe it
 # turns from answered to unanswered stops answering; within 1 s of the
-# apply), probe every source (the 9 pods and the VPN client) to every
-# target on every port at once, compare with the reference model
+# apply), probe every source (the 9 pods and the VPN client, and each node
+# to its own pods) to every target on every port at once, compare with the
+# reference model
 # (netpol_model.py), ask `kgctl policy explain` for every pod-to-pod and
 # peer-to-pod cell and compare it with the probes too, then delete the case
 # and wait until every cell answers again.
@@ -62,9 +63,13 @@ place_pods() {
 	done
 }
 
-# The network namespace of a pod NS/NAME, or of the VPN client (peer/vpn).
+# The network namespace of a pod NS/NAME, of the VPN client (peer/vpn), of a node (host/nI).
 netns_of() {
-	if [[ "$1" == peer/vpn ]]; then ns_vpn; else echo "knp$short-${1/\//}"; fi
+	case "$1" in
+	peer/vpn) ns_vpn ;;
+	host/n*) ns_node "${1#host/n}" ;;
+	*) echo "knp$short-${1/\//}" ;;
+	esac
 }
 
 policy_down() {
@@ -159,12 +164,15 @@ pods_up() {
 # ---- the matrix ---------------------------------------------------------------
 
 targets() { printf '%s\n' "${pods[@]}" peer/vpn; }
+# Every target is a source too, and so is every node, to its own pods (as kubelet's probes come).
+sources() { targets && printf 'host/n%s\n' "${node_ids[@]}"; }
 addr_of() { if [[ "$1" == peer/vpn ]]; then echo "$VPN_ADDR"; else echo "${pod_addr[$1]}"; fi; }
 
 # probe_lines SOURCE [CELLS-FILE]: the prober's input for every cell of SOURCE (or only those listed).
 probe_lines() {
 	local s="$1" t p
 	for t in $(targets); do
+		[[ $s != host/n* || "${pod_node[$t]:-}" == "${s#host/n}" ]] || continue
 		for p in "${PORTS[@]}"; do
 			echo "$s>$t:$p $(addr_of "$t") ${p%/*} ${p#*/}"
 		done
@@ -175,7 +183,7 @@ probe_lines() {
 probe() {
 	local out="$1" ms="${2:-$PROBE_MS}" s k=0
 	local -a pids=()
-	for s in $(targets); do
+	for s in $(sources); do
 		probe_lines "$s" "${3:-}" | ip netns exec "$(netns_of "$s")" "$PROBER" "$ms" >"$out.$k" 2>&1 &
 		pids+=($!)
 		k=$((k + 1))
@@ -192,9 +200,12 @@ world_json() {
 		--argjson policies "$(kgctl_store get netpol -o json)" \
 		--argjson nodes "$(for i in "${node_ids[@]}"; do echo "{\"n$i\": \"loc$(loc_of "$i")\"}"; done | jq -s add)" \
 		--arg vpn "$VPN_ADDR/32" --argjson targets "$(targets | jq -R . | jq -s .)" \
+		--argjson sources "$(sources | jq -R . | jq -s .)" \
+		--argjson hosts "$(for i in "${node_ids[@]}"; do echo "{\"n$i\": \"10.2.$i.1\"}"; done | jq -s add)" \
 		--argjson ports "$(printf '%s\n' "${PORTS[@]}" | jq -R . | jq -s .)" \
 		'{pods: $pods, namespaces: $namespaces, networkpolicies: $policies, nodes: $nodes,
-		  peers: [{name: "vpn", allowedIPs: [$vpn]}], sources: $targets, targets: $targets, ports: $ports}'
+		  peers: [{name: "vpn", allowedIPs: [$vpn]}], hosts: $hosts, sources: $sources, targets: $targets,
+		  ports: $ports}'
 }
 
 expect() { world_json >"$tmp/case.world" && python3 "$MODEL" expect "$tmp/case.world" >"$1"; }
@@ -216,9 +227,9 @@ explain_cell() {
 export -f explain_cell
 export KGCTL store tmp
 
-# explain OUT: explain's answer for every cell whose target is a pod, two at a time.
+# explain OUT: explain's answer for every cell from a pod or the VPN client to a pod, two at a time.
 explain() {
-	grep -v '>peer/' "$tmp/case.expected" | cut -d' ' -f1 |
+	grep -v '>peer/\|^host/' "$tmp/case.expected" | cut -d' ' -f1 |
 		xargs -P 2 -I{} bash -c 'explain_cell "$1"' _ {} >"$1"
 }
 
