@@ -3,7 +3,7 @@
  * Probes many (address, port, protocol) targets from one network namespace
  * at once, for the network policy truth table (tests/netns/policy):
  *
- *   prober TIMEOUT_MS < PROBES
+ *   prober [-u FIRST_UDP_PORT] TIMEOUT_MS < PROBES
  *
  * PROBES has one line per probe, "ID ADDRESS PORT tcp|udp" (ID is the
  * caller's label, no spaces). Every probe starts at once, on non-blocking
@@ -12,10 +12,15 @@
  * first line it sent), or "ID - REASON" (timeout, refused, unreachable...).
  * A TCP probe connects and reads; a UDP probe sends a datagram, again every
  * UDP_RESEND_MS, since a datagram may be lost where a SYN is retransmitted.
+ * With -u, the UDP probes send from FIRST_UDP_PORT, FIRST_UDP_PORT + 1, ...
+ * rather than from ports the kernel picks at random: a caller that gives
+ * each run ports of its own never repeats a flow that a firewall's
+ * connection tracking still remembers from an earlier run.
  * Exits 0 when every probe ended, whatever it found; 2 on bad input.
  */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +43,7 @@ struct probe {
 	int fd;
 	int connected; /* TCP: the handshake is done, the name is being read */
 	long next_send_ms; /* UDP */
+	unsigned short source_port; /* UDP: 0, or the port to send from */
 	size_t got;
 };
 
@@ -98,6 +104,18 @@ static void send_datagram(struct probe *p, long now)
 	p->next_send_ms = now + UDP_RESEND_MS;
 }
 
+/* Binds the socket to the probe's source port, in its family's wildcard address. */
+static int bind_source(const struct probe *p)
+{
+	struct sockaddr_storage any = { .ss_family = p->addr.ss_family };
+
+	if (p->addr.ss_family == AF_INET)
+		((struct sockaddr_in *)&any)->sin_port = htons(p->source_port);
+	else
+		((struct sockaddr_in6 *)&any)->sin6_port = htons(p->source_port);
+	return bind(p->fd, (struct sockaddr *)&any, p->addr_len);
+}
+
 static void start(struct probe *p)
 {
 	p->fd = socket(p->addr.ss_family, p->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -105,7 +123,9 @@ static void start(struct probe *p)
 		fail(p, errno);
 		return;
 	}
-	if (connect(p->fd, (struct sockaddr *)&p->addr, p->addr_len) < 0 && errno != EINPROGRESS)
+	if (p->source_port && bind_source(p) < 0)
+		fail(p, errno);
+	else if (connect(p->fd, (struct sockaddr *)&p->addr, p->addr_len) < 0 && errno != EINPROGRESS)
 		fail(p, errno);
 	else if (p->type == SOCK_DGRAM)
 		send_datagram(p, now_ms());
@@ -198,12 +218,18 @@ static int run(struct probe *probes, unsigned n, long timeout_ms)
 int main(int argc, char **argv)
 {
 	static struct probe probes[MAX_PROBES];
-	char line[256], *end;
+	char line[256], *end = NULL;
 	unsigned n = 0, i;
-	long timeout_ms;
+	long timeout_ms, udp_port = 0;
 
-	if (argc != 2 || (timeout_ms = strtol(argv[1], &end, 10)) <= 0 || *end) {
-		fprintf(stderr, "usage: prober TIMEOUT_MS < PROBES (lines \"ID ADDRESS PORT tcp|udp\")\n");
+	if (argc == 4 && !strcmp(argv[1], "-u")) {
+		udp_port = strtol(argv[2], &end, 10);
+		argv += 2;
+		argc -= 2;
+	}
+	if ((end && (*end || udp_port < 1 || udp_port > 65535)) || argc != 2 ||
+	    (timeout_ms = strtol(argv[1], &end, 10)) <= 0 || *end) {
+		fprintf(stderr, "usage: prober [-u FIRST_UDP_PORT] TIMEOUT_MS < PROBES (lines \"ID ADDRESS PORT tcp|udp\")\n");
 		return 2;
 	}
 	while (fgets(line, sizeof(line), stdin)) {
@@ -215,6 +241,13 @@ int main(int argc, char **argv)
 		}
 		if (parse_line(line, &probes[n], n + 1) < 0)
 			return 2;
+		if (udp_port && probes[n].type == SOCK_DGRAM) {
+			if (udp_port > 65535) {
+				fprintf(stderr, "prober: line %u: no UDP source port left\n", n + 1);
+				return 2;
+			}
+			probes[n].source_port = (unsigned short)udp_port++;
+		}
 		n++;
 	}
 	if (run(probes, n, timeout_ms) < 0) {

@@ -48,6 +48,10 @@ PORTS=(80/tcp 81/tcp 53/udp)
 declare -A pod_node=() pod_addr=()
 declare -a pods=() servers=()
 slowest_ms=0
+# Every matrix sends its UDP probes from ports of its own, below the kernel's
+# ephemeral range: a flow a case allowed is never repeated in a later case
+# while the datapath's connection tracking may still remember it.
+next_udp_port=10000
 
 # Pod J of namespace I lives in location (I + J) % 3 + 1, on the location's
 # second node for y and its first for x and z: every namespace has a pod in
@@ -179,16 +183,17 @@ probe_lines() {
 	done | if [[ -n "${2:-}" ]]; then grep -F -f "$2"; else cat; fi
 }
 
-# probe OUT [TIMEOUT_MS [CELLS-FILE]]: every source probes every target on every port at once.
+# probe OUT: every source probes every target on every port at once.
 probe() {
-	local out="$1" ms="${2:-$PROBE_MS}" s k=0
+	local out="$1" s k=0
 	local -a pids=()
 	for s in $(sources); do
-		probe_lines "$s" "${3:-}" | ip netns exec "$(netns_of "$s")" "$PROBER" "$ms" >"$out.$k" 2>&1 &
+		probe_lines "$s" | ip netns exec "$(netns_of "$s")" "$PROBER" -u "$next_udp_port" "$PROBE_MS" >"$out.$k" 2>&1 &
 		pids+=($!)
 		k=$((k + 1))
 	done
 	wait "${pids[@]}"
+	next_udp_port=$((next_udp_port + 16))
 	cat "$out".[0-9]* >"$out" && rm -f "$out".[0-9]*
 }
 
