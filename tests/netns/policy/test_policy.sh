@@ -88,8 +88,11 @@ policy_down() {
 	mounts_down
 }
 
+# With KEEP_LOGS, a failed case keeps its matrices (the model's input and
+# answer, the probes', explain's) under cases/NAME in the logs.
 on_check_failure() {
-	[[ -z "${KEEP_LOGS:-}" ]] || cp "$tmp"/case.* "$tmp/log/" 2>/dev/null
+	[[ -n "${KEEP_LOGS:-}" && -n "${case_name:-}" ]] || return 0
+	mkdir -p "$tmp/log/cases" && for f in "$tmp"/case.*; do cp "$f" "$tmp/log/cases/$case_name.${f##*.}"; done
 }
 
 # ---- pods, their objects and their servers ------------------------------------
@@ -265,6 +268,7 @@ in_force() {
 run_case() {
 	local file="$1" name t0 ms=0 bad
 	name="$(basename "$file" .yaml)"
+	case_name="$name"
 	t0=$(now_ms)
 	kgctl_store apply -f "$file" >>"$tmp/log/apply.log" 2>&1 || { check "$name: kgctl apply -f" false; return; }
 	expect "$tmp/case.expected" || { check "$name: the model computes the matrix" false; return; }
