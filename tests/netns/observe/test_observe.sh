@@ -22,6 +22,8 @@ CLUSTER_GRANULARITY=location
 CLUSTER_DUAL_STACK=0
 # shellcheck source=../cluster/lib.sh
 source "$here/../cluster/lib.sh"
+# shellcheck source=../cluster/bpf.sh
+source "$here/../cluster/bpf.sh"
 skip_unless_ready wireguard-go wg nft ip ping jq curl
 [[ -x "$WHOAMI" ]] || { echo "skip: whoami is not built ($WHOAMI)"; exit 77; }
 
@@ -34,38 +36,11 @@ on_check_failure() {
 	done
 }
 
-# ---- bpffs and cgroup2 of the test's own, outside /sys (as tests/netns/services) ----
-mounts=""
 server=""
 observe_down() {
 	[[ -z "$server" ]] || kill "$server" 2>/dev/null
 	cluster_down
-	[[ -n "$mounts" ]] || return 0
-	umount "$mounts/bpf" 2>/dev/null
-	rmdir "$mounts/cgroup/"ko* 2>/dev/null
-	umount "$mounts/cgroup" 2>/dev/null
-	rmdir "$mounts/bpf" "$mounts/cgroup" "$mounts" 2>/dev/null
-}
-
-mounts_up() {
-	local i
-	mounts="$(mktemp -d /tmp/ko-mnt.XXXXXX)"
-	mkdir -p "$mounts/bpf" "$mounts/cgroup"
-	mount -t bpf bpf "$mounts/bpf" || return 1
-	mount -t cgroup2 none "$mounts/cgroup" || return 1
-	for i in "${node_ids[@]}"; do
-		mkdir -p "$mounts/cgroup/ko$id-n$i" || return 1
-	done
-}
-
-agents_start_bpf() {
-	local i
-	for i in "${node_ids[@]}"; do
-		agent_start "$i" --bpf on --bpf-pin-dir "$mounts/bpf/n$i" --bpf-cgroup "$mounts/cgroup/ko$id-n$i"
-	done
-	for i in "${node_ids[@]}"; do
-		wait_for 10 healthy "$i" || { echo "    n$i: /health not ok within 10 s"; tail -5 "$tmp/log/kg-n$i.log"; return 1; }
-	done
+	mounts_down
 }
 
 apply() { "$KGCTL" apply -f - --store "file:$store" >>"$tmp/log/apply.log" 2>&1; }
