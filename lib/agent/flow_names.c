@@ -423,6 +423,16 @@ const char *kilo_flow_names_rule(const struct kilo_flow_names *n, uint32_t rule_
 	return n ? find_id(n->rules, n->n_rules, rule_id) : NULL;
 }
 
+size_t kilo_flow_names_n_rules(const struct kilo_flow_names *n)
+{
+	return n ? n->n_rules : 0;
+}
+
+uint32_t kilo_flow_names_rule_id(const struct kilo_flow_names *n, size_t i)
+{
+	return n->rules[i].id;
+}
+
 const char *kilo_flow_names_service(const struct kilo_flow_names *n, uint8_t family, const union kilo_lb_addr *addr,
 				    uint16_t port_be)
 {

@@ -58,6 +58,9 @@ void kilo_flow_names_where(const struct kilo_flow_names *names, uint8_t family, 
 /* NULL when unknown. */
 const char *kilo_flow_names_labels(const struct kilo_flow_names *names, uint32_t identity);
 const char *kilo_flow_names_rule(const struct kilo_flow_names *names, uint32_t rule_id);
+/* How many rules names knows (0 for NULL), and the i-th's id, by id. */
+size_t kilo_flow_names_n_rules(const struct kilo_flow_names *names);
+uint32_t kilo_flow_names_rule_id(const struct kilo_flow_names *names, size_t i);
 /* The Service balanced from addr:port (network order; a ClusterIP, else a NodePort), "NAMESPACE/NAME". */
 const char *kilo_flow_names_service(const struct kilo_flow_names *names, uint8_t family,
 				    const union kilo_lb_addr *addr, uint16_t port_be);
@@ -117,6 +120,8 @@ int kilo_flow_ring_add(struct kilo_flow_ring *ring, const struct kilo_flow_event
  */
 size_t kilo_flow_ring_read(const struct kilo_flow_ring *ring, uint64_t after, const struct kilo_flow_filter *filter,
 			   size_t max, struct kilo_strbuf *sb, uint64_t *next, uint64_t *lost);
+/* rule_id="ID",rule="NAME" (name quoted and escaped, "" when unknown) into sb, for a Prometheus sample. */
+void kilo_flow_rule_labels(struct kilo_strbuf *sb, uint32_t rule_id, const char *name);
 /* kilo_policy_flows_total and kilo_policy_rule_flows_total, with the rules' names from names (may be NULL). */
 void kilo_flow_ring_metrics(const struct kilo_flow_ring *ring, const struct kilo_flow_names *names,
 			    struct kilo_strbuf *sb);

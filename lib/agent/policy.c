@@ -226,10 +226,39 @@ int kilo_agent_policy_flows(const struct kilo_agent_policy *p, uint64_t after, c
 	return kilo_strbuf_finish_named(&sb, out, "flows", err);
 }
 
+/*
+ * The datapath's own per-rule counters: every packet a rule let in or out
+ * (of new flows; established ones pass by conntrack) and every packet the
+ * default deny dropped, where the flow events are rate-limited.
+ */
+static void rule_counters(const struct kilo_agent_policy *p, struct kilo_strbuf *sb)
+{
+	size_t n = kilo_flow_names_n_rules(p->names) + 1;
+	struct kilo_lb_counter_value *values = calloc(n, sizeof(*values));
+	uint32_t *ids = calloc(n, sizeof(*ids));
+
+	for (size_t i = 1; ids && i < n; i++)
+		ids[i] = kilo_flow_names_rule_id(p->names, i - 1);
+	if (values && ids && kilo_bpf_policy_rule_counters(p->bpf, ids, n, values, NULL) == 0) {
+		kilo_strbuf_append(sb, "# HELP kilo_policy_rule_packets_total Packets of new flows each rule allowed; "
+				       "rule_id 0: the packets the default deny dropped.\n"
+				       "# TYPE kilo_policy_rule_packets_total counter\n");
+		for (size_t i = 0; i < n; i++) {
+			kilo_strbuf_append(sb, "kilo_policy_rule_packets_total{");
+			kilo_flow_rule_labels(sb, ids[i], kilo_flow_names_rule(p->names, ids[i]));
+			kilo_strbuf_printf(sb, "} %llu\n", (unsigned long long)values[i].packets);
+		}
+	}
+	free(values);
+	free(ids);
+}
+
 void kilo_agent_policy_metrics(const struct kilo_agent_policy *p, struct kilo_strbuf *sb)
 {
-	if (p->on)
-		kilo_flow_ring_metrics(&p->flows, p->names, sb);
+	if (!p->on)
+		return;
+	kilo_flow_ring_metrics(&p->flows, p->names, sb);
+	rule_counters(p, sb);
 }
 
 void kilo_agent_policy_stop(struct kilo_agent_policy *p)

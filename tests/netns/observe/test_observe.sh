@@ -121,6 +121,7 @@ check "kgctl observe --pod default/pod1 -o json: the flow with identities, node 
 	--pod default/pod1 -o json
 check "/metrics counts the drop by reason" metric 'kilo_policy_flows_total\{verdict="dropped",reason="policy_denied"\}'
 check "and by rule (the default deny)" metric 'kilo_policy_rule_flows_total\{rule_id="0",rule="default deny",verdict="dropped"\}'
+check "and the datapath's per-rule counter of the default deny" metric 'kilo_policy_rule_packets_total\{rule_id="0",rule="default deny"\}'
 
 apply < <(policy_yaml allow-client client)
 sleep 1
@@ -129,5 +130,6 @@ check "kgctl observe --verdict forwarded names the rule that allowed it" \
 	observed 'default/pod1:[0-9]+ .* -> default/pod2:8080 .* TCP ingress FORWARDED rule "default/allow-client ingress\[0\]"' \
 	--verdict forwarded
 check "/metrics counts it by rule" metric 'kilo_policy_rule_flows_total\{rule_id="[0-9]+",rule="default/allow-client ingress\[0\]",verdict="forwarded"\}'
+check "and the datapath's per-rule counter of that rule" metric 'kilo_policy_rule_packets_total\{rule_id="[0-9]+",rule="default/allow-client ingress\[0\]"\}'
 echo "$passed passed, $failed failed"
 ((failed == 0))
