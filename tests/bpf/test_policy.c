@@ -292,6 +292,7 @@ static void test_default_deny_ingress_and_egress(void **state)
 	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_DENY_EGRESS), 3);
 	/* The node is always let in (kubelet's probes). */
 	kt_expect(&kt, KT_TO_POD, &TCP4(NODE4, POD_B, 40000, 8080, SYN, 0), TC_ACT_OK, NULL);
+	assert_int_equal(rule_counter(0), 4);
 }
 
 static void test_reply_of_allowed_flow_passes(void **state)

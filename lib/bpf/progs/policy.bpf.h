@@ -161,7 +161,9 @@ static __always_inline int kilo_policy_judge_new(struct __sk_buff *skb, const st
 	};
 	int allowed = kilo_policy_allows(ep, direction, peer, identity, pkt, pkt->dport, &note.rule_id);
 
-	kilo_policy_count_rule(note.rule_id, skb->len);
+	/* Rule 0 counts the default denials; the node's way in has no rule. */
+	if (note.rule_id || !allowed)
+		kilo_policy_count_rule(note.rule_id, skb->len);
 	if (allowed) {
 		kilo_lb_count(KILO_LB_POLICY_FORWARD_NEW, skb->len);
 	} else {
