@@ -482,6 +482,24 @@ static void test_ipv6_allow_and_deny(void **state)
 	kt_expect(&kt, KT_TO_POD, &UDP6("fd00:4:1::35", POD_A6, 53, 40000, 20), TC_ACT_OK, NULL);
 }
 
+/* Neighbour discovery is not judged: the node must resolve a policed pod's address, and the pod answer. */
+static void test_ipv6_neighbour_discovery_passes(void **state)
+{
+	struct kt_packet solicit = {.family = 6, .proto = IPPROTO_ICMPV6, .src = "fe80::1", .dst = POD_A6,
+				    .icmp_type = 135, .payload_len = 20};
+	struct kt_packet advert = {.family = 6, .proto = IPPROTO_ICMPV6, .src = POD_A6, .dst = "fe80::1",
+				   .icmp_type = 136, .payload_len = 20};
+	struct kt_packet echo = {.family = 6, .proto = IPPROTO_ICMPV6, .src = "fe80::1", .dst = POD_A6,
+				 .icmp_type = 128, .payload_len = 20};
+
+	(void)state;
+	set_enforce(KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS);
+	add_endpoint(6, POD_A6, EP_A, ID_A, KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS);
+	kt_expect(&kt, KT_TO_POD, &solicit, TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_FROM_POD, &advert, TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_TO_POD, &echo, TC_ACT_SHOT, NULL);
+}
+
 static void test_events_name_the_flow(void **state)
 {
 	uint64_t before = kt_now_ns();
@@ -569,6 +587,7 @@ int main(void)
 		cmocka_unit_test_setup(test_snatted_service_flow_judged_on_the_client, reset),
 		cmocka_unit_test_setup(test_identity_longest_prefix_and_world, reset),
 		cmocka_unit_test_setup(test_ipv6_allow_and_deny, reset),
+		cmocka_unit_test_setup(test_ipv6_neighbour_discovery_passes, reset),
 		cmocka_unit_test_setup(test_events_name_the_flow, reset),
 		cmocka_unit_test_setup(test_load_balancer_drops_are_events, reset),
 		cmocka_unit_test_setup(test_events_rate_limited, reset),

@@ -218,10 +218,27 @@ static __always_inline int kilo_policy_from_high_side(const struct kilo_lb_packe
 	return pkt->sport > pkt->dport;
 }
 
+#define KILO_ICMPV6_ROUTER_SOLICIT 133
+#define KILO_ICMPV6_REDIRECT 137
+
+/*
+ * What policy never judges: ICMP errors, which are about a flow that was
+ * judged, and IPv6's neighbour discovery (router solicitation to redirect),
+ * without which the node could not reach the pod's address at all (as ARP
+ * is not IP, and passes, in IPv4).
+ */
+static __always_inline int kilo_policy_exempt(const struct kilo_lb_packet *pkt)
+{
+	if (pkt->proto == IPPROTO_ICMPV6 && pkt->family == KILO_AF_INET6 && pkt->fragment == KILO_LB_NOT_FRAGMENT &&
+	    pkt->icmp_type >= KILO_ICMPV6_ROUTER_SOLICIT && pkt->icmp_type <= KILO_ICMPV6_REDIRECT)
+		return 1;
+	return kilo_lb_is_icmp_error(pkt);
+}
+
 /*
  * A packet that is neither balanced nor reversed by the load balancer, at
  * the endpoint it leaves (EGRESS) or enters (INGRESS). TC_ACT_OK or
- * TC_ACT_SHOT. ICMP errors pass: they are about a flow, which was judged.
+ * TC_ACT_SHOT.
  */
 static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const struct kilo_lb_packet *pkt,
 					       __u8 direction)
@@ -235,7 +252,7 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 	__u32 service_id = 0;
 	__u64 now;
 
-	if (!ep || kilo_lb_is_icmp_error(pkt))
+	if (!ep || kilo_policy_exempt(pkt))
 		return TC_ACT_OK;
 	now = kilo_lb_now();
 	/* One entry for both directions: its key starts with the lower side. */
