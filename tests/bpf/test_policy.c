@@ -402,9 +402,15 @@ static void test_service_flow_judged_at_local_backend_ingress(void **state)
 		  &TCP4(POD_A, POD_B, 40000, 8080, SYN, 0));
 	kt_expect(&kt, KT_TO_POD, &TCP4(POD_A, POD_B, 40000, 8080, SYN, 0), TC_ACT_OK, NULL);
 	remove_rule(EP_B, ID_A, KILO_POLICY_INGRESS, IPPROTO_TCP, 8080, 16);
+	/* B's answer, reversed at B's veth, enters A (policed, no rule) from the frontend: a reply. */
+	add_endpoint(4, POD_A, EP_A, ID_A, KILO_POLICY_ENFORCE_INGRESS);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_B, POD_A, 8080, 40000, SYN | ACK, 0), TC_ACT_OK,
+		  &TCP4(VIP4, POD_A, 80, 40000, SYN | ACK, 0));
+	kt_expect(&kt, KT_TO_POD, &TCP4(VIP4, POD_A, 80, 40000, SYN | ACK, 0), TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_TO_POD, &TCP4(VIP4, POD_A, 80, 40001, SYN | ACK, 0), TC_ACT_SHOT, NULL);
 	kt_expect(&kt, KT_TO_POD, &TCP4(POD_A, POD_B, 40000, 8080, ACK, 0), TC_ACT_OK, NULL);
 	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_FORWARD_NEW), 1);
-	assert_int_equal(read_events(), 1);
+	assert_int_equal(read_events(), 2);
 	assert_int_equal(events[0].service_id, 8);
 	/* Another client's flow to B through the service is judged, and denied. */
 	kt_expect(&kt, KT_FROM_POD, &TCP4("10.4.0.8", VIP4, 40000, 80, SYN, 0), TC_ACT_OK,

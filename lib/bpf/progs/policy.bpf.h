@@ -206,6 +206,23 @@ static __always_inline struct kilo_lb_ct *kilo_policy_ct(const struct kilo_lb_pa
 	return kilo_lb_ct_lookup(&key, now);
 }
 
+/*
+ * Whether the packet comes from a ClusterIP frontend: the services map is
+ * small and warm, where a conntrack miss is a cache miss.
+ */
+static __always_inline int kilo_policy_from_frontend(const struct kilo_lb_packet *pkt)
+{
+	struct kilo_lb_service_key key;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	key.addr = pkt->saddr;
+	key.port = pkt->sport;
+	key.proto = pkt->proto;
+	key.family = pkt->family;
+	key.scope = KILO_LB_SCOPE_CLUSTER;
+	return kilo_lb_lookup_service(&key) != NULL;
+}
+
 /* Whether the packet's source is the higher of its two (address, port) sides: any order both directions agree on. */
 static __always_inline int kilo_policy_from_high_side(const struct kilo_lb_packet *pkt)
 {
@@ -268,7 +285,7 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 		}
 	} else if (direction == KILO_POLICY_INGRESS) {
 		/* A reply from a frontend to this pod, its flow balanced here (reversed at a local backend's veth). */
-		if (kilo_policy_ct(pkt, 1, KILO_LB_CT_SERVICE, now))
+		if (kilo_policy_from_frontend(pkt) && kilo_policy_ct(pkt, 1, KILO_LB_CT_SERVICE, now))
 			return TC_ACT_OK;
 		/* A service flow to this backend, balanced here: its REPLY entry remembers the judgement. */
 		reply = kilo_policy_ct(pkt, 0, KILO_LB_CT_REPLY, now);
