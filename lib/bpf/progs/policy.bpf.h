@@ -212,15 +212,7 @@ static __always_inline struct kilo_lb_ct *kilo_policy_ct(const struct kilo_lb_pa
  */
 static __always_inline int kilo_policy_from_frontend(const struct kilo_lb_packet *pkt)
 {
-	struct kilo_lb_service_key key;
-
-	__builtin_memset(&key, 0, sizeof(key));
-	key.addr = pkt->saddr;
-	key.port = pkt->sport;
-	key.proto = pkt->proto;
-	key.family = pkt->family;
-	key.scope = KILO_LB_SCOPE_CLUSTER;
-	return kilo_lb_lookup_service(&key) != NULL;
+	return kilo_lb_frontend_at(&pkt->saddr, pkt->sport, pkt->proto, pkt->family, KILO_LB_SCOPE_CLUSTER) != NULL;
 }
 
 /* Whether the packet's source is the higher of its two (address, port) sides: any order both directions agree on. */
