@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * NetworkPolicies and Pods as the policy layer reads them (the model
+ * reader, every field of a policy, the checks apply shares), then the
+ * compile for one node: never a crash, a failure explained, maps sorted by
+ * key, every rule's id named, every region a rule uses bounded by a cidr
+ * entry, and the same maps again from the same state. The input is the
+ * policies' text, then a NUL and the pods' text (none: two fixed pods).
+ */
+#include <kilo/mesh.h>
+
+#include "fuzz.h"
+
+#include "policy/netpol.h"
+
+static const char mesh_json[] = "{\"version\":1,\"nodes\":[{\"name\":\"a\",\"location\":\"x\",\"internalIP\":\"10.0.0.1/24\"},"
+				"{\"name\":\"b\",\"location\":\"y\",\"internalIP\":\"10.0.1.1/24\"}],"
+				"\"peers\":[{\"name\":\"p\",\"allowedIPs\":[\"10.5.0.1/32\"]}]}";
+static const char pods_json[] =
+	"[{\"metadata\":{\"name\":\"w\",\"namespace\":\"default\",\"labels\":{\"app\":\"w\"}},\"spec\":{\"nodeName\":\"a\","
+	"\"containers\":[{\"ports\":[{\"name\":\"http\",\"containerPort\":80}]}]},\"status\":{\"podIP\":\"10.2.0.1\"}},"
+	"{\"metadata\":{\"name\":\"c\",\"namespace\":\"default\",\"labels\":{\"app\":\"c\"}},\"spec\":{\"nodeName\":\"b\"},"
+	"\"status\":{\"podIP\":\"10.2.1.1\"}}]";
+
+#define ASSERT_SORTED(array, n, what)                                                                       \
+	for (size_t k = 1; k < (n); k++)                                                                    \
+	FUZZ_ASSERT(memcmp(&(array)[k - 1].key, &(array)[k].key, sizeof((array)[k].key)) < 0, what " %zu out of order", k)
+
+static bool named(const struct kilo_np_desired *d, __u32 rule_id)
+{
+	for (size_t i = 0; i < d->n_rule_names; i++)
+		if (d->rule_names[i].rule_id == rule_id)
+			return true;
+	return false;
+}
+
+static bool region_bounded(const struct kilo_np_desired *d, const struct kilo_policy_key *key)
+{
+	for (size_t i = 0; i < d->n_cidrs; i++)
+		if (d->cidrs[i].key.endpoint == key->endpoint && d->cidrs[i].key.direction == key->direction &&
+		    (d->cidrs[i].value.region | KILO_POLICY_REGION_FLAG) == key->identity)
+			return true;
+	return false;
+}
+
+static void check(const struct kilo_np_desired *d)
+{
+	ASSERT_SORTED(d->ipcache, d->n_ipcache, "ipcache");
+	ASSERT_SORTED(d->endpoints, d->n_endpoints, "endpoint");
+	ASSERT_SORTED(d->rules, d->n_rules, "rule");
+	ASSERT_SORTED(d->cidrs, d->n_cidrs, "cidr");
+	for (size_t i = 0; i < d->n_rules; i++) {
+		FUZZ_ASSERT(d->rules[i].value.rule_id != 0 && named(d, d->rules[i].value.rule_id), "rule %zu: id %u unnamed",
+			    i, d->rules[i].value.rule_id);
+		FUZZ_ASSERT(!(d->rules[i].key.identity & KILO_POLICY_REGION_FLAG) || region_bounded(d, &d->rules[i].key),
+			    "rule %zu: a region no cidr entry has", i);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = fuzz_text(data, size);
+	size_t split = strlen(text);
+	static kilo_mesh *mesh;
+	struct kilo_np_state *state = kilo_np_state_new();
+	struct kilo_np_identity_number *ids;
+	struct kilo_lb_report report = { 0 };
+	struct kilo_np_desired d, again;
+	struct kilo_np_model model;
+	struct kilo_error err = { 0 };
+	int r;
+
+	if ((!mesh && kilo_mesh_from_json(mesh_json, strlen(mesh_json), &mesh, NULL) < 0) || !state)
+		abort();
+	r = kilo_np_model_read(split < size ? text + split + 1 : pods_json, NULL, text, NULL, mesh, &model, &report, &err);
+	FUZZ_ASSERT_EXPLAINED(r, err, "kilo_np_model_read");
+	if (r == 0) {
+		ids = calloc(model.n_identities + 1, sizeof(*ids));
+		if (!ids)
+			abort();
+		for (size_t i = 0; i < model.n_identities; i++)
+			ids[i] = (struct kilo_np_identity_number){ model.identities[i].label_set, 256 + (uint32_t)i };
+		FUZZ_ASSERT(kilo_np_compile(state, &model, "a", ids, model.n_identities, &d, NULL, NULL) == 0, "compile failed");
+		check(&d);
+		FUZZ_ASSERT(kilo_np_compile(state, &model, "a", ids, model.n_identities, &again, NULL, NULL) == 0,
+			    "a second compile failed");
+		FUZZ_ASSERT(again.n_rules == d.n_rules && again.n_cidrs == d.n_cidrs && again.n_endpoints == d.n_endpoints &&
+				    memcmp(again.rules, d.rules, d.n_rules * sizeof(*d.rules)) == 0 &&
+				    memcmp(again.endpoints, d.endpoints, d.n_endpoints * sizeof(*d.endpoints)) == 0,
+			    "a second compile from the same state differs");
+		kilo_np_desired_release(&again);
+		kilo_np_desired_release(&d);
+		free(ids);
+	}
+	kilo_np_model_release(&model);
+	kilo_np_state_free(state);
+	free(text);
+	return 0;
+}
