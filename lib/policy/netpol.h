@@ -155,6 +155,7 @@ struct kilo_np_policy {
 	bool types[2]; /* [KILO_POLICY_INGRESS], [KILO_POLICY_EGRESS]: policyTypes, defaults filled in */
 	const struct kilo_np_rule *rules[2];
 	size_t n_rules[2]; /* the peers annotation's rule last */
+	uint64_t hash;     /* of its text as listed: the same text, the same policy */
 };
 
 /*

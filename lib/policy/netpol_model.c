@@ -12,7 +12,9 @@
 
 #include "../core/error.h"
 #include "../mesh/model.h"
+#include "../core/array.h"
 #include "../serial/manifest_check.h"
+#include "elements.h"
 #include "netpol.h"
 
 #define NAME_TEXT_MAX 128
@@ -106,48 +108,51 @@ static int label_set_text(struct kilo_arena *arena, struct kilo_np_identity *ide
 	return 0;
 }
 
-typedef int (*read_fn)(struct kilo_np_model *model, json_t *object, void *item, struct kilo_lb_report *report,
-		       bool *keep);
+/* Reads object (whose text is len bytes at text) into item; *keep false when it is left out. -ENOMEM. */
+typedef int (*read_fn)(struct kilo_np_model *model, json_t *object, const char *text, size_t len, void *item,
+		       struct kilo_lb_report *report, bool *keep);
 
-/* Reads each object of text (a JSON array; NULL: none) into *items, those read kept. */
+/*
+ * Reads each element of text (a JSON array; NULL: none) into *items, those
+ * read kept: one element parsed at a time, so that no tree of a list of
+ * 10,000 pods is ever built (and freed) whole.
+ */
 static int read_array(struct kilo_np_model *model, const char *text, const char *what, size_t item_size,
 		      read_fn read, void **items, size_t *n_items, struct kilo_lb_report *report,
 		      struct kilo_error *err)
 {
-	json_error_t jerr;
-	json_t *array, *object;
-	size_t i;
-	int r = 0;
+	struct kilo_json_elements elements;
+	const char *element;
+	size_t cap = 0, len;
+	int r, next;
 
 	*items = NULL;
 	*n_items = 0;
-	if (!text)
-		return 0;
-	array = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_array(array)) {
-		json_decref(array);
-		return kilo_error_set(err, EINVAL, "%s: not a JSON array%s%s", what, array ? "" : ": ",
-				      array ? "" : jerr.text);
-	}
-	*items = kilo_arena_array(&model->arena, json_array_size(array) + 1, item_size);
-	if (!*items) {
-		json_decref(array);
-		return no_memory(err);
-	}
-	json_array_foreach(array, i, object) {
+	if ((r = kilo_json_elements_open(&elements, text, what, err)) < 0)
+		return r;
+	while ((next = kilo_json_elements_next(&elements, &element, &len, err)) > 0) {
+		json_error_t jerr;
+		json_t *object = json_loadb(element, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 		bool keep = false;
 
 		if (!json_is_object(object)) {
-			kilo_lb_report_add(report, "%s[%zu]: not an object", what, i);
+			kilo_lb_report_add(report, "%s[%zu]: not %s", what, elements.index - 1,
+					   object ? "an object" : "JSON");
+			json_decref(object);
 			continue;
 		}
-		r = read(model, object, (char *)*items + *n_items * item_size, report, &keep);
+		if (kilo_array_reserve(items, &cap, *n_items + 1, item_size) < 0) {
+			json_decref(object);
+			return no_memory(err);
+		}
+		memset((char *)*items + *n_items * item_size, 0, item_size);
+		r = read(model, object, element, len, (char *)*items + *n_items * item_size, report, &keep);
+		json_decref(object);
 		if (r < 0)
-			break;
+			return no_memory(err);
 		*n_items += keep;
 	}
-	json_decref(array);
-	return r < 0 ? no_memory(err) : 0;
+	return next;
 }
 
 /* An object's namespace and name, copied; false (reported) when it has no name. */
@@ -196,27 +201,43 @@ static int read_named_labels(struct kilo_np_model *model, json_t *object, const 
 	return r == -EINVAL ? 0 : r;
 }
 
-static int read_namespace(struct kilo_np_model *model, json_t *object, void *item, struct kilo_lb_report *report,
-			  bool *keep)
+static int read_namespace(struct kilo_np_model *model, json_t *object, const char *text, size_t len, void *item,
+			  struct kilo_lb_report *report, bool *keep)
 {
 	static const struct kilo_np_label name_label = { KILO_NP_NAMESPACE_LABEL, NULL };
 
+	(void)text;
+	(void)len;
 	return read_named_labels(model, object, "Namespace", &name_label, item, report, keep);
 }
 
-static int read_peer_object(struct kilo_np_model *model, json_t *object, void *item, struct kilo_lb_report *report,
-			    bool *keep)
+static int read_peer_object(struct kilo_np_model *model, json_t *object, const char *text, size_t len, void *item,
+			    struct kilo_lb_report *report, bool *keep)
 {
 	static const struct kilo_np_label name_label = { KILO_NP_PEER_LABEL, NULL };
 
+	(void)text;
+	(void)len;
 	return read_named_labels(model, object, "Peer", &name_label, item, report, keep);
 }
 
-static int read_policy(struct kilo_np_model *model, json_t *object, void *item, struct kilo_lb_report *report,
-		       bool *keep)
+/* FNV-1a over a text: a policy's, for the compile's cache of what each endpoint's policies made. */
+static uint64_t text_hash(const char *text, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)text[i]) * 0x100000001b3u;
+	return h;
+}
+
+static int read_policy(struct kilo_np_model *model, json_t *object, const char *text, size_t len, void *item,
+		       struct kilo_lb_report *report, bool *keep)
 {
 	struct kilo_error perr = { 0 };
 	int r = kilo_np_policy_read(&model->arena, object, item, &perr);
+
+	((struct kilo_np_policy *)item)->hash = text_hash(text, len);
 
 	if (r == -EINVAL) {
 		const struct kilo_np_policy *policy = item;
@@ -289,14 +310,16 @@ static void read_pod_ips(json_t *status, struct kilo_np_pod *pod)
 	}
 }
 
-static int read_pod(struct kilo_np_model *model, json_t *object, void *item, struct kilo_lb_report *report,
-		    bool *keep)
+static int read_pod(struct kilo_np_model *model, json_t *object, const char *text, size_t len, void *item,
+		    struct kilo_lb_report *report, bool *keep)
 {
 	struct kilo_np_pod *pod = item;
 	json_t *spec = json_object_get(object, "spec"), *labels;
 	bool ok;
 	int r;
 
+	(void)text;
+	(void)len;
 	*pod = (struct kilo_np_pod){ 0 };
 	if ((r = read_name(model, object, "Pod", &pod->namespace, &pod->name, report, &ok)) < 0 || !ok)
 		return r;
