@@ -129,7 +129,7 @@ static void compute(struct kilo_np_state *state, const char *pods, const char *n
 	struct kilo_error err = { 0 };
 	double t0 = now_ms(), t1, t2;
 
-	if (kilo_np_model_read(pods, namespaces, policies, NULL, mesh, &model, NULL, &err) < 0) {
+	if (kilo_np_model_update(state, pods, namespaces, policies, NULL, mesh, &model, NULL, &err) < 0) {
 		fprintf(stderr, "read: %s\n", err.message);
 		exit(1);
 	}

@@ -44,6 +44,10 @@
 #define KILO_NP_EGRESS_PEERS_ANNOTATION "kilo.squat.ai/egress-peers"
 #define KILO_NP_PATH_MAX 256 /* a field path in messages: "spec.ingress[0].from[1].ipBlock.except[2]" */
 
+/* FNV-1a, continued from h over size bytes (start from KILO_NP_HASH_INIT): the caches' fingerprints. */
+#define KILO_NP_HASH_INIT 0xcbf29ce484222325u
+uint64_t kilo_np_hash(uint64_t h, const void *data, size_t size);
+
 /* Labels sorted by key (strcmp), keys unique. */
 struct kilo_np_label {
 	const char *key, *value;
@@ -217,6 +221,15 @@ struct kilo_np_model {
 int kilo_np_model_read(const char *pods, const char *namespaces, const char *policies, const char *peer_objects,
 		       const kilo_mesh *mesh, struct kilo_np_model *out, struct kilo_lb_report *report,
 		       struct kilo_error *err);
+/*
+ * kilo_np_model_read with state's cache of the objects it read last time:
+ * an object whose text is the same is not parsed again. out points into
+ * the cache: release it before the next update with state.
+ */
+struct kilo_np_state;
+int kilo_np_model_update(struct kilo_np_state *state, const char *pods, const char *namespaces,
+			 const char *policies, const char *peer_objects, const kilo_mesh *mesh,
+			 struct kilo_np_model *out, struct kilo_lb_report *report, struct kilo_error *err);
 void kilo_np_model_release(struct kilo_np_model *model);
 
 /* The label sets that need identities: model->identities[i].label_set, sorted, distinct. */
@@ -238,12 +251,12 @@ struct kilo_np_identity_number {
 };
 
 /*
- * What one node's compile keeps from one computation to the next: stable
- * endpoint ids (by pod), rule ids (by rule name), location numbers, and
- * each selector's matching identities, updated by the identities that
- * came and went. NULL when out of memory. Free with kilo_np_state_free.
+ * What one node keeps from one computation to the next: the objects read
+ * (kilo_np_model_update), stable endpoint ids (by pod), rule ids (by rule
+ * name), location numbers, and each endpoint's entries, updated by the
+ * identities that came and went when nothing else of theirs changed. NULL
+ * when out of memory. Free with kilo_np_state_free.
  */
-struct kilo_np_state;
 struct kilo_np_state *kilo_np_state_new(void);
 void kilo_np_state_free(struct kilo_np_state *state);
 

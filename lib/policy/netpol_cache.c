@@ -114,17 +114,17 @@ static int hash_ports(struct np_build *b)
 	if (!b->ports_hashes)
 		return -ENOMEM;
 	for (size_t i = 0; i < model->n_identities; i++) {
-		uint64_t h = 0xcbf29ce484222325u;
+		uint64_t h = KILO_NP_HASH_INIT;
 
 		for (size_t k = b->first[i]; k < b->first[i + 1]; k++) {
 			const struct kilo_np_pod *pod = &model->pods[b->pods_of[k]];
 
 			for (size_t p = 0; p < pod->n_ports; p++) {
-				for (const char *c = pod->ports[p].name; *c; c++)
-					h = (h ^ (uint8_t)*c) * 0x100000001b3u;
-				h = (h ^ ((uint64_t)pod->ports[p].proto << 16 | pod->ports[p].port)) * 0x100000001b3u;
+				h = kilo_np_hash(h, pod->ports[p].name, strlen(pod->ports[p].name) + 1);
+				h = kilo_np_hash(h, &pod->ports[p].proto, sizeof(pod->ports[p].proto));
+				h = kilo_np_hash(h, &pod->ports[p].port, sizeof(pod->ports[p].port));
 			}
-			h = (h ^ 0xff) * 0x100000001b3u; /* the end of a pod */
+			h = kilo_np_hash(h, "", 1); /* the end of a pod */
 		}
 		b->ports_hashes[i] = h;
 	}

@@ -15,11 +15,21 @@
 #include "../core/array.h"
 #include "../core/error.h"
 #include "netpol.h"
+#include "ids.h"
 #include "netpol_compile.h"
+#include "netpol_list.h"
 
 struct kilo_np_state *kilo_np_state_new(void)
 {
-	return calloc(1, sizeof(struct kilo_np_state));
+	struct kilo_np_state *state = calloc(1, sizeof(*state));
+
+	if (state && !(state->objects = kilo_lb_ids_new())) {
+		free(state);
+		return NULL;
+	}
+	if (state)
+		state->objects->objects.drop = kilo_np_list_drop;
+	return state;
 }
 
 void kilo_np_state_free(struct kilo_np_state *state)
@@ -30,6 +40,7 @@ void kilo_np_state_free(struct kilo_np_state *state)
 	kilo_np_names_release(&state->rules);
 	kilo_np_names_release(&state->locations);
 	kilo_np_cache_release(state);
+	kilo_lb_ids_free(state->objects);
 	free(state);
 }
 

@@ -384,13 +384,6 @@ static void namespace_policies(const struct kilo_np_model *model, const char *ns
 	*hi = z;
 }
 
-static uint64_t mix(uint64_t h, const void *data, size_t size)
-{
-	for (size_t i = 0; i < size; i++)
-		h = (h ^ ((const uint8_t *)data)[i]) * 0x100000001b3u;
-	return h;
-}
-
 /*
  * What the endpoint's entries depend on but the other identities: its label
  * set and number, addresses and ports, and the texts of the policies that
@@ -400,25 +393,25 @@ static uint64_t fingerprint(const struct np_build *b, const struct kilo_np_pod *
 			    uint32_t *flags)
 {
 	const char *label_set = b->model->identities[pod->identity].label_set;
-	uint64_t h = mix(0xcbf29ce484222325u, label_set, strlen(label_set) + 1);
+	uint64_t h = kilo_np_hash(KILO_NP_HASH_INIT, label_set, strlen(label_set) + 1);
 
-	h = mix(h, &b->numbers[pod->identity], sizeof(b->numbers[0]));
-	h = mix(h, pod->addrs, pod->n_addrs * sizeof(pod->addrs[0]));
+	h = kilo_np_hash(h, &b->numbers[pod->identity], sizeof(b->numbers[0]));
+	h = kilo_np_hash(h, pod->addrs, pod->n_addrs * sizeof(pod->addrs[0]));
 	for (size_t i = 0; i < pod->n_ports; i++) {
-		h = mix(h, pod->ports[i].name, strlen(pod->ports[i].name) + 1);
-		h = mix(h, &pod->ports[i].proto, sizeof(pod->ports[i].proto));
-		h = mix(h, &pod->ports[i].port, sizeof(pod->ports[i].port));
+		h = kilo_np_hash(h, pod->ports[i].name, strlen(pod->ports[i].name) + 1);
+		h = kilo_np_hash(h, &pod->ports[i].proto, sizeof(pod->ports[i].proto));
+		h = kilo_np_hash(h, &pod->ports[i].port, sizeof(pod->ports[i].port));
 	}
 	*flags = 0;
 	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS; direction++) {
-		h = mix(h, &direction, sizeof(direction));
+		h = kilo_np_hash(h, &direction, sizeof(direction));
 		for (size_t i = lo; i < hi; i++) {
 			const struct kilo_np_policy *p = &b->model->policies[i];
 
 			if (!p->types[direction] || !kilo_np_policy_selects(p, pod, b->model))
 				continue;
 			*flags |= direction == KILO_POLICY_INGRESS ? KILO_POLICY_ENFORCE_INGRESS : KILO_POLICY_ENFORCE_EGRESS;
-			h = mix(h, &p->hash, sizeof(p->hash));
+			h = kilo_np_hash(h, &p->hash, sizeof(p->hash));
 		}
 	}
 	return h;

@@ -15,7 +15,7 @@
 
 static const char mesh_json[] = "{\"version\":1,\"nodes\":[{\"name\":\"a\",\"location\":\"x\",\"internalIP\":\"10.0.0.1/24\"},"
 				"{\"name\":\"b\",\"location\":\"y\",\"internalIP\":\"10.0.1.1/24\"}],"
-				"\"peers\":[{\"name\":\"p\",\"allowedIPs\":[\"10.5.0.1/32\"]}]}";
+				"\"peers\":[{\"name\":\"p\",\"publicKey\":\"vyWBFrXwHpLXUT2h0+2M+d2YtLqLQHdL89yafPfCZig=\",\"allowedIPs\":[\"10.5.0.1/32\"]}]}";
 static const char pods_json[] =
 	"[{\"metadata\":{\"name\":\"w\",\"namespace\":\"default\",\"labels\":{\"app\":\"w\"}},\"spec\":{\"nodeName\":\"a\","
 	"\"containers\":[{\"ports\":[{\"name\":\"http\",\"containerPort\":80}]}]},\"status\":{\"podIP\":\"10.2.0.1\"}},"

@@ -70,7 +70,9 @@ static void test_selectors_match_with_every_operator(void **state)
 	kilo_arena_release(&arena);
 }
 
-static void read_fixture(const char *policies, struct kilo_np_model *model, kilo_mesh **mesh)
+/* The fixture with policies; with state, through its cache of the objects read before. */
+static void read_fixture(struct kilo_np_state *state, const char *policies, struct kilo_np_model *model,
+			 kilo_mesh **mesh)
 {
 	char *pods = j(fixture_pods), *namespaces = j(fixture_namespaces), *peers = j(fixture_peers);
 	char *list = malloc(strlen(policies) + 3), *policy_text;
@@ -80,7 +82,8 @@ static void read_fixture(const char *policies, struct kilo_np_model *model, kilo
 	*mesh = fixture_mesh();
 	sprintf(list, "[%s]", policies);
 	policy_text = j(list);
-	if (kilo_np_model_read(pods, namespaces, policy_text, peers, *mesh, model, &report, &err) < 0)
+	if ((state ? kilo_np_model_update(state, pods, namespaces, policy_text, peers, *mesh, model, &report, &err)
+		   : kilo_np_model_read(pods, namespaces, policy_text, peers, *mesh, model, &report, &err)) < 0)
 		fail_msg("%s", err.message);
 	if (report.n_problems)
 		fail_msg("left out: %s", report.problems[0]);
@@ -111,7 +114,7 @@ static void test_label_sets_are_canonical_with_namespaces_locations_and_peers(vo
 	kilo_mesh *mesh;
 
 	(void)state;
-	read_fixture("", &model, &mesh);
+	read_fixture(NULL, "", &model, &mesh);
 	assert_int_equal(model.n_identities, 6);
 	for (size_t i = 0; i < model.n_identities; i++)
 		assert_string_equal(model.identities[i].label_set, expected[i]);
@@ -202,7 +205,7 @@ static char *compile(struct kilo_np_state *state, const char *policies, const ch
 	kilo_mesh *mesh;
 	char *text;
 
-	read_fixture(policies, &model, &mesh);
+	read_fixture(state, policies, &model, &mesh);
 	ids = numbers(&model);
 	if (kilo_np_compile(state, &model, self, ids, model.n_identities, &d, NULL, &err) < 0)
 		fail_msg("%s", err.message);
@@ -341,7 +344,7 @@ static char *compile_changed(struct kilo_np_state *state, const char *policies, 
 	sprintf(changed, "%.*s%s%s", (int)(at - pods), pods, new, at + strlen(old));
 	sprintf(list, "[%s]", policies);
 	policy_text = j(list);
-	if (kilo_np_model_read(changed, namespaces, policy_text, NULL, mesh, &model, NULL, &err) < 0)
+	if (kilo_np_model_update(state, changed, namespaces, policy_text, NULL, mesh, &model, NULL, &err) < 0)
 		fail_msg("%s", err.message);
 	ids = numbers(&model);
 	if (kilo_np_compile(state, &model, self, ids, model.n_identities, &d, NULL, &err) < 0)
