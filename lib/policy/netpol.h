@@ -174,10 +174,15 @@ struct kilo_np_namespace {
 	struct kilo_np_labels labels; /* kubernetes.io/metadata.name included */
 };
 
-/* A mesh node's addresses, identified as REMOTE_NODE (HOST on the node itself). */
+/*
+ * A mesh node's addresses, identified as REMOTE_NODE (HOST on the node
+ * itself): internal IPs, WireGuard IP, and its bridge's (the first of each
+ * pod CIDR), from which kubelet's probes reach the node's pods.
+ */
+#define KILO_NP_NODE_ADDRS_MAX 6
 struct kilo_np_node {
 	const char *name, *location;
-	struct kilo_addr addrs[4];
+	struct kilo_addr addrs[KILO_NP_NODE_ADDRS_MAX];
 	size_t n_addrs;
 };
 

@@ -338,8 +338,21 @@ static const void *find(const void *items, size_t n, size_t size, const void *ke
 
 static void add_node_addr(struct kilo_np_node *node, const struct kilo_cidr *cidr)
 {
-	if (cidr->addr.family && node->n_addrs < 4)
+	if (cidr->addr.family && node->n_addrs < KILO_NP_NODE_ADDRS_MAX)
 		node->addrs[node->n_addrs++] = cidr->addr;
+}
+
+/* The first address of a pod CIDR: the node's bridge (kube-bridge), from which it reaches its own pods. */
+static void add_bridge_addr(struct kilo_np_node *node, const struct kilo_cidr *pod_cidr)
+{
+	struct kilo_cidr bridge = kilo_cidr_masked(pod_cidr);
+	int last = bridge.addr.family == 4 ? 3 : 15;
+
+	if (!bridge.addr.family)
+		return;
+	for (int i = last; i >= 0 && ++bridge.addr.bytes[i] == 0; i--)
+		;
+	add_node_addr(node, &bridge);
 }
 
 static int read_mesh(struct kilo_np_model *model, const kilo_mesh *mesh)
@@ -360,6 +373,8 @@ static int read_mesh(struct kilo_np_model *model, const kilo_mesh *mesh)
 		add_node_addr(node, &src->internal_ip);
 		add_node_addr(node, &src->secondary_internal_ip);
 		add_node_addr(node, &src->wireguard_ip);
+		add_bridge_addr(node, &src->pod_cidr);
+		add_bridge_addr(node, &src->secondary_pod_cidr);
 		if (node->location[0])
 			model->locations[model->n_locations++] = node->location;
 	}

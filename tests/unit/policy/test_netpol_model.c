@@ -233,9 +233,12 @@ static void test_compile_fills_every_map_entry_by_entry(void **state)
 
 	(void)state;
 	assert_string_equal(text,
+		/* The nodes' bridges (the first address of each pod CIDR): n1 itself, n2 another node. */
+		"ipcache 10.2.1.1/32 1 loc 1\n"
 		"ipcache 10.2.1.10/32 258 loc 1\n"
 		"ipcache 10.2.1.11/32 257 loc 1\n"
 		"ipcache 10.2.1.12/32 256 loc 1\n"
+		"ipcache 10.2.2.1/32 3 loc 2\n"
 		"ipcache 10.2.2.10/32 260 loc 2\n"
 		"ipcache 10.2.2.11/32 259 loc 2\n"
 		"ipcache 10.5.0.1/32 261 loc 0\n"
