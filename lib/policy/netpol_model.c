@@ -83,10 +83,24 @@ static size_t labels_text_size(const char *source, const struct kilo_np_labels *
 	return size;
 }
 
+static char *append(char *p, const char *text)
+{
+	size_t n = strlen(text);
+
+	memcpy(p, text, n);
+	return p + n;
+}
+
 static char *append_labels(char *p, const char *source, const struct kilo_np_labels *labels, bool *first)
 {
 	for (size_t i = 0; i < labels->n; i++) {
-		p += sprintf(p, "%s%s:%s=%s", *first ? "" : ",", source, labels->items[i].key, labels->items[i].value);
+		if (!*first)
+			*p++ = ',';
+		p = append(p, source);
+		*p++ = ':';
+		p = append(p, labels->items[i].key);
+		*p++ = '=';
+		p = append(p, labels->items[i].value);
 		*first = false;
 	}
 	return p;
@@ -102,10 +116,10 @@ static int label_set_text(struct kilo_arena *arena, struct kilo_np_identity *ide
 
 	if (!text)
 		return -ENOMEM;
-	*p = '\0';
 	p = append_labels(p, "ns", &identity->ns, &first);
 	p = append_labels(p, "peer", &identity->peer, &first);
-	append_labels(p, "pod", &identity->pod, &first);
+	p = append_labels(p, "pod", &identity->pod, &first);
+	*p = '\0';
 	identity->label_set = text;
 	return 0;
 }

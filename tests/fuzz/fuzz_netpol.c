@@ -4,7 +4,8 @@
  * reader, every field of a policy, the checks apply shares), then the
  * compile for one node: never a crash, a failure explained, maps sorted by
  * key, every rule's id named, every region a rule uses bounded by a cidr
- * entry, and the same maps again from the same state. The input is the
+ * entry, and the same maps again from the same state, read through its
+ * cache and compiled by updating its endpoints. The input is the
  * policies' text, then a NUL and the pods' text (none: two fixed pods).
  */
 #include <kilo/mesh.h>
@@ -57,12 +58,25 @@ static void check(const struct kilo_np_desired *d)
 	}
 }
 
+/* The store's numbers: 256 on, in label-set order. */
+static struct kilo_np_identity_number *numbers(const struct kilo_np_model *model)
+{
+	struct kilo_np_identity_number *ids = calloc(model->n_identities + 1, sizeof(*ids));
+
+	if (!ids)
+		abort();
+	for (size_t i = 0; i < model->n_identities; i++)
+		ids[i] = (struct kilo_np_identity_number){ model->identities[i].label_set, 256 + (uint32_t)i };
+	return ids;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = fuzz_text(data, size);
 	size_t split = strlen(text);
 	static kilo_mesh *mesh;
 	struct kilo_np_state *state = kilo_np_state_new();
+	const char *pods = split < size ? text + split + 1 : pods_json;
 	struct kilo_np_identity_number *ids;
 	struct kilo_lb_report report = { 0 };
 	struct kilo_np_desired d, again;
@@ -72,22 +86,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if ((!mesh && kilo_mesh_from_json(mesh_json, strlen(mesh_json), &mesh, NULL) < 0) || !state)
 		abort();
-	r = kilo_np_model_read(split < size ? text + split + 1 : pods_json, NULL, text, NULL, mesh, &model, &report, &err);
-	FUZZ_ASSERT_EXPLAINED(r, err, "kilo_np_model_read");
+	r = kilo_np_model_update(state, pods, NULL, text, NULL, mesh, &model, &report, &err);
+	FUZZ_ASSERT_EXPLAINED(r, err, "kilo_np_model_update");
 	if (r == 0) {
-		ids = calloc(model.n_identities + 1, sizeof(*ids));
-		if (!ids)
-			abort();
-		for (size_t i = 0; i < model.n_identities; i++)
-			ids[i] = (struct kilo_np_identity_number){ model.identities[i].label_set, 256 + (uint32_t)i };
+		ids = numbers(&model);
 		FUZZ_ASSERT(kilo_np_compile(state, &model, "a", ids, model.n_identities, &d, NULL, NULL) == 0, "compile failed");
 		check(&d);
+		free(ids);
+		kilo_np_model_release(&model);
+		/* Again through the state: every object from its cache, every endpoint brought up to date. */
+		FUZZ_ASSERT(kilo_np_model_update(state, pods, NULL, text, NULL, mesh, &model, NULL, NULL) == 0,
+			    "a second read failed");
+		ids = numbers(&model);
 		FUZZ_ASSERT(kilo_np_compile(state, &model, "a", ids, model.n_identities, &again, NULL, NULL) == 0,
 			    "a second compile failed");
 		FUZZ_ASSERT(again.n_rules == d.n_rules && again.n_cidrs == d.n_cidrs && again.n_endpoints == d.n_endpoints &&
+				    again.n_ipcache == d.n_ipcache &&
 				    memcmp(again.rules, d.rules, d.n_rules * sizeof(*d.rules)) == 0 &&
+				    memcmp(again.cidrs, d.cidrs, d.n_cidrs * sizeof(*d.cidrs)) == 0 &&
 				    memcmp(again.endpoints, d.endpoints, d.n_endpoints * sizeof(*d.endpoints)) == 0,
-			    "a second compile from the same state differs");
+			    "a second computation from the same state differs");
 		kilo_np_desired_release(&again);
 		kilo_np_desired_release(&d);
 		free(ids);
