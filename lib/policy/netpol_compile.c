@@ -233,8 +233,11 @@ int kilo_np_compile(struct kilo_np_state *state, const struct kilo_np_model *mod
 	    (r = build_ipcache(&b)) < 0 || (r = kilo_np_build_endpoints(&b)) < 0 || (r = finish_ipcache(out)) < 0 ||
 	    (r = kilo_np_cache_commit(&b)) < 0)
 		goto fail;
-	qsort(out->endpoints, out->n_endpoints, sizeof(*out->endpoints), key_cmp_endpoint);
-	qsort(out->rule_names, out->n_rule_names, sizeof(*out->rule_names), rule_name_cmp);
+	/* qsort's array may not be NULL, even when empty. */
+	if (out->n_endpoints)
+		qsort(out->endpoints, out->n_endpoints, sizeof(*out->endpoints), key_cmp_endpoint);
+	if (out->n_rule_names)
+		qsort(out->rule_names, out->n_rule_names, sizeof(*out->rule_names), rule_name_cmp);
 	if ((r = kilo_np_names_commit(&state->endpoints)) < 0 || (r = kilo_np_names_commit(&state->rules)) < 0 ||
 	    (r = kilo_np_names_commit(&state->locations)) < 0)
 		goto fail;

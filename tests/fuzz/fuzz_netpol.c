@@ -58,6 +58,12 @@ static void check(const struct kilo_np_desired *d)
 	}
 }
 
+/* memcmp of arrays that may be NULL when empty. */
+static bool same(const void *a, const void *b, size_t size)
+{
+	return size == 0 || memcmp(a, b, size) == 0;
+}
+
 /* The store's numbers: 256 on, in label-set order. */
 static struct kilo_np_identity_number *numbers(const struct kilo_np_model *model)
 {
@@ -102,9 +108,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    "a second compile failed");
 		FUZZ_ASSERT(again.n_rules == d.n_rules && again.n_cidrs == d.n_cidrs && again.n_endpoints == d.n_endpoints &&
 				    again.n_ipcache == d.n_ipcache &&
-				    memcmp(again.rules, d.rules, d.n_rules * sizeof(*d.rules)) == 0 &&
-				    memcmp(again.cidrs, d.cidrs, d.n_cidrs * sizeof(*d.cidrs)) == 0 &&
-				    memcmp(again.endpoints, d.endpoints, d.n_endpoints * sizeof(*d.endpoints)) == 0,
+				    same(again.rules, d.rules, d.n_rules * sizeof(*d.rules)) &&
+				    same(again.cidrs, d.cidrs, d.n_cidrs * sizeof(*d.cidrs)) &&
+				    same(again.endpoints, d.endpoints, d.n_endpoints * sizeof(*d.endpoints)),
 			    "a second computation from the same state differs");
 		kilo_np_desired_release(&again);
 		kilo_np_desired_release(&d);
