@@ -29,8 +29,11 @@ struct kilo_flow_identity {
 	const char *labels;
 };
 
+struct kilo_np_model;
+
 struct kilo_flow_names_inputs {
-	const char *pods;     /* the store's Pods, a JSON array; NULL: none */
+	const struct kilo_np_model *model; /* the pods as the policy layer read them; NULL: from pods */
+	const char *pods;     /* the store's Pods, a JSON array (when no model); NULL: none */
 	const char *services; /* the store's Services, a JSON array; NULL: none */
 	const struct kilo_mesh *mesh; /* nodes (addresses, pod CIDRs, locations) and peers; NULL: none */
 	const struct kilo_np_desired *policy; /* rule names; NULL: none */
