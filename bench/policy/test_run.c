@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * What network policy adds to a packet of kilo_lb_from_pod (a pod's egress),
- * through BPF_PROG_TEST_RUN, at 10, 1k and 10k rules with 100k ipcache
- * entries. Needs root; maps pinned in a directory of its own under bpffs,
- * removed at the end.
+ * What network policy adds to a packet of kilo_lb_from_pod (a pod's egress)
+ * and kilo_lb_to_pod (its ingress), through BPF_PROG_TEST_RUN, at 10, 1k and
+ * 10k rules with 100k ipcache entries. Needs root; maps pinned in a
+ * directory of its own under bpffs, removed at the end.
  *
- * The pod is policed for egress and allowed to its peers' identities on
- * port 80 (rule j: endpoint 1 + j / 1000, identity 256 + j % 1000: the pod
+ * The pod is policed in the direction measured and allowed to its peers'
+ * identities on port 80, to them (egress) or from them (ingress) (rule j: endpoint 1 + j / 1000, identity 256 + j % 1000: the pod
  * has up to 1000 rules, the others go to other endpoints). The ipcache holds
  * 100k /32s (in the hosts' hash, as the loader puts them), 10.128.0.0 + i of identity 256 + i % min(rules, 1000), so that
  * the pod's rules allow every one; each flow goes to one drawn at random
@@ -100,7 +100,7 @@ static int add_endpoint(struct bench *b, const char *addr, __u32 id, __u32 flags
 	return bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_policy_endpoints), &key, &ep, BPF_ANY) ? -errno : 0;
 }
 
-static int fill(struct bench *b, unsigned rules)
+static int fill(struct bench *b, unsigned rules, __u8 direction)
 {
 	unsigned identities = rules < IDENTITIES ? rules : IDENTITIES;
 	int hosts = bpf_map__fd(b->skel->maps.kilo_policy_ipcache_hosts), rule_map = bpf_map__fd(b->skel->maps.kilo_policy_rules);
@@ -119,7 +119,7 @@ static int fill(struct bench *b, unsigned rules)
 			.prefixlen = KILO_POLICY_KEY_FIXED_BITS + 8 + 16,
 			.endpoint = 1 + i / IDENTITIES,
 			.identity = KILO_IDENTITY_FIRST_ALLOCATED + i % IDENTITIES,
-			.direction = KILO_POLICY_EGRESS,
+			.direction = direction,
 			.proto = IPPROTO_TCP,
 			.port = htons(80),
 		};
@@ -130,34 +130,40 @@ static int fill(struct bench *b, unsigned rules)
 	}
 	if (add_endpoint(b, OTHER_POD, 9999, 0) < 0)
 		return -errno;
-	return add_endpoint(b, POD, 1, KILO_POLICY_ENFORCE_EGRESS);
+	return add_endpoint(b, POD, 1, KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS);
 }
 
 /* Runs one frame repeat times; the kernel's mean ns per run, or -1 (also when the verdict is not TC_ACT_OK). */
-static double run(struct bench *b, const uint8_t *frame, size_t len, __u32 repeat)
+static double run(struct bench *b, __u8 direction, const uint8_t *frame, size_t len, __u32 repeat)
 {
+	struct bpf_program *prog = direction == KILO_POLICY_EGRESS ? b->skel->progs.kilo_lb_from_pod
+								  : b->skel->progs.kilo_lb_to_pod;
 	uint8_t out[KT_PACKET_MAX];
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)len,
 		    .data_out = out, .data_size_out = sizeof(out), .repeat = repeat);
 
-	if (bpf_prog_test_run_opts(bpf_program__fd(b->skel->progs.kilo_lb_from_pod), &opts) < 0 || opts.retval != 0)
+	if (bpf_prog_test_run_opts(bpf_program__fd(prog), &opts) < 0 || opts.retval != 0)
 		return -1;
 	return opts.duration;
 }
 
-static size_t tcp(const char *src, uint16_t sport, __u32 dst, uint8_t flags, uint8_t *frame)
+/* A TCP packet between pod and peer:80 (from the pod's port, egress; to it from the peer's, ingress). */
+static size_t tcp(__u8 direction, const char *pod, __u32 peer, uint16_t port, uint8_t flags, uint8_t *frame)
 {
 	char text[INET_ADDRSTRLEN];
-	__be32 addr = htonl(dst);
-	struct kt_packet p = {.family = 4, .proto = IPPROTO_TCP, .src = src, .dst = text,
-			      .sport = sport, .dport = 80, .tcp_flags = flags};
+	__be32 addr = htonl(peer);
+	struct kt_packet p = {.family = 4, .proto = IPPROTO_TCP, .src = pod, .dst = text,
+			      .sport = port, .dport = 80, .tcp_flags = flags};
 
 	inet_ntop(AF_INET, &addr, text, sizeof(text));
+	if (direction == KILO_POLICY_INGRESS)
+		p = (struct kt_packet){.family = 4, .proto = IPPROTO_TCP, .src = text, .dst = pod,
+				       .sport = port, .dport = 80, .tcp_flags = flags};
 	return kt_packet_build(&p, frame, KT_PACKET_MAX);
 }
 
-/* NEW_FLOWS SYNs from src to random peers (seeded); the mean ns. */
-static int new_flows(struct bench *b, const char *src, unsigned seed, double *mean)
+/* NEW_FLOWS SYNs between pod and random peers (seeded); the mean ns. */
+static int new_flows(struct bench *b, __u8 direction, const char *pod, unsigned seed, double *mean)
 {
 	uint8_t frame[KT_PACKET_MAX];
 	double sum = 0, d;
@@ -166,9 +172,9 @@ static int new_flows(struct bench *b, const char *src, unsigned seed, double *me
 	srandom(seed);
 	for (i = 0; i < NEW_FLOWS; i++) {
 		__u32 peer = PEERS + (unsigned)random() % IPCACHE_ENTRIES;
-		size_t len = tcp(src, (uint16_t)(10000 + i), peer, 0x02, frame);
+		size_t len = tcp(direction, pod, peer, (uint16_t)(10000 + i), 0x02, frame);
 
-		d = len ? run(b, frame, len, 1) : -1;
+		d = len ? run(b, direction, frame, len, 1) : -1;
 		if (d < 0)
 			return -EIO;
 		sum += d;
@@ -181,7 +187,7 @@ struct figures {
 	double est_off, est_on, new_off, new_on, new_unpoliced;
 };
 
-static int measure(unsigned rules, struct figures *f)
+static int measure(unsigned rules, __u8 direction, struct figures *f)
 {
 	uint8_t frame[KT_PACKET_MAX];
 	struct bench b = {0};
@@ -190,22 +196,22 @@ static int measure(unsigned rules, struct figures *f)
 
 	r = bench_open(&b, rules);
 	if (r == 0)
-		r = fill(&b, rules);
+		r = fill(&b, rules, direction);
 	if (r < 0)
 		goto out;
 	r = -EIO;
-	len = tcp(POD, 40000, PEERS, 0x10, frame);
+	len = tcp(direction, POD, PEERS, 40000, 0x10, frame);
 	/* Off: the same maps, no endpoint policed. */
-	if (set_enforce(&b, 0) || (f->est_off = run(&b, frame, len, HIT_REPEAT)) < 0 ||
-	    new_flows(&b, POD, 1, &f->new_off) < 0)
+	if (set_enforce(&b, 0) || (f->est_off = run(&b, direction, frame, len, HIT_REPEAT)) < 0 ||
+	    new_flows(&b, direction, POD, 1, &f->new_off) < 0)
 		goto out;
-	if (set_enforce(&b, KILO_POLICY_ENFORCE_EGRESS) || run(&b, frame, len, 1) < 0 ||
-	    (f->est_on = run(&b, frame, len, HIT_REPEAT)) < 0)
+	if (set_enforce(&b, 1U << direction) || run(&b, direction, frame, len, 1) < 0 ||
+	    (f->est_on = run(&b, direction, frame, len, HIT_REPEAT)) < 0)
 		goto out;
-	/* Other source ports than the off run's: new flows indeed. */
-	if (new_flows(&b, POD, 1, &f->new_on) < 0)
+	/* The off run opened no flow: these are new. */
+	if (new_flows(&b, direction, POD, 1, &f->new_on) < 0)
 		goto out;
-	if (new_flows(&b, OTHER_POD, 2, &f->new_unpoliced) < 0)
+	if (new_flows(&b, direction, OTHER_POD, 2, &f->new_unpoliced) < 0)
 		goto out;
 	r = 0;
 out:
@@ -215,30 +221,33 @@ out:
 
 int main(void)
 {
+	static const char *const names[] = {[KILO_POLICY_INGRESS] = "ingress", [KILO_POLICY_EGRESS] = "egress"};
 	struct utsname uts;
 	unsigned i;
 
 	uname(&uts);
-	printf("bench-policy-test-run: kilo_lb_from_pod (a pod's egress) through BPF_PROG_TEST_RUN, ns per packet "
-	       "(kernel %s, %ld CPUs)\n", uts.release, sysconf(_SC_NPROCESSORS_ONLN));
+	printf("bench-policy-test-run: kilo_lb_from_pod (egress) and kilo_lb_to_pod (ingress) through BPF_PROG_TEST_RUN, "
+	       "ns per packet (kernel %s, %ld CPUs)\n", uts.release, sysconf(_SC_NPROCESSORS_ONLN));
 	printf("command: %s; ipcache %d entries; established: repeat %d; new flow: %d SYNs to random allowed peers, "
 	       "one test_run each\n\n", "build/bench/policy/bench-policy-test-run", IPCACHE_ENTRIES, HIT_REPEAT,
 	       NEW_FLOWS);
-	printf("| rules | established, off | established, policed | added | new flow, off | new flow, policed | added "
-	       "| new flow, unpoliced pod | added |\n");
-	printf("|---|---|---|---|---|---|---|---|---|\n");
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		struct figures f;
-		int r = measure(sizes[i], &f);
+	printf("| direction | rules | established, off | established, policed | added | new flow, off "
+	       "| new flow, policed | added | new flow, unpoliced pod | added |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|\n");
+	for (__u8 d = KILO_POLICY_INGRESS; d <= KILO_POLICY_EGRESS; d++) {
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			struct figures f;
+			int r = measure(sizes[i], d, &f);
 
-		if (r < 0) {
-			fprintf(stderr, "bench-policy-test-run: %u rules: %s\n", sizes[i], strerror(-r));
-			return r == -EPERM ? 77 : 1;
+			if (r < 0) {
+				fprintf(stderr, "bench-policy-test-run: %s, %u rules: %s\n", names[d], sizes[i], strerror(-r));
+				return r == -EPERM ? 77 : 1;
+			}
+			printf("| %s | %u | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", names[d], sizes[i],
+			       f.est_off, f.est_on, f.est_on - f.est_off, f.new_off, f.new_on, f.new_on - f.new_off,
+			       f.new_unpoliced, f.new_unpoliced - f.new_off);
+			fflush(stdout);
 		}
-		printf("| %u | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", sizes[i], f.est_off, f.est_on,
-		       f.est_on - f.est_off, f.new_off, f.new_on, f.new_on - f.new_off, f.new_unpoliced,
-		       f.new_unpoliced - f.new_off);
-		fflush(stdout);
 	}
 	return 0;
 }

@@ -7,6 +7,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ enum {
 	OPT_VERDICT,
 	OPT_POD,
 	OPT_FOLLOW,
+	OPT_PORT,
 };
 
 /* At most this many kg to read from; each is a --endpoint. */
@@ -34,7 +36,7 @@ enum {
 #define PAGE_TIMEOUT 30
 
 static const char usage_text[] =
-	"Usage: kgctl observe --endpoint [NODE=]URL... [flags]\n"
+	"Usage: kgctl observe (--endpoint [NODE=]URL... | --store URI) [flags]\n"
 	"\n"
 	"Print the flows that network policy (kg's --bpf) forwarded and dropped, as\n"
 	"each kg reports them on its --listen address (/flows): one line per flow,\n"
@@ -45,9 +47,13 @@ static const char usage_text[] =
 	"Flags:\n"
 	"      --endpoint [NODE=]URL       a kg's --listen address, e.g.\n"
 	"                                  n1=http://10.0.0.1:1107; repeat for each node\n"
-	"      --node NAME                 only the kg of this node (its --endpoint is\n"
-	"                                  named NAME=URL)\n"
-	"      --all                       every --endpoint (the default)\n"
+	KGCTL_MESH_SOURCE_USAGE
+	"                                  instead of --endpoint: every ready node's kg,\n"
+	"                                  at its internal IP and --port\n"
+	"      --port PORT                 the port of kg's --listen with --store\n"
+	"                                  (default 1107)\n"
+	"      --node NAME                 only the kg of this node\n"
+	"      --all                       every node's kg (the default)\n"
 	"      --verdict VERDICT           only forwarded or dropped flows\n"
 	"      --pod NAMESPACE/NAME        only flows from or to this pod\n"
 	"  -f, --follow                    keep printing flows as they come\n"
@@ -214,6 +220,51 @@ static int parse_endpoint(char *arg, struct endpoint *e)
 	return 0;
 }
 
+/*
+ * Every ready node of the mesh as an endpoint: its internal IP (the store
+ * does not hold kg's --listen address; kg listens on every address by
+ * default) at port. The strings live in *doc (free with json_decref).
+ */
+static int store_endpoints(const kilo_mesh *mesh, unsigned port, struct endpoint *endpoints, size_t *n,
+			   json_t **doc)
+{
+	char *text = NULL, *ip, *slash;
+	json_t *nodes, *node, *urls;
+	struct kilo_error err = { 0 };
+	size_t i;
+
+	if (kilo_mesh_to_json(mesh, &text, &err) < 0)
+		return kgctl_fail("%s", err.message);
+	*doc = json_loads(text, 0, NULL);
+	kilo_free(text);
+	nodes = json_object_get(*doc, "nodes");
+	if (!(urls = json_array()) || json_object_set_new(*doc, "urls", urls) < 0)
+		return kgctl_fail("out of memory");
+	json_array_foreach(nodes, i, node) {
+		const char *name = json_string_value(json_object_get(node, "name"));
+		const char *cidr = json_string_value(json_object_get(node, "internalIP"));
+		char *url = NULL;
+
+		if (!name || !cidr || !kilo_mesh_node_ready(mesh, i, 0) || *n == MAX_ENDPOINTS)
+			continue;
+		if (!(ip = strdup(cidr)))
+			return kgctl_fail("out of memory");
+		if ((slash = strchr(ip, '/')))
+			*slash = '\0';
+		if (asprintf(&url, strchr(ip, ':') ? "http://[%s]:%u" : "http://%s:%u", ip, port) < 0 ||
+		    json_array_append_new(urls, json_string(url)) < 0) {
+			free(ip);
+			free(url);
+			return kgctl_fail("out of memory");
+		}
+		free(ip);
+		free(url);
+		endpoints[(*n)++] = (struct endpoint){ .node = name,
+						       .url = json_string_value(json_array_get(urls, json_array_size(urls) - 1)) };
+	}
+	return 0;
+}
+
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
@@ -232,10 +283,17 @@ int kgctl_observe(int argc, char *argv[])
 		{ "pod", required_argument, NULL, OPT_POD },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "port", required_argument, NULL, OPT_PORT },
 		{ "help", no_argument, NULL, 'h' },
+		KGCTL_MESH_SOURCE_OPTIONS,
 		{ 0 },
 	};
+	struct kgctl_mesh_source source = { 0 };
 	struct kilo_flow_filter filter = { .sz = sizeof(filter) };
+	kilo_mesh *mesh = NULL;
+	json_t *doc = NULL;
+	unsigned long port = 1107;
+	char *end;
 	enum kilo_flow_output format = KILO_FLOW_OUTPUT_TEXT;
 	struct endpoint endpoints[MAX_ENDPOINTS];
 	size_t n = 0, kept = 0;
@@ -284,25 +342,54 @@ int kgctl_observe(int argc, char *argv[])
 			else
 				return kgctl_usage_fail("observe", "--output: \"%s\" is not text or json", optarg);
 			break;
+		case OPT_PORT:
+			errno = 0;
+			port = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || port == 0 || port > 65535)
+				return kgctl_usage_fail("observe", "--port: \"%s\" is not a port (1-65535)", optarg);
+			break;
 		case 'h':
 			return kgctl_print(usage_text);
 		default:
-			return KGCTL_EXIT_USAGE;
+			r = kgctl_mesh_source_option(c, optarg, &source);
+			if (r <= 0)
+				return KGCTL_EXIT_USAGE;
+			r = 0;
 		}
 	}
 	if (optind != argc)
 		return kgctl_usage_fail("observe", "unexpected argument \"%s\"", argv[optind]);
 	if (node && all)
 		return kgctl_usage_fail("observe", "--node and --all cannot be used together");
+	if (n && (source.store || source.mesh_path))
+		return kgctl_usage_fail("observe", "--endpoint and --store cannot be used together");
+	if (source.mesh_path)
+		return kgctl_usage_fail("observe", "--mesh holds no kg to ask: --store or --endpoint");
+	if (source.store) {
+		r = kgctl_load_mesh_from("observe", &source, &mesh);
+		if (r == 0)
+			r = store_endpoints(mesh, (unsigned)port, endpoints, &n, &doc);
+		if (r != 0)
+			goto out;
+		if (n == 0) {
+			r = kgctl_fail("the store has no ready node");
+			goto out;
+		}
+	}
 	if (n == 0)
-		return kgctl_usage_fail("observe", "--endpoint is required (a kg's --listen address)");
+		return kgctl_usage_fail("observe", "--endpoint or --store is required (where each kg listens)");
 	for (size_t i = 0; i < n; i++)
 		if (!node || (endpoints[i].node && !strcmp(endpoints[i].node, node)))
 			endpoints[kept++] = endpoints[i];
-	if (kept == 0)
-		return kgctl_usage_fail("observe", "--node %s: no --endpoint %s=URL", node, node);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(curl = curl_easy_init()))
-		return kgctl_fail("cannot start libcurl");
+	if (kept == 0) {
+		r = source.store ? kgctl_fail("--node %s: no ready node of that name in the store", node)
+				 : kgctl_usage_fail("observe", "--node %s: no --endpoint %s=URL", node, node);
+		goto out;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(curl = curl_easy_init())) {
+		r = kgctl_fail("cannot start libcurl");
+		goto out;
+	}
 	for (size_t i = 0; i < kept; i++)
 		if (read_endpoint(curl, &endpoints[i], &filter, format) != 0)
 			r = KGCTL_EXIT_FAILURE;
@@ -314,5 +401,8 @@ int kgctl_observe(int argc, char *argv[])
 	}
 	curl_easy_cleanup(curl);
 	curl_global_cleanup();
+out:
+	json_decref(doc);
+	kilo_mesh_free(mesh);
 	return r;
 }

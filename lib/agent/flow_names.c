@@ -15,6 +15,7 @@
 
 #include "../core/arena.h"
 #include "../core/array.h"
+#include "../policy/netpol.h"
 
 /* An address of a pod or a node, exact. */
 struct addr_name {
@@ -218,6 +219,26 @@ static int add_pods(struct kilo_flow_names *n, const json_t *pods, const struct 
 	return 0;
 }
 
+/* The pods as the policy layer read them: no JSON parsed a second time. */
+static int add_model_pods(struct kilo_flow_names *n, const struct kilo_np_model *model)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < model->n_pods; i++) {
+		const struct kilo_np_pod *pod = &model->pods[i];
+		struct kilo_flow_where w = {
+			.namespace = keep(n, pod->namespace),
+			.pod = keep(n, pod->name),
+			.node = keep(n, pod->node),
+			.location = keep(n, pod->location),
+		};
+
+		for (size_t j = 0; r == 0 && j < pod->n_addrs; j++)
+			r = add_addr(n, &pod->addrs[j], &w);
+	}
+	return r;
+}
+
 static int add_service(struct kilo_flow_names *n, const struct service_name *s)
 {
 	if (kilo_array_reserve((void **)&n->services, &n->cap_services, n->n_services + 1, sizeof(*n->services)) < 0)
@@ -329,12 +350,12 @@ static json_t *parse_array(const char *text)
 int kilo_flow_names_build(const struct kilo_flow_names_inputs *in, struct kilo_flow_names **out)
 {
 	struct kilo_flow_names *n = calloc(1, sizeof(*n));
-	json_t *pods = parse_array(in->pods), *services = parse_array(in->services);
+	json_t *pods = in->model ? NULL : parse_array(in->pods), *services = parse_array(in->services);
 	int r = n ? 0 : -ENOMEM;
 
 	/* Pods first: a pod's address named by its pod wins over its node's (hostNetwork pods share it). */
 	if (r == 0)
-		r = add_pods(n, pods, in->mesh);
+		r = in->model ? add_model_pods(n, in->model) : add_pods(n, pods, in->mesh);
 	if (r == 0)
 		r = add_mesh(n, in->mesh);
 	if (r == 0)
@@ -421,6 +442,16 @@ const char *kilo_flow_names_labels(const struct kilo_flow_names *n, uint32_t ide
 const char *kilo_flow_names_rule(const struct kilo_flow_names *n, uint32_t rule_id)
 {
 	return n ? find_id(n->rules, n->n_rules, rule_id) : NULL;
+}
+
+size_t kilo_flow_names_n_rules(const struct kilo_flow_names *n)
+{
+	return n ? n->n_rules : 0;
+}
+
+uint32_t kilo_flow_names_rule_id(const struct kilo_flow_names *n, size_t i)
+{
+	return n->rules[i].id;
 }
 
 const char *kilo_flow_names_service(const struct kilo_flow_names *n, uint8_t family, const union kilo_lb_addr *addr,

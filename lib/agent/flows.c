@@ -320,18 +320,24 @@ void kilo_flow_ring_metrics(const struct kilo_flow_ring *ring, const struct kilo
 			       "# TYPE kilo_policy_rule_flows_total counter\n");
 	for (size_t i = 0; i < ring->n_rules; i++) {
 		const struct kilo_flow_rule_count *c = &ring->rules[i];
-		const char *name = c->rule_id ? kilo_flow_names_rule(names, c->rule_id) : "default deny";
-		json_t *quoted = json_string(name ? name : "");
-		char *label = quoted ? json_dumps(quoted, JSON_ENCODE_ANY) : NULL;
 
-		/* A JSON string is a valid Prometheus label value for every name a rule can have. */
-		for (unsigned v = 0; label && v < 2; v++)
-			if (c->flows[v])
-				kilo_strbuf_printf(sb,
-						   "kilo_policy_rule_flows_total{rule_id=\"%" PRIu32
-						   "\",rule=%s,verdict=\"%s\"} %" PRIu64 "\n",
-						   c->rule_id, label, kilo_flow_verdict_name(v), c->flows[v]);
-		free(label);
-		json_decref(quoted);
+		for (unsigned v = 0; v < 2; v++)
+			if (c->flows[v]) {
+				kilo_strbuf_append(sb, "kilo_policy_rule_flows_total{");
+				kilo_flow_rule_labels(sb, c->rule_id, kilo_flow_names_rule(names, c->rule_id));
+				kilo_strbuf_printf(sb, ",verdict=\"%s\"} %" PRIu64 "\n", kilo_flow_verdict_name(v),
+						   c->flows[v]);
+			}
 	}
+}
+
+void kilo_flow_rule_labels(struct kilo_strbuf *sb, uint32_t rule_id, const char *name)
+{
+	json_t *quoted = json_string(rule_id ? (name ? name : "") : "default deny");
+	char *label = quoted ? json_dumps(quoted, JSON_ENCODE_ANY) : NULL;
+
+	/* A JSON string is a valid Prometheus label value for every name a rule can have. */
+	kilo_strbuf_printf(sb, "rule_id=\"%" PRIu32 "\",rule=%s", rule_id, label ? label : "\"\"");
+	free(label);
+	json_decref(quoted);
 }

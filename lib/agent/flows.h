@@ -29,8 +29,11 @@ struct kilo_flow_identity {
 	const char *labels;
 };
 
+struct kilo_np_model;
+
 struct kilo_flow_names_inputs {
-	const char *pods;     /* the store's Pods, a JSON array; NULL: none */
+	const struct kilo_np_model *model; /* the pods as the policy layer read them; NULL: from pods */
+	const char *pods;     /* the store's Pods, a JSON array (when no model); NULL: none */
 	const char *services; /* the store's Services, a JSON array; NULL: none */
 	const struct kilo_mesh *mesh; /* nodes (addresses, pod CIDRs, locations) and peers; NULL: none */
 	const struct kilo_np_desired *policy; /* rule names; NULL: none */
@@ -58,6 +61,9 @@ void kilo_flow_names_where(const struct kilo_flow_names *names, uint8_t family, 
 /* NULL when unknown. */
 const char *kilo_flow_names_labels(const struct kilo_flow_names *names, uint32_t identity);
 const char *kilo_flow_names_rule(const struct kilo_flow_names *names, uint32_t rule_id);
+/* How many rules names knows (0 for NULL), and the i-th's id, by id. */
+size_t kilo_flow_names_n_rules(const struct kilo_flow_names *names);
+uint32_t kilo_flow_names_rule_id(const struct kilo_flow_names *names, size_t i);
 /* The Service balanced from addr:port (network order; a ClusterIP, else a NodePort), "NAMESPACE/NAME". */
 const char *kilo_flow_names_service(const struct kilo_flow_names *names, uint8_t family,
 				    const union kilo_lb_addr *addr, uint16_t port_be);
@@ -117,6 +123,8 @@ int kilo_flow_ring_add(struct kilo_flow_ring *ring, const struct kilo_flow_event
  */
 size_t kilo_flow_ring_read(const struct kilo_flow_ring *ring, uint64_t after, const struct kilo_flow_filter *filter,
 			   size_t max, struct kilo_strbuf *sb, uint64_t *next, uint64_t *lost);
+/* rule_id="ID",rule="NAME" (name quoted and escaped, "" when unknown) into sb, for a Prometheus sample. */
+void kilo_flow_rule_labels(struct kilo_strbuf *sb, uint32_t rule_id, const char *name);
 /* kilo_policy_flows_total and kilo_policy_rule_flows_total, with the rules' names from names (may be NULL). */
 void kilo_flow_ring_metrics(const struct kilo_flow_ring *ring, const struct kilo_flow_names *names,
 			    struct kilo_strbuf *sb);

@@ -110,7 +110,7 @@ static void inputs_digest(const struct kilo_agent_policy_inputs *in, const char 
 
 /* The names of flows after this sync: the store's objects, identities and rules. */
 static int rename_flows(struct kilo_agent_policy *p, const struct kilo_agent_policy_inputs *in, const char *services,
-			const struct kilo_np_desired *desired, struct kilo_error *err)
+			const struct kilo_np_model *model, const struct kilo_np_desired *desired, struct kilo_error *err)
 {
 	struct kilo_flow_identity *identities = NULL;
 	struct kilo_flow_names *names = NULL;
@@ -120,7 +120,8 @@ static int rename_flows(struct kilo_agent_policy *p, const struct kilo_agent_pol
 	for (size_t i = 0; i < in->n_identities; i++)
 		identities[i] = (struct kilo_flow_identity){ .identity = in->identities[i].id,
 							     .labels = in->identities[i].labels };
-	if (kilo_flow_names_build(&(struct kilo_flow_names_inputs){ .pods = in->pods,
+	if (kilo_flow_names_build(&(struct kilo_flow_names_inputs){ .model = model,
+								    .pods = in->pods,
 								    .services = services,
 								    .mesh = in->mesh,
 								    .policy = desired,
@@ -142,6 +143,7 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 	struct kilo_agent_policy_inputs in = { .store = store, .mesh = mesh, .resync = resync };
 	struct kilo_store_identity *stored = NULL;
 	struct kilo_np_desired desired = { 0 };
+	struct kilo_np_model model = { 0 };
 	unsigned char d[KILO_AGENT_LB_DIGEST];
 	char *pods = NULL, *namespaces = NULL, *policies = NULL, *peers = NULL, *services = NULL;
 	int r;
@@ -170,13 +172,15 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 	/* Nothing the maps or the names depend on changed, and no resync asks to compare them with the kernel's. */
 	if (!resync && p->synced && memcmp(d, p->inputs, sizeof(d)) == 0)
 		goto out;
-	r = kilo_agent_policy_enforce(p, &in, log, &desired, err);
+	r = kilo_agent_policy_enforce(p, &in, log, &model, &desired, err);
 	if (r == 0)
 		memcpy(p->inputs, d, sizeof(d));
-	/* Flows are named also when the maps could not be written: they still come. */
-	if (rename_flows(p, &in, services, &desired, r == 0 ? err : NULL) < 0 && r == 0)
+	/* Flows are named also when the maps could not be written: they still come (pods from the text if unread). */
+	if (rename_flows(p, &in, services, model.pods || !in.pods ? &model : NULL, &desired, r == 0 ? err : NULL) < 0 &&
+	    r == 0)
 		r = -ENOMEM;
 	kilo_np_desired_release(&desired);
+	kilo_np_model_release(&model);
 out:
 	kilo_store_identities_free(stored, in.n_identities);
 	kilo_free(pods);
@@ -226,10 +230,39 @@ int kilo_agent_policy_flows(const struct kilo_agent_policy *p, uint64_t after, c
 	return kilo_strbuf_finish_named(&sb, out, "flows", err);
 }
 
+/*
+ * The datapath's own per-rule counters: every packet a rule let in or out
+ * (of new flows; established ones pass by conntrack) and every packet the
+ * default deny dropped, where the flow events are rate-limited.
+ */
+static void rule_counters(const struct kilo_agent_policy *p, struct kilo_strbuf *sb)
+{
+	size_t n = kilo_flow_names_n_rules(p->names) + 1;
+	struct kilo_lb_counter_value *values = calloc(n, sizeof(*values));
+	uint32_t *ids = calloc(n, sizeof(*ids));
+
+	for (size_t i = 1; ids && i < n; i++)
+		ids[i] = kilo_flow_names_rule_id(p->names, i - 1);
+	if (values && ids && kilo_bpf_policy_rule_counters(p->bpf, ids, n, values, NULL) == 0) {
+		kilo_strbuf_append(sb, "# HELP kilo_policy_rule_packets_total Packets of new flows each rule allowed; "
+				       "rule_id 0: the packets the default deny dropped.\n"
+				       "# TYPE kilo_policy_rule_packets_total counter\n");
+		for (size_t i = 0; i < n; i++) {
+			kilo_strbuf_append(sb, "kilo_policy_rule_packets_total{");
+			kilo_flow_rule_labels(sb, ids[i], kilo_flow_names_rule(p->names, ids[i]));
+			kilo_strbuf_printf(sb, "} %llu\n", (unsigned long long)values[i].packets);
+		}
+	}
+	free(values);
+	free(ids);
+}
+
 void kilo_agent_policy_metrics(const struct kilo_agent_policy *p, struct kilo_strbuf *sb)
 {
-	if (p->on)
-		kilo_flow_ring_metrics(&p->flows, p->names, sb);
+	if (!p->on)
+		return;
+	kilo_flow_ring_metrics(&p->flows, p->names, sb);
+	rule_counters(p, sb);
 }
 
 void kilo_agent_policy_stop(struct kilo_agent_policy *p)

@@ -13,6 +13,7 @@
 #include "lb.h"
 
 struct kilo_np_state;
+struct kilo_np_model;
 
 struct kilo_agent_policy {
 	bool on;                       /* --bpf is on */
@@ -64,12 +65,13 @@ struct kilo_agent_policy_inputs {
  * Compiles in for this node, the label sets numbered by the store (new
  * ones allocated), and writes the maps by difference; at a resync also
  * reads the maps back and frees unused identities. Logs the changes
- * (debug) and what policy left out (a warning, once per change). *out gets
- * the desired state (release with kilo_np_desired_release, also after an
- * error).
+ * (debug) and what policy left out (a warning, once per change). *model
+ * gets what was read, *out the desired state (release them with
+ * kilo_np_model_release and kilo_np_desired_release, also after an error).
  */
 int kilo_agent_policy_enforce(struct kilo_agent_policy *p, const struct kilo_agent_policy_inputs *in,
-			      const struct kilo_logger *log, struct kilo_np_desired *out, struct kilo_error *err);
+			      const struct kilo_logger *log, struct kilo_np_model *model, struct kilo_np_desired *out,
+			      struct kilo_error *err);
 /*
  * The agent's eBPF parts together: the load balancer's sync (for node
  * policy->node) then policy's, and their events; the first error is

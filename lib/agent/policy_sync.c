@@ -108,25 +108,28 @@ static int release_unused(kilo_store *store, const struct kilo_np_model *model, 
 }
 
 int kilo_agent_policy_enforce(struct kilo_agent_policy *p, const struct kilo_agent_policy_inputs *in,
-			      const struct kilo_logger *log, struct kilo_np_desired *out, struct kilo_error *err)
+			      const struct kilo_logger *log, struct kilo_np_model *model, struct kilo_np_desired *out,
+			      struct kilo_error *err)
 {
 	struct kilo_np_identity_number *ids = NULL;
 	struct kilo_bpf_policy_sync_report synced;
 	struct kilo_lb_report report = { 0 };
-	struct kilo_np_model model = { 0 };
 	size_t allocated = 0;
 	int r;
 
 	*out = (struct kilo_np_desired){ 0 };
+	*model = (struct kilo_np_model){ 0 };
 	if (!p->state && !(p->state = kilo_np_state_new()))
 		return kilo_error_set(err, ENOMEM, "policy: out of memory");
-	r = kilo_np_model_read(in->pods, in->namespaces, in->policies, in->peers, in->mesh, &model, &report, err);
-	if (r == 0 && model.n_identities && !(ids = calloc(model.n_identities, sizeof(*ids))))
+	/* Through the state's cache: the objects whose text did not change are not parsed again. */
+	r = kilo_np_model_update(p->state, in->pods, in->namespaces, in->policies, in->peers, in->mesh, model, &report,
+				 err);
+	if (r == 0 && model->n_identities && !(ids = calloc(model->n_identities, sizeof(*ids))))
 		r = kilo_error_set(err, ENOMEM, "policy: out of memory");
 	if (r == 0)
-		r = number_identities(in->store, &model, in->identities, in->n_identities, ids, &allocated, err);
+		r = number_identities(in->store, model, in->identities, in->n_identities, ids, &allocated, err);
 	if (r == 0)
-		r = kilo_np_compile(p->state, &model, p->node, ids, model.n_identities, out, &report, err);
+		r = kilo_np_compile(p->state, model, p->node, ids, model->n_identities, out, &report, err);
 	if (r == 0)
 		r = kilo_bpf_policy_sync(p->bpf, out, in->resync || !p->synced, &synced, err);
 	p->synced = r == 0;
@@ -136,8 +139,7 @@ int kilo_agent_policy_enforce(struct kilo_agent_policy *p, const struct kilo_age
 	}
 	/* Not fatal: the maps are as they were; the next resync tries again. */
 	if (r == 0 && in->resync)
-		r = release_unused(in->store, &model, log, err);
+		r = release_unused(in->store, model, log, err);
 	free(ids);
-	kilo_np_model_release(&model);
 	return r;
 }

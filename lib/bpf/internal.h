@@ -42,9 +42,9 @@ const char *kilo__bpf_said(void);
 
 /* The program named name in any object, or NULL. */
 struct bpf_program *kilo__bpf_program(const kilo_bpf *bpf, const char *name);
-/* Forgets the state the last syncs wrote (both): the next ones read the maps (sync.c). */
+/* Forgets the state the last sync wrote: the next one reads the maps (sync.c). */
 void kilo__bpf_last_free(kilo_bpf *bpf);
-/* The same for the policy sync's alone (policy_sync.c). */
+/* The same for the last policy sync (policy_sync.c). */
 void kilo__bpf_policy_last_free(kilo_bpf *bpf);
 /* A diff's counts as a report's (sync.c). */
 void kilo__bpf_changes(struct kilo_bpf_changes *c, const struct kilo_bpf_diff *d);

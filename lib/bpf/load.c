@@ -191,6 +191,7 @@ void kilo_bpf_close(kilo_bpf *bpf)
 	for (size_t i = 0; i < bpf->n_objects; i++)
 		bpf_object__close(bpf->objects[i]);
 	kilo__bpf_last_free(bpf);
+	kilo__bpf_policy_last_free(bpf);
 	free(bpf->attached);
 	free(bpf->pin_dir);
 	free(bpf);

@@ -57,7 +57,6 @@ static void state_free(struct kilo_bpf_last *s)
 
 void kilo__bpf_last_free(kilo_bpf *bpf)
 {
-	kilo__bpf_policy_last_free(bpf);
 	if (!bpf->last)
 		return;
 	state_free(bpf->last);

@@ -44,6 +44,10 @@
 #define KILO_NP_EGRESS_PEERS_ANNOTATION "kilo.squat.ai/egress-peers"
 #define KILO_NP_PATH_MAX 256 /* a field path in messages: "spec.ingress[0].from[1].ipBlock.except[2]" */
 
+/* FNV-1a, continued from h over size bytes (start from KILO_NP_HASH_INIT): the caches' fingerprints. */
+#define KILO_NP_HASH_INIT 0xcbf29ce484222325u
+uint64_t kilo_np_hash(uint64_t h, const void *data, size_t size);
+
 /* Labels sorted by key (strcmp), keys unique. */
 struct kilo_np_label {
 	const char *key, *value;
@@ -155,6 +159,7 @@ struct kilo_np_policy {
 	bool types[2]; /* [KILO_POLICY_INGRESS], [KILO_POLICY_EGRESS]: policyTypes, defaults filled in */
 	const struct kilo_np_rule *rules[2];
 	size_t n_rules[2]; /* the peers annotation's rule last */
+	uint64_t hash;     /* of its text as listed: the same text, the same policy */
 };
 
 /*
@@ -169,10 +174,15 @@ struct kilo_np_namespace {
 	struct kilo_np_labels labels; /* kubernetes.io/metadata.name included */
 };
 
-/* A mesh node's addresses, identified as REMOTE_NODE (HOST on the node itself). */
+/*
+ * A mesh node's addresses, identified as REMOTE_NODE (HOST on the node
+ * itself): internal IPs, WireGuard IP, and its bridge's (the first of each
+ * pod CIDR), from which kubelet's probes reach the node's pods.
+ */
+#define KILO_NP_NODE_ADDRS_MAX 6
 struct kilo_np_node {
 	const char *name, *location;
-	struct kilo_addr addrs[4];
+	struct kilo_addr addrs[KILO_NP_NODE_ADDRS_MAX];
 	size_t n_addrs;
 };
 
@@ -216,6 +226,15 @@ struct kilo_np_model {
 int kilo_np_model_read(const char *pods, const char *namespaces, const char *policies, const char *peer_objects,
 		       const kilo_mesh *mesh, struct kilo_np_model *out, struct kilo_lb_report *report,
 		       struct kilo_error *err);
+/*
+ * kilo_np_model_read with state's cache of the objects it read last time:
+ * an object whose text is the same is not parsed again. out points into
+ * the cache: release it before the next update with state.
+ */
+struct kilo_np_state;
+int kilo_np_model_update(struct kilo_np_state *state, const char *pods, const char *namespaces,
+			 const char *policies, const char *peer_objects, const kilo_mesh *mesh,
+			 struct kilo_np_model *out, struct kilo_lb_report *report, struct kilo_error *err);
 void kilo_np_model_release(struct kilo_np_model *model);
 
 /* The label sets that need identities: model->identities[i].label_set, sorted, distinct. */
@@ -237,12 +256,12 @@ struct kilo_np_identity_number {
 };
 
 /*
- * What one node's compile keeps from one computation to the next: stable
- * endpoint ids (by pod), rule ids (by rule name), location numbers, and
- * each selector's matching identities, updated by the identities that
- * came and went. NULL when out of memory. Free with kilo_np_state_free.
+ * What one node keeps from one computation to the next: the objects read
+ * (kilo_np_model_update), stable endpoint ids (by pod), rule ids (by rule
+ * name), location numbers, and each endpoint's entries, updated by the
+ * identities that came and went when nothing else of theirs changed. NULL
+ * when out of memory. Free with kilo_np_state_free.
  */
-struct kilo_np_state;
 struct kilo_np_state *kilo_np_state_new(void);
 void kilo_np_state_free(struct kilo_np_state *state);
 

@@ -15,11 +15,21 @@
 #include "../core/array.h"
 #include "../core/error.h"
 #include "netpol.h"
+#include "ids.h"
 #include "netpol_compile.h"
+#include "netpol_list.h"
 
 struct kilo_np_state *kilo_np_state_new(void)
 {
-	return calloc(1, sizeof(struct kilo_np_state));
+	struct kilo_np_state *state = calloc(1, sizeof(*state));
+
+	if (state && !(state->objects = kilo_lb_ids_new())) {
+		free(state);
+		return NULL;
+	}
+	if (state)
+		state->objects->objects.drop = kilo_np_list_drop;
+	return state;
 }
 
 void kilo_np_state_free(struct kilo_np_state *state)
@@ -29,6 +39,8 @@ void kilo_np_state_free(struct kilo_np_state *state)
 	kilo_np_names_release(&state->endpoints);
 	kilo_np_names_release(&state->rules);
 	kilo_np_names_release(&state->locations);
+	kilo_np_cache_release(state);
+	kilo_lb_ids_free(state->objects);
 	free(state);
 }
 
@@ -153,21 +165,6 @@ static int key_cmp_endpoint(const void *a, const void *b)
 		      &((const struct kilo_np_desired_endpoint *)b)->key, sizeof(struct kilo_policy_endpoint_key));
 }
 
-/* By key, then the lowest rule id first: of rules allowing the same key, that one names it. */
-static int key_cmp_rule(const void *a, const void *b)
-{
-	const struct kilo_np_desired_rule *x = a, *y = b;
-	int c = memcmp(&x->key, &y->key, sizeof(x->key));
-
-	return c ? c : (x->value.rule_id > y->value.rule_id) - (x->value.rule_id < y->value.rule_id);
-}
-
-static int key_cmp_cidr(const void *a, const void *b)
-{
-	return memcmp(&((const struct kilo_np_desired_cidr *)a)->key, &((const struct kilo_np_desired_cidr *)b)->key,
-		      sizeof(struct kilo_policy_cidr_key));
-}
-
 static int rule_name_cmp(const void *a, const void *b)
 {
 	const struct kilo_np_rule_name *x = a, *y = b;
@@ -175,15 +172,12 @@ static int rule_name_cmp(const void *a, const void *b)
 	return (x->rule_id > y->rule_id) - (x->rule_id < y->rule_id);
 }
 
-/* Sorts items by cmp and keeps the first of each run of equal keys (key_size bytes at the start). */
-static size_t sort_unique(void *items, size_t n, size_t size, size_t key_size, int (*cmp)(const void *, const void *),
-			  bool stable_first)
+/* Keeps the first of each run of equal keys (key_size bytes at the start) of n sorted items. */
+static size_t unique(void *items, size_t n, size_t size, size_t key_size)
 {
 	char *base = items;
 	size_t kept = 0;
 
-	if (!stable_first)
-		qsort(items, n, size, cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (kept && memcmp(base + (kept - 1) * size, base + i * size, key_size) == 0)
 			continue;
@@ -220,8 +214,7 @@ static int finish_ipcache(struct kilo_np_desired *out)
 	for (size_t i = 0; i < out->n_ipcache; i++)
 		out->ipcache[i] = items[i].entry;
 	free(items);
-	out->n_ipcache = sort_unique(out->ipcache, out->n_ipcache, sizeof(*out->ipcache), sizeof(struct kilo_ipcache_key),
-				     key_cmp_ipcache, true);
+	out->n_ipcache = unique(out->ipcache, out->n_ipcache, sizeof(*out->ipcache), sizeof(struct kilo_ipcache_key));
 	return 0;
 }
 
@@ -233,15 +226,18 @@ int kilo_np_compile(struct kilo_np_state *state, const struct kilo_np_model *mod
 	int r;
 
 	*out = (struct kilo_np_desired){ 0 };
-	if ((r = number_identities(&b, ids, n_ids)) < 0 || (r = build_ipcache(&b)) < 0 ||
-	    (r = kilo_np_build_endpoints(&b)) < 0 || (r = finish_ipcache(out)) < 0)
+	/* Generation 0 is no computation's: a new cache entry of an old state must not look asked for. */
+	if (++state->generation == 0)
+		state->generation = 1;
+	if ((r = number_identities(&b, ids, n_ids)) < 0 || (r = kilo_np_identity_changes(&b)) < 0 ||
+	    (r = build_ipcache(&b)) < 0 || (r = kilo_np_build_endpoints(&b)) < 0 || (r = finish_ipcache(out)) < 0 ||
+	    (r = kilo_np_cache_commit(&b)) < 0)
 		goto fail;
-	qsort(out->endpoints, out->n_endpoints, sizeof(*out->endpoints), key_cmp_endpoint);
-	out->n_rules = sort_unique(out->rules, out->n_rules, sizeof(*out->rules), sizeof(struct kilo_policy_key),
-				   key_cmp_rule, false);
-	out->n_cidrs = sort_unique(out->cidrs, out->n_cidrs, sizeof(*out->cidrs), sizeof(struct kilo_policy_cidr_key),
-				   key_cmp_cidr, false);
-	qsort(out->rule_names, out->n_rule_names, sizeof(*out->rule_names), rule_name_cmp);
+	/* qsort's array may not be NULL, even when empty. */
+	if (out->n_endpoints)
+		qsort(out->endpoints, out->n_endpoints, sizeof(*out->endpoints), key_cmp_endpoint);
+	if (out->n_rule_names)
+		qsort(out->rule_names, out->n_rule_names, sizeof(*out->rule_names), rule_name_cmp);
 	if ((r = kilo_np_names_commit(&state->endpoints)) < 0 || (r = kilo_np_names_commit(&state->rules)) < 0 ||
 	    (r = kilo_np_names_commit(&state->locations)) < 0)
 		goto fail;
@@ -251,6 +247,7 @@ fail:
 	kilo_np_names_abort(&state->endpoints);
 	kilo_np_names_abort(&state->rules);
 	kilo_np_names_abort(&state->locations);
+	kilo_np_cache_release(state);
 	kilo_np_build_release(&b);
 	kilo_np_desired_release(out);
 	return kilo_error_set(err, -r, "network policy compile: out of memory");

@@ -6,10 +6,50 @@
 #include "netpol.h"
 #include "netpol_ids.h"
 
+/* An endpoint's rules or ipBlock bounds, sorted by key: what one computation made of it. */
+struct np_rules {
+	struct kilo_np_desired_rule *items;
+	size_t n, cap;
+};
+
+struct np_cidrs {
+	struct kilo_np_desired_cidr *items;
+	size_t n, cap;
+};
+
+/*
+ * One endpoint as the last computation left it: its maps' entries, and a
+ * fingerprint of all they depend on but the other identities (the pod, its
+ * label set's number, and its policies' texts). The same fingerprint next
+ * time: only the identities that came and went change its rules.
+ */
+struct np_endpoint {
+	uint32_t id;
+	uint64_t fingerprint;
+	uint32_t flags;
+	uint32_t generation; /* the computation that last asked for it */
+	struct np_rules rules;
+	struct np_cidrs cidrs;
+};
+
+/* An identity as the last computation saw it: its number and its pods' ports (egress's named ports). */
+struct np_seen_identity {
+	char *label_set;
+	uint32_t number;
+	uint64_t ports_hash;
+};
+
 struct kilo_np_state {
 	struct kilo_np_names endpoints; /* by "NAMESPACE/POD" */
 	struct kilo_np_names rules;     /* by rule name */
 	struct kilo_np_names locations; /* by location name */
+	struct np_endpoint *cache;      /* by id */
+	size_t n_cache, cap_cache;
+	size_t n_sorted; /* the first n_sorted, by id; this computation's new ones after them */
+	struct np_seen_identity *seen;  /* by label set */
+	size_t n_seen;
+	uint32_t generation;
+	struct kilo_lb_ids *objects;    /* the objects kilo_np_model_update read, by their text */
 };
 
 /* The identities a rule's peer (SELECTOR or VPN) matches: indices into the model's identities. */
@@ -25,8 +65,17 @@ struct np_build {
 	const char *self;
 	struct kilo_np_desired *out;
 	struct kilo_lb_report *report;
-	uint32_t *numbers; /* by identity index; 0: none */
-	size_t cap_ipcache, cap_endpoints, cap_rules, cap_cidrs, cap_rule_names;
+	uint32_t *numbers;   /* by identity index; 0: none */
+	uint64_t *ports_hashes; /* by identity index: its pods' container ports */
+	size_t cap_ipcache, cap_endpoints, cap_rule_names;
+	/* Where the rules and bounds being made go: an endpoint's own, or the identities' changes. */
+	struct np_rules *rules;
+	struct np_cidrs *cidrs;
+	/* The identities that changed since the last computation: numbers gone (sorted), indices new. */
+	uint32_t *removed;
+	size_t n_removed;
+	size_t *added;
+	size_t n_added;
 	/* This computation's: each policy's rule ids and its peers' matches, made when first needed. */
 	uint32_t **rule_ids;         /* [policy * 2 + direction][rule] */
 	struct np_peer_match **matches; /* [policy * 2 + direction][offset of the rule's peers + peer] */
@@ -34,7 +83,31 @@ struct np_build {
 	size_t *first;
 };
 
+/* netpol_rules.c: this node's endpoints, each made again or brought up to date from the cache. */
 int kilo_np_build_endpoints(struct np_build *b);
 void kilo_np_build_release(struct np_build *b);
+/* The pods of each identity (b->first, b->pods_of). -ENOMEM. */
+int kilo_np_index_pods(struct np_build *b);
+
+/* netpol_cache.c: the state's cache of endpoints and identities. */
+/* Each identity's number and ports against the last computation's: b->removed, b->added. -ENOMEM. */
+int kilo_np_identity_changes(struct np_build *b);
+/* The cached endpoint of id (NULL: none), and a new one. */
+struct np_endpoint *kilo_np_cache_find(struct kilo_np_state *state, uint32_t id);
+struct np_endpoint *kilo_np_cache_add(struct kilo_np_state *state, uint32_t id);
+/* Sorts rules (cidrs) by key and keeps one entry per key, the lowest rule id's. */
+void kilo_np_rules_settle(struct np_rules *rules);
+void kilo_np_cidrs_settle(struct np_cidrs *cidrs);
+/* rules without the entries of removed identities, merged with changes (settled). -ENOMEM. */
+int kilo_np_rules_update(struct np_rules *rules, const uint32_t *removed, size_t n_removed, struct np_rules *changes);
+/*
+ * Ends a computation: drops the endpoints it did not ask for, remembers
+ * the identities it saw, and joins every endpoint's entries into out's
+ * rules and cidrs, in key order. -ENOMEM.
+ */
+int kilo_np_cache_commit(struct np_build *b);
+/* Forgets the cache, after a failure too: the next computation makes every endpoint again. */
+void kilo_np_cache_release(struct kilo_np_state *state);
+void kilo_np_cache_forget_identities(struct kilo_np_state *state);
 
 #endif

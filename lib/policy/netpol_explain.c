@@ -389,6 +389,15 @@ int kilo_policy_explain(const struct kilo_policy_explain_opts *opts, char **out,
 	for (size_t i = 0; i < model.n_identities; i++)
 		ids[i] = (struct kilo_np_identity_number){ model.identities[i].label_set,
 							   KILO_IDENTITY_FIRST_ALLOCATED + (uint32_t)i };
+	/* A pod's traffic to itself never leaves it (no veth to judge it at): always allowed. */
+	if (from.pod == to.pod) {
+		egress.judged = ingress.judged = true;
+		egress.allowed = ingress.allowed = true;
+		egress.rule = ingress.rule = "the pod itself (its traffic to itself never leaves it)";
+		egress.endpoint = ingress.endpoint = egress.isolated = ingress.isolated = true;
+		r = render(opts, &from, &to, &egress, &ingress, &report, out, err);
+		goto out;
+	}
 	if (from.pod && (r = judge_at(&model, ids, &from, &to, opts->proto, opts->port, KILO_POLICY_EGRESS, &at_source,
 				      &egress, err)) < 0)
 		goto out;

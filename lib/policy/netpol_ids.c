@@ -118,7 +118,8 @@ int kilo_np_names_commit(struct kilo_np_names *names)
 	names->n = kept;
 	names->n_added = 0;
 	names->gaps_found = false;
-	qsort(names->items, names->n, sizeof(*names->items), name_cmp);
+	if (names->n)
+		qsort(names->items, names->n, sizeof(*names->items), name_cmp);
 	return 0;
 }
 

@@ -12,7 +12,11 @@
 
 #include "../core/error.h"
 #include "../mesh/model.h"
+#include "../core/array.h"
 #include "../serial/manifest_check.h"
+#include "ids.h"
+#include "netpol_compile.h"
+#include "netpol_list.h"
 #include "netpol.h"
 
 #define NAME_TEXT_MAX 128
@@ -79,10 +83,24 @@ static size_t labels_text_size(const char *source, const struct kilo_np_labels *
 	return size;
 }
 
+static char *append(char *p, const char *text)
+{
+	size_t n = strlen(text);
+
+	memcpy(p, text, n);
+	return p + n;
+}
+
 static char *append_labels(char *p, const char *source, const struct kilo_np_labels *labels, bool *first)
 {
 	for (size_t i = 0; i < labels->n; i++) {
-		p += sprintf(p, "%s%s:%s=%s", *first ? "" : ",", source, labels->items[i].key, labels->items[i].value);
+		if (!*first)
+			*p++ = ',';
+		p = append(p, source);
+		*p++ = ':';
+		p = append(p, labels->items[i].key);
+		*p++ = '=';
+		p = append(p, labels->items[i].value);
 		*first = false;
 	}
 	return p;
@@ -98,60 +116,16 @@ static int label_set_text(struct kilo_arena *arena, struct kilo_np_identity *ide
 
 	if (!text)
 		return -ENOMEM;
-	*p = '\0';
 	p = append_labels(p, "ns", &identity->ns, &first);
 	p = append_labels(p, "peer", &identity->peer, &first);
-	append_labels(p, "pod", &identity->pod, &first);
+	p = append_labels(p, "pod", &identity->pod, &first);
+	*p = '\0';
 	identity->label_set = text;
 	return 0;
 }
 
-typedef int (*read_fn)(struct kilo_np_model *model, json_t *object, void *item, struct kilo_lb_report *report,
-		       bool *keep);
-
-/* Reads each object of text (a JSON array; NULL: none) into *items, those read kept. */
-static int read_array(struct kilo_np_model *model, const char *text, const char *what, size_t item_size,
-		      read_fn read, void **items, size_t *n_items, struct kilo_lb_report *report,
-		      struct kilo_error *err)
-{
-	json_error_t jerr;
-	json_t *array, *object;
-	size_t i;
-	int r = 0;
-
-	*items = NULL;
-	*n_items = 0;
-	if (!text)
-		return 0;
-	array = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_array(array)) {
-		json_decref(array);
-		return kilo_error_set(err, EINVAL, "%s: not a JSON array%s%s", what, array ? "" : ": ",
-				      array ? "" : jerr.text);
-	}
-	*items = kilo_arena_array(&model->arena, json_array_size(array) + 1, item_size);
-	if (!*items) {
-		json_decref(array);
-		return no_memory(err);
-	}
-	json_array_foreach(array, i, object) {
-		bool keep = false;
-
-		if (!json_is_object(object)) {
-			kilo_lb_report_add(report, "%s[%zu]: not an object", what, i);
-			continue;
-		}
-		r = read(model, object, (char *)*items + *n_items * item_size, report, &keep);
-		if (r < 0)
-			break;
-		*n_items += keep;
-	}
-	json_decref(array);
-	return r < 0 ? no_memory(err) : 0;
-}
-
 /* An object's namespace and name, copied; false (reported) when it has no name. */
-static int read_name(struct kilo_np_model *model, json_t *object, const char *kind, const char **ns, const char **name,
+static int read_name(struct kilo_arena *arena, json_t *object, const char *kind, const char **ns, const char **name,
 		     struct kilo_lb_report *report, bool *ok)
 {
 	json_t *metadata = json_object_get(object, "metadata");
@@ -161,9 +135,9 @@ static int read_name(struct kilo_np_model *model, json_t *object, const char *ki
 		kilo_lb_report_add(report, "%s without metadata.name: left out", kind);
 		return 0;
 	}
-	*name = kilo_arena_strdup(&model->arena, json_string_value(json_object_get(metadata, "name")));
+	*name = kilo_arena_strdup(arena, json_string_value(json_object_get(metadata, "name")));
 	if (ns)
-		*ns = kilo_arena_strdup(&model->arena, text_or(json_object_get(metadata, "namespace"), "default"));
+		*ns = kilo_arena_strdup(arena, text_or(json_object_get(metadata, "namespace"), "default"));
 	return !*name || (ns && !*ns) ? -ENOMEM : 0;
 }
 
@@ -177,7 +151,7 @@ static void report_object(struct kilo_lb_report *report, const char *kind, const
 }
 
 /* A Namespace, or a Peer object (a name and labels too); kind names it in reports. */
-static int read_named_labels(struct kilo_np_model *model, json_t *object, const char *kind,
+static int read_named_labels(struct kilo_arena *arena, json_t *object, const char *kind,
 			     const struct kilo_np_label *extra, struct kilo_np_namespace *out,
 			     struct kilo_lb_report *report, bool *keep)
 {
@@ -186,37 +160,43 @@ static int read_named_labels(struct kilo_np_model *model, json_t *object, const 
 	bool ok;
 	int r;
 
-	if ((r = read_name(model, object, kind, NULL, &out->name, report, &ok)) < 0 || !ok)
+	if ((r = read_name(arena, object, kind, NULL, &out->name, report, &ok)) < 0 || !ok)
 		return r;
 	with_name = (struct kilo_np_label){ extra ? extra->key : NULL, out->name };
-	r = build_labels(&model->arena, json_is_object(labels) ? labels : NULL, &with_name, extra ? 1 : 0, &out->labels);
+	r = build_labels(arena, json_is_object(labels) ? labels : NULL, &with_name, extra ? 1 : 0, &out->labels);
 	if (r == -EINVAL || (labels && !json_is_object(labels)))
 		report_object(report, kind, NULL, out->name, "metadata.labels: not valid labels; left out");
 	*keep = r == 0 && (!labels || json_is_object(labels));
 	return r == -EINVAL ? 0 : r;
 }
 
-static int read_namespace(struct kilo_np_model *model, json_t *object, void *item, struct kilo_lb_report *report,
-			  bool *keep)
+static int read_namespace(struct kilo_arena *arena, json_t *object, const char *text, size_t len, void *item,
+			  struct kilo_lb_report *report, bool *keep)
 {
 	static const struct kilo_np_label name_label = { KILO_NP_NAMESPACE_LABEL, NULL };
 
-	return read_named_labels(model, object, "Namespace", &name_label, item, report, keep);
+	(void)text;
+	(void)len;
+	return read_named_labels(arena, object, "Namespace", &name_label, item, report, keep);
 }
 
-static int read_peer_object(struct kilo_np_model *model, json_t *object, void *item, struct kilo_lb_report *report,
-			    bool *keep)
+static int read_peer_object(struct kilo_arena *arena, json_t *object, const char *text, size_t len, void *item,
+			    struct kilo_lb_report *report, bool *keep)
 {
 	static const struct kilo_np_label name_label = { KILO_NP_PEER_LABEL, NULL };
 
-	return read_named_labels(model, object, "Peer", &name_label, item, report, keep);
+	(void)text;
+	(void)len;
+	return read_named_labels(arena, object, "Peer", &name_label, item, report, keep);
 }
 
-static int read_policy(struct kilo_np_model *model, json_t *object, void *item, struct kilo_lb_report *report,
-		       bool *keep)
+static int read_policy(struct kilo_arena *arena, json_t *object, const char *text, size_t len, void *item,
+		       struct kilo_lb_report *report, bool *keep)
 {
 	struct kilo_error perr = { 0 };
-	int r = kilo_np_policy_read(&model->arena, object, item, &perr);
+	int r = kilo_np_policy_read(arena, object, item, &perr);
+
+	((struct kilo_np_policy *)item)->hash = kilo_np_hash(KILO_NP_HASH_INIT, text, len);
 
 	if (r == -EINVAL) {
 		const struct kilo_np_policy *policy = item;
@@ -239,7 +219,7 @@ static int protocol_number(json_t *value, uint8_t *out)
 	return *out && (!value || json_is_string(value)) ? 0 : -EINVAL;
 }
 
-static int read_container_ports(struct kilo_np_model *model, json_t *spec, struct kilo_np_pod *pod)
+static int read_container_ports(struct kilo_arena *arena, json_t *spec, struct kilo_np_pod *pod)
 {
 	struct kilo_np_container_port *ports;
 	json_t *container, *port;
@@ -247,7 +227,7 @@ static int read_container_ports(struct kilo_np_model *model, json_t *spec, struc
 
 	json_array_foreach(json_object_get(spec, "containers"), i, container)
 		n += json_array_size(json_object_get(container, "ports"));
-	ports = kilo_arena_array(&model->arena, n + 1, sizeof(*ports));
+	ports = kilo_arena_array(arena, n + 1, sizeof(*ports));
 	if (!ports)
 		return -ENOMEM;
 	json_array_foreach(json_object_get(spec, "containers"), i, container) {
@@ -259,7 +239,7 @@ static int read_container_ports(struct kilo_np_model *model, json_t *spec, struc
 			    json_integer_value(number) > 65535 || protocol_number(json_object_get(port, "protocol"), &p->proto) < 0)
 				continue;
 			p->port = (uint16_t)json_integer_value(number);
-			p->name = kilo_arena_strdup(&model->arena, text_or(json_object_get(port, "name"), ""));
+			p->name = kilo_arena_strdup(arena, text_or(json_object_get(port, "name"), ""));
 			if (!p->name)
 				return -ENOMEM;
 			pod->n_ports++;
@@ -289,27 +269,29 @@ static void read_pod_ips(json_t *status, struct kilo_np_pod *pod)
 	}
 }
 
-static int read_pod(struct kilo_np_model *model, json_t *object, void *item, struct kilo_lb_report *report,
-		    bool *keep)
+static int read_pod(struct kilo_arena *arena, json_t *object, const char *text, size_t len, void *item,
+		    struct kilo_lb_report *report, bool *keep)
 {
 	struct kilo_np_pod *pod = item;
 	json_t *spec = json_object_get(object, "spec"), *labels;
 	bool ok;
 	int r;
 
+	(void)text;
+	(void)len;
 	*pod = (struct kilo_np_pod){ 0 };
-	if ((r = read_name(model, object, "Pod", &pod->namespace, &pod->name, report, &ok)) < 0 || !ok)
+	if ((r = read_name(arena, object, "Pod", &pod->namespace, &pod->name, report, &ok)) < 0 || !ok)
 		return r;
 	labels = json_object_get(json_object_get(object, "metadata"), "labels");
-	r = build_labels(&model->arena, json_is_object(labels) ? labels : NULL, NULL, 0, &pod->labels);
+	r = build_labels(arena, json_is_object(labels) ? labels : NULL, NULL, 0, &pod->labels);
 	if (r == -EINVAL || (labels && !json_is_object(labels))) {
 		report_object(report, "Pod", pod->namespace, pod->name, "metadata.labels: not valid labels; left out");
 		return 0;
 	}
 	if (r < 0)
 		return r;
-	pod->node = kilo_arena_strdup(&model->arena, text_or(json_object_get(spec, "nodeName"), ""));
-	if (!pod->node || read_container_ports(model, spec, pod) < 0)
+	pod->node = kilo_arena_strdup(arena, text_or(json_object_get(spec, "nodeName"), ""));
+	if (!pod->node || read_container_ports(arena, spec, pod) < 0)
 		return -ENOMEM;
 	read_pod_ips(json_object_get(object, "status"), pod);
 	pod->identity = KILO_NP_NO_IDENTITY;
@@ -370,8 +352,21 @@ static const void *find(const void *items, size_t n, size_t size, const void *ke
 
 static void add_node_addr(struct kilo_np_node *node, const struct kilo_cidr *cidr)
 {
-	if (cidr->addr.family && node->n_addrs < 4)
+	if (cidr->addr.family && node->n_addrs < KILO_NP_NODE_ADDRS_MAX)
 		node->addrs[node->n_addrs++] = cidr->addr;
+}
+
+/* The first address of a pod CIDR: the node's bridge (kube-bridge), from which it reaches its own pods. */
+static void add_bridge_addr(struct kilo_np_node *node, const struct kilo_cidr *pod_cidr)
+{
+	struct kilo_cidr bridge = kilo_cidr_masked(pod_cidr);
+	int last = bridge.addr.family == 4 ? 3 : 15;
+
+	if (!bridge.addr.family)
+		return;
+	for (int i = last; i >= 0 && ++bridge.addr.bytes[i] == 0; i--)
+		;
+	add_node_addr(node, &bridge);
 }
 
 static int read_mesh(struct kilo_np_model *model, const kilo_mesh *mesh)
@@ -392,6 +387,8 @@ static int read_mesh(struct kilo_np_model *model, const kilo_mesh *mesh)
 		add_node_addr(node, &src->internal_ip);
 		add_node_addr(node, &src->secondary_internal_ip);
 		add_node_addr(node, &src->wireguard_ip);
+		add_bridge_addr(node, &src->pod_cidr);
+		add_bridge_addr(node, &src->secondary_pod_cidr);
 		if (node->location[0])
 			model->locations[model->n_locations++] = node->location;
 	}
@@ -512,37 +509,72 @@ out:
 	return r;
 }
 
-int kilo_np_model_read(const char *pods, const char *namespaces, const char *policies, const char *peer_objects,
-		       const kilo_mesh *mesh, struct kilo_np_model *out, struct kilo_lb_report *report,
-		       struct kilo_error *err)
+static int read_model(struct kilo_lb_ids *cache, const char *pods, const char *namespaces, const char *policies,
+		      const char *peer_objects, const kilo_mesh *mesh, struct kilo_np_model *out,
+		      struct kilo_lb_report *report, struct kilo_error *err)
 {
 	struct kilo_np_namespace *peers = NULL;
 	size_t n_peers = 0;
 	int r;
 
 	*out = (struct kilo_np_model){ 0 };
-	if ((r = read_array(out, pods, "pods", sizeof(*out->pods), read_pod, (void **)&out->pods, &out->n_pods,
-			    report, err)) < 0 ||
-	    (r = read_array(out, namespaces, "namespaces", sizeof(*out->namespaces), read_namespace,
-			    (void **)&out->namespaces, &out->n_namespaces, report, err)) < 0 ||
-	    (r = read_array(out, policies, "policies", sizeof(*out->policies), read_policy, (void **)&out->policies,
-			    &out->n_policies, report, err)) < 0 ||
-	    (r = read_array(out, peer_objects, "peers", sizeof(*peers), read_peer_object, (void **)&peers, &n_peers,
-			    report, err)) < 0)
-		return r;
+	if ((r = kilo_np_read_list(&out->arena, cache, 0, pods, "pods", sizeof(*out->pods), read_pod,
+				   (void **)&out->pods, &out->n_pods, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, cache, 1, namespaces, "namespaces", sizeof(*out->namespaces),
+				   read_namespace, (void **)&out->namespaces, &out->n_namespaces, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, cache, 2, policies, "policies", sizeof(*out->policies), read_policy,
+				   (void **)&out->policies, &out->n_policies, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, cache, 3, peer_objects, "peers", sizeof(*peers), read_peer_object,
+				   (void **)&peers, &n_peers, report, err)) < 0)
+		goto out;
+	r = -ENOMEM;
 	if (read_mesh(out, mesh) < 0)
-		return no_memory(err);
-	qsort(out->pods, out->n_pods, sizeof(*out->pods), pod_cmp);
-	qsort(out->namespaces, out->n_namespaces, sizeof(*out->namespaces), namespace_cmp);
-	qsort(out->policies, out->n_policies, sizeof(*out->policies), policy_cmp);
-	qsort(peers, n_peers, sizeof(*peers), namespace_cmp);
-	if (build_identities(out, peers, n_peers) < 0)
-		return no_memory(err);
-	return 0;
+		goto out;
+	/* qsort's array may not be NULL, even when empty. */
+	if (out->n_pods)
+		qsort(out->pods, out->n_pods, sizeof(*out->pods), pod_cmp);
+	if (out->n_namespaces)
+		qsort(out->namespaces, out->n_namespaces, sizeof(*out->namespaces), namespace_cmp);
+	if (out->n_policies)
+		qsort(out->policies, out->n_policies, sizeof(*out->policies), policy_cmp);
+	if (n_peers)
+		qsort(peers, n_peers, sizeof(*peers), namespace_cmp);
+	if (build_identities(out, peers, n_peers) == 0)
+		r = 0;
+out:
+	free(peers);
+	return r == -ENOMEM ? no_memory(err) : r;
+}
+
+int kilo_np_model_read(const char *pods, const char *namespaces, const char *policies, const char *peer_objects,
+		       const kilo_mesh *mesh, struct kilo_np_model *out, struct kilo_lb_report *report,
+		       struct kilo_error *err)
+{
+	return read_model(NULL, pods, namespaces, policies, peer_objects, mesh, out, report, err);
+}
+
+int kilo_np_model_update(struct kilo_np_state *state, const char *pods, const char *namespaces,
+			 const char *policies, const char *peer_objects, const kilo_mesh *mesh,
+			 struct kilo_np_model *out, struct kilo_lb_report *report, struct kilo_error *err)
+{
+	int r = kilo_lb_ids_begin(state->objects);
+
+	if (r < 0) {
+		*out = (struct kilo_np_model){ 0 };
+		return kilo_error_set(err, ENOMEM, "out of memory");
+	}
+	r = read_model(state->objects, pods, namespaces, policies, peer_objects, mesh, out, report, err);
+	/* A commit that fails keeps some texts a computation longer: harmless. */
+	if (r == 0)
+		kilo_lb_ids_commit(state->objects);
+	return r;
 }
 
 void kilo_np_model_release(struct kilo_np_model *model)
 {
+	free(model->pods);
+	free(model->namespaces);
+	free(model->policies);
 	kilo_arena_release(&model->arena);
 	*model = (struct kilo_np_model){ 0 };
 }

@@ -26,9 +26,9 @@ static int add_rule(struct np_build *b, const struct target *t, uint32_t identit
 	struct kilo_np_desired_rule *e;
 	uint16_t mask = bits ? (uint16_t)(0xffffu << (16 - bits)) : 0;
 
-	if (kilo_array_reserve((void **)&b->out->rules, &b->cap_rules, b->out->n_rules + 1, sizeof(*e)) < 0)
+	if (kilo_array_reserve((void **)&b->rules->items, &b->rules->cap, b->rules->n + 1, sizeof(*e)) < 0)
 		return -ENOMEM;
-	e = &b->out->rules[b->out->n_rules++];
+	e = &b->rules->items[b->rules->n++];
 	memset(e, 0, sizeof(*e));
 	e->key.prefixlen = KILO_POLICY_KEY_FIXED_BITS + (proto ? 8 + bits : 0);
 	e->key.endpoint = t->endpoint;
@@ -98,7 +98,7 @@ static bool has_named_port(const struct kilo_np_rule *rule)
 }
 
 /* The pods of each identity, for egress's named ports (resolved at each destination pod). */
-static int index_pods(struct np_build *b)
+int kilo_np_index_pods(struct np_build *b)
 {
 	const struct kilo_np_model *model = b->model;
 	size_t *fill;
@@ -137,8 +137,6 @@ static int add_identity(struct np_build *b, const struct target *t, size_t ident
 		return 0;
 	if (t->direction == KILO_POLICY_INGRESS || !has_named_port(rule))
 		return add_ports(b, t, b->numbers[identity], rule, pod);
-	if ((r = index_pods(b)) < 0)
-		return r;
 	for (size_t i = b->first[identity]; i < b->first[identity + 1]; i++)
 		if ((r = add_ports(b, t, b->numbers[identity], rule, &b->model->pods[b->pods_of[i]])) < 0)
 			return r;
@@ -296,9 +294,9 @@ static int add_cidr(struct np_build *b, uint32_t endpoint, int direction, const 
 {
 	struct kilo_np_desired_cidr *e;
 
-	if (kilo_array_reserve((void **)&b->out->cidrs, &b->cap_cidrs, b->out->n_cidrs + 1, sizeof(*e)) < 0)
+	if (kilo_array_reserve((void **)&b->cidrs->items, &b->cidrs->cap, b->cidrs->n + 1, sizeof(*e)) < 0)
 		return -ENOMEM;
-	e = &b->out->cidrs[b->out->n_cidrs++];
+	e = &b->cidrs->items[b->cidrs->n++];
 	memset(e, 0, sizeof(*e));
 	e->key.prefixlen = KILO_POLICY_CIDR_KEY_FIXED_BITS + cidr->prefix;
 	e->key.endpoint = endpoint;
@@ -386,47 +384,168 @@ static void namespace_policies(const struct kilo_np_model *model, const char *ns
 	*hi = z;
 }
 
-static int add_endpoint(struct np_build *b, const struct kilo_np_pod *pod)
+/*
+ * What the endpoint's entries depend on but the other identities: its label
+ * set and number, addresses and ports, and the texts of the policies that
+ * select it per direction. Its flags too.
+ */
+static uint64_t fingerprint(const struct np_build *b, const struct kilo_np_pod *pod, size_t lo, size_t hi,
+			    uint32_t *flags)
 {
-	char name[600];
-	uint32_t endpoint, flags = 0;
-	size_t lo, hi;
+	const char *label_set = b->model->identities[pod->identity].label_set;
+	uint64_t h = kilo_np_hash(KILO_NP_HASH_INIT, label_set, strlen(label_set) + 1);
+
+	h = kilo_np_hash(h, &b->numbers[pod->identity], sizeof(b->numbers[0]));
+	h = kilo_np_hash(h, pod->addrs, pod->n_addrs * sizeof(pod->addrs[0]));
+	for (size_t i = 0; i < pod->n_ports; i++) {
+		h = kilo_np_hash(h, pod->ports[i].name, strlen(pod->ports[i].name) + 1);
+		h = kilo_np_hash(h, &pod->ports[i].proto, sizeof(pod->ports[i].proto));
+		h = kilo_np_hash(h, &pod->ports[i].port, sizeof(pod->ports[i].port));
+	}
+	*flags = 0;
+	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS; direction++) {
+		h = kilo_np_hash(h, &direction, sizeof(direction));
+		for (size_t i = lo; i < hi; i++) {
+			const struct kilo_np_policy *p = &b->model->policies[i];
+
+			if (!p->types[direction] || !kilo_np_policy_selects(p, pod, b->model))
+				continue;
+			*flags |= direction == KILO_POLICY_INGRESS ? KILO_POLICY_ENFORCE_INGRESS : KILO_POLICY_ENFORCE_EGRESS;
+			h = kilo_np_hash(h, &p->hash, sizeof(p->hash));
+		}
+	}
+	return h;
+}
+
+/* The endpoint's entries made from scratch into e. */
+static int make_endpoint(struct np_build *b, const struct kilo_np_pod *pod, struct np_endpoint *e, size_t lo,
+			 size_t hi)
+{
 	int r = 0;
 
-	snprintf(name, sizeof(name), "%s/%s", pod->namespace, pod->name);
-	if (!(endpoint = kilo_np_names_get(&b->state->endpoints, name)))
-		return -ENOMEM;
-	namespace_policies(b->model, pod->namespace, &lo, &hi);
+	b->rules = &e->rules;
+	b->cidrs = &e->cidrs;
 	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS && r == 0; direction++) {
 		struct blocks blocks = { 0 };
 
 		for (size_t i = lo; i < hi && r == 0; i++) {
 			const struct kilo_np_policy *p = &b->model->policies[i];
 
-			if (!p->types[direction] || !kilo_np_policy_selects(p, pod, b->model))
-				continue;
-			flags |= direction == KILO_POLICY_INGRESS ? KILO_POLICY_ENFORCE_INGRESS : KILO_POLICY_ENFORCE_EGRESS;
-			r = add_rules(b, pod, endpoint, i, direction, &blocks);
+			if (p->types[direction] && kilo_np_policy_selects(p, pod, b->model))
+				r = add_rules(b, pod, e->id, i, direction, &blocks);
 		}
 		if (r == 0)
-			r = add_regions(b, pod, endpoint, direction, &blocks);
+			r = add_regions(b, pod, e->id, direction, &blocks);
 		free(blocks.items);
+	}
+	kilo_np_rules_settle(&e->rules);
+	kilo_np_cidrs_settle(&e->cidrs);
+	return r;
+}
+
+/* What the identities new since the last computation add to a rule of the endpoint. */
+static int add_new_identities(struct np_build *b, const struct kilo_np_pod *pod, const struct kilo_np_policy *p,
+			      const struct kilo_np_rule *rule, const struct target *t)
+{
+	int r;
+
+	for (size_t a = 0; a < b->n_added; a++) {
+		size_t identity = b->added[a];
+
+		if (rule->n_peers == 0 && t->direction == KILO_POLICY_EGRESS && has_named_port(rule)) {
+			for (size_t i = b->first[identity]; i < b->first[identity + 1]; i++)
+				for (size_t j = 0; j < rule->n_ports; j++)
+					if (rule->ports[j].name &&
+					    (r = add_port(b, t, b->numbers[identity], &rule->ports[j],
+							  &b->model->pods[b->pods_of[i]])) < 0)
+						return r;
+		}
+		for (size_t k = 0; k < rule->n_peers; k++)
+			if (rule->peers[k].kind != KILO_NP_PEER_IPBLOCK &&
+			    kilo_np_peer_matches(&rule->peers[k], p, &b->model->identities[identity]) &&
+			    (r = add_identity(b, t, identity, rule, pod)) < 0)
+				return r;
+	}
+	return 0;
+}
+
+/* The endpoint's cached entries brought up to date with the identities that came and went. */
+static int update_endpoint(struct np_build *b, const struct kilo_np_pod *pod, struct np_endpoint *e, size_t lo,
+			   size_t hi)
+{
+	struct np_rules changes = { 0 };
+	int r = 0;
+
+	b->rules = &changes;
+	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS && r == 0; direction++) {
+		for (size_t i = lo; i < hi && r == 0; i++) {
+			const struct kilo_np_policy *p = &b->model->policies[i];
+			const uint32_t *ids;
+
+			if (!p->types[direction] || !kilo_np_policy_selects(p, pod, b->model))
+				continue;
+			/* Asked for even when nothing changes: the rules keep their ids, and their names are listed. */
+			if (!(ids = rule_ids(b, i, direction)))
+				r = -ENOMEM;
+			for (size_t k = 0; r == 0 && k < p->n_rules[direction]; k++) {
+				struct target t = { e->id, direction, ids[k] };
+
+				r = add_new_identities(b, pod, p, &p->rules[direction][k], &t);
+			}
+		}
+	}
+	if (r == 0)
+		r = kilo_np_rules_update(&e->rules, b->removed, b->n_removed, &changes);
+	free(changes.items);
+	return r;
+}
+
+static int add_endpoint(struct np_build *b, const struct kilo_np_pod *pod)
+{
+	struct kilo_np_state *state = b->state;
+	struct np_endpoint *e;
+	char name[600];
+	uint32_t endpoint, flags;
+	uint64_t print;
+	size_t lo, hi;
+	int r;
+
+	snprintf(name, sizeof(name), "%s/%s", pod->namespace, pod->name);
+	if (!(endpoint = kilo_np_names_get(&state->endpoints, name)))
+		return -ENOMEM;
+	namespace_policies(b->model, pod->namespace, &lo, &hi);
+	print = fingerprint(b, pod, lo, hi, &flags);
+	e = kilo_np_cache_find(state, endpoint);
+	if (e && e->fingerprint == print) {
+		e->generation = state->generation;
+		r = update_endpoint(b, pod, e, lo, hi);
+	} else {
+		if (e) {
+			free(e->rules.items);
+			free(e->cidrs.items);
+			*e = (struct np_endpoint){ .id = endpoint, .generation = state->generation };
+		} else if (!(e = kilo_np_cache_add(state, endpoint))) {
+			return -ENOMEM;
+		}
+		e->fingerprint = print;
+		r = make_endpoint(b, pod, e, lo, hi);
 	}
 	if (r < 0)
 		return r;
+	e->flags = flags;
 	for (size_t i = 0; i < pod->n_addrs; i++) {
-		struct kilo_np_desired_endpoint *e;
+		struct kilo_np_desired_endpoint *entry;
 
 		if (kilo_array_reserve((void **)&b->out->endpoints, &b->cap_endpoints, b->out->n_endpoints + 1,
-				       sizeof(*e)) < 0)
+				       sizeof(*entry)) < 0)
 			return -ENOMEM;
-		e = &b->out->endpoints[b->out->n_endpoints++];
-		memset(e, 0, sizeof(*e));
-		memcpy(e->key.addr.bytes, pod->addrs[i].bytes, pod->addrs[i].family == 4 ? 4 : 16);
-		e->key.family = pod->addrs[i].family == 4 ? AF_INET : AF_INET6;
-		e->value.id = endpoint;
-		e->value.identity = b->numbers[pod->identity];
-		e->value.flags = flags;
+		entry = &b->out->endpoints[b->out->n_endpoints++];
+		memset(entry, 0, sizeof(*entry));
+		memcpy(entry->key.addr.bytes, pod->addrs[i].bytes, pod->addrs[i].family == 4 ? 4 : 16);
+		entry->key.family = pod->addrs[i].family == 4 ? AF_INET : AF_INET6;
+		entry->value.id = endpoint;
+		entry->value.identity = b->numbers[pod->identity];
+		entry->value.flags = flags;
 	}
 	return 0;
 }
@@ -470,6 +589,9 @@ void kilo_np_build_release(struct np_build *b)
 	free(b->matches);
 	free(b->rule_ids);
 	free(b->numbers);
+	free(b->ports_hashes);
+	free(b->removed);
+	free(b->added);
 	free(b->pods_of);
 	free(b->first);
 }

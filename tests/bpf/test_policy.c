@@ -292,6 +292,7 @@ static void test_default_deny_ingress_and_egress(void **state)
 	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_DENY_EGRESS), 3);
 	/* The node is always let in (kubelet's probes). */
 	kt_expect(&kt, KT_TO_POD, &TCP4(NODE4, POD_B, 40000, 8080, SYN, 0), TC_ACT_OK, NULL);
+	assert_int_equal(rule_counter(0), 4);
 }
 
 static void test_reply_of_allowed_flow_passes(void **state)
@@ -401,9 +402,15 @@ static void test_service_flow_judged_at_local_backend_ingress(void **state)
 		  &TCP4(POD_A, POD_B, 40000, 8080, SYN, 0));
 	kt_expect(&kt, KT_TO_POD, &TCP4(POD_A, POD_B, 40000, 8080, SYN, 0), TC_ACT_OK, NULL);
 	remove_rule(EP_B, ID_A, KILO_POLICY_INGRESS, IPPROTO_TCP, 8080, 16);
+	/* B's answer, reversed at B's veth, enters A (policed, no rule) from the frontend: a reply. */
+	add_endpoint(4, POD_A, EP_A, ID_A, KILO_POLICY_ENFORCE_INGRESS);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_B, POD_A, 8080, 40000, SYN | ACK, 0), TC_ACT_OK,
+		  &TCP4(VIP4, POD_A, 80, 40000, SYN | ACK, 0));
+	kt_expect(&kt, KT_TO_POD, &TCP4(VIP4, POD_A, 80, 40000, SYN | ACK, 0), TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_TO_POD, &TCP4(VIP4, POD_A, 80, 40001, SYN | ACK, 0), TC_ACT_SHOT, NULL);
 	kt_expect(&kt, KT_TO_POD, &TCP4(POD_A, POD_B, 40000, 8080, ACK, 0), TC_ACT_OK, NULL);
 	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_FORWARD_NEW), 1);
-	assert_int_equal(read_events(), 1);
+	assert_int_equal(read_events(), 2);
 	assert_int_equal(events[0].service_id, 8);
 	/* Another client's flow to B through the service is judged, and denied. */
 	kt_expect(&kt, KT_FROM_POD, &TCP4("10.4.0.8", VIP4, 40000, 80, SYN, 0), TC_ACT_OK,
@@ -479,6 +486,24 @@ static void test_ipv6_allow_and_deny(void **state)
 	kt_expect(&kt, KT_FROM_POD, &UDP6(POD_A6, "fd00:4:1::35", 40000, 53, 20), TC_ACT_OK, NULL);
 	kt_expect(&kt, KT_FROM_POD, &UDP6(POD_A6, "fd00:5::35", 40000, 53, 20), TC_ACT_SHOT, NULL);
 	kt_expect(&kt, KT_TO_POD, &UDP6("fd00:4:1::35", POD_A6, 53, 40000, 20), TC_ACT_OK, NULL);
+}
+
+/* Neighbour discovery is not judged: the node must resolve a policed pod's address, and the pod answer. */
+static void test_ipv6_neighbour_discovery_passes(void **state)
+{
+	struct kt_packet solicit = {.family = 6, .proto = IPPROTO_ICMPV6, .src = "fe80::1", .dst = POD_A6,
+				    .icmp_type = 135, .payload_len = 20};
+	struct kt_packet advert = {.family = 6, .proto = IPPROTO_ICMPV6, .src = POD_A6, .dst = "fe80::1",
+				   .icmp_type = 136, .payload_len = 20};
+	struct kt_packet echo = {.family = 6, .proto = IPPROTO_ICMPV6, .src = "fe80::1", .dst = POD_A6,
+				 .icmp_type = 128, .payload_len = 20};
+
+	(void)state;
+	set_enforce(KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS);
+	add_endpoint(6, POD_A6, EP_A, ID_A, KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS);
+	kt_expect(&kt, KT_TO_POD, &solicit, TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_FROM_POD, &advert, TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_TO_POD, &echo, TC_ACT_SHOT, NULL);
 }
 
 static void test_events_name_the_flow(void **state)
@@ -568,6 +593,7 @@ int main(void)
 		cmocka_unit_test_setup(test_snatted_service_flow_judged_on_the_client, reset),
 		cmocka_unit_test_setup(test_identity_longest_prefix_and_world, reset),
 		cmocka_unit_test_setup(test_ipv6_allow_and_deny, reset),
+		cmocka_unit_test_setup(test_ipv6_neighbour_discovery_passes, reset),
 		cmocka_unit_test_setup(test_events_name_the_flow, reset),
 		cmocka_unit_test_setup(test_load_balancer_drops_are_events, reset),
 		cmocka_unit_test_setup(test_events_rate_limited, reset),

@@ -528,9 +528,21 @@ run observe --endpoint "n2=$flows_url/" --verdict dropped --node n2
 check "observe --verdict dropped keeps the drops only" eval 'succeeded && [[ $(wc -l <"$tmp/out") -eq 1 ]] && stdout_has "other/x:53"'
 run observe --endpoint "$flows_url" --pod shop/web-1 -o json
 check "observe --pod -o json prints kg's lines of that pod" eval 'succeeded && [[ $(wc -l <"$tmp/out") -eq 1 ]] && stdout_has "\"seq\":1,"'
+# --store: every ready node's kg at its internal IP (here the fake kg's loopback) and --port.
+mkdir -p "$tmp/observe-store/nodes" "$tmp/observe-store/peers"
+printf '{"name": "n2", "location": "l", "endpoint": "192.0.2.2:51820", "internalIP": "127.0.0.1/8", "publicKey": "GKzkKhYMUBmUgLGSMu7mGbAkWX8mGZvVtDBUh6+Y1UY=", "podCIDR": "10.2.2.0/24", "lastSeen": %s}\n' \
+	"$(date +%s)" >"$tmp/observe-store/nodes/n2.json"
+run observe --store "file:$tmp/observe-store" --port "$(cat "$tmp/flows.port")" --verdict dropped
+check "observe --store asks every ready node's kg at its internal IP and --port" eval 'succeeded && [[ $(wc -l <"$tmp/out") -eq 1 ]] && stdout_has "other/x:53"'
+run observe --store "file:$tmp/observe-store" --port "$(cat "$tmp/flows.port")" --node n9
+check "observe --store --node names a node the store does not have" is_error 1 "--node n9: no ready node of that name in the store"
 kill "$flows_pid" 2>/dev/null
 wait "$flows_pid" 2>/dev/null
-expect_error "observe needs an endpoint" 2 "--endpoint is required" observe
+expect_error "observe needs an endpoint" 2 "--endpoint or --store is required" observe
+expect_error "observe takes --endpoint or --store, not both" 2 "--endpoint and --store cannot be used together" \
+	observe --endpoint http://127.0.0.1:1 --store "file:$tmp/observe-store"
+expect_error "observe refuses a port out of range" 2 '--port: "70000" is not a port (1-65535)' \
+	observe --store "file:$tmp/observe-store" --port 70000
 expect_error "observe refuses a verdict it does not know" 2 '--verdict: "denied" is not forwarded or dropped' \
 	observe --endpoint http://127.0.0.1:1 --verdict denied
 expect_error "observe refuses a pod without namespace" 2 '--pod: "web" is not NAMESPACE/NAME' \

@@ -45,15 +45,7 @@ enum kilo_lb_scopes {
 static __always_inline struct kilo_lb_service *
 kilo_lb_frontend(const struct kilo_lb_packet *pkt, __u8 scope)
 {
-	struct kilo_lb_service_key key;
-
-	__builtin_memset(&key, 0, sizeof(key));
-	key.addr = pkt->daddr;
-	key.port = pkt->dport;
-	key.proto = pkt->proto;
-	key.family = pkt->family;
-	key.scope = scope;
-	return kilo_lb_lookup_service(&key);
+	return kilo_lb_frontend_at(&pkt->daddr, pkt->dport, pkt->proto, pkt->family, scope);
 }
 
 /*

@@ -161,7 +161,9 @@ static __always_inline int kilo_policy_judge_new(struct __sk_buff *skb, const st
 	};
 	int allowed = kilo_policy_allows(ep, direction, peer, identity, pkt, pkt->dport, &note.rule_id);
 
-	kilo_policy_count_rule(note.rule_id, skb->len);
+	/* Rule 0 counts the default denials; the node's way in has no rule. */
+	if (note.rule_id || !allowed)
+		kilo_policy_count_rule(note.rule_id, skb->len);
 	if (allowed) {
 		kilo_lb_count(KILO_LB_POLICY_FORWARD_NEW, skb->len);
 	} else {
@@ -204,6 +206,15 @@ static __always_inline struct kilo_lb_ct *kilo_policy_ct(const struct kilo_lb_pa
 	return kilo_lb_ct_lookup(&key, now);
 }
 
+/*
+ * Whether the packet comes from a ClusterIP frontend: the services map is
+ * small and warm, where a conntrack miss is a cache miss.
+ */
+static __always_inline int kilo_policy_from_frontend(const struct kilo_lb_packet *pkt)
+{
+	return kilo_lb_frontend_at(&pkt->saddr, pkt->sport, pkt->proto, pkt->family, KILO_LB_SCOPE_CLUSTER) != NULL;
+}
+
 /* Whether the packet's source is the higher of its two (address, port) sides: any order both directions agree on. */
 static __always_inline int kilo_policy_from_high_side(const struct kilo_lb_packet *pkt)
 {
@@ -216,10 +227,27 @@ static __always_inline int kilo_policy_from_high_side(const struct kilo_lb_packe
 	return pkt->sport > pkt->dport;
 }
 
+#define KILO_ICMPV6_ROUTER_SOLICIT 133
+#define KILO_ICMPV6_REDIRECT 137
+
+/*
+ * What policy never judges: ICMP errors, which are about a flow that was
+ * judged, and IPv6's neighbour discovery (router solicitation to redirect),
+ * without which the node could not reach the pod's address at all (as ARP
+ * is not IP, and passes, in IPv4).
+ */
+static __always_inline int kilo_policy_exempt(const struct kilo_lb_packet *pkt)
+{
+	if (pkt->proto == IPPROTO_ICMPV6 && pkt->family == KILO_AF_INET6 && pkt->fragment == KILO_LB_NOT_FRAGMENT &&
+	    pkt->icmp_type >= KILO_ICMPV6_ROUTER_SOLICIT && pkt->icmp_type <= KILO_ICMPV6_REDIRECT)
+		return 1;
+	return kilo_lb_is_icmp_error(pkt);
+}
+
 /*
  * A packet that is neither balanced nor reversed by the load balancer, at
  * the endpoint it leaves (EGRESS) or enters (INGRESS). TC_ACT_OK or
- * TC_ACT_SHOT. ICMP errors pass: they are about a flow, which was judged.
+ * TC_ACT_SHOT.
  */
 static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const struct kilo_lb_packet *pkt,
 					       __u8 direction)
@@ -233,7 +261,7 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 	__u32 service_id = 0;
 	__u64 now;
 
-	if (!ep || kilo_lb_is_icmp_error(pkt))
+	if (!ep || kilo_policy_exempt(pkt))
 		return TC_ACT_OK;
 	now = kilo_lb_now();
 	/* One entry for both directions: its key starts with the lower side. */
@@ -249,7 +277,7 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 		}
 	} else if (direction == KILO_POLICY_INGRESS) {
 		/* A reply from a frontend to this pod, its flow balanced here (reversed at a local backend's veth). */
-		if (kilo_policy_ct(pkt, 1, KILO_LB_CT_SERVICE, now))
+		if (kilo_policy_from_frontend(pkt) && kilo_policy_ct(pkt, 1, KILO_LB_CT_SERVICE, now))
 			return TC_ACT_OK;
 		/* A service flow to this backend, balanced here: its REPLY entry remembers the judgement. */
 		reply = kilo_policy_ct(pkt, 0, KILO_LB_CT_REPLY, now);

@@ -22,6 +22,8 @@ CLUSTER_GRANULARITY=location
 CLUSTER_DUAL_STACK=0
 # shellcheck source=../cluster/lib.sh
 source "$here/../cluster/lib.sh"
+# shellcheck source=../cluster/bpf.sh
+source "$here/../cluster/bpf.sh"
 skip_unless_ready wireguard-go wg nft ip ping jq curl
 [[ -x "$WHOAMI" ]] || { echo "skip: whoami is not built ($WHOAMI)"; exit 77; }
 
@@ -34,38 +36,11 @@ on_check_failure() {
 	done
 }
 
-# ---- bpffs and cgroup2 of the test's own, outside /sys (as tests/netns/services) ----
-mounts=""
 server=""
 observe_down() {
 	[[ -z "$server" ]] || kill "$server" 2>/dev/null
 	cluster_down
-	[[ -n "$mounts" ]] || return 0
-	umount "$mounts/bpf" 2>/dev/null
-	rmdir "$mounts/cgroup/"ko* 2>/dev/null
-	umount "$mounts/cgroup" 2>/dev/null
-	rmdir "$mounts/bpf" "$mounts/cgroup" "$mounts" 2>/dev/null
-}
-
-mounts_up() {
-	local i
-	mounts="$(mktemp -d /tmp/ko-mnt.XXXXXX)"
-	mkdir -p "$mounts/bpf" "$mounts/cgroup"
-	mount -t bpf bpf "$mounts/bpf" || return 1
-	mount -t cgroup2 none "$mounts/cgroup" || return 1
-	for i in "${node_ids[@]}"; do
-		mkdir -p "$mounts/cgroup/ko$id-n$i" || return 1
-	done
-}
-
-agents_start_bpf() {
-	local i
-	for i in "${node_ids[@]}"; do
-		agent_start "$i" --bpf on --bpf-pin-dir "$mounts/bpf/n$i" --bpf-cgroup "$mounts/cgroup/ko$id-n$i"
-	done
-	for i in "${node_ids[@]}"; do
-		wait_for 10 healthy "$i" || { echo "    n$i: /health not ok within 10 s"; tail -5 "$tmp/log/kg-n$i.log"; return 1; }
-	done
+	mounts_down
 }
 
 apply() { "$KGCTL" apply -f - --store "file:$store" >>"$tmp/log/apply.log" 2>&1; }
@@ -146,6 +121,7 @@ check "kgctl observe --pod default/pod1 -o json: the flow with identities, node 
 	--pod default/pod1 -o json
 check "/metrics counts the drop by reason" metric 'kilo_policy_flows_total\{verdict="dropped",reason="policy_denied"\}'
 check "and by rule (the default deny)" metric 'kilo_policy_rule_flows_total\{rule_id="0",rule="default deny",verdict="dropped"\}'
+check "and the datapath's per-rule counter of the default deny" metric 'kilo_policy_rule_packets_total\{rule_id="0",rule="default deny"\}'
 
 apply < <(policy_yaml allow-client client)
 sleep 1
@@ -154,5 +130,6 @@ check "kgctl observe --verdict forwarded names the rule that allowed it" \
 	observed 'default/pod1:[0-9]+ .* -> default/pod2:8080 .* TCP ingress FORWARDED rule "default/allow-client ingress\[0\]"' \
 	--verdict forwarded
 check "/metrics counts it by rule" metric 'kilo_policy_rule_flows_total\{rule_id="[0-9]+",rule="default/allow-client ingress\[0\]",verdict="forwarded"\}'
+check "and the datapath's per-rule counter of that rule" metric 'kilo_policy_rule_packets_total\{rule_id="[0-9]+",rule="default/allow-client ingress\[0\]"\}'
 echo "$passed passed, $failed failed"
 ((failed == 0))

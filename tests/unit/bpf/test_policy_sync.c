@@ -211,6 +211,31 @@ static void test_sync_writes_by_difference(void **state)
 	assert_int_equal(enforce_flags(), 0);
 }
 
+/* Between resyncs the policy sync compares with what it wrote last, whatever the load balancer's sync does. */
+static void test_sync_compares_with_its_last_state(void **state)
+{
+	struct np_fixture *f = *state;
+	struct kilo_bpf_policy_sync_report report;
+	struct kilo_bpf_sync_report lb_report;
+	struct kilo_lb_desired no_services = { 0 };
+	struct kilo_error err = { 0 };
+	int fd;
+
+	sort(f);
+	assert_int_equal(sync_policy(f, false, &report), 0);
+	fd = lb_fixture_map(pin_dir, "kilo_policy_rules");
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_delete_elem(fd, &f->rules[0].key), 0);
+	close(fd);
+	assert_int_equal(kilo_bpf_sync(f->bpf, &no_services, false, &lb_report, &err), 0);
+	/* Not read back: the entry removed behind its back stays removed... */
+	assert_int_equal(sync_policy(f, false, &report), 0);
+	assert_changes(&report.rules, 0, 0, 0);
+	/* ...until a resync reads the maps. */
+	assert_int_equal(sync_policy(f, true, &report), 0);
+	assert_changes(&report.rules, 1, 0, 0);
+}
+
 static void expect_refused(struct np_fixture *f, const char *message)
 {
 	struct kilo_bpf_policy_sync_report report;
@@ -345,6 +370,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sync_writes_by_difference, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_compares_with_its_last_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_desired_state_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_and_rule_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clean_up_removes_the_policy_pins, setup, teardown),

@@ -166,6 +166,9 @@ static const struct {
 	{ NP("prod", "stay", "{'podSelector': {'matchLabels': {'app': 'client'}}, 'policyTypes': ['Egress'], 'egress': [{'to':"
 			     " [{'namespaceSelector': {}, 'podSelector': {'matchLabels': {'kilo.squat.ai/location': 'eu'}}}]}]}"),
 	  "prod/client", "dev/tool", 9090, IPPROTO_TCP, "allowed by prod/stay egress[0]" },
+	/* A pod's traffic to itself never leaves it. */
+	{ NP("prod", "deny", "{'podSelector': {}, 'policyTypes': ['Ingress', 'Egress']}"), "prod/web", "prod/web", 8080,
+	  IPPROTO_TCP, "ALLOWED\n  egress at n1: allowed by the pod itself" },
 	/* A policy of another namespace does not apply. */
 	{ NP("dev", "deny", "{'podSelector': {}, 'policyTypes': ['Ingress', 'Egress']}"), "prod/client", "prod/web", 8080,
 	  IPPROTO_TCP, "ALLOWED" },

@@ -70,7 +70,9 @@ static void test_selectors_match_with_every_operator(void **state)
 	kilo_arena_release(&arena);
 }
 
-static void read_fixture(const char *policies, struct kilo_np_model *model, kilo_mesh **mesh)
+/* The fixture with policies; with state, through its cache of the objects read before. */
+static void read_fixture(struct kilo_np_state *state, const char *policies, struct kilo_np_model *model,
+			 kilo_mesh **mesh)
 {
 	char *pods = j(fixture_pods), *namespaces = j(fixture_namespaces), *peers = j(fixture_peers);
 	char *list = malloc(strlen(policies) + 3), *policy_text;
@@ -80,7 +82,8 @@ static void read_fixture(const char *policies, struct kilo_np_model *model, kilo
 	*mesh = fixture_mesh();
 	sprintf(list, "[%s]", policies);
 	policy_text = j(list);
-	if (kilo_np_model_read(pods, namespaces, policy_text, peers, *mesh, model, &report, &err) < 0)
+	if ((state ? kilo_np_model_update(state, pods, namespaces, policy_text, peers, *mesh, model, &report, &err)
+		   : kilo_np_model_read(pods, namespaces, policy_text, peers, *mesh, model, &report, &err)) < 0)
 		fail_msg("%s", err.message);
 	if (report.n_problems)
 		fail_msg("left out: %s", report.problems[0]);
@@ -111,7 +114,7 @@ static void test_label_sets_are_canonical_with_namespaces_locations_and_peers(vo
 	kilo_mesh *mesh;
 
 	(void)state;
-	read_fixture("", &model, &mesh);
+	read_fixture(NULL, "", &model, &mesh);
 	assert_int_equal(model.n_identities, 6);
 	for (size_t i = 0; i < model.n_identities; i++)
 		assert_string_equal(model.identities[i].label_set, expected[i]);
@@ -124,13 +127,24 @@ static void test_label_sets_are_canonical_with_namespaces_locations_and_peers(vo
 	kilo_mesh_free(mesh);
 }
 
-/* The store's numbers: 256 + the label set's index. */
+/* The store's numbers: as it hands them out, 256 on, each label set its own from the first time it is seen. */
 static struct kilo_np_identity_number *numbers(const struct kilo_np_model *model)
 {
+	static char *seen[64];
+	static size_t n_seen;
 	struct kilo_np_identity_number *ids = calloc(model->n_identities + 1, sizeof(*ids));
 
-	for (size_t i = 0; i < model->n_identities; i++)
-		ids[i] = (struct kilo_np_identity_number){ model->identities[i].label_set, 256 + (uint32_t)i };
+	for (size_t i = 0; i < model->n_identities; i++) {
+		size_t k = 0;
+
+		while (k < n_seen && strcmp(seen[k], model->identities[i].label_set) != 0)
+			k++;
+		if (k == n_seen) {
+			assert_true(n_seen < 64);
+			seen[n_seen++] = strdup(model->identities[i].label_set);
+		}
+		ids[i] = (struct kilo_np_identity_number){ model->identities[i].label_set, 256 + (uint32_t)k };
+	}
 	return ids;
 }
 
@@ -191,7 +205,7 @@ static char *compile(struct kilo_np_state *state, const char *policies, const ch
 	kilo_mesh *mesh;
 	char *text;
 
-	read_fixture(policies, &model, &mesh);
+	read_fixture(state, policies, &model, &mesh);
 	ids = numbers(&model);
 	if (kilo_np_compile(state, &model, self, ids, model.n_identities, &d, NULL, &err) < 0)
 		fail_msg("%s", err.message);
@@ -219,9 +233,12 @@ static void test_compile_fills_every_map_entry_by_entry(void **state)
 
 	(void)state;
 	assert_string_equal(text,
+		/* The nodes' bridges (the first address of each pod CIDR): n1 itself, n2 another node. */
+		"ipcache 10.2.1.1/32 1 loc 1\n"
 		"ipcache 10.2.1.10/32 258 loc 1\n"
 		"ipcache 10.2.1.11/32 257 loc 1\n"
 		"ipcache 10.2.1.12/32 256 loc 1\n"
+		"ipcache 10.2.2.1/32 3 loc 2\n"
 		"ipcache 10.2.2.10/32 260 loc 2\n"
 		"ipcache 10.2.2.11/32 259 loc 2\n"
 		"ipcache 10.5.0.1/32 261 loc 0\n"
@@ -313,6 +330,81 @@ static void test_ids_stay_put_across_computations(void **state)
 	kilo_np_state_free(np);
 }
 
+/* The fixture with prod/web's labels (and so its label set) changed, compiled with state. */
+static char *compile_changed(struct kilo_np_state *state, const char *policies, const char *self, const char *from,
+			     const char *to)
+{
+	struct kilo_np_desired d;
+	struct kilo_np_model model;
+	struct kilo_np_identity_number *ids;
+	struct kilo_error err = { 0 };
+	char *pods = j(fixture_pods), *old = j(from), *new = j(to), *at = strstr(pods, old), *policy_text;
+	char *text, *changed = malloc(strlen(pods) + strlen(to) + 1), *list = malloc(strlen(policies) + 3);
+	char *namespaces = j(fixture_namespaces);
+	kilo_mesh *mesh = fixture_mesh();
+
+	assert_non_null(at);
+	sprintf(changed, "%.*s%s%s", (int)(at - pods), pods, new, at + strlen(old));
+	sprintf(list, "[%s]", policies);
+	policy_text = j(list);
+	if (kilo_np_model_update(state, changed, namespaces, policy_text, NULL, mesh, &model, NULL, &err) < 0)
+		fail_msg("%s", err.message);
+	ids = numbers(&model);
+	if (kilo_np_compile(state, &model, self, ids, model.n_identities, &d, NULL, &err) < 0)
+		fail_msg("%s", err.message);
+	text = describe(&d);
+	kilo_np_desired_release(&d);
+	free(ids);
+	kilo_np_model_release(&model);
+	kilo_mesh_free(mesh);
+	free(pods);
+	free(old);
+	free(new);
+	free(namespaces);
+	free(changed);
+	free(list);
+	free(policy_text);
+	return text;
+}
+
+static void test_a_label_change_updates_the_cached_endpoints_as_a_fresh_compile_would(void **state)
+{
+	static const struct {
+		const char *from, *to;
+	} changes[] = {
+		/* A new label set for prod/client: the rules of prod/web's selector follow it. */
+		{ "'labels': {'app': 'client'}}, 'spec': {'nodeName': 'n1'", "'labels': {'app': 'client', 'v': '2'}}, 'spec': {'nodeName': 'n1'" },
+		/* prod/client no longer selected by the peer selector. */
+		{ "'labels': {'app': 'client'}}, 'spec': {'nodeName': 'n1'", "'labels': {'app': 'other'}}, 'spec': {'nodeName': 'n1'" },
+		/* dev/tool's named port moves: egress rules to it follow. */
+		{ "'containerPort': 9090", "'containerPort': 9191" },
+		/* prod/web itself changes: its own entries are made again. */
+		{ "'containerPort': 8080", "'containerPort': 8081" },
+	};
+	const char *policies =
+		NP("prod", "web", "{'podSelector': {'matchLabels': {'app': 'web'}}, 'ingress': [{'from': [{'podSelector': {}},"
+				  " {'ipBlock': {'cidr': '10.0.0.0/8', 'except': ['10.2.2.0/24']}}], 'ports': [{'port': 'http'}]}]}") ","
+		NP("prod", "out", "{'podSelector': {}, 'policyTypes': ['Egress'], 'egress': [{'ports': [{'port': 'http'}]},"
+				  " {'to': [{'namespaceSelector': {}, 'podSelector': {'matchLabels': {'app': 'tool'}}}]}]}");
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+		struct kilo_np_state *kept = kilo_np_state_new(), *fresh = kilo_np_state_new();
+		char *before = compile(kept, policies, "n1");
+		char *updated = compile_changed(kept, policies, "n1", changes[i].from, changes[i].to);
+		char *made = compile_changed(fresh, policies, "n1", changes[i].from, changes[i].to);
+
+		if (strcmp(updated, made) != 0)
+			fail_msg("change %zu: updated\n%s\nmade afresh\n%s", i, updated, made);
+		assert_string_not_equal(before, updated);
+		free(before);
+		free(updated);
+		free(made);
+		kilo_np_state_free(kept);
+		kilo_np_state_free(fresh);
+	}
+}
+
 static void test_unusable_objects_are_left_out_and_reported(void **state)
 {
 	char *policies = j("[{'metadata': {'name': 'bad', 'namespace': 'prod'}, 'spec': {'podSelector': {'matchExpressions':"
@@ -347,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_egress_named_ports_resolve_at_each_destination_pod),
 		cmocka_unit_test(test_peers_annotation_and_empty_peers_key_rules_by_identity),
 		cmocka_unit_test(test_ids_stay_put_across_computations),
+		cmocka_unit_test(test_a_label_change_updates_the_cached_endpoints_as_a_fresh_compile_would),
 		cmocka_unit_test(test_unusable_objects_are_left_out_and_reported),
 	};
 

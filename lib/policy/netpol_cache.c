@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * What one computation keeps for the next: each endpoint's entries with
+ * the fingerprint of what they were made from, and the identities seen. A
+ * pod's label change is then one identity gone and one new: the endpoints
+ * whose own inputs did not change drop the gone one's entries and add the
+ * new one's, matched against their selectors alone, and every endpoint's
+ * entries are joined in key order without sorting them all again.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/array.h"
+#include "netpol_compile.h"
+
+/* By key, then the lowest rule id first: of rules allowing the same key, that one names it. */
+static int rule_cmp(const void *a, const void *b)
+{
+	const struct kilo_np_desired_rule *x = a, *y = b;
+	int c = memcmp(&x->key, &y->key, sizeof(x->key));
+
+	return c ? c : (x->value.rule_id > y->value.rule_id) - (x->value.rule_id < y->value.rule_id);
+}
+
+static int cidr_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct kilo_np_desired_cidr *)a)->key, &((const struct kilo_np_desired_cidr *)b)->key,
+		      sizeof(struct kilo_policy_cidr_key));
+}
+
+/* Keeps the first of each run of equal keys (key_size bytes at the start) of n sorted items. */
+static size_t unique(void *items, size_t n, size_t size, size_t key_size)
+{
+	char *base = items;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (kept && memcmp(base + (kept - 1) * size, base + i * size, key_size) == 0)
+			continue;
+		if (kept != i)
+			memcpy(base + kept * size, base + i * size, size);
+		kept++;
+	}
+	return kept;
+}
+
+void kilo_np_rules_settle(struct np_rules *rules)
+{
+	if (!rules->n)
+		return;
+	qsort(rules->items, rules->n, sizeof(*rules->items), rule_cmp);
+	rules->n = unique(rules->items, rules->n, sizeof(*rules->items), sizeof(struct kilo_policy_key));
+}
+
+void kilo_np_cidrs_settle(struct np_cidrs *cidrs)
+{
+	if (!cidrs->n)
+		return;
+	qsort(cidrs->items, cidrs->n, sizeof(*cidrs->items), cidr_cmp);
+	cidrs->n = unique(cidrs->items, cidrs->n, sizeof(*cidrs->items), sizeof(struct kilo_policy_cidr_key));
+}
+
+static int number_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static bool removed_identity(uint32_t identity, const uint32_t *removed, size_t n_removed)
+{
+	return identity >= KILO_IDENTITY_FIRST_ALLOCATED && !(identity & KILO_POLICY_REGION_FLAG) && n_removed &&
+	       bsearch(&identity, removed, n_removed, sizeof(*removed), number_cmp);
+}
+
+int kilo_np_rules_update(struct np_rules *rules, const uint32_t *removed, size_t n_removed, struct np_rules *changes)
+{
+	struct kilo_np_desired_rule *merged;
+	size_t kept = 0, i = 0, j = 0, n = 0;
+
+	for (size_t k = 0; k < rules->n; k++)
+		if (!removed_identity(rules->items[k].key.identity, removed, n_removed))
+			rules->items[kept++] = rules->items[k];
+	rules->n = kept;
+	if (!changes->n)
+		return 0;
+	kilo_np_rules_settle(changes);
+	merged = malloc((rules->n + changes->n) * sizeof(*merged));
+	if (!merged)
+		return -ENOMEM;
+	while (i < rules->n || j < changes->n) {
+		if (j == changes->n || (i < rules->n && rule_cmp(&rules->items[i], &changes->items[j]) <= 0))
+			merged[n++] = rules->items[i++];
+		else
+			merged[n++] = changes->items[j++];
+	}
+	free(rules->items);
+	rules->items = merged;
+	rules->cap = n;
+	rules->n = unique(merged, n, sizeof(*merged), sizeof(struct kilo_policy_key));
+	return 0;
+}
+
+/* A hash of each identity's pods' container ports, in pod order: egress's named ports resolve at them. */
+static int hash_ports(struct np_build *b)
+{
+	const struct kilo_np_model *model = b->model;
+	int r = kilo_np_index_pods(b);
+
+	if (r < 0)
+		return r;
+	b->ports_hashes = calloc(model->n_identities + 1, sizeof(*b->ports_hashes));
+	if (!b->ports_hashes)
+		return -ENOMEM;
+	for (size_t i = 0; i < model->n_identities; i++) {
+		uint64_t h = KILO_NP_HASH_INIT;
+
+		for (size_t k = b->first[i]; k < b->first[i + 1]; k++) {
+			const struct kilo_np_pod *pod = &model->pods[b->pods_of[k]];
+
+			for (size_t p = 0; p < pod->n_ports; p++) {
+				h = kilo_np_hash(h, pod->ports[p].name, strlen(pod->ports[p].name) + 1);
+				h = kilo_np_hash(h, &pod->ports[p].proto, sizeof(pod->ports[p].proto));
+				h = kilo_np_hash(h, &pod->ports[p].port, sizeof(pod->ports[p].port));
+			}
+			h = kilo_np_hash(h, "", 1); /* the end of a pod */
+		}
+		b->ports_hashes[i] = h;
+	}
+	return 0;
+}
+
+int kilo_np_identity_changes(struct np_build *b)
+{
+	const struct kilo_np_model *model = b->model;
+	const struct kilo_np_state *state = b->state;
+	size_t i = 0, j = 0;
+	int r;
+
+	if ((r = hash_ports(b)) < 0)
+		return r;
+	b->removed = malloc((state->n_seen + 1) * sizeof(*b->removed));
+	b->added = malloc((model->n_identities + 1) * sizeof(*b->added));
+	if (!b->removed || !b->added)
+		return -ENOMEM;
+	while (i < state->n_seen || j < model->n_identities) {
+		int c = i == state->n_seen ? 1 : j == model->n_identities
+			? -1 : strcmp(state->seen[i].label_set, model->identities[j].label_set);
+		bool same = c == 0 && state->seen[i].number == b->numbers[j] && state->seen[i].ports_hash == b->ports_hashes[j];
+
+		if (c <= 0 && !same && state->seen[i].number)
+			b->removed[b->n_removed++] = state->seen[i].number;
+		if (c >= 0 && !same && b->numbers[j])
+			b->added[b->n_added++] = j;
+		i += c <= 0;
+		j += c >= 0;
+	}
+	qsort(b->removed, b->n_removed, sizeof(*b->removed), number_cmp);
+	return 0;
+}
+
+struct np_endpoint *kilo_np_cache_find(struct kilo_np_state *state, uint32_t id)
+{
+	size_t lo = 0, hi = state->n_sorted;
+
+	/* Those commit sorted by id: this computation's new ones, appended after them, are other ids. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (state->cache[mid].id == id)
+			return &state->cache[mid];
+		if (state->cache[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+struct np_endpoint *kilo_np_cache_add(struct kilo_np_state *state, uint32_t id)
+{
+	struct np_endpoint *e;
+
+	if (kilo_array_reserve((void **)&state->cache, &state->cap_cache, state->n_cache + 1, sizeof(*e)) < 0)
+		return NULL;
+	e = &state->cache[state->n_cache++];
+	*e = (struct np_endpoint){ .id = id, .generation = state->generation };
+	return e;
+}
+
+static void endpoint_release(struct np_endpoint *e)
+{
+	free(e->rules.items);
+	free(e->cidrs.items);
+}
+
+static int id_order(const void *a, const void *b)
+{
+	uint32_t x = ((const struct np_endpoint *)a)->id, y = ((const struct np_endpoint *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+/* The order of the endpoints' ids in a key: memcmp of their bytes, as the maps' keys sort. */
+static int key_order(const void *a, const void *b)
+{
+	return memcmp(&(*(const struct np_endpoint *const *)a)->id, &(*(const struct np_endpoint *const *)b)->id,
+		      sizeof(uint32_t));
+}
+
+/* The remembered identities: this computation's, their strings kept from the last where they are the same. */
+static int remember_identities(struct np_build *b)
+{
+	const struct kilo_np_model *model = b->model;
+	struct kilo_np_state *state = b->state;
+	struct np_seen_identity *seen = calloc(model->n_identities + 1, sizeof(*seen));
+	size_t i = 0, j;
+
+	if (!seen)
+		goto fail;
+	for (j = 0; j < model->n_identities; j++) {
+		const char *label_set = model->identities[j].label_set;
+
+		while (i < state->n_seen && strcmp(state->seen[i].label_set, label_set) < 0)
+			i++;
+		if (i < state->n_seen && strcmp(state->seen[i].label_set, label_set) == 0) {
+			seen[j].label_set = state->seen[i].label_set;
+			state->seen[i++].label_set = NULL;
+		} else if (!(seen[j].label_set = strdup(label_set))) {
+			goto fail;
+		}
+		seen[j].number = b->numbers[j];
+		seen[j].ports_hash = b->ports_hashes[j];
+	}
+	kilo_np_cache_forget_identities(state);
+	state->seen = seen;
+	state->n_seen = model->n_identities;
+	return 0;
+fail:
+	for (size_t k = 0; seen && k < model->n_identities; k++)
+		free(seen[k].label_set);
+	free(seen);
+	kilo_np_cache_release(state);
+	return -ENOMEM;
+}
+
+/* Every endpoint's rules and bounds, by prefix length, then endpoint, then the rest of the key. */
+static int join(struct np_build *b, struct np_endpoint **order, size_t n)
+{
+	struct kilo_np_desired *out = b->out;
+	size_t n_rules = 0, n_cidrs = 0, *rule_at, *cidr_at;
+	int r = -ENOMEM;
+
+	for (size_t i = 0; i < n; i++) {
+		n_rules += order[i]->rules.n;
+		n_cidrs += order[i]->cidrs.n;
+	}
+	out->rules = malloc((n_rules + 1) * sizeof(*out->rules));
+	out->cidrs = malloc((n_cidrs + 1) * sizeof(*out->cidrs));
+	rule_at = calloc(n + 1, sizeof(*rule_at));
+	cidr_at = calloc(n + 1, sizeof(*cidr_at));
+	if (!out->rules || !out->cidrs || !rule_at || !cidr_at)
+		goto out;
+	/* Prefix lengths are below 256, so the first byte of a key orders them. */
+	for (uint32_t len = 0; len < 256 && (out->n_rules < n_rules || out->n_cidrs < n_cidrs); len++) {
+		for (size_t i = 0; i < n; i++) {
+			const struct np_endpoint *e = order[i];
+
+			while (rule_at[i] < e->rules.n && e->rules.items[rule_at[i]].key.prefixlen == len)
+				out->rules[out->n_rules++] = e->rules.items[rule_at[i]++];
+			while (cidr_at[i] < e->cidrs.n && e->cidrs.items[cidr_at[i]].key.prefixlen == len)
+				out->cidrs[out->n_cidrs++] = e->cidrs.items[cidr_at[i]++];
+		}
+	}
+	r = 0;
+out:
+	free(rule_at);
+	free(cidr_at);
+	return r;
+}
+
+int kilo_np_cache_commit(struct np_build *b)
+{
+	struct kilo_np_state *state = b->state;
+	struct np_endpoint **order;
+	size_t kept = 0;
+	int r;
+
+	for (size_t i = 0; i < state->n_cache; i++) {
+		if (state->cache[i].generation != state->generation) {
+			endpoint_release(&state->cache[i]);
+			continue;
+		}
+		state->cache[kept++] = state->cache[i];
+	}
+	state->n_cache = kept;
+	if (kept)
+		qsort(state->cache, kept, sizeof(*state->cache), id_order);
+	state->n_sorted = kept;
+	order = malloc((kept + 1) * sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < kept; i++)
+		order[i] = &state->cache[i];
+	qsort(order, kept, sizeof(*order), key_order);
+	r = join(b, order, kept);
+	free(order);
+	return r < 0 ? r : remember_identities(b);
+}
+
+void kilo_np_cache_forget_identities(struct kilo_np_state *state)
+{
+	for (size_t i = 0; i < state->n_seen; i++)
+		free(state->seen[i].label_set);
+	free(state->seen);
+	state->seen = NULL;
+	state->n_seen = 0;
+}
+
+void kilo_np_cache_release(struct kilo_np_state *state)
+{
+	for (size_t i = 0; i < state->n_cache; i++)
+		endpoint_release(&state->cache[i]);
+	free(state->cache);
+	state->cache = NULL;
+	state->n_cache = state->cap_cache = state->n_sorted = 0;
+	kilo_np_cache_forget_identities(state);
+}
