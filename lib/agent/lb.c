@@ -59,7 +59,7 @@ int kilo_agent_lb_start(struct kilo_agent_lb *lb, const struct kilo_agent_opts *
 	struct kilo_error why = { 0 };
 	int r;
 
-	*lb = (struct kilo_agent_lb){ .wireguard = wireguard };
+	*lb = (struct kilo_agent_lb){ .wireguard = wireguard, .maglev_tables = o->bpf_maglev_tables };
 	if (o->bpf == KILO_BPF_OFF)
 		return 0;
 	r = kilo_bpf_open(&opts, &lb->bpf, &why);

@@ -18,6 +18,7 @@ struct builder {
 	struct kilo_lb_ids *ids;
 	struct kilo_lb_report *report;
 	uint32_t m; /* 0: no Maglev tables */
+	uint32_t max_tables;
 	/* Room for the largest frontend: its backends' ids, their permutations, and the fill's scratch. */
 	uint32_t *backend_ids;
 	uint32_t *slot_ids;
@@ -223,6 +224,12 @@ static int add_frontend(struct builder *b, const struct kilo_lb_frontend *f)
 				   "%s: frontend %s: %zu backends do not fit a Maglev table of %u entries; "
 				   "new flows pick a slot by hash",
 				   f->svc->label, name, n_slots, b->m);
+	} else if (b->m && n_slots >= 2 && d->n_maglev == b->max_tables) {
+		kilo_lb_frontend_name(f, name);
+		kilo_lb_report_add(b->report,
+				   "%s: frontend %s: no Maglev table, %u frontends have one already "
+				   "(kg --bpf-maglev-tables); new flows pick a slot by hash",
+				   f->svc->label, name, b->max_tables);
 	} else if (b->m && n_slots >= 2) {
 		struct shared_table *table = maglev_table(b, f, entry, n_slots);
 
@@ -350,6 +357,7 @@ int kilo_lb_compute(const struct kilo_lb_inputs *in, struct kilo_lb_ids *ids, st
 	}
 	ids->frontends.drop = maglev_cache_drop;
 	b.m = in->no_maglev ? 0 : in->maglev_m ? in->maglev_m : KILO_LB_MAGLEV_DEFAULT;
+	b.max_tables = in->maglev_max_tables ? in->maglev_max_tables : KILO_LB_MAGLEV_TABLES_DEFAULT;
 	if (b.m && !kilo_maglev_size_valid(b.m))
 		return kilo_error_set(err, EINVAL, "maglev_m: %u is not a prime of at most %u", in->maglev_m,
 				      KILO_MAGLEV_MAX);
