@@ -37,7 +37,7 @@
 #include "packet.h"
 
 #define HIT_REPEAT 1000000
-#define NEW_FLOWS 50000 /* per column; two conntrack entries each: below the LRU's size, no eviction */
+#define NEW_FLOWS 50000 /* per column; one conntrack entry each: below the LRU's size, no eviction */
 
 static const unsigned sizes[] = {10, 1000, 10000, 100000};
 
@@ -87,8 +87,12 @@ static int add_frontend(struct bench *b, __u32 id, __be32 vip, __be16 port, __be
 	struct kilo_lb_backend backend = {.addr.v4 = backend_addr, .port = backend_port,
 					  .proto = IPPROTO_TCP, .family = AF_INET};
 	struct kilo_lb_revnat revnat = {.addr.v4 = vip, .port = port, .family = AF_INET};
+	struct kilo_lb_backend_addr reverse = {.addr.v4 = backend_addr, .port = backend_port,
+					       .proto = IPPROTO_TCP, .family = AF_INET};
+	struct kilo_lb_backend_frontends fronts = {.backend_id = id, .n_services = 1, .service_ids = {id}};
 
-	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_services), &key, &svc, BPF_ANY) ||
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_backend_frontends), &reverse, &fronts, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_services), &key, &svc, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_slots), &slot, &id, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_backends), &id, &backend, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_revnat), &id, &revnat, BPF_ANY))

@@ -32,6 +32,7 @@ int kgctl_connect(int argc, char *argv[]);
 int kgctl_bpf(int argc, char *argv[]);
 int kgctl_services(int argc, char *argv[]);
 int kgctl_policy(int argc, char *argv[]);
+int kgctl_identities(int argc, char *argv[]);
 int kgctl_delete(int argc, char *argv[]);
 int kgctl_get(int argc, char *argv[]);
 /* kgctl apply -f: objects into a store (objects.c), chosen when argv has -f or --filename. */
@@ -151,6 +152,9 @@ int kgctl_load_mesh_described(const char *command, const struct kgctl_mesh_sourc
 
 /* Opens the store at uri, which must exist already; prints its own error. */
 int kgctl_open_store(const char *uri, const struct kilo_store_opts *opts, kilo_store **store);
+
+/* Parses an --output of text or json (*json says which); prints its own error and returns KGCTL_EXIT_USAGE for another. */
+int kgctl_parse_text_or_json(const char *command, const char *text, bool *json);
 
 /* Parses a --mesh-granularity value; prints its own error and returns KGCTL_EXIT_USAGE for a bad one. */
 int kgctl_parse_granularity(const char *text, enum kilo_granularity *out);

@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{ "connect", kgctl_connect, "Make this machine a VPN peer of the mesh until stopped" },
 	{ "services", kgctl_services, "Print a store's Services as a node's load balancer sees them" },
 	{ "policy", kgctl_policy, "Explain whether the store's NetworkPolicies allow a flow, and by which rule" },
+	{ "identities", kgctl_identities, "Print the numbers a store gave to label sets (network policy)" },
 	{ "bpf", kgctl_bpf, "Print the counters of kg's load-balancing programs (bpf stats)" },
 };
 

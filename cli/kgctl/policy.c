@@ -97,6 +97,7 @@ int kgctl_policy(int argc, char *argv[])
 	};
 	struct kilo_policy_explain_opts opts = { .sz = sizeof(opts) };
 	struct kgctl_mesh_source source = { 0 };
+	bool json = false;
 	int c, r;
 
 	while ((c = kgctl_getopt("policy", argc, argv, ":ho:", options)) != -1) {
@@ -113,12 +114,9 @@ int kgctl_policy(int argc, char *argv[])
 							optarg);
 			break;
 		case 'o':
-			if (!strcmp(optarg, "json"))
-				opts.format = KILO_POLICY_FORMAT_JSON;
-			else if (!strcmp(optarg, "text"))
-				opts.format = KILO_POLICY_FORMAT_TEXT;
-			else
-				return kgctl_usage_fail("policy", "--output: \"%s\" is not text or json", optarg);
+			if (kgctl_parse_text_or_json("policy", optarg, &json))
+				return KGCTL_EXIT_USAGE;
+			opts.format = json ? KILO_POLICY_FORMAT_JSON : KILO_POLICY_FORMAT_TEXT;
 			break;
 		case 'h':
 			return kgctl_print(usage_text);

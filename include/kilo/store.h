@@ -151,6 +151,51 @@ KILO_EXPORT int kilo_store_list_objects_in(kilo_store *store, const char *kind, 
 					   struct kilo_error *err);
 
 /*
+ * Identities: a number for each distinct label set (an opaque string, the
+ * policy layer's canonical form), handed out once per cluster by the store
+ * and the same on every node. The file store keeps DIR/identities/ID.json
+ * and DIR/identity-labels/HASH.json, etcd /kilo/CLUSTER/identities/ID and
+ * /kilo/CLUSTER/identity-labels/HASH (HASH: a BLAKE2b of the labels), each
+ * holding the pair. kilo_store_fd wakes and kilo_store_changed says true
+ * when another process allocates or releases one.
+ */
+#define KILO_IDENTITY_LABELS_MAX 4096 /* bytes of a label set */
+
+struct kilo_store_identity {
+	uint32_t id;     /* >= KILO_IDENTITY_FIRST_ALLOCATED (256) */
+	char *labels;
+	int64_t created; /* unix seconds, by the clock of the node that allocated it */
+};
+
+/*
+ * The number of the label set labels: the one it has, or a new one. Two
+ * processes (or nodes) that ask for the same label set at once get the
+ * same number; two label sets never share one. A number released is not
+ * handed out again until every number after it has been. -EINVAL for
+ * labels that are empty, longer than KILO_IDENTITY_LABELS_MAX, not UTF-8
+ * or with a control character; -EBUSY when other writers won every try.
+ */
+KILO_EXPORT int kilo_store_identity_allocate(kilo_store *store, const char *labels, uint32_t *id,
+					     struct kilo_error *err);
+/*
+ * Every identity, sorted by number, into *out (*n of them; free with
+ * kilo_store_identities_free). On etcd, as of the last kilo_store_changed (the
+ * store's watch); a file store reads its files.
+ */
+KILO_EXPORT int kilo_store_identity_list(kilo_store *store, struct kilo_store_identity **out, size_t *n,
+					 struct kilo_error *err);
+KILO_EXPORT void kilo_store_identities_free(struct kilo_store_identity *identities, size_t n);
+/*
+ * Frees the identities whose label set is none of in_use (the label sets
+ * of every pod and peer of the cluster) and that were allocated at least
+ * min_age_s seconds ago, so that a label set another node allocated a
+ * moment ago, for a pod this node has not seen yet, keeps its number.
+ * *released (may be NULL): how many were freed.
+ */
+KILO_EXPORT int kilo_store_identities_release_unused(kilo_store *store, const char *const *in_use, size_t n_in_use,
+						     uint32_t min_age_s, size_t *released, struct kilo_error *err);
+
+/*
  * A file descriptor that becomes readable when the store changes, for
  * poll(). After it does, kilo_store_changed consumes the events and says
  * whether anything relevant changed (true), so the caller loads again.

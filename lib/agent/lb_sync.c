@@ -109,7 +109,8 @@ int kilo_agent_lb_sync(struct kilo_agent_lb *lb, kilo_store *store, const struct
 	if (!resync && lb->synced && memcmp(d, lb->inputs, sizeof(d)) == 0)
 		goto out;
 	r = kilo_lb_compute(&(struct kilo_lb_inputs){ .services = services, .slices = slices, .mesh = mesh, .self = self,
-						      .maglev_m = kilo_bpf_maglev_m(lb->bpf) },
+						      .maglev_m = kilo_bpf_maglev_m(lb->bpf),
+						      .maglev_max_tables = lb->maglev_tables },
 			    lb->ids, &desired, &report, err);
 	if (r == 0)
 		r = kilo_bpf_sync(lb->bpf, &desired, resync || !lb->synced, &synced, err);

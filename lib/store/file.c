@@ -280,27 +280,47 @@ static int make_folders(struct kilo_file_store *fs, const char *dir_path)
 	return 0;
 }
 
-/* Renames tmp over path if path is at if_version (0: absent), under a lock that other such renames take. */
-static int rename_if(const char *dir_path, const char *tmp, const char *path, int64_t if_version)
+/*
+ * Locks the folder dir_path against the other writers that compare a
+ * version (*dir_fd: close it to unlock) and checks that path is at
+ * if_version; -EAGAIN when it is not.
+ */
+static int lock_at_version(const char *dir_path, const char *path, int64_t if_version, int *dir_fd)
 {
 	struct stat st;
-	int dir_fd, r = 0;
+
+	*dir_fd = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*dir_fd < 0)
+		return -errno;
+	if (flock(*dir_fd, LOCK_EX) < 0)
+		return -errno;
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? -EAGAIN : -errno;
+	return file_version(&st) == if_version ? 0 : -EAGAIN;
+}
+
+/*
+ * Renames tmp over path if path is at if_version, under the folder's lock;
+ * links it when path must be absent (0).
+ */
+static int rename_if(const char *dir_path, const char *tmp, const char *path, int64_t if_version)
+{
+	int dir_fd, r;
 
 	if (if_version == KILO_STORE_ANY_VERSION)
 		return rename(tmp, path) < 0 ? -errno : 0;
-	dir_fd = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd < 0)
-		return -errno;
-	if (flock(dir_fd, LOCK_EX) < 0)
-		r = -errno;
-	else if (stat(path, &st) < 0)
-		r = errno == ENOENT ? (if_version == 0 ? 0 : -EAGAIN) : -errno;
-	else if (file_version(&st) != if_version)
-		r = -EAGAIN;
+	/* A create: link() fails if another writer made path first, whichever process it is. */
+	if (if_version == 0) {
+		r = link(tmp, path) < 0 ? (errno == EEXIST ? -EAGAIN : -errno) : 0;
+		if (r == 0)
+			unlink(tmp);
+		return r;
+	}
+	r = lock_at_version(dir_path, path, if_version, &dir_fd);
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
-	/* Closing the folder releases the lock. */
-	close(dir_fd);
+	if (dir_fd >= 0)
+		close(dir_fd);
 	return r;
 }
 
@@ -361,6 +381,31 @@ static int remove_object(kilo_store *store, enum kilo_store_kind kind, const cha
 	return 0;
 }
 
+/* Removes name while it is at if_version (an identity no other node took meanwhile); -EAGAIN otherwise. */
+static int remove_if(kilo_store *store, enum kilo_store_kind kind, const char *name, int64_t if_version,
+		     struct kilo_error *err)
+{
+	struct kilo_file_store *fs = file_store(store);
+	char path[PATH_MAX], dir_path[PATH_MAX], file[OBJECT_NAME_MAX];
+	int dir_fd, r;
+
+	r = object_path(fs, kind, name, path, file, err);
+	if (r < 0)
+		return r;
+	if (path_printf(dir_path, "%s/%s", fs->dir, kilo_store_kind_name(kind)) < 0)
+		return kilo_error_set(err, ENAMETOOLONG, "store: %.400s: path too long", path);
+	r = lock_at_version(dir_path, path, if_version, &dir_fd);
+	if (r == 0 && unlink(path) < 0)
+		r = -errno;
+	if (dir_fd >= 0)
+		close(dir_fd);
+	if (r == -EAGAIN)
+		return kilo_error_set(err, EAGAIN, "store: %.400s changed meanwhile", path);
+	if (r == 0)
+		r = sync_dir(dir_path);
+	return r < 0 ? kilo_error_set(err, -r, "store: cannot remove %.400s: %s", path, strerror(-r)) : 0;
+}
+
 static void close_store(kilo_store *store)
 {
 	struct kilo_file_store *fs = file_store(store);
@@ -408,6 +453,7 @@ static const struct kilo_store_ops file_ops = {
 	.changes = kilo_file_watch_changes,
 	.write = write_object,
 	.remove = remove_object,
+	.remove_if = remove_if,
 	.fd = kilo_file_watch_fd,
 	.changed = kilo_file_watch_changed,
 	.health = health,

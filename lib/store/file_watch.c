@@ -2,7 +2,8 @@
 /*
  * Watching the file store with inotify. Objects are replaced by rename,
  * so a finished write shows as IN_MOVED_TO (or IN_CLOSE_WRITE from a
- * writer that does not rename); temporary files are skipped. When the
+ * writer that does not rename, IN_CREATE from a link); temporary files
+ * are skipped. When the
  * directory goes away its watches die with it; every later call looks for
  * it again, so the store recovers once it is back.
  */
@@ -19,7 +20,8 @@
 #include "file.h"
 
 #define SELF_EVENTS (IN_DELETE_SELF | IN_MOVE_SELF)
-#define OBJECT_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM)
+/* IN_CREATE: an object created whole by link(), as a write that must not replace one is. */
+#define OBJECT_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_CREATE)
 
 /* The folder of watch i: DIR itself, or the folder of kind i - 1. */
 static const char *folder(size_t i)

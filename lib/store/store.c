@@ -44,6 +44,8 @@ const char *kilo_store_kind_name(enum kilo_store_kind kind)
 		[KILO_STORE_POD] = "pods",
 		[KILO_STORE_NAMESPACE] = "namespaces",
 		[KILO_STORE_NETWORKPOLICY] = "networkpolicies",
+		[KILO_STORE_IDENTITY] = "identities",
+		[KILO_STORE_IDENTITY_LABELS] = "identity-labels",
 	};
 
 	return names[kind];

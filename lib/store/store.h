@@ -28,6 +28,14 @@ enum kilo_store_kind {
 	KILO_STORE_POD,
 	KILO_STORE_NAMESPACE,
 	KILO_STORE_NETWORKPOLICY,
+	/*
+	 * Identities (store_identities.c): a record per number, named by it
+	 * in decimal, and one per label set, named by a hash of it, both
+	 * holding the pair; plus the record "next" of the first kind, the
+	 * number after the highest ever handed out.
+	 */
+	KILO_STORE_IDENTITY,
+	KILO_STORE_IDENTITY_LABELS,
 	KILO_STORE_KINDS,
 };
 
@@ -53,6 +61,15 @@ struct kilo_store_entry {
 struct kilo_strbuf;
 
 struct kilo_store_cache;
+
+/* One write of write_all: text NULL removes the object. */
+struct kilo_store_write {
+	enum kilo_store_kind kind;
+	const char *name;
+	const char *text;
+	size_t len;
+	int64_t if_version; /* as write's: 0 absent, KILO_STORE_ANY_VERSION: no condition */
+};
 
 struct kilo_store_ops {
 	void (*close)(kilo_store *store);
@@ -96,6 +113,15 @@ struct kilo_store_ops {
 			    struct kilo_error *err);
 	void (*health)(kilo_store *store, struct kilo_store_health *out);
 	int (*describe)(kilo_store *store, struct kilo_strbuf *out, struct kilo_error *err);
+	/*
+	 * Every write at once if each one's object is at its if_version, else
+	 * none and -EAGAIN (etcd: one transaction). A store without it writes
+	 * one object at a time (store_identities.c says in which order).
+	 */
+	int (*write_all)(kilo_store *store, const struct kilo_store_write *writes, size_t n, struct kilo_error *err);
+	/* Without write_all: remove only while the object is at if_version, else -EAGAIN. */
+	int (*remove_if)(kilo_store *store, enum kilo_store_kind kind, const char *name, int64_t if_version,
+			 struct kilo_error *err);
 	/*
 	 * Liveness by presence: a node in the store is alive (a load sets its
 	 * lastSeen to now) and the agent publishes only changes, no heartbeat.

@@ -492,6 +492,39 @@ expect_error "services needs a store" 2 "--store is required (a mesh document ho
 expect_error "services refuses an unknown output format" 2 '--output: "yaml" is not text or json' \
 	services --store "file:$services_store" -o yaml
 
+# ---- identities ------------------------------------------------------------------
+
+# Two identities as another node's kg left them in a file store, and a number whose
+# label set names another one (an allocator that died between its two writes).
+identities_store="$tmp/identities-store"
+python3 - "$identities_store" <<'PY'
+import hashlib, json, os, sys
+root = sys.argv[1]
+for d in ("identities", "identity-labels"):
+    os.makedirs(os.path.join(root, d))
+def put(folder, name, record):
+    with open(os.path.join(root, folder, name + ".json"), "w") as f:
+        json.dump(record, f)
+for ident, labels in ((257, "app=db,kubernetes.io/metadata.name=prod"), (256, "kilo.squat.ai/peer=laptop")):
+    record = {"id": ident, "labels": labels, "created": 1796000000}
+    put("identities", str(ident), record)
+    put("identity-labels", hashlib.blake2b(labels.encode(), digest_size=16).hexdigest(), record)
+put("identities", "300", {"id": 300, "labels": "kilo.squat.ai/peer=laptop", "created": 1796000000})
+PY
+run identities --store "file:$identities_store"
+cat >"$tmp/want" <<'EOF2'
+ID         CREATED              LABELS
+256        2026-11-30T00:53:20Z kilo.squat.ai/peer=laptop
+257        2026-11-30T00:53:20Z app=db,kubernetes.io/metadata.name=prod
+EOF2
+check "identities lists each number with its label set, sorted, without the orphan" eval 'succeeded && stdout_is "$tmp/want"'
+mkdir -p "$tmp/empty-store"
+run identities --store "file:$tmp/empty-store"
+check "identities of an empty store is the header alone" eval 'succeeded && [[ "$(cat "$tmp/out")" == "ID "*"LABELS" ]]'
+expect_error "identities needs a store" 2 "--store is required (a mesh document holds no identities)" \
+	identities --mesh "$example"
+expect_error "identities takes no argument" 2 'unexpected argument "all"' identities all --store "file:$identities_store"
+
 # ---- kg's flags ---------------------------------------------------------------------
 
 # run_kg ARGS...: like run, for kg.
@@ -556,7 +589,9 @@ if [[ -n "$kg" ]]; then
 	check "kg --bpf takes off, auto or on" is_kg_usage_error '--bpf: "sometimes" is not off, auto or on'
 	run_kg --bpf-maglev-size 1000
 	check "kg --bpf-maglev-size takes Maglev's two sizes" is_kg_usage_error '--bpf-maglev-size: "1000" is not 16381 or 65521'
-	run_kg --bpf auto --bpf-pin-dir /sys/fs/bpf/x --bpf-maglev-size 65521 --bpf-cgroup ""
+	run_kg --bpf-maglev-tables 0
+	check "kg --bpf-maglev-tables takes a count of at least 1" is_kg_usage_error '--bpf-maglev-tables: "0"'
+	run_kg --bpf auto --bpf-pin-dir /sys/fs/bpf/x --bpf-maglev-size 65521 --bpf-maglev-tables 64 --bpf-cgroup ""
 	check "kg takes the --bpf-* flags" is_kg_usage_error "--store is required"
 	run_kg --mtu 9000x
 	check "kg --mtu takes auto or a number" is_kg_usage_error '--mtu: "9000x" is not a number from 1280 to 65535'

@@ -159,6 +159,31 @@ int kilo_etcd_put_if(kilo_etcd *e, const char *key, const char *value, size_t le
 int kilo_etcd_delete_if(kilo_etcd *e, const char *key, int64_t mod_revision, bool *succeeded, int64_t *revision,
 			struct kilo_error *err);
 
+/* A transaction's op with no compare. */
+#define KILO_ETCD_ANY_REVISION (-1)
+
+/*
+ * One operation of a transaction: put key = value (len bytes, attached to
+ * lease, 0: none), or delete key when value is NULL; only if key's mod
+ * revision is still mod_revision (0: key absent, compared as create
+ * revision 0; KILO_ETCD_ANY_REVISION: no compare).
+ */
+struct kilo_etcd_txn_op {
+	const char *key;
+	const char *value;
+	size_t len;
+	int64_t lease;
+	int64_t mod_revision;
+};
+
+/*
+ * Runs every op of ops at once if every compare holds, else none:
+ * *succeeded says which (a lost race is not an error). *revision (may be
+ * NULL): the store's revision after the transaction.
+ */
+int kilo_etcd_txn(kilo_etcd *e, const struct kilo_etcd_txn_op *ops, size_t n, bool *succeeded, int64_t *revision,
+		  struct kilo_error *err);
+
 /* Deletes key (prefix: every key starting with key). *deleted (may be NULL): how many; 0 is not an error. */
 int kilo_etcd_delete(kilo_etcd *e, const char *key, bool prefix, int64_t *deleted, struct kilo_error *err);
 

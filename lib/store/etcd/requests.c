@@ -142,18 +142,47 @@ static char *body_range(const struct kilo_etcd_range_request *req)
 	return dump(o);
 }
 
-/* A transaction that runs then only if key's mod revision is mod_revision. */
-static char *body_txn(const char *key, int64_t mod_revision, const char *op, json_t *then)
+/* The compare of op: key absent (create revision 0) or at its mod revision; NULL when op has none. */
+static json_t *compare_object(const struct kilo_etcd_txn_op *op, const char *key_b64)
 {
-	char *key_b64 = kilo__etcd_b64(key, strlen(key)), n[24];
-	json_t *o = NULL;
+	bool absent = op->mod_revision == 0;
+	char n[24];
 
-	if (key_b64 && then)
-		o = json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[{s:O}]}", "compare", "target", "MOD", "result", "EQUAL",
-			      "key", key_b64, "mod_revision", int64_text(mod_revision, n, sizeof(n)), "success", op,
-			      then);
-	json_decref(then);
-	free(key_b64);
+	if (op->mod_revision == KILO_ETCD_ANY_REVISION)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s, s:s}", "target", absent ? "CREATE" : "MOD", "result", "EQUAL", "key",
+			 key_b64, absent ? "create_revision" : "mod_revision",
+			 int64_text(op->mod_revision, n, sizeof(n)));
+}
+
+/* One op's request: its put or its delete. */
+static json_t *request_object(const struct kilo_etcd_txn_op *op)
+{
+	json_t *inner = op->value ? put_object(op->key, op->value, op->len, op->lease) : delete_object(op->key, false);
+
+	return inner ? json_pack("{s:o}", op->value ? "request_put" : "request_delete_range", inner) : NULL;
+}
+
+/* A transaction that runs every op only if every compare holds. */
+static char *body_txn(const struct kilo_etcd_txn_op *ops, size_t n)
+{
+	json_t *o = json_pack("{s:[], s:[]}", "compare", "success");
+
+	for (size_t i = 0; o && i < n; i++) {
+		char *key_b64 = kilo__etcd_b64(ops[i].key, strlen(ops[i].key));
+		json_t *compare = key_b64 ? compare_object(&ops[i], key_b64) : NULL;
+		bool ok = key_b64 && (compare || ops[i].mod_revision == KILO_ETCD_ANY_REVISION);
+
+		free(key_b64);
+		if (ok && compare)
+			ok = json_array_append_new(json_object_get(o, "compare"), compare) == 0;
+		else
+			json_decref(compare);
+		if (!ok || json_array_append_new(json_object_get(o, "success"), request_object(&ops[i])) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
 	return dump(o);
 }
 
@@ -441,25 +470,33 @@ static int run_txn(kilo_etcd *e, char *body, bool *succeeded, int64_t *revision,
 	return r;
 }
 
-int kilo_etcd_put_if(kilo_etcd *e, const char *key, const char *value, size_t len, int64_t lease,
-		     int64_t mod_revision, bool *succeeded, int64_t *revision, struct kilo_error *err)
+int kilo_etcd_txn(kilo_etcd *e, const struct kilo_etcd_txn_op *ops, size_t n, bool *succeeded, int64_t *revision,
+		  struct kilo_error *err)
 {
 	int r;
 
 	*succeeded = false;
-	r = check_value(key, len, err);
-	if (r < 0)
-		return r;
-	return run_txn(e, body_txn(key, mod_revision, "request_put", put_object(key, value, len, lease)), succeeded,
-		       revision, err);
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].value && (r = check_value(ops[i].key, ops[i].len, err)) < 0)
+			return r;
+	return run_txn(e, body_txn(ops, n), succeeded, revision, err);
+}
+
+int kilo_etcd_put_if(kilo_etcd *e, const char *key, const char *value, size_t len, int64_t lease,
+		     int64_t mod_revision, bool *succeeded, int64_t *revision, struct kilo_error *err)
+{
+	const struct kilo_etcd_txn_op op = { .key = key, .value = value, .len = len, .lease = lease,
+					     .mod_revision = mod_revision };
+
+	return kilo_etcd_txn(e, &op, 1, succeeded, revision, err);
 }
 
 int kilo_etcd_delete_if(kilo_etcd *e, const char *key, int64_t mod_revision, bool *succeeded, int64_t *revision,
 			struct kilo_error *err)
 {
-	*succeeded = false;
-	return run_txn(e, body_txn(key, mod_revision, "request_delete_range", delete_object(key, false)), succeeded,
-		       revision, err);
+	const struct kilo_etcd_txn_op op = { .key = key, .mod_revision = mod_revision };
+
+	return kilo_etcd_txn(e, &op, 1, succeeded, revision, err);
 }
 
 int kilo_etcd_delete(kilo_etcd *e, const char *key, bool prefix, int64_t *deleted, struct kilo_error *err)
@@ -583,12 +620,13 @@ int kilo_etcd_lease_grant_async(kilo_etcd *e, int64_t ttl_s, kilo_etcd_done_fn d
 int kilo_etcd_put_if_async(kilo_etcd *e, const char *key, const char *value, size_t len, int64_t lease,
 			   int64_t mod_revision, kilo_etcd_done_fn done, void *ctx, struct kilo_error *err)
 {
+	const struct kilo_etcd_txn_op op = { .key = key, .value = value, .len = len, .lease = lease,
+					     .mod_revision = mod_revision };
 	int r = check_value(key, len, err);
 
 	if (r < 0)
 		return r;
-	return start(e, "/v3/kv/txn", body_txn(key, mod_revision, "request_put", put_object(key, value, len, lease)),
-		     &txn_async_hooks, done, ctx, err);
+	return start(e, "/v3/kv/txn", body_txn(&op, 1), &txn_async_hooks, done, ctx, err);
 }
 
 static int parse_list_page(struct etcd_call *call, const char *text, size_t len, struct kilo_error *err)

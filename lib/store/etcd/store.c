@@ -225,6 +225,60 @@ out:
 	return r;
 }
 
+/* Identities' writes: one transaction, the mirror updated at once, or read again when it lost. */
+static int write_all(kilo_store *store, const struct kilo_store_write *writes, size_t n, struct kilo_error *err)
+{
+	struct kilo_etcd_store *s = etcd_store(store);
+	struct kilo_etcd_txn_op *ops = calloc(n ? n : 1, sizeof(*ops));
+	int64_t revision = 0;
+	bool succeeded = false;
+	size_t keys = 0;
+	int r = 0;
+
+	if (!ops)
+		return kilo_error_set(err, ENOMEM, "out of memory");
+	for (; keys < n; keys++) {
+		ops[keys] = (struct kilo_etcd_txn_op){ .key = kilo_etcd_store_key(s, writes[keys].kind, writes[keys].name),
+						       .value = writes[keys].text, .len = writes[keys].len,
+						       .mod_revision = writes[keys].if_version == KILO_STORE_ANY_VERSION ?
+									       KILO_ETCD_ANY_REVISION :
+									       writes[keys].if_version };
+		if (!ops[keys].key) {
+			r = kilo_error_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	r = kilo_etcd_txn(s->client, ops, n, &succeeded, &revision, err);
+	if (r < 0) {
+		kilo_etcd_store_down(s, r, err);
+		goto out;
+	}
+	kilo_etcd_store_up(s);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct kilo_etcd_mirror *m = &s->mirror[writes[i].kind];
+
+		if (!succeeded) {
+			r = refresh_one(s, writes[i].kind, writes[i].name, ops[i].key, err);
+			continue;
+		}
+		if (writes[i].text)
+			r = kilo_etcd_mirror_set(m, writes[i].name, writes[i].text, writes[i].len, revision, 0);
+		else
+			kilo_etcd_mirror_remove(m, writes[i].name, INT64_MAX);
+		if (r == 0)
+			r = kilo_etcd_store_touch(s, writes[i].kind, writes[i].name);
+		if (r < 0)
+			r = kilo_error_set(err, ENOMEM, "out of memory");
+	}
+	if (r == 0 && !succeeded)
+		r = kilo_error_set(err, EAGAIN, "store: %s changed meanwhile", n ? ops[0].key : "");
+out:
+	for (size_t i = 0; i < keys; i++)
+		free((char *)ops[i].key);
+	free(ops);
+	return r;
+}
+
 static int remove_object(kilo_store *store, enum kilo_store_kind kind, const char *name, struct kilo_error *err)
 {
 	struct kilo_etcd_store *s = etcd_store(store);
@@ -354,6 +408,7 @@ static const struct kilo_store_ops etcd_ops = {
 	.publish_self = kilo_etcd_store_publish_self,
 	.health = health,
 	.describe = describe,
+	.write_all = write_all,
 	.presence = true,
 };
 

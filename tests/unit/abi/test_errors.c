@@ -564,6 +564,31 @@ static int store_list_objects_in(struct kilo_error *err)
 	return with_store(list_in_bad_kind, err);
 }
 
+static int allocate_empty_labels(kilo_store *store, struct kilo_error *err)
+{
+	uint32_t id;
+
+	return kilo_store_identity_allocate(store, "", &id, err);
+}
+
+static int store_identity_allocate(struct kilo_error *err)
+{
+	return with_store(allocate_empty_labels, err);
+}
+
+static int store_identity_list(struct kilo_error *err)
+{
+	struct kilo_store_identity *ids;
+	size_t n;
+
+	return kilo_store_identity_list(NULL, &ids, &n, err);
+}
+
+static int store_identities_release_unused(struct kilo_error *err)
+{
+	return kilo_store_identities_release_unused(NULL, NULL, 0, 60, NULL, err);
+}
+
 static int manifest_read(struct kilo_error *err)
 {
 	kilo_manifest *m = NULL;
@@ -846,6 +871,9 @@ static const struct row rows[] = {
 	ROW(store_get_object, ENOENT, "Service default/nobody"),
 	ROW(store_list_objects, EINVAL, "gophers"),
 	ROW(store_list_objects_in, EINVAL, "gophers"),
+	ROW(store_identity_allocate, EINVAL, "identity labels: empty"),
+	ROW(store_identity_list, EINVAL, "store is NULL"),
+	ROW(store_identities_release_unused, EINVAL, "store is NULL"),
 	ROW(manifest_read, EINVAL, "*anchor"),
 	ROW(objects_format, EINVAL, "gophers"),
 	ROW(wg_open, EINVAL, "9"),
