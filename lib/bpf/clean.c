@@ -105,5 +105,6 @@ int kilo_bpf_clean_up(kilo_bpf *bpf, struct kilo_error *err)
 	kilo__bpf_loud(previous);
 	/* The maps are no longer the pinned ones a new handle would find: the next sync starts from a read. */
 	kilo__bpf_last_free(bpf);
+	kilo__bpf_policy_last_free(bpf);
 	return r < 0 ? r : p;
 }

@@ -18,6 +18,8 @@
 #define KILO_BPF_MAX_OBJECTS 4
 
 struct kilo_bpf_last; /* sync.c: the state the last sync wrote */
+struct kilo_bpf_policy_last; /* policy_sync.c: the same for network policy's maps */
+struct kilo_bpf_diff;
 
 struct kilo_bpf {
 	char *pin_dir;
@@ -27,6 +29,7 @@ struct kilo_bpf {
 	struct kilo_bpf_attachment *attached;
 	size_t n_attached;
 	struct kilo_bpf_last *last; /* NULL: read the maps at the next sync */
+	struct kilo_bpf_policy_last *policy_last; /* NULL: read the maps at the next policy sync */
 };
 
 /*
@@ -41,5 +44,9 @@ const char *kilo__bpf_said(void);
 struct bpf_program *kilo__bpf_program(const kilo_bpf *bpf, const char *name);
 /* Forgets the state the last sync wrote: the next one reads the maps (sync.c). */
 void kilo__bpf_last_free(kilo_bpf *bpf);
+/* The same for the last policy sync (policy_sync.c). */
+void kilo__bpf_policy_last_free(kilo_bpf *bpf);
+/* A diff's counts as a report's (sync.c). */
+void kilo__bpf_changes(struct kilo_bpf_changes *c, const struct kilo_bpf_diff *d);
 
 #endif

@@ -15,6 +15,7 @@
 #include <kilo/bpf.h>
 
 #include "../policy/lb_desired.h"
+#include "../policy/np_desired.h"
 
 typedef struct kilo_bpf kilo_bpf;
 
@@ -94,6 +95,50 @@ struct kilo_bpf_sync_report {
  */
 int kilo_bpf_sync(kilo_bpf *bpf, const struct kilo_lb_desired *desired, bool read_maps,
 		  struct kilo_bpf_sync_report *report, struct kilo_error *err);
+
+/* ---- network policy (policy_sync.c, events.c, stats.c) -------------------- */
+
+struct kilo_bpf_policy_sync_report {
+	struct kilo_bpf_changes ipcache, endpoints, rules, cidrs;
+};
+
+/*
+ * Writes network policy's desired state into its maps by difference, as
+ * kilo_bpf_sync does (read_maps: compare with the maps read back, not with
+ * what the last policy sync wrote). Every array sorted by key; LPM keys with
+ * a prefixlen in their range and no bit set past it; endpoint ids and rule
+ * ids not 0, rule ids below KILO_POLICY_MAX_RULE_IDS: else -EINVAL naming
+ * the entry, before anything is written. Packets never see an endpoint
+ * policed without its rules: identities, regions and rules go in before the
+ * endpoints, and out after them.
+ */
+int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, bool read_maps,
+			 struct kilo_bpf_policy_sync_report *report, struct kilo_error *err);
+
+/* Per-rule counters summed over the CPUs: out[i] for rule_ids[i] (rule 0: the default denials). */
+int kilo_bpf_policy_rule_counters(kilo_bpf *bpf, const uint32_t *rule_ids, size_t n,
+				  struct kilo_lb_counter_value *out, struct kilo_error *err);
+
+/*
+ * Flow events (struct kilo_flow_event) from the programs' ring buffer, one
+ * reader at a time (the buffer has one consumer position). fn is called for
+ * each event consume finds, in order; it returns 0, or -errno to stop
+ * consume, which then returns that.
+ */
+typedef struct kilo_bpf_events kilo_bpf_events;
+typedef int (*kilo_bpf_event_fn)(void *ctx, const struct kilo_flow_event *event);
+
+int kilo_bpf_events_open(kilo_bpf *bpf, kilo_bpf_event_fn fn, void *ctx, kilo_bpf_events **out,
+			 struct kilo_error *err);
+/* The same on the pinned ring buffer of pin_dir (NULL: KILO_LB_PIN_DIR), without a handle: kgctl. */
+int kilo_bpf_events_open_pinned(const char *pin_dir, kilo_bpf_event_fn fn, void *ctx, kilo_bpf_events **out,
+				struct kilo_error *err);
+/* An fd that polls readable (EPOLLIN) when events wait: for the agent's event loop. */
+int kilo_bpf_events_fd(const kilo_bpf_events *events);
+/* Hands every waiting event to fn without blocking: how many, or -errno (fn's, or reading's). */
+int kilo_bpf_events_consume(kilo_bpf_events *events, struct kilo_error *err);
+/* NULL is a no-op. */
+void kilo_bpf_events_close(kilo_bpf_events *events);
 
 /* ---- clean-up and counters (clean.c, stats.c) ------------------------------ */
 

@@ -168,7 +168,7 @@ oom:
 	return -ENOMEM;
 }
 
-static void count(struct kilo_bpf_changes *c, const struct kilo_bpf_diff *d)
+void kilo__bpf_changes(struct kilo_bpf_changes *c, const struct kilo_bpf_diff *d)
 {
 	*c = (struct kilo_bpf_changes){ .added = (unsigned)d->n_added, .changed = (unsigned)(d->n_write - d->n_added),
 					.removed = (unsigned)d->n_remove };
@@ -268,11 +268,11 @@ int kilo_bpf_sync(kilo_bpf *bpf, const struct kilo_lb_desired *desired, bool rea
 			state_free(&kept);
 	}
 	if (r == 0) {
-		count(&report->services, &diffs[SERVICES]);
-		count(&report->backends, &diffs[BACKENDS]);
-		count(&report->slots, &diffs[SLOTS]);
-		count(&report->revnat, &diffs[REVNAT]);
-		count(&report->backend_frontends, &diffs[BACKEND_FRONTENDS]);
+		kilo__bpf_changes(&report->services, &diffs[SERVICES]);
+		kilo__bpf_changes(&report->backends, &diffs[BACKENDS]);
+		kilo__bpf_changes(&report->slots, &diffs[SLOTS]);
+		kilo__bpf_changes(&report->revnat, &diffs[REVNAT]);
+		kilo__bpf_changes(&report->backend_frontends, &diffs[BACKEND_FRONTENDS]);
 		report->maglev = (struct kilo_bpf_changes){ .added = (unsigned)mp.n_added,
 							    .changed = (unsigned)(mp.n_write - mp.n_added),
 							    .removed = (unsigned)mp.n_remove };

@@ -65,6 +65,14 @@ static int compare_keys(const void *a, const void *b, void *key_size)
 	return memcmp(a, b, *(size_t *)key_size);
 }
 
+void kilo_bpf_table_sort(struct kilo_bpf_table *t)
+{
+	size_t key_size = t->key_size;
+
+	if (t->n > 1)
+		qsort_r(t->data, t->n, t->key_size + t->value_size, compare_keys, &key_size);
+}
+
 static int grow(struct kilo_bpf_table *t, size_t *cap, size_t more)
 {
 	size_t record = t->key_size + t->value_size;
@@ -152,11 +160,8 @@ int kilo_bpf_table_read(int fd, struct kilo_bpf_table *t)
 			break;
 		}
 	}
-	if (r == 0 && t->n > 1) {
-		size_t key_size = t->key_size;
-
-		qsort_r(t->data, t->n, t->key_size + t->value_size, compare_keys, &key_size);
-	}
+	if (r == 0)
+		kilo_bpf_table_sort(t);
 out:
 	free(keys);
 	free(values);

@@ -30,6 +30,8 @@ void kilo_bpf_table_free(struct kilo_bpf_table *t);
 int kilo_bpf_table_copy(const struct kilo_bpf_table *t, struct kilo_bpf_table *out);
 /* The index of the first record whose key is not strictly greater than the one before, or t->n. */
 size_t kilo_bpf_table_unsorted(const struct kilo_bpf_table *t);
+/* Sorts t's records by key. */
+void kilo_bpf_table_sort(struct kilo_bpf_table *t);
 /* Whether a record has key. */
 bool kilo_bpf_table_has(const struct kilo_bpf_table *t, const void *key);
 /*

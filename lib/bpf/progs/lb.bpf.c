@@ -18,6 +18,8 @@
  * (KILO_LB_SERVICE_ICMP_REJECT, reject.bpf.h).
  * Terminating backends keep their flows: the SERVICE entry names the backend,
  * which stays in the backends map without a slot.
+ * Network policy (policy.bpf.h) judges what leaves a pod after balancing and
+ * what enters it; every drop is a flow event (events.bpf.h).
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -26,6 +28,7 @@
 #include "conntrack.bpf.h"
 #include "icmp.bpf.h"
 #include "nat.bpf.h"
+#include "policy.bpf.h"
 #include "reject.bpf.h"
 #include "select.bpf.h"
 
@@ -35,22 +38,14 @@
 #define KILO_LB_NAT_PORT_TRIES 8
 
 enum kilo_lb_scopes {
-	KILO_LB_CLUSTER_ONLY = 0,
+	KILO_LB_CLUSTER_ONLY = 0,         /* a pod's packets: its egress policy judges new flows */
 	KILO_LB_CLUSTER_AND_NODEPORT = 1,
 };
 
 static __always_inline struct kilo_lb_service *
 kilo_lb_frontend(const struct kilo_lb_packet *pkt, __u8 scope)
 {
-	struct kilo_lb_service_key key;
-
-	__builtin_memset(&key, 0, sizeof(key));
-	key.addr = pkt->daddr;
-	key.port = pkt->dport;
-	key.proto = pkt->proto;
-	key.family = pkt->family;
-	key.scope = scope;
-	return kilo_lb_lookup_service(&key);
+	return kilo_lb_frontend_at(&pkt->daddr, pkt->dport, pkt->proto, pkt->family, scope);
 }
 
 /*
@@ -75,12 +70,13 @@ static __always_inline __be16 kilo_lb_nat_port(struct kilo_lb_ct_key *reply_key,
 /*
  * A new flow to a frontend: its backend, its SERVICE entry and the REPLY
  * entry that will reverse the backend's answers; snat (NULL: none) is the
- * source the backend sees. Returns NULL when no backend takes it, or no
- * NAT port is free (then drop says so).
+ * source the backend sees. Returns NULL when no backend takes it, no NAT
+ * port is free, or (from_pod) the pod's egress policy denies the backend
+ * (then drop says so).
  */
 static __always_inline struct kilo_lb_backend *
-kilo_lb_open_flow(const struct kilo_lb_packet *pkt, const struct kilo_lb_service *svc,
-		  const union kilo_lb_addr *snat, const struct kilo_lb_ct_key *key, __u64 now,
+kilo_lb_open_flow(struct __sk_buff *skb, const struct kilo_lb_packet *pkt, const struct kilo_lb_service *svc,
+		  const union kilo_lb_addr *snat, int from_pod, const struct kilo_lb_ct_key *key, __u64 now,
 		  struct kilo_lb_ct *ct, enum kilo_lb_counter *drop)
 {
 	struct kilo_lb_backend *backend;
@@ -92,6 +88,10 @@ kilo_lb_open_flow(const struct kilo_lb_packet *pkt, const struct kilo_lb_service
 	backend = kilo_lb_select_backend(svc, hash, &pkt->saddr, pkt->family, &backend_id);
 	if (!backend || backend->family != pkt->family)
 		return NULL;
+	if (from_pod && !kilo_policy_egress_to_backend(skb, pkt, backend, svc->id)) {
+		*drop = KILO_LB_POLICY_DENY_EGRESS;
+		return NULL;
+	}
 	__builtin_memset(ct, 0, sizeof(*ct));
 	ct->backend_id = backend_id;
 	ct->service_id = svc->id;
@@ -125,10 +125,15 @@ kilo_lb_open_flow(const struct kilo_lb_packet *pkt, const struct kilo_lb_service
 	return backend;
 }
 
-/* A packet to a frontend: on to its flow's backend, or a new flow's (SNATed to snat unless NULL). */
+/*
+ * A packet to a frontend: on to its flow's backend, or a new flow's (SNATed
+ * to snat unless NULL). from_pod: a pod's packet, its egress policy applies.
+ */
 static __always_inline int kilo_lb_balance(struct __sk_buff *skb, const struct kilo_lb_packet *pkt,
-					   const struct kilo_lb_service *svc, const union kilo_lb_addr *snat)
+					   const struct kilo_lb_service *svc, const union kilo_lb_addr *snat,
+					   int from_pod)
 {
+	__u8 direction = from_pod ? KILO_POLICY_EGRESS : KILO_POLICY_INGRESS;
 	enum kilo_lb_counter drop = KILO_LB_DROP_NO_BACKEND;
 	struct kilo_lb_backend *backend = NULL;
 	struct kilo_lb_ct_key key;
@@ -151,17 +156,23 @@ static __always_inline int kilo_lb_balance(struct __sk_buff *skb, const struct k
 		/* The rest of a datagram goes where its first fragment went, or nowhere. */
 		if (pkt->fragment == KILO_LB_LATER_FRAGMENT) {
 			kilo_lb_count(KILO_LB_DROP_FRAGMENT, skb->len);
+			kilo_lb_drop_event(skb, pkt, KILO_LB_DROP_FRAGMENT, direction);
 			return TC_ACT_SHOT;
 		}
 		ct = &new_ct;
-		backend = kilo_lb_open_flow(pkt, svc, snat, &key, now, ct, &drop);
+		backend = kilo_lb_open_flow(skb, pkt, svc, snat, from_pod, &key, now, ct, &drop);
 		if (!backend) {
+			/* Counted, and its event written, where policy denied it. */
+			if (drop == KILO_LB_POLICY_DENY_EGRESS)
+				return TC_ACT_SHOT;
 			if (drop != KILO_LB_DROP_NAT_PORTS && (svc->flags & KILO_LB_SERVICE_ICMP_REJECT)) {
 				kilo_lb_count(KILO_LB_REJECT_NO_BACKEND, skb->len);
+				kilo_lb_drop_event(skb, pkt, KILO_LB_REJECT_NO_BACKEND, direction);
 				return kilo_lb_reject(skb, pkt);
 			}
 			/* A flow whose backend left keeps its reason when no other takes it. */
 			kilo_lb_count(drop, skb->len);
+			kilo_lb_drop_event(skb, pkt, drop, direction);
 			return TC_ACT_SHOT;
 		}
 		kilo_lb_count(KILO_LB_FORWARD_NEW, skb->len);
@@ -171,67 +182,6 @@ static __always_inline int kilo_lb_balance(struct __sk_buff *skb, const struct k
 	if (ct->nat_port && kilo_lb_nat(skb, pkt, 0, &ct->nat_addr, (__be16)ct->nat_port))
 		return TC_ACT_SHOT;
 	return TC_ACT_OK;
-}
-
-/* The flow a backend's packet answers: its conntrack entry and its frontend's reverse NAT. */
-struct kilo_lb_flow {
-	struct kilo_lb_ct *ct;
-	struct kilo_lb_revnat *revnat;
-	int reply_entry; /* ct is the flow's REPLY entry, not its SERVICE entry */
-};
-
-/* The client's SERVICE entry, through the frontends that balance to the backend; 0 when found. */
-static __always_inline int kilo_lb_find_service_entry(const struct kilo_lb_ct_key *reply_key, __u64 now,
-						      struct kilo_lb_flow *flow)
-{
-	struct kilo_lb_backend_frontends *fronts;
-	struct kilo_lb_backend_addr backend;
-	struct kilo_lb_ct_key key;
-	__u32 i;
-
-	__builtin_memset(&backend, 0, sizeof(backend));
-	backend.addr = reply_key->daddr;
-	backend.port = reply_key->dport;
-	backend.proto = reply_key->proto;
-	backend.family = reply_key->family;
-	fronts = bpf_map_lookup_elem(&kilo_lb_backend_frontends, &backend);
-	if (!fronts)
-		return -1;
-	key = *reply_key;
-	key.dir = KILO_LB_CT_SERVICE;
-	for (i = 0; i < KILO_LB_BACKEND_FRONTENDS && i < fronts->n_services; i++) {
-		flow->revnat = bpf_map_lookup_elem(&kilo_lb_revnat, &fronts->service_ids[i]);
-		if (!flow->revnat || flow->revnat->family != key.family)
-			continue;
-		key.daddr = flow->revnat->addr;
-		key.dport = flow->revnat->port;
-		flow->ct = kilo_lb_ct_lookup(&key, now);
-		/* An SNATed flow's SERVICE entry is not the one its replies reverse. */
-		if (flow->ct && flow->ct->backend_id == fronts->backend_id && !flow->ct->nat_port) {
-			flow->reply_entry = 0;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/*
- * The flow of reply_key (client -> backend, dir REPLY: the answer's tuple
- * reversed): its SERVICE entry, or else its REPLY entry. 0 when found.
- */
-static __always_inline int kilo_lb_find_flow(const struct kilo_lb_ct_key *reply_key, __u64 now,
-					     struct kilo_lb_flow *flow)
-{
-	if (kilo_lb_find_service_entry(reply_key, now, flow) == 0)
-		return 0;
-	flow->ct = kilo_lb_ct_lookup(reply_key, now);
-	if (!flow->ct)
-		return -1;
-	flow->revnat = bpf_map_lookup_elem(&kilo_lb_revnat, &flow->ct->service_id);
-	if (!flow->revnat || flow->revnat->family != reply_key->family)
-		return -1;
-	flow->reply_entry = 1;
-	return 0;
 }
 
 /* A reply's FIN or RST closes the flow's SERVICE entry too: both time out soon. */
@@ -253,6 +203,9 @@ static __always_inline void kilo_lb_close_service_entry(const struct kilo_lb_pac
 	if (ct)
 		kilo_lb_ct_refresh(ct, pkt, now);
 }
+
+/* What kilo_lb_reverse returns for a packet that is no reply of a flow balanced here. */
+#define KILO_LB_NOT_REVERSED (-1)
 
 /* An ICMP error about a balanced flow, rewritten to be about the client's own flow. */
 static __always_inline int kilo_lb_reverse_icmp_error(struct __sk_buff *skb,
@@ -283,11 +236,10 @@ static __always_inline int kilo_lb_reverse_icmp_error(struct __sk_buff *skb,
 	kilo_lb_count(KILO_LB_ICMP_ERROR_NAT, skb->len);
 	return TC_ACT_OK;
 pass:
-	kilo_lb_count(KILO_LB_PASS, skb->len);
-	return TC_ACT_OK;
+	return KILO_LB_NOT_REVERSED;
 }
 
-/* A backend's reply to a flow balanced on this node: from the frontend again. */
+/* A backend's reply to a flow balanced on this node: from the frontend again; else KILO_LB_NOT_REVERSED. */
 static __always_inline int kilo_lb_reverse(struct __sk_buff *skb, const struct kilo_lb_packet *pkt)
 {
 	struct kilo_lb_ct_key key;
@@ -314,19 +266,36 @@ static __always_inline int kilo_lb_reverse(struct __sk_buff *skb, const struct k
 	kilo_lb_count(KILO_LB_REVERSE_NAT, skb->len);
 	return TC_ACT_OK;
 pass:
+	return KILO_LB_NOT_REVERSED;
+}
+
+/*
+ * A packet the load balancer leaves as it is: at a pod's veth, judged by the
+ * pod's policy for direction (policed); elsewhere it passes.
+ */
+static __always_inline int kilo_lb_reverse_or_pass(struct __sk_buff *skb, const struct kilo_lb_packet *pkt,
+						   int policed, __u8 direction)
+{
+	int verdict = kilo_lb_reverse(skb, pkt);
+
+	if (verdict != KILO_LB_NOT_REVERSED)
+		return verdict;
+	if (policed && kilo_policy_enforce(skb, pkt, direction) == TC_ACT_SHOT)
+		return TC_ACT_SHOT;
 	kilo_lb_count(KILO_LB_PASS, skb->len);
 	return TC_ACT_OK;
 }
 
-/* Parses the packet; anything not to balance or reverse gets its verdict here (>= 0). */
+/* Parses the packet; anything not to balance, reverse or judge gets its verdict here (>= 0). */
 static __always_inline int kilo_lb_prepare(struct __sk_buff *skb, __u32 l3_off,
-					   struct kilo_lb_packet *pkt)
+					   struct kilo_lb_packet *pkt, __u8 direction)
 {
 	switch (kilo_lb_parse(skb, l3_off, pkt)) {
 	case KILO_LB_PARSED:
 		break;
 	case KILO_LB_PARSE_MALFORMED:
 		kilo_lb_count(KILO_LB_DROP_MALFORMED, skb->len);
+		kilo_lb_drop_event(skb, pkt, KILO_LB_DROP_MALFORMED, direction);
 		return TC_ACT_SHOT;
 	default:
 		kilo_lb_count(KILO_LB_PASS, skb->len);
@@ -369,10 +338,12 @@ kilo_lb_snat_address(const struct kilo_lb_packet *pkt, const struct kilo_lb_serv
 static __always_inline int kilo_lb_ingress(struct __sk_buff *skb, __u32 l3_off,
 					   enum kilo_lb_scopes scopes)
 {
+	int from_pod = scopes == KILO_LB_CLUSTER_ONLY;
+	__u8 direction = from_pod ? KILO_POLICY_EGRESS : KILO_POLICY_INGRESS;
 	struct kilo_lb_service *svc = NULL;
 	struct kilo_lb_packet pkt;
 	int cluster_ip = 0;
-	int verdict = kilo_lb_prepare(skb, l3_off, &pkt);
+	int verdict = kilo_lb_prepare(skb, l3_off, &pkt, direction);
 
 	if (verdict >= 0)
 		return verdict;
@@ -384,8 +355,9 @@ static __always_inline int kilo_lb_ingress(struct __sk_buff *skb, __u32 l3_off,
 	}
 	if (svc)
 		return kilo_lb_balance(skb, &pkt, svc,
-				       kilo_lb_snat_address(&pkt, svc, cluster_ip && scopes == KILO_LB_CLUSTER_AND_NODEPORT));
-	return kilo_lb_reverse(skb, &pkt);
+				       kilo_lb_snat_address(&pkt, svc, cluster_ip && scopes == KILO_LB_CLUSTER_AND_NODEPORT),
+				       from_pod);
+	return kilo_lb_reverse_or_pass(skb, &pkt, from_pod, direction);
 }
 
 SEC("tc")
@@ -398,11 +370,11 @@ SEC("tc")
 int kilo_lb_to_pod(struct __sk_buff *skb)
 {
 	struct kilo_lb_packet pkt;
-	int verdict = kilo_lb_prepare(skb, ETH_HLEN, &pkt);
+	int verdict = kilo_lb_prepare(skb, ETH_HLEN, &pkt, KILO_POLICY_INGRESS);
 
 	if (verdict >= 0)
 		return verdict;
-	return kilo_lb_reverse(skb, &pkt);
+	return kilo_lb_reverse_or_pass(skb, &pkt, 1, KILO_POLICY_INGRESS);
 }
 
 SEC("tc")

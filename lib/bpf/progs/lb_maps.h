@@ -128,6 +128,19 @@ enum kilo_lb_ct_dir {
 	KILO_LB_CT_REPLY = 1,   /* client -> backend, as the reply's tuple reversed: its reverse NAT, when
 				 * the SERVICE entry cannot be found from the reply (SNAT, or
 				 * KILO_LB_BACKEND_REPLY_ENTRIES) */
+	KILO_LB_CT_POLICY = 2,  /* a flow network policy allowed (not balanced here): its tuple, lower side first */
+};
+
+/*
+ * A conntrack entry's policy byte: the directions in which network policy
+ * judged the flow and allowed it; in a POLICY entry (keyed by the lower
+ * (address, port) side first, so that both directions find it), which
+ * side opened the flow.
+ */
+enum kilo_lb_ct_policy {
+	KILO_LB_CT_ALLOWED_INGRESS = 1 << 0, /* 1 << KILO_POLICY_INGRESS */
+	KILO_LB_CT_ALLOWED_EGRESS = 1 << 1,  /* 1 << KILO_POLICY_EGRESS */
+	KILO_LB_CT_OPENED_BY_DADDR = 1 << 2, /* the key's daddr side sent the first packet */
 };
 
 enum kilo_lb_tcp_state {
@@ -141,7 +154,8 @@ struct kilo_lb_ct {
 	__u32 backend_id;
 	__u32 service_id;  /* the reverse NAT's key */
 	__u8 tcp_state;    /* enum kilo_lb_tcp_state */
-	__u8 pad[3];
+	__u8 policy;       /* enum kilo_lb_ct_policy (was padding) */
+	__u8 pad[2];
 	/*
 	 * NodePort SNAT, network byte order; nat_port 0: none. A SERVICE entry:
 	 * the source address and port its packets get. A REPLY entry: the
@@ -201,6 +215,11 @@ enum kilo_lb_counter {
 	KILO_LB_SOCK_REVERSE,          /* a backend's address shown as its service's (recvmsg, getpeername) */
 	KILO_LB_SOCK_REJECT_NO_BACKEND, /* a connect() or sendmsg() refused with ECONNREFUSED */
 	KILO_LB_SOCK_REVERSE_LOST,     /* forwarded, but its reverse entry could not be stored */
+	/* Network policy (policy.bpf.h): new flows judged at a policed endpoint, and flow events. */
+	KILO_LB_POLICY_FORWARD_NEW,    /* a new flow a rule (or the node, in) allowed */
+	KILO_LB_POLICY_DENY_INGRESS,   /* dropped: no rule lets it in to its endpoint */
+	KILO_LB_POLICY_DENY_EGRESS,    /* dropped: no rule lets it out of its endpoint */
+	KILO_LB_FLOW_EVENTS_LOST,      /* flow events not written: over the rate limit, or the ring buffer full */
 	KILO_LB_COUNTER_MAX,
 };
 

@@ -49,14 +49,14 @@ enum kilo_lb_fragment_kind {
 
 enum kilo_lb_parse_result {
 	KILO_LB_PARSED = 0,
-	KILO_LB_PARSE_PASS,      /* nothing to balance: not IP, other protocols, extension headers */
+	KILO_LB_PARSE_PASS,      /* nothing to balance or judge: not IP */
 	KILO_LB_PARSE_MALFORMED, /* headers that contradict themselves or the packet's length */
 };
 
 struct kilo_lb_packet {
 	union kilo_lb_addr saddr;
 	union kilo_lb_addr daddr;
-	__be16 sport; /* TCP/UDP; ICMP errors: zero */
+	__be16 sport; /* TCP/UDP/SCTP; ICMP and other protocols: zero */
 	__be16 dport;
 	__u32 l3_off;
 	__u32 l4_off;
@@ -112,7 +112,11 @@ static __always_inline int kilo_lb_length_fits(struct __sk_buff *skb, __u32 l3_o
 	return ip_len >= header_len && l3_off + ip_len <= skb->len;
 }
 
-/* Ports and TCP flags of the L4 header at l4_off, when the packet holds it whole. */
+/*
+ * Ports and TCP flags of the L4 header at l4_off, when the packet holds it
+ * whole. Other protocols (and IPv6 extension headers) have none: network
+ * policy still judges them, by protocol.
+ */
 static __always_inline int kilo_lb_parse_l4(void *data, void *data_end, struct kilo_lb_packet *pkt)
 {
 	__u32 off = pkt->l4_off;
@@ -127,21 +131,20 @@ static __always_inline int kilo_lb_parse_l4(void *data, void *data_end, struct k
 		pkt->sport = tcp->source;
 		pkt->dport = tcp->dest;
 		pkt->tcp_flags = ((__u8 *)tcp)[13];
-	} else if (pkt->proto == IPPROTO_UDP) {
+	} else if (pkt->proto == IPPROTO_UDP || pkt->proto == IPPROTO_SCTP) {
+		/* SCTP's common header starts with the ports, as UDP's does. */
 		struct udphdr *udp = data + off;
 
 		if ((void *)(udp + 1) > data_end)
 			return KILO_LB_PARSE_MALFORMED;
 		pkt->sport = udp->source;
 		pkt->dport = udp->dest;
-	} else if (pkt->proto == IPPROTO_ICMP || pkt->proto == IPPROTO_ICMPV6) {
+	} else if (pkt->proto == (pkt->family == KILO_AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6)) {
 		__u8 *type = data + off;
 
 		if ((void *)(type + 4) > data_end)
 			return KILO_LB_PARSE_MALFORMED;
 		pkt->icmp_type = *type;
-	} else {
-		return KILO_LB_PARSE_PASS;
 	}
 	return KILO_LB_PARSED;
 }
@@ -230,9 +233,6 @@ static __always_inline int kilo_lb_parse(struct __sk_buff *skb, __u32 l3_off,
 		return KILO_LB_PARSE_PASS;
 	if (r != KILO_LB_PARSED)
 		return r;
-	if (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP &&
-	    pkt->proto != (pkt->family == KILO_AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6))
-		return KILO_LB_PARSE_PASS;
 	if (pkt->fragment == KILO_LB_LATER_FRAGMENT)
 		return KILO_LB_PARSED;
 	return kilo_lb_parse_l4(data, data_end, pkt);

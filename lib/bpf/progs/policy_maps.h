@@ -170,4 +170,32 @@ struct kilo_flow_event {
 
 /* Per-rule counters: a PERCPU_ARRAY indexed by rule id, the same value as the load balancer's. */
 
+/*
+ * Appended by the datapath. kilo_policy_state, an ARRAY of one entry (key
+ * 0) the loader writes with the endpoints: the OR of every endpoint's
+ * flags, so that while no policy selects a pod for a direction no packet
+ * pays for the endpoint lookup.
+ */
+struct kilo_policy_state {
+	__u32 enforce; /* enum kilo_policy_endpoint_flags */
+	__u32 pad;
+};
+
+/*
+ * kilo_policy_ipcache_hosts: a hash of the ipcache's full-length prefixes
+ * (a pod's, a node's address), keyed by the address as the endpoints are
+ * (struct kilo_policy_endpoint_key), valued by struct kilo_ipcache_value.
+ * The loader puts them there instead of in the trie, which then holds only
+ * the shorter prefixes: with 100k pods a trie lookup walks ~20 nodes, each
+ * a cache miss on a new flow (~1.2 us), a hash lookup one or two. The
+ * programs look the address up here first; a miss goes to the trie.
+ */
+
+/* kilo_policy_event_budget: a PERCPU_ARRAY of one entry, the rate limit's window on each CPU. */
+struct kilo_flow_event_budget {
+	__u64 window_ns; /* bpf_ktime_get_coarse_ns() when the current second began */
+	__u32 sent;      /* events written in it */
+	__u32 pad;
+};
+
 #endif

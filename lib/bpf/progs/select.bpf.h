@@ -43,6 +43,21 @@ kilo_lb_lookup_service(const struct kilo_lb_service_key *key)
 	return bpf_map_lookup_elem(&kilo_lb_services, key);
 }
 
+/* The frontend at addr and port of scope, or NULL. */
+static __always_inline struct kilo_lb_service *kilo_lb_frontend_at(const union kilo_lb_addr *addr, __be16 port,
+								   __u8 proto, __u8 family, __u8 scope)
+{
+	struct kilo_lb_service_key key;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	key.addr = *addr;
+	key.port = port;
+	key.proto = proto;
+	key.family = family;
+	key.scope = scope;
+	return kilo_lb_lookup_service(&key);
+}
+
 /* A backend that may take a new flow: present and not terminating. */
 static __always_inline struct kilo_lb_backend *kilo_lb_backend_for_new_flow(__u32 backend_id)
 {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,4 +143,18 @@ int lb_fixture_map(const char *dir, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return bpf_obj_get(path);
+}
+
+size_t lb_fixture_count(const char *dir, const char *name, size_t key_size)
+{
+	unsigned char key[64], next[64];
+	int fd = lb_fixture_map(dir, name);
+	size_t n = 0;
+
+	if (fd < 0 || key_size > sizeof(key))
+		return SIZE_MAX;
+	for (void *prev = NULL; bpf_map_get_next_key(fd, prev, next) == 0; prev = key, n++)
+		memcpy(key, next, key_size);
+	close(fd);
+	return n;
 }

@@ -7,6 +7,7 @@
 #define KILO_TESTS_UNIT_BPF_LB_FIXTURE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "bpf/loader.h"
 
@@ -38,5 +39,7 @@ void lb_fixture_sort(struct lb_fixture *f);
 const char *lb_fixture_pin_dir(const char *name);
 /* The pinned map name in pin_dir, opened; -1 when missing. */
 int lb_fixture_map(const char *pin_dir, const char *name);
+/* How many entries the pinned map name holds (keys of key_size, at most 64 bytes); SIZE_MAX when missing. */
+size_t lb_fixture_count(const char *pin_dir, const char *name, size_t key_size);
 
 #endif

@@ -76,19 +76,6 @@ static void assert_changes(const struct kilo_bpf_changes *c, unsigned added, uns
 	assert_int_equal(c->removed, removed);
 }
 
-static size_t count_entries(const char *map, size_t key_size)
-{
-	unsigned char key[64], next[64];
-	int fd = lb_fixture_map(pin_dir, map);
-	size_t n = 0;
-
-	assert_true(fd >= 0);
-	for (void *prev = NULL; bpf_map_get_next_key(fd, prev, next) == 0; prev = key, n++)
-		memcpy(key, next, key_size);
-	close(fd);
-	return n;
-}
-
 /* The id of the Maglev table the outer map holds for service. */
 static __u32 table_id(__u32 service)
 {
@@ -127,8 +114,8 @@ static void test_first_sync_writes_every_entry(void **state)
 	assert_changes(&report.slots, 6, 0, 0);
 	assert_changes(&report.revnat, 3, 0, 0);
 	assert_changes(&report.maglev, 3, 0, 0);
-	assert_int_equal(count_entries("kilo_lb_services", sizeof(struct kilo_lb_service_key)), 3);
-	assert_int_equal(count_entries("kilo_lb_slots", sizeof(struct kilo_lb_slot_key)), 6);
+	assert_int_equal(lb_fixture_count(pin_dir, "kilo_lb_services", sizeof(struct kilo_lb_service_key)), 3);
+	assert_int_equal(lb_fixture_count(pin_dir, "kilo_lb_slots", sizeof(struct kilo_lb_slot_key)), 6);
 	fd = lb_fixture_map(pin_dir, "kilo_lb_services");
 	assert_int_equal(bpf_map_lookup_elem(fd, &f->lb.services[1].key, &svc), 0);
 	assert_memory_equal(&svc, &f->lb.services[1].value, sizeof(svc));
@@ -253,14 +240,14 @@ static void test_a_removed_service_takes_its_entries(void **state)
 	assert_changes(&report.slots, 0, 0, 2);
 	assert_changes(&report.revnat, 0, 0, 1);
 	assert_changes(&report.maglev, 0, 0, 1);
-	assert_int_equal(count_entries("kilo_lb_services", sizeof(struct kilo_lb_service_key)), 2);
-	assert_int_equal(count_entries("kilo_lb_backends", sizeof(__u32)), 4);
-	assert_int_equal(count_entries("kilo_lb_maglev", sizeof(__u32)), 2);
+	assert_int_equal(lb_fixture_count(pin_dir, "kilo_lb_services", sizeof(struct kilo_lb_service_key)), 2);
+	assert_int_equal(lb_fixture_count(pin_dir, "kilo_lb_backends", sizeof(__u32)), 4);
+	assert_int_equal(lb_fixture_count(pin_dir, "kilo_lb_maglev", sizeof(__u32)), 2);
 	/* And nothing at all empties every map. */
 	lb_fixture_build(&f->lb, 0, 0);
 	assert_int_equal(sync_state(f, true, &report), 0);
 	assert_changes(&report.services, 0, 0, 2);
-	assert_int_equal(count_entries("kilo_lb_slots", sizeof(struct kilo_lb_slot_key)), 0);
+	assert_int_equal(lb_fixture_count(pin_dir, "kilo_lb_slots", sizeof(struct kilo_lb_slot_key)), 0);
 }
 
 static void test_bad_desired_state_writes_nothing(void **state)
@@ -285,8 +272,8 @@ static void test_bad_desired_state_writes_nothing(void **state)
 	lb_fixture_build(&f->lb, 2, 2);
 	f->lb.maglev[0].m = 1000;
 	assert_int_equal(kilo_bpf_sync(f->bpf, &f->lb.desired, false, &report, NULL), -EINVAL);
-	assert_int_equal(count_entries("kilo_lb_services", sizeof(struct kilo_lb_service_key)), 0);
-	assert_int_equal(count_entries("kilo_lb_backends", sizeof(__u32)), 0);
+	assert_int_equal(lb_fixture_count(pin_dir, "kilo_lb_services", sizeof(struct kilo_lb_service_key)), 0);
+	assert_int_equal(lb_fixture_count(pin_dir, "kilo_lb_backends", sizeof(__u32)), 0);
 }
 
 static void test_a_new_handle_finds_the_pinned_maps_and_their_flows(void **state)

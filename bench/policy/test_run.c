@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * What network policy adds to a packet of kilo_lb_from_pod (a pod's egress)
+ * and kilo_lb_to_pod (its ingress), through BPF_PROG_TEST_RUN, at 10, 1k and
+ * 10k rules with 100k ipcache entries. Needs root; maps pinned in a
+ * directory of its own under bpffs, removed at the end.
+ *
+ * The pod is policed in the direction measured and allowed to its peers'
+ * identities on port 80, to them (egress) or from them (ingress) (rule j: endpoint 1 + j / 1000, identity 256 + j % 1000: the pod
+ * has up to 1000 rules, the others go to other endpoints). The ipcache holds
+ * 100k /32s (in the hosts' hash, as the loader puts them), 10.128.0.0 + i of identity 256 + i % min(rules, 1000), so that
+ * the pod's rules allow every one; each flow goes to one drawn at random
+ * (cold entries, the same at every size).
+ *   established: one flow, repeat 10^6 (the kernel's mean): the policy's
+ *     conntrack hit; "off": the same packet with no endpoint policed.
+ *   new flow: NEW_FLOWS flows, each its own test_run (repeat 1), averaged:
+ *     identity, rule lookups and the conntrack insert; "off": the same
+ *     packets with no endpoint policed (a clock read per call included in
+ *     both, so the difference is the policy's).
+ *   unpoliced pod: new flows from a pod no policy selects while another is
+ *     policed: the endpoint lookup alone.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lb.skel.h"
+#include "packet.h"
+#include "policy_maps.h"
+
+#define IPCACHE_ENTRIES 100000
+#define IDENTITIES 1000
+#define HIT_REPEAT 1000000
+#define NEW_FLOWS 50000 /* one conntrack entry each: below the LRU's size, no eviction */
+#define PEERS 0x0a800000 /* 10.128.0.0 */
+#define POD "10.4.0.5"
+#define OTHER_POD "10.4.0.6"
+
+static const unsigned sizes[] = {10, 1000, 10000};
+
+struct bench {
+	struct kilo_lb_bpf *skel;
+	char pin_dir[128];
+};
+
+static void bench_close(struct bench *b)
+{
+	struct bpf_map *map;
+
+	if (!b->skel)
+		return;
+	bpf_object__for_each_map(map, b->skel->obj)
+		if (bpf_map__pin_path(map))
+			bpf_map__unpin(map, NULL);
+	kilo_lb_bpf__destroy(b->skel);
+	rmdir(b->pin_dir);
+	b->skel = NULL;
+}
+
+static int bench_open(struct bench *b, unsigned n)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+
+	snprintf(b->pin_dir, sizeof(b->pin_dir), "/sys/fs/bpf/kilo-bench-np-datapath-%d-%u", (int)getpid(), n);
+	opts.pin_root_path = b->pin_dir;
+	b->skel = kilo_lb_bpf__open_opts(&opts);
+	if (!b->skel)
+		return -errno;
+	if (kilo_lb_bpf__load(b->skel) < 0) {
+		int r = -errno;
+
+		bench_close(b);
+		return r;
+	}
+	return 0;
+}
+
+static int set_enforce(struct bench *b, __u32 flags)
+{
+	struct kilo_policy_state state = {.enforce = flags};
+	__u32 key = 0;
+
+	return bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_policy_state), &key, &state, BPF_ANY) ? -errno : 0;
+}
+
+static int add_endpoint(struct bench *b, const char *addr, __u32 id, __u32 flags)
+{
+	struct kilo_policy_endpoint_key key = {.family = AF_INET};
+	struct kilo_policy_endpoint ep = {.id = id, .identity = 200, .flags = flags};
+
+	inet_pton(AF_INET, addr, &key.addr);
+	return bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_policy_endpoints), &key, &ep, BPF_ANY) ? -errno : 0;
+}
+
+static int fill(struct bench *b, unsigned rules, __u8 direction)
+{
+	unsigned identities = rules < IDENTITIES ? rules : IDENTITIES;
+	int hosts = bpf_map__fd(b->skel->maps.kilo_policy_ipcache_hosts), rule_map = bpf_map__fd(b->skel->maps.kilo_policy_rules);
+	unsigned i;
+
+	for (i = 0; i < IPCACHE_ENTRIES; i++) {
+		/* Where the loader puts a /32. */
+		struct kilo_policy_endpoint_key key = {.family = AF_INET, .addr.v4 = htonl(PEERS + i)};
+		struct kilo_ipcache_value value = {.identity = KILO_IDENTITY_FIRST_ALLOCATED + i % identities};
+
+		if (bpf_map_update_elem(hosts, &key, &value, BPF_ANY))
+			return -errno;
+	}
+	for (i = 0; i < rules; i++) {
+		struct kilo_policy_key key = {
+			.prefixlen = KILO_POLICY_KEY_FIXED_BITS + 8 + 16,
+			.endpoint = 1 + i / IDENTITIES,
+			.identity = KILO_IDENTITY_FIRST_ALLOCATED + i % IDENTITIES,
+			.direction = direction,
+			.proto = IPPROTO_TCP,
+			.port = htons(80),
+		};
+		struct kilo_policy_value value = {.rule_id = 1 + i % (KILO_POLICY_MAX_RULE_IDS - 1)};
+
+		if (bpf_map_update_elem(rule_map, &key, &value, BPF_ANY))
+			return -errno;
+	}
+	if (add_endpoint(b, OTHER_POD, 9999, 0) < 0)
+		return -errno;
+	return add_endpoint(b, POD, 1, KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS);
+}
+
+/* Runs one frame repeat times; the kernel's mean ns per run, or -1 (also when the verdict is not TC_ACT_OK). */
+static double run(struct bench *b, __u8 direction, const uint8_t *frame, size_t len, __u32 repeat)
+{
+	struct bpf_program *prog = direction == KILO_POLICY_EGRESS ? b->skel->progs.kilo_lb_from_pod
+								  : b->skel->progs.kilo_lb_to_pod;
+	uint8_t out[KT_PACKET_MAX];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)len,
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(prog), &opts) < 0 || opts.retval != 0)
+		return -1;
+	return opts.duration;
+}
+
+/* A TCP packet between pod and peer:80 (from the pod's port, egress; to it from the peer's, ingress). */
+static size_t tcp(__u8 direction, const char *pod, __u32 peer, uint16_t port, uint8_t flags, uint8_t *frame)
+{
+	char text[INET_ADDRSTRLEN];
+	__be32 addr = htonl(peer);
+	struct kt_packet p = {.family = 4, .proto = IPPROTO_TCP, .src = pod, .dst = text,
+			      .sport = port, .dport = 80, .tcp_flags = flags};
+
+	inet_ntop(AF_INET, &addr, text, sizeof(text));
+	if (direction == KILO_POLICY_INGRESS)
+		p = (struct kt_packet){.family = 4, .proto = IPPROTO_TCP, .src = text, .dst = pod,
+				       .sport = port, .dport = 80, .tcp_flags = flags};
+	return kt_packet_build(&p, frame, KT_PACKET_MAX);
+}
+
+/* NEW_FLOWS SYNs between pod and random peers (seeded); the mean ns. */
+static int new_flows(struct bench *b, __u8 direction, const char *pod, unsigned seed, double *mean)
+{
+	uint8_t frame[KT_PACKET_MAX];
+	double sum = 0, d;
+	unsigned i;
+
+	srandom(seed);
+	for (i = 0; i < NEW_FLOWS; i++) {
+		__u32 peer = PEERS + (unsigned)random() % IPCACHE_ENTRIES;
+		size_t len = tcp(direction, pod, peer, (uint16_t)(10000 + i), 0x02, frame);
+
+		d = len ? run(b, direction, frame, len, 1) : -1;
+		if (d < 0)
+			return -EIO;
+		sum += d;
+	}
+	*mean = sum / NEW_FLOWS;
+	return 0;
+}
+
+struct figures {
+	double est_off, est_on, new_off, new_on, new_unpoliced;
+};
+
+static int measure(unsigned rules, __u8 direction, struct figures *f)
+{
+	uint8_t frame[KT_PACKET_MAX];
+	struct bench b = {0};
+	size_t len;
+	int r;
+
+	r = bench_open(&b, rules);
+	if (r == 0)
+		r = fill(&b, rules, direction);
+	if (r < 0)
+		goto out;
+	r = -EIO;
+	len = tcp(direction, POD, PEERS, 40000, 0x10, frame);
+	/* Off: the same maps, no endpoint policed. */
+	if (set_enforce(&b, 0) || (f->est_off = run(&b, direction, frame, len, HIT_REPEAT)) < 0 ||
+	    new_flows(&b, direction, POD, 1, &f->new_off) < 0)
+		goto out;
+	if (set_enforce(&b, 1U << direction) || run(&b, direction, frame, len, 1) < 0 ||
+	    (f->est_on = run(&b, direction, frame, len, HIT_REPEAT)) < 0)
+		goto out;
+	/* The off run opened no flow: these are new. */
+	if (new_flows(&b, direction, POD, 1, &f->new_on) < 0)
+		goto out;
+	if (new_flows(&b, direction, OTHER_POD, 2, &f->new_unpoliced) < 0)
+		goto out;
+	r = 0;
+out:
+	bench_close(&b);
+	return r;
+}
+
+int main(void)
+{
+	static const char *const names[] = {[KILO_POLICY_INGRESS] = "ingress", [KILO_POLICY_EGRESS] = "egress"};
+	struct utsname uts;
+	unsigned i;
+
+	uname(&uts);
+	printf("bench-policy-test-run: kilo_lb_from_pod (egress) and kilo_lb_to_pod (ingress) through BPF_PROG_TEST_RUN, "
+	       "ns per packet (kernel %s, %ld CPUs)\n", uts.release, sysconf(_SC_NPROCESSORS_ONLN));
+	printf("command: %s; ipcache %d entries; established: repeat %d; new flow: %d SYNs to random allowed peers, "
+	       "one test_run each\n\n", "build/bench/policy/bench-policy-test-run", IPCACHE_ENTRIES, HIT_REPEAT,
+	       NEW_FLOWS);
+	printf("| direction | rules | established, off | established, policed | added | new flow, off "
+	       "| new flow, policed | added | new flow, unpoliced pod | added |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|\n");
+	for (__u8 d = KILO_POLICY_INGRESS; d <= KILO_POLICY_EGRESS; d++) {
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			struct figures f;
+			int r = measure(sizes[i], d, &f);
+
+			if (r < 0) {
+				fprintf(stderr, "bench-policy-test-run: %s, %u rules: %s\n", names[d], sizes[i], strerror(-r));
+				return r == -EPERM ? 77 : 1;
+			}
+			printf("| %s | %u | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", names[d], sizes[i],
+			       f.est_off, f.est_on, f.est_on - f.est_off, f.new_off, f.new_on, f.new_on - f.new_off,
+			       f.new_unpoliced, f.new_unpoliced - f.new_off);
+			fflush(stdout);
+		}
+	}
+	return 0;
+}

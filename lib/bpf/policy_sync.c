@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Network policy's desired state (lib/policy/np_desired.h) written into its
+ * maps by difference, as sync.c does the load balancer's: against what the
+ * last policy sync wrote, or the maps read back (first sync, after a
+ * failure, resync). LPM tries are tables like the hashes: their keys carry
+ * the prefix length, and bits past it must be zero so that a key read back
+ * equals the one written. The ipcache's full-length prefixes go to a hash
+ * instead of the trie (policy_maps.h, kilo_policy_ipcache_hosts).
+ */
+#include "internal.h"
+#include "table.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <bpf/bpf.h>
+
+#include "../core/error.h"
+#include "../policy/np_desired.h"
+
+_Static_assert(sizeof(struct kilo_np_desired_ipcache) ==
+		       sizeof(struct kilo_ipcache_key) + sizeof(struct kilo_ipcache_value), "ipcache record");
+_Static_assert(sizeof(struct kilo_np_desired_endpoint) ==
+		       sizeof(struct kilo_policy_endpoint_key) + sizeof(struct kilo_policy_endpoint), "endpoint record");
+_Static_assert(sizeof(struct kilo_np_desired_rule) == sizeof(struct kilo_policy_key) + sizeof(struct kilo_policy_value),
+	       "rule record");
+_Static_assert(sizeof(struct kilo_np_desired_cidr) ==
+		       sizeof(struct kilo_policy_cidr_key) + sizeof(struct kilo_policy_cidr_value), "cidr record");
+
+enum { IPCACHE, HOSTS, ENDPOINTS, RULES, CIDRS, N_TABLES };
+
+static const char *const map_names[N_TABLES] = {
+	[IPCACHE] = "kilo_policy_ipcache",
+	[HOSTS] = "kilo_policy_ipcache_hosts",
+	[ENDPOINTS] = "kilo_policy_endpoints",
+	[RULES] = "kilo_policy_rules",
+	[CIDRS] = "kilo_policy_cidrs",
+};
+
+static const char *const array_names[N_TABLES] = {
+	[IPCACHE] = "ipcache", [HOSTS] = "ipcache", [ENDPOINTS] = "endpoints", [RULES] = "rules", [CIDRS] = "cidrs"
+};
+
+#define STATE_MAP "kilo_policy_state"
+
+struct kilo_bpf_policy_last {
+	struct kilo_bpf_table tables[N_TABLES];
+};
+
+static void state_free(struct kilo_bpf_policy_last *s)
+{
+	for (int i = 0; i < N_TABLES; i++)
+		kilo_bpf_table_free(&s->tables[i]);
+}
+
+void kilo__bpf_policy_last_free(kilo_bpf *bpf)
+{
+	if (!bpf->policy_last)
+		return;
+	state_free(bpf->policy_last);
+	free(bpf->policy_last);
+	bpf->policy_last = NULL;
+}
+
+/* The desired state's arrays seen as tables, borrowed; the ipcache whole (split_ipcache divides it), no hosts. */
+static void desired_tables(const struct kilo_np_desired *d, struct kilo_bpf_table t[N_TABLES])
+{
+	t[IPCACHE] = (struct kilo_bpf_table){ d->n_ipcache, sizeof(struct kilo_ipcache_key),
+					      sizeof(struct kilo_ipcache_value), (unsigned char *)d->ipcache, false };
+	t[HOSTS] = (struct kilo_bpf_table){ 0, sizeof(struct kilo_policy_endpoint_key), sizeof(struct kilo_ipcache_value),
+					    NULL, false };
+	t[ENDPOINTS] = (struct kilo_bpf_table){ d->n_endpoints, sizeof(struct kilo_policy_endpoint_key),
+						sizeof(struct kilo_policy_endpoint), (unsigned char *)d->endpoints, false };
+	t[RULES] = (struct kilo_bpf_table){ d->n_rules, sizeof(struct kilo_policy_key), sizeof(struct kilo_policy_value),
+					    (unsigned char *)d->rules, false };
+	t[CIDRS] = (struct kilo_bpf_table){ d->n_cidrs, sizeof(struct kilo_policy_cidr_key),
+					    sizeof(struct kilo_policy_cidr_value), (unsigned char *)d->cidrs, false };
+}
+
+static unsigned address_bits(__u8 family)
+{
+	return family == AF_INET ? 32 : family == AF_INET6 ? 128 : 0;
+}
+
+/*
+ * An LPM key (its prefixlen first, then data_size bytes) whose prefix is
+ * between min and max bits and whose bits past it are zero: else the trie
+ * would hold it under another key than the one a read gives back.
+ */
+static bool lpm_key_valid(const void *key, size_t data_size, unsigned min, unsigned max)
+{
+	const unsigned char *data = (const unsigned char *)key + sizeof(__u32);
+	__u32 prefixlen;
+
+	memcpy(&prefixlen, key, sizeof(prefixlen));
+	if (prefixlen < min || prefixlen > max)
+		return false;
+	for (size_t bit = prefixlen; bit < data_size * 8; bit++)
+		if (data[bit / 8] & (0x80 >> (bit % 8)))
+			return false;
+	return true;
+}
+
+static int check_ipcache(const struct kilo_np_desired *d, struct kilo_error *err)
+{
+	for (size_t i = 0; i < d->n_ipcache; i++) {
+		const struct kilo_ipcache_key *k = &d->ipcache[i].key;
+		unsigned bits = address_bits(k->family);
+
+		if (!bits)
+			return kilo_error_set(err, EINVAL, "bpf: desired ipcache[%zu]: family %u is not AF_INET or AF_INET6",
+					      i, k->family);
+		if (!lpm_key_valid(k, sizeof(*k) - sizeof(__u32), 32, 32 + bits))
+			return kilo_error_set(err, EINVAL, "bpf: desired ipcache[%zu]: prefixlen %u is not 32 + 0..%u, or "
+					      "the address has bits set past it", i, k->prefixlen, bits);
+	}
+	return 0;
+}
+
+static int check_endpoints(const struct kilo_np_desired *d, struct kilo_error *err)
+{
+	for (size_t i = 0; i < d->n_endpoints; i++) {
+		const struct kilo_np_desired_endpoint *e = &d->endpoints[i];
+
+		if (!address_bits(e->key.family))
+			return kilo_error_set(err, EINVAL, "bpf: desired endpoints[%zu]: family %u is not AF_INET or "
+					      "AF_INET6", i, e->key.family);
+		if (e->value.id == 0)
+			return kilo_error_set(err, EINVAL, "bpf: desired endpoints[%zu]: id 0 (ids start at 1)", i);
+	}
+	return 0;
+}
+
+static int check_rules(const struct kilo_np_desired *d, struct kilo_error *err)
+{
+	for (size_t i = 0; i < d->n_rules; i++) {
+		const struct kilo_np_desired_rule *r = &d->rules[i];
+
+		if (!lpm_key_valid(&r->key, sizeof(r->key) - sizeof(__u32), KILO_POLICY_KEY_FIXED_BITS,
+				   KILO_POLICY_KEY_FIXED_BITS + 8 + 16))
+			return kilo_error_set(err, EINVAL, "bpf: desired rules[%zu]: prefixlen %u is not %u..%u, or the "
+					      "key has bits set past it", i, r->key.prefixlen, KILO_POLICY_KEY_FIXED_BITS,
+					      KILO_POLICY_KEY_FIXED_BITS + 8 + 16);
+		if (r->key.direction > KILO_POLICY_EGRESS)
+			return kilo_error_set(err, EINVAL, "bpf: desired rules[%zu]: direction %u is not ingress (0) or "
+					      "egress (1)", i, r->key.direction);
+		if (r->value.rule_id == 0 || r->value.rule_id >= KILO_POLICY_MAX_RULE_IDS)
+			return kilo_error_set(err, EINVAL, "bpf: desired rules[%zu]: rule id %u is not 1..%u", i,
+					      r->value.rule_id, KILO_POLICY_MAX_RULE_IDS - 1);
+	}
+	return 0;
+}
+
+static int check_cidrs(const struct kilo_np_desired *d, struct kilo_error *err)
+{
+	for (size_t i = 0; i < d->n_cidrs; i++) {
+		const struct kilo_policy_cidr_key *k = &d->cidrs[i].key;
+		unsigned bits = address_bits(k->family);
+
+		if (!bits)
+			return kilo_error_set(err, EINVAL, "bpf: desired cidrs[%zu]: family %u is not AF_INET or AF_INET6",
+					      i, k->family);
+		if (k->direction > KILO_POLICY_EGRESS)
+			return kilo_error_set(err, EINVAL, "bpf: desired cidrs[%zu]: direction %u is not ingress (0) or "
+					      "egress (1)", i, k->direction);
+		if (!lpm_key_valid(k, sizeof(*k) - sizeof(__u32), KILO_POLICY_CIDR_KEY_FIXED_BITS,
+				   KILO_POLICY_CIDR_KEY_FIXED_BITS + bits))
+			return kilo_error_set(err, EINVAL, "bpf: desired cidrs[%zu]: prefixlen %u is not %u + 0..%u, or the "
+					      "address has bits set past it", i, k->prefixlen, KILO_POLICY_CIDR_KEY_FIXED_BITS,
+					      bits);
+	}
+	return 0;
+}
+
+/* Every array sorted and every entry one the maps take: or nothing is written. */
+static int check_desired(const struct kilo_np_desired *d, const struct kilo_bpf_table t[N_TABLES],
+			 struct kilo_error *err)
+{
+	int r;
+
+	for (int i = 0; i < N_TABLES; i++) {
+		size_t bad = kilo_bpf_table_unsorted(&t[i]);
+
+		if (bad < t[i].n)
+			return kilo_error_set(err, EINVAL, "bpf: desired %s[%zu]: not sorted after the entry before it "
+					      "(or the same key twice)", array_names[i], bad);
+	}
+	if ((r = check_ipcache(d, err)) < 0 || (r = check_endpoints(d, err)) < 0 || (r = check_rules(d, err)) < 0)
+		return r;
+	return check_cidrs(d, err);
+}
+
+/* The desired ipcache as two owned tables: full-length prefixes (hosts, sorted by address), the rest (a trie's). */
+static int split_ipcache(const struct kilo_np_desired *d, struct kilo_bpf_table *prefixes, struct kilo_bpf_table *hosts)
+{
+	size_t record = sizeof(struct kilo_ipcache_key) + sizeof(struct kilo_ipcache_value);
+	size_t host_record = hosts->key_size + hosts->value_size;
+
+	prefixes->data = malloc(d->n_ipcache * record + 1);
+	hosts->data = malloc(d->n_ipcache * host_record + 1);
+	prefixes->owned = hosts->owned = true;
+	prefixes->n = 0;
+	if (!prefixes->data || !hosts->data)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n_ipcache; i++) {
+		const struct kilo_np_desired_ipcache *e = &d->ipcache[i];
+		struct kilo_policy_endpoint_key key = { .addr = e->key.addr, .family = e->key.family };
+		unsigned char *rec;
+
+		if (e->key.prefixlen < 32 + address_bits(e->key.family)) {
+			memcpy(prefixes->data + prefixes->n++ * record, e, record);
+			continue;
+		}
+		rec = hosts->data + hosts->n++ * host_record;
+		memcpy(rec, &key, sizeof(key));
+		memcpy(rec + sizeof(key), &e->value, sizeof(e->value));
+	}
+	kilo_bpf_table_sort(hosts);
+	return 0;
+}
+
+static __u32 enforce_flags(const struct kilo_bpf_table *endpoints)
+{
+	__u32 flags = 0;
+
+	for (size_t i = 0; i < endpoints->n; i++) {
+		const struct kilo_policy_endpoint *e = (const void *)((const unsigned char *)kilo_bpf_record(endpoints, i) +
+								     endpoints->key_size);
+
+		flags |= e->flags;
+	}
+	return flags & (KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS);
+}
+
+static int write_enforce(int fd, __u32 flags, struct kilo_error *err)
+{
+	struct kilo_policy_state state = { .enforce = flags };
+	__u32 key = 0;
+
+	if (bpf_map_update_elem(fd, &key, &state, BPF_ANY) < 0)
+		return kilo_error_set(err, errno, "bpf: writing map %s: %s", STATE_MAP, strerror(errno));
+	return 0;
+}
+
+/*
+ * The order that never lets a packet see an endpoint policed without its
+ * rules: identities, rules and regions in first, then the endpoints (the
+ * state's flags as the union of before and after meanwhile); endpoints out
+ * first, the rest after.
+ */
+static int write_all(const int fds[N_TABLES], int state_fd, const struct kilo_bpf_table want[N_TABLES],
+		     const struct kilo_bpf_policy_last *have, const struct kilo_bpf_diff diffs[N_TABLES],
+		     struct kilo_error *err)
+{
+	static const int writes[] = { HOSTS, IPCACHE, CIDRS, RULES, ENDPOINTS };
+	static const int removes[] = { ENDPOINTS, RULES, CIDRS, IPCACHE, HOSTS };
+	__u32 before = enforce_flags(&have->tables[ENDPOINTS]), after = enforce_flags(&want[ENDPOINTS]);
+	int r;
+
+	for (size_t k = 0; k < N_TABLES; k++) {
+		int t = writes[k];
+
+		if (t == ENDPOINTS && (r = write_enforce(state_fd, before | after, err)) < 0)
+			return r;
+		r = kilo_bpf_table_write(fds[t], &want[t], diffs[t].write, diffs[t].n_write);
+		if (r < 0)
+			return kilo_error_set(err, -r, "bpf: writing map %s: %s", map_names[t], strerror(-r));
+	}
+	for (size_t k = 0; k < N_TABLES; k++) {
+		int t = removes[k];
+
+		r = kilo_bpf_table_delete(fds[t], &have->tables[t], diffs[t].remove, diffs[t].n_remove);
+		if (r < 0)
+			return kilo_error_set(err, -r, "bpf: deleting from map %s: %s", map_names[t], strerror(-r));
+		if (t == ENDPOINTS && (r = write_enforce(state_fd, after, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int read_state(const int fds[N_TABLES], struct kilo_bpf_policy_last *s, struct kilo_error *err)
+{
+	int r;
+
+	desired_tables(&(struct kilo_np_desired){ 0 }, s->tables);
+	for (int i = 0; i < N_TABLES; i++) {
+		r = kilo_bpf_table_read(fds[i], &s->tables[i]);
+		if (r < 0)
+			return kilo_error_set(err, -r, "bpf: reading map %s: %s", map_names[i], strerror(-r));
+	}
+	return 0;
+}
+
+static int keep_state(const struct kilo_bpf_table want[N_TABLES], struct kilo_bpf_policy_last **out)
+{
+	struct kilo_bpf_policy_last *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	for (int i = 0; i < N_TABLES; i++)
+		if (kilo_bpf_table_copy(&want[i], &s->tables[i]) < 0) {
+			state_free(s);
+			free(s);
+			return -ENOMEM;
+		}
+	*out = s;
+	return 0;
+}
+
+int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, bool read_maps,
+			 struct kilo_bpf_policy_sync_report *report, struct kilo_error *err)
+{
+	struct kilo_bpf_table want[N_TABLES];
+	struct kilo_bpf_diff diffs[N_TABLES] = { 0 };
+	struct kilo_bpf_policy_last read = { 0 };
+	const struct kilo_bpf_policy_last *have;
+	int fds[N_TABLES], state_fd, r = 0;
+
+	*report = (struct kilo_bpf_policy_sync_report){ 0 };
+	desired_tables(desired, want);
+	r = check_desired(desired, want, err);
+	if (r < 0)
+		return r;
+	if (split_ipcache(desired, &want[IPCACHE], &want[HOSTS]) < 0) {
+		r = kilo_error_set(err, ENOMEM, "bpf: policy sync: out of memory");
+		goto out;
+	}
+	for (int i = 0; r == 0 && i < N_TABLES; i++)
+		if ((fds[i] = kilo__bpf_map_fd(bpf, map_names[i])) < 0)
+			r = kilo_error_set(err, ENOENT, "bpf: no map %s in the programs", map_names[i]);
+	state_fd = kilo__bpf_map_fd(bpf, STATE_MAP);
+	if (r == 0 && state_fd < 0)
+		r = kilo_error_set(err, ENOENT, "bpf: no map %s in the programs", STATE_MAP);
+	if (r < 0)
+		goto out;
+	if (read_maps || !bpf->policy_last) {
+		r = read_state(fds, &read, err);
+		have = &read;
+	} else {
+		have = bpf->policy_last;
+	}
+	for (int i = 0; r == 0 && i < N_TABLES; i++) {
+		r = kilo_bpf_table_diff(&want[i], &have->tables[i], &diffs[i]);
+		if (r == -ENOMEM)
+			kilo_error_set(err, ENOMEM, "bpf: policy sync: out of memory");
+	}
+	if (r == 0)
+		r = write_all(fds, state_fd, want, have, diffs, err);
+	/* After a failure the maps are between two states: the next sync reads them. */
+	kilo__bpf_policy_last_free(bpf);
+	if (r == 0) {
+		struct kilo_bpf_changes hosts;
+
+		keep_state(want, &bpf->policy_last);
+		kilo__bpf_changes(&report->ipcache, &diffs[IPCACHE]);
+		kilo__bpf_changes(&hosts, &diffs[HOSTS]);
+		report->ipcache.added += hosts.added;
+		report->ipcache.changed += hosts.changed;
+		report->ipcache.removed += hosts.removed;
+		kilo__bpf_changes(&report->endpoints, &diffs[ENDPOINTS]);
+		kilo__bpf_changes(&report->rules, &diffs[RULES]);
+		kilo__bpf_changes(&report->cidrs, &diffs[CIDRS]);
+	}
+	for (int i = 0; i < N_TABLES; i++)
+		kilo_bpf_diff_free(&diffs[i]);
+	state_free(&read);
+out:
+	kilo_bpf_table_free(&want[IPCACHE]);
+	kilo_bpf_table_free(&want[HOSTS]);
+	return r;
+}
