@@ -9,15 +9,20 @@
  *   whoami count tcp|udp ADDR PORT N
  *       N connections (or datagrams), one at a time, each given 2 s and all
  *       of them 30 s; prints "NAME COUNT" for every name that answered and
- *       "failed COUNT" (what did not answer, or was not tried in time).
+ *       "failed COUNT" (what did not answer, was not tried in time, or
+ *       answered from another address than ADDR PORT: the peer a TCP
+ *       socket reports, the source of a UDP answer to an unconnected
+ *       socket; the first such address is printed to stderr).
  *   whoami stream ADDR PORT SECONDS
  *       one TCP connection, a byte echoed every 50 ms for SECONDS; prints the
  *       backend's name at once and, at the end, the longest wait for an echo
  *       in ms; fails if the connection breaks.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,28 +136,58 @@ static int serve(const char *proto, const char *addr, const char *port, const ch
 	return serve_tcp(fd, name);
 }
 
-/* One connection or datagram: the answering backend's name into name; -1 when none answered in time. */
+/* Whether the socket address got is want; else the first such address is reported. */
+static bool same_peer(const struct addrinfo *want, const struct sockaddr_storage *got, socklen_t len)
+{
+	static bool reported;
+	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
+
+	const struct sockaddr_in *w4 = (const void *)want->ai_addr, *g4 = (const void *)got;
+	const struct sockaddr_in6 *w6 = (const void *)want->ai_addr, *g6 = (const void *)got;
+
+	if (got->ss_family == AF_INET && want->ai_family == AF_INET && len >= sizeof(*g4) &&
+	    g4->sin_addr.s_addr == w4->sin_addr.s_addr && g4->sin_port == w4->sin_port)
+		return true;
+	if (got->ss_family == AF_INET6 && want->ai_family == AF_INET6 && len >= sizeof(*g6) &&
+	    memcmp(&g6->sin6_addr, &w6->sin6_addr, sizeof(g6->sin6_addr)) == 0 && g6->sin6_port == w6->sin6_port)
+		return true;
+	if (!reported) {
+		getnameinfo((const struct sockaddr *)got, len, host, sizeof(host), port, sizeof(port),
+			    NI_NUMERICHOST | NI_NUMERICSERV);
+		fprintf(stderr, "whoami: an answer from %s port %s, not the address asked\n", host, port);
+		reported = true;
+	}
+	return false;
+}
+
+/*
+ * One connection or datagram: the answering backend's name into name; -1
+ * when none answered in time, or the answer came from another address.
+ */
 static int ask(const struct addrinfo *ai, int type, char name[NAME_MAX_LEN])
 {
 	int fd = socket(ai->ai_family, type | SOCK_NONBLOCK, 0), e = 0;
-	socklen_t len = sizeof(e);
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(e), peer_len = sizeof(peer);
 	ssize_t got;
 	char *nl;
 
 	if (fd < 0)
 		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
-		goto fail;
 	if (type == SOCK_STREAM) {
-		if (wait_fd(fd, POLLOUT, WAIT_MS) < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0 || e)
+		if ((connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) ||
+		    wait_fd(fd, POLLOUT, WAIT_MS) < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0 || e ||
+		    getpeername(fd, (struct sockaddr *)&peer, &peer_len) < 0)
 			goto fail;
-	} else if (send(fd, "?", 1, 0) != 1) {
+	} else if (sendto(fd, "?", 1, 0, ai->ai_addr, ai->ai_addrlen) != 1) {
 		goto fail;
 	}
 	if (wait_fd(fd, POLLIN, WAIT_MS) < 0)
 		goto fail;
-	got = recv(fd, name, NAME_MAX_LEN - 1, 0);
-	if (got <= 0)
+	/* Unconnected, a UDP socket takes an answer from anywhere: its source is checked. */
+	got = recvfrom(fd, name, NAME_MAX_LEN - 1, 0, type == SOCK_DGRAM ? (struct sockaddr *)&peer : NULL,
+		       type == SOCK_DGRAM ? &peer_len : NULL);
+	if (got <= 0 || !same_peer(ai, &peer, peer_len))
 		goto fail;
 	name[got] = '\0';
 	nl = strchr(name, '\n');
