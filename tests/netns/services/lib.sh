@@ -1,12 +1,25 @@
 # shellcheck shell=bash
-# Helpers the service tests share (test_services.sh, test_services_dual.sh),
-# on the cluster of tests/netns/cluster/lib.sh with `kg --bpf on` on every
-# node: the test's own bpffs and cgroup2, backends and clients that name who
-# answered (whoami.c), Service and EndpointSlice manifests.
+# What the service tests share (test_services.sh, test_services_dual.sh): the
+# cluster of tests/netns/cluster/lib.sh (three locations of two nodes, the
+# third behind a NAT router, CNI pods, a VPN client) with `kg --bpf on` on
+# every node; the test's own bpffs and cgroup2; backends and clients that name
+# who answered (whoami.c); Service and EndpointSlice manifests.
 #
-# Callers set KGCTL, KG, WHOAMI and the cluster's variables, source
-# ../cluster/lib.sh, then this file; VIP is the address `answers` tries by
-# default.
+# A test sets CLUSTER_DUAL_STACK (0 or 1) and VIP (the address `answers`
+# tries by default), then sources this file with its arguments, KGCTL KG
+# WHOAMI; it skips (77) when something the cluster needs is missing.
+
+KGCTL="$(realpath "${1:?usage: ${0##*/} KGCTL KG WHOAMI}")"
+KG="$(realpath "${2:?usage: ${0##*/} KGCTL KG WHOAMI}")"
+WHOAMI="$(realpath "${3:?usage: ${0##*/} KGCTL KG WHOAMI}")"
+CLUSTER_LOCATIONS=3
+CLUSTER_PER_LOCATION=2
+CLUSTER_NAT_LOCATION=3
+CLUSTER_GRANULARITY=location
+# shellcheck source=../cluster/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
+skip_unless_ready wireguard-go wg nft ip ping jq curl
+[[ -x "$WHOAMI" ]] || { echo "skip: whoami is not built ($WHOAMI)"; exit 77; }
 
 on_check_failure() {
 	[[ -z "${KEEP_LOGS:-}" ]] || snapshot >"$tmp/log/fail-$failed.txt" 2>&1
@@ -202,9 +215,25 @@ in_cgroup() {
 	in_node "$i" bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$mounts/cgroup/ks$id-n$i" "$@"
 }
 
-# host_process_reaches ADDR PODS...: a host process of n2 reaches ADDR:80 over 60 connections, answered by PODS.
+# host_process_reaches PROTO ADDR PORT N PODS...: a host process of n2 reaches ADDR PORT N times, answered by PODS.
 host_process_reaches() {
-	local addr="$1"
-	shift
-	in_cgroup 2 "$WHOAMI" count tcp "$addr" 80 60 >"$tmp/count" 2>&1 && answered_by 60 "$@"
+	local proto="$1" addr="$2" port="$3" n="$4"
+	shift 4
+	in_cgroup 2 "$WHOAMI" count "$proto" "$addr" "$port" "$n" >"$tmp/count" 2>&1 && answered_by "$n" "$@"
+}
+
+# services_cluster_up: the cluster, its mounts, kg --bpf on every node, the
+# pods attached with kg's CNI configuration, the VPN client; every pod and
+# the VPN client reach every pod (in both families in dual stack). Checked;
+# services_down runs on exit.
+services_cluster_up() {
+	cluster_init
+	trap services_down EXIT
+	check "bpffs and cgroup2 mounted for the test" mounts_up
+	network_up
+	vpn_up
+	check "kg starts on every node with --bpf on and serves /health" agents_start_bpf
+	check "kg writes each node's CNI configuration; pods attach with it" pods_with_kg_conflist
+	check "the VPN client is configured from kgctl showconf peer --store" wait_for 10 vpn_ready
+	check "every pod reaches every pod, the VPN client every pod" matrix 15 --vpn
 }

@@ -11,27 +11,14 @@
 # Prints ok/FAIL lines and "N passed, N failed"; exits 77 to skip.
 set -uo pipefail
 
-here="$(dirname "$(realpath "$0")")"
-KGCTL="$(realpath "${1:?usage: test_services.sh KGCTL KG WHOAMI}")"
-KG="$(realpath "${2:?usage: test_services.sh KGCTL KG WHOAMI}")"
-WHOAMI="$(realpath "${3:?usage: test_services.sh KGCTL KG WHOAMI}")"
-CLUSTER_LOCATIONS=3
-CLUSTER_PER_LOCATION=2
-CLUSTER_NAT_LOCATION=3
-CLUSTER_GRANULARITY=location
 CLUSTER_DUAL_STACK=0
-# shellcheck source=../cluster/lib.sh
-source "$here/../cluster/lib.sh"
-skip_unless_ready wireguard-go wg nft ip ping jq curl
-[[ -x "$WHOAMI" ]] || { echo "skip: whoami is not built ($WHOAMI)"; exit 77; }
+# shellcheck source=lib.sh
+source "$(dirname "$(realpath "$0")")/lib.sh" "$@"
 
 VIP=10.96.0.10
 NEAR_VIP=10.96.0.20
 NODEPORT=30080
 BACKENDS=(1 3 4) # the pods of n1 (loc1), n3 and n4 (loc2)
-
-# shellcheck source=lib.sh
-source "$here/lib.sh"
 
 services_listed() {
 	local out i
@@ -57,7 +44,7 @@ clients_reach_the_vip() {
 	check "the VPN client reaches the ClusterIP (through n1), every backend used" \
 		eval 'vpn_routes_services 10.96.0.0/24 && wait_for 5 answers "$(ns_vpn)" && every_backend_used "$(ns_vpn)" tcp "$VIP" 80 150 "${BACKENDS[@]}"'
 	check "a host process on n2 reaches the ClusterIP (socket-level balancing), every backend used" \
-		host_process_reaches "$VIP" "${BACKENDS[@]}"
+		host_process_reaches tcp "$VIP" 80 60 "${BACKENDS[@]}"
 	check "kgctl services shows the frontend and its three backends" services_listed
 }
 
@@ -125,15 +112,7 @@ location_preference() {
 		every_backend_used "$(ns_pod 2)" tcp "$NEAR_VIP" 80 100 3 4
 }
 
-cluster_init
-trap services_down EXIT
-check "bpffs and cgroup2 mounted for the test" mounts_up
-network_up
-vpn_up
-check "kg starts on every node with --bpf on and serves /health" agents_start_bpf
-check "kg writes each node's CNI configuration; pods attach with it" pods_with_kg_conflist
-check "the VPN client is configured from kgctl showconf peer --store" wait_for 10 vpn_ready
-check "every pod reaches every pod, the VPN client every pod" matrix 15 --vpn
+services_cluster_up
 backends_up 0.0.0.0 "${BACKENDS[@]}"
 clients_reach_the_vip
 backend_removed

@@ -12,19 +12,9 @@
 # Prints ok/FAIL lines and "N passed, N failed"; exits 77 to skip.
 set -uo pipefail
 
-here="$(dirname "$(realpath "$0")")"
-KGCTL="$(realpath "${1:?usage: test_services_dual.sh KGCTL KG WHOAMI}")"
-KG="$(realpath "${2:?usage: test_services_dual.sh KGCTL KG WHOAMI}")"
-WHOAMI="$(realpath "${3:?usage: test_services_dual.sh KGCTL KG WHOAMI}")"
-CLUSTER_LOCATIONS=3
-CLUSTER_PER_LOCATION=2
-CLUSTER_NAT_LOCATION=3
-CLUSTER_GRANULARITY=location
 CLUSTER_DUAL_STACK=1
-# shellcheck source=../cluster/lib.sh
-source "$here/../cluster/lib.sh"
-skip_unless_ready wireguard-go wg nft ip ping jq curl
-[[ -x "$WHOAMI" ]] || { echo "skip: whoami is not built ($WHOAMI)"; exit 77; }
+# shellcheck source=lib.sh
+source "$(dirname "$(realpath "$0")")/lib.sh" "$@"
 
 VIP=10.96.0.10
 VIP6=fd96::10
@@ -33,14 +23,19 @@ SERVICE_RANGES=(10.96.0.0/24 fd96::/112)
 BACKENDS=(1 4) # the pods of n1 (loc1, its leader) and n4 (loc2, behind its leader)
 CLIENTS=(2 3 6) # a pod of each location that is no backend (loc3's behind the NAT)
 
-# shellcheck source=lib.sh
-source "$here/lib.sh"
-
 services_listed() {
 	local out
 	out="$("$KGCTL" services --store "file:$store" --node n2 2>&1)" || { echo "$out"; return 1; }
-	grep -qF "[$VIP6]:80" <<<"$out" && grep -qF "$VIP:80" <<<"$out" && grep -qF "[${pod_ip6[4]}]:8080" <<<"$out" ||
-		{ echo "$out"; return 1; }
+	if ! grep -qF "[$VIP6]:80" <<<"$out" || ! grep -qF "$VIP:80" <<<"$out" || ! grep -qF "[${pod_ip6[4]}]:8080" <<<"$out"; then
+		echo "$out"
+		return 1
+	fi
+}
+
+# The VPN client (its IPv6 address fd05::1 the source) through n1, which SNATs to its own IPv6 address.
+vpn_reaches_vip6() {
+	vpn_routes_services "${SERVICE_RANGES[@]}" && wait_for 5 answers "$(ns_vpn)" "$VIP6" &&
+		every_backend_used "$(ns_vpn)" tcp "$VIP6" 80 150 "${BACKENDS[@]}"
 }
 
 dual_stack_service() {
@@ -56,12 +51,11 @@ dual_stack_service() {
 	check "UDP: pod6 reaches the IPv6 ClusterIP's DNS port, every backend answering from the ClusterIP" \
 		every_backend_used "$(ns_pod 6)" udp "$VIP6" 53 60 "${BACKENDS[@]}"
 	check "a host process on n2 reaches the IPv6 ClusterIP (connect6), every backend used" \
-		host_process_reaches "$VIP6" "${BACKENDS[@]}"
+		host_process_reaches tcp "$VIP6" 80 60 "${BACKENDS[@]}"
 	check "a host process on n2 reaches the IPv6 ClusterIP over UDP (sendmsg6, recvmsg6)" \
-		eval 'in_cgroup 2 "$WHOAMI" count udp "$VIP6" 53 40 >"$tmp/count" 2>&1 && answered_by 40 "${BACKENDS[@]}"'
+		host_process_reaches udp "$VIP6" 53 40 "${BACKENDS[@]}"
 	check "the VPN client reaches the IPv6 ClusterIP from $VPN_ADDR6 (through n1), every backend used" \
-		eval 'vpn_routes_services "${SERVICE_RANGES[@]}" && wait_for 5 answers "$(ns_vpn)" "$VIP6" &&
-			every_backend_used "$(ns_vpn)" tcp "$VIP6" 80 150 "${BACKENDS[@]}"'
+		vpn_reaches_vip6
 	check "kgctl services shows both ClusterIPs and the IPv6 backends" services_listed
 }
 
@@ -72,15 +66,7 @@ ipv6_only_service() {
 	check "an IPv6-only Service: UDP from pod5" every_backend_used "$(ns_pod 5)" udp "$ONLY6_VIP" 53 40 "${BACKENDS[@]}"
 }
 
-cluster_init
-trap services_down EXIT
-check "bpffs and cgroup2 mounted for the test" mounts_up
-network_up
-vpn_up
-check "kg starts on every node with --bpf on and serves /health" agents_start_bpf
-check "kg writes each node's CNI configuration (both families); pods attach with it" pods_with_kg_conflist
-check "the VPN client is configured from kgctl showconf peer --store" wait_for 10 vpn_ready
-check "every pod reaches every pod, the VPN client every pod, in both families" matrix 15 --vpn
+services_cluster_up
 backends_up :: "${BACKENDS[@]}"
 dual_stack_service
 ipv6_only_service
