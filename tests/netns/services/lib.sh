@@ -37,6 +37,18 @@ snapshot() {
 # A client outside the cluster, on loc1's private network.
 ns_out() { echo "kc$id-out"; }
 
+# outside_up: that client's namespace, at 172.31.1.100 (and fd00:31:1::100 in dual stack).
+outside_up() {
+	local o
+	o="$(ns_out)"
+	ip netns add "$o"
+	ip netns exec "$o" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	bridge_port "$(ns_loc 1)" "$o" "kc${short}o" eth0
+	ip -n "$o" addr add 172.31.1.100/24 dev eth0
+	addr6 "$o" fd00:31:1::100/64 eth0
+	ip -n "$o" link set lo up
+}
+
 # ---- bpffs and cgroup2 of the test's own, outside /sys ----------------------
 # `ip netns exec` mounts /sys anew, so pins under /sys/fs/bpf would not outlive
 # one kg; every node's kg pins under $mounts/bpf/nI and balances the sockets of

@@ -89,11 +89,7 @@ restart_keeps_streams() {
 nodeport_from_outside() {
 	local o
 	o="$(ns_out)"
-	ip netns add "$o"
-	bridge_port "$(ns_loc 1)" "$o" "kc${short}o" eth0
-	ip -n "$o" addr add 172.31.1.100/24 dev eth0
-	ip -n "$o" link set eth0 up
-	ip -n "$o" link set lo up
+	outside_up
 	check "NodePort: a client outside the cluster reaches n1's NodePort, every backend used" \
 		eval 'wait_for 5 answers "$o" "$(private_ip 1)" "$NODEPORT" && every_backend_used "$o" tcp "$(private_ip 1)" "$NODEPORT" 150 "${BACKENDS[@]}"'
 	ip netns del "$o"

@@ -19,6 +19,8 @@ source "$(dirname "$(realpath "$0")")/lib.sh" "$@"
 VIP=10.96.0.10
 VIP6=fd96::10
 ONLY6_VIP=fd96::20
+SPLIT_VIPS=10.96.0.30,fd96::30
+NODEPORT=30080
 SERVICE_RANGES=(10.96.0.0/24 fd96::/112)
 BACKENDS=(1 4) # the pods of n1 (loc1, its leader) and n4 (loc2, behind its leader)
 CLIENTS=(2 3 6) # a pod of each location that is no backend (loc3's behind the NAT)
@@ -40,7 +42,7 @@ vpn_reaches_vip6() {
 
 dual_stack_service() {
 	local i
-	apply < <(service_yaml web "$VIP,$VIP6"; slice_yaml web IPv4 "${BACKENDS[@]}"; slice_yaml web IPv6 "${BACKENDS[@]}")
+	apply < <(service_yaml web "$VIP,$VIP6" "" "$NODEPORT"; slice_yaml web IPv4 "${BACKENDS[@]}"; slice_yaml web IPv6 "${BACKENDS[@]}")
 	check "the IPv6 ClusterIP answers a pod within 5 s of the apply" wait_for 5 answers "$(ns_pod 2)" "$VIP6"
 	for i in "${CLIENTS[@]}"; do
 		check "pod$i (loc$(loc_of "$i")) reaches the IPv6 ClusterIP over 300 connections, every backend used" \
@@ -54,9 +56,29 @@ dual_stack_service() {
 		host_process_reaches tcp "$VIP6" 80 60 "${BACKENDS[@]}"
 	check "a host process on n2 reaches the IPv6 ClusterIP over UDP (sendmsg6, recvmsg6)" \
 		host_process_reaches udp "$VIP6" 53 40 "${BACKENDS[@]}"
+	check "a host process on n2 reaches the IPv4 ClusterIP from an IPv6 socket (::ffff:$VIP)" \
+		host_process_reaches tcp "::ffff:$VIP" 80 60 "${BACKENDS[@]}"
 	check "the VPN client reaches the IPv6 ClusterIP from $VPN_ADDR6 (through n1), every backend used" \
 		vpn_reaches_vip6
 	check "kgctl services shows both ClusterIPs and the IPv6 backends" services_listed
+}
+
+# A client outside the cluster reaches n1's NodePort on its IPv6 internal IP.
+nodeport_v6_from_outside() {
+	outside_up
+	check "NodePort: a client outside the cluster reaches [$(private_ip6 1)]:$NODEPORT, every backend used" \
+		eval 'wait_for 5 answers "$(ns_out)" "$(private_ip6 1)" "$NODEPORT" &&
+			every_backend_used "$(ns_out)" tcp "$(private_ip6 1)" "$NODEPORT" 150 "${BACKENDS[@]}"'
+	ip netns del "$(ns_out)"
+}
+
+# Each ClusterIP balances to the EndpointSlice of its own family only.
+families_apart() {
+	apply < <(service_yaml split "$SPLIT_VIPS"; slice_yaml split IPv4 "${BACKENDS[@]}"; slice_yaml split IPv6 4)
+	check "a dual-stack Service whose IPv6 slice holds pod4 alone: its IPv6 ClusterIP reaches pod4 only" \
+		eval 'wait_for 5 answers "$(ns_pod 2)" "${SPLIT_VIPS#*,}" && every_backend_used "$(ns_pod 2)" tcp "${SPLIT_VIPS#*,}" 80 60 4'
+	check "... and its IPv4 ClusterIP both backends" \
+		every_backend_used "$(ns_pod 2)" tcp "${SPLIT_VIPS%,*}" 80 60 "${BACKENDS[@]}"
 }
 
 ipv6_only_service() {
@@ -69,6 +91,8 @@ ipv6_only_service() {
 services_cluster_up
 backends_up :: "${BACKENDS[@]}"
 dual_stack_service
+nodeport_v6_from_outside
+families_apart
 ipv6_only_service
 echo "$passed passed, $failed failed"
 ((failed == 0))
