@@ -135,6 +135,7 @@ service_yaml() {
 	done
 	((${#ips[@]} == 1)) || policy=RequireDualStack
 	cat <<YAML
+---
 apiVersion: v1
 kind: Service
 metadata:

@@ -20,6 +20,8 @@ VIP=10.96.0.10
 VIP6=fd96::10
 ONLY6_VIP=fd96::20
 SPLIT_VIPS=10.96.0.30,fd96::30
+CLOSED_VIP=fd96::40 # its backend (pod2) does not listen
+EMPTY_VIP=fd96::50  # no endpoints
 NODEPORT=30080
 SERVICE_RANGES=(10.96.0.0/24 fd96::/112)
 BACKENDS=(1 4) # the pods of n1 (loc1, its leader) and n4 (loc2, behind its leader)
@@ -81,8 +83,35 @@ families_apart() {
 		every_backend_used "$(ns_pod 2)" tcp "${SPLIT_VIPS%,*}" 80 60 "${BACKENDS[@]}"
 }
 
+# bulk FROM-NS ADDR: 4 MiB through ADDR:80 in full-sized segments, echoed back intact.
+bulk() {
+	ip netns exec "$1" "$WHOAMI" bulk "$2" 80 4194304 >"$tmp/bulk" 2>&1 || { sed 's/^/    /' "$tmp/bulk"; return 1; }
+}
+
+# refused FROM-NS PROTO ADDR PORT: the connection or datagram is refused at once (RST, ICMPv6 unreachable).
+refused() {
+	ip netns exec "$1" "$WHOAMI" refused "$2" "$3" "$4" >"$tmp/refused" 2>&1 || { sed 's/^/    /' "$tmp/refused"; return 1; }
+}
+
+# Large segments, resets and ICMPv6 errors, rewritten as the client expects them from the ClusterIP.
+ipv6_segments_and_errors() {
+	local i
+	for i in 3 6; do
+		check "pod$i: 4 MiB through the IPv6 ClusterIP and back, twice (checksums of large segments)" \
+			eval 'bulk "$(ns_pod "$i")" "$VIP6" && bulk "$(ns_pod "$i")" "$VIP6"'
+	done
+	check "a backend that does not listen: its TCP reset reaches pod5 from the IPv6 ClusterIP" \
+		refused "$(ns_pod 5)" tcp "$CLOSED_VIP" 80
+	check "... and its ICMPv6 port unreachable (UDP) too, rewritten to be about pod5's own datagram" \
+		refused "$(ns_pod 5)" udp "$CLOSED_VIP" 53
+	check "an IPv6 ClusterIP without endpoints refuses pod5's connection (ICMPv6 unreachable)" \
+		refused "$(ns_pod 5)" tcp "$EMPTY_VIP" 80
+}
+
 ipv6_only_service() {
-	apply < <(service_yaml only6 "$ONLY6_VIP"; slice_yaml only6 IPv6 "${BACKENDS[@]}")
+	# Services that refuse, for ipv6_segments_and_errors: in place once only6 answers.
+	apply < <(service_yaml only6 "$ONLY6_VIP"; slice_yaml only6 IPv6 "${BACKENDS[@]}"
+		service_yaml closed "$CLOSED_VIP"; slice_yaml closed IPv6 2; service_yaml empty "$EMPTY_VIP")
 	check "an IPv6-only Service (ipFamilies [IPv6]): pod3 reaches it, every backend used" \
 		eval 'wait_for 5 answers "$(ns_pod 3)" "$ONLY6_VIP" && every_backend_used "$(ns_pod 3)" tcp "$ONLY6_VIP" 80 100 "${BACKENDS[@]}"'
 	check "an IPv6-only Service: UDP from pod5" every_backend_used "$(ns_pod 5)" udp "$ONLY6_VIP" 53 40 "${BACKENDS[@]}"
@@ -94,5 +123,6 @@ dual_stack_service
 nodeport_v6_from_outside
 families_apart
 ipv6_only_service
+ipv6_segments_and_errors
 echo "$passed passed, $failed failed"
 ((failed == 0))

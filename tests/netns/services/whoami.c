@@ -17,6 +17,14 @@
  *       one TCP connection, a byte echoed every 50 ms for SECONDS; prints the
  *       backend's name at once and, at the end, the longest wait for an echo
  *       in ms; fails if the connection breaks.
+ *   whoami bulk ADDR PORT BYTES
+ *       one TCP connection that sends BYTES (full-sized segments) and reads
+ *       them back, within 10 s; prints the backend's name and fails if the
+ *       echo differs or stops.
+ *   whoami refused tcp|udp ADDR PORT
+ *       one connection (TCP) or datagram on a connected socket (UDP);
+ *       succeeds if it is refused (a reset, or an ICMP unreachable) within
+ *       2 s, and says what happened instead otherwise.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +43,7 @@
 #define NAME_MAX_LEN 64
 #define WAIT_MS 2000
 #define COUNT_MS 30000
+#define BULK_MS 10000
 
 static int resolve(const char *addr, const char *port, int type, struct addrinfo **out)
 {
@@ -232,31 +241,45 @@ static int count(const char *proto, const char *addr, const char *port, long n)
 	return 0;
 }
 
-static int stream(const char *addr, const char *port, long seconds)
+/* A TCP connection to addr port, blocking, and the name its backend sends first; -1 when either fails. */
+static int open_stream(const char *addr, const char *port, char name[NAME_MAX_LEN])
 {
-	char name[NAME_MAX_LEN], byte;
-	long end, sent, worst = 0;
 	struct addrinfo *ai;
 	ssize_t got;
 	int fd;
 
 	if (resolve(addr, port, SOCK_STREAM, &ai) < 0)
-		return 2;
+		return -1;
 	fd = socket(ai->ai_family, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		fprintf(stderr, "whoami: stream to %s port %s: %s\n", addr, port, strerror(errno));
-		return 1;
+		freeaddrinfo(ai);
+		if (fd >= 0)
+			close(fd);
+		return -1;
 	}
 	freeaddrinfo(ai);
-	got = wait_fd(fd, POLLIN, WAIT_MS) < 0 ? -1 : recv(fd, name, sizeof(name) - 1, 0);
+	got = wait_fd(fd, POLLIN, WAIT_MS) < 0 ? -1 : recv(fd, name, NAME_MAX_LEN - 1, 0);
 	if (got <= 0) {
 		fprintf(stderr, "whoami: stream: no name from the backend\n");
-		return 1;
+		close(fd);
+		return -1;
 	}
 	name[got] = '\0';
 	name[strcspn(name, "\n")] = '\0';
 	printf("%s\n", name);
 	fflush(stdout);
+	return fd;
+}
+
+static int stream(const char *addr, const char *port, long seconds)
+{
+	char name[NAME_MAX_LEN], byte;
+	long end, sent, worst = 0;
+	int fd = open_stream(addr, port, name);
+
+	if (fd < 0)
+		return 1;
 	end = now_ms() + seconds * 1000;
 	while (now_ms() < end) {
 		sent = now_ms();
@@ -273,6 +296,94 @@ static int stream(const char *addr, const char *port, long seconds)
 	return 0;
 }
 
+static unsigned char bulk_byte(long i)
+{
+	return (unsigned char)(i * 7 + i / 251);
+}
+
+/* Sends total bytes and reads their echo at once, so that neither side's buffer stops the other. */
+static int bulk(const char *addr, const char *port, long total)
+{
+	unsigned char out[65536], in[65536];
+	char name[NAME_MAX_LEN];
+	long sent = 0, got = 0, end = now_ms() + BULK_MS, k;
+	int fd = open_stream(addr, port, name), r = 1;
+	ssize_t n;
+
+	if (fd < 0)
+		return 1;
+	while (got < total && now_ms() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN | (sent < total ? POLLOUT : 0) };
+
+		if (poll(&p, 1, WAIT_MS) != 1)
+			break;
+		if ((p.revents & POLLOUT) && sent < total) {
+			for (k = 0; k < (long)sizeof(out); k++)
+				out[k] = bulk_byte(sent + k);
+			n = send(fd, out, (size_t)(total - sent < (long)sizeof(out) ? total - sent : (long)sizeof(out)),
+				 MSG_DONTWAIT);
+			if (n < 0 && errno != EAGAIN)
+				break;
+			sent += n > 0 ? n : 0;
+		}
+		if (p.revents & (POLLIN | POLLERR | POLLHUP)) {
+			n = recv(fd, in, sizeof(in), MSG_DONTWAIT);
+			if (n <= 0 && !(n < 0 && errno == EAGAIN))
+				break;
+			for (k = 0; k < n; k++)
+				if (in[k] != bulk_byte(got + k)) {
+					fprintf(stderr, "whoami: bulk: byte %ld differs\n", got + k);
+					goto out;
+				}
+			got += n > 0 ? n : 0;
+		}
+	}
+	if (got == total)
+		r = 0;
+	else
+		fprintf(stderr, "whoami: bulk: %ld of %ld bytes echoed (%ld sent)\n", got, total, sent);
+out:
+	close(fd);
+	return r;
+}
+
+/* 0 when a connection (or a datagram) to addr port is refused within WAIT_MS. */
+static int refused(const char *proto, const char *addr, const char *port)
+{
+	int type = socket_type(proto), fd = -1, e = 0;
+	socklen_t len = sizeof(e);
+	struct addrinfo *ai;
+	char buf[NAME_MAX_LEN];
+
+	if (resolve(addr, port, type, &ai) < 0)
+		return 2;
+	fd = socket(ai->ai_family, type | SOCK_NONBLOCK, 0);
+	if (fd < 0 || (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)) {
+		e = errno;
+		goto out;
+	}
+	if (type == SOCK_DGRAM && send(fd, "?", 1, 0) != 1) {
+		e = errno;
+		goto out;
+	}
+	if (wait_fd(fd, type == SOCK_STREAM ? POLLOUT : POLLIN, WAIT_MS) < 0) {
+		e = ETIMEDOUT;
+		goto out;
+	}
+	if (type == SOCK_STREAM)
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);
+	else if (recv(fd, buf, sizeof(buf), 0) < 0)
+		e = errno;
+out:
+	freeaddrinfo(ai);
+	if (fd >= 0)
+		close(fd);
+	if (e == ECONNREFUSED)
+		return 0;
+	fprintf(stderr, "whoami: %s %s port %s: not refused (%s)\n", proto, addr, port, e ? strerror(e) : "answered");
+	return 1;
+}
+
 int main(int argc, char *argv[])
 {
 	if (argc == 6 && strcmp(argv[1], "serve") == 0)
@@ -281,8 +392,14 @@ int main(int argc, char *argv[])
 		return count(argv[2], argv[3], argv[4], atol(argv[5]));
 	if (argc == 5 && strcmp(argv[1], "stream") == 0)
 		return stream(argv[2], argv[3], atol(argv[4]));
+	if (argc == 5 && strcmp(argv[1], "bulk") == 0)
+		return bulk(argv[2], argv[3], atol(argv[4]));
+	if (argc == 5 && strcmp(argv[1], "refused") == 0)
+		return refused(argv[2], argv[3], argv[4]);
 	fprintf(stderr, "usage: whoami serve tcp|udp ADDR PORT NAME\n"
 			"       whoami count tcp|udp ADDR PORT N\n"
-			"       whoami stream ADDR PORT SECONDS\n");
+			"       whoami stream ADDR PORT SECONDS\n"
+			"       whoami bulk ADDR PORT BYTES\n"
+			"       whoami refused tcp|udp ADDR PORT\n");
 	return 2;
 }
