@@ -235,6 +235,21 @@ host_process_reaches() {
 	in_cgroup 2 "$WHOAMI" count "$proto" "$addr" "$port" "$n" >"$tmp/count" 2>&1 && answered_by "$n" "$@"
 }
 
+# restart_keeps_stream ADDR: kg of n2 restarts (killed: its wireguard-go
+# lives on) while pod2's TCP stream to ADDR:80 runs through its conntrack; the
+# stream survives.
+restart_keeps_stream() {
+	local pid
+	ip netns exec "$(ns_pod 2)" "$WHOAMI" stream "$1" 80 6 >"$tmp/restart-stream" 2>&1 &
+	pid=$!
+	sleep 1
+	agent_stop 2 KILL
+	# shellcheck disable=SC2046
+	agent_start 2 $(bpf_flags 2)
+	wait_for 10 healthy 2
+	wait "$pid" || { sed 's/^/    /' "$tmp/restart-stream"; return 1; }
+}
+
 # services_cluster_up: the cluster, its mounts, kg --bpf on every node, the
 # pods attached with kg's CNI configuration, the VPN client; every pod and
 # the VPN client reach every pod (in both families in dual stack). Checked;

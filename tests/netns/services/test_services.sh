@@ -71,20 +71,6 @@ backend_removed() {
 	apply < <(service_yaml web "$VIP" "" "$NODEPORT"; slice_yaml web IPv4 "${BACKENDS[@]}")
 }
 
-# kg of the client's node restarts (killed: its wireguard-go lives on) while a
-# TCP stream runs through its conntrack.
-restart_keeps_streams() {
-	local pid
-	ip netns exec "$(ns_pod 2)" "$WHOAMI" stream "$VIP" 80 6 >"$tmp/restart-stream" 2>&1 &
-	pid=$!
-	sleep 1
-	agent_stop 2 KILL
-	# shellcheck disable=SC2046
-	agent_start 2 $(bpf_flags 2)
-	wait_for 10 healthy 2
-	check "a long-lived TCP stream through the ClusterIP survives a kg restart" wait "$pid"
-}
-
 # A client outside the cluster, on loc1's private network, reaches n1's NodePort.
 nodeport_from_outside() {
 	local o
@@ -112,7 +98,7 @@ services_cluster_up
 backends_up 0.0.0.0 "${BACKENDS[@]}"
 clients_reach_the_vip
 backend_removed
-restart_keeps_streams
+check "a long-lived TCP stream through the ClusterIP survives a kg restart" restart_keeps_stream "$VIP"
 nodeport_from_outside
 location_preference
 echo "$passed passed, $failed failed"

@@ -65,6 +65,24 @@ dual_stack_service() {
 	check "kgctl services shows both ClusterIPs and the IPv6 backends" services_listed
 }
 
+# An IPv6 backend leaves its slice: no new IPv6 flow reaches it 1 s later, the IPv4 ClusterIP keeps it.
+ipv6_backend_removed() {
+	apply < <(service_yaml web "$VIP,$VIP6" "" "$NODEPORT"; slice_yaml web IPv6 4)
+	sleep 1
+	check "pod1 removed from the IPv6 slice receives no new IPv6 connection 1 s after the apply" \
+		every_backend_used "$(ns_pod 6)" tcp "$VIP6" 80 100 4
+	check "... while the IPv4 ClusterIP still reaches both backends" \
+		every_backend_used "$(ns_pod 6)" tcp "$VIP" 80 100 "${BACKENDS[@]}"
+	apply < <(service_yaml web "$VIP,$VIP6" "" "$NODEPORT"; slice_yaml web IPv6 "${BACKENDS[@]}")
+}
+
+# kg restarts with the IPv6 entries pinned: they are read back as they are, and flows keep going.
+ipv6_restart() {
+	check "a long-lived TCP stream through the IPv6 ClusterIP survives a kg restart" restart_keeps_stream "$VIP6"
+	check "after the restart, pod2 reaches the IPv6 ClusterIP, every backend used" \
+		every_backend_used "$(ns_pod 2)" tcp "$VIP6" 80 100 "${BACKENDS[@]}"
+}
+
 # A client outside the cluster reaches n1's NodePort on its IPv6 internal IP.
 nodeport_v6_from_outside() {
 	outside_up
@@ -124,5 +142,7 @@ nodeport_v6_from_outside
 families_apart
 ipv6_only_service
 ipv6_segments_and_errors
+ipv6_backend_removed
+ipv6_restart
 echo "$passed passed, $failed failed"
 ((failed == 0))
