@@ -5,8 +5,11 @@
 #   a RequireDualStack ClusterIP (an IPv4 and an IPv6 address, an EndpointSlice
 #   of each address type) with backends in two locations (pods of n1 and n4),
 #   reached over IPv6 and IPv4 by pods of every location, over UDP, by host
-#   processes (socket-level balancing) and by the VPN client; and an IPv6-only
-#   Service. Every client checks that the answer comes from the ClusterIP.
+#   processes (socket-level balancing) and by the VPN client; NodePort on the
+#   node's IPv6 address; each family's slice apart; an IPv6-only Service;
+#   large segments, resets and ICMPv6 errors; a removed IPv6 backend; a stream
+#   across a kg restart. Every client checks that the answer comes from the
+#   address it asked.
 #
 # Usage: test_services_dual.sh KGCTL KG WHOAMI
 # Prints ok/FAIL lines and "N passed, N failed"; exits 77 to skip.
