@@ -96,6 +96,14 @@ struct kilo_bpf_sync_report {
 int kilo_bpf_sync(kilo_bpf *bpf, const struct kilo_lb_desired *desired, bool read_maps,
 		  struct kilo_bpf_sync_report *report, struct kilo_error *err);
 
+/*
+ * Hands ids (a new allocator, before its first computation) the ids of the
+ * frontends and backends in the maps, as an earlier kg wrote them, so that
+ * its flows keep their backends (adopt.c).
+ */
+struct kilo_lb_ids;
+int kilo_bpf_adopt_ids(const kilo_bpf *bpf, struct kilo_lb_ids *ids, struct kilo_error *err);
+
 /* ---- network policy (policy_sync.c, events.c, stats.c) -------------------- */
 
 struct kilo_bpf_policy_sync_report {
