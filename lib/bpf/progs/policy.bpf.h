@@ -264,7 +264,10 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 	__u32 service_id = 0;
 	__u64 now;
 
-	if (!ep || kilo_policy_exempt(pkt))
+	if (kilo_policy_exempt(pkt))
+		return TC_ACT_OK;
+	/* Not policed this way but the other: the flow is remembered, so that its replies pass there. */
+	if (!ep && !kilo_policy_endpoint(local, pkt->family, !direction))
 		return TC_ACT_OK;
 	now = kilo_lb_now();
 	/* One entry for both directions: its key starts with the lower side. */
@@ -272,6 +275,17 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 	kilo_lb_ct_key_init(&key, pkt, opened_by ? KILO_LB_CT_REPLY : KILO_LB_CT_SERVICE);
 	key.dir = KILO_LB_CT_POLICY;
 	ct = kilo_lb_ct_lookup(&key, now);
+	if (!ep) {
+		if (ct) {
+			kilo_lb_ct_refresh(ct, pkt, now);
+			return TC_ACT_OK;
+		}
+		__builtin_memset(&fresh, 0, sizeof(fresh));
+		kilo_lb_ct_open(&fresh, pkt, now);
+		fresh.policy = allowed_here | opened_by;
+		bpf_map_update_elem(&kilo_lb_conntrack, &key, &fresh, BPF_ANY);
+		return TC_ACT_OK;
+	}
 	if (ct) {
 		/* A reply, or a packet of a flow this direction allowed. */
 		if ((ct->policy & KILO_LB_CT_OPENED_BY_DADDR) != opened_by || (ct->policy & allowed_here)) {
