@@ -552,6 +552,8 @@ expect_error "observe refuses an endpoint that is not a URL" 2 '--endpoint: "10.
 expect_error "observe --node needs that node's endpoint" 2 "--node n9: no --endpoint n9=URL" \
 	observe --endpoint n1=http://127.0.0.1:1 --node n9
 expect_error "observe names a kg it cannot reach" 1 "http://127.0.0.1:1: " observe --endpoint http://127.0.0.1:1
+timeout 1.2 "$kgctl" observe --endpoint http://127.0.0.1:1 --follow </dev/null >"$tmp/out" 2>"$tmp/err"
+check "observe --follow says once that a kg does not answer, not at every round" eval '[[ $(wc -l <"$tmp/err") -eq 1 ]]'
 # ---- identities ------------------------------------------------------------------
 
 # Two identities as another node's kg left them in a file store, and a number whose
