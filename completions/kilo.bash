@@ -82,7 +82,7 @@ _kg() {
 _kgctl() {
 	local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD - 1]}"
 	local program="${COMP_WORDS[0]}" command="" i word args=()
-	local commands="solve showconf graph genkey pubkey apply get delete wg status node connect services policy bpf"
+	local commands="solve showconf graph genkey pubkey apply get delete wg status node connect services observe policy bpf"
 	COMPREPLY=()
 	# The command is the first word that is neither a flag nor a global flag's value.
 	for ((i = 1; i < COMP_CWORD; i++)); do

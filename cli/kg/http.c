@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * kg's HTTP endpoints (Kilo's --listen): /health, /metrics and /graph,
+ * kg's HTTP endpoints (Kilo's --listen): /health, /metrics, /graph and /flows,
  * served by libmicrohttpd with epoll, so that no descriptor number
  * (select's FD_SETSIZE) locks clients out, and with limits on what idle
  * or hostile clients can hold.
@@ -36,7 +36,9 @@ struct kg_http {
 	unsigned logged, left_out;
 };
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, size_t len)
+/* header (NULL: none) is one more header's name, value its value. */
+static enum MHD_Result reply_with(struct MHD_Connection *c, unsigned status, const char *type, char *body, size_t len,
+				  const char *header, const char *value)
 {
 	struct MHD_Response *response;
 	enum MHD_Result r;
@@ -48,9 +50,16 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 		return MHD_NO;
 	}
 	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (header)
+		MHD_add_response_header(response, header, value);
 	r = MHD_queue_response(c, status, response);
 	MHD_destroy_response(response);
 	return r;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, size_t len)
+{
+	return reply_with(c, status, type, body, len, NULL, NULL);
 }
 
 static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
@@ -145,6 +154,48 @@ static enum MHD_Result health(struct MHD_Connection *c, struct kg_shared *shared
 		     strlen(body));
 }
 
+/*
+ * /flows?after=SEQ&verdict=forwarded|dropped&pod=NS/NAME: one page of the
+ * recent flows after SEQ as JSON lines, and in the Kilo-Flows-Next header
+ * the after of the next page. No connection is held open to follow: a
+ * follower asks again (kgctl observe --follow), so /flows has the limits
+ * of every other endpoint and a slow reader holds nothing of the agent's.
+ */
+static enum MHD_Result flows(struct MHD_Connection *c, struct kg_shared *shared)
+{
+	const char *after_text = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
+	const char *verdict = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "verdict");
+	struct kilo_flow_filter filter = { .sz = sizeof(filter),
+					   .pod = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "pod") };
+	struct kilo_error err = { 0 };
+	unsigned long long after = 0;
+	uint64_t next = 0;
+	char *text = NULL, *end, header[24];
+	int r;
+
+	if (after_text) {
+		errno = 0;
+		after = strtoull(after_text, &end, 10);
+		if (errno || end == after_text || *end || after_text[0] == '-')
+			return reply_text(c, MHD_HTTP_BAD_REQUEST, "after must be a flow's sequence number\n");
+	}
+	if (verdict && !strcmp(verdict, "forwarded"))
+		filter.verdict = KILO_FLOW_FILTER_FORWARDED;
+	else if (verdict && !strcmp(verdict, "dropped"))
+		filter.verdict = KILO_FLOW_FILTER_DROPPED;
+	else if (verdict)
+		return reply_text(c, MHD_HTTP_BAD_REQUEST, "verdict must be forwarded or dropped\n");
+	if (filter.pod && !strchr(filter.pod, '/'))
+		return reply_text(c, MHD_HTTP_BAD_REQUEST, "pod must be NAMESPACE/NAME\n");
+	pthread_mutex_lock(&shared->lock);
+	r = kilo_agent_flows(shared->agent, after, &filter, &text, &next, &err);
+	pthread_mutex_unlock(&shared->lock);
+	if (r < 0)
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, &err);
+	snprintf(header, sizeof(header), "%llu", (unsigned long long)next);
+	return reply_with(c, MHD_HTTP_OK, "application/x-ndjson", text, strlen(text), "Kilo-Flows-Next", header);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 			      const char *version, const char *upload, size_t *upload_size, void **state)
 {
@@ -172,6 +223,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (!strcmp(url, "/graph"))
 		return graph(c, http);
+	if (!strcmp(url, "/flows"))
+		return flows(c, shared);
 	return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 

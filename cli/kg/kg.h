@@ -38,7 +38,7 @@ struct kg_http_limits {
 };
 
 /*
- * Serves /health, /metrics and /graph on listen ("HOST:PORT", ":PORT" or
+ * Serves /health, /metrics, /graph and /flows on listen ("HOST:PORT", ":PORT" or
  * "[IPV6]:PORT") from threads of its own. Prints its error and returns
  * NULL when it cannot listen.
  */

@@ -178,7 +178,7 @@ static void usage(FILE *out)
 	      "                                     the others pick a backend by flow hash (default 1024)\n"
 	      "  --bpf-cgroup DIR                   cgroup v2 whose processes reach services by socket-level\n"
 	      "                                     balancing (default: cgroup v2's root; \"\": none)\n"
-	      "  --listen ADDR:PORT                 /health, /metrics, /graph (default :1107)\n"
+	      "  --listen ADDR:PORT                 /health, /metrics, /graph, /flows (default :1107)\n"
 	      "  --http-max-connections N           open HTTP connections in all (default 4096)\n"
 	      "  --http-max-connections-per-ip N    from one client address; 0: no limit (default 32)\n"
 	      "  --http-timeout DURATION            an idle HTTP connection is closed after it (default 10s)\n"

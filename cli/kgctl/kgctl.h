@@ -31,8 +31,9 @@ int kgctl_node(int argc, char *argv[]);
 int kgctl_connect(int argc, char *argv[]);
 int kgctl_bpf(int argc, char *argv[]);
 int kgctl_services(int argc, char *argv[]);
-int kgctl_policy(int argc, char *argv[]);
+int kgctl_observe(int argc, char *argv[]);
 int kgctl_identities(int argc, char *argv[]);
+int kgctl_policy(int argc, char *argv[]);
 int kgctl_delete(int argc, char *argv[]);
 int kgctl_get(int argc, char *argv[]);
 /* kgctl apply -f: objects into a store (objects.c), chosen when argv has -f or --filename. */

@@ -25,8 +25,9 @@ static const struct command commands[] = {
 	{ "node", kgctl_node, "Change a node's settings in a store" },
 	{ "connect", kgctl_connect, "Make this machine a VPN peer of the mesh until stopped" },
 	{ "services", kgctl_services, "Print a store's Services as a node's load balancer sees them" },
-	{ "policy", kgctl_policy, "Explain whether the store's NetworkPolicies allow a flow, and by which rule" },
+	{ "observe", kgctl_observe, "Print the flows network policy forwarded and dropped, from each kg" },
 	{ "identities", kgctl_identities, "Print the numbers a store gave to label sets (network policy)" },
+	{ "policy", kgctl_policy, "Explain whether the store's NetworkPolicies allow a flow, and by which rule" },
 	{ "bpf", kgctl_bpf, "Print the counters of kg's load-balancing programs (bpf stats)" },
 };
 

@@ -253,6 +253,47 @@ KILO_EXPORT int kilo_agent_unresolved(kilo_agent *agent, char **out, struct kilo
  */
 KILO_EXPORT int kilo_mesh_resolve(kilo_mesh *mesh, kilo_log_fn log, void *log_ctx, struct kilo_error *err);
 
+/* ---- flows: what network policy forwarded and dropped (kg's /flows) ---- */
+
+enum kilo_flow_verdict_filter {
+	KILO_FLOW_FILTER_ANY = 0,
+	KILO_FLOW_FILTER_FORWARDED,
+	KILO_FLOW_FILTER_DROPPED,
+};
+
+struct kilo_flow_filter {
+	size_t sz;
+	enum kilo_flow_verdict_filter verdict;
+	const char *pod; /* "NAMESPACE/NAME": flows from or to this pod; NULL: any */
+};
+
+/*
+ * The flows this node's policy programs reported after sequence number
+ * after (0: every one kept), that filter (NULL: any) lets through, as JSON
+ * lines in *out (free with kilo_free), at most a page of them; *next is
+ * the after of the next call. When records after after were overwritten
+ * before this call (the agent keeps a bounded ring of recent flows), the
+ * first line is {"lost":N}. "" when --bpf is off or nothing came.
+ */
+KILO_EXPORT int kilo_agent_flows(kilo_agent *agent, uint64_t after, const struct kilo_flow_filter *filter,
+				 char **out, uint64_t *next, struct kilo_error *err);
+
+enum kilo_flow_output {
+	KILO_FLOW_OUTPUT_TEXT = 0, /* one line like Hubble's */
+	KILO_FLOW_OUTPUT_JSON,     /* the line as it came */
+};
+
+/*
+ * One line of kilo_agent_flows (kgctl observe's reading of /flows) as
+ * format asks, with its newline, in *out (free with kilo_free); *out NULL
+ * when filter (NULL: any) leaves it out. *seq (may be NULL) gets the
+ * flow's sequence number, 0 for a {"lost":N} line, whose text says how
+ * many were lost. -EINVAL (naming what is wrong) for a line that is not a
+ * flow.
+ */
+KILO_EXPORT int kilo_flow_line(const char *line, const struct kilo_flow_filter *filter, enum kilo_flow_output format,
+			       char **out, uint64_t *seq, struct kilo_error *err);
+
 /* ---- kgctl connect: this machine as a VPN peer of the mesh ------------- */
 
 typedef struct kilo_connect kilo_connect;

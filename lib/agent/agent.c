@@ -7,6 +7,7 @@
 #include "apply.h"
 #include "internal.h"
 #include "lb.h"
+#include "policy.h"
 #include "resolve.h"
 
 #include <kilo/serial.h>
@@ -61,6 +62,7 @@ struct kilo_agent {
 	kilo_store *store;
 	kilo_applier *applier;      /* applies the plans; its WireGuard handle reads the device */
 	struct kilo_agent_lb lb;    /* --bpf: the load balancer's programs and the links they are on */
+	struct kilo_agent_policy policy; /* --bpf: network policy's flows */
 	json_t *initial;            /* this node as the options made it */
 	kilo_mesh *mesh;            /* as last loaded */
 	kilo_mesh *solved_mesh;     /* the mesh topology points into */
@@ -122,12 +124,6 @@ static void note(kilo_agent *a, struct kilo_error *err, struct kilo_error *local
 	memset(local, 0, sizeof(*local));
 }
 
-static void hash_text(crypto_generichash_state *st, const char *text)
-{
-	/* The NUL separates one item from the next. */
-	crypto_generichash_update(st, (const unsigned char *)text, strlen(text) + 1);
-}
-
 /*
  * This node as the store has it, or NULL. Looked up by name order (a
  * store's load sorts it), as the agent does at every step: scanning
@@ -172,7 +168,7 @@ static void live_digest(kilo_agent *a, int64_t now, digest out)
 
 		if (!kilo_node_ready(n, now / 1000, window))
 			continue;
-		hash_text(&st, n->name);
+		kilo_agent_hash_text(&st, n->name);
 		if (a->next_expiry == 0 || expiry < a->next_expiry)
 			a->next_expiry = expiry;
 	}
@@ -187,8 +183,8 @@ static void problems_digest(const struct kilo_store_report *report, digest out)
 
 	crypto_generichash_init(&st, NULL, 0, sizeof(digest));
 	for (size_t i = 0; i < report->n_problems && i < 16; i++) {
-		hash_text(&st, report->problems[i].path);
-		hash_text(&st, report->problems[i].message);
+		kilo_agent_hash_text(&st, report->problems[i].path);
+		kilo_agent_hash_text(&st, report->problems[i].message);
 	}
 	crypto_generichash_final(&st, out, sizeof(digest));
 }
@@ -288,11 +284,11 @@ static void owned_digest(const kilo_agent *a, digest out)
 
 	crypto_generichash_init(&st, NULL, 0, sizeof(digest));
 	kilo_cidr_format(&a->wireguard_ip, text);
-	hash_text(&st, text);
+	kilo_agent_hash_text(&st, text);
 	for (size_t i = 0; i < a->n_discovered; i++) {
 		crypto_generichash_update(&st, a->discovered[i].key.bytes, KILO_KEY_LEN);
 		kilo_endpoint_format(&a->discovered[i].endpoint, text);
-		hash_text(&st, text);
+		kilo_agent_hash_text(&st, text);
 	}
 	crypto_generichash_final(&st, out, sizeof(digest));
 }
@@ -512,7 +508,8 @@ static int copy_options(kilo_agent *a, const struct kilo_agent_opts *o, struct k
 /* The resolver's thread, and one fd for the caller's loop over the store's and the resolver's. */
 static int watch_fds(kilo_agent *a, struct kilo_error *err)
 {
-	struct epoll_event store = { .events = EPOLLIN }, resolver = { .events = EPOLLIN }, links = { .events = EPOLLIN };
+	struct epoll_event store = { .events = EPOLLIN }, resolver = { .events = EPOLLIN }, links = { .events = EPOLLIN },
+			   flows = { .events = EPOLLIN };
 	int r = kilo_resolver_new(&a->resolver);
 
 	if (r < 0)
@@ -520,7 +517,9 @@ static int watch_fds(kilo_agent *a, struct kilo_error *err)
 	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (a->epoll_fd < 0 || epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_store_fd(a->store), &store) < 0 ||
 	    epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_resolver_fd(a->resolver), &resolver) < 0 ||
-	    (kilo_agent_lb_fd(&a->lb) >= 0 && epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_agent_lb_fd(&a->lb), &links) < 0))
+	    (kilo_agent_lb_fd(&a->lb) >= 0 && epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_agent_lb_fd(&a->lb), &links) < 0) ||
+	    (kilo_agent_policy_fd(&a->policy) >= 0 &&
+	     epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_agent_policy_fd(&a->policy), &flows) < 0))
 		return kilo_error_set(err, errno, "agent: epoll: %s", strerror(errno));
 	return 0;
 }
@@ -566,6 +565,8 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 	if (r == 0)
 		r = kilo_agent_lb_start(&a->lb, &opts, a->apply.interface, &a->log, err);
 	if (r == 0)
+		r = kilo_agent_policy_start(&a->policy, &a->lb, a->hostname, &a->log, err);
+	if (r == 0)
 		r = watch_fds(a, err);
 	/* The options are this node's settings at start, whatever the store held before. */
 	now = now_ms();
@@ -598,7 +599,7 @@ int kilo_agent_new(const struct kilo_agent_opts *opts_in, kilo_agent **out, stru
 		return r;
 	}
 	note(a, err, &local, r, &first);
-	note(a, err, &local, kilo_agent_lb_sync(&a->lb, a->store, a->mesh, a->hostname, true, &a->log, &local), &first);
+	note(a, err, &local, kilo_agent_bpf_sync(&a->lb, &a->policy, a->store, a->mesh, true, &a->log, &local), &first);
 	*out = a;
 	return 0;
 }
@@ -636,7 +637,7 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 	int first = 0;
 	digest d;
 
-	note(a, err, &local, kilo_agent_lb_step(&a->lb, &local), &first);
+	note(a, err, &local, kilo_agent_bpf_step(&a->lb, &a->policy, &local), &first);
 	if (store_readable(a)) {
 		note(a, err, &local, kilo_store_changed(a->store, &changed, &local), &first);
 		if (changed)
@@ -694,7 +695,7 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 		note(a, err, &local, reconcile(a, now, resync, &local), &first);
 	/* Services and EndpointSlices change without the mesh changing. */
 	if (changed || need)
-		note(a, err, &local, kilo_agent_lb_sync(&a->lb, a->store, a->mesh, a->hostname, resync, &a->log, &local),
+		note(a, err, &local, kilo_agent_bpf_sync(&a->lb, &a->policy, a->store, a->mesh, resync, &a->log, &local),
 		     &first);
 	return first;
 }
@@ -708,6 +709,7 @@ void kilo_agent_free(kilo_agent *a)
 		kilo_store_delete_node(a->store, a->hostname, NULL);
 	if (a->clean_up && a->topology)
 		kilo_applier_clean_up(a->applier, NULL);
+	kilo_agent_policy_stop(&a->policy);
 	kilo_agent_lb_stop(&a->lb, a->clean_up);
 	replace_topology(a, NULL);
 	replace_mesh(a, NULL);
@@ -781,6 +783,7 @@ int kilo_agent_metrics(kilo_agent *a, char **out, struct kilo_error *err)
 	store_health(a, &health);
 	counts.store_up = health.up;
 	counts.lb = kilo_agent_lb_counters(&a->lb, &lb) ? &lb : NULL;
+	counts.policy = &a->policy;
 	counts.store_revision = health.revision;
 	for (size_t i = 0; a->mesh && i < a->mesh->n_nodes; i++)
 		counts.nodes += kilo_node_ready(&a->mesh->nodes[i], now, a->window);
@@ -793,6 +796,14 @@ int kilo_agent_metrics(kilo_agent *a, char **out, struct kilo_error *err)
 	if (r < 0)
 		return kilo_error_set(err, -r, "metrics: %s", strerror(-r));
 	return 0;
+}
+
+int kilo_agent_flows(kilo_agent *a, uint64_t after, const struct kilo_flow_filter *filter, char **out, uint64_t *next,
+		     struct kilo_error *err)
+{
+	if (!a)
+		return no_agent("flows", err);
+	return kilo_agent_policy_flows(&a->policy, after, filter, out, next, err);
 }
 
 int kilo_agent_unresolved(kilo_agent *a, char **out, struct kilo_error *err)

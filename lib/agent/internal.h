@@ -146,6 +146,8 @@ void kilo_agent_log_changes(const struct kilo_logger *log, const char *ifname, c
 
 /* ---- metrics ------------------------------------------------------------ */
 
+struct kilo_agent_policy;
+
 struct kilo_agent_counts {
 	size_t nodes; /* ready nodes in the topology */
 	size_t peers;
@@ -156,6 +158,7 @@ struct kilo_agent_counts {
 	bool store_up;
 	int64_t store_revision;
 	const struct kilo_bpf_counters *lb; /* --bpf's counters; NULL: off */
+	const struct kilo_agent_policy *policy; /* --bpf's flows; NULL: none */
 };
 
 /*

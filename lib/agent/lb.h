@@ -73,6 +73,16 @@ int kilo_lb_links_scan(struct kilo_lb_links *l, struct kilo_error *err);
 
 #define KILO_AGENT_LB_DIGEST 32
 
+/* What a sync computes from, into a digest (lb_sync.c, policy_sync.c): text (NULL: ""), then a NUL. */
+void kilo_agent_hash_text(crypto_generichash_state *st, const char *text);
+/* A CIDR as text ("" for none). */
+void kilo_agent_hash_cidr(crypto_generichash_state *st, const struct kilo_cidr *cidr);
+
+struct kilo_lb_report;
+/* What the policy layer left out ("N WHAT problems, first: ..."), once per change of it (last: its digest). */
+void kilo_agent_log_problems(unsigned char last[KILO_AGENT_LB_DIGEST], const char *what, const struct kilo_logger *log,
+			     const struct kilo_lb_report *report);
+
 struct kilo_lb_ids;
 
 struct kilo_agent_lb {

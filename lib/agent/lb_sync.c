@@ -15,19 +15,19 @@
 #include "../mesh/model.h"
 #include "../policy/services.h"
 
-static void hash_text(crypto_generichash_state *st, const char *text)
+void kilo_agent_hash_text(crypto_generichash_state *st, const char *text)
 {
 	/* The NUL separates one item from the next. */
 	crypto_generichash_update(st, (const unsigned char *)(text ? text : ""), strlen(text ? text : "") + 1);
 }
 
-static void hash_cidr(crypto_generichash_state *st, const struct kilo_cidr *cidr)
+void kilo_agent_hash_cidr(crypto_generichash_state *st, const struct kilo_cidr *cidr)
 {
 	char text[KILO_CIDR_STRLEN] = "";
 
 	if (cidr->addr.family)
 		kilo_cidr_format(cidr, text);
-	hash_text(st, text);
+	kilo_agent_hash_text(st, text);
 }
 
 /* What the computation reads: the objects, this node, and every node's location and internal IPs. */
@@ -37,14 +37,14 @@ static void inputs_digest(const char *services, const char *slices, const struct
 	crypto_generichash_state st;
 
 	crypto_generichash_init(&st, NULL, 0, KILO_AGENT_LB_DIGEST);
-	hash_text(&st, services);
-	hash_text(&st, slices);
-	hash_text(&st, self);
+	kilo_agent_hash_text(&st, services);
+	kilo_agent_hash_text(&st, slices);
+	kilo_agent_hash_text(&st, self);
 	for (size_t i = 0; mesh && i < mesh->n_nodes; i++) {
-		hash_text(&st, mesh->nodes[i].name);
-		hash_text(&st, mesh->nodes[i].location);
-		hash_cidr(&st, &mesh->nodes[i].internal_ip);
-		hash_cidr(&st, &mesh->nodes[i].secondary_internal_ip);
+		kilo_agent_hash_text(&st, mesh->nodes[i].name);
+		kilo_agent_hash_text(&st, mesh->nodes[i].location);
+		kilo_agent_hash_cidr(&st, &mesh->nodes[i].internal_ip);
+		kilo_agent_hash_cidr(&st, &mesh->nodes[i].secondary_internal_ip);
 	}
 	crypto_generichash_final(&st, out, KILO_AGENT_LB_DIGEST);
 }
@@ -67,21 +67,21 @@ static void log_sync(const struct kilo_logger *log, const struct kilo_bpf_sync_r
 		 s->revnat.changed, s->revnat.removed, s->maglev.added, s->maglev.changed, s->maglev.removed);
 }
 
-/* What the policy left out, once per change of it, not at every sync. */
-static void log_problems(struct kilo_agent_lb *lb, const struct kilo_logger *log, const struct kilo_lb_report *report)
+void kilo_agent_log_problems(unsigned char last[KILO_AGENT_LB_DIGEST], const char *what, const struct kilo_logger *log,
+			     const struct kilo_lb_report *report)
 {
 	unsigned char d[KILO_AGENT_LB_DIGEST];
 	crypto_generichash_state st;
 
 	crypto_generichash_init(&st, NULL, 0, sizeof(d));
 	for (size_t i = 0; i < report->n_problems && i < sizeof(report->problems) / sizeof(report->problems[0]); i++)
-		hash_text(&st, report->problems[i]);
+		kilo_agent_hash_text(&st, report->problems[i]);
 	crypto_generichash_final(&st, d, sizeof(d));
-	if (memcmp(d, lb->problems, sizeof(d)) == 0)
+	if (memcmp(d, last, sizeof(d)) == 0)
 		return;
-	memcpy(lb->problems, d, sizeof(d));
+	memcpy(last, d, sizeof(d));
 	if (report->n_problems)
-		kilo_log(log, KILO_LOG_WARNING, "bpf: %zu service problem%s, first: %s", report->n_problems,
+		kilo_log(log, KILO_LOG_WARNING, "bpf: %zu %s problem%s, first: %s", report->n_problems, what,
 			 report->n_problems == 1 ? "" : "s", report->problems[0]);
 }
 
@@ -127,7 +127,7 @@ int kilo_agent_lb_sync(struct kilo_agent_lb *lb, kilo_store *store, const struct
 	if (r == 0) {
 		memcpy(lb->inputs, d, sizeof(d));
 		log_sync(log, &synced);
-		log_problems(lb, log, &report);
+		kilo_agent_log_problems(lb->problems, "service", log, &report);
 	}
 	kilo_lb_desired_release(&desired);
 out:

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 
 #include "../core/strbuf.h"
+#include "policy.h"
 
 static void family(struct kilo_strbuf *sb, const char *name, const char *type, const char *help)
 {
@@ -82,6 +83,8 @@ int kilo_agent_metrics_format(const struct kilo_agent_counts *c, const struct ki
 		lb_family(&sb, "kilo_lb_bytes_total", "Bytes the load balancer's programs handled, by reason.",
 			  c->lb->bytes);
 	}
+	if (c->policy)
+		kilo_agent_policy_metrics(c->policy, &sb);
 	peer_family(&sb, device, "kilo_peer_receive_bytes", "counter", "Bytes received from the WireGuard peer.", RX_BYTES,
 		    now);
 	peer_family(&sb, device, "kilo_peer_transmit_bytes", "counter", "Bytes sent to the WireGuard peer.", TX_BYTES, now);

@@ -75,7 +75,7 @@ expect "kg: --bpf takes its modes" "auto off on" "$kg" --bpf ""
 expect "kg: --bpf-maglev-size takes the two sizes" "16381 65521" "$kg" --bpf-maglev-size ""
 
 # kgctl
-expect "kgctl: the commands" "apply bpf connect delete genkey get graph node policy pubkey services showconf solve status wg" "$kgctl" ""
+expect "kgctl: the commands" "apply bpf connect delete genkey get graph node observe policy pubkey services showconf solve status wg" "$kgctl" ""
 expect "kgctl: the commands that start with s" "services showconf solve status" "$kgctl" s
 expect "kgctl: the command after global flags" "genkey get graph" "$kgctl" --store file:/tmp --ready-window 10s g
 expect_has "kgctl: global flags before the command" --ready-window "$kgctl" --re

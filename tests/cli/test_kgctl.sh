@@ -492,6 +492,68 @@ expect_error "services needs a store" 2 "--store is required (a mesh document ho
 expect_error "services refuses an unknown output format" 2 '--output: "yaml" is not text or json' \
 	services --store "file:$services_store" -o yaml
 
+# ---- observe -------------------------------------------------------------------
+
+# A kg's /flows as kg serves it (two flows, then nothing new), on a loopback port of its own.
+cat >"$tmp/flows.py" <<'PY'
+import http.server, sys, urllib.parse
+LINES = [
+    '{"seq":1,"time":"2026-12-05T01:02:03.000000000Z","node":"n2","verdict":"forwarded","reason":"none","direction":"ingress","protocol":"TCP","source":{"ip":"10.1.0.5","port":40000,"identity":256,"namespace":"shop","pod":"web-1"},"destination":{"ip":"10.2.0.7","port":5432,"identity":257,"namespace":"shop","pod":"db-0"},"rule":{"id":7,"name":"shop/db ingress[0]"},"service":{"id":3,"name":"shop/db","ip":"10.43.0.10","port":5432}}',
+    '{"seq":2,"time":"2026-12-05T01:02:04.000000000Z","node":"n2","verdict":"dropped","reason":"policy_denied","direction":"ingress","protocol":"UDP","source":{"ip":"10.3.0.9","port":53,"identity":258,"namespace":"other","pod":"x"},"destination":{"ip":"10.2.0.7","port":53,"identity":257,"namespace":"shop","pod":"db-0"},"rule":{"id":0,"name":"default deny"}}',
+]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        u = urllib.parse.urlparse(self.path)
+        after = int(urllib.parse.parse_qs(u.query).get("after", ["0"])[0])
+        body = "".join(l + "\n" for l in LINES[after:]).encode() if u.path == "/flows" else b""
+        self.send_response(200 if u.path == "/flows" else 404)
+        self.send_header("Kilo-Flows-Next", str(max(after, len(LINES))))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_port))
+s.serve_forever()
+PY
+python3 "$tmp/flows.py" "$tmp/flows.port" &
+flows_pid=$!
+for _ in $(seq 50); do [[ -s "$tmp/flows.port" ]] && break; sleep 0.1; done
+flows_url="http://127.0.0.1:$(cat "$tmp/flows.port" 2>/dev/null)"
+run observe --endpoint "n2=$flows_url"
+check "observe prints a line per flow like Hubble's" eval 'succeeded && [[ "$(cat "$tmp/out")" == "2026-12-05T01:02:03.000000000Z n2: shop/web-1:40000 (ID:256) -> shop/db-0:5432 (ID:257) TCP ingress FORWARDED rule \"shop/db ingress[0]\" service shop/db
+2026-12-05T01:02:04.000000000Z n2: other/x:53 (ID:258) -> shop/db-0:53 (ID:257) UDP ingress DROPPED policy_denied rule \"default deny\"" ]]'
+run observe --endpoint "n2=$flows_url/" --verdict dropped --node n2
+check "observe --verdict dropped keeps the drops only" eval 'succeeded && [[ $(wc -l <"$tmp/out") -eq 1 ]] && stdout_has "other/x:53"'
+run observe --endpoint "$flows_url" --pod shop/web-1 -o json
+check "observe --pod -o json prints kg's lines of that pod" eval 'succeeded && [[ $(wc -l <"$tmp/out") -eq 1 ]] && stdout_has "\"seq\":1,"'
+# --store: every ready node's kg at its internal IP (here the fake kg's loopback) and --port.
+mkdir -p "$tmp/observe-store/nodes" "$tmp/observe-store/peers"
+printf '{"name": "n2", "location": "l", "endpoint": "192.0.2.2:51820", "internalIP": "127.0.0.1/8", "publicKey": "GKzkKhYMUBmUgLGSMu7mGbAkWX8mGZvVtDBUh6+Y1UY=", "podCIDR": "10.2.2.0/24", "lastSeen": %s}\n' \
+	"$(date +%s)" >"$tmp/observe-store/nodes/n2.json"
+run observe --store "file:$tmp/observe-store" --port "$(cat "$tmp/flows.port")" --verdict dropped
+check "observe --store asks every ready node's kg at its internal IP and --port" eval 'succeeded && [[ $(wc -l <"$tmp/out") -eq 1 ]] && stdout_has "other/x:53"'
+run observe --store "file:$tmp/observe-store" --port "$(cat "$tmp/flows.port")" --node n9
+check "observe --store --node names a node the store does not have" is_error 1 "--node n9: no ready node of that name in the store"
+kill "$flows_pid" 2>/dev/null
+wait "$flows_pid" 2>/dev/null
+expect_error "observe needs an endpoint" 2 "--endpoint or --store is required" observe
+expect_error "observe takes --endpoint or --store, not both" 2 "--endpoint and --store cannot be used together" \
+	observe --endpoint http://127.0.0.1:1 --store "file:$tmp/observe-store"
+expect_error "observe refuses a port out of range" 2 '--port: "70000" is not a port (1-65535)' \
+	observe --store "file:$tmp/observe-store" --port 70000
+expect_error "observe refuses a verdict it does not know" 2 '--verdict: "denied" is not forwarded or dropped' \
+	observe --endpoint http://127.0.0.1:1 --verdict denied
+expect_error "observe refuses a pod without namespace" 2 '--pod: "web" is not NAMESPACE/NAME' \
+	observe --endpoint http://127.0.0.1:1 --pod web
+expect_error "observe refuses an endpoint that is not a URL" 2 '--endpoint: "10.0.0.1:1107" is not an http:// or https:// URL' \
+	observe --endpoint 10.0.0.1:1107
+expect_error "observe --node needs that node's endpoint" 2 "--node n9: no --endpoint n9=URL" \
+	observe --endpoint n1=http://127.0.0.1:1 --node n9
+expect_error "observe names a kg it cannot reach" 1 "http://127.0.0.1:1: " observe --endpoint http://127.0.0.1:1
+timeout 1.2 "$kgctl" observe --endpoint http://127.0.0.1:1 --follow </dev/null >"$tmp/out" 2>"$tmp/err"
+check "observe --follow says once that a kg does not answer, not at every round" eval '[[ $(wc -l <"$tmp/err") -eq 1 ]]'
 # ---- identities ------------------------------------------------------------------
 
 # Two identities as another node's kg left them in a file store, and a number whose

@@ -183,10 +183,12 @@ pod_netconf() {
 		'.plugins[0] + {cniVersion: .cniVersion, name: .name} | .ipam.dataDir = $dir' "$1"
 }
 
+# cni I COMMAND IFNAME CONF [POD-NS]: a CNI call for node I's pod (default
+# $(ns_pod I)), the pod's namespace name its container id.
 cni() {
-	local i="$1" command="$2" ifname="$3" conf="$4"
-	ip netns exec "$(ns_node "$i")" env CNI_COMMAND="$command" CNI_CONTAINERID="kc$id-pod$i" \
-		CNI_NETNS="/var/run/netns/$(ns_pod "$i")" CNI_IFNAME="$ifname" CNI_PATH="$CNI_BIN" \
+	local i="$1" command="$2" ifname="$3" conf="$4" pod="${5:-$(ns_pod "$1")}"
+	ip netns exec "$(ns_node "$i")" env CNI_COMMAND="$command" CNI_CONTAINERID="${5:-kc$id-pod$i}" \
+		CNI_NETNS="/var/run/netns/$pod" CNI_IFNAME="$ifname" CNI_PATH="$CNI_BIN" \
 		"$CNI_BIN/$(jq -r .type "$conf")" <"$conf"
 }
 

@@ -150,6 +150,21 @@ for i in 1 2 3 4 5; do
 done
 get /metrics
 check "/metrics answers beside them" eval '[[ "$code" == 200 ]] && grep -q "^kilo_reconciles_total" "$tmp/body"'
+# /flows: the same limits, no connection held open; without --bpf no flows, and the cursor back.
+flows_fast() {
+	local out
+	out="$(in_ns curl -sS -m 3 -D "$tmp/headers" -o "$tmp/body" -w '%{http_code} %{time_total}' \
+		"http://127.0.0.1:1107/flows?after=0&verdict=dropped&pod=shop/web-1" 2>/dev/null)"
+	[[ "${out% *}" == 200 && ! -s "$tmp/body" ]] && grep -qi "^kilo-flows-next: 0" "$tmp/headers" &&
+		python3 -c "import sys; sys.exit(float('${out#* }') >= 1.0)"
+}
+check "/flows answers within 1 s beside them" flows_fast
+get "/flows?after=x"
+check "/flows?after=x is refused, naming after" eval '[[ "$code" == 400 ]] && grep -q "^after must be" "$tmp/body"'
+get "/flows?verdict=denied"
+check "/flows?verdict=denied is refused" eval '[[ "$code" == 400 ]] && grep -q "^verdict must be forwarded or dropped" "$tmp/body"'
+get "/flows?pod=web"
+check "/flows?pod=web is refused" eval '[[ "$code" == 400 ]] && grep -q "^pod must be NAMESPACE/NAME" "$tmp/body"'
 hold one 127.0.1.1-127.0.1.1 100
 check "one address holds at most --http-max-connections-per-ip (32) of 100" held one 100 32
 check "/health still answers within 1 s" health_fast

@@ -49,11 +49,10 @@ outside_up() {
 	ip -n "$o" link set lo up
 }
 
-# ---- bpffs and cgroup2 of the test's own, outside /sys ----------------------
-# `ip netns exec` mounts /sys anew, so pins under /sys/fs/bpf would not outlive
-# one kg; every node's kg pins under $mounts/bpf/nI and balances the sockets of
-# the processes in its own cgroup only, never the machine's.
-mounts=""
+# The test's own bpffs and cgroup2 (mounts_up, mounts_down, bpf_flags, agents_start_bpf).
+# shellcheck source=../cluster/bpf.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../cluster/bpf.sh"
+
 declare -a servers=()
 services_down() {
 	local pid
@@ -62,37 +61,7 @@ services_down() {
 	done
 	ip netns del "$(ns_out)" 2>/dev/null
 	cluster_down
-	[[ -n "$mounts" ]] || return 0
-	umount "$mounts/bpf" 2>/dev/null
-	rmdir "$mounts/cgroup/"ks* 2>/dev/null
-	umount "$mounts/cgroup" 2>/dev/null
-	rmdir "$mounts/bpf" "$mounts/cgroup" "$mounts" 2>/dev/null
-}
-
-mounts_up() {
-	local i
-	mounts="$(mktemp -d /tmp/ks-mnt.XXXXXX)"
-	mkdir -p "$mounts/bpf" "$mounts/cgroup"
-	mount -t bpf bpf "$mounts/bpf" || return 1
-	mount -t cgroup2 none "$mounts/cgroup" || return 1
-	for i in "${node_ids[@]}"; do
-		mkdir -p "$mounts/cgroup/ks$id-n$i" || return 1
-	done
-}
-
-bpf_flags() {
-	echo --bpf on --bpf-pin-dir "$mounts/bpf/n$1" --bpf-cgroup "$mounts/cgroup/ks$id-n$1"
-}
-
-agents_start_bpf() {
-	local i
-	for i in "${node_ids[@]}"; do
-		# shellcheck disable=SC2046
-		agent_start "$i" $(bpf_flags "$i")
-	done
-	for i in "${node_ids[@]}"; do
-		wait_for 10 healthy "$i" || { echo "    n$i: /health not ok within 10 s"; tail -5 "$tmp/log/kg-n$i.log"; return 1; }
-	done
+	mounts_down
 }
 
 vpn_ready() {

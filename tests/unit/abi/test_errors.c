@@ -394,6 +394,18 @@ static int agent_unresolved(struct kilo_error *err)
 	return kilo_agent_unresolved(NULL, &out_text, err);
 }
 
+static int agent_flows(struct kilo_error *err)
+{
+	uint64_t next;
+
+	return kilo_agent_flows(NULL, 0, NULL, &out_text, &next, err);
+}
+
+static int flow_line(struct kilo_error *err)
+{
+	return kilo_flow_line("[1]", NULL, KILO_FLOW_OUTPUT_TEXT, &out_text, NULL, err);
+}
+
 static int store_open(struct kilo_error *err)
 {
 	kilo_store *s = NULL;
@@ -856,6 +868,8 @@ static const struct row rows[] = {
 	ROW(agent_topology_hold, EINVAL, "agent is NULL"),
 	ROW(agent_store_problem, EINVAL, "agent is NULL"),
 	ROW(agent_unresolved, EINVAL, "agent is NULL"),
+	ROW(agent_flows, EINVAL, "agent is NULL"),
+	ROW(flow_line, EINVAL, "flow: not a JSON object: [1]"),
 	ROW(store_open, EINVAL, "gopher://nowhere"),
 	ROW(store_open_opts, EINVAL, "gopher://nowhere"),
 	ROW(store_put_node, EINVAL, "10.244.0.0/33"),

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Network policy's part of the agent: on with --bpf, it names the flows
+ * the programs report and keeps them for /flows and /metrics.
+ */
+#include "policy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/error.h"
+#include "../policy/netpol.h"
+
+static int64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int on_event(void *ctx, const struct kilo_flow_event *event)
+{
+	kilo_agent_policy_event(ctx, event);
+	return 0;
+}
+
+int kilo_agent_policy_start(struct kilo_agent_policy *p, const struct kilo_agent_lb *lb, const char *node,
+			    const struct kilo_logger *log, struct kilo_error *err)
+{
+	struct kilo_error why = { 0 };
+
+	*p = (struct kilo_agent_policy){ .node = node, .bpf = lb->bpf };
+	if (!lb->bpf)
+		return 0;
+	if (kilo_flow_ring_init(&p->flows, 0) < 0)
+		return kilo_error_set(err, ENOMEM, "flows: out of memory");
+	p->on = true;
+	/* Policy is enforced without them: flows are what an operator looks at, not what forwards. */
+	if (kilo_bpf_events_open(lb->bpf, on_event, p, &p->events, &why) < 0)
+		kilo_log(log, KILO_LOG_WARNING, "bpf: no flows: %s", why.message);
+	return 0;
+}
+
+int kilo_agent_policy_fd(const struct kilo_agent_policy *p)
+{
+	return p->events ? kilo_bpf_events_fd(p->events) : -1;
+}
+
+int kilo_agent_policy_step(struct kilo_agent_policy *p, struct kilo_error *err)
+{
+	int r = p->events ? kilo_bpf_events_consume(p->events, err) : 0;
+
+	return r < 0 ? r : 0;
+}
+
+void kilo_agent_policy_event(struct kilo_agent_policy *p, const struct kilo_flow_event *event)
+{
+	/* Read once per event rather than once at start: the wall clock may be stepped meanwhile. */
+	int64_t now_mono = clock_ns(CLOCK_MONOTONIC), now_real = clock_ns(CLOCK_REALTIME);
+
+	if (!p->on)
+		return;
+	p->mono_to_real_ns = now_real - now_mono;
+	/* Out of memory: counted, not kept; the next event tries again. */
+	kilo_flow_ring_add(&p->flows, event, (int64_t)event->time_ns + p->mono_to_real_ns, p->node, p->names);
+}
+
+/* What a sync computes from: the objects' text, the identities, and the mesh's nodes and peers. */
+static void inputs_digest(const struct kilo_agent_policy_inputs *in, const char *services, const char *self,
+			  unsigned char out[KILO_AGENT_LB_DIGEST])
+{
+	const struct kilo_mesh *mesh = in->mesh;
+	crypto_generichash_state st;
+	char id[16];
+
+	crypto_generichash_init(&st, NULL, 0, KILO_AGENT_LB_DIGEST);
+	kilo_agent_hash_text(&st, self);
+	kilo_agent_hash_text(&st, in->pods);
+	kilo_agent_hash_text(&st, in->namespaces);
+	kilo_agent_hash_text(&st, in->policies);
+	kilo_agent_hash_text(&st, in->peers);
+	kilo_agent_hash_text(&st, services);
+	for (size_t i = 0; i < in->n_identities; i++) {
+		snprintf(id, sizeof(id), "%u", in->identities[i].id);
+		kilo_agent_hash_text(&st, id);
+		kilo_agent_hash_text(&st, in->identities[i].labels);
+	}
+	for (size_t i = 0; mesh && i < mesh->n_nodes; i++) {
+		const struct kilo_node *n = &mesh->nodes[i];
+
+		kilo_agent_hash_text(&st, n->name);
+		kilo_agent_hash_text(&st, n->location);
+		kilo_agent_hash_cidr(&st, &n->internal_ip);
+		kilo_agent_hash_cidr(&st, &n->secondary_internal_ip);
+		kilo_agent_hash_cidr(&st, &n->wireguard_ip);
+		kilo_agent_hash_cidr(&st, &n->pod_cidr);
+		kilo_agent_hash_cidr(&st, &n->secondary_pod_cidr);
+	}
+	for (size_t i = 0; mesh && i < mesh->n_peers; i++) {
+		kilo_agent_hash_text(&st, mesh->peers[i].name);
+		for (size_t j = 0; j < mesh->peers[i].n_allowed_ips; j++)
+			kilo_agent_hash_cidr(&st, &mesh->peers[i].allowed_ips[j]);
+	}
+	crypto_generichash_final(&st, out, KILO_AGENT_LB_DIGEST);
+}
+
+/* The names of flows after this sync: the store's objects, identities and rules. */
+static int rename_flows(struct kilo_agent_policy *p, const struct kilo_agent_policy_inputs *in, const char *services,
+			const struct kilo_np_model *model, const struct kilo_np_desired *desired, struct kilo_error *err)
+{
+	struct kilo_flow_identity *identities = NULL;
+	struct kilo_flow_names *names = NULL;
+
+	if (in->n_identities && !(identities = calloc(in->n_identities, sizeof(*identities))))
+		return kilo_error_set(err, ENOMEM, "flows: out of memory");
+	for (size_t i = 0; i < in->n_identities; i++)
+		identities[i] = (struct kilo_flow_identity){ .identity = in->identities[i].id,
+							     .labels = in->identities[i].labels };
+	if (kilo_flow_names_build(&(struct kilo_flow_names_inputs){ .model = model,
+								    .pods = in->pods,
+								    .services = services,
+								    .mesh = in->mesh,
+								    .policy = desired,
+								    .identities = identities,
+								    .n_identities = in->n_identities },
+				  &names) < 0) {
+		free(identities);
+		return kilo_error_set(err, ENOMEM, "flows: out of memory naming them");
+	}
+	free(identities);
+	kilo_flow_names_free(p->names);
+	p->names = names;
+	return 0;
+}
+
+int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const struct kilo_mesh *mesh, bool resync,
+			   const struct kilo_logger *log, struct kilo_error *err)
+{
+	struct kilo_agent_policy_inputs in = { .store = store, .mesh = mesh, .resync = resync };
+	struct kilo_store_identity *stored = NULL;
+	struct kilo_np_desired desired = { 0 };
+	struct kilo_np_model model = { 0 };
+	unsigned char d[KILO_AGENT_LB_DIGEST];
+	char *pods = NULL, *namespaces = NULL, *policies = NULL, *peers = NULL, *services = NULL;
+	int r;
+
+	if (!p->on)
+		return 0;
+	r = kilo_store_list_objects(store, "Pod", &pods, err);
+	if (r == 0)
+		r = kilo_store_list_objects(store, "Namespace", &namespaces, err);
+	if (r == 0)
+		r = kilo_store_list_objects(store, "NetworkPolicy", &policies, err);
+	if (r == 0)
+		r = kilo_store_list_objects(store, "Peer", &peers, err);
+	if (r == 0)
+		r = kilo_store_list_objects(store, "Service", &services, err);
+	if (r == 0)
+		r = kilo_store_identity_list(store, &stored, &in.n_identities, err);
+	if (r < 0)
+		goto out;
+	in.pods = pods;
+	in.namespaces = namespaces;
+	in.policies = policies;
+	in.peers = peers;
+	in.identities = stored;
+	inputs_digest(&in, services, p->node, d);
+	/* Nothing the maps or the names depend on changed, and no resync asks to compare them with the kernel's. */
+	if (!resync && p->synced && memcmp(d, p->inputs, sizeof(d)) == 0)
+		goto out;
+	r = kilo_agent_policy_enforce(p, &in, log, &model, &desired, err);
+	if (r == 0)
+		memcpy(p->inputs, d, sizeof(d));
+	/* Flows are named also when the maps could not be written: they still come (pods from the text if unread). */
+	if (rename_flows(p, &in, services, model.pods || !in.pods ? &model : NULL, &desired, r == 0 ? err : NULL) < 0 &&
+	    r == 0)
+		r = -ENOMEM;
+	kilo_np_desired_release(&desired);
+	kilo_np_model_release(&model);
+out:
+	kilo_store_identities_free(stored, in.n_identities);
+	kilo_free(pods);
+	kilo_free(namespaces);
+	kilo_free(policies);
+	kilo_free(peers);
+	kilo_free(services);
+	return r;
+}
+
+int kilo_agent_bpf_sync(struct kilo_agent_lb *lb, struct kilo_agent_policy *p, kilo_store *store,
+			const struct kilo_mesh *mesh, bool resync, const struct kilo_logger *log, struct kilo_error *err)
+{
+	int r = kilo_agent_lb_sync(lb, store, mesh, p->node, resync, log, err);
+	int s = kilo_agent_policy_sync(p, store, mesh, resync, log, r < 0 ? NULL : err);
+
+	return r < 0 ? r : s;
+}
+
+int kilo_agent_bpf_step(struct kilo_agent_lb *lb, struct kilo_agent_policy *p, struct kilo_error *err)
+{
+	int r = kilo_agent_lb_step(lb, err);
+	int s = kilo_agent_policy_step(p, r < 0 ? NULL : err);
+
+	return r < 0 ? r : s;
+}
+
+int kilo_agent_policy_flows(const struct kilo_agent_policy *p, uint64_t after, const struct kilo_flow_filter *filter,
+			    char **out, uint64_t *next, struct kilo_error *err)
+{
+	struct kilo_strbuf sb = { 0 };
+	uint64_t lost = 0;
+
+	*next = after;
+	kilo_strbuf_append(&sb, "");
+	if (p->on) {
+		struct kilo_strbuf page = { 0 };
+
+		kilo_flow_ring_read(&p->flows, after, filter, KILO_FLOW_PAGE_MAX, &page, next, &lost);
+		if (lost)
+			kilo_strbuf_printf(&sb, "{\"lost\":%llu}\n", (unsigned long long)lost);
+		if (page.len)
+			kilo_strbuf_append_len(&sb, page.data, page.len);
+		sb.failed |= page.failed;
+		kilo_strbuf_reset(&page);
+	}
+	return kilo_strbuf_finish_named(&sb, out, "flows", err);
+}
+
+/*
+ * The datapath's own per-rule counters: every packet a rule let in or out
+ * (of new flows; established ones pass by conntrack) and every packet the
+ * default deny dropped, where the flow events are rate-limited.
+ */
+static void rule_counters(const struct kilo_agent_policy *p, struct kilo_strbuf *sb)
+{
+	size_t n = kilo_flow_names_n_rules(p->names) + 1;
+	struct kilo_lb_counter_value *values = calloc(n, sizeof(*values));
+	uint32_t *ids = calloc(n, sizeof(*ids));
+
+	for (size_t i = 1; ids && i < n; i++)
+		ids[i] = kilo_flow_names_rule_id(p->names, i - 1);
+	if (values && ids && kilo_bpf_policy_rule_counters(p->bpf, ids, n, values, NULL) == 0) {
+		kilo_strbuf_append(sb, "# HELP kilo_policy_rule_packets_total Packets of new flows each rule allowed; "
+				       "rule_id 0: the packets the default deny dropped.\n"
+				       "# TYPE kilo_policy_rule_packets_total counter\n");
+		for (size_t i = 0; i < n; i++) {
+			kilo_strbuf_append(sb, "kilo_policy_rule_packets_total{");
+			kilo_flow_rule_labels(sb, ids[i], kilo_flow_names_rule(p->names, ids[i]));
+			kilo_strbuf_printf(sb, "} %llu\n", (unsigned long long)values[i].packets);
+		}
+	}
+	free(values);
+	free(ids);
+}
+
+void kilo_agent_policy_metrics(const struct kilo_agent_policy *p, struct kilo_strbuf *sb)
+{
+	if (!p->on)
+		return;
+	kilo_flow_ring_metrics(&p->flows, p->names, sb);
+	rule_counters(p, sb);
+}
+
+void kilo_agent_policy_stop(struct kilo_agent_policy *p)
+{
+	kilo_bpf_events_close(p->events);
+	if (p->on)
+		kilo_flow_ring_release(&p->flows);
+	kilo_flow_names_free(p->names);
+	kilo_np_state_free(p->state);
+	*p = (struct kilo_agent_policy){ 0 };
+}
