@@ -300,6 +300,7 @@ int kgctl_observe(int argc, char *argv[])
 	unsigned long port = 1107;
 	char *end;
 	enum kilo_flow_output format = KILO_FLOW_OUTPUT_TEXT;
+	bool json;
 	struct endpoint endpoints[MAX_ENDPOINTS];
 	size_t n = 0, kept = 0;
 	const char *node = NULL;
@@ -340,12 +341,9 @@ int kgctl_observe(int argc, char *argv[])
 			follow = true;
 			break;
 		case 'o':
-			if (!strcmp(optarg, "json"))
-				format = KILO_FLOW_OUTPUT_JSON;
-			else if (!strcmp(optarg, "text"))
-				format = KILO_FLOW_OUTPUT_TEXT;
-			else
-				return kgctl_usage_fail("observe", "--output: \"%s\" is not text or json", optarg);
+			if (kgctl_parse_text_or_json("observe", optarg, &json))
+				return KGCTL_EXIT_USAGE;
+			format = json ? KILO_FLOW_OUTPUT_JSON : KILO_FLOW_OUTPUT_TEXT;
 			break;
 		case OPT_PORT:
 			errno = 0;
