@@ -4,7 +4,8 @@
  * bench/lb/connrate.sh:
  *
  *   bench-lb-connrate serve ADDR PORT
- *       accepts and closes connections on ADDR:PORT until killed.
+ *       accepts and closes connections on ADDR:PORT until killed; several
+ *       servers may share one ADDR:PORT (SO_REUSEPORT).
  *   bench-lb-connrate connect SERVICES PORT SECONDS CONCURRENCY
  *       opens TCP connections to random ones of SERVICES ClusterIPs (service
  *       i is 10.96.(i / 250).(i % 250 + 1), as bench/lb/connrate.sh makes
@@ -46,7 +47,7 @@ static int serve(const char *addr, int port)
 	}
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 4096) < 0) {
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 4096) < 0) {
 		perror("serve");
 		return 1;
 	}

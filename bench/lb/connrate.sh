@@ -5,6 +5,9 @@
 #   ebpf        libkilo's tc programs on the router's client-facing veth (bench-lb-load)
 #   nft-vmap    kube-proxy's nftables mode: one verdict map lookup, a chain per service
 #   nft-linear  iptables mode's shape: one rule per service, tried in turn
+#   none        no load balancer: the backends' namespace owns every ClusterIP
+#               and three servers (one per backend, as above) answer them all;
+#               the router only forwards. The ceiling of every mode above.
 #
 #   bench/lb/connrate.sh BUILD-DIR [SERVICES...]     (root; default 1000 10000)
 #
@@ -94,6 +97,14 @@ balance() {
 		# programs stay on the veth (and their maps with them) until it goes.
 		ip netns exec "${prefix}r" "$loader" /sys/fs/bpf/kilobench "${prefix}r0" "$2" "${backends[@]}"
 		;;
+	none)
+		ip -n "${prefix}b" route add local 10.96.0.0/16 dev lo
+		ip -n "${prefix}r" route add 10.96.0.0/16 via "${backends[0]}"
+		for b in "${backends[@]}"; do
+			ip netns exec "${prefix}b" "$connrate" serve 0.0.0.0 80 &
+			pids+=($!)
+		done
+		;;
 	nft-vmap | nft-linear)
 		rules="$(mktemp /tmp/kilobench.XXXXXX)"
 		"${1//-/_}_rules" "$2" >"$rules"
@@ -106,7 +117,7 @@ printf '# %s %s\n' "$0" "$build ${sizes[*]}"
 printf '# %s s per run, %s connections in flight, 3 backends\n' "$seconds" "$concurrency"
 printf '%-10s %-11s %12s %8s\n' services mode "conn/s" failed
 for n in "${sizes[@]}"; do
-	for mode in ebpf nft-vmap nft-linear; do
+	for mode in ebpf nft-vmap nft-linear none; do
 		topology_up
 		balance "$mode" "$n"
 		read -r done took failed < <(ip netns exec "${prefix}c" "$connrate" connect "$n" 80 "$seconds" "$concurrency")

@@ -32,53 +32,17 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "lb.skel.h"
 #include "lb_maps.h"
 #include "packet.h"
+#include "skel_open.h"
 
 #define HIT_REPEAT 1000000
-#define NEW_FLOWS 50000 /* per column; two conntrack entries each: below the LRU's size, no eviction */
+#define NEW_FLOWS 50000 /* per column; one conntrack entry each: below the LRU's size, no eviction */
 
 static const unsigned sizes[] = {10, 1000, 10000, 100000};
 
-struct bench {
-	struct kilo_lb_bpf *skel;
-	char pin_dir[128];
-};
 
-static void bench_close(struct bench *b)
-{
-	struct bpf_map *map;
-
-	if (!b->skel)
-		return;
-	bpf_object__for_each_map(map, b->skel->obj)
-		if (bpf_map__pin_path(map))
-			bpf_map__unpin(map, NULL);
-	kilo_lb_bpf__destroy(b->skel);
-	rmdir(b->pin_dir);
-	b->skel = NULL;
-}
-
-static int bench_open(struct bench *b, unsigned n)
-{
-	LIBBPF_OPTS(bpf_object_open_opts, opts);
-
-	snprintf(b->pin_dir, sizeof(b->pin_dir), "/sys/fs/bpf/kilo-bench-datapath-%d-%u", (int)getpid(), n);
-	opts.pin_root_path = b->pin_dir;
-	b->skel = kilo_lb_bpf__open_opts(&opts);
-	if (!b->skel)
-		return -errno;
-	if (kilo_lb_bpf__load(b->skel) < 0) {
-		int r = -errno;
-
-		bench_close(b);
-		return r;
-	}
-	return 0;
-}
-
-static int add_frontend(struct bench *b, __u32 id, __be32 vip, __be16 port, __be32 backend_addr,
+static int add_frontend(struct bench_skel *b, __u32 id, __be32 vip, __be16 port, __be32 backend_addr,
 			__be16 backend_port)
 {
 	struct kilo_lb_service_key key = {.addr.v4 = vip, .port = port, .proto = IPPROTO_TCP, .family = AF_INET};
@@ -87,8 +51,12 @@ static int add_frontend(struct bench *b, __u32 id, __be32 vip, __be16 port, __be
 	struct kilo_lb_backend backend = {.addr.v4 = backend_addr, .port = backend_port,
 					  .proto = IPPROTO_TCP, .family = AF_INET};
 	struct kilo_lb_revnat revnat = {.addr.v4 = vip, .port = port, .family = AF_INET};
+	struct kilo_lb_backend_addr reverse = {.addr.v4 = backend_addr, .port = backend_port,
+					       .proto = IPPROTO_TCP, .family = AF_INET};
+	struct kilo_lb_backend_frontends fronts = {.backend_id = id, .n_services = 1, .service_ids = {id}};
 
-	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_services), &key, &svc, BPF_ANY) ||
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_backend_frontends), &reverse, &fronts, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_services), &key, &svc, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_slots), &slot, &id, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_backends), &id, &backend, BPF_ANY) ||
 	    bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_lb_revnat), &id, &revnat, BPF_ANY))
@@ -107,7 +75,7 @@ static void text4(__be32 addr, char *buf)
 }
 
 /* Runs one frame repeat times; the kernel's mean ns per run, or -1. */
-static double run(struct bench *b, const uint8_t *frame, size_t len, __u32 repeat)
+static double run(struct bench_skel *b, const uint8_t *frame, size_t len, __u32 repeat)
 {
 	uint8_t out[KT_PACKET_MAX];
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)len,
@@ -133,7 +101,7 @@ struct figures {
 };
 
 /* NEW_FLOWS new flows from client block `block`, to service `only` or (n) to random ones. */
-static int new_flows(struct bench *b, unsigned n, __u32 services, unsigned block, int random_service,
+static int new_flows(struct bench_skel *b, unsigned n, __u32 services, unsigned block, int random_service,
 		     double *mean)
 {
 	char vip[INET_ADDRSTRLEN], client[INET_ADDRSTRLEN];
@@ -160,13 +128,13 @@ static int measure(unsigned n, struct figures *f)
 	const __u32 services = 0x0a600000, backends = 0x0a800000, bench_vip = 0x0a5f0001;
 	char vip[INET_ADDRSTRLEN];
 	uint8_t frame[KT_PACKET_MAX];
-	struct bench b = {0};
+	struct bench_skel b = {0};
 	double sum_hit = 0, d;
 	size_t len;
 	unsigned i;
 	int r;
 
-	r = bench_open(&b, n);
+	r = bench_skel_open(&b, "datapath", n);
 	if (r < 0)
 		return r;
 	for (i = 0; i < n && r == 0; i++)
@@ -196,7 +164,7 @@ static int measure(unsigned n, struct figures *f)
 	if (r == 0)
 		r = new_flows(&b, n, services, 2, 1, &f->new_random_service);
 out:
-	bench_close(&b);
+	bench_skel_close(&b);
 	return r;
 }
 

@@ -32,8 +32,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "lb.skel.h"
 #include "packet.h"
+#include "skel_open.h"
 #include "policy_maps.h"
 
 #define IPCACHE_ENTRIES 100000
@@ -46,44 +46,8 @@
 
 static const unsigned sizes[] = {10, 1000, 10000};
 
-struct bench {
-	struct kilo_lb_bpf *skel;
-	char pin_dir[128];
-};
 
-static void bench_close(struct bench *b)
-{
-	struct bpf_map *map;
-
-	if (!b->skel)
-		return;
-	bpf_object__for_each_map(map, b->skel->obj)
-		if (bpf_map__pin_path(map))
-			bpf_map__unpin(map, NULL);
-	kilo_lb_bpf__destroy(b->skel);
-	rmdir(b->pin_dir);
-	b->skel = NULL;
-}
-
-static int bench_open(struct bench *b, unsigned n)
-{
-	LIBBPF_OPTS(bpf_object_open_opts, opts);
-
-	snprintf(b->pin_dir, sizeof(b->pin_dir), "/sys/fs/bpf/kilo-bench-np-datapath-%d-%u", (int)getpid(), n);
-	opts.pin_root_path = b->pin_dir;
-	b->skel = kilo_lb_bpf__open_opts(&opts);
-	if (!b->skel)
-		return -errno;
-	if (kilo_lb_bpf__load(b->skel) < 0) {
-		int r = -errno;
-
-		bench_close(b);
-		return r;
-	}
-	return 0;
-}
-
-static int set_enforce(struct bench *b, __u32 flags)
+static int set_enforce(struct bench_skel *b, __u32 flags)
 {
 	struct kilo_policy_state state = {.enforce = flags};
 	__u32 key = 0;
@@ -91,7 +55,7 @@ static int set_enforce(struct bench *b, __u32 flags)
 	return bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_policy_state), &key, &state, BPF_ANY) ? -errno : 0;
 }
 
-static int add_endpoint(struct bench *b, const char *addr, __u32 id, __u32 flags)
+static int add_endpoint(struct bench_skel *b, const char *addr, __u32 id, __u32 flags)
 {
 	struct kilo_policy_endpoint_key key = {.family = AF_INET};
 	struct kilo_policy_endpoint ep = {.id = id, .identity = 200, .flags = flags};
@@ -100,7 +64,7 @@ static int add_endpoint(struct bench *b, const char *addr, __u32 id, __u32 flags
 	return bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_policy_endpoints), &key, &ep, BPF_ANY) ? -errno : 0;
 }
 
-static int fill(struct bench *b, unsigned rules, __u8 direction)
+static int fill(struct bench_skel *b, unsigned rules, __u8 direction)
 {
 	unsigned identities = rules < IDENTITIES ? rules : IDENTITIES;
 	int hosts = bpf_map__fd(b->skel->maps.kilo_policy_ipcache_hosts), rule_map = bpf_map__fd(b->skel->maps.kilo_policy_rules);
@@ -134,7 +98,7 @@ static int fill(struct bench *b, unsigned rules, __u8 direction)
 }
 
 /* Runs one frame repeat times; the kernel's mean ns per run, or -1 (also when the verdict is not TC_ACT_OK). */
-static double run(struct bench *b, __u8 direction, const uint8_t *frame, size_t len, __u32 repeat)
+static double run(struct bench_skel *b, __u8 direction, const uint8_t *frame, size_t len, __u32 repeat)
 {
 	struct bpf_program *prog = direction == KILO_POLICY_EGRESS ? b->skel->progs.kilo_lb_from_pod
 								  : b->skel->progs.kilo_lb_to_pod;
@@ -163,7 +127,7 @@ static size_t tcp(__u8 direction, const char *pod, __u32 peer, uint16_t port, ui
 }
 
 /* NEW_FLOWS SYNs between pod and random peers (seeded); the mean ns. */
-static int new_flows(struct bench *b, __u8 direction, const char *pod, unsigned seed, double *mean)
+static int new_flows(struct bench_skel *b, __u8 direction, const char *pod, unsigned seed, double *mean)
 {
 	uint8_t frame[KT_PACKET_MAX];
 	double sum = 0, d;
@@ -190,11 +154,11 @@ struct figures {
 static int measure(unsigned rules, __u8 direction, struct figures *f)
 {
 	uint8_t frame[KT_PACKET_MAX];
-	struct bench b = {0};
+	struct bench_skel b = {0};
 	size_t len;
 	int r;
 
-	r = bench_open(&b, rules);
+	r = bench_skel_open(&b, "policy", rules);
 	if (r == 0)
 		r = fill(&b, rules, direction);
 	if (r < 0)
@@ -215,7 +179,7 @@ static int measure(unsigned rules, __u8 direction, struct figures *f)
 		goto out;
 	r = 0;
 out:
-	bench_close(&b);
+	bench_skel_close(&b);
 	return r;
 }
 

@@ -23,6 +23,7 @@ enum {
 	OPT_BPF,
 	OPT_BPF_CGROUP,
 	OPT_BPF_MAGLEV_SIZE,
+	OPT_BPF_MAGLEV_TABLES,
 	OPT_BPF_PIN_DIR,
 	OPT_CHECK_IN_PERIOD,
 	OPT_CLEAN_UP,
@@ -77,6 +78,7 @@ static const struct option options[] = {
 	{ "bpf", required_argument, NULL, OPT_BPF },
 	{ "bpf-cgroup", required_argument, NULL, OPT_BPF_CGROUP },
 	{ "bpf-maglev-size", required_argument, NULL, OPT_BPF_MAGLEV_SIZE },
+	{ "bpf-maglev-tables", required_argument, NULL, OPT_BPF_MAGLEV_TABLES },
 	{ "bpf-pin-dir", required_argument, NULL, OPT_BPF_PIN_DIR },
 	{ "check-in-period", required_argument, NULL, OPT_CHECK_IN_PERIOD },
 	BOOL_FLAG("clean-up", OPT_CLEAN_UP),
@@ -172,6 +174,8 @@ static void usage(FILE *out)
 	      "                                     when the kernel loads the programs (default off)\n"
 	      "  --bpf-pin-dir DIR                  where its maps and links are pinned (default /sys/fs/bpf/kilo)\n"
 	      "  --bpf-maglev-size 16381|65521      Maglev table size per service (default 16381)\n"
+	      "  --bpf-maglev-tables N              the most services with a Maglev table, 4 * M bytes each;\n"
+	      "                                     the others pick a backend by flow hash (default 1024)\n"
 	      "  --bpf-cgroup DIR                   cgroup v2 whose processes reach services by socket-level\n"
 	      "                                     balancing (default: cgroup v2's root; \"\": none)\n"
 	      "  --listen ADDR:PORT                 /health, /metrics, /graph, /flows (default :1107)\n"
@@ -314,6 +318,10 @@ static int parse_option(int c, char *arg, struct config *cfg)
 			return cli_usage_fail(NULL, "--bpf-maglev-size: \"%s\" is not 16381 or 65521", arg);
 		if (r == 0)
 			a->bpf_maglev_size = (uint32_t)v;
+		break;
+	case OPT_BPF_MAGLEV_TABLES:
+		if (!(r = cli_parse_number(NULL, "bpf-maglev-tables", arg, 1, UINT32_MAX, &v)))
+			a->bpf_maglev_tables = (uint32_t)v;
 		break;
 	case OPT_BPF_PIN_DIR:
 		a->bpf_pin_dir = arg;

@@ -154,6 +154,9 @@ int kgctl_load_mesh_described(const char *command, const struct kgctl_mesh_sourc
 /* Opens the store at uri, which must exist already; prints its own error. */
 int kgctl_open_store(const char *uri, const struct kilo_store_opts *opts, kilo_store **store);
 
+/* Parses an --output of text or json (*json says which); prints its own error and returns KGCTL_EXIT_USAGE for another. */
+int kgctl_parse_text_or_json(const char *command, const char *text, bool *json);
+
 /* Parses a --mesh-granularity value; prints its own error and returns KGCTL_EXIT_USAGE for a bad one. */
 int kgctl_parse_granularity(const char *text, enum kilo_granularity *out);
 

@@ -64,6 +64,7 @@ struct endpoint {
 	const char *node; /* NULL: not named */
 	const char *url;
 	uint64_t next;    /* the after of the next page */
+	bool failing;     /* its last read failed: --follow says so once, not every round */
 };
 
 struct page {
@@ -142,11 +143,14 @@ static int fetch_page(CURL *curl, const struct endpoint *e, const struct kilo_fl
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	free(url);
 	if (c != CURLE_OK)
-		r = kgctl_fail("%s: %s", e->url, page->too_big ? "a page of flows larger than 16 MiB" : curl_easy_strerror(c));
+		r = e->failing ? KGCTL_EXIT_FAILURE
+			       : kgctl_fail("%s: %s", e->url,
+					    page->too_big ? "a page of flows larger than 16 MiB" : curl_easy_strerror(c));
 	else if (status != 200)
-		r = kgctl_fail("%s: HTTP %ld: %s", e->url, status, page->data ? page->data : "");
+		r = e->failing ? KGCTL_EXIT_FAILURE
+			       : kgctl_fail("%s: HTTP %ld: %s", e->url, status, page->data ? page->data : "");
 	else if (!page->has_next)
-		r = kgctl_fail("%s: not kg's /flows (no Kilo-Flows-Next header)", e->url);
+		r = e->failing ? KGCTL_EXIT_FAILURE : kgctl_fail("%s: not kg's /flows (no Kilo-Flows-Next header)", e->url);
 	else
 		r = 0;
 	if (r != 0)
@@ -187,7 +191,8 @@ static int read_endpoint(CURL *curl, struct endpoint *e, const struct kilo_flow_
 	for (unsigned pages = 0; pages < 64; pages++) {
 		int n;
 
-		if (fetch_page(curl, e, filter, &page) != 0)
+		e->failing = fetch_page(curl, e, filter, &page) != 0;
+		if (e->failing)
 			return KGCTL_EXIT_FAILURE;
 		n = page.data ? print_page(e, page.data, filter, format) : 0;
 		free(page.data);
@@ -295,6 +300,7 @@ int kgctl_observe(int argc, char *argv[])
 	unsigned long port = 1107;
 	char *end;
 	enum kilo_flow_output format = KILO_FLOW_OUTPUT_TEXT;
+	bool json;
 	struct endpoint endpoints[MAX_ENDPOINTS];
 	size_t n = 0, kept = 0;
 	const char *node = NULL;
@@ -335,12 +341,9 @@ int kgctl_observe(int argc, char *argv[])
 			follow = true;
 			break;
 		case 'o':
-			if (!strcmp(optarg, "json"))
-				format = KILO_FLOW_OUTPUT_JSON;
-			else if (!strcmp(optarg, "text"))
-				format = KILO_FLOW_OUTPUT_TEXT;
-			else
-				return kgctl_usage_fail("observe", "--output: \"%s\" is not text or json", optarg);
+			if (kgctl_parse_text_or_json("observe", optarg, &json))
+				return KGCTL_EXIT_USAGE;
+			format = json ? KILO_FLOW_OUTPUT_JSON : KILO_FLOW_OUTPUT_TEXT;
 			break;
 		case OPT_PORT:
 			errno = 0;

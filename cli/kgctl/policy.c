@@ -55,7 +55,7 @@ static int parse_port(const char *text, uint16_t *port, uint8_t *proto)
 
 static int explain(struct kgctl_mesh_source *source, struct kilo_policy_explain_opts *opts)
 {
-	char *pods = NULL, *namespaces = NULL, *policies = NULL, *out = NULL;
+	char *pods = NULL, *namespaces = NULL, *policies = NULL, *peers = NULL, *out = NULL;
 	struct kilo_error err = { 0 };
 	kilo_store *store = NULL;
 	kilo_mesh *mesh = NULL;
@@ -66,11 +66,14 @@ static int explain(struct kgctl_mesh_source *source, struct kilo_policy_explain_
 	opts->mesh = mesh;
 	if (r == 0 && (kilo_store_list_objects(store, "Pod", &pods, &err) < 0 ||
 		       kilo_store_list_objects(store, "Namespace", &namespaces, &err) < 0 ||
-		       kilo_store_list_objects(store, "NetworkPolicy", &policies, &err) < 0))
+		       kilo_store_list_objects(store, "NetworkPolicy", &policies, &err) < 0 ||
+		       kilo_store_list_objects(store, "Peer", &peers, &err) < 0))
 		r = kgctl_fail("%s", err.message);
+	/* The same objects as kg's agent reads, so that the answer is its maps'. */
 	opts->pods = pods;
 	opts->namespaces = namespaces;
 	opts->policies = policies;
+	opts->peer_objects = peers;
 	if (r == 0 && kilo_policy_explain(opts, &out, &err) < 0)
 		r = kgctl_fail("%s", err.message);
 	if (r == 0)
@@ -79,6 +82,7 @@ static int explain(struct kgctl_mesh_source *source, struct kilo_policy_explain_
 	kilo_free(pods);
 	kilo_free(namespaces);
 	kilo_free(policies);
+	kilo_free(peers);
 	kilo_store_close(store);
 	kilo_mesh_free(mesh);
 	return r;
@@ -97,6 +101,7 @@ int kgctl_policy(int argc, char *argv[])
 	};
 	struct kilo_policy_explain_opts opts = { .sz = sizeof(opts) };
 	struct kgctl_mesh_source source = { 0 };
+	bool json = false;
 	int c, r;
 
 	while ((c = kgctl_getopt("policy", argc, argv, ":ho:", options)) != -1) {
@@ -113,12 +118,9 @@ int kgctl_policy(int argc, char *argv[])
 							optarg);
 			break;
 		case 'o':
-			if (!strcmp(optarg, "json"))
-				opts.format = KILO_POLICY_FORMAT_JSON;
-			else if (!strcmp(optarg, "text"))
-				opts.format = KILO_POLICY_FORMAT_TEXT;
-			else
-				return kgctl_usage_fail("policy", "--output: \"%s\" is not text or json", optarg);
+			if (kgctl_parse_text_or_json("policy", optarg, &json))
+				return KGCTL_EXIT_USAGE;
+			opts.format = json ? KILO_POLICY_FORMAT_JSON : KILO_POLICY_FORMAT_TEXT;
 			break;
 		case 'h':
 			return kgctl_print(usage_text);

@@ -36,6 +36,7 @@ int kgctl_services(int argc, char *argv[])
 		{ 0 },
 	};
 	enum kilo_services_format format = KILO_SERVICES_FORMAT_TEXT;
+	bool json;
 	struct kgctl_mesh_source source = { 0 };
 	struct kilo_error err = { 0 };
 	char *services = NULL, *slices = NULL, *out = NULL;
@@ -50,12 +51,9 @@ int kgctl_services(int argc, char *argv[])
 			node = optarg;
 			break;
 		case 'o':
-			if (!strcmp(optarg, "json"))
-				format = KILO_SERVICES_FORMAT_JSON;
-			else if (!strcmp(optarg, "text"))
-				format = KILO_SERVICES_FORMAT_TEXT;
-			else
-				return kgctl_usage_fail("services", "--output: \"%s\" is not text or json", optarg);
+			if (kgctl_parse_text_or_json("services", optarg, &json))
+				return KGCTL_EXIT_USAGE;
+			format = json ? KILO_SERVICES_FORMAT_JSON : KILO_SERVICES_FORMAT_TEXT;
 			break;
 		case 'h':
 			return kgctl_print(usage_text);

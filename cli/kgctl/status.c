@@ -46,6 +46,7 @@ int kgctl_status(int argc, char *argv[])
 	struct kilo_error err = { 0 };
 	kilo_mesh *mesh = NULL;
 	unsigned long now;
+	bool json;
 	char *out = NULL, *store_text = NULL;
 	int c, r;
 
@@ -57,12 +58,9 @@ int kgctl_status(int argc, char *argv[])
 			opts.now = (int64_t)now;
 			break;
 		case 'o':
-			if (!strcmp(optarg, "json"))
-				opts.format = KILO_STATUS_JSON;
-			else if (!strcmp(optarg, "text"))
-				opts.format = KILO_STATUS_TEXT;
-			else
-				return kgctl_usage_fail("status", "--output: \"%s\" is not text or json", optarg);
+			if (kgctl_parse_text_or_json("status", optarg, &json))
+				return KGCTL_EXIT_USAGE;
+			opts.format = json ? KILO_STATUS_JSON : KILO_STATUS_TEXT;
 			break;
 		case 'h':
 			return kgctl_print(usage_text);

@@ -238,6 +238,14 @@ bool kgctl_find_ready_node(const kilo_mesh *mesh, const char *name)
 	return false;
 }
 
+int kgctl_parse_text_or_json(const char *command, const char *text, bool *json)
+{
+	*json = !strcmp(text, "json");
+	if (!*json && strcmp(text, "text"))
+		return kgctl_usage_fail(command, "--output: \"%s\" is not text or json", text);
+	return 0;
+}
+
 int kgctl_parse_granularity(const char *text, enum kilo_granularity *out)
 {
 	if (kilo_granularity_parse(text, out, NULL) < 0)

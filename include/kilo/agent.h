@@ -180,6 +180,12 @@ struct kilo_agent_opts {
 	uint32_t bpf_maglev_size;     /* Maglev's M; 0: 16381, else 16381 or 65521 */
 	/* The cgroup v2 directory whose processes reach services through the socket programs; NULL: cgroup v2's root; "": none. */
 	const char *bpf_cgroup;
+	/*
+	 * At most this many service frontends get a Maglev table (4 * M bytes
+	 * of kernel memory each: 64 KiB at M 16381); the others pick a backend
+	 * slot by flow hash. 0: 1024.
+	 */
+	uint32_t bpf_maglev_tables;
 };
 
 /* Loads or creates the key, discovers this node's IPs, publishes it, and applies the mesh once. */

@@ -8,9 +8,11 @@
 #include "lb.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/error.h"
 #include "../policy/ids.h"
@@ -29,6 +31,26 @@ static char *cgroup2_root(void)
 			found = strdup(dir);
 	fclose(mounts);
 	return found;
+}
+
+/*
+ * The programs rewrite a packet's source to one of this node's addresses
+ * before the kernel routes it (the SNAT of a NodePort or of a VPN peer's
+ * ClusterIP flow, and the reverse NAT of its replies); without accept_local
+ * the kernel drops such a packet as a martian. It must hold for every link
+ * such a packet may enter through, a pod veth's bridge too: all of them.
+ */
+static int accept_local(struct kilo_error *err)
+{
+	static const char path[] = "/proc/sys/net/ipv4/conf/all/accept_local";
+	int fd, r = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	return r < 0 ? kilo_error_set(err, -r, "bpf: setting %s: %s", path, strerror(-r)) : 0;
 }
 
 static int attach_cgroup(struct kilo_agent_lb *lb, const char *cgroup, const struct kilo_logger *log,
@@ -59,7 +81,7 @@ int kilo_agent_lb_start(struct kilo_agent_lb *lb, const struct kilo_agent_opts *
 	struct kilo_error why = { 0 };
 	int r;
 
-	*lb = (struct kilo_agent_lb){ .wireguard = wireguard };
+	*lb = (struct kilo_agent_lb){ .wireguard = wireguard, .maglev_tables = o->bpf_maglev_tables };
 	if (o->bpf == KILO_BPF_OFF)
 		return 0;
 	r = kilo_bpf_open(&opts, &lb->bpf, &why);
@@ -67,6 +89,8 @@ int kilo_agent_lb_start(struct kilo_agent_lb *lb, const struct kilo_agent_opts *
 		kilo_log(log, KILO_LOG_INFO, "bpf: off (auto): %s", why.message);
 		return 0;
 	}
+	if (r == 0)
+		r = accept_local(&why);
 	if (r == 0)
 		r = attach_cgroup(lb, o->bpf_cgroup, log, &why);
 	if (r == 0)

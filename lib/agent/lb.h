@@ -90,6 +90,7 @@ struct kilo_agent_lb {
 	struct kilo_lb_links links;
 	const char *wireguard;
 	struct kilo_lb_ids *ids;                      /* the services' and backends' ids, stable between syncs */
+	uint32_t maglev_tables;                       /* kilo_agent_opts.bpf_maglev_tables */
 	bool synced;                                  /* the maps hold what inputs computes to */
 	unsigned char inputs[KILO_AGENT_LB_DIGEST];   /* the digest of what the last sync computed from */
 	unsigned char problems[KILO_AGENT_LB_DIGEST]; /* of the problems last logged */

@@ -97,8 +97,17 @@ int kilo_agent_lb_sync(struct kilo_agent_lb *lb, kilo_store *store, const struct
 
 	if (!lb->bpf)
 		return 0;
-	if (!lb->ids && !(lb->ids = kilo_lb_ids_new()))
-		return kilo_error_set(err, ENOMEM, "bpf: out of memory");
+	if (!lb->ids) {
+		if (!(lb->ids = kilo_lb_ids_new()))
+			return kilo_error_set(err, ENOMEM, "bpf: out of memory");
+		/* The maps may be a kg's before this one: its flows name their backends by its ids. */
+		r = kilo_bpf_adopt_ids(lb->bpf, lb->ids, err);
+		if (r < 0) {
+			kilo_lb_ids_free(lb->ids);
+			lb->ids = NULL;
+			return r;
+		}
+	}
 	r = kilo_store_list_objects(store, "Service", &services, err);
 	if (r == 0)
 		r = kilo_store_list_objects(store, "EndpointSlice", &slices, err);
@@ -109,7 +118,8 @@ int kilo_agent_lb_sync(struct kilo_agent_lb *lb, kilo_store *store, const struct
 	if (!resync && lb->synced && memcmp(d, lb->inputs, sizeof(d)) == 0)
 		goto out;
 	r = kilo_lb_compute(&(struct kilo_lb_inputs){ .services = services, .slices = slices, .mesh = mesh, .self = self,
-						      .maglev_m = kilo_bpf_maglev_m(lb->bpf) },
+						      .maglev_m = kilo_bpf_maglev_m(lb->bpf),
+						      .maglev_max_tables = lb->maglev_tables },
 			    lb->ids, &desired, &report, err);
 	if (r == 0)
 		r = kilo_bpf_sync(lb->bpf, &desired, resync || !lb->synced, &synced, err);

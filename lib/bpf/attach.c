@@ -119,31 +119,6 @@ static int role_hooks(enum kilo_bpf_role role, int ifindex, const struct hook_pr
 	return r;
 }
 
-/*
- * The programs rewrite a packet's source to one of this node's addresses
- * before the kernel routes it (the SNAT of a NodePort or of a VPN peer's
- * ClusterIP flow, and the reverse NAT of its replies); without
- * accept_local the kernel drops such a packet as a martian. It must hold
- * for every link such a packet may enter through, a pod veth's bridge
- * too, so it is set for all of them.
- */
-static int accept_local(int ifindex, struct kilo_error *err)
-{
-	static const char path[] = "/proc/sys/net/ipv4/conf/all/accept_local";
-	char name[IF_NAMESIZE];
-	int fd, r = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "1", 1) != 1)
-		r = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (r < 0)
-		return kilo_error_set(err, -r, "bpf: link %s: setting %s: %s", link_name(ifindex, name), path,
-				      strerror(-r));
-	return 0;
-}
-
 static int detach(kilo_bpf *bpf, int ifindex, struct kilo_error *err)
 {
 	ssize_t known = find_attached(bpf, ifindex);
@@ -182,9 +157,6 @@ static int attach(kilo_bpf *bpf, int ifindex, enum kilo_bpf_role role, struct ki
 	r = role_hooks(role, ifindex, &hooks, &n);
 	if (r < 0)
 		return kilo_error_set(err, -r, "bpf: link %s: %s", link_name(ifindex, name), strerror(-r));
-	r = accept_local(ifindex, err);
-	if (r < 0)
-		return r;
 	for (size_t i = 0; i < n; i++) {
 		struct bpf_program *prog = kilo__bpf_program(bpf, hooks[i].program);
 

@@ -15,7 +15,10 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 #include <linux/magic.h>
+
+#include <bpf/bpf.h>
 
 #include "../core/error.h"
 #include "lb.skel.h"
@@ -124,6 +127,33 @@ static int make_pin_dir(const char *pin_dir, struct kilo_error *err)
 	return 0;
 }
 
+/*
+ * A map pinned by programs of another layout (e.g. an older kg's, with
+ * fewer counters) cannot be reused, and libbpf would refuse to load: its
+ * pin goes, so that a map of the new layout takes its place. The programs
+ * still attached keep the old map until they are replaced.
+ */
+static void unpin_incompatible(struct bpf_object *obj)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		const char *path = bpf_map__pin_path(map);
+		struct bpf_map_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (!path || (fd = bpf_obj_get(path)) < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+		    (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+		     info.value_size != bpf_map__value_size(map) || info.max_entries != bpf_map__max_entries(map) ||
+		     info.map_flags != bpf_map__map_flags(map)))
+			unlink(path);
+		close(fd);
+	}
+}
+
 static int load_object(kilo_bpf *bpf, const struct embedded_object *e, struct kilo_error *err)
 {
 	char object_name[32];
@@ -141,6 +171,7 @@ static int load_object(kilo_bpf *bpf, const struct embedded_object *e, struct ki
 		return kilo_error_set(err, -r, "bpf: opening %s.bpf.o: %s%s%s", e->name, strerror(-r),
 				      *libbpf_said ? ": " : "", libbpf_said);
 	}
+	unpin_incompatible(obj);
 	r = bpf_object__load(obj);
 	if (r < 0) {
 		bpf_object__close(obj);

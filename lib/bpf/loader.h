@@ -78,6 +78,7 @@ struct kilo_bpf_changes {
 
 struct kilo_bpf_sync_report {
 	struct kilo_bpf_changes services, backends, slots, revnat, maglev;
+	struct kilo_bpf_changes backend_frontends; /* how replies find their flows */
 };
 
 /*
@@ -87,13 +88,21 @@ struct kilo_bpf_sync_report {
  * the last sync wrote. Every array of desired must be sorted by key and
  * every slot's backend must be in desired's backends (-EINVAL naming the
  * entry, before anything is written). Packets never see a half state:
- * backends go in first, then reverse NAT, slots and Maglev tables (each a
- * new map, swapped in whole), then services; removals in the reverse
- * order. A failure names the map and leaves every reference in the maps
+ * backends go in first, then reverse NAT, the backends' frontends, slots
+ * and Maglev tables (each a new map, swapped in whole), then services;
+ * removals in the reverse order. A failure names the map and leaves every reference in the maps
  * valid; the next sync reads the maps again.
  */
 int kilo_bpf_sync(kilo_bpf *bpf, const struct kilo_lb_desired *desired, bool read_maps,
 		  struct kilo_bpf_sync_report *report, struct kilo_error *err);
+
+/*
+ * Hands ids (a new allocator, before its first computation) the ids of the
+ * frontends and backends in the maps, as an earlier kg wrote them, so that
+ * its flows keep their backends (adopt.c).
+ */
+struct kilo_lb_ids;
+int kilo_bpf_adopt_ids(const kilo_bpf *bpf, struct kilo_lb_ids *ids, struct kilo_error *err);
 
 /* ---- network policy (policy_sync.c, events.c, stats.c) -------------------- */
 

@@ -26,14 +26,18 @@ _Static_assert(sizeof(struct kilo_lb_desired_backend) == sizeof(__u32) + sizeof(
 _Static_assert(sizeof(struct kilo_lb_desired_slot) == sizeof(struct kilo_lb_slot_key) + sizeof(__u32), "slot record");
 _Static_assert(sizeof(struct kilo_lb_desired_revnat) == sizeof(__u32) + sizeof(struct kilo_lb_revnat),
 	       "revnat record");
+_Static_assert(sizeof(struct kilo_lb_desired_backend_frontends) ==
+		       sizeof(struct kilo_lb_backend_addr) + sizeof(struct kilo_lb_backend_frontends),
+	       "backend frontends record");
 
-enum { SERVICES, BACKENDS, SLOTS, REVNAT, N_TABLES };
+enum { SERVICES, BACKENDS, SLOTS, REVNAT, BACKEND_FRONTENDS, N_TABLES };
 
 static const char *const map_names[N_TABLES] = {
 	[SERVICES] = "kilo_lb_services",
 	[BACKENDS] = "kilo_lb_backends",
 	[SLOTS] = "kilo_lb_slots",
 	[REVNAT] = "kilo_lb_revnat",
+	[BACKEND_FRONTENDS] = "kilo_lb_backend_frontends",
 };
 
 #define MAGLEV_MAP "kilo_lb_maglev"
@@ -75,6 +79,9 @@ static void desired_tables(const struct kilo_lb_desired *d, struct kilo_bpf_tabl
 					    (unsigned char *)d->slots, false };
 	t[REVNAT] = (struct kilo_bpf_table){ d->n_revnat, sizeof(__u32), sizeof(struct kilo_lb_revnat),
 					     (unsigned char *)d->revnat, false };
+	t[BACKEND_FRONTENDS] = (struct kilo_bpf_table){ d->n_backend_frontends, sizeof(struct kilo_lb_backend_addr),
+							sizeof(struct kilo_lb_backend_frontends),
+							(unsigned char *)d->backend_frontends, false };
 }
 
 static int maglev_compare(const void *a, const void *b)
@@ -87,7 +94,8 @@ static int check_desired(const struct kilo_lb_desired *d, const struct kilo_bpf_
 			 struct kilo_error *err)
 {
 	static const char *const array_names[N_TABLES] = {
-		[SERVICES] = "services", [BACKENDS] = "backends", [SLOTS] = "slots", [REVNAT] = "revnat"
+		[SERVICES] = "services", [BACKENDS] = "backends", [SLOTS] = "slots", [REVNAT] = "revnat",
+		[BACKEND_FRONTENDS] = "backend_frontends",
 	};
 
 	for (int i = 0; i < N_TABLES; i++) {
@@ -175,8 +183,8 @@ static int write_all(const int fds[N_TABLES], int maglev_fd, const struct kilo_l
 		     const struct kilo_bpf_table want[N_TABLES], const struct kilo_bpf_last *have,
 		     const struct kilo_bpf_diff diffs[N_TABLES], struct kilo_bpf_maglev_plan *mp, struct kilo_error *err)
 {
-	static const int writes[] = { BACKENDS, REVNAT, SLOTS, -1, SERVICES };
-	static const int removes[] = { SERVICES, SLOTS, -1, REVNAT, BACKENDS };
+	static const int writes[] = { BACKENDS, REVNAT, BACKEND_FRONTENDS, SLOTS, -1, SERVICES };
+	static const int removes[] = { SERVICES, SLOTS, -1, BACKEND_FRONTENDS, REVNAT, BACKENDS };
 	int r;
 
 	for (size_t k = 0; k < sizeof(writes) / sizeof(writes[0]); k++) {
@@ -264,6 +272,7 @@ int kilo_bpf_sync(kilo_bpf *bpf, const struct kilo_lb_desired *desired, bool rea
 		kilo__bpf_changes(&report->backends, &diffs[BACKENDS]);
 		kilo__bpf_changes(&report->slots, &diffs[SLOTS]);
 		kilo__bpf_changes(&report->revnat, &diffs[REVNAT]);
+		kilo__bpf_changes(&report->backend_frontends, &diffs[BACKEND_FRONTENDS]);
 		report->maglev = (struct kilo_bpf_changes){ .added = (unsigned)mp.n_added,
 							    .changed = (unsigned)(mp.n_write - mp.n_added),
 							    .removed = (unsigned)mp.n_remove };

@@ -18,6 +18,7 @@ struct builder {
 	struct kilo_lb_ids *ids;
 	struct kilo_lb_report *report;
 	uint32_t m; /* 0: no Maglev tables */
+	uint32_t max_tables;
 	/* Room for the largest frontend: its backends' ids, their permutations, and the fill's scratch. */
 	uint32_t *backend_ids;
 	uint32_t *slot_ids;
@@ -74,11 +75,32 @@ void kilo_lb_desired_release(struct kilo_lb_desired *desired)
 	free(desired->slots);
 	free(desired->revnat);
 	free(desired->maglev);
+	free(desired->backend_frontends);
 	memset(desired, 0, sizeof(*desired));
 }
 
+/*
+ * Lists frontend_id among the frontends of the backend at index i of the
+ * desired backends (the same index in backend_frontends while they are
+ * built). A backend with more frontends than the map holds keeps a REPLY
+ * entry per flow instead: the datapath cannot find its flows from a reply.
+ */
+static void link_frontend(struct builder *b, size_t i, __u32 frontend_id)
+{
+	struct kilo_lb_backend_frontends *fronts = &b->d->backend_frontends[i].value;
+
+	for (__u32 k = 0; k < fronts->n_services; k++)
+		if (fronts->service_ids[k] == frontend_id)
+			return;
+	if (fronts->n_services == KILO_LB_BACKEND_FRONTENDS) {
+		b->d->backends[i].value.flags |= KILO_LB_BACKEND_REPLY_ENTRIES;
+		return;
+	}
+	fronts->service_ids[fronts->n_services++] = frontend_id;
+}
+
 /* The ids of f's backends into b->backend_ids, each backend listed once over all frontends. */
-static int add_backends(struct builder *b, const struct kilo_lb_frontend *f)
+static int add_backends(struct builder *b, const struct kilo_lb_frontend *f, __u32 frontend_id)
 {
 	for (size_t i = 0; i < f->n_backends; i++) {
 		const struct kilo_lb_choice *c = &f->backends[i];
@@ -99,10 +121,17 @@ static int add_backends(struct builder *b, const struct kilo_lb_frontend *f)
 			out->value.proto = c->key.proto;
 			out->value.family = c->key.family;
 			out->value.flags = c->endpoint->ready ? 0 : KILO_LB_BACKEND_TERMINATING;
+			b->d->backend_frontends[b->d->n_backends] = (struct kilo_lb_desired_backend_frontends){
+				.key = {.addr = c->key.addr, .port = c->key.port, .proto = c->key.proto,
+					.family = c->key.family},
+				.value = {.backend_id = entry->id},
+			};
 			entry->out = b->d->n_backends++;
 		} else if (c->endpoint->ready) {
 			b->d->backends[entry->out].value.flags &= ~(__u32)KILO_LB_BACKEND_TERMINATING;
 		}
+		/* Terminating backends too: their flows' replies are still reversed. */
+		link_frontend(b, entry->out, frontend_id);
 	}
 	return 0;
 }
@@ -170,7 +199,7 @@ static int add_frontend(struct builder *b, const struct kilo_lb_frontend *f)
 		.value = {.addr = f->key.addr, .port = f->key.port, .family = f->key.family},
 	};
 	/* entry stays valid: add_backends looks up the backends' table, never the frontends'. */
-	r = add_backends(b, f);
+	r = add_backends(b, f, entry->id);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < f->n_backends; i++) {
@@ -195,6 +224,12 @@ static int add_frontend(struct builder *b, const struct kilo_lb_frontend *f)
 				   "%s: frontend %s: %zu backends do not fit a Maglev table of %u entries; "
 				   "new flows pick a slot by hash",
 				   f->svc->label, name, n_slots, b->m);
+	} else if (b->m && n_slots >= 2 && d->n_maglev == b->max_tables) {
+		kilo_lb_frontend_name(f, name);
+		kilo_lb_report_add(b->report,
+				   "%s: frontend %s: no Maglev table, %u frontends have one already "
+				   "(kg --bpf-maglev-tables); new flows pick a slot by hash",
+				   f->svc->label, name, b->max_tables);
 	} else if (b->m && n_slots >= 2) {
 		struct shared_table *table = maglev_table(b, f, entry, n_slots);
 
@@ -239,6 +274,12 @@ static int compare_revnat(const void *a, const void *b)
 		      &((const struct kilo_lb_desired_revnat *)b)->service_id, sizeof(__u32));
 }
 
+static int compare_backend_frontends(const void *a, const void *b)
+{
+	return memcmp(&((const struct kilo_lb_desired_backend_frontends *)a)->key,
+		      &((const struct kilo_lb_desired_backend_frontends *)b)->key, sizeof(struct kilo_lb_backend_addr));
+}
+
 static int compare_maglev(const void *a, const void *b)
 {
 	return memcmp(&((const struct kilo_lb_desired_maglev *)a)->service_id,
@@ -262,11 +303,13 @@ static int reserve(struct builder *b, const struct kilo_lb_frontends *fronts)
 	d->maglev = calloc(fronts->n + 1, sizeof(*d->maglev));
 	d->backends = calloc(n_backends + 1, sizeof(*d->backends));
 	d->slots = calloc(n_slots + 1, sizeof(*d->slots));
+	d->backend_frontends = calloc(n_backends + 1, sizeof(*d->backend_frontends));
 	b->backend_ids = calloc(widest, sizeof(*b->backend_ids));
 	b->slot_ids = calloc(widest, sizeof(*b->slot_ids));
 	b->perms = calloc(widest, sizeof(*b->perms));
 	b->scratch = b->m ? malloc(kilo_maglev_scratch_size(widest, b->m)) : NULL;
-	if (!d->services || !d->revnat || !d->maglev || !d->backends || !d->slots || !b->backend_ids || !b->slot_ids ||
+	if (!d->services || !d->revnat || !d->maglev || !d->backends || !d->slots || !d->backend_frontends ||
+	    !b->backend_ids || !b->slot_ids ||
 	    !b->perms || (b->m && !b->scratch))
 		return -ENOMEM;
 	return 0;
@@ -290,6 +333,8 @@ static int build(struct builder *b, const struct kilo_lb_frontends *fronts)
 	qsort(d->slots, d->n_slots, sizeof(*d->slots), compare_slots);
 	qsort(d->revnat, d->n_revnat, sizeof(*d->revnat), compare_revnat);
 	qsort(d->maglev, d->n_maglev, sizeof(*d->maglev), compare_maglev);
+	d->n_backend_frontends = d->n_backends;
+	qsort(d->backend_frontends, d->n_backend_frontends, sizeof(*d->backend_frontends), compare_backend_frontends);
 	return kilo_lb_ids_commit(b->ids);
 }
 
@@ -312,6 +357,7 @@ int kilo_lb_compute(const struct kilo_lb_inputs *in, struct kilo_lb_ids *ids, st
 	}
 	ids->frontends.drop = maglev_cache_drop;
 	b.m = in->no_maglev ? 0 : in->maglev_m ? in->maglev_m : KILO_LB_MAGLEV_DEFAULT;
+	b.max_tables = in->maglev_max_tables ? in->maglev_max_tables : KILO_LB_MAGLEV_TABLES_DEFAULT;
 	if (b.m && !kilo_maglev_size_valid(b.m))
 		return kilo_error_set(err, EINVAL, "maglev_m: %u is not a prime of at most %u", in->maglev_m,
 				      KILO_MAGLEV_MAX);

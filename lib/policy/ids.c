@@ -153,19 +153,51 @@ static uint32_t new_id(struct kilo_lb_id_table *table)
 	}
 }
 
-int kilo_lb_ids_get(struct kilo_lb_ids *ids, struct kilo_lb_id_table *table, const void *key,
-		    struct kilo_lb_id_entry **entry, bool *first)
+/* The place of key, made when missing; the table grows first so that it stays at most half full. */
+static int place_of(struct kilo_lb_id_table *table, const void *key, struct kilo_lb_id_entry **out)
 {
-	struct kilo_lb_id_entry *e;
-
-	/* At most half full, so that a probe is short. */
 	if ((table->n + 1) * 2 > table->cap) {
 		int r = rehash(table, table->cap ? table->cap * 2 : INITIAL_CAP, 0);
 
 		if (r < 0)
 			return r;
 	}
-	e = slot_of(table, table->entries, table->cap, key);
+	*out = slot_of(table, table->entries, table->cap, key);
+	return 0;
+}
+
+int kilo_lb_ids_adopt(struct kilo_lb_ids *ids, struct kilo_lb_id_table *table, const void *key, uint32_t id)
+{
+	struct kilo_lb_id_entry *e;
+	int r;
+
+	if (!id)
+		return 0;
+	r = place_of(table, key, &e);
+	if (r < 0 || e->id)
+		return r;
+	memcpy(e->key, key, table->key_size);
+	e->id = id;
+	e->generation = ids->generation;
+	table->n++;
+	if (id >= table->next) {
+		table->next = id + 1;
+		if (table->next == 0) {
+			table->next = 1;
+			table->wrapped = true;
+		}
+	}
+	return 0;
+}
+
+int kilo_lb_ids_get(struct kilo_lb_ids *ids, struct kilo_lb_id_table *table, const void *key,
+		    struct kilo_lb_id_entry **entry, bool *first)
+{
+	struct kilo_lb_id_entry *e;
+	int r = place_of(table, key, &e);
+
+	if (r < 0)
+		return r;
 	if (!e->id) {
 		memcpy(e->key, key, table->key_size);
 		e->id = new_id(table);

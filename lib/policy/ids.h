@@ -72,6 +72,15 @@ int kilo_lb_ids_begin(struct kilo_lb_ids *ids);
 int kilo_lb_ids_get(struct kilo_lb_ids *ids, struct kilo_lb_id_table *table, const void *key,
 		    struct kilo_lb_id_entry **entry, bool *first);
 /*
+ * Gives key (table->key_size bytes) the id it had before, as read from the
+ * maps an earlier process (a kg before a restart) wrote: conntrack entries
+ * name backends and reverse NAT by these ids, so flows keep their backend.
+ * New ids are handed out after the largest adopted. Call before the first
+ * computation; an id is kept only if that computation asks for its key.
+ * A key that has an id already keeps it. -ENOMEM.
+ */
+int kilo_lb_ids_adopt(struct kilo_lb_ids *ids, struct kilo_lb_id_table *table, const void *key, uint32_t id);
+/*
  * Ends a successful computation: the ids it did not ask for are freed.
  * -ENOMEM: some may stay taken until the next commit, which is harmless.
  */

@@ -33,6 +33,12 @@ struct kilo_lb_desired_revnat {
 	struct kilo_lb_revnat value;
 };
 
+/* How a reply finds its flow: the frontends of a backend (at most KILO_LB_BACKEND_FRONTENDS). */
+struct kilo_lb_desired_backend_frontends {
+	struct kilo_lb_backend_addr key;
+	struct kilo_lb_backend_frontends value;
+};
+
 struct kilo_lb_desired_maglev {
 	__u32 service_id;
 	__u32 m;            /* KILO_LB_MAGLEV_DEFAULT or KILO_LB_MAGLEV_LARGE */
@@ -51,6 +57,8 @@ struct kilo_lb_desired {
 	struct kilo_lb_desired_revnat *revnat;
 	size_t n_maglev;
 	struct kilo_lb_desired_maglev *maglev;
+	size_t n_backend_frontends;
+	struct kilo_lb_desired_backend_frontends *backend_frontends;
 	struct kilo_lb_node node; /* this node's addresses, for the SNAT of flows from outside its pods */
 };
 

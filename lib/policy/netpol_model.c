@@ -180,14 +180,29 @@ static int read_namespace(struct kilo_arena *arena, json_t *object, const char *
 	return read_named_labels(arena, object, "Namespace", &name_label, item, report, keep);
 }
 
+/*
+ * A Peer object (metadata.name and .labels), or a peer as the store lists
+ * its mesh peers ({"name": ...}, with no labels of its own).
+ */
 static int read_peer_object(struct kilo_arena *arena, json_t *object, const char *text, size_t len, void *item,
 			    struct kilo_lb_report *report, bool *keep)
 {
 	static const struct kilo_np_label name_label = { KILO_NP_PEER_LABEL, NULL };
+	json_t *name = json_object_get(object, "name");
+	json_t *wrapped = NULL;
+	int r;
 
 	(void)text;
 	(void)len;
-	return read_named_labels(arena, object, "Peer", &name_label, item, report, keep);
+	if (!json_object_get(object, "metadata") && json_is_string(name)) {
+		wrapped = json_pack("{s:{s:O}}", "metadata", "name", name);
+		if (!wrapped)
+			return -ENOMEM;
+		object = wrapped;
+	}
+	r = read_named_labels(arena, object, "Peer", &name_label, item, report, keep);
+	json_decref(wrapped);
+	return r;
 }
 
 static int read_policy(struct kilo_arena *arena, json_t *object, const char *text, size_t len, void *item,

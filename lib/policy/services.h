@@ -24,7 +24,15 @@ struct kilo_lb_inputs {
 	 * state and in the kernel: 10,000 frontends take 640 MiB.
 	 */
 	bool no_maglev;
+	/*
+	 * At most this many frontends get a Maglev table, the first in
+	 * frontend order (by address, port, protocol); the others pick a slot
+	 * by hash, and each is reported. 0: KILO_LB_MAGLEV_TABLES_DEFAULT.
+	 */
+	uint32_t maglev_max_tables;
 };
+
+#define KILO_LB_MAGLEV_TABLES_DEFAULT 1024 /* 64 MiB of tables at the default M */
 
 /*
  * Computes into out what the maps of in->self should hold, with ids from

@@ -300,7 +300,7 @@ static int check_metadata(const struct kilo_object_check *c, json_t *metadata, j
 {
 	static const char *const kept[] = { "name", "namespace", "labels", "annotations", "uid" };
 	const struct kilo_object_kind *kind = c->kind;
-	json_t *uid;
+	json_t *uid, *given_ns;
 	int r;
 
 	if (!strcmp(kind->kind, "Service") ? !kilo_dns_label_valid(c->name) || !(c->name[0] >= 'a' && c->name[0] <= 'z')
@@ -310,6 +310,9 @@ static int check_metadata(const struct kilo_object_check *c, json_t *metadata, j
 				      !strcmp(kind->kind, "Service") ? "a DNS label that starts with a letter"
 				      : !strcmp(kind->kind, "Namespace") ? "a DNS label"
 									 : "a DNS subdomain");
+	/* `namespace: y` is YAML 1.1's true, as Kubernetes reads it: not a namespace, and not the default either. */
+	if ((r = kilo_check_member(c, metadata, "namespace", "metadata.namespace", JSON_STRING, false, &given_ns)) < 0)
+		return r;
 	if (kind->namespaced && !kilo_dns_label_valid(c->ns))
 		return kilo_check_fail(c, "metadata.namespace", "\"%.80s\" is not a DNS label", c->ns);
 	if ((r = check_map_keys(c, metadata, "labels", true)) < 0 ||

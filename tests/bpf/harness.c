@@ -209,12 +209,101 @@ static int prog_fd(struct kt_lb *lb, enum kt_prog prog)
 	return -1;
 }
 
+/* Lists service_id among the frontends of backend id, as libkilo's desired state does. */
+static void link_backend(struct kt_lb *lb, __u32 id, __u32 service_id)
+{
+	int fd = bpf_map__fd(lb->skel->maps.kilo_lb_backend_frontends);
+	struct kilo_lb_backend_frontends fronts;
+	struct kilo_lb_backend_addr key;
+	struct kilo_lb_backend backend;
+	__u32 i;
+
+	/* A backend marked so stands for one with more frontends than the record holds: none listed. */
+	if (bpf_map_lookup_elem(bpf_map__fd(lb->skel->maps.kilo_lb_backends), &id, &backend) ||
+	    (backend.flags & KILO_LB_BACKEND_REPLY_ENTRIES))
+		return;
+	memset(&key, 0, sizeof(key));
+	key.addr = backend.addr;
+	key.port = backend.port;
+	key.proto = backend.proto;
+	key.family = backend.family;
+	if (bpf_map_lookup_elem(fd, &key, &fronts)) {
+		memset(&fronts, 0, sizeof(fronts));
+		fronts.backend_id = id;
+	}
+	for (i = 0; i < fronts.n_services; i++)
+		if (fronts.service_ids[i] == service_id)
+			return;
+	assert_true(fronts.n_services < KILO_LB_BACKEND_FRONTENDS);
+	fronts.service_ids[fronts.n_services++] = service_id;
+	assert_int_equal(bpf_map_update_elem(fd, &key, &fronts, BPF_ANY), 0);
+}
+
+/* Deletes the frontends of backends gone from the backends map (or moved to another address). */
+static void prune_backend_frontends(struct kt_lb *lb)
+{
+	int fd = bpf_map__fd(lb->skel->maps.kilo_lb_backend_frontends);
+	struct kilo_lb_backend_addr key, next;
+	struct kilo_lb_backend_frontends fronts;
+	struct kilo_lb_backend backend;
+	int guard = 1 << 16;
+
+	for (int r = bpf_map_get_next_key(fd, NULL, &next); r == 0 && guard-- > 0;) {
+		key = next;
+		r = bpf_map_get_next_key(fd, &key, &next);
+		assert_int_equal(bpf_map_lookup_elem(fd, &key, &fronts), 0);
+		if (bpf_map_lookup_elem(bpf_map__fd(lb->skel->maps.kilo_lb_backends), &fronts.backend_id, &backend) ||
+		    memcmp(&backend.addr, &key.addr, sizeof(key.addr)) || backend.port != key.port)
+			assert_int_equal(bpf_map_delete_elem(fd, &key), 0);
+	}
+}
+
+/*
+ * kilo_lb_backend_frontends from the services' slots and Maglev tables,
+ * which the fixtures set. A backend keeps the frontends it had while it is
+ * in the backends map, as libkilo keeps a terminating backend's; the entry
+ * of a backend gone from it goes too.
+ */
+static void derive_backend_frontends(struct kt_lb *lb)
+{
+	struct kilo_lb_slot_key slot, next;
+	__u32 service_id, next_id, inner_id, i, backend;
+	int slots = bpf_map__fd(lb->skel->maps.kilo_lb_slots);
+	int maglev = bpf_map__fd(lb->skel->maps.kilo_lb_maglev);
+	struct bpf_map_info info;
+	__u32 info_len;
+	int inner;
+
+	prune_backend_frontends(lb);
+	for (int r = bpf_map_get_next_key(slots, NULL, &next); r == 0; r = bpf_map_get_next_key(slots, &slot, &next)) {
+		slot = next;
+		assert_int_equal(bpf_map_lookup_elem(slots, &slot, &backend), 0);
+		link_backend(lb, backend, slot.service_id);
+	}
+	for (int r = bpf_map_get_next_key(maglev, NULL, &next_id); r == 0;
+	     r = bpf_map_get_next_key(maglev, &service_id, &next_id)) {
+		service_id = next_id;
+		assert_int_equal(bpf_map_lookup_elem(maglev, &service_id, &inner_id), 0);
+		inner = bpf_map_get_fd_by_id(inner_id);
+		assert_true(inner >= 0);
+		memset(&info, 0, sizeof(info));
+		info_len = sizeof(info);
+		assert_int_equal(bpf_obj_get_info_by_fd(inner, &info, &info_len), 0);
+		for (i = 0; i < info.max_entries; i++) {
+			assert_int_equal(bpf_map_lookup_elem(inner, &i, &backend), 0);
+			link_backend(lb, backend, service_id);
+		}
+		close(inner);
+	}
+}
+
 int kt_run(struct kt_lb *lb, enum kt_prog prog, const uint8_t *in, size_t in_len, uint8_t *out,
 	   size_t *out_len)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (__u32)in_len,
 		    .data_out = out, .data_size_out = KT_PACKET_MAX, .repeat = 1);
 
+	derive_backend_frontends(lb);
 	assert_int_equal(bpf_prog_test_run_opts(prog_fd(lb, prog), &opts), 0);
 	*out_len = opts.data_size_out;
 	return (int)opts.retval;
@@ -240,6 +329,20 @@ void kt_expect(struct kt_lb *lb, enum kt_prog prog, const struct kt_packet *in, 
 	bad = kt_packet_verify_checksums(out_buf, out_len);
 	if (bad)
 		fail_msg("wrong %s in the output", bad);
+}
+
+size_t kt_conntrack_entries(struct kt_lb *lb)
+{
+	int fd = bpf_map__fd(lb->skel->maps.kilo_lb_conntrack);
+	struct kilo_lb_ct_key key, next;
+	size_t n = 0;
+
+	for (int r = bpf_map_get_next_key(fd, NULL, &next); r == 0 && n < KILO_LB_MAX_CONNTRACK;
+	     r = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		n++;
+	}
+	return n;
 }
 
 uint64_t kt_counter(struct kt_lb *lb, enum kilo_lb_counter counter)

@@ -63,6 +63,8 @@ void kt_expect(struct kt_lb *lb, enum kt_prog prog, const struct kt_packet *in, 
 	       const struct kt_packet *want);
 
 uint64_t kt_counter(struct kt_lb *lb, enum kilo_lb_counter counter);
+/* How many entries the conntrack map holds. */
+size_t kt_conntrack_entries(struct kt_lb *lb);
 /* The flow hash the programs compute (conntrack.bpf.h), for predicting slots. */
 uint32_t kt_flow_hash(const struct kt_packet *p);
 /* The programs' clock: CLOCK_MONOTONIC_COARSE (bpf_ktime_get_coarse_ns). */

@@ -292,6 +292,41 @@ static void test_terminating_backend_keeps_flows_takes_no_new(void **state)
 	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 40022, 80, SYN, 0), TC_ACT_SHOT, NULL);
 }
 
+/* A new flow costs one conntrack entry: its replies find it through the frontends of its backend. */
+static void test_reply_finds_its_frontend_among_the_backends(void **state)
+{
+	const char *vip4_2 = "10.43.0.11";
+
+	(void)state;
+	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, 0, one_tcp4, 1);
+	add_service(4, vip4_2, 81, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 8, 0, one_tcp4, 1);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 40040, 80, SYN, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_1, 40040, 8080, SYN, 0));
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, vip4_2, 40041, 81, SYN, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_1, 40041, 8080, SYN, 0));
+	assert_int_equal(kt_conntrack_entries(&kt), 2);
+	kt_expect(&kt, KT_TO_POD, &TCP4(BACKEND4_1, CLIENT4, 8080, 40041, SYN | ACK, 0), TC_ACT_OK,
+		  &TCP4(vip4_2, CLIENT4, 81, 40041, SYN | ACK, 0));
+	kt_expect(&kt, KT_TO_POD, &TCP4(BACKEND4_1, CLIENT4, 8080, 40040, SYN | ACK, 0), TC_ACT_OK,
+		  &TCP4(VIP4, CLIENT4, 80, 40040, SYN | ACK, 0));
+	/* The backend's packet to a port no balanced flow has passes as it is. */
+	kt_expect(&kt, KT_TO_POD, &TCP4(BACKEND4_1, CLIENT4, 8080, 40042, ACK, 0), TC_ACT_OK, NULL);
+	assert_int_equal(kt_counter(&kt, KILO_LB_REVERSE_NAT), 2);
+}
+
+/* A backend with more frontends than a reply searches keeps a REPLY entry per flow. */
+static void test_backend_with_reply_entries(void **state)
+{
+	(void)state;
+	kt_add_backend(&kt, 1, 4, BACKEND4_1, 8080, IPPROTO_TCP, KILO_LB_BACKEND_REPLY_ENTRIES);
+	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, 0, one_tcp4, 1);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 40043, 80, SYN, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_1, 40043, 8080, SYN, 0));
+	assert_int_equal(kt_conntrack_entries(&kt), 2);
+	kt_expect(&kt, KT_TO_POD, &TCP4(BACKEND4_1, CLIENT4, 8080, 40043, SYN | ACK, 0), TC_ACT_OK,
+		  &TCP4(VIP4, CLIENT4, 80, 40043, SYN | ACK, 0));
+}
+
 static void test_gone_backend_flow_picks_again_or_drops(void **state)
 {
 	const uint32_t only_2[] = {2};
@@ -399,6 +434,8 @@ int main(void)
 		cmocka_unit_test_setup(test_maglev_table_picks_backend, reset_maps),
 		cmocka_unit_test_setup(test_no_backend_drops_and_counts, reset_maps),
 		cmocka_unit_test_setup(test_terminating_backend_keeps_flows_takes_no_new, reset_maps),
+		cmocka_unit_test_setup(test_reply_finds_its_frontend_among_the_backends, reset_maps),
+		cmocka_unit_test_setup(test_backend_with_reply_entries, reset_maps),
 		cmocka_unit_test_setup(test_gone_backend_flow_picks_again_or_drops, reset_maps),
 		cmocka_unit_test_setup(test_tcp_states_set_timeouts, reset_maps),
 		cmocka_unit_test_setup(test_expired_flow_is_balanced_again, reset_maps),

@@ -310,6 +310,31 @@ static void test_reply_of_allowed_flow_passes(void **state)
 	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_DENY_INGRESS), 1);
 }
 
+/*
+ * A pod isolated in one direction only: the flows it opens the other way
+ * are not judged, but remembered, so that their replies pass where it is
+ * isolated; a new flow that way is still denied.
+ */
+static void test_reply_into_pod_isolated_the_other_way_passes(void **state)
+{
+	(void)state;
+	set_enforce(KILO_POLICY_ENFORCE_INGRESS);
+	add_endpoint(4, POD_A, EP_A, ID_A, KILO_POLICY_ENFORCE_INGRESS);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_A, REMOTE_POD, 40000, 80, SYN, 0), TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_A, 80, 40000, SYN | ACK, 0), TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_A, REMOTE_POD, 40000, 80, ACK, 0), TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_A, 80, 40000, ACK | PSH, 10), TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_A, 5000, 40000, SYN, 0), TC_ACT_SHOT, NULL);
+	/* The same, isolated for egress only: an inbound flow's replies leave. */
+	set_enforce(KILO_POLICY_ENFORCE_EGRESS);
+	add_endpoint(4, POD_B, EP_B, ID_B, KILO_POLICY_ENFORCE_EGRESS);
+	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 41000, 80, SYN, 0), TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_B, REMOTE_POD, 80, 41000, SYN | ACK, 0), TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_B, REMOTE_POD, 80, 41001, SYN | ACK, 0), TC_ACT_SHOT, NULL);
+	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_DENY_INGRESS), 1);
+	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_DENY_EGRESS), 1);
+}
+
 static void test_established_flow_not_judged_again(void **state)
 {
 	(void)state;
@@ -586,6 +611,7 @@ int main(void)
 		cmocka_unit_test_setup(test_allow_by_cidr_region_except_denied, reset),
 		cmocka_unit_test_setup(test_default_deny_ingress_and_egress, reset),
 		cmocka_unit_test_setup(test_reply_of_allowed_flow_passes, reset),
+		cmocka_unit_test_setup(test_reply_into_pod_isolated_the_other_way_passes, reset),
 		cmocka_unit_test_setup(test_established_flow_not_judged_again, reset),
 		cmocka_unit_test_setup(test_unpoliced_pod_untouched, reset),
 		cmocka_unit_test_setup(test_service_flow_judged_on_backend, reset),

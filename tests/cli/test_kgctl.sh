@@ -552,6 +552,8 @@ expect_error "observe refuses an endpoint that is not a URL" 2 '--endpoint: "10.
 expect_error "observe --node needs that node's endpoint" 2 "--node n9: no --endpoint n9=URL" \
 	observe --endpoint n1=http://127.0.0.1:1 --node n9
 expect_error "observe names a kg it cannot reach" 1 "http://127.0.0.1:1: " observe --endpoint http://127.0.0.1:1
+timeout 1.2 "$kgctl" observe --endpoint http://127.0.0.1:1 --follow </dev/null >"$tmp/out" 2>"$tmp/err"
+check "observe --follow says once that a kg does not answer, not at every round" eval '[[ $(wc -l <"$tmp/err") -eq 1 ]]'
 # ---- identities ------------------------------------------------------------------
 
 # Two identities as another node's kg left them in a file store, and a number whose
@@ -649,7 +651,9 @@ if [[ -n "$kg" ]]; then
 	check "kg --bpf takes off, auto or on" is_kg_usage_error '--bpf: "sometimes" is not off, auto or on'
 	run_kg --bpf-maglev-size 1000
 	check "kg --bpf-maglev-size takes Maglev's two sizes" is_kg_usage_error '--bpf-maglev-size: "1000" is not 16381 or 65521'
-	run_kg --bpf auto --bpf-pin-dir /sys/fs/bpf/x --bpf-maglev-size 65521 --bpf-cgroup ""
+	run_kg --bpf-maglev-tables 0
+	check "kg --bpf-maglev-tables takes a count of at least 1" is_kg_usage_error '--bpf-maglev-tables: "0"'
+	run_kg --bpf auto --bpf-pin-dir /sys/fs/bpf/x --bpf-maglev-size 65521 --bpf-maglev-tables 64 --bpf-cgroup ""
 	check "kg takes the --bpf-* flags" is_kg_usage_error "--store is required"
 	run_kg --mtu 9000x
 	check "kg --mtu takes auto or a number" is_kg_usage_error '--mtu: "9000x" is not a number from 1280 to 65535'

@@ -147,6 +147,67 @@ static __always_inline struct kilo_lb_ct *kilo_lb_ct_lookup(const struct kilo_lb
 	return ct;
 }
 
+/* The flow a backend's packet answers: its conntrack entry and its frontend's reverse NAT. */
+struct kilo_lb_flow {
+	struct kilo_lb_ct *ct;
+	struct kilo_lb_revnat *revnat;
+	int reply_entry; /* ct is the flow's REPLY entry, not its SERVICE entry */
+};
+
+/* The client's SERVICE entry, through the frontends that balance to the backend; 0 when found. */
+static __always_inline int kilo_lb_find_service_entry(const struct kilo_lb_ct_key *reply_key, __u64 now,
+						      struct kilo_lb_flow *flow)
+{
+	struct kilo_lb_backend_frontends *fronts;
+	struct kilo_lb_backend_addr backend;
+	struct kilo_lb_ct_key key;
+	__u32 i;
+
+	__builtin_memset(&backend, 0, sizeof(backend));
+	backend.addr = reply_key->daddr;
+	backend.port = reply_key->dport;
+	backend.proto = reply_key->proto;
+	backend.family = reply_key->family;
+	fronts = bpf_map_lookup_elem(&kilo_lb_backend_frontends, &backend);
+	if (!fronts)
+		return -1;
+	key = *reply_key;
+	key.dir = KILO_LB_CT_SERVICE;
+	for (i = 0; i < KILO_LB_BACKEND_FRONTENDS && i < fronts->n_services; i++) {
+		flow->revnat = bpf_map_lookup_elem(&kilo_lb_revnat, &fronts->service_ids[i]);
+		if (!flow->revnat || flow->revnat->family != key.family)
+			continue;
+		key.daddr = flow->revnat->addr;
+		key.dport = flow->revnat->port;
+		flow->ct = kilo_lb_ct_lookup(&key, now);
+		/* An SNATed flow's SERVICE entry is not the one its replies reverse. */
+		if (flow->ct && flow->ct->backend_id == fronts->backend_id && !flow->ct->nat_port) {
+			flow->reply_entry = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * The flow of reply_key (client -> backend, dir REPLY: the answer's tuple
+ * reversed): its SERVICE entry, or else its REPLY entry. 0 when found.
+ */
+static __always_inline int kilo_lb_find_flow(const struct kilo_lb_ct_key *reply_key, __u64 now,
+					     struct kilo_lb_flow *flow)
+{
+	if (kilo_lb_find_service_entry(reply_key, now, flow) == 0)
+		return 0;
+	flow->ct = kilo_lb_ct_lookup(reply_key, now);
+	if (!flow->ct)
+		return -1;
+	flow->revnat = bpf_map_lookup_elem(&kilo_lb_revnat, &flow->ct->service_id);
+	if (!flow->revnat || flow->revnat->family != reply_key->family)
+		return -1;
+	flow->reply_entry = 1;
+	return 0;
+}
+
 static __always_inline void kilo_lb_fragment_key_init(struct kilo_lb_fragment_key *key,
 						      const struct kilo_lb_packet *pkt)
 {

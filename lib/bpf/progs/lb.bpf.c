@@ -119,7 +119,9 @@ kilo_lb_open_flow(struct __sk_buff *skb, const struct kilo_lb_packet *pkt, const
 		reply.nat_port = pkt->sport;
 	}
 	bpf_map_update_elem(&kilo_lb_conntrack, key, ct, BPF_ANY);
-	bpf_map_update_elem(&kilo_lb_conntrack, &reply_key, &reply, BPF_ANY);
+	/* Replies find the SERVICE entry through kilo_lb_backend_frontends, unless SNAT hides the client. */
+	if (snat || (backend->flags & KILO_LB_BACKEND_REPLY_ENTRIES))
+		bpf_map_update_elem(&kilo_lb_conntrack, &reply_key, &reply, BPF_ANY);
 	return backend;
 }
 
@@ -184,17 +186,16 @@ static __always_inline int kilo_lb_balance(struct __sk_buff *skb, const struct k
 
 /* A reply's FIN or RST closes the flow's SERVICE entry too: both time out soon. */
 static __always_inline void kilo_lb_close_service_entry(const struct kilo_lb_packet *pkt,
-							const struct kilo_lb_ct *reply,
-							const struct kilo_lb_revnat *revnat, __u64 now)
+							const struct kilo_lb_flow *flow, __u64 now)
 {
 	struct kilo_lb_ct_key key;
 	struct kilo_lb_ct *ct;
 
 	__builtin_memset(&key, 0, sizeof(key));
-	key.saddr = reply->nat_port ? reply->nat_addr : pkt->daddr;
-	key.sport = reply->nat_port ? (__be16)reply->nat_port : pkt->dport;
-	key.daddr = revnat->addr;
-	key.dport = revnat->port;
+	key.saddr = flow->ct->nat_port ? flow->ct->nat_addr : pkt->daddr;
+	key.sport = flow->ct->nat_port ? (__be16)flow->ct->nat_port : pkt->dport;
+	key.daddr = flow->revnat->addr;
+	key.dport = flow->revnat->port;
 	key.proto = pkt->proto;
 	key.family = pkt->family;
 	key.dir = KILO_LB_CT_SERVICE;
@@ -212,28 +213,25 @@ static __always_inline int kilo_lb_reverse_icmp_error(struct __sk_buff *skb,
 {
 	struct kilo_lb_packet quoted;
 	struct kilo_lb_ct_key key;
-	struct kilo_lb_revnat *revnat;
-	struct kilo_lb_ct *reply;
+	struct kilo_lb_flow flow;
+	struct kilo_lb_ct *ct;
 
 	if (kilo_lb_parse_quoted(skb, pkt, &quoted))
 		goto pass;
 	kilo_lb_ct_key_init(&key, &quoted, KILO_LB_CT_SERVICE);
 	key.dir = KILO_LB_CT_REPLY;
-	reply = kilo_lb_ct_lookup(&key, kilo_lb_now());
-	if (!reply)
+	if (kilo_lb_find_flow(&key, kilo_lb_now(), &flow))
 		goto pass;
-	revnat = bpf_map_lookup_elem(&kilo_lb_revnat, &reply->service_id);
-	if (!revnat || revnat->family != pkt->family)
-		goto pass;
+	ct = flow.ct;
 	/* Sent by the backend itself (port unreachable): from the frontend, as the client expects. */
 	if (kilo_lb_addr_equal(&pkt->saddr, &quoted.daddr) &&
-	    kilo_lb_nat_icmp_outer(skb, pkt, 0, &revnat->addr))
+	    kilo_lb_nat_icmp_outer(skb, pkt, 0, &flow.revnat->addr))
 		return TC_ACT_SHOT;
-	if (kilo_lb_nat_quoted(skb, pkt, &quoted, 1, &revnat->addr, revnat->port))
+	if (kilo_lb_nat_quoted(skb, pkt, &quoted, 1, &flow.revnat->addr, flow.revnat->port))
 		return TC_ACT_SHOT;
-	if (reply->nat_port &&
-	    (kilo_lb_nat_icmp_outer(skb, pkt, 1, &reply->nat_addr) ||
-	     kilo_lb_nat_quoted(skb, pkt, &quoted, 0, &reply->nat_addr, (__be16)reply->nat_port)))
+	if (flow.reply_entry && ct->nat_port &&
+	    (kilo_lb_nat_icmp_outer(skb, pkt, 1, &ct->nat_addr) ||
+	     kilo_lb_nat_quoted(skb, pkt, &quoted, 0, &ct->nat_addr, (__be16)ct->nat_port)))
 		return TC_ACT_SHOT;
 	kilo_lb_count(KILO_LB_ICMP_ERROR_NAT, skb->len);
 	return TC_ACT_OK;
@@ -244,9 +242,9 @@ pass:
 /* A backend's reply to a flow balanced on this node: from the frontend again; else KILO_LB_NOT_REVERSED. */
 static __always_inline int kilo_lb_reverse(struct __sk_buff *skb, const struct kilo_lb_packet *pkt)
 {
-	struct kilo_lb_revnat *revnat;
 	struct kilo_lb_ct_key key;
-	struct kilo_lb_ct *reply;
+	struct kilo_lb_flow flow;
+	struct kilo_lb_ct *ct;
 	__u64 now;
 
 	if (kilo_lb_is_icmp_error(pkt))
@@ -255,18 +253,15 @@ static __always_inline int kilo_lb_reverse(struct __sk_buff *skb, const struct k
 		goto pass;
 	now = kilo_lb_now();
 	kilo_lb_ct_key_init(&key, pkt, KILO_LB_CT_REPLY);
-	reply = kilo_lb_ct_lookup(&key, now);
-	if (!reply)
+	if (kilo_lb_find_flow(&key, now, &flow))
 		goto pass;
-	revnat = bpf_map_lookup_elem(&kilo_lb_revnat, &reply->service_id);
-	if (!revnat || revnat->family != pkt->family)
-		goto pass;
-	kilo_lb_ct_refresh(reply, pkt, now);
-	if (pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & (KILO_TCP_FIN | KILO_TCP_RST)))
-		kilo_lb_close_service_entry(pkt, reply, revnat, now);
-	if (kilo_lb_nat(skb, pkt, 0, &revnat->addr, revnat->port))
+	ct = flow.ct;
+	kilo_lb_ct_refresh(ct, pkt, now);
+	if (flow.reply_entry && pkt->proto == IPPROTO_TCP && (pkt->tcp_flags & (KILO_TCP_FIN | KILO_TCP_RST)))
+		kilo_lb_close_service_entry(pkt, &flow, now);
+	if (kilo_lb_nat(skb, pkt, 0, &flow.revnat->addr, flow.revnat->port))
 		return TC_ACT_SHOT;
-	if (reply->nat_port && kilo_lb_nat(skb, pkt, 1, &reply->nat_addr, (__be16)reply->nat_port))
+	if (flow.reply_entry && ct->nat_port && kilo_lb_nat(skb, pkt, 1, &ct->nat_addr, (__be16)ct->nat_port))
 		return TC_ACT_SHOT;
 	kilo_lb_count(KILO_LB_REVERSE_NAT, skb->len);
 	return TC_ACT_OK;

@@ -74,6 +74,31 @@ struct kilo_lb_backend {
 
 enum kilo_lb_backend_flags {
 	KILO_LB_BACKEND_TERMINATING = 1 << 0, /* keeps its flows, takes no new ones */
+	/* More frontends than kilo_lb_backend_frontends holds: its flows keep a REPLY entry each. */
+	KILO_LB_BACKEND_REPLY_ENTRIES = 1 << 1,
+};
+
+/*
+ * The frontends that balance to a backend, keyed by the backend's address,
+ * port, protocol and family: how a reply finds its flow's SERVICE entry
+ * (client -> frontend) without a REPLY entry of its own, so that a new flow
+ * costs one conntrack entry, not two. Frontends past the first
+ * KILO_LB_BACKEND_FRONTENDS are not listed; the backend then has
+ * KILO_LB_BACKEND_REPLY_ENTRIES.
+ */
+#define KILO_LB_BACKEND_FRONTENDS 4
+
+struct kilo_lb_backend_addr {
+	union kilo_lb_addr addr;
+	__be16 port;
+	__u8 proto;
+	__u8 family;
+};
+
+struct kilo_lb_backend_frontends {
+	__u32 backend_id;
+	__u32 n_services; /* listed in service_ids, at most KILO_LB_BACKEND_FRONTENDS */
+	__u32 service_ids[KILO_LB_BACKEND_FRONTENDS];
 };
 
 /* Reverse NAT, keyed by the service id: what a reply's source becomes. */
@@ -100,7 +125,9 @@ struct kilo_lb_ct_key {
 
 enum kilo_lb_ct_dir {
 	KILO_LB_CT_SERVICE = 0, /* client -> VIP: the flow's backend */
-	KILO_LB_CT_REPLY = 1,   /* client -> backend, as the reply's tuple reversed: its reverse NAT */
+	KILO_LB_CT_REPLY = 1,   /* client -> backend, as the reply's tuple reversed: its reverse NAT, when
+				 * the SERVICE entry cannot be found from the reply (SNAT, or
+				 * KILO_LB_BACKEND_REPLY_ENTRIES) */
 	KILO_LB_CT_POLICY = 2,  /* a flow network policy allowed (not balanced here): its tuple, lower side first */
 };
 

@@ -50,6 +50,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kilo_lb_revnat SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KILO_LB_MAX_BACKENDS);
+	__type(key, struct kilo_lb_backend_addr);
+	__type(value, struct kilo_lb_backend_frontends);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kilo_lb_backend_frontends SEC(".maps");
+
 /* The inner map's shape; libkilo creates one ARRAY per table and swaps it in whole. */
 struct kilo_lb_maglev_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -7,12 +7,14 @@
  *
  * A flow is judged once per direction. What remembers it is the load
  * balancer's conntrack: a service flow balanced here already has a SERVICE
- * entry (judged on egress before it is opened) and a REPLY entry keyed by
- * the tuple the backend sees (marked when the backend's ingress allowed
- * it); any other flow gets one KILO_LB_CT_POLICY entry, keyed by its tuple
- * with the lower (address, port) side first, so that one lookup finds it
- * from either direction, marked with the directions that allowed it and the
- * side that opened it. A packet from the other side is a reply and passes.
+ * entry (judged on egress before it is opened), and a flow SNATed here a
+ * REPLY entry keyed by the tuple the backend sees (marked when the
+ * backend's ingress allowed it); any other flow, and a service flow's
+ * ingress at a local backend, gets one KILO_LB_CT_POLICY entry, keyed by
+ * its tuple with the lower (address, port) side first, so that one lookup
+ * finds it from either direction, marked with the directions that allowed
+ * it and the side that opened it. A packet from the other side is a reply
+ * and passes.
  *
  * While no endpoint is policed in a direction (kilo_policy_state), packets
  * pay one array lookup for it; a pod no policy selects, one hash lookup.
@@ -255,13 +257,17 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 	const union kilo_lb_addr *local = direction == KILO_POLICY_EGRESS ? &pkt->saddr : &pkt->daddr;
 	struct kilo_policy_endpoint *ep = kilo_policy_endpoint(local, pkt->family, direction);
 	__u8 allowed_here = 1U << direction, opened_by;
-	struct kilo_lb_ct *ct, *reply = NULL, fresh;
+	struct kilo_lb_flow balanced = {0};
+	struct kilo_lb_ct *ct, fresh;
 	struct kilo_lb_packet client;
-	struct kilo_lb_ct_key key;
+	struct kilo_lb_ct_key key, flow_key;
 	__u32 service_id = 0;
 	__u64 now;
 
-	if (!ep || kilo_policy_exempt(pkt))
+	if (kilo_policy_exempt(pkt))
+		return TC_ACT_OK;
+	/* Not policed this way but the other: the flow is remembered, so that its replies pass there. */
+	if (!ep && !kilo_policy_endpoint(local, pkt->family, !direction))
 		return TC_ACT_OK;
 	now = kilo_lb_now();
 	/* One entry for both directions: its key starts with the lower side. */
@@ -269,6 +275,17 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 	kilo_lb_ct_key_init(&key, pkt, opened_by ? KILO_LB_CT_REPLY : KILO_LB_CT_SERVICE);
 	key.dir = KILO_LB_CT_POLICY;
 	ct = kilo_lb_ct_lookup(&key, now);
+	if (!ep) {
+		if (ct) {
+			kilo_lb_ct_refresh(ct, pkt, now);
+			return TC_ACT_OK;
+		}
+		__builtin_memset(&fresh, 0, sizeof(fresh));
+		kilo_lb_ct_open(&fresh, pkt, now);
+		fresh.policy = allowed_here | opened_by;
+		bpf_map_update_elem(&kilo_lb_conntrack, &key, &fresh, BPF_ANY);
+		return TC_ACT_OK;
+	}
 	if (ct) {
 		/* A reply, or a packet of a flow this direction allowed. */
 		if ((ct->policy & KILO_LB_CT_OPENED_BY_DADDR) != opened_by || (ct->policy & allowed_here)) {
@@ -279,24 +296,28 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 		/* A reply from a frontend to this pod, its flow balanced here (reversed at a local backend's veth). */
 		if (kilo_policy_from_frontend(pkt) && kilo_policy_ct(pkt, 1, KILO_LB_CT_SERVICE, now))
 			return TC_ACT_OK;
-		/* A service flow to this backend, balanced here: its REPLY entry remembers the judgement. */
-		reply = kilo_policy_ct(pkt, 0, KILO_LB_CT_REPLY, now);
-		if (reply && (reply->policy & allowed_here))
+		/* A service flow to this backend, balanced here: found as its replies find it. */
+		kilo_lb_ct_key_init(&flow_key, pkt, KILO_LB_CT_SERVICE);
+		flow_key.dir = KILO_LB_CT_REPLY;
+		if (kilo_lb_find_flow(&flow_key, now, &balanced) < 0)
+			balanced.ct = NULL;
+		/* A REPLY entry remembers the judgement; a SERVICE entry's is the POLICY entry's below. */
+		if (balanced.ct && balanced.reply_entry && (balanced.ct->policy & allowed_here))
 			return TC_ACT_OK;
 	}
 	client = *pkt;
-	if (reply) {
-		service_id = reply->service_id;
+	if (balanced.ct) {
+		service_id = balanced.ct->service_id;
 		/* SNATed to this node's address (a VPN peer's, a NodePort's flow): judged on the real client. */
-		if (reply->nat_port) {
-			client.saddr = reply->nat_addr;
-			client.sport = (__be16)reply->nat_port;
+		if (balanced.reply_entry && balanced.ct->nat_port) {
+			client.saddr = balanced.ct->nat_addr;
+			client.sport = (__be16)balanced.ct->nat_port;
 		}
 	}
 	if (!kilo_policy_judge_new(skb, &client, ep, direction, NULL, service_id))
 		return TC_ACT_SHOT;
-	if (ct || reply) {
-		(ct ? ct : reply)->policy |= allowed_here;
+	if (ct || (balanced.ct && balanced.reply_entry)) {
+		(ct ? ct : balanced.ct)->policy |= allowed_here;
 		return TC_ACT_OK;
 	}
 	__builtin_memset(&fresh, 0, sizeof(fresh));

@@ -9,15 +9,28 @@
  *   whoami count tcp|udp ADDR PORT N
  *       N connections (or datagrams), one at a time, each given 2 s and all
  *       of them 30 s; prints "NAME COUNT" for every name that answered and
- *       "failed COUNT" (what did not answer, or was not tried in time).
+ *       "failed COUNT" (what did not answer, was not tried in time, or
+ *       answered from another address than ADDR PORT: the peer a TCP
+ *       socket reports, the source of a UDP answer to an unconnected
+ *       socket; the first such address is printed to stderr).
  *   whoami stream ADDR PORT SECONDS
  *       one TCP connection, a byte echoed every 50 ms for SECONDS; prints the
  *       backend's name at once and, at the end, the longest wait for an echo
  *       in ms; fails if the connection breaks.
+ *   whoami bulk ADDR PORT BYTES
+ *       one TCP connection that sends BYTES (full-sized segments) and reads
+ *       them back, within 10 s; prints the backend's name and fails if the
+ *       echo differs or stops.
+ *   whoami refused tcp|udp ADDR PORT
+ *       one connection (TCP) or datagram on a connected socket (UDP);
+ *       succeeds if it is refused (a reset, or an ICMP unreachable) within
+ *       2 s, and says what happened instead otherwise.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +43,7 @@
 #define NAME_MAX_LEN 64
 #define WAIT_MS 2000
 #define COUNT_MS 30000
+#define BULK_MS 10000
 
 static int resolve(const char *addr, const char *port, int type, struct addrinfo **out)
 {
@@ -131,28 +145,58 @@ static int serve(const char *proto, const char *addr, const char *port, const ch
 	return serve_tcp(fd, name);
 }
 
-/* One connection or datagram: the answering backend's name into name; -1 when none answered in time. */
+/* Whether the socket address got is want; else the first such address is reported. */
+static bool same_peer(const struct addrinfo *want, const struct sockaddr_storage *got, socklen_t len)
+{
+	static bool reported;
+	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
+
+	const struct sockaddr_in *w4 = (const void *)want->ai_addr, *g4 = (const void *)got;
+	const struct sockaddr_in6 *w6 = (const void *)want->ai_addr, *g6 = (const void *)got;
+
+	if (got->ss_family == AF_INET && want->ai_family == AF_INET && len >= sizeof(*g4) &&
+	    g4->sin_addr.s_addr == w4->sin_addr.s_addr && g4->sin_port == w4->sin_port)
+		return true;
+	if (got->ss_family == AF_INET6 && want->ai_family == AF_INET6 && len >= sizeof(*g6) &&
+	    memcmp(&g6->sin6_addr, &w6->sin6_addr, sizeof(g6->sin6_addr)) == 0 && g6->sin6_port == w6->sin6_port)
+		return true;
+	if (!reported) {
+		getnameinfo((const struct sockaddr *)got, len, host, sizeof(host), port, sizeof(port),
+			    NI_NUMERICHOST | NI_NUMERICSERV);
+		fprintf(stderr, "whoami: an answer from %s port %s, not the address asked\n", host, port);
+		reported = true;
+	}
+	return false;
+}
+
+/*
+ * One connection or datagram: the answering backend's name into name; -1
+ * when none answered in time, or the answer came from another address.
+ */
 static int ask(const struct addrinfo *ai, int type, char name[NAME_MAX_LEN])
 {
 	int fd = socket(ai->ai_family, type | SOCK_NONBLOCK, 0), e = 0;
-	socklen_t len = sizeof(e);
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(e), peer_len = sizeof(peer);
 	ssize_t got;
 	char *nl;
 
 	if (fd < 0)
 		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
-		goto fail;
 	if (type == SOCK_STREAM) {
-		if (wait_fd(fd, POLLOUT, WAIT_MS) < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0 || e)
+		if ((connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) ||
+		    wait_fd(fd, POLLOUT, WAIT_MS) < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0 || e ||
+		    getpeername(fd, (struct sockaddr *)&peer, &peer_len) < 0)
 			goto fail;
-	} else if (send(fd, "?", 1, 0) != 1) {
+	} else if (sendto(fd, "?", 1, 0, ai->ai_addr, ai->ai_addrlen) != 1) {
 		goto fail;
 	}
 	if (wait_fd(fd, POLLIN, WAIT_MS) < 0)
 		goto fail;
-	got = recv(fd, name, NAME_MAX_LEN - 1, 0);
-	if (got <= 0)
+	/* Unconnected, a UDP socket takes an answer from anywhere: its source is checked. */
+	got = recvfrom(fd, name, NAME_MAX_LEN - 1, 0, type == SOCK_DGRAM ? (struct sockaddr *)&peer : NULL,
+		       type == SOCK_DGRAM ? &peer_len : NULL);
+	if (got <= 0 || !same_peer(ai, &peer, peer_len))
 		goto fail;
 	name[got] = '\0';
 	nl = strchr(name, '\n');
@@ -197,31 +241,45 @@ static int count(const char *proto, const char *addr, const char *port, long n)
 	return 0;
 }
 
-static int stream(const char *addr, const char *port, long seconds)
+/* A TCP connection to addr port, blocking, and the name its backend sends first; -1 when either fails. */
+static int open_stream(const char *addr, const char *port, char name[NAME_MAX_LEN])
 {
-	char name[NAME_MAX_LEN], byte;
-	long end, sent, worst = 0;
 	struct addrinfo *ai;
 	ssize_t got;
 	int fd;
 
 	if (resolve(addr, port, SOCK_STREAM, &ai) < 0)
-		return 2;
+		return -1;
 	fd = socket(ai->ai_family, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		fprintf(stderr, "whoami: stream to %s port %s: %s\n", addr, port, strerror(errno));
-		return 1;
+		freeaddrinfo(ai);
+		if (fd >= 0)
+			close(fd);
+		return -1;
 	}
 	freeaddrinfo(ai);
-	got = wait_fd(fd, POLLIN, WAIT_MS) < 0 ? -1 : recv(fd, name, sizeof(name) - 1, 0);
+	got = wait_fd(fd, POLLIN, WAIT_MS) < 0 ? -1 : recv(fd, name, NAME_MAX_LEN - 1, 0);
 	if (got <= 0) {
 		fprintf(stderr, "whoami: stream: no name from the backend\n");
-		return 1;
+		close(fd);
+		return -1;
 	}
 	name[got] = '\0';
 	name[strcspn(name, "\n")] = '\0';
 	printf("%s\n", name);
 	fflush(stdout);
+	return fd;
+}
+
+static int stream(const char *addr, const char *port, long seconds)
+{
+	char name[NAME_MAX_LEN], byte;
+	long end, sent, worst = 0;
+	int fd = open_stream(addr, port, name);
+
+	if (fd < 0)
+		return 1;
 	end = now_ms() + seconds * 1000;
 	while (now_ms() < end) {
 		sent = now_ms();
@@ -238,6 +296,94 @@ static int stream(const char *addr, const char *port, long seconds)
 	return 0;
 }
 
+static unsigned char bulk_byte(long i)
+{
+	return (unsigned char)(i * 7 + i / 251);
+}
+
+/* Sends total bytes and reads their echo at once, so that neither side's buffer stops the other. */
+static int bulk(const char *addr, const char *port, long total)
+{
+	unsigned char out[65536], in[65536];
+	char name[NAME_MAX_LEN];
+	long sent = 0, got = 0, end = now_ms() + BULK_MS, k;
+	int fd = open_stream(addr, port, name), r = 1;
+	ssize_t n;
+
+	if (fd < 0)
+		return 1;
+	while (got < total && now_ms() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN | (sent < total ? POLLOUT : 0) };
+
+		if (poll(&p, 1, WAIT_MS) != 1)
+			break;
+		if ((p.revents & POLLOUT) && sent < total) {
+			for (k = 0; k < (long)sizeof(out); k++)
+				out[k] = bulk_byte(sent + k);
+			n = send(fd, out, (size_t)(total - sent < (long)sizeof(out) ? total - sent : (long)sizeof(out)),
+				 MSG_DONTWAIT);
+			if (n < 0 && errno != EAGAIN)
+				break;
+			sent += n > 0 ? n : 0;
+		}
+		if (p.revents & (POLLIN | POLLERR | POLLHUP)) {
+			n = recv(fd, in, sizeof(in), MSG_DONTWAIT);
+			if (n <= 0 && !(n < 0 && errno == EAGAIN))
+				break;
+			for (k = 0; k < n; k++)
+				if (in[k] != bulk_byte(got + k)) {
+					fprintf(stderr, "whoami: bulk: byte %ld differs\n", got + k);
+					goto out;
+				}
+			got += n > 0 ? n : 0;
+		}
+	}
+	if (got == total)
+		r = 0;
+	else
+		fprintf(stderr, "whoami: bulk: %ld of %ld bytes echoed (%ld sent)\n", got, total, sent);
+out:
+	close(fd);
+	return r;
+}
+
+/* 0 when a connection (or a datagram) to addr port is refused within WAIT_MS. */
+static int refused(const char *proto, const char *addr, const char *port)
+{
+	int type = socket_type(proto), fd = -1, e = 0;
+	socklen_t len = sizeof(e);
+	struct addrinfo *ai;
+	char buf[NAME_MAX_LEN];
+
+	if (resolve(addr, port, type, &ai) < 0)
+		return 2;
+	fd = socket(ai->ai_family, type | SOCK_NONBLOCK, 0);
+	if (fd < 0 || (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)) {
+		e = errno;
+		goto out;
+	}
+	if (type == SOCK_DGRAM && send(fd, "?", 1, 0) != 1) {
+		e = errno;
+		goto out;
+	}
+	if (wait_fd(fd, type == SOCK_STREAM ? POLLOUT : POLLIN, WAIT_MS) < 0) {
+		e = ETIMEDOUT;
+		goto out;
+	}
+	if (type == SOCK_STREAM)
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);
+	else if (recv(fd, buf, sizeof(buf), 0) < 0)
+		e = errno;
+out:
+	freeaddrinfo(ai);
+	if (fd >= 0)
+		close(fd);
+	if (e == ECONNREFUSED)
+		return 0;
+	fprintf(stderr, "whoami: %s %s port %s: not refused (%s)\n", proto, addr, port, e ? strerror(e) : "answered");
+	return 1;
+}
+
 int main(int argc, char *argv[])
 {
 	if (argc == 6 && strcmp(argv[1], "serve") == 0)
@@ -246,8 +392,14 @@ int main(int argc, char *argv[])
 		return count(argv[2], argv[3], argv[4], atol(argv[5]));
 	if (argc == 5 && strcmp(argv[1], "stream") == 0)
 		return stream(argv[2], argv[3], atol(argv[4]));
+	if (argc == 5 && strcmp(argv[1], "bulk") == 0)
+		return bulk(argv[2], argv[3], atol(argv[4]));
+	if (argc == 5 && strcmp(argv[1], "refused") == 0)
+		return refused(argv[2], argv[3], argv[4]);
 	fprintf(stderr, "usage: whoami serve tcp|udp ADDR PORT NAME\n"
 			"       whoami count tcp|udp ADDR PORT N\n"
-			"       whoami stream ADDR PORT SECONDS\n");
+			"       whoami stream ADDR PORT SECONDS\n"
+			"       whoami bulk ADDR PORT BYTES\n"
+			"       whoami refused tcp|udp ADDR PORT\n");
 	return 2;
 }

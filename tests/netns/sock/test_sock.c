@@ -554,7 +554,10 @@ static __u32 map_id(const struct bpf_map *map)
 	return info.id;
 }
 
-/* The tc programs, loaded on the same pin directory as kg does, share every map with these. */
+/*
+ * The tc programs, loaded on the same pin directory as kg does, share every
+ * map these declare too (network policy's maps are the tc programs' own).
+ */
 static void test_tc_programs_share_the_maps(void **state)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = fixture.env.pin_dir);
@@ -570,7 +573,8 @@ static void test_tc_programs_share_the_maps(void **state)
 		if (!bpf_map__pin_path(map))
 			continue; /* the object's own data sections */
 		ours = bpf_object__find_map_by_name(fixture.env.skel->obj, bpf_map__name(map));
-		assert_non_null(ours);
+		if (!ours)
+			continue;
 		assert_int_equal(map_id(map), map_id(ours));
 		shared++;
 	}

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "lb_fixture.h"
+#include "policy/services.h"
 
 static const char *pin_dir;
 
@@ -309,6 +310,68 @@ static void test_a_new_handle_finds_the_pinned_maps_and_their_flows(void **state
 	close(fd);
 }
 
+/* A dual-stack Service applied first, another later: the later one's ids come after the first's. */
+#define WEB_SERVICE                                                                                           \
+	"{\"kind\": \"Service\", \"metadata\": {\"name\": \"web\", \"namespace\": \"default\"}, \"spec\": "  \
+	"{\"clusterIPs\": [\"10.96.0.10\", \"fd96::10\"], \"ports\": [{\"name\": \"http\", \"protocol\": "     \
+	"\"TCP\", \"port\": 80, \"targetPort\": 8080}]}}"
+#define API_SERVICE                                                                                           \
+	"{\"kind\": \"Service\", \"metadata\": {\"name\": \"api\", \"namespace\": \"default\"}, \"spec\": "  \
+	"{\"clusterIP\": \"10.96.0.20\", \"ports\": [{\"name\": \"http\", \"protocol\": \"TCP\", \"port\": " \
+	"80, \"targetPort\": 8080}]}}"
+#define SLICE(service, family, address)                                                                       \
+	"{\"kind\": \"EndpointSlice\", \"metadata\": {\"name\": \"" service "-" family "\", \"namespace\": "   \
+	"\"default\", \"labels\": {\"kubernetes.io/service-name\": \"" service "\"}}, \"addressType\": \"" family \
+	"\", \"ports\": [{\"name\": \"http\", \"protocol\": \"TCP\", \"port\": 8080}], \"endpoints\": "       \
+	"[{\"addresses\": [\"" address "\"], \"conditions\": {\"ready\": true}}]}"
+#define WEB_SLICES SLICE("web", "IPv4", "10.2.1.5") ", " SLICE("web", "IPv6", "fd02:1::5")
+
+static void compute_and_sync(struct fixture *f, struct kilo_lb_ids *ids, const char *services, const char *slices,
+			     struct kilo_bpf_sync_report *report)
+{
+	struct kilo_lb_inputs in = { .services = services, .slices = slices, .maglev_m = kilo_bpf_maglev_m(f->bpf) };
+	struct kilo_lb_desired desired = { 0 };
+	struct kilo_error err = { 0 };
+
+	if (kilo_lb_compute(&in, ids, &desired, NULL, &err) < 0)
+		fail_msg("kilo_lb_compute: %s", err.message);
+	if (kilo_bpf_sync(f->bpf, &desired, false, report, &err) < 0)
+		fail_msg("kilo_bpf_sync: %s", err.message);
+	kilo_lb_desired_release(&desired);
+}
+
+/*
+ * kg restarts: its new allocator adopts the ids in the pinned maps, so that
+ * the same Services, listed in another order than they came in, keep every
+ * frontend's and backend's id (the conntrack's flows keep their backends)
+ * and the first sync writes nothing.
+ */
+static void test_a_new_handle_adopts_the_pinned_ids(void **state)
+{
+	static const char all_services[] = "[" API_SERVICE ", " WEB_SERVICE "]";
+	static const char all_slices[] = "[" SLICE("api", "IPv4", "10.2.2.5") ", " WEB_SLICES "]";
+	struct fixture *f = *state;
+	struct kilo_bpf_opts opts = { .pin_dir = pin_dir };
+	struct kilo_lb_ids *before = kilo_lb_ids_new(), *after = kilo_lb_ids_new();
+	struct kilo_bpf_sync_report report;
+	struct kilo_error err = { 0 };
+
+	assert_non_null(before);
+	assert_non_null(after);
+	compute_and_sync(f, before, "[" WEB_SERVICE "]", "[" WEB_SLICES "]", &report);
+	compute_and_sync(f, before, all_services, all_slices, &report);
+	assert_int_equal(report.services.added, 1);
+	kilo_bpf_close(f->bpf);
+	f->bpf = NULL;
+	assert_int_equal(kilo_bpf_open(&opts, &f->bpf, NULL), 0);
+	if (kilo_bpf_adopt_ids(f->bpf, after, &err) < 0)
+		fail_msg("kilo_bpf_adopt_ids: %s", err.message);
+	compute_and_sync(f, after, all_services, all_slices, &report);
+	assert_memory_equal(&report, &(struct kilo_bpf_sync_report){ 0 }, sizeof(report));
+	kilo_lb_ids_free(before);
+	kilo_lb_ids_free(after);
+}
+
 static void test_clean_up_removes_the_pins(void **state)
 {
 	struct fixture *f = *state;
@@ -430,6 +493,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_removed_service_takes_its_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_desired_state_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_new_handle_finds_the_pinned_maps_and_their_flows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_new_handle_adopts_the_pinned_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clean_up_removes_the_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters_are_summed_over_cpus, setup, teardown),
 		cmocka_unit_test(test_stats_name_the_missing_path),

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -366,6 +367,37 @@ static void test_clean_up_removes_the_policy_pins(void **state)
 	assert_changes(&report.rules, 0, 0, 0);
 }
 
+/* An older kg's counters (fewer reasons) pinned: a new handle replaces that map instead of failing to load. */
+static void test_a_map_pinned_with_an_older_layout_is_replaced(void **state)
+{
+	struct np_fixture *f = *state;
+	struct kilo_bpf_opts opts = { .pin_dir = pin_dir };
+	struct kilo_error err = { 0 };
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	char path[256];
+	int old, fd;
+
+	assert_int_equal(kilo_bpf_clean_up(f->bpf, NULL), 0);
+	kilo_bpf_close(f->bpf);
+	f->bpf = NULL;
+	assert_int_equal(mkdir(pin_dir, 0700), 0);
+	old = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "kilo_lb_counters", sizeof(__u32),
+			     sizeof(struct kilo_lb_counter_value), KILO_LB_SOCK_REVERSE_LOST + 1, NULL);
+	assert_true(old >= 0);
+	snprintf(path, sizeof(path), "%s/kilo_lb_counters", pin_dir);
+	assert_int_equal(bpf_obj_pin(old, path), 0);
+	close(old);
+
+	if (kilo_bpf_open(&opts, &f->bpf, &err) < 0)
+		fail_msg("%s", err.message);
+	fd = lb_fixture_map(pin_dir, "kilo_lb_counters");
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	assert_int_equal(info.max_entries, KILO_LB_COUNTER_MAX);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +406,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_desired_state_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_and_rule_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clean_up_removes_the_policy_pins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_map_pinned_with_an_older_layout_is_replaced, setup, teardown),
 	};
 
 	pin_dir = lb_fixture_pin_dir("policy");

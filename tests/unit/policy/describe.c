@@ -107,6 +107,46 @@ static void check_maglev(const struct kilo_lb_desired *d, const struct kilo_lb_d
 	}
 }
 
+/*
+ * Every backend has its frontends record, keyed by its address, and every
+ * frontend with a slot on it is listed there, unless the record is full and
+ * the backend keeps REPLY entries instead.
+ */
+static void check_backend_frontends(const struct kilo_lb_desired *d)
+{
+	assert_int_equal(d->n_backend_frontends, d->n_backends);
+	check_sorted(d->backend_frontends, d->n_backend_frontends, sizeof(*d->backend_frontends),
+		     sizeof(d->backend_frontends[0].key));
+	for (size_t i = 0; i < d->n_backend_frontends; i++) {
+		const struct kilo_lb_desired_backend_frontends *f = &d->backend_frontends[i];
+		const struct kilo_lb_desired_backend *b = backend_of(d, f->value.backend_id);
+
+		assert_memory_equal(&f->key.addr, &b->value.addr, sizeof(f->key.addr));
+		assert_int_equal(f->key.port, b->value.port);
+		assert_int_equal(f->key.proto, b->value.proto);
+		assert_int_equal(f->key.family, b->value.family);
+		assert_in_range(f->value.n_services, 1, KILO_LB_BACKEND_FRONTENDS);
+		for (__u32 k = 0; k < f->value.n_services; k++)
+			service_of(d, f->value.service_ids[k]);
+		if (b->value.flags & KILO_LB_BACKEND_REPLY_ENTRIES)
+			assert_int_equal(f->value.n_services, KILO_LB_BACKEND_FRONTENDS);
+	}
+	for (size_t i = 0; i < d->n_slots; i++) {
+		const struct kilo_lb_desired_backend *b = backend_of(d, d->slots[i].backend_id);
+		bool listed = false;
+
+		for (size_t k = 0; k < d->n_backend_frontends; k++) {
+			const struct kilo_lb_backend_frontends *f = &d->backend_frontends[k].value;
+
+			if (f->backend_id != b->id)
+				continue;
+			for (__u32 j = 0; j < f->n_services; j++)
+				listed |= f->service_ids[j] == d->slots[i].key.service_id;
+		}
+		assert_true(listed || (b->value.flags & KILO_LB_BACKEND_REPLY_ENTRIES));
+	}
+}
+
 void describe(const struct kilo_lb_desired *d, struct lines *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -116,6 +156,7 @@ void describe(const struct kilo_lb_desired *d, struct lines *out)
 	check_sorted(d->revnat, d->n_revnat, sizeof(*d->revnat), sizeof(d->revnat[0].service_id));
 	check_sorted(d->maglev, d->n_maglev, sizeof(*d->maglev), sizeof(d->maglev[0].service_id));
 	assert_int_equal(d->n_revnat, d->n_services);
+	check_backend_frontends(d);
 	for (size_t i = 0; i < d->n_services; i++) {
 		const struct kilo_lb_desired_service *s = &d->services[i];
 		const struct kilo_lb_service *v = &s->value;
@@ -165,8 +206,9 @@ void describe(const struct kilo_lb_desired *d, struct lines *out)
 
 		assert_int_not_equal(d->backends[i].id, 0);
 		addr_port(name, sizeof(name), &b->addr, b->family, b->port);
-		add(out, "backend %s/%s%s", name, proto_name(b->proto),
-		    b->flags & KILO_LB_BACKEND_TERMINATING ? " terminating" : "");
+		add(out, "backend %s/%s%s%s", name, proto_name(b->proto),
+		    b->flags & KILO_LB_BACKEND_TERMINATING ? " terminating" : "",
+		    b->flags & KILO_LB_BACKEND_REPLY_ENTRIES ? " reply-entries" : "");
 	}
 	if (out->n)
 		qsort(out->items, out->n, sizeof(*out->items), compare_lines);

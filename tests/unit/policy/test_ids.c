@@ -253,6 +253,27 @@ static void test_a_counter_that_went_round_skips_ids_in_use(void **state)
 	kilo_lb_ids_free(ids);
 }
 
+/* Ids adopted from an earlier process's maps: kept by the keys asked for, new ones after the largest. */
+static void test_adopted_ids_are_kept_and_new_ones_follow(void **state)
+{
+	struct kilo_lb_ids *ids = kilo_lb_ids_new();
+	struct kilo_lb_backend_key key = {.port = htons(8080), .proto = IPPROTO_TCP, .family = AF_INET};
+	struct kilo_lb_desired d;
+
+	(void)state;
+	assert_int_equal(inet_pton(AF_INET, "10.2.0.2", key.addr.bytes), 1);
+	assert_int_equal(kilo_lb_ids_adopt(ids, &ids->backends, &key, 40), 0);
+	/* A key with an id keeps it; id 0 is none. */
+	assert_int_equal(kilo_lb_ids_adopt(ids, &ids->backends, &key, 7), 0);
+	assert_int_equal(inet_pton(AF_INET, "10.9.9.9", key.addr.bytes), 1);
+	assert_int_equal(kilo_lb_ids_adopt(ids, &ids->backends, &key, 0), 0);
+	compute(ids, "", &d);
+	assert_int_equal(backend_id(&d, "10.2.0.2"), 40);
+	assert_int_equal(backend_id(&d, "10.2.0.1"), 41);
+	kilo_lb_desired_release(&d);
+	kilo_lb_ids_free(ids);
+}
+
 static void test_bad_input_fails_whole(void **state)
 {
 	static const struct {
@@ -344,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_every_node_builds_the_same_table),
 		cmocka_unit_test(test_a_freed_id_is_not_reused),
 		cmocka_unit_test(test_a_counter_that_went_round_skips_ids_in_use),
+		cmocka_unit_test(test_adopted_ids_are_kept_and_new_ones_follow),
 		cmocka_unit_test(test_bad_input_fails_whole),
 		cmocka_unit_test(test_arrays_may_be_pretty_printed),
 		cmocka_unit_test(test_elements_are_delimited_as_json),

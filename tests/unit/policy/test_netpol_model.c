@@ -405,6 +405,24 @@ static void test_a_label_change_updates_the_cached_endpoints_as_a_fresh_compile_
 	}
 }
 
+static void test_peers_as_the_store_lists_mesh_peers_have_their_name_only(void **state)
+{
+	char *peers = j("[{'name': 'laptop', 'publicKey': 'vyWBFrXwHpLXUT2h0+2M+d2YtLqLQHdL89yafPfCZig=',"
+			" 'allowedIPs': ['10.5.0.1/32']}]");
+	struct kilo_lb_report report = { 0 };
+	struct kilo_np_model model;
+	kilo_mesh *mesh = fixture_mesh();
+
+	(void)state;
+	assert_int_equal(kilo_np_model_read(NULL, NULL, NULL, peers, mesh, &model, &report, NULL), 0);
+	assert_int_equal(report.n_problems, 0);
+	assert_int_equal(model.n_identities, 1);
+	assert_string_equal(model.identities[0].label_set, "peer:kilo.squat.ai/peer=laptop");
+	kilo_np_model_release(&model);
+	kilo_mesh_free(mesh);
+	free(peers);
+}
+
 static void test_unusable_objects_are_left_out_and_reported(void **state)
 {
 	char *policies = j("[{'metadata': {'name': 'bad', 'namespace': 'prod'}, 'spec': {'podSelector': {'matchExpressions':"
@@ -440,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_peers_annotation_and_empty_peers_key_rules_by_identity),
 		cmocka_unit_test(test_ids_stay_put_across_computations),
 		cmocka_unit_test(test_a_label_change_updates_the_cached_endpoints_as_a_fresh_compile_would),
+		cmocka_unit_test(test_peers_as_the_store_lists_mesh_peers_have_their_name_only),
 		cmocka_unit_test(test_unusable_objects_are_left_out_and_reported),
 	};
 

@@ -37,6 +37,7 @@ struct fixture {
 	char *services, *slices;
 	const char *self;
 	uint32_t maglev_m;
+	uint32_t maglev_max_tables;
 };
 
 static void fixture_load(struct fixture *f, const char *path)
@@ -61,6 +62,7 @@ static void fixture_load(struct fixture *f, const char *path)
 	f->slices = dump(json_object_get(f->root, "endpointslices"));
 	f->self = json_string_value(json_object_get(f->root, "self"));
 	f->maglev_m = (uint32_t)json_integer_value(json_object_get(f->root, "maglevM"));
+	f->maglev_max_tables = (uint32_t)json_integer_value(json_object_get(f->root, "maglevMaxTables"));
 }
 
 static void fixture_free(struct fixture *f)
@@ -80,6 +82,7 @@ static int compute(const struct fixture *f, struct kilo_lb_ids *ids, struct kilo
 		.mesh = f->mesh,
 		.self = f->self,
 		.maglev_m = f->maglev_m,
+		.maglev_max_tables = f->maglev_max_tables,
 	};
 	struct kilo_error err = {0};
 	int r = kilo_lb_compute(&in, ids, out, report, &err);

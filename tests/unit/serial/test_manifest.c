@@ -267,6 +267,8 @@ static const struct {
 	  "metadata.labels: \"app\": \"-x\" is not a valid label value" },
 	{ "apiVersion: v2\nkind: Service\nmetadata: {name: web}\n", "Service default/web: apiVersion: \"v2\" is not v1" },
 	{ "apiVersion: v1\nkind: Service\nmetadata: {}\n", "metadata.name: required" },
+	{ "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: y}\nspec: {containers: []}\n",
+	  "metadata.namespace: true is not a string" },
 	{ "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n", "Deployment d: kind: \"Deployment\" is not one libkilo stores" },
 	{ "apiVersion: v1\nkind: svc\nmetadata: {name: d}\n", "kind: \"svc\" is not one libkilo stores" },
 
