@@ -149,34 +149,30 @@ static int compare_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void *make_listed(enum kilo_store_kind kind, struct kilo_store_entry *entry)
+{
+	return listed_new(kind, entry);
+}
+
+static void drop_listed(void *l)
+{
+	listed_free(l);
+}
+
 /* Every object again, from a fresh list. */
 static int read_all(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_listing *listing,
 		    struct kilo_error *err)
 {
-	struct kilo_store_entry *entries = NULL;
-	struct listed **items;
+	static const struct kilo_store_item_ops item_ops = { make_listed, drop_listed, compare_listed };
+	void **items = NULL;
 	size_t n = 0;
 	int r;
 
-	r = store->ops->list(store, kind, &entries, &n, NULL, err);
+	r = kilo_store_list_items(store, kind, &item_ops, &items, &n, NULL, err);
 	if (r < 0)
 		return r;
-	items = calloc(n ? n : 1, sizeof(*items));
-	for (size_t i = 0; items && i < n; i++) {
-		items[i] = listed_new(kind, &entries[i]);
-		if (!items[i]) {
-			for (size_t j = 0; j < i; j++)
-				listed_free(items[j]);
-			free(items);
-			items = NULL;
-		}
-	}
-	kilo_store_entries_free(entries, n);
-	if (!items)
-		return kilo_error_set(err, ENOMEM, "out of memory");
-	qsort(items, n, sizeof(*items), compare_listed);
 	listing_clear(listing);
-	listing->items = items;
+	listing->items = (struct listed **)items;
 	listing->n = listing->cap = n;
 	return 0;
 }
@@ -205,8 +201,7 @@ static int read_one(kilo_store *store, enum kilo_store_kind kind, struct kilo_st
 	if (r == -ENOENT) {
 		if (found) {
 			listed_free(listing->items[at]);
-			memmove(&listing->items[at], &listing->items[at + 1], (listing->n - at - 1) * sizeof(*listing->items));
-			listing->n--;
+			kilo_array_remove(listing->items, &listing->n, at, sizeof(*listing->items));
 		}
 		return 0;
 	}
@@ -223,13 +218,10 @@ static int read_one(kilo_store *store, enum kilo_store_kind kind, struct kilo_st
 		listing->items[at] = l;
 		return 0;
 	}
-	if (kilo_array_reserve((void **)&listing->items, &listing->cap, listing->n + 1, sizeof(*listing->items)) < 0) {
+	if (kilo_array_insert((void **)&listing->items, &listing->n, &listing->cap, at, &l, sizeof(l)) < 0) {
 		listed_free(l);
 		return kilo_error_set(err, ENOMEM, "out of memory");
 	}
-	memmove(&listing->items[at + 1], &listing->items[at], (listing->n - at) * sizeof(*listing->items));
-	listing->items[at] = l;
-	listing->n++;
 	return 0;
 }
 

@@ -187,6 +187,17 @@ int kilo_store_cache_refresh(kilo_store *store, enum kilo_store_kind kind, struc
 			     struct kilo_error *err);
 void kilo_store_cache_free(struct kilo_store_cache *cache);
 
+/* What the objects of a kept kind become (cache.c, listing.c). */
+struct kilo_store_item_ops {
+	/* The item of entry, which it may take the strings of; NULL when out of memory. */
+	void *(*make)(enum kilo_store_kind kind, struct kilo_store_entry *entry);
+	void (*drop)(void *item);
+	int (*compare)(const void *a, const void *b); /* qsort's, of two item pointers */
+};
+/* Every object of kind, from the store's list, as items sorted by ops->compare (free each and the array). */
+int kilo_store_list_items(kilo_store *store, enum kilo_store_kind kind, const struct kilo_store_item_ops *ops,
+			  void ***items, size_t *n, struct kilo_store_report *report, struct kilo_error *err);
+
 /*
  * The objects of kind (in namespace ns; NULL: every one) as one JSON array,
  * sorted by namespace then name, into *out (free): the text of
