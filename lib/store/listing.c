@@ -233,7 +233,8 @@ static int read_changed(kilo_store *store, enum kilo_store_kind kind, struct kil
 	size_t n_reread = 0;
 	int r = 0;
 
-	qsort(names, n, sizeof(*names), compare_names);
+	if (n)
+		qsort(names, n, sizeof(*names), compare_names);
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (i == 0 || strcmp(names[i - 1], names[i]))
 			r = read_one(store, kind, listing, names[i], err);
