@@ -26,6 +26,27 @@ int kilo_array_reserve(void **array, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
+int kilo_array_insert(void **array, size_t *n, size_t *cap, size_t at, const void *item, size_t size)
+{
+	char *items;
+
+	if (kilo_array_reserve(array, cap, *n + 1, size) < 0)
+		return -ENOMEM;
+	items = *array;
+	memmove(items + (at + 1) * size, items + at * size, (*n - at) * size);
+	memcpy(items + at * size, item, size);
+	(*n)++;
+	return 0;
+}
+
+void kilo_array_remove(void *array, size_t *n, size_t at, size_t size)
+{
+	char *items = array;
+
+	memmove(items + at * size, items + (at + 1) * size, (*n - at - 1) * size);
+	(*n)--;
+}
+
 size_t kilo_array_find_name(const void *items, size_t n, const char *(*name_at)(const void *items, size_t i),
 			    const char *name, bool *found)
 {

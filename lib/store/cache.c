@@ -100,12 +100,11 @@ static int compare_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every object again, from a fresh list. */
-static int reload_all(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_cache *cache,
-		      struct kilo_store_report *report, struct kilo_error *err)
+int kilo_store_list_items(kilo_store *store, enum kilo_store_kind kind, const struct kilo_store_item_ops *ops,
+			  void ***items_out, size_t *n_out, struct kilo_store_report *report, struct kilo_error *err)
 {
 	struct kilo_store_entry *entries = NULL;
-	struct kilo_store_cached **items;
+	void **items;
 	size_t n = 0;
 	int r;
 
@@ -114,10 +113,10 @@ static int reload_all(kilo_store *store, enum kilo_store_kind kind, struct kilo_
 		return r;
 	items = calloc(n ? n : 1, sizeof(*items));
 	for (size_t i = 0; items && i < n; i++) {
-		items[i] = parse_entry(kind, &entries[i]);
+		items[i] = ops->make(kind, &entries[i]);
 		if (!items[i]) {
 			for (size_t j = 0; j < i; j++)
-				cached_free(items[j]);
+				ops->drop(items[j]);
 			free(items);
 			items = NULL;
 		}
@@ -125,12 +124,39 @@ static int reload_all(kilo_store *store, enum kilo_store_kind kind, struct kilo_
 	kilo_store_entries_free(entries, n);
 	if (!items)
 		return kilo_error_set(err, ENOMEM, "out of memory");
-	qsort(items, n, sizeof(*items), compare_cached);
+	qsort(items, n, sizeof(*items), ops->compare);
+	*items_out = items;
+	*n_out = n;
+	return 0;
+}
+
+static void *make_cached(enum kilo_store_kind kind, struct kilo_store_entry *entry)
+{
+	return parse_entry(kind, entry);
+}
+
+static void drop_cached(void *c)
+{
+	cached_free(c);
+}
+
+/* Every object again, from a fresh list. */
+static int reload_all(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_cache *cache,
+		      struct kilo_store_report *report, struct kilo_error *err)
+{
+	static const struct kilo_store_item_ops item_ops = { make_cached, drop_cached, compare_cached };
+	void **items = NULL;
+	size_t n = 0;
+	int r;
+
+	r = kilo_store_list_items(store, kind, &item_ops, &items, &n, report, err);
+	if (r < 0)
+		return r;
 	unsettle(cache);
 	for (size_t i = 0; i < cache->n; i++)
 		cached_free(cache->items[i]);
 	free(cache->items);
-	cache->items = items;
+	cache->items = (struct kilo_store_cached **)items;
 	cache->n = cache->cap = n;
 	return 0;
 }
@@ -161,8 +187,7 @@ static int reload_one(kilo_store *store, enum kilo_store_kind kind, struct kilo_
 		if (found) {
 			unsettle(cache);
 			cached_free(cache->items[at]);
-			memmove(&cache->items[at], &cache->items[at + 1], (cache->n - at - 1) * sizeof(*cache->items));
-			cache->n--;
+			kilo_array_remove(cache->items, &cache->n, at, sizeof(*cache->items));
 		}
 		return 0;
 	}
@@ -187,14 +212,10 @@ static int reload_one(kilo_store *store, enum kilo_store_kind kind, struct kilo_
 		return 0;
 	}
 	unsettle(cache);
-	r = kilo_array_reserve((void **)&cache->items, &cache->cap, cache->n + 1, sizeof(*cache->items));
-	if (r < 0) {
+	if (kilo_array_insert((void **)&cache->items, &cache->n, &cache->cap, at, &c, sizeof(c)) < 0) {
 		cached_free(c);
 		return kilo_error_set(err, ENOMEM, "out of memory");
 	}
-	memmove(&cache->items[at + 1], &cache->items[at], (cache->n - at) * sizeof(*cache->items));
-	cache->items[at] = c;
-	cache->n++;
 	return 0;
 }
 

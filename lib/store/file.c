@@ -72,8 +72,8 @@ static int64_t file_version(const struct stat *st)
 	return (int64_t)(v & INT64_MAX) | 1;
 }
 
-/* Reads a regular file of at most KILO_STORE_OBJECT_MAX bytes, NUL-terminated. */
-static int read_file(const char *path, char **text, size_t *len, int64_t *version)
+/* Reads a regular file of at most KILO_STORE_OBJECT_MAX bytes, NUL-terminated, into e. */
+static int read_file(const char *path, struct kilo_store_entry *e)
 {
 	struct stat st;
 	size_t size = 0;
@@ -89,7 +89,9 @@ static int read_file(const char *path, char **text, size_t *len, int64_t *versio
 		r = -errno;
 		goto out;
 	}
-	*version = file_version(&st);
+	e->version = file_version(&st);
+	/* Written through another name, in another folder, it changes without an event on this one's watch. */
+	e->unwatched = st.st_nlink > 1;
 	if (!S_ISREG(st.st_mode)) {
 		r = -EINVAL;
 		goto out;
@@ -117,8 +119,8 @@ static int read_file(const char *path, char **text, size_t *len, int64_t *versio
 		size += (size_t)n;
 	}
 	buf[size] = '\0';
-	*text = buf;
-	*len = size;
+	e->text = buf;
+	e->len = size;
 	buf = NULL;
 	r = 0;
 out:
@@ -148,7 +150,7 @@ static void file_name_of(enum kilo_store_kind kind, char *name)
 		*slash = '.';
 }
 
-static void name_of_file(enum kilo_store_kind kind, char *name)
+void kilo_file_store_object_name(enum kilo_store_kind kind, char *name)
 {
 	char *dot = kilo_store_kind_namespaced(kind) ? strchr(name, '.') : NULL;
 
@@ -166,8 +168,8 @@ static int fill_entry(enum kilo_store_kind kind, const char *path, const char *n
 	e->source = strdup(path);
 	e->name = strndup(name, name_len);
 	if (e->name)
-		name_of_file(kind, e->name);
-	r = e->source && e->name ? read_file(path, &e->text, &e->len, &e->version) : -ENOMEM;
+		kilo_file_store_object_name(kind, e->name);
+	r = e->source && e->name ? read_file(path, e) : -ENOMEM;
 	if (r < 0 && r != -ENOENT && r != -ENOMEM) {
 		e->unreadable = read_error(r);
 		r = 0;
@@ -411,8 +413,9 @@ static void close_store(kilo_store *store)
 	struct kilo_file_store *fs = file_store(store);
 
 	kilo_file_watch_close(fs);
-	for (size_t i = 0; i < KILO_STORE_MESH_KINDS; i++) {
+	for (size_t i = 0; i < KILO_STORE_MESH_KINDS; i++)
 		kilo_store_cache_free(store->cache[i]);
+	for (size_t i = 0; i < KILO_STORE_CHANGED_KINDS; i++) {
 		for (size_t j = 0; j < fs->n_dirty[i]; j++)
 			free(fs->dirty[i][j]);
 		free(fs->dirty[i]);
@@ -458,6 +461,7 @@ static const struct kilo_store_ops file_ops = {
 	.changed = kilo_file_watch_changed,
 	.health = health,
 	.describe = describe,
+	.object_changes = true,
 };
 
 int kilo_file_store_open(const char *dir, kilo_store **out, struct kilo_error *err)

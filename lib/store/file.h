@@ -27,16 +27,19 @@ struct kilo_file_store {
 	bool pending;  /* a change kilo_store_changed has not reported yet */
 	bool lost;     /* a watch died: watch again from DIR */
 	/*
-	 * Per kind a load reads (nodes, peers): the names changed since the
-	 * last load, or every name. The other kinds are listed whole.
+	 * Per kind a load reads (nodes, peers) or whose listing is kept
+	 * (Kubernetes objects): the names changed since the kind's last
+	 * changes call, or every name. Identities are read whole.
 	 */
-	bool all_dirty[KILO_STORE_MESH_KINDS];
-	char **dirty[KILO_STORE_MESH_KINDS];
-	size_t n_dirty[KILO_STORE_MESH_KINDS], cap_dirty[KILO_STORE_MESH_KINDS];
+	bool all_dirty[KILO_STORE_CHANGED_KINDS];
+	char **dirty[KILO_STORE_CHANGED_KINDS];
+	size_t n_dirty[KILO_STORE_CHANGED_KINDS], cap_dirty[KILO_STORE_CHANGED_KINDS];
 };
 
 /* True for the name of an object file: "NAME.json", not a temporary file. */
 bool kilo_file_store_is_object(const char *file_name);
+/* The stored name of an object of kind in the file named file_name without ".json" (NS.NAME: NS/NAME), in place. */
+void kilo_file_store_object_name(enum kilo_store_kind kind, char *file_name);
 
 /*
  * Creates the inotify descriptor and watches the folders when they are

@@ -20,8 +20,12 @@
 #include "file.h"
 
 #define SELF_EVENTS (IN_DELETE_SELF | IN_MOVE_SELF)
-/* IN_CREATE: an object created whole by link(), as a write that must not replace one is. */
-#define OBJECT_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_CREATE)
+/*
+ * IN_CREATE: an object created whole by link(), as a write that must not
+ * replace one is. IN_MODIFY: a file written in place by a writer that keeps
+ * it open, which a kept listing must not miss.
+ */
+#define OBJECT_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_CREATE | IN_MODIFY)
 
 /* The folder of watch i: DIR itself, or the folder of kind i - 1. */
 static const char *folder(size_t i)
@@ -29,10 +33,10 @@ static const char *folder(size_t i)
 	return i == KILO_FILE_WATCH_DIR ? "" : kilo_store_kind_name((enum kilo_store_kind)(i - 1));
 }
 
-/* Whether watch i is of a kind that a load reads, whose changes are kept by name. */
-static bool mesh_watch(size_t i)
+/* Whether watch i is of a kind whose changes are kept by name: read by a load, or listed. */
+static bool named_watch(size_t i)
 {
-	return i == KILO_FILE_WATCH_NODES || i == KILO_FILE_WATCH_PEERS;
+	return i != KILO_FILE_WATCH_DIR && i - 1 < KILO_STORE_CHANGED_KINDS;
 }
 
 static void remove_watches(struct kilo_file_store *fs)
@@ -46,7 +50,8 @@ static void remove_watches(struct kilo_file_store *fs)
 
 static void all_dirty(struct kilo_file_store *fs)
 {
-	fs->all_dirty[KILO_STORE_NODE] = fs->all_dirty[KILO_STORE_PEER] = true;
+	for (size_t k = 0; k < KILO_STORE_CHANGED_KINDS; k++)
+		fs->all_dirty[k] = true;
 }
 
 /* Whether the folder which (KILO_FILE_WATCH_MAX: every folder) is watched. */
@@ -69,14 +74,14 @@ static size_t kind_watch(enum kilo_store_kind kind)
  * *added when one is new. A folder made later shows on DIR's watch. A
  * reader creates nothing: only writers make the folders.
  */
-static int add_watches(struct kilo_file_store *fs, bool *added, bool *mesh_added, struct kilo_error *err)
+static int add_watches(struct kilo_file_store *fs, bool *added, bool *named_added, struct kilo_error *err)
 {
 	/* On DIR itself: its folders coming and going (IN_CREATE: a folder made again). */
 	const uint32_t dir_mask = SELF_EVENTS | IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR;
 	char path[4096];
 	int wd;
 
-	*added = *mesh_added = false;
+	*added = *named_added = false;
 	for (size_t i = 0; i < KILO_FILE_WATCH_MAX; i++) {
 		if (fs->watches[i] >= 0)
 			continue;
@@ -96,21 +101,21 @@ static int add_watches(struct kilo_file_store *fs, bool *added, bool *mesh_added
 		fs->watches[i] = wd;
 		*added = true;
 		/* What a load read of DIR's kinds before is not known to be current any more. */
-		*mesh_added |= i == KILO_FILE_WATCH_DIR || mesh_watch(i);
+		*named_added |= i == KILO_FILE_WATCH_DIR || named_watch(i);
 	}
 	return 0;
 }
 
 int kilo_file_watch_init(struct kilo_file_store *fs, struct kilo_error *err)
 {
-	bool added, mesh_added;
+	bool added, named_added;
 	int r;
 
-	fs->all_dirty[KILO_STORE_NODE] = fs->all_dirty[KILO_STORE_PEER] = true;
+	all_dirty(fs);
 	fs->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (fs->inotify_fd < 0)
 		return kilo_error_set(err, errno, "store: cannot create an inotify instance: %s", strerror(errno));
-	r = add_watches(fs, &added, &mesh_added, err);
+	r = add_watches(fs, &added, &named_added, err);
 	/* No DIR yet: the first write makes it (kilo_file_watch_start). */
 	if (r == -ENOENT) {
 		if (err)
@@ -122,11 +127,11 @@ int kilo_file_watch_init(struct kilo_file_store *fs, struct kilo_error *err)
 
 void kilo_file_watch_start(struct kilo_file_store *fs)
 {
-	bool added, mesh_added;
+	bool added, named_added;
 
-	if (fs->inotify_fd >= 0 && add_watches(fs, &added, &mesh_added, NULL) == 0 && added) {
+	if (fs->inotify_fd >= 0 && add_watches(fs, &added, &named_added, NULL) == 0 && added) {
 		/* What happened before the watches began is unknown. */
-		if (mesh_added)
+		if (named_added)
 			all_dirty(fs);
 		fs->pending = true;
 	}
@@ -156,6 +161,8 @@ static void mark_dirty(struct kilo_file_store *fs, enum kilo_store_kind kind, co
 	if (fs->all_dirty[kind])
 		return;
 	name = n < DIRTY_MAX ? strndup(file_name, strlen(file_name) - strlen(".json")) : NULL;
+	if (name)
+		kilo_file_store_object_name(kind, name);
 	if (!name || kilo_array_reserve((void **)&fs->dirty[kind], &fs->cap_dirty[kind], n + 1, sizeof(char *)) < 0) {
 		free(name);
 		fs->all_dirty[kind] = true;
@@ -191,12 +198,12 @@ static void note_event(struct kilo_file_store *fs, const struct inotify_event *e
 			if (strcmp(ev->name, folder(w)))
 				continue;
 			fs->pending = true;
-			if (mesh_watch(w))
+			if (named_watch(w))
 				all_dirty(fs);
 		}
 	} else if (kilo_file_store_is_object(ev->name)) {
 		fs->pending = true;
-		if (mesh_watch(i))
+		if (named_watch(i))
 			mark_dirty(fs, (enum kilo_store_kind)(i - 1), ev->name);
 	}
 }
@@ -231,7 +238,7 @@ static int drain(struct kilo_file_store *fs, struct kilo_error *err)
  */
 static int watch_again(struct kilo_file_store *fs, bool *added, struct kilo_error *err)
 {
-	bool mesh_added;
+	bool named_added;
 	struct stat st;
 	int r;
 
@@ -244,8 +251,8 @@ static int watch_again(struct kilo_file_store *fs, bool *added, struct kilo_erro
 	if (stat(fs->dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return kilo_error_set(err, ENOENT, "store: directory %.400s has disappeared; watching for it to come back",
 				      fs->dir);
-	r = add_watches(fs, added, &mesh_added, err);
-	if (r == 0 && mesh_added)
+	r = add_watches(fs, added, &named_added, err);
+	if (r == 0 && named_added)
 		all_dirty(fs);
 	return r;
 }
@@ -277,6 +284,11 @@ int kilo_file_watch_changes(kilo_store *store, enum kilo_store_kind kind, char *
 	bool added;
 	int r;
 
+	*names = NULL;
+	*n = 0;
+	*all = true;
+	if (kind >= KILO_STORE_CHANGED_KINDS)
+		return 0;
 	/* Events still queued belong to this load; kilo_store_changed reports them later all the same. */
 	r = drain(fs, err);
 	/*

@@ -120,8 +120,10 @@ int kilo_store_open(const char *uri, kilo_store **out, struct kilo_error *err)
 
 void kilo_store_close(kilo_store *store)
 {
-	if (store)
-		store->ops->close(store);
+	if (!store)
+		return;
+	kilo_store_listings_free(store);
+	store->ops->close(store);
 }
 
 /* The object as the store keeps it: validated, then written back in the document's own form. */

@@ -21,7 +21,8 @@ enum kilo_store_kind {
 	KILO_STORE_PEER,
 	/*
 	 * Kubernetes objects (store_objects.c): listed when asked, never by a
-	 * load, and not cached. A namespaced object's name is "NS/NAME".
+	 * load; a store that names their changes keeps their listing between
+	 * calls (listing.c). A namespaced object's name is "NS/NAME".
 	 */
 	KILO_STORE_SERVICE,
 	KILO_STORE_ENDPOINTSLICE,
@@ -41,6 +42,8 @@ enum kilo_store_kind {
 
 /* The kinds a load reads, and the store caches: nodes and peers. */
 #define KILO_STORE_MESH_KINDS 2
+/* The kinds whose changes a store with object_changes names: nodes, peers and the Kubernetes objects. */
+#define KILO_STORE_CHANGED_KINDS KILO_STORE_IDENTITY
 
 /* One object as stored: where it came from (for reports), its name and text. */
 struct kilo_store_entry {
@@ -51,6 +54,8 @@ struct kilo_store_entry {
 	const char *unreadable; /* why it could not be read (a static string) */
 	/* Changes at every write (etcd's mod revision): what a compare-and-swap compares. */
 	int64_t version;
+	/* The store's watch may miss its next change (a file with another name elsewhere): never kept. */
+	bool unwatched;
 };
 
 /* A write's if_version when it replaces whatever is there. */
@@ -127,6 +132,12 @@ struct kilo_store_ops {
 	 * lastSeen to now) and the agent publishes only changes, no heartbeat.
 	 */
 	bool presence;
+	/*
+	 * changes names the changes of every kind below KILO_STORE_CHANGED_KINDS,
+	 * not only of nodes and peers: listings of Kubernetes objects are kept
+	 * between calls and only what changed is read and checked again.
+	 */
+	bool object_changes;
 };
 
 /* Every store kind embeds this first. */
@@ -135,6 +146,8 @@ struct kilo_store {
 	/* Per kind, the objects as last loaded, parsed: a load reads only what changed. */
 	struct kilo_store_cache *cache[KILO_STORE_MESH_KINDS];
 	uint32_t ready_window; /* given to every mesh a load makes */
+	/* Per Kubernetes kind, its objects as last listed, checked (listing.c); NULL until listed. */
+	struct kilo_store_listing *listing[KILO_STORE_CHANGED_KINDS];
 };
 
 /* A parsed object of the cache: the object, or why it was left out. */
@@ -173,6 +186,33 @@ struct kilo_store_cache {
 int kilo_store_cache_refresh(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_report *report,
 			     struct kilo_error *err);
 void kilo_store_cache_free(struct kilo_store_cache *cache);
+
+/* What the objects of a kept kind become (cache.c, listing.c). */
+struct kilo_store_item_ops {
+	/* The item of entry, which it may take the strings of; NULL when out of memory. */
+	void *(*make)(enum kilo_store_kind kind, struct kilo_store_entry *entry);
+	void (*drop)(void *item);
+	int (*compare)(const void *a, const void *b); /* qsort's, of two item pointers */
+};
+/* Every object of kind, from the store's list, as items sorted by ops->compare (free each and the array). */
+int kilo_store_list_items(kilo_store *store, enum kilo_store_kind kind, const struct kilo_store_item_ops *ops,
+			  void ***items, size_t *n, struct kilo_store_report *report, struct kilo_error *err);
+
+/*
+ * The objects of kind (in namespace ns; NULL: every one) as one JSON array,
+ * sorted by namespace then name, into *out (free): the text of
+ * kilo_store_list_objects. Kept per object between calls when the store
+ * names the kind's changes, else listed whole.
+ */
+int kilo_store_listing_text(kilo_store *store, enum kilo_store_kind kind, const char *ns, char **out,
+			    struct kilo_error *err);
+void kilo_store_listings_free(kilo_store *store);
+/*
+ * The checked, canonical text of one listed object of kind, as
+ * kilo_store_get_object gives it, into *text (free); NULL when it does not
+ * pass the checks any more. -ENOMEM.
+ */
+int kilo_store_listed_text(enum kilo_store_kind kind, const struct kilo_store_entry *entry, char **text);
 
 /*
  * The kind's folder (file store) or key segment (etcd): "nodes" or "peers",

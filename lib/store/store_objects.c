@@ -272,19 +272,6 @@ int kilo_store_get_object(kilo_store *store, const char *kind_name, const char *
 	return r;
 }
 
-struct listed {
-	const char *ns, *name;
-	json_t *object;
-};
-
-static int compare_listed(const void *a, const void *b)
-{
-	const struct listed *x = a, *y = b;
-	int r = strcmp(x->ns, y->ns);
-
-	return r ? r : strcmp(x->name, y->name);
-}
-
 /* One listed entry's object (NULL when it does not pass the checks any more). */
 static json_t *listed_object(const struct kilo_object_kind *kind, enum kilo_store_kind sk,
 			     const struct kilo_store_entry *e)
@@ -304,6 +291,19 @@ static json_t *listed_object(const struct kilo_object_kind *kind, enum kilo_stor
 	return object;
 }
 
+int kilo_store_listed_text(enum kilo_store_kind kind, const struct kilo_store_entry *entry, char **text)
+{
+	const struct kilo_object_kind *object_kind = kilo_object_kind_lookup(kilo_store_kind_name(kind));
+	json_t *object = object_kind ? listed_object(object_kind, kind, entry) : NULL;
+
+	*text = NULL;
+	if (!object)
+		return 0;
+	*text = object_text(object);
+	json_decref(object);
+	return *text ? 0 : -ENOMEM;
+}
+
 int kilo_store_list_objects(kilo_store *store, const char *kind_name, char **out, struct kilo_error *err)
 {
 	return kilo_store_list_objects_in(store, kind_name, NULL, out, err);
@@ -313,11 +313,7 @@ int kilo_store_list_objects_in(kilo_store *store, const char *kind_name, const c
 			       struct kilo_error *err)
 {
 	const struct kilo_object_kind *kind;
-	struct kilo_store_entry *entries = NULL;
-	struct listed *items = NULL;
 	enum kilo_store_kind sk = KILO_STORE_KINDS;
-	json_t *array = NULL;
-	size_t n = 0, m = 0;
 	int r;
 
 	if (!out)
@@ -325,41 +321,7 @@ int kilo_store_list_objects_in(kilo_store *store, const char *kind_name, const c
 	*out = NULL;
 	if (!store)
 		return kilo_error_set(err, EINVAL, "objects: store is NULL");
-	if ((r = lookup_kind(kind_name, &kind, &sk, err)) < 0 || (r = store->ops->list(store, sk, &entries, &n, NULL, err)) < 0)
+	if ((r = lookup_kind(kind_name, &kind, &sk, err)) < 0)
 		return r;
-	items = calloc(n ? n : 1, sizeof(*items));
-	array = json_array();
-	if (!items || !array) {
-		r = kilo_error_set(err, ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		json_t *object = listed_object(kind, sk, &entries[i]), *metadata;
-
-		if (!object)
-			continue;
-		metadata = kind->check ? json_object_get(object, "metadata") : object;
-		if (ns && kind->namespaced && strcmp(ns, json_string_value(json_object_get(metadata, "namespace")) ?: "")) {
-			json_decref(object);
-			continue;
-		}
-		items[m].ns = json_string_value(json_object_get(metadata, "namespace")) ?: "";
-		items[m].name = json_string_value(json_object_get(metadata, "name")) ?: "";
-		items[m++].object = object;
-	}
-	qsort(items, m, sizeof(*items), compare_listed);
-	for (size_t i = 0; i < m && r == 0; i++)
-		if (json_array_append(array, items[i].object) < 0)
-			r = -ENOMEM;
-	if (r == 0 && !(*out = object_text(array)))
-		r = -ENOMEM;
-	if (r < 0)
-		r = kilo_error_set(err, ENOMEM, "out of memory");
-out:
-	for (size_t i = 0; i < m; i++)
-		json_decref(items[i].object);
-	free(items);
-	json_decref(array);
-	kilo_store_entries_free(entries, n);
-	return r;
+	return kilo_store_listing_text(store, sk, kind->namespaced ? ns : NULL, out, err);
 }
