@@ -83,7 +83,8 @@ void kilo_lb_desired_release(struct kilo_lb_desired *desired)
  * Lists frontend_id among the frontends of the backend at index i of the
  * desired backends (the same index in backend_frontends while they are
  * built). A backend with more frontends than the map holds keeps a REPLY
- * entry per flow instead: the datapath cannot find its flows from a reply.
+ * entry per flow instead, and no record: a reply could find another
+ * frontend's flow of the same client port, not the newest.
  */
 static void link_frontend(struct builder *b, size_t i, __u32 frontend_id)
 {
@@ -328,12 +329,15 @@ static int build(struct builder *b, const struct kilo_lb_frontends *fronts)
 		if (r < 0)
 			return r;
 	}
+	/* A backend whose replies search REPLY entries has no record: its frontends do not all fit. */
+	for (size_t i = 0; i < d->n_backends; i++)
+		if (!(d->backends[i].value.flags & KILO_LB_BACKEND_REPLY_ENTRIES))
+			d->backend_frontends[d->n_backend_frontends++] = d->backend_frontends[i];
 	qsort(d->services, d->n_services, sizeof(*d->services), compare_services);
 	qsort(d->backends, d->n_backends, sizeof(*d->backends), compare_backends);
 	qsort(d->slots, d->n_slots, sizeof(*d->slots), compare_slots);
 	qsort(d->revnat, d->n_revnat, sizeof(*d->revnat), compare_revnat);
 	qsort(d->maglev, d->n_maglev, sizeof(*d->maglev), compare_maglev);
-	d->n_backend_frontends = d->n_backends;
 	qsort(d->backend_frontends, d->n_backend_frontends, sizeof(*d->backend_frontends), compare_backend_frontends);
 	return kilo_lb_ids_commit(b->ids);
 }

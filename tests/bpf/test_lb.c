@@ -314,6 +314,35 @@ static void test_reply_finds_its_frontend_among_the_backends(void **state)
 	assert_int_equal(kt_counter(&kt, KILO_LB_REVERSE_NAT), 2);
 }
 
+/*
+ * A client port closed towards one frontend and reused at once towards
+ * another of the same backend: the closed flow's entry is still there, and
+ * the new flow's replies must still come from the new frontend (both
+ * orders, whichever frontend the backend lists first).
+ */
+static void test_reused_client_port_replies_from_the_new_frontend(void **state)
+{
+	const char *vips[2] = {VIP4, "10.43.0.11"};
+	const uint16_t ports[2] = {80, 81};
+
+	(void)state;
+	add_service(4, vips[0], ports[0], IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, 0, one_tcp4, 1);
+	add_service(4, vips[1], ports[1], IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 8, 0, one_tcp4, 1);
+	for (int first = 0; first < 2; first++) {
+		int then = !first;
+		uint16_t client_port = (uint16_t)(40050 + first);
+
+		kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, vips[first], client_port, ports[first], SYN, 0), TC_ACT_OK,
+			  &TCP4(CLIENT4, BACKEND4_1, client_port, 8080, SYN, 0));
+		kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, vips[first], client_port, ports[first], RST, 0), TC_ACT_OK,
+			  &TCP4(CLIENT4, BACKEND4_1, client_port, 8080, RST, 0));
+		kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, vips[then], client_port, ports[then], SYN, 0), TC_ACT_OK,
+			  &TCP4(CLIENT4, BACKEND4_1, client_port, 8080, SYN, 0));
+		kt_expect(&kt, KT_TO_POD, &TCP4(BACKEND4_1, CLIENT4, 8080, client_port, SYN | ACK, 0), TC_ACT_OK,
+			  &TCP4(vips[then], CLIENT4, ports[then], client_port, SYN | ACK, 0));
+	}
+}
+
 /* A backend with more frontends than a reply searches keeps a REPLY entry per flow. */
 static void test_backend_with_reply_entries(void **state)
 {
@@ -435,6 +464,7 @@ int main(void)
 		cmocka_unit_test_setup(test_no_backend_drops_and_counts, reset_maps),
 		cmocka_unit_test_setup(test_terminating_backend_keeps_flows_takes_no_new, reset_maps),
 		cmocka_unit_test_setup(test_reply_finds_its_frontend_among_the_backends, reset_maps),
+		cmocka_unit_test_setup(test_reused_client_port_replies_from_the_new_frontend, reset_maps),
 		cmocka_unit_test_setup(test_backend_with_reply_entries, reset_maps),
 		cmocka_unit_test_setup(test_gone_backend_flow_picks_again_or_drops, reset_maps),
 		cmocka_unit_test_setup(test_tcp_states_set_timeouts, reset_maps),

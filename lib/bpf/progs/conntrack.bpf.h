@@ -154,12 +154,18 @@ struct kilo_lb_flow {
 	int reply_entry; /* ct is the flow's REPLY entry, not its SERVICE entry */
 };
 
-/* The client's SERVICE entry, through the frontends that balance to the backend; 0 when found. */
+/*
+ * The client's SERVICE entry, through the frontends that balance to the
+ * backend; 0 when found. A client port reused for another frontend of the
+ * same backend leaves the closed flow's entry alive a while (10 s): a flow
+ * not closing wins over it.
+ */
 static __always_inline int kilo_lb_find_service_entry(const struct kilo_lb_ct_key *reply_key, __u64 now,
 						      struct kilo_lb_flow *flow)
 {
 	struct kilo_lb_backend_frontends *fronts;
 	struct kilo_lb_backend_addr backend;
+	struct kilo_lb_flow closing = {0};
 	struct kilo_lb_ct_key key;
 	__u32 i;
 
@@ -181,12 +187,15 @@ static __always_inline int kilo_lb_find_service_entry(const struct kilo_lb_ct_ke
 		key.dport = flow->revnat->port;
 		flow->ct = kilo_lb_ct_lookup(&key, now);
 		/* An SNATed flow's SERVICE entry is not the one its replies reverse. */
-		if (flow->ct && flow->ct->backend_id == fronts->backend_id && !flow->ct->nat_port) {
-			flow->reply_entry = 0;
+		if (!flow->ct || flow->ct->backend_id != fronts->backend_id || flow->ct->nat_port)
+			continue;
+		flow->reply_entry = 0;
+		if (flow->ct->tcp_state != KILO_LB_TCP_CLOSING)
 			return 0;
-		}
+		closing = *flow;
 	}
-	return -1;
+	*flow = closing;
+	return closing.ct ? 0 : -1;
 }
 
 /*
