@@ -17,6 +17,8 @@
 #   bench/policy/connrate.sh BUILD-DIR [POLICIES...]   (root; default 10 100 1000)
 #
 # CONNRATE_SECONDS (5), CONNRATE_CONCURRENCY (64) as bench/lb/connrate.sh;
+# CONNRATE_CLIENTS (1): clients at once, each CONNRATE_CONCURRENCY in flight, and
+# as many servers (one client and one server are one CPU each at the most);
 # CONNRATE_ALLOW first|middle|last (middle): which policy allows the traffic.
 # Each mode gets namespaces of its own (prefix knp<pid>), removed on exit.
 set -euo pipefail
@@ -32,15 +34,27 @@ loader="$build/bench/policy/bench-policy-load"
 seconds=${CONNRATE_SECONDS:-5}
 concurrency=${CONNRATE_CONCURRENCY:-64}
 allow=${CONNRATE_ALLOW:-middle}
+clients=${CONNRATE_CLIENTS:-1}
 client=10.4.0.5
 server=10.99.1.1
 prefix="knp$$"
 
 # Three namespaces: the client pod ($client) -- router (node n0) -- server ($server, a pod of node n1).
 topology_up() {
+	local i
 	connrate_netns_up "$client/24" 10.4.0.1/24 10.99.0.1/16 "$server/16"
-	ip netns exec "${prefix}b" "$connrate" serve "$server" 8080 &
-	pids+=($!)
+	for ((i = 0; i < clients; i++)); do
+		ip netns exec "${prefix}b" "$connrate" serve "$server" 8080 &
+		pids+=($!)
+	done
+}
+
+# The clients' connections, their longest time and their failures, summed: "made seconds failed".
+measure() {
+	local i
+	for ((i = 0; i < clients; i++)); do
+		ip netns exec "${prefix}c" "$connrate" connect "$server" 8080 "$seconds" "$concurrency" &
+	done | awk '{ made += $1; failed += $3; if ($2 > took) took = $2 } END { print made, took, failed }'
 }
 
 # The policy that allows the connection, of n.
@@ -97,14 +111,15 @@ check_denies() {
 }
 
 printf '# %s %s\n' "$0" "$build ${sizes[*]}"
-printf '# %s s per run, %s connections in flight, the %s policy allows\n' "$seconds" "$concurrency" "$allow"
+printf '# %s s per run, %s client(s) with %s connections in flight each, the %s policy allows\n' \
+	"$seconds" "$clients" "$concurrency" "$allow"
 printf '%-9s %-9s %12s %8s\n' policies mode "conn/s" failed
 for n in "${sizes[@]}"; do
 	for mode in ebpf nft-sets none; do
 		topology_up
 		police "$mode" "$n"
 		[[ "$mode" == none ]] || check_denies "$mode"
-		read -r made took failed < <(ip netns exec "${prefix}c" "$connrate" connect "$server" 8080 "$seconds" "$concurrency")
+		read -r made took failed < <(measure)
 		printf '%-9s %-9s %12.0f %8s\n' "$n" "$mode" "$(awk -v d="$made" -v t="$took" 'BEGIN { print d / t }')" "$failed"
 		connrate_netns_down
 	done
