@@ -6,10 +6,11 @@
  *   bench-lb-connrate serve ADDR PORT
  *       accepts and closes connections on ADDR:PORT until killed; several
  *       servers may share one ADDR:PORT (SO_REUSEPORT).
- *   bench-lb-connrate connect SERVICES PORT SECONDS CONCURRENCY
+ *   bench-lb-connrate connect SERVICES|ADDR PORT SECONDS CONCURRENCY
  *       opens TCP connections to random ones of SERVICES ClusterIPs (service
  *       i is 10.96.(i / 250).(i % 250 + 1), as bench/lb/connrate.sh makes
- *       them) on PORT for SECONDS, CONCURRENCY at a time; each counts once its
+ *       them), or to the IPv4 address ADDR alone (bench/policy/connrate.sh),
+ *       on PORT for SECONDS, CONCURRENCY at a time; each counts once its
  *       handshake completes, and is reset at close so that no TIME_WAIT piles
  *       up. Prints "connections SECONDS failed".
  */
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,15 +60,29 @@ static int serve(const char *addr, int port)
 	}
 }
 
-static void service_addr(unsigned i, struct sockaddr_in *sin, int port)
+/* Where to connect: one address, or services ClusterIPs drawn at random. */
+struct target {
+	struct in_addr addr; /* 0: a service */
+	unsigned services;
+	int port;
+};
+
+static void target_addr(const struct target *t, unsigned *seed, struct sockaddr_in *sin)
 {
+	unsigned i;
+
 	memset(sin, 0, sizeof(*sin));
 	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
+	sin->sin_port = htons((uint16_t)t->port);
+	if (t->addr.s_addr) {
+		sin->sin_addr = t->addr;
+		return;
+	}
+	i = (unsigned)rand_r(seed) % t->services;
 	sin->sin_addr.s_addr = htonl((10u << 24) | (96u << 16) | ((i / 250) << 8) | (i % 250 + 1));
 }
 
-static int start_one(int ep, unsigned services, int port, unsigned *seed)
+static int start_one(int ep, const struct target *t, unsigned *seed)
 {
 	struct linger reset = { .l_onoff = 1, .l_linger = 0 };
 	struct epoll_event ev = { .events = EPOLLOUT };
@@ -77,7 +93,7 @@ static int start_one(int ep, unsigned services, int port, unsigned *seed)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
-	service_addr((unsigned)rand_r(seed) % services, &sin, port);
+	target_addr(t, seed, &sin);
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 && errno != EINPROGRESS) {
 		close(fd);
 		return -errno;
@@ -90,7 +106,7 @@ static int start_one(int ep, unsigned services, int port, unsigned *seed)
 	return 0;
 }
 
-static int connect_loop(unsigned services, int port, double seconds, int concurrency)
+static int connect_loop(const struct target *t, double seconds, int concurrency)
 {
 	struct epoll_event events[64];
 	unsigned long done = 0, failed = 0;
@@ -107,7 +123,7 @@ static int connect_loop(unsigned services, int port, double seconds, int concurr
 	start = now_s();
 	end = start + seconds;
 	while (now_s() < end) {
-		while (open_now < concurrency && start_one(ep, services, port, &seed) == 0)
+		while (open_now < concurrency && start_one(ep, t, &seed) == 0)
 			open_now++;
 		n = epoll_wait(ep, events, 64, 100);
 		for (i = 0; i < n; i++) {
@@ -132,16 +148,21 @@ int main(int argc, char *argv[])
 	if (argc == 4 && strcmp(argv[1], "serve") == 0)
 		return serve(argv[2], atoi(argv[3]));
 	if (argc == 6 && strcmp(argv[1], "connect") == 0) {
-		long services = atol(argv[2]);
+		struct target t = { .port = atoi(argv[3]) };
+		bool one_addr = strchr(argv[2], '.');
+		long services = one_addr ? 1 : atol(argv[2]);
 		int concurrency = atoi(argv[5]);
 
+		if (one_addr && (inet_pton(AF_INET, argv[2], &t.addr) != 1 || !t.addr.s_addr))
+			services = 0;
 		if (services < 1 || services > 250 * 250 || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
-			fprintf(stderr, "connect: SERVICES 1..62500, CONCURRENCY 1..%d\n", MAX_CONCURRENCY);
+			fprintf(stderr, "connect: SERVICES 1..62500 or an IPv4 ADDR, CONCURRENCY 1..%d\n", MAX_CONCURRENCY);
 			return 2;
 		}
-		return connect_loop((unsigned)services, atoi(argv[3]), atof(argv[4]), concurrency);
+		t.services = (unsigned)services;
+		return connect_loop(&t, atof(argv[4]), concurrency);
 	}
 	fprintf(stderr, "usage: bench-lb-connrate serve ADDR PORT\n"
-			"       bench-lb-connrate connect SERVICES PORT SECONDS CONCURRENCY\n");
+			"       bench-lb-connrate connect SERVICES|ADDR PORT SECONDS CONCURRENCY\n");
 	return 2;
 }

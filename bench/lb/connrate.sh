@@ -13,6 +13,8 @@
 #
 # Each mode gets namespaces of its own (prefix kb<pid>), removed on exit.
 set -euo pipefail
+# shellcheck source=bench/connrate-netns.sh
+. "$(dirname "$0")/../connrate-netns.sh"
 
 build="${1:?usage: connrate.sh BUILD-DIR [SERVICES...]}"
 shift
@@ -24,34 +26,11 @@ seconds=${CONNRATE_SECONDS:-5}
 concurrency=${CONNRATE_CONCURRENCY:-64}
 backends=(10.99.1.1 10.99.1.2 10.99.1.3)
 prefix="kb$$"
-pids=()
-
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in c r b; do ip netns del "$prefix$p" 2>/dev/null || true; done
-	rm -f "${rules:-/nonexistent}"
-}
-trap cleanup EXIT
 
 # Three namespaces: client (10.98.0.2) -- router -- backends (10.99.1.1-3).
 topology_up() {
 	local b
-	for b in c r b; do ip netns add "$prefix$b"; ip -n "$prefix$b" link set lo up; done
-	ip link add "${prefix}c0" netns "${prefix}c" type veth peer name "${prefix}r0" netns "${prefix}r"
-	ip link add "${prefix}r1" netns "${prefix}r" type veth peer name "${prefix}b0" netns "${prefix}b"
-	ip -n "${prefix}c" addr add 10.98.0.2/24 dev "${prefix}c0"
-	ip -n "${prefix}r" addr add 10.98.0.1/24 dev "${prefix}r0"
-	ip -n "${prefix}r" addr add 10.99.0.1/16 dev "${prefix}r1"
-	for b in "${backends[@]}"; do ip -n "${prefix}b" addr add "$b/16" dev "${prefix}b0"; done
-	for b in "${prefix}c ${prefix}c0" "${prefix}r ${prefix}r0" "${prefix}r ${prefix}r1" "${prefix}b ${prefix}b0"; do
-		read -r ns dev <<<"$b"
-		ip -n "$ns" link set "$dev" up
-	done
-	ip -n "${prefix}c" route add default via 10.98.0.1
-	ip -n "${prefix}b" route add default via 10.99.0.1
-	ip netns exec "${prefix}r" sysctl -qw net.ipv4.ip_forward=1
-	ip netns exec "${prefix}c" sysctl -qw net.ipv4.ip_local_port_range="1024 65000" net.ipv4.tcp_tw_reuse=1
+	connrate_netns_up 10.98.0.2/24 10.98.0.1/24 10.99.0.1/16 "${backends[@]/%//16}"
 	for b in "${backends[@]}"; do
 		ip netns exec "${prefix}b" "$connrate" serve "$b" 8080 &
 		pids+=($!)
@@ -122,7 +101,6 @@ for n in "${sizes[@]}"; do
 		balance "$mode" "$n"
 		read -r done took failed < <(ip netns exec "${prefix}c" "$connrate" connect "$n" 80 "$seconds" "$concurrency")
 		printf '%-10s %-11s %12.0f %8s\n' "$n" "$mode" "$(awk -v d="$done" -v t="$took" 'BEGIN { print d / t }')" "$failed"
-		cleanup
-		pids=()
+		connrate_netns_down
 	done
 done
