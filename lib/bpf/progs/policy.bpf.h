@@ -197,7 +197,6 @@ static __always_inline int kilo_policy_egress_to_backend(struct __sk_buff *skb, 
 	__u32 policed;
 
 	ep = kilo_policy_endpoint(&pkt->saddr, pkt->family, KILO_POLICY_ENFORCE_EGRESS, &policed);
-
 	if (!ep)
 		return 1;
 	balanced = *pkt;
