@@ -19,6 +19,9 @@
  *     both, so the difference is the policy's).
  *   unpoliced pod: new flows from a pod no policy selects while another is
  *     policed: the endpoint lookup alone.
+ *   policed the other way: new flows from a pod policed only in the other
+ *     direction (both policed on the node): the endpoint lookup and the
+ *     conntrack entry that lets the flow's replies back in.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,6 +46,7 @@
 #define PEERS 0x0a800000 /* 10.128.0.0 */
 #define POD "10.4.0.5"
 #define OTHER_POD "10.4.0.6"
+#define OTHER_WAY_POD "10.4.0.7"
 
 static const unsigned sizes[] = {10, 1000, 10000};
 
@@ -92,7 +96,9 @@ static int fill(struct bench_skel *b, unsigned rules, __u8 direction)
 		if (bpf_map_update_elem(rule_map, &key, &value, BPF_ANY))
 			return -errno;
 	}
-	if (add_endpoint(b, OTHER_POD, 9999, 0) < 0)
+	if (add_endpoint(b, OTHER_POD, 9999, 0) < 0 ||
+	    add_endpoint(b, OTHER_WAY_POD, 9998,
+			 direction == KILO_POLICY_INGRESS ? KILO_POLICY_ENFORCE_EGRESS : KILO_POLICY_ENFORCE_INGRESS) < 0)
 		return -errno;
 	return add_endpoint(b, POD, 1, KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS);
 }
@@ -148,7 +154,7 @@ static int new_flows(struct bench_skel *b, __u8 direction, const char *pod, unsi
 }
 
 struct figures {
-	double est_off, est_on, new_off, new_on, new_unpoliced;
+	double est_off, est_on, new_off, new_on, new_unpoliced, new_other_way;
 };
 
 static int measure(unsigned rules, __u8 direction, struct figures *f)
@@ -177,6 +183,9 @@ static int measure(unsigned rules, __u8 direction, struct figures *f)
 		goto out;
 	if (new_flows(&b, direction, OTHER_POD, 2, &f->new_unpoliced) < 0)
 		goto out;
+	if (set_enforce(&b, KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS) ||
+	    new_flows(&b, direction, OTHER_WAY_POD, 3, &f->new_other_way) < 0)
+		goto out;
 	r = 0;
 out:
 	bench_skel_close(&b);
@@ -196,8 +205,8 @@ int main(void)
 	       "one test_run each\n\n", "build/bench/policy/bench-policy-test-run", IPCACHE_ENTRIES, HIT_REPEAT,
 	       NEW_FLOWS);
 	printf("| direction | rules | established, off | established, policed | added | new flow, off "
-	       "| new flow, policed | added | new flow, unpoliced pod | added |\n");
-	printf("|---|---|---|---|---|---|---|---|---|---|\n");
+	       "| new flow, policed | added | new flow, unpoliced pod | added | new flow, policed the other way | added |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (__u8 d = KILO_POLICY_INGRESS; d <= KILO_POLICY_EGRESS; d++) {
 		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 			struct figures f;
@@ -207,9 +216,9 @@ int main(void)
 				fprintf(stderr, "bench-policy-test-run: %s, %u rules: %s\n", names[d], sizes[i], strerror(-r));
 				return r == -EPERM ? 77 : 1;
 			}
-			printf("| %s | %u | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", names[d], sizes[i],
-			       f.est_off, f.est_on, f.est_on - f.est_off, f.new_off, f.new_on, f.new_on - f.new_off,
-			       f.new_unpoliced, f.new_unpoliced - f.new_off);
+			printf("| %s | %u | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", names[d],
+			       sizes[i], f.est_off, f.est_on, f.est_on - f.est_off, f.new_off, f.new_on, f.new_on - f.new_off,
+			       f.new_unpoliced, f.new_unpoliced - f.new_off, f.new_other_way, f.new_other_way - f.new_off);
 			fflush(stdout);
 		}
 	}

@@ -30,25 +30,31 @@
 
 #define KILO_POLICY_RULE_KEY_BITS (KILO_POLICY_KEY_FIXED_BITS + 8 + 16)
 
-/* The endpoint at addr if policy polices it in direction, else NULL. */
+/*
+ * The endpoint at addr if policy polices it in one of directions (enum
+ * kilo_policy_endpoint_flags), else NULL; *policed: those it is policed in.
+ * One lookup answers for both directions of a packet.
+ */
 static __always_inline struct kilo_policy_endpoint *
-kilo_policy_endpoint(const union kilo_lb_addr *addr, __u8 family, __u8 direction)
+kilo_policy_endpoint(const union kilo_lb_addr *addr, __u8 family, __u32 directions, __u32 *policed)
 {
 	struct kilo_policy_endpoint_key key;
 	struct kilo_policy_endpoint *ep;
 	struct kilo_policy_state *state;
-	__u32 zero = 0, flag = 1U << direction;
+	__u32 zero = 0;
 
+	*policed = 0;
 	state = bpf_map_lookup_elem(&kilo_policy_state, &zero);
-	if (!state || !(state->enforce & flag))
+	if (!state || !(state->enforce & directions))
 		return NULL;
 	__builtin_memset(&key, 0, sizeof(key));
 	key.addr = *addr;
 	key.family = family;
 	ep = bpf_map_lookup_elem(&kilo_policy_endpoints, &key);
-	if (!ep || !(ep->flags & flag))
+	if (!ep)
 		return NULL;
-	return ep;
+	*policed = state->enforce & ep->flags & directions;
+	return *policed ? ep : NULL;
 }
 
 /* The identity of addr: its longest prefix in the ipcache (a full-length one in the hosts' hash), else the world. */
@@ -186,9 +192,11 @@ static __always_inline int kilo_policy_judge_new(struct __sk_buff *skb, const st
 static __always_inline int kilo_policy_egress_to_backend(struct __sk_buff *skb, const struct kilo_lb_packet *pkt,
 							 const struct kilo_lb_backend *backend, __u32 service_id)
 {
-	struct kilo_policy_endpoint *ep = kilo_policy_endpoint(&pkt->saddr, pkt->family, KILO_POLICY_EGRESS);
 	struct kilo_lb_packet balanced;
+	struct kilo_policy_endpoint *ep;
+	__u32 policed;
 
+	ep = kilo_policy_endpoint(&pkt->saddr, pkt->family, KILO_POLICY_ENFORCE_EGRESS, &policed);
 	if (!ep)
 		return 1;
 	balanced = *pkt;
@@ -255,20 +263,24 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 					       __u8 direction)
 {
 	const union kilo_lb_addr *local = direction == KILO_POLICY_EGRESS ? &pkt->saddr : &pkt->daddr;
-	struct kilo_policy_endpoint *ep = kilo_policy_endpoint(local, pkt->family, direction);
 	__u8 allowed_here = 1U << direction, opened_by;
+	struct kilo_policy_endpoint *ep;
 	struct kilo_lb_flow balanced = {0};
 	struct kilo_lb_ct *ct, fresh;
 	struct kilo_lb_packet client;
 	struct kilo_lb_ct_key key, flow_key;
-	__u32 service_id = 0;
+	__u32 service_id = 0, policed;
 	__u64 now;
 
 	if (kilo_policy_exempt(pkt))
 		return TC_ACT_OK;
-	/* Not policed this way but the other: the flow is remembered, so that its replies pass there. */
-	if (!ep && !kilo_policy_endpoint(local, pkt->family, !direction))
+	ep = kilo_policy_endpoint(local, pkt->family, KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS,
+				  &policed);
+	if (!ep)
 		return TC_ACT_OK;
+	/* Not policed this way but the other: the flow is remembered, so that its replies pass there. */
+	if (!(policed & allowed_here))
+		ep = NULL;
 	now = kilo_lb_now();
 	/* One entry for both directions: its key starts with the lower side. */
 	opened_by = kilo_policy_from_high_side(pkt) ? KILO_LB_CT_OPENED_BY_DADDR : 0;
