@@ -12,7 +12,7 @@
 # Ends with "N passed, N failed" over everything it ran; exits 1 on any failure.
 #
 # KILO_TEST_BUILD (default build-test/) holds the build trees; KILO_FUZZ_SECONDS
-# (default 20) bounds each fuzz target.
+# (default 15) bounds each fuzz target.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -20,7 +20,7 @@ cd "$repo"
 "$repo/scripts/setup.sh" --test
 
 builds="${KILO_TEST_BUILD:-$repo/build-test}"
-fuzz_seconds="${KILO_FUZZ_SECONDS:-20}"
+fuzz_seconds="${KILO_FUZZ_SECONDS:-15}"
 vectors="$repo/tests/conformance/kilo-vectors.json"
 logs="$builds/logs"
 mkdir -p "$logs"
