@@ -239,15 +239,15 @@ int kilo_store_identity_allocate(kilo_store *store, const char *labels, uint32_t
 	labels_hash(labels, hash);
 	for (int tries = 0; tries < ALLOCATE_TRIES; tries++) {
 		r = read_record(store, KILO_STORE_IDENTITY_LABELS, hash, &found, err);
+		/* Known, or given meanwhile by a writer that won the race for it (this one's text goes). */
 		if (r == 0) {
-			bool same = !strcmp(found.labels, labels);
-
-			if (same)
+			if (!strcmp(found.labels, labels))
 				*id = found.id;
+			else
+				r = kilo_error_set(err, EEXIST, "identity labels: \"%.80s\": hash %s is taken by another label set",
+						   labels, hash);
 			free(found.labels);
-			return same ? 0 :
-				      kilo_error_set(err, EEXIST, "identity labels: \"%.80s\": hash %s is taken by another label set",
-						     labels, hash);
+			break;
 		}
 		if (r != -ENOENT || (r = read_next(store, &next, &next_version, err)) < 0)
 			break;
