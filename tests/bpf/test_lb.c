@@ -343,6 +343,28 @@ static void test_reused_client_port_replies_from_the_new_frontend(void **state)
 	}
 }
 
+/* A SYN on a closed flow's tuple opens a new flow, balanced anew, as the kernel's conntrack does. */
+static void test_syn_on_closed_flow_is_a_new_flow(void **state)
+{
+	const uint32_t only_2[] = {2};
+
+	(void)state;
+	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, 0, one_tcp4, 1);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 40060, 80, SYN, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_1, 40060, 8080, SYN, 0));
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 40060, 80, ACK | RST, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_1, 40060, 8080, ACK | RST, 0));
+	/* Still closing: its last packets keep their backend. */
+	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, 0, only_2, 1);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 40060, 80, ACK, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_1, 40060, 8080, ACK, 0));
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 40060, 80, SYN, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_2, 40060, 8080, SYN, 0));
+	kt_expect(&kt, KT_TO_POD, &TCP4(BACKEND4_2, CLIENT4, 8080, 40060, SYN | ACK, 0), TC_ACT_OK,
+		  &TCP4(VIP4, CLIENT4, 80, 40060, SYN | ACK, 0));
+	assert_int_equal(kt_counter(&kt, KILO_LB_FORWARD_NEW), 2);
+}
+
 /* A backend with more frontends than a reply searches keeps a REPLY entry per flow. */
 static void test_backend_with_reply_entries(void **state)
 {
@@ -465,6 +487,7 @@ int main(void)
 		cmocka_unit_test_setup(test_terminating_backend_keeps_flows_takes_no_new, reset_maps),
 		cmocka_unit_test_setup(test_reply_finds_its_frontend_among_the_backends, reset_maps),
 		cmocka_unit_test_setup(test_reused_client_port_replies_from_the_new_frontend, reset_maps),
+		cmocka_unit_test_setup(test_syn_on_closed_flow_is_a_new_flow, reset_maps),
 		cmocka_unit_test_setup(test_backend_with_reply_entries, reset_maps),
 		cmocka_unit_test_setup(test_gone_backend_flow_picks_again_or_drops, reset_maps),
 		cmocka_unit_test_setup(test_tcp_states_set_timeouts, reset_maps),

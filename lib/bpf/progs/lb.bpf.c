@@ -143,6 +143,14 @@ static __always_inline int kilo_lb_balance(struct __sk_buff *skb, const struct k
 
 	kilo_lb_ct_key_init(&key, pkt, KILO_LB_CT_SERVICE);
 	ct = kilo_lb_ct_lookup(&key, now);
+	/*
+	 * A new connection on a closed flow's tuple (a client port reused at
+	 * once) is a new flow, as the kernel's conntrack makes it: its REPLY
+	 * entry may since name another flow of the same client port.
+	 */
+	if (ct && ct->tcp_state == KILO_LB_TCP_CLOSING && pkt->proto == IPPROTO_TCP &&
+	    (pkt->tcp_flags & (KILO_TCP_SYN | KILO_TCP_ACK)) == KILO_TCP_SYN)
+		ct = NULL;
 	if (ct) {
 		backend = bpf_map_lookup_elem(&kilo_lb_backends, &ct->backend_id);
 		if (backend) {
