@@ -50,6 +50,9 @@ dual_stack_service() {
 	apply < <(service_yaml web "$VIP,$VIP6" "" "$NODEPORT"; slice_yaml web IPv4 "${BACKENDS[@]}"; slice_yaml web IPv6 "${BACKENDS[@]}")
 	check "the IPv6 ClusterIP answers a pod within 5 s of the apply" wait_for 5 answers "$(ns_pod 2)" "$VIP6"
 	for i in "${CLIENTS[@]}"; do
+		# Each client's node programs the Service on its own.
+		check "pod$i (loc$(loc_of "$i")): its node balances the IPv6 ClusterIP within 5 s" \
+			wait_for 5 answers "$(ns_pod "$i")" "$VIP6"
 		check "pod$i (loc$(loc_of "$i")) reaches the IPv6 ClusterIP over 300 connections, every backend used" \
 			every_backend_used "$(ns_pod "$i")" tcp "$VIP6" 80 300 "${BACKENDS[@]}"
 		check "pod$i (loc$(loc_of "$i")) reaches the IPv4 ClusterIP of the same Service, every backend used" \
