@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "kgctl.h"
 
 int kgctl_getopt(const char *command, int argc, char *argv[], const char *shortopts, const struct option *longopts)
@@ -29,49 +30,6 @@ int kgctl_getopt(const char *command, int argc, char *argv[], const char *shorto
 	return '?';
 }
 
-/* Reads at most limit bytes of fd; -EFBIG if there is more. */
-static int read_all(int fd, size_t limit, char **text, size_t *len)
-{
-	size_t size = 0, cap = 65536;
-	char *buf = malloc(cap + 1), *grown;
-	ssize_t n;
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (size == cap) {
-			if (cap > limit)
-				break;
-			cap *= 2;
-			grown = realloc(buf, cap + 1);
-			if (!grown) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = grown;
-		}
-		n = read(fd, buf + size, cap - size);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			n = -errno;
-			free(buf);
-			return (int)n;
-		}
-		if (n == 0)
-			break;
-		size += (size_t)n;
-	}
-	if (size > limit) {
-		free(buf);
-		return -EFBIG;
-	}
-	buf[size] = '\0';
-	*text = buf;
-	*len = size;
-	return 0;
-}
-
 int kgctl_read_file(const char *what, const char *path, char **text, size_t *len)
 {
 	bool use_stdin = !strcmp(path, "-");
@@ -80,7 +38,7 @@ int kgctl_read_file(const char *what, const char *path, char **text, size_t *len
 	fd = use_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return kgctl_fail("cannot open %s %s: %s", what, path, strerror(errno));
-	r = read_all(fd, KILO_MESH_MAX_BYTES, text, len);
+	r = kilo_read_all(fd, KILO_MESH_MAX_BYTES, text, len);
 	if (!use_stdin)
 		close(fd);
 	if (r == -EFBIG)

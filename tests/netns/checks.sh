@@ -37,6 +37,22 @@ in_ns() {
 	ip netns exec "$(ns "$n")" "$@"
 }
 
+# stop_process PID: SIGTERM, a second to finish (kg cleans up within one), then SIGKILL.
+stop_process() {
+	[[ -n "$1" ]] || return 0
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 20); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null
+}
+
+# wg_node_del N: N's WireGuard link (deleting it stops its wireguard-go), the
+# namespace that the test's ns() names for N, and the link's socket; iface() names the link.
+wg_node_del() {
+	in_ns "$1" ip link del "$(iface "$1")" 2>/dev/null
+	ip netns del "$(ns "$1")" 2>/dev/null
+	rm -f "/var/run/wireguard/$(iface "$1").sock"
+}
+
 # finish: the closing line; fails if a check failed.
 finish() {
 	echo "$passed passed, $failed failed"

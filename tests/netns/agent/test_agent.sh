@@ -31,16 +31,8 @@ iface() { printf 'ktag%05d%s' $((id % 100000)) "$1"; }
 cleanup() {
 	local n
 	for n in "${nodes[@]}"; do
-		if [[ -n "${pid[$n]:-}" ]]; then
-			kill -TERM "${pid[$n]}" 2>/dev/null
-			# kg cleans up within a second; then it must go.
-			for _ in $(seq 20); do kill -0 "${pid[$n]}" 2>/dev/null || break; sleep 0.1; done
-			kill -KILL "${pid[$n]}" 2>/dev/null
-		fi
-		# Deleting the link stops its wireguard-go.
-		in_ns "$n" ip link del "$(iface "$n")" 2>/dev/null
-		ip netns del "$(ns "$n")" 2>/dev/null
-		rm -f "/var/run/wireguard/$(iface "$n").sock"
+		stop_process "${pid[$n]:-}"
+		wg_node_del "$n"
 	done
 	ip netns del "$net" 2>/dev/null
 	rm -rf "$tmp"

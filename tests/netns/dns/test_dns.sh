@@ -49,18 +49,11 @@ with_hosts() {
 cleanup() {
 	local n
 	for n in a b; do
-		if [[ -n "${pid[$n]:-}" ]]; then
-			kill -TERM "${pid[$n]}" 2>/dev/null
-			for _ in $(seq 20); do kill -0 "${pid[$n]}" 2>/dev/null || break; sleep 0.1; done
-			kill -KILL "${pid[$n]}" 2>/dev/null
-		fi
+		stop_process "${pid[$n]:-}"
 	done
 	[[ -n "$wg_p" ]] && kill "$wg_p" 2>/dev/null
 	for n in "${spaces[@]}"; do
-		# Deleting the link stops its wireguard-go.
-		in_ns "$n" ip link del "$(iface "$n")" 2>/dev/null
-		ip netns del "$(ns "$n")" 2>/dev/null
-		rm -f "/var/run/wireguard/$(iface "$n").sock"
+		wg_node_del "$n"
 	done
 	ip netns del "$net" 2>/dev/null
 	[[ -z "${KEEP_LOGS:-}" ]] || cp "$tmp"/*.log "$tmp"/hosts-* "$KEEP_LOGS" 2>/dev/null

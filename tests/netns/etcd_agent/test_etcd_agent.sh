@@ -44,14 +44,8 @@ cleanup() {
 	ip -n "$(ns l)" link del "$(iface l)" 2>/dev/null
 	ip netns del "$(ns l)" 2>/dev/null
 	for n in "${nodes[@]}"; do
-		if [[ -n "${pid[$n]:-}" ]]; then
-			kill -TERM "${pid[$n]}" 2>/dev/null
-			for _ in $(seq 30); do kill -0 "${pid[$n]}" 2>/dev/null || break; sleep 0.1; done
-			kill -KILL "${pid[$n]}" 2>/dev/null
-		fi
-		in_ns "$n" ip link del "$(iface "$n")" 2>/dev/null
-		ip netns del "$(ns "$n")" 2>/dev/null
-		rm -f "/var/run/wireguard/$(iface "$n").sock"
+		stop_process "${pid[$n]:-}"
+		wg_node_del "$n"
 	done
 	etcd_stop_all
 	ip netns del "$net" 2>/dev/null
