@@ -14,9 +14,14 @@
  *   established: one flow, repeat 10^6 (the kernel's mean): the policy's
  *     conntrack hit; "off": the same packet with no endpoint policed.
  *   new flow: NEW_FLOWS flows, each its own test_run (repeat 1), averaged:
- *     identity, rule lookups and the conntrack insert; "off": the same
- *     packets with no endpoint policed (a clock read per call included in
- *     both, so the difference is the policy's).
+ *     identity, rule lookups, the conntrack insert and the flow event (every
+ *     one written: each CPU's event budget is reset before each flow and the
+ *     ring buffer drained, as kg would); "off": the same packets with no
+ *     endpoint policed (a clock read per call included in both, so the
+ *     difference is the policy's).
+ *   one peer: the same, every flow to one peer (another source port each):
+ *     its ipcache entry, rule and rule counter stay in the cache, so the
+ *     difference with random peers is what the lookups' cache misses cost.
  *   unpoliced pod: new flows from a pod no policy selects while another is
  *     policed: the endpoint lookup alone.
  *   policed the other way: new flows from a pod policed only in the other
@@ -43,7 +48,9 @@
 #define IDENTITIES 1000
 #define HIT_REPEAT 1000000
 #define NEW_FLOWS 50000 /* one conntrack entry each: below the LRU's size, no eviction */
+#define DRAIN_EVERY 1000 /* flows between two reads of the ring buffer and event budget resets: far below either */
 #define PEERS 0x0a800000 /* 10.128.0.0 */
+#define RANDOM_PEERS (IPCACHE_ENTRIES - 1) /* the random flows' peers; the last entry is the one peer's */
 #define POD "10.4.0.5"
 #define OTHER_POD "10.4.0.6"
 #define OTHER_WAY_POD "10.4.0.7"
@@ -132,36 +139,84 @@ static size_t tcp(__u8 direction, const char *pod, __u32 peer, uint16_t port, ui
 	return kt_packet_build(&p, frame, KT_PACKET_MAX);
 }
 
-/* NEW_FLOWS SYNs between pod and random peers (seeded); the mean ns. */
-static int new_flows(struct bench_skel *b, __u8 direction, const char *pod, unsigned seed, double *mean)
+static int count_event(void *ctx, void *data, size_t size)
 {
-	uint8_t frame[KT_PACKET_MAX];
-	double sum = 0, d;
-	unsigned i;
-
-	srandom(seed);
-	for (i = 0; i < NEW_FLOWS; i++) {
-		__u32 peer = PEERS + (unsigned)random() % IPCACHE_ENTRIES;
-		size_t len = tcp(direction, pod, peer, (uint16_t)(10000 + i), 0x02, frame);
-
-		d = len ? run(b, direction, frame, len, 1) : -1;
-		if (d < 0)
-			return -EIO;
-		sum += d;
-	}
-	*mean = sum / NEW_FLOWS;
+	(void)data;
+	(void)size;
+	++*(size_t *)ctx;
 	return 0;
 }
 
+/* A new second of events on every CPU: the next DRAIN_EVERY flows' events are written, none counted lost. */
+static int reset_event_budget(struct bench_skel *b, const struct kilo_flow_event_budget *zero)
+{
+	__u32 key = 0;
+
+	return bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_policy_event_budget), &key, zero, BPF_ANY) ? -errno : 0;
+}
+
+/*
+ * NEW_FLOWS SYNs between pod and peers drawn (seeded) from n of the
+ * ipcache's entries, from first on; the mean ns. *events: the flow events
+ * they wrote.
+ */
+static int new_flows(struct bench_skel *b, __u8 direction, const char *pod, unsigned first, unsigned n, unsigned seed,
+		     double *mean, size_t *events)
+{
+	struct kilo_flow_event_budget *zero = calloc((size_t)libbpf_num_possible_cpus(), sizeof(*zero));
+	struct ring_buffer *ring = ring_buffer__new(bpf_map__fd(b->skel->maps.kilo_policy_events), count_event, events,
+						    NULL);
+	uint8_t frame[KT_PACKET_MAX];
+	double sum = 0, d;
+	unsigned i;
+	int r = -ENOMEM;
+
+	if (!zero || !ring || ring_buffer__consume(ring) < 0)
+		goto out;
+	/* Counted from here: what was there is earlier packets'. */
+	*events = 0;
+	r = -EIO;
+	srandom(seed);
+	for (i = 0; i < NEW_FLOWS; i++) {
+		__u32 peer = PEERS + first + (unsigned)random() % n;
+		size_t len = tcp(direction, pod, peer, (uint16_t)(10000 + i), 0x02, frame);
+
+		if (i % DRAIN_EVERY == 0 && (ring_buffer__consume(ring) < 0 || reset_event_budget(b, zero) < 0))
+			goto out;
+		d = len ? run(b, direction, frame, len, 1) : -1;
+		if (d < 0)
+			goto out;
+		sum += d;
+	}
+	if (ring_buffer__consume(ring) < 0)
+		goto out;
+	*mean = sum / NEW_FLOWS;
+	r = 0;
+out:
+	ring_buffer__free(ring);
+	free(zero);
+	return r;
+}
+
+/* New flows of a policed pod: each must have written its event, or the figure leaves the event out. */
+static int judged_flows(struct bench_skel *b, __u8 direction, unsigned first, unsigned n, unsigned seed,
+			double *mean)
+{
+	size_t events;
+	int r = new_flows(b, direction, POD, first, n, seed, mean, &events);
+
+	return r < 0 ? r : events == NEW_FLOWS ? 0 : -EPROTO;
+}
+
 struct figures {
-	double est_off, est_on, new_off, new_on, new_unpoliced, new_other_way;
+	double est_off, est_on, new_off, new_on, new_one_peer, new_unpoliced, new_other_way;
 };
 
 static int measure(unsigned rules, __u8 direction, struct figures *f)
 {
 	uint8_t frame[KT_PACKET_MAX];
 	struct bench_skel b = {0};
-	size_t len;
+	size_t len, events;
 	int r;
 
 	r = bench_skel_open(&b, "policy", rules);
@@ -173,20 +228,22 @@ static int measure(unsigned rules, __u8 direction, struct figures *f)
 	len = tcp(direction, POD, PEERS, 40000, 0x10, frame);
 	/* Off: the same maps, no endpoint policed. */
 	if (set_enforce(&b, 0) || (f->est_off = run(&b, direction, frame, len, HIT_REPEAT)) < 0 ||
-	    new_flows(&b, direction, POD, 1, &f->new_off) < 0)
+	    new_flows(&b, direction, POD, 0, RANDOM_PEERS, 1, &f->new_off, &events) < 0)
 		goto out;
 	if (set_enforce(&b, 1U << direction) || run(&b, direction, frame, len, 1) < 0 ||
 	    (f->est_on = run(&b, direction, frame, len, HIT_REPEAT)) < 0)
 		goto out;
 	/* The off run opened no flow: these are new. */
-	if (new_flows(&b, direction, POD, 1, &f->new_on) < 0)
+	if ((r = judged_flows(&b, direction, 0, RANDOM_PEERS, 1, &f->new_on)) < 0)
 		goto out;
-	if (new_flows(&b, direction, OTHER_POD, 2, &f->new_unpoliced) < 0)
+	r = -EIO;
+	if (new_flows(&b, direction, OTHER_POD, 0, RANDOM_PEERS, 2, &f->new_unpoliced, &events) < 0)
 		goto out;
 	if (set_enforce(&b, KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS) ||
-	    new_flows(&b, direction, OTHER_WAY_POD, 3, &f->new_other_way) < 0)
+	    new_flows(&b, direction, OTHER_WAY_POD, 0, RANDOM_PEERS, 3, &f->new_other_way, &events) < 0)
 		goto out;
-	r = 0;
+	/* Last, so that the columns before it are measured as they were; the one peer is none of the random ones. */
+	r = judged_flows(&b, direction, RANDOM_PEERS, 1, 4, &f->new_one_peer);
 out:
 	bench_skel_close(&b);
 	return r;
@@ -205,8 +262,9 @@ int main(void)
 	       "one test_run each\n\n", "build/bench/policy/bench-policy-test-run", IPCACHE_ENTRIES, HIT_REPEAT,
 	       NEW_FLOWS);
 	printf("| direction | rules | established, off | established, policed | added | new flow, off "
-	       "| new flow, policed | added | new flow, unpoliced pod | added | new flow, policed the other way | added |\n");
-	printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+	       "| new flow, policed | added | new flow, policed, one peer | added | new flow, unpoliced pod | added "
+	       "| new flow, policed the other way | added |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (__u8 d = KILO_POLICY_INGRESS; d <= KILO_POLICY_EGRESS; d++) {
 		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 			struct figures f;
@@ -216,9 +274,10 @@ int main(void)
 				fprintf(stderr, "bench-policy-test-run: %s, %u rules: %s\n", names[d], sizes[i], strerror(-r));
 				return r == -EPERM ? 77 : 1;
 			}
-			printf("| %s | %u | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", names[d],
-			       sizes[i], f.est_off, f.est_on, f.est_on - f.est_off, f.new_off, f.new_on, f.new_on - f.new_off,
-			       f.new_unpoliced, f.new_unpoliced - f.new_off, f.new_other_way, f.new_other_way - f.new_off);
+			printf("| %s | %u | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n",
+			       names[d], sizes[i], f.est_off, f.est_on, f.est_on - f.est_off, f.new_off, f.new_on,
+			       f.new_on - f.new_off, f.new_one_peer, f.new_one_peer - f.new_off, f.new_unpoliced,
+			       f.new_unpoliced - f.new_off, f.new_other_way, f.new_other_way - f.new_off);
 			fflush(stdout);
 		}
 	}
