@@ -521,6 +521,20 @@ static void test_identity_longest_prefix_and_world(void **state)
  */
 static void test_pod_inside_ip_block_peer_prefix_and_world(void **state)
 {
+	const struct {
+		struct kt_packet packet;
+		int verdict;
+		__u32 identity, rule_id; /* the event's source identity and rule */
+	} flows[] = {
+		{TCP4(POD_A, POD_B, 40000, 80, SYN, 0), TC_ACT_OK, ID_A, 11},
+		{TCP4(POD_A, POD_B, 40000, 22, SYN, 0), TC_ACT_OK, ID_A, 21},
+		{TCP4(REMOTE_POD, POD_B, 40000, 22, SYN, 0), TC_ACT_OK, ID_REMOTE, 21},
+		{TCP4(REMOTE_POD, POD_B, 40000, 80, SYN, 0), TC_ACT_SHOT, ID_REMOTE, 0},
+		{UDP4(PEER_HOST, POD_B, 40000, 53, 8), TC_ACT_OK, ID_PEER, 12},
+		{TCP4(PEER_HOST, POD_B, 40000, 22, SYN, 0), TC_ACT_SHOT, ID_PEER, 0},
+		{TCP4(WORLD4, POD_B, 40000, 22, SYN, 0), TC_ACT_SHOT, KILO_IDENTITY_WORLD, 0},
+	};
+
 	(void)state;
 	set_enforce(KILO_POLICY_ENFORCE_INGRESS);
 	add_endpoint_skipping(4, POD_B, EP_B, ID_B, KILO_POLICY_ENFORCE_INGRESS,
@@ -530,23 +544,12 @@ static void test_pod_inside_ip_block_peer_prefix_and_world(void **state)
 	add_rule(EP_B, 6 | KILO_POLICY_REGION_FLAG, KILO_POLICY_INGRESS, IPPROTO_TCP, 22, 16, 21);
 	add_rule(EP_B, ID_A, KILO_POLICY_INGRESS, IPPROTO_TCP, 80, 16, 11);
 	add_rule(EP_B, ID_PEER, KILO_POLICY_INGRESS, IPPROTO_UDP, 53, 16, 12);
-	kt_expect(&kt, KT_TO_POD, &TCP4(POD_A, POD_B, 40000, 80, SYN, 0), TC_ACT_OK, NULL);
-	kt_expect(&kt, KT_TO_POD, &TCP4(POD_A, POD_B, 40000, 22, SYN, 0), TC_ACT_OK, NULL);
-	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40000, 22, SYN, 0), TC_ACT_OK, NULL);
-	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40000, 80, SYN, 0), TC_ACT_SHOT, NULL);
-	kt_expect(&kt, KT_TO_POD, &UDP4(PEER_HOST, POD_B, 40000, 53, 8), TC_ACT_OK, NULL);
-	kt_expect(&kt, KT_TO_POD, &TCP4(PEER_HOST, POD_B, 40000, 22, SYN, 0), TC_ACT_SHOT, NULL);
-	kt_expect(&kt, KT_TO_POD, &TCP4(WORLD4, POD_B, 40000, 22, SYN, 0), TC_ACT_SHOT, NULL);
-	assert_int_equal(read_events(), 7);
-	assert_int_equal(events[0].src_identity, ID_A);
-	assert_int_equal(events[0].rule_id, 11);
-	assert_int_equal(events[1].src_identity, ID_A);
-	assert_int_equal(events[1].rule_id, 21);
-	assert_int_equal(events[2].src_identity, ID_REMOTE);
-	assert_int_equal(events[2].rule_id, 21);
-	assert_int_equal(events[4].src_identity, ID_PEER);
-	assert_int_equal(events[4].rule_id, 12);
-	assert_int_equal(events[6].src_identity, KILO_IDENTITY_WORLD);
+	for (size_t i = 0; i < sizeof(flows) / sizeof(flows[0]); i++) {
+		kt_expect(&kt, KT_TO_POD, &flows[i].packet, flows[i].verdict, NULL);
+		assert_int_equal(read_events(), 1);
+		assert_int_equal(events[0].src_identity, flows[i].identity);
+		assert_int_equal(events[0].rule_id, flows[i].rule_id);
+	}
 	assert_int_equal(rule_counter(21), 2);
 }
 
