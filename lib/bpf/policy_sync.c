@@ -237,17 +237,25 @@ static int needs_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static struct endpoint_needs *needs_of(struct endpoint_needs *ids, size_t n, __u32 id)
+struct needs_table {
+	struct endpoint_needs *ids; /* sorted, one per id */
+	size_t n;
+	struct endpoint_needs *last; /* the last found: the rules and regions come in runs of one endpoint */
+};
+
+static struct endpoint_needs *needs_of(struct needs_table *t, __u32 id)
 {
 	struct endpoint_needs key = { .id = id };
 
-	return bsearch(&key, ids, n, sizeof(*ids), needs_cmp);
+	if (!t->last || t->last->id != id)
+		t->last = bsearch(&key, t->ids, t->n, sizeof(*t->ids), needs_cmp);
+	return t->last;
 }
 
 /* An entry of endpoint id (none of this node's: ignored) answers lookup in direction. */
-static void need(struct endpoint_needs *ids, size_t n, __u32 id, __u8 direction, __u32 lookup)
+static void need(struct needs_table *t, __u32 id, __u8 direction, __u32 lookup)
 {
-	struct endpoint_needs *e = needs_of(ids, n, id);
+	struct endpoint_needs *e = needs_of(t, id);
 
 	if (e)
 		e->needs |= lookup << KILO_POLICY_SKIP_SHIFT(direction);
@@ -264,31 +272,30 @@ static __u32 rule_lookup(__u32 identity)
 static int skip_lookups(const struct kilo_np_desired *d, struct kilo_bpf_table *endpoints)
 {
 	const __u32 all = KILO_POLICY_SKIP_ALL | KILO_POLICY_SKIP_ALL << KILO_POLICY_SKIP_SHIFT(KILO_POLICY_EGRESS);
-	struct endpoint_needs *ids = malloc((d->n_endpoints + 1) * sizeof(*ids));
+	struct needs_table t = { malloc((d->n_endpoints + 1) * sizeof(*t.ids)), 0, NULL };
 	struct kilo_bpf_table borrowed = *endpoints;
-	size_t n = 0;
 
-	if (!ids || kilo_bpf_table_copy(&borrowed, endpoints) < 0) {
-		free(ids);
+	if (!t.ids || kilo_bpf_table_copy(&borrowed, endpoints) < 0) {
+		free(t.ids);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < d->n_endpoints; i++)
-		ids[i] = (struct endpoint_needs){ d->endpoints[i].value.id, 0 };
-	qsort(ids, d->n_endpoints, sizeof(*ids), needs_cmp);
+		t.ids[i] = (struct endpoint_needs){ d->endpoints[i].value.id, 0 };
+	qsort(t.ids, d->n_endpoints, sizeof(*t.ids), needs_cmp);
 	/* One per id (a pod of two addresses is two records), for bsearch to find the one that counts. */
 	for (size_t i = 0; i < d->n_endpoints; i++)
-		if (n == 0 || ids[n - 1].id != ids[i].id)
-			ids[n++] = ids[i];
+		if (t.n == 0 || t.ids[t.n - 1].id != t.ids[i].id)
+			t.ids[t.n++] = t.ids[i];
 	for (size_t i = 0; i < d->n_rules; i++)
-		need(ids, n, d->rules[i].key.endpoint, d->rules[i].key.direction, rule_lookup(d->rules[i].key.identity));
+		need(&t, d->rules[i].key.endpoint, d->rules[i].key.direction, rule_lookup(d->rules[i].key.identity));
 	for (size_t i = 0; i < d->n_cidrs; i++)
-		need(ids, n, d->cidrs[i].key.endpoint, d->cidrs[i].key.direction, KILO_POLICY_SKIP_REGIONS);
+		need(&t, d->cidrs[i].key.endpoint, d->cidrs[i].key.direction, KILO_POLICY_SKIP_REGIONS);
 	for (size_t i = 0; i < endpoints->n; i++) {
 		struct kilo_np_desired_endpoint *e = (void *)(endpoints->data + i * sizeof(*e));
 
-		e->value.skip = all & ~needs_of(ids, n, e->value.id)->needs;
+		e->value.skip = all & ~needs_of(&t, e->value.id)->needs;
 	}
-	free(ids);
+	free(t.ids);
 	return 0;
 }
 
