@@ -6,7 +6,9 @@
  * failure, resync). LPM tries are tables like the hashes: their keys carry
  * the prefix length, and bits past it must be zero so that a key read back
  * equals the one written. The ipcache's full-length prefixes go to a hash
- * instead of the trie (policy_maps.h, kilo_policy_ipcache_hosts).
+ * instead of the trie (policy_maps.h, kilo_policy_ipcache_hosts), and each
+ * endpoint is written with the lookups its rules and regions do not need
+ * (enum kilo_policy_skip).
  */
 #include "internal.h"
 #include "table.h"
@@ -222,6 +224,81 @@ static int split_ipcache(const struct kilo_np_desired *d, struct kilo_bpf_table 
 	return 0;
 }
 
+/* An endpoint id and the lookups (enum kilo_policy_skip, both directions) some entry of its needs. */
+struct endpoint_needs {
+	__u32 id;
+	__u32 needs;
+};
+
+static int needs_cmp(const void *a, const void *b)
+{
+	__u32 x = ((const struct endpoint_needs *)a)->id, y = ((const struct endpoint_needs *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+struct needs_table {
+	struct endpoint_needs *ids; /* sorted, one per id */
+	size_t n;
+	struct endpoint_needs *last; /* the last found: the rules and regions come in runs of one endpoint */
+};
+
+static struct endpoint_needs *needs_of(struct needs_table *t, __u32 id)
+{
+	struct endpoint_needs key = { .id = id };
+
+	if (!t->last || t->last->id != id)
+		t->last = bsearch(&key, t->ids, t->n, sizeof(*t->ids), needs_cmp);
+	return t->last;
+}
+
+/* An entry of endpoint id (none of this node's: ignored) answers lookup in direction. */
+static void need(struct needs_table *t, __u32 id, __u8 direction, __u32 lookup)
+{
+	struct endpoint_needs *e = needs_of(t, id);
+
+	if (e)
+		e->needs |= lookup << KILO_POLICY_SKIP_SHIFT(direction);
+}
+
+static __u32 rule_lookup(__u32 identity)
+{
+	if (identity == KILO_IDENTITY_ANY)
+		return KILO_POLICY_SKIP_ANY;
+	return identity & KILO_POLICY_REGION_FLAG ? KILO_POLICY_SKIP_REGIONS : KILO_POLICY_SKIP_IDENTITIES;
+}
+
+/* The desired endpoints as an owned table, each skipping the lookups none of its rules and regions answers. */
+static int skip_lookups(const struct kilo_np_desired *d, struct kilo_bpf_table *endpoints)
+{
+	const __u32 all = KILO_POLICY_SKIP_ALL | KILO_POLICY_SKIP_ALL << KILO_POLICY_SKIP_SHIFT(KILO_POLICY_EGRESS);
+	struct needs_table t = { malloc((d->n_endpoints + 1) * sizeof(*t.ids)), 0, NULL };
+	struct kilo_bpf_table borrowed = *endpoints;
+
+	if (!t.ids || kilo_bpf_table_copy(&borrowed, endpoints) < 0) {
+		free(t.ids);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < d->n_endpoints; i++)
+		t.ids[i] = (struct endpoint_needs){ d->endpoints[i].value.id, 0 };
+	qsort(t.ids, d->n_endpoints, sizeof(*t.ids), needs_cmp);
+	/* One per id (a pod of two addresses is two records), for bsearch to find the one that counts. */
+	for (size_t i = 0; i < d->n_endpoints; i++)
+		if (t.n == 0 || t.ids[t.n - 1].id != t.ids[i].id)
+			t.ids[t.n++] = t.ids[i];
+	for (size_t i = 0; i < d->n_rules; i++)
+		need(&t, d->rules[i].key.endpoint, d->rules[i].key.direction, rule_lookup(d->rules[i].key.identity));
+	for (size_t i = 0; i < d->n_cidrs; i++)
+		need(&t, d->cidrs[i].key.endpoint, d->cidrs[i].key.direction, KILO_POLICY_SKIP_REGIONS);
+	for (size_t i = 0; i < endpoints->n; i++) {
+		struct kilo_np_desired_endpoint *e = (void *)(endpoints->data + i * sizeof(*e));
+
+		e->value.skip = all & ~needs_of(&t, e->value.id)->needs;
+	}
+	free(t.ids);
+	return 0;
+}
+
 static __u32 enforce_flags(const struct kilo_bpf_table *endpoints)
 {
 	__u32 flags = 0;
@@ -325,7 +402,7 @@ int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, b
 	r = check_desired(desired, want, err);
 	if (r < 0)
 		return r;
-	if (split_ipcache(desired, &want[IPCACHE], &want[HOSTS]) < 0) {
+	if (split_ipcache(desired, &want[IPCACHE], &want[HOSTS]) < 0 || skip_lookups(desired, &want[ENDPOINTS]) < 0) {
 		r = kilo_error_set(err, ENOMEM, "bpf: policy sync: out of memory");
 		goto out;
 	}
@@ -371,5 +448,6 @@ int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, b
 out:
 	kilo_bpf_table_free(&want[IPCACHE]);
 	kilo_bpf_table_free(&want[HOSTS]);
+	kilo_bpf_table_free(&want[ENDPOINTS]);
 	return r;
 }

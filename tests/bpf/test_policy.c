@@ -5,7 +5,8 @@
  * allow by identity, by any peer, by a port range's prefix, by an ipBlock
  * region and its except, default deny both ways, replies and established
  * flows, pods no policy selects, service flows judged on the backend, the
- * ipcache's longest prefix and the world, flow events and their rate limit.
+ * ipcache's longest prefix and the world (its hash and trie against an
+ * ipBlock), the lookups an endpoint skips, flow events and their rate limit.
  */
 #include "fixtures.h"
 
@@ -31,6 +32,8 @@ struct kt_lb kt;
 #define REMOTE_POD "10.4.1.9" /* identity 400, by the location's /24 */
 #define REMOTE_WEB BACKEND4_1 /* identity 401, by its own /32 */
 #define WORLD4 "198.51.100.1"
+#define PEER_NET "192.0.2.0" /* a VPN peer's allowed IPs: identity 402, a prefix in the trie */
+#define PEER_HOST "192.0.2.7"
 
 enum {
 	EP_A = 1,
@@ -39,6 +42,7 @@ enum {
 	ID_B = 301,
 	ID_REMOTE = 400,
 	ID_WEB = 401,
+	ID_PEER = 402,
 };
 
 #define MAX_EVENTS 8
@@ -78,15 +82,21 @@ static void set_enforce(__u32 flags)
 	assert_int_equal(bpf_map_update_elem(map_fd(kt.skel->maps.kilo_policy_state), &key, &state, BPF_ANY), 0);
 }
 
-static void add_endpoint(int family, const char *addr, __u32 id, __u32 identity, __u32 flags)
+/* skip: the lookups the loader would find the endpoint's rules need not (enum kilo_policy_skip, per direction). */
+static void add_endpoint_skipping(int family, const char *addr, __u32 id, __u32 identity, __u32 flags, __u32 skip)
 {
 	struct kilo_policy_endpoint_key key;
-	struct kilo_policy_endpoint ep = {.id = id, .identity = identity, .flags = flags};
+	struct kilo_policy_endpoint ep = {.id = id, .identity = identity, .flags = flags, .skip = skip};
 
 	memset(&key, 0, sizeof(key));
 	kt_addr(family, addr, &key.addr);
 	key.family = family == 4 ? AF_INET : AF_INET6;
 	assert_int_equal(bpf_map_update_elem(map_fd(kt.skel->maps.kilo_policy_endpoints), &key, &ep, BPF_ANY), 0);
+}
+
+static void add_endpoint(int family, const char *addr, __u32 id, __u32 identity, __u32 flags)
+{
+	add_endpoint_skipping(family, addr, id, identity, flags, 0);
 }
 
 /* A full-length prefix goes to the hosts' hash, a shorter one to the trie, as the loader does. */
@@ -501,6 +511,81 @@ static void test_identity_longest_prefix_and_world(void **state)
 	assert_int_equal(events[2].src_identity, KILO_IDENTITY_WORLD);
 }
 
+/*
+ * The ipcache's hash (full-length prefixes) and trie (the rest) against an
+ * ipBlock over 10.4.0.0/16: a pod's own address (the hash) and a pod of
+ * the location's /24 (the trie) inside it are their identities, allowed
+ * by the identity's rule where one allows and by the ipBlock elsewhere; a
+ * VPN peer's prefix is its identity; the world is in no block. The
+ * endpoint skips the lookup for any peer, as the loader would set it.
+ */
+static void test_pod_inside_ip_block_peer_prefix_and_world(void **state)
+{
+	const struct {
+		struct kt_packet packet;
+		int verdict;
+		__u32 identity, rule_id; /* the event's source identity and rule */
+	} flows[] = {
+		{TCP4(POD_A, POD_B, 40000, 80, SYN, 0), TC_ACT_OK, ID_A, 11},
+		{TCP4(POD_A, POD_B, 40000, 22, SYN, 0), TC_ACT_OK, ID_A, 21},
+		{TCP4(REMOTE_POD, POD_B, 40000, 22, SYN, 0), TC_ACT_OK, ID_REMOTE, 21},
+		{TCP4(REMOTE_POD, POD_B, 40000, 80, SYN, 0), TC_ACT_SHOT, ID_REMOTE, 0},
+		{UDP4(PEER_HOST, POD_B, 40000, 53, 8), TC_ACT_OK, ID_PEER, 12},
+		{TCP4(PEER_HOST, POD_B, 40000, 22, SYN, 0), TC_ACT_SHOT, ID_PEER, 0},
+		{TCP4(WORLD4, POD_B, 40000, 22, SYN, 0), TC_ACT_SHOT, KILO_IDENTITY_WORLD, 0},
+	};
+
+	(void)state;
+	set_enforce(KILO_POLICY_ENFORCE_INGRESS);
+	add_endpoint_skipping(4, POD_B, EP_B, ID_B, KILO_POLICY_ENFORCE_INGRESS,
+			      KILO_POLICY_SKIP_ANY | KILO_POLICY_SKIP_ALL << KILO_POLICY_SKIP_SHIFT(KILO_POLICY_EGRESS));
+	add_identity(4, PEER_NET, 24, ID_PEER);
+	add_region(EP_B, KILO_POLICY_INGRESS, "10.4.0.0", 16, 6);
+	add_rule(EP_B, 6 | KILO_POLICY_REGION_FLAG, KILO_POLICY_INGRESS, IPPROTO_TCP, 22, 16, 21);
+	add_rule(EP_B, ID_A, KILO_POLICY_INGRESS, IPPROTO_TCP, 80, 16, 11);
+	add_rule(EP_B, ID_PEER, KILO_POLICY_INGRESS, IPPROTO_UDP, 53, 16, 12);
+	for (size_t i = 0; i < sizeof(flows) / sizeof(flows[0]); i++) {
+		kt_expect(&kt, KT_TO_POD, &flows[i].packet, flows[i].verdict, NULL);
+		assert_int_equal(read_events(), 1);
+		assert_int_equal(events[0].src_identity, flows[i].identity);
+		assert_int_equal(events[0].rule_id, flows[i].rule_id);
+	}
+	assert_int_equal(rule_counter(21), 2);
+}
+
+/*
+ * The lookups an endpoint skips are not done: with rules by identity, for
+ * any peer and by region all in the maps, each skip bit leaves its own
+ * out, in its own direction only.
+ */
+static void test_endpoint_skips_the_lookups_it_has_no_entry_for(void **state)
+{
+	static const struct {
+		__u32 skip;
+		int identity, any, region; /* TC_ACT_OK or TC_ACT_SHOT */
+	} cases[] = {
+		{0, TC_ACT_OK, TC_ACT_OK, TC_ACT_OK},
+		{KILO_POLICY_SKIP_IDENTITIES, TC_ACT_SHOT, TC_ACT_OK, TC_ACT_OK},
+		{KILO_POLICY_SKIP_ANY, TC_ACT_OK, TC_ACT_SHOT, TC_ACT_OK},
+		{KILO_POLICY_SKIP_REGIONS, TC_ACT_OK, TC_ACT_OK, TC_ACT_SHOT},
+		/* The other direction's bits. */
+		{KILO_POLICY_SKIP_ALL << KILO_POLICY_SKIP_SHIFT(KILO_POLICY_EGRESS), TC_ACT_OK, TC_ACT_OK, TC_ACT_OK},
+	};
+
+	(void)state;
+	set_enforce(KILO_POLICY_ENFORCE_INGRESS);
+	add_region(EP_B, KILO_POLICY_INGRESS, "203.0.113.0", 24, 5);
+	add_rule(EP_B, ID_REMOTE, KILO_POLICY_INGRESS, IPPROTO_TCP, 80, 16, 11);
+	add_rule(EP_B, KILO_IDENTITY_ANY, KILO_POLICY_INGRESS, IPPROTO_TCP, 443, 16, 12);
+	add_rule(EP_B, 5 | KILO_POLICY_REGION_FLAG, KILO_POLICY_INGRESS, IPPROTO_TCP, 22, 16, 21);
+	for (uint16_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		add_endpoint_skipping(4, POD_B, EP_B, ID_B, KILO_POLICY_ENFORCE_INGRESS, cases[i].skip);
+		kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 41000 + i, 80, SYN, 0), cases[i].identity, NULL);
+		kt_expect(&kt, KT_TO_POD, &TCP4(WORLD4, POD_B, 41000 + i, 443, SYN, 0), cases[i].any, NULL);
+		kt_expect(&kt, KT_TO_POD, &TCP4(OUTSIDE4, POD_B, 41000 + i, 22, SYN, 0), cases[i].region, NULL);
+	}
+}
+
 static void test_ipv6_allow_and_deny(void **state)
 {
 	(void)state;
@@ -618,6 +703,8 @@ int main(void)
 		cmocka_unit_test_setup(test_service_flow_judged_at_local_backend_ingress, reset),
 		cmocka_unit_test_setup(test_snatted_service_flow_judged_on_the_client, reset),
 		cmocka_unit_test_setup(test_identity_longest_prefix_and_world, reset),
+		cmocka_unit_test_setup(test_pod_inside_ip_block_peer_prefix_and_world, reset),
+		cmocka_unit_test_setup(test_endpoint_skips_the_lookups_it_has_no_entry_for, reset),
 		cmocka_unit_test_setup(test_ipv6_allow_and_deny, reset),
 		cmocka_unit_test_setup(test_ipv6_neighbour_discovery_passes, reset),
 		cmocka_unit_test_setup(test_events_name_the_flow, reset),

@@ -115,21 +115,23 @@ static __always_inline __u32 kilo_policy_region(__u32 endpoint, __u8 direction, 
 /*
  * Whether ep lets the peer (of identity) through in direction to port:
  * the node always in; then a rule for the identity, for any peer, for the
- * peer's ipBlock region. *rule_id: the rule that did (0: none, or the node).
+ * peer's ipBlock region, each unless ep has none (its skip bits).
+ * *rule_id: the rule that did (0: none, or the node).
  */
 static __always_inline int kilo_policy_allows(const struct kilo_policy_endpoint *ep, __u8 direction,
 					      const union kilo_lb_addr *peer, __u32 identity,
 					      const struct kilo_lb_packet *pkt, __be16 port, __u32 *rule_id)
 {
-	__u32 region;
+	__u32 skip = ep->skip >> KILO_POLICY_SKIP_SHIFT(direction), region;
 
 	*rule_id = 0;
 	if (direction == KILO_POLICY_INGRESS && identity == KILO_IDENTITY_HOST)
 		return 1;
-	*rule_id = kilo_policy_rule(ep->id, identity, direction, pkt->proto, port);
-	if (!*rule_id)
+	if (!(skip & KILO_POLICY_SKIP_IDENTITIES))
+		*rule_id = kilo_policy_rule(ep->id, identity, direction, pkt->proto, port);
+	if (!*rule_id && !(skip & KILO_POLICY_SKIP_ANY))
 		*rule_id = kilo_policy_rule(ep->id, KILO_IDENTITY_ANY, direction, pkt->proto, port);
-	if (!*rule_id) {
+	if (!*rule_id && !(skip & KILO_POLICY_SKIP_REGIONS)) {
 		region = kilo_policy_region(ep->id, direction, peer, pkt->family);
 		if (region)
 			*rule_id = kilo_policy_rule(ep->id, region | KILO_POLICY_REGION_FLAG, direction, pkt->proto,

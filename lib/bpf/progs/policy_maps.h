@@ -18,7 +18,8 @@
  *      KILO_IDENTITY_ANY; then, for ipBlock rules, the peer's address in
  *      kilo_policy_cidrs gives a region, looked up in kilo_policy_rules as
  *      its identity. An entry found allows, and names the rule that did;
- *      none: dropped (the endpoint's default deny).
+ *      none: dropped (the endpoint's default deny). Of the three, the
+ *      endpoint's skip bits leave out those it has no entry for.
  */
 #ifndef KILO_POLICY_MAPS_H
 #define KILO_POLICY_MAPS_H
@@ -81,11 +82,27 @@ enum kilo_policy_endpoint_flags {
 	KILO_POLICY_ENFORCE_EGRESS = 1 << 1,  /* ... for Egress: default deny out */
 };
 
+/*
+ * The lookups of step 4 an endpoint has no entry for, per direction (bits
+ * << KILO_POLICY_SKIP_SHIFT(direction)): the loader derives them from the
+ * rules and regions it writes, so that a denied flow, or one allowed by
+ * any peer or an ipBlock, pays only for the lookups that can answer. 0
+ * (an older loader's entry): every lookup.
+ */
+enum kilo_policy_skip {
+	KILO_POLICY_SKIP_IDENTITIES = 1 << 0, /* no rule keyed by a peer's identity */
+	KILO_POLICY_SKIP_ANY = 1 << 1,        /* none by KILO_IDENTITY_ANY */
+	KILO_POLICY_SKIP_REGIONS = 1 << 2,    /* no ipBlock: kilo_policy_cidrs has no entry */
+	KILO_POLICY_SKIP_ALL = (1 << 3) - 1,
+};
+
+#define KILO_POLICY_SKIP_SHIFT(direction) ((direction) * 3)
+
 struct kilo_policy_endpoint {
 	__u32 id;       /* the endpoint's number in kilo_policy_rules and kilo_policy_cidrs keys; never 0 */
 	__u32 identity; /* its own identity, for events */
 	__u32 flags;    /* enum kilo_policy_endpoint_flags */
-	__u32 pad;
+	__u32 skip;     /* enum kilo_policy_skip, per direction; the policy layer leaves it 0, the loader sets it */
 };
 
 /*

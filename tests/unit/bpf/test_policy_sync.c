@@ -2,7 +2,7 @@
 /*
  * The loader's network policy on the running kernel: the four maps written
  * by difference and read back (LPM tries included), the enforcement flags
- * with the endpoints, bad desired states refused whole, flow events read
+ * with the endpoints, the lookups each endpoint skips, bad desired states refused whole, flow events read
  * through the handle and through the pin, per-rule counters, clean-up.
  */
 #include <errno.h>
@@ -212,6 +212,46 @@ static void test_sync_writes_by_difference(void **state)
 	assert_int_equal(enforce_flags(), 0);
 }
 
+static __u32 endpoint_skip(const struct kilo_np_desired_endpoint *e)
+{
+	struct kilo_policy_endpoint value;
+	int fd = lb_fixture_map(pin_dir, "kilo_policy_endpoints");
+
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &e->key, &value), 0);
+	close(fd);
+	return value.skip;
+}
+
+/*
+ * Each endpoint is written with the lookups its rules and regions need
+ * not skipped: rules by identity in, ipBlocks in for endpoint 2 only;
+ * nothing for any peer, nor any egress. A rule for any peer makes its
+ * endpoint look for one, and only that endpoint changes.
+ */
+static void test_endpoints_skip_the_lookups_they_need_not(void **state)
+{
+	const __u32 egress = KILO_POLICY_SKIP_ALL << KILO_POLICY_SKIP_SHIFT(KILO_POLICY_EGRESS);
+	struct np_fixture *f = *state;
+	struct kilo_bpf_policy_sync_report report;
+
+	sort(f);
+	assert_int_equal(sync_policy(f, false, &report), 0);
+	/* Sorted by address: 10.4.0.5 (endpoint 1), 10.4.0.6 (endpoint 2). */
+	assert_int_equal(endpoint_skip(&f->endpoints[0]), egress | KILO_POLICY_SKIP_ANY | KILO_POLICY_SKIP_REGIONS);
+	assert_int_equal(endpoint_skip(&f->endpoints[1]), egress | KILO_POLICY_SKIP_ANY);
+	assert_int_equal(f->endpoints[0].value.skip, 0); /* the desired state is left as it was */
+
+	f->rules[2].key.identity = KILO_IDENTITY_ANY;
+	sort(f);
+	assert_int_equal(sync_policy(f, false, &report), 0);
+	assert_changes(&report.endpoints, 0, 1, 0);
+	assert_int_equal(endpoint_skip(&f->endpoints[1]), egress | KILO_POLICY_SKIP_IDENTITIES);
+	/* Read back, the skips are what the desired state gives: nothing to write. */
+	assert_int_equal(sync_policy(f, true, &report), 0);
+	assert_changes(&report.endpoints, 0, 0, 0);
+}
+
 /* Between resyncs the policy sync compares with what it wrote last, whatever the load balancer's sync does. */
 static void test_sync_compares_with_its_last_state(void **state)
 {
@@ -402,6 +442,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sync_writes_by_difference, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_endpoints_skip_the_lookups_they_need_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_compares_with_its_last_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_desired_state_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_and_rule_counters, setup, teardown),
