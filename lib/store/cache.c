@@ -144,7 +144,7 @@ static void drop_cached(void *c)
 static int reload_all(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_cache *cache,
 		      struct kilo_store_report *report, struct kilo_error *err)
 {
-	static const struct kilo_store_item_ops item_ops = { make_cached, drop_cached, compare_cached };
+	static const struct kilo_store_item_ops item_ops = { make_cached, drop_cached, compare_cached, NULL };
 	void **items = NULL;
 	size_t n = 0;
 	int r;
