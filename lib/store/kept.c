@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * A kind's objects kept between calls, each as its user makes it (the
- * listings' checked text, listing.c; the identities' parsed records,
- * store_identities.c). The agent lists Pods and identities at each change
+ * parsed nodes and peers a load reads, cache.c; the listings' checked
+ * text, listing.c; the identities' parsed records, store_identities.c). The agent lists Pods and identities at each change
  * of the store, a heartbeat included; reading and checking 10,000 files
  * again each time would cost far more than what the agent does with them.
  * A store that names what changed (the file store from its inotify
@@ -11,6 +11,7 @@
  * events, a folder not watched), every object is read again.
  */
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,36 @@ static struct kilo_store_kept_head *head_at(const struct kilo_store_kept *kept, 
 	return kept->items[i];
 }
 
+int kilo_store_list_items(kilo_store *store, enum kilo_store_kind kind, const struct kilo_store_item_ops *ops,
+			  void ***items_out, size_t *n_out, struct kilo_store_report *report, struct kilo_error *err)
+{
+	struct kilo_store_entry *entries = NULL;
+	void **items;
+	size_t n = 0;
+	int r;
+
+	r = store->ops->list(store, kind, &entries, &n, report, err);
+	if (r < 0)
+		return r;
+	items = calloc(n ? n : 1, sizeof(*items));
+	for (size_t i = 0; items && i < n; i++) {
+		items[i] = ops->make(kind, &entries[i]);
+		if (!items[i]) {
+			for (size_t j = 0; j < i; j++)
+				ops->drop(items[j]);
+			free(items);
+			items = NULL;
+		}
+	}
+	kilo_store_entries_free(entries, n);
+	if (!items)
+		return kilo_error_set(err, ENOMEM, "out of memory");
+	qsort(items, n, sizeof(*items), ops->compare);
+	*items_out = items;
+	*n_out = n;
+	return 0;
+}
+
 /* Every object again, from a fresh list. */
 static int read_all(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_kept *kept,
 		    struct kilo_store_report *report, struct kilo_error *err)
@@ -93,7 +124,16 @@ static int read_all(kilo_store *store, enum kilo_store_kind kind, struct kilo_st
 	kept->items = items;
 	kept->n = kept->cap = n;
 	kept->listed = true;
+	if (kept->ops->changed)
+		kept->ops->changed(kept, kind, NULL, NULL);
 	return 0;
+}
+
+/* Tells the user of kept that old is replaced by item (either may be NULL). */
+static void changed(struct kilo_store_kept *kept, enum kilo_store_kind kind, void *old, void *item)
+{
+	if (kept->ops->changed)
+		kept->ops->changed(kept, kind, old, item);
 }
 
 static const char *kept_key(const void *items, size_t i)
@@ -137,6 +177,7 @@ static int read_one(kilo_store *store, enum kilo_store_kind kind, struct kilo_st
 	r = store->ops->get(store, kind, name, &entry, err);
 	if (r == -ENOENT) {
 		if (found) {
+			changed(kept, kind, kept->items[at], NULL);
 			kept->ops->drop(kept->items[at]);
 			kilo_array_remove(kept->items, &kept->n, at, sizeof(*kept->items));
 		}
@@ -147,10 +188,14 @@ static int read_one(kilo_store *store, enum kilo_store_kind kind, struct kilo_st
 	item = kept->ops->make(kind, &entry);
 	free(entry.name);
 	free(entry.source);
+	/* A peer may hold a preshared key. */
+	if (entry.text)
+		sodium_memzero(entry.text, entry.len);
 	free(entry.text);
 	if (!item)
 		return kilo_error_set(err, ENOMEM, "out of memory");
 	if (found) {
+		changed(kept, kind, kept->items[at], item);
 		kept->ops->drop(kept->items[at]);
 		kept->items[at] = item;
 		return 0;
@@ -159,6 +204,7 @@ static int read_one(kilo_store *store, enum kilo_store_kind kind, struct kilo_st
 		kept->ops->drop(item);
 		return kilo_error_set(err, ENOMEM, "out of memory");
 	}
+	changed(kept, kind, NULL, item);
 	return 0;
 }
 

@@ -109,7 +109,8 @@ static void drop_listed(void *l)
 	listed_free(l);
 }
 
-static const struct kilo_store_item_ops listed_ops = { make_listed, drop_listed, kilo_store_kept_compare, key_of };
+static const struct kilo_store_item_ops listed_ops = { make_listed, drop_listed, kilo_store_kept_compare, key_of,
+						       NULL };
 
 /* Whether l is listed in namespace ns (NULL: every one). */
 static bool selected(const struct listed *l, const char *ns)

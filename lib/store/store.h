@@ -159,42 +159,7 @@ struct kilo_store {
 	struct kilo_store_kept *kept[KILO_STORE_KINDS];
 };
 
-/* A parsed object of the cache: the object, or why it was left out. */
-struct kilo_store_cached {
-	char *name;
-	char *source;
-	char *problem; /* NULL when parsed */
-	char *conflict; /* a parsed node left out for a conflict with another; NULL when kept */
-	struct kilo_arena arena;
-	union {
-		struct kilo_node node;
-		struct kilo_peer peer;
-	} object;
-};
-
-/* The objects of one kind by name. */
-struct kilo_store_cache {
-	struct kilo_store_cached **items;
-	size_t n, cap;
-	/*
-	 * Nodes: whether every conflict still holds, and the location order of
-	 * the kept nodes (indices among them, n_kept), which hold as long as
-	 * no node comes or goes and none changes its key, pod CIDRs or
-	 * location: a heartbeat or a new endpoint settles nothing again.
-	 */
-	bool settled;
-	size_t *by_location;
-	size_t n_kept;
-};
-
-/*
- * Brings store->cache[kind] up to date with the store: every object again
- * when the store cannot say what changed, else only the changed ones.
- * Objects that cannot be listed go to report.
- */
-int kilo_store_cache_refresh(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_report *report,
-			     struct kilo_error *err);
-void kilo_store_cache_free(struct kilo_store_cache *cache);
+struct kilo_store_kept;
 
 /* What the objects of a kept kind become (cache.c, kept.c's users). */
 struct kilo_store_item_ops {
@@ -204,6 +169,12 @@ struct kilo_store_item_ops {
 	int (*compare)(const void *a, const void *b); /* qsort's, of two item pointers */
 	/* Kept items (kept.c): the sort key of a name (malloc'ed; NULL: out of memory); NULL: the name itself. */
 	char *(*key_of)(enum kilo_store_kind kind, const char *name);
+	/*
+	 * Kept items, optional: told of each item read again, before old is
+	 * dropped: old replaced by item, or either NULL when one comes or
+	 * goes; both NULL when every one was read again.
+	 */
+	void (*changed)(struct kilo_store_kept *kept, enum kilo_store_kind kind, void *old, void *item);
 };
 /* Every object of kind, from the store's list, as items sorted by ops->compare (free each and the array). */
 int kilo_store_list_items(kilo_store *store, enum kilo_store_kind kind, const struct kilo_store_item_ops *ops,
@@ -242,6 +213,48 @@ int kilo_store_kept_refresh(kilo_store *store, enum kilo_store_kind kind, struct
 void *kilo_store_kept_find(const struct kilo_store_kept *kept, enum kilo_store_kind kind, const char *name);
 /* Drops every item: the next refresh reads every object. */
 void kilo_store_kept_clear(struct kilo_store_kept *kept);
+
+/* A parsed object of the cache: the object, or why it was left out. */
+struct kilo_store_cached {
+	struct kilo_store_kept_head head;
+	char *source;
+	char *problem; /* NULL when parsed */
+	char *conflict; /* a parsed node left out for a conflict with another; NULL when kept */
+	struct kilo_arena arena;
+	union {
+		struct kilo_node node;
+		struct kilo_peer peer;
+	} object;
+};
+
+/* The objects of one kind by name. */
+struct kilo_store_cache {
+	struct kilo_store_kept kept; /* first (cache.c's changed finds the cache from it); items: struct kilo_store_cached */
+	/*
+	 * Nodes: whether every conflict still holds, and the location order of
+	 * the kept nodes (indices among them, n_kept), which hold as long as
+	 * no node comes or goes and none changes its key, pod CIDRs or
+	 * location: a heartbeat or a new endpoint settles nothing again.
+	 */
+	bool settled;
+	size_t *by_location;
+	size_t n_kept;
+};
+
+/*
+ * Brings store->cache[kind] up to date with the store: every object again
+ * when the store cannot say what changed, else only the changed ones.
+ * Objects that cannot be listed go to report.
+ */
+int kilo_store_cache_refresh(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_report *report,
+			     struct kilo_error *err);
+void kilo_store_cache_free(struct kilo_store_cache *cache);
+
+/* The i-th object of cache, by name. */
+static inline struct kilo_store_cached *kilo_store_cached_at(const struct kilo_store_cache *cache, size_t i)
+{
+	return cache->kept.items[i];
+}
 
 /*
  * The objects of kind (in namespace ns; NULL: every one) as one JSON array,

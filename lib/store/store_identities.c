@@ -314,7 +314,8 @@ static void *make_record(enum kilo_store_kind kind, struct kilo_store_entry *ent
 	return k;
 }
 
-static const struct kilo_store_item_ops record_ops = { make_record, drop_record, kilo_store_kept_compare, NULL };
+static const struct kilo_store_item_ops record_ops = { make_record, drop_record, kilo_store_kept_compare, NULL,
+						       NULL };
 
 /* The identities as the store has them now: the numbers' records by number, and the label sets' by hash. */
 struct identities {
