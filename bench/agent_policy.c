@@ -6,8 +6,12 @@
  * PODS pods in 100 namespaces over 10 nodes and POLICIES policies, writing
  * the real maps of a loader pinned under PIN_DIR (a bpffs directory; root).
  * Rows: the first sync (every identity allocated, every entry written), a
- * sync with nothing changed (the digest), one pod's label changed, and the
- * same change back; each the best of ROUNDS.
+ * sync with nothing changed (the texts compared), one pod's label changed
+ * to a label set other pods have (pod 0, app0 -> app1: its number is
+ * listed, nothing is written to the store), the same change back, and the
+ * pod's label changed to a label set no pod had (app100+: a number
+ * allocated, written to the store with the file store's fsyncs); each the
+ * best of ROUNDS.
  *
  * Usage: bench-agent-policy PIN_DIR STORE_DIR [PODS [POLICIES [ROUNDS]]]   (default 10000 1000 5)
  * (bench/agent-policy.sh makes both directories and removes them.)
@@ -141,7 +145,7 @@ int main(int argc, char *argv[])
 	struct kilo_agent_lb lb = { 0 };
 	struct kilo_error err = { 0 };
 	char uri[4096];
-	double ms, best_change = 1e9, best_back = 1e9, best_same = 1e9, best_list = 1e9;
+	double ms, best_change = 1e9, best_back = 1e9, best_same = 1e9, best_list = 1e9, best_new = 1e9;
 	kilo_store *store = NULL;
 	kilo_mesh *mesh = mesh_of_nodes();
 	int r = 1;
@@ -184,11 +188,17 @@ int main(int argc, char *argv[])
 		if (put_pod(store, 0, 0) < 0 || sync_once(&p, store, mesh, &ms) < 0)
 			goto out;
 		best_back = ms < best_back ? ms : best_back;
+		if (put_pod(store, 0, 100 + k) < 0 || sync_once(&p, store, mesh, &ms) < 0)
+			goto out;
+		best_new = ms < best_new ? ms : best_new;
+		if (put_pod(store, 0, 0) < 0 || sync_once(&p, store, mesh, &ms) < 0)
+			goto out;
 	}
 	row("the store's objects and identities listed", pods, policies, best_list);
-	row("nothing changed (listed, digest equal)", pods, policies, best_same);
+	row("nothing changed (listed, inputs equal)", pods, policies, best_same);
 	row("one pod's label changed -> maps updated", pods, policies, best_change);
 	row("and back", pods, policies, best_back);
+	row("one pod's label set new (allocated) -> maps", pods, policies, best_new);
 	r = 0;
 out:
 	kilo_agent_policy_stop(&p);

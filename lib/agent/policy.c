@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/array.h"
 #include "../core/error.h"
 #include "../policy/netpol.h"
 
@@ -69,8 +70,8 @@ void kilo_agent_policy_event(struct kilo_agent_policy *p, const struct kilo_flow
 	kilo_flow_ring_add(&p->flows, event, (int64_t)event->time_ns + p->mono_to_real_ns, p->node, p->names);
 }
 
-/* What a sync computes from: the objects' text, the identities, and the mesh's nodes and peers. */
-static void inputs_digest(const struct kilo_agent_policy_inputs *in, const char *services, const char *self,
+/* What a sync computes from, but the store's listings' texts (kept whole): the identities, the mesh's nodes and peers. */
+static void inputs_digest(const struct kilo_agent_policy_inputs *in, const char *self,
 			  unsigned char out[KILO_AGENT_LB_DIGEST])
 {
 	const struct kilo_mesh *mesh = in->mesh;
@@ -79,11 +80,6 @@ static void inputs_digest(const struct kilo_agent_policy_inputs *in, const char 
 
 	crypto_generichash_init(&st, NULL, 0, KILO_AGENT_LB_DIGEST);
 	kilo_agent_hash_text(&st, self);
-	kilo_agent_hash_text(&st, in->pods);
-	kilo_agent_hash_text(&st, in->namespaces);
-	kilo_agent_hash_text(&st, in->policies);
-	kilo_agent_hash_text(&st, in->peers);
-	kilo_agent_hash_text(&st, services);
 	for (size_t i = 0; i < in->n_identities; i++) {
 		snprintf(id, sizeof(id), "%u", in->identities[i].id);
 		kilo_agent_hash_text(&st, id);
@@ -106,6 +102,37 @@ static void inputs_digest(const struct kilo_agent_policy_inputs *in, const char 
 			kilo_agent_hash_cidr(&st, &mesh->peers[i].allowed_ips[j]);
 	}
 	crypto_generichash_final(&st, out, KILO_AGENT_LB_DIGEST);
+}
+
+#define N_TEXTS (sizeof(((struct kilo_agent_policy *)0)->texts) / sizeof(((struct kilo_agent_policy *)0)->texts[0]))
+
+/* Whether texts are those the last sync computed from. */
+static bool same_texts(const struct kilo_agent_policy *p, const char *const texts[N_TEXTS])
+{
+	for (size_t i = 0; i < N_TEXTS; i++) {
+		const struct kilo_agent_policy_text *kept = &p->texts[i];
+
+		if (!texts[i] || !kept->text || strlen(texts[i]) != kept->len || memcmp(texts[i], kept->text, kept->len))
+			return false;
+	}
+	return true;
+}
+
+/* Keeps texts for the next sync to compare with; one that cannot be kept compares unequal. */
+static void keep_texts(struct kilo_agent_policy *p, const char *const texts[N_TEXTS])
+{
+	for (size_t i = 0; i < N_TEXTS; i++) {
+		struct kilo_agent_policy_text *kept = &p->texts[i];
+		size_t len = texts[i] ? strlen(texts[i]) : 0;
+
+		if (!texts[i] || kilo_array_reserve((void **)&kept->text, &kept->cap, len + 1, 1) < 0) {
+			free(kept->text);
+			*kept = (struct kilo_agent_policy_text){ 0 };
+			continue;
+		}
+		memcpy(kept->text, texts[i], len);
+		kept->len = len;
+	}
 }
 
 /* The names of flows after this sync: the store's objects, identities and rules. */
@@ -168,13 +195,16 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 	in.policies = policies;
 	in.peers = peers;
 	in.identities = stored;
-	inputs_digest(&in, services, p->node, d);
+	inputs_digest(&in, p->node, d);
 	/* Nothing the maps or the names depend on changed, and no resync asks to compare them with the kernel's. */
-	if (!resync && p->synced && memcmp(d, p->inputs, sizeof(d)) == 0)
+	if (!resync && p->synced && memcmp(d, p->inputs, sizeof(d)) == 0 &&
+	    same_texts(p, (const char *const[]){ pods, namespaces, policies, peers, services }))
 		goto out;
 	r = kilo_agent_policy_enforce(p, &in, log, &model, &desired, err);
-	if (r == 0)
+	if (r == 0) {
 		memcpy(p->inputs, d, sizeof(d));
+		keep_texts(p, (const char *const[]){ pods, namespaces, policies, peers, services });
+	}
 	/* Flows are named also when the maps could not be written: they still come (pods from the text if unread). */
 	if (rename_flows(p, &in, services, model.pods || !in.pods ? &model : NULL, &desired, r == 0 ? err : NULL) < 0 &&
 	    r == 0)
@@ -272,5 +302,7 @@ void kilo_agent_policy_stop(struct kilo_agent_policy *p)
 		kilo_flow_ring_release(&p->flows);
 	kilo_flow_names_free(p->names);
 	kilo_np_state_free(p->state);
+	for (size_t i = 0; i < N_TEXTS; i++)
+		free(p->texts[i].text);
 	*p = (struct kilo_agent_policy){ 0 };
 }

@@ -21,7 +21,16 @@ struct kilo_agent_policy {
 	kilo_bpf_events *events;       /* the programs' ring buffer; NULL: no flows */
 	struct kilo_np_state *state;   /* the policy layer's, for stable endpoint and rule ids */
 	bool synced;                   /* the maps hold what inputs computes to */
-	unsigned char inputs[KILO_AGENT_LB_DIGEST];   /* of what the last sync computed from */
+	unsigned char inputs[KILO_AGENT_LB_DIGEST];   /* of what the last sync computed from, but texts */
+	/*
+	 * The store's listings the last sync computed from (pods, namespaces,
+	 * policies, peers, services): compared rather than hashed, as memcmp
+	 * goes through 10,000 pods' text many times faster than a digest.
+	 */
+	struct kilo_agent_policy_text {
+		char *text; /* NULL: none kept */
+		size_t len, cap;
+	} texts[5];
 	unsigned char problems[KILO_AGENT_LB_DIGEST]; /* of the problems last logged */
 	const char *node;              /* this node's name, in every flow */
 	struct kilo_flow_ring flows;

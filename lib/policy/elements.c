@@ -91,3 +91,19 @@ int kilo_json_elements_next(struct kilo_json_elements *r, const char **start, si
 	skip_space(r);
 	return 1;
 }
+
+size_t kilo_json_elements_at(const struct kilo_json_elements *r)
+{
+	size_t pos = r->pos + (r->index > 0 && r->pos < r->len && r->text[r->pos] == ',');
+
+	while (pos < r->len && is_space(r->text[pos]))
+		pos++;
+	return pos;
+}
+
+void kilo_json_elements_skip(struct kilo_json_elements *r, size_t len)
+{
+	r->pos = kilo_json_elements_at(r) + len;
+	r->index++;
+	skip_space(r);
+}

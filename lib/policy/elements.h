@@ -25,5 +25,12 @@ int kilo_json_elements_open(struct kilo_json_elements *r, const char *text, cons
 
 /* The next element's text, *len bytes at *start: 1, or 0 after the last. -EINVAL when the array is malformed. */
 int kilo_json_elements_next(struct kilo_json_elements *r, const char **start, size_t *len, struct kilo_error *err);
+/* Where the next element starts (past the comma before it), or the array's end: what next would give. */
+size_t kilo_json_elements_at(const struct kilo_json_elements *r);
+/*
+ * Moves past the next element, known to be len bytes (the same text as an
+ * element next gave before): as next does, without reading it.
+ */
+void kilo_json_elements_skip(struct kilo_json_elements *r, size_t len);
 
 #endif

@@ -41,6 +41,8 @@ void kilo_np_state_free(struct kilo_np_state *state)
 	kilo_np_names_release(&state->locations);
 	kilo_np_cache_release(state);
 	kilo_lb_ids_free(state->objects);
+	for (size_t i = 0; i < KILO_NP_LISTS; i++)
+		kilo_np_list_memo_release(&state->lists[i]);
 	free(state);
 }
 

@@ -5,6 +5,10 @@
 
 #include "netpol.h"
 #include "netpol_ids.h"
+#include "netpol_list.h"
+
+/* The lists kilo_np_model_update reads: pods, namespaces, policies, peers' objects. */
+#define KILO_NP_LISTS 4
 
 /* An endpoint's rules or ipBlock bounds, sorted by key: what one computation made of it. */
 struct np_rules {
@@ -50,6 +54,7 @@ struct kilo_np_state {
 	size_t n_seen;
 	uint32_t generation;
 	struct kilo_lb_ids *objects;    /* the objects kilo_np_model_update read, by their text */
+	struct kilo_np_list_memo lists[KILO_NP_LISTS]; /* and its lists' texts as last read */
 };
 
 /* The identities a rule's peer (SELECTOR or VPN) matches: indices into the model's identities. */

@@ -524,23 +524,25 @@ out:
 	return r;
 }
 
-static int read_model(struct kilo_lb_ids *cache, const char *pods, const char *namespaces, const char *policies,
-		      const char *peer_objects, const kilo_mesh *mesh, struct kilo_np_model *out,
-		      struct kilo_lb_report *report, struct kilo_error *err)
+static int read_model(struct kilo_lb_ids *cache, struct kilo_np_list_memo *memos, const char *pods,
+		      const char *namespaces, const char *policies, const char *peer_objects, const kilo_mesh *mesh,
+		      struct kilo_np_model *out, struct kilo_lb_report *report, struct kilo_error *err)
 {
 	struct kilo_np_namespace *peers = NULL;
 	size_t n_peers = 0;
 	int r;
 
 	*out = (struct kilo_np_model){ 0 };
-	if ((r = kilo_np_read_list(&out->arena, cache, 0, pods, "pods", sizeof(*out->pods), read_pod,
-				   (void **)&out->pods, &out->n_pods, report, err)) < 0 ||
-	    (r = kilo_np_read_list(&out->arena, cache, 1, namespaces, "namespaces", sizeof(*out->namespaces),
-				   read_namespace, (void **)&out->namespaces, &out->n_namespaces, report, err)) < 0 ||
-	    (r = kilo_np_read_list(&out->arena, cache, 2, policies, "policies", sizeof(*out->policies), read_policy,
-				   (void **)&out->policies, &out->n_policies, report, err)) < 0 ||
-	    (r = kilo_np_read_list(&out->arena, cache, 3, peer_objects, "peers", sizeof(*peers), read_peer_object,
-				   (void **)&peers, &n_peers, report, err)) < 0)
+	if ((r = kilo_np_read_list(&out->arena, cache, memos ? &memos[0] : NULL, 0, pods, "pods", sizeof(*out->pods),
+				   read_pod, (void **)&out->pods, &out->n_pods, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, cache, memos ? &memos[1] : NULL, 1, namespaces, "namespaces",
+				   sizeof(*out->namespaces), read_namespace, (void **)&out->namespaces,
+				   &out->n_namespaces, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, cache, memos ? &memos[2] : NULL, 2, policies, "policies",
+				   sizeof(*out->policies), read_policy, (void **)&out->policies, &out->n_policies,
+				   report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, cache, memos ? &memos[3] : NULL, 3, peer_objects, "peers",
+				   sizeof(*peers), read_peer_object, (void **)&peers, &n_peers, report, err)) < 0)
 		goto out;
 	r = -ENOMEM;
 	if (read_mesh(out, mesh) < 0)
@@ -565,7 +567,7 @@ int kilo_np_model_read(const char *pods, const char *namespaces, const char *pol
 		       const kilo_mesh *mesh, struct kilo_np_model *out, struct kilo_lb_report *report,
 		       struct kilo_error *err)
 {
-	return read_model(NULL, pods, namespaces, policies, peer_objects, mesh, out, report, err);
+	return read_model(NULL, NULL, pods, namespaces, policies, peer_objects, mesh, out, report, err);
 }
 
 int kilo_np_model_update(struct kilo_np_state *state, const char *pods, const char *namespaces,
@@ -578,7 +580,7 @@ int kilo_np_model_update(struct kilo_np_state *state, const char *pods, const ch
 		*out = (struct kilo_np_model){ 0 };
 		return kilo_error_set(err, ENOMEM, "out of memory");
 	}
-	r = read_model(state->objects, pods, namespaces, policies, peer_objects, mesh, out, report, err);
+	r = read_model(state->objects, state->lists, pods, namespaces, policies, peer_objects, mesh, out, report, err);
 	/* A commit that fails keeps some texts a computation longer: harmless. */
 	if (r == 0)
 		kilo_lb_ids_commit(state->objects);

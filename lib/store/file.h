@@ -27,9 +27,9 @@ struct kilo_file_store {
 	bool pending;  /* a change kilo_store_changed has not reported yet */
 	bool lost;     /* a watch died: watch again from DIR */
 	/*
-	 * Per kind a load reads (nodes, peers) or whose listing is kept
-	 * (Kubernetes objects): the names changed since the kind's last
-	 * changes call, or every name. Identities are read whole.
+	 * Per kind a load reads (nodes, peers) or whose objects are kept
+	 * (Kubernetes objects, identities): the names changed since the
+	 * kind's last changes call, or every name.
 	 */
 	bool all_dirty[KILO_STORE_CHANGED_KINDS];
 	char **dirty[KILO_STORE_CHANGED_KINDS];

@@ -124,17 +124,17 @@ out:
 /* Settles the conflicts of the cache's nodes again; nodes has room for all of them. */
 static int settle(struct kilo_store_cache *cache, struct kilo_node *nodes)
 {
-	struct kilo_store_cached **items = malloc((cache->n ? cache->n : 1) * sizeof(*items));
+	struct kilo_store_cached **items = malloc((cache->kept.n ? cache->kept.n : 1) * sizeof(*items));
 	size_t n = 0;
 	int r;
 
 	if (!items)
 		return -ENOMEM;
-	for (size_t i = 0; i < cache->n; i++) {
-		if (cache->items[i]->problem)
+	for (size_t i = 0; i < cache->kept.n; i++) {
+		if (kilo_store_cached_at(cache, i)->problem)
 			continue;
-		items[n] = cache->items[i];
-		nodes[n++] = cache->items[i]->object.node;
+		items[n] = kilo_store_cached_at(cache, i);
+		nodes[n++] = kilo_store_cached_at(cache, i)->object.node;
 	}
 	r = settle_conflicts(nodes, items, n);
 	free(items);
@@ -153,9 +153,9 @@ static void prefetch_cached(const struct kilo_store_cache *cache, size_t i)
 {
 	const struct kilo_store_cached *c;
 
-	if (i >= cache->n)
+	if (i >= cache->kept.n)
 		return;
-	c = cache->items[i];
+	c = kilo_store_cached_at(cache, i);
 	__builtin_prefetch(c);
 	__builtin_prefetch(&c->object.node);
 	__builtin_prefetch((const char *)&c->object.node + 128);
@@ -175,15 +175,15 @@ static int load_nodes(kilo_store *store, struct kilo_mesh *mesh, struct kilo_sto
 		return r;
 	cache = store->cache[KILO_STORE_NODE];
 	/* Raw: the nodes kept are written whole below, and the mesh has no others. */
-	nodes = mesh->nodes = kilo_arena_array_raw(&mesh->arena, cache->n ? cache->n : 1, sizeof(*nodes));
+	nodes = mesh->nodes = kilo_arena_array_raw(&mesh->arena, cache->kept.n ? cache->kept.n : 1, sizeof(*nodes));
 	if (!nodes)
 		return -ENOMEM;
 	if (!cache->settled && (r = settle(cache, nodes)) < 0)
 		return r;
 	mesh->known_without_names = mesh->known_without_keepalives = true;
 	/* Problems and conflicts are reported in name order, as the cache holds the objects. */
-	for (size_t i = 0; i < cache->n && r == 0; i++) {
-		const struct kilo_store_cached *c = cache->items[i];
+	for (size_t i = 0; i < cache->kept.n && r == 0; i++) {
+		const struct kilo_store_cached *c = kilo_store_cached_at(cache, i);
 
 		prefetch_cached(cache, i + LOAD_PREFETCH_AHEAD);
 
@@ -241,11 +241,11 @@ static int load_peers(kilo_store *store, struct kilo_mesh *mesh, struct kilo_sto
 	if (r < 0)
 		return r;
 	cache = store->cache[KILO_STORE_PEER];
-	mesh->peers = kilo_arena_array(&mesh->arena, cache->n ? cache->n : 1, sizeof(*mesh->peers));
+	mesh->peers = kilo_arena_array(&mesh->arena, cache->kept.n ? cache->kept.n : 1, sizeof(*mesh->peers));
 	if (!mesh->peers)
 		return -ENOMEM;
-	for (size_t i = 0; i < cache->n && r == 0; i++) {
-		const struct kilo_store_cached *c = cache->items[i];
+	for (size_t i = 0; i < cache->kept.n && r == 0; i++) {
+		const struct kilo_store_cached *c = kilo_store_cached_at(cache, i);
 
 		if (c->problem) {
 			kilo_store_report_add(report, c->source, "%s", c->problem);

@@ -122,7 +122,7 @@ void kilo_store_close(kilo_store *store)
 {
 	if (!store)
 		return;
-	kilo_store_listings_free(store);
+	kilo_store_kept_free_all(store);
 	store->ops->close(store);
 }
 

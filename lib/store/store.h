@@ -42,8 +42,12 @@ enum kilo_store_kind {
 
 /* The kinds a load reads, and the store caches: nodes and peers. */
 #define KILO_STORE_MESH_KINDS 2
-/* The kinds whose changes a store with object_changes names: nodes, peers and the Kubernetes objects. */
-#define KILO_STORE_CHANGED_KINDS KILO_STORE_IDENTITY
+/*
+ * The kinds whose changes a store with object_changes names: nodes, peers,
+ * the Kubernetes objects and the identities; a store without it names
+ * those of nodes, peers and identities.
+ */
+#define KILO_STORE_CHANGED_KINDS KILO_STORE_KINDS
 
 /* One object as stored: where it came from (for reports), its name and text. */
 struct kilo_store_entry {
@@ -134,8 +138,9 @@ struct kilo_store_ops {
 	bool presence;
 	/*
 	 * changes names the changes of every kind below KILO_STORE_CHANGED_KINDS,
-	 * not only of nodes and peers: listings of Kubernetes objects are kept
-	 * between calls and only what changed is read and checked again.
+	 * not only of nodes, peers and identities: listings of Kubernetes
+	 * objects are kept between calls and only what changed is read and
+	 * checked again.
 	 */
 	bool object_changes;
 };
@@ -146,13 +151,72 @@ struct kilo_store {
 	/* Per kind, the objects as last loaded, parsed: a load reads only what changed. */
 	struct kilo_store_cache *cache[KILO_STORE_MESH_KINDS];
 	uint32_t ready_window; /* given to every mesh a load makes */
-	/* Per Kubernetes kind, its objects as last listed, checked (listing.c); NULL until listed. */
-	struct kilo_store_listing *listing[KILO_STORE_CHANGED_KINDS];
+	/*
+	 * Per Kubernetes kind, its objects as last listed, checked (listing.c),
+	 * and per identity kind its records (store_identities.c); NULL until
+	 * listed.
+	 */
+	struct kilo_store_kept *kept[KILO_STORE_KINDS];
 };
+
+struct kilo_store_kept;
+
+/* What the objects of a kept kind become (cache.c, kept.c's users). */
+struct kilo_store_item_ops {
+	/* The item of entry, which it may take the strings of; NULL when out of memory. */
+	void *(*make)(enum kilo_store_kind kind, struct kilo_store_entry *entry);
+	void (*drop)(void *item);
+	int (*compare)(const void *a, const void *b); /* qsort's, of two item pointers */
+	/* Kept items (kept.c): the sort key of a name (malloc'ed; NULL: out of memory); NULL: the name itself. */
+	char *(*key_of)(enum kilo_store_kind kind, const char *name);
+	/*
+	 * Kept items, optional: told of each item read again, before old is
+	 * dropped: old replaced by item, or either NULL when one comes or
+	 * goes; both NULL when every one was read again.
+	 */
+	void (*changed)(struct kilo_store_kept *kept, enum kilo_store_kind kind, void *old, void *item);
+};
+/* Every object of kind, from the store's list, as items sorted by ops->compare (free each and the array). */
+int kilo_store_list_items(kilo_store *store, enum kilo_store_kind kind, const struct kilo_store_item_ops *ops,
+			  void ***items, size_t *n, struct kilo_store_report *report, struct kilo_error *err);
+
+/* What every item of a kept kind begins with. */
+struct kilo_store_kept_head {
+	char *name;  /* as stored */
+	char *key;   /* the order (strcmp): ops->key_of's, or the name */
+	bool reread; /* unreadable, or its changes may go unseen: read again at every refresh */
+};
+
+/* The objects of one kind as last read, sorted by key (kept.c). */
+struct kilo_store_kept {
+	const struct kilo_store_item_ops *ops; /* compare: kilo_store_kept_compare */
+	void **items;                          /* each begins with a struct kilo_store_kept_head */
+	size_t n, cap;
+	bool listed; /* items are the store's as of the last refresh */
+};
+
+/* ops->make's part: takes entry's name into head, with its key. -ENOMEM. */
+int kilo_store_kept_head_take(struct kilo_store_kept_head *head, const struct kilo_store_item_ops *ops,
+			      enum kilo_store_kind kind, struct kilo_store_entry *entry);
+void kilo_store_kept_head_clear(struct kilo_store_kept_head *head);
+/* Orders two kept items by key. */
+int kilo_store_kept_compare(const void *a, const void *b);
+/*
+ * Brings kept up to date with the store: when named, only the objects the
+ * store names as changed are read again (and those marked reread), else,
+ * or when the store cannot tell, every one. An error leaves kept empty,
+ * to be read whole the next time.
+ */
+int kilo_store_kept_refresh(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_kept *kept, bool named,
+			    struct kilo_store_report *report, struct kilo_error *err);
+/* The item named name; NULL when there is none. */
+void *kilo_store_kept_find(const struct kilo_store_kept *kept, enum kilo_store_kind kind, const char *name);
+/* Drops every item: the next refresh reads every object. */
+void kilo_store_kept_clear(struct kilo_store_kept *kept);
 
 /* A parsed object of the cache: the object, or why it was left out. */
 struct kilo_store_cached {
-	char *name;
+	struct kilo_store_kept_head head;
 	char *source;
 	char *problem; /* NULL when parsed */
 	char *conflict; /* a parsed node left out for a conflict with another; NULL when kept */
@@ -165,8 +229,7 @@ struct kilo_store_cached {
 
 /* The objects of one kind by name. */
 struct kilo_store_cache {
-	struct kilo_store_cached **items;
-	size_t n, cap;
+	struct kilo_store_kept kept; /* first (cache.c's changed finds the cache from it); items: struct kilo_store_cached */
 	/*
 	 * Nodes: whether every conflict still holds, and the location order of
 	 * the kept nodes (indices among them, n_kept), which hold as long as
@@ -187,16 +250,11 @@ int kilo_store_cache_refresh(kilo_store *store, enum kilo_store_kind kind, struc
 			     struct kilo_error *err);
 void kilo_store_cache_free(struct kilo_store_cache *cache);
 
-/* What the objects of a kept kind become (cache.c, listing.c). */
-struct kilo_store_item_ops {
-	/* The item of entry, which it may take the strings of; NULL when out of memory. */
-	void *(*make)(enum kilo_store_kind kind, struct kilo_store_entry *entry);
-	void (*drop)(void *item);
-	int (*compare)(const void *a, const void *b); /* qsort's, of two item pointers */
-};
-/* Every object of kind, from the store's list, as items sorted by ops->compare (free each and the array). */
-int kilo_store_list_items(kilo_store *store, enum kilo_store_kind kind, const struct kilo_store_item_ops *ops,
-			  void ***items, size_t *n, struct kilo_store_report *report, struct kilo_error *err);
+/* The i-th object of cache, by name. */
+static inline struct kilo_store_cached *kilo_store_cached_at(const struct kilo_store_cache *cache, size_t i)
+{
+	return cache->kept.items[i];
+}
 
 /*
  * The objects of kind (in namespace ns; NULL: every one) as one JSON array,
@@ -206,7 +264,11 @@ int kilo_store_list_items(kilo_store *store, enum kilo_store_kind kind, const st
  */
 int kilo_store_listing_text(kilo_store *store, enum kilo_store_kind kind, const char *ns, char **out,
 			    struct kilo_error *err);
-void kilo_store_listings_free(kilo_store *store);
+/* store->kept[kind], made empty when there is none yet; NULL when out of memory. */
+struct kilo_store_kept *kilo_store_kept_of(kilo_store *store, enum kilo_store_kind kind,
+					   const struct kilo_store_item_ops *ops);
+/* Frees every kind's kept items. */
+void kilo_store_kept_free_all(kilo_store *store);
 /*
  * The checked, canonical text of one listed object of kind, as
  * kilo_store_get_object gives it, into *text (free); NULL when it does not

@@ -278,85 +278,109 @@ int kilo_store_identity_allocate(kilo_store *store, const char *labels, uint32_t
 
 /* ---- listing and releasing ---------------------------------------------- */
 
-struct records {
-	struct record *items;
-	size_t n;
+/* A record as kept between listings (kept.c): parsed, or not a record (next, a file edited by hand). */
+struct kept_record {
+	struct kilo_store_kept_head head;
+	bool valid;
+	struct record record;
 };
 
-static void records_clear(struct records *rs)
+static void drop_record(void *item)
 {
-	for (size_t i = 0; i < rs->n; i++)
-		free(rs->items[i].labels);
-	free(rs->items);
-	memset(rs, 0, sizeof(*rs));
+	struct kept_record *k = item;
+
+	if (!k)
+		return;
+	kilo_store_kept_head_clear(&k->head);
+	free(k->record.labels);
+	free(k);
 }
+
+static const struct kilo_store_item_ops record_ops;
+
+static void *make_record(enum kilo_store_kind kind, struct kilo_store_entry *entry)
+{
+	struct kept_record *k = calloc(1, sizeof(*k));
+	int r;
+
+	if (!k)
+		return NULL;
+	r = parse_record(entry, &k->record);
+	k->valid = r == 0;
+	if ((r < 0 && r != -EINVAL) || kilo_store_kept_head_take(&k->head, &record_ops, kind, entry) < 0) {
+		drop_record(k);
+		return NULL;
+	}
+	return k;
+}
+
+static const struct kilo_store_item_ops record_ops = { make_record, drop_record, kilo_store_kept_compare, NULL,
+						       NULL };
+
+/* The identities as the store has them now: the numbers' records by number, and the label sets' by hash. */
+struct identities {
+	const struct record **ids;
+	size_t n;
+	const struct kilo_store_kept *by_hash;
+};
 
 static int compare_by_id(const void *a, const void *b)
 {
-	const struct record *x = a, *y = b;
+	const struct record *x = *(const struct record *const *)a, *y = *(const struct record *const *)b;
 
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-static int compare_by_hash(const void *a, const void *b)
+/* The label set's record of id's labels, when it names id: then id is the label set's number. */
+static const struct record *current(const struct identities *all, const struct record *id)
 {
-	return strcmp(((const struct record *)a)->hash, ((const struct record *)b)->hash);
+	const struct kept_record *found = kilo_store_kept_find(all->by_hash, KILO_STORE_IDENTITY_LABELS, id->hash);
+
+	return found && found->valid && found->record.id == id->id && !strcmp(found->record.labels, id->labels)
+		       ? &found->record
+		       : NULL;
 }
 
-/* Every record of kind that is one, sorted by compare; others (next, files edited by hand) are skipped. */
-static int read_records(kilo_store *store, enum kilo_store_kind kind, int (*compare)(const void *, const void *),
-			struct records *out, struct kilo_error *err)
+/*
+ * Both kinds of records, kept by the store between calls: only those it
+ * names as changed are read again (a relabel to a label set that has its
+ * number reads none).
+ */
+static int read_all(kilo_store *store, struct identities *out, struct kilo_error *err)
 {
-	struct kilo_store_entry *entries = NULL;
-	size_t n = 0;
+	struct kilo_store_kept *ids, *by_hash;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = store->ops->list(store, kind, &entries, &n, NULL, err);
-	if (r < 0)
-		return r;
-	out->items = calloc(n ? n : 1, sizeof(*out->items));
-	for (size_t i = 0; out->items && i < n && r == 0; i++) {
-		r = parse_record(&entries[i], &out->items[out->n]);
-		if (r == 0)
-			out->n++;
-		else if (r == -EINVAL)
-			r = 0;
-	}
-	kilo_store_entries_free(entries, n);
-	if (!out->items || r < 0) {
-		records_clear(out);
-		return kilo_error_set(err, ENOMEM, "out of memory");
-	}
-	qsort(out->items, out->n, sizeof(*out->items), compare);
-	return 0;
-}
-
-/* The label set's record of id's labels, when it names id: then id is the label set's number. */
-static const struct record *current(const struct records *by_hash, const struct record *id)
-{
-	const struct record *found = bsearch(id, by_hash->items, by_hash->n, sizeof(*by_hash->items), compare_by_hash);
-
-	return found && found->id == id->id && !strcmp(found->labels, id->labels) ? found : NULL;
-}
-
-/* Both kinds of records: by number and by label set. */
-static int read_all(kilo_store *store, struct records *ids, struct records *by_hash, struct kilo_error *err)
-{
-	int r;
-
 	if (!store)
 		return kilo_error_set(err, EINVAL, "identity: store is NULL");
-	r = read_records(store, KILO_STORE_IDENTITY, compare_by_id, ids, err);
-	if (r == 0 && (r = read_records(store, KILO_STORE_IDENTITY_LABELS, compare_by_hash, by_hash, err)) < 0)
-		records_clear(ids);
-	return r;
+	ids = kilo_store_kept_of(store, KILO_STORE_IDENTITY, &record_ops);
+	by_hash = kilo_store_kept_of(store, KILO_STORE_IDENTITY_LABELS, &record_ops);
+	if (!ids || !by_hash)
+		return kilo_error_set(err, ENOMEM, "out of memory");
+	r = kilo_store_kept_refresh(store, KILO_STORE_IDENTITY, ids, true, NULL, err);
+	if (r == 0)
+		r = kilo_store_kept_refresh(store, KILO_STORE_IDENTITY_LABELS, by_hash, true, NULL, err);
+	if (r < 0)
+		return r;
+	out->ids = malloc((ids->n ? ids->n : 1) * sizeof(*out->ids));
+	if (!out->ids)
+		return kilo_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < ids->n; i++) {
+		const struct kept_record *k = ids->items[i];
+
+		if (k->valid)
+			out->ids[out->n++] = &k->record;
+	}
+	qsort(out->ids, out->n, sizeof(*out->ids), compare_by_id);
+	out->by_hash = by_hash;
+	return 0;
 }
 
 int kilo_store_identity_list(kilo_store *store, struct kilo_store_identity **out, size_t *n_out, struct kilo_error *err)
 {
-	struct records ids, by_hash;
 	struct kilo_store_identity *list;
+	struct identities all;
 	size_t n = 0;
 	int r;
 
@@ -364,29 +388,26 @@ int kilo_store_identity_list(kilo_store *store, struct kilo_store_identity **out
 		return kilo_error_set(err, EINVAL, "identity: %s is NULL", out ? "n" : "out");
 	*out = NULL;
 	*n_out = 0;
-	r = read_all(store, &ids, &by_hash, err);
+	r = read_all(store, &all, err);
 	if (r < 0)
 		return r;
-	list = calloc(ids.n ? ids.n : 1, sizeof(*list));
-	if (!list) {
-		r = kilo_error_set(err, ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < ids.n; i++) {
-		if (!current(&by_hash, &ids.items[i]))
+	list = calloc(all.n ? all.n : 1, sizeof(*list));
+	for (size_t i = 0; list && i < all.n; i++) {
+		if (!current(&all, all.ids[i]))
 			continue;
-		list[n].id = ids.items[i].id;
-		list[n].created = ids.items[i].created;
-		/* Taken over: records_clear frees what is left. */
-		list[n++].labels = ids.items[i].labels;
-		ids.items[i].labels = NULL;
+		list[n].id = all.ids[i]->id;
+		list[n].created = all.ids[i]->created;
+		if (!(list[n++].labels = strdup(all.ids[i]->labels))) {
+			kilo_store_identities_free(list, n);
+			list = NULL;
+		}
 	}
+	free(all.ids);
+	if (!list)
+		return kilo_error_set(err, ENOMEM, "out of memory");
 	*out = list;
 	*n_out = n;
-out:
-	records_clear(&ids);
-	records_clear(&by_hash);
-	return r;
+	return 0;
 }
 
 void kilo_store_identities_free(struct kilo_store_identity *identities, size_t n)
@@ -435,7 +456,7 @@ int kilo_store_identities_release_unused(kilo_store *store, const char *const *i
 					 uint32_t min_age_s, size_t *released, struct kilo_error *err)
 {
 	const char **sorted = NULL;
-	struct records ids, by_hash;
+	struct identities all;
 	int64_t now = (int64_t)time(NULL);
 	size_t freed = 0;
 	int r;
@@ -444,7 +465,7 @@ int kilo_store_identities_release_unused(kilo_store *store, const char *const *i
 		*released = 0;
 	if (n_in_use && !in_use)
 		return kilo_error_set(err, EINVAL, "identity: in_use is NULL");
-	r = read_all(store, &ids, &by_hash, err);
+	r = read_all(store, &all, err);
 	if (r < 0)
 		return r;
 	sorted = malloc((n_in_use ? n_in_use : 1) * sizeof(*sorted));
@@ -460,8 +481,8 @@ int kilo_store_identities_release_unused(kilo_store *store, const char *const *i
 		sorted[i] = in_use[i];
 	}
 	qsort(sorted, n_in_use, sizeof(*sorted), compare_strings);
-	for (size_t i = 0; i < ids.n && r == 0; i++) {
-		const struct record *id = &ids.items[i], *label_set = current(&by_hash, id);
+	for (size_t i = 0; i < all.n && r == 0; i++) {
+		const struct record *id = all.ids[i], *label_set = current(&all, id);
 		const char *labels = id->labels;
 
 		if (now - id->created < (int64_t)min_age_s)
@@ -483,7 +504,6 @@ out:
 	if (released)
 		*released = freed;
 	free(sorted);
-	records_clear(&ids);
-	records_clear(&by_hash);
+	free(all.ids);
 	return r;
 }

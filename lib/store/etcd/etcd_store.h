@@ -31,10 +31,16 @@ struct kilo_etcd_store {
 	bool listing; /* that list is on its way */
 	int64_t revision;
 	struct kilo_etcd_watch *watch;
-	/* What the watch (or a write, or a list again) touched since the last changes(), per kind a load reads. */
-	char **dirty[KILO_STORE_MESH_KINDS];
-	size_t n_dirty[KILO_STORE_MESH_KINDS], cap_dirty[KILO_STORE_MESH_KINDS];
-	/* A Kubernetes object changed since the last changed(): they are listed whole, not by name. */
+	/*
+	 * What the watch (or a write, or a list again) touched since the last
+	 * changes(), per kind a load reads, and per identity kind once its
+	 * changes were asked for (asked): a store that never lists them keeps
+	 * no names.
+	 */
+	char **dirty[KILO_STORE_KINDS];
+	size_t n_dirty[KILO_STORE_KINDS], cap_dirty[KILO_STORE_KINDS];
+	bool asked[KILO_STORE_KINDS];
+	/* A Kubernetes object or an identity changed since the last changed(); the objects are listed whole. */
 	bool objects_dirty;
 
 	bool up;

@@ -148,8 +148,13 @@ static int changes(kilo_store *store, enum kilo_store_kind kind, char ***names, 
 		return r;
 	*names = s->dirty[kind];
 	*n = s->n_dirty[kind];
-	/* The first load reads everything; after that the watch (or a list again) names every change. */
-	*all = first;
+	/*
+	 * The first load reads everything; after that the watch (or a list
+	 * again) names every change. Identities are named from the first time
+	 * they are asked for.
+	 */
+	*all = first || (kind >= KILO_STORE_MESH_KINDS && !s->asked[kind]);
+	s->asked[kind] = true;
 	s->dirty[kind] = NULL;
 	s->n_dirty[kind] = s->cap_dirty[kind] = 0;
 	return 0;
@@ -379,12 +384,12 @@ static void close_store(kilo_store *store)
 	kilo_etcd_watch_stop(s->watch);
 	kilo_etcd_keepalive_stop(s->keepalive);
 	kilo_etcd_free(s->client);
-	for (size_t i = 0; i < KILO_STORE_MESH_KINDS; i++) {
+	for (size_t i = 0; i < KILO_STORE_MESH_KINDS; i++)
 		kilo_store_cache_free(store->cache[i]);
+	for (size_t i = 0; i < KILO_STORE_KINDS; i++) {
 		kilo_etcd_store_names_free(s->dirty[i], s->n_dirty[i]);
-	}
-	for (size_t i = 0; i < KILO_STORE_KINDS; i++)
 		kilo_etcd_mirror_clear(&s->mirror[i]);
+	}
 	kilo_etcd_store_names_free(s->stray, s->n_stray);
 	kilo_etcd_store_self_free(s);
 	if (s->timer_fd >= 0)

@@ -36,10 +36,10 @@ static int add_name(char ***names, size_t *n, size_t *cap, const char *name)
 
 int kilo_etcd_store_touch(struct kilo_etcd_store *s, enum kilo_store_kind kind, const char *name)
 {
-	if (kind >= KILO_STORE_MESH_KINDS) {
+	if (kind >= KILO_STORE_MESH_KINDS)
 		s->objects_dirty = true;
+	if (kind >= KILO_STORE_MESH_KINDS && !s->asked[kind])
 		return 0;
-	}
 	return add_name(&s->dirty[kind], &s->n_dirty[kind], &s->cap_dirty[kind], name);
 }
 

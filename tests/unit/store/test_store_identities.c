@@ -270,6 +270,67 @@ static void test_a_record_changed_since_it_was_read_is_not_released(void **state
 	assert_int_equal(store->ops->get(store, KILO_STORE_IDENTITY, "300", &entry, &err), -ENOENT);
 }
 
+/* The name of the label-set record that holds labels. */
+static char *label_set_name(kilo_store *store, const char *labels)
+{
+	struct kilo_store_entry *entries = NULL;
+	char *name = NULL;
+	size_t n = 0;
+
+	assert_int_equal(store->ops->list(store, KILO_STORE_IDENTITY_LABELS, &entries, &n, NULL, NULL), 0);
+	for (size_t i = 0; i < n; i++)
+		if (entries[i].text && strstr(entries[i].text, labels))
+			name = strdup(entries[i].name);
+	kilo_store_entries_free(entries, n);
+	assert_non_null(name);
+	return name;
+}
+
+/*
+ * A store keeps what it listed and reads again what changed: a listing
+ * after a record is replaced under it by another writer, and after records
+ * are removed, is what a fresh handle lists.
+ */
+static void test_a_listing_follows_records_replaced_and_removed_by_another_writer(void **state)
+{
+	struct fixture *f = *state;
+	const char *moved = "{\"created\":1,\"id\":300,\"labels\":\"" WEB "\"}";
+	const char *in_use[] = { WEB };
+	struct kilo_store_identity *ids = NULL, *fresh_ids = NULL;
+	uint32_t web = allocate(f->store, WEB), db = allocate(f->store, DB);
+	kilo_store *other = open_again(f), *fresh;
+	char *web_set = label_set_name(f->store, WEB);
+	size_t n;
+
+	n = list(other, &ids);
+	assert_int_equal(n, 2);
+	kilo_store_identities_free(ids, n);
+	/* WEB's label set now names 300: web's number is no longer WEB's. */
+	put_raw(f, KILO_STORE_IDENTITY, "300", moved, strlen(moved));
+	put_raw(f, KILO_STORE_IDENTITY_LABELS, web_set, moved, strlen(moved));
+	n = list_after_change(other, 2, &ids);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0].id, db);
+	assert_string_equal(ids[0].labels, DB);
+	assert_int_equal(ids[1].id, 300);
+	assert_string_equal(ids[1].labels, WEB);
+	kilo_store_identities_free(ids, n);
+	/* db (unused) and web (no label set names it) go. */
+	assert_int_equal(release(f->store, in_use, 1, 0), 2);
+	n = list_after_change(other, 1, &ids);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0].id, 300);
+	fresh = open_again(f);
+	assert_int_equal(list(fresh, &fresh_ids), 1);
+	assert_int_equal(fresh_ids[0].id, 300);
+	assert_true(web != 300);
+	kilo_store_identities_free(ids, n);
+	kilo_store_identities_free(fresh_ids, 1);
+	kilo_store_close(fresh);
+	kilo_store_close(other);
+	free(web_set);
+}
+
 /* What allocating labels fails with; the error names the value. */
 static int refused(kilo_store *store, const char *labels, uint32_t *id, struct kilo_error *err)
 {
@@ -318,6 +379,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_number_its_label_set_does_not_name_is_not_listed_and_is_released,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_record_changed_since_it_was_read_is_not_released, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_listing_follows_records_replaced_and_removed_by_another_writer, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_labels_are_refused_and_nothing_is_written, setup, teardown),
 	};
 
