@@ -117,8 +117,8 @@ for n in "${sizes[@]}"; do
 	for mode in ebpf ebpf-sock nft-vmap nft-linear none; do
 		topology_up
 		balance "$mode" "$n"
-		read -r done took failed < <(client "$n" 80 "$seconds" "$concurrency")
-		printf '%-10s %-11s %12.0f %8s\n' "$n" "$mode" "$(awk -v d="$done" -v t="$took" 'BEGIN { print d / t }')" "$failed"
+		read -r made took failed < <(client "$n" 80 "$seconds" "$concurrency")
+		printf '%-10s %-11s %12.0f %8s\n' "$n" "$mode" "$(awk -v d="$made" -v t="$took" 'BEGIN { print d / t }')" "$failed"
 		connrate_netns_down
 	done
 done
