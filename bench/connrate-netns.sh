@@ -6,11 +6,13 @@
 # The caller's $prefix begins every namespace's and link's name.
 #
 #   connrate_netns_up CLIENT/LEN ROUTER-TO-CLIENT/LEN ROUTER-TO-SERVERS/LEN SERVER/LEN...
-#   connrate_netns_down   kills the servers (pids), deletes the namespaces and the file $rules;
-#                         also on exit
+#   connrate_netns_down   kills the servers (pids), deletes the namespaces, the file $rules,
+#                         the bpffs directory $pins and the cgroup $cgroup; also on exit
 
-pids=()  # the servers the caller started
-rules="" # a file of nftables rules the caller wrote
+pids=()   # the servers the caller started
+rules=""  # a file of nftables rules the caller wrote
+pins=""   # a bpffs directory the caller pinned in
+cgroup="" # a cgroup v2 directory the caller made (empty again by then)
 
 connrate_netns_up() {
 	local client="$1" router_c="$2" router_b="$3" b ns dev
@@ -38,7 +40,11 @@ connrate_netns_down() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in c r b; do ip netns del "$prefix$p" 2>/dev/null || true; done
 	[[ -z "$rules" ]] || rm -f "$rules"
+	[[ -z "$pins" ]] || rm -rf "$pins"
+	[[ -z "$cgroup" ]] || rmdir "$cgroup" 2>/dev/null || true
 	pids=()
 	rules=""
+	pins=""
+	cgroup=""
 }
 trap connrate_netns_down EXIT

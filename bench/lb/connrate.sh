@@ -3,6 +3,9 @@
 # router namespace to three backends, with SERVICES ClusterIPs on port 80, side
 # by side for the shapes a Kubernetes node can take:
 #   ebpf        libkilo's tc programs on the router's client-facing veth (bench-lb-load)
+#   ebpf-sock   the same, and the client in a cgroup with libkilo's socket programs, as
+#               kg attaches them to the cgroup v2 root: every pod's connect() goes
+#               to a backend before any packet exists
 #   nft-vmap    kube-proxy's nftables mode: one verdict map lookup, a chain per service
 #   nft-linear  iptables mode's shape: one rule per service, tried in turn
 #   none        no load balancer: the backends' namespace owns every ClusterIP
@@ -11,7 +14,8 @@
 #
 #   bench/lb/connrate.sh BUILD-DIR [SERVICES...]     (root; default 1000 10000)
 #
-# Each mode gets namespaces of its own (prefix kb<pid>), removed on exit.
+# Each mode gets namespaces of its own (prefix kb<pid>), removed on exit, and
+# ebpf-sock a cgroup and a bpffs directory of its own (/sys/fs/bpf/kb<pid>), too.
 set -euo pipefail
 # shellcheck source=bench/connrate-netns.sh
 . "$(dirname "$0")/../connrate-netns.sh"
@@ -76,6 +80,14 @@ balance() {
 		# programs stay on the veth (and their maps with them) until it goes.
 		ip netns exec "${prefix}r" "$loader" /sys/fs/bpf/kilobench "${prefix}r0" "$2" "${backends[@]}"
 		;;
+	ebpf-sock)
+		# In the router's network namespace only: the cgroup links pinned in the
+		# host's bpffs keep the socket programs on the client's cgroup.
+		cgroup="$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)/$prefix"
+		pins="/sys/fs/bpf/$prefix"
+		mkdir "$cgroup"
+		nsenter --net="/run/netns/${prefix}r" "$loader" -c "$cgroup" "$pins" "${prefix}r0" "$2" "${backends[@]}"
+		;;
 	none)
 		ip -n "${prefix}b" route add local 10.96.0.0/16 dev lo
 		ip -n "${prefix}r" route add 10.96.0.0/16 via "${backends[0]}"
@@ -92,15 +104,21 @@ balance() {
 	esac
 }
 
+# The client, in the cgroup of the mode's socket programs if it has one.
+client() {
+	[[ -z "$cgroup" ]] || echo "$BASHPID" >"$cgroup/cgroup.procs"
+	exec ip netns exec "${prefix}c" "$connrate" connect "$@"
+}
+
 printf '# %s %s\n' "$0" "$build ${sizes[*]}"
 printf '# %s s per run, %s connections in flight, 3 backends\n' "$seconds" "$concurrency"
 printf '%-10s %-11s %12s %8s\n' services mode "conn/s" failed
 for n in "${sizes[@]}"; do
-	for mode in ebpf nft-vmap nft-linear none; do
+	for mode in ebpf ebpf-sock nft-vmap nft-linear none; do
 		topology_up
 		balance "$mode" "$n"
-		read -r done took failed < <(ip netns exec "${prefix}c" "$connrate" connect "$n" 80 "$seconds" "$concurrency")
-		printf '%-10s %-11s %12.0f %8s\n' "$n" "$mode" "$(awk -v d="$done" -v t="$took" 'BEGIN { print d / t }')" "$failed"
+		read -r made took failed < <(client "$n" 80 "$seconds" "$concurrency")
+		printf '%-10s %-11s %12.0f %8s\n' "$n" "$mode" "$(awk -v d="$made" -v t="$took" 'BEGIN { print d / t }')" "$failed"
 		connrate_netns_down
 	done
 done

@@ -5,9 +5,11 @@
  * 10.96.(i / 250).(i % 250 + 1):80/TCP, as bench-lb-connrate connects to
  * them) over the given backends on port 8080, through the policy layer and
  * the loader as kg does. New flows pick a slot by hash (no Maglev tables:
- * 64 KiB each at 10,000 services). What it attaches and pins stays.
+ * 64 KiB each at 10,000 services). With -c, the socket programs also go on
+ * the cgroup v2 directory CGROUP, as kg puts them on the cgroup root, where
+ * every pod's processes get them. What it attaches and pins stays.
  *
- *   bench-lb-load PIN-DIR IFNAME SERVICES BACKEND-IP...
+ *   bench-lb-load [-c CGROUP] PIN-DIR IFNAME SERVICES BACKEND-IP...
  */
 #include <errno.h>
 #include <net/if.h>
@@ -50,6 +52,7 @@ static int objects(long services, char **backends, int n_backends, struct kilo_s
 int main(int argc, char *argv[])
 {
 	struct kilo_strbuf svc = { 0 }, slices = { 0 };
+	const char *cgroup = NULL;
 	struct kilo_bpf_sync_report report;
 	struct kilo_lb_desired desired;
 	struct kilo_lb_ids *ids = NULL;
@@ -58,8 +61,13 @@ int main(int argc, char *argv[])
 	long services;
 	int ifindex, r;
 
+	if (argc > 2 && strcmp(argv[1], "-c") == 0) {
+		cgroup = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 5) {
-		fprintf(stderr, "usage: bench-lb-load PIN-DIR IFNAME SERVICES BACKEND-IP...\n");
+		fprintf(stderr, "usage: bench-lb-load [-c CGROUP] PIN-DIR IFNAME SERVICES BACKEND-IP...\n");
 		return 2;
 	}
 	services = atol(argv[3]);
@@ -82,6 +90,11 @@ int main(int argc, char *argv[])
 	r = kilo_bpf_open(&(struct kilo_bpf_opts){ .pin_dir = argv[1] }, &bpf, &err);
 	if (r == 0)
 		r = kilo_bpf_attach(bpf, ifindex, KILO_BPF_POD, &err);
+	/* How many programs went on the cgroup: none would make the row the plain eBPF one. */
+	if (r == 0 && cgroup && (r = kilo_bpf_attach_cgroup(bpf, cgroup, &err)) == 0)
+		r = -ENOENT;
+	if (r > 0)
+		r = 0;
 	if (r == 0)
 		r = kilo_bpf_sync(bpf, &desired, true, &report, &err);
 	kilo_lb_desired_release(&desired);
