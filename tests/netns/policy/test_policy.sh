@@ -202,10 +202,11 @@ probe() {
 
 # The model's input: the stored objects as kgctl get prints them, the
 # nodes' locations, the VPN peer; every source and target.
+# world_json DIR: what the model reads, from the file store in DIR.
 world_json() {
-	local i
-	jq -n --argjson pods "$(kgctl_store get pods -o json)" --argjson namespaces "$(kgctl_store get ns -o json)" \
-		--argjson policies "$(kgctl_store get netpol -o json)" \
+	local i get=("$KGCTL" get --store "file:$1" -o json)
+	jq -n --argjson pods "$("${get[@]}" pods)" --argjson namespaces "$("${get[@]}" ns)" \
+		--argjson policies "$("${get[@]}" netpol)" \
 		--argjson nodes "$(for i in "${node_ids[@]}"; do echo "{\"n$i\": \"loc$(loc_of "$i")\"}"; done | jq -s add)" \
 		--arg vpn "$VPN_ADDR/32" --argjson targets "$(targets | jq -R . | jq -s .)" \
 		--argjson sources "$(sources | jq -R . | jq -s .)" \
@@ -216,7 +217,8 @@ world_json() {
 		  ports: $ports}'
 }
 
-expect() { world_json >"$tmp/case.world" && python3 "$MODEL" expect "$tmp/case.world" >"$1"; }
+# expect FILE DIR: the matrix the model expects of the objects in the file store in DIR.
+expect() { world_json "$2" >"$tmp/case.world" && python3 "$MODEL" expect "$tmp/case.world" >"$1"; }
 
 # ---- explain ------------------------------------------------------------------
 
@@ -269,10 +271,14 @@ run_case() {
 	local file="$1" name t0 ms=0 bad
 	name="$(basename "$file" .yaml)"
 	case_name="$name"
+	# The model reads a copy of the store with the case applied, before the
+	# cluster sees it: the poll for the case's effect starts right after the apply.
+	rm -rf "$tmp/model-store" && cp -a "$store" "$tmp/model-store" &&
+		"$KGCTL" apply -f "$file" --store "file:$tmp/model-store" >>"$tmp/log/apply.log" 2>&1 &&
+		expect "$tmp/case.expected" "$tmp/model-store" || { check "$name: the model computes the matrix" false; return; }
+	awk '$2 == 0 { print $1 }' "$tmp/case.expected" >"$tmp/case.denied"
 	t0=$(now_ms)
 	kgctl_store apply -f "$file" >>"$tmp/log/apply.log" 2>&1 || { check "$name: kgctl apply -f" false; return; }
-	expect "$tmp/case.expected" || { check "$name: the model computes the matrix" false; return; }
-	awk '$2 == 0 { print $1 }' "$tmp/case.expected" >"$tmp/case.denied"
 	if [[ -s "$tmp/case.denied" ]]; then
 		ms="$(in_force "$tmp/case.denied" 1 "$t0")" || ms=15000
 		((ms > slowest_ms)) && slowest_ms=$ms
@@ -303,7 +309,7 @@ vpn_ready() {
 # Before any policy: every cell answers, with the right name.
 all_open() {
 	local bad
-	expect "$tmp/case.expected" && probe "$tmp/case.observed" || return 1
+	expect "$tmp/case.expected" "$store" && probe "$tmp/case.observed" || return 1
 	bad="$(python3 "$MODEL" diff "$tmp/case.expected" "$tmp/case.observed")"
 	[[ -z "$bad" ]] || { echo "$bad" | head -20; return 1; }
 }
