@@ -19,6 +19,10 @@
  *     new flow to the same service (the maps' cost at that size, warm);
  *     "random service": to a service drawn at random (cold map entries: the
  *     machine's memory latency, at 100k services, dominates).
+ *   hit, one of 50k flows: an ACK of each flow the first new-flow column
+ *     opened, one call each, after the other columns: a conntrack hit whose
+ *     entry is no longer in the cache, as most are on a node with many
+ *     flows (the first figure is one flow's, always warm).
  *   its SYN into a local backend: the new flow's first packet once more,
  *     DNATed, at the backend pod's veth (kilo_lb_to_pod), as on a node that
  *     runs the backend: no reply, judged by no policy; one call each.
@@ -123,10 +127,10 @@ static size_t syn(const char *client, uint16_t sport, const char *vip, uint16_t 
 }
 
 struct figures {
-	double hit, hit_one, new_one_service, new_random_service, new_at_backend, empty;
+	double hit, hit_one, hit_cold, new_one_service, new_random_service, new_at_backend, empty;
 };
 
-/* Where new_flows sends its SYNs: through prog, to port at one of n addresses from base (n 1: the first). */
+/* Where flows sends its packets: through prog, to port at one of n addresses from base (n 1: the first). */
 struct destination {
 	int prog;
 	__u32 base;
@@ -134,8 +138,8 @@ struct destination {
 	uint16_t port;
 };
 
-/* NEW_FLOWS new flows from client block `block` to `to`: the mean of their first packets. */
-static int new_flows(const struct destination *to, unsigned block, double *mean)
+/* A packet (TCP flags) of each of NEW_FLOWS flows from client block `block` to `to`, one call each: the mean. */
+static int flows(const struct destination *to, unsigned block, uint8_t tcp_flags, double *mean)
 {
 	char dst[INET_ADDRSTRLEN], client[INET_ADDRSTRLEN];
 	uint8_t frame[KT_PACKET_MAX];
@@ -146,7 +150,7 @@ static int new_flows(const struct destination *to, unsigned block, double *mean)
 	for (i = 0; i < NEW_FLOWS; i++) {
 		text4(ip4(0x0a040000, block * 256 + 1 + i / 50000), client);
 		text4(ip4(to->base, to->n > 1 ? (unsigned)random() % to->n : 0), dst);
-		len = syn(client, (uint16_t)(10000 + i % 50000), dst, to->port, 0x02, frame);
+		len = syn(client, (uint16_t)(10000 + i % 50000), dst, to->port, tcp_flags, frame);
 		d = len ? run_prog(to->prog, frame, len, 1) : -1;
 		if (d < 0)
 			return -EIO;
@@ -200,11 +204,14 @@ static int measure(unsigned n, struct figures *f)
 	random_service = one_service;
 	random_service.n = n;
 	local_backend = (struct destination){bpf_program__fd(b.skel->progs.kilo_lb_to_pod), backends, 1, 8080};
-	r = new_flows(&one_service, 1, &f->new_one_service);
+	r = flows(&one_service, 1, 0x02, &f->new_one_service);
 	if (r == 0)
-		r = new_flows(&random_service, 2, &f->new_random_service);
+		r = flows(&random_service, 2, 0x02, &f->new_random_service);
 	if (r == 0)
-		r = new_flows(&local_backend, 3, &f->new_at_backend);
+		r = flows(&local_backend, 3, 0x02, &f->new_at_backend);
+	/* The first column's flows again, 100k calls later: hits on entries gone cold. */
+	if (r == 0)
+		r = flows(&one_service, 1, 0x10, &f->hit_cold);
 out:
 	bench_skel_close(&b);
 	return r;
@@ -221,9 +228,10 @@ int main(void)
 	printf("hit: one flow, repeat %d; new flow: %d SYNs from new client ports, one test_run each;\n"
 	       "empty program: one test_run each, the call's own cost in every one-run column\n\n",
 	       HIT_REPEAT, NEW_FLOWS);
-	printf("| services | conntrack hit | hit, one run per call | new flow, one service | new flow, random service "
-	       "| its SYN into a local backend | empty program, one run per call | new flow, one service, less the call |\n");
-	printf("|---|---|---|---|---|---|---|---|\n");
+	printf("| services | conntrack hit | hit, one run per call | hit, one of 50k flows, one run per call "
+	       "| new flow, one service | new flow, random service | its SYN into a local backend "
+	       "| empty program, one run per call | new flow, one service, less the call |\n");
+	printf("|---|---|---|---|---|---|---|---|---|\n");
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		struct figures f;
 		int r = measure(sizes[i], &f);
@@ -232,8 +240,9 @@ int main(void)
 			fprintf(stderr, "bench-lb-test-run: %u services: %s\n", sizes[i], strerror(-r));
 			return r == -EPERM ? 77 : 1;
 		}
-		printf("| %u | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", sizes[i], f.hit, f.hit_one,
-		       f.new_one_service, f.new_random_service, f.new_at_backend, f.empty, f.new_one_service - f.empty);
+		printf("| %u | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", sizes[i], f.hit, f.hit_one,
+		       f.hit_cold, f.new_one_service, f.new_random_service, f.new_at_backend, f.empty,
+		       f.new_one_service - f.empty);
 		fflush(stdout);
 	}
 	return 0;
