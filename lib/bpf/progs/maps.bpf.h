@@ -81,8 +81,8 @@ struct {
  * max_entries / (possible CPUs) entries and evict only their own, so a CPU
  * that opens most flows (one busy client pod) would evict its live flows
  * while the table has room, and on hosts with many possible CPUs the share
- * is small; nor was it faster here (bench-lb-test-run: a new flow 10-60 ns
- * slower). A HASH without LRU inserts ~45 ns faster but needs a collector of
+ * is small; nor was it faster here (bench-lb-test-run: a new flow 10-70 ns
+ * slower). A HASH without LRU inserts 30-50 ns faster but needs a collector of
  * expired entries and drops new flows when full.
  */
 struct {
