@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 void bench_skel_close(struct bench_skel *b)
@@ -37,4 +38,16 @@ int bench_skel_open(struct bench_skel *b, const char *tag, unsigned n)
 		return r;
 	}
 	return 0;
+}
+
+int bench_empty_prog(void)
+{
+	const struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0}, /* TC_ACT_OK */
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "kilo_bench_empty", "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), NULL);
+
+	return fd < 0 ? -errno : fd;
 }

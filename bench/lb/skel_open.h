@@ -18,5 +18,10 @@ struct bench_skel {
 int bench_skel_open(struct bench_skel *b, const char *tag, unsigned n);
 /* Unpins the maps, removes the directory and unloads; a closed one is a no-op. */
 void bench_skel_close(struct bench_skel *b);
+/*
+ * A tc program that only returns TC_ACT_OK: what one BPF_PROG_TEST_RUN call
+ * costs besides the program (its fd, or -errno).
+ */
+int bench_empty_prog(void);
 
 #endif

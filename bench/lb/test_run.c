@@ -19,6 +19,17 @@
  *     new flow to the same service (the maps' cost at that size, warm);
  *     "random service": to a service drawn at random (cold map entries: the
  *     machine's memory latency, at 100k services, dominates).
+ *   hit, one of 50k flows: an ACK of each flow the first new-flow column
+ *     opened, one call each, after the other columns: a conntrack hit whose
+ *     entry is no longer in the cache, as most are on a node with many
+ *     flows (the first figure is one flow's, always warm).
+ *   its SYN into a local backend: the new flow's first packet once more,
+ *     DNATed, at the backend pod's veth (kilo_lb_to_pod), as on a node that
+ *     runs the backend: no reply, judged by no policy; one call each.
+ *   empty program: the same SYN through a program that only returns, one
+ *     call each: what a test_run call of repeat 1 costs besides the program
+ *     (two clock reads on this VM). "less the call" is the new flow's figure
+ *     minus it, the program's own time, comparable to the repeated hit.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -74,17 +85,36 @@ static void text4(__be32 addr, char *buf)
 	inet_ntop(AF_INET, &addr, buf, INET_ADDRSTRLEN);
 }
 
-/* Runs one frame repeat times; the kernel's mean ns per run, or -1. */
-static double run(struct bench_skel *b, const uint8_t *frame, size_t len, __u32 repeat)
+/* Runs one frame repeat times through prog; the kernel's mean ns per run, or -1. */
+static double run_prog(int prog, const uint8_t *frame, size_t len, __u32 repeat)
 {
 	uint8_t out[KT_PACKET_MAX];
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)len,
 		    .data_out = out, .data_size_out = sizeof(out), .repeat = repeat);
 
-	if (bpf_prog_test_run_opts(bpf_program__fd(b->skel->progs.kilo_lb_from_pod), &opts) < 0 ||
-	    opts.retval != 0)
+	if (bpf_prog_test_run_opts(prog, &opts) < 0 || opts.retval != 0)
 		return -1;
 	return opts.duration;
+}
+
+static double run(struct bench_skel *b, const uint8_t *frame, size_t len, __u32 repeat)
+{
+	return run_prog(bpf_program__fd(b->skel->progs.kilo_lb_from_pod), frame, len, repeat);
+}
+
+/* The mean of NEW_FLOWS calls of repeat 1 of frame through prog; -1 when one fails. */
+static double run_each(int prog, const uint8_t *frame, size_t len)
+{
+	double sum = 0, d;
+	unsigned i;
+
+	for (i = 0; i < NEW_FLOWS; i++) {
+		d = run_prog(prog, frame, len, 1);
+		if (d < 0)
+			return -1;
+		sum += d;
+	}
+	return sum / NEW_FLOWS;
 }
 
 static size_t syn(const char *client, uint16_t sport, const char *vip, uint16_t dport,
@@ -97,14 +127,21 @@ static size_t syn(const char *client, uint16_t sport, const char *vip, uint16_t 
 }
 
 struct figures {
-	double hit, hit_one, new_one_service, new_random_service;
+	double hit, hit_one, hit_cold, new_one_service, new_random_service, new_at_backend, empty;
 };
 
-/* NEW_FLOWS new flows from client block `block`, to service `only` or (n) to random ones. */
-static int new_flows(struct bench_skel *b, unsigned n, __u32 services, unsigned block, int random_service,
-		     double *mean)
+/* Where flows sends its packets: through prog, to port at one of n addresses from base (n 1: the first). */
+struct destination {
+	int prog;
+	__u32 base;
+	unsigned n;
+	uint16_t port;
+};
+
+/* A packet (TCP flags) of each of NEW_FLOWS flows from client block `block` to `to`, one call each: the mean. */
+static int flows(const struct destination *to, unsigned block, uint8_t tcp_flags, double *mean)
 {
-	char vip[INET_ADDRSTRLEN], client[INET_ADDRSTRLEN];
+	char dst[INET_ADDRSTRLEN], client[INET_ADDRSTRLEN];
 	uint8_t frame[KT_PACKET_MAX];
 	double sum = 0, d;
 	size_t len;
@@ -112,9 +149,9 @@ static int new_flows(struct bench_skel *b, unsigned n, __u32 services, unsigned 
 
 	for (i = 0; i < NEW_FLOWS; i++) {
 		text4(ip4(0x0a040000, block * 256 + 1 + i / 50000), client);
-		text4(ip4(services, random_service ? (unsigned)random() % n : 0), vip);
-		len = syn(client, (uint16_t)(10000 + i % 50000), vip, 80, 0x02, frame);
-		d = len ? run(b, frame, len, 1) : -1;
+		text4(ip4(to->base, to->n > 1 ? (unsigned)random() % to->n : 0), dst);
+		len = syn(client, (uint16_t)(10000 + i % 50000), dst, to->port, tcp_flags, frame);
+		d = len ? run_prog(to->prog, frame, len, 1) : -1;
 		if (d < 0)
 			return -EIO;
 		sum += d;
@@ -129,10 +166,10 @@ static int measure(unsigned n, struct figures *f)
 	char vip[INET_ADDRSTRLEN];
 	uint8_t frame[KT_PACKET_MAX];
 	struct bench_skel b = {0};
-	double sum_hit = 0, d;
+	struct destination one_service, random_service, local_backend;
 	size_t len;
 	unsigned i;
-	int r;
+	int r, empty;
 
 	r = bench_skel_open(&b, "datapath", n);
 	if (r < 0)
@@ -150,19 +187,31 @@ static int measure(unsigned n, struct figures *f)
 	text4(ip4(bench_vip, 0), vip);
 	len = syn("10.4.0.5", 40000, vip, 80, 0x10, frame);
 	/* Two runs open both flows (80 -> 8080, 8080 -> 80); the rest are hits. */
-	if (run(&b, frame, len, 2) < 0 || (f->hit = run(&b, frame, len, HIT_REPEAT)) < 0)
+	if (run(&b, frame, len, 2) < 0 || (f->hit = run(&b, frame, len, HIT_REPEAT)) < 0 ||
+	    (f->hit_one = run_each(bpf_program__fd(b.skel->progs.kilo_lb_from_pod), frame, len)) < 0)
 		goto out;
-	for (i = 0; i < NEW_FLOWS; i++) {
-		d = run(&b, frame, len, 1);
-		if (d < 0)
-			goto out;
-		sum_hit += d;
+	empty = bench_empty_prog();
+	if (empty < 0) {
+		r = empty;
+		goto out;
 	}
-	f->hit_one = sum_hit / NEW_FLOWS;
+	f->empty = run_each(empty, frame, len);
+	close(empty);
+	if (f->empty < 0)
+		goto out;
 	srandom(n);
-	r = new_flows(&b, n, services, 1, 0, &f->new_one_service);
+	one_service = (struct destination){bpf_program__fd(b.skel->progs.kilo_lb_from_pod), services, 1, 80};
+	random_service = one_service;
+	random_service.n = n;
+	local_backend = (struct destination){bpf_program__fd(b.skel->progs.kilo_lb_to_pod), backends, 1, 8080};
+	r = flows(&one_service, 1, 0x02, &f->new_one_service);
 	if (r == 0)
-		r = new_flows(&b, n, services, 2, 1, &f->new_random_service);
+		r = flows(&random_service, 2, 0x02, &f->new_random_service);
+	if (r == 0)
+		r = flows(&local_backend, 3, 0x02, &f->new_at_backend);
+	/* The first column's flows again, 100k calls later: hits on entries gone cold. */
+	if (r == 0)
+		r = flows(&one_service, 1, 0x10, &f->hit_cold);
 out:
 	bench_skel_close(&b);
 	return r;
@@ -176,10 +225,13 @@ int main(void)
 	uname(&uts);
 	printf("bench-lb-test-run: kilo_lb_from_pod through BPF_PROG_TEST_RUN, ns per packet (kernel %s, %ld CPUs)\n",
 	       uts.release, sysconf(_SC_NPROCESSORS_ONLN));
-	printf("hit: one flow, repeat %d; new flow: %d SYNs from new client ports, one test_run each\n\n",
+	printf("hit: one flow, repeat %d; new flow: %d SYNs from new client ports, one test_run each;\n"
+	       "empty program: one test_run each, the call's own cost in every one-run column\n\n",
 	       HIT_REPEAT, NEW_FLOWS);
-	printf("| services | conntrack hit | hit, one run per call | new flow, one service | new flow, random service |\n");
-	printf("|---|---|---|---|---|\n");
+	printf("| services | conntrack hit | hit, one run per call | hit, one of 50k flows, one run per call "
+	       "| new flow, one service | new flow, random service | its SYN into a local backend "
+	       "| empty program, one run per call | new flow, one service, less the call |\n");
+	printf("|---|---|---|---|---|---|---|---|---|\n");
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		struct figures f;
 		int r = measure(sizes[i], &f);
@@ -188,8 +240,9 @@ int main(void)
 			fprintf(stderr, "bench-lb-test-run: %u services: %s\n", sizes[i], strerror(-r));
 			return r == -EPERM ? 77 : 1;
 		}
-		printf("| %u | %.1f | %.1f | %.1f | %.1f |\n", sizes[i], f.hit, f.hit_one, f.new_one_service,
-		       f.new_random_service);
+		printf("| %u | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", sizes[i], f.hit, f.hit_one,
+		       f.hit_cold, f.new_one_service, f.new_random_service, f.new_at_backend, f.empty,
+		       f.new_one_service - f.empty);
 		fflush(stdout);
 	}
 	return 0;

@@ -81,10 +81,10 @@ void kilo_lb_desired_release(struct kilo_lb_desired *desired)
 
 /*
  * Lists frontend_id among the frontends of the backend at index i of the
- * desired backends (the same index in backend_frontends while they are
- * built). A backend with more frontends than the map holds keeps a REPLY
- * entry per flow instead, and no record: a reply could find another
- * frontend's flow of the same client port, not the newest.
+ * desired backends (the same index in backend_frontends). A backend with
+ * more frontends than the map holds keeps a REPLY entry per flow instead,
+ * and a record that lists none: a reply could find another frontend's flow
+ * of the same client port, not the newest.
  */
 static void link_frontend(struct builder *b, size_t i, __u32 frontend_id)
 {
@@ -329,10 +329,20 @@ static int build(struct builder *b, const struct kilo_lb_frontends *fronts)
 		if (r < 0)
 			return r;
 	}
-	/* A backend whose replies search REPLY entries has no record: its frontends do not all fit. */
-	for (size_t i = 0; i < d->n_backends; i++)
-		if (!(d->backends[i].value.flags & KILO_LB_BACKEND_REPLY_ENTRIES))
-			d->backend_frontends[d->n_backend_frontends++] = d->backend_frontends[i];
+	/*
+	 * Every backend has a record, so that the programs know a packet from no
+	 * backend for what it is without a conntrack lookup; one whose replies
+	 * search REPLY entries lists no frontend: its frontends do not all fit.
+	 */
+	for (size_t i = 0; i < d->n_backends; i++) {
+		struct kilo_lb_backend_frontends *record = &d->backend_frontends[i].value;
+
+		if (d->backends[i].value.flags & KILO_LB_BACKEND_REPLY_ENTRIES) {
+			record->n_services = 0;
+			memset(record->service_ids, 0, sizeof(record->service_ids));
+		}
+	}
+	d->n_backend_frontends = d->n_backends;
 	qsort(d->services, d->n_services, sizeof(*d->services), compare_services);
 	qsort(d->backends, d->n_backends, sizeof(*d->backends), compare_backends);
 	qsort(d->slots, d->n_slots, sizeof(*d->slots), compare_slots);

@@ -209,7 +209,10 @@ static int prog_fd(struct kt_lb *lb, enum kt_prog prog)
 	return -1;
 }
 
-/* Lists service_id among the frontends of backend id, as libkilo's desired state does. */
+/*
+ * Lists service_id (0: none) among the frontends of backend id, as
+ * libkilo's desired state does: every backend has a record.
+ */
 static void link_backend(struct kt_lb *lb, __u32 id, __u32 service_id)
 {
 	int fd = bpf_map__fd(lb->skel->maps.kilo_lb_backend_frontends);
@@ -218,9 +221,7 @@ static void link_backend(struct kt_lb *lb, __u32 id, __u32 service_id)
 	struct kilo_lb_backend backend;
 	__u32 i;
 
-	/* A backend marked so stands for one with more frontends than the record holds: none listed. */
-	if (bpf_map_lookup_elem(bpf_map__fd(lb->skel->maps.kilo_lb_backends), &id, &backend) ||
-	    (backend.flags & KILO_LB_BACKEND_REPLY_ENTRIES))
+	if (bpf_map_lookup_elem(bpf_map__fd(lb->skel->maps.kilo_lb_backends), &id, &backend))
 		return;
 	memset(&key, 0, sizeof(key));
 	key.addr = backend.addr;
@@ -234,8 +235,11 @@ static void link_backend(struct kt_lb *lb, __u32 id, __u32 service_id)
 	for (i = 0; i < fronts.n_services; i++)
 		if (fronts.service_ids[i] == service_id)
 			return;
-	assert_true(fronts.n_services < KILO_LB_BACKEND_FRONTENDS);
-	fronts.service_ids[fronts.n_services++] = service_id;
+	/* A backend marked so stands for one with more frontends than the record holds: none listed. */
+	if (service_id && !(backend.flags & KILO_LB_BACKEND_REPLY_ENTRIES)) {
+		assert_true(fronts.n_services < KILO_LB_BACKEND_FRONTENDS);
+		fronts.service_ids[fronts.n_services++] = service_id;
+	}
 	assert_int_equal(bpf_map_update_elem(fd, &key, &fronts, BPF_ANY), 0);
 }
 
@@ -259,15 +263,16 @@ static void prune_backend_frontends(struct kt_lb *lb)
 }
 
 /*
- * kilo_lb_backend_frontends from the services' slots and Maglev tables,
- * which the fixtures set. A backend keeps the frontends it had while it is
- * in the backends map, as libkilo keeps a terminating backend's; the entry
- * of a backend gone from it goes too.
+ * kilo_lb_backend_frontends from the backends map, and the services' slots
+ * and Maglev tables, which the fixtures set. A backend keeps the frontends
+ * it had while it is in the backends map, as libkilo keeps a terminating
+ * backend's; the entry of a backend gone from it goes too.
  */
 static void derive_backend_frontends(struct kt_lb *lb)
 {
 	struct kilo_lb_slot_key slot, next;
-	__u32 service_id, next_id, inner_id, i, backend;
+	__u32 service_id, next_id, inner_id, i, backend, next_backend;
+	int backends = bpf_map__fd(lb->skel->maps.kilo_lb_backends);
 	int slots = bpf_map__fd(lb->skel->maps.kilo_lb_slots);
 	int maglev = bpf_map__fd(lb->skel->maps.kilo_lb_maglev);
 	struct bpf_map_info info;
@@ -275,6 +280,11 @@ static void derive_backend_frontends(struct kt_lb *lb)
 	int inner;
 
 	prune_backend_frontends(lb);
+	for (int r = bpf_map_get_next_key(backends, NULL, &next_backend); r == 0;
+	     r = bpf_map_get_next_key(backends, &backend, &next_backend)) {
+		backend = next_backend;
+		link_backend(lb, backend, 0);
+	}
 	for (int r = bpf_map_get_next_key(slots, NULL, &next); r == 0; r = bpf_map_get_next_key(slots, &slot, &next)) {
 		slot = next;
 		assert_int_equal(bpf_map_lookup_elem(slots, &slot, &backend), 0);

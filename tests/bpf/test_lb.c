@@ -365,7 +365,13 @@ static void test_syn_on_closed_flow_is_a_new_flow(void **state)
 	assert_int_equal(kt_counter(&kt, KILO_LB_FORWARD_NEW), 2);
 }
 
-/* A backend with more frontends than a reply searches keeps a REPLY entry per flow. */
+/*
+ * A backend with more frontends than a reply searches keeps a REPLY entry per
+ * flow, and a record that lists none. Every backend has a record and REPLY
+ * entries name only backends: a packet from an address and port without one
+ * (most of those that are no reply) is no reply without a conntrack lookup,
+ * and a REPLY entry its removed backend left reverses nothing.
+ */
 static void test_backend_with_reply_entries(void **state)
 {
 	(void)state;
@@ -376,6 +382,11 @@ static void test_backend_with_reply_entries(void **state)
 	assert_int_equal(kt_conntrack_entries(&kt), 2);
 	kt_expect(&kt, KT_TO_POD, &TCP4(BACKEND4_1, CLIENT4, 8080, 40043, SYN | ACK, 0), TC_ACT_OK,
 		  &TCP4(VIP4, CLIENT4, 80, 40043, SYN | ACK, 0));
+	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, 0, NULL, 0);
+	kt_remove_backend(&kt, 1);
+	kt_expect(&kt, KT_TO_POD, &TCP4(BACKEND4_1, CLIENT4, 8080, 40043, ACK, 0), TC_ACT_OK, NULL);
+	assert_int_equal(kt_counter(&kt, KILO_LB_REVERSE_NAT), 1);
+	assert_int_equal(kt_counter(&kt, KILO_LB_PASS), 1);
 }
 
 static void test_gone_backend_flow_picks_again_or_drops(void **state)

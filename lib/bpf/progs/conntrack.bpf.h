@@ -154,11 +154,14 @@ struct kilo_lb_flow {
 	int reply_entry; /* ct is the flow's REPLY entry, not its SERVICE entry */
 };
 
+/* What kilo_lb_find_service_entry returns when the reply's source is no backend: it has no record. */
+#define KILO_LB_NOT_A_BACKEND (-2)
+
 /*
  * The client's SERVICE entry, through the frontends that balance to the
- * backend; 0 when found. A client port reused for another frontend of the
- * same backend leaves the closed flow's entry alive a while (10 s): a flow
- * not closing wins over it.
+ * backend; 0 when found, KILO_LB_NOT_A_BACKEND, else -1. A client port
+ * reused for another frontend of the same backend leaves the closed flow's
+ * entry alive a while (10 s): a flow not closing wins over it.
  */
 static __always_inline int kilo_lb_find_service_entry(const struct kilo_lb_ct_key *reply_key, __u64 now,
 						      struct kilo_lb_flow *flow)
@@ -176,7 +179,7 @@ static __always_inline int kilo_lb_find_service_entry(const struct kilo_lb_ct_ke
 	backend.family = reply_key->family;
 	fronts = bpf_map_lookup_elem(&kilo_lb_backend_frontends, &backend);
 	if (!fronts)
-		return -1;
+		return KILO_LB_NOT_A_BACKEND;
 	key = *reply_key;
 	key.dir = KILO_LB_CT_SERVICE;
 	for (i = 0; i < KILO_LB_BACKEND_FRONTENDS && i < fronts->n_services; i++) {
@@ -201,12 +204,17 @@ static __always_inline int kilo_lb_find_service_entry(const struct kilo_lb_ct_ke
 /*
  * The flow of reply_key (client -> backend, dir REPLY: the answer's tuple
  * reversed): its SERVICE entry, or else its REPLY entry. 0 when found.
+ * Every backend has a record (kilo_lb_backend_frontends), and REPLY
+ * entries name only backends: a source without one, as most packets that
+ * are no reply have, costs no conntrack lookup.
  */
 static __always_inline int kilo_lb_find_flow(const struct kilo_lb_ct_key *reply_key, __u64 now,
 					     struct kilo_lb_flow *flow)
 {
-	if (kilo_lb_find_service_entry(reply_key, now, flow) == 0)
-		return 0;
+	int r = kilo_lb_find_service_entry(reply_key, now, flow);
+
+	if (r == 0 || r == KILO_LB_NOT_A_BACKEND)
+		return r;
 	flow->ct = kilo_lb_ct_lookup(reply_key, now);
 	if (!flow->ct)
 		return -1;

@@ -82,8 +82,10 @@ enum kilo_lb_backend_flags {
  * The frontends that balance to a backend, keyed by the backend's address,
  * port, protocol and family: how a reply finds its flow's SERVICE entry
  * (client -> frontend) without a REPLY entry of its own, so that a new flow
- * costs one conntrack entry, not two. Frontends past the first
- * KILO_LB_BACKEND_FRONTENDS are not listed; the backend then has
+ * costs one conntrack entry, not two. Every backend has one, so that a
+ * packet from an address and port without one is no backend's reply and
+ * needs no conntrack lookup. A backend with more frontends than
+ * KILO_LB_BACKEND_FRONTENDS lists none and has
  * KILO_LB_BACKEND_REPLY_ENTRIES.
  */
 #define KILO_LB_BACKEND_FRONTENDS 4

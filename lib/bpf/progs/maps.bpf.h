@@ -76,6 +76,15 @@ struct {
 	__array(values, struct kilo_lb_maglev_inner);
 } kilo_lb_maglev SEC(".maps");
 
+/*
+ * One LRU list for all CPUs, not BPF_F_NO_COMMON_LRU: per-CPU lists each get
+ * max_entries / (possible CPUs) entries and evict only their own, so a CPU
+ * that opens most flows (one busy client pod) would evict its live flows
+ * while the table has room, and on hosts with many possible CPUs the share
+ * is small; nor was it faster here (bench-lb-test-run: a new flow 10-70 ns
+ * slower). A HASH without LRU inserts 30-50 ns faster but needs a collector of
+ * expired entries and drops new flows when full.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, KILO_LB_MAX_CONNTRACK);
