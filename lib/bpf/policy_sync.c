@@ -98,10 +98,13 @@ static bool lpm_key_valid(const void *key, size_t data_size, unsigned min, unsig
 	__u32 prefixlen;
 
 	memcpy(&prefixlen, key, sizeof(prefixlen));
-	if (prefixlen < min || prefixlen > max)
+	if (prefixlen < min || prefixlen > max || prefixlen > data_size * 8)
 		return false;
-	for (size_t bit = prefixlen; bit < data_size * 8; bit++)
-		if (data[bit / 8] & (0x80 >> (bit % 8)))
+	/* By bytes, not bits: 165,000 rules of 10,000 pods are checked at every sync. */
+	if (prefixlen % 8 && data[prefixlen / 8] & (0xff >> (prefixlen % 8)))
+		return false;
+	for (size_t i = (prefixlen + 7) / 8; i < data_size; i++)
+		if (data[i])
 			return false;
 	return true;
 }
@@ -220,7 +223,9 @@ static int split_ipcache(const struct kilo_np_desired *d, struct kilo_bpf_table 
 		memcpy(rec, &key, sizeof(key));
 		memcpy(rec + sizeof(key), &e->value, sizeof(e->value));
 	}
-	kilo_bpf_table_sort(hosts);
+	/* Mostly already in order (the ipcache's, when there are IPv4 hosts only): checked, cheaper than a sort. */
+	if (kilo_bpf_table_unsorted(hosts) < hosts->n)
+		kilo_bpf_table_sort(hosts);
 	return 0;
 }
 

@@ -524,6 +524,22 @@ out:
 	return r;
 }
 
+/*
+ * Sorts n items unless they are in order already: the store lists objects
+ * by key, which is mostly this order, and the check costs a fraction of
+ * qsort's comparisons at every sync of 10,000 pods.
+ */
+static void sort_items(void *items, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	const char *base = items;
+
+	for (size_t i = 1; i < n; i++)
+		if (cmp(base + (i - 1) * size, base + i * size) > 0) {
+			qsort(items, n, size, cmp);
+			return;
+		}
+}
+
 static int read_model(struct kilo_lb_ids *cache, struct kilo_np_list_memo *memos, const char *pods,
 		      const char *namespaces, const char *policies, const char *peer_objects, const kilo_mesh *mesh,
 		      struct kilo_np_model *out, struct kilo_lb_report *report, struct kilo_error *err)
@@ -547,15 +563,10 @@ static int read_model(struct kilo_lb_ids *cache, struct kilo_np_list_memo *memos
 	r = -ENOMEM;
 	if (read_mesh(out, mesh) < 0)
 		goto out;
-	/* qsort's array may not be NULL, even when empty. */
-	if (out->n_pods)
-		qsort(out->pods, out->n_pods, sizeof(*out->pods), pod_cmp);
-	if (out->n_namespaces)
-		qsort(out->namespaces, out->n_namespaces, sizeof(*out->namespaces), namespace_cmp);
-	if (out->n_policies)
-		qsort(out->policies, out->n_policies, sizeof(*out->policies), policy_cmp);
-	if (n_peers)
-		qsort(peers, n_peers, sizeof(*peers), namespace_cmp);
+	sort_items(out->pods, out->n_pods, sizeof(*out->pods), pod_cmp);
+	sort_items(out->namespaces, out->n_namespaces, sizeof(*out->namespaces), namespace_cmp);
+	sort_items(out->policies, out->n_policies, sizeof(*out->policies), policy_cmp);
+	sort_items(peers, n_peers, sizeof(*peers), namespace_cmp);
 	if (build_identities(out, peers, n_peers) == 0)
 		r = 0;
 out:

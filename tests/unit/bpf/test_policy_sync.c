@@ -300,6 +300,9 @@ static void test_bad_desired_state_writes_nothing(void **state)
 	f->ipcache[0].key.prefixlen = 60; /* a /28 of an address with bits past it */
 	f->ipcache[0].key.addr.bytes[3] = 5;
 	expect_refused(f, "desired ipcache[");
+	f->ipcache[0].key.prefixlen = 48; /* a /16 with a bit set a whole byte past it */
+	f->ipcache[0].key.addr.bytes[3] = 1;
+	expect_refused(f, "desired ipcache[");
 	f->rules[1].value.rule_id = 0;
 	expect_refused(f, "desired rules[1]: rule id 0 is not 1..65535");
 	f->cidrs[1].key.family = 7;
