@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "../core/array.h"
 #include "../core/error.h"
 #include "../policy/netpol.h"
 
@@ -106,32 +105,31 @@ static void inputs_digest(const struct kilo_agent_policy_inputs *in, const char 
 
 #define N_TEXTS (sizeof(((struct kilo_agent_policy *)0)->texts) / sizeof(((struct kilo_agent_policy *)0)->texts[0]))
 
-/* Whether texts are those the last sync computed from. */
-static bool same_texts(const struct kilo_agent_policy *p, const char *const texts[N_TEXTS])
+/* The store's listings a sync reads, in p->texts' order. */
+static const char *const listed_kinds[] = { "Pod", "Namespace", "NetworkPolicy", "Peer", "Service" };
+enum { PODS, NAMESPACES, POLICIES, PEERS, SERVICES };
+
+_Static_assert(sizeof(listed_kinds) / sizeof(listed_kinds[0]) == N_TEXTS, "a kept text per listing");
+
+/* Whether texts (lens[i] bytes each) are those the last sync computed from. */
+static bool same_texts(const struct kilo_agent_policy *p, char *const texts[N_TEXTS], const size_t lens[N_TEXTS])
 {
 	for (size_t i = 0; i < N_TEXTS; i++) {
 		const struct kilo_agent_policy_text *kept = &p->texts[i];
 
-		if (!texts[i] || !kept->text || strlen(texts[i]) != kept->len || memcmp(texts[i], kept->text, kept->len))
+		if (!texts[i] || !kept->text || lens[i] != kept->len || memcmp(texts[i], kept->text, kept->len))
 			return false;
 	}
 	return true;
 }
 
-/* Keeps texts for the next sync to compare with; one that cannot be kept compares unequal. */
-static void keep_texts(struct kilo_agent_policy *p, const char *const texts[N_TEXTS])
+/* Takes texts for the next sync to compare with (megabytes of pods: kept, not copied); leaves texts NULL. */
+static void keep_texts(struct kilo_agent_policy *p, char *texts[N_TEXTS], const size_t lens[N_TEXTS])
 {
 	for (size_t i = 0; i < N_TEXTS; i++) {
-		struct kilo_agent_policy_text *kept = &p->texts[i];
-		size_t len = texts[i] ? strlen(texts[i]) : 0;
-
-		if (!texts[i] || kilo_array_reserve((void **)&kept->text, &kept->cap, len + 1, 1) < 0) {
-			free(kept->text);
-			*kept = (struct kilo_agent_policy_text){ 0 };
-			continue;
-		}
-		memcpy(kept->text, texts[i], len);
-		kept->len = len;
+		kilo_free(p->texts[i].text);
+		p->texts[i] = (struct kilo_agent_policy_text){ texts[i], texts[i] ? lens[i] : 0 };
+		texts[i] = NULL;
 	}
 }
 
@@ -172,52 +170,45 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 	struct kilo_np_desired desired = { 0 };
 	struct kilo_np_model model = { 0 };
 	unsigned char d[KILO_AGENT_LB_DIGEST];
-	char *pods = NULL, *namespaces = NULL, *policies = NULL, *peers = NULL, *services = NULL;
-	int r;
+	char *texts[N_TEXTS] = { 0 };
+	size_t lens[N_TEXTS];
+	int r = 0, named;
 
 	if (!p->on)
 		return 0;
-	r = kilo_store_list_objects(store, "Pod", &pods, err);
-	if (r == 0)
-		r = kilo_store_list_objects(store, "Namespace", &namespaces, err);
-	if (r == 0)
-		r = kilo_store_list_objects(store, "NetworkPolicy", &policies, err);
-	if (r == 0)
-		r = kilo_store_list_objects(store, "Peer", &peers, err);
-	if (r == 0)
-		r = kilo_store_list_objects(store, "Service", &services, err);
+	for (size_t i = 0; r == 0 && i < N_TEXTS; i++) {
+		r = kilo_store_list_objects(store, listed_kinds[i], &texts[i], err);
+		lens[i] = r == 0 && texts[i] ? strlen(texts[i]) : 0;
+	}
 	if (r == 0)
 		r = kilo_store_identity_list(store, &stored, &in.n_identities, err);
 	if (r < 0)
 		goto out;
-	in.pods = pods;
-	in.namespaces = namespaces;
-	in.policies = policies;
-	in.peers = peers;
+	in.pods = texts[PODS];
+	in.namespaces = texts[NAMESPACES];
+	in.policies = texts[POLICIES];
+	in.peers = texts[PEERS];
 	in.identities = stored;
 	inputs_digest(&in, p->node, d);
 	/* Nothing the maps or the names depend on changed, and no resync asks to compare them with the kernel's. */
-	if (!resync && p->synced && memcmp(d, p->inputs, sizeof(d)) == 0 &&
-	    same_texts(p, (const char *const[]){ pods, namespaces, policies, peers, services }))
+	if (!resync && p->synced && memcmp(d, p->inputs, sizeof(d)) == 0 && same_texts(p, texts, lens))
 		goto out;
 	r = kilo_agent_policy_enforce(p, &in, log, &model, &desired, err);
+	/* Flows are named also when the maps could not be written: they still come (pods from the text if unread). */
+	named = rename_flows(p, &in, texts[SERVICES], model.pods || !in.pods ? &model : NULL, &desired,
+			     r == 0 ? err : NULL);
 	if (r == 0) {
 		memcpy(p->inputs, d, sizeof(d));
-		keep_texts(p, (const char *const[]){ pods, namespaces, policies, peers, services });
+		keep_texts(p, texts, lens);
 	}
-	/* Flows are named also when the maps could not be written: they still come (pods from the text if unread). */
-	if (rename_flows(p, &in, services, model.pods || !in.pods ? &model : NULL, &desired, r == 0 ? err : NULL) < 0 &&
-	    r == 0)
+	if (named < 0 && r == 0)
 		r = -ENOMEM;
 	kilo_np_desired_release(&desired);
 	kilo_np_model_release(&model);
 out:
 	kilo_store_identities_free(stored, in.n_identities);
-	kilo_free(pods);
-	kilo_free(namespaces);
-	kilo_free(policies);
-	kilo_free(peers);
-	kilo_free(services);
+	for (size_t i = 0; i < N_TEXTS; i++)
+		kilo_free(texts[i]);
 	return r;
 }
 
@@ -303,6 +294,6 @@ void kilo_agent_policy_stop(struct kilo_agent_policy *p)
 	kilo_flow_names_free(p->names);
 	kilo_np_state_free(p->state);
 	for (size_t i = 0; i < N_TEXTS; i++)
-		free(p->texts[i].text);
+		kilo_free(p->texts[i].text);
 	*p = (struct kilo_agent_policy){ 0 };
 }

@@ -29,7 +29,7 @@ struct kilo_agent_policy {
 	 */
 	struct kilo_agent_policy_text {
 		char *text; /* NULL: none kept */
-		size_t len, cap;
+		size_t len;
 	} texts[5];
 	unsigned char problems[KILO_AGENT_LB_DIGEST]; /* of the problems last logged */
 	const char *node;              /* this node's name, in every flow */
