@@ -444,19 +444,31 @@ static int with_label(struct kilo_arena *arena, const struct kilo_np_labels *lab
 	return 0;
 }
 
+/* The last namespace and node pod_identity found: pods come sorted by namespace, many of a node in a row. */
+struct pod_places {
+	const struct kilo_np_namespace *ns;
+	const struct kilo_np_node *node;
+};
+
 /* A pod's identity: its labels and its namespace's as seen for it, each with its node's location. */
-static int pod_identity(struct kilo_np_model *model, struct kilo_np_pod *pod, struct kilo_np_identity *out)
+static int pod_identity(struct kilo_np_model *model, struct kilo_np_pod *pod, struct pod_places *last,
+			struct kilo_np_identity *out)
 {
 	struct kilo_np_namespace key = { .name = pod->namespace };
-	const struct kilo_np_namespace *ns =
-		find(model->namespaces, model->n_namespaces, sizeof(*model->namespaces), &key, namespace_cmp);
 	struct kilo_np_node node_key = { .name = pod->node };
-	const struct kilo_np_node *node = find(model->nodes, model->n_nodes, sizeof(*model->nodes), &node_key, node_cmp);
+	const struct kilo_np_namespace *ns;
+	const struct kilo_np_node *node;
 	struct kilo_np_label name_label = { KILO_NP_NAMESPACE_LABEL, pod->namespace };
 	struct kilo_np_labels bare = { &name_label, 1 };
 	const char *location;
 	int r;
 
+	if (!last->ns || namespace_cmp(last->ns, &key) != 0)
+		last->ns = find(model->namespaces, model->n_namespaces, sizeof(*model->namespaces), &key, namespace_cmp);
+	if (!last->node || node_cmp(last->node, &node_key) != 0)
+		last->node = find(model->nodes, model->n_nodes, sizeof(*model->nodes), &node_key, node_cmp);
+	ns = last->ns;
+	node = last->node;
 	pod->location = node ? node->location : "";
 	location = pod->location[0] ? pod->location : NULL;
 	*out = (struct kilo_np_identity){ 0 };
@@ -494,6 +506,7 @@ static int build_identities(struct kilo_np_model *model, const struct kilo_np_na
 			    size_t n_peer_objects)
 {
 	struct candidate *all = calloc(model->n_pods + model->n_peers + 1, sizeof(*all));
+	struct pod_places last = { 0 };
 	size_t n = 0;
 	int r = -ENOMEM;
 
@@ -502,7 +515,7 @@ static int build_identities(struct kilo_np_model *model, const struct kilo_np_na
 	if (!all || !model->identities)
 		goto out;
 	for (size_t i = 0; i < model->n_pods; i++) {
-		if ((r = pod_identity(model, &model->pods[i], &all[n].identity)) < 0)
+		if ((r = pod_identity(model, &model->pods[i], &last, &all[n].identity)) < 0)
 			goto out;
 		if (model->pods[i].n_addrs > 0)
 			all[n++].owner = &model->pods[i].identity;
