@@ -69,21 +69,15 @@ void kilo_agent_policy_event(struct kilo_agent_policy *p, const struct kilo_flow
 	kilo_flow_ring_add(&p->flows, event, (int64_t)event->time_ns + p->mono_to_real_ns, p->node, p->names);
 }
 
-/* What a sync computes from, but the store's listings' texts (kept whole): the identities, the mesh's nodes and peers. */
+/* What a sync computes from, but the store's listings' texts and identities (kept whole): the mesh's nodes and peers. */
 static void inputs_digest(const struct kilo_agent_policy_inputs *in, const char *self,
 			  unsigned char out[KILO_AGENT_LB_DIGEST])
 {
 	const struct kilo_mesh *mesh = in->mesh;
 	crypto_generichash_state st;
-	char id[16];
 
 	crypto_generichash_init(&st, NULL, 0, KILO_AGENT_LB_DIGEST);
 	kilo_agent_hash_text(&st, self);
-	for (size_t i = 0; i < in->n_identities; i++) {
-		snprintf(id, sizeof(id), "%u", in->identities[i].id);
-		kilo_agent_hash_text(&st, id);
-		kilo_agent_hash_text(&st, in->identities[i].labels);
-	}
 	for (size_t i = 0; mesh && i < mesh->n_nodes; i++) {
 		const struct kilo_node *n = &mesh->nodes[i];
 
@@ -137,21 +131,22 @@ static void keep_texts(struct kilo_agent_policy *p, char *texts[N_TEXTS], const 
 static int rename_flows(struct kilo_agent_policy *p, const struct kilo_agent_policy_inputs *in, const char *services,
 			const struct kilo_np_model *model, const struct kilo_np_desired *desired, struct kilo_error *err)
 {
+	const struct kilo_agent_policy_identities *stored = in->identities;
 	struct kilo_flow_identity *identities = NULL;
 	struct kilo_flow_names *names = NULL;
 
-	if (in->n_identities && !(identities = calloc(in->n_identities, sizeof(*identities))))
+	if (stored->n && !(identities = calloc(stored->n, sizeof(*identities))))
 		return kilo_error_set(err, ENOMEM, "flows: out of memory");
-	for (size_t i = 0; i < in->n_identities; i++)
-		identities[i] = (struct kilo_flow_identity){ .identity = in->identities[i].id,
-							     .labels = in->identities[i].labels };
+	for (size_t i = 0; i < stored->n; i++)
+		identities[i] = (struct kilo_flow_identity){ .identity = stored->items[i].id,
+							     .labels = stored->items[i].labels };
 	if (kilo_flow_names_build(&(struct kilo_flow_names_inputs){ .model = model,
 								    .pods = in->pods,
 								    .services = services,
 								    .mesh = in->mesh,
 								    .policy = desired,
 								    .identities = identities,
-								    .n_identities = in->n_identities },
+								    .n_identities = stored->n },
 				  &names) < 0) {
 		free(identities);
 		return kilo_error_set(err, ENOMEM, "flows: out of memory naming them");
@@ -165,8 +160,10 @@ static int rename_flows(struct kilo_agent_policy *p, const struct kilo_agent_pol
 int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const struct kilo_mesh *mesh, bool resync,
 			   const struct kilo_logger *log, struct kilo_error *err)
 {
-	struct kilo_agent_policy_inputs in = { .store = store, .mesh = mesh, .resync = resync };
+	struct kilo_agent_policy_inputs in = { .store = store, .mesh = mesh, .resync = resync, .identities = &p->identities };
 	struct kilo_store_identity *stored = NULL;
+	size_t n_stored = 0;
+	bool identities_changed = false;
 	struct kilo_np_desired desired = { 0 };
 	struct kilo_np_model model = { 0 };
 	unsigned char d[KILO_AGENT_LB_DIGEST];
@@ -181,17 +178,19 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 		lens[i] = r == 0 && texts[i] ? strlen(texts[i]) : 0;
 	}
 	if (r == 0)
-		r = kilo_store_identity_list(store, &stored, &in.n_identities, err);
+		r = kilo_store_identity_list(store, &stored, &n_stored, err);
+	if (r == 0 && kilo_agent_policy_identities_take(&p->identities, stored, n_stored, &identities_changed) < 0)
+		r = kilo_error_set(err, ENOMEM, "policy: out of memory");
 	if (r < 0)
 		goto out;
 	in.pods = texts[PODS];
 	in.namespaces = texts[NAMESPACES];
 	in.policies = texts[POLICIES];
 	in.peers = texts[PEERS];
-	in.identities = stored;
 	inputs_digest(&in, p->node, d);
 	/* Nothing the maps or the names depend on changed, and no resync asks to compare them with the kernel's. */
-	if (!resync && p->synced && memcmp(d, p->inputs, sizeof(d)) == 0 && same_texts(p, texts, lens))
+	if (!resync && p->synced && !identities_changed && memcmp(d, p->inputs, sizeof(d)) == 0 &&
+	    same_texts(p, texts, lens))
 		goto out;
 	r = kilo_agent_policy_enforce(p, &in, log, &model, &desired, err);
 	/* Flows are named also when the maps could not be written: they still come (pods from the text if unread). */
@@ -206,7 +205,6 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 	kilo_np_desired_release(&desired);
 	kilo_np_model_release(&model);
 out:
-	kilo_store_identities_free(stored, in.n_identities);
 	for (size_t i = 0; i < N_TEXTS; i++)
 		kilo_free(texts[i]);
 	return r;
@@ -293,6 +291,7 @@ void kilo_agent_policy_stop(struct kilo_agent_policy *p)
 		kilo_flow_ring_release(&p->flows);
 	kilo_flow_names_free(p->names);
 	kilo_np_state_free(p->state);
+	kilo_agent_policy_identities_release(&p->identities);
 	for (size_t i = 0; i < N_TEXTS; i++)
 		kilo_free(p->texts[i].text);
 	*p = (struct kilo_agent_policy){ 0 };

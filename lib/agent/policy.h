@@ -15,13 +15,34 @@
 struct kilo_np_state;
 struct kilo_np_model;
 
+/*
+ * The store's identities as the last sync listed them, and in label set
+ * order for numbering: kept while the store lists the same, so that an
+ * unchanged list is compared, not hashed, and not sorted again.
+ */
+struct kilo_agent_policy_identities {
+	struct kilo_store_identity *items; /* by number */
+	size_t n;
+	const struct kilo_store_identity **by_labels;
+};
+
+/*
+ * Takes listed (n records, by number, as kilo_store_identity_list gives
+ * them) into kept, or frees it when kept holds the same; *changed says
+ * which. -ENOMEM: listed freed, kept emptied.
+ */
+int kilo_agent_policy_identities_take(struct kilo_agent_policy_identities *kept, struct kilo_store_identity *listed,
+				      size_t n, bool *changed);
+void kilo_agent_policy_identities_release(struct kilo_agent_policy_identities *kept);
+
 struct kilo_agent_policy {
 	bool on;                       /* --bpf is on */
 	kilo_bpf *bpf;                 /* the load balancer's handle, which has policy's maps too */
 	kilo_bpf_events *events;       /* the programs' ring buffer; NULL: no flows */
 	struct kilo_np_state *state;   /* the policy layer's, for stable endpoint and rule ids */
 	bool synced;                   /* the maps hold what inputs computes to */
-	unsigned char inputs[KILO_AGENT_LB_DIGEST];   /* of what the last sync computed from, but texts */
+	unsigned char inputs[KILO_AGENT_LB_DIGEST];   /* of what the last sync computed from, but texts and identities */
+	struct kilo_agent_policy_identities identities; /* as last listed: what the last sync computed from */
 	/*
 	 * The store's listings the last sync computed from (pods, namespaces,
 	 * policies, peers, services): compared rather than hashed, as memcmp
@@ -65,8 +86,7 @@ struct kilo_agent_policy_inputs {
 	kilo_store *store;
 	const struct kilo_mesh *mesh;
 	const char *pods, *namespaces, *policies, *peers;
-	const struct kilo_store_identity *identities; /* sorted by number */
-	size_t n_identities;
+	const struct kilo_agent_policy_identities *identities;
 	bool resync;
 };
 

@@ -29,25 +29,62 @@ static int cmp_stored_labels(const void *a, const void *b)
 		      (*(const struct kilo_store_identity *const *)b)->labels);
 }
 
+void kilo_agent_policy_identities_release(struct kilo_agent_policy_identities *kept)
+{
+	kilo_store_identities_free(kept->items, kept->n);
+	free(kept->by_labels);
+	*kept = (struct kilo_agent_policy_identities){ 0 };
+}
+
+static bool same_identities(const struct kilo_agent_policy_identities *kept, const struct kilo_store_identity *listed,
+			    size_t n)
+{
+	if (!kept->items || n != kept->n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (listed[i].id != kept->items[i].id || listed[i].created != kept->items[i].created ||
+		    strcmp(listed[i].labels, kept->items[i].labels) != 0)
+			return false;
+	return true;
+}
+
+int kilo_agent_policy_identities_take(struct kilo_agent_policy_identities *kept, struct kilo_store_identity *listed,
+				      size_t n, bool *changed)
+{
+	const struct kilo_store_identity **by_labels = NULL;
+
+	*changed = !same_identities(kept, listed, n);
+	if (!*changed) {
+		kilo_store_identities_free(listed, n);
+		return 0;
+	}
+	kilo_agent_policy_identities_release(kept);
+	if (!(by_labels = malloc((n + 1) * sizeof(*by_labels)))) {
+		kilo_store_identities_free(listed, n);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		by_labels[i] = &listed[i];
+	if (n)
+		qsort(by_labels, n, sizeof(*by_labels), cmp_stored_labels);
+	*kept = (struct kilo_agent_policy_identities){ listed, n, by_labels };
+	return 0;
+}
+
 /*
  * The number of every label set of model, in its order (by label set):
  * from the store's list, else allocated now. ids[i].label_set points into
  * model.
  */
 static int number_identities(kilo_store *store, const struct kilo_np_model *model,
-			     const struct kilo_store_identity *stored, size_t n_stored,
-			     struct kilo_np_identity_number *ids, size_t *allocated, struct kilo_error *err)
+			     const struct kilo_agent_policy_identities *stored, struct kilo_np_identity_number *ids,
+			     size_t *allocated, struct kilo_error *err)
 {
-	const struct kilo_store_identity **by_labels = NULL;
+	const struct kilo_store_identity *const *by_labels = stored->by_labels;
+	size_t n_stored = stored->n;
 	int r = 0;
 
 	*allocated = 0;
-	if (n_stored && !(by_labels = malloc(n_stored * sizeof(*by_labels))))
-		return kilo_error_set(err, ENOMEM, "policy: out of memory");
-	for (size_t i = 0; i < n_stored; i++)
-		by_labels[i] = &stored[i];
-	if (n_stored)
-		qsort(by_labels, n_stored, sizeof(*by_labels), cmp_stored_labels);
 	for (size_t i = 0, j = 0; r == 0 && i < model->n_identities; i++) {
 		const char *labels = model->identities[i].label_set;
 		int c = 1;
@@ -63,7 +100,6 @@ static int number_identities(kilo_store *store, const struct kilo_np_model *mode
 		r = kilo_store_identity_allocate(store, labels, &ids[i].identity, err);
 		*allocated += r == 0;
 	}
-	free(by_labels);
 	return r;
 }
 
@@ -127,7 +163,7 @@ int kilo_agent_policy_enforce(struct kilo_agent_policy *p, const struct kilo_age
 	if (r == 0 && model->n_identities && !(ids = calloc(model->n_identities, sizeof(*ids))))
 		r = kilo_error_set(err, ENOMEM, "policy: out of memory");
 	if (r == 0)
-		r = number_identities(in->store, model, in->identities, in->n_identities, ids, &allocated, err);
+		r = number_identities(in->store, model, in->identities, ids, &allocated, err);
 	if (r == 0)
 		r = kilo_np_compile(p->state, model, p->node, ids, model->n_identities, out, &report, err);
 	if (r == 0)
