@@ -165,6 +165,9 @@ static const struct kilo_np_list_seen *known(const struct kilo_np_list_memo *mem
 		was = at - len + memo->len;
 	else
 		return NULL;
+	/* bsearch may not be handed the NULL of an empty memo. */
+	if (!memo->n_seen)
+		return NULL;
 	seen = bsearch(&was, memo->seen, memo->n_seen, sizeof(*memo->seen), seen_cmp);
 	return seen && (at >= prefix || seen->start + seen->len <= prefix) ? seen : NULL;
 }
