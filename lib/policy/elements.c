@@ -84,6 +84,9 @@ int kilo_json_elements_next(struct kilo_json_elements *r, const char **start, si
 		skip_space(r);
 	}
 	end = value_end(r->text, r->pos, r->len);
+	/* An empty element ("[x,]") would also let a reader that skips known elements stand still. */
+	if (end == r->pos)
+		return kilo_error_set(err, EINVAL, "%s[%zu]: not JSON: no value", r->what, r->index);
 	*start = r->text + r->pos;
 	*len = end - r->pos;
 	r->pos = end;
