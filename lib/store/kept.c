@@ -2,8 +2,9 @@
 /*
  * A kind's objects kept between calls, each as its user makes it (the
  * parsed nodes and peers a load reads, cache.c; the listings' checked
- * text, listing.c; the identities' parsed records, store_identities.c). The agent lists Pods and identities at each change
- * of the store, a heartbeat included; reading and checking 10,000 files
+ * text, listing.c; the identities' parsed records, store_identities.c).
+ * The agent lists Pods and identities at each change of the store, a
+ * heartbeat included; reading and checking 10,000 files
  * again each time would cost far more than what the agent does with them.
  * A store that names what changed (the file store from its inotify
  * events, etcd from its watch) has only those objects read again; the
