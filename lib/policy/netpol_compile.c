@@ -15,21 +15,12 @@
 #include "../core/array.h"
 #include "../core/error.h"
 #include "netpol.h"
-#include "ids.h"
 #include "netpol_compile.h"
 #include "netpol_list.h"
 
 struct kilo_np_state *kilo_np_state_new(void)
 {
-	struct kilo_np_state *state = calloc(1, sizeof(*state));
-
-	if (state && !(state->objects = kilo_lb_ids_new())) {
-		free(state);
-		return NULL;
-	}
-	if (state)
-		state->objects->objects.drop = kilo_np_list_drop;
-	return state;
+	return calloc(1, sizeof(struct kilo_np_state));
 }
 
 void kilo_np_state_free(struct kilo_np_state *state)
@@ -40,7 +31,6 @@ void kilo_np_state_free(struct kilo_np_state *state)
 	kilo_np_names_release(&state->rules);
 	kilo_np_names_release(&state->locations);
 	kilo_np_cache_release(state);
-	kilo_lb_ids_free(state->objects);
 	for (size_t i = 0; i < KILO_NP_LISTS; i++)
 		kilo_np_list_memo_release(&state->lists[i]);
 	free(state);

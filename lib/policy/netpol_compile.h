@@ -53,8 +53,7 @@ struct kilo_np_state {
 	struct np_seen_identity *seen;  /* by label set */
 	size_t n_seen;
 	uint32_t generation;
-	struct kilo_lb_ids *objects;    /* the objects kilo_np_model_update read, by their text */
-	struct kilo_np_list_memo lists[KILO_NP_LISTS]; /* and its lists' texts as last read */
+	struct kilo_np_list_memo lists[KILO_NP_LISTS]; /* the lists kilo_np_model_update read, as last read */
 };
 
 /* The identities a rule's peer (SELECTOR or VPN) matches: indices into the model's identities. */

@@ -14,7 +14,6 @@
 #include "../mesh/model.h"
 #include "../core/array.h"
 #include "../serial/manifest_check.h"
-#include "ids.h"
 #include "netpol_compile.h"
 #include "netpol_list.h"
 #include "netpol.h"
@@ -553,25 +552,31 @@ static void sort_items(void *items, size_t n, size_t size, int (*cmp)(const void
 		}
 }
 
-static int read_model(struct kilo_lb_ids *cache, struct kilo_np_list_memo *memos, const char *pods,
-		      const char *namespaces, const char *policies, const char *peer_objects, const kilo_mesh *mesh,
-		      struct kilo_np_model *out, struct kilo_lb_report *report, struct kilo_error *err)
+static const struct kilo_np_list_reader pod_reader = { "pods", sizeof(struct kilo_np_pod), read_pod, NULL };
+static const struct kilo_np_list_reader namespace_reader = { "namespaces", sizeof(struct kilo_np_namespace),
+							     read_namespace, NULL };
+static const struct kilo_np_list_reader policy_reader = { "policies", sizeof(struct kilo_np_policy), read_policy,
+							  NULL };
+static const struct kilo_np_list_reader peer_reader = { "peers", sizeof(struct kilo_np_namespace), read_peer_object,
+							NULL };
+
+static int read_model(struct kilo_np_list_memo *memos, const char *pods, const char *namespaces, const char *policies,
+		      const char *peer_objects, const kilo_mesh *mesh, struct kilo_np_model *out,
+		      struct kilo_lb_report *report, struct kilo_error *err)
 {
 	struct kilo_np_namespace *peers = NULL;
 	size_t n_peers = 0;
 	int r;
 
 	*out = (struct kilo_np_model){ 0 };
-	if ((r = kilo_np_read_list(&out->arena, cache, memos ? &memos[0] : NULL, 0, pods, "pods", sizeof(*out->pods),
-				   read_pod, (void **)&out->pods, &out->n_pods, report, err)) < 0 ||
-	    (r = kilo_np_read_list(&out->arena, cache, memos ? &memos[1] : NULL, 1, namespaces, "namespaces",
-				   sizeof(*out->namespaces), read_namespace, (void **)&out->namespaces,
-				   &out->n_namespaces, report, err)) < 0 ||
-	    (r = kilo_np_read_list(&out->arena, cache, memos ? &memos[2] : NULL, 2, policies, "policies",
-				   sizeof(*out->policies), read_policy, (void **)&out->policies, &out->n_policies,
-				   report, err)) < 0 ||
-	    (r = kilo_np_read_list(&out->arena, cache, memos ? &memos[3] : NULL, 3, peer_objects, "peers",
-				   sizeof(*peers), read_peer_object, (void **)&peers, &n_peers, report, err)) < 0)
+	if ((r = kilo_np_read_list(&out->arena, memos ? &memos[0] : NULL, pods, &pod_reader, (void **)&out->pods,
+				   &out->n_pods, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, memos ? &memos[1] : NULL, namespaces, &namespace_reader,
+				   (void **)&out->namespaces, &out->n_namespaces, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, memos ? &memos[2] : NULL, policies, &policy_reader,
+				   (void **)&out->policies, &out->n_policies, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, memos ? &memos[3] : NULL, peer_objects, &peer_reader, (void **)&peers,
+				   &n_peers, report, err)) < 0)
 		goto out;
 	r = -ENOMEM;
 	if (read_mesh(out, mesh) < 0)
@@ -591,24 +596,14 @@ int kilo_np_model_read(const char *pods, const char *namespaces, const char *pol
 		       const kilo_mesh *mesh, struct kilo_np_model *out, struct kilo_lb_report *report,
 		       struct kilo_error *err)
 {
-	return read_model(NULL, NULL, pods, namespaces, policies, peer_objects, mesh, out, report, err);
+	return read_model(NULL, pods, namespaces, policies, peer_objects, mesh, out, report, err);
 }
 
 int kilo_np_model_update(struct kilo_np_state *state, const char *pods, const char *namespaces,
 			 const char *policies, const char *peer_objects, const kilo_mesh *mesh,
 			 struct kilo_np_model *out, struct kilo_lb_report *report, struct kilo_error *err)
 {
-	int r = kilo_lb_ids_begin(state->objects);
-
-	if (r < 0) {
-		*out = (struct kilo_np_model){ 0 };
-		return kilo_error_set(err, ENOMEM, "out of memory");
-	}
-	r = read_model(state->objects, state->lists, pods, namespaces, policies, peer_objects, mesh, out, report, err);
-	/* A commit that fails keeps some texts a computation longer: harmless. */
-	if (r == 0)
-		kilo_lb_ids_commit(state->objects);
-	return r;
+	return read_model(state->lists, pods, namespaces, policies, peer_objects, mesh, out, report, err);
 }
 
 void kilo_np_model_release(struct kilo_np_model *model)
