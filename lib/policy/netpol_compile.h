@@ -54,6 +54,9 @@ struct kilo_np_state {
 	size_t n_seen;
 	uint32_t generation;
 	struct kilo_np_list_memo lists[KILO_NP_LISTS]; /* the lists kilo_np_model_update read, as last read */
+	uint64_t epoch;     /* counts the reads' namespaces and locations (struct kilo_np_pod_memo); 0: none yet */
+	char *places;       /* the nodes' locations the last read saw (netpol_model.c) */
+	size_t places_len;
 };
 
 /* The identities a rule's peer (SELECTOR or VPN) matches: indices into the model's identities. */
