@@ -75,10 +75,15 @@ static int number_identities(struct np_build *b, const struct kilo_np_identity_n
 
 static void set_addr(union kilo_lb_addr *out, __u8 *family, const struct kilo_addr *addr, unsigned prefix)
 {
+	unsigned size = addr->family == 4 ? 4 : 16;
+
 	memset(out, 0, sizeof(*out));
-	memcpy(out->bytes, addr->bytes, addr->family == 4 ? 4 : 16);
-	for (unsigned bit = prefix; bit < 128; bit++)
-		out->bytes[bit / 8] &= (__u8) ~(0x80u >> (bit % 8));
+	memcpy(out->bytes, addr->bytes, size);
+	/* The bits past the prefix cleared by bytes: bit by bit, 10,000 pods' /32s cost more than their sort. */
+	if (prefix % 8)
+		out->bytes[prefix / 8] &= (__u8)(0xff << (8 - prefix % 8));
+	for (unsigned i = (prefix + 7) / 8; i < size; i++)
+		out->bytes[i] = 0;
 	*family = addr->family == 4 ? AF_INET : AF_INET6;
 }
 

@@ -87,6 +87,8 @@ struct np_build {
 	uint32_t **rule_ids;         /* [policy * 2 + direction][rule] */
 	struct np_peer_match **matches; /* [policy * 2 + direction][offset of the rule's peers + peer] */
 	size_t *pods_of;             /* pods by identity: pods_of[first[i] .. first[i + 1]) */
+	size_t *selected[2];         /* the endpoint being made: the policies that select it, by direction */
+	size_t n_selected[2];
 	size_t *first;
 };
 
