@@ -358,4 +358,5 @@ void kilo_np_cache_release(struct kilo_np_state *state)
 	state->cache = NULL;
 	state->n_cache = state->cap_cache = state->n_sorted = 0;
 	kilo_np_cache_forget_identities(state);
+	kilo_np_ipcache_order_release(&state->ipcache);
 }
