@@ -170,9 +170,33 @@ out:
 	return r;
 }
 
+/* How many of n records of size bytes at a and b are the same from the start, or (backward) from the end. */
+static size_t same_records(const unsigned char *a, const unsigned char *b, size_t n, size_t size, bool backward)
+{
+	size_t same = 0, block = 64;
+
+	/* By blocks first, as one memcmp: a sync of 165,000 rules changes a few of them. */
+	while (same + block <= n && !memcmp(backward ? a - (same + block) * size : a + same * size,
+					    backward ? b - (same + block) * size : b + same * size, block * size))
+		same += block;
+	while (same < n && !memcmp(backward ? a - (same + 1) * size : a + same * size,
+				   backward ? b - (same + 1) * size : b + same * size, size))
+		same++;
+	return same;
+}
+
+void kilo_bpf_table_shared(const struct kilo_bpf_table *a, const struct kilo_bpf_table *b, size_t *front,
+			   size_t *back)
+{
+	size_t size = a->key_size + a->value_size, n = a->n < b->n ? a->n : b->n;
+
+	*front = n ? same_records(a->data, b->data, n, size, false) : 0;
+	*back = n > *front ? same_records(a->data + a->n * size, b->data + b->n * size, n - *front, size, true) : 0;
+}
+
 int kilo_bpf_table_diff(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, struct kilo_bpf_diff *d)
 {
-	size_t i = 0, j = 0, n_changed = 0;
+	size_t i = 0, j = 0, n_changed = 0, front, back;
 	size_t *changed;
 
 	*d = (struct kilo_bpf_diff){ 0 };
@@ -184,9 +208,12 @@ int kilo_bpf_table_diff(const struct kilo_bpf_table *want, const struct kilo_bpf
 		kilo_bpf_diff_free(d);
 		return -ENOMEM;
 	}
-	while (i < want->n || j < have->n) {
-		const unsigned char *w = i < want->n ? kilo_bpf_record(want, i) : NULL;
-		const unsigned char *h = j < have->n ? kilo_bpf_record(have, j) : NULL;
+	/* The records both share at either end need nothing: merged in between only. */
+	kilo_bpf_table_shared(want, have, &front, &back);
+	i = j = front;
+	while (i < want->n - back || j < have->n - back) {
+		const unsigned char *w = i < want->n - back ? kilo_bpf_record(want, i) : NULL;
+		const unsigned char *h = j < have->n - back ? kilo_bpf_record(have, j) : NULL;
 		int c = !w ? 1 : !h ? -1 : memcmp(w, h, want->key_size);
 
 		if (c < 0) {

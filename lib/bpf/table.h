@@ -40,6 +40,13 @@ bool kilo_bpf_table_has(const struct kilo_bpf_table *t, const void *key);
  */
 int kilo_bpf_table_read(int fd, struct kilo_bpf_table *t);
 
+/*
+ * How many records a and b (of the same sizes) share, key and value, from
+ * their start (*front) and, in what is left, from their end (*back).
+ */
+void kilo_bpf_table_shared(const struct kilo_bpf_table *a, const struct kilo_bpf_table *b, size_t *front,
+			   size_t *back);
+
 /* What turns have into want: indexes of want to write (added ones first counted), of have to delete. */
 struct kilo_bpf_diff {
 	size_t *write;

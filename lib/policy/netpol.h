@@ -121,6 +121,7 @@ struct kilo_np_pod {
 	size_t n_ports;
 	struct kilo_np_labels labels; /* its own, as written */
 	size_t identity; /* index into the model's identities; KILO_NP_NO_IDENTITY without addresses */
+	struct kilo_np_pod_memo *memo; /* its identity as a read with a state last made it (netpol_model.c) */
 };
 
 enum kilo_np_peer_kind {

@@ -79,10 +79,10 @@ int kilo_np_rules_update(struct np_rules *rules, const uint32_t *removed, size_t
 	struct kilo_np_desired_rule *merged;
 	size_t kept = 0, i = 0, j = 0, n = 0;
 
-	for (size_t k = 0; k < rules->n; k++)
+	for (size_t k = 0; n_removed && k < rules->n; k++)
 		if (!removed_identity(rules->items[k].key.identity, removed, n_removed))
 			rules->items[kept++] = rules->items[k];
-	rules->n = kept;
+	rules->n = n_removed ? kept : rules->n;
 	if (!changes->n)
 		return 0;
 	kilo_np_rules_settle(changes);
@@ -245,6 +245,29 @@ fail:
 	return -ENOMEM;
 }
 
+/*
+ * The index after the run of items (size bytes each, sorted, n) whose key's
+ * prefix length (its first 32 bits) is that of item k: found by halving.
+ */
+static size_t next_length(const void *items, size_t k, size_t n, size_t size)
+{
+	const char *base = items;
+	__u32 len, other;
+	size_t lo = k + 1, hi = n;
+
+	memcpy(&len, base + k * size, sizeof(len));
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		memcpy(&other, base + mid * size, sizeof(other));
+		if (other == len)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Every endpoint's rules and bounds, by prefix length, then endpoint, then the rest of the key. */
 static int join(struct np_build *b, struct np_endpoint **order, size_t n)
 {
@@ -252,9 +275,18 @@ static int join(struct np_build *b, struct np_endpoint **order, size_t n)
 	size_t n_rules = 0, n_cidrs = 0, *rule_at, *cidr_at;
 	int r = -ENOMEM;
 
+	bool present[256] = { false };
+
 	for (size_t i = 0; i < n; i++) {
 		n_rules += order[i]->rules.n;
 		n_cidrs += order[i]->cidrs.n;
+		/* Each endpoint's are sorted: its runs of one prefix length, a handful, mark the lengths to join. */
+		for (size_t k = 0; k < order[i]->rules.n; k = next_length(order[i]->rules.items, k, order[i]->rules.n,
+									   sizeof(*order[i]->rules.items)))
+			present[order[i]->rules.items[k].key.prefixlen & 0xff] = true;
+		for (size_t k = 0; k < order[i]->cidrs.n; k = next_length(order[i]->cidrs.items, k, order[i]->cidrs.n,
+									   sizeof(*order[i]->cidrs.items)))
+			present[order[i]->cidrs.items[k].key.prefixlen & 0xff] = true;
 	}
 	out->rules = malloc((n_rules + 1) * sizeof(*out->rules));
 	out->cidrs = malloc((n_cidrs + 1) * sizeof(*out->cidrs));
@@ -264,7 +296,7 @@ static int join(struct np_build *b, struct np_endpoint **order, size_t n)
 		goto out;
 	/* Prefix lengths are below 256, so the first byte of a key orders them. */
 	for (uint32_t len = 0; len < 256 && (out->n_rules < n_rules || out->n_cidrs < n_cidrs); len++) {
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; present[len] && i < n; i++) {
 			const struct np_endpoint *e = order[i];
 
 			while (rule_at[i] < e->rules.n && e->rules.items[rule_at[i]].key.prefixlen == len)
@@ -326,4 +358,5 @@ void kilo_np_cache_release(struct kilo_np_state *state)
 	state->cache = NULL;
 	state->n_cache = state->cap_cache = state->n_sorted = 0;
 	kilo_np_cache_forget_identities(state);
+	kilo_np_ipcache_order_release(&state->ipcache);
 }

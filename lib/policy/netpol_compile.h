@@ -43,6 +43,19 @@ struct np_seen_identity {
 	uint64_t ports_hash;
 };
 
+/*
+ * The ipcache as the last computation built it, before its sort: its keys
+ * in the order built, and the positions the sort kept, in key order. Built
+ * with the same keys at every position (labels changed, no address), the
+ * next one is sorted by these positions.
+ */
+struct np_ipcache_order {
+	struct kilo_ipcache_key *keys;
+	size_t n_keys;
+	size_t *order;
+	size_t n_order;
+};
+
 struct kilo_np_state {
 	struct kilo_np_names endpoints; /* by "NAMESPACE/POD" */
 	struct kilo_np_names rules;     /* by rule name */
@@ -53,8 +66,11 @@ struct kilo_np_state {
 	struct np_seen_identity *seen;  /* by label set */
 	size_t n_seen;
 	uint32_t generation;
-	struct kilo_lb_ids *objects;    /* the objects kilo_np_model_update read, by their text */
-	struct kilo_np_list_memo lists[KILO_NP_LISTS]; /* and its lists' texts as last read */
+	struct np_ipcache_order ipcache;
+	struct kilo_np_list_memo lists[KILO_NP_LISTS]; /* the lists kilo_np_model_update read, as last read */
+	uint64_t epoch;     /* counts the reads' namespaces and locations (struct kilo_np_pod_memo); 0: none yet */
+	char *places;       /* the nodes' locations the last read saw (netpol_model.c) */
+	size_t places_len;
 };
 
 /* The identities a rule's peer (SELECTOR or VPN) matches: indices into the model's identities. */
@@ -85,6 +101,8 @@ struct np_build {
 	uint32_t **rule_ids;         /* [policy * 2 + direction][rule] */
 	struct np_peer_match **matches; /* [policy * 2 + direction][offset of the rule's peers + peer] */
 	size_t *pods_of;             /* pods by identity: pods_of[first[i] .. first[i + 1]) */
+	size_t *selected[2];         /* the endpoint being made: the policies that select it, by direction */
+	size_t n_selected[2];
 	size_t *first;
 };
 
@@ -111,8 +129,10 @@ int kilo_np_rules_update(struct np_rules *rules, const uint32_t *removed, size_t
  * rules and cidrs, in key order. -ENOMEM.
  */
 int kilo_np_cache_commit(struct np_build *b);
-/* Forgets the cache, after a failure too: the next computation makes every endpoint again. */
+/* Forgets the cache, after a failure too: the next computation makes every endpoint again, and sorts the ipcache. */
 void kilo_np_cache_release(struct kilo_np_state *state);
 void kilo_np_cache_forget_identities(struct kilo_np_state *state);
+/* netpol_compile.c: forgets the ipcache's last order. */
+void kilo_np_ipcache_order_release(struct np_ipcache_order *o);
 
 #endif

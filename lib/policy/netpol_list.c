@@ -10,37 +10,26 @@
 #include "../core/array.h"
 #include "../core/error.h"
 #include "elements.h"
-#include "ids.h"
 #include "netpol.h"
 
-/* An element as one read left it: its text, what it was read into, and what it reported. */
-struct cached {
+/* An element as a read left it: what it was read into (in its own arena), and what it reported. */
+struct kilo_np_list_element {
 	struct kilo_arena arena;
-	char *text;
-	size_t len;
+	void (*release)(void *item);
 	bool keep;
 	bool reported;
 	char problem[KILO_ERROR_MESSAGE_MAX];
 	alignas(max_align_t) unsigned char item[];
 };
 
-/* An element's key in the cache: its text's hash and length, and its list. */
-struct cached_key {
-	uint64_t hash;
-	uint64_t len;
-	uint8_t kind;
-	uint8_t pad[7];
-};
-
-_Static_assert(sizeof(struct cached_key) <= KILO_LB_ID_KEY_MAX, "an element's key fits the ids' keys");
-
-void kilo_np_list_drop(void *cached)
+static void element_free(struct kilo_np_list_element *e)
 {
-	struct cached *c = cached;
-
-	kilo_arena_release(&c->arena);
-	free(c->text);
-	free(c);
+	if (!e)
+		return;
+	if (e->release)
+		e->release(e->item);
+	kilo_arena_release(&e->arena);
+	free(e);
 }
 
 uint64_t kilo_np_hash(uint64_t h, const void *data, size_t size)
@@ -66,61 +55,55 @@ static int parse(struct kilo_arena *arena, const char *text, size_t len, size_t 
 	return r;
 }
 
-/* The element (its text's hash given) from the cache, or parsed and kept there. */
-static int read_cached(struct kilo_lb_ids *cache, uint8_t kind, const char *text, size_t len, uint64_t hash,
-		       size_t index, const char *what, size_t item_size, kilo_np_read_fn read, void *item,
-		       struct kilo_lb_report *report, struct kilo_arena *arena, bool *keep)
+/* An element read as it was before: its item copied, its problem reported again. */
+static void take(const struct kilo_np_list_element *e, size_t item_size, void *item, struct kilo_lb_report *report,
+		 bool *keep)
 {
-	/* The cache is this process's own, and a collision costs only a parse: the texts are compared. */
-	struct cached_key key = { .hash = hash, .len = len, .kind = kind };
-	struct kilo_lb_id_entry *entry;
-	struct cached *c;
-	size_t from = report ? report->n_problems : 0;
-	bool first;
-	int r = kilo_lb_ids_get(cache, &cache->objects, &key, &entry, &first);
+	memcpy(item, e->item, item_size);
+	*keep = e->keep;
+	if (e->reported)
+		kilo_lb_report_add(report, "%s", e->problem);
+}
 
-	if (r < 0)
-		return r;
-	c = entry->cache;
-	if (c && c->len == len && memcmp(c->text, text, len) == 0) {
-		memcpy(item, c->item, item_size);
-		*keep = c->keep;
-		if (c->reported)
-			kilo_lb_report_add(report, "%s", c->problem);
-		return 0;
-	}
-	/* Another text of the same hash, already read by this computation: leave the cache alone. */
-	if (c && !first)
-		return parse(arena, text, len, index, what, read, item, report, keep);
-	c = calloc(1, sizeof(*c) + item_size);
-	if (!c || !(c->text = malloc(len ? len : 1))) {
-		free(c);
+/* An element parsed into one of its own (*out), to be taken again by the next read. -ENOMEM. */
+static int read_element(const char *text, size_t len, size_t index, const struct kilo_np_list_reader *reader,
+			struct kilo_lb_report *report, struct kilo_np_list_element **out)
+{
+	struct kilo_np_list_element *e = calloc(1, sizeof(*e) + reader->item_size);
+	size_t from = report ? report->n_problems : 0;
+	int r;
+
+	*out = NULL;
+	if (!e)
 		return -ENOMEM;
-	}
-	c->arena.first_chunk = 1024;
-	if ((r = parse(&c->arena, text, len, index, what, read, c->item, report, &c->keep)) < 0) {
-		kilo_np_list_drop(c);
+	e->arena.first_chunk = 1024;
+	if ((r = parse(&e->arena, text, len, index, reader->what, reader->read, e->item, report, &e->keep)) < 0) {
+		kilo_arena_release(&e->arena);
+		free(e);
 		return r;
 	}
-	memcpy(c->text, text, len);
-	c->len = len;
+	/* Released only what a kept item holds: one left out may be half read. */
+	e->release = e->keep ? reader->release : NULL;
 	/* The first problem it reported, to report again each time it is read. */
 	if (report && report->n_problems > from && from < KILO_LB_REPORT_MAX) {
-		c->reported = true;
-		snprintf(c->problem, sizeof(c->problem), "%s", report->problems[from]);
+		e->reported = true;
+		snprintf(e->problem, sizeof(e->problem), "%s", report->problems[from]);
 	}
-	if (entry->cache)
-		kilo_np_list_drop(entry->cache);
-	entry->cache = c;
-	memcpy(item, c->item, item_size);
-	*keep = c->keep;
+	*out = e;
 	return 0;
+}
+
+static void seen_release(struct kilo_np_list_seen *seen, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		element_free(seen[i].element);
+	free(seen);
 }
 
 void kilo_np_list_memo_release(struct kilo_np_list_memo *memo)
 {
 	free(memo->text);
-	free(memo->seen);
+	seen_release(memo->seen, memo->n_seen);
 	*memo = (struct kilo_np_list_memo){ 0 };
 }
 
@@ -153,10 +136,10 @@ static int seen_cmp(const void *key, const void *element)
  * wholly in the part both texts share before what changed (prefix bytes),
  * or after it (suffix bytes); NULL when there is none.
  */
-static const struct kilo_np_list_seen *known(const struct kilo_np_list_memo *memo, size_t len, size_t prefix,
-					     size_t suffix, size_t at)
+static struct kilo_np_list_seen *known(const struct kilo_np_list_memo *memo, size_t len, size_t prefix, size_t suffix,
+				       size_t at)
 {
-	const struct kilo_np_list_seen *seen;
+	struct kilo_np_list_seen *seen;
 	size_t was;
 
 	if (at < prefix)
@@ -169,7 +152,7 @@ static const struct kilo_np_list_seen *known(const struct kilo_np_list_memo *mem
 	if (!memo->n_seen)
 		return NULL;
 	seen = bsearch(&was, memo->seen, memo->n_seen, sizeof(*memo->seen), seen_cmp);
-	return seen && (at >= prefix || seen->start + seen->len <= prefix) ? seen : NULL;
+	return seen && seen->element && (at >= prefix || seen->start + seen->len <= prefix) ? seen : NULL;
 }
 
 /* Keeps text and what this read saw of it for the next read; -ENOMEM leaves memo empty. */
@@ -177,22 +160,23 @@ static int remember(struct kilo_np_list_memo *memo, const char *text, size_t len
 		    size_t n_seen, size_t cap_seen)
 {
 	if (kilo_array_reserve((void **)&memo->text, &memo->cap_text, len + 1, 1) < 0) {
-		free(seen);
+		seen_release(seen, n_seen);
 		kilo_np_list_memo_release(memo);
 		return -ENOMEM;
 	}
 	memcpy(memo->text, text, len);
 	memo->len = len;
-	free(memo->seen);
+	/* The last read's elements this one did not take are gone from the list. */
+	seen_release(memo->seen, memo->n_seen);
 	memo->seen = seen;
 	memo->n_seen = n_seen;
 	memo->cap_seen = cap_seen;
 	return 0;
 }
 
-int kilo_np_read_list(struct kilo_arena *arena, struct kilo_lb_ids *cache, struct kilo_np_list_memo *memo,
-		      uint8_t kind, const char *text, const char *what, size_t item_size, kilo_np_read_fn read,
-		      void **items, size_t *n_items, struct kilo_lb_report *report, struct kilo_error *err)
+int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, const char *text,
+		      const struct kilo_np_list_reader *reader, void **items, size_t *n_items,
+		      struct kilo_lb_report *report, struct kilo_error *err)
 {
 	struct kilo_np_list_seen *seen = NULL;
 	struct kilo_json_elements elements;
@@ -201,57 +185,65 @@ int kilo_np_read_list(struct kilo_arena *arena, struct kilo_lb_ids *cache, struc
 
 	*items = NULL;
 	*n_items = 0;
-	if ((r = kilo_json_elements_open(&elements, text, what, err)) < 0)
+	if ((r = kilo_json_elements_open(&elements, text, reader->what, err)) < 0)
 		goto fail;
-	memo = cache ? memo : NULL;
 	if (memo && memo->text) {
 		prefix = shared(elements.text, elements.len, memo->text, memo->len, false);
 		suffix = shared(elements.text + prefix, elements.len - prefix, memo->text + prefix, memo->len - prefix,
 				true);
 	}
 	for (;;) {
-		const struct kilo_np_list_seen *was =
+		struct kilo_np_list_seen *was =
 			memo && memo->text ? known(memo, elements.len, prefix, suffix, kilo_json_elements_at(&elements))
 					   : NULL;
-		struct kilo_np_list_seen now;
-		const char *element;
+		struct kilo_np_list_seen now = { 0 };
+		const char *element = NULL;
 		void *item;
 		bool keep = false;
 
 		if (was) {
-			now = (struct kilo_np_list_seen){ kilo_json_elements_at(&elements), was->len, was->hash };
-			element = elements.text + now.start;
+			now = (struct kilo_np_list_seen){ kilo_json_elements_at(&elements), was->len, was->element };
 			kilo_json_elements_skip(&elements, now.len);
 		} else {
 			if ((next = kilo_json_elements_next(&elements, &element, &now.len, err)) <= 0)
 				break;
 			now.start = (size_t)(element - elements.text);
-			now.hash = cache ? kilo_np_hash(KILO_NP_HASH_INIT, element, now.len) : 0;
 		}
 		r = -ENOMEM;
-		if (kilo_array_reserve(items, &cap, *n_items + 1, item_size) < 0 ||
+		if (kilo_array_reserve(items, &cap, *n_items + 1, reader->item_size) < 0 ||
 		    (memo && kilo_array_reserve((void **)&seen, &cap_seen, n_seen + 1, sizeof(*seen)) < 0))
 			goto fail;
-		if (memo)
-			seen[n_seen++] = now;
-		item = (char *)*items + *n_items * item_size;
-		memset(item, 0, item_size);
-		r = cache ? read_cached(cache, kind, element, now.len, now.hash, elements.index - 1, what, item_size, read,
-					item, report, arena, &keep)
-			  : parse(arena, element, now.len, elements.index - 1, what, read, item, report, &keep);
+		item = (char *)*items + *n_items * reader->item_size;
+		memset(item, 0, reader->item_size);
+		r = 0;
+		if (!memo)
+			r = parse(arena, element, now.len, elements.index - 1, reader->what, reader->read, item, report,
+				  &keep);
+		else if (!was)
+			r = read_element(element, now.len, elements.index - 1, reader, report, &now.element);
 		if (r < 0)
 			goto fail;
+		if (was) {
+			/* Now this read's: the memo's next read takes it from here. */
+			was->element = NULL;
+			take(now.element, reader->item_size, item, report, &keep);
+		} else if (memo) {
+			memcpy(item, now.element->item, reader->item_size);
+			keep = now.element->keep;
+		}
+		if (memo)
+			seen[n_seen++] = now;
 		*n_items += keep;
 	}
 	if ((r = next) < 0)
 		goto fail;
 	if (memo && remember(memo, elements.text, elements.len, seen, n_seen, cap_seen) < 0)
-		return kilo_error_set(err, ENOMEM, "%s: out of memory", what);
+		return kilo_error_set(err, ENOMEM, "%s: out of memory", reader->what);
 	return 0;
 fail:
-	free(seen);
+	seen_release(seen, n_seen);
 	/* What was seen of a text that could not be read is no guide to the next one. */
 	if (memo)
 		kilo_np_list_memo_release(memo);
-	return r == -ENOMEM ? kilo_error_set(err, ENOMEM, "%s: out of memory", what) : r;
+	return r == -ENOMEM ? kilo_error_set(err, ENOMEM, "%s: out of memory", reader->what) : r;
 }

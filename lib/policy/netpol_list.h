@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The store's lists of objects, read one element at a time, and, with a
- * cache, each element whose text an earlier read saw taken from it
- * instead of parsed again: a change to one pod of 10,000 parses one pod.
+ * memo of the last read, each element whose text that read saw taken from
+ * it instead of parsed again: a change to one pod of 10,000 parses one pod.
  */
 #ifndef KILO_LIB_POLICY_NETPOL_LIST_H
 #define KILO_LIB_POLICY_NETPOL_LIST_H
@@ -15,20 +15,21 @@
 #include "../core/arena.h"
 #include "objects.h"
 
-struct kilo_lb_ids;
+struct kilo_np_list_element;
 
-/* Where an element of the last text read was, and its text's hash: its key in the cache. */
+/* Where an element of the last text read was, and what it was read into (the memo's). */
 struct kilo_np_list_seen {
 	size_t start, len;
-	uint64_t hash;
+	struct kilo_np_list_element *element;
 };
 
 /*
- * What the last read of a list with a cache saw: its text and its
- * elements. The next text is compared with it (as memcmp does: far faster
- * than reading elements out of it and hashing them), and the elements in
- * the part both share, before and after what changed, are taken by their
- * known extent and hash: one pod changed of 10,000 scans one pod's text.
+ * What the last read of a list with a memo saw: its text and its elements
+ * as read. The next text is compared with it (as memcmp does: far faster
+ * than reading elements out of it), and the elements in the part both
+ * share, before and after what changed, are taken as they were read, by
+ * their known extent, with no lookup: one pod changed of 10,000 scans and
+ * parses one pod's text. The memo owns what its elements were read into.
  */
 struct kilo_np_list_memo {
 	char *text; /* NULL: nothing read, or the last read failed */
@@ -46,20 +47,24 @@ void kilo_np_list_memo_release(struct kilo_np_list_memo *memo);
 typedef int (*kilo_np_read_fn)(struct kilo_arena *arena, json_t *object, const char *text, size_t len, void *item,
 			       struct kilo_lb_report *report, bool *keep);
 
-/*
- * Reads each element of text (a JSON array named what; NULL: none) into
- * *items (malloc'ed, n_items kept). With cache (may be NULL; between
- * kilo_lb_ids_begin and kilo_lb_ids_commit), kind names the list in it,
- * and an element read before is copied from it: its memory is the cache's
- * until the next read leaves it out; memo (may be NULL; with a cache) is
- * the list's as the last read left it, and is left as this one saw text.
- * Else memory comes from arena. -EINVAL when text is not an array, -ENOMEM.
- */
-int kilo_np_read_list(struct kilo_arena *arena, struct kilo_lb_ids *cache, struct kilo_np_list_memo *memo,
-		      uint8_t kind, const char *text, const char *what, size_t item_size, kilo_np_read_fn read,
-		      void **items, size_t *n_items, struct kilo_lb_report *report, struct kilo_error *err);
+/* A list's reader: read, and release (may be NULL) for what an item kept of its own beyond the arena. */
+struct kilo_np_list_reader {
+	const char *what; /* the list, in messages */
+	size_t item_size;
+	kilo_np_read_fn read;
+	void (*release)(void *item);
+};
 
-/* A cache's drop (struct kilo_lb_id_table's): set it on the objects table of the ids used as a cache. */
-void kilo_np_list_drop(void *cached);
+/*
+ * Reads each element of text (a JSON array; NULL: none) into *items
+ * (malloc'ed, n_items kept). With memo (may be NULL), the list's as the
+ * last read left it, an element that read saw is copied from it, and memo
+ * is left as this read saw text; the items' memory is then the memo's
+ * until the next read with it. Else it comes from arena. -EINVAL when
+ * text is not an array, -ENOMEM.
+ */
+int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, const char *text,
+		      const struct kilo_np_list_reader *reader, void **items, size_t *n_items,
+		      struct kilo_lb_report *report, struct kilo_error *err);
 
 #endif

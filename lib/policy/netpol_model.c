@@ -14,7 +14,6 @@
 #include "../mesh/model.h"
 #include "../core/array.h"
 #include "../serial/manifest_check.h"
-#include "ids.h"
 #include "netpol_compile.h"
 #include "netpol_list.h"
 #include "netpol.h"
@@ -284,6 +283,20 @@ static void read_pod_ips(json_t *status, struct kilo_np_pod *pod)
 	}
 }
 
+/*
+ * A pod's identity as made at a read with a state, kept with the pod as
+ * read (its text unchanged) for the next: it stays right while the
+ * namespaces and the nodes' locations do, which the state's epoch counts.
+ * Its memory is its arena's but the labels of the pod and its namespace,
+ * which live as long as they do.
+ */
+struct kilo_np_pod_memo {
+	uint64_t epoch; /* the state's when made; 0: none */
+	uint64_t hash;  /* of identity.label_set */
+	struct kilo_np_identity identity;
+	struct kilo_arena arena;
+};
+
 static int read_pod(struct kilo_arena *arena, json_t *object, const char *text, size_t len, void *item,
 		    struct kilo_lb_report *report, bool *keep)
 {
@@ -310,8 +323,16 @@ static int read_pod(struct kilo_arena *arena, json_t *object, const char *text, 
 		return -ENOMEM;
 	read_pod_ips(json_object_get(object, "status"), pod);
 	pod->identity = KILO_NP_NO_IDENTITY;
+	if (!(pod->memo = kilo_arena_alloc(arena, sizeof(*pod->memo))))
+		return -ENOMEM;
+	pod->memo->arena.first_chunk = 512;
 	*keep = true;
 	return 0;
+}
+
+static void release_pod(void *item)
+{
+	kilo_arena_release(&((struct kilo_np_pod *)item)->memo->arena);
 }
 
 static int name_cmp(const char *a_ns, const char *a, const char *b_ns, const char *b)
@@ -353,11 +374,6 @@ static int peer_cmp(const void *a, const void *b)
 static int string_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static int identity_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct kilo_np_identity *)a)->label_set, ((const struct kilo_np_identity *)b)->label_set);
 }
 
 static const void *find(const void *items, size_t n, size_t size, const void *key, int (*cmp)(const void *, const void *))
@@ -450,12 +466,18 @@ struct pod_places {
 	const struct kilo_np_node *node;
 };
 
-/* A pod's identity: its labels and its namespace's as seen for it, each with its node's location. */
-static int pod_identity(struct kilo_np_model *model, struct kilo_np_pod *pod, struct pod_places *last,
-			struct kilo_np_identity *out)
+/*
+ * A pod's identity: its labels and its namespace's as seen for it, each
+ * with its node's location; with a state's epoch (else 0), the one kept
+ * with the pod when made in the same epoch.
+ */
+static int pod_identity(struct kilo_np_model *model, struct kilo_np_pod *pod, struct pod_places *last, uint64_t epoch,
+			struct kilo_np_identity *out, uint64_t *hash)
 {
 	struct kilo_np_namespace key = { .name = pod->namespace };
 	struct kilo_np_node node_key = { .name = pod->node };
+	struct kilo_np_pod_memo *memo = epoch ? pod->memo : NULL;
+	struct kilo_arena *arena = memo ? &memo->arena : &model->arena;
 	const struct kilo_np_namespace *ns;
 	const struct kilo_np_node *node;
 	struct kilo_np_label name_label = { KILO_NP_NAMESPACE_LABEL, pod->namespace };
@@ -470,12 +492,28 @@ static int pod_identity(struct kilo_np_model *model, struct kilo_np_pod *pod, st
 	ns = last->ns;
 	node = last->node;
 	pod->location = node ? node->location : "";
-	location = pod->location[0] ? pod->location : NULL;
+	if (memo && memo->epoch == epoch) {
+		*out = memo->identity;
+		*hash = memo->hash;
+		return 0;
+	}
+	if (memo) {
+		kilo_arena_release(arena);
+		memo->epoch = 0;
+	}
+	/* Copied when kept: the mesh the location is read from goes before the next read. */
+	location = !pod->location[0] ? NULL : memo ? kilo_arena_strdup(arena, pod->location) : pod->location;
 	*out = (struct kilo_np_identity){ 0 };
-	if ((r = with_label(&model->arena, &pod->labels, KILO_NP_LOCATION_LABEL, location, &out->pod)) < 0 ||
-	    (r = with_label(&model->arena, ns ? &ns->labels : &bare, KILO_NP_LOCATION_LABEL, location, &out->ns)) < 0)
+	if (pod->location[0] && !location)
+		return -ENOMEM;
+	if ((r = with_label(arena, &pod->labels, KILO_NP_LOCATION_LABEL, location, &out->pod)) < 0 ||
+	    (r = with_label(arena, ns ? &ns->labels : &bare, KILO_NP_LOCATION_LABEL, location, &out->ns)) < 0 ||
+	    (r = label_set_text(arena, out)) < 0)
 		return r;
-	return label_set_text(&model->arena, out);
+	*hash = kilo_np_hash(KILO_NP_HASH_INIT, out->label_set, strlen(out->label_set));
+	if (memo)
+		*memo = (struct kilo_np_pod_memo){ epoch, *hash, *out, memo->arena };
+	return 0;
 }
 
 static int peer_identity(struct kilo_np_model *model, const struct kilo_np_vpn_peer *peer,
@@ -493,29 +531,68 @@ static int peer_identity(struct kilo_np_model *model, const struct kilo_np_vpn_p
 
 struct candidate {
 	struct kilo_np_identity identity;
-	size_t *owner; /* the pod's or peer's identity field */
+	uint64_t hash;  /* of identity.label_set */
+	size_t *owner;  /* the pod's or peer's identity field */
+	size_t first;   /* the first candidate of its label set */
+	size_t index;   /* a first's: its identity's index */
 };
 
-static int candidate_cmp(const void *a, const void *b)
+/* Index of identities, sorted by label set: candidates[first].identity. */
+static int first_cmp(const void *a, const void *b, void *candidates)
 {
-	return identity_cmp(&((const struct candidate *)a)->identity, &((const struct candidate *)b)->identity);
+	const struct candidate *all = candidates;
+
+	return strcmp(all[*(const size_t *)a].identity.label_set, all[*(const size_t *)b].identity.label_set);
+}
+
+/*
+ * Each candidate's first of the same label set, through a hash table
+ * (a cluster has far fewer label sets than pods, whose sets share long
+ * prefixes: sorting only the distinct ones saves most comparisons). The
+ * firsts go to distinct, in candidate order. -ENOMEM.
+ */
+static int dedupe(struct candidate *all, size_t n, size_t *distinct, size_t *n_distinct)
+{
+	size_t cap = 16;
+	size_t *table;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	if (!(table = malloc(cap * sizeof(*table))))
+		return -ENOMEM;
+	memset(table, 0xff, cap * sizeof(*table));
+	*n_distinct = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t slot = all[i].hash & (cap - 1);
+
+		while (table[slot] != SIZE_MAX && (all[table[slot]].hash != all[i].hash ||
+						   strcmp(all[table[slot]].identity.label_set, all[i].identity.label_set)))
+			slot = (slot + 1) & (cap - 1);
+		if (table[slot] == SIZE_MAX) {
+			table[slot] = i;
+			distinct[(*n_distinct)++] = i;
+		}
+		all[i].first = table[slot];
+	}
+	free(table);
+	return 0;
 }
 
 /* The identities of pods with addresses and of VPN peers, distinct by label set; each owner gets its index. */
 static int build_identities(struct kilo_np_model *model, const struct kilo_np_namespace *peer_objects,
-			    size_t n_peer_objects)
+			    size_t n_peer_objects, uint64_t epoch)
 {
-	struct candidate *all = calloc(model->n_pods + model->n_peers + 1, sizeof(*all));
+	size_t max = model->n_pods + model->n_peers + 1, n = 0, n_distinct = 0;
+	struct candidate *all = calloc(max, sizeof(*all));
+	size_t *distinct = malloc(max * sizeof(*distinct));
 	struct pod_places last = { 0 };
-	size_t n = 0;
 	int r = -ENOMEM;
 
-	model->identities = kilo_arena_array(&model->arena, model->n_pods + model->n_peers + 1,
-					     sizeof(*model->identities));
-	if (!all || !model->identities)
+	model->identities = kilo_arena_array(&model->arena, max, sizeof(*model->identities));
+	if (!all || !distinct || !model->identities)
 		goto out;
 	for (size_t i = 0; i < model->n_pods; i++) {
-		if ((r = pod_identity(model, &model->pods[i], &last, &all[n].identity)) < 0)
+		if ((r = pod_identity(model, &model->pods[i], &last, epoch, &all[n].identity, &all[n].hash)) < 0)
 			goto out;
 		if (model->pods[i].n_addrs > 0)
 			all[n++].owner = &model->pods[i].identity;
@@ -523,17 +600,23 @@ static int build_identities(struct kilo_np_model *model, const struct kilo_np_na
 	for (size_t i = 0; i < model->n_peers; i++) {
 		if ((r = peer_identity(model, &model->peers[i], peer_objects, n_peer_objects, &all[n].identity)) < 0)
 			goto out;
+		all[n].hash = kilo_np_hash(KILO_NP_HASH_INIT, all[n].identity.label_set, strlen(all[n].identity.label_set));
 		all[n++].owner = &model->peers[i].identity;
 	}
-	qsort(all, n, sizeof(*all), candidate_cmp);
-	for (size_t i = 0; i < n; i++) {
-		if (i == 0 || strcmp(all[i].identity.label_set, all[i - 1].identity.label_set) != 0)
-			model->identities[model->n_identities++] = all[i].identity;
-		*all[i].owner = model->n_identities - 1;
+	if ((r = dedupe(all, n, distinct, &n_distinct)) < 0)
+		goto out;
+	qsort_r(distinct, n_distinct, sizeof(*distinct), first_cmp, all);
+	for (size_t i = 0; i < n_distinct; i++) {
+		model->identities[i] = all[distinct[i]].identity;
+		all[distinct[i]].index = i;
 	}
+	model->n_identities = n_distinct;
+	for (size_t i = 0; i < n; i++)
+		*all[i].owner = all[all[i].first].index;
 	r = 0;
 out:
 	free(all);
+	free(distinct);
 	return r;
 }
 
@@ -553,25 +636,32 @@ static void sort_items(void *items, size_t n, size_t size, int (*cmp)(const void
 		}
 }
 
-static int read_model(struct kilo_lb_ids *cache, struct kilo_np_list_memo *memos, const char *pods,
-		      const char *namespaces, const char *policies, const char *peer_objects, const kilo_mesh *mesh,
-		      struct kilo_np_model *out, struct kilo_lb_report *report, struct kilo_error *err)
+static const struct kilo_np_list_reader pod_reader = { "pods", sizeof(struct kilo_np_pod), read_pod, release_pod };
+static const struct kilo_np_list_reader namespace_reader = { "namespaces", sizeof(struct kilo_np_namespace),
+							     read_namespace, NULL };
+static const struct kilo_np_list_reader policy_reader = { "policies", sizeof(struct kilo_np_policy), read_policy,
+							  NULL };
+static const struct kilo_np_list_reader peer_reader = { "peers", sizeof(struct kilo_np_namespace), read_peer_object,
+							NULL };
+
+/* The model, with memos the lists' (NULL: none) and epoch the state's (0: none; see struct kilo_np_pod_memo). */
+static int read_model(struct kilo_np_list_memo *memos, uint64_t epoch, const char *pods, const char *namespaces,
+		      const char *policies, const char *peer_objects, const kilo_mesh *mesh, struct kilo_np_model *out,
+		      struct kilo_lb_report *report, struct kilo_error *err)
 {
 	struct kilo_np_namespace *peers = NULL;
 	size_t n_peers = 0;
 	int r;
 
 	*out = (struct kilo_np_model){ 0 };
-	if ((r = kilo_np_read_list(&out->arena, cache, memos ? &memos[0] : NULL, 0, pods, "pods", sizeof(*out->pods),
-				   read_pod, (void **)&out->pods, &out->n_pods, report, err)) < 0 ||
-	    (r = kilo_np_read_list(&out->arena, cache, memos ? &memos[1] : NULL, 1, namespaces, "namespaces",
-				   sizeof(*out->namespaces), read_namespace, (void **)&out->namespaces,
-				   &out->n_namespaces, report, err)) < 0 ||
-	    (r = kilo_np_read_list(&out->arena, cache, memos ? &memos[2] : NULL, 2, policies, "policies",
-				   sizeof(*out->policies), read_policy, (void **)&out->policies, &out->n_policies,
-				   report, err)) < 0 ||
-	    (r = kilo_np_read_list(&out->arena, cache, memos ? &memos[3] : NULL, 3, peer_objects, "peers",
-				   sizeof(*peers), read_peer_object, (void **)&peers, &n_peers, report, err)) < 0)
+	if ((r = kilo_np_read_list(&out->arena, memos ? &memos[0] : NULL, pods, &pod_reader, (void **)&out->pods,
+				   &out->n_pods, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, memos ? &memos[1] : NULL, namespaces, &namespace_reader,
+				   (void **)&out->namespaces, &out->n_namespaces, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, memos ? &memos[2] : NULL, policies, &policy_reader,
+				   (void **)&out->policies, &out->n_policies, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, memos ? &memos[3] : NULL, peer_objects, &peer_reader, (void **)&peers,
+				   &n_peers, report, err)) < 0)
 		goto out;
 	r = -ENOMEM;
 	if (read_mesh(out, mesh) < 0)
@@ -580,7 +670,7 @@ static int read_model(struct kilo_lb_ids *cache, struct kilo_np_list_memo *memos
 	sort_items(out->namespaces, out->n_namespaces, sizeof(*out->namespaces), namespace_cmp);
 	sort_items(out->policies, out->n_policies, sizeof(*out->policies), policy_cmp);
 	sort_items(peers, n_peers, sizeof(*peers), namespace_cmp);
-	if (build_identities(out, peers, n_peers) == 0)
+	if (build_identities(out, peers, n_peers, epoch) == 0)
 		r = 0;
 out:
 	free(peers);
@@ -591,24 +681,52 @@ int kilo_np_model_read(const char *pods, const char *namespaces, const char *pol
 		       const kilo_mesh *mesh, struct kilo_np_model *out, struct kilo_lb_report *report,
 		       struct kilo_error *err)
 {
-	return read_model(NULL, NULL, pods, namespaces, policies, peer_objects, mesh, out, report, err);
+	return read_model(NULL, 0, pods, namespaces, policies, peer_objects, mesh, out, report, err);
+}
+
+/* The nodes' names and locations as one text ("NAME LOCATION\n" each), to compare with the last read's. */
+static char *node_places(const kilo_mesh *mesh, size_t *len)
+{
+	char *text = NULL;
+	FILE *f = open_memstream(&text, len);
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; mesh && i < mesh->n_nodes; i++)
+		fprintf(f, "%s %s\n", mesh->nodes[i].name, mesh->nodes[i].location ? mesh->nodes[i].location : "");
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* A new epoch when the namespaces or the nodes' locations are not those of the last read: the pods' identities change. */
+static int next_epoch(struct kilo_np_state *state, const char *namespaces, const kilo_mesh *mesh)
+{
+	const struct kilo_np_list_memo *last = &state->lists[1];
+	size_t len = 0, ns_len = strlen(namespaces ? namespaces : "[]");
+	char *places = node_places(mesh, &len);
+
+	if (!places)
+		return -ENOMEM;
+	if (!last->text || last->len != ns_len || memcmp(last->text, namespaces ? namespaces : "[]", ns_len) != 0 ||
+	    !state->places || len != state->places_len || memcmp(places, state->places, len) != 0)
+		state->epoch++;
+	free(state->places);
+	state->places = places;
+	state->places_len = len;
+	return 0;
 }
 
 int kilo_np_model_update(struct kilo_np_state *state, const char *pods, const char *namespaces,
 			 const char *policies, const char *peer_objects, const kilo_mesh *mesh,
 			 struct kilo_np_model *out, struct kilo_lb_report *report, struct kilo_error *err)
 {
-	int r = kilo_lb_ids_begin(state->objects);
-
-	if (r < 0) {
-		*out = (struct kilo_np_model){ 0 };
-		return kilo_error_set(err, ENOMEM, "out of memory");
-	}
-	r = read_model(state->objects, state->lists, pods, namespaces, policies, peer_objects, mesh, out, report, err);
-	/* A commit that fails keeps some texts a computation longer: harmless. */
-	if (r == 0)
-		kilo_lb_ids_commit(state->objects);
-	return r;
+	*out = (struct kilo_np_model){ 0 };
+	if (next_epoch(state, namespaces, mesh) < 0)
+		return no_memory(err);
+	return read_model(state->lists, state->epoch, pods, namespaces, policies, peer_objects, mesh, out, report, err);
 }
 
 void kilo_np_model_release(struct kilo_np_model *model)

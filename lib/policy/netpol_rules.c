@@ -387,10 +387,10 @@ static void namespace_policies(const struct kilo_np_model *model, const char *ns
 /*
  * What the endpoint's entries depend on but the other identities: its label
  * set and number, addresses and ports, and the texts of the policies that
- * select it per direction. Its flags too.
+ * select it per direction. Its flags too; the policies (of lo to hi) that
+ * select it go to b->selected, for its entries, matched once.
  */
-static uint64_t fingerprint(const struct np_build *b, const struct kilo_np_pod *pod, size_t lo, size_t hi,
-			    uint32_t *flags)
+static uint64_t fingerprint(struct np_build *b, const struct kilo_np_pod *pod, size_t lo, size_t hi, uint32_t *flags)
 {
 	const char *label_set = b->model->identities[pod->identity].label_set;
 	uint64_t h = kilo_np_hash(KILO_NP_HASH_INIT, label_set, strlen(label_set) + 1);
@@ -405,6 +405,7 @@ static uint64_t fingerprint(const struct np_build *b, const struct kilo_np_pod *
 	*flags = 0;
 	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS; direction++) {
 		h = kilo_np_hash(h, &direction, sizeof(direction));
+		b->n_selected[direction] = 0;
 		for (size_t i = lo; i < hi; i++) {
 			const struct kilo_np_policy *p = &b->model->policies[i];
 
@@ -412,14 +413,14 @@ static uint64_t fingerprint(const struct np_build *b, const struct kilo_np_pod *
 				continue;
 			*flags |= direction == KILO_POLICY_INGRESS ? KILO_POLICY_ENFORCE_INGRESS : KILO_POLICY_ENFORCE_EGRESS;
 			h = kilo_np_hash(h, &p->hash, sizeof(p->hash));
+			b->selected[direction][b->n_selected[direction]++] = i;
 		}
 	}
 	return h;
 }
 
-/* The endpoint's entries made from scratch into e. */
-static int make_endpoint(struct np_build *b, const struct kilo_np_pod *pod, struct np_endpoint *e, size_t lo,
-			 size_t hi)
+/* The endpoint's entries made from scratch into e, from the policies that select it (b->selected). */
+static int make_endpoint(struct np_build *b, const struct kilo_np_pod *pod, struct np_endpoint *e)
 {
 	int r = 0;
 
@@ -428,12 +429,8 @@ static int make_endpoint(struct np_build *b, const struct kilo_np_pod *pod, stru
 	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS && r == 0; direction++) {
 		struct blocks blocks = { 0 };
 
-		for (size_t i = lo; i < hi && r == 0; i++) {
-			const struct kilo_np_policy *p = &b->model->policies[i];
-
-			if (p->types[direction] && kilo_np_policy_selects(p, pod, b->model))
-				r = add_rules(b, pod, e->id, i, direction, &blocks);
-		}
+		for (size_t k = 0; k < b->n_selected[direction] && r == 0; k++)
+			r = add_rules(b, pod, e->id, b->selected[direction][k], direction, &blocks);
 		if (r == 0)
 			r = add_regions(b, pod, e->id, direction, &blocks);
 		free(blocks.items);
@@ -469,21 +466,19 @@ static int add_new_identities(struct np_build *b, const struct kilo_np_pod *pod,
 	return 0;
 }
 
-/* The endpoint's cached entries brought up to date with the identities that came and went. */
-static int update_endpoint(struct np_build *b, const struct kilo_np_pod *pod, struct np_endpoint *e, size_t lo,
-			   size_t hi)
+/* The endpoint's cached entries brought up to date with the identities that came and went (b->selected's). */
+static int update_endpoint(struct np_build *b, const struct kilo_np_pod *pod, struct np_endpoint *e)
 {
 	struct np_rules changes = { 0 };
 	int r = 0;
 
 	b->rules = &changes;
 	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS && r == 0; direction++) {
-		for (size_t i = lo; i < hi && r == 0; i++) {
+		for (size_t s = 0; s < b->n_selected[direction] && r == 0; s++) {
+			size_t i = b->selected[direction][s];
 			const struct kilo_np_policy *p = &b->model->policies[i];
 			const uint32_t *ids;
 
-			if (!p->types[direction] || !kilo_np_policy_selects(p, pod, b->model))
-				continue;
 			/* Asked for even when nothing changes: the rules keep their ids, and their names are listed. */
 			if (!(ids = rule_ids(b, i, direction)))
 				r = -ENOMEM;
@@ -518,7 +513,7 @@ static int add_endpoint(struct np_build *b, const struct kilo_np_pod *pod)
 	e = kilo_np_cache_find(state, endpoint);
 	if (e && e->fingerprint == print) {
 		e->generation = state->generation;
-		r = update_endpoint(b, pod, e, lo, hi);
+		r = update_endpoint(b, pod, e);
 	} else {
 		if (e) {
 			free(e->rules.items);
@@ -528,7 +523,7 @@ static int add_endpoint(struct np_build *b, const struct kilo_np_pod *pod)
 			return -ENOMEM;
 		}
 		e->fingerprint = print;
-		r = make_endpoint(b, pod, e, lo, hi);
+		r = make_endpoint(b, pod, e);
 	}
 	if (r < 0)
 		return r;
@@ -557,7 +552,9 @@ int kilo_np_build_endpoints(struct np_build *b)
 
 	b->rule_ids = calloc(model->n_policies * 2 + 1, sizeof(*b->rule_ids));
 	b->matches = calloc(model->n_policies * 2 + 1, sizeof(*b->matches));
-	if (!b->rule_ids || !b->matches)
+	b->selected[KILO_POLICY_INGRESS] = malloc((model->n_policies + 1) * sizeof(*b->selected[0]));
+	b->selected[KILO_POLICY_EGRESS] = malloc((model->n_policies + 1) * sizeof(*b->selected[0]));
+	if (!b->rule_ids || !b->matches || !b->selected[KILO_POLICY_INGRESS] || !b->selected[KILO_POLICY_EGRESS])
 		return -ENOMEM;
 	for (size_t i = 0; i < model->n_pods; i++) {
 		const struct kilo_np_pod *pod = &model->pods[i];
@@ -588,6 +585,8 @@ void kilo_np_build_release(struct np_build *b)
 		free(b->rule_ids[i]);
 	free(b->matches);
 	free(b->rule_ids);
+	free(b->selected[KILO_POLICY_INGRESS]);
+	free(b->selected[KILO_POLICY_EGRESS]);
 	free(b->numbers);
 	free(b->ports_hashes);
 	free(b->removed);

@@ -317,6 +317,29 @@ static void test_bad_desired_state_writes_nothing(void **state)
 	close(fd);
 }
 
+/*
+ * After a sync, the next one checks only the rules and regions that differ
+ * from what it wrote (the rest was checked then): a bad one among them is
+ * still refused, and the maps keep what was written.
+ */
+static void test_bad_entries_after_a_sync_are_refused_too(void **state)
+{
+	struct np_fixture *f = *state;
+	struct kilo_bpf_policy_sync_report report;
+
+	sort(f);
+	assert_int_equal(sync_policy(f, false, &report), 0);
+	f->rules[1].value.rule_id = 0;
+	expect_refused(f, "desired rules[1]: rule id 0 is not 1..65535");
+	f->rules[2] = f->rules[1];
+	expect_refused(f, "desired rules[2]: not sorted after the entry before it (or the same key twice)");
+	f->cidrs[0].key.direction = 2;
+	expect_refused(f, "desired cidrs[0]: direction 2");
+	assert_int_equal(lb_fixture_count(pin_dir, "kilo_policy_rules", sizeof(struct kilo_policy_key)), 3);
+	assert_int_equal(sync_policy(f, false, &report), 0);
+	assert_changes(&report.rules, 0, 0, 0);
+}
+
 struct seen {
 	size_t n;
 	struct kilo_flow_event last;
@@ -445,6 +468,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sync_writes_by_difference, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_entries_after_a_sync_are_refused_too, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_endpoints_skip_the_lookups_they_need_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_compares_with_its_last_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_desired_state_writes_nothing, setup, teardown),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "netpol_fixture.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,21 +15,30 @@ char *j(const char *text)
 	return copy;
 }
 
-kilo_mesh *fixture_mesh(void)
+kilo_mesh *fixture_mesh_at(const char *n1_location)
 {
-	char *text = j("{'version': 1, 'settings': {'subnet': '10.4.0.0/16'}, 'nodes': ["
-		       " {'name': 'n1', 'location': 'eu', 'endpoint': '198.51.100.1:51820', 'internalIP': '192.168.0.1/24',"
-		       "  'podCIDR': '10.2.1.0/24', 'publicKey': 'rWVtBbe4cKjQb3nY8f9n5JvYVRttWJKWe5AD1IHs3B4='},"
-		       " {'name': 'n2', 'location': 'us', 'endpoint': '198.51.100.2:51820', 'internalIP': '192.168.1.1/24',"
-		       "  'podCIDR': '10.2.2.0/24', 'publicKey': 'BJdK6eoY0OtLvxHLBKgyZrfJJN8p+8GT9yMJkAu5d1w='}],"
-		       " 'peers': [{'name': 'laptop', 'publicKey': 'vyWBFrXwHpLXUT2h0+2M+d2YtLqLQHdL89yafPfCZig=',"
-		       "  'allowedIPs': ['10.5.0.1/32']}]}");
+	char json[1024], *text;
 	kilo_mesh *mesh = NULL;
 
+	snprintf(json, sizeof(json),
+		 "{'version': 1, 'settings': {'subnet': '10.4.0.0/16'}, 'nodes': ["
+		 " {'name': 'n1', 'location': '%s', 'endpoint': '198.51.100.1:51820', 'internalIP': '192.168.0.1/24',"
+		 "  'podCIDR': '10.2.1.0/24', 'publicKey': 'rWVtBbe4cKjQb3nY8f9n5JvYVRttWJKWe5AD1IHs3B4='},"
+		 " {'name': 'n2', 'location': 'us', 'endpoint': '198.51.100.2:51820', 'internalIP': '192.168.1.1/24',"
+		 "  'podCIDR': '10.2.2.0/24', 'publicKey': 'BJdK6eoY0OtLvxHLBKgyZrfJJN8p+8GT9yMJkAu5d1w='}],"
+		 " 'peers': [{'name': 'laptop', 'publicKey': 'vyWBFrXwHpLXUT2h0+2M+d2YtLqLQHdL89yafPfCZig=',"
+		 "  'allowedIPs': ['10.5.0.1/32']}]}",
+		 n1_location);
+	text = j(json);
 	if (text)
 		kilo_mesh_from_json(text, strlen(text), &mesh, NULL);
 	free(text);
 	return mesh;
+}
+
+kilo_mesh *fixture_mesh(void)
+{
+	return fixture_mesh_at("eu");
 }
 
 #define POD(ns, name, node, ip, labels, ports)                                                                   \

@@ -23,6 +23,8 @@ char *j(const char *text);
 
 /* The fixture's mesh (n1, n2, laptop); free with kilo_mesh_free. */
 kilo_mesh *fixture_mesh(void);
+/* The same with n1 in location n1_location. */
+kilo_mesh *fixture_mesh_at(const char *n1_location);
 
 extern const char fixture_pods[];
 extern const char fixture_namespaces[];

@@ -19,6 +19,7 @@
 
 #include "netpol_fixture.h"
 #include "policy/netpol.h"
+#include "policy/netpol_compile.h"
 
 static struct kilo_np_selector selector(struct kilo_arena *arena, const char *json)
 {
@@ -367,6 +368,27 @@ static char *compile_changed(struct kilo_np_state *state, const char *policies, 
 	return text;
 }
 
+/* The pods of model as text: each pod's name, address and label set, in the model's order. */
+static char *pods_of(const struct kilo_np_model *model)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+
+	assert_non_null(f);
+	for (size_t i = 0; i < model->n_pods; i++) {
+		const struct kilo_np_pod *pod = &model->pods[i];
+		char addr[INET6_ADDRSTRLEN] = "";
+
+		if (pod->n_addrs)
+			inet_ntop(pod->addrs[0].family == 4 ? AF_INET : AF_INET6, pod->addrs[0].bytes, addr, sizeof(addr));
+		fprintf(f, "%s/%s %s %s\n", pod->namespace, pod->name, addr,
+			pod->identity < model->n_identities ? model->identities[pod->identity].label_set : "-");
+	}
+	fclose(f);
+	return text;
+}
+
 static void test_a_label_change_updates_the_cached_endpoints_as_a_fresh_compile_would(void **state)
 {
 	static const struct {
@@ -405,25 +427,126 @@ static void test_a_label_change_updates_the_cached_endpoints_as_a_fresh_compile_
 	}
 }
 
-/* The pods of model as text: each pod's name, address and label set, in the model's order. */
-static char *pods_of(const struct kilo_np_model *model)
+
+/* text with each of n (from, to) pairs (in j()'s quotes) replaced once (to NULL: from's element cut); a new string. */
+static char *replaced(const char *text, const char *const (*pairs)[2], size_t n)
 {
-	char *text = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&text, &size);
+	char *out = j(text);
 
-	assert_non_null(f);
-	for (size_t i = 0; i < model->n_pods; i++) {
-		const struct kilo_np_pod *pod = &model->pods[i];
-		char addr[INET6_ADDRSTRLEN] = "";
+	for (size_t i = 0; i < n && pairs[i][0]; i++) {
+		char *from = j(pairs[i][0]), *to = j(pairs[i][1] ? pairs[i][1] : ""), *at = strstr(out, from), *next;
+		size_t cut = strlen(from);
 
-		if (pod->n_addrs)
-			inet_ntop(pod->addrs[0].family == 4 ? AF_INET : AF_INET6, pod->addrs[0].bytes, addr, sizeof(addr));
-		fprintf(f, "%s/%s %s %s\n", pod->namespace, pod->name, addr,
-			pod->identity < model->n_identities ? model->identities[pod->identity].label_set : "-");
+		if (!at)
+			fail_msg("no %s", from);
+		if (!pairs[i][1])
+			cut = (size_t)(strstr(at, ",{") + 1 - at);
+		next = malloc(strlen(out) + strlen(to) + 1);
+		sprintf(next, "%.*s%s%s", (int)(at - out), out, to, at + cut);
+		free(out);
+		free(from);
+		free(to);
+		out = next;
 	}
-	fclose(f);
+	return out;
+}
+
+/*
+ * The model's pods and the maps compiled from the texts with state, as one
+ * text: read again and brought up to date from what state kept, or (full)
+ * read afresh and every endpoint made again, with state's ids only.
+ */
+static char *compile_texts(struct kilo_np_state *state, bool full, const char *pods, const char *namespaces,
+			   const char *policies, const kilo_mesh *mesh)
+{
+	struct kilo_np_desired d;
+	struct kilo_np_model model;
+	struct kilo_np_identity_number *ids;
+	struct kilo_error err = { 0 };
+	char *maps, *listed, *text;
+
+	if (full)
+		kilo_np_cache_release(state);
+	if ((full ? kilo_np_model_read(pods, namespaces, policies, NULL, mesh, &model, NULL, &err)
+		  : kilo_np_model_update(state, pods, namespaces, policies, NULL, mesh, &model, NULL, &err)) < 0)
+		fail_msg("%s", err.message);
+	ids = numbers(&model);
+	if (kilo_np_compile(state, &model, "n1", ids, model.n_identities, &d, NULL, &err) < 0)
+		fail_msg("%s", err.message);
+	maps = describe(&d);
+	listed = pods_of(&model);
+	text = malloc(strlen(maps) + strlen(listed) + 1);
+	sprintf(text, "%s%s", listed, maps);
+	kilo_np_desired_release(&d);
+	free(ids);
+	free(maps);
+	free(listed);
+	kilo_np_model_release(&model);
 	return text;
+}
+
+/*
+ * The proof that what a state keeps from one computation to the next
+ * (lists, the pods' identities, endpoints' entries) changes nothing: a
+ * series of changes, each computed from the last one's state and read
+ * afresh (with the same ids), gives the same model and maps byte for byte.
+ */
+static void test_changes_one_after_another_compile_as_they_would_afresh(void **state)
+{
+	/* Each step's pods and namespaces as the fixture's with these replaced, and n1's location. */
+	static const struct {
+		const char *pods[2][2], *namespaces[1][2], *location;
+	} steps[] = {
+		{ { { NULL } }, { { NULL } }, "eu" },
+		/* prod/client to prod/web's label set, and back. */
+		{ { { "'client'}}, 'spec': {'nodeName': 'n1'", "'web'}}, 'spec': {'nodeName': 'n1'" } }, { { NULL } }, "eu" },
+		{ { { NULL } }, { { NULL } }, "eu" },
+		/* To a new label set; and dev/tool's address changes too. */
+		{ { { "'client'}}, 'spec': {'nodeName': 'n1'", "'new'}}, 'spec': {'nodeName': 'n1'" },
+		    { "10.2.1.12', 'podIPs': [{'ip': '10.2.1.12'", "10.2.1.22', 'podIPs': [{'ip': '10.2.1.22'" } },
+		  { { NULL } }, "eu" },
+		/* The pods as they were; a namespace's labels change under them, then n1's location. */
+		{ { { NULL } }, { { "'team': 'a'", "'team': 'b'" } }, "eu" },
+		{ { { NULL } }, { { "'team': 'a'", "'team': 'b'" } }, "asia" },
+		{ { { NULL } }, { { NULL } }, "asia" },
+		/* prod/db gone, then back. */
+		{ { { "{'metadata': {'namespace': 'prod', 'name': 'db'", NULL } }, { { NULL } }, "asia" },
+		{ { { NULL } }, { { NULL } }, "eu" },
+	};
+	const char *policies = "[" NP("prod", "web", "{'podSelector': {'matchLabels': {'app': 'web'}}, 'ingress': [{'from': ["
+					    "{'podSelector': {}}, {'namespaceSelector': {'matchLabels': {'team': 'b'}}}],"
+					    " 'ports': [{'port': 'http'}]}]}") ","
+			       NP("dev", "out", "{'podSelector': {}, 'policyTypes': ['Egress'], 'egress': [{'to': ["
+					   "{'namespaceSelector': {}, 'podSelector': {'matchLabels': {'app': 'new'}}}]}]}") "]";
+	struct kilo_np_state *kept = kilo_np_state_new(), *full = kilo_np_state_new();
+	char *policy_text = j(policies), *last = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		char *pods = replaced(fixture_pods, steps[i].pods, 2);
+		char *namespaces = replaced(fixture_namespaces, steps[i].namespaces, 1);
+		/* A mesh of its own each time: what a read keeps may not point into the last one. */
+		kilo_mesh *mesh = fixture_mesh_at(steps[i].location);
+		char *updated = compile_texts(kept, false, pods, namespaces, policy_text, mesh);
+		char *made = compile_texts(full, true, pods, namespaces, policy_text, mesh);
+
+		if (strcmp(updated, made) != 0) {
+			print_error("updated:\n%s\nmade afresh:\n%s\n", updated, made);
+			fail_msg("step %zu: not as made afresh", i);
+		}
+		if (last && strcmp(last, updated) == 0)
+			fail_msg("step %zu changed nothing", i);
+		free(last);
+		last = updated;
+		free(made);
+		free(pods);
+		free(namespaces);
+		kilo_mesh_free(mesh);
+	}
+	free(last);
+	free(policy_text);
+	kilo_np_state_free(kept);
+	kilo_np_state_free(full);
 }
 
 static void test_lists_read_again_after_changes_read_as_they_would_afresh(void **state)
@@ -531,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_peers_annotation_and_empty_peers_key_rules_by_identity),
 		cmocka_unit_test(test_ids_stay_put_across_computations),
 		cmocka_unit_test(test_a_label_change_updates_the_cached_endpoints_as_a_fresh_compile_would),
+		cmocka_unit_test(test_changes_one_after_another_compile_as_they_would_afresh),
 		cmocka_unit_test(test_lists_read_again_after_changes_read_as_they_would_afresh),
 		cmocka_unit_test(test_peers_as_the_store_lists_mesh_peers_have_their_name_only),
 		cmocka_unit_test(test_unusable_objects_are_left_out_and_reported),
