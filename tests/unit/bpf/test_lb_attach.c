@@ -6,6 +6,7 @@
  * no pin, also of a handle that is gone.
  */
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -47,12 +48,16 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	char command[PATH_MAX + 96];
+
 	(void)state;
 	if (cgroup_path[0])
 		rmdir(cgroup_path);
 	cgroup_path[0] = '\0';
-	return system("ip link del kl-pod 2>/dev/null; ip link del kl-tun 2>/dev/null; "
-		      "rm -rf /sys/fs/bpf/kilo-loader-attach-*") < 0 ? -1 : 0;
+	/* This run's pins only: another run's (another build tree's) may be in use beside it. */
+	snprintf(command, sizeof(command), "ip link del kl-pod 2>/dev/null; ip link del kl-tun 2>/dev/null; rm -rf '%s'",
+		 pin_dir);
+	return system(command) < 0 ? -1 : 0;
 }
 
 /* The id of the program in libkilo's filter at point of ifname; 0 when there is none. */
