@@ -316,7 +316,7 @@ void kilo_flow_ring_metrics(const struct kilo_flow_ring *ring, const struct kilo
 						   kilo_flow_verdict_name(v), kilo_flow_reason_name(reason),
 						   ring->counts[v][reason]);
 	kilo_strbuf_append(sb, "# HELP kilo_policy_rule_flows_total Flows by the rule that allowed them, or the "
-			       "default deny (rule_id 0) that dropped them.\n"
+			       "default deny that dropped them (named after the policies that isolate the pod).\n"
 			       "# TYPE kilo_policy_rule_flows_total counter\n");
 	for (size_t i = 0; i < ring->n_rules; i++) {
 		const struct kilo_flow_rule_count *c = &ring->rules[i];

@@ -251,7 +251,7 @@ int kilo_agent_policy_flows(const struct kilo_agent_policy *p, uint64_t after, c
 
 /*
  * The datapath's own per-rule counters: every packet a rule let in or out
- * (of new flows; established ones pass by conntrack) and every packet the
+ * (of new flows; established ones pass by conntrack) and every packet a
  * default deny dropped, where the flow events are rate-limited.
  */
 static void rule_counters(const struct kilo_agent_policy *p, struct kilo_strbuf *sb)
@@ -263,8 +263,8 @@ static void rule_counters(const struct kilo_agent_policy *p, struct kilo_strbuf 
 	for (size_t i = 1; ids && i < n; i++)
 		ids[i] = kilo_flow_names_rule_id(p->names, i - 1);
 	if (values && ids && kilo_bpf_policy_rule_counters(p->bpf, ids, n, values, NULL) == 0) {
-		kilo_strbuf_append(sb, "# HELP kilo_policy_rule_packets_total Packets of new flows each rule allowed; "
-				       "rule_id 0: the packets the default deny dropped.\n"
+		kilo_strbuf_append(sb, "# HELP kilo_policy_rule_packets_total Packets of new flows each rule allowed, "
+				       "or each pod's default deny dropped (rule_id 0: one an older kg wrote).\n"
 				       "# TYPE kilo_policy_rule_packets_total counter\n");
 		for (size_t i = 0; i < n; i++) {
 			kilo_strbuf_append(sb, "kilo_policy_rule_packets_total{");

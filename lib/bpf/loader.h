@@ -115,10 +115,11 @@ struct kilo_bpf_policy_sync_report {
  * kilo_bpf_sync does (read_maps: compare with the maps read back, not with
  * what the last policy sync wrote). Every array sorted by key; LPM keys with
  * a prefixlen in their range and no bit set past it; endpoint ids and rule
- * ids not 0, rule ids below KILO_POLICY_MAX_RULE_IDS: else -EINVAL naming
- * the entry, before anything is written. Packets never see an endpoint
- * policed without its rules: identities, regions and rules go in before the
- * endpoints, and out after them.
+ * ids not 0, rule ids and endpoints' deny rules below
+ * KILO_POLICY_MAX_RULE_IDS: else -EINVAL naming the entry, before anything
+ * is written. Packets never see an endpoint policed without its rules:
+ * identities, regions and rules go in before the endpoints, and out after
+ * them.
  */
 int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, bool read_maps,
 			 struct kilo_bpf_policy_sync_report *report, struct kilo_error *err);

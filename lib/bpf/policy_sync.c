@@ -135,6 +135,11 @@ static int check_endpoints(const struct kilo_np_desired *d, struct kilo_error *e
 					      "AF_INET6", i, e->key.family);
 		if (e->value.id == 0)
 			return kilo_error_set(err, EINVAL, "bpf: desired endpoints[%zu]: id 0 (ids start at 1)", i);
+		for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS; direction++)
+			if (e->value.deny_rule[direction] >= KILO_POLICY_MAX_RULE_IDS)
+				return kilo_error_set(err, EINVAL, "bpf: desired endpoints[%zu]: deny rule id %u is "
+						      "not 0..%u", i, e->value.deny_rule[direction],
+						      KILO_POLICY_MAX_RULE_IDS - 1);
 	}
 	return 0;
 }

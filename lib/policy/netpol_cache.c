@@ -189,10 +189,12 @@ struct np_endpoint *kilo_np_cache_add(struct kilo_np_state *state, uint32_t id)
 	return e;
 }
 
-static void endpoint_release(struct np_endpoint *e)
+void kilo_np_endpoint_release(struct np_endpoint *e)
 {
 	free(e->rules.items);
 	free(e->cidrs.items);
+	free(e->deny_names[KILO_POLICY_INGRESS]);
+	free(e->deny_names[KILO_POLICY_EGRESS]);
 }
 
 static int id_order(const void *a, const void *b)
@@ -321,7 +323,7 @@ int kilo_np_cache_commit(struct np_build *b)
 
 	for (size_t i = 0; i < state->n_cache; i++) {
 		if (state->cache[i].generation != state->generation) {
-			endpoint_release(&state->cache[i]);
+			kilo_np_endpoint_release(&state->cache[i]);
 			continue;
 		}
 		state->cache[kept++] = state->cache[i];
@@ -353,7 +355,7 @@ void kilo_np_cache_forget_identities(struct kilo_np_state *state)
 void kilo_np_cache_release(struct kilo_np_state *state)
 {
 	for (size_t i = 0; i < state->n_cache; i++)
-		endpoint_release(&state->cache[i]);
+		kilo_np_endpoint_release(&state->cache[i]);
 	free(state->cache);
 	state->cache = NULL;
 	state->n_cache = state->cap_cache = state->n_sorted = 0;

@@ -34,6 +34,9 @@ struct np_endpoint {
 	uint32_t generation; /* the computation that last asked for it */
 	struct np_rules rules;
 	struct np_cidrs cidrs;
+	/* Per direction, its deny rule's name (NULL: not isolated), made with its entries, and its id. */
+	char *deny_names[2];
+	uint32_t deny[2];
 };
 
 /* An identity as the last computation saw it: its number and its pods' ports (egress's named ports). */
@@ -103,6 +106,7 @@ struct np_build {
 	size_t *pods_of;             /* pods by identity: pods_of[first[i] .. first[i + 1]) */
 	size_t *selected[2];         /* the endpoint being made: the policies that select it, by direction */
 	size_t n_selected[2];
+	uint8_t *denies_asked;       /* bits by rule id: the deny rules this computation asked for */
 	size_t *first;
 };
 
@@ -118,6 +122,8 @@ int kilo_np_identity_changes(struct np_build *b);
 /* The cached endpoint of id (NULL: none), and a new one. */
 struct np_endpoint *kilo_np_cache_find(struct kilo_np_state *state, uint32_t id);
 struct np_endpoint *kilo_np_cache_add(struct kilo_np_state *state, uint32_t id);
+/* Frees what the endpoint holds, not the endpoint. */
+void kilo_np_endpoint_release(struct np_endpoint *e);
 /* Sorts rules (cidrs) by key and keeps one entry per key, the lowest rule id's. */
 void kilo_np_rules_settle(struct np_rules *rules);
 void kilo_np_cidrs_settle(struct np_cidrs *cidrs);

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -166,6 +167,22 @@ static int add_any(struct np_build *b, const struct target *t, const struct kilo
 	return 0;
 }
 
+/* A rule name listed in the computation's output (the map of rule ids to names); -ENOMEM. */
+static int list_rule_name(struct np_build *b, uint32_t rule_id, const char *text)
+{
+	struct kilo_np_rule_name *name;
+
+	if (kilo_array_reserve((void **)&b->out->rule_names, &b->cap_rule_names, b->out->n_rule_names + 1,
+			       sizeof(*name)) < 0)
+		return -ENOMEM;
+	name = &b->out->rule_names[b->out->n_rule_names];
+	name->rule_id = rule_id;
+	if (!(name->name = strdup(text)))
+		return -ENOMEM;
+	b->out->n_rule_names++;
+	return 0;
+}
+
 /* The rule ids of policy's rules of direction, asked once per computation. */
 static const uint32_t *rule_ids(struct np_build *b, size_t policy, int direction)
 {
@@ -178,19 +195,62 @@ static const uint32_t *rule_ids(struct np_build *b, size_t policy, int direction
 	if (!*slot)
 		return NULL;
 	for (size_t i = 0; i < p->n_rules[direction]; i++) {
-		struct kilo_np_rule_name *name;
-
 		(*slot)[i] = kilo_np_names_get(&b->state->rules, p->rules[direction][i].name);
-		if (!(*slot)[i] || kilo_array_reserve((void **)&b->out->rule_names, &b->cap_rule_names,
-						       b->out->n_rule_names + 1, sizeof(*name)) < 0)
+		if (!(*slot)[i] || list_rule_name(b, (*slot)[i], p->rules[direction][i].name) < 0)
 			return NULL;
-		name = &b->out->rule_names[b->out->n_rule_names];
-		name->rule_id = (*slot)[i];
-		if (!(name->name = strdup(p->rules[direction][i].name)))
-			return NULL;
-		b->out->n_rule_names++;
 	}
 	return *slot;
+}
+
+/* How many of the policies that isolate an endpoint its deny rule's name lists; the rest are counted. */
+#define DENY_NAMED_POLICIES 3
+
+/*
+ * The name of the rule a default deny of the endpoint being made counts in
+ * direction: the policies that isolate it there (b->selected), so that a
+ * drop says what to change. Endpoints isolated by the same policies share
+ * the rule. NULL when out of memory.
+ */
+static char *deny_name(const struct np_build *b, int direction)
+{
+	static const char *const directions[] = { "ingress", "egress" };
+	size_t n = b->n_selected[direction], at;
+	char name[1024];
+
+	/* Kubernetes caps a namespace at 63 characters and a name at 253: the buffer holds the longest. */
+	at = (size_t)snprintf(name, sizeof(name), "default deny %s (", directions[direction]);
+	for (size_t i = 0; i < n && i < DENY_NAMED_POLICIES; i++) {
+		const struct kilo_np_policy *p = &b->model->policies[b->selected[direction][i]];
+
+		at += (size_t)snprintf(name + at, sizeof(name) - at, "%s%.63s/%.253s", i ? ", " : "", p->namespace,
+				       p->name);
+	}
+	if (n > DENY_NAMED_POLICIES)
+		at += (size_t)snprintf(name + at, sizeof(name) - at, " and %zu more", n - DENY_NAMED_POLICIES);
+	snprintf(name + at, sizeof(name) - at, ")");
+	return strdup(name);
+}
+
+static bool deny_asked(const struct np_build *b, uint32_t id)
+{
+	return id < KILO_POLICY_MAX_RULE_IDS && (b->denies_asked[id / 8] & (1u << (id % 8)));
+}
+
+/* Asks for the endpoint's deny rule of direction, and lists its name, once per computation for each rule. */
+static int ask_deny_rule(struct np_build *b, struct np_endpoint *e, int direction)
+{
+	uint32_t id = e->deny[direction];
+
+	/* A cached id is its name's as long as every computation asked for the name. */
+	if (id && deny_asked(b, id))
+		return 0;
+	if (!(id = kilo_np_names_get(&b->state->rules, e->deny_names[direction])))
+		return -ENOMEM;
+	e->deny[direction] = id;
+	if (deny_asked(b, id) || id >= KILO_POLICY_MAX_RULE_IDS)
+		return 0;
+	b->denies_asked[id / 8] |= (uint8_t)(1u << (id % 8));
+	return list_rule_name(b, id, e->deny_names[direction]);
 }
 
 /* The identities peer k of rule i of policy's direction matches, found once per computation. */
@@ -426,6 +486,9 @@ static int make_endpoint(struct np_build *b, const struct kilo_np_pod *pod, stru
 
 	b->rules = &e->rules;
 	b->cidrs = &e->cidrs;
+	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS; direction++)
+		if (b->n_selected[direction] && !(e->deny_names[direction] = deny_name(b, direction)))
+			return -ENOMEM;
 	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS && r == 0; direction++) {
 		struct blocks blocks = { 0 };
 
@@ -516,8 +579,7 @@ static int add_endpoint(struct np_build *b, const struct kilo_np_pod *pod)
 		r = update_endpoint(b, pod, e);
 	} else {
 		if (e) {
-			free(e->rules.items);
-			free(e->cidrs.items);
+			kilo_np_endpoint_release(e);
 			*e = (struct np_endpoint){ .id = endpoint, .generation = state->generation };
 		} else if (!(e = kilo_np_cache_add(state, endpoint))) {
 			return -ENOMEM;
@@ -528,6 +590,9 @@ static int add_endpoint(struct np_build *b, const struct kilo_np_pod *pod)
 	if (r < 0)
 		return r;
 	e->flags = flags;
+	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS; direction++)
+		if (e->deny_names[direction] && (r = ask_deny_rule(b, e, direction)) < 0)
+			return r;
 	for (size_t i = 0; i < pod->n_addrs; i++) {
 		struct kilo_np_desired_endpoint *entry;
 
@@ -541,6 +606,7 @@ static int add_endpoint(struct np_build *b, const struct kilo_np_pod *pod)
 		entry->value.id = endpoint;
 		entry->value.identity = b->numbers[pod->identity];
 		entry->value.flags = flags;
+		memcpy(entry->value.deny_rule, e->deny, sizeof(e->deny));
 	}
 	return 0;
 }
@@ -554,7 +620,9 @@ int kilo_np_build_endpoints(struct np_build *b)
 	b->matches = calloc(model->n_policies * 2 + 1, sizeof(*b->matches));
 	b->selected[KILO_POLICY_INGRESS] = malloc((model->n_policies + 1) * sizeof(*b->selected[0]));
 	b->selected[KILO_POLICY_EGRESS] = malloc((model->n_policies + 1) * sizeof(*b->selected[0]));
-	if (!b->rule_ids || !b->matches || !b->selected[KILO_POLICY_INGRESS] || !b->selected[KILO_POLICY_EGRESS])
+	b->denies_asked = calloc(KILO_POLICY_MAX_RULE_IDS / 8, 1);
+	if (!b->rule_ids || !b->matches || !b->selected[KILO_POLICY_INGRESS] || !b->selected[KILO_POLICY_EGRESS] ||
+	    !b->denies_asked)
 		return -ENOMEM;
 	for (size_t i = 0; i < model->n_pods; i++) {
 		const struct kilo_np_pod *pod = &model->pods[i];
@@ -585,6 +653,7 @@ void kilo_np_build_release(struct np_build *b)
 		free(b->rule_ids[i]);
 	free(b->matches);
 	free(b->rule_ids);
+	free(b->denies_asked);
 	free(b->selected[KILO_POLICY_INGRESS]);
 	free(b->selected[KILO_POLICY_EGRESS]);
 	free(b->numbers);

@@ -83,15 +83,21 @@ static void set_enforce(__u32 flags)
 }
 
 /* skip: the lookups the loader would find the endpoint's rules need not (enum kilo_policy_skip, per direction). */
-static void add_endpoint_skipping(int family, const char *addr, __u32 id, __u32 identity, __u32 flags, __u32 skip)
+static void put_endpoint(int family, const char *addr, const struct kilo_policy_endpoint *ep)
 {
 	struct kilo_policy_endpoint_key key;
-	struct kilo_policy_endpoint ep = {.id = id, .identity = identity, .flags = flags, .skip = skip};
 
 	memset(&key, 0, sizeof(key));
 	kt_addr(family, addr, &key.addr);
 	key.family = family == 4 ? AF_INET : AF_INET6;
-	assert_int_equal(bpf_map_update_elem(map_fd(kt.skel->maps.kilo_policy_endpoints), &key, &ep, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(map_fd(kt.skel->maps.kilo_policy_endpoints), &key, ep, BPF_ANY), 0);
+}
+
+static void add_endpoint_skipping(int family, const char *addr, __u32 id, __u32 identity, __u32 flags, __u32 skip)
+{
+	struct kilo_policy_endpoint ep = {.id = id, .identity = identity, .flags = flags, .skip = skip};
+
+	put_endpoint(family, addr, &ep);
 }
 
 static void add_endpoint(int family, const char *addr, __u32 id, __u32 identity, __u32 flags)
@@ -646,9 +652,33 @@ static void test_events_name_the_flow(void **state)
 
 	assert_int_equal(events[1].proto, IPPROTO_UDP);
 	assert_int_equal(events[1].dport, htons(5353));
-	assert_int_equal(events[1].rule_id, 0);
+	assert_int_equal(events[1].rule_id, 0); /* an endpoint without a deny rule: rule 0, "default deny" */
 	assert_int_equal(events[1].verdict, KILO_FLOW_DROPPED);
 	assert_int_equal(events[1].reason, KILO_FLOW_REASON_POLICY_DENIED);
+}
+
+/* A default deny counts and reports the endpoint's deny rule of that direction. */
+static void test_a_drop_names_the_endpoints_deny_rule(void **state)
+{
+	struct kilo_policy_endpoint ep = {.id = EP_B, .identity = ID_B,
+					  .flags = KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS,
+					  .deny_rule = {[KILO_POLICY_INGRESS] = 21, [KILO_POLICY_EGRESS] = 22}};
+	uint64_t in = rule_counter(21), out = rule_counter(22), none = rule_counter(0);
+
+	(void)state;
+	set_enforce(KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS);
+	put_endpoint(4, POD_B, &ep);
+	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40000, 80, SYN, 0), TC_ACT_SHOT, NULL);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_B, REMOTE_POD, 40001, 80, SYN, 0), TC_ACT_SHOT, NULL);
+	assert_int_equal(read_events(), 2);
+	assert_int_equal(events[0].direction, KILO_POLICY_INGRESS);
+	assert_int_equal(events[0].rule_id, 21);
+	assert_int_equal(events[1].direction, KILO_POLICY_EGRESS);
+	assert_int_equal(events[1].rule_id, 22);
+	assert_int_equal(events[1].reason, KILO_FLOW_REASON_POLICY_DENIED);
+	assert_int_equal(rule_counter(21), in + 1);
+	assert_int_equal(rule_counter(22), out + 1);
+	assert_int_equal(rule_counter(0), none);
 }
 
 static void test_load_balancer_drops_are_events(void **state)
@@ -708,6 +738,7 @@ int main(void)
 		cmocka_unit_test_setup(test_ipv6_allow_and_deny, reset),
 		cmocka_unit_test_setup(test_ipv6_neighbour_discovery_passes, reset),
 		cmocka_unit_test_setup(test_events_name_the_flow, reset),
+		cmocka_unit_test_setup(test_a_drop_names_the_endpoints_deny_rule, reset),
 		cmocka_unit_test_setup(test_load_balancer_drops_are_events, reset),
 		cmocka_unit_test_setup(test_events_rate_limited, reset),
 	};

@@ -152,8 +152,8 @@ static __always_inline void kilo_policy_count_rule(__u32 rule_id, __u64 bytes)
 
 /*
  * Judges a new flow (pkt: its tuple after load balancing) at ep: counts it
- * (the reason, the rule; rule 0 counts the default denials) and writes its
- * event. service: the frontend it was balanced from (NULL: none).
+ * (the reason, the rule; a default denial as the endpoint's deny rule) and
+ * writes its event. service: the frontend it was balanced from (NULL: none).
  */
 static __always_inline int kilo_policy_judge_new(struct __sk_buff *skb, const struct kilo_lb_packet *pkt,
 						 const struct kilo_policy_endpoint *ep, __u8 direction,
@@ -171,7 +171,9 @@ static __always_inline int kilo_policy_judge_new(struct __sk_buff *skb, const st
 	};
 	int allowed = kilo_policy_allows(ep, direction, peer, identity, pkt, pkt->dport, &note.rule_id);
 
-	/* Rule 0 counts the default denials; the node's way in has no rule. */
+	if (!allowed)
+		note.rule_id = ep->deny_rule[direction & 1]; /* & 1: a bound the verifier can see */
+	/* The endpoint's deny rule (or rule 0) counts the default denials; the node's way in has no rule. */
 	if (note.rule_id || !allowed)
 		kilo_policy_count_rule(note.rule_id, skb->len);
 	if (allowed) {

@@ -103,6 +103,13 @@ struct kilo_policy_endpoint {
 	__u32 identity; /* its own identity, for events */
 	__u32 flags;    /* enum kilo_policy_endpoint_flags */
 	__u32 skip;     /* enum kilo_policy_skip, per direction; the policy layer leaves it 0, the loader sets it */
+	/*
+	 * Per direction, the rule a default deny counts and reports: one per
+	 * set of policies that isolate endpoints, named after them, so that a
+	 * drop says which policies to change. 0 (an older loader's entry):
+	 * rule 0, "default deny".
+	 */
+	__u32 deny_rule[2];
 };
 
 /*
@@ -173,7 +180,7 @@ struct kilo_flow_event {
 	__u8 family;
 	__u32 src_identity;
 	__u32 dst_identity;
-	__u32 rule_id;    /* the rule that allowed it; 0: default deny, or no policy applied */
+	__u32 rule_id;    /* the rule that allowed it, or the endpoint's deny rule; 0: none applied, or default deny */
 	__u32 service_id; /* 0: not balanced */
 	__u32 ifindex;    /* the veth it was judged at */
 	__u8 verdict;     /* enum kilo_flow_verdict */

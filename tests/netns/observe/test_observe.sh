@@ -112,16 +112,18 @@ check "without a policy pod1 (loc1) reaches pod2 (loc2)" wait_for 10 connects
 apply < <(policy_yaml deny)
 sleep 1
 check "1 s after a policy selects pod2 for ingress, a new connection from pod1 is dropped" refused
-pattern="default/pod1:[0-9]+ \(ID:[0-9]+\) -> default/pod2:8080 \(ID:[0-9]+\) TCP ingress DROPPED policy_denied rule \"default deny\""
-check "kgctl observe --verdict dropped shows the drop, both pods by name, the default deny" \
+pattern="default/pod1:[0-9]+ \(ID:[0-9]+\) -> default/pod2:8080 \(ID:[0-9]+\) TCP ingress DROPPED policy_denied rule \"default deny ingress \(default/deny\)\""
+check "kgctl observe --verdict dropped shows the drop, both pods by name, the default deny of the policy that isolates pod2" \
 	observed "$pattern" --verdict dropped
 check "kgctl observe --verdict forwarded leaves it out" eval '! observed "DROPPED" --verdict forwarded >/dev/null'
 check "kgctl observe --pod default/pod1 -o json: the flow with identities, node and location" \
 	observed '"verdict":"dropped".*"source":\{"ip":"[0-9.]+","port":[0-9]+,"identity":[0-9]+,"labels":"[^"]*pod:app=client[^"]*","namespace":"default","pod":"pod1","node":"n1","location":"loc1"\}' \
 	--pod default/pod1 -o json
 check "/metrics counts the drop by reason" metric 'kilo_policy_flows_total\{verdict="dropped",reason="policy_denied"\}'
-check "and by rule (the default deny)" metric 'kilo_policy_rule_flows_total\{rule_id="0",rule="default deny",verdict="dropped"\}'
-check "and the datapath's per-rule counter of the default deny" metric 'kilo_policy_rule_packets_total\{rule_id="0",rule="default deny"\}'
+check "and by rule (the default deny of default/deny)" \
+	metric 'kilo_policy_rule_flows_total\{rule_id="[1-9][0-9]*",rule="default deny ingress \(default/deny\)",verdict="dropped"\}'
+check "and the datapath's per-rule counter of that default deny" \
+	metric 'kilo_policy_rule_packets_total\{rule_id="[1-9][0-9]*",rule="default deny ingress \(default/deny\)"\}'
 
 apply < <(policy_yaml allow-client client)
 sleep 1

@@ -174,8 +174,9 @@ static char *describe(const struct kilo_np_desired *d)
 	}
 	for (size_t i = 0; i < d->n_endpoints; i++) {
 		addr_text(d->endpoints[i].key.family, &d->endpoints[i].key.addr, a);
-		LINE("endpoint %s id %u identity %u flags %u\n", a, d->endpoints[i].value.id, d->endpoints[i].value.identity,
-		     d->endpoints[i].value.flags);
+		LINE("endpoint %s id %u identity %u flags %u deny %u %u\n", a, d->endpoints[i].value.id,
+		     d->endpoints[i].value.identity, d->endpoints[i].value.flags,
+		     d->endpoints[i].value.deny_rule[KILO_POLICY_INGRESS], d->endpoints[i].value.deny_rule[KILO_POLICY_EGRESS]);
 	}
 	for (size_t i = 0; i < d->n_rules; i++) {
 		const struct kilo_policy_key *k = &d->rules[i].key;
@@ -245,10 +246,13 @@ static void test_compile_fills_every_map_entry_by_entry(void **state)
 		"ipcache 10.5.0.1/32 261 loc 0\n"
 		"ipcache 192.168.0.1/32 1 loc 1\n"
 		"ipcache 192.168.1.1/32 3 loc 2\n"
-		/* Only prod/web is isolated (ingress); the node's other pods are endpoints without rules. */
-		"endpoint 10.2.1.10 id 3 identity 258 flags 1\n"
-		"endpoint 10.2.1.11 id 2 identity 257 flags 0\n"
-		"endpoint 10.2.1.12 id 1 identity 256 flags 0\n"
+		/*
+		 * Only prod/web is isolated (ingress), its default deny counted as rule 3; the node's other
+		 * pods are endpoints without rules.
+		 */
+		"endpoint 10.2.1.10 id 3 identity 258 flags 1 deny 3 0\n"
+		"endpoint 10.2.1.11 id 2 identity 257 flags 0 deny 0 0\n"
+		"endpoint 10.2.1.12 id 1 identity 256 flags 0 deny 0 0\n"
 		/* By key, prefix length first: the regions' UDP (every port), then 8000-8003 as one /14 and http, 8080 at the endpoint. */
 		"rule 3 in region 1 proto 17 port 0/0 -> 2\n"
 		"rule 3 in region 2 proto 17 port 0/0 -> 2\n"
@@ -263,7 +267,8 @@ static void test_compile_fills_every_map_entry_by_entry(void **state)
 		"cidr 3 in 10.2.0.0/16 region 3\n"
 		"cidr 3 in 10.2.2.0/24 region 2\n"
 		"name 1 prod/web ingress[0]\n"
-		"name 2 prod/web ingress[1]\n");
+		"name 2 prod/web ingress[1]\n"
+		"name 3 default deny ingress (prod/web)\n");
 	free(text);
 	kilo_np_state_free(np);
 }
@@ -278,7 +283,7 @@ static void test_egress_named_ports_resolve_at_each_destination_pod(void **state
 
 	(void)state;
 	/* prod/client (endpoint 2) may reach dev/tool's 9090 and prod/web's 8080, each at its own identity. */
-	assert_non_null(strstr(text, "endpoint 10.2.1.11 id 2 identity 257 flags 2\n"));
+	assert_non_null(strstr(text, "endpoint 10.2.1.11 id 2 identity 257 flags 2 deny 0 2\n"));
 	assert_non_null(strstr(text, "rule 2 out 256 proto 6 port 9090/16 -> 1\nrule 2 out 258 proto 6 port 8080/16 -> 1\n"));
 	assert_null(strstr(text, "rule 2 out 0 "));
 	free(text);
@@ -295,11 +300,34 @@ static void test_peers_annotation_and_empty_peers_key_rules_by_identity(void **s
 			     "n2");
 
 	(void)state;
-	assert_non_null(strstr(text, "endpoint 10.2.2.10 id 2 identity 260 flags 2\n"));
+	assert_non_null(strstr(text, "endpoint 10.2.2.10 id 2 identity 260 flags 2 deny 0 3\n"));
 	assert_non_null(strstr(text, "rule 2 out 0 proto 17 port 53/16 -> 1\n"));
 	assert_non_null(strstr(text, "rule 2 out 261 proto 0 port 0/0 -> 2\n"));
-	assert_non_null(strstr(text, "name 1 prod/vpn egress[0]\nname 2 prod/vpn egress-peers\n"));
+	assert_non_null(strstr(text, "name 1 prod/vpn egress[0]\nname 2 prod/vpn egress-peers\n"
+				     "name 3 default deny egress (prod/vpn)\n"));
 	assert_non_null(strstr(text, "ipcache 192.168.0.1/32 3 loc 1\nipcache 192.168.1.1/32 1 loc 2\n"));
+	free(text);
+	kilo_np_state_free(np);
+}
+
+/* A drop names the policies that isolate the endpoint: the first three, then how many more. */
+static void test_a_default_deny_is_named_after_the_policies_that_isolate(void **state)
+{
+	struct kilo_np_state *np = kilo_np_state_new();
+	char *text = compile(np,
+			     NP("prod", "a", "{'podSelector': {'matchLabels': {'app': 'web'}}}") ","
+			     NP("prod", "b", "{'podSelector': {}, 'policyTypes': ['Ingress', 'Egress']}") ","
+			     NP("prod", "c", "{'podSelector': {'matchLabels': {'app': 'web'}}}") ","
+			     NP("prod", "d", "{'podSelector': {'matchLabels': {'app': 'web'}}}"),
+			     "n1");
+
+	(void)state;
+	assert_non_null(strstr(text, "name 1 default deny ingress (prod/b)\n"
+				     "name 2 default deny egress (prod/b)\n"
+				     "name 3 default deny ingress (prod/a, prod/b, prod/c and 1 more)\n"));
+	/* prod/web and prod/client (isolated on the way in by prod/b only) share the egress deny. */
+	assert_non_null(strstr(text, "endpoint 10.2.1.10 id 3 identity 258 flags 3 deny 3 2\n"));
+	assert_non_null(strstr(text, "endpoint 10.2.1.11 id 2 identity 257 flags 3 deny 1 2\n"));
 	free(text);
 	kilo_np_state_free(np);
 }
@@ -313,18 +341,25 @@ static void test_ids_stay_put_across_computations(void **state)
 
 	(void)state;
 	first = compile(np, web, "n1");
-	assert_non_null(strstr(first, "name 1 prod/web ingress[0]\n"));
-	assert_non_null(strstr(first, "endpoint 10.2.1.10 id 3 identity 258 flags 1\n"));
-	/* A policy that sorts first takes the next id; prod/web keeps its own, every endpoint too. */
+	assert_non_null(strstr(first, "name 1 prod/web ingress[0]\nname 2 default deny ingress (prod/web)\n"));
+	assert_non_null(strstr(first, "endpoint 10.2.1.10 id 3 identity 258 flags 1 deny 2 0\n"));
+	/*
+	 * A policy that sorts first takes the next free id (2 is free only once this computation is
+	 * done); prod/web keeps its own, every endpoint too. Each set of isolating policies has its deny.
+	 */
 	snprintf(policies, sizeof(policies), "%s,%s", all, web);
 	second = compile(np, policies, "n1");
-	assert_non_null(strstr(second, "name 1 prod/web ingress[0]\nname 2 prod/all ingress[0]\n"));
-	assert_non_null(strstr(second, "endpoint 10.2.1.10 id 3 identity 258 flags 1\n"));
-	assert_non_null(strstr(second, "endpoint 10.2.1.11 id 2 identity 257 flags 1\n"));
-	/* prod/web's rule gone: its id is free, and prod/all keeps 2. */
+	assert_non_null(strstr(second, "name 1 prod/web ingress[0]\nname 3 prod/all ingress[0]\n"
+				       "name 4 default deny ingress (prod/all)\n"
+				       "name 5 default deny ingress (prod/all, prod/web)\n"));
+	assert_non_null(strstr(second, "endpoint 10.2.1.10 id 3 identity 258 flags 1 deny 5 0\n"));
+	assert_non_null(strstr(second, "endpoint 10.2.1.11 id 2 identity 257 flags 1 deny 4 0\n"));
+	/* prod/web's rule gone: its id is free, and prod/all keeps 3; both endpoints share one deny. */
 	third = compile(np, all, "n1");
-	assert_non_null(strstr(third, "name 2 prod/all ingress[0]\n"));
+	assert_non_null(strstr(third, "name 3 prod/all ingress[0]\nname 4 default deny ingress (prod/all)\n"));
+	assert_non_null(strstr(third, "endpoint 10.2.1.10 id 3 identity 258 flags 1 deny 4 0\n"));
 	assert_null(strstr(third, "name 1 "));
+	assert_null(strstr(third, "name 5 "));
 	free(first);
 	free(second);
 	free(third);
@@ -652,6 +687,7 @@ int main(void)
 		cmocka_unit_test(test_compile_fills_every_map_entry_by_entry),
 		cmocka_unit_test(test_egress_named_ports_resolve_at_each_destination_pod),
 		cmocka_unit_test(test_peers_annotation_and_empty_peers_key_rules_by_identity),
+		cmocka_unit_test(test_a_default_deny_is_named_after_the_policies_that_isolate),
 		cmocka_unit_test(test_ids_stay_put_across_computations),
 		cmocka_unit_test(test_a_label_change_updates_the_cached_endpoints_as_a_fresh_compile_would),
 		cmocka_unit_test(test_changes_one_after_another_compile_as_they_would_afresh),
