@@ -38,6 +38,7 @@ enum {
 	OPT_ETCD_KEY,
 	OPT_ETCD_PASSWORD_FILE,
 	OPT_ETCD_USER,
+	OPT_FLOW_EVENTS,
 	OPT_FORCE_ENDPOINT,
 	OPT_FORCE_INTERNAL_IP,
 	OPT_FORWARD_RULES,
@@ -93,6 +94,7 @@ static const struct option options[] = {
 	{ "etcd-key", required_argument, NULL, OPT_ETCD_KEY },
 	{ "etcd-password-file", required_argument, NULL, OPT_ETCD_PASSWORD_FILE },
 	{ "etcd-user", required_argument, NULL, OPT_ETCD_USER },
+	{ "flow-events", required_argument, NULL, OPT_FLOW_EVENTS },
 	{ "force-endpoint", required_argument, NULL, OPT_FORCE_ENDPOINT },
 	{ "force-internal-ip", required_argument, NULL, OPT_FORCE_INTERNAL_IP },
 	{ "help", no_argument, NULL, 'h' },
@@ -178,6 +180,8 @@ static void usage(FILE *out)
 	      "                                     the others pick a backend by flow hash (default 1024)\n"
 	      "  --bpf-cgroup DIR                   cgroup v2 whose processes reach services by socket-level\n"
 	      "                                     balancing (default: cgroup v2's root; \"\": none)\n"
+	      "  --flow-events policed|all          the new flows /flows reports besides drops: those policy\n"
+	      "                                     judges, or every local pod's (default policed)\n"
 	      "  --listen ADDR:PORT                 /health, /metrics, /graph, /flows (default :1107)\n"
 	      "  --http-max-connections N           open HTTP connections in all (default 4096)\n"
 	      "  --http-max-connections-per-ip N    from one client address; 0: no limit (default 32)\n"
@@ -342,6 +346,11 @@ static int parse_option(int c, char *arg, struct config *cfg)
 	case OPT_ENCAPSULATE:
 		if (kilo_encapsulate_parse(arg, &ap->encapsulate, NULL) < 0)
 			return cli_usage_fail(NULL, "--encapsulate: \"%s\" is not always, crosssubnet or never", arg);
+		break;
+	case OPT_FLOW_EVENTS:
+		if (strcmp(arg, "policed") != 0 && strcmp(arg, "all") != 0)
+			return cli_usage_fail(NULL, "--flow-events: \"%s\" is not policed or all", arg);
+		a->bpf_all_flow_events = strcmp(arg, "all") == 0;
 		break;
 	case OPT_FORCE_ENDPOINT:
 		a->force_endpoint = arg;

@@ -186,6 +186,13 @@ struct kilo_agent_opts {
 	 * slot by flow hash. 0: 1024.
 	 */
 	uint32_t bpf_maglev_tables;
+	/*
+	 * kg's --flow-events all: every new flow of every pod of this node is
+	 * a flow event (kilo_agent_flows), forwarded with rule 0 where no
+	 * policy selects the pod; false: only the flows policy judges, and
+	 * drops (a pod no policy selects then pays one lookup a packet).
+	 */
+	bool bpf_all_flow_events;
 };
 
 /* Loads or creates the key, discovers this node's IPs, publishes it, and applies the mesh once. */

@@ -77,7 +77,9 @@ static int attach_cgroup(struct kilo_agent_lb *lb, const char *cgroup, const str
 int kilo_agent_lb_start(struct kilo_agent_lb *lb, const struct kilo_agent_opts *o, const char *wireguard,
 			const struct kilo_logger *log, struct kilo_error *err)
 {
-	struct kilo_bpf_opts opts = { .pin_dir = o->bpf_pin_dir, .maglev_m = o->bpf_maglev_size };
+	struct kilo_bpf_opts opts = {
+		.pin_dir = o->bpf_pin_dir, .maglev_m = o->bpf_maglev_size, .all_flow_events = o->bpf_all_flow_events
+	};
 	struct kilo_error why = { 0 };
 	int r;
 

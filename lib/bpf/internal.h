@@ -24,6 +24,7 @@ struct kilo_bpf_diff;
 struct kilo_bpf {
 	char *pin_dir;
 	uint32_t maglev_m;
+	bool all_flow_events; /* written into kilo_policy_state at each policy sync */
 	struct bpf_object *objects[KILO_BPF_MAX_OBJECTS];
 	size_t n_objects;
 	struct kilo_bpf_attachment *attached;

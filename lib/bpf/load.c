@@ -202,6 +202,7 @@ int kilo_bpf_open(const struct kilo_bpf_opts *opts, kilo_bpf **out, struct kilo_
 		return kilo_error_set(err, ENOMEM, "bpf: out of memory");
 	}
 	bpf->maglev_m = m;
+	bpf->all_flow_events = opts && opts->all_flow_events;
 	r = make_pin_dir(pin_dir, err);
 	previous = kilo__bpf_quiet();
 	for (size_t i = 0; r == 0 && i < sizeof(embedded) / sizeof(embedded[0]); i++)

@@ -22,6 +22,8 @@ typedef struct kilo_bpf kilo_bpf;
 struct kilo_bpf_opts {
 	const char *pin_dir; /* where the maps and cgroup links are pinned; NULL: KILO_LB_PIN_DIR */
 	uint32_t maglev_m;   /* 0: KILO_LB_MAGLEV_DEFAULT; else it or KILO_LB_MAGLEV_LARGE */
+	/* Every new flow of every local pod is a flow event (kg --flow-events all), not only those policy judges. */
+	bool all_flow_events;
 };
 
 /*

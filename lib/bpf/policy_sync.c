@@ -361,9 +361,10 @@ static __u32 enforce_flags(const struct kilo_bpf_table *endpoints)
 	return flags & (KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS);
 }
 
-static int write_enforce(int fd, __u32 flags, struct kilo_error *err)
+/* The state's flags: the endpoints' (enforce_flags), and whether every flow is an event. */
+static int write_enforce(const kilo_bpf *bpf, int fd, __u32 flags, struct kilo_error *err)
 {
-	struct kilo_policy_state state = { .enforce = flags };
+	struct kilo_policy_state state = { .enforce = flags | (bpf->all_flow_events ? KILO_POLICY_ALL_FLOWS : 0) };
 	__u32 key = 0;
 
 	if (bpf_map_update_elem(fd, &key, &state, BPF_ANY) < 0)
@@ -377,9 +378,9 @@ static int write_enforce(int fd, __u32 flags, struct kilo_error *err)
  * state's flags as the union of before and after meanwhile); endpoints out
  * first, the rest after.
  */
-static int write_all(const int fds[N_TABLES], int state_fd, const struct kilo_bpf_table want[N_TABLES],
-		     const struct kilo_bpf_policy_last *have, const struct kilo_bpf_diff diffs[N_TABLES],
-		     struct kilo_error *err)
+static int write_all(const kilo_bpf *bpf, const int fds[N_TABLES], int state_fd,
+		     const struct kilo_bpf_table want[N_TABLES], const struct kilo_bpf_policy_last *have,
+		     const struct kilo_bpf_diff diffs[N_TABLES], struct kilo_error *err)
 {
 	static const int writes[] = { HOSTS, IPCACHE, CIDRS, RULES, ENDPOINTS };
 	static const int removes[] = { ENDPOINTS, RULES, CIDRS, IPCACHE, HOSTS };
@@ -389,7 +390,7 @@ static int write_all(const int fds[N_TABLES], int state_fd, const struct kilo_bp
 	for (size_t k = 0; k < N_TABLES; k++) {
 		int t = writes[k];
 
-		if (t == ENDPOINTS && (r = write_enforce(state_fd, before | after, err)) < 0)
+		if (t == ENDPOINTS && (r = write_enforce(bpf, state_fd, before | after, err)) < 0)
 			return r;
 		r = kilo_bpf_table_write(fds[t], &want[t], diffs[t].write, diffs[t].n_write);
 		if (r < 0)
@@ -401,7 +402,7 @@ static int write_all(const int fds[N_TABLES], int state_fd, const struct kilo_bp
 		r = kilo_bpf_table_delete(fds[t], &have->tables[t], diffs[t].remove, diffs[t].n_remove);
 		if (r < 0)
 			return kilo_error_set(err, -r, "bpf: deleting from map %s: %s", map_names[t], strerror(-r));
-		if (t == ENDPOINTS && (r = write_enforce(state_fd, after, err)) < 0)
+		if (t == ENDPOINTS && (r = write_enforce(bpf, state_fd, after, err)) < 0)
 			return r;
 	}
 	return 0;
@@ -476,7 +477,7 @@ int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, b
 			kilo_error_set(err, ENOMEM, "bpf: policy sync: out of memory");
 	}
 	if (r == 0)
-		r = write_all(fds, state_fd, want, have, diffs, err);
+		r = write_all(bpf, fds, state_fd, want, have, diffs, err);
 	/* After a failure the maps are between two states: the next sync reads them. */
 	kilo__bpf_policy_last_free(bpf);
 	if (r == 0) {

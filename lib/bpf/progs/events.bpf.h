@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * Flow events: a struct kilo_flow_event in the ring buffer for every new
- * flow judged at a policed endpoint and for every drop. Each CPU writes at
+ * flow judged at a policed endpoint (with KILO_POLICY_ALL_FLOWS, every new
+ * flow of every local pod) and for every drop. Each CPU writes at
  * most KILO_FLOW_EVENTS_PER_SEC a second (a flood of drops must not cost
  * kg more than it can read); what is not written is counted
  * (KILO_LB_FLOW_EVENTS_LOST).

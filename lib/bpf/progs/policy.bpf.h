@@ -18,6 +18,9 @@
  *
  * While no endpoint is policed in a direction (kilo_policy_state), packets
  * pay one array lookup for it; a pod no policy selects, one hash lookup.
+ * With KILO_POLICY_ALL_FLOWS (kg --flow-events all) such a pod's flows are
+ * remembered the same way, each new one an event (forwarded, rule 0) once
+ * per direction: its packets pay for the conntrack lookup too.
  */
 #ifndef KILO_POLICY_BPF_H
 #define KILO_POLICY_BPF_H
@@ -32,8 +35,9 @@
 
 /*
  * The endpoint at addr if policy polices it in one of directions (enum
- * kilo_policy_endpoint_flags), else NULL; *policed: those it is policed in.
- * One lookup answers for both directions of a packet.
+ * kilo_policy_endpoint_flags) or every flow is an event, else NULL;
+ * *policed: those it is policed in, and KILO_POLICY_ALL_FLOWS when every
+ * flow is an event. One lookup answers for both directions of a packet.
  */
 static __always_inline struct kilo_policy_endpoint *
 kilo_policy_endpoint(const union kilo_lb_addr *addr, __u8 family, __u32 directions, __u32 *policed)
@@ -45,7 +49,7 @@ kilo_policy_endpoint(const union kilo_lb_addr *addr, __u8 family, __u32 directio
 
 	*policed = 0;
 	state = bpf_map_lookup_elem(&kilo_policy_state, &zero);
-	if (!state || !(state->enforce & directions))
+	if (!state || !(state->enforce & (directions | KILO_POLICY_ALL_FLOWS)))
 		return NULL;
 	__builtin_memset(&key, 0, sizeof(key));
 	key.addr = *addr;
@@ -53,7 +57,7 @@ kilo_policy_endpoint(const union kilo_lb_addr *addr, __u8 family, __u32 directio
 	ep = bpf_map_lookup_elem(&kilo_policy_endpoints, &key);
 	if (!ep)
 		return NULL;
-	*policed = state->enforce & ep->flags & directions;
+	*policed = state->enforce & ((ep->flags & directions) | KILO_POLICY_ALL_FLOWS);
 	return *policed ? ep : NULL;
 }
 
@@ -154,9 +158,11 @@ static __always_inline void kilo_policy_count_rule(__u32 rule_id, __u64 bytes)
  * Judges a new flow (pkt: its tuple after load balancing) at ep: counts it
  * (the reason, the rule; a default denial as the endpoint's deny rule) and
  * writes its event. service: the frontend it was balanced from (NULL: none).
+ * Not policed in direction (every flow an event): forwarded, no rule
+ * applied, nothing counted but the event.
  */
 static __always_inline int kilo_policy_judge_new(struct __sk_buff *skb, const struct kilo_lb_packet *pkt,
-						 const struct kilo_policy_endpoint *ep, __u8 direction,
+						 const struct kilo_policy_endpoint *ep, __u8 direction, __u32 policed,
 						 const struct kilo_lb_packet *service, __u32 service_id)
 {
 	const union kilo_lb_addr *peer = direction == KILO_POLICY_EGRESS ? &pkt->daddr : &pkt->saddr;
@@ -169,8 +175,13 @@ static __always_inline int kilo_policy_judge_new(struct __sk_buff *skb, const st
 		.service_port = service ? service->dport : 0,
 		.direction = direction,
 	};
-	int allowed = kilo_policy_allows(ep, direction, peer, identity, pkt, pkt->dport, &note.rule_id);
+	int allowed;
 
+	if (!(policed & (1U << direction))) {
+		kilo_flow_event(skb, pkt, &note);
+		return 1;
+	}
+	allowed = kilo_policy_allows(ep, direction, peer, identity, pkt, pkt->dport, &note.rule_id);
 	if (!allowed)
 		note.rule_id = ep->deny_rule[direction & 1]; /* & 1: a bound the verifier can see */
 	/* The endpoint's deny rule (or rule 0) counts the default denials; the node's way in has no rule. */
@@ -206,7 +217,7 @@ static __always_inline int kilo_policy_egress_to_backend(struct __sk_buff *skb, 
 	balanced = *pkt;
 	balanced.daddr = backend->addr;
 	balanced.dport = backend->port;
-	return kilo_policy_judge_new(skb, &balanced, ep, KILO_POLICY_EGRESS, pkt, service_id);
+	return kilo_policy_judge_new(skb, &balanced, ep, KILO_POLICY_EGRESS, policed, pkt, service_id);
 }
 
 /* The live conntrack entry of the packet's tuple (reverse: of its reply's) in dir, or NULL. */
@@ -282,8 +293,8 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 				  &policed);
 	if (!ep)
 		return TC_ACT_OK;
-	/* Not policed this way but the other: the flow is remembered, so that its replies pass there. */
-	if (!(policed & allowed_here))
+	/* Not policed this way but the other, nor an event: the flow is remembered, so that its replies pass there. */
+	if (!(policed & (allowed_here | KILO_POLICY_ALL_FLOWS)))
 		ep = NULL;
 	now = kilo_lb_now();
 	/* One entry for both directions: its key starts with the lower side. */
@@ -330,7 +341,7 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 			client.sport = (__be16)balanced.ct->nat_port;
 		}
 	}
-	if (!kilo_policy_judge_new(skb, &client, ep, direction, NULL, service_id))
+	if (!kilo_policy_judge_new(skb, &client, ep, direction, policed, NULL, service_id))
 		return TC_ACT_SHOT;
 	if (ct || (balanced.ct && balanced.reply_entry)) {
 		(ct ? ct : balanced.ct)->policy |= allowed_here;

@@ -80,6 +80,12 @@ struct kilo_policy_endpoint_key {
 enum kilo_policy_endpoint_flags {
 	KILO_POLICY_ENFORCE_INGRESS = 1 << 0, /* some policy selects it for Ingress: default deny in */
 	KILO_POLICY_ENFORCE_EGRESS = 1 << 1,  /* ... for Egress: default deny out */
+	/*
+	 * kilo_policy_state's only (kg --flow-events all): every new flow of
+	 * every local pod is an event, forwarded with rule 0 where no policy
+	 * selects the pod for that direction.
+	 */
+	KILO_POLICY_ALL_FLOWS = 1 << 2,
 };
 
 /*
@@ -155,7 +161,7 @@ struct kilo_policy_cidr_value {
 	__u32 pad;
 };
 
-/* Flow events, in the ring buffer: every new flow judged at an endpoint, and every drop. */
+/* Flow events, in the ring buffer: every new flow judged at an endpoint (KILO_POLICY_ALL_FLOWS: at any), and every drop. */
 enum kilo_flow_verdict {
 	KILO_FLOW_FORWARDED = 0,
 	KILO_FLOW_DROPPED = 1,
@@ -198,7 +204,8 @@ struct kilo_flow_event {
  * Appended by the datapath. kilo_policy_state, an ARRAY of one entry (key
  * 0) the loader writes with the endpoints: the OR of every endpoint's
  * flags, so that while no policy selects a pod for a direction no packet
- * pays for the endpoint lookup.
+ * pays for the endpoint lookup, and KILO_POLICY_ALL_FLOWS when every flow
+ * is an event (then every pod's packets pay for it).
  */
 struct kilo_policy_state {
 	__u32 enforce; /* enum kilo_policy_endpoint_flags */
