@@ -26,6 +26,7 @@ _kilo_value() {
 	--wg-backend) words="auto kernel userspace" ;;
 	--bpf) words="off auto on" ;;
 	--bpf-maglev-size) words="16381 65521" ;;
+	--flow-events) words="policed all" ;;
 	--bpf-pin-dir | --bpf-cgroup | --pin-dir)
 		COMPREPLY=($(compgen -d -- "$2"))
 		compopt -o filenames 2>/dev/null

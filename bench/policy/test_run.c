@@ -28,7 +28,11 @@
  *     the endpoint has, the default denial's counter and event (its "off":
  *     port 80's).
  *   unpoliced pod: new flows from a pod no policy selects while another is
- *     policed: the endpoint lookup alone.
+ *     policed: the endpoint lookup alone; its established flow the same.
+ *   all flows (kg --flow-events all, KILO_POLICY_ALL_FLOWS): the unpoliced
+ *     pod's established flow (the endpoint lookup and its conntrack hit) and
+ *     new flows (the peer's identity, the conntrack insert and the event,
+ *     every one written and checked by count).
  *   policed the other way: new flows from a pod policed only in the other
  *     direction (both policed on the node): the endpoint lookup and the
  *     conntrack entry that lets the flow's replies back in.
@@ -227,6 +231,7 @@ static int judged_flows(struct bench_skel *b, __u8 direction, const struct flows
 
 struct figures {
 	double est_off, est_on, new_off, new_on, new_one_peer, new_denied, new_unpoliced, new_other_way;
+	double est_unpoliced, est_all, new_all;
 };
 
 /* The flows of each figure, each set new to the conntrack (its own ports, peers or pod). */
@@ -240,7 +245,8 @@ static int measure(unsigned rules, __u8 direction, struct figures *f)
 {
 	uint8_t frame[KT_PACKET_MAX];
 	struct bench_skel b = {0};
-	size_t len, events;
+	uint8_t unpoliced_frame[KT_PACKET_MAX];
+	size_t len, unpoliced_len, events;
 	int r;
 
 	r = bench_skel_open(&b, "policy", rules);
@@ -250,6 +256,7 @@ static int measure(unsigned rules, __u8 direction, struct figures *f)
 		goto out;
 	r = -EIO;
 	len = tcp(direction, POD, PEERS, 40000, ALLOWED_PORT, 0x10, frame);
+	unpoliced_len = tcp(direction, OTHER_POD, PEERS, 40000, ALLOWED_PORT, 0x10, unpoliced_frame);
 	/* Off: the same maps, no endpoint policed. */
 	if (set_enforce(&b, 0) || (f->est_off = run(&b, direction, frame, len, HIT_REPEAT, VERDICT_OK)) < 0 ||
 	    new_flows(&b, direction, &random_peers, &f->new_off, &events) < 0)
@@ -262,13 +269,22 @@ static int measure(unsigned rules, __u8 direction, struct figures *f)
 	    (r = judged_flows(&b, direction, &denied, &f->new_denied)) < 0)
 		goto out;
 	r = -EIO;
-	if (new_flows(&b, direction, &unpoliced, &f->new_unpoliced, &events) < 0)
+	if (new_flows(&b, direction, &unpoliced, &f->new_unpoliced, &events) < 0 ||
+	    (f->est_unpoliced = run(&b, direction, unpoliced_frame, unpoliced_len, HIT_REPEAT, VERDICT_OK)) < 0)
 		goto out;
 	if (set_enforce(&b, KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS) ||
 	    new_flows(&b, direction, &other_way, &f->new_other_way, &events) < 0)
 		goto out;
 	/* Last, so that the columns before it are measured as they were. */
-	r = judged_flows(&b, direction, &one_peer, &f->new_one_peer);
+	if ((r = judged_flows(&b, direction, &one_peer, &f->new_one_peer)) < 0)
+		goto out;
+	/* Every flow an event: the unpoliced pod's flows above left no conntrack entry, so these are new. */
+	r = -EIO;
+	if (set_enforce(&b, (1U << direction) | KILO_POLICY_ALL_FLOWS) ||
+	    run(&b, direction, unpoliced_frame, unpoliced_len, 1, VERDICT_OK) < 0 ||
+	    (f->est_all = run(&b, direction, unpoliced_frame, unpoliced_len, HIT_REPEAT, VERDICT_OK)) < 0)
+		goto out;
+	r = judged_flows(&b, direction, &unpoliced, &f->new_all);
 out:
 	bench_skel_close(&b);
 	return r;
@@ -288,8 +304,10 @@ int main(void)
 	       NEW_FLOWS);
 	printf("| direction | rules | established, off | established, policed | added | new flow, off "
 	       "| new flow, policed | added | new flow, policed, one peer | added | new flow, denied | added "
-	       "| new flow, unpoliced pod | added | new flow, policed the other way | added |\n");
-	printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+	       "| new flow, unpoliced pod | added | new flow, policed the other way | added "
+	       "| established, unpoliced pod | added | established, unpoliced, all flows | added "
+	       "| new flow, unpoliced, all flows | added |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (__u8 d = KILO_POLICY_INGRESS; d <= KILO_POLICY_EGRESS; d++) {
 		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 			struct figures f;
@@ -300,11 +318,12 @@ int main(void)
 				return r == -EPERM ? 77 : 1;
 			}
 			printf("| %s | %u | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f "
-			       "| %.1f | %.1f |\n",
+			       "| %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n",
 			       names[d], sizes[i], f.est_off, f.est_on, f.est_on - f.est_off, f.new_off, f.new_on,
 			       f.new_on - f.new_off, f.new_one_peer, f.new_one_peer - f.new_off, f.new_denied,
 			       f.new_denied - f.new_off, f.new_unpoliced, f.new_unpoliced - f.new_off, f.new_other_way,
-			       f.new_other_way - f.new_off);
+			       f.new_other_way - f.new_off, f.est_unpoliced, f.est_unpoliced - f.est_off, f.est_all,
+			       f.est_all - f.est_off, f.new_all, f.new_all - f.new_off);
 			fflush(stdout);
 		}
 	}

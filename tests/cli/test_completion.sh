@@ -73,6 +73,7 @@ expect "kg: --store file: completes folders" "file:$tmp/keys" "$kg" --store "fil
 
 expect "kg: --bpf takes its modes" "auto off on" "$kg" --bpf ""
 expect "kg: --bpf-maglev-size takes the two sizes" "16381 65521" "$kg" --bpf-maglev-size ""
+expect "kg: --flow-events takes policed or all" "all policed" "$kg" --flow-events ""
 
 # kgctl
 expect "kgctl: the commands" "apply bpf connect delete genkey get graph node observe policy pubkey services showconf solve status wg" "$kgctl" ""

@@ -675,6 +675,14 @@ if [[ -n "$kg" ]]; then
 			--no-create-interface --create-interface=true --clean-up-interface --clean-up-interface=False
 		check "kg takes --log-level $level and the interface and service flags" is_kg_usage_error "--store is required"
 	done
+	run_kg --help
+	check "kg --help lists --flow-events policed|all" eval 'succeeded && stdout_has "--flow-events policed|all"'
+	run_kg --flow-events every
+	check "kg --flow-events takes policed or all" is_kg_usage_error '--flow-events: "every" is not policed or all'
+	for mode in policed all; do
+		run_kg --flow-events "$mode"
+		check "kg takes --flow-events $mode" is_kg_usage_error "--store is required"
+	done
 else
 	echo "skip - kg's flags (no KG given)"
 fi

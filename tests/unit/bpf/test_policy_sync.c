@@ -2,8 +2,9 @@
 /*
  * The loader's network policy on the running kernel: the four maps written
  * by difference and read back (LPM tries included), the enforcement flags
- * with the endpoints, the lookups each endpoint skips, bad desired states refused whole, flow events read
- * through the handle and through the pin, per-rule counters, clean-up.
+ * with the endpoints (and every flow an event, kg --flow-events all), the
+ * lookups each endpoint skips, bad desired states refused whole, flow events
+ * read through the handle and through the pin, per-rule counters, clean-up.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -464,6 +465,26 @@ static void test_a_map_pinned_with_an_older_layout_is_replaced(void **state)
 	close(fd);
 }
 
+/* kg --flow-events all: the state carries KILO_POLICY_ALL_FLOWS beside the endpoints' flags, at every sync. */
+static void test_all_flow_events_in_the_state(void **state)
+{
+	struct np_fixture *f = *state;
+	struct kilo_bpf_opts opts = { .pin_dir = pin_dir, .all_flow_events = true };
+	struct kilo_bpf_policy_sync_report report;
+	struct kilo_error err = { 0 };
+
+	kilo_bpf_close(f->bpf);
+	f->bpf = NULL;
+	if (kilo_bpf_open(&opts, &f->bpf, &err) < 0)
+		fail_msg("%s", err.message);
+	sort(f);
+	assert_int_equal(sync_policy(f, false, &report), 0);
+	assert_int_equal(enforce_flags(), KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ALL_FLOWS);
+	f->desired.n_endpoints = 0;
+	assert_int_equal(sync_policy(f, false, &report), 0);
+	assert_int_equal(enforce_flags(), KILO_POLICY_ALL_FLOWS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +496,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_events_and_rule_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clean_up_removes_the_policy_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_map_pinned_with_an_older_layout_is_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_all_flow_events_in_the_state, setup, teardown),
 	};
 
 	pin_dir = lb_fixture_pin_dir("policy");
