@@ -27,8 +27,10 @@ mounts_down() {
 	rmdir "$mounts/bpf" "$mounts/cgroup" "$mounts" 2>/dev/null
 }
 
+# bpf_flags I: node I's kg flags for --bpf on, and the test's own for that node (bpf_node_flags[I], words).
+declare -A bpf_node_flags=()
 bpf_flags() {
-	echo --bpf on --bpf-pin-dir "$mounts/bpf/n$1" --bpf-cgroup "$mounts/cgroup/ks$id-n$1"
+	echo --bpf on --bpf-pin-dir "$mounts/bpf/n$1" --bpf-cgroup "$mounts/cgroup/ks$id-n$1" ${bpf_node_flags[$1]:-}
 }
 
 agents_start_bpf() {

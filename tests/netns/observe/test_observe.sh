@@ -5,7 +5,9 @@
 # for ingress drops it, and `kgctl observe --verdict dropped` on n2's kg
 # shows the drop with both pods' names and the default deny; a policy that
 # allows it takes effect for new connections within 1 s and observe names
-# the rule; /metrics counts both.
+# the rule; /metrics counts both. n2's kg runs with --flow-events all, n1's
+# with the default: before any policy, n2 shows pod1's connection to pod2
+# (forwarded, no rule), n1 does not.
 #
 # Usage: test_observe.sh KGCTL KG WHOAMI
 # Prints ok/FAIL lines and "N passed, N failed"; exits 77 to skip.
@@ -83,9 +85,10 @@ connects() {
 }
 refused() { ! connects; }
 
-# observe ARGS...: kgctl observe of n2's kg (it listens on its own loopback), into $tmp/observe.
+# observe ARGS...: kgctl observe of n2's kg (it listens on its own loopback; OBSERVE_NODE=1: n1's), into $tmp/observe.
 observe() {
-	in_node 2 "$KGCTL" observe --endpoint n2=http://127.0.0.1:1107 "$@" >"$tmp/observe" 2>&1
+	local i="${OBSERVE_NODE:-2}"
+	in_node "$i" "$KGCTL" observe --endpoint "n$i=http://127.0.0.1:1107" "$@" >"$tmp/observe" 2>&1
 }
 # observed PATTERN ARGS...: observe ARGS shows a line matching PATTERN (grep -E).
 observed() {
@@ -102,12 +105,18 @@ cluster_init
 trap observe_down EXIT
 check "bpffs and cgroup2 mounted for the test" mounts_up
 network_up
-check "kg starts on both nodes with --bpf on" agents_start_bpf
+bpf_node_flags[2]="--flow-events all"
+check "kg starts on both nodes with --bpf on (n2 with --flow-events all)" agents_start_bpf
 check "kg writes each node's CNI configuration; pods attach with it" pods_with_kg_conflist
 ip netns exec "$(ns_pod 2)" "$WHOAMI" serve tcp 0.0.0.0 8080 pod2 &
 server=$!
 apply < <(pod_yaml 1 client; pod_yaml 2 server)
 check "without a policy pod1 (loc1) reaches pod2 (loc2)" wait_for 10 connects
+unpoliced="default/pod1:[0-9]+ \(ID:[0-9]+\) -> default/pod2:8080 \(ID:[0-9]+\) TCP ingress FORWARDED$"
+check "with --flow-events all, n2's kgctl observe shows the connection no policy judged: forwarded, no rule" \
+	wait_for 3 observed "$unpoliced" --verdict forwarded
+check "with the default --flow-events policed, n1's shows nothing of it" \
+	eval 'OBSERVE_NODE=1 observe && ! grep -q "default/pod2:8080" "$tmp/observe"'
 
 apply < <(policy_yaml deny)
 sleep 1
