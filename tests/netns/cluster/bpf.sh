@@ -30,6 +30,7 @@ mounts_down() {
 # bpf_flags I: node I's kg flags for --bpf on, and the test's own for that node (bpf_node_flags[I], words).
 declare -A bpf_node_flags=()
 bpf_flags() {
+	# shellcheck disable=SC2086 # the node's flags are words
 	echo --bpf on --bpf-pin-dir "$mounts/bpf/n$1" --bpf-cgroup "$mounts/cgroup/ks$id-n$1" ${bpf_node_flags[$1]:-}
 }
 
