@@ -134,10 +134,12 @@ static int seen_cmp(const void *key, const void *element)
 /*
  * The element of the last read that the next one of text, at at, is: one
  * wholly in the part both texts share before what changed (prefix bytes),
- * or after it (suffix bytes); NULL when there is none.
+ * or after it (suffix bytes); NULL when there is none. *cursor is where the
+ * last one was found, plus one: elements come in order, so the next is
+ * mostly there, and bsearch is needed once past what changed.
  */
 static struct kilo_np_list_seen *known(const struct kilo_np_list_memo *memo, size_t len, size_t prefix, size_t suffix,
-				       size_t at)
+				       size_t at, size_t *cursor)
 {
 	struct kilo_np_list_seen *seen;
 	size_t was;
@@ -151,20 +153,35 @@ static struct kilo_np_list_seen *known(const struct kilo_np_list_memo *memo, siz
 	/* bsearch may not be handed the NULL of an empty memo. */
 	if (!memo->n_seen)
 		return NULL;
-	seen = bsearch(&was, memo->seen, memo->n_seen, sizeof(*memo->seen), seen_cmp);
-	return seen && seen->element && (at >= prefix || seen->start + seen->len <= prefix) ? seen : NULL;
+	if (*cursor < memo->n_seen && memo->seen[*cursor].start == was)
+		seen = &memo->seen[*cursor];
+	else
+		seen = bsearch(&was, memo->seen, memo->n_seen, sizeof(*memo->seen), seen_cmp);
+	if (!seen || !seen->element || (at < prefix && seen->start + seen->len > prefix))
+		return NULL;
+	*cursor = (size_t)(seen - memo->seen) + 1;
+	return seen;
 }
 
-/* Keeps text and what this read saw of it for the next read; -ENOMEM leaves memo empty. */
-static int remember(struct kilo_np_list_memo *memo, const char *text, size_t len, struct kilo_np_list_seen *seen,
-		    size_t n_seen, size_t cap_seen)
+/*
+ * Keeps text and what this read saw of it for the next read (of the same
+ * length as the last, only what changed between prefix and suffix is
+ * copied); -ENOMEM leaves memo empty.
+ */
+static int remember(struct kilo_np_list_memo *memo, const char *text, size_t len, size_t prefix, size_t suffix,
+		    struct kilo_np_list_seen *seen, size_t n_seen, size_t cap_seen)
 {
+	bool same_len = memo->text && memo->len == len;
+
 	if (kilo_array_reserve((void **)&memo->text, &memo->cap_text, len + 1, 1) < 0) {
 		seen_release(seen, n_seen);
 		kilo_np_list_memo_release(memo);
 		return -ENOMEM;
 	}
-	memcpy(memo->text, text, len);
+	if (same_len)
+		memcpy(memo->text + prefix, text + prefix, len - prefix - suffix);
+	else
+		memcpy(memo->text, text, len);
 	memo->len = len;
 	/* The last read's elements this one did not take are gone from the list. */
 	seen_release(memo->seen, memo->n_seen);
@@ -180,7 +197,7 @@ int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, 
 {
 	struct kilo_np_list_seen *seen = NULL;
 	struct kilo_json_elements elements;
-	size_t cap = 0, n_seen = 0, cap_seen = 0, prefix = 0, suffix = 0;
+	size_t cap = 0, n_seen = 0, cap_seen = 0, prefix = 0, suffix = 0, cursor = 0;
 	int r, next = 0;
 
 	*items = NULL;
@@ -194,7 +211,7 @@ int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, 
 	}
 	for (;;) {
 		struct kilo_np_list_seen *was =
-			memo && memo->text ? known(memo, elements.len, prefix, suffix, kilo_json_elements_at(&elements))
+			memo && memo->text ? known(memo, elements.len, prefix, suffix, kilo_json_elements_at(&elements), &cursor)
 					   : NULL;
 		struct kilo_np_list_seen now = { 0 };
 		const char *element = NULL;
@@ -237,7 +254,7 @@ int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, 
 	}
 	if ((r = next) < 0)
 		goto fail;
-	if (memo && remember(memo, elements.text, elements.len, seen, n_seen, cap_seen) < 0)
+	if (memo && remember(memo, elements.text, elements.len, prefix, suffix, seen, n_seen, cap_seen) < 0)
 		return kilo_error_set(err, ENOMEM, "%s: out of memory", reader->what);
 	return 0;
 fail:

@@ -498,7 +498,13 @@ static void test_changes_one_after_another_compile_as_they_would_afresh(void **s
 		const char *pods[2][2], *namespaces[1][2], *location;
 	} steps[] = {
 		{ { { NULL } }, { { NULL } }, "eu" },
-		/* prod/client to prod/web's label set, and back. */
+		/* prod/client to prod/web's label set with its ports (the identity's rules stay), and back. */
+		{ { { "'client'}}, 'spec': {'nodeName': 'n1', 'containers': [{'name': 'c', 'ports': []",
+		      "'web'}}, 'spec': {'nodeName': 'n1', 'containers': [{'name': 'c', 'ports': [{'name': 'http', "
+		      "'containerPort': 8080}, {'name': 'dns', 'containerPort': 53, 'protocol': 'UDP'}]" } },
+		  { { NULL } }, "eu" },
+		{ { { NULL } }, { { NULL } }, "eu" },
+		/* prod/client to prod/web's label set, ports its own, and back. */
 		{ { { "'client'}}, 'spec': {'nodeName': 'n1'", "'web'}}, 'spec': {'nodeName': 'n1'" } }, { { NULL } }, "eu" },
 		{ { { NULL } }, { { NULL } }, "eu" },
 		/* To a new label set; and dev/tool's address changes too. */
@@ -517,7 +523,8 @@ static void test_changes_one_after_another_compile_as_they_would_afresh(void **s
 					    "{'podSelector': {}}, {'namespaceSelector': {'matchLabels': {'team': 'b'}}}],"
 					    " 'ports': [{'port': 'http'}]}]}") ","
 			       NP("dev", "out", "{'podSelector': {}, 'policyTypes': ['Egress'], 'egress': [{'to': ["
-					   "{'namespaceSelector': {}, 'podSelector': {'matchLabels': {'app': 'new'}}}]}]}") "]";
+					   "{'namespaceSelector': {}, 'podSelector': {'matchLabels': {'app': 'new'}}}]},"
+					   " {'to': [{'namespaceSelector': {}}], 'ports': [{'port': 'http'}]}]}") "]";
 	struct kilo_np_state *kept = kilo_np_state_new(), *full = kilo_np_state_new();
 	char *policy_text = j(policies), *last = NULL;
 
