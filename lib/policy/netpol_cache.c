@@ -109,18 +109,6 @@ static int hash_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static uint64_t pod_ports_hash(const struct kilo_np_pod *pod)
-{
-	uint64_t h = KILO_NP_HASH_INIT;
-
-	for (size_t p = 0; p < pod->n_ports; p++) {
-		h = kilo_np_hash(h, pod->ports[p].name, strlen(pod->ports[p].name) + 1);
-		h = kilo_np_hash(h, &pod->ports[p].proto, sizeof(pod->ports[p].proto));
-		h = kilo_np_hash(h, &pod->ports[p].port, sizeof(pod->ports[p].port));
-	}
-	return h;
-}
-
 /*
  * A hash of each identity's pods' container ports (egress's named ports
  * resolve at them): of the distinct lists its pods have, so that a pod
@@ -147,7 +135,7 @@ static int hash_ports(struct np_build *b)
 		uint64_t h = KILO_NP_HASH_INIT;
 
 		for (size_t k = 0; k < n; k++)
-			pods[k] = pod_ports_hash(&model->pods[b->pods_of[b->first[i] + k]]);
+			pods[k] = model->pods[b->pods_of[b->first[i] + k]].ports_hash;
 		qsort(pods, n, sizeof(*pods), hash_cmp);
 		for (size_t k = 0; k < n; k++)
 			if (k == 0 || pods[k] != pods[k - 1])
