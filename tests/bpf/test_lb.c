@@ -278,8 +278,8 @@ static void test_terminating_backend_keeps_flows_takes_no_new(void **state)
 	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, 0, one_tcp4, 1);
 	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 40020, 80, SYN, 0), TC_ACT_OK,
 		  &TCP4(CLIENT4, BACKEND4_1, 40020, 8080, SYN, 0));
-	/* Backend 1 terminates: it leaves the slots, stays in the backends map. */
-	kt_add_backend(&kt, 1, 4, BACKEND4_1, 8080, IPPROTO_TCP, KILO_LB_BACKEND_TERMINATING);
+	/* Backend 1 terminates: it leaves every slot, stays in the backends map, flagged. */
+	kt_add_backend(&kt, 1, 4, BACKEND4_1, 8080, IPPROTO_TCP, KILO_LB_BACKEND_NO_NEW_FLOWS);
 	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, 0, only_2, 1);
 	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 40020, 80, ACK | PSH, 10), TC_ACT_OK,
 		  &TCP4(CLIENT4, BACKEND4_1, 40020, 8080, ACK | PSH, 10));
@@ -287,7 +287,7 @@ static void test_terminating_backend_keeps_flows_takes_no_new(void **state)
 		  &TCP4(VIP4, CLIENT4, 80, 40020, ACK, 0));
 	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 40021, 80, SYN, 0), TC_ACT_OK,
 		  &TCP4(CLIENT4, BACKEND4_2, 40021, 8080, SYN, 0));
-	/* A terminating backend still in a slot (a stale map) takes no new flow either. */
+	/* A flagged backend still in a slot (a map not yet rewritten) takes no new flow either. */
 	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, 0, one_tcp4, 1);
 	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 40022, 80, SYN, 0), TC_ACT_SHOT, NULL);
 }
