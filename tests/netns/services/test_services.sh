@@ -87,13 +87,17 @@ nodeport_from_outside() {
 
 # Every endpoint terminating but still serving (the last pods of a rollout):
 # kube-proxy's fallback sends them new flows, from pods and host processes.
+# Pods of loc3 of their own: a backend that another Service has ready is
+# another case (terminating-with-ready.json).
+FADING_BACKENDS=(5 6)
 terminating_fallback() {
+	backends_up 0.0.0.0 "${FADING_BACKENDS[@]}"
 	apply < <(service_yaml fading "$FADING_VIP"
-		ENDPOINT_CONDITIONS="ready: false, serving: true, terminating: true" slice_yaml fading IPv4 "${BACKENDS[@]}")
+		ENDPOINT_CONDITIONS="ready: false, serving: true, terminating: true" slice_yaml fading IPv4 "${FADING_BACKENDS[@]}")
 	check "every endpoint terminating but serving: pod2 reaches every one through the ClusterIP" \
-		eval 'wait_for 5 answers "$(ns_pod 2)" "$FADING_VIP" && every_backend_used "$(ns_pod 2)" tcp "$FADING_VIP" 80 150 "${BACKENDS[@]}"'
+		eval 'wait_for 5 answers "$(ns_pod 2)" "$FADING_VIP" && every_backend_used "$(ns_pod 2)" tcp "$FADING_VIP" 80 150 "${FADING_BACKENDS[@]}"'
 	check "every endpoint terminating but serving: a host process on n2 reaches every one" \
-		host_process_reaches tcp "$FADING_VIP" 80 60 "${BACKENDS[@]}"
+		host_process_reaches tcp "$FADING_VIP" 80 60 "${FADING_BACKENDS[@]}"
 }
 
 # kilo.squat.ai/topology: location keeps flows in the client's location while it has a backend.
