@@ -231,6 +231,27 @@ static void test_affinity_expires(void **state)
 		  &TCP4(CLIENT4, BACKEND4_2, on_2, 8080, SYN, 0));
 }
 
+/* A client's backend that leaves every slot (flagged no-new-flows) keeps its flows, not the client's new ones. */
+static void test_affinity_gives_way_when_its_backend_leaves_the_slots(void **state)
+{
+	const uint32_t only_2[] = {2};
+	uint16_t on_1, on_2;
+
+	(void)state;
+	ports_on_both_slots(CLIENT4, &on_1, &on_2);
+	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, KILO_LB_SERVICE_AFFINITY,
+		    two_tcp4, 2);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, on_1, 80, SYN, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_1, on_1, 8080, SYN, 0));
+	kt_add_backend(&kt, 1, 4, BACKEND4_1, 8080, IPPROTO_TCP, KILO_LB_BACKEND_NO_NEW_FLOWS);
+	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, KILO_LB_SERVICE_AFFINITY,
+		    only_2, 1);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, on_2, 80, SYN, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_2, on_2, 8080, SYN, 0));
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, on_1, 80, ACK, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_1, on_1, 8080, ACK, 0));
+}
+
 static void test_maglev_table_picks_backend(void **state)
 {
 	const uint32_t table[] = {2, 3, 1}, stale[] = {99};
@@ -493,6 +514,7 @@ int main(void)
 		cmocka_unit_test_setup(test_ipv6_udp, reset_maps),
 		cmocka_unit_test_setup(test_affinity_keeps_client_on_its_backend, reset_maps),
 		cmocka_unit_test_setup(test_affinity_expires, reset_maps),
+		cmocka_unit_test_setup(test_affinity_gives_way_when_its_backend_leaves_the_slots, reset_maps),
 		cmocka_unit_test_setup(test_maglev_table_picks_backend, reset_maps),
 		cmocka_unit_test_setup(test_no_backend_drops_and_counts, reset_maps),
 		cmocka_unit_test_setup(test_terminating_backend_keeps_flows_takes_no_new, reset_maps),
