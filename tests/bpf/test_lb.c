@@ -186,16 +186,22 @@ static void ports_on_both_slots(const char *client, uint16_t *on_1, uint16_t *on
 	assert_true(*on_1 && *on_2);
 }
 
+/* Service 7, ClientIP-affine, on backends 1 and 2; CLIENT4's first flow (from port on_1) takes backend 1. */
+static void affine_client_on_backend_1(uint16_t *on_1, uint16_t *on_2)
+{
+	ports_on_both_slots(CLIENT4, on_1, on_2);
+	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, KILO_LB_SERVICE_AFFINITY,
+		    two_tcp4, 2);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, *on_1, 80, SYN, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_1, *on_1, 8080, SYN, 0));
+}
+
 static void test_affinity_keeps_client_on_its_backend(void **state)
 {
 	uint16_t on_1, on_2;
 
 	(void)state;
-	ports_on_both_slots(CLIENT4, &on_1, &on_2);
-	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, KILO_LB_SERVICE_AFFINITY,
-		    two_tcp4, 2);
-	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, on_1, 80, SYN, 0), TC_ACT_OK,
-		  &TCP4(CLIENT4, BACKEND4_1, on_1, 8080, SYN, 0));
+	affine_client_on_backend_1(&on_1, &on_2);
 	/* A new flow whose hash says backend 2 goes where the client went before. */
 	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, on_2, 80, SYN, 0), TC_ACT_OK,
 		  &TCP4(CLIENT4, BACKEND4_1, on_2, 8080, SYN, 0));
@@ -213,11 +219,7 @@ static void test_affinity_expires(void **state)
 	int fd = bpf_map__fd(kt.skel->maps.kilo_lb_affinity);
 
 	(void)state;
-	ports_on_both_slots(CLIENT4, &on_1, &on_2);
-	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, KILO_LB_SERVICE_AFFINITY,
-		    two_tcp4, 2);
-	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, on_1, 80, SYN, 0), TC_ACT_OK,
-		  &TCP4(CLIENT4, BACKEND4_1, on_1, 8080, SYN, 0));
+	affine_client_on_backend_1(&on_1, &on_2);
 	/* Last used one second more than the timeout (10800 s) ago. */
 	memset(&key, 0, sizeof(key));
 	kt_addr(4, CLIENT4, &key.client);
@@ -238,11 +240,7 @@ static void test_affinity_gives_way_when_its_backend_leaves_the_slots(void **sta
 	uint16_t on_1, on_2;
 
 	(void)state;
-	ports_on_both_slots(CLIENT4, &on_1, &on_2);
-	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, KILO_LB_SERVICE_AFFINITY,
-		    two_tcp4, 2);
-	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, on_1, 80, SYN, 0), TC_ACT_OK,
-		  &TCP4(CLIENT4, BACKEND4_1, on_1, 8080, SYN, 0));
+	affine_client_on_backend_1(&on_1, &on_2);
 	kt_add_backend(&kt, 1, 4, BACKEND4_1, 8080, IPPROTO_TCP, KILO_LB_BACKEND_NO_NEW_FLOWS);
 	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, KILO_LB_SERVICE_AFFINITY,
 		    only_2, 1);
