@@ -188,7 +188,7 @@ step "gcc build with address and undefined-behaviour sanitizers"
 asan_dir="$builds/asan"
 if build asan "$asan_dir" gcc -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false; then
 	# The VM runs a static test program, which the sanitizers cannot be linked into; the gcc build runs it.
-	# The policy truth table (5 minutes of probes through the BPF programs) runs there too: the kg
+	# The policy truth table (3 minutes of probes through the BPF programs) runs there too: the kg
 	# code it drives runs under the sanitizers in the observe and services tests.
 	meson_tests asan "$asan_dir" --no-suite vm --no-suite truth-table
 fi
