@@ -11,8 +11,14 @@
 #   none        no load balancer: the backends' namespace owns every ClusterIP
 #               and three servers (one per backend, as above) answer them all;
 #               the router only forwards. The ceiling of every mode above.
+#   direct      as none, with the client's veth moved from the router into the
+#               backends' namespace: no router hop at all. The ceiling of any
+#               balancer that skips the router's stack (a redirect after DNAT),
+#               which still crosses the router's veths and its tc programs.
 #
 #   bench/lb/connrate.sh BUILD-DIR [SERVICES...]     (root; default 1000 10000)
+#
+# CONNRATE_MODES picks some of the modes (default all, in the order above).
 #
 # Each mode gets namespaces of its own (prefix kb<pid>), removed on exit, and
 # ebpf-sock a cgroup and a bpffs directory of its own (/sys/fs/bpf/kb<pid>), too.
@@ -72,6 +78,16 @@ nft_linear_rules() {
 	printf '}\n}\n'
 }
 
+# The backends' namespace owns every ClusterIP; three servers answer them all.
+serve_services() {
+	local b
+	ip -n "${prefix}b" route add local 10.96.0.0/16 dev lo
+	for b in "${backends[@]}"; do
+		ip netns exec "${prefix}b" "$connrate" serve 0.0.0.0 80 &
+		pids+=($!)
+	done
+}
+
 # balance MODE SERVICES: the router balances SERVICES services with MODE.
 balance() {
 	case "$1" in
@@ -89,12 +105,16 @@ balance() {
 		nsenter --net="/run/netns/${prefix}r" "$loader" -c "$cgroup" "$pins" "${prefix}r0" "$2" "${backends[@]}"
 		;;
 	none)
-		ip -n "${prefix}b" route add local 10.96.0.0/16 dev lo
 		ip -n "${prefix}r" route add 10.96.0.0/16 via "${backends[0]}"
-		for b in "${backends[@]}"; do
-			ip netns exec "${prefix}b" "$connrate" serve 0.0.0.0 80 &
-			pids+=($!)
-		done
+		serve_services
+		;;
+	direct)
+		# The link keeps its name, and its address goes back on it: the
+		# client's default route now ends in the backends' namespace.
+		ip -n "${prefix}r" link set "${prefix}r0" netns "${prefix}b"
+		ip -n "${prefix}b" addr add 10.98.0.1/24 dev "${prefix}r0"
+		ip -n "${prefix}b" link set "${prefix}r0" up
+		serve_services
 		;;
 	nft-vmap | nft-linear)
 		rules="$(mktemp /tmp/kilobench.XXXXXX)"
@@ -114,7 +134,7 @@ printf '# %s %s\n' "$0" "$build ${sizes[*]}"
 printf '# %s s per run, %s connections in flight, 3 backends\n' "$seconds" "$concurrency"
 printf '%-10s %-11s %12s %8s\n' services mode "conn/s" failed
 for n in "${sizes[@]}"; do
-	for mode in ebpf ebpf-sock nft-vmap nft-linear none; do
+	for mode in ${CONNRATE_MODES:-ebpf ebpf-sock nft-vmap nft-linear none direct}; do
 		topology_up
 		balance "$mode" "$n"
 		read -r made took failed < <(client "$n" 80 "$seconds" "$concurrency")
