@@ -761,6 +761,13 @@ run get services good -o yaml --store "$objects"
 cp "$tmp/out" "$tmp/good.yaml"
 check "get -o yaml prints the canonical object with Kubernetes' defaults" \
 	eval 'succeeded && stdout_has "kind: Service" && stdout_has "sessionAffinity: None" && stdout_has "protocol: TCP"'
+run get svc good -o json --store "$objects"
+check "get KIND NAME -o json prints that one object, not a List" eval 'succeeded && python3 -c "
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert (o[\"apiVersion\"], o[\"kind\"], o[\"metadata\"][\"namespace\"], o[\"metadata\"][\"name\"]) == (\"v1\", \"Service\", \"default\", \"good\"), o
+assert [(p[\"port\"], p[\"protocol\"]) for p in o[\"spec\"][\"ports\"]] == [(81, \"TCP\")], o
+" "$tmp/out"'
 run get endpointslices -o json --store "$objects"
 cp "$tmp/out" "$tmp/slices.json"
 check "get -o json of a kind prints a List" eval 'succeeded && stdout_has "\"kind\": \"List\"" && stdout_has "\"name\": \"good-a\""'
