@@ -12,7 +12,7 @@
 # Ends with "N passed, N failed" over everything it ran; exits 1 on any failure.
 #
 # KILO_TEST_BUILD (default build-test/) holds the build trees; KILO_FUZZ_SECONDS
-# (default 15) bounds each fuzz target.
+# (default 15) bounds each fuzz target; KILO_FUZZ_JOBS (default: the cores) run at once.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -21,6 +21,7 @@ cd "$repo"
 
 builds="${KILO_TEST_BUILD:-$repo/build-test}"
 fuzz_seconds="${KILO_FUZZ_SECONDS:-15}"
+fuzz_jobs="${KILO_FUZZ_JOBS:-$(nproc)}"
 vectors="$repo/tests/conformance/kilo-vectors.json"
 logs="$builds/logs"
 mkdir -p "$logs"
@@ -198,38 +199,70 @@ step "gcc build with address and undefined-behaviour sanitizers"
 asan_dir="$builds/asan"
 if build asan "$asan_dir" gcc -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false; then
 	# The VM runs a static test program, which the sanitizers cannot be linked into; the gcc build runs it.
-	# The policy truth table (5 minutes of probes through the BPF programs) runs there too: the kg
+	# The policy truth table (3 minutes of probes through the BPF programs) runs there too: the kg
 	# code it drives runs under the sanitizers in the observe and services tests.
 	meson_tests asan "$asan_dir" --no-suite vm --no-suite truth-table
 fi
 
 # ---- 3. fuzzing ---------------------------------------------------------------------
-step "libFuzzer targets (clang), ${fuzz_seconds}s each"
+# fuzz_seeds TARGET: the seed corpus directory of TARGET, if it has one.
+fuzz_seeds() {
+	local seed
+	for seed in "$repo/tests/fuzz/corpus/$1" "$repo/tests/fuzz/corpus/${1#fuzz_}" "$repo/tests/fuzz/corpus/${1#fuzz-}"; do
+		if [[ -d "$seed" ]]; then
+			echo "$seed"
+			break
+		fi
+	done
+}
+
+# fuzz_run EXE [SEEDS]: the target EXE for fuzz_seconds from SEEDS; its exit status.
+fuzz_run() {
+	local exe="$1" target work r=0
+	target="$(basename "$exe")"
+	work="$(mktemp -d)"
+	# New inputs go to the first directory, a scratch one: the seed corpus stays as committed.
+	timeout $((fuzz_seconds + 120)) "$exe" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix="$logs/$target-" "$work" "${@:2}" >"$logs/fuzz-$target.log" 2>&1 || r=$?
+	rm -rf "$work"
+	return "$r"
+}
+
+step "libFuzzer targets (clang), ${fuzz_seconds}s each, ${fuzz_jobs} at a time"
 fuzz_dir="$builds/fuzz"
 if build fuzz "$fuzz_dir" clang -Dwerror=true -Dfuzz=true -Db_lundef=false; then
 	mapfile -t targets < <(find "$fuzz_dir/tests/fuzz" -maxdepth 1 -type f -executable 2>/dev/null | sort)
 	if ((${#targets[@]} == 0)); then
 		not_ok "fuzz: no fuzz targets were built under tests/fuzz"
 	fi
+	# Each target is single-threaded and nothing else runs meanwhile: one per
+	# core, each for the same fuzz_seconds. Reported in order once all are done.
+	declare -A fuzz_status=()
+	fuzz_pids=()
 	for exe in "${targets[@]}"; do
-		target="$(basename "$exe")"
-		work="$(mktemp -d)"
-		seeds=()
-		for seed in "$repo/tests/fuzz/corpus/$target" "$repo/tests/fuzz/corpus/${target#fuzz_}" \
-			"$repo/tests/fuzz/corpus/${target#fuzz-}"; do
-			if [[ -d "$seed" ]]; then
-				seeds=("$seed")
-				break
-			fi
-		done
-		# New inputs go to the first directory, a scratch one: the seed corpus stays as committed.
-		if timeout $((fuzz_seconds + 120)) "$exe" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
-			-artifact_prefix="$logs/$target-" "$work" "${seeds[@]}" >"$logs/fuzz-$target.log" 2>&1; then
-			ok "fuzz: $target (${seeds[*]:-no seed corpus})"
+		if ((${#fuzz_pids[@]} - ${#fuzz_status[@]} >= fuzz_jobs)); then
+			r=0
+			wait -n -p pid || r=$?
+			fuzz_status[$pid]=$r
+		fi
+		# shellcheck disable=SC2046 # no seed corpus: no argument
+		fuzz_run "$exe" $(fuzz_seeds "$(basename "$exe")") &
+		fuzz_pids+=($!)
+	done
+	for i in "${!targets[@]}"; do
+		pid="${fuzz_pids[$i]}"
+		if [[ -z "${fuzz_status[$pid]:-}" ]]; then
+			r=0
+			wait "$pid" || r=$?
+			fuzz_status[$pid]=$r
+		fi
+		target="$(basename "${targets[$i]}")"
+		seeds="$(fuzz_seeds "$target")"
+		if ((fuzz_status[$pid] == 0)); then
+			ok "fuzz: $target (${seeds:-no seed corpus})"
 		else
 			not_ok "fuzz: $target" "$logs/fuzz-$target.log"
 		fi
-		rm -rf "$work"
 	done
 fi
 
