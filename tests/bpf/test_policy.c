@@ -6,8 +6,8 @@
  * region and its except, default deny both ways, replies and established
  * flows, pods no policy selects, service flows judged on the backend, the
  * ipcache's longest prefix and the world (its hash and trie against an
- * ipBlock), the lookups an endpoint skips, SCTP's ports apart from TCP's,
- * flow events and their rate limit.
+ * ipBlock), the lookups an endpoint skips, SCTP's ports apart from TCP's
+ * and in fragments, flow events and their rate limit.
  */
 #include "fixtures.h"
 
@@ -622,6 +622,31 @@ static void test_sctp_port_allowed_apart_from_tcp(void **state)
 	assert_int_equal(events[0].rule_id, 41);
 }
 
+/* An SCTP datagram in IPv4 fragments: the later one takes the first's ports, as UDP's does, and passes. */
+static void test_sctp_fragments_follow_the_first(void **state)
+{
+	struct kt_packet first = SCTP4(REMOTE_POD, POD_B, 40000, 3868, KT_SCTP_INIT);
+	struct kt_packet later;
+
+	(void)state;
+	first.payload_len = 64;
+	first.fragment = true;
+	first.frag_id = 77;
+	first.frag_len = 48;
+	first.more_fragments = true;
+	later = first;
+	later.frag_offset = 6;
+	later.frag_len = 0;
+	later.more_fragments = false;
+	set_enforce(KILO_POLICY_ENFORCE_INGRESS);
+	add_endpoint(4, POD_B, EP_B, ID_B, KILO_POLICY_ENFORCE_INGRESS);
+	add_rule(EP_B, ID_REMOTE, KILO_POLICY_INGRESS, IPPROTO_SCTP, 3868, 16, 41);
+	kt_expect(&kt, KT_TO_POD, &first, TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_TO_POD, &later, TC_ACT_OK, NULL);
+	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_DENY_INGRESS), 0);
+	assert_int_equal(rule_counter(41), 1);
+}
+
 static void test_ipv6_allow_and_deny(void **state)
 {
 	(void)state;
@@ -742,6 +767,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pod_inside_ip_block_peer_prefix_and_world, reset),
 		cmocka_unit_test_setup(test_endpoint_skips_the_lookups_it_has_no_entry_for, reset),
 		cmocka_unit_test_setup(test_sctp_port_allowed_apart_from_tcp, reset),
+		cmocka_unit_test_setup(test_sctp_fragments_follow_the_first, reset),
 		cmocka_unit_test_setup(test_ipv6_allow_and_deny, reset),
 		cmocka_unit_test_setup(test_ipv6_neighbour_discovery_passes, reset),
 		cmocka_unit_test_setup(test_events_name_the_flow, reset),
