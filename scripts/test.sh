@@ -29,6 +29,7 @@ passed=0
 failed=0
 skipped=0
 failures=()
+skips=()
 started=$SECONDS
 
 step() {
@@ -73,28 +74,38 @@ build() {
 	fi
 }
 
-# meson_tests NAME DIR [MESON-TEST-ARGS...]: runs meson test and counts each test as a check.
+# meson_tests NAME DIR [MESON-TEST-ARGS...]: runs meson test and counts each test as a check;
+# a skipped test is named, with its reason, in the summary (a skip is neither pass nor fail).
 meson_tests() {
-	local name="$1" dir="$2" counts
+	local name="$1" dir="$2" counts line
 	shift 2
 	meson test -C "$dir" --print-errorlogs "$@" >"$logs/$name-test.log" 2>&1 || true
 	counts="$(python3 - "$dir/meson-logs/testlog.json" <<'PY'
 import json, sys
 ok = fail = skip = 0
 bad = []
+skips = []
 for line in open(sys.argv[1]):
     t = json.loads(line)
     if t["result"] in ("OK", "EXPECTEDFAIL"):
         ok += 1
     elif t["result"] == "SKIP":
         skip += 1
+        why = [l[6:] for l in (t.get("stdout") or "").splitlines() if l.startswith("SKIP: ")]
+        skips.append(t["name"] + (" (" + why[-1] + ")" if why else ""))
     else:
         fail += 1
         bad.append(t["name"] + ":" + t["result"])
 print(ok, fail, skip, " ".join(bad))
+print("\n".join(skips))
 PY
 )" || counts="0 1 0 testlog.json-missing"
-	read -r t_ok t_fail t_skip t_bad <<<"$counts"
+	{
+		read -r t_ok t_fail t_skip t_bad
+		while read -r line; do
+			[[ -z "$line" ]] || skips+=("$name: $line")
+		done
+	} <<<"$counts"
 	passed=$((passed + t_ok))
 	failed=$((failed + t_fail))
 	skipped=$((skipped + t_skip))
@@ -349,6 +360,10 @@ step "done"
 if ((${#failures[@]})); then
 	echo "failures:"
 	printf '  %s\n' "${failures[@]}"
+fi
+if ((${#skips[@]})); then
+	echo "skipped:"
+	printf '  %s\n' "${skips[@]}"
 fi
 ((skipped == 0)) || echo "$skipped skipped"
 echo "$passed passed, $failed failed"

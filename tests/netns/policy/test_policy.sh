@@ -11,8 +11,8 @@
 # to its own pods) to every target on every port at once, compare with the
 # reference model
 # (netpol_model.py), ask `kgctl policy explain` for every pod-to-pod and
-# peer-to-pod cell and compare it with the probes too, then delete the case
-# and wait until every cell answers again.
+# peer-to-pod cell and compare it with the probes too, then delete the case:
+# within 1 s the first cell it denied answers again.
 #
 # Usage: test_policy.sh KGCTL KG WHOAMI PROBER [CASE.yaml...] (default: every case)
 # Prints ok/FAIL lines and "N passed, N failed"; exits 77 to skip.
@@ -328,10 +328,15 @@ run_case() {
 		bad+=$'\n    explain answered fewer cells than asked'
 	check "$name: kgctl policy explain agrees with the probes on every cell to a pod" \
 		eval '[[ -z "$bad" ]] || { echo "$bad" | head -20; false; }'
-	kgctl_store delete -f "$file" >>"$tmp/log/apply.log" 2>&1
+	# Timed as the apply is, from before kgctl runs: a delete must be in force within 1 s too.
 	t0=$(now_ms)
-	[[ ! -s "$tmp/case.denied" ]] || in_force "$tmp/case.denied" 0 "$t0" >/dev/null ||
-		check "$name: deleted, the first cell it denied answers again within 15 s" false
+	kgctl_store delete -f "$file" >>"$tmp/log/apply.log" 2>&1
+	if [[ -s "$tmp/case.denied" ]]; then
+		ms="$(in_force "$tmp/case.denied" 0 "$t0")" || ms=15000
+		((ms > slowest_ms)) && slowest_ms=$ms
+		check "$name: deleted, in force ${ms} ms after (the cell it denied answers again; <= $IN_FORCE_MS ms)" \
+			eval '((ms <= IN_FORCE_MS))'
+	fi
 }
 
 vpn_ready() {
@@ -362,5 +367,5 @@ check "without a policy, every source reaches every target on every port (within
 for file in "${cases[@]}"; do
 	run_case "$file"
 done
-log "slowest policy in force ${slowest_ms} ms after its apply (${#cases[@]} cases)"
+log "slowest policy in force ${slowest_ms} ms after its apply or delete (${#cases[@]} cases)"
 finish
