@@ -12,7 +12,7 @@
 # Ends with "N passed, N failed" over everything it ran; exits 1 on any failure.
 #
 # KILO_TEST_BUILD (default build-test/) holds the build trees; KILO_FUZZ_SECONDS
-# (default 15) bounds each fuzz target.
+# (default 15) bounds each fuzz target; KILO_FUZZ_JOBS (default: the cores) run at once.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -21,6 +21,7 @@ cd "$repo"
 
 builds="${KILO_TEST_BUILD:-$repo/build-test}"
 fuzz_seconds="${KILO_FUZZ_SECONDS:-15}"
+fuzz_jobs="${KILO_FUZZ_JOBS:-$(nproc)}"
 vectors="$repo/tests/conformance/kilo-vectors.json"
 logs="$builds/logs"
 mkdir -p "$logs"
@@ -28,6 +29,7 @@ passed=0
 failed=0
 skipped=0
 failures=()
+skips=()
 started=$SECONDS
 
 step() {
@@ -72,28 +74,38 @@ build() {
 	fi
 }
 
-# meson_tests NAME DIR [MESON-TEST-ARGS...]: runs meson test and counts each test as a check.
+# meson_tests NAME DIR [MESON-TEST-ARGS...]: runs meson test and counts each test as a check;
+# a skipped test is named, with its reason, in the summary (a skip is neither pass nor fail).
 meson_tests() {
-	local name="$1" dir="$2" counts
+	local name="$1" dir="$2" counts line
 	shift 2
 	meson test -C "$dir" --print-errorlogs "$@" >"$logs/$name-test.log" 2>&1 || true
 	counts="$(python3 - "$dir/meson-logs/testlog.json" <<'PY'
 import json, sys
 ok = fail = skip = 0
 bad = []
+skips = []
 for line in open(sys.argv[1]):
     t = json.loads(line)
     if t["result"] in ("OK", "EXPECTEDFAIL"):
         ok += 1
     elif t["result"] == "SKIP":
         skip += 1
+        why = [l[6:] for l in (t.get("stdout") or "").splitlines() if l.startswith("SKIP: ")]
+        skips.append(t["name"] + (" (" + why[-1] + ")" if why else ""))
     else:
         fail += 1
         bad.append(t["name"] + ":" + t["result"])
 print(ok, fail, skip, " ".join(bad))
+print("\n".join(skips))
 PY
 )" || counts="0 1 0 testlog.json-missing"
-	read -r t_ok t_fail t_skip t_bad <<<"$counts"
+	{
+		read -r t_ok t_fail t_skip t_bad
+		while read -r line; do
+			[[ -z "$line" ]] || skips+=("$name: $line")
+		done
+	} <<<"$counts"
 	passed=$((passed + t_ok))
 	failed=$((failed + t_fail))
 	skipped=$((skipped + t_skip))
@@ -187,38 +199,70 @@ step "gcc build with address and undefined-behaviour sanitizers"
 asan_dir="$builds/asan"
 if build asan "$asan_dir" gcc -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false; then
 	# The VM runs a static test program, which the sanitizers cannot be linked into; the gcc build runs it.
-	# The policy truth table (5 minutes of probes through the BPF programs) runs there too: the kg
+	# The policy truth table (3 minutes of probes through the BPF programs) runs there too: the kg
 	# code it drives runs under the sanitizers in the observe and services tests.
 	meson_tests asan "$asan_dir" --no-suite vm --no-suite truth-table
 fi
 
 # ---- 3. fuzzing ---------------------------------------------------------------------
-step "libFuzzer targets (clang), ${fuzz_seconds}s each"
+# fuzz_seeds TARGET: the seed corpus directory of TARGET, if it has one.
+fuzz_seeds() {
+	local seed
+	for seed in "$repo/tests/fuzz/corpus/$1" "$repo/tests/fuzz/corpus/${1#fuzz_}" "$repo/tests/fuzz/corpus/${1#fuzz-}"; do
+		if [[ -d "$seed" ]]; then
+			echo "$seed"
+			break
+		fi
+	done
+}
+
+# fuzz_run EXE [SEEDS]: the target EXE for fuzz_seconds from SEEDS; its exit status.
+fuzz_run() {
+	local exe="$1" target work r=0
+	target="$(basename "$exe")"
+	work="$(mktemp -d)"
+	# New inputs go to the first directory, a scratch one: the seed corpus stays as committed.
+	timeout $((fuzz_seconds + 120)) "$exe" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix="$logs/$target-" "$work" "${@:2}" >"$logs/fuzz-$target.log" 2>&1 || r=$?
+	rm -rf "$work"
+	return "$r"
+}
+
+step "libFuzzer targets (clang), ${fuzz_seconds}s each, ${fuzz_jobs} at a time"
 fuzz_dir="$builds/fuzz"
 if build fuzz "$fuzz_dir" clang -Dwerror=true -Dfuzz=true -Db_lundef=false; then
 	mapfile -t targets < <(find "$fuzz_dir/tests/fuzz" -maxdepth 1 -type f -executable 2>/dev/null | sort)
 	if ((${#targets[@]} == 0)); then
 		not_ok "fuzz: no fuzz targets were built under tests/fuzz"
 	fi
+	# Each target is single-threaded and nothing else runs meanwhile: one per
+	# core, each for the same fuzz_seconds. Reported in order once all are done.
+	declare -A fuzz_status=()
+	fuzz_pids=()
 	for exe in "${targets[@]}"; do
-		target="$(basename "$exe")"
-		work="$(mktemp -d)"
-		seeds=()
-		for seed in "$repo/tests/fuzz/corpus/$target" "$repo/tests/fuzz/corpus/${target#fuzz_}" \
-			"$repo/tests/fuzz/corpus/${target#fuzz-}"; do
-			if [[ -d "$seed" ]]; then
-				seeds=("$seed")
-				break
-			fi
-		done
-		# New inputs go to the first directory, a scratch one: the seed corpus stays as committed.
-		if timeout $((fuzz_seconds + 120)) "$exe" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
-			-artifact_prefix="$logs/$target-" "$work" "${seeds[@]}" >"$logs/fuzz-$target.log" 2>&1; then
-			ok "fuzz: $target (${seeds[*]:-no seed corpus})"
+		if ((${#fuzz_pids[@]} - ${#fuzz_status[@]} >= fuzz_jobs)); then
+			r=0
+			wait -n -p pid || r=$?
+			fuzz_status[$pid]=$r
+		fi
+		# shellcheck disable=SC2046 # no seed corpus: no argument
+		fuzz_run "$exe" $(fuzz_seeds "$(basename "$exe")") &
+		fuzz_pids+=($!)
+	done
+	for i in "${!targets[@]}"; do
+		pid="${fuzz_pids[$i]}"
+		if [[ -z "${fuzz_status[$pid]:-}" ]]; then
+			r=0
+			wait "$pid" || r=$?
+			fuzz_status[$pid]=$r
+		fi
+		target="$(basename "${targets[$i]}")"
+		seeds="$(fuzz_seeds "$target")"
+		if ((fuzz_status[$pid] == 0)); then
+			ok "fuzz: $target (${seeds:-no seed corpus})"
 		else
 			not_ok "fuzz: $target" "$logs/fuzz-$target.log"
 		fi
-		rm -rf "$work"
 	done
 fi
 
@@ -316,6 +360,10 @@ step "done"
 if ((${#failures[@]})); then
 	echo "failures:"
 	printf '  %s\n' "${failures[@]}"
+fi
+if ((${#skips[@]})); then
+	echo "skipped:"
+	printf '  %s\n' "${skips[@]}"
 fi
 ((skipped == 0)) || echo "$skipped skipped"
 echo "$passed passed, $failed failed"

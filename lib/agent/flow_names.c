@@ -219,20 +219,28 @@ static int add_pods(struct kilo_flow_names *n, const json_t *pods, const struct 
 	return 0;
 }
 
+/* s kept, as last (the copy kept for the pod before) when it is the same: pods come by namespace, many of a node. */
+static const char *keep_again(struct kilo_flow_names *n, const char *s, const char *last)
+{
+	return last && s && strcmp(last, s) == 0 ? last : keep(n, s);
+}
+
 /* The pods as the policy layer read them: no JSON parsed a second time. */
 static int add_model_pods(struct kilo_flow_names *n, const struct kilo_np_model *model)
 {
+	struct kilo_flow_where last = { 0 };
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < model->n_pods; i++) {
 		const struct kilo_np_pod *pod = &model->pods[i];
 		struct kilo_flow_where w = {
-			.namespace = keep(n, pod->namespace),
+			.namespace = keep_again(n, pod->namespace, last.namespace),
 			.pod = keep(n, pod->name),
-			.node = keep(n, pod->node),
-			.location = keep(n, pod->location),
+			.node = keep_again(n, pod->node, last.node),
+			.location = keep_again(n, pod->location, last.location),
 		};
 
+		last = w;
 		for (size_t j = 0; r == 0 && j < pod->n_addrs; j++)
 			r = add_addr(n, &pod->addrs[j], &w);
 	}

@@ -186,22 +186,6 @@ static int check_cidrs(const struct kilo_np_desired *d, size_t lo, size_t hi, st
 	return 0;
 }
 
-/*
- * The records of t to check, [*lo, *hi): all of them, or with last (what
- * the last sync checked and wrote; NULL: none) those between the records
- * both share at either end. Those were sorted and valid then; the one
- * before and after the rest are compared with it for the order.
- */
-static void unchecked(const struct kilo_bpf_table *t, const struct kilo_bpf_table *last, size_t *lo, size_t *hi)
-{
-	size_t front = 0, back = 0;
-
-	if (last)
-		kilo_bpf_table_shared(t, last, &front, &back);
-	*lo = front;
-	*hi = t->n - back;
-}
-
 /* Records lo to hi of t in order, after the one before lo and before the one at hi: the index of one that is not, or t->n. */
 static size_t unsorted_between(const struct kilo_bpf_table *t, size_t lo, size_t hi)
 {
@@ -214,24 +198,33 @@ static size_t unsorted_between(const struct kilo_bpf_table *t, size_t lo, size_t
 	return bad < part.n ? from + bad : t->n;
 }
 
+/* The records t and last (NULL: none) share at either end: shared[0] from the start, shared[1] from the end. */
+static void shared_with(const struct kilo_bpf_table *t, const struct kilo_bpf_table *last, size_t shared[2])
+{
+	shared[0] = shared[1] = 0;
+	if (last)
+		kilo_bpf_table_shared(t, last, &shared[0], &shared[1]);
+}
+
 /*
  * Every array sorted and every entry one the maps take: or nothing is
- * written. The rules and regions (165,000 for 10,000 pods) only where
- * they differ from last's (NULL: everywhere).
+ * written. The rules and regions (165,000 for 10,000 pods) only between
+ * the records they share with what the last sync wrote (shared, found by
+ * shared_with): those were checked then. The one before and after the
+ * rest are compared with it for the order.
  */
 static int check_desired(const struct kilo_np_desired *d, const struct kilo_bpf_table t[N_TABLES],
-			 const struct kilo_bpf_policy_last *last, struct kilo_error *err)
+			 size_t shared[N_TABLES][2], struct kilo_error *err)
 {
 	size_t lo[N_TABLES], hi[N_TABLES];
 	int r;
 
 	for (int i = 0; i < N_TABLES; i++) {
+		bool windowed = i == RULES || i == CIDRS;
 		size_t bad;
 
-		lo[i] = 0;
-		hi[i] = t[i].n;
-		if (i == RULES || i == CIDRS)
-			unchecked(&t[i], last ? &last->tables[i] : NULL, &lo[i], &hi[i]);
+		lo[i] = windowed ? shared[i][0] : 0;
+		hi[i] = t[i].n - (windowed ? shared[i][1] : 0);
 		if ((bad = unsorted_between(&t[i], lo[i], hi[i])) < t[i].n)
 			return kilo_error_set(err, EINVAL, "bpf: desired %s[%zu]: not sorted after the entry before it "
 					      "(or the same key twice)", array_names[i], bad);
@@ -444,13 +437,16 @@ int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, b
 	struct kilo_bpf_table want[N_TABLES];
 	struct kilo_bpf_diff diffs[N_TABLES] = { 0 };
 	struct kilo_bpf_policy_last read = { 0 };
-	const struct kilo_bpf_policy_last *have;
+	const struct kilo_bpf_policy_last *have, *last = read_maps ? NULL : bpf->policy_last;
+	size_t shared[N_TABLES][2];
 	int fds[N_TABLES], state_fd, r = 0;
 
 	*report = (struct kilo_bpf_policy_sync_report){ 0 };
 	desired_tables(desired, want);
 	/* What the last sync wrote was checked then: read back, the maps' entries were not. */
-	r = check_desired(desired, want, read_maps ? NULL : bpf->policy_last, err);
+	shared_with(&want[RULES], last ? &last->tables[RULES] : NULL, shared[RULES]);
+	shared_with(&want[CIDRS], last ? &last->tables[CIDRS] : NULL, shared[CIDRS]);
+	r = check_desired(desired, want, shared, err);
 	if (r < 0)
 		return r;
 	if (split_ipcache(desired, &want[IPCACHE], &want[HOSTS]) < 0 || skip_lookups(desired, &want[ENDPOINTS]) < 0) {
@@ -472,7 +468,11 @@ int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, b
 		have = bpf->policy_last;
 	}
 	for (int i = 0; r == 0 && i < N_TABLES; i++) {
-		r = kilo_bpf_table_diff(&want[i], &have->tables[i], &diffs[i]);
+		/* The rules and regions compared with the last sync's once, for the check and here. */
+		if ((i == RULES || i == CIDRS) && have == last)
+			r = kilo_bpf_table_diff_shared(&want[i], &have->tables[i], shared[i][0], shared[i][1], &diffs[i]);
+		else
+			r = kilo_bpf_table_diff(&want[i], &have->tables[i], &diffs[i]);
 		if (r == -ENOMEM)
 			kilo_error_set(err, ENOMEM, "bpf: policy sync: out of memory");
 	}

@@ -196,7 +196,16 @@ void kilo_bpf_table_shared(const struct kilo_bpf_table *a, const struct kilo_bpf
 
 int kilo_bpf_table_diff(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, struct kilo_bpf_diff *d)
 {
-	size_t i = 0, j = 0, n_changed = 0, front, back;
+	size_t front, back;
+
+	kilo_bpf_table_shared(want, have, &front, &back);
+	return kilo_bpf_table_diff_shared(want, have, front, back, d);
+}
+
+int kilo_bpf_table_diff_shared(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t front,
+			       size_t back, struct kilo_bpf_diff *d)
+{
+	size_t i, j, n_changed = 0;
 	size_t *changed;
 
 	*d = (struct kilo_bpf_diff){ 0 };
@@ -209,7 +218,6 @@ int kilo_bpf_table_diff(const struct kilo_bpf_table *want, const struct kilo_bpf
 		return -ENOMEM;
 	}
 	/* The records both share at either end need nothing: merged in between only. */
-	kilo_bpf_table_shared(want, have, &front, &back);
 	i = j = front;
 	while (i < want->n - back || j < have->n - back) {
 		const unsigned char *w = i < want->n - back ? kilo_bpf_record(want, i) : NULL;

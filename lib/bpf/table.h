@@ -56,6 +56,9 @@ struct kilo_bpf_diff {
 };
 
 int kilo_bpf_table_diff(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, struct kilo_bpf_diff *d);
+/* The same, with what kilo_bpf_table_shared found of want and have. */
+int kilo_bpf_table_diff_shared(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t front,
+			       size_t back, struct kilo_bpf_diff *d);
 void kilo_bpf_diff_free(struct kilo_bpf_diff *d);
 
 /* Writes the records of t at the indexes idx (n of them) into the map fd, in batches where the kernel can. */

@@ -112,7 +112,14 @@ static int add_backends(struct builder *b, const struct kilo_lb_frontend *f, __u
 		if (r < 0)
 			return r;
 		b->backend_ids[i] = entry->id;
-		/* An endpoint that is not ready keeps its flows and takes no new ones: a backend of another service may still take them. */
+		/*
+		 * A backend in no frontend's slots keeps its flows and takes no new
+		 * ones, not even by a client's affinity; one with a slot anywhere
+		 * takes them, terminating or not (kube-proxy's fallback to serving
+		 * terminating endpoints). Affinity is per backend, not per frontend:
+		 * a backend with a slot in one frontend alone still draws its
+		 * affine clients' new flows in the others until their entries expire.
+		 */
 		if (first) {
 			struct kilo_lb_desired_backend *out = &b->d->backends[b->d->n_backends];
 
@@ -121,15 +128,15 @@ static int add_backends(struct builder *b, const struct kilo_lb_frontend *f, __u
 			out->value.port = c->key.port;
 			out->value.proto = c->key.proto;
 			out->value.family = c->key.family;
-			out->value.flags = c->endpoint->ready ? 0 : KILO_LB_BACKEND_TERMINATING;
+			out->value.flags = c->slot ? 0 : KILO_LB_BACKEND_NO_NEW_FLOWS;
 			b->d->backend_frontends[b->d->n_backends] = (struct kilo_lb_desired_backend_frontends){
 				.key = {.addr = c->key.addr, .port = c->key.port, .proto = c->key.proto,
 					.family = c->key.family},
 				.value = {.backend_id = entry->id},
 			};
 			entry->out = b->d->n_backends++;
-		} else if (c->endpoint->ready) {
-			b->d->backends[entry->out].value.flags &= ~(__u32)KILO_LB_BACKEND_TERMINATING;
+		} else if (c->slot) {
+			b->d->backends[entry->out].value.flags &= ~(__u32)KILO_LB_BACKEND_NO_NEW_FLOWS;
 		}
 		/* Terminating backends too: their flows' replies are still reversed. */
 		link_frontend(b, entry->out, frontend_id);

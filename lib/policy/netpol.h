@@ -119,6 +119,7 @@ struct kilo_np_pod {
 	size_t n_addrs;
 	const struct kilo_np_container_port *ports;
 	size_t n_ports;
+	uint64_t ports_hash; /* of ports, in order */
 	struct kilo_np_labels labels; /* its own, as written */
 	size_t identity; /* index into the model's identities; KILO_NP_NO_IDENTITY without addresses */
 	struct kilo_np_pod_memo *memo; /* its identity as a read with a state last made it (netpol_model.c) */
@@ -228,9 +229,11 @@ int kilo_np_model_read(const char *pods, const char *namespaces, const char *pol
 		       const kilo_mesh *mesh, struct kilo_np_model *out, struct kilo_lb_report *report,
 		       struct kilo_error *err);
 /*
- * kilo_np_model_read with state's cache of the objects it read last time:
- * an object whose text is the same is not parsed again. out points into
- * the cache: release it before the next update with state.
+ * kilo_np_model_read with state's memo of the lists it read last time: an
+ * object in the part of a list before or after what changed is not parsed
+ * again, and a pod's identity is taken as made then while the namespaces
+ * and the nodes' locations are the same. out points into the state:
+ * release it before the next update with state.
  */
 struct kilo_np_state;
 int kilo_np_model_update(struct kilo_np_state *state, const char *pods, const char *namespaces,
@@ -258,10 +261,11 @@ struct kilo_np_identity_number {
 
 /*
  * What one node keeps from one computation to the next: the objects read
- * (kilo_np_model_update), stable endpoint ids (by pod), rule ids (by rule
- * name), location numbers, and each endpoint's entries, updated by the
- * identities that came and went when nothing else of theirs changed. NULL
- * when out of memory. Free with kilo_np_state_free.
+ * and the pods' identities (kilo_np_model_update), stable endpoint ids (by
+ * pod), rule ids (by rule name), location numbers, each endpoint's
+ * entries, updated by the identities that came and went when nothing else
+ * of theirs changed, and the ipcache's order. NULL when out of memory.
+ * Free with kilo_np_state_free.
  */
 struct kilo_np_state *kilo_np_state_new(void);
 void kilo_np_state_free(struct kilo_np_state *state);

@@ -102,32 +102,47 @@ int kilo_np_rules_update(struct np_rules *rules, const uint32_t *removed, size_t
 	return 0;
 }
 
-/* A hash of each identity's pods' container ports, in pod order: egress's named ports resolve at them. */
+static int hash_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * A hash of each identity's pods' container ports (egress's named ports
+ * resolve at them): of the distinct lists its pods have, so that a pod
+ * that comes or goes with the ports others of its label set have changes
+ * no rule, as its entries are those of the others.
+ */
 static int hash_ports(struct np_build *b)
 {
 	const struct kilo_np_model *model = b->model;
+	uint64_t *pods = malloc((model->n_pods + 1) * sizeof(*pods));
 	int r = kilo_np_index_pods(b);
 
-	if (r < 0)
-		return r;
-	b->ports_hashes = calloc(model->n_identities + 1, sizeof(*b->ports_hashes));
-	if (!b->ports_hashes)
+	if (r < 0 || !pods) {
+		free(pods);
 		return -ENOMEM;
+	}
+	b->ports_hashes = calloc(model->n_identities + 1, sizeof(*b->ports_hashes));
+	if (!b->ports_hashes) {
+		free(pods);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < model->n_identities; i++) {
+		size_t n = b->first[i + 1] - b->first[i];
 		uint64_t h = KILO_NP_HASH_INIT;
 
-		for (size_t k = b->first[i]; k < b->first[i + 1]; k++) {
-			const struct kilo_np_pod *pod = &model->pods[b->pods_of[k]];
-
-			for (size_t p = 0; p < pod->n_ports; p++) {
-				h = kilo_np_hash(h, pod->ports[p].name, strlen(pod->ports[p].name) + 1);
-				h = kilo_np_hash(h, &pod->ports[p].proto, sizeof(pod->ports[p].proto));
-				h = kilo_np_hash(h, &pod->ports[p].port, sizeof(pod->ports[p].port));
-			}
-			h = kilo_np_hash(h, "", 1); /* the end of a pod */
-		}
+		for (size_t k = 0; k < n; k++)
+			pods[k] = model->pods[b->pods_of[b->first[i] + k]].ports_hash;
+		qsort(pods, n, sizeof(*pods), hash_cmp);
+		for (size_t k = 0; k < n; k++)
+			if (k == 0 || pods[k] != pods[k - 1])
+				h = kilo_np_hash(h, &pods[k], sizeof(pods[k]));
 		b->ports_hashes[i] = h;
 	}
+	free(pods);
 	return 0;
 }
 

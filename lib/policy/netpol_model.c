@@ -244,6 +244,7 @@ static int read_container_ports(struct kilo_arena *arena, json_t *spec, struct k
 	ports = kilo_arena_array(arena, n + 1, sizeof(*ports));
 	if (!ports)
 		return -ENOMEM;
+	pod->ports_hash = KILO_NP_HASH_INIT;
 	json_array_foreach(json_object_get(spec, "containers"), i, container) {
 		json_array_foreach(json_object_get(container, "ports"), j, port) {
 			struct kilo_np_container_port *p = &ports[pod->n_ports];
@@ -256,6 +257,9 @@ static int read_container_ports(struct kilo_arena *arena, json_t *spec, struct k
 			p->name = kilo_arena_strdup(arena, text_or(json_object_get(port, "name"), ""));
 			if (!p->name)
 				return -ENOMEM;
+			pod->ports_hash = kilo_np_hash(pod->ports_hash, p->name, strlen(p->name) + 1);
+			pod->ports_hash = kilo_np_hash(pod->ports_hash, &p->proto, sizeof(p->proto));
+			pod->ports_hash = kilo_np_hash(pod->ports_hash, &p->port, sizeof(p->port));
 			pod->n_ports++;
 		}
 	}

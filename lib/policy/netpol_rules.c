@@ -457,11 +457,7 @@ static uint64_t fingerprint(struct np_build *b, const struct kilo_np_pod *pod, s
 
 	h = kilo_np_hash(h, &b->numbers[pod->identity], sizeof(b->numbers[0]));
 	h = kilo_np_hash(h, pod->addrs, pod->n_addrs * sizeof(pod->addrs[0]));
-	for (size_t i = 0; i < pod->n_ports; i++) {
-		h = kilo_np_hash(h, pod->ports[i].name, strlen(pod->ports[i].name) + 1);
-		h = kilo_np_hash(h, &pod->ports[i].proto, sizeof(pod->ports[i].proto));
-		h = kilo_np_hash(h, &pod->ports[i].port, sizeof(pod->ports[i].port));
-	}
+	h = kilo_np_hash(h, &pod->ports_hash, sizeof(pod->ports_hash));
 	*flags = 0;
 	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS; direction++) {
 		h = kilo_np_hash(h, &direction, sizeof(direction));

@@ -12,6 +12,10 @@
 #define IPV6_FRAG_LEN 8
 #define TCP_LEN 20
 #define UDP_LEN 8
+#define SCTP_LEN 12      /* the common header */
+#define SCTP_INIT_LEN 20 /* an INIT or INIT ACK chunk's header and fixed part */
+#define SCTP_CLIENT_TAG 0x4b494c4fu
+#define SCTP_SERVER_TAG 0x6b696c6fu
 #define ICMP_LEN 8
 #define NEXTHDR_FRAGMENT 44
 
@@ -28,6 +32,27 @@ static uint32_t sum_words(uint32_t sum, const uint8_t *p, size_t len)
 	if (len & 1)
 		sum += (uint32_t)p[len - 1] << 8;
 	return sum;
+}
+
+/* CRC32c (Castagnoli, reflected), bit by bit: SCTP's checksum (RFC 9260 appendix A). */
+static uint32_t crc32c(uint32_t crc, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		crc ^= p[i];
+		for (int bit = 0; bit < 8; bit++)
+			crc = crc >> 1 ^ (0x82f63b78u & -(crc & 1));
+	}
+	return crc;
+}
+
+/* An SCTP packet's checksum, over all of it with the checksum's own field as zero. */
+static uint32_t sctp_checksum(const uint8_t *l4, size_t len)
+{
+	static const uint8_t zero[4];
+	uint32_t crc = crc32c(0xffffffffu, l4, 8);
+
+	crc = crc32c(crc, zero, sizeof(zero));
+	return ~crc32c(crc, l4 + SCTP_LEN, len - SCTP_LEN);
 }
 
 static uint16_t fold(uint32_t sum)
@@ -59,6 +84,13 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, v & 0xffff);
 }
 
+/* SCTP's checksum goes on the wire least significant byte first, as Linux writes it. */
+static void put32_le(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
 static int parse_addr(int family, const char *text, uint8_t *out)
 {
 	return inet_pton(family == 4 ? AF_INET : AF_INET6, text, out) == 1 ? 0 : -1;
@@ -72,6 +104,7 @@ static size_t build_l4(const struct kt_packet *p, const uint8_t *src, const uint
 {
 	size_t len, i, header = p->proto == IPPROTO_TCP ? TCP_LEN
 				: p->proto == IPPROTO_UDP ? UDP_LEN
+				: p->proto == IPPROTO_SCTP ? SCTP_LEN + SCTP_INIT_LEN
 							  : ICMP_LEN;
 	uint8_t quoted[KT_PACKET_MAX], other[KT_PACKET_MAX];
 	size_t quoted_len = 0;
@@ -117,6 +150,21 @@ static size_t build_l4(const struct kt_packet *p, const uint8_t *src, const uint
 		csum = fold(sum_words(pseudo_header_sum(p->family, src, dst, p->proto, len), l4, len));
 		if (!p->udp_no_checksum)
 			put16(l4 + 6, csum ? csum : 0xffff);
+	} else if (p->proto == IPPROTO_SCTP) {
+		bool init = p->sctp_chunk == KT_SCTP_INIT;
+
+		put16(l4, p->sport);
+		put16(l4 + 2, p->dport);
+		/* An INIT's verification tag is 0; the INIT ACK carries the INIT's initiate tag. */
+		put32(l4 + 4, init ? 0 : SCTP_CLIENT_TAG);
+		l4[SCTP_LEN] = p->sctp_chunk;
+		put16(l4 + SCTP_LEN + 2, (uint16_t)(len - SCTP_LEN));
+		put32(l4 + SCTP_LEN + 4, init ? SCTP_CLIENT_TAG : SCTP_SERVER_TAG); /* initiate tag */
+		put32(l4 + SCTP_LEN + 8, 65535); /* receiver window */
+		put16(l4 + SCTP_LEN + 12, 1);    /* outbound streams */
+		put16(l4 + SCTP_LEN + 14, 1);    /* inbound streams */
+		put32(l4 + SCTP_LEN + 16, 1000); /* initial TSN */
+		put32_le(l4 + 8, sctp_checksum(l4, len));
 	} else {
 		l4[0] = p->icmp_type;
 		l4[1] = p->icmp_code;
@@ -202,13 +250,21 @@ static uint16_t get16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+static uint32_t get32_le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 /* The L4 checksum of a whole datagram (not a fragment). */
 static const char *verify_l4(int family, uint8_t proto, const uint8_t *src, const uint8_t *dst,
 			     const uint8_t *l4, size_t len)
 {
 	if (proto == IPPROTO_UDP && family == 4 && len >= UDP_LEN && get16(l4 + 6) == 0)
 		return NULL;
-	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_ICMPV6) {
+	if (proto == IPPROTO_SCTP) {
+		if (len < SCTP_LEN || get32_le(l4 + 8) != sctp_checksum(l4, len))
+			return "SCTP checksum";
+	} else if (proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_ICMPV6) {
 		if (fold(sum_words(pseudo_header_sum(family, src, dst, proto, len), l4, len)) != 0)
 			return proto == IPPROTO_TCP ? "TCP checksum" : proto == IPPROTO_UDP ? "UDP checksum"
 										 : "ICMPv6 checksum";

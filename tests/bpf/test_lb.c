@@ -186,16 +186,22 @@ static void ports_on_both_slots(const char *client, uint16_t *on_1, uint16_t *on
 	assert_true(*on_1 && *on_2);
 }
 
+/* Service 7, ClientIP-affine, on backends 1 and 2; CLIENT4's first flow (from port on_1) takes backend 1. */
+static void affine_client_on_backend_1(uint16_t *on_1, uint16_t *on_2)
+{
+	ports_on_both_slots(CLIENT4, on_1, on_2);
+	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, KILO_LB_SERVICE_AFFINITY,
+		    two_tcp4, 2);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, *on_1, 80, SYN, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_1, *on_1, 8080, SYN, 0));
+}
+
 static void test_affinity_keeps_client_on_its_backend(void **state)
 {
 	uint16_t on_1, on_2;
 
 	(void)state;
-	ports_on_both_slots(CLIENT4, &on_1, &on_2);
-	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, KILO_LB_SERVICE_AFFINITY,
-		    two_tcp4, 2);
-	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, on_1, 80, SYN, 0), TC_ACT_OK,
-		  &TCP4(CLIENT4, BACKEND4_1, on_1, 8080, SYN, 0));
+	affine_client_on_backend_1(&on_1, &on_2);
 	/* A new flow whose hash says backend 2 goes where the client went before. */
 	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, on_2, 80, SYN, 0), TC_ACT_OK,
 		  &TCP4(CLIENT4, BACKEND4_1, on_2, 8080, SYN, 0));
@@ -213,11 +219,7 @@ static void test_affinity_expires(void **state)
 	int fd = bpf_map__fd(kt.skel->maps.kilo_lb_affinity);
 
 	(void)state;
-	ports_on_both_slots(CLIENT4, &on_1, &on_2);
-	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, KILO_LB_SERVICE_AFFINITY,
-		    two_tcp4, 2);
-	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, on_1, 80, SYN, 0), TC_ACT_OK,
-		  &TCP4(CLIENT4, BACKEND4_1, on_1, 8080, SYN, 0));
+	affine_client_on_backend_1(&on_1, &on_2);
 	/* Last used one second more than the timeout (10800 s) ago. */
 	memset(&key, 0, sizeof(key));
 	kt_addr(4, CLIENT4, &key.client);
@@ -229,6 +231,23 @@ static void test_affinity_expires(void **state)
 	assert_int_equal(bpf_map_update_elem(fd, &key, &value, BPF_EXIST), 0);
 	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, on_2, 80, SYN, 0), TC_ACT_OK,
 		  &TCP4(CLIENT4, BACKEND4_2, on_2, 8080, SYN, 0));
+}
+
+/* A client's backend that leaves every slot (flagged no-new-flows) keeps its flows, not the client's new ones. */
+static void test_affinity_gives_way_when_its_backend_leaves_the_slots(void **state)
+{
+	const uint32_t only_2[] = {2};
+	uint16_t on_1, on_2;
+
+	(void)state;
+	affine_client_on_backend_1(&on_1, &on_2);
+	kt_add_backend(&kt, 1, 4, BACKEND4_1, 8080, IPPROTO_TCP, KILO_LB_BACKEND_NO_NEW_FLOWS);
+	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, KILO_LB_SERVICE_AFFINITY,
+		    only_2, 1);
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, on_2, 80, SYN, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_2, on_2, 8080, SYN, 0));
+	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, on_1, 80, ACK, 0), TC_ACT_OK,
+		  &TCP4(CLIENT4, BACKEND4_1, on_1, 8080, ACK, 0));
 }
 
 static void test_maglev_table_picks_backend(void **state)
@@ -278,8 +297,8 @@ static void test_terminating_backend_keeps_flows_takes_no_new(void **state)
 	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, 0, one_tcp4, 1);
 	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 40020, 80, SYN, 0), TC_ACT_OK,
 		  &TCP4(CLIENT4, BACKEND4_1, 40020, 8080, SYN, 0));
-	/* Backend 1 terminates: it leaves the slots, stays in the backends map. */
-	kt_add_backend(&kt, 1, 4, BACKEND4_1, 8080, IPPROTO_TCP, KILO_LB_BACKEND_TERMINATING);
+	/* Backend 1 terminates: it leaves every slot, stays in the backends map, flagged. */
+	kt_add_backend(&kt, 1, 4, BACKEND4_1, 8080, IPPROTO_TCP, KILO_LB_BACKEND_NO_NEW_FLOWS);
 	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, 0, only_2, 1);
 	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 40020, 80, ACK | PSH, 10), TC_ACT_OK,
 		  &TCP4(CLIENT4, BACKEND4_1, 40020, 8080, ACK | PSH, 10));
@@ -287,7 +306,7 @@ static void test_terminating_backend_keeps_flows_takes_no_new(void **state)
 		  &TCP4(VIP4, CLIENT4, 80, 40020, ACK, 0));
 	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 40021, 80, SYN, 0), TC_ACT_OK,
 		  &TCP4(CLIENT4, BACKEND4_2, 40021, 8080, SYN, 0));
-	/* A terminating backend still in a slot (a stale map) takes no new flow either. */
+	/* A flagged backend still in a slot (a map not yet rewritten) takes no new flow either. */
 	add_service(4, VIP4, 80, IPPROTO_TCP, KILO_LB_SCOPE_CLUSTER, 7, 0, one_tcp4, 1);
 	kt_expect(&kt, KT_FROM_POD, &TCP4(CLIENT4, VIP4, 40022, 80, SYN, 0), TC_ACT_SHOT, NULL);
 }
@@ -493,6 +512,7 @@ int main(void)
 		cmocka_unit_test_setup(test_ipv6_udp, reset_maps),
 		cmocka_unit_test_setup(test_affinity_keeps_client_on_its_backend, reset_maps),
 		cmocka_unit_test_setup(test_affinity_expires, reset_maps),
+		cmocka_unit_test_setup(test_affinity_gives_way_when_its_backend_leaves_the_slots, reset_maps),
 		cmocka_unit_test_setup(test_maglev_table_picks_backend, reset_maps),
 		cmocka_unit_test_setup(test_no_backend_drops_and_counts, reset_maps),
 		cmocka_unit_test_setup(test_terminating_backend_keeps_flows_takes_no_new, reset_maps),

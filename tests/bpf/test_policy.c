@@ -6,8 +6,9 @@
  * region and its except, default deny both ways, replies and established
  * flows, pods no policy selects, service flows judged on the backend, the
  * ipcache's longest prefix and the world (its hash and trie against an
- * ipBlock), the lookups an endpoint skips, flow events and their rate limit,
- * and every flow an event (KILO_POLICY_ALL_FLOWS, kg --flow-events all).
+ * ipBlock), the lookups an endpoint skips, SCTP's ports apart from TCP's
+ * and in fragments, flow events and their rate limit, and every flow an
+ * event (KILO_POLICY_ALL_FLOWS, kg --flow-events all).
  */
 #include "fixtures.h"
 
@@ -45,6 +46,10 @@ enum {
 	ID_WEB = 401,
 	ID_PEER = 402,
 };
+
+#define SCTP4(s, d, sp, dp, chunk) \
+	((struct kt_packet){.family = 4, .proto = IPPROTO_SCTP, .src = (s), .dst = (d), \
+			    .sport = (sp), .dport = (dp), .sctp_chunk = (chunk)})
 
 #define MAX_EVENTS 8
 
@@ -593,6 +598,62 @@ static void test_endpoint_skips_the_lookups_it_has_no_entry_for(void **state)
 	}
 }
 
+/*
+ * An SCTP port (Diameter's 3868) is allowed apart from the same port over
+ * TCP, both ways round; the INIT ACK answering an allowed INIT passes by
+ * conntrack where the pod is isolated for egress with no rule.
+ */
+static void test_sctp_port_allowed_apart_from_tcp(void **state)
+{
+	(void)state;
+	set_enforce(KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS);
+	add_endpoint(4, POD_B, EP_B, ID_B, KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS);
+	add_rule(EP_B, ID_REMOTE, KILO_POLICY_INGRESS, IPPROTO_SCTP, 3868, 16, 41);
+	add_rule(EP_B, ID_REMOTE, KILO_POLICY_INGRESS, IPPROTO_TCP, 3869, 16, 51);
+	kt_expect(&kt, KT_TO_POD, &SCTP4(REMOTE_POD, POD_B, 40000, 3868, KT_SCTP_INIT), TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_FROM_POD, &SCTP4(POD_B, REMOTE_POD, 3868, 40000, KT_SCTP_INIT_ACK), TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40001, 3868, SYN, 0), TC_ACT_SHOT, NULL);
+	kt_expect(&kt, KT_TO_POD, &SCTP4(REMOTE_POD, POD_B, 40002, 3869, KT_SCTP_INIT), TC_ACT_SHOT, NULL);
+	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40003, 3869, SYN, 0), TC_ACT_OK, NULL);
+	/* Not a reply: no INIT came from 40004. */
+	kt_expect(&kt, KT_FROM_POD, &SCTP4(POD_B, REMOTE_POD, 3868, 40004, KT_SCTP_INIT_ACK), TC_ACT_SHOT, NULL);
+	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_FORWARD_NEW), 2);
+	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_DENY_INGRESS), 2);
+	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_DENY_EGRESS), 1);
+	assert_int_equal(rule_counter(41), 1);
+	assert_int_equal(rule_counter(51), 1);
+	assert_int_equal(read_events(), 5);
+	assert_int_equal(events[0].proto, IPPROTO_SCTP);
+	assert_int_equal(events[0].sport, htons(40000));
+	assert_int_equal(events[0].dport, htons(3868));
+	assert_int_equal(events[0].rule_id, 41);
+}
+
+/* An SCTP datagram in IPv4 fragments: the later one takes the first's ports, as UDP's does, and passes. */
+static void test_sctp_fragments_follow_the_first(void **state)
+{
+	struct kt_packet first = SCTP4(REMOTE_POD, POD_B, 40000, 3868, KT_SCTP_INIT);
+	struct kt_packet later;
+
+	(void)state;
+	first.payload_len = 64;
+	first.fragment = true;
+	first.frag_id = 77;
+	first.frag_len = 48;
+	first.more_fragments = true;
+	later = first;
+	later.frag_offset = 6;
+	later.frag_len = 0;
+	later.more_fragments = false;
+	set_enforce(KILO_POLICY_ENFORCE_INGRESS);
+	add_endpoint(4, POD_B, EP_B, ID_B, KILO_POLICY_ENFORCE_INGRESS);
+	add_rule(EP_B, ID_REMOTE, KILO_POLICY_INGRESS, IPPROTO_SCTP, 3868, 16, 41);
+	kt_expect(&kt, KT_TO_POD, &first, TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_TO_POD, &later, TC_ACT_OK, NULL);
+	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_DENY_INGRESS), 0);
+	assert_int_equal(rule_counter(41), 1);
+}
+
 static void test_ipv6_allow_and_deny(void **state)
 {
 	(void)state;
@@ -830,6 +891,8 @@ int main(void)
 		cmocka_unit_test_setup(test_identity_longest_prefix_and_world, reset),
 		cmocka_unit_test_setup(test_pod_inside_ip_block_peer_prefix_and_world, reset),
 		cmocka_unit_test_setup(test_endpoint_skips_the_lookups_it_has_no_entry_for, reset),
+		cmocka_unit_test_setup(test_sctp_port_allowed_apart_from_tcp, reset),
+		cmocka_unit_test_setup(test_sctp_fragments_follow_the_first, reset),
 		cmocka_unit_test_setup(test_ipv6_allow_and_deny, reset),
 		cmocka_unit_test_setup(test_ipv6_neighbour_discovery_passes, reset),
 		cmocka_unit_test_setup(test_events_name_the_flow, reset),

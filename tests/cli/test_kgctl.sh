@@ -494,13 +494,20 @@ expect_error "services refuses an unknown output format" 2 '--output: "yaml" is 
 
 # ---- observe -------------------------------------------------------------------
 
-# A kg's /flows as kg serves it (two flows, then nothing new), on a loopback port of its own.
+# A kg's /flows as kg serves it, on a loopback port of its own: node NODE's two flows, then
+# nothing new; with "grow", a third flow comes once a reader has read the first two (a kg
+# seeing a new flow while kgctl observe --follow waits).
+# usage: flows.py PORT-FILE NODE [grow]
 cat >"$tmp/flows.py" <<'PY'
 import http.server, sys, urllib.parse
+NODE = sys.argv[2]
+GROW = sys.argv[3:] == ["grow"]
 LINES = [
     '{"seq":1,"time":"2026-12-05T01:02:03.000000000Z","node":"n2","verdict":"forwarded","reason":"none","direction":"ingress","protocol":"TCP","source":{"ip":"10.1.0.5","port":40000,"identity":256,"namespace":"shop","pod":"web-1"},"destination":{"ip":"10.2.0.7","port":5432,"identity":257,"namespace":"shop","pod":"db-0"},"rule":{"id":7,"name":"shop/db ingress[0]"},"service":{"id":3,"name":"shop/db","ip":"10.43.0.10","port":5432}}',
     '{"seq":2,"time":"2026-12-05T01:02:04.000000000Z","node":"n2","verdict":"dropped","reason":"policy_denied","direction":"ingress","protocol":"UDP","source":{"ip":"10.3.0.9","port":53,"identity":258,"namespace":"other","pod":"x"},"destination":{"ip":"10.2.0.7","port":53,"identity":257,"namespace":"shop","pod":"db-0"},"rule":{"id":0,"name":"default deny"}}',
 ]
+LINES = [l.replace('"node":"n2"', '"node":"%s"' % NODE) for l in LINES]
+LATER = '{"seq":3,"time":"2026-12-05T01:02:05.000000000Z","node":"%s","verdict":"dropped","reason":"policy_denied","direction":"egress","protocol":"TCP","source":{"ip":"10.1.0.5","port":40001,"identity":256,"namespace":"shop","pod":"web-1"},"destination":{"ip":"10.3.0.9","port":443,"identity":258,"namespace":"other","pod":"x"},"rule":{"id":0,"name":"default deny"}}' % NODE
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         u = urllib.parse.urlparse(self.path)
@@ -511,16 +518,25 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+        if GROW and after >= 2 and LATER not in LINES:
+            LINES.append(LATER)
     def log_message(self, *a):
         pass
 s = http.server.HTTPServer(("127.0.0.1", 0), H)
 open(sys.argv[1], "w").write(str(s.server_port))
 s.serve_forever()
 PY
-python3 "$tmp/flows.py" "$tmp/flows.port" &
-flows_pid=$!
-for _ in $(seq 50); do [[ -s "$tmp/flows.port" ]] && break; sleep 0.1; done
-flows_url="http://127.0.0.1:$(cat "$tmp/flows.port" 2>/dev/null)"
+# start_flows NAME NODE [grow]: a fake kg; sets NAME_pid and NAME_url.
+start_flows() {
+	local name="$1"
+	shift
+	python3 "$tmp/flows.py" "$tmp/$name.port" "$@" &
+	printf -v "${name}_pid" %s $!
+	for _ in $(seq 50); do [[ -s "$tmp/$name.port" ]] && break; sleep 0.1; done
+	printf -v "${name}_url" %s "http://127.0.0.1:$(cat "$tmp/$name.port" 2>/dev/null)"
+}
+start_flows flows n2
+start_flows flows1 n1
 run observe --endpoint "n2=$flows_url"
 check "observe prints a line per flow like Hubble's" eval 'succeeded && [[ "$(cat "$tmp/out")" == "2026-12-05T01:02:03.000000000Z n2: shop/web-1:40000 (ID:256) -> shop/db-0:5432 (ID:257) TCP ingress FORWARDED rule \"shop/db ingress[0]\" service shop/db
 2026-12-05T01:02:04.000000000Z n2: other/x:53 (ID:258) -> shop/db-0:53 (ID:257) UDP ingress DROPPED policy_denied rule \"default deny\"" ]]'
@@ -536,8 +552,29 @@ run observe --store "file:$tmp/observe-store" --port "$(cat "$tmp/flows.port")" 
 check "observe --store asks every ready node's kg at its internal IP and --port" eval 'succeeded && [[ $(wc -l <"$tmp/out") -eq 1 ]] && stdout_has "other/x:53"'
 run observe --store "file:$tmp/observe-store" --port "$(cat "$tmp/flows.port")" --node n9
 check "observe --store --node names a node the store does not have" is_error 1 "--node n9: no ready node of that name in the store"
-kill "$flows_pid" 2>/dev/null
-wait "$flows_pid" 2>/dev/null
+# Two nodes' kg: every one by default and with --all, one with --node; --follow asks each again.
+run observe --endpoint "n1=$flows1_url"
+cp "$tmp/out" "$tmp/n1.out"
+run observe --endpoint "n2=$flows_url"
+cat "$tmp/n1.out" "$tmp/out" >"$tmp/all.out"
+run observe --endpoint "n1=$flows1_url" --endpoint "n2=$flows_url" --all
+check "observe --all prints every node's flows" eval 'succeeded && [[ $(grep -c " n1: " "$tmp/out") -eq 2 ]] && stdout_is "$tmp/all.out"'
+run observe --endpoint "n1=$flows1_url" --endpoint "n2=$flows_url"
+check "observe reads every node's kg without --all too" eval 'succeeded && stdout_is "$tmp/all.out"'
+run observe --endpoint "n1=$flows1_url" --endpoint "n2=$flows_url" --node n1
+check "observe --node n1 keeps n1's flows only" eval 'succeeded && [[ -s "$tmp/out" ]] && stdout_is "$tmp/n1.out"'
+expect_error "observe takes --node or --all, not both" 2 "--node and --all cannot be used together" \
+	observe --endpoint "n1=$flows1_url" --node n1 --all
+start_flows grow n1 grow
+{
+	cat "$tmp/all.out"
+	echo '2026-12-05T01:02:05.000000000Z n1: shop/web-1:40001 (ID:256) -> other/x:443 (ID:258) TCP egress DROPPED policy_denied rule "default deny"'
+} >"$tmp/follow.out"
+timeout 3 "$kgctl" observe --endpoint "n1=$grow_url" --endpoint "n2=$flows_url" --follow </dev/null >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "observe --follow prints a node's new flow once, and no earlier flow again" eval '[[ $status -eq 124 && ! -s "$tmp/err" ]] && stdout_is "$tmp/follow.out"'
+kill "$flows_pid" "$flows1_pid" "$grow_pid" 2>/dev/null
+wait "$flows_pid" "$flows1_pid" "$grow_pid" 2>/dev/null
 expect_error "observe needs an endpoint" 2 "--endpoint or --store is required" observe
 expect_error "observe takes --endpoint or --store, not both" 2 "--endpoint and --store cannot be used together" \
 	observe --endpoint http://127.0.0.1:1 --store "file:$tmp/observe-store"
@@ -732,6 +769,13 @@ run get services good -o yaml --store "$objects"
 cp "$tmp/out" "$tmp/good.yaml"
 check "get -o yaml prints the canonical object with Kubernetes' defaults" \
 	eval 'succeeded && stdout_has "kind: Service" && stdout_has "sessionAffinity: None" && stdout_has "protocol: TCP"'
+run get svc good -o json --store "$objects"
+check "get KIND NAME -o json prints that one object, not a List" eval 'succeeded && python3 -c "
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert (o[\"apiVersion\"], o[\"kind\"], o[\"metadata\"][\"namespace\"], o[\"metadata\"][\"name\"]) == (\"v1\", \"Service\", \"default\", \"good\"), o
+assert [(p[\"port\"], p[\"protocol\"]) for p in o[\"spec\"][\"ports\"]] == [(81, \"TCP\")], o
+" "$tmp/out"'
 run get endpointslices -o json --store "$objects"
 cp "$tmp/out" "$tmp/slices.json"
 check "get -o json of a kind prints a List" eval 'succeeded && stdout_has "\"kind\": \"List\"" && stdout_has "\"name\": \"good-a\""'

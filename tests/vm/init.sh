@@ -44,6 +44,15 @@ esac
 # balancer's programs through this kernel's verifier, test_run and cgroup hooks.
 case "$(cat /proc/cmdline)" in
 *kilo.mode=bpf*)
+	# 6.1 is the oldest kernel the programs must load on; run.sh boots whatever
+	# linux-image-amd64 resolves to, and a newer verifier would pass what 6.1 refuses.
+	case "$(uname -r)" in
+	6.1.*) ok "kernel $(uname -r) is 6.1, Debian 12's" ;;
+	*)
+		bad "kernel $(uname -r) is not 6.1 (Debian 12's): linux-image-amd64 resolved to another; point apt at Debian 12"
+		finish
+		;;
+	esac
 	mount -t bpf bpf /sys/fs/bpf
 	/vm_test && ok "the BPF tests above" || bad "the BPF tests above"
 	finish

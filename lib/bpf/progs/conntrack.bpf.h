@@ -247,7 +247,7 @@ static __always_inline int kilo_lb_fragment_ports(struct kilo_lb_packet *pkt)
 	struct kilo_lb_fragment ports, *known;
 
 	if (pkt->fragment == KILO_LB_NOT_FRAGMENT ||
-	    (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP))
+	    (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP && pkt->proto != IPPROTO_SCTP))
 		return 0;
 	kilo_lb_fragment_key_init(&key, pkt);
 	if (pkt->fragment == KILO_LB_FIRST_FRAGMENT) {

@@ -73,7 +73,7 @@ struct kilo_lb_backend {
 };
 
 enum kilo_lb_backend_flags {
-	KILO_LB_BACKEND_TERMINATING = 1 << 0, /* keeps its flows, takes no new ones */
+	KILO_LB_BACKEND_NO_NEW_FLOWS = 1 << 0, /* in no frontend's slots: keeps its flows, takes no new ones */
 	/* More frontends than kilo_lb_backend_frontends holds: its flows keep a REPLY entry each. */
 	KILO_LB_BACKEND_REPLY_ENTRIES = 1 << 1,
 };

@@ -58,12 +58,17 @@ static __always_inline struct kilo_lb_service *kilo_lb_frontend_at(const union k
 	return kilo_lb_lookup_service(&key);
 }
 
-/* A backend that may take a new flow: present and not terminating. */
+/*
+ * A backend that may take a new flow: present, and in some frontend's slots
+ * (a terminating one too, when kube-proxy's fallback gave it one). The check
+ * keeps an affinity entry, or a slot not yet rewritten, from pinning a new
+ * flow to a backend that has left every frontend's slots.
+ */
 static __always_inline struct kilo_lb_backend *kilo_lb_backend_for_new_flow(__u32 backend_id)
 {
 	struct kilo_lb_backend *backend = bpf_map_lookup_elem(&kilo_lb_backends, &backend_id);
 
-	if (!backend || (backend->flags & KILO_LB_BACKEND_TERMINATING))
+	if (!backend || (backend->flags & KILO_LB_BACKEND_NO_NEW_FLOWS))
 		return NULL;
 	return backend;
 }

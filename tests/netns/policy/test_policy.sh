@@ -11,8 +11,8 @@
 # to its own pods) to every target on every port at once, compare with the
 # reference model
 # (netpol_model.py), ask `kgctl policy explain` for every pod-to-pod and
-# peer-to-pod cell and compare it with the probes too, then delete the case
-# and wait until every cell answers again.
+# peer-to-pod cell and compare it with the probes too, then delete the case:
+# within 1 s the first cell it denied answers again.
 #
 # Usage: test_policy.sh KGCTL KG WHOAMI PROBER [CASE.yaml...] (default: every case)
 # Prints ok/FAIL lines and "N passed, N failed"; exits 77 to skip.
@@ -40,6 +40,8 @@ skip_unless_ready wireguard-go wg nft ip jq python3
 MODEL="$here/netpol_model.py"
 # A probe not answered within PROBE_MS is a denied cell; IN_FORCE_MS is the issue's bound.
 PROBE_MS=${PROBE_MS:-1000}
+# kgctl policy explain runs at a time: each waits for the kernel more than it computes.
+EXPLAIN_JOBS=8
 POLL_MS=300
 IN_FORCE_MS=1000
 NAMESPACES=(x y z)
@@ -165,7 +167,7 @@ pods_up() {
 		for ns in "${NAMESPACES[@]}"; do namespace_yaml "$ns"; done
 		for p in "${pods[@]}"; do pod_yaml "$p"; done
 	} >"$tmp/objects.yaml"
-	kgctl_store apply -f "$tmp/objects.yaml" >>"$tmp/log/apply.log" 2>&1
+	kgctl_store apply -f "$tmp/objects.yaml" >>"$tmp/log/apply.log" 2>&1 && matrix_plan
 }
 
 # ---- the matrix ---------------------------------------------------------------
@@ -175,7 +177,7 @@ targets() { printf '%s\n' "${pods[@]}" peer/vpn; }
 sources() { targets && printf 'host/n%s\n' "${node_ids[@]}"; }
 addr_of() { if [[ "$1" == peer/vpn ]]; then echo "$VPN_ADDR"; else echo "${pod_addr[$1]}"; fi; }
 
-# probe_lines SOURCE [CELLS-FILE]: the prober's input for every cell of SOURCE (or only those listed).
+# probe_lines SOURCE: the prober's input for every cell of SOURCE.
 probe_lines() {
 	local s="$1" t p
 	for t in $(targets); do
@@ -183,15 +185,33 @@ probe_lines() {
 		for p in "${PORTS[@]}"; do
 			echo "$s>$t:$p $(addr_of "$t") ${p%/*} ${p#*/}"
 		done
-	done | if [[ -n "${2:-}" ]]; then grep -F -f "$2"; else cat; fi
+	done
+}
+
+# The matrix is the same for every case: the prober's input of each source
+# (in $tmp/probes/SOURCE-NETNS) and the model's input that no object changes
+# ($tmp/world.json) are written once.
+matrix_plan() {
+	local s i
+	mkdir -p "$tmp/probes" || return 1
+	for s in $(sources); do
+		probe_lines "$s" >"$tmp/probes/$(netns_of "$s")" || return 1
+	done
+	jq -n --argjson nodes "$(for i in "${node_ids[@]}"; do echo "{\"n$i\": \"loc$(loc_of "$i")\"}"; done | jq -s add)" \
+		--arg vpn "$VPN_ADDR/32" --argjson targets "$(targets | jq -R . | jq -s .)" \
+		--argjson sources "$(sources | jq -R . | jq -s .)" \
+		--argjson hosts "$(for i in "${node_ids[@]}"; do echo "{\"n$i\": \"10.2.$i.1\"}"; done | jq -s add)" \
+		--argjson ports "$(printf '%s\n' "${PORTS[@]}" | jq -R . | jq -s .)" \
+		'{nodes: $nodes, peers: [{name: "vpn", allowedIPs: [$vpn]}], hosts: $hosts, sources: $sources,
+		  targets: $targets, ports: $ports}' >"$tmp/world.json"
 }
 
 # probe OUT: every source probes every target on every port at once.
 probe() {
-	local out="$1" s k=0
+	local out="$1" f k=0
 	local -a pids=()
-	for s in $(sources); do
-		probe_lines "$s" | ip netns exec "$(netns_of "$s")" "$PROBER" -u "$next_udp_port" "$PROBE_MS" >"$out.$k" 2>&1 &
+	for f in "$tmp"/probes/*; do
+		ip netns exec "${f##*/}" "$PROBER" -u "$next_udp_port" "$PROBE_MS" <"$f" >"$out.$k" 2>&1 &
 		pids+=($!)
 		k=$((k + 1))
 	done
@@ -204,17 +224,10 @@ probe() {
 # nodes' locations, the VPN peer; every source and target.
 # world_json DIR: what the model reads, from the file store in DIR.
 world_json() {
-	local i get=("$KGCTL" get --store "file:$1" -o json)
-	jq -n --argjson pods "$("${get[@]}" pods)" --argjson namespaces "$("${get[@]}" ns)" \
+	local get=("$KGCTL" get --store "file:$1" -o json)
+	jq --argjson pods "$("${get[@]}" pods)" --argjson namespaces "$("${get[@]}" ns)" \
 		--argjson policies "$("${get[@]}" netpol)" \
-		--argjson nodes "$(for i in "${node_ids[@]}"; do echo "{\"n$i\": \"loc$(loc_of "$i")\"}"; done | jq -s add)" \
-		--arg vpn "$VPN_ADDR/32" --argjson targets "$(targets | jq -R . | jq -s .)" \
-		--argjson sources "$(sources | jq -R . | jq -s .)" \
-		--argjson hosts "$(for i in "${node_ids[@]}"; do echo "{\"n$i\": \"10.2.$i.1\"}"; done | jq -s add)" \
-		--argjson ports "$(printf '%s\n' "${PORTS[@]}" | jq -R . | jq -s .)" \
-		'{pods: $pods, namespaces: $namespaces, networkpolicies: $policies, nodes: $nodes,
-		  peers: [{name: "vpn", allowedIPs: [$vpn]}], hosts: $hosts, sources: $sources, targets: $targets,
-		  ports: $ports}'
+		'. + {pods: $pods, namespaces: $namespaces, networkpolicies: $policies}' "$tmp/world.json"
 }
 
 # expect FILE DIR: the matrix the model expects of the objects in the file store in DIR.
@@ -222,25 +235,31 @@ expect() { world_json "$2" >"$tmp/case.world" && python3 "$MODEL" expect "$tmp/c
 
 # ---- explain ------------------------------------------------------------------
 
-# explain_cell CELL: "CELL 1|0" as kgctl policy explain answers it.
-explain_cell() {
-	local cell="$1" from="${1%%>*}" rest="${1#*>}" to port allowed
-	to="${rest%:*}" port="${rest##*:}"
-	allowed="$("$KGCTL" policy explain --from "${from#peer/}" --to "$to" --port "${port%/*}/${port#*/}" \
-		--store "file:$store" -o json 2>>"$tmp/log/explain.err" | jq -r .allowed)"
-	case "$allowed" in
-	true) echo "$cell 1" ;;
-	false) echo "$cell 0" ;;
-	*) echo "$cell ?" ;;
-	esac
+# explain_cells: kgctl policy explain for each cell read, a line "CELL<TAB>ANSWER" each
+# (its JSON on one line; empty when kgctl failed). No shell or jq per cell: they cost more than kgctl.
+explain_cells() {
+	local cell from rest to port out
+	while read -r cell; do
+		from="${cell%%>*}" rest="${cell#*>}"
+		to="${rest%:*}" port="${rest##*:}"
+		out="$("$KGCTL" policy explain --from "${from#peer/}" --to "$to" --port "${port%/*}/${port#*/}" \
+			--store "file:$store" -o json 2>>"$tmp/log/explain.err")" || out=""
+		printf '%s\t%s\n' "$cell" "${out//$'\n'/ }"
+	done
 }
-export -f explain_cell
-export KGCTL store tmp
 
-# explain OUT: explain's answer for every cell from a pod or the VPN client to a pod, two at a time.
+# explain CELLS OUT: explain's answer, "CELL 1|0|?", for every cell of the file CELLS, EXPLAIN_JOBS at a time.
 explain() {
-	grep -v '>peer/\|^host/' "$tmp/case.expected" | cut -d' ' -f1 |
-		xargs -P 2 -I{} bash -c 'explain_cell "$1"' _ {} >"$1"
+	local k
+	local -a pids=()
+	for ((k = 0; k < EXPLAIN_JOBS; k++)); do
+		awk -v k=$k -v n="$EXPLAIN_JOBS" 'NR % n == k' "$1" | explain_cells >"$2.$k" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	jq -rR 'split("\t") as [$cell, $json] | (try ($json | fromjson | .allowed) catch null) as $a
+		| "\($cell) \(if $a == true then 1 elif $a == false then 0 else "?" end)"' "$2".[0-9]* >"$2"
+	rm -f "$2".[0-9]*
 }
 
 # ---- one case -----------------------------------------------------------------
@@ -251,12 +270,13 @@ now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 # unanswered (DENIED=1) or answered (0), for 15 s at most; prints the
 # milliseconds from T0 to the start of the probe that saw it.
 in_force() {
-	local cell src start got
+	local cell netns line start got
 	cell="$(head -1 "$1")"
-	src="${cell%%>*}"
+	netns="$(netns_of "${cell%%>*}")"
+	line="$(grep -F "$cell " "$tmp/probes/$netns")"
 	while (($(now_ms) - $3 < 15000)); do
 		start=$(now_ms)
-		got="$(probe_lines "$src" <(echo "$cell") | ip netns exec "$(netns_of "$src")" "$PROBER" "$POLL_MS" | cut -d' ' -f2)"
+		got="$(ip netns exec "$netns" "$PROBER" "$POLL_MS" <<<"$line" | cut -d' ' -f2)"
 		if { [[ "$got" == - ]] && (($2)); } || { [[ "$got" != - ]] && ! (($2)); }; then
 			echo $((start - $3))
 			return 0
@@ -268,7 +288,7 @@ in_force() {
 
 # run_case FILE: one row of the truth table.
 run_case() {
-	local file="$1" name t0 ms=0 bad
+	local file="$1" name t0 ms=0 bad explaining
 	name="$(basename "$file" .yaml)"
 	case_name="$name"
 	# The model reads a copy of the store's objects with the case applied, before
@@ -287,6 +307,14 @@ run_case() {
 		check "$name: in force ${ms} ms after the apply (a cell it denies stops answering; <= $IN_FORCE_MS ms)" \
 			eval '((ms <= IN_FORCE_MS))'
 	fi
+	# Explain asks for every cell from a pod or the VPN client to a pod, from the
+	# store alone: it runs while the matrix waits out its second and is probed
+	# (the probes' timeouts leave the CPU idle). After the poll above, which it would slow.
+	grep -v '>peer/\|^host/' "$tmp/case.expected" | cut -d' ' -f1 >"$tmp/case.cells"
+	rm -f "$tmp/case.explained"
+	# Niced: the probes and the datapath come first.
+	{ renice -n 10 -p "$BASHPID" >/dev/null && explain "$tmp/case.cells" "$tmp/case.explained"; } &
+	explaining=$!
 	# Whatever the poll saw, the matrix is probed no sooner than 1 s after the apply.
 	ms=$(($(now_ms) - t0))
 	((ms < IN_FORCE_MS)) && sleep "$(printf '%d.%03d' $(((IN_FORCE_MS - ms) / 1000)) $(((IN_FORCE_MS - ms) % 1000)))"
@@ -294,14 +322,21 @@ run_case() {
 	bad="$(python3 "$MODEL" diff "$tmp/case.expected" "$tmp/case.observed")"
 	check "$name: the probes agree with the model ($(grep -c ' 1$' "$tmp/case.expected") of $(wc -l <"$tmp/case.expected") cells allowed)" \
 		eval '[[ -z "$bad" ]] || { echo "$bad" | head -30; false; }'
-	explain "$tmp/case.explained"
-	bad="$(python3 "$MODEL" diff "$tmp/case.explained" "$tmp/case.observed" explain)"
+	wait "$explaining"
+	bad="$(python3 "$MODEL" diff "$tmp/case.explained" "$tmp/case.observed" explain 2>&1)"
+	[[ -f "$tmp/case.explained" ]] && (($(wc -l <"$tmp/case.explained") == $(wc -l <"$tmp/case.cells"))) ||
+		bad+=$'\n    explain answered fewer cells than asked'
 	check "$name: kgctl policy explain agrees with the probes on every cell to a pod" \
 		eval '[[ -z "$bad" ]] || { echo "$bad" | head -20; false; }'
-	kgctl_store delete -f "$file" >>"$tmp/log/apply.log" 2>&1
+	# Timed as the apply is, from before kgctl runs: a delete must be in force within 1 s too.
 	t0=$(now_ms)
-	[[ ! -s "$tmp/case.denied" ]] || in_force "$tmp/case.denied" 0 "$t0" >/dev/null ||
-		check "$name: deleted, the first cell it denied answers again within 15 s" false
+	kgctl_store delete -f "$file" >>"$tmp/log/apply.log" 2>&1
+	if [[ -s "$tmp/case.denied" ]]; then
+		ms="$(in_force "$tmp/case.denied" 0 "$t0")" || ms=15000
+		((ms > slowest_ms)) && slowest_ms=$ms
+		check "$name: deleted, in force ${ms} ms after (the cell it denied answers again; <= $IN_FORCE_MS ms)" \
+			eval '((ms <= IN_FORCE_MS))'
+	fi
 }
 
 vpn_ready() {
@@ -332,5 +367,5 @@ check "without a policy, every source reaches every target on every port (within
 for file in "${cases[@]}"; do
 	run_case "$file"
 done
-log "slowest policy in force ${slowest_ms} ms after its apply (${#cases[@]} cases)"
+log "slowest policy in force ${slowest_ms} ms after its apply or delete (${#cases[@]} cases)"
 finish

@@ -84,12 +84,13 @@ backends_up() {
 	done
 }
 
-# endpoint I IPv4|IPv6: pod I's address of the family as a ready EndpointSlice endpoint.
+# endpoint I IPv4|IPv6: pod I's address of the family as an EndpointSlice
+# endpoint, ready unless ENDPOINT_CONDITIONS gives its conditions.
 endpoint() {
 	local addr="${pod_ip[$1]}"
 	[[ "$2" == IPv6 ]] && addr="${pod_ip6[$1]}"
-	printf '  - addresses: ["%s"]\n    nodeName: n%s\n    conditions: {ready: true, serving: true, terminating: false}\n' \
-		"$addr" "$1"
+	printf '  - addresses: ["%s"]\n    nodeName: n%s\n    conditions: {%s}\n' \
+		"$addr" "$1" "${ENDPOINT_CONDITIONS:-ready: true, serving: true, terminating: false}"
 }
 
 # service_yaml NAME VIPS [TOPOLOGY [NODEPORT]]: a ClusterIP Service, or a
@@ -204,18 +205,46 @@ host_process_reaches() {
 	in_cgroup 2 "$WHOAMI" count "$proto" "$addr" "$port" "$n" >"$tmp/count" 2>&1 && answered_by "$n" "$@"
 }
 
+# kg_log_lines I PATTERN: how many lines of node I's kg log match PATTERN (grep -E).
+kg_log_lines() { grep -cE -- "$2" "$tmp/log/kg-n$1.log"; }
+
 # restart_keeps_stream ADDR: kg of n2 restarts (killed: its wireguard-go
-# lives on) while pod2's TCP stream to ADDR:80 runs through its conntrack; the
-# stream survives.
+# lives on) while pod2's TCP stream to ADDR:80 runs through its conntrack.
+# While the stream still runs, the new kg must load its programs and sync
+# the maps (a Service applied after the restart is written and answers
+# pod2); the stream must survive all of it.
+RESTART_PROBE_VIP=10.96.0.99
 restart_keeps_stream() {
-	local pid
-	ip netns exec "$(ns_pod 2)" "$WHOAMI" stream "$1" 80 6 >"$tmp/restart-stream" 2>&1 &
+	local pid loaded synced start=$SECONDS
+	# Long enough for a loaded machine's restart and sync; a stream that ends before them fails the check.
+	ip netns exec "$(ns_pod 2)" "$WHOAMI" stream "$1" 80 12 >"$tmp/restart-stream" 2>&1 &
 	pid=$!
 	sleep 1
 	agent_stop 2 KILL
+	loaded="$(kg_log_lines 2 'bpf: on.*: programs loaded')"
+	synced="$(kg_log_lines 2 'bpf: maps synced')"
 	# shellcheck disable=SC2046
 	agent_start 2 $(bpf_flags 2)
-	wait_for 10 healthy 2
+	if ! wait_for 15 eval '(($(kg_log_lines 2 "bpf: on.*: programs loaded") > loaded))' ||
+		! wait_for 5 healthy 2; then
+		echo "    the new kg did not load its programs and serve /health within 15 s"
+		kill "$pid" 2>/dev/null
+		return 1
+	fi
+	apply < <(service_yaml restart-probe "$RESTART_PROBE_VIP"; slice_yaml restart-probe IPv4 1)
+	if ! wait_for 5 eval '(($(kg_log_lines 2 "bpf: maps synced") > synced))' ||
+		! wait_for 5 answers "$(ns_pod 2)" "$RESTART_PROBE_VIP"; then
+		echo "    the new kg did not sync a Service applied after its start within 5 s"
+		kill "$pid" 2>/dev/null
+		return 1
+	fi
+	kill -0 "$pid" 2>/dev/null || {
+		echo "    the stream ended $((SECONDS - start)) s in, before the new kg had synced: $(tr '\n' ' ' <"$tmp/restart-stream")"
+		return 1
+	}
+	echo "    the new kg loaded and synced $((SECONDS - start)) s into the stream's 12"
+	"$KGCTL" delete -f - --store "file:$store" >>"$tmp/log/apply.log" 2>&1 \
+		< <(service_yaml restart-probe "$RESTART_PROBE_VIP"; slice_yaml restart-probe IPv4 1)
 	wait "$pid" || { sed 's/^/    /' "$tmp/restart-stream"; return 1; }
 }
 

@@ -5,7 +5,8 @@
 #   a ClusterIP with three backends in two locations (pods of n1, n3, n4),
 #   reached by pods of every location, the VPN client and a host process;
 #   a removed backend, a kg restart under a running stream, UDP, NodePort
-#   from outside the cluster, and kilo.squat.ai/topology: location.
+#   from outside the cluster, a Service whose every endpoint is terminating
+#   but serving, and kilo.squat.ai/topology: location.
 #
 # Usage: test_services.sh KGCTL KG WHOAMI
 # Prints ok/FAIL lines and "N passed, N failed"; exits 77 to skip.
@@ -17,6 +18,7 @@ source "$(dirname "$(realpath "$0")")/lib.sh" "$@"
 
 VIP=10.96.0.10
 NEAR_VIP=10.96.0.20
+FADING_VIP=10.96.0.30
 NODEPORT=30080
 BACKENDS=(1 3 4) # the pods of n1 (loc1), n3 and n4 (loc2)
 
@@ -83,6 +85,21 @@ nodeport_from_outside() {
 	ip netns del "$o"
 }
 
+# Every endpoint terminating but still serving (the last pods of a rollout):
+# kube-proxy's fallback sends them new flows, from pods and host processes.
+# Pods of loc3 of their own: a backend that another Service has ready is
+# another case (terminating-with-ready.json).
+FADING_BACKENDS=(5 6)
+terminating_fallback() {
+	backends_up 0.0.0.0 "${FADING_BACKENDS[@]}"
+	apply < <(service_yaml fading "$FADING_VIP"
+		ENDPOINT_CONDITIONS="ready: false, serving: true, terminating: true" slice_yaml fading IPv4 "${FADING_BACKENDS[@]}")
+	check "every endpoint terminating but serving: pod2 reaches every one through the ClusterIP" \
+		eval 'wait_for 5 answers "$(ns_pod 2)" "$FADING_VIP" && every_backend_used "$(ns_pod 2)" tcp "$FADING_VIP" 80 150 "${FADING_BACKENDS[@]}"'
+	check "every endpoint terminating but serving: a host process on n2 reaches every one" \
+		host_process_reaches tcp "$FADING_VIP" 80 60 "${FADING_BACKENDS[@]}"
+}
+
 # kilo.squat.ai/topology: location keeps flows in the client's location while it has a backend.
 location_preference() {
 	apply < <(service_yaml near "$NEAR_VIP" location; slice_yaml near IPv4 "${BACKENDS[@]}")
@@ -103,6 +120,7 @@ clients_reach_the_vip
 backend_removed
 check "a long-lived TCP stream through the ClusterIP survives a kg restart" restart_keeps_stream "$VIP"
 nodeport_from_outside
+terminating_fallback
 location_preference
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -3,8 +3,11 @@
  * The loader on the running kernel: programs loaded into a pin dir of the
  * test's own, desired states written and read back from the pinned maps,
  * only what differs rewritten, Maglev tables swapped whole, pinned maps
- * (with their flows) found again by a new handle, and clean-up.
+ * (with their flows) found again by a new handle, and clean-up; and every
+ * policy fixture computed, synced and sent new flows: they reach the
+ * backends the computation gave slots, and nothing else.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,12 +21,17 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/pkt_cls.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "bpf/internal.h"
+#include "lb_case.h"
 #include "lb_fixture.h"
+#include "packet.h"
 #include "policy/services.h"
 
 static const char *pin_dir;
@@ -372,6 +380,106 @@ static void test_a_new_handle_adopts_the_pinned_ids(void **state)
 	kilo_lb_ids_free(after);
 }
 
+/*
+ * A new flow from client to frontend s through the program the frontend's
+ * traffic meets (a pod's for a ClusterIP, the node's device for a
+ * NodePort); returns its verdict, and in *backend the desired backend it
+ * was sent to, or NULL.
+ */
+static int new_flow(kilo_bpf *bpf, const struct kilo_lb_desired *d, const struct kilo_lb_desired_service *s,
+		    const char *client, uint16_t sport, const struct kilo_lb_desired_backend **backend)
+{
+	int family = s->key.family == AF_INET6 ? 6 : 4;
+	char vip[INET6_ADDRSTRLEN];
+	struct kt_packet p = { .family = family, .proto = s->key.proto, .src = client, .dst = vip, .sport = sport,
+			       .dport = ntohs(s->key.port), .tcp_flags = 0x02 /* SYN */, .payload_len = 8 };
+	uint8_t frame[KT_PACKET_MAX], out[KT_PACKET_MAX];
+	const char *prog = s->key.scope == KILO_LB_SCOPE_NODEPORT ? "kilo_lb_from_netdev" : "kilo_lb_from_pod";
+	size_t len, l4;
+	const uint8_t *daddr;
+	__be16 dport;
+
+	assert_non_null(inet_ntop(s->key.family, s->key.addr.bytes, vip, sizeof(vip)));
+	len = kt_packet_build(&p, frame, sizeof(frame));
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(kilo__bpf_program(bpf, prog)), &opts), 0);
+	*backend = NULL;
+	l4 = family == 4 ? 14 + (size_t)(out[14] & 0xf) * 4 : 14 + 40;
+	daddr = family == 4 ? out + 14 + 16 : out + 14 + 24;
+	memcpy(&dport, out + l4 + 2, sizeof(dport));
+	for (size_t i = 0; i < d->n_backends; i++)
+		if (memcmp(daddr, d->backends[i].value.addr.bytes, family == 4 ? 4 : 16) == 0 &&
+		    dport == d->backends[i].value.port && s->key.proto == d->backends[i].value.proto)
+			*backend = &d->backends[i];
+	return opts.retval;
+}
+
+static bool has_slot(const struct kilo_lb_desired *d, __u32 service_id, __u32 backend_id)
+{
+	for (size_t i = 0; i < d->n_slots; i++)
+		if (d->slots[i].key.service_id == service_id && d->slots[i].backend_id == backend_id)
+			return true;
+	return false;
+}
+
+/* Case number n's frontends, each sent new flows from a client of its own (no conntrack or affinity entry of another case). */
+static void send_new_flows(struct fixture *f, const char *name, unsigned n)
+{
+	struct lb_case c;
+	struct kilo_lb_ids *ids = kilo_lb_ids_new();
+	struct kilo_lb_desired d;
+	struct kilo_bpf_sync_report report;
+	struct kilo_error err = { 0 };
+
+	assert_non_null(ids);
+	lb_case_load(&c, name);
+	c.maglev_m = kilo_bpf_maglev_m(f->bpf); /* the slots do not depend on M; the loader's tables do */
+	assert_int_equal(lb_case_compute(&c, ids, &d, NULL), 0);
+	if (kilo_bpf_sync(f->bpf, &d, false, &report, &err) < 0)
+		fail_msg("%s: kilo_bpf_sync: %s", name, err.message);
+	for (size_t i = 0; i < d.n_services; i++) {
+		const struct kilo_lb_desired_service *s = &d.services[i];
+		char client[INET6_ADDRSTRLEN];
+
+		snprintf(client, sizeof(client), s->key.family == AF_INET6 ? "fd03::%x:%zx" : "10.3.%u.%zu", n, i + 1);
+		for (uint16_t k = 0; k < 8; k++) {
+			const struct kilo_lb_desired_backend *backend;
+			int verdict = new_flow(f->bpf, &d, s, client, (uint16_t)(40000 + k), &backend);
+
+			if (s->value.backend_count == 0) {
+				assert_null(backend);
+				assert_int_equal(verdict, (s->value.flags & KILO_LB_SERVICE_ICMP_REJECT) ? TC_ACT_REDIRECT
+													   : TC_ACT_SHOT);
+			} else if (verdict != TC_ACT_OK || !backend || !has_slot(&d, s->value.id, backend->id)) {
+				fail_msg("%s: frontend %zu: new flow %u: verdict %d, not to a backend with a slot", name, i,
+					 k, verdict);
+			}
+		}
+	}
+	kilo_lb_desired_release(&d);
+	kilo_lb_ids_free(ids);
+	lb_case_free(&c);
+}
+
+static void test_every_case_s_slots_take_new_flows(void **state)
+{
+	struct fixture *f = *state;
+	DIR *dir = opendir(lb_cases_dir());
+	struct dirent *e;
+	unsigned n = 0;
+
+	assert_non_null(dir);
+	while ((e = readdir(dir))) {
+		size_t len = strlen(e->d_name);
+
+		if (len > 5 && strcmp(e->d_name + len - 5, ".json") == 0)
+			send_new_flows(f, e->d_name, ++n);
+	}
+	closedir(dir);
+	assert_true(n >= 10);
+}
+
 static void test_clean_up_removes_the_pins(void **state)
 {
 	struct fixture *f = *state;
@@ -494,6 +602,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_desired_state_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_new_handle_finds_the_pinned_maps_and_their_flows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_new_handle_adopts_the_pinned_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_case_s_slots_take_new_flows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clean_up_removes_the_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters_are_summed_over_cpus, setup, teardown),
 		cmocka_unit_test(test_stats_name_the_missing_path),

@@ -85,6 +85,14 @@ static __u32 slot_backend(const struct kilo_lb_desired *d, __u32 service_id, __u
 	return 0;
 }
 
+static bool has_slot(const struct kilo_lb_desired *d, __u32 backend_id)
+{
+	for (size_t i = 0; i < d->n_slots; i++)
+		if (d->slots[i].backend_id == backend_id)
+			return true;
+	return false;
+}
+
 static void check_maglev(const struct kilo_lb_desired *d, const struct kilo_lb_desired_service *s)
 {
 	const struct kilo_lb_desired_maglev *table = NULL;
@@ -206,9 +214,11 @@ void describe(const struct kilo_lb_desired *d, struct lines *out)
 		char name[64];
 
 		assert_int_not_equal(d->backends[i].id, 0);
+		/* The datapath refuses a flagged backend new flows: every backend in a slot must take them. */
+		assert_int_equal(!(b->flags & KILO_LB_BACKEND_NO_NEW_FLOWS), has_slot(d, d->backends[i].id));
 		addr_port(name, sizeof(name), &b->addr, b->family, b->port);
 		add(out, "backend %s/%s%s%s", name, proto_name(b->proto),
-		    b->flags & KILO_LB_BACKEND_TERMINATING ? " terminating" : "",
+		    b->flags & KILO_LB_BACKEND_NO_NEW_FLOWS ? " no-new-flows" : "",
 		    b->flags & KILO_LB_BACKEND_REPLY_ENTRIES ? " reply-entries" : "");
 	}
 	if (out->n)

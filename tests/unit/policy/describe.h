@@ -16,11 +16,11 @@ struct lines {
  * The entries of d, one line each, by name rather than id:
  *   frontend 10.96.0.10:80/TCP cluster backends=2 maglev affinity=10800 snat reject
  *   slot 10.96.0.10:80/TCP 1 10.2.1.5:8080
- *   backend 10.2.1.5:8080/TCP terminating
+ *   backend 10.2.1.5:8080/TCP no-new-flows
  * and checks what holds for every state: each array sorted by key,
  * reverse NAT for every frontend, slots 1..backends of known backends,
- * a Maglev table exactly for the frontends flagged so, of their slots'
- * backends alone.
+ * no-new-flows exactly on the backends without a slot, a Maglev table
+ * exactly for the frontends flagged so, of their slots' backends alone.
  */
 void describe(const struct kilo_lb_desired *d, struct lines *out);
 void lines_free(struct lines *lines);

@@ -18,79 +18,7 @@
 #include <jansson.h>
 
 #include "describe.h"
-
-static const char *cases_dir(void)
-{
-	const char *dir = getenv("KILO_TEST_DATA");
-
-	return dir ? dir : "tests/unit/policy/cases";
-}
-
-static char *dump(json_t *value)
-{
-	return value ? json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-}
-
-struct fixture {
-	json_t *root;
-	kilo_mesh *mesh;
-	char *services, *slices;
-	const char *self;
-	uint32_t maglev_m;
-	uint32_t maglev_max_tables;
-};
-
-static void fixture_load(struct fixture *f, const char *path)
-{
-	json_error_t jerr;
-	json_t *mesh;
-	struct kilo_error err = {0};
-
-	memset(f, 0, sizeof(*f));
-	f->root = json_load_file(path, 0, &jerr);
-	if (!f->root)
-		fail_msg("%s: line %d: %s", path, jerr.line, jerr.text);
-	mesh = json_object_get(f->root, "mesh");
-	if (mesh) {
-		char *text = dump(mesh);
-
-		if (kilo_mesh_from_json(text, strlen(text), &f->mesh, &err) < 0)
-			fail_msg("%s: mesh: %s", path, err.message);
-		free(text);
-	}
-	f->services = dump(json_object_get(f->root, "services"));
-	f->slices = dump(json_object_get(f->root, "endpointslices"));
-	f->self = json_string_value(json_object_get(f->root, "self"));
-	f->maglev_m = (uint32_t)json_integer_value(json_object_get(f->root, "maglevM"));
-	f->maglev_max_tables = (uint32_t)json_integer_value(json_object_get(f->root, "maglevMaxTables"));
-}
-
-static void fixture_free(struct fixture *f)
-{
-	kilo_mesh_free(f->mesh);
-	free(f->services);
-	free(f->slices);
-	json_decref(f->root);
-}
-
-static int compute(const struct fixture *f, struct kilo_lb_ids *ids, struct kilo_lb_desired *out,
-		   struct kilo_lb_report *report)
-{
-	struct kilo_lb_inputs in = {
-		.services = f->services,
-		.slices = f->slices,
-		.mesh = f->mesh,
-		.self = f->self,
-		.maglev_m = f->maglev_m,
-		.maglev_max_tables = f->maglev_max_tables,
-	};
-	struct kilo_error err = {0};
-	int r = kilo_lb_compute(&in, ids, out, report, &err);
-
-	if (r < 0)
-		print_error("kilo_lb_compute: %s\n", err.message);
-	return r;
-}
+#include "lb_case.h"
 
 static int compare_names(const void *a, const void *b)
 {
@@ -135,33 +63,31 @@ static void expect_problems(const char *name, json_t *expected, const struct kil
 
 static void run_case(const char *name)
 {
-	char path[4096];
-	struct fixture f;
+	struct lb_case c;
 	struct kilo_lb_ids *ids = kilo_lb_ids_new();
 	struct kilo_lb_desired d;
 	struct kilo_lb_report report = {0};
 	struct lines got;
 
 	assert_non_null(ids);
-	snprintf(path, sizeof(path), "%s/%s", cases_dir(), name);
-	fixture_load(&f, path);
+	lb_case_load(&c, name);
 	/* Twice with the same ids: the second reads every object from their cache, and must say the same. */
 	for (int pass = 0; pass < 2; pass++) {
 		memset(&report, 0, sizeof(report));
-		assert_int_equal(compute(&f, ids, &d, &report), 0);
+		assert_int_equal(lb_case_compute(&c, ids, &d, &report), 0);
 		describe(&d, &got);
-		expect_lines(name, json_object_get(f.root, "expect"), &got);
-		expect_problems(name, json_object_get(f.root, "problems"), &report);
+		expect_lines(name, json_object_get(c.root, "expect"), &got);
+		expect_problems(name, json_object_get(c.root, "problems"), &report);
 		lines_free(&got);
 		kilo_lb_desired_release(&d);
 	}
 	kilo_lb_ids_free(ids);
-	fixture_free(&f);
+	lb_case_free(&c);
 }
 
 static void test_cases(void **state)
 {
-	DIR *dir = opendir(cases_dir());
+	DIR *dir = opendir(lb_cases_dir());
 	char *names[256];
 	size_t n = 0;
 	struct dirent *e;
