@@ -7,10 +7,9 @@
  * flows, pods no policy selects, service flows judged on the backend, the
  * ipcache's longest prefix and the world (its hash and trie against an
  * ipBlock), the lookups an endpoint skips, SCTP's ports apart from TCP's
- * and in fragments, flow events and their rate limit, and every flow an
- * event (KILO_POLICY_ALL_FLOWS, kg --flow-events all).
+ * and in fragments. Flow events are in test_policy_events.c.
  */
-#include "fixtures.h"
+#include "policy_fixtures.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,39 +21,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "policy_maps.h"
-
 struct kt_lb kt;
 
-/* This node's pods: A (endpoint 1) and B (endpoint 2); a pod of another location; the node. */
-#define POD_A CLIENT4
-#define POD_B "10.4.0.6"
-#define POD_A6 CLIENT6
-#define REMOTE_NET "10.4.1.0"
-#define REMOTE_POD "10.4.1.9" /* identity 400, by the location's /24 */
-#define REMOTE_WEB BACKEND4_1 /* identity 401, by its own /32 */
-#define WORLD4 "198.51.100.1"
-#define PEER_NET "192.0.2.0" /* a VPN peer's allowed IPs: identity 402, a prefix in the trie */
-#define PEER_HOST "192.0.2.7"
-
-enum {
-	EP_A = 1,
-	EP_B = 2,
-	ID_A = 300,
-	ID_B = 301,
-	ID_REMOTE = 400,
-	ID_WEB = 401,
-	ID_PEER = 402,
-};
-
-#define SCTP4(s, d, sp, dp, chunk) \
-	((struct kt_packet){.family = 4, .proto = IPPROTO_SCTP, .src = (s), .dst = (d), \
-			    .sport = (sp), .dport = (dp), .sctp_chunk = (chunk)})
-
-#define MAX_EVENTS 8
-
 static struct ring_buffer *events_ring;
-static struct kilo_flow_event events[MAX_EVENTS];
+struct kilo_flow_event events[MAX_EVENTS];
 static size_t n_events;
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -67,8 +37,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* Reads what the programs wrote to the ring buffer since the last call. */
-static size_t read_events(void)
+size_t read_events(void)
 {
 	n_events = 0;
 	assert_true(ring_buffer__consume(events_ring) >= 0);
@@ -80,7 +49,7 @@ static int map_fd(struct bpf_map *map)
 	return bpf_map__fd(map);
 }
 
-static void set_enforce(__u32 flags)
+void set_enforce(__u32 flags)
 {
 	struct kilo_policy_state state = {.enforce = flags};
 	__u32 key = 0;
@@ -89,7 +58,7 @@ static void set_enforce(__u32 flags)
 }
 
 /* skip: the lookups the loader would find the endpoint's rules need not (enum kilo_policy_skip, per direction). */
-static void put_endpoint(int family, const char *addr, const struct kilo_policy_endpoint *ep)
+void put_endpoint(int family, const char *addr, const struct kilo_policy_endpoint *ep)
 {
 	struct kilo_policy_endpoint_key key;
 
@@ -106,7 +75,7 @@ static void add_endpoint_skipping(int family, const char *addr, __u32 id, __u32 
 	put_endpoint(family, addr, &ep);
 }
 
-static void add_endpoint(int family, const char *addr, __u32 id, __u32 identity, __u32 flags)
+void add_endpoint(int family, const char *addr, __u32 id, __u32 identity, __u32 flags)
 {
 	add_endpoint_skipping(family, addr, id, identity, flags, 0);
 }
@@ -150,7 +119,7 @@ static struct kilo_policy_key rule_key(__u32 endpoint, __u32 identity, __u8 dire
 	return key;
 }
 
-static void add_rule(__u32 endpoint, __u32 identity, __u8 direction, __u8 proto, uint16_t port, __u32 port_bits,
+void add_rule(__u32 endpoint, __u32 identity, __u8 direction, __u8 proto, uint16_t port, __u32 port_bits,
 		     __u32 rule_id)
 {
 	struct kilo_policy_key key = rule_key(endpoint, identity, direction, proto, port, port_bits);
@@ -180,7 +149,7 @@ static void add_region(__u32 endpoint, __u8 direction, const char *addr, __u32 b
 	assert_int_equal(bpf_map_update_elem(map_fd(kt.skel->maps.kilo_policy_cidrs), &key, &value, BPF_ANY), 0);
 }
 
-static uint64_t rule_counter(__u32 rule_id)
+uint64_t rule_counter(__u32 rule_id)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct kilo_lb_counter_value *values = calloc((size_t)ncpu, sizeof(*values));
@@ -194,8 +163,7 @@ static uint64_t rule_counter(__u32 rule_id)
 	return packets;
 }
 
-/* Every CPU's event budget: `sent` events already written in a second that began now. */
-static void set_event_budget(__u32 sent)
+void set_event_budget(__u32 sent)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct kilo_flow_event_budget *budgets = calloc((size_t)ncpu, sizeof(*budgets));
@@ -390,7 +358,7 @@ static void test_unpoliced_pod_untouched(void **state)
 
 static const uint32_t web_backend[] = {1};
 
-static void add_web_service(void)
+void add_web_service(void)
 {
 	struct kt_service svc = {
 		.family = 4, .addr = VIP4, .port = 80, .proto = IPPROTO_TCP, .scope = KILO_LB_SCOPE_CLUSTER,
@@ -465,7 +433,7 @@ static void test_service_flow_judged_at_local_backend_ingress(void **state)
 	kt_expect(&kt, KT_TO_POD, &TCP4("10.4.0.8", POD_B, 40000, 8080, SYN, 0), TC_ACT_SHOT, NULL);
 }
 
-static void expect_addr(const union kilo_lb_addr *got, int family, const char *want)
+void expect_addr(const union kilo_lb_addr *got, int family, const char *want)
 {
 	union kilo_lb_addr addr;
 
@@ -682,195 +650,6 @@ static void test_ipv6_neighbour_discovery_passes(void **state)
 	kt_expect(&kt, KT_TO_POD, &solicit, TC_ACT_OK, NULL);
 	kt_expect(&kt, KT_FROM_POD, &advert, TC_ACT_OK, NULL);
 	kt_expect(&kt, KT_TO_POD, &echo, TC_ACT_SHOT, NULL);
-}
-
-static void test_events_name_the_flow(void **state)
-{
-	uint64_t before = kt_now_ns();
-
-	(void)state;
-	set_enforce(KILO_POLICY_ENFORCE_INGRESS);
-	add_endpoint(4, POD_B, EP_B, ID_B, KILO_POLICY_ENFORCE_INGRESS);
-	add_rule(EP_B, ID_REMOTE, KILO_POLICY_INGRESS, IPPROTO_TCP, 80, 16, 11);
-	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40000, 80, SYN, 0), TC_ACT_OK, NULL);
-	kt_expect(&kt, KT_TO_POD, &UDP4(REMOTE_POD, POD_B, 40001, 5353, 8), TC_ACT_SHOT, NULL);
-	assert_int_equal(read_events(), 2);
-
-	expect_addr(&events[0].saddr, 4, REMOTE_POD);
-	expect_addr(&events[0].daddr, 4, POD_B);
-	assert_int_equal(events[0].sport, htons(40000));
-	assert_int_equal(events[0].dport, htons(80));
-	assert_int_equal(events[0].proto, IPPROTO_TCP);
-	assert_int_equal(events[0].family, AF_INET);
-	assert_int_equal(events[0].src_identity, ID_REMOTE);
-	assert_int_equal(events[0].dst_identity, ID_B);
-	assert_int_equal(events[0].rule_id, 11);
-	assert_int_equal(events[0].service_id, 0);
-	assert_int_equal(events[0].verdict, KILO_FLOW_FORWARDED);
-	assert_int_equal(events[0].reason, KILO_FLOW_REASON_NONE);
-	assert_int_equal(events[0].direction, KILO_POLICY_INGRESS);
-	assert_int_equal(events[0].ifindex, 1); /* test_run's packets are on loopback */
-	assert_true(events[0].time_ns >= before - 10000000ull);
-
-	assert_int_equal(events[1].proto, IPPROTO_UDP);
-	assert_int_equal(events[1].dport, htons(5353));
-	assert_int_equal(events[1].rule_id, 0); /* an endpoint without a deny rule: rule 0, "default deny" */
-	assert_int_equal(events[1].verdict, KILO_FLOW_DROPPED);
-	assert_int_equal(events[1].reason, KILO_FLOW_REASON_POLICY_DENIED);
-}
-
-/* A default deny counts and reports the endpoint's deny rule of that direction. */
-static void test_a_drop_names_the_endpoints_deny_rule(void **state)
-{
-	struct kilo_policy_endpoint ep = {.id = EP_B, .identity = ID_B,
-					  .flags = KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS,
-					  .deny_rule = {[KILO_POLICY_INGRESS] = 21, [KILO_POLICY_EGRESS] = 22}};
-	uint64_t in = rule_counter(21), out = rule_counter(22), none = rule_counter(0);
-
-	(void)state;
-	set_enforce(KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS);
-	put_endpoint(4, POD_B, &ep);
-	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40000, 80, SYN, 0), TC_ACT_SHOT, NULL);
-	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_B, REMOTE_POD, 40001, 80, SYN, 0), TC_ACT_SHOT, NULL);
-	assert_int_equal(read_events(), 2);
-	assert_int_equal(events[0].direction, KILO_POLICY_INGRESS);
-	assert_int_equal(events[0].rule_id, 21);
-	assert_int_equal(events[1].direction, KILO_POLICY_EGRESS);
-	assert_int_equal(events[1].rule_id, 22);
-	assert_int_equal(events[1].reason, KILO_FLOW_REASON_POLICY_DENIED);
-	assert_int_equal(rule_counter(21), in + 1);
-	assert_int_equal(rule_counter(22), out + 1);
-	assert_int_equal(rule_counter(0), none);
-}
-
-static void test_load_balancer_drops_are_events(void **state)
-{
-	struct kt_service svc = {
-		.family = 4, .addr = VIP4, .port = 80, .proto = IPPROTO_TCP, .scope = KILO_LB_SCOPE_CLUSTER, .id = 9,
-	};
-
-	(void)state;
-	kt_add_service(&kt, &svc);
-	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_A, VIP4, 40000, 80, SYN, 0), TC_ACT_SHOT, NULL);
-	assert_int_equal(read_events(), 1);
-	assert_int_equal(events[0].verdict, KILO_FLOW_DROPPED);
-	assert_int_equal(events[0].reason, KILO_FLOW_REASON_NO_BACKEND);
-	assert_int_equal(events[0].direction, KILO_POLICY_EGRESS);
-	expect_addr(&events[0].daddr, 4, VIP4);
-}
-
-/* An event of a flow no policy judged (KILO_POLICY_ALL_FLOWS): forwarded, rule 0. */
-static void expect_unjudged_event(const struct kilo_flow_event *e, const char *saddr, const char *daddr, uint16_t sport,
-				  uint16_t dport, __u32 src_identity, __u32 dst_identity, __u8 direction)
-{
-	expect_addr(&e->saddr, 4, saddr);
-	expect_addr(&e->daddr, 4, daddr);
-	assert_int_equal(e->sport, htons(sport));
-	assert_int_equal(e->dport, htons(dport));
-	assert_int_equal(e->proto, IPPROTO_TCP);
-	assert_int_equal(e->src_identity, src_identity);
-	assert_int_equal(e->dst_identity, dst_identity);
-	assert_int_equal(e->rule_id, 0);
-	assert_int_equal(e->verdict, KILO_FLOW_FORWARDED);
-	assert_int_equal(e->reason, KILO_FLOW_REASON_NONE);
-	assert_int_equal(e->direction, direction);
-}
-
-/* kg --flow-events all: a pod no policy selects writes one event per new flow and direction, nothing else. */
-static void test_all_flows_unpoliced_pod(void **state)
-{
-	(void)state;
-	set_enforce(KILO_POLICY_ALL_FLOWS);
-	add_endpoint(4, POD_A, EP_A, ID_A, 0);
-	add_endpoint(4, POD_B, EP_B, ID_B, 0);
-	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_A, REMOTE_POD, 40000, 80, SYN, 0), TC_ACT_OK, NULL);
-	assert_int_equal(read_events(), 1);
-	expect_unjudged_event(&events[0], POD_A, REMOTE_POD, 40000, 80, ID_A, ID_REMOTE, KILO_POLICY_EGRESS);
-	assert_int_equal(events[0].service_id, 0);
-	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_A, REMOTE_POD, 40000, 80, ACK, 0), TC_ACT_OK, NULL);
-	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_A, 80, 40000, SYN | ACK, 0), TC_ACT_OK, NULL);
-	assert_int_equal(read_events(), 0);
-	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 41000, 80, SYN, 0), TC_ACT_OK, NULL);
-	assert_int_equal(read_events(), 1);
-	expect_unjudged_event(&events[0], REMOTE_POD, POD_B, 41000, 80, ID_REMOTE, ID_B, KILO_POLICY_INGRESS);
-	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 41000, 80, ACK, 0), TC_ACT_OK, NULL);
-	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_B, REMOTE_POD, 80, 41000, SYN | ACK, 0), TC_ACT_OK, NULL);
-	assert_int_equal(read_events(), 0);
-	/* Between two pods of this node: A's egress and B's ingress, one conntrack entry. */
-	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_A, POD_B, 42000, 80, SYN, 0), TC_ACT_OK, NULL);
-	kt_expect(&kt, KT_TO_POD, &TCP4(POD_A, POD_B, 42000, 80, SYN, 0), TC_ACT_OK, NULL);
-	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_B, POD_A, 80, 42000, SYN | ACK, 0), TC_ACT_OK, NULL);
-	kt_expect(&kt, KT_TO_POD, &TCP4(POD_B, POD_A, 80, 42000, SYN | ACK, 0), TC_ACT_OK, NULL);
-	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_A, POD_B, 42000, 80, ACK, 0), TC_ACT_OK, NULL);
-	kt_expect(&kt, KT_TO_POD, &TCP4(POD_A, POD_B, 42000, 80, ACK, 0), TC_ACT_OK, NULL);
-	assert_int_equal(read_events(), 2);
-	expect_unjudged_event(&events[0], POD_A, POD_B, 42000, 80, ID_A, ID_B, KILO_POLICY_EGRESS);
-	expect_unjudged_event(&events[1], POD_A, POD_B, 42000, 80, ID_A, ID_B, KILO_POLICY_INGRESS);
-	/* Nothing judged, nothing counted but packets passed. */
-	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_FORWARD_NEW), 0);
-	assert_int_equal(rule_counter(0), 0);
-	assert_int_equal(kt_counter(&kt, KILO_LB_PASS), 12);
-}
-
-/* A pod policed one way: judged there as before, its flows the other way events with rule 0. */
-static void test_all_flows_pod_policed_the_other_way(void **state)
-{
-	(void)state;
-	set_enforce(KILO_POLICY_ALL_FLOWS | KILO_POLICY_ENFORCE_INGRESS);
-	add_endpoint(4, POD_B, EP_B, ID_B, KILO_POLICY_ENFORCE_INGRESS);
-	add_rule(EP_B, ID_REMOTE, KILO_POLICY_INGRESS, IPPROTO_TCP, 80, 16, 11);
-	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40000, 80, SYN, 0), TC_ACT_OK, NULL);
-	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40001, 81, SYN, 0), TC_ACT_SHOT, NULL);
-	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_B, REMOTE_POD, 40002, 80, SYN, 0), TC_ACT_OK, NULL);
-	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 80, 40002, SYN | ACK, 0), TC_ACT_OK, NULL);
-	assert_int_equal(read_events(), 3);
-	assert_int_equal(events[0].rule_id, 11);
-	assert_int_equal(events[1].verdict, KILO_FLOW_DROPPED);
-	expect_unjudged_event(&events[2], POD_B, REMOTE_POD, 40002, 80, ID_B, ID_REMOTE, KILO_POLICY_EGRESS);
-}
-
-/* A service flow from a pod no policy selects: one event, after balancing, naming the service. */
-static void test_all_flows_service_flow(void **state)
-{
-	union kilo_lb_addr vip;
-
-	(void)state;
-	add_web_service();
-	set_enforce(KILO_POLICY_ALL_FLOWS);
-	add_endpoint(4, POD_A, EP_A, ID_A, 0);
-	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_A, VIP4, 40000, 80, SYN, 0), TC_ACT_OK,
-		  &TCP4(POD_A, REMOTE_WEB, 40000, 8080, SYN, 0));
-	kt_expect(&kt, KT_FROM_POD, &TCP4(POD_A, VIP4, 40000, 80, ACK, 0), TC_ACT_OK,
-		  &TCP4(POD_A, REMOTE_WEB, 40000, 8080, ACK, 0));
-	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_WEB, POD_A, 8080, 40000, SYN | ACK, 0), TC_ACT_OK,
-		  &TCP4(VIP4, POD_A, 80, 40000, SYN | ACK, 0));
-	assert_int_equal(read_events(), 1);
-	expect_unjudged_event(&events[0], POD_A, REMOTE_WEB, 40000, 8080, ID_A, ID_WEB, KILO_POLICY_EGRESS);
-	assert_int_equal(events[0].service_id, 7);
-	kt_addr(4, VIP4, &vip);
-	assert_memory_equal(&events[0].service_addr, &vip, sizeof(vip));
-	assert_int_equal(events[0].service_port, htons(80));
-	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_FORWARD_NEW), 0);
-}
-
-/* KILO_FLOW_EVENTS_PER_SEC a second on each CPU; the rest counted as lost, the verdicts unchanged. */
-static void test_events_rate_limited(void **state)
-{
-	(void)state;
-	set_enforce(KILO_POLICY_ENFORCE_INGRESS);
-	add_endpoint(4, POD_B, EP_B, ID_B, KILO_POLICY_ENFORCE_INGRESS);
-	set_event_budget(KILO_FLOW_EVENTS_PER_SEC - 1);
-	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40000, 80, SYN, 0), TC_ACT_SHOT, NULL);
-	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40001, 80, SYN, 0), TC_ACT_SHOT, NULL);
-	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40002, 80, SYN, 0), TC_ACT_SHOT, NULL);
-	assert_int_equal(read_events(), 1);
-	assert_int_equal(events[0].sport, htons(40000));
-	assert_int_equal(kt_counter(&kt, KILO_LB_FLOW_EVENTS_LOST), 2);
-	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_DENY_INGRESS), 3);
-	/* A new second: events again. */
-	set_event_budget(0);
-	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40003, 80, SYN, 0), TC_ACT_SHOT, NULL);
-	assert_int_equal(read_events(), 1);
 }
 
 int main(void)
