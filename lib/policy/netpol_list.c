@@ -176,7 +176,9 @@ static int remember(struct kilo_np_list_memo *memo, const char *text, size_t len
 	else
 		memcpy(memo->text, text, len);
 	memo->len = len;
-	memcpy(memo->items, items, n_items * item_size);
+	/* An empty list has no items array: memcpy's source may not be NULL, even for 0 bytes. */
+	if (n_items)
+		memcpy(memo->items, items, n_items * item_size);
 	/* The last read's elements this one did not take are gone from the list. */
 	seen_release(memo->seen, memo->n_seen);
 	memo->seen = seen;
