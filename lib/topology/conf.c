@@ -32,7 +32,13 @@ static int add_segment(const struct kilo_topology *t, struct kilo_wg_config *c, 
 	struct kilo_wg_peer *peer = &c->peers[c->n_peers++];
 
 	peer->public_key = s->key;
-	peer->persistent_keepalive = keepalive;
+	/*
+	 * No NAT lies between two nodes of one private network to keep open.
+	 * Two wireguard-go peers that both begin keepalives at the same moment
+	 * (a rejoin reconfigures both) can cross their handshakes every round:
+	 * 3 pairs of 8 had none after 30 s, where one side alone never failed.
+	 */
+	peer->persistent_keepalive = kilo_topology_same_private_network(t, s) ? 0 : keepalive;
 	peer->endpoint = *kilo_topology_segment_endpoint(t, s);
 	return set_allowed_ips(c, peer, s->allowed_ips, s->n_allowed_ips, s->allowed_location_ips,
 			       s->n_allowed_location_ips);

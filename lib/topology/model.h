@@ -90,6 +90,13 @@ const struct kilo_endpoint *kilo_topology_nat_endpoint(const struct kilo_topolog
 							const struct kilo_key *key, uint32_t keepalive);
 
 /*
+ * Whether segment s is of the local node's own location, both with a
+ * private IP (full granularity): the tunnel to it runs inside one private
+ * network, through no NAT.
+ */
+bool kilo_topology_same_private_network(const struct kilo_topology *t, const struct kilo_segment *s);
+
+/*
  * The endpoint at which the local node reaches segment s: Kilo's
  * updateEndpoint, except that a segment of the local node's own location
  * (full granularity) keeps its advertised endpoint when both sides have a

@@ -174,7 +174,7 @@ const struct kilo_endpoint *kilo_topology_nat_endpoint(const struct kilo_topolog
  * discovered from outside the location is a NAT's public side, which the
  * NAT seldom forwards back inside (hairpin). Kilo would use it and fail.
  */
-static bool same_private_network(const struct kilo_topology *t, const struct kilo_segment *s)
+bool kilo_topology_same_private_network(const struct kilo_topology *t, const struct kilo_segment *s)
 {
 	const struct kilo_node *leader = s->nodes[s->leader];
 
@@ -185,7 +185,7 @@ static bool same_private_network(const struct kilo_topology *t, const struct kil
 const struct kilo_endpoint *kilo_topology_segment_endpoint(const struct kilo_topology *t,
 							    const struct kilo_segment *s)
 {
-	if (same_private_network(t, s))
+	if (kilo_topology_same_private_network(t, s))
 		return s->endpoint;
 	return kilo_topology_nat_endpoint(t, s->endpoint, &s->key, s->persistent_keepalive);
 }

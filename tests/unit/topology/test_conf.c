@@ -63,8 +63,10 @@ static void test_conf_gives_every_peer_the_local_keepalive(void **state)
 	assert_int_equal(kilo_topology_solve(mesh, &opts, &t, NULL), 0);
 	assert_int_equal(kilo_topology_conf(t, &c, NULL), 0);
 	assert_false(c->has_private_key);
+	/* But b, of c's location and private network: no NAT between them to keep open. */
 	for (size_t i = 0; i < c->n_peers; i++)
-		assert_int_equal(c->peers[i].persistent_keepalive, 15);
+		assert_int_equal(c->peers[i].persistent_keepalive,
+				 kilo_key_equal(&c->peers[i].public_key, &mesh->nodes[1].public_key) ? 0 : 15);
 	kilo_wg_config_free(c);
 	kilo_topology_free(t);
 	fixture_mesh_free(mesh);
@@ -117,6 +119,14 @@ static void test_node_of_the_same_location_keeps_its_advertised_endpoint(void **
 	assert_string_equal(endpoint_text(&c->peers[0].endpoint), "5.6.7.8:4000");
 	/* The NAT's public side would not forward back inside: no hairpin. */
 	assert_string_equal(endpoint_text(&c->peers[1].endpoint), "10.1.0.3:51820");
+	kilo_wg_config_free(c);
+	kilo_topology_free(t);
+	/* b behind the NAT too: it keeps a's mapping open, and none to c, of its own private network. */
+	mesh->nodes[1].persistent_keepalive = 25;
+	t = fixture_solve(mesh, "b");
+	assert_int_equal(kilo_topology_conf(t, &c, NULL), 0);
+	assert_int_equal(c->peers[0].persistent_keepalive, 25);
+	assert_int_equal(c->peers[1].persistent_keepalive, 0);
 	kilo_wg_config_free(c);
 	kilo_topology_free(t);
 	fixture_mesh_free(mesh);
