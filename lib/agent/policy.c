@@ -13,6 +13,7 @@
 
 #include "../core/error.h"
 #include "../policy/netpol.h"
+#include "../store/store.h"
 
 static int64_t clock_ns(clockid_t clock)
 {
@@ -162,6 +163,7 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 {
 	struct kilo_agent_policy_inputs in = { .store = store, .mesh = mesh, .resync = resync, .identities = &p->identities };
 	struct kilo_store_identity *stored = NULL;
+	uint64_t stamp = p->identities.stamp;
 	size_t n_stored = 0;
 	bool identities_changed = false;
 	struct kilo_np_desired desired = { 0 };
@@ -178,9 +180,14 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 		lens[i] = r == 0 && texts[i] ? strlen(texts[i]) : 0;
 	}
 	if (r == 0)
-		r = kilo_store_identity_list(store, &stored, &n_stored, err);
-	if (r == 0 && kilo_agent_policy_identities_take(&p->identities, stored, n_stored, &identities_changed) < 0)
+		r = kilo_store_identity_list_since(store, &stamp, &stored, &n_stored, err);
+	/* 1: the store's identities are those kept, unchanged since they were listed. */
+	if (r == 1)
+		r = 0;
+	else if (r == 0 && kilo_agent_policy_identities_take(&p->identities, stored, n_stored, &identities_changed) < 0)
 		r = kilo_error_set(err, ENOMEM, "policy: out of memory");
+	else if (r == 0)
+		p->identities.stamp = stamp;
 	if (r < 0)
 		goto out;
 	in.pods = texts[PODS];

@@ -24,6 +24,7 @@ struct kilo_agent_policy_identities {
 	struct kilo_store_identity *items; /* by number */
 	size_t n;
 	const struct kilo_store_identity **by_labels;
+	uint64_t stamp; /* the store's, of items (kilo_store_identity_list_since); 0: none */
 };
 
 /*

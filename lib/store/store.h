@@ -193,6 +193,8 @@ struct kilo_store_kept {
 	void **items;                          /* each begins with a struct kilo_store_kept_head */
 	size_t n, cap;
 	bool listed; /* items are the store's as of the last refresh */
+	/* Set at every change of items to a number no kept list of any store had: equal, nothing changed. */
+	uint64_t stamp;
 };
 
 /* ops->make's part: takes entry's name into head, with its key. -ENOMEM. */
@@ -213,6 +215,15 @@ int kilo_store_kept_refresh(kilo_store *store, enum kilo_store_kind kind, struct
 void *kilo_store_kept_find(const struct kilo_store_kept *kept, enum kilo_store_kind kind, const char *name);
 /* Drops every item: the next refresh reads every object. */
 void kilo_store_kept_clear(struct kilo_store_kept *kept);
+
+/*
+ * kilo_store_identity_list, but when the identities are those of *stamp
+ * (as this call last set it; 0: none) nothing is listed and 1 returned:
+ * the agent lists them at every change of the store, and the ~3,000
+ * records of 10,000 pods rarely change.
+ */
+int kilo_store_identity_list_since(kilo_store *store, uint64_t *stamp, struct kilo_store_identity **out, size_t *n,
+				   struct kilo_error *err);
 
 /* A parsed object of the cache: the object, or why it was left out. */
 struct kilo_store_cached {

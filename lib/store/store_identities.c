@@ -344,11 +344,13 @@ static const struct record *current(const struct identities *all, const struct r
 /*
  * Both kinds of records, kept by the store between calls: only those it
  * names as changed are read again (a relabel to a label set that has its
- * number reads none).
+ * number reads none). When stamp (else NULL) is theirs as they are now,
+ * out is left empty and 1 returned; else stamp is set to it.
  */
-static int read_all(kilo_store *store, struct identities *out, struct kilo_error *err)
+static int read_all(kilo_store *store, uint64_t *stamp, struct identities *out, struct kilo_error *err)
 {
 	struct kilo_store_kept *ids, *by_hash;
+	uint64_t now;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -363,6 +365,10 @@ static int read_all(kilo_store *store, struct identities *out, struct kilo_error
 		r = kilo_store_kept_refresh(store, KILO_STORE_IDENTITY_LABELS, by_hash, true, NULL, err);
 	if (r < 0)
 		return r;
+	/* Each change takes a number above every stamp before it: the higher of the two moves with either. */
+	now = ids->stamp > by_hash->stamp ? ids->stamp : by_hash->stamp;
+	if (stamp && *stamp == now)
+		return 1;
 	out->ids = malloc((ids->n ? ids->n : 1) * sizeof(*out->ids));
 	if (!out->ids)
 		return kilo_error_set(err, ENOMEM, "out of memory");
@@ -374,10 +380,13 @@ static int read_all(kilo_store *store, struct identities *out, struct kilo_error
 	}
 	qsort(out->ids, out->n, sizeof(*out->ids), compare_by_id);
 	out->by_hash = by_hash;
+	if (stamp)
+		*stamp = now;
 	return 0;
 }
 
-int kilo_store_identity_list(kilo_store *store, struct kilo_store_identity **out, size_t *n_out, struct kilo_error *err)
+int kilo_store_identity_list_since(kilo_store *store, uint64_t *stamp, struct kilo_store_identity **out, size_t *n_out,
+				   struct kilo_error *err)
 {
 	struct kilo_store_identity *list;
 	struct identities all;
@@ -388,8 +397,8 @@ int kilo_store_identity_list(kilo_store *store, struct kilo_store_identity **out
 		return kilo_error_set(err, EINVAL, "identity: %s is NULL", out ? "n" : "out");
 	*out = NULL;
 	*n_out = 0;
-	r = read_all(store, &all, err);
-	if (r < 0)
+	r = read_all(store, stamp, &all, err);
+	if (r != 0)
 		return r;
 	list = calloc(all.n ? all.n : 1, sizeof(*list));
 	for (size_t i = 0; list && i < all.n; i++) {
@@ -403,11 +412,20 @@ int kilo_store_identity_list(kilo_store *store, struct kilo_store_identity **out
 		}
 	}
 	free(all.ids);
-	if (!list)
+	if (!list) {
+		/* Not listed: the next call lists them whatever they are. */
+		if (stamp)
+			*stamp = 0;
 		return kilo_error_set(err, ENOMEM, "out of memory");
+	}
 	*out = list;
 	*n_out = n;
 	return 0;
+}
+
+int kilo_store_identity_list(kilo_store *store, struct kilo_store_identity **out, size_t *n_out, struct kilo_error *err)
+{
+	return kilo_store_identity_list_since(store, NULL, out, n_out, err);
 }
 
 void kilo_store_identities_free(struct kilo_store_identity *identities, size_t n)
@@ -465,7 +483,7 @@ int kilo_store_identities_release_unused(kilo_store *store, const char *const *i
 		*released = 0;
 	if (n_in_use && !in_use)
 		return kilo_error_set(err, EINVAL, "identity: in_use is NULL");
-	r = read_all(store, &all, err);
+	r = read_all(store, NULL, &all, err);
 	if (r < 0)
 		return r;
 	sorted = malloc((n_in_use ? n_in_use : 1) * sizeof(*sorted));
