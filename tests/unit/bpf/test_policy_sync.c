@@ -320,8 +320,8 @@ static void test_bad_desired_state_writes_nothing(void **state)
 
 /*
  * After a sync, the next one checks only the rules and regions that differ
- * from what it wrote (the rest was checked then): a bad one among them is
- * still refused, and the maps keep what was written.
+ * from what it wrote, endpoint by endpoint (the rest was checked then): a
+ * bad one among them is still refused, and the maps keep what was written.
  */
 static void test_bad_entries_after_a_sync_are_refused_too(void **state)
 {
@@ -336,6 +336,11 @@ static void test_bad_entries_after_a_sync_are_refused_too(void **state)
 	expect_refused(f, "desired rules[2]: not sorted after the entry before it (or the same key twice)");
 	f->cidrs[0].key.direction = 2;
 	expect_refused(f, "desired cidrs[0]: direction 2");
+	/* Out of order only with the run (endpoint) before or after, which is what was written. */
+	f->rules[2].key.endpoint = 0;
+	expect_refused(f, "desired rules[2]: not sorted after the entry before it");
+	f->rules[0].key.endpoint = 3;
+	expect_refused(f, "desired rules[1]: not sorted after the entry before it");
 	assert_int_equal(lb_fixture_count(pin_dir, "kilo_policy_rules", sizeof(struct kilo_policy_key)), 3);
 	assert_int_equal(sync_policy(f, false, &report), 0);
 	assert_changes(&report.rules, 0, 0, 0);
