@@ -316,13 +316,13 @@ static struct endpoint_needs *needs_of(struct needs_table *t, __u32 id)
 	return t->last;
 }
 
-/* An entry of endpoint id (none of this node's: ignored) answers lookup in direction. */
-static void need(struct needs_table *t, __u32 id, __u8 direction, __u32 lookup)
+/* Entries of endpoint id (none of this node's: ignored) answer lookups (shifted by direction). */
+static void need(struct needs_table *t, __u32 id, __u32 lookups)
 {
 	struct endpoint_needs *e = needs_of(t, id);
 
 	if (e)
-		e->needs |= lookup << KILO_POLICY_SKIP_SHIFT(direction);
+		e->needs |= lookups;
 }
 
 static __u32 rule_lookup(__u32 identity)
@@ -350,10 +350,17 @@ static int skip_lookups(const struct kilo_np_desired *d, struct kilo_bpf_table *
 	for (size_t i = 0; i < d->n_endpoints; i++)
 		if (t.n == 0 || t.ids[t.n - 1].id != t.ids[i].id)
 			t.ids[t.n++] = t.ids[i];
-	for (size_t i = 0; i < d->n_rules; i++)
-		need(&t, d->rules[i].key.endpoint, d->rules[i].key.direction, rule_lookup(d->rules[i].key.identity));
+	/* By runs of one endpoint (its entries of a prefix length), each found once: 165,000 rules for 10,000 pods. */
+	for (size_t i = 0; i < d->n_rules;) {
+		__u32 id = d->rules[i].key.endpoint, lookups = 0;
+
+		for (; i < d->n_rules && d->rules[i].key.endpoint == id; i++)
+			lookups |= rule_lookup(d->rules[i].key.identity) << KILO_POLICY_SKIP_SHIFT(d->rules[i].key.direction);
+		need(&t, id, lookups);
+	}
 	for (size_t i = 0; i < d->n_cidrs; i++)
-		need(&t, d->cidrs[i].key.endpoint, d->cidrs[i].key.direction, KILO_POLICY_SKIP_REGIONS);
+		need(&t, d->cidrs[i].key.endpoint,
+		     KILO_POLICY_SKIP_REGIONS << KILO_POLICY_SKIP_SHIFT(d->cidrs[i].key.direction));
 	for (size_t i = 0; i < endpoints->n; i++) {
 		struct kilo_np_desired_endpoint *e = (void *)(endpoints->data + i * sizeof(*e));
 

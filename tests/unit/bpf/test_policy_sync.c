@@ -233,6 +233,7 @@ static __u32 endpoint_skip(const struct kilo_np_desired_endpoint *e)
 static void test_endpoints_skip_the_lookups_they_need_not(void **state)
 {
 	const __u32 egress = KILO_POLICY_SKIP_ALL << KILO_POLICY_SKIP_SHIFT(KILO_POLICY_EGRESS);
+	const __u32 egress_any = KILO_POLICY_SKIP_ANY << KILO_POLICY_SKIP_SHIFT(KILO_POLICY_EGRESS);
 	struct np_fixture *f = *state;
 	struct kilo_bpf_policy_sync_report report;
 
@@ -251,6 +252,13 @@ static void test_endpoints_skip_the_lookups_they_need_not(void **state)
 	/* Read back, the skips are what the desired state gives: nothing to write. */
 	assert_int_equal(sync_policy(f, true, &report), 0);
 	assert_changes(&report.endpoints, 0, 0, 0);
+	/* An endpoint's rules of one prefix length in both directions: each direction's lookups. */
+	f->rules[1].key.direction = KILO_POLICY_EGRESS;
+	f->rules[1].key.identity = KILO_IDENTITY_ANY;
+	sort(f);
+	assert_int_equal(sync_policy(f, false, &report), 0);
+	assert_int_equal(endpoint_skip(&f->endpoints[0]),
+			 (egress & ~egress_any) | KILO_POLICY_SKIP_ANY | KILO_POLICY_SKIP_REGIONS);
 }
 
 /* Between resyncs the policy sync compares with what it wrote last, whatever the load balancer's sync does. */
