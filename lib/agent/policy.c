@@ -147,7 +147,8 @@ static int rename_flows(struct kilo_agent_policy *p, const struct kilo_agent_pol
 								    .mesh = in->mesh,
 								    .policy = desired,
 								    .identities = identities,
-								    .n_identities = stored->n },
+								    .n_identities = stored->n,
+								    .last = p->names },
 				  &names) < 0) {
 		free(identities);
 		return kilo_error_set(err, ENOMEM, "flows: out of memory naming them");
