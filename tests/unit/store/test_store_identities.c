@@ -229,6 +229,8 @@ static void test_a_number_its_label_set_does_not_name_is_not_listed_and_is_relea
 	/* What an allocator that died between its two writes leaves. */
 	put_raw(f, KILO_STORE_IDENTITY, "300", orphan, strlen(orphan));
 	put_raw(f, KILO_STORE_IDENTITY, "301", "not json", 8);
+	/* A label set record under another name than its labels' hash names nothing either. */
+	put_raw(f, KILO_STORE_IDENTITY_LABELS, "00000000000000000000000000000000", orphan, strlen(orphan));
 	n = list(f->store, &ids);
 	assert_int_equal(n, 1);
 	assert_int_equal(ids[0].id, web);
