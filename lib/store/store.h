@@ -269,12 +269,21 @@ static inline struct kilo_store_cached *kilo_store_cached_at(const struct kilo_s
 
 /*
  * The objects of kind (in namespace ns; NULL: every one) as one JSON array,
- * sorted by namespace then name, into *out (free): the text of
- * kilo_store_list_objects. Kept per object between calls when the store
- * names the kind's changes, else listed whole.
+ * sorted by namespace then name, into *out (free; *len bytes, len NULL:
+ * not asked): the text of kilo_store_list_objects. Kept per object between
+ * calls when the store names the kind's changes, else listed whole. With
+ * stamp (else NULL): when the kept objects are those of *stamp, nothing is
+ * listed and 1 returned; else *stamp is set to theirs (0: not kept).
  */
-int kilo_store_listing_text(kilo_store *store, enum kilo_store_kind kind, const char *ns, char **out,
-			    struct kilo_error *err);
+int kilo_store_listing_text(kilo_store *store, enum kilo_store_kind kind, const char *ns, uint64_t *stamp,
+			    char **out, size_t *len, struct kilo_error *err);
+/*
+ * kilo_store_list_objects with kilo_store_listing_text's stamp and length:
+ * the agent lists five kinds at every change of the store, which is mostly
+ * one of them, and 10,000 pods' text is megabytes.
+ */
+int kilo_store_list_objects_since(kilo_store *store, const char *kind_name, uint64_t *stamp, char **out, size_t *len,
+				  struct kilo_error *err);
 /* store->kept[kind], made empty when there is none yet; NULL when out of memory. */
 struct kilo_store_kept *kilo_store_kept_of(kilo_store *store, enum kilo_store_kind kind,
 					   const struct kilo_store_item_ops *ops);
