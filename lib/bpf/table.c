@@ -266,6 +266,18 @@ int kilo_bpf_table_diff(const struct kilo_bpf_table *want, const struct kilo_bpf
 	return 0;
 }
 
+/* Whether two keys begin with the same prefix bytes: a word's (policy's runs) compared as one, not through memcmp. */
+static bool same_prefix(const void *a, const void *b, size_t prefix)
+{
+	uint64_t x, y;
+
+	if (prefix != sizeof(x))
+		return !memcmp(a, b, prefix);
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	return x == y;
+}
+
 /*
  * The index after the run of t's records from i whose keys begin with the
  * prefix bytes of record i's (t sorted): by doubling steps, then halving,
@@ -277,7 +289,7 @@ static size_t run_end(const struct kilo_bpf_table *t, size_t i, size_t prefix)
 	size_t lo = i + 1, hi = i + 1, step = 1;
 
 	/* [i, lo) is in the run; hi is past it, or t->n. */
-	while (hi < t->n && !memcmp(kilo_bpf_record(t, hi), key, prefix)) {
+	while (hi < t->n && same_prefix(kilo_bpf_record(t, hi), key, prefix)) {
 		lo = hi + 1;
 		hi += step;
 		step *= 2;
@@ -286,7 +298,7 @@ static size_t run_end(const struct kilo_bpf_table *t, size_t i, size_t prefix)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (!memcmp(kilo_bpf_record(t, mid), key, prefix))
+		if (same_prefix(kilo_bpf_record(t, mid), key, prefix))
 			lo = mid + 1;
 		else
 			hi = mid;
