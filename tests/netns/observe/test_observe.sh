@@ -7,7 +7,8 @@
 # allows it takes effect for new connections within 1 s and observe names
 # the rule; /metrics counts both. n2's kg runs with --flow-events all, n1's
 # with the default: before any policy, n2 shows pod1's connection to pod2
-# (forwarded, no rule), n1 does not.
+# (forwarded, no rule), n1 does not. An identity no pod has used for an hour
+# is released at n1's next resync.
 #
 # Usage: test_observe.sh KGCTL KG WHOAMI
 # Prints ok/FAIL lines and "N passed, N failed"; exits 77 to skip.
@@ -101,10 +102,38 @@ observed() {
 
 metric() { agent_get 2 /metrics | grep -E "^$1 [1-9]" >/dev/null; }
 
+# An identity whose label set no pod has had for an hour, as a node that
+# allocated it and went away leaves it: both its records, the label set's
+# named by the set's hash (BLAKE2b, 16 bytes, as libsodium's generichash).
+stale_id=40000
+stale_labels='ns:kubernetes.io/metadata.name=gone,pod:app=gone'
+stale_identity() {
+	local record hash
+	hash="$(python3 -c 'import hashlib, sys; print(hashlib.blake2b(sys.argv[1].encode(), digest_size=16).hexdigest())' \
+		"$stale_labels")"
+	record="$(jq -cn --arg l "$stale_labels" --argjson c $(($(date +%s) - 3600)) --argjson i $stale_id \
+		'{created: $c, id: $i, labels: $l}')"
+	mkdir -p "$store/identities" "$store/identity-labels"
+	echo "$record" >"$store/identities/$stale_id.json"
+	echo "$record" >"$store/identity-labels/$hash.json"
+	identities | grep -q "^$stale_id "
+}
+identities() { "$KGCTL" identities --store "file:$store"; }
+# The stale identity is gone, both records, and the pods' are there.
+stale_released() {
+	identities >"$tmp/identities" && ! grep -q "^$stale_id " "$tmp/identities" &&
+		! grep -rqs "\"id\":$stale_id," "$store/identities" "$store/identity-labels" &&
+		grep -q ",pod:app=client," "$tmp/identities" && grep -q ",pod:app=server," "$tmp/identities" && return 0
+	sed 's/^/    identities: /' "$tmp/identities"
+	return 1
+}
+
 cluster_init
 trap observe_down EXIT
 check "bpffs and cgroup2 mounted for the test" mounts_up
 network_up
+check "an identity unused for an hour is in the store" stale_identity
+bpf_node_flags[1]="--resync-period 2s"
 bpf_node_flags[2]="--flow-events all"
 check "kg starts on both nodes with --bpf on (n2 with --flow-events all)" agents_start_bpf
 check "kg writes each node's CNI configuration; pods attach with it" pods_with_kg_conflist
@@ -120,6 +149,7 @@ check "with --flow-events all, n2's kgctl observe shows the connection no policy
 	wait_for 10 unpoliced_seen
 check "with the default --flow-events policed, n1's shows nothing of it" \
 	eval 'OBSERVE_NODE=1 observe && ! grep -q "default/pod2:8080" "$tmp/observe"'
+check "kg releases the unused identity at a resync (n1's, every 2 s); the pods' stay" wait_for 10 stale_released
 
 apply < <(policy_yaml deny)
 sleep 1
