@@ -39,6 +39,8 @@ struct kilo_flow_names_inputs {
 	const struct kilo_np_desired *policy; /* rule names; NULL: none */
 	const struct kilo_flow_identity *identities;
 	size_t n_identities;
+	/* The names built before (NULL: none): their addresses' order is taken when every one is where it was. */
+	const struct kilo_flow_names *last;
 };
 
 struct kilo_flow_names;

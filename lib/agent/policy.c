@@ -13,6 +13,7 @@
 
 #include "../core/error.h"
 #include "../policy/netpol.h"
+#include "../store/store.h"
 
 static int64_t clock_ns(clockid_t clock)
 {
@@ -105,25 +106,61 @@ enum { PODS, NAMESPACES, POLICIES, PEERS, SERVICES };
 
 _Static_assert(sizeof(listed_kinds) / sizeof(listed_kinds[0]) == N_TEXTS, "a kept text per listing");
 
-/* Whether texts (lens[i] bytes each) are those the last sync computed from. */
-static bool same_texts(const struct kilo_agent_policy *p, char *const texts[N_TEXTS], const size_t lens[N_TEXTS])
+/*
+ * The store's listings as texts[i] (NULL: the kept one, which the store's
+ * stamp says is the same), listed[i] holding their lengths and stamps.
+ */
+static int list_texts(struct kilo_agent_policy *p, kilo_store *store, char *texts[N_TEXTS],
+		      struct kilo_agent_policy_text listed[N_TEXTS], struct kilo_error *err)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < N_TEXTS; i++) {
+		listed[i] = (struct kilo_agent_policy_text){ .stamp = p->texts[i].text ? p->texts[i].stamp : 0 };
+		r = kilo_store_list_objects_since(store, listed_kinds[i], &listed[i].stamp, &texts[i], &listed[i].len,
+						  err);
+		r = r == 1 ? 0 : r;
+	}
+	return r;
+}
+
+/* The text of listing i this sync reads: listed, or kept. */
+static const char *text_of(const struct kilo_agent_policy *p, char *const texts[N_TEXTS], size_t i)
+{
+	return texts[i] ? texts[i] : p->texts[i].text;
+}
+
+/* Whether the texts listed (texts[i] of listed[i].len bytes each) are those the last sync computed from. */
+static bool same_texts(const struct kilo_agent_policy *p, char *const texts[N_TEXTS],
+		       const struct kilo_agent_policy_text listed[N_TEXTS])
 {
 	for (size_t i = 0; i < N_TEXTS; i++) {
 		const struct kilo_agent_policy_text *kept = &p->texts[i];
 
-		if (!texts[i] || !kept->text || lens[i] != kept->len || memcmp(texts[i], kept->text, kept->len))
+		if (texts[i] && (!kept->text || listed[i].len != kept->len || memcmp(texts[i], kept->text, kept->len)))
 			return false;
 	}
 	return true;
 }
 
-/* Takes texts for the next sync to compare with (megabytes of pods: kept, not copied); leaves texts NULL. */
-static void keep_texts(struct kilo_agent_policy *p, char *texts[N_TEXTS], const size_t lens[N_TEXTS])
+/*
+ * Takes the texts listed for the next sync to compare with (megabytes of
+ * pods: kept, not copied), or only their stamps when they are the same;
+ * leaves texts NULL.
+ */
+static void keep_texts(struct kilo_agent_policy *p, char *texts[N_TEXTS],
+		       const struct kilo_agent_policy_text listed[N_TEXTS], bool same)
 {
 	for (size_t i = 0; i < N_TEXTS; i++) {
-		kilo_free(p->texts[i].text);
-		p->texts[i] = (struct kilo_agent_policy_text){ texts[i], texts[i] ? lens[i] : 0 };
-		texts[i] = NULL;
+		if (!texts[i])
+			continue;
+		if (!same) {
+			kilo_free(p->texts[i].text);
+			p->texts[i].text = texts[i];
+			p->texts[i].len = listed[i].len;
+			texts[i] = NULL;
+		}
+		p->texts[i].stamp = listed[i].stamp;
 	}
 }
 
@@ -146,7 +183,8 @@ static int rename_flows(struct kilo_agent_policy *p, const struct kilo_agent_pol
 								    .mesh = in->mesh,
 								    .policy = desired,
 								    .identities = identities,
-								    .n_identities = stored->n },
+								    .n_identities = stored->n,
+								    .last = p->names },
 				  &names) < 0) {
 		free(identities);
 		return kilo_error_set(err, ENOMEM, "flows: out of memory naming them");
@@ -162,43 +200,48 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 {
 	struct kilo_agent_policy_inputs in = { .store = store, .mesh = mesh, .resync = resync, .identities = &p->identities };
 	struct kilo_store_identity *stored = NULL;
+	uint64_t stamp = p->identities.stamp;
 	size_t n_stored = 0;
 	bool identities_changed = false;
 	struct kilo_np_desired desired = { 0 };
 	struct kilo_np_model model = { 0 };
 	unsigned char d[KILO_AGENT_LB_DIGEST];
 	char *texts[N_TEXTS] = { 0 };
-	size_t lens[N_TEXTS];
-	int r = 0, named;
+	struct kilo_agent_policy_text listed[N_TEXTS];
+	int r, named;
 
 	if (!p->on)
 		return 0;
-	for (size_t i = 0; r == 0 && i < N_TEXTS; i++) {
-		r = kilo_store_list_objects(store, listed_kinds[i], &texts[i], err);
-		lens[i] = r == 0 && texts[i] ? strlen(texts[i]) : 0;
-	}
+	r = list_texts(p, store, texts, listed, err);
 	if (r == 0)
-		r = kilo_store_identity_list(store, &stored, &n_stored, err);
-	if (r == 0 && kilo_agent_policy_identities_take(&p->identities, stored, n_stored, &identities_changed) < 0)
+		r = kilo_store_identity_list_since(store, &stamp, &stored, &n_stored, err);
+	/* 1: the store's identities are those kept, unchanged since they were listed. */
+	if (r == 1)
+		r = 0;
+	else if (r == 0 && kilo_agent_policy_identities_take(&p->identities, stored, n_stored, &identities_changed) < 0)
 		r = kilo_error_set(err, ENOMEM, "policy: out of memory");
+	else if (r == 0)
+		p->identities.stamp = stamp;
 	if (r < 0)
 		goto out;
-	in.pods = texts[PODS];
-	in.namespaces = texts[NAMESPACES];
-	in.policies = texts[POLICIES];
-	in.peers = texts[PEERS];
+	in.pods = text_of(p, texts, PODS);
+	in.namespaces = text_of(p, texts, NAMESPACES);
+	in.policies = text_of(p, texts, POLICIES);
+	in.peers = text_of(p, texts, PEERS);
 	inputs_digest(&in, p->node, d);
 	/* Nothing the maps or the names depend on changed, and no resync asks to compare them with the kernel's. */
 	if (!resync && p->synced && !identities_changed && memcmp(d, p->inputs, sizeof(d)) == 0 &&
-	    same_texts(p, texts, lens))
+	    same_texts(p, texts, listed)) {
+		keep_texts(p, texts, listed, true);
 		goto out;
+	}
 	r = kilo_agent_policy_enforce(p, &in, log, &model, &desired, err);
 	/* Flows are named also when the maps could not be written: they still come (pods from the text if unread). */
-	named = rename_flows(p, &in, texts[SERVICES], model.pods || !in.pods ? &model : NULL, &desired,
+	named = rename_flows(p, &in, text_of(p, texts, SERVICES), model.pods || !in.pods ? &model : NULL, &desired,
 			     r == 0 ? err : NULL);
 	if (r == 0) {
 		memcpy(p->inputs, d, sizeof(d));
-		keep_texts(p, texts, lens);
+		keep_texts(p, texts, listed, false);
 	}
 	if (named < 0 && r == 0)
 		r = -ENOMEM;

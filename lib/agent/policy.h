@@ -24,6 +24,7 @@ struct kilo_agent_policy_identities {
 	struct kilo_store_identity *items; /* by number */
 	size_t n;
 	const struct kilo_store_identity **by_labels;
+	uint64_t stamp; /* the store's, of items (kilo_store_identity_list_since); 0: none */
 };
 
 /*
@@ -46,11 +47,13 @@ struct kilo_agent_policy {
 	/*
 	 * The store's listings the last sync computed from (pods, namespaces,
 	 * policies, peers, services): compared rather than hashed, as memcmp
-	 * goes through 10,000 pods' text many times faster than a digest.
+	 * goes through 10,000 pods' text many times faster than a digest; not
+	 * listed again while the store's stamp of the kind is the same.
 	 */
 	struct kilo_agent_policy_text {
 		char *text; /* NULL: none kept */
 		size_t len;
+		uint64_t stamp; /* kilo_store_list_objects_since's; 0: none */
 	} texts[5];
 	unsigned char problems[KILO_AGENT_LB_DIGEST]; /* of the problems last logged */
 	const char *node;              /* this node's name, in every flow */

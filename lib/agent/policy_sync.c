@@ -67,7 +67,7 @@ int kilo_agent_policy_identities_take(struct kilo_agent_policy_identities *kept,
 		by_labels[i] = &listed[i];
 	if (n)
 		qsort(by_labels, n, sizeof(*by_labels), cmp_stored_labels);
-	*kept = (struct kilo_agent_policy_identities){ listed, n, by_labels };
+	*kept = (struct kilo_agent_policy_identities){ .items = listed, .n = n, .by_labels = by_labels };
 	return 0;
 }
 

@@ -8,6 +8,8 @@
 
 #include <bpf/bpf.h>
 
+#include "../core/array.h"
+
 /* Records per batch syscall: large enough that a 1M-entry map is read in a few hundred. */
 #define BATCH 4096
 
@@ -185,8 +187,8 @@ static size_t same_records(const unsigned char *a, const unsigned char *b, size_
 	return same;
 }
 
-void kilo_bpf_table_shared(const struct kilo_bpf_table *a, const struct kilo_bpf_table *b, size_t *front,
-			   size_t *back)
+/* How many records a and b (of the same sizes) share from their start (*front) and, in what is left, their end (*back). */
+static void shared(const struct kilo_bpf_table *a, const struct kilo_bpf_table *b, size_t *front, size_t *back)
 {
 	size_t size = a->key_size + a->value_size, n = a->n < b->n ? a->n : b->n;
 
@@ -194,34 +196,37 @@ void kilo_bpf_table_shared(const struct kilo_bpf_table *a, const struct kilo_bpf
 	*back = n > *front ? same_records(a->data + a->n * size, b->data + b->n * size, n - *front, size, true) : 0;
 }
 
-int kilo_bpf_table_diff(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, struct kilo_bpf_diff *d)
-{
-	size_t front, back;
-
-	kilo_bpf_table_shared(want, have, &front, &back);
-	return kilo_bpf_table_diff_shared(want, have, front, back, d);
-}
-
-int kilo_bpf_table_diff_shared(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t front,
-			       size_t back, struct kilo_bpf_diff *d)
-{
-	size_t i, j, n_changed = 0;
+/* A diff being made: the changed records apart, to follow the added at the end (diff_end). */
+struct diff_making {
+	struct kilo_bpf_diff *d;
 	size_t *changed;
+	size_t n_changed;
+};
 
+static int diff_begin(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, struct kilo_bpf_diff *d,
+		      struct diff_making *m)
+{
 	*d = (struct kilo_bpf_diff){ 0 };
+	*m = (struct diff_making){ d, malloc((want->n + 1) * sizeof(*m->changed)), 0 };
 	d->write = malloc((want->n + 1) * sizeof(*d->write));
 	d->remove = malloc((have->n + 1) * sizeof(*d->remove));
-	changed = malloc((want->n + 1) * sizeof(*changed));
-	if (!d->write || !d->remove || !changed) {
-		free(changed);
+	if (!d->write || !d->remove || !m->changed) {
+		free(m->changed);
 		kilo_bpf_diff_free(d);
 		return -ENOMEM;
 	}
-	/* The records both share at either end need nothing: merged in between only. */
-	i = j = front;
-	while (i < want->n - back || j < have->n - back) {
-		const unsigned char *w = i < want->n - back ? kilo_bpf_record(want, i) : NULL;
-		const unsigned char *h = j < have->n - back ? kilo_bpf_record(have, j) : NULL;
+	return 0;
+}
+
+/* Merges want's records i to i_end with have's j to j_end (both sorted) into the diff. */
+static void merge(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t i, size_t i_end,
+		  size_t j, size_t j_end, struct diff_making *m)
+{
+	struct kilo_bpf_diff *d = m->d;
+
+	while (i < i_end || j < j_end) {
+		const unsigned char *w = i < i_end ? kilo_bpf_record(want, i) : NULL;
+		const unsigned char *h = j < j_end ? kilo_bpf_record(have, j) : NULL;
 		int c = !w ? 1 : !h ? -1 : memcmp(w, h, want->key_size);
 
 		if (c < 0) {
@@ -230,16 +235,112 @@ int kilo_bpf_table_diff_shared(const struct kilo_bpf_table *want, const struct k
 			d->remove[d->n_remove++] = j++;
 		} else {
 			if (memcmp(w + want->key_size, h + want->key_size, want->value_size))
-				changed[n_changed++] = i;
+				m->changed[m->n_changed++] = i;
 			i++;
 			j++;
 		}
 	}
-	/* The added first, then the changed: n_write - n_added of them. */
-	memcpy(d->write + d->n_added, changed, n_changed * sizeof(*changed));
-	d->n_write = d->n_added + n_changed;
-	free(changed);
+}
+
+/* The added first, then the changed: n_write - n_added of them. */
+static void diff_end(struct diff_making *m)
+{
+	struct kilo_bpf_diff *d = m->d;
+
+	memcpy(d->write + d->n_added, m->changed, m->n_changed * sizeof(*m->changed));
+	d->n_write = d->n_added + m->n_changed;
+	free(m->changed);
+}
+
+int kilo_bpf_table_diff(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, struct kilo_bpf_diff *d)
+{
+	struct diff_making m;
+	size_t front, back;
+
+	if (diff_begin(want, have, d, &m) < 0)
+		return -ENOMEM;
+	/* The records both share at either end need nothing: merged in between only. */
+	shared(want, have, &front, &back);
+	merge(want, have, front, want->n - back, front, have->n - back, &m);
+	diff_end(&m);
 	return 0;
+}
+
+/* Whether two keys begin with the same prefix bytes: a word's (policy's runs) compared as one, not through memcmp. */
+static bool same_prefix(const void *a, const void *b, size_t prefix)
+{
+	uint64_t x, y;
+
+	if (prefix != sizeof(x))
+		return !memcmp(a, b, prefix);
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	return x == y;
+}
+
+/*
+ * The index after the run of t's records from i whose keys begin with the
+ * prefix bytes of record i's (t sorted): by doubling steps, then halving,
+ * as a run is tens of records among 100,000s.
+ */
+static size_t run_end(const struct kilo_bpf_table *t, size_t i, size_t prefix)
+{
+	const void *key = kilo_bpf_record(t, i);
+	size_t lo = i + 1, hi = i + 1, step = 1;
+
+	/* [i, lo) is in the run; hi is past it, or t->n. */
+	while (hi < t->n && same_prefix(kilo_bpf_record(t, hi), key, prefix)) {
+		lo = hi + 1;
+		hi += step;
+		step *= 2;
+	}
+	hi = hi < t->n ? hi : t->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (same_prefix(kilo_bpf_record(t, mid), key, prefix))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int kilo_bpf_table_diff_runs(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
+			     struct kilo_bpf_diff *d, size_t **differ, size_t *n_differ)
+{
+	size_t size = want->key_size + want->value_size, i = 0, j = 0, cap = 0;
+	struct diff_making m;
+	int r = 0;
+
+	*differ = NULL;
+	*n_differ = 0;
+	if (diff_begin(want, have, d, &m) < 0)
+		return -ENOMEM;
+	while (r == 0 && (i < want->n || j < have->n)) {
+		int c = i == want->n ? 1 : j == have->n ? -1 : memcmp(kilo_bpf_record(want, i), kilo_bpf_record(have, j), prefix);
+		size_t i_end = c <= 0 ? run_end(want, i, prefix) : i, j_end = c >= 0 ? run_end(have, j, prefix) : j;
+
+		/* A run only one side has differs by its length, the other's being none. */
+		if (i_end - i != j_end - j ||
+		    memcmp(kilo_bpf_record(want, i), kilo_bpf_record(have, j), (i_end - i) * size)) {
+			merge(want, have, i, i_end, j, j_end, &m);
+			if (i_end > i && (r = kilo_array_reserve((void **)differ, &cap, *n_differ + 2, sizeof(**differ))) == 0) {
+				(*differ)[(*n_differ)++] = i;
+				(*differ)[(*n_differ)++] = i_end;
+			}
+		}
+		i = i_end;
+		j = j_end;
+	}
+	diff_end(&m);
+	if (r < 0) {
+		kilo_bpf_diff_free(d);
+		free(*differ);
+		*differ = NULL;
+		*n_differ = 0;
+	}
+	return r;
 }
 
 void kilo_bpf_diff_free(struct kilo_bpf_diff *d)

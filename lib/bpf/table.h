@@ -40,13 +40,6 @@ bool kilo_bpf_table_has(const struct kilo_bpf_table *t, const void *key);
  */
 int kilo_bpf_table_read(int fd, struct kilo_bpf_table *t);
 
-/*
- * How many records a and b (of the same sizes) share, key and value, from
- * their start (*front) and, in what is left, from their end (*back).
- */
-void kilo_bpf_table_shared(const struct kilo_bpf_table *a, const struct kilo_bpf_table *b, size_t *front,
-			   size_t *back);
-
 /* What turns have into want: indexes of want to write (added ones first counted), of have to delete. */
 struct kilo_bpf_diff {
 	size_t *write;
@@ -56,9 +49,17 @@ struct kilo_bpf_diff {
 };
 
 int kilo_bpf_table_diff(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, struct kilo_bpf_diff *d);
-/* The same, with what kilo_bpf_table_shared found of want and have. */
-int kilo_bpf_table_diff_shared(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t front,
-			       size_t back, struct kilo_bpf_diff *d);
+/*
+ * The same, run by run: the records whose keys begin with the same prefix
+ * bytes (an endpoint's of one prefix length, in policy's maps) compared
+ * with have's run as one block, and merged only where they differ; the
+ * runs of want that differ in *differ, n_differ / 2 ranges [lo, hi), in
+ * order (free it). -ENOMEM. have must be sorted: then want is sorted when
+ * its runs that differ are, each after the record before it and before
+ * the one after (the others are have's).
+ */
+int kilo_bpf_table_diff_runs(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
+			     struct kilo_bpf_diff *d, size_t **differ, size_t *n_differ);
 void kilo_bpf_diff_free(struct kilo_bpf_diff *d);
 
 /* Writes the records of t at the indexes idx (n of them) into the map fd, in batches where the kernel can. */

@@ -107,6 +107,7 @@ struct kilo_np_identity {
 	struct kilo_np_labels pod, ns; /* a pod's (ns: its namespace's as seen for it) */
 	struct kilo_np_labels peer;    /* a VPN peer's */
 	bool is_peer;
+	uint64_t hash; /* kilo_np_hash of label_set: set in the model's identities */
 };
 
 #define KILO_NP_NO_IDENTITY ((size_t)-1)

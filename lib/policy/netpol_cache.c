@@ -285,6 +285,16 @@ static size_t next_length(const void *items, size_t k, size_t n, size_t size)
 	return lo;
 }
 
+/* Copies the run of items (sorted, n) of the prefix length of item *at to out, as one block: *at moves past it. */
+static size_t take_run(const void *items, size_t *at, size_t n, size_t size, void *out)
+{
+	size_t end = next_length(items, *at, n, size), taken = end - *at;
+
+	memcpy(out, (const char *)items + *at * size, taken * size);
+	*at = end;
+	return taken;
+}
+
 /* Every endpoint's rules and bounds, by prefix length, then endpoint, then the rest of the key. */
 static int join(struct np_build *b, struct np_endpoint **order, size_t n)
 {
@@ -316,10 +326,12 @@ static int join(struct np_build *b, struct np_endpoint **order, size_t n)
 		for (size_t i = 0; present[len] && i < n; i++) {
 			const struct np_endpoint *e = order[i];
 
-			while (rule_at[i] < e->rules.n && e->rules.items[rule_at[i]].key.prefixlen == len)
-				out->rules[out->n_rules++] = e->rules.items[rule_at[i]++];
-			while (cidr_at[i] < e->cidrs.n && e->cidrs.items[cidr_at[i]].key.prefixlen == len)
-				out->cidrs[out->n_cidrs++] = e->cidrs.items[cidr_at[i]++];
+			if (rule_at[i] < e->rules.n && e->rules.items[rule_at[i]].key.prefixlen == len)
+				out->n_rules += take_run(e->rules.items, &rule_at[i], e->rules.n, sizeof(*out->rules),
+							 out->rules + out->n_rules);
+			if (cidr_at[i] < e->cidrs.n && e->cidrs.items[cidr_at[i]].key.prefixlen == len)
+				out->n_cidrs += take_run(e->cidrs.items, &cidr_at[i], e->cidrs.n, sizeof(*out->cidrs),
+							 out->cidrs + out->n_cidrs);
 		}
 	}
 	r = 0;

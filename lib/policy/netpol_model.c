@@ -612,6 +612,7 @@ static int build_identities(struct kilo_np_model *model, const struct kilo_np_na
 	qsort_r(distinct, n_distinct, sizeof(*distinct), first_cmp, all);
 	for (size_t i = 0; i < n_distinct; i++) {
 		model->identities[i] = all[distinct[i]].identity;
+		model->identities[i].hash = all[distinct[i]].hash;
 		all[distinct[i]].index = i;
 	}
 	model->n_identities = n_distinct;

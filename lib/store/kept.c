@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,14 @@ int kilo_store_kept_compare(const void *a, const void *b)
 	return strcmp((*(struct kilo_store_kept_head *const *)a)->key, (*(struct kilo_store_kept_head *const *)b)->key);
 }
 
+/* Marks kept changed: a stamp from one count for every store, so that no two lists' states share one. */
+static void restamp(struct kilo_store_kept *kept)
+{
+	static atomic_uint_fast64_t last;
+
+	kept->stamp = atomic_fetch_add(&last, 1) + 1;
+}
+
 void kilo_store_kept_clear(struct kilo_store_kept *kept)
 {
 	for (size_t i = 0; i < kept->n; i++)
@@ -54,6 +63,7 @@ void kilo_store_kept_clear(struct kilo_store_kept *kept)
 	kept->items = NULL;
 	kept->n = kept->cap = 0;
 	kept->listed = false;
+	restamp(kept);
 }
 
 struct kilo_store_kept *kilo_store_kept_of(kilo_store *store, enum kilo_store_kind kind,
@@ -125,6 +135,7 @@ static int read_all(kilo_store *store, enum kilo_store_kind kind, struct kilo_st
 	kept->items = items;
 	kept->n = kept->cap = n;
 	kept->listed = true;
+	restamp(kept);
 	if (kept->ops->changed)
 		kept->ops->changed(kept, kind, NULL, NULL);
 	return 0;
@@ -133,6 +144,7 @@ static int read_all(kilo_store *store, enum kilo_store_kind kind, struct kilo_st
 /* Tells the user of kept that old is replaced by item (either may be NULL). */
 static void changed(struct kilo_store_kept *kept, enum kilo_store_kind kind, void *old, void *item)
 {
+	restamp(kept);
 	if (kept->ops->changed)
 		kept->ops->changed(kept, kind, old, item);
 }

@@ -118,8 +118,8 @@ static bool selected(const struct listed *l, const char *ns)
 	return l->piece && (!ns || (strlen(ns) == l->ns_len && !strncmp(l->head.name, ns, l->ns_len)));
 }
 
-/* The array's text from the pieces, as json_dumps of the array would give it, and a final newline. */
-static int join(const struct kilo_store_kept *listing, const char *ns, char **out)
+/* The array's text from the pieces, as json_dumps of the array would give it, and a final newline (*len bytes). */
+static int join(const struct kilo_store_kept *listing, const char *ns, char **out, size_t *len_out)
 {
 	size_t len = 0, m = 0;
 	char *text, *at;
@@ -134,6 +134,7 @@ static int join(const struct kilo_store_kept *listing, const char *ns, char **ou
 	}
 	if (!m) {
 		*out = strdup("[]\n");
+		*len_out = 3;
 		return *out ? 0 : -ENOMEM;
 	}
 	/* "[\n" PIECE (",\n" PIECE)* "\n]\n": the pieces' separators are counted with them. */
@@ -155,13 +156,15 @@ static int join(const struct kilo_store_kept *listing, const char *ns, char **ou
 	}
 	memcpy(at, "\n]\n", 4);
 	*out = text;
+	*len_out = (size_t)(at - text) + 3;
 	return 0;
 }
 
-int kilo_store_listing_text(kilo_store *store, enum kilo_store_kind kind, const char *ns, char **out,
-			    struct kilo_error *err)
+int kilo_store_listing_text(kilo_store *store, enum kilo_store_kind kind, const char *ns, uint64_t *stamp,
+			    char **out, size_t *len, struct kilo_error *err)
 {
 	struct kilo_store_kept once = { .ops = &listed_ops }, *listing = &once;
+	size_t ignored;
 	int r;
 
 	/* Nodes and peers: their changes are the load's (cache.c), listed whole. */
@@ -170,8 +173,12 @@ int kilo_store_listing_text(kilo_store *store, enum kilo_store_kind kind, const 
 	if (!listing)
 		return kilo_error_set(err, ENOMEM, "out of memory");
 	r = kilo_store_kept_refresh(store, kind, listing, listing != &once, NULL, err);
-	if (r == 0 && join(listing, ns, out) < 0)
+	if (r == 0 && stamp && listing != &once && *stamp == listing->stamp)
+		r = 1;
+	else if (r == 0 && join(listing, ns, out, len ? len : &ignored) < 0)
 		r = kilo_error_set(err, ENOMEM, "out of memory");
+	else if (r == 0 && stamp)
+		*stamp = listing != &once ? listing->stamp : 0;
 	kilo_store_kept_clear(&once);
 	return r;
 }

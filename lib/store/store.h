@@ -193,6 +193,8 @@ struct kilo_store_kept {
 	void **items;                          /* each begins with a struct kilo_store_kept_head */
 	size_t n, cap;
 	bool listed; /* items are the store's as of the last refresh */
+	/* Set at every change of items to a number no kept list of any store had: equal, nothing changed. */
+	uint64_t stamp;
 };
 
 /* ops->make's part: takes entry's name into head, with its key. -ENOMEM. */
@@ -213,6 +215,15 @@ int kilo_store_kept_refresh(kilo_store *store, enum kilo_store_kind kind, struct
 void *kilo_store_kept_find(const struct kilo_store_kept *kept, enum kilo_store_kind kind, const char *name);
 /* Drops every item: the next refresh reads every object. */
 void kilo_store_kept_clear(struct kilo_store_kept *kept);
+
+/*
+ * kilo_store_identity_list, but when the identities are those of *stamp
+ * (as this call last set it; 0: none) nothing is listed and 1 returned:
+ * the agent lists them at every change of the store, and the ~3,000
+ * records of 10,000 pods rarely change.
+ */
+int kilo_store_identity_list_since(kilo_store *store, uint64_t *stamp, struct kilo_store_identity **out, size_t *n,
+				   struct kilo_error *err);
 
 /* A parsed object of the cache: the object, or why it was left out. */
 struct kilo_store_cached {
@@ -258,12 +269,21 @@ static inline struct kilo_store_cached *kilo_store_cached_at(const struct kilo_s
 
 /*
  * The objects of kind (in namespace ns; NULL: every one) as one JSON array,
- * sorted by namespace then name, into *out (free): the text of
- * kilo_store_list_objects. Kept per object between calls when the store
- * names the kind's changes, else listed whole.
+ * sorted by namespace then name, into *out (free; *len bytes, len NULL:
+ * not asked): the text of kilo_store_list_objects. Kept per object between
+ * calls when the store names the kind's changes, else listed whole. With
+ * stamp (else NULL): when the kept objects are those of *stamp, nothing is
+ * listed and 1 returned; else *stamp is set to theirs (0: not kept).
  */
-int kilo_store_listing_text(kilo_store *store, enum kilo_store_kind kind, const char *ns, char **out,
-			    struct kilo_error *err);
+int kilo_store_listing_text(kilo_store *store, enum kilo_store_kind kind, const char *ns, uint64_t *stamp,
+			    char **out, size_t *len, struct kilo_error *err);
+/*
+ * kilo_store_list_objects with kilo_store_listing_text's stamp and length:
+ * the agent lists five kinds at every change of the store, which is mostly
+ * one of them, and 10,000 pods' text is megabytes.
+ */
+int kilo_store_list_objects_since(kilo_store *store, const char *kind_name, uint64_t *stamp, char **out, size_t *len,
+				  struct kilo_error *err);
 /* store->kept[kind], made empty when there is none yet; NULL when out of memory. */
 struct kilo_store_kept *kilo_store_kept_of(kilo_store *store, enum kilo_store_kind kind,
 					   const struct kilo_store_item_ops *ops);

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,11 +318,15 @@ static void *make_record(enum kilo_store_kind kind, struct kilo_store_entry *ent
 static const struct kilo_store_item_ops record_ops = { make_record, drop_record, kilo_store_kept_compare, NULL,
 						       NULL };
 
-/* The identities as the store has them now: the numbers' records by number, and the label sets' by hash. */
+/*
+ * The identities as the store has them now: the numbers' records by
+ * number, and for each the record of its label set when that names it
+ * (then the label set's number; else NULL).
+ */
 struct identities {
 	const struct record **ids;
+	const struct record **sets;
 	size_t n;
-	const struct kilo_store_kept *by_hash;
 };
 
 static int compare_by_id(const void *a, const void *b)
@@ -331,24 +336,74 @@ static int compare_by_id(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-/* The label set's record of id's labels, when it names id: then id is the label set's number. */
-static const struct record *current(const struct identities *all, const struct record *id)
+static void identities_free(struct identities *all)
 {
-	const struct kept_record *found = kilo_store_kept_find(all->by_hash, KILO_STORE_IDENTITY_LABELS, id->hash);
+	free(all->ids);
+	free(all->sets);
+	memset(all, 0, sizeof(*all));
+}
 
-	return found && found->valid && found->record.id == id->id && !strcmp(found->record.labels, id->labels)
-		       ? &found->record
-		       : NULL;
+/* The valid records of kept, sorted by number (malloc'ed, *n of them); NULL when out of memory. */
+static const struct record **by_number(const struct kilo_store_kept *kept, size_t *n)
+{
+	const struct record **records = malloc((kept->n ? kept->n : 1) * sizeof(*records));
+
+	*n = 0;
+	for (size_t i = 0; records && i < kept->n; i++) {
+		const struct kept_record *k = kept->items[i];
+
+		if (k->valid)
+			records[(*n)++] = &k->record;
+	}
+	if (records)
+		qsort(records, *n, sizeof(*records), compare_by_id);
+	return records;
+}
+
+/* The name a kept record was read under: a label set's is its labels' hash, unless written by hand. */
+static const char *kept_name(const struct record *r)
+{
+	return ((const struct kept_record *)((const char *)r - offsetof(struct kept_record, record)))->head.name;
+}
+
+/*
+ * Each number's label set record, when its name is the number's labels'
+ * hash and it holds the same pair: both kinds by number, merged (a lookup
+ * by name each was most of a listing of ~3,000). -ENOMEM.
+ */
+static int match_sets(struct identities *all, const struct kilo_store_kept *by_hash)
+{
+	size_t n_sets = 0, j = 0;
+	const struct record **sets = by_number(by_hash, &n_sets);
+
+	all->sets = calloc(all->n ? all->n : 1, sizeof(*all->sets));
+	if (!sets || !all->sets) {
+		free(sets);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < all->n; i++) {
+		const struct record *id = all->ids[i];
+
+		while (j < n_sets && sets[j]->id < id->id)
+			j++;
+		for (size_t k = j; k < n_sets && sets[k]->id == id->id && !all->sets[i]; k++)
+			if (!strcmp(kept_name(sets[k]), id->hash) && !strcmp(sets[k]->labels, id->labels))
+				all->sets[i] = sets[k];
+	}
+	free(sets);
+	return 0;
 }
 
 /*
  * Both kinds of records, kept by the store between calls: only those it
  * names as changed are read again (a relabel to a label set that has its
- * number reads none).
+ * number reads none). When stamp (else NULL) is theirs as they are now,
+ * out is left empty and 1 returned; else stamp is set to it.
  */
-static int read_all(kilo_store *store, struct identities *out, struct kilo_error *err)
+static int read_all(kilo_store *store, uint64_t *stamp, struct identities *out, struct kilo_error *err)
 {
 	struct kilo_store_kept *ids, *by_hash;
+	uint64_t now;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -363,21 +418,21 @@ static int read_all(kilo_store *store, struct identities *out, struct kilo_error
 		r = kilo_store_kept_refresh(store, KILO_STORE_IDENTITY_LABELS, by_hash, true, NULL, err);
 	if (r < 0)
 		return r;
-	out->ids = malloc((ids->n ? ids->n : 1) * sizeof(*out->ids));
-	if (!out->ids)
+	/* Each change takes a number above every stamp before it: the higher of the two moves with either. */
+	now = ids->stamp > by_hash->stamp ? ids->stamp : by_hash->stamp;
+	if (stamp && *stamp == now)
+		return 1;
+	if (!(out->ids = by_number(ids, &out->n)) || match_sets(out, by_hash) < 0) {
+		identities_free(out);
 		return kilo_error_set(err, ENOMEM, "out of memory");
-	for (size_t i = 0; i < ids->n; i++) {
-		const struct kept_record *k = ids->items[i];
-
-		if (k->valid)
-			out->ids[out->n++] = &k->record;
 	}
-	qsort(out->ids, out->n, sizeof(*out->ids), compare_by_id);
-	out->by_hash = by_hash;
+	if (stamp)
+		*stamp = now;
 	return 0;
 }
 
-int kilo_store_identity_list(kilo_store *store, struct kilo_store_identity **out, size_t *n_out, struct kilo_error *err)
+int kilo_store_identity_list_since(kilo_store *store, uint64_t *stamp, struct kilo_store_identity **out, size_t *n_out,
+				   struct kilo_error *err)
 {
 	struct kilo_store_identity *list;
 	struct identities all;
@@ -388,12 +443,12 @@ int kilo_store_identity_list(kilo_store *store, struct kilo_store_identity **out
 		return kilo_error_set(err, EINVAL, "identity: %s is NULL", out ? "n" : "out");
 	*out = NULL;
 	*n_out = 0;
-	r = read_all(store, &all, err);
-	if (r < 0)
+	r = read_all(store, stamp, &all, err);
+	if (r != 0)
 		return r;
 	list = calloc(all.n ? all.n : 1, sizeof(*list));
 	for (size_t i = 0; list && i < all.n; i++) {
-		if (!current(&all, all.ids[i]))
+		if (!all.sets[i])
 			continue;
 		list[n].id = all.ids[i]->id;
 		list[n].created = all.ids[i]->created;
@@ -402,12 +457,21 @@ int kilo_store_identity_list(kilo_store *store, struct kilo_store_identity **out
 			list = NULL;
 		}
 	}
-	free(all.ids);
-	if (!list)
+	identities_free(&all);
+	if (!list) {
+		/* Not listed: the next call lists them whatever they are. */
+		if (stamp)
+			*stamp = 0;
 		return kilo_error_set(err, ENOMEM, "out of memory");
+	}
 	*out = list;
 	*n_out = n;
 	return 0;
+}
+
+int kilo_store_identity_list(kilo_store *store, struct kilo_store_identity **out, size_t *n_out, struct kilo_error *err)
+{
+	return kilo_store_identity_list_since(store, NULL, out, n_out, err);
 }
 
 void kilo_store_identities_free(struct kilo_store_identity *identities, size_t n)
@@ -465,7 +529,7 @@ int kilo_store_identities_release_unused(kilo_store *store, const char *const *i
 		*released = 0;
 	if (n_in_use && !in_use)
 		return kilo_error_set(err, EINVAL, "identity: in_use is NULL");
-	r = read_all(store, &all, err);
+	r = read_all(store, NULL, &all, err);
 	if (r < 0)
 		return r;
 	sorted = malloc((n_in_use ? n_in_use : 1) * sizeof(*sorted));
@@ -482,7 +546,7 @@ int kilo_store_identities_release_unused(kilo_store *store, const char *const *i
 	}
 	qsort(sorted, n_in_use, sizeof(*sorted), compare_strings);
 	for (size_t i = 0; i < all.n && r == 0; i++) {
-		const struct record *id = all.ids[i], *label_set = current(&all, id);
+		const struct record *id = all.ids[i], *label_set = all.sets[i];
 		const char *labels = id->labels;
 
 		if (now - id->created < (int64_t)min_age_s)
@@ -504,6 +568,6 @@ out:
 	if (released)
 		*released = freed;
 	free(sorted);
-	free(all.ids);
+	identities_free(&all);
 	return r;
 }

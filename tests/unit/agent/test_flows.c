@@ -127,6 +127,47 @@ static void test_unknown_addresses_named_by_what_holds_them(void **state)
 	kilo_flow_names_free(names);
 }
 
+/* The pod at addr's name in names. */
+static const char *pod_at(const struct kilo_flow_names *names, const char *addr)
+{
+	struct kilo_flow_where w;
+	union kilo_lb_addr a;
+
+	v4(&a, addr);
+	kilo_flow_names_where(names, AF_INET, &a, &w);
+	return w.pod;
+}
+
+/* Built after others, names take their order only while every address is where it was. */
+static void test_names_built_after_others_follow_their_pods(void **state)
+{
+	static const char renamed[] =
+		"[{\"metadata\":{\"namespace\":\"shop\",\"name\":\"web-2\"},\"spec\":{\"nodeName\":\"n1\"},"
+		"\"status\":{\"podIP\":\"10.1.0.5\"}},"
+		"{\"metadata\":{\"namespace\":\"shop\",\"name\":\"db-0\"},\"spec\":{\"nodeName\":\"n2\"},"
+		"\"status\":{\"podIP\":\"10.2.0.7\"}}]";
+	static const char swapped[] =
+		"[{\"metadata\":{\"namespace\":\"shop\",\"name\":\"web-2\"},\"spec\":{\"nodeName\":\"n1\"},"
+		"\"status\":{\"podIP\":\"10.2.0.7\"}},"
+		"{\"metadata\":{\"namespace\":\"shop\",\"name\":\"db-0\"},\"spec\":{\"nodeName\":\"n2\"},"
+		"\"status\":{\"podIP\":\"10.1.0.5\"}}]";
+	struct kilo_flow_names *first = names_of_shop(), *second = NULL, *third = NULL;
+	struct kilo_flow_names_inputs in = { .pods = renamed, .mesh = two_nodes(), .last = first };
+
+	(void)state;
+	assert_int_equal(kilo_flow_names_build(&in, &second), 0);
+	assert_string_equal(pod_at(second, "10.1.0.5"), "web-2");
+	assert_string_equal(pod_at(second, "10.2.0.7"), "db-0");
+	in = (struct kilo_flow_names_inputs){ .pods = swapped, .mesh = two_nodes(), .last = second };
+	assert_int_equal(kilo_flow_names_build(&in, &third), 0);
+	assert_string_equal(pod_at(third, "10.2.0.7"), "web-2");
+	assert_string_equal(pod_at(third, "10.1.0.5"), "db-0");
+	assert_null(pod_at(third, "192.168.0.1"));
+	kilo_flow_names_free(first);
+	kilo_flow_names_free(second);
+	kilo_flow_names_free(third);
+}
+
 static void test_default_deny_and_world_are_named(void **state)
 {
 	struct kilo_flow_event e = web_to_db(KILO_FLOW_DROPPED, 0);
@@ -306,6 +347,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_names_both_ends_rule_and_service),
 		cmocka_unit_test(test_unknown_addresses_named_by_what_holds_them),
+		cmocka_unit_test(test_names_built_after_others_follow_their_pods),
 		cmocka_unit_test(test_default_deny_and_world_are_named),
 		cmocka_unit_test(test_text_line_like_hubble),
 		cmocka_unit_test(test_line_filters),

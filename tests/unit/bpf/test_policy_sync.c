@@ -233,6 +233,7 @@ static __u32 endpoint_skip(const struct kilo_np_desired_endpoint *e)
 static void test_endpoints_skip_the_lookups_they_need_not(void **state)
 {
 	const __u32 egress = KILO_POLICY_SKIP_ALL << KILO_POLICY_SKIP_SHIFT(KILO_POLICY_EGRESS);
+	const __u32 egress_any = KILO_POLICY_SKIP_ANY << KILO_POLICY_SKIP_SHIFT(KILO_POLICY_EGRESS);
 	struct np_fixture *f = *state;
 	struct kilo_bpf_policy_sync_report report;
 
@@ -251,6 +252,13 @@ static void test_endpoints_skip_the_lookups_they_need_not(void **state)
 	/* Read back, the skips are what the desired state gives: nothing to write. */
 	assert_int_equal(sync_policy(f, true, &report), 0);
 	assert_changes(&report.endpoints, 0, 0, 0);
+	/* An endpoint's rules of one prefix length in both directions: each direction's lookups. */
+	f->rules[1].key.direction = KILO_POLICY_EGRESS;
+	f->rules[1].key.identity = KILO_IDENTITY_ANY;
+	sort(f);
+	assert_int_equal(sync_policy(f, false, &report), 0);
+	assert_int_equal(endpoint_skip(&f->endpoints[0]),
+			 (egress & ~egress_any) | KILO_POLICY_SKIP_ANY | KILO_POLICY_SKIP_REGIONS);
 }
 
 /* Between resyncs the policy sync compares with what it wrote last, whatever the load balancer's sync does. */
@@ -320,8 +328,8 @@ static void test_bad_desired_state_writes_nothing(void **state)
 
 /*
  * After a sync, the next one checks only the rules and regions that differ
- * from what it wrote (the rest was checked then): a bad one among them is
- * still refused, and the maps keep what was written.
+ * from what it wrote, endpoint by endpoint (the rest was checked then): a
+ * bad one among them is still refused, and the maps keep what was written.
  */
 static void test_bad_entries_after_a_sync_are_refused_too(void **state)
 {
@@ -336,6 +344,11 @@ static void test_bad_entries_after_a_sync_are_refused_too(void **state)
 	expect_refused(f, "desired rules[2]: not sorted after the entry before it (or the same key twice)");
 	f->cidrs[0].key.direction = 2;
 	expect_refused(f, "desired cidrs[0]: direction 2");
+	/* Out of order only with the run (endpoint) before or after, which is what was written. */
+	f->rules[2].key.endpoint = 0;
+	expect_refused(f, "desired rules[2]: not sorted after the entry before it");
+	f->rules[0].key.endpoint = 3;
+	expect_refused(f, "desired rules[1]: not sorted after the entry before it");
 	assert_int_equal(lb_fixture_count(pin_dir, "kilo_policy_rules", sizeof(struct kilo_policy_key)), 3);
 	assert_int_equal(sync_policy(f, false, &report), 0);
 	assert_changes(&report.rules, 0, 0, 0);

@@ -532,6 +532,11 @@ static void test_changes_one_after_another_compile_as_they_would_afresh(void **s
 	static const struct {
 		const char *pods[2][2], *namespaces[1][2], *location;
 	} steps[] = {
+		/* prod/web and prod/client swap their labels: the same label sets (sorted as before), other pods'; and back. */
+		{ { { "'client'}}, 'spec': {'nodeName': 'n1'", "'web'}}, 'spec': {'nodeName': 'n1'" },
+		    { "'web'}}, 'spec': {'nodeName': 'n1', 'containers': [{'name': 'c', 'ports': [{'name': 'http'",
+		      "'client'}}, 'spec': {'nodeName': 'n1', 'containers': [{'name': 'c', 'ports': [{'name': 'http'" } },
+		  { { NULL } }, "eu" },
 		{ { { NULL } }, { { NULL } }, "eu" },
 		/* prod/client to prod/web's label set with its ports (the identity's rules stay), and back. */
 		{ { { "'client'}}, 'spec': {'nodeName': 'n1', 'containers': [{'name': 'c', 'ports': []",

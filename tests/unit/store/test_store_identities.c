@@ -229,6 +229,8 @@ static void test_a_number_its_label_set_does_not_name_is_not_listed_and_is_relea
 	/* What an allocator that died between its two writes leaves. */
 	put_raw(f, KILO_STORE_IDENTITY, "300", orphan, strlen(orphan));
 	put_raw(f, KILO_STORE_IDENTITY, "301", "not json", 8);
+	/* A label set record under another name than its labels' hash names nothing either. */
+	put_raw(f, KILO_STORE_IDENTITY_LABELS, "00000000000000000000000000000000", orphan, strlen(orphan));
 	n = list(f->store, &ids);
 	assert_int_equal(n, 1);
 	assert_int_equal(ids[0].id, web);
@@ -331,6 +333,71 @@ static void test_a_listing_follows_records_replaced_and_removed_by_another_write
 	free(web_set);
 }
 
+/* kilo_store_identity_list_since: 1 (nothing listed) or 0 with the identities in *n. */
+static int list_since(kilo_store *store, uint64_t *stamp, size_t *n)
+{
+	struct kilo_store_identity *ids = NULL;
+	struct kilo_error err = { 0 };
+	int r = kilo_store_identity_list_since(store, stamp, &ids, n, &err);
+
+	if (r < 0)
+		fail_msg("list since: %s", err.message);
+	assert_true(r == 0 || (!ids && *n == 0));
+	kilo_store_identities_free(ids, *n);
+	return r;
+}
+
+/* Waits for other to be told of a change and lists since stamp: again while nothing changed. Bounded. */
+static int list_since_after_change(kilo_store *store, uint64_t *stamp, size_t *n)
+{
+	int r = 1;
+
+	for (int tries = 0; r == 1 && tries < 10 && wait_for_change(store); tries++)
+		r = list_since(store, stamp, n);
+	return r;
+}
+
+static void test_a_listing_since_a_stamp_is_none_until_a_record_changes(void **state)
+{
+	struct fixture *f = *state;
+	const char *moved = "{\"created\":1,\"id\":300,\"labels\":\"" WEB "\"}";
+	struct kilo_store_identity *ids = NULL;
+	kilo_store *other, *fresh;
+	uint64_t stamp = 0, fresh_stamp;
+	size_t n;
+
+	allocate(f->store, WEB);
+	other = open_again(f);
+	/* Watching from the start, as the agent, which waits on the store: a store not watching reads everything. */
+	assert_true(kilo_store_fd(other) >= 0);
+	assert_int_equal(list_since(other, &stamp, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(stamp != 0);
+	assert_int_equal(list_since(other, &stamp, &n), 1);
+	/* A whole listing meanwhile changes nothing. */
+	n = list(other, &ids);
+	kilo_store_identities_free(ids, n);
+	assert_int_equal(list_since(other, &stamp, &n), 1);
+	/* Another store's stamp is never this one's, though both hold the same. */
+	fresh = open_again(f);
+	fresh_stamp = stamp;
+	assert_int_equal(list_since(fresh, &fresh_stamp, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(fresh_stamp != stamp);
+	kilo_store_close(fresh);
+	/* A number allocated elsewhere, and a record replaced by hand. */
+	allocate(f->store, DB);
+	assert_int_equal(list_since_after_change(other, &stamp, &n), 0);
+	if (n == 1)
+		assert_int_equal(list_since_after_change(other, &stamp, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(list_since(other, &stamp, &n), 1);
+	put_raw(f, KILO_STORE_IDENTITY, "300", moved, strlen(moved));
+	assert_int_equal(list_since_after_change(other, &stamp, &n), 0);
+	assert_int_equal(list_since(other, &stamp, &n), 1);
+	kilo_store_close(other);
+}
+
 /* What allocating labels fails with; the error names the value. */
 static int refused(kilo_store *store, const char *labels, uint32_t *id, struct kilo_error *err)
 {
@@ -380,6 +447,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_record_changed_since_it_was_read_is_not_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_listing_follows_records_replaced_and_removed_by_another_writer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_a_listing_since_a_stamp_is_none_until_a_record_changes, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_labels_are_refused_and_nothing_is_written, setup, teardown),
 	};

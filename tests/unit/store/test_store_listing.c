@@ -25,10 +25,14 @@
 
 #include <kilo/store.h>
 
+#include "store/store.h"
+
 #define POD_FORMAT                                                                                                 \
 	"{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"%s\", \"namespace\": \"%s\","         \
 	" \"labels\": {\"app\": \"%s\"}}, \"spec\": {\"nodeName\": \"n1\", \"containers\": [{\"name\": \"c\","       \
 	" \"image\": \"i\"}]}, \"status\": {\"podIP\": \"10.2.%u.%u\"}}"
+
+#define NAMESPACE_FORMAT "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}"
 
 struct fixture {
 	char dir[64];
@@ -244,6 +248,56 @@ static void test_a_file_with_another_name_is_read_again(void **state)
 	assert_exact(f);
 }
 
+/* kilo_store_list_objects_since of kind: 1 (nothing) or 0 with the text, whose length it gives. */
+static int list_since(kilo_store *store, const char *kind, uint64_t *stamp, char **out)
+{
+	struct kilo_error err = { 0 };
+	size_t len = 0;
+	int r = kilo_store_list_objects_since(store, kind, stamp, out, &len, &err);
+
+	if (r < 0)
+		fail_msg("%s", err.message);
+	if (r == 0)
+		assert_int_equal(len, strlen(*out));
+	else
+		assert_null(*out);
+	return r;
+}
+
+static void test_a_listing_since_a_stamp_is_none_until_its_kind_changes(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t pods = 0, services = 0;
+	struct kilo_error err = { 0 };
+	char *out = NULL, json[128];
+
+	/* Watching from the start, as the agent, which waits on the store: a store not watching reads everything. */
+	assert_true(kilo_store_fd(f->reader) >= 0);
+	/* The namespaces' folder made first: a new folder has every kind read again. */
+	snprintf(json, sizeof(json), NAMESPACE_FORMAT, "a");
+	assert_int_equal(kilo_store_put_object(f->writer, json, &err), 0);
+	put_pod(f->writer, "a", "p1", "app1", 1);
+	assert_int_equal(list_since(f->reader, "Pod", &pods, &out), 0);
+	assert_non_null(strstr(out, "\"p1\""));
+	kilo_free(out);
+	assert_int_equal(list_since(f->reader, "Pod", &pods, &out), 1);
+	assert_int_equal(list_since(f->reader, "Service", &services, &out), 0);
+	assert_string_equal(out, "[]\n");
+	kilo_free(out);
+	/* Another kind's change is not the pods'. */
+	snprintf(json, sizeof(json), NAMESPACE_FORMAT, "b");
+	assert_int_equal(kilo_store_put_object(f->writer, json, &err), 0);
+	assert_int_equal(list_since(f->reader, "Pod", &pods, &out), 1);
+	put_pod(f->writer, "a", "p2", "app1", 2);
+	assert_int_equal(list_since(f->reader, "Pod", &pods, &out), 0);
+	assert_non_null(strstr(out, "\"p2\""));
+	kilo_free(out);
+	assert_int_equal(list_since(f->reader, "Pod", &pods, &out), 1);
+	/* A whole listing meanwhile changes nothing. */
+	kilo_free(list(f->reader, NULL));
+	assert_int_equal(list_since(f->reader, "Pod", &pods, &out), 1);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -304,6 +358,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_changes_by_another_process_are_listed_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_file_with_another_name_is_read_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_change_reads_one_object_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_listing_since_a_stamp_is_none_until_its_kind_changes, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
