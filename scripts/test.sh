@@ -113,8 +113,26 @@ PY
 	if ((t_fail)); then
 		failures+=("$name: $t_bad")
 		grep -E '^ *[0-9]+/[0-9]+ .*(FAIL|ERROR|TIMEOUT)' "$logs/$name-test.log" | awk '!seen[$0]++' | sed 's/^/    /' || true
+		failed_output "$dir/meson-logs/testlog.json" | sed 's/^/    /'
 		echo "    (full log: $logs/$name-test.log)"
 	fi
+}
+
+# failed_output TESTLOG_JSON: each failed test's output from a few lines
+# before its first failure on, bounded: on a CI machine it is all that is left.
+failed_output() {
+	python3 - "$1" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    if t["result"] in ("OK", "EXPECTEDFAIL", "SKIP"):
+        continue
+    out = ((t.get("stdout") or "") + (t.get("stderr") or "")).splitlines()
+    first = next((i for i, l in enumerate(out) if l.startswith(("FAIL", "not ok"))), max(len(out) - 40, 0))
+    shown = out[max(first - 5, 0):][:300]
+    print("--- " + t["name"] + ": its output from line " + str(max(first - 5, 0) + 1) + " of " + str(len(out)))
+    print("\n".join(shown))
+PY
 }
 
 # cli_tests NAME KGCTL KG: runs tests/cli/test_kgctl.sh and adds its counts.

@@ -200,7 +200,9 @@ KILO_EXPORT int kilo_store_identities_release_unused(kilo_store *store, const ch
  * poll(). After it does, kilo_store_changed consumes the events and says
  * whether anything relevant changed (true), so the caller loads again.
  * A store whose directory disappears reports it as an error and keeps
- * watching for it to come back.
+ * watching for it to come back. A file store begins watching at the first
+ * call (a negative errno when it cannot); a store that is only read never
+ * does.
  */
 KILO_EXPORT int kilo_store_fd(const kilo_store *store);
 KILO_EXPORT int kilo_store_changed(kilo_store *store, bool *changed, struct kilo_error *err);

@@ -510,12 +510,14 @@ static int watch_fds(kilo_agent *a, struct kilo_error *err)
 {
 	struct epoll_event store = { .events = EPOLLIN }, resolver = { .events = EPOLLIN }, links = { .events = EPOLLIN },
 			   flows = { .events = EPOLLIN };
-	int r = kilo_resolver_new(&a->resolver);
+	int r = kilo_resolver_new(&a->resolver), store_fd = kilo_store_fd(a->store);
 
 	if (r < 0)
 		return kilo_error_set(err, -r, "agent: starting the resolver: %s", strerror(-r));
+	if (store_fd < 0)
+		return kilo_error_set(err, -store_fd, "agent: watching the store: %s", strerror(-store_fd));
 	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (a->epoll_fd < 0 || epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_store_fd(a->store), &store) < 0 ||
+	if (a->epoll_fd < 0 || epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, store_fd, &store) < 0 ||
 	    epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_resolver_fd(a->resolver), &resolver) < 0 ||
 	    (kilo_agent_lb_fd(&a->lb) >= 0 && epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, kilo_agent_lb_fd(&a->lb), &links) < 0) ||
 	    (kilo_agent_policy_fd(&a->policy) >= 0 &&

@@ -197,6 +197,7 @@ static int list(kilo_store *store, enum kilo_store_kind kind, struct kilo_store_
 
 	*out = NULL;
 	*n_out = 0;
+	fs->has_read = true;
 	r = path_printf(dir_path, "%s/%s", fs->dir, folder);
 	if (r < 0)
 		return kilo_error_set(err, -r, "store: %.200s/%s: path too long", fs->dir, folder);
@@ -257,6 +258,7 @@ static int get_object(kilo_store *store, enum kilo_store_kind kind, const char *
 	char path[PATH_MAX], file[OBJECT_NAME_MAX];
 	int r;
 
+	file_store(store)->has_read = true;
 	r = object_path(file_store(store), kind, name, path, file, err);
 	if (r < 0)
 		return r;
@@ -479,9 +481,7 @@ int kilo_file_store_open(const char *dir, kilo_store **out, struct kilo_error *e
 		return kilo_error_set(err, ENOMEM, "out of memory");
 	}
 	fs->base.ops = &file_ops;
-	fs->inotify_fd = -1;
-	for (size_t i = 0; i < KILO_FILE_WATCH_MAX; i++)
-		fs->watches[i] = -1;
+	kilo_file_watch_init(fs);
 	/* Nothing is created here: a reader writes nothing, a writer makes the folders it needs. */
 	r = 0;
 	exists = fs->dir_seen = stat(dir, &st) == 0;
@@ -489,8 +489,6 @@ int kilo_file_store_open(const char *dir, kilo_store **out, struct kilo_error *e
 		r = kilo_error_set(err, errno, "store: %.400s: %s", dir, strerror(errno));
 	else if (exists && !S_ISDIR(st.st_mode))
 		r = kilo_error_set(err, ENOTDIR, "store: %.400s is not a directory", dir);
-	if (r == 0)
-		r = kilo_file_watch_init(fs, err);
 	if (r < 0) {
 		close_store(&fs->base);
 		return r;

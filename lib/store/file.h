@@ -21,7 +21,9 @@ enum {
 struct kilo_file_store {
 	struct kilo_store base;
 	char *dir;
-	int inotify_fd;
+	int inotify_fd; /* -1 until a caller waits for changes */
+	int wait_fd;    /* kilo_store_fd's: an epoll over inotify_fd and wake_fd */
+	int wake_fd;    /* an eventfd: a change pending when the watches began */
 	int watches[KILO_FILE_WATCH_MAX];
 	bool dir_seen; /* DIR was there once: a write never makes it again */
 	bool pending;  /* a change kilo_store_changed has not reported yet */
@@ -34,6 +36,8 @@ struct kilo_file_store {
 	bool all_dirty[KILO_STORE_CHANGED_KINDS];
 	char **dirty[KILO_STORE_CHANGED_KINDS];
 	size_t n_dirty[KILO_STORE_CHANGED_KINDS], cap_dirty[KILO_STORE_CHANGED_KINDS];
+	bool has_read;  /* listed or got something: watches that begin later begin with a change pending */
+	bool loaded[KILO_STORE_CHANGED_KINDS]; /* per kind: loaded once (its next load begins the watches) */
 };
 
 /* True for the name of an object file: "NAME.json", not a temporary file. */
@@ -42,10 +46,12 @@ bool kilo_file_store_is_object(const char *file_name);
 void kilo_file_store_object_name(enum kilo_store_kind kind, char *file_name);
 
 /*
- * Creates the inotify descriptor and watches the folders when they are
- * there (kilo_file_watch_start, once a writer made them); -errno named in err.
+ * No descriptor yet, everything dirty: the inotify descriptor and the
+ * watches come with the first kilo_file_watch_fd or _changed call or a
+ * kind's second load, and a writer adds the folders it made
+ * (kilo_file_watch_start).
  */
-int kilo_file_watch_init(struct kilo_file_store *fs, struct kilo_error *err);
+void kilo_file_watch_init(struct kilo_file_store *fs);
 void kilo_file_watch_start(struct kilo_file_store *fs);
 void kilo_file_watch_close(struct kilo_file_store *fs);
 int kilo_file_watch_fd(const kilo_store *store);

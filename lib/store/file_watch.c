@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,21 +108,47 @@ static int add_watches(struct kilo_file_store *fs, bool *added, bool *named_adde
 	return 0;
 }
 
-int kilo_file_watch_init(struct kilo_file_store *fs, struct kilo_error *err)
+/*
+ * The watches begin only when a caller waits for changes (kilo_store_fd,
+ * kilo_store_changed) or loads a kind again: a one-shot reader such as
+ * `kgctl get` never has them. Closing an inotify instance that had watches waits for the
+ * kernel's grace period, 10-20 ms, most of such a call. Until then every
+ * load reads everything.
+ */
+void kilo_file_watch_init(struct kilo_file_store *fs)
+{
+	fs->inotify_fd = fs->wait_fd = fs->wake_fd = -1;
+	for (size_t i = 0; i < KILO_FILE_WATCH_MAX; i++)
+		fs->watches[i] = -1;
+	all_dirty(fs);
+}
+
+/*
+ * Starts watching, once. What happened before is unknown: everything is
+ * dirty, and a change is pending if the caller read the store already.
+ */
+static int watch_begin(struct kilo_file_store *fs, struct kilo_error *err)
 {
 	bool added, named_added;
 	int r;
 
-	all_dirty(fs);
+	if (fs->inotify_fd >= 0)
+		return 0;
 	fs->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (fs->inotify_fd < 0)
 		return kilo_error_set(err, errno, "store: cannot create an inotify instance: %s", strerror(errno));
+	all_dirty(fs);
+	fs->pending |= fs->has_read;
 	r = add_watches(fs, &added, &named_added, err);
 	/* No DIR yet: the first write makes it (kilo_file_watch_start). */
 	if (r == -ENOENT) {
 		if (err)
 			memset(err, 0, sizeof(*err));
 		return 0;
+	}
+	if (r < 0) {
+		close(fs->inotify_fd);
+		fs->inotify_fd = -1;
 	}
 	return r;
 }
@@ -139,14 +167,44 @@ void kilo_file_watch_start(struct kilo_file_store *fs)
 
 void kilo_file_watch_close(struct kilo_file_store *fs)
 {
-	if (fs->inotify_fd >= 0)
-		close(fs->inotify_fd);
-	fs->inotify_fd = -1;
+	int *fds[] = { &fs->wait_fd, &fs->wake_fd, &fs->inotify_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(*fds); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+/*
+ * The caller waits on an epoll instance over the inotify descriptor and an
+ * eventfd: a change pending when the watches began (one that may have come
+ * between a read and the wait) has no inotify event to wake the caller.
+ */
+static int wait_begin(struct kilo_file_store *fs)
+{
+	struct epoll_event in = { .events = EPOLLIN };
+	int r = watch_begin(fs, NULL);
+
+	if (r < 0 || fs->wait_fd >= 0)
+		return r;
+	fs->wait_fd = epoll_create1(EPOLL_CLOEXEC);
+	fs->wake_fd = eventfd(fs->pending, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fs->wait_fd < 0 || fs->wake_fd < 0 || epoll_ctl(fs->wait_fd, EPOLL_CTL_ADD, fs->inotify_fd, &in) < 0 ||
+	    epoll_ctl(fs->wait_fd, EPOLL_CTL_ADD, fs->wake_fd, &in) < 0) {
+		r = -errno;
+		kilo_file_watch_close(fs);
+	}
+	return r;
 }
 
 int kilo_file_watch_fd(const kilo_store *store)
 {
-	return ((const struct kilo_file_store *)store)->inotify_fd;
+	/* The store is not const where it was made; only its watches begin here. */
+	struct kilo_file_store *fs = (struct kilo_file_store *)store;
+	int r = wait_begin(fs);
+
+	return r < 0 ? r : fs->wait_fd;
 }
 
 /* Past this many changed names a load reads every object again, which is then as cheap. */
@@ -213,8 +271,12 @@ static int drain(struct kilo_file_store *fs, struct kilo_error *err)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
+	uint64_t woken;
 	ssize_t n;
 
+	/* Its wake-up is fs->pending already. */
+	if (fs->wake_fd >= 0 && read(fs->wake_fd, &woken, sizeof(woken)) < 0 && errno != EAGAIN)
+		return kilo_error_set(err, errno, "store: cannot read its eventfd: %s", strerror(errno));
 	for (;;) {
 		n = read(fs->inotify_fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
@@ -263,7 +325,9 @@ int kilo_file_watch_changed(kilo_store *store, bool *changed, struct kilo_error 
 	bool added;
 	int r;
 
-	r = drain(fs, err);
+	r = watch_begin(fs, err);
+	if (r == 0)
+		r = drain(fs, err);
 	if (r < 0)
 		return r;
 	*changed = fs->pending;
@@ -289,8 +353,15 @@ int kilo_file_watch_changes(kilo_store *store, enum kilo_store_kind kind, char *
 	*all = true;
 	if (kind >= KILO_STORE_CHANGED_KINDS)
 		return 0;
+	/* A kind's first load reads everything anyway; loaded again, it is worth watching. */
+	if (fs->inotify_fd < 0 && !fs->loaded[kind]) {
+		fs->loaded[kind] = true;
+		return 0;
+	}
+	r = watch_begin(fs, err);
 	/* Events still queued belong to this load; kilo_store_changed reports them later all the same. */
-	r = drain(fs, err);
+	if (r == 0)
+		r = drain(fs, err);
 	/*
 	 * A folder made since the last watch showed on DIR's watch, whose
 	 * event this load took in: the folder is watched now, or no event

@@ -74,6 +74,15 @@ skip_unless_root_with() {
 	done
 }
 
+# reserve_wireguard_ports NS: no socket in NS gets 51820-51829 as its ephemeral
+# port. kg's hostname lookup holds one for seconds (its DNS server is not
+# there); on 51820 (one chance in ~28,000 a lookup) it kept wireguard-go
+# from binding its listen port ("Address already in use"). Hosts reserve
+# WireGuard's port the same way.
+reserve_wireguard_ports() {
+	ip netns exec "$1" sysctl -qw net.ipv4.ip_local_reserved_ports=51820-51829
+}
+
 # bridge_add NET [ADDR/LEN]: the namespace NET with a bridge br0 that the tests' hosts join (ADDR on it if given).
 bridge_add() {
 	ip netns add "$1"
@@ -89,6 +98,7 @@ bridge_add() {
 bridge_host() {
 	local net="$1" ns="$2" veth="$3" addr="$4" gateway="${5:-}"
 	ip netns add "$ns"
+	reserve_wireguard_ports "$ns"
 	ip link add "$veth" netns "$net" type veth peer name eth0 netns "$ns"
 	ip -n "$net" link set "$veth" master br0 up
 	ip -n "$ns" link set lo up

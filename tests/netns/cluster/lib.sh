@@ -89,6 +89,7 @@ host_sysctls() {
 	ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.arp_ignore=1 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv6.conf.all.forwarding=1 \
 		net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	reserve_wireguard_ports "$1"
 	ip -n "$1" link set lo up
 }
 

@@ -113,8 +113,11 @@ server=$!
 apply < <(pod_yaml 1 client; pod_yaml 2 server)
 check "without a policy pod1 (loc1) reaches pod2 (loc2)" wait_for 10 connects
 unpoliced="default/pod1:[0-9]+ \(ID:[0-9]+\) -> default/pod2:8080 \(ID:[0-9]+\) TCP ingress FORWARDED$"
+# A connection made before kg has synced pod2 (the pods were just applied) is
+# no event of a pod it knows: connect again until one is.
+unpoliced_seen() { connects && observe --verdict forwarded && grep -qE -- "$unpoliced" "$tmp/observe"; }
 check "with --flow-events all, n2's kgctl observe shows the connection no policy judged: forwarded, no rule" \
-	wait_for 3 observed "$unpoliced" --verdict forwarded
+	wait_for 10 unpoliced_seen
 check "with the default --flow-events policed, n1's shows nothing of it" \
 	eval 'OBSERVE_NODE=1 observe && ! grep -q "default/pod2:8080" "$tmp/observe"'
 

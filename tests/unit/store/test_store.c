@@ -404,6 +404,66 @@ static void test_folder_first_seen_by_a_load_is_watched(void **state)
 	kilo_store_close(other);
 }
 
+/* How many inotify instances this process holds. */
+static int inotify_instances(void)
+{
+	char path[300], target[64];
+	struct dirent *d;
+	int n = 0;
+	DIR *fds = opendir("/proc/self/fd");
+
+	assert_non_null(fds);
+	while ((d = readdir(fds))) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", d->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len > 0) {
+			target[len] = '\0';
+			n += strcmp(target, "anon_inode:inotify") == 0;
+		}
+	}
+	closedir(fds);
+	return n;
+}
+
+/*
+ * A reader that loads once never watches (closing watches costs a one-shot
+ * kgctl most of its time); one that waits after its load is woken by what
+ * changed in between, and sees it.
+ */
+static void test_watches_begin_with_the_first_wait(void **state)
+{
+	struct fixture *f = *state;
+	struct kilo_error err = { 0 };
+	kilo_store *reader = NULL;
+	kilo_mesh *mesh = NULL;
+	char *text = NULL;
+	int before = inotify_instances(), r;
+
+	put_node(f->store, "a", KEY_A, "10.2.1.0/24");
+	assert_int_equal(kilo_store_open(f->uri, &reader, &err), 0);
+	assert_int_equal(kilo_store_load(reader, NULL, &mesh, NULL, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 1);
+	kilo_mesh_free(mesh);
+	assert_int_equal(kilo_store_get_node(reader, "a", &text, &err), 0);
+	kilo_free(text);
+	assert_int_equal(inotify_instances(), before);
+	put_node(f->store, "b", KEY_B, "10.2.2.0/24");
+	assert_true(changed_within(reader, 0, &r, &err));
+	assert_int_equal(r, 0);
+	assert_int_equal(inotify_instances(), before + 1);
+	assert_int_equal(kilo_store_load(reader, NULL, &mesh, NULL, &err), 0);
+	assert_int_equal(kilo_mesh_node_count(mesh), 2);
+	kilo_mesh_free(mesh);
+	/* Woken once: from now on only by changes. */
+	assert_false(changed_within(reader, 0, &r, &err));
+	assert_int_equal(kilo_store_delete_node(f->store, "b", &err), 0);
+	assert_true(changed_within(reader, 2000, &r, &err));
+	kilo_store_close(reader);
+	assert_int_equal(inotify_instances(), before);
+}
+
 /* The names of what is in dir, one per line, sorted. */
 static void list_dir(const char *dir, char *out, size_t size)
 {
@@ -429,6 +489,8 @@ static void test_reading_writes_nothing(void **state)
 	bool changed = true;
 
 	assert_int_equal(kilo_store_open(f->uri, &reader, &err), 0);
+	/* Watching from before the load: nothing is pending after it. */
+	assert_true(kilo_store_fd(reader) >= 0);
 	assert_int_equal(kilo_store_load(reader, NULL, &mesh, NULL, &err), 0);
 	assert_int_equal(kilo_mesh_node_count(mesh), 0);
 	assert_int_equal(kilo_store_changed(reader, &changed, &err), 0);
@@ -626,6 +688,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_by_another_handle_is_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_directory_is_reported_and_watched_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reading_writes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watches_begin_with_the_first_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folder_first_seen_by_a_load_is_watched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_after_load_sees_every_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflicts_are_settled_by_name_against_kept_nodes, setup, teardown),
