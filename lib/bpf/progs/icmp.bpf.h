@@ -92,7 +92,7 @@ static __always_inline int kilo_lb_nat_quoted(struct __sk_buff *skb,
 	const union kilo_lb_addr *old = dst ? &quoted->daddr : &quoted->saddr;
 
 	if (kilo_lb_set_addr(skb, quoted->family, quoted->l3_off, dst, old, addr,
-			     quoted->family == KILO_AF_INET ? 0 : icmp_csum_off, 0))
+			     quoted->family == KILO_AF_INET ? 0 : icmp_csum_off, 0, NULL))
 		return -1;
 	return kilo_lb_set_port(skb, quoted->l4_off, dst, dst ? quoted->dport : quoted->sport, port,
 				icmp_csum_off, 0);
@@ -106,9 +106,9 @@ static __always_inline int kilo_lb_nat_icmp_outer(struct __sk_buff *skb,
 	const union kilo_lb_addr *old = dst ? &outer->daddr : &outer->saddr;
 
 	if (outer->family == KILO_AF_INET)
-		return kilo_lb_set_addr(skb, outer->family, outer->l3_off, dst, old, addr, 0, 0);
+		return kilo_lb_set_addr(skb, outer->family, outer->l3_off, dst, old, addr, 0, 0, NULL);
 	return kilo_lb_set_addr(skb, outer->family, outer->l3_off, dst, old, addr,
-				kilo_lb_l4_csum_off(outer), BPF_F_PSEUDO_HDR);
+				kilo_lb_l4_csum_off(outer), BPF_F_PSEUDO_HDR, NULL);
 }
 
 static __always_inline int kilo_lb_addr_equal(const union kilo_lb_addr *a,

@@ -74,6 +74,16 @@ struct kilo_lb_packet {
 #define KILO_TCP_RST 0x04
 #define KILO_TCP_ACK 0x10
 
+/* A 32-bit ones' complement sum folded to 16 bits and complemented: a checksum field's value. */
+static __always_inline __u16 kilo_lb_csum_fold(__s64 sum)
+{
+	__u32 s = (__u32)sum;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
 /* The L4 header is in this packet (not a later fragment) and has ports. */
 static __always_inline int kilo_lb_has_l4_ports(const struct kilo_lb_packet *pkt)
 {

@@ -19,15 +19,6 @@
 #define KILO_ICMP_PORT_UNREACH 3
 #define KILO_ICMPV6_PORT_UNREACH 4
 
-static __always_inline __u16 kilo_lb_csum_fold(__s64 sum)
-{
-	__u32 s = (__u32)sum;
-
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)~s;
-}
-
 /* The frame's MAC addresses, swapped: the answer goes back where the packet came from. */
 static __always_inline int kilo_lb_swap_macs(struct __sk_buff *skb)
 {
