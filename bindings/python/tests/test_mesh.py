@@ -95,9 +95,15 @@ class TestSolve(unittest.TestCase):
             self.assertIn("PrivateKey = %s\n" % key.to_base64(), topology.config())
 
     def test_persistent_keepalive_overrides_every_peer(self):
+        # But of db-1 and web-1, of one private network, only the one whose key
+        # sorts first (web-1) keeps alive toward the other.
         with self.mesh.solve("db-1", persistent_keepalive=25) as topology:
             config = topology.config()
-        self.assertEqual(config.count("PersistentKeepalive = 25\n"), 3)
+        self.assertEqual(config.count("[Peer]"), 3)
+        self.assertEqual(config.count("PersistentKeepalive = 25\n"), 2)
+        with self.mesh.solve("web-1", persistent_keepalive=25) as topology:
+            config = topology.config()
+        self.assertEqual(config.count("PersistentKeepalive = 25\n"), config.count("[Peer]"))
 
     def test_granularity_overrides_the_meshs(self):
         document = mesh_document("three-clouds")
