@@ -128,13 +128,21 @@ ct_key="$(printf '0a %.0s' $(seq 40))"
 ct_value="$(printf '07 %.0s' $(seq 40))"
 check "a conntrack entry written" bpftool map update pinned "$pins/kilo_lb_conntrack" key hex $ct_key value hex $ct_value
 old_id="$(filter_id pod-a ingress)"
+ct_map_before="$(bpftool map show pinned "$pins/kilo_lb_conntrack" | head -1)"
 check "SIGTERM with --clean-up=false stops kg" eval 'kill -TERM "$kg_pid" && wait "$kg_pid"; kg_pid=""'
 check "and leaves the filters" eval '[[ "$(filter_id pod-a ingress)" == "$old_id" ]]'
 start --bpf on --clean-up=false
 check "the next kg replaces the filter in place" eventually 50 eval '[[ -n "$(filter_id pod-a ingress)" && "$(filter_id pod-a ingress)" != "$old_id" ]]'
 check "one filter at libkilo's handle, not two" eval '[[ "$(ip netns exec "$node" tc filter show dev pod-a ingress | grep -c "handle 0x6b6c")" == 1 ]]'
-# backend_id 0x07070707.
-check "and the flow is still in conntrack" eval 'bpftool map lookup pinned "$pins/kilo_lb_conntrack" key hex $ct_key | grep -q "\"backend_id\": 117901063"'
+# backend_id 0x07070707. On failure, what the pin holds now (the same map as before the restart?).
+ct_kept() {
+	bpftool map lookup pinned "$pins/kilo_lb_conntrack" key hex $ct_key >"$tmp/ct" 2>&1 &&
+		grep -q '"backend_id": 117901063' "$tmp/ct" && return 0
+	sed 's/^/    lookup: /' "$tmp/ct" | head -5
+	echo "    map before the restart: $ct_map_before; now: $(bpftool map show pinned "$pins/kilo_lb_conntrack" | head -1)"
+	return 1
+}
+check "and the flow is still in conntrack" ct_kept
 check "SIGTERM with --clean-up=false" eval 'kill -TERM "$kg_pid" && wait "$kg_pid"; kg_pid=""'
 
 start --bpf on
