@@ -96,7 +96,7 @@ int kilo_topology_conf(const kilo_topology *t, kilo_wg_config **out, struct kilo
 	c->private_key = t->key;
 	c->has_listen_port = true;
 	c->listen_port = t->port;
-	/* Every keepalive is the local node's: it is the side that keeps NAT open. */
+	/* Every keepalive is the local node's (it keeps NAT open), but inside one private network (segment_keepalive). */
 	for (size_t i = 0; i < t->n_segments && r == 0; i++) {
 		if (!kilo_segment_is_local(t, &t->segments[i]))
 			r = add_segment(t, c, &t->segments[i], t->persistent_keepalive);
