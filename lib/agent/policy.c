@@ -130,6 +130,13 @@ static const char *text_of(const struct kilo_agent_policy *p, char *const texts[
 	return texts[i] ? texts[i] : p->texts[i].text;
 }
 
+/* The same with its length, which the store gave with it. */
+static struct kilo_np_text sized_text_of(const struct kilo_agent_policy *p, char *const texts[N_TEXTS],
+					 const struct kilo_agent_policy_text listed[N_TEXTS], size_t i)
+{
+	return (struct kilo_np_text){ text_of(p, texts, i), texts[i] ? listed[i].len : p->texts[i].len };
+}
+
 /* Whether the texts listed (texts[i] of listed[i].len bytes each) are those the last sync computed from. */
 static bool same_texts(const struct kilo_agent_policy *p, char *const texts[N_TEXTS],
 		       const struct kilo_agent_policy_text listed[N_TEXTS])
@@ -178,7 +185,7 @@ static int rename_flows(struct kilo_agent_policy *p, const struct kilo_agent_pol
 		identities[i] = (struct kilo_flow_identity){ .identity = stored->items[i].id,
 							     .labels = stored->items[i].labels };
 	if (kilo_flow_names_build(&(struct kilo_flow_names_inputs){ .model = model,
-								    .pods = in->pods,
+								    .pods = in->texts.pods.text,
 								    .services = services,
 								    .mesh = in->mesh,
 								    .policy = desired,
@@ -224,10 +231,8 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 		p->identities.stamp = stamp;
 	if (r < 0)
 		goto out;
-	in.pods = text_of(p, texts, PODS);
-	in.namespaces = text_of(p, texts, NAMESPACES);
-	in.policies = text_of(p, texts, POLICIES);
-	in.peers = text_of(p, texts, PEERS);
+	in.texts = (struct kilo_np_texts){ sized_text_of(p, texts, listed, PODS), sized_text_of(p, texts, listed, NAMESPACES),
+					   sized_text_of(p, texts, listed, POLICIES), sized_text_of(p, texts, listed, PEERS) };
 	inputs_digest(&in, p->node, d);
 	/* Nothing the maps or the names depend on changed, and no resync asks to compare them with the kernel's. */
 	if (!resync && p->synced && !identities_changed && memcmp(d, p->inputs, sizeof(d)) == 0 &&
@@ -237,7 +242,7 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 	}
 	r = kilo_agent_policy_enforce(p, &in, log, &model, &desired, err);
 	/* Flows are named also when the maps could not be written: they still come (pods from the text if unread). */
-	named = rename_flows(p, &in, text_of(p, texts, SERVICES), model.pods || !in.pods ? &model : NULL, &desired,
+	named = rename_flows(p, &in, text_of(p, texts, SERVICES), model.pods || !in.texts.pods.text ? &model : NULL, &desired,
 			     r == 0 ? err : NULL);
 	if (r == 0) {
 		memcpy(p->inputs, d, sizeof(d));

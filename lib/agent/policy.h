@@ -9,6 +9,7 @@
 #define KILO_LIB_AGENT_POLICY_H
 
 #include "../core/log.h"
+#include "../policy/netpol.h"
 #include "flows.h"
 #include "lb.h"
 
@@ -88,7 +89,7 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 struct kilo_agent_policy_inputs {
 	kilo_store *store;
 	const struct kilo_mesh *mesh;
-	const char *pods, *namespaces, *policies, *peers;
+	struct kilo_np_texts texts; /* the store's listings: pods, namespaces, policies, peers' objects */
 	const struct kilo_agent_policy_identities *identities;
 	bool resync;
 };

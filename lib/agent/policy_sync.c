@@ -158,8 +158,7 @@ int kilo_agent_policy_enforce(struct kilo_agent_policy *p, const struct kilo_age
 	if (!p->state && !(p->state = kilo_np_state_new()))
 		return kilo_error_set(err, ENOMEM, "policy: out of memory");
 	/* Through the state's cache: the objects whose text did not change are not parsed again. */
-	r = kilo_np_model_update(p->state, in->pods, in->namespaces, in->policies, in->peers, in->mesh, model, &report,
-				 err);
+	r = kilo_np_model_update_texts(p->state, &in->texts, in->mesh, model, &report, err);
 	if (r == 0 && model->n_identities && !(ids = calloc(model->n_identities, sizeof(*ids))))
 		r = kilo_error_set(err, ENOMEM, "policy: out of memory");
 	if (r == 0)

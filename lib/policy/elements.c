@@ -53,10 +53,10 @@ static size_t value_end(const char *t, size_t pos, size_t len)
 	return len;
 }
 
-int kilo_json_elements_open(struct kilo_json_elements *r, const char *text, const char *what, struct kilo_error *err)
+int kilo_json_elements_open(struct kilo_json_elements *r, const char *text, size_t len, const char *what,
+			    struct kilo_error *err)
 {
-	*r = (struct kilo_json_elements){.text = text ? text : "[]", .what = what};
-	r->len = strlen(r->text);
+	*r = (struct kilo_json_elements){ .text = text ? text : "[]", .len = text ? len : 2, .what = what };
 	skip_space(r);
 	if (r->pos == r->len || r->text[r->pos] != '[')
 		return kilo_error_set(err, EINVAL, "%s: not a JSON array of objects", what);

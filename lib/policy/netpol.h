@@ -240,6 +240,21 @@ struct kilo_np_state;
 int kilo_np_model_update(struct kilo_np_state *state, const char *pods, const char *namespaces,
 			 const char *policies, const char *peer_objects, const kilo_mesh *mesh,
 			 struct kilo_np_model *out, struct kilo_lb_report *report, struct kilo_error *err);
+
+/* A list's text (NULL: none) and its length: the agent's listings are megabytes, their lengths known. */
+struct kilo_np_text {
+	const char *text;
+	size_t len;
+};
+
+/* The lists kilo_np_model_update reads, with their lengths. */
+struct kilo_np_texts {
+	struct kilo_np_text pods, namespaces, policies, peer_objects;
+};
+
+/* kilo_np_model_update of texts whose lengths the caller has: none is counted again. */
+int kilo_np_model_update_texts(struct kilo_np_state *state, const struct kilo_np_texts *texts, const kilo_mesh *mesh,
+			       struct kilo_np_model *out, struct kilo_lb_report *report, struct kilo_error *err);
 void kilo_np_model_release(struct kilo_np_model *model);
 
 /* The label sets that need identities: model->identities[i].label_set, sorted, distinct. */

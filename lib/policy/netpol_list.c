@@ -187,7 +187,7 @@ static int remember(struct kilo_np_list_memo *memo, const char *text, size_t len
 	return 0;
 }
 
-int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, const char *text,
+int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, const char *text, size_t len,
 		      const struct kilo_np_list_reader *reader, void **items, size_t *n_items,
 		      struct kilo_lb_report *report, struct kilo_error *err)
 {
@@ -198,7 +198,7 @@ int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, 
 
 	*items = NULL;
 	*n_items = 0;
-	if ((r = kilo_json_elements_open(&elements, text, reader->what, err)) < 0)
+	if ((r = kilo_json_elements_open(&elements, text, len, reader->what, err)) < 0)
 		goto fail;
 	/* As many as the last read, at once: grown by doubling, 10,000 pods were copied some 14 times. */
 	if (memo && memo->n_seen &&

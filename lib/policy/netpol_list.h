@@ -61,14 +61,14 @@ struct kilo_np_list_reader {
 };
 
 /*
- * Reads each element of text (a JSON array; NULL: none) into *items
+ * Reads each element of text (a JSON array of len bytes; NULL: none) into *items
  * (malloc'ed, n_items kept). With memo (may be NULL), the list's as the
  * last read left it, an element that read saw is copied from it, and memo
  * is left as this read saw text; the items' memory is then the memo's
  * until the next read with it. Else it comes from arena. -EINVAL when
  * text is not an array, -ENOMEM.
  */
-int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, const char *text,
+int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, const char *text, size_t len,
 		      const struct kilo_np_list_reader *reader, void **items, size_t *n_items,
 		      struct kilo_lb_report *report, struct kilo_error *err);
 

@@ -649,24 +649,37 @@ static const struct kilo_np_list_reader policy_reader = { "policies", sizeof(str
 static const struct kilo_np_list_reader peer_reader = { "peers", sizeof(struct kilo_np_namespace), read_peer_object,
 							NULL };
 
+/* A text and its length, counted here. */
+static struct kilo_np_text counted(const char *text)
+{
+	return (struct kilo_np_text){ text, text ? strlen(text) : 0 };
+}
+
+static struct kilo_np_texts counted_texts(const char *pods, const char *namespaces, const char *policies,
+					  const char *peer_objects)
+{
+	return (struct kilo_np_texts){ counted(pods), counted(namespaces), counted(policies), counted(peer_objects) };
+}
+
 /* The model, with memos the lists' (NULL: none) and epoch the state's (0: none; see struct kilo_np_pod_memo). */
-static int read_model(struct kilo_np_list_memo *memos, uint64_t epoch, const char *pods, const char *namespaces,
-		      const char *policies, const char *peer_objects, const kilo_mesh *mesh, struct kilo_np_model *out,
-		      struct kilo_lb_report *report, struct kilo_error *err)
+static int read_model(struct kilo_np_list_memo *memos, uint64_t epoch, const struct kilo_np_texts *texts,
+		      const kilo_mesh *mesh, struct kilo_np_model *out, struct kilo_lb_report *report,
+		      struct kilo_error *err)
 {
 	struct kilo_np_namespace *peers = NULL;
 	size_t n_peers = 0;
 	int r;
 
 	*out = (struct kilo_np_model){ 0 };
-	if ((r = kilo_np_read_list(&out->arena, memos ? &memos[0] : NULL, pods, &pod_reader, (void **)&out->pods,
-				   &out->n_pods, report, err)) < 0 ||
-	    (r = kilo_np_read_list(&out->arena, memos ? &memos[1] : NULL, namespaces, &namespace_reader,
-				   (void **)&out->namespaces, &out->n_namespaces, report, err)) < 0 ||
-	    (r = kilo_np_read_list(&out->arena, memos ? &memos[2] : NULL, policies, &policy_reader,
-				   (void **)&out->policies, &out->n_policies, report, err)) < 0 ||
-	    (r = kilo_np_read_list(&out->arena, memos ? &memos[3] : NULL, peer_objects, &peer_reader, (void **)&peers,
-				   &n_peers, report, err)) < 0)
+	if ((r = kilo_np_read_list(&out->arena, memos ? &memos[0] : NULL, texts->pods.text, texts->pods.len,
+				   &pod_reader, (void **)&out->pods, &out->n_pods, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, memos ? &memos[1] : NULL, texts->namespaces.text,
+				   texts->namespaces.len, &namespace_reader, (void **)&out->namespaces,
+				   &out->n_namespaces, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, memos ? &memos[2] : NULL, texts->policies.text, texts->policies.len,
+				   &policy_reader, (void **)&out->policies, &out->n_policies, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, memos ? &memos[3] : NULL, texts->peer_objects.text,
+				   texts->peer_objects.len, &peer_reader, (void **)&peers, &n_peers, report, err)) < 0)
 		goto out;
 	r = -ENOMEM;
 	if (read_mesh(out, mesh) < 0)
@@ -686,7 +699,9 @@ int kilo_np_model_read(const char *pods, const char *namespaces, const char *pol
 		       const kilo_mesh *mesh, struct kilo_np_model *out, struct kilo_lb_report *report,
 		       struct kilo_error *err)
 {
-	return read_model(NULL, 0, pods, namespaces, policies, peer_objects, mesh, out, report, err);
+	struct kilo_np_texts texts = counted_texts(pods, namespaces, policies, peer_objects);
+
+	return read_model(NULL, 0, &texts, mesh, out, report, err);
 }
 
 /* The nodes' names and locations as one text ("NAME LOCATION\n" each), to compare with the last read's. */
@@ -707,16 +722,17 @@ static char *node_places(const kilo_mesh *mesh, size_t *len)
 }
 
 /* A new epoch when the namespaces or the nodes' locations are not those of the last read: the pods' identities change. */
-static int next_epoch(struct kilo_np_state *state, const char *namespaces, const kilo_mesh *mesh)
+static int next_epoch(struct kilo_np_state *state, const struct kilo_np_text *namespaces, const kilo_mesh *mesh)
 {
 	const struct kilo_np_list_memo *last = &state->lists[1];
-	size_t len = 0, ns_len = strlen(namespaces ? namespaces : "[]");
+	const char *ns = namespaces->text ? namespaces->text : "[]";
+	size_t len = 0, ns_len = namespaces->text ? namespaces->len : 2;
 	char *places = node_places(mesh, &len);
 
 	if (!places)
 		return -ENOMEM;
-	if (!last->text || last->len != ns_len || memcmp(last->text, namespaces ? namespaces : "[]", ns_len) != 0 ||
-	    !state->places || len != state->places_len || memcmp(places, state->places, len) != 0)
+	if (!last->text || last->len != ns_len || memcmp(last->text, ns, ns_len) != 0 || !state->places ||
+	    len != state->places_len || memcmp(places, state->places, len) != 0)
 		state->epoch++;
 	free(state->places);
 	state->places = places;
@@ -724,14 +740,22 @@ static int next_epoch(struct kilo_np_state *state, const char *namespaces, const
 	return 0;
 }
 
+int kilo_np_model_update_texts(struct kilo_np_state *state, const struct kilo_np_texts *texts, const kilo_mesh *mesh,
+			       struct kilo_np_model *out, struct kilo_lb_report *report, struct kilo_error *err)
+{
+	*out = (struct kilo_np_model){ 0 };
+	if (next_epoch(state, &texts->namespaces, mesh) < 0)
+		return no_memory(err);
+	return read_model(state->lists, state->epoch, texts, mesh, out, report, err);
+}
+
 int kilo_np_model_update(struct kilo_np_state *state, const char *pods, const char *namespaces,
 			 const char *policies, const char *peer_objects, const kilo_mesh *mesh,
 			 struct kilo_np_model *out, struct kilo_lb_report *report, struct kilo_error *err)
 {
-	*out = (struct kilo_np_model){ 0 };
-	if (next_epoch(state, namespaces, mesh) < 0)
-		return no_memory(err);
-	return read_model(state->lists, state->epoch, pods, namespaces, policies, peer_objects, mesh, out, report, err);
+	struct kilo_np_texts texts = counted_texts(pods, namespaces, policies, peer_objects);
+
+	return kilo_np_model_update_texts(state, &texts, mesh, out, report, err);
 }
 
 void kilo_np_model_release(struct kilo_np_model *model)

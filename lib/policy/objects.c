@@ -562,7 +562,7 @@ static int read_all(struct kilo_arena *arena, struct kilo_lb_ids *ids, uint8_t k
 	const char *element;
 	size_t cap = 0, len;
 	int next;
-	int ret = kilo_json_elements_open(&r, text, what, err);
+	int ret = kilo_json_elements_open(&r, text, text ? strlen(text) : 0, what, err);
 
 	if (ret < 0)
 		return ret;
