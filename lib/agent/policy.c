@@ -108,17 +108,16 @@ _Static_assert(sizeof(listed_kinds) / sizeof(listed_kinds[0]) == N_TEXTS, "a kep
 
 /*
  * The store's listings as texts[i] (NULL: the kept one, which the store's
- * stamp says is the same), listed[i] holding their lengths and stamps.
+ * stamp says is the same), listed[i] saying what each shares with it.
  */
 static int list_texts(struct kilo_agent_policy *p, kilo_store *store, char *texts[N_TEXTS],
-		      struct kilo_agent_policy_text listed[N_TEXTS], struct kilo_error *err)
+		      struct kilo_store_since listed[N_TEXTS], struct kilo_error *err)
 {
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < N_TEXTS; i++) {
-		listed[i] = (struct kilo_agent_policy_text){ .stamp = p->texts[i].text ? p->texts[i].stamp : 0 };
-		r = kilo_store_list_objects_since(store, listed_kinds[i], &listed[i].stamp, &texts[i], &listed[i].len,
-						  err);
+		listed[i] = (struct kilo_store_since){ .stamp = p->texts[i].text ? p->texts[i].stamp : 0 };
+		r = kilo_store_list_objects_since(store, listed_kinds[i], &listed[i], &texts[i], err);
 		r = r == 1 ? 0 : r;
 	}
 	return r;
@@ -130,21 +129,38 @@ static const char *text_of(const struct kilo_agent_policy *p, char *const texts[
 	return texts[i] ? texts[i] : p->texts[i].text;
 }
 
-/* The same with its length, which the store gave with it. */
-static struct kilo_np_text sized_text_of(const struct kilo_agent_policy *p, char *const texts[N_TEXTS],
-					 const struct kilo_agent_policy_text listed[N_TEXTS], size_t i)
+/*
+ * The same for the model, with its length, its stamp and what it shares
+ * with the text the last sync read (the kept one: all of it).
+ */
+static struct kilo_np_text model_text_of(const struct kilo_agent_policy *p, char *const texts[N_TEXTS],
+					 const struct kilo_store_since listed[N_TEXTS], size_t i)
 {
-	return (struct kilo_np_text){ text_of(p, texts, i), texts[i] ? listed[i].len : p->texts[i].len };
+	const struct kilo_agent_policy_text *kept = &p->texts[i];
+
+	if (!texts[i])
+		return (struct kilo_np_text){ kept->text, kept->len, kept->stamp, kept->stamp, kept->len, 0 };
+	return (struct kilo_np_text){ texts[i], listed[i].len, listed[i].stamp, kept->text ? kept->stamp : 0,
+				      listed[i].prefix, listed[i].suffix };
 }
 
-/* Whether the texts listed (texts[i] of listed[i].len bytes each) are those the last sync computed from. */
+/*
+ * Whether the texts listed are those the last sync computed from: only the
+ * part the store does not say is the same is compared.
+ */
 static bool same_texts(const struct kilo_agent_policy *p, char *const texts[N_TEXTS],
-		       const struct kilo_agent_policy_text listed[N_TEXTS])
+		       const struct kilo_store_since listed[N_TEXTS])
 {
 	for (size_t i = 0; i < N_TEXTS; i++) {
 		const struct kilo_agent_policy_text *kept = &p->texts[i];
+		size_t from = listed[i].prefix, to;
 
-		if (texts[i] && (!kept->text || listed[i].len != kept->len || memcmp(texts[i], kept->text, kept->len)))
+		if (!texts[i])
+			continue;
+		if (!kept->text || listed[i].len != kept->len)
+			return false;
+		to = kept->len - listed[i].suffix;
+		if (from < to && memcmp(texts[i] + from, kept->text + from, to - from) != 0)
 			return false;
 	}
 	return true;
@@ -155,8 +171,8 @@ static bool same_texts(const struct kilo_agent_policy *p, char *const texts[N_TE
  * pods: kept, not copied), or only their stamps when they are the same;
  * leaves texts NULL.
  */
-static void keep_texts(struct kilo_agent_policy *p, char *texts[N_TEXTS],
-		       const struct kilo_agent_policy_text listed[N_TEXTS], bool same)
+static void keep_texts(struct kilo_agent_policy *p, char *texts[N_TEXTS], const struct kilo_store_since listed[N_TEXTS],
+		       bool same)
 {
 	for (size_t i = 0; i < N_TEXTS; i++) {
 		if (!texts[i])
@@ -214,7 +230,7 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 	struct kilo_np_model model = { 0 };
 	unsigned char d[KILO_AGENT_LB_DIGEST];
 	char *texts[N_TEXTS] = { 0 };
-	struct kilo_agent_policy_text listed[N_TEXTS];
+	struct kilo_store_since listed[N_TEXTS];
 	int r, named;
 
 	if (!p->on)
@@ -231,8 +247,8 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 		p->identities.stamp = stamp;
 	if (r < 0)
 		goto out;
-	in.texts = (struct kilo_np_texts){ sized_text_of(p, texts, listed, PODS), sized_text_of(p, texts, listed, NAMESPACES),
-					   sized_text_of(p, texts, listed, POLICIES), sized_text_of(p, texts, listed, PEERS) };
+	in.texts = (struct kilo_np_texts){ model_text_of(p, texts, listed, PODS), model_text_of(p, texts, listed, NAMESPACES),
+					   model_text_of(p, texts, listed, POLICIES), model_text_of(p, texts, listed, PEERS) };
 	inputs_digest(&in, p->node, d);
 	/* Nothing the maps or the names depend on changed, and no resync asks to compare them with the kernel's. */
 	if (!resync && p->synced && !identities_changed && memcmp(d, p->inputs, sizeof(d)) == 0 &&

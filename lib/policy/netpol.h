@@ -34,6 +34,7 @@
 #include <kilo/mesh.h>
 
 #include "../core/arena.h"
+#include "netpol_list.h"
 #include "np_desired.h"
 #include "objects.h"
 
@@ -240,12 +241,6 @@ struct kilo_np_state;
 int kilo_np_model_update(struct kilo_np_state *state, const char *pods, const char *namespaces,
 			 const char *policies, const char *peer_objects, const kilo_mesh *mesh,
 			 struct kilo_np_model *out, struct kilo_lb_report *report, struct kilo_error *err);
-
-/* A list's text (NULL: none) and its length: the agent's listings are megabytes, their lengths known. */
-struct kilo_np_text {
-	const char *text;
-	size_t len;
-};
 
 /* The lists kilo_np_model_update reads, with their lengths. */
 struct kilo_np_texts {

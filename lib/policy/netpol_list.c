@@ -187,7 +187,27 @@ static int remember(struct kilo_np_list_memo *memo, const char *text, size_t len
 	return 0;
 }
 
-int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, const char *text, size_t len,
+/*
+ * Where the text read and the one memo read last differ, as prefix and
+ * suffix: told by the text's reader when memo read the text it compares
+ * with (and what it tells fits both), else found by comparing them.
+ */
+static void changed_part(const struct kilo_np_list_memo *memo, const struct kilo_np_text *text,
+			 const struct kilo_json_elements *elements, size_t *prefix, size_t *suffix)
+{
+	size_t len = elements->len, shorter = len < memo->len ? len : memo->len;
+
+	if (text->text && text->base && text->base == memo->stamp && text->prefix <= shorter &&
+	    text->suffix <= shorter - text->prefix) {
+		*prefix = text->prefix;
+		*suffix = text->suffix;
+		return;
+	}
+	*prefix = shared(elements->text, len, memo->text, memo->len, false);
+	*suffix = shared(elements->text + *prefix, len - *prefix, memo->text + *prefix, memo->len - *prefix, true);
+}
+
+int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, const struct kilo_np_text *text,
 		      const struct kilo_np_list_reader *reader, void **items, size_t *n_items,
 		      struct kilo_lb_report *report, struct kilo_error *err)
 {
@@ -198,7 +218,7 @@ int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, 
 
 	*items = NULL;
 	*n_items = 0;
-	if ((r = kilo_json_elements_open(&elements, text, len, reader->what, err)) < 0)
+	if ((r = kilo_json_elements_open(&elements, text->text, text->len, reader->what, err)) < 0)
 		goto fail;
 	/* As many as the last read, at once: grown by doubling, 10,000 pods were copied some 14 times. */
 	if (memo && memo->n_seen &&
@@ -207,11 +227,8 @@ int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, 
 		r = -ENOMEM;
 		goto fail;
 	}
-	if (memo && memo->text) {
-		prefix = shared(elements.text, elements.len, memo->text, memo->len, false);
-		suffix = shared(elements.text + prefix, elements.len - prefix, memo->text + prefix, memo->len - prefix,
-				true);
-	}
+	if (memo && memo->text)
+		changed_part(memo, text, &elements, &prefix, &suffix);
 	for (;;) {
 		struct kilo_np_list_seen *was =
 			memo && memo->text ? known(memo, elements.len, prefix, suffix, kilo_json_elements_at(&elements), &cursor)
@@ -268,6 +285,8 @@ int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, 
 	if (memo && remember(memo, elements.text, elements.len, prefix, suffix, seen, n_seen, cap_seen, *items, *n_items,
 				 reader->item_size) < 0)
 		return kilo_error_set(err, ENOMEM, "%s: out of memory", reader->what);
+	if (memo)
+		memo->stamp = text->text ? text->stamp : 0;
 	return 0;
 fail:
 	seen_release(seen, n_seen);

@@ -41,9 +41,24 @@ struct kilo_np_list_memo {
 	/* The items the last read gave, in one array: read in order, not each from its element (10,000 cache misses). */
 	unsigned char *items;
 	size_t cap_items;
+	uint64_t stamp; /* text's, as its reader gave it (struct kilo_np_text); 0: not known */
 };
 
 void kilo_np_list_memo_release(struct kilo_np_list_memo *memo);
+
+/*
+ * A list's text (NULL: none) and its length: the agent's listings are
+ * megabytes, their lengths known. Optionally (0: none), the text's stamp
+ * and what it surely shares with the text of stamp base, bytes from its
+ * start and its end, as the store tells (struct kilo_store_since): a memo
+ * that read base compares nothing.
+ */
+struct kilo_np_text {
+	const char *text;
+	size_t len;
+	uint64_t stamp, base;
+	size_t prefix, suffix;
+};
 
 /*
  * Reads object (whose text is len bytes at text) into item with memory
@@ -61,14 +76,14 @@ struct kilo_np_list_reader {
 };
 
 /*
- * Reads each element of text (a JSON array of len bytes; NULL: none) into *items
- * (malloc'ed, n_items kept). With memo (may be NULL), the list's as the
- * last read left it, an element that read saw is copied from it, and memo
- * is left as this read saw text; the items' memory is then the memo's
- * until the next read with it. Else it comes from arena. -EINVAL when
- * text is not an array, -ENOMEM.
+ * Reads each element of text (a JSON array) into *items (malloc'ed,
+ * n_items kept). With memo (may be NULL), the list's as the last read
+ * left it, an element that read saw is copied from it, and memo is left
+ * as this read saw text; the items' memory is then the memo's until the
+ * next read with it. Else it comes from arena. -EINVAL when text is not an
+ * array, -ENOMEM.
  */
-int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, const char *text, size_t len,
+int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, const struct kilo_np_text *text,
 		      const struct kilo_np_list_reader *reader, void **items, size_t *n_items,
 		      struct kilo_lb_report *report, struct kilo_error *err);
 

@@ -652,7 +652,7 @@ static const struct kilo_np_list_reader peer_reader = { "peers", sizeof(struct k
 /* A text and its length, counted here. */
 static struct kilo_np_text counted(const char *text)
 {
-	return (struct kilo_np_text){ text, text ? strlen(text) : 0 };
+	return (struct kilo_np_text){ .text = text, .len = text ? strlen(text) : 0 };
 }
 
 static struct kilo_np_texts counted_texts(const char *pods, const char *namespaces, const char *policies,
@@ -671,15 +671,14 @@ static int read_model(struct kilo_np_list_memo *memos, uint64_t epoch, const str
 	int r;
 
 	*out = (struct kilo_np_model){ 0 };
-	if ((r = kilo_np_read_list(&out->arena, memos ? &memos[0] : NULL, texts->pods.text, texts->pods.len,
-				   &pod_reader, (void **)&out->pods, &out->n_pods, report, err)) < 0 ||
-	    (r = kilo_np_read_list(&out->arena, memos ? &memos[1] : NULL, texts->namespaces.text,
-				   texts->namespaces.len, &namespace_reader, (void **)&out->namespaces,
-				   &out->n_namespaces, report, err)) < 0 ||
-	    (r = kilo_np_read_list(&out->arena, memos ? &memos[2] : NULL, texts->policies.text, texts->policies.len,
-				   &policy_reader, (void **)&out->policies, &out->n_policies, report, err)) < 0 ||
-	    (r = kilo_np_read_list(&out->arena, memos ? &memos[3] : NULL, texts->peer_objects.text,
-				   texts->peer_objects.len, &peer_reader, (void **)&peers, &n_peers, report, err)) < 0)
+	if ((r = kilo_np_read_list(&out->arena, memos ? &memos[0] : NULL, &texts->pods, &pod_reader,
+				   (void **)&out->pods, &out->n_pods, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, memos ? &memos[1] : NULL, &texts->namespaces, &namespace_reader,
+				   (void **)&out->namespaces, &out->n_namespaces, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, memos ? &memos[2] : NULL, &texts->policies, &policy_reader,
+				   (void **)&out->policies, &out->n_policies, report, err)) < 0 ||
+	    (r = kilo_np_read_list(&out->arena, memos ? &memos[3] : NULL, &texts->peer_objects, &peer_reader,
+				   (void **)&peers, &n_peers, report, err)) < 0)
 		goto out;
 	r = -ENOMEM;
 	if (read_mesh(out, mesh) < 0)

@@ -80,6 +80,7 @@ void kilo_store_kept_free_all(kilo_store *store)
 		if (!store->kept[k])
 			continue;
 		kilo_store_kept_clear(store->kept[k]);
+		kilo_store_layout_free(store->kept[k]->layout);
 		free(store->kept[k]);
 		store->kept[k] = NULL;
 	}

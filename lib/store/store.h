@@ -195,6 +195,8 @@ struct kilo_store_kept {
 	bool listed; /* items are the store's as of the last refresh */
 	/* Set at every change of items to a number no kept list of any store had: equal, nothing changed. */
 	uint64_t stamp;
+	/* listing.c's: which objects the last whole listing put together held, and where (NULL: none). */
+	struct kilo_store_layout *layout;
 };
 
 /* ops->make's part: takes entry's name into head, with its key. -ENOMEM. */
@@ -268,22 +270,35 @@ static inline struct kilo_store_cached *kilo_store_cached_at(const struct kilo_s
 }
 
 /*
- * The objects of kind (in namespace ns; NULL: every one) as one JSON array,
- * sorted by namespace then name, into *out (free; *len bytes, len NULL:
- * not asked): the text of kilo_store_list_objects. Kept per object between
- * calls when the store names the kind's changes, else listed whole. With
- * stamp (else NULL): when the kept objects are those of *stamp, nothing is
- * listed and 1 returned; else *stamp is set to theirs (0: not kept).
+ * A listing against the one its caller holds: the agent lists five kinds at
+ * every change of the store, which is mostly one object of one of them,
+ * and 10,000 pods' text is megabytes, which it then need not compare.
  */
-int kilo_store_listing_text(kilo_store *store, enum kilo_store_kind kind, const char *ns, uint64_t *stamp,
-			    char **out, size_t *len, struct kilo_error *err);
+struct kilo_store_since {
+	uint64_t stamp; /* in: the stamp of the text the caller holds (0: none); out: the new text's (0: not kept) */
+	size_t len;     /* out: the new text's length */
+	/*
+	 * out: how many bytes the new text surely shares with the caller's,
+	 * from its start and from its end; 0 and 0 when not known.
+	 */
+	size_t prefix, suffix;
+};
+
 /*
- * kilo_store_list_objects with kilo_store_listing_text's stamp and length:
- * the agent lists five kinds at every change of the store, which is mostly
- * one of them, and 10,000 pods' text is megabytes.
+ * The objects of kind (in namespace ns; NULL: every one) as one JSON array,
+ * sorted by namespace then name, into *out (free): the text of
+ * kilo_store_list_objects. Kept per object between calls when the store
+ * names the kind's changes, else listed whole. With since (else NULL):
+ * when the kept objects are those of since->stamp, nothing is listed and 1
+ * returned; else since is filled.
  */
-int kilo_store_list_objects_since(kilo_store *store, const char *kind_name, uint64_t *stamp, char **out, size_t *len,
-				  struct kilo_error *err);
+int kilo_store_listing_text(kilo_store *store, enum kilo_store_kind kind, const char *ns,
+			    struct kilo_store_since *since, char **out, struct kilo_error *err);
+/* kilo_store_list_objects, with kilo_store_listing_text's since. */
+int kilo_store_list_objects_since(kilo_store *store, const char *kind_name, struct kilo_store_since *since,
+				  char **out, struct kilo_error *err);
+/* Frees a kept list's layout (listing.c). */
+void kilo_store_layout_free(struct kilo_store_layout *layout);
 /* store->kept[kind], made empty when there is none yet; NULL when out of memory. */
 struct kilo_store_kept *kilo_store_kept_of(kilo_store *store, enum kilo_store_kind kind,
 					   const struct kilo_store_item_ops *ops);

@@ -309,9 +309,9 @@ int kilo_store_list_objects(kilo_store *store, const char *kind_name, char **out
 	return kilo_store_list_objects_in(store, kind_name, NULL, out, err);
 }
 
-/* kilo_store_list_objects_in with kilo_store_listing_text's stamp and length (either NULL). */
-static int list_in(kilo_store *store, const char *kind_name, const char *ns, uint64_t *stamp, char **out, size_t *len,
-		   struct kilo_error *err)
+/* kilo_store_list_objects_in with kilo_store_listing_text's since (NULL: not asked). */
+static int list_in(kilo_store *store, const char *kind_name, const char *ns, struct kilo_store_since *since,
+		   char **out, struct kilo_error *err)
 {
 	const struct kilo_object_kind *kind;
 	enum kilo_store_kind sk = KILO_STORE_KINDS;
@@ -324,17 +324,17 @@ static int list_in(kilo_store *store, const char *kind_name, const char *ns, uin
 		return kilo_error_set(err, EINVAL, "objects: store is NULL");
 	if ((r = lookup_kind(kind_name, &kind, &sk, err)) < 0)
 		return r;
-	return kilo_store_listing_text(store, sk, kind->namespaced ? ns : NULL, stamp, out, len, err);
+	return kilo_store_listing_text(store, sk, kind->namespaced ? ns : NULL, since, out, err);
 }
 
 int kilo_store_list_objects_in(kilo_store *store, const char *kind_name, const char *ns, char **out,
 			       struct kilo_error *err)
 {
-	return list_in(store, kind_name, ns, NULL, out, NULL, err);
+	return list_in(store, kind_name, ns, NULL, out, err);
 }
 
-int kilo_store_list_objects_since(kilo_store *store, const char *kind_name, uint64_t *stamp, char **out, size_t *len,
-				  struct kilo_error *err)
+int kilo_store_list_objects_since(kilo_store *store, const char *kind_name, struct kilo_store_since *since,
+				  char **out, struct kilo_error *err)
 {
-	return list_in(store, kind_name, NULL, stamp, out, len, err);
+	return list_in(store, kind_name, NULL, since, out, err);
 }

@@ -648,6 +648,64 @@ static void test_lists_read_again_after_changes_read_as_they_would_afresh(void *
 	kilo_np_state_free(kept);
 }
 
+/* The model of pods read through state as the text of stamp, vouched by its reader to share all but the middle of base. */
+static char *pods_vouched(struct kilo_np_state *state, const kilo_mesh *mesh, const char *text, uint64_t stamp,
+			  uint64_t base, size_t prefix, size_t suffix)
+{
+	char *pods = j(text), *out;
+	struct kilo_np_texts texts = { .pods = { pods, strlen(pods), stamp, base, prefix, suffix } };
+	struct kilo_np_model model;
+	struct kilo_error err = { 0 };
+
+	if (kilo_np_model_update_texts(state, &texts, mesh, &model, NULL, &err) < 0)
+		fail_msg("%s", err.message);
+	out = pods_of(&model);
+	kilo_np_model_release(&model);
+	free(pods);
+	return out;
+}
+
+/*
+ * What a list's reader vouches for (struct kilo_np_text: the store's
+ * layout) is taken without comparing, when the memo read the text it
+ * names; a text of another stamp is compared as one with no word.
+ */
+static void test_what_the_reader_vouches_for_is_not_compared_again(void **state)
+{
+#define P(name, app) "{'metadata': {'namespace': 'prod', 'name': '" name "', 'labels': {'app': '" app "'}}," \
+		     " 'status': {'podIP': '10.2.1." name "'}}"
+	static const char *const before = "[" P("1", "a") ", " P("2", "b") ", " P("3", "c") "]";
+	static const char *const after = "[" P("1", "a") ", " P("2", "x") ", " P("3", "c") "]";
+#undef P
+	struct kilo_np_state *kept = kilo_np_state_new();
+	kilo_mesh *mesh = fixture_mesh();
+	size_t len = strlen(after);
+	char *a, *b;
+
+	(void)state;
+	assert_non_null(kept);
+	free(pods_vouched(kept, mesh, before, 7, 0, 0, 0));
+	/* Vouched as the same whole, against the text of stamp 7 the memo read: its pods are taken as they were. */
+	a = pods_vouched(kept, mesh, after, 8, 7, len, 0);
+	assert_non_null(strstr(a, "app=b"));
+	free(a);
+	/* The memo read 8 now; a word about 7 is not about what it read: compared, and read right. */
+	free(pods_vouched(kept, mesh, before, 9, 0, 0, 0));
+	a = pods_vouched(kept, mesh, after, 10, 8, len, 0);
+	b = pods_vouched(kept, mesh, after, 11, 0, 0, 0);
+	assert_non_null(strstr(a, "app=x"));
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	/* What the reader does not vouch for is read: the middle pod. */
+	free(pods_vouched(kept, mesh, before, 12, 0, 0, 0));
+	a = pods_vouched(kept, mesh, after, 13, 12, strlen(after) / 3, strlen(after) / 3);
+	assert_non_null(strstr(a, "app=x"));
+	free(a);
+	kilo_mesh_free(mesh);
+	kilo_np_state_free(kept);
+}
+
 static void test_peers_as_the_store_lists_mesh_peers_have_their_name_only(void **state)
 {
 	char *peers = j("[{'name': 'laptop', 'publicKey': 'vyWBFrXwHpLXUT2h0+2M+d2YtLqLQHdL89yafPfCZig=',"
@@ -714,6 +772,7 @@ int main(void)
 		cmocka_unit_test(test_a_label_change_updates_the_cached_endpoints_as_a_fresh_compile_would),
 		cmocka_unit_test(test_changes_one_after_another_compile_as_they_would_afresh),
 		cmocka_unit_test(test_lists_read_again_after_changes_read_as_they_would_afresh),
+		cmocka_unit_test(test_what_the_reader_vouches_for_is_not_compared_again),
 		cmocka_unit_test(test_peers_as_the_store_lists_mesh_peers_have_their_name_only),
 		cmocka_unit_test(test_unusable_objects_are_left_out_and_reported),
 	};

@@ -249,18 +249,27 @@ static void test_a_file_with_another_name_is_read_again(void **state)
 }
 
 /* kilo_store_list_objects_since of kind: 1 (nothing) or 0 with the text, whose length it gives. */
-static int list_since(kilo_store *store, const char *kind, uint64_t *stamp, char **out)
+static int list_since(kilo_store *store, const char *kind, struct kilo_store_since *since, char **out)
 {
 	struct kilo_error err = { 0 };
-	size_t len = 0;
-	int r = kilo_store_list_objects_since(store, kind, stamp, out, &len, &err);
+	int r = kilo_store_list_objects_since(store, kind, since, out, &err);
 
 	if (r < 0)
 		fail_msg("%s", err.message);
 	if (r == 0)
-		assert_int_equal(len, strlen(*out));
+		assert_int_equal(since->len, strlen(*out));
 	else
 		assert_null(*out);
+	return r;
+}
+
+/* The same, from the stamp of the text held (0: none), which it then holds. */
+static int list_from(kilo_store *store, const char *kind, uint64_t *stamp, char **out)
+{
+	struct kilo_store_since since = { .stamp = *stamp };
+	int r = list_since(store, kind, &since, out);
+
+	*stamp = since.stamp;
 	return r;
 }
 
@@ -277,25 +286,133 @@ static void test_a_listing_since_a_stamp_is_none_until_its_kind_changes(void **s
 	snprintf(json, sizeof(json), NAMESPACE_FORMAT, "a");
 	assert_int_equal(kilo_store_put_object(f->writer, json, &err), 0);
 	put_pod(f->writer, "a", "p1", "app1", 1);
-	assert_int_equal(list_since(f->reader, "Pod", &pods, &out), 0);
+	assert_int_equal(list_from(f->reader, "Pod", &pods, &out), 0);
 	assert_non_null(strstr(out, "\"p1\""));
 	kilo_free(out);
-	assert_int_equal(list_since(f->reader, "Pod", &pods, &out), 1);
-	assert_int_equal(list_since(f->reader, "Service", &services, &out), 0);
+	assert_int_equal(list_from(f->reader, "Pod", &pods, &out), 1);
+	assert_int_equal(list_from(f->reader, "Service", &services, &out), 0);
 	assert_string_equal(out, "[]\n");
 	kilo_free(out);
 	/* Another kind's change is not the pods'. */
 	snprintf(json, sizeof(json), NAMESPACE_FORMAT, "b");
 	assert_int_equal(kilo_store_put_object(f->writer, json, &err), 0);
-	assert_int_equal(list_since(f->reader, "Pod", &pods, &out), 1);
+	assert_int_equal(list_from(f->reader, "Pod", &pods, &out), 1);
 	put_pod(f->writer, "a", "p2", "app1", 2);
-	assert_int_equal(list_since(f->reader, "Pod", &pods, &out), 0);
+	assert_int_equal(list_from(f->reader, "Pod", &pods, &out), 0);
 	assert_non_null(strstr(out, "\"p2\""));
 	kilo_free(out);
-	assert_int_equal(list_since(f->reader, "Pod", &pods, &out), 1);
+	assert_int_equal(list_from(f->reader, "Pod", &pods, &out), 1);
 	/* A whole listing meanwhile changes nothing. */
 	kilo_free(list(f->reader, NULL));
-	assert_int_equal(list_since(f->reader, "Pod", &pods, &out), 1);
+	assert_int_equal(list_from(f->reader, "Pod", &pods, &out), 1);
+}
+
+/* Pod pod of change_pods: in namespace a, a-b or b. */
+static const char *pod_namespace(unsigned pod)
+{
+	return (const char *[]){ "a", "a-b", "b" }[pod % 3];
+}
+
+/* Pod pod removed, written (labels app), or written by hand as a text that is no object, which listings leave out. */
+static void change_pod(struct fixture *f, unsigned pod, int how, const char *app)
+{
+	struct kilo_error err = { 0 };
+	char name[32], path[256];
+	FILE *file;
+	int r;
+
+	snprintf(name, sizeof(name), "p%u", pod);
+	if (how == 0) {
+		r = kilo_store_delete_object(f->writer, "Pod", pod_namespace(pod), name, &err);
+		if (r < 0 && r != -ENOENT)
+			fail_msg("%s", err.message);
+	} else if (how == 1) {
+		snprintf(path, sizeof(path), "%s/pods/%s.%s.json", f->dir, pod_namespace(pod), name);
+		file = fopen(path, "w");
+		assert_non_null(file);
+		assert_true(fputs("{\"kind\":", file) >= 0);
+		assert_int_equal(fclose(file), 0);
+	} else {
+		put_pod(f->writer, pod_namespace(pod), name, app, pod);
+	}
+}
+
+/*
+ * Step step of the changes: first around the list's first pod (p0: gone,
+ * back, broken, fixed), whose separator the next one takes; then random:
+ * modified (labels of another length), removed, broken, or three at once.
+ */
+static void change_pods(struct fixture *f, unsigned step, unsigned *seed)
+{
+	static const char *const apps[] = { "app1", "app22", "app333" };
+	static const int first[] = { 0, 2, 1, 2, 1, 0, 2 };
+	unsigned changes = step % 7 == 6 ? 3 : 1;
+
+	if (step < sizeof(first) / sizeof(first[0])) {
+		change_pod(f, 0, first[step], "app1");
+		return;
+	}
+	for (unsigned c = 0; c < changes; c++) {
+		unsigned pod = (unsigned)rand_r(seed) % 40, how = (unsigned)rand_r(seed) % 8;
+
+		change_pod(f, pod, how < 2 ? (int)how : 2, apps[(unsigned)rand_r(seed) % 3]);
+	}
+}
+
+/*
+ * Each listing says how much it surely shares with the one its caller
+ * held: those bytes are the same, from the start and from the end, and
+ * after one object's change the part it does not vouch for is about that
+ * object's text; a caller holding another stamp is told nothing.
+ */
+static void test_a_listing_says_what_it_shares_with_the_text_held(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t stamp = 0, older = 0;
+	unsigned seed = 12, small_windows = 0, single_changes = 0;
+	char *held = NULL, *out = NULL;
+
+	assert_true(kilo_store_fd(f->reader) >= 0);
+	for (unsigned pod = 0; pod < 40; pod++)
+		change_pod(f, pod, 2, "app1");
+	assert_int_equal(list_from(f->reader, "Pod", &stamp, &held), 0);
+	for (unsigned step = 0; step < 120; step++) {
+		struct kilo_store_since since = { .stamp = stamp };
+		size_t held_len = strlen(held), shorter;
+
+		change_pods(f, step, &seed);
+		if (list_since(f->reader, "Pod", &since, &out) == 1)
+			continue;
+		shorter = since.len < held_len ? since.len : held_len;
+		assert_true(since.prefix + since.suffix <= shorter);
+		assert_memory_equal(out, held, since.prefix);
+		assert_memory_equal(out + since.len - since.suffix, held + held_len - since.suffix, since.suffix);
+		/* One pod's text is some 400 bytes here. */
+		if (step >= 7 && step % 7 != 6) {
+			single_changes++;
+			small_windows += since.len - since.prefix - since.suffix < 600;
+		}
+		kilo_free(held);
+		held = out;
+		out = NULL;
+		older = stamp;
+		stamp = since.stamp;
+	}
+	/* A change at the end of the list (its last pod removed) leaves the start to vouch for, and so on: most are small. */
+	printf("# %u of %u single changes told within 600 bytes\n", small_windows, single_changes);
+	assert_true(small_windows * 10 >= single_changes * 9);
+	assert_exact(f);
+
+	/* Held at an older stamp: nothing vouched for. */
+	put_pod(f->writer, "a", "p0", "app4444", 0);
+	{
+		struct kilo_store_since since = { .stamp = older };
+
+		assert_int_equal(list_since(f->reader, "Pod", &since, &out), 0);
+		assert_int_equal(since.prefix + since.suffix, 0);
+		kilo_free(out);
+	}
+	kilo_free(held);
 }
 
 static double now_ms(void)
@@ -358,6 +475,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_changes_by_another_process_are_listed_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_file_with_another_name_is_read_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_change_reads_one_object_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_listing_says_what_it_shares_with_the_text_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_listing_since_a_stamp_is_none_until_its_kind_changes, setup,
 						teardown),
 	};
