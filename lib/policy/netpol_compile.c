@@ -33,6 +33,7 @@ void kilo_np_state_free(struct kilo_np_state *state)
 	kilo_np_cache_release(state);
 	for (size_t i = 0; i < KILO_NP_LISTS; i++)
 		kilo_np_list_memo_release(&state->lists[i]);
+	kilo_np_label_order_release(&state->label_order);
 	free(state->places);
 	free(state);
 }

@@ -6,6 +6,7 @@
 #include "netpol.h"
 #include "netpol_ids.h"
 #include "netpol_list.h"
+#include "netpol_order.h"
 
 /* The lists kilo_np_model_update reads: pods, namespaces, policies, peers' objects. */
 #define KILO_NP_LISTS 4
@@ -72,6 +73,7 @@ struct kilo_np_state {
 	struct np_ipcache_order ipcache;
 	struct kilo_np_list_memo lists[KILO_NP_LISTS]; /* the lists kilo_np_model_update read, as last read */
 	uint64_t epoch;     /* counts the reads' namespaces and locations (struct kilo_np_pod_memo); 0: none yet */
+	struct kilo_np_label_order label_order; /* the last model's label sets (netpol_model.c) */
 	char *places;       /* the nodes' locations the last read saw (netpol_model.c) */
 	size_t places_len;
 };

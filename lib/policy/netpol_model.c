@@ -541,14 +541,6 @@ struct candidate {
 	size_t index;   /* a first's: its identity's index */
 };
 
-/* Index of identities, sorted by label set: candidates[first].identity. */
-static int first_cmp(const void *a, const void *b, void *candidates)
-{
-	const struct candidate *all = candidates;
-
-	return strcmp(all[*(const size_t *)a].identity.label_set, all[*(const size_t *)b].identity.label_set);
-}
-
 /*
  * Each candidate's first of the same label set, through a hash table
  * (a cluster has far fewer label sets than pods, whose sets share long
@@ -582,18 +574,23 @@ static int dedupe(struct candidate *all, size_t n, size_t *distinct, size_t *n_d
 	return 0;
 }
 
-/* The identities of pods with addresses and of VPN peers, distinct by label set; each owner gets its index. */
+/*
+ * The identities of pods with addresses and of VPN peers, distinct by
+ * label set, sorted (order: the last model's, may be NULL); each owner
+ * gets its index.
+ */
 static int build_identities(struct kilo_np_model *model, const struct kilo_np_namespace *peer_objects,
-			    size_t n_peer_objects, uint64_t epoch)
+			    size_t n_peer_objects, uint64_t epoch, struct kilo_np_label_order *order)
 {
 	size_t max = model->n_pods + model->n_peers + 1, n = 0, n_distinct = 0;
 	struct candidate *all = calloc(max, sizeof(*all));
-	size_t *distinct = malloc(max * sizeof(*distinct));
+	size_t *distinct = malloc(max * sizeof(*distinct)), *sorted = malloc(max * sizeof(*sorted));
+	struct kilo_np_label_key *keys = malloc(max * sizeof(*keys));
 	struct pod_places last = { 0 };
 	int r = -ENOMEM;
 
 	model->identities = kilo_arena_array(&model->arena, max, sizeof(*model->identities));
-	if (!all || !distinct || !model->identities)
+	if (!all || !distinct || !sorted || !keys || !model->identities)
 		goto out;
 	for (size_t i = 0; i < model->n_pods; i++) {
 		if ((r = pod_identity(model, &model->pods[i], &last, epoch, &all[n].identity, &all[n].hash)) < 0)
@@ -609,11 +606,16 @@ static int build_identities(struct kilo_np_model *model, const struct kilo_np_na
 	}
 	if ((r = dedupe(all, n, distinct, &n_distinct)) < 0)
 		goto out;
-	qsort_r(distinct, n_distinct, sizeof(*distinct), first_cmp, all);
+	for (size_t i = 0; i < n_distinct; i++)
+		keys[i] = (struct kilo_np_label_key){ all[distinct[i]].identity.label_set, all[distinct[i]].hash };
+	if ((r = kilo_np_label_order_sort(order, keys, n_distinct, sorted)) < 0)
+		goto out;
 	for (size_t i = 0; i < n_distinct; i++) {
-		model->identities[i] = all[distinct[i]].identity;
-		model->identities[i].hash = all[distinct[i]].hash;
-		all[distinct[i]].index = i;
+		struct candidate *first = &all[distinct[sorted[i]]];
+
+		model->identities[i] = first->identity;
+		model->identities[i].hash = first->hash;
+		first->index = i;
 	}
 	model->n_identities = n_distinct;
 	for (size_t i = 0; i < n; i++)
@@ -622,6 +624,8 @@ static int build_identities(struct kilo_np_model *model, const struct kilo_np_na
 out:
 	free(all);
 	free(distinct);
+	free(sorted);
+	free(keys);
 	return r;
 }
 
@@ -661,8 +665,12 @@ static struct kilo_np_texts counted_texts(const char *pods, const char *namespac
 	return (struct kilo_np_texts){ counted(pods), counted(namespaces), counted(policies), counted(peer_objects) };
 }
 
-/* The model, with memos the lists' (NULL: none) and epoch the state's (0: none; see struct kilo_np_pod_memo). */
-static int read_model(struct kilo_np_list_memo *memos, uint64_t epoch, const struct kilo_np_texts *texts,
+/*
+ * The model, with a state's memos of the lists, its epoch (see struct
+ * kilo_np_pod_memo) and its label sets' order; else NULL, 0 and NULL.
+ */
+static int read_model(struct kilo_np_list_memo *memos, uint64_t epoch, struct kilo_np_label_order *order,
+		      const struct kilo_np_texts *texts,
 		      const kilo_mesh *mesh, struct kilo_np_model *out, struct kilo_lb_report *report,
 		      struct kilo_error *err)
 {
@@ -687,7 +695,7 @@ static int read_model(struct kilo_np_list_memo *memos, uint64_t epoch, const str
 	sort_items(out->namespaces, out->n_namespaces, sizeof(*out->namespaces), namespace_cmp);
 	sort_items(out->policies, out->n_policies, sizeof(*out->policies), policy_cmp);
 	sort_items(peers, n_peers, sizeof(*peers), namespace_cmp);
-	if (build_identities(out, peers, n_peers, epoch) == 0)
+	if (build_identities(out, peers, n_peers, epoch, order) == 0)
 		r = 0;
 out:
 	free(peers);
@@ -700,7 +708,7 @@ int kilo_np_model_read(const char *pods, const char *namespaces, const char *pol
 {
 	struct kilo_np_texts texts = counted_texts(pods, namespaces, policies, peer_objects);
 
-	return read_model(NULL, 0, &texts, mesh, out, report, err);
+	return read_model(NULL, 0, NULL, &texts, mesh, out, report, err);
 }
 
 /* The nodes' names and locations as one text ("NAME LOCATION\n" each), to compare with the last read's. */
@@ -745,7 +753,7 @@ int kilo_np_model_update_texts(struct kilo_np_state *state, const struct kilo_np
 	*out = (struct kilo_np_model){ 0 };
 	if (next_epoch(state, &texts->namespaces, mesh) < 0)
 		return no_memory(err);
-	return read_model(state->lists, state->epoch, texts, mesh, out, report, err);
+	return read_model(state->lists, state->epoch, &state->label_order, texts, mesh, out, report, err);
 }
 
 int kilo_np_model_update(struct kilo_np_state *state, const char *pods, const char *namespaces,
