@@ -326,8 +326,9 @@ run_case() {
 	bad="$(python3 "$MODEL" diff "$tmp/case.explained" "$tmp/case.observed" explain 2>&1)"
 	[[ -f "$tmp/case.explained" ]] && (($(wc -l <"$tmp/case.explained") == $(wc -l <"$tmp/case.cells"))) ||
 		bad+=$'\n    explain answered fewer cells than asked'
+	# On failure, also what kgctl said when it gave no answer (seen once, under load: cause unknown).
 	check "$name: kgctl policy explain agrees with the probes on every cell to a pod" \
-		eval '[[ -z "$bad" ]] || { echo "$bad" | head -20; false; }'
+		eval '[[ -z "$bad" ]] || { echo "$bad" | head -20; tail -5 "$tmp/log/explain.err" | sed "s/^/    kgctl: /"; false; }'
 	# Timed as the apply is, from before kgctl runs: a delete must be in force within 1 s too.
 	t0=$(now_ms)
 	kgctl_store delete -f "$file" >>"$tmp/log/apply.log" 2>&1
