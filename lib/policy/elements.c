@@ -106,7 +106,12 @@ size_t kilo_json_elements_at(const struct kilo_json_elements *r)
 
 void kilo_json_elements_skip(struct kilo_json_elements *r, size_t len)
 {
-	r->pos = kilo_json_elements_at(r) + len;
-	r->index++;
+	kilo_json_elements_skip_to(r, kilo_json_elements_at(r) + len, 1);
+}
+
+void kilo_json_elements_skip_to(struct kilo_json_elements *r, size_t end, size_t count)
+{
+	r->pos = end;
+	r->index += count;
 	skip_space(r);
 }

@@ -37,5 +37,10 @@ size_t kilo_json_elements_at(const struct kilo_json_elements *r);
  * element next gave before): as next does, without reading it.
  */
 void kilo_json_elements_skip(struct kilo_json_elements *r, size_t len);
+/*
+ * Moves past count elements at once, the last of which ends at end (known
+ * from a read of the same text before): as count skips would.
+ */
+void kilo_json_elements_skip_to(struct kilo_json_elements *r, size_t end, size_t count);
 
 #endif

@@ -154,6 +154,66 @@ static struct kilo_np_list_seen *known(const struct kilo_np_list_memo *memo, siz
 	return seen;
 }
 
+/* The number of the memo's elements that lie wholly in its text's first prefix bytes. */
+static size_t elements_before(const struct kilo_np_list_memo *memo, size_t prefix)
+{
+	size_t lo = 0, hi = memo->n_seen;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memo->seen[mid].start + memo->seen[mid].len <= prefix)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Takes the memo's elements from..to into this read's seen and items at
+ * once, each start moved by delta (the bytes by which this text is longer
+ * before them): a run in a part both texts share, whose kept items are one
+ * run of the memo's items too. -ENOMEM.
+ */
+static int take_run(struct kilo_np_list_memo *memo, size_t from, size_t to, ptrdiff_t delta,
+		    struct kilo_np_list_seen **seen, size_t *n_seen, size_t *cap_seen, void **items, size_t *n_items,
+		    size_t *cap_items, size_t item_size, struct kilo_lb_report *report)
+{
+	size_t first = SIZE_MAX, kept = 0;
+
+	if (kilo_array_reserve((void **)seen, cap_seen, *n_seen + (to - from) + 1, sizeof(**seen)) < 0 ||
+	    kilo_array_reserve(items, cap_items, *n_items + (to - from) + 1, item_size) < 0)
+		return -ENOMEM;
+	for (size_t i = from; i < to; i++) {
+		struct kilo_np_list_seen *was = &memo->seen[i], *now = &(*seen)[(*n_seen)++];
+
+		*now = *was;
+		now->start = (size_t)((ptrdiff_t)was->start + delta);
+		/* Now this read's: the memo's next read takes it from here. */
+		was->element = NULL;
+		if (was->item != SIZE_MAX) {
+			first = first == SIZE_MAX ? was->item : first;
+			now->item = *n_items + kept++;
+		}
+		if (was->reported)
+			kilo_lb_report_add(report, "%s", now->element->problem);
+	}
+	if (kept)
+		memcpy((char *)*items + *n_items * item_size, memo->items + first * item_size, kept * item_size);
+	*n_items += kept;
+	return 0;
+}
+
+/* Whether the memo holds its elements from..to, to be taken (each is taken once). */
+static bool held(const struct kilo_np_list_memo *memo, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (!memo->seen[i].element)
+			return false;
+	return true;
+}
+
 /*
  * Keeps text and what this read saw of it for the next read (of the same
  * length as the last, only what changed between prefix and suffix is
@@ -227,17 +287,42 @@ int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, 
 		r = -ENOMEM;
 		goto fail;
 	}
-	if (memo && memo->text)
+	if (memo && memo->text) {
+		size_t before;
+
 		changed_part(memo, text, &elements, &prefix, &suffix);
+		/* The elements before what changed, as the memo has them: no byte of their text read again. */
+		before = elements_before(memo, prefix);
+		if (before && held(memo, 0, before)) {
+			if (take_run(memo, 0, before, 0, &seen, &n_seen, &cap_seen, items, n_items, &cap, reader->item_size,
+				     report) < 0) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			kilo_json_elements_skip_to(&elements, seen[n_seen - 1].start + seen[n_seen - 1].len, before);
+			cursor = before;
+		}
+	}
 	for (;;) {
-		struct kilo_np_list_seen *was =
-			memo && memo->text ? known(memo, elements.len, prefix, suffix, kilo_json_elements_at(&elements), &cursor)
-					   : NULL;
+		size_t at = kilo_json_elements_at(&elements);
+		struct kilo_np_list_seen *was = memo && memo->text ? known(memo, elements.len, prefix, suffix, at, &cursor)
+								   : NULL;
 		struct kilo_np_list_seen now = { 0 };
 		const char *element = NULL;
+		size_t from = was ? (size_t)(was - memo->seen) : 0;
 		void *item;
 		bool keep = false;
 
+		/* The elements after what changed, likewise: the rest at once. */
+		if (was && at >= elements.len - suffix && held(memo, from, memo->n_seen)) {
+			if (take_run(memo, from, memo->n_seen, (ptrdiff_t)elements.len - (ptrdiff_t)memo->len, &seen, &n_seen,
+				     &cap_seen, items, n_items, &cap, reader->item_size, report) < 0) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			kilo_json_elements_skip_to(&elements, seen[n_seen - 1].start + seen[n_seen - 1].len, memo->n_seen - from);
+			continue;
+		}
 		if (was) {
 			now = *was;
 			now.start = kilo_json_elements_at(&elements);
