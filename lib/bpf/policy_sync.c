@@ -21,6 +21,7 @@
 
 #include <bpf/bpf.h>
 
+#include "../core/array.h"
 #include "../core/error.h"
 #include "../policy/np_desired.h"
 
@@ -51,6 +52,7 @@ static const char *const array_names[N_TABLES] = {
 
 struct kilo_bpf_policy_last {
 	struct kilo_bpf_table tables[N_TABLES];
+	uint64_t serial; /* of the compile that made the state written (struct kilo_np_desired_changes); 0: none */
 };
 
 static void state_free(struct kilo_bpf_policy_last *s)
@@ -203,6 +205,8 @@ static size_t unsorted_between(const struct kilo_bpf_table *t, size_t lo, size_t
 #define RUN_PREFIX (2 * sizeof(__u32))
 _Static_assert(offsetof(struct kilo_policy_key, identity) == RUN_PREFIX, "a rule's run: prefix length, endpoint");
 _Static_assert(offsetof(struct kilo_policy_cidr_key, direction) == RUN_PREFIX, "a region's run: prefix length, endpoint");
+_Static_assert(offsetof(struct kilo_policy_key, endpoint) == sizeof(__u32) &&
+		       offsetof(struct kilo_policy_cidr_key, endpoint) == sizeof(__u32), "a run's endpoint after its length");
 
 /* The records of the rules and regions to check: ranges [at[2k], at[2k + 1]), in order. */
 struct spans {
@@ -443,13 +447,14 @@ static int read_state(const int fds[N_TABLES], struct kilo_bpf_policy_last *s, s
 	return 0;
 }
 
-static int keep_state(const struct kilo_bpf_table want[N_TABLES], struct kilo_bpf_policy_last **out)
+static int keep_state(const struct kilo_bpf_table want[N_TABLES], uint64_t serial, struct kilo_bpf_policy_last **out)
 {
 	struct kilo_bpf_policy_last *s = calloc(1, sizeof(*s));
 
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
+	s->serial = serial;
 	for (int i = 0; i < N_TABLES; i++)
 		if (kilo_bpf_table_copy(&want[i], &s->tables[i]) < 0) {
 			state_free(s);
@@ -460,23 +465,72 @@ static int keep_state(const struct kilo_bpf_table want[N_TABLES], struct kilo_bp
 	return 0;
 }
 
+static int run_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, RUN_PREFIX);
+}
+
+/*
+ * The runs of the endpoints changes lists: each endpoint's at every prefix
+ * length want or have has (found by halving: a handful), in memcmp order. -ENOMEM.
+ */
+static int listed_runs(const struct kilo_np_desired_changes *changes, const struct kilo_bpf_table *want,
+		       const struct kilo_bpf_table *have, unsigned char **runs, size_t *n)
+{
+	const struct kilo_bpf_table *tables[] = { want, have };
+	size_t cap = 0, kept = 0;
+
+	*runs = NULL;
+	*n = 0;
+	for (size_t t = 0; t < 2; t++) {
+		for (size_t i = 0; i < tables[t]->n; i = kilo_bpf_table_run_end(tables[t], i, sizeof(__u32))) {
+			if (kilo_array_reserve((void **)runs, &cap, *n + changes->n_endpoints, RUN_PREFIX) < 0)
+				return -ENOMEM;
+			for (size_t e = 0; e < changes->n_endpoints; e++, (*n)++) {
+				memcpy(*runs + *n * RUN_PREFIX, kilo_bpf_record(tables[t], i), sizeof(__u32));
+				memcpy(*runs + *n * RUN_PREFIX + sizeof(__u32), &changes->endpoints[e], sizeof(__u32));
+			}
+		}
+	}
+	if (*n)
+		qsort(*runs, *n, RUN_PREFIX, run_cmp);
+	/* A length both tables have, once. */
+	for (size_t i = 0; i < *n; i++)
+		if (!kept || run_cmp(*runs + (kept - 1) * RUN_PREFIX, *runs + i * RUN_PREFIX))
+			memmove(*runs + kept++ * RUN_PREFIX, *runs + i * RUN_PREFIX, RUN_PREFIX);
+	*n = kept;
+	return 0;
+}
+
 /*
  * The rules and regions diffed with what the last sync wrote, run by run:
  * the runs that differ, to check, in spans; without a last sync, every
- * record is checked and diffed later with the maps read back.
+ * record is checked and diffed later with the maps read back. When the
+ * last sync wrote the computation the desired state was compared with,
+ * the runs of the endpoints it lists only: the others are what was written.
  */
 static int diff_runs(const struct kilo_bpf_table want[N_TABLES], const struct kilo_bpf_policy_last *last,
-		     struct kilo_bpf_diff diffs[N_TABLES], struct spans spans[N_TABLES])
+		     const struct kilo_np_desired_changes *changes, struct kilo_bpf_diff diffs[N_TABLES],
+		     struct spans spans[N_TABLES])
 {
 	static const int runs[] = { RULES, CIDRS };
+	bool listed = last && changes->base && changes->base == last->serial;
 	int r = 0;
 
 	for (int i = 0; i < N_TABLES; i++)
 		span_all(&want[i], &spans[i]);
 	for (size_t k = 0; last && r == 0 && k < sizeof(runs) / sizeof(runs[0]); k++) {
 		int t = runs[k];
+		unsigned char *which = NULL;
+		size_t n = 0;
 
-		r = kilo_bpf_table_diff_runs(&want[t], &last->tables[t], RUN_PREFIX, &diffs[t], &spans[t].at, &spans[t].n);
+		if (!listed)
+			r = kilo_bpf_table_diff_runs(&want[t], &last->tables[t], RUN_PREFIX, &diffs[t], &spans[t].at,
+						     &spans[t].n);
+		else if ((r = listed_runs(changes, &want[t], &last->tables[t], &which, &n)) == 0)
+			r = kilo_bpf_table_diff_listed(&want[t], &last->tables[t], RUN_PREFIX, which, n, &diffs[t],
+						       &spans[t].at, &spans[t].n);
+		free(which);
 	}
 	return r;
 }
@@ -494,7 +548,7 @@ int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, b
 	*report = (struct kilo_bpf_policy_sync_report){ 0 };
 	desired_tables(desired, want);
 	/* What the last sync wrote was checked then: read back, the maps' entries were not. */
-	if (diff_runs(want, last, diffs, spans) < 0) {
+	if (diff_runs(want, last, &desired->changes, diffs, spans) < 0) {
 		r = kilo_error_set(err, ENOMEM, "bpf: policy sync: out of memory");
 		goto out;
 	}
@@ -534,7 +588,7 @@ int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, b
 	if (r == 0) {
 		struct kilo_bpf_changes hosts;
 
-		keep_state(want, &bpf->policy_last);
+		keep_state(want, desired->changes.serial, &bpf->policy_last);
 		kilo__bpf_changes(&report->ipcache, &diffs[IPCACHE]);
 		kilo__bpf_changes(&hosts, &diffs[HOSTS]);
 		report->ipcache.added += hosts.added;

@@ -283,7 +283,7 @@ static bool same_prefix(const void *a, const void *b, size_t prefix)
  * prefix bytes of record i's (t sorted): by doubling steps, then halving,
  * as a run is tens of records among 100,000s.
  */
-static size_t run_end(const struct kilo_bpf_table *t, size_t i, size_t prefix)
+size_t kilo_bpf_table_run_end(const struct kilo_bpf_table *t, size_t i, size_t prefix)
 {
 	const void *key = kilo_bpf_record(t, i);
 	size_t lo = i + 1, hi = i + 1, step = 1;
@@ -306,11 +306,51 @@ static size_t run_end(const struct kilo_bpf_table *t, size_t i, size_t prefix)
 	return lo;
 }
 
+/* The runs that differ, as kilo_bpf_table_diff_runs gives them. */
+struct differ {
+	size_t *at;
+	size_t n, cap;
+};
+
+/* want's run [i, i_end) against have's [j, j_end): merged into the diff where they differ. -ENOMEM. */
+static int diff_run(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t i, size_t i_end,
+		    size_t j, size_t j_end, struct diff_making *m, struct differ *out)
+{
+	size_t size = want->key_size + want->value_size;
+
+	/* A run only one side has differs by its length, the other's being none. */
+	if (i_end - i == j_end - j && !memcmp(kilo_bpf_record(want, i), kilo_bpf_record(have, j), (i_end - i) * size))
+		return 0;
+	merge(want, have, i, i_end, j, j_end, m);
+	if (i_end == i)
+		return 0;
+	if (kilo_array_reserve((void **)&out->at, &out->cap, out->n + 2, sizeof(*out->at)) < 0)
+		return -ENOMEM;
+	out->at[out->n++] = i;
+	out->at[out->n++] = i_end;
+	return 0;
+}
+
+/* Ends a diff by runs: its ranges in *differ, or (r < 0) nothing. */
+static int diff_runs_end(int r, struct diff_making *m, struct differ *out, size_t **differ, size_t *n_differ)
+{
+	diff_end(m);
+	if (r < 0) {
+		kilo_bpf_diff_free(m->d);
+		free(out->at);
+		*out = (struct differ){ 0 };
+	}
+	*differ = out->at;
+	*n_differ = out->n;
+	return r;
+}
+
 int kilo_bpf_table_diff_runs(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
 			     struct kilo_bpf_diff *d, size_t **differ, size_t *n_differ)
 {
-	size_t size = want->key_size + want->value_size, i = 0, j = 0, cap = 0;
+	struct differ out = { 0 };
 	struct diff_making m;
+	size_t i = 0, j = 0;
 	int r = 0;
 
 	*differ = NULL;
@@ -319,28 +359,61 @@ int kilo_bpf_table_diff_runs(const struct kilo_bpf_table *want, const struct kil
 		return -ENOMEM;
 	while (r == 0 && (i < want->n || j < have->n)) {
 		int c = i == want->n ? 1 : j == have->n ? -1 : memcmp(kilo_bpf_record(want, i), kilo_bpf_record(have, j), prefix);
-		size_t i_end = c <= 0 ? run_end(want, i, prefix) : i, j_end = c >= 0 ? run_end(have, j, prefix) : j;
+		size_t i_end = c <= 0 ? kilo_bpf_table_run_end(want, i, prefix) : i;
+		size_t j_end = c >= 0 ? kilo_bpf_table_run_end(have, j, prefix) : j;
 
-		/* A run only one side has differs by its length, the other's being none. */
-		if (i_end - i != j_end - j ||
-		    memcmp(kilo_bpf_record(want, i), kilo_bpf_record(have, j), (i_end - i) * size)) {
-			merge(want, have, i, i_end, j, j_end, &m);
-			if (i_end > i && (r = kilo_array_reserve((void **)differ, &cap, *n_differ + 2, sizeof(**differ))) == 0) {
-				(*differ)[(*n_differ)++] = i;
-				(*differ)[(*n_differ)++] = i_end;
-			}
-		}
+		r = diff_run(want, have, i, i_end, j, j_end, &m, &out);
 		i = i_end;
 		j = j_end;
 	}
-	diff_end(&m);
-	if (r < 0) {
-		kilo_bpf_diff_free(d);
-		free(*differ);
-		*differ = NULL;
-		*n_differ = 0;
+	return diff_runs_end(r, &m, &out, differ, n_differ);
+}
+
+/* The first record of t from lo on whose key's prefix bytes are not below key's, found by halving. */
+static size_t lower_bound(const struct kilo_bpf_table *t, size_t lo, const void *key, size_t prefix)
+{
+	size_t hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(kilo_bpf_record(t, mid), key, prefix) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return r;
+	return lo;
+}
+
+/* The run of t whose prefix is key's, from *at on: [*at, its end), empty where t has none; *at moves to its end. */
+static size_t find_run(const struct kilo_bpf_table *t, size_t *at, const void *key, size_t prefix)
+{
+	*at = lower_bound(t, *at, key, prefix);
+	return *at < t->n && !memcmp(kilo_bpf_record(t, *at), key, prefix) ? kilo_bpf_table_run_end(t, *at, prefix) : *at;
+}
+
+int kilo_bpf_table_diff_listed(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
+			       const unsigned char *runs, size_t n_runs, struct kilo_bpf_diff *d, size_t **differ,
+			       size_t *n_differ)
+{
+	struct differ out = { 0 };
+	struct diff_making m;
+	size_t i = 0, j = 0;
+	int r = 0;
+
+	*differ = NULL;
+	*n_differ = 0;
+	if (diff_begin(want, have, d, &m) < 0)
+		return -ENOMEM;
+	for (size_t k = 0; r == 0 && k < n_runs; k++) {
+		size_t i_start = i, j_start = j, i_end = find_run(want, &i_start, runs + k * prefix, prefix);
+		size_t j_end = find_run(have, &j_start, runs + k * prefix, prefix);
+
+		r = diff_run(want, have, i_start, i_end, j_start, j_end, &m, &out);
+		i = i_end;
+		j = j_end;
+	}
+	return diff_runs_end(r, &m, &out, differ, n_differ);
 }
 
 void kilo_bpf_diff_free(struct kilo_bpf_diff *d)

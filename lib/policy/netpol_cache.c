@@ -77,14 +77,14 @@ static bool removed_identity(uint32_t identity, const uint32_t *removed, size_t 
 int kilo_np_rules_update(struct np_rules *rules, const uint32_t *removed, size_t n_removed, struct np_rules *changes)
 {
 	struct kilo_np_desired_rule *merged;
-	size_t kept = 0, i = 0, j = 0, n = 0;
+	size_t kept = 0, i = 0, j = 0, n = 0, before = rules->n;
 
 	for (size_t k = 0; n_removed && k < rules->n; k++)
 		if (!removed_identity(rules->items[k].key.identity, removed, n_removed))
 			rules->items[kept++] = rules->items[k];
 	rules->n = n_removed ? kept : rules->n;
 	if (!changes->n)
-		return 0;
+		return rules->n != before;
 	kilo_np_rules_settle(changes);
 	merged = malloc((rules->n + changes->n) * sizeof(*merged));
 	if (!merged)
@@ -99,7 +99,7 @@ int kilo_np_rules_update(struct np_rules *rules, const uint32_t *removed, size_t
 	rules->items = merged;
 	rules->cap = n;
 	rules->n = unique(merged, n, sizeof(*merged), sizeof(struct kilo_policy_key));
-	return 0;
+	return 1;
 }
 
 static int hash_cmp(const void *a, const void *b)
@@ -344,11 +344,17 @@ out:
 int kilo_np_cache_commit(struct np_build *b)
 {
 	struct kilo_np_state *state = b->state;
+	struct kilo_np_desired_changes *changes = &b->out->changes;
 	struct np_endpoint **order;
 	size_t kept = 0;
 	int r;
 
+	if (!(changes->endpoints = malloc((state->n_cache + 1) * sizeof(*changes->endpoints))))
+		return -ENOMEM;
 	for (size_t i = 0; i < state->n_cache; i++) {
+		/* Gone, its entries with it; or changed: the sync compares what it had of these only. */
+		if (state->cache[i].generation != state->generation || state->cache[i].changed)
+			changes->endpoints[changes->n_endpoints++] = state->cache[i].id;
 		if (state->cache[i].generation != state->generation) {
 			kilo_np_endpoint_release(&state->cache[i]);
 			continue;
@@ -356,6 +362,8 @@ int kilo_np_cache_commit(struct np_build *b)
 		state->cache[kept++] = state->cache[i];
 	}
 	state->n_cache = kept;
+	if (changes->n_endpoints)
+		qsort(changes->endpoints, changes->n_endpoints, sizeof(*changes->endpoints), number_cmp);
 	if (kept)
 		qsort(state->cache, kept, sizeof(*state->cache), id_order);
 	state->n_sorted = kept;
@@ -386,6 +394,8 @@ void kilo_np_cache_release(struct kilo_np_state *state)
 	free(state->cache);
 	state->cache = NULL;
 	state->n_cache = state->cap_cache = state->n_sorted = 0;
+	/* The next computation has nothing to compare with: the endpoints this one made are not known gone. */
+	state->serial = 0;
 	kilo_np_cache_forget_identities(state);
 	kilo_np_ipcache_order_release(&state->ipcache);
 }

@@ -32,6 +32,7 @@ struct np_endpoint {
 	uint64_t fingerprint;
 	uint32_t flags;
 	uint32_t generation; /* the computation that last asked for it */
+	bool changed;        /* that computation changed its rules or regions (made them, or brought them up to date) */
 	struct np_rules rules;
 	struct np_cidrs cidrs;
 	/* Per direction, its deny rule's name (NULL: not isolated), made with its entries, and its id. */
@@ -69,6 +70,7 @@ struct kilo_np_state {
 	struct np_seen_identity *seen;  /* by label set */
 	size_t n_seen;
 	uint32_t generation;
+	uint64_t serial; /* the last computation's (struct kilo_np_desired_changes), while the cache holds what it made; else 0 */
 	struct np_ipcache_order ipcache;
 	struct kilo_np_list_memo lists[KILO_NP_LISTS]; /* the lists kilo_np_model_update read, as last read */
 	uint64_t epoch;     /* counts the reads' namespaces and locations (struct kilo_np_pod_memo); 0: none yet */
@@ -127,12 +129,13 @@ void kilo_np_endpoint_release(struct np_endpoint *e);
 /* Sorts rules (cidrs) by key and keeps one entry per key, the lowest rule id's. */
 void kilo_np_rules_settle(struct np_rules *rules);
 void kilo_np_cidrs_settle(struct np_cidrs *cidrs);
-/* rules without the entries of removed identities, merged with changes (settled). -ENOMEM. */
+/* rules without the entries of removed identities, merged with changes (settled). 1: changed, 0: not, -ENOMEM. */
 int kilo_np_rules_update(struct np_rules *rules, const uint32_t *removed, size_t n_removed, struct np_rules *changes);
 /*
  * Ends a computation: drops the endpoints it did not ask for, remembers
  * the identities it saw, and joins every endpoint's entries into out's
- * rules and cidrs, in key order. -ENOMEM.
+ * rules and cidrs, in key order; the endpoints it changed or dropped to
+ * out's changes. -ENOMEM.
  */
 int kilo_np_cache_commit(struct np_build *b);
 /* Forgets the cache, after a failure too: the next computation makes every endpoint again, and sorts the ipcache. */

@@ -548,8 +548,10 @@ static int update_endpoint(struct np_build *b, const struct kilo_np_pod *pod, st
 			}
 		}
 	}
-	if (r == 0)
-		r = kilo_np_rules_update(&e->rules, b->removed, b->n_removed, &changes);
+	if (r == 0 && (r = kilo_np_rules_update(&e->rules, b->removed, b->n_removed, &changes)) >= 0) {
+		e->changed = r > 0;
+		r = 0;
+	}
 	free(changes.items);
 	return r;
 }
@@ -581,6 +583,7 @@ static int add_endpoint(struct np_build *b, const struct kilo_np_pod *pod)
 			return -ENOMEM;
 		}
 		e->fingerprint = print;
+		e->changed = true;
 		r = make_endpoint(b, pod, e);
 	}
 	if (r < 0)

@@ -91,7 +91,9 @@ static void build(struct np_fixture *f)
 		addr4(i ? "203.0.113.128" : "203.0.113.0", &f->cidrs[i].key.addr);
 		f->cidrs[i].value.region = i ? 0 : 5;
 	}
-	f->desired = (struct kilo_np_desired){ 4, f->ipcache, 2, f->endpoints, 3, f->rules, 2, f->cidrs, 0, NULL };
+	f->desired = (struct kilo_np_desired){ .n_ipcache = 4, .ipcache = f->ipcache, .n_endpoints = 2,
+					       .endpoints = f->endpoints, .n_rules = 3, .rules = f->rules, .n_cidrs = 2,
+					       .cidrs = f->cidrs };
 }
 
 /* Every array in memcmp order of its records' keys, as np_desired.h asks. */
