@@ -447,7 +447,9 @@ static int read_state(const int fds[N_TABLES], struct kilo_bpf_policy_last *s, s
 	return 0;
 }
 
-static int keep_state(const struct kilo_bpf_table want[N_TABLES], uint64_t serial, struct kilo_bpf_policy_last **out)
+/* What was written, for the next sync: copies, but the rules and regions taken (the desired state's, whole) if take. */
+static int keep_state(const struct kilo_bpf_table want[N_TABLES], uint64_t serial, bool take,
+		      struct kilo_bpf_policy_last **out)
 {
 	struct kilo_bpf_policy_last *s = calloc(1, sizeof(*s));
 
@@ -456,7 +458,10 @@ static int keep_state(const struct kilo_bpf_table want[N_TABLES], uint64_t seria
 		return -ENOMEM;
 	s->serial = serial;
 	for (int i = 0; i < N_TABLES; i++)
-		if (kilo_bpf_table_copy(&want[i], &s->tables[i]) < 0) {
+		if (take && (i == RULES || i == CIDRS))
+			s->tables[i] = (struct kilo_bpf_table){ want[i].n, want[i].key_size, want[i].value_size, want[i].data,
+							       true };
+		else if (kilo_bpf_table_copy(&want[i], &s->tables[i]) < 0) {
 			state_free(s);
 			free(s);
 			return -ENOMEM;
@@ -535,8 +540,9 @@ static int diff_runs(const struct kilo_bpf_table want[N_TABLES], const struct ki
 	return r;
 }
 
-int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, bool read_maps,
-			 struct kilo_bpf_policy_sync_report *report, struct kilo_error *err)
+/* A sync; taking: desired, whose rules and regions the state kept for the next sync takes, else NULL (copied). */
+static int sync_policy(kilo_bpf *bpf, const struct kilo_np_desired *desired, struct kilo_np_desired *taking,
+		       bool read_maps, struct kilo_bpf_policy_sync_report *report, struct kilo_error *err)
 {
 	struct kilo_bpf_table want[N_TABLES];
 	struct kilo_bpf_diff diffs[N_TABLES] = { 0 };
@@ -588,7 +594,13 @@ int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, b
 	if (r == 0) {
 		struct kilo_bpf_changes hosts;
 
-		keep_state(want, desired->changes.serial, &bpf->policy_last);
+		/* Without it (out of memory), the next sync reads the maps. */
+		if (keep_state(want, desired->changes.serial, taking != NULL, &bpf->policy_last) == 0 && taking) {
+			taking->rules = NULL;
+			taking->n_rules = 0;
+			taking->cidrs = NULL;
+			taking->n_cidrs = 0;
+		}
 		kilo__bpf_changes(&report->ipcache, &diffs[IPCACHE]);
 		kilo__bpf_changes(&hosts, &diffs[HOSTS]);
 		report->ipcache.added += hosts.added;
@@ -608,4 +620,16 @@ out:
 	kilo_bpf_table_free(&want[HOSTS]);
 	kilo_bpf_table_free(&want[ENDPOINTS]);
 	return r;
+}
+
+int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, bool read_maps,
+			 struct kilo_bpf_policy_sync_report *report, struct kilo_error *err)
+{
+	return sync_policy(bpf, desired, NULL, read_maps, report, err);
+}
+
+int kilo_bpf_policy_sync_taking(kilo_bpf *bpf, struct kilo_np_desired *desired, bool read_maps,
+				struct kilo_bpf_policy_sync_report *report, struct kilo_error *err)
+{
+	return sync_policy(bpf, desired, desired, read_maps, report, err);
 }

@@ -448,6 +448,66 @@ static void test_listed_changes_are_trusted_after_the_sync_they_follow_only(void
 	free(many);
 }
 
+static void *copy_of(const void *items, size_t size)
+{
+	void *copy = malloc(size);
+
+	assert_non_null(copy);
+	return memcpy(copy, items, size);
+}
+
+/* A sync taking f's rules and regions (copies, malloc'ed as the compile's): -errno. */
+static int sync_taking(struct np_fixture *f, struct kilo_bpf_policy_sync_report *report, struct kilo_error *err)
+{
+	int r;
+
+	f->desired.rules = copy_of(f->rules, sizeof(f->rules));
+	f->desired.n_rules = 3;
+	f->desired.cidrs = copy_of(f->cidrs, sizeof(f->cidrs));
+	f->desired.n_cidrs = 2;
+	r = kilo_bpf_policy_sync_taking(f->bpf, &f->desired, false, report, err);
+	if (r < 0) {
+		assert_non_null(f->desired.rules);
+		assert_int_equal(f->desired.n_rules, 3);
+		free(f->desired.rules);
+		free(f->desired.cidrs);
+	}
+	f->desired.rules = f->rules;
+	f->desired.n_rules = 3;
+	f->desired.cidrs = f->cidrs;
+	f->desired.n_cidrs = 2;
+	return r;
+}
+
+/* Taken once written, the rules and regions are what the next sync compares with; refused, they stay the caller's. */
+static void test_a_sync_taking_the_rules_compares_the_next_with_them(void **state)
+{
+	struct np_fixture *f = *state;
+	struct kilo_bpf_policy_sync_report report;
+	struct kilo_error err = { 0 };
+	uint32_t one = 1;
+
+	sort(f);
+	f->desired.changes = (struct kilo_np_desired_changes){ .serial = 1 };
+	f->desired.rules = copy_of(f->rules, sizeof(f->rules));
+	f->desired.cidrs = copy_of(f->cidrs, sizeof(f->cidrs));
+	assert_int_equal(kilo_bpf_policy_sync_taking(f->bpf, &f->desired, false, &report, &err), 0);
+	assert_null(f->desired.rules);
+	assert_null(f->desired.cidrs);
+	assert_int_equal(f->desired.n_rules + f->desired.n_cidrs, 0);
+	assert_changes(&report.rules, 3, 0, 0);
+	f->rules[0].value.rule_id = 20;
+	f->desired.changes = (struct kilo_np_desired_changes){ 2, 1, 1, &one };
+	assert_int_equal(sync_taking(f, &report, &err), 0);
+	assert_changes(&report.rules, 0, 1, 0);
+	f->rules[0].value.rule_id = 0;
+	f->desired.changes = (struct kilo_np_desired_changes){ 3, 2, 1, &one };
+	assert_int_equal(sync_taking(f, &report, &err), -EINVAL);
+	f->rules[0].value.rule_id = 21;
+	assert_int_equal(sync_taking(f, &report, &err), 0);
+	assert_changes(&report.rules, 0, 1, 0);
+}
+
 struct seen {
 	size_t n;
 	struct kilo_flow_event last;
@@ -601,6 +661,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sync_compares_with_its_last_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listed_changes_are_trusted_after_the_sync_they_follow_only, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_a_sync_taking_the_rules_compares_the_next_with_them, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_desired_state_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_and_rule_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clean_up_removes_the_policy_pins, setup, teardown),
