@@ -292,10 +292,14 @@ static int split_ipcache(const struct kilo_np_desired *d, struct kilo_bpf_table 
 	return 0;
 }
 
+/* Every lookup (enum kilo_policy_skip) of both directions. */
+#define SKIP_BOTH (KILO_POLICY_SKIP_ALL | KILO_POLICY_SKIP_ALL << KILO_POLICY_SKIP_SHIFT(KILO_POLICY_EGRESS))
+
 /* An endpoint id and the lookups (enum kilo_policy_skip, both directions) some entry of its needs. */
 struct endpoint_needs {
 	__u32 id;
 	__u32 needs;
+	bool known; /* needs as the last sync wrote them */
 };
 
 static int needs_cmp(const void *a, const void *b)
@@ -336,10 +340,99 @@ static __u32 rule_lookup(__u32 identity)
 	return identity & KILO_POLICY_REGION_FLAG ? KILO_POLICY_SKIP_REGIONS : KILO_POLICY_SKIP_IDENTITIES;
 }
 
-/* The desired endpoints as an owned table, each skipping the lookups none of its rules and regions answers. */
-static int skip_lookups(const struct kilo_np_desired *d, struct kilo_bpf_table *endpoints)
+/* The lookups the rules lo to hi (of one endpoint) answer. */
+static __u32 rules_need(const struct kilo_np_desired_rule *rules, size_t lo, size_t hi)
 {
-	const __u32 all = KILO_POLICY_SKIP_ALL | KILO_POLICY_SKIP_ALL << KILO_POLICY_SKIP_SHIFT(KILO_POLICY_EGRESS);
+	__u32 lookups = 0;
+
+	for (size_t i = lo; i < hi; i++)
+		lookups |= rule_lookup(rules[i].key.identity) << KILO_POLICY_SKIP_SHIFT(rules[i].key.direction);
+	return lookups;
+}
+
+static __u32 cidrs_need(const struct kilo_np_desired_cidr *cidrs, size_t lo, size_t hi)
+{
+	__u32 lookups = 0;
+
+	for (size_t i = lo; i < hi; i++)
+		lookups |= KILO_POLICY_SKIP_REGIONS << KILO_POLICY_SKIP_SHIFT(cidrs[i].key.direction);
+	return lookups;
+}
+
+/* Every endpoint's needs, from every rule and region. */
+static void need_all(const struct kilo_np_desired *d, struct needs_table *t)
+{
+	/* By runs of one endpoint (its entries of a prefix length), each found once: 165,000 rules for 10,000 pods. */
+	for (size_t i = 0, end; i < d->n_rules; i = end) {
+		for (end = i + 1; end < d->n_rules && d->rules[end].key.endpoint == d->rules[i].key.endpoint; end++)
+			;
+		need(t, d->rules[i].key.endpoint, rules_need(d->rules, i, end));
+	}
+	for (size_t i = 0; i < d->n_cidrs; i++)
+		need(t, d->cidrs[i].key.endpoint, cidrs_need(d->cidrs, i, i + 1));
+}
+
+/* The needs of endpoint id from its runs in want's rules and regions, found by halving at each prefix length. */
+static __u32 runs_need(const struct kilo_bpf_table want[N_TABLES], __u32 id)
+{
+	static const int runs[] = { RULES, CIDRS };
+	__u32 lookups = 0;
+
+	for (size_t k = 0; k < sizeof(runs) / sizeof(runs[0]); k++) {
+		const struct kilo_bpf_table *t = &want[runs[k]];
+
+		for (size_t i = 0; i < t->n; i = kilo_bpf_table_run_end(t, i, sizeof(__u32))) {
+			unsigned char key[RUN_PREFIX];
+			size_t lo = i, hi;
+
+			memcpy(key, kilo_bpf_record(t, i), sizeof(__u32));
+			memcpy(key + sizeof(__u32), &id, sizeof(id));
+			hi = kilo_bpf_table_find_run(t, &lo, key, RUN_PREFIX);
+			lookups |= runs[k] == RULES ? rules_need((const void *)t->data, lo, hi)
+						    : cidrs_need((const void *)t->data, lo, hi);
+		}
+	}
+	return lookups;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The needs of the endpoints changes does not list as the last sync wrote
+ * them (their rules and regions are the same); of the others, and of those
+ * it did not write, from their runs.
+ */
+static void need_changed(const struct kilo_bpf_table want[N_TABLES], const struct kilo_np_desired_changes *changes,
+			 const struct kilo_bpf_policy_last *last, struct needs_table *t)
+{
+	const struct kilo_bpf_table *written = &last->tables[ENDPOINTS];
+
+	for (size_t i = 0; i < written->n; i++) {
+		const struct kilo_np_desired_endpoint *e = kilo_bpf_record(written, i);
+		struct endpoint_needs *n = needs_of(t, e->value.id);
+
+		if (n && !(changes->n_endpoints &&
+			   bsearch(&e->value.id, changes->endpoints, changes->n_endpoints, sizeof(__u32), id_cmp)))
+			*n = (struct endpoint_needs){ e->value.id, SKIP_BOTH & ~e->value.skip, true };
+	}
+	for (size_t i = 0; i < t->n; i++)
+		if (!t->ids[i].known)
+			t->ids[i].needs = runs_need(want, t->ids[i].id);
+}
+
+/*
+ * The desired endpoints as an owned table, each skipping the lookups none
+ * of its rules and regions answers; from the changes listed, after the
+ * sync of the computation they are changes from (last), else from all.
+ */
+static int skip_lookups(const struct kilo_np_desired *d, const struct kilo_bpf_table want[N_TABLES],
+			const struct kilo_bpf_policy_last *last, struct kilo_bpf_table *endpoints)
+{
 	struct needs_table t = { malloc((d->n_endpoints + 1) * sizeof(*t.ids)), 0, NULL };
 	struct kilo_bpf_table borrowed = *endpoints;
 
@@ -348,27 +441,20 @@ static int skip_lookups(const struct kilo_np_desired *d, struct kilo_bpf_table *
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < d->n_endpoints; i++)
-		t.ids[i] = (struct endpoint_needs){ d->endpoints[i].value.id, 0 };
+		t.ids[i] = (struct endpoint_needs){ d->endpoints[i].value.id, 0, false };
 	qsort(t.ids, d->n_endpoints, sizeof(*t.ids), needs_cmp);
 	/* One per id (a pod of two addresses is two records), for bsearch to find the one that counts. */
 	for (size_t i = 0; i < d->n_endpoints; i++)
 		if (t.n == 0 || t.ids[t.n - 1].id != t.ids[i].id)
 			t.ids[t.n++] = t.ids[i];
-	/* By runs of one endpoint (its entries of a prefix length), each found once: 165,000 rules for 10,000 pods. */
-	for (size_t i = 0; i < d->n_rules;) {
-		__u32 id = d->rules[i].key.endpoint, lookups = 0;
-
-		for (; i < d->n_rules && d->rules[i].key.endpoint == id; i++)
-			lookups |= rule_lookup(d->rules[i].key.identity) << KILO_POLICY_SKIP_SHIFT(d->rules[i].key.direction);
-		need(&t, id, lookups);
-	}
-	for (size_t i = 0; i < d->n_cidrs; i++)
-		need(&t, d->cidrs[i].key.endpoint,
-		     KILO_POLICY_SKIP_REGIONS << KILO_POLICY_SKIP_SHIFT(d->cidrs[i].key.direction));
+	if (last)
+		need_changed(want, &d->changes, last, &t);
+	else
+		need_all(d, &t);
 	for (size_t i = 0; i < endpoints->n; i++) {
 		struct kilo_np_desired_endpoint *e = (void *)(endpoints->data + i * sizeof(*e));
 
-		e->value.skip = all & ~needs_of(&t, e->value.id)->needs;
+		e->value.skip = SKIP_BOTH & ~needs_of(&t, e->value.id)->needs;
 	}
 	free(t.ids);
 	return 0;
@@ -475,6 +561,12 @@ static int run_cmp(const void *a, const void *b)
 	return memcmp(a, b, RUN_PREFIX);
 }
 
+/* Whether changes are from the computation the last sync wrote: then the endpoints not listed are as written. */
+static bool changes_follow(const struct kilo_np_desired_changes *changes, const struct kilo_bpf_policy_last *last)
+{
+	return last && changes->base && changes->base == last->serial;
+}
+
 /*
  * The runs of the endpoints changes lists: each endpoint's at every prefix
  * length want or have has (found by halving: a handful), in memcmp order. -ENOMEM.
@@ -519,7 +611,7 @@ static int diff_runs(const struct kilo_bpf_table want[N_TABLES], const struct ki
 		     struct spans spans[N_TABLES])
 {
 	static const int runs[] = { RULES, CIDRS };
-	bool listed = last && changes->base && changes->base == last->serial;
+	bool listed = changes_follow(changes, last);
 	int r = 0;
 
 	for (int i = 0; i < N_TABLES; i++)
@@ -561,7 +653,8 @@ static int sync_policy(kilo_bpf *bpf, const struct kilo_np_desired *desired, str
 	r = check_desired(desired, want, spans, err);
 	if (r < 0)
 		goto out;
-	if (split_ipcache(desired, &want[IPCACHE], &want[HOSTS]) < 0 || skip_lookups(desired, &want[ENDPOINTS]) < 0) {
+	if (split_ipcache(desired, &want[IPCACHE], &want[HOSTS]) < 0 ||
+	    skip_lookups(desired, want, changes_follow(&desired->changes, last) ? last : NULL, &want[ENDPOINTS]) < 0) {
 		r = kilo_error_set(err, ENOMEM, "bpf: policy sync: out of memory");
 		goto out;
 	}

@@ -385,8 +385,7 @@ static size_t lower_bound(const struct kilo_bpf_table *t, size_t lo, const void 
 	return lo;
 }
 
-/* The run of t whose prefix is key's, from *at on: [*at, its end), empty where t has none; *at moves to its end. */
-static size_t find_run(const struct kilo_bpf_table *t, size_t *at, const void *key, size_t prefix)
+size_t kilo_bpf_table_find_run(const struct kilo_bpf_table *t, size_t *at, const void *key, size_t prefix)
 {
 	*at = lower_bound(t, *at, key, prefix);
 	return *at < t->n && !memcmp(kilo_bpf_record(t, *at), key, prefix) ? kilo_bpf_table_run_end(t, *at, prefix) : *at;
@@ -406,8 +405,8 @@ int kilo_bpf_table_diff_listed(const struct kilo_bpf_table *want, const struct k
 	if (diff_begin(want, have, d, &m) < 0)
 		return -ENOMEM;
 	for (size_t k = 0; r == 0 && k < n_runs; k++) {
-		size_t i_start = i, j_start = j, i_end = find_run(want, &i_start, runs + k * prefix, prefix);
-		size_t j_end = find_run(have, &j_start, runs + k * prefix, prefix);
+		size_t i_start = i, j_start = j, i_end = kilo_bpf_table_find_run(want, &i_start, runs + k * prefix, prefix);
+		size_t j_end = kilo_bpf_table_find_run(have, &j_start, runs + k * prefix, prefix);
 
 		r = diff_run(want, have, i_start, i_end, j_start, j_end, &m, &out);
 		i = i_end;

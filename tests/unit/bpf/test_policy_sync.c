@@ -240,6 +240,7 @@ static void test_endpoints_skip_the_lookups_they_need_not(void **state)
 	const __u32 egress_any = KILO_POLICY_SKIP_ANY << KILO_POLICY_SKIP_SHIFT(KILO_POLICY_EGRESS);
 	struct np_fixture *f = *state;
 	struct kilo_bpf_policy_sync_report report;
+	uint32_t two = 2;
 
 	sort(f);
 	assert_int_equal(sync_policy(f, false, &report), 0);
@@ -263,6 +264,18 @@ static void test_endpoints_skip_the_lookups_they_need_not(void **state)
 	assert_int_equal(sync_policy(f, false, &report), 0);
 	assert_int_equal(endpoint_skip(&f->endpoints[0]),
 			 (egress & ~egress_any) | KILO_POLICY_SKIP_ANY | KILO_POLICY_SKIP_REGIONS);
+	/* Changes listed after the sync they follow: endpoint 2's from its runs, endpoint 1's as written; read back, the same. */
+	f->desired.changes = (struct kilo_np_desired_changes){ .serial = 1 };
+	assert_int_equal(sync_policy(f, false, &report), 0);
+	f->desired.n_cidrs = 0;
+	f->desired.changes = (struct kilo_np_desired_changes){ 2, 1, 1, &two };
+	assert_int_equal(sync_policy(f, false, &report), 0);
+	assert_changes(&report.endpoints, 0, 1, 0);
+	assert_int_equal(endpoint_skip(&f->endpoints[1]), egress | KILO_POLICY_SKIP_IDENTITIES | KILO_POLICY_SKIP_REGIONS);
+	assert_int_equal(endpoint_skip(&f->endpoints[0]),
+			 (egress & ~egress_any) | KILO_POLICY_SKIP_ANY | KILO_POLICY_SKIP_REGIONS);
+	assert_int_equal(sync_policy(f, true, &report), 0);
+	assert_changes(&report.endpoints, 0, 0, 0);
 }
 
 /* Between resyncs the policy sync compares with what it wrote last, whatever the load balancer's sync does. */
