@@ -210,6 +210,7 @@ void kilo_np_endpoint_release(struct np_endpoint *e)
 	free(e->cidrs.items);
 	free(e->deny_names[KILO_POLICY_INGRESS]);
 	free(e->deny_names[KILO_POLICY_EGRESS]);
+	free(e->selected);
 }
 
 static int id_order(const void *a, const void *b)

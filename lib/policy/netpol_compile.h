@@ -32,6 +32,15 @@ struct np_endpoint {
 	uint64_t fingerprint;
 	uint32_t flags;
 	uint32_t generation; /* the computation that last asked for it */
+	/*
+	 * A hash of the fingerprint's inputs (the pod's, and its namespace's
+	 * policies' texts), and the policies that select it then, by
+	 * direction, as offsets in its namespace's: the same inputs, the same.
+	 */
+	uint64_t inputs;
+	bool has_inputs;
+	uint32_t *selected;
+	uint32_t n_selected[2];
 	bool changed;        /* that computation changed its rules or regions (made them, or brought them up to date) */
 	struct np_rules rules;
 	struct np_cidrs cidrs;
@@ -107,6 +116,11 @@ struct np_build {
 	struct np_peer_match **matches; /* [policy * 2 + direction][offset of the rule's peers + peer] */
 	size_t *pods_of;             /* pods by identity: pods_of[first[i] .. first[i + 1]) */
 	size_t *selected[2];         /* the endpoint being made: the policies that select it, by direction */
+	struct {
+		const char *name; /* the last endpoint's namespace; NULL: none yet */
+		size_t lo, hi;    /* its policies, of the model's */
+		uint64_t hash;    /* of their texts */
+	} ns;
 	size_t n_selected[2];
 	uint8_t *denies_asked;       /* bits by rule id: the deny rules this computation asked for */
 	size_t *first;
