@@ -106,11 +106,14 @@ static int add_ipcache(struct np_build *b, const struct kilo_addr *addr, unsigne
 	set_addr(&e->key.addr, &e->key.family, addr, prefix);
 	e->value.identity = identity;
 	if (location && location[0]) {
-		uint32_t number = kilo_np_names_get(&b->state->locations, location);
-
-		if (!number)
+		/* The last entry's kept: runs of one location (a node's, its pods') need no search among the names. */
+		if (!b->location.name || strcmp(b->location.name, location) != 0) {
+			b->location.name = location;
+			b->location.number = kilo_np_names_get(&b->state->locations, location);
+		}
+		if (!b->location.number)
 			return -ENOMEM;
-		e->value.location = (__u16)number;
+		e->value.location = (__u16)b->location.number;
 	}
 	return 0;
 }

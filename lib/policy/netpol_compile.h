@@ -103,6 +103,10 @@ struct np_build {
 	uint32_t *numbers;   /* by identity index; 0: none */
 	uint64_t *ports_hashes; /* by identity index: its pods' container ports */
 	size_t cap_ipcache, cap_endpoints, cap_rule_names;
+	struct {
+		const char *name; /* the last ipcache entry's location; NULL: none yet */
+		uint32_t number;  /* its number (0: out of memory) */
+	} location;
 	/* Where the rules and bounds being made go: an endpoint's own, or the identities' changes. */
 	struct np_rules *rules;
 	struct np_cidrs *cidrs;
