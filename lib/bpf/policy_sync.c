@@ -544,14 +544,14 @@ static int keep_state(const struct kilo_bpf_table want[N_TABLES], uint64_t seria
 		return -ENOMEM;
 	s->serial = serial;
 	for (int i = 0; i < N_TABLES; i++)
-		if (take && (i == RULES || i == CIDRS))
-			s->tables[i] = (struct kilo_bpf_table){ want[i].n, want[i].key_size, want[i].value_size, want[i].data,
-							       true };
-		else if (kilo_bpf_table_copy(&want[i], &s->tables[i]) < 0) {
+		if (!(take && (i == RULES || i == CIDRS)) && kilo_bpf_table_copy(&want[i], &s->tables[i]) < 0) {
 			state_free(s);
 			free(s);
 			return -ENOMEM;
 		}
+	/* Taken once nothing can fail: after an error the desired state still owns them. */
+	for (int i = RULES; take && i <= CIDRS; i++)
+		s->tables[i] = (struct kilo_bpf_table){ want[i].n, want[i].key_size, want[i].value_size, want[i].data, true };
 	*out = s;
 	return 0;
 }
