@@ -331,44 +331,6 @@ static int diff_run(const struct kilo_bpf_table *want, const struct kilo_bpf_tab
 	return 0;
 }
 
-/* Ends a diff by runs: its ranges in *differ, or (r < 0) nothing. */
-static int diff_runs_end(int r, struct diff_making *m, struct differ *out, size_t **differ, size_t *n_differ)
-{
-	diff_end(m);
-	if (r < 0) {
-		kilo_bpf_diff_free(m->d);
-		free(out->at);
-		*out = (struct differ){ 0 };
-	}
-	*differ = out->at;
-	*n_differ = out->n;
-	return r;
-}
-
-int kilo_bpf_table_diff_runs(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
-			     struct kilo_bpf_diff *d, size_t **differ, size_t *n_differ)
-{
-	struct differ out = { 0 };
-	struct diff_making m;
-	size_t i = 0, j = 0;
-	int r = 0;
-
-	*differ = NULL;
-	*n_differ = 0;
-	if (diff_begin(want, have, d, &m) < 0)
-		return -ENOMEM;
-	while (r == 0 && (i < want->n || j < have->n)) {
-		int c = i == want->n ? 1 : j == have->n ? -1 : memcmp(kilo_bpf_record(want, i), kilo_bpf_record(have, j), prefix);
-		size_t i_end = c <= 0 ? kilo_bpf_table_run_end(want, i, prefix) : i;
-		size_t j_end = c >= 0 ? kilo_bpf_table_run_end(have, j, prefix) : j;
-
-		r = diff_run(want, have, i, i_end, j, j_end, &m, &out);
-		i = i_end;
-		j = j_end;
-	}
-	return diff_runs_end(r, &m, &out, differ, n_differ);
-}
-
 /* The first record of t from lo on whose key's prefix bytes are not below key's, found by halving. */
 static size_t lower_bound(const struct kilo_bpf_table *t, size_t lo, const void *key, size_t prefix)
 {
@@ -391,28 +353,71 @@ size_t kilo_bpf_table_find_run(const struct kilo_bpf_table *t, size_t *at, const
 	return *at < t->n && !memcmp(kilo_bpf_record(t, *at), key, prefix) ? kilo_bpf_table_run_end(t, *at, prefix) : *at;
 }
 
-int kilo_bpf_table_diff_listed(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
-			       const unsigned char *runs, size_t n_runs, struct kilo_bpf_diff *d, size_t **differ,
-			       size_t *n_differ)
+/*
+ * The next run of want and of have from *i and *j on (either may be empty,
+ * [*i, *i_end)): the first of either in key order, or (key) the one key's
+ * prefix names.
+ */
+static void next_run(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
+		     const void *key, size_t *i, size_t *i_end, size_t *j, size_t *j_end)
+{
+	int c;
+
+	if (key) {
+		*i_end = kilo_bpf_table_find_run(want, i, key, prefix);
+		*j_end = kilo_bpf_table_find_run(have, j, key, prefix);
+		return;
+	}
+	c = *i == want->n ? 1 : *j == have->n ? -1 : memcmp(kilo_bpf_record(want, *i), kilo_bpf_record(have, *j), prefix);
+	*i_end = c <= 0 ? kilo_bpf_table_run_end(want, *i, prefix) : *i;
+	*j_end = c >= 0 ? kilo_bpf_table_run_end(have, *j, prefix) : *j;
+}
+
+/* The diff run by run: every run of either (runs NULL), or the n_runs listed. */
+static int diff_by_runs(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
+			const unsigned char *runs, size_t n_runs, struct kilo_bpf_diff *d, size_t **differ,
+			size_t *n_differ)
 {
 	struct differ out = { 0 };
 	struct diff_making m;
 	size_t i = 0, j = 0;
 	int r = 0;
 
-	*differ = NULL;
-	*n_differ = 0;
-	if (diff_begin(want, have, d, &m) < 0)
+	if (diff_begin(want, have, d, &m) < 0) {
+		*differ = NULL;
+		*n_differ = 0;
 		return -ENOMEM;
-	for (size_t k = 0; r == 0 && k < n_runs; k++) {
-		size_t i_start = i, j_start = j, i_end = kilo_bpf_table_find_run(want, &i_start, runs + k * prefix, prefix);
-		size_t j_end = kilo_bpf_table_find_run(have, &j_start, runs + k * prefix, prefix);
+	}
+	for (size_t k = 0; r == 0 && (runs ? k < n_runs : i < want->n || j < have->n); k++) {
+		size_t i_end, j_end;
 
-		r = diff_run(want, have, i_start, i_end, j_start, j_end, &m, &out);
+		next_run(want, have, prefix, runs ? runs + k * prefix : NULL, &i, &i_end, &j, &j_end);
+		r = diff_run(want, have, i, i_end, j, j_end, &m, &out);
 		i = i_end;
 		j = j_end;
 	}
-	return diff_runs_end(r, &m, &out, differ, n_differ);
+	diff_end(&m);
+	if (r < 0) {
+		kilo_bpf_diff_free(d);
+		free(out.at);
+		out = (struct differ){ 0 };
+	}
+	*differ = out.at;
+	*n_differ = out.n;
+	return r;
+}
+
+int kilo_bpf_table_diff_runs(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
+			     struct kilo_bpf_diff *d, size_t **differ, size_t *n_differ)
+{
+	return diff_by_runs(want, have, prefix, NULL, 0, d, differ, n_differ);
+}
+
+int kilo_bpf_table_diff_listed(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
+			       const unsigned char *runs, size_t n_runs, struct kilo_bpf_diff *d, size_t **differ,
+			       size_t *n_differ)
+{
+	return diff_by_runs(want, have, prefix, runs, n_runs, d, differ, n_differ);
 }
 
 void kilo_bpf_diff_free(struct kilo_bpf_diff *d)

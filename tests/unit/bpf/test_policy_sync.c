@@ -401,6 +401,17 @@ static bool has_rule(const struct kilo_policy_key *key)
 	return r == 0;
 }
 
+/* A sync of f with changes (maps read back if read_maps) adds and changes as many rules, removes none. */
+static void expect_rules(struct np_fixture *f, struct kilo_np_desired_changes changes, bool read_maps, unsigned added,
+			 unsigned changed)
+{
+	struct kilo_bpf_policy_sync_report report;
+
+	f->desired.changes = changes;
+	assert_int_equal(sync_policy(f, read_maps, &report), 0);
+	assert_changes(&report.rules, added, changed, 0);
+}
+
 /*
  * The endpoints a compile lists as changed are all the sync compares, when
  * the last sync wrote the computation they are changes from: else (another
@@ -418,27 +429,17 @@ static void test_listed_changes_are_trusted_after_the_sync_they_follow_only(void
 	size_t n_many;
 
 	sort(f);
-	f->desired.changes = (struct kilo_np_desired_changes){ .serial = 1 };
-	assert_int_equal(sync_policy(f, false, &report), 0);
-	assert_changes(&report.rules, 3, 0, 0);
+	expect_rules(f, (struct kilo_np_desired_changes){ .serial = 1 }, false, 3, 0);
 	/* Endpoint 1's rule changed, endpoint 2 listed: endpoint 1's runs are not compared (a resync reads them). */
 	f->rules[0].value.rule_id = 20;
-	f->desired.changes = (struct kilo_np_desired_changes){ 2, 1, 1, &two };
-	assert_int_equal(sync_policy(f, false, &report), 0);
-	assert_changes(&report.rules, 0, 0, 0);
-	f->desired.changes = (struct kilo_np_desired_changes){ 3, 2, 0, NULL };
-	assert_int_equal(sync_policy(f, true, &report), 0);
-	assert_changes(&report.rules, 0, 1, 0);
+	expect_rules(f, (struct kilo_np_desired_changes){ 2, 1, 1, &two }, false, 0, 0);
+	expect_rules(f, (struct kilo_np_desired_changes){ 3, 2, 0, NULL }, true, 0, 1);
 	/* Listed: compared. */
 	f->rules[0].value.rule_id = 25;
-	f->desired.changes = (struct kilo_np_desired_changes){ 4, 3, 1, &one };
-	assert_int_equal(sync_policy(f, false, &report), 0);
-	assert_changes(&report.rules, 0, 1, 0);
+	expect_rules(f, (struct kilo_np_desired_changes){ 4, 3, 1, &one }, false, 0, 1);
 	/* Changes from a computation the last sync did not write: no promise. */
 	f->rules[0].value.rule_id = 30;
-	f->desired.changes = (struct kilo_np_desired_changes){ 5, 3, 0, NULL };
-	assert_int_equal(sync_policy(f, false, &report), 0);
-	assert_changes(&report.rules, 0, 1, 0);
+	expect_rules(f, (struct kilo_np_desired_changes){ 5, 3, 0, NULL }, false, 0, 1);
 	/* Endpoint 2's port 82 to 90: the rule written, then the endpoints fail; port 82 was not removed yet. */
 	f->rules[2].key.port = htons(90);
 	stray = f->rules[2].key;
