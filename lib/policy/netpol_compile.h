@@ -73,9 +73,9 @@ struct kilo_np_state {
 	struct kilo_np_names endpoints; /* by "NAMESPACE/POD" */
 	struct kilo_np_names rules;     /* by rule name */
 	struct kilo_np_names locations; /* by location name */
-	struct np_endpoint *cache;      /* by id */
+	struct np_endpoint *cache;      /* by id, in key order (memcmp of its bytes) */
 	size_t n_cache, cap_cache;
-	size_t n_sorted; /* the first n_sorted, by id; this computation's new ones after them */
+	size_t n_sorted; /* the first n_sorted, in order; this computation's new ones after them */
 	struct np_seen_identity *seen;  /* by label set */
 	size_t n_seen;
 	uint32_t generation;
