@@ -289,7 +289,10 @@ static size_t take_run(const void *items, size_t *at, size_t n, size_t size, voi
 	return taken;
 }
 
-/* Every endpoint's rules and bounds (endpoints in key order), by prefix length, then endpoint, then the rest of the key. */
+/*
+ * Every endpoint's rules and bounds (endpoints in key order), by prefix
+ * length, then endpoint, then the rest of the key.
+ */
 static int join(struct np_build *b, const struct np_endpoint *endpoints, size_t n)
 {
 	struct kilo_np_desired *out = b->out;

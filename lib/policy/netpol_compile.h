@@ -79,7 +79,8 @@ struct kilo_np_state {
 	struct np_seen_identity *seen;  /* by label set */
 	size_t n_seen;
 	uint32_t generation;
-	uint64_t serial; /* the last computation's (struct kilo_np_desired_changes), while the cache holds what it made; else 0 */
+	/* The last computation's serial (struct kilo_np_desired_changes) while the cache holds what it made; else 0. */
+	uint64_t serial;
 	struct np_ipcache_order ipcache;
 	struct kilo_np_list_memo lists[KILO_NP_LISTS]; /* the lists kilo_np_model_update read, as last read */
 	uint64_t epoch;     /* counts the reads' namespaces and locations (struct kilo_np_pod_memo); 0: none yet */

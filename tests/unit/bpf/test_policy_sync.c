@@ -264,7 +264,7 @@ static void test_endpoints_skip_the_lookups_they_need_not(void **state)
 	assert_int_equal(sync_policy(f, false, &report), 0);
 	assert_int_equal(endpoint_skip(&f->endpoints[0]),
 			 (egress & ~egress_any) | KILO_POLICY_SKIP_ANY | KILO_POLICY_SKIP_REGIONS);
-	/* Changes listed after the sync they follow: endpoint 2's from its runs, endpoint 1's as written; read back, the same. */
+	/* Listed after the sync they follow: endpoint 2's from its runs, endpoint 1's as written; read back, the same. */
 	f->desired.changes = (struct kilo_np_desired_changes){ .serial = 1 };
 	assert_int_equal(sync_policy(f, false, &report), 0);
 	f->desired.n_cidrs = 0;
