@@ -175,18 +175,28 @@ int kilo_np_identity_changes(struct np_build *b)
 	return 0;
 }
 
+/* An id's place in the maps' keys' order (memcmp of its bytes), as a number: its bytes read big-endian. */
+static uint32_t key_rank(uint32_t id)
+{
+	unsigned char b[sizeof(id)];
+
+	memcpy(b, &id, sizeof(id));
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
 struct np_endpoint *kilo_np_cache_find(struct kilo_np_state *state, uint32_t id)
 {
 	size_t lo = 0, hi = state->n_sorted;
+	uint32_t rank = key_rank(id);
 
 	/* Those commit sorted (key_order): this computation's new ones, appended after them, are other ids. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(&state->cache[mid].id, &id, sizeof(id));
+		uint32_t at = key_rank(state->cache[mid].id);
 
-		if (c == 0)
+		if (at == rank)
 			return &state->cache[mid];
-		if (c < 0)
+		if (at < rank)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -214,10 +224,12 @@ void kilo_np_endpoint_release(struct np_endpoint *e)
 	free(e->selected);
 }
 
-/* The order of the endpoints' ids in a key: memcmp of their bytes, as the maps' keys sort. */
+/* The order of the endpoints' ids in a key. */
 static int key_order(const void *a, const void *b)
 {
-	return memcmp(&((const struct np_endpoint *)a)->id, &((const struct np_endpoint *)b)->id, sizeof(uint32_t));
+	uint32_t x = key_rank(((const struct np_endpoint *)a)->id), y = key_rank(((const struct np_endpoint *)b)->id);
+
+	return (x > y) - (x < y);
 }
 
 /* The remembered identities: this computation's, their strings kept from the last where they are the same. */
