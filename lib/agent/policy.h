@@ -99,8 +99,10 @@ struct kilo_agent_policy_inputs {
  * ones allocated), and writes the maps by difference; at a resync also
  * reads the maps back and frees unused identities. Logs the changes
  * (debug) and what policy left out (a warning, once per change). *model
- * gets what was read, *out the desired state (release them with
- * kilo_np_model_release and kilo_np_desired_release, also after an error).
+ * gets what was read, *out the desired state, without its rules and
+ * regions once written (the loader keeps them: kilo_bpf_policy_sync_taking);
+ * release them with kilo_np_model_release and kilo_np_desired_release,
+ * also after an error.
  */
 int kilo_agent_policy_enforce(struct kilo_agent_policy *p, const struct kilo_agent_policy_inputs *in,
 			      const struct kilo_logger *log, struct kilo_np_model *model, struct kilo_np_desired *out,

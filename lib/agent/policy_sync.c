@@ -166,7 +166,7 @@ int kilo_agent_policy_enforce(struct kilo_agent_policy *p, const struct kilo_age
 	if (r == 0)
 		r = kilo_np_compile(p->state, model, p->node, ids, model->n_identities, out, &report, err);
 	if (r == 0)
-		r = kilo_bpf_policy_sync(p->bpf, out, in->resync || !p->synced, &synced, err);
+		r = kilo_bpf_policy_sync_taking(p->bpf, out, in->resync || !p->synced, &synced, err);
 	p->synced = r == 0;
 	if (r == 0) {
 		log_policy_sync(log, &synced, allocated);

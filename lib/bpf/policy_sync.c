@@ -21,6 +21,7 @@
 
 #include <bpf/bpf.h>
 
+#include "../core/array.h"
 #include "../core/error.h"
 #include "../policy/np_desired.h"
 
@@ -51,6 +52,7 @@ static const char *const array_names[N_TABLES] = {
 
 struct kilo_bpf_policy_last {
 	struct kilo_bpf_table tables[N_TABLES];
+	uint64_t serial; /* of the compile that made the state written (struct kilo_np_desired_changes); 0: none */
 };
 
 static void state_free(struct kilo_bpf_policy_last *s)
@@ -203,6 +205,8 @@ static size_t unsorted_between(const struct kilo_bpf_table *t, size_t lo, size_t
 #define RUN_PREFIX (2 * sizeof(__u32))
 _Static_assert(offsetof(struct kilo_policy_key, identity) == RUN_PREFIX, "a rule's run: prefix length, endpoint");
 _Static_assert(offsetof(struct kilo_policy_cidr_key, direction) == RUN_PREFIX, "a region's run: prefix length, endpoint");
+_Static_assert(offsetof(struct kilo_policy_key, endpoint) == sizeof(__u32) &&
+		       offsetof(struct kilo_policy_cidr_key, endpoint) == sizeof(__u32), "a run's endpoint after its length");
 
 /* The records of the rules and regions to check: ranges [at[2k], at[2k + 1]), in order. */
 struct spans {
@@ -288,10 +292,14 @@ static int split_ipcache(const struct kilo_np_desired *d, struct kilo_bpf_table 
 	return 0;
 }
 
+/* Every lookup (enum kilo_policy_skip) of both directions. */
+#define SKIP_BOTH (KILO_POLICY_SKIP_ALL | KILO_POLICY_SKIP_ALL << KILO_POLICY_SKIP_SHIFT(KILO_POLICY_EGRESS))
+
 /* An endpoint id and the lookups (enum kilo_policy_skip, both directions) some entry of its needs. */
 struct endpoint_needs {
 	__u32 id;
 	__u32 needs;
+	bool known; /* needs as the last sync wrote them */
 };
 
 static int needs_cmp(const void *a, const void *b)
@@ -332,10 +340,99 @@ static __u32 rule_lookup(__u32 identity)
 	return identity & KILO_POLICY_REGION_FLAG ? KILO_POLICY_SKIP_REGIONS : KILO_POLICY_SKIP_IDENTITIES;
 }
 
-/* The desired endpoints as an owned table, each skipping the lookups none of its rules and regions answers. */
-static int skip_lookups(const struct kilo_np_desired *d, struct kilo_bpf_table *endpoints)
+/* The lookups the rules lo to hi (of one endpoint) answer. */
+static __u32 rules_need(const struct kilo_np_desired_rule *rules, size_t lo, size_t hi)
 {
-	const __u32 all = KILO_POLICY_SKIP_ALL | KILO_POLICY_SKIP_ALL << KILO_POLICY_SKIP_SHIFT(KILO_POLICY_EGRESS);
+	__u32 lookups = 0;
+
+	for (size_t i = lo; i < hi; i++)
+		lookups |= rule_lookup(rules[i].key.identity) << KILO_POLICY_SKIP_SHIFT(rules[i].key.direction);
+	return lookups;
+}
+
+static __u32 cidrs_need(const struct kilo_np_desired_cidr *cidrs, size_t lo, size_t hi)
+{
+	__u32 lookups = 0;
+
+	for (size_t i = lo; i < hi; i++)
+		lookups |= KILO_POLICY_SKIP_REGIONS << KILO_POLICY_SKIP_SHIFT(cidrs[i].key.direction);
+	return lookups;
+}
+
+/* Every endpoint's needs, from every rule and region. */
+static void need_all(const struct kilo_np_desired *d, struct needs_table *t)
+{
+	/* By runs of one endpoint (its entries of a prefix length), each found once: 165,000 rules for 10,000 pods. */
+	for (size_t i = 0, end; i < d->n_rules; i = end) {
+		for (end = i + 1; end < d->n_rules && d->rules[end].key.endpoint == d->rules[i].key.endpoint; end++)
+			;
+		need(t, d->rules[i].key.endpoint, rules_need(d->rules, i, end));
+	}
+	for (size_t i = 0; i < d->n_cidrs; i++)
+		need(t, d->cidrs[i].key.endpoint, cidrs_need(d->cidrs, i, i + 1));
+}
+
+/* The needs of endpoint id from its runs in want's rules and regions, found by halving at each prefix length. */
+static __u32 runs_need(const struct kilo_bpf_table want[N_TABLES], __u32 id)
+{
+	static const int runs[] = { RULES, CIDRS };
+	__u32 lookups = 0;
+
+	for (size_t k = 0; k < sizeof(runs) / sizeof(runs[0]); k++) {
+		const struct kilo_bpf_table *t = &want[runs[k]];
+
+		for (size_t i = 0; i < t->n; i = kilo_bpf_table_run_end(t, i, sizeof(__u32))) {
+			unsigned char key[RUN_PREFIX];
+			size_t lo = i, hi;
+
+			memcpy(key, kilo_bpf_record(t, i), sizeof(__u32));
+			memcpy(key + sizeof(__u32), &id, sizeof(id));
+			hi = kilo_bpf_table_find_run(t, &lo, key, RUN_PREFIX);
+			lookups |= runs[k] == RULES ? rules_need((const void *)t->data, lo, hi)
+						    : cidrs_need((const void *)t->data, lo, hi);
+		}
+	}
+	return lookups;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The needs of the endpoints changes does not list as the last sync wrote
+ * them (their rules and regions are the same); of the others, and of those
+ * it did not write, from their runs.
+ */
+static void need_changed(const struct kilo_bpf_table want[N_TABLES], const struct kilo_np_desired_changes *changes,
+			 const struct kilo_bpf_policy_last *last, struct needs_table *t)
+{
+	const struct kilo_bpf_table *written = &last->tables[ENDPOINTS];
+
+	for (size_t i = 0; i < written->n; i++) {
+		const struct kilo_np_desired_endpoint *e = kilo_bpf_record(written, i);
+		struct endpoint_needs *n = needs_of(t, e->value.id);
+
+		if (n && !(changes->n_endpoints &&
+			   bsearch(&e->value.id, changes->endpoints, changes->n_endpoints, sizeof(__u32), id_cmp)))
+			*n = (struct endpoint_needs){ e->value.id, SKIP_BOTH & ~e->value.skip, true };
+	}
+	for (size_t i = 0; i < t->n; i++)
+		if (!t->ids[i].known)
+			t->ids[i].needs = runs_need(want, t->ids[i].id);
+}
+
+/*
+ * The desired endpoints as an owned table, each skipping the lookups none
+ * of its rules and regions answers; from the changes listed, after the
+ * sync of the computation they are changes from (last), else from all.
+ */
+static int skip_lookups(const struct kilo_np_desired *d, const struct kilo_bpf_table want[N_TABLES],
+			const struct kilo_bpf_policy_last *last, struct kilo_bpf_table *endpoints)
+{
 	struct needs_table t = { malloc((d->n_endpoints + 1) * sizeof(*t.ids)), 0, NULL };
 	struct kilo_bpf_table borrowed = *endpoints;
 
@@ -344,27 +441,20 @@ static int skip_lookups(const struct kilo_np_desired *d, struct kilo_bpf_table *
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < d->n_endpoints; i++)
-		t.ids[i] = (struct endpoint_needs){ d->endpoints[i].value.id, 0 };
+		t.ids[i] = (struct endpoint_needs){ d->endpoints[i].value.id, 0, false };
 	qsort(t.ids, d->n_endpoints, sizeof(*t.ids), needs_cmp);
 	/* One per id (a pod of two addresses is two records), for bsearch to find the one that counts. */
 	for (size_t i = 0; i < d->n_endpoints; i++)
 		if (t.n == 0 || t.ids[t.n - 1].id != t.ids[i].id)
 			t.ids[t.n++] = t.ids[i];
-	/* By runs of one endpoint (its entries of a prefix length), each found once: 165,000 rules for 10,000 pods. */
-	for (size_t i = 0; i < d->n_rules;) {
-		__u32 id = d->rules[i].key.endpoint, lookups = 0;
-
-		for (; i < d->n_rules && d->rules[i].key.endpoint == id; i++)
-			lookups |= rule_lookup(d->rules[i].key.identity) << KILO_POLICY_SKIP_SHIFT(d->rules[i].key.direction);
-		need(&t, id, lookups);
-	}
-	for (size_t i = 0; i < d->n_cidrs; i++)
-		need(&t, d->cidrs[i].key.endpoint,
-		     KILO_POLICY_SKIP_REGIONS << KILO_POLICY_SKIP_SHIFT(d->cidrs[i].key.direction));
+	if (last)
+		need_changed(want, &d->changes, last, &t);
+	else
+		need_all(d, &t);
 	for (size_t i = 0; i < endpoints->n; i++) {
 		struct kilo_np_desired_endpoint *e = (void *)(endpoints->data + i * sizeof(*e));
 
-		e->value.skip = all & ~needs_of(&t, e->value.id)->needs;
+		e->value.skip = SKIP_BOTH & ~needs_of(&t, e->value.id)->needs;
 	}
 	free(t.ids);
 	return 0;
@@ -443,46 +533,108 @@ static int read_state(const int fds[N_TABLES], struct kilo_bpf_policy_last *s, s
 	return 0;
 }
 
-static int keep_state(const struct kilo_bpf_table want[N_TABLES], struct kilo_bpf_policy_last **out)
+/* What was written, for the next sync: copies, but the rules and regions taken (the desired state's, whole) if take. */
+static int keep_state(const struct kilo_bpf_table want[N_TABLES], uint64_t serial, bool take,
+		      struct kilo_bpf_policy_last **out)
 {
 	struct kilo_bpf_policy_last *s = calloc(1, sizeof(*s));
 
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
+	s->serial = serial;
 	for (int i = 0; i < N_TABLES; i++)
-		if (kilo_bpf_table_copy(&want[i], &s->tables[i]) < 0) {
+		if (!(take && (i == RULES || i == CIDRS)) && kilo_bpf_table_copy(&want[i], &s->tables[i]) < 0) {
 			state_free(s);
 			free(s);
 			return -ENOMEM;
 		}
+	/* Taken once nothing can fail: after an error the desired state still owns them. */
+	for (int i = RULES; take && i <= CIDRS; i++)
+		s->tables[i] = (struct kilo_bpf_table){ want[i].n, want[i].key_size, want[i].value_size, want[i].data, true };
 	*out = s;
+	return 0;
+}
+
+static int run_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, RUN_PREFIX);
+}
+
+/* Whether changes are from the computation the last sync wrote: then the endpoints not listed are as written. */
+static bool changes_follow(const struct kilo_np_desired_changes *changes, const struct kilo_bpf_policy_last *last)
+{
+	return last && changes->base && changes->base == last->serial;
+}
+
+/*
+ * The runs of the endpoints changes lists: each endpoint's at every prefix
+ * length want or have has (found by halving: a handful), in memcmp order. -ENOMEM.
+ */
+static int listed_runs(const struct kilo_np_desired_changes *changes, const struct kilo_bpf_table *want,
+		       const struct kilo_bpf_table *have, unsigned char **runs, size_t *n)
+{
+	const struct kilo_bpf_table *tables[] = { want, have };
+	size_t cap = 0, kept = 0;
+
+	*runs = NULL;
+	*n = 0;
+	for (size_t t = 0; t < 2; t++) {
+		for (size_t i = 0; i < tables[t]->n; i = kilo_bpf_table_run_end(tables[t], i, sizeof(__u32))) {
+			if (kilo_array_reserve((void **)runs, &cap, *n + changes->n_endpoints, RUN_PREFIX) < 0)
+				return -ENOMEM;
+			for (size_t e = 0; e < changes->n_endpoints; e++, (*n)++) {
+				memcpy(*runs + *n * RUN_PREFIX, kilo_bpf_record(tables[t], i), sizeof(__u32));
+				memcpy(*runs + *n * RUN_PREFIX + sizeof(__u32), &changes->endpoints[e], sizeof(__u32));
+			}
+		}
+	}
+	if (*n)
+		qsort(*runs, *n, RUN_PREFIX, run_cmp);
+	/* A length both tables have, once. */
+	for (size_t i = 0; i < *n; i++)
+		if (!kept || run_cmp(*runs + (kept - 1) * RUN_PREFIX, *runs + i * RUN_PREFIX))
+			memmove(*runs + kept++ * RUN_PREFIX, *runs + i * RUN_PREFIX, RUN_PREFIX);
+	*n = kept;
 	return 0;
 }
 
 /*
  * The rules and regions diffed with what the last sync wrote, run by run:
  * the runs that differ, to check, in spans; without a last sync, every
- * record is checked and diffed later with the maps read back.
+ * record is checked and diffed later with the maps read back. When the
+ * last sync wrote the computation the desired state was compared with,
+ * the runs of the endpoints it lists only: the others are what was written.
  */
 static int diff_runs(const struct kilo_bpf_table want[N_TABLES], const struct kilo_bpf_policy_last *last,
-		     struct kilo_bpf_diff diffs[N_TABLES], struct spans spans[N_TABLES])
+		     const struct kilo_np_desired_changes *changes, struct kilo_bpf_diff diffs[N_TABLES],
+		     struct spans spans[N_TABLES])
 {
 	static const int runs[] = { RULES, CIDRS };
+	bool listed = changes_follow(changes, last);
 	int r = 0;
 
 	for (int i = 0; i < N_TABLES; i++)
 		span_all(&want[i], &spans[i]);
 	for (size_t k = 0; last && r == 0 && k < sizeof(runs) / sizeof(runs[0]); k++) {
 		int t = runs[k];
+		unsigned char *which = NULL;
+		size_t n = 0;
 
-		r = kilo_bpf_table_diff_runs(&want[t], &last->tables[t], RUN_PREFIX, &diffs[t], &spans[t].at, &spans[t].n);
+		if (!listed)
+			r = kilo_bpf_table_diff_runs(&want[t], &last->tables[t], RUN_PREFIX, &diffs[t], &spans[t].at,
+						     &spans[t].n);
+		else if ((r = listed_runs(changes, &want[t], &last->tables[t], &which, &n)) == 0)
+			r = kilo_bpf_table_diff_listed(&want[t], &last->tables[t], RUN_PREFIX, which, n, &diffs[t],
+						       &spans[t].at, &spans[t].n);
+		free(which);
 	}
 	return r;
 }
 
-int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, bool read_maps,
-			 struct kilo_bpf_policy_sync_report *report, struct kilo_error *err)
+/* A sync; taking: desired, whose rules and regions the state kept for the next sync takes, else NULL (copied). */
+static int sync_policy(kilo_bpf *bpf, const struct kilo_np_desired *desired, struct kilo_np_desired *taking,
+		       bool read_maps, struct kilo_bpf_policy_sync_report *report, struct kilo_error *err)
 {
 	struct kilo_bpf_table want[N_TABLES];
 	struct kilo_bpf_diff diffs[N_TABLES] = { 0 };
@@ -494,14 +646,15 @@ int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, b
 	*report = (struct kilo_bpf_policy_sync_report){ 0 };
 	desired_tables(desired, want);
 	/* What the last sync wrote was checked then: read back, the maps' entries were not. */
-	if (diff_runs(want, last, diffs, spans) < 0) {
+	if (diff_runs(want, last, &desired->changes, diffs, spans) < 0) {
 		r = kilo_error_set(err, ENOMEM, "bpf: policy sync: out of memory");
 		goto out;
 	}
 	r = check_desired(desired, want, spans, err);
 	if (r < 0)
 		goto out;
-	if (split_ipcache(desired, &want[IPCACHE], &want[HOSTS]) < 0 || skip_lookups(desired, &want[ENDPOINTS]) < 0) {
+	if (split_ipcache(desired, &want[IPCACHE], &want[HOSTS]) < 0 ||
+	    skip_lookups(desired, want, changes_follow(&desired->changes, last) ? last : NULL, &want[ENDPOINTS]) < 0) {
 		r = kilo_error_set(err, ENOMEM, "bpf: policy sync: out of memory");
 		goto out;
 	}
@@ -534,7 +687,13 @@ int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, b
 	if (r == 0) {
 		struct kilo_bpf_changes hosts;
 
-		keep_state(want, &bpf->policy_last);
+		/* Without it (out of memory), the next sync reads the maps. */
+		if (keep_state(want, desired->changes.serial, taking != NULL, &bpf->policy_last) == 0 && taking) {
+			taking->rules = NULL;
+			taking->n_rules = 0;
+			taking->cidrs = NULL;
+			taking->n_cidrs = 0;
+		}
 		kilo__bpf_changes(&report->ipcache, &diffs[IPCACHE]);
 		kilo__bpf_changes(&hosts, &diffs[HOSTS]);
 		report->ipcache.added += hosts.added;
@@ -554,4 +713,16 @@ out:
 	kilo_bpf_table_free(&want[HOSTS]);
 	kilo_bpf_table_free(&want[ENDPOINTS]);
 	return r;
+}
+
+int kilo_bpf_policy_sync(kilo_bpf *bpf, const struct kilo_np_desired *desired, bool read_maps,
+			 struct kilo_bpf_policy_sync_report *report, struct kilo_error *err)
+{
+	return sync_policy(bpf, desired, NULL, read_maps, report, err);
+}
+
+int kilo_bpf_policy_sync_taking(kilo_bpf *bpf, struct kilo_np_desired *desired, bool read_maps,
+				struct kilo_bpf_policy_sync_report *report, struct kilo_error *err)
+{
+	return sync_policy(bpf, desired, desired, read_maps, report, err);
 }

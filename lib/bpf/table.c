@@ -283,7 +283,7 @@ static bool same_prefix(const void *a, const void *b, size_t prefix)
  * prefix bytes of record i's (t sorted): by doubling steps, then halving,
  * as a run is tens of records among 100,000s.
  */
-static size_t run_end(const struct kilo_bpf_table *t, size_t i, size_t prefix)
+size_t kilo_bpf_table_run_end(const struct kilo_bpf_table *t, size_t i, size_t prefix)
 {
 	const void *key = kilo_bpf_record(t, i);
 	size_t lo = i + 1, hi = i + 1, step = 1;
@@ -306,41 +306,118 @@ static size_t run_end(const struct kilo_bpf_table *t, size_t i, size_t prefix)
 	return lo;
 }
 
-int kilo_bpf_table_diff_runs(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
-			     struct kilo_bpf_diff *d, size_t **differ, size_t *n_differ)
+/* The runs that differ, as kilo_bpf_table_diff_runs gives them. */
+struct differ {
+	size_t *at;
+	size_t n, cap;
+};
+
+/* want's run [i, i_end) against have's [j, j_end): merged into the diff where they differ. -ENOMEM. */
+static int diff_run(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t i, size_t i_end,
+		    size_t j, size_t j_end, struct diff_making *m, struct differ *out)
 {
-	size_t size = want->key_size + want->value_size, i = 0, j = 0, cap = 0;
+	size_t size = want->key_size + want->value_size;
+
+	/* A run only one side has differs by its length, the other's being none. */
+	if (i_end - i == j_end - j && !memcmp(kilo_bpf_record(want, i), kilo_bpf_record(have, j), (i_end - i) * size))
+		return 0;
+	merge(want, have, i, i_end, j, j_end, m);
+	if (i_end == i)
+		return 0;
+	if (kilo_array_reserve((void **)&out->at, &out->cap, out->n + 2, sizeof(*out->at)) < 0)
+		return -ENOMEM;
+	out->at[out->n++] = i;
+	out->at[out->n++] = i_end;
+	return 0;
+}
+
+/* The first record of t from lo on whose key's prefix bytes are not below key's, found by halving. */
+static size_t lower_bound(const struct kilo_bpf_table *t, size_t lo, const void *key, size_t prefix)
+{
+	size_t hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(kilo_bpf_record(t, mid), key, prefix) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+size_t kilo_bpf_table_find_run(const struct kilo_bpf_table *t, size_t *at, const void *key, size_t prefix)
+{
+	*at = lower_bound(t, *at, key, prefix);
+	return *at < t->n && !memcmp(kilo_bpf_record(t, *at), key, prefix) ? kilo_bpf_table_run_end(t, *at, prefix) : *at;
+}
+
+/*
+ * The next run of want and of have from *i and *j on (either may be empty,
+ * [*i, *i_end)): the first of either in key order, or (key) the one key's
+ * prefix names.
+ */
+static void next_run(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
+		     const void *key, size_t *i, size_t *i_end, size_t *j, size_t *j_end)
+{
+	int c;
+
+	if (key) {
+		*i_end = kilo_bpf_table_find_run(want, i, key, prefix);
+		*j_end = kilo_bpf_table_find_run(have, j, key, prefix);
+		return;
+	}
+	c = *i == want->n ? 1 : *j == have->n ? -1 : memcmp(kilo_bpf_record(want, *i), kilo_bpf_record(have, *j), prefix);
+	*i_end = c <= 0 ? kilo_bpf_table_run_end(want, *i, prefix) : *i;
+	*j_end = c >= 0 ? kilo_bpf_table_run_end(have, *j, prefix) : *j;
+}
+
+/* The diff run by run: every run of either (runs NULL), or the n_runs listed. */
+static int diff_by_runs(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
+			const unsigned char *runs, size_t n_runs, struct kilo_bpf_diff *d, size_t **differ,
+			size_t *n_differ)
+{
+	struct differ out = { 0 };
 	struct diff_making m;
+	size_t i = 0, j = 0;
 	int r = 0;
 
-	*differ = NULL;
-	*n_differ = 0;
-	if (diff_begin(want, have, d, &m) < 0)
+	if (diff_begin(want, have, d, &m) < 0) {
+		*differ = NULL;
+		*n_differ = 0;
 		return -ENOMEM;
-	while (r == 0 && (i < want->n || j < have->n)) {
-		int c = i == want->n ? 1 : j == have->n ? -1 : memcmp(kilo_bpf_record(want, i), kilo_bpf_record(have, j), prefix);
-		size_t i_end = c <= 0 ? run_end(want, i, prefix) : i, j_end = c >= 0 ? run_end(have, j, prefix) : j;
+	}
+	for (size_t k = 0; r == 0 && (runs ? k < n_runs : i < want->n || j < have->n); k++) {
+		size_t i_end, j_end;
 
-		/* A run only one side has differs by its length, the other's being none. */
-		if (i_end - i != j_end - j ||
-		    memcmp(kilo_bpf_record(want, i), kilo_bpf_record(have, j), (i_end - i) * size)) {
-			merge(want, have, i, i_end, j, j_end, &m);
-			if (i_end > i && (r = kilo_array_reserve((void **)differ, &cap, *n_differ + 2, sizeof(**differ))) == 0) {
-				(*differ)[(*n_differ)++] = i;
-				(*differ)[(*n_differ)++] = i_end;
-			}
-		}
+		next_run(want, have, prefix, runs ? runs + k * prefix : NULL, &i, &i_end, &j, &j_end);
+		r = diff_run(want, have, i, i_end, j, j_end, &m, &out);
 		i = i_end;
 		j = j_end;
 	}
 	diff_end(&m);
 	if (r < 0) {
 		kilo_bpf_diff_free(d);
-		free(*differ);
-		*differ = NULL;
-		*n_differ = 0;
+		free(out.at);
+		out = (struct differ){ 0 };
 	}
+	*differ = out.at;
+	*n_differ = out.n;
 	return r;
+}
+
+int kilo_bpf_table_diff_runs(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
+			     struct kilo_bpf_diff *d, size_t **differ, size_t *n_differ)
+{
+	return diff_by_runs(want, have, prefix, NULL, 0, d, differ, n_differ);
+}
+
+int kilo_bpf_table_diff_listed(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
+			       const unsigned char *runs, size_t n_runs, struct kilo_bpf_diff *d, size_t **differ,
+			       size_t *n_differ)
+{
+	return diff_by_runs(want, have, prefix, runs, n_runs, d, differ, n_differ);
 }
 
 void kilo_bpf_diff_free(struct kilo_bpf_diff *d)

@@ -60,6 +60,23 @@ int kilo_bpf_table_diff(const struct kilo_bpf_table *want, const struct kilo_bpf
  */
 int kilo_bpf_table_diff_runs(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
 			     struct kilo_bpf_diff *d, size_t **differ, size_t *n_differ);
+/*
+ * The same where want and have may differ only in the runs listed: n_runs
+ * prefixes (prefix bytes each, in memcmp order), each run found by
+ * halving; every other run the caller knows to be the same in both, and it
+ * is neither compared nor in *differ.
+ */
+int kilo_bpf_table_diff_listed(const struct kilo_bpf_table *want, const struct kilo_bpf_table *have, size_t prefix,
+			       const unsigned char *runs, size_t n_runs, struct kilo_bpf_diff *d, size_t **differ,
+			       size_t *n_differ);
+/* The index after the run of t's records from i whose keys begin with the prefix bytes of record i's (t sorted). */
+size_t kilo_bpf_table_run_end(const struct kilo_bpf_table *t, size_t i, size_t prefix);
+/*
+ * The run of t (sorted) whose keys begin with key's prefix bytes, looked
+ * for from *at on by halving: *at moves to its start, and its end is
+ * returned (*at itself where t has none).
+ */
+size_t kilo_bpf_table_find_run(const struct kilo_bpf_table *t, size_t *at, const void *key, size_t prefix);
 void kilo_bpf_diff_free(struct kilo_bpf_diff *d);
 
 /* Writes the records of t at the indexes idx (n of them) into the map fd, in batches where the kernel can. */

@@ -77,14 +77,14 @@ static bool removed_identity(uint32_t identity, const uint32_t *removed, size_t 
 int kilo_np_rules_update(struct np_rules *rules, const uint32_t *removed, size_t n_removed, struct np_rules *changes)
 {
 	struct kilo_np_desired_rule *merged;
-	size_t kept = 0, i = 0, j = 0, n = 0;
+	size_t kept = 0, i = 0, j = 0, n = 0, before = rules->n;
 
 	for (size_t k = 0; n_removed && k < rules->n; k++)
 		if (!removed_identity(rules->items[k].key.identity, removed, n_removed))
 			rules->items[kept++] = rules->items[k];
 	rules->n = n_removed ? kept : rules->n;
 	if (!changes->n)
-		return 0;
+		return rules->n != before;
 	kilo_np_rules_settle(changes);
 	merged = malloc((rules->n + changes->n) * sizeof(*merged));
 	if (!merged)
@@ -99,7 +99,7 @@ int kilo_np_rules_update(struct np_rules *rules, const uint32_t *removed, size_t
 	rules->items = merged;
 	rules->cap = n;
 	rules->n = unique(merged, n, sizeof(*merged), sizeof(struct kilo_policy_key));
-	return 0;
+	return 1;
 }
 
 static int hash_cmp(const void *a, const void *b)
@@ -175,17 +175,28 @@ int kilo_np_identity_changes(struct np_build *b)
 	return 0;
 }
 
+/* An id's place in the maps' keys' order (memcmp of its bytes), as a number: its bytes read big-endian. */
+static uint32_t key_rank(uint32_t id)
+{
+	unsigned char b[sizeof(id)];
+
+	memcpy(b, &id, sizeof(id));
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
 struct np_endpoint *kilo_np_cache_find(struct kilo_np_state *state, uint32_t id)
 {
 	size_t lo = 0, hi = state->n_sorted;
+	uint32_t rank = key_rank(id);
 
-	/* Those commit sorted by id: this computation's new ones, appended after them, are other ids. */
+	/* Those commit sorted (key_order): this computation's new ones, appended after them, are other ids. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
+		uint32_t at = key_rank(state->cache[mid].id);
 
-		if (state->cache[mid].id == id)
+		if (at == rank)
 			return &state->cache[mid];
-		if (state->cache[mid].id < id)
+		if (at < rank)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -210,20 +221,15 @@ void kilo_np_endpoint_release(struct np_endpoint *e)
 	free(e->cidrs.items);
 	free(e->deny_names[KILO_POLICY_INGRESS]);
 	free(e->deny_names[KILO_POLICY_EGRESS]);
+	free(e->selected);
 }
 
-static int id_order(const void *a, const void *b)
-{
-	uint32_t x = ((const struct np_endpoint *)a)->id, y = ((const struct np_endpoint *)b)->id;
-
-	return (x > y) - (x < y);
-}
-
-/* The order of the endpoints' ids in a key: memcmp of their bytes, as the maps' keys sort. */
+/* The order of the endpoints' ids in a key. */
 static int key_order(const void *a, const void *b)
 {
-	return memcmp(&(*(const struct np_endpoint *const *)a)->id, &(*(const struct np_endpoint *const *)b)->id,
-		      sizeof(uint32_t));
+	uint32_t x = key_rank(((const struct np_endpoint *)a)->id), y = key_rank(((const struct np_endpoint *)b)->id);
+
+	return (x > y) - (x < y);
 }
 
 /* The remembered identities: this computation's, their strings kept from the last where they are the same. */
@@ -295,8 +301,11 @@ static size_t take_run(const void *items, size_t *at, size_t n, size_t size, voi
 	return taken;
 }
 
-/* Every endpoint's rules and bounds, by prefix length, then endpoint, then the rest of the key. */
-static int join(struct np_build *b, struct np_endpoint **order, size_t n)
+/*
+ * Every endpoint's rules and bounds (endpoints in key order), by prefix
+ * length, then endpoint, then the rest of the key.
+ */
+static int join(struct np_build *b, const struct np_endpoint *endpoints, size_t n)
 {
 	struct kilo_np_desired *out = b->out;
 	size_t n_rules = 0, n_cidrs = 0, *rule_at, *cidr_at;
@@ -305,15 +314,15 @@ static int join(struct np_build *b, struct np_endpoint **order, size_t n)
 	bool present[256] = { false };
 
 	for (size_t i = 0; i < n; i++) {
-		n_rules += order[i]->rules.n;
-		n_cidrs += order[i]->cidrs.n;
+		n_rules += endpoints[i].rules.n;
+		n_cidrs += endpoints[i].cidrs.n;
 		/* Each endpoint's are sorted: its runs of one prefix length, a handful, mark the lengths to join. */
-		for (size_t k = 0; k < order[i]->rules.n; k = next_length(order[i]->rules.items, k, order[i]->rules.n,
-									   sizeof(*order[i]->rules.items)))
-			present[order[i]->rules.items[k].key.prefixlen & 0xff] = true;
-		for (size_t k = 0; k < order[i]->cidrs.n; k = next_length(order[i]->cidrs.items, k, order[i]->cidrs.n,
-									   sizeof(*order[i]->cidrs.items)))
-			present[order[i]->cidrs.items[k].key.prefixlen & 0xff] = true;
+		for (size_t k = 0; k < endpoints[i].rules.n; k = next_length(endpoints[i].rules.items, k, endpoints[i].rules.n,
+									   sizeof(*endpoints[i].rules.items)))
+			present[endpoints[i].rules.items[k].key.prefixlen & 0xff] = true;
+		for (size_t k = 0; k < endpoints[i].cidrs.n; k = next_length(endpoints[i].cidrs.items, k, endpoints[i].cidrs.n,
+									   sizeof(*endpoints[i].cidrs.items)))
+			present[endpoints[i].cidrs.items[k].key.prefixlen & 0xff] = true;
 	}
 	out->rules = malloc((n_rules + 1) * sizeof(*out->rules));
 	out->cidrs = malloc((n_cidrs + 1) * sizeof(*out->cidrs));
@@ -324,7 +333,7 @@ static int join(struct np_build *b, struct np_endpoint **order, size_t n)
 	/* Prefix lengths are below 256, so the first byte of a key orders them. */
 	for (uint32_t len = 0; len < 256 && (out->n_rules < n_rules || out->n_cidrs < n_cidrs); len++) {
 		for (size_t i = 0; present[len] && i < n; i++) {
-			const struct np_endpoint *e = order[i];
+			const struct np_endpoint *e = &endpoints[i];
 
 			if (rule_at[i] < e->rules.n && e->rules.items[rule_at[i]].key.prefixlen == len)
 				out->n_rules += take_run(e->rules.items, &rule_at[i], e->rules.n, sizeof(*out->rules),
@@ -344,11 +353,16 @@ out:
 int kilo_np_cache_commit(struct np_build *b)
 {
 	struct kilo_np_state *state = b->state;
-	struct np_endpoint **order;
-	size_t kept = 0;
+	struct kilo_np_desired_changes *changes = &b->out->changes;
+	size_t kept = 0, sorted = 1;
 	int r;
 
+	if (!(changes->endpoints = malloc((state->n_cache + 1) * sizeof(*changes->endpoints))))
+		return -ENOMEM;
 	for (size_t i = 0; i < state->n_cache; i++) {
+		/* Gone, its entries with it; or changed: the sync compares what it had of these only. */
+		if (state->cache[i].generation != state->generation || state->cache[i].changed)
+			changes->endpoints[changes->n_endpoints++] = state->cache[i].id;
 		if (state->cache[i].generation != state->generation) {
 			kilo_np_endpoint_release(&state->cache[i]);
 			continue;
@@ -356,17 +370,15 @@ int kilo_np_cache_commit(struct np_build *b)
 		state->cache[kept++] = state->cache[i];
 	}
 	state->n_cache = kept;
-	if (kept)
-		qsort(state->cache, kept, sizeof(*state->cache), id_order);
+	if (changes->n_endpoints)
+		qsort(changes->endpoints, changes->n_endpoints, sizeof(*changes->endpoints), number_cmp);
+	/* In order but for this computation's new ones, if any: checked, cheaper than sorting large items again. */
+	while (sorted < kept && key_order(&state->cache[sorted - 1], &state->cache[sorted]) < 0)
+		sorted++;
+	if (sorted < kept)
+		qsort(state->cache, kept, sizeof(*state->cache), key_order);
 	state->n_sorted = kept;
-	order = malloc((kept + 1) * sizeof(*order));
-	if (!order)
-		return -ENOMEM;
-	for (size_t i = 0; i < kept; i++)
-		order[i] = &state->cache[i];
-	qsort(order, kept, sizeof(*order), key_order);
-	r = join(b, order, kept);
-	free(order);
+	r = join(b, state->cache, kept);
 	return r < 0 ? r : remember_identities(b);
 }
 
@@ -386,6 +398,8 @@ void kilo_np_cache_release(struct kilo_np_state *state)
 	free(state->cache);
 	state->cache = NULL;
 	state->n_cache = state->cap_cache = state->n_sorted = 0;
+	/* The next computation has nothing to compare with: the endpoints this one made are not known gone. */
+	state->serial = 0;
 	kilo_np_cache_forget_identities(state);
 	kilo_np_ipcache_order_release(&state->ipcache);
 }

@@ -47,6 +47,7 @@ void kilo_np_desired_release(struct kilo_np_desired *desired)
 	free(desired->rules);
 	free(desired->cidrs);
 	free(desired->rule_names);
+	free(desired->changes.endpoints);
 	*desired = (struct kilo_np_desired){ 0 };
 }
 
@@ -106,11 +107,14 @@ static int add_ipcache(struct np_build *b, const struct kilo_addr *addr, unsigne
 	set_addr(&e->key.addr, &e->key.family, addr, prefix);
 	e->value.identity = identity;
 	if (location && location[0]) {
-		uint32_t number = kilo_np_names_get(&b->state->locations, location);
-
-		if (!number)
+		/* The last entry's kept: runs of one location (a node's, its pods') need no search among the names. */
+		if (!b->location.name || strcmp(b->location.name, location) != 0) {
+			b->location.name = location;
+			b->location.number = kilo_np_names_get(&b->state->locations, location);
+		}
+		if (!b->location.number)
 			return -ENOMEM;
-		e->value.location = (__u16)number;
+		e->value.location = (__u16)b->location.number;
 	}
 	return 0;
 }
@@ -275,6 +279,9 @@ static int finish_ipcache(struct kilo_np_state *state, struct kilo_np_desired *o
 	return take_in_order(out, sorted.order, sorted.n_order);
 }
 
+/* The computations' serials: of every state in the process, so that no two outputs share one. */
+static uint64_t serials;
+
 int kilo_np_compile(struct kilo_np_state *state, const struct kilo_np_model *model, const char *self,
 		    const struct kilo_np_identity_number *ids, size_t n_ids, struct kilo_np_desired *out,
 		    struct kilo_lb_report *report, struct kilo_error *err)
@@ -282,7 +289,7 @@ int kilo_np_compile(struct kilo_np_state *state, const struct kilo_np_model *mod
 	struct np_build b = { .state = state, .model = model, .self = self ? self : "", .out = out, .report = report };
 	int r;
 
-	*out = (struct kilo_np_desired){ 0 };
+	*out = (struct kilo_np_desired){ .changes.base = state->serial };
 	/* Generation 0 is no computation's: a new cache entry of an old state must not look asked for. */
 	if (++state->generation == 0)
 		state->generation = 1;
@@ -298,6 +305,10 @@ int kilo_np_compile(struct kilo_np_state *state, const struct kilo_np_model *mod
 	if ((r = kilo_np_names_commit(&state->endpoints)) < 0 || (r = kilo_np_names_commit(&state->rules)) < 0 ||
 	    (r = kilo_np_names_commit(&state->locations)) < 0)
 		goto fail;
+	/* Without a computation to compare with, the endpoints listed are not all that may differ. */
+	if (!out->changes.base)
+		out->changes.n_endpoints = 0;
+	out->changes.serial = state->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
 	kilo_np_build_release(&b);
 	return 0;
 fail:

@@ -33,6 +33,16 @@ struct np_endpoint {
 	uint64_t fingerprint;
 	uint32_t flags;
 	uint32_t generation; /* the computation that last asked for it */
+	/*
+	 * A hash of the fingerprint's inputs (the pod's, and its namespace's
+	 * policies' texts), and the policies that select it then, by
+	 * direction, as offsets in its namespace's: the same inputs, the same.
+	 */
+	uint64_t inputs;
+	bool has_inputs;
+	uint32_t *selected;
+	uint32_t n_selected[2];
+	bool changed;        /* that computation changed its rules or regions (made them, or brought them up to date) */
 	struct np_rules rules;
 	struct np_cidrs cidrs;
 	/* Per direction, its deny rule's name (NULL: not isolated), made with its entries, and its id. */
@@ -64,12 +74,14 @@ struct kilo_np_state {
 	struct kilo_np_names endpoints; /* by "NAMESPACE/POD" */
 	struct kilo_np_names rules;     /* by rule name */
 	struct kilo_np_names locations; /* by location name */
-	struct np_endpoint *cache;      /* by id */
+	struct np_endpoint *cache;      /* by id, in key order (memcmp of its bytes) */
 	size_t n_cache, cap_cache;
-	size_t n_sorted; /* the first n_sorted, by id; this computation's new ones after them */
+	size_t n_sorted; /* the first n_sorted, in order; this computation's new ones after them */
 	struct np_seen_identity *seen;  /* by label set */
 	size_t n_seen;
 	uint32_t generation;
+	/* The last computation's serial (struct kilo_np_desired_changes) while the cache holds what it made; else 0. */
+	uint64_t serial;
 	struct np_ipcache_order ipcache;
 	struct kilo_np_list_memo lists[KILO_NP_LISTS]; /* the lists kilo_np_model_update read, as last read */
 	uint64_t epoch;     /* counts the reads' namespaces and locations (struct kilo_np_pod_memo); 0: none yet */
@@ -94,6 +106,10 @@ struct np_build {
 	uint32_t *numbers;   /* by identity index; 0: none */
 	uint64_t *ports_hashes; /* by identity index: its pods' container ports */
 	size_t cap_ipcache, cap_endpoints, cap_rule_names;
+	struct {
+		const char *name; /* the last ipcache entry's location; NULL: none yet */
+		uint32_t number;  /* its number (0: out of memory) */
+	} location;
 	/* Where the rules and bounds being made go: an endpoint's own, or the identities' changes. */
 	struct np_rules *rules;
 	struct np_cidrs *cidrs;
@@ -107,6 +123,11 @@ struct np_build {
 	struct np_peer_match **matches; /* [policy * 2 + direction][offset of the rule's peers + peer] */
 	size_t *pods_of;             /* pods by identity: pods_of[first[i] .. first[i + 1]) */
 	size_t *selected[2];         /* the endpoint being made: the policies that select it, by direction */
+	struct {
+		const char *name; /* the last endpoint's namespace; NULL: none yet */
+		size_t lo, hi;    /* its policies, of the model's */
+		uint64_t hash;    /* of their texts */
+	} ns;
 	size_t n_selected[2];
 	uint8_t *denies_asked;       /* bits by rule id: the deny rules this computation asked for */
 	size_t *first;
@@ -129,12 +150,13 @@ void kilo_np_endpoint_release(struct np_endpoint *e);
 /* Sorts rules (cidrs) by key and keeps one entry per key, the lowest rule id's. */
 void kilo_np_rules_settle(struct np_rules *rules);
 void kilo_np_cidrs_settle(struct np_cidrs *cidrs);
-/* rules without the entries of removed identities, merged with changes (settled). -ENOMEM. */
+/* rules without the entries of removed identities, merged with changes (settled). 1: changed, 0: not, -ENOMEM. */
 int kilo_np_rules_update(struct np_rules *rules, const uint32_t *removed, size_t n_removed, struct np_rules *changes);
 /*
  * Ends a computation: drops the endpoints it did not ask for, remembers
  * the identities it saw, and joins every endpoint's entries into out's
- * rules and cidrs, in key order. -ENOMEM.
+ * rules and cidrs, in key order; the endpoints it changed or dropped to
+ * out's changes. -ENOMEM.
  */
 int kilo_np_cache_commit(struct np_build *b);
 /* Forgets the cache, after a failure too: the next computation makes every endpoint again, and sorts the ipcache. */

@@ -99,7 +99,7 @@ uint32_t kilo_np_names_get(struct kilo_np_names *names, const char *name)
 
 int kilo_np_names_commit(struct kilo_np_names *names)
 {
-	size_t kept = 0;
+	size_t kept = 0, added = names->n_added;
 
 	if (kilo_array_reserve((void **)&names->items, &names->cap, names->n + names->n_added, sizeof(*names->items)) < 0)
 		return -ENOMEM;
@@ -118,7 +118,8 @@ int kilo_np_names_commit(struct kilo_np_names *names)
 	names->n = kept;
 	names->n_added = 0;
 	names->gaps_found = false;
-	if (names->n)
+	/* The names kept stay in order: sorted again only with new ones. */
+	if (added && names->n)
 		qsort(names->items, names->n, sizeof(*names->items), name_cmp);
 	return 0;
 }

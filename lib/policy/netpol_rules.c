@@ -444,25 +444,44 @@ static void namespace_policies(const struct kilo_np_model *model, const char *ns
 	*hi = z;
 }
 
-/*
- * What the endpoint's entries depend on but the other identities: its label
- * set and number, addresses and ports, and the texts of the policies that
- * select it per direction. Its flags too; the policies (of lo to hi) that
- * select it go to b->selected, for its entries, matched once.
- */
-static uint64_t fingerprint(struct np_build *b, const struct kilo_np_pod *pod, size_t lo, size_t hi, uint32_t *flags)
+/* The pod's part of what its entries depend on: its label set and number, addresses and ports. */
+static uint64_t pod_hash(const struct np_build *b, const struct kilo_np_pod *pod)
 {
 	/* The label set by its hash, made with the model: 10,000 pods' sets are not hashed again. */
 	uint64_t h = kilo_np_hash(KILO_NP_HASH_INIT, &b->model->identities[pod->identity].hash, sizeof(uint64_t));
 
 	h = kilo_np_hash(h, &b->numbers[pod->identity], sizeof(b->numbers[0]));
 	h = kilo_np_hash(h, pod->addrs, pod->n_addrs * sizeof(pod->addrs[0]));
-	h = kilo_np_hash(h, &pod->ports_hash, sizeof(pod->ports_hash));
+	return kilo_np_hash(h, &pod->ports_hash, sizeof(pod->ports_hash));
+}
+
+/* The policies of the pod's namespace (b->ns), found once for a run of pods of one namespace, as the model's come. */
+static void pod_policies(struct np_build *b, const struct kilo_np_pod *pod)
+{
+	const struct kilo_np_model *model = b->model;
+
+	if (b->ns.name && strcmp(b->ns.name, pod->namespace) == 0)
+		return;
+	b->ns.name = pod->namespace;
+	namespace_policies(model, pod->namespace, &b->ns.lo, &b->ns.hi);
+	b->ns.hash = KILO_NP_HASH_INIT;
+	for (size_t i = b->ns.lo; i < b->ns.hi; i++)
+		b->ns.hash = kilo_np_hash(b->ns.hash, &model->policies[i].hash, sizeof(model->policies[i].hash));
+}
+
+/*
+ * What the endpoint's entries depend on but the other identities: the
+ * pod's (pod_hash, h) and the texts of the policies that select it per
+ * direction. Its flags too; the policies of its namespace that select it
+ * go to b->selected, for its entries, matched once.
+ */
+static uint64_t fingerprint(struct np_build *b, const struct kilo_np_pod *pod, uint64_t h, uint32_t *flags)
+{
 	*flags = 0;
 	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS; direction++) {
 		h = kilo_np_hash(h, &direction, sizeof(direction));
 		b->n_selected[direction] = 0;
-		for (size_t i = lo; i < hi; i++) {
+		for (size_t i = b->ns.lo; i < b->ns.hi; i++) {
 			const struct kilo_np_policy *p = &b->model->policies[i];
 
 			if (!p->types[direction] || !kilo_np_policy_selects(p, pod, b->model))
@@ -548,10 +567,42 @@ static int update_endpoint(struct np_build *b, const struct kilo_np_pod *pod, st
 			}
 		}
 	}
-	if (r == 0)
-		r = kilo_np_rules_update(&e->rules, b->removed, b->n_removed, &changes);
+	if (r == 0 && (r = kilo_np_rules_update(&e->rules, b->removed, b->n_removed, &changes)) >= 0) {
+		e->changed = r > 0;
+		r = 0;
+	}
 	free(changes.items);
 	return r;
+}
+
+/* The policies that select the endpoint (b->selected) as the last computation found them. */
+static void recall_selected(struct np_build *b, const struct np_endpoint *e)
+{
+	const uint32_t *at = e->selected;
+
+	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS; direction++) {
+		b->n_selected[direction] = e->n_selected[direction];
+		for (size_t k = 0; k < e->n_selected[direction]; k++)
+			b->selected[direction][k] = b->ns.lo + *at++;
+	}
+}
+
+/* Keeps the policies that select the endpoint (b->selected) with what they were found from, inputs. -ENOMEM. */
+static int remember_selected(const struct np_build *b, struct np_endpoint *e, uint64_t inputs)
+{
+	uint32_t *at = realloc(e->selected, (b->n_selected[0] + b->n_selected[1] + 1) * sizeof(*at));
+
+	if (!at)
+		return -ENOMEM;
+	e->selected = at;
+	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS; direction++) {
+		e->n_selected[direction] = (uint32_t)b->n_selected[direction];
+		for (size_t k = 0; k < b->n_selected[direction]; k++)
+			*at++ = (uint32_t)(b->selected[direction][k] - b->ns.lo);
+	}
+	e->inputs = inputs;
+	e->has_inputs = true;
+	return 0;
 }
 
 static int add_endpoint(struct np_build *b, const struct kilo_np_pod *pod)
@@ -560,16 +611,26 @@ static int add_endpoint(struct np_build *b, const struct kilo_np_pod *pod)
 	struct np_endpoint *e;
 	char name[600];
 	uint32_t endpoint, flags;
-	uint64_t print;
-	size_t lo, hi;
+	uint64_t print, h, inputs;
+	bool recalled;
 	int r;
 
 	snprintf(name, sizeof(name), "%s/%s", pod->namespace, pod->name);
 	if (!(endpoint = kilo_np_names_get(&state->endpoints, name)))
 		return -ENOMEM;
-	namespace_policies(b->model, pod->namespace, &lo, &hi);
-	print = fingerprint(b, pod, lo, hi, &flags);
+	pod_policies(b, pod);
+	h = pod_hash(b, pod);
+	inputs = kilo_np_hash(h, &b->ns.hash, sizeof(b->ns.hash));
 	e = kilo_np_cache_find(state, endpoint);
+	/* The pod and its namespace's policies as last time: so are the policies that select it, and its fingerprint. */
+	recalled = e && e->has_inputs && e->inputs == inputs;
+	if (recalled) {
+		recall_selected(b, e);
+		flags = e->flags;
+		print = e->fingerprint;
+	} else {
+		print = fingerprint(b, pod, h, &flags);
+	}
 	if (e && e->fingerprint == print) {
 		e->generation = state->generation;
 		r = update_endpoint(b, pod, e);
@@ -581,9 +642,10 @@ static int add_endpoint(struct np_build *b, const struct kilo_np_pod *pod)
 			return -ENOMEM;
 		}
 		e->fingerprint = print;
+		e->changed = true;
 		r = make_endpoint(b, pod, e);
 	}
-	if (r < 0)
+	if (r < 0 || (!recalled && (r = remember_selected(b, e, inputs)) < 0))
 		return r;
 	e->flags = flags;
 	for (int direction = KILO_POLICY_INGRESS; direction <= KILO_POLICY_EGRESS; direction++)

@@ -11,6 +11,7 @@
 #define KILO_LIB_POLICY_NP_DESIRED_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../bpf/progs/policy_maps.h"
 
@@ -40,6 +41,21 @@ struct kilo_np_rule_name {
 	const char *name;
 };
 
+/*
+ * What changed since the computation before, of the same state (optional,
+ * for the maps' sync): the endpoints whose rules or regions differ from that
+ * one's, or may (made again, brought up to date, gone). Every other
+ * endpoint's rules and regions are that computation's, byte for byte, so
+ * that a sync that wrote it need not compare them. base 0: no computation
+ * to compare with (the first, or after a failure), endpoints not listed.
+ */
+struct kilo_np_desired_changes {
+	uint64_t serial; /* this computation's, unique in the process; 0: none (a state not made by the compile) */
+	uint64_t base;   /* the serial of the computation compared with */
+	size_t n_endpoints;
+	uint32_t *endpoints; /* endpoint ids, sorted */
+};
+
 /* Each array sorted by its key (memcmp order), so that two states diff in one merge pass. */
 struct kilo_np_desired {
 	size_t n_ipcache;
@@ -52,6 +68,7 @@ struct kilo_np_desired {
 	struct kilo_np_desired_cidr *cidrs;
 	size_t n_rule_names;
 	struct kilo_np_rule_name *rule_names; /* by rule id */
+	struct kilo_np_desired_changes changes;
 };
 
 #endif

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The loader's network policy on the running kernel: the four maps written
- * by difference and read back (LPM tries included), the enforcement flags
- * with the endpoints (and every flow an event, kg --flow-events all), the
- * lookups each endpoint skips, bad desired states refused whole, flow events
- * read through the handle and through the pin, per-rule counters, clean-up.
+ * by difference and read back (LPM tries included), only the rules of the
+ * endpoints a compile lists compared after the sync of the computation
+ * before, the enforcement flags with the endpoints (and every flow an
+ * event, kg --flow-events all), the lookups each endpoint skips, bad
+ * desired states refused whole, flow events read through the handle and
+ * through the pin, per-rule counters, clean-up.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -91,7 +93,9 @@ static void build(struct np_fixture *f)
 		addr4(i ? "203.0.113.128" : "203.0.113.0", &f->cidrs[i].key.addr);
 		f->cidrs[i].value.region = i ? 0 : 5;
 	}
-	f->desired = (struct kilo_np_desired){ 4, f->ipcache, 2, f->endpoints, 3, f->rules, 2, f->cidrs, 0, NULL };
+	f->desired = (struct kilo_np_desired){ .n_ipcache = 4, .ipcache = f->ipcache, .n_endpoints = 2,
+					       .endpoints = f->endpoints, .n_rules = 3, .rules = f->rules, .n_cidrs = 2,
+					       .cidrs = f->cidrs };
 }
 
 /* Every array in memcmp order of its records' keys, as np_desired.h asks. */
@@ -236,6 +240,7 @@ static void test_endpoints_skip_the_lookups_they_need_not(void **state)
 	const __u32 egress_any = KILO_POLICY_SKIP_ANY << KILO_POLICY_SKIP_SHIFT(KILO_POLICY_EGRESS);
 	struct np_fixture *f = *state;
 	struct kilo_bpf_policy_sync_report report;
+	uint32_t two = 2;
 
 	sort(f);
 	assert_int_equal(sync_policy(f, false, &report), 0);
@@ -259,6 +264,18 @@ static void test_endpoints_skip_the_lookups_they_need_not(void **state)
 	assert_int_equal(sync_policy(f, false, &report), 0);
 	assert_int_equal(endpoint_skip(&f->endpoints[0]),
 			 (egress & ~egress_any) | KILO_POLICY_SKIP_ANY | KILO_POLICY_SKIP_REGIONS);
+	/* Listed after the sync they follow: endpoint 2's from its runs, endpoint 1's as written; read back, the same. */
+	f->desired.changes = (struct kilo_np_desired_changes){ .serial = 1 };
+	assert_int_equal(sync_policy(f, false, &report), 0);
+	f->desired.n_cidrs = 0;
+	f->desired.changes = (struct kilo_np_desired_changes){ 2, 1, 1, &two };
+	assert_int_equal(sync_policy(f, false, &report), 0);
+	assert_changes(&report.endpoints, 0, 1, 0);
+	assert_int_equal(endpoint_skip(&f->endpoints[1]), egress | KILO_POLICY_SKIP_IDENTITIES | KILO_POLICY_SKIP_REGIONS);
+	assert_int_equal(endpoint_skip(&f->endpoints[0]),
+			 (egress & ~egress_any) | KILO_POLICY_SKIP_ANY | KILO_POLICY_SKIP_REGIONS);
+	assert_int_equal(sync_policy(f, true, &report), 0);
+	assert_changes(&report.endpoints, 0, 0, 0);
 }
 
 /* Between resyncs the policy sync compares with what it wrote last, whatever the load balancer's sync does. */
@@ -352,6 +369,157 @@ static void test_bad_entries_after_a_sync_are_refused_too(void **state)
 	assert_int_equal(lb_fixture_count(pin_dir, "kilo_policy_rules", sizeof(struct kilo_policy_key)), 3);
 	assert_int_equal(sync_policy(f, false, &report), 0);
 	assert_changes(&report.rules, 0, 0, 0);
+}
+
+/* One more endpoint than the map holds, sorted: a sync that writes them fails after the rules. */
+static struct kilo_np_desired_endpoint *too_many_endpoints(size_t *n)
+{
+	struct kilo_np_desired_endpoint *e = calloc(KILO_POLICY_MAX_ENDPOINTS + 1, sizeof(*e));
+
+	assert_non_null(e);
+	*n = KILO_POLICY_MAX_ENDPOINTS + 1;
+	for (size_t i = 0; i < *n; i++) {
+		e[i].key.family = AF_INET;
+		e[i].key.addr.bytes[0] = 10;
+		e[i].key.addr.bytes[1] = (uint8_t)(8 + (i >> 16));
+		e[i].key.addr.bytes[2] = (uint8_t)(i >> 8);
+		e[i].key.addr.bytes[3] = (uint8_t)i;
+		e[i].value.id = (uint32_t)i + 1;
+	}
+	sort_records(e, *n, sizeof(*e), sizeof(e->key));
+	return e;
+}
+
+static bool has_rule(const struct kilo_policy_key *key)
+{
+	struct kilo_policy_value value;
+	int fd = lb_fixture_map(pin_dir, "kilo_policy_rules"), r;
+
+	assert_true(fd >= 0);
+	r = bpf_map_lookup_elem(fd, key, &value);
+	close(fd);
+	return r == 0;
+}
+
+/* A sync of f with changes (maps read back if read_maps) adds and changes as many rules, removes none. */
+static void expect_rules(struct np_fixture *f, struct kilo_np_desired_changes changes, bool read_maps, unsigned added,
+			 unsigned changed)
+{
+	struct kilo_bpf_policy_sync_report report;
+
+	f->desired.changes = changes;
+	assert_int_equal(sync_policy(f, read_maps, &report), 0);
+	assert_changes(&report.rules, added, changed, 0);
+}
+
+/*
+ * The endpoints a compile lists as changed are all the sync compares, when
+ * the last sync wrote the computation they are changes from: else (another
+ * base, or the last sync failed half way) it diffs all, with the maps read
+ * back after a failure, and they end right.
+ */
+static void test_listed_changes_are_trusted_after_the_sync_they_follow_only(void **state)
+{
+	struct np_fixture *f = *state;
+	struct kilo_bpf_policy_sync_report report;
+	struct kilo_policy_key stray;
+	struct kilo_error err = { 0 };
+	uint32_t one = 1, two = 2;
+	struct kilo_np_desired_endpoint *many;
+	size_t n_many;
+
+	sort(f);
+	expect_rules(f, (struct kilo_np_desired_changes){ .serial = 1 }, false, 3, 0);
+	/* Endpoint 1's rule changed, endpoint 2 listed: endpoint 1's runs are not compared (a resync reads them). */
+	f->rules[0].value.rule_id = 20;
+	expect_rules(f, (struct kilo_np_desired_changes){ 2, 1, 1, &two }, false, 0, 0);
+	expect_rules(f, (struct kilo_np_desired_changes){ 3, 2, 0, NULL }, true, 0, 1);
+	/* Listed: compared. */
+	f->rules[0].value.rule_id = 25;
+	expect_rules(f, (struct kilo_np_desired_changes){ 4, 3, 1, &one }, false, 0, 1);
+	/* Changes from a computation the last sync did not write: no promise. */
+	f->rules[0].value.rule_id = 30;
+	expect_rules(f, (struct kilo_np_desired_changes){ 5, 3, 0, NULL }, false, 0, 1);
+	/* Endpoint 2's port 82 to 90: the rule written, then the endpoints fail; port 82 was not removed yet. */
+	f->rules[2].key.port = htons(90);
+	stray = f->rules[2].key;
+	many = too_many_endpoints(&n_many);
+	f->desired.endpoints = many;
+	f->desired.n_endpoints = n_many;
+	f->desired.changes = (struct kilo_np_desired_changes){ 6, 5, 1, &two };
+	assert_int_not_equal(kilo_bpf_policy_sync(f->bpf, &f->desired, false, &report, &err), 0);
+	assert_non_null(strstr(err.message, "writing map kilo_policy_endpoints"));
+	assert_true(has_rule(&stray));
+	/* Back as it was, listed as a compile would: the maps read back, the stray rule removed. */
+	f->rules[2].key.port = htons(82);
+	f->desired.endpoints = f->endpoints;
+	f->desired.n_endpoints = 2;
+	f->desired.changes = (struct kilo_np_desired_changes){ 7, 6, 1, &two };
+	assert_int_equal(sync_policy(f, false, &report), 0);
+	assert_false(has_rule(&stray));
+	assert_int_equal(lb_fixture_count(pin_dir, "kilo_policy_rules", sizeof(struct kilo_policy_key)), 3);
+	assert_int_equal(lb_fixture_count(pin_dir, "kilo_policy_endpoints", sizeof(struct kilo_policy_endpoint_key)), 2);
+	free(many);
+}
+
+static void *copy_of(const void *items, size_t size)
+{
+	void *copy = malloc(size);
+
+	assert_non_null(copy);
+	return memcpy(copy, items, size);
+}
+
+/* A sync taking f's rules and regions (copies, malloc'ed as the compile's): -errno. */
+static int sync_taking(struct np_fixture *f, struct kilo_bpf_policy_sync_report *report, struct kilo_error *err)
+{
+	int r;
+
+	f->desired.rules = copy_of(f->rules, sizeof(f->rules));
+	f->desired.n_rules = 3;
+	f->desired.cidrs = copy_of(f->cidrs, sizeof(f->cidrs));
+	f->desired.n_cidrs = 2;
+	r = kilo_bpf_policy_sync_taking(f->bpf, &f->desired, false, report, err);
+	if (r < 0) {
+		assert_non_null(f->desired.rules);
+		assert_int_equal(f->desired.n_rules, 3);
+		free(f->desired.rules);
+		free(f->desired.cidrs);
+	}
+	f->desired.rules = f->rules;
+	f->desired.n_rules = 3;
+	f->desired.cidrs = f->cidrs;
+	f->desired.n_cidrs = 2;
+	return r;
+}
+
+/* Taken once written, the rules and regions are what the next sync compares with; refused, they stay the caller's. */
+static void test_a_sync_taking_the_rules_compares_the_next_with_them(void **state)
+{
+	struct np_fixture *f = *state;
+	struct kilo_bpf_policy_sync_report report;
+	struct kilo_error err = { 0 };
+	uint32_t one = 1;
+
+	sort(f);
+	f->desired.changes = (struct kilo_np_desired_changes){ .serial = 1 };
+	f->desired.rules = copy_of(f->rules, sizeof(f->rules));
+	f->desired.cidrs = copy_of(f->cidrs, sizeof(f->cidrs));
+	assert_int_equal(kilo_bpf_policy_sync_taking(f->bpf, &f->desired, false, &report, &err), 0);
+	assert_null(f->desired.rules);
+	assert_null(f->desired.cidrs);
+	assert_int_equal(f->desired.n_rules + f->desired.n_cidrs, 0);
+	assert_changes(&report.rules, 3, 0, 0);
+	f->rules[0].value.rule_id = 20;
+	f->desired.changes = (struct kilo_np_desired_changes){ 2, 1, 1, &one };
+	assert_int_equal(sync_taking(f, &report, &err), 0);
+	assert_changes(&report.rules, 0, 1, 0);
+	f->rules[0].value.rule_id = 0;
+	f->desired.changes = (struct kilo_np_desired_changes){ 3, 2, 1, &one };
+	assert_int_equal(sync_taking(f, &report, &err), -EINVAL);
+	f->rules[0].value.rule_id = 21;
+	assert_int_equal(sync_taking(f, &report, &err), 0);
+	assert_changes(&report.rules, 0, 1, 0);
 }
 
 struct seen {
@@ -505,6 +673,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_entries_after_a_sync_are_refused_too, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_endpoints_skip_the_lookups_they_need_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_compares_with_its_last_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listed_changes_are_trusted_after_the_sync_they_follow_only, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_a_sync_taking_the_rules_compares_the_next_with_them, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_desired_state_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_and_rule_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clean_up_removes_the_policy_pins, setup, teardown),

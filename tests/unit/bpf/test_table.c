@@ -2,7 +2,9 @@
 /*
  * Tables diffed run by run (kilo_bpf_table_diff_runs, policy's rules and
  * regions after a first sync) give what the whole merge gives, index for
- * index, and name every run of want that holds a record to write.
+ * index, and name every run of want that holds a record to write; so do
+ * they diffed in the runs listed only (kilo_bpf_table_diff_listed, the
+ * endpoints a compile changed), when those hold every difference.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,9 +67,43 @@ static bool in_ranges(const size_t *ranges, size_t n, size_t i)
 	return false;
 }
 
+static int run_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(((struct record *)0)->run));
+}
+
+/* The runs of the records the diff writes and removes, and of every 9th of have's: sorted, each once. */
+static size_t runs_to_list(const struct kilo_bpf_diff *d, const struct record *want, const struct record *have,
+			   size_t n_have, uint32_t (*out)[2])
+{
+	size_t n = 0, kept = 0;
+
+	for (size_t k = 0; k < d->n_write; k++)
+		memcpy(out[n++], want[d->write[k]].run, sizeof(out[0]));
+	for (size_t k = 0; k < d->n_remove; k++)
+		memcpy(out[n++], have[d->remove[k]].run, sizeof(out[0]));
+	for (size_t k = 0; k < n_have; k += 9)
+		memcpy(out[n++], have[k].run, sizeof(out[0]));
+	qsort(out, n, sizeof(out[0]), run_cmp);
+	for (size_t k = 0; k < n; k++)
+		if (!kept || run_cmp(out[kept - 1], out[k]))
+			memcpy(out[kept++], out[k], sizeof(out[0]));
+	return kept;
+}
+
+static void assert_same_diff(const struct kilo_bpf_diff *a, const struct kilo_bpf_diff *b)
+{
+	assert_int_equal(a->n_write, b->n_write);
+	assert_int_equal(a->n_added, b->n_added);
+	assert_int_equal(a->n_remove, b->n_remove);
+	assert_memory_equal(a->write, b->write, b->n_write * sizeof(size_t));
+	assert_memory_equal(a->remove, b->remove, b->n_remove * sizeof(size_t));
+}
+
 static void test_a_diff_by_runs_is_the_whole_merge(void **state)
 {
 	static struct record want[MAX], have[MAX];
+	static uint32_t runs_listed[3 * MAX][2];
 
 	(void)state;
 	for (uint32_t seed = 1; seed < 300; seed++) {
@@ -75,8 +111,8 @@ static void test_a_diff_by_runs_is_the_whole_merge(void **state)
 		/* Records and runs added, gone or changed. */
 		size_t n_have = make(have, seed, &rng, seed % 3 == 1 ? 6 : 7, 0), n_want;
 		struct kilo_bpf_table w, h;
-		struct kilo_bpf_diff whole, runs;
-		size_t *differ = NULL, n_differ = 0;
+		struct kilo_bpf_diff whole, runs, listed;
+		size_t *differ = NULL, n_differ = 0, *listed_differ = NULL, n_listed_differ = 0, n_listed;
 
 		rng = seed;
 		n_want = make(want, seed, &rng, seed % 3 ? 7 : 6, seed % 4 ? seed % 2 : 3);
@@ -84,16 +120,21 @@ static void test_a_diff_by_runs_is_the_whole_merge(void **state)
 		h = table(have, n_have);
 		assert_int_equal(kilo_bpf_table_diff(&w, &h, &whole), 0);
 		assert_int_equal(kilo_bpf_table_diff_runs(&w, &h, 2 * sizeof(uint32_t), &runs, &differ, &n_differ), 0);
-		assert_int_equal(runs.n_write, whole.n_write);
-		assert_int_equal(runs.n_added, whole.n_added);
-		assert_int_equal(runs.n_remove, whole.n_remove);
+		assert_same_diff(&runs, &whole);
 		assert_true(seed % 3 != 1 || whole.n_added);
-		assert_memory_equal(runs.write, whole.write, whole.n_write * sizeof(size_t));
-		assert_memory_equal(runs.remove, whole.remove, whole.n_remove * sizeof(size_t));
 		for (size_t k = 0; k < runs.n_write; k++)
 			assert_true(in_ranges(differ, n_differ, runs.write[k]));
 		for (size_t k = 2; k < n_differ; k++)
 			assert_true(differ[k - 1] <= differ[k]);
+		/* Listed: the runs that differ, and some that do not, which are compared all the same. */
+		n_listed = runs_to_list(&whole, want, have, n_have, runs_listed);
+		assert_int_equal(kilo_bpf_table_diff_listed(&w, &h, 2 * sizeof(uint32_t), (unsigned char *)runs_listed,
+							    n_listed, &listed, &listed_differ, &n_listed_differ), 0);
+		assert_same_diff(&listed, &whole);
+		assert_int_equal(n_listed_differ, n_differ);
+		assert_memory_equal(listed_differ, differ, n_differ * sizeof(size_t));
+		kilo_bpf_diff_free(&listed);
+		free(listed_differ);
 		/* The same tables: nothing differs. */
 		kilo_bpf_diff_free(&runs);
 		free(differ);

@@ -2,7 +2,8 @@
 /*
  * The policy model and the compile, entry by entry: selectors (every
  * operator), the canonical label sets, one node's maps on the fixture
- * cluster, and ids that stay put from one computation to the next.
+ * cluster, ids that stay put from one computation to the next, and the
+ * endpoints each computation lists as changed since the one before.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -486,13 +487,63 @@ static char *replaced(const char *text, const char *const (*pairs)[2], size_t n)
 	return out;
 }
 
+/* The records (n of size bytes, their endpoint after the prefix length) of the endpoints changes does not list. */
+static size_t unlisted(const void *records, size_t n, size_t size, const struct kilo_np_desired_changes *changes,
+		       unsigned char *out)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *record = (const unsigned char *)records + i * size;
+		uint32_t endpoint;
+		bool listed = false;
+
+		memcpy(&endpoint, record + sizeof(uint32_t), sizeof(endpoint));
+		for (size_t k = 0; k < changes->n_endpoints; k++)
+			listed |= changes->endpoints[k] == endpoint;
+		if (!listed)
+			memcpy(out + kept++ * size, record, size);
+	}
+	return kept;
+}
+
+static void assert_same_unlisted(const void *before, size_t n_before, const void *after, size_t n_after, size_t size,
+				 const struct kilo_np_desired_changes *changes)
+{
+	unsigned char *a = malloc(n_before * size + 1), *b = malloc(n_after * size + 1);
+	size_t n_a = unlisted(before, n_before, size, changes, a), n_b = unlisted(after, n_after, size, changes, b);
+
+	assert_int_equal(n_a, n_b);
+	assert_memory_equal(a, b, n_a * size);
+	free(a);
+	free(b);
+}
+
+/*
+ * after, computed from before's state, says so, and lists every endpoint
+ * whose rules or regions differ: the others' are before's, record for
+ * record (what the sync does not compare).
+ */
+static void assert_changes_listed(const struct kilo_np_desired *before, const struct kilo_np_desired *after)
+{
+	assert_true(before->changes.serial != 0);
+	assert_int_equal(after->changes.base, before->changes.serial);
+	assert_true(after->changes.serial != before->changes.serial);
+	assert_same_unlisted(before->rules, before->n_rules, after->rules, after->n_rules, sizeof(*after->rules),
+			     &after->changes);
+	assert_same_unlisted(before->cidrs, before->n_cidrs, after->cidrs, after->n_cidrs, sizeof(*after->cidrs),
+			     &after->changes);
+}
+
 /*
  * The model's pods and the maps compiled from the texts with state, as one
  * text: read again and brought up to date from what state kept, or (full)
- * read afresh and every endpoint made again, with state's ids only.
+ * read afresh and every endpoint made again, with state's ids only. last:
+ * the maps state's computation before made (none: zeros), checked against
+ * these' changes and replaced by them.
  */
 static char *compile_texts(struct kilo_np_state *state, bool full, const char *pods, const char *namespaces,
-			   const char *policies, const kilo_mesh *mesh)
+			   const char *policies, const kilo_mesh *mesh, struct kilo_np_desired *last)
 {
 	struct kilo_np_desired d;
 	struct kilo_np_model model;
@@ -512,7 +563,16 @@ static char *compile_texts(struct kilo_np_state *state, bool full, const char *p
 	listed = pods_of(&model);
 	text = malloc(strlen(maps) + strlen(listed) + 1);
 	sprintf(text, "%s%s", listed, maps);
-	kilo_np_desired_release(&d);
+	if (last && last->changes.serial)
+		assert_changes_listed(last, &d);
+	else
+		assert_int_equal(d.changes.base, 0);
+	if (last) {
+		kilo_np_desired_release(last);
+		*last = d;
+	} else {
+		kilo_np_desired_release(&d);
+	}
 	free(ids);
 	free(maps);
 	free(listed);
@@ -558,6 +618,17 @@ static void test_changes_one_after_another_compile_as_they_would_afresh(void **s
 		/* prod/db gone, then back. */
 		{ { { "{'metadata': {'namespace': 'prod', 'name': 'db'", NULL } }, { { NULL } }, "asia" },
 		{ { { NULL } }, { { NULL } }, "eu" },
+		/*
+		 * n1 in n2's location; prod/client's label set changes, and so prod/web's rules, not dev/tool's;
+		 * then dev/tool, an endpoint of n1 with rules, moves to n2, its label set the same: its rules go
+		 * (listed, as gone), the others' stay; and back.
+		 */
+		{ { { NULL } }, { { NULL } }, "us" },
+		{ { { "'client'}}, 'spec': {'nodeName': 'n1'", "'other'}}, 'spec': {'nodeName': 'n1'" } }, { { NULL } }, "us" },
+		{ { { "'client'}}, 'spec': {'nodeName': 'n1'", "'other'}}, 'spec': {'nodeName': 'n1'" },
+		    { "'role': 'x'}}, 'spec': {'nodeName': 'n1'", "'role': 'x'}}, 'spec': {'nodeName': 'n2'" } },
+		  { { NULL } }, "us" },
+		{ { { NULL } }, { { NULL } }, "us" },
 	};
 	const char *policies = "[" NP("prod", "web", "{'podSelector': {'matchLabels': {'app': 'web'}}, 'ingress': [{'from': ["
 					    "{'podSelector': {}}, {'namespaceSelector': {'matchLabels': {'team': 'b'}}}],"
@@ -567,6 +638,7 @@ static void test_changes_one_after_another_compile_as_they_would_afresh(void **s
 					   " {'to': [{'namespaceSelector': {}}], 'ports': [{'port': 'http'}]}]}") "]";
 	struct kilo_np_state *kept = kilo_np_state_new(), *full = kilo_np_state_new();
 	char *policy_text = j(policies), *last = NULL;
+	struct kilo_np_desired maps = { 0 };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
@@ -574,8 +646,8 @@ static void test_changes_one_after_another_compile_as_they_would_afresh(void **s
 		char *namespaces = replaced(fixture_namespaces, steps[i].namespaces, 1);
 		/* A mesh of its own each time: what a read keeps may not point into the last one. */
 		kilo_mesh *mesh = fixture_mesh_at(steps[i].location);
-		char *updated = compile_texts(kept, false, pods, namespaces, policy_text, mesh);
-		char *made = compile_texts(full, true, pods, namespaces, policy_text, mesh);
+		char *updated = compile_texts(kept, false, pods, namespaces, policy_text, mesh, &maps);
+		char *made = compile_texts(full, true, pods, namespaces, policy_text, mesh, NULL);
 
 		if (strcmp(updated, made) != 0) {
 			print_error("updated:\n%s\nmade afresh:\n%s\n", updated, made);
@@ -592,6 +664,7 @@ static void test_changes_one_after_another_compile_as_they_would_afresh(void **s
 	}
 	free(last);
 	free(policy_text);
+	kilo_np_desired_release(&maps);
 	kilo_np_state_free(kept);
 	kilo_np_state_free(full);
 }
