@@ -13,7 +13,10 @@
  * allocated, written to the store with the file store's fsyncs); each the
  * best of ROUNDS.
  *
- * Usage: bench-agent-policy PIN_DIR STORE_DIR [PODS [POLICIES [ROUNDS]]]   (default 10000 1000 5)
+ * With SERVICES (default 0) ClusterIP Services in the store too: kg names
+ * flows by them, so each sync reads their listing.
+ *
+ * Usage: bench-agent-policy PIN_DIR STORE_DIR [PODS [POLICIES [ROUNDS [SERVICES]]]]   (default 10000 1000 5 0)
  * (bench/agent-policy.sh makes both directories and removes them.)
  */
 #include <errno.h>
@@ -82,6 +85,19 @@ static int put_policy(kilo_store *store, unsigned j)
 	return put(store, json);
 }
 
+/* Service k of namespace k % NAMESPACES, ClusterIP 10.96.K. */
+static int put_service(kilo_store *store, unsigned k)
+{
+	char json[512];
+
+	snprintf(json, sizeof(json),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"s%u\",\"namespace\":\"ns%u\"},"
+		 "\"spec\":{\"clusterIP\":\"10.96.%u.%u\",\"ports\":[{\"name\":\"http\",\"protocol\":\"TCP\","
+		 "\"port\":80,\"targetPort\":8080}]}}",
+		 k, k % NAMESPACES, k / 250, k % 250 + 1);
+	return put(store, json);
+}
+
 static kilo_mesh *mesh_of_nodes(void)
 {
 	struct kilo_strbuf sb = { 0 };
@@ -139,7 +155,7 @@ int main(int argc, char *argv[])
 {
 	const char *pin_dir = argc > 2 ? argv[1] : NULL, *dir = argc > 2 ? argv[2] : NULL;
 	unsigned pods = argc > 3 ? (unsigned)atoi(argv[3]) : 10000, policies = argc > 4 ? (unsigned)atoi(argv[4]) : 1000;
-	unsigned rounds = argc > 5 ? (unsigned)atoi(argv[5]) : 5;
+	unsigned rounds = argc > 5 ? (unsigned)atoi(argv[5]) : 5, services = argc > 6 ? (unsigned)atoi(argv[6]) : 0;
 	struct kilo_bpf_opts opts = { .pin_dir = pin_dir };
 	struct kilo_agent_policy p = { 0 };
 	struct kilo_agent_lb lb = { 0 };
@@ -169,8 +185,12 @@ int main(int argc, char *argv[])
 	for (unsigned j = 0; j < policies; j++)
 		if (put_policy(store, j) < 0)
 			goto out;
-	printf("# bench-agent-policy %s %u %u %u: kg's policy sync (lib/agent/policy.c), file store, node n1 of %u\n",
-	       pin_dir, pods, policies, rounds, NODES);
+	for (unsigned k = 0; k < services; k++)
+		if (put_service(store, k) < 0)
+			goto out;
+	printf("# bench-agent-policy %s %u %u %u %u: kg's policy sync (lib/agent/policy.c), file store, node n1 of %u, "
+	       "%u Services\n",
+	       pin_dir, pods, policies, rounds, services, NODES, services);
 	printf("%-44s %7s %8s %10s\n", "operation", "pods", "policies", "ms");
 	if (sync_once(&p, store, mesh, &ms) < 0)
 		goto out;

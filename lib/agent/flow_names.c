@@ -324,6 +324,25 @@ static int add_ids(struct kilo_flow_names *n, struct id_name **out, size_t *n_ou
 	return 0;
 }
 
+/* last's Services' names, copied: sorted as they are. */
+static int copy_services(struct kilo_flow_names *n, const struct kilo_flow_names *last)
+{
+	const char *name = NULL, *copy = NULL;
+
+	for (size_t i = 0; i < last->n_services; i++) {
+		struct service_name s = last->services[i];
+
+		/* A Service's ClusterIPs and NodePorts share its name; those of one are mostly next to each other. */
+		if (s.name != name && !(copy = keep(n, s.name)))
+			return -ENOMEM;
+		name = s.name;
+		s.name = copy;
+		if (add_service(n, &s) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static uint32_t identity_at(const void *items, size_t i)
 {
 	return ((const struct kilo_flow_identity *)items)[i].identity;
@@ -383,8 +402,10 @@ static bool sort_as(struct kilo_flow_names *n, const struct kilo_flow_names *las
 
 int kilo_flow_names_build(const struct kilo_flow_names_inputs *in, struct kilo_flow_names **out)
 {
+	bool services_as_last = in->services_as_last && in->last;
 	struct kilo_flow_names *n = calloc(1, sizeof(*n));
-	json_t *pods = in->model ? NULL : parse_array(in->pods), *services = parse_array(in->services);
+	json_t *pods = in->model ? NULL : parse_array(in->pods);
+	json_t *services = services_as_last ? NULL : parse_array(in->services);
 	int r = n ? 0 : -ENOMEM;
 
 	/* Pods first: a pod's address named by its pod wins over its node's (hostNetwork pods share it). */
@@ -393,7 +414,7 @@ int kilo_flow_names_build(const struct kilo_flow_names_inputs *in, struct kilo_f
 	if (r == 0)
 		r = add_mesh(n, in->mesh);
 	if (r == 0)
-		r = add_services(n, services);
+		r = services_as_last ? copy_services(n, in->last) : add_services(n, services);
 	if (r == 0)
 		r = add_ids(n, &n->labels, &n->n_labels, in->n_identities, identity_at, identity_labels_at,
 			    in->identities);
@@ -408,7 +429,7 @@ int kilo_flow_names_build(const struct kilo_flow_names_inputs *in, struct kilo_f
 	}
 	if (n->n_addrs && !sort_as(n, in->last))
 		qsort(n->addrs, n->n_addrs, sizeof(*n->addrs), cmp_addr_name_order);
-	if (n->n_services)
+	if (n->n_services && !services_as_last)
 		qsort(n->services, n->n_services, sizeof(*n->services), cmp_service_name);
 	*out = n;
 	return 0;

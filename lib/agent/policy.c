@@ -187,9 +187,14 @@ static void keep_texts(struct kilo_agent_policy *p, char *texts[N_TEXTS], const 
 	}
 }
 
-/* The names of flows after this sync: the store's objects, identities and rules. */
+/*
+ * The names of flows after this sync: the store's objects, identities and
+ * rules; the Services' (their text's stamp services_stamp, 0: not known)
+ * taken from the last names when those were built from the same text.
+ */
 static int rename_flows(struct kilo_agent_policy *p, const struct kilo_agent_policy_inputs *in, const char *services,
-			const struct kilo_np_model *model, const struct kilo_np_desired *desired, struct kilo_error *err)
+			uint64_t services_stamp, const struct kilo_np_model *model, const struct kilo_np_desired *desired,
+			struct kilo_error *err)
 {
 	const struct kilo_agent_policy_identities *stored = in->identities;
 	struct kilo_flow_identity *identities = NULL;
@@ -207,7 +212,9 @@ static int rename_flows(struct kilo_agent_policy *p, const struct kilo_agent_pol
 								    .policy = desired,
 								    .identities = identities,
 								    .n_identities = stored->n,
-								    .last = p->names },
+								    .last = p->names,
+								    .services_as_last = services_stamp &&
+											services_stamp == p->names_services },
 				  &names) < 0) {
 		free(identities);
 		return kilo_error_set(err, ENOMEM, "flows: out of memory naming them");
@@ -215,6 +222,7 @@ static int rename_flows(struct kilo_agent_policy *p, const struct kilo_agent_pol
 	free(identities);
 	kilo_flow_names_free(p->names);
 	p->names = names;
+	p->names_services = services_stamp;
 	return 0;
 }
 
@@ -258,8 +266,9 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 	}
 	r = kilo_agent_policy_enforce(p, &in, log, &model, &desired, err);
 	/* Flows are named also when the maps could not be written: they still come (pods from the text if unread). */
-	named = rename_flows(p, &in, text_of(p, texts, SERVICES), model.pods || !in.texts.pods.text ? &model : NULL, &desired,
-			     r == 0 ? err : NULL);
+	named = rename_flows(p, &in, text_of(p, texts, SERVICES),
+			     texts[SERVICES] ? listed[SERVICES].stamp : p->texts[SERVICES].stamp,
+			     model.pods || !in.texts.pods.text ? &model : NULL, &desired, r == 0 ? err : NULL);
 	if (r == 0) {
 		memcpy(p->inputs, d, sizeof(d));
 		keep_texts(p, texts, listed, false);

@@ -60,6 +60,7 @@ struct kilo_agent_policy {
 	const char *node;              /* this node's name, in every flow */
 	struct kilo_flow_ring flows;
 	struct kilo_flow_names *names; /* as of the last sync; NULL before */
+	uint64_t names_services;       /* the stamp of the Services' text names was built from; 0: none known */
 	int64_t mono_to_real_ns;       /* CLOCK_REALTIME - CLOCK_MONOTONIC, for the events' times */
 };
 

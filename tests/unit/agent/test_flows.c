@@ -168,6 +168,42 @@ static void test_names_built_after_others_follow_their_pods(void **state)
 	kilo_flow_names_free(third);
 }
 
+/* The Services' names of names: the ClusterIP's and the NodePort's, or NULLs. */
+static void service_names(const struct kilo_flow_names *names, const char **cluster_ip, const char **node_port)
+{
+	union kilo_lb_addr a;
+
+	v4(&a, "10.43.0.10");
+	*cluster_ip = kilo_flow_names_service(names, AF_INET, &a, htons(5432));
+	v4(&a, "192.168.0.1");
+	*node_port = kilo_flow_names_service(names, AF_INET, &a, htons(30432));
+}
+
+/* Services whose text is the one the last names were built from are taken from them, not parsed again. */
+static void test_services_unchanged_are_taken_from_the_last_names(void **state)
+{
+	struct kilo_flow_names *first = names_of_shop(), *second = NULL, *third = NULL;
+	/* Another text, which the names must not be read from when told the Services are the last's. */
+	struct kilo_flow_names_inputs in = { .pods = pods, .services = "[]", .mesh = two_nodes(), .last = first,
+					     .services_as_last = true };
+	const char *cluster_ip, *node_port;
+
+	(void)state;
+	assert_int_equal(kilo_flow_names_build(&in, &second), 0);
+	kilo_flow_names_free(first);
+	service_names(second, &cluster_ip, &node_port);
+	assert_string_equal(cluster_ip, "shop/db");
+	assert_string_equal(node_port, "shop/db");
+	/* Not the last's: read, and there are none. */
+	in = (struct kilo_flow_names_inputs){ .pods = pods, .services = "[]", .mesh = two_nodes(), .last = second };
+	assert_int_equal(kilo_flow_names_build(&in, &third), 0);
+	service_names(third, &cluster_ip, &node_port);
+	assert_null(cluster_ip);
+	assert_null(node_port);
+	kilo_flow_names_free(second);
+	kilo_flow_names_free(third);
+}
+
 static void test_default_deny_and_world_are_named(void **state)
 {
 	struct kilo_flow_event e = web_to_db(KILO_FLOW_DROPPED, 0);
@@ -348,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_record_names_both_ends_rule_and_service),
 		cmocka_unit_test(test_unknown_addresses_named_by_what_holds_them),
 		cmocka_unit_test(test_names_built_after_others_follow_their_pods),
+		cmocka_unit_test(test_services_unchanged_are_taken_from_the_last_names),
 		cmocka_unit_test(test_default_deny_and_world_are_named),
 		cmocka_unit_test(test_text_line_like_hubble),
 		cmocka_unit_test(test_line_filters),
