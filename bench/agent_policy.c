@@ -2,7 +2,9 @@
 /*
  * kg's network policy sync at a cluster's scale (issue 12's target: one
  * pod's labels changed among 10k pods and 1k policies -> maps updated in
- * <= 10 ms): the agent's own path, lib/agent/policy.c, on a file store of
+ * <= 10 ms): the agent's own path, as kg takes it at every change of the
+ * store (kilo_agent_bpf_sync: the load balancer's maps, lib/agent/lb_sync.c,
+ * then policy's, lib/agent/policy.c), on a file store of
  * PODS pods in 100 namespaces over 10 nodes and POLICIES policies, writing
  * the real maps of a loader pinned under PIN_DIR (a bpffs directory; root).
  * Rows: the first sync (every identity allocated, every entry written), a
@@ -13,8 +15,9 @@
  * allocated, written to the store with the file store's fsyncs); each the
  * best of ROUNDS.
  *
- * With SERVICES (default 0) ClusterIP Services in the store too: kg names
- * flows by them, so each sync reads their listing.
+ * With SERVICES (default 0) ClusterIP Services in the store too (no
+ * EndpointSlices): the load balancer computes from them, and flows are
+ * named by them.
  *
  * Usage: bench-agent-policy PIN_DIR STORE_DIR [PODS [POLICIES [ROUNDS [SERVICES]]]]   (default 10000 1000 5 0)
  * (bench/agent-policy.sh makes both directories and removes them.)
@@ -117,11 +120,12 @@ static kilo_mesh *mesh_of_nodes(void)
 	return mesh;
 }
 
-static int sync_once(struct kilo_agent_policy *p, kilo_store *store, const kilo_mesh *mesh, double *ms)
+static int sync_once(struct kilo_agent_lb *lb, struct kilo_agent_policy *p, kilo_store *store, const kilo_mesh *mesh,
+		     double *ms)
 {
 	struct kilo_error err = { 0 };
 	double t = now_ms();
-	int r = kilo_agent_policy_sync(p, store, mesh, false, NULL, &err);
+	int r = kilo_agent_bpf_sync(lb, p, store, mesh, false, NULL, &err);
 
 	*ms = now_ms() - t;
 	if (r < 0)
@@ -188,30 +192,30 @@ int main(int argc, char *argv[])
 	for (unsigned k = 0; k < services; k++)
 		if (put_service(store, k) < 0)
 			goto out;
-	printf("# bench-agent-policy %s %u %u %u %u: kg's policy sync (lib/agent/policy.c), file store, node n1 of %u, "
+	printf("# bench-agent-policy %s %u %u %u %u: kg's bpf sync (kilo_agent_bpf_sync), file store, node n1 of %u, "
 	       "%u Services\n",
 	       pin_dir, pods, policies, rounds, services, NODES, services);
 	printf("%-44s %7s %8s %10s\n", "operation", "pods", "policies", "ms");
-	if (sync_once(&p, store, mesh, &ms) < 0)
+	if (sync_once(&lb, &p, store, mesh, &ms) < 0)
 		goto out;
 	row("first sync (identities allocated, maps filled)", pods, policies, ms);
 	for (unsigned k = 0; k < rounds; k++) {
 		/* Pod 0 (on n1, policed by its namespace's policies) moves from app0 to app1 and back. */
-		if (sync_once(&p, store, mesh, &ms) < 0)
+		if (sync_once(&lb, &p, store, mesh, &ms) < 0)
 			goto out;
 		best_same = ms < best_same ? ms : best_same;
 		ms = list_ms(store);
 		best_list = ms < best_list ? ms : best_list;
-		if (put_pod(store, 0, 1) < 0 || sync_once(&p, store, mesh, &ms) < 0)
+		if (put_pod(store, 0, 1) < 0 || sync_once(&lb, &p, store, mesh, &ms) < 0)
 			goto out;
 		best_change = ms < best_change ? ms : best_change;
-		if (put_pod(store, 0, 0) < 0 || sync_once(&p, store, mesh, &ms) < 0)
+		if (put_pod(store, 0, 0) < 0 || sync_once(&lb, &p, store, mesh, &ms) < 0)
 			goto out;
 		best_back = ms < best_back ? ms : best_back;
-		if (put_pod(store, 0, 100 + k) < 0 || sync_once(&p, store, mesh, &ms) < 0)
+		if (put_pod(store, 0, 100 + k) < 0 || sync_once(&lb, &p, store, mesh, &ms) < 0)
 			goto out;
 		best_new = ms < best_new ? ms : best_new;
-		if (put_pod(store, 0, 0) < 0 || sync_once(&p, store, mesh, &ms) < 0)
+		if (put_pod(store, 0, 0) < 0 || sync_once(&lb, &p, store, mesh, &ms) < 0)
 			goto out;
 	}
 	row("the store's objects and identities listed", pods, policies, best_list);
