@@ -93,6 +93,8 @@ struct kilo_agent_lb {
 	uint32_t maglev_tables;                       /* kilo_agent_opts.bpf_maglev_tables */
 	bool synced;                                  /* the maps hold what inputs computes to */
 	unsigned char inputs[KILO_AGENT_LB_DIGEST];   /* the digest of what the last sync computed from */
+	unsigned char mesh[KILO_AGENT_LB_DIGEST];     /* of its mesh part */
+	uint64_t stamps[2];                           /* the store's of its Services' and EndpointSlices' texts */
 	unsigned char problems[KILO_AGENT_LB_DIGEST]; /* of the problems last logged */
 };
 

@@ -132,6 +132,11 @@ static int read_all(kilo_store *store, enum kilo_store_kind kind, struct kilo_st
 	r = kilo_store_list_items(store, kind, kept->ops, &items, &n, report, err);
 	if (r < 0)
 		return r;
+	/* None before and none now (a kind nobody wrote yet, whose folder no watch can name): nothing changed. */
+	if (kept->listed && !kept->n && !n) {
+		free(items);
+		return 0;
+	}
 	kilo_store_kept_clear(kept);
 	kept->items = items;
 	kept->n = kept->cap = n;

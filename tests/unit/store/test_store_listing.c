@@ -293,6 +293,8 @@ static void test_a_listing_since_a_stamp_is_none_until_its_kind_changes(void **s
 	assert_int_equal(list_from(f->reader, "Service", &services, &out), 0);
 	assert_string_equal(out, "[]\n");
 	kilo_free(out);
+	/* A kind with no object yet (no folder to watch) is none the next time too. */
+	assert_int_equal(list_from(f->reader, "Service", &services, &out), 1);
 	/* Another kind's change is not the pods'. */
 	snprintf(json, sizeof(json), NAMESPACE_FORMAT, "b");
 	assert_int_equal(kilo_store_put_object(f->writer, json, &err), 0);
