@@ -327,17 +327,10 @@ static int add_ids(struct kilo_flow_names *n, struct id_name **out, size_t *n_ou
 /* last's Services' names, copied: sorted as they are. */
 static int copy_services(struct kilo_flow_names *n, const struct kilo_flow_names *last)
 {
-	const char *name = NULL, *copy = NULL;
-
 	for (size_t i = 0; i < last->n_services; i++) {
 		struct service_name s = last->services[i];
 
-		/* A Service's ClusterIPs and NodePorts share its name; those of one are mostly next to each other. */
-		if (s.name != name && !(copy = keep(n, s.name)))
-			return -ENOMEM;
-		name = s.name;
-		s.name = copy;
-		if (add_service(n, &s) < 0)
+		if (!(s.name = keep(n, s.name)) || add_service(n, &s) < 0)
 			return -ENOMEM;
 	}
 	return 0;

@@ -129,19 +129,27 @@ static const char *text_of(const struct kilo_agent_policy *p, char *const texts[
 	return texts[i] ? texts[i] : p->texts[i].text;
 }
 
+/* The store's stamp of the text of listing i this sync reads. */
+static uint64_t stamp_of(const struct kilo_agent_policy *p, char *const texts[N_TEXTS],
+			 const struct kilo_store_since listed[N_TEXTS], size_t i)
+{
+	return texts[i] ? listed[i].stamp : p->texts[i].stamp;
+}
+
 /*
- * The same for the model, with its length, its stamp and what it shares
- * with the text the last sync read (the kept one: all of it).
+ * The text of listing i for the model, with its length, its stamp and what
+ * it shares with the text the last sync read (the kept one: all of it).
  */
 static struct kilo_np_text model_text_of(const struct kilo_agent_policy *p, char *const texts[N_TEXTS],
 					 const struct kilo_store_since listed[N_TEXTS], size_t i)
 {
 	const struct kilo_agent_policy_text *kept = &p->texts[i];
+	uint64_t stamp = stamp_of(p, texts, listed, i);
 
 	if (!texts[i])
-		return (struct kilo_np_text){ kept->text, kept->len, kept->stamp, kept->stamp, kept->len, 0 };
-	return (struct kilo_np_text){ texts[i], listed[i].len, listed[i].stamp, kept->text ? kept->stamp : 0,
-				      listed[i].prefix, listed[i].suffix };
+		return (struct kilo_np_text){ kept->text, kept->len, stamp, stamp, kept->len, 0 };
+	return (struct kilo_np_text){ texts[i], listed[i].len, stamp, kept->text ? kept->stamp : 0, listed[i].prefix,
+				      listed[i].suffix };
 }
 
 /*
@@ -266,8 +274,7 @@ int kilo_agent_policy_sync(struct kilo_agent_policy *p, kilo_store *store, const
 	}
 	r = kilo_agent_policy_enforce(p, &in, log, &model, &desired, err);
 	/* Flows are named also when the maps could not be written: they still come (pods from the text if unread). */
-	named = rename_flows(p, &in, text_of(p, texts, SERVICES),
-			     texts[SERVICES] ? listed[SERVICES].stamp : p->texts[SERVICES].stamp,
+	named = rename_flows(p, &in, text_of(p, texts, SERVICES), stamp_of(p, texts, listed, SERVICES),
 			     model.pods || !in.texts.pods.text ? &model : NULL, &desired, r == 0 ? err : NULL);
 	if (r == 0) {
 		memcpy(p->inputs, d, sizeof(d));

@@ -325,7 +325,7 @@ int kilo_np_read_list(struct kilo_arena *arena, struct kilo_np_list_memo *memo, 
 		}
 		if (was) {
 			now = *was;
-			now.start = kilo_json_elements_at(&elements);
+			now.start = at;
 			kilo_json_elements_skip(&elements, now.len);
 		} else {
 			if ((next = kilo_json_elements_next(&elements, &element, &now.len, err)) <= 0)

@@ -37,8 +37,13 @@ struct kilo_store_layout {
 	size_t n;
 	uint64_t *serials;
 	size_t *ends;
-	bool empty; /* "[]\n": no object in it */
 };
+
+/* Whether layout's text is "[]\n": no object in it, every end just past the '['. */
+static bool layout_empty(const struct kilo_store_layout *layout)
+{
+	return !layout->n || layout->ends[layout->n - 1] == 1;
+}
 
 void kilo_store_layout_free(struct kilo_store_layout *layout)
 {
@@ -191,10 +196,8 @@ static int join(const struct kilo_store_kept *listing, const char *ns, char **ou
 	memcpy(at, m ? "\n]\n" : "]\n", m ? 4 : 3);
 	*out = text;
 	*len_out = (size_t)(at - text) + (m ? 3 : 2);
-	if (layout) {
+	if (layout)
 		layout->n = listing->n;
-		layout->empty = !m;
-	}
 	return 0;
 }
 
@@ -210,7 +213,7 @@ static void shared_part(const struct kilo_store_layout *was, const struct kilo_s
 {
 	size_t most = was->n < now->n ? was->n : now->n, k = 0, m = 0, base;
 
-	if (was->empty || now->empty)
+	if (layout_empty(was) || layout_empty(now))
 		return;
 	while (k < most && was->serials[k] == now->serials[k])
 		k++;
