@@ -71,12 +71,18 @@
 static const unsigned sizes[] = {10, 1000, 10000};
 
 
+/* The generation moves on, as the loader's does after a change of endpoints: the programs' copies of them end. */
 static int set_enforce(struct bench_skel *b, __u32 flags)
 {
-	struct kilo_policy_state state = {.enforce = flags};
+	struct kilo_policy_state state = {0};
+	int fd = bpf_map__fd(b->skel->maps.kilo_policy_state);
 	__u32 key = 0;
 
-	return bpf_map_update_elem(bpf_map__fd(b->skel->maps.kilo_policy_state), &key, &state, BPF_ANY) ? -errno : 0;
+	if (bpf_map_lookup_elem(fd, &key, &state))
+		return -errno;
+	state.enforce = flags;
+	state.generation++;
+	return bpf_map_update_elem(fd, &key, &state, BPF_ANY) ? -errno : 0;
 }
 
 /* skip: the lookups the loader would find the endpoint's rules need not. */

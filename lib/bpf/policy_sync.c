@@ -473,12 +473,20 @@ static __u32 enforce_flags(const struct kilo_bpf_table *endpoints)
 	return flags & (KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS);
 }
 
-/* The state's flags: the endpoints' (enforce_flags), and whether every flow is an event. */
+/*
+ * The state's flags: the endpoints' (enforce_flags), and whether every flow
+ * is an event; and the next generation, which ends the programs' copies of
+ * endpoints.
+ */
 static int write_enforce(const kilo_bpf *bpf, int fd, __u32 flags, struct kilo_error *err)
 {
-	struct kilo_policy_state state = { .enforce = flags | (bpf->all_flow_events ? KILO_POLICY_ALL_FLOWS : 0) };
+	struct kilo_policy_state state = { 0 };
 	__u32 key = 0;
 
+	if (bpf_map_lookup_elem(fd, &key, &state) < 0)
+		return kilo_error_set(err, errno, "bpf: reading map %s: %s", STATE_MAP, strerror(errno));
+	state.enforce = flags | (bpf->all_flow_events ? KILO_POLICY_ALL_FLOWS : 0);
+	state.generation++;
 	if (bpf_map_update_elem(fd, &key, &state, BPF_ANY) < 0)
 		return kilo_error_set(err, errno, "bpf: writing map %s: %s", STATE_MAP, strerror(errno));
 	return 0;
@@ -497,27 +505,41 @@ static int write_all(const kilo_bpf *bpf, const int fds[N_TABLES], int state_fd,
 	static const int writes[] = { HOSTS, IPCACHE, CIDRS, RULES, ENDPOINTS };
 	static const int removes[] = { ENDPOINTS, RULES, CIDRS, IPCACHE, HOSTS };
 	__u32 before = enforce_flags(&have->tables[ENDPOINTS]), after = enforce_flags(&want[ENDPOINTS]);
+	struct kilo_error ignored = { 0 };
+	bool endpoints_begun = false;
 	int r;
 
 	for (size_t k = 0; k < N_TABLES; k++) {
 		int t = writes[k];
 
-		if (t == ENDPOINTS && (r = write_enforce(bpf, state_fd, before | after, err)) < 0)
-			return r;
+		if (t == ENDPOINTS) {
+			if ((r = write_enforce(bpf, state_fd, before | after, err)) < 0)
+				return r;
+			endpoints_begun = true;
+		}
 		r = kilo_bpf_table_write(fds[t], &want[t], diffs[t].write, diffs[t].n_write);
-		if (r < 0)
-			return kilo_error_set(err, -r, "bpf: writing map %s: %s", map_names[t], strerror(-r));
+		if (r < 0) {
+			r = kilo_error_set(err, -r, "bpf: writing map %s: %s", map_names[t], strerror(-r));
+			goto fail;
+		}
 	}
 	for (size_t k = 0; k < N_TABLES; k++) {
 		int t = removes[k];
 
 		r = kilo_bpf_table_delete(fds[t], &have->tables[t], diffs[t].remove, diffs[t].n_remove);
-		if (r < 0)
-			return kilo_error_set(err, -r, "bpf: deleting from map %s: %s", map_names[t], strerror(-r));
+		if (r < 0) {
+			r = kilo_error_set(err, -r, "bpf: deleting from map %s: %s", map_names[t], strerror(-r));
+			goto fail;
+		}
 		if (t == ENDPOINTS && (r = write_enforce(bpf, state_fd, after, err)) < 0)
-			return r;
+			goto fail;
 	}
 	return 0;
+fail:
+	/* The programs' copies of endpoints made while they were half written must not outlive the failure. */
+	if (endpoints_begun)
+		write_enforce(bpf, state_fd, before | after, &ignored);
+	return r;
 }
 
 static int read_state(const int fds[N_TABLES], struct kilo_bpf_policy_last *s, struct kilo_error *err)

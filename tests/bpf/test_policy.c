@@ -49,12 +49,25 @@ static int map_fd(struct bpf_map *map)
 	return bpf_map__fd(map);
 }
 
+/* enforce: the flags to write, or KEEP_ENFORCE; the generation moves on, as the loader's does after a change of endpoints. */
+#define KEEP_ENFORCE UINT32_MAX
+
+static void write_state(__u32 enforce)
+{
+	struct kilo_policy_state state = {0};
+	__u32 key = 0;
+	int fd = map_fd(kt.skel->maps.kilo_policy_state);
+
+	assert_int_equal(bpf_map_lookup_elem(fd, &key, &state), 0);
+	if (enforce != KEEP_ENFORCE)
+		state.enforce = enforce;
+	state.generation++;
+	assert_int_equal(bpf_map_update_elem(fd, &key, &state, BPF_ANY), 0);
+}
+
 void set_enforce(__u32 flags)
 {
-	struct kilo_policy_state state = {.enforce = flags};
-	__u32 key = 0;
-
-	assert_int_equal(bpf_map_update_elem(map_fd(kt.skel->maps.kilo_policy_state), &key, &state, BPF_ANY), 0);
+	write_state(flags);
 }
 
 /* skip: the lookups the loader would find the endpoint's rules need not (enum kilo_policy_skip, per direction). */
@@ -66,6 +79,7 @@ void put_endpoint(int family, const char *addr, const struct kilo_policy_endpoin
 	kt_addr(family, addr, &key.addr);
 	key.family = family == 4 ? AF_INET : AF_INET6;
 	assert_int_equal(bpf_map_update_elem(map_fd(kt.skel->maps.kilo_policy_endpoints), &key, ep, BPF_ANY), 0);
+	write_state(KEEP_ENFORCE);
 }
 
 static void add_endpoint_skipping(int family, const char *addr, __u32 id, __u32 identity, __u32 flags, __u32 skip)
@@ -354,6 +368,37 @@ static void test_unpoliced_pod_untouched(void **state)
 	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_FORWARD_NEW), 0);
 	assert_int_equal(kt_counter(&kt, KILO_LB_PASS), 3);
 	assert_int_equal(read_events(), 0);
+}
+
+/*
+ * The programs keep per-CPU copies of the endpoints they last saw at a veth
+ * (all these packets come by the same one): a change of an endpoint, with
+ * the generation moved on as the loader moves it, is seen by the next
+ * packet, one pod's copy never answers for another's address, and a
+ * removed endpoint is gone.
+ */
+static void test_endpoint_change_seen_by_next_packet(void **state)
+{
+	struct kilo_policy_endpoint_key key = {.family = AF_INET};
+
+	(void)state;
+	set_enforce(KILO_POLICY_ENFORCE_INGRESS);
+	add_endpoint(4, POD_B, EP_B, ID_B, KILO_POLICY_ENFORCE_INGRESS);
+	add_endpoint(4, POD_A, EP_A, ID_A, 0);
+	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40000, 81, SYN, 0), TC_ACT_SHOT, NULL);
+	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_A, 40000, 81, SYN, 0), TC_ACT_OK, NULL);
+	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40001, 81, SYN, 0), TC_ACT_SHOT, NULL);
+	add_endpoint(4, POD_B, EP_B, ID_B, 0);
+	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40002, 81, SYN, 0), TC_ACT_OK, NULL);
+	add_endpoint(4, POD_A, EP_A, ID_A, KILO_POLICY_ENFORCE_INGRESS);
+	add_endpoint(4, POD_B, EP_B, ID_B, KILO_POLICY_ENFORCE_INGRESS);
+	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_A, 40003, 81, SYN, 0), TC_ACT_SHOT, NULL);
+	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40003, 81, SYN, 0), TC_ACT_SHOT, NULL);
+	kt_addr(4, POD_B, &key.addr);
+	assert_int_equal(bpf_map_delete_elem(map_fd(kt.skel->maps.kilo_policy_endpoints), &key), 0);
+	write_state(KEEP_ENFORCE);
+	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40004, 81, SYN, 0), TC_ACT_OK, NULL);
+	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_DENY_INGRESS), 4);
 }
 
 static const uint32_t web_backend[] = {1};
@@ -664,6 +709,7 @@ int main(void)
 		cmocka_unit_test_setup(test_reply_into_pod_isolated_the_other_way_passes, reset),
 		cmocka_unit_test_setup(test_established_flow_not_judged_again, reset),
 		cmocka_unit_test_setup(test_unpoliced_pod_untouched, reset),
+		cmocka_unit_test_setup(test_endpoint_change_seen_by_next_packet, reset),
 		cmocka_unit_test_setup(test_service_flow_judged_on_backend, reset),
 		cmocka_unit_test_setup(test_service_flow_judged_at_local_backend_ingress, reset),
 		cmocka_unit_test_setup(test_snatted_service_flow_judged_on_the_client, reset),

@@ -111,11 +111,4 @@ static __always_inline int kilo_lb_nat_icmp_outer(struct __sk_buff *skb,
 				kilo_lb_l4_csum_off(outer), BPF_F_PSEUDO_HDR, NULL);
 }
 
-static __always_inline int kilo_lb_addr_equal(const union kilo_lb_addr *a,
-					      const union kilo_lb_addr *b)
-{
-	return a->v6[0] == b->v6[0] && a->v6[1] == b->v6[1] && a->v6[2] == b->v6[2] &&
-	       a->v6[3] == b->v6[3];
-}
-
 #endif

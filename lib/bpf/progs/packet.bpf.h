@@ -100,6 +100,13 @@ static __always_inline __u32 kilo_lb_l4_csum_off(const struct kilo_lb_packet *pk
 	return pkt->l4_off + KILO_ICMP_CSUM_OFF;
 }
 
+static __always_inline int kilo_lb_addr_equal(const union kilo_lb_addr *a,
+					      const union kilo_lb_addr *b)
+{
+	return a->v6[0] == b->v6[0] && a->v6[1] == b->v6[1] && a->v6[2] == b->v6[2] &&
+	       a->v6[3] == b->v6[3];
+}
+
 /* Makes the headers readable in place (a GSO or paged skb may hold them elsewhere). */
 static __always_inline void kilo_lb_pull(struct __sk_buff *skb)
 {

@@ -17,7 +17,10 @@
  * and passes.
  *
  * While no endpoint is policed in a direction (kilo_policy_state), packets
- * pay one array lookup for it; a pod no policy selects, one hash lookup.
+ * pay one array lookup for it. Else the endpoint comes from this CPU's
+ * copy for the veth (kilo_policy_endpoint_copies), a second array lookup,
+ * and from the endpoints' hash only when the copy is of another address or
+ * generation.
  * With KILO_POLICY_ALL_FLOWS (kg --flow-events all) such a pod's flows are
  * remembered the same way, each new one an event (forwarded, rule 0) once
  * per direction: its packets pay for the conntrack lookup too.
@@ -33,6 +36,33 @@
 
 #define KILO_POLICY_RULE_KEY_BITS (KILO_POLICY_KEY_FIXED_BITS + 8 + 16)
 
+/* The endpoint at addr (NULL: none) from this CPU's copy for the veth, made again when it is of another address or generation. */
+static __always_inline struct kilo_policy_endpoint *
+kilo_policy_endpoint_at(struct __sk_buff *skb, const union kilo_lb_addr *addr, __u8 family, __u32 generation)
+{
+	__u32 slot = (skb->ifindex * 2 + (family == KILO_AF_INET6)) & (KILO_POLICY_ENDPOINT_COPIES - 1);
+	struct kilo_policy_endpoint_copy *copy = bpf_map_lookup_elem(&kilo_policy_endpoint_copies, &slot);
+	struct kilo_policy_endpoint_key key;
+	struct kilo_policy_endpoint *ep;
+
+	if (copy && copy->family == family && copy->generation == generation && kilo_lb_addr_equal(&copy->addr, addr))
+		return copy->found ? &copy->endpoint : NULL;
+	__builtin_memset(&key, 0, sizeof(key));
+	key.addr = *addr;
+	key.family = family;
+	ep = bpf_map_lookup_elem(&kilo_policy_endpoints, &key);
+	if (!copy)
+		return ep;
+	copy->addr = *addr;
+	copy->generation = generation;
+	copy->family = family;
+	copy->found = ep != NULL;
+	if (!ep)
+		return NULL;
+	copy->endpoint = *ep;
+	return &copy->endpoint;
+}
+
 /*
  * The endpoint at addr if policy polices it in one of directions (enum
  * kilo_policy_endpoint_flags) or every flow is an event, else NULL;
@@ -40,9 +70,9 @@
  * flow is an event. One lookup answers for both directions of a packet.
  */
 static __always_inline struct kilo_policy_endpoint *
-kilo_policy_endpoint(const union kilo_lb_addr *addr, __u8 family, __u32 directions, __u32 *policed)
+kilo_policy_endpoint(struct __sk_buff *skb, const union kilo_lb_addr *addr, __u8 family, __u32 directions,
+		     __u32 *policed)
 {
-	struct kilo_policy_endpoint_key key;
 	struct kilo_policy_endpoint *ep;
 	struct kilo_policy_state *state;
 	__u32 zero = 0;
@@ -51,10 +81,8 @@ kilo_policy_endpoint(const union kilo_lb_addr *addr, __u8 family, __u32 directio
 	state = bpf_map_lookup_elem(&kilo_policy_state, &zero);
 	if (!state || !(state->enforce & (directions | KILO_POLICY_ALL_FLOWS)))
 		return NULL;
-	__builtin_memset(&key, 0, sizeof(key));
-	key.addr = *addr;
-	key.family = family;
-	ep = bpf_map_lookup_elem(&kilo_policy_endpoints, &key);
+	/* Read before the endpoint is: a copy must not be newer than its generation. */
+	ep = kilo_policy_endpoint_at(skb, addr, family, *(volatile __u32 *)&state->generation);
 	if (!ep)
 		return NULL;
 	*policed = state->enforce & ((ep->flags & directions) | KILO_POLICY_ALL_FLOWS);
@@ -211,7 +239,7 @@ static __always_inline int kilo_policy_egress_to_backend(struct __sk_buff *skb, 
 	struct kilo_policy_endpoint *ep;
 	__u32 policed;
 
-	ep = kilo_policy_endpoint(&pkt->saddr, pkt->family, KILO_POLICY_ENFORCE_EGRESS, &policed);
+	ep = kilo_policy_endpoint(skb, &pkt->saddr, pkt->family, KILO_POLICY_ENFORCE_EGRESS, &policed);
 	if (!ep)
 		return 1;
 	balanced = *pkt;
@@ -289,7 +317,7 @@ static __always_inline int kilo_policy_enforce(struct __sk_buff *skb, const stru
 
 	if (kilo_policy_exempt(pkt))
 		return TC_ACT_OK;
-	ep = kilo_policy_endpoint(local, pkt->family, KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS,
+	ep = kilo_policy_endpoint(skb, local, pkt->family, KILO_POLICY_ENFORCE_INGRESS | KILO_POLICY_ENFORCE_EGRESS,
 				  &policed);
 	if (!ep)
 		return TC_ACT_OK;

@@ -40,6 +40,31 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kilo_policy_endpoints SEC(".maps");
 
+/*
+ * Each CPU's copies of the endpoints its packets were last about, one slot
+ * per pod veth and family: an array lookup where kilo_policy_endpoints is
+ * a hash's (~15 ns a packet). A copy serves a packet of its address while
+ * kilo_policy_state's generation is the one it was made in. Not pinned: a
+ * new program starts with none.
+ */
+#define KILO_POLICY_ENDPOINT_COPIES 4096
+
+struct kilo_policy_endpoint_copy {
+	union kilo_lb_addr addr;
+	__u32 generation;
+	__u8 family; /* 0: no copy */
+	__u8 found;  /* 0: the address is no endpoint */
+	__u8 pad[2];
+	struct kilo_policy_endpoint endpoint;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KILO_POLICY_ENDPOINT_COPIES);
+	__type(key, __u32);
+	__type(value, struct kilo_policy_endpoint_copy);
+} kilo_policy_endpoint_copies SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, KILO_POLICY_MAX_RULES);

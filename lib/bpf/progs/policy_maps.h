@@ -206,10 +206,14 @@ struct kilo_flow_event {
  * flags, so that while no policy selects a pod for a direction no packet
  * pays for the endpoint lookup, and KILO_POLICY_ALL_FLOWS when every flow
  * is an event (then every pod's packets pay for it).
+ *
+ * generation: the one the programs' per-CPU copies of endpoints were
+ * made in (policy_maps.bpf.h). Whoever changes kilo_policy_endpoints
+ * writes the next one once it is done, so that no copy outlives a change.
  */
 struct kilo_policy_state {
 	__u32 enforce; /* enum kilo_policy_endpoint_flags */
-	__u32 pad;
+	__u32 generation;
 };
 
 /*

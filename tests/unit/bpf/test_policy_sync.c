@@ -152,7 +152,7 @@ static void assert_changes(const struct kilo_bpf_changes *c, unsigned added, uns
 	assert_int_equal(c->removed, removed);
 }
 
-static __u32 enforce_flags(void)
+static struct kilo_policy_state policy_state(void)
 {
 	struct kilo_policy_state s = { 0 };
 	int fd = lb_fixture_map(pin_dir, "kilo_policy_state");
@@ -161,11 +161,17 @@ static __u32 enforce_flags(void)
 	assert_true(fd >= 0);
 	assert_int_equal(bpf_map_lookup_elem(fd, &key, &s), 0);
 	close(fd);
-	return s.enforce;
+	return s;
+}
+
+static __u32 enforce_flags(void)
+{
+	return policy_state().enforce;
 }
 
 static void test_sync_writes_by_difference(void **state)
 {
+	__u32 generation;
 	struct np_fixture *f = *state;
 	struct kilo_bpf_policy_sync_report report;
 	struct kilo_policy_value value;
@@ -210,9 +216,11 @@ static void test_sync_writes_by_difference(void **state)
 	assert_changes(&report.rules, 0, 0, 0);
 	assert_changes(&report.cidrs, 0, 0, 0);
 
-	/* No endpoint policed any more: the programs skip the endpoint lookup. */
+	/* No endpoint policed any more: the programs skip the endpoint lookup, and their copies of endpoints end. */
+	generation = policy_state().generation;
 	f->desired.n_endpoints = 0;
 	assert_int_equal(sync_policy(f, false, &report), 0);
+	assert_true(policy_state().generation > generation);
 	assert_changes(&report.endpoints, 0, 0, 2);
 	assert_int_equal(enforce_flags(), 0);
 }
@@ -425,6 +433,7 @@ static void test_listed_changes_are_trusted_after_the_sync_they_follow_only(void
 	struct kilo_policy_key stray;
 	struct kilo_error err = { 0 };
 	uint32_t one = 1, two = 2;
+	__u32 generation;
 	struct kilo_np_desired_endpoint *many;
 	size_t n_many;
 
@@ -447,8 +456,11 @@ static void test_listed_changes_are_trusted_after_the_sync_they_follow_only(void
 	f->desired.endpoints = many;
 	f->desired.n_endpoints = n_many;
 	f->desired.changes = (struct kilo_np_desired_changes){ 6, 5, 1, &two };
+	generation = policy_state().generation;
 	assert_int_not_equal(kilo_bpf_policy_sync(f->bpf, &f->desired, false, &report, &err), 0);
 	assert_non_null(strstr(err.message, "writing map kilo_policy_endpoints"));
+	/* The copies of endpoints the programs made while they were half written (at generation + 1) end too. */
+	assert_true(policy_state().generation >= generation + 2);
 	assert_true(has_rule(&stray));
 	/* Back as it was, listed as a compile would: the maps read back, the stray rule removed. */
 	f->rules[2].key.port = htons(82);
