@@ -23,5 +23,11 @@ void bench_skel_close(struct bench_skel *b);
  * costs besides the program (its fd, or -errno).
  */
 int bench_empty_prog(void);
+/*
+ * A tc program that only looks up a random key of the conntrack's shape in
+ * map_fd (a miss) and inserts it: what the map itself takes of a new flow
+ * (its fd, or -errno).
+ */
+int bench_insert_prog(int map_fd);
 
 #endif
