@@ -44,8 +44,9 @@ struct {
  * Each CPU's copies of the endpoints its packets were last about, one slot
  * per pod veth and family: an array lookup where kilo_policy_endpoints is
  * a hash's (~15 ns a packet). A copy serves a packet of its address while
- * kilo_policy_state's generation is the one it was made in. Not pinned: a
- * new program starts with none.
+ * kilo_policy_state's generation is the one it was made in. Two veths in
+ * one slot only cost each other the hash lookup. 4096 slots of 48 bytes:
+ * 192 KiB a CPU. Not pinned: a new program starts with none.
  */
 #define KILO_POLICY_ENDPOINT_COPIES 4096
 
