@@ -124,7 +124,7 @@ struct kilo_np_pod {
 	uint64_t ports_hash; /* of ports, in order */
 	struct kilo_np_labels labels; /* its own, as written */
 	size_t identity; /* index into the model's identities; KILO_NP_NO_IDENTITY without addresses */
-	struct kilo_np_pod_memo *memo; /* its identity as a read with a state last made it (netpol_model.c) */
+	struct kilo_np_pod_memo *memo; /* its identity as a read with a state last made it (netpol_identity.h) */
 };
 
 enum kilo_np_peer_kind {
