@@ -49,25 +49,30 @@ static int map_fd(struct bpf_map *map)
 	return bpf_map__fd(map);
 }
 
-/* enforce: the flags to write, or KEEP_ENFORCE; the generation moves on, as the loader's does after a change of endpoints. */
-#define KEEP_ENFORCE UINT32_MAX
-
-static void write_state(__u32 enforce)
+static struct kilo_policy_state policy_state(void)
 {
 	struct kilo_policy_state state = {0};
 	__u32 key = 0;
-	int fd = map_fd(kt.skel->maps.kilo_policy_state);
 
-	assert_int_equal(bpf_map_lookup_elem(fd, &key, &state), 0);
-	if (enforce != KEEP_ENFORCE)
-		state.enforce = enforce;
-	state.generation++;
-	assert_int_equal(bpf_map_update_elem(fd, &key, &state, BPF_ANY), 0);
+	assert_int_equal(bpf_map_lookup_elem(map_fd(kt.skel->maps.kilo_policy_state), &key, &state), 0);
+	return state;
 }
 
+/* The generation moves on with every write, as the loader's does after a change of endpoints. */
 void set_enforce(__u32 flags)
 {
-	write_state(flags);
+	struct kilo_policy_state state = policy_state();
+	__u32 key = 0;
+
+	state.enforce = flags;
+	state.generation++;
+	assert_int_equal(bpf_map_update_elem(map_fd(kt.skel->maps.kilo_policy_state), &key, &state, BPF_ANY), 0);
+}
+
+/* Ends the programs' copies of endpoints, as the loader does once it changed them. */
+static void endpoints_changed(void)
+{
+	set_enforce(policy_state().enforce);
 }
 
 /* skip: the lookups the loader would find the endpoint's rules need not (enum kilo_policy_skip, per direction). */
@@ -79,7 +84,7 @@ void put_endpoint(int family, const char *addr, const struct kilo_policy_endpoin
 	kt_addr(family, addr, &key.addr);
 	key.family = family == 4 ? AF_INET : AF_INET6;
 	assert_int_equal(bpf_map_update_elem(map_fd(kt.skel->maps.kilo_policy_endpoints), &key, ep, BPF_ANY), 0);
-	write_state(KEEP_ENFORCE);
+	endpoints_changed();
 }
 
 static void add_endpoint_skipping(int family, const char *addr, __u32 id, __u32 identity, __u32 flags, __u32 skip)
@@ -396,7 +401,7 @@ static void test_endpoint_change_seen_by_next_packet(void **state)
 	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40003, 81, SYN, 0), TC_ACT_SHOT, NULL);
 	kt_addr(4, POD_B, &key.addr);
 	assert_int_equal(bpf_map_delete_elem(map_fd(kt.skel->maps.kilo_policy_endpoints), &key), 0);
-	write_state(KEEP_ENFORCE);
+	endpoints_changed();
 	kt_expect(&kt, KT_TO_POD, &TCP4(REMOTE_POD, POD_B, 40004, 81, SYN, 0), TC_ACT_OK, NULL);
 	assert_int_equal(kt_counter(&kt, KILO_LB_POLICY_DENY_INGRESS), 4);
 }
