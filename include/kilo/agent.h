@@ -87,7 +87,11 @@ struct kilo_apply_report {
 KILO_EXPORT int kilo_apply(const kilo_topology *topology, const struct kilo_apply_opts *opts,
 			   struct kilo_apply_report *report, struct kilo_error *err);
 
-/* Removes what kilo_apply made: NAT tables, owned routes and rules; with clean_up_interface, the WireGuard device. */
+/*
+ * Removes what kilo_apply made: NAT tables, owned routes and rules; with
+ * clean_up_interface, the WireGuard device. Every part is tried, also after
+ * one failed; returns the first failure, named in err.
+ */
 KILO_EXPORT int kilo_apply_clean_up(const struct kilo_apply_opts *opts, struct kilo_error *err);
 
 /*

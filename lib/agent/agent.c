@@ -704,13 +704,16 @@ int kilo_agent_step(kilo_agent *a, struct kilo_error *err)
 
 void kilo_agent_free(kilo_agent *a)
 {
+	struct kilo_error err = { 0 };
+
 	if (!a)
 		return;
 	/* Others drop this node at once instead of after the readiness window. */
-	if (a->clean_up && a->store)
-		kilo_store_delete_node(a->store, a->hostname, NULL);
-	if (a->clean_up && a->topology)
-		kilo_applier_clean_up(a->applier, NULL);
+	if (a->clean_up && a->store && kilo_store_delete_node(a->store, a->hostname, &err) < 0)
+		kilo_log(&a->log, KILO_LOG_WARNING, "leaving: %s", err.message);
+	memset(&err, 0, sizeof(err));
+	if (a->clean_up && a->topology && kilo_applier_clean_up(a->applier, &err) < 0)
+		kilo_log(&a->log, KILO_LOG_WARNING, "leaving: %s", err.message);
 	kilo_agent_policy_stop(&a->policy);
 	kilo_agent_lb_stop(&a->lb, a->clean_up);
 	replace_topology(a, NULL);

@@ -350,26 +350,29 @@ void kilo_apply_memo_reset(struct kilo_apply_memo *memo)
 	memset(memo, 0, sizeof(*memo));
 }
 
+/* Every step runs, also after one failed, so that one stuck route does not leave the device behind. */
 int kilo_apply_clean_up_with(const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_net *net,
 			     struct kilo_error *err)
 {
+	struct kilo_error step = { 0 }, first = { 0 };
 	kilo_wg *own = NULL;
-	int r;
 
-	r = kilo_net_nat_remove(net, err);
-	if (r == 0)
-		r = kilo_net_routes_sync(net, NULL, 0, NULL, err);
-	if (r == 0)
-		r = kilo_net_rules_sync(net, NULL, 0, NULL, err);
+	kilo_apply_keep_first(kilo_net_nat_remove(net, &step), &step, &first);
+	kilo_apply_keep_first(kilo_net_routes_sync(net, NULL, 0, NULL, &step), &step, &first);
+	kilo_apply_keep_first(kilo_net_rules_sync(net, NULL, 0, NULL, &step), &step, &first);
 	/* Kilo leaves its link, with its configuration, unless told to delete it. */
-	if (r == 0 && opts->clean_up_interface && !wg) {
-		r = kilo_wg_open(opts->wg, &own, err);
+	if (opts->clean_up_interface && !wg) {
+		kilo_apply_keep_first(kilo_wg_open(opts->wg, &own, &step), &step, &first);
 		wg = own;
 	}
-	if (r == 0 && opts->clean_up_interface)
-		r = kilo_wg_device_delete(wg, opts->interface, err);
+	if (opts->clean_up_interface && wg)
+		kilo_apply_keep_first(kilo_wg_device_delete(wg, opts->interface, &step), &step, &first);
 	kilo_wg_close(own);
-	return r;
+	if (first.code == 0)
+		return 0;
+	if (err)
+		*err = first;
+	return -first.code;
 }
 
 int kilo_apply_clean_up(const struct kilo_apply_opts *opts_in, struct kilo_error *err)

@@ -68,6 +68,12 @@ void kilo_apply_undo_run(const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_n
 
 void kilo_apply_undo_free(struct kilo_apply_undo *undo);
 
+/*
+ * For a sequence of steps that all run whatever happens: keeps the first
+ * failure recorded in step in first, and clears step for the next one.
+ */
+void kilo_apply_keep_first(int r, struct kilo_error *step, struct kilo_error *first);
+
 /* The digests of a struct kilo_apply_memo (apply_memo.c). */
 void kilo_apply_memo_routes(const struct kilo_route *routes, size_t n, unsigned char out[32]);
 void kilo_apply_memo_rules(const struct kilo_rule *rules, size_t n, unsigned char out[32]);

@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Keeps the first failure of the undo, to be told after the one that made it necessary. */
-static void undo_step(int r, struct kilo_error *step, struct kilo_error *first)
+void kilo_apply_keep_first(int r, struct kilo_error *step, struct kilo_error *first)
 {
-	if (r < 0 && first->code == 0)
+	if (r < 0 && first->code == 0) {
 		*first = *step;
+		/* A failure is kept even where the step named none. */
+		if (first->code == 0)
+			first->code = -r;
+	}
 	memset(step, 0, sizeof(*step));
 }
 
@@ -20,16 +23,16 @@ void kilo_apply_undo_run(const struct kilo_apply_opts *opts, kilo_wg *wg, kilo_n
 	char joined[KILO_ERROR_MESSAGE_MAX];
 
 	if (undo->rules)
-		undo_step(kilo_net_rules_sync(net, undo->rules, undo->n_rules, NULL, &step), &step, &first);
+		kilo_apply_keep_first(kilo_net_rules_sync(net, undo->rules, undo->n_rules, NULL, &step), &step, &first);
 	if (undo->routes)
-		undo_step(kilo_net_routes_sync(net, undo->routes, undo->n_routes, NULL, &step), &step, &first);
+		kilo_apply_keep_first(kilo_net_routes_sync(net, undo->routes, undo->n_routes, NULL, &step), &step, &first);
 	/* A deleted device takes its routes, addresses and the program started for it along. */
 	if (undo->device_created)
-		undo_step(kilo_wg_device_delete(wg, opts->interface, &step), &step, &first);
+		kilo_apply_keep_first(kilo_wg_device_delete(wg, opts->interface, &step), &step, &first);
 	else if (undo->device)
-		undo_step(kilo_wg_device_sync(wg, opts->interface, undo->device, NULL, &step), &step, &first);
+		kilo_apply_keep_first(kilo_wg_device_sync(wg, opts->interface, undo->device, NULL, &step), &step, &first);
 	if (undo->tunnel_created)
-		undo_step(kilo_net_link_delete(net, opts->tunnel_interface, &step), &step, &first);
+		kilo_apply_keep_first(kilo_net_link_delete(net, opts->tunnel_interface, &step), &step, &first);
 	if (err && err->code && first.code) {
 		snprintf(joined, sizeof(joined), "%.250s; undoing the changes failed too: %.200s", err->message,
 			 first.message);

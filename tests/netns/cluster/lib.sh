@@ -41,7 +41,13 @@ cluster_init() {
 	short=$((id % 100000))
 	tmp="$(mktemp -d /tmp/kc.XXXXXX)"
 	store="$tmp/store"
-	mkdir -p "$store/nodes" "$store/peers" "$tmp/cni" "$tmp/log"
+	mkdir -p "$store/nodes" "$store/peers" "$tmp/cni" "$tmp/log" "$tmp/bin"
+	# The wireguard-go kg starts, under its own name (wg_pid_of finds it), with
+	# its verbose log (each UAPI set and handshake) kept per device.
+	wg_go="$tmp/bin/wireguard-go"
+	printf '#!/bin/bash\nLOG_LEVEL=verbose exec -a wireguard-go %q "$@" >>"%s/log/wg-$1.log" 2>&1\n' \
+		"$(command -v wireguard-go)" "$tmp" >"$wg_go"
+	chmod +x "$wg_go"
 	declare -gA kg_pid pod_ip pod_ip6
 	declare -ga node_ids=()
 	local l k
@@ -369,7 +375,7 @@ agent_start() {
 	shift
 	l=$(loc_of "$i")
 	local -a flags=(--hostname "$(node_name "$i")" --store "${CLUSTER_STORE:-file:$store}" --interface "$(wg_if "$i")"
-		--wg-backend userspace --userspace-wireguard wireguard-go --private-key "$tmp/n$i.key"
+		--wg-backend userspace --userspace-wireguard "$wg_go" --private-key "$tmp/n$i.key"
 		--location "loc$l" --pod-cidr "$(pod_cidrs "$i")" --mesh-granularity "$CLUSTER_GRANULARITY"
 		--subnet 10.4.0.0/16 --encapsulate never --cni-path "$tmp/cni/n$i.conflist"
 		--listen 127.0.0.1:1107 --check-in-period "$CHECK_IN_PERIOD" --ready-window "$READY_WINDOW"

@@ -89,7 +89,7 @@ kgctl_apply_all() {
 	local i
 	for i in "${node_ids[@]}"; do
 		in_node "$i" "$KGCTL" apply --mesh "$tmp/mesh.json" --node "n$i" --private-key "$tmp/n$i.key" \
-			--interface "$(wg_if "$i")" --wg-backend userspace --userspace-wireguard wireguard-go \
+			--interface "$(wg_if "$i")" --wg-backend userspace --userspace-wireguard "$wg_go" \
 			--encapsulate never >"$tmp/log/apply-n$i.log" 2>&1 ||
 			{ sed 's/^/    /' "$tmp/log/apply-n$i.log"; return 1; }
 	done
@@ -112,7 +112,11 @@ agents_stop_all() {
 		agent_stop "$i" TERM
 	done
 	for i in "${node_ids[@]}"; do
-		[[ ! -e "/var/run/wireguard/$(wg_if "$i").sock" ]] || { echo "    n$i: SIGTERM left $(wg_if "$i")"; return 1; }
+		[[ ! -e "/var/run/wireguard/$(wg_if "$i").sock" ]] || {
+			echo "    n$i: SIGTERM left $(wg_if "$i") (wireguard-go pid: $(wg_pid_of "$i" || echo none)); its kg's last lines:"
+			tail -3 "$tmp/log/kg-n$i.log" | sed 's/^/    /'
+			return 1
+		}
 		[[ ! -e "$store/nodes/n$i.json" ]] || { echo "    n$i: SIGTERM left its node in the store"; return 1; }
 	done
 }
@@ -171,7 +175,7 @@ failover() {
 }
 
 # wireguard-go's verbose log names every UAPI set it handles.
-uapi_sets() { grep -c 'UAPI: ' "$tmp/log/kg-n$1.log"; }
+uapi_sets() { grep -c 'UAPI: ' "$tmp/log/wg-$(wg_if "$1").log"; }
 
 # n3 leads loc2: restart its kg without warning (its wireguard-go lives on),
 # while pod5 pings pod3 across two locations (neither through loc1).
@@ -245,7 +249,7 @@ bad_store() {
 	ip -n "$r" route add default via 192.0.2.254 dev eth0 onlink
 	(umask 077 && "$KGCTL" genkey >"$tmp/n7.key")
 	ip netns exec "$r" "$KG" --hostname n7 --store "file:$store" --interface "kc${short}w7" \
-		--wg-backend userspace --userspace-wireguard wireguard-go --private-key "$tmp/n7.key" \
+		--wg-backend userspace --userspace-wireguard "$wg_go" --private-key "$tmp/n7.key" \
 		--location loc7 --pod-cidr 10.2.1.0/24 --mesh-granularity "$CLUSTER_GRANULARITY" \
 		--subnet 10.4.0.0/16 --encapsulate never --cni-path "$tmp/cni/n7.conflist" --listen 127.0.0.1:1107 \
 		--check-in-period "$CHECK_IN_PERIOD" --ready-window "$READY_WINDOW" >"$tmp/log/kg-n7.log" 2>&1 &
@@ -296,7 +300,6 @@ else
 	# The "before" half of the matrix: pods attached with Kilo's configuration, no agent yet.
 	check "the pods are attached by the CNI plugins" pods_with_kilo_conflist
 	check "before the agents run, no pod reaches another node's pod and the VPN client none" matrix_dark
-	export LOG_LEVEL=verbose # wireguard-go, started by kg, logs each UAPI set
 	full_matrix
 	join
 	failover
