@@ -113,8 +113,8 @@ agents_stop_all() {
 	done
 	for i in "${node_ids[@]}"; do
 		[[ ! -e "/var/run/wireguard/$(wg_if "$i").sock" ]] || {
-			echo "    n$i: SIGTERM left $(wg_if "$i") (wireguard-go pid: $(wg_pid_of "$i" || echo none)); its kg's last lines:"
-			tail -3 "$tmp/log/kg-n$i.log" | sed 's/^/    /'
+			echo "    n$i: SIGTERM left $(wg_if "$i") (wireguard-go pid: $(wg_pid_of "$i" || echo none)); the last lines of its kg and wireguard-go:"
+			tail -3 "$tmp/log/kg-n$i.log" "$tmp/log/wg-$(wg_if "$i").log" | sed 's/^/    /'
 			return 1
 		}
 		[[ ! -e "$store/nodes/n$i.json" ]] || { echo "    n$i: SIGTERM left its node in the store"; return 1; }
