@@ -5,14 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/error.h"
+
 void kilo_apply_keep_first(int r, struct kilo_error *step, struct kilo_error *first)
 {
-	if (r < 0 && first->code == 0) {
+	if (r < 0 && first->code == 0)
 		*first = *step;
-		/* A failure is kept even where the step named none. */
-		if (first->code == 0)
-			first->code = -r;
-	}
+	/* A failure is kept, with its errno's words, even where the step named none. */
+	if (r < 0 && first->code == 0)
+		kilo_error_set(first, -r, "%s", strerror(-r));
 	memset(step, 0, sizeof(*step));
 }
 
